@@ -1,0 +1,52 @@
+namespace Corridor.Core.Catalog;
+
+/// <summary>How a vendor's API is spoken on the wire.</summary>
+public enum VendorKind
+{
+    OpenAI,
+    AzureOpenAI,
+    Anthropic,
+}
+
+[Flags]
+public enum ModelCapabilities
+{
+    None = 0,
+    Chat = 1,
+    Embeddings = 2,
+    Tools = 4,
+    Vision = 8,
+    Reasoning = 16,
+}
+
+/// <summary>A maker of models and the API it speaks. <paramref name="BaseUrl"/> includes the version path (<c>https://api.openai.com/v1</c>).</summary>
+public sealed record VendorConfig(string Id, VendorKind Kind, string BaseUrl, string? ApiVersion = null);
+
+public sealed record ModelConfig(
+    string Id,
+    string Vendor,
+    ModelCapabilities Capabilities,
+    int ContextWindow,
+    string? Family = null,
+    int? DefaultMaxOutputTokens = null);
+
+/// <summary>
+/// One place a model is served. <paramref name="Endpoint"/> overrides the vendor's base URL;
+/// <paramref name="UpstreamModel"/> is the name the upstream knows the model by (an Azure deployment name, say).
+/// The credential itself never lives in configuration, only the environment variable that holds it.
+/// </summary>
+public sealed record DeploymentConfig(
+    string Id,
+    string Model,
+    string Region,
+    decimal InputPricePerMillion,
+    decimal OutputPricePerMillion,
+    int Priority = 0,
+    string? Endpoint = null,
+    string? CredentialEnv = null,
+    string? UpstreamModel = null);
+
+public sealed record CatalogConfig(
+    IReadOnlyList<VendorConfig> Vendors,
+    IReadOnlyList<ModelConfig> Models,
+    IReadOnlyList<DeploymentConfig> Deployments);
