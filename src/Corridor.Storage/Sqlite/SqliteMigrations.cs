@@ -1,0 +1,151 @@
+using Microsoft.Data.Sqlite;
+
+namespace Corridor.Storage.Sqlite;
+
+/// <summary>
+/// The schema, as numbered steps recorded in <c>schema_migrations</c>. Each step runs once, in its own
+/// transaction, so a crash never leaves half a step behind. Steps are only ever appended, never edited.
+/// </summary>
+internal static class SqliteMigrations
+{
+    internal sealed record Migration(int Version, string Name, string Sql);
+
+    internal static readonly IReadOnlyList<Migration> All =
+    [
+        new(1, "tenants, keys, ledger, revision", """
+            CREATE TABLE tenants (
+                id          TEXT    NOT NULL PRIMARY KEY,
+                legal_name  TEXT    NOT NULL,
+                country     TEXT    NOT NULL,
+                created_at  INTEGER NOT NULL
+            ) STRICT;
+
+            CREATE TABLE api_keys (
+                id           TEXT    NOT NULL PRIMARY KEY,
+                tenant_id    TEXT    NOT NULL REFERENCES tenants (id),
+                prefix       TEXT    NOT NULL,
+                hash         TEXT    NOT NULL UNIQUE,
+                name         TEXT,
+                created_at   INTEGER NOT NULL,
+                last_used_at INTEGER,
+                revoked_at   INTEGER
+            ) STRICT;
+            CREATE INDEX ix_api_keys_tenant_id ON api_keys (tenant_id);
+
+            -- cost is exact decimal text; sums happen in C# decimal, never in floating point.
+            CREATE TABLE ledger (
+                request_id    TEXT    NOT NULL PRIMARY KEY,
+                time          INTEGER NOT NULL,
+                tenant_id     TEXT,
+                key_id        TEXT,
+                model         TEXT    NOT NULL,
+                endpoint      TEXT    NOT NULL,
+                deployment_id TEXT,
+                region        TEXT,
+                status        INTEGER NOT NULL,
+                outcome       TEXT    NOT NULL,
+                input_tokens  INTEGER NOT NULL,
+                output_tokens INTEGER NOT NULL,
+                cost          TEXT    NOT NULL,
+                estimated     INTEGER NOT NULL,
+                latency_ms    INTEGER NOT NULL,
+                billable      INTEGER NOT NULL,
+                error_code    TEXT,
+                client_ip     TEXT,
+                user_agent    TEXT,
+                request_body  TEXT,
+                response_text TEXT,
+                finish_reason TEXT
+            ) STRICT;
+            CREATE INDEX ix_ledger_time ON ledger (time);
+            CREATE INDEX ix_ledger_tenant_id_time ON ledger (tenant_id, time);
+
+            -- One row that moves whenever tenants or keys change, in the same transaction as the change,
+            -- whoever makes it (this process, the CLI, an operator with the sqlite3 shell).
+            CREATE TABLE revision (
+                id    INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+                value INTEGER NOT NULL
+            ) STRICT;
+            INSERT INTO revision (id, value) VALUES (1, 0);
+
+            CREATE TRIGGER tenants_insert_revision AFTER INSERT ON tenants
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            CREATE TRIGGER tenants_update_revision AFTER UPDATE ON tenants
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            CREATE TRIGGER tenants_delete_revision AFTER DELETE ON tenants
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            CREATE TRIGGER api_keys_insert_revision AFTER INSERT ON api_keys
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            -- last_used_at is left out on purpose: recording use must not make every cache reload.
+            CREATE TRIGGER api_keys_update_revision AFTER UPDATE OF id, tenant_id, prefix, hash, name, created_at, revoked_at ON api_keys
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            CREATE TRIGGER api_keys_delete_revision AFTER DELETE ON api_keys
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            """),
+    ];
+
+    internal static int LatestVersion => All[^1].Version;
+
+    /// <summary>Applies the steps not yet recorded; returns how many it applied.</summary>
+    internal static async Task<int> ApplyAsync(SqliteConnection connection, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(connection, null, """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    INTEGER NOT NULL PRIMARY KEY,
+                name       TEXT    NOT NULL,
+                applied_at INTEGER NOT NULL
+            ) STRICT;
+            """, cancellationToken);
+
+        var applied = 0;
+        foreach (var migration in All)
+        {
+            // BEGIN IMMEDIATE: a second process migrating the same file waits here, then finds the step recorded.
+            using var transaction = connection.BeginTransaction();
+            var newest = await GetNewestVersionAsync(connection, transaction, cancellationToken);
+            if (newest > LatestVersion)
+            {
+                throw new CorridorStoreException(
+                    StoreError.SchemaTooNew,
+                    $"The database is at schema version {newest}, newer than this Corridor knows ({LatestVersion}). Upgrade Corridor.");
+            }
+
+            if (newest >= migration.Version)
+            {
+                continue;
+            }
+
+            await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
+            using (var record = connection.CreateCommand())
+            {
+                record.Transaction = transaction;
+                record.CommandText = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($version, $name, $applied_at)";
+                record.Parameters.AddWithValue("$version", migration.Version);
+                record.Parameters.AddWithValue("$name", migration.Name);
+                record.Parameters.AddWithValue("$applied_at", timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            transaction.Commit();
+            applied++;
+        }
+
+        return applied;
+    }
+
+    private static async Task<long> GetNewestVersionAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,26 @@
+namespace Corridor.Testing;
+
+/// <summary>Every await in a test has a timeout: a hung store or host fails the test instead of the run.</summary>
+public static class TestTimeouts
+{
+    public static readonly TimeSpan Default = TimeSpan.FromSeconds(30);
+
+    public static Task WithTimeout(this Task task) => task.WaitAsync(Default);
+
+    public static Task<T> WithTimeout<T>(this Task<T> task) => task.WaitAsync(Default);
+
+    public static Task<T> WithTimeout<T>(this ValueTask<T> task) => task.AsTask().WaitAsync(Default);
+
+    /// <summary>Reads a whole async stream, cancelling it after <see cref="Default"/>.</summary>
+    public static async Task<List<T>> ToListWithTimeoutAsync<T>(this IAsyncEnumerable<T> source)
+    {
+        using var timeout = new CancellationTokenSource(Default);
+        var items = new List<T>();
+        await foreach (var item in source.WithCancellation(timeout.Token))
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
+}
