@@ -1,0 +1,219 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Corridor.Core.Metering;
+
+namespace Corridor.Storage.Export;
+
+/// <summary>How many ledger rows an export wrote, and how many it left out (rows without a tenant).</summary>
+public sealed record TrafficLogExportResult(long Written, long Skipped);
+
+/// <summary>
+/// Writes ledger rows as traffic log v1 (<c>spec/traffic-log.md</c>): JSON Lines, one request per line.
+/// Rows without a tenant (unknown keys) are not traffic of any customer and are skipped.
+/// </summary>
+public sealed class TrafficLogWriter : IAsyncDisposable
+{
+    public const int FormatVersion = 1;
+
+    private const int FlushThreshold = 64 * 1024;
+    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        // A data file, never embedded in HTML: keep non-ASCII text readable instead of \u-escaped.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Indented = false,
+    };
+
+    private readonly Stream _stream;
+    private readonly bool _leaveOpen;
+    private readonly ArrayBufferWriter<byte> _buffer = new(FlushThreshold * 2);
+    private readonly Utf8JsonWriter _json;
+
+    public TrafficLogWriter(Stream stream, bool leaveOpen = false)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        _stream = stream;
+        _leaveOpen = leaveOpen;
+        _json = new Utf8JsonWriter(_buffer, WriterOptions);
+    }
+
+    public long Written { get; private set; }
+
+    public long Skipped { get; private set; }
+
+    /// <summary>True when <paramref name="path"/> names a gzip file (<c>.gz</c>).</summary>
+    public static bool IsGzipPath(string path) => path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Writes <paramref name="entries"/> to <paramref name="path"/> (gzip when it ends in <c>.gz</c>). The file appears
+    /// only when the export completes: it is written beside the target first, so a failed export leaves no partial log.
+    /// </summary>
+    public static async Task<TrafficLogExportResult> ExportAsync(IAsyncEnumerable<LedgerEntry> entries, string path, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var target = Path.GetFullPath(path);
+        var temporary = target + ".partial";
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        try
+        {
+            TrafficLogExportResult result;
+            var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous);
+            Stream output = IsGzipPath(target) ? new GZipStream(file, CompressionLevel.Optimal) : file;
+            await using (var writer = new TrafficLogWriter(output))
+            {
+                await foreach (var entry in entries.WithCancellation(cancellationToken))
+                {
+                    await writer.WriteAsync(entry, cancellationToken);
+                }
+
+                await writer.FlushAsync(cancellationToken);
+                result = new TrafficLogExportResult(writer.Written, writer.Skipped);
+            }
+
+            File.Move(temporary, target, overwrite: true);
+            return result;
+        }
+        catch
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Writes one line; returns false (and writes nothing) for a row without a tenant.</summary>
+    public async ValueTask<bool> WriteAsync(LedgerEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (entry.TenantId is null)
+        {
+            Skipped++;
+            return false;
+        }
+
+        WriteLine(entry, entry.TenantId);
+        Written++;
+        if (_buffer.WrittenCount >= FlushThreshold)
+        {
+            await WriteBufferAsync(cancellationToken);
+        }
+
+        return true;
+    }
+
+    public async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        await WriteBufferAsync(cancellationToken);
+        await _stream.FlushAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await WriteBufferAsync(CancellationToken.None);
+        await _json.DisposeAsync();
+        if (!_leaveOpen)
+        {
+            await _stream.DisposeAsync();
+        }
+    }
+
+    private void WriteLine(LedgerEntry entry, string tenantId)
+    {
+        var json = _json;
+        json.Reset();
+        json.WriteStartObject();
+        json.WriteNumber("v"u8, FormatVersion);
+        json.WriteString("id"u8, entry.RequestId);
+        Span<char> ts = stackalloc char[TimestampFormat.Length];
+        entry.Time.UtcDateTime.TryFormat(ts, out var tsLength, TimestampFormat, CultureInfo.InvariantCulture);
+        json.WriteString("ts"u8, ts[..tsLength]);
+        json.WriteString("tenant"u8, tenantId);
+        if (entry.KeyId is not null)
+        {
+            json.WriteString("key"u8, entry.KeyId);
+        }
+
+        json.WriteString("model"u8, entry.Model);
+        json.WriteString("endpoint"u8, entry.Endpoint);
+        if (entry.ClientIp is not null || entry.UserAgent is not null)
+        {
+            json.WriteStartObject("client"u8);
+            WriteIfPresent(json, "ip"u8, entry.ClientIp);
+            WriteIfPresent(json, "user_agent"u8, entry.UserAgent);
+            json.WriteEndObject();
+        }
+
+        json.WritePropertyName("request"u8);
+        WriteRequest(json, entry);
+
+        json.WriteStartObject("response"u8);
+        json.WriteNumber("status"u8, entry.Status);
+        WriteIfPresent(json, "text"u8, entry.ResponseText);
+        WriteIfPresent(json, "finish_reason"u8, entry.FinishReason);
+        json.WriteStartObject("usage"u8);
+        json.WriteNumber("prompt_tokens"u8, entry.InputTokens);
+        json.WriteNumber("completion_tokens"u8, entry.OutputTokens);
+        json.WriteEndObject();
+        json.WriteEndObject();
+
+        json.WriteNumber("latency_ms"u8, entry.LatencyMs);
+        json.WriteEndObject();
+        json.Flush();
+        _buffer.Write("\n"u8);
+    }
+
+    /// <summary>
+    /// The retained body, re-written compactly so the record stays on one line. A body that is absent, cut short by
+    /// retention or not a JSON object is replaced by <c>{"model": ...}</c> so the line still parses.
+    /// </summary>
+    private static void WriteRequest(Utf8JsonWriter json, LedgerEntry entry)
+    {
+        if (entry.RequestBody is { Length: > 0 } body)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(body.AsMemory());
+                if (document.RootElement.ValueKind == JsonValueKind.Object)
+                {
+                    document.RootElement.WriteTo(json);
+                    return;
+                }
+            }
+            catch (JsonException)
+            {
+                // Truncated or not JSON: fall through to the minimal request.
+            }
+        }
+
+        json.WriteStartObject();
+        json.WriteString("model"u8, entry.Model);
+        json.WriteEndObject();
+    }
+
+    private static void WriteIfPresent(Utf8JsonWriter json, ReadOnlySpan<byte> name, string? value)
+    {
+        if (value is not null)
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private async ValueTask WriteBufferAsync(CancellationToken cancellationToken)
+    {
+        if (_buffer.WrittenCount == 0)
+        {
+            return;
+        }
+
+        await _stream.WriteAsync(_buffer.WrittenMemory, cancellationToken);
+        _buffer.ResetWrittenCount();
+    }
+}

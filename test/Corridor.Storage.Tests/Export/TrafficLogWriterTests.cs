@@ -1,0 +1,165 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using Corridor.Core.Metering;
+using Corridor.Storage.Export;
+using Corridor.Testing;
+using Corridor.Testing.Storage;
+
+namespace Corridor.Storage.Tests.Export;
+
+public sealed class TrafficLogWriterTests : IDisposable
+{
+    private readonly TempDirectory _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Write_ProducesOneTrafficLogV1LinePerRequest()
+    {
+        var entry = LedgerSamples.Entry("r-0000001", new DateTimeOffset(2026, 6, 1, 16, 0, 0, 123, TimeSpan.FromHours(8))) with
+        {
+            ClientIp = "203.0.113.7",
+            UserAgent = "openai-python/1.40.0",
+            RequestBody = """
+                {
+                  "model": "gpt-4.1",
+                  "messages": [{"role": "user", "content": "Grüße, 世界\nline two"}],
+                  "max_tokens": 512,
+                  "temperature": 0.7
+                }
+                """,
+            ResponseText = "Hallo \"Welt\"",
+            FinishReason = "stop",
+            InputTokens = 182,
+            OutputTokens = 240,
+        };
+
+        var lines = await WriteAsync(entry);
+
+        var line = Assert.Single(lines);
+        using var doc = JsonDocument.Parse(line);
+        var root = doc.RootElement;
+        Assert.Equal(1, root.GetProperty("v").GetInt32());
+        Assert.Equal("r-0000001", root.GetProperty("id").GetString());
+        Assert.Equal("2026-06-01T08:00:00.123Z", root.GetProperty("ts").GetString());
+        Assert.Equal("acme", root.GetProperty("tenant").GetString());
+        Assert.Equal("key_0000000000000001", root.GetProperty("key").GetString());
+        Assert.Equal("gpt-4.1", root.GetProperty("model").GetString());
+        Assert.Equal("/v1/chat/completions", root.GetProperty("endpoint").GetString());
+        Assert.Equal("203.0.113.7", root.GetProperty("client").GetProperty("ip").GetString());
+        Assert.Equal("openai-python/1.40.0", root.GetProperty("client").GetProperty("user_agent").GetString());
+        var request = root.GetProperty("request");
+        Assert.Equal("Grüße, 世界\nline two", request.GetProperty("messages")[0].GetProperty("content").GetString());
+        Assert.Equal(512, request.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(0.7, request.GetProperty("temperature").GetDouble());
+        var response = root.GetProperty("response");
+        Assert.Equal(200, response.GetProperty("status").GetInt32());
+        Assert.Equal("Hallo \"Welt\"", response.GetProperty("text").GetString());
+        Assert.Equal("stop", response.GetProperty("finish_reason").GetString());
+        Assert.Equal(182, response.GetProperty("usage").GetProperty("prompt_tokens").GetInt64());
+        Assert.Equal(240, response.GetProperty("usage").GetProperty("completion_tokens").GetInt64());
+        Assert.Equal(812, root.GetProperty("latency_ms").GetInt32());
+        Assert.Contains("世界", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("""{"model":"gpt-4.1","messages":[{"role":"user","content":"cut sho""")]
+    [InlineData("""["not","an","object"]""")]
+    [InlineData("plain text")]
+    public async Task Write_FallsBackToTheModel_WhenTheBodyIsMissingOrNotAJsonObject(string? body)
+    {
+        var lines = await WriteAsync(LedgerSamples.Entry("r-1") with { RequestBody = body });
+
+        using var doc = JsonDocument.Parse(Assert.Single(lines));
+        var request = doc.RootElement.GetProperty("request");
+        Assert.Equal("""{"model":"gpt-4.1"}""", request.GetRawText());
+        Assert.False(doc.RootElement.TryGetProperty("client", out _));
+        Assert.False(doc.RootElement.GetProperty("response").TryGetProperty("text", out _));
+    }
+
+    [Fact]
+    public async Task Write_SkipsRowsWithoutATenant()
+    {
+        var stream = new MemoryStream();
+        await using (var writer = new TrafficLogWriter(stream, leaveOpen: true))
+        {
+            Assert.True(await writer.WriteAsync(LedgerSamples.Entry("r-1"), CancellationToken.None).AsTask().WithTimeout());
+            Assert.False(await writer.WriteAsync(LedgerSamples.Entry("r-2", tenantId: null, keyId: null, billable: false), CancellationToken.None).AsTask().WithTimeout());
+            Assert.Equal(1, writer.Written);
+            Assert.Equal(1, writer.Skipped);
+        }
+
+        Assert.Single(ReadLines(stream.ToArray()));
+    }
+
+    [Theory]
+    [InlineData("june.jsonl")]
+    [InlineData("exports/june.jsonl.gz")]
+    public async Task ExportAsync_WritesEveryLineAndGzipsByExtension(string name)
+    {
+        var path = _folder.File(name);
+        var entries = Enumerable.Range(0, 2000).Select(i => LedgerSamples.Entry($"r-{i}", LedgerSamples.Start.AddSeconds(i))).ToAsyncEnumerable();
+
+        var result = await TrafficLogWriter.ExportAsync(entries, path, CancellationToken.None).WithTimeout();
+
+        Assert.Equal(new TrafficLogExportResult(2000, 0), result);
+        var bytes = await File.ReadAllBytesAsync(path).WithTimeout();
+        var isGzip = bytes is [0x1f, 0x8b, ..];
+        Assert.Equal(name.EndsWith(".gz", StringComparison.Ordinal), isGzip);
+        var lines = ReadLines(isGzip ? Gunzip(bytes) : bytes);
+        Assert.Equal(2000, lines.Count);
+        using var last = JsonDocument.Parse(lines[^1]);
+        Assert.Equal("r-1999", last.RootElement.GetProperty("id").GetString());
+        Assert.False(File.Exists(path + ".partial"));
+    }
+
+    [Fact]
+    public async Task ExportAsync_LeavesNoFile_WhenTheExportFails()
+    {
+        var path = _folder.File("broken.jsonl");
+
+        await Assert.ThrowsAsync<InvalidOperationException>(
+            () => TrafficLogWriter.ExportAsync(Failing(), path, CancellationToken.None)).WithTimeout();
+
+        Assert.False(File.Exists(path));
+        Assert.False(File.Exists(path + ".partial"));
+
+        static async IAsyncEnumerable<LedgerEntry> Failing()
+        {
+            yield return LedgerSamples.Entry("r-1");
+            await Task.Yield();
+            throw new InvalidOperationException("store went away");
+        }
+    }
+
+    private static async Task<List<string>> WriteAsync(params LedgerEntry[] entries)
+    {
+        var stream = new MemoryStream();
+        await using (var writer = new TrafficLogWriter(stream, leaveOpen: true))
+        {
+            foreach (var entry in entries)
+            {
+                await writer.WriteAsync(entry, CancellationToken.None).AsTask().WithTimeout();
+            }
+        }
+
+        return ReadLines(stream.ToArray());
+    }
+
+    private static List<string> ReadLines(byte[] utf8)
+    {
+        var text = Encoding.UTF8.GetString(utf8);
+        Assert.EndsWith("\n", text, StringComparison.Ordinal);
+        return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    private static byte[] Gunzip(byte[] bytes)
+    {
+        using var gzip = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
+        var output = new MemoryStream();
+        gzip.CopyTo(output);
+        return output.ToArray();
+    }
+}
