@@ -33,6 +33,8 @@ public sealed record ModelConfig(
 /// <summary>
 /// One place a model is served. <paramref name="Endpoint"/> overrides the vendor's base URL;
 /// <paramref name="UpstreamModel"/> is the name the upstream knows the model by (an Azure deployment name, say).
+/// <paramref name="Via"/> names the vendor entry whose API reaches this deployment when it is not the model's own
+/// (OpenAI's model served through Azure OpenAI): the model's vendor still sets the terms.
 /// The credential itself never lives in configuration, only the environment variable that holds it.
 /// </summary>
 public sealed record DeploymentConfig(
@@ -44,7 +46,8 @@ public sealed record DeploymentConfig(
     int Priority = 0,
     string? Endpoint = null,
     string? CredentialEnv = null,
-    string? UpstreamModel = null);
+    string? UpstreamModel = null,
+    string? Via = null);
 
 public sealed record CatalogConfig(
     IReadOnlyList<VendorConfig> Vendors,

@@ -1,3 +1,10 @@
+using System.Globalization;
+using Corridor.Core.Catalog;
+using Corridor.Storage;
+using Microsoft.Extensions.Configuration;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
 namespace Corridor.Gateway.Configuration;
 
 /// <summary>The outcome of loading <c>corridor.yaml</c>: a config, or every error found.</summary>
@@ -6,8 +13,250 @@ public sealed record ConfigLoadResult(CorridorConfig? Config, IReadOnlyList<stri
     public bool Succeeded => Config is not null && Errors.Count == 0;
 }
 
+/// <summary>
+/// Reads <c>corridor.yaml</c> into <see cref="CorridorConfig"/>. The YAML is flattened into configuration keys
+/// (<c>deployments:0:region</c>) so that environment variables <c>CORRIDOR__Section__Key</c> override any value,
+/// then mapped by hand so every mistake is reported with its path, all at once.
+/// </summary>
 public static class ConfigLoader
 {
-    /// <summary>Reads a YAML file, applies <c>CORRIDOR__Section__Key</c> environment overrides and validates it.</summary>
-    public static ConfigLoadResult Load(string path) => throw new NotImplementedException("being written");
+    public const string EnvironmentPrefix = "CORRIDOR__";
+
+    public static ConfigLoadResult Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new ConfigLoadResult(null, [$"{path}: {e.Message}"]);
+        }
+        var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? Directory.GetCurrentDirectory();
+        return Parse(text, baseDirectory, Environment.GetEnvironmentVariables());
+    }
+
+    /// <summary>Parses YAML text. Relative paths resolve against <paramref name="baseDirectory"/>.</summary>
+    public static ConfigLoadResult Parse(string yaml, string baseDirectory, System.Collections.IDictionary? environment = null)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(yaml));
+            if (stream.Documents.Count > 0)
+            {
+                Flatten(stream.Documents[0].RootNode, "", values);
+            }
+        }
+        catch (YamlException e)
+        {
+            return new ConfigLoadResult(null, [$"corridor.yaml line {e.Start.Line}, column {e.Start.Column}: {e.Message}"]);
+        }
+
+        var builder = new ConfigurationBuilder().AddInMemoryCollection(values);
+        if (environment is not null)
+        {
+            builder.AddInMemoryCollection(EnvironmentOverrides(environment));
+        }
+        var reader = new SectionReader(builder.Build());
+        var config = reader.Read(baseDirectory);
+        var errors = reader.Errors;
+        if (errors.Count == 0)
+        {
+            errors.AddRange(CatalogValidator.Validate(config.Catalog));
+        }
+        return errors.Count == 0 ? new ConfigLoadResult(config, errors) : new ConfigLoadResult(null, errors);
+    }
+
+    private static IEnumerable<KeyValuePair<string, string?>> EnvironmentOverrides(System.Collections.IDictionary environment)
+    {
+        foreach (System.Collections.DictionaryEntry entry in environment)
+        {
+            if (entry.Key is string key && key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                yield return new(key[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal), entry.Value as string);
+            }
+        }
+    }
+
+    private static void Flatten(YamlNode node, string prefix, Dictionary<string, string?> values)
+    {
+        switch (node)
+        {
+            case YamlMappingNode mapping:
+                foreach (var (key, value) in mapping.Children)
+                {
+                    var name = ((YamlScalarNode)key).Value ?? "";
+                    Flatten(value, prefix.Length == 0 ? name : $"{prefix}:{name}", values);
+                }
+                break;
+            case YamlSequenceNode sequence:
+                for (var i = 0; i < sequence.Children.Count; i++)
+                {
+                    Flatten(sequence.Children[i], $"{prefix}:{i}", values);
+                }
+                break;
+            case YamlScalarNode scalar:
+                values[prefix] = scalar.Value;
+                break;
+        }
+    }
+
+    /// <summary>Maps configuration sections to records, collecting errors instead of throwing.</summary>
+    private sealed class SectionReader(IConfiguration root)
+    {
+        public List<string> Errors { get; } = [];
+
+        public CorridorConfig Read(string baseDirectory)
+        {
+            var server = root.GetSection("server");
+            var defaults = new ServerOptions();
+            var serverOptions = new ServerOptions(
+                Urls: server["urls"] ?? defaults.Urls,
+                MaxRequestBodyBytes: Long(server, "maxRequestBodyBytes") ?? defaults.MaxRequestBodyBytes,
+                AdminTokenEnv: server["adminTokenEnv"] ?? defaults.AdminTokenEnv,
+                StreamIdleTimeout: Seconds(server, "streamIdleTimeoutSeconds"),
+                ConnectTimeout: Seconds(server, "connectTimeoutSeconds"));
+            if (serverOptions.MaxRequestBodyBytes <= 0)
+            {
+                Errors.Add("server.maxRequestBodyBytes must be positive");
+            }
+
+            var storage = root.GetSection("storage");
+            var sqlite = storage["sqlite"] ?? StorageOptions.DefaultSqlitePath;
+            var storageOptions = new StorageOptions(
+                Path.GetFullPath(sqlite, baseDirectory),
+                string.IsNullOrWhiteSpace(storage["postgres"]) ? null : storage["postgres"]);
+
+            var ledger = root.GetSection("ledger");
+            var ledgerDefaults = new LedgerOptions();
+            var ledgerOptions = new LedgerOptions(
+                BatchSize: (int?)Long(ledger, "batchSize") ?? ledgerDefaults.BatchSize,
+                FlushInterval: Long(ledger, "flushIntervalMs") is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+                RetainBodies: Bool(ledger, "retainBodies") ?? ledgerDefaults.RetainBodies,
+                RetainMaxChars: (int?)Long(ledger, "retainMaxChars") ?? ledgerDefaults.RetainMaxChars,
+                RetainRequestMaxBytes: (int?)Long(ledger, "retainRequestMaxBytes") ?? ledgerDefaults.RetainRequestMaxBytes);
+
+            var catalog = new CatalogConfig(
+                Items(root.GetSection("vendors"), ReadVendor),
+                Items(root.GetSection("models"), ReadModel),
+                Items(root.GetSection("deployments"), ReadDeployment));
+            return new CorridorConfig(serverOptions, storageOptions, ledgerOptions, catalog);
+        }
+
+        private static List<T> Items<T>(IConfigurationSection section, Func<IConfigurationSection, T> read) =>
+            [.. section.GetChildren().OrderBy(c => int.TryParse(c.Key, out var i) ? i : int.MaxValue).Select(read)];
+
+        private VendorConfig ReadVendor(IConfigurationSection s)
+        {
+            var kindText = s["kind"];
+            VendorKind kind = VendorKind.OpenAI;
+            switch (kindText)
+            {
+                case "openai": kind = VendorKind.OpenAI; break;
+                case "azure-openai": kind = VendorKind.AzureOpenAI; break;
+                case "anthropic": kind = VendorKind.Anthropic; break;
+                default: Errors.Add($"{s.Path}.kind: '{kindText}' is not one of openai, azure-openai, anthropic"); break;
+            }
+            return new VendorConfig(s["id"] ?? "", kind, s["baseUrl"] ?? "", s["apiVersion"]);
+        }
+
+        private ModelConfig ReadModel(IConfigurationSection s)
+        {
+            var capabilities = ModelCapabilities.None;
+            foreach (var item in s.GetSection("capabilities").GetChildren())
+            {
+                capabilities |= item.Value switch
+                {
+                    "chat" => ModelCapabilities.Chat,
+                    "embeddings" => ModelCapabilities.Embeddings,
+                    "tools" => ModelCapabilities.Tools,
+                    "vision" => ModelCapabilities.Vision,
+                    "reasoning" => ModelCapabilities.Reasoning,
+                    _ => Unknown(item),
+                };
+            }
+            return new ModelConfig(
+                s["id"] ?? "",
+                s["vendor"] ?? "",
+                capabilities,
+                (int?)Long(s, "contextWindow") ?? 0,
+                s["family"],
+                (int?)Long(s, "maxOutputTokens"));
+
+            ModelCapabilities Unknown(IConfigurationSection item)
+            {
+                Errors.Add($"{item.Path}: unknown capability '{item.Value}' (chat, embeddings, tools, vision, reasoning)");
+                return ModelCapabilities.None;
+            }
+        }
+
+        private DeploymentConfig ReadDeployment(IConfigurationSection s) => new(
+            s["id"] ?? "",
+            s["model"] ?? "",
+            s["region"] ?? "",
+            Decimal(s, "price:input") ?? Missing(s, "price.input"),
+            Decimal(s, "price:output") ?? Missing(s, "price.output"),
+            (int?)Long(s, "priority") ?? 0,
+            s["endpoint"],
+            s["credentialEnv"],
+            s["upstreamModel"],
+            s["via"]);
+
+        private decimal Missing(IConfigurationSection s, string name)
+        {
+            Errors.Add($"{s.Path}.{name}: a price per million tokens is required");
+            return 0m;
+        }
+
+        private long? Long(IConfigurationSection s, string key)
+        {
+            var text = s[key];
+            if (text is null)
+            {
+                return null;
+            }
+            if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+            {
+                return value;
+            }
+            Errors.Add($"{s.Path}.{key}: '{text}' is not a whole number");
+            return null;
+        }
+
+        private decimal? Decimal(IConfigurationSection s, string key)
+        {
+            var text = s[key];
+            if (text is null)
+            {
+                return null;
+            }
+            if (decimal.TryParse(text, NumberStyles.Number, CultureInfo.InvariantCulture, out var value))
+            {
+                return value;
+            }
+            Errors.Add($"{s.Path}.{key.Replace(':', '.')}: '{text}' is not a number");
+            return null;
+        }
+
+        private bool? Bool(IConfigurationSection s, string key)
+        {
+            var text = s[key];
+            if (text is null)
+            {
+                return null;
+            }
+            if (bool.TryParse(text, out var value))
+            {
+                return value;
+            }
+            Errors.Add($"{s.Path}.{key}: '{text}' is not true or false");
+            return null;
+        }
+
+        private TimeSpan? Seconds(IConfigurationSection s, string key) =>
+            Long(s, key) is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
+    }
 }

@@ -26,7 +26,8 @@ public sealed record LedgerOptions(
     int BatchSize = 512,
     TimeSpan? FlushInterval = null,
     bool RetainBodies = true,
-    int RetainMaxChars = 6000)
+    int RetainMaxChars = 6000,
+    int RetainRequestMaxBytes = 64 * 1024)
 {
     public TimeSpan EffectiveFlushInterval => FlushInterval ?? TimeSpan.FromMilliseconds(200);
 }

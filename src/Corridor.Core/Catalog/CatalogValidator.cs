@@ -1,0 +1,150 @@
+using System.Text.RegularExpressions;
+
+namespace Corridor.Core.Catalog;
+
+/// <summary>Checks a catalog as a whole and reports every error at once, each naming where it is.</summary>
+public static partial class CatalogValidator
+{
+    public static IReadOnlyList<string> Validate(CatalogConfig catalog)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        var errors = new List<string>();
+
+        var vendors = new Dictionary<string, VendorConfig>(StringComparer.Ordinal);
+        for (var i = 0; i < catalog.Vendors.Count; i++)
+        {
+            var vendor = catalog.Vendors[i];
+            var at = $"vendors[{i}]";
+            if (!CheckId(vendor.Id, at, errors))
+            {
+                continue;
+            }
+            if (!vendors.TryAdd(vendor.Id, vendor))
+            {
+                errors.Add($"{at}: duplicate vendor id '{vendor.Id}'");
+            }
+            if (!IsHttpUrl(vendor.BaseUrl))
+            {
+                errors.Add($"{at} ({vendor.Id}): baseUrl '{vendor.BaseUrl}' is not an absolute http(s) URL");
+            }
+            if (vendor.Kind == VendorKind.AzureOpenAI && string.IsNullOrWhiteSpace(vendor.ApiVersion))
+            {
+                errors.Add($"{at} ({vendor.Id}): kind azure-openai needs an apiVersion");
+            }
+        }
+
+        var models = new Dictionary<string, ModelConfig>(StringComparer.Ordinal);
+        for (var i = 0; i < catalog.Models.Count; i++)
+        {
+            var model = catalog.Models[i];
+            var at = $"models[{i}]";
+            if (!CheckId(model.Id, at, errors))
+            {
+                continue;
+            }
+            if (!models.TryAdd(model.Id, model))
+            {
+                errors.Add($"{at}: duplicate model id '{model.Id}'");
+            }
+            if (!vendors.TryGetValue(model.Vendor ?? "", out var vendor))
+            {
+                errors.Add($"{at} ({model.Id}): unknown vendor '{model.Vendor}'");
+            }
+            else if (vendor.Kind == VendorKind.Anthropic && model.Capabilities.HasFlag(ModelCapabilities.Embeddings))
+            {
+                errors.Add($"{at} ({model.Id}): vendor '{vendor.Id}' of kind anthropic serves no embeddings");
+            }
+            if (model.Capabilities == ModelCapabilities.None)
+            {
+                errors.Add($"{at} ({model.Id}): capabilities must name at least one of chat, embeddings");
+            }
+            if (model.ContextWindow <= 0)
+            {
+                errors.Add($"{at} ({model.Id}): contextWindow must be positive");
+            }
+            if (model.DefaultMaxOutputTokens is <= 0)
+            {
+                errors.Add($"{at} ({model.Id}): maxOutputTokens must be positive");
+            }
+        }
+
+        var deploymentIds = new HashSet<string>(StringComparer.Ordinal);
+        var served = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < catalog.Deployments.Count; i++)
+        {
+            var deployment = catalog.Deployments[i];
+            var at = $"deployments[{i}]";
+            if (!CheckId(deployment.Id, at, errors))
+            {
+                continue;
+            }
+            if (!deploymentIds.Add(deployment.Id))
+            {
+                errors.Add($"{at}: duplicate deployment id '{deployment.Id}'");
+            }
+            if (!models.TryGetValue(deployment.Model ?? "", out var model))
+            {
+                errors.Add($"{at} ({deployment.Id}): unknown model '{deployment.Model}'");
+            }
+            else
+            {
+                served.Add(model.Id);
+            }
+            if (deployment.Via is { } via)
+            {
+                if (!vendors.TryGetValue(via, out var through))
+                {
+                    errors.Add($"{at} ({deployment.Id}): via names unknown vendor '{via}'");
+                }
+                else if (through.Kind == VendorKind.Anthropic && model is not null && model.Capabilities.HasFlag(ModelCapabilities.Embeddings))
+                {
+                    errors.Add($"{at} ({deployment.Id}): vendor '{via}' of kind anthropic serves no embeddings");
+                }
+            }
+            if (string.IsNullOrEmpty(deployment.Region) || !RegionPattern().IsMatch(deployment.Region))
+            {
+                errors.Add($"{at} ({deployment.Id}): region '{deployment.Region}' is not a region code such as sg, jp-east, eu-west");
+            }
+            if (deployment.Endpoint is not null && !IsHttpUrl(deployment.Endpoint))
+            {
+                errors.Add($"{at} ({deployment.Id}): endpoint '{deployment.Endpoint}' is not an absolute http(s) URL");
+            }
+            if (deployment.CredentialEnv is not null && !EnvNamePattern().IsMatch(deployment.CredentialEnv))
+            {
+                errors.Add($"{at} ({deployment.Id}): credentialEnv '{deployment.CredentialEnv}' is not an environment variable name (the secret itself never goes in the file)");
+            }
+            if (deployment.InputPricePerMillion < 0 || deployment.OutputPricePerMillion < 0)
+            {
+                errors.Add($"{at} ({deployment.Id}): prices must not be negative");
+            }
+        }
+
+        foreach (var model in models.Keys)
+        {
+            if (!served.Contains(model))
+            {
+                errors.Add($"model '{model}' has no deployment");
+            }
+        }
+        return errors;
+    }
+
+    private static bool CheckId(string? id, string at, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            errors.Add($"{at}: id is required");
+            return false;
+        }
+        return true;
+    }
+
+    private static bool IsHttpUrl(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+
+    [GeneratedRegex("^[a-z]{2}(-[a-z0-9]+)*$")]
+    private static partial Regex RegionPattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvNamePattern();
+}

@@ -1,0 +1,39 @@
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Pipeline;
+using Microsoft.AspNetCore.Http;
+
+namespace Corridor.Gateway.Authentication;
+
+/// <summary>Finds the caller's key in the headers either dialect uses: <c>Authorization: Bearer</c> or <c>x-api-key</c>.</summary>
+internal sealed class Authenticator(KeyCache keys)
+{
+    public GatewayError? Authenticate(HttpContext context, CorridorRequestFeature call)
+    {
+        var secret = Secret(context.Request.Headers);
+        var result = keys.Authenticate(secret, out var key);
+        call.Caller = key;
+        return result switch
+        {
+            AuthenticationResult.Authenticated => null,
+            AuthenticationResult.Missing => new GatewayError(ErrorKind.Authentication,
+                "No API key was provided. Send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'.", "missing_api_key"),
+            AuthenticationResult.Revoked => new GatewayError(ErrorKind.Authentication, "This API key has been revoked.", "invalid_api_key"),
+            _ => new GatewayError(ErrorKind.Authentication, "Incorrect API key provided.", "invalid_api_key"),
+        };
+    }
+
+    private static ReadOnlySpan<char> Secret(IHeaderDictionary headers)
+    {
+        var apiKey = headers["x-api-key"];
+        if (apiKey.Count > 0 && !string.IsNullOrEmpty(apiKey[0]))
+        {
+            return apiKey[0].AsSpan().Trim();
+        }
+        var authorization = headers.Authorization;
+        if (authorization.Count > 0 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return value.AsSpan(7).Trim();
+        }
+        return default;
+    }
+}

@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using Corridor.Core.Tenants;
+using Corridor.Storage;
+
+namespace Corridor.Gateway.Authentication;
+
+/// <summary>A key that authenticated, with its tenant.</summary>
+internal sealed record AuthenticatedKey(ApiKey Key, Tenant Tenant);
+
+internal enum AuthenticationResult
+{
+    Authenticated,
+    Missing,
+    Unknown,
+    Revoked,
+}
+
+/// <summary>
+/// Every key by hash, in memory, so authentication never touches the store. The snapshot is swapped
+/// whole: at once after an admin-API change in this process, and within one refresh interval after
+/// a change made elsewhere (the CLI on the same file), detected by the store's revision.
+/// </summary>
+internal sealed class KeyCache(ICorridorStore store, TimeProvider time) : IDisposable
+{
+    private const int HashChars = 64;
+    private Snapshot _snapshot = Snapshot.Empty;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastUsed = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _reloadGate = new(1, 1);
+
+    public int Count => _snapshot.Keys.Count;
+
+    public AuthenticationResult Authenticate(ReadOnlySpan<char> secret, out AuthenticatedKey? key)
+    {
+        key = null;
+        if (secret.IsEmpty)
+        {
+            return AuthenticationResult.Missing;
+        }
+        Span<char> hash = stackalloc char[HashChars];
+        if (!ApiKeys.TryHash(secret, hash) || !_snapshot.ByHash.TryGetValue(hash, out var found))
+        {
+            return AuthenticationResult.Unknown;
+        }
+        if (found.Key.IsRevoked)
+        {
+            return AuthenticationResult.Revoked;
+        }
+        key = found;
+        _lastUsed[found.Key.Id] = time.GetUtcNow();
+        return AuthenticationResult.Authenticated;
+    }
+
+    /// <summary>Reloads when the store's revision moved since the last load (or always, when forced).</summary>
+    public async Task RefreshAsync(bool force, CancellationToken cancellationToken)
+    {
+        await _reloadGate.WaitAsync(cancellationToken);
+        try
+        {
+            var revision = await store.GetRevisionAsync(cancellationToken);
+            if (!force && revision == _snapshot.Revision)
+            {
+                return;
+            }
+            var tenants = (await store.ListTenantsAsync(cancellationToken)).ToDictionary(t => t.Id, StringComparer.Ordinal);
+            var keys = await store.ListKeysAsync(null, cancellationToken);
+            var byHash = new Dictionary<string, AuthenticatedKey>(StringComparer.Ordinal);
+            foreach (var key in keys)
+            {
+                if (tenants.TryGetValue(key.TenantId, out var tenant))
+                {
+                    byHash[key.Hash] = new AuthenticatedKey(key, tenant);
+                }
+            }
+            _snapshot = new Snapshot(revision, byHash.ToFrozenDictionary(StringComparer.Ordinal));
+        }
+        finally
+        {
+            _reloadGate.Release();
+        }
+    }
+
+    /// <summary>Writes last-used times gathered since the previous call.</summary>
+    public async Task FlushLastUsedAsync(CancellationToken cancellationToken)
+    {
+        if (_lastUsed.IsEmpty)
+        {
+            return;
+        }
+        var batch = new List<KeyValuePair<string, DateTimeOffset>>();
+        foreach (var id in _lastUsed.Keys)
+        {
+            if (_lastUsed.TryRemove(id, out var at))
+            {
+                batch.Add(new(id, at));
+            }
+        }
+        await store.TouchKeysAsync(batch, cancellationToken);
+    }
+
+    public void Dispose() => _reloadGate.Dispose();
+
+    private sealed class Snapshot
+    {
+        public static readonly Snapshot Empty = new(-1, FrozenDictionary<string, AuthenticatedKey>.Empty);
+
+        public Snapshot(long revision, FrozenDictionary<string, AuthenticatedKey> keys)
+        {
+            Revision = revision;
+            Keys = keys;
+            ByHash = keys.GetAlternateLookup<ReadOnlySpan<char>>();
+        }
+
+        public long Revision { get; }
+
+        public FrozenDictionary<string, AuthenticatedKey> Keys { get; }
+
+        public FrozenDictionary<string, AuthenticatedKey>.AlternateLookup<ReadOnlySpan<char>> ByHash { get; }
+    }
+}

@@ -1,0 +1,347 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Corridor.Core.Metering;
+using Corridor.Gateway.Configuration;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Pipeline;
+using Corridor.Gateway.Translation;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Corridor.Gateway.Forwarding;
+
+/// <summary>
+/// Routes a request among its allowed deployments in order and relays the first answer that is not a failure.
+/// A deployment is skipped on connect failure, timeout, 5xx, 429 or a credential/config rejection, but only
+/// before any byte reached the client; after that, an upstream failure ends the stream with an error event.
+/// </summary>
+internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions server, ILogger<Forwarder> logger)
+{
+    private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
+    private const int DefaultMaxTokensForAnthropic = 4096;
+
+    public async Task<GatewayError?> ForwardAsync(HttpContext context, CorridorRequestFeature call)
+    {
+        var request = call.Request!;
+        var aborted = context.RequestAborted;
+        GatewayError? lastError = null;
+        foreach (var deployment in call.AllowedDeployments)
+        {
+            var target = upstreams[deployment];
+            call.Deployment = deployment;
+            var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
+            var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
+                deployment.Model.DefaultMaxOutputTokens ?? DefaultMaxTokensForAnthropic,
+                openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
+            if (body.Error is { } translationError)
+            {
+                // This deployment cannot express the request; another vendor's might.
+                lastError = GatewayError.Invalid(translationError, body.ErrorParam);
+                continue;
+            }
+
+            using var upstreamRequest = target.CreateRequest(call.Operation == Operation.Embeddings ? Operation.Embeddings : Operation.ChatCompletions, UpstreamBody.ToContent(body, request));
+            HttpResponseMessage response;
+            using (var headersTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted))
+            {
+                headersTimeout.CancelAfter(server.EffectiveStreamIdleTimeout);
+                try
+                {
+                    response = await upstreams.Invoker.SendAsync(upstreamRequest, headersTimeout.Token);
+                }
+                catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+                {
+                    call.Outcome = RequestOutcome.ClientDisconnected;
+                    return null;
+                }
+                catch (OperationCanceledException)
+                {
+                    LogUpstreamFailed(deployment.Id, "no response headers within the idle timeout");
+                    lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
+                    continue;
+                }
+                catch (HttpRequestException e)
+                {
+                    LogUpstreamFailed(deployment.Id, e.Message);
+                    lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
+                    continue;
+                }
+            }
+
+            using (response)
+            {
+                var status = (int)response.StatusCode;
+                if (IsRetriable(response.StatusCode))
+                {
+                    LogUpstreamFailed(deployment.Id, $"status {status}");
+                    lastError = UpstreamStatusError(response, request.Model);
+                    continue;
+                }
+                context.Response.Headers["x-corridor-region"] = deployment.Region;
+                if (status >= 400)
+                {
+                    return await RelayUpstreamErrorAsync(context, call, target, response, aborted);
+                }
+                var isStream = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+                if (request.Stream && isStream)
+                {
+                    await RelayStreamAsync(context, call, target, direction, response, aborted);
+                    return null;
+                }
+                return await RelayWholeAsync(context, call, target, direction, response, aborted);
+            }
+        }
+        call.Deployment ??= call.AllowedDeployments.Count > 0 ? call.AllowedDeployments[^1] : null;
+        return lastError ?? new GatewayError(ErrorKind.Unavailable, $"No deployment can serve model '{request.Model}'.", "no_deployment");
+    }
+
+    private static bool IsRetriable(HttpStatusCode status) =>
+        (int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.Unauthorized
+            or HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.RequestTimeout;
+
+    private static GatewayError UpstreamStatusError(HttpResponseMessage response, string model)
+    {
+        if (response.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            return new GatewayError(ErrorKind.RateLimited, $"Every deployment of model '{model}' is rate limited upstream; retry later.", "upstream_rate_limited")
+            {
+                RetryAfter = response.Headers.RetryAfter?.ToString(),
+            };
+        }
+        return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{model}' failed (status {(int)response.StatusCode}).", "upstream_error");
+    }
+
+    /// <summary>A 4xx from the upstream is the client's mistake: relay it, in the client's dialect.</summary>
+    private static async Task<GatewayError?> RelayUpstreamErrorAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, HttpResponseMessage response, CancellationToken aborted)
+    {
+        using var body = await ReadBodyAsync(response.Content, aborted);
+        call.Outcome = RequestOutcome.ClientError;
+        call.Status = (int)response.StatusCode;
+        if (body is not null && target.Dialect == call.Dialect && IsJson(body.Span))
+        {
+            context.Response.StatusCode = call.Status;
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(body.Memory, aborted);
+            return null;
+        }
+        var message = body is null ? null : UpstreamErrorMessage(body.Span);
+        return new GatewayError(ErrorKind.InvalidRequest, message ?? $"The upstream rejected the request (status {call.Status}).", "upstream_rejected")
+        {
+            StatusOverride = call.Status,
+        };
+    }
+
+    private async Task<GatewayError?> RelayWholeAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, HttpResponseMessage response, CancellationToken aborted)
+    {
+        using var body = await ReadBodyAsync(response.Content, aborted);
+        if (body is null || !IsJson(body.Span) || !call.Usage.TryScan(body.Span))
+        {
+            LogUpstreamFailed(target.Deployment.Id, "the response is not JSON");
+            call.Outcome = RequestOutcome.UpstreamError;
+            return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{call.Request!.Model}' returned an invalid response.", "upstream_invalid_response");
+        }
+        call.Served = true;
+        var clientBody = direction switch
+        {
+            TranslationDirection.ChatToMessages => ChatToMessages.TranslateResponse(body.Span, call.Request!.Model, "chatcmpl-" + call.RequestId),
+            TranslationDirection.MessagesToChat => MessagesToChat.TranslateResponse(body.Span, call.Request!.Model, "msg_" + call.RequestId),
+            _ => default,
+        };
+        if (clientBody.Error is { } error)
+        {
+            call.Outcome = RequestOutcome.UpstreamError;
+            return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream's response could not be translated: {error}", "upstream_invalid_response");
+        }
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        var bytes = clientBody.Body is { } translated ? translated.AsMemory() : body.Memory;
+        context.Response.ContentLength = bytes.Length;
+        await context.Response.Body.WriteAsync(bytes, aborted);
+        return null;
+    }
+
+    private async Task RelayStreamAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, HttpResponseMessage response, CancellationToken aborted)
+    {
+        var request = call.Request!;
+        var translator = direction switch
+        {
+            TranslationDirection.ChatToMessages => ChatToMessages.CreateStreamTranslator(request.Model, "chatcmpl-" + call.RequestId, request.IncludeUsage),
+            TranslationDirection.MessagesToChat => MessagesToChat.CreateStreamTranslator(request.Model, "msg_" + call.RequestId),
+            _ => null,
+        };
+        var dropUsageChunk = translator is null && target.Dialect == Dialect.OpenAI && !request.IncludeUsage;
+        var output = context.Response.BodyWriter;
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["x-accel-buffering"] = "no";
+        call.Served = true;
+        var usage = call.Usage;
+        var sawEnd = false;
+
+        void OnEvent(in SseEvent sse)
+        {
+            if (sse.IsDone)
+            {
+                sawEnd = true;
+            }
+            else
+            {
+                usage.TryScan(sse.Data);
+                if (sse.Name.SequenceEqual("message_stop"u8))
+                {
+                    sawEnd = true;
+                }
+            }
+            if (translator is not null)
+            {
+                translator.OnEvent(sse.Name.IsEmpty ? null : Encoding.UTF8.GetString(sse.Name), sse.Data, output);
+                return;
+            }
+            if (dropUsageChunk && !sse.IsDone && IsUsageOnlyChunk(sse.Data))
+            {
+                return;
+            }
+            if (!sse.Name.IsEmpty)
+            {
+                output.Write("event: "u8);
+                output.Write(sse.Name);
+                output.Write("\n"u8);
+            }
+            output.Write("data: "u8);
+            output.Write(sse.Data);
+            output.Write("\n\n"u8);
+        }
+
+        SseReadResult result;
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(aborted);
+            var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+            result = await SseReader.ReadAllAsync(reader, OnEvent, async () => await output.FlushAsync(aborted), server.EffectiveStreamIdleTimeout, aborted);
+            await reader.CompleteAsync();
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            call.Outcome = RequestOutcome.ClientDisconnected;
+            return;
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            LogUpstreamFailed(target.Deployment.Id, "the stream broke: " + e.Message);
+            result = SseReadResult.Ended;
+        }
+
+        if (result == SseReadResult.Ended && (sawEnd || translator?.Completed == true))
+        {
+            translator?.OnEnd(output);
+        }
+        else
+        {
+            call.Outcome = result == SseReadResult.IdleTimeout ? RequestOutcome.Timeout : RequestOutcome.UpstreamError;
+            call.ErrorCode = result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken";
+            ErrorWriter.WriteStreamEvent(output, call.Dialect,
+                new GatewayError(ErrorKind.UpstreamFailed, "The upstream stream ended before it was complete.", call.ErrorCode), call.RequestId);
+        }
+        try
+        {
+            await output.FlushAsync(aborted);
+        }
+        catch (OperationCanceledException)
+        {
+            call.Outcome = RequestOutcome.ClientDisconnected;
+        }
+    }
+
+    private static bool IsUsageOnlyChunk(ReadOnlySpan<byte> data)
+    {
+        // The chunk OpenAI sends for include_usage has an empty choices array and a usage object.
+        return data.IndexOf("\"choices\":[]"u8) >= 0 && data.IndexOf("\"usage\":{"u8) >= 0;
+    }
+
+    private static bool IsJson(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+            reader.Skip();
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string? UpstreamErrorMessage(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 2 && reader.ValueTextEquals("message"u8))
+                {
+                    reader.Read();
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
+    }
+
+    private static async Task<PooledBody?> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        var length = content.Headers.ContentLength;
+        if (length > MaxUpstreamBodyBytes)
+        {
+            return null;
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent((int)(length ?? 16 * 1024));
+        var written = 0;
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        while (true)
+        {
+            if (written == buffer.Length)
+            {
+                if (buffer.Length >= MaxUpstreamBodyBytes)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return null;
+                }
+                var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                buffer.AsSpan(0, written).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = larger;
+            }
+            var read = await stream.ReadAsync(buffer.AsMemory(written), cancellationToken);
+            if (read == 0)
+            {
+                return new PooledBody(buffer, written);
+            }
+            written += read;
+        }
+    }
+
+    private sealed class PooledBody(byte[] buffer, int length) : IDisposable
+    {
+        public ReadOnlySpan<byte> Span => buffer.AsSpan(0, length);
+
+        public ReadOnlyMemory<byte> Memory => buffer.AsMemory(0, length);
+
+        public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Upstream deployment {Deployment} failed: {Reason}")]
+    private partial void LogUpstreamFailed(string deployment, string reason);
+}

@@ -1,0 +1,92 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using System.Text;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Translation;
+
+namespace Corridor.Gateway.Forwarding;
+
+/// <summary>Which way a request crosses dialects on its way to one upstream.</summary>
+internal enum TranslationDirection
+{
+    None,
+    ChatToMessages,
+    MessagesToChat,
+}
+
+/// <summary>Builds the body an upstream receives: the client's own bytes with spliced edits, or a translation.</summary>
+internal static class UpstreamBody
+{
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+    private static readonly byte[] IncludeUsageValue = "{\"include_usage\":true}"u8.ToArray();
+    private static readonly byte[] IncludeUsageProperty = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();
+
+    public static TranslationDirection Direction(Dialect client, Dialect upstream) => (client, upstream) switch
+    {
+        (Dialect.OpenAI, Dialect.Anthropic) => TranslationDirection.ChatToMessages,
+        (Dialect.Anthropic, Dialect.OpenAI) => TranslationDirection.MessagesToChat,
+        _ => TranslationDirection.None,
+    };
+
+    public static TranslationResult Create(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream)
+    {
+        return direction switch
+        {
+            TranslationDirection.ChatToMessages => ChatToMessages.TranslateRequest(request.Body.Span, upstreamModel, defaultMaxTokens),
+            TranslationDirection.MessagesToChat => MessagesToChat.TranslateRequest(request.Body.Span, upstreamModel),
+            _ => new TranslationResult(Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage), null),
+        };
+    }
+
+    public static HttpContent ToContent(TranslationResult result, ClientRequest request)
+    {
+        HttpContent content = result.Body is { } body ? new ByteArrayContent(body) : new ReadOnlyMemoryContent(request.Body);
+        content.Headers.ContentType = Json;
+        return content;
+    }
+
+    /// <summary>
+    /// Renames the model when the upstream knows it by another name and, for OpenAI streams whose client did not ask
+    /// for usage, asks for it anyway so the request can be metered (the gateway drops that chunk on the way back).
+    /// Returns null when the body goes through untouched.
+    /// </summary>
+    private static byte[]? Splice(ClientRequest request, string upstreamModel, bool forceUsage)
+    {
+        var renames = !string.Equals(request.Model, upstreamModel, StringComparison.Ordinal);
+        if (!renames && !forceUsage)
+        {
+            return null;
+        }
+        var body = request.Body.Span;
+        var output = new ArrayBufferWriter<byte>(body.Length + 64);
+        var edits = new List<(int Start, int End, byte[] Replacement)>(2);
+        if (renames)
+        {
+            var (offset, length) = request.ModelValue.GetOffsetAndLength(body.Length);
+            edits.Add((offset, offset + length, Encoding.UTF8.GetBytes($"\"{System.Text.Json.JsonEncodedText.Encode(upstreamModel).Value}\"")));
+        }
+        if (forceUsage)
+        {
+            if (request.StreamOptionsValue is { } range)
+            {
+                var (offset, length) = range.GetOffsetAndLength(body.Length);
+                edits.Add((offset, offset + length, IncludeUsageValue));
+            }
+            else
+            {
+                var open = body.IndexOf((byte)'{') + 1;
+                edits.Add((open, open, IncludeUsageProperty));
+            }
+        }
+        edits.Sort((a, b) => a.Start.CompareTo(b.Start));
+        var position = 0;
+        foreach (var (start, end, replacement) in edits)
+        {
+            output.Write(body[position..start]);
+            output.Write(replacement);
+            position = end;
+        }
+        output.Write(body[position..]);
+        return output.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,50 @@
+using System.Buffers;
+
+namespace Corridor.Gateway.FrontDoor;
+
+/// <summary>
+/// One request in Corridor's own model, whatever the client's dialect. The original body is kept
+/// (in a pooled buffer) so a same-dialect upstream receives it unchanged apart from spliced edits.
+/// </summary>
+internal sealed class ClientRequest : IDisposable
+{
+    private byte[]? _buffer;
+
+    public ClientRequest(byte[] buffer, int length)
+    {
+        _buffer = buffer;
+        Length = length;
+    }
+
+    public int Length { get; }
+
+    public ReadOnlyMemory<byte> Body => _buffer is null ? ReadOnlyMemory<byte>.Empty : _buffer.AsMemory(0, Length);
+
+    public string Model { get; set; } = "";
+
+    /// <summary>Where the model's JSON string value lies in <see cref="Body"/>, quotes included.</summary>
+    public Range ModelValue { get; set; }
+
+    public bool Stream { get; set; }
+
+    /// <summary>Whether the client asked for the usage chunk in an OpenAI stream.</summary>
+    public bool IncludeUsage { get; set; }
+
+    /// <summary>Where the <c>stream_options</c> value lies, when the client sent one.</summary>
+    public Range? StreamOptionsValue { get; set; }
+
+    public int N { get; set; } = 1;
+
+    public bool Logprobs { get; set; }
+
+    public int? MaxTokens { get; set; }
+
+    public void Dispose()
+    {
+        if (_buffer is { } buffer)
+        {
+            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

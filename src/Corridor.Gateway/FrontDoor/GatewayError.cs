@@ -1,0 +1,63 @@
+namespace Corridor.Gateway.FrontDoor;
+
+/// <summary>The kind of failure, which fixes its HTTP status and its name in each dialect.</summary>
+internal enum ErrorKind
+{
+    InvalidRequest,
+    Authentication,
+    PermissionDenied,
+    NotFound,
+    RequestTooLarge,
+    RateLimited,
+    UpstreamFailed,
+    Unavailable,
+    Timeout,
+}
+
+/// <summary>An error as a value: what the pipeline's steps return instead of throwing.</summary>
+internal sealed record GatewayError(ErrorKind Kind, string Message, string? Code = null, string? Param = null)
+{
+    /// <summary>Set when an upstream said how long to wait.</summary>
+    public string? RetryAfter { get; init; }
+
+    /// <summary>An upstream's own status, kept when it is more precise than the kind's default.</summary>
+    public int? StatusOverride { get; init; }
+
+    public int Status => StatusOverride ?? Kind switch
+    {
+        ErrorKind.InvalidRequest => 400,
+        ErrorKind.Authentication => 401,
+        ErrorKind.PermissionDenied => 403,
+        ErrorKind.NotFound => 404,
+        ErrorKind.RequestTooLarge => 413,
+        ErrorKind.RateLimited => 429,
+        ErrorKind.UpstreamFailed => 502,
+        ErrorKind.Unavailable => 503,
+        ErrorKind.Timeout => 504,
+        _ => 500,
+    };
+
+    public string OpenAIType => Kind switch
+    {
+        ErrorKind.InvalidRequest or ErrorKind.NotFound or ErrorKind.RequestTooLarge or ErrorKind.Authentication => "invalid_request_error",
+        ErrorKind.PermissionDenied => "permission_error",
+        ErrorKind.RateLimited => "rate_limit_error",
+        ErrorKind.Timeout => "timeout_error",
+        _ => "api_error",
+    };
+
+    public string AnthropicType => Kind switch
+    {
+        ErrorKind.InvalidRequest => "invalid_request_error",
+        ErrorKind.Authentication => "authentication_error",
+        ErrorKind.PermissionDenied => "permission_error",
+        ErrorKind.NotFound => "not_found_error",
+        ErrorKind.RequestTooLarge => "request_too_large",
+        ErrorKind.RateLimited => "rate_limit_error",
+        ErrorKind.Unavailable => "overloaded_error",
+        ErrorKind.Timeout => "timeout_error",
+        _ => "api_error",
+    };
+
+    public static GatewayError Invalid(string message, string? param = null) => new(ErrorKind.InvalidRequest, message, "invalid_request", param);
+}

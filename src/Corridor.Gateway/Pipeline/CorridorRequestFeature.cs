@@ -1,0 +1,52 @@
+using Corridor.Core.Catalog;
+using Corridor.Core.Metering;
+using Corridor.Gateway.Authentication;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Metering;
+
+namespace Corridor.Gateway.Pipeline;
+
+/// <summary>
+/// The typed per-request state every pipeline step reads and writes, kept on <c>HttpContext.Features</c>.
+/// </summary>
+internal sealed class CorridorRequestFeature(string requestId, Dialect dialect, Operation operation, DateTimeOffset receivedAt, long startTimestamp, int retainChars)
+{
+    public string RequestId { get; } = requestId;
+
+    public Dialect Dialect { get; } = dialect;
+
+    public Operation Operation { get; } = operation;
+
+    public DateTimeOffset ReceivedAt { get; } = receivedAt;
+
+    public long StartTimestamp { get; } = startTimestamp;
+
+    /// <summary>Set by the front door once the body parsed.</summary>
+    public ClientRequest? Request { get; set; }
+
+    /// <summary>Set by authentication.</summary>
+    public AuthenticatedKey? Caller { get; set; }
+
+    /// <summary>Set by entitlement: the model and the deployments this request may be routed to, in order.</summary>
+    public ModelEntry? Model { get; set; }
+
+    public IReadOnlyList<DeploymentEntry> AllowedDeployments { get; set; } = [];
+
+    /// <summary>The deployment that answered (the last one tried when none did).</summary>
+    public DeploymentEntry? Deployment { get; set; }
+
+    public UsageMeter Usage { get; } = new(retainChars);
+
+    public int Status { get; set; }
+
+    public RequestOutcome Outcome { get; set; } = RequestOutcome.Success;
+
+    public string? ErrorCode { get; set; }
+
+    /// <summary>True once the upstream answered successfully, so its tokens are billable.</summary>
+    public bool Served { get; set; }
+
+    public bool Estimated { get; set; }
+
+    public decimal Cost { get; set; }
+}

@@ -1,0 +1,107 @@
+using Corridor.Core.Metering;
+using Corridor.Gateway.Authentication;
+using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Forwarding;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Metering;
+using Corridor.Gateway.Recording;
+using Microsoft.AspNetCore.Http;
+
+namespace Corridor.Gateway.Pipeline;
+
+/// <summary>
+/// The request's way through Corridor, top to bottom (DESIGN.md, "The request's way through").
+/// Each step reads and writes the typed <see cref="CorridorRequestFeature"/> and returns an error as a value;
+/// the first error is answered in the client's dialect and the rest of the steps are skipped.
+/// </summary>
+internal sealed class RequestPipeline(
+    FrontDoor.FrontDoor frontDoor,
+    Authenticator authenticator,
+    Entitlement entitlement,
+    Forwarder forwarder,
+    Recorder recorder,
+    LedgerOptions ledger,
+    TimeProvider time)
+{
+    public async Task InvokeAsync(HttpContext context, Dialect dialect, Operation operation)
+    {
+        var call = new CorridorRequestFeature(NewRequestId(), dialect, operation, time.GetUtcNow(), time.GetTimestamp(),
+            ledger.RetainBodies ? ledger.RetainMaxChars : 0);
+        context.Features.Set(call);
+        context.Response.Headers["x-corridor-request-id"] = call.RequestId;
+        context.Response.Headers["x-corridor-region"] = "none";
+        try
+        {
+            // 1. Front door: the client's dialect into one request model, the original body kept.
+            var error = await frontDoor.ReadAsync(context, call);
+
+            // 2. Authenticate the key (in-memory cache backed by the store).
+            error ??= authenticator.Authenticate(context, call);
+
+            // 3. Enforcement by the monitor and operators: not yet built (issue 5).
+
+            // 4. Entitle: the model and the deployments this request may be served from.
+            error ??= entitlement.Entitle(call);
+
+            // 5. Admit (rate limits, budget reservation): not yet built (issue 4).
+
+            // 6–7. Route among the allowed deployments only, forward through the vendor's adapter, stream back.
+            if (error is null)
+            {
+                error = await forwarder.ForwardAsync(context, call);
+            }
+
+            if (error is not null)
+            {
+                await RespondWithErrorAsync(context, call, error);
+            }
+        }
+        finally
+        {
+            // 8. Meter: tokens from the upstream's usage, cost from the price book.
+            Meter.Settle(call);
+
+            // 9. Record: the ledger row, batched off the response's path.
+            recorder.Record(context, call);
+            call.Request?.Dispose();
+        }
+    }
+
+    private static async Task RespondWithErrorAsync(HttpContext context, CorridorRequestFeature call, GatewayError error)
+    {
+        call.ErrorCode ??= error.Code;
+        call.Status = error.Status;
+        if (call.Outcome == RequestOutcome.Success)
+        {
+            call.Outcome = error.Kind switch
+            {
+                ErrorKind.Authentication => RequestOutcome.Unauthorized,
+                ErrorKind.PermissionDenied => RequestOutcome.Denied,
+                ErrorKind.InvalidRequest or ErrorKind.NotFound or ErrorKind.RequestTooLarge => RequestOutcome.ClientError,
+                ErrorKind.Timeout => RequestOutcome.Timeout,
+                _ => RequestOutcome.UpstreamError,
+            };
+        }
+        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        await WriteErrorAsync(context, call.Dialect, error, call.RequestId);
+    }
+
+    /// <summary>Answers with an error in the client's dialect; also used by endpoints outside the pipeline.</summary>
+    public static async Task WriteErrorAsync(HttpContext context, Dialect dialect, GatewayError error, string? requestId)
+    {
+        var response = context.Response;
+        response.StatusCode = error.Status;
+        response.ContentType = "application/json";
+        if (error.RetryAfter is { } retryAfter)
+        {
+            response.Headers.RetryAfter = retryAfter;
+        }
+        ErrorWriter.WriteBody(response.BodyWriter, dialect, error, requestId);
+        await response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    private static string NewRequestId() => "req_" + Guid.CreateVersion7().ToString("N");
+}

@@ -1,0 +1,126 @@
+using System.Threading.Channels;
+using Corridor.Core.Metering;
+using Corridor.Gateway.Configuration;
+using Corridor.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Corridor.Gateway.Recording;
+
+/// <summary>
+/// Takes ledger rows off the request path and writes them to the store in batches. A failed batch is retried
+/// until it lands (the store ignores request ids it already has, so a retry never doubles a row); on shutdown
+/// every queued row is written before the process exits.
+/// </summary>
+internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions options, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
+{
+    private readonly Channel<LedgerEntry> _queue = Channel.CreateUnbounded<LedgerEntry>(new UnboundedChannelOptions { SingleReader = true });
+    private long _written;
+
+    public long Written => Interlocked.Read(ref _written);
+
+    public int Pending => _queue.Reader.Count;
+
+    public void Enqueue(LedgerEntry entry) => _queue.Writer.TryWrite(entry);
+
+    /// <summary>Waits until every row enqueued so far is in the store.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        while (_queue.Reader.Count > 0 || Volatile.Read(ref _inFlight) > 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(10), time, cancellationToken);
+        }
+    }
+
+    private int _inFlight;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<LedgerEntry>(options.BatchSize);
+        var reader = _queue.Reader;
+        while (true)
+        {
+            try
+            {
+                if (!await reader.WaitToReadAsync(stoppingToken))
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            Volatile.Write(ref _inFlight, 1);
+            // Let a batch gather for a moment so bursts become one transaction.
+            if (reader.Count < options.BatchSize)
+            {
+                try
+                {
+                    await Task.Delay(options.EffectiveFlushInterval, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+            while (batch.Count < options.BatchSize && reader.TryRead(out var entry))
+            {
+                batch.Add(entry);
+            }
+            await WriteAsync(batch, stoppingToken);
+            batch.Clear();
+            Volatile.Write(ref _inFlight, 0);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+        // Shutting down: drain everything that is queued.
+        _queue.Writer.TryComplete();
+        while (reader.TryRead(out var entry))
+        {
+            batch.Add(entry);
+            if (batch.Count == options.BatchSize)
+            {
+                await WriteAsync(batch, CancellationToken.None);
+                batch.Clear();
+            }
+        }
+        await WriteAsync(batch, CancellationToken.None);
+    }
+
+    private async Task WriteAsync(List<LedgerEntry> batch, CancellationToken stoppingToken)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.AppendLedgerAsync(batch, CancellationToken.None);
+                Interlocked.Add(ref _written, batch.Count);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogWriteFailed(e, batch.Count, attempt);
+                if (stoppingToken.IsCancellationRequested && attempt >= 5)
+                {
+                    LogRowsLost(batch.Count);
+                    return;
+                }
+                await Task.Delay(delay, time, CancellationToken.None);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Writing {Count} ledger rows failed (attempt {Attempt}); retrying")]
+    private partial void LogWriteFailed(Exception exception, int count, int attempt);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Critical, Message = "Shutting down with {Count} ledger rows that could not be written")]
+    private partial void LogRowsLost(int count);
+}

@@ -1,0 +1,47 @@
+using System.Text;
+using Corridor.Core.Metering;
+using Corridor.Gateway.Configuration;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Pipeline;
+using Microsoft.AspNetCore.Http;
+
+namespace Corridor.Gateway.Recording;
+
+/// <summary>Turns a finished request into its ledger row and hands it to the batched writer.</summary>
+internal sealed class Recorder(LedgerWriter ledger, LedgerOptions options, TimeProvider time)
+{
+    public void Record(HttpContext context, CorridorRequestFeature call)
+    {
+        var request = call.Request;
+        var usage = call.Usage;
+        var billable = call.Served && call.Caller is not null;
+        string? body = null;
+        if (options.RetainBodies && request is not null && request.Length <= options.RetainRequestMaxBytes)
+        {
+            body = Encoding.UTF8.GetString(request.Body.Span);
+        }
+        ledger.Enqueue(new LedgerEntry(
+            call.RequestId,
+            call.ReceivedAt,
+            call.Caller?.Tenant.Id,
+            call.Caller?.Key.Id,
+            request?.Model ?? "",
+            call.Operation.Endpoint(),
+            call.Deployment?.Id,
+            call.Deployment?.Region,
+            call.Status != 0 ? call.Status : context.Response.StatusCode,
+            call.Outcome,
+            billable ? usage.InputTokens : 0,
+            billable ? usage.OutputTokens : 0,
+            billable ? call.Cost : 0m,
+            call.Estimated,
+            (int)time.GetElapsedTime(call.StartTimestamp).TotalMilliseconds,
+            billable,
+            call.ErrorCode,
+            context.Connection.RemoteIpAddress?.ToString(),
+            context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
+            body,
+            usage.Text,
+            usage.FinishReason));
+    }
+}

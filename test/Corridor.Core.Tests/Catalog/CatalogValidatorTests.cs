@@ -1,0 +1,116 @@
+using Corridor.Core.Catalog;
+
+namespace Corridor.Core.Tests.Catalog;
+
+public sealed class CatalogValidatorTests
+{
+    private static readonly VendorConfig OpenAI = new("openai", VendorKind.OpenAI, "https://api.openai.com/v1");
+    private static readonly VendorConfig Anthropic = new("anthropic", VendorKind.Anthropic, "https://api.anthropic.com/v1");
+    private static readonly ModelConfig Gpt = new("gpt-4.1", "openai", ModelCapabilities.Chat, 1_000_000);
+
+    private static CatalogConfig Valid() => new(
+        [OpenAI, Anthropic],
+        [Gpt, new ModelConfig("claude-sonnet-4", "anthropic", ModelCapabilities.Chat | ModelCapabilities.Tools, 200_000)],
+        [
+            new DeploymentConfig("gpt-sg", "gpt-4.1", "sg", 2m, 8m, 1),
+            new DeploymentConfig("gpt-jp", "gpt-4.1", "jp-east", 2m, 8m, 2, CredentialEnv: "OPENAI_KEY"),
+            new DeploymentConfig("claude-us", "claude-sonnet-4", "us-east", 3m, 15m),
+        ]);
+
+    [Fact]
+    public void ValidCatalog_HasNoErrors()
+    {
+        Assert.Empty(CatalogValidator.Validate(Valid()));
+    }
+
+    [Fact]
+    public void EveryError_IsReportedAtOnce()
+    {
+        var catalog = new CatalogConfig(
+            [OpenAI, OpenAI with { BaseUrl = "not a url" }, new VendorConfig("az", VendorKind.AzureOpenAI, "https://x.openai.azure.com")],
+            [Gpt, Gpt, new ModelConfig("orphan", "nobody", ModelCapabilities.None, 0)],
+            [
+                new DeploymentConfig("d1", "gpt-4.1", "Singapore", -1m, 8m),
+                new DeploymentConfig("d1", "missing", "sg", 1m, 1m, Endpoint: "ftp://x", CredentialEnv: "sk-live-123"),
+            ]);
+
+        var errors = CatalogValidator.Validate(catalog);
+
+        Assert.Contains(errors, e => e.Contains("duplicate vendor id 'openai'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("not an absolute http(s) URL", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("azure-openai needs an apiVersion", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("duplicate model id 'gpt-4.1'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("unknown vendor 'nobody'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("capabilities must name", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("contextWindow must be positive", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("region 'Singapore'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("prices must not be negative", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("duplicate deployment id 'd1'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("unknown model 'missing'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("endpoint 'ftp://x'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("credentialEnv 'sk-live-123'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("model 'orphan' has no deployment", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Embeddings_OnAnthropicVendor_IsRejected()
+    {
+        var catalog = Valid() with
+        {
+            Models = [.. Valid().Models, new ModelConfig("claude-embed", "anthropic", ModelCapabilities.Embeddings, 1000)],
+            Deployments = [.. Valid().Deployments, new DeploymentConfig("ce", "claude-embed", "us-east", 1m, 0m)],
+        };
+
+        Assert.Contains(CatalogValidator.Validate(catalog), e => e.Contains("serves no embeddings", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Via_MustNameAKnownVendor()
+    {
+        var catalog = Valid() with { Deployments = [.. Valid().Deployments, new DeploymentConfig("gpt-eu", "gpt-4.1", "eu-west", 2m, 8m, Via: "azure")] };
+
+        Assert.Contains(CatalogValidator.Validate(catalog), e => e.Contains("via names unknown vendor 'azure'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Compiled_DeploymentsAreOrderedByPriority_ThenFileOrder()
+    {
+        var config = Valid() with
+        {
+            Deployments =
+            [
+                new DeploymentConfig("c", "gpt-4.1", "us-east", 1m, 1m, 5),
+                new DeploymentConfig("a", "gpt-4.1", "sg", 1m, 1m, 1),
+                new DeploymentConfig("b", "gpt-4.1", "jp-east", 1m, 1m, 1),
+                new DeploymentConfig("claude-us", "claude-sonnet-4", "us-east", 3m, 15m),
+            ],
+        };
+
+        var catalog = Corridor.Core.Catalog.Catalog.TryCreate(config, out var errors);
+
+        Assert.Empty(errors);
+        Assert.True(catalog!.TryGetModel("gpt-4.1".AsSpan(), out var model));
+        Assert.Equal(["a", "b", "c"], model.Deployments.Select(d => d.Id));
+        Assert.False(catalog.TryGetModel("gpt-5", out _));
+    }
+
+    [Fact]
+    public void Compiled_ViaDeployment_UsesThatVendorsApi_AndKeepsTheModelsVendor()
+    {
+        var azure = new VendorConfig("azure", VendorKind.AzureOpenAI, "https://res.openai.azure.com", "2024-10-21");
+        var config = Valid() with
+        {
+            Vendors = [OpenAI, Anthropic, azure],
+            Deployments = [.. Valid().Deployments, new DeploymentConfig("gpt-eu", "gpt-4.1", "eu-west", 2m, 8m, 9, Via: "azure", UpstreamModel: "gpt41")],
+        };
+
+        var catalog = Corridor.Core.Catalog.Catalog.TryCreate(config, out _)!;
+        catalog.TryGetModel("gpt-4.1", out var model);
+        var eu = model.Deployments.Single(d => d.Id == "gpt-eu");
+
+        Assert.Equal(VendorKind.AzureOpenAI, eu.Vendor.Kind);
+        Assert.Equal("openai", model.Vendor.Id);
+        Assert.Equal("gpt41", eu.UpstreamModel);
+        Assert.Equal("https://res.openai.azure.com", eu.BaseUrl);
+    }
+}

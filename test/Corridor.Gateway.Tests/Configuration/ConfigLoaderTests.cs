@@ -1,0 +1,115 @@
+using System.Collections;
+using Corridor.Core.Catalog;
+using Corridor.Gateway.Configuration;
+
+namespace Corridor.Gateway.Tests.Configuration;
+
+public sealed class ConfigLoaderTests
+{
+    private const string Minimal = """
+        vendors:
+          - { id: openai, kind: openai, baseUrl: "https://api.openai.com/v1" }
+        models:
+          - { id: gpt-4.1, vendor: openai, capabilities: [chat, tools], contextWindow: 1047576 }
+        deployments:
+          - id: gpt-sg
+            model: gpt-4.1
+            region: sg
+            credentialEnv: OPENAI_API_KEY
+            price: { input: 2.00, output: "8.5" }
+        """;
+
+    [Fact]
+    public void Minimal_LoadsWithDefaults()
+    {
+        var result = ConfigLoader.Parse(Minimal, "/srv/corridor");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var config = result.Config!;
+        Assert.Equal("http://127.0.0.1:8080", config.Server.Urls);
+        Assert.Equal(8 * 1024 * 1024, config.Server.MaxRequestBodyBytes);
+        Assert.Equal("/srv/corridor/data/corridor.db", config.Storage.SqlitePath);
+        var deployment = Assert.Single(config.Catalog.Deployments);
+        Assert.Equal(8.5m, deployment.OutputPricePerMillion);
+        Assert.Equal("OPENAI_API_KEY", deployment.CredentialEnv);
+        Assert.Equal(ModelCapabilities.Chat | ModelCapabilities.Tools, config.Catalog.Models[0].Capabilities);
+    }
+
+    [Fact]
+    public void EnvironmentVariables_OverrideTheFile()
+    {
+        var environment = new Hashtable
+        {
+            ["CORRIDOR__Server__Urls"] = "http://0.0.0.0:9000",
+            ["CORRIDOR__deployments__0__region"] = "jp-east",
+            ["UNRELATED"] = "x",
+        };
+
+        var config = ConfigLoader.Parse(Minimal, "/srv", environment).Config!;
+
+        Assert.Equal("http://0.0.0.0:9000", config.Server.Urls);
+        Assert.Equal("jp-east", config.Catalog.Deployments[0].Region);
+    }
+
+    [Fact]
+    public void InvalidFile_ReportsEveryError()
+    {
+        const string yaml = """
+            server: { maxRequestBodyBytes: lots }
+            vendors:
+              - { id: openai, kind: openaii, baseUrl: "https://api.openai.com/v1" }
+            models:
+              - { id: gpt-4.1, vendor: openai, capabilities: [chat, telepathy], contextWindow: 10 }
+            deployments:
+              - { id: gpt-sg, model: gpt-4.1, region: sg, price: { input: cheap } }
+            """;
+
+        var result = ConfigLoader.Parse(yaml, "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Null(result.Config);
+        Assert.Contains(result.Errors, e => e.Contains("maxRequestBodyBytes", StringComparison.Ordinal) && e.Contains("whole number", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Contains("'openaii' is not one of", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Contains("unknown capability 'telepathy'", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Contains("'cheap' is not a number", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Contains("price.output", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void CatalogErrors_StopTheLoad()
+    {
+        var result = ConfigLoader.Parse(Minimal.Replace("region: sg", "region: Singapore", StringComparison.Ordinal), "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Errors, e => e.Contains("region 'Singapore'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void BrokenYaml_SaysWhere()
+    {
+        var result = ConfigLoader.Parse("vendors: [ {id: x", "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("line", Assert.Single(result.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ShippedDemoConfig_IsValid()
+    {
+        var path = Path.Combine(RepositoryRoot(), "corridor.yaml");
+
+        var result = ConfigLoader.Load(path);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(directory, "Corridor.slnx")))
+        {
+            directory = Path.GetDirectoryName(directory) ?? throw new InvalidOperationException("repository root not found");
+        }
+        return directory;
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Corridor.Gateway.Forwarding;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Tests.FrontDoor;
+
+namespace Corridor.Gateway.Tests.Forwarding;
+
+public sealed class UpstreamBodyTests
+{
+    private static JsonElement Body(string json, string upstreamModel, bool openAIStream)
+    {
+        using var request = RequestParserTests.Request(json);
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+        var result = UpstreamBody.Create(request, TranslationDirection.None, upstreamModel, 1024, openAIStream);
+        var bytes = result.Body ?? request.Body.ToArray();
+        return JsonDocument.Parse(bytes).RootElement.Clone();
+    }
+
+    [Fact]
+    public void SameModel_NoStream_IsForwardedUntouched()
+    {
+        using var request = RequestParserTests.Request("""{"model":"gpt-4.1","messages":[]}""");
+        RequestParser.Parse(request, Operation.ChatCompletions);
+
+        Assert.Null(UpstreamBody.Create(request, TranslationDirection.None, "gpt-4.1", 1024, false).Body);
+    }
+
+    [Fact]
+    public void UpstreamName_ReplacesTheModel_AndNothingElse()
+    {
+        var body = Body("""{ "messages":[{"role":"user","content":"\"model\":\"x\""}], "model" : "gpt-4.1", "temperature":0.2}""", "gpt41-eu", false);
+
+        Assert.Equal("gpt41-eu", body.GetProperty("model").GetString());
+        Assert.Equal("\"model\":\"x\"", body.GetProperty("messages")[0].GetProperty("content").GetString());
+        Assert.Equal(0.2, body.GetProperty("temperature").GetDouble());
+    }
+
+    [Fact]
+    public void Stream_WithoutIncludeUsage_AsksForUsage()
+    {
+        var body = Body("""{"model":"gpt-4.1","messages":[],"stream":true}""", "gpt-4.1", true);
+
+        Assert.True(body.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+    }
+
+    [Fact]
+    public void Stream_WithIncludeUsageFalse_IsOverridden_AndModelRenamed()
+    {
+        var body = Body("""{"stream_options":{"include_usage":false},"model":"gpt-4.1","messages":[],"stream":true}""", "other", true);
+
+        Assert.True(body.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+        Assert.Equal("other", body.GetProperty("model").GetString());
+    }
+}

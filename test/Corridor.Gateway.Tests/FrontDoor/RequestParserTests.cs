@@ -1,0 +1,77 @@
+using System.Buffers;
+using System.Text;
+using Corridor.Gateway.FrontDoor;
+
+namespace Corridor.Gateway.Tests.FrontDoor;
+
+public sealed class RequestParserTests
+{
+    internal static ClientRequest Request(string json)
+    {
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
+        bytes.CopyTo(buffer, 0);
+        return new ClientRequest(buffer, bytes.Length);
+    }
+
+    [Fact]
+    public void Chat_ReadsTheFieldsCorridorActsOn()
+    {
+        using var request = Request("""{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true},"n":2,"logprobs":true,"max_tokens":64,"extra":{"a":[1,2]}}""");
+
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+        Assert.Equal("gpt-4.1", request.Model);
+        Assert.True(request.Stream);
+        Assert.True(request.IncludeUsage);
+        Assert.Equal(2, request.N);
+        Assert.True(request.Logprobs);
+        Assert.Equal(64, request.MaxTokens);
+        Assert.Equal("\"gpt-4.1\"", Encoding.UTF8.GetString(request.Body.Span[request.ModelValue]));
+        Assert.Equal("""{"include_usage":true}""", Encoding.UTF8.GetString(request.Body.Span[request.StreamOptionsValue!.Value]));
+    }
+
+    [Theory]
+    [InlineData("not json", null)]
+    [InlineData("[1,2]", null)]
+    [InlineData("""{"model":"gpt-4.1","messages":[]""", null)]
+    [InlineData("""{"model":42,"messages":[]}""", "model")]
+    [InlineData("""{"messages":[]}""", "model")]
+    [InlineData("""{"model":"","messages":[]}""", "model")]
+    [InlineData("""{"model":"gpt-4.1","messages":"hi"}""", "messages")]
+    [InlineData("""{"model":"gpt-4.1"}""", "messages")]
+    [InlineData("""{"model":"gpt-4.1","messages":[],"stream":"yes"}""", "stream")]
+    [InlineData("""{"model":"gpt-4.1","messages":[],"n":0}""", "n")]
+    [InlineData("""{"model":"gpt-4.1","messages":[],"n":1.5}""", "n")]
+    [InlineData("""{"model":"gpt-4.1","messages":[],"max_tokens":"many"}""", "max_tokens")]
+    [InlineData("""{"model":"gpt-4.1","messages":[]} trailing""", null)]
+    public void Chat_BadInput_IsAClientError(string json, string? param)
+    {
+        using var request = Request(json);
+
+        var error = RequestParser.Parse(request, Operation.ChatCompletions);
+
+        Assert.NotNull(error);
+        Assert.Equal(400, error.Status);
+        Assert.Equal(param, error.Param);
+    }
+
+    [Fact]
+    public void Messages_RequireMaxTokens()
+    {
+        using var request = Request("""{"model":"claude-sonnet-4","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal("max_tokens", RequestParser.Parse(request, Operation.Messages)?.Param);
+    }
+
+    [Theory]
+    [InlineData("""{"model":"e","input":"text"}""", null)]
+    [InlineData("""{"model":"e","input":["a","b"]}""", null)]
+    [InlineData("""{"model":"e","input":3}""", "input")]
+    [InlineData("""{"model":"e"}""", "input")]
+    public void Embeddings_NeedInput(string json, string? param)
+    {
+        using var request = Request(json);
+
+        Assert.Equal(param, RequestParser.Parse(request, Operation.Embeddings)?.Param);
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text;
+using Corridor.Gateway.Metering;
+
+namespace Corridor.Gateway.Tests.Metering;
+
+public sealed class UsageMeterTests
+{
+    private static bool Scan(UsageMeter meter, string json) => meter.TryScan(Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void OpenAICompletion_UsageTextAndFinishReason()
+    {
+        var meter = new UsageMeter(retainChars: 5);
+
+        Scan(meter, """{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}}""");
+
+        Assert.True(meter.Reported);
+        Assert.Equal(12, meter.InputTokens);
+        Assert.Equal(3, meter.OutputTokens);
+        Assert.Equal("stop", meter.FinishReason);
+        Assert.Equal("Hello", meter.Text);
+        Assert.Equal(11, meter.OutputChars);
+    }
+
+    [Fact]
+    public void OpenAIStream_TakesTheUsageChunk()
+    {
+        var meter = new UsageMeter(100);
+
+        Scan(meter, """{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}],"usage":null}""");
+        Scan(meter, """{"choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"length"}],"usage":null}""");
+        Assert.False(meter.Reported);
+        Scan(meter, """{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}}""");
+
+        Assert.Equal((7L, 2L), (meter.InputTokens, meter.OutputTokens));
+        Assert.Equal("Hello", meter.Text);
+        Assert.Equal("length", meter.FinishReason);
+    }
+
+    [Fact]
+    public void AnthropicStream_InputFromStart_OutputCumulativeFromDelta()
+    {
+        var meter = new UsageMeter(100);
+
+        Scan(meter, """{"type":"message_start","message":{"id":"msg_1","content":[],"usage":{"input_tokens":20,"cache_read_input_tokens":5,"output_tokens":1}}}""");
+        Scan(meter, """{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}""");
+        Scan(meter, """{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\":1}"}}""");
+        Scan(meter, """{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}""");
+
+        Assert.Equal(25, meter.InputTokens);
+        Assert.Equal(9, meter.OutputTokens);
+        Assert.Equal("tool_use", meter.FinishReason);
+        Assert.Equal("Hi", meter.Text);
+        Assert.Equal(2 + 7, meter.OutputChars);
+    }
+
+    [Fact]
+    public void NoUsage_IsEstimatedFromCharacters()
+    {
+        var meter = new UsageMeter(0);
+        Scan(meter, """{"choices":[{"delta":{"content":"12345678"}}]}""");
+
+        Assert.True(meter.EstimateIfMissing(requestBytes: 400));
+        Assert.Equal(100, meter.InputTokens);
+        Assert.Equal(2, meter.OutputTokens);
+        Assert.Null(meter.Text);
+    }
+
+    [Fact]
+    public void Garbage_IsReportedNotThrown()
+    {
+        Assert.False(new UsageMeter(10).TryScan("<html>"u8));
+    }
+}
