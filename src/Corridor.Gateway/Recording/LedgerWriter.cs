@@ -14,7 +14,7 @@ namespace Corridor.Gateway.Recording;
 /// </summary>
 internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions options, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
 {
-    private readonly Channel<LedgerEntry> _queue = Channel.CreateUnbounded<LedgerEntry>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<LedgerEntry> _queue = Channel.CreateUnbounded<LedgerEntry>();
     private long _written;
 
     public long Written => Interlocked.Read(ref _written);
