@@ -1,0 +1,259 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Corridor.Gateway.Translation;
+
+/// <summary>
+/// OpenAI <c>chat.completion.chunk</c> events → Anthropic Messages events. Content deltas fill a text block;
+/// each OpenAI tool-call index gets its own <c>tool_use</c> block, opened when its first delta arrives. Anthropic
+/// blocks do not interleave, so a new block closes the open one. The stop reason comes with the finish chunk but
+/// usage only with the usage chunk after it, so <c>message_delta</c> and <c>message_stop</c> wait for
+/// <c>[DONE]</c> (or the end of the stream, for servers that omit it).
+/// </summary>
+internal sealed class MessagesToChatStreamTranslator : IStreamTranslator
+{
+    private const int NoBlock = -1;
+
+    private readonly SseEventWriter _sse = new();
+    private readonly string _model;
+    private readonly string _id;
+    /// <summary>OpenAI tool-call index → Anthropic content-block index.</summary>
+    private readonly Dictionary<int, int> _toolBlocks = [];
+    private UsageCounts _usage;
+    private string? _stopReason;
+    private int _openBlock = NoBlock;
+    private bool _openBlockIsText;
+    private int _nextBlock;
+    private bool _started;
+    private bool _failed;
+
+    public MessagesToChatStreamTranslator(string clientModel, string responseId)
+    {
+        _model = clientModel;
+        _id = responseId;
+    }
+
+    public TokenUsage Usage => _usage.ToTokenUsage();
+
+    public bool Completed { get; private set; }
+
+    public void OnEvent(string? eventName, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        if (_failed || Completed)
+        {
+            return;
+        }
+        if (data.Trim(" \r\n"u8).SequenceEqual("[DONE]"u8))
+        {
+            Finish(output);
+            return;
+        }
+        if (!Json.TryParse(data, out var document))
+        {
+            Fail(output, "api_error", StreamErrors.MalformedEvent);
+            return;
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.TryGet("error", out _))
+            {
+                var (type, message) = StreamErrors.Read(root);
+                Fail(output, type, message);
+                return;
+            }
+            EnsureStarted(output);
+            if (root.TryGet("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+            {
+                _usage = UsageCounts.FromOpenAI(usage);
+            }
+            if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
+            {
+                return;
+            }
+            foreach (var choice in choices.EnumerateArray())
+            {
+                // The translated request never asks for more than one choice.
+                if (choice.Int64OrZero("index") == 0)
+                {
+                    OnChoice(choice, output);
+                }
+            }
+        }
+    }
+
+    public void OnEnd(IBufferWriter<byte> output)
+    {
+        if (Completed || _failed)
+        {
+            return;
+        }
+        // A finish reason is the real end of an OpenAI answer; some servers omit [DONE] after it.
+        if (_stopReason is not null)
+        {
+            Finish(output);
+            return;
+        }
+        Fail(output, "api_error", StreamErrors.EndedEarly);
+    }
+
+    private void OnChoice(JsonElement choice, IBufferWriter<byte> output)
+    {
+        if (choice.TryGet("delta", out var delta))
+        {
+            if (delta.StringOrNull("content") is { Length: > 0 } text)
+            {
+                if (_openBlock == NoBlock || !_openBlockIsText)
+                {
+                    OpenBlock(output, isText: true);
+                }
+                WriteDelta(output, _openBlock, "text_delta", "text", text);
+            }
+            if (delta.TryGet("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var call in toolCalls.EnumerateArray())
+                {
+                    OnToolCallDelta(call, output);
+                }
+            }
+        }
+        if (choice.StringOrNull("finish_reason") is { } finishReason)
+        {
+            _stopReason = StopReasons.ToStopReason(finishReason);
+            CloseOpenBlock(output);
+        }
+    }
+
+    private void OnToolCallDelta(JsonElement call, IBufferWriter<byte> output)
+    {
+        var id = call.StringOrNull("id");
+        var function = call.TryGet("function", out var f) ? f : default;
+        // Some OpenAI-compatible servers omit the index of a lone call: a new id then means a new call.
+        var index = call.TryGet("index", out var i) && i.TryGetInt32(out var given) ? given
+            : id is not null ? _toolBlocks.Count : Math.Max(0, _toolBlocks.Count - 1);
+        if (!_toolBlocks.TryGetValue(index, out var block))
+        {
+            block = OpenBlock(output, isText: false, id ?? string.Empty, function.StringOrNull("name") ?? string.Empty);
+            _toolBlocks[index] = block;
+        }
+        // A fragment for a call whose block was already closed (interleaved calls, which OpenAI does not send)
+        // still goes to that call's block so no argument text is lost.
+        if (function.StringOrNull("arguments") is { Length: > 0 } fragment)
+        {
+            WriteDelta(output, block, "input_json_delta", "partial_json", fragment);
+        }
+    }
+
+    private void EnsureStarted(IBufferWriter<byte> output)
+    {
+        if (_started)
+        {
+            return;
+        }
+        _started = true;
+        var writer = _sse.Begin(output, "message_start"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "message_start");
+        writer.WriteStartObject("message");
+        writer.WriteString("id", _id);
+        writer.WriteString("type", "message");
+        writer.WriteString("role", "assistant");
+        writer.WriteString("model", _model);
+        writer.WriteStartArray("content");
+        writer.WriteEndArray();
+        writer.WriteNull("stop_reason");
+        writer.WriteNull("stop_sequence");
+        // OpenAI reports usage only at the end; message_delta carries the real counts.
+        _usage.WriteAnthropic(writer);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        _sse.End();
+    }
+
+    private int OpenBlock(IBufferWriter<byte> output, bool isText, string? id = null, string? name = null)
+    {
+        CloseOpenBlock(output);
+        _openBlock = _nextBlock++;
+        _openBlockIsText = isText;
+        var writer = _sse.Begin(output, "content_block_start"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "content_block_start");
+        writer.WriteNumber("index", _openBlock);
+        writer.WriteStartObject("content_block");
+        if (isText)
+        {
+            writer.WriteString("type", "text");
+            writer.WriteString("text", string.Empty);
+        }
+        else
+        {
+            writer.WriteString("type", "tool_use");
+            writer.WriteString("id", id);
+            writer.WriteString("name", name);
+            writer.WriteStartObject("input");
+            writer.WriteEndObject();
+        }
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        _sse.End();
+        return _openBlock;
+    }
+
+    private void CloseOpenBlock(IBufferWriter<byte> output)
+    {
+        if (_openBlock == NoBlock)
+        {
+            return;
+        }
+        var writer = _sse.Begin(output, "content_block_stop"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "content_block_stop");
+        writer.WriteNumber("index", _openBlock);
+        writer.WriteEndObject();
+        _sse.End();
+        _openBlock = NoBlock;
+    }
+
+    private void WriteDelta(IBufferWriter<byte> output, int block, string deltaType, string field, string value)
+    {
+        var writer = _sse.Begin(output, "content_block_delta"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "content_block_delta");
+        writer.WriteNumber("index", block);
+        writer.WriteStartObject("delta");
+        writer.WriteString("type", deltaType);
+        writer.WriteString(field, value);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        _sse.End();
+    }
+
+    private void Finish(IBufferWriter<byte> output)
+    {
+        EnsureStarted(output);
+        CloseOpenBlock(output);
+        var writer = _sse.Begin(output, "message_delta"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "message_delta");
+        writer.WriteStartObject("delta");
+        writer.WriteString("stop_reason", _stopReason ?? "end_turn");
+        writer.WriteNull("stop_sequence");
+        writer.WriteEndObject();
+        _usage.WriteAnthropic(writer);
+        writer.WriteEndObject();
+        _sse.End();
+
+        writer = _sse.Begin(output, "message_stop"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "message_stop");
+        writer.WriteEndObject();
+        _sse.End();
+        Completed = true;
+    }
+
+    private void Fail(IBufferWriter<byte> output, string type, string message)
+    {
+        _failed = true;
+        StreamErrors.WriteAnthropic(_sse, output, type, message);
+    }
+}
