@@ -207,7 +207,7 @@ internal static class ChatToMessages
             case "system":
             case "developer":
                 // Anthropic has one top-level system prompt: every system message, wherever it stands, joins it.
-                return hasContent ? ReadTexts(content, contentParam, request.System) : null;
+                return hasContent ? MessageContent.ReadTexts(content, contentParam, "part", request.System) : null;
             case "user":
             {
                 if (!hasContent)
@@ -223,7 +223,7 @@ internal static class ChatToMessages
             {
                 var texts = new List<string>();
                 var blocks = new List<Block>();
-                if (hasContent && ReadTexts(content, contentParam, texts) is { } textProblem)
+                if (hasContent && MessageContent.ReadTexts(content, contentParam, "part", texts, acceptRefusal: true) is { } textProblem)
                 {
                     return textProblem;
                 }
@@ -240,7 +240,7 @@ internal static class ChatToMessages
                 }
                 var texts = new List<string>();
                 var isString = hasContent && content.ValueKind == JsonValueKind.String;
-                if (hasContent && ReadTexts(content, contentParam, texts) is { } textProblem)
+                if (hasContent && MessageContent.ReadTexts(content, contentParam, "part", texts) is { } textProblem)
                 {
                     return textProblem;
                 }
@@ -255,85 +255,38 @@ internal static class ChatToMessages
         }
     }
 
-    /// <summary>Content that may only hold text: a string, or an array of <c>text</c> (or <c>refusal</c>) parts.</summary>
-    private static Problem? ReadTexts(JsonElement content, string param, List<string> texts)
-    {
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            texts.Add(content.GetString()!);
-            return null;
-        }
-        if (content.ValueKind != JsonValueKind.Array)
-        {
-            return Problem.WrongType(param, "a string or an array of content parts");
-        }
-        var index = 0;
-        foreach (var part in content.EnumerateArray())
-        {
-            var partParam = $"{param}[{index}]";
-            if (part.ValueKind != JsonValueKind.Object || part.RequiredString("type", $"{partParam}.type", out var type) is not null)
-            {
-                return Problem.WrongType(partParam, "a content part object with a 'type'");
-            }
-            var field = type switch
-            {
-                "text" => "text",
-                "refusal" => "refusal",
-                _ => null,
-            };
-            if (field is null)
-            {
-                return Problem.Unsupported($"{partParam}.type", $"Content part type '{type}' in this message");
-            }
-            if (part.RequiredString(field, $"{partParam}.{field}", out var text) is { } problem)
-            {
-                return problem;
-            }
-            texts.Add(text);
-            index++;
-        }
-        return null;
-    }
-
     private static Problem? ReadUserContent(JsonElement content, string param, List<Block> blocks)
     {
-        if (content.ValueKind == JsonValueKind.String)
+        if (MessageContent.Read(content, param, "part", out var text, out var parts) is { } problem)
         {
-            blocks.Add(new TextBlock(content.GetString()!));
+            return problem;
+        }
+        if (text is not null)
+        {
+            blocks.Add(new TextBlock(text));
             return null;
         }
-        if (content.ValueKind != JsonValueKind.Array)
+        foreach (var part in parts)
         {
-            return Problem.WrongType(param, "a string or an array of content parts");
-        }
-        var index = 0;
-        foreach (var part in content.EnumerateArray())
-        {
-            var partParam = $"{param}[{index}]";
-            if (part.ValueKind != JsonValueKind.Object || part.RequiredString("type", $"{partParam}.type", out var type) is not null)
-            {
-                return Problem.WrongType(partParam, "a content part object with a 'type'");
-            }
-            switch (type)
+            switch (part.Type)
             {
                 case "text":
-                    if (part.RequiredString("text", $"{partParam}.text", out var text) is { } textProblem)
+                    if (part.Element.RequiredString("text", $"{part.Param}.text", out var partText) is { } textProblem)
                     {
                         return textProblem;
                     }
-                    blocks.Add(new TextBlock(text));
+                    blocks.Add(new TextBlock(partText));
                     break;
                 case "image_url":
-                    if (ReadImagePart(part, $"{partParam}.image_url", out var image) is { } imageProblem)
+                    if (ReadImagePart(part.Element, $"{part.Param}.image_url", out var image) is { } imageProblem)
                     {
                         return imageProblem;
                     }
                     blocks.Add(new ImageBlock(image));
                     break;
                 default:
-                    return Problem.Unsupported($"{partParam}.type", $"Content part type '{type}'");
+                    return Problem.Unsupported($"{part.Param}.type", $"Content part type '{part.Type}'");
             }
-            index++;
         }
         return null;
     }

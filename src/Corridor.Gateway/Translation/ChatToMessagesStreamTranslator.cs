@@ -9,19 +9,16 @@ namespace Corridor.Gateway.Translation;
 /// argument fragments); <c>message_delta</c> gives the finish chunk, <c>message_stop</c> the usage chunk
 /// (when asked for) and <c>data: [DONE]</c>.
 /// </summary>
-internal sealed class ChatToMessagesStreamTranslator : IStreamTranslator
+internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
 {
-    private readonly SseEventWriter _sse = new();
     private readonly string _model;
     private readonly string _id;
     private readonly bool _includeUsage;
     private readonly long _created;
     /// <summary>Anthropic content-block index → OpenAI tool-call index, for tool_use blocks only.</summary>
     private readonly Dictionary<int, int> _toolCallIndexes = [];
-    private UsageCounts _usage;
     private bool _started;
     private bool _finished;
-    private bool _failed;
 
     public ChatToMessagesStreamTranslator(string clientModel, string responseId, bool includeUsage, long created)
     {
@@ -31,84 +28,58 @@ internal sealed class ChatToMessagesStreamTranslator : IStreamTranslator
         _created = created;
     }
 
-    public TokenUsage Usage => _usage.ToTokenUsage();
-
-    public bool Completed { get; private set; }
-
-    public void OnEvent(string? eventName, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    protected override void OnEvent(string? eventName, JsonElement root, IBufferWriter<byte> output)
     {
-        if (_failed || Completed)
+        // The data's own type is authoritative; the SSE event name only backs it up.
+        switch (root.StringOrNull("type") ?? eventName)
         {
-            return;
-        }
-        if (!Json.TryParse(data, out var document))
-        {
-            Fail(output, "api_error", StreamErrors.MalformedEvent);
-            return;
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            // The data's own type is authoritative; the SSE event name only backs it up.
-            switch (root.StringOrNull("type") ?? eventName)
-            {
-                case "message_start":
-                    if (root.TryGet("message", out var message) && message.TryGet("usage", out var startUsage))
-                    {
-                        _usage = _usage.WithAnthropic(startUsage);
-                    }
+            case "message_start":
+                if (root.TryGet("message", out var message) && message.TryGet("usage", out var startUsage))
+                {
+                    Counts = Counts.WithAnthropic(startUsage);
+                }
+                EnsureStarted(output);
+                break;
+            case "content_block_start":
+                OnBlockStart(root, output);
+                break;
+            case "content_block_delta":
+                OnBlockDelta(root, output);
+                break;
+            case "message_delta":
+                if (root.TryGet("usage", out var deltaUsage))
+                {
+                    Counts = Counts.WithAnthropic(deltaUsage);
+                }
+                // Anthropic may send several message_delta events; the first stop reason ends the choice.
+                if (!_finished && root.TryGet("delta", out var delta) && delta.StringOrNull("stop_reason") is { } stopReason)
+                {
                     EnsureStarted(output);
-                    break;
-                case "content_block_start":
-                    OnBlockStart(root, output);
-                    break;
-                case "content_block_delta":
-                    OnBlockDelta(root, output);
-                    break;
-                case "message_delta":
-                    if (root.TryGet("usage", out var deltaUsage))
-                    {
-                        _usage = _usage.WithAnthropic(deltaUsage);
-                    }
-                    // Anthropic may send several message_delta events; the first stop reason ends the choice.
-                    if (!_finished && root.TryGet("delta", out var delta) && delta.StringOrNull("stop_reason") is { } stopReason)
-                    {
-                        EnsureStarted(output);
-                        WriteChunk(output, ChunkKind.Finish, finishReason: StopReasons.ToFinishReason(stopReason));
-                        _finished = true;
-                    }
-                    break;
-                case "message_stop":
-                    if (!_finished)
-                    {
-                        EnsureStarted(output);
-                        WriteChunk(output, ChunkKind.Finish, finishReason: "stop");
-                        _finished = true;
-                    }
-                    if (_includeUsage)
-                    {
-                        WriteUsageChunk(output);
-                    }
-                    SseEventWriter.WriteDone(output);
-                    Completed = true;
-                    break;
-                case "error":
-                    var (type, text) = StreamErrors.Read(root);
-                    Fail(output, type, text);
-                    break;
-                default:
-                    // ping, content_block_stop and event types added later carry nothing a chat client reads.
-                    break;
-            }
-        }
-    }
-
-    public void OnEnd(IBufferWriter<byte> output)
-    {
-        // A stream cut before message_stop must not look complete: OpenAI clients take [DONE] as success.
-        if (!Completed && !_failed)
-        {
-            Fail(output, "api_error", StreamErrors.EndedEarly);
+                    WriteChunk(output, ChunkKind.Finish, finishReason: StopReasons.ToFinishReason(stopReason));
+                    _finished = true;
+                }
+                break;
+            case "message_stop":
+                if (!_finished)
+                {
+                    EnsureStarted(output);
+                    WriteChunk(output, ChunkKind.Finish, finishReason: "stop");
+                    _finished = true;
+                }
+                if (_includeUsage)
+                {
+                    WriteUsageChunk(output);
+                }
+                SseEventWriter.WriteDone(output);
+                Completed = true;
+                break;
+            case "error":
+                var (type, text) = StreamErrors.Read(root);
+                Fail(output, type, text);
+                break;
+            default:
+                // ping, content_block_stop and event types added later carry nothing a chat client reads.
+                break;
         }
     }
 
@@ -175,11 +146,8 @@ internal sealed class ChatToMessagesStreamTranslator : IStreamTranslator
         }
     }
 
-    private void Fail(IBufferWriter<byte> output, string type, string message)
-    {
-        _failed = true;
-        StreamErrors.WriteOpenAI(_sse, output, type, message);
-    }
+    protected override void WriteError(IBufferWriter<byte> output, string type, string message) =>
+        StreamErrors.WriteOpenAI(Sse, output, type, message);
 
     private void WriteChunk(IBufferWriter<byte> output, ChunkKind kind, int toolIndex = 0, string? id = null, string? name = null, string? text = null, string? finishReason = null)
     {
@@ -238,7 +206,7 @@ internal sealed class ChatToMessagesStreamTranslator : IStreamTranslator
             writer.WriteNull("usage");
         }
         writer.WriteEndObject();
-        _sse.End();
+        Sse.End();
     }
 
     private void WriteUsageChunk(IBufferWriter<byte> output)
@@ -246,14 +214,14 @@ internal sealed class ChatToMessagesStreamTranslator : IStreamTranslator
         var writer = BeginChunk(output);
         writer.WriteStartArray("choices");
         writer.WriteEndArray();
-        _usage.WriteOpenAI(writer);
+        Counts.WriteOpenAI(writer);
         writer.WriteEndObject();
-        _sse.End();
+        Sse.End();
     }
 
     private Utf8JsonWriter BeginChunk(IBufferWriter<byte> output)
     {
-        var writer = _sse.Begin(output, default);
+        var writer = Sse.Begin(output, default);
         writer.WriteStartObject();
         writer.WriteString("id", _id);
         writer.WriteString("object", "chat.completion.chunk");

@@ -160,7 +160,7 @@ internal static class MessagesToChat
             return null;
         }
         var texts = new List<string>();
-        if (ReadTexts(system, "system", texts) is { } problem)
+        if (MessageContent.ReadTexts(system, "system", "block", texts) is { } problem)
         {
             return problem;
         }
@@ -172,88 +172,43 @@ internal static class MessagesToChat
         return null;
     }
 
-    /// <summary>Content that may only hold text: a string or an array of <c>text</c> blocks.</summary>
-    private static Problem? ReadTexts(JsonElement content, string param, List<string> texts)
-    {
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            texts.Add(content.GetString()!);
-            return null;
-        }
-        if (content.ValueKind != JsonValueKind.Array)
-        {
-            return Problem.WrongType(param, "a string or an array of content blocks");
-        }
-        var index = 0;
-        foreach (var block in content.EnumerateArray())
-        {
-            var blockParam = $"{param}[{index}]";
-            if (BlockType(block, blockParam, out var type) is { } typeProblem)
-            {
-                return typeProblem;
-            }
-            if (type != "text")
-            {
-                return Problem.Unsupported($"{blockParam}.type", $"Content block type '{type}' here");
-            }
-            if (block.RequiredString("text", $"{blockParam}.text", out var text) is { } textProblem)
-            {
-                return textProblem;
-            }
-            texts.Add(text);
-            index++;
-        }
-        return null;
-    }
-
     /// <summary>
     /// A user turn becomes one <c>tool</c> message per <c>tool_result</c> block (first: they answer the
     /// preceding assistant's calls) and then one user message with the remaining text and images.
     /// </summary>
     private static Problem? WriteUserMessage(JsonElement content, string param, Utf8JsonWriter writer)
     {
-        if (content.ValueKind == JsonValueKind.String)
+        var shapeProblem = WriteStringOrReadBlocks(content, param, "user", writer, out var blocks);
+        if (shapeProblem is not null || blocks is null)
         {
-            WriteTextMessage(writer, "user", content.GetString()!);
-            return null;
-        }
-        if (content.ValueKind != JsonValueKind.Array)
-        {
-            return Problem.WrongType(param, "a string or an array of content blocks");
+            return shapeProblem;
         }
         var parts = new List<(string? Text, ImageRef Image)>();
-        var index = 0;
-        foreach (var block in content.EnumerateArray())
+        foreach (var block in blocks)
         {
-            var blockParam = $"{param}[{index}]";
-            if (BlockType(block, blockParam, out var type) is { } typeProblem)
-            {
-                return typeProblem;
-            }
             Problem? problem = null;
-            switch (type)
+            switch (block.Type)
             {
                 case "text":
-                    problem = block.RequiredString("text", $"{blockParam}.text", out var text);
-                    parts.Add((text, default));
+                    problem = block.Element.RequiredString("text", $"{block.Param}.text", out var blockText);
+                    parts.Add((blockText, default));
                     break;
                 case "image":
-                    block.TryGet("source", out var source);
-                    problem = ImageRef.FromAnthropicSource(source, $"{blockParam}.source", out var image);
+                    block.Element.TryGet("source", out var source);
+                    problem = ImageRef.FromAnthropicSource(source, $"{block.Param}.source", out var image);
                     parts.Add((null, image));
                     break;
                 case "tool_result":
-                    problem = WriteToolMessage(block, blockParam, writer);
+                    problem = WriteToolMessage(block.Element, block.Param, writer);
                     break;
                 default:
-                    problem = Problem.Unsupported($"{blockParam}.type", $"Content block type '{type}'");
+                    problem = Problem.Unsupported($"{block.Param}.type", $"Content block type '{block.Type}'");
                     break;
             }
             if (problem is not null)
             {
                 return problem;
             }
-            index++;
         }
         if (parts is [(string single, _)])
         {
@@ -264,16 +219,16 @@ internal static class MessagesToChat
             writer.WriteStartObject();
             writer.WriteString("role", "user");
             writer.WriteStartArray("content");
-            foreach (var (text, image) in parts)
+            foreach (var (partText, image) in parts)
             {
-                if (text is null)
+                if (partText is null)
                 {
                     image.WriteOpenAIPart(writer);
                     continue;
                 }
                 writer.WriteStartObject();
                 writer.WriteString("type", "text");
-                writer.WriteString("text", text);
+                writer.WriteString("text", partText);
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();
@@ -293,7 +248,7 @@ internal static class MessagesToChat
             return idProblem;
         }
         var texts = new List<string>();
-        if (block.TryGet("content", out var content) && ReadTexts(content, $"{param}.content", texts) is { } contentProblem)
+        if (block.TryGet("content", out var content) && MessageContent.ReadTexts(content, $"{param}.content", "block", texts) is { } contentProblem)
         {
             return contentProblem;
         }
@@ -313,46 +268,36 @@ internal static class MessagesToChat
     /// <summary>An assistant turn → one assistant message: text blocks joined, <c>tool_use</c> blocks as <c>tool_calls</c>.</summary>
     private static Problem? WriteAssistantMessage(JsonElement content, string param, Utf8JsonWriter writer)
     {
-        if (content.ValueKind == JsonValueKind.String)
+        var shapeProblem = WriteStringOrReadBlocks(content, param, "assistant", writer, out var blocks);
+        if (shapeProblem is not null || blocks is null)
         {
-            WriteTextMessage(writer, "assistant", content.GetString()!);
-            return null;
-        }
-        if (content.ValueKind != JsonValueKind.Array)
-        {
-            return Problem.WrongType(param, "a string or an array of content blocks");
+            return shapeProblem;
         }
         var text = new StringBuilder();
         var toolUses = new List<(string Id, string Name, string Arguments)>();
-        var index = 0;
-        foreach (var block in content.EnumerateArray())
+        foreach (var block in blocks)
         {
-            var blockParam = $"{param}[{index}]";
-            if (BlockType(block, blockParam, out var type) is { } typeProblem)
-            {
-                return typeProblem;
-            }
-            switch (type)
+            switch (block.Type)
             {
                 case "text":
-                    if (block.RequiredString("text", $"{blockParam}.text", out var part) is { } textProblem)
+                    if (block.Element.RequiredString("text", $"{block.Param}.text", out var part) is { } textProblem)
                     {
                         return textProblem;
                     }
                     text.Append(part);
                     break;
                 case "tool_use":
-                    if (block.RequiredString("id", $"{blockParam}.id", out var id) is { } p1)
+                    if (block.Element.RequiredString("id", $"{block.Param}.id", out var id) is { } p1)
                     {
                         return p1;
                     }
-                    if (block.RequiredString("name", $"{blockParam}.name", out var name) is { } p2)
+                    if (block.Element.RequiredString("name", $"{block.Param}.name", out var name) is { } p2)
                     {
                         return p2;
                     }
-                    if (!block.TryGet("input", out var input) || input.ValueKind != JsonValueKind.Object)
+                    if (!block.Element.TryGet("input", out var input) || input.ValueKind != JsonValueKind.Object)
                     {
-                        return Problem.WrongType($"{blockParam}.input", "an object");
+                        return Problem.WrongType($"{block.Param}.input", "an object");
                     }
                     toolUses.Add((id, name, ToolArguments.FromInput(input)));
                     break;
@@ -361,9 +306,8 @@ internal static class MessagesToChat
                     // The model's earlier reasoning; an OpenAI-kind upstream has no place for it.
                     break;
                 default:
-                    return Problem.Unsupported($"{blockParam}.type", $"Content block type '{type}'");
+                    return Problem.Unsupported($"{block.Param}.type", $"Content block type '{block.Type}'");
             }
-            index++;
         }
 
         writer.WriteStartObject();
@@ -590,12 +534,21 @@ internal static class MessagesToChat
         return null;
     }
 
-    private static Problem? BlockType(JsonElement block, string param, out string type)
+    /// <summary>String content is written as a plain message (<paramref name="blocks"/> null); otherwise the blocks are returned for the caller.</summary>
+    private static Problem? WriteStringOrReadBlocks(JsonElement content, string param, string role, Utf8JsonWriter writer, out List<ContentPart>? blocks)
     {
-        type = string.Empty;
-        return block.ValueKind != JsonValueKind.Object || block.RequiredString("type", $"{param}.type", out type) is not null
-            ? Problem.WrongType(param, "a content block object with a 'type'")
-            : null;
+        blocks = null;
+        if (MessageContent.Read(content, param, "block", out var text, out var parts) is { } problem)
+        {
+            return problem;
+        }
+        if (text is not null)
+        {
+            WriteTextMessage(writer, role, text);
+            return null;
+        }
+        blocks = parts;
+        return null;
     }
 
     private static void WriteTextMessage(Utf8JsonWriter writer, string role, string text)

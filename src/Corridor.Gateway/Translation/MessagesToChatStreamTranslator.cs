@@ -10,22 +10,19 @@ namespace Corridor.Gateway.Translation;
 /// usage only with the usage chunk after it, so <c>message_delta</c> and <c>message_stop</c> wait for
 /// <c>[DONE]</c> (or the end of the stream, for servers that omit it).
 /// </summary>
-internal sealed class MessagesToChatStreamTranslator : IStreamTranslator
+internal sealed class MessagesToChatStreamTranslator : StreamTranslator
 {
     private const int NoBlock = -1;
 
-    private readonly SseEventWriter _sse = new();
     private readonly string _model;
     private readonly string _id;
     /// <summary>OpenAI tool-call index → Anthropic content-block index.</summary>
     private readonly Dictionary<int, int> _toolBlocks = [];
-    private UsageCounts _usage;
     private string? _stopReason;
     private int _openBlock = NoBlock;
     private bool _openBlockIsText;
     private int _nextBlock;
     private bool _started;
-    private bool _failed;
 
     public MessagesToChatStreamTranslator(string clientModel, string responseId)
     {
@@ -33,68 +30,44 @@ internal sealed class MessagesToChatStreamTranslator : IStreamTranslator
         _id = responseId;
     }
 
-    public TokenUsage Usage => _usage.ToTokenUsage();
-
-    public bool Completed { get; private set; }
-
-    public void OnEvent(string? eventName, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    protected override void OnEvent(string? eventName, JsonElement root, IBufferWriter<byte> output)
     {
-        if (_failed || Completed)
+        if (root.TryGet("error", out _))
+        {
+            var (type, message) = StreamErrors.Read(root);
+            Fail(output, type, message);
+            return;
+        }
+        EnsureStarted(output);
+        if (root.TryGet("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            Counts = UsageCounts.FromOpenAI(usage);
+        }
+        if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
         {
             return;
         }
-        if (data.Trim(" \r\n"u8).SequenceEqual("[DONE]"u8))
+        foreach (var choice in choices.EnumerateArray())
         {
-            Finish(output);
-            return;
-        }
-        if (!Json.TryParse(data, out var document))
-        {
-            Fail(output, "api_error", StreamErrors.MalformedEvent);
-            return;
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.TryGet("error", out _))
+            // The translated request never asks for more than one choice.
+            if (choice.Int64OrZero("index") == 0)
             {
-                var (type, message) = StreamErrors.Read(root);
-                Fail(output, type, message);
-                return;
-            }
-            EnsureStarted(output);
-            if (root.TryGet("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
-            {
-                _usage = UsageCounts.FromOpenAI(usage);
-            }
-            if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
-            {
-                return;
-            }
-            foreach (var choice in choices.EnumerateArray())
-            {
-                // The translated request never asks for more than one choice.
-                if (choice.Int64OrZero("index") == 0)
-                {
-                    OnChoice(choice, output);
-                }
+                OnChoice(choice, output);
             }
         }
     }
 
-    public void OnEnd(IBufferWriter<byte> output)
+    protected override void OnDone(IBufferWriter<byte> output) => Finish(output);
+
+    protected override void OnEndedEarly(IBufferWriter<byte> output)
     {
-        if (Completed || _failed)
-        {
-            return;
-        }
         // A finish reason is the real end of an OpenAI answer; some servers omit [DONE] after it.
         if (_stopReason is not null)
         {
             Finish(output);
             return;
         }
-        Fail(output, "api_error", StreamErrors.EndedEarly);
+        base.OnEndedEarly(output);
     }
 
     private void OnChoice(JsonElement choice, IBufferWriter<byte> output)
@@ -151,7 +124,7 @@ internal sealed class MessagesToChatStreamTranslator : IStreamTranslator
             return;
         }
         _started = true;
-        var writer = _sse.Begin(output, "message_start"u8);
+        var writer = Sse.Begin(output, "message_start"u8);
         writer.WriteStartObject();
         writer.WriteString("type", "message_start");
         writer.WriteStartObject("message");
@@ -164,10 +137,10 @@ internal sealed class MessagesToChatStreamTranslator : IStreamTranslator
         writer.WriteNull("stop_reason");
         writer.WriteNull("stop_sequence");
         // OpenAI reports usage only at the end; message_delta carries the real counts.
-        _usage.WriteAnthropic(writer);
+        Counts.WriteAnthropic(writer);
         writer.WriteEndObject();
         writer.WriteEndObject();
-        _sse.End();
+        Sse.End();
     }
 
     private int OpenBlock(IBufferWriter<byte> output, bool isText, string? id = null, string? name = null)
@@ -175,7 +148,7 @@ internal sealed class MessagesToChatStreamTranslator : IStreamTranslator
         CloseOpenBlock(output);
         _openBlock = _nextBlock++;
         _openBlockIsText = isText;
-        var writer = _sse.Begin(output, "content_block_start"u8);
+        var writer = Sse.Begin(output, "content_block_start"u8);
         writer.WriteStartObject();
         writer.WriteString("type", "content_block_start");
         writer.WriteNumber("index", _openBlock);
@@ -195,7 +168,7 @@ internal sealed class MessagesToChatStreamTranslator : IStreamTranslator
         }
         writer.WriteEndObject();
         writer.WriteEndObject();
-        _sse.End();
+        Sse.End();
         return _openBlock;
     }
 
@@ -205,18 +178,18 @@ internal sealed class MessagesToChatStreamTranslator : IStreamTranslator
         {
             return;
         }
-        var writer = _sse.Begin(output, "content_block_stop"u8);
+        var writer = Sse.Begin(output, "content_block_stop"u8);
         writer.WriteStartObject();
         writer.WriteString("type", "content_block_stop");
         writer.WriteNumber("index", _openBlock);
         writer.WriteEndObject();
-        _sse.End();
+        Sse.End();
         _openBlock = NoBlock;
     }
 
     private void WriteDelta(IBufferWriter<byte> output, int block, string deltaType, string field, string value)
     {
-        var writer = _sse.Begin(output, "content_block_delta"u8);
+        var writer = Sse.Begin(output, "content_block_delta"u8);
         writer.WriteStartObject();
         writer.WriteString("type", "content_block_delta");
         writer.WriteNumber("index", block);
@@ -225,35 +198,32 @@ internal sealed class MessagesToChatStreamTranslator : IStreamTranslator
         writer.WriteString(field, value);
         writer.WriteEndObject();
         writer.WriteEndObject();
-        _sse.End();
+        Sse.End();
     }
 
     private void Finish(IBufferWriter<byte> output)
     {
         EnsureStarted(output);
         CloseOpenBlock(output);
-        var writer = _sse.Begin(output, "message_delta"u8);
+        var writer = Sse.Begin(output, "message_delta"u8);
         writer.WriteStartObject();
         writer.WriteString("type", "message_delta");
         writer.WriteStartObject("delta");
         writer.WriteString("stop_reason", _stopReason ?? "end_turn");
         writer.WriteNull("stop_sequence");
         writer.WriteEndObject();
-        _usage.WriteAnthropic(writer);
+        Counts.WriteAnthropic(writer);
         writer.WriteEndObject();
-        _sse.End();
+        Sse.End();
 
-        writer = _sse.Begin(output, "message_stop"u8);
+        writer = Sse.Begin(output, "message_stop"u8);
         writer.WriteStartObject();
         writer.WriteString("type", "message_stop");
         writer.WriteEndObject();
-        _sse.End();
+        Sse.End();
         Completed = true;
     }
 
-    private void Fail(IBufferWriter<byte> output, string type, string message)
-    {
-        _failed = true;
-        StreamErrors.WriteAnthropic(_sse, output, type, message);
-    }
+    protected override void WriteError(IBufferWriter<byte> output, string type, string message) =>
+        StreamErrors.WriteAnthropic(Sse, output, type, message);
 }
