@@ -15,107 +15,101 @@ internal static class ChatToMessages
 
     public static TranslationResult TranslateRequest(ReadOnlySpan<byte> chatRequest, string upstreamModel, int defaultMaxTokens)
     {
-        if (!Json.TryParse(chatRequest, out var document))
+        var sizeHint = chatRequest.Length;
+        return Json.Translate(chatRequest, "request body", root => TranslateRequest(root, upstreamModel, defaultMaxTokens, sizeHint));
+    }
+
+    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, int defaultMaxTokens, int sizeHint)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
         {
-            return TranslationResult.Fail(Problem.InvalidJson("request body"));
+            return TranslationResult.Fail(new Problem("The request body must be a JSON object."));
         }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return TranslationResult.Fail(new Problem("The request body must be a JSON object."));
-            }
-            var request = new MessagesRequest();
-            if (ReadRequest(root, defaultMaxTokens, request) is { } problem)
-            {
-                return TranslationResult.Fail(problem);
-            }
-            return WriteRequest(request, upstreamModel, chatRequest.Length);
-        }
+        var request = new MessagesRequest();
+        return ReadRequest(root, defaultMaxTokens, request) is { } problem
+            ? TranslationResult.Fail(problem)
+            : WriteRequest(request, upstreamModel, sizeHint);
     }
 
     /// <summary>Anthropic message → <c>chat.completion</c>.</summary>
     public static TranslationResult TranslateResponse(ReadOnlySpan<byte> messagesResponse, string clientModel, string responseId, TimeProvider? timeProvider = null)
     {
-        if (!Json.TryParse(messagesResponse, out var document))
+        var sizeHint = messagesResponse.Length;
+        return Json.Translate(messagesResponse, "upstream response", root => TranslateResponse(root, clientModel, responseId, timeProvider, sizeHint));
+    }
+
+    private static TranslationResult TranslateResponse(JsonElement root, string clientModel, string responseId, TimeProvider? timeProvider, int sizeHint)
+    {
+        if (!root.TryGet("content", out var content) || content.ValueKind != JsonValueKind.Array)
         {
-            return TranslationResult.Fail(Problem.InvalidJson("upstream response"));
+            return TranslationResult.Fail(new Problem("The upstream response is not an Anthropic message."));
         }
-        using (document)
+
+        var text = new StringBuilder();
+        var toolUses = new List<JsonElement>();
+        foreach (var block in content.EnumerateArray())
         {
-            var root = document.RootElement;
-            if (!root.TryGet("content", out var content) || content.ValueKind != JsonValueKind.Array)
+            switch (block.StringOrNull("type"))
             {
-                return TranslationResult.Fail(new Problem("The upstream response is not an Anthropic message."));
+                case "text":
+                    text.Append(block.StringOrNull("text"));
+                    break;
+                case "tool_use":
+                    toolUses.Add(block);
+                    break;
+                default:
+                    // thinking and server-tool blocks have no chat-completions counterpart.
+                    break;
             }
+        }
+        var usage = root.TryGet("usage", out var u) ? default(UsageCounts).WithAnthropic(u) : default;
 
-            var text = new StringBuilder();
-            var toolUses = new List<JsonElement>();
-            foreach (var block in content.EnumerateArray())
+        var writer = Json.StartBody(out var buffer, sizeHint);
+        using (writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", responseId);
+            writer.WriteString("object", "chat.completion");
+            writer.WriteNumber("created", UnixNow(timeProvider));
+            writer.WriteString("model", clientModel);
+            writer.WriteStartArray("choices");
+            writer.WriteStartObject();
+            writer.WriteNumber("index", 0);
+            writer.WriteStartObject("message");
+            writer.WriteString("role", "assistant");
+            if (text.Length == 0 && toolUses.Count > 0)
             {
-                switch (block.StringOrNull("type"))
-                {
-                    case "text":
-                        text.Append(block.StringOrNull("text"));
-                        break;
-                    case "tool_use":
-                        toolUses.Add(block);
-                        break;
-                    default:
-                        // thinking and server-tool blocks have no chat-completions counterpart.
-                        break;
-                }
+                writer.WriteNull("content");
             }
-            var usage = root.TryGet("usage", out var u) ? default(UsageCounts).WithAnthropic(u) : default;
-
-            var writer = Json.StartBody(out var buffer, messagesResponse.Length);
-            using (writer)
+            else
             {
-                writer.WriteStartObject();
-                writer.WriteString("id", responseId);
-                writer.WriteString("object", "chat.completion");
-                writer.WriteNumber("created", UnixNow(timeProvider));
-                writer.WriteString("model", clientModel);
-                writer.WriteStartArray("choices");
-                writer.WriteStartObject();
-                writer.WriteNumber("index", 0);
-                writer.WriteStartObject("message");
-                writer.WriteString("role", "assistant");
-                if (text.Length == 0 && toolUses.Count > 0)
+                writer.WriteString("content", text.ToString());
+            }
+            writer.WriteNull("refusal");
+            if (toolUses.Count > 0)
+            {
+                writer.WriteStartArray("tool_calls");
+                foreach (var toolUse in toolUses)
                 {
-                    writer.WriteNull("content");
+                    writer.WriteStartObject();
+                    writer.WriteString("id", toolUse.StringOrNull("id"));
+                    writer.WriteString("type", "function");
+                    writer.WriteStartObject("function");
+                    writer.WriteString("name", toolUse.StringOrNull("name"));
+                    writer.WriteString("arguments", toolUse.TryGet("input", out var input) ? ToolArguments.FromInput(input) : "{}");
+                    writer.WriteEndObject();
+                    writer.WriteEndObject();
                 }
-                else
-                {
-                    writer.WriteString("content", text.ToString());
-                }
-                writer.WriteNull("refusal");
-                if (toolUses.Count > 0)
-                {
-                    writer.WriteStartArray("tool_calls");
-                    foreach (var toolUse in toolUses)
-                    {
-                        writer.WriteStartObject();
-                        writer.WriteString("id", toolUse.StringOrNull("id"));
-                        writer.WriteString("type", "function");
-                        writer.WriteStartObject("function");
-                        writer.WriteString("name", toolUse.StringOrNull("name"));
-                        writer.WriteString("arguments", toolUse.TryGet("input", out var input) ? ToolArguments.FromInput(input) : "{}");
-                        writer.WriteEndObject();
-                        writer.WriteEndObject();
-                    }
-                    writer.WriteEndArray();
-                }
-                writer.WriteEndObject();
-                writer.WriteNull("logprobs");
-                writer.WriteString("finish_reason", StopReasons.ToFinishReason(root.StringOrNull("stop_reason")));
-                writer.WriteEndObject();
                 writer.WriteEndArray();
-                usage.WriteOpenAI(writer);
-                writer.WriteEndObject();
-                return Json.Finish(writer, buffer);
             }
+            writer.WriteEndObject();
+            writer.WriteNull("logprobs");
+            writer.WriteString("finish_reason", StopReasons.ToFinishReason(root.StringOrNull("stop_reason")));
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+            usage.WriteOpenAI(writer);
+            writer.WriteEndObject();
+            return Json.Finish(writer, buffer);
         }
     }
 

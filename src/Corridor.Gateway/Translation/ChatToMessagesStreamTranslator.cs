@@ -85,7 +85,7 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
 
     private void OnBlockStart(JsonElement root, IBufferWriter<byte> output)
     {
-        if (!root.TryGet("content_block", out var block) || !root.TryGet("index", out var indexElement) || !indexElement.TryGetInt32(out var index))
+        if (!root.TryGet("content_block", out var block) || !root.TryGetInt32("index", out var index))
         {
             return;
         }
@@ -111,7 +111,7 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
 
     private void OnBlockDelta(JsonElement root, IBufferWriter<byte> output)
     {
-        if (!root.TryGet("delta", out var delta) || !root.TryGet("index", out var indexElement) || !indexElement.TryGetInt32(out var index))
+        if (!root.TryGet("delta", out var delta) || !root.TryGetInt32("index", out var index))
         {
             return;
         }

@@ -37,6 +37,29 @@ internal static class Json
         }
     }
 
+    /// <summary>
+    /// Parses a body and translates its root. Malformed JSON, and strings System.Text.Json cannot decode (lone
+    /// surrogate escapes such as "\ud800", on which <see cref="JsonElement.GetString"/> throws), are problems, never exceptions.
+    /// </summary>
+    public static TranslationResult Translate(ReadOnlySpan<byte> body, string what, Func<JsonElement, TranslationResult> translate)
+    {
+        if (!TryParse(body, out var document))
+        {
+            return TranslationResult.Fail(Problem.InvalidJson(what));
+        }
+        using (document)
+        {
+            try
+            {
+                return translate(document.RootElement);
+            }
+            catch (InvalidOperationException)
+            {
+                return TranslationResult.Fail(Problem.InvalidText(what));
+            }
+        }
+    }
+
     /// <summary>Parses a JSON text held in a string (tool-call arguments).</summary>
     public static bool TryParse(string text, [NotNullWhen(true)] out JsonDocument? document)
     {
@@ -138,6 +161,13 @@ internal static class Json
     /// <summary>A string property or null when absent or of another type (for upstream bodies, read leniently).</summary>
     public static string? StringOrNull(this JsonElement obj, string name) =>
         obj.TryGet(name, out var element) && element.ValueKind == JsonValueKind.String ? element.GetString() : null;
+
+    /// <summary>A property that is a JSON number fitting an int (for upstream indexes, read leniently).</summary>
+    public static bool TryGetInt32(this JsonElement obj, string name, out int value)
+    {
+        value = 0;
+        return obj.TryGet(name, out var element) && element.ValueKind == JsonValueKind.Number && element.TryGetInt32(out value);
+    }
 
     /// <summary>A whole-number property or 0 when absent or of another type (for upstream usage, read leniently).</summary>
     public static long Int64OrZero(this JsonElement obj, string name) =>

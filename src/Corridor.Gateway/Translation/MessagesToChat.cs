@@ -12,92 +12,88 @@ internal static class MessagesToChat
 {
     public static TranslationResult TranslateRequest(ReadOnlySpan<byte> messagesRequest, string upstreamModel)
     {
-        if (!Json.TryParse(messagesRequest, out var document))
+        var sizeHint = messagesRequest.Length;
+        return Json.Translate(messagesRequest, "request body", root => TranslateRequest(root, upstreamModel, sizeHint));
+    }
+
+    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, int sizeHint)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
         {
-            return TranslationResult.Fail(Problem.InvalidJson("request body"));
+            return TranslationResult.Fail(new Problem("The request body must be a JSON object."));
         }
-        using (document)
+        var writer = Json.StartBody(out var buffer, sizeHint);
+        using (writer)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            writer.WriteStartObject();
+            writer.WriteString("model", upstreamModel);
+            var problem = WriteMessages(root, writer) ?? WriteTools(root, writer) ?? WriteSampling(root, writer);
+            if (problem is { } p)
             {
-                return TranslationResult.Fail(new Problem("The request body must be a JSON object."));
+                return TranslationResult.Fail(p);
             }
-            var writer = Json.StartBody(out var buffer, messagesRequest.Length);
-            using (writer)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("model", upstreamModel);
-                var problem = WriteMessages(root, writer) ?? WriteTools(root, writer) ?? WriteSampling(root, writer);
-                if (problem is { } p)
-                {
-                    return TranslationResult.Fail(p);
-                }
-                writer.WriteEndObject();
-                return Json.Finish(writer, buffer);
-            }
+            writer.WriteEndObject();
+            return Json.Finish(writer, buffer);
         }
     }
 
     /// <summary><c>chat.completion</c> → Anthropic message (the first choice; the request never asks for more).</summary>
     public static TranslationResult TranslateResponse(ReadOnlySpan<byte> chatResponse, string clientModel, string responseId)
     {
-        if (!Json.TryParse(chatResponse, out var document))
-        {
-            return TranslationResult.Fail(Problem.InvalidJson("upstream response"));
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
-                || !choices[0].TryGet("message", out var message) || message.ValueKind != JsonValueKind.Object)
-            {
-                return TranslationResult.Fail(new Problem("The upstream response is not a chat completion."));
-            }
-            var choice = choices[0];
-            var text = message.StringOrNull("content") is { Length: > 0 } content ? content : message.StringOrNull("refusal");
-            var usage = root.TryGet("usage", out var u) ? UsageCounts.FromOpenAI(u) : default;
+        var sizeHint = chatResponse.Length;
+        return Json.Translate(chatResponse, "upstream response", root => TranslateResponse(root, clientModel, responseId, sizeHint));
+    }
 
-            var writer = Json.StartBody(out var buffer, chatResponse.Length);
-            using (writer)
+    private static TranslationResult TranslateResponse(JsonElement root, string clientModel, string responseId, int sizeHint)
+    {
+        if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
+            || !choices[0].TryGet("message", out var message) || message.ValueKind != JsonValueKind.Object)
+        {
+            return TranslationResult.Fail(new Problem("The upstream response is not a chat completion."));
+        }
+        var choice = choices[0];
+        var text = message.StringOrNull("content") is { Length: > 0 } content ? content : message.StringOrNull("refusal");
+        var usage = root.TryGet("usage", out var u) ? UsageCounts.FromOpenAI(u) : default;
+
+        var writer = Json.StartBody(out var buffer, sizeHint);
+        using (writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", responseId);
+            writer.WriteString("type", "message");
+            writer.WriteString("role", "assistant");
+            writer.WriteString("model", clientModel);
+            writer.WriteStartArray("content");
+            if (!string.IsNullOrEmpty(text))
             {
                 writer.WriteStartObject();
-                writer.WriteString("id", responseId);
-                writer.WriteString("type", "message");
-                writer.WriteString("role", "assistant");
-                writer.WriteString("model", clientModel);
-                writer.WriteStartArray("content");
-                if (!string.IsNullOrEmpty(text))
+                writer.WriteString("type", "text");
+                writer.WriteString("text", text);
+                writer.WriteEndObject();
+            }
+            if (message.TryGet("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var call in toolCalls.EnumerateArray())
                 {
+                    var function = call.TryGet("function", out var f) ? f : default;
+                    if (!ToolArguments.TryGetObjectJson(function.StringOrNull("arguments"), out var input))
+                    {
+                        return TranslationResult.Fail(new Problem("The upstream returned tool-call arguments that are not a JSON object."));
+                    }
                     writer.WriteStartObject();
-                    writer.WriteString("type", "text");
-                    writer.WriteString("text", text);
+                    writer.WriteString("type", "tool_use");
+                    writer.WriteString("id", call.StringOrNull("id"));
+                    writer.WriteString("name", function.StringOrNull("name"));
+                    ToolArguments.WriteInput(writer, input);
                     writer.WriteEndObject();
                 }
-                if (message.TryGet("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
-                {
-                    foreach (var call in toolCalls.EnumerateArray())
-                    {
-                        var function = call.TryGet("function", out var f) ? f : default;
-                        if (!ToolArguments.TryGetObjectJson(function.StringOrNull("arguments"), out var input))
-                        {
-                            return TranslationResult.Fail(new Problem("The upstream returned tool-call arguments that are not a JSON object."));
-                        }
-                        writer.WriteStartObject();
-                        writer.WriteString("type", "tool_use");
-                        writer.WriteString("id", call.StringOrNull("id"));
-                        writer.WriteString("name", function.StringOrNull("name"));
-                        ToolArguments.WriteInput(writer, input);
-                        writer.WriteEndObject();
-                    }
-                }
-                writer.WriteEndArray();
-                writer.WriteString("stop_reason", StopReasons.ToStopReason(choice.StringOrNull("finish_reason")));
-                writer.WriteNull("stop_sequence");
-                usage.WriteAnthropic(writer);
-                writer.WriteEndObject();
-                return Json.Finish(writer, buffer);
             }
+            writer.WriteEndArray();
+            writer.WriteString("stop_reason", StopReasons.ToStopReason(choice.StringOrNull("finish_reason")));
+            writer.WriteNull("stop_sequence");
+            usage.WriteAnthropic(writer);
+            writer.WriteEndObject();
+            return Json.Finish(writer, buffer);
         }
     }
 

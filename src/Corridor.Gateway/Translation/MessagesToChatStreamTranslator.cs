@@ -74,7 +74,8 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
     {
         if (choice.TryGet("delta", out var delta))
         {
-            if (delta.StringOrNull("content") is { Length: > 0 } text)
+            // A refusal streams in its own field; an Anthropic client reads it as text (as in the non-streamed response).
+            if ((delta.StringOrNull("content") ?? delta.StringOrNull("refusal")) is { Length: > 0 } text)
             {
                 if (_openBlock == NoBlock || !_openBlockIsText)
                 {
@@ -102,7 +103,7 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
         var id = call.StringOrNull("id");
         var function = call.TryGet("function", out var f) ? f : default;
         // Some OpenAI-compatible servers omit the index of a lone call: a new id then means a new call.
-        var index = call.TryGet("index", out var i) && i.TryGetInt32(out var given) ? given
+        var index = call.TryGetInt32("index", out var given) ? given
             : id is not null ? _toolBlocks.Count : Math.Max(0, _toolBlocks.Count - 1);
         if (!_toolBlocks.TryGetValue(index, out var block))
         {

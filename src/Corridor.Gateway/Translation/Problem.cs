@@ -5,6 +5,8 @@ internal readonly record struct Problem(string Message, string? Param = null)
 {
     public static Problem InvalidJson(string what) => new($"The {what} is not valid JSON.");
 
+    public static Problem InvalidText(string what) => new($"The {what} contains a string that is not valid Unicode text.");
+
     public static Problem WrongType(string param, string expected) => new($"'{param}' must be {expected}.", param);
 
     public static Problem Missing(string param) => new($"'{param}' is required.", param);

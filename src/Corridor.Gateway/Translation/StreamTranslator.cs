@@ -39,7 +39,15 @@ internal abstract class StreamTranslator : IStreamTranslator
         }
         using (document)
         {
-            OnEvent(eventName, document.RootElement, output);
+            try
+            {
+                OnEvent(eventName, document.RootElement, output);
+            }
+            catch (InvalidOperationException)
+            {
+                // A string that cannot be decoded (see Json.Translate). Values are read before an event is begun, so no half event was written.
+                Fail(output, "api_error", StreamErrors.MalformedEvent);
+            }
         }
     }
 

@@ -20,12 +20,13 @@ internal readonly record struct UsageCounts(long UncachedInput, long CacheRead, 
         Override(usage, "cache_creation_input_tokens", CacheCreation),
         Override(usage, "output_tokens", Output));
 
-    /// <summary>Reads an OpenAI <c>usage</c> object.</summary>
+    /// <summary>Reads an OpenAI <c>usage</c> object. Counts are metered, so an upstream's negative number reads as 0.</summary>
     public static UsageCounts FromOpenAI(JsonElement usage)
     {
-        var prompt = usage.Int64OrZero("prompt_tokens");
-        var cached = usage.TryGet("prompt_tokens_details", out var details) ? Math.Clamp(details.Int64OrZero("cached_tokens"), 0, prompt) : 0;
-        return new UsageCounts(prompt - cached, cached, 0, usage.Int64OrZero("completion_tokens"));
+        var prompt = Math.Max(0, usage.Int64OrZero("prompt_tokens"));
+        // Cached tokens are part of the prompt; never let odd upstream numbers make input negative.
+        var cached = usage.TryGet("prompt_tokens_details", out var details) ? Math.Max(0, Math.Min(details.Int64OrZero("cached_tokens"), prompt)) : 0;
+        return new UsageCounts(prompt - cached, cached, 0, Math.Max(0, usage.Int64OrZero("completion_tokens")));
     }
 
     /// <summary>Writes <c>"usage": {…}</c> in OpenAI's shape.</summary>
@@ -53,5 +54,5 @@ internal readonly record struct UsageCounts(long UncachedInput, long CacheRead, 
     }
 
     private static long Override(JsonElement usage, string name, long current) =>
-        usage.TryGet(name, out var element) && element.TryGetInt64(out var value) ? value : current;
+        usage.TryGet(name, out var element) && element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out var value) ? Math.Max(0, value) : current;
 }
