@@ -728,10 +728,11 @@ internal static class ChatToMessages
             {
                 writer.WriteString("content", Texts[0]);
             }
-            else if (Texts.Count > 0)
+            else if (Texts.Exists(text => text.Length > 0))
             {
                 writer.WriteStartArray("content");
-                foreach (var text in Texts)
+                // Anthropic rejects empty text blocks, here as in messages.
+                foreach (var text in Texts.Where(text => text.Length > 0))
                 {
                     writer.WriteStartObject();
                     writer.WriteString("type", "text");

@@ -48,7 +48,7 @@ public sealed class ChatToMessagesRequestTests
                 {"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},
                 {"id":"call_2","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Rome\"}"}}]},
               {"role":"tool","tool_call_id":"call_1","content":"18C"},
-              {"role":"tool","tool_call_id":"call_2","content":[{"type":"text","text":"22C"}]},
+              {"role":"tool","tool_call_id":"call_2","content":[{"type":"text","text":""},{"type":"text","text":"22C"}]},
               {"role":"user","content":"Thanks"}]}
             """,
             """
