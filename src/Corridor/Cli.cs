@@ -6,6 +6,10 @@ namespace Corridor.Cli;
 /// <summary>The <c>corridor</c> command line: one tree of subcommands, invoked from <c>Main</c> or in-process by tests.</summary>
 internal static class Cli
 {
+    // After Ctrl+C the running command gets this long to finish before the process ends regardless. The gateway
+    // drains its ledger batches on the way out; System.CommandLine's default of 2 s would cut that short.
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(30);
+
     /// <summary>Runs against the console; Ctrl+C (SIGINT, SIGTERM) cancels the running command.</summary>
     public static Task<int> RunAsync(string[] args) => InvokeAsync(args, Console.Out, Console.Error, handleTermination: true, CancellationToken.None);
 
@@ -16,11 +20,12 @@ internal static class Cli
     private static Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr, bool handleTermination, CancellationToken cancellationToken)
     {
         var context = new CliContext(stdout, stderr, TimeProvider.System);
-        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };
-        if (!handleTermination)
+        var configuration = new InvocationConfiguration
         {
-            configuration.ProcessTerminationTimeout = null;
-        }
+            Output = stdout,
+            Error = stderr,
+            ProcessTerminationTimeout = handleTermination ? ShutdownGrace : null,
+        };
 
         return BuildRoot(context).Parse(args).InvokeAsync(configuration, cancellationToken);
     }

@@ -235,11 +235,17 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
             result = SseReadResult.Ended;
         }
 
-        if (result == SseReadResult.Ended && (sawEnd || translator?.Completed == true))
+        if (result == SseReadResult.Ended && translator is not null)
         {
-            translator?.OnEnd(output);
+            // The translator closes the client's stream itself, with an error event when the upstream's was cut.
+            translator.OnEnd(output);
+            if (!translator.Completed)
+            {
+                call.Outcome = RequestOutcome.UpstreamError;
+                call.ErrorCode = "upstream_stream_broken";
+            }
         }
-        else
+        else if (result != SseReadResult.Ended || !sawEnd)
         {
             call.Outcome = result == SseReadResult.IdleTimeout ? RequestOutcome.Timeout : RequestOutcome.UpstreamError;
             call.ErrorCode = result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken";

@@ -184,22 +184,31 @@ internal sealed class SqliteStore : ICorridorStore
             + TimeRange(command, from, to, "AND");
 
         // Summed here in decimal: SQLite would add the cost text as floating point.
-        var totals = new Dictionary<(string Tenant, string Model), UsageTotal>();
+        var totals = new Dictionary<(string Tenant, string Model), UsageAccumulator>();
         using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
                 var group = (reader.GetString(0), reader.GetString(1));
-                var input = reader.GetInt64(2);
-                var output = reader.GetInt64(3);
-                var cost = SqliteValues.ParseDecimal(reader.GetString(4));
-                totals[group] = totals.TryGetValue(group, out var t)
-                    ? t with { Requests = t.Requests + 1, InputTokens = t.InputTokens + input, OutputTokens = t.OutputTokens + output, Cost = t.Cost + cost }
-                    : new UsageTotal(group.Item1, group.Item2, 1, input, output, cost);
+                if (!totals.TryGetValue(group, out var total))
+                {
+                    totals[group] = total = new UsageAccumulator();
+                }
+
+                total.Requests++;
+                total.InputTokens += reader.GetInt64(2);
+                total.OutputTokens += reader.GetInt64(3);
+                total.Cost += SqliteValues.ParseDecimal(reader.GetString(4));
             }
         }
 
-        return [.. totals.Values.OrderBy(t => t.TenantId, StringComparer.Ordinal).ThenBy(t => t.Model, StringComparer.Ordinal)];
+        return
+        [
+            .. totals
+                .OrderBy(t => t.Key.Tenant, StringComparer.Ordinal)
+                .ThenBy(t => t.Key.Model, StringComparer.Ordinal)
+                .Select(t => new UsageTotal(t.Key.Tenant, t.Key.Model, t.Value.Requests, t.Value.InputTokens, t.Value.OutputTokens, t.Value.Cost)),
+        ];
     }
 
     public ValueTask DisposeAsync()
@@ -329,4 +338,12 @@ internal sealed class SqliteStore : ICorridorStore
         LastUsedAt: SqliteValues.GetTimeOrNull(r, 5),
         RevokedAt: SqliteValues.GetTimeOrNull(r, 6),
         Name: SqliteValues.GetStringOrNull(r, 7));
+
+    private sealed class UsageAccumulator
+    {
+        public long Requests;
+        public long InputTokens;
+        public long OutputTokens;
+        public decimal Cost;
+    }
 }

@@ -68,14 +68,21 @@ internal static class HostCommands
         return command;
     }
 
-    /// <summary>
-    /// The one place command-line knobs become <see cref="SimulatorOptions"/>. SimulatorOptions has no settable
-    /// properties yet, so every run uses the simulator's defaults; each non-null argument maps to its init property here.
-    /// </summary>
+    /// <summary>The one place command-line knobs become <see cref="SimulatorOptions"/>; an absent knob keeps the simulator's default.</summary>
     internal static SimulatorOptions ToSimulatorOptions(SimulateArguments arguments)
     {
         ArgumentNullException.ThrowIfNull(arguments);
-        return new SimulatorOptions();
+        var defaults = new SimulatorOptions();
+        return defaults with
+        {
+            Latency = arguments.LatencyMs is { } latency ? TimeSpan.FromMilliseconds(latency) : defaults.Latency,
+            ErrorRate = arguments.ErrorRate ?? defaults.ErrorRate,
+            RateLimitRate = arguments.RateLimitRate ?? defaults.RateLimitRate,
+            DisconnectRate = arguments.DisconnectRate ?? defaults.DisconnectRate,
+            TokenInterval = arguments.TokenIntervalMs is { } interval ? TimeSpan.FromMilliseconds(interval) : defaults.TokenInterval,
+            Seed = arguments.Seed ?? defaults.Seed,
+            RequiredApiKey = arguments.ApiKey ?? defaults.RequiredApiKey,
+        };
     }
 
     private static Option<double?> Rate(Option<double?> option)
