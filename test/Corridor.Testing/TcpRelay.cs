@@ -36,9 +36,10 @@ public sealed class TcpRelay : IAsyncDisposable
 
     public static TcpRelay Start(Uri target) => new(target);
 
-    /// <summary>Waits until <see cref="ClosedByCaller"/> exceeds <paramref name="count"/>.</summary>
-    public async Task WaitForClosedByCallerAsync(int count, CancellationToken cancellationToken)
+    /// <summary>Waits until <see cref="ClosedByCaller"/> exceeds <paramref name="count"/>; throws <see cref="TimeoutException"/> after <see cref="TestTimeouts.Default"/>.</summary>
+    public async Task WaitForClosedByCallerAsync(int count)
     {
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
         while (true)
         {
             Task changed;
@@ -50,7 +51,14 @@ public sealed class TcpRelay : IAsyncDisposable
                 }
                 changed = _changed.Task;
             }
-            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await changed.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"no connection through the relay was closed by its caller within {TestTimeouts.Default.TotalSeconds} s ({_closedByCaller} so far)");
+            }
         }
     }
 
