@@ -7,11 +7,16 @@ namespace Corridor.Testing;
 /// </summary>
 public static class TestCatalog
 {
-    public static string Yaml(Uri simulator)
+    public static string Yaml(Uri simulator) => Yaml(simulator, "CORRIDOR_ADMIN_TOKEN");
+
+    /// <summary>The catalog with the admin API's token read from <paramref name="adminTokenEnv"/>.</summary>
+    public static string Yaml(Uri simulator, string adminTokenEnv)
     {
+        ArgumentNullException.ThrowIfNull(simulator);
         var sim = simulator.ToString().TrimEnd('/');
         return $$"""
             server:
+              adminTokenEnv: {{adminTokenEnv}}
               maxRequestBodyBytes: 65536
               streamIdleTimeoutSeconds: 5
             ledger:
