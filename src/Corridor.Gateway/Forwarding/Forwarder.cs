@@ -262,10 +262,43 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
         }
     }
 
-    private static bool IsUsageOnlyChunk(ReadOnlySpan<byte> data)
+    /// <summary>The chunk OpenAI sends for <c>include_usage</c>: an empty <c>choices</c> array and a <c>usage</c> object.</summary>
+    internal static bool IsUsageOnlyChunk(ReadOnlySpan<byte> data)
     {
-        // The chunk OpenAI sends for include_usage has an empty choices array and a usage object.
-        return data.IndexOf("\"choices\":[]"u8) >= 0 && data.IndexOf("\"usage\":{"u8) >= 0;
+        if (data.IndexOf("\"usage\""u8) < 0)
+        {
+            return false;
+        }
+        var reader = new Utf8JsonReader(data);
+        var emptyChoices = false;
+        var hasUsage = false;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isChoices = reader.ValueTextEquals("choices"u8);
+                var isUsage = reader.ValueTextEquals("usage"u8);
+                reader.Read();
+                if (isChoices)
+                {
+                    emptyChoices = reader.TokenType == JsonTokenType.StartArray && reader.Read() && reader.TokenType == JsonTokenType.EndArray;
+                }
+                else if (isUsage)
+                {
+                    hasUsage = reader.TokenType == JsonTokenType.StartObject;
+                }
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        return emptyChoices && hasUsage;
     }
 
     private static bool IsJson(ReadOnlySpan<byte> body)
