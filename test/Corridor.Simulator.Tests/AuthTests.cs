@@ -2,7 +2,7 @@ using System.Net;
 
 namespace Corridor.Simulator.Tests;
 
-/// <summary>With <see cref="SimulatorOptions.RequiredApiKey"/>, each dialect's own credential header must carry it.</summary>
+/// <summary>With <see cref="SimulatorOptions.RequiredApiKey"/>, the dialect's credential header must carry it.</summary>
 public sealed class AuthTests
 {
     private const string Key = "sk-sim-test";
@@ -27,17 +27,21 @@ public sealed class AuthTests
     }
 
     [Fact]
-    public async Task Anthropic_AcceptsXApiKey_AndRefusesBearer_WithAuthenticationError()
+    public async Task Anthropic_AcceptsXApiKey_OrABearerKey_AndRefusesOthers_WithAuthenticationError()
     {
         await using var sim = await StartAsync();
 
+        var missing = await sim.PostMessagesAsync(Bodies.AnthropicMessage());
+        var wrong = await sim.PostMessagesAsync(Bodies.AnthropicMessage(), "", ("x-api-key", "sk-other"));
+        var apiKey = await sim.PostMessagesAsync(Bodies.AnthropicMessage(), "", ("x-api-key", Key));
         var bearer = await sim.PostMessagesAsync(Bodies.AnthropicMessage(), "", ("Authorization", $"Bearer {Key}"));
-        var right = await sim.PostMessagesAsync(Bodies.AnthropicMessage(), "", ("x-api-key", Key));
 
-        Assert.Equal(HttpStatusCode.Unauthorized, bearer.Status);
-        Assert.Equal("error", bearer.Json.GetProperty("type").GetString());
-        Assert.Equal("authentication_error", bearer.Json.GetProperty("error").GetProperty("type").GetString());
-        Assert.Equal(HttpStatusCode.OK, right.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, missing.Status);
+        Assert.Equal("error", missing.Json.GetProperty("type").GetString());
+        Assert.Equal("authentication_error", missing.Json.GetProperty("error").GetProperty("type").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.Status);
+        Assert.Equal(HttpStatusCode.OK, apiKey.Status);
+        Assert.Equal(HttpStatusCode.OK, bearer.Status);
     }
 
     [Fact]
@@ -59,11 +63,12 @@ public sealed class AuthTests
         await using var sim = await StartAsync();
 
         var openAI = await sim.GetAsync("/v1/models", ("Authorization", $"Bearer {Key}"));
-        var anthropicWithBearer = await sim.GetAsync("/v1/models", ("anthropic-version", "2023-06-01"), ("Authorization", $"Bearer {Key}"));
+        var anthropicWrong = await sim.GetAsync("/v1/models", ("anthropic-version", "2023-06-01"), ("x-api-key", "sk-other"));
         var anthropic = await sim.GetAsync("/v1/models", ("anthropic-version", "2023-06-01"), ("x-api-key", Key));
 
         Assert.Equal(HttpStatusCode.OK, openAI.Status);
-        Assert.Equal(HttpStatusCode.Unauthorized, anthropicWithBearer.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, anthropicWrong.Status);
+        Assert.Equal("authentication_error", anthropicWrong.Json.GetProperty("error").GetProperty("type").GetString());
         Assert.Equal(HttpStatusCode.OK, anthropic.Status);
     }
 

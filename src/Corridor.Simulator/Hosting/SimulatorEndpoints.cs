@@ -233,9 +233,10 @@ internal sealed class SimulatorEndpoints
             return null;
         }
 
+        // Anthropic's own SDK sends its key as a bearer token now; x-api-key is the documented header.
         var presented = dialect switch
         {
-            Dialect.Anthropic => headers["x-api-key"].ToString(),
+            Dialect.Anthropic when headers.ContainsKey("x-api-key") => headers["x-api-key"].ToString(),
             Dialect.AzureOpenAI => headers["api-key"].ToString(),
             _ => BearerToken(headers.Authorization.ToString()),
         };
