@@ -67,8 +67,8 @@ internal sealed class SimulatorEndpoints
             return;
         }
 
-        var plan = CompletionPlan.Create(request, ModelOrDeployment(context, request.Model), _state.Options.Seed, admission.Sequence, _state.Time.GetUtcNow().ToUnixTimeSeconds());
         IChatFormat format = dialect == Dialect.Anthropic ? AnthropicMessageFormat.Instance : OpenAIChatFormat.Instance;
+        var plan = CompletionPlan.Create(request, ModelOrDeployment(context, request.Model), _state.Options.Seed, admission.Sequence, _state.Time.GetUtcNow().ToUnixTimeSeconds(), format.Ids);
         if (!request.Stream)
         {
             await HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, (format, plan), static (writer, state) => state.format.WriteWhole(writer, state.plan));
