@@ -89,8 +89,10 @@ public static class GatewayHost
         services.AddSingleton(sp => new Upstreams(catalog, Environment.GetEnvironmentVariable, config.Server.EffectiveConnectTimeout));
         services.AddSingleton<KeyCache>();
         services.AddSingleton<Authenticator>();
+        services.AddSingleton(config.Routing);
         services.AddSingleton<Entitlement>();
         services.AddSingleton<FrontDoor.FrontDoor>();
+        services.AddSingleton(sp => new RouteTable(config.Routing, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<Forwarder>();
         services.AddSingleton<LedgerWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());

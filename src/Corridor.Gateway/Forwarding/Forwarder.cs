@@ -18,7 +18,7 @@ namespace Corridor.Gateway.Forwarding;
 /// A deployment is skipped on connect failure, timeout, 5xx, 429 or a credential/config rejection, but only
 /// before any byte reached the client; after that, an upstream failure ends the stream with an error event.
 /// </summary>
-internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions server, ILogger<Forwarder> logger)
+internal sealed partial class Forwarder(Upstreams upstreams, RouteTable routes, ServerOptions server, TimeProvider time, ILogger<Forwarder> logger)
 {
     private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
     private const int DefaultMaxTokensForAnthropic = 4096;
@@ -28,10 +28,24 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
         var request = call.Request!;
         var aborted = context.RequestAborted;
         GatewayError? lastError = null;
-        foreach (var deployment in call.AllowedDeployments)
+        var attempts = 0;
+        routes.RetryBudget.OnRequest();
+        foreach (var deployment in routes.Order(call.AllowedDeployments))
         {
+            var health = routes.Health(deployment);
+            if (!health.TryEnter(time.GetUtcNow()))
+            {
+                lastError ??= new GatewayError(ErrorKind.Unavailable, $"Every deployment of model '{request.Model}' is failing; retry later.", "circuit_open");
+                continue;
+            }
+            if (attempts++ > 0 && !routes.RetryBudget.TryRetry())
+            {
+                LogRetryBudgetExhausted(deployment.Id);
+                break;
+            }
             var target = upstreams[deployment];
             call.Deployment = deployment;
+            var sentAt = time.GetTimestamp();
             var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
             var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
                 deployment.Model.DefaultMaxOutputTokens ?? DefaultMaxTokensForAnthropic,
@@ -60,12 +74,14 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
                 catch (OperationCanceledException)
                 {
                     LogUpstreamFailed(deployment.Id, "no response headers within the idle timeout");
+                    health.RecordFailure(time.GetUtcNow());
                     lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
                     continue;
                 }
                 catch (HttpRequestException e)
                 {
                     LogUpstreamFailed(deployment.Id, e.Message);
+                    health.RecordFailure(time.GetUtcNow());
                     lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
                     continue;
                 }
@@ -77,9 +93,11 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
                 if (IsRetriable(response.StatusCode))
                 {
                     LogUpstreamFailed(deployment.Id, $"status {status}");
+                    health.RecordFailure(time.GetUtcNow());
                     lastError = UpstreamStatusError(response, request.Model);
                     continue;
                 }
+                health.RecordSuccess(time.GetElapsedTime(sentAt), time.GetUtcNow());
                 context.Response.Headers["x-corridor-region"] = deployment.Region;
                 if (status >= 400)
                 {
@@ -380,6 +398,9 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
 
         public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
     }
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Retry budget exhausted; not falling back to {Deployment}")]
+    private partial void LogRetryBudgetExhausted(string deployment);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Upstream deployment {Deployment} failed: {Reason}")]
     private partial void LogUpstreamFailed(string deployment, string reason);

@@ -20,7 +20,9 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, Entitlement en
             return;
         }
         context.Response.ContentType = "application/json";
-        var models = entitlement.EntitledModels().ToList();
+        var models = entitlement.EntitledModels().Select(m => (m.Id, Owner: m.Vendor.Id))
+            .Concat(entitlement.EntitledAliases().Select(alias => (Id: alias, Owner: "corridor")))
+            .ToList();
         using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
         {
             json.WriteStartObject();
@@ -43,7 +45,7 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, Entitlement en
                 {
                     json.WriteString("object", "model");
                     json.WriteNumber("created", 1735689600);
-                    json.WriteString("owned_by", model.Vendor.Id);
+                    json.WriteString("owned_by", model.Owner);
                 }
                 json.WriteEndObject();
             }
