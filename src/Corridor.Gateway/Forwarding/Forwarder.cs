@@ -18,7 +18,7 @@ namespace Corridor.Gateway.Forwarding;
 /// A deployment is skipped on connect failure, timeout, 5xx, 429 or a credential/config rejection, but only
 /// before any byte reached the client; after that, an upstream failure ends the stream with an error event.
 /// </summary>
-internal sealed partial class Forwarder(Upstreams upstreams, RouteTable routes, ServerOptions server, TimeProvider time, ILogger<Forwarder> logger)
+internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes, ServerOptions server, TimeProvider time, ILogger<Forwarder> logger)
 {
     private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
     private const int DefaultMaxTokensForAnthropic = 4096;
@@ -30,7 +30,7 @@ internal sealed partial class Forwarder(Upstreams upstreams, RouteTable routes, 
         GatewayError? lastError = null;
         var attempts = 0;
         routes.RetryBudget.OnRequest();
-        foreach (var deployment in routes.Order(call.AllowedDeployments))
+        foreach (var deployment in routes.Order(call.AllowedDeployments, call.Config.Config.Routing))
         {
             var health = routes.Health(deployment);
             if (!health.TryEnter(time.GetUtcNow()))
@@ -43,7 +43,7 @@ internal sealed partial class Forwarder(Upstreams upstreams, RouteTable routes, 
                 LogRetryBudgetExhausted(deployment.Id);
                 break;
             }
-            var target = upstreams[deployment];
+            var target = call.Config.Upstreams[deployment];
             call.Deployment = deployment;
             var sentAt = time.GetTimestamp();
             var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
@@ -64,7 +64,7 @@ internal sealed partial class Forwarder(Upstreams upstreams, RouteTable routes, 
                 headersTimeout.CancelAfter(server.EffectiveStreamIdleTimeout);
                 try
                 {
-                    response = await upstreams.Invoker.SendAsync(upstreamRequest, headersTimeout.Token);
+                    response = await client.Invoker.SendAsync(upstreamRequest, headersTimeout.Token);
                 }
                 catch (OperationCanceledException) when (aborted.IsCancellationRequested)
                 {

@@ -17,7 +17,7 @@ internal sealed class RouteTable(RoutingConfig routing, TimeProvider time)
     public DeploymentHealth Health(DeploymentEntry deployment) =>
         _health.GetOrAdd(deployment.Id, static (_, r) => new DeploymentHealth(r.BreakerFailureThreshold, r.EffectiveBreakerOpenFor), routing);
 
-    public IReadOnlyList<DeploymentEntry> Order(IReadOnlyList<DeploymentEntry> allowed)
+    public IReadOnlyList<DeploymentEntry> Order(IReadOnlyList<DeploymentEntry> allowed, RoutingConfig current)
     {
         var now = time.GetUtcNow();
         if (allowed.Count <= 1)
@@ -40,7 +40,7 @@ internal sealed class RouteTable(RoutingConfig routing, TimeProvider time)
             {
                 group[i - start] = allowed[i];
             }
-            ordered.AddRange(Router.Order(group, routing.For(model), healthOf, now, Random.Shared));
+            ordered.AddRange(Router.Order(group, current.For(model), healthOf, now, Random.Shared));
             start = end;
         }
         return ordered;

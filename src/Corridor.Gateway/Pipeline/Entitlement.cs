@@ -1,5 +1,5 @@
 using Corridor.Core.Catalog;
-using Corridor.Core.Routing;
+using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 
 namespace Corridor.Gateway.Pipeline;
@@ -9,12 +9,12 @@ namespace Corridor.Gateway.Pipeline;
 /// every model in the catalog; this step already narrows by what the model can do, and resolves aliases
 /// (one public name for an ordered list of models) into their models' deployments, in the alias's order.
 /// </summary>
-internal sealed class Entitlement(Func<Catalog> catalog, RoutingConfig routing)
+internal static class Entitlement
 {
-    public GatewayError? Entitle(CorridorRequestFeature call)
+    public static GatewayError? Entitle(CorridorRequestFeature call)
     {
         var request = call.Request!;
-        var models = Resolve(request.Model);
+        var models = Resolve(call.Config, request.Model);
         if (models is null)
         {
             return new GatewayError(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or you do not have access to it.", "model_not_found", "model");
@@ -40,19 +40,19 @@ internal sealed class Entitlement(Func<Catalog> catalog, RoutingConfig routing)
     }
 
     /// <summary>The models a caller may use, for <c>/v1/models</c>.</summary>
-    public IEnumerable<ModelEntry> EntitledModels() => catalog().Models;
+    public static IEnumerable<ModelEntry> EntitledModels(CorridorRequestFeature call) => call.Config.Catalog.Models;
 
     /// <summary>The aliases whose models the caller may use, for <c>/v1/models</c>.</summary>
-    public IEnumerable<string> EntitledAliases() => routing.Aliases.Keys.Order(StringComparer.Ordinal);
+    public static IEnumerable<string> EntitledAliases(CorridorRequestFeature call) => call.Config.Config.Routing.Aliases.Keys.Order(StringComparer.Ordinal);
 
-    private List<ModelEntry>? Resolve(string name)
+    private static List<ModelEntry>? Resolve(ActiveConfig config, string name)
     {
-        var current = catalog();
+        var current = config.Catalog;
         if (current.TryGetModel(name, out var model))
         {
             return [model];
         }
-        if (!routing.Aliases.TryGetValue(name, out var aliased))
+        if (!config.Config.Routing.Aliases.TryGetValue(name, out var aliased))
         {
             return null;
         }
