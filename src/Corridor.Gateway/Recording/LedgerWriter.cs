@@ -14,7 +14,9 @@ namespace Corridor.Gateway.Recording;
 /// </summary>
 internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions options, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
 {
-    private readonly Channel<LedgerEntry> _queue = Channel.CreateUnbounded<LedgerEntry>(new UnboundedChannelOptions { SingleReader = true });
+    // Not SingleReader: that channel's reader cannot count (Count throws NotSupportedException), and the
+    // batching below, Pending and FlushAsync all need the count.
+    private readonly Channel<LedgerEntry> _queue = Channel.CreateUnbounded<LedgerEntry>();
     private long _written;
 
     public long Written => Interlocked.Read(ref _written);
