@@ -65,7 +65,10 @@ public static class GatewayHost
             ?? throw new GatewayStartException(errors);
 
         var store = await CorridorStores.OpenAsync(config.Storage, cancellationToken);
-        var builder = WebApplication.CreateSlimBuilder();
+        // Corridor's configuration is corridor.yaml, read above. The host's own appsettings.json sources would watch the
+        // working directory recursively for changes, and ./data/corridor.db lives there by default: every ledger write
+        // would wake a file-system watcher in the gateway. Nothing is read from those files, so nothing is watched.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
