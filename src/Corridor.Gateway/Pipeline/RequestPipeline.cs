@@ -17,15 +17,15 @@ namespace Corridor.Gateway.Pipeline;
 internal sealed class RequestPipeline(
     FrontDoor.FrontDoor frontDoor,
     Authenticator authenticator,
-    Entitlement entitlement,
     Forwarder forwarder,
     Recorder recorder,
+    GatewayState state,
     LedgerOptions ledger,
     TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context, Dialect dialect, Operation operation)
     {
-        var call = new CorridorRequestFeature(NewRequestId(), dialect, operation, time.GetUtcNow(), time.GetTimestamp(),
+        var call = new CorridorRequestFeature(state.Active, NewRequestId(), dialect, operation, time.GetUtcNow(), time.GetTimestamp(),
             ledger.RetainBodies ? ledger.RetainMaxChars : 0);
         context.Features.Set(call);
         context.Response.Headers["x-corridor-request-id"] = call.RequestId;
@@ -41,7 +41,7 @@ internal sealed class RequestPipeline(
             // 3. Enforcement by the monitor and operators: not yet built (issue 5).
 
             // 4. Entitle: the model and the deployments this request may be served from.
-            error ??= entitlement.Entitle(call);
+            error ??= Entitlement.Entitle(call);
 
             // 5. Admit (rate limits, budget reservation): not yet built (issue 4).
 

@@ -14,6 +14,8 @@ namespace Corridor.Gateway.Recording;
 /// </summary>
 internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions options, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
 {
+    // Not SingleReader: that channel's reader cannot count (Count throws NotSupportedException), and the
+    // batching below, Pending and FlushAsync all need the count.
     private readonly Channel<LedgerEntry> _queue = Channel.CreateUnbounded<LedgerEntry>();
     private long _written;
 

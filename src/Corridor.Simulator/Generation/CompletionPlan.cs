@@ -1,9 +1,13 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Corridor.Simulator.Http;
 using Corridor.Simulator.Protocol;
 
 namespace Corridor.Simulator.Generation;
+
+/// <summary>How a dialect names its ids: the answer's (<c>chatcmpl-</c>, <c>msg_</c>) and a tool call's (<c>call_</c>, <c>toolu_</c>).</summary>
+internal readonly record struct IdPrefixes(string Answer, string ToolCall);
 
 internal enum FinishReason
 {
@@ -13,7 +17,7 @@ internal enum FinishReason
 }
 
 /// <summary>One answer: text pieces, or a tool call whose argument JSON is streamed in pieces.</summary>
-internal sealed class ChoicePlan(int index, ulong key, string[] pieces, int count, FinishReason finish, string? toolName)
+internal sealed class ChoicePlan(int index, ulong key, string[] pieces, int count, FinishReason finish, string? toolName, string? toolCallId)
 {
     public int Index { get; } = index;
 
@@ -29,6 +33,8 @@ internal sealed class ChoicePlan(int index, ulong key, string[] pieces, int coun
 
     public string? ToolName { get; } = toolName;
 
+    public string? ToolCallId { get; } = toolCallId;
+
     public bool IsToolCall => ToolName is not null;
 }
 
@@ -38,11 +44,11 @@ internal sealed class ChoicePlan(int index, ulong key, string[] pieces, int coun
 /// </summary>
 internal sealed class CompletionPlan
 {
-    private CompletionPlan(ChatRequest request, string model, long sequence, long created, ChoicePlan[] choices)
+    private CompletionPlan(ChatRequest request, string model, string id, long created, ChoicePlan[] choices)
     {
         Request = request;
         Model = model;
-        Sequence = sequence;
+        Id = id;
         Created = created;
         Choices = choices;
         foreach (var choice in choices)
@@ -55,7 +61,8 @@ internal sealed class CompletionPlan
 
     public string Model { get; }
 
-    public long Sequence { get; }
+    /// <summary>The answer's id, unique per simulator run (e.g. <c>chatcmpl-…</c>, <c>msg_…</c>).</summary>
+    public string Id { get; }
 
     /// <summary>Unix seconds.</summary>
     public long Created { get; }
@@ -68,17 +75,13 @@ internal sealed class CompletionPlan
 
     public int TotalTokens => PromptTokens + CompletionTokens;
 
-    public string Id(string prefix) => prefix + Sequence.ToString("x12", System.Globalization.CultureInfo.InvariantCulture);
-
-    public string ToolCallId(string prefix, ChoicePlan choice) =>
-        Id(prefix) + choice.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
     /// <summary>
     /// Text is a function of (model, last user message, seed, choice index). A tool call is made when
     /// tools are offered, tool_choice is not "none" and the user spoke last; after a tool result the answer is text.
     /// </summary>
-    public static CompletionPlan Create(ChatRequest request, string model, int seed, long sequence, long created)
+    public static CompletionPlan Create(ChatRequest request, string model, int seed, long sequence, long created, IdPrefixes prefixes)
     {
+        var number = sequence.ToString("x12", CultureInfo.InvariantCulture);
         var tool = ChooseTool(request);
         var baseKey = Hashing.Combine(Hashing.Combine(Hashing.Fnv1a(model), request.LastUserTextHash), (ulong)seed);
         var choices = new ChoicePlan[request.N];
@@ -90,10 +93,11 @@ internal sealed class CompletionPlan
                 : TextGenerator.Generate(key);
             var cut = request.MaxTokens is { } max && pieces.Length > max;
             var finish = cut ? FinishReason.Length : tool is not null ? FinishReason.ToolCall : FinishReason.Stop;
-            choices[i] = new ChoicePlan(i, key, pieces, cut ? request.MaxTokens!.Value : pieces.Length, finish, tool?.Name);
+            var toolCallId = tool is null ? null : prefixes.ToolCall + number + i.ToString(CultureInfo.InvariantCulture);
+            choices[i] = new ChoicePlan(i, key, pieces, cut ? request.MaxTokens!.Value : pieces.Length, finish, tool?.Name, toolCallId);
         }
 
-        return new CompletionPlan(request, model, sequence, created, choices);
+        return new CompletionPlan(request, model, prefixes.Answer + number, created, choices);
     }
 
     private static ToolDefinition? ChooseTool(ChatRequest request)

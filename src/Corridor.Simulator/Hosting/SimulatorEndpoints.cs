@@ -60,40 +60,17 @@ internal sealed class SimulatorEndpoints
 
     private async Task ChatAsync(HttpContext context, Dialect dialect)
     {
-        if (await AdmitAsync(context, dialect) is not { } admission)
+        if (await AdmitAsync(context, dialect) is not { } admission
+            || await ReadRequestAsync<ChatRequest>(context, dialect, ChatRequestReader.TryRead) is not { } request
+            || await AnsweredByFaultAsync(context, admission, request.Stream))
         {
             return;
         }
 
-        ChatRequest request;
-        RequestProblem problem;
-        using (var body = await HttpBodies.ReadAsync(context.Request, context.RequestAborted))
-        {
-            if (!ChatRequestReader.TryRead(body.WrittenSpan, dialect, out request, out problem))
-            {
-                await ErrorResponses.WriteAsync(context, dialect, StatusCodes.Status400BadRequest, problem.Message, problem.Param);
-                return;
-            }
-        }
-
-        if (admission.Garbage)
-        {
-            await WriteGarbageAsync(context, request.Stream);
-            return;
-        }
-
-        var model = request.Model is { Length: > 0 } named ? named : Deployment(context);
-        var plan = CompletionPlan.Create(request, model, _state.Options.Seed, admission.Sequence, _state.Time.GetUtcNow().ToUnixTimeSeconds());
         IChatFormat format = dialect == Dialect.Anthropic ? AnthropicMessageFormat.Instance : OpenAIChatFormat.Instance;
+        var plan = CompletionPlan.Create(request, ModelOrDeployment(context, request.Model), _state.Options.Seed, admission.Sequence, _state.Time.GetUtcNow().ToUnixTimeSeconds(), format.Ids);
         if (!request.Stream)
         {
-            if (admission.DisconnectAfterTokens is not null)
-            {
-                // A whole answer has no middle to cut: the connection drops before the body.
-                context.Abort();
-                return;
-            }
-
             await HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, (format, plan), static (writer, state) => state.format.WriteWhole(writer, state.plan));
             return;
         }
@@ -104,61 +81,67 @@ internal sealed class SimulatorEndpoints
 
     private async Task EmbeddingsAsync(HttpContext context, Dialect dialect)
     {
-        if (await AdmitAsync(context, dialect) is not { } admission)
+        if (await AdmitAsync(context, dialect) is not { } admission
+            || await ReadRequestAsync<EmbeddingRequest>(context, dialect, EmbeddingRequest.TryRead) is not { } request
+            || await AnsweredByFaultAsync(context, admission, stream: false))
         {
             return;
         }
 
-        EmbeddingRequest request;
-        RequestProblem problem;
-        using (var body = await HttpBodies.ReadAsync(context.Request, context.RequestAborted))
-        {
-            if (!EmbeddingRequest.TryRead(body.WrittenSpan, dialect, out request, out problem))
-            {
-                await ErrorResponses.WriteAsync(context, dialect, StatusCodes.Status400BadRequest, problem.Message, problem.Param);
-                return;
-            }
-        }
-
-        if (admission.Garbage)
-        {
-            await WriteGarbageAsync(context, stream: false);
-            return;
-        }
-
-        if (admission.DisconnectAfterTokens is not null)
-        {
-            context.Abort();
-            return;
-        }
-
-        var model = request.Model is { Length: > 0 } named ? named : Deployment(context);
-        await HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, (request, model, _state.Options.Seed), EmbeddingsWriter.Write);
+        await HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, (request, ModelOrDeployment(context, request.Model), _state.Options.Seed), EmbeddingsWriter.Write);
     }
 
     /// <summary>Anthropic's listing when the request carries <c>anthropic-version</c>, OpenAI's otherwise.</summary>
     private async Task ModelsAsync(HttpContext context)
     {
         var dialect = context.Request.Headers.ContainsKey("anthropic-version") ? Dialect.Anthropic : Dialect.OpenAI;
-        if (await AdmitAsync(context, dialect) is not { } admission)
+        if (await AdmitAsync(context, dialect) is not { } admission || await AnsweredByFaultAsync(context, admission, stream: false))
         {
-            return;
-        }
-
-        if (admission.Garbage)
-        {
-            await WriteGarbageAsync(context, stream: false);
-            return;
-        }
-
-        if (admission.DisconnectAfterTokens is not null)
-        {
-            context.Abort();
             return;
         }
 
         await HttpBodies.WriteJsonAsync<object?>(context, StatusCodes.Status200OK, null,
             dialect == Dialect.Anthropic ? ModelCatalog.WriteAnthropic : ModelCatalog.WriteOpenAI);
+    }
+
+    private delegate bool RequestReader<T>(ReadOnlySpan<byte> body, Dialect dialect, out T request, out RequestProblem problem);
+
+    /// <summary>Reads and parses the body; null (and a 400 in the dialect sent) when it is not a valid request.</summary>
+    private static async Task<T?> ReadRequestAsync<T>(HttpContext context, Dialect dialect, RequestReader<T> read)
+        where T : class
+    {
+        RequestProblem problem;
+        using (var body = await HttpBodies.ReadAsync(context.Request, context.RequestAborted))
+        {
+            if (read(body.WrittenSpan, dialect, out var request, out problem))
+            {
+                return request;
+            }
+        }
+
+        await ErrorResponses.WriteAsync(context, dialect, StatusCodes.Status400BadRequest, problem.Message, problem.Param);
+        return null;
+    }
+
+    /// <summary>
+    /// The faults that replace an answer: a body that is not JSON, or a dropped connection. Streams are
+    /// cut later, mid-way; a whole answer has no middle, so its connection drops before the body.
+    /// </summary>
+    private static async ValueTask<bool> AnsweredByFaultAsync(HttpContext context, Admission admission, bool stream)
+    {
+        if (admission.Garbage)
+        {
+            await WriteGarbageAsync(context, stream);
+            return true;
+        }
+
+        if (!stream && admission.DisconnectAfterTokens is not null)
+        {
+            context.Abort();
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>Applies knobs and global faults; null when the request has been answered already.</summary>
@@ -233,9 +216,10 @@ internal sealed class SimulatorEndpoints
             return null;
         }
 
+        // Anthropic's own SDK sends its key as a bearer token now; x-api-key is the documented header.
         var presented = dialect switch
         {
-            Dialect.Anthropic => headers["x-api-key"].ToString(),
+            Dialect.Anthropic when headers.ContainsKey("x-api-key") => headers["x-api-key"].ToString(),
             Dialect.AzureOpenAI => headers["api-key"].ToString(),
             _ => BearerToken(headers.Authorization.ToString()),
         };
@@ -258,7 +242,9 @@ internal sealed class SimulatorEndpoints
     private static string BearerToken(string authorization) =>
         authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : "";
 
-    private static string Deployment(HttpContext context) => context.Request.RouteValues["deployment"] as string ?? "";
+    /// <summary>Azure requests may leave the model out: the deployment in the path names it.</summary>
+    private static string ModelOrDeployment(HttpContext context, string? model) =>
+        model is { Length: > 0 } ? model : context.Request.RouteValues["deployment"] as string ?? "";
 
     /// <summary>A 200 whose body is not JSON (or, for a stream, whose event data is not JSON).</summary>
     private static Task WriteGarbageAsync(HttpContext context, bool stream) => stream

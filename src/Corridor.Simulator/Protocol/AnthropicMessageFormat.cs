@@ -7,8 +7,8 @@ namespace Corridor.Simulator.Protocol;
 /// <summary>Anthropic messages: a <c>message</c> object, or the message_start … message_stop event sequence.</summary>
 internal sealed class AnthropicMessageFormat : IChatFormat
 {
-    private const string IdPrefix = "msg_corridorsim";
-    private const string ToolUseIdPrefix = "toolu_corridorsim";
+
+    public IdPrefixes Ids { get; } = new("msg_corridorsim", "toolu_corridorsim");
 
     public static readonly AnthropicMessageFormat Instance = new();
 
@@ -113,7 +113,7 @@ internal sealed class AnthropicMessageFormat : IChatFormat
     private static void WriteMessageStart(Utf8JsonWriter writer, CompletionPlan plan)
     {
         writer.WriteStartObject();
-        writer.WriteString("id"u8, plan.Id(IdPrefix));
+        writer.WriteString("id"u8, plan.Id);
         writer.WriteString("type"u8, "message"u8);
         writer.WriteString("role"u8, "assistant"u8);
         writer.WriteString("model"u8, plan.Model);
@@ -127,7 +127,7 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         if (choice.IsToolCall)
         {
             writer.WriteString("type"u8, "tool_use"u8);
-            writer.WriteString("id"u8, plan.ToolCallId(ToolUseIdPrefix, choice));
+            writer.WriteString("id"u8, choice.ToolCallId);
             writer.WriteString("name"u8, choice.ToolName);
             writer.WritePropertyName("input"u8);
             if (whole && choice.Finish != FinishReason.Length)

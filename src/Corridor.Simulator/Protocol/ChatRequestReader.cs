@@ -333,41 +333,10 @@ internal static class ChatRequestReader
         Expect(ref reader, JsonTokenType.StartArray);
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            Expect(ref reader, JsonTokenType.StartObject);
-            string? name = null;
-            SchemaNode? schema = null;
-            ReadToolFields(ref reader, ref name, ref schema);
-            if (name is not null)
+            var tool = ReadNamed(ref reader);
+            if (tool.Name is not null)
             {
-                request.Tools.Add(new ToolDefinition(name, schema));
-            }
-        }
-    }
-
-    private static void ReadToolFields(ref Utf8JsonReader reader, ref string? name, ref SchemaNode? schema)
-    {
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("name"u8))
-            {
-                reader.Read();
-                name = reader.GetString();
-            }
-            else if (reader.ValueTextEquals("parameters"u8) || reader.ValueTextEquals("input_schema"u8))
-            {
-                reader.Read();
-                schema = SchemaNode.Read(ref reader);
-            }
-            else if (reader.ValueTextEquals("function"u8))
-            {
-                reader.Read();
-                Expect(ref reader, JsonTokenType.StartObject);
-                ReadToolFields(ref reader, ref name, ref schema);
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
+                request.Tools.Add(new ToolDefinition(tool.Name, tool.Schema));
             }
         }
     }
@@ -384,33 +353,47 @@ internal static class ChatRequestReader
             return;
         }
 
-        Expect(ref reader, JsonTokenType.StartObject);
-        var mode = ToolChoiceMode.Auto;
-        string? name = null;
-        ReadToolChoiceFields(ref reader, ref mode, ref name);
-        request.ToolChoice = name is not null && mode is ToolChoiceMode.Named or ToolChoiceMode.Auto ? ToolChoiceMode.Named : mode;
-        request.ToolChoiceName = name;
+        var choice = ReadNamed(ref reader);
+        request.ToolChoice = choice.Name is not null && choice.Type is ToolChoiceMode.Named or ToolChoiceMode.Auto ? ToolChoiceMode.Named : choice.Type;
+        request.ToolChoiceName = choice.Name;
     }
 
-    private static void ReadToolChoiceFields(ref Utf8JsonReader reader, ref ToolChoiceMode mode, ref string? name)
+    /// <summary>
+    /// A tool or a tool choice: an object with a type, a name and (for tools) a schema, where OpenAI
+    /// nests name and schema under <c>function</c> and Anthropic does not.
+    /// </summary>
+    private static Named ReadNamed(ref Utf8JsonReader reader)
+    {
+        Expect(ref reader, JsonTokenType.StartObject);
+        var named = default(Named);
+        ReadNamedFields(ref reader, ref named);
+        return named;
+    }
+
+    private static void ReadNamedFields(ref Utf8JsonReader reader, ref Named named)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("type"u8))
             {
                 reader.Read();
-                mode = ParseToolChoice(ref reader);
+                named.Type = ParseToolChoice(ref reader);
             }
             else if (reader.ValueTextEquals("name"u8))
             {
                 reader.Read();
-                name = reader.GetString();
+                named.Name = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("parameters"u8) || reader.ValueTextEquals("input_schema"u8))
+            {
+                reader.Read();
+                named.Schema = SchemaNode.Read(ref reader);
             }
             else if (reader.ValueTextEquals("function"u8))
             {
                 reader.Read();
                 Expect(ref reader, JsonTokenType.StartObject);
-                ReadToolChoiceFields(ref reader, ref mode, ref name);
+                ReadNamedFields(ref reader, ref named);
             }
             else
             {
@@ -418,6 +401,13 @@ internal static class ChatRequestReader
                 reader.Skip();
             }
         }
+    }
+
+    private struct Named
+    {
+        public ToolChoiceMode Type;
+        public string? Name;
+        public SchemaNode? Schema;
     }
 
     private static ToolChoiceMode ParseToolChoice(ref Utf8JsonReader reader) =>

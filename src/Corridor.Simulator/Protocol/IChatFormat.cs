@@ -7,6 +7,8 @@ namespace Corridor.Simulator.Protocol;
 /// <summary>How one dialect writes a planned answer, whole or as events; <see cref="ChatStreamer"/> drives the events.</summary>
 internal interface IChatFormat
 {
+    IdPrefixes Ids { get; }
+
     void WriteWhole(Utf8JsonWriter writer, CompletionPlan plan);
 
     /// <summary>The events before the first token.</summary>

@@ -9,8 +9,8 @@ namespace Corridor.Simulator.Protocol;
 internal sealed class OpenAIChatFormat : IChatFormat
 {
     public const string SystemFingerprint = "fp_corridor_simulator";
-    private const string IdPrefix = "chatcmpl-corridorsim";
-    private const string ToolCallIdPrefix = "call_corridorsim";
+
+    public IdPrefixes Ids { get; } = new("chatcmpl-corridorsim", "call_corridorsim");
 
     public static readonly OpenAIChatFormat Instance = new();
 
@@ -34,7 +34,7 @@ internal sealed class OpenAIChatFormat : IChatFormat
                 writer.WriteNull("content"u8);
                 writer.WriteStartArray("tool_calls"u8);
                 writer.WriteStartObject();
-                writer.WriteString("id"u8, plan.ToolCallId(ToolCallIdPrefix, choice));
+                writer.WriteString("id"u8, choice.ToolCallId);
                 writer.WriteString("type"u8, "function"u8);
                 writer.WriteStartObject("function"u8);
                 writer.WriteString("name"u8, choice.ToolName);
@@ -76,7 +76,7 @@ internal sealed class OpenAIChatFormat : IChatFormat
                 writer.WriteStartArray("tool_calls"u8);
                 writer.WriteStartObject();
                 writer.WriteNumber("index"u8, 0);
-                writer.WriteString("id"u8, plan.ToolCallId(ToolCallIdPrefix, choice));
+                writer.WriteString("id"u8, choice.ToolCallId);
                 writer.WriteString("type"u8, "function"u8);
                 writer.WriteStartObject("function"u8);
                 writer.WriteString("name"u8, choice.ToolName);
@@ -178,7 +178,7 @@ internal sealed class OpenAIChatFormat : IChatFormat
     private static void WriteHeader(Utf8JsonWriter writer, CompletionPlan plan, ReadOnlySpan<byte> objectType)
     {
         writer.WriteStartObject();
-        writer.WriteString("id"u8, plan.Id(IdPrefix));
+        writer.WriteString("id"u8, plan.Id);
         writer.WriteString("object"u8, objectType);
         writer.WriteNumber("created"u8, plan.Created);
         writer.WriteString("model"u8, plan.Model);

@@ -58,70 +58,84 @@ internal sealed class SchemaNode
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("type"u8))
+            var keyword = ReadKeyword(ref reader);
+            reader.Read();
+            switch (keyword)
             {
-                reader.Read();
-                node.Type = ReadType(ref reader);
-            }
-            else if (reader.ValueTextEquals("properties"u8))
-            {
-                reader.Read();
-                node.ReadProperties(ref reader);
-            }
-            else if (reader.ValueTextEquals("required"u8))
-            {
-                reader.Read();
-                node.Required = ReadStrings(ref reader);
-            }
-            else if (reader.ValueTextEquals("items"u8))
-            {
-                reader.Read();
-                node.Items = Read(ref reader);
-            }
-            else if (reader.ValueTextEquals("anyOf"u8) || reader.ValueTextEquals("oneOf"u8) || reader.ValueTextEquals("allOf"u8))
-            {
-                reader.Read();
-                node.FirstAlternative ??= ReadFirstOf(ref reader);
-            }
-            else if (reader.ValueTextEquals("enum"u8))
-            {
-                reader.Read();
-                node.ReadEnum(ref reader);
-            }
-            else if (reader.ValueTextEquals("const"u8))
-            {
-                reader.Read();
-                node.ReadConstant(ref reader);
-            }
-            else if (reader.ValueTextEquals("minimum"u8))
-            {
-                reader.Read();
-                node.Minimum = reader.TokenType == JsonTokenType.Number ? reader.GetDouble() : null;
-            }
-            else if (reader.ValueTextEquals("maximum"u8))
-            {
-                reader.Read();
-                node.Maximum = reader.TokenType == JsonTokenType.Number ? reader.GetDouble() : null;
-            }
-            else if (reader.ValueTextEquals("minItems"u8))
-            {
-                reader.Read();
-                node.MinItems = reader.TokenType == JsonTokenType.Number ? reader.GetInt32() : null;
-            }
-            else if (reader.ValueTextEquals("format"u8))
-            {
-                reader.Read();
-                node.Format = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
+                case Keyword.Type:
+                    node.Type = ReadType(ref reader);
+                    break;
+                case Keyword.Properties:
+                    node.ReadProperties(ref reader);
+                    break;
+                case Keyword.Required:
+                    node.Required = ReadStrings(ref reader);
+                    break;
+                case Keyword.Items:
+                    node.Items = Read(ref reader);
+                    break;
+                case Keyword.Alternatives:
+                    node.FirstAlternative ??= ReadFirstOf(ref reader);
+                    break;
+                case Keyword.Enum:
+                    node.ReadEnum(ref reader);
+                    break;
+                case Keyword.Const:
+                    node.ReadConstant(ref reader);
+                    break;
+                case Keyword.Minimum:
+                    node.Minimum = NumberOrNull(ref reader);
+                    break;
+                case Keyword.Maximum:
+                    node.Maximum = NumberOrNull(ref reader);
+                    break;
+                case Keyword.MinItems:
+                    node.MinItems = (int?)NumberOrNull(ref reader);
+                    break;
+                case Keyword.Format:
+                    node.Format = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    break;
+                default:
+                    reader.Skip();
+                    break;
             }
         }
 
         return node;
     }
+
+    private enum Keyword
+    {
+        Other,
+        Type,
+        Properties,
+        Required,
+        Items,
+        Alternatives,
+        Enum,
+        Const,
+        Minimum,
+        Maximum,
+        MinItems,
+        Format,
+    }
+
+    private static Keyword ReadKeyword(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("type"u8) ? Keyword.Type
+        : reader.ValueTextEquals("properties"u8) ? Keyword.Properties
+        : reader.ValueTextEquals("required"u8) ? Keyword.Required
+        : reader.ValueTextEquals("items"u8) ? Keyword.Items
+        : reader.ValueTextEquals("anyOf"u8) || reader.ValueTextEquals("oneOf"u8) || reader.ValueTextEquals("allOf"u8) ? Keyword.Alternatives
+        : reader.ValueTextEquals("enum"u8) ? Keyword.Enum
+        : reader.ValueTextEquals("const"u8) ? Keyword.Const
+        : reader.ValueTextEquals("minimum"u8) ? Keyword.Minimum
+        : reader.ValueTextEquals("maximum"u8) ? Keyword.Maximum
+        : reader.ValueTextEquals("minItems"u8) ? Keyword.MinItems
+        : reader.ValueTextEquals("format"u8) ? Keyword.Format
+        : Keyword.Other;
+
+    private static double? NumberOrNull(ref Utf8JsonReader reader) =>
+        reader.TokenType == JsonTokenType.Number ? reader.GetDouble() : null;
 
     private static SchemaType ReadType(ref Utf8JsonReader reader)
     {

@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# Whole-system benchmark: one fixed-answer upstream, measured directly, through nginx proxy_pass and
+# through Corridor, with wrk, in one run; prints requests/s, p50 and p99 for each and Corridor's
+# ratios to nginx, then a run paced at RATE requests/s and the p99 latency Corridor adds.
+#
+#   bench/run.sh                       # about three minutes, build included
+#   DURATION=30s CONNECTIONS=128 bench/run.sh
+#
+# Environment (all optional):
+#   DURATION=10s  CONNECTIONS=64  THREADS=2  WARMUP=5s      saturating runs (same for every path)
+#   RATE=1000  PACED_CONNECTIONS=16  PACED_DURATION=DURATION paced runs
+#   CORRIDOR_BIN=path                                        use this `corridor` executable, skip the build
+#   CORRIDOR_ENV="DOTNET_gcServer=1 ..."                     extra environment for the Corridor process only
+#   KEEP=1                                                   keep the temporary directory (configs, logs)
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+WARMUP=${WARMUP:-5s}
+RATE=${RATE:-1000}
+PACED_CONNECTIONS=${PACED_CONNECTIONS:-16}
+PACED_DURATION=${PACED_DURATION:-$DURATION}
+CORRIDOR_ENV=${CORRIDOR_ENV:-}
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/corridor-bench.XXXXXX")
+chmod 755 "$work" # nginx workers drop root and must reach their temp paths
+pids=()
+
+cleanup() {
+  local status=$?
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [[ ${KEEP:-0} == 1 ]]; then
+    echo "kept $work" >&2
+  else
+    rm -rf "$work"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# --- tools -------------------------------------------------------------------------------------
+missing=()
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v curl >/dev/null || missing+=(curl)
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  sudo=()
+  [[ $EUID -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+free_port() {
+  local port
+  while true; do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+}
+
+wait_http() { # url
+  for _ in $(seq 300); do
+    if curl -s -o /dev/null "$1"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "nothing answers at $1"
+}
+
+# --- Corridor build ----------------------------------------------------------------------------
+if [[ -n ${CORRIDOR_BIN:-} ]]; then
+  corridor=$CORRIDOR_BIN
+else
+  log "building Corridor (Release)"
+  dotnet build "$root/src/Corridor" -c Release -o "$work/corridor" -nologo -v quiet >"$work/build.log" 2>&1 ||
+    { cat "$work/build.log" >&2; die "build failed"; }
+  corridor=$work/corridor/corridor
+fi
+[[ -x $corridor ]] || die "no executable at $corridor"
+
+upstream_port=$(free_port)
+nginx_port=$(free_port)
+corridor_port=$(free_port)
+while [[ $nginx_port == "$upstream_port" ]]; do nginx_port=$(free_port); done
+while [[ $corridor_port == "$upstream_port" || $corridor_port == "$nginx_port" ]]; do corridor_port=$(free_port); done
+
+# --- (a) the fixed-answer upstream: nginx answering one realistic chat.completion --------------
+# The same process answers in every configuration, so the upstream costs the same everywhere.
+answer='{"id":"chatcmpl-BcnZ7x1fQ2bench0000000000001","object":"chat.completion","created":1750000000,"model":"gpt-4.1-2025-04-14","choices":[{"index":0,"message":{"role":"assistant","content":"Singapore is a city-state, so the capital is Singapore itself: the country and its capital share one name, and the Downtown Core is its administrative and financial centre.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":49,"completion_tokens":37,"total_tokens":86,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_b3f1157249"}'
+
+nginx_common() { # name
+  cat <<EOF
+worker_processes auto;
+daemon off;
+pid $work/$1.pid;
+error_log $work/$1.error.log warn;
+events { worker_connections 8192; multi_accept on; }
+http {
+  access_log off;
+  keepalive_timeout 75s;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/$1-tmp/body;
+  proxy_temp_path $work/$1-tmp/proxy;
+EOF
+}
+
+mkdir -p "$work/upstream-tmp" "$work/proxy-tmp"
+{
+  nginx_common upstream
+  cat <<EOF
+  server {
+    listen 127.0.0.1:$upstream_port backlog=4096;
+    location = /v1/chat/completions {
+      default_type application/json;
+      return 200 '$answer';
+    }
+    location / { return 404; }
+  }
+}
+EOF
+} >"$work/upstream.conf"
+
+# --- (b) nginx proxy_pass, configured as one would in production: upstream keepalive ------------
+{
+  nginx_common proxy
+  cat <<EOF
+  upstream fixed_answer {
+    server 127.0.0.1:$upstream_port;
+    keepalive 256;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+  }
+  server {
+    listen 127.0.0.1:$nginx_port backlog=4096;
+    location / {
+      proxy_pass http://fixed_answer;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+} >"$work/proxy.conf"
+
+for name in upstream proxy; do
+  "$nginx_bin" -t -q -p "$work" -c "$work/$name.conf" || die "nginx rejected $work/$name.conf"
+  "$nginx_bin" -p "$work" -c "$work/$name.conf" 2>>"$work/$name.error.log" &
+  pids+=($!)
+done
+
+# --- (c) Corridor: one openai-kind vendor at the fixed upstream, one model, one deployment ------
+cat >"$work/corridor.yaml" <<EOF
+server:
+  urls: http://127.0.0.1:$corridor_port
+storage:
+  sqlite: $work/corridor.db
+vendors:
+  - id: fixed
+    kind: openai
+    baseUrl: http://127.0.0.1:$upstream_port/v1
+models:
+  - id: gpt-4.1
+    vendor: fixed
+    capabilities: [chat, tools, vision]
+    contextWindow: 1047576
+deployments:
+  - id: gpt-4.1-bench
+    model: gpt-4.1
+    region: sg
+    price: { input: 2.00, output: 8.00 }
+EOF
+cfg=$work/corridor.yaml
+"$corridor" --config "$cfg" tenants add --id bench --name "Bench Ltd." --country SG >"$work/cli.log" 2>&1 ||
+  { cat "$work/cli.log" >&2; die "corridor tenants add failed"; }
+"$corridor" --config "$cfg" keys issue --tenant bench >>"$work/cli.log" 2>&1 ||
+  { cat "$work/cli.log" >&2; die "corridor keys issue failed"; }
+key=$(grep -oE 'sk-cor-[0-9A-Za-z]{40}' "$work/cli.log" | head -n1) || true
+[[ -n $key ]] || { cat "$work/cli.log" >&2; die "no secret in the output of corridor keys issue"; }
+
+# shellcheck disable=SC2086 # CORRIDOR_ENV is a list of NAME=VALUE words
+env $CORRIDOR_ENV "$corridor" --config "$cfg" serve >"$work/corridor.log" 2>&1 &
+pids+=($!)
+
+path=/v1/chat/completions
+declare -A url=(
+  [direct]=http://127.0.0.1:$upstream_port$path
+  [nginx]=http://127.0.0.1:$nginx_port$path
+  [corridor]=http://127.0.0.1:$corridor_port$path
+)
+declare -A label=([direct]="direct (upstream)" [nginx]="nginx proxy_pass" [corridor]="Corridor")
+paths=(direct nginx corridor)
+
+for p in "${paths[@]}"; do
+  wait_http "${url[$p]}"
+done
+
+# Every path must answer the request with the upstream's 200 and its usage, or the figures mean nothing.
+body='{"model":"gpt-4.1","messages":[{"role":"user","content":"ping"}]}'
+for p in "${paths[@]}"; do
+  status=$(curl -s -o "$work/check-$p.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $key" --data "$body" "${url[$p]}")
+  [[ $status == 200 ]] && grep -q '"usage"' "$work/check-$p.json" ||
+    { cat "$work/check-$p.json" >&2; [[ $p == corridor ]] && tail -n 20 "$work/corridor.log" >&2; die "$p answered $status"; }
+done
+
+# --- measurement -------------------------------------------------------------------------------
+declare -A rps p50 p99 errors
+run_wrk() { # name kind(throughput|paced|warmup)
+  local p=$1 kind=$2 out=$work/wrk-$1-$2.txt
+  case $kind in
+    warmup) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" --latency -s "$here/wrk/chat.lua" "${url[$p]}" -- "$key" >"$out" ;;
+    throughput) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/wrk/chat.lua" "${url[$p]}" -- "$key" >"$out" ;;
+    paced) wrk -t"$THREADS" -c"$PACED_CONNECTIONS" -d"$PACED_DURATION" --latency -s "$here/wrk/paced.lua" "${url[$p]}" -- "$key" "$RATE" "$THREADS" >"$out" ;;
+  esac
+  local line
+  line=$(grep '^BENCH ' "$out") || die "wrk printed no result for $p ($kind): $(cat "$out")"
+  local -A f=()
+  local kv
+  for kv in ${line#BENCH }; do
+    f[${kv%%=*}]=${kv#*=}
+  done
+  rps[$p.$kind]=$(awk -v r="${f[requests]}" -v d="${f[duration_us]}" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
+  p50[$p.$kind]=$(awk -v v="${f[p50_us]}" 'BEGIN { printf "%.3f", v / 1000 }')
+  p99[$p.$kind]=$(awk -v v="${f[p99_us]}" 'BEGIN { printf "%.3f", v / 1000 }')
+  errors[$p.$kind]=$((f[connect] + f[read] + f[write] + f[status] + f[timeout]))
+  if [[ $kind != warmup && ${errors[$p.$kind]} -ne 0 ]]; then
+    log "warning: $p ($kind) had errors: connect=${f[connect]} read=${f[read]} write=${f[write]} status=${f[status]} timeout=${f[timeout]}"
+  fi
+}
+
+log "warming up each path ($WARMUP, $CONNECTIONS connections)"
+for p in "${paths[@]}"; do run_wrk "$p" warmup; done
+log "saturating runs: wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
+for p in "${paths[@]}"; do run_wrk "$p" throughput; done
+log "paced runs: $RATE requests/s, wrk -t$THREADS -c$PACED_CONNECTIONS -d$PACED_DURATION"
+for p in "${paths[@]}"; do run_wrk "$p" paced; done
+
+# --- report ------------------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
+verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=") ? v >= t : v <= t; print ok ? "met" : "NOT met" }'; }
+
+echo
+echo "Corridor whole-system benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk, nginx, the upstream and Corridor share the machine; nothing is pinned."
+echo
+echo "Saturating: wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after a $WARMUP warm-up per path)"
+printf '  %-20s %12s %10s %10s %8s\n' path requests/s "p50 ms" "p99 ms" errors
+for p in "${paths[@]}"; do
+  printf '  %-20s %12s %10s %10s %8s\n' "${label[$p]}" "${rps[$p.throughput]}" "${p50[$p.throughput]}" "${p99[$p.throughput]}" "${errors[$p.throughput]}"
+done
+tput_ratio=$(ratio "${rps[corridor.throughput]}" "${rps[nginx.throughput]}")
+echo
+echo "  Corridor / nginx:   throughput $tput_ratio   p50 $(ratio "${p50[corridor.throughput]}" "${p50[nginx.throughput]}")   p99 $(ratio "${p99[corridor.throughput]}" "${p99[nginx.throughput]}")"
+echo "  nginx / direct:     throughput $(ratio "${rps[nginx.throughput]}" "${rps[direct.throughput]}")"
+echo "  Corridor / direct:  throughput $(ratio "${rps[corridor.throughput]}" "${rps[direct.throughput]}")"
+echo
+echo "Paced: $RATE requests/s, wrk -t$THREADS -c$PACED_CONNECTIONS -d$PACED_DURATION"
+printf '  %-20s %12s %10s %10s %8s\n' path achieved/s "p50 ms" "p99 ms" errors
+for p in "${paths[@]}"; do
+  printf '  %-20s %12s %10s %10s %8s\n' "${label[$p]}" "${rps[$p.paced]}" "${p50[$p.paced]}" "${p99[$p.paced]}" "${errors[$p.paced]}"
+done
+added_direct=$(minus "${p99[corridor.paced]}" "${p99[direct.paced]}")
+added_nginx=$(minus "${p99[corridor.paced]}" "${p99[nginx.paced]}")
+echo
+echo "  Corridor added p99:  vs direct $added_direct ms   vs nginx $added_nginx ms   (nginx vs direct $(minus "${p99[nginx.paced]}" "${p99[direct.paced]}") ms)"
+echo "  Corridor added p50:  vs direct $(minus "${p50[corridor.paced]}" "${p50[direct.paced]}") ms   vs nginx $(minus "${p50[corridor.paced]}" "${p50[nginx.paced]}") ms"
+echo
+echo "Targets"
+echo "  throughput >= 0.60 x nginx:                    $tput_ratio   $(verdict "$tput_ratio" 0.60 '>=')"
+echo "  added p99 <= 1 ms at $RATE/s (vs direct):        $added_direct ms   $(verdict "$added_direct" 1.0 '<=')"
+total_errors=0
+for k in "${!errors[@]}"; do
+  [[ $k == *.warmup ]] || total_errors=$((total_errors + errors[$k]))
+done
+if ((total_errors > 0)); then
+  echo
+  echo "WARNING: $total_errors wrk errors (non-2xx, timeouts or socket errors); see the warnings above."
+fi
