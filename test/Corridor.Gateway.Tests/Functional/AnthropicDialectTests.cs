@@ -119,6 +119,16 @@ public sealed class AnthropicDialectTests(LiveGatewayFixture fixture) : IClassFi
         Assert.Equal("tool_use", final.Delta.StopReason?.Raw());
     }
 
+    [Fact]
+    public async Task Models_ListsEveryModelOfTheCatalog_InTheAnthropicShape()
+    {
+        var page = await Live.Anthropic().Models.List().WithTimeout();
+
+        Assert.Equal(Live.Config.Catalog.Models.Select(m => m.Id).Order(StringComparer.Ordinal), page.Items.Select(m => m.ID).Order(StringComparer.Ordinal));
+        Assert.False(page.HasNext());
+        Assert.All(page.Items, m => Assert.Equal("model", m.Type.GetString()));
+    }
+
     internal static MessageCreateParams Ask(string model, string prompt) => Ask(model, new UserMessageParam { Content = prompt });
 
     internal static MessageCreateParams Ask(string model, UserMessageParam prompt) => new()
