@@ -24,7 +24,8 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
 {
     private const int ShutdownAttempts = 5;
 
-    private readonly Channel<AuditEntry> _queue = Channel.CreateUnbounded<AuditEntry>(new UnboundedChannelOptions { SingleReader = true });
+    // Not SingleReader: that channel cannot count its items, and the batching reads Count.
+    private readonly Channel<AuditEntry> _queue = Channel.CreateUnbounded<AuditEntry>();
 
     // Enqueued and not yet in the store (queued or in the batch being written).
     private long _pending;
@@ -90,20 +91,29 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
             await WriteAsync(batch, stoppingToken);
             batch.Clear();
         }
+    }
 
-        // Shutting down: refuse new entries, then write everything queued.
+    /// <summary>
+    /// Stops the loop, then writes whatever is still queued: done here rather than at the end of <see cref="ExecuteAsync"/>
+    /// so the queue is drained even when the host stops before the loop ever ran.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
         _queue.Writer.TryComplete();
-        while (reader.TryRead(out var entry))
+        var stopping = new CancellationToken(canceled: true);
+        var batch = new List<AuditEntry>(options.BatchSize);
+        while (_queue.Reader.TryRead(out var entry))
         {
             batch.Add(entry);
             if (batch.Count == options.BatchSize)
             {
-                await WriteAsync(batch, stoppingToken);
+                await WriteAsync(batch, stopping);
                 batch.Clear();
             }
         }
 
-        await WriteAsync(batch, stoppingToken);
+        await WriteAsync(batch, stopping);
     }
 
     private async Task WriteAsync(List<AuditEntry> batch, CancellationToken stoppingToken)
