@@ -78,6 +78,10 @@ internal readonly record struct CountrySet(ulong A, ulong B, ulong C, ulong D)
 
     public CountrySet Union(CountrySet other) => new(A | other.A, B | other.B, C | other.C, D | other.D);
 
+    public CountrySet Intersect(CountrySet other) => new(A & other.A, B & other.B, C & other.C, D & other.D);
+
+    public CountrySet Except(CountrySet other) => new(A & ~other.A, B & ~other.B, C & ~other.C, D & ~other.D);
+
     public static CountrySet Of(int index) => Build([index]);
 
     public static CountrySet Build(IEnumerable<int> indices)

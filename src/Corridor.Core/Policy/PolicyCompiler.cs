@@ -10,8 +10,9 @@ namespace Corridor.Core.Policy;
 /// Turns a validated policy into lookup tables. Per model: the rules that match it, cut into time segments in
 /// which the same rules are in effect. Per segment: countries grouped into classes by which tenant-selecting rules
 /// select them, so the applicable rules for a tenant are one table lookup away. Per set of applicable rules
-/// (shared across models): each country's verdict (admitted, allowed regions) and the combined tier, entity type
-/// and feature limits. Per model: the compliant deployment list per region mask, built once.
+/// (shared across models): the combined tier, entity type and feature limits, and — shared further, by the rules
+/// that make jurisdiction statements — each country's verdict (admitted, allowed regions). Per model: the
+/// compliant deployment list per region mask, built once.
 /// </summary>
 internal static class PolicyCompiler
 {
@@ -113,21 +114,45 @@ internal static class PolicyCompiler
     /// <summary>One set of applicable rules compiled once, shared by every model and segment that has it.</summary>
     internal sealed class RuleSetInterner(CompiledRule[] rules)
     {
-        private readonly Dictionary<string, RuleSetPlan> _sets = new(StringComparer.Ordinal);
+        private readonly Dictionary<int[], RuleSetPlan> _sets = new(IndexSetComparer.Instance);
+        private readonly Dictionary<int[], JurisdictionPlan> _jurisdictions = new(IndexSetComparer.Instance);
         private readonly Lock _lock = new();
 
-        public RuleSetPlan Get(List<int> indices)
+        /// <summary>The plan for the rules at <paramref name="indices"/>, in ascending order.</summary>
+        public RuleSetPlan Get(int[] indices)
         {
-            var key = string.Join(',', indices);
             lock (_lock)
             {
-                if (!_sets.TryGetValue(key, out var set))
+                if (!_sets.TryGetValue(indices, out var set))
                 {
-                    set = new RuleSetPlan([.. indices.Select(i => rules[i])]);
-                    _sets[key] = set;
+                    var members = Array.ConvertAll(indices, i => rules[i]);
+                    // Sets differing only in tier, entity type or feature rules share their country tables.
+                    var speaking = Array.FindAll(members, r => r.SpeaksOfJurisdictions);
+                    var speakingKey = Array.ConvertAll(speaking, r => r.Index);
+                    if (!_jurisdictions.TryGetValue(speakingKey, out var jurisdictions))
+                    {
+                        jurisdictions = new JurisdictionPlan(speaking);
+                        _jurisdictions[speakingKey] = jurisdictions;
+                    }
+                    set = new RuleSetPlan(members, jurisdictions);
+                    _sets[indices] = set;
                 }
                 return set;
             }
+        }
+    }
+
+    private sealed class IndexSetComparer : IEqualityComparer<int[]>
+    {
+        public static readonly IndexSetComparer Instance = new();
+
+        public bool Equals(int[]? x, int[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(int[] indices)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(indices.AsSpan()));
+            return hash.ToHashCode();
         }
     }
 }
@@ -162,6 +187,12 @@ internal sealed class CompiledRule
 
     public bool SelectsTier(VettingTier tier) => (TierMask & (1 << (int)tier)) != 0;
 
+    /// <summary>The countries allow_jurisdictions and deny_jurisdictions together admit.</summary>
+    public CountrySet Admitted => Allow.Except(Deny);
+
+    /// <summary>The rule says something per country: allow, deny or regions.</summary>
+    public bool SpeaksOfJurisdictions => Grants || !Deny.IsEmpty || RegionsByCountry is not null;
+
     public bool Admits(int country) => Allow.Contains(country) && !Deny.Contains(country);
 
     public ulong RegionsFor(int country) => RegionsByCountry is { } regions ? regions[country] : ulong.MaxValue;
@@ -170,28 +201,35 @@ internal sealed class CompiledRule
 /// <summary>A country's verdict under a set of rules.</summary>
 internal readonly record struct CountryVerdict(bool Admitted, int DenyingRule, ulong Regions);
 
-/// <summary>The combined effect of a set of applicable rules: strictest wins.</summary>
-internal sealed class RuleSetPlan
+/// <summary>Each country's verdict under a set of rules, countries with the same verdict sharing a class.</summary>
+internal sealed class JurisdictionPlan
 {
-    public RuleSetPlan(CompiledRule[] rules)
+    public JurisdictionPlan(CompiledRule[] rules)
     {
-        Rules = rules;
-        Entitled = rules.Any(r => r.Grants);
+        var admitted = CountrySet.All;
+        foreach (var rule in rules)
+        {
+            admitted = admitted.Intersect(rule.Admitted);
+        }
+        var regionRules = rules.Where(r => r.RegionsByCountry is not null).Select(r => r.RegionsByCountry!).ToArray();
 
         var classes = new List<CountryVerdict>();
         var classIndex = new Dictionary<CountryVerdict, int>();
         ClassOf = new ushort[Countries.Count];
         for (var c = 0; c < Countries.Count; c++)
         {
-            var verdict = new CountryVerdict(true, -1, ulong.MaxValue);
-            foreach (var rule in rules)
+            var denyingRule = -1;
+            if (!admitted.Contains(c))
             {
-                if (verdict.Admitted && !rule.Admits(c))
-                {
-                    verdict = verdict with { Admitted = false, DenyingRule = rule.Index };
-                }
-                verdict = verdict with { Regions = verdict.Regions & rule.RegionsFor(c) };
+                // The first rule, in policy order, that refuses the country names the refusal.
+                denyingRule = rules.First(r => !r.Admits(c)).Index;
             }
+            var regions = ulong.MaxValue;
+            foreach (var byCountry in regionRules)
+            {
+                regions &= byCountry[c];
+            }
+            var verdict = new CountryVerdict(denyingRule < 0, denyingRule, regions);
             if (!classIndex.TryGetValue(verdict, out var index))
             {
                 index = classes.Count;
@@ -201,7 +239,28 @@ internal sealed class RuleSetPlan
             ClassOf[c] = (ushort)index;
         }
         Classes = [.. classes];
+        AdmittedRegionMasks = [.. classes.Where(v => v.Admitted).Select(v => v.Regions).Distinct()];
+    }
 
+    /// <summary>The verdict class of each country.</summary>
+    public ushort[] ClassOf { get; }
+
+    public CountryVerdict[] Classes { get; }
+
+    /// <summary>The distinct region masks of admitted countries: what deployment lists can be asked for.</summary>
+    public ulong[] AdmittedRegionMasks { get; }
+}
+
+/// <summary>The combined effect of a set of applicable rules: strictest wins.</summary>
+internal sealed class RuleSetPlan
+{
+    private readonly JurisdictionPlan _jurisdictions;
+
+    public RuleSetPlan(CompiledRule[] rules, JurisdictionPlan jurisdictions)
+    {
+        Rules = rules;
+        _jurisdictions = jurisdictions;
+        Entitled = rules.Any(r => r.Grants);
         EntityExcludedBy = new int[PolicyCompiler.EntityTypeCount];
         Array.Fill(EntityExcludedBy, -1);
         foreach (var rule in rules)
@@ -256,10 +315,7 @@ internal sealed class RuleSetPlan
     /// <summary>Some applicable rule is a grant.</summary>
     public bool Entitled { get; }
 
-    /// <summary>The verdict class of each country.</summary>
-    public ushort[] ClassOf { get; }
-
-    public CountryVerdict[] Classes { get; }
+    public JurisdictionPlan Jurisdictions => _jurisdictions;
 
     public VettingTier MinTier { get; } = VettingTier.Unverified;
 
@@ -285,7 +341,7 @@ internal sealed class RuleSetPlan
     public readonly int MaxTokensRefusedBy = -1;
 #pragma warning restore CA1051
 
-    public ref readonly CountryVerdict Verdict(int country) => ref Classes[ClassOf[country]];
+    public ref readonly CountryVerdict Verdict(int country) => ref _jurisdictions.Classes[_jurisdictions.ClassOf[country]];
 }
 
 /// <summary>A span of time in which the same rules matching a model are in effect.</summary>
@@ -306,22 +362,35 @@ internal sealed class Segment
         _interner = interner;
         _unconditional = [.. inEffect.Where(r => !r.IsSelective)];
         _selective = [.. inEffect.Where(r => r.IsSelective)];
+        // Split the countries, rule by rule, by whether the rule's jurisdictions select them.
         _classOf = new ushort[Countries.Count];
-        var classes = new Dictionary<string, int>(StringComparer.Ordinal);
-        var selected = new List<bool[]>();
-        for (var c = 0; c < Countries.Count; c++)
+        var classCount = 1;
+        foreach (var rule in _selective)
         {
-            var vector = _selective.Select(r => r.SelectsCountry(c)).ToArray();
-            var key = new string([.. vector.Select(v => v ? '1' : '0')]);
-            if (!classes.TryGetValue(key, out var index))
+            if (rule.Selects is not { } selects)
             {
-                index = selected.Count;
-                classes[key] = index;
-                selected.Add(vector);
+                continue;
             }
-            _classOf[c] = (ushort)index;
+            var split = new int[classCount * 2];
+            Array.Fill(split, -1);
+            var next = 0;
+            for (var c = 0; c < Countries.Count; c++)
+            {
+                var key = (_classOf[c] * 2) + (selects.Contains(c) ? 1 : 0);
+                if (split[key] < 0)
+                {
+                    split[key] = next++;
+                }
+                _classOf[c] = (ushort)split[key];
+            }
+            classCount = next;
         }
-        _selectedByClass = [.. selected];
+        var representative = new int[classCount];
+        for (var c = Countries.Count - 1; c >= 0; c--)
+        {
+            representative[_classOf[c]] = c;
+        }
+        _selectedByClass = [.. representative.Select(c => _selective.Select(r => r.SelectsCountry(c)).ToArray())];
     }
 
     public int ClassCount => _selectedByClass.Length;
@@ -367,7 +436,10 @@ internal sealed class Segment
                 return existing;
             }
             var indices = new List<int>(_unconditional.Length + _selective.Length);
-            indices.AddRange(_unconditional.Select(r => r.Index));
+            foreach (var rule in _unconditional)
+            {
+                indices.Add(rule.Index);
+            }
             for (var j = 0; j < _selective.Length; j++)
             {
                 if ((_selectedByClass[a][j] || _selectedByClass[b][j]) && _selective[j].SelectsTier(tier))
@@ -376,7 +448,7 @@ internal sealed class Segment
                 }
             }
             indices.Sort();
-            var set = _interner.Get(indices);
+            var set = _interner.Get([.. indices]);
             _sets[key] = set;
             return set;
         }
@@ -453,19 +525,21 @@ internal sealed class ModelPlan
 
     public void Prefill()
     {
+        var seen = new HashSet<JurisdictionPlan>();
         foreach (var segment in _segments)
         {
-            foreach (var set in segment.Prefill().Distinct())
+            foreach (var set in segment.Prefill())
             {
-                if (set.Classes.Length * set.Classes.Length > PolicyCompiler.MaxPrefilledClassPairs)
+                var masks = set.Jurisdictions.AdmittedRegionMasks;
+                if (!seen.Add(set.Jurisdictions) || masks.Length * masks.Length > PolicyCompiler.MaxPrefilledClassPairs)
                 {
                     continue;
                 }
-                foreach (var a in set.Classes)
+                foreach (var a in masks)
                 {
-                    foreach (var b in set.Classes)
+                    foreach (var b in masks)
                     {
-                        DeploymentsIn(a.Regions & b.Regions);
+                        DeploymentsIn(a & b);
                     }
                 }
             }
