@@ -134,6 +134,11 @@ internal static class SqliteMigrations
             ) STRICT;
             INSERT INTO screening (id, threshold) VALUES (1, 0.85);
             """),
+        new(5, "ledger vendor and decision", """
+            ALTER TABLE ledger ADD COLUMN vendor TEXT;
+            ALTER TABLE ledger ADD COLUMN decision_id TEXT;
+            CREATE INDEX ledger_decision ON ledger (decision_id) WHERE decision_id IS NOT NULL;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;
