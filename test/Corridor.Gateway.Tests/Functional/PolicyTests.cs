@@ -157,3 +157,52 @@ public sealed class PolicyTests(PolicyGatewayFixture fixture) : IClassFixture<Po
         Assert.Contains(details.GetProperty("trace").EnumerateArray(), step => step.GetProperty("rule").GetString() == "anthropic");
     }
 }
+
+/// <summary>The admin API explains a decision (a gateway with both a policy and the admin token).</summary>
+public sealed class PolicyAdminFixture : LiveGatewayFixture
+{
+    private readonly string _tokenEnv = "CORRIDOR_POLICY_ADMIN_TOKEN_" + Guid.NewGuid().ToString("N");
+
+    public string Token { get; } = Guid.NewGuid().ToString("N");
+
+    protected override Task<LiveGateway> StartAsync()
+    {
+        Environment.SetEnvironmentVariable(_tokenEnv, Token);
+        return LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, _tokenEnv) + PolicyGatewayFixture.Policy);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Environment.SetEnvironmentVariable(_tokenEnv, null);
+    }
+}
+
+public sealed class ExplainTests(PolicyAdminFixture fixture) : IClassFixture<PolicyAdminFixture>
+{
+    [Fact]
+    public async Task AdminApi_ExplainsADecision_ByDecisionOrRequestId()
+    {
+        var live = fixture.Live;
+        using var http = live.Http();
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", new { model = "claude-sonnet-4", messages = new[] { new { role = "user", content = "hi" } } }).WithTimeout();
+        var decisionId = response.Headers.GetValues("x-corridor-decision").Single();
+        var requestId = response.Headers.GetValues("x-corridor-request-id").Single();
+        await live.LedgerRowAsync(requestId);
+        await live.Gateway.FlushAuditAsync(CancellationToken.None).WithTimeout();
+        using var admin = new HttpClient { BaseAddress = live.BaseAddress, Timeout = TestTimeouts.Default };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", fixture.Token);
+
+        using var byDecision = await admin.GetAsync($"/admin/decisions/{decisionId}").WithTimeout();
+        using var byRequest = await admin.GetAsync($"/admin/decisions/{requestId}").WithTimeout();
+        using var unknown = await admin.GetAsync("/admin/decisions/dec_nothing").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, byDecision.StatusCode);
+        var details = JsonDocument.Parse(await byDecision.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("tier_insufficient", details.GetProperty("reason").GetString());
+        Assert.Equal(requestId, details.GetProperty("request_id").GetString());
+        Assert.Equal(await byDecision.Content.ReadAsStringAsync(), await byRequest.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+}
