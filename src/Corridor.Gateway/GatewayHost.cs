@@ -1,4 +1,3 @@
-using Corridor.Core.Catalog;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Forwarding;
@@ -10,7 +9,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -35,7 +33,7 @@ public static class GatewayHost
         RunningGateway gateway;
         try
         {
-            gateway = await StartAsync(loaded.Config!, urls, cancellationToken);
+            gateway = await StartAsync(loaded.Config!, urls, cancellationToken, configPath);
         }
         catch (GatewayStartException e)
         {
@@ -56,16 +54,15 @@ public static class GatewayHost
         return 0;
     }
 
-    /// <summary>Starts the gateway on <paramref name="urls"/> (or the configured ones) and returns once it listens.</summary>
-    public static async Task<RunningGateway> StartAsync(CorridorConfig config, string? urls, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the gateway on <paramref name="urls"/> (or the configured ones) and returns once it listens.
+    /// With <paramref name="configPath"/>, the file is watched and reloaded when it changes.
+    /// </summary>
+    public static async Task<RunningGateway> StartAsync(CorridorConfig config, string? urls, CancellationToken cancellationToken, string? configPath = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var catalog = Catalog.TryCreate(config.Catalog, out var catalogErrors);
-        var missing = catalog is null ? [] : Upstreams.MissingCredentials(catalog, Environment.GetEnvironmentVariable).ToList();
-        if (catalog is null || missing.Count > 0)
-        {
-            throw new GatewayStartException([.. catalogErrors, .. missing]);
-        }
+        var active = ActiveConfig.TryCreate(config, Environment.GetEnvironmentVariable, DateTimeOffset.UtcNow, out var errors)
+            ?? throw new GatewayStartException(errors);
 
         var store = await CorridorStores.OpenAsync(config.Storage, cancellationToken);
         // Corridor's configuration is corridor.yaml, read above. The host's own appsettings.json sources would watch the
@@ -87,13 +84,17 @@ public static class GatewayHost
         services.AddSingleton(store);
         services.AddSingleton(config.Server);
         services.AddSingleton(config.Ledger);
-        services.AddSingleton(catalog);
-        services.AddSingleton<Func<Catalog>>(() => catalog);
-        services.AddSingleton(sp => new Upstreams(catalog, Environment.GetEnvironmentVariable, config.Server.EffectiveConnectTimeout));
+        services.AddSingleton(new GatewayState(active));
+        if (configPath is not null)
+        {
+            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigWatcher>(sp, configPath));
+            services.AddHostedService(sp => sp.GetRequiredService<ConfigWatcher>());
+        }
+        services.AddSingleton(new UpstreamClient(config.Server.EffectiveConnectTimeout));
         services.AddSingleton<KeyCache>();
         services.AddSingleton<Authenticator>();
-        services.AddSingleton<Entitlement>();
         services.AddSingleton<FrontDoor.FrontDoor>();
+        services.AddSingleton(sp => new RouteTable(config.Routing, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<Forwarder>();
         services.AddSingleton<LedgerWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
@@ -117,7 +118,7 @@ public static class GatewayHost
         app.MapPost("/v1/messages", context => pipeline.InvokeAsync(context, Dialect.Anthropic, Operation.Messages));
         app.MapPost("/v1/embeddings", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.Embeddings));
         app.MapGet("/v1/models", app.Services.GetRequiredService<ModelsEndpoint>().InvokeAsync);
-        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/healthz", HealthEndpoint.InvokeAsync);
         Admin.AdminApi.Map(app);
     }
 }

@@ -1,13 +1,6 @@
 namespace Corridor.Cli;
+
 internal static class Program
 {
-    private static int Main()
-    {
-        using var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=:memory:");
-        c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "select sqlite_version()";
-        Console.WriteLine(cmd.ExecuteScalar());
-        return 0;
-    }
+    private static Task<int> Main(string[] args) => Cli.RunAsync(args);
 }

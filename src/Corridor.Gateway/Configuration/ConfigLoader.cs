@@ -1,5 +1,6 @@
 using System.Globalization;
 using Corridor.Core.Catalog;
+using Corridor.Core.Routing;
 using Corridor.Storage;
 using Microsoft.Extensions.Configuration;
 using YamlDotNet.Core;
@@ -63,9 +64,12 @@ public static class ConfigLoader
         var reader = new SectionReader(builder.Build());
         var config = reader.Read(baseDirectory);
         var errors = reader.Errors;
-        if (errors.Count == 0)
+        // Check the catalog and routing too, so one run lists every mistake in the file.
+        var catalog = Catalog.TryCreate(config.Catalog, out var catalogErrors);
+        errors.AddRange(catalogErrors);
+        if (catalog is not null)
         {
-            errors.AddRange(CatalogValidator.Validate(config.Catalog));
+            errors.AddRange(config.Routing.Validate(catalog));
         }
         return errors.Count == 0 ? new ConfigLoadResult(config, errors) : new ConfigLoadResult(null, errors);
     }
@@ -143,8 +147,52 @@ public static class ConfigLoader
                 Items(root.GetSection("vendors"), ReadVendor),
                 Items(root.GetSection("models"), ReadModel),
                 Items(root.GetSection("deployments"), ReadDeployment));
-            return new CorridorConfig(serverOptions, storageOptions, ledgerOptions, catalog);
+            return new CorridorConfig(serverOptions, storageOptions, ledgerOptions, catalog) { Routing = ReadRouting(root.GetSection("routing")) };
         }
+
+        private RoutingConfig ReadRouting(IConfigurationSection s)
+        {
+            var defaults = RoutingConfig.Default;
+            var models = new Dictionary<string, ModelRouting>(StringComparer.Ordinal);
+            foreach (var model in s.GetSection("models").GetChildren())
+            {
+                var weights = new Dictionary<string, int>(StringComparer.Ordinal);
+                foreach (var weight in model.GetSection("weights").GetChildren())
+                {
+                    weights[weight.Key] = (int?)Long(model.GetSection("weights"), weight.Key) ?? 1;
+                }
+                models[model.Key] = new ModelRouting(Strategy(model, "strategy") ?? defaults.DefaultStrategy, weights.Count > 0 ? weights : null);
+            }
+            var aliases = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+            foreach (var alias in s.GetSection("aliases").GetChildren())
+            {
+                aliases[alias.Key] = [.. Items(alias, c => c.Value ?? "")];
+            }
+            return new RoutingConfig(
+                Strategy(s, "strategy") ?? defaults.DefaultStrategy,
+                models,
+                aliases,
+                Double(s, "retryBudget") ?? defaults.RetryBudgetRatio,
+                (int?)Long(s.GetSection("breaker"), "failures") ?? defaults.BreakerFailureThreshold,
+                Seconds(s.GetSection("breaker"), "openSeconds"));
+        }
+
+        private RoutingStrategy? Strategy(IConfigurationSection s, string key)
+        {
+            switch (s[key])
+            {
+                case null: return null;
+                case "priority": return RoutingStrategy.Priority;
+                case "lowest-cost": return RoutingStrategy.LowestCost;
+                case "lowest-latency": return RoutingStrategy.LowestLatency;
+                case "weighted": return RoutingStrategy.Weighted;
+                default:
+                    Errors.Add($"{s.Path}.{key}: '{s[key]}' is not one of priority, lowest-cost, lowest-latency, weighted");
+                    return null;
+            }
+        }
+
+        private double? Double(IConfigurationSection s, string key) => (double?)Decimal(s, key);
 
         private static List<T> Items<T>(IConfigurationSection section, Func<IConfigurationSection, T> read) =>
             [.. section.GetChildren().OrderBy(c => int.TryParse(c.Key, out var i) ? i : int.MaxValue).Select(read)];

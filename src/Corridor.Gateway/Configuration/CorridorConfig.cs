@@ -1,4 +1,5 @@
 using Corridor.Core.Catalog;
+using Corridor.Core.Routing;
 using Corridor.Storage;
 
 namespace Corridor.Gateway.Configuration;
@@ -8,7 +9,10 @@ public sealed record CorridorConfig(
     ServerOptions Server,
     StorageOptions Storage,
     LedgerOptions Ledger,
-    CatalogConfig Catalog);
+    CatalogConfig Catalog)
+{
+    public RoutingConfig Routing { get; init; } = RoutingConfig.Default;
+}
 
 public sealed record ServerOptions(
     string Urls = "http://127.0.0.1:8080",

@@ -18,7 +18,7 @@ namespace Corridor.Gateway.Forwarding;
 /// A deployment is skipped on connect failure, timeout, 5xx, 429 or a credential/config rejection, but only
 /// before any byte reached the client; after that, an upstream failure ends the stream with an error event.
 /// </summary>
-internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions server, ILogger<Forwarder> logger)
+internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes, ServerOptions server, TimeProvider time, ILogger<Forwarder> logger)
 {
     private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
     private const int DefaultMaxTokensForAnthropic = 4096;
@@ -28,10 +28,24 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
         var request = call.Request!;
         var aborted = context.RequestAborted;
         GatewayError? lastError = null;
-        foreach (var deployment in call.AllowedDeployments)
+        var attempts = 0;
+        routes.RetryBudget.OnRequest();
+        foreach (var deployment in routes.Order(call.AllowedDeployments, call.Config.Config.Routing))
         {
-            var target = upstreams[deployment];
+            var health = routes.Health(deployment);
+            if (!health.TryEnter(time.GetUtcNow()))
+            {
+                lastError ??= new GatewayError(ErrorKind.Unavailable, $"Every deployment of model '{request.Model}' is failing; retry later.", "circuit_open");
+                continue;
+            }
+            if (attempts++ > 0 && !routes.RetryBudget.TryRetry())
+            {
+                LogRetryBudgetExhausted(deployment.Id);
+                break;
+            }
+            var target = call.Config.Upstreams[deployment];
             call.Deployment = deployment;
+            var sentAt = time.GetTimestamp();
             var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
             var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
                 deployment.Model.DefaultMaxOutputTokens ?? DefaultMaxTokensForAnthropic,
@@ -50,7 +64,7 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
                 headersTimeout.CancelAfter(server.EffectiveStreamIdleTimeout);
                 try
                 {
-                    response = await upstreams.Invoker.SendAsync(upstreamRequest, headersTimeout.Token);
+                    response = await client.Invoker.SendAsync(upstreamRequest, headersTimeout.Token);
                 }
                 catch (OperationCanceledException) when (aborted.IsCancellationRequested)
                 {
@@ -60,12 +74,14 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
                 catch (OperationCanceledException)
                 {
                     LogUpstreamFailed(deployment.Id, "no response headers within the idle timeout");
+                    health.RecordFailure(time.GetUtcNow());
                     lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
                     continue;
                 }
                 catch (HttpRequestException e)
                 {
                     LogUpstreamFailed(deployment.Id, e.Message);
+                    health.RecordFailure(time.GetUtcNow());
                     lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
                     continue;
                 }
@@ -77,9 +93,11 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
                 if (IsRetriable(response.StatusCode))
                 {
                     LogUpstreamFailed(deployment.Id, $"status {status}");
+                    health.RecordFailure(time.GetUtcNow());
                     lastError = UpstreamStatusError(response, request.Model);
                     continue;
                 }
+                health.RecordSuccess(time.GetElapsedTime(sentAt), time.GetUtcNow());
                 context.Response.Headers["x-corridor-region"] = deployment.Region;
                 if (status >= 400)
                 {
@@ -235,11 +253,17 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
             result = SseReadResult.Ended;
         }
 
-        if (result == SseReadResult.Ended && (sawEnd || translator?.Completed == true))
+        if (result == SseReadResult.Ended && translator is not null)
         {
-            translator?.OnEnd(output);
+            // The translator closes the client's stream itself, with an error event when the upstream's was cut.
+            translator.OnEnd(output);
+            if (!translator.Completed)
+            {
+                call.Outcome = RequestOutcome.UpstreamError;
+                call.ErrorCode = "upstream_stream_broken";
+            }
         }
-        else
+        else if (result != SseReadResult.Ended || !sawEnd)
         {
             call.Outcome = result == SseReadResult.IdleTimeout ? RequestOutcome.Timeout : RequestOutcome.UpstreamError;
             call.ErrorCode = result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken";
@@ -256,10 +280,43 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
         }
     }
 
-    private static bool IsUsageOnlyChunk(ReadOnlySpan<byte> data)
+    /// <summary>The chunk OpenAI sends for <c>include_usage</c>: an empty <c>choices</c> array and a <c>usage</c> object.</summary>
+    internal static bool IsUsageOnlyChunk(ReadOnlySpan<byte> data)
     {
-        // The chunk OpenAI sends for include_usage has an empty choices array and a usage object.
-        return data.IndexOf("\"choices\":[]"u8) >= 0 && data.IndexOf("\"usage\":{"u8) >= 0;
+        if (data.IndexOf("\"usage\""u8) < 0)
+        {
+            return false;
+        }
+        var reader = new Utf8JsonReader(data);
+        var emptyChoices = false;
+        var hasUsage = false;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isChoices = reader.ValueTextEquals("choices"u8);
+                var isUsage = reader.ValueTextEquals("usage"u8);
+                reader.Read();
+                if (isChoices)
+                {
+                    emptyChoices = reader.TokenType == JsonTokenType.StartArray && reader.Read() && reader.TokenType == JsonTokenType.EndArray;
+                }
+                else if (isUsage)
+                {
+                    hasUsage = reader.TokenType == JsonTokenType.StartObject;
+                }
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        return emptyChoices && hasUsage;
     }
 
     private static bool IsJson(ReadOnlySpan<byte> body)
@@ -341,6 +398,9 @@ internal sealed partial class Forwarder(Upstreams upstreams, ServerOptions serve
 
         public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
     }
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Retry budget exhausted; not falling back to {Deployment}")]
+    private partial void LogRetryBudgetExhausted(string deployment);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Upstream deployment {Deployment} failed: {Reason}")]
     private partial void LogUpstreamFailed(string deployment, string reason);

@@ -82,12 +82,12 @@ internal sealed class UpstreamTarget
     }
 }
 
-/// <summary>Every deployment's target, and the one pooled connection handler they share.</summary>
-internal sealed class Upstreams : IDisposable
+/// <summary>Every deployment's target, built from one catalog (rebuilt when the configuration reloads).</summary>
+internal sealed class UpstreamTargets
 {
     private readonly Dictionary<string, UpstreamTarget> _targets;
 
-    public Upstreams(Catalog catalog, Func<string, string?> environment, TimeSpan connectTimeout)
+    public UpstreamTargets(Catalog catalog, Func<string, string?> environment)
     {
         _targets = catalog.Models
             .SelectMany(m => m.Deployments)
@@ -95,20 +95,7 @@ internal sealed class Upstreams : IDisposable
                 d => d.Id,
                 d => new UpstreamTarget(d, d.Config.CredentialEnv is { } name ? environment(name) : null),
                 StringComparer.Ordinal);
-        Invoker = new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = System.Net.DecompressionMethods.None,
-            UseCookies = false,
-            ConnectTimeout = connectTimeout,
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
-            MaxConnectionsPerServer = int.MaxValue,
-            EnableMultipleHttp2Connections = true,
-        });
     }
-
-    public HttpMessageInvoker Invoker { get; }
 
     public UpstreamTarget this[DeploymentEntry deployment] => _targets[deployment.Id];
 
@@ -117,6 +104,22 @@ internal sealed class Upstreams : IDisposable
         catalog.Models.SelectMany(m => m.Deployments)
             .Where(d => d.Config.CredentialEnv is { } name && string.IsNullOrEmpty(environment(name)))
             .Select(d => $"deployment '{d.Id}': environment variable {d.Config.CredentialEnv} (its credential) is not set");
+}
+
+/// <summary>The one pooled connection handler every upstream request goes through.</summary>
+internal sealed class UpstreamClient(TimeSpan connectTimeout) : IDisposable
+{
+    public HttpMessageInvoker Invoker { get; } = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        UseCookies = false,
+        ConnectTimeout = connectTimeout,
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
+        MaxConnectionsPerServer = int.MaxValue,
+        EnableMultipleHttp2Connections = true,
+    });
 
     public void Dispose() => Invoker.Dispose();
 }

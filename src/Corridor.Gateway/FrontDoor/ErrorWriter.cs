@@ -8,7 +8,7 @@ internal static class ErrorWriter
 {
     public static void WriteBody(IBufferWriter<byte> output, Dialect dialect, GatewayError error, string? requestId)
     {
-        using var json = new Utf8JsonWriter(output);
+        using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         json.WriteStartObject();
         if (dialect == Dialect.Anthropic)
         {

@@ -1,17 +1,18 @@
 using System.Text.Json;
 using Corridor.Gateway.Authentication;
+using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
 
 namespace Corridor.Gateway.FrontDoor;
 
 /// <summary><c>GET /v1/models</c>: the models the calling tenant may use, in the dialect the client speaks.</summary>
-internal sealed class ModelsEndpoint(Authenticator authenticator, Entitlement entitlement, TimeProvider time)
+internal sealed class ModelsEndpoint(Authenticator authenticator, GatewayState state, TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context)
     {
         var dialect = context.Request.Headers.ContainsKey("anthropic-version") ? Dialect.Anthropic : Dialect.OpenAI;
-        var call = new CorridorRequestFeature("req_" + Guid.CreateVersion7().ToString("N"), dialect, Operation.Models, time.GetUtcNow(), time.GetTimestamp(), 0);
+        var call = new CorridorRequestFeature(state.Active, "req_" + Guid.CreateVersion7().ToString("N"), dialect, Operation.Models, time.GetUtcNow(), time.GetTimestamp(), 0);
         context.Response.Headers["x-corridor-request-id"] = call.RequestId;
         context.Response.Headers["x-corridor-region"] = "none";
         if (authenticator.Authenticate(context, call) is { } error)
@@ -20,7 +21,9 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, Entitlement en
             return;
         }
         context.Response.ContentType = "application/json";
-        var models = entitlement.EntitledModels().ToList();
+        var models = Entitlement.EntitledModels(call).Select(m => (m.Id, Owner: m.Vendor.Id))
+            .Concat(Entitlement.EntitledAliases(call).Select(alias => (Id: alias, Owner: "corridor")))
+            .ToList();
         using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
         {
             json.WriteStartObject();
@@ -43,7 +46,7 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, Entitlement en
                 {
                     json.WriteString("object", "model");
                     json.WriteNumber("created", 1735689600);
-                    json.WriteString("owned_by", model.Vendor.Id);
+                    json.WriteString("owned_by", model.Owner);
                 }
                 json.WriteEndObject();
             }

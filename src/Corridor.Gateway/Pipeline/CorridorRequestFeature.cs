@@ -1,6 +1,7 @@
 using Corridor.Core.Catalog;
 using Corridor.Core.Metering;
 using Corridor.Gateway.Authentication;
+using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Metering;
 
@@ -9,8 +10,11 @@ namespace Corridor.Gateway.Pipeline;
 /// <summary>
 /// The typed per-request state every pipeline step reads and writes, kept on <c>HttpContext.Features</c>.
 /// </summary>
-internal sealed class CorridorRequestFeature(string requestId, Dialect dialect, Operation operation, DateTimeOffset receivedAt, long startTimestamp, int retainChars)
+internal sealed class CorridorRequestFeature(ActiveConfig config, string requestId, Dialect dialect, Operation operation, DateTimeOffset receivedAt, long startTimestamp, int retainChars)
 {
+    /// <summary>The configuration this request is served with from start to end, even if a reload happens meanwhile.</summary>
+    public ActiveConfig Config { get; } = config;
+
     public string RequestId { get; } = requestId;
 
     public Dialect Dialect { get; } = dialect;

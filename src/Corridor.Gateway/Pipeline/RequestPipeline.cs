@@ -17,16 +17,16 @@ namespace Corridor.Gateway.Pipeline;
 internal sealed class RequestPipeline(
     FrontDoor.FrontDoor frontDoor,
     Authenticator authenticator,
-    Entitlement entitlement,
     Forwarder forwarder,
     Recorder recorder,
+    GatewayState state,
     LedgerOptions ledger,
     TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context, Dialect dialect, Operation operation)
     {
         var receivedAt = time.GetUtcNow();
-        var call = new CorridorRequestFeature(NewRequestId(receivedAt), dialect, operation, receivedAt, time.GetTimestamp(),
+        var call = new CorridorRequestFeature(state.Active, NewRequestId(receivedAt), dialect, operation, receivedAt, time.GetTimestamp(),
             ledger.RetainBodies ? ledger.RetainMaxChars : 0);
         context.Features.Set(call);
         context.Response.Headers["x-corridor-request-id"] = call.RequestId;
@@ -42,7 +42,7 @@ internal sealed class RequestPipeline(
             // 3. Enforcement by the monitor and operators: not yet built (issue 5).
 
             // 4. Entitle: the model and the deployments this request may be served from.
-            error ??= entitlement.Entitle(call);
+            error ??= Entitlement.Entitle(call);
 
             // 5. Admit (rate limits, budget reservation): not yet built (issue 4).
 

@@ -15,8 +15,10 @@ internal static class LedgerRows
         "error_code", "client_ip", "user_agent", "request_body", "response_text", "finish_reason",
     ];
 
+    // Only a repeated request id is skipped (a retried batch); unlike INSERT OR IGNORE, a row breaking any other
+    // constraint fails the batch loudly instead of vanishing.
     internal static readonly string InsertSql =
-        $"INSERT OR IGNORE INTO ledger ({string.Join(", ", Columns)}) VALUES ({string.Join(", ", Columns.Select(c => "$" + c))})";
+        $"INSERT INTO ledger ({string.Join(", ", Columns)}) VALUES ({string.Join(", ", Columns.Select(c => "$" + c))}) ON CONFLICT (request_id) DO NOTHING";
 
     internal static readonly string SelectSql = $"SELECT {string.Join(", ", Columns)} FROM ledger";
 

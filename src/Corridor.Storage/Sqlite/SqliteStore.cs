@@ -85,12 +85,8 @@ internal sealed class SqliteStore : ICorridorStore
         }
     }
 
-    public async Task<Tenant?> GetTenantAsync(string tenantId, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(tenantId);
-        var tenants = await QueryAsync($"SELECT {TenantColumns} FROM tenants WHERE id = $id", "$id", tenantId, ReadTenant, cancellationToken);
-        return tenants.Count == 0 ? null : tenants[0];
-    }
+    public Task<Tenant?> GetTenantAsync(string tenantId, CancellationToken cancellationToken) =>
+        QueryByIdAsync($"SELECT {TenantColumns} FROM tenants WHERE id = $id", tenantId, ReadTenant, cancellationToken);
 
     public Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {TenantColumns} FROM tenants ORDER BY id", null, null, ReadTenant, cancellationToken);
@@ -123,12 +119,8 @@ internal sealed class SqliteStore : ICorridorStore
         }
     }
 
-    public async Task<ApiKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(keyId);
-        var keys = await QueryAsync($"SELECT {KeyColumns} FROM api_keys WHERE id = $id", "$id", keyId, ReadKey, cancellationToken);
-        return keys.Count == 0 ? null : keys[0];
-    }
+    public Task<ApiKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken) =>
+        QueryByIdAsync($"SELECT {KeyColumns} FROM api_keys WHERE id = $id", keyId, ReadKey, cancellationToken);
 
     public Task<IReadOnlyList<ApiKey>> ListKeysAsync(string? tenantId, CancellationToken cancellationToken) => tenantId is null
         ? QueryAsync($"SELECT {KeyColumns} FROM api_keys ORDER BY tenant_id, created_at, id", null, null, ReadKey, cancellationToken)
@@ -149,55 +141,24 @@ internal sealed class SqliteStore : ICorridorStore
         return (long)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
     }
 
-    public async Task TouchKeysAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> lastUsed, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(lastUsed);
-        if (lastUsed.Count == 0)
-        {
-            return;
-        }
+    public Task TouchKeysAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> lastUsed, CancellationToken cancellationToken) =>
+        ExecuteBatchAsync(
+            lastUsed,
+            "UPDATE api_keys SET last_used_at = $at WHERE id = $id AND (last_used_at IS NULL OR last_used_at < $at)",
+            static command =>
+            {
+                command.Parameters.Add("$id", SqliteType.Text);
+                command.Parameters.Add("$at", SqliteType.Integer);
+            },
+            static (parameters, use) =>
+            {
+                parameters[0].Value = use.Key;
+                parameters[1].Value = SqliteValues.ToUnixMs(use.Value);
+            },
+            cancellationToken);
 
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "UPDATE api_keys SET last_used_at = $at WHERE id = $id AND (last_used_at IS NULL OR last_used_at < $at)";
-        var id = command.Parameters.Add("$id", SqliteType.Text);
-        var at = command.Parameters.Add("$at", SqliteType.Integer);
-        command.Prepare();
-        foreach (var (keyId, time) in lastUsed)
-        {
-            id.Value = keyId;
-            at.Value = SqliteValues.ToUnixMs(time);
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        transaction.Commit();
-    }
-
-    public async Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(entries);
-        if (entries.Count == 0)
-        {
-            return;
-        }
-
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = LedgerRows.InsertSql;
-        LedgerRows.AddParameters(command);
-        command.Prepare();
-        foreach (var entry in entries)
-        {
-            LedgerRows.Bind(command.Parameters, entry);
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        transaction.Commit();
-    }
+    public Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken) =>
+        ExecuteBatchAsync(entries, LedgerRows.InsertSql, LedgerRows.AddParameters, LedgerRows.Bind, cancellationToken);
 
     public async IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(
         DateTimeOffset? from,
@@ -223,22 +184,31 @@ internal sealed class SqliteStore : ICorridorStore
             + TimeRange(command, from, to, "AND");
 
         // Summed here in decimal: SQLite would add the cost text as floating point.
-        var totals = new Dictionary<(string Tenant, string Model), UsageTotal>();
+        var totals = new Dictionary<(string Tenant, string Model), UsageAccumulator>();
         using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
                 var group = (reader.GetString(0), reader.GetString(1));
-                var input = reader.GetInt64(2);
-                var output = reader.GetInt64(3);
-                var cost = SqliteValues.ParseDecimal(reader.GetString(4));
-                totals[group] = totals.TryGetValue(group, out var t)
-                    ? t with { Requests = t.Requests + 1, InputTokens = t.InputTokens + input, OutputTokens = t.OutputTokens + output, Cost = t.Cost + cost }
-                    : new UsageTotal(group.Item1, group.Item2, 1, input, output, cost);
+                if (!totals.TryGetValue(group, out var total))
+                {
+                    totals[group] = total = new UsageAccumulator();
+                }
+
+                total.Requests++;
+                total.InputTokens += reader.GetInt64(2);
+                total.OutputTokens += reader.GetInt64(3);
+                total.Cost += SqliteValues.ParseDecimal(reader.GetString(4));
             }
         }
 
-        return [.. totals.Values.OrderBy(t => t.TenantId, StringComparer.Ordinal).ThenBy(t => t.Model, StringComparer.Ordinal)];
+        return
+        [
+            .. totals
+                .OrderBy(t => t.Key.Tenant, StringComparer.Ordinal)
+                .ThenBy(t => t.Key.Model, StringComparer.Ordinal)
+                .Select(t => new UsageTotal(t.Key.Tenant, t.Key.Model, t.Value.Requests, t.Value.InputTokens, t.Value.OutputTokens, t.Value.Cost)),
+        ];
     }
 
     public ValueTask DisposeAsync()
@@ -297,6 +267,44 @@ internal sealed class SqliteStore : ICorridorStore
         return results;
     }
 
+    /// <summary>Runs one prepared statement per item, all in one transaction: a batch lands whole or not at all.</summary>
+    private async Task ExecuteBatchAsync<T>(
+        IReadOnlyCollection<T> items,
+        string sql,
+        Action<SqliteCommand> addParameters,
+        Action<SqliteParameterCollection, T> bind,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        addParameters(command);
+        command.Prepare();
+        foreach (var item in items)
+        {
+            bind(command.Parameters, item);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        transaction.Commit();
+    }
+
+    private async Task<T?> QueryByIdAsync<T>(string sql, string id, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var rows = await QueryAsync(sql, "$id", id, read, cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
     /// <summary>Adds <c>from &lt;= time &lt; to</c> conditions (each only when given) and their parameters.</summary>
     private static string TimeRange(SqliteCommand command, DateTimeOffset? from, DateTimeOffset? to, string firstKeyword)
     {
@@ -330,4 +338,12 @@ internal sealed class SqliteStore : ICorridorStore
         LastUsedAt: SqliteValues.GetTimeOrNull(r, 5),
         RevokedAt: SqliteValues.GetTimeOrNull(r, 6),
         Name: SqliteValues.GetStringOrNull(r, 7));
+
+    private sealed class UsageAccumulator
+    {
+        public long Requests;
+        public long InputTokens;
+        public long OutputTokens;
+        public decimal Cost;
+    }
 }

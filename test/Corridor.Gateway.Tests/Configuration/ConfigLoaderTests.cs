@@ -113,3 +113,66 @@ public sealed class ConfigLoaderTests
         return directory;
     }
 }
+
+public sealed class RoutingConfigTests
+{
+    private const string Catalog = """
+        vendors:
+          - { id: openai, kind: openai, baseUrl: "https://api.openai.com/v1" }
+        models:
+          - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1000 }
+        deployments:
+          - { id: gpt-sg, model: gpt-4.1, region: sg, price: { input: 2, output: 8 } }
+          - { id: gpt-jp, model: gpt-4.1, region: jp-east, price: { input: 2, output: 8 } }
+        """;
+
+    [Fact]
+    public void Routing_IsRead()
+    {
+        var yaml = Catalog + """
+
+            routing:
+              strategy: lowest-latency
+              retryBudget: 0.5
+              breaker: { failures: 3, openSeconds: 10 }
+              models:
+                gpt-4.1: { strategy: weighted, weights: { gpt-sg: 3, gpt-jp: 1 } }
+              aliases:
+                chat-default: [gpt-4.1]
+            """;
+
+        var routing = ConfigLoader.Parse(yaml, "/srv").Config!.Routing;
+
+        Assert.Equal(Corridor.Core.Routing.RoutingStrategy.LowestLatency, routing.DefaultStrategy);
+        Assert.Equal(0.5, routing.RetryBudgetRatio);
+        Assert.Equal(3, routing.BreakerFailureThreshold);
+        Assert.Equal(TimeSpan.FromSeconds(10), routing.EffectiveBreakerOpenFor);
+        Assert.Equal(Corridor.Core.Routing.RoutingStrategy.Weighted, routing.For("gpt-4.1").Strategy);
+        Assert.Equal(3, routing.For("gpt-4.1").Weights!["gpt-sg"]);
+        Assert.Equal(["gpt-4.1"], routing.Aliases["chat-default"]);
+    }
+
+    [Fact]
+    public void Routing_Mistakes_AreListed()
+    {
+        var yaml = Catalog + """
+
+            routing:
+              strategy: fastest
+              models:
+                gpt-5: { strategy: priority }
+                gpt-4.1: { strategy: weighted, weights: { gpt-us: 1 } }
+              aliases:
+                gpt-4.1: [gpt-4.1]
+                chat-default: [gpt-4.1, claude-9]
+            """;
+
+        var errors = ConfigLoader.Parse(yaml, "/srv").Errors;
+
+        Assert.Contains(errors, e => e.Contains("'fastest' is not one of", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("routing.models.gpt-5: unknown model", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("gpt-us: not a deployment", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("cannot share a model's id", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("unknown model 'claude-9'", StringComparison.Ordinal));
+    }
+}

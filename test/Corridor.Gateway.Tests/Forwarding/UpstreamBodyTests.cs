@@ -52,3 +52,17 @@ public sealed class UpstreamBodyTests
         Assert.Equal("other", body.GetProperty("model").GetString());
     }
 }
+
+public sealed class UsageChunkTests
+{
+    [Theory]
+    [InlineData("""{"id":"x","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}""", true)]
+    [InlineData("""{"id":"x", "choices" : [ ], "usage" : { "prompt_tokens":1 } }""", true)]
+    [InlineData("""{"id":"x","choices":[{"delta":{"content":"[]"}}],"usage":null}""", false)]
+    [InlineData("""{"id":"x","choices":[{"delta":{}}],"usage":{"prompt_tokens":1}}""", false)]
+    [InlineData("""not json "usage" """, false)]
+    public void UsageOnlyChunk_IsRecognised_WhateverTheSpacing(string chunk, bool expected)
+    {
+        Assert.Equal(expected, Forwarder.IsUsageOnlyChunk(System.Text.Encoding.UTF8.GetBytes(chunk)));
+    }
+}

@@ -218,6 +218,16 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task AppendLedger_WithAnInvalidRow_FailsTheWholeBatchInsteadOfDroppingTheRow()
+    {
+        var batch = new[] { LedgerSamples.Entry("r-1"), LedgerSamples.Entry("r-2", model: null!) };
+
+        await Assert.ThrowsAnyAsync<Exception>(() => _store.AppendLedgerAsync(batch, None)).WithTimeout();
+
+        Assert.Empty(await _store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync());
+    }
+
+    [Fact]
     public async Task AppendLedger_FromConcurrentWriters_KeepsEveryRow()
     {
         await using var other = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();

@@ -1,0 +1,90 @@
+namespace Corridor.Core.Routing;
+
+/// <summary>
+/// What Corridor has observed of one deployment: a time-decayed latency average and a circuit breaker.
+/// After <c>threshold</c> consecutive failures the breaker opens for a while; then one request may probe it
+/// (half-open), and a success closes it. Thread-safe; callers pass the time so tests use a fake clock.
+/// </summary>
+public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
+{
+    private static readonly TimeSpan LatencyHalfLife = TimeSpan.FromSeconds(30);
+    private readonly Lock _gate = new();
+    private double _latencyMs = double.NaN;
+    private DateTimeOffset _latencyAt;
+    private int _consecutiveFailures;
+    private DateTimeOffset _openUntil = DateTimeOffset.MinValue;
+    private bool _probing;
+
+    /// <summary>The decayed latency in milliseconds, or NaN before the first success.</summary>
+    public double LatencyMs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _latencyMs;
+            }
+        }
+    }
+
+    public bool IsOpen(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            return _consecutiveFailures >= failureThreshold && (now < _openUntil || _probing);
+        }
+    }
+
+    /// <summary>Whether a request may go to this deployment now; in half-open state only the first caller gets the probe.</summary>
+    public bool TryEnter(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (_consecutiveFailures < failureThreshold)
+            {
+                return true;
+            }
+            if (now < _openUntil || _probing)
+            {
+                return false;
+            }
+            _probing = true;
+            return true;
+        }
+    }
+
+    public void RecordSuccess(TimeSpan latency, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            _consecutiveFailures = 0;
+            _probing = false;
+            var sample = latency.TotalMilliseconds;
+            if (double.IsNaN(_latencyMs))
+            {
+                _latencyMs = sample;
+            }
+            else
+            {
+                // Weight of the old average halves every half-life since it was last updated.
+                var age = Math.Max(0, (now - _latencyAt).TotalSeconds);
+                var keep = Math.Pow(0.5, age / LatencyHalfLife.TotalSeconds) * 0.8;
+                _latencyMs = keep * _latencyMs + (1 - keep) * sample;
+            }
+            _latencyAt = now;
+        }
+    }
+
+    public void RecordFailure(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            _probing = false;
+            _consecutiveFailures++;
+            if (_consecutiveFailures >= failureThreshold)
+            {
+                _openUntil = now + openFor;
+            }
+        }
+    }
+}

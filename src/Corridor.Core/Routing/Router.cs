@@ -1,0 +1,85 @@
+using Corridor.Core.Catalog;
+
+namespace Corridor.Core.Routing;
+
+/// <summary>
+/// Orders the deployments a Decision allowed. It only ever reorders that list — never adds to it — so routing
+/// and every fallback stay inside what policy allows. Deployments whose breaker is open go last.
+/// </summary>
+public static class Router
+{
+    public static DeploymentEntry[] Order(
+        IReadOnlyList<DeploymentEntry> allowed,
+        ModelRouting routing,
+        Func<DeploymentEntry, DeploymentHealth> health,
+        DateTimeOffset now,
+        Random random)
+    {
+        ArgumentNullException.ThrowIfNull(allowed);
+        ArgumentNullException.ThrowIfNull(routing);
+        ArgumentNullException.ThrowIfNull(health);
+        ArgumentNullException.ThrowIfNull(random);
+        var ordered = new DeploymentEntry[allowed.Count];
+        for (var i = 0; i < ordered.Length; i++)
+        {
+            ordered[i] = allowed[i];
+        }
+        switch (routing.Strategy)
+        {
+            case RoutingStrategy.LowestCost:
+                StableSort(ordered, d => (double)(d.Config.InputPricePerMillion + d.Config.OutputPricePerMillion));
+                break;
+            case RoutingStrategy.LowestLatency:
+                StableSort(ordered, d => health(d).LatencyMs is var ms && double.IsNaN(ms) ? -1 : ms);
+                break;
+            case RoutingStrategy.Weighted:
+                MoveWeightedChoiceFirst(ordered, routing.Weights, random);
+                break;
+        }
+        // Open breakers last, keeping the strategy's order within each group.
+        StableSort(ordered, d => health(d).IsOpen(now) ? 1 : 0);
+        return ordered;
+    }
+
+    private static void StableSort(DeploymentEntry[] items, Func<DeploymentEntry, double> key)
+    {
+        var keyed = new (double Key, int Index, DeploymentEntry Item)[items.Length];
+        for (var i = 0; i < items.Length; i++)
+        {
+            keyed[i] = (key(items[i]), i, items[i]);
+        }
+        Array.Sort(keyed, static (a, b) => a.Key != b.Key ? a.Key.CompareTo(b.Key) : a.Index.CompareTo(b.Index));
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = keyed[i].Item;
+        }
+    }
+
+    private static void MoveWeightedChoiceFirst(DeploymentEntry[] items, IReadOnlyDictionary<string, int>? weights, Random random)
+    {
+        var total = 0L;
+        foreach (var item in items)
+        {
+            total += Weight(item, weights);
+        }
+        if (total <= 0)
+        {
+            return;
+        }
+        var draw = random.NextInt64(total);
+        for (var i = 0; i < items.Length; i++)
+        {
+            draw -= Weight(items[i], weights);
+            if (draw < 0)
+            {
+                var chosen = items[i];
+                Array.Copy(items, 0, items, 1, i);
+                items[0] = chosen;
+                return;
+            }
+        }
+    }
+
+    private static int Weight(DeploymentEntry item, IReadOnlyDictionary<string, int>? weights) =>
+        weights is not null && weights.TryGetValue(item.Id, out var weight) ? weight : 1;
+}

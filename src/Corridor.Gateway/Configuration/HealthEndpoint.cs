@@ -1,0 +1,45 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Corridor.Gateway.Configuration;
+
+/// <summary>
+/// <c>GET /healthz</c>: 200 while serving. Says when the active configuration was loaded and, when the last
+/// reload failed, that the gateway still serves the last good configuration and why the reload failed.
+/// </summary>
+internal static class HealthEndpoint
+{
+    public static async Task InvokeAsync(HttpContext context)
+    {
+        var state = context.RequestServices.GetRequiredService<GatewayState>();
+        var active = state.Active;
+        var reload = state.LastReload;
+        context.Response.ContentType = "application/json";
+        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        {
+            json.WriteStartObject();
+            json.WriteString("status", reload is { Succeeded: false } ? "degraded" : "ok");
+            json.WriteString("config_loaded_at", active.LoadedAt);
+            if (reload is not null)
+            {
+                json.WriteStartObject("last_reload");
+                json.WriteString("at", reload.At);
+                json.WriteBoolean("succeeded", reload.Succeeded);
+                if (!reload.Succeeded)
+                {
+                    json.WriteString("note", "the reload failed; serving the last good configuration");
+                    json.WriteStartArray("errors");
+                    foreach (var error in reload.Errors)
+                    {
+                        json.WriteStringValue(error);
+                    }
+                    json.WriteEndArray();
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+}

@@ -1,0 +1,23 @@
+using System.Buffers;
+
+namespace Corridor.Gateway.Translation;
+
+/// <summary>Turns one upstream SSE stream into the client's dialect, event by event.</summary>
+internal interface IStreamTranslator
+{
+    /// <summary>
+    /// Called for each upstream SSE event (<paramref name="eventName"/> may be null; <paramref name="data"/> is the
+    /// event's data payload without the "data: " prefix, e.g. a JSON object or "[DONE]"). Writes zero or more
+    /// complete SSE events for the client, each ending in "\n\n".
+    /// </summary>
+    void OnEvent(string? eventName, ReadOnlySpan<byte> data, IBufferWriter<byte> output);
+
+    /// <summary>Called once when the upstream stream ended; writes any closing events the client's dialect needs (that were not written yet).</summary>
+    void OnEnd(IBufferWriter<byte> output);
+
+    /// <summary>Usage reported by the upstream so far (zeros until seen).</summary>
+    TokenUsage Usage { get; }
+
+    /// <summary>Whether the upstream stream completed properly (final event seen).</summary>
+    bool Completed { get; }
+}

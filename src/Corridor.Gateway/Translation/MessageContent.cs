@@ -1,0 +1,70 @@
+using System.Text.Json;
+
+namespace Corridor.Gateway.Translation;
+
+/// <summary>One element of a content array, with its type and its parameter path for error messages.</summary>
+internal readonly record struct ContentPart(JsonElement Element, string Type, string Param);
+
+/// <summary>
+/// Both dialects spell message content as a string or an array of objects tagged by <c>"type"</c>
+/// (OpenAI calls them content parts, Anthropic content blocks).
+/// </summary>
+internal static class MessageContent
+{
+    /// <summary>Checks the shape: <paramref name="text"/> is set for string content, <paramref name="parts"/> lists the array's elements otherwise.</summary>
+    public static Problem? Read(JsonElement content, string param, string noun, out string? text, out List<ContentPart> parts)
+    {
+        text = null;
+        parts = [];
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            text = content.GetString();
+            return null;
+        }
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return Problem.WrongType(param, $"a string or an array of content {noun}s");
+        }
+        var index = 0;
+        foreach (var element in content.EnumerateArray())
+        {
+            var partParam = $"{param}[{index++}]";
+            if (element.ValueKind != JsonValueKind.Object || element.RequiredString("type", $"{partParam}.type", out var type) is not null)
+            {
+                return Problem.WrongType(partParam, $"a content {noun} object with a 'type'");
+            }
+            parts.Add(new ContentPart(element, type, partParam));
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Reads content that may only hold text (system prompts, tool results, OpenAI assistant messages). A
+    /// <c>refusal</c> part, whose text is in its <c>refusal</c> field, exists only in OpenAI assistant messages.
+    /// </summary>
+    public static Problem? ReadTexts(JsonElement content, string param, string noun, List<string> texts, bool acceptRefusal = false)
+    {
+        if (Read(content, param, noun, out var text, out var parts) is { } problem)
+        {
+            return problem;
+        }
+        if (text is not null)
+        {
+            texts.Add(text);
+            return null;
+        }
+        foreach (var part in parts)
+        {
+            if (part.Type != "text" && !(acceptRefusal && part.Type == "refusal"))
+            {
+                return Problem.Unsupported($"{part.Param}.type", $"Content {noun} type '{part.Type}' here");
+            }
+            if (part.Element.RequiredString(part.Type, $"{part.Param}.{part.Type}", out var partText) is { } textProblem)
+            {
+                return textProblem;
+            }
+            texts.Add(partText);
+        }
+        return null;
+    }
+}

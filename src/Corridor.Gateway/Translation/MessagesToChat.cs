@@ -1,0 +1,557 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Corridor.Gateway.Translation;
+
+/// <summary>
+/// The client speaks Anthropic Messages, the upstream is OpenAI-kind (OpenAI, Azure OpenAI, DeepSeek, local
+/// servers). Fields the upstream has no counterpart for (<c>top_k</c>, <c>thinking</c>, <c>cache_control</c>, …)
+/// are dropped; content it cannot take (documents, server tools, images inside tool results) is refused.
+/// </summary>
+internal static class MessagesToChat
+{
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> messagesRequest, string upstreamModel)
+    {
+        var sizeHint = messagesRequest.Length;
+        return Json.Translate(messagesRequest, "request body", root => TranslateRequest(root, upstreamModel, sizeHint));
+    }
+
+    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, int sizeHint)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return TranslationResult.Fail(new Problem("The request body must be a JSON object."));
+        }
+        var writer = Json.StartBody(out var buffer, sizeHint);
+        using (writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("model", upstreamModel);
+            var problem = WriteMessages(root, writer) ?? WriteTools(root, writer) ?? WriteSampling(root, writer);
+            if (problem is { } p)
+            {
+                return TranslationResult.Fail(p);
+            }
+            writer.WriteEndObject();
+            return Json.Finish(writer, buffer);
+        }
+    }
+
+    /// <summary><c>chat.completion</c> → Anthropic message (the first choice; the request never asks for more).</summary>
+    public static TranslationResult TranslateResponse(ReadOnlySpan<byte> chatResponse, string clientModel, string responseId)
+    {
+        var sizeHint = chatResponse.Length;
+        return Json.Translate(chatResponse, "upstream response", root => TranslateResponse(root, clientModel, responseId, sizeHint));
+    }
+
+    private static TranslationResult TranslateResponse(JsonElement root, string clientModel, string responseId, int sizeHint)
+    {
+        if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
+            || !choices[0].TryGet("message", out var message) || message.ValueKind != JsonValueKind.Object)
+        {
+            return TranslationResult.Fail(new Problem("The upstream response is not a chat completion."));
+        }
+        var choice = choices[0];
+        var text = message.StringOrNull("content") is { Length: > 0 } content ? content : message.StringOrNull("refusal");
+        var usage = root.TryGet("usage", out var u) ? UsageCounts.FromOpenAI(u) : default;
+
+        var writer = Json.StartBody(out var buffer, sizeHint);
+        using (writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", responseId);
+            writer.WriteString("type", "message");
+            writer.WriteString("role", "assistant");
+            writer.WriteString("model", clientModel);
+            writer.WriteStartArray("content");
+            if (!string.IsNullOrEmpty(text))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("type", "text");
+                writer.WriteString("text", text);
+                writer.WriteEndObject();
+            }
+            if (message.TryGet("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var call in toolCalls.EnumerateArray())
+                {
+                    var function = call.TryGet("function", out var f) ? f : default;
+                    if (!ToolArguments.TryGetObjectJson(function.StringOrNull("arguments"), out var input))
+                    {
+                        return TranslationResult.Fail(new Problem("The upstream returned tool-call arguments that are not a JSON object."));
+                    }
+                    writer.WriteStartObject();
+                    writer.WriteString("type", "tool_use");
+                    writer.WriteString("id", call.StringOrNull("id"));
+                    writer.WriteString("name", function.StringOrNull("name"));
+                    ToolArguments.WriteInput(writer, input);
+                    writer.WriteEndObject();
+                }
+            }
+            writer.WriteEndArray();
+            writer.WriteString("stop_reason", StopReasons.ToStopReason(choice.StringOrNull("finish_reason")));
+            writer.WriteNull("stop_sequence");
+            usage.WriteAnthropic(writer);
+            writer.WriteEndObject();
+            return Json.Finish(writer, buffer);
+        }
+    }
+
+    /// <summary>Chat chunks → <c>message_start</c> … <c>message_stop</c> with <c>event:</c> lines.</summary>
+    public static IStreamTranslator CreateStreamTranslator(string clientModel, string responseId) =>
+        new MessagesToChatStreamTranslator(clientModel, responseId);
+
+    private static Problem? WriteMessages(JsonElement root, Utf8JsonWriter writer)
+    {
+        if (!root.TryGet("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        {
+            return Problem.WrongType("messages", "an array of messages");
+        }
+        if (messages.GetArrayLength() == 0)
+        {
+            return new Problem("'messages' must contain at least one message.", "messages");
+        }
+        writer.WriteStartArray("messages");
+        if (WriteSystem(root, writer) is { } systemProblem)
+        {
+            return systemProblem;
+        }
+        var index = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            var param = $"messages[{index}]";
+            if (message.ValueKind != JsonValueKind.Object)
+            {
+                return Problem.WrongType(param, "an object");
+            }
+            if (message.RequiredString("role", $"{param}.role", out var role) is { } roleProblem)
+            {
+                return roleProblem;
+            }
+            if (!message.TryGet("content", out var content))
+            {
+                return Problem.Missing($"{param}.content");
+            }
+            var problem = role switch
+            {
+                "user" => WriteUserMessage(content, $"{param}.content", writer),
+                "assistant" => WriteAssistantMessage(content, $"{param}.content", writer),
+                _ => Problem.WrongType($"{param}.role", "'user' or 'assistant'"),
+            };
+            if (problem is not null)
+            {
+                return problem;
+            }
+            index++;
+        }
+        writer.WriteEndArray();
+        return null;
+    }
+
+    /// <summary>The top-level system prompt (a string or text blocks) becomes one leading system message.</summary>
+    private static Problem? WriteSystem(JsonElement root, Utf8JsonWriter writer)
+    {
+        if (!root.TryGet("system", out var system))
+        {
+            return null;
+        }
+        var texts = new List<string>();
+        if (MessageContent.ReadTexts(system, "system", "block", texts) is { } problem)
+        {
+            return problem;
+        }
+        var text = string.Join("\n\n", texts);
+        if (text.Length > 0)
+        {
+            WriteTextMessage(writer, "system", text);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A user turn becomes one <c>tool</c> message per <c>tool_result</c> block (first: they answer the
+    /// preceding assistant's calls) and then one user message with the remaining text and images.
+    /// </summary>
+    private static Problem? WriteUserMessage(JsonElement content, string param, Utf8JsonWriter writer)
+    {
+        var shapeProblem = WriteStringOrReadBlocks(content, param, "user", writer, out var blocks);
+        if (shapeProblem is not null || blocks is null)
+        {
+            return shapeProblem;
+        }
+        var parts = new List<(string? Text, ImageRef Image)>();
+        foreach (var block in blocks)
+        {
+            Problem? problem = null;
+            switch (block.Type)
+            {
+                case "text":
+                    problem = block.Element.RequiredString("text", $"{block.Param}.text", out var blockText);
+                    parts.Add((blockText, default));
+                    break;
+                case "image":
+                    block.Element.TryGet("source", out var source);
+                    problem = ImageRef.FromAnthropicSource(source, $"{block.Param}.source", out var image);
+                    parts.Add((null, image));
+                    break;
+                case "tool_result":
+                    problem = WriteToolMessage(block.Element, block.Param, writer);
+                    break;
+                default:
+                    problem = Problem.Unsupported($"{block.Param}.type", $"Content block type '{block.Type}'");
+                    break;
+            }
+            if (problem is not null)
+            {
+                return problem;
+            }
+        }
+        if (parts is [(string single, _)])
+        {
+            WriteTextMessage(writer, "user", single);
+        }
+        else if (parts.Count > 0)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("role", "user");
+            writer.WriteStartArray("content");
+            foreach (var (partText, image) in parts)
+            {
+                if (partText is null)
+                {
+                    image.WriteOpenAIPart(writer);
+                    continue;
+                }
+                writer.WriteStartObject();
+                writer.WriteString("type", "text");
+                writer.WriteString("text", partText);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A <c>tool_result</c> block → a <c>tool</c> message with string content (what every OpenAI-kind server
+    /// takes). OpenAI has no error flag on tool results, so <c>is_error</c> is said in the content.
+    /// </summary>
+    private static Problem? WriteToolMessage(JsonElement block, string param, Utf8JsonWriter writer)
+    {
+        if (block.RequiredString("tool_use_id", $"{param}.tool_use_id", out var toolUseId) is { } idProblem)
+        {
+            return idProblem;
+        }
+        var texts = new List<string>();
+        if (block.TryGet("content", out var content) && MessageContent.ReadTexts(content, $"{param}.content", "block", texts) is { } contentProblem)
+        {
+            return contentProblem;
+        }
+        if (block.OptionalBool("is_error", $"{param}.is_error", out var isError) is { } errorProblem)
+        {
+            return errorProblem;
+        }
+        var text = string.Join("\n\n", texts);
+        writer.WriteStartObject();
+        writer.WriteString("role", "tool");
+        writer.WriteString("tool_call_id", toolUseId);
+        writer.WriteString("content", isError == true ? $"Error: {text}" : text);
+        writer.WriteEndObject();
+        return null;
+    }
+
+    /// <summary>An assistant turn → one assistant message: text blocks joined, <c>tool_use</c> blocks as <c>tool_calls</c>.</summary>
+    private static Problem? WriteAssistantMessage(JsonElement content, string param, Utf8JsonWriter writer)
+    {
+        var shapeProblem = WriteStringOrReadBlocks(content, param, "assistant", writer, out var blocks);
+        if (shapeProblem is not null || blocks is null)
+        {
+            return shapeProblem;
+        }
+        var text = new StringBuilder();
+        var toolUses = new List<(string Id, string Name, string Arguments)>();
+        foreach (var block in blocks)
+        {
+            switch (block.Type)
+            {
+                case "text":
+                    if (block.Element.RequiredString("text", $"{block.Param}.text", out var part) is { } textProblem)
+                    {
+                        return textProblem;
+                    }
+                    text.Append(part);
+                    break;
+                case "tool_use":
+                    if (block.Element.RequiredString("id", $"{block.Param}.id", out var id) is { } p1)
+                    {
+                        return p1;
+                    }
+                    if (block.Element.RequiredString("name", $"{block.Param}.name", out var name) is { } p2)
+                    {
+                        return p2;
+                    }
+                    if (!block.Element.TryGet("input", out var input) || input.ValueKind != JsonValueKind.Object)
+                    {
+                        return Problem.WrongType($"{block.Param}.input", "an object");
+                    }
+                    toolUses.Add((id, name, ToolArguments.FromInput(input)));
+                    break;
+                case "thinking":
+                case "redacted_thinking":
+                    // The model's earlier reasoning; an OpenAI-kind upstream has no place for it.
+                    break;
+                default:
+                    return Problem.Unsupported($"{block.Param}.type", $"Content block type '{block.Type}'");
+            }
+        }
+
+        writer.WriteStartObject();
+        writer.WriteString("role", "assistant");
+        if (text.Length == 0 && toolUses.Count > 0)
+        {
+            writer.WriteNull("content");
+        }
+        else
+        {
+            writer.WriteString("content", text.ToString());
+        }
+        if (toolUses.Count > 0)
+        {
+            writer.WriteStartArray("tool_calls");
+            foreach (var (id, name, arguments) in toolUses)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("id", id);
+                writer.WriteString("type", "function");
+                writer.WriteStartObject("function");
+                writer.WriteString("name", name);
+                writer.WriteString("arguments", arguments);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+        }
+        writer.WriteEndObject();
+        return null;
+    }
+
+    private static Problem? WriteTools(JsonElement root, Utf8JsonWriter writer)
+    {
+        var toolCount = 0;
+        if (root.TryGet("tools", out var tools))
+        {
+            if (tools.ValueKind != JsonValueKind.Array)
+            {
+                return Problem.WrongType("tools", "an array");
+            }
+            toolCount = tools.GetArrayLength();
+            if (toolCount > 0)
+            {
+                writer.WriteStartArray("tools");
+            }
+            var index = 0;
+            foreach (var tool in tools.EnumerateArray())
+            {
+                if (WriteTool(tool, $"tools[{index}]", writer) is { } problem)
+                {
+                    return problem;
+                }
+                index++;
+            }
+            if (toolCount > 0)
+            {
+                writer.WriteEndArray();
+            }
+        }
+
+        if (!root.TryGet("tool_choice", out var choice))
+        {
+            return null;
+        }
+        if (choice.ValueKind != JsonValueKind.Object || choice.RequiredString("type", "tool_choice.type", out var type) is not null)
+        {
+            return Problem.WrongType("tool_choice", "an object with a 'type'");
+        }
+        if (choice.OptionalBool("disable_parallel_tool_use", "tool_choice.disable_parallel_tool_use", out var disableParallel) is { } parallelProblem)
+        {
+            return parallelProblem;
+        }
+        string? name = null;
+        if (type == "tool" && choice.RequiredString("name", "tool_choice.name", out name) is { } nameProblem)
+        {
+            return nameProblem;
+        }
+        if (type is not ("auto" or "any" or "tool" or "none"))
+        {
+            return Problem.WrongType("tool_choice.type", "'auto', 'any', 'tool' or 'none'");
+        }
+        // Both vendors reject tool_choice without tools.
+        if (toolCount == 0)
+        {
+            return null;
+        }
+        switch (type)
+        {
+            case "auto":
+                writer.WriteString("tool_choice", "auto");
+                break;
+            case "any":
+                writer.WriteString("tool_choice", "required");
+                break;
+            case "none":
+                writer.WriteString("tool_choice", "none");
+                break;
+            default:
+                writer.WriteStartObject("tool_choice");
+                writer.WriteString("type", "function");
+                writer.WriteStartObject("function");
+                writer.WriteString("name", name);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+                break;
+        }
+        if (disableParallel == true)
+        {
+            writer.WriteBoolean("parallel_tool_calls", false);
+        }
+        return null;
+    }
+
+    private static Problem? WriteTool(JsonElement tool, string param, Utf8JsonWriter writer)
+    {
+        if (tool.ValueKind != JsonValueKind.Object)
+        {
+            return Problem.WrongType(param, "an object");
+        }
+        if (tool.OptionalString("type", $"{param}.type", out var type) is { } typeProblem)
+        {
+            return typeProblem;
+        }
+        // Anthropic's server tools (web search, code execution, …) run at Anthropic; an OpenAI-kind upstream cannot run them.
+        if (type is not (null or "custom"))
+        {
+            return Problem.Unsupported($"{param}.type", $"Tool type '{type}'");
+        }
+        if (tool.RequiredString("name", $"{param}.name", out var name) is { } nameProblem)
+        {
+            return nameProblem;
+        }
+        if (tool.OptionalString("description", $"{param}.description", out var description) is { } descriptionProblem)
+        {
+            return descriptionProblem;
+        }
+        if (!tool.TryGet("input_schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
+        {
+            return Problem.WrongType($"{param}.input_schema", "a JSON schema object");
+        }
+        writer.WriteStartObject();
+        writer.WriteString("type", "function");
+        writer.WriteStartObject("function");
+        writer.WriteString("name", name);
+        if (description is not null)
+        {
+            writer.WriteString("description", description);
+        }
+        writer.WritePropertyName("parameters");
+        schema.WriteTo(writer);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        return null;
+    }
+
+    private static Problem? WriteSampling(JsonElement root, Utf8JsonWriter writer)
+    {
+        if (root.OptionalInteger("max_tokens", "max_tokens", out var maxTokens) is { } p1)
+        {
+            return p1;
+        }
+        if (maxTokens is { } max)
+        {
+            // max_completion_tokens is OpenAI's current name; reasoning models reject max_tokens, while servers
+            // that predate the new name ignore it (an unbounded answer beats a rejected request).
+            writer.WriteNumber("max_completion_tokens", max);
+        }
+        if (root.OptionalNumber("temperature", "temperature", out var temperature) is { } p2)
+        {
+            return p2;
+        }
+        if (temperature is { } t)
+        {
+            writer.WriteNumber("temperature", t);
+        }
+        if (root.OptionalNumber("top_p", "top_p", out var topP) is { } p3)
+        {
+            return p3;
+        }
+        if (topP is { } p)
+        {
+            writer.WriteNumber("top_p", p);
+        }
+        if (root.TryGet("stop_sequences", out var stop))
+        {
+            if (stop.ValueKind != JsonValueKind.Array || !stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
+            {
+                return Problem.WrongType("stop_sequences", "an array of strings");
+            }
+            if (stop.GetArrayLength() > 0)
+            {
+                writer.WritePropertyName("stop");
+                stop.WriteTo(writer);
+            }
+        }
+        if (root.TryGet("metadata", out var metadata))
+        {
+            if (metadata.ValueKind != JsonValueKind.Object)
+            {
+                return Problem.WrongType("metadata", "an object");
+            }
+            if (metadata.OptionalString("user_id", "metadata.user_id", out var userId) is { } p4)
+            {
+                return p4;
+            }
+            if (userId is not null)
+            {
+                writer.WriteString("user", userId);
+            }
+        }
+        if (root.OptionalBool("stream", "stream", out var stream) is { } p5)
+        {
+            return p5;
+        }
+        if (stream == true)
+        {
+            writer.WriteBoolean("stream", true);
+            // Without it an OpenAI stream carries no usage, and the gateway meters from usage.
+            writer.WriteStartObject("stream_options");
+            writer.WriteBoolean("include_usage", true);
+            writer.WriteEndObject();
+        }
+        return null;
+    }
+
+    /// <summary>String content is written as a plain message (<paramref name="blocks"/> null); otherwise the blocks are returned for the caller.</summary>
+    private static Problem? WriteStringOrReadBlocks(JsonElement content, string param, string role, Utf8JsonWriter writer, out List<ContentPart>? blocks)
+    {
+        blocks = null;
+        if (MessageContent.Read(content, param, "block", out var text, out var parts) is { } problem)
+        {
+            return problem;
+        }
+        if (text is not null)
+        {
+            WriteTextMessage(writer, role, text);
+            return null;
+        }
+        blocks = parts;
+        return null;
+    }
+
+    private static void WriteTextMessage(Utf8JsonWriter writer, string role, string text)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("role", role);
+        writer.WriteString("content", text);
+        writer.WriteEndObject();
+    }
+}

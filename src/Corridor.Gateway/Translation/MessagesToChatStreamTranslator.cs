@@ -1,0 +1,230 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Corridor.Gateway.Translation;
+
+/// <summary>
+/// OpenAI <c>chat.completion.chunk</c> events → Anthropic Messages events. Content deltas fill a text block;
+/// each OpenAI tool-call index gets its own <c>tool_use</c> block, opened when its first delta arrives. Anthropic
+/// blocks do not interleave, so a new block closes the open one. The stop reason comes with the finish chunk but
+/// usage only with the usage chunk after it, so <c>message_delta</c> and <c>message_stop</c> wait for
+/// <c>[DONE]</c> (or the end of the stream, for servers that omit it).
+/// </summary>
+internal sealed class MessagesToChatStreamTranslator : StreamTranslator
+{
+    private const int NoBlock = -1;
+
+    private readonly string _model;
+    private readonly string _id;
+    /// <summary>OpenAI tool-call index → Anthropic content-block index.</summary>
+    private readonly Dictionary<int, int> _toolBlocks = [];
+    private string? _stopReason;
+    private int _openBlock = NoBlock;
+    private bool _openBlockIsText;
+    private int _nextBlock;
+    private bool _started;
+
+    public MessagesToChatStreamTranslator(string clientModel, string responseId)
+    {
+        _model = clientModel;
+        _id = responseId;
+    }
+
+    protected override void OnEvent(string? eventName, JsonElement root, IBufferWriter<byte> output)
+    {
+        if (root.TryGet("error", out _))
+        {
+            var (type, message) = StreamErrors.Read(root);
+            Fail(output, type, message);
+            return;
+        }
+        EnsureStarted(output);
+        if (root.TryGet("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            Counts = UsageCounts.FromOpenAI(usage);
+        }
+        if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+        foreach (var choice in choices.EnumerateArray())
+        {
+            // The translated request never asks for more than one choice.
+            if (choice.Int64OrZero("index") == 0)
+            {
+                OnChoice(choice, output);
+            }
+        }
+    }
+
+    protected override void OnDone(IBufferWriter<byte> output) => Finish(output);
+
+    protected override void OnEndedEarly(IBufferWriter<byte> output)
+    {
+        // A finish reason is the real end of an OpenAI answer; some servers omit [DONE] after it.
+        if (_stopReason is not null)
+        {
+            Finish(output);
+            return;
+        }
+        base.OnEndedEarly(output);
+    }
+
+    private void OnChoice(JsonElement choice, IBufferWriter<byte> output)
+    {
+        if (choice.TryGet("delta", out var delta))
+        {
+            // A refusal streams in its own field; an Anthropic client reads it as text (as in the non-streamed response).
+            if ((delta.StringOrNull("content") ?? delta.StringOrNull("refusal")) is { Length: > 0 } text)
+            {
+                if (_openBlock == NoBlock || !_openBlockIsText)
+                {
+                    OpenBlock(output, isText: true);
+                }
+                WriteDelta(output, _openBlock, "text_delta", "text", text);
+            }
+            if (delta.TryGet("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var call in toolCalls.EnumerateArray())
+                {
+                    OnToolCallDelta(call, output);
+                }
+            }
+        }
+        if (choice.StringOrNull("finish_reason") is { } finishReason)
+        {
+            _stopReason = StopReasons.ToStopReason(finishReason);
+            CloseOpenBlock(output);
+        }
+    }
+
+    private void OnToolCallDelta(JsonElement call, IBufferWriter<byte> output)
+    {
+        var id = call.StringOrNull("id");
+        var function = call.TryGet("function", out var f) ? f : default;
+        // Some OpenAI-compatible servers omit the index of a lone call: a new id then means a new call.
+        var index = call.TryGetInt32("index", out var given) ? given
+            : id is not null ? _toolBlocks.Count : Math.Max(0, _toolBlocks.Count - 1);
+        if (!_toolBlocks.TryGetValue(index, out var block))
+        {
+            block = OpenBlock(output, isText: false, id ?? string.Empty, function.StringOrNull("name") ?? string.Empty);
+            _toolBlocks[index] = block;
+        }
+        // A fragment for a call whose block was already closed (interleaved calls, which OpenAI does not send)
+        // still goes to that call's block so no argument text is lost.
+        if (function.StringOrNull("arguments") is { Length: > 0 } fragment)
+        {
+            WriteDelta(output, block, "input_json_delta", "partial_json", fragment);
+        }
+    }
+
+    private void EnsureStarted(IBufferWriter<byte> output)
+    {
+        if (_started)
+        {
+            return;
+        }
+        _started = true;
+        var writer = Sse.Begin(output, "message_start"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "message_start");
+        writer.WriteStartObject("message");
+        writer.WriteString("id", _id);
+        writer.WriteString("type", "message");
+        writer.WriteString("role", "assistant");
+        writer.WriteString("model", _model);
+        writer.WriteStartArray("content");
+        writer.WriteEndArray();
+        writer.WriteNull("stop_reason");
+        writer.WriteNull("stop_sequence");
+        // OpenAI reports usage only at the end; message_delta carries the real counts.
+        Counts.WriteAnthropic(writer);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        Sse.End();
+    }
+
+    private int OpenBlock(IBufferWriter<byte> output, bool isText, string? id = null, string? name = null)
+    {
+        CloseOpenBlock(output);
+        _openBlock = _nextBlock++;
+        _openBlockIsText = isText;
+        var writer = Sse.Begin(output, "content_block_start"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "content_block_start");
+        writer.WriteNumber("index", _openBlock);
+        writer.WriteStartObject("content_block");
+        if (isText)
+        {
+            writer.WriteString("type", "text");
+            writer.WriteString("text", string.Empty);
+        }
+        else
+        {
+            writer.WriteString("type", "tool_use");
+            writer.WriteString("id", id);
+            writer.WriteString("name", name);
+            writer.WriteStartObject("input");
+            writer.WriteEndObject();
+        }
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        Sse.End();
+        return _openBlock;
+    }
+
+    private void CloseOpenBlock(IBufferWriter<byte> output)
+    {
+        if (_openBlock == NoBlock)
+        {
+            return;
+        }
+        var writer = Sse.Begin(output, "content_block_stop"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "content_block_stop");
+        writer.WriteNumber("index", _openBlock);
+        writer.WriteEndObject();
+        Sse.End();
+        _openBlock = NoBlock;
+    }
+
+    private void WriteDelta(IBufferWriter<byte> output, int block, string deltaType, string field, string value)
+    {
+        var writer = Sse.Begin(output, "content_block_delta"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "content_block_delta");
+        writer.WriteNumber("index", block);
+        writer.WriteStartObject("delta");
+        writer.WriteString("type", deltaType);
+        writer.WriteString(field, value);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        Sse.End();
+    }
+
+    private void Finish(IBufferWriter<byte> output)
+    {
+        EnsureStarted(output);
+        CloseOpenBlock(output);
+        var writer = Sse.Begin(output, "message_delta"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "message_delta");
+        writer.WriteStartObject("delta");
+        writer.WriteString("stop_reason", _stopReason ?? "end_turn");
+        writer.WriteNull("stop_sequence");
+        writer.WriteEndObject();
+        Counts.WriteAnthropic(writer);
+        writer.WriteEndObject();
+        Sse.End();
+
+        writer = Sse.Begin(output, "message_stop"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type", "message_stop");
+        writer.WriteEndObject();
+        Sse.End();
+        Completed = true;
+    }
+
+    protected override void WriteError(IBufferWriter<byte> output, string type, string message) =>
+        StreamErrors.WriteAnthropic(Sse, output, type, message);
+}

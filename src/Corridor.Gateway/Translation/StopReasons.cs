@@ -1,0 +1,26 @@
+namespace Corridor.Gateway.Translation;
+
+/// <summary>Anthropic <c>stop_reason</c> ↔ OpenAI <c>finish_reason</c>.</summary>
+internal static class StopReasons
+{
+    /// <summary>Anthropic → OpenAI. <c>end_turn</c>, <c>stop_sequence</c>, <c>pause_turn</c> and unknown values read as a normal stop.</summary>
+    public static string ToFinishReason(string? stopReason) => stopReason switch
+    {
+        "max_tokens" or "model_context_window_exceeded" => "length",
+        "tool_use" => "tool_calls",
+        "refusal" => "content_filter",
+        _ => "stop",
+    };
+
+    /// <summary>
+    /// OpenAI → Anthropic. OpenAI does not say whether a stop sequence ended the turn, so <c>stop</c>
+    /// always reads as <c>end_turn</c>.
+    /// </summary>
+    public static string ToStopReason(string? finishReason) => finishReason switch
+    {
+        "length" => "max_tokens",
+        "tool_calls" or "function_call" => "tool_use",
+        "content_filter" => "refusal",
+        _ => "end_turn",
+    };
+}

@@ -1,0 +1,81 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Corridor.Gateway.Translation;
+
+/// <summary>
+/// What both stream directions share: each upstream event is one JSON value (or OpenAI's <c>[DONE]</c>); an
+/// unreadable event, an upstream error or a stream cut before its final event becomes an error event in the
+/// client's dialect, after which nothing more is written.
+/// </summary>
+internal abstract class StreamTranslator : IStreamTranslator
+{
+    protected SseEventWriter Sse { get; } = new();
+
+    /// <summary>The upstream's usage so far.</summary>
+    protected UsageCounts Counts { get; set; }
+
+    public TokenUsage Usage => Counts.ToTokenUsage();
+
+    public bool Completed { get; protected set; }
+
+    private bool Failed { get; set; }
+
+    public void OnEvent(string? eventName, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        if (Failed || Completed)
+        {
+            return;
+        }
+        if (data.Trim(" \r\n"u8).SequenceEqual("[DONE]"u8))
+        {
+            OnDone(output);
+            return;
+        }
+        if (!Json.TryParse(data, out var document))
+        {
+            Fail(output, "api_error", StreamErrors.MalformedEvent);
+            return;
+        }
+        using (document)
+        {
+            try
+            {
+                OnEvent(eventName, document.RootElement, output);
+            }
+            catch (InvalidOperationException)
+            {
+                // A string that cannot be decoded (see Json.Translate). Values are read before an event is begun, so no half event was written.
+                Fail(output, "api_error", StreamErrors.MalformedEvent);
+            }
+        }
+    }
+
+    public void OnEnd(IBufferWriter<byte> output)
+    {
+        if (!Failed && !Completed)
+        {
+            OnEndedEarly(output);
+        }
+    }
+
+    /// <summary>Translates one upstream event.</summary>
+    protected abstract void OnEvent(string? eventName, JsonElement root, IBufferWriter<byte> output);
+
+    /// <summary>OpenAI's terminator; Anthropic streams never send it.</summary>
+    protected virtual void OnDone(IBufferWriter<byte> output)
+    {
+    }
+
+    /// <summary>The stream ended before its final event: clients must not take it for a complete answer.</summary>
+    protected virtual void OnEndedEarly(IBufferWriter<byte> output) => Fail(output, "api_error", StreamErrors.EndedEarly);
+
+    /// <summary>Writes an error event in the client's dialect and stops translating.</summary>
+    protected void Fail(IBufferWriter<byte> output, string type, string message)
+    {
+        Failed = true;
+        WriteError(output, type, message);
+    }
+
+    protected abstract void WriteError(IBufferWriter<byte> output, string type, string message);
+}

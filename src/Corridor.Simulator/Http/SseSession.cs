@@ -1,0 +1,119 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace Corridor.Simulator.Http;
+
+/// <summary>
+/// One server-sent-event response: writes events, paces tokens and, when a fault asks for it,
+/// cuts the connection after a number of tokens.
+/// </summary>
+internal sealed class SseSession : IDisposable
+{
+    private static readonly TimeSpan DrainBeforeCut = TimeSpan.FromMilliseconds(100);
+
+    private readonly HttpContext _context;
+    private readonly PipeWriter _pipe;
+    private readonly Utf8JsonWriter _json;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _tokenInterval;
+    private readonly int? _cutAfterTokens;
+    private int _tokens;
+
+    private SseSession(HttpContext context, TimeProvider time, TimeSpan tokenInterval, int? cutAfterTokens)
+    {
+        _context = context;
+        _pipe = context.Response.BodyWriter;
+        _json = new Utf8JsonWriter(_pipe, HttpBodies.WriterOptions);
+        _time = time;
+        _tokenInterval = tokenInterval;
+        _cutAfterTokens = cutAfterTokens;
+    }
+
+    /// <summary>Sends the 200 headers of an event stream.</summary>
+    public static SseSession Start(HttpContext context, TimeProvider time, TimeSpan tokenInterval, int? cutAfterTokens)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        return new SseSession(context, time, tokenInterval, cutAfterTokens);
+    }
+
+    private CancellationToken Aborted => _context.RequestAborted;
+
+    /// <summary>Starts an event (with an <c>event:</c> line when named) and returns the writer for its data.</summary>
+    public Utf8JsonWriter BeginEvent(ReadOnlySpan<byte> eventName)
+    {
+        if (!eventName.IsEmpty)
+        {
+            _pipe.Write("event: "u8);
+            _pipe.Write(eventName);
+            _pipe.Write("\n"u8);
+        }
+
+        _pipe.Write("data: "u8);
+        _json.Reset(_pipe);
+        return _json;
+    }
+
+    public void EndEvent()
+    {
+        _json.Flush();
+        _pipe.Write("\n\n"u8);
+    }
+
+    public void WriteDone() => _pipe.Write("data: [DONE]\n\n"u8);
+
+    public void WriteRaw(ReadOnlySpan<byte> bytes) => _pipe.Write(bytes);
+
+    /// <summary>Sends what was written; false when the client has gone.</summary>
+    public async ValueTask<bool> FlushAsync()
+    {
+        var result = await _pipe.FlushAsync(Aborted);
+        return !result.IsCompleted && !result.IsCanceled;
+    }
+
+    /// <summary>Waits the token interval; false (and the connection aborted) when the stream must be cut here.</summary>
+    public async ValueTask<bool> BeforeTokenAsync()
+    {
+        if (_tokens >= _cutAfterTokens)
+        {
+            await CutAsync();
+            return false;
+        }
+
+        if (_tokenInterval > TimeSpan.Zero)
+        {
+            await Task.Delay(_tokenInterval, _time, Aborted);
+        }
+
+        _tokens++;
+        return true;
+    }
+
+    /// <summary>A cut asked for beyond the last token still happens, before the stream's closing events.</summary>
+    public async ValueTask<bool> BeforeClosingAsync()
+    {
+        if (_cutAfterTokens is null)
+        {
+            return true;
+        }
+
+        await CutAsync();
+        return false;
+    }
+
+    /// <summary>
+    /// Aborts the connection. Kestrel drops output not yet handed to the socket when it aborts, so the
+    /// events already flushed get a moment to leave first: the client sees the tokens, then the reset.
+    /// </summary>
+    private async Task CutAsync()
+    {
+        await Task.Delay(DrainBeforeCut, _time, CancellationToken.None);
+        _context.Abort();
+    }
+
+    public void Dispose() => _json.Dispose();
+}

@@ -1,0 +1,108 @@
+namespace Corridor.Simulator.Protocol;
+
+internal enum ToolChoiceMode
+{
+    Auto,
+    None,
+    Required,
+    Named,
+}
+
+internal enum ResponseFormatKind
+{
+    Text,
+    JsonObject,
+    JsonSchema,
+}
+
+/// <summary>Who spoke last: decides whether the answer is a tool call or text.</summary>
+internal enum LastTurn
+{
+    User,
+    ToolResult,
+    Other,
+}
+
+internal sealed record ToolDefinition(string Name, SchemaNode? Parameters);
+
+/// <summary>A problem with a request, answered 400 in its dialect.</summary>
+internal readonly record struct RequestProblem(string Message, string? Param);
+
+/// <summary>What the simulator needs from an OpenAI chat completion or an Anthropic message request.</summary>
+internal sealed class ChatRequest
+{
+    public string? Model { get; set; }
+
+    public bool Stream { get; set; }
+
+    public bool IncludeUsage { get; set; }
+
+    public int? MaxTokens { get; set; }
+
+    public int N { get; set; } = 1;
+
+    public bool Logprobs { get; set; }
+
+    public int? TopLogprobs { get; set; }
+
+    public ResponseFormatKind ResponseFormat { get; set; }
+
+    public SchemaNode? ResponseSchema { get; set; }
+
+    public List<ToolDefinition> Tools { get; } = [];
+
+    public ToolChoiceMode ToolChoice { get; set; }
+
+    public string? ToolChoiceName { get; set; }
+
+    public int MessageCount { get; private set; }
+
+    public LastTurn LastTurn { get; private set; } = LastTurn.Other;
+
+    /// <summary>Hash of the text of the last user message: with model and seed, it decides the answer.</summary>
+    public ulong LastUserTextHash { get; private set; }
+
+    /// <summary>About characters / 4 of all message text, plus a few per message (as chat templates add).</summary>
+    public int PromptTokens { get; private set; } = PrimingTokens;
+
+    private const int PrimingTokens = 3;
+    private const int TokensPerMessage = 4;
+
+    public void AddMessage(in MessageText message)
+    {
+        MessageCount++;
+        AddSystemText(message.Characters);
+        LastTurn = message.Role switch
+        {
+            MessageRole.Tool => LastTurn.ToolResult,
+            MessageRole.User when message.HasToolResult => LastTurn.ToolResult,
+            MessageRole.User => LastTurn.User,
+            _ => LastTurn.Other,
+        };
+        if (message.Role == MessageRole.User)
+        {
+            LastUserTextHash = message.Hash;
+        }
+    }
+
+    /// <summary>Text that counts as prompt without being a conversation turn (Anthropic's <c>system</c>).</summary>
+    public void AddSystemText(int characters) => PromptTokens += TokensPerMessage + (characters + 3) / 4;
+}
+
+internal enum MessageRole
+{
+    Other,
+    System,
+    User,
+    Assistant,
+    Tool,
+}
+
+/// <summary>What was read from one message: its role, how much text it holds, and a hash of that text.</summary>
+internal struct MessageText
+{
+    public MessageRole Role;
+    public bool HasToolResult;
+    public int Characters;
+    public ulong Hash;
+}

@@ -1,0 +1,427 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Corridor.Simulator.Generation;
+
+namespace Corridor.Simulator.Protocol;
+
+/// <summary>
+/// Reads an OpenAI chat completion or Anthropic message request with <see cref="Utf8JsonReader"/>
+/// into a <see cref="ChatRequest"/>. Problems come back as values; only the fields the simulator
+/// acts on are read, everything else is skipped.
+/// </summary>
+internal static class ChatRequestReader
+{
+    public const string MalformedJson = "We could not parse the JSON body of your request. The simulator expects a JSON object.";
+
+    public static bool TryRead(ReadOnlySpan<byte> body, Dialect dialect, out ChatRequest request, out RequestProblem problem)
+    {
+        request = new ChatRequest();
+        problem = default;
+        var property = "";
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                problem = new RequestProblem(MalformedJson, null);
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                property = reader.GetString()!;
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+
+                if (dialect == Dialect.Anthropic ? IsOpenAIOnly(property) : property == "system")
+                {
+                    reader.Skip();
+                }
+                else
+                {
+                    ReadProperty(ref reader, property, request);
+                }
+            }
+
+            property = "";
+            // Rejects anything after the object.
+            reader.Read();
+        }
+        catch (JsonException)
+        {
+            problem = new RequestProblem(MalformedJson, null);
+            return false;
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            problem = new RequestProblem($"Invalid type for '{property}'.", property);
+            return false;
+        }
+
+        problem = Validate(request, dialect);
+        return problem.Message is null;
+    }
+
+    private static void ReadProperty(ref Utf8JsonReader reader, string property, ChatRequest request)
+    {
+        switch (property)
+        {
+            case "model":
+                request.Model = reader.GetString();
+                break;
+            case "messages":
+                ReadMessages(ref reader, request);
+                break;
+            case "system":
+                // Anthropic: a string or an array of text blocks.
+                request.AddSystemText(ReadText(ref reader).Characters);
+                break;
+            case "stream":
+                request.Stream = reader.GetBoolean();
+                break;
+            case "stream_options":
+                request.IncludeUsage = ReadIncludeUsage(ref reader);
+                break;
+            case "n":
+                request.N = reader.GetInt32();
+                break;
+            case "logprobs":
+                request.Logprobs = reader.GetBoolean();
+                break;
+            case "top_logprobs":
+                request.TopLogprobs = reader.GetInt32();
+                break;
+            case "max_tokens":
+                // OpenAI's newer name wins when both are given.
+                request.MaxTokens ??= reader.GetInt32();
+                break;
+            case "max_completion_tokens":
+                request.MaxTokens = reader.GetInt32();
+                break;
+            case "response_format":
+                ReadResponseFormat(ref reader, request);
+                break;
+            case "tools":
+                ReadTools(ref reader, request);
+                break;
+            case "tool_choice":
+                ReadToolChoice(ref reader, request);
+                break;
+            default:
+                reader.Skip();
+                break;
+        }
+    }
+
+    private static bool IsOpenAIOnly(string property) =>
+        property is "stream_options" or "n" or "logprobs" or "top_logprobs" or "max_completion_tokens" or "response_format";
+
+    private static RequestProblem Validate(ChatRequest request, Dialect dialect)
+    {
+        if (string.IsNullOrEmpty(request.Model) && dialect != Dialect.AzureOpenAI)
+        {
+            return new("you must provide a model parameter", "model");
+        }
+
+        if (request.MessageCount == 0)
+        {
+            return new("'messages' must be a non-empty array.", "messages");
+        }
+
+        if (dialect == Dialect.Anthropic && request.MaxTokens is null)
+        {
+            return new("max_tokens: Field required", "max_tokens");
+        }
+
+        if (request.MaxTokens is < 1)
+        {
+            return new("max_tokens must be at least 1.", "max_tokens");
+        }
+
+        if (request.N is < 1 or > 128)
+        {
+            return new("n must be between 1 and 128.", "n");
+        }
+
+        if (request.TopLogprobs is < 0 or > 20)
+        {
+            return new("top_logprobs must be between 0 and 20.", "top_logprobs");
+        }
+
+        if (request.TopLogprobs is not null && !request.Logprobs)
+        {
+            return new("logprobs must be true when top_logprobs is set.", "top_logprobs");
+        }
+
+        if (request.ToolChoice is ToolChoiceMode.Required or ToolChoiceMode.Named && request.Tools.Count == 0)
+        {
+            return new("tool_choice is only allowed when tools are specified.", "tool_choice");
+        }
+
+        if (request.ToolChoice == ToolChoiceMode.Named && !request.Tools.Exists(tool => tool.Name == request.ToolChoiceName))
+        {
+            return new($"tool_choice names '{request.ToolChoiceName}', which is not among the tools.", "tool_choice");
+        }
+
+        return default;
+    }
+
+    private static void ReadMessages(ref Utf8JsonReader reader, ChatRequest request)
+    {
+        Expect(ref reader, JsonTokenType.StartArray);
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            Expect(ref reader, JsonTokenType.StartObject);
+            request.AddMessage(ReadText(ref reader));
+        }
+    }
+
+    /// <summary>
+    /// Walks one value (a message, a content array, a string) to its end, counting and hashing the
+    /// text a model would read; ids, types, names and binary data do not count.
+    /// </summary>
+    private static MessageText ReadText(ref Utf8JsonReader reader)
+    {
+        var text = new MessageText { Hash = Hashing.Seed };
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            AddText(ref reader, ref text);
+            return text;
+        }
+
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            return text;
+        }
+
+        var depth = reader.CurrentDepth;
+        var isType = false;
+        var counts = true;
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.PropertyName when reader.CurrentDepth == depth + 1 && reader.ValueTextEquals("role"u8):
+                    reader.Read();
+                    text.Role = ReadRole(ref reader);
+                    break;
+                case JsonTokenType.PropertyName:
+                    isType = reader.ValueTextEquals("type"u8);
+                    counts = !isType && !IsMetadata(ref reader);
+                    break;
+                case JsonTokenType.String when isType:
+                    text.HasToolResult |= reader.ValueTextEquals("tool_result"u8);
+                    break;
+                case JsonTokenType.String when counts:
+                    AddText(ref reader, ref text);
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        return text;
+    }
+
+    private static bool IsMetadata(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("name"u8) || reader.ValueTextEquals("tool_call_id"u8)
+        || reader.ValueTextEquals("tool_use_id"u8) || reader.ValueTextEquals("url"u8) || reader.ValueTextEquals("data"u8)
+        || reader.ValueTextEquals("media_type"u8) || reader.ValueTextEquals("detail"u8) || reader.ValueTextEquals("signature"u8)
+        || reader.ValueTextEquals("file_id"u8) || reader.ValueTextEquals("format"u8);
+
+    private static MessageRole ReadRole(ref Utf8JsonReader reader) =>
+        reader.TokenType != JsonTokenType.String ? MessageRole.Other
+        : reader.ValueTextEquals("user"u8) ? MessageRole.User
+        : reader.ValueTextEquals("assistant"u8) ? MessageRole.Assistant
+        : reader.ValueTextEquals("tool"u8) || reader.ValueTextEquals("function"u8) ? MessageRole.Tool
+        : reader.ValueTextEquals("system"u8) || reader.ValueTextEquals("developer"u8) ? MessageRole.System
+        : MessageRole.Other;
+
+    private static void AddText(ref Utf8JsonReader reader, ref MessageText text)
+    {
+        // The input is one span, so values never span segments.
+        var raw = reader.ValueSpan;
+        if (!reader.ValueIsEscaped)
+        {
+            Add(raw, ref text);
+            return;
+        }
+
+        byte[]? rented = null;
+        Span<byte> buffer = raw.Length <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(raw.Length));
+        var length = reader.CopyString(buffer);
+        Add(buffer[..length], ref text);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        static void Add(ReadOnlySpan<byte> utf8, ref MessageText text)
+        {
+            text.Characters += Encoding.UTF8.GetCharCount(utf8);
+            // A separator between parts, so ["ab","c"] and ["a","bc"] differ.
+            text.Hash = Hashing.Fnv1a([0xFF], Hashing.Fnv1a(utf8, text.Hash));
+        }
+    }
+
+    private static bool ReadIncludeUsage(ref Utf8JsonReader reader)
+    {
+        Expect(ref reader, JsonTokenType.StartObject);
+        var include = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isIncludeUsage = reader.ValueTextEquals("include_usage"u8);
+            reader.Read();
+            if (isIncludeUsage && reader.TokenType is JsonTokenType.True or JsonTokenType.False)
+            {
+                include = reader.GetBoolean();
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return include;
+    }
+
+    private static void ReadResponseFormat(ref Utf8JsonReader reader, ChatRequest request)
+    {
+        Expect(ref reader, JsonTokenType.StartObject);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                request.ResponseFormat = reader.ValueTextEquals("json_object"u8) ? ResponseFormatKind.JsonObject
+                    : reader.ValueTextEquals("json_schema"u8) ? ResponseFormatKind.JsonSchema
+                    : ResponseFormatKind.Text;
+            }
+            else if (reader.ValueTextEquals("json_schema"u8))
+            {
+                reader.Read();
+                Expect(ref reader, JsonTokenType.StartObject);
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isSchema = reader.ValueTextEquals("schema"u8);
+                    reader.Read();
+                    if (isSchema)
+                    {
+                        request.ResponseSchema = SchemaNode.Read(ref reader);
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    /// <summary>OpenAI <c>{"type":"function","function":{"name","parameters"}}</c> or Anthropic <c>{"name","input_schema"}</c>.</summary>
+    private static void ReadTools(ref Utf8JsonReader reader, ChatRequest request)
+    {
+        Expect(ref reader, JsonTokenType.StartArray);
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var tool = ReadNamed(ref reader);
+            if (tool.Name is not null)
+            {
+                request.Tools.Add(new ToolDefinition(tool.Name, tool.Schema));
+            }
+        }
+    }
+
+    /// <summary>
+    /// OpenAI: "none" | "auto" | "required" | {"type":"function","function":{"name"}};
+    /// Anthropic: {"type":"auto"|"any"|"none"|"tool","name"}.
+    /// </summary>
+    private static void ReadToolChoice(ref Utf8JsonReader reader, ChatRequest request)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            request.ToolChoice = ParseToolChoice(ref reader);
+            return;
+        }
+
+        var choice = ReadNamed(ref reader);
+        request.ToolChoice = choice.Name is not null && choice.Type is ToolChoiceMode.Named or ToolChoiceMode.Auto ? ToolChoiceMode.Named : choice.Type;
+        request.ToolChoiceName = choice.Name;
+    }
+
+    /// <summary>
+    /// A tool or a tool choice: an object with a type, a name and (for tools) a schema, where OpenAI
+    /// nests name and schema under <c>function</c> and Anthropic does not.
+    /// </summary>
+    private static Named ReadNamed(ref Utf8JsonReader reader)
+    {
+        Expect(ref reader, JsonTokenType.StartObject);
+        var named = default(Named);
+        ReadNamedFields(ref reader, ref named);
+        return named;
+    }
+
+    private static void ReadNamedFields(ref Utf8JsonReader reader, ref Named named)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                named.Type = ParseToolChoice(ref reader);
+            }
+            else if (reader.ValueTextEquals("name"u8))
+            {
+                reader.Read();
+                named.Name = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("parameters"u8) || reader.ValueTextEquals("input_schema"u8))
+            {
+                reader.Read();
+                named.Schema = SchemaNode.Read(ref reader);
+            }
+            else if (reader.ValueTextEquals("function"u8))
+            {
+                reader.Read();
+                Expect(ref reader, JsonTokenType.StartObject);
+                ReadNamedFields(ref reader, ref named);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private struct Named
+    {
+        public ToolChoiceMode Type;
+        public string? Name;
+        public SchemaNode? Schema;
+    }
+
+    private static ToolChoiceMode ParseToolChoice(ref Utf8JsonReader reader) =>
+        reader.TokenType != JsonTokenType.String ? ToolChoiceMode.Auto
+        : reader.ValueTextEquals("none"u8) ? ToolChoiceMode.None
+        : reader.ValueTextEquals("required"u8) || reader.ValueTextEquals("any"u8) ? ToolChoiceMode.Required
+        : reader.ValueTextEquals("function"u8) || reader.ValueTextEquals("tool"u8) ? ToolChoiceMode.Named
+        : ToolChoiceMode.Auto;
+
+    private static void Expect(ref Utf8JsonReader reader, JsonTokenType tokenType)
+    {
+        if (reader.TokenType != tokenType)
+        {
+            throw new InvalidOperationException($"Expected {tokenType}, found {reader.TokenType}.");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using Corridor.Gateway.Configuration;
+using Corridor.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Corridor.Cli;
+
+/// <summary>What every command needs: where to write, the clock, the global options and how to reach the store.</summary>
+internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvider time)
+{
+    public TextWriter Out { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    public TimeProvider Time { get; } = time;
+
+    public Option<string> ConfigOption { get; } = GlobalOptions.Config();
+
+    public Option<string?> DbOption { get; } = GlobalOptions.Db();
+
+    /// <summary>
+    /// Sets <paramref name="action"/> as the command's action. A mistake the user can fix (bad input, unknown ids,
+    /// an unreadable config or database) prints <c>error: ...</c> to stderr and exits 1, without a stack trace.
+    /// </summary>
+    public void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> action)
+    {
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            try
+            {
+                return await action(parseResult, cancellationToken);
+            }
+            catch (CliUserException ex)
+            {
+                return Fail(ex.Message);
+            }
+            catch (CorridorStoreException ex)
+            {
+                return Fail(ex.Message);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return Fail(ex.Message);
+            }
+            catch (SqliteException ex)
+            {
+                return Fail($"database: {ex.Message}");
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return Fail("cancelled");
+            }
+        });
+    }
+
+    /// <summary>
+    /// Opens the store named by <c>--db</c>, or else by the storage section of <c>--config</c>.
+    /// With <c>--db</c> the config file is not read at all.
+    /// </summary>
+    public async Task<ICorridorStore> OpenStoreAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var options = ResolveStorage(parseResult);
+        try
+        {
+            return await CorridorStores.OpenAsync(options, cancellationToken);
+        }
+        catch (NotSupportedException ex)
+        {
+            throw new CliUserException(ex.Message);
+        }
+        catch (SqliteException ex)
+        {
+            throw new CliUserException($"cannot open the database '{options.SqlitePath}': {ex.Message}");
+        }
+    }
+
+    private StorageOptions ResolveStorage(ParseResult parseResult)
+    {
+        var db = parseResult.GetValue(DbOption);
+        if (db is not null)
+        {
+            return string.IsNullOrWhiteSpace(db) ? throw new CliUserException("--db needs a file path.") : new StorageOptions(db);
+        }
+
+        var configPath = parseResult.GetRequiredValue(ConfigOption);
+        if (!File.Exists(configPath))
+        {
+            throw new CliUserException($"config file '{configPath}' not found. Pass --config PATH, or --db PATH to use a database file directly.");
+        }
+
+        var loaded = ConfigLoader.Load(configPath);
+        if (!loaded.Succeeded)
+        {
+            throw new CliUserException($"'{configPath}' is not a valid configuration:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", loaded.Errors)}");
+        }
+
+        return loaded.Config!.Storage;
+    }
+
+    private int Fail(string message)
+    {
+        Error.WriteLine($"error: {message}");
+        return 1;
+    }
+}
+
+/// <summary>A mistake the user can fix; its message is printed as is, without a stack trace.</summary>
+internal sealed class CliUserException(string message) : Exception(message);

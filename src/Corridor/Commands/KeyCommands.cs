@@ -1,0 +1,143 @@
+using System.CommandLine;
+using Corridor.Cli.Output;
+using Corridor.Core.Tenants;
+using Corridor.Storage;
+
+namespace Corridor.Cli.Commands;
+
+/// <summary><c>corridor keys issue|list|revoke</c>.</summary>
+internal static class KeyCommands
+{
+    public static Command Create(CliContext context) => new("keys", "Manage API keys")
+    {
+        Issue(context),
+        List(context),
+        Revoke(context),
+    };
+
+    private static Command Issue(CliContext context)
+    {
+        var tenant = new Option<string>("--tenant") { Description = "Tenant the key belongs to", Required = true, HelpName = "ID" };
+        var name = new Option<string?>("--name") { Description = "A label for the key (ci, production, ...)", HelpName = "NAME" };
+        var json = GlobalOptions.Json();
+        var command = new Command("issue", "Issue a key; its secret is shown once") { tenant, name, json };
+        context.SetAction(command, async (parseResult, cancellationToken) =>
+        {
+            var tenantId = parseResult.GetRequiredValue(tenant);
+            await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            await RequireTenantAsync(store, tenantId, cancellationToken);
+            var label = parseResult.GetValue(name);
+            var issued = ApiKeys.Create(tenantId, context.Time.GetUtcNow(), string.IsNullOrWhiteSpace(label) ? null : label.Trim());
+            await store.AddKeyAsync(issued.Key, cancellationToken);
+
+            if (parseResult.GetValue(json))
+            {
+                CliFormat.WriteJson(context.Out, w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", issued.Key.Id);
+                    w.WriteString("tenant", issued.Key.TenantId);
+                    w.WriteString("prefix", issued.Key.Prefix);
+                    w.WriteString("name", issued.Key.Name);
+                    w.WriteString("secret", issued.Secret);
+                    w.WriteEndObject();
+                });
+                return 0;
+            }
+
+            var output = context.Out;
+            output.WriteLine($"Issued key {issued.Key.Id} for tenant {tenantId}.");
+            output.WriteLine();
+            output.WriteLine($"  secret  {issued.Secret}");
+            output.WriteLine($"  id      {issued.Key.Id}");
+            output.WriteLine($"  prefix  {issued.Key.Prefix}");
+            output.WriteLine();
+            output.WriteLine("Copy the secret now: it cannot be shown again. Corridor keeps only its hash.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command List(CliContext context)
+    {
+        var tenant = new Option<string?>("--tenant") { Description = "Only this tenant's keys", HelpName = "ID" };
+        var json = GlobalOptions.Json();
+        var command = new Command("list", "List keys (never their secrets or hashes)") { tenant, json };
+        context.SetAction(command, async (parseResult, cancellationToken) =>
+        {
+            var tenantId = parseResult.GetValue(tenant);
+            await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            if (tenantId is not null)
+            {
+                await RequireTenantAsync(store, tenantId, cancellationToken);
+            }
+
+            var keys = await store.ListKeysAsync(tenantId, cancellationToken);
+            if (parseResult.GetValue(json))
+            {
+                CliFormat.WriteJsonArray(context.Out, keys, static (w, k) =>
+                {
+                    w.WriteString("id", k.Id);
+                    w.WriteString("tenant", k.TenantId);
+                    w.WriteString("prefix", k.Prefix);
+                    w.WriteString("name", k.Name);
+                    w.WriteString("created_at", CliFormat.JsonTime(k.CreatedAt));
+                    CliFormat.WriteTimeOrNull(w, "last_used_at", k.LastUsedAt);
+                    CliFormat.WriteTimeOrNull(w, "revoked_at", k.RevokedAt);
+                });
+                return 0;
+            }
+
+            if (keys.Count == 0)
+            {
+                context.Out.WriteLine("No keys. Issue one with: corridor keys issue --tenant ID");
+                return 0;
+            }
+
+            var table = new TextTable(new("ID"), new("TENANT"), new("PREFIX"), new("NAME"), new("CREATED"), new("LAST USED"), new("REVOKED"));
+            foreach (var k in keys)
+            {
+                table.Add(k.Id, k.TenantId, k.Prefix, CliFormat.OrNone(k.Name), CliFormat.Time(k.CreatedAt), CliFormat.Time(k.LastUsedAt), CliFormat.Time(k.RevokedAt));
+            }
+
+            table.WriteTo(context.Out);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Revoke(CliContext context)
+    {
+        var keyId = new Argument<string>("KEY_ID") { Description = "Id of the key to revoke (key_...)" };
+        var command = new Command("revoke", "Revoke a key; the gateway refuses it from then on") { keyId };
+        context.SetAction(command, async (parseResult, cancellationToken) =>
+        {
+            var id = parseResult.GetRequiredValue(keyId);
+            await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            var key = await store.GetKeyAsync(id, cancellationToken) ?? throw new CliUserException($"no key with id '{id}'. See: corridor keys list");
+            if (key.RevokedAt is { } earlier)
+            {
+                context.Out.WriteLine($"Key {id} of tenant {key.TenantId} was already revoked at {CliFormat.Time(earlier)}.");
+                return 0;
+            }
+
+            var now = context.Time.GetUtcNow();
+            if (!await store.RevokeKeyAsync(id, now, cancellationToken))
+            {
+                throw new CliUserException($"no key with id '{id}'. See: corridor keys list");
+            }
+
+            context.Out.WriteLine($"Revoked key {id} of tenant {key.TenantId} at {CliFormat.Time(now)}.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task RequireTenantAsync(ICorridorStore store, string tenantId, CancellationToken cancellationToken)
+    {
+        if (await store.GetTenantAsync(tenantId, cancellationToken) is null)
+        {
+            throw new CliUserException($"unknown tenant '{tenantId}'. See: corridor tenants list");
+        }
+    }
+}

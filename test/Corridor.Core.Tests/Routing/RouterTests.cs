@@ -1,0 +1,116 @@
+using Corridor.Core.Catalog;
+using Corridor.Core.Routing;
+
+namespace Corridor.Core.Tests.Routing;
+
+public sealed class RouterTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly VendorConfig Vendor = new("v", VendorKind.OpenAI, "https://v.example/v1");
+    private static readonly ModelConfig Model = new("m", "v", ModelCapabilities.Chat, 1000);
+
+    private static DeploymentEntry Deployment(string id, decimal input, decimal output) =>
+        new(new DeploymentConfig(id, "m", "sg", input, output), Model, Vendor);
+
+    private static readonly DeploymentEntry A = Deployment("a", 3, 15);
+    private static readonly DeploymentEntry B = Deployment("b", 1, 2);
+    private static readonly DeploymentEntry C = Deployment("c", 2, 8);
+
+    private readonly Dictionary<string, DeploymentHealth> _health = new()
+    {
+        ["a"] = new(3, TimeSpan.FromSeconds(30)),
+        ["b"] = new(3, TimeSpan.FromSeconds(30)),
+        ["c"] = new(3, TimeSpan.FromSeconds(30)),
+    };
+
+    private string[] Order(RoutingStrategy strategy, IReadOnlyDictionary<string, int>? weights = null, int seed = 1) =>
+        [.. Router.Order([A, B, C], new ModelRouting(strategy, weights), d => _health[d.Id], Now, new Random(seed)).Select(d => d.Id)];
+
+    [Fact]
+    public void Priority_KeepsTheAllowedOrder()
+    {
+        Assert.Equal(["a", "b", "c"], Order(RoutingStrategy.Priority));
+    }
+
+    [Fact]
+    public void LowestCost_PutsTheCheapestBlendedPriceFirst()
+    {
+        Assert.Equal(["b", "c", "a"], Order(RoutingStrategy.LowestCost));
+    }
+
+    [Fact]
+    public void LowestLatency_TriesUnmeasuredFirst_ThenFastest()
+    {
+        _health["a"].RecordSuccess(TimeSpan.FromMilliseconds(300), Now);
+        _health["c"].RecordSuccess(TimeSpan.FromMilliseconds(100), Now);
+
+        Assert.Equal(["b", "c", "a"], Order(RoutingStrategy.LowestLatency));
+    }
+
+    [Fact]
+    public void LowestLatency_FollowsRecentObservations()
+    {
+        var health = new DeploymentHealth(3, TimeSpan.FromSeconds(30));
+        health.RecordSuccess(TimeSpan.FromMilliseconds(100), Now);
+        health.RecordSuccess(TimeSpan.FromMilliseconds(500), Now.AddMinutes(10));
+
+        Assert.True(health.LatencyMs > 450, $"old observations should have decayed, got {health.LatencyMs}");
+    }
+
+    [Fact]
+    public void Weighted_DrawsTheFirstByWeight_AndKeepsTheRestAsFallbacks()
+    {
+        var weights = new Dictionary<string, int> { ["a"] = 0, ["b"] = 3, ["c"] = 1 };
+        var firsts = Enumerable.Range(0, 4000).Select(seed => Order(RoutingStrategy.Weighted, weights, seed)).ToList();
+
+        Assert.DoesNotContain(firsts, o => o[0] == "a");
+        var shareOfB = firsts.Count(o => o[0] == "b") / 4000.0;
+        Assert.InRange(shareOfB, 0.70, 0.80);
+        Assert.All(firsts, o => Assert.Equal(3, o.Distinct().Count()));
+    }
+
+    [Fact]
+    public void OpenBreaker_GoesLast_AndNothingIsAdded()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            _health["a"].RecordFailure(Now);
+        }
+
+        Assert.Equal(["b", "c", "a"], Order(RoutingStrategy.Priority));
+    }
+
+    [Fact]
+    public void Breaker_OpensAfterThreshold_ThenLetsOneProbeThrough()
+    {
+        var health = new DeploymentHealth(2, TimeSpan.FromSeconds(30));
+        health.RecordFailure(Now);
+        Assert.True(health.TryEnter(Now));
+        health.RecordFailure(Now);
+
+        Assert.False(health.TryEnter(Now.AddSeconds(29)));
+        Assert.True(health.TryEnter(Now.AddSeconds(31)));
+        Assert.False(health.TryEnter(Now.AddSeconds(31)));
+
+        health.RecordSuccess(TimeSpan.FromMilliseconds(50), Now.AddSeconds(32));
+        Assert.True(health.TryEnter(Now.AddSeconds(32)));
+        Assert.False(health.IsOpen(Now.AddSeconds(32)));
+    }
+
+    [Fact]
+    public void RetryBudget_BoundsRetriesToAShareOfRequests()
+    {
+        var budget = new RetryBudget(ratio: 0.1, floor: 0, cap: 1000);
+        for (var i = 0; i < 1000; i++)
+        {
+            budget.OnRequest();
+        }
+        var retries = 0;
+        while (budget.TryRetry())
+        {
+            retries++;
+        }
+
+        Assert.Equal(100, retries);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Corridor.Core.Tenants;
+using Corridor.Gateway.Configuration;
+using Corridor.Simulator;
+using Corridor.Storage;
+using Corridor.Testing;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>A running gateway picks up a changed corridor.yaml, and keeps its last good configuration when the change is invalid.</summary>
+public sealed class ReloadTests
+{
+    [Fact]
+    public async Task ChangedFile_IsServed_AndABrokenOne_KeepsTheLastGood()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var simulator = await SimulatorHost.StartAsync("http://127.0.0.1:0", new SimulatorOptions { TokenInterval = TimeSpan.Zero }, cts.Token);
+        var directory = Path.Combine(Path.GetTempPath(), "corridor-reload-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "corridor.yaml");
+        var original = TestCatalog.Yaml(simulator.BaseAddress);
+        await File.WriteAllTextAsync(path, original, cts.Token);
+        var loaded = ConfigLoader.Load(path);
+        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
+
+        await using var gateway = await GatewayHost.StartAsync(loaded.Config!, "http://127.0.0.1:0", cts.Token, path);
+        var store = (ICorridorStore)gateway.Services.GetService(typeof(ICorridorStore))!;
+        await store.AddTenantAsync(new Tenant("acme", "Acme Ltd.", "SG", DateTimeOffset.UtcNow), cts.Token);
+        var issued = ApiKeys.Create("acme", DateTimeOffset.UtcNow);
+        await store.AddKeyAsync(issued.Key, cts.Token);
+        using var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = LiveGateway.Timeout };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", issued.Secret);
+
+        Assert.Equal(HttpStatusCode.NotFound, await ChatStatusAsync(http, "gpt-4.1-nano", cts.Token));
+
+        await File.WriteAllTextAsync(path, original
+            .Replace("models:\n", "models:\n  - { id: gpt-4.1-nano, vendor: openai, capabilities: [chat], contextWindow: 1000 }\n", StringComparison.Ordinal)
+            .Replace("deployments:\n", "deployments:\n  - { id: nano-sg, model: gpt-4.1-nano, region: sg, price: { input: 0.1, output: 0.4 } }\n", StringComparison.Ordinal), cts.Token);
+        await WaitUntilAsync(async () => await ChatStatusAsync(http, "gpt-4.1-nano", cts.Token) == HttpStatusCode.OK, cts.Token);
+
+        await File.WriteAllTextAsync(path, "vendors: [ {id: broken", cts.Token);
+        await WaitUntilAsync(async () => (await HealthAsync(http, cts.Token)).GetProperty("status").GetString() == "degraded", cts.Token);
+
+        var health = await HealthAsync(http, cts.Token);
+        Assert.False(health.GetProperty("last_reload").GetProperty("succeeded").GetBoolean());
+        Assert.NotEmpty(health.GetProperty("last_reload").GetProperty("errors").EnumerateArray());
+        Assert.Equal(HttpStatusCode.OK, await ChatStatusAsync(http, "gpt-4.1-nano", cts.Token));
+    }
+
+    private static async Task<HttpStatusCode> ChatStatusAsync(HttpClient http, string model, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", new { model, messages = new[] { new { role = "user", content = "hi" } } }, cancellationToken);
+        return response.StatusCode;
+    }
+
+    private static async Task<JsonElement> HealthAsync(HttpClient http, CancellationToken cancellationToken) =>
+        JsonDocument.Parse(await http.GetStringAsync("/healthz", cancellationToken)).RootElement.Clone();
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken cancellationToken)
+    {
+        while (!await condition())
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Corridor.Testing;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>Aliases and strategies through the real gateway and simulator.</summary>
+public sealed class RoutingTests
+{
+    private static string Catalog(Uri simulator) => TestCatalog.Yaml(simulator) + """
+
+        routing:
+          breaker: { failures: 2, openSeconds: 600 }
+          models:
+            flaky: { strategy: lowest-cost }
+          aliases:
+            chat-fallback: [dead, gpt-4.1]
+        """;
+
+    private static async Task<HttpResponseMessage> ChatAsync(HttpClient http, string model)
+    {
+        using var cts = new CancellationTokenSource(LiveGateway.Timeout);
+        return await http.PostAsJsonAsync("/v1/chat/completions",
+            new { model, messages = new[] { new { role = "user", content = "route me" } } }, cts.Token);
+    }
+
+    [Fact]
+    public async Task Alias_FallsBackAcrossModels_InItsOrder()
+    {
+        await using var stack = await LiveGateway.StartAsync(Catalog);
+        using var http = stack.Http();
+
+        using var response = await ChatAsync(http, "chat-fallback");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("sg", response.Headers.GetValues("x-corridor-region").Single());
+        using var models = await http.GetAsync("/v1/models");
+        var ids = JsonDocument.Parse(await models.Content.ReadAsStringAsync()).RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString());
+        Assert.Contains("chat-fallback", ids);
+    }
+
+    [Fact]
+    public async Task LowestCost_TriesTheCheaperDeploymentFirst()
+    {
+        // flaky-sg (503) costs 1+1 per million, flaky-jp 1+2: lowest-cost keeps sg first, then falls back.
+        await using var stack = await LiveGateway.StartAsync(Catalog);
+        using var http = stack.Http();
+
+        using var response = await ChatAsync(http, "flaky");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("jp-east", response.Headers.GetValues("x-corridor-region").Single());
+    }
+
+    [Fact]
+    public async Task OpenBreaker_StopsSendingToAFailingDeployment()
+    {
+        await using var stack = await LiveGateway.StartAsync(Catalog);
+        using var http = stack.Http();
+        using var sim = new HttpClient { BaseAddress = stack.Simulator.BaseAddress, Timeout = LiveGateway.Timeout };
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var failing = await ChatAsync(http, "flaky");
+            Assert.Equal(HttpStatusCode.OK, failing.StatusCode);
+        }
+        var before = await FailingPathCountAsync(sim);
+        for (var i = 0; i < 3; i++)
+        {
+            using var served = await ChatAsync(http, "flaky");
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+            Assert.Equal("jp-east", served.Headers.GetValues("x-corridor-region").Single());
+        }
+
+        Assert.Equal(2, before);
+        Assert.Equal(before, await FailingPathCountAsync(sim));
+    }
+
+    private static async Task<long> FailingPathCountAsync(HttpClient sim)
+    {
+        using var cts = new CancellationTokenSource(LiveGateway.Timeout);
+        var stats = await sim.GetStringAsync("/_sim/stats", cts.Token);
+        var total = 0L;
+        foreach (var (path, count) in Flatten(JsonDocument.Parse(stats).RootElement, ""))
+        {
+            if (path.Contains("status=503", StringComparison.Ordinal))
+            {
+                total += count;
+            }
+        }
+        return total;
+    }
+
+    private static IEnumerable<(string Path, long Count)> Flatten(JsonElement element, string prefix)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in element.EnumerateObject())
+            {
+                foreach (var item in Flatten(property.Value, prefix + "/" + property.Name))
+                {
+                    yield return item;
+                }
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Number)
+        {
+            yield return (prefix, element.GetInt64());
+        }
+    }
+}

@@ -1,0 +1,295 @@
+using System.Text;
+using Corridor.Gateway.Translation;
+
+namespace Corridor.Gateway.Tests.Translation;
+
+public sealed class ChatToMessagesRequestTests
+{
+    private const string Model = "claude-sonnet-4-up";
+    private const int DefaultMaxTokens = 1024;
+
+    /// <summary>(case, OpenAI chat request, expected Anthropic messages request).</summary>
+    public static TheoryData<string, string, string> Mappings => new()
+    {
+        {
+            "system and developer messages join the top-level system prompt",
+            """
+            {"model":"gpt-4.1","messages":[
+              {"role":"system","content":"Be brief."},
+              {"role":"developer","content":[{"type":"text","text":"Answer in French."}]},
+              {"role":"user","content":"Hi"}]}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"system":"Be brief.\n\nAnswer in French.",
+             "messages":[{"role":"user","content":"Hi"}]}
+            """
+        },
+        {
+            "user text and image parts become text and image blocks",
+            """
+            {"messages":[{"role":"user","content":[
+              {"type":"text","text":"What is this?"},
+              {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo=","detail":"high"}},
+              {"type":"image_url","image_url":{"url":"https://example.com/cat.jpg"}}]}]}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[{"role":"user","content":[
+              {"type":"text","text":"What is this?"},
+              {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},
+              {"type":"image","source":{"type":"url","url":"https://example.com/cat.jpg"}}]}]}
+            """
+        },
+        {
+            "tool calls become tool_use blocks and tool messages merge into one user turn",
+            """
+            {"messages":[
+              {"role":"user","content":"Weather in Paris and Rome?"},
+              {"role":"assistant","content":null,"tool_calls":[
+                {"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},
+                {"id":"call_2","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Rome\"}"}}]},
+              {"role":"tool","tool_call_id":"call_1","content":"18C"},
+              {"role":"tool","tool_call_id":"call_2","content":[{"type":"text","text":""},{"type":"text","text":"22C"}]},
+              {"role":"user","content":"Thanks"}]}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[
+              {"role":"user","content":"Weather in Paris and Rome?"},
+              {"role":"assistant","content":[
+                {"type":"tool_use","id":"call_1","name":"get_weather","input":{"city":"Paris"}},
+                {"type":"tool_use","id":"call_2","name":"get_weather","input":{"city":"Rome"}}]},
+              {"role":"user","content":[
+                {"type":"tool_result","tool_use_id":"call_1","content":"18C"},
+                {"type":"tool_result","tool_use_id":"call_2","content":[{"type":"text","text":"22C"}]},
+                {"type":"text","text":"Thanks"}]}]}
+            """
+        },
+        {
+            "assistant text before tool calls stays and empty text is dropped",
+            """
+            {"messages":[
+              {"role":"user","content":"Time?"},
+              {"role":"assistant","content":"Let me look.","tool_calls":[{"id":"c1","type":"function","function":{"name":"now","arguments":""}}]},
+              {"role":"tool","tool_call_id":"c1","content":"12:00"},
+              {"role":"assistant","content":""},
+              {"role":"assistant","content":"It is noon."}]}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[
+              {"role":"user","content":"Time?"},
+              {"role":"assistant","content":[
+                {"type":"text","text":"Let me look."},
+                {"type":"tool_use","id":"c1","name":"now","input":{}}]},
+              {"role":"user","content":[{"type":"tool_result","tool_use_id":"c1","content":"12:00"}]},
+              {"role":"assistant","content":"It is noon."}]}
+            """
+        },
+        {
+            "consecutive same-role messages merge into one turn",
+            """
+            {"messages":[{"role":"user","content":"one"},{"role":"user","content":"two"},{"role":"assistant","content":"three"}]}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[
+              {"role":"user","content":[{"type":"text","text":"one"},{"type":"text","text":"two"}]},
+              {"role":"assistant","content":"three"}]}
+            """
+        },
+        {
+            "tools map to input_schema and required with no parallel calls maps to any",
+            """
+            {"messages":[{"role":"user","content":"hi"}],
+             "tools":[
+               {"type":"function","function":{"name":"get_weather","description":"Get the weather","strict":true,
+                 "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}},
+               {"type":"function","function":{"name":"now"}}],
+             "tool_choice":"required","parallel_tool_calls":false}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[{"role":"user","content":"hi"}],
+             "tools":[
+               {"name":"get_weather","description":"Get the weather",
+                "input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}},
+               {"name":"now","input_schema":{"type":"object","properties":{}}}],
+             "tool_choice":{"type":"any","disable_parallel_tool_use":true}}
+            """
+        },
+        {
+            "a named function choice maps to a tool choice",
+            """
+            {"messages":[{"role":"user","content":"hi"}],
+             "tools":[{"type":"function","function":{"name":"now","parameters":{"type":"object"}}}],
+             "tool_choice":{"type":"function","function":{"name":"now"}}}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[{"role":"user","content":"hi"}],
+             "tools":[{"name":"now","input_schema":{"type":"object"}}],
+             "tool_choice":{"type":"tool","name":"now"}}
+            """
+        },
+        {
+            "tool choice none maps to none",
+            """
+            {"messages":[{"role":"user","content":"hi"}],
+             "tools":[{"type":"function","function":{"name":"now","parameters":{"type":"object"}}}],"tool_choice":"none"}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[{"role":"user","content":"hi"}],
+             "tools":[{"name":"now","input_schema":{"type":"object"}}],"tool_choice":{"type":"none"}}
+            """
+        },
+        {
+            "parallel_tool_calls false alone becomes auto without parallel use",
+            """
+            {"messages":[{"role":"user","content":"hi"}],
+             "tools":[{"type":"function","function":{"name":"now","parameters":{"type":"object"}}}],"parallel_tool_calls":false}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[{"role":"user","content":"hi"}],
+             "tools":[{"name":"now","input_schema":{"type":"object"}}],"tool_choice":{"type":"auto","disable_parallel_tool_use":true}}
+            """
+        },
+        {
+            "tool choice without tools is dropped",
+            """
+            {"messages":[{"role":"user","content":"hi"}],"tool_choice":"auto","parallel_tool_calls":false}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]}
+            """
+        },
+        {
+            "sampling options map and unknown fields are dropped",
+            """
+            {"model":"gpt-4.1","messages":[{"role":"user","content":"hi","name":"alice"}],
+             "max_completion_tokens":300,"max_tokens":100,"temperature":0.2,"top_p":0.9,"stop":"END","user":"u-42",
+             "stream":true,"stream_options":{"include_usage":true},"n":1,"logprobs":false,"seed":7,
+             "frequency_penalty":0.5,"presence_penalty":0.1,"logit_bias":{"50256":-100},"store":true,
+             "metadata":{"k":"v"},"service_tier":"auto","reasoning_effort":"low","some_future_field":{"x":1}}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":300,"messages":[{"role":"user","content":"hi"}],
+             "temperature":0.2,"top_p":0.9,"stop_sequences":["END"],"metadata":{"user_id":"u-42"},"stream":true}
+            """
+        },
+        {
+            "deprecated max_tokens and a stop array map",
+            """
+            {"messages":[{"role":"user","content":"hi"}],"max_tokens":50,"stop":["a","b"],"stream":false}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":50,"messages":[{"role":"user","content":"hi"}],"stop_sequences":["a","b"]}
+            """
+        },
+        {
+            "temperature above Anthropic's range is capped at 1",
+            """
+            {"messages":[{"role":"user","content":"hi"}],"temperature":1.7}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[{"role":"user","content":"hi"}],"temperature":1}
+            """
+        },
+        {
+            "json_object response format becomes a system instruction",
+            """
+            {"messages":[{"role":"system","content":"You extract data."},{"role":"user","content":"hi"}],
+             "response_format":{"type":"json_object"}}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,
+             "system":"You extract data.\n\nRespond with a single valid JSON object only, with no text, explanation or code fences before or after it.",
+             "messages":[{"role":"user","content":"hi"}]}
+            """
+        },
+        {
+            "json_schema response format puts the schema in the system instruction",
+            """
+            {"messages":[{"role":"user","content":"hi"}],
+             "response_format":{"type":"json_schema","json_schema":{"name":"p","strict":true,
+               "schema":{"type":"object","properties":{"name":{"type":"string"}}}}}}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,
+             "system":"Respond with a single valid JSON object only, with no text, explanation or code fences before or after it. The object must conform to this JSON schema: {\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}}}",
+             "messages":[{"role":"user","content":"hi"}]}
+            """
+        },
+        {
+            "text response format adds nothing",
+            """
+            {"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"text"}}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]}
+            """
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Mappings))]
+    public void Request_MapsToMessages(string @case, string chatRequest, string expectedMessagesRequest)
+    {
+        Assert.NotEmpty(@case);
+        var result = ChatToMessages.TranslateRequest(Encoding.UTF8.GetBytes(chatRequest), Model, DefaultMaxTokens);
+        TranslationAssert.Body(expectedMessagesRequest, result);
+    }
+
+    /// <summary>(request, expected error param, part of the expected message).</summary>
+    public static TheoryData<string, string?, string> Errors => new()
+    {
+        { """{"messages":[""", null, "not valid JSON" },
+        { """{"messages":[]} trailing""", null, "not valid JSON" },
+        { """[1,2]""", null, "must be a JSON object" },
+        { """{"messages":"hello"}""", "messages", "must be an array" },
+        { """{"model":"x"}""", "messages", "must be an array" },
+        { """{"messages":[]}""", "messages", "at least one message" },
+        { """{"messages":[{"role":"user","content":"hi"}],"n":2}""", "n", "'n' greater than 1 is not supported" },
+        { """{"messages":[{"role":"user","content":"hi"}],"n":"2"}""", "n", "must be an integer" },
+        { """{"messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":2}""", "logprobs", "'logprobs' is not supported" },
+        { """{"messages":["hi"]}""", "messages[0]", "must be an object" },
+        { """{"messages":[{"content":"hi"}]}""", "messages[0].role", "is required" },
+        { """{"messages":[{"role":"robot","content":"hi"}]}""", "messages[0].role", "must be one of" },
+        { """{"messages":[{"role":"function","name":"f","content":"x"}]}""", "messages[0].role", "deprecated 'function' role" },
+        { """{"messages":[{"role":"user","content":42}]}""", "messages[0].content", "must be a string or an array" },
+        { """{"messages":[{"role":"user"}]}""", "messages[0].content", "is required" },
+        { """{"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{}}]}]}""", "messages[0].content[0].type", "'input_audio' is not supported" },
+        { """{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"ftp://x/y.png"}}]}]}""", "messages[0].content[0].image_url.url", "data URL or an http(s) URL" },
+        { """{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png,abc"}}]}]}""", "messages[0].content[0].image_url.url", "base64 data URL" },
+        { """{"messages":[{"role":"system","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}""", "messages[0].content[0].type", "'image_url' here is not supported" },
+        { """{"messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{not json"}}]}]}""", "messages[0].tool_calls[0].function.arguments", "JSON object encoded as a string" },
+        { """{"messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"[1]"}}]}]}""", "messages[0].tool_calls[0].function.arguments", "JSON object encoded as a string" },
+        { """{"messages":[{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f"}}]}]}""", "messages[0].tool_calls[0].id", "is required" },
+        { """{"messages":[{"role":"tool","content":"x"}]}""", "messages[0].tool_call_id", "is required" },
+        { """{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"custom","custom":{"name":"x"}}]}""", "tools[0].type", "'custom' is not supported" },
+        { """{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":"{}"}}]}""", "tools[0].function.parameters", "JSON schema object" },
+        { """{"messages":[{"role":"user","content":"hi"}],"tool_choice":"sometimes"}""", "tool_choice", "must be" },
+        { """{"messages":[{"role":"user","content":"hi"}],"max_tokens":0}""", "max_tokens", "at least 1" },
+        { """{"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":"10"}""", "max_completion_tokens", "must be an integer" },
+        { """{"messages":[{"role":"user","content":"hi"}],"temperature":"hot"}""", "temperature", "must be a number" },
+        { """{"messages":[{"role":"user","content":"hi"}],"stop":[1]}""", "stop", "string or an array of strings" },
+        { """{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}""", "response_format.json_schema.schema", "JSON schema object" },
+        { """{"messages":[{"role":"user","content":"hi"}],"stream":"yes"}""", "stream", "must be a boolean" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Errors))]
+    public void InvalidOrInexpressibleRequest_IsAnError_NamingTheParameter(string chatRequest, string? expectedParam, string messagePart)
+    {
+        var result = ChatToMessages.TranslateRequest(Encoding.UTF8.GetBytes(chatRequest), Model, DefaultMaxTokens);
+        TranslationAssert.Error(result, expectedParam, messagePart);
+    }
+
+    [Fact]
+    public void DefaultMaxTokens_IsUsed_WhenTheClientSetsNone()
+    {
+        var result = ChatToMessages.TranslateRequest("""{"messages":[{"role":"user","content":"hi"}]}"""u8, Model, 4096);
+        TranslationAssert.Body("""{"model":"claude-sonnet-4-up","max_tokens":4096,"messages":[{"role":"user","content":"hi"}]}""", result);
+    }
+
+    [Fact]
+    public void NonAsciiText_IsWrittenUnescaped()
+    {
+        var result = ChatToMessages.TranslateRequest("""{"messages":[{"role":"user","content":"你好 <b>&</b>"}]}"""u8, Model, DefaultMaxTokens);
+        Assert.Contains("你好 <b>&</b>", Encoding.UTF8.GetString(result.Body!), StringComparison.Ordinal);
+    }
+}

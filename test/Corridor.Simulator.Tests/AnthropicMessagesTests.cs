@@ -1,0 +1,228 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Corridor.Simulator.Tests;
+
+public sealed class AnthropicMessagesTests
+{
+    [Fact]
+    public async Task Message_HasAnthropicShape_AndSaysItIsSimulated()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var response = await sim.PostMessagesAsync(Bodies.AnthropicMessage());
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        Assert.Equal("1", response.Header("x-corridor-simulator"));
+        var json = response.Json;
+        Assert.StartsWith("msg_", json.GetProperty("id").GetString(), StringComparison.Ordinal);
+        Assert.Equal("message", json.GetProperty("type").GetString());
+        Assert.Equal("assistant", json.GetProperty("role").GetString());
+        Assert.Equal("claude-sonnet-4", json.GetProperty("model").GetString());
+        Assert.Equal("end_turn", json.GetProperty("stop_reason").GetString());
+        var block = Assert.Single(json.GetProperty("content").EnumerateArray());
+        Assert.Equal("text", block.GetProperty("type").GetString());
+        Assert.StartsWith("Simulated response from the Corridor upstream simulator.", block.GetProperty("text").GetString(), StringComparison.Ordinal);
+        var usage = json.GetProperty("usage");
+        Assert.True(usage.GetProperty("input_tokens").GetInt32() > 0);
+        Assert.InRange(usage.GetProperty("output_tokens").GetInt32(), 20, 300);
+    }
+
+    [Fact]
+    public async Task SameRequest_GetsSameAnswer()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var first = await sim.PostMessagesAsync(Bodies.AnthropicMessage("Why?"));
+        var again = await sim.PostMessagesAsync(Bodies.AnthropicMessage("Why?"));
+        var other = await sim.PostMessagesAsync(Bodies.AnthropicMessage("Why not?"));
+
+        Assert.Equal(Text(first), Text(again));
+        Assert.NotEqual(Text(first), Text(other));
+    }
+
+    [Fact]
+    public async Task Stream_FollowsTheRealEventSequence_WithEventLines()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var stream = await sim.StreamAsync("/v1/messages", Bodies.AnthropicMessage(extra: ""","stream":true"""), ("anthropic-version", "2023-06-01"));
+
+        Assert.Equal(HttpStatusCode.OK, stream.Status);
+        Assert.Equal("text/event-stream", stream.ContentType?.MediaType);
+        Assert.False(stream.Failed);
+        var names = stream.Events.Select(e => e.Name).ToList();
+        Assert.Equal(["message_start", "content_block_start", "ping"], names.Take(3));
+        Assert.Equal(["content_block_stop", "message_delta", "message_stop"], names.TakeLast(3));
+        Assert.All(names.Skip(3).SkipLast(3), name => Assert.Equal("content_block_delta", name));
+        Assert.All(stream.Events, e => Assert.Equal(e.Name, e.Json.GetProperty("type").GetString()));
+        var start = stream.Events[0].Json.GetProperty("message");
+        Assert.Equal(0, start.GetProperty("content").GetArrayLength());
+        Assert.Equal(JsonValueKind.Null, start.GetProperty("stop_reason").ValueKind);
+        Assert.Equal("text_delta", stream.Events[3].Json.GetProperty("delta").GetProperty("type").GetString());
+        var delta = stream.Events[^2].Json;
+        Assert.Equal("end_turn", delta.GetProperty("delta").GetProperty("stop_reason").GetString());
+    }
+
+    [Fact]
+    public async Task StreamedText_AndUsage_EqualTheWholeMessage()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var whole = (await sim.PostMessagesAsync(Bodies.AnthropicMessage("Explain streaming"))).Json;
+        var stream = await sim.StreamAsync("/v1/messages", Bodies.AnthropicMessage("Explain streaming", ""","stream":true"""), ("anthropic-version", "2023-06-01"));
+
+        var text = string.Concat(stream.Events.Where(e => e.Name == "content_block_delta").Select(e => e.Json.GetProperty("delta").GetProperty("text").GetString()));
+        Assert.Equal(whole.GetProperty("content")[0].GetProperty("text").GetString(), text);
+        var usage = whole.GetProperty("usage");
+        Assert.Equal(usage.GetProperty("input_tokens").GetInt32(), stream.Events[0].Json.GetProperty("message").GetProperty("usage").GetProperty("input_tokens").GetInt32());
+        Assert.Equal(usage.GetProperty("output_tokens").GetInt32(), stream.Events[^2].Json.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task MaxTokens_CutsTheAnswer_WithStopReasonMaxTokens()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var json = (await sim.PostMessagesAsync(Bodies.AnthropicMessage(maxTokens: 4))).Json;
+        var stream = await sim.StreamAsync("/v1/messages", Bodies.AnthropicMessage(extra: ""","stream":true""", maxTokens: 4), ("anthropic-version", "2023-06-01"));
+
+        Assert.Equal("max_tokens", json.GetProperty("stop_reason").GetString());
+        Assert.Equal(4, json.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+        Assert.Equal("Simulated response from the", json.GetProperty("content")[0].GetProperty("text").GetString());
+        Assert.Equal(4, stream.Events.Count(e => e.Name == "content_block_delta"));
+        Assert.Equal("max_tokens", stream.Events[^2].Json.GetProperty("delta").GetProperty("stop_reason").GetString());
+    }
+
+    [Fact]
+    public async Task MissingMaxTokens_IsAnInvalidRequestError()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var response = await sim.PostMessagesAsync("""{"model":"claude-sonnet-4","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        Assert.Equal("error", response.Json.GetProperty("type").GetString());
+        Assert.Equal("invalid_request_error", response.Json.GetProperty("error").GetProperty("type").GetString());
+        Assert.Contains("max_tokens", response.Json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MissingAnthropicVersion_IsAnInvalidRequestError()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var response = await sim.PostAsync("/v1/messages", Bodies.AnthropicMessage());
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        Assert.Equal("invalid_request_error", response.Json.GetProperty("error").GetProperty("type").GetString());
+        Assert.Contains("anthropic-version", response.Json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tools_WhenUserSpokeLast_AnswerWithToolUse()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var json = (await sim.PostMessagesAsync(Bodies.AnthropicMessage("Weather in Oslo?", Bodies.AnthropicWeatherTools))).Json;
+
+        Assert.Equal("tool_use", json.GetProperty("stop_reason").GetString());
+        var block = Assert.Single(json.GetProperty("content").EnumerateArray());
+        Assert.Equal("tool_use", block.GetProperty("type").GetString());
+        Assert.StartsWith("toolu_", block.GetProperty("id").GetString(), StringComparison.Ordinal);
+        Assert.Equal("get_weather", block.GetProperty("name").GetString());
+        var input = block.GetProperty("input");
+        Assert.Equal(["city", "unit", "days"], input.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(json.GetProperty("usage").GetProperty("output_tokens").GetInt32(), (input.GetRawText().Length + 3) / 4);
+    }
+
+    [Fact]
+    public async Task NamedToolChoice_UsesThatTool()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var json = (await sim.PostMessagesAsync(Bodies.AnthropicMessage("Time?", Bodies.AnthropicWeatherTools + ""","tool_choice":{"type":"tool","name":"get_time"}"""))).Json;
+
+        Assert.Equal("get_time", json.GetProperty("content")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task ToolChoiceNone_AnswersWithText()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var json = (await sim.PostMessagesAsync(Bodies.AnthropicMessage("Time?", Bodies.AnthropicWeatherTools + ""","tool_choice":{"type":"none"}"""))).Json;
+
+        Assert.Equal("end_turn", json.GetProperty("stop_reason").GetString());
+        Assert.Equal("text", json.GetProperty("content")[0].GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task ToolResultLast_AnswersWithText()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        const string Body = """
+            {"model":"claude-sonnet-4","max_tokens":500,"messages":[
+              {"role":"user","content":"Weather in Oslo?"},
+              {"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Oslo"}}]},
+              {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"12 degrees"}]}]
+            """ + Bodies.AnthropicWeatherTools + "}";
+
+        var json = (await sim.PostMessagesAsync(Body)).Json;
+
+        Assert.Equal("end_turn", json.GetProperty("stop_reason").GetString());
+        Assert.Equal("text", json.GetProperty("content")[0].GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task StreamedToolUse_SendsInputJsonDeltas_ThatAssembleToTheWholeInput()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var whole = (await sim.PostMessagesAsync(Bodies.AnthropicMessage("Weather?", Bodies.AnthropicWeatherTools))).Json;
+        var stream = await sim.StreamAsync("/v1/messages", Bodies.AnthropicMessage("Weather?", Bodies.AnthropicWeatherTools + ""","stream":true"""), ("anthropic-version", "2023-06-01"));
+
+        var blockStart = stream.Events[1].Json.GetProperty("content_block");
+        Assert.Equal("tool_use", blockStart.GetProperty("type").GetString());
+        Assert.Equal("get_weather", blockStart.GetProperty("name").GetString());
+        Assert.Empty(blockStart.GetProperty("input").EnumerateObject());
+        var deltas = stream.Events.Where(e => e.Name == "content_block_delta").Select(e => e.Json.GetProperty("delta")).ToList();
+        Assert.All(deltas, d => Assert.Equal("input_json_delta", d.GetProperty("type").GetString()));
+        var input = string.Concat(deltas.Select(d => d.GetProperty("partial_json").GetString()));
+        Assert.Equal(whole.GetProperty("content")[0].GetProperty("input").GetRawText(), input);
+        Assert.Equal("tool_use", stream.Events[^2].Json.GetProperty("delta").GetProperty("stop_reason").GetString());
+        Assert.Equal(whole.GetProperty("usage").GetProperty("output_tokens").GetInt32(), stream.Events[^2].Json.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task SystemPrompt_CountsAsInput()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        var longSystem = new string('s', 400);
+
+        var without = (await sim.PostMessagesAsync("""{"model":"claude-sonnet-4","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""")).Json;
+        var with = (await sim.PostMessagesAsync($$"""{"model":"claude-sonnet-4","max_tokens":10,"system":[{"type":"text","text":"{{longSystem}}"}],"messages":[{"role":"user","content":"hi"}]}""")).Json;
+
+        var difference = with.GetProperty("usage").GetProperty("input_tokens").GetInt32() - without.GetProperty("usage").GetProperty("input_tokens").GetInt32();
+        Assert.InRange(difference, 100, 110);
+    }
+
+    [Fact]
+    public async Task Models_InAnthropicShape_WhenAnthropicVersionIsSent()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var json = (await sim.GetAsync("/v1/models", ("anthropic-version", "2023-06-01"))).Json;
+
+        var models = json.GetProperty("data").EnumerateArray().ToList();
+        Assert.NotEmpty(models);
+        Assert.All(models, m => Assert.Equal("model", m.GetProperty("type").GetString()));
+        Assert.All(models, m => Assert.Contains("simulated", m.GetProperty("display_name").GetString(), StringComparison.Ordinal));
+        Assert.All(models, m => Assert.True(DateTimeOffset.TryParse(m.GetProperty("created_at").GetString(), out _)));
+        Assert.False(json.GetProperty("has_more").GetBoolean());
+        Assert.Equal(models[0].GetProperty("id").GetString(), json.GetProperty("first_id").GetString());
+        Assert.Equal(models[^1].GetProperty("id").GetString(), json.GetProperty("last_id").GetString());
+    }
+
+    private static string? Text(SimResponse response) => response.Json.GetProperty("content")[0].GetProperty("text").GetString();
+}

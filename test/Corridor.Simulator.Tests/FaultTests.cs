@@ -1,0 +1,261 @@
+using System.Net;
+
+namespace Corridor.Simulator.Tests;
+
+/// <summary>Global fault options and the per-deployment <c>/x/{knobs}</c> prefix.</summary>
+public sealed class FaultTests
+{
+    [Fact]
+    public async Task LatencyKnob_DelaysTheAnswer_ByThatManyMilliseconds()
+    {
+        var time = new RecordingTimeProvider();
+        await using var sim = await SimulatorFixture.StartAsync(time: time);
+
+        var response = await sim.PostAsync("/x/latency=50/v1/chat/completions", Bodies.OpenAIChat());
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        Assert.Equal([TimeSpan.FromMilliseconds(50)], time.Delays);
+    }
+
+    [Fact]
+    public async Task GlobalLatency_AddsToTheKnob()
+    {
+        var time = new RecordingTimeProvider();
+        await using var sim = await SimulatorFixture.StartAsync(new SimulatorOptions { TokenInterval = TimeSpan.Zero, Latency = TimeSpan.FromMilliseconds(30) }, time);
+
+        await sim.PostMessagesAsync(Bodies.AnthropicMessage());
+        await sim.PostMessagesAsync(Bodies.AnthropicMessage(), "/x/latency=20");
+
+        Assert.Equal([TimeSpan.FromMilliseconds(30), TimeSpan.FromMilliseconds(50)], time.Delays);
+    }
+
+    [Fact]
+    public async Task TokenInterval_PacesEveryStreamedToken()
+    {
+        var time = new RecordingTimeProvider();
+        await using var sim = await SimulatorFixture.StartAsync(new SimulatorOptions { TokenInterval = TimeSpan.FromMilliseconds(2) }, time);
+
+        var stream = await sim.StreamAsync("/v1/chat/completions", Bodies.OpenAIChat(extra: ""","stream":true,"max_tokens":7"""));
+
+        Assert.Equal("[DONE]", stream.Events[^1].Data);
+        Assert.Equal(Enumerable.Repeat(TimeSpan.FromMilliseconds(2), 7), time.Delays);
+    }
+
+    [Theory]
+    [InlineData(503)]
+    [InlineData(500)]
+    [InlineData(401)]
+    public async Task StatusKnob_AlwaysAnswersThatStatus_InTheDialect(int status)
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var openAI = await sim.PostAsync($"/x/status={status}/v1/chat/completions", Bodies.OpenAIChat());
+        var anthropic = await sim.PostMessagesAsync(Bodies.AnthropicMessage(), $"/x/status={status}");
+        var azure = await sim.PostAsync($"/x/status={status}/openai/deployments/d/chat/completions?api-version=1", Bodies.OpenAIChat());
+
+        Assert.Equal((HttpStatusCode)status, openAI.Status);
+        Assert.Equal((HttpStatusCode)status, anthropic.Status);
+        Assert.Equal((HttpStatusCode)status, azure.Status);
+        Assert.True(openAI.Json.GetProperty("error").TryGetProperty("message", out _));
+        Assert.Equal("error", anthropic.Json.GetProperty("type").GetString());
+        Assert.True(azure.Json.GetProperty("error").TryGetProperty("message", out _));
+    }
+
+    [Fact]
+    public async Task StatusKnob529_IsAnthropicsOverloadedError()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var response = await sim.PostMessagesAsync(Bodies.AnthropicMessage(), "/x/status=529");
+
+        Assert.Equal(529, (int)response.Status);
+        Assert.Equal("overloaded_error", response.Json.GetProperty("error").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Rate429Knob_AnswersTooManyRequests_WithRetryAfter()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var openAI = await sim.PostAsync("/x/rate429=1/v1/chat/completions", Bodies.OpenAIChat());
+        var anthropic = await sim.PostMessagesAsync(Bodies.AnthropicMessage(), "/x/rate429=1");
+        var never = await sim.PostAsync("/x/rate429=0/v1/chat/completions", Bodies.OpenAIChat());
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, openAI.Status);
+        Assert.NotNull(openAI.Headers.RetryAfter);
+        Assert.Equal("rate_limit_exceeded", openAI.Json.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.TooManyRequests, anthropic.Status);
+        Assert.NotNull(anthropic.Headers.RetryAfter);
+        Assert.Equal("rate_limit_error", anthropic.Json.GetProperty("error").GetProperty("type").GetString());
+        Assert.Equal(HttpStatusCode.OK, never.Status);
+    }
+
+    [Fact]
+    public async Task Rate429Knob_WithAFraction_LimitsSomeRequests()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 40; i++)
+        {
+            statuses.Add((await sim.PostAsync("/x/rate429=0.5/v1/embeddings", """{"model":"m","input":"x","dimensions":2}""")).Status);
+        }
+
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+        Assert.Contains(HttpStatusCode.OK, statuses);
+    }
+
+    [Fact]
+    public async Task DisconnectKnob_CutsTheStream_AfterThatManyTokens()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var openAI = await sim.StreamAsync("/x/disconnect=5/v1/chat/completions", Bodies.OpenAIChat(extra: ""","stream":true"""));
+        var anthropic = await sim.StreamAsync("/x/disconnect=5/v1/messages", Bodies.AnthropicMessage(extra: ""","stream":true"""), ("anthropic-version", "2023-06-01"));
+
+        Assert.True(openAI.Failed);
+        Assert.Equal(HttpStatusCode.OK, openAI.Status);
+        Assert.DoesNotContain(openAI.Events, e => e.Data == "[DONE]");
+        Assert.InRange(openAI.JsonEvents.Count(c => c.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var piece) && piece.GetString() != ""), 0, 5);
+        Assert.True(anthropic.Failed);
+        Assert.DoesNotContain(anthropic.Events, e => e.Name is "message_delta" or "message_stop");
+        Assert.InRange(anthropic.Events.Count(e => e.Name == "content_block_delta"), 0, 5);
+    }
+
+    [Fact]
+    public async Task DisconnectKnob_BeyondTheLastToken_StillCutsBeforeTheEnd()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var stream = await sim.StreamAsync("/x/disconnect=1000/v1/chat/completions", Bodies.OpenAIChat(extra: ""","stream":true,"max_tokens":3"""));
+
+        Assert.True(stream.Failed);
+        Assert.DoesNotContain(stream.Events, e => e.Data == "[DONE]");
+    }
+
+    [Fact]
+    public async Task DisconnectKnob_DropsAWholeAnswer_BeforeItsBody()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => sim.PostAsync("/x/disconnect=0/v1/chat/completions", Bodies.OpenAIChat()));
+    }
+
+    [Fact]
+    public async Task GarbageKnob_Answers200_WithABodyThatIsNotJson()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var whole = await sim.PostAsync("/x/garbage=1/v1/chat/completions", Bodies.OpenAIChat());
+        var stream = await sim.StreamAsync("/x/garbage=1/v1/messages", Bodies.AnthropicMessage(extra: ""","stream":true"""), ("anthropic-version", "2023-06-01"));
+
+        Assert.Equal(HttpStatusCode.OK, whole.Status);
+        Assert.Equal("application/json", whole.ContentType?.MediaType);
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => whole.Json);
+        Assert.Equal(HttpStatusCode.OK, stream.Status);
+        var data = Assert.Single(stream.Events);
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => data.Json);
+    }
+
+    [Fact]
+    public async Task Knobs_Combine_AndApplyToEveryEndpoint()
+    {
+        var time = new RecordingTimeProvider();
+        await using var sim = await SimulatorFixture.StartAsync(time: time);
+
+        var models = await sim.GetAsync("/x/latency=5,status=502/v1/models");
+        var embeddings = await sim.PostAsync("/x/latency=5,status=502/v1/embeddings", """{"model":"m","input":"x"}""");
+
+        Assert.Equal(HttpStatusCode.BadGateway, models.Status);
+        Assert.Equal(HttpStatusCode.BadGateway, embeddings.Status);
+        Assert.Equal([TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(5)], time.Delays);
+    }
+
+    [Theory]
+    [InlineData("colour=red")]
+    [InlineData("status=200")]
+    [InlineData("rate429=2")]
+    [InlineData("latency=-1")]
+    [InlineData("garbage=yes")]
+    public async Task UnknownOrInvalidKnob_IsA400_ThatListsTheKnobs(string knobs)
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var response = await sim.PostAsync($"/x/{knobs}/v1/chat/completions", Bodies.OpenAIChat());
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        Assert.Contains("rate429", response.Json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GlobalErrorRate_AnswersServerErrors()
+    {
+        await using var sim = await SimulatorFixture.StartAsync(new SimulatorOptions { TokenInterval = TimeSpan.Zero, ErrorRate = 1 });
+
+        var openAI = await sim.PostAsync("/v1/chat/completions", Bodies.OpenAIChat());
+        var anthropic = await sim.PostMessagesAsync(Bodies.AnthropicMessage());
+
+        Assert.Equal(HttpStatusCode.InternalServerError, openAI.Status);
+        Assert.Equal("server_error", openAI.Json.GetProperty("error").GetProperty("type").GetString());
+        Assert.Equal(HttpStatusCode.InternalServerError, anthropic.Status);
+        Assert.Equal("api_error", anthropic.Json.GetProperty("error").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task GlobalRateLimitRate_AnswersTooManyRequests()
+    {
+        await using var sim = await SimulatorFixture.StartAsync(new SimulatorOptions { TokenInterval = TimeSpan.Zero, RateLimitRate = 1 });
+
+        var response = await sim.PostAsync("/v1/embeddings", """{"model":"m","input":"x"}""");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.Status);
+        Assert.NotNull(response.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task GlobalDisconnectRate_CutsStreamsMidway_ButNotWholeAnswers()
+    {
+        await using var sim = await SimulatorFixture.StartAsync(new SimulatorOptions { TokenInterval = TimeSpan.Zero, DisconnectRate = 1 });
+
+        var stream = await sim.StreamAsync("/v1/chat/completions", Bodies.OpenAIChat(extra: ""","stream":true"""));
+        var whole = await sim.PostAsync("/v1/chat/completions", Bodies.OpenAIChat());
+
+        Assert.True(stream.Failed);
+        Assert.DoesNotContain(stream.Events, e => e.Data == "[DONE]");
+        Assert.Equal(HttpStatusCode.OK, whole.Status);
+    }
+
+    [Fact]
+    public async Task FaultRates_AreDecidedByTheSeed()
+    {
+        var options = new SimulatorOptions { TokenInterval = TimeSpan.Zero, ErrorRate = 0.5, Seed = 11 };
+        var runs = new List<string>();
+        for (var run = 0; run < 2; run++)
+        {
+            await using var sim = await SimulatorFixture.StartAsync(options);
+            var statuses = new List<int>();
+            for (var i = 0; i < 20; i++)
+            {
+                statuses.Add((int)(await sim.GetAsync("/v1/models")).Status);
+            }
+
+            runs.Add(string.Join(",", statuses));
+        }
+
+        Assert.Equal(runs[0], runs[1]);
+        Assert.Contains("500", runs[0], StringComparison.Ordinal);
+        Assert.Contains("200", runs[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HealthyPath_IsUnaffected_ByAnotherDeploymentsKnobs()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var faulty = await sim.PostAsync("/x/status=503/v1/chat/completions", Bodies.OpenAIChat());
+        var healthy = await sim.PostAsync("/v1/chat/completions", Bodies.OpenAIChat());
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, faulty.Status);
+        Assert.Equal(HttpStatusCode.OK, healthy.Status);
+    }
+}

@@ -1,0 +1,49 @@
+namespace Corridor.Testing;
+
+/// <summary>
+/// The functional tests' catalog: every vendor kind, and deployments that fail in each way the simulator can
+/// (its <c>/x/{knobs}</c> path prefix), so fallback and bad upstreams are exercised for real.
+/// </summary>
+public static class TestCatalog
+{
+    public static string Yaml(Uri simulator)
+    {
+        var sim = simulator.ToString().TrimEnd('/');
+        return $$"""
+            server:
+              maxRequestBodyBytes: 65536
+              streamIdleTimeoutSeconds: 5
+            ledger:
+              retainMaxChars: 600
+            vendors:
+              - { id: openai, kind: openai, baseUrl: "{{sim}}/v1" }
+              - { id: azure, kind: azure-openai, baseUrl: "{{sim}}", apiVersion: "2024-10-21" }
+              - { id: anthropic, kind: anthropic, baseUrl: "{{sim}}/v1" }
+            models:
+              - { id: gpt-4.1, vendor: openai, capabilities: [chat, tools], contextWindow: 1047576 }
+              - { id: gpt-4.1-azure, vendor: openai, capabilities: [chat, tools], contextWindow: 1047576 }
+              - { id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools], contextWindow: 200000, maxOutputTokens: 1024 }
+              - { id: text-embedding-3-small, vendor: openai, capabilities: [embeddings], contextWindow: 8191 }
+              - { id: flaky, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+              - { id: throttled, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+              - { id: dead, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+              - { id: garbage, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+              - { id: cut-stream, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+              - { id: cut-stream-claude, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }
+            deployments:
+              - { id: gpt-4.1-sg, model: gpt-4.1, region: sg, price: { input: 2.00, output: 8.00 } }
+              - { id: gpt-4.1-azure-eu, model: gpt-4.1-azure, region: eu-west, via: azure, upstreamModel: gpt41-eu, price: { input: 2.00, output: 8.00 } }
+              - { id: claude-us, model: claude-sonnet-4, region: us-east, price: { input: 3.00, output: 15.00 } }
+              - { id: embed-us, model: text-embedding-3-small, region: us-east, price: { input: 0.02, output: 0 } }
+              - { id: flaky-sg, model: flaky, region: sg, priority: 1, endpoint: "{{sim}}/x/status=503/v1", price: { input: 1, output: 1 } }
+              - { id: flaky-jp, model: flaky, region: jp-east, priority: 2, price: { input: 1, output: 2 } }
+              - { id: throttled-sg, model: throttled, region: sg, priority: 1, endpoint: "{{sim}}/x/rate429=1/v1", price: { input: 1, output: 1 } }
+              - { id: throttled-us, model: throttled, region: us-east, priority: 2, price: { input: 1, output: 1 } }
+              - { id: dead-sg, model: dead, region: sg, priority: 1, endpoint: "{{sim}}/x/status=500/v1", price: { input: 1, output: 1 } }
+              - { id: dead-jp, model: dead, region: jp-east, priority: 2, endpoint: "http://127.0.0.1:9/v1", price: { input: 1, output: 1 } }
+              - { id: garbage-sg, model: garbage, region: sg, endpoint: "{{sim}}/x/garbage=1/v1", price: { input: 1, output: 1 } }
+              - { id: cut-sg, model: cut-stream, region: sg, endpoint: "{{sim}}/x/disconnect=5/v1", price: { input: 1, output: 1 } }
+              - { id: cut-claude-us, model: cut-stream-claude, region: us-east, endpoint: "{{sim}}/x/disconnect=5/v1", price: { input: 1, output: 1 } }
+            """;
+    }
+}

@@ -1,0 +1,355 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Corridor.Core.Metering;
+using Corridor.Core.Tenants;
+using Corridor.Storage;
+using Corridor.Testing;
+using Corridor.Testing.Storage;
+
+namespace Corridor.Tests;
+
+public sealed partial class CliTests : IDisposable
+{
+    private readonly CliRunner _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    [Fact]
+    public async Task TenantsAdd_ThenList_ShowsTheTenantWithAnUppercasedCountry()
+    {
+        var added = await _cli.RunAsync("tenants", "add", "--id", "acme-logistics", "--name", "Acme Logistics Pte. Ltd.", "--country", "sg");
+        var table = await _cli.RunAsync("tenants", "list");
+        var json = await _cli.RunAsync("tenants", "list", "--json");
+
+        Assert.Equal(0, added.ExitCode);
+        Assert.Contains("Added tenant acme-logistics", added.Out, StringComparison.Ordinal);
+        Assert.Equal(0, table.ExitCode);
+        Assert.Matches(@"(?m)^ID\s+NAME\s+COUNTRY\s+CREATED$", table.Out);
+        Assert.Matches(@"(?m)^acme-logistics\s+Acme Logistics Pte\. Ltd\.\s+SG\s+\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", table.Out);
+        using var doc = JsonDocument.Parse(json.Out);
+        var tenant = Assert.Single(doc.RootElement.EnumerateArray());
+        Assert.Equal("acme-logistics", tenant.GetProperty("id").GetString());
+        Assert.Equal("Acme Logistics Pte. Ltd.", tenant.GetProperty("legal_name").GetString());
+        Assert.Equal("SG", tenant.GetProperty("country").GetString());
+        Assert.Empty(added.Error + table.Error + json.Error);
+    }
+
+    [Fact]
+    public async Task TenantsAdd_WithBadInput_ReportsEveryProblemAndExits1()
+    {
+        var result = await _cli.RunAsync("tenants", "add", "--id", "Acme Corp", "--name", "Acme", "--country", "XX");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("error: tenant id 'Acme Corp' is not valid", result.Error, StringComparison.Ordinal);
+        Assert.Contains("error: 'XX' is not an ISO 3166-1 alpha-2 country code", result.Error, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+        Assert.Contains("No tenants yet", (await _cli.RunAsync("tenants", "list")).Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TenantsAdd_WithATakenId_Exits1()
+    {
+        await AddTenantAsync("acme");
+
+        var result = await _cli.RunAsync("tenants", "add", "--id", "acme", "--name", "Other", "--country", "DE");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("error: A tenant with id 'acme' already exists.", result.Error, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
+    public async Task KeysIssue_PrintsTheSecretOnce_AndStoresOnlyItsHash()
+    {
+        await AddTenantAsync("acme");
+
+        var issued = await _cli.RunAsync("keys", "issue", "--tenant", "acme", "--name", "ci");
+
+        Assert.Equal(0, issued.ExitCode);
+        var secret = Assert.Single(SecretPattern().Matches(issued.Out)).Value;
+        Assert.Contains("cannot be shown again", issued.Out, StringComparison.Ordinal);
+        var keys = await ListKeysAsync();
+        var key = Assert.Single(keys);
+        Assert.Equal(ApiKeys.Hash(secret), key.Hash);
+        Assert.Equal(secret[..12], key.Prefix);
+        Assert.Equal("ci", key.Name);
+        Assert.Contains($"id      {key.Id}", issued.Out, StringComparison.Ordinal);
+        Assert.Contains($"prefix  {key.Prefix}", issued.Out, StringComparison.Ordinal);
+
+        foreach (var listing in new[] { await _cli.RunAsync("keys", "list"), await _cli.RunAsync("keys", "list", "--json") })
+        {
+            Assert.Equal(0, listing.ExitCode);
+            Assert.Contains(key.Id, listing.Out, StringComparison.Ordinal);
+            Assert.Contains(key.Prefix, listing.Out, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, listing.Out, StringComparison.Ordinal);
+            Assert.DoesNotContain(key.Hash, listing.Out, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task KeysIssue_WithJson_ReturnsTheSecretForScripts()
+    {
+        await AddTenantAsync("acme");
+
+        var issued = await _cli.RunAsync("keys", "issue", "--tenant", "acme", "--json");
+
+        using var doc = JsonDocument.Parse(issued.Out);
+        var secret = doc.RootElement.GetProperty("secret").GetString()!;
+        Assert.Equal(ApiKeys.Hash(secret), Assert.Single(await ListKeysAsync()).Hash);
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("name").ValueKind);
+    }
+
+    [Fact]
+    public async Task KeysIssue_ForAnUnknownTenant_Exits1WithAClearMessage()
+    {
+        var result = await _cli.RunAsync("keys", "issue", "--tenant", "ghost");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("error: unknown tenant 'ghost'", result.Error, StringComparison.Ordinal);
+        Assert.Empty(result.Out);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
+    public async Task KeysList_FiltersByTenant_AndRejectsAnUnknownOne()
+    {
+        await AddTenantAsync("acme");
+        await AddTenantAsync("zeta");
+        await _cli.RunAsync("keys", "issue", "--tenant", "acme");
+        await _cli.RunAsync("keys", "issue", "--tenant", "zeta");
+
+        var acme = await _cli.RunAsync("keys", "list", "--tenant", "acme", "--json");
+        var unknown = await _cli.RunAsync("keys", "list", "--tenant", "ghost");
+
+        using var doc = JsonDocument.Parse(acme.Out);
+        Assert.Equal("acme", Assert.Single(doc.RootElement.EnumerateArray()).GetProperty("tenant").GetString());
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("unknown tenant 'ghost'", unknown.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task KeysRevoke_RevokesOnce_AndReportsUnknownKeys()
+    {
+        await AddTenantAsync("acme");
+        await _cli.RunAsync("keys", "issue", "--tenant", "acme");
+        await _cli.RunAsync("keys", "issue", "--tenant", "acme");
+        var keys = await ListKeysAsync();
+
+        var revoked = await _cli.RunAsync("keys", "revoke", keys[0].Id);
+        var firstTime = (await ListKeysAsync()).Single(k => k.Id == keys[0].Id).RevokedAt;
+        var again = await _cli.RunAsync("keys", "revoke", keys[0].Id);
+        var unknown = await _cli.RunAsync("keys", "revoke", "key_ffffffffffffffff");
+
+        Assert.Equal(0, revoked.ExitCode);
+        Assert.Contains($"Revoked key {keys[0].Id} of tenant acme", revoked.Out, StringComparison.Ordinal);
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("already revoked", again.Out, StringComparison.Ordinal);
+        var after = await ListKeysAsync();
+        Assert.NotNull(firstTime);
+        Assert.Equal(firstTime, after.Single(k => k.Id == keys[0].Id).RevokedAt);
+        Assert.Null(after.Single(k => k.Id == keys[1].Id).RevokedAt);
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("error: no key with id 'key_ffffffffffffffff'", unknown.Error, StringComparison.Ordinal);
+        var table = await _cli.RunAsync("keys", "list");
+        Assert.Matches($@"(?m)^{keys[0].Id}\s.*\d{{4}}-\d{{2}}-\d{{2}}T\S+Z$", table.Out);
+        Assert.Matches($@"(?m)^{keys[1].Id}\s.*\s-\s+-$", table.Out);
+    }
+
+    [Fact]
+    public async Task Usage_TotalsBillableRowsPerTenantAndModel_Exactly()
+    {
+        await AppendLedgerAsync(
+            LedgerSamples.Entry("r-1", tenantId: "acme", model: "gpt-4.1", inputTokens: 1000, outputTokens: 10, cost: 0.1m),
+            LedgerSamples.Entry("r-2", tenantId: "acme", model: "gpt-4.1", inputTokens: 2000, outputTokens: 20, cost: 0.2m),
+            LedgerSamples.Entry("r-3", tenantId: "zeta", model: "deepseek-v4", inputTokens: 5, outputTokens: 5, cost: 0.000001m),
+            LedgerSamples.Entry("r-4", tenantId: "acme", model: "gpt-4.1", cost: 9m, billable: false),
+            LedgerSamples.Entry("r-5", LedgerSamples.Start.AddDays(40), tenantId: "acme", model: "gpt-4.1", cost: 5m));
+
+        var json = await _cli.RunAsync("usage", "--to", "2026-07-01", "--json");
+        var table = await _cli.RunAsync("usage", "--from", "2026-06-01", "--to", "2026-07-01");
+
+        Assert.Equal(0, json.ExitCode);
+        using var doc = JsonDocument.Parse(json.Out);
+        var rows = doc.RootElement.EnumerateArray().ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.Equal("acme", rows[0].GetProperty("tenant").GetString());
+        Assert.Equal("gpt-4.1", rows[0].GetProperty("model").GetString());
+        Assert.Equal(2, rows[0].GetProperty("requests").GetInt64());
+        Assert.Equal(3000, rows[0].GetProperty("input_tokens").GetInt64());
+        Assert.Equal(30, rows[0].GetProperty("output_tokens").GetInt64());
+        Assert.Equal(0.3m, rows[0].GetProperty("cost").GetDecimal());
+        Assert.Equal("0.3", rows[0].GetProperty("cost").GetRawText());
+        Assert.Equal(0.000001m, rows[1].GetProperty("cost").GetDecimal());
+        Assert.Matches(@"(?m)^acme\s+gpt-4\.1\s+2\s+3,000\s+30\s+0\.3$", table.Out);
+        Assert.Matches(@"(?m)^TOTAL\s+3\s+3,005\s+35\s+0\.300001$", table.Out);
+    }
+
+    [Fact]
+    public async Task Usage_WithNoRows_SaysSo()
+    {
+        var result = await _cli.RunAsync("usage");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("No billable usage", result.Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("06/01/2026")]
+    [InlineData("yesterday")]
+    public async Task Usage_WithABadDate_Exits1(string date)
+    {
+        var result = await _cli.RunAsync("usage", "--from", date);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"'{date}' is not a date", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Usage_WithAnEmptyPeriod_Exits1()
+    {
+        var result = await _cli.RunAsync("usage", "--from", "2026-07-01", "--to", "2026-06-01");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--from must be earlier than --to", result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("traffic.jsonl")]
+    [InlineData("out/traffic.jsonl.gz")]
+    public async Task Export_WritesTheLedgerAsTrafficLogV1(string name)
+    {
+        var path = _cli.File(name);
+        await AppendLedgerAsync(
+            LedgerSamples.Entry("r-2", LedgerSamples.Start.AddMinutes(1)) with { ResponseText = "Hi!", FinishReason = "stop" },
+            LedgerSamples.Entry("r-1", LedgerSamples.Start.AddMilliseconds(5)) with
+            {
+                ClientIp = "203.0.113.7",
+                UserAgent = "openai-python/1.40.0",
+                RequestBody = """{"model":"gpt-4.1","messages":[{"role":"user","content":"Hello"}],"stream":false}""",
+            },
+            LedgerSamples.Entry("r-bad-key", LedgerSamples.Start.AddSeconds(2), tenantId: null, keyId: null, billable: false),
+            LedgerSamples.Entry("r-later", LedgerSamples.Start.AddDays(1)));
+
+        var result = await _cli.RunAsync("export", "--out", path, "--from", "2026-06-01", "--to", "2026-06-02");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Exported 2 requests", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Skipped 1 request", result.Out, StringComparison.Ordinal);
+        var lines = await ReadLinesAsync(path);
+        Assert.Equal(2, lines.Count);
+        using var first = JsonDocument.Parse(lines[0]);
+        using var second = JsonDocument.Parse(lines[1]);
+        var r1 = first.RootElement;
+        Assert.Equal(1, r1.GetProperty("v").GetInt32());
+        Assert.Equal("r-1", r1.GetProperty("id").GetString());
+        Assert.Equal("2026-06-01T08:00:00.005Z", r1.GetProperty("ts").GetString());
+        Assert.Equal("acme", r1.GetProperty("tenant").GetString());
+        Assert.Equal("key_0000000000000001", r1.GetProperty("key").GetString());
+        Assert.Equal("gpt-4.1", r1.GetProperty("model").GetString());
+        Assert.Equal("/v1/chat/completions", r1.GetProperty("endpoint").GetString());
+        Assert.Equal("203.0.113.7", r1.GetProperty("client").GetProperty("ip").GetString());
+        Assert.Equal("openai-python/1.40.0", r1.GetProperty("client").GetProperty("user_agent").GetString());
+        Assert.Equal("Hello", r1.GetProperty("request").GetProperty("messages")[0].GetProperty("content").GetString());
+        Assert.Equal(200, r1.GetProperty("response").GetProperty("status").GetInt32());
+        Assert.Equal(100, r1.GetProperty("response").GetProperty("usage").GetProperty("prompt_tokens").GetInt64());
+        Assert.Equal(50, r1.GetProperty("response").GetProperty("usage").GetProperty("completion_tokens").GetInt64());
+        Assert.Equal(812, r1.GetProperty("latency_ms").GetInt32());
+        var r2 = second.RootElement;
+        Assert.Equal("r-2", r2.GetProperty("id").GetString());
+        Assert.Equal("""{"model":"gpt-4.1"}""", r2.GetProperty("request").GetRawText());
+        Assert.Equal("Hi!", r2.GetProperty("response").GetProperty("text").GetString());
+        Assert.Equal("stop", r2.GetProperty("response").GetProperty("finish_reason").GetString());
+        Assert.False(r2.TryGetProperty("client", out _));
+    }
+
+    [Fact]
+    public async Task StoreCommands_WithoutDbOrConfig_Exit1WithAClearMessage()
+    {
+        var result = await CliRunner.RunRawAsync("tenants", "list", "--config", _cli.File("missing.yaml"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("config file", result.Error, StringComparison.Ordinal);
+        Assert.Contains("not found", result.Error, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
+    public async Task StoreCommands_OnAFileThatIsNotADatabase_Exit1WithAClearMessage()
+    {
+        await File.WriteAllTextAsync(_cli.DbPath, "not a database, just some text that is long enough to have a header").WithTimeout();
+
+        var result = await _cli.RunAsync("tenants", "list");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("cannot open the database", result.Error, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
+    public async Task Serve_WithDb_Exits1()
+    {
+        var result = await _cli.RunAsync("serve");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--db applies to the store commands only", result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--error-rate", "1.5")]
+    [InlineData("--disconnect-rate", "-0.1")]
+    [InlineData("--latency-ms", "-1")]
+    public async Task Simulate_WithAnOutOfRangeKnob_Exits1BeforeStarting(string option, string value)
+    {
+        var result = await CliRunner.RunRawAsync("simulate", option, value);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(option, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MissingRequiredOption_Exits1()
+    {
+        var result = await _cli.RunAsync("tenants", "add", "--id", "acme");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--name", result.Error, StringComparison.Ordinal);
+        Assert.Contains("--country", result.Error, StringComparison.Ordinal);
+    }
+
+    private async Task AddTenantAsync(string id)
+    {
+        var result = await _cli.RunAsync("tenants", "add", "--id", id, "--name", id + " Ltd.", "--country", "SG");
+        Assert.Equal(0, result.ExitCode);
+    }
+
+    private async Task<IReadOnlyList<ApiKey>> ListKeysAsync()
+    {
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout();
+        return await store.ListKeysAsync(null, CancellationToken.None).WithTimeout();
+    }
+
+    private async Task AppendLedgerAsync(params LedgerEntry[] entries)
+    {
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout();
+        await store.AppendLedgerAsync(entries, CancellationToken.None).WithTimeout();
+    }
+
+    private static async Task<List<string>> ReadLinesAsync(string path)
+    {
+        await using var file = File.OpenRead(path);
+        Stream input = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        using var reader = new StreamReader(input);
+        var text = await reader.ReadToEndAsync().WithTimeout();
+        return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    private static void AssertNoStackTrace(CliResult result)
+    {
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", result.Error, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex("sk-cor-[0-9A-Za-z]{40}")]
+    private static partial Regex SecretPattern();
+}
