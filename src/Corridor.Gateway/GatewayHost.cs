@@ -98,6 +98,9 @@ public static class GatewayHost
         services.AddSingleton<Forwarder>();
         services.AddSingleton<LedgerWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
+        services.AddSingleton(new AuditWriterOptions());
+        services.AddSingleton<AuditWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditWriter>());
         services.AddHostedService<StoreSync>();
         services.AddSingleton<Recorder>();
         services.AddSingleton<RequestPipeline>();
@@ -143,6 +146,10 @@ public sealed class RunningGateway : IAsyncDisposable
     /// <summary>Waits until every ledger row recorded so far is in the store.</summary>
     public Task FlushLedgerAsync(CancellationToken cancellationToken) =>
         _app.Services.GetRequiredService<LedgerWriter>().FlushAsync(cancellationToken);
+
+    /// <summary>Waits until every audit entry enqueued so far is in the store.</summary>
+    public Task FlushAuditAsync(CancellationToken cancellationToken) =>
+        _app.Services.GetRequiredService<AuditWriter>().FlushAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,4 +1,6 @@
+using Corridor.Core.Audit;
 using Corridor.Core.Metering;
+using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
 
 namespace Corridor.Storage;
@@ -7,6 +9,10 @@ namespace Corridor.Storage;
 /// Everything Corridor persists. The embedded default is one SQLite file; PostgreSQL comes later
 /// behind the same interface. Implementations create and migrate their schema in <see cref="MigrateAsync"/>.
 /// Times are kept to the millisecond, in UTC.
+/// <para>
+/// Admin changes take the audit entries that record them: they are appended to the audit log in the same transaction as the
+/// change, so a change is never stored without its record nor a record without its change.
+/// </para>
 /// </summary>
 public interface ICorridorStore : IAsyncDisposable
 {
@@ -19,16 +25,33 @@ public interface ICorridorStore : IAsyncDisposable
     ValueTask<long> GetRevisionAsync(CancellationToken cancellationToken);
 
     /// <summary>Throws <see cref="CorridorStoreException"/> (<see cref="StoreError.Duplicate"/>) when the id is taken.</summary>
-    Task AddTenantAsync(Tenant tenant, CancellationToken cancellationToken);
+    Task AddTenantAsync(Tenant tenant, CancellationToken cancellationToken) => AddTenantAsync(tenant, [], cancellationToken);
+
+    /// <summary>Adds the tenant and appends <paramref name="audit"/>, together.</summary>
+    Task AddTenantAsync(Tenant tenant, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores every field of <paramref name="tenant"/> but its id and creation time, and appends <paramref name="audit"/>, together.
+    /// Returns false (and appends nothing) when no tenant has that id.
+    /// </summary>
+    Task<bool> UpdateTenantAsync(Tenant tenant, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
     Task<Tenant?> GetTenantAsync(string tenantId, CancellationToken cancellationToken);
     Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken cancellationToken);
 
     /// <summary>Throws <see cref="CorridorStoreException"/>: <see cref="StoreError.UnknownTenant"/>, or <see cref="StoreError.Duplicate"/> for a taken id or hash.</summary>
-    Task AddKeyAsync(ApiKey key, CancellationToken cancellationToken);
+    Task AddKeyAsync(ApiKey key, CancellationToken cancellationToken) => AddKeyAsync(key, [], cancellationToken);
+
+    /// <summary>Adds the key and appends <paramref name="audit"/>, together.</summary>
+    Task AddKeyAsync(ApiKey key, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
     Task<ApiKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken);
     Task<IReadOnlyList<ApiKey>> ListKeysAsync(string? tenantId, CancellationToken cancellationToken);
     /// <summary>Returns false when no such key exists; revoking a revoked key keeps its first revocation time.</summary>
-    Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken);
+    Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken) => RevokeKeyAsync(keyId, at, [], cancellationToken);
+
+    /// <summary>As <see cref="RevokeKeyAsync(string, DateTimeOffset, CancellationToken)"/>; <paramref name="audit"/> is appended only when this call revoked the key.</summary>
+    Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
     /// <summary>Records last use, coalesced by the caller (at most one write per key per interval).</summary>
     Task TouchKeysAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> lastUsed, CancellationToken cancellationToken);
 
@@ -38,6 +61,44 @@ public interface ICorridorStore : IAsyncDisposable
     IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
     /// <summary>Totals of billable rows with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/>, ordered by tenant and model.</summary>
     Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends entries to the audit log in one transaction, in order. The last record is read inside that transaction, so
+    /// writers in several processes queue up and the log stays one chain. Returns the sealed records.
+    /// </summary>
+    Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken);
+
+    /// <summary>Streams the records with sequence &gt;= <paramref name="fromSequence"/>, in sequence order.</summary>
+    IAsyncEnumerable<AuditRecord> ReadAuditAsync(long fromSequence, CancellationToken cancellationToken);
+
+    /// <summary>The newest <see cref="AuditQuery.Limit"/> records that match, in sequence order.</summary>
+    Task<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken);
+
+    /// <summary>The denied-party list and the screening threshold (an empty list and the default threshold before any import).</summary>
+    Task<DeniedPartyList> GetDeniedPartyListAsync(CancellationToken cancellationToken);
+
+    /// <summary>Replaces the whole list, flags tenants (<paramref name="flagged"/>: their new state) and appends <paramref name="audit"/>, together.</summary>
+    Task ReplaceDeniedPartyListAsync(
+        IReadOnlyList<DeniedPartyEntry> entries,
+        DeniedPartyListSource source,
+        IReadOnlyList<Tenant> flagged,
+        IReadOnlyList<AuditEntry> audit,
+        CancellationToken cancellationToken);
+
+    /// <summary>Sets the score at which screening matches (above 0, at most 1) and appends <paramref name="audit"/>, together.</summary>
+    Task SetScreeningThresholdAsync(double threshold, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+}
+
+/// <summary>Which audit records to find: by subject and action (both optional), the newest <see cref="Limit"/>.</summary>
+public sealed record AuditQuery(string? Subject = null, string? Action = null, int Limit = 50);
+
+/// <summary>Where the stored list came from: the file's name, its SHA-256 (lowercase hex) and when it was imported.</summary>
+public sealed record DeniedPartyListSource(string FileName, string Sha256, DateTimeOffset ImportedAt);
+
+/// <summary>The stored denied-party list, the threshold, and its source (null before the first import).</summary>
+public sealed record DeniedPartyList(IReadOnlyList<DeniedPartyEntry> Entries, double Threshold, DeniedPartyListSource? Source)
+{
+    public DeniedPartyScreener CreateScreener() => new(Entries, Threshold);
 }
 
 /// <summary>Billable totals for one tenant and model.</summary>

@@ -32,7 +32,7 @@ internal static class Cli
 
     internal static RootCommand BuildRoot(CliContext context)
     {
-        var root = new RootCommand("Corridor: a self-hosted AI gateway. Serve it, run the upstream simulator, manage tenants and keys, read usage, export traffic.")
+        var root = new RootCommand("Corridor: a self-hosted AI gateway. Serve it, run the upstream simulator, manage tenants and keys, screen for denied parties, verify the audit log, read usage, export traffic.")
         {
             context.ConfigOption,
             context.DbOption,
@@ -42,6 +42,8 @@ internal static class Cli
         root.Add(HostCommands.Simulate(context));
         root.Add(TenantCommands.Create(context));
         root.Add(KeyCommands.Create(context));
+        root.Add(ScreeningCommands.Create(context));
+        root.Add(AuditCommands.Create(context));
         root.Add(UsageCommand.Create(context));
         root.Add(ExportCommand.Create(context));
         return root;

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using Corridor.Core.Audit;
 using Corridor.Gateway.Configuration;
 using Corridor.Storage;
+using Corridor.Storage.Compliance;
 using Microsoft.Data.Sqlite;
 
 namespace Corridor.Cli;
@@ -17,6 +19,9 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
     public Option<string> ConfigOption { get; } = GlobalOptions.Config();
 
     public Option<string?> DbOption { get; } = GlobalOptions.Db();
+
+    /// <summary>Who the audit log says made a change from this command line: <c>cli:</c> and the operating-system user.</summary>
+    public string Actor { get; } = AuditActors.Cli(Environment.UserName);
 
     /// <summary>
     /// Sets <paramref name="action"/> as the command's action. A mistake the user can fix (bad input, unknown ids,
@@ -37,6 +42,10 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
             catch (CorridorStoreException ex)
             {
                 return Fail(ex.Message);
+            }
+            catch (AdminChangeException ex)
+            {
+                return Fail(ex.Message.Replace(Environment.NewLine, Environment.NewLine + "error: ", StringComparison.Ordinal));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -105,4 +114,9 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
 }
 
 /// <summary>A mistake the user can fix; its message is printed as is, without a stack trace.</summary>
-internal sealed class CliUserException(string message) : Exception(message);
+internal sealed class CliUserException(string message) : Exception(message)
+{
+    /// <summary>Every problem, each on its own <c>error:</c> line.</summary>
+    public static CliUserException FromErrors(IEnumerable<string> errors) =>
+        new(string.Join(Environment.NewLine + "error: ", errors));
+}

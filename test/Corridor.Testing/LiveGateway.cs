@@ -1,4 +1,7 @@
 using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Net.Http.Json;
+using Corridor.Core.Metering;
 using Corridor.Core.Tenants;
 using Corridor.Gateway;
 using Corridor.Gateway.Configuration;
@@ -14,14 +17,14 @@ namespace Corridor.Testing;
 /// </summary>
 public sealed class LiveGateway : IAsyncDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Timeout = TestTimeouts.Default;
 
-    private LiveGateway(RunningSimulator simulator, RunningGateway gateway, string directory, string secret)
+    private LiveGateway(RunningSimulator simulator, RunningGateway gateway, TempDirectory directory, CorridorConfig config)
     {
         Simulator = simulator;
         Gateway = gateway;
         Directory = directory;
-        Secret = secret;
+        Config = config;
     }
 
     public RunningSimulator Simulator { get; }
@@ -29,10 +32,13 @@ public sealed class LiveGateway : IAsyncDisposable
     public RunningGateway Gateway { get; }
 
     /// <summary>The temporary folder holding the store.</summary>
-    public string Directory { get; }
+    public TempDirectory Directory { get; }
+
+    /// <summary>The configuration the gateway runs with.</summary>
+    public CorridorConfig Config { get; }
 
     /// <summary>The tenant <c>acme</c>'s key.</summary>
-    public string Secret { get; }
+    public string Secret { get; private set; } = "";
 
     public Uri BaseAddress => Gateway.BaseAddress;
 
@@ -43,20 +49,32 @@ public sealed class LiveGateway : IAsyncDisposable
     {
         using var cts = new CancellationTokenSource(Timeout);
         var simulator = await SimulatorHost.StartAsync("http://127.0.0.1:0", simulatorOptions ?? new SimulatorOptions { TokenInterval = TimeSpan.Zero }, cts.Token);
-        var directory = Path.Combine(Path.GetTempPath(), "corridor-test-" + Guid.NewGuid().ToString("N"));
-        System.IO.Directory.CreateDirectory(directory);
-        var yaml = (catalogYaml ?? TestCatalog.Yaml)(simulator.BaseAddress);
-        var loaded = ConfigLoader.Parse(yaml, directory, environment: null);
-        if (!loaded.Succeeded)
+        var directory = new TempDirectory();
+        RunningGateway? gateway = null;
+        try
         {
-            throw new InvalidOperationException("test catalog invalid: " + string.Join("; ", loaded.Errors));
+            var yaml = (catalogYaml ?? TestCatalog.Yaml)(simulator.BaseAddress);
+            var loaded = ConfigLoader.Parse(yaml, directory.Path, environment: null);
+            if (!loaded.Succeeded)
+            {
+                throw new InvalidOperationException("test catalog invalid: " + string.Join("; ", loaded.Errors));
+            }
+            var config = loaded.Config! with { Ledger = loaded.Config!.Ledger with { FlushInterval = TimeSpan.FromMilliseconds(5) } };
+            gateway = await GatewayHost.StartAsync(config, "http://127.0.0.1:0", cts.Token);
+            var stack = new LiveGateway(simulator, gateway, directory, config);
+            stack.Secret = await stack.AddTenantWithKeyAsync("acme", "SG");
+            return stack;
         }
-        var config = loaded.Config! with { Ledger = loaded.Config!.Ledger with { FlushInterval = TimeSpan.FromMilliseconds(5) } };
-        var gateway = await GatewayHost.StartAsync(config, "http://127.0.0.1:0", cts.Token);
-        var store = (ICorridorStore)gateway.Services.GetService(typeof(ICorridorStore))!;
-        var stack = new LiveGateway(simulator, gateway, directory, "");
-        var secret = await stack.AddTenantWithKeyAsync("acme", "SG");
-        return new LiveGateway(simulator, gateway, directory, secret);
+        catch
+        {
+            if (gateway is not null)
+            {
+                await gateway.DisposeAsync();
+            }
+            await simulator.DisposeAsync();
+            directory.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Adds a tenant through the store (as the CLI does) and returns a new key's secret, usable at once.</summary>
@@ -88,6 +106,38 @@ public sealed class LiveGateway : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The ledger row of one request. The row is recorded just after the response is sent, so this
+    /// flushes and looks again until it is there (or the timeout passes).
+    /// </summary>
+    public Task<LedgerEntry> LedgerRowAsync(string requestId) => LedgerRowAsync(row => row.RequestId == requestId);
+
+    /// <summary>The first ledger row that matches, waiting (with the timeout) until one is written.</summary>
+    public async Task<LedgerEntry> LedgerRowAsync(Func<LedgerEntry, bool> match)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        while (true)
+        {
+            await Gateway.FlushLedgerAsync(cts.Token);
+            await foreach (var row in Store.ReadLedgerAsync(null, null, cts.Token))
+            {
+                if (match(row))
+                {
+                    return row;
+                }
+            }
+            await Task.Delay(20, cts.Token);
+        }
+    }
+
+    /// <summary>Requests the simulator received, per path (<c>GET /_sim/stats</c>).</summary>
+    public async Task<IReadOnlyDictionary<string, long>> SimulatorRequestsAsync()
+    {
+        using var http = new HttpClient { BaseAddress = Simulator.BaseAddress, Timeout = Timeout };
+        var stats = await http.GetFromJsonAsync<SimulatorStats>("/_sim/stats");
+        return stats?.Paths ?? [];
+    }
+
     public HttpClient Http(string? secret = null)
     {
         var client = new HttpClient { BaseAddress = BaseAddress, Timeout = Timeout };
@@ -98,24 +148,38 @@ public sealed class LiveGateway : IAsyncDisposable
         return client;
     }
 
-    /// <summary>The official OpenAI SDK pointed at the gateway.</summary>
-    public OpenAIClient OpenAI(string? secret = null) =>
-        new(new ApiKeyCredential(secret ?? Secret), new OpenAIClientOptions { Endpoint = new Uri(BaseAddress, "/v1"), NetworkTimeout = Timeout });
+    /// <summary>The official OpenAI SDK pointed at the gateway, without retries so every failure is seen.</summary>
+    public OpenAIClient OpenAI(string? secret = null, ResponseLog? log = null)
+    {
+        var options = new OpenAIClientOptions
+        {
+            Endpoint = new Uri(BaseAddress, "/v1"),
+            NetworkTimeout = Timeout,
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+        };
+        if (log is not null)
+        {
+            options.AddPolicy(log.CreateOpenAIPolicy(), PipelinePosition.PerCall);
+        }
+        return new OpenAIClient(new ApiKeyCredential(secret ?? Secret), options);
+    }
 
-    /// <summary>The official Anthropic SDK pointed at the gateway.</summary>
-    public Anthropic.AnthropicClient Anthropic(string? secret = null) =>
-        new() { ApiKey = secret ?? Secret, BaseUrl = BaseAddress.ToString().TrimEnd('/'), Timeout = Timeout };
+    /// <summary>The official Anthropic SDK pointed at the gateway, without retries so every failure is seen.</summary>
+    public global::Anthropic.AnthropicClient Anthropic(string? secret = null, ResponseLog? log = null) => new()
+    {
+        ApiKey = secret ?? Secret,
+        BaseUrl = BaseAddress.ToString().TrimEnd('/'),
+        Timeout = Timeout,
+        MaxRetries = 0,
+        Handlers = log is null ? [] : [log.CreateHandler()],
+    };
 
     public async ValueTask DisposeAsync()
     {
         await Gateway.DisposeAsync();
         await Simulator.DisposeAsync();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        Directory.Dispose();
     }
+
+    private sealed record SimulatorStats(long Total, Dictionary<string, long> Paths);
 }

@@ -2,15 +2,21 @@ namespace Corridor.Testing;
 
 /// <summary>
 /// The functional tests' catalog: every vendor kind, and deployments that fail in each way the simulator can
-/// (its <c>/x/{knobs}</c> path prefix), so fallback and bad upstreams are exercised for real.
+/// (its <c>/x/{knobs}</c> path prefix), so fallback and bad upstreams are exercised for real, in both dialects
+/// (the <c>-claude</c> fault models are served by an Anthropic-kind vendor).
 /// </summary>
 public static class TestCatalog
 {
-    public static string Yaml(Uri simulator)
+    public static string Yaml(Uri simulator) => Yaml(simulator, "CORRIDOR_ADMIN_TOKEN");
+
+    /// <summary>The catalog with the admin API's token read from <paramref name="adminTokenEnv"/>.</summary>
+    public static string Yaml(Uri simulator, string adminTokenEnv)
     {
+        ArgumentNullException.ThrowIfNull(simulator);
         var sim = simulator.ToString().TrimEnd('/');
         return $$"""
             server:
+              adminTokenEnv: {{adminTokenEnv}}
               maxRequestBodyBytes: 65536
               streamIdleTimeoutSeconds: 5
             ledger:
@@ -30,6 +36,8 @@ public static class TestCatalog
               - { id: garbage, vendor: openai, capabilities: [chat], contextWindow: 8192 }
               - { id: cut-stream, vendor: openai, capabilities: [chat], contextWindow: 8192 }
               - { id: cut-stream-claude, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }
+              - { id: dead-claude, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }
+              - { id: garbage-claude, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }
             deployments:
               - { id: gpt-4.1-sg, model: gpt-4.1, region: sg, price: { input: 2.00, output: 8.00 } }
               - { id: gpt-4.1-azure-eu, model: gpt-4.1-azure, region: eu-west, via: azure, upstreamModel: gpt41-eu, price: { input: 2.00, output: 8.00 } }
@@ -44,6 +52,9 @@ public static class TestCatalog
               - { id: garbage-sg, model: garbage, region: sg, endpoint: "{{sim}}/x/garbage=1/v1", price: { input: 1, output: 1 } }
               - { id: cut-sg, model: cut-stream, region: sg, endpoint: "{{sim}}/x/disconnect=5/v1", price: { input: 1, output: 1 } }
               - { id: cut-claude-us, model: cut-stream-claude, region: us-east, endpoint: "{{sim}}/x/disconnect=5/v1", price: { input: 1, output: 1 } }
+              - { id: dead-claude-us, model: dead-claude, region: us-east, priority: 1, endpoint: "{{sim}}/x/status=529/v1", price: { input: 1, output: 1 } }
+              - { id: dead-claude-eu, model: dead-claude, region: eu-west, priority: 2, endpoint: "http://127.0.0.1:9/v1", price: { input: 1, output: 1 } }
+              - { id: garbage-claude-us, model: garbage-claude, region: us-east, endpoint: "{{sim}}/x/garbage=1/v1", price: { input: 1, output: 1 } }
             """;
     }
 }

@@ -25,8 +25,8 @@ public sealed partial class CliTests : IDisposable
         Assert.Equal(0, added.ExitCode);
         Assert.Contains("Added tenant acme-logistics", added.Out, StringComparison.Ordinal);
         Assert.Equal(0, table.ExitCode);
-        Assert.Matches(@"(?m)^ID\s+NAME\s+COUNTRY\s+CREATED$", table.Out);
-        Assert.Matches(@"(?m)^acme-logistics\s+Acme Logistics Pte\. Ltd\.\s+SG\s+\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", table.Out);
+        Assert.Matches(@"(?m)^ID\s+NAME\s+COUNTRY\s+CONTROLLING\s+TIER\s+DENIED PARTY\s+CREATED$", table.Out);
+        Assert.Matches(@"(?m)^acme-logistics\s+Acme Logistics Pte\. Ltd\.\s+SG\s+SG\s+unverified\s+clear\s+\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", table.Out);
         using var doc = JsonDocument.Parse(json.Out);
         var tenant = Assert.Single(doc.RootElement.EnumerateArray());
         Assert.Equal("acme-logistics", tenant.GetProperty("id").GetString());

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Corridor.Core.Metering;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
 using Corridor.Storage;
@@ -9,12 +8,14 @@ namespace Corridor.Benchmarks.Authentication;
 /// <summary>
 /// Authenticating a secret against the in-memory key cache (<see cref="KeyCache.Authenticate"/>): SHA-256 of
 /// the secret, a frozen-dictionary lookup by hash, and the last-used stamp. The cache is loaded, as at
-/// start-up, from a store holding <see cref="KeyCount"/> keys of 500 tenants.
+/// start-up, from a real SQLite store holding <see cref="KeyCount"/> keys of 500 tenants.
 /// </summary>
 [MemoryDiagnoser]
 public class KeyCacheBenchmarks : IDisposable
 {
     private KeyCache _cache = null!;
+    private ICorridorStore _store = null!;
+    private string _directory = "";
     private string _valid = "";
     private string _unknown = "";
 
@@ -37,7 +38,17 @@ public class KeyCacheBenchmarks : IDisposable
             }
         }
         _unknown = ApiKeys.NewSecret();
-        _cache = new KeyCache(new ListStore(tenants, keys), TimeProvider.System);
+        _directory = Path.Combine(Path.GetTempPath(), "corridor-bench-" + Guid.NewGuid().ToString("N"));
+        _store = CorridorStores.OpenAsync(new StorageOptions(Path.Combine(_directory, "corridor.db")), CancellationToken.None).GetAwaiter().GetResult();
+        foreach (var tenant in tenants)
+        {
+            _store.AddTenantAsync(tenant, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        foreach (var key in keys)
+        {
+            _store.AddKeyAsync(key, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        _cache = new KeyCache(_store, TimeProvider.System);
         _cache.RefreshAsync(force: true, CancellationToken.None).GetAwaiter().GetResult();
         if (_cache.Authenticate(_valid, out _) != AuthenticationResult.Authenticated || _cache.Count != KeyCount)
         {
@@ -49,6 +60,8 @@ public class KeyCacheBenchmarks : IDisposable
     public void Dispose()
     {
         _cache.Dispose();
+        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Directory.Delete(_directory, recursive: true);
         GC.SuppressFinalize(this);
     }
 
@@ -57,36 +70,4 @@ public class KeyCacheBenchmarks : IDisposable
 
     [Benchmark]
     public int UnknownKey() => (int)_cache.Authenticate(_unknown, out _);
-
-    /// <summary>Only what the key cache needs of a store: its tenants and keys.</summary>
-    private sealed class ListStore(IReadOnlyList<Tenant> tenants, IReadOnlyList<ApiKey> keys) : ICorridorStore
-    {
-        public Task MigrateAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public ValueTask<long> GetRevisionAsync(CancellationToken cancellationToken) => ValueTask.FromResult(1L);
-
-        public Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken cancellationToken) => Task.FromResult(tenants);
-
-        public Task<IReadOnlyList<ApiKey>> ListKeysAsync(string? tenantId, CancellationToken cancellationToken) => Task.FromResult(keys);
-
-        public Task TouchKeysAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> lastUsed, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task AddTenantAsync(Tenant tenant, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<Tenant?> GetTenantAsync(string tenantId, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task AddKeyAsync(ApiKey key, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<ApiKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 }

@@ -39,4 +39,11 @@ public sealed record LedgerEntry(
     string? UserAgent = null,
     string? RequestBody = null,
     string? ResponseText = null,
-    string? FinishReason = null);
+    string? FinishReason = null)
+{
+    /// <summary>The vendor whose model served the request, whose terms applied.</summary>
+    public string? Vendor { get; init; }
+
+    /// <summary>The entitlement decision's id (the <c>x-corridor-decision</c> header), when policy was evaluated.</summary>
+    public string? DecisionId { get; init; }
+}

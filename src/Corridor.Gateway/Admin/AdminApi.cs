@@ -3,10 +3,13 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Corridor.Core.Audit;
+using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Storage;
+using Corridor.Storage.Compliance;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -17,7 +20,8 @@ namespace Corridor.Gateway.Admin;
 /// <summary>
 /// The operator's HTTP API under <c>/admin</c>, behind the token held in the environment variable that
 /// <c>server.adminTokenEnv</c> names. Without that variable the admin API is off.
-/// Changes to tenants and keys reach the key cache before the response is sent.
+/// Changes to tenants and keys reach the key cache before the response is sent. Every change is recorded in the audit log
+/// (actor <c>admin-api</c>) in the same transaction, and tenants are screened against the denied-party list.
 /// </summary>
 internal static class AdminApi
 {
@@ -38,12 +42,15 @@ internal static class AdminApi
             return await next(context);
         });
 
-        group.MapGet("/tenants", async (ICorridorStore store, CancellationToken ct) =>
-            Results.Json((await store.ListTenantsAsync(ct)).Select(TenantView.From).ToList(), AdminJson.Default.ListTenantView));
+        group.MapGet("/tenants", async (ICorridorStore store, TimeProvider time, CancellationToken ct) =>
+        {
+            var now = time.GetUtcNow();
+            return Results.Json((await store.ListTenantsAsync(ct)).Select(t => TenantView.From(t, now)).ToList(), AdminJson.Default.ListTenantView);
+        });
 
-        group.MapGet("/tenants/{id}", async (string id, ICorridorStore store, CancellationToken ct) =>
+        group.MapGet("/tenants/{id}", async (string id, ICorridorStore store, TimeProvider time, CancellationToken ct) =>
             await store.GetTenantAsync(id, ct) is { } tenant
-                ? Results.Json(TenantView.From(tenant), AdminJson.Default.TenantView)
+                ? Results.Json(TenantView.From(tenant, time.GetUtcNow()), AdminJson.Default.TenantView)
                 : Problem(StatusCodes.Status404NotFound, $"No tenant '{id}'."));
 
         group.MapPost("/tenants", async (HttpRequest request, ICorridorStore store, KeyCache keys, TimeProvider time, CancellationToken ct) =>
@@ -51,33 +58,65 @@ internal static class AdminApi
             var input = await ReadAsync(request, AdminJson.Default.NewTenant, ct);
             if (input is null)
             {
-                return Problem(StatusCodes.Status400BadRequest, "Send a JSON object: {\"id\", \"legal_name\", \"country\"}.");
+                return Problem(StatusCodes.Status400BadRequest,
+                    "Send a JSON object: {\"id\", \"legal_name\", \"country\"} and optionally \"controlling_country\", \"entity_type\", \"tier\", \"verification_expires_at\", \"use_case\".");
             }
+            var edit = new TenantEdit
+            {
+                LegalName = input.LegalName,
+                Country = input.Country,
+                ControllingCountry = input.ControllingCountry,
+                EntityType = input.EntityType,
+                Tier = input.Tier,
+                VerificationExpiresAt = input.VerificationExpiresAt,
+                UseCase = input.UseCase,
+            };
             var errors = new List<string>();
-            if (!TenantRules.IsValidId(input.Id))
+            var now = time.GetUtcNow();
+            var tenant = edit.ToNewTenant(input.Id, now, errors);
+            if (tenant is null)
             {
-                errors.Add("id must be a lowercase slug such as acme-logistics");
+                return Problem(StatusCodes.Status400BadRequest, string.Join(" ", errors));
             }
-            if (string.IsNullOrWhiteSpace(input.LegalName))
+            if (await store.GetTenantAsync(tenant.Id, ct) is not null)
             {
-                errors.Add("legal_name is required");
+                return Problem(StatusCodes.Status409Conflict, $"Tenant '{tenant.Id}' already exists.");
             }
-            if (!TenantRules.TryNormalizeCountry(input.Country, out var country))
-            {
-                errors.Add("country must be an ISO 3166-1 alpha-2 code such as SG");
-            }
-            if (errors.Count > 0)
-            {
-                return Problem(StatusCodes.Status400BadRequest, string.Join("; ", errors));
-            }
-            if (await store.GetTenantAsync(input.Id!, ct) is not null)
-            {
-                return Problem(StatusCodes.Status409Conflict, $"Tenant '{input.Id}' already exists.");
-            }
-            var tenant = new Tenant(input.Id!, input.LegalName!.Trim(), country!, time.GetUtcNow());
-            await store.AddTenantAsync(tenant, ct);
+            var outcome = await AdminChanges.CreateTenantAsync(store, tenant, AuditActors.AdminApi, now, ct);
             await keys.RefreshAsync(force: true, ct);
-            return Results.Json(TenantView.From(tenant), AdminJson.Default.TenantView, statusCode: StatusCodes.Status201Created);
+            return Results.Json(TenantView.From(outcome, now), AdminJson.Default.TenantView, statusCode: StatusCodes.Status201Created);
+        });
+
+        group.MapPatch("/tenants/{id}", async (string id, HttpRequest request, ICorridorStore store, KeyCache keys, TimeProvider time, CancellationToken ct) =>
+        {
+            var (edit, error) = await ReadTenantPatchAsync(request, ct);
+            if (edit is null)
+            {
+                return Problem(StatusCodes.Status400BadRequest, error!);
+            }
+            var now = time.GetUtcNow();
+            return await ChangeAsync(async () =>
+            {
+                var (before, outcome) = await AdminChanges.UpdateTenantAsync(store, id, edit, AuditActors.AdminApi, now, ct);
+                await keys.RefreshAsync(force: true, ct);
+                return Results.Json(outcome is null ? TenantView.From(before, now) : TenantView.From(outcome, now), AdminJson.Default.TenantView);
+            });
+        });
+
+        group.MapPost("/tenants/{id}/denied-party-review", async (string id, HttpRequest request, ICorridorStore store, KeyCache keys, TimeProvider time, CancellationToken ct) =>
+        {
+            var input = await ReadAsync(request, AdminJson.Default.DeniedPartyReview, ct);
+            if (input is null)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Send a JSON object: {\"decision\": \"confirm\" or \"clear\", \"note\": \"what was checked\"}.");
+            }
+            var now = time.GetUtcNow();
+            return await ChangeAsync(async () =>
+            {
+                var (_, after) = await AdminChanges.ReviewDeniedPartyAsync(store, id, input.Decision, input.Note, AuditActors.AdminApi, now, ct);
+                await keys.RefreshAsync(force: true, ct);
+                return Results.Json(TenantView.From(after, now), AdminJson.Default.TenantView);
+            });
         });
 
         group.MapGet("/keys", async (string? tenant, ICorridorStore store, CancellationToken ct) =>
@@ -90,24 +129,22 @@ internal static class AdminApi
             {
                 return Problem(StatusCodes.Status400BadRequest, "Send a JSON object: {\"tenant\", \"name\"}.");
             }
-            if (await store.GetTenantAsync(input.Tenant, ct) is null)
+            return await ChangeAsync(async () =>
             {
-                return Problem(StatusCodes.Status404NotFound, $"No tenant '{input.Tenant}'.");
-            }
-            var issued = ApiKeys.Create(input.Tenant, time.GetUtcNow(), input.Name);
-            await store.AddKeyAsync(issued.Key, ct);
-            await keys.RefreshAsync(force: true, ct);
-            return Results.Json(new IssuedKeyView(issued.Secret, KeyView.From(issued.Key)), AdminJson.Default.IssuedKeyView, statusCode: StatusCodes.Status201Created);
+                var issued = await AdminChanges.IssueKeyAsync(store, input.Tenant, input.Name, AuditActors.AdminApi, time.GetUtcNow(), ct);
+                await keys.RefreshAsync(force: true, ct);
+                return Results.Json(new IssuedKeyView(issued.Secret, KeyView.From(issued.Key)), AdminJson.Default.IssuedKeyView, statusCode: StatusCodes.Status201Created);
+            });
         });
 
         group.MapPost("/keys/{id}/revoke", async (string id, ICorridorStore store, KeyCache keys, TimeProvider time, CancellationToken ct) =>
         {
-            if (!await store.RevokeKeyAsync(id, time.GetUtcNow(), ct))
+            if (await AdminChanges.RevokeKeyAsync(store, id, AuditActors.AdminApi, time.GetUtcNow(), ct) is null)
             {
                 return Problem(StatusCodes.Status404NotFound, $"No key '{id}'.");
             }
             await keys.RefreshAsync(force: true, ct);
-            return Results.Json((await store.ListKeysAsync(null, ct)).Where(k => k.Id == id).Select(KeyView.From).First(), AdminJson.Default.KeyView);
+            return Results.Json(KeyView.From((await store.GetKeyAsync(id, ct))!), AdminJson.Default.KeyView);
         });
 
         group.MapGet("/usage", async (string? from, string? to, ICorridorStore store, CancellationToken ct) =>
@@ -146,6 +183,85 @@ internal static class AdminApi
         return false;
     }
 
+    /// <summary>Runs an admin change, turning what the operator can fix into 400 or 404.</summary>
+    private static async Task<IResult> ChangeAsync(Func<Task<IResult>> change)
+    {
+        try
+        {
+            return await change();
+        }
+        catch (AdminChangeException e)
+        {
+            var status = e.Error == AdminChangeError.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest;
+            return Problem(status, e.Message.Replace(Environment.NewLine, " ", StringComparison.Ordinal));
+        }
+    }
+
+    private static readonly string[] PatchableFields =
+        ["legal_name", "country", "controlling_country", "entity_type", "tier", "verification_expires_at", "use_case"];
+
+    /// <summary>
+    /// Reads a PATCH body: a field that is absent stays as it is, <c>null</c> clears an optional one. Parsed by hand because the
+    /// generated serializer cannot tell an absent field from a null one.
+    /// </summary>
+    private static async Task<(TenantEdit? Edit, string? Error)> ReadTenantPatchAsync(HttpRequest request, CancellationToken ct)
+    {
+        const string Shape = "Send a JSON object with any of: legal_name, country, controlling_country, entity_type, tier, verification_expires_at, use_case (null clears the optional ones).";
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, default, ct);
+        }
+        catch (JsonException)
+        {
+            return (null, Shape);
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return (null, Shape);
+            }
+            var values = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.Name == "denied_party")
+                {
+                    return (null, "denied_party changes only through a review: POST /admin/tenants/{id}/denied-party-review.");
+                }
+                if (!PatchableFields.Contains(property.Name))
+                {
+                    return (null, $"Unknown or read-only field '{property.Name}'. {Shape}");
+                }
+                values[property.Name] = property.Value.ValueKind switch
+                {
+                    JsonValueKind.Null => TenantEdit.ClearKeyword,
+                    JsonValueKind.String => property.Value.GetString(),
+                    _ => null,
+                };
+                if (values[property.Name] is null)
+                {
+                    return (null, $"'{property.Name}' must be a string or null.");
+                }
+            }
+            if (values.Count == 0)
+            {
+                return (null, Shape);
+            }
+            var edit = new TenantEdit
+            {
+                LegalName = values.GetValueOrDefault("legal_name"),
+                Country = values.GetValueOrDefault("country"),
+                ControllingCountry = values.GetValueOrDefault("controlling_country"),
+                EntityType = values.GetValueOrDefault("entity_type"),
+                Tier = values.GetValueOrDefault("tier"),
+                VerificationExpiresAt = values.GetValueOrDefault("verification_expires_at"),
+                UseCase = values.GetValueOrDefault("use_case"),
+            };
+            return (edit, null);
+        }
+    }
+
     private static async Task<T?> ReadAsync<T>(HttpRequest request, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken ct)
         where T : class
     {
@@ -163,13 +279,59 @@ internal static class AdminApi
         Results.Json(new AdminError(new AdminErrorBody(message)), AdminJson.Default.AdminError, statusCode: status);
 }
 
-internal sealed record NewTenant(string? Id, string? LegalName, string? Country);
+internal sealed record NewTenant(
+    string? Id,
+    string? LegalName,
+    string? Country,
+    string? ControllingCountry = null,
+    string? EntityType = null,
+    string? Tier = null,
+    string? VerificationExpiresAt = null,
+    string? UseCase = null);
+
+internal sealed record DeniedPartyReview(string? Decision, string? Note);
+
+/// <summary>The listed party that flagged a tenant in this response, when one did.</summary>
+internal sealed record ScreeningMatchView(string ListedName, string MatchedName, string? Country, string Program, double NameScore, string CountryEffect, double Score)
+{
+    public static ScreeningMatchView From(ScreeningMatch m) =>
+        new(m.Entry.Name, m.MatchedName, m.Entry.Country, m.Entry.Program, m.NameScore, TenantScreening.CountryEffectName(m.Country), m.Score);
+}
 
 internal sealed record NewKey(string? Tenant, string? Name);
 
-internal sealed record TenantView(string Id, string LegalName, string Country, DateTimeOffset CreatedAt)
+internal sealed record TenantView(
+    string Id,
+    string LegalName,
+    string Country,
+    string? ControllingCountry,
+    string EffectiveControllingCountry,
+    string EntityType,
+    string Tier,
+    string EffectiveTier,
+    DateTimeOffset? VerificationExpiresAt,
+    string? UseCase,
+    string DeniedParty,
+    DateTimeOffset CreatedAt,
+    ScreeningMatchView? ScreeningMatch)
 {
-    public static TenantView From(Tenant t) => new(t.Id, t.LegalName, t.Country, t.CreatedAt);
+    public static TenantView From(Tenant t, DateTimeOffset now) => new(
+        t.Id,
+        t.LegalName,
+        t.Country,
+        t.ControllingCountry,
+        t.EffectiveControllingCountry,
+        TenantNames.Name(t.EntityType),
+        TenantNames.Name(t.Tier),
+        TenantNames.Name(t.EffectiveTier(now)),
+        t.VerificationExpiresAt,
+        t.UseCase,
+        TenantNames.Name(t.DeniedParty),
+        t.CreatedAt,
+        null);
+
+    public static TenantView From(ScreeningOutcome outcome, DateTimeOffset now) =>
+        From(outcome.Tenant, now) with { ScreeningMatch = outcome.Flagged is { } m ? ScreeningMatchView.From(m) : null };
 }
 
 internal sealed record KeyView(string Id, string Tenant, string Prefix, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt)
@@ -191,6 +353,7 @@ internal sealed record AdminErrorBody(string Message);
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(NewTenant))]
 [JsonSerializable(typeof(NewKey))]
+[JsonSerializable(typeof(DeniedPartyReview))]
 [JsonSerializable(typeof(TenantView))]
 [JsonSerializable(typeof(List<TenantView>))]
 [JsonSerializable(typeof(KeyView))]

@@ -7,7 +7,8 @@ namespace Corridor.Gateway.Metering;
 /// Reads token usage, generated text and the finish reason from an upstream's responses, whole or streamed,
 /// in either dialect: OpenAI's <c>usage.prompt_tokens/completion_tokens</c>, Anthropic's
 /// <c>usage.input_tokens/output_tokens</c> (cumulative across <c>message_start</c> and <c>message_delta</c>).
-/// Text is kept up to a retention cap; its full length feeds the estimate used when an upstream never reports usage.
+/// Text is kept up to a retention cap; its full length feeds the estimate used when an upstream never reports usage,
+/// or reports only the provisional output count of Anthropic's <c>message_start</c> before its stream is cut.
 /// </summary>
 internal sealed class UsageMeter(int retainChars)
 {
@@ -20,6 +21,12 @@ internal sealed class UsageMeter(int retainChars)
 
     /// <summary>Whether the upstream reported usage at all.</summary>
     public bool Reported { get; private set; }
+
+    /// <summary>
+    /// True while the only output count seen is the one inside a message object (Anthropic's <c>message_start</c>),
+    /// which counts the output so far, not the answer's; the final count comes in a top-level <c>usage</c>.
+    /// </summary>
+    public bool OutputProvisional { get; private set; }
 
     public string? FinishReason { get; private set; }
 
@@ -42,16 +49,26 @@ internal sealed class UsageMeter(int retainChars)
         }
     }
 
-    /// <summary>Ensures token counts exist: when the upstream reported none, estimates about four characters a token.</summary>
+    /// <summary>
+    /// Ensures token counts exist: when the upstream reported none, estimates about four characters a token; when its
+    /// output count is only provisional (a stream cut before its final usage), estimates the output from what was sent,
+    /// never below what the upstream counted. Returns whether anything was estimated.
+    /// </summary>
     public bool EstimateIfMissing(int requestBytes)
     {
-        if (Reported)
+        var estimatedOutput = (OutputChars + 3) / 4;
+        if (!Reported)
         {
-            return false;
+            InputTokens = (requestBytes + 3) / 4;
+            OutputTokens = estimatedOutput;
+            return true;
         }
-        InputTokens = (requestBytes + 3) / 4;
-        OutputTokens = (OutputChars + 3) / 4;
-        return true;
+        if (OutputProvisional && estimatedOutput > OutputTokens)
+        {
+            OutputTokens = estimatedOutput;
+            return true;
+        }
+        return false;
     }
 
     private void Scan(ReadOnlySpan<byte> json)
@@ -98,6 +115,7 @@ internal sealed class UsageMeter(int retainChars)
                         if (usageHasOutput)
                         {
                             OutputTokens = usageOutput;
+                            OutputProvisional = depth > 0 && depth - 1 < MaxDepth && parents[depth - 1] == UsageField.Message;
                             Reported = true;
                         }
                     }

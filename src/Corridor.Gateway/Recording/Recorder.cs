@@ -42,6 +42,9 @@ internal sealed class Recorder(LedgerWriter ledger, LedgerOptions options, TimeP
             context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
             body,
             usage.Text,
-            usage.FinishReason));
+            usage.FinishReason)
+        {
+            Vendor = (call.Deployment?.Model ?? call.Model?.Config)?.Vendor,
+        });
     }
 }

@@ -13,6 +13,7 @@ internal static class LedgerRows
         "request_id", "time", "tenant_id", "key_id", "model", "endpoint", "deployment_id", "region",
         "status", "outcome", "input_tokens", "output_tokens", "cost", "estimated", "latency_ms", "billable",
         "error_code", "client_ip", "user_agent", "request_body", "response_text", "finish_reason",
+        "vendor", "decision_id",
     ];
 
     // Only a repeated request id is skipped (a retried batch); unlike INSERT OR IGNORE, a row breaking any other
@@ -55,6 +56,8 @@ internal static class LedgerRows
         p[19].Value = SqliteValues.OrNull(e.RequestBody);
         p[20].Value = SqliteValues.OrNull(e.ResponseText);
         p[21].Value = SqliteValues.OrNull(e.FinishReason);
+        p[22].Value = SqliteValues.OrNull(e.Vendor);
+        p[23].Value = SqliteValues.OrNull(e.DecisionId);
     }
 
     internal static LedgerEntry Read(SqliteDataReader r) => new(
@@ -79,5 +82,9 @@ internal static class LedgerRows
         UserAgent: SqliteValues.GetStringOrNull(r, 18),
         RequestBody: SqliteValues.GetStringOrNull(r, 19),
         ResponseText: SqliteValues.GetStringOrNull(r, 20),
-        FinishReason: SqliteValues.GetStringOrNull(r, 21));
+        FinishReason: SqliteValues.GetStringOrNull(r, 21))
+    {
+        Vendor = SqliteValues.GetStringOrNull(r, 22),
+        DecisionId = SqliteValues.GetStringOrNull(r, 23),
+    };
 }

@@ -82,6 +82,63 @@ internal static class SqliteMigrations
             CREATE TRIGGER api_keys_delete_revision AFTER DELETE ON api_keys
             BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
             """),
+        new(2, "tenant profile", """
+            -- Enums as their lowercase names (TenantNames); a tenant written before this step is an unverified enterprise, clear.
+            ALTER TABLE tenants ADD COLUMN controlling_country TEXT;
+            ALTER TABLE tenants ADD COLUMN entity_type TEXT NOT NULL DEFAULT 'enterprise'
+                CHECK (entity_type IN ('enterprise', 'startup', 'individual', 'research', 'government'));
+            ALTER TABLE tenants ADD COLUMN tier TEXT NOT NULL DEFAULT 'unverified'
+                CHECK (tier IN ('unverified', 'basic', 'verified', 'established', 'strategic'));
+            ALTER TABLE tenants ADD COLUMN verification_expires_at INTEGER;
+            ALTER TABLE tenants ADD COLUMN use_case TEXT;
+            ALTER TABLE tenants ADD COLUMN denied_party TEXT NOT NULL DEFAULT 'clear'
+                CHECK (denied_party IN ('clear', 'pending', 'confirmed', 'cleared'));
+            """),
+        new(3, "audit log", """
+            -- The hash chain (Corridor.Core.Audit.AuditChain): each record's hash covers its fields and the previous record's hash.
+            CREATE TABLE audit_log (
+                sequence      INTEGER NOT NULL PRIMARY KEY,
+                time          INTEGER NOT NULL,
+                actor         TEXT    NOT NULL,
+                action        TEXT    NOT NULL,
+                subject       TEXT    NOT NULL,
+                details       TEXT    NOT NULL,
+                previous_hash TEXT    NOT NULL,
+                hash          TEXT    NOT NULL
+            ) STRICT;
+            CREATE INDEX ix_audit_log_subject ON audit_log (subject, sequence);
+            CREATE INDEX ix_audit_log_action ON audit_log (action, sequence);
+
+            -- Append-only. Someone with the file can drop these triggers, but not rewrite a record without breaking the chain.
+            CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+            CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+            """),
+        new(4, "denied-party list", """
+            -- Replaced whole by each import; position keeps the file's order.
+            CREATE TABLE denied_parties (
+                position INTEGER NOT NULL PRIMARY KEY,
+                name     TEXT    NOT NULL,
+                aliases  TEXT    NOT NULL, -- separated by ';' as in the CSV
+                country  TEXT,
+                program  TEXT    NOT NULL
+            ) STRICT;
+
+            CREATE TABLE screening (
+                id               INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+                threshold        REAL    NOT NULL CHECK (threshold > 0 AND threshold <= 1),
+                list_file        TEXT,
+                list_sha256      TEXT,
+                list_imported_at INTEGER
+            ) STRICT;
+            INSERT INTO screening (id, threshold) VALUES (1, 0.85);
+            """),
+        new(5, "ledger vendor and decision", """
+            ALTER TABLE ledger ADD COLUMN vendor TEXT;
+            ALTER TABLE ledger ADD COLUMN decision_id TEXT;
+            CREATE INDEX ledger_decision ON ledger (decision_id) WHERE decision_id IS NOT NULL;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

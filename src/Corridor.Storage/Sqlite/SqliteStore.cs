@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Corridor.Core.Audit;
 using Corridor.Core.Metering;
+using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
 using Microsoft.Data.Sqlite;
 
@@ -19,7 +21,8 @@ internal sealed class SqliteStore : ICorridorStore
     private const int SqliteConstraint = 19;
     private const int SqliteConstraintForeignKey = 787;
 
-    private const string TenantColumns = "id, legal_name, country, created_at";
+    private const string TenantColumns =
+        "id, legal_name, country, created_at, controlling_country, entity_type, tier, verification_expires_at, use_case, denied_party";
     private const string KeyColumns = "id, tenant_id, prefix, hash, created_at, last_used_at, revoked_at, name";
 
     private readonly string _connectionString;
@@ -65,24 +68,60 @@ internal sealed class SqliteStore : ICorridorStore
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    public async Task AddTenantAsync(Tenant tenant, CancellationToken cancellationToken)
+    public async Task AddTenantAsync(Tenant tenant, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(audit);
         await using var connection = await OpenAsync(cancellationToken);
-        using var command = connection.CreateCommand();
-        command.CommandText = $"INSERT INTO tenants ({TenantColumns}) VALUES ($id, $legal_name, $country, $created_at)";
-        command.Parameters.AddWithValue("$id", tenant.Id);
-        command.Parameters.AddWithValue("$legal_name", tenant.LegalName);
-        command.Parameters.AddWithValue("$country", tenant.Country);
-        command.Parameters.AddWithValue("$created_at", SqliteValues.ToUnixMs(tenant.CreatedAt));
-        try
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
         {
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            command.Transaction = transaction;
+            command.CommandText = $"""
+                INSERT INTO tenants ({TenantColumns})
+                VALUES ($id, $legal_name, $country, $created_at, $controlling_country, $entity_type, $tier, $verification_expires_at, $use_case, $denied_party)
+                """;
+            BindTenant(command, tenant);
+            command.Parameters.AddWithValue("$created_at", SqliteValues.ToUnixMs(tenant.CreatedAt));
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraint)
+            {
+                throw new CorridorStoreException(StoreError.Duplicate, $"A tenant with id '{tenant.Id}' already exists.", ex);
+            }
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraint)
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
+    }
+
+    public async Task<bool> UpdateTenantAsync(Tenant tenant, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(audit);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
         {
-            throw new CorridorStoreException(StoreError.Duplicate, $"A tenant with id '{tenant.Id}' already exists.", ex);
+            command.Transaction = transaction;
+            command.CommandText = """
+                UPDATE tenants SET legal_name = $legal_name, country = $country, controlling_country = $controlling_country,
+                    entity_type = $entity_type, tier = $tier, verification_expires_at = $verification_expires_at,
+                    use_case = $use_case, denied_party = $denied_party
+                WHERE id = $id
+                """;
+            BindTenant(command, tenant);
+            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
         }
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
+        return true;
     }
 
     public Task<Tenant?> GetTenantAsync(string tenantId, CancellationToken cancellationToken) =>
@@ -91,32 +130,40 @@ internal sealed class SqliteStore : ICorridorStore
     public Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {TenantColumns} FROM tenants ORDER BY id", null, null, ReadTenant, cancellationToken);
 
-    public async Task AddKeyAsync(ApiKey key, CancellationToken cancellationToken)
+    public async Task AddKeyAsync(ApiKey key, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(audit);
         await using var connection = await OpenAsync(cancellationToken);
-        using var command = connection.CreateCommand();
-        command.CommandText = $"INSERT INTO api_keys ({KeyColumns}) VALUES ($id, $tenant_id, $prefix, $hash, $created_at, $last_used_at, $revoked_at, $name)";
-        command.Parameters.AddWithValue("$id", key.Id);
-        command.Parameters.AddWithValue("$tenant_id", key.TenantId);
-        command.Parameters.AddWithValue("$prefix", key.Prefix);
-        command.Parameters.AddWithValue("$hash", key.Hash);
-        command.Parameters.AddWithValue("$created_at", SqliteValues.ToUnixMs(key.CreatedAt));
-        command.Parameters.AddWithValue("$last_used_at", SqliteValues.OrNull(key.LastUsedAt));
-        command.Parameters.AddWithValue("$revoked_at", SqliteValues.OrNull(key.RevokedAt));
-        command.Parameters.AddWithValue("$name", SqliteValues.OrNull(key.Name));
-        try
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
         {
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            command.Transaction = transaction;
+            command.CommandText = $"INSERT INTO api_keys ({KeyColumns}) VALUES ($id, $tenant_id, $prefix, $hash, $created_at, $last_used_at, $revoked_at, $name)";
+            command.Parameters.AddWithValue("$id", key.Id);
+            command.Parameters.AddWithValue("$tenant_id", key.TenantId);
+            command.Parameters.AddWithValue("$prefix", key.Prefix);
+            command.Parameters.AddWithValue("$hash", key.Hash);
+            command.Parameters.AddWithValue("$created_at", SqliteValues.ToUnixMs(key.CreatedAt));
+            command.Parameters.AddWithValue("$last_used_at", SqliteValues.OrNull(key.LastUsedAt));
+            command.Parameters.AddWithValue("$revoked_at", SqliteValues.OrNull(key.RevokedAt));
+            command.Parameters.AddWithValue("$name", SqliteValues.OrNull(key.Name));
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintForeignKey)
+            {
+                throw new CorridorStoreException(StoreError.UnknownTenant, $"No tenant with id '{key.TenantId}'.", ex);
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraint)
+            {
+                throw new CorridorStoreException(StoreError.Duplicate, $"A key with id '{key.Id}' or the same secret already exists.", ex);
+            }
         }
-        catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintForeignKey)
-        {
-            throw new CorridorStoreException(StoreError.UnknownTenant, $"No tenant with id '{key.TenantId}'.", ex);
-        }
-        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraint)
-        {
-            throw new CorridorStoreException(StoreError.Duplicate, $"A key with id '{key.Id}' or the same secret already exists.", ex);
-        }
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
     }
 
     public Task<ApiKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken) =>
@@ -126,19 +173,35 @@ internal sealed class SqliteStore : ICorridorStore
         ? QueryAsync($"SELECT {KeyColumns} FROM api_keys ORDER BY tenant_id, created_at, id", null, null, ReadKey, cancellationToken)
         : QueryAsync($"SELECT {KeyColumns} FROM api_keys WHERE tenant_id = $tenant_id ORDER BY created_at, id", "$tenant_id", tenantId, ReadKey, cancellationToken);
 
-    public async Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken)
+    public async Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(audit);
         await using var connection = await OpenAsync(cancellationToken);
-        using var command = connection.CreateCommand();
-        // Only an unrevoked key changes, so the first revocation time stands and the revision moves once.
-        command.CommandText = """
-            UPDATE api_keys SET revoked_at = $at WHERE id = $id AND revoked_at IS NULL;
-            SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $id);
-            """;
-        command.Parameters.AddWithValue("$id", keyId);
-        command.Parameters.AddWithValue("$at", SqliteValues.ToUnixMs(at));
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
+        using var transaction = connection.BeginTransaction();
+        int revoked;
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            // Only an unrevoked key changes, so the first revocation time stands and the revision moves once.
+            command.CommandText = "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND revoked_at IS NULL";
+            command.Parameters.AddWithValue("$id", keyId);
+            command.Parameters.AddWithValue("$at", SqliteValues.ToUnixMs(at));
+            revoked = await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (revoked == 0)
+        {
+            using var exists = connection.CreateCommand();
+            exists.Transaction = transaction;
+            exists.CommandText = "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $id)";
+            exists.Parameters.AddWithValue("$id", keyId);
+            return (long)(await exists.ExecuteScalarAsync(cancellationToken))! == 1;
+        }
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
+        return true;
     }
 
     public Task TouchKeysAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> lastUsed, CancellationToken cancellationToken) =>
@@ -209,6 +272,189 @@ internal sealed class SqliteStore : ICorridorStore
                 .ThenBy(t => t.Key.Model, StringComparer.Ordinal)
                 .Select(t => new UsageTotal(t.Key.Tenant, t.Key.Model, t.Value.Requests, t.Value.InputTokens, t.Value.OutputTokens, t.Value.Cost)),
         ];
+    }
+
+    public async Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return [];
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        var records = await SqliteAudit.AppendAsync(connection, transaction, entries, cancellationToken);
+        transaction.Commit();
+        return records;
+    }
+
+    public async IAsyncEnumerable<AuditRecord> ReadAuditAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {SqliteAudit.Columns} FROM audit_log WHERE sequence >= $from ORDER BY sequence";
+        command.Parameters.AddWithValue("$from", fromSequence);
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return SqliteAudit.Read(reader);
+        }
+    }
+
+    public async Task<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        var where = new List<string>();
+        if (query.Subject is not null)
+        {
+            where.Add("subject = $subject");
+            command.Parameters.AddWithValue("$subject", query.Subject);
+        }
+
+        if (query.Action is not null)
+        {
+            where.Add("action = $action");
+            command.Parameters.AddWithValue("$action", query.Action);
+        }
+
+        command.CommandText = $"SELECT {SqliteAudit.Columns} FROM audit_log"
+            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
+            + " ORDER BY sequence DESC LIMIT $limit";
+        command.Parameters.AddWithValue("$limit", Math.Max(0, query.Limit));
+        var records = new List<AuditRecord>();
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(SqliteAudit.Read(reader));
+        }
+
+        records.Reverse();
+        return records;
+    }
+
+    public async Task<DeniedPartyList> GetDeniedPartyListAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        // One read transaction, so the list and its settings are of the same import.
+        using var transaction = connection.BeginTransaction(deferred: true);
+        var entries = new List<DeniedPartyEntry>();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT name, aliases, country, program FROM denied_parties ORDER BY position";
+            using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var aliases = reader.GetString(1);
+                entries.Add(new DeniedPartyEntry(
+                    reader.GetString(0),
+                    aliases.Length == 0 ? [] : aliases.Split(';'),
+                    SqliteValues.GetStringOrNull(reader, 2),
+                    reader.GetString(3)));
+            }
+        }
+
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT threshold, list_file, list_sha256, list_imported_at FROM screening WHERE id = 1";
+            using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var source = reader.IsDBNull(1)
+                ? null
+                : new DeniedPartyListSource(reader.GetString(1), reader.GetString(2), SqliteValues.FromUnixMs(reader.GetInt64(3)));
+            return new DeniedPartyList(entries, reader.GetDouble(0), source);
+        }
+    }
+
+    public async Task ReplaceDeniedPartyListAsync(
+        IReadOnlyList<DeniedPartyEntry> entries,
+        DeniedPartyListSource source,
+        IReadOnlyList<Tenant> flagged,
+        IReadOnlyList<AuditEntry> audit,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(flagged);
+        ArgumentNullException.ThrowIfNull(audit);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var clear = connection.CreateCommand())
+        {
+            clear.Transaction = transaction;
+            clear.CommandText = "DELETE FROM denied_parties";
+            await clear.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        using (var insert = connection.CreateCommand())
+        {
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO denied_parties (position, name, aliases, country, program) VALUES ($position, $name, $aliases, $country, $program)";
+            var position = insert.Parameters.Add("$position", SqliteType.Integer);
+            var name = insert.Parameters.Add("$name", SqliteType.Text);
+            var aliases = insert.Parameters.Add("$aliases", SqliteType.Text);
+            var country = insert.Parameters.Add("$country", SqliteType.Text);
+            var program = insert.Parameters.Add("$program", SqliteType.Text);
+            insert.Prepare();
+            for (var i = 0; i < entries.Count; i++)
+            {
+                position.Value = i + 1;
+                name.Value = entries[i].Name;
+                aliases.Value = string.Join(';', entries[i].Aliases);
+                country.Value = SqliteValues.OrNull(entries[i].Country);
+                program.Value = entries[i].Program;
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        using (var settings = connection.CreateCommand())
+        {
+            settings.Transaction = transaction;
+            settings.CommandText = "UPDATE screening SET list_file = $file, list_sha256 = $sha256, list_imported_at = $at WHERE id = 1";
+            settings.Parameters.AddWithValue("$file", source.FileName);
+            settings.Parameters.AddWithValue("$sha256", source.Sha256);
+            settings.Parameters.AddWithValue("$at", SqliteValues.ToUnixMs(source.ImportedAt));
+            await settings.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        foreach (var tenant in flagged)
+        {
+            using var update = connection.CreateCommand();
+            update.Transaction = transaction;
+            update.CommandText = "UPDATE tenants SET denied_party = $denied_party WHERE id = $id";
+            update.Parameters.AddWithValue("$id", tenant.Id);
+            update.Parameters.AddWithValue("$denied_party", TenantNames.Name(tenant.DeniedParty));
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
+    }
+
+    public async Task SetScreeningThresholdAsync(double threshold, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        if (!DeniedPartyScreener.IsValidThreshold(threshold))
+        {
+            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "The threshold must be above 0 and at most 1.");
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE screening SET threshold = $threshold WHERE id = 1";
+            command.Parameters.AddWithValue("$threshold", threshold);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
     }
 
     public ValueTask DisposeAsync()
@@ -326,8 +572,32 @@ internal sealed class SqliteStore : ICorridorStore
         return sql.ToString();
     }
 
+    private static void BindTenant(SqliteCommand command, Tenant tenant)
+    {
+        command.Parameters.AddWithValue("$id", tenant.Id);
+        command.Parameters.AddWithValue("$legal_name", tenant.LegalName);
+        command.Parameters.AddWithValue("$country", tenant.Country);
+        command.Parameters.AddWithValue("$controlling_country", SqliteValues.OrNull(tenant.ControllingCountry));
+        command.Parameters.AddWithValue("$entity_type", TenantNames.Name(tenant.EntityType));
+        command.Parameters.AddWithValue("$tier", TenantNames.Name(tenant.Tier));
+        command.Parameters.AddWithValue("$verification_expires_at", SqliteValues.OrNull(tenant.VerificationExpiresAt));
+        command.Parameters.AddWithValue("$use_case", SqliteValues.OrNull(tenant.UseCase));
+        command.Parameters.AddWithValue("$denied_party", TenantNames.Name(tenant.DeniedParty));
+    }
+
     private static Tenant ReadTenant(SqliteDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), SqliteValues.FromUnixMs(r.GetInt64(3)));
+        new(r.GetString(0), r.GetString(1), r.GetString(2), SqliteValues.FromUnixMs(r.GetInt64(3)))
+        {
+            ControllingCountry = SqliteValues.GetStringOrNull(r, 4),
+            EntityType = TenantNames.TryParseEntityType(r.GetString(5), out var entityType) ? entityType : throw Corrupt("entity_type", r.GetString(5)),
+            Tier = TenantNames.TryParseTier(r.GetString(6), out var tier) ? tier : throw Corrupt("tier", r.GetString(6)),
+            VerificationExpiresAt = SqliteValues.GetTimeOrNull(r, 7),
+            UseCase = SqliteValues.GetStringOrNull(r, 8),
+            DeniedParty = TenantNames.TryParseDeniedParty(r.GetString(9), out var deniedParty) ? deniedParty : throw Corrupt("denied_party", r.GetString(9)),
+        };
+
+    // The CHECK constraints keep these out; only a hand-edited file without them could hold one.
+    private static InvalidDataException Corrupt(string column, string value) => new($"The tenants table holds '{value}' in {column}, which this Corridor does not know.");
 
     private static ApiKey ReadKey(SqliteDataReader r) => new(
         Id: r.GetString(0),

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Corridor.Cli.Output;
-using Corridor.Core.Tenants;
 using Corridor.Storage;
+using Corridor.Storage.Compliance;
 
 namespace Corridor.Cli.Commands;
 
@@ -26,9 +26,7 @@ internal static class KeyCommands
             var tenantId = parseResult.GetRequiredValue(tenant);
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
             await RequireTenantAsync(store, tenantId, cancellationToken);
-            var label = parseResult.GetValue(name);
-            var issued = ApiKeys.Create(tenantId, context.Time.GetUtcNow(), string.IsNullOrWhiteSpace(label) ? null : label.Trim());
-            await store.AddKeyAsync(issued.Key, cancellationToken);
+            var issued = await AdminChanges.IssueKeyAsync(store, tenantId, parseResult.GetValue(name), context.Actor, context.Time.GetUtcNow(), cancellationToken);
 
             if (parseResult.GetValue(json))
             {
@@ -122,7 +120,7 @@ internal static class KeyCommands
             }
 
             var now = context.Time.GetUtcNow();
-            if (!await store.RevokeKeyAsync(id, now, cancellationToken))
+            if (await AdminChanges.RevokeKeyAsync(store, id, context.Actor, now, cancellationToken) is null)
             {
                 throw new CliUserException($"no key with id '{id}'. See: corridor keys list");
             }

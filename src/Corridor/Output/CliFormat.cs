@@ -29,6 +29,9 @@ internal static class CliFormat
 
     public static string Money(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>A screening score: <c>0.9</c>, <c>0.917</c>.</summary>
+    public static string Score(double value) => value.ToString("0.0##", CultureInfo.InvariantCulture);
+
     public static string OrNone(string? value) => string.IsNullOrEmpty(value) ? None : value;
 
     /// <summary>Writes one indented JSON document to <paramref name="output"/>.</summary>

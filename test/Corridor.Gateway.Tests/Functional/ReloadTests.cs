@@ -32,6 +32,12 @@ public sealed class ReloadTests
         await store.AddKeyAsync(issued.Key, cts.Token);
         using var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = LiveGateway.Timeout };
         http.DefaultRequestHeaders.Authorization = new("Bearer", issued.Secret);
+        // A key added through the store reaches the key cache on its next refresh (every 500 ms), not at once.
+        await WaitUntilAsync(async () =>
+        {
+            using var models = await http.GetAsync("/v1/models", cts.Token);
+            return models.IsSuccessStatusCode;
+        }, cts.Token);
 
         Assert.Equal(HttpStatusCode.NotFound, await ChatStatusAsync(http, "gpt-4.1-nano", cts.Token));
 

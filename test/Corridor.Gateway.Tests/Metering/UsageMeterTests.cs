@@ -55,6 +55,34 @@ public sealed class UsageMeterTests
     }
 
     [Fact]
+    public void AnthropicStream_CutBeforeMessageDelta_EstimatesTheOutputItSent()
+    {
+        var meter = new UsageMeter(100);
+
+        Scan(meter, """{"type":"message_start","message":{"id":"msg_1","content":[],"usage":{"input_tokens":20,"output_tokens":1}}}""");
+        Scan(meter, """{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Twelve chars"}}""");
+
+        Assert.True(meter.OutputProvisional);
+        Assert.True(meter.EstimateIfMissing(requestBytes: 400));
+        Assert.Equal(20, meter.InputTokens);
+        Assert.Equal(3, meter.OutputTokens);
+    }
+
+    [Fact]
+    public void AnthropicStream_Complete_IsNotEstimated()
+    {
+        var meter = new UsageMeter(100);
+
+        Scan(meter, """{"type":"message_start","message":{"id":"msg_1","content":[],"usage":{"input_tokens":20,"output_tokens":1}}}""");
+        Scan(meter, """{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Twelve chars"}}""");
+        Scan(meter, """{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}""");
+
+        Assert.False(meter.OutputProvisional);
+        Assert.False(meter.EstimateIfMissing(requestBytes: 400));
+        Assert.Equal((20L, 2L), (meter.InputTokens, meter.OutputTokens));
+    }
+
+    [Fact]
     public void NoUsage_IsEstimatedFromCharacters()
     {
         var meter = new UsageMeter(0);

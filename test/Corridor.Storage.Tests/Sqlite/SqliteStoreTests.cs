@@ -194,7 +194,11 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         var full = new LedgerEntry(
             "r-1", T0.AddMilliseconds(123), "acme", "key_0000000000000001", "gpt-4.1", "/v1/chat/completions",
             "gpt-4.1-sg", "sg", 200, RequestOutcome.Success, 182, 240, 0.00123456789m, true, 812, true,
-            "none", "203.0.113.7", "openai-python/1.40.0", """{"model":"gpt-4.1"}""", "Hello", "stop");
+            "none", "203.0.113.7", "openai-python/1.40.0", """{"model":"gpt-4.1"}""", "Hello", "stop")
+        {
+            Vendor = "openai",
+            DecisionId = "dec_1",
+        };
         var sparse = LedgerSamples.Entry("r-2", T0.AddSeconds(1), tenantId: null, keyId: null, billable: false) with { ErrorCode = "invalid_api_key" };
 
         await _store.AppendLedgerAsync([full, sparse], None).WithTimeout();

@@ -1,0 +1,59 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Corridor.Core.Tenants;
+
+namespace Corridor.Core.Audit;
+
+/// <summary>Builds the JSON object of an entry's details with <see cref="Utf8JsonWriter"/>: compact, properties in the order written.</summary>
+public static class AuditDetails
+{
+    private static readonly JsonWriterOptions Options = new()
+    {
+        Indented = false,
+        // Names and notes are shown to people as written; the text is hashed, so it must not depend on escaping choices later.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public const string Empty = "{}";
+
+    /// <summary>Writes one object: <paramref name="writeProperties"/> writes its properties.</summary>
+    public static string Write(Action<Utf8JsonWriter> writeProperties)
+    {
+        ArgumentNullException.ThrowIfNull(writeProperties);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, Options))
+        {
+            json.WriteStartObject();
+            writeProperties(json);
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Every profile field of a tenant, as <c>tenant.create</c> records it.</summary>
+    public static string TenantSnapshot(Tenant tenant) => Write(json =>
+    {
+        foreach (var field in TenantFields.Of(tenant))
+        {
+            json.WriteString(field.Name, field.Value);
+        }
+    });
+
+    /// <summary><c>{"changes":{"tier":{"from":"basic","to":"verified"}}}</c>, as <c>tenant.update</c> records it.</summary>
+    public static string TenantChanges(IReadOnlyList<TenantFieldChange> changes) => Write(json =>
+    {
+        json.WriteStartObject("changes");
+        foreach (var change in changes)
+        {
+            json.WriteStartObject(change.Name);
+            json.WriteString("from", change.From);
+            json.WriteString("to", change.To);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndObject();
+    });
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Corridor.Core.Metering;
+using Corridor.Core.Reports;
+
+namespace Corridor.Core.Tests.Reports;
+
+public sealed class ResidencyReportTests
+{
+    private static readonly DateTimeOffset June = new(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static LedgerEntry Row(string tenant, string vendor, string region, string model, long input, long output, decimal cost, int day = 1, RequestOutcome outcome = RequestOutcome.Success, string? code = null) =>
+        new($"r-{Guid.NewGuid():N}", June.AddDays(day - 1), tenant, "k", model, "/v1/chat/completions", region + "-d", region, outcome == RequestOutcome.Success ? 200 : 403,
+            outcome, input, output, cost, false, 10, outcome == RequestOutcome.Success, code)
+        { Vendor = vendor };
+
+    [Fact]
+    public void Usage_IsGroupedByVendorRegionModel_AndDenialsByReason_ForOneTenantAndPeriod()
+    {
+        LedgerEntry[] ledger =
+        [
+            Row("acme", "openai", "sg", "gpt-4.1", 100, 10, 0.1m),
+            Row("acme", "openai", "sg", "gpt-4.1", 200, 20, 0.2m),
+            Row("acme", "openai", "jp-east", "gpt-4.1", 1, 1, 0.01m),
+            Row("acme", "deepseek", "sg", "deepseek-v4", 5, 5, 0.005m),
+            Row("acme", "", "", "claude-sonnet-4", 0, 0, 0m, outcome: RequestOutcome.Denied, code: "jurisdiction_denied"),
+            Row("acme", "", "", "claude-sonnet-4", 0, 0, 0m, outcome: RequestOutcome.Denied, code: "jurisdiction_denied"),
+            Row("acme", "", "", "gpt-4.1", 0, 0, 0m, outcome: RequestOutcome.Denied, code: "feature_restricted"),
+            Row("other", "openai", "us-east", "gpt-4.1", 9, 9, 9m),
+            Row("acme", "openai", "sg", "gpt-4.1", 9, 9, 9m, day: 40),
+        ];
+
+        var report = ResidencyReport.Build("acme", June, June.AddMonths(1), ledger);
+
+        Assert.Equal(
+            [
+                new ResidencyRow("deepseek", "sg", "deepseek-v4", 1, 5, 5, 0.005m),
+                new ResidencyRow("openai", "jp-east", "gpt-4.1", 1, 1, 1, 0.01m),
+                new ResidencyRow("openai", "sg", "gpt-4.1", 2, 300, 30, 0.3m),
+            ],
+            report.Usage);
+        Assert.Equal([new DenialRow("jurisdiction_denied", 2), new DenialRow("feature_restricted", 1)], report.Denials);
+    }
+
+    [Fact]
+    public void Json_And_Csv_CarryTheSameFigures()
+    {
+        var report = ResidencyReport.Build("acme", null, null, [Row("acme", "openai", "sg", "gpt-4.1", 3, 4, 0.5m), Row("acme", "", "", "m", 0, 0, 0, outcome: RequestOutcome.Denied, code: "denied_party")]);
+        using var stream = new MemoryStream();
+
+        report.WriteJson(stream);
+        var json = JsonDocument.Parse(stream.ToArray()).RootElement;
+
+        Assert.Equal("0.5", json.GetProperty("usage")[0].GetProperty("spend").GetString());
+        Assert.Equal("denied_party", json.GetProperty("denials")[0].GetProperty("reason").GetString());
+        Assert.Equal(
+            "section,vendor,region,model,reason,requests,input_tokens,output_tokens,spend\nusage,openai,sg,gpt-4.1,,1,3,4,0.5\ndenial,,,,denied_party,1,,,\n",
+            report.ToCsv());
+    }
+}

@@ -1,0 +1,204 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Anthropic.Exceptions;
+using Corridor.Testing;
+using OpenAI.Chat;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>
+/// A gateway with the admin API on: its token sits in an environment variable of this fixture's own (named in the
+/// catalog's <c>server.adminTokenEnv</c>), set before the gateway starts and cleared after, so no other test sees it.
+/// </summary>
+public sealed class AdminGatewayFixture : LiveGatewayFixture
+{
+    private readonly string _tokenEnv = "CORRIDOR_FUNCTIONAL_ADMIN_TOKEN_" + Guid.NewGuid().ToString("N");
+
+    public string AdminToken { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+
+    protected override Task<LiveGateway> StartAsync()
+    {
+        Environment.SetEnvironmentVariable(_tokenEnv, AdminToken);
+        return LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, _tokenEnv));
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Environment.SetEnvironmentVariable(_tokenEnv, null);
+    }
+
+    /// <summary>An HTTP client for <c>/admin</c>, with the admin token unless told otherwise.</summary>
+    public HttpClient Admin(AuthenticationHeaderValue? authorization = null)
+    {
+        var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        http.DefaultRequestHeaders.Authorization = authorization ?? new AuthenticationHeaderValue("Bearer", AdminToken);
+        return http;
+    }
+}
+
+/// <summary>The operator's admin API: tenants, keys that work or stop working at once, usage, and its own token.</summary>
+public sealed class AdminApiTests(AdminGatewayFixture fixture) : IClassFixture<AdminGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    [Fact]
+    public async Task CreatedTenantsKey_WorksAtOnce_ForBothClients()
+    {
+        using var admin = fixture.Admin();
+
+        using var created = await admin.PostAsJsonAsync("/admin/tenants", new { id = "initech", legal_name = "Initech Ltd.", country = "us" }).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using (var tenant = await JsonAsync(created))
+        {
+            Assert.Equal("initech", tenant.RootElement.GetProperty("id").GetString());
+            Assert.Equal("Initech Ltd.", tenant.RootElement.GetProperty("legal_name").GetString());
+            Assert.Equal("US", tenant.RootElement.GetProperty("country").GetString());
+        }
+        var (secret, keyId) = await IssueKeyAsync(admin, "initech");
+        Assert.StartsWith("key_", keyId, StringComparison.Ordinal);
+
+        // No waiting: the admin API refreshes the key cache before it answers.
+        var completion = (await Live.OpenAI(secret).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("First call.")], null, default).WithTimeout()).Value;
+        var message = await Live.Anthropic(secret).Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", "First call.")).WithTimeout();
+
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        Assert.Equal("end_turn", message.StopReason?.Raw());
+    }
+
+    [Fact]
+    public async Task ListingKeys_ShowsTheirIdsAndPrefixes_ButNeverTheHashOrSecret()
+    {
+        using var admin = fixture.Admin();
+        await CreateTenantAsync(admin, "listed-co");
+        var (secret, keyId) = await IssueKeyAsync(admin, "listed-co");
+        var stored = await Live.Store.GetKeyAsync(keyId, default).WithTimeout();
+        Assert.NotNull(stored);
+
+        using var listed = await admin.GetAsync("/admin/keys?tenant=listed-co").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        var body = await listed.Content.ReadAsStringAsync().WithTimeout();
+        using var keys = JsonDocument.Parse(body);
+        var key = Assert.Single(keys.RootElement.EnumerateArray());
+        Assert.Equal(keyId, key.GetProperty("id").GetString());
+        Assert.Equal("listed-co", key.GetProperty("tenant").GetString());
+        Assert.Equal(stored.Prefix, key.GetProperty("prefix").GetString());
+        Assert.StartsWith(stored.Prefix, secret, StringComparison.Ordinal);
+        Assert.False(key.TryGetProperty("hash", out _));
+        Assert.False(key.TryGetProperty("secret", out _));
+        Assert.DoesNotContain(stored.Hash, body, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(secret, body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RevokingAKey_StopsItAtOnce()
+    {
+        using var admin = fixture.Admin();
+        await CreateTenantAsync(admin, "revoked-at-once");
+        var (secret, keyId) = await IssueKeyAsync(admin, "revoked-at-once");
+        var chat = Live.OpenAI(secret).GetChatClient("gpt-4.1");
+        Assert.Equal(ChatFinishReason.Stop, (await chat.CompleteChatAsync([new UserChatMessage("Before.")], null, default).WithTimeout()).Value.FinishReason);
+
+        using var revoked = await admin.PostAsync($"/admin/keys/{keyId}/revoke", null).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        using (var key = await JsonAsync(revoked))
+        {
+            Assert.Equal(keyId, key.RootElement.GetProperty("id").GetString());
+            Assert.Equal(JsonValueKind.String, key.RootElement.GetProperty("revoked_at").ValueKind);
+        }
+        // No waiting: the very next request is refused, in both dialects.
+        var openAI = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() =>
+            chat.CompleteChatAsync([new UserChatMessage("After.")], null, default).WithTimeout());
+        Assert.Equal(401, openAI.Status);
+        await Assert.ThrowsAsync<AnthropicUnauthorizedException>(() =>
+            Live.Anthropic(secret).Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", "After.")).WithTimeout());
+    }
+
+    [Fact]
+    public async Task Usage_ReportsEachTenantsBillableTotals()
+    {
+        using var admin = fixture.Admin();
+        await CreateTenantAsync(admin, "usage-co");
+        var (secret, _) = await IssueKeyAsync(admin, "usage-co");
+        var result = await Live.OpenAI(secret).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("Count me.")], null, default).WithTimeout();
+        Assert.True(result.GetRawResponse().Headers.TryGetValue("x-corridor-request-id", out var requestId));
+        await Live.LedgerRowAsync(requestId!);
+
+        using var response = await admin.GetAsync("/admin/usage").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var usage = await JsonAsync(response);
+        var total = Assert.Single(usage.RootElement.EnumerateArray(), t => t.GetProperty("tenant").GetString() == "usage-co");
+        var seen = result.Value.Usage;
+        Assert.Equal("gpt-4.1", total.GetProperty("model").GetString());
+        Assert.Equal(1, total.GetProperty("requests").GetInt64());
+        Assert.Equal(seen.InputTokenCount, total.GetProperty("input_tokens").GetInt64());
+        Assert.Equal(seen.OutputTokenCount, total.GetProperty("output_tokens").GetInt64());
+        Assert.Equal((seen.InputTokenCount * 2.00m + seen.OutputTokenCount * 8.00m) / 1_000_000m,
+            decimal.Parse(total.GetProperty("cost").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public static TheoryData<string?, string?> RefusedAuthorizations => new()
+    {
+        { null, null },
+        { "Bearer", "not-the-admin-token" },
+        { "Basic", "YWRtaW46YWRtaW4=" },
+        { "Bearer", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedAuthorizations))]
+    public async Task WrongOrMissingAdminToken_IsA401_AndChangesNothing(string? scheme, string? token)
+    {
+        using var admin = fixture.Admin();
+        admin.DefaultRequestHeaders.Authorization = scheme is null ? null : new AuthenticationHeaderValue(scheme, token);
+
+        using var list = await admin.GetAsync("/admin/tenants").WithTimeout();
+        using var create = await admin.PostAsJsonAsync("/admin/tenants", new { id = "intruder", legal_name = "Intruder Ltd.", country = "SG" }).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, list.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, create.StatusCode);
+        using (var error = await JsonAsync(create))
+        {
+            Assert.Contains("admin token", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        Assert.Null(await Live.Store.GetTenantAsync("intruder", default).WithTimeout());
+    }
+
+    [Fact]
+    public async Task ATenantsApiKey_IsNotAnAdminToken()
+    {
+        using var admin = fixture.Admin(new AuthenticationHeaderValue("Bearer", Live.Secret));
+
+        using var response = await admin.GetAsync("/admin/keys").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    private static async Task CreateTenantAsync(HttpClient admin, string id)
+    {
+        using var response = await admin.PostAsJsonAsync("/admin/tenants", new { id, legal_name = id + " Ltd.", country = "SG" }).WithTimeout();
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    private static async Task<(string Secret, string KeyId)> IssueKeyAsync(HttpClient admin, string tenant)
+    {
+        using var response = await admin.PostAsJsonAsync("/admin/keys", new { tenant, name = "functional tests" }).WithTimeout();
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var issued = await JsonAsync(response);
+        var key = issued.RootElement.GetProperty("key");
+        Assert.Equal(tenant, key.GetProperty("tenant").GetString());
+        Assert.Equal("functional tests", key.GetProperty("name").GetString());
+        Assert.Equal(JsonValueKind.Null, key.GetProperty("revoked_at").ValueKind);
+        return (issued.RootElement.GetProperty("secret").GetString()!, key.GetProperty("id").GetString()!);
+    }
+
+    private static async Task<JsonDocument> JsonAsync(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync().WithTimeout());
+}

@@ -1,0 +1,117 @@
+using Corridor.Core.Metering;
+using Corridor.Simulator;
+using Corridor.Testing;
+using OpenAI.Chat;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>
+/// A gateway whose upstream streams slowly (one token every 100 ms) and is reached through a <see cref="TcpRelay"/>,
+/// so a test can cancel a stream in the middle and see from outside whether the gateway dropped its upstream request.
+/// </summary>
+public sealed class SlowStreamGatewayFixture : LiveGatewayFixture
+{
+    private TcpRelay? _relay;
+
+    public TcpRelay Relay => _relay ?? throw new InvalidOperationException("the relay has not started");
+
+    protected override Task<LiveGateway> StartAsync() => LiveGateway.StartAsync(
+        simulator =>
+        {
+            _relay = TcpRelay.Start(simulator);
+            return TestCatalog.Yaml(_relay.Address);
+        },
+        new SimulatorOptions { TokenInterval = TimeSpan.FromMilliseconds(100) });
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_relay is not null)
+        {
+            await _relay.DisposeAsync().AsTask().WithTimeout();
+        }
+    }
+}
+
+/// <summary>A client that goes away mid-stream: the gateway cancels its upstream request and records the disconnect.</summary>
+public sealed class ClientDisconnectTests(SlowStreamGatewayFixture fixture) : IClassFixture<SlowStreamGatewayFixture>
+{
+    /// <summary>The simulator answers this prompt with well over a hundred tokens in both dialects: ten seconds and more at this pace.</summary>
+    private const string LongAnswerPrompt = "Write at length.";
+
+    private LiveGateway Live => fixture.Live;
+
+    [Fact]
+    public async Task OpenAIClientCancellingMidStream_CancelsTheUpstreamRequest_AndTheLedgerSaysClientDisconnected()
+    {
+        var chat = Live.OpenAI().GetChatClient("gpt-4.1");
+        var whole = (await chat.CompleteChatAsync([new UserChatMessage(LongAnswerPrompt)], null, default).WithTimeout()).Value;
+        Assert.True(whole.Usage.OutputTokenCount > 100, "precondition: the answer is long enough to cancel in the middle");
+        var closedBefore = fixture.Relay.ClosedByCaller;
+        var log = new ResponseLog();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        var received = new List<string>();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var update in Live.OpenAI(log: log).GetChatClient("gpt-4.1").CompleteChatStreamingAsync([new UserChatMessage(LongAnswerPrompt)], null, cancel.Token))
+            {
+                received.AddRange(update.ContentUpdate.Select(p => p.Text));
+                if (received.Count == 3)
+                {
+                    await cancel.CancelAsync();
+                }
+            }
+        });
+
+        Assert.False(timeout.IsCancellationRequested, "the stream was cancelled by the timeout, not by the test");
+        await fixture.Relay.WaitForClosedByCallerAsync(closedBefore);
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal(RequestOutcome.ClientDisconnected, row.Outcome);
+        Assert.Equal("gpt-4.1-sg", row.DeploymentId);
+        // No usage came before the disconnect: what was generated so far is estimated, and it is less than the whole answer.
+        Assert.True(row.Estimated);
+        Assert.InRange(row.OutputTokens, 1, whole.Usage.OutputTokenCount - 1);
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task AnthropicClientCancellingMidStream_CancelsTheUpstreamRequest_AndTheLedgerSaysClientDisconnected()
+    {
+        var whole = await Live.Anthropic().Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", LongAnswerPrompt)).WithTimeout();
+        Assert.True(whole.Usage.OutputTokens > 100, "precondition: the answer is long enough to cancel in the middle");
+        var closedBefore = fixture.Relay.ClosedByCaller;
+        var log = new ResponseLog();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        var textDeltas = 0;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var e in Live.Anthropic(log: log).Messages.CreateStreaming(AnthropicDialectTests.Ask("claude-sonnet-4", LongAnswerPrompt), cancel.Token))
+            {
+                if (e.TryPickContentBlockDelta(out _) && ++textDeltas == 3)
+                {
+                    await cancel.CancelAsync();
+                }
+            }
+        });
+
+        Assert.False(timeout.IsCancellationRequested, "the stream was cancelled by the timeout, not by the test");
+        await fixture.Relay.WaitForClosedByCallerAsync(closedBefore);
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal(RequestOutcome.ClientDisconnected, row.Outcome);
+        Assert.Equal("claude-us", row.DeploymentId);
+        Assert.Equal(whole.Usage.InputTokens, row.InputTokens);
+        Assert.True(row.Estimated);
+        Assert.InRange(row.OutputTokens, 1, whole.Usage.OutputTokens - 1);
+        await AssertStillServingAsync();
+    }
+
+    private async Task AssertStillServingAsync()
+    {
+        var completion = (await Live.OpenAI().GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("Still there?")], null, default).WithTimeout()).Value;
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+    }
+}

@@ -1,0 +1,223 @@
+using System.Text.Json;
+using Anthropic.Models.Messages;
+using Corridor.Core.Metering;
+using Corridor.Testing;
+using OpenAI.Chat;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>
+/// Each SDK against a model whose deployment speaks the other dialect: OpenAI chat completions served by an
+/// Anthropic-kind deployment, Anthropic messages served by an OpenAI-kind one. The simulator answers a prompt
+/// the same way in both dialects, so a translated answer must equal the upstream's native one.
+/// </summary>
+public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture<LiveGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    [Fact]
+    public async Task OpenAIClient_ToAnAnthropicModel_GetsTheAnthropicAnswerAsAChatCompletion()
+    {
+        const string Prompt = "Translate me to Claude.";
+        var native = await Live.Anthropic().Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", Prompt)).WithTimeout();
+        var chat = Live.OpenAI().GetChatClient("claude-sonnet-4");
+
+        var result = await chat.CompleteChatAsync([new UserChatMessage(Prompt)], null, default).WithTimeout();
+
+        var completion = result.Value;
+        Assert.Equal("claude-sonnet-4", completion.Model);
+        Assert.Equal(AnthropicDialectTests.Text(native), Assert.Single(completion.Content).Text);
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        Assert.Equal(native.Usage.InputTokens, completion.Usage.InputTokenCount);
+        Assert.Equal(native.Usage.OutputTokens, completion.Usage.OutputTokenCount);
+        Assert.Equal(completion.Usage.InputTokenCount + completion.Usage.OutputTokenCount, completion.Usage.TotalTokenCount);
+        var headers = result.GetRawResponse().Headers;
+        Assert.True(headers.TryGetValue("x-corridor-region", out var region));
+        Assert.Equal("us-east", region);
+        Assert.True(headers.TryGetValue("x-corridor-request-id", out var requestId));
+        var row = await Live.LedgerRowAsync(requestId!);
+        Assert.Equal(RequestOutcome.Success, row.Outcome);
+        Assert.Equal("/v1/chat/completions", row.Endpoint);
+        LedgerAssert.Billed(Live, row, "claude-us", completion.Usage.InputTokenCount, completion.Usage.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task OpenAIClient_StreamsFromAnAnthropicModel_AsChatCompletionChunksEndingWithUsage()
+    {
+        const string Prompt = "Stream me from Claude.";
+        var native = await Live.Anthropic().Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", Prompt)).WithTimeout();
+        var log = new ResponseLog();
+        var chat = Live.OpenAI(log: log).GetChatClient("claude-sonnet-4");
+
+        var updates = await chat.CompleteChatStreamingAsync([new UserChatMessage(Prompt)], null, default).ToListWithTimeoutAsync();
+
+        Assert.Equal(AnthropicDialectTests.Text(native), string.Concat(updates.SelectMany(u => u.ContentUpdate).Select(p => p.Text)));
+        Assert.Equal(ChatFinishReason.Stop, Assert.Single(updates, u => u.FinishReason is not null).FinishReason);
+        var usage = Assert.Single(updates, u => u.Usage is not null).Usage;
+        Assert.Same(updates[^1].Usage, usage);
+        Assert.Equal(native.Usage.InputTokens, usage.InputTokenCount);
+        Assert.Equal(native.Usage.OutputTokens, usage.OutputTokenCount);
+        Assert.All(updates, u => Assert.Equal("claude-sonnet-4", u.Model));
+        var response = log.Last;
+        Assert.Equal("us-east", response.Region);
+        var row = await Live.LedgerRowAsync(response.RequestId!);
+        Assert.Equal(RequestOutcome.Success, row.Outcome);
+        Assert.False(row.Estimated);
+        LedgerAssert.Billed(Live, row, "claude-us", usage.InputTokenCount, usage.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task OpenAIClient_ToolCallsOnAnAnthropicModel_RoundTripThroughToolResults()
+    {
+        var chat = Live.OpenAI().GetChatClient("claude-sonnet-4");
+        var options = new ChatCompletionOptions { Tools = { WeatherFunction() } };
+        List<ChatMessage> messages = [new UserChatMessage("What is the weather in Singapore?")];
+
+        var first = (await chat.CompleteChatAsync(messages, options, default).WithTimeout()).Value;
+
+        Assert.Equal(ChatFinishReason.ToolCalls, first.FinishReason);
+        var call = Assert.Single(first.ToolCalls);
+        Assert.Equal("get_weather", call.FunctionName);
+        Assert.StartsWith("toolu_", call.Id, StringComparison.Ordinal);
+        using (var arguments = JsonDocument.Parse(call.FunctionArguments))
+        {
+            Assert.Equal(JsonValueKind.String, arguments.RootElement.GetProperty("city").ValueKind);
+        }
+
+        messages.Add(new AssistantChatMessage(first));
+        messages.Add(new ToolChatMessage(call.Id, """{"city":"Singapore","temperature":31}"""));
+        var second = (await chat.CompleteChatAsync(messages, options, default).WithTimeout()).Value;
+
+        Assert.Equal(ChatFinishReason.Stop, second.FinishReason);
+        Assert.Empty(second.ToolCalls);
+        Assert.False(string.IsNullOrWhiteSpace(second.Content[0].Text));
+    }
+
+    [Fact]
+    public async Task OpenAIClient_StreamedToolCallFromAnAnthropicModel_JoinsIntoTheWholeArguments()
+    {
+        var chat = Live.OpenAI().GetChatClient("claude-sonnet-4");
+        var options = new ChatCompletionOptions { Tools = { WeatherFunction() } };
+        ChatMessage[] messages = [new UserChatMessage("What is the weather in Oslo?")];
+        var whole = (await chat.CompleteChatAsync(messages, options, default).WithTimeout()).Value;
+
+        var updates = await chat.CompleteChatStreamingAsync(messages, options, default).ToListWithTimeoutAsync();
+
+        var pieces = updates.SelectMany(u => u.ToolCallUpdates).ToList();
+        Assert.Equal("get_weather", Assert.Single(pieces, p => p.FunctionName is not null).FunctionName);
+        Assert.StartsWith("toolu_", Assert.Single(pieces, p => p.ToolCallId is not null).ToolCallId, StringComparison.Ordinal);
+        using var streamed = JsonDocument.Parse(string.Concat(pieces.Select(p => p.FunctionArgumentsUpdate?.ToString())));
+        using var expected = JsonDocument.Parse(whole.ToolCalls[0].FunctionArguments);
+        Assert.True(JsonElement.DeepEquals(expected.RootElement, streamed.RootElement), $"{expected.RootElement} != {streamed.RootElement}");
+        Assert.Equal(ChatFinishReason.ToolCalls, Assert.Single(updates, u => u.FinishReason is not null).FinishReason);
+        Assert.NotNull(updates[^1].Usage);
+    }
+
+    [Fact]
+    public async Task AnthropicClient_ToAnOpenAIModel_GetsTheOpenAIAnswerAsAMessage()
+    {
+        const string Prompt = "Translate me to GPT.";
+        var native = (await Live.OpenAI().GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage(Prompt)], null, default).WithTimeout()).Value;
+        var log = new ResponseLog();
+
+        var message = await Live.Anthropic(log: log).Messages.Create(AnthropicDialectTests.Ask("gpt-4.1", Prompt)).WithTimeout();
+
+        Assert.Equal("gpt-4.1", message.Model.Raw());
+        Assert.Equal(native.Content[0].Text, AnthropicDialectTests.Text(message));
+        Assert.Equal("end_turn", message.StopReason?.Raw());
+        Assert.Equal(native.Usage.InputTokenCount, message.Usage.InputTokens);
+        Assert.Equal(native.Usage.OutputTokenCount, message.Usage.OutputTokens);
+        var response = log.Last;
+        Assert.Equal(200, response.Status);
+        Assert.Equal("sg", response.Region);
+        var row = await Live.LedgerRowAsync(response.RequestId!);
+        Assert.Equal(RequestOutcome.Success, row.Outcome);
+        Assert.Equal("/v1/messages", row.Endpoint);
+        LedgerAssert.Billed(Live, row, "gpt-4.1-sg", message.Usage.InputTokens, message.Usage.OutputTokens);
+    }
+
+    [Fact]
+    public async Task AnthropicClient_StreamsFromAnOpenAIModel_AsMessageEventsFromStartToStop()
+    {
+        const string Prompt = "Stream me from GPT.";
+        var native = (await Live.OpenAI().GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage(Prompt)], null, default).WithTimeout()).Value;
+        var log = new ResponseLog();
+
+        var events = await Live.Anthropic(log: log).Messages.CreateStreaming(AnthropicDialectTests.Ask("gpt-4.1", Prompt)).ToListWithTimeoutAsync();
+
+        Assert.True(events[0].TryPickStart(out var start));
+        Assert.True(events[^1].TryPickStop(out _));
+        Assert.Equal(
+            ["message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"],
+            events.Select(e => e.Json.GetProperty("type").GetString()).Distinct());
+        Assert.Equal("gpt-4.1", start.Message.Model.Raw());
+        Assert.Equal(native.Content[0].Text, string.Concat(events.Select(e => e.TryPickContentBlockDelta(out var d) && d.Delta.TryPickText(out var t) ? t.Text : "")));
+        Assert.True(Assert.Single(events, e => e.TryPickDelta(out _)).TryPickDelta(out var final));
+        Assert.Equal("end_turn", final.Delta.StopReason?.Raw());
+        Assert.Equal(native.Usage.OutputTokenCount, final.Usage.OutputTokens);
+        var inputTokens = final.Usage.InputTokens ?? start.Message.Usage.InputTokens;
+        Assert.Equal(native.Usage.InputTokenCount, inputTokens);
+        var response = log.Last;
+        Assert.Equal("sg", response.Region);
+        var row = await Live.LedgerRowAsync(response.RequestId!);
+        Assert.Equal(RequestOutcome.Success, row.Outcome);
+        Assert.False(row.Estimated);
+        LedgerAssert.Billed(Live, row, "gpt-4.1-sg", native.Usage.InputTokenCount, native.Usage.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task AnthropicClient_ToolUseOnAnOpenAIModel_RoundTripsThroughToolResults()
+    {
+        var client = Live.Anthropic();
+        var question = new UserMessageParam { Content = "What is the weather in Singapore?" };
+        var ask = AnthropicDialectTests.Ask("gpt-4.1", question) with { Tools = [AnthropicDialectTests.WeatherTool()] };
+
+        var first = await client.Messages.Create(ask).WithTimeout();
+
+        Assert.Equal("tool_use", first.StopReason?.Raw());
+        Assert.True(Assert.Single(first.Content, c => c.TryPickToolUse(out _)).TryPickToolUse(out var call));
+        Assert.Equal("get_weather", call.Name);
+        Assert.False(string.IsNullOrEmpty(call.ID));
+        Assert.Equal(JsonValueKind.String, call.Input["city"].ValueKind);
+
+        var second = await client.Messages.Create(ask with
+        {
+            Messages =
+            [
+                question,
+                new AssistantMessageParam { Content = new List<ContentBlockParam> { new ToolUseBlockParam { ID = call.ID, Name = call.Name, Input = call.Input } } },
+                new UserMessageParam
+                {
+                    Content = new List<ContentBlockParam> { new ToolResultBlockParam(call.ID) { Content = """{"city":"Singapore","temperature":31}""" } },
+                },
+            ],
+        }).WithTimeout();
+
+        Assert.Equal("end_turn", second.StopReason?.Raw());
+        Assert.DoesNotContain(second.Content, c => c.TryPickToolUse(out _));
+        Assert.False(string.IsNullOrWhiteSpace(AnthropicDialectTests.Text(second)));
+    }
+
+    [Fact]
+    public async Task AnthropicClient_StreamedToolUseFromAnOpenAIModel_JoinsIntoTheWholeInput()
+    {
+        var client = Live.Anthropic();
+        var ask = AnthropicDialectTests.Ask("gpt-4.1", "What is the weather in Oslo?") with { Tools = [AnthropicDialectTests.WeatherTool()] };
+        var whole = await client.Messages.Create(ask).WithTimeout();
+        Assert.True(whole.Content.Single(c => c.TryPickToolUse(out _)).TryPickToolUse(out var wholeCall));
+
+        var events = await client.Messages.CreateStreaming(ask).ToListWithTimeoutAsync();
+
+        Assert.True(Assert.Single(events, e => e.TryPickContentBlockStart(out var s) && s.ContentBlock.TryPickToolUse(out _)).TryPickContentBlockStart(out var started));
+        Assert.True(started.ContentBlock.TryPickToolUse(out var streamedCall));
+        Assert.Equal("get_weather", streamedCall.Name);
+        using var input = JsonDocument.Parse(string.Concat(events.Select(e => e.TryPickContentBlockDelta(out var d) && d.Delta.TryPickInputJson(out var j) ? j.PartialJson : "")));
+        Assert.Equal(wholeCall.Input["city"].GetString(), input.RootElement.GetProperty("city").GetString());
+        Assert.True(events.Single(e => e.TryPickDelta(out _)).TryPickDelta(out var final));
+        Assert.Equal("tool_use", final.Delta.StopReason?.Raw());
+        Assert.True(events[^1].TryPickStop(out _));
+    }
+
+    private static ChatTool WeatherFunction() => ChatTool.CreateFunctionTool("get_weather", "The current weather in a city.", BinaryData.FromString(
+        """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""));
+}

@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Corridor.Testing;
+
+/// <summary>
+/// A transparent TCP relay on a loopback port in front of another server (the simulator). Tests point the
+/// gateway's deployments at it to see, from outside the gateway, when the gateway closes an upstream
+/// connection: a connection whose caller side ends first was closed by the gateway, not by the upstream.
+/// </summary>
+public sealed class TcpRelay : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly DnsEndPoint _target;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _connections = [];
+    private readonly Task _accepting;
+    private readonly object _gate = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _closedByCaller;
+
+    private TcpRelay(Uri target)
+    {
+        _target = new DnsEndPoint(target.Host, target.Port);
+        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener.Start();
+        Address = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+        _accepting = AcceptAsync();
+    }
+
+    /// <summary>Where callers connect, e.g. <c>http://127.0.0.1:51234/</c>.</summary>
+    public Uri Address { get; }
+
+    /// <summary>Connections that the caller (the gateway) closed while the upstream still had them open.</summary>
+    public int ClosedByCaller => Volatile.Read(ref _closedByCaller);
+
+    public static TcpRelay Start(Uri target) => new(target);
+
+    /// <summary>Waits until <see cref="ClosedByCaller"/> exceeds <paramref name="count"/>; throws <see cref="TimeoutException"/> after <see cref="TestTimeouts.Default"/>.</summary>
+    public async Task WaitForClosedByCallerAsync(int count)
+    {
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                if (_closedByCaller > count)
+                {
+                    return;
+                }
+                changed = _changed.Task;
+            }
+            try
+            {
+                await changed.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"no connection through the relay was closed by its caller within {TestTimeouts.Default.TotalSeconds} s ({_closedByCaller} so far)");
+            }
+        }
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient caller;
+            try
+            {
+                caller = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            lock (_gate)
+            {
+                _connections.Add(RelayAsync(caller));
+            }
+        }
+    }
+
+    private async Task RelayAsync(TcpClient caller)
+    {
+        using (caller)
+        using (var upstream = new TcpClient())
+        {
+            try
+            {
+                await upstream.ConnectAsync(_target.Host, _target.Port, _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException)
+            {
+                return;
+            }
+            var callerStream = caller.GetStream();
+            var upstreamStream = upstream.GetStream();
+            var toUpstream = PumpAsync(callerStream, upstreamStream);
+            var toCaller = PumpAsync(upstreamStream, callerStream);
+            var first = await Task.WhenAny(toUpstream, toCaller, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
+            if (first == toUpstream && toUpstream.Result)
+            {
+                lock (_gate)
+                {
+                    _closedByCaller++;
+                    _changed.TrySetResult();
+                    _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+            caller.Close();
+            upstream.Close();
+            await Task.WhenAll(toUpstream, toCaller).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Copies until either side ends; true when the source ended (closed or reset), false when writing failed. Never throws.</summary>
+    private async Task<bool> PumpAsync(NetworkStream from, NetworkStream to)
+    {
+        var buffer = new byte[16 * 1024];
+        while (true)
+        {
+            int read;
+            try
+            {
+                read = await from.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                return !_stop.IsCancellationRequested;
+            }
+            if (read == 0)
+            {
+                return true;
+            }
+            try
+            {
+                await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                return false;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _listener.Stop();
+        await _accepting.ConfigureAwait(false);
+        Task[] connections;
+        lock (_gate)
+        {
+            connections = [.. _connections];
+        }
+        await Task.WhenAll(connections).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}
