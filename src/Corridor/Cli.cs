@@ -46,6 +46,7 @@ internal static class Cli
         root.Add(AuditCommands.Create(context));
         root.Add(UsageCommand.Create(context));
         root.Add(ExportCommand.Create(context));
+        root.Add(ReportCommands.Create(context));
         return root;
     }
 }

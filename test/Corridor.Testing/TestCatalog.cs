@@ -7,18 +7,18 @@ namespace Corridor.Testing;
 /// </summary>
 public static class TestCatalog
 {
-    public static string Yaml(Uri simulator) => Yaml(simulator, "CORRIDOR_ADMIN_TOKEN");
+    public static string Yaml(Uri simulator) => Yaml(simulator, adminTokenEnv: null);
 
-    /// <summary>The catalog with the admin API's token read from <paramref name="adminTokenEnv"/>.</summary>
-    public static string Yaml(Uri simulator, string adminTokenEnv)
+    /// <summary>The catalog with the admin API's token read from <paramref name="adminTokenEnv"/> (the default variable when null).</summary>
+    public static string Yaml(Uri simulator, string? adminTokenEnv)
     {
         ArgumentNullException.ThrowIfNull(simulator);
         var sim = simulator.ToString().TrimEnd('/');
+        var adminTokenLine = adminTokenEnv is null ? "" : "\n  adminTokenEnv: " + adminTokenEnv;
         return $$"""
             server:
-              adminTokenEnv: {{adminTokenEnv}}
               maxRequestBodyBytes: 65536
-              streamIdleTimeoutSeconds: 5
+              streamIdleTimeoutSeconds: 5{{adminTokenLine}}
             ledger:
               retainMaxChars: 600
             vendors:

@@ -9,6 +9,7 @@ using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Storage;
+using Corridor.Storage.Reports;
 using Corridor.Storage.Compliance;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -155,6 +156,26 @@ internal static class AdminApi
             }
             var totals = await store.GetUsageTotalsAsync(fromDate, toDate, ct);
             return Results.Json(totals.Select(UsageView.From).ToList(), AdminJson.Default.ListUsageView);
+        });
+
+        group.MapGet("/reports/residency", async (string? tenant, string? from, string? to, string? format, ICorridorStore store, CancellationToken ct) =>
+        {
+            if (!TryDate(from, out var fromDate) || !TryDate(to, out var toDate))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "from and to must be ISO 8601 dates such as 2026-06-01.");
+            }
+            if (string.IsNullOrEmpty(tenant) || await store.GetTenantAsync(tenant, ct) is null)
+            {
+                return Problem(StatusCodes.Status404NotFound, $"No tenant '{tenant}'.");
+            }
+            var report = await store.ResidencyAsync(tenant, fromDate, toDate, ct);
+            if (format == "csv")
+            {
+                return Results.Text(report.ToCsv(), "text/csv");
+            }
+            var buffer = new MemoryStream();
+            report.WriteJson(buffer);
+            return Results.Bytes(buffer.ToArray(), "application/json");
         });
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Corridor.Core.Catalog;
+using Corridor.Core.Policy;
 using Corridor.Core.Routing;
 using Corridor.Storage;
 using Microsoft.Extensions.Configuration;
@@ -42,13 +43,20 @@ public static class ConfigLoader
     public static ConfigLoadResult Parse(string yaml, string baseDirectory, System.Collections.IDictionary? environment = null)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        PolicyLoadResult? policy = null;
         try
         {
             var stream = new YamlStream();
             stream.Load(new StringReader(yaml));
-            if (stream.Documents.Count > 0)
+            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode root)
             {
-                Flatten(stream.Documents[0].RootNode, "", values);
+                // Policy is read as YAML by its own loader (with includes); it is not subject to environment overrides.
+                if (root.Children.TryGetValue(new YamlScalarNode(PolicyLoader.SectionName), out var section))
+                {
+                    policy = PolicyLoader.Load(section, baseDirectory, File.ReadAllText);
+                    root.Children.Remove(new YamlScalarNode(PolicyLoader.SectionName));
+                }
+                Flatten(root, "", values);
             }
         }
         catch (YamlException e)
@@ -62,7 +70,7 @@ public static class ConfigLoader
             builder.AddInMemoryCollection(EnvironmentOverrides(environment));
         }
         var reader = new SectionReader(builder.Build());
-        var config = reader.Read(baseDirectory);
+        var config = reader.Read(baseDirectory) with { Policy = policy };
         var errors = reader.Errors;
         // Check the catalog and routing too, so one run lists every mistake in the file.
         var catalog = Catalog.TryCreate(config.Catalog, out var catalogErrors);
@@ -70,6 +78,15 @@ public static class ConfigLoader
         if (catalog is not null)
         {
             errors.AddRange(config.Routing.Validate(catalog));
+            if (policy is not null)
+            {
+                CompiledPolicy.TryCreate(policy, catalog, out var policyErrors);
+                errors.AddRange(policyErrors);
+            }
+        }
+        else if (policy is not null)
+        {
+            errors.AddRange(policy.Errors);
         }
         return errors.Count == 0 ? new ConfigLoadResult(config, errors) : new ConfigLoadResult(null, errors);
     }

@@ -1,4 +1,5 @@
 using Corridor.Core.Catalog;
+using Corridor.Core.Policy;
 using Corridor.Core.Routing;
 using Corridor.Storage;
 
@@ -12,6 +13,9 @@ public sealed record CorridorConfig(
     CatalogConfig Catalog)
 {
     public RoutingConfig Routing { get; init; } = RoutingConfig.Default;
+
+    /// <summary>The <c>policy:</c> section as loaded (with its includes); null when the file has none.</summary>
+    public PolicyLoadResult? Policy { get; init; }
 }
 
 public sealed record ServerOptions(

@@ -1,10 +1,12 @@
 using Corridor.Core.Catalog;
+using Corridor.Core.Policy;
 using Corridor.Gateway.Forwarding;
 
 namespace Corridor.Gateway.Configuration;
 
 /// <summary>The configuration the gateway serves with, compiled; replaced whole when a reload succeeds.</summary>
-internal sealed record ActiveConfig(CorridorConfig Config, Catalog Catalog, UpstreamTargets Upstreams, DateTimeOffset LoadedAt)
+/// <remarks>Without a <c>policy:</c> section every tenant may use every model; with one, policy decides (deny by default).</remarks>
+internal sealed record ActiveConfig(CorridorConfig Config, Catalog Catalog, CompiledPolicy? Policy, UpstreamTargets Upstreams, DateTimeOffset LoadedAt)
 {
     /// <summary>Compiles a loaded configuration; null with every error when it cannot be served.</summary>
     public static ActiveConfig? TryCreate(CorridorConfig config, Func<string, string?> environment, DateTimeOffset now, out IReadOnlyList<string> errors)
@@ -21,8 +23,18 @@ internal sealed record ActiveConfig(CorridorConfig Config, Catalog Catalog, Upst
             errors = missing;
             return null;
         }
+        CompiledPolicy? policy = null;
+        if (config.Policy is { } loaded)
+        {
+            policy = CompiledPolicy.TryCreate(loaded, catalog, out var policyErrors);
+            if (policy is null)
+            {
+                errors = policyErrors;
+                return null;
+            }
+        }
         errors = [];
-        return new ActiveConfig(config, catalog, new UpstreamTargets(catalog, environment), now);
+        return new ActiveConfig(config, catalog, policy, new UpstreamTargets(catalog, environment), now);
     }
 }
 

@@ -21,8 +21,8 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, GatewayState s
             return;
         }
         context.Response.ContentType = "application/json";
-        var models = Entitlement.EntitledModels(call).Select(m => (m.Id, Owner: m.Vendor.Id))
-            .Concat(Entitlement.EntitledAliases(call).Select(alias => (Id: alias, Owner: "corridor")))
+        var models = Entitlement.EntitledModels(call, call.ReceivedAt).Select(m => (m.Id, Owner: m.Vendor.Id))
+            .Concat(Entitlement.EntitledAliases(call, call.ReceivedAt).Select(alias => (Id: alias, Owner: "corridor")))
             .ToList();
         using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
         {

@@ -1,5 +1,6 @@
 using Corridor.Core.Catalog;
 using Corridor.Core.Metering;
+using Corridor.Core.Policy;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
@@ -35,6 +36,13 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     public ModelEntry? Model { get; set; }
 
     public IReadOnlyList<DeploymentEntry> AllowedDeployments { get; set; } = [];
+
+    /// <summary>Set by entitlement when policy decided: the decision that governs the request, and its id (<c>x-corridor-decision</c>).</summary>
+    public Decision? Decision { get; set; }
+
+    public DecisionInput? DecisionInput { get; set; }
+
+    public string? DecisionId { get; set; }
 
     /// <summary>The deployment that answered (the last one tried when none did).</summary>
     public DeploymentEntry? Deployment { get; set; }

@@ -1,17 +1,21 @@
 using Corridor.Core.Catalog;
+using Corridor.Core.Policy;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
+using Microsoft.AspNetCore.Http;
 
 namespace Corridor.Gateway.Pipeline;
 
 /// <summary>
-/// Decides which deployments may serve the request. Until policy lands (issue 3) every tenant is entitled to
-/// every model in the catalog; this step already narrows by what the model can do, and resolves aliases
-/// (one public name for an ordered list of models) into their models' deployments, in the alias's order.
+/// Decides which deployments may serve the request. With a policy, each model the request names (one, or an
+/// alias's several, in order) is decided for this tenant, key, request and time; the allowed deployments of the
+/// models that are allowed form the request's route, and the first decision's restrictions are applied to the
+/// request. A refusal is a 403 in the client's dialect with the reason code and the decision id.
+/// Without a policy every tenant may use every model. Either way, models are narrowed by what they can do.
 /// </summary>
 internal static class Entitlement
 {
-    public static GatewayError? Entitle(CorridorRequestFeature call)
+    public static GatewayError? Entitle(HttpContext context, CorridorRequestFeature call, DateTimeOffset now)
     {
         var request = call.Request!;
         var models = Resolve(call.Config, request.Model);
@@ -20,30 +24,73 @@ internal static class Entitlement
             return new GatewayError(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or you do not have access to it.", "model_not_found", "model");
         }
         var needs = call.Operation == Operation.Embeddings ? ModelCapabilities.Embeddings : ModelCapabilities.Chat;
-        var allowed = new List<DeploymentEntry>();
-        foreach (var model in models)
-        {
-            if (model.Config.Capabilities.HasFlag(needs))
-            {
-                allowed.AddRange(model.Deployments);
-            }
-        }
-        if (allowed.Count == 0)
+        models.RemoveAll(m => !m.Config.Capabilities.HasFlag(needs));
+        if (models.Count == 0)
         {
             return GatewayError.Invalid(
                 call.Operation == Operation.Embeddings ? $"The model '{request.Model}' does not produce embeddings." : $"The model '{request.Model}' is not a chat model.",
                 "model");
         }
         call.Model = models[0];
+        if (call.Config.Policy is not { } policy)
+        {
+            call.AllowedDeployments = [.. models.SelectMany(m => m.Deployments)];
+            return null;
+        }
+
+        call.DecisionId = "dec_" + call.RequestId.AsSpan(4).ToString();
+        context.Response.Headers["x-corridor-decision"] = call.DecisionId;
+        var allowed = new List<DeploymentEntry>();
+        Decision? governing = null;
+        Decision? firstDenial = null;
+        foreach (var model in models)
+        {
+            var input = DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id,
+                new RequestFeatures(model.Id, request.Stream, request.Logprobs, request.N, request.MaxTokens), now);
+            var decision = policy.Decide(in input);
+            if (decision.Allowed)
+            {
+                if (governing is null)
+                {
+                    governing = decision;
+                    call.DecisionInput = input;
+                    call.Model = model;
+                }
+                allowed.AddRange(decision.Deployments);
+            }
+            else if (firstDenial is null)
+            {
+                firstDenial = decision;
+                call.DecisionInput ??= input;
+            }
+        }
+        call.Decision = governing ?? firstDenial;
+        if (governing is not { } allow)
+        {
+            var denial = firstDenial!.Value;
+            return new GatewayError(ErrorKind.PermissionDenied,
+                $"The request cannot be served under this account's terms ({denial.ReasonCode}). Decision {call.DecisionId}.", denial.ReasonCode);
+        }
         call.AllowedDeployments = allowed;
+        call.Request = RequestRestrictions.Apply(request, allow.Restrictions, call.Operation);
         return null;
     }
 
     /// <summary>The models a caller may use, for <c>/v1/models</c>.</summary>
-    public static IEnumerable<ModelEntry> EntitledModels(CorridorRequestFeature call) => call.Config.Catalog.Models;
+    public static IEnumerable<ModelEntry> EntitledModels(CorridorRequestFeature call, DateTimeOffset now) =>
+        call.Config.Policy is { } policy
+            ? policy.EntitledModels(DecisionTenant.From(call.Caller!.Tenant, now), now)
+            : call.Config.Catalog.Models;
 
-    /// <summary>The aliases whose models the caller may use, for <c>/v1/models</c>.</summary>
-    public static IEnumerable<string> EntitledAliases(CorridorRequestFeature call) => call.Config.Config.Routing.Aliases.Keys.Order(StringComparer.Ordinal);
+    /// <summary>The aliases with at least one model the caller may use, for <c>/v1/models</c>.</summary>
+    public static IEnumerable<string> EntitledAliases(CorridorRequestFeature call, DateTimeOffset now)
+    {
+        var entitled = EntitledModels(call, now).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        return call.Config.Config.Routing.Aliases
+            .Where(a => a.Value.Any(entitled.Contains))
+            .Select(a => a.Key)
+            .Order(StringComparer.Ordinal);
+    }
 
     private static List<ModelEntry>? Resolve(ActiveConfig config, string name)
     {

@@ -42,7 +42,7 @@ internal sealed class RequestPipeline(
             // 3. Enforcement by the monitor and operators: not yet built (issue 5).
 
             // 4. Entitle: the model and the deployments this request may be served from.
-            error ??= Entitlement.Entitle(call);
+            error ??= Entitlement.Entitle(context, call, call.ReceivedAt);
 
             // 5. Admit (rate limits, budget reservation): not yet built (issue 4).
 

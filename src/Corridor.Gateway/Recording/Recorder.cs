@@ -1,5 +1,6 @@
 using System.Text;
 using Corridor.Core.Metering;
+using Corridor.Core.Policy;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
@@ -8,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 namespace Corridor.Gateway.Recording;
 
 /// <summary>Turns a finished request into its ledger row and hands it to the batched writer.</summary>
-internal sealed class Recorder(LedgerWriter ledger, LedgerOptions options, TimeProvider time)
+internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOptions options, TimeProvider time)
 {
     public void Record(HttpContext context, CorridorRequestFeature call)
     {
@@ -45,6 +46,22 @@ internal sealed class Recorder(LedgerWriter ledger, LedgerOptions options, TimeP
             usage.FinishReason)
         {
             Vendor = (call.Deployment?.Model ?? call.Model?.Config)?.Vendor,
+            DecisionId = call.DecisionId,
         });
+        RecordDecision(call);
+    }
+
+    /// <summary>
+    /// Appends the decision, with its rule trace, to the audit log. The trace is worked out here, after the
+    /// response has gone, by deciding the same input again (the engine is a pure function of it).
+    /// </summary>
+    private void RecordDecision(CorridorRequestFeature call)
+    {
+        if (call.DecisionId is not { } id || call.DecisionInput is not { } input || call.Config.Policy is not { } policy)
+        {
+            return;
+        }
+        var traced = policy.Decide(in input, trace: true);
+        audit.Enqueue(DecisionAudit.Entry(id, call.RequestId, input, traced, time.GetUtcNow()));
     }
 }

@@ -144,6 +144,31 @@ public sealed class AdminApiTests(AdminGatewayFixture fixture) : IClassFixture<A
             decimal.Parse(total.GetProperty("cost").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    [Fact]
+    public async Task ResidencyReport_ShowsVendorRegionAndModel_OfServedRequests()
+    {
+        using var admin = fixture.Admin();
+        await CreateTenantAsync(admin, "residency-co");
+        var (secret, _) = await IssueKeyAsync(admin, "residency-co");
+        var result = await Live.OpenAI(secret).GetChatClient("flaky").CompleteChatAsync([new UserChatMessage("Where am I served?")], null, default).WithTimeout();
+        Assert.True(result.GetRawResponse().Headers.TryGetValue("x-corridor-request-id", out var requestId));
+        await Live.LedgerRowAsync(requestId!);
+
+        using var json = await admin.GetAsync("/admin/reports/residency?tenant=residency-co").WithTimeout();
+        using var csv = await admin.GetAsync("/admin/reports/residency?tenant=residency-co&format=csv").WithTimeout();
+        using var unknown = await admin.GetAsync("/admin/reports/residency?tenant=nobody").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, json.StatusCode);
+        using var report = await JsonAsync(json);
+        var row = Assert.Single(report.RootElement.GetProperty("usage").EnumerateArray());
+        Assert.Equal("openai", row.GetProperty("vendor").GetString());
+        Assert.Equal("jp-east", row.GetProperty("region").GetString());
+        Assert.Equal("flaky", row.GetProperty("model").GetString());
+        Assert.Equal(1, row.GetProperty("requests").GetInt64());
+        Assert.StartsWith("section,vendor,region,model", await csv.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
     public static TheoryData<string?, string?> RefusedAuthorizations => new()
     {
         { null, null },

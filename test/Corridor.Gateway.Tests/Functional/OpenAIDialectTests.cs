@@ -190,7 +190,7 @@ public sealed class OpenAIDialectTests(LiveGatewayFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task N2_ReturnsTwoChoices()
+    public async Task NOfTwo_ReturnsTwoChoices_BilledForBoth()
     {
         using var http = Live.Http();
 
