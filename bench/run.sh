@@ -3,21 +3,23 @@
 # through Corridor, with wrk, in one run; prints requests/s, p50 and p99 for each and Corridor's
 # ratios to nginx, then a run paced at RATE requests/s and the p99 latency Corridor adds.
 #
-#   bench/run.sh                       # about three minutes, build included
+#   bench/run.sh                       # about four minutes, build included
 #   DURATION=30s CONNECTIONS=128 bench/run.sh
 #
 # Environment (all optional):
-#   DURATION=10s  CONNECTIONS=64  THREADS=2  WARMUP=5s      saturating runs (same for every path)
+#   DURATION=8s  CONNECTIONS=64  THREADS=2  WARMUP=5s       saturating runs (same for every path)
 #   RATE=1000  PACED_CONNECTIONS=16  PACED_DURATION=DURATION paced runs
+#   ROUNDS=3                                                 rounds of each; paths interleave within a round
 #   CORRIDOR_BIN=path                                        use this `corridor` executable, skip the build
 #   CORRIDOR_ENV="DOTNET_gcServer=1 ..."                     extra environment for the Corridor process only
 #   KEEP=1                                                   keep the temporary directory (configs, logs)
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-8s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-5s}
+ROUNDS=${ROUNDS:-3}
 RATE=${RATE:-1000}
 PACED_CONNECTIONS=${PACED_CONNECTIONS:-16}
 PACED_DURATION=${PACED_DURATION:-$DURATION}
@@ -226,14 +228,30 @@ for p in "${paths[@]}"; do
 done
 
 # --- measurement -------------------------------------------------------------------------------
-declare -A rps p50 p99 errors
-run_wrk() { # name kind(throughput|paced|warmup)
-  local p=$1 kind=$2 out=$work/wrk-$1-$2.txt
+# CPU time each proxy spends per request, from /proc: far steadier than throughput on a shared machine,
+# so it shows where the cost is even when other work disturbs the rates.
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+children() { pgrep -P "$1" | tr '\n' ' '; }
+cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done; echo "$total"; }
+declare -A procs=(
+  [direct]="$(children "${pids[0]}")"
+  [nginx]="$(children "${pids[1]}")"
+  [corridor]="${pids[2]}"
+)
+
+declare -A results # [path.kind] = "rps p50 p99 cpu errors" lines, one per round
+run_wrk() { # path kind(warmup|throughput|paced) round
+  local p=$1 kind=$2 round=$3 out=$work/wrk-$1-$2-$3.txt
+  # shellcheck disable=SC2086 # procs holds a list of pids
+  local before
+  before=$(cpu_ticks ${procs[$p]})
   case $kind in
     warmup) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" --latency -s "$here/wrk/chat.lua" "${url[$p]}" -- "$key" >"$out" ;;
     throughput) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/wrk/chat.lua" "${url[$p]}" -- "$key" >"$out" ;;
     paced) wrk -t"$THREADS" -c"$PACED_CONNECTIONS" -d"$PACED_DURATION" --latency -s "$here/wrk/paced.lua" "${url[$p]}" -- "$key" "$RATE" "$THREADS" >"$out" ;;
   esac
+  # shellcheck disable=SC2086
+  local ticks=$(($(cpu_ticks ${procs[$p]}) - before))
   local line
   line=$(grep '^BENCH ' "$out") || die "wrk printed no result for $p ($kind): $(cat "$out")"
   local -A f=()
@@ -241,61 +259,87 @@ run_wrk() { # name kind(throughput|paced|warmup)
   for kv in ${line#BENCH }; do
     f[${kv%%=*}]=${kv#*=}
   done
-  rps[$p.$kind]=$(awk -v r="${f[requests]}" -v d="${f[duration_us]}" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
-  p50[$p.$kind]=$(awk -v v="${f[p50_us]}" 'BEGIN { printf "%.3f", v / 1000 }')
-  p99[$p.$kind]=$(awk -v v="${f[p99_us]}" 'BEGIN { printf "%.3f", v / 1000 }')
-  errors[$p.$kind]=$((f[connect] + f[read] + f[write] + f[status] + f[timeout]))
-  if [[ $kind != warmup && ${errors[$p.$kind]} -ne 0 ]]; then
-    log "warning: $p ($kind) had errors: connect=${f[connect]} read=${f[read]} write=${f[write]} status=${f[status]} timeout=${f[timeout]}"
+  local errors=$((f[connect] + f[read] + f[write] + f[status] + f[timeout]))
+  if [[ $kind != warmup && $errors -ne 0 ]]; then
+    log "warning: $p ($kind, round $round) had errors: connect=${f[connect]} read=${f[read]} write=${f[write]} status=${f[status]} timeout=${f[timeout]}"
   fi
+  results[$p.$kind]+=$(awk -v r="${f[requests]}" -v d="${f[duration_us]}" -v a="${f[p50_us]}" -v b="${f[p99_us]}" \
+    -v t="$ticks" -v us="$tick_us" -v e="$errors" \
+    'BEGIN { cpu = (r > 0) ? t * us / r : 0; printf "%.0f %.3f %.3f %.1f %d\n", r / (d / 1e6), a / 1000, b / 1000, cpu, e }')$'\n'
 }
 
+# median FIELD PATH.KIND (fields: 1 rps, 2 p50, 3 p99, 4 cpu); errors are summed
+median() {
+  printf '%s' "${results[$2]}" | awk -v f="$1" 'NF { print $f }' | sort -g |
+    awk '{ v[n++] = $1 } END { if (n % 2) print v[(n - 1) / 2]; else print (v[n / 2 - 1] + v[n / 2]) / 2 }'
+}
+column() { printf '%s' "${results[$2]}" | awk -v f="$1" 'NF { printf "%s%s", sep, $f; sep = " " }'; }
+total_errors() { printf '%s' "${results[$1]}" | awk 'NF { e += $5 } END { print e + 0 }'; }
+
 log "warming up each path ($WARMUP, $CONNECTIONS connections)"
-for p in "${paths[@]}"; do run_wrk "$p" warmup; done
-log "saturating runs: wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
-for p in "${paths[@]}"; do run_wrk "$p" throughput; done
-log "paced runs: $RATE requests/s, wrk -t$THREADS -c$PACED_CONNECTIONS -d$PACED_DURATION"
-for p in "${paths[@]}"; do run_wrk "$p" paced; done
+for p in "${paths[@]}"; do run_wrk "$p" warmup 0; done
+log "saturating runs: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d$DURATION per path, paths interleaved"
+for round in $(seq "$ROUNDS"); do
+  for p in "${paths[@]}"; do run_wrk "$p" throughput "$round"; done
+done
+log "paced runs: $ROUNDS rounds at $RATE requests/s, wrk -t$THREADS -c$PACED_CONNECTIONS -d$PACED_DURATION"
+for round in $(seq "$ROUNDS"); do
+  for p in "${paths[@]}"; do run_wrk "$p" paced "$round"; done
+done
 
 # --- report ------------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=") ? v >= t : v <= t; print ok ? "met" : "NOT met" }'; }
+table() { # kind
+  printf '  %-20s %12s %10s %10s %12s %8s\n' path "${4:-requests/s}" "p50 ms" "p99 ms" "CPU us/req" errors
+  for p in "${paths[@]}"; do
+    printf '  %-20s %12.0f %10.3f %10.3f %12.1f %8s\n' "${label[$p]}" "$(median 1 "$p.$1")" "$(median 2 "$p.$1")" \
+      "$(median 3 "$p.$1")" "$(median 4 "$p.$1")" "$(total_errors "$p.$1")"
+  done
+}
 
 echo
-echo "Corridor whole-system benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk, nginx, the upstream and Corridor share the machine; nothing is pinned."
+echo "Corridor whole-system benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(nproc) CPUs, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk, both nginx and Corridor share the machine; nothing is pinned. Figures are medians of $ROUNDS interleaved rounds."
+echo "CPU us/req: CPU time of the process answering wrk (the upstream itself for direct) per request."
+[[ -z $CORRIDOR_ENV ]] || echo "Corridor ran with: $CORRIDOR_ENV"
 echo
-echo "Saturating: wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after a $WARMUP warm-up per path)"
-printf '  %-20s %12s %10s %10s %8s\n' path requests/s "p50 ms" "p99 ms" errors
-for p in "${paths[@]}"; do
-  printf '  %-20s %12s %10s %10s %8s\n' "${label[$p]}" "${rps[$p.throughput]}" "${p50[$p.throughput]}" "${p99[$p.throughput]}" "${errors[$p.throughput]}"
-done
-tput_ratio=$(ratio "${rps[corridor.throughput]}" "${rps[nginx.throughput]}")
+echo "Saturating: wrk -t$THREADS -c$CONNECTIONS -d$DURATION per round (after a $WARMUP warm-up per path)"
+table throughput
+tput_ratio=$(ratio "$(median 1 corridor.throughput)" "$(median 1 nginx.throughput)")
+rounds_ratio=$(paste -d' ' <(column 1 corridor.throughput | tr ' ' '\n') <(column 1 nginx.throughput | tr ' ' '\n') |
+  awk '{ printf "%s%.2f", sep, $1 / $2; sep = " " }')
 echo
-echo "  Corridor / nginx:   throughput $tput_ratio   p50 $(ratio "${p50[corridor.throughput]}" "${p50[nginx.throughput]}")   p99 $(ratio "${p99[corridor.throughput]}" "${p99[nginx.throughput]}")"
-echo "  nginx / direct:     throughput $(ratio "${rps[nginx.throughput]}" "${rps[direct.throughput]}")"
-echo "  Corridor / direct:  throughput $(ratio "${rps[corridor.throughput]}" "${rps[direct.throughput]}")"
+echo "  Corridor / nginx:   throughput $tput_ratio (rounds: $rounds_ratio)   p50 $(ratio "$(median 2 corridor.throughput)" "$(median 2 nginx.throughput)")   p99 $(ratio "$(median 3 corridor.throughput)" "$(median 3 nginx.throughput)")   CPU per request $(ratio "$(median 4 corridor.throughput)" "$(median 4 nginx.throughput)")"
+echo "  nginx / direct:     throughput $(ratio "$(median 1 nginx.throughput)" "$(median 1 direct.throughput)")"
+echo "  Corridor / direct:  throughput $(ratio "$(median 1 corridor.throughput)" "$(median 1 direct.throughput)")"
 echo
-echo "Paced: $RATE requests/s, wrk -t$THREADS -c$PACED_CONNECTIONS -d$PACED_DURATION"
-printf '  %-20s %12s %10s %10s %8s\n' path achieved/s "p50 ms" "p99 ms" errors
-for p in "${paths[@]}"; do
-  printf '  %-20s %12s %10s %10s %8s\n' "${label[$p]}" "${rps[$p.paced]}" "${p50[$p.paced]}" "${p99[$p.paced]}" "${errors[$p.paced]}"
-done
-added_direct=$(minus "${p99[corridor.paced]}" "${p99[direct.paced]}")
-added_nginx=$(minus "${p99[corridor.paced]}" "${p99[nginx.paced]}")
+echo "Paced: $RATE requests/s, wrk -t$THREADS -c$PACED_CONNECTIONS -d$PACED_DURATION per round"
+table paced "" "" achieved/s
+p99_rounds() { column 3 "$1.paced"; }
+echo "  p99 per round (ms):  direct $(p99_rounds direct)   nginx $(p99_rounds nginx)   Corridor $(p99_rounds corridor)"
+added_direct=$(minus "$(median 3 corridor.paced)" "$(median 3 direct.paced)")
+added_nginx=$(minus "$(median 3 corridor.paced)" "$(median 3 nginx.paced)")
 echo
-echo "  Corridor added p99:  vs direct $added_direct ms   vs nginx $added_nginx ms   (nginx vs direct $(minus "${p99[nginx.paced]}" "${p99[direct.paced]}") ms)"
-echo "  Corridor added p50:  vs direct $(minus "${p50[corridor.paced]}" "${p50[direct.paced]}") ms   vs nginx $(minus "${p50[corridor.paced]}" "${p50[nginx.paced]}") ms"
+echo "  Corridor added p99:  vs direct $added_direct ms   vs nginx $added_nginx ms   (nginx adds $(minus "$(median 3 nginx.paced)" "$(median 3 direct.paced)") ms vs direct)"
+echo "  Corridor added p50:  vs direct $(minus "$(median 2 corridor.paced)" "$(median 2 direct.paced)") ms   vs nginx $(minus "$(median 2 corridor.paced)" "$(median 2 nginx.paced)") ms"
 echo
 echo "Targets"
-echo "  throughput >= 0.60 x nginx:                    $tput_ratio   $(verdict "$tput_ratio" 0.60 '>=')"
-echo "  added p99 <= 1 ms at $RATE/s (vs direct):        $added_direct ms   $(verdict "$added_direct" 1.0 '<=')"
-total_errors=0
-for k in "${!errors[@]}"; do
-  [[ $k == *.warmup ]] || total_errors=$((total_errors + errors[$k]))
+echo "  throughput >= 0.60 x nginx:                 $tput_ratio   $(verdict "$tput_ratio" 0.60 '>=')"
+echo "  added p99 <= 1 ms at $RATE/s, vs direct:      $added_direct ms   $(verdict "$added_direct" 1.0 '<=')"
+echo "  added p99 <= 1 ms at $RATE/s, vs nginx:       $added_nginx ms   $(verdict "$added_nginx" 1.0 '<=')"
+
+all_errors=0
+for k in "${!results[@]}"; do
+  [[ $k == *.warmup ]] || all_errors=$((all_errors + $(total_errors "$k")))
 done
-if ((total_errors > 0)); then
+if ((all_errors > 0)); then
   echo
-  echo "WARNING: $total_errors wrk errors (non-2xx, timeouts or socket errors); see the warnings above."
+  echo "WARNING: $all_errors wrk errors (non-2xx, timeouts or socket errors); see the warnings above."
+fi
+if grep -qE '^(fail|crit)' "$work/corridor.log"; then
+  echo
+  echo "WARNING: Corridor logged failures:"
+  grep -E '^(fail|crit)' "$work/corridor.log" | head -n 5 | cut -c1-300
 fi

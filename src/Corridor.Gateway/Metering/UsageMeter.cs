@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -13,6 +14,7 @@ namespace Corridor.Gateway.Metering;
 internal sealed class UsageMeter(int retainChars)
 {
     private const int MaxDepth = 16;
+    private const int StackTextChars = 256;
     private StringBuilder? _text;
 
     public long InputTokens { get; private set; }
@@ -157,17 +159,32 @@ internal sealed class UsageMeter(int retainChars)
 
     private void AppendText(ref Utf8JsonReader reader, bool retain)
     {
-        var text = reader.GetString() ?? "";
-        OutputChars += text.Length;
-        if (!retain || retainChars <= 0)
+        // Unescaped into a stack or pooled buffer rather than a string: this runs for every content delta of every
+        // stream. A JSON string never has more UTF-16 chars than its escaped UTF-8 bytes, so the buffer is large enough.
+        var maxChars = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        char[]? rented = null;
+        var buffer = maxChars <= StackTextChars ? stackalloc char[StackTextChars] : (rented = ArrayPool<char>.Shared.Rent(maxChars));
+        try
         {
-            return;
+            var length = reader.CopyString(buffer);
+            OutputChars += length;
+            if (!retain || retainChars <= 0)
+            {
+                return;
+            }
+            _text ??= new StringBuilder();
+            var room = retainChars - _text.Length;
+            if (room > 0)
+            {
+                _text.Append(buffer[..Math.Min(room, length)]);
+            }
         }
-        _text ??= new StringBuilder();
-        var room = retainChars - _text.Length;
-        if (room > 0)
+        finally
         {
-            _text.Append(text, 0, Math.Min(room, text.Length));
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
         }
     }
 

@@ -99,4 +99,29 @@ public sealed class UsageMeterTests
     {
         Assert.False(new UsageMeter(10).TryScan("<html>"u8));
     }
+
+    [Fact]
+    public void Text_IsUnescapedAndCountedWhetherShortOrLong()
+    {
+        var longText = new string('x', 1000);
+        var meter = new UsageMeter(retainChars: 1200);
+
+        Scan(meter, """{"choices":[{"delta":{"content":"caf\u00e9 \"ok\"\n"}}]}""");
+        Scan(meter, $$$"""{"choices":[{"delta":{"content":"{{{longText}}}"}}]}""");
+
+        Assert.Equal(10 + 1000, meter.OutputChars);
+        Assert.Equal("café \"ok\"\n" + longText, meter.Text);
+    }
+
+    [Fact]
+    public void Text_StopsAtTheRetentionCapButKeepsCounting()
+    {
+        var meter = new UsageMeter(retainChars: 300);
+
+        Scan(meter, $$$"""{"choices":[{"message":{"content":"{{{new string('a', 280)}}}"}}]}""");
+        Scan(meter, $$$"""{"choices":[{"delta":{"content":"{{{new string('b', 500)}}}"}}]}""");
+
+        Assert.Equal(780, meter.OutputChars);
+        Assert.Equal(new string('a', 280) + new string('b', 20), meter.Text);
+    }
 }
