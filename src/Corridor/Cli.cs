@@ -32,7 +32,7 @@ internal static class Cli
 
     internal static RootCommand BuildRoot(CliContext context)
     {
-        var root = new RootCommand("Corridor: a self-hosted AI gateway. Serve it, run the upstream simulator, manage tenants and keys, read usage, export traffic.")
+        var root = new RootCommand("Corridor: a self-hosted AI gateway. Serve it, run the upstream simulator, manage tenants and keys, read usage, export traffic, replay it through the distillation monitor.")
         {
             context.ConfigOption,
             context.DbOption,
@@ -44,6 +44,7 @@ internal static class Cli
         root.Add(KeyCommands.Create(context));
         root.Add(UsageCommand.Create(context));
         root.Add(ExportCommand.Create(context));
+        root.Add(ReplayCommand.Create(context));
         return root;
     }
 }
