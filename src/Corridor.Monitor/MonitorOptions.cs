@@ -5,13 +5,13 @@ namespace Corridor.Monitor;
 /// <summary>Score thresholds for each level; a level is entered when the score reaches its threshold.</summary>
 public sealed record LevelThresholds
 {
-    public double Watch { get; init; } = 0.25;
+    public double Watch { get; init; } = 0.20;
 
-    public double Flag { get; init; } = 0.45;
+    public double Flag { get; init; } = 0.40;
 
-    public double Throttle { get; init; } = 0.65;
+    public double Throttle { get; init; } = 0.60;
 
-    public double Suspend { get; init; } = 0.85;
+    public double Suspend { get; init; } = 0.80;
 
     public double For(EnforcementLevel level) => level switch
     {
@@ -29,15 +29,15 @@ public sealed record LevelThresholds
 /// </summary>
 public sealed record SignalWeights
 {
-    public double CotElicitation { get; init; } = 0.18;
+    public double CotElicitation { get; init; } = 0.17;
 
     public double VerbosityElicitation { get; init; } = 0.12;
 
     public double DatasetFormat { get; init; } = 0.08;
 
-    public double OutputYield { get; init; } = 0.17;
+    public double OutputYield { get; init; } = 0.16;
 
-    public double HarvestSampling { get; init; } = 0.12;
+    public double HarvestSampling { get; init; } = 0.14;
 
     public double TemperatureSweep { get; init; } = 0.05;
 
@@ -108,7 +108,7 @@ public sealed record MonitorOptions
     public double ConfidenceRequests { get; init; } = 8;
 
     /// <summary>...and with active hours as h/(h + this): a one-off burst is not a campaign.</summary>
-    public double ConfidenceHours { get; init; } = 1.5;
+    public double ConfidenceHours { get; init; } = 1.0;
 
     /// <summary>A request counts as reasoning harvested when it asked for reasoning and got this many visible tokens.</summary>
     public int MinReasoningAnswerTokens { get; init; } = 150;
@@ -124,10 +124,10 @@ public sealed record MonitorOptions
     public double YieldRatioSpan { get; init; } = 10;
 
     /// <summary>A key whose own profile (before confidence) reaches this looks like a harvester: cluster evidence.</summary>
-    public double HarvestProfile { get; init; } = 0.45;
+    public double HarvestProfile { get; init; } = 0.40;
 
     /// <summary>Keys whose profile reaches this are watched for synchronised cadence.</summary>
-    public double CadenceSuspect { get; init; } = 0.35;
+    public double CadenceSuspect { get; init; } = 0.30;
 
     /// <summary>Width of the time bins in which synchronised requests are counted.</summary>
     public TimeSpan CadenceBin { get; init; } = TimeSpan.FromSeconds(20);

@@ -163,14 +163,11 @@ internal sealed class ClusterEngine
         var linked = new List<PairEvidence>();
         foreach (var (_, evidence) in _pairs.Entries())
         {
-            if (now - evidence.LastMs > PairTtlMs)
-            {
-                continue;
-            }
-
             var a = _findKey(evidence.Pair.A);
             var b = _findKey(evidence.Pair.B);
-            if (a is null || b is null || !IsLinked(evidence, a, b, now))
+
+            // Evidence holds while both keys stay active; a pair whose keys went quiet for the TTL is stale.
+            if (a is null || b is null || now - Math.Max(evidence.LastMs, Math.Min(a.LastMs, b.LastMs)) > PairTtlMs || !IsLinked(evidence, a, b, now))
             {
                 continue;
             }
@@ -208,11 +205,16 @@ internal sealed class ClusterEngine
 
             if (!_clusters.TryGetValue(hash, out var record))
             {
-                record = NewVersion(members, hash);
+                // A group that only lost members (keys went quiet or were evicted) stays the cluster it was.
+                record = _active.FirstOrDefault(c => !c.Active && members.All(m => Array.BinarySearch(c.Keys, m, StringComparer.Ordinal) >= 0))
+                    ?? NewVersion(members, hash);
             }
 
             record.Active = true;
-            record.Members = MemberRefs(members);
+            if (record.Keys.Length == members.Count)
+            {
+                record.Members = MemberRefs(members);
+            }
             var edges = linked.Where(e => ids.TryGetValue(e.Pair.A, out var x) && links.Find(x) == links.Find(ids[members[0]])).ToList();
             Score(record, members, edges, now, scored);
             active.Add(record);
