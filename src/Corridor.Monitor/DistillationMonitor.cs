@@ -21,6 +21,7 @@ public sealed class DistillationMonitor
     private readonly object _gate = new();
     private readonly LruMap<string, SubjectState> _keys;
     private readonly LruMap<string, SubjectState> _tenants;
+    private readonly LruMap<ClientId, SubjectState> _clientStates;
     private readonly LruMap<SubjectRef, LevelTracker> _watched;
     private readonly LruMap<SubjectRef, LevelTracker> _flagged;
     private readonly Dictionary<SubjectRef, LevelTracker> _pinned = [];
@@ -49,6 +50,7 @@ public sealed class DistillationMonitor
         _sink = sink;
         _keys = new LruMap<string, SubjectState>(_options.MaxKeys, StringComparer.Ordinal);
         _tenants = new LruMap<string, SubjectState>(_options.MaxTenants, StringComparer.Ordinal);
+        _clientStates = new LruMap<ClientId, SubjectState>(_options.MaxKeys);
         _watched = new LruMap<SubjectRef, LevelTracker>(_options.MaxRecords);
         _flagged = new LruMap<SubjectRef, LevelTracker>(_options.MaxRecords);
         _clusters = new ClusterEngine(_options, id => _keys.TryPeek(id, out var s) ? s : null, id => _tenants.TryPeek(id, out var s) ? s : null);
@@ -273,8 +275,8 @@ public sealed class DistillationMonitor
             lock (_gate)
             {
                 var records = _watched.Count + _flagged.Count;
-                var bytes = ((long)(_keys.Count + _tenants.Count) * SubjectState.SizeBytes)
-                    + ((long)(_keys.Capacity + _tenants.Capacity + _watched.Capacity + _flagged.Capacity) * 32)
+                var bytes = ((long)(_keys.Count + _tenants.Count + _clientStates.Count) * SubjectState.SizeBytes)
+                    + ((long)(_keys.Capacity + _tenants.Capacity + _clientStates.Capacity + _watched.Capacity + _flagged.Capacity) * 32)
                     + ((long)(records + _pinned.Count) * 256)
                     + _clusters.EstimatedBytes
                     + ((long)_board.Count * 64);
@@ -321,9 +323,26 @@ public sealed class DistillationMonitor
                 }
             }
 
+            var fingerprint = Fingerprint(request);
+            if (fingerprint != key.LastFingerprint)
+            {
+                key.LastFingerprint = fingerprint;
+                _clusters.RegisterFingerprint(fingerprint, key, now);
+            }
+
             if (key.Raw >= _options.CadenceSuspect)
             {
                 _clusters.RegisterCadence(key, now);
+            }
+
+            // The key as used by this one client (user agent): its own profile, undiluted by the key's other clients.
+            var clientId = new ClientId(keyId, request.UserAgentHash);
+            var client = AcquireClient(clientId, tenantId ?? string.Empty);
+            client.Update(request, _options, []);
+            client.SinceScored++;
+            if (client.LastScoredMs == long.MinValue || client.SinceScored >= _options.ScoreEveryRequests || now - client.LastScoredMs >= _scoreIntervalMs)
+            {
+                ScoreClient(client, key, request.UserAgentHash, now);
             }
 
             MaybeScore(key, now);
@@ -381,6 +400,55 @@ public sealed class DistillationMonitor
         return state;
     }
 
+    /// <summary>What a client sends with: user agent, model and sampling settings. Scripts share it; people vary.</summary>
+    private static ulong Fingerprint(in RequestFeatures request)
+    {
+        var hash = Hashing.Combine(request.UserAgentHash, Hashing.OfString(request.Model));
+        hash = Hashing.Combine(hash, (ulong)request.MaxTokens);
+        hash = Hashing.Combine(hash, (ulong)BitConverter.SingleToInt32Bits(request.Temperature));
+        return Hashing.Combine(hash, (ulong)request.N);
+    }
+
+    private SubjectState AcquireClient(ClientId id, string tenantId)
+    {
+        if (_clientStates.TryGetValue(id, out var state))
+        {
+            return state;
+        }
+
+        if (_clientStates.Count >= _clientStates.Capacity && _clientStates.TryPeekOldest(out var oldId, out var cold))
+        {
+            _clientStates.Remove(oldId);
+            _evictions++;
+            state = cold;
+        }
+        else
+        {
+            state = new SubjectState();
+        }
+
+        state.Reset(SubjectKind.Key, id.Key, tenantId);
+        _clientStates.Add(id, state);
+        return state;
+    }
+
+    private void ScoreClient(SubjectState client, SubjectState key, ulong owner, long now)
+    {
+        var raw = client.ComputeProfile(now, _options);
+        var confidence = client.ComputeConfidence(now, _options);
+        var score = raw * confidence;
+        client.Score = score;
+        client.LastScoredMs = now;
+        client.SinceScored = 0;
+        if (score >= key.ClientScore || owner == key.ClientScoreOwner)
+        {
+            key.ClientScore = score;
+            key.ClientConfidence = confidence;
+            key.ClientScoreOwner = owner;
+            client.SignalValues.CopyTo(key.ClientSignalValues, 0);
+        }
+    }
+
     private void MaybeScore(SubjectState state, long now)
     {
         state.SinceScored++;
@@ -400,6 +468,15 @@ public sealed class DistillationMonitor
         state.LastScoredMs = now;
         state.SinceScored = 0;
 
+        // A key is as suspect as its most suspect client.
+        var values = state.SignalValues;
+        if (state.Kind == SubjectKind.Key && state.ClientScore > score)
+        {
+            score = state.ClientScore;
+            confidence = state.ClientConfidence;
+            values = state.ClientSignalValues;
+        }
+
         var tracker = state.Tracker;
         if (tracker is null)
         {
@@ -416,10 +493,10 @@ public sealed class DistillationMonitor
         if (score > tracker.PeakScore)
         {
             tracker.PeakScore = score;
-            tracker.PeakReasons = Reasons(state.SignalValues, confidence, 1.0);
+            tracker.PeakReasons = Reasons(values, confidence, 1.0);
         }
 
-        ApplyScore(tracker, score, now, state.TotalRequests, () => Reasons(state.SignalValues, confidence, 1.0));
+        ApplyScore(tracker, score, now, state.TotalRequests, () => Reasons(values, confidence, 1.0));
     }
 
     private void ApplyScore(LevelTracker tracker, double score, long now, long requests, Func<IReadOnlyList<SignalContribution>> reasons)
@@ -644,4 +721,7 @@ public sealed class DistillationMonitor
     }
 
     private static DateTimeOffset? ToTime(long? ms) => ms is { } value ? DateTimeOffset.FromUnixTimeMilliseconds(value) : null;
+
+    /// <summary>One client (user agent) of one key.</summary>
+    private readonly record struct ClientId(string Key, ulong UserAgent);
 }

@@ -42,6 +42,7 @@ internal sealed class ClusterEngine
 {
     public const int MaxFrameMembers = 32;
     public const int MaxSourceMembers = 16;
+    public const int MaxFingerprintMembers = 64;
     public const int MaxBinMembers = 64;
     private static readonly long PairTtlMs = (long)TimeSpan.FromDays(7).TotalMilliseconds;
 
@@ -50,6 +51,7 @@ internal sealed class ClusterEngine
     private readonly Func<string, SubjectState?> _findTenant;
     private readonly LruMap<ulong, IndexEntry> _frames;
     private readonly LruMap<ulong, IndexEntry> _sources;
+    private readonly LruMap<ulong, IndexEntry> _fingerprints;
     private readonly LruMap<KeyPair, PairEvidence> _pairs;
     private readonly LruMap<ulong, ClusterRecord> _clusters;
     private readonly List<(string Key, string Tenant)> _bin = [];
@@ -66,6 +68,7 @@ internal sealed class ClusterEngine
         _findTenant = findTenant;
         _frames = new LruMap<ulong, IndexEntry>(options.MaxFrames);
         _sources = new LruMap<ulong, IndexEntry>(options.MaxSources);
+        _fingerprints = new LruMap<ulong, IndexEntry>(options.MaxSources);
         _pairs = new LruMap<KeyPair, PairEvidence>(options.MaxPairs);
         _clusters = new LruMap<ulong, ClusterRecord>(options.MaxClusters);
     }
@@ -76,7 +79,7 @@ internal sealed class ClusterEngine
 
     public int FrameCount => _frames.Count;
 
-    public int SourceCount => _sources.Count;
+    public int SourceCount => _sources.Count + _fingerprints.Count;
 
     public int ClusterCount => _clusters.Count;
 
@@ -85,13 +88,13 @@ internal sealed class ClusterEngine
         get
         {
             long bytes = _pairs.Count * PairEvidence.SizeBytes;
-            bytes += (_frames.Count * 64L) + (_sources.Count * 64L);
+            bytes += (_frames.Count * 64L) + (_sources.Count * 64L) + (_fingerprints.Count * 64L);
             foreach (var entry in _frames.Entries())
             {
                 bytes += entry.Value.SizeBytes;
             }
 
-            foreach (var entry in _sources.Entries())
+            foreach (var entry in _sources.Entries().Concat(_fingerprints.Entries()))
             {
                 bytes += entry.Value.SizeBytes;
             }
@@ -114,6 +117,10 @@ internal sealed class ClusterEngine
     /// <summary>A key sent from a (network, user agent) it had not sent from just before.</summary>
     public void RegisterSource(ulong source, SubjectState key, long now) =>
         Register(_sources, source, key, now, MaxSourceMembers, static evidence => evidence.SharedSources++);
+
+    /// <summary>A key's client fingerprint (user agent, model, sampling settings) changed.</summary>
+    public void RegisterFingerprint(ulong fingerprint, SubjectState key, long now) =>
+        Register(_fingerprints, fingerprint, key, now, MaxFingerprintMembers, static evidence => evidence.SharedFingerprints++);
 
     /// <summary>A suspect key sent a request: count the bins in which suspects of different tenants send together.</summary>
     public void RegisterCadence(SubjectState key, long now)
@@ -248,6 +255,11 @@ internal sealed class ClusterEngine
             kinds++;
         }
 
+        if (evidence.SharedFingerprints >= 1)
+        {
+            kinds++;
+        }
+
         if (IsSynchronised(evidence, a, b, now))
         {
             kinds++;
@@ -320,7 +332,7 @@ internal sealed class ClusterEngine
         {
             values[(int)Signal.SharedTemplate] = edges.Average(e => Math.Min(1.0, e.SharedFrames / 4.0));
             values[(int)Signal.SynchronisedCadence] = edges.Count(e => e.CoFired >= 4) / (double)edges.Count;
-            values[(int)Signal.SharedSource] = edges.Count(e => e.SharedSources > 0) / (double)edges.Count;
+            values[(int)Signal.SharedSource] = edges.Average(e => (e.SharedSources > 0 ? 0.6 : 0) + (e.SharedFingerprints > 0 ? 0.4 : 0));
         }
 
         if (states > 0)

@@ -33,6 +33,9 @@ internal sealed class PairEvidence(KeyPair pair)
     /// <summary>Distinct (network, user agent) sources both keys sent from.</summary>
     public int SharedSources { get; set; }
 
+    /// <summary>Client fingerprints (user agent, model, sampling settings) both keys used.</summary>
+    public int SharedFingerprints { get; set; }
+
     /// <summary>Cadence bins in which both keys sent (while both looked suspect).</summary>
     public int CoFired { get; set; }
 

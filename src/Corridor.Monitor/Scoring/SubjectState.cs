@@ -99,6 +99,20 @@ internal sealed class SubjectState
     // Cluster bookkeeping (keys only).
     public ulong LastSource { get; set; }
 
+    public ulong LastFingerprint { get; set; }
+
+    /// <summary>
+    /// A key's best recent score among the clients (user agents) that use it, with that client's signal values: one
+    /// harvesting client hidden among a legitimate application's traffic on the same key still shows.
+    /// </summary>
+    public double ClientScore { get; set; }
+
+    public double ClientConfidence { get; set; }
+
+    public ulong ClientScoreOwner { get; set; }
+
+    public double[] ClientSignalValues { get; } = new double[Signals.Count];
+
     public long CadenceBins { get; set; }
 
     public long LastCadenceBin { get; set; } = long.MinValue;
@@ -115,7 +129,7 @@ internal sealed class SubjectState
     /// <summary>Approximate bytes held by one state (the counted size used by the memory bound).</summary>
     public static long SizeBytes =>
         160 + (CounterCount * sizeof(double)) + (2 * (1 << NoveltyPrecision)) + (FrameSlots * 16) + 48
-        + (TemperatureSlots * 12) + (Signals.Count * sizeof(double)) + (MaxTrackedKeys * 8);
+        + (TemperatureSlots * 12) + (2 * Signals.Count * sizeof(double)) + (MaxTrackedKeys * 8);
 
     public void Reset(SubjectKind kind, string id, string? tenantId)
     {
@@ -147,6 +161,11 @@ internal sealed class SubjectState
         Dirty = false;
         Tracker = null;
         LastSource = 0;
+        LastFingerprint = 0;
+        ClientScore = 0;
+        ClientConfidence = 0;
+        ClientScoreOwner = 0;
+        Array.Clear(ClientSignalValues);
         CadenceBins = 0;
         LastCadenceBin = long.MinValue;
         FirstSuspectMs = long.MinValue;

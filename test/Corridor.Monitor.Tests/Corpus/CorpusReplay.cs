@@ -6,6 +6,9 @@ namespace Corridor.Monitor.Tests.Corpus;
 /// <summary>One request of the corpus: its parsed metadata and its raw line (the request body is a range of it).</summary>
 internal sealed record CorpusRecord(RequestMetadata Metadata, byte[] Line, Range Request)
 {
+    /// <summary>Set when a perturbation mixed a campaign into a legitimate key: the campaign (empty for the key's own traffic).</summary>
+    public string? Campaign { get; init; }
+
     public DateTimeOffset Ts => Metadata.Timestamp;
 
     public ReadOnlySpan<byte> Body => Request.Equals(default(Range)) ? [] : Line.AsSpan()[Request];
@@ -38,7 +41,7 @@ internal static class CorpusReplay
         IReadOnlyList<CorpusRecord> records, Labels labels, MonitorOptions? options = null)
     {
         var snapshot = Run(records, options);
-        return Scorer.Score(snapshot, labels, records.Select(r => (r.Ts, r.Metadata.KeyId)).ToList());
+        return Scorer.Score(snapshot, labels, records.Select(r => (r.Ts, r.Metadata.KeyId, r.Campaign is { } c ? (c.Length == 0 ? null : c) : labels.Keys.GetValueOrDefault(r.Metadata.KeyId)?.Campaign)).ToList());
     }
 
     private static List<CorpusRecord> Load()

@@ -103,3 +103,15 @@ internal sealed class DiagnosticFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A theory that needs the dev corpus: skipped, with a message saying so, when the corpus is absent.</summary>
+internal sealed class CorpusTheoryAttribute : TheoryAttribute
+{
+    public CorpusTheoryAttribute()
+    {
+        if (DevCorpus.Directory is null)
+        {
+            Skip = DevCorpus.SkipMessage;
+        }
+    }
+}

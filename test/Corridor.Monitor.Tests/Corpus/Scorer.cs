@@ -15,7 +15,8 @@ internal sealed record CampaignResult(string Campaign, string Kind, int Keys, in
 /// <summary>
 /// The rules of shared/corpus/score.py, in C#: a key counts as flagged at the earliest moment it, its tenant, or a
 /// cluster holding either reached flag; a campaign is detected when half its keys (rounded up) are flagged, and its cost
-/// is the number of its requests before that moment (500 by default, 1000 for hydra-like campaigns).
+/// is the number of its requests before that moment (its own requests, even when a perturbation sent them with a
+/// legitimate key) (500 by default, 1000 for hydra-like campaigns).
 /// </summary>
 internal static class Scorer
 {
@@ -23,7 +24,7 @@ internal static class Scorer
     public const int HydraBudget = 1000;
 
     public static (IReadOnlyList<CampaignResult> Campaigns, IReadOnlyList<KeyLabel> BenignFlagged) Score(
-        MonitorSnapshot snapshot, Labels labels, IReadOnlyList<(DateTimeOffset Ts, string Key)> requests)
+        MonitorSnapshot snapshot, Labels labels, IReadOnlyList<(DateTimeOffset Ts, string Key, string? Campaign)> requests)
     {
         var flaggedAt = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         void Mark(SubjectRef subject, DateTimeOffset? at)
@@ -61,7 +62,7 @@ internal static class Scorer
             var times = keys.Where(flaggedAt.ContainsKey).Select(k => flaggedAt[k]).Order().ToList();
             var need = (keys.Count + 1) / 2;
             var budget = kind.Contains("hydra", StringComparison.Ordinal) ? HydraBudget : Budget;
-            var campaignRequests = requests.Where(r => keys.Contains(r.Key)).Select(r => r.Ts).ToList();
+            var campaignRequests = requests.Where(r => r.Campaign == campaign).Select(r => r.Ts).ToList();
             int? cost = null;
             if (times.Count >= need)
             {
