@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Corridor.Monitor.Clusters;
 using Corridor.Monitor.Features;
 using Corridor.Monitor.Scoring;
@@ -61,6 +62,7 @@ public sealed class DistillationMonitor
     public MonitorOptions Options => _options;
 
     /// <summary>Takes one request into account. Never throws; a failure is counted and reported to the sink.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Observe(in RequestFeatures request)
     {
         try
@@ -286,6 +288,7 @@ public sealed class DistillationMonitor
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void ObserveCore(in RequestFeatures request)
     {
         var keyId = request.KeyId;
@@ -371,6 +374,7 @@ public sealed class DistillationMonitor
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SubjectState Acquire(LruMap<string, SubjectState> map, SubjectKind kind, string id, string? tenantId)
     {
         if (map.TryGetValue(id, out var state))
@@ -401,6 +405,7 @@ public sealed class DistillationMonitor
     }
 
     /// <summary>What a client sends with: user agent, model and sampling settings. Scripts share it; people vary.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong Fingerprint(in RequestFeatures request)
     {
         var hash = Hashing.Combine(request.UserAgentHash, Hashing.OfString(request.Model));
@@ -409,6 +414,7 @@ public sealed class DistillationMonitor
         return Hashing.Combine(hash, (ulong)request.N);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SubjectState AcquireClient(ClientId id, string tenantId)
     {
         if (_clientStates.TryGetValue(id, out var state))
@@ -432,6 +438,7 @@ public sealed class DistillationMonitor
         return state;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ScoreClient(SubjectState client, SubjectState key, ulong owner, long now)
     {
         var raw = client.ComputeProfile(now, _options);
@@ -449,6 +456,7 @@ public sealed class DistillationMonitor
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void MaybeScore(SubjectState state, long now)
     {
         state.SinceScored++;
@@ -458,6 +466,7 @@ public sealed class DistillationMonitor
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Score(SubjectState state, long now)
     {
         var raw = state.ComputeProfile(now, _options);
@@ -467,6 +476,12 @@ public sealed class DistillationMonitor
         state.Score = score;
         state.LastScoredMs = now;
         state.SinceScored = 0;
+
+        if (state.Kind == SubjectKind.Key && (raw >= _options.HarvestProfile) != state.HarvestLike)
+        {
+            state.HarvestLike = !state.HarvestLike;
+            _clusters.NoteChanged();
+        }
 
         // A key is as suspect as its most suspect client.
         var values = state.SignalValues;

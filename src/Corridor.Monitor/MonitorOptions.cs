@@ -102,7 +102,7 @@ public sealed record MonitorOptions
     public int ScoreEveryRequests { get; init; } = 8;
 
     /// <summary>Clusters are rebuilt and scored this often (event time).</summary>
-    public TimeSpan ClusterInterval { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan ClusterInterval { get; init; } = TimeSpan.FromMinutes(15);
 
     /// <summary>Confidence grows with requests as n/(n + this)...</summary>
     public double ConfidenceRequests { get; init; } = 8;

@@ -28,6 +28,9 @@ internal sealed class ClusterRecord(string id, int lineage, string[] keys, ulong
 
     public bool Active { get; set; }
 
+    /// <summary>The linked pairs inside the cluster at the last relink.</summary>
+    public List<PairEvidence> Edges { get; set; } = [];
+
     public long SizeBytes => 160 + (Keys.Length * 40) + (Signals.Count * 8);
 }
 
@@ -60,6 +63,10 @@ internal sealed class ClusterEngine
     private long _binIndex = long.MinValue;
     private int _lineages;
     private List<ClusterRecord> _active = [];
+    private long _version;
+    private long _linkedVersion = -1;
+    private long _lastRelinkMs = long.MinValue;
+    private static readonly long RelinkEveryMs = (long)TimeSpan.FromHours(6).TotalMilliseconds;
 
     public ClusterEngine(MonitorOptions options, Func<string, SubjectState?> findKey, Func<string, SubjectState?> findTenant)
     {
@@ -161,9 +168,27 @@ internal sealed class ClusterEngine
         }
     }
 
-    /// <summary>Links the pairs with enough evidence, rebuilds the clusters and scores them.</summary>
+    /// <summary>Evidence changed outside the engine (a key's profile started or stopped looking like a harvest).</summary>
+    public void NoteChanged() => _version++;
+
+    /// <summary>
+    /// Links the pairs with enough evidence, rebuilds the clusters and scores them. When no evidence changed since the
+    /// last relink (and it is recent), only the existing clusters are rescored.
+    /// </summary>
     public void Pass(long now, Action<ClusterRecord, double, double[]> scored)
     {
+        if (_version == _linkedVersion && now - _lastRelinkMs < RelinkEveryMs)
+        {
+            foreach (var cluster in _active)
+            {
+                Score(cluster, [.. cluster.Keys], cluster.Edges, now, scored);
+            }
+
+            return;
+        }
+
+        _linkedVersion = _version;
+        _lastRelinkMs = now;
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new List<string>();
         var links = new UnionFind();
@@ -222,8 +247,9 @@ internal sealed class ClusterEngine
             {
                 record.Members = MemberRefs(members);
             }
-            var edges = linked.Where(e => ids.TryGetValue(e.Pair.A, out var x) && links.Find(x) == links.Find(ids[members[0]])).ToList();
-            Score(record, members, edges, now, scored);
+            var root = links.Find(ids[members[0]]);
+            record.Edges = linked.Where(e => links.Find(ids[e.Pair.A]) == root).ToList();
+            Score(record, members, record.Edges, now, scored);
             active.Add(record);
         }
 
@@ -478,6 +504,7 @@ internal sealed class ClusterEngine
             {
                 var evidence = Pair(member.Key, key.Id, now);
                 count(evidence);
+                _version++;
             }
         }
 
@@ -541,6 +568,7 @@ internal sealed class ClusterEngine
             if (evidence.LastCoFireBin < _binIndex - 1)
             {
                 evidence.CoFired++;
+                _version++;
             }
 
             evidence.LastCoFireBin = _binIndex;

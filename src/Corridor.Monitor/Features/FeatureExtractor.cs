@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Corridor.Monitor.Sketches;
 
@@ -25,9 +27,34 @@ public static class FeatureExtractor
         return features;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Extract(in RequestMetadata metadata, ReadOnlySpan<byte> requestJson, out RequestFeatures features)
     {
         features = default;
+        ApplyMetadata(metadata, ref features);
+        try
+        {
+            var reader = new Utf8JsonReader(requestJson, ReaderOptions);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                features.Flags |= RequestTraits.Unreadable;
+                return;
+            }
+
+            ReadBody(ref reader, requestJson, ref features);
+        }
+        catch (Exception)
+        {
+            // Whatever the body holds, the caller gets the metadata's features: a bad body is data, not an error.
+            features.Flags |= RequestTraits.Unreadable;
+        }
+    }
+
+    internal static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64, AllowTrailingCommas = true };
+
+    /// <summary>Sets the features that come from the request's metadata (not from its body).</summary>
+    internal static void ApplyMetadata(in RequestMetadata metadata, ref RequestFeatures features)
+    {
         features.TimestampMs = metadata.Timestamp.ToUnixTimeMilliseconds();
         features.TenantId = metadata.TenantId ?? string.Empty;
         features.KeyId = metadata.KeyId ?? string.Empty;
@@ -39,7 +66,11 @@ public static class FeatureExtractor
         features.InputTokens = Math.Max(0, metadata.InputTokens);
         features.OutputTokens = Math.Max(0, metadata.OutputTokens);
         features.ReasoningTokens = Math.Max(0, metadata.ReasoningTokens);
-        features.Temperature = float.NaN;
+        if ((features.Flags & RequestTraits.BodyRead) == 0)
+        {
+            features.Temperature = float.NaN;
+        }
+
         if (metadata.Status is >= 200 and < 300)
         {
             features.Flags |= RequestTraits.Served;
@@ -48,16 +79,6 @@ public static class FeatureExtractor
         if (metadata.Endpoint is { } endpoint && endpoint.Contains("embeddings", StringComparison.Ordinal))
         {
             features.Flags |= RequestTraits.Embeddings;
-        }
-
-        try
-        {
-            ReadBody(requestJson, ref features);
-        }
-        catch (Exception)
-        {
-            // Whatever the body holds, the caller gets the metadata's features: a bad body is data, not an error.
-            features.Flags |= RequestTraits.Unreadable;
         }
     }
 
@@ -90,15 +111,15 @@ public static class FeatureExtractor
         return Hashing.Mix(hash);
     }
 
-    private static void ReadBody(ReadOnlySpan<byte> json, ref RequestFeatures features)
+    /// <summary>
+    /// Reads the body's object with a reader positioned on its start (the body may sit inside a larger document, such
+    /// as a traffic log line: positions are in <paramref name="json"/>'s coordinates). Leaves the reader on its end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ReadBody(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ref RequestFeatures features)
     {
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64, AllowTrailingCommas = true });
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            features.Flags |= RequestTraits.Unreadable;
-            return;
-        }
-
+        features.Flags |= RequestTraits.BodyRead;
+        features.Temperature = float.NaN;
         var lastUser = -1;
         var lastUserAfterAnswer = false;
         Span<int> systems = stackalloc int[4];
@@ -245,17 +266,7 @@ public static class FeatureExtractor
 
         if (systemCount > 0)
         {
-            var system = TextScanner.Create();
-            for (var i = 0; i < systemCount && system.BytesSeen < SystemBudget; i++)
-            {
-                ScanValue(json, systems[i], ref system, SystemBudget);
-            }
-
-            var result = system.Finish();
-            features.SystemHash = result.ContentHash;
-            features.SystemSkeletonHash = result.SkeletonHash;
-            features.SystemReasoningMarkers = result.ReasoningMarkers;
-            features.SystemVerbosityMarkers = result.VerbosityMarkers;
+            ScanSystem(json, systems[..systemCount], ref features);
         }
 
         if (lastUser >= 0)
@@ -280,6 +291,68 @@ public static class FeatureExtractor
         }
     }
 
+    /// <summary>
+    /// The system prompt: an application sends the same one with every request, so its scan is cached per thread,
+    /// keyed by a fast hash of its raw JSON bytes.
+    /// </summary>
+    private static void ScanSystem(ReadOnlySpan<byte> json, ReadOnlySpan<int> starts, ref RequestFeatures features)
+    {
+        var raw = 0x51D3_C0DEUL;
+        Span<Range> values = stackalloc Range[starts.Length];
+        for (var i = 0; i < starts.Length; i++)
+        {
+            var reader = new Utf8JsonReader(json[starts[i]..], ReaderOptions);
+            reader.Read();
+            reader.Skip();
+            values[i] = new Range(starts[i], starts[i] + (int)reader.BytesConsumed);
+            raw = Hashing.Combine(raw, FastHash(json[values[i]]));
+        }
+
+        var cache = t_systemCache ??= new SystemScan[SystemCacheSize];
+        ref var entry = ref cache[(int)(raw & (SystemCacheSize - 1))];
+        if (entry.RawHash != raw)
+        {
+            var system = TextScanner.Create();
+            for (var i = 0; i < starts.Length && system.BytesSeen < SystemBudget; i++)
+            {
+                ScanValue(json, starts[i], ref system, SystemBudget);
+            }
+
+            var result = system.Finish();
+            entry = new SystemScan(raw, result.ContentHash, result.SkeletonHash, result.ReasoningMarkers, result.VerbosityMarkers);
+        }
+
+        features.SystemHash = entry.ContentHash;
+        features.SystemSkeletonHash = entry.SkeletonHash;
+        features.SystemReasoningMarkers = entry.ReasoningMarkers;
+        features.SystemVerbosityMarkers = entry.VerbosityMarkers;
+    }
+
+    /// <summary>A fast 64-bit hash of raw bytes, eight at a time (for cache keys, not for sketches).</summary>
+    internal static ulong FastHash(ReadOnlySpan<byte> bytes)
+    {
+        var hash = 0x9E3779B97F4A7C15UL ^ (ulong)bytes.Length;
+        var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(bytes);
+        foreach (var word in words)
+        {
+            hash = (BitOperations.RotateLeft(hash ^ word, 29) * 0xBF58476D1CE4E5B9UL) + 0x94D049BB133111EBUL;
+        }
+
+        for (var i = words.Length * 8; i < bytes.Length; i++)
+        {
+            hash = (hash ^ bytes[i]) * Hashing.FnvPrime;
+        }
+
+        return Hashing.Mix(hash);
+    }
+
+    private const int SystemCacheSize = 256;
+
+    [ThreadStatic]
+    private static SystemScan[]? t_systemCache;
+
+    private readonly record struct SystemScan(ulong RawHash, ulong ContentHash, ulong SkeletonHash, int ReasoningMarkers, int VerbosityMarkers);
+
     private enum Role : byte
     {
         Other,
@@ -289,6 +362,7 @@ public static class FeatureExtractor
     }
 
     /// <summary>Reads one message object; returns its role and where its content value starts (-1 when absent or null).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (Role Role, int Content) ReadMessage(ref Utf8JsonReader reader)
     {
         var role = Role.Other;
@@ -353,9 +427,10 @@ public static class FeatureExtractor
     }
 
     /// <summary>Scans the string, or the text parts of the array, that starts at <paramref name="start"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScanValue(ReadOnlySpan<byte> json, int start, ref TextScanner scanner, int budget)
     {
-        var reader = new Utf8JsonReader(json[start..], new JsonReaderOptions { MaxDepth = 64, AllowTrailingCommas = true });
+        var reader = new Utf8JsonReader(json[start..], ReaderOptions);
         if (!reader.Read())
         {
             return;
@@ -402,6 +477,7 @@ public static class FeatureExtractor
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScanString(ref Utf8JsonReader reader, ref TextScanner scanner, int budget)
     {
         var remaining = budget - scanner.BytesSeen;

@@ -29,6 +29,9 @@ public enum RequestTraits : ushort
 
     /// <summary>An embeddings request (no generated text to harvest).</summary>
     Embeddings = 128,
+
+    /// <summary>The body was read (its sampling parameters are known).</summary>
+    BodyRead = 256,
 }
 
 /// <summary>

@@ -95,6 +95,7 @@ internal struct TextScanner
     public readonly int BytesSeen => _result.Bytes;
 
     /// <summary>Scans a part of the text.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Feed(ReadOnlySpan<byte> text)
     {
         _result.Bytes += text.Length;
@@ -183,6 +184,7 @@ internal struct TextScanner
         _sentenceStart = true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ScanResult Finish()
     {
         Break();
@@ -195,6 +197,7 @@ internal struct TextScanner
             }
         }
 
+        MinHash.Densify(ref _result.MinHash);
         var result = _result;
         result.ContentHash = _result.Words == 0 ? 0 : Hashing.Mix(_result.ContentHash);
         result.SkeletonHash = _skeletonTokens == 0 ? 0 : Hashing.Mix(_result.SkeletonHash);
@@ -254,6 +257,7 @@ internal struct TextScanner
         _wordLength++;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void EndWord()
     {
         if (_wordLength == 0)
@@ -282,6 +286,7 @@ internal struct TextScanner
         Word(hash, skeleton);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Word(ulong hash, ulong skeletonToken)
     {
         _result.Words++;
@@ -334,6 +339,7 @@ internal struct TextScanner
         _skeletonTokens++;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void MatchPhrases()
     {
         Span<ulong> words = stackalloc ulong[Lexicon.MaxPhraseWords];
@@ -381,6 +387,7 @@ internal struct TextScanner
         _backticks = 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Punctuation(byte b)
     {
         if (_quoteClose != 0)

@@ -1,6 +1,7 @@
 using System.Globalization;
-using System.Text;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text;
 using Corridor.Monitor.Features;
 using Corridor.Monitor.Sketches;
 
@@ -12,28 +13,40 @@ internal sealed class TrafficLogLine
     private readonly Utf8StringCache _strings = new(100_000);
 
     /// <summary>Parses a line; on failure <paramref name="error"/> says why (the line is then skipped).</summary>
-    public bool TryParse(ReadOnlySpan<byte> line, out RequestMetadata metadata, out Range request, out string? error)
+    public bool TryParse(ReadOnlySpan<byte> line, out RequestMetadata metadata, out Range request, out string? error) =>
+        TryParse(line, out metadata, out _, out request, out error);
+
+    /// <summary>Parses a line and extracts the request's features in the same pass over its bytes.</summary>
+    public bool TryParse(ReadOnlySpan<byte> line, out RequestMetadata metadata, out RequestFeatures features, out Range request, out string? error)
     {
         metadata = default;
+        features = default;
         request = default;
         error = null;
         try
         {
-            return Parse(line, out metadata, out request, out error);
+            if (!Parse(line, out metadata, ref features, out request, out error))
+            {
+                return false;
+            }
+
+            FeatureExtractor.ApplyMetadata(metadata, ref features);
+            return true;
         }
         catch (JsonException ex)
         {
             error = "not JSON: " + FirstSentence(ex.Message);
             return false;
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex)
         {
             error = "not a traffic log record: " + FirstSentence(ex.Message);
             return false;
         }
     }
 
-    private bool Parse(ReadOnlySpan<byte> line, out RequestMetadata metadata, out Range request, out string? error)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private bool Parse(ReadOnlySpan<byte> line, out RequestMetadata metadata, ref RequestFeatures features, out Range request, out string? error)
     {
         metadata = default;
         request = default;
@@ -114,10 +127,15 @@ internal sealed class TrafficLogLine
             {
                 reader.Read();
                 var start = (int)reader.TokenStartIndex;
-                reader.Skip();
-                if (reader.TokenType == JsonTokenType.EndObject)
+                if (reader.TokenType == JsonTokenType.StartObject)
                 {
+                    // The body's features are read on the way through: one pass over the line's bytes.
+                    FeatureExtractor.ReadBody(ref reader, line, ref features);
                     request = new Range(start, (int)reader.BytesConsumed);
+                }
+                else
+                {
+                    reader.Skip();
                 }
             }
             else if (reader.ValueTextEquals("response"u8))
@@ -174,6 +192,7 @@ internal sealed class TrafficLogLine
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReadResponse(ref Utf8JsonReader reader, ref int status, ref int input, ref int output, ref int reasoning)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -250,6 +269,7 @@ internal sealed class TrafficLogLine
         return 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string? ReadString(ref Utf8JsonReader reader)
     {
         reader.Read();
@@ -344,6 +364,7 @@ internal sealed class Utf8StringCache(int capacity)
 {
     private readonly Dictionary<ulong, string> _strings = [];
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string Get(ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length > 256)

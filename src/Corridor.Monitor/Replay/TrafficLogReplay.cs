@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Compression;
-using Corridor.Monitor.Features;
+using System.Runtime.CompilerServices;
 
 namespace Corridor.Monitor.Replay;
 
@@ -37,6 +37,7 @@ public static class TrafficLogReplay
         return file;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ReplayResult Run(Stream log, DistillationMonitor monitor, Action<BadLine>? badLine = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(log);
@@ -142,15 +143,13 @@ public static class TrafficLogReplay
                 return;
             }
 
-            if (!parser.TryParse(line, out var metadata, out var request, out var error))
+            if (!parser.TryParse(line, out _, out var features, out _, out var error))
             {
                 skipped++;
                 badLine?.Invoke(new BadLine(number, error ?? "unreadable"));
                 return;
             }
 
-            var body = request.Equals(default(Range)) ? ReadOnlySpan<byte>.Empty : line[request];
-            FeatureExtractor.Extract(metadata, body, out var features);
             monitor.Observe(features);
             requests++;
         }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Corridor.Monitor.Features;
 using Corridor.Monitor.Sketches;
 
@@ -101,6 +102,9 @@ internal sealed class SubjectState
 
     public ulong LastFingerprint { get; set; }
 
+    /// <summary>Whether the profile looked like a harvest at the last score (cluster evidence).</summary>
+    public bool HarvestLike { get; set; }
+
     /// <summary>
     /// A key's best recent score among the clients (user agents) that use it, with that client's signal values: one
     /// harvesting client hidden among a legitimate application's traffic on the same key still shows.
@@ -162,6 +166,7 @@ internal sealed class SubjectState
         Tracker = null;
         LastSource = 0;
         LastFingerprint = 0;
+        HarvestLike = false;
         ClientScore = 0;
         ClientConfidence = 0;
         ClientScoreOwner = 0;
@@ -191,6 +196,7 @@ internal sealed class SubjectState
     /// Adds one request. Returns, through <paramref name="recurrentFrames"/>, the prompt frames that became recurrent
     /// for this subject with this request (for the cluster index); the count of them is returned.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int Update(in RequestFeatures request, MonitorOptions options, Span<ulong> recurrentFrames)
     {
         var now = request.TimestampMs;
@@ -268,6 +274,7 @@ internal sealed class SubjectState
     }
 
     /// <summary>How harvest-friendly the sampling parameters are: many samples, or log-probabilities on open generation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double SamplingScore(in RequestFeatures request)
     {
         var samples = request.N >= 2 ? Math.Min(1.0, (request.N - 1) / 7.0) : 0;
@@ -282,6 +289,7 @@ internal sealed class SubjectState
     }
 
     /// <summary>Computes every profile signal at <paramref name="now"/> into <see cref="SignalValues"/>; returns the raw profile score.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double ComputeProfile(long now, MonitorOptions options)
     {
         var halfLife = (long)options.HalfLife.TotalMilliseconds;
@@ -333,6 +341,7 @@ internal sealed class SubjectState
         requests / (requests + options.ConfidenceRequests) * (activeHours / (activeHours + options.ConfidenceHours));
 
     /// <summary>Distinct prompts over prompts in the last two epochs (1 when every prompt is new).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double DistinctRatio()
     {
         var count = NoveltyCountCurrent + NoveltyCountPrevious;
@@ -371,6 +380,7 @@ internal sealed class SubjectState
     }
 
     /// <summary>Regular pacing (a narrow spread of log inter-arrival times) and activity round the clock.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Cadence(long now)
     {
         var gaps = Counters[Gaps];
@@ -390,6 +400,7 @@ internal sealed class SubjectState
 
     private static double Saturate(double fraction, double full) => Clamp(fraction / full);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int AddFrames(in RequestFeatures request, Span<ulong> recurrent)
     {
         var found = 0;
@@ -433,6 +444,7 @@ internal sealed class SubjectState
         return found;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddTemperature(float temperature)
     {
         var empty = -1;

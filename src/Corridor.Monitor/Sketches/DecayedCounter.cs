@@ -58,6 +58,7 @@ internal sealed class DecayedVector
     public long SizeBytes => (_values.Length * sizeof(double)) + sizeof(long);
 
     /// <summary>Decays every counter to <paramref name="nowMs"/>; then <see cref="Add"/> adds at that time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Advance(long nowMs, long halfLifeMs)
     {
         if (_lastMs == long.MinValue)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Corridor.Monitor.Sketches;
 
@@ -17,6 +18,7 @@ internal sealed class HourRing
 
     public static long HourOf(long ms) => ms >= 0 ? ms / HourMs : ((ms + 1) / HourMs) - 1;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Mark(long nowMs)
     {
         var hour = HourOf(nowMs);
@@ -28,6 +30,7 @@ internal sealed class HourRing
     }
 
     /// <summary>Active hours among the last <paramref name="window"/> hours before <paramref name="nowMs"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ActiveHours(long nowMs, int window = Hours)
     {
         if (_lastHour == long.MinValue)
@@ -36,20 +39,36 @@ internal sealed class HourRing
         }
 
         var now = HourOf(nowMs);
-        var count = 0;
+        if (window >= Hours && now >= _lastHour && now - _lastHour < Hours)
+        {
+            // The ring holds exactly the last 168 hours up to its last hour: count them all, less those now too old.
+            var count = BitOperations.PopCount(_bits[0]) + BitOperations.PopCount(_bits[1]) + BitOperations.PopCount(_bits[2]);
+            for (var h = _lastHour - Hours + 1; h <= now - Hours; h++)
+            {
+                if (IsSet(h))
+                {
+                    count--;
+                }
+            }
+
+            return count;
+        }
+
+        var active = 0;
         var from = Math.Max(now - window + 1, _lastHour - Hours + 1);
         for (var h = from; h <= Math.Min(now, _lastHour); h++)
         {
             if (IsSet(h))
             {
-                count++;
+                active++;
             }
         }
 
-        return count;
+        return active;
     }
 
     /// <summary>How many distinct hours of the day (0-23, UTC) were active in the last <paramref name="window"/> hours.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int HoursOfDayCovered(long nowMs, int window = 72)
     {
         if (_lastHour == long.MinValue)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Corridor.Monitor.Sketches;
 
@@ -8,6 +9,7 @@ namespace Corridor.Monitor.Sketches;
 /// </summary>
 internal sealed class HyperLogLog
 {
+    private static readonly double[] InversePowers = BuildInversePowers();
     private readonly byte[] _registers;
     private readonly int _precision;
 
@@ -27,6 +29,7 @@ internal sealed class HyperLogLog
     public long SizeBytes => _registers.Length;
 
     /// <summary>Adds an item by its 64-bit hash (which must be well mixed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ulong hash)
     {
         var index = (int)(hash >> (64 - _precision));
@@ -79,6 +82,7 @@ internal sealed class HyperLogLog
         _registers.CopyTo(target._registers, 0);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Estimate(HyperLogLog a, HyperLogLog? b)
     {
         var m = a._registers.Length;
@@ -97,7 +101,7 @@ internal sealed class HyperLogLog
                 zeros++;
             }
 
-            sum += 1.0 / (1UL << r);
+            sum += InversePowers[r];
         }
 
         var alpha = m switch
@@ -114,5 +118,16 @@ internal sealed class HyperLogLog
         }
 
         return raw;
+    }
+
+    private static double[] BuildInversePowers()
+    {
+        var table = new double[66];
+        for (var i = 0; i < table.Length; i++)
+        {
+            table[i] = Math.Pow(2, -i);
+        }
+
+        return table;
     }
 }

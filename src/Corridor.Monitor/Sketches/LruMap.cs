@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Corridor.Monitor.Sketches;
 
 /// <summary>
@@ -34,6 +36,7 @@ internal sealed class LruMap<TKey, TValue>
 
     public long Evictions { get; private set; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGetValue(TKey key, out TValue value)
     {
         if (_index.TryGetValue(key, out var slot))
@@ -48,6 +51,7 @@ internal sealed class LruMap<TKey, TValue>
     }
 
     /// <summary>Looks an entry up without changing its recency.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryPeek(TKey key, out TValue value)
     {
         if (_index.TryGetValue(key, out var slot))
@@ -167,6 +171,7 @@ internal sealed class LruMap<TKey, TValue>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void MoveToFront(int slot)
     {
         if (slot == _head)

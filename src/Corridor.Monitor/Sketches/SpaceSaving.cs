@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Corridor.Monitor.Sketches;
 
 /// <summary>
@@ -34,6 +36,7 @@ internal sealed class SpaceSaving
     public long SizeBytes => (long)_items.Length * (sizeof(ulong) + sizeof(uint) + sizeof(uint));
 
     /// <summary>Adds one occurrence; returns the item's estimated count afterwards.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public uint Add(ulong item)
     {
         Total++;
