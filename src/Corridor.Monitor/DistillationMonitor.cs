@@ -51,7 +51,7 @@ public sealed class DistillationMonitor
         _sink = sink;
         _keys = new LruMap<string, SubjectState>(_options.MaxKeys, StringComparer.Ordinal);
         _tenants = new LruMap<string, SubjectState>(_options.MaxTenants, StringComparer.Ordinal);
-        _clientStates = new LruMap<ClientId, SubjectState>(_options.MaxKeys);
+        _clientStates = new LruMap<ClientId, SubjectState>(_options.MaxClients);
         _watched = new LruMap<SubjectRef, LevelTracker>(_options.MaxRecords);
         _flagged = new LruMap<SubjectRef, LevelTracker>(_options.MaxRecords);
         _clusters = new ClusterEngine(_options, id => _keys.TryPeek(id, out var s) ? s : null, id => _tenants.TryPeek(id, out var s) ? s : null);

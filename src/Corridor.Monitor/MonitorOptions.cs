@@ -135,9 +135,13 @@ public sealed record MonitorOptions
     /// <summary>A light account, for split-harvest evidence, has sent at most this many requests.</summary>
     public int LightAccountRequests { get; init; } = 300;
 
-    public int MaxKeys { get; init; } = 100_000;
+    /// <summary>Keys with behaviour state; the coldest is evicted (and its state reused) to make room.</summary>
+    public int MaxKeys { get; init; } = 50_000;
 
-    public int MaxTenants { get; init; } = 50_000;
+    public int MaxTenants { get; init; } = 20_000;
+
+    /// <summary>(Key, user agent) profiles: one client's use of a key, seen apart from the key's other clients.</summary>
+    public int MaxClients { get; init; } = 50_000;
 
     public int MaxPairs { get; init; } = 50_000;
 
@@ -210,7 +214,7 @@ public sealed record MonitorOptions
             errors.Add("monitor yield spans must be positive");
         }
 
-        foreach (var (value, name) in new[] { (MaxKeys, "maxKeys"), (MaxTenants, "maxTenants"), (MaxPairs, "maxPairs"), (MaxFrames, "maxFrames"), (MaxSources, "maxSources"), (MaxClusters, "maxClusters"), (MaxRecords, "maxRecords") })
+        foreach (var (value, name) in new[] { (MaxKeys, "maxKeys"), (MaxTenants, "maxTenants"), (MaxClients, "maxClients"), (MaxPairs, "maxPairs"), (MaxFrames, "maxFrames"), (MaxSources, "maxSources"), (MaxClusters, "maxClusters"), (MaxRecords, "maxRecords") })
         {
             if (value < 16)
             {

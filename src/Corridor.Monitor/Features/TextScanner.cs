@@ -39,6 +39,9 @@ internal struct TextScanner
     public const int MaxShingles = 256;
     public const int MaxSkeletonTokens = 1024;
 
+    /// <summary>A first or last line this short (in skeleton tokens) is a frame on its own: a template's wrapper line.</summary>
+    public const int MaxFrameLineTokens = 16;
+
     private static readonly ulong NumberToken = Hashing.Mix(0x4E554D4E554D4E55UL);
     private static readonly ulong NameToken = Hashing.Mix(0x4E414D454E414D45UL);
     private static readonly ulong QuoteToken = Hashing.Mix(0x51554F5445515554UL);
@@ -68,6 +71,15 @@ internal struct TextScanner
     private SkeletonFrame _head;
     private SkeletonFrame _tail;
     private int _skeletonTokens;
+
+    // Lines of the skeleton: the first and last non-empty lines are frames when the text has several lines.
+    private ulong _lineHash;
+    private int _lineTokens;
+    private int _lines;
+    private ulong _firstLineHash;
+    private int _firstLineTokens;
+    private ulong _lastLineHash;
+    private int _lastLineTokens;
 
     [InlineArray(4)]
     private struct Ring4
@@ -182,6 +194,7 @@ internal struct TextScanner
         _hashRun = 0;
         _quoteClose = 0;
         _sentenceStart = true;
+        EndLine();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -211,7 +224,16 @@ internal struct TextScanner
             }
 
             result.HeadHash = head;
-            if (_skeletonTokens <= FrameTokens)
+            if (_lines >= 2 && _firstLineTokens <= MaxFrameLineTokens)
+            {
+                result.HeadHash = _firstLineHash;
+            }
+
+            if (_lines >= 2 && _lastLineTokens <= MaxFrameLineTokens)
+            {
+                result.TailHash = _lastLineHash;
+            }
+            else if (_skeletonTokens <= FrameTokens)
             {
                 result.TailHash = head;
             }
@@ -330,6 +352,12 @@ internal struct TextScanner
         }
 
         _result.SkeletonHash = (_result.SkeletonHash ^ token) * Hashing.FnvPrime;
+        if (_lineTokens < MaxFrameLineTokens + 1)
+        {
+            _lineHash = Hashing.Combine(_lineHash == 0 ? 0x4C494E45UL : _lineHash, token);
+        }
+
+        _lineTokens++;
         if (_skeletonTokens < FrameTokens)
         {
             _head[_skeletonTokens] = token;
@@ -376,6 +404,27 @@ internal struct TextScanner
         SkeletonToken(QuoteToken);
     }
 
+    private void EndLine()
+    {
+        if (_lineTokens == 0)
+        {
+            return;
+        }
+
+        _lines++;
+        var hash = Hashing.Combine(_lineHash, (ulong)Math.Min(_lineTokens, MaxFrameLineTokens + 1)) | 1;
+        if (_lines == 1)
+        {
+            _firstLineHash = hash;
+            _firstLineTokens = _lineTokens;
+        }
+
+        _lastLineHash = hash;
+        _lastLineTokens = _lineTokens;
+        _lineHash = 0;
+        _lineTokens = 0;
+    }
+
     private void ResolveBackticks()
     {
         // A single backtick outside code opens inline code: masked like a quoted string.
@@ -390,6 +439,11 @@ internal struct TextScanner
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Punctuation(byte b)
     {
+        if (b == (byte)'\n')
+        {
+            EndLine();
+        }
+
         if (_quoteClose != 0)
         {
             if (b == _quoteClose || b == (byte)'\n')

@@ -35,7 +35,10 @@ internal sealed class SpaceSaving
 
     public long SizeBytes => (long)_items.Length * (sizeof(ulong) + sizeof(uint) + sizeof(uint));
 
-    /// <summary>Adds one occurrence; returns the item's estimated count afterwards.</summary>
+    /// <summary>
+    /// Adds one occurrence; returns the item's guaranteed count afterwards (its estimate less the count it inherited
+    /// when it took a slot), so an item seen for the first time never looks frequent.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public uint Add(ulong item)
     {
@@ -45,7 +48,7 @@ internal sealed class SpaceSaving
         {
             if (_items[i] == item)
             {
-                return ++_counts[i];
+                return ++_counts[i] - _errors[i];
             }
 
             if (_counts[i] < _counts[min])
@@ -66,7 +69,7 @@ internal sealed class SpaceSaving
         // Replace the least counted item; the newcomer inherits its count as the possible overestimate.
         _items[min] = item;
         _errors[min] = _counts[min];
-        return ++_counts[min];
+        return ++_counts[min] - _errors[min];
     }
 
     /// <summary>The item's estimated count, or 0 when it holds no slot.</summary>
