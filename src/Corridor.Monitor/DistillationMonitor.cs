@@ -180,6 +180,16 @@ public sealed class DistillationMonitor
                 tracker.Pinned = null;
                 var now = at.ToUnixTimeMilliseconds();
                 tracker.LastChangeMs = now;
+                if (subject.Kind != SubjectKind.Cluster && tracker.Highest > EnforcementLevel.None)
+                {
+                    // Back among the records the scores maintain, so reports and cases still find it.
+                    Store(tracker);
+                    if (tracker.Highest >= EnforcementLevel.Flag)
+                    {
+                        Promote(tracker);
+                    }
+                }
+
                 Publish(tracker, from, LevelChangeCause.Unpinned, now, actor, note);
                 return true;
             }
@@ -450,6 +460,7 @@ public sealed class DistillationMonitor
         if (score >= key.ClientScore || owner == key.ClientScoreOwner)
         {
             key.ClientScore = score;
+            key.ClientScoreMs = now;
             key.ClientConfidence = confidence;
             key.ClientScoreOwner = owner;
             client.SignalValues.CopyTo(key.ClientSignalValues, 0);
@@ -483,8 +494,13 @@ public sealed class DistillationMonitor
             _clusters.NoteChanged();
         }
 
-        // A key is as suspect as its most suspect client.
+        // A key is as suspect as its most suspect client (while that client is still active).
         var values = state.SignalValues;
+        if (state.Kind == SubjectKind.Key && now - state.ClientScoreMs > 2 * _options.HalfLife.TotalMilliseconds)
+        {
+            state.ClientScore = 0;
+        }
+
         if (state.Kind == SubjectKind.Key && state.ClientScore > score)
         {
             score = state.ClientScore;

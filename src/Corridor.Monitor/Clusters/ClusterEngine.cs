@@ -162,7 +162,7 @@ internal sealed class ClusterEngine
             key.CadenceBins++;
         }
 
-        if (_bin.Count < MaxBinMembers && !_bin.Exists(m => m.Key == key.Id))
+        if (_bin.Count < MaxBinMembers && !Contains(_bin, key.Id))
         {
             _bin.Add((key.Id, key.TenantId ?? string.Empty));
         }
@@ -532,6 +532,19 @@ internal sealed class ClusterEngine
         return evidence;
     }
 
+    private static bool Contains(List<(string Key, string Tenant)> bin, string key)
+    {
+        foreach (var member in bin)
+        {
+            if (member.Key == key)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private void CloseBin()
     {
         if (_bin.Count == 0)
@@ -550,7 +563,7 @@ internal sealed class ClusterEngine
 
             foreach (var other in _previousBin)
             {
-                if (!_bin.Exists(m => m.Key == other.Key))
+                if (!Contains(_bin, other.Key))
                 {
                     CoFire(key, tenant, other);
                 }

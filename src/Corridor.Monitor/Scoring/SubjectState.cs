@@ -113,6 +113,8 @@ internal sealed class SubjectState
 
     public double ClientConfidence { get; set; }
 
+    public long ClientScoreMs { get; set; }
+
     public ulong ClientScoreOwner { get; set; }
 
     public double[] ClientSignalValues { get; } = new double[Signals.Count];
@@ -169,6 +171,7 @@ internal sealed class SubjectState
         HarvestLike = false;
         ClientScore = 0;
         ClientConfidence = 0;
+        ClientScoreMs = 0;
         ClientScoreOwner = 0;
         Array.Clear(ClientSignalValues);
         CadenceBins = 0;
