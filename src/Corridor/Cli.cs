@@ -32,7 +32,7 @@ internal static class Cli
 
     internal static RootCommand BuildRoot(CliContext context)
     {
-        var root = new RootCommand("Corridor: a self-hosted AI gateway. Serve it, run the upstream simulator, manage tenants and keys, screen for denied parties, verify the audit log, read usage, export traffic.")
+        var root = new RootCommand("Corridor: a self-hosted AI gateway. Serve it, run the upstream simulator, manage tenants and keys, screen for denied parties, test and explain policy, verify the audit log, read usage and reports, export traffic, replay it through the distillation monitor.")
         {
             context.ConfigOption,
             context.DbOption,
@@ -49,6 +49,7 @@ internal static class Cli
         root.Add(ReportCommands.Create(context));
         root.Add(PolicyCommands.Policy(context));
         root.Add(PolicyCommands.Explain(context));
+        root.Add(ReplayCommand.Create(context));
         return root;
     }
 }

@@ -1,0 +1,35 @@
+namespace Corridor.Monitor.Features;
+
+/// <summary>
+/// What the gateway knows about a finished request besides its body: who sent it, when, from where, and what it cost
+/// in tokens. Filled from the request's typed feature; nothing here is read from the body.
+/// </summary>
+public readonly struct RequestMetadata
+{
+    /// <summary>When the request arrived: the monitor's clock (event time).</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+
+    public required string TenantId { get; init; }
+
+    public required string KeyId { get; init; }
+
+    public string? Model { get; init; }
+
+    public string? Endpoint { get; init; }
+
+    /// <summary>The client's address as the gateway saw it (IPv4 or IPv6 text).</summary>
+    public string? SourceAddress { get; init; }
+
+    public string? UserAgent { get; init; }
+
+    /// <summary>The HTTP status returned to the client.</summary>
+    public int Status { get; init; }
+
+    public int InputTokens { get; init; }
+
+    /// <summary>Billed output tokens, hidden reasoning included.</summary>
+    public int OutputTokens { get; init; }
+
+    /// <summary>Hidden reasoning tokens reported by the upstream (included in <see cref="OutputTokens"/>).</summary>
+    public int ReasoningTokens { get; init; }
+}

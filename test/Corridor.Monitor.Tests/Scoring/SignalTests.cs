@@ -1,0 +1,106 @@
+using Corridor.Monitor.Features;
+using Corridor.Monitor.Scoring;
+
+namespace Corridor.Monitor.Tests.Scoring;
+
+/// <summary>Each profile signal, on a synthetic stream that has the behaviour and one that does not.</summary>
+public sealed class SignalTests
+{
+    private static readonly MonitorOptions Options = new();
+
+    private static double Signal(Signal signal, int count, Func<int, RequestFeatures> request)
+    {
+        var state = new SubjectState();
+        state.Reset(SubjectKind.Key, "key", "tenant");
+        var last = 0L;
+        for (var i = 0; i < count; i++)
+        {
+            var features = request(i);
+            state.Update(features, Options, []);
+            last = features.TimestampMs;
+        }
+
+        state.ComputeProfile(last, Options);
+        return state.SignalValues[(int)signal];
+    }
+
+    private static DateTimeOffset Every(int i, int seconds = 600) => TestRequests.Start.AddSeconds(i * seconds);
+
+    [Fact]
+    public void CotElicitation_NeedsTheAskAndALongAnswer()
+    {
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => TestRequests.Features(TestRequests.Chat($"{TestRequests.Task(i)}\n\nThink step by step and show all your reasoning."), Every(i), output: 1500)));
+        Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => TestRequests.Features(TestRequests.Chat($"{TestRequests.Task(i)}\n\nThink step by step and show all your reasoning."), Every(i), output: 60)));
+        Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i)), Every(i), output: 1500)));
+    }
+
+    [Fact]
+    public void VerbosityElicitation_FollowsAsksForLength()
+    {
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.VerbosityElicitation, 30, i => TestRequests.Features(TestRequests.Chat($"{TestRequests.Task(i)} Answer in detail and be thorough."), Every(i))));
+        Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.VerbosityElicitation, 30, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i)), Every(i))));
+    }
+
+    [Fact]
+    public void DatasetFormat_FollowsInstructionDatasetLayouts() =>
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.DatasetFormat, 30, i => TestRequests.Features(TestRequests.Chat($"### Instruction:\n{TestRequests.Task(i)}\n\n### Response:"), Every(i))));
+
+    [Fact]
+    public void OutputYield_IsHighForLongAnswersToShortPrompts()
+    {
+        Assert.True(Signal(Corridor.Monitor.Scoring.Signal.OutputYield, 30, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i)), Every(i), input: 100, output: 2000)) >= 0.8);
+        Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.OutputYield, 30, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i)), Every(i), input: 400, output: 50)));
+    }
+
+    [Fact]
+    public void HarvestSampling_CountsManySamples_AndLogprobsOnOpenGeneration_NotOnLabels()
+    {
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.HarvestSampling, 20, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i), n: 8), Every(i))));
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.HarvestSampling, 20, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i), maxTokens: 2048, logprobs: true, topLogprobs: 20), Every(i), output: 500)));
+        Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.HarvestSampling, 20, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i), maxTokens: 16, temperature: 0, logprobs: true, topLogprobs: 3), Every(i), output: 2)));
+    }
+
+    [Fact]
+    public void TemperatureSweep_SeesSeveralTemperaturesSideBySide()
+    {
+        double[] sweep = [0.2, 0.7, 1.0];
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.TemperatureSweep, 30, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i), temperature: sweep[i % 3]), Every(i))));
+        Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.TemperatureSweep, 30, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i), temperature: 0.7), Every(i))));
+    }
+
+    [Fact]
+    public void ScriptedCoverage_IsHighForNewOneShotPrompts_AndLowForConversations()
+    {
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.ScriptedCoverage, 60, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i)), Every(i))));
+        var history = new List<(string, string)> { ("user", "my order is late"), ("assistant", "Sorry about that, let me check.") };
+        string[] followUps = ["thanks", "why?", "ok", "can you check again?"];
+        Assert.True(Signal(Corridor.Monitor.Scoring.Signal.ScriptedCoverage, 60, i => TestRequests.Features(TestRequests.Chat(followUps[i % 4], history: i % 2 == 0 ? history : null), Every(i))) < 0.2);
+    }
+
+    [Fact]
+    public void TemplatedPrompts_SeesFixedFramesAroundChangingPayloads()
+    {
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.TemplatedPrompts, 40, i => TestRequests.Features(TestRequests.Chat($"Solve the following problem carefully.\n\n{TestRequests.Task(i * 7)}\n\nGive only the final answer."), Every(i))));
+        Assert.True(Signal(Corridor.Monitor.Scoring.Signal.TemplatedPrompts, 40, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i * 7)), Every(i))) < 0.2);
+    }
+
+    [Fact]
+    public void MachineCadence_IsHighForRegularRoundTheClockPacing_AndLowForPeople()
+    {
+        var random = new Random(5);
+        Assert.True(Signal(Corridor.Monitor.Scoring.Signal.MachineCadence, 300, i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(i)), TestRequests.Start.AddSeconds((i * 600) + random.Next(-30, 30)))) >= 0.8);
+
+        // Office hours, bursty: a few requests close together, then long pauses.
+        var at = TestRequests.Start.AddHours(9);
+        Assert.True(Signal(Corridor.Monitor.Scoring.Signal.MachineCadence, 200, i =>
+        {
+            at = at.AddSeconds(random.NextDouble() < 0.3 ? random.Next(1800, 7200) : random.Next(5, 120));
+            if (at.Hour >= 18)
+            {
+                at = at.Date.AddDays(1).AddHours(9);
+            }
+
+            return TestRequests.Features(TestRequests.Chat(TestRequests.Task(i)), at);
+        }) < 0.4);
+    }
+}
