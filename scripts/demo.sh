@@ -11,7 +11,8 @@ corridor="$out/corridor"
 simulator=$!
 trap 'kill $simulator 2>/dev/null || true' EXIT
 
-"$corridor" tenants add --id demo --name "Demo Trading Pte. Ltd." --country SG >/dev/null 2>&1 || true
+"$corridor" tenants add --id demo --name "Demo Trading Pte. Ltd." --country SG --controlling-country SG \
+  --entity-type enterprise --tier established --verified-until 2030-01-01 >/dev/null 2>&1 || true
 secret=$("$corridor" keys issue --tenant demo --name demo | grep -oE 'sk-cor-[A-Za-z0-9]+' | head -n 1)
 
 cat <<TXT

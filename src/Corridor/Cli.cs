@@ -47,6 +47,8 @@ internal static class Cli
         root.Add(UsageCommand.Create(context));
         root.Add(ExportCommand.Create(context));
         root.Add(ReportCommands.Create(context));
+        root.Add(PolicyCommands.Policy(context));
+        root.Add(PolicyCommands.Explain(context));
         return root;
     }
 }

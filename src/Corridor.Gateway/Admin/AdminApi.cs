@@ -158,6 +158,15 @@ internal static class AdminApi
             return Results.Json(totals.Select(UsageView.From).ToList(), AdminJson.Default.ListUsageView);
         });
 
+        group.MapGet("/decisions/{id}", async (string id, ICorridorStore store, CancellationToken ct) =>
+        {
+            var subject = id.StartsWith("req_", StringComparison.Ordinal) ? "dec_" + id[4..] : id;
+            var records = await store.SearchAuditAsync(new AuditQuery(subject, AuditActions.Decision, 1), ct);
+            return records.Count == 0
+                ? Problem(StatusCodes.Status404NotFound, $"No decision '{subject}' in the audit log.")
+                : Results.Text(records[0].Details, "application/json");
+        });
+
         group.MapGet("/reports/residency", async (string? tenant, string? from, string? to, string? format, ICorridorStore store, CancellationToken ct) =>
         {
             if (!TryDate(from, out var fromDate) || !TryDate(to, out var toDate))

@@ -1,0 +1,185 @@
+using System.CommandLine;
+using System.Text.Json;
+using Corridor.Core.Audit;
+using Corridor.Core.Catalog;
+using Corridor.Core.Policy;
+using Corridor.Gateway.Configuration;
+using Corridor.Storage;
+
+namespace Corridor.Cli.Commands;
+
+/// <summary><c>corridor policy test|diff</c> and <c>corridor explain</c>: proving what policy decides, before and after it goes live.</summary>
+internal static class PolicyCommands
+{
+    public static Command Policy(CliContext context)
+    {
+        var policy = new Command("policy", "Test a policy, or compare two versions against recent traffic");
+        policy.Add(Test(context));
+        policy.Add(Diff(context));
+        return policy;
+    }
+
+    /// <summary><c>corridor policy test FILE</c>: runs policy test cases against the policy of <c>--config</c>; exits 1 on any mismatch.</summary>
+    private static Command Test(CliContext context)
+    {
+        var file = new Argument<string>("FILE") { Description = "Policy test cases (YAML): tenant + request → expected outcome and region" };
+        var command = new Command("test", "Run policy test cases against the configured policy; fails on any mismatch") { file };
+        context.SetAction(command, (parseResult, cancellationToken) =>
+        {
+            var (_, policy) = LoadPolicy(parseResult.GetRequiredValue(context.ConfigOption));
+            var path = parseResult.GetRequiredValue(file);
+            if (!File.Exists(path))
+            {
+                throw new CliUserException($"test file '{path}' not found.");
+            }
+            var cases = PolicyTestFile.Parse(File.ReadAllText(path), path);
+            if (cases.Errors.Count > 0)
+            {
+                throw CliUserException.FromErrors(cases.Errors);
+            }
+            var report = PolicyTestRunner.Run(policy, cases.Cases);
+            foreach (var failure in report.Failures)
+            {
+                context.Out.WriteLine($"FAIL {failure}");
+            }
+            context.Out.WriteLine($"{report.Total - report.Failures.Count} of {report.Total} policy test cases passed (policy {policy.Version}).");
+            return Task.FromResult(report.Passed ? 0 : 1);
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// <c>corridor policy diff OLD NEW</c>: decides the ledger's recent requests under both configurations (with each
+    /// tenant's current profile) and lists every request whose outcome, reason or allowed regions would change.
+    /// </summary>
+    private static Command Diff(CliContext context)
+    {
+        var oldConfig = new Argument<string>("OLD") { Description = "The corridor.yaml in force" };
+        var newConfig = new Argument<string>("NEW") { Description = "The proposed corridor.yaml" };
+        var limit = new Option<int>("--limit") { Description = "How many of the most recent requests to replay", DefaultValueFactory = _ => 1000 };
+        var command = new Command("diff", "List what would change for recent requests under a new policy") { oldConfig, newConfig, limit };
+        context.SetAction(command, async (parseResult, cancellationToken) =>
+        {
+            var (_, before) = LoadPolicy(parseResult.GetRequiredValue(oldConfig));
+            var (_, after) = LoadPolicy(parseResult.GetRequiredValue(newConfig));
+            await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            var tenants = (await store.ListTenantsAsync(cancellationToken)).ToDictionary(t => t.Id, StringComparer.Ordinal);
+            var recent = new Queue<Core.Metering.LedgerEntry>();
+            await foreach (var entry in store.ReadLedgerAsync(null, null, cancellationToken))
+            {
+                if (entry.TenantId is not null && tenants.ContainsKey(entry.TenantId) && entry.Status != 401)
+                {
+                    recent.Enqueue(entry);
+                    if (recent.Count > parseResult.GetValue(limit))
+                    {
+                        recent.Dequeue();
+                    }
+                }
+            }
+            var changed = 0;
+            foreach (var entry in recent)
+            {
+                var input = DecisionInput.For(tenants[entry.TenantId!], entry.KeyId, Features(entry), entry.Time);
+                var was = before.Decide(in input);
+                var now = after.Decide(in input);
+                var wasText = Describe(was);
+                var nowText = Describe(now);
+                if (wasText != nowText)
+                {
+                    changed++;
+                    context.Out.WriteLine($"{entry.RequestId} {entry.Time:yyyy-MM-dd'T'HH:mm:ss'Z'} {entry.TenantId} {entry.Model}: {wasText} -> {nowText}");
+                }
+            }
+            context.Out.WriteLine($"{changed} of {recent.Count} recent requests would be decided differently ({before.Version} -> {after.Version}).");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary><c>corridor explain ID</c>: a decision's input, outcome and rule trace, from the audit log.</summary>
+    public static Command Explain(CliContext context)
+    {
+        var id = new Argument<string>("ID") { Description = "A decision id (x-corridor-decision) or request id (x-corridor-request-id)" };
+        var command = new Command("explain", "Show why a request was allowed or refused: the decision and its rule trace") { id };
+        context.SetAction(command, async (parseResult, cancellationToken) =>
+        {
+            var subject = parseResult.GetRequiredValue(id);
+            if (subject.StartsWith("req_", StringComparison.Ordinal))
+            {
+                subject = "dec_" + subject[4..];
+            }
+            await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            var records = await store.SearchAuditAsync(new AuditQuery(subject, AuditActions.Decision, 1), cancellationToken);
+            if (records.Count == 0)
+            {
+                throw new CliUserException($"no decision '{subject}' in the audit log.");
+            }
+            var record = records[0];
+            using var details = JsonDocument.Parse(record.Details);
+            context.Out.WriteLine($"decision {record.Subject} at {record.Time:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} (audit record {record.Sequence})");
+            foreach (var property in details.RootElement.EnumerateObject())
+            {
+                if (property.Name != "trace")
+                {
+                    context.Out.WriteLine($"  {property.Name}: {property.Value}");
+                }
+            }
+            context.Out.WriteLine("  trace:");
+            foreach (var step in details.RootElement.GetProperty("trace").EnumerateArray())
+            {
+                context.Out.WriteLine($"    {step.GetProperty("rule").GetString()}: {step.GetProperty("outcome").GetString()}"
+                    + (step.TryGetProperty("regions", out var regions) ? $" regions [{string.Join(", ", regions.EnumerateArray().Select(r => r.GetString()))}]" : ""));
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static RequestFeatures Features(Core.Metering.LedgerEntry entry)
+    {
+        var features = new RequestFeatures(entry.Model);
+        if (entry.RequestBody is null)
+        {
+            return features;
+        }
+        try
+        {
+            var body = JsonDocument.Parse(entry.RequestBody).RootElement;
+            return features with
+            {
+                Stream = body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True,
+                Logprobs = body.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind == JsonValueKind.True,
+                N = body.TryGetProperty("n", out var n) && n.TryGetInt32(out var count) ? count : null,
+                MaxTokens = (body.TryGetProperty("max_completion_tokens", out var max) || body.TryGetProperty("max_tokens", out max)) && max.TryGetInt32(out var tokens) ? tokens : null,
+            };
+        }
+        catch (JsonException)
+        {
+            return features;
+        }
+    }
+
+    private static string Describe(Decision decision) => decision.Allowed
+        ? $"allow [{string.Join(",", decision.Deployments.Select(d => d.Region).Distinct())}]" + (decision.Restrictions.IsNone ? "" : " restricted")
+        : $"deny {decision.ReasonCode}";
+
+    private static (Catalog Catalog, CompiledPolicy Policy) LoadPolicy(string configPath)
+    {
+        if (!File.Exists(configPath))
+        {
+            throw new CliUserException($"config file '{configPath}' not found.");
+        }
+        var loaded = ConfigLoader.Load(configPath);
+        if (!loaded.Succeeded)
+        {
+            throw CliUserException.FromErrors(loaded.Errors);
+        }
+        var catalog = Catalog.TryCreate(loaded.Config!.Catalog, out var errors) ?? throw CliUserException.FromErrors(errors);
+        if (loaded.Config.Policy is not { } policySection)
+        {
+            throw new CliUserException($"{configPath} has no policy section.");
+        }
+        var policy = CompiledPolicy.TryCreate(policySection, catalog, out var policyErrors) ?? throw CliUserException.FromErrors(policyErrors);
+        return (catalog, policy);
+    }
+}

@@ -1,0 +1,208 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Anthropic.Exceptions;
+using Corridor.Core.Audit;
+using Corridor.Core.Tenants;
+using Corridor.Storage;
+using Corridor.Testing;
+using OpenAI.Chat;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>A gateway whose test catalog carries a policy: who may use what, from where, with which features.</summary>
+public sealed class PolicyGatewayFixture : LiveGatewayFixture
+{
+    public const string Policy = """
+
+        policy:
+          version: "test-1"
+          groups:
+            CHINA: [CN, HK, MO]
+          rules:
+            - id: embargo
+              deny_jurisdictions: [KP]
+            - id: openai
+              match: { vendors: [openai] }
+              allow_jurisdictions: ["*"]
+            - id: openai-china
+              match: { vendors: [openai], jurisdictions: [CHINA] }
+              min_tier: established
+              regions: { "*": [jp-east] }
+            - id: openai-low-tier
+              match: { vendors: [openai], tiers: [unverified, basic] }
+              features: { logprobs: strip, max_tokens: 50 }
+            - id: anthropic
+              match: { vendors: [anthropic] }
+              allow_jurisdictions: ["*"]
+              deny_jurisdictions: [CHINA]
+              min_tier: verified
+        """;
+
+    protected override Task<LiveGateway> StartAsync() => LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + Policy);
+
+    /// <summary>Adds a tenant with a profile and returns a key for it.</summary>
+    public async Task<string> TenantAsync(string id, string country, VettingTier tier, string? controlling = null)
+    {
+        using var cts = new CancellationTokenSource(TestTimeouts.Default);
+        var tenant = new Tenant(id, id + " Ltd.", country, DateTimeOffset.UtcNow) { Tier = tier, ControllingCountry = controlling };
+        await Live.Store.AddTenantAsync(tenant, cts.Token);
+        var issued = ApiKeys.Create(id, DateTimeOffset.UtcNow);
+        await Live.Store.AddKeyAsync(issued.Key, cts.Token);
+        using var http = Live.Http(issued.Secret);
+        while (!(await http.GetAsync("/v1/models", cts.Token)).IsSuccessStatusCode)
+        {
+            await Task.Delay(50, cts.Token);
+        }
+        return issued.Secret;
+    }
+}
+
+public sealed class PolicyTests(PolicyGatewayFixture fixture) : IClassFixture<PolicyGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body, HttpResponseMessage Response)> ChatAsync(HttpClient http, object body)
+    {
+        var response = await http.PostAsJsonAsync("/v1/chat/completions", body).WithTimeout();
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        return (response.StatusCode, json, response);
+    }
+
+    [Fact]
+    public async Task ChinaControlledEstablishedTenant_IsServedOnlyFromTheAllowedRegion()
+    {
+        var secret = await fixture.TenantAsync("sino-trade", "SG", VettingTier.Established, controlling: "CN");
+        using var http = Live.Http(secret);
+
+        // flaky's sg deployment is not allowed for this tenant: the request goes straight to jp-east.
+        var (status, _, response) = await ChatAsync(http, new { model = "flaky", messages = new[] { new { role = "user", content = "hi" } } });
+        // gpt-4.1 has only an sg deployment: nothing compliant is left.
+        var (denied, error, deniedResponse) = await ChatAsync(http, new { model = "gpt-4.1", messages = new[] { new { role = "user", content = "hi" } } });
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("jp-east", response.Headers.GetValues("x-corridor-region").Single());
+        Assert.StartsWith("dec_", response.Headers.GetValues("x-corridor-decision").Single(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, denied);
+        Assert.Equal("no_compliant_region", error.GetProperty("error").GetProperty("code").GetString());
+        var decisionId = deniedResponse.Headers.GetValues("x-corridor-decision").Single();
+        Assert.Contains(decisionId, error.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Refusals_CarryTheirReasonCode_InEachDialect()
+    {
+        var chinese = await fixture.TenantAsync("beijing-labs", "CN", VettingTier.Verified);
+        var small = await fixture.TenantAsync("small-sg", "SG", VettingTier.Basic);
+        var embargoed = await fixture.TenantAsync("pyongyang-co", "KP", VettingTier.Strategic);
+
+        var jurisdiction = await Assert.ThrowsAnyAsync<AnthropicApiException>(() =>
+            Live.Anthropic(chinese).Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", "hi"))).WithTimeout();
+        var tier = await Assert.ThrowsAsync<ClientResultException>(() => Live.OpenAI(small).GetChatClient("claude-sonnet-4").CompleteChatAsync([new UserChatMessage("hi")])).WithTimeout();
+        var tierChinaOpenAI = await Assert.ThrowsAsync<ClientResultException>(() => Live.OpenAI(chinese).GetChatClient("flaky").CompleteChatAsync([new UserChatMessage("hi")])).WithTimeout();
+        var embargo = await Assert.ThrowsAsync<ClientResultException>(() => Live.OpenAI(embargoed).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("hi")])).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Forbidden, jurisdiction.StatusCode);
+        Assert.Contains("jurisdiction_denied", jurisdiction.ResponseBody, StringComparison.Ordinal);
+        Assert.Equal(403, tier.Status);
+        Assert.Contains("tier_insufficient", tier.Message, StringComparison.Ordinal);
+        Assert.Contains("tier_insufficient", tierChinaOpenAI.Message, StringComparison.Ordinal);
+        Assert.Contains("jurisdiction_denied", embargo.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Restrictions_AreAppliedToTheForwardedRequest_AndModelsAreFiltered()
+    {
+        var secret = await fixture.TenantAsync("basic-sg", "SG", VettingTier.Basic);
+        using var http = Live.Http(secret);
+
+        var (status, body, response) = await ChatAsync(http, new
+        {
+            model = "gpt-4.1", max_tokens = 2000, logprobs = true, top_logprobs = 2,
+            messages = new[] { new { role = "user", content = "Write at length about routing." } },
+        });
+        using var models = await http.GetAsync("/v1/models").WithTimeout();
+        var ids = JsonDocument.Parse(await models.Content.ReadAsStringAsync()).RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(body.GetProperty("usage").GetProperty("completion_tokens").GetInt32() <= 50);
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("choices")[0].GetProperty("logprobs").ValueKind);
+        Assert.Contains("gpt-4.1", ids);
+        Assert.DoesNotContain("claude-sonnet-4", ids);
+        var requestId = response.Headers.GetValues("x-corridor-request-id").Single();
+        var row = await Live.LedgerRowAsync(requestId);
+        Assert.Equal(response.Headers.GetValues("x-corridor-decision").Single(), row.DecisionId);
+    }
+
+    [Fact]
+    public async Task EveryDecision_IsAudited_WithItsRuleTrace_AndDenialsAreNotBilled()
+    {
+        var secret = await fixture.TenantAsync("audited-cn", "CN", VettingTier.Strategic);
+        using var http = Live.Http(secret);
+
+        var (status, _, response) = await ChatAsync(http, new { model = "claude-sonnet-4", messages = new[] { new { role = "user", content = "hi" } } });
+        var decisionId = response.Headers.GetValues("x-corridor-decision").Single();
+        var row = await Live.LedgerRowAsync(response.Headers.GetValues("x-corridor-request-id").Single());
+        await Live.Gateway.FlushAuditAsync(CancellationToken.None).WithTimeout();
+        var records = await Live.Store.SearchAuditAsync(new AuditQuery(decisionId, AuditActions.Decision, 5), CancellationToken.None).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.False(row.Billable);
+        Assert.Equal(0m, row.Cost);
+        Assert.Equal("jurisdiction_denied", row.ErrorCode);
+        var details = JsonDocument.Parse(Assert.Single(records).Details).RootElement;
+        Assert.Equal("deny", details.GetProperty("outcome").GetString());
+        Assert.Equal("test-1", details.GetProperty("policy_version").GetString());
+        Assert.Contains(details.GetProperty("trace").EnumerateArray(), step => step.GetProperty("rule").GetString() == "anthropic");
+    }
+}
+
+/// <summary>The admin API explains a decision (a gateway with both a policy and the admin token).</summary>
+public sealed class PolicyAdminFixture : LiveGatewayFixture
+{
+    private readonly string _tokenEnv = "CORRIDOR_POLICY_ADMIN_TOKEN_" + Guid.NewGuid().ToString("N");
+
+    public string Token { get; } = Guid.NewGuid().ToString("N");
+
+    protected override Task<LiveGateway> StartAsync()
+    {
+        Environment.SetEnvironmentVariable(_tokenEnv, Token);
+        return LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, _tokenEnv) + PolicyGatewayFixture.Policy);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Environment.SetEnvironmentVariable(_tokenEnv, null);
+    }
+}
+
+public sealed class ExplainTests(PolicyAdminFixture fixture) : IClassFixture<PolicyAdminFixture>
+{
+    [Fact]
+    public async Task AdminApi_ExplainsADecision_ByDecisionOrRequestId()
+    {
+        var live = fixture.Live;
+        using var http = live.Http();
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", new { model = "claude-sonnet-4", messages = new[] { new { role = "user", content = "hi" } } }).WithTimeout();
+        var decisionId = response.Headers.GetValues("x-corridor-decision").Single();
+        var requestId = response.Headers.GetValues("x-corridor-request-id").Single();
+        await live.LedgerRowAsync(requestId);
+        await live.Gateway.FlushAuditAsync(CancellationToken.None).WithTimeout();
+        using var admin = new HttpClient { BaseAddress = live.BaseAddress, Timeout = TestTimeouts.Default };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", fixture.Token);
+
+        using var byDecision = await admin.GetAsync($"/admin/decisions/{decisionId}").WithTimeout();
+        using var byRequest = await admin.GetAsync($"/admin/decisions/{requestId}").WithTimeout();
+        using var unknown = await admin.GetAsync("/admin/decisions/dec_nothing").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, byDecision.StatusCode);
+        var details = JsonDocument.Parse(await byDecision.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("tier_insufficient", details.GetProperty("reason").GetString());
+        Assert.Equal(requestId, details.GetProperty("request_id").GetString());
+        Assert.Equal(await byDecision.Content.ReadAsStringAsync(), await byRequest.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+}
