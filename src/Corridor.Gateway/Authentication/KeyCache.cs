@@ -24,6 +24,7 @@ internal enum AuthenticationResult
 internal sealed class KeyCache(ICorridorStore store, TimeProvider time) : IDisposable
 {
     private const int HashChars = 64;
+    private static readonly TimeSpan LastUsedResolution = TimeSpan.FromSeconds(1);
     private Snapshot _snapshot = Snapshot.Empty;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastUsed = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
@@ -47,7 +48,14 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time) : IDispo
             return AuthenticationResult.Revoked;
         }
         key = found;
-        _lastUsed[found.Key.Id] = time.GetUtcNow();
+        // Stamped at most once a second per key: the store keeps last use to the second's worth of interest, and
+        // overwriting on every request allocated a dictionary node and took the key's bucket lock each time, the
+        // same lock for every concurrent request of one busy key.
+        var now = time.GetUtcNow();
+        if (!_lastUsed.TryGetValue(found.Key.Id, out var stamped) || now - stamped >= LastUsedResolution)
+        {
+            _lastUsed[found.Key.Id] = now;
+        }
         return AuthenticationResult.Authenticated;
     }
 
