@@ -11,7 +11,8 @@ namespace Corridor.Gateway.Pipeline;
 /// alias's several, in order) is decided for this tenant, key, request and time; the allowed deployments of the
 /// models that are allowed form the request's route, and the first decision's restrictions are applied to the
 /// request. A refusal is a 403 in the client's dialect with the reason code and the decision id.
-/// Without a policy every tenant may use every model. Either way, models are narrowed by what they can do.
+/// Without a policy every tenant may use every model, except a denied party (pending review or confirmed), which is
+/// refused with <c>denied_party</c> whatever the policy says. Either way, models are narrowed by what they can do.
 /// </summary>
 internal static class Entitlement
 {
@@ -34,6 +35,10 @@ internal static class Entitlement
         call.Model = models[0];
         if (call.Config.Policy is not { } policy)
         {
+            if (call.Caller!.Tenant.IsDeniedParty)
+            {
+                return DeniedPartyError;
+            }
             call.AllowedDeployments = [.. models.SelectMany(m => m.Deployments)];
             return null;
         }
@@ -76,11 +81,14 @@ internal static class Entitlement
         return null;
     }
 
+    private static readonly GatewayError DeniedPartyError = new(ErrorKind.PermissionDenied,
+        "The request cannot be served under this account's terms (denied_party).", DecisionReasons.WireName(DecisionReason.DeniedParty));
+
     /// <summary>The models a caller may use, for <c>/v1/models</c>.</summary>
     public static IEnumerable<ModelEntry> EntitledModels(CorridorRequestFeature call, DateTimeOffset now) =>
-        call.Config.Policy is { } policy
-            ? policy.EntitledModels(DecisionTenant.From(call.Caller!.Tenant, now), now)
-            : call.Config.Catalog.Models;
+        call.Config.Policy is { } policy ? policy.EntitledModels(DecisionTenant.From(call.Caller!.Tenant, now), now)
+        : call.Caller!.Tenant.IsDeniedParty ? []
+        : call.Config.Catalog.Models;
 
     /// <summary>The aliases with at least one model the caller may use, for <c>/v1/models</c>.</summary>
     public static IEnumerable<string> EntitledAliases(CorridorRequestFeature call, DateTimeOffset now)

@@ -13,7 +13,7 @@ namespace Corridor.Gateway.Tests.Functional;
 /// A gateway with the admin API on: its token sits in an environment variable of this fixture's own (named in the
 /// catalog's <c>server.adminTokenEnv</c>), set before the gateway starts and cleared after, so no other test sees it.
 /// </summary>
-public sealed class AdminGatewayFixture : LiveGatewayFixture
+public class AdminGatewayFixture : LiveGatewayFixture
 {
     private readonly string _tokenEnv = "CORRIDOR_FUNCTIONAL_ADMIN_TOKEN_" + Guid.NewGuid().ToString("N");
 

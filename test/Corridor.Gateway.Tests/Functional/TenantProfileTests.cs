@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Corridor.Core.Audit;
@@ -8,32 +7,28 @@ using Corridor.Core.Tenants;
 using Corridor.Storage;
 using Corridor.Testing;
 
-namespace Corridor.Gateway.Tests.Admin;
+namespace Corridor.Gateway.Tests.Functional;
 
-/// <summary>The admin API on a real gateway: the tenant profile, screening, review and the audit records it leaves.</summary>
-public sealed class AdminApiTests : IAsyncLifetime
+/// <summary>The admin gateway with a small denied-party list imported, as <c>corridor screening import</c> would.</summary>
+public sealed class ScreenedGatewayFixture : AdminGatewayFixture
 {
-    private readonly string _tokenVariable = "CORRIDOR_TEST_ADMIN_" + Guid.NewGuid().ToString("N");
-    private readonly string _token = Guid.NewGuid().ToString("N");
-    private LiveGateway _stack = null!;
-    private HttpClient _admin = null!;
-
-    public async Task InitializeAsync()
+    protected override async Task<LiveGateway> StartAsync()
     {
-        Environment.SetEnvironmentVariable(_tokenVariable, _token);
-        _stack = await LiveGateway.StartAsync(sim => TestCatalog.Yaml(sim).Replace("server:\n", $"server:\n  adminTokenEnv: {_tokenVariable}\n", StringComparison.Ordinal));
-        _admin = _stack.Http(secret: "");
-        _admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        var live = await base.StartAsync();
         using var cts = new CancellationTokenSource(TestTimeouts.Default);
-        await AdminChangesSeed.ImportAsync(_stack.Store, cts.Token);
+        await AdminChangesSeed.ImportAsync(live.Store, cts.Token);
+        return live;
     }
+}
 
-    public async Task DisposeAsync()
-    {
-        _admin.Dispose();
-        await _stack.DisposeAsync();
-        Environment.SetEnvironmentVariable(_tokenVariable, null);
-    }
+/// <summary>The tenant profile through the admin API: screening, review, what the front door then does, and the audit records left.</summary>
+public sealed class TenantProfileTests(ScreenedGatewayFixture fixture) : IClassFixture<ScreenedGatewayFixture>, IDisposable
+{
+    private readonly HttpClient _admin = fixture.Admin();
+
+    private LiveGateway Stack => fixture.Live;
+
+    public void Dispose() => _admin.Dispose();
 
     [Fact]
     public async Task PostTenant_TakesTheProfile_AndTheViewShowsIt()
@@ -51,7 +46,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.Equal("established", view.GetProperty("effective_tier").GetString());
         Assert.Equal("clear", view.GetProperty("denied_party").GetString());
         Assert.Equal(JsonValueKind.Null, view.GetProperty("screening_match").ValueKind);
-        var stored = (await _stack.Store.GetTenantAsync("acme-lab", CancellationToken.None).WithTimeout())!;
+        var stored = (await Stack.Store.GetTenantAsync("acme-lab", CancellationToken.None).WithTimeout())!;
         Assert.Equal((EntityType.Research, VettingTier.Established, "support chat"), (stored.EntityType, stored.Tier, stored.UseCase));
         var record = Assert.Single(await AuditAsync("acme-lab"));
         Assert.Equal((AuditActors.AdminApi, AuditActions.TenantCreate), (record.Actor, record.Action));
@@ -73,7 +68,7 @@ public sealed class AdminApiTests : IAsyncLifetime
     public async Task PatchTenant_ChangesTheGivenFields_NullClears_AndTheKeyCacheSeesItAtOnce()
     {
         (await PostAsync("/admin/tenants", """{"id":"zeta","legal_name":"Zeta GmbH","country":"DE","use_case":"chat"}""")).Dispose();
-        var secret = await _stack.AddTenantWithKeyAsync("zeta", "DE");
+        var secret = await Stack.AddTenantWithKeyAsync("zeta", "DE");
 
         using var response = await PatchAsync("/admin/tenants/zeta", """{"tier":"strategic","use_case":null}""");
         var view = await JsonAsync(response);
@@ -81,7 +76,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("strategic", view.GetProperty("tier").GetString());
         Assert.Equal(JsonValueKind.Null, view.GetProperty("use_case").ValueKind);
-        var keys = (Corridor.Gateway.Authentication.KeyCache)_stack.Gateway.Services.GetService(typeof(Corridor.Gateway.Authentication.KeyCache))!;
+        var keys = (Corridor.Gateway.Authentication.KeyCache)Stack.Gateway.Services.GetService(typeof(Corridor.Gateway.Authentication.KeyCache))!;
         Assert.Equal(Corridor.Gateway.Authentication.AuthenticationResult.Authenticated, keys.Authenticate(secret, out var authenticated));
         Assert.Equal(VettingTier.Strategic, authenticated!.Tenant.Tier);
         var update = (await AuditAsync("zeta"))[^1];
@@ -131,6 +126,34 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APendingTenantsKey_IsRefusedWithDeniedParty_InBothDialects_UntilAReviewClearsIt()
+    {
+        (await PostAsync("/admin/tenants", """{"id":"volga","legal_name":"Volga Petro Trading","country":"RU","tier":"established","verification_expires_at":"2099-01-01"}""")).Dispose();
+        var keyTenant = await Stack.Store.GetTenantAsync("volga", CancellationToken.None).WithTimeout();
+        Assert.Equal(DeniedPartyStatus.Pending, keyTenant!.DeniedParty);
+        using var issued = await PostAsync("/admin/keys", """{"tenant":"volga","name":"screened"}""");
+        var secret = (await JsonAsync(issued)).GetProperty("secret").GetString()!;
+
+        var openAI = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => Stack.OpenAI(secret).GetChatClient("gpt-4.1")
+            .CompleteChatAsync([new OpenAI.Chat.UserChatMessage("Hello.")], null, default).WithTimeout());
+        var anthropic = await Assert.ThrowsAnyAsync<global::Anthropic.Exceptions.AnthropicApiException>(() =>
+            Stack.Anthropic(secret).Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", "Hello.")).WithTimeout());
+        var modelsWhilePending = (await Stack.OpenAI(secret).GetOpenAIModelClient().GetModelsAsync().WithTimeout()).Value;
+        using (var cleared = await PostAsync("/admin/tenants/volga/denied-party-review", """{"decision":"clear","note":"Different company: registry number checked"}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, cleared.StatusCode);
+        }
+        var served = await Stack.OpenAI(secret).GetChatClient("gpt-4.1").CompleteChatAsync([new OpenAI.Chat.UserChatMessage("Hello again.")], null, default).WithTimeout();
+
+        Assert.Equal(403, openAI.Status);
+        Assert.Contains("denied_party", openAI.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, anthropic.StatusCode);
+        Assert.Contains("denied_party", anthropic.ResponseBody, StringComparison.Ordinal);
+        Assert.Empty(modelsWhilePending);
+        Assert.Equal(OpenAI.Chat.ChatFinishReason.Stop, served.Value.FinishReason);
+    }
+
+    [Fact]
     public async Task KeysIssuedAndRevoked_ThroughTheApi_AreAudited()
     {
         using var issued = await PostAsync("/admin/keys", """{"tenant":"acme","name":"ci"}""");
@@ -139,7 +162,7 @@ public sealed class AdminApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
         Assert.Equal([AuditActions.KeyIssue, AuditActions.KeyRevoke], (await AuditAsync(keyId)).Select(r => r.Action));
-        var all = await _stack.Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync();
+        var all = await Stack.Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync();
         Assert.True(AuditVerifier.Verify(all).IsValid);
     }
 
@@ -159,7 +182,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         (await JsonAsync(response)).GetProperty("error").GetProperty("message").GetString()!;
 
     private Task<IReadOnlyList<AuditRecord>> AuditAsync(string subject) =>
-        _stack.Store.SearchAuditAsync(new AuditQuery(subject), CancellationToken.None).WithTimeout();
+        Stack.Store.SearchAuditAsync(new AuditQuery(subject), CancellationToken.None).WithTimeout();
 }
 
 /// <summary>Puts a small made-up list into the store, as <c>corridor screening import</c> would.</summary>
