@@ -40,7 +40,11 @@ internal static class RequestParser
                 {
                     return GatewayError.Invalid("'model' must be a string.", "model");
                 }
-                request.Model = reader.GetString()!;
+                if (!TryGetText(ref reader, out var model))
+                {
+                    return GatewayError.Invalid("'model' is not valid Unicode text.", "model");
+                }
+                request.Model = model;
                 request.ModelValue = new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
                 sawModel = true;
             }
@@ -166,5 +170,20 @@ internal static class RequestParser
     {
         value = 0;
         return reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out value);
+    }
+
+    /// <summary>The string's text; false for escapes that decode to no text (a lone surrogate such as <c>\ud800</c>).</summary>
+    private static bool TryGetText(ref Utf8JsonReader reader, out string text)
+    {
+        try
+        {
+            text = reader.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = "";
+            return false;
+        }
     }
 }

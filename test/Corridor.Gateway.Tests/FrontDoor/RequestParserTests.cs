@@ -56,6 +56,16 @@ public sealed class RequestParserTests
     }
 
     [Fact]
+    public void AModelThatIsNotUnicodeText_IsAnError_NotAnException()
+    {
+        using var request = Request("""{"model":"gpt\ud800","messages":[]}""");
+
+        var error = RequestParser.Parse(request, Operation.ChatCompletions);
+
+        Assert.Equal(("model", "'model' is not valid Unicode text."), (error?.Param, error?.Message));
+    }
+
+    [Fact]
     public void Messages_RequireMaxTokens()
     {
         using var request = Request("""{"model":"claude-sonnet-4","messages":[{"role":"user","content":"hi"}]}""");
