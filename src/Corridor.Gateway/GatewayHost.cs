@@ -113,6 +113,7 @@ public static class GatewayHost
         var app = builder.Build();
         await app.Services.GetRequiredService<KeyCache>().RefreshAsync(force: true, cancellationToken);
         await SpendRestore.RestoreAsync(store, app.Services.GetRequiredService<IAdmissionCounters>(), app.Services.GetRequiredService<TimeProvider>(), cancellationToken);
+        Metering.TokenCounter.WarmUp();
         MapEndpoints(app);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

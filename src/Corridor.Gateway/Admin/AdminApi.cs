@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
@@ -148,6 +149,12 @@ internal static class AdminApi
             return Results.Json(KeyView.From((await store.GetKeyAsync(id, ct))!), AdminJson.Default.KeyView);
         });
 
+        MapLimits(group, "/tenants/{id}/limits", LimitScope.Tenant);
+        MapLimits(group, "/keys/{id}/limits", LimitScope.Key);
+
+        group.MapGet("/budgets", (IAdmissionCounters counters, GatewayState state) =>
+            Results.Json(counters.Snapshot().Select(u => BudgetUsageView.From(u, state.Active.Config.Admission.Currency)).ToList(), AdminJson.Default.ListBudgetUsageView));
+
         group.MapGet("/usage", async (string? from, string? to, ICorridorStore store, CancellationToken ct) =>
         {
             if (!TryDate(from, out var fromDate) || !TryDate(to, out var toDate))
@@ -187,6 +194,43 @@ internal static class AdminApi
             return Results.Bytes(buffer.ToArray(), "application/json");
         });
     }
+
+    /// <summary>
+    /// <c>GET</c> shows a tenant's or key's own limits, the effective ones (defaults filled in) and where it stands now;
+    /// <c>PATCH</c> changes its own limits, audited as <c>limits.update</c>, in force before the response is sent.
+    /// </summary>
+    private static void MapLimits(RouteGroupBuilder group, string pattern, LimitScope scope)
+    {
+        group.MapGet(pattern, (string id, ICorridorStore store, IAdmissionCounters counters, GatewayState state, CancellationToken ct) =>
+            ChangeAsync(async () =>
+                Results.Json(LimitsView(scope, id, await AdminChanges.GetLimitsAsync(store, scope, id, ct), counters, state), AdminJson.Default.SubjectLimitsView)));
+
+        group.MapPatch(pattern, async (string id, HttpRequest request, ICorridorStore store, KeyCache keys, IAdmissionCounters counters, GatewayState state, TimeProvider time, CancellationToken ct) =>
+        {
+            var (edit, error) = await ReadLimitsPatchAsync(request, ct);
+            if (edit is null)
+            {
+                return Problem(StatusCodes.Status400BadRequest, error!);
+            }
+            return await ChangeAsync(async () =>
+            {
+                var (_, after) = await AdminChanges.UpdateLimitsAsync(store, scope, id, edit, AuditActors.AdminApi, time.GetUtcNow(), ct);
+                await keys.RefreshAsync(force: true, ct);
+                return Results.Json(LimitsView(scope, id, after, counters, state), AdminJson.Default.SubjectLimitsView);
+            });
+        });
+    }
+
+    private static SubjectLimitsView LimitsView(LimitScope scope, string id, Limits own, IAdmissionCounters counters, GatewayState state)
+    {
+        var options = state.Active.Config.Admission;
+        var defaults = scope == LimitScope.Tenant ? options.TenantDefaults : options.KeyDefaults;
+        var usage = counters.Find(scope, id);
+        return new SubjectLimitsView(ScopeName(scope), id, options.Currency, LimitsFieldsView.From(own), LimitsFieldsView.From(own.Or(defaults)),
+            usage is null ? null : BudgetUsageView.From(usage, options.Currency));
+    }
+
+    internal static string ScopeName(LimitScope scope) => scope == LimitScope.Tenant ? "tenant" : "key";
 
     private static bool Authorized(string header, string token)
     {
@@ -230,13 +274,60 @@ internal static class AdminApi
     private static readonly string[] PatchableFields =
         ["legal_name", "country", "controlling_country", "entity_type", "tier", "verification_expires_at", "use_case"];
 
-    /// <summary>
-    /// Reads a PATCH body: a field that is absent stays as it is, <c>null</c> clears an optional one. Parsed by hand because the
-    /// generated serializer cannot tell an absent field from a null one.
-    /// </summary>
+    /// <summary>Reads a tenant's PATCH body (see <see cref="ReadPatchAsync"/>).</summary>
     private static async Task<(TenantEdit? Edit, string? Error)> ReadTenantPatchAsync(HttpRequest request, CancellationToken ct)
     {
         const string Shape = "Send a JSON object with any of: legal_name, country, controlling_country, entity_type, tier, verification_expires_at, use_case (null clears the optional ones).";
+        var (values, error) = await ReadPatchAsync(request, PatchableFields, Shape, numbers: false,
+            name => name == "denied_party" ? "denied_party changes only through a review: POST /admin/tenants/{id}/denied-party-review." : null, ct);
+        if (values is null)
+        {
+            return (null, error);
+        }
+        return (new TenantEdit
+        {
+            LegalName = values.GetValueOrDefault("legal_name"),
+            Country = values.GetValueOrDefault("country"),
+            ControllingCountry = values.GetValueOrDefault("controlling_country"),
+            EntityType = values.GetValueOrDefault("entity_type"),
+            Tier = values.GetValueOrDefault("tier"),
+            VerificationExpiresAt = values.GetValueOrDefault("verification_expires_at"),
+            UseCase = values.GetValueOrDefault("use_case"),
+        }, null);
+    }
+
+    private static readonly string[] LimitFields =
+        ["rpm", "tpm", "concurrent_streams", "daily_soft_budget", "daily_budget", "monthly_soft_budget", "monthly_budget"];
+
+    /// <summary>Reads a limits PATCH body (see <see cref="ReadPatchAsync"/>); numbers may be sent as numbers or strings.</summary>
+    private static async Task<(LimitsEdit? Edit, string? Error)> ReadLimitsPatchAsync(HttpRequest request, CancellationToken ct)
+    {
+        const string Shape = "Send a JSON object with any of: rpm, tpm, concurrent_streams, daily_soft_budget, daily_budget, monthly_soft_budget, monthly_budget (null removes a limit).";
+        var (values, error) = await ReadPatchAsync(request, LimitFields, Shape, numbers: true, _ => null, ct);
+        if (values is null)
+        {
+            return (null, error);
+        }
+        return (new LimitsEdit
+        {
+            RequestsPerMinute = values.GetValueOrDefault("rpm"),
+            TokensPerMinute = values.GetValueOrDefault("tpm"),
+            ConcurrentStreams = values.GetValueOrDefault("concurrent_streams"),
+            DailySoftBudget = values.GetValueOrDefault("daily_soft_budget"),
+            DailyHardBudget = values.GetValueOrDefault("daily_budget"),
+            MonthlySoftBudget = values.GetValueOrDefault("monthly_soft_budget"),
+            MonthlyHardBudget = values.GetValueOrDefault("monthly_budget"),
+        }, null);
+    }
+
+    /// <summary>
+    /// Reads a PATCH body: a field that is absent stays as it is, <c>null</c> clears it (<c>none</c>). Parsed by hand because the
+    /// generated serializer cannot tell an absent field from a null one. <paramref name="refuse"/> may explain why a field
+    /// cannot be patched here.
+    /// </summary>
+    private static async Task<(Dictionary<string, string?>? Values, string? Error)> ReadPatchAsync(
+        HttpRequest request, string[] fields, string shape, bool numbers, Func<string, string?> refuse, CancellationToken ct)
+    {
         JsonDocument document;
         try
         {
@@ -244,51 +335,38 @@ internal static class AdminApi
         }
         catch (JsonException)
         {
-            return (null, Shape);
+            return (null, shape);
         }
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                return (null, Shape);
+                return (null, shape);
             }
             var values = new Dictionary<string, string?>(StringComparer.Ordinal);
             foreach (var property in document.RootElement.EnumerateObject())
             {
-                if (property.Name == "denied_party")
+                if (refuse(property.Name) is { } refusal)
                 {
-                    return (null, "denied_party changes only through a review: POST /admin/tenants/{id}/denied-party-review.");
+                    return (null, refusal);
                 }
-                if (!PatchableFields.Contains(property.Name))
+                if (!fields.Contains(property.Name))
                 {
-                    return (null, $"Unknown or read-only field '{property.Name}'. {Shape}");
+                    return (null, $"Unknown or read-only field '{property.Name}'. {shape}");
                 }
                 values[property.Name] = property.Value.ValueKind switch
                 {
                     JsonValueKind.Null => TenantEdit.ClearKeyword,
                     JsonValueKind.String => property.Value.GetString(),
+                    JsonValueKind.Number when numbers => property.Value.GetRawText(),
                     _ => null,
                 };
                 if (values[property.Name] is null)
                 {
-                    return (null, $"'{property.Name}' must be a string or null.");
+                    return (null, numbers ? $"'{property.Name}' must be a number, a string or null." : $"'{property.Name}' must be a string or null.");
                 }
             }
-            if (values.Count == 0)
-            {
-                return (null, Shape);
-            }
-            var edit = new TenantEdit
-            {
-                LegalName = values.GetValueOrDefault("legal_name"),
-                Country = values.GetValueOrDefault("country"),
-                ControllingCountry = values.GetValueOrDefault("controlling_country"),
-                EntityType = values.GetValueOrDefault("entity_type"),
-                Tier = values.GetValueOrDefault("tier"),
-                VerificationExpiresAt = values.GetValueOrDefault("verification_expires_at"),
-                UseCase = values.GetValueOrDefault("use_case"),
-            };
-            return (edit, null);
+            return values.Count == 0 ? (null, shape) : (values, null);
         }
     }
 
@@ -376,6 +454,37 @@ internal sealed record UsageView(string Tenant, string Model, long Requests, lon
     public static UsageView From(UsageTotal u) => new(u.TenantId, u.Model, u.Requests, u.InputTokens, u.OutputTokens, u.Cost.ToString(CultureInfo.InvariantCulture));
 }
 
+/// <summary>A set of limits; money as exact decimal text, like the ledger's cost.</summary>
+internal sealed record LimitsFieldsView(int? Rpm, long? Tpm, int? ConcurrentStreams, string? DailySoftBudget, string? DailyBudget, string? MonthlySoftBudget, string? MonthlyBudget)
+{
+    public static LimitsFieldsView From(Limits l) => new(l.RequestsPerMinute, l.TokensPerMinute, l.ConcurrentStreams,
+        Money(l.DailySoftBudget), Money(l.DailyHardBudget), Money(l.MonthlySoftBudget), Money(l.MonthlyHardBudget));
+
+    internal static string? Money(decimal? amount) => amount?.ToString(CultureInfo.InvariantCulture);
+}
+
+internal sealed record SubjectLimitsView(string Scope, string Id, string Currency, LimitsFieldsView Own, LimitsFieldsView Effective, BudgetUsageView? Usage);
+
+/// <summary>Spend of the current UTC day and month, what in-flight requests hold reserved, open streams, and soft-budget alerts.</summary>
+internal sealed record BudgetUsageView(
+    string Scope,
+    string Id,
+    string Currency,
+    string Day,
+    string DaySpent,
+    string Month,
+    string MonthSpent,
+    string Reserved,
+    int Streams,
+    DateTimeOffset? DailySoftAlertAt,
+    DateTimeOffset? MonthlySoftAlertAt)
+{
+    public static BudgetUsageView From(SubjectUsage u, string currency) => new(
+        AdminApi.ScopeName(u.Scope), u.Id, currency, u.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        u.DaySpent.ToString(CultureInfo.InvariantCulture), u.Month, u.MonthSpent.ToString(CultureInfo.InvariantCulture),
+        u.Reserved.ToString(CultureInfo.InvariantCulture), u.Streams, u.DailySoftAlertAt, u.MonthlySoftAlertAt);
+}
+
 internal sealed record AdminError(AdminErrorBody Error);
 
 internal sealed record AdminErrorBody(string Message);
@@ -391,4 +500,6 @@ internal sealed record AdminErrorBody(string Message);
 [JsonSerializable(typeof(IssuedKeyView))]
 [JsonSerializable(typeof(List<UsageView>))]
 [JsonSerializable(typeof(AdminError))]
+[JsonSerializable(typeof(SubjectLimitsView))]
+[JsonSerializable(typeof(List<BudgetUsageView>))]
 internal sealed partial class AdminJson : JsonSerializerContext;
