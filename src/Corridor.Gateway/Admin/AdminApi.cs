@@ -481,8 +481,10 @@ internal sealed record BudgetUsageView(
 {
     public static BudgetUsageView From(SubjectUsage u, string currency) => new(
         AdminApi.ScopeName(u.Scope), u.Id, currency, u.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-        u.DaySpent.ToString(CultureInfo.InvariantCulture), u.Month, u.MonthSpent.ToString(CultureInfo.InvariantCulture),
-        u.Reserved.ToString(CultureInfo.InvariantCulture), u.Streams, u.DailySoftAlertAt, u.MonthlySoftAlertAt);
+        Amount(u.DaySpent), u.Month, Amount(u.MonthSpent), Amount(u.Reserved), u.Streams, u.DailySoftAlertAt, u.MonthlySoftAlertAt);
+
+    /// <summary>Exact, without the trailing zeros sums of prices pick up (0.000000 is 0).</summary>
+    private static string Amount(decimal amount) => amount.ToString("G29", CultureInfo.InvariantCulture);
 }
 
 internal sealed record AdminError(AdminErrorBody Error);
