@@ -36,12 +36,24 @@ public static class Reservation
     public static decimal WorstCaseCost(IReadOnlyList<DeploymentEntry> deployments, long inputTokens, long outputTokens)
     {
         ArgumentNullException.ThrowIfNull(deployments);
-        var worst = 0m;
-        for (var i = 0; i < deployments.Count; i++)
+        if (deployments.Count == 0)
         {
-            worst = Math.Max(worst, PriceBook.Cost(deployments[i].Config, inputTokens, outputTokens));
+            return 0m;
         }
-        return worst;
+        // Compared by the cost's numerator (the price book divides every cost by the same million), divided once.
+        var dearest = deployments[0].Config;
+        var worst = (inputTokens * dearest.InputPricePerMillion) + (outputTokens * dearest.OutputPricePerMillion);
+        for (var i = 1; i < deployments.Count; i++)
+        {
+            var config = deployments[i].Config;
+            var cost = (inputTokens * config.InputPricePerMillion) + (outputTokens * config.OutputPricePerMillion);
+            if (cost > worst)
+            {
+                worst = cost;
+                dearest = config;
+            }
+        }
+        return PriceBook.Cost(dearest, inputTokens, outputTokens);
     }
 
     /// <summary>Tokens as the tokens-per-minute limit counts them: each direction times its weight, rounded up.</summary>

@@ -37,17 +37,40 @@ internal static class RateLimitHeaders
     /// <summary><c>Retry-After</c> in whole seconds, rounded up, at least one.</summary>
     public static string RetryAfterSeconds(TimeSpan wait) => Number(Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)));
 
-    /// <summary>A duration as OpenAI writes it (Go's format): <c>20ms</c>, <c>1.5s</c>, <c>6m0s</c>.</summary>
+    /// <summary>A duration as OpenAI writes it (Go's format), to the millisecond: <c>20ms</c>, <c>1.5s</c>, <c>6m0s</c>.</summary>
     public static string OpenAIDuration(TimeSpan duration)
     {
-        if (duration < TimeSpan.FromSeconds(1))
+        var ms = Math.Max(0, (long)Math.Ceiling(duration.TotalMilliseconds));
+        Span<char> text = stackalloc char[48];
+        int at;
+        if (ms < 1000)
         {
-            return Number((long)Math.Ceiling(duration.TotalMilliseconds)) + "ms";
+            ms.TryFormat(text, out at, provider: CultureInfo.InvariantCulture);
+            text[at++] = 'm';
+            text[at++] = 's';
+            return new string(text[..at]);
         }
-        var seconds = Math.Round(duration.TotalSeconds % 60, 3);
-        var minutes = (long)(duration.TotalSeconds / 60);
-        var secondsText = seconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
-        return minutes > 0 ? Number(minutes) + "m" + secondsText : secondsText;
+        at = 0;
+        if (ms >= 60_000)
+        {
+            (ms / 60_000).TryFormat(text, out at, provider: CultureInfo.InvariantCulture);
+            text[at++] = 'm';
+            ms %= 60_000;
+        }
+        (ms / 1000).TryFormat(text[at..], out var written, provider: CultureInfo.InvariantCulture);
+        at += written;
+        var fraction = (int)(ms % 1000);
+        if (fraction > 0)
+        {
+            text[at++] = '.';
+            for (var divisor = 100; fraction > 0; divisor /= 10)
+            {
+                text[at++] = (char)('0' + (fraction / divisor));
+                fraction %= divisor;
+            }
+        }
+        text[at++] = 's';
+        return new string(text[..at]);
     }
 
     private static void WriteAnthropic(IHeaderDictionary headers, string limit, string remaining, string reset, RateStatus status, DateTimeOffset now)
