@@ -275,58 +275,52 @@ internal static class AdminApi
         ["legal_name", "country", "controlling_country", "entity_type", "tier", "verification_expires_at", "use_case"];
 
     /// <summary>Reads a tenant's PATCH body (see <see cref="ReadPatchAsync"/>).</summary>
-    private static async Task<(TenantEdit? Edit, string? Error)> ReadTenantPatchAsync(HttpRequest request, CancellationToken ct)
-    {
-        const string Shape = "Send a JSON object with any of: legal_name, country, controlling_country, entity_type, tier, verification_expires_at, use_case (null clears the optional ones).";
-        var (values, error) = await ReadPatchAsync(request, PatchableFields, Shape, numbers: false,
-            name => name == "denied_party" ? "denied_party changes only through a review: POST /admin/tenants/{id}/denied-party-review." : null, ct);
-        if (values is null)
-        {
-            return (null, error);
-        }
-        return (new TenantEdit
-        {
-            LegalName = values.GetValueOrDefault("legal_name"),
-            Country = values.GetValueOrDefault("country"),
-            ControllingCountry = values.GetValueOrDefault("controlling_country"),
-            EntityType = values.GetValueOrDefault("entity_type"),
-            Tier = values.GetValueOrDefault("tier"),
-            VerificationExpiresAt = values.GetValueOrDefault("verification_expires_at"),
-            UseCase = values.GetValueOrDefault("use_case"),
-        }, null);
-    }
+    private static Task<(TenantEdit? Edit, string? Error)> ReadTenantPatchAsync(HttpRequest request, CancellationToken ct) =>
+        ReadPatchAsync(request, PatchableFields,
+            "Send a JSON object with any of: legal_name, country, controlling_country, entity_type, tier, verification_expires_at, use_case (null clears the optional ones).",
+            numbers: false,
+            name => name == "denied_party" ? "denied_party changes only through a review: POST /admin/tenants/{id}/denied-party-review." : null,
+            field => new TenantEdit
+            {
+                LegalName = field("legal_name"),
+                Country = field("country"),
+                ControllingCountry = field("controlling_country"),
+                EntityType = field("entity_type"),
+                Tier = field("tier"),
+                VerificationExpiresAt = field("verification_expires_at"),
+                UseCase = field("use_case"),
+            },
+            ct);
 
     private static readonly string[] LimitFields =
         ["rpm", "tpm", "concurrent_streams", "daily_soft_budget", "daily_budget", "monthly_soft_budget", "monthly_budget"];
 
     /// <summary>Reads a limits PATCH body (see <see cref="ReadPatchAsync"/>); numbers may be sent as numbers or strings.</summary>
-    private static async Task<(LimitsEdit? Edit, string? Error)> ReadLimitsPatchAsync(HttpRequest request, CancellationToken ct)
-    {
-        const string Shape = "Send a JSON object with any of: rpm, tpm, concurrent_streams, daily_soft_budget, daily_budget, monthly_soft_budget, monthly_budget (null removes a limit).";
-        var (values, error) = await ReadPatchAsync(request, LimitFields, Shape, numbers: true, _ => null, ct);
-        if (values is null)
-        {
-            return (null, error);
-        }
-        return (new LimitsEdit
-        {
-            RequestsPerMinute = values.GetValueOrDefault("rpm"),
-            TokensPerMinute = values.GetValueOrDefault("tpm"),
-            ConcurrentStreams = values.GetValueOrDefault("concurrent_streams"),
-            DailySoftBudget = values.GetValueOrDefault("daily_soft_budget"),
-            DailyHardBudget = values.GetValueOrDefault("daily_budget"),
-            MonthlySoftBudget = values.GetValueOrDefault("monthly_soft_budget"),
-            MonthlyHardBudget = values.GetValueOrDefault("monthly_budget"),
-        }, null);
-    }
+    private static Task<(LimitsEdit? Edit, string? Error)> ReadLimitsPatchAsync(HttpRequest request, CancellationToken ct) =>
+        ReadPatchAsync(request, LimitFields,
+            "Send a JSON object with any of: rpm, tpm, concurrent_streams, daily_soft_budget, daily_budget, monthly_soft_budget, monthly_budget (null removes a limit).",
+            numbers: true,
+            _ => null,
+            field => new LimitsEdit
+            {
+                RequestsPerMinute = field("rpm"),
+                TokensPerMinute = field("tpm"),
+                ConcurrentStreams = field("concurrent_streams"),
+                DailySoftBudget = field("daily_soft_budget"),
+                DailyHardBudget = field("daily_budget"),
+                MonthlySoftBudget = field("monthly_soft_budget"),
+                MonthlyHardBudget = field("monthly_budget"),
+            },
+            ct);
 
     /// <summary>
     /// Reads a PATCH body: a field that is absent stays as it is, <c>null</c> clears it (<c>none</c>). Parsed by hand because the
     /// generated serializer cannot tell an absent field from a null one. <paramref name="refuse"/> may explain why a field
-    /// cannot be patched here.
+    /// cannot be patched here; <paramref name="build"/> makes the edit from the fields sent.
     /// </summary>
-    private static async Task<(Dictionary<string, string?>? Values, string? Error)> ReadPatchAsync(
-        HttpRequest request, string[] fields, string shape, bool numbers, Func<string, string?> refuse, CancellationToken ct)
+    private static async Task<(T? Edit, string? Error)> ReadPatchAsync<T>(
+        HttpRequest request, string[] fields, string shape, bool numbers, Func<string, string?> refuse, Func<Func<string, string?>, T> build, CancellationToken ct)
+        where T : class
     {
         JsonDocument document;
         try
@@ -366,7 +360,7 @@ internal static class AdminApi
                     return (null, numbers ? $"'{property.Name}' must be a number, a string or null." : $"'{property.Name}' must be a string or null.");
                 }
             }
-            return values.Count == 0 ? (null, shape) : (values, null);
+            return values.Count == 0 ? (null, shape) : (build(values.GetValueOrDefault), null);
         }
     }
 

@@ -12,15 +12,20 @@ using OpenAI.Chat;
 
 namespace Corridor.Gateway.Tests.Functional;
 
-/// <summary>The admin-API gateway with one more model, <c>slow</c>, whose upstream waits two seconds before answering.</summary>
+/// <summary>
+/// The admin-API gateway with two more models: <c>slow</c>, whose upstream waits two seconds before answering, and
+/// <c>sleepy</c>, whose upstream waits longer than the gateway's five-second idle timeout.
+/// </summary>
 public sealed class AdmissionGatewayFixture : AdminGatewayFixture
 {
     protected override string CatalogYaml(Uri simulator, string adminTokenEnv)
     {
         var sim = simulator.ToString().TrimEnd('/');
         return base.CatalogYaml(simulator, adminTokenEnv)
-            .Replace("models:\n", "models:\n  - { id: slow, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
-            .Replace("deployments:\n", $"deployments:\n  - {{ id: slow-sg, model: slow, region: sg, endpoint: \"{sim}/x/latency=2000/v1\", price: {{ input: 1, output: 1 }} }}\n", StringComparison.Ordinal);
+            .Replace("models:\n", "models:\n  - { id: slow, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
+                + "  - { id: sleepy, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
+            .Replace("deployments:\n", $"deployments:\n  - {{ id: slow-sg, model: slow, region: sg, endpoint: \"{sim}/x/latency=2000/v1\", price: {{ input: 1, output: 1 }} }}\n"
+                + $"  - {{ id: sleepy-sg, model: sleepy, region: sg, endpoint: \"{sim}/x/latency=7000/v1\", price: {{ input: 1, output: 1 }} }}\n", StringComparison.Ordinal);
     }
 }
 
@@ -206,6 +211,8 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
         await openAI.GetChatClient("cut-stream").CompleteChatStreamingAsync([new UserChatMessage("Write at length.")]).ToListWithTimeoutAsync();
         await Assert.ThrowsAnyAsync<AnthropicApiException>(() => Live.Anthropic(secret, log).Messages.Create(AnthropicDialectTests.Ask("dead-claude", "upstream error"))).WithTimeout();
         await Live.Anthropic(secret).Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", "success")).WithTimeout();
+        var timedOut = await Assert.ThrowsAsync<ClientResultException>(() => openAI.GetChatClient("sleepy").CompleteChatAsync([new UserChatMessage("timeout")], Short)).WithTimeout();
+        Assert.Equal(504, timedOut.Status);
 
         await Live.Gateway.FlushLedgerAsync(default).WithTimeout();
         var rows = new List<LedgerEntry>();
@@ -216,7 +223,8 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
                 rows.Add(row);
             }
         }
-        Assert.Equal(7, rows.Count);
+        Assert.Equal(8, rows.Count);
+        Assert.Contains(rows, r => r.Model == "sleepy" && r.Outcome == RequestOutcome.Timeout && !r.Billable && r.Cost == 0);
         Assert.Equal(rows.Count, rows.Select(r => r.RequestId).Distinct().Count());
         Assert.All(rows.Where(r => r.Outcome == RequestOutcome.UpstreamError && !r.Billable), r => Assert.Equal(0m, r.Cost));
         Assert.Contains(rows, r => r.Model == "cut-stream" && r.Billable && r.Estimated && r.Cost > 0);
