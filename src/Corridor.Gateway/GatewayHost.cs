@@ -1,3 +1,5 @@
+using Corridor.Core.Admission;
+using Corridor.Gateway.Admission;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Forwarding;
@@ -95,6 +97,8 @@ public static class GatewayHost
         services.AddSingleton<Authenticator>();
         services.AddSingleton<FrontDoor.FrontDoor>();
         services.AddSingleton(sp => new RouteTable(config.Routing, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IAdmissionCounters>(sp => new LocalAdmissionCounters(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<Admitter>();
         services.AddSingleton<Forwarder>();
         services.AddSingleton<LedgerWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
@@ -108,6 +112,8 @@ public static class GatewayHost
 
         var app = builder.Build();
         await app.Services.GetRequiredService<KeyCache>().RefreshAsync(force: true, cancellationToken);
+        await SpendRestore.RestoreAsync(store, app.Services.GetRequiredService<IAdmissionCounters>(), app.Services.GetRequiredService<TimeProvider>(), cancellationToken);
+        Metering.TokenCounter.WarmUp();
         MapEndpoints(app);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -1,3 +1,4 @@
+using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Core.Metering;
 using Corridor.Core.Screening;
@@ -55,6 +56,15 @@ public interface ICorridorStore : IAsyncDisposable
     /// <summary>Records last use, coalesced by the caller (at most one write per key per interval).</summary>
     Task TouchKeysAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> lastUsed, CancellationToken cancellationToken);
 
+    /// <summary>Every tenant's and key's own limits (those without a row have none of their own).</summary>
+    Task<IReadOnlyList<SubjectLimits>> ListLimitsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores the limits of a tenant or key (an empty set removes its row) and appends <paramref name="audit"/>, together.
+    /// Returns false (and appends nothing) when no such tenant or key exists.
+    /// </summary>
+    Task<bool> SetLimitsAsync(SubjectLimits limits, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
     /// <summary>Appends a batch in one transaction. Rows whose request id is already stored are ignored, so a retried batch never doubles.</summary>
     Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken);
     /// <summary>Streams rows with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/> (either bound optional), oldest first.</summary>
@@ -103,3 +113,6 @@ public sealed record DeniedPartyList(IReadOnlyList<DeniedPartyEntry> Entries, do
 
 /// <summary>Billable totals for one tenant and model.</summary>
 public sealed record UsageTotal(string TenantId, string Model, long Requests, long InputTokens, long OutputTokens, decimal Cost);
+
+/// <summary>The limits a tenant or key has of its own.</summary>
+public sealed record SubjectLimits(LimitScope Scope, string Id, Limits Limits);

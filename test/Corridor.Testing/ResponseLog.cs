@@ -3,8 +3,13 @@ using System.Collections.Concurrent;
 
 namespace Corridor.Testing;
 
-/// <summary>What the gateway said about one response in its own headers.</summary>
-public sealed record ObservedResponse(int Status, string? RequestId, string? Region);
+/// <summary>What the gateway said about one response in its own headers, and every header (names in lowercase).</summary>
+public sealed record ObservedResponse(int Status, string? RequestId, string? Region)
+{
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+}
 
 /// <summary>
 /// Records the status and Corridor headers of every response an SDK client receives, so tests can check
@@ -25,7 +30,11 @@ public sealed class ResponseLog
     /// <summary>A handler for the Anthropic SDK (<c>AnthropicClient.Handlers</c>); each client needs its own.</summary>
     internal DelegatingHandler CreateHandler() => new Handler(this);
 
-    private void Add(int status, string? requestId, string? region) => _responses.Enqueue(new ObservedResponse(status, requestId, region));
+    private void Add(int status, string? requestId, string? region, IEnumerable<KeyValuePair<string, string>> headers) =>
+        _responses.Enqueue(new ObservedResponse(status, requestId, region)
+        {
+            Headers = headers.GroupBy(h => h.Key.ToLowerInvariant()).ToDictionary(g => g.Key, g => g.First().Value),
+        });
 
     private sealed class OpenAIPolicy(ResponseLog log) : PipelinePolicy
     {
@@ -47,7 +56,7 @@ public sealed class ResponseLog
             {
                 response.Headers.TryGetValue("x-corridor-request-id", out var requestId);
                 response.Headers.TryGetValue("x-corridor-region", out var region);
-                log.Add(response.Status, requestId, region);
+                log.Add(response.Status, requestId, region, response.Headers);
             }
         }
     }
@@ -57,7 +66,8 @@ public sealed class ResponseLog
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            log.Add((int)response.StatusCode, Header(response, "x-corridor-request-id"), Header(response, "x-corridor-region"));
+            log.Add((int)response.StatusCode, Header(response, "x-corridor-request-id"), Header(response, "x-corridor-region"),
+                response.Headers.Concat(response.Content.Headers).Select(h => new KeyValuePair<string, string>(h.Key, string.Join(",", h.Value))));
             return response;
         }
 

@@ -317,6 +317,55 @@ public sealed partial class CliTests : IDisposable
         Assert.Contains("--country", result.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task TenantsAndKeysUpdate_SetLimitsAndBudgets_ShowThem_AndAuditEachChange()
+    {
+        await AddTenantAsync("acme");
+        await _cli.RunAsync("keys", "issue", "--tenant", "acme");
+        var key = Assert.Single(await ListKeysAsync());
+
+        var tenant = await _cli.RunAsync("tenants", "update", "acme", "--rpm", "600", "--daily-budget", "250", "--daily-soft-budget", "200.5");
+        var keyUpdate = await _cli.RunAsync("keys", "update", key.Id, "--tpm", "100000", "--concurrent-streams", "2");
+        var removed = await _cli.RunAsync("tenants", "update", "acme", "--daily-soft-budget", "none");
+        var same = await _cli.RunAsync("keys", "update", key.Id, "--tpm", "100000");
+        var shown = await _cli.RunAsync("tenants", "show", "acme");
+
+        Assert.Equal(0, tenant.ExitCode);
+        Assert.Contains("Updated the limits of tenant acme:", tenant.Out, StringComparison.Ordinal);
+        Assert.Contains("rpm: - -> 600", tenant.Out, StringComparison.Ordinal);
+        Assert.Contains("daily_budget: - -> 250", tenant.Out, StringComparison.Ordinal);
+        Assert.Contains("concurrent_streams: - -> 2", keyUpdate.Out, StringComparison.Ordinal);
+        Assert.Contains("daily_soft_budget: 200.5 -> -", removed.Out, StringComparison.Ordinal);
+        Assert.Contains("already has those limits; nothing changed", same.Out, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^rpm\s+600$", shown.Out);
+        Assert.Matches(@"(?m)^daily_budget\s+250$", shown.Out);
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout();
+        var audit = await store.SearchAuditAsync(new AuditQuery(Action: "limits.update"), CancellationToken.None).WithTimeout();
+        Assert.Equal(["acme", key.Id, "acme"], audit.Select(a => a.Subject));
+        var limits = await store.ListLimitsAsync(CancellationToken.None).WithTimeout();
+        Assert.Equal(2, limits.Count);
+    }
+
+    [Fact]
+    public async Task LimitsUpdate_WithBadValuesOrAnUnknownKey_ReportsEveryProblemAndExits1()
+    {
+        await AddTenantAsync("acme");
+
+        var bad = await _cli.RunAsync("tenants", "update", "acme", "--rpm", "0", "--monthly-budget", "ten");
+        var unknown = await _cli.RunAsync("keys", "update", "key_0000000000000000", "--rpm", "5");
+        var nothing = await _cli.RunAsync("keys", "update", "key_0000000000000000");
+
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("rpm '0' is not a whole number", bad.Error, StringComparison.Ordinal);
+        Assert.Contains("monthly budget 'ten' is not an amount", bad.Error, StringComparison.Ordinal);
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("unknown key 'key_0000000000000000'", unknown.Error, StringComparison.Ordinal);
+        Assert.Equal(1, nothing.ExitCode);
+        Assert.Contains("nothing to change", nothing.Error, StringComparison.Ordinal);
+        AssertNoStackTrace(bad);
+        AssertNoStackTrace(unknown);
+    }
+
     private async Task AddTenantAsync(string id)
     {
         var result = await _cli.RunAsync("tenants", "add", "--id", id, "--name", id + " Ltd.", "--country", "SG");

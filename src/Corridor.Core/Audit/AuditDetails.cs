@@ -43,8 +43,18 @@ public static class AuditDetails
     });
 
     /// <summary><c>{"changes":{"tier":{"from":"basic","to":"verified"}}}</c>, as <c>tenant.update</c> records it.</summary>
-    public static string TenantChanges(IReadOnlyList<TenantFieldChange> changes) => Write(json =>
+    public static string TenantChanges(IReadOnlyList<TenantFieldChange> changes) => Changes(null, changes);
+
+    /// <summary><c>{"scope":"key","changes":{"rpm":{"from":null,"to":"60"}}}</c>, as <c>limits.update</c> records it.</summary>
+    public static string LimitChanges(string scope, IReadOnlyList<TenantFieldChange> changes) => Changes(scope, changes);
+
+    private static string Changes(string? scope, IReadOnlyList<TenantFieldChange> changes) => Write(json =>
     {
+        if (scope is not null)
+        {
+            json.WriteString("scope", scope);
+        }
+
         json.WriteStartObject("changes");
         foreach (var change in changes)
         {

@@ -10,6 +10,12 @@ public enum RequestOutcome
     UpstreamError,
     ClientDisconnected,
     Timeout,
+
+    /// <summary>Refused by a rate or stream limit (429).</summary>
+    RateLimited,
+
+    /// <summary>Refused by a hard budget (<c>insufficient_quota</c>).</summary>
+    OverBudget,
 }
 
 /// <summary>

@@ -28,10 +28,13 @@ public static class TenantFields
     }
 
     /// <summary>The fields whose text differs between <paramref name="before"/> and <paramref name="after"/>, in field order.</summary>
-    public static IReadOnlyList<TenantFieldChange> Changes(Tenant before, Tenant after)
+    public static IReadOnlyList<TenantFieldChange> Changes(Tenant before, Tenant after) => Changes(Of(before), Of(after));
+
+    /// <summary>The fields whose text differs between two lists of the same fields in the same order.</summary>
+    public static IReadOnlyList<TenantFieldChange> Changes(IReadOnlyList<TenantField> from, IReadOnlyList<TenantField> to)
     {
-        var from = Of(before);
-        var to = Of(after);
+        ArgumentNullException.ThrowIfNull(from);
+        ArgumentNullException.ThrowIfNull(to);
         var changes = new List<TenantFieldChange>();
         for (var i = 0; i < from.Count; i++)
         {

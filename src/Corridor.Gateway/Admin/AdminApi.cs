@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
@@ -148,6 +149,12 @@ internal static class AdminApi
             return Results.Json(KeyView.From((await store.GetKeyAsync(id, ct))!), AdminJson.Default.KeyView);
         });
 
+        MapLimits(group, "/tenants/{id}/limits", LimitScope.Tenant);
+        MapLimits(group, "/keys/{id}/limits", LimitScope.Key);
+
+        group.MapGet("/budgets", (IAdmissionCounters counters, GatewayState state) =>
+            Results.Json(counters.Snapshot().Select(u => BudgetUsageView.From(u, state.Active.Config.Admission.Currency)).ToList(), AdminJson.Default.ListBudgetUsageView));
+
         group.MapGet("/usage", async (string? from, string? to, ICorridorStore store, CancellationToken ct) =>
         {
             if (!TryDate(from, out var fromDate) || !TryDate(to, out var toDate))
@@ -187,6 +194,43 @@ internal static class AdminApi
             return Results.Bytes(buffer.ToArray(), "application/json");
         });
     }
+
+    /// <summary>
+    /// <c>GET</c> shows a tenant's or key's own limits, the effective ones (defaults filled in) and where it stands now;
+    /// <c>PATCH</c> changes its own limits, audited as <c>limits.update</c>, in force before the response is sent.
+    /// </summary>
+    private static void MapLimits(RouteGroupBuilder group, string pattern, LimitScope scope)
+    {
+        group.MapGet(pattern, (string id, ICorridorStore store, IAdmissionCounters counters, GatewayState state, CancellationToken ct) =>
+            ChangeAsync(async () =>
+                Results.Json(LimitsView(scope, id, await AdminChanges.GetLimitsAsync(store, scope, id, ct), counters, state), AdminJson.Default.SubjectLimitsView)));
+
+        group.MapPatch(pattern, async (string id, HttpRequest request, ICorridorStore store, KeyCache keys, IAdmissionCounters counters, GatewayState state, TimeProvider time, CancellationToken ct) =>
+        {
+            var (edit, error) = await ReadLimitsPatchAsync(request, ct);
+            if (edit is null)
+            {
+                return Problem(StatusCodes.Status400BadRequest, error!);
+            }
+            return await ChangeAsync(async () =>
+            {
+                var (_, after) = await AdminChanges.UpdateLimitsAsync(store, scope, id, edit, AuditActors.AdminApi, time.GetUtcNow(), ct);
+                await keys.RefreshAsync(force: true, ct);
+                return Results.Json(LimitsView(scope, id, after, counters, state), AdminJson.Default.SubjectLimitsView);
+            });
+        });
+    }
+
+    private static SubjectLimitsView LimitsView(LimitScope scope, string id, Limits own, IAdmissionCounters counters, GatewayState state)
+    {
+        var options = state.Active.Config.Admission;
+        var defaults = scope == LimitScope.Tenant ? options.TenantDefaults : options.KeyDefaults;
+        var usage = counters.Find(scope, id);
+        return new SubjectLimitsView(ScopeName(scope), id, options.Currency, LimitsFieldsView.From(own), LimitsFieldsView.From(own.Or(defaults)),
+            usage is null ? null : BudgetUsageView.From(usage, options.Currency));
+    }
+
+    internal static string ScopeName(LimitScope scope) => scope == LimitScope.Tenant ? "tenant" : "key";
 
     private static bool Authorized(string header, string token)
     {
@@ -230,13 +274,54 @@ internal static class AdminApi
     private static readonly string[] PatchableFields =
         ["legal_name", "country", "controlling_country", "entity_type", "tier", "verification_expires_at", "use_case"];
 
+    /// <summary>Reads a tenant's PATCH body (see <see cref="ReadPatchAsync"/>).</summary>
+    private static Task<(TenantEdit? Edit, string? Error)> ReadTenantPatchAsync(HttpRequest request, CancellationToken ct) =>
+        ReadPatchAsync(request, PatchableFields,
+            "Send a JSON object with any of: legal_name, country, controlling_country, entity_type, tier, verification_expires_at, use_case (null clears the optional ones).",
+            numbers: false,
+            name => name == "denied_party" ? "denied_party changes only through a review: POST /admin/tenants/{id}/denied-party-review." : null,
+            field => new TenantEdit
+            {
+                LegalName = field("legal_name"),
+                Country = field("country"),
+                ControllingCountry = field("controlling_country"),
+                EntityType = field("entity_type"),
+                Tier = field("tier"),
+                VerificationExpiresAt = field("verification_expires_at"),
+                UseCase = field("use_case"),
+            },
+            ct);
+
+    private static readonly string[] LimitFields =
+        ["rpm", "tpm", "concurrent_streams", "daily_soft_budget", "daily_budget", "monthly_soft_budget", "monthly_budget"];
+
+    /// <summary>Reads a limits PATCH body (see <see cref="ReadPatchAsync"/>); numbers may be sent as numbers or strings.</summary>
+    private static Task<(LimitsEdit? Edit, string? Error)> ReadLimitsPatchAsync(HttpRequest request, CancellationToken ct) =>
+        ReadPatchAsync(request, LimitFields,
+            "Send a JSON object with any of: rpm, tpm, concurrent_streams, daily_soft_budget, daily_budget, monthly_soft_budget, monthly_budget (null removes a limit).",
+            numbers: true,
+            _ => null,
+            field => new LimitsEdit
+            {
+                RequestsPerMinute = field("rpm"),
+                TokensPerMinute = field("tpm"),
+                ConcurrentStreams = field("concurrent_streams"),
+                DailySoftBudget = field("daily_soft_budget"),
+                DailyHardBudget = field("daily_budget"),
+                MonthlySoftBudget = field("monthly_soft_budget"),
+                MonthlyHardBudget = field("monthly_budget"),
+            },
+            ct);
+
     /// <summary>
-    /// Reads a PATCH body: a field that is absent stays as it is, <c>null</c> clears an optional one. Parsed by hand because the
-    /// generated serializer cannot tell an absent field from a null one.
+    /// Reads a PATCH body: a field that is absent stays as it is, <c>null</c> clears it (<c>none</c>). Parsed by hand because the
+    /// generated serializer cannot tell an absent field from a null one. <paramref name="refuse"/> may explain why a field
+    /// cannot be patched here; <paramref name="build"/> makes the edit from the fields sent.
     /// </summary>
-    private static async Task<(TenantEdit? Edit, string? Error)> ReadTenantPatchAsync(HttpRequest request, CancellationToken ct)
+    private static async Task<(T? Edit, string? Error)> ReadPatchAsync<T>(
+        HttpRequest request, string[] fields, string shape, bool numbers, Func<string, string?> refuse, Func<Func<string, string?>, T> build, CancellationToken ct)
+        where T : class
     {
-        const string Shape = "Send a JSON object with any of: legal_name, country, controlling_country, entity_type, tier, verification_expires_at, use_case (null clears the optional ones).";
         JsonDocument document;
         try
         {
@@ -244,51 +329,38 @@ internal static class AdminApi
         }
         catch (JsonException)
         {
-            return (null, Shape);
+            return (null, shape);
         }
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                return (null, Shape);
+                return (null, shape);
             }
             var values = new Dictionary<string, string?>(StringComparer.Ordinal);
             foreach (var property in document.RootElement.EnumerateObject())
             {
-                if (property.Name == "denied_party")
+                if (refuse(property.Name) is { } refusal)
                 {
-                    return (null, "denied_party changes only through a review: POST /admin/tenants/{id}/denied-party-review.");
+                    return (null, refusal);
                 }
-                if (!PatchableFields.Contains(property.Name))
+                if (!fields.Contains(property.Name))
                 {
-                    return (null, $"Unknown or read-only field '{property.Name}'. {Shape}");
+                    return (null, $"Unknown or read-only field '{property.Name}'. {shape}");
                 }
                 values[property.Name] = property.Value.ValueKind switch
                 {
                     JsonValueKind.Null => TenantEdit.ClearKeyword,
                     JsonValueKind.String => property.Value.GetString(),
+                    JsonValueKind.Number when numbers => property.Value.GetRawText(),
                     _ => null,
                 };
                 if (values[property.Name] is null)
                 {
-                    return (null, $"'{property.Name}' must be a string or null.");
+                    return (null, numbers ? $"'{property.Name}' must be a number, a string or null." : $"'{property.Name}' must be a string or null.");
                 }
             }
-            if (values.Count == 0)
-            {
-                return (null, Shape);
-            }
-            var edit = new TenantEdit
-            {
-                LegalName = values.GetValueOrDefault("legal_name"),
-                Country = values.GetValueOrDefault("country"),
-                ControllingCountry = values.GetValueOrDefault("controlling_country"),
-                EntityType = values.GetValueOrDefault("entity_type"),
-                Tier = values.GetValueOrDefault("tier"),
-                VerificationExpiresAt = values.GetValueOrDefault("verification_expires_at"),
-                UseCase = values.GetValueOrDefault("use_case"),
-            };
-            return (edit, null);
+            return values.Count == 0 ? (null, shape) : (build(values.GetValueOrDefault), null);
         }
     }
 
@@ -376,6 +448,39 @@ internal sealed record UsageView(string Tenant, string Model, long Requests, lon
     public static UsageView From(UsageTotal u) => new(u.TenantId, u.Model, u.Requests, u.InputTokens, u.OutputTokens, u.Cost.ToString(CultureInfo.InvariantCulture));
 }
 
+/// <summary>A set of limits; money as exact decimal text, like the ledger's cost.</summary>
+internal sealed record LimitsFieldsView(int? Rpm, long? Tpm, int? ConcurrentStreams, string? DailySoftBudget, string? DailyBudget, string? MonthlySoftBudget, string? MonthlyBudget)
+{
+    public static LimitsFieldsView From(Limits l) => new(l.RequestsPerMinute, l.TokensPerMinute, l.ConcurrentStreams,
+        Money(l.DailySoftBudget), Money(l.DailyHardBudget), Money(l.MonthlySoftBudget), Money(l.MonthlyHardBudget));
+
+    internal static string? Money(decimal? amount) => amount?.ToString(CultureInfo.InvariantCulture);
+}
+
+internal sealed record SubjectLimitsView(string Scope, string Id, string Currency, LimitsFieldsView Own, LimitsFieldsView Effective, BudgetUsageView? Usage);
+
+/// <summary>Spend of the current UTC day and month, what in-flight requests hold reserved, open streams, and soft-budget alerts.</summary>
+internal sealed record BudgetUsageView(
+    string Scope,
+    string Id,
+    string Currency,
+    string Day,
+    string DaySpent,
+    string Month,
+    string MonthSpent,
+    string Reserved,
+    int Streams,
+    DateTimeOffset? DailySoftAlertAt,
+    DateTimeOffset? MonthlySoftAlertAt)
+{
+    public static BudgetUsageView From(SubjectUsage u, string currency) => new(
+        AdminApi.ScopeName(u.Scope), u.Id, currency, u.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        Amount(u.DaySpent), u.Month, Amount(u.MonthSpent), Amount(u.Reserved), u.Streams, u.DailySoftAlertAt, u.MonthlySoftAlertAt);
+
+    /// <summary>Exact, without the trailing zeros sums of prices pick up (0.000000 is 0).</summary>
+    private static string Amount(decimal amount) => amount.ToString("G29", CultureInfo.InvariantCulture);
+}
+
 internal sealed record AdminError(AdminErrorBody Error);
 
 internal sealed record AdminErrorBody(string Message);
@@ -391,4 +496,6 @@ internal sealed record AdminErrorBody(string Message);
 [JsonSerializable(typeof(IssuedKeyView))]
 [JsonSerializable(typeof(List<UsageView>))]
 [JsonSerializable(typeof(AdminError))]
+[JsonSerializable(typeof(SubjectLimitsView))]
+[JsonSerializable(typeof(List<BudgetUsageView>))]
 internal sealed partial class AdminJson : JsonSerializerContext;

@@ -1,12 +1,45 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using Corridor.Core.Admission;
 using Corridor.Core.Tenants;
+using Corridor.Gateway.Configuration;
 using Corridor.Storage;
 
 namespace Corridor.Gateway.Authentication;
 
-/// <summary>A key that authenticated, with its tenant.</summary>
-internal sealed record AuthenticatedKey(ApiKey Key, Tenant Tenant);
+/// <summary>A key that authenticated, with its tenant, and the limits each has of its own.</summary>
+internal sealed record AuthenticatedKey(ApiKey Key, Tenant Tenant)
+{
+    private EffectiveLimits? _effective;
+
+    public Limits TenantLimits { get; init; } = Limits.None;
+
+    public Limits KeyLimits { get; init; } = Limits.None;
+
+    /// <summary>
+    /// The tenant's and the key's limits with the configured defaults filled in. Worked out once per key and set of
+    /// defaults (a reload brings new ones), not per request.
+    /// </summary>
+    public EffectiveLimits Effective(AdmissionOptions options)
+    {
+        var effective = _effective;
+        if (effective is null || !ReferenceEquals(effective.Options, options))
+        {
+            _effective = effective = new EffectiveLimits(options, TenantLimits.Or(options.TenantDefaults), KeyLimits.Or(options.KeyDefaults));
+        }
+        return effective;
+    }
+}
+
+/// <summary>The limits that apply to a tenant and a key under one configuration.</summary>
+internal sealed record EffectiveLimits(AdmissionOptions Options, Limits Tenant, Limits Key)
+{
+    public bool HasBudgets => Tenant.HasBudgets || Key.HasBudgets;
+
+    public bool HasTokenLimit => Tenant.TokensPerMinute is not null || Key.TokensPerMinute is not null;
+
+    public bool HasRateLimits => Tenant.HasRateLimits || Key.HasRateLimits;
+}
 
 internal enum AuthenticationResult
 {
@@ -72,12 +105,17 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time) : IDispo
             }
             var tenants = (await store.ListTenantsAsync(cancellationToken)).ToDictionary(t => t.Id, StringComparer.Ordinal);
             var keys = await store.ListKeysAsync(null, cancellationToken);
+            var limits = (await store.ListLimitsAsync(cancellationToken)).ToDictionary(l => (l.Scope, l.Id), l => l.Limits);
             var byHash = new Dictionary<string, AuthenticatedKey>(StringComparer.Ordinal);
             foreach (var key in keys)
             {
                 if (tenants.TryGetValue(key.TenantId, out var tenant))
                 {
-                    byHash[key.Hash] = new AuthenticatedKey(key, tenant);
+                    byHash[key.Hash] = new AuthenticatedKey(key, tenant)
+                    {
+                        TenantLimits = limits.GetValueOrDefault((LimitScope.Tenant, tenant.Id)) ?? Limits.None,
+                        KeyLimits = limits.GetValueOrDefault((LimitScope.Key, key.Id)) ?? Limits.None,
+                    };
                 }
             }
             _snapshot = new Snapshot(revision, byHash.ToFrozenDictionary(StringComparer.Ordinal));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Corridor.Core.Admission;
 using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 using Corridor.Core.Routing;
@@ -164,7 +165,51 @@ public static class ConfigLoader
                 Items(root.GetSection("vendors"), ReadVendor),
                 Items(root.GetSection("models"), ReadModel),
                 Items(root.GetSection("deployments"), ReadDeployment));
-            return new CorridorConfig(serverOptions, storageOptions, ledgerOptions, catalog) { Routing = ReadRouting(root.GetSection("routing")) };
+            return new CorridorConfig(serverOptions, storageOptions, ledgerOptions, catalog)
+            {
+                Routing = ReadRouting(root.GetSection("routing")),
+                Admission = ReadAdmission(root.GetSection("limits")),
+            };
+        }
+
+        private AdmissionOptions ReadAdmission(IConfigurationSection s)
+        {
+            var defaults = AdmissionOptions.Default;
+            var options = new AdmissionOptions(
+                s["currency"] is { Length: > 0 } currency ? currency.Trim() : defaults.Currency,
+                Double(s, "inputTokenWeight") ?? defaults.InputTokenWeight,
+                Double(s, "outputTokenWeight") ?? defaults.OutputTokenWeight,
+                (int?)Long(s, "defaultMaxOutputTokens") ?? defaults.DefaultMaxOutputTokens)
+            {
+                TenantDefaults = ReadLimits(s.GetSection("tenantDefaults")),
+                KeyDefaults = ReadLimits(s.GetSection("keyDefaults")),
+            };
+            if (options.InputTokenWeight < 0 || options.OutputTokenWeight < 0)
+            {
+                Errors.Add("limits.inputTokenWeight and limits.outputTokenWeight must not be negative");
+            }
+            if (options.DefaultMaxOutputTokens <= 0)
+            {
+                Errors.Add("limits.defaultMaxOutputTokens must be positive");
+            }
+            return options;
+        }
+
+        private Limits ReadLimits(IConfigurationSection s)
+        {
+            var errors = new List<string>();
+            var limits = new LimitsEdit
+            {
+                RequestsPerMinute = s["rpm"],
+                TokensPerMinute = s["tpm"],
+                ConcurrentStreams = s["concurrentStreams"],
+                DailySoftBudget = s["dailySoftBudget"],
+                DailyHardBudget = s["dailyBudget"],
+                MonthlySoftBudget = s["monthlySoftBudget"],
+                MonthlyHardBudget = s["monthlyBudget"],
+            }.ApplyTo(Limits.None, errors);
+            Errors.AddRange(errors.Select(e => $"{s.Path}: {e}"));
+            return limits ?? Limits.None;
         }
 
         private RoutingConfig ReadRouting(IConfigurationSection s)

@@ -1,3 +1,4 @@
+using Corridor.Core.Admission;
 using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 using Corridor.Core.Routing;
@@ -13,6 +14,9 @@ public sealed record CorridorConfig(
     CatalogConfig Catalog)
 {
     public RoutingConfig Routing { get; init; } = RoutingConfig.Default;
+
+    /// <summary>The <c>limits:</c> section: how tokens are weighted, the default output cap, and default limits.</summary>
+    public AdmissionOptions Admission { get; init; } = AdmissionOptions.Default;
 
     /// <summary>The <c>policy:</c> section as loaded (with its includes); null when the file has none.</summary>
     public PolicyLoadResult? Policy { get; init; }
@@ -38,4 +42,23 @@ public sealed record LedgerOptions(
     int RetainRequestMaxBytes = 64 * 1024)
 {
     public TimeSpan EffectiveFlushInterval => FlushInterval ?? TimeSpan.FromMilliseconds(200);
+}
+
+/// <summary>
+/// How admission counts: tokens per minute are input tokens times <see cref="InputTokenWeight"/> plus output tokens times
+/// <see cref="OutputTokenWeight"/>; a request without <c>max_tokens</c> reserves its model's <c>maxOutputTokens</c>, else
+/// <see cref="DefaultMaxOutputTokens"/>. Tenants and keys without limits of their own (field by field) have the defaults.
+/// Budgets are in <see cref="Currency"/>, the currency the price book is written in.
+/// </summary>
+public sealed record AdmissionOptions(
+    string Currency = "USD",
+    double InputTokenWeight = 1,
+    double OutputTokenWeight = 1,
+    int DefaultMaxOutputTokens = 4096)
+{
+    public static readonly AdmissionOptions Default = new();
+
+    public Limits TenantDefaults { get; init; } = Limits.None;
+
+    public Limits KeyDefaults { get; init; } = Limits.None;
 }

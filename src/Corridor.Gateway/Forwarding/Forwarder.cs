@@ -154,7 +154,20 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
 
     private async Task<GatewayError?> RelayWholeAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, HttpResponseMessage response, CancellationToken aborted)
     {
-        using var body = await ReadBodyAsync(response.Content, aborted);
+        PooledBody? read;
+        try
+        {
+            read = await ReadBodyAsync(response.Content, aborted);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The upstream accepted the request and did the work; the client left before its answer arrived. The answer's
+            // usage is lost with it, so the request is billed as estimated (the prompt; no output was seen).
+            call.Served = true;
+            call.Outcome = RequestOutcome.ClientDisconnected;
+            return null;
+        }
+        using var body = read;
         if (body is null || !IsJson(body.Span) || !call.Usage.TryScan(body.Span))
         {
             LogUpstreamFailed(target.Deployment.Id, "the response is not JSON");

@@ -9,6 +9,9 @@ internal enum ErrorKind
     NotFound,
     RequestTooLarge,
     RateLimited,
+
+    /// <summary>A hard budget is spent: OpenAI's <c>insufficient_quota</c> (429), Anthropic's <c>billing_error</c> (402).</summary>
+    QuotaExceeded,
     UpstreamFailed,
     Unavailable,
     Timeout,
@@ -30,7 +33,7 @@ internal sealed record GatewayError(ErrorKind Kind, string Message, string? Code
         ErrorKind.PermissionDenied => 403,
         ErrorKind.NotFound => 404,
         ErrorKind.RequestTooLarge => 413,
-        ErrorKind.RateLimited => 429,
+        ErrorKind.RateLimited or ErrorKind.QuotaExceeded => 429,
         ErrorKind.UpstreamFailed => 502,
         ErrorKind.Unavailable => 503,
         ErrorKind.Timeout => 504,
@@ -42,6 +45,7 @@ internal sealed record GatewayError(ErrorKind Kind, string Message, string? Code
         ErrorKind.InvalidRequest or ErrorKind.NotFound or ErrorKind.RequestTooLarge or ErrorKind.Authentication => "invalid_request_error",
         ErrorKind.PermissionDenied => "permission_error",
         ErrorKind.RateLimited => "rate_limit_error",
+        ErrorKind.QuotaExceeded => "insufficient_quota",
         ErrorKind.Timeout => "timeout_error",
         _ => "api_error",
     };
@@ -54,6 +58,7 @@ internal sealed record GatewayError(ErrorKind Kind, string Message, string? Code
         ErrorKind.NotFound => "not_found_error",
         ErrorKind.RequestTooLarge => "request_too_large",
         ErrorKind.RateLimited => "rate_limit_error",
+        ErrorKind.QuotaExceeded => "billing_error",
         ErrorKind.Unavailable => "overloaded_error",
         ErrorKind.Timeout => "timeout_error",
         _ => "api_error",

@@ -52,25 +52,48 @@ internal sealed class UsageMeter(int retainChars)
     }
 
     /// <summary>
-    /// Ensures token counts exist: when the upstream reported none, estimates about four characters a token; when its
-    /// output count is only provisional (a stream cut before its final usage), estimates the output from what was sent,
-    /// never below what the upstream counted. Returns whether anything was estimated.
+    /// Ensures token counts exist: when the upstream reported none, estimates both with a tokenizer
+    /// (<see cref="TokenCounter"/>); when its output count is only provisional (a stream cut before its final usage),
+    /// estimates the output from what was sent, never below what the upstream counted. Output is never estimated above
+    /// <paramref name="maxOutputTokens"/>, the most the upstream could have produced. Returns whether anything was estimated.
     /// </summary>
-    public bool EstimateIfMissing(int requestBytes)
+    public bool EstimateIfMissing(ReadOnlySpan<byte> requestBody, long maxOutputTokens = long.MaxValue)
     {
-        var estimatedOutput = (OutputChars + 3) / 4;
+        if (Reported && !OutputProvisional)
+        {
+            return false;
+        }
+        var estimatedOutput = Math.Min(EstimateOutput(), maxOutputTokens);
         if (!Reported)
         {
-            InputTokens = (requestBytes + 3) / 4;
+            InputTokens = TokenCounter.CountUtf8(requestBody);
             OutputTokens = estimatedOutput;
             return true;
         }
-        if (OutputProvisional && estimatedOutput > OutputTokens)
+        if (estimatedOutput > OutputTokens)
         {
             OutputTokens = estimatedOutput;
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// The tokens of the output seen: the retained text counted by the tokenizer and scaled up to all the characters
+    /// seen when only part was retained; about four characters a token when nothing was retained.
+    /// </summary>
+    private long EstimateOutput()
+    {
+        if (OutputChars == 0)
+        {
+            return 0;
+        }
+        if (_text is not { Length: > 0 } text)
+        {
+            return (OutputChars + 3) / 4;
+        }
+        var counted = TokenCounter.Count(text.ToString());
+        return OutputChars <= text.Length ? counted : (long)Math.Ceiling((double)counted * OutputChars / text.Length);
     }
 
     private void Scan(ReadOnlySpan<byte> json)

@@ -1,3 +1,4 @@
+using Corridor.Core.Admission;
 using Corridor.Core.Catalog;
 using Corridor.Core.Metering;
 using Corridor.Core.Policy;
@@ -43,6 +44,20 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     public DecisionInput? DecisionInput { get; set; }
 
     public string? DecisionId { get; set; }
+
+    /// <summary>
+    /// The factor enforcement (step 3) applies to the caller's rate and stream limits: 1 as configured, 0.25 a quarter of
+    /// them (a throttled subject). Budgets are not scaled.
+    /// </summary>
+    public double LimitFactor { get; set; } = 1.0;
+
+    /// <summary>
+    /// Set by admission: the reservation and stream slot this request holds until it is settled. A field, so admission
+    /// and settlement work on it in place (it is settled exactly once and cleared).
+    /// </summary>
+#pragma warning disable CA1051 // a mutable struct settled in place; a property would hand out copies
+    public AdmissionTicket Admission;
+#pragma warning restore CA1051
 
     /// <summary>The deployment that answered (the last one tried when none did).</summary>
     public DeploymentEntry? Deployment { get; set; }

@@ -1,4 +1,5 @@
 using Corridor.Core.Metering;
+using Corridor.Gateway.Admission;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Forwarding;
@@ -17,6 +18,7 @@ namespace Corridor.Gateway.Pipeline;
 internal sealed class RequestPipeline(
     FrontDoor.FrontDoor frontDoor,
     Authenticator authenticator,
+    Admitter admitter,
     Forwarder forwarder,
     Recorder recorder,
     GatewayState state,
@@ -39,12 +41,13 @@ internal sealed class RequestPipeline(
             // 2. Authenticate the key (in-memory cache backed by the store).
             error ??= authenticator.Authenticate(context, call);
 
-            // 3. Enforcement by the monitor and operators: not yet built (issue 5).
+            // 3. Enforcement by the monitor and operators: not yet built (issue 5). A throttle sets call.LimitFactor for step 5.
 
             // 4. Entitle: the model and the deployments this request may be served from.
             error ??= Entitlement.Entitle(context, call, call.ReceivedAt);
 
-            // 5. Admit (rate limits, budget reservation): not yet built (issue 4).
+            // 5. Admit: rate limits, stream slots, and the budget reservation of the worst-case cost.
+            error ??= admitter.Admit(context, call);
 
             // 6–7. Route among the allowed deployments only, forward through the vendor's adapter, stream back.
             if (error is null)
@@ -57,10 +60,16 @@ internal sealed class RequestPipeline(
                 await RespondWithErrorAsync(context, call, error);
             }
         }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client left while the gateway read or wrote a whole (not streamed) answer.
+            call.Outcome = RequestOutcome.ClientDisconnected;
+        }
         finally
         {
-            // 8. Meter: tokens from the upstream's usage, cost from the price book.
+            // 8. Meter: tokens from the upstream's usage, cost from the price book; settle the admission's reservation.
             Meter.Settle(call);
+            admitter.Settle(call);
 
             // 9. Record: the ledger row, batched off the response's path.
             recorder.Record(context, call);
@@ -80,6 +89,7 @@ internal sealed class RequestPipeline(
                 ErrorKind.PermissionDenied => RequestOutcome.Denied,
                 ErrorKind.InvalidRequest or ErrorKind.NotFound or ErrorKind.RequestTooLarge => RequestOutcome.ClientError,
                 ErrorKind.Timeout => RequestOutcome.Timeout,
+                ErrorKind.QuotaExceeded => RequestOutcome.OverBudget,
                 _ => RequestOutcome.UpstreamError,
             };
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
@@ -141,6 +142,63 @@ public static class AdminChanges
         await store.AddKeyAsync(issued.Key, [entry], cancellationToken);
         return issued;
     }
+
+    /// <summary>The limits a tenant or key has of its own (empty when none); throws <see cref="AdminChangeException"/> when it does not exist.</summary>
+    public static async Task<Limits> GetLimitsAsync(ICorridorStore store, LimitScope scope, string id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        await RequireSubjectAsync(store, scope, id, cancellationToken);
+        var all = await store.ListLimitsAsync(cancellationToken);
+        return all.FirstOrDefault(l => l.Scope == scope && string.Equals(l.Id, id, StringComparison.Ordinal))?.Limits ?? Limits.None;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="edit"/> to a tenant's or key's own limits and stores them; records <c>limits.update</c> with
+    /// the changed fields (subject: the tenant or key id; <c>scope</c> in the details). Returns the limits before and after;
+    /// nothing is stored when nothing changed.
+    /// </summary>
+    public static async Task<(Limits Before, Limits After)> UpdateLimitsAsync(
+        ICorridorStore store,
+        LimitScope scope,
+        string id,
+        LimitsEdit edit,
+        string actor,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(edit);
+        var before = await GetLimitsAsync(store, scope, id, cancellationToken);
+        var errors = new List<string>();
+        var after = edit.ApplyTo(before, errors) ?? throw new AdminChangeException(AdminChangeError.Invalid, string.Join(Environment.NewLine, errors));
+        var changes = Limits.Changes(before, after);
+        if (changes.Count == 0)
+        {
+            return (before, after);
+        }
+
+        var entry = new AuditEntry(now, actor, AuditActions.LimitsUpdate, id, AuditDetails.LimitChanges(scope == LimitScope.Tenant ? "tenant" : "key", changes));
+        if (!await store.SetLimitsAsync(new SubjectLimits(scope, id, after), [entry], cancellationToken))
+        {
+            throw NoSubject(scope, id);
+        }
+
+        return (before, after);
+    }
+
+    private static async Task RequireSubjectAsync(ICorridorStore store, LimitScope scope, string id, CancellationToken cancellationToken)
+    {
+        var exists = scope == LimitScope.Tenant
+            ? await store.GetTenantAsync(id, cancellationToken) is not null
+            : await store.GetKeyAsync(id, cancellationToken) is not null;
+        if (!exists)
+        {
+            throw NoSubject(scope, id);
+        }
+    }
+
+    private static AdminChangeException NoSubject(LimitScope scope, string id) => scope == LimitScope.Tenant
+        ? NoTenant(id)
+        : new AdminChangeException(AdminChangeError.NotFound, $"unknown key '{id}'. See: corridor keys list");
 
     /// <summary>Revokes a key; records <c>key.revoke</c> when this call revoked it. Returns the key as it was before, or null when unknown.</summary>
     public static async Task<ApiKey?> RevokeKeyAsync(ICorridorStore store, string keyId, string actor, DateTimeOffset now, CancellationToken cancellationToken)

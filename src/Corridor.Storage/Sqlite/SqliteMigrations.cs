@@ -139,6 +139,27 @@ internal static class SqliteMigrations
             ALTER TABLE ledger ADD COLUMN decision_id TEXT;
             CREATE INDEX ledger_decision ON ledger (decision_id) WHERE decision_id IS NOT NULL;
             """),
+        new(6, "limits and budgets", """
+            -- One row per tenant or key with limits of its own; budgets are exact decimal text, like the ledger's cost.
+            CREATE TABLE limits (
+                scope               TEXT    NOT NULL CHECK (scope IN ('tenant', 'key')),
+                id                  TEXT    NOT NULL,
+                rpm                 INTEGER CHECK (rpm > 0),
+                tpm                 INTEGER CHECK (tpm > 0),
+                concurrent_streams  INTEGER CHECK (concurrent_streams > 0),
+                daily_soft_budget   TEXT,
+                daily_budget        TEXT,
+                monthly_soft_budget TEXT,
+                monthly_budget      TEXT,
+                PRIMARY KEY (scope, id)
+            ) STRICT;
+            CREATE TRIGGER limits_insert_revision AFTER INSERT ON limits
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            CREATE TRIGGER limits_update_revision AFTER UPDATE ON limits
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            CREATE TRIGGER limits_delete_revision AFTER DELETE ON limits
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

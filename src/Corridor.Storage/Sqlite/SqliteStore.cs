@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Core.Metering;
 using Corridor.Core.Screening;
@@ -23,6 +25,7 @@ internal sealed class SqliteStore : ICorridorStore
 
     private const string TenantColumns =
         "id, legal_name, country, created_at, controlling_country, entity_type, tier, verification_expires_at, use_case, denied_party";
+    private const string LimitsColumns = "scope, id, rpm, tpm, concurrent_streams, daily_soft_budget, daily_budget, monthly_soft_budget, monthly_budget";
     private const string KeyColumns = "id, tenant_id, prefix, hash, created_at, last_used_at, revoked_at, name";
 
     private readonly string _connectionString;
@@ -219,6 +222,62 @@ internal sealed class SqliteStore : ICorridorStore
                 parameters[1].Value = SqliteValues.ToUnixMs(use.Value);
             },
             cancellationToken);
+
+    public Task<IReadOnlyList<SubjectLimits>> ListLimitsAsync(CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {LimitsColumns} FROM limits ORDER BY scope, id", null, null, ReadLimits, cancellationToken);
+
+    public async Task<bool> SetLimitsAsync(SubjectLimits limits, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(audit);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var exists = connection.CreateCommand())
+        {
+            exists.Transaction = transaction;
+            exists.CommandText = limits.Scope == LimitScope.Tenant
+                ? "SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $id)"
+                : "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $id)";
+            exists.Parameters.AddWithValue("$id", limits.Id);
+            if ((long)(await exists.ExecuteScalarAsync(cancellationToken))! != 1)
+            {
+                return false;
+            }
+        }
+
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            var l = limits.Limits;
+            command.Parameters.AddWithValue("$scope", ScopeName(limits.Scope));
+            command.Parameters.AddWithValue("$id", limits.Id);
+            if (l.IsEmpty)
+            {
+                command.CommandText = "DELETE FROM limits WHERE scope = $scope AND id = $id";
+            }
+            else
+            {
+                command.CommandText = $"""
+                    INSERT OR REPLACE INTO limits ({LimitsColumns})
+                    VALUES ($scope, $id, $rpm, $tpm, $streams, $daily_soft, $daily, $monthly_soft, $monthly)
+                    """;
+                command.Parameters.AddWithValue("$rpm", l.RequestsPerMinute is { } rpm ? rpm : DBNull.Value);
+                command.Parameters.AddWithValue("$tpm", l.TokensPerMinute is { } tpm ? tpm : DBNull.Value);
+                command.Parameters.AddWithValue("$streams", l.ConcurrentStreams is { } streams ? streams : DBNull.Value);
+                command.Parameters.AddWithValue("$daily_soft", Money(l.DailySoftBudget));
+                command.Parameters.AddWithValue("$daily", Money(l.DailyHardBudget));
+                command.Parameters.AddWithValue("$monthly_soft", Money(l.MonthlySoftBudget));
+                command.Parameters.AddWithValue("$monthly", Money(l.MonthlyHardBudget));
+            }
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
+        return true;
+
+        static object Money(decimal? value) => value is { } amount ? amount.ToString(CultureInfo.InvariantCulture) : DBNull.Value;
+    }
 
     public Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken) =>
         ExecuteBatchAsync(entries, LedgerRows.InsertSql, LedgerRows.AddParameters, LedgerRows.Bind, cancellationToken);
@@ -608,6 +667,24 @@ internal sealed class SqliteStore : ICorridorStore
         LastUsedAt: SqliteValues.GetTimeOrNull(r, 5),
         RevokedAt: SqliteValues.GetTimeOrNull(r, 6),
         Name: SqliteValues.GetStringOrNull(r, 7));
+
+    private static string ScopeName(LimitScope scope) => scope == LimitScope.Tenant ? "tenant" : "key";
+
+    private static SubjectLimits ReadLimits(SqliteDataReader r) => new(
+        r.GetString(0) == "tenant" ? LimitScope.Tenant : LimitScope.Key,
+        r.GetString(1),
+        new Limits
+        {
+            RequestsPerMinute = r.IsDBNull(2) ? null : r.GetInt32(2),
+            TokensPerMinute = r.IsDBNull(3) ? null : r.GetInt64(3),
+            ConcurrentStreams = r.IsDBNull(4) ? null : r.GetInt32(4),
+            DailySoftBudget = Money(r, 5),
+            DailyHardBudget = Money(r, 6),
+            MonthlySoftBudget = Money(r, 7),
+            MonthlyHardBudget = Money(r, 8),
+        });
+
+    private static decimal? Money(SqliteDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : SqliteValues.ParseDecimal(r.GetString(ordinal));
 
     private sealed class UsageAccumulator
     {

@@ -5,7 +5,7 @@ using Corridor.Storage.Compliance;
 
 namespace Corridor.Cli.Commands;
 
-/// <summary><c>corridor keys issue|list|revoke</c>.</summary>
+/// <summary><c>corridor keys issue|list|revoke|update</c>.</summary>
 internal static class KeyCommands
 {
     public static Command Create(CliContext context) => new("keys", "Manage API keys")
@@ -13,7 +13,28 @@ internal static class KeyCommands
         Issue(context),
         List(context),
         Revoke(context),
+        Update(context),
     };
+
+    private static Command Update(CliContext context)
+    {
+        var id = new Argument<string>("ID") { Description = "Id of the key (key_...)" };
+        var limitOptions = new LimitOptions();
+        var command = new Command("update", "Change a key's own limits and budgets (the tenant's apply as well)") { id };
+        limitOptions.AddTo(command);
+        context.SetAction(command, async (parseResult, cancellationToken) =>
+        {
+            var limits = limitOptions.Read(parseResult);
+            if (limits.IsEmpty)
+            {
+                throw new CliUserException("nothing to change: pass " + LimitOptions.Names + ".");
+            }
+            await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            await LimitOptions.ApplyAsync(context, store, Core.Admission.LimitScope.Key, parseResult.GetRequiredValue(id), limits, cancellationToken);
+            return 0;
+        });
+        return command;
+    }
 
     private static Command Issue(CliContext context)
     {

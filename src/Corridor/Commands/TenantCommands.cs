@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Corridor.Cli.Output;
+using Corridor.Core.Admission;
 using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
 using Corridor.Storage.Compliance;
@@ -100,18 +101,31 @@ internal static class TenantCommands
         var name = new Option<string?>("--name") { Description = "Legal name of the customer", HelpName = "NAME" };
         var country = new Option<string?>("--country") { Description = "Country of incorporation, ISO 3166-1 alpha-2", HelpName = "CC" };
         var profile = new ProfileOptions();
-        var command = new Command("update", "Change a tenant's profile; a new name or country is screened again") { id, name, country };
+        var limitOptions = new LimitOptions();
+        var command = new Command("update", "Change a tenant's profile, limits and budgets; a new name or country is screened again") { id, name, country };
         profile.AddTo(command);
+        limitOptions.AddTo(command);
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
             var tenantId = parseResult.GetRequiredValue(id);
             var edit = profile.Read(parseResult, parseResult.GetValue(name), parseResult.GetValue(country));
-            if (edit.IsEmpty)
+            var limits = limitOptions.Read(parseResult);
+            if (edit.IsEmpty && limits.IsEmpty)
             {
-                throw new CliUserException("nothing to change: pass --name, --country, --controlling-country, --entity-type, --tier, --verified-until or --use-case.");
+                throw new CliUserException("nothing to change: pass --name, --country, --controlling-country, --entity-type, --tier, --verified-until, --use-case or "
+                    + LimitOptions.Names + ".");
             }
 
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            if (!limits.IsEmpty)
+            {
+                await LimitOptions.ApplyAsync(context, store, LimitScope.Tenant, tenantId, limits, cancellationToken);
+                if (edit.IsEmpty)
+                {
+                    return 0;
+                }
+            }
+
             var (before, outcome) = await AdminChanges.UpdateTenantAsync(store, tenantId, edit, context.Actor, context.Time.GetUtcNow(), cancellationToken);
             if (outcome is null)
             {
@@ -163,6 +177,7 @@ internal static class TenantCommands
 
             table.Add("effective_tier", TenantNames.Name(tenant.EffectiveTier(now)) + (tenant.EffectiveTier(now) != tenant.Tier ? " (verification lapsed)" : string.Empty));
             table.Add("created_at", CliFormat.JsonTime(tenant.CreatedAt));
+            LimitOptions.AddRows(table, await AdminChanges.GetLimitsAsync(store, LimitScope.Tenant, tenantId, cancellationToken));
             table.WriteTo(context.Out);
             return 0;
         });

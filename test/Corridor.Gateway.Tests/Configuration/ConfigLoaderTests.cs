@@ -36,6 +36,43 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Limits_AreRead_WithDefaultsForTenantsAndKeys()
+    {
+        var result = ConfigLoader.Parse(Minimal + """
+
+            limits:
+              currency: EUR
+              outputTokenWeight: 4
+              defaultMaxOutputTokens: 8192
+              tenantDefaults: { rpm: 600, monthlyBudget: "1000.50", monthlySoftBudget: 800 }
+              keyDefaults: { concurrentStreams: 3 }
+            """, "/srv");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var admission = result.Config!.Admission;
+        Assert.Equal(("EUR", 1.0, 4.0, 8192), (admission.Currency, admission.InputTokenWeight, admission.OutputTokenWeight, admission.DefaultMaxOutputTokens));
+        Assert.Equal(new Core.Admission.Limits { RequestsPerMinute = 600, MonthlyHardBudget = 1000.50m, MonthlySoftBudget = 800m }, admission.TenantDefaults);
+        Assert.Equal(new Core.Admission.Limits { ConcurrentStreams = 3 }, admission.KeyDefaults);
+        Assert.True(ConfigLoader.Parse(Minimal, "/srv").Config!.Admission.TenantDefaults.IsEmpty);
+    }
+
+    [Fact]
+    public void BadLimits_AreListedWithTheirPlace()
+    {
+        var result = ConfigLoader.Parse(Minimal + """
+
+            limits:
+              defaultMaxOutputTokens: 0
+              tenantDefaults: { rpm: -5, dailyBudget: 10, dailySoftBudget: 20 }
+            """, "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("limits.defaultMaxOutputTokens must be positive", result.Errors);
+        Assert.Contains(result.Errors, e => e.StartsWith("limits:tenantDefaults: rpm '-5'", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Contains("daily soft budget (20) is above the daily budget (10)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void EnvironmentVariables_OverrideTheFile()
     {
         var environment = new Hashtable

@@ -22,8 +22,11 @@ public class AdminGatewayFixture : LiveGatewayFixture
     protected override Task<LiveGateway> StartAsync()
     {
         Environment.SetEnvironmentVariable(_tokenEnv, AdminToken);
-        return LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, _tokenEnv));
+        return LiveGateway.StartAsync(simulator => CatalogYaml(simulator, _tokenEnv));
     }
+
+    /// <summary>The catalog the gateway runs with; a derived fixture may add to it.</summary>
+    protected virtual string CatalogYaml(Uri simulator, string adminTokenEnv) => TestCatalog.Yaml(simulator, adminTokenEnv);
 
     public override async Task DisposeAsync()
     {

@@ -170,8 +170,8 @@ public sealed class FaultTests(LiveGatewayFixture fixture) : IClassFixture<LiveG
         Assert.Equal(RequestOutcome.UpstreamError, row.Outcome);
         Assert.Equal("upstream_stream_broken", row.ErrorCode);
         Assert.True(row.Estimated);
-        // No final usage came: the output is estimated at about four characters a token of what the client received.
-        Assert.Equal((text.Length + 3) / 4, row.OutputTokens);
+        // No final usage came: the output is what the client received, counted with the tokenizer (o200k_base).
+        Assert.Equal(Corridor.Gateway.Metering.TokenCounter.Count(text), row.OutputTokens);
         Assert.True(row.InputTokens > 0);
         LedgerAssert.Billed(Live, row, deployment, row.InputTokens, row.OutputTokens);
         await AssertStillServingAsync();
@@ -225,7 +225,7 @@ public sealed class FaultTests(LiveGatewayFixture fixture) : IClassFixture<LiveG
         Assert.Equal(RequestOutcome.UpstreamError, row.Outcome);
         Assert.Equal("upstream_stream_broken", row.ErrorCode);
         Assert.True(row.Estimated);
-        Assert.Equal((text.Length + 3) / 4, row.OutputTokens);
+        Assert.Equal(Corridor.Gateway.Metering.TokenCounter.Count(text), row.OutputTokens);
         Assert.True(row.InputTokens > 0);
         LedgerAssert.Billed(Live, row, deployment, row.InputTokens, row.OutputTokens);
         await AssertStillServingAsync();

@@ -63,8 +63,9 @@ public sealed class UsageMeterTests
         Scan(meter, """{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Twelve chars"}}""");
 
         Assert.True(meter.OutputProvisional);
-        Assert.True(meter.EstimateIfMissing(requestBytes: 400));
+        Assert.True(meter.EstimateIfMissing(new byte[400]));
         Assert.Equal(20, meter.InputTokens);
+        // "Twelve chars" is 3 tokens in o200k_base.
         Assert.Equal(3, meter.OutputTokens);
     }
 
@@ -78,20 +79,45 @@ public sealed class UsageMeterTests
         Scan(meter, """{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}""");
 
         Assert.False(meter.OutputProvisional);
-        Assert.False(meter.EstimateIfMissing(requestBytes: 400));
+        Assert.False(meter.EstimateIfMissing(new byte[400]));
         Assert.Equal((20L, 2L), (meter.InputTokens, meter.OutputTokens));
     }
 
     [Fact]
-    public void NoUsage_IsEstimatedFromCharacters()
+    public void NoUsage_WithoutRetainedText_IsEstimatedFromCharacters_AndThePromptWithTheTokenizer()
     {
         var meter = new UsageMeter(0);
         Scan(meter, """{"choices":[{"delta":{"content":"12345678"}}]}""");
 
-        Assert.True(meter.EstimateIfMissing(requestBytes: 400));
-        Assert.Equal(100, meter.InputTokens);
+        Assert.True(meter.EstimateIfMissing("""{"model":"gpt-4.1","messages":[{"role":"user","content":"Say hello to the world"}]}"""u8));
+        Assert.Equal(26, meter.InputTokens);
         Assert.Equal(2, meter.OutputTokens);
         Assert.Null(meter.Text);
+    }
+
+    [Fact]
+    public void NoUsage_IsCountedWithTheTokenizer_ScaledUpWhenOnlyPartOfTheTextWasRetained()
+    {
+        var meter = new UsageMeter(12);
+        Scan(meter, """{"choices":[{"delta":{"content":"Hello there, "}}]}""");
+        Scan(meter, """{"choices":[{"delta":{"content":"how are you today?"}}]}""");
+
+        Assert.True(meter.EstimateIfMissing([]));
+        Assert.Equal("Hello there,", meter.Text);
+        Assert.Equal(31, meter.OutputChars);
+        // "Hello there," is 3 tokens in o200k_base; 31 characters seen of 12 retained.
+        Assert.Equal(8, meter.OutputTokens);
+        Assert.Equal(0, meter.InputTokens);
+    }
+
+    [Fact]
+    public void AnEstimate_NeverExceedsWhatTheRequestAllowed()
+    {
+        var meter = new UsageMeter(1000);
+        Scan(meter, """{"choices":[{"delta":{"content":"one two three four five six seven eight nine ten"}}]}""");
+
+        Assert.True(meter.EstimateIfMissing([], maxOutputTokens: 4));
+        Assert.Equal(4, meter.OutputTokens);
     }
 
     [Fact]

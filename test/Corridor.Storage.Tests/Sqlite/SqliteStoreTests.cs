@@ -1,3 +1,4 @@
+using Corridor.Core.Admission;
 using Corridor.Core.Metering;
 using Corridor.Core.Tenants;
 using Corridor.Storage.Sqlite;
@@ -68,6 +69,30 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         Assert.Equal(new Tenant("acme", "Acme Logistics Pte. Ltd.", "SG", T0), await _store.GetTenantAsync("acme", None).WithTimeout());
         Assert.Null(await _store.GetTenantAsync("nobody", None).WithTimeout());
         Assert.Equal(["acme", "zeta"], (await _store.ListTenantsAsync(None).WithTimeout()).Select(t => t.Id));
+    }
+
+    [Fact]
+    public async Task Limits_RoundTripExactly_MoveTheRevision_AndAnEmptySetRemovesTheRow()
+    {
+        await _store.AddTenantAsync(new Tenant("acme", "Acme Logistics Pte. Ltd.", "SG", T0), None).WithTimeout();
+        var key = ApiKeys.Create("acme", T0).Key;
+        await _store.AddKeyAsync(key, None).WithTimeout();
+        var tenantLimits = new Limits { RequestsPerMinute = 600, TokensPerMinute = 2_000_000, DailyHardBudget = 250.50m, DailySoftBudget = 200.125m };
+        var keyLimits = new Limits { ConcurrentStreams = 3, MonthlyHardBudget = 0.000001m, MonthlySoftBudget = 0m };
+        var revision = await _store.GetRevisionAsync(None).WithTimeout();
+
+        Assert.True(await _store.SetLimitsAsync(new SubjectLimits(LimitScope.Tenant, "acme", tenantLimits), [], None).WithTimeout());
+        Assert.True(await _store.SetLimitsAsync(new SubjectLimits(LimitScope.Key, key.Id, keyLimits), [], None).WithTimeout());
+        Assert.False(await _store.SetLimitsAsync(new SubjectLimits(LimitScope.Key, "key_unknown", keyLimits), [], None).WithTimeout());
+        Assert.False(await _store.SetLimitsAsync(new SubjectLimits(LimitScope.Tenant, key.Id, keyLimits), [], None).WithTimeout());
+
+        Assert.True(await _store.GetRevisionAsync(None).WithTimeout() > revision);
+        var stored = await _store.ListLimitsAsync(None).WithTimeout();
+        Assert.Equal([new SubjectLimits(LimitScope.Key, key.Id, keyLimits), new SubjectLimits(LimitScope.Tenant, "acme", tenantLimits)], stored);
+        Assert.Equal("250.50", stored[1].Limits.DailyHardBudget!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.True(await _store.SetLimitsAsync(new SubjectLimits(LimitScope.Key, key.Id, Limits.None), [], None).WithTimeout());
+        Assert.Equal(["acme"], (await _store.ListLimitsAsync(None).WithTimeout()).Select(l => l.Id));
     }
 
     [Fact]

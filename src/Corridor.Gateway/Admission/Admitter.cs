@@ -1,0 +1,142 @@
+using Corridor.Core.Admission;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Pipeline;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Corridor.Gateway.Admission;
+
+/// <summary>
+/// Step 5 of the pipeline: rate limits, stream slots and the budget reservation of the caller's tenant and key, and
+/// their settlement once the request has ended, whatever the ending. The arithmetic lives in
+/// <see cref="IAdmissionCounters"/> (Corridor.Core); this class turns a request into what it reserves, and a refusal
+/// into an error and headers in the client's dialect.
+/// </summary>
+internal sealed partial class Admitter(IAdmissionCounters counters, ILogger<Admitter> logger)
+{
+    public GatewayError? Admit(HttpContext context, CorridorRequestFeature call)
+    {
+        var caller = call.Caller!;
+        var options = call.Config.Config.Admission;
+        var limits = caller.Effective(options);
+        var request = call.Request!;
+        long tokens = 0;
+        var worstCase = 0m;
+        if (limits.HasBudgets || limits.HasTokenLimit)
+        {
+            var model = call.Model!.Config;
+            var input = Reservation.PromptTokens(request.Body.Span, model.ContextWindow);
+            var output = call.Operation == Operation.Embeddings
+                ? 0
+                : Reservation.OutputTokens(request.MaxTokens, request.N, model.DefaultMaxOutputTokens ?? options.DefaultMaxOutputTokens);
+            if (limits.HasTokenLimit)
+            {
+                tokens = Reservation.WeightedTokens(input, output, options.InputTokenWeight, options.OutputTokenWeight);
+            }
+            if (limits.HasBudgets)
+            {
+                worstCase = Reservation.WorstCaseCost(call.AllowedDeployments, input, output);
+            }
+        }
+        var admission = new AdmissionRequest(caller.Tenant.Id, limits.Tenant, caller.Key.Id, limits.Key, tokens, worstCase,
+            request.Stream && call.Operation != Operation.Embeddings, call.LimitFactor);
+        var result = counters.TryAdmit(in admission, out call.Admission);
+        if (result.Requests.IsSet || result.Tokens.IsSet)
+        {
+            RateLimitHeaders.Write(context.Response.Headers, call.Dialect, result.Requests, result.Tokens, call.ReceivedAt);
+        }
+        return result.Admitted ? null : Refusal(call, result, options.Currency);
+    }
+
+    /// <summary>
+    /// Releases the reservation and charges what the request actually cost (nothing when it was not served). Runs once per
+    /// request, in the pipeline's <c>finally</c>, after the meter has settled tokens and cost.
+    /// </summary>
+    public void Settle(CorridorRequestFeature call)
+    {
+        if (!call.Admission.IsHeld)
+        {
+            return;
+        }
+        var billable = call.Served && call.Caller is not null;
+        var options = call.Config.Config.Admission;
+        var tokens = billable ? Reservation.WeightedTokens(call.Usage.InputTokens, call.Usage.OutputTokens, options.InputTokenWeight, options.OutputTokenWeight) : 0;
+        var alerts = counters.Settle(ref call.Admission, tokens, billable ? call.Cost : 0m);
+        if (alerts != BudgetAlerts.None)
+        {
+            Alert(call, alerts, options.Currency);
+        }
+    }
+
+    private void Alert(CorridorRequestFeature call, BudgetAlerts alerts, string currency)
+    {
+        var caller = call.Caller!;
+        var limits = caller.Effective(call.Config.Config.Admission);
+        if ((alerts & (BudgetAlerts.TenantDay | BudgetAlerts.TenantMonth)) != 0 && counters.Find(LimitScope.Tenant, caller.Tenant.Id) is { } tenant)
+        {
+            Alert(tenant, limits.Tenant, alerts.HasFlag(BudgetAlerts.TenantDay), alerts.HasFlag(BudgetAlerts.TenantMonth), currency);
+        }
+        if ((alerts & (BudgetAlerts.KeyDay | BudgetAlerts.KeyMonth)) != 0 && counters.Find(LimitScope.Key, caller.Key.Id) is { } key)
+        {
+            Alert(key, limits.Key, alerts.HasFlag(BudgetAlerts.KeyDay), alerts.HasFlag(BudgetAlerts.KeyMonth), currency);
+        }
+    }
+
+    private void Alert(SubjectUsage usage, Limits limits, bool day, bool month, string currency)
+    {
+        var scope = usage.Scope == LimitScope.Tenant ? "tenant" : "key";
+        if (day)
+        {
+            LogSoftBudget(scope, usage.Id, "daily", usage.DaySpent, limits.DailySoftBudget ?? 0, currency);
+        }
+        if (month)
+        {
+            LogSoftBudget(scope, usage.Id, "monthly", usage.MonthSpent, limits.MonthlySoftBudget ?? 0, currency);
+        }
+    }
+
+    private static GatewayError Refusal(CorridorRequestFeature call, in AdmissionResult result, string currency)
+    {
+        var who = result.Scope == LimitScope.Tenant ? $"tenant '{call.Caller!.Tenant.Id}'" : $"key '{call.Caller!.Key.Id}'";
+        var retryAfter = result.RetryAfter > TimeSpan.Zero ? RateLimitHeaders.RetryAfterSeconds(result.RetryAfter) : null;
+        switch (result.Verdict)
+        {
+            case AdmissionVerdict.BudgetExhausted:
+                call.Outcome = Core.Metering.RequestOutcome.OverBudget;
+                var period = result.Period == BudgetPeriod.Day ? "daily" : "monthly";
+                return new GatewayError(ErrorKind.QuotaExceeded,
+                    $"You exceeded your current quota: the {period} budget ({currency}) of {who} cannot cover this request. "
+                    + "Ask the operator to raise the budget, or wait for the next period.", "insufficient_quota")
+                {
+                    StatusOverride = call.Dialect == Dialect.Anthropic ? StatusCodes.Status402PaymentRequired : null,
+                };
+            case AdmissionVerdict.TokensAboveLimit:
+                call.Outcome = Core.Metering.RequestOutcome.RateLimited;
+                return new GatewayError(ErrorKind.RateLimited,
+                    $"Request too large: tokens per minute (TPM) of {who}: limit {result.Tokens.Limit}, requested more. "
+                    + "Send a shorter prompt or a lower max_tokens.", "rate_limit_exceeded", "max_tokens");
+            case AdmissionVerdict.ConcurrentStreamsExceeded:
+                call.Outcome = Core.Metering.RequestOutcome.RateLimited;
+                return new GatewayError(ErrorKind.RateLimited,
+                    $"Too many concurrent streams for {who}. Please try again once a stream has finished.", "concurrent_streams_exceeded")
+                {
+                    RetryAfter = retryAfter,
+                };
+            default:
+                call.Outcome = Core.Metering.RequestOutcome.RateLimited;
+                var (what, status) = result.Verdict == AdmissionVerdict.RequestRateExceeded
+                    ? ("requests per minute (RPM)", result.Requests)
+                    : ("tokens per minute (TPM)", result.Tokens);
+                return new GatewayError(ErrorKind.RateLimited,
+                    $"Rate limit reached for {what} of {who}: limit {status.Limit}, remaining {status.Remaining}. "
+                    + $"Please try again in {RateLimitHeaders.OpenAIDuration(result.RetryAfter)}.", "rate_limit_exceeded")
+                {
+                    RetryAfter = retryAfter,
+                };
+        }
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning,
+        Message = "Soft {Period} budget reached by {Scope} {Id}: spent {Spent} {Currency} of {Budget}")]
+    private partial void LogSoftBudget(string scope, string id, string period, decimal spent, decimal budget, string currency);
+}

@@ -1,0 +1,24 @@
+using System.Text;
+using Microsoft.ML.Tokenizers;
+
+namespace Corridor.Gateway.Metering;
+
+/// <summary>
+/// Counts tokens where an upstream did not (a stream cut before its usage arrived): OpenAI's o200k_base encoding
+/// (GPT-4o, GPT-4.1), from Microsoft.ML.Tokenizers. Exact for those models; for other vendors' models an estimate, which
+/// is why such ledger rows are marked estimated. The vocabulary loads on first use (or at <see cref="WarmUp"/>).
+/// Very large bodies (base64 images) are estimated at four bytes a token instead: their real count depends on the image,
+/// not its encoding, and tokenizing megabytes would hold the request's end for long.
+/// </summary>
+internal static class TokenCounter
+{
+    private const int MaxTokenizedBytes = 256 * 1024;
+    private static readonly Lazy<Tokenizer> Encoding200k = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
+
+    public static void WarmUp() => _ = Task.Run(() => Encoding200k.Value);
+
+    public static long Count(string text) => text.Length == 0 ? 0 : Encoding200k.Value.CountTokens(text);
+
+    public static long CountUtf8(ReadOnlySpan<byte> utf8) =>
+        utf8.Length > MaxTokenizedBytes ? (utf8.Length + 3) / 4 : Count(Encoding.UTF8.GetString(utf8));
+}
