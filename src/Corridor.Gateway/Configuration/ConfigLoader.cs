@@ -164,7 +164,11 @@ public static class ConfigLoader
                 Items(root.GetSection("vendors"), ReadVendor),
                 Items(root.GetSection("models"), ReadModel),
                 Items(root.GetSection("deployments"), ReadDeployment));
-            return new CorridorConfig(serverOptions, storageOptions, ledgerOptions, catalog) { Routing = ReadRouting(root.GetSection("routing")) };
+            return new CorridorConfig(serverOptions, storageOptions, ledgerOptions, catalog)
+            {
+                Routing = ReadRouting(root.GetSection("routing")),
+                Monitor = MonitorSection.Read(root.GetSection("monitor"), Errors),
+            };
         }
 
         private RoutingConfig ReadRouting(IConfigurationSection s)

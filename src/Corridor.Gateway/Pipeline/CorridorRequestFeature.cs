@@ -5,6 +5,7 @@ using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Metering;
+using Corridor.Gateway.Monitoring;
 
 namespace Corridor.Gateway.Pipeline;
 
@@ -31,6 +32,12 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
 
     /// <summary>Set by authentication.</summary>
     public AuthenticatedKey? Caller { get; set; }
+
+    /// <summary>
+    /// Set by enforcement: the monitor's level for this caller and what it did. Admission multiplies the caller's limits by
+    /// <see cref="RequestEnforcement.LimitFactor"/> (below 1 when throttled).
+    /// </summary>
+    public RequestEnforcement Enforcement { get; set; } = RequestEnforcement.None;
 
     /// <summary>Set by entitlement: the model and the deployments this request may be routed to, in order.</summary>
     public ModelEntry? Model { get; set; }
