@@ -305,6 +305,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     {
         var now = _time.GetUtcNow();
         var options = _state.Active.Config.Monitor.Cases;
+        var keep = _state.Active.Config.Ledger.RetainBodies ? options.Examples : 0;
         var keys = new HashSet<string>(StringComparer.Ordinal);
         var tenants = new HashSet<string>(StringComparer.Ordinal);
         var active = new List<(string Id, HashSet<string> Subjects)>();
@@ -316,7 +317,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 changed |= file.AddScore(now, standing);
             }
 
-            changed |= file.PruneExamples(options.Examples == 0 ? DateTimeOffset.MaxValue : now - options.EffectiveExampleRetention);
+            changed |= file.PruneExamples(keep == 0 ? DateTimeOffset.MaxValue : now - options.EffectiveExampleRetention);
             if (changed)
             {
                 file.Version++;
@@ -325,7 +326,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
             var subjects = new HashSet<string>(file.Members, StringComparer.Ordinal) { file.Subject };
             active.Add((file.Id, subjects));
-            if (file.Examples.Count < options.Examples)
+            if (file.Examples.Count < keep)
             {
                 foreach (var member in subjects)
                 {
