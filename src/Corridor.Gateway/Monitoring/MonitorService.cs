@@ -36,6 +36,9 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         SingleReader = true,
     });
     private readonly Dictionary<SubjectRef, EnforcementLevel> _appliedPins = [];
+
+    // When each subject's pin was last applied through the admin API: a store read older than that does not undo it.
+    private readonly Dictionary<SubjectRef, long> _appliedAt = [];
     private readonly SemaphoreSlim _tickGate = new(1, 1);
     private volatile ExampleTargets _examples = ExampleTargets.Empty;
     private bool _persistent = true;
@@ -94,7 +97,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             }
         }
 
-        SyncPins(stored);
+        SyncPins(stored, _time.GetTimestamp());
         await UpdateCasesAsync(cancellationToken);
     }
 
@@ -141,6 +144,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     {
         lock (_appliedPins)
         {
+            _appliedAt[subject] = _time.GetTimestamp();
             if (level is { } pinned)
             {
                 if (Monitor.Pin(subject, pinned, actor, note, at))
@@ -170,7 +174,11 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             await Guard("events", () => ProcessEventsAsync(cancellationToken));
             if (_persistent)
             {
-                await Guard("pins", async () => SyncPins(await _store.ListEnforcementAsync(cancellationToken)));
+                await Guard("pins", async () =>
+                {
+                    var readAt = _time.GetTimestamp();
+                    SyncPins(await _store.ListEnforcementAsync(cancellationToken), readAt);
+                });
                 await Guard("cases", () => UpdateCasesAsync(cancellationToken));
             }
         }
@@ -269,7 +277,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         }
     }
 
-    private void SyncPins(IReadOnlyList<EnforcementRecord> stored)
+    private void SyncPins(IReadOnlyList<EnforcementRecord> stored, long readAt)
     {
         var desired = new Dictionary<SubjectRef, EnforcementRecord>();
         foreach (var record in stored)
@@ -282,6 +290,16 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
         lock (_appliedPins)
         {
+            foreach (var subject in _appliedAt.Where(a => a.Value >= readAt).Select(a => a.Key).ToList())
+            {
+                // Changed through the admin API after this list was read: the next read has it.
+                desired.Remove(subject);
+                if (_appliedPins.TryGetValue(subject, out var level))
+                {
+                    desired[subject] = new EnforcementRecord(subject.ToString(), null, "none", level.Name(), default, null, null);
+                }
+            }
+
             foreach (var (subject, record) in desired)
             {
                 if (EnforcementLevels.TryParse(record.PinnedLevel, out var level)
@@ -296,6 +314,11 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             {
                 _appliedPins.Remove(subject);
                 Monitor.Unpin(subject, "store", null, _time.GetUtcNow());
+            }
+
+            foreach (var subject in _appliedAt.Where(a => a.Value < readAt).Select(a => a.Key).ToList())
+            {
+                _appliedAt.Remove(subject);
             }
         }
     }
