@@ -241,6 +241,40 @@ public sealed class MonitorTests(MonitorGatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task AFailingMonitorStore_NeverFailsARequest_AndIsCountedInHealth()
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + MonitorGatewayFixture.Monitor).WithTimeout();
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={live.Config.Storage.SqlitePath};Pooling=False"))
+        {
+            // Every write the monitor's background work makes now fails.
+            await connection.OpenAsync().WithTimeout();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DROP TABLE enforcement; DROP TABLE cases;";
+            await command.ExecuteNonQueryAsync().WithTimeout();
+        }
+
+        var chat = live.OpenAI().GetChatClient("gpt-4.1");
+        for (var i = 0; i < 48; i++)
+        {
+            var prompt = $"### Instruction\nExplain {Topics[i % Topics.Length]} (variant {i}). Think step by step, show your work and explain your reasoning in detail.\n### Response";
+            ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage(prompt)],
+                new ChatCompletionOptions { IncludeLogProbabilities = true, TopLogProbabilityCount = 5, MaxOutputTokenCount = 2000 }).WithTimeout();
+            Assert.NotEmpty(completion.Content);
+        }
+
+        using var http = live.Http();
+        var health = await MonitorGatewayFixture.EventuallyAsync(async () =>
+        {
+            var text = await http.GetStringAsync("/healthz");
+            var counters = JsonDocument.Parse(text).RootElement.GetProperty("monitor");
+            return counters.GetProperty("failures").GetInt64() > 0 && counters.GetProperty("observed").GetInt64() == 48 ? text : null;
+        });
+        var monitor = JsonDocument.Parse(health).RootElement.GetProperty("monitor");
+        Assert.Equal(48, monitor.GetProperty("observed").GetInt64());
+        Assert.Equal(0, monitor.GetProperty("dropped").GetInt64());
+    }
+
+    [Fact]
     public async Task ManualPin_IsAudited_AndSurvivesARestart()
     {
         var (keyId, secret) = await fixture.TenantAsync("restart-co");
