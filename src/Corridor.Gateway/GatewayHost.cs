@@ -4,6 +4,7 @@ using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
 using Corridor.Storage;
@@ -106,6 +107,8 @@ public static class GatewayHost
         services.AddSingleton<AuditWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditWriter>());
         services.AddHostedService<StoreSync>();
+        services.AddSingleton<MonitorService>();
+        services.AddHostedService(sp => sp.GetRequiredService<MonitorService>());
         services.AddSingleton<Recorder>();
         services.AddSingleton<RequestPipeline>();
         services.AddSingleton<ModelsEndpoint>();
@@ -114,6 +117,7 @@ public static class GatewayHost
         await app.Services.GetRequiredService<KeyCache>().RefreshAsync(force: true, cancellationToken);
         await SpendRestore.RestoreAsync(store, app.Services.GetRequiredService<IAdmissionCounters>(), app.Services.GetRequiredService<TimeProvider>(), cancellationToken);
         Metering.TokenCounter.WarmUp();
+        await app.Services.GetRequiredService<MonitorService>().RestoreAsync(cancellationToken);
         MapEndpoints(app);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

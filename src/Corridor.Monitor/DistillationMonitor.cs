@@ -240,6 +240,105 @@ public sealed class DistillationMonitor
         }
     }
 
+    /// <summary>
+    /// The live gateway's periodic scoring, at <paramref name="now"/> (wall-clock time, the same clock its requests are
+    /// stamped with): subjects with unscored requests are scored, subjects holding a level are rescored so a silent one
+    /// cools off through the hysteresis, and clusters are rebuilt when their interval has passed. Never throws.
+    /// </summary>
+    public void Tick(DateTimeOffset now)
+    {
+        try
+        {
+            lock (_gate)
+            {
+                var at = now.ToUnixTimeMilliseconds();
+                if (at > _now)
+                {
+                    _now = at;
+                }
+
+                if (_now == long.MinValue)
+                {
+                    return;
+                }
+
+                foreach (var map in (ReadOnlySpan<LruMap<string, SubjectState>>)[_keys, _tenants])
+                {
+                    foreach (var (_, state) in map.Entries().ToList())
+                    {
+                        var leveled = state.Tracker is { Effective: > EnforcementLevel.None };
+                        if (state.SinceScored > 0 || (leveled && _now - state.LastScoredMs >= _scoreIntervalMs))
+                        {
+                            Score(state, _now);
+                        }
+                    }
+                }
+
+                if (_nextClusterPass != long.MinValue && _now >= _nextClusterPass)
+                {
+                    ClusterPass(_now);
+                    _nextClusterPass = _now + _clusterIntervalMs;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            Interlocked.Increment(ref _failures);
+            Report("tick", ex);
+        }
+    }
+
+    /// <summary>
+    /// Puts back a key's or tenant's automatic level kept from before a restart (clusters are rebuilt from new traffic).
+    /// The level then follows the scores as usual: it goes down only through the hysteresis and dwell. Not published to
+    /// the sink (the change was recorded when it happened). Returns false for a cluster or when records are full.
+    /// </summary>
+    public bool Restore(SubjectRef subject, EnforcementLevel automatic, DateTimeOffset at)
+    {
+        if (subject.Kind == SubjectKind.Cluster || automatic == EnforcementLevel.None)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            var tracker = FindTracker(subject, create: true);
+            if (tracker is null)
+            {
+                return false;
+            }
+
+            var now = at.ToUnixTimeMilliseconds();
+            tracker.Automatic = automatic;
+            tracker.LastChangeMs = now;
+            tracker.NoteReached(automatic, now, RequestsOf(subject));
+            Store(tracker);
+            if (automatic >= EnforcementLevel.Flag)
+            {
+                Promote(tracker);
+            }
+
+            if (tracker.Effective > EnforcementLevel.None)
+            {
+                _board[subject] = tracker.Effective;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>One subject's standing (a key, a tenant or a cluster that has a level record), or null.</summary>
+    public SubjectStanding? Standing(SubjectRef subject)
+    {
+        lock (_gate)
+        {
+            var tracker = FindTracker(subject, create: false);
+            return tracker is null ? null
+                : new SubjectStanding(subject, tracker.Effective, tracker.Automatic, tracker.Pinned, Math.Round(tracker.LastScore, 3),
+                    Math.Round(tracker.PeakScore, 3), tracker.PeakReasons, tracker.Members);
+        }
+    }
+
     /// <summary>Every subject and cluster that reached a level, with its reasons.</summary>
     public MonitorSnapshot Snapshot()
     {

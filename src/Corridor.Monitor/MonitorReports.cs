@@ -49,3 +49,14 @@ public sealed record MonitorStats(
     int Sources,
     int Clusters,
     long EstimatedBytes);
+
+/// <summary>One subject's level in force (with its automatic and pinned parts), its last and peak scores and the reasons at the peak.</summary>
+public sealed record SubjectStanding(
+    SubjectRef Subject,
+    EnforcementLevel Level,
+    EnforcementLevel Automatic,
+    EnforcementLevel? Pinned,
+    double LastScore,
+    double PeakScore,
+    IReadOnlyList<SignalContribution> Reasons,
+    IReadOnlyList<SubjectRef> Members);

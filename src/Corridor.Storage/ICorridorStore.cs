@@ -3,6 +3,7 @@ using Corridor.Core.Audit;
 using Corridor.Core.Metering;
 using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
+using Corridor.Storage.Monitoring;
 
 namespace Corridor.Storage;
 
@@ -97,6 +98,31 @@ public interface ICorridorStore : IAsyncDisposable
 
     /// <summary>Sets the score at which screening matches (above 0, at most 1) and appends <paramref name="audit"/>, together.</summary>
     Task SetScreeningThresholdAsync(double threshold, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
+    // The distillation monitor's enforcement and cases (docs/monitor.md). The defaults throw so a store that has not
+    // implemented them yet still builds; the gateway then runs the monitor without persistence (and logs it).
+
+    /// <summary>Every subject with a stored level or pin.</summary>
+    Task<IReadOnlyList<EnforcementRecord>> ListEnforcementAsync(CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep enforcement");
+
+    /// <summary>Sets a subject's automatic level or pin (<see cref="EnforcementUpdate"/>) and appends <paramref name="audit"/>, together.</summary>
+    Task SetEnforcementAsync(EnforcementUpdate update, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep enforcement");
+
+    /// <summary>Cases, newest first, optionally only those with a status or about a subject.</summary>
+    Task<IReadOnlyList<CaseRecord>> ListCasesAsync(string? status, string? subject, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep cases");
+
+    Task<CaseRecord?> GetCaseAsync(string caseId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep cases");
+
+    /// <summary>
+    /// Inserts (version 1) or replaces (the stored version + 1) a case and appends <paramref name="audit"/>, together.
+    /// Returns false, writing nothing, when another writer saved the case since it was read.
+    /// </summary>
+    Task<bool> SaveCaseAsync(CaseRecord record, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep cases");
 }
 
 /// <summary>Which audit records to find: by subject and action (both optional), the newest <see cref="Limit"/>.</summary>

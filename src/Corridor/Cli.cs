@@ -32,7 +32,7 @@ internal static class Cli
 
     internal static RootCommand BuildRoot(CliContext context)
     {
-        var root = new RootCommand("Corridor: a self-hosted AI gateway. Serve it, run the upstream simulator, manage tenants and keys, screen for denied parties, test and explain policy, verify the audit log, read usage and reports, export traffic, replay it through the distillation monitor.")
+        var root = new RootCommand("Corridor: a self-hosted AI gateway. Serve it, run the upstream simulator, manage tenants and keys, screen for denied parties, test and explain policy, verify the audit log, read usage and reports, export traffic, replay it through the distillation monitor, review its cases and pin enforcement levels.")
         {
             context.ConfigOption,
             context.DbOption,
@@ -50,6 +50,8 @@ internal static class Cli
         root.Add(PolicyCommands.Policy(context));
         root.Add(PolicyCommands.Explain(context));
         root.Add(ReplayCommand.Create(context));
+        root.Add(MonitorCommands.Cases(context));
+        root.Add(MonitorCommands.Enforcement(context));
         return root;
     }
 }

@@ -29,7 +29,7 @@ public sealed class LiveGateway : IAsyncDisposable
 
     public RunningSimulator Simulator { get; }
 
-    public RunningGateway Gateway { get; }
+    public RunningGateway Gateway { get; private set; }
 
     /// <summary>The temporary folder holding the store.</summary>
     public TempDirectory Directory { get; }
@@ -75,6 +75,14 @@ public sealed class LiveGateway : IAsyncDisposable
             directory.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Stops the gateway and starts it again on the same store and configuration (a restart), on a new port.</summary>
+    public async Task RestartGatewayAsync()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        await Gateway.DisposeAsync();
+        Gateway = await GatewayHost.StartAsync(Config, "http://127.0.0.1:0", cts.Token);
     }
 
     /// <summary>Adds a tenant through the store (as the CLI does) and returns a new key's secret, usable at once.</summary>

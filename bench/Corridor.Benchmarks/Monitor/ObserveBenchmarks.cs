@@ -45,6 +45,14 @@ public class ObserveBenchmarks
         _clock = _features[^1].TimestampMs + 1;
     }
 
+    /// <summary>The enforcement step's read (pipeline step 3, on the request's path): key, tenant and their clusters, lock-free.</summary>
+    [Benchmark(Description = "GetEnforcement (the enforcement step's read)")]
+    public EnforcementDecision GetEnforcement()
+    {
+        var i = _next++ % Keys;
+        return _monitor.GetEnforcement(_tenantIds[i], _keyIds[i]);
+    }
+
     [Benchmark(Description = "Observe (features already extracted)")]
     public void Observe()
     {

@@ -41,6 +41,11 @@ public static class AuditActions
     public const string ScreeningImport = "screening.import";
     public const string ScreeningThreshold = "screening.threshold";
     public const string Decision = "decision";
+    public const string MonitorLevel = "monitor.level";
+    public const string MonitorPin = "monitor.pin";
+    public const string MonitorUnpin = "monitor.unpin";
+    public const string CaseOpen = "case.open";
+    public const string CaseDecision = "case.decision";
 }
 
 /// <summary>Who acted.</summary>

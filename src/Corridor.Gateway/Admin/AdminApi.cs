@@ -193,6 +193,8 @@ internal static class AdminApi
             report.WriteJson(buffer);
             return Results.Bytes(buffer.ToArray(), "application/json");
         });
+
+        MonitorAdminApi.Map(group);
     }
 
     /// <summary>
@@ -258,7 +260,7 @@ internal static class AdminApi
     }
 
     /// <summary>Runs an admin change, turning what the operator can fix into 400 or 404.</summary>
-    private static async Task<IResult> ChangeAsync(Func<Task<IResult>> change)
+    internal static async Task<IResult> ChangeAsync(Func<Task<IResult>> change)
     {
         try
         {
@@ -364,7 +366,7 @@ internal static class AdminApi
         }
     }
 
-    private static async Task<T?> ReadAsync<T>(HttpRequest request, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken ct)
+    internal static async Task<T?> ReadAsync<T>(HttpRequest request, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken ct)
         where T : class
     {
         try
@@ -377,7 +379,7 @@ internal static class AdminApi
         }
     }
 
-    private static IResult Problem(int status, string message) =>
+    internal static IResult Problem(int status, string message) =>
         Results.Json(new AdminError(new AdminErrorBody(message)), AdminJson.Default.AdminError, statusCode: status);
 }
 

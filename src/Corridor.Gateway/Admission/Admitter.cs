@@ -39,7 +39,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, ILogger<Admi
             }
         }
         var admission = new AdmissionRequest(caller.Tenant.Id, limits.Tenant, caller.Key.Id, limits.Key, tokens, worstCase,
-            request.Stream && call.Operation != Operation.Embeddings, call.LimitFactor);
+            request.Stream && call.Operation != Operation.Embeddings, call.Enforcement.LimitFactor);
         var result = counters.TryAdmit(in admission, out call.Admission);
         if (result.Requests.IsSet || result.Tokens.IsSet)
         {

@@ -169,6 +169,7 @@ public static class ConfigLoader
             {
                 Routing = ReadRouting(root.GetSection("routing")),
                 Admission = ReadAdmission(root.GetSection("limits")),
+                Monitor = MonitorSection.Read(root.GetSection("monitor"), Errors),
             };
         }
 

@@ -20,6 +20,9 @@ public sealed record CorridorConfig(
 
     /// <summary>The <c>policy:</c> section as loaded (with its includes); null when the file has none.</summary>
     public PolicyLoadResult? Policy { get; init; }
+
+    /// <summary>The <c>monitor:</c> section: the distillation monitor's scoring, what each level does, and cases.</summary>
+    public MonitorSettings Monitor { get; init; } = MonitorSettings.Default;
 }
 
 public sealed record ServerOptions(

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Corridor.Gateway.Monitoring;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -6,7 +7,8 @@ namespace Corridor.Gateway.Configuration;
 
 /// <summary>
 /// <c>GET /healthz</c>: 200 while serving. Says when the active configuration was loaded and, when the last
-/// reload failed, that the gateway still serves the last good configuration and why the reload failed.
+/// reload failed, that the gateway still serves the last good configuration and why the reload failed; and the
+/// distillation monitor's counters (observed, dropped when its queue was full, failures).
 /// </summary>
 internal static class HealthEndpoint
 {
@@ -38,6 +40,14 @@ internal static class HealthEndpoint
                 }
                 json.WriteEndObject();
             }
+            var monitor = context.RequestServices.GetRequiredService<MonitorService>();
+            json.WriteStartObject("monitor");
+            json.WriteBoolean("enabled", monitor.Enabled);
+            json.WriteNumber("observed", monitor.Monitor.Stats.Observed);
+            json.WriteNumber("pending", monitor.Pump.Pending);
+            json.WriteNumber("dropped", monitor.Pump.Dropped);
+            json.WriteNumber("failures", monitor.Failures);
+            json.WriteEndObject();
             json.WriteEndObject();
         }
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);

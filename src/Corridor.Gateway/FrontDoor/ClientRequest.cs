@@ -39,8 +39,15 @@ internal sealed class ClientRequest : IDisposable
 
     public int? MaxTokens { get; set; }
 
+    /// <summary>The request this one was rewritten from (restrictions, throttling), kept for the monitor; null for the client's own.</summary>
+    public ClientRequest? RewrittenFrom { get; init; }
+
+    /// <summary>The body as the client sent it, before any rewrite.</summary>
+    public ClientRequest Original => RewrittenFrom?.Original ?? this;
+
     public void Dispose()
     {
+        RewrittenFrom?.Dispose();
         if (_buffer is { } buffer)
         {
             _buffer = null;

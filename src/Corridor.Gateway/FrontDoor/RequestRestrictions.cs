@@ -8,7 +8,8 @@ namespace Corridor.Gateway.FrontDoor;
 /// <summary>
 /// Applies a Decision's restrictions to the request before it is forwarded: caps <c>max_tokens</c> (or
 /// <c>max_completion_tokens</c>, setting the cap when the client sent none), lowers <c>n</c>, and removes
-/// <c>logprobs</c>/<c>top_logprobs</c>. Only restricted requests pay for the rewrite.
+/// <c>logprobs</c>/<c>top_logprobs</c>. Only restricted requests pay for the rewrite. Serves policy restrictions and the
+/// monitor's <c>throttle</c> alike.
 /// </summary>
 internal static class RequestRestrictions
 {
@@ -38,9 +39,9 @@ internal static class RequestRestrictions
         var bytes = JsonSerializer.SerializeToUtf8Bytes(body, JsonNodeContext.Default.JsonObject);
         var buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
         bytes.CopyTo(buffer, 0);
-        var restricted = new ClientRequest(buffer, bytes.Length);
+        // The client's own request stays with the rewritten one (and is returned to the pool with it): the monitor observes what was asked.
+        var restricted = new ClientRequest(buffer, bytes.Length) { RewrittenFrom = request };
         RequestParser.Parse(restricted, operation);
-        request.Dispose();
         return restricted;
     }
 }

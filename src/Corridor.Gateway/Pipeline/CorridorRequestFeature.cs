@@ -6,6 +6,7 @@ using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Metering;
+using Corridor.Gateway.Monitoring;
 
 namespace Corridor.Gateway.Pipeline;
 
@@ -33,6 +34,12 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     /// <summary>Set by authentication.</summary>
     public AuthenticatedKey? Caller { get; set; }
 
+    /// <summary>
+    /// Set by enforcement: the monitor's level for this caller and what it did. Admission multiplies the caller's limits by
+    /// <see cref="RequestEnforcement.LimitFactor"/> (below 1 when throttled).
+    /// </summary>
+    public RequestEnforcement Enforcement { get; set; } = RequestEnforcement.None;
+
     /// <summary>Set by entitlement: the model and the deployments this request may be routed to, in order.</summary>
     public ModelEntry? Model { get; set; }
 
@@ -44,12 +51,6 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     public DecisionInput? DecisionInput { get; set; }
 
     public string? DecisionId { get; set; }
-
-    /// <summary>
-    /// The factor enforcement (step 3) applies to the caller's rate and stream limits: 1 as configured, 0.25 a quarter of
-    /// them (a throttled subject). Budgets are not scaled.
-    /// </summary>
-    public double LimitFactor { get; set; } = 1.0;
 
     /// <summary>
     /// Set by admission: the reservation and stream slot this request holds until it is settled. A field, so admission

@@ -5,6 +5,7 @@ using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Metering;
+using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Recording;
 using Microsoft.AspNetCore.Http;
 
@@ -21,6 +22,7 @@ internal sealed class RequestPipeline(
     Admitter admitter,
     Forwarder forwarder,
     Recorder recorder,
+    MonitorService monitor,
     GatewayState state,
     LedgerOptions ledger,
     TimeProvider time)
@@ -41,7 +43,8 @@ internal sealed class RequestPipeline(
             // 2. Authenticate the key (in-memory cache backed by the store).
             error ??= authenticator.Authenticate(context, call);
 
-            // 3. Enforcement by the monitor and operators: not yet built (issue 5). A throttle sets call.LimitFactor for step 5.
+            // 3. Enforcement by the monitor and operators: suspend refuses, throttle strips harvest-friendly features and lowers limits.
+            error ??= Enforcement.Enforce(call, monitor);
 
             // 4. Entitle: the model and the deployments this request may be served from.
             error ??= Entitlement.Entitle(context, call, call.ReceivedAt);
@@ -71,8 +74,9 @@ internal sealed class RequestPipeline(
             Meter.Settle(call);
             admitter.Settle(call);
 
-            // 9. Record: the ledger row, batched off the response's path.
+            // 9. Record: the ledger row, batched off the response's path; the monitor's observation, queued for its background loop.
             recorder.Record(context, call);
+            monitor.Observe(context, call);
             call.Request?.Dispose();
         }
     }

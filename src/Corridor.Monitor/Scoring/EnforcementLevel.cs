@@ -70,4 +70,30 @@ public readonly record struct SubjectRef(SubjectKind Kind, string Id)
     };
 
     public override string ToString() => $"{KindName}:{Id}";
+
+    /// <summary>Reads <c>key:ID</c>, <c>tenant:ID</c> or <c>cluster:ID</c>.</summary>
+    public static bool TryParse(string? text, out SubjectRef subject)
+    {
+        subject = default;
+        var colon = text?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+        if (colon < 1 || colon == text!.Length - 1)
+        {
+            return false;
+        }
+
+        SubjectKind? kind = text[..colon] switch
+        {
+            "key" => SubjectKind.Key,
+            "tenant" => SubjectKind.Tenant,
+            "cluster" => SubjectKind.Cluster,
+            _ => null,
+        };
+        if (kind is null)
+        {
+            return false;
+        }
+
+        subject = new SubjectRef(kind.Value, text[(colon + 1)..].Trim());
+        return subject.Id.Length > 0;
+    }
 }

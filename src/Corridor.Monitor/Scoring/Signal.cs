@@ -50,6 +50,39 @@ public static class Signals
     /// <summary>The signals of a single subject's profile (the rest only apply to clusters).</summary>
     public const int ProfileCount = 9;
 
+    /// <summary>What the signal measures, in one sentence, for reports and evidence bundles.</summary>
+    public static string Describe(this Signal signal) => signal switch
+    {
+        Signal.CotElicitation => "Share of requests that ask for the model's reasoning itself and received a long answer.",
+        Signal.VerbosityElicitation => "Share of requests that ask for length and completeness.",
+        Signal.DatasetFormat => "Share of prompts laid out as instruction-dataset records.",
+        Signal.OutputYield => "Long visible answers, many times longer than the prompts.",
+        Signal.HarvestSampling => "Several samples per prompt (n), or token log-probabilities on open-ended generation.",
+        Signal.TemperatureSweep => "Several sampling temperatures used side by side.",
+        Signal.ScriptedCoverage => "One-shot prompts that almost never repeat: coverage of a task space rather than a conversation.",
+        Signal.TemplatedPrompts => "Prompts made from a few fixed frames around a changing payload.",
+        Signal.MachineCadence => "Regular machine pacing, round the clock.",
+        Signal.SharedTemplate => "Cluster members use the same prompt frames.",
+        Signal.SynchronisedCadence => "Cluster members send at the same moments.",
+        Signal.SharedSource => "Cluster members send from the same network with the same client.",
+        _ => "Many light accounts, each with a harvest profile, acting together.",
+    };
+
+    public static bool TryParse(string? name, out Signal signal)
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            if (((Signal)i).Name() == name)
+            {
+                signal = (Signal)i;
+                return true;
+            }
+        }
+
+        signal = default;
+        return false;
+    }
+
     public static string Name(this Signal signal) => signal switch
     {
         Signal.CotElicitation => "cot_elicitation",

@@ -160,6 +160,34 @@ internal static class SqliteMigrations
             CREATE TRIGGER limits_delete_revision AFTER DELETE ON limits
             BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
             """),
+        new(7, "monitor enforcement and cases", """
+            -- Levels by name (none, watch, flag, throttle, suspend). A row goes when it holds neither a level nor a pin.
+            CREATE TABLE enforcement (
+                subject         TEXT    NOT NULL PRIMARY KEY, -- key:ID or tenant:ID
+                tenant_id       TEXT,
+                automatic_level TEXT    NOT NULL DEFAULT 'none'
+                    CHECK (automatic_level IN ('none', 'watch', 'flag', 'throttle', 'suspend')),
+                pinned_level    TEXT
+                    CHECK (pinned_level IN ('none', 'watch', 'flag', 'throttle', 'suspend')),
+                updated_at      INTEGER NOT NULL,
+                actor           TEXT,
+                note            TEXT
+            ) STRICT;
+
+            -- The case itself is one JSON document; the columns are what cases are listed by.
+            CREATE TABLE cases (
+                id         TEXT    NOT NULL PRIMARY KEY,
+                subject    TEXT    NOT NULL,
+                tenant_id  TEXT,
+                status     TEXT    NOT NULL CHECK (status IN ('open', 'dismissed', 'confirmed', 'escalated')),
+                opened_at  INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                version    INTEGER NOT NULL,
+                document   TEXT    NOT NULL
+            ) STRICT;
+            CREATE INDEX ix_cases_subject ON cases (subject, opened_at);
+            CREATE INDEX ix_cases_status ON cases (status, updated_at);
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

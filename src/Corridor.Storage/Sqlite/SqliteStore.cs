@@ -15,7 +15,7 @@ namespace Corridor.Storage.Sqlite;
 /// Every operation takes a pooled connection of its own, so concurrent callers never share one;
 /// writes run in <c>BEGIN IMMEDIATE</c> transactions and wait (busy timeout) rather than fail when another writer holds the file.
 /// </summary>
-internal sealed class SqliteStore : ICorridorStore
+internal sealed partial class SqliteStore : ICorridorStore
 {
     private const int BusyTimeoutMs = 5000;
 

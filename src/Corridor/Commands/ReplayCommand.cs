@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Corridor.Gateway.Configuration;
 using Corridor.Monitor;
 using Corridor.Monitor.Replay;
 using Corridor.Monitor.Scoring;
@@ -15,7 +16,7 @@ internal static class ReplayCommand
     {
         var log = new Argument<string>("LOG") { Description = "Traffic log v1 (.jsonl, or gzip: .jsonl.gz)" };
         var output = new Option<string>("--out") { Description = "Detector report v1 to write (JSON)", Required = true, HelpName = "REPORT" };
-        var command = new Command("replay", "Replay a traffic log through the distillation monitor, with the log's timestamps as its clock, and write a detector report")
+        var command = new Command("replay", "Replay a traffic log through the distillation monitor (with the monitor settings of --config when the file exists), with the log's timestamps as its clock, and write a detector report")
         {
             log,
             output,
@@ -34,7 +35,7 @@ internal static class ReplayCommand
                 throw new CliUserException($"traffic log '{logPath}' not found.");
             }
 
-            var monitor = new DistillationMonitor(new MonitorOptions());
+            var monitor = new DistillationMonitor(MonitorOptionsFrom(parseResult.GetRequiredValue(context.ConfigOption)));
             var shown = 0;
             ReplayResult result;
             using (var stream = TrafficLogReplay.Open(logPath))
@@ -67,5 +68,19 @@ internal static class ReplayCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>The monitor settings of the configuration file when there is one (so replay scores as the gateway does), else the defaults.</summary>
+    private static MonitorOptions MonitorOptionsFrom(string configPath)
+    {
+        if (!File.Exists(configPath))
+        {
+            return new MonitorOptions();
+        }
+
+        var loaded = ConfigLoader.Load(configPath);
+        return loaded.Succeeded
+            ? loaded.Config!.Monitor.Scoring
+            : throw CliUserException.FromErrors(loaded.Errors.Prepend($"'{configPath}' is not a valid configuration (replay reads its monitor settings):"));
     }
 }

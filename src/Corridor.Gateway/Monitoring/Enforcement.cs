@@ -1,0 +1,63 @@
+using Corridor.Core.Policy;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Pipeline;
+using Corridor.Monitor.Scoring;
+
+namespace Corridor.Gateway.Monitoring;
+
+/// <summary>
+/// What the monitor's level means for one request: the level in force for its key (the highest of the key's, its
+/// tenant's and their clusters', pinned or automatic), where it comes from, and what throttling did. Admission reads
+/// <see cref="LimitFactor"/>: its rate and concurrency limits for this caller are multiplied by it (1 when not throttled).
+/// </summary>
+internal readonly record struct RequestEnforcement(EnforcementLevel Level, SubjectRef? Source, double LimitFactor, bool Stripped)
+{
+    public static readonly RequestEnforcement None = new(EnforcementLevel.None, null, 1.0, false);
+}
+
+/// <summary>
+/// Step 3 of the pipeline. <c>watch</c> and <c>flag</c> change nothing for the request (they are recorded, and a flag opens
+/// a case, in the background); <c>throttle</c> strips the harvest-friendly features the operator configured and lowers
+/// limits; <c>suspend</c> refuses with 403 <c>account_suspended</c> in the client's dialect. A lock-free read.
+/// </summary>
+internal static class Enforcement
+{
+    public const string SuspendedCode = "account_suspended";
+
+    public static GatewayError? Enforce(CorridorRequestFeature call, MonitorService monitor)
+    {
+        if (!monitor.Enabled || call.Caller is not { } caller)
+        {
+            return null;
+        }
+
+        var decision = monitor.Monitor.GetEnforcement(caller.Tenant.Id, caller.Key.Id);
+        switch (decision.Level)
+        {
+            case EnforcementLevel.Suspend:
+                call.Enforcement = new RequestEnforcement(decision.Level, decision.Source, 0, false);
+                return new GatewayError(ErrorKind.PermissionDenied,
+                    "This account is suspended pending a review of its usage under the model providers' terms. Contact your account manager.",
+                    SuspendedCode);
+            case EnforcementLevel.Throttle when call.Operation != Operation.Embeddings:
+                var throttle = call.Config.Config.Monitor.Throttle;
+                var request = call.Request!;
+                var restrictions = new Restrictions(
+                    throttle.MaxTokens,
+                    request.N > throttle.MaxN ? throttle.MaxN : null,
+                    throttle.StripLogprobs && request.Logprobs);
+                if (restrictions.MaxTokens is { } cap && request.MaxTokens is { } asked && asked <= cap)
+                {
+                    restrictions = restrictions with { MaxTokens = null };
+                }
+
+                call.Request = RequestRestrictions.Apply(request, restrictions, call.Operation);
+                call.Enforcement = new RequestEnforcement(decision.Level, decision.Source, throttle.LimitFactor, !restrictions.IsNone);
+                return null;
+            default:
+                var factor = decision.Level == EnforcementLevel.Throttle ? call.Config.Config.Monitor.Throttle.LimitFactor : 1.0;
+                call.Enforcement = new RequestEnforcement(decision.Level, decision.Source, factor, false);
+                return null;
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using Corridor.Core.Audit;
+using Corridor.Storage.Monitoring;
+using Microsoft.Data.Sqlite;
+using static Corridor.Storage.Sqlite.SqliteValues;
+
+namespace Corridor.Storage.Sqlite;
+
+/// <summary>The distillation monitor's enforcement and cases (migration 7).</summary>
+internal sealed partial class SqliteStore
+{
+    private const string CaseColumns = "id, subject, tenant_id, status, opened_at, updated_at, version, document";
+
+    public Task<IReadOnlyList<EnforcementRecord>> ListEnforcementAsync(CancellationToken cancellationToken) =>
+        QueryAsync(
+            "SELECT subject, tenant_id, automatic_level, pinned_level, updated_at, actor, note FROM enforcement ORDER BY subject",
+            null,
+            null,
+            r => new EnforcementRecord(r.GetString(0), GetStringOrNull(r, 1), r.GetString(2), GetStringOrNull(r, 3), FromUnixMs(r.GetInt64(4)),
+                GetStringOrNull(r, 5), GetStringOrNull(r, 6)),
+            cancellationToken);
+
+    public async Task SetEnforcementAsync(EnforcementUpdate update, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        ArgumentNullException.ThrowIfNull(audit);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            // Only the part being changed is written: the gateway's automatic levels and an operator's pin never overwrite each other.
+            var column = update.Pin ? "pinned_level" : "automatic_level";
+            command.CommandText = $"""
+                INSERT INTO enforcement (subject, tenant_id, {column}, updated_at, actor, note)
+                VALUES ($subject, $tenant_id, $level, $at, $actor, $note)
+                ON CONFLICT (subject) DO UPDATE SET
+                    tenant_id = coalesce(excluded.tenant_id, tenant_id),
+                    {column} = excluded.{column},
+                    updated_at = excluded.updated_at, actor = excluded.actor, note = excluded.note;
+                DELETE FROM enforcement WHERE subject = $subject AND automatic_level = 'none' AND pinned_level IS NULL;
+                """;
+            command.Parameters.AddWithValue("$subject", update.Subject);
+            command.Parameters.AddWithValue("$tenant_id", OrNull(update.TenantId));
+            command.Parameters.AddWithValue("$level", update.Pin ? OrNull(update.Level) : update.Level ?? "none");
+            command.Parameters.AddWithValue("$at", ToUnixMs(update.At));
+            command.Parameters.AddWithValue("$actor", update.Actor);
+            command.Parameters.AddWithValue("$note", OrNull(update.Note));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
+    }
+
+    public async Task<IReadOnlyList<CaseRecord>> ListCasesAsync(string? status, string? subject, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {CaseColumns} FROM cases
+            WHERE ($status IS NULL OR status = $status) AND ($subject IS NULL OR subject = $subject)
+            ORDER BY opened_at DESC, id
+            """;
+        command.Parameters.AddWithValue("$status", OrNull(status));
+        command.Parameters.AddWithValue("$subject", OrNull(subject));
+        var cases = new List<CaseRecord>();
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            cases.Add(ReadCase(reader));
+        }
+
+        return cases;
+    }
+
+    public Task<CaseRecord?> GetCaseAsync(string caseId, CancellationToken cancellationToken) =>
+        QueryByIdAsync($"SELECT {CaseColumns} FROM cases WHERE id = $id", caseId, ReadCase, cancellationToken);
+
+    public async Task<bool> SaveCaseAsync(CaseRecord record, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(audit);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = record.Version == 1
+                ? $"INSERT OR IGNORE INTO cases ({CaseColumns}) VALUES ($id, $subject, $tenant_id, $status, $opened_at, $updated_at, $version, $document)"
+                : """
+                  UPDATE cases SET status = $status, tenant_id = $tenant_id, updated_at = $updated_at, version = $version, document = $document
+                  WHERE id = $id AND version = $version - 1
+                  """;
+            command.Parameters.AddWithValue("$id", record.Id);
+            command.Parameters.AddWithValue("$subject", record.Subject);
+            command.Parameters.AddWithValue("$tenant_id", OrNull(record.TenantId));
+            command.Parameters.AddWithValue("$status", record.Status);
+            command.Parameters.AddWithValue("$opened_at", ToUnixMs(record.OpenedAt));
+            command.Parameters.AddWithValue("$updated_at", ToUnixMs(record.UpdatedAt));
+            command.Parameters.AddWithValue("$version", record.Version);
+            command.Parameters.AddWithValue("$document", record.Document);
+            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
+        }
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
+        return true;
+    }
+
+    private static CaseRecord ReadCase(SqliteDataReader r) => new(
+        r.GetString(0),
+        r.GetString(1),
+        GetStringOrNull(r, 2),
+        r.GetString(3),
+        FromUnixMs(r.GetInt64(4)),
+        FromUnixMs(r.GetInt64(5)),
+        r.GetInt64(6),
+        r.GetString(7));
+}

@@ -1,0 +1,115 @@
+using Corridor.Monitor.Scoring;
+
+namespace Corridor.Monitor.Tests.Scoring;
+
+/// <summary>What the live gateway adds to event-time scoring: a periodic tick, levels put back after a restart, and a subject's standing.</summary>
+public sealed class LiveMonitorTests
+{
+    private static readonly MonitorOptions ShortDwell = new() { DownDwell = TimeSpan.FromHours(1) };
+
+    [Fact]
+    public void Tick_LetsASilentSubjectCoolOff_ThroughTheHysteresis()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(ShortDwell, sink);
+        for (var i = 0; i < 200; i++)
+        {
+            monitor.Observe(MonitorTests.Harvest(i));
+        }
+
+        var key = SubjectRef.Key("key-h");
+        var reached = monitor.GetLevel(key);
+        Assert.True(reached >= EnforcementLevel.Flag);
+        var last = TestRequests.Start.AddMinutes(10 * 199);
+
+        // Without traffic nothing moves; ticks over the following weeks decay its counters and step it down, one level per dwell.
+        for (var hour = 1; hour <= 24 * 21; hour++)
+        {
+            monitor.Tick(last.AddHours(hour));
+        }
+
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(key));
+        var steps = sink.Changes.Where(c => c.Subject == key && c.To < c.From).ToList();
+        Assert.Equal((int)reached, steps.Count);
+        Assert.All(steps, s => Assert.Equal(s.From - 1, s.To));
+    }
+
+    [Fact]
+    public void Tick_ScoresSubjectsWithUnscoredRequests()
+    {
+        var monitor = new DistillationMonitor(new MonitorOptions { ScoreEveryRequests = 1000, ScoreInterval = TimeSpan.FromDays(1) });
+        monitor.Observe(MonitorTests.Harvest(0));
+        for (var i = 1; i < 150; i++)
+        {
+            monitor.Observe(MonitorTests.Harvest(i, at: TestRequests.Start.AddSeconds(i)));
+        }
+
+        // Only the first request was scored (at a score too low for any level); the tick scores the rest.
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(SubjectRef.Key("key-h")));
+        monitor.Tick(TestRequests.Start.AddSeconds(151));
+        Assert.True(monitor.GetLevel(SubjectRef.Key("key-h")) >= EnforcementLevel.Watch);
+    }
+
+    [Fact]
+    public void Restore_PutsBackAnAutomaticLevel_WithoutRaisingAChange_AndScoresMoveItLater()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(ShortDwell, sink);
+        var key = SubjectRef.Key("key-r");
+
+        Assert.True(monitor.Restore(key, EnforcementLevel.Throttle, TestRequests.Start));
+        Assert.False(monitor.Restore(SubjectRef.Cluster("cl-1"), EnforcementLevel.Flag, TestRequests.Start));
+        Assert.Equal(EnforcementLevel.Throttle, monitor.GetEnforcement("tenant-r", "key-r").Level);
+        Assert.Empty(sink.Changes);
+        Assert.Equal(EnforcementLevel.Throttle, monitor.Standing(key)!.Automatic);
+
+        // Benign traffic from the key brings it down through the hysteresis, one level per dwell.
+        for (var i = 0; i < 400; i++)
+        {
+            monitor.Observe(MonitorTests.Chat(i, key: "key-r", tenant: "tenant-r", at: TestRequests.Start.AddMinutes(10 * i)));
+        }
+
+        Assert.True(monitor.GetLevel(key) < EnforcementLevel.Throttle);
+        Assert.Contains(sink.Changes, c => c.Subject == key && c.From == EnforcementLevel.Throttle && c.To == EnforcementLevel.Flag);
+    }
+
+    [Fact]
+    public void Standing_ShowsThePinAndTheAutomaticLevelApart()
+    {
+        var monitor = new DistillationMonitor();
+        for (var i = 0; i < 200; i++)
+        {
+            monitor.Observe(MonitorTests.Harvest(i));
+        }
+
+        var key = SubjectRef.Key("key-h");
+        Assert.True(monitor.Pin(key, EnforcementLevel.None, "analyst", "known evaluation run", TestRequests.Start));
+        var standing = monitor.Standing(key)!;
+        Assert.Equal(EnforcementLevel.None, standing.Level);
+        Assert.Equal(EnforcementLevel.None, standing.Pinned);
+        Assert.True(standing.Automatic >= EnforcementLevel.Flag);
+        Assert.True(standing.PeakScore >= 0.4);
+        Assert.NotEmpty(standing.Reasons);
+        Assert.Null(monitor.Standing(SubjectRef.Key("never-seen")));
+    }
+
+    [Theory]
+    [InlineData("key:key_abc", SubjectKind.Key, "key_abc")]
+    [InlineData("tenant:acme", SubjectKind.Tenant, "acme")]
+    [InlineData("cluster:cl-3.2", SubjectKind.Cluster, "cl-3.2")]
+    public void SubjectRefs_ParseFromTheirText(string text, SubjectKind kind, string id)
+    {
+        Assert.True(SubjectRef.TryParse(text, out var subject));
+        Assert.Equal(new SubjectRef(kind, id), subject);
+        Assert.Equal(text, subject.ToString());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("acme")]
+    [InlineData("user:acme")]
+    [InlineData("key:")]
+    [InlineData(":x")]
+    public void SubjectRefs_RejectOtherText(string? text) => Assert.False(SubjectRef.TryParse(text, out _));
+}
