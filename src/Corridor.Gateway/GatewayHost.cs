@@ -4,6 +4,7 @@ using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
+using Corridor.Gateway.Shadow;
 using Corridor.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -103,6 +104,9 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<AuditWriter>());
         services.AddHostedService<StoreSync>();
         services.AddSingleton<Recorder>();
+        // After the ledger and audit writers, so it stops before them and its last rows still land.
+        services.AddSingleton<ShadowMirror>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
         services.AddSingleton<RequestPipeline>();
         services.AddSingleton<ModelsEndpoint>();
 

@@ -20,38 +20,19 @@ public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, Date
     public static ResidencyReport Build(string tenantId, DateTimeOffset? from, DateTimeOffset? to, IEnumerable<LedgerEntry> ledger)
     {
         ArgumentNullException.ThrowIfNull(ledger);
-        var usage = new Dictionary<(string, string, string), ResidencyRow>();
-        var denials = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var entry in ledger)
-        {
-            if (entry.TenantId != tenantId || entry.Time < from || entry.Time >= to)
-            {
-                continue;
-            }
-            if (entry.Outcome == RequestOutcome.Denied)
-            {
-                var reason = entry.ErrorCode ?? "denied";
-                denials[reason] = denials.GetValueOrDefault(reason) + 1;
-            }
-            else if (entry.Billable)
-            {
-                var key = (entry.Vendor ?? "unknown", entry.Region ?? "unknown", entry.Model);
-                var row = usage.GetValueOrDefault(key) ?? new ResidencyRow(key.Item1, key.Item2, key.Item3, 0, 0, 0, 0m);
-                usage[key] = row with
-                {
-                    Requests = row.Requests + 1,
-                    InputTokens = row.InputTokens + entry.InputTokens,
-                    OutputTokens = row.OutputTokens + entry.OutputTokens,
-                    Spend = row.Spend + entry.Cost,
-                };
-            }
-        }
+        var rows = ledger.Where(e => e.TenantId == tenantId && !(e.Time < from) && !(e.Time >= to)).ToList();
+        var usage = LedgerTotals.Group(rows, e => e.Billable, e => (e.Vendor ?? "unknown", e.Region ?? "unknown", e.Model));
+        var denials = LedgerTotals.Group(rows, e => e.Outcome == RequestOutcome.Denied, e => e.ErrorCode ?? "denied");
         return new ResidencyReport(
             tenantId,
             from,
             to,
-            [.. usage.Values.OrderBy(r => r.Vendor, StringComparer.Ordinal).ThenBy(r => r.Region, StringComparer.Ordinal).ThenBy(r => r.Model, StringComparer.Ordinal)],
-            [.. denials.OrderByDescending(d => d.Value).ThenBy(d => d.Key, StringComparer.Ordinal).Select(d => new DenialRow(d.Key, d.Value))]);
+            [
+                .. usage
+                    .OrderBy(r => r.Key.Item1, StringComparer.Ordinal).ThenBy(r => r.Key.Item2, StringComparer.Ordinal).ThenBy(r => r.Key.Item3, StringComparer.Ordinal)
+                    .Select(r => new ResidencyRow(r.Key.Item1, r.Key.Item2, r.Key.Item3, r.Value.Requests, r.Value.InputTokens, r.Value.OutputTokens, r.Value.Spend)),
+            ],
+            [.. denials.OrderByDescending(d => d.Value.Requests).ThenBy(d => d.Key, StringComparer.Ordinal).Select(d => new DenialRow(d.Key, d.Value.Requests))]);
     }
 
     public void WriteJson(Stream output)
@@ -59,8 +40,8 @@ public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, Date
         using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
         json.WriteString("tenant", TenantId);
-        WriteTime(json, "from", From);
-        WriteTime(json, "to", To);
+        ReportText.WriteTime(json, "from", From);
+        ReportText.WriteTime(json, "to", To);
         json.WriteStartArray("usage");
         foreach (var row in Usage)
         {
@@ -71,7 +52,7 @@ public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, Date
             json.WriteNumber("requests", row.Requests);
             json.WriteNumber("input_tokens", row.InputTokens);
             json.WriteNumber("output_tokens", row.OutputTokens);
-            json.WriteString("spend", row.Spend.ToString(CultureInfo.InvariantCulture));
+            ReportText.WriteMoney(json, "spend", row.Spend);
             json.WriteEndObject();
         }
         json.WriteEndArray();
@@ -93,27 +74,12 @@ public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, Date
         var csv = new StringBuilder("section,vendor,region,model,reason,requests,input_tokens,output_tokens,spend\n");
         foreach (var row in Usage)
         {
-            csv.Append(CultureInfo.InvariantCulture, $"usage,{Field(row.Vendor)},{Field(row.Region)},{Field(row.Model)},,{row.Requests},{row.InputTokens},{row.OutputTokens},{row.Spend}\n");
+            csv.Append(CultureInfo.InvariantCulture, $"usage,{ReportText.Csv(row.Vendor)},{ReportText.Csv(row.Region)},{ReportText.Csv(row.Model)},,{row.Requests},{row.InputTokens},{row.OutputTokens},{row.Spend}\n");
         }
         foreach (var row in Denials)
         {
-            csv.Append(CultureInfo.InvariantCulture, $"denial,,,,{Field(row.Reason)},{row.Requests},,,\n");
+            csv.Append(CultureInfo.InvariantCulture, $"denial,,,,{ReportText.Csv(row.Reason)},{row.Requests},,,\n");
         }
         return csv.ToString();
-    }
-
-    private static string Field(string value) =>
-        value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
-
-    private static void WriteTime(Utf8JsonWriter json, string name, DateTimeOffset? time)
-    {
-        if (time is { } value)
-        {
-            json.WriteString(name, value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
     }
 }

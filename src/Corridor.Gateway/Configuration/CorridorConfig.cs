@@ -1,6 +1,7 @@
 using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 using Corridor.Core.Routing;
+using Corridor.Core.Shadow;
 using Corridor.Storage;
 
 namespace Corridor.Gateway.Configuration;
@@ -13,6 +14,9 @@ public sealed record CorridorConfig(
     CatalogConfig Catalog)
 {
     public RoutingConfig Routing { get; init; } = RoutingConfig.Default;
+
+    /// <summary>The <c>shadow:</c> section: which models' traffic is mirrored to which candidates.</summary>
+    public ShadowConfig Shadow { get; init; } = ShadowConfig.None;
 
     /// <summary>The <c>policy:</c> section as loaded (with its includes); null when the file has none.</summary>
     public PolicyLoadResult? Policy { get; init; }
