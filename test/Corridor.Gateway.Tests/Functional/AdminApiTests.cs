@@ -13,7 +13,7 @@ namespace Corridor.Gateway.Tests.Functional;
 /// A gateway with the admin API on: its token sits in an environment variable of this fixture's own (named in the
 /// catalog's <c>server.adminTokenEnv</c>), set before the gateway starts and cleared after, so no other test sees it.
 /// </summary>
-public sealed class AdminGatewayFixture : LiveGatewayFixture
+public class AdminGatewayFixture : LiveGatewayFixture
 {
     private readonly string _tokenEnv = "CORRIDOR_FUNCTIONAL_ADMIN_TOKEN_" + Guid.NewGuid().ToString("N");
 
@@ -22,8 +22,11 @@ public sealed class AdminGatewayFixture : LiveGatewayFixture
     protected override Task<LiveGateway> StartAsync()
     {
         Environment.SetEnvironmentVariable(_tokenEnv, AdminToken);
-        return LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, _tokenEnv));
+        return LiveGateway.StartAsync(simulator => Yaml(simulator, _tokenEnv));
     }
+
+    /// <summary>The gateway's configuration, with the admin token read from <paramref name="tokenEnv"/>.</summary>
+    protected virtual string Yaml(Uri simulator, string tokenEnv) => TestCatalog.Yaml(simulator, tokenEnv);
 
     public override async Task DisposeAsync()
     {
