@@ -39,6 +39,7 @@ internal sealed partial class ShadowMirror(
     AuditWriter audit,
     ICorridorStore store,
     ServerOptions server,
+    LedgerOptions ledgerOptions,
     TimeProvider time,
     ILogger<ShadowMirror> logger) : BackgroundService
 {
@@ -252,6 +253,7 @@ internal sealed partial class ShadowMirror(
             latency,
             Billable: false,
             ErrorCode: error,
+            ResponseText: ledgerOptions.RetainBodies && usage.Text is { } text ? Cap(text, ledgerOptions.RetainMaxChars) : null,
             FinishReason: usage.FinishReason)
         {
             Vendor = candidate.Config.Vendor,

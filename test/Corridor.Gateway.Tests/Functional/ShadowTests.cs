@@ -128,6 +128,7 @@ public sealed class ShadowTests(ShadowGatewayFixture fixture) : IClassFixture<Sh
             Assert.True(row.Cost > 0m);
             Assert.Equal(result.CandidateCost, row.Cost);
             Assert.StartsWith("dec_", row.DecisionId, StringComparison.Ordinal);
+            Assert.False(string.IsNullOrEmpty(row.ResponseText) && row.FinishReason != "tool_use");
             var primary = ledger.Single(e => e.RequestId == result.PrimaryRequestId);
             Assert.Equal((primary.Cost, primary.Cost * 1.5m), (result.PrimaryCost, primary.Revenue));
         }

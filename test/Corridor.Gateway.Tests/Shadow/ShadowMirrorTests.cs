@@ -38,7 +38,7 @@ public sealed class ShadowMirrorTests
 
     private static ShadowMirror Mirror(ActiveConfig config) =>
         new(new GatewayState(config), new RouteTable(RoutingConfig.Default, TimeProvider.System), null!, null!, null!, null!,
-            new ServerOptions(), TimeProvider.System, NullLogger<ShadowMirror>.Instance);
+            new ServerOptions(), new LedgerOptions(), TimeProvider.System, NullLogger<ShadowMirror>.Instance);
 
     private static CorridorRequestFeature Answered(ActiveConfig config, Operation operation = Operation.ChatCompletions, bool served = true)
     {
