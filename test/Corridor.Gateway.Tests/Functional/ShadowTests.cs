@@ -204,6 +204,48 @@ public sealed class ShadowTests(ShadowGatewayFixture fixture) : IClassFixture<Sh
         Assert.All(results, r => Assert.Equal(("slow", ShadowOutcome.Compared), (r.CandidateModel, r.Outcome)));
     }
 
+    [Theory]
+    [InlineData("/admin/reports/spend?by=planet", "by must be one of")]
+    [InlineData("/admin/reports/revenue?period=week", "period must be one of")]
+    [InlineData("/admin/reports/revenue?top=-1", "top must be")]
+    [InlineData("/admin/reports/spend?from=yesterday", "from and to must be")]
+    [InlineData("/admin/reports/shadow?to=soon", "from and to must be")]
+    public async Task Reports_RefuseBadParameters_WithA400(string path, string message)
+    {
+        using var admin = fixture.Admin();
+
+        using var response = await admin.GetAsync(path).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(message, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RevenueReport_InCsv_RanksTopCustomersByRevenue()
+    {
+        var big = await fixture.TenantAsync("rank-big", VettingTier.Verified);
+        var small = await fixture.TenantAsync("rank-small", VettingTier.Verified);
+        // flaky has no shadow pair; its second deployment serves.
+        await Live.OpenAI(big).GetChatClient("flaky").CompleteChatAsync([new UserChatMessage("One.")], null, default).WithTimeout();
+        await Live.OpenAI(big).GetChatClient("flaky").CompleteChatAsync([new UserChatMessage("Two.")], null, default).WithTimeout();
+        await Live.OpenAI(small).GetChatClient("flaky").CompleteChatAsync([new UserChatMessage("One.")], null, default).WithTimeout();
+        await Live.LedgerRowAsync(e => e.TenantId == "rank-small").WithTimeout();
+        using var admin = fixture.Admin();
+
+        using var response = await admin.GetAsync("/admin/reports/revenue?by=vendor&period=quarter&format=csv").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/csv", response.Content.Headers.ContentType?.MediaType);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("section,period,key,", lines[0], StringComparison.Ordinal);
+        var top = lines.Where(l => l.StartsWith("top_customer,", StringComparison.Ordinal)).Select(l => l.Split(',')).ToList();
+        var shares = top.Select(f => decimal.Parse(f[^1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(shares.OrderDescending(), shares);
+        Assert.True(shares.Sum() <= 1.00001m); // each share is rounded to six places
+        var tenants = top.Select(f => f[2]).ToList();
+        Assert.True(tenants.IndexOf("rank-big") is >= 0 and var b && tenants.IndexOf("rank-small") > b, string.Join(";", tenants));
+    }
+
     private static decimal Money(JsonElement element, string name) =>
         decimal.Parse(element.GetProperty(name).GetString()!, System.Globalization.CultureInfo.InvariantCulture);
 }
