@@ -13,27 +13,36 @@ public sealed record DenialRow(string Reason, long Requests);
 
 /// <summary>
 /// What a customer's auditor needs to check usage outside their home country: for one tenant and period,
-/// requests, tokens and spend by vendor × serving region × model, and denials by reason.
+/// requests, tokens and spend by vendor × serving region × model, and denials by reason. <see cref="Shadow"/> lists,
+/// the same way, where the operator mirrored the tenant's requests for shadow evaluation (the tenant's data went there,
+/// under the same policy, though the tenant is not billed: its spend is the operator's).
 /// </summary>
 public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, DateTimeOffset? To, IReadOnlyList<ResidencyRow> Usage, IReadOnlyList<DenialRow> Denials)
 {
+    public IReadOnlyList<ResidencyRow> Shadow { get; init; } = [];
+
     public static ResidencyReport Build(string tenantId, DateTimeOffset? from, DateTimeOffset? to, IEnumerable<LedgerEntry> ledger)
     {
         ArgumentNullException.ThrowIfNull(ledger);
         var rows = ledger.Where(e => e.TenantId == tenantId && !(e.Time < from) && !(e.Time >= to)).ToList();
-        var usage = LedgerTotals.Group(rows, e => e.Billable, e => (e.Vendor ?? "unknown", e.Region ?? "unknown", e.Model));
         var denials = LedgerTotals.Group(rows, e => e.Outcome == RequestOutcome.Denied, e => e.ErrorCode ?? "denied");
         return new ResidencyReport(
             tenantId,
             from,
             to,
-            [
-                .. usage
-                    .OrderBy(r => r.Key.Item1, StringComparer.Ordinal).ThenBy(r => r.Key.Item2, StringComparer.Ordinal).ThenBy(r => r.Key.Item3, StringComparer.Ordinal)
-                    .Select(r => new ResidencyRow(r.Key.Item1, r.Key.Item2, r.Key.Item3, r.Value.Requests, r.Value.InputTokens, r.Value.OutputTokens, r.Value.Spend)),
-            ],
-            [.. denials.OrderByDescending(d => d.Value.Requests).ThenBy(d => d.Key, StringComparer.Ordinal).Select(d => new DenialRow(d.Key, d.Value.Requests))]);
+            Served(rows, e => e.Billable),
+            [.. denials.OrderByDescending(d => d.Value.Requests).ThenBy(d => d.Key, StringComparer.Ordinal).Select(d => new DenialRow(d.Key, d.Value.Requests))])
+        {
+            Shadow = Served(rows, e => e.ShadowOf is not null && e.Outcome == RequestOutcome.Success),
+        };
     }
+
+    private static List<ResidencyRow> Served(List<LedgerEntry> rows, Func<LedgerEntry, bool> include) =>
+    [
+        .. LedgerTotals.Group(rows, include, e => (Vendor: e.Vendor ?? "unknown", Region: e.Region ?? "unknown", e.Model))
+            .OrderBy(r => r.Key.Vendor, StringComparer.Ordinal).ThenBy(r => r.Key.Region, StringComparer.Ordinal).ThenBy(r => r.Key.Model, StringComparer.Ordinal)
+            .Select(r => new ResidencyRow(r.Key.Vendor, r.Key.Region, r.Key.Model, r.Value.Requests, r.Value.InputTokens, r.Value.OutputTokens, r.Value.Spend)),
+    ];
 
     public void WriteJson(Stream output)
     {
@@ -42,8 +51,24 @@ public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, Date
         json.WriteString("tenant", TenantId);
         ReportText.WriteTime(json, "from", From);
         ReportText.WriteTime(json, "to", To);
-        json.WriteStartArray("usage");
-        foreach (var row in Usage)
+        WriteRows(json, "usage", Usage);
+        json.WriteStartArray("denials");
+        foreach (var row in Denials)
+        {
+            json.WriteStartObject();
+            json.WriteString("reason", row.Reason);
+            json.WriteNumber("requests", row.Requests);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        WriteRows(json, "shadow", Shadow);
+        json.WriteEndObject();
+    }
+
+    private static void WriteRows(Utf8JsonWriter json, string name, IReadOnlyList<ResidencyRow> rows)
+    {
+        json.WriteStartArray(name);
+        foreach (var row in rows)
         {
             json.WriteStartObject();
             json.WriteString("vendor", row.Vendor);
@@ -56,30 +81,30 @@ public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, Date
             json.WriteEndObject();
         }
         json.WriteEndArray();
-        json.WriteStartArray("denials");
-        foreach (var row in Denials)
-        {
-            json.WriteStartObject();
-            json.WriteString("reason", row.Reason);
-            json.WriteNumber("requests", row.Requests);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteEndObject();
     }
 
-    /// <summary>One CSV table: a row per vendor × region × model, then a row per denial reason (section column tells them apart).</summary>
+    /// <summary>
+    /// One CSV table: a row per vendor × region × model, then a row per denial reason, then a row per vendor × region ×
+    /// model the tenant's requests were mirrored to (the section column tells them apart).
+    /// </summary>
     public string ToCsv()
     {
         var csv = new StringBuilder("section,vendor,region,model,reason,requests,input_tokens,output_tokens,spend\n");
-        foreach (var row in Usage)
-        {
-            csv.Append(CultureInfo.InvariantCulture, $"usage,{ReportText.Csv(row.Vendor)},{ReportText.Csv(row.Region)},{ReportText.Csv(row.Model)},,{row.Requests},{row.InputTokens},{row.OutputTokens},{row.Spend}\n");
-        }
+        AppendRows(csv, "usage", Usage);
         foreach (var row in Denials)
         {
             csv.Append(CultureInfo.InvariantCulture, $"denial,,,,{ReportText.Csv(row.Reason)},{row.Requests},,,\n");
         }
+        AppendRows(csv, "shadow", Shadow);
         return csv.ToString();
+    }
+
+    private static void AppendRows(StringBuilder csv, string section, IReadOnlyList<ResidencyRow> rows)
+    {
+        foreach (var row in rows)
+        {
+            csv.Append(CultureInfo.InvariantCulture,
+                $"{section},{ReportText.Csv(row.Vendor)},{ReportText.Csv(row.Region)},{ReportText.Csv(row.Model)},,{row.Requests},{row.InputTokens},{row.OutputTokens},{row.Spend}\n");
+        }
     }
 }

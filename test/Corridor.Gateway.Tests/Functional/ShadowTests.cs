@@ -149,6 +149,13 @@ public sealed class ShadowTests(ShadowGatewayFixture fixture) : IClassFixture<Sh
         var csv = await admin.GetStringAsync("/admin/reports/shadow?format=csv").WithTimeout();
         Assert.Contains("\ngpt-4.1,claude-sonnet-4,4,4,0,0,,2,", csv, StringComparison.Ordinal);
 
+        // The tenant's auditor sees where its requests were mirrored, apart from its usage.
+        using var residency = JsonDocument.Parse(await admin.GetStringAsync("/admin/reports/residency?tenant=shadow-verified").WithTimeout());
+        var mirroredTo = Assert.Single(residency.RootElement.GetProperty("shadow").EnumerateArray());
+        Assert.Equal(("anthropic", "us-east", "claude-sonnet-4", 4), (mirroredTo.GetProperty("vendor").GetString(), mirroredTo.GetProperty("region").GetString(),
+            mirroredTo.GetProperty("model").GetString(), mirroredTo.GetProperty("requests").GetInt32()));
+        Assert.DoesNotContain(residency.RootElement.GetProperty("usage").EnumerateArray(), u => u.GetProperty("model").GetString() == "claude-sonnet-4");
+
         // Shadows are not the tenant's usage; in the spend report they are the operator's own spend.
         using var usage = JsonDocument.Parse(await admin.GetStringAsync("/admin/usage").WithTimeout());
         Assert.DoesNotContain(usage.RootElement.EnumerateArray(), u => u.GetProperty("tenant").GetString() == "shadow-verified" && u.GetProperty("model").GetString() == "claude-sonnet-4");
