@@ -7,6 +7,7 @@ using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
+using Corridor.Gateway.Shadow;
 using Corridor.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -110,6 +111,9 @@ public static class GatewayHost
         services.AddSingleton<MonitorService>();
         services.AddHostedService(sp => sp.GetRequiredService<MonitorService>());
         services.AddSingleton<Recorder>();
+        // After the ledger and audit writers, so it stops before them and its last rows still land.
+        services.AddSingleton<ShadowMirror>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
         services.AddSingleton<RequestPipeline>();
         services.AddSingleton<ModelsEndpoint>();
 

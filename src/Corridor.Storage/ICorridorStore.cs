@@ -2,6 +2,7 @@ using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Core.Metering;
 using Corridor.Core.Screening;
+using Corridor.Core.Shadow;
 using Corridor.Core.Tenants;
 using Corridor.Storage.Monitoring;
 
@@ -70,6 +71,12 @@ public interface ICorridorStore : IAsyncDisposable
     Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken);
     /// <summary>Streams rows with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/> (either bound optional), oldest first.</summary>
     IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
+    /// <summary>Appends shadow evaluation results in one transaction; a result whose request id is already stored is ignored.</summary>
+    Task AppendShadowResultsAsync(IReadOnlyList<ShadowResult> results, CancellationToken cancellationToken);
+
+    /// <summary>Streams shadow results with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/> (either bound optional), oldest first.</summary>
+    IAsyncEnumerable<ShadowResult> ReadShadowResultsAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
+
     /// <summary>Totals of billable rows with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/>, ordered by tenant and model.</summary>
     Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
 

@@ -28,7 +28,17 @@ public sealed record ModelConfig(
     ModelCapabilities Capabilities,
     int ContextWindow,
     string? Family = null,
-    int? DefaultMaxOutputTokens = null);
+    int? DefaultMaxOutputTokens = null)
+{
+    /// <summary>What tenants are billed for this model on any of its deployments, unless a deployment sets its own.</summary>
+    public SellPrice? Sell { get; init; }
+}
+
+/// <summary>
+/// What the operator bills tenants: either prices per million tokens, or a markup on the vendor's price
+/// (<c>0.25</c> bills the cost plus 25 %). Exactly one of the two forms is set.
+/// </summary>
+public sealed record SellPrice(decimal? InputPerMillion = null, decimal? OutputPerMillion = null, decimal? Markup = null);
 
 /// <summary>
 /// One place a model is served. <paramref name="Endpoint"/> overrides the vendor's base URL;
@@ -47,9 +57,17 @@ public sealed record DeploymentConfig(
     string? Endpoint = null,
     string? CredentialEnv = null,
     string? UpstreamModel = null,
-    string? Via = null);
+    string? Via = null)
+{
+    /// <summary>What tenants are billed when this deployment serves; overrides the model's sell price.</summary>
+    public SellPrice? Sell { get; init; }
+}
 
 public sealed record CatalogConfig(
     IReadOnlyList<VendorConfig> Vendors,
     IReadOnlyList<ModelConfig> Models,
-    IReadOnlyList<DeploymentConfig> Deployments);
+    IReadOnlyList<DeploymentConfig> Deployments)
+{
+    /// <summary>The markup on cost billed where neither deployment nor model sets a sell price (<c>pricing.markup</c>); 0 bills the cost.</summary>
+    public decimal DefaultMarkup { get; init; }
+}

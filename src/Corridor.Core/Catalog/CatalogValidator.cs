@@ -66,6 +66,7 @@ public static partial class CatalogValidator
             {
                 errors.Add($"{at} ({model.Id}): maxOutputTokens must be positive");
             }
+            CheckSell(model.Sell, $"{at} ({model.Id}).sell", errors);
         }
 
         var deploymentIds = new HashSet<string>(StringComparer.Ordinal);
@@ -117,6 +118,7 @@ public static partial class CatalogValidator
             {
                 errors.Add($"{at} ({deployment.Id}): prices must not be negative");
             }
+            CheckSell(deployment.Sell, $"{at} ({deployment.Id}).sell", errors);
         }
 
         foreach (var model in models.Keys)
@@ -126,7 +128,32 @@ public static partial class CatalogValidator
                 errors.Add($"model '{model}' has no deployment");
             }
         }
+        if (catalog.DefaultMarkup < 0)
+        {
+            errors.Add("pricing.markup must not be negative");
+        }
         return errors;
+    }
+
+    private static void CheckSell(SellPrice? sell, string at, List<string> errors)
+    {
+        if (sell is null)
+        {
+            return;
+        }
+        var hasPrices = sell.InputPerMillion is not null || sell.OutputPerMillion is not null;
+        if (hasPrices == (sell.Markup is not null))
+        {
+            errors.Add($"{at}: give either input and output prices per million tokens, or a markup");
+        }
+        else if (hasPrices && (sell.InputPerMillion is null || sell.OutputPerMillion is null))
+        {
+            errors.Add($"{at}: give both input and output prices");
+        }
+        if (sell.InputPerMillion < 0 || sell.OutputPerMillion < 0 || sell.Markup < 0)
+        {
+            errors.Add($"{at}: must not be negative");
+        }
     }
 
     private static bool CheckId(string? id, string at, List<string> errors)

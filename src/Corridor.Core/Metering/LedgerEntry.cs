@@ -20,7 +20,8 @@ public enum RequestOutcome
 
 /// <summary>
 /// One row per request: who, what, where, tokens, cost, outcome. Rows with <see cref="Billable"/> false
-/// (bad input, unknown keys) are kept for operations and never billed.
+/// (bad input, unknown keys, shadow requests) are kept for operations and never billed to the tenant.
+/// <see cref="Cost"/> is what the vendor charges the operator; <see cref="Revenue"/> is what the tenant is billed.
 /// <see cref="RequestBody"/> and <see cref="ResponseText"/> are retained (truncated) only when retention is on.
 /// </summary>
 public sealed record LedgerEntry(
@@ -52,4 +53,13 @@ public sealed record LedgerEntry(
 
     /// <summary>The entitlement decision's id (the <c>x-corridor-decision</c> header), when policy was evaluated.</summary>
     public string? DecisionId { get; init; }
+
+    /// <summary>What the tenant is billed for this request, from the sell price (0 when not billable).</summary>
+    public decimal Revenue { get; init; }
+
+    /// <summary>
+    /// Set on a shadow request (shadow evaluation): the id of the tenant's request it mirrored. Such a row is billed to
+    /// the operator: not billable, no revenue, its cost the operator's own spend.
+    /// </summary>
+    public string? ShadowOf { get; init; }
 }

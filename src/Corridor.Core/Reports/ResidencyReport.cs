@@ -13,68 +13,45 @@ public sealed record DenialRow(string Reason, long Requests);
 
 /// <summary>
 /// What a customer's auditor needs to check usage outside their home country: for one tenant and period,
-/// requests, tokens and spend by vendor × serving region × model, and denials by reason.
+/// requests, tokens and spend by vendor × serving region × model, and denials by reason. <see cref="Shadow"/> lists,
+/// the same way, where the operator mirrored the tenant's requests for shadow evaluation (the tenant's data went there,
+/// under the same policy, though the tenant is not billed: its spend is the operator's).
 /// </summary>
 public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, DateTimeOffset? To, IReadOnlyList<ResidencyRow> Usage, IReadOnlyList<DenialRow> Denials)
 {
+    public IReadOnlyList<ResidencyRow> Shadow { get; init; } = [];
+
     public static ResidencyReport Build(string tenantId, DateTimeOffset? from, DateTimeOffset? to, IEnumerable<LedgerEntry> ledger)
     {
         ArgumentNullException.ThrowIfNull(ledger);
-        var usage = new Dictionary<(string, string, string), ResidencyRow>();
-        var denials = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var entry in ledger)
-        {
-            if (entry.TenantId != tenantId || entry.Time < from || entry.Time >= to)
-            {
-                continue;
-            }
-            if (entry.Outcome == RequestOutcome.Denied)
-            {
-                var reason = entry.ErrorCode ?? "denied";
-                denials[reason] = denials.GetValueOrDefault(reason) + 1;
-            }
-            else if (entry.Billable)
-            {
-                var key = (entry.Vendor ?? "unknown", entry.Region ?? "unknown", entry.Model);
-                var row = usage.GetValueOrDefault(key) ?? new ResidencyRow(key.Item1, key.Item2, key.Item3, 0, 0, 0, 0m);
-                usage[key] = row with
-                {
-                    Requests = row.Requests + 1,
-                    InputTokens = row.InputTokens + entry.InputTokens,
-                    OutputTokens = row.OutputTokens + entry.OutputTokens,
-                    Spend = row.Spend + entry.Cost,
-                };
-            }
-        }
+        var rows = ledger.Where(e => e.TenantId == tenantId && !(e.Time < from) && !(e.Time >= to)).ToList();
+        var denials = LedgerTotals.Group(rows, e => e.Outcome == RequestOutcome.Denied, e => e.ErrorCode ?? "denied");
         return new ResidencyReport(
             tenantId,
             from,
             to,
-            [.. usage.Values.OrderBy(r => r.Vendor, StringComparer.Ordinal).ThenBy(r => r.Region, StringComparer.Ordinal).ThenBy(r => r.Model, StringComparer.Ordinal)],
-            [.. denials.OrderByDescending(d => d.Value).ThenBy(d => d.Key, StringComparer.Ordinal).Select(d => new DenialRow(d.Key, d.Value))]);
+            Served(rows, e => e.Billable),
+            [.. denials.OrderByDescending(d => d.Value.Requests).ThenBy(d => d.Key, StringComparer.Ordinal).Select(d => new DenialRow(d.Key, d.Value.Requests))])
+        {
+            Shadow = Served(rows, e => e.ShadowOf is not null && e.Outcome == RequestOutcome.Success),
+        };
     }
+
+    private static List<ResidencyRow> Served(List<LedgerEntry> rows, Func<LedgerEntry, bool> include) =>
+    [
+        .. LedgerTotals.Group(rows, include, e => (Vendor: e.Vendor ?? "unknown", Region: e.Region ?? "unknown", e.Model))
+            .OrderBy(r => r.Key.Vendor, StringComparer.Ordinal).ThenBy(r => r.Key.Region, StringComparer.Ordinal).ThenBy(r => r.Key.Model, StringComparer.Ordinal)
+            .Select(r => new ResidencyRow(r.Key.Vendor, r.Key.Region, r.Key.Model, r.Value.Requests, r.Value.InputTokens, r.Value.OutputTokens, r.Value.Spend)),
+    ];
 
     public void WriteJson(Stream output)
     {
         using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
         json.WriteString("tenant", TenantId);
-        WriteTime(json, "from", From);
-        WriteTime(json, "to", To);
-        json.WriteStartArray("usage");
-        foreach (var row in Usage)
-        {
-            json.WriteStartObject();
-            json.WriteString("vendor", row.Vendor);
-            json.WriteString("region", row.Region);
-            json.WriteString("model", row.Model);
-            json.WriteNumber("requests", row.Requests);
-            json.WriteNumber("input_tokens", row.InputTokens);
-            json.WriteNumber("output_tokens", row.OutputTokens);
-            json.WriteString("spend", row.Spend.ToString(CultureInfo.InvariantCulture));
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
+        ReportText.WriteTime(json, "from", From);
+        ReportText.WriteTime(json, "to", To);
+        WriteRows(json, "usage", Usage);
         json.WriteStartArray("denials");
         foreach (var row in Denials)
         {
@@ -84,36 +61,50 @@ public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, Date
             json.WriteEndObject();
         }
         json.WriteEndArray();
+        WriteRows(json, "shadow", Shadow);
         json.WriteEndObject();
     }
 
-    /// <summary>One CSV table: a row per vendor × region × model, then a row per denial reason (section column tells them apart).</summary>
+    private static void WriteRows(Utf8JsonWriter json, string name, IReadOnlyList<ResidencyRow> rows)
+    {
+        json.WriteStartArray(name);
+        foreach (var row in rows)
+        {
+            json.WriteStartObject();
+            json.WriteString("vendor", row.Vendor);
+            json.WriteString("region", row.Region);
+            json.WriteString("model", row.Model);
+            json.WriteNumber("requests", row.Requests);
+            json.WriteNumber("input_tokens", row.InputTokens);
+            json.WriteNumber("output_tokens", row.OutputTokens);
+            ReportText.WriteMoney(json, "spend", row.Spend);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+    }
+
+    /// <summary>
+    /// One CSV table: a row per vendor × region × model, then a row per denial reason, then a row per vendor × region ×
+    /// model the tenant's requests were mirrored to (the section column tells them apart).
+    /// </summary>
     public string ToCsv()
     {
         var csv = new StringBuilder("section,vendor,region,model,reason,requests,input_tokens,output_tokens,spend\n");
-        foreach (var row in Usage)
-        {
-            csv.Append(CultureInfo.InvariantCulture, $"usage,{Field(row.Vendor)},{Field(row.Region)},{Field(row.Model)},,{row.Requests},{row.InputTokens},{row.OutputTokens},{row.Spend}\n");
-        }
+        AppendRows(csv, "usage", Usage);
         foreach (var row in Denials)
         {
-            csv.Append(CultureInfo.InvariantCulture, $"denial,,,,{Field(row.Reason)},{row.Requests},,,\n");
+            csv.Append(CultureInfo.InvariantCulture, $"denial,,,,{ReportText.Csv(row.Reason)},{row.Requests},,,\n");
         }
+        AppendRows(csv, "shadow", Shadow);
         return csv.ToString();
     }
 
-    private static string Field(string value) =>
-        value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
-
-    private static void WriteTime(Utf8JsonWriter json, string name, DateTimeOffset? time)
+    private static void AppendRows(StringBuilder csv, string section, IReadOnlyList<ResidencyRow> rows)
     {
-        if (time is { } value)
+        foreach (var row in rows)
         {
-            json.WriteString(name, value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-        }
-        else
-        {
-            json.WriteNull(name);
+            csv.Append(CultureInfo.InvariantCulture,
+                $"{section},{ReportText.Csv(row.Vendor)},{ReportText.Csv(row.Region)},{ReportText.Csv(row.Model)},,{row.Requests},{row.InputTokens},{row.OutputTokens},{row.Spend}\n");
         }
     }
 }

@@ -5,10 +5,12 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Corridor.Core.Admission;
 using Corridor.Core.Audit;
+using Corridor.Core.Reports;
 using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Shadow;
 using Corridor.Storage;
 using Corridor.Storage.Reports;
 using Corridor.Storage.Compliance;
@@ -185,16 +187,60 @@ internal static class AdminApi
                 return Problem(StatusCodes.Status404NotFound, $"No tenant '{tenant}'.");
             }
             var report = await store.ResidencyAsync(tenant, fromDate, toDate, ct);
-            if (format == "csv")
-            {
-                return Results.Text(report.ToCsv(), "text/csv");
-            }
-            var buffer = new MemoryStream();
-            report.WriteJson(buffer);
-            return Results.Bytes(buffer.ToArray(), "application/json");
+            return Report(format, report.WriteJson, report.ToCsv);
         });
 
         MonitorAdminApi.Map(group);
+        group.MapGet("/reports/spend", (HttpRequest request, ICorridorStore store, CancellationToken ct) => SpendReportAsync(request, SpendMeasure.Spend, store, ct));
+        group.MapGet("/reports/revenue", (HttpRequest request, ICorridorStore store, CancellationToken ct) => SpendReportAsync(request, SpendMeasure.Revenue, store, ct));
+
+        group.MapGet("/reports/shadow", async (string? from, string? to, string? format, ICorridorStore store, CancellationToken ct) =>
+        {
+            if (!TryDate(from, out var fromDate) || !TryDate(to, out var toDate))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "from and to must be ISO 8601 dates such as 2026-06-01.");
+            }
+            var report = await store.ShadowAsync(fromDate, toDate, ct);
+            return Report(format, report.WriteJson, report.ToCsv);
+        });
+
+        group.MapGet("/shadow/status", (ShadowMirror mirror) => Results.Json(mirror.Status, AdminJson.Default.ShadowStatus));
+    }
+
+    /// <summary><c>?by=tenant|vendor|model|region|country&amp;period=day|month|quarter&amp;from&amp;to&amp;top=10&amp;format=json|csv</c>.</summary>
+    private static async Task<IResult> SpendReportAsync(HttpRequest request, SpendMeasure rankBy, ICorridorStore store, CancellationToken ct)
+    {
+        var query = request.Query;
+        if (!TryDate(query["from"], out var from) || !TryDate(query["to"], out var to))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "from and to must be ISO 8601 dates such as 2026-06-01.");
+        }
+        if (!SpendReport.TryParseDimension(query["by"].ToString() is { Length: > 0 } by ? by : "tenant", out var dimension))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "by must be one of tenant, vendor, model, region, country.");
+        }
+        if (!ReportPeriods.TryParse(query["period"].ToString() is { Length: > 0 } p ? p : "month", out var period))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "period must be one of day, month, quarter.");
+        }
+        var top = 10;
+        if (query["top"].ToString() is { Length: > 0 } topText && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top > 1000))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "top must be a whole number from 0 to 1000.");
+        }
+        var report = await store.SpendAsync(dimension, period, from, to, rankBy, top, ct);
+        return Report(query["format"], report.WriteJson, report.ToCsv);
+    }
+
+    private static IResult Report(string? format, Action<Stream> writeJson, Func<string> toCsv)
+    {
+        if (format == "csv")
+        {
+            return Results.Text(toCsv(), "text/csv");
+        }
+        var buffer = new MemoryStream();
+        writeJson(buffer);
+        return Results.Bytes(buffer.ToArray(), "application/json");
     }
 
     /// <summary>
@@ -500,4 +546,5 @@ internal sealed record AdminErrorBody(string Message);
 [JsonSerializable(typeof(AdminError))]
 [JsonSerializable(typeof(SubjectLimitsView))]
 [JsonSerializable(typeof(List<BudgetUsageView>))]
+[JsonSerializable(typeof(ShadowStatus))]
 internal sealed partial class AdminJson : JsonSerializerContext;

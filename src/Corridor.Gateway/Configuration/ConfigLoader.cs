@@ -3,6 +3,7 @@ using Corridor.Core.Admission;
 using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 using Corridor.Core.Routing;
+using Corridor.Core.Shadow;
 using Corridor.Storage;
 using Microsoft.Extensions.Configuration;
 using YamlDotNet.Core;
@@ -79,6 +80,7 @@ public static class ConfigLoader
         if (catalog is not null)
         {
             errors.AddRange(config.Routing.Validate(catalog));
+            errors.AddRange(config.Shadow.Validate(catalog, config.Routing.Aliases));
             if (policy is not null)
             {
                 CompiledPolicy.TryCreate(policy, catalog, out var policyErrors);
@@ -164,10 +166,14 @@ public static class ConfigLoader
             var catalog = new CatalogConfig(
                 Items(root.GetSection("vendors"), ReadVendor),
                 Items(root.GetSection("models"), ReadModel),
-                Items(root.GetSection("deployments"), ReadDeployment));
+                Items(root.GetSection("deployments"), ReadDeployment))
+            {
+                DefaultMarkup = Decimal(root.GetSection("pricing"), "markup") ?? 0m,
+            };
             return new CorridorConfig(serverOptions, storageOptions, ledgerOptions, catalog)
             {
                 Routing = ReadRouting(root.GetSection("routing")),
+                Shadow = ReadShadow(root.GetSection("shadow")),
                 Admission = ReadAdmission(root.GetSection("limits")),
                 Monitor = MonitorSection.Read(root.GetSection("monitor"), Errors),
             };
@@ -211,6 +217,28 @@ public static class ConfigLoader
             }.ApplyTo(Limits.None, errors);
             Errors.AddRange(errors.Select(e => $"{s.Path}: {e}"));
             return limits ?? Limits.None;
+        }
+
+        private ShadowConfig ReadShadow(IConfigurationSection s)
+        {
+            var defaults = ShadowConfig.None;
+            var pairs = new Dictionary<string, ShadowPair>(StringComparer.Ordinal);
+            foreach (var model in s.GetSection("models").GetChildren())
+            {
+                pairs[model.Key] = new ShadowPair(model.Key, model["candidate"] ?? "", Double(model, "share") ?? 0, (int?)Long(model, "maxInFlight"));
+            }
+            return new ShadowConfig(
+                pairs,
+                (int?)Long(s, "queue") ?? defaults.QueueCapacity,
+                (int?)Long(s, "concurrency") ?? defaults.Concurrency,
+                (int?)Long(s, "compareChars") ?? defaults.CompareChars);
+        }
+
+        /// <summary><c>sell: { input, output }</c> per million tokens, or <c>sell: { markup }</c>; null when absent.</summary>
+        private SellPrice? Sell(IConfigurationSection s)
+        {
+            var sell = s.GetSection("sell");
+            return sell.Exists() ? new SellPrice(Decimal(sell, "input"), Decimal(sell, "output"), Decimal(sell, "markup")) : null;
         }
 
         private RoutingConfig ReadRouting(IConfigurationSection s)
@@ -295,7 +323,10 @@ public static class ConfigLoader
                 capabilities,
                 (int?)Long(s, "contextWindow") ?? 0,
                 s["family"],
-                (int?)Long(s, "maxOutputTokens"));
+                (int?)Long(s, "maxOutputTokens"))
+            {
+                Sell = Sell(s),
+            };
 
             ModelCapabilities Unknown(IConfigurationSection item)
             {
@@ -314,7 +345,10 @@ public static class ConfigLoader
             s["endpoint"],
             s["credentialEnv"],
             s["upstreamModel"],
-            s["via"]);
+            s["via"])
+        {
+            Sell = Sell(s),
+        };
 
         private decimal Missing(IConfigurationSection s, string name)
         {

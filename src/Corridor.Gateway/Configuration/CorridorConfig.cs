@@ -2,6 +2,7 @@ using Corridor.Core.Admission;
 using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 using Corridor.Core.Routing;
+using Corridor.Core.Shadow;
 using Corridor.Storage;
 
 namespace Corridor.Gateway.Configuration;
@@ -17,6 +18,8 @@ public sealed record CorridorConfig(
 
     /// <summary>The <c>limits:</c> section: how tokens are weighted, the default output cap, and default limits.</summary>
     public AdmissionOptions Admission { get; init; } = AdmissionOptions.Default;
+    /// <summary>The <c>shadow:</c> section: which models' traffic is mirrored to which candidates.</summary>
+    public ShadowConfig Shadow { get; init; } = ShadowConfig.None;
 
     /// <summary>The <c>policy:</c> section as loaded (with its includes); null when the file has none.</summary>
     public PolicyLoadResult? Policy { get; init; }

@@ -44,6 +44,23 @@ internal sealed class ClientRequest : IDisposable
 
     /// <summary>The body as the client sent it, before any rewrite.</summary>
     public ClientRequest Original => RewrittenFrom?.Original ?? this;
+    /// <summary>A copy in a pooled buffer of its own, for work that outlives this request (shadow evaluation).</summary>
+    public ClientRequest Copy()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Length);
+        Body.Span.CopyTo(buffer);
+        return new ClientRequest(buffer, Length)
+        {
+            Model = Model,
+            ModelValue = ModelValue,
+            Stream = Stream,
+            IncludeUsage = IncludeUsage,
+            StreamOptionsValue = StreamOptionsValue,
+            N = N,
+            Logprobs = Logprobs,
+            MaxTokens = MaxTokens,
+        };
+    }
 
     public void Dispose()
     {

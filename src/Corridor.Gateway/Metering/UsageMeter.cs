@@ -16,6 +16,8 @@ internal sealed class UsageMeter(int retainChars)
     private const int MaxDepth = 16;
     private const int StackTextChars = 256;
     private StringBuilder? _text;
+    private StringBuilder? _arguments;
+    private List<string>? _toolNames;
 
     public long InputTokens { get; private set; }
 
@@ -36,6 +38,12 @@ internal sealed class UsageMeter(int retainChars)
     public long OutputChars { get; private set; }
 
     public string? Text => _text?.ToString();
+
+    /// <summary>The names of the tools the answer called, in order (kept only while text is retained).</summary>
+    public IReadOnlyList<string> ToolNames => _toolNames ?? (IReadOnlyList<string>)[];
+
+    /// <summary>The tool calls' arguments as sent, concatenated (retained up to the same cap as the text).</summary>
+    public string? ToolArguments => _arguments?.ToString();
 
     /// <summary>Scans one JSON document: a whole response or one stream event's data. Never throws on bad JSON.</summary>
     public bool TryScan(ReadOnlySpan<byte> json)
@@ -126,6 +134,10 @@ internal sealed class UsageMeter(int retainChars)
                         usageInput = usageOutput = 0;
                         usageHasInput = usageHasOutput = false;
                     }
+                    else if (currentProperty == UsageField.ToolInput && reader.TokenType == JsonTokenType.StartObject && retainChars > 0)
+                    {
+                        AppendToolInput(json, ref reader);
+                    }
                     currentProperty = UsageField.None;
                     break;
                 case JsonTokenType.EndObject or JsonTokenType.EndArray:
@@ -165,10 +177,13 @@ internal sealed class UsageMeter(int retainChars)
                             break;
                         case UsageField.Content when depth > 0 && depth - 1 < MaxDepth && parents[depth - 1] is UsageField.Message or UsageField.Delta:
                         case UsageField.Text:
-                            AppendText(ref reader, retain: true);
+                            AppendText(ref reader, ref _text);
                             break;
                         case UsageField.Arguments:
-                            AppendText(ref reader, retain: false);
+                            AppendText(ref reader, ref _arguments);
+                            break;
+                        case UsageField.Name when retainChars > 0:
+                            (_toolNames ??= []).Add(reader.GetString()!);
                             break;
                     }
                     break;
@@ -180,7 +195,22 @@ internal sealed class UsageMeter(int retainChars)
         }
     }
 
-    private void AppendText(ref Utf8JsonReader reader, bool retain)
+    /// <summary>An Anthropic <c>tool_use</c> block's <c>input</c> object, kept as its JSON text; the empty one a stream starts with is not.</summary>
+    private void AppendToolInput(ReadOnlySpan<byte> json, ref Utf8JsonReader reader)
+    {
+        var start = (int)reader.TokenStartIndex;
+        reader.Skip();
+        var input = json[start..(int)reader.BytesConsumed];
+        if (input.Length <= 2)
+        {
+            return;
+        }
+        _arguments ??= new StringBuilder();
+        var text = Encoding.UTF8.GetString(input);
+        _arguments.Append(text.AsSpan(0, Math.Min(text.Length, Math.Max(0, retainChars - _arguments.Length))));
+    }
+
+    private void AppendText(ref Utf8JsonReader reader, ref StringBuilder? retained)
     {
         // Unescaped into a stack or pooled buffer rather than a string: this runs for every content delta of every
         // stream. A JSON string never has more UTF-16 chars than its escaped UTF-8 bytes, so the buffer is large enough.
@@ -191,15 +221,15 @@ internal sealed class UsageMeter(int retainChars)
         {
             var length = reader.CopyString(buffer);
             OutputChars += length;
-            if (!retain || retainChars <= 0)
+            if (retainChars <= 0)
             {
                 return;
             }
-            _text ??= new StringBuilder();
-            var room = retainChars - _text.Length;
+            retained ??= new StringBuilder();
+            var room = retainChars - retained.Length;
             if (room > 0)
             {
-                _text.Append(buffer[..Math.Min(room, length)]);
+                retained.Append(buffer[..Math.Min(room, length)]);
             }
         }
         finally
@@ -250,6 +280,14 @@ internal sealed class UsageMeter(int retainChars)
         {
             return UsageField.Delta;
         }
+        if (reader.ValueTextEquals("name"u8))
+        {
+            return UsageField.Name;
+        }
+        if (reader.ValueTextEquals("input"u8))
+        {
+            return UsageField.ToolInput;
+        }
         return UsageField.None;
     }
 
@@ -265,5 +303,7 @@ internal sealed class UsageMeter(int retainChars)
         Arguments,
         Message,
         Delta,
+        Name,
+        ToolInput,
     }
 }

@@ -76,5 +76,9 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
 
     public bool Estimated { get; set; }
 
+    /// <summary>What the operator pays the vendor for this request.</summary>
     public decimal Cost { get; set; }
+
+    /// <summary>What the tenant is billed for this request (the sell price).</summary>
+    public decimal Revenue { get; set; }
 }

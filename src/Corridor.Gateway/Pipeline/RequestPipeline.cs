@@ -7,6 +7,7 @@ using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Metering;
 using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Recording;
+using Corridor.Gateway.Shadow;
 using Microsoft.AspNetCore.Http;
 
 namespace Corridor.Gateway.Pipeline;
@@ -23,6 +24,7 @@ internal sealed class RequestPipeline(
     Forwarder forwarder,
     Recorder recorder,
     MonitorService monitor,
+    ShadowMirror shadow,
     GatewayState state,
     LedgerOptions ledger,
     TimeProvider time)
@@ -30,8 +32,9 @@ internal sealed class RequestPipeline(
     public async Task InvokeAsync(HttpContext context, Dialect dialect, Operation operation)
     {
         var receivedAt = time.GetUtcNow();
-        var call = new CorridorRequestFeature(state.Active, NewRequestId(receivedAt), dialect, operation, receivedAt, time.GetTimestamp(),
-            ledger.RetainBodies ? ledger.RetainMaxChars : 0);
+        var active = state.Active;
+        var call = new CorridorRequestFeature(active, NewRequestId(receivedAt), dialect, operation, receivedAt, time.GetTimestamp(),
+            ShadowMirror.RetainChars(ledger, active));
         context.Features.Set(call);
         context.Response.Headers["x-corridor-request-id"] = call.RequestId;
         context.Response.Headers["x-corridor-region"] = "none";
@@ -77,6 +80,9 @@ internal sealed class RequestPipeline(
             // 9. Record: the ledger row, batched off the response's path; the monitor's observation, queued for its background loop.
             recorder.Record(context, call);
             monitor.Observe(context, call);
+
+            // 10. Shadow evaluation: maybe mirror this request to its model's candidate, in the background.
+            shadow.Mirror(call);
             call.Request?.Dispose();
         }
     }

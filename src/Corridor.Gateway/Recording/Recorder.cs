@@ -42,14 +42,19 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
             context.Connection.RemoteIpAddress?.ToString(),
             context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
             body,
-            usage.Text,
+            RetainedText(usage.Text),
             usage.FinishReason)
         {
             Vendor = (call.Deployment?.Model ?? call.Model?.Config)?.Vendor,
             DecisionId = call.DecisionId,
+            Revenue = billable ? call.Revenue : 0m,
         });
         RecordDecision(call);
     }
+
+    /// <summary>The response text within the ledger's retention; the meter may keep more (or keep it at all) for shadow comparison.</summary>
+    private string? RetainedText(string? text) =>
+        !options.RetainBodies || text is null ? null : text.Length > options.RetainMaxChars ? text[..options.RetainMaxChars] : text;
 
     /// <summary>
     /// Appends the decision, with its rule trace, to the audit log. The trace is worked out here, after the

@@ -89,11 +89,14 @@ public sealed class TrafficLogWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes one line; returns false (and writes nothing) for a row without a tenant.</summary>
+    /// <summary>
+    /// Writes one line; returns false (and writes nothing) for a row without a tenant, or a shadow request's row (the
+    /// operator's own traffic, not the tenant's).
+    /// </summary>
     public async ValueTask<bool> WriteAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (entry.TenantId is null)
+        if (entry.TenantId is null || entry.ShadowOf is not null)
         {
             Skipped++;
             return false;

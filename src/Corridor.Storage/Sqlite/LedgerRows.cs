@@ -13,24 +13,14 @@ internal static class LedgerRows
         "request_id", "time", "tenant_id", "key_id", "model", "endpoint", "deployment_id", "region",
         "status", "outcome", "input_tokens", "output_tokens", "cost", "estimated", "latency_ms", "billable",
         "error_code", "client_ip", "user_agent", "request_body", "response_text", "finish_reason",
-        "vendor", "decision_id",
+        "vendor", "decision_id", "revenue", "shadow_of",
     ];
 
-    // Only a repeated request id is skipped (a retried batch); unlike INSERT OR IGNORE, a row breaking any other
-    // constraint fails the batch loudly instead of vanishing.
-    internal static readonly string InsertSql =
-        $"INSERT INTO ledger ({string.Join(", ", Columns)}) VALUES ({string.Join(", ", Columns.Select(c => "$" + c))}) ON CONFLICT (request_id) DO NOTHING";
+    internal static readonly string InsertSql = SqliteColumns.Insert("ledger", Columns, "request_id");
 
-    internal static readonly string SelectSql = $"SELECT {string.Join(", ", Columns)} FROM ledger";
+    internal static readonly string SelectSql = SqliteColumns.Select("ledger", Columns);
 
-    /// <summary>Adds one parameter per column, to be bound row after row on the same prepared command.</summary>
-    internal static void AddParameters(SqliteCommand command)
-    {
-        foreach (var column in Columns)
-        {
-            command.Parameters.Add(new SqliteParameter("$" + column, DBNull.Value));
-        }
-    }
+    internal static void AddParameters(SqliteCommand command) => SqliteColumns.AddParameters(command, Columns);
 
     internal static void Bind(SqliteParameterCollection p, LedgerEntry e)
     {
@@ -58,6 +48,8 @@ internal static class LedgerRows
         p[21].Value = SqliteValues.OrNull(e.FinishReason);
         p[22].Value = SqliteValues.OrNull(e.Vendor);
         p[23].Value = SqliteValues.OrNull(e.DecisionId);
+        p[24].Value = e.Revenue.ToString(CultureInfo.InvariantCulture);
+        p[25].Value = SqliteValues.OrNull(e.ShadowOf);
     }
 
     internal static LedgerEntry Read(SqliteDataReader r) => new(
@@ -86,5 +78,7 @@ internal static class LedgerRows
     {
         Vendor = SqliteValues.GetStringOrNull(r, 22),
         DecisionId = SqliteValues.GetStringOrNull(r, 23),
+        Revenue = SqliteValues.ParseDecimal(r.GetString(24)),
+        ShadowOf = SqliteValues.GetStringOrNull(r, 25),
     };
 }

@@ -188,6 +188,35 @@ internal static class SqliteMigrations
             CREATE INDEX ix_cases_subject ON cases (subject, opened_at);
             CREATE INDEX ix_cases_status ON cases (status, updated_at);
             """),
+        new(8, "ledger revenue and shadow rows, shadow results", """
+            -- What the tenant is billed (exact decimal text). Rows written before sell prices existed were billed at cost.
+            ALTER TABLE ledger ADD COLUMN revenue TEXT NOT NULL DEFAULT '0';
+            UPDATE ledger SET revenue = cost WHERE billable = 1;
+            -- A shadow request's row names the tenant's request it mirrored; it is billed to the operator (billable = 0).
+            ALTER TABLE ledger ADD COLUMN shadow_of TEXT;
+
+            -- One row per mirrored request (Corridor.Core.Shadow.ShadowResult); similarity columns are null unless compared.
+            CREATE TABLE shadow_results (
+                request_id           TEXT    NOT NULL PRIMARY KEY,
+                primary_request_id   TEXT    NOT NULL,
+                time                 INTEGER NOT NULL,
+                tenant_id            TEXT,
+                primary_model        TEXT    NOT NULL,
+                candidate_model      TEXT    NOT NULL,
+                outcome              TEXT    NOT NULL,
+                reason               TEXT,
+                primary_latency_ms   INTEGER NOT NULL,
+                candidate_latency_ms INTEGER,
+                primary_cost         TEXT    NOT NULL,
+                candidate_cost       TEXT    NOT NULL,
+                jaccard              REAL,
+                exact_match          INTEGER,
+                length_ratio         REAL,
+                tool_names_match     INTEGER,
+                tool_arguments_match INTEGER
+            ) STRICT;
+            CREATE INDEX ix_shadow_results_time ON shadow_results (time);
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

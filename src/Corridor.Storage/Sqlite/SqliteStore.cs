@@ -4,6 +4,8 @@ using System.Text;
 using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Core.Metering;
+using Corridor.Core.Reports;
+using Corridor.Core.Shadow;
 using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
 using Microsoft.Data.Sqlite;
@@ -282,19 +284,31 @@ internal sealed partial class SqliteStore : ICorridorStore
     public Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken) =>
         ExecuteBatchAsync(entries, LedgerRows.InsertSql, LedgerRows.AddParameters, LedgerRows.Bind, cancellationToken);
 
-    public async IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(
+    public IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
+        ReadTimeRangeAsync(LedgerRows.SelectSql, from, to, LedgerRows.Read, cancellationToken);
+
+    public Task AppendShadowResultsAsync(IReadOnlyList<ShadowResult> results, CancellationToken cancellationToken) =>
+        ExecuteBatchAsync(results, ShadowRows.InsertSql, ShadowRows.AddParameters, ShadowRows.Bind, cancellationToken);
+
+    public IAsyncEnumerable<ShadowResult> ReadShadowResultsAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
+        ReadTimeRangeAsync(ShadowRows.SelectSql, from, to, ShadowRows.Read, cancellationToken);
+
+    /// <summary>Streams the rows of <paramref name="selectSql"/> with from &lt;= time &lt; to, oldest first.</summary>
+    private async IAsyncEnumerable<T> ReadTimeRangeAsync<T>(
+        string selectSql,
         DateTimeOffset? from,
         DateTimeOffset? to,
+        Func<SqliteDataReader, T> read,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
         // rowid breaks ties in arrival order; both come from the time index.
-        command.CommandText = LedgerRows.SelectSql + TimeRange(command, from, to, "WHERE") + " ORDER BY time, rowid";
+        command.CommandText = selectSql + TimeRange(command, from, to, "WHERE") + " ORDER BY time, rowid";
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            yield return LedgerRows.Read(reader);
+            yield return read(reader);
         }
     }
 
@@ -306,7 +320,7 @@ internal sealed partial class SqliteStore : ICorridorStore
             + TimeRange(command, from, to, "AND");
 
         // Summed here in decimal: SQLite would add the cost text as floating point.
-        var totals = new Dictionary<(string Tenant, string Model), UsageAccumulator>();
+        var totals = new Dictionary<(string Tenant, string Model), LedgerTotals>();
         using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -314,13 +328,10 @@ internal sealed partial class SqliteStore : ICorridorStore
                 var group = (reader.GetString(0), reader.GetString(1));
                 if (!totals.TryGetValue(group, out var total))
                 {
-                    totals[group] = total = new UsageAccumulator();
+                    totals[group] = total = new LedgerTotals();
                 }
 
-                total.Requests++;
-                total.InputTokens += reader.GetInt64(2);
-                total.OutputTokens += reader.GetInt64(3);
-                total.Cost += SqliteValues.ParseDecimal(reader.GetString(4));
+                total.Add(reader.GetInt64(2), reader.GetInt64(3), SqliteValues.ParseDecimal(reader.GetString(4)), 0m);
             }
         }
 
@@ -329,7 +340,7 @@ internal sealed partial class SqliteStore : ICorridorStore
             .. totals
                 .OrderBy(t => t.Key.Tenant, StringComparer.Ordinal)
                 .ThenBy(t => t.Key.Model, StringComparer.Ordinal)
-                .Select(t => new UsageTotal(t.Key.Tenant, t.Key.Model, t.Value.Requests, t.Value.InputTokens, t.Value.OutputTokens, t.Value.Cost)),
+                .Select(t => new UsageTotal(t.Key.Tenant, t.Key.Model, t.Value.Requests, t.Value.InputTokens, t.Value.OutputTokens, t.Value.Spend)),
         ];
     }
 
@@ -685,12 +696,4 @@ internal sealed partial class SqliteStore : ICorridorStore
         });
 
     private static decimal? Money(SqliteDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : SqliteValues.ParseDecimal(r.GetString(ordinal));
-
-    private sealed class UsageAccumulator
-    {
-        public long Requests;
-        public long InputTokens;
-        public long OutputTokens;
-        public decimal Cost;
-    }
 }

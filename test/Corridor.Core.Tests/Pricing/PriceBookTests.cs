@@ -29,4 +29,39 @@ public sealed class PriceBookTests
 
         Assert.Equal(0.3m, total);
     }
+
+    [Fact]
+    public void Revenue_UsesTheDeploymentsSellPrice_ThenTheModels_ThenTheDefaultMarkup()
+    {
+        var model = new ModelConfig("m", "v", ModelCapabilities.Chat, 1000);
+        var plain = new DeploymentConfig("d", "m", "sg", 2m, 8m);
+        var sold = plain with { Sell = new SellPrice(3m, 12m) };
+        var modelSold = model with { Sell = new SellPrice(Markup: 0.25m) };
+
+        // 182 input, 240 output tokens cost 0.002284 at 2/8 per million.
+        Assert.Equal(0.002284m, PriceBook.Revenue(plain, model, 0m, 182, 240));
+        Assert.Equal(0.003426m, PriceBook.Revenue(plain, model, 0.5m, 182, 240));
+        Assert.Equal(0.002855m, PriceBook.Revenue(plain, modelSold, 0.5m, 182, 240));
+        Assert.Equal(0.003426m, PriceBook.Revenue(sold, modelSold, 0.5m, 182, 240));
+    }
+
+    [Fact]
+    public void SellPrices_AreValidated_EachMistakeNamed()
+    {
+        var catalog = new CatalogConfig(
+            [new VendorConfig("v", VendorKind.OpenAI, "https://example.com/v1")],
+            [new ModelConfig("m", "v", ModelCapabilities.Chat, 1000) { Sell = new SellPrice(1m, 2m, 0.1m) }],
+            [
+                new DeploymentConfig("d1", "m", "sg", 1m, 1m) { Sell = new SellPrice(InputPerMillion: 1m) },
+                new DeploymentConfig("d2", "m", "sg", 1m, 1m) { Sell = new SellPrice(Markup: -0.1m) },
+            ])
+        { DefaultMarkup = -1m };
+
+        var errors = CatalogValidator.Validate(catalog);
+
+        Assert.Contains(errors, e => e.Contains("models[0] (m).sell: give either", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("deployments[0] (d1).sell: give both", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("deployments[1] (d2).sell: must not be negative", StringComparison.Ordinal));
+        Assert.Contains("pricing.markup must not be negative", errors);
+    }
 }

@@ -56,4 +56,21 @@ public sealed class ResidencyReportTests
             "section,vendor,region,model,reason,requests,input_tokens,output_tokens,spend\nusage,openai,sg,gpt-4.1,,1,3,4,0.5\ndenial,,,,denied_party,1,,,\n",
             report.ToCsv());
     }
+
+    [Fact]
+    public void ShadowMirrors_AreListedApart_NotAsTheTenantsUsage()
+    {
+        LedgerEntry[] ledger =
+        [
+            Row("acme", "openai", "sg", "gpt-4.1", 100, 10, 0.1m),
+            Row("acme", "deepseek", "cn-north", "deepseek-v4", 90, 12, 0.01m) with { Billable = false, ShadowOf = "r-primary" },
+            Row("acme", "deepseek", "cn-north", "deepseek-v4", 0, 0, 0m) with { Billable = false, ShadowOf = "r-other", Outcome = RequestOutcome.UpstreamError },
+        ];
+
+        var report = ResidencyReport.Build("acme", null, null, ledger);
+
+        Assert.Equal([new ResidencyRow("openai", "sg", "gpt-4.1", 1, 100, 10, 0.1m)], report.Usage);
+        Assert.Equal([new ResidencyRow("deepseek", "cn-north", "deepseek-v4", 1, 90, 12, 0.01m)], report.Shadow);
+        Assert.Contains("shadow,deepseek,cn-north,deepseek-v4,,1,90,12,0.01\n", report.ToCsv(), StringComparison.Ordinal);
+    }
 }

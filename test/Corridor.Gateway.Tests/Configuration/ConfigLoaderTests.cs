@@ -212,4 +212,76 @@ public sealed class RoutingConfigTests
         Assert.Contains(errors, e => e.Contains("cannot share a model's id", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("unknown model 'claude-9'", StringComparison.Ordinal));
     }
+
+}
+
+public sealed class PricingAndShadowConfigTests
+{
+    private const string Minimal = """
+        vendors:
+          - { id: openai, kind: openai, baseUrl: "https://api.openai.com/v1" }
+        models:
+          - { id: gpt-4.1, vendor: openai, capabilities: [chat, tools], contextWindow: 1047576 }
+        deployments:
+          - { id: gpt-sg, model: gpt-4.1, region: sg, price: { input: 2, output: 8 } }
+        """;
+
+    [Fact]
+    public void SellPrices_Markup_AndShadowPairs_AreRead()
+    {
+        var yaml = Minimal.Replace("contextWindow: 1047576 }", "contextWindow: 1047576, sell: { markup: 0.2 } }", StringComparison.Ordinal)
+            + """
+
+              - { id: gpt-jp, model: gpt-4.1, region: jp-east, price: { input: 2, output: 8 }, sell: { input: 3, output: 12 } }
+              - { id: mini-sg, model: gpt-4.1-mini, region: sg, price: { input: 0.4, output: 1.6 } }
+            pricing:
+              markup: 0.15
+            routing:
+              aliases:
+                chat-default: [gpt-4.1]
+            shadow:
+              queue: 32
+              concurrency: 3
+              compareChars: 2000
+              models:
+                chat-default: { candidate: gpt-4.1-mini, share: 0.25, maxInFlight: 2 }
+            """;
+        yaml = yaml.Replace("\nmodels:\n", "\nmodels:\n  - { id: gpt-4.1-mini, vendor: openai, capabilities: [chat], contextWindow: 1047576 }\n", StringComparison.Ordinal);
+
+        var result = ConfigLoader.Parse(yaml, "/srv/corridor");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var config = result.Config!;
+        Assert.Equal(0.15m, config.Catalog.DefaultMarkup);
+        Assert.Equal(new SellPrice(Markup: 0.2m), config.Catalog.Models.Single(m => m.Id == "gpt-4.1").Sell);
+        Assert.Equal(new SellPrice(3m, 12m), config.Catalog.Deployments.Single(d => d.Id == "gpt-jp").Sell);
+        Assert.Null(config.Catalog.Deployments.Single(d => d.Id == "gpt-sg").Sell);
+        Assert.Equal((32, 3, 2000), (config.Shadow.QueueCapacity, config.Shadow.Concurrency, config.Shadow.CompareChars));
+        Assert.Equal(new Corridor.Core.Shadow.ShadowPair("chat-default", "gpt-4.1-mini", 0.25, 2), config.Shadow.Pairs["chat-default"]);
+        Assert.Equal("chat-default", config.Shadow.For("gpt-4.1", "chat-default")!.Source);
+        Assert.Null(config.Shadow.For("gpt-4.1", "gpt-4.1"));
+    }
+
+    [Fact]
+    public void ShadowMistakes_AreAllListed()
+    {
+        var yaml = Minimal + """
+
+            shadow:
+              queue: 0
+              models:
+                gpt-4.1: { candidate: gpt-4.1, share: 1.5, maxInFlight: 0 }
+                nope: { candidate: also-nope, share: 0.1 }
+            """;
+
+        var result = ConfigLoader.Parse(yaml, "/srv/corridor");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("shadow.models.gpt-4.1.candidate: a model cannot shadow itself", result.Errors);
+        Assert.Contains("shadow.models.gpt-4.1.share must be between 0 and 1", result.Errors);
+        Assert.Contains("shadow.models.gpt-4.1.maxInFlight must be at least 1", result.Errors);
+        Assert.Contains("shadow.models.nope: unknown model or alias", result.Errors);
+        Assert.Contains("shadow.models.nope.candidate: unknown model 'also-nope'", result.Errors);
+        Assert.Contains("shadow.queue must be at least 1", result.Errors);
+    }
 }

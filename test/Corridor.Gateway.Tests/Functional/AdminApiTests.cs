@@ -22,11 +22,11 @@ public class AdminGatewayFixture : LiveGatewayFixture
     protected override Task<LiveGateway> StartAsync()
     {
         Environment.SetEnvironmentVariable(_tokenEnv, AdminToken);
-        return LiveGateway.StartAsync(simulator => CatalogYaml(simulator, _tokenEnv));
+        return LiveGateway.StartAsync(simulator => Yaml(simulator, _tokenEnv));
     }
 
-    /// <summary>The catalog the gateway runs with; a derived fixture may add to it.</summary>
-    protected virtual string CatalogYaml(Uri simulator, string adminTokenEnv) => TestCatalog.Yaml(simulator, adminTokenEnv);
+    /// <summary>The gateway's configuration, with the admin token read from <paramref name="tokenEnv"/>.</summary>
+    protected virtual string Yaml(Uri simulator, string tokenEnv) => TestCatalog.Yaml(simulator, tokenEnv);
 
     public override async Task DisposeAsync()
     {

@@ -18,10 +18,10 @@ namespace Corridor.Gateway.Tests.Functional;
 /// </summary>
 public sealed class AdmissionGatewayFixture : AdminGatewayFixture
 {
-    protected override string CatalogYaml(Uri simulator, string adminTokenEnv)
+    protected override string Yaml(Uri simulator, string tokenEnv)
     {
         var sim = simulator.ToString().TrimEnd('/');
-        return base.CatalogYaml(simulator, adminTokenEnv)
+        return base.Yaml(simulator, tokenEnv)
             .Replace("models:\n", "models:\n  - { id: slow, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
                 + "  - { id: sleepy, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
             .Replace("deployments:\n", $"deployments:\n  - {{ id: slow-sg, model: slow, region: sg, endpoint: \"{sim}/x/latency=2000/v1\", price: {{ input: 1, output: 1 }} }}\n"

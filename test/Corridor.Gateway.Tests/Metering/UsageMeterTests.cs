@@ -150,4 +150,42 @@ public sealed class UsageMeterTests
         Assert.Equal(780, meter.OutputChars);
         Assert.Equal(new string('a', 280) + new string('b', 20), meter.Text);
     }
+
+    [Fact]
+    public void ToolCalls_AreKept_NamesAndArguments_InEitherDialect()
+    {
+        var openAI = new UsageMeter(100);
+        var openAIStream = new UsageMeter(100);
+        var anthropic = new UsageMeter(100);
+        var anthropicStream = new UsageMeter(100);
+
+        Scan(openAI, """{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":7}}""");
+        Scan(openAIStream, """{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"get_weather","arguments":""}}]}}]}""");
+        Scan(openAIStream, """{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}}]}""");
+        Scan(openAIStream, """{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]}}]}""");
+        Scan(anthropic, """{"type":"message","content":[{"type":"tool_use","id":"t1","name":"get_weather","input":{"city":"Paris"}}],"stop_reason":"tool_use","usage":{"input_tokens":9,"output_tokens":7}}""");
+        Scan(anthropicStream, """{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t1","name":"get_weather","input":{}}}""");
+        Scan(anthropicStream, """{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Paris\"}"}}""");
+
+        foreach (var meter in new[] { openAI, openAIStream, anthropic, anthropicStream })
+        {
+            Assert.Equal(["get_weather"], meter.ToolNames);
+        }
+        Assert.Equal("{\"city\":\"Paris\"}", openAI.ToolArguments);
+        Assert.Equal("{\"city\":\"Paris\"}", openAIStream.ToolArguments);
+        Assert.Equal("{\"city\":\"Paris\"}", anthropic.ToolArguments);
+        Assert.Equal("{\"city\": \"Paris\"}", anthropicStream.ToolArguments);
+        Assert.Equal((9, 7), (anthropic.InputTokens, anthropic.OutputTokens));
+    }
+
+    [Fact]
+    public void WithoutRetention_NoToolCallsAreKept()
+    {
+        var meter = new UsageMeter(0);
+
+        Scan(meter, """{"type":"message","content":[{"type":"tool_use","id":"t1","name":"get_weather","input":{"city":"Paris"}}],"usage":{"input_tokens":9,"output_tokens":7}}""");
+
+        Assert.Empty(meter.ToolNames);
+        Assert.Null(meter.ToolArguments);
+    }
 }

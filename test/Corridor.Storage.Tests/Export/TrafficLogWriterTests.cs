@@ -80,15 +80,17 @@ public sealed class TrafficLogWriterTests : IDisposable
     }
 
     [Fact]
-    public async Task Write_SkipsRowsWithoutATenant()
+    public async Task Write_SkipsRowsWithoutATenant_AndShadowRows()
     {
         var stream = new MemoryStream();
         await using (var writer = new TrafficLogWriter(stream, leaveOpen: true))
         {
             Assert.True(await writer.WriteAsync(LedgerSamples.Entry("r-1"), CancellationToken.None).AsTask().WithTimeout());
             Assert.False(await writer.WriteAsync(LedgerSamples.Entry("r-2", tenantId: null, keyId: null, billable: false), CancellationToken.None).AsTask().WithTimeout());
+            // A shadow request is the operator's traffic, not the tenant's: the monitor must not score the tenant for it.
+            Assert.False(await writer.WriteAsync(LedgerSamples.Entry("r-3", billable: false) with { ShadowOf = "r-1" }, CancellationToken.None).AsTask().WithTimeout());
             Assert.Equal(1, writer.Written);
-            Assert.Equal(1, writer.Skipped);
+            Assert.Equal(2, writer.Skipped);
         }
 
         Assert.Single(ReadLines(stream.ToArray()));

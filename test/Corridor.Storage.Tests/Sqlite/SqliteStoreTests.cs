@@ -1,5 +1,6 @@
 using Corridor.Core.Admission;
 using Corridor.Core.Metering;
+using Corridor.Core.Shadow;
 using Corridor.Core.Tenants;
 using Corridor.Storage.Sqlite;
 using Corridor.Testing;
@@ -223,6 +224,8 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         {
             Vendor = "openai",
             DecisionId = "dec_1",
+            Revenue = 0.001851851851m,
+            ShadowOf = "req_primary",
         };
         var sparse = LedgerSamples.Entry("r-2", T0.AddSeconds(1), tenantId: null, keyId: null, billable: false) with { ErrorCode = "invalid_api_key" };
 
@@ -338,6 +341,39 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     {
         await Assert.ThrowsAsync<NotSupportedException>(
             () => CorridorStores.OpenAsync(new StorageOptions(DbPath, "Host=localhost"), None)).WithTimeout();
+    }
+
+    [Fact]
+    public async Task ShadowResults_RoundTripEveryField_InTimeOrder_AndARepeatedIdIsIgnored()
+    {
+        var compared = new ShadowResult("req_s1", "req_p1", T0.AddSeconds(2), "acme", "gpt-4.1", "deepseek-v4", ShadowOutcome.Compared, null,
+            812, 640, 0.00228m, 0.000301m, new Similarity(0.4375, false, 0.8125, true, false));
+        var skipped = new ShadowResult("req_s0", "req_p0", T0, null, "gpt-4.1", "deepseek-v4", ShadowOutcome.Skipped, "tier_below_minimum",
+            10, null, 0.1m, 0m, null);
+
+        await _store.AppendShadowResultsAsync([compared, skipped], None).WithTimeout();
+        await _store.AppendShadowResultsAsync([compared with { PrimaryCost = 99m }], None).WithTimeout();
+
+        Assert.Equal([skipped, compared], await _store.ReadShadowResultsAsync(T0, T0.AddSeconds(3), None).ToListWithTimeoutAsync());
+    }
+
+    [Fact]
+    public async Task Migration6_BillsEarlierRowsAtCost()
+    {
+        await ExecuteAsync("DELETE FROM schema_migrations WHERE version = 6");
+        await ExecuteAsync("DROP TABLE shadow_results");
+        await ExecuteAsync("ALTER TABLE ledger DROP COLUMN revenue");
+        await ExecuteAsync("ALTER TABLE ledger DROP COLUMN shadow_of");
+        await ExecuteAsync("""
+            INSERT INTO ledger (request_id, time, model, endpoint, status, outcome, input_tokens, output_tokens, cost, estimated, latency_ms, billable)
+            VALUES ('old-1', 0, 'gpt-4.1', '/v1/chat/completions', 200, 'Success', 1, 1, '0.0000123', 0, 1, 1),
+                   ('old-2', 1, 'gpt-4.1', '/v1/chat/completions', 400, 'ClientError', 0, 0, '0', 0, 1, 0)
+            """);
+
+        await _store.MigrateAsync(None).WithTimeout();
+
+        var rows = await _store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync();
+        Assert.Equal([("old-1", 0.0000123m), ("old-2", 0m)], rows.Select(r => (r.RequestId, r.Revenue)));
     }
 
     private static Tenant Tenant(string id) => new(id, id + " Ltd.", "SG", T0);

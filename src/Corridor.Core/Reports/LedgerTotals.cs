@@ -1,0 +1,61 @@
+using Corridor.Core.Metering;
+
+namespace Corridor.Core.Reports;
+
+/// <summary>
+/// The figures every ledger report sums, for one group of rows: requests, tokens, spend (the vendors' price, what the
+/// operator pays) and revenue (the sell price, what tenants are billed). Exact decimal sums, never floating point.
+/// </summary>
+public sealed class LedgerTotals
+{
+    public long Requests { get; private set; }
+
+    public long InputTokens { get; private set; }
+
+    public long OutputTokens { get; private set; }
+
+    public decimal Spend { get; private set; }
+
+    public decimal Revenue { get; private set; }
+
+    public decimal Margin => Revenue - Spend;
+
+    public void Add(LedgerEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        Add(entry.InputTokens, entry.OutputTokens, entry.Cost, entry.Revenue);
+    }
+
+    public void Add(long inputTokens, long outputTokens, decimal spend, decimal revenue)
+    {
+        Requests++;
+        InputTokens += inputTokens;
+        OutputTokens += outputTokens;
+        Spend += spend;
+        Revenue += revenue;
+    }
+
+    /// <summary>Groups the rows that <paramref name="include"/> accepts by <paramref name="keyOf"/> and sums each group.</summary>
+    public static Dictionary<TKey, LedgerTotals> Group<TKey>(IEnumerable<LedgerEntry> ledger, Func<LedgerEntry, bool> include, Func<LedgerEntry, TKey> keyOf)
+        where TKey : notnull
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(include);
+        ArgumentNullException.ThrowIfNull(keyOf);
+        var groups = new Dictionary<TKey, LedgerTotals>();
+        foreach (var entry in ledger)
+        {
+            if (!include(entry))
+            {
+                continue;
+            }
+            var key = keyOf(entry);
+            if (!groups.TryGetValue(key, out var totals))
+            {
+                groups[key] = totals = new LedgerTotals();
+            }
+            totals.Add(entry);
+        }
+        return groups;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Corridor.Core.Reports;
+
+/// <summary>How every report writes its values: CSV fields, UTC times, exact money, rounded ratios.</summary>
+public static class ReportText
+{
+    /// <summary>Ratios (growth, shares, rates) are rounded to this many decimal places; money never is.</summary>
+    public const int RatioDecimals = 6;
+
+    public static string Csv(string? value) =>
+        value is null ? "" : value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+
+    public static string Csv(decimal? value) => value is { } v ? Money(v) : "";
+
+    public static string Csv(double? value) => value is { } v ? v.ToString("0.######", CultureInfo.InvariantCulture) : "";
+
+    public static string Money(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary><paramref name="part"/> / <paramref name="whole"/>, rounded; null when the whole is zero.</summary>
+    public static decimal? Ratio(decimal part, decimal whole) =>
+        whole == 0m ? null : Math.Round(part / whole, RatioDecimals, MidpointRounding.ToEven);
+
+    /// <summary>Growth from <paramref name="previous"/> to <paramref name="current"/> (0.25 is +25 %); null without a previous figure.</summary>
+    public static decimal? Growth(decimal current, decimal? previous) =>
+        previous is { } p && p != 0m ? Ratio(current - p, p) : null;
+
+    public static void WriteTime(Utf8JsonWriter json, string name, DateTimeOffset? time)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (time is { } value)
+        {
+            json.WriteString(name, Time(value));
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    /// <summary>Money as a JSON string, so no reader turns it into floating point.</summary>
+    public static void WriteMoney(Utf8JsonWriter json, string name, decimal? value)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (value is { } v)
+        {
+            json.WriteString(name, Money(v));
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    public static void WriteNumber(Utf8JsonWriter json, string name, double? value)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (value is { } v)
+        {
+            json.WriteNumber(name, Math.Round(v, RatioDecimals));
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+}

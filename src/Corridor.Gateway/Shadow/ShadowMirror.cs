@@ -1,0 +1,382 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Threading.Channels;
+using Corridor.Core.Catalog;
+using Corridor.Core.Metering;
+using Corridor.Core.Policy;
+using Corridor.Core.Pricing;
+using Corridor.Core.Routing;
+using Corridor.Core.Shadow;
+using Corridor.Core.Tenants;
+using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Forwarding;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Metering;
+using Corridor.Gateway.Pipeline;
+using Corridor.Gateway.Recording;
+using Corridor.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Corridor.Gateway.Shadow;
+
+/// <summary>
+/// Shadow evaluation: after a tenant's request has been answered, mirrors a configured share of its model's traffic to a
+/// candidate model in the background and records how the candidate did next to the primary. The request path only
+/// draws the share and copies the body into a bounded queue; a full queue (or a pair over its in-flight cap) drops the
+/// mirror and counts it, never waits. In the background each mirror is entitled for the tenant like any request (a
+/// refusal is recorded as a skip with the reason code, and the decision is audited), routed only among the candidate's
+/// compliant deployments (one attempt, no fallback, so shadows cannot multiply load), metered, and written to the
+/// ledger billed to the operator (<see cref="LedgerEntry.ShadowOf"/> set, not billable, no revenue), with a
+/// <see cref="ShadowResult"/> comparing the two.
+/// </summary>
+internal sealed partial class ShadowMirror(
+    GatewayState state,
+    RouteTable routes,
+    UpstreamClient client,
+    LedgerWriter ledger,
+    AuditWriter audit,
+    ICorridorStore store,
+    ServerOptions server,
+    LedgerOptions ledgerOptions,
+    TimeProvider time,
+    ILogger<ShadowMirror> logger) : BackgroundService
+{
+    private const int DefaultMaxTokensForAnthropic = 4096;
+
+    // Queue size and worker count are read at start; pairs and shares follow reloads.
+    private readonly Channel<ShadowJob> _queue = Channel.CreateBounded<ShadowJob>(
+        new BoundedChannelOptions(state.Active.Config.Shadow.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
+    private readonly int _concurrency = state.Active.Config.Shadow.Concurrency;
+    private readonly ConcurrentDictionary<string, StrongBox> _inFlight = new(StringComparer.Ordinal);
+    private long _enqueued;
+    private long _droppedQueueFull;
+    private long _droppedPairLimit;
+    private long _pending;
+
+    /// <summary>What the mirror has done since start, for the admin API.</summary>
+    public ShadowStatus Status => new(
+        Interlocked.Read(ref _enqueued), Interlocked.Read(ref _droppedQueueFull), Interlocked.Read(ref _droppedPairLimit), Interlocked.Read(ref _pending));
+
+    /// <summary>
+    /// How many characters of each answer the meter keeps: the ledger's retention, or enough to compare outputs when
+    /// shadow evaluation is on (the recorder still stores only what the ledger retains).
+    /// </summary>
+    public static int RetainChars(LedgerOptions ledger, ActiveConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(config);
+        var retain = ledger.RetainBodies ? ledger.RetainMaxChars : 0;
+        var shadow = config.Config.Shadow;
+        return shadow.Enabled ? Math.Max(retain, shadow.CompareChars) : retain;
+    }
+
+    /// <summary>Draws whether this answered request is mirrored and, if so, queues a copy of it. Never blocks.</summary>
+    public void Mirror(CorridorRequestFeature call)
+    {
+        var shadow = call.Config.Config.Shadow;
+        if (!shadow.Enabled || !call.Served || call.Outcome != RequestOutcome.Success || call.Operation == Operation.Embeddings
+            || call.Deployment is not { } served || call.Request is not { } request || call.Caller is not { } caller
+            || shadow.For(served.Model.Id, request.Model) is not { } pair
+            || Random.Shared.NextDouble() >= pair.Share)
+        {
+            return;
+        }
+        var inFlight = _inFlight.GetOrAdd(pair.Source, static _ => new StrongBox());
+        if (Interlocked.Increment(ref inFlight.Value) > (pair.MaxInFlight ?? int.MaxValue))
+        {
+            Interlocked.Decrement(ref inFlight.Value);
+            Interlocked.Increment(ref _droppedPairLimit);
+            return;
+        }
+        var usage = call.Usage;
+        var job = new ShadowJob(
+            pair,
+            inFlight,
+            served.Model.Id,
+            call.RequestId,
+            caller.Tenant,
+            caller.Key.Id,
+            call.Dialect,
+            call.Operation,
+            request.Copy(),
+            new ModelOutput(Cap(usage.Text, shadow.CompareChars), usage.ToolNames, usage.ToolArguments ?? ""),
+            (int)time.GetElapsedTime(call.StartTimestamp).TotalMilliseconds,
+            call.Cost);
+        Interlocked.Increment(ref _pending);
+        if (_queue.Writer.TryWrite(job))
+        {
+            Interlocked.Increment(ref _enqueued);
+            return;
+        }
+        Interlocked.Increment(ref _droppedQueueFull);
+        Finish(job);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, _concurrency).Select(_ => Task.Run(() => WorkAsync(stoppingToken), CancellationToken.None)));
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken))
+            {
+                while (reader.TryRead(out var job))
+                {
+                    try
+                    {
+                        var result = await RunAsync(job, stoppingToken);
+                        await SaveAsync(result);
+                    }
+                    catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                    catch (Exception e)
+                    {
+                        LogShadowFailed(e, job.PrimaryRequestId);
+                    }
+                    finally
+                    {
+                        Finish(job);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Finish(ShadowJob job)
+    {
+        job.Request.Dispose();
+        Interlocked.Decrement(ref job.InFlight.Value);
+        Interlocked.Decrement(ref _pending);
+    }
+
+    private async Task<ShadowResult> RunAsync(ShadowJob job, CancellationToken stoppingToken)
+    {
+        var now = time.GetUtcNow();
+        var requestId = RequestPipeline.NewRequestId(now);
+        var config = state.Active;
+        var compareChars = config.Config.Shadow.CompareChars;
+        ShadowResult Skip(string reason) => new(requestId, job.PrimaryRequestId, now, job.Tenant.Id, job.PrimaryModel, job.Pair.Candidate,
+            ShadowOutcome.Skipped, reason, job.PrimaryLatencyMs, null, job.PrimaryCost, 0m, null);
+
+        if (!config.Catalog.TryGetModel(job.Pair.Candidate, out var candidate))
+        {
+            return Skip("candidate_unknown");
+        }
+
+        // Entitle: the candidate must be allowed for this tenant, served only from its compliant deployments.
+        var request = job.Request;
+        IReadOnlyList<DeploymentEntry> allowed = candidate.Deployments;
+        string? decisionId = null;
+        if (config.Policy is { } policy)
+        {
+            decisionId = "dec_" + requestId.AsSpan(4).ToString();
+            var input = DecisionInput.For(job.Tenant, job.KeyId, new RequestFeatures(candidate.Id, request.Stream, request.Logprobs, request.N, request.MaxTokens), now);
+            var decision = policy.Decide(in input);
+            audit.Enqueue(DecisionAudit.Entry(decisionId, requestId, input, policy.Decide(in input, trace: true), now));
+            if (!decision.Allowed)
+            {
+                return Skip(decision.ReasonCode);
+            }
+            allowed = decision.Deployments;
+            request = RequestRestrictions.Apply(request, decision.Restrictions, job.Operation);
+            job.Request = request;
+        }
+
+        // Route: the first deployment in the candidate's routing order whose breaker lets a request through.
+        DeploymentEntry? deployment = null;
+        DeploymentHealth? health = null;
+        foreach (var option in routes.Order(allowed, config.Config.Routing))
+        {
+            var h = routes.Health(option);
+            if (h.TryEnter(time.GetUtcNow()))
+            {
+                (deployment, health) = (option, h);
+                break;
+            }
+        }
+        if (deployment is null || health is null)
+        {
+            return Skip(allowed.Count == 0 ? "no_deployment" : "circuit_open");
+        }
+
+        // Forward, once.
+        var target = config.Upstreams[deployment];
+        var direction = UpstreamBody.Direction(job.Dialect, target.Dialect);
+        var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
+            deployment.Model.DefaultMaxOutputTokens ?? DefaultMaxTokensForAnthropic,
+            openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
+        if (body.Error is not null)
+        {
+            return Skip("untranslatable");
+        }
+        var usage = new UsageMeter(compareChars);
+        var sentAt = time.GetTimestamp();
+        var (status, error) = await CallAsync(target, UpstreamBody.ToContent(body, request), usage, stoppingToken);
+        var latency = (int)time.GetElapsedTime(sentAt).TotalMilliseconds;
+        if (error is null or "upstream_rejected")
+        {
+            health.RecordSuccess(time.GetElapsedTime(sentAt), time.GetUtcNow());
+        }
+        else
+        {
+            health.RecordFailure(time.GetUtcNow());
+        }
+
+        // Meter and record, billed to the operator.
+        var served = error is null;
+        var estimated = served && usage.EstimateIfMissing(request.Body.Span, Meter.OutputCap(request, job.Operation, candidate.Config, config.Config.Admission));
+        var cost = served ? PriceBook.Cost(deployment.Config, usage.InputTokens, usage.OutputTokens) : 0m;
+        ledger.Enqueue(new LedgerEntry(
+            requestId,
+            now,
+            job.Tenant.Id,
+            job.KeyId,
+            candidate.Id,
+            job.Operation.Endpoint(),
+            deployment.Id,
+            deployment.Region,
+            status,
+            served ? RequestOutcome.Success : error == "upstream_timeout" ? RequestOutcome.Timeout : RequestOutcome.UpstreamError,
+            served ? usage.InputTokens : 0,
+            served ? usage.OutputTokens : 0,
+            cost,
+            estimated,
+            latency,
+            Billable: false,
+            ErrorCode: error,
+            ResponseText: ledgerOptions.RetainBodies && usage.Text is { } text ? Cap(text, ledgerOptions.RetainMaxChars) : null,
+            FinishReason: usage.FinishReason)
+        {
+            Vendor = candidate.Config.Vendor,
+            DecisionId = decisionId,
+            ShadowOf = job.PrimaryRequestId,
+        });
+        if (!served)
+        {
+            return new ShadowResult(requestId, job.PrimaryRequestId, now, job.Tenant.Id, job.PrimaryModel, candidate.Id,
+                ShadowOutcome.CandidateFailed, error, job.PrimaryLatencyMs, latency, job.PrimaryCost, 0m, null);
+        }
+        var output = new ModelOutput(Cap(usage.Text, compareChars), usage.ToolNames, usage.ToolArguments ?? "");
+        return new ShadowResult(requestId, job.PrimaryRequestId, now, job.Tenant.Id, job.PrimaryModel, candidate.Id,
+            ShadowOutcome.Compared, null, job.PrimaryLatencyMs, latency, job.PrimaryCost, cost, Similarity.Compare(job.PrimaryOutput, output));
+    }
+
+    /// <summary>Sends the request and reads the whole answer (streamed or not) into <paramref name="usage"/>; the error code is null on success.</summary>
+    private async Task<(int Status, string? Error)> CallAsync(UpstreamTarget target, HttpContent content, UsageMeter usage, CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(server.EffectiveStreamIdleTimeout);
+        using var upstreamRequest = target.CreateRequest(Operation.ChatCompletions, content);
+        try
+        {
+            using var response = await client.Invoker.SendAsync(upstreamRequest, timeout.Token);
+            var status = (int)response.StatusCode;
+            if (status >= 400)
+            {
+                return (status, response.StatusCode == HttpStatusCode.TooManyRequests ? "upstream_rate_limited"
+                    : status >= 500 ? "upstream_error" : "upstream_rejected");
+            }
+            if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+            {
+                await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
+                var reader = PipeReader.Create(stream);
+                var ended = false;
+                var result = await SseReader.ReadAllAsync(reader, (in SseEvent sse) =>
+                {
+                    if (sse.IsDone || sse.Name.SequenceEqual("message_stop"u8))
+                    {
+                        ended = true;
+                    }
+                    else
+                    {
+                        usage.TryScan(sse.Data);
+                    }
+                }, static () => ValueTask.CompletedTask, server.EffectiveStreamIdleTimeout, timeout.Token);
+                await reader.CompleteAsync();
+                return result == SseReadResult.Ended && ended ? (status, null) : (status, result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken");
+            }
+            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            return usage.TryScan(bytes) && usage.Reported ? (status, null) : (status, "upstream_invalid_response");
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return (0, "upstream_timeout");
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            return (0, "upstream_unreachable");
+        }
+    }
+
+    private async Task SaveAsync(ShadowResult result)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.AppendShadowResultsAsync([result], CancellationToken.None);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && attempt < 3)
+            {
+                LogSaveRetry(e, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), time);
+            }
+        }
+    }
+
+    private static string Cap(string? text, int chars) => text is null ? "" : text.Length > chars ? text[..chars] : text;
+
+    public override void Dispose()
+    {
+        while (_queue.Reader.TryRead(out var job))
+        {
+            job.Request.Dispose();
+        }
+        base.Dispose();
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "Shadow request for {PrimaryRequestId} failed unexpectedly")]
+    private partial void LogShadowFailed(Exception exception, string primaryRequestId);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Writing a shadow result failed (attempt {Attempt}); retrying")]
+    private partial void LogSaveRetry(Exception exception, int attempt);
+
+    /// <summary>A counter shared by the jobs of one pair.</summary>
+    internal sealed class StrongBox
+    {
+        public int Value;
+    }
+
+    private sealed class ShadowJob(
+        ShadowPair pair, StrongBox inFlight, string primaryModel, string primaryRequestId, Tenant tenant, string keyId, Dialect dialect, Operation operation,
+        ClientRequest request, ModelOutput primaryOutput, int primaryLatencyMs, decimal primaryCost)
+    {
+        public ShadowPair Pair { get; } = pair;
+        public StrongBox InFlight { get; } = inFlight;
+        public string PrimaryModel { get; } = primaryModel;
+        public string PrimaryRequestId { get; } = primaryRequestId;
+        public Tenant Tenant { get; } = tenant;
+        public string KeyId { get; } = keyId;
+        public Dialect Dialect { get; } = dialect;
+        public Operation Operation { get; } = operation;
+
+        /// <summary>The copy of the tenant's request this job owns (and disposes); replaced when policy restricts it.</summary>
+        public ClientRequest Request { get; set; } = request;
+        public ModelOutput PrimaryOutput { get; } = primaryOutput;
+        public int PrimaryLatencyMs { get; } = primaryLatencyMs;
+        public decimal PrimaryCost { get; } = primaryCost;
+    }
+}
+
+/// <summary>Counts since start: mirrors queued, dropped because the queue was full or the pair at its cap, and still pending.</summary>
+internal sealed record ShadowStatus(long Enqueued, long DroppedQueueFull, long DroppedPairLimit, long Pending);

@@ -1,0 +1,258 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Corridor.Core.Shadow;
+using Corridor.Core.Tenants;
+using Corridor.Testing;
+using OpenAI.Chat;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>
+/// The test catalog with the test policy, a 50 % markup as the sell price, the admin API, and three shadow pairs:
+/// gpt-4.1 (OpenAI) → claude-sonnet-4 (Anthropic, which policy gives verified tenants only); claude-sonnet-4 → dead
+/// (whose first deployment answers 500); gpt-4.1-azure → slow (answers after 4 s, at most one in flight).
+/// </summary>
+public sealed class ShadowGatewayFixture : AdminGatewayFixture
+{
+    protected override string Yaml(Uri simulator, string tokenEnv)
+    {
+        var sim = simulator.ToString().TrimEnd('/');
+        return base.Yaml(simulator, tokenEnv)
+            .Replace("models:\n", "models:\n  - { id: slow, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
+            + $$"""
+
+              - { id: slow-sg, model: slow, region: sg, endpoint: "{{sim}}/x/latency=4000/v1", price: { input: 0.5, output: 1 } }
+            pricing:
+              markup: 0.5
+            shadow:
+              queue: 16
+              concurrency: 2
+              models:
+                gpt-4.1: { candidate: claude-sonnet-4, share: 1 }
+                claude-sonnet-4: { candidate: dead, share: 1 }
+                gpt-4.1-azure: { candidate: slow, share: 1, maxInFlight: 1 }
+            """ + PolicyGatewayFixture.Policy;
+    }
+
+    /// <summary>A tenant of the given tier and a key for it, usable at once.</summary>
+    public async Task<string> TenantAsync(string id, VettingTier tier)
+    {
+        using var cts = new CancellationTokenSource(TestTimeouts.Default);
+        await Live.Store.AddTenantAsync(new Tenant(id, id + " Ltd.", "SG", DateTimeOffset.UtcNow) { Tier = tier }, cts.Token);
+        return await Live.AddTenantWithKeyAsync(id, "SG");
+    }
+
+    /// <summary>The shadow results stored so far for <paramref name="primaryModel"/>, once there are <paramref name="count"/>.</summary>
+    public async Task<List<ShadowResult>> ShadowResultsAsync(string primaryModel, int count)
+    {
+        using var cts = new CancellationTokenSource(TestTimeouts.Default);
+        while (true)
+        {
+            var results = (await Live.Store.ReadShadowResultsAsync(null, null, cts.Token).ToListWithTimeoutAsync()).Where(r => r.PrimaryModel == primaryModel).ToList();
+            if (results.Count >= count)
+            {
+                await Live.Gateway.FlushLedgerAsync(cts.Token);
+                return results;
+            }
+            await Task.Delay(20, cts.Token);
+        }
+    }
+}
+
+/// <summary>
+/// Shadow evaluation through the front door: the official SDKs call the gateway, the candidate is called in the background
+/// under policy, billed to the operator, and the admin API's shadow and spend reports show what happened.
+/// The tests of this class run one after another (xunit runs a class's tests in sequence) on one gateway; each uses its own pair.
+/// </summary>
+public sealed class ShadowTests(ShadowGatewayFixture fixture) : IClassFixture<ShadowGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    [Fact]
+    public async Task MirroredRequests_AreComparedUnderPolicy_BilledToTheOperator_AndReported()
+    {
+        var verified = await fixture.TenantAsync("shadow-verified", VettingTier.Verified);
+        var unverified = await fixture.TenantAsync("shadow-unverified", VettingTier.Unverified);
+        var chat = Live.OpenAI(verified).GetChatClient("gpt-4.1");
+
+        // The verified tenant: whole and streamed OpenAI calls, an Anthropic client's call, and a tool call.
+        var primaries = new List<string>();
+        var whole = await chat.CompleteChatAsync([new UserChatMessage("Shadow me, whole.")], null, default).WithTimeout();
+        primaries.Add(whole.GetRawResponse().Headers.TryGetValue("x-corridor-request-id", out var id1) ? id1! : "");
+        await chat.CompleteChatStreamingAsync([new UserChatMessage("Shadow me, streamed.")], null, default).ToListWithTimeoutAsync();
+        var message = await Live.Anthropic(verified).Messages.Create(AnthropicDialectTests.Ask("gpt-4.1", "Shadow me from Anthropic's client.")).WithTimeout();
+        Assert.Equal("end_turn", message.StopReason?.Raw());
+        var tools = new ChatCompletionOptions
+        {
+            Tools =
+            {
+                ChatTool.CreateFunctionTool("get_weather", "The current weather in a city.", BinaryData.FromString(
+                    """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}""")),
+            },
+        };
+        var toolCall = (await chat.CompleteChatAsync([new UserChatMessage("What is the weather in Singapore?")], tools, default).WithTimeout()).Value;
+        Assert.Equal(ChatFinishReason.ToolCalls, toolCall.FinishReason);
+
+        // The unverified tenant may not use claude-sonnet-4: its mirrors are skipped with the reason policy gives it directly.
+        var unverifiedChat = Live.OpenAI(unverified).GetChatClient("gpt-4.1");
+        await unverifiedChat.CompleteChatAsync([new UserChatMessage("Do not shadow me.")], null, default).WithTimeout();
+        await unverifiedChat.CompleteChatAsync([new UserChatMessage("Nor me.")], null, default).WithTimeout();
+        using var direct = await Live.Http(unverified).PostAsJsonAsync("/v1/chat/completions",
+            new { model = "claude-sonnet-4", messages = new[] { new { role = "user", content = "hi" } } }).WithTimeout();
+        Assert.Equal(HttpStatusCode.Forbidden, direct.StatusCode);
+        var refusal = JsonDocument.Parse(await direct.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString();
+
+        var results = await fixture.ShadowResultsAsync("gpt-4.1", 6);
+
+        Assert.Equal(6, results.Count);
+        var compared = results.Where(r => r.TenantId == "shadow-verified").ToList();
+        Assert.Equal(4, compared.Count);
+        Assert.All(compared, r => Assert.Equal(ShadowOutcome.Compared, r.Outcome));
+        Assert.All(compared, r => Assert.InRange(r.Similarity!.Value.Jaccard, 0.0, 1.0));
+        Assert.Equal(1, compared.Count(r => r.Similarity!.Value.ToolNamesMatch == true));
+        var skipped = results.Where(r => r.TenantId == "shadow-unverified").ToList();
+        Assert.Equal(2, skipped.Count);
+        Assert.All(skipped, r => Assert.Equal((ShadowOutcome.Skipped, refusal), (r.Outcome, r.Reason)));
+        Assert.Contains(primaries[0], compared.Select(r => r.PrimaryRequestId));
+
+        // Each compared mirror has its ledger row: the candidate's cost, billed to the operator, tied to its primary.
+        var ledger = await Live.Store.ReadLedgerAsync(null, null, default).ToListWithTimeoutAsync();
+        var shadows = ledger.Where(e => e.ShadowOf is not null && e.Model == "claude-sonnet-4").ToList();
+        Assert.Equal(compared.Select(r => r.RequestId).Order(), shadows.Select(e => e.RequestId).Order());
+        foreach (var row in shadows)
+        {
+            var result = compared.Single(r => r.RequestId == row.RequestId);
+            Assert.Equal(result.PrimaryRequestId, row.ShadowOf);
+            Assert.Equal(("shadow-verified", "anthropic", "us-east", false, 0m), (row.TenantId, row.Vendor, row.Region, row.Billable, row.Revenue));
+            Assert.True(row.Cost > 0m);
+            Assert.Equal(result.CandidateCost, row.Cost);
+            Assert.StartsWith("dec_", row.DecisionId, StringComparison.Ordinal);
+            Assert.False(string.IsNullOrEmpty(row.ResponseText) && row.FinishReason != "tool_use");
+            var primary = ledger.Single(e => e.RequestId == result.PrimaryRequestId);
+            Assert.Equal((primary.Cost, primary.Cost * 1.5m), (result.PrimaryCost, primary.Revenue));
+        }
+
+        // The admin API's shadow report: the same figures, per pair.
+        using var admin = fixture.Admin();
+        using var report = JsonDocument.Parse(await admin.GetStringAsync("/admin/reports/shadow").WithTimeout());
+        var pair = report.RootElement.GetProperty("pairs").EnumerateArray().Single(p => p.GetProperty("primary").GetString() == "gpt-4.1");
+        Assert.Equal("claude-sonnet-4", pair.GetProperty("candidate").GetString());
+        Assert.Equal((4, 4, 0, 2), (pair.GetProperty("mirrored").GetInt32(), pair.GetProperty("compared").GetInt32(),
+            pair.GetProperty("candidate_errors").GetInt32(), pair.GetProperty("skipped").GetInt32()));
+        Assert.Equal(2, pair.GetProperty("skip_reasons").GetProperty(refusal!).GetInt32());
+        var cost = pair.GetProperty("cost");
+        Assert.Equal(compared.Sum(r => r.PrimaryCost), Money(cost, "primary"));
+        Assert.Equal(shadows.Sum(e => e.Cost), Money(cost, "candidate"));
+        Assert.Equal(4, pair.GetProperty("similarity").GetProperty("jaccard").GetProperty("histogram").EnumerateArray().Sum(b => b.GetInt32()));
+        Assert.Equal(1, pair.GetProperty("similarity").GetProperty("with_tool_calls").GetInt32());
+        var csv = await admin.GetStringAsync("/admin/reports/shadow?format=csv").WithTimeout();
+        Assert.Contains("\ngpt-4.1,claude-sonnet-4,4,4,0,0,,2,", csv, StringComparison.Ordinal);
+
+        // The tenant's auditor sees where its requests were mirrored, apart from its usage.
+        using var residency = JsonDocument.Parse(await admin.GetStringAsync("/admin/reports/residency?tenant=shadow-verified").WithTimeout());
+        var mirroredTo = Assert.Single(residency.RootElement.GetProperty("shadow").EnumerateArray());
+        Assert.Equal(("anthropic", "us-east", "claude-sonnet-4", 4), (mirroredTo.GetProperty("vendor").GetString(), mirroredTo.GetProperty("region").GetString(),
+            mirroredTo.GetProperty("model").GetString(), mirroredTo.GetProperty("requests").GetInt32()));
+        Assert.DoesNotContain(residency.RootElement.GetProperty("usage").EnumerateArray(), u => u.GetProperty("model").GetString() == "claude-sonnet-4");
+
+        // Shadows are not the tenant's usage; in the spend report they are the operator's own spend.
+        using var usage = JsonDocument.Parse(await admin.GetStringAsync("/admin/usage").WithTimeout());
+        Assert.DoesNotContain(usage.RootElement.EnumerateArray(), u => u.GetProperty("tenant").GetString() == "shadow-verified" && u.GetProperty("model").GetString() == "claude-sonnet-4");
+        using var spend = JsonDocument.Parse(await admin.GetStringAsync("/admin/reports/spend?by=tenant&period=day").WithTimeout());
+        var shadowRow = spend.RootElement.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("tenant").GetString() == "(shadow)");
+        Assert.Equal(ledger.Where(e => e.ShadowOf is not null).Sum(e => e.Cost), Money(shadowRow, "spend"));
+        Assert.Equal(0m, Money(shadowRow, "revenue"));
+        var verifiedRow = spend.RootElement.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("tenant").GetString() == "shadow-verified");
+        var verifiedPrimaries = ledger.Where(e => e.TenantId == "shadow-verified" && e.Billable).ToList();
+        Assert.Equal((verifiedPrimaries.Sum(e => e.Cost), verifiedPrimaries.Sum(e => e.Cost) * 1.5m), (Money(verifiedRow, "spend"), Money(verifiedRow, "revenue")));
+    }
+
+    [Fact]
+    public async Task ACandidateThatFails_IsCountedAsAnError_AndTheClientNeverSeesIt()
+    {
+        var verified = await fixture.TenantAsync("shadow-errors", VettingTier.Verified);
+
+        for (var i = 0; i < 2; i++)
+        {
+            var answer = await Live.Anthropic(verified).Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", $"Mirror me to a dead model, {i}.")).WithTimeout();
+            Assert.Equal("end_turn", answer.StopReason?.Raw());
+        }
+
+        var results = await fixture.ShadowResultsAsync("claude-sonnet-4", 2);
+        Assert.All(results, r => Assert.Equal((ShadowOutcome.CandidateFailed, "upstream_error", 0m), (r.Outcome, r.Reason, r.CandidateCost)));
+        using var admin = fixture.Admin();
+        using var report = JsonDocument.Parse(await admin.GetStringAsync("/admin/reports/shadow").WithTimeout());
+        var pair = report.RootElement.GetProperty("pairs").EnumerateArray().Single(p => p.GetProperty("primary").GetString() == "claude-sonnet-4");
+        Assert.Equal((2, 0, 2), (pair.GetProperty("mirrored").GetInt32(), pair.GetProperty("compared").GetInt32(), pair.GetProperty("candidate_errors").GetInt32()));
+        Assert.Equal("1", pair.GetProperty("candidate_error_rate").GetString());
+        Assert.Equal(2, pair.GetProperty("errors").GetProperty("upstream_error").GetInt32());
+    }
+
+    [Fact]
+    public async Task APairAtItsInFlightCap_DropsFurtherMirrors_AndCountsThem()
+    {
+        var secret = await fixture.TenantAsync("shadow-capped", VettingTier.Verified);
+        var chat = Live.OpenAI(secret).GetChatClient("gpt-4.1-azure");
+
+        // The first mirror waits 4 s on its candidate; the next three find the pair at its cap of one.
+        for (var i = 0; i < 4; i++)
+        {
+            var answer = (await chat.CompleteChatAsync([new UserChatMessage($"Capped {i}.")], null, default).WithTimeout()).Value;
+            Assert.Equal(ChatFinishReason.Stop, answer.FinishReason);
+        }
+        using var admin = fixture.Admin();
+        using var status = JsonDocument.Parse(await admin.GetStringAsync("/admin/shadow/status").WithTimeout());
+        var dropped = status.RootElement.GetProperty("dropped_pair_limit").GetInt64();
+
+        var results = await fixture.ShadowResultsAsync("gpt-4.1-azure", 1);
+        Assert.Equal(4, dropped + results.Count);
+        Assert.True(dropped >= 1);
+        Assert.All(results, r => Assert.Equal(("slow", ShadowOutcome.Compared), (r.CandidateModel, r.Outcome)));
+    }
+
+    [Theory]
+    [InlineData("/admin/reports/spend?by=planet", "by must be one of")]
+    [InlineData("/admin/reports/revenue?period=week", "period must be one of")]
+    [InlineData("/admin/reports/revenue?top=-1", "top must be")]
+    [InlineData("/admin/reports/spend?from=yesterday", "from and to must be")]
+    [InlineData("/admin/reports/shadow?to=soon", "from and to must be")]
+    public async Task Reports_RefuseBadParameters_WithA400(string path, string message)
+    {
+        using var admin = fixture.Admin();
+
+        using var response = await admin.GetAsync(path).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(message, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RevenueReport_InCsv_RanksTopCustomersByRevenue()
+    {
+        var big = await fixture.TenantAsync("rank-big", VettingTier.Verified);
+        var small = await fixture.TenantAsync("rank-small", VettingTier.Verified);
+        // flaky has no shadow pair; its second deployment serves.
+        await Live.OpenAI(big).GetChatClient("flaky").CompleteChatAsync([new UserChatMessage("One.")], null, default).WithTimeout();
+        await Live.OpenAI(big).GetChatClient("flaky").CompleteChatAsync([new UserChatMessage("Two.")], null, default).WithTimeout();
+        await Live.OpenAI(small).GetChatClient("flaky").CompleteChatAsync([new UserChatMessage("One.")], null, default).WithTimeout();
+        await Live.LedgerRowAsync(e => e.TenantId == "rank-small").WithTimeout();
+        using var admin = fixture.Admin();
+
+        using var response = await admin.GetAsync("/admin/reports/revenue?by=vendor&period=quarter&format=csv").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/csv", response.Content.Headers.ContentType?.MediaType);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("section,period,key,", lines[0], StringComparison.Ordinal);
+        var top = lines.Where(l => l.StartsWith("top_customer,", StringComparison.Ordinal)).Select(l => l.Split(',')).ToList();
+        var shares = top.Select(f => decimal.Parse(f[^1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(shares.OrderDescending(), shares);
+        Assert.True(shares.Sum() <= 1.00001m); // each share is rounded to six places
+        var tenants = top.Select(f => f[2]).ToList();
+        Assert.True(tenants.IndexOf("rank-big") is >= 0 and var b && tenants.IndexOf("rank-small") > b, string.Join(";", tenants));
+    }
+
+    private static decimal Money(JsonElement element, string name) =>
+        decimal.Parse(element.GetProperty(name).GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+}
