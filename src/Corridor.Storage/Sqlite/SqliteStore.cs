@@ -220,8 +220,20 @@ internal sealed class SqliteStore : ICorridorStore
             },
             cancellationToken);
 
-    public Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken) =>
-        ExecuteBatchAsync(entries, LedgerRows.InsertSql, LedgerRows.AddParameters, LedgerRows.Bind, cancellationToken);
+    public async Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        // One transaction: a batch lands whole or not at all.
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        LedgerRows.Insert(connection.Handle!, entries);
+        transaction.Commit();
+    }
 
     public async IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(
         DateTimeOffset? from,
