@@ -15,6 +15,9 @@ internal sealed class UsageMeter(int retainChars)
 {
     private const int MaxDepth = 16;
     private const int StackTextChars = 256;
+    // The retained text: a whole response's one content field stays the string it was read into; a stream's deltas
+    // are gathered in the builder from the second delta on.
+    private string? _firstText;
     private StringBuilder? _text;
 
     public long InputTokens { get; private set; }
@@ -35,7 +38,7 @@ internal sealed class UsageMeter(int retainChars)
     /// <summary>Characters of generated output seen, retained or not.</summary>
     public long OutputChars { get; private set; }
 
-    public string? Text => _text?.ToString();
+    public string? Text => _text?.ToString() ?? _firstText;
 
     /// <summary>Scans one JSON document: a whole response or one stream event's data. Never throws on bad JSON.</summary>
     public bool TryScan(ReadOnlySpan<byte> json)
@@ -172,12 +175,23 @@ internal sealed class UsageMeter(int retainChars)
             {
                 return;
             }
-            _text ??= new StringBuilder();
-            var room = retainChars - _text.Length;
-            if (room > 0)
+            var room = retainChars - (_text?.Length ?? _firstText?.Length ?? 0);
+            if (room <= 0)
             {
-                _text.Append(buffer[..Math.Min(room, length)]);
+                return;
             }
+            var kept = buffer[..Math.Min(room, length)];
+            if (_firstText is null && _text is null)
+            {
+                _firstText = new string(kept);
+                return;
+            }
+            if (_text is null)
+            {
+                _text = new StringBuilder(_firstText!.Length + kept.Length).Append(_firstText);
+                _firstText = null;
+            }
+            _text.Append(kept);
         }
         finally
         {
