@@ -91,6 +91,10 @@ public static class GatewayHost
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // ASP.NET Core starts an Activity for every request whenever this category would log at Critical, only to
+        // give the request's log lines a trace id; nothing here reads it, and it cost a few percent of a request's
+        // CPU (bench/README.md). The category logs request start and end, below the Warning minimum anyway.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.WebHost.UseUrls(urls ?? config.Server.Urls);
         // Run the request on the thread that completed the socket read instead of queueing it to the thread pool once
         // more for the application and once for each send (see PreferInlineSocketCompletions).
