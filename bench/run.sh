@@ -57,39 +57,9 @@ log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 # --- tools -------------------------------------------------------------------------------------
-missing=()
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
-command -v wrk >/dev/null || missing+=(wrk)
-command -v curl >/dev/null || missing+=(curl)
-if ((${#missing[@]})); then
-  log "installing ${missing[*]}"
-  sudo=()
-  [[ $EUID -eq 0 ]] || sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-
-free_port() {
-  local port
-  while true; do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-}
-
-wait_http() { # url
-  for _ in $(seq 300); do
-    if curl -s -o /dev/null "$1"; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  die "nothing answers at $1"
-}
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
+install_tools
 
 # --- Corridor build ----------------------------------------------------------------------------
 if [[ -n ${CORRIDOR_BIN:-} ]]; then
@@ -108,41 +78,10 @@ corridor_port=$(free_port)
 while [[ $nginx_port == "$upstream_port" ]]; do nginx_port=$(free_port); done
 while [[ $corridor_port == "$upstream_port" || $corridor_port == "$nginx_port" ]]; do corridor_port=$(free_port); done
 
-# --- (a) the fixed-answer upstream: nginx answering one realistic chat.completion --------------
+# --- (a) the fixed-answer upstream: nginx answering one realistic chat.completion (lib.sh) -------
 # The same process answers in every configuration, so the upstream costs the same everywhere.
-answer='{"id":"chatcmpl-BcnZ7x1fQ2bench0000000000001","object":"chat.completion","created":1750000000,"model":"gpt-4.1-2025-04-14","choices":[{"index":0,"message":{"role":"assistant","content":"Singapore is a city-state, so the capital is Singapore itself: the country and its capital share one name, and the Downtown Core is its administrative and financial centre.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":49,"completion_tokens":37,"total_tokens":86,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_b3f1157249"}'
-
-nginx_common() { # name
-  cat <<EOF
-worker_processes auto;
-daemon off;
-pid $work/$1.pid;
-error_log $work/$1.error.log warn;
-events { worker_connections 8192; multi_accept on; }
-http {
-  access_log off;
-  keepalive_timeout 75s;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/$1-tmp/body;
-  proxy_temp_path $work/$1-tmp/proxy;
-EOF
-}
-
-mkdir -p "$work/upstream-tmp" "$work/proxy-tmp"
-{
-  nginx_common upstream
-  cat <<EOF
-  server {
-    listen 127.0.0.1:$upstream_port backlog=4096;
-    location = /v1/chat/completions {
-      default_type application/json;
-      return 200 '$answer';
-    }
-    location / { return 404; }
-  }
-}
-EOF
-} >"$work/upstream.conf"
+write_upstream_conf "$upstream_port"
+mkdir -p "$work/proxy-tmp"
 
 # --- (b) nginx proxy_pass, configured as one would in production: upstream keepalive ------------
 {
@@ -173,33 +112,8 @@ for name in upstream proxy; do
 done
 
 # --- (c) Corridor: one openai-kind vendor at the fixed upstream, one model, one deployment ------
-cat >"$work/corridor.yaml" <<EOF
-server:
-  urls: http://127.0.0.1:$corridor_port
-storage:
-  sqlite: $work/corridor.db
-vendors:
-  - id: fixed
-    kind: openai
-    baseUrl: http://127.0.0.1:$upstream_port/v1
-models:
-  - id: gpt-4.1
-    vendor: fixed
-    capabilities: [chat, tools, vision]
-    contextWindow: 1047576
-deployments:
-  - id: gpt-4.1-bench
-    model: gpt-4.1
-    region: sg
-    price: { input: 2.00, output: 8.00 }
-EOF
+setup_corridor "$corridor" "$work" "$corridor_port" "$upstream_port"
 cfg=$work/corridor.yaml
-"$corridor" --config "$cfg" tenants add --id bench --name "Bench Ltd." --country SG >"$work/cli.log" 2>&1 ||
-  { cat "$work/cli.log" >&2; die "corridor tenants add failed"; }
-"$corridor" --config "$cfg" keys issue --tenant bench >>"$work/cli.log" 2>&1 ||
-  { cat "$work/cli.log" >&2; die "corridor keys issue failed"; }
-key=$(grep -oE 'sk-cor-[0-9A-Za-z]{40}' "$work/cli.log" | head -n1) || true
-[[ -n $key ]] || { cat "$work/cli.log" >&2; die "no secret in the output of corridor keys issue"; }
 
 # shellcheck disable=SC2086 # CORRIDOR_ENV is a list of NAME=VALUE words
 env $CORRIDOR_ENV "$corridor" --config "$cfg" serve >"$work/corridor.log" 2>&1 &

@@ -35,6 +35,8 @@ internal static class AdminApi
         var token = Environment.GetEnvironmentVariable(server.AdminTokenEnv);
         var group = app.MapGroup("/admin").AddEndpointFilter(async (context, next) =>
         {
+            // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls block.
+            await Task.Yield();
             if (string.IsNullOrEmpty(token))
             {
                 return Problem(StatusCodes.Status503ServiceUnavailable, $"The admin API is off: set {server.AdminTokenEnv}.");

@@ -119,6 +119,9 @@ internal sealed class UpstreamClient(TimeSpan connectTimeout) : IDisposable
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
         MaxConnectionsPerServer = int.MaxValue,
         EnableMultipleHttp2Connections = true,
+        // No DiagnosticsHandler: it made an Activity (with its tags and the redacted URL) per upstream request and sent
+        // the gateway's trace context (traceparent) to vendors; nothing here traces requests (bench/README.md).
+        ActivityHeadersPropagator = null,
     });
 
     public void Dispose() => Invoker.Dispose();

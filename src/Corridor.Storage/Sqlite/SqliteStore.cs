@@ -281,8 +281,20 @@ internal sealed partial class SqliteStore : ICorridorStore
         static object Money(decimal? value) => value is { } amount ? amount.ToString(CultureInfo.InvariantCulture) : DBNull.Value;
     }
 
-    public Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken) =>
-        ExecuteBatchAsync(entries, LedgerRows.InsertSql, LedgerRows.AddParameters, LedgerRows.Bind, cancellationToken);
+    public async Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        // One transaction: a batch lands whole or not at all.
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        LedgerRows.Insert(connection.Handle!, entries);
+        transaction.Commit();
+    }
 
     public IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
         ReadTimeRangeAsync(LedgerRows.SelectSql, from, to, LedgerRows.Read, cancellationToken);

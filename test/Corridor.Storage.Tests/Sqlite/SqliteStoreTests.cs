@@ -358,9 +358,9 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Migration6_BillsEarlierRowsAtCost()
+    public async Task RevenueMigration_BillsEarlierRowsAtCost()
     {
-        await ExecuteAsync("DELETE FROM schema_migrations WHERE version = 6");
+        await ExecuteAsync("DELETE FROM schema_migrations WHERE version = 8");
         await ExecuteAsync("DROP TABLE shadow_results");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN revenue");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN shadow_of");
