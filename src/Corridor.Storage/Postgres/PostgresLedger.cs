@@ -1,0 +1,92 @@
+using System.Data.Common;
+using Corridor.Core.Metering;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Corridor.Storage.Postgres;
+
+/// <summary>
+/// How a <see cref="LedgerEntry"/> maps to a row of the partitioned <c>ledger</c>: one column list for binary COPY and select.
+/// </summary>
+internal static class PostgresLedger
+{
+    private static readonly string ColumnList = StoreRows.LedgerColumnList;
+
+    internal static readonly string CopyIntoLedgerSql = $"COPY ledger ({ColumnList}) FROM STDIN (FORMAT BINARY)";
+
+    internal static readonly string CopyIntoIncomingSql = $"COPY ledger_incoming ({ColumnList}) FROM STDIN (FORMAT BINARY)";
+
+    /// <summary>The retry path: a staging table shaped like the ledger, gone at commit.</summary>
+    internal const string CreateIncomingSql = "CREATE TEMP TABLE ledger_incoming (LIKE ledger INCLUDING DEFAULTS) ON COMMIT DROP";
+
+    /// <summary>Moves the staged rows in, skipping those already stored (a retried batch) and repeats within the batch.</summary>
+    internal static readonly string InsertIncomingSql =
+        $"INSERT INTO ledger ({ColumnList}, seq) SELECT {ColumnList}, seq FROM ledger_incoming ORDER BY seq ON CONFLICT (time, request_id) DO NOTHING";
+
+    internal static readonly string SelectSql = $"SELECT {ColumnList} FROM ledger";
+
+    /// <summary>The first instant of the UTC month holding <paramref name="time"/>: the partition it goes to.</summary>
+    internal static DateTimeOffset MonthOf(DateTimeOffset time)
+    {
+        var utc = time.UtcDateTime;
+        return new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero);
+    }
+
+    internal static async Task WriteAsync(NpgsqlBinaryImporter importer, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        foreach (var e in entries)
+        {
+            await importer.StartRowAsync(cancellationToken);
+            await WriteText(importer, e.RequestId, cancellationToken);
+            await importer.WriteAsync(PostgresValues.ToUtc(e.Time), NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteText(importer, e.TenantId, cancellationToken);
+            await WriteText(importer, e.KeyId, cancellationToken);
+            await WriteText(importer, e.Model, cancellationToken);
+            await WriteText(importer, e.Endpoint, cancellationToken);
+            await WriteText(importer, e.DeploymentId, cancellationToken);
+            await WriteText(importer, e.Region, cancellationToken);
+            await importer.WriteAsync(e.Status, NpgsqlDbType.Integer, cancellationToken);
+            await importer.WriteAsync(e.Outcome.ToString(), NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(e.InputTokens, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(e.OutputTokens, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(e.Cost, NpgsqlDbType.Numeric, cancellationToken);
+            await importer.WriteAsync(e.Estimated, NpgsqlDbType.Boolean, cancellationToken);
+            await importer.WriteAsync(e.LatencyMs, NpgsqlDbType.Integer, cancellationToken);
+            await importer.WriteAsync(e.Billable, NpgsqlDbType.Boolean, cancellationToken);
+            await WriteText(importer, e.ErrorCode, cancellationToken);
+            await WriteText(importer, e.ClientIp, cancellationToken);
+            await WriteText(importer, e.UserAgent, cancellationToken);
+            await WriteText(importer, e.RequestBody, cancellationToken);
+            await WriteText(importer, e.ResponseText, cancellationToken);
+            await WriteText(importer, e.FinishReason, cancellationToken);
+            await WriteText(importer, e.Vendor, cancellationToken);
+            await WriteText(importer, e.DecisionId, cancellationToken);
+        }
+    }
+
+    // A null where the column is NOT NULL (a broken row) reaches the server as NULL and fails the whole batch there.
+    private static Task WriteText(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
+        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+}
+
+/// <summary>Conversions between .NET values and the columns: times are <c>timestamptz</c> kept to the millisecond, money is <c>numeric</c>.</summary>
+internal sealed class PostgresValues : StoreRows
+{
+    internal static readonly PostgresValues Rows = new();
+
+    protected override string ParameterPrefix => "@";
+
+    protected override object TimeValue(DateTimeOffset time) => ToUtc(time);
+
+    protected override DateTimeOffset GetTime(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+    protected override decimal GetMoney(DbDataReader reader, int ordinal) => reader.GetDecimal(ordinal);
+
+    /// <summary>UTC, truncated to the millisecond as the SQLite store keeps it, so both stores return the same times.</summary>
+    internal static DateTimeOffset ToUtc(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
+
+    internal static object OrNull(string? value) => value is null ? DBNull.Value : value;
+
+    internal static object OrNull(DateTimeOffset? value) => value is { } time ? ToUtc(time) : DBNull.Value;
+
+}
