@@ -13,9 +13,10 @@ namespace Corridor.Storage.Postgres;
 /// The shared store: one PostgreSQL database that several gateway replicas and the command line use at once.
 /// Connections come from one pooled <see cref="NpgsqlDataSource"/>; admin changes run in a transaction with their audit
 /// records; the ledger is partitioned by month and written with binary COPY; the audit log is extended under an
-/// advisory lock so every writer appends to one chain.
+/// advisory lock so every writer appends to one chain. Changes to tenants and keys are announced to every replica
+/// (<see cref="IStoreChangeNotifications"/>, in PostgresChanges.cs).
 /// </summary>
-internal sealed class PostgresStore : ICorridorStore
+internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifications
 {
     private const string TenantColumns = StoreRows.TenantColumns;
     private const string KeyColumns = StoreRows.KeyColumns;
@@ -477,7 +478,11 @@ internal sealed class PostgresStore : ICorridorStore
         }, cancellationToken);
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await StopListeningAsync();
+        await _dataSource.DisposeAsync();
+    }
 
     /// <summary>Runs <paramref name="work"/> in a read-committed transaction and commits it unless it throws.</summary>
     private async Task<T> InTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken)

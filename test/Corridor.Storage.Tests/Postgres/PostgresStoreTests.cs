@@ -138,6 +138,24 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AChangeThroughOneStore_WakesAWaiterOnAnother_AtOnce()
+    {
+        await using var listener = await OpenAsync();
+        await using var writer = await OpenAsync();
+        var notifications = Assert.IsAssignableFrom<IStoreChangeNotifications>(listener);
+        // The first wait completes when the listener is connected (anything before it was not announced).
+        await notifications.WaitForChangeAsync(None).WithTimeout();
+        var next = notifications.WaitForChangeAsync(None);
+        var revision = await listener.GetRevisionAsync(None).WithTimeout();
+
+        Assert.False(next.IsCompleted);
+        await writer.AddTenantAsync(new("acme", "Acme", "SG", T0), None).WithTimeout();
+
+        await next.WithTimeout();
+        Assert.True(await listener.GetRevisionAsync(None).WithTimeout() > revision);
+    }
+
+    [Fact]
     public async Task ConcurrentAdminChangesAndAuditAppends_FromTwoStores_KeepOneValidChain()
     {
         await using var one = await OpenAsync();
