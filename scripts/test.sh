@@ -4,92 +4,26 @@
 # drive them with the official OpenAI and Anthropic SDKs.
 #
 # Needs only the .NET SDK. PostgreSQL is installed with apt-get when missing (as root), and a throwaway server is
-# started on a free loopback port with its data in a temporary folder; the tests find it in CORRIDOR_TEST_POSTGRES.
-# The server is stopped and its folder removed when this script exits, whether the tests pass or fail.
+# started on a free loopback port with its data in a temporary folder (scripts/postgres.sh); the tests find it in
+# CORRIDOR_TEST_POSTGRES. The server is stopped and its folder removed when this script exits, pass or fail.
 #
-#   ./scripts/test.sh                                  everything
-#   ./scripts/test.sh --filter "FullyQualifiedName~Postgres"   arguments go to `dotnet test`
+#   ./scripts/test.sh                                           everything
+#   ./scripts/test.sh --filter "FullyQualifiedName~Postgres"    arguments go to `dotnet test`
 #   CORRIDOR_TEST_POSTGRES="Host=...;Username=...;Password=..." ./scripts/test.sh
-#                                                      use that server instead (the role must be allowed to CREATE DATABASE)
+#                                   use that server instead (its role must be allowed to CREATE DATABASE)
+#
+# Tests that need PostgreSQL fail, not skip, without CORRIDOR_TEST_POSTGRES; to leave them out on purpose:
+#   dotnet test Corridor.slnx -c Release --filter "Requires!=PostgreSQL"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { echo "test.sh: $*" >&2; }
-
-# The newest PostgreSQL whose server binaries are installed (Debian keeps them out of PATH).
-find_postgres_bin() {
-    local dir
-    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-    if [[ -n "$dir" && -x "$dir/initdb" && -x "$dir/pg_ctl" ]]; then
-        echo "$dir"
-    fi
-}
-
-install_postgres() {
-    if [[ $(id -u) -ne 0 ]]; then
-        log "PostgreSQL is not installed and this user cannot install it; run as root, or: sudo apt-get install -y postgresql"
-        exit 1
-    fi
-    log "installing PostgreSQL with apt-get"
-    # The package lists of a fresh machine are usually stale or missing.
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-}
-
-start_postgres() {
-    local bin=$1
-    PG_DIR=$(mktemp -d /tmp/corridor-test-pg.XXXXXX)
-    # PostgreSQL refuses to run as root: root hands the folder to the postgres user and runs the server as it.
-    local run=()
-    if [[ $(id -u) -eq 0 ]]; then
-        chown postgres: "$PG_DIR"
-        run=(runuser -u postgres --)
-    fi
-    "${run[@]}" "$bin/initdb" -D "$PG_DIR/data" -U corridor --auth=trust -E UTF8 --no-locale --no-sync >"$PG_DIR/initdb.log" 2>&1 \
-        || { cat "$PG_DIR/initdb.log" >&2; log "initdb failed"; exit 1; }
-
-    # Throwaway data: durability settings off. A port another process took between the probe and the start is retried.
-    local attempt port
-    for attempt in 1 2 3 4 5 6 7 8 9 10; do
-        port=$(( 20000 + RANDOM % 40000 ))
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            continue # something listens there
-        fi
-        if "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-            -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-            start >/dev/null; then
-            PG_PORT=$port
-            return 0
-        fi
-        "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
-    done
-    cat "$PG_DIR/server.log" >&2 || true
-    log "could not start PostgreSQL on a free port"
-    exit 1
-}
-
-stop_postgres() {
-    if [[ -n "${PG_DIR:-}" ]]; then
-        local run=()
-        [[ $(id -u) -eq 0 ]] && run=(runuser -u postgres --)
-        "${run[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
-        rm -rf "$PG_DIR"
-    fi
-}
-
 if [[ -z "${CORRIDOR_TEST_POSTGRES:-}" ]]; then
-    PG_BIN=$(find_postgres_bin)
-    if [[ -z "$PG_BIN" ]]; then
-        install_postgres
-        PG_BIN=$(find_postgres_bin)
-        [[ -n "$PG_BIN" ]] || { log "PostgreSQL was installed but no /usr/lib/postgresql/<version>/bin/initdb was found"; exit 1; }
-    fi
+    source scripts/postgres.sh
     trap stop_postgres EXIT
     trap 'exit 130' INT TERM
-    start_postgres "$PG_BIN"
-    log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $NF}') on 127.0.0.1:$PG_PORT (data in $PG_DIR)"
+    postgres_start
     # Each test creates and drops its own database on this server.
-    export CORRIDOR_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=corridor;Database=postgres"
+    export CORRIDOR_TEST_POSTGRES="$POSTGRES_URL"
 fi
 
 dotnet test Corridor.slnx -c Release "$@"
