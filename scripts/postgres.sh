@@ -77,6 +77,6 @@ postgres_start() {
         [[ -n "$PG_BIN" ]] || { pg_log "PostgreSQL was installed but no /usr/lib/postgresql/<version>/bin/initdb was found"; exit 1; }
     fi
     start_postgres "$PG_BIN"
-    pg_log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $NF}') on 127.0.0.1:$PG_PORT (data in $PG_DIR)"
+    pg_log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT (data in $PG_DIR)"
     POSTGRES_URL="Host=127.0.0.1;Port=$PG_PORT;Username=corridor;Database=postgres"
 }
