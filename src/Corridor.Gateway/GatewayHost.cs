@@ -90,6 +90,7 @@ public static class GatewayHost
         services.AddSingleton(store);
         services.AddSingleton(config.Server);
         services.AddSingleton(config.Ledger);
+        services.AddSingleton(config.Storage);
         services.AddSingleton(new GatewayState(active));
         if (configPath is not null)
         {

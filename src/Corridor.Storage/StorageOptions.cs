@@ -8,6 +8,12 @@ public sealed record StorageOptions(string SqlitePath = StorageOptions.DefaultSq
 {
     public const string DefaultSqlitePath = "./data/corridor.db";
 
+    /// <summary>
+    /// How long the gateway keeps serving from its cached keys and tenants after it last reached the store; past it, requests
+    /// are refused with 503 (<c>store_unavailable</c>) until the store answers again.
+    /// </summary>
+    public TimeSpan UnavailableGrace { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Which store these options open, for the log and messages: the SQLite path, or PostgreSQL's host and database (never the password).</summary>
     public string Describe()
     {

@@ -73,6 +73,18 @@ public sealed class TestDatabase(string serverConnectionString, string name, str
         return value is DBNull ? null : value;
     }
 
+    /// <summary>Makes the database refuse connections and cuts the open ones (the database going away), or lets it back.</summary>
+    public async Task SetReachableAsync(bool reachable)
+    {
+        await using var connection = new NpgsqlConnection(serverConnectionString);
+        await connection.OpenAsync().WithTimeout();
+        await using var command = new NpgsqlCommand(
+            $"ALTER DATABASE {Name} ALLOW_CONNECTIONS {(reachable ? "true" : "false")};"
+            + (reachable ? "" : $" SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{Name}';"),
+            connection);
+        await command.ExecuteNonQueryAsync().WithTimeout();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await using var connection = new NpgsqlConnection(serverConnectionString);
