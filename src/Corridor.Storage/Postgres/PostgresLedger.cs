@@ -19,9 +19,63 @@ internal static class PostgresLedger
     /// <summary>The retry path: a staging table shaped like the ledger, gone at commit.</summary>
     internal const string CreateIncomingSql = "CREATE TEMP TABLE ledger_incoming (LIKE ledger INCLUDING DEFAULTS) ON COMMIT DROP";
 
-    /// <summary>Moves the staged rows in, skipping those already stored (a retried batch) and repeats within the batch.</summary>
-    internal static readonly string InsertIncomingSql =
-        $"INSERT INTO ledger ({ColumnList}, seq) SELECT {ColumnList}, seq FROM ledger_incoming ORDER BY seq ON CONFLICT (time, request_id) DO NOTHING";
+    // Adds to a day's totals; rows come sorted by key, so two writers lock the rows they share in the same order.
+    private const string AddToDailySql = """
+        ON CONFLICT (day, tenant_id, model) DO UPDATE SET
+            requests = u.requests + excluded.requests,
+            input_tokens = u.input_tokens + excluded.input_tokens,
+            output_tokens = u.output_tokens + excluded.output_tokens,
+            cost = u.cost + excluded.cost
+        """;
+
+    /// <summary>
+    /// Moves the staged rows in, skipping those already stored (a retried batch) and repeats within the batch, and adds
+    /// only the rows it inserted to the daily totals.
+    /// </summary>
+    internal static readonly string InsertIncomingSql = $"""
+        WITH inserted AS (
+            INSERT INTO ledger ({ColumnList}, seq) SELECT {ColumnList}, seq FROM ledger_incoming ORDER BY seq
+            ON CONFLICT (time, request_id) DO NOTHING
+            RETURNING time, tenant_id, model, input_tokens, output_tokens, cost, billable)
+        INSERT INTO usage_daily AS u (day, tenant_id, model, requests, input_tokens, output_tokens, cost)
+        SELECT (time AT TIME ZONE 'UTC')::date, tenant_id, model, count(*), sum(input_tokens), sum(output_tokens), sum(cost)
+        FROM inserted WHERE billable AND tenant_id IS NOT NULL
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        {AddToDailySql}
+        """;
+
+    /// <summary>Adds a batch's billable totals (computed here, grouped by day, tenant and model) to the daily totals.</summary>
+    internal static readonly string AddDailySql = $"""
+        INSERT INTO usage_daily AS u (day, tenant_id, model, requests, input_tokens, output_tokens, cost)
+        SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::numeric[])
+        ORDER BY 1, 2, 3
+        {AddToDailySql}
+        """;
+
+    /// <summary>The parameters of <see cref="AddDailySql"/>: the batch's billable rows summed per UTC day, tenant and model.</summary>
+    internal static void AddDailyParameters(NpgsqlCommand command, IReadOnlyList<LedgerEntry> entries)
+    {
+        var totals = new SortedDictionary<(DateOnly Day, string Tenant, string Model), (long Requests, long Input, long Output, decimal Cost)>();
+        foreach (var e in entries)
+        {
+            if (!e.Billable || e.TenantId is null)
+            {
+                continue;
+            }
+
+            var key = (DateOnly.FromDateTime(e.Time.UtcDateTime), e.TenantId, e.Model);
+            totals.TryGetValue(key, out var t);
+            totals[key] = (t.Requests + 1, t.Input + e.InputTokens, t.Output + e.OutputTokens, t.Cost + e.Cost);
+        }
+
+        command.Parameters.AddWithValue(totals.Keys.Select(k => k.Day).ToArray());
+        command.Parameters.AddWithValue(totals.Keys.Select(k => k.Tenant).ToArray());
+        command.Parameters.AddWithValue(totals.Keys.Select(k => k.Model).ToArray());
+        command.Parameters.AddWithValue(totals.Values.Select(v => v.Requests).ToArray());
+        command.Parameters.AddWithValue(totals.Values.Select(v => v.Input).ToArray());
+        command.Parameters.AddWithValue(totals.Values.Select(v => v.Output).ToArray());
+        command.Parameters.AddWithValue(totals.Values.Select(v => v.Cost).ToArray());
+    }
 
     internal static readonly string SelectSql = $"SELECT {ColumnList} FROM ledger";
 

@@ -184,6 +184,24 @@ internal static class PostgresMigrations
             ALTER TABLE ledger ADD COLUMN decision_id text;
             CREATE INDEX ix_ledger_decision_id ON ledger (decision_id) WHERE decision_id IS NOT NULL;
             """),
+        new(6, "daily usage", """
+            -- Billable totals per UTC day, tenant and model, written with the ledger rows in the same transaction
+            -- (PostgresStore.AppendLedgerAsync): a month's usage reads at most 31 rows per tenant and model, not every request.
+            CREATE TABLE usage_daily (
+                day           date    NOT NULL,
+                tenant_id     text    NOT NULL,
+                model         text    NOT NULL,
+                requests      bigint  NOT NULL,
+                input_tokens  bigint  NOT NULL,
+                output_tokens bigint  NOT NULL,
+                cost          numeric NOT NULL,
+                PRIMARY KEY (day, tenant_id, model)
+            );
+            INSERT INTO usage_daily
+            SELECT (time AT TIME ZONE 'UTC')::date, tenant_id, model, count(*), sum(input_tokens), sum(output_tokens), sum(cost)
+            FROM ledger WHERE billable AND tenant_id IS NOT NULL
+            GROUP BY 1, 2, 3;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

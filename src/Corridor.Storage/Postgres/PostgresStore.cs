@@ -222,6 +222,12 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await CopyAsync(connection, PostgresLedger.CopyIntoLedgerSql, entries, cancellationToken);
+            await using (var daily = new NpgsqlCommand(PostgresLedger.AddDailySql, connection, transaction))
+            {
+                PostgresLedger.AddDailyParameters(daily, entries);
+                await daily.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await transaction.CommitAsync(cancellationToken);
             return;
         }
@@ -287,17 +293,59 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         }
     }
 
+    /// <summary>
+    /// Whole UTC days come from the daily totals; only the part days at either end of the range are summed from the ledger
+    /// (and only their partitions are read). numeric sums exactly.
+    /// </summary>
     public async Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand { Connection = connection };
-        // numeric sums exactly; the time range prunes to the months it covers.
-        command.CommandText = """
-            SELECT tenant_id, model, count(*), sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cost)
-            FROM ledger WHERE billable AND tenant_id IS NOT NULL
-            """
-            + PostgresValues.Rows.TimeRange(command, from, to, "AND")
-            + " GROUP BY tenant_id, model ORDER BY tenant_id COLLATE \"C\", model COLLATE \"C\"";
+        const string Rows = "SELECT tenant_id, model, 1 AS requests, input_tokens, output_tokens, cost FROM ledger WHERE billable AND tenant_id IS NOT NULL";
+        var parts = new List<string>();
+        var firstDay = from is { } start ? CeilingDay(start) : (DateTimeOffset?)null;
+        var endDay = to is { } end ? FloorDay(end) : (DateTimeOffset?)null;
+        if (firstDay is { } f && endDay is { } e && f >= e)
+        {
+            // Within one day (or across one midnight without a whole day): the ledger alone.
+            parts.Add(Rows + " AND time >= @from AND time < @to");
+        }
+        else
+        {
+            var days = new List<string>();
+            if (firstDay is not null)
+            {
+                days.Add("day >= @first_day");
+                if (from != firstDay)
+                {
+                    parts.Add(Rows + " AND time >= @from AND time < @first_day_at");
+                }
+            }
+
+            if (endDay is not null)
+            {
+                days.Add("day < @end_day");
+                if (to != endDay)
+                {
+                    parts.Add(Rows + " AND time >= @end_day_at AND time < @to");
+                }
+            }
+
+            parts.Add("SELECT tenant_id, model, requests, input_tokens, output_tokens, cost FROM usage_daily"
+                + (days.Count > 0 ? " WHERE " + string.Join(" AND ", days) : ""));
+        }
+
+        command.CommandText = $"""
+            SELECT tenant_id, model, sum(requests)::bigint, sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cost)
+            FROM ({string.Join(" UNION ALL ", parts)}) AS usage
+            GROUP BY tenant_id, model ORDER BY tenant_id COLLATE "C", model COLLATE "C"
+            """;
+        AddTime(command, "from", from);
+        AddTime(command, "to", to);
+        AddTime(command, "first_day_at", firstDay);
+        AddTime(command, "end_day_at", endDay);
+        command.Parameters.AddWithValue("first_day", firstDay is { } fd ? DateOnly.FromDateTime(fd.UtcDateTime) : DateOnly.MinValue);
+        command.Parameters.AddWithValue("end_day", endDay is { } ed ? DateOnly.FromDateTime(ed.UtcDateTime) : DateOnly.MaxValue);
         var totals = new List<UsageTotal>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -306,6 +354,17 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         }
 
         return totals;
+
+        static void AddTime(NpgsqlCommand command, string name, DateTimeOffset? time) =>
+            command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.TimestampTz) { Value = time is { } t ? PostgresValues.ToUtc(t) : DBNull.Value });
+
+        static DateTimeOffset FloorDay(DateTimeOffset time) => new(PostgresValues.ToUtc(time).UtcDateTime.Date, TimeSpan.Zero);
+
+        static DateTimeOffset CeilingDay(DateTimeOffset time)
+        {
+            var floor = FloorDay(time);
+            return floor == PostgresValues.ToUtc(time) ? floor : floor.AddDays(1);
+        }
     }
 
     public async Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)

@@ -239,6 +239,35 @@ public abstract class StoreContractTests : StoreContract
     }
 
     [Fact]
+    public async Task UsageTotals_OverWholeAndPartDays_AreTheSumsOfTheRowsInRange()
+    {
+        // Every 7 hours for 12 days, two tenants and models, a retried batch and non-billable rows among them.
+        var rows = Enumerable.Range(0, 41).Select(i => LedgerSamples.Entry(
+            $"r-{i}", T0.AddHours(7 * i), tenantId: i % 3 == 0 ? "zeta" : "acme", model: i % 2 == 0 ? "gpt-4.1" : "deepseek-v4",
+            inputTokens: 10 + i, outputTokens: i, cost: 0.001m * (i + 1), billable: i % 5 != 4)).ToList();
+        await Store.AppendLedgerAsync(rows[..20], None).WithTimeout();
+        await Store.AppendLedgerAsync(rows[10..], None).WithTimeout();
+        var midnight = new DateTimeOffset(T0.UtcDateTime.Date, TimeSpan.Zero);
+        (DateTimeOffset? From, DateTimeOffset? To)[] ranges =
+        [
+            (null, null), (midnight.AddDays(2), midnight.AddDays(9)), (T0.AddHours(5), T0.AddDays(6).AddMinutes(7)),
+            (null, midnight.AddDays(4).AddHours(3)), (T0.AddDays(3).AddSeconds(1), null), (T0.AddHours(1), T0.AddHours(30)),
+            (midnight.AddDays(5).AddHours(1), midnight.AddDays(5).AddHours(20)),
+        ];
+
+        foreach (var (from, to) in ranges)
+        {
+            var expected = rows
+                .Where(r => r.Billable && (from is null || r.Time >= from) && (to is null || r.Time < to))
+                .GroupBy(r => (r.TenantId!, r.Model))
+                .OrderBy(g => g.Key.Item1, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal)
+                .Select(g => new UsageTotal(g.Key.Item1, g.Key.Model, g.Count(), g.Sum(r => r.InputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.Cost)));
+
+            Assert.Equal(expected, await Store.GetUsageTotalsAsync(from, to, None).WithTimeout());
+        }
+    }
+
+    [Fact]
     public async Task ReadLedger_FiltersFromInclusiveToExclusive_InTimeOrder()
     {
         // Appended out of order; two rows share a time and keep their arrival order.
