@@ -26,6 +26,12 @@ install_postgres() {
     # The package lists of a fresh machine are usually stale or missing.
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    # Debian creates and may start a default cluster (port 5432); the tests use their own, so stop that one again.
+    if command -v pg_lsclusters >/dev/null; then
+        pg_lsclusters -h 2>/dev/null | awk '$4 == "online" { print $1, $2 }' | while read -r version cluster; do
+            pg_ctlcluster "$version" "$cluster" stop || true
+        done
+    fi
 }
 
 start_postgres() {
