@@ -76,13 +76,13 @@ EOF
 
 # Writes DIR/corridor.yaml (one openai-kind vendor at the fixed upstream, one model, one deployment, its own SQLite
 # file, default ledger settings), adds a tenant and issues a key with the CLI; sets $key to the secret.
-setup_corridor() { # corridor-executable dir port upstream-port
-  local corridor=$1 dir=$2
+setup_corridor() { # corridor-executable dir port upstream-port [storage, default: sqlite in dir]
+  local corridor=$1 dir=$2 storage=${5:-"sqlite: $2/corridor.db"}
   cat >"$dir/corridor.yaml" <<EOF
 server:
   urls: http://127.0.0.1:$3
 storage:
-  sqlite: $dir/corridor.db
+  $storage
 vendors:
   - id: fixed
     kind: openai

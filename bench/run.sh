@@ -13,6 +13,8 @@
 #   CORRIDOR_BIN=path                                        use this `corridor` executable, skip the build
 #   CORRIDOR_ENV="DOTNET_gcServer=1 ..."                     extra environment for the Corridor process only
 #   KEEP=1                                                   keep the temporary directory (configs, logs)
+#   STORE=postgres                                           Corridor's store: a throwaway PostgreSQL (scripts/postgres.sh)
+#                                                            instead of a SQLite file; STORE_URL="Host=..." uses that database
 set -euo pipefail
 
 DURATION=${DURATION:-8s}
@@ -43,6 +45,9 @@ cleanup() {
     done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  if declare -F stop_postgres >/dev/null; then
+    stop_postgres
+  fi
   if [[ ${KEEP:-0} == 1 ]]; then
     echo "kept $work" >&2
   else
@@ -112,7 +117,17 @@ for name in upstream proxy; do
 done
 
 # --- (c) Corridor: one openai-kind vendor at the fixed upstream, one model, one deployment ------
-setup_corridor "$corridor" "$work" "$corridor_port" "$upstream_port"
+storage="sqlite: $work/corridor.db"
+if [[ ${STORE:-sqlite} == postgres ]]; then
+  if [[ -z ${STORE_URL:-} ]]; then
+    source "$root/scripts/postgres.sh"
+    postgres_start
+    STORE_URL=$POSTGRES_URL
+  fi
+  storage="postgres: \"$STORE_URL\""
+  log "Corridor's store: PostgreSQL"
+fi
+setup_corridor "$corridor" "$work" "$corridor_port" "$upstream_port" "$storage"
 cfg=$work/corridor.yaml
 
 # shellcheck disable=SC2086 # CORRIDOR_ENV is a list of NAME=VALUE words

@@ -45,9 +45,15 @@ public static class GatewayHost
             await Console.Error.WriteLineAsync($"corridor: not starting:{Environment.NewLine}  - {string.Join(Environment.NewLine + "  - ", e.Errors)}");
             return 2;
         }
+        catch (Exception e) when (e is CorridorStoreException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            // The store could not be opened or migrated (unreachable, refused, a migration failed): say why and which store.
+            await Console.Error.WriteLineAsync($"corridor: not starting: the store {loaded.Config!.Storage.Describe()} could not be opened:{Environment.NewLine}  - {e.Message}");
+            return 2;
+        }
         await using (gateway)
         {
-            Console.WriteLine($"Corridor is serving on {gateway.BaseAddress} (store: {loaded.Config!.Storage.SqlitePath})");
+            Console.WriteLine($"Corridor is serving on {gateway.BaseAddress} (store: {loaded.Config!.Storage.Describe()})");
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
@@ -114,6 +120,7 @@ public static class GatewayHost
         services.AddSingleton(store);
         services.AddSingleton(config.Server);
         services.AddSingleton(config.Ledger);
+        services.AddSingleton(config.Storage);
         services.AddSingleton(new GatewayState(active));
         if (configPath is not null)
         {

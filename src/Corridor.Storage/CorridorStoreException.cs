@@ -11,6 +11,9 @@ public enum StoreError
 
     /// <summary>The database was written by a newer Corridor than this one.</summary>
     SchemaTooNew,
+
+    /// <summary>A schema migration failed at start; it was rolled back and the schema is as it was before it.</summary>
+    MigrationFailed,
 }
 
 /// <summary>A write the store refused for a reason the caller can act on. Its message is fit to show to an operator.</summary>

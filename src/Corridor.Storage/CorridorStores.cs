@@ -1,3 +1,4 @@
+using Corridor.Storage.Postgres;
 using Corridor.Storage.Sqlite;
 
 namespace Corridor.Storage;
@@ -6,19 +7,16 @@ namespace Corridor.Storage;
 public static class CorridorStores
 {
     /// <summary>
-    /// Opens the SQLite file at <see cref="StorageOptions.SqlitePath"/> (creating its folder) and migrates it.
-    /// A PostgreSQL connection string is not supported yet and throws <see cref="NotSupportedException"/>.
+    /// Opens PostgreSQL when <see cref="StorageOptions.PostgresConnectionString"/> is set, else the SQLite file at
+    /// <see cref="StorageOptions.SqlitePath"/> (creating its folder), and migrates it. A migration that fails throws
+    /// <see cref="CorridorStoreException"/> (<see cref="StoreError.MigrationFailed"/>) with the reason, the schema unchanged.
     /// </summary>
     public static async Task<ICorridorStore> OpenAsync(StorageOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!string.IsNullOrWhiteSpace(options.PostgresConnectionString))
-        {
-            throw new NotSupportedException(
-                "PostgreSQL storage is not available in this version of Corridor; remove the PostgreSQL connection string to use the embedded SQLite file.");
-        }
-
-        var store = new SqliteStore(options.SqlitePath);
+        ICorridorStore store = string.IsNullOrWhiteSpace(options.PostgresConnectionString)
+            ? new SqliteStore(options.SqlitePath)
+            : new PostgresStore(options.PostgresConnectionString);
         try
         {
             await store.MigrateAsync(cancellationToken);

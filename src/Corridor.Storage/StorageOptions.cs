@@ -1,7 +1,35 @@
 namespace Corridor.Storage;
 
-/// <summary>Where Corridor keeps its state: one SQLite file by default.</summary>
+/// <summary>
+/// Where Corridor keeps its state: one SQLite file by default, or a PostgreSQL database shared by several gateway replicas
+/// when <see cref="PostgresConnectionString"/> is set (an Npgsql connection string; it wins over the SQLite path).
+/// </summary>
 public sealed record StorageOptions(string SqlitePath = StorageOptions.DefaultSqlitePath, string? PostgresConnectionString = null)
 {
     public const string DefaultSqlitePath = "./data/corridor.db";
+
+    /// <summary>
+    /// How long the gateway keeps serving from its cached keys and tenants after it last reached the store; past it, requests
+    /// are refused with 503 (<c>store_unavailable</c>) until the store answers again.
+    /// </summary>
+    public TimeSpan UnavailableGrace { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Which store these options open, for the log and messages: the SQLite path, or PostgreSQL's host and database (never the password).</summary>
+    public string Describe()
+    {
+        if (string.IsNullOrWhiteSpace(PostgresConnectionString))
+        {
+            return SqlitePath;
+        }
+
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
+            return $"postgresql://{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
+        }
+        catch (ArgumentException)
+        {
+            return "postgresql (unreadable connection string)";
+        }
+    }
 }

@@ -4,6 +4,7 @@ using Corridor.Gateway.Configuration;
 using Corridor.Storage;
 using Corridor.Storage.Compliance;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Corridor.Cli;
 
@@ -55,6 +56,10 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
             {
                 return Fail($"database: {ex.Message}");
             }
+            catch (NpgsqlException ex)
+            {
+                return Fail($"database: {ex.Message}");
+            }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return Fail("cancelled");
@@ -63,7 +68,7 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
     }
 
     /// <summary>
-    /// Opens the store named by <c>--db</c>, or else by the storage section of <c>--config</c>.
+    /// Opens the store named by <c>--db</c> (a SQLite file, or a PostgreSQL connection string: <c>Host=...</c>), or else by the storage section of <c>--config</c>.
     /// With <c>--db</c> the config file is not read at all.
     /// </summary>
     public async Task<ICorridorStore> OpenStoreAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -81,6 +86,10 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
         {
             throw new CliUserException($"cannot open the database '{options.SqlitePath}': {ex.Message}");
         }
+        catch (NpgsqlException ex)
+        {
+            throw new CliUserException($"cannot open the database {options.Describe()}: {ex.Message}");
+        }
     }
 
     private StorageOptions ResolveStorage(ParseResult parseResult)
@@ -88,7 +97,15 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
         var db = parseResult.GetValue(DbOption);
         if (db is not null)
         {
-            return string.IsNullOrWhiteSpace(db) ? throw new CliUserException("--db needs a file path.") : new StorageOptions(db);
+            if (string.IsNullOrWhiteSpace(db))
+            {
+                throw new CliUserException("--db needs a file path or a PostgreSQL connection string.");
+            }
+
+            // A PostgreSQL connection string (Host=...;Database=...) rather than a file path.
+            return db.Contains("Host=", StringComparison.OrdinalIgnoreCase)
+                ? new StorageOptions(PostgresConnectionString: db)
+                : new StorageOptions(db);
         }
 
         var configPath = parseResult.GetRequiredValue(ConfigOption);

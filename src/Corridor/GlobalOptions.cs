@@ -22,9 +22,9 @@ internal static class GlobalOptions
 
     public static Option<string?> Db() => new("--db")
     {
-        Description = "SQLite database file to use instead of the configured storage (the config is then not read)",
+        Description = "SQLite database file, or a PostgreSQL connection string (Host=...;Database=...), to use instead of the configured storage (the config is then not read)",
         Recursive = true,
-        HelpName = "PATH",
+        HelpName = "PATH|CONNECTION",
     };
 
     public static Option<bool> Json() => new("--json") { Description = "Write JSON instead of a table" };

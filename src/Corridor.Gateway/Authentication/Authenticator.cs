@@ -9,6 +9,13 @@ internal sealed class Authenticator(KeyCache keys)
 {
     public GatewayError? Authenticate(HttpContext context, CorridorRequestFeature call)
     {
+        if (keys.IsPastGrace)
+        {
+            // Fail closed: past the grace period a revoked key may still be in the cache.
+            return new GatewayError(ErrorKind.Unavailable,
+                $"Corridor cannot reach its store and has served from cached keys for the {keys.Grace.TotalSeconds:0} s it may; requests are refused until the store is back.",
+                "store_unavailable") { RetryAfter = "5" };
+        }
         var secret = Secret(context.Request.Headers);
         var result = keys.Authenticate(secret, out var key);
         call.Caller = key;

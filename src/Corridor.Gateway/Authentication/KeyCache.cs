@@ -54,8 +54,10 @@ internal enum AuthenticationResult
 /// whole: at once after an admin-API change in this process, and within one refresh interval after
 /// a change made elsewhere (the CLI on the same file), detected by the store's revision.
 /// </summary>
-internal sealed class KeyCache(ICorridorStore store, TimeProvider time) : IDisposable
+internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageOptions? storage = null) : IDisposable
 {
+    private readonly TimeSpan _grace = storage?.UnavailableGrace ?? new StorageOptions().UnavailableGrace;
+    private long _reachedAtTicks = time.GetUtcNow().UtcTicks;
     private const int HashChars = 64;
     private static readonly TimeSpan LastUsedResolution = TimeSpan.FromSeconds(1);
     private Snapshot _snapshot = Snapshot.Empty;
@@ -63,6 +65,14 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time) : IDispo
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
 
     public int Count => _snapshot.Keys.Count;
+
+    /// <summary>
+    /// True once the store has not answered a refresh for longer than the grace period (<see cref="StorageOptions.UnavailableGrace"/>):
+    /// the cached keys may then be stale (a revocation unseen), so the gateway refuses requests instead of serving from them.
+    /// </summary>
+    public bool IsPastGrace => time.GetUtcNow().UtcTicks - Interlocked.Read(ref _reachedAtTicks) > _grace.Ticks;
+
+    public TimeSpan Grace => _grace;
 
     public AuthenticationResult Authenticate(ReadOnlySpan<char> secret, out AuthenticatedKey? key)
     {
@@ -101,6 +111,7 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time) : IDispo
             var revision = await store.GetRevisionAsync(cancellationToken);
             if (!force && revision == _snapshot.Revision)
             {
+                Interlocked.Exchange(ref _reachedAtTicks, time.GetUtcNow().UtcTicks);
                 return;
             }
             var tenants = (await store.ListTenantsAsync(cancellationToken)).ToDictionary(t => t.Id, StringComparer.Ordinal);
@@ -119,6 +130,7 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time) : IDispo
                 }
             }
             _snapshot = new Snapshot(revision, byHash.ToFrozenDictionary(StringComparer.Ordinal));
+            Interlocked.Exchange(ref _reachedAtTicks, time.GetUtcNow().UtcTicks);
         }
         finally
         {

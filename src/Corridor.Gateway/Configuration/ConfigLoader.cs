@@ -153,6 +153,14 @@ public static class ConfigLoader
             var storageOptions = new StorageOptions(
                 Path.GetFullPath(sqlite, baseDirectory),
                 string.IsNullOrWhiteSpace(storage["postgres"]) ? null : storage["postgres"]);
+            if (Seconds(storage, "unavailableGraceSeconds") is { } grace)
+            {
+                storageOptions = storageOptions with { UnavailableGrace = grace };
+                if (grace <= TimeSpan.Zero)
+                {
+                    Errors.Add("storage.unavailableGraceSeconds must be positive");
+                }
+            }
 
             var ledger = root.GetSection("ledger");
             var ledgerDefaults = new LedgerOptions();
@@ -161,7 +169,8 @@ public static class ConfigLoader
                 FlushInterval: Long(ledger, "flushIntervalMs") is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
                 RetainBodies: Bool(ledger, "retainBodies") ?? ledgerDefaults.RetainBodies,
                 RetainMaxChars: (int?)Long(ledger, "retainMaxChars") ?? ledgerDefaults.RetainMaxChars,
-                RetainRequestMaxBytes: (int?)Long(ledger, "retainRequestMaxBytes") ?? ledgerDefaults.RetainRequestMaxBytes);
+                RetainRequestMaxBytes: (int?)Long(ledger, "retainRequestMaxBytes") ?? ledgerDefaults.RetainRequestMaxBytes,
+                SpoolPath: Path.GetFullPath(ledger["spool"] ?? LedgerOptions.DefaultSpoolPath, baseDirectory));
 
             var catalog = new CatalogConfig(
                 Items(root.GetSection("vendors"), ReadVendor),

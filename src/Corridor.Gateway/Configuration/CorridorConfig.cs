@@ -45,8 +45,12 @@ public sealed record LedgerOptions(
     TimeSpan? FlushInterval = null,
     bool RetainBodies = true,
     int RetainMaxChars = 6000,
-    int RetainRequestMaxBytes = 64 * 1024)
+    int RetainRequestMaxBytes = 64 * 1024,
+    string? SpoolPath = null)
 {
+    /// <summary>Where batches the store refused wait to be written (relative to the config file): <c>./data/ledger-spool</c>.</summary>
+    public const string DefaultSpoolPath = "./data/ledger-spool";
+
     public TimeSpan EffectiveFlushInterval => FlushInterval ?? TimeSpan.FromMilliseconds(200);
 }
 

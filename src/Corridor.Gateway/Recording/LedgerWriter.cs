@@ -8,12 +8,17 @@ using Microsoft.Extensions.Logging;
 namespace Corridor.Gateway.Recording;
 
 /// <summary>
-/// Takes ledger rows off the request path and writes them to the store in batches. A failed batch is retried
-/// until it lands (the store ignores request ids it already has, so a retry never doubles a row); on shutdown
-/// every queued row is written before the process exits.
+/// Takes ledger rows off the request path and writes them to the store in batches. A batch the store refuses goes to the
+/// spool on local disk (<see cref="LedgerOptions.SpoolPath"/>) and is written from there when the store answers again,
+/// checked before every batch and every <see cref="SpoolRetryInterval"/> (the store ignores request ids it already has,
+/// so a retry never doubles a row). Without a spool a failed batch is retried in memory until it lands. On shutdown
+/// every queued row is written, or spooled, before the process exits.
 /// </summary>
 internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions options, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
 {
+    private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
+    private readonly LedgerSpool? _spool = options.SpoolPath is { } path ? new LedgerSpool(path) : null;
+
     // Not SingleReader: that channel's reader cannot count (Count throws NotSupportedException), and the
     // batching below, Pending and FlushAsync all need the count.
     private readonly Channel<LedgerEntry> _queue = Channel.CreateUnbounded<LedgerEntry>();
@@ -28,7 +33,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     /// <summary>Waits until every row enqueued so far is in the store.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        while (_queue.Reader.Count > 0 || Volatile.Read(ref _inFlight) > 0)
+        while (_queue.Reader.Count > 0 || Volatile.Read(ref _inFlight) > 0 || _spool is { IsEmpty: false })
         {
             await Task.Delay(TimeSpan.FromMilliseconds(10), time, cancellationToken);
         }
@@ -44,9 +49,28 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         {
             try
             {
-                if (!await reader.WaitToReadAsync(stoppingToken))
+                if (_spool is null)
                 {
-                    return;
+                    if (!await reader.WaitToReadAsync(stoppingToken))
+                    {
+                        return;
+                    }
+                }
+                else
+                {
+                    // Wake now and then while idle, to write what the spool holds once the store is back.
+                    var ready = reader.WaitToReadAsync(stoppingToken).AsTask();
+                    await Task.WhenAny(ready, Task.Delay(SpoolRetryInterval, time, stoppingToken));
+                    stoppingToken.ThrowIfCancellationRequested();
+                    await ReplaySpoolAsync();
+                    if (!ready.IsCompleted)
+                    {
+                        continue;
+                    }
+                    if (!await ready)
+                    {
+                        return;
+                    }
                 }
             }
             catch (OperationCanceledException)
@@ -108,6 +132,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                if (_spool is not null && await TrySpoolAsync(batch, e))
+                {
+                    return;
+                }
                 LogWriteFailed(e, batch.Count, attempt);
                 if (stoppingToken.IsCancellationRequested && attempt >= 5)
                 {
@@ -119,6 +147,45 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             }
         }
     }
+
+    /// <summary>Saves a refused batch to the spool; false (retry in memory) when even the local disk refuses it.</summary>
+    private async Task<bool> TrySpoolAsync(List<LedgerEntry> batch, Exception storeError)
+    {
+        try
+        {
+            await _spool!.SaveAsync(batch, CancellationToken.None);
+            LogSpooled(storeError, batch.Count, _spool.Folder);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogSpoolFailed(e, batch.Count, _spool!.Folder);
+            return false;
+        }
+    }
+
+    private async Task ReplaySpoolAsync()
+    {
+        if (_spool is null || _spool.IsEmpty)
+        {
+            return;
+        }
+        try
+        {
+            var stored = await _spool.ReplayAsync(store, CancellationToken.None);
+            Interlocked.Add(ref _written, stored);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Still unreachable: the files wait for the next try.
+        }
+    }
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "The store refused {Count} ledger rows; kept in the spool {Folder} until it is back")]
+    private partial void LogSpooled(Exception exception, int count, string folder);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Critical, Message = "Could not spool {Count} ledger rows to {Folder}; retrying the store")]
+    private partial void LogSpoolFailed(Exception exception, int count, string folder);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Writing {Count} ledger rows failed (attempt {Attempt}); retrying")]
     private partial void LogWriteFailed(Exception exception, int count, int attempt);

@@ -6,24 +6,17 @@ using SQLitePCL;
 
 namespace Corridor.Storage.Sqlite;
 
-/// <summary>How a <see cref="LedgerEntry"/> maps to a row of <c>ledger</c>: one column list for insert and select.</summary>
+/// <summary>How a <see cref="LedgerEntry"/> is bound to an insert into <c>ledger</c> (rows are read by <see cref="StoreRows.Ledger"/>).</summary>
 internal static class LedgerRows
 {
-    // Order matters: Bind and Read use these positions.
-    private static readonly string[] Columns =
-    [
-        "request_id", "time", "tenant_id", "key_id", "model", "endpoint", "deployment_id", "region",
-        "status", "outcome", "input_tokens", "output_tokens", "cost", "estimated", "latency_ms", "billable",
-        "error_code", "client_ip", "user_agent", "request_body", "response_text", "finish_reason",
-        "vendor", "decision_id", "revenue", "shadow_of",
-    ];
+    private static IReadOnlyList<string> Columns => StoreRows.LedgerColumns;
 
     // Only a repeated request id is skipped (a retried batch); unlike INSERT OR IGNORE, a row breaking any other
     // constraint fails the batch loudly instead of vanishing. Parameters are numbered (?1 = Columns[0], ...).
     internal static readonly string InsertSql =
-        $"INSERT INTO ledger ({string.Join(", ", Columns)}) VALUES ({string.Join(", ", Columns.Select((_, i) => "?" + (i + 1)))}) ON CONFLICT (request_id) DO NOTHING";
+        $"INSERT INTO ledger ({StoreRows.LedgerColumnList}) VALUES ({string.Join(", ", Columns.Select((_, i) => "?" + (i + 1)))}) ON CONFLICT (request_id) DO NOTHING";
 
-    internal static readonly string SelectSql = SqliteColumns.Select("ledger", Columns);
+    internal static readonly string SelectSql = $"SELECT {StoreRows.LedgerColumnList} FROM ledger";
 
     /// <summary>
     /// Inserts the rows with one prepared statement, inside the caller's transaction. This goes to SQLite's own API rather
@@ -120,34 +113,4 @@ internal static class LedgerRows
             Check(db, raw.sqlite3_bind_text(statement, index, _buffer.AsSpan(0, length)));
         }
     }
-
-    internal static LedgerEntry Read(SqliteDataReader r) => new(
-        RequestId: r.GetString(0),
-        Time: SqliteValues.FromUnixMs(r.GetInt64(1)),
-        TenantId: SqliteValues.GetStringOrNull(r, 2),
-        KeyId: SqliteValues.GetStringOrNull(r, 3),
-        Model: r.GetString(4),
-        Endpoint: r.GetString(5),
-        DeploymentId: SqliteValues.GetStringOrNull(r, 6),
-        Region: SqliteValues.GetStringOrNull(r, 7),
-        Status: r.GetInt32(8),
-        Outcome: Enum.Parse<RequestOutcome>(r.GetString(9)),
-        InputTokens: r.GetInt64(10),
-        OutputTokens: r.GetInt64(11),
-        Cost: SqliteValues.ParseDecimal(r.GetString(12)),
-        Estimated: r.GetBoolean(13),
-        LatencyMs: r.GetInt32(14),
-        Billable: r.GetBoolean(15),
-        ErrorCode: SqliteValues.GetStringOrNull(r, 16),
-        ClientIp: SqliteValues.GetStringOrNull(r, 17),
-        UserAgent: SqliteValues.GetStringOrNull(r, 18),
-        RequestBody: SqliteValues.GetStringOrNull(r, 19),
-        ResponseText: SqliteValues.GetStringOrNull(r, 20),
-        FinishReason: SqliteValues.GetStringOrNull(r, 21))
-    {
-        Vendor = SqliteValues.GetStringOrNull(r, 22),
-        DecisionId = SqliteValues.GetStringOrNull(r, 23),
-        Revenue = SqliteValues.ParseDecimal(r.GetString(24)),
-        ShadowOf = SqliteValues.GetStringOrNull(r, 25),
-    };
 }

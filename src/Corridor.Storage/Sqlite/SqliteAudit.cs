@@ -6,7 +6,7 @@ namespace Corridor.Storage.Sqlite;
 /// <summary>Appends to and reads the audit log inside a caller's transaction.</summary>
 internal static class SqliteAudit
 {
-    internal const string Columns = "sequence, time, actor, action, subject, details, previous_hash, hash";
+    internal const string Columns = StoreRows.AuditColumns;
 
     /// <summary>
     /// Chains <paramref name="entries"/> after the last stored record. The caller's transaction is <c>BEGIN IMMEDIATE</c>, so it
@@ -65,14 +65,4 @@ internal static class SqliteAudit
 
         return records;
     }
-
-    internal static AuditRecord Read(SqliteDataReader r) => new(
-        Sequence: r.GetInt64(0),
-        Time: SqliteValues.FromUnixMs(r.GetInt64(1)),
-        Actor: r.GetString(2),
-        Action: r.GetString(3),
-        Subject: r.GetString(4),
-        Details: r.GetString(5),
-        PreviousHash: r.GetString(6),
-        Hash: r.GetString(7));
 }

@@ -1,6 +1,5 @@
 using Corridor.Core.Audit;
 using Corridor.Storage.Monitoring;
-using Microsoft.Data.Sqlite;
 using static Corridor.Storage.Sqlite.SqliteValues;
 
 namespace Corridor.Storage.Sqlite;
@@ -15,8 +14,8 @@ internal sealed partial class SqliteStore
             "SELECT subject, tenant_id, automatic_level, pinned_level, updated_at, actor, note FROM enforcement ORDER BY subject",
             null,
             null,
-            r => new EnforcementRecord(r.GetString(0), GetStringOrNull(r, 1), r.GetString(2), GetStringOrNull(r, 3), FromUnixMs(r.GetInt64(4)),
-                GetStringOrNull(r, 5), GetStringOrNull(r, 6)),
+            r => new EnforcementRecord(r.GetString(0), StoreRows.GetStringOrNull(r, 1), r.GetString(2), StoreRows.GetStringOrNull(r, 3), FromUnixMs(r.GetInt64(4)),
+                StoreRows.GetStringOrNull(r, 5), StoreRows.GetStringOrNull(r, 6)),
             cancellationToken);
 
     public async Task SetEnforcementAsync(EnforcementUpdate update, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
@@ -110,10 +109,10 @@ internal sealed partial class SqliteStore
         return true;
     }
 
-    private static CaseRecord ReadCase(SqliteDataReader r) => new(
+    private static CaseRecord ReadCase(System.Data.Common.DbDataReader r) => new(
         r.GetString(0),
         r.GetString(1),
-        GetStringOrNull(r, 2),
+        StoreRows.GetStringOrNull(r, 2),
         r.GetString(3),
         FromUnixMs(r.GetInt64(4)),
         FromUnixMs(r.GetInt64(5)),

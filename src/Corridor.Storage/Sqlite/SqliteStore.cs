@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Core.Metering;
@@ -25,10 +24,9 @@ internal sealed partial class SqliteStore : ICorridorStore
     private const int SqliteConstraint = 19;
     private const int SqliteConstraintForeignKey = 787;
 
-    private const string TenantColumns =
-        "id, legal_name, country, created_at, controlling_country, entity_type, tier, verification_expires_at, use_case, denied_party";
+    private const string TenantColumns = StoreRows.TenantColumns;
+    private const string KeyColumns = StoreRows.KeyColumns;
     private const string LimitsColumns = "scope, id, rpm, tpm, concurrent_streams, daily_soft_budget, daily_budget, monthly_soft_budget, monthly_budget";
-    private const string KeyColumns = "id, tenant_id, prefix, hash, created_at, last_used_at, revoked_at, name";
 
     private readonly string _connectionString;
     private readonly TimeProvider _timeProvider;
@@ -130,10 +128,10 @@ internal sealed partial class SqliteStore : ICorridorStore
     }
 
     public Task<Tenant?> GetTenantAsync(string tenantId, CancellationToken cancellationToken) =>
-        QueryByIdAsync($"SELECT {TenantColumns} FROM tenants WHERE id = $id", tenantId, ReadTenant, cancellationToken);
+        QueryByIdAsync($"SELECT {TenantColumns} FROM tenants WHERE id = $id", tenantId, SqliteValues.Rows.Tenant, cancellationToken);
 
     public Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken cancellationToken) =>
-        QueryAsync($"SELECT {TenantColumns} FROM tenants ORDER BY id", null, null, ReadTenant, cancellationToken);
+        QueryAsync($"SELECT {TenantColumns} FROM tenants ORDER BY id", null, null, SqliteValues.Rows.Tenant, cancellationToken);
 
     public async Task AddKeyAsync(ApiKey key, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
@@ -172,11 +170,11 @@ internal sealed partial class SqliteStore : ICorridorStore
     }
 
     public Task<ApiKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken) =>
-        QueryByIdAsync($"SELECT {KeyColumns} FROM api_keys WHERE id = $id", keyId, ReadKey, cancellationToken);
+        QueryByIdAsync($"SELECT {KeyColumns} FROM api_keys WHERE id = $id", keyId, SqliteValues.Rows.Key, cancellationToken);
 
     public Task<IReadOnlyList<ApiKey>> ListKeysAsync(string? tenantId, CancellationToken cancellationToken) => tenantId is null
-        ? QueryAsync($"SELECT {KeyColumns} FROM api_keys ORDER BY tenant_id, created_at, id", null, null, ReadKey, cancellationToken)
-        : QueryAsync($"SELECT {KeyColumns} FROM api_keys WHERE tenant_id = $tenant_id ORDER BY created_at, id", "$tenant_id", tenantId, ReadKey, cancellationToken);
+        ? QueryAsync($"SELECT {KeyColumns} FROM api_keys ORDER BY tenant_id, created_at, id", null, null, SqliteValues.Rows.Key, cancellationToken)
+        : QueryAsync($"SELECT {KeyColumns} FROM api_keys WHERE tenant_id = $tenant_id ORDER BY created_at, id", "$tenant_id", tenantId, SqliteValues.Rows.Key, cancellationToken);
 
     public async Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
@@ -297,7 +295,7 @@ internal sealed partial class SqliteStore : ICorridorStore
     }
 
     public IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
-        ReadTimeRangeAsync(LedgerRows.SelectSql, from, to, LedgerRows.Read, cancellationToken);
+        ReadTimeRangeAsync(LedgerRows.SelectSql, from, to, SqliteValues.Rows.Ledger, cancellationToken);
 
     public Task AppendShadowResultsAsync(IReadOnlyList<ShadowResult> results, CancellationToken cancellationToken) =>
         ExecuteBatchAsync(results, ShadowRows.InsertSql, ShadowRows.AddParameters, ShadowRows.Bind, cancellationToken);
@@ -316,7 +314,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
         // rowid breaks ties in arrival order; both come from the time index.
-        command.CommandText = selectSql + TimeRange(command, from, to, "WHERE") + " ORDER BY time, rowid";
+        command.CommandText = selectSql + SqliteValues.Rows.TimeRange(command, from, to, "WHERE") + " ORDER BY time, rowid";
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -329,7 +327,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT tenant_id, model, input_tokens, output_tokens, cost FROM ledger WHERE billable = 1 AND tenant_id IS NOT NULL"
-            + TimeRange(command, from, to, "AND");
+            + SqliteValues.Rows.TimeRange(command, from, to, "AND");
 
         // Summed here in decimal: SQLite would add the cost text as floating point.
         var totals = new Dictionary<(string Tenant, string Model), LedgerTotals>();
@@ -380,7 +378,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            yield return SqliteAudit.Read(reader);
+            yield return SqliteValues.Rows.Audit(reader);
         }
     }
 
@@ -410,7 +408,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            records.Add(SqliteAudit.Read(reader));
+            records.Add(SqliteValues.Rows.Audit(reader));
         }
 
         records.Reverse();
@@ -434,7 +432,7 @@ internal sealed partial class SqliteStore : ICorridorStore
                 entries.Add(new DeniedPartyEntry(
                     reader.GetString(0),
                     aliases.Length == 0 ? [] : aliases.Split(';'),
-                    SqliteValues.GetStringOrNull(reader, 2),
+                    StoreRows.GetStringOrNull(reader, 2),
                     reader.GetString(3)));
             }
         }
@@ -574,7 +572,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         string sql,
         string? parameterName,
         string? parameterValue,
-        Func<SqliteDataReader, T> read,
+        Func<System.Data.Common.DbDataReader, T> read,
         CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
@@ -625,33 +623,12 @@ internal sealed partial class SqliteStore : ICorridorStore
         transaction.Commit();
     }
 
-    private async Task<T?> QueryByIdAsync<T>(string sql, string id, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
+    private async Task<T?> QueryByIdAsync<T>(string sql, string id, Func<System.Data.Common.DbDataReader, T> read, CancellationToken cancellationToken)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(id);
         var rows = await QueryAsync(sql, "$id", id, read, cancellationToken);
         return rows.Count == 0 ? null : rows[0];
-    }
-
-    /// <summary>Adds <c>from &lt;= time &lt; to</c> conditions (each only when given) and their parameters.</summary>
-    private static string TimeRange(SqliteCommand command, DateTimeOffset? from, DateTimeOffset? to, string firstKeyword)
-    {
-        var sql = new StringBuilder();
-        var keyword = firstKeyword;
-        if (from is { } start)
-        {
-            sql.Append(' ').Append(keyword).Append(" time >= $from");
-            command.Parameters.AddWithValue("$from", SqliteValues.ToUnixMs(start));
-            keyword = "AND";
-        }
-
-        if (to is { } end)
-        {
-            sql.Append(' ').Append(keyword).Append(" time < $to");
-            command.Parameters.AddWithValue("$to", SqliteValues.ToUnixMs(end));
-        }
-
-        return sql.ToString();
     }
 
     private static void BindTenant(SqliteCommand command, Tenant tenant)
@@ -667,33 +644,9 @@ internal sealed partial class SqliteStore : ICorridorStore
         command.Parameters.AddWithValue("$denied_party", TenantNames.Name(tenant.DeniedParty));
     }
 
-    private static Tenant ReadTenant(SqliteDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), SqliteValues.FromUnixMs(r.GetInt64(3)))
-        {
-            ControllingCountry = SqliteValues.GetStringOrNull(r, 4),
-            EntityType = TenantNames.TryParseEntityType(r.GetString(5), out var entityType) ? entityType : throw Corrupt("entity_type", r.GetString(5)),
-            Tier = TenantNames.TryParseTier(r.GetString(6), out var tier) ? tier : throw Corrupt("tier", r.GetString(6)),
-            VerificationExpiresAt = SqliteValues.GetTimeOrNull(r, 7),
-            UseCase = SqliteValues.GetStringOrNull(r, 8),
-            DeniedParty = TenantNames.TryParseDeniedParty(r.GetString(9), out var deniedParty) ? deniedParty : throw Corrupt("denied_party", r.GetString(9)),
-        };
-
-    // The CHECK constraints keep these out; only a hand-edited file without them could hold one.
-    private static InvalidDataException Corrupt(string column, string value) => new($"The tenants table holds '{value}' in {column}, which this Corridor does not know.");
-
-    private static ApiKey ReadKey(SqliteDataReader r) => new(
-        Id: r.GetString(0),
-        TenantId: r.GetString(1),
-        Prefix: r.GetString(2),
-        Hash: r.GetString(3),
-        CreatedAt: SqliteValues.FromUnixMs(r.GetInt64(4)),
-        LastUsedAt: SqliteValues.GetTimeOrNull(r, 5),
-        RevokedAt: SqliteValues.GetTimeOrNull(r, 6),
-        Name: SqliteValues.GetStringOrNull(r, 7));
-
     private static string ScopeName(LimitScope scope) => scope == LimitScope.Tenant ? "tenant" : "key";
 
-    private static SubjectLimits ReadLimits(SqliteDataReader r) => new(
+    private static SubjectLimits ReadLimits(System.Data.Common.DbDataReader r) => new(
         r.GetString(0) == "tenant" ? LimitScope.Tenant : LimitScope.Key,
         r.GetString(1),
         new Limits
@@ -707,5 +660,5 @@ internal sealed partial class SqliteStore : ICorridorStore
             MonthlyHardBudget = Money(r, 8),
         });
 
-    private static decimal? Money(SqliteDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : SqliteValues.ParseDecimal(r.GetString(ordinal));
+    private static decimal? Money(System.Data.Common.DbDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : SqliteValues.ParseDecimal(r.GetString(ordinal));
 }

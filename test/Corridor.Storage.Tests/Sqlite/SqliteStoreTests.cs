@@ -1,14 +1,25 @@
 using Corridor.Core.Admission;
-using Corridor.Core.Metering;
 using Corridor.Core.Shadow;
 using Corridor.Core.Tenants;
 using Corridor.Storage.Sqlite;
+using Corridor.Storage.Tests.Contract;
 using Corridor.Testing;
 using Corridor.Testing.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Corridor.Storage.Tests.Sqlite;
 
+public sealed class SqliteStoreContractTests : StoreContractTests
+{
+    protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.SqliteAsync();
+}
+
+public sealed class SqliteComplianceStoreContractTests : ComplianceStoreContractTests
+{
+    protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.SqliteAsync();
+}
+
+/// <summary>What only the SQLite file has: its folder, WAL mode, and its migrations.</summary>
 public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
 {
     private static readonly DateTimeOffset T0 = LedgerSamples.Start;
@@ -53,7 +64,7 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task MigrateAsync_RefusesADatabaseFromANewerCorridor()
     {
-        await ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)");
+        await ScalarAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)");
 
         var error = await Assert.ThrowsAsync<CorridorStoreException>(() => _store.MigrateAsync(None)).WithTimeout();
 
@@ -62,14 +73,31 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Tenants_RoundTrip()
+    public async Task Migration2_OnADatabaseCreatedByMigration1_KeepsTenantsWithProfileDefaults()
     {
-        await _store.AddTenantAsync(new Tenant("zeta", "Zeta GmbH", "DE", T0.AddMinutes(1)), None).WithTimeout();
-        await _store.AddTenantAsync(new Tenant("acme", "Acme Logistics Pte. Ltd.", "SG", T0), None).WithTimeout();
+        var path = _folder.File("old.db");
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync().WithTimeout();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;
+                {SqliteMigrations.All[0].Sql}
+                INSERT INTO schema_migrations VALUES (1, '{SqliteMigrations.All[0].Name}', 0);
+                INSERT INTO tenants (id, legal_name, country, created_at) VALUES ('old', 'Old Trading Ltd.', 'DE', {T0.ToUnixTimeMilliseconds()});
+                """;
+            await command.ExecuteNonQueryAsync().WithTimeout();
+        }
 
-        Assert.Equal(new Tenant("acme", "Acme Logistics Pte. Ltd.", "SG", T0), await _store.GetTenantAsync("acme", None).WithTimeout());
-        Assert.Null(await _store.GetTenantAsync("nobody", None).WithTimeout());
-        Assert.Equal(["acme", "zeta"], (await _store.ListTenantsAsync(None).WithTimeout()).Select(t => t.Id));
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(path), None).WithTimeout();
+
+        Assert.Equal(new Tenant("old", "Old Trading Ltd.", "DE", T0), await store.GetTenantAsync("old", None).WithTimeout());
+        var old = (await store.GetTenantAsync("old", None).WithTimeout())!;
+        Assert.Equal((EntityType.Enterprise, VettingTier.Unverified, DeniedPartyStatus.Clear), (old.EntityType, old.Tier, old.DeniedParty));
+        Assert.True(await store.UpdateTenantAsync(FullTenant("old"), [], None).WithTimeout());
+        Assert.Equal(FullTenant("old"), await store.GetTenantAsync("old", None).WithTimeout());
+        Assert.Empty(await store.ReadAuditAsync(1, None).ToListWithTimeoutAsync());
+        Assert.Empty((await store.GetDeniedPartyListAsync(None).WithTimeout()).Entries);
     }
 
     [Fact]
@@ -97,267 +125,6 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task AddTenant_WithATakenId_FailsWithADuplicateError()
-    {
-        await _store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
-
-        var error = await Assert.ThrowsAsync<CorridorStoreException>(() => _store.AddTenantAsync(Tenant("acme"), None)).WithTimeout();
-
-        Assert.Equal(StoreError.Duplicate, error.Error);
-        Assert.Contains("'acme' already exists", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Keys_RoundTrip_ByIdAndByTenant()
-    {
-        await _store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
-        await _store.AddTenantAsync(Tenant("zeta"), None).WithTimeout();
-        var first = ApiKeys.Create("acme", T0, "ci").Key;
-        var second = ApiKeys.Create("acme", T0.AddSeconds(1)).Key;
-        var other = ApiKeys.Create("zeta", T0).Key;
-        foreach (var key in new[] { second, other, first })
-        {
-            await _store.AddKeyAsync(key, None).WithTimeout();
-        }
-
-        Assert.Equal(first, await _store.GetKeyAsync(first.Id, None).WithTimeout());
-        Assert.Null(await _store.GetKeyAsync("key_ffffffffffffffff", None).WithTimeout());
-        Assert.Equal([first, second], await _store.ListKeysAsync("acme", None).WithTimeout());
-        Assert.Equal([first, second, other], await _store.ListKeysAsync(null, None).WithTimeout());
-    }
-
-    [Fact]
-    public async Task AddKey_ForAnUnknownTenant_FailsWithAnUnknownTenantError()
-    {
-        var error = await Assert.ThrowsAsync<CorridorStoreException>(
-            () => _store.AddKeyAsync(ApiKeys.Create("ghost", T0).Key, None)).WithTimeout();
-
-        Assert.Equal(StoreError.UnknownTenant, error.Error);
-        Assert.Contains("'ghost'", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task AddKey_WithATakenHash_FailsWithADuplicateError()
-    {
-        await _store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
-        var key = ApiKeys.Create("acme", T0).Key;
-        await _store.AddKeyAsync(key, None).WithTimeout();
-
-        var error = await Assert.ThrowsAsync<CorridorStoreException>(
-            () => _store.AddKeyAsync(key with { Id = ApiKeys.NewKeyId() }, None)).WithTimeout();
-
-        Assert.Equal(StoreError.Duplicate, error.Error);
-    }
-
-    [Fact]
-    public async Task RevokeKey_RevokesOnlyThatKey_AndKeepsTheFirstRevocationTime()
-    {
-        await _store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
-        var revoked = ApiKeys.Create("acme", T0).Key;
-        var kept = ApiKeys.Create("acme", T0).Key;
-        await _store.AddKeyAsync(revoked, None).WithTimeout();
-        await _store.AddKeyAsync(kept, None).WithTimeout();
-
-        Assert.True(await _store.RevokeKeyAsync(revoked.Id, T0.AddHours(1), None).WithTimeout());
-        var revision = await _store.GetRevisionAsync(None).WithTimeout();
-        Assert.True(await _store.RevokeKeyAsync(revoked.Id, T0.AddHours(2), None).WithTimeout());
-        Assert.False(await _store.RevokeKeyAsync("key_ffffffffffffffff", T0, None).WithTimeout());
-
-        Assert.Equal(T0.AddHours(1), (await _store.GetKeyAsync(revoked.Id, None).WithTimeout())!.RevokedAt);
-        Assert.Null((await _store.GetKeyAsync(kept.Id, None).WithTimeout())!.RevokedAt);
-        Assert.NotNull(await _store.GetTenantAsync("acme", None).WithTimeout());
-        Assert.Equal(revision, await _store.GetRevisionAsync(None).WithTimeout());
-    }
-
-    [Fact]
-    public async Task TouchKeys_KeepsTheLatestUse_AndLeavesTheRevisionAlone()
-    {
-        await _store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
-        var key = ApiKeys.Create("acme", T0).Key;
-        await _store.AddKeyAsync(key, None).WithTimeout();
-        var revision = await _store.GetRevisionAsync(None).WithTimeout();
-
-        await _store.TouchKeysAsync([new(key.Id, T0.AddMinutes(5)), new("key_ffffffffffffffff", T0)], None).WithTimeout();
-        await _store.TouchKeysAsync([new(key.Id, T0.AddMinutes(3))], None).WithTimeout();
-
-        Assert.Equal(T0.AddMinutes(5), (await _store.GetKeyAsync(key.Id, None).WithTimeout())!.LastUsedAt);
-        Assert.Equal(revision, await _store.GetRevisionAsync(None).WithTimeout());
-    }
-
-    [Fact]
-    public async Task Revision_MovesAfterAWriteThroughASecondStoreOnTheSameFile()
-    {
-        await using var other = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
-        var start = await _store.GetRevisionAsync(None).WithTimeout();
-
-        await other.AddTenantAsync(Tenant("acme"), None).WithTimeout();
-        var afterTenant = await _store.GetRevisionAsync(None).WithTimeout();
-        var key = ApiKeys.Create("acme", T0).Key;
-        await other.AddKeyAsync(key, None).WithTimeout();
-        var afterKey = await _store.GetRevisionAsync(None).WithTimeout();
-        await other.RevokeKeyAsync(key.Id, T0, None).WithTimeout();
-        var afterRevoke = await _store.GetRevisionAsync(None).WithTimeout();
-
-        Assert.True(afterTenant > start);
-        Assert.True(afterKey > afterTenant);
-        Assert.True(afterRevoke > afterKey);
-    }
-
-    [Fact]
-    public async Task Revision_MovesWhenTheTablesAreChangedDirectly()
-    {
-        await _store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
-        var before = await _store.GetRevisionAsync(None).WithTimeout();
-
-        await ExecuteAsync("UPDATE tenants SET legal_name = 'Acme 2' WHERE id = 'acme'");
-
-        Assert.True(await _store.GetRevisionAsync(None).WithTimeout() > before);
-    }
-
-    [Fact]
-    public async Task AppendLedger_RoundTripsEveryField()
-    {
-        var full = new LedgerEntry(
-            "r-1", T0.AddMilliseconds(123), "acme", "key_0000000000000001", "gpt-4.1", "/v1/chat/completions",
-            "gpt-4.1-sg", "sg", 200, RequestOutcome.Success, 182, 240, 0.00123456789m, true, 812, true,
-            "none", "203.0.113.7", "openai-python/1.40.0", """{"model":"gpt-4.1"}""", "Hello", "stop")
-        {
-            Vendor = "openai",
-            DecisionId = "dec_1",
-            Revenue = 0.001851851851m,
-            ShadowOf = "req_primary",
-        };
-        var sparse = LedgerSamples.Entry("r-2", T0.AddSeconds(1), tenantId: null, keyId: null, billable: false) with { ErrorCode = "invalid_api_key" };
-
-        await _store.AppendLedgerAsync([full, sparse], None).WithTimeout();
-
-        Assert.Equal([full, sparse], await _store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync());
-    }
-
-    [Fact]
-    public async Task AppendLedger_IgnoresRequestIdsAlreadyStored()
-    {
-        var batch = Enumerable.Range(0, 300).Select(i => LedgerSamples.Entry($"r-{i}", T0.AddSeconds(i))).ToList();
-
-        await _store.AppendLedgerAsync(batch, None).WithTimeout();
-        await _store.AppendLedgerAsync(batch, None).WithTimeout();
-        await _store.AppendLedgerAsync([batch[0] with { Cost = 99m }, LedgerSamples.Entry("r-new", T0)], None).WithTimeout();
-
-        var rows = await _store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync();
-        Assert.Equal(301, rows.Count);
-        Assert.Equal(0.001m, rows.Single(r => r.RequestId == "r-0").Cost);
-        Assert.Equal(301, (await _store.GetUsageTotalsAsync(null, null, None).WithTimeout()).Single().Requests);
-    }
-
-    [Fact]
-    public async Task AppendLedger_WithAnInvalidRow_FailsTheWholeBatchInsteadOfDroppingTheRow()
-    {
-        var batch = new[] { LedgerSamples.Entry("r-1"), LedgerSamples.Entry("r-2", model: null!) };
-
-        await Assert.ThrowsAnyAsync<Exception>(() => _store.AppendLedgerAsync(batch, None)).WithTimeout();
-
-        Assert.Empty(await _store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync());
-    }
-
-    [Fact]
-    public async Task AppendLedger_FromConcurrentWriters_KeepsEveryRow()
-    {
-        await using var other = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
-        var writes = Enumerable.Range(0, 8).Select(w => (w % 2 == 0 ? _store : other).AppendLedgerAsync(
-            [.. Enumerable.Range(0, 100).Select(i => LedgerSamples.Entry($"w{w}-{i}", T0.AddMilliseconds(i)))], None));
-
-        await Task.WhenAll(writes).WithTimeout();
-
-        Assert.Equal(800, (await _store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
-    }
-
-    [Fact]
-    public async Task UsageTotals_AreExactDecimalSums()
-    {
-        await _store.AppendLedgerAsync(
-        [
-            LedgerSamples.Entry("r-1", cost: 0.1m),
-            LedgerSamples.Entry("r-2", cost: 0.2m),
-            LedgerSamples.Entry("r-3", cost: 0.000000001m),
-        ], None).WithTimeout();
-
-        var total = Assert.Single(await _store.GetUsageTotalsAsync(null, null, None).WithTimeout());
-
-        Assert.Equal(0.300000001m, total.Cost);
-        Assert.Equal("0.300000001", total.Cost.ToString(System.Globalization.CultureInfo.InvariantCulture));
-    }
-
-    [Fact]
-    public async Task UsageTotals_GroupBillableRowsByTenantAndModel()
-    {
-        await _store.AppendLedgerAsync(
-        [
-            LedgerSamples.Entry("r-1", tenantId: "zeta", model: "gpt-4.1", inputTokens: 10, outputTokens: 1, cost: 1m),
-            LedgerSamples.Entry("r-2", tenantId: "acme", model: "gpt-4.1", inputTokens: 20, outputTokens: 2, cost: 2m),
-            LedgerSamples.Entry("r-3", tenantId: "acme", model: "deepseek-v4", inputTokens: 30, outputTokens: 3, cost: 3m),
-            LedgerSamples.Entry("r-4", tenantId: "acme", model: "gpt-4.1", inputTokens: 40, outputTokens: 4, cost: 4m),
-            LedgerSamples.Entry("r-5", tenantId: "acme", model: "gpt-4.1", inputTokens: 500, outputTokens: 5, cost: 50m, billable: false),
-            LedgerSamples.Entry("r-6", tenantId: null, keyId: null, billable: false),
-        ], None).WithTimeout();
-
-        var totals = await _store.GetUsageTotalsAsync(null, null, None).WithTimeout();
-
-        Assert.Equal(
-        [
-            new UsageTotal("acme", "deepseek-v4", 1, 30, 3, 3m),
-            new UsageTotal("acme", "gpt-4.1", 2, 60, 6, 6m),
-            new UsageTotal("zeta", "gpt-4.1", 1, 10, 1, 1m),
-        ], totals);
-    }
-
-    [Fact]
-    public async Task ReadLedger_FiltersFromInclusiveToExclusive_InTimeOrder()
-    {
-        // Appended out of order; two rows share a time and keep their arrival order.
-        await _store.AppendLedgerAsync(
-        [
-            LedgerSamples.Entry("r-3", T0.AddHours(3)),
-            LedgerSamples.Entry("r-1", T0.AddHours(1)),
-            LedgerSamples.Entry("r-0", T0),
-            LedgerSamples.Entry("r-2a", T0.AddHours(2)),
-            LedgerSamples.Entry("r-2b", T0.AddHours(2)),
-        ], None).WithTimeout();
-
-        var all = await _store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync();
-        var window = await _store.ReadLedgerAsync(T0.AddHours(1), T0.AddHours(3), None).ToListWithTimeoutAsync();
-        var since = await _store.ReadLedgerAsync(T0.AddHours(2), null, None).ToListWithTimeoutAsync();
-        var until = await _store.ReadLedgerAsync(null, T0.AddHours(1), None).ToListWithTimeoutAsync();
-
-        Assert.Equal(["r-0", "r-1", "r-2a", "r-2b", "r-3"], all.Select(r => r.RequestId));
-        Assert.Equal(["r-1", "r-2a", "r-2b"], window.Select(r => r.RequestId));
-        Assert.Equal(["r-2a", "r-2b", "r-3"], since.Select(r => r.RequestId));
-        Assert.Equal(["r-0"], until.Select(r => r.RequestId));
-        var totals = await _store.GetUsageTotalsAsync(T0.AddHours(1), T0.AddHours(3), None).WithTimeout();
-        Assert.Equal(3, Assert.Single(totals).Requests);
-    }
-
-    [Fact]
-    public async Task OpenAsync_WithAPostgresConnectionString_IsNotSupportedYet()
-    {
-        await Assert.ThrowsAsync<NotSupportedException>(
-            () => CorridorStores.OpenAsync(new StorageOptions(DbPath, "Host=localhost"), None)).WithTimeout();
-    }
-
-    [Fact]
-    public async Task ShadowResults_RoundTripEveryField_InTimeOrder_AndARepeatedIdIsIgnored()
-    {
-        var compared = new ShadowResult("req_s1", "req_p1", T0.AddSeconds(2), "acme", "gpt-4.1", "deepseek-v4", ShadowOutcome.Compared, null,
-            812, 640, 0.00228m, 0.000301m, new Similarity(0.4375, false, 0.8125, true, false));
-        var skipped = new ShadowResult("req_s0", "req_p0", T0, null, "gpt-4.1", "deepseek-v4", ShadowOutcome.Skipped, "tier_below_minimum",
-            10, null, 0.1m, 0m, null);
-
-        await _store.AppendShadowResultsAsync([compared, skipped], None).WithTimeout();
-        await _store.AppendShadowResultsAsync([compared with { PrimaryCost = 99m }], None).WithTimeout();
-
-        Assert.Equal([skipped, compared], await _store.ReadShadowResultsAsync(T0, T0.AddSeconds(3), None).ToListWithTimeoutAsync());
-    }
-
-    [Fact]
     public async Task RevenueMigration_BillsEarlierRowsAtCost()
     {
         await ExecuteAsync("DELETE FROM schema_migrations WHERE version = 8");
@@ -376,7 +143,23 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         Assert.Equal([("old-1", 0.0000123m), ("old-2", 0m)], rows.Select(r => (r.RequestId, r.Revenue)));
     }
 
+    [Fact]
+    public async Task ShadowResults_RoundTripEveryField_InTimeOrder_AndARepeatedIdIsIgnored()
+    {
+        var compared = new ShadowResult("req_s1", "req_p1", T0.AddSeconds(2), "acme", "gpt-4.1", "deepseek-v4", ShadowOutcome.Compared, null,
+            812, 640, 0.00228m, 0.000301m, new Similarity(0.4375, false, 0.8125, true, false));
+        var skipped = new ShadowResult("req_s0", "req_p0", T0, null, "gpt-4.1", "deepseek-v4", ShadowOutcome.Skipped, "tier_below_minimum",
+            10, null, 0.1m, 0m, null);
+
+        await _store.AppendShadowResultsAsync([compared, skipped], None).WithTimeout();
+        await _store.AppendShadowResultsAsync([compared with { PrimaryCost = 99m }], None).WithTimeout();
+
+        Assert.Equal([skipped, compared], await _store.ReadShadowResultsAsync(T0, T0.AddSeconds(3), None).ToListWithTimeoutAsync());
+    }
+
     private static Tenant Tenant(string id) => new(id, id + " Ltd.", "SG", T0);
+
+    private static Tenant FullTenant(string id) => ComplianceStoreContractTests.FullTenant(id);
 
     private async Task<object?> ScalarAsync(string sql)
     {

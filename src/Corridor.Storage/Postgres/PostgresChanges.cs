@@ -1,0 +1,84 @@
+using Npgsql;
+
+namespace Corridor.Storage.Postgres;
+
+/// <summary>
+/// LISTEN on <see cref="PostgresMigrations.ChangesChannel"/>: the revision trigger notifies there when a change to tenants or
+/// keys commits, from any replica or the command line. One connection per store listens, from the first wait until disposal,
+/// and reconnects after a failure.
+/// </summary>
+internal sealed partial class PostgresStore
+{
+    private static readonly TimeSpan ListenRetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly CancellationTokenSource _listening = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _listener;
+
+    public Task WaitForChangeAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _listener) is null)
+        {
+            var started = new Task<Task>(() => ListenAsync(_listening.Token));
+            if (Interlocked.CompareExchange(ref _listener, started.Unwrap(), null) is null)
+            {
+                started.Start(TaskScheduler.Default);
+            }
+        }
+
+        return Volatile.Read(ref _changed).Task.WaitAsync(cancellationToken);
+    }
+
+    private void SignalChange() =>
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    private async Task ListenAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+                connection.Notification += (_, _) => SignalChange();
+                await using (var listen = new NpgsqlCommand($"LISTEN {PostgresMigrations.ChangesChannel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                // Listening (again): whatever changed while not listening was not announced.
+                SignalChange();
+                while (true)
+                {
+                    await connection.WaitAsync(cancellationToken);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
+            {
+                // The database went away; the caches keep polling meanwhile. Try again shortly.
+                try
+                {
+                    await Task.Delay(ListenRetryDelay, _timeProvider, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task StopListeningAsync()
+    {
+        await _listening.CancelAsync();
+        if (Volatile.Read(ref _listener) is { } listener)
+        {
+            await listener;
+        }
+
+        _listening.Dispose();
+    }
+}

@@ -1,0 +1,337 @@
+using Npgsql;
+
+namespace Corridor.Storage.Postgres;
+
+/// <summary>
+/// The PostgreSQL schema, as numbered steps recorded in <c>schema_migrations</c>, mirroring <see cref="Sqlite.SqliteMigrations"/>
+/// step for step where the two share a meaning. Each step runs once, in its own transaction (PostgreSQL's DDL is
+/// transactional), so a step that fails leaves the schema as it was before it. Steps are only ever appended, never edited.
+/// Replicas starting together queue on an advisory lock; the second finds the steps recorded and applies nothing.
+/// </summary>
+internal static class PostgresMigrations
+{
+    internal sealed record Migration(int Version, string Name, string Sql);
+
+    // pg_advisory_xact_lock keys: arbitrary constants, unique within Corridor ("corridor" in ASCII, then a number).
+    internal const long MigrationLock = 0x636F727269646F01;
+    internal const long AuditLock = 0x636F727269646F02;
+
+    /// <summary>The channel the revision trigger notifies on; its payload is the new revision.</summary>
+    internal const string ChangesChannel = "corridor_changes";
+
+    internal static readonly IReadOnlyList<Migration> All =
+    [
+        new(1, "tenants, keys, ledger, revision", $$"""
+            CREATE TABLE tenants (
+                id          text        NOT NULL PRIMARY KEY,
+                legal_name  text        NOT NULL,
+                country     text        NOT NULL,
+                created_at  timestamptz NOT NULL
+            );
+
+            CREATE TABLE api_keys (
+                id           text        NOT NULL PRIMARY KEY,
+                tenant_id    text        NOT NULL REFERENCES tenants (id),
+                prefix       text        NOT NULL,
+                hash         text        NOT NULL UNIQUE,
+                name         text,
+                created_at   timestamptz NOT NULL,
+                last_used_at timestamptz,
+                revoked_at   timestamptz
+            );
+            CREATE INDEX ix_api_keys_tenant_id ON api_keys (tenant_id);
+
+            -- One partition per calendar month (UTC), created ahead by corridor_ensure_ledger_partition.
+            -- The key includes time because a partitioned table's unique keys must; a retried row has the same time.
+            -- seq keeps arrival order among rows of the same millisecond.
+            CREATE SEQUENCE ledger_seq CACHE 1000;
+            CREATE TABLE ledger (
+                request_id    text        NOT NULL,
+                time          timestamptz NOT NULL,
+                tenant_id     text,
+                key_id        text,
+                model         text        NOT NULL,
+                endpoint      text        NOT NULL,
+                deployment_id text,
+                region        text,
+                status        integer     NOT NULL,
+                outcome       text        NOT NULL,
+                input_tokens  bigint      NOT NULL,
+                output_tokens bigint      NOT NULL,
+                cost          numeric     NOT NULL,
+                estimated     boolean     NOT NULL,
+                latency_ms    integer     NOT NULL,
+                billable      boolean     NOT NULL,
+                error_code    text,
+                client_ip     text,
+                user_agent    text,
+                request_body  text,
+                response_text text,
+                finish_reason text,
+                seq           bigint      NOT NULL DEFAULT nextval('ledger_seq'),
+                PRIMARY KEY (time, request_id)
+            ) PARTITION BY RANGE (time);
+            -- A month's report reads one partition by tenant and time.
+            CREATE INDEX ix_ledger_tenant_id_time ON ledger (tenant_id, time);
+
+            CREATE FUNCTION corridor_ensure_ledger_partition(at timestamptz) RETURNS void LANGUAGE plpgsql AS $fn$
+            DECLARE
+                month timestamp := date_trunc('month', at AT TIME ZONE 'UTC');
+                name  text      := 'ledger_' || to_char(month, 'YYYY_MM');
+            BEGIN
+                IF to_regclass(name) IS NOT NULL THEN
+                    RETURN;
+                END IF;
+                EXECUTE format('CREATE TABLE %I PARTITION OF ledger FOR VALUES FROM (%L) TO (%L)',
+                    name, month AT TIME ZONE 'UTC', (month + interval '1 month') AT TIME ZONE 'UTC');
+            EXCEPTION
+                -- Another writer reached the new month at the same moment and created it first.
+                WHEN duplicate_table OR unique_violation THEN
+                    NULL;
+            END
+            $fn$;
+
+            -- One row that moves whenever tenants or keys change, in the same transaction as the change, whoever
+            -- makes it (any replica, the CLI, an operator with psql); each move is announced on {{ChangesChannel}}
+            -- at commit, so every replica reloads at once instead of at its next poll.
+            CREATE TABLE revision (
+                id    integer NOT NULL PRIMARY KEY CHECK (id = 1),
+                value bigint  NOT NULL
+            );
+            INSERT INTO revision (id, value) VALUES (1, 0);
+
+            CREATE FUNCTION corridor_bump_revision() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            DECLARE
+                next bigint;
+            BEGIN
+                UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value INTO next;
+                PERFORM pg_notify('{{ChangesChannel}}', next::text);
+                RETURN NULL;
+            END
+            $fn$;
+
+            -- Row-level, so a statement that changes nothing (revoking a revoked key) moves nothing.
+            CREATE TRIGGER tenants_revision AFTER INSERT OR UPDATE OR DELETE ON tenants
+                FOR EACH ROW EXECUTE FUNCTION corridor_bump_revision();
+            CREATE TRIGGER api_keys_insert_delete_revision AFTER INSERT OR DELETE ON api_keys
+                FOR EACH ROW EXECUTE FUNCTION corridor_bump_revision();
+            -- last_used_at is left out on purpose: recording use must not make every cache reload.
+            CREATE TRIGGER api_keys_update_revision AFTER UPDATE OF id, tenant_id, prefix, hash, name, created_at, revoked_at ON api_keys
+                FOR EACH ROW EXECUTE FUNCTION corridor_bump_revision();
+            """),
+        new(2, "tenant profile", """
+            -- Enums as their lowercase names (TenantNames); a tenant written before this step is an unverified enterprise, clear.
+            ALTER TABLE tenants ADD COLUMN controlling_country text;
+            ALTER TABLE tenants ADD COLUMN entity_type text NOT NULL DEFAULT 'enterprise'
+                CHECK (entity_type IN ('enterprise', 'startup', 'individual', 'research', 'government'));
+            ALTER TABLE tenants ADD COLUMN tier text NOT NULL DEFAULT 'unverified'
+                CHECK (tier IN ('unverified', 'basic', 'verified', 'established', 'strategic'));
+            ALTER TABLE tenants ADD COLUMN verification_expires_at timestamptz;
+            ALTER TABLE tenants ADD COLUMN use_case text;
+            ALTER TABLE tenants ADD COLUMN denied_party text NOT NULL DEFAULT 'clear'
+                CHECK (denied_party IN ('clear', 'pending', 'confirmed', 'cleared'));
+            """),
+        new(3, "audit log", """
+            -- The hash chain (Corridor.Core.Audit.AuditChain): each record's hash covers its fields and the previous record's hash.
+            -- Writers append under an advisory lock (PostgresAudit), so all replicas extend one chain.
+            CREATE TABLE audit_log (
+                sequence      bigint      NOT NULL PRIMARY KEY,
+                time          timestamptz NOT NULL,
+                actor         text        NOT NULL,
+                action        text        NOT NULL,
+                subject       text        NOT NULL,
+                details       text        NOT NULL,
+                previous_hash text        NOT NULL,
+                hash          text        NOT NULL
+            );
+            CREATE INDEX ix_audit_log_subject ON audit_log (subject, sequence);
+            CREATE INDEX ix_audit_log_action ON audit_log (action, sequence);
+
+            -- Append-only. A superuser can drop these triggers, but not rewrite a record without breaking the chain.
+            CREATE FUNCTION corridor_audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                RAISE EXCEPTION 'the audit log is append-only';
+            END
+            $fn$;
+            CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                FOR EACH ROW EXECUTE FUNCTION corridor_audit_log_append_only();
+            CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                FOR EACH ROW EXECUTE FUNCTION corridor_audit_log_append_only();
+            CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+                FOR EACH STATEMENT EXECUTE FUNCTION corridor_audit_log_append_only();
+            """),
+        new(4, "denied-party list", """
+            -- Replaced whole by each import; position keeps the file's order.
+            CREATE TABLE denied_parties (
+                position integer NOT NULL PRIMARY KEY,
+                name     text    NOT NULL,
+                aliases  text[]  NOT NULL,
+                country  text,
+                program  text    NOT NULL
+            );
+
+            CREATE TABLE screening (
+                id               integer          NOT NULL PRIMARY KEY CHECK (id = 1),
+                threshold        double precision NOT NULL CHECK (threshold > 0 AND threshold <= 1),
+                list_file        text,
+                list_sha256      text,
+                list_imported_at timestamptz
+            );
+            INSERT INTO screening (id, threshold) VALUES (1, 0.85);
+            """),
+        new(5, "ledger vendor and decision", """
+            ALTER TABLE ledger ADD COLUMN vendor text;
+            ALTER TABLE ledger ADD COLUMN decision_id text;
+            CREATE INDEX ix_ledger_decision_id ON ledger (decision_id) WHERE decision_id IS NOT NULL;
+            """),
+        new(6, "daily usage", """
+            -- Billable totals per UTC day, tenant and model, written with the ledger rows in the same transaction
+            -- (PostgresStore.AppendLedgerAsync): a month's usage reads at most 31 rows per tenant and model, not every request.
+            CREATE TABLE usage_daily (
+                day           date    NOT NULL,
+                tenant_id     text    NOT NULL,
+                model         text    NOT NULL,
+                requests      bigint  NOT NULL,
+                input_tokens  bigint  NOT NULL,
+                output_tokens bigint  NOT NULL,
+                cost          numeric NOT NULL,
+                PRIMARY KEY (day, tenant_id, model)
+            );
+            INSERT INTO usage_daily
+            SELECT (time AT TIME ZONE 'UTC')::date, tenant_id, model, count(*), sum(input_tokens), sum(output_tokens), sum(cost)
+            FROM ledger WHERE billable AND tenant_id IS NOT NULL
+            GROUP BY 1, 2, 3;
+            """),
+        new(7, "ledger revenue and shadow rows", """
+            -- What the tenant is billed; rows written before sell prices existed were billed at cost (SQLite migration 8).
+            ALTER TABLE ledger ADD COLUMN revenue numeric NOT NULL DEFAULT 0;
+            UPDATE ledger SET revenue = cost WHERE billable;
+            -- A shadow evaluation's row: the tenant's request it mirrored; billed to the operator (billable = false).
+            ALTER TABLE ledger ADD COLUMN shadow_of text;
+            """),
+        new(8, "limits and budgets, shadow results", """
+            -- SQLite migrations 6 and 8: a tenant's or key's own limits (money exact), and one row per shadow evaluation.
+            CREATE TABLE limits (
+                scope               text    NOT NULL CHECK (scope IN ('tenant', 'key')),
+                id                  text    NOT NULL,
+                rpm                 integer CHECK (rpm > 0),
+                tpm                 bigint  CHECK (tpm > 0),
+                concurrent_streams  integer CHECK (concurrent_streams > 0),
+                daily_soft_budget   numeric,
+                daily_budget        numeric,
+                monthly_soft_budget numeric,
+                monthly_budget      numeric,
+                PRIMARY KEY (scope, id)
+            );
+            CREATE TRIGGER limits_revision AFTER INSERT OR UPDATE OR DELETE ON limits
+                FOR EACH ROW EXECUTE FUNCTION corridor_bump_revision();
+
+            CREATE TABLE shadow_results (
+                request_id           text        NOT NULL PRIMARY KEY,
+                primary_request_id   text        NOT NULL,
+                time                 timestamptz NOT NULL,
+                tenant_id            text,
+                primary_model        text        NOT NULL,
+                candidate_model      text        NOT NULL,
+                outcome              text        NOT NULL,
+                reason               text,
+                primary_latency_ms   integer     NOT NULL,
+                candidate_latency_ms integer,
+                primary_cost         numeric     NOT NULL,
+                candidate_cost       numeric     NOT NULL,
+                jaccard              double precision,
+                exact_match          boolean,
+                length_ratio         double precision,
+                tool_names_match     boolean,
+                tool_arguments_match boolean
+            );
+            CREATE INDEX ix_shadow_results_time ON shadow_results (time);
+            """),
+    ];
+
+    internal static int LatestVersion => All[^1].Version;
+
+    /// <summary>
+    /// Applies the steps of <paramref name="migrations"/> not yet recorded; returns how many it applied. A step that fails is
+    /// rolled back whole and reported as <see cref="StoreError.MigrationFailed"/> with the database's reason.
+    /// </summary>
+    internal static async Task<int> ApplyAsync(
+        NpgsqlDataSource dataSource,
+        IReadOnlyList<Migration> migrations,
+        TimeProvider timeProvider,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await ExecuteAsync(connection, transaction, $"""
+                SELECT pg_advisory_xact_lock({MigrationLock});
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    integer     NOT NULL PRIMARY KEY,
+                    name       text        NOT NULL,
+                    applied_at timestamptz NOT NULL
+                );
+                """, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        var latest = migrations[^1].Version;
+        var applied = 0;
+        foreach (var migration in migrations)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLock})", cancellationToken);
+            var newest = await GetNewestVersionAsync(connection, transaction, cancellationToken);
+            if (newest > latest)
+            {
+                throw new CorridorStoreException(
+                    StoreError.SchemaTooNew,
+                    $"The database is at schema version {newest}, newer than this Corridor knows ({latest}). Upgrade Corridor.");
+            }
+
+            if (newest >= migration.Version)
+            {
+                continue;
+            }
+
+            try
+            {
+                await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
+            }
+            catch (PostgresException ex)
+            {
+                await transaction.RollbackAsync(CancellationToken.None);
+                throw new CorridorStoreException(
+                    StoreError.MigrationFailed,
+                    $"Schema migration {migration.Version} ({migration.Name}) failed and was rolled back; the schema is unchanged at version {newest}. "
+                    + $"PostgreSQL said: {ex.SqlState}: {ex.MessageText}{(ex.Position > 0 ? $" (at character {ex.Position})" : "")}",
+                    ex);
+            }
+
+            await using (var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", connection, transaction))
+            {
+                record.Parameters.AddWithValue(migration.Version);
+                record.Parameters.AddWithValue(migration.Name);
+                record.Parameters.AddWithValue(timeProvider.GetUtcNow());
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            applied++;
+        }
+
+        return applied;
+    }
+
+    private static async Task<int> GetNewestVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", connection, transaction);
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,131 @@
+using System.Data.Common;
+using Corridor.Core.Audit;
+using Corridor.Core.Metering;
+using Corridor.Core.Tenants;
+
+namespace Corridor.Storage;
+
+/// <summary>
+/// The columns both stores share, in one order, and how a row of each table becomes a record. The stores differ only in how
+/// a time and an amount of money are kept (SQLite: Unix milliseconds and decimal text; PostgreSQL: <c>timestamptz</c> and
+/// <c>numeric</c>), which each says in its subclass.
+/// </summary>
+internal abstract class StoreRows
+{
+    internal const string TenantColumns =
+        "id, legal_name, country, created_at, controlling_country, entity_type, tier, verification_expires_at, use_case, denied_party";
+
+    internal const string KeyColumns = "id, tenant_id, prefix, hash, created_at, last_used_at, revoked_at, name";
+
+    internal const string AuditColumns = "sequence, time, actor, action, subject, details, previous_hash, hash";
+
+    /// <summary>The ledger's columns; <see cref="Ledger"/> and the writers use these positions.</summary>
+    internal static readonly IReadOnlyList<string> LedgerColumns =
+    [
+        "request_id", "time", "tenant_id", "key_id", "model", "endpoint", "deployment_id", "region",
+        "status", "outcome", "input_tokens", "output_tokens", "cost", "estimated", "latency_ms", "billable",
+        "error_code", "client_ip", "user_agent", "request_body", "response_text", "finish_reason",
+        "vendor", "decision_id", "revenue", "shadow_of",
+    ];
+
+    internal static readonly string LedgerColumnList = string.Join(", ", LedgerColumns);
+
+    /// <summary>The parameter marker of this database (<c>$</c> or <c>@</c>).</summary>
+    protected abstract string ParameterPrefix { get; }
+
+    /// <summary>A time as this store keeps it, for a parameter.</summary>
+    protected abstract object TimeValue(DateTimeOffset time);
+
+    protected abstract DateTimeOffset GetTime(DbDataReader reader, int ordinal);
+
+    /// <summary>Adds <c>from &lt;= time &lt; to</c> conditions (each only when given) and their parameters to <paramref name="command"/>.</summary>
+    internal string TimeRange(DbCommand command, DateTimeOffset? from, DateTimeOffset? to, string firstKeyword)
+    {
+        var sql = new System.Text.StringBuilder();
+        var keyword = firstKeyword;
+        foreach (var (name, op, bound) in new[] { ("from", ">=", from), ("to", "<", to) })
+        {
+            if (bound is { } time)
+            {
+                sql.Append(' ').Append(keyword).Append(" time ").Append(op).Append(' ').Append(ParameterPrefix).Append(name);
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = ParameterPrefix + name;
+                parameter.Value = TimeValue(time);
+                command.Parameters.Add(parameter);
+                keyword = "AND";
+            }
+        }
+
+        return sql.ToString();
+    }
+
+    protected abstract decimal GetMoney(DbDataReader reader, int ordinal);
+
+    internal DateTimeOffset? GetTimeOrNull(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : GetTime(reader, ordinal);
+
+    internal static string? GetStringOrNull(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    internal Tenant Tenant(DbDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), GetTime(r, 3))
+        {
+            ControllingCountry = GetStringOrNull(r, 4),
+            EntityType = TenantNames.TryParseEntityType(r.GetString(5), out var entityType) ? entityType : throw Corrupt("entity_type", r.GetString(5)),
+            Tier = TenantNames.TryParseTier(r.GetString(6), out var tier) ? tier : throw Corrupt("tier", r.GetString(6)),
+            VerificationExpiresAt = GetTimeOrNull(r, 7),
+            UseCase = GetStringOrNull(r, 8),
+            DeniedParty = TenantNames.TryParseDeniedParty(r.GetString(9), out var deniedParty) ? deniedParty : throw Corrupt("denied_party", r.GetString(9)),
+        };
+
+    // The CHECK constraints keep these out; only a database edited by hand without them could hold one.
+    private static InvalidDataException Corrupt(string column, string value) => new($"The tenants table holds '{value}' in {column}, which this Corridor does not know.");
+
+    internal ApiKey Key(DbDataReader r) => new(
+        Id: r.GetString(0),
+        TenantId: r.GetString(1),
+        Prefix: r.GetString(2),
+        Hash: r.GetString(3),
+        CreatedAt: GetTime(r, 4),
+        LastUsedAt: GetTimeOrNull(r, 5),
+        RevokedAt: GetTimeOrNull(r, 6),
+        Name: GetStringOrNull(r, 7));
+
+    internal AuditRecord Audit(DbDataReader r) => new(
+        Sequence: r.GetInt64(0),
+        Time: GetTime(r, 1),
+        Actor: r.GetString(2),
+        Action: r.GetString(3),
+        Subject: r.GetString(4),
+        Details: r.GetString(5),
+        PreviousHash: r.GetString(6),
+        Hash: r.GetString(7));
+
+    internal LedgerEntry Ledger(DbDataReader r) => new(
+        RequestId: r.GetString(0),
+        Time: GetTime(r, 1),
+        TenantId: GetStringOrNull(r, 2),
+        KeyId: GetStringOrNull(r, 3),
+        Model: r.GetString(4),
+        Endpoint: r.GetString(5),
+        DeploymentId: GetStringOrNull(r, 6),
+        Region: GetStringOrNull(r, 7),
+        Status: r.GetInt32(8),
+        Outcome: Enum.Parse<RequestOutcome>(r.GetString(9)),
+        InputTokens: r.GetInt64(10),
+        OutputTokens: r.GetInt64(11),
+        Cost: GetMoney(r, 12),
+        Estimated: r.GetBoolean(13),
+        LatencyMs: r.GetInt32(14),
+        Billable: r.GetBoolean(15),
+        ErrorCode: GetStringOrNull(r, 16),
+        ClientIp: GetStringOrNull(r, 17),
+        UserAgent: GetStringOrNull(r, 18),
+        RequestBody: GetStringOrNull(r, 19),
+        ResponseText: GetStringOrNull(r, 20),
+        FinishReason: GetStringOrNull(r, 21))
+    {
+        Vendor = GetStringOrNull(r, 22),
+        DecisionId = GetStringOrNull(r, 23),
+        Revenue = GetMoney(r, 24),
+        ShadowOf = GetStringOrNull(r, 25),
+    };
+}

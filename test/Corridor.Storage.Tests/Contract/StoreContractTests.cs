@@ -1,0 +1,297 @@
+using Corridor.Core.Metering;
+using Corridor.Core.Tenants;
+using Corridor.Testing;
+using Corridor.Testing.Storage;
+
+namespace Corridor.Storage.Tests.Contract;
+
+/// <summary>
+/// What every <see cref="ICorridorStore"/> must do, whatever its database: tenants, keys, the revision and the ledger.
+/// Each backend runs these through a subclass (<c>SqliteStoreContractTests</c>, <c>PostgresStoreContractTests</c>);
+/// a test added here runs against all of them.
+/// </summary>
+public abstract class StoreContractTests : StoreContract
+{
+    private static readonly DateTimeOffset T0 = LedgerSamples.Start;
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Fact]
+    public async Task Tenants_RoundTrip()
+    {
+        await Store.AddTenantAsync(new Tenant("zeta", "Zeta GmbH", "DE", T0.AddMinutes(1)), None).WithTimeout();
+        await Store.AddTenantAsync(new Tenant("acme", "Acme Logistics Pte. Ltd.", "SG", T0), None).WithTimeout();
+
+        Assert.Equal(new Tenant("acme", "Acme Logistics Pte. Ltd.", "SG", T0), await Store.GetTenantAsync("acme", None).WithTimeout());
+        Assert.Null(await Store.GetTenantAsync("nobody", None).WithTimeout());
+        Assert.Equal(["acme", "zeta"], (await Store.ListTenantsAsync(None).WithTimeout()).Select(t => t.Id));
+    }
+
+    [Fact]
+    public async Task AddTenant_WithATakenId_FailsWithADuplicateError()
+    {
+        await Store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
+
+        var error = await Assert.ThrowsAsync<CorridorStoreException>(() => Store.AddTenantAsync(Tenant("acme"), None)).WithTimeout();
+
+        Assert.Equal(StoreError.Duplicate, error.Error);
+        Assert.Contains("'acme' already exists", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Keys_RoundTrip_ByIdAndByTenant()
+    {
+        await Store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
+        await Store.AddTenantAsync(Tenant("zeta"), None).WithTimeout();
+        var first = ApiKeys.Create("acme", T0, "ci").Key;
+        var second = ApiKeys.Create("acme", T0.AddSeconds(1)).Key;
+        var other = ApiKeys.Create("zeta", T0).Key;
+        foreach (var key in new[] { second, other, first })
+        {
+            await Store.AddKeyAsync(key, None).WithTimeout();
+        }
+
+        Assert.Equal(first, await Store.GetKeyAsync(first.Id, None).WithTimeout());
+        Assert.Null(await Store.GetKeyAsync("key_ffffffffffffffff", None).WithTimeout());
+        Assert.Equal([first, second], await Store.ListKeysAsync("acme", None).WithTimeout());
+        Assert.Equal([first, second, other], await Store.ListKeysAsync(null, None).WithTimeout());
+    }
+
+    [Fact]
+    public async Task AddKey_ForAnUnknownTenant_FailsWithAnUnknownTenantError()
+    {
+        var error = await Assert.ThrowsAsync<CorridorStoreException>(
+            () => Store.AddKeyAsync(ApiKeys.Create("ghost", T0).Key, None)).WithTimeout();
+
+        Assert.Equal(StoreError.UnknownTenant, error.Error);
+        Assert.Contains("'ghost'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddKey_WithATakenHash_FailsWithADuplicateError()
+    {
+        await Store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
+        var key = ApiKeys.Create("acme", T0).Key;
+        await Store.AddKeyAsync(key, None).WithTimeout();
+
+        var error = await Assert.ThrowsAsync<CorridorStoreException>(
+            () => Store.AddKeyAsync(key with { Id = ApiKeys.NewKeyId() }, None)).WithTimeout();
+
+        Assert.Equal(StoreError.Duplicate, error.Error);
+    }
+
+    [Fact]
+    public async Task RevokeKey_RevokesOnlyThatKey_AndKeepsTheFirstRevocationTime()
+    {
+        await Store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
+        var revoked = ApiKeys.Create("acme", T0).Key;
+        var kept = ApiKeys.Create("acme", T0).Key;
+        await Store.AddKeyAsync(revoked, None).WithTimeout();
+        await Store.AddKeyAsync(kept, None).WithTimeout();
+
+        Assert.True(await Store.RevokeKeyAsync(revoked.Id, T0.AddHours(1), None).WithTimeout());
+        var revision = await Store.GetRevisionAsync(None).WithTimeout();
+        Assert.True(await Store.RevokeKeyAsync(revoked.Id, T0.AddHours(2), None).WithTimeout());
+        Assert.False(await Store.RevokeKeyAsync("key_ffffffffffffffff", T0, None).WithTimeout());
+
+        Assert.Equal(T0.AddHours(1), (await Store.GetKeyAsync(revoked.Id, None).WithTimeout())!.RevokedAt);
+        Assert.Null((await Store.GetKeyAsync(kept.Id, None).WithTimeout())!.RevokedAt);
+        Assert.NotNull(await Store.GetTenantAsync("acme", None).WithTimeout());
+        Assert.Equal(revision, await Store.GetRevisionAsync(None).WithTimeout());
+    }
+
+    [Fact]
+    public async Task TouchKeys_KeepsTheLatestUse_AndLeavesTheRevisionAlone()
+    {
+        await Store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
+        var key = ApiKeys.Create("acme", T0).Key;
+        await Store.AddKeyAsync(key, None).WithTimeout();
+        var revision = await Store.GetRevisionAsync(None).WithTimeout();
+
+        await Store.TouchKeysAsync([new(key.Id, T0.AddMinutes(5)), new("key_ffffffffffffffff", T0)], None).WithTimeout();
+        await Store.TouchKeysAsync([new(key.Id, T0.AddMinutes(3))], None).WithTimeout();
+
+        Assert.Equal(T0.AddMinutes(5), (await Store.GetKeyAsync(key.Id, None).WithTimeout())!.LastUsedAt);
+        Assert.Equal(revision, await Store.GetRevisionAsync(None).WithTimeout());
+    }
+
+    [Fact]
+    public async Task Revision_MovesAfterAWriteThroughASecondStoreOnTheSameDatabase()
+    {
+        await using var other = await Backend.OpenAsync();
+        var start = await Store.GetRevisionAsync(None).WithTimeout();
+
+        await other.AddTenantAsync(Tenant("acme"), None).WithTimeout();
+        var afterTenant = await Store.GetRevisionAsync(None).WithTimeout();
+        var key = ApiKeys.Create("acme", T0).Key;
+        await other.AddKeyAsync(key, None).WithTimeout();
+        var afterKey = await Store.GetRevisionAsync(None).WithTimeout();
+        await other.RevokeKeyAsync(key.Id, T0, None).WithTimeout();
+        var afterRevoke = await Store.GetRevisionAsync(None).WithTimeout();
+
+        Assert.True(afterTenant > start);
+        Assert.True(afterKey > afterTenant);
+        Assert.True(afterRevoke > afterKey);
+    }
+
+    [Fact]
+    public async Task Revision_MovesWhenTheTablesAreChangedDirectly()
+    {
+        await Store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
+        var before = await Store.GetRevisionAsync(None).WithTimeout();
+
+        await Backend.ExecuteAsync("UPDATE tenants SET legal_name = 'Acme 2' WHERE id = 'acme'");
+
+        Assert.True(await Store.GetRevisionAsync(None).WithTimeout() > before);
+    }
+
+    [Fact]
+    public async Task AppendLedger_RoundTripsEveryField()
+    {
+        var full = new LedgerEntry(
+            "r-1", T0.AddMilliseconds(123), "acme", "key_0000000000000001", "gpt-4.1", "/v1/chat/completions",
+            "gpt-4.1-sg", "sg", 200, RequestOutcome.Success, 182, 240, 0.00123456789m, true, 812, true,
+            "none", "203.0.113.7", "openai-python/1.40.0", """{"model":"gpt-4.1"}""", "Hello", "stop")
+        {
+            Vendor = "openai",
+            DecisionId = "dec_1",
+        };
+        var sparse = LedgerSamples.Entry("r-2", T0.AddSeconds(1), tenantId: null, keyId: null, billable: false) with { ErrorCode = "invalid_api_key" };
+
+        await Store.AppendLedgerAsync([full, sparse], None).WithTimeout();
+
+        Assert.Equal([full, sparse], await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync());
+    }
+
+    [Fact]
+    public async Task AppendLedger_IgnoresRequestIdsAlreadyStored()
+    {
+        var batch = Enumerable.Range(0, 300).Select(i => LedgerSamples.Entry($"r-{i}", T0.AddSeconds(i))).ToList();
+
+        await Store.AppendLedgerAsync(batch, None).WithTimeout();
+        await Store.AppendLedgerAsync(batch, None).WithTimeout();
+        await Store.AppendLedgerAsync([batch[0] with { Cost = 99m }, LedgerSamples.Entry("r-new", T0)], None).WithTimeout();
+
+        var rows = await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync();
+        Assert.Equal(301, rows.Count);
+        Assert.Equal(0.001m, rows.Single(r => r.RequestId == "r-0").Cost);
+        Assert.Equal(301, (await Store.GetUsageTotalsAsync(null, null, None).WithTimeout()).Single().Requests);
+    }
+
+    [Fact]
+    public async Task AppendLedger_WithAnInvalidRow_FailsTheWholeBatchInsteadOfDroppingTheRow()
+    {
+        var batch = new[] { LedgerSamples.Entry("r-1"), LedgerSamples.Entry("r-2", model: null!) };
+
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.AppendLedgerAsync(batch, None)).WithTimeout();
+
+        Assert.Empty(await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync());
+    }
+
+    [Fact]
+    public async Task AppendLedger_FromConcurrentWriters_KeepsEveryRow()
+    {
+        await using var other = await Backend.OpenAsync();
+        var writes = Enumerable.Range(0, 8).Select(w => (w % 2 == 0 ? Store : other).AppendLedgerAsync(
+            [.. Enumerable.Range(0, 100).Select(i => LedgerSamples.Entry($"w{w}-{i}", T0.AddMilliseconds(i)))], None));
+
+        await Task.WhenAll(writes).WithTimeout();
+
+        Assert.Equal(800, (await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+    }
+
+    [Fact]
+    public async Task UsageTotals_AreExactDecimalSums()
+    {
+        await Store.AppendLedgerAsync(
+        [
+            LedgerSamples.Entry("r-1", cost: 0.1m),
+            LedgerSamples.Entry("r-2", cost: 0.2m),
+            LedgerSamples.Entry("r-3", cost: 0.000000001m),
+        ], None).WithTimeout();
+
+        var total = Assert.Single(await Store.GetUsageTotalsAsync(null, null, None).WithTimeout());
+
+        Assert.Equal(0.300000001m, total.Cost);
+        Assert.Equal("0.300000001", total.Cost.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task UsageTotals_GroupBillableRowsByTenantAndModel()
+    {
+        await Store.AppendLedgerAsync(
+        [
+            LedgerSamples.Entry("r-1", tenantId: "zeta", model: "gpt-4.1", inputTokens: 10, outputTokens: 1, cost: 1m),
+            LedgerSamples.Entry("r-2", tenantId: "acme", model: "gpt-4.1", inputTokens: 20, outputTokens: 2, cost: 2m),
+            LedgerSamples.Entry("r-3", tenantId: "acme", model: "deepseek-v4", inputTokens: 30, outputTokens: 3, cost: 3m),
+            LedgerSamples.Entry("r-4", tenantId: "acme", model: "gpt-4.1", inputTokens: 40, outputTokens: 4, cost: 4m),
+            LedgerSamples.Entry("r-5", tenantId: "acme", model: "gpt-4.1", inputTokens: 500, outputTokens: 5, cost: 50m, billable: false),
+            LedgerSamples.Entry("r-6", tenantId: null, keyId: null, billable: false),
+        ], None).WithTimeout();
+
+        var totals = await Store.GetUsageTotalsAsync(null, null, None).WithTimeout();
+
+        Assert.Equal(
+        [
+            new UsageTotal("acme", "deepseek-v4", 1, 30, 3, 3m),
+            new UsageTotal("acme", "gpt-4.1", 2, 60, 6, 6m),
+            new UsageTotal("zeta", "gpt-4.1", 1, 10, 1, 1m),
+        ], totals);
+    }
+
+    [Fact]
+    public async Task UsageTotals_OverWholeAndPartDays_AreTheSumsOfTheRowsInRange()
+    {
+        // Every 7 hours for 12 days, two tenants and models, a retried batch and non-billable rows among them.
+        var rows = Enumerable.Range(0, 41).Select(i => LedgerSamples.Entry(
+            $"r-{i}", T0.AddHours(7 * i), tenantId: i % 3 == 0 ? "zeta" : "acme", model: i % 2 == 0 ? "gpt-4.1" : "deepseek-v4",
+            inputTokens: 10 + i, outputTokens: i, cost: 0.001m * (i + 1), billable: i % 5 != 4)).ToList();
+        await Store.AppendLedgerAsync(rows[..20], None).WithTimeout();
+        await Store.AppendLedgerAsync(rows[10..], None).WithTimeout();
+        var midnight = new DateTimeOffset(T0.UtcDateTime.Date, TimeSpan.Zero);
+        (DateTimeOffset? From, DateTimeOffset? To)[] ranges =
+        [
+            (null, null), (midnight.AddDays(2), midnight.AddDays(9)), (T0.AddHours(5), T0.AddDays(6).AddMinutes(7)),
+            (null, midnight.AddDays(4).AddHours(3)), (T0.AddDays(3).AddSeconds(1), null), (T0.AddHours(1), T0.AddHours(30)),
+            (midnight.AddDays(5).AddHours(1), midnight.AddDays(5).AddHours(20)),
+        ];
+
+        foreach (var (from, to) in ranges)
+        {
+            var expected = rows
+                .Where(r => r.Billable && (from is null || r.Time >= from) && (to is null || r.Time < to))
+                .GroupBy(r => (r.TenantId!, r.Model))
+                .OrderBy(g => g.Key.Item1, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal)
+                .Select(g => new UsageTotal(g.Key.Item1, g.Key.Model, g.Count(), g.Sum(r => r.InputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.Cost)));
+
+            Assert.Equal(expected, await Store.GetUsageTotalsAsync(from, to, None).WithTimeout());
+        }
+    }
+
+    [Fact]
+    public async Task ReadLedger_FiltersFromInclusiveToExclusive_InTimeOrder()
+    {
+        // Appended out of order; two rows share a time and keep their arrival order.
+        await Store.AppendLedgerAsync(
+        [
+            LedgerSamples.Entry("r-3", T0.AddHours(3)),
+            LedgerSamples.Entry("r-1", T0.AddHours(1)),
+            LedgerSamples.Entry("r-0", T0),
+            LedgerSamples.Entry("r-2a", T0.AddHours(2)),
+            LedgerSamples.Entry("r-2b", T0.AddHours(2)),
+        ], None).WithTimeout();
+
+        var all = await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync();
+        var window = await Store.ReadLedgerAsync(T0.AddHours(1), T0.AddHours(3), None).ToListWithTimeoutAsync();
+        var since = await Store.ReadLedgerAsync(T0.AddHours(2), null, None).ToListWithTimeoutAsync();
+        var until = await Store.ReadLedgerAsync(null, T0.AddHours(1), None).ToListWithTimeoutAsync();
+
+        Assert.Equal(["r-0", "r-1", "r-2a", "r-2b", "r-3"], all.Select(r => r.RequestId));
+        Assert.Equal(["r-1", "r-2a", "r-2b"], window.Select(r => r.RequestId));
+        Assert.Equal(["r-2a", "r-2b", "r-3"], since.Select(r => r.RequestId));
+        Assert.Equal(["r-0"], until.Select(r => r.RequestId));
+        var totals = await Store.GetUsageTotalsAsync(T0.AddHours(1), T0.AddHours(3), None).WithTimeout();
+        Assert.Equal(3, Assert.Single(totals).Requests);
+    }
+
+    private static Tenant Tenant(string id) => new(id, id + " Ltd.", "SG", T0);
+}

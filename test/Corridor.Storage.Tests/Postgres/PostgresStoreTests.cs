@@ -1,0 +1,187 @@
+using Corridor.Core.Audit;
+using Corridor.Storage.Postgres;
+using Corridor.Storage.Tests.Contract;
+using Corridor.Testing;
+using Corridor.Testing.Storage;
+
+namespace Corridor.Storage.Tests.Postgres;
+
+[Trait(TestPostgres.Trait, TestPostgres.Value)]
+public sealed class PostgresStoreContractTests : StoreContractTests
+{
+    protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.PostgresAsync();
+}
+
+[Trait(TestPostgres.Trait, TestPostgres.Value)]
+public sealed class PostgresComplianceStoreContractTests : ComplianceStoreContractTests
+{
+    protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.PostgresAsync();
+}
+
+/// <summary>What only the PostgreSQL store has: its migrations, monthly ledger partitions, and several writers at once.</summary>
+[Trait(TestPostgres.Trait, TestPostgres.Value)]
+public sealed class PostgresStoreTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = LedgerSamples.Start;
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private TestDatabase _database = null!;
+
+    public async Task InitializeAsync() => _database = await TestPostgres.CreateDatabaseAsync();
+
+    public async Task DisposeAsync() => await _database.DisposeAsync();
+
+    private Task<ICorridorStore> OpenAsync() =>
+        CorridorStores.OpenAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString), None).WithTimeout();
+
+    [Fact]
+    public async Task MigrateAsync_Twice_AndFromTwoStoresAtOnce_AppliesEachStepOnce()
+    {
+        var stores = await Task.WhenAll(OpenAsync(), OpenAsync(), OpenAsync()).WithTimeout();
+        await stores[0].AddTenantAsync(new("acme", "Acme", "SG", T0), None).WithTimeout();
+        await stores[1].MigrateAsync(None).WithTimeout();
+
+        Assert.Equal((long)PostgresMigrations.All.Count, await _database.ScalarAsync("SELECT count(*) FROM schema_migrations"));
+        Assert.Equal(PostgresMigrations.LatestVersion, await _database.ScalarAsync("SELECT max(version) FROM schema_migrations"));
+        Assert.NotNull(await stores[2].GetTenantAsync("acme", None).WithTimeout());
+        foreach (var store in stores)
+        {
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task MigrateAsync_RefusesADatabaseFromANewerCorridor()
+    {
+        await using var store = await OpenAsync();
+        await _database.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', now())");
+
+        var error = await Assert.ThrowsAsync<CorridorStoreException>(() => store.MigrateAsync(None)).WithTimeout();
+
+        Assert.Equal(StoreError.SchemaTooNew, error.Error);
+        Assert.Contains("999", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AMigrationThatFails_LeavesTheSchemaUnchanged_AndSaysWhy()
+    {
+        await (await OpenAsync()).DisposeAsync();
+        // A step that changes something, then fails: nothing of it may stay.
+        var broken = new PostgresMigrations.Migration(PostgresMigrations.LatestVersion + 1, "broken step", """
+            ALTER TABLE tenants ADD COLUMN half_done text;
+            CREATE TABLE half_done (id integer);
+            ALTER TABLE no_such_table ADD COLUMN x text;
+            """);
+        await using var store = new PostgresStore(_database.ConnectionString, [.. PostgresMigrations.All, broken]);
+
+        var error = await Assert.ThrowsAsync<CorridorStoreException>(() => store.MigrateAsync(None)).WithTimeout();
+
+        Assert.Equal(StoreError.MigrationFailed, error.Error);
+        Assert.Contains($"migration {broken.Version} (broken step) failed", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"unchanged at version {PostgresMigrations.LatestVersion}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("no_such_table", error.Message, StringComparison.Ordinal);
+        Assert.Equal(PostgresMigrations.LatestVersion, await _database.ScalarAsync("SELECT max(version) FROM schema_migrations"));
+        Assert.Null(await _database.ScalarAsync("SELECT to_regclass('half_done')::text"));
+        Assert.Equal(0L, await _database.ScalarAsync("SELECT count(*) FROM information_schema.columns WHERE table_name = 'tenants' AND column_name = 'half_done'"));
+    }
+
+    [Fact]
+    public async Task OpeningAFailingDatabase_StopsWithTheReason()
+    {
+        var unreachable = new StorageOptions(PostgresConnectionString: "Host=127.0.0.1;Port=1;Username=corridor;Timeout=2");
+
+        await Assert.ThrowsAnyAsync<Exception>(() => CorridorStores.OpenAsync(unreachable, None)).WithTimeout();
+        Assert.Equal("postgresql://127.0.0.1:1/corridor", unreachable.Describe());
+    }
+
+    [Fact]
+    public async Task TheLedger_GoesToOnePartitionPerMonth_CreatedAsRowsArrive()
+    {
+        await using var store = await OpenAsync();
+        var january = new DateTimeOffset(2031, 1, 31, 23, 59, 59, 999, TimeSpan.Zero);
+        var february = new DateTimeOffset(2031, 2, 1, 0, 0, 0, TimeSpan.Zero);
+        // 08:00 on 1 March in Singapore is still 28 February in UTC: partitions follow UTC months.
+        var lateFebruary = new DateTimeOffset(2031, 3, 1, 7, 0, 0, TimeSpan.FromHours(8));
+
+        await store.AppendLedgerAsync(
+            [LedgerSamples.Entry("r-jan", january), LedgerSamples.Entry("r-feb", february), LedgerSamples.Entry("r-feb2", lateFebruary)], None).WithTimeout();
+
+        Assert.Equal(1L, await _database.ScalarAsync("SELECT count(*) FROM ledger_2031_01"));
+        Assert.Equal(2L, await _database.ScalarAsync("SELECT count(*) FROM ledger_2031_02"));
+        Assert.Null(await _database.ScalarAsync("SELECT to_regclass('ledger_2031_03')::text"));
+        var february2031 = await store.ReadLedgerAsync(february, february.AddMonths(1), None).ToListWithTimeoutAsync();
+        Assert.Equal(["r-feb", "r-feb2"], february2031.Select(r => r.RequestId));
+    }
+
+    [Fact]
+    public async Task MigrateAsync_CreatesThisMonthsAndNextMonthsPartitionAhead()
+    {
+        await using var store = await OpenAsync();
+        var now = DateTimeOffset.UtcNow;
+
+        Assert.NotNull(await _database.ScalarAsync($"SELECT to_regclass('ledger_{now:yyyy_MM}')::text"));
+        Assert.NotNull(await _database.ScalarAsync($"SELECT to_regclass('ledger_{now.AddMonths(1):yyyy_MM}')::text"));
+    }
+
+    [Fact]
+    public async Task TwoStoresWritingANewMonthAtOnce_CreateItsPartitionOnce()
+    {
+        await using var one = await OpenAsync();
+        await using var two = await OpenAsync();
+        var month = new DateTimeOffset(2032, 7, 1, 0, 0, 0, TimeSpan.Zero);
+
+        await Task.WhenAll(
+            Task.Run(() => one.AppendLedgerAsync([.. Enumerable.Range(0, 200).Select(i => LedgerSamples.Entry($"a{i}", month.AddSeconds(i)))], None)),
+            Task.Run(() => two.AppendLedgerAsync([.. Enumerable.Range(0, 200).Select(i => LedgerSamples.Entry($"b{i}", month.AddSeconds(i)))], None))).WithTimeout();
+
+        Assert.Equal(400L, await _database.ScalarAsync("SELECT count(*) FROM ledger_2032_07"));
+    }
+
+    [Fact]
+    public async Task AChangeThroughOneStore_WakesAWaiterOnAnother_AtOnce()
+    {
+        await using var listener = await OpenAsync();
+        await using var writer = await OpenAsync();
+        var notifications = Assert.IsAssignableFrom<IStoreChangeNotifications>(listener);
+        // The first wait completes when the listener is connected (anything before it was not announced).
+        await notifications.WaitForChangeAsync(None).WithTimeout();
+        var next = notifications.WaitForChangeAsync(None);
+        var revision = await listener.GetRevisionAsync(None).WithTimeout();
+
+        Assert.False(next.IsCompleted);
+        await writer.AddTenantAsync(new("acme", "Acme", "SG", T0), None).WithTimeout();
+
+        await next.WithTimeout();
+        Assert.True(await listener.GetRevisionAsync(None).WithTimeout() > revision);
+    }
+
+    [Fact]
+    public async Task ConcurrentAdminChangesAndAuditAppends_FromTwoStores_KeepOneValidChain()
+    {
+        await using var one = await OpenAsync();
+        await using var two = await OpenAsync();
+        await one.AddTenantAsync(new("acme", "Acme", "SG", T0), None).WithTimeout();
+
+        // Keys issued (each with its record) on one store while the other appends decision records.
+        var issuing = Task.Run(async () =>
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                await Corridor.Storage.Compliance.AdminChanges.IssueKeyAsync(one, "acme", $"k{i}", "test", T0.AddSeconds(i), None);
+            }
+        });
+        var deciding = Task.Run(async () =>
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                await two.AppendAuditAsync([new AuditEntry(T0.AddSeconds(i), "gateway", "decision", $"d{i}", "{}"), new AuditEntry(T0.AddSeconds(i), "gateway", "decision", $"e{i}", "{}")], None);
+            }
+        });
+        await Task.WhenAll(issuing, deciding).WithTimeout();
+
+        var all = await one.ReadAuditAsync(1, None).ToListWithTimeoutAsync();
+        Assert.Equal(60, all.Count);
+        var result = AuditVerifier.Verify(all);
+        Assert.True(result.IsValid, result.Problem?.Message);
+    }
+}

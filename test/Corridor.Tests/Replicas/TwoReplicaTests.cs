@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Corridor.Core.Audit;
+using Corridor.Simulator;
+using Corridor.Storage;
+using Corridor.Testing;
+using Corridor.Testing.Storage;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Corridor.Tests.Replicas;
+
+/// <summary>
+/// Two <c>corridor serve</c> processes sharing one PostgreSQL, with one simulator upstream: what an operator changes through
+/// one replica holds on the other within 2 s, and both extend one audit chain.
+/// </summary>
+[Trait(TestPostgres.Trait, TestPostgres.Value)]
+public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
+{
+    /// <summary>What the issue promises: a change reaches every replica within this.</summary>
+    private static readonly TimeSpan Propagation = TimeSpan.FromSeconds(2);
+
+    private const string AdminTokenVariable = "CORRIDOR_REPLICA_TEST_ADMIN_TOKEN";
+    private const string AdminToken = "replica-test-admin-token";
+
+    // The tenant starts at tier basic; claude needs verified, so a tier change shows on the next request.
+    private const string Policy = """
+
+        policy:
+          version: "replicas-1"
+          rules:
+            - id: openai
+              match: { vendors: [openai] }
+              allow_jurisdictions: ["*"]
+            - id: anthropic
+              match: { vendors: [anthropic] }
+              allow_jurisdictions: ["*"]
+              min_tier: verified
+        """;
+
+    private readonly TempDirectory _folder = new();
+    private TestDatabase _database = null!;
+    private RunningSimulator _simulator = null!;
+    private ServeProcess _a = null!;
+    private ServeProcess _b = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestPostgres.CreateDatabaseAsync();
+        _simulator = await SimulatorHost.StartAsync("http://127.0.0.1:0", new SimulatorOptions { TokenInterval = TimeSpan.Zero }, CancellationToken.None).WithTimeout();
+        var config = _folder.File("corridor.yaml");
+        await File.WriteAllTextAsync(config, TestCatalog.Yaml(_simulator.BaseAddress, AdminTokenVariable) + Policy + $"""
+
+            storage:
+              postgres: "{_database.ConnectionString}"
+            """);
+        var environment = new Dictionary<string, string> { [AdminTokenVariable] = AdminToken };
+        // Both at once: the second waits for the first's migrations and then finds them applied.
+        var started = await Task.WhenAll(ServeProcess.StartAsync(config, environment), ServeProcess.StartAsync(config, environment)).WithTimeout();
+        (_a, _b) = (started[0], started[1]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await (_a?.DisposeAsync() ?? ValueTask.CompletedTask);
+        await (_b?.DisposeAsync() ?? ValueTask.CompletedTask);
+        await (_simulator?.DisposeAsync() ?? ValueTask.CompletedTask);
+        await (_database?.DisposeAsync() ?? ValueTask.CompletedTask);
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task KeysAndTenantsChangedOnOneReplica_HoldOnTheOther_AndBothKeepOneAuditChain()
+    {
+        using var adminA = Admin(_a);
+
+        // A key issued on A works on B.
+        (await adminA.PostAsJsonAsync("/admin/tenants", new { id = "fleet", legal_name = "Fleet Ltd.", country = "SG", tier = "basic" }).WithTimeout()).EnsureSuccessStatusCode();
+        var issued = await (await adminA.PostAsJsonAsync("/admin/keys", new { tenant = "fleet" }).WithTimeout()).Content.ReadFromJsonAsync<JsonElement>().WithTimeout();
+        var secret = issued.GetProperty("secret").GetString()!;
+        var keyId = issued.GetProperty("key").GetProperty("id").GetString()!;
+        using var onB = Client(_b, secret);
+        await WithinPropagationAsync("a key issued on A to work on B", async () => (await onB.GetAsync("/v1/models")).StatusCode == HttpStatusCode.OK);
+        var completion = await OpenAI(_b, secret).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("Hello from B")]).WithTimeout();
+        Assert.False(string.IsNullOrEmpty(completion.Value.Content[0].Text));
+
+        // A tenant change on A (tier basic -> verified) opens claude on B.
+        Assert.Equal(HttpStatusCode.Forbidden, await ClaudeStatusAsync(onB));
+        using (var patch = new HttpRequestMessage(HttpMethod.Patch, "/admin/tenants/fleet") { Content = JsonContent.Create(new { tier = "verified", verification_expires_at = "2099-01-01T00:00:00Z" }) })
+        {
+            (await adminA.SendAsync(patch).WithTimeout()).EnsureSuccessStatusCode();
+        }
+
+        await WithinPropagationAsync("a tier raised on A to let the tenant use claude on B", async () => await ClaudeStatusAsync(onB) == HttpStatusCode.OK);
+
+        // A key revoked on A stops working on B.
+        (await adminA.PostAsync($"/admin/keys/{keyId}/revoke", null).WithTimeout()).EnsureSuccessStatusCode();
+        await WithinPropagationAsync("a key revoked on A to be refused on B", async () => (await onB.GetAsync("/v1/models")).StatusCode == HttpStatusCode.Unauthorized);
+        var refused = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(
+            () => OpenAI(_b, secret).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("Still there?")])).WithTimeout();
+        Assert.Equal(401, refused.Status);
+
+        // Admin changes (written by A) and policy decisions (written by B) went into one chain: corridor audit verify says so.
+        await using (var store = await CorridorStores.OpenAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString), CancellationToken.None).WithTimeout())
+        {
+            await WithinPropagationAsync("B's decisions to reach the audit log", async () =>
+                (await store.SearchAuditAsync(new AuditQuery(Action: AuditActions.Decision), CancellationToken.None)).Count >= 3, TestTimeouts.Default);
+        }
+
+        var verify = await CliRunner.RunRawAsync("audit", "verify", "--db", _database.ConnectionString);
+        Assert.True(verify.ExitCode == 0, verify.Out + verify.Error + _a.Output + _b.Output);
+    }
+
+    private static async Task<HttpStatusCode> ClaudeStatusAsync(HttpClient http)
+    {
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", new { model = "claude-sonnet-4", max_tokens = 16, messages = new[] { new { role = "user", content = "hi" } } });
+        return response.StatusCode;
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails when it has not within <paramref name="limit"/> (2 s unless told).</summary>
+    private async Task WithinPropagationAsync(string what, Func<Task<bool>> condition, TimeSpan? limit = null)
+    {
+        var deadline = limit ?? Propagation;
+        var clock = Stopwatch.StartNew();
+        while (!await condition().WithTimeout())
+        {
+            Assert.True(clock.Elapsed < deadline, $"waited {clock.Elapsed.TotalMilliseconds:F0} ms for {what}.\nA:\n{_a.Output}\nB:\n{_b.Output}");
+            await Task.Delay(20).WithTimeout();
+        }
+    }
+
+    private static HttpClient Admin(ServeProcess replica) => Client(replica, AdminToken);
+
+    private static HttpClient Client(ServeProcess replica, string bearer)
+    {
+        var http = new HttpClient { BaseAddress = replica.BaseAddress, Timeout = TestTimeouts.Default };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
+        return http;
+    }
+
+    private static OpenAIClient OpenAI(ServeProcess replica, string secret) => new(
+        new System.ClientModel.ApiKeyCredential(secret),
+        new OpenAIClientOptions { Endpoint = new Uri(replica.BaseAddress, "/v1"), NetworkTimeout = TestTimeouts.Default, RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0) });
+}
