@@ -12,6 +12,8 @@
 #   ROUNDS=3                                                 rounds of each; paths interleave within a round
 #   CORRIDOR_BIN=path                                        use this `corridor` executable, skip the build
 #   CORRIDOR_ENV="DOTNET_gcServer=1 ..."                     extra environment for the Corridor process only
+#   LIMITS=1                                                 limits and budgets on the tenant and the key (set high,
+#                                                            so nothing is refused); LIMITS=0 runs without any
 #   KEEP=1                                                   keep the temporary directory (configs, logs)
 #   STORE=postgres                                           Corridor's store: a throwaway PostgreSQL (scripts/postgres.sh)
 #                                                            instead of a SQLite file; STORE_URL="Host=..." uses that database
@@ -26,6 +28,7 @@ RATE=${RATE:-1000}
 PACED_CONNECTIONS=${PACED_CONNECTIONS:-16}
 PACED_DURATION=${PACED_DURATION:-$DURATION}
 CORRIDOR_ENV=${CORRIDOR_ENV:-}
+LIMITS=${LIMITS:-1}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -129,6 +132,15 @@ if [[ ${STORE:-sqlite} == postgres ]]; then
 fi
 setup_corridor "$corridor" "$work" "$corridor_port" "$upstream_port" "$storage"
 cfg=$work/corridor.yaml
+if [[ $LIMITS == 1 ]]; then
+  # Every admission check runs (rate windows, stream slots, budget reservations on tenant and key), none refuses.
+  limits=(--rpm 1000000000 --tpm 9000000000000 --concurrent-streams 1000000 --daily-budget 1000000000
+    --daily-soft-budget 900000000 --monthly-budget 10000000000 --monthly-soft-budget 9000000000)
+  key_id=$(grep -oE 'key_[0-9a-f]{16}' "$work/cli.log" | head -n1) || true
+  "$corridor" --config "$cfg" tenants update bench "${limits[@]}" >>"$work/cli.log" 2>&1 &&
+    "$corridor" --config "$cfg" keys update "$key_id" "${limits[@]}" >>"$work/cli.log" 2>&1 ||
+    { cat "$work/cli.log" >&2; die "corridor tenants/keys update (limits) failed"; }
+fi
 
 # shellcheck disable=SC2086 # CORRIDOR_ENV is a list of NAME=VALUE words
 env $CORRIDOR_ENV "$corridor" --config "$cfg" serve >"$work/corridor.log" 2>&1 &
@@ -233,6 +245,7 @@ echo "Corridor whole-system benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(nproc) 
 echo "wrk, both nginx and Corridor share the machine; nothing is pinned. Figures are medians of $ROUNDS interleaved rounds."
 echo "CPU us/req: CPU time of the process answering wrk (the upstream itself for direct) per request."
 [[ -z $CORRIDOR_ENV ]] || echo "Corridor ran with: $CORRIDOR_ENV"
+if [[ $LIMITS == 1 ]]; then echo "Limits and budgets on the tenant and the key (LIMITS=1)."; else echo "No limits or budgets (LIMITS=0)."; fi
 echo
 echo "Saturating: wrk -t$THREADS -c$CONNECTIONS -d$DURATION per round (after a $WARMUP warm-up per path)"
 table throughput

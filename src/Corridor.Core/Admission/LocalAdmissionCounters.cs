@@ -41,13 +41,20 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
             }
             Take(tenant, request.TenantLimits, in request, now);
             Take(key, request.KeyLimits, in request, now);
-            ticket = AdmissionTicket.Create(tenant, key, request.Tokens, request.WorstCaseCost, request.Stream);
-            return new AdmissionResult(AdmissionVerdict.Admitted, LimitScope.Tenant, TimeSpan.Zero,
-                Tighter(tenant.RequestStatus(request.TenantLimits, request.LimitFactor, _minute, now, time.TimestampFrequency),
-                    key.RequestStatus(request.KeyLimits, request.LimitFactor, _minute, now, time.TimestampFrequency)),
-                Tighter(tenant.TokenStatus(request.TenantLimits, request.LimitFactor, _minute, now, time.TimestampFrequency),
-                    key.TokenStatus(request.KeyLimits, request.LimitFactor, _minute, now, time.TimestampFrequency)));
         }
+        ticket = AdmissionTicket.Create(tenant, key, request.Tokens, request.WorstCaseCost, request.Stream);
+        if (!request.TenantLimits.HasRateLimits && !request.KeyLimits.HasRateLimits)
+        {
+            return new AdmissionResult(AdmissionVerdict.Admitted, LimitScope.Tenant, TimeSpan.Zero, default, default);
+        }
+        // Outside the locks: what the headers show may be a request or two stale, and the locks stay short. A window's
+        // timestamp is one 64-bit field, read whole.
+        var frequency = time.TimestampFrequency;
+        return new AdmissionResult(AdmissionVerdict.Admitted, LimitScope.Tenant, TimeSpan.Zero,
+            Tighter(tenant.RequestStatus(request.TenantLimits, request.LimitFactor, _minute, now, frequency),
+                key.RequestStatus(request.KeyLimits, request.LimitFactor, _minute, now, frequency)),
+            Tighter(tenant.TokenStatus(request.TenantLimits, request.LimitFactor, _minute, now, frequency),
+                key.TokenStatus(request.KeyLimits, request.LimitFactor, _minute, now, frequency)));
     }
 
     public BudgetAlerts Settle(ref AdmissionTicket ticket, long tokens, decimal cost)

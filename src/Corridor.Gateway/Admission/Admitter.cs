@@ -45,7 +45,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, ILogger<Admi
         {
             RateLimitHeaders.Write(context.Response.Headers, call.Dialect, result.Requests, result.Tokens, call.ReceivedAt);
         }
-        return result.Admitted ? null : Refusal(call, result, options.Currency);
+        return result.Admitted ? null : Refusal(call, result, tokens, options.Currency);
     }
 
     /// <summary>
@@ -95,7 +95,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, ILogger<Admi
         }
     }
 
-    private static GatewayError Refusal(CorridorRequestFeature call, in AdmissionResult result, string currency)
+    private static GatewayError Refusal(CorridorRequestFeature call, in AdmissionResult result, long tokens, string currency)
     {
         var who = result.Scope == LimitScope.Tenant ? $"tenant '{call.Caller!.Tenant.Id}'" : $"key '{call.Caller!.Key.Id}'";
         var retryAfter = result.RetryAfter > TimeSpan.Zero ? RateLimitHeaders.RetryAfterSeconds(result.RetryAfter) : null;
@@ -113,7 +113,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, ILogger<Admi
             case AdmissionVerdict.TokensAboveLimit:
                 call.Outcome = Core.Metering.RequestOutcome.RateLimited;
                 return new GatewayError(ErrorKind.RateLimited,
-                    $"Request too large: tokens per minute (TPM) of {who}: limit {result.Tokens.Limit}, requested more. "
+                    $"Request too large: tokens per minute (TPM) of {who}: limit {result.Tokens.Limit}, requested {tokens} (the prompt and max_tokens). "
                     + "Send a shorter prompt or a lower max_tokens.", "rate_limit_exceeded", "max_tokens");
             case AdmissionVerdict.ConcurrentStreamsExceeded:
                 call.Outcome = Core.Metering.RequestOutcome.RateLimited;

@@ -114,6 +114,20 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task ARequestNeedingMoreTokensThanAMinuteAllows_Is429WithoutRetryAfter_SayingWhatItAskedFor()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("tiny-tpm", "SG");
+        await SetLimitsAsync("tenants", "tiny-tpm", new { tpm = 40 });
+
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Live.OpenAI(secret).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("hi")], Short)).WithTimeout();
+
+        Assert.Equal(429, refused.Status);
+        Assert.Null(Header(refused.GetRawResponse()!.Headers, "retry-after"));
+        Assert.Equal("40", Header(refused.GetRawResponse()!.Headers, "x-ratelimit-limit-tokens"));
+        Assert.Matches("limit 40, requested [0-9]+ \\(the prompt and max_tokens\\)", refused.GetRawResponse()!.Content.ToString());
+    }
+
+    [Fact]
     public async Task ASpentHardBudget_IsInsufficientQuota_429ForOpenAI_402BillingErrorForAnthropic()
     {
         var secret = await Live.AddTenantWithKeyAsync("broke", "SG");

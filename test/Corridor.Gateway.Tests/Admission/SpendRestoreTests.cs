@@ -1,0 +1,40 @@
+using Corridor.Core.Admission;
+using Corridor.Gateway.Admission;
+using Corridor.Gateway.Tests.Translation;
+using Corridor.Storage;
+using Corridor.Testing;
+using Corridor.Testing.Storage;
+
+namespace Corridor.Gateway.Tests.Admission;
+
+public sealed class SpendRestoreTests
+{
+    [Fact]
+    public async Task AtStart_ThisMonthsBillableLedgerRows_BecomeTheDaysAndTheMonthsSpend()
+    {
+        using var folder = new TempDirectory();
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(folder.File("corridor.db")), CancellationToken.None).WithTimeout();
+        var now = new DateTimeOffset(2026, 6, 15, 10, 0, 0, TimeSpan.Zero);
+        await store.AppendLedgerAsync(
+        [
+            LedgerSamples.Entry("req_today_a", now.AddHours(-1), keyId: "key_a", cost: 0.25m),
+            LedgerSamples.Entry("req_today_b", now.AddHours(-2), keyId: "key_b", cost: 0.125m),
+            LedgerSamples.Entry("req_earlier", new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero), keyId: "key_a", cost: 2m),
+            LedgerSamples.Entry("req_last_month", new DateTimeOffset(2026, 5, 31, 23, 59, 59, TimeSpan.Zero), keyId: "key_a", cost: 100m),
+            LedgerSamples.Entry("req_refused", now.AddHours(-1), keyId: "key_a", cost: 7m, billable: false),
+            LedgerSamples.Entry("req_other", now.AddHours(-1), tenantId: "zeta", keyId: "key_z", cost: 1m),
+        ], CancellationToken.None).WithTimeout();
+        var clock = new FixedTimeProvider(now);
+        var counters = new LocalAdmissionCounters(clock);
+
+        await SpendRestore.RestoreAsync(store, counters, clock, CancellationToken.None).WithTimeout();
+
+        var acme = counters.Find(LimitScope.Tenant, "acme")!;
+        Assert.Equal((0.375m, 2.375m), (acme.DaySpent, acme.MonthSpent));
+        var keyA = counters.Find(LimitScope.Key, "key_a")!;
+        Assert.Equal((0.25m, 2.25m), (keyA.DaySpent, keyA.MonthSpent));
+        Assert.Equal(1m, counters.Find(LimitScope.Tenant, "zeta")!.DaySpent);
+        var over = new AdmissionRequest("acme", new Limits { MonthlyHardBudget = 2.5m }, "key_a", Limits.None, 0, 0.2m, Stream: false);
+        Assert.Equal(AdmissionVerdict.BudgetExhausted, counters.TryAdmit(in over, out _).Verdict);
+    }
+}
