@@ -1,4 +1,6 @@
+using Corridor.Core.Admission;
 using Corridor.Core.Metering;
+using Corridor.Core.Shadow;
 using Corridor.Core.Tenants;
 using Corridor.Testing;
 using Corridor.Testing.Storage;
@@ -154,12 +156,14 @@ public abstract class StoreContractTests : StoreContract
         {
             Vendor = "openai",
             DecisionId = "dec_1",
+            Revenue = 0.0014814814814m,
         };
+        var shadow = LedgerSamples.Entry("r-3", T0.AddSeconds(2), billable: false) with { ShadowOf = "r-1", Revenue = 0m };
         var sparse = LedgerSamples.Entry("r-2", T0.AddSeconds(1), tenantId: null, keyId: null, billable: false) with { ErrorCode = "invalid_api_key" };
 
-        await Store.AppendLedgerAsync([full, sparse], None).WithTimeout();
+        await Store.AppendLedgerAsync([full, sparse, shadow], None).WithTimeout();
 
-        Assert.Equal([full, sparse], await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync());
+        Assert.Equal([full, sparse, shadow], await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync());
     }
 
     [Fact]
@@ -291,6 +295,44 @@ public abstract class StoreContractTests : StoreContract
         Assert.Equal(["r-0"], until.Select(r => r.RequestId));
         var totals = await Store.GetUsageTotalsAsync(T0.AddHours(1), T0.AddHours(3), None).WithTimeout();
         Assert.Equal(3, Assert.Single(totals).Requests);
+    }
+
+    [Fact]
+    public async Task Limits_RoundTripExactly_MoveTheRevision_AndAnEmptySetRemovesTheRow()
+    {
+        await Store.AddTenantAsync(new Tenant("acme", "Acme Logistics Pte. Ltd.", "SG", T0), None).WithTimeout();
+        var key = ApiKeys.Create("acme", T0).Key;
+        await Store.AddKeyAsync(key, None).WithTimeout();
+        var tenantLimits = new Limits { RequestsPerMinute = 600, TokensPerMinute = 2_000_000, DailyHardBudget = 250.50m, DailySoftBudget = 200.125m };
+        var keyLimits = new Limits { ConcurrentStreams = 3, MonthlyHardBudget = 0.000001m, MonthlySoftBudget = 0m };
+        var revision = await Store.GetRevisionAsync(None).WithTimeout();
+
+        Assert.True(await Store.SetLimitsAsync(new SubjectLimits(LimitScope.Tenant, "acme", tenantLimits), [], None).WithTimeout());
+        Assert.True(await Store.SetLimitsAsync(new SubjectLimits(LimitScope.Key, key.Id, keyLimits), [], None).WithTimeout());
+        Assert.False(await Store.SetLimitsAsync(new SubjectLimits(LimitScope.Key, "key_unknown", keyLimits), [], None).WithTimeout());
+        Assert.False(await Store.SetLimitsAsync(new SubjectLimits(LimitScope.Tenant, key.Id, keyLimits), [], None).WithTimeout());
+
+        Assert.True(await Store.GetRevisionAsync(None).WithTimeout() > revision);
+        var stored = await Store.ListLimitsAsync(None).WithTimeout();
+        Assert.Equal([new SubjectLimits(LimitScope.Key, key.Id, keyLimits), new SubjectLimits(LimitScope.Tenant, "acme", tenantLimits)], stored);
+        Assert.Equal("250.50", stored[1].Limits.DailyHardBudget!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.True(await Store.SetLimitsAsync(new SubjectLimits(LimitScope.Key, key.Id, Limits.None), [], None).WithTimeout());
+        Assert.Equal(["acme"], (await Store.ListLimitsAsync(None).WithTimeout()).Select(l => l.Id));
+    }
+
+    [Fact]
+    public async Task ShadowResults_RoundTripEveryField_InTimeOrder_AndARepeatedIdIsIgnored()
+    {
+        var compared = new ShadowResult("req_s1", "req_p1", T0.AddSeconds(2), "acme", "gpt-4.1", "deepseek-v4", ShadowOutcome.Compared, null,
+            812, 640, 0.00228m, 0.000301m, new Similarity(0.4375, false, 0.8125, true, false));
+        var skipped = new ShadowResult("req_s0", "req_p0", T0, null, "gpt-4.1", "deepseek-v4", ShadowOutcome.Skipped, "tier_below_minimum",
+            10, null, 0.1m, 0m, null);
+
+        await Store.AppendShadowResultsAsync([compared, skipped], None).WithTimeout();
+        await Store.AppendShadowResultsAsync([compared with { PrimaryCost = 99m }], None).WithTimeout();
+
+        Assert.Equal([skipped, compared], await Store.ReadShadowResultsAsync(T0, T0.AddSeconds(3), None).ToListWithTimeoutAsync());
     }
 
     private static Tenant Tenant(string id) => new(id, id + " Ltd.", "SG", T0);

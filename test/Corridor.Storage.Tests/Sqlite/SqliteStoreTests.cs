@@ -1,5 +1,3 @@
-using Corridor.Core.Admission;
-using Corridor.Core.Shadow;
 using Corridor.Core.Tenants;
 using Corridor.Storage.Sqlite;
 using Corridor.Storage.Tests.Contract;
@@ -101,30 +99,6 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Limits_RoundTripExactly_MoveTheRevision_AndAnEmptySetRemovesTheRow()
-    {
-        await _store.AddTenantAsync(new Tenant("acme", "Acme Logistics Pte. Ltd.", "SG", T0), None).WithTimeout();
-        var key = ApiKeys.Create("acme", T0).Key;
-        await _store.AddKeyAsync(key, None).WithTimeout();
-        var tenantLimits = new Limits { RequestsPerMinute = 600, TokensPerMinute = 2_000_000, DailyHardBudget = 250.50m, DailySoftBudget = 200.125m };
-        var keyLimits = new Limits { ConcurrentStreams = 3, MonthlyHardBudget = 0.000001m, MonthlySoftBudget = 0m };
-        var revision = await _store.GetRevisionAsync(None).WithTimeout();
-
-        Assert.True(await _store.SetLimitsAsync(new SubjectLimits(LimitScope.Tenant, "acme", tenantLimits), [], None).WithTimeout());
-        Assert.True(await _store.SetLimitsAsync(new SubjectLimits(LimitScope.Key, key.Id, keyLimits), [], None).WithTimeout());
-        Assert.False(await _store.SetLimitsAsync(new SubjectLimits(LimitScope.Key, "key_unknown", keyLimits), [], None).WithTimeout());
-        Assert.False(await _store.SetLimitsAsync(new SubjectLimits(LimitScope.Tenant, key.Id, keyLimits), [], None).WithTimeout());
-
-        Assert.True(await _store.GetRevisionAsync(None).WithTimeout() > revision);
-        var stored = await _store.ListLimitsAsync(None).WithTimeout();
-        Assert.Equal([new SubjectLimits(LimitScope.Key, key.Id, keyLimits), new SubjectLimits(LimitScope.Tenant, "acme", tenantLimits)], stored);
-        Assert.Equal("250.50", stored[1].Limits.DailyHardBudget!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-        Assert.True(await _store.SetLimitsAsync(new SubjectLimits(LimitScope.Key, key.Id, Limits.None), [], None).WithTimeout());
-        Assert.Equal(["acme"], (await _store.ListLimitsAsync(None).WithTimeout()).Select(l => l.Id));
-    }
-
-    [Fact]
     public async Task RevenueMigration_BillsEarlierRowsAtCost()
     {
         await ExecuteAsync("DELETE FROM schema_migrations WHERE version = 8");
@@ -141,20 +115,6 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
 
         var rows = await _store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync();
         Assert.Equal([("old-1", 0.0000123m), ("old-2", 0m)], rows.Select(r => (r.RequestId, r.Revenue)));
-    }
-
-    [Fact]
-    public async Task ShadowResults_RoundTripEveryField_InTimeOrder_AndARepeatedIdIsIgnored()
-    {
-        var compared = new ShadowResult("req_s1", "req_p1", T0.AddSeconds(2), "acme", "gpt-4.1", "deepseek-v4", ShadowOutcome.Compared, null,
-            812, 640, 0.00228m, 0.000301m, new Similarity(0.4375, false, 0.8125, true, false));
-        var skipped = new ShadowResult("req_s0", "req_p0", T0, null, "gpt-4.1", "deepseek-v4", ShadowOutcome.Skipped, "tier_below_minimum",
-            10, null, 0.1m, 0m, null);
-
-        await _store.AppendShadowResultsAsync([compared, skipped], None).WithTimeout();
-        await _store.AppendShadowResultsAsync([compared with { PrimaryCost = 99m }], None).WithTimeout();
-
-        Assert.Equal([skipped, compared], await _store.ReadShadowResultsAsync(T0, T0.AddSeconds(3), None).ToListWithTimeoutAsync());
     }
 
     private static Tenant Tenant(string id) => new(id, id + " Ltd.", "SG", T0);
