@@ -247,6 +247,42 @@ internal static class PostgresMigrations
             );
             CREATE INDEX ix_shadow_results_time ON shadow_results (time);
             """),
+        new(9, "monitor enforcement and cases", """
+            -- SQLite migration 7. Levels by name (none, watch, flag, throttle, suspend); a row goes when it holds neither a level nor a pin.
+            CREATE TABLE enforcement (
+                subject         text        NOT NULL PRIMARY KEY, -- key:ID or tenant:ID
+                tenant_id       text,
+                automatic_level text        NOT NULL DEFAULT 'none'
+                    CHECK (automatic_level IN ('none', 'watch', 'flag', 'throttle', 'suspend')),
+                pinned_level    text
+                    CHECK (pinned_level IN ('none', 'watch', 'flag', 'throttle', 'suspend')),
+                updated_at      timestamptz NOT NULL,
+                actor           text,
+                note            text
+            );
+            -- A pin made through any replica or the command line moves the revision, so every replica applies it at once
+            -- (MonitorService watches the revision). Automatic levels are each replica's own and move nothing.
+            CREATE TRIGGER enforcement_insert_revision AFTER INSERT ON enforcement
+                FOR EACH ROW WHEN (NEW.pinned_level IS NOT NULL) EXECUTE FUNCTION corridor_bump_revision();
+            CREATE TRIGGER enforcement_update_revision AFTER UPDATE ON enforcement
+                FOR EACH ROW WHEN (OLD.pinned_level IS DISTINCT FROM NEW.pinned_level) EXECUTE FUNCTION corridor_bump_revision();
+            CREATE TRIGGER enforcement_delete_revision AFTER DELETE ON enforcement
+                FOR EACH ROW WHEN (OLD.pinned_level IS NOT NULL) EXECUTE FUNCTION corridor_bump_revision();
+
+            -- The case itself is one JSON document (kept as text, byte for byte); the columns are what cases are listed by.
+            CREATE TABLE cases (
+                id         text        NOT NULL PRIMARY KEY,
+                subject    text        NOT NULL,
+                tenant_id  text,
+                status     text        NOT NULL CHECK (status IN ('open', 'dismissed', 'confirmed', 'escalated')),
+                opened_at  timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                version    bigint      NOT NULL,
+                document   text        NOT NULL
+            );
+            CREATE INDEX ix_cases_subject ON cases (subject, opened_at);
+            CREATE INDEX ix_cases_status ON cases (status, updated_at);
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

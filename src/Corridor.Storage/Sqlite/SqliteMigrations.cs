@@ -217,6 +217,16 @@ internal static class SqliteMigrations
             ) STRICT;
             CREATE INDEX ix_shadow_results_time ON shadow_results (time);
             """),
+        new(9, "enforcement pins move the revision", """
+            -- A pin made from the command line reaches the running gateway at its next revision check (MonitorService),
+            -- as on PostgreSQL (its migration 9). Automatic levels are the gateway's own and move nothing.
+            CREATE TRIGGER enforcement_insert_revision AFTER INSERT ON enforcement WHEN NEW.pinned_level IS NOT NULL
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            CREATE TRIGGER enforcement_update_revision AFTER UPDATE ON enforcement WHEN OLD.pinned_level IS NOT NEW.pinned_level
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            CREATE TRIGGER enforcement_delete_revision AFTER DELETE ON enforcement WHEN OLD.pinned_level IS NOT NULL
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -18,6 +18,12 @@ public sealed class PostgresComplianceStoreContractTests : ComplianceStoreContra
     protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.PostgresAsync();
 }
 
+[Trait(TestPostgres.Trait, TestPostgres.Value)]
+public sealed class PostgresMonitorStoreContractTests : MonitorStoreContractTests
+{
+    protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.PostgresAsync();
+}
+
 /// <summary>What only the PostgreSQL store has: its migrations, monthly ledger partitions, and several writers at once.</summary>
 [Trait(TestPostgres.Trait, TestPostgres.Value)]
 public sealed class PostgresStoreTests : IAsyncLifetime
