@@ -1,6 +1,7 @@
 using System.Text;
 using System.Threading.Channels;
 using Corridor.Core.Audit;
+using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
@@ -20,8 +21,8 @@ namespace Corridor.Gateway.Monitoring;
 /// The distillation monitor in the gateway. On the request path: <see cref="Observe"/> (step 9) extracts a request's
 /// features and queues them, never blocking, and the enforcement step reads levels lock-free. In the background, every
 /// tick: subjects are scored (<see cref="DistillationMonitor.Tick"/>), level changes are stored with their audit
-/// records and open or extend cases, pins made from the command line are picked up, and case timelines and examples
-/// are updated. A failure here is logged and counted (<see cref="Failures"/>), never passed to a request.
+/// records and open or extend cases, pins made elsewhere are read again, and case timelines and examples are updated.
+/// Between ticks, <see cref="WatchPinsAsync"/> applies pins made through another replica or the command line within about a second. A failure here is logged and counted (<see cref="Failures"/>), never passed to a request.
 /// </summary>
 internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 {
@@ -40,6 +41,9 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     // When each subject's pin was last applied through the admin API: a store read older than that does not undo it.
     private readonly Dictionary<SubjectRef, long> _appliedAt = [];
     private readonly SemaphoreSlim _tickGate = new(1, 1);
+
+    // One store read of the pins at a time, so an older read is never applied after a newer one.
+    private readonly SemaphoreSlim _pinGate = new(1, 1);
     private volatile ExampleTargets _examples = ExampleTargets.Empty;
     private bool _persistent = true;
     private long _failures;
@@ -174,11 +178,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             await Guard("events", () => ProcessEventsAsync(cancellationToken));
             if (_persistent)
             {
-                await Guard("pins", async () =>
-                {
-                    var readAt = _time.GetTimestamp();
-                    SyncPins(await _store.ListEnforcementAsync(cancellationToken), readAt);
-                });
+                await Guard("pins", () => ReadPinsAsync(cancellationToken));
                 await Guard("cases", () => UpdateCasesAsync(cancellationToken));
             }
         }
@@ -208,6 +208,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         }
 
         var pump = Task.Run(() => Pump.RunAsync(stoppingToken), CancellationToken.None);
+        var pins = _persistent ? Task.Run(() => WatchPinsAsync(stoppingToken), CancellationToken.None) : Task.CompletedTask;
         using var timer = new PeriodicTimer(_settings.TickInterval, _time);
         try
         {
@@ -221,6 +222,58 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         }
 
         await pump;
+        await pins;
+    }
+
+    /// <summary>
+    /// Pins made elsewhere (another replica's admin API, the command line) move the store's revision: it is checked every
+    /// <see cref="StoreSync.RefreshInterval"/>, and at once when a shared store announces a change, so such a pin is
+    /// enforced here within about a second rather than at the next tick. The tick reads the pins as well, as a backstop.
+    /// </summary>
+    private async Task WatchPinsAsync(CancellationToken stoppingToken)
+    {
+        var notifications = _store as IStoreChangeNotifications;
+        var changed = notifications?.WaitForChangeAsync(stoppingToken);
+        long? seen = null;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var poll = Task.Delay(StoreSync.RefreshInterval, _time, stoppingToken);
+            await (changed is null ? Task.WhenAny(poll) : Task.WhenAny(changed, poll));
+            if (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            // Taken before the read, so a pin committed while it runs wakes the next one.
+            if (changed is { IsCompleted: true })
+            {
+                changed = notifications!.WaitForChangeAsync(stoppingToken);
+            }
+
+            await Guard("pins", async () =>
+            {
+                var revision = await _store.GetRevisionAsync(stoppingToken);
+                if (revision != seen)
+                {
+                    await ReadPinsAsync(stoppingToken);
+                    seen = revision;
+                }
+            });
+        }
+    }
+
+    private async Task ReadPinsAsync(CancellationToken cancellationToken)
+    {
+        await _pinGate.WaitAsync(cancellationToken);
+        try
+        {
+            var readAt = _time.GetTimestamp();
+            SyncPins(await _store.ListEnforcementAsync(cancellationToken), readAt);
+        }
+        finally
+        {
+            _pinGate.Release();
+        }
     }
 
     /// <summary>Records what is still queued (level changes are audited) before the gateway stops.</summary>

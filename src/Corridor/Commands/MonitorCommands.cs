@@ -9,7 +9,7 @@ namespace Corridor.Cli.Commands;
 
 /// <summary>
 /// The distillation monitor's cases (<c>corridor cases list|show|decide|export</c>) and enforcement pins
-/// (<c>corridor enforcement list|pin|unpin</c>). A running gateway picks up pins at its next monitor tick.
+/// (<c>corridor enforcement list|pin|unpin</c>). Running gateways pick up pins within about a second (the pin moves the store's revision).
 /// </summary>
 internal static class MonitorCommands
 {
@@ -212,7 +212,7 @@ internal static class MonitorCommands
 
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
             await CaseBook.PinAsync(store, target, pinned, context.Actor, parseResult.GetRequiredValue(note), context.Time.GetUtcNow(), cancellationToken);
-            context.Out.WriteLine($"Pinned {target} at {pinned.Name()}. A running gateway applies it within one monitor tick.");
+            context.Out.WriteLine($"Pinned {target} at {pinned.Name()}. Running gateways apply it within about a second.");
             return 0;
         });
         return command;

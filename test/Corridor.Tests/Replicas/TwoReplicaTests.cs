@@ -78,10 +78,7 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
         using var adminA = Admin(_a);
 
         // A key issued on A works on B.
-        (await adminA.PostAsJsonAsync("/admin/tenants", new { id = "fleet", legal_name = "Fleet Ltd.", country = "SG", tier = "basic" }).WithTimeout()).EnsureSuccessStatusCode();
-        var issued = await (await adminA.PostAsJsonAsync("/admin/keys", new { tenant = "fleet" }).WithTimeout()).Content.ReadFromJsonAsync<JsonElement>().WithTimeout();
-        var secret = issued.GetProperty("secret").GetString()!;
-        var keyId = issued.GetProperty("key").GetProperty("id").GetString()!;
+        var (secret, keyId) = await IssueKeyAsync(adminA);
         using var onB = Client(_b, secret);
         await WithinPropagationAsync("a key issued on A to work on B", async () => (await onB.GetAsync("/v1/models")).StatusCode == HttpStatusCode.OK);
         var completion = await OpenAI(_b, secret).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("Hello from B")]).WithTimeout();
@@ -112,6 +109,49 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
 
         var verify = await CliRunner.RunRawAsync("audit", "verify", "--db", _database.ConnectionString);
         Assert.True(verify.ExitCode == 0, verify.Out + verify.Error + _a.Output + _b.Output);
+    }
+
+    [Fact]
+    public async Task SuspendPinnedThroughOneReplicaOrTheCommandLine_RefusesOnTheOther()
+    {
+        using var adminA = Admin(_a);
+        var (secret, keyId) = await IssueKeyAsync(adminA);
+        using var onB = Client(_b, secret);
+        await WithinPropagationAsync("a key issued on A to work on B", async () => await ChatStatusAsync(onB) == HttpStatusCode.OK);
+
+        // Suspended through A's admin API: B refuses in the client's dialect.
+        (await adminA.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{keyId}", level = "suspend", note = "harvest confirmed" }).WithTimeout()).EnsureSuccessStatusCode();
+        await WithinPropagationAsync("a key suspended on A to be refused on B", async () => await ChatStatusAsync(onB) == HttpStatusCode.Forbidden);
+        var refused = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(
+            () => OpenAI(_b, secret).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("Still there?")])).WithTimeout();
+        Assert.Equal(403, refused.Status);
+        Assert.Contains("suspended", refused.Message, StringComparison.Ordinal);
+
+        // Unpinned from the command line: both serve the key again; then the tenant suspended from the command line.
+        var unpin = await CliRunner.RunRawAsync("enforcement", "unpin", $"key:{keyId}", "--note", "appeal upheld", "--db", _database.ConnectionString);
+        Assert.True(unpin.ExitCode == 0, unpin.Out + unpin.Error);
+        using var onA = Client(_a, secret);
+        await WithinPropagationAsync("an unpin from the command line to reach B", async () => await ChatStatusAsync(onB) == HttpStatusCode.OK);
+        await WithinPropagationAsync("an unpin from the command line to reach A", async () => await ChatStatusAsync(onA) == HttpStatusCode.OK);
+
+        var pin = await CliRunner.RunRawAsync("enforcement", "pin", "tenant:fleet", "suspend", "--note", "reseller abroad", "--db", _database.ConnectionString);
+        Assert.True(pin.ExitCode == 0, pin.Out + pin.Error);
+        await WithinPropagationAsync("a tenant suspended from the command line to be refused on B", async () => await ChatStatusAsync(onB) == HttpStatusCode.Forbidden);
+        await WithinPropagationAsync("a tenant suspended from the command line to be refused on A", async () => await ChatStatusAsync(onA) == HttpStatusCode.Forbidden);
+    }
+
+    /// <summary>Adds the tenant <c>fleet</c> (tier basic) and issues it a key, through <paramref name="admin"/>.</summary>
+    private static async Task<(string Secret, string KeyId)> IssueKeyAsync(HttpClient admin)
+    {
+        (await admin.PostAsJsonAsync("/admin/tenants", new { id = "fleet", legal_name = "Fleet Ltd.", country = "SG", tier = "basic" }).WithTimeout()).EnsureSuccessStatusCode();
+        var issued = await (await admin.PostAsJsonAsync("/admin/keys", new { tenant = "fleet" }).WithTimeout()).Content.ReadFromJsonAsync<JsonElement>().WithTimeout();
+        return (issued.GetProperty("secret").GetString()!, issued.GetProperty("key").GetProperty("id").GetString()!);
+    }
+
+    private static async Task<HttpStatusCode> ChatStatusAsync(HttpClient http)
+    {
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", new { model = "gpt-4.1", max_tokens = 16, messages = new[] { new { role = "user", content = "hi" } } });
+        return response.StatusCode;
     }
 
     private static async Task<HttpStatusCode> ClaudeStatusAsync(HttpClient http)
