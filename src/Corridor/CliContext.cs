@@ -26,7 +26,7 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
 
     /// <summary>
     /// Sets <paramref name="action"/> as the command's action. A mistake the user can fix (bad input, unknown ids,
-    /// an unreadable config or database) prints <c>error: ...</c> to stderr and exits 1, without a stack trace.
+    /// an unreadable config or database, or a store error) prints <c>error: ...</c> to stderr and exits 1, without a stack trace.
     /// </summary>
     public void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> action)
     {
@@ -48,8 +48,13 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
             {
                 return Fail(ex.Message.Replace(Environment.NewLine, Environment.NewLine + "error: ", StringComparison.Ordinal));
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
             {
+                return Fail(ex.Message);
+            }
+            catch (NotSupportedException ex)
+            {
+                // A store that does not keep what the command needs (the monitor's cases and enforcement).
                 return Fail(ex.Message);
             }
             catch (SqliteException ex)

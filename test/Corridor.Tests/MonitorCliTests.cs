@@ -110,6 +110,33 @@ public sealed partial class MonitorCliTests : IDisposable
         Assert.Contains(message, result.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task CasesAndEnforcement_OnACaseTheStoreCannotRead_Exit1WithTheCaseNamed_AndNoStackTrace()
+    {
+        var keyId = await KeyAsync();
+        await using (var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout())
+        {
+            Assert.True(await store.SaveCaseAsync(new CaseRecord("case_bad", $"key:{keyId}", "acme", "open", At, At, 1, "{ not json"), [], CancellationToken.None).WithTimeout());
+        }
+
+        string[][] commands =
+        [
+            ["cases", "list"],
+            ["cases", "show", "case_bad"],
+            ["cases", "decide", "case_bad", "--decision", "dismiss", "--note", "x"],
+            ["cases", "export", "case_bad", "--out", _cli.File("bundle.json")],
+            ["enforcement", "pin", $"key:{keyId}", "suspend", "--note", "x"],
+        ];
+        foreach (var command in commands)
+        {
+            var result = await _cli.RunAsync(command);
+            var what = string.Join(' ', command) + ": " + result.Out + result.Error;
+            Assert.True(result.ExitCode == 1, what);
+            Assert.True(result.Error.Contains("error: case 'case_bad' in the store is not a readable case document", StringComparison.Ordinal), what);
+            Assert.True(!result.Error.Contains("   at ", StringComparison.Ordinal) && !result.Error.Contains("Exception", StringComparison.Ordinal), what);
+        }
+    }
+
     [GeneratedRegex(@"Issued key (\S+) ")]
     private static partial Regex KeyId();
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Corridor.Core.Audit;
 using Corridor.Monitor.Cases;
 using Corridor.Monitor.Scoring;
@@ -177,5 +178,16 @@ public static class CaseBook
     internal static CaseRecord ToRecord(CaseFile file) =>
         new(file.Id, file.Subject, file.Tenant, file.Status, file.OpenedAt, file.UpdatedAt, file.Version, file.ToJson());
 
-    private static CaseFile Read(CaseRecord record) => CaseFile.FromJson(record.Document, record.Version);
+    // A document that no longer parses (edited by hand, or written by a newer Corridor) is reported by case, not as a JSON error.
+    internal static CaseFile Read(CaseRecord record)
+    {
+        try
+        {
+            return CaseFile.FromJson(record.Document, record.Version);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"case '{record.Id}' in the store is not a readable case document: {e.Message}", e);
+        }
+    }
 }

@@ -1,7 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Corridor.Core.Audit;
-using Corridor.Monitor.Cases;
 using Corridor.Monitor.Scoring;
 using Corridor.Storage;
 
@@ -30,7 +29,7 @@ public static class EvidenceBundle
             return false;
         }
 
-        var file = CaseFile.FromJson(record.Document, record.Version);
+        var file = CaseBook.Read(record);
         var audit = new List<AuditRecord>();
         audit.AddRange(await store.SearchAuditAsync(new AuditQuery(file.Id, null, MaxAuditRecords), cancellationToken));
         var subjects = new List<string> { file.Subject };
