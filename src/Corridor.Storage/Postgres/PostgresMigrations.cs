@@ -283,6 +283,21 @@ internal static class PostgresMigrations
             CREATE INDEX ix_cases_subject ON cases (subject, opened_at);
             CREATE INDEX ix_cases_status ON cases (status, updated_at);
             """),
+        new(10, "admission leases", """
+            -- The fleet's lease book (docs/limits-and-budgets.md, "Several gateways"): what replicas have taken of a
+            -- subject's allowance in one period (an aligned UTC minute for requests and tokens, a UTC day or month for
+            -- budgets): slices held, reservations in flight and settled spend alike. No SQLite twin: one process needs none.
+            CREATE TABLE admission_leases (
+                scope      text    NOT NULL CHECK (scope IN ('tenant', 'key')),
+                id         text    NOT NULL,
+                kind       text    NOT NULL CHECK (kind IN ('requests', 'tokens', 'day_budget', 'month_budget')),
+                period     bigint  NOT NULL,
+                taken      numeric NOT NULL,
+                -- What the last lease granted: written by the same UPDATE from the row as it was, so RETURNING can answer it.
+                last_grant numeric NOT NULL,
+                PRIMARY KEY (scope, id, kind, period)
+            );
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

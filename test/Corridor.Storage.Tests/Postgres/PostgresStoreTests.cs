@@ -1,8 +1,10 @@
+using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Storage.Postgres;
 using Corridor.Storage.Tests.Contract;
 using Corridor.Testing;
 using Corridor.Testing.Storage;
+using Npgsql;
 
 namespace Corridor.Storage.Tests.Postgres;
 
@@ -89,6 +91,52 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.Equal(PostgresMigrations.LatestVersion, await _database.ScalarAsync("SELECT max(version) FROM schema_migrations"));
         Assert.Null(await _database.ScalarAsync("SELECT to_regclass('half_done')::text"));
         Assert.Equal(0L, await _database.ScalarAsync("SELECT count(*) FROM information_schema.columns WHERE table_name = 'tenants' AND column_name = 'half_done'"));
+    }
+
+    [Fact]
+    public async Task LeasesFromTwoReplicasAtOnce_NeverTakeMoreThanTheLimit()
+    {
+        await (await OpenAsync()).DisposeAsync();
+        await using var first = NpgsqlDataSource.Create(_database.ConnectionString);
+        await using var second = NpgsqlDataSource.Create(_database.ConnectionString);
+        var books = new[] { new PostgresLeaseBook(first), new PostgresLeaseBook(second) };
+        var key = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.Requests), 29_000_000);
+
+        // 2 replicas × 8 workers × 10 leases of 3 against a limit of 100: 240 wanted, exactly 100 granted.
+        var grants = await Task.WhenAll(Enumerable.Range(0, 16).Select(async worker =>
+        {
+            var granted = 0m;
+            for (var i = 0; i < 10; i++)
+            {
+                granted += await books[worker % 2].LeaseAsync(key, 100m, 3m, None);
+            }
+            return granted;
+        })).WithTimeout();
+
+        Assert.Equal(100m, grants.Sum());
+        Assert.Equal(0m, await books[0].LeaseAsync(key, 100m, 1m, None).AsTask().WithTimeout());
+    }
+
+    [Fact]
+    public async Task ALeaseReturned_CanBeLeasedAgain_AndSpendBeyondReservationsCounts()
+    {
+        await (await OpenAsync()).DisposeAsync();
+        await using var dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
+        var book = new PostgresLeaseBook(dataSource);
+        var budget = new LeaseKey(new LeaseSubject(LimitScope.Key, "key_1", LeaseKind.DayBudget), 740_000);
+
+        Assert.Equal(6.5m, await book.LeaseAsync(budget, 10m, 6.5m, None).AsTask().WithTimeout());
+        Assert.Equal(3.5m, await book.LeaseAsync(budget, 10m, 6.5m, None).AsTask().WithTimeout());
+        await book.ReturnAsync(budget, 2m, None).AsTask().WithTimeout();
+        await book.ReturnAsync(budget, -0.25m, None).AsTask().WithTimeout(); // settled beyond reservations
+        Assert.Equal(1.75m, await book.LeaseAsync(budget, 10m, 5m, None).AsTask().WithTimeout());
+        // A lower limit than what is taken grants nothing (never negative).
+        Assert.Equal(0m, await book.LeaseAsync(budget, 5m, 1m, None).AsTask().WithTimeout());
+
+        var minute = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.Requests), 100);
+        await book.LeaseAsync(minute, 10m, 1m, None).AsTask().WithTimeout();
+        Assert.Equal(1, await book.PruneAsync(LeaseKind.Requests, 101, None).WithTimeout());
+        Assert.Equal(1L, await _database.ScalarAsync("SELECT count(*) FROM admission_leases"));
     }
 
     [Fact]
