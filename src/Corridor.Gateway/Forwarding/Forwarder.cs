@@ -168,7 +168,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             return null;
         }
         using var body = read;
-        if (body is null || !IsJson(body.Span) || !call.Usage.TryScan(body.Span))
+        if (body is null || !call.Usage.TryScanObject(body.Span))
         {
             LogUpstreamFailed(target.Deployment.Id, "the response is not JSON");
             call.Outcome = RequestOutcome.UpstreamError;
