@@ -1,16 +1,19 @@
+using System.Buffers;
 using System.Threading.Channels;
 using Corridor.Monitor.Features;
 
 namespace Corridor.Monitor;
 
 /// <summary>
-/// Hands requests' features from the request path to the monitor on a background loop: <see cref="TryEnqueue"/>
-/// never blocks (when the queue is full the observation is dropped and counted), so the monitor can never delay a
-/// response. One consumer calls <see cref="DistillationMonitor.Observe(in RequestFeatures)"/> in arrival order.
+/// Hands finished requests from the request path to the monitor on a background loop: <see cref="TryEnqueue"/> copies
+/// the request body into a pooled buffer and never blocks (when the queue is full the observation is dropped and
+/// counted), so the monitor can never delay a response. One consumer extracts each request's features
+/// (<see cref="FeatureExtractor"/>) and calls <see cref="DistillationMonitor.Observe(in RequestFeatures)"/> in arrival
+/// order: the JSON pass and the text scan cost the background loop's CPU, not the request's thread.
 /// </summary>
 public sealed class ObservationPump
 {
-    private readonly Channel<RequestFeatures> _channel;
+    private readonly Channel<Observation> _channel;
     private readonly DistillationMonitor _monitor;
     private long _dropped;
 
@@ -19,7 +22,7 @@ public sealed class ObservationPump
         ArgumentNullException.ThrowIfNull(monitor);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _monitor = monitor;
-        _channel = Channel.CreateBounded<RequestFeatures>(new BoundedChannelOptions(capacity)
+        _channel = Channel.CreateBounded<Observation>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.DropWrite,
             SingleReader = true,
@@ -32,14 +35,20 @@ public sealed class ObservationPump
 
     public int Pending => _channel.Reader.Count;
 
-    /// <summary>Queues one request's features; false (and counted) when the queue is full or completed.</summary>
-    public bool TryEnqueue(in RequestFeatures features)
+    /// <summary>
+    /// Queues one request (its metadata and a copy of its JSON body, which the caller may reuse at once); false (and
+    /// counted) when the queue is full or completed.
+    /// </summary>
+    public bool TryEnqueue(in RequestMetadata metadata, ReadOnlySpan<byte> requestJson)
     {
-        if (_channel.Writer.TryWrite(features))
+        var body = ArrayPool<byte>.Shared.Rent(requestJson.Length);
+        requestJson.CopyTo(body);
+        if (_channel.Writer.TryWrite(new Observation(metadata, body, requestJson.Length)))
         {
             return true;
         }
 
+        ArrayPool<byte>.Shared.Return(body);
         Interlocked.Increment(ref _dropped);
         return false;
     }
@@ -47,7 +56,7 @@ public sealed class ObservationPump
     /// <summary>Stops accepting observations; <see cref="RunAsync"/> ends once the queue is drained.</summary>
     public void Complete() => _channel.Writer.TryComplete();
 
-    /// <summary>The consumer loop: observes every queued request until completed or cancelled.</summary>
+    /// <summary>The consumer loop: extracts the features of, and observes, every queued request until completed or cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var reader = _channel.Reader;
@@ -55,9 +64,17 @@ public sealed class ObservationPump
         {
             while (await reader.WaitToReadAsync(cancellationToken))
             {
-                while (reader.TryRead(out var features))
+                while (reader.TryRead(out var observation))
                 {
-                    _monitor.Observe(features);
+                    try
+                    {
+                        FeatureExtractor.Extract(observation.Metadata, observation.Body.AsSpan(0, observation.Length), out var features);
+                        _monitor.Observe(features);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(observation.Body);
+                    }
                 }
             }
         }
@@ -66,4 +83,6 @@ public sealed class ObservationPump
             // Shutting down: what is still queued is not observed.
         }
     }
+
+    private readonly record struct Observation(RequestMetadata Metadata, byte[] Body, int Length);
 }

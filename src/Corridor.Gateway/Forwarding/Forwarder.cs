@@ -103,7 +103,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 {
                     return await RelayUpstreamErrorAsync(context, call, target, response, aborted);
                 }
-                var isStream = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+                var isStream = IsEventStream(response.Content.Headers);
                 if (request.Stream && isStream)
                 {
                     await RelayStreamAsync(context, call, target, direction, response, aborted);
@@ -168,7 +168,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             return null;
         }
         using var body = read;
-        if (body is null || !IsJson(body.Span) || !call.Usage.TryScan(body.Span))
+        if (body is null || !call.Usage.TryScanObject(body.Span))
         {
             LogUpstreamFailed(target.Deployment.Id, "the response is not JSON");
             call.Outcome = RequestOutcome.UpstreamError;
@@ -330,6 +330,21 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             return false;
         }
         return emptyChoices && hasUsage;
+    }
+
+    /// <summary>
+    /// Whether the answer's media type is <c>text/event-stream</c>, read from the raw header: the typed
+    /// <c>ContentType</c> would parse a <see cref="System.Net.Http.Headers.MediaTypeHeaderValue"/> for every answer.
+    /// </summary>
+    private static bool IsEventStream(System.Net.Http.Headers.HttpContentHeaders headers)
+    {
+        if (!headers.NonValidated.TryGetValues("Content-Type", out var values) || values.Count != 1)
+        {
+            return false;
+        }
+        var value = values.ToString().AsSpan();
+        var parameters = value.IndexOf(';');
+        return (parameters < 0 ? value : value[..parameters]).Trim().Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
     }
 
     private static bool IsJson(ReadOnlySpan<byte> body)

@@ -50,13 +50,44 @@ internal sealed class UsageMeter(int retainChars)
     {
         try
         {
-            Scan(json);
+            Scan(json, requireObject: false);
             return true;
         }
         catch (JsonException)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Scans a whole (not streamed) response, which must be exactly one JSON object, and validates it in the same pass;
+    /// when it is not, returns false and leaves the meter as it was: nothing is metered from an invalid response.
+    /// </summary>
+    public bool TryScanObject(ReadOnlySpan<byte> json)
+    {
+        var (input, output, reported, provisional, finishReason, outputChars) = (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars);
+        var (text, arguments, toolNames) = (_text?.Length ?? 0, _arguments?.Length ?? 0, _toolNames?.Count ?? 0);
+        try
+        {
+            if (Scan(json, requireObject: true))
+            {
+                return true;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars) = (input, output, reported, provisional, finishReason, outputChars);
+        if (_text is not null)
+        {
+            _text.Length = text;
+        }
+        if (_arguments is not null)
+        {
+            _arguments.Length = arguments;
+        }
+        _toolNames?.RemoveRange(toolNames, _toolNames.Count - toolNames);
+        return false;
     }
 
     /// <summary>
@@ -104,9 +135,18 @@ internal sealed class UsageMeter(int retainChars)
         return OutputChars <= text.Length ? counted : (long)Math.Ceiling((double)counted * OutputChars / text.Length);
     }
 
-    private void Scan(ReadOnlySpan<byte> json)
+    /// <summary>
+    /// One pass of <see cref="Utf8JsonReader"/>, which throws <see cref="JsonException"/> on anything but one well-formed
+    /// JSON value; false when <paramref name="requireObject"/> and that value is not an object.
+    /// </summary>
+    private bool Scan(ReadOnlySpan<byte> json, bool requireObject)
     {
         var reader = new Utf8JsonReader(json);
+        if (requireObject && (!reader.Read() || reader.TokenType != JsonTokenType.StartObject))
+        {
+            return false;
+        }
+        var resume = requireObject;
         Span<UsageField> parents = stackalloc UsageField[MaxDepth];
         var currentProperty = UsageField.None;
         long usageInput = 0;
@@ -115,8 +155,9 @@ internal sealed class UsageMeter(int retainChars)
         var usageHasOutput = false;
         var inUsageAt = -1;
 
-        while (reader.Read())
+        while (resume || reader.Read())
         {
+            resume = false;
             var depth = reader.CurrentDepth;
             switch (reader.TokenType)
             {
@@ -193,6 +234,7 @@ internal sealed class UsageMeter(int retainChars)
                 currentProperty = UsageField.None;
             }
         }
+        return true;
     }
 
     /// <summary>An Anthropic <c>tool_use</c> block's <c>input</c> object, kept as its JSON text; the empty one a stream starts with is not.</summary>

@@ -105,7 +105,10 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         await UpdateCasesAsync(cancellationToken);
     }
 
-    /// <summary>Step 9: observes a finished request. Never throws; about 2–6 µs, no allocation unless the caller's case wants an example.</summary>
+    /// <summary>
+    /// Step 9: observes a finished request. Never throws; copies the body into a pooled buffer and queues it with the
+    /// metadata (feature extraction runs on the pump's background loop), no other allocation unless the caller's case wants an example.
+    /// </summary>
     public void Observe(HttpContext context, CorridorRequestFeature call)
     {
         if (!Enabled || call.Caller is not { } caller || call.Request is not { } request)
@@ -129,8 +132,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 InputTokens = (int)Math.Min(int.MaxValue, call.Usage.InputTokens),
                 OutputTokens = (int)Math.Min(int.MaxValue, call.Usage.OutputTokens),
             };
-            FeatureExtractor.Extract(metadata, original.Body.Span, out var features);
-            Pump.TryEnqueue(features);
+            Pump.TryEnqueue(metadata, original.Body.Span);
             if (_examples.Wants(caller.Key.Id, caller.Tenant.Id))
             {
                 OfferExample(call, metadata, original.Body.Span);

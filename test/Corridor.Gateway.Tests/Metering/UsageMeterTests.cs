@@ -126,6 +126,35 @@ public sealed class UsageMeterTests
         Assert.False(new UsageMeter(10).TryScan("<html>"u8));
     }
 
+    [Theory]
+    [InlineData("""{"choices":[{"message":{"content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":7,"completion_tokens":2}} trailing""")]
+    [InlineData("""{"choices":[{"message":{"content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":7,"completion_tokens":2},""")]
+    [InlineData("""[{"usage":{"prompt_tokens":7,"completion_tokens":2}}]""")]
+    [InlineData("")]
+    public void WholeResponse_NotOneObject_IsRejectedAndMetersNothing(string json)
+    {
+        var meter = new UsageMeter(retainChars: 100);
+
+        Assert.False(meter.TryScanObject(Encoding.UTF8.GetBytes(json)));
+
+        Assert.False(meter.Reported);
+        Assert.Equal(0, meter.InputTokens);
+        Assert.Equal(0, meter.OutputTokens);
+        Assert.Null(meter.FinishReason);
+        Assert.Equal(0, meter.OutputChars);
+        Assert.True(string.IsNullOrEmpty(meter.Text));
+    }
+
+    [Fact]
+    public void WholeResponse_OneObject_IsScanned()
+    {
+        var meter = new UsageMeter(retainChars: 100);
+
+        Assert.True(meter.TryScanObject(Encoding.UTF8.GetBytes("""{"choices":[{"message":{"content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":7,"completion_tokens":2}}""" + "\n")));
+
+        Assert.Equal((7, 2, "stop", "Hi"), (meter.InputTokens, meter.OutputTokens, meter.FinishReason, meter.Text));
+    }
+
     [Fact]
     public void Text_IsUnescapedAndCountedWhetherShortOrLong()
     {
