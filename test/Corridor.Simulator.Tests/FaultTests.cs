@@ -123,6 +123,38 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task StallKnob_SendsThatManyTokens_ThenNothing_WithTheConnectionOpen()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "x/stall=3/v1/chat/completions")
+        {
+            Content = new StringContent(Bodies.OpenAIChat(extra: ""","stream":true"""), System.Text.Encoding.UTF8, "application/json"),
+        };
+        using var response = await sim.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(SimulatorFixture.Timeout);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var contentEvents = 0;
+        using var silence = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+
+        // Read until the upstream has been silent for a second: the stream neither ends nor breaks.
+        var stalled = false;
+        try
+        {
+            while (await reader.ReadLineAsync(silence.Token) is { } line)
+            {
+                Assert.NotEqual("data: [DONE]", line);
+                contentEvents += line.Contains("\"content\":\"", StringComparison.Ordinal) && !line.Contains("\"content\":\"\"", StringComparison.Ordinal) ? 1 : 0;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            stalled = true;
+        }
+
+        Assert.True(stalled, "the stream ended instead of stalling");
+        Assert.InRange(contentEvents, 1, 3);
+    }
+
+    [Fact]
     public async Task DisconnectKnob_BeyondTheLastToken_StillCutsBeforeTheEnd()
     {
         await using var sim = await SimulatorFixture.StartAsync();

@@ -77,10 +77,10 @@ public sealed class GenerationTests
     [Fact]
     public void Knobs_ParseEveryKnob()
     {
-        Assert.True(FaultKnobs.TryParse("latency=50,status=503,rate429=0.25,error=1,disconnect=5,garbage", out var knobs, out var error));
+        Assert.True(FaultKnobs.TryParse("latency=50,status=503,rate429=0.25,error=1,disconnect=5,garbage,stall=3", out var knobs, out var error));
 
         Assert.Null(error);
-        Assert.Equal(new FaultKnobs(TimeSpan.FromMilliseconds(50), 503, 0.25, 1, 5, Garbage: true), knobs);
+        Assert.Equal(new FaultKnobs(TimeSpan.FromMilliseconds(50), 503, 0.25, 1, 5, Garbage: true, StallAfterTokens: 3), knobs);
     }
 
     [Fact]

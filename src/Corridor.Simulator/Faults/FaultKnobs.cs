@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Corridor.Simulator.Faults;
 
 /// <summary>
-/// Faults asked for in the path prefix <c>/x/{knobs}/…</c>, e.g. <c>latency=50,status=503,rate429=0.5,disconnect=5,garbage=1</c>,
+/// Faults asked for in the path prefix <c>/x/{knobs}/…</c>, e.g. <c>latency=50,status=503,rate429=0.5,disconnect=5,garbage=1,stall=3</c>,
 /// so one gateway deployment can point at a faulty upstream while another points at a healthy one.
 /// </summary>
 internal readonly record struct FaultKnobs(
@@ -12,9 +12,10 @@ internal readonly record struct FaultKnobs(
     double RateLimitRate,
     double ErrorRate,
     int? DisconnectAfterTokens,
-    bool Garbage)
+    bool Garbage,
+    int? StallAfterTokens = null)
 {
-    public const string Help = "latency=MS, status=400..599, rate429=0..1, error=0..1, disconnect=TOKENS, garbage=0|1";
+    public const string Help = "latency=MS, status=400..599, rate429=0..1, error=0..1, disconnect=TOKENS, garbage=0|1, stall=TOKENS";
 
     public static bool TryParse(string? text, out FaultKnobs knobs, out string? error)
     {
@@ -66,6 +67,9 @@ internal readonly record struct FaultKnobs(
                 return true;
             case "disconnect" when int.TryParse(value, NumberStyles.None, invariant, out var tokens):
                 knobs = knobs with { DisconnectAfterTokens = tokens };
+                return true;
+            case "stall" when int.TryParse(value, NumberStyles.None, invariant, out var tokens):
+                knobs = knobs with { StallAfterTokens = tokens };
                 return true;
             case "garbage" when value is "0" or "1":
                 knobs = knobs with { Garbage = value is "1" };

@@ -75,7 +75,7 @@ internal sealed class SimulatorEndpoints
             return;
         }
 
-        using var session = SseSession.Start(context, _state.Time, _state.Options.TokenInterval, admission.CutAfter(plan.CompletionTokens));
+        using var session = SseSession.Start(context, _state.Time, _state.Options.TokenInterval, admission.CutAfter(plan.CompletionTokens), admission.StallAfterTokens);
         await ChatStreamer.StreamAsync(session, plan, format);
     }
 
@@ -194,7 +194,7 @@ internal sealed class SimulatorEndpoints
             return null;
         }
 
-        return new Admission(sequence, knobs.Garbage, knobs.DisconnectAfterTokens, disconnectDraw < options.DisconnectRate ? cutDraw : null);
+        return new Admission(sequence, knobs.Garbage, knobs.DisconnectAfterTokens, disconnectDraw < options.DisconnectRate ? cutDraw : null, knobs.StallAfterTokens);
     }
 
     /// <summary>What a real vendor would refuse before reading the body: a missing version or credential.</summary>
@@ -274,7 +274,7 @@ internal sealed class SimulatorEndpoints
     }
 
     /// <summary>What admission decided for a request that goes on to be answered.</summary>
-    private readonly record struct Admission(long Sequence, bool Garbage, int? DisconnectAfterTokens, double? RandomCutFraction)
+    private readonly record struct Admission(long Sequence, bool Garbage, int? DisconnectAfterTokens, double? RandomCutFraction, int? StallAfterTokens)
     {
         /// <summary>After how many tokens a stream is cut: as the knob says, or somewhere in the middle for a random disconnect.</summary>
         public int? CutAfter(int totalTokens) =>

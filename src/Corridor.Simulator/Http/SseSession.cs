@@ -19,10 +19,12 @@ internal sealed class SseSession : IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _tokenInterval;
     private readonly int? _cutAfterTokens;
+    private readonly int? _stallAfterTokens;
     private int _tokens;
 
-    private SseSession(HttpContext context, TimeProvider time, TimeSpan tokenInterval, int? cutAfterTokens)
+    private SseSession(HttpContext context, TimeProvider time, TimeSpan tokenInterval, int? cutAfterTokens, int? stallAfterTokens)
     {
+        _stallAfterTokens = stallAfterTokens;
         _context = context;
         _pipe = context.Response.BodyWriter;
         _json = new Utf8JsonWriter(_pipe, HttpBodies.WriterOptions);
@@ -32,13 +34,13 @@ internal sealed class SseSession : IDisposable
     }
 
     /// <summary>Sends the 200 headers of an event stream.</summary>
-    public static SseSession Start(HttpContext context, TimeProvider time, TimeSpan tokenInterval, int? cutAfterTokens)
+    public static SseSession Start(HttpContext context, TimeProvider time, TimeSpan tokenInterval, int? cutAfterTokens, int? stallAfterTokens = null)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
-        return new SseSession(context, time, tokenInterval, cutAfterTokens);
+        return new SseSession(context, time, tokenInterval, cutAfterTokens, stallAfterTokens);
     }
 
     private CancellationToken Aborted => _context.RequestAborted;
@@ -75,12 +77,28 @@ internal sealed class SseSession : IDisposable
         return !result.IsCompleted && !result.IsCanceled;
     }
 
-    /// <summary>Waits the token interval; false (and the connection aborted) when the stream must be cut here.</summary>
+    /// <summary>
+    /// Waits the token interval; false (and the connection aborted) when the stream must be cut here. A stall sends what was
+    /// written, then nothing more until the client gives up: the connection stays open, silent.
+    /// </summary>
     public async ValueTask<bool> BeforeTokenAsync()
     {
         if (_tokens >= _cutAfterTokens)
         {
             await CutAsync();
+            return false;
+        }
+
+        if (_tokens >= _stallAfterTokens)
+        {
+            await FlushAsync();
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, _time, Aborted);
+            }
+            catch (OperationCanceledException)
+            {
+            }
             return false;
         }
 

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Corridor.Core.Metering;
+using Corridor.Testing;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>
+/// An upstream that sends a few tokens and then goes silent with the connection open (the simulator's <c>stall</c> knob):
+/// the gateway's stream idle timeout ends the client's stream with an error event, and the ledger bills what was
+/// received, marked as estimated, with the timeout as its outcome.
+/// </summary>
+public sealed class StalledStreamTests
+{
+    [Fact]
+    public async Task AStalledStream_EndsAtTheIdleTimeout_WithAnErrorEvent_AndIsBilledAsEstimated()
+    {
+        await using var live = await LiveGateway.StartAsync(sim => TestCatalog.Yaml(sim)
+            .Replace("streamIdleTimeoutSeconds: 5", "streamIdleTimeoutSeconds: 1", StringComparison.Ordinal)
+            .Replace("deployments:\n", "deployments:\n  - { id: stalled-sg, model: stalled-stream, region: sg, endpoint: \"" + sim.ToString().TrimEnd('/') + "/x/stall=3/v1\", price: { input: 1, output: 1 } }\n", StringComparison.Ordinal)
+            .Replace("models:\n", "models:\n  - { id: stalled-stream, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)).WithTimeout();
+        using var http = live.Http();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"stalled-stream","stream":true,"messages":[{"role":"user","content":"Hello, stall."}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        var events = await ServerSentEvents.ReadAllAsync(response, timeout.Token);
+
+        Assert.DoesNotContain(events, e => e.Data == "[DONE]");
+        var text = string.Concat(events.Take(events.Count - 1).Select(e =>
+        {
+            using var chunk = JsonDocument.Parse(e.Data);
+            var choices = chunk.RootElement.GetProperty("choices");
+            return choices.GetArrayLength() > 0 && choices[0].GetProperty("delta").TryGetProperty("content", out var piece) ? piece.GetString() : "";
+        }));
+        Assert.NotEmpty(text);
+        using (var last = JsonDocument.Parse(events[^1].Data))
+        {
+            Assert.True(last.RootElement.TryGetProperty("error", out var error), "the stream should end with an error event");
+            Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
+        }
+        Assert.True(response.Headers.TryGetValues("x-corridor-request-id", out var ids));
+        var row = await live.LedgerRowAsync(ids.Single());
+        Assert.Equal(RequestOutcome.Timeout, row.Outcome);
+        Assert.True(row.Estimated);
+        Assert.Equal(Corridor.Gateway.Metering.TokenCounter.Count(text), row.OutputTokens);
+        Assert.True(row.InputTokens > 0);
+        Assert.Equal((row.InputTokens + row.OutputTokens) / 1_000_000m, row.Cost);
+    }
+}
