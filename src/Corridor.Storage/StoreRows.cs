@@ -48,15 +48,51 @@ internal abstract class StoreRows
             if (bound is { } time)
             {
                 sql.Append(' ').Append(keyword).Append(" time ").Append(op).Append(' ').Append(ParameterPrefix).Append(name);
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = ParameterPrefix + name;
-                parameter.Value = TimeValue(time);
-                command.Parameters.Add(parameter);
+                AddParameter(command, name, TimeValue(time));
                 keyword = "AND";
             }
         }
 
         return sql.ToString();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="query"/> on <paramref name="command"/> (a fresh command on an open connection): the newest
+    /// matching records up to its limit, returned oldest first.
+    /// </summary>
+    internal async Task<IReadOnlyList<AuditRecord>> SearchAuditAsync(DbCommand command, AuditQuery query, CancellationToken cancellationToken)
+    {
+        var where = new List<string>();
+        foreach (var (column, value) in new[] { ("subject", query.Subject), ("action", query.Action) })
+        {
+            if (value is not null)
+            {
+                where.Add($"{column} = {ParameterPrefix}{column}");
+                AddParameter(command, column, value);
+            }
+        }
+
+        command.CommandText = $"SELECT {AuditColumns} FROM audit_log"
+            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
+            + $" ORDER BY sequence DESC LIMIT {ParameterPrefix}limit";
+        AddParameter(command, "limit", Math.Max(0, query.Limit));
+        var records = new List<AuditRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(Audit(reader));
+        }
+
+        records.Reverse();
+        return records;
+    }
+
+    private void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = ParameterPrefix + name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 
     protected abstract decimal GetMoney(DbDataReader reader, int ordinal);

@@ -395,32 +395,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand { Connection = connection };
-        var where = new List<string>();
-        if (query.Subject is not null)
-        {
-            where.Add("subject = @subject");
-            command.Parameters.AddWithValue("subject", query.Subject);
-        }
-
-        if (query.Action is not null)
-        {
-            where.Add("action = @action");
-            command.Parameters.AddWithValue("action", query.Action);
-        }
-
-        command.CommandText = $"SELECT {PostgresAudit.Columns} FROM audit_log"
-            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
-            + " ORDER BY sequence DESC LIMIT @limit";
-        command.Parameters.AddWithValue("limit", Math.Max(0, query.Limit));
-        var records = new List<AuditRecord>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            records.Add(PostgresValues.Rows.Audit(reader));
-        }
-
-        records.Reverse();
-        return records;
+        return await PostgresValues.Rows.SearchAuditAsync(command, query, cancellationToken);
     }
 
     public async Task<DeniedPartyList> GetDeniedPartyListAsync(CancellationToken cancellationToken)

@@ -58,8 +58,7 @@ internal static class LedgerRows
         p.Text(10, e.Outcome.ToString());
         p.Integer(11, e.InputTokens);
         p.Integer(12, e.OutputTokens);
-        Span<char> cost = stackalloc char[32];
-        p.Text(13, e.Cost.TryFormat(cost, out var written, provider: CultureInfo.InvariantCulture) ? cost[..written] : e.Cost.ToString(CultureInfo.InvariantCulture));
+        p.Money(13, e.Cost);
         p.Integer(14, e.Estimated ? 1 : 0);
         p.Integer(15, e.LatencyMs);
         p.Integer(16, e.Billable ? 1 : 0);
@@ -71,8 +70,7 @@ internal static class LedgerRows
         p.Text(22, e.FinishReason);
         p.Text(23, e.Vendor);
         p.Text(24, e.DecisionId);
-        Span<char> revenue = stackalloc char[32];
-        p.Text(25, e.Revenue.TryFormat(revenue, out written, provider: CultureInfo.InvariantCulture) ? revenue[..written] : e.Revenue.ToString(CultureInfo.InvariantCulture));
+        p.Money(25, e.Revenue);
         p.Text(26, e.ShadowOf);
     }
 
@@ -99,6 +97,13 @@ internal static class LedgerRows
                 return;
             }
             Text(index, value.AsSpan());
+        }
+
+        /// <summary>An exact decimal as invariant text, formatted on the stack (a decimal never needs more than 31 characters).</summary>
+        public void Money(int index, decimal value)
+        {
+            Span<char> text = stackalloc char[32];
+            Text(index, value.TryFormat(text, out var written, provider: CultureInfo.InvariantCulture) ? text[..written] : value.ToString(CultureInfo.InvariantCulture));
         }
 
         public void Text(int index, ReadOnlySpan<char> value)

@@ -387,32 +387,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        var where = new List<string>();
-        if (query.Subject is not null)
-        {
-            where.Add("subject = $subject");
-            command.Parameters.AddWithValue("$subject", query.Subject);
-        }
-
-        if (query.Action is not null)
-        {
-            where.Add("action = $action");
-            command.Parameters.AddWithValue("$action", query.Action);
-        }
-
-        command.CommandText = $"SELECT {SqliteAudit.Columns} FROM audit_log"
-            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
-            + " ORDER BY sequence DESC LIMIT $limit";
-        command.Parameters.AddWithValue("$limit", Math.Max(0, query.Limit));
-        var records = new List<AuditRecord>();
-        using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            records.Add(SqliteValues.Rows.Audit(reader));
-        }
-
-        records.Reverse();
-        return records;
+        return await SqliteValues.Rows.SearchAuditAsync(command, query, cancellationToken);
     }
 
     public async Task<DeniedPartyList> GetDeniedPartyListAsync(CancellationToken cancellationToken)
