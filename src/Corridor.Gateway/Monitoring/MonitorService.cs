@@ -56,7 +56,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         _logger = logger;
         _settings = state.Active.Config.Monitor;
         Monitor = new DistillationMonitor(_settings.Scoring, this);
-        Pump = new ObservationPump(Monitor);
+        Pump = new ObservationPump(Monitor, time: time);
     }
 
     public DistillationMonitor Monitor { get; }
