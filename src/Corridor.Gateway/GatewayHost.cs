@@ -150,6 +150,7 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
         services.AddSingleton<RequestPipeline>();
         services.AddSingleton<ModelsEndpoint>();
+        services.AddSingleton<UsageEndpoint>();
         services.AddObservability(config.Observability);
 
         var app = builder.Build();
@@ -171,6 +172,7 @@ public static class GatewayHost
         app.MapPost("/v1/messages", context => pipeline.InvokeAsync(context, Dialect.Anthropic, Operation.Messages));
         app.MapPost("/v1/embeddings", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.Embeddings));
         app.MapGet("/v1/models", app.Services.GetRequiredService<ModelsEndpoint>().InvokeAsync);
+        app.MapGet("/v1/usage", app.Services.GetRequiredService<UsageEndpoint>().InvokeAsync);
         app.MapGet("/healthz", HealthEndpoint.InvokeAsync);
         Admin.AdminApi.Map(app);
     }
