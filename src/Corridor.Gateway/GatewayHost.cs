@@ -5,6 +5,7 @@ using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Monitoring;
+using Corridor.Gateway.Observability;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
 using Corridor.Gateway.Shadow;
@@ -99,7 +100,7 @@ public static class GatewayHost
         // would wake a file-system watcher in the gateway. Nothing is read from those files, so nothing is watched.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.AddConsoleLog(config.Observability);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // ASP.NET Core starts an Activity for every request whenever this category would log at Critical, only to
         // give the request's log lines a trace id; nothing here reads it, and it cost a few percent of a request's
@@ -149,6 +150,8 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
         services.AddSingleton<RequestPipeline>();
         services.AddSingleton<ModelsEndpoint>();
+        services.AddSingleton<UsageEndpoint>();
+        services.AddObservability(config.Observability);
 
         var app = builder.Build();
         await app.Services.GetRequiredService<KeyCache>().RefreshAsync(force: true, cancellationToken);
@@ -156,6 +159,7 @@ public static class GatewayHost
         Metering.TokenCounter.WarmUp();
         await app.Services.GetRequiredService<MonitorService>().RestoreAsync(cancellationToken);
         MapEndpoints(app);
+        app.StartObservability();
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RunningGateway(app, store, new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)));
@@ -168,6 +172,7 @@ public static class GatewayHost
         app.MapPost("/v1/messages", context => pipeline.InvokeAsync(context, Dialect.Anthropic, Operation.Messages));
         app.MapPost("/v1/embeddings", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.Embeddings));
         app.MapGet("/v1/models", app.Services.GetRequiredService<ModelsEndpoint>().InvokeAsync);
+        app.MapGet("/v1/usage", app.Services.GetRequiredService<UsageEndpoint>().InvokeAsync);
         app.MapGet("/healthz", HealthEndpoint.InvokeAsync);
         Admin.AdminApi.Map(app);
     }

@@ -31,6 +31,24 @@ public sealed class TcpRelay : IAsyncDisposable
     /// <summary>Where callers connect, e.g. <c>http://127.0.0.1:51234/</c>.</summary>
     public Uri Address { get; }
 
+    /// <summary>
+    /// Everything callers sent through the relay so far (the first <see cref="MaxRecorded"/> bytes), as Latin-1 text: what
+    /// the gateway really put on the wire to the upstream, headers included.
+    /// </summary>
+    public string Sent
+    {
+        get
+        {
+            lock (_sent)
+            {
+                return System.Text.Encoding.Latin1.GetString(_sent.GetBuffer(), 0, (int)_sent.Length);
+            }
+        }
+    }
+
+    private const int MaxRecorded = 1024 * 1024;
+    private readonly MemoryStream _sent = new();
+
     /// <summary>Connections that the caller (the gateway) closed while the upstream still had them open.</summary>
     public int ClosedByCaller => Volatile.Read(ref _closedByCaller);
 
@@ -97,8 +115,8 @@ public sealed class TcpRelay : IAsyncDisposable
             }
             var callerStream = caller.GetStream();
             var upstreamStream = upstream.GetStream();
-            var toUpstream = PumpAsync(callerStream, upstreamStream);
-            var toCaller = PumpAsync(upstreamStream, callerStream);
+            var toUpstream = PumpAsync(callerStream, upstreamStream, record: true);
+            var toCaller = PumpAsync(upstreamStream, callerStream, record: false);
             var first = await Task.WhenAny(toUpstream, toCaller, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
             if (first == toUpstream && toUpstream.Result)
             {
@@ -116,7 +134,7 @@ public sealed class TcpRelay : IAsyncDisposable
     }
 
     /// <summary>Copies until either side ends; true when the source ended (closed or reset), false when writing failed. Never throws.</summary>
-    private async Task<bool> PumpAsync(NetworkStream from, NetworkStream to)
+    private async Task<bool> PumpAsync(NetworkStream from, NetworkStream to, bool record)
     {
         var buffer = new byte[16 * 1024];
         while (true)
@@ -133,6 +151,13 @@ public sealed class TcpRelay : IAsyncDisposable
             if (read == 0)
             {
                 return true;
+            }
+            if (record)
+            {
+                lock (_sent)
+                {
+                    _sent.Write(buffer, 0, (int)Math.Min(read, Math.Max(0, MaxRecorded - _sent.Length)));
+                }
             }
             try
             {
@@ -157,5 +182,6 @@ public sealed class TcpRelay : IAsyncDisposable
         }
         await Task.WhenAll(connections).ConfigureAwait(false);
         _stop.Dispose();
+        _sent.Dispose();
     }
 }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Corridor.Core.Admission;
@@ -41,7 +39,7 @@ internal static class AdminApi
             {
                 return Problem(StatusCodes.Status503ServiceUnavailable, $"The admin API is off: set {server.AdminTokenEnv}.");
             }
-            if (!Authorized(context.HttpContext.Request.Headers.Authorization.ToString(), token))
+            if (!AdminToken.Matches(context.HttpContext.Request.Headers.Authorization.ToString(), token))
             {
                 return Problem(StatusCodes.Status401Unauthorized, "A valid admin token is required (Authorization: Bearer TOKEN).");
             }
@@ -282,17 +280,8 @@ internal static class AdminApi
 
     internal static string ScopeName(LimitScope scope) => scope == LimitScope.Tenant ? "tenant" : "key";
 
-    private static bool Authorized(string header, string token)
-    {
-        const string Bearer = "Bearer ";
-        if (!header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[Bearer.Length..].Trim()), Encoding.UTF8.GetBytes(token));
-    }
-
-    private static bool TryDate(string? text, out DateTimeOffset? date)
+    /// <summary>An optional ISO 8601 date of a query string; false when present and unreadable.</summary>
+    internal static bool TryDate(string? text, out DateTimeOffset? date)
     {
         date = null;
         if (string.IsNullOrEmpty(text))

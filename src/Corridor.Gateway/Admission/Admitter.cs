@@ -74,24 +74,24 @@ internal sealed partial class Admitter(IAdmissionCounters counters, ILogger<Admi
         var limits = caller.Effective(call.Config.Config.Admission);
         if ((alerts & (BudgetAlerts.TenantDay | BudgetAlerts.TenantMonth)) != 0 && counters.Find(LimitScope.Tenant, caller.Tenant.Id) is { } tenant)
         {
-            Alert(tenant, limits.Tenant, alerts.HasFlag(BudgetAlerts.TenantDay), alerts.HasFlag(BudgetAlerts.TenantMonth), currency);
+            Alert(call.RequestId, tenant, limits.Tenant, alerts.HasFlag(BudgetAlerts.TenantDay), alerts.HasFlag(BudgetAlerts.TenantMonth), currency);
         }
         if ((alerts & (BudgetAlerts.KeyDay | BudgetAlerts.KeyMonth)) != 0 && counters.Find(LimitScope.Key, caller.Key.Id) is { } key)
         {
-            Alert(key, limits.Key, alerts.HasFlag(BudgetAlerts.KeyDay), alerts.HasFlag(BudgetAlerts.KeyMonth), currency);
+            Alert(call.RequestId, key, limits.Key, alerts.HasFlag(BudgetAlerts.KeyDay), alerts.HasFlag(BudgetAlerts.KeyMonth), currency);
         }
     }
 
-    private void Alert(SubjectUsage usage, Limits limits, bool day, bool month, string currency)
+    private void Alert(string requestId, SubjectUsage usage, Limits limits, bool day, bool month, string currency)
     {
         var scope = usage.Scope == LimitScope.Tenant ? "tenant" : "key";
         if (day)
         {
-            LogSoftBudget(scope, usage.Id, "daily", usage.DaySpent, limits.DailySoftBudget ?? 0, currency);
+            LogSoftBudget(requestId, scope, usage.Id, "daily", usage.DaySpent, limits.DailySoftBudget ?? 0, currency);
         }
         if (month)
         {
-            LogSoftBudget(scope, usage.Id, "monthly", usage.MonthSpent, limits.MonthlySoftBudget ?? 0, currency);
+            LogSoftBudget(requestId, scope, usage.Id, "monthly", usage.MonthSpent, limits.MonthlySoftBudget ?? 0, currency);
         }
     }
 
@@ -137,6 +137,6 @@ internal sealed partial class Admitter(IAdmissionCounters counters, ILogger<Admi
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning,
-        Message = "Soft {Period} budget reached by {Scope} {Id}: spent {Spent} {Currency} of {Budget}")]
-    private partial void LogSoftBudget(string scope, string id, string period, decimal spent, decimal budget, string currency);
+        Message = "{RequestId}: soft {Period} budget reached by {Scope} {Id}: spent {Spent} {Currency} of {Budget}")]
+    private partial void LogSoftBudget(string requestId, string scope, string id, string period, decimal spent, decimal budget, string currency);
 }

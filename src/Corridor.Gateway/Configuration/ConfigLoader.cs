@@ -185,7 +185,40 @@ public static class ConfigLoader
                 Shadow = ReadShadow(root.GetSection("shadow")),
                 Admission = ReadAdmission(root.GetSection("limits")),
                 Monitor = MonitorSection.Read(root.GetSection("monitor"), Errors),
+                Observability = ReadObservability(root.GetSection("observability")),
             };
+        }
+
+        private Observability.ObservabilityOptions ReadObservability(IConfigurationSection s)
+        {
+            var format = Observability.LogFormat.Auto;
+            if (s["logFormat"] is { Length: > 0 } formatText && !Enum.TryParse(formatText, ignoreCase: true, out format))
+            {
+                Errors.Add($"observability.logFormat must be auto, text or json (was '{formatText}')");
+            }
+            Uri? endpoint = null;
+            var endpointText = s["otlpEndpoint"] is { Length: > 0 } configured ? configured : Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT");
+            if (!string.IsNullOrWhiteSpace(endpointText) && (!Uri.TryCreate(endpointText, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
+            {
+                Errors.Add($"observability.otlpEndpoint must be an http or https URL (was '{endpointText}')");
+                endpoint = null;
+            }
+            var protocol = s["otlpProtocol"] is { Length: > 0 } p ? p : "grpc";
+            if (protocol is not ("grpc" or "http/protobuf"))
+            {
+                Errors.Add($"observability.otlpProtocol must be grpc or http/protobuf (was '{protocol}')");
+            }
+            var options = new Observability.ObservabilityOptions(format, endpoint, protocol,
+                Seconds(s, "otlpExportIntervalSeconds"), Seconds(s, "readyMaxLedgerLagSeconds"));
+            if (options.EffectiveOtlpExportInterval <= TimeSpan.Zero)
+            {
+                Errors.Add("observability.otlpExportIntervalSeconds must be positive");
+            }
+            if (options.EffectiveReadyMaxLedgerLag <= TimeSpan.Zero)
+            {
+                Errors.Add("observability.readyMaxLedgerLagSeconds must be positive");
+            }
+            return options;
         }
 
         private AdmissionOptions ReadAdmission(IConfigurationSection s)

@@ -26,6 +26,9 @@ public sealed record CorridorConfig(
 
     /// <summary>The <c>monitor:</c> section: the distillation monitor's scoring, what each level does, and cases.</summary>
     public MonitorSettings Monitor { get; init; } = MonitorSettings.Default;
+
+    /// <summary>The <c>observability:</c> section: log format, OTLP export of the metrics, readiness bounds.</summary>
+    public Observability.ObservabilityOptions Observability { get; init; } = Gateway.Observability.ObservabilityOptions.Default;
 }
 
 public sealed record ServerOptions(

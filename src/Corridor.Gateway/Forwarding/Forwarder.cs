@@ -40,7 +40,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             }
             if (attempts++ > 0 && !routes.RetryBudget.TryRetry())
             {
-                LogRetryBudgetExhausted(deployment.Id);
+                LogRetryBudgetExhausted(call.RequestId, deployment.Id);
                 break;
             }
             var target = call.Config.Upstreams[deployment];
@@ -73,14 +73,14 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 }
                 catch (OperationCanceledException)
                 {
-                    LogUpstreamFailed(deployment.Id, "no response headers within the idle timeout");
+                    LogUpstreamFailed(call.RequestId, deployment.Id, "no response headers within the idle timeout");
                     health.RecordFailure(time.GetUtcNow());
                     lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
                     continue;
                 }
                 catch (HttpRequestException e)
                 {
-                    LogUpstreamFailed(deployment.Id, e.Message);
+                    LogUpstreamFailed(call.RequestId, deployment.Id, e.Message);
                     health.RecordFailure(time.GetUtcNow());
                     lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
                     continue;
@@ -92,7 +92,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 var status = (int)response.StatusCode;
                 if (IsRetriable(response.StatusCode))
                 {
-                    LogUpstreamFailed(deployment.Id, $"status {status}");
+                    LogUpstreamFailed(call.RequestId, deployment.Id, $"status {status}");
                     health.RecordFailure(time.GetUtcNow());
                     lastError = UpstreamStatusError(response, request.Model);
                     continue;
@@ -170,7 +170,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         using var body = read;
         if (body is null || !call.Usage.TryScanObject(body.Span))
         {
-            LogUpstreamFailed(target.Deployment.Id, "the response is not JSON");
+            LogUpstreamFailed(call.RequestId, target.Deployment.Id, "the response is not JSON");
             call.Outcome = RequestOutcome.UpstreamError;
             return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{call.Request!.Model}' returned an invalid response.", "upstream_invalid_response");
         }
@@ -215,6 +215,10 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
 
         void OnEvent(in SseEvent sse)
         {
+            if (call.FirstEventTimestamp == 0)
+            {
+                call.FirstEventTimestamp = time.GetTimestamp();
+            }
             if (sse.IsDone)
             {
                 sawEnd = true;
@@ -262,7 +266,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
-            LogUpstreamFailed(target.Deployment.Id, "the stream broke: " + e.Message);
+            LogUpstreamFailed(call.RequestId, target.Deployment.Id, "the stream broke: " + e.Message);
             result = SseReadResult.Ended;
         }
 
@@ -427,9 +431,9 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
     }
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Retry budget exhausted; not falling back to {Deployment}")]
-    private partial void LogRetryBudgetExhausted(string deployment);
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{RequestId}: retry budget exhausted; not falling back to {Deployment}")]
+    private partial void LogRetryBudgetExhausted(string requestId, string deployment);
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Upstream deployment {Deployment} failed: {Reason}")]
-    private partial void LogUpstreamFailed(string deployment, string reason);
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "{RequestId}: upstream deployment {Deployment} failed: {Reason}")]
+    private partial void LogUpstreamFailed(string requestId, string deployment, string reason);
 }

@@ -65,6 +65,9 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
 
     public UsageMeter Usage { get; } = new(retainChars);
 
+    /// <summary>When the first event of a streamed answer was relayed (a <see cref="TimeProvider"/> timestamp), for time to first token; 0 before.</summary>
+    public long FirstEventTimestamp { get; set; }
+
     public int Status { get; set; }
 
     public RequestOutcome Outcome { get; set; } = RequestOutcome.Success;

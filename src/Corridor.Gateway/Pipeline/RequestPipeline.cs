@@ -6,6 +6,7 @@ using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Metering;
 using Corridor.Gateway.Monitoring;
+using Corridor.Gateway.Observability;
 using Corridor.Gateway.Recording;
 using Corridor.Gateway.Shadow;
 using Microsoft.AspNetCore.Http;
@@ -25,6 +26,7 @@ internal sealed class RequestPipeline(
     Recorder recorder,
     MonitorService monitor,
     ShadowMirror shadow,
+    GatewayMetrics metrics,
     GatewayState state,
     LedgerOptions ledger,
     TimeProvider time)
@@ -80,6 +82,7 @@ internal sealed class RequestPipeline(
             // 9. Record: the ledger row, batched off the response's path; the monitor's observation, queued for its background loop.
             recorder.Record(context, call);
             monitor.Observe(context, call);
+            metrics.Record(call, call.Status != 0 ? call.Status : context.Response.StatusCode);
 
             // 10. Shadow evaluation: maybe mirror this request to its model's candidate, in the background.
             shadow.Mirror(call);

@@ -28,6 +28,31 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     public int Pending => _queue.Reader.Count;
 
+    /// <summary>True while a batch is being written (or retried).</summary>
+    public bool InFlight => Volatile.Read(ref _inFlight) > 0;
+
+    /// <summary>
+    /// How far the store is behind: the age of the oldest row recorded but not yet written (the batch being written, else
+    /// the head of the queue), taken from when its request ended; zero when every row is written. Rows in the spool are
+    /// on local disk and count as written here; the store's own reachability is reported apart (<c>/readyz</c>).
+    /// </summary>
+    public TimeSpan Lag
+    {
+        get
+        {
+            var oldest = Interlocked.Read(ref _inFlightSinceTicks);
+            if (oldest == 0 && _queue.Reader.TryPeek(out var head))
+            {
+                oldest = RecordedAt(head);
+            }
+            return oldest == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Max(0, time.GetUtcNow().UtcTicks - oldest));
+        }
+    }
+
+    private long _inFlightSinceTicks;
+
+    private static long RecordedAt(LedgerEntry entry) => entry.Time.UtcTicks + (entry.LatencyMs * TimeSpan.TicksPerMillisecond);
+
     public void Enqueue(LedgerEntry entry) => _queue.Writer.TryWrite(entry);
 
     /// <summary>Waits until every row enqueued so far is in the store.</summary>
@@ -93,7 +118,9 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             {
                 batch.Add(entry);
             }
+            Interlocked.Exchange(ref _inFlightSinceTicks, batch.Count > 0 ? RecordedAt(batch[0]) : 0);
             await WriteAsync(batch, stoppingToken);
+            Interlocked.Exchange(ref _inFlightSinceTicks, 0);
             batch.Clear();
             Volatile.Write(ref _inFlight, 0);
             if (stoppingToken.IsCancellationRequested)

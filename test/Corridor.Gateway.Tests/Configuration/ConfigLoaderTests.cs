@@ -36,6 +36,41 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Observability_IsRead_AndEveryBadValueReported()
+    {
+        var good = ConfigLoader.Parse(Minimal + """
+
+            observability:
+              logFormat: json
+              otlpEndpoint: http://collector:4318
+              otlpProtocol: http/protobuf
+              otlpExportIntervalSeconds: 5
+              readyMaxLedgerLagSeconds: 10
+            """, "/srv/corridor");
+        var bad = ConfigLoader.Parse(Minimal + """
+
+            observability:
+              logFormat: xml
+              otlpEndpoint: "ftp://collector"
+              otlpProtocol: carrier-pigeon
+              readyMaxLedgerLagSeconds: 0
+            """, "/srv/corridor");
+
+        Assert.True(good.Succeeded, string.Join("; ", good.Errors));
+        var options = good.Config!.Observability;
+        Assert.True(options.JsonLogs);
+        Assert.Equal(new Uri("http://collector:4318"), options.OtlpEndpoint);
+        Assert.Equal("http/protobuf", options.OtlpProtocol);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.EffectiveOtlpExportInterval);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.EffectiveReadyMaxLedgerLag);
+        Assert.False(bad.Succeeded);
+        Assert.Contains(bad.Errors, e => e.Contains("observability.logFormat", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.Contains("observability.otlpEndpoint", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.Contains("observability.otlpProtocol", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.Contains("observability.readyMaxLedgerLagSeconds", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Limits_AreRead_WithDefaultsForTenantsAndKeys()
     {
         var result = ConfigLoader.Parse(Minimal + """

@@ -1,0 +1,112 @@
+-- wrk script for bench/soak.sh: a paced mix of streamed and whole chat completions (OpenAI dialect) and Anthropic
+-- messages, counting answers by kind.
+-- Usage: wrk -tT -cC -dD -s soak.lua URL -- API_KEY RATE T
+-- Mix, by request: 40% OpenAI streamed, 40% OpenAI whole, 20% Anthropic messages (half streamed), served by a model
+-- whose deployments fail as the simulator is told (5xx, 429, cut streams), with fallback to a second deployment.
+-- Kinds: ok (2xx, streams ending with their end marker), status_NNN, stream_error (a 2xx stream carrying an error
+-- event or missing its end marker). Prints one machine-readable line (SOAK ...) when done.
+
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } soak_timespec;
+  int clock_gettime(int clock, soak_timespec *ts);
+]]
+local ts = ffi.new("soak_timespec")
+local function now_us()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) * 1000000 + tonumber(ts.tv_nsec) / 1000
+end
+
+local threads = {}
+local interval_us
+local next_slot
+local n = 0
+kinds = {} -- global: done() reads it from each thread with thread:get
+
+local openai_whole = '{"model":"soak","max_tokens":48,"messages":[{"role":"user","content":"Describe the port of Singapore briefly."}]}'
+local openai_stream = '{"model":"soak","max_tokens":48,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Write a short note on container shipping."}]}'
+local anthropic_whole = '{"model":"soak","max_tokens":48,"messages":[{"role":"user","content":"Summarise customs clearance."}]}'
+local anthropic_stream = '{"model":"soak","max_tokens":48,"stream":true,"messages":[{"role":"user","content":"List three freight terms."}]}'
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  key = args[1]
+  local rate = tonumber(args[2] or "100")
+  local count = tonumber(args[3] or "1")
+  interval_us = count * 1000000 / rate
+  math.randomseed(math.floor(now_us()) % 2147483647)
+  next_slot = now_us() + math.random() * interval_us
+end
+
+function delay()
+  local now = now_us()
+  local slot = next_slot
+  next_slot = next_slot + interval_us
+  if slot <= now then
+    return 0
+  end
+  return math.floor((slot - now) / 1000 + 0.5)
+end
+
+function request()
+  n = n + 1
+  local pick = n % 10
+  local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key }
+  if pick < 4 then
+    return wrk.format("POST", "/v1/chat/completions", headers, openai_stream)
+  elseif pick < 8 then
+    return wrk.format("POST", "/v1/chat/completions", headers, openai_whole)
+  end
+  headers["anthropic-version"] = "2023-06-01"
+  if pick == 8 then
+    return wrk.format("POST", "/v1/messages", headers, anthropic_stream)
+  end
+  last = "anthropic_whole"
+  return wrk.format("POST", "/v1/messages", headers, anthropic_whole)
+end
+
+local function count(kind)
+  kinds[kind] = (kinds[kind] or 0) + 1
+end
+
+-- wrk keeps one request in flight per connection, and each thread runs its connections on one Lua state, so the
+-- body type is read from the response itself rather than from `last`.
+function response(status, headers, body)
+  if status < 200 or status >= 300 then
+    count("status_" .. status)
+    return
+  end
+  local ctype = headers["Content-Type"] or headers["content-type"] or ""
+  if string.find(ctype, "text/event-stream", 1, true) then
+    local ended = string.find(body, "data: [DONE]", 1, true) or string.find(body, "event: message_stop", 1, true)
+    if string.find(body, "event: error", 1, true) or string.find(body, '"error":', 1, true) or not ended then
+      count("stream_error")
+    else
+      count("ok_stream")
+    end
+  else
+    count("ok_whole")
+  end
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    local k = thread:get("kinds")
+    for name, value in pairs(k) do
+      total[name] = (total[name] or 0) + value
+    end
+  end
+  local parts = {}
+  for name, value in pairs(total) do
+    table.insert(parts, name .. "=" .. value)
+  end
+  table.sort(parts)
+  local e = summary.errors
+  io.write(string.format("SOAK requests=%d duration_us=%d p50_us=%d p99_us=%d connect=%d read=%d write=%d timeout=%d %s\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.timeout, table.concat(parts, " ")))
+end

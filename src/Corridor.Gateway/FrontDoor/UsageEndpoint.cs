@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Corridor.Gateway.Authentication;
+using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Pipeline;
+using Corridor.Storage;
+using Microsoft.AspNetCore.Http;
+
+namespace Corridor.Gateway.FrontDoor;
+
+/// <summary>
+/// <c>GET /v1/usage?from=&amp;to=</c>: the calling key's own tenant's billable requests and tokens per model, from the
+/// ledger, so a customer can reconcile without asking the operator. The tenant is the key's, never a parameter: no
+/// key can name another tenant. Money is left out on purpose: the ledger's cost is what the operator pays the vendor,
+/// which is not the customer's to see (the operator's revenue report gives what each tenant is billed).
+/// </summary>
+internal sealed class UsageEndpoint(Authenticator authenticator, ICorridorStore store, GatewayState state, TimeProvider time)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var dialect = context.Request.Headers.ContainsKey("anthropic-version") ? Dialect.Anthropic : Dialect.OpenAI;
+        var call = new CorridorRequestFeature(state.Active, RequestPipeline.NewRequestId(time.GetUtcNow()), dialect, Operation.Models, time.GetUtcNow(), time.GetTimestamp(), 0);
+        context.Response.Headers["x-corridor-request-id"] = call.RequestId;
+        if (authenticator.Authenticate(context, call) is { } error)
+        {
+            await RequestPipeline.WriteErrorAsync(context, dialect, error, call.RequestId);
+            return;
+        }
+        if (!Admin.AdminApi.TryDate(context.Request.Query["from"], out var from) || !Admin.AdminApi.TryDate(context.Request.Query["to"], out var to))
+        {
+            await RequestPipeline.WriteErrorAsync(context, dialect,
+                GatewayError.Invalid("from and to must be ISO 8601 dates such as 2026-06-01.", "from"), call.RequestId);
+            return;
+        }
+        // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls may block.
+        await Task.Yield();
+        var tenant = call.Caller!.Tenant.Id;
+        var totals = await store.GetUsageTotalsAsync(from, to, context.RequestAborted);
+        context.Response.ContentType = "application/json";
+        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        {
+            json.WriteStartObject();
+            json.WriteString("object", "list");
+            json.WriteString("tenant", tenant);
+            WriteDate(json, "from", from);
+            WriteDate(json, "to", to);
+            json.WriteStartArray("data");
+            foreach (var total in totals)
+            {
+                if (!string.Equals(total.TenantId, tenant, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                json.WriteStartObject();
+                json.WriteString("model", total.Model);
+                json.WriteNumber("requests", total.Requests);
+                json.WriteNumber("input_tokens", total.InputTokens);
+                json.WriteNumber("output_tokens", total.OutputTokens);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    private static void WriteDate(Utf8JsonWriter json, string name, DateTimeOffset? date)
+    {
+        if (date is { } value)
+        {
+            json.WriteString(name, value);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System.Text.Json;
+using Corridor.Gateway.Authentication;
+using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Recording;
+using Corridor.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Corridor.Gateway.Observability;
+
+/// <summary>What <c>/readyz</c> found, check by check.</summary>
+internal sealed record ReadinessReport(
+    string? StoreError,
+    bool KeysPastGrace,
+    bool PolicyDeclared,
+    bool PolicyLoaded,
+    int LedgerPending,
+    TimeSpan LedgerLag,
+    TimeSpan MaxLedgerLag)
+{
+    /// <summary>Why the gateway should not get traffic; empty when ready.</summary>
+    public IReadOnlyList<string> Reasons()
+    {
+        var reasons = new List<string>();
+        if (StoreError is not null)
+        {
+            reasons.Add($"store unreachable: {StoreError}");
+        }
+        if (KeysPastGrace)
+        {
+            reasons.Add("keys not refreshed from the store within the grace period; requests are refused");
+        }
+        if (PolicyDeclared && !PolicyLoaded)
+        {
+            reasons.Add("the configuration declares a policy but none is loaded");
+        }
+        if (LedgerLag > MaxLedgerLag)
+        {
+            reasons.Add($"ledger lag {LedgerLag.TotalSeconds:0.0} s is above {MaxLedgerLag.TotalSeconds:0} s ({LedgerPending} rows waiting)");
+        }
+        return reasons;
+    }
+}
+
+/// <summary>
+/// <c>GET /readyz</c>: 200 when the gateway can serve and bill — the store answers (a real query, bounded by
+/// <see cref="StoreProbeTimeout"/>), keys are fresh, the policy the configuration declares is loaded, and the ledger is
+/// no more than <c>observability.readyMaxLedgerLagSeconds</c> behind; otherwise 503 with every reason. Unlike
+/// <c>/healthz</c> (alive and serving, for a restart decision) this one is for the load balancer's routing decision.
+/// </summary>
+internal static class ReadinessEndpoint
+{
+    public static readonly TimeSpan StoreProbeTimeout = TimeSpan.FromSeconds(2);
+
+    public static async Task InvokeAsync(HttpContext context)
+    {
+        // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls may block.
+        await Task.Yield();
+        var services = context.RequestServices;
+        var state = services.GetRequiredService<GatewayState>();
+        var ledger = services.GetRequiredService<LedgerWriter>();
+        var active = state.Active;
+        var report = new ReadinessReport(
+            await ProbeStoreAsync(services.GetRequiredService<ICorridorStore>(), context.RequestAborted),
+            services.GetRequiredService<KeyCache>().IsPastGrace,
+            active.Config.Policy is not null,
+            active.Policy is not null,
+            ledger.Pending,
+            ledger.Lag,
+            active.Config.Observability.EffectiveReadyMaxLedgerLag);
+        var reasons = report.Reasons();
+        context.Response.StatusCode = reasons.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        {
+            json.WriteStartObject();
+            json.WriteBoolean("ready", reasons.Count == 0);
+            json.WriteStartArray("reasons");
+            foreach (var reason in reasons)
+            {
+                json.WriteStringValue(reason);
+            }
+            json.WriteEndArray();
+            json.WriteStartObject("checks");
+            json.WriteString("store", report.StoreError is null ? "ok" : "unreachable");
+            json.WriteString("keys", report.KeysPastGrace ? "stale" : "ok");
+            json.WriteString("policy", !report.PolicyDeclared ? "none (every tenant may use every model)" : report.PolicyLoaded ? "loaded" : "missing");
+            json.WriteString("config_loaded_at", active.LoadedAt);
+            json.WriteBoolean("last_reload_failed", state.LastReload is { Succeeded: false });
+            json.WriteStartObject("ledger");
+            json.WriteNumber("pending", report.LedgerPending);
+            json.WriteNumber("lag_seconds", Math.Round(report.LedgerLag.TotalSeconds, 3));
+            json.WriteNumber("max_lag_seconds", report.MaxLedgerLag.TotalSeconds);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>Null when the store answered a real query in time, else why not (no connection details: they may hold a password).</summary>
+    private static async Task<string?> ProbeStoreAsync(ICorridorStore store, CancellationToken aborted)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        timeout.CancelAfter(StoreProbeTimeout);
+        try
+        {
+            await store.GetRevisionAsync(timeout.Token).AsTask().WaitAsync(timeout.Token);
+            return null;
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            return $"no answer within {StoreProbeTimeout.TotalSeconds:0} s";
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return e.GetType().Name;
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Corridor.Gateway.Tests.Functional;
+using Corridor.Simulator;
+using Corridor.Testing;
+
+namespace Corridor.Gateway.Tests.Security;
+
+/// <summary>
+/// A gateway whose three vendors (OpenAI, Azure OpenAI, Anthropic) each need a credential that only the gateway holds (the
+/// simulator refuses requests without it), reached through a <see cref="TcpRelay"/> that keeps the bytes the gateway sends.
+/// </summary>
+public sealed class CredentialedUpstreamFixture : LiveGatewayFixture
+{
+    private readonly string _credentialEnv = "CORRIDOR_TEST_VENDOR_KEY_" + Guid.NewGuid().ToString("N");
+    private TcpRelay? _relay;
+
+    public string VendorCredential { get; } = "vendor-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+
+    public TcpRelay Relay => _relay ?? throw new InvalidOperationException("the relay has not started");
+
+    protected override Task<LiveGateway> StartAsync()
+    {
+        Environment.SetEnvironmentVariable(_credentialEnv, VendorCredential);
+        return LiveGateway.StartAsync(
+            simulator =>
+            {
+                _relay = TcpRelay.Start(simulator);
+                var sim = _relay.Address.ToString().TrimEnd('/');
+                return $$"""
+                    vendors:
+                      - { id: openai, kind: openai, baseUrl: "{{sim}}/v1" }
+                      - { id: azure, kind: azure-openai, baseUrl: "{{sim}}", apiVersion: "2024-10-21" }
+                      - { id: anthropic, kind: anthropic, baseUrl: "{{sim}}/v1" }
+                    models:
+                      - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1047576 }
+                      - { id: gpt-4.1-azure, vendor: openai, capabilities: [chat], contextWindow: 1047576 }
+                      - { id: claude-sonnet-4, vendor: anthropic, capabilities: [chat], contextWindow: 200000, maxOutputTokens: 1024 }
+                    deployments:
+                      - { id: gpt-4.1-sg, model: gpt-4.1, region: sg, credentialEnv: {{_credentialEnv}}, price: { input: 2, output: 8 } }
+                      - { id: gpt-4.1-azure-eu, model: gpt-4.1-azure, region: eu-west, via: azure, upstreamModel: gpt41-eu, credentialEnv: {{_credentialEnv}}, price: { input: 2, output: 8 } }
+                      - { id: claude-us, model: claude-sonnet-4, region: us-east, credentialEnv: {{_credentialEnv}}, price: { input: 3, output: 15 } }
+                    """;
+            },
+            new SimulatorOptions { TokenInterval = TimeSpan.Zero, RequiredApiKey = VendorCredential });
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Environment.SetEnvironmentVariable(_credentialEnv, null);
+        if (_relay is not null)
+        {
+            await _relay.DisposeAsync().AsTask().WithTimeout();
+        }
+    }
+}
+
+/// <summary>
+/// Clients cannot steer what carries credentials upstream: whatever credential headers (<c>Authorization</c>, <c>x-api-key</c>,
+/// <c>api-key</c>), <c>Host</c>, forwarding headers or URL overrides a client sends, the upstream gets the configured URL,
+/// the configured host and the vendor's credential, and never the tenant's key or the client's values.
+/// </summary>
+public sealed class UpstreamHeaderTests(CredentialedUpstreamFixture fixture) : IClassFixture<CredentialedUpstreamFixture>
+{
+    private const string Injected = "injected-by-client";
+
+    private LiveGateway Live => fixture.Live;
+
+    [Theory]
+    [InlineData("/v1/chat/completions", "gpt-4.1", "/v1/chat/completions")]
+    [InlineData("/v1/chat/completions", "gpt-4.1-azure", "/openai/deployments/gpt41-eu/chat/completions?api-version=2024-10-21")]
+    [InlineData("/v1/messages", "claude-sonnet-4", "/v1/messages")]
+    public async Task ClientHeadersAndOverrides_NeverReachTheUpstream(string path, string model, string upstreamTarget)
+    {
+        var before = fixture.Relay.Sent.Length;
+        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        // The tenant's key in x-api-key (which authenticates); every other credential-carrying header holds the client's value.
+        using var request = new HttpRequestMessage(HttpMethod.Post,
+            $"{path}?api-version={Injected}&base_url=http://{Injected}.example/&api_base=http://{Injected}.example/")
+        {
+            Content = new StringContent(path == "/v1/messages"
+                ? $$"""{"model":"{{model}}","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}"""
+                : $$"""{"model":"{{model}}","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", Live.Secret);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Injected + "-bearer");
+        request.Headers.Add("api-key", Injected + "-azure");
+        request.Headers.Host = Injected + ".example";
+        request.Headers.Add("X-Forwarded-Host", Injected + ".example");
+        request.Headers.Add("X-Forwarded-Proto", "gopher");
+        request.Headers.Add("Forwarded", $"host={Injected}.example");
+        request.Headers.Add("OpenAI-Organization", Injected);
+        request.Headers.Add("anthropic-version", "1999-01-01");
+        request.Headers.Add("x-upstream-url", $"http://{Injected}.example/");
+        request.Headers.Add("Proxy-Authorization", "Basic " + Injected);
+        request.Headers.Add("Cookie", "session=" + Injected);
+
+        using var response = await http.SendAsync(request).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var sent = fixture.Relay.Sent[before..];
+        var requestLine = sent.Split("\r\n")[0];
+        Assert.Equal($"POST {upstreamTarget} HTTP/1.1", requestLine);
+        Assert.Contains($"\r\nHost: {fixture.Relay.Address.Authority}\r\n", sent, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains(fixture.VendorCredential, sent, StringComparison.Ordinal);
+        Assert.DoesNotContain(Live.Secret, sent, StringComparison.Ordinal);
+        Assert.DoesNotContain(Injected, sent, StringComparison.Ordinal);
+        Assert.DoesNotContain("1999-01-01", sent, StringComparison.Ordinal);
+        Assert.DoesNotContain("gopher", sent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheVendorCredential_NeverComesBackToTheClient()
+    {
+        using var http = Live.Http();
+        foreach (var model in new[] { "gpt-4.1", "gpt-4.1-azure" })
+        {
+            using var response = await http.PostAsync("/v1/chat/completions", new StringContent(
+                $$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json")).WithTimeout();
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.DoesNotContain(fixture.VendorCredential, body + response.Headers + response.Content.Headers, StringComparison.Ordinal);
+        }
+    }
+}
