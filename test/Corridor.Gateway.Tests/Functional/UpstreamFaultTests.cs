@@ -297,6 +297,40 @@ public sealed class UpstreamFaultTests(UpstreamFaultGatewayFixture fixture) : IC
         Assert.Equal(RequestOutcome.UpstreamError, row.Outcome);
     }
 
+    [Fact]
+    public async Task Fallback_NeverReachesADeploymentThePolicyDoesNotAllow()
+    {
+        await using var live = await LiveGateway.StartAsync(sim => TestCatalog.Yaml(sim)
+            .Replace("models:\n", "models:\n  - { id: fenced, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
+            .Replace("deployments:\n", "deployments:\n"
+                + $"  - {{ id: fenced-sg, model: fenced, region: sg, priority: 1, endpoint: \"{sim.ToString().TrimEnd('/')}/x/status=503/v1\", price: {{ input: 1, output: 1 }} }}\n"
+                + $"  - {{ id: fenced-jp, model: fenced, region: jp-east, priority: 2, endpoint: \"{sim.ToString().TrimEnd('/')}/x/latency=1/v1\", price: {{ input: 1, output: 1 }} }}\n",
+                StringComparison.Ordinal)
+            + """
+
+            policy:
+              version: "fenced-1"
+              rules:
+                - id: everyone
+                  allow_jurisdictions: ["*"]
+                - id: fenced-in-sg
+                  match: { models: [fenced] }
+                  regions: { "*": [sg] }
+            """).WithTimeout();
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() =>
+            live.OpenAI().GetChatClient("fenced").CompleteChatAsync([new UserChatMessage("Hello, fence.")], null, default).WithTimeout());
+
+        Assert.Equal(502, error.Status);
+        var requests = await live.SimulatorRequestsAsync();
+        Assert.Equal(1, Count(requests, "/x/status=503/v1/chat/completions"));
+        Assert.Equal(0, Count(requests, "/x/latency=1/v1/chat/completions"));
+        Assert.True(error.GetRawResponse()!.Headers.TryGetValue("x-corridor-request-id", out var requestId));
+        var row = await live.LedgerRowAsync(requestId!);
+        Assert.Equal("fenced-sg", row.DeploymentId);
+        LedgerAssert.NotBilled(row);
+    }
+
     /// <summary>
     /// Issue 4: a client that leaves while the gateway is still reading a whole answer (the upstream sent its headers and a
     /// few bytes, then nothing). The upstream accepted the work, so the request is billed once, estimated and marked so.
