@@ -279,15 +279,17 @@ public sealed class UpstreamFaultTests(UpstreamFaultGatewayFixture fixture) : IC
         LedgerAssert.Billed(Live, row, "garbage-sg", row.InputTokens, 0);
     }
 
-    [Fact]
-    public async Task MalformedSse_RaisesAnSseErrorInTheAnthropicClient()
+    [Theory]
+    [InlineData("garbage-claude")]
+    [InlineData("garbage")]
+    public async Task MalformedSse_RaisesAnSseErrorInTheAnthropicClient(string model)
     {
         var log = new ResponseLog();
         using var timeout = new CancellationTokenSource(TestTimeouts.Default);
 
         var error = await Assert.ThrowsAsync<AnthropicSseException>(async () =>
         {
-            await foreach (var _ in Live.Anthropic(log: log).Messages.CreateStreaming(AnthropicDialectTests.Ask("garbage-claude", "Hello, garbage."), timeout.Token))
+            await foreach (var _ in Live.Anthropic(log: log).Messages.CreateStreaming(AnthropicDialectTests.Ask(model, "Hello, garbage."), timeout.Token))
             {
             }
         });
