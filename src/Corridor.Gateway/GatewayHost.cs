@@ -114,6 +114,7 @@ public static class GatewayHost
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = config.Server.MaxRequestBodyBytes;
+            ApplyClientLimits(kestrel.Limits, config.Server.Clients);
         });
 
         var services = builder.Services;
@@ -163,6 +164,17 @@ public static class GatewayHost
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RunningGateway(app, store, new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)));
+    }
+
+    /// <summary>Kestrel's limits on clients, set explicitly (docs/faults.md, "Hostile clients").</summary>
+    private static void ApplyClientLimits(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerLimits limits, ClientLimits clients)
+    {
+        limits.MaxRequestHeadersTotalSize = clients.MaxRequestHeaderBytes;
+        limits.MaxRequestHeaderCount = clients.MaxRequestHeaderCount;
+        limits.RequestHeadersTimeout = clients.EffectiveRequestHeadersTimeout;
+        limits.MinRequestBodyDataRate = clients.MinRequestBodyBytesPerSecond > 0
+            ? new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(clients.MinRequestBodyBytesPerSecond, clients.EffectiveMinRequestBodyGrace)
+            : null;
     }
 
     private static void MapEndpoints(WebApplication app)

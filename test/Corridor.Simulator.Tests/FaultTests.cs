@@ -290,4 +290,95 @@ public sealed class FaultTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, faulty.Status);
         Assert.Equal(HttpStatusCode.OK, healthy.Status);
     }
+
+    [Fact]
+    public async Task DisconnectKnobZero_DropsAStream_BeforeItsHeaders()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "x/disconnect=0/v1/chat/completions")
+        {
+            Content = new StringContent(Bodies.OpenAIChat(extra: ""","stream":true"""), System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => sim.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(SimulatorFixture.Timeout));
+    }
+
+    [Fact]
+    public async Task TruncateKnob_EndsAWholeAnswerCleanly_AfterThatManyBytes()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var whole = await sim.PostAsync("/x/truncate=40/v1/chat/completions", Bodies.OpenAIChat());
+
+        Assert.Equal(HttpStatusCode.OK, whole.Status);
+        Assert.Equal(40, System.Text.Encoding.UTF8.GetByteCount(whole.Body));
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => whole.Json);
+    }
+
+    [Fact]
+    public async Task TruncateKnob_EndsAStreamCleanly_InTheMiddleOfAnEvent()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "x/truncate=3/v1/messages")
+        {
+            Content = new StringContent(Bodies.AnthropicMessage(extra: ""","stream":true"""), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await sim.Client.SendAsync(request).WaitAsync(SimulatorFixture.Timeout);
+        var body = await response.Content.ReadAsStringAsync().WaitAsync(SimulatorFixture.Timeout);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(3, body.Split("event: content_block_delta").Length - 1);
+        Assert.DoesNotContain("message_stop", body, StringComparison.Ordinal);
+        Assert.EndsWith("data: {\"id\":\"truncated", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResetKnob_SendsTheHeadersAndSomeOfAWholeBody_ThenDropsTheConnection()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "x/reset=20/v1/chat/completions")
+        {
+            Content = new StringContent(Bodies.OpenAIChat(), System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        using var response = await sim.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(SimulatorFixture.Timeout);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.Content.Headers.ContentLength > 20);
+        await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsStringAsync().WaitAsync(SimulatorFixture.Timeout));
+    }
+
+    [Fact]
+    public async Task StallKnob_SendsTheHeadersAndSomeOfAWholeBody_ThenNothing()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "x/stall=20/v1/chat/completions")
+        {
+            Content = new StringContent(Bodies.OpenAIChat(), System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        using var response = await sim.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(SimulatorFixture.Timeout);
+        using var stream = await response.Content.ReadAsStreamAsync();
+        var buffer = new byte[4096];
+        var received = 0;
+        using var silence = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        var stalled = false;
+        try
+        {
+            while (await stream.ReadAsync(buffer.AsMemory(received), silence.Token) is var read and > 0)
+            {
+                received += read;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            stalled = true;
+        }
+
+        Assert.True(stalled, "the body ended instead of stalling");
+        Assert.Equal(20, received);
+        Assert.True(response.Content.Headers.ContentLength > 20);
+    }
 }

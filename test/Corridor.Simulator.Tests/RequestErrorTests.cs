@@ -77,4 +77,20 @@ public sealed class RequestErrorTests
 
         Assert.Equal(HttpStatusCode.OK, response.Status);
     }
+
+    [Theory]
+    [InlineData("""{"model":"m","messages":[{"role":7,"content":"x"}]}""")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":42}]}""")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":{"text":"x"}}]}""")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":5}]}]}""")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":["x"]}]}""")]
+    public async Task MessagesOfTheWrongShape_AreA400_AsTheVendorsAnswerThem(string body)
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var response = await sim.PostAsync("/v1/chat/completions", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        Assert.Equal("messages", response.Json.GetProperty("error").GetProperty("param").GetString());
+    }
 }

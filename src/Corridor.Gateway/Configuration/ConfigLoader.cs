@@ -142,11 +142,20 @@ public static class ConfigLoader
                 MaxRequestBodyBytes: Long(server, "maxRequestBodyBytes") ?? defaults.MaxRequestBodyBytes,
                 AdminTokenEnv: server["adminTokenEnv"] ?? defaults.AdminTokenEnv,
                 StreamIdleTimeout: Seconds(server, "streamIdleTimeoutSeconds"),
-                ConnectTimeout: Seconds(server, "connectTimeoutSeconds"));
+                ConnectTimeout: Seconds(server, "connectTimeoutSeconds"))
+            {
+                Clients = new ClientLimits(
+                    MaxRequestHeaderBytes: (int?)Long(server, "maxRequestHeaderBytes") ?? ClientLimits.Default.MaxRequestHeaderBytes,
+                    MaxRequestHeaderCount: (int?)Long(server, "maxRequestHeaderCount") ?? ClientLimits.Default.MaxRequestHeaderCount,
+                    RequestHeadersTimeout: Seconds(server, "requestHeadersTimeoutSeconds"),
+                    MinRequestBodyBytesPerSecond: Long(server, "minRequestBodyBytesPerSecond") ?? ClientLimits.Default.MinRequestBodyBytesPerSecond,
+                    MinRequestBodyGrace: Seconds(server, "minRequestBodyGraceSeconds")),
+            };
             if (serverOptions.MaxRequestBodyBytes <= 0)
             {
                 Errors.Add("server.maxRequestBodyBytes must be positive");
             }
+            Errors.AddRange(serverOptions.Clients.Validate());
 
             var storage = root.GetSection("storage");
             var sqlite = storage["sqlite"] ?? StorageOptions.DefaultSqlitePath;

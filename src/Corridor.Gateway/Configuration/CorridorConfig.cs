@@ -38,6 +38,9 @@ public sealed record ServerOptions(
     TimeSpan? StreamIdleTimeout = null,
     TimeSpan? ConnectTimeout = null)
 {
+    /// <summary>Header, header-time and body-rate limits on clients (Kestrel's), from the same <c>server:</c> section.</summary>
+    public ClientLimits Clients { get; init; } = ClientLimits.Default;
+
     public TimeSpan EffectiveStreamIdleTimeout => StreamIdleTimeout ?? TimeSpan.FromSeconds(120);
     public TimeSpan EffectiveConnectTimeout => ConnectTimeout ?? TimeSpan.FromSeconds(10);
 }

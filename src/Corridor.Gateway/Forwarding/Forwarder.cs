@@ -133,9 +133,11 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
     }
 
     /// <summary>A 4xx from the upstream is the client's mistake: relay it, in the client's dialect.</summary>
-    private static async Task<GatewayError?> RelayUpstreamErrorAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, HttpResponseMessage response, CancellationToken aborted)
+    private async Task<GatewayError?> RelayUpstreamErrorAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, HttpResponseMessage response, CancellationToken aborted)
     {
-        using var body = await ReadBodyAsync(response.Content, aborted);
+        // A 4xx body that breaks or stalls still answers with the upstream's status, just without its message.
+        var (read, _) = await ReadBodyAsync(response.Content, server.EffectiveStreamIdleTimeout, aborted);
+        using var body = read;
         call.Outcome = RequestOutcome.ClientError;
         call.Status = (int)response.StatusCode;
         if (body is not null && target.Dialect == call.Dialect && IsJson(body.Span))
@@ -155,9 +157,10 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
     private async Task<GatewayError?> RelayWholeAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, HttpResponseMessage response, CancellationToken aborted)
     {
         PooledBody? read;
+        BodyRead how;
         try
         {
-            read = await ReadBodyAsync(response.Content, aborted);
+            (read, how) = await ReadBodyAsync(response.Content, server.EffectiveStreamIdleTimeout, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -168,6 +171,20 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             return null;
         }
         using var body = read;
+        // After the upstream's headers there is no fallback: it accepted the request and may have done (and charged for) the
+        // work. Nothing reached the client, so nothing is billed to the tenant either.
+        if (how == BodyRead.IdleTimeout)
+        {
+            LogUpstreamFailed(call.RequestId, target.Deployment.Id, "the response body stalled");
+            call.Outcome = RequestOutcome.Timeout;
+            return new GatewayError(ErrorKind.Timeout, $"The upstream for model '{call.Request!.Model}' stopped sending its response.", "upstream_timeout");
+        }
+        if (how == BodyRead.Broken)
+        {
+            LogUpstreamFailed(call.RequestId, target.Deployment.Id, "the connection broke while reading the response");
+            call.Outcome = RequestOutcome.UpstreamError;
+            return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{call.Request!.Model}' broke off its response.", "upstream_response_broken");
+        }
         if (body is null || !call.Usage.TryScanObject(body.Span))
         {
             LogUpstreamFailed(call.RequestId, target.Deployment.Id, "the response is not JSON");
@@ -212,6 +229,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         call.Served = true;
         var usage = call.Usage;
         var sawEnd = false;
+        var malformed = false;
 
         void OnEvent(in SseEvent sse)
         {
@@ -219,13 +237,23 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             {
                 call.FirstEventTimestamp = time.GetTimestamp();
             }
+            if (malformed || (sawEnd && translator is null))
+            {
+                return;
+            }
             if (sse.IsDone)
             {
                 sawEnd = true;
             }
             else
             {
-                usage.TryScan(sse.Data);
+                var scanned = usage.TryScan(sse.Data);
+                if (!scanned && translator is null)
+                {
+                    // Relayed as is, an event that is not JSON would break the client's SDK: end with an error event instead.
+                    malformed = true;
+                    return;
+                }
                 if (sse.Name.SequenceEqual("message_stop"u8))
                 {
                     sawEnd = true;
@@ -256,7 +284,8 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
             await using var stream = await response.Content.ReadAsStreamAsync(aborted);
             var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
-            result = await SseReader.ReadAllAsync(reader, OnEvent, async () => await output.FlushAsync(aborted), server.EffectiveStreamIdleTimeout, aborted);
+            result = await SseReader.ReadAllAsync(reader, OnEvent, async () => await output.FlushAsync(aborted), server.EffectiveStreamIdleTimeout, aborted,
+                stop: () => malformed);
             await reader.CompleteAsync();
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -279,6 +308,13 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 call.Outcome = RequestOutcome.UpstreamError;
                 call.ErrorCode = "upstream_stream_broken";
             }
+        }
+        else if (malformed)
+        {
+            call.Outcome = RequestOutcome.UpstreamError;
+            call.ErrorCode = "upstream_invalid_response";
+            ErrorWriter.WriteStreamEvent(output, call.Dialect,
+                new GatewayError(ErrorKind.UpstreamFailed, "The upstream sent an event that is not JSON.", call.ErrorCode), call.RequestId);
         }
         else if (result != SseReadResult.Ended || !sawEnd)
         {
@@ -389,37 +425,74 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         return null;
     }
 
-    private static async Task<PooledBody?> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a whole body within <see cref="MaxUpstreamBodyBytes"/>, waiting at most <paramref name="idleTimeout"/> for each read.
+    /// A body that is too large comes back as null with <see cref="BodyRead.Complete"/>; the client leaving throws.
+    /// </summary>
+    private static async Task<(PooledBody? Body, BodyRead How)> ReadBodyAsync(HttpContent content, TimeSpan idleTimeout, CancellationToken aborted)
     {
         var length = content.Headers.ContentLength;
         if (length > MaxUpstreamBodyBytes)
         {
-            return null;
+            return (null, BodyRead.Complete);
         }
         var buffer = ArrayPool<byte>.Shared.Rent((int)(length ?? 16 * 1024));
         var written = 0;
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        while (true)
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        try
         {
-            if (written == buffer.Length)
+            idle.CancelAfter(idleTimeout);
+            await using var stream = await content.ReadAsStreamAsync(idle.Token);
+            while (true)
             {
-                if (buffer.Length >= MaxUpstreamBodyBytes)
+                if (written == buffer.Length)
+                {
+                    if (buffer.Length >= MaxUpstreamBodyBytes)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        return (null, BodyRead.Complete);
+                    }
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, written).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await stream.ReadAsync(buffer.AsMemory(written), idle.Token);
+                if (read == 0)
+                {
+                    return (new PooledBody(buffer, written), BodyRead.Complete);
+                }
+                written += read;
+                if (!idle.TryReset())
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
-                    return null;
+                    return (null, BodyRead.IdleTimeout);
                 }
-                var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                buffer.AsSpan(0, written).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(buffer);
-                buffer = larger;
+                idle.CancelAfter(idleTimeout);
             }
-            var read = await stream.ReadAsync(buffer.AsMemory(written), cancellationToken);
-            if (read == 0)
-            {
-                return new PooledBody(buffer, written);
-            }
-            written += read;
         }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, BodyRead.IdleTimeout);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, BodyRead.Broken);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private enum BodyRead
+    {
+        Complete,
+        IdleTimeout,
+        Broken,
     }
 
     private sealed class PooledBody(byte[] buffer, int length) : IDisposable

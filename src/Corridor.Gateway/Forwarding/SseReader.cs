@@ -85,8 +85,12 @@ internal sealed class SseReader
     private static ReadOnlySpan<byte> TrimOneSpace(ReadOnlySpan<byte> value) =>
         value.Length > 0 && value[0] == (byte)' ' ? value[1..] : value;
 
-    /// <summary>Reads events from <paramref name="reader"/> until the stream ends, waiting at most <paramref name="idleTimeout"/> for each read.</summary>
-    public static async Task<SseReadResult> ReadAllAsync(PipeReader reader, EventHandler onEvent, Func<ValueTask> afterBatch, TimeSpan idleTimeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads events from <paramref name="reader"/> until the stream ends (or <paramref name="stop"/> says the rest is not
+    /// wanted), waiting at most <paramref name="idleTimeout"/> for each read.
+    /// </summary>
+    public static async Task<SseReadResult> ReadAllAsync(PipeReader reader, EventHandler onEvent, Func<ValueTask> afterBatch, TimeSpan idleTimeout, CancellationToken cancellationToken,
+        Func<bool>? stop = null)
     {
         var sse = new SseReader();
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -110,6 +114,10 @@ internal sealed class SseReader
                 return SseReadResult.EventTooLarge;
             }
             await afterBatch();
+            if (stop?.Invoke() == true)
+            {
+                return SseReadResult.Ended;
+            }
             if (result.IsCompleted)
             {
                 sse.Flush(onEvent);

@@ -46,9 +46,14 @@ internal sealed class FrontDoor(ServerOptions server)
         catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            return e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
-                ? TooLarge(limit)
-                : GatewayError.Invalid("The request body could not be read.");
+            return e switch
+            {
+                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => TooLarge(limit),
+                // Kestrel's minimum body data rate: the client sent its body too slowly.
+                BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout } =>
+                    GatewayError.Invalid("The request body arrived too slowly.") with { Code = "request_timeout", StatusOverride = StatusCodes.Status408RequestTimeout },
+                _ => GatewayError.Invalid("The request body could not be read."),
+            };
         }
         if (length > limit)
         {

@@ -8,6 +8,12 @@ namespace Corridor.Gateway.FrontDoor;
 /// </summary>
 internal static class RequestParser
 {
+    /// <summary>The most choices one request may ask for, as OpenAI allows.</summary>
+    public const int MaxN = 128;
+
+    /// <summary>How deeply a body may nest; deeper is refused as invalid JSON before anything else reads it.</summary>
+    public const int MaxDepth = 128;
+
     public static GatewayError? Parse(ClientRequest request, Operation operation)
     {
         try
@@ -22,7 +28,13 @@ internal static class RequestParser
 
     private static GatewayError? ParseCore(ClientRequest request, Operation operation)
     {
-        var reader = new Utf8JsonReader(request.Body.Span, new JsonReaderOptions { MaxDepth = 128 });
+        // The reader checks UTF-8 only in the strings it decodes; bytes that are not UTF-8 anywhere else would go on to the
+        // upstream. One vectorized pass refuses them here.
+        if (!System.Text.Unicode.Utf8.IsValid(request.Body.Span))
+        {
+            return GatewayError.Invalid("The request body is not valid UTF-8.");
+        }
+        var reader = new Utf8JsonReader(request.Body.Span, new JsonReaderOptions { MaxDepth = MaxDepth });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
             return GatewayError.Invalid("The request body must be a JSON object.");
@@ -95,6 +107,11 @@ internal static class RequestParser
                 if (!TryInt(ref reader, out var n) || n < 1)
                 {
                     return GatewayError.Invalid("'n' must be a positive integer.", "n");
+                }
+                if (n > MaxN)
+                {
+                    // OpenAI's own bound and wording: the worst-case reservation is max_tokens times n.
+                    return GatewayError.Invalid($"Invalid 'n': integer above maximum value. Expected a value <= {MaxN}, but got {n} instead.", "n") with { Code = "integer_above_max_value" };
                 }
                 request.N = n;
             }

@@ -45,7 +45,10 @@ internal sealed class UsageMeter(int retainChars)
     /// <summary>The tool calls' arguments as sent, concatenated (retained up to the same cap as the text).</summary>
     public string? ToolArguments => _arguments?.ToString();
 
-    /// <summary>Scans one JSON document: a whole response or one stream event's data. Never throws on bad JSON.</summary>
+    /// <summary>
+    /// Scans one JSON document: a whole response or one stream event's data. Never throws on bad JSON, nor on a string
+    /// escape that decodes to no text (a lone surrogate such as <c>\udfff</c>, which the reader refuses to unescape).
+    /// </summary>
     public bool TryScan(ReadOnlySpan<byte> json)
     {
         try
@@ -53,7 +56,7 @@ internal sealed class UsageMeter(int retainChars)
             Scan(json, requireObject: false);
             return true;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return false;
         }
@@ -74,7 +77,7 @@ internal sealed class UsageMeter(int retainChars)
                 return true;
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
         }
         (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars) = (input, output, reported, provisional, finishReason, outputChars);

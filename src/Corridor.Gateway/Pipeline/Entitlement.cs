@@ -33,6 +33,10 @@ internal static class Entitlement
                 "model");
         }
         call.Model = models[0];
+        if (OutputTooLarge(request, models, call.Dialect) is { } tooLarge)
+        {
+            return tooLarge;
+        }
         if (call.Config.Policy is not { } policy)
         {
             if (call.Caller!.Tenant.IsDeniedParty)
@@ -79,6 +83,27 @@ internal static class Entitlement
         call.AllowedDeployments = allowed;
         call.Request = RequestRestrictions.Apply(request, allow.Restrictions, call.Operation);
         return null;
+    }
+
+    /// <summary>
+    /// A <c>max_tokens</c> no model of the request can produce is refused, as both vendors do, in the client's dialect and
+    /// with its vendor's wording; the bound is the model's <c>maxOutputTokens</c>, else its context window.
+    /// </summary>
+    private static GatewayError? OutputTooLarge(ClientRequest request, List<ModelEntry> models, Dialect dialect)
+    {
+        if (request.MaxTokens is not { } asked)
+        {
+            return null;
+        }
+        var bound = models.Max(m => m.Config.DefaultMaxOutputTokens ?? m.Config.ContextWindow);
+        if (asked <= bound)
+        {
+            return null;
+        }
+        var message = dialect == Dialect.Anthropic
+            ? $"max_tokens: {asked} > {bound}, which is the maximum allowed number of output tokens for {request.Model}"
+            : $"max_tokens is too large: {asked}. This model supports at most {bound} completion tokens, whereas you provided {asked}.";
+        return GatewayError.Invalid(message, "max_tokens") with { Code = "invalid_value" };
     }
 
     private static readonly GatewayError DeniedPartyError = new(ErrorKind.PermissionDenied,

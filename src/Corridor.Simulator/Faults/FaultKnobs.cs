@@ -5,6 +5,7 @@ namespace Corridor.Simulator.Faults;
 /// <summary>
 /// Faults asked for in the path prefix <c>/x/{knobs}/…</c>, e.g. <c>latency=50,status=503,rate429=0.5,disconnect=5,garbage=1,stall=3</c>,
 /// so one gateway deployment can point at a faulty upstream while another points at a healthy one.
+/// <c>stall</c>, <c>truncate</c> and <c>reset</c> count tokens in a stream and bytes of the body in a whole answer.
 /// </summary>
 internal readonly record struct FaultKnobs(
     TimeSpan Latency,
@@ -13,9 +14,11 @@ internal readonly record struct FaultKnobs(
     double ErrorRate,
     int? DisconnectAfterTokens,
     bool Garbage,
-    int? StallAfterTokens = null)
+    int? StallAfterTokens = null,
+    int? TruncateAfter = null,
+    int? ResetAfterBytes = null)
 {
-    public const string Help = "latency=MS, status=400..599, rate429=0..1, error=0..1, disconnect=TOKENS, garbage=0|1, stall=TOKENS";
+    public const string Help = "latency=MS, status=400..599, rate429=0..1, error=0..1, disconnect=TOKENS, garbage=0|1, stall=TOKENS|BYTES, truncate=TOKENS|BYTES, reset=BYTES";
 
     public static bool TryParse(string? text, out FaultKnobs knobs, out string? error)
     {
@@ -70,6 +73,12 @@ internal readonly record struct FaultKnobs(
                 return true;
             case "stall" when int.TryParse(value, NumberStyles.None, invariant, out var tokens):
                 knobs = knobs with { StallAfterTokens = tokens };
+                return true;
+            case "truncate" when int.TryParse(value, NumberStyles.None, invariant, out var count):
+                knobs = knobs with { TruncateAfter = count };
+                return true;
+            case "reset" when int.TryParse(value, NumberStyles.None, invariant, out var bytes):
+                knobs = knobs with { ResetAfterBytes = bytes };
                 return true;
             case "garbage" when value is "0" or "1":
                 knobs = knobs with { Garbage = value is "1" };

@@ -71,11 +71,13 @@ internal sealed class SimulatorEndpoints
         var plan = CompletionPlan.Create(request, ModelOrDeployment(context, request.Model), _state.Options.Seed, admission.Sequence, _state.Time.GetUtcNow().ToUnixTimeSeconds(), format.Ids);
         if (!request.Stream)
         {
-            await HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, (format, plan), static (writer, state) => state.format.WriteWhole(writer, state.plan));
+            await HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, (format, plan), static (writer, state) => state.format.WriteWhole(writer, state.plan),
+                admission.BodyFault, _state.Time);
             return;
         }
 
-        using var session = SseSession.Start(context, _state.Time, _state.Options.TokenInterval, admission.CutAfter(plan.CompletionTokens), admission.StallAfterTokens);
+        using var session = SseSession.Start(context, _state.Time, _state.Options.TokenInterval, admission.CutAfter(plan.CompletionTokens), admission.StallAfterTokens,
+            admission.TruncateAfter);
         await ChatStreamer.StreamAsync(session, plan, format);
     }
 
@@ -135,7 +137,8 @@ internal sealed class SimulatorEndpoints
             return true;
         }
 
-        if (!stream && admission.DisconnectAfterTokens is not null)
+        // A whole answer has no middle in tokens; a stream cut at its 0th token is cut before its headers too.
+        if (admission.DisconnectAfterTokens is { } tokens && (!stream || tokens == 0))
         {
             context.Abort();
             return true;
@@ -194,7 +197,11 @@ internal sealed class SimulatorEndpoints
             return null;
         }
 
-        return new Admission(sequence, knobs.Garbage, knobs.DisconnectAfterTokens, disconnectDraw < options.DisconnectRate ? cutDraw : null, knobs.StallAfterTokens);
+        return new Admission(sequence, knobs.Garbage, knobs.DisconnectAfterTokens, disconnectDraw < options.DisconnectRate ? cutDraw : null, knobs.StallAfterTokens)
+        {
+            TruncateAfter = knobs.TruncateAfter,
+            ResetAfterBytes = knobs.ResetAfterBytes,
+        };
     }
 
     /// <summary>What a real vendor would refuse before reading the body: a missing version or credential.</summary>
@@ -276,8 +283,19 @@ internal sealed class SimulatorEndpoints
     /// <summary>What admission decided for a request that goes on to be answered.</summary>
     private readonly record struct Admission(long Sequence, bool Garbage, int? DisconnectAfterTokens, double? RandomCutFraction, int? StallAfterTokens)
     {
+        public int? TruncateAfter { get; init; }
+
+        public int? ResetAfterBytes { get; init; }
+
+        /// <summary>What goes wrong with a whole answer's body after its headers, if anything.</summary>
+        public BodyFault? BodyFault =>
+            ResetAfterBytes is { } reset ? new BodyFault(BodyFaultKind.Reset, reset)
+            : StallAfterTokens is { } stall ? new BodyFault(BodyFaultKind.Stall, stall)
+            : TruncateAfter is { } truncate ? new BodyFault(BodyFaultKind.Truncate, truncate)
+            : null;
+
         /// <summary>After how many tokens a stream is cut: as the knob says, or somewhere in the middle for a random disconnect.</summary>
         public int? CutAfter(int totalTokens) =>
-            DisconnectAfterTokens ?? (RandomCutFraction is { } fraction ? 1 + (int)(fraction * Math.Max(totalTokens - 1, 1)) : null);
+            DisconnectAfterTokens ?? ResetAfterBytes ?? (RandomCutFraction is { } fraction ? 1 + (int)(fraction * Math.Max(totalTokens - 1, 1)) : null);
     }
 }

@@ -42,7 +42,11 @@ internal static class HttpBodies
     }
 
     /// <summary>Writes a JSON body with a Content-Length, from a static writer callback and its state.</summary>
-    public static async Task WriteJsonAsync<TState>(HttpContext context, int statusCode, TState state, Action<Utf8JsonWriter, TState> write)
+    public static Task WriteJsonAsync<TState>(HttpContext context, int statusCode, TState state, Action<Utf8JsonWriter, TState> write) =>
+        WriteJsonAsync(context, statusCode, state, write, fault: null, TimeProvider.System);
+
+    /// <summary>Writes a JSON body, or (with a <paramref name="fault"/>) the headers and the start of it, and then the fault.</summary>
+    public static async Task WriteJsonAsync<TState>(HttpContext context, int statusCode, TState state, Action<Utf8JsonWriter, TState> write, BodyFault? fault, TimeProvider time)
     {
         using var buffer = new PooledBufferWriter(4096);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
@@ -50,7 +54,51 @@ internal static class HttpBodies
             write(writer, state);
         }
 
+        if (fault is { } f)
+        {
+            await WriteFaultyAsync(context, statusCode, buffer.WrittenMemory, f, time);
+            return;
+        }
+
         await WriteBytesAsync(context, statusCode, "application/json", buffer.WrittenMemory);
+    }
+
+    /// <summary>
+    /// The headers (with the whole body's Content-Length when the body will not end cleanly, so a client can tell it is
+    /// short) and the first bytes of the body, then: a clean end (truncate), silence with the connection open (stall),
+    /// or a dropped connection (reset).
+    /// </summary>
+    private static async Task WriteFaultyAsync(HttpContext context, int statusCode, ReadOnlyMemory<byte> body, BodyFault fault, TimeProvider time)
+    {
+        var response = context.Response;
+        response.StatusCode = statusCode;
+        response.ContentType = "application/json";
+        if (fault.Kind != BodyFaultKind.Truncate)
+        {
+            response.ContentLength = body.Length;
+        }
+
+        await response.StartAsync(context.RequestAborted);
+        await response.Body.WriteAsync(body[..Math.Min(fault.Bytes, body.Length)], context.RequestAborted);
+        await response.Body.FlushAsync(context.RequestAborted);
+        switch (fault.Kind)
+        {
+            case BodyFaultKind.Stall:
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, time, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                break;
+            case BodyFaultKind.Reset:
+                // Kestrel drops output not yet handed to the socket when it aborts: let the first bytes leave first.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), time, CancellationToken.None);
+                context.Abort();
+                break;
+        }
     }
 
     public static async Task WriteBytesAsync(HttpContext context, int statusCode, string contentType, ReadOnlyMemory<byte> body)
@@ -62,3 +110,13 @@ internal static class HttpBodies
         await response.Body.WriteAsync(body, context.RequestAborted);
     }
 }
+
+internal enum BodyFaultKind
+{
+    Truncate,
+    Stall,
+    Reset,
+}
+
+/// <summary>A whole answer's body cut after <see cref="Bytes"/> bytes, in one of three ways.</summary>
+internal readonly record struct BodyFault(BodyFaultKind Kind, int Bytes);

@@ -20,10 +20,12 @@ internal sealed class SseSession : IDisposable
     private readonly TimeSpan _tokenInterval;
     private readonly int? _cutAfterTokens;
     private readonly int? _stallAfterTokens;
+    private readonly int? _truncateAfterTokens;
     private int _tokens;
 
-    private SseSession(HttpContext context, TimeProvider time, TimeSpan tokenInterval, int? cutAfterTokens, int? stallAfterTokens)
+    private SseSession(HttpContext context, TimeProvider time, TimeSpan tokenInterval, int? cutAfterTokens, int? stallAfterTokens, int? truncateAfterTokens)
     {
+        _truncateAfterTokens = truncateAfterTokens;
         _stallAfterTokens = stallAfterTokens;
         _context = context;
         _pipe = context.Response.BodyWriter;
@@ -34,13 +36,13 @@ internal sealed class SseSession : IDisposable
     }
 
     /// <summary>Sends the 200 headers of an event stream.</summary>
-    public static SseSession Start(HttpContext context, TimeProvider time, TimeSpan tokenInterval, int? cutAfterTokens, int? stallAfterTokens = null)
+    public static SseSession Start(HttpContext context, TimeProvider time, TimeSpan tokenInterval, int? cutAfterTokens, int? stallAfterTokens = null, int? truncateAfterTokens = null)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
-        return new SseSession(context, time, tokenInterval, cutAfterTokens, stallAfterTokens);
+        return new SseSession(context, time, tokenInterval, cutAfterTokens, stallAfterTokens, truncateAfterTokens);
     }
 
     private CancellationToken Aborted => _context.RequestAborted;
@@ -89,6 +91,14 @@ internal sealed class SseSession : IDisposable
             return false;
         }
 
+        if (_tokens >= _truncateAfterTokens)
+        {
+            // Half an event, then a clean end of the response: the stream is truncated, not reset.
+            _pipe.Write("data: {\"id\":\"truncated"u8);
+            await FlushAsync();
+            return false;
+        }
+
         if (_tokens >= _stallAfterTokens)
         {
             await FlushAsync();
@@ -114,6 +124,13 @@ internal sealed class SseSession : IDisposable
     /// <summary>A cut asked for beyond the last token still happens, before the stream's closing events.</summary>
     public async ValueTask<bool> BeforeClosingAsync()
     {
+        if (_truncateAfterTokens is not null && _cutAfterTokens is null)
+        {
+            _pipe.Write("data: {\"id\":\"truncated"u8);
+            await FlushAsync();
+            return false;
+        }
+
         if (_cutAfterTokens is null)
         {
             return true;

@@ -78,6 +78,14 @@ internal static class ChatRequestReader
                 break;
             case "system":
                 // Anthropic: a string or an array of text blocks.
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    ExpectContentArray(reader);
+                }
+                else
+                {
+                    Expect(ref reader, JsonTokenType.String);
+                }
                 request.AddSystemText(ReadText(ref reader).Characters);
                 break;
             case "stream":
@@ -176,7 +184,58 @@ internal static class ChatRequestReader
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             Expect(ref reader, JsonTokenType.StartObject);
+            ExpectMessage(reader);
             request.AddMessage(ReadText(ref reader));
+        }
+    }
+
+    /// <summary>
+    /// As the vendors do, refuses a message whose role is not a string, whose content is neither a string, an array nor
+    /// null, or whose content blocks have a <c>type</c> or <c>text</c> that is not a string. Reads a copy of the reader.
+    /// </summary>
+    private static void ExpectMessage(Utf8JsonReader reader)
+    {
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != depth + 1)
+            {
+                continue;
+            }
+            var isRole = reader.ValueTextEquals("role"u8);
+            var isContent = reader.ValueTextEquals("content"u8);
+            reader.Read();
+            if (isRole)
+            {
+                Expect(ref reader, JsonTokenType.String);
+            }
+            else if (isContent && reader.TokenType == JsonTokenType.StartArray)
+            {
+                ExpectContentArray(reader);
+            }
+            else if (isContent && reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
+            {
+                throw new InvalidOperationException($"Expected a string or an array, found {reader.TokenType}.");
+            }
+            reader.Skip();
+        }
+    }
+
+    private static void ExpectContentArray(Utf8JsonReader reader)
+    {
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            if (reader.CurrentDepth == depth + 1 && reader.TokenType != JsonTokenType.EndObject)
+            {
+                Expect(ref reader, JsonTokenType.StartObject);
+            }
+            else if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == depth + 2
+                && (reader.ValueTextEquals("type"u8) || reader.ValueTextEquals("text"u8)))
+            {
+                reader.Read();
+                Expect(ref reader, JsonTokenType.String);
+            }
         }
     }
 

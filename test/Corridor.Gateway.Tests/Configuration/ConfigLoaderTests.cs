@@ -71,6 +71,43 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void ClientLimits_AreRead_AndDefaultToKestrelsOwnValues()
+    {
+        var result = ConfigLoader.Parse("""
+            server:
+              maxRequestHeaderBytes: 8192
+              maxRequestHeaderCount: 30
+              requestHeadersTimeoutSeconds: 3
+              minRequestBodyBytesPerSecond: 100
+              minRequestBodyGraceSeconds: 4
+
+            """ + Minimal, "/srv");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.Equal(new ClientLimits(8192, 30, TimeSpan.FromSeconds(3), 100, TimeSpan.FromSeconds(4)), result.Config!.Server.Clients);
+        var defaults = ConfigLoader.Parse(Minimal, "/srv").Config!.Server.Clients;
+        Assert.Equal((32 * 1024, 100, TimeSpan.FromSeconds(30), 240.0, TimeSpan.FromSeconds(5)),
+            (defaults.MaxRequestHeaderBytes, defaults.MaxRequestHeaderCount, defaults.EffectiveRequestHeadersTimeout, defaults.MinRequestBodyBytesPerSecond, defaults.EffectiveMinRequestBodyGrace));
+    }
+
+    [Fact]
+    public void BadClientLimits_AreAllListed()
+    {
+        var result = ConfigLoader.Parse("""
+            server:
+              maxRequestHeaderBytes: 0
+              maxRequestHeaderCount: 0
+              minRequestBodyGraceSeconds: 1
+
+            """ + Minimal, "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("server.maxRequestHeaderBytes must be positive", result.Errors);
+        Assert.Contains("server.maxRequestHeaderCount must be positive", result.Errors);
+        Assert.Contains("server.minRequestBodyGraceSeconds must be at least 2", result.Errors);
+    }
+
+    [Fact]
     public void Limits_AreRead_WithDefaultsForTenantsAndKeys()
     {
         var result = ConfigLoader.Parse(Minimal + """

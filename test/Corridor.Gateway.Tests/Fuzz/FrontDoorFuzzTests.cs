@@ -242,7 +242,7 @@ public sealed class FrontDoorFuzzTests
         return events;
     }
 
-    private static string Feed(IStreamTranslator translator, List<(string? Event, byte[] Data)> events)
+    internal static string Feed(IStreamTranslator translator, List<(string? Event, byte[] Data)> events)
     {
         var output = new ArrayBufferWriter<byte>();
         foreach (var (name, data) in events)
@@ -253,7 +253,7 @@ public sealed class FrontDoorFuzzTests
         return Encoding.UTF8.GetString(output.WrittenSpan);
     }
 
-    private static void AssertJsonOrError(TranslationResult result)
+    internal static void AssertJsonOrError(TranslationResult result)
     {
         if (result.Succeeded)
         {
@@ -266,7 +266,7 @@ public sealed class FrontDoorFuzzTests
     }
 
     /// <summary>Every event ends with a blank line, and every data line is JSON or [DONE].</summary>
-    private static void AssertWellFormedSse(string sse)
+    internal static void AssertWellFormedSse(string sse)
     {
         Assert.True(sse.Length == 0 || sse.EndsWith("\n\n", StringComparison.Ordinal), "the SSE output does not end with a complete event");
         foreach (var line in sse.Split('\n'))
@@ -278,6 +278,6 @@ public sealed class FrontDoorFuzzTests
         }
     }
 
-    private static string Describe(List<(string? Event, byte[] Data)> events) =>
+    internal static string Describe(List<(string? Event, byte[] Data)> events) =>
         string.Join(" | ", events.Select(e => $"{e.Event}: {Convert.ToBase64String(e.Data)}"));
 }

@@ -217,4 +217,16 @@ public sealed class UsageMeterTests
         Assert.Empty(meter.ToolNames);
         Assert.Null(meter.ToolArguments);
     }
+
+    [Theory]
+    [InlineData("""{"choices":[{"delta":{"content":"\udfff"}}]}""")]
+    [InlineData("""{"choices":[{"finish_reason":"\ud800"}]}""")]
+    [InlineData("""{"type":"content_block_start","content_block":{"type":"tool_use","name":"\udc00x","input":{}}}""")]
+    public void AStringThatDecodesToNoText_IsRefusedAsAValue_NotThrown(string json)
+    {
+        var meter = new UsageMeter(retainChars: 100);
+
+        Assert.False(meter.TryScan(System.Text.Encoding.UTF8.GetBytes(json)));
+        Assert.False(meter.TryScanObject(System.Text.Encoding.UTF8.GetBytes(json)));
+    }
 }

@@ -1,0 +1,88 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Corridor.Gateway.Tests.Functional;
+using Corridor.Testing;
+
+namespace Corridor.Gateway.Tests.Fuzz;
+
+/// <summary>
+/// Generated and mutated bodies sent through the real gateway to the simulator, in both dialects and across them (an
+/// Anthropic client on an OpenAI model and back), whole and streamed: whatever comes in, the client gets an answer or an
+/// error in its dialect, never a 500, and every request has exactly one ledger row.
+/// </summary>
+public sealed class GatewayFuzzTests(LiveGatewayFixture fixture) : IClassFixture<LiveGatewayFixture>
+{
+    private const int Cases = 300;
+
+    private LiveGateway Live => fixture.Live;
+
+    [Fact]
+    public async Task GeneratedAndMutatedBodies_AreAnsweredInTheDialect_NeverWithA500()
+    {
+        var random = new Random(21);
+        using var http = Live.Http();
+        var requestIds = new List<string>();
+        for (var i = 0; i < Cases; i++)
+        {
+            var state = random.Next();
+            var caseRandom = new Random(state);
+            var generator = new DialectGenerator(caseRandom);
+            var anthropic = caseRandom.Next(2) == 0;
+            var body = Encoding.UTF8.GetBytes(anthropic ? generator.AnthropicRequest() : generator.OpenAIRequest());
+            if (caseRandom.Next(4) == 0)
+            {
+                body = FrontDoorFuzzTests.Mutate(caseRandom, body);
+            }
+            var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var request = new HttpRequestMessage(HttpMethod.Post, anthropic ? "/v1/messages" : "/v1/chat/completions") { Content = content };
+            request.Headers.Add("anthropic-version", "2023-06-01");
+
+            using var response = await http.SendAsync(request).WithTimeout();
+            var text = await response.Content.ReadAsStringAsync().WithTimeout();
+
+            var what = $"case {i} (case seed {state}), {(anthropic ? "anthropic" : "openai")}: {(int)response.StatusCode}\n{text}\nbody: {Encoding.UTF8.GetString(body)}";
+            Assert.True((int)response.StatusCode is not 500, what);
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.RequestEntityTooLarge, what);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                AssertDialectError(text, anthropic, what);
+            }
+            else if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+            {
+                foreach (var line in text.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal) && l != "data: [DONE]"))
+                {
+                    JsonDocument.Parse(line["data: ".Length..]).Dispose();
+                }
+            }
+            else
+            {
+                JsonDocument.Parse(text).Dispose();
+            }
+            requestIds.Add(response.Headers.GetValues("x-corridor-request-id").Single());
+        }
+
+        await Live.Gateway.FlushLedgerAsync(CancellationToken.None).WithTimeout();
+        var rows = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (var row in Live.Store.ReadLedgerAsync(null, null, CancellationToken.None))
+        {
+            rows[row.RequestId] = rows.GetValueOrDefault(row.RequestId) + 1;
+        }
+        Assert.All(requestIds, id => Assert.Equal(1, rows.GetValueOrDefault(id)));
+    }
+
+    private static void AssertDialectError(string text, bool anthropic, string what)
+    {
+        using var error = JsonDocument.Parse(text);
+        if (anthropic)
+        {
+            Assert.True(error.RootElement.GetProperty("type").GetString() == "error", what);
+            Assert.False(string.IsNullOrEmpty(error.RootElement.GetProperty("error").GetProperty("type").GetString()), what);
+        }
+        else
+        {
+            Assert.False(string.IsNullOrEmpty(error.RootElement.GetProperty("error").GetProperty("message").GetString()), what);
+        }
+    }
+}
