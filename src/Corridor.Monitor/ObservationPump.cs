@@ -14,14 +14,20 @@ namespace Corridor.Monitor;
 public sealed class ObservationPump
 {
     private readonly Channel<Observation> _channel;
-    private readonly DistillationMonitor _monitor;
+    private readonly FeaturesHandler _observe;
     private long _dropped;
 
     public ObservationPump(DistillationMonitor monitor, int capacity = 65_536)
+        : this(monitor is null ? throw new ArgumentNullException(nameof(monitor)) : monitor.Observe, capacity)
     {
-        ArgumentNullException.ThrowIfNull(monitor);
+    }
+
+    /// <summary>A pump that hands each request's features to <paramref name="observe"/> (which must not throw) instead of a local monitor.</summary>
+    public ObservationPump(FeaturesHandler observe, int capacity = 65_536)
+    {
+        ArgumentNullException.ThrowIfNull(observe);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _monitor = monitor;
+        _observe = observe;
         _channel = Channel.CreateBounded<Observation>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.DropWrite,
@@ -69,7 +75,7 @@ public sealed class ObservationPump
                     try
                     {
                         FeatureExtractor.Extract(observation.Metadata, observation.Body.AsSpan(0, observation.Length), out var features);
-                        _monitor.Observe(features);
+                        _observe(features);
                     }
                     finally
                     {
@@ -86,3 +92,6 @@ public sealed class ObservationPump
 
     private readonly record struct Observation(RequestMetadata Metadata, byte[] Body, int Length);
 }
+
+/// <summary>Takes one request's features (the monitor, or the shipper to the fleet's monitor).</summary>
+public delegate void FeaturesHandler(in RequestFeatures features);
