@@ -19,8 +19,8 @@ internal static class PostgresMigrations
     /// <summary>The channel the revision trigger notifies on; its payload is the new revision.</summary>
     internal const string ChangesChannel = "corridor_changes";
 
-    /// <summary>The session advisory lock held by the replica that scores the fleet's observations (PostgresStore.Fleet.cs).</summary>
-    internal const long MonitorLeaderLock = 0x636F727269646F02;
+    /// <summary>The session advisory lock held by the replica that scores the fleet's observations (PostgresFleetObservations.cs).</summary>
+    internal const long MonitorLeaderLock = 0x636F727269646F10;
 
     internal static readonly IReadOnlyList<Migration> All =
     [
