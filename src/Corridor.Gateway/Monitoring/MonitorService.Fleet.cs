@@ -30,6 +30,9 @@ internal sealed partial class MonitorService
     private long _unshipped;
     private long _fleetObserved;
 
+    /// <summary>Whether the store is shared by a fleet of replicas (PostgreSQL), whose traffic one of them scores.</summary>
+    public bool Fleet => _fleet is not null;
+
     /// <summary>Whether this replica's monitor scores traffic and sets levels: always on one machine; in a fleet, the leader.</summary>
     public bool Scores => _fleet is null || _leading;
 

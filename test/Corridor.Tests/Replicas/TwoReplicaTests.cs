@@ -223,6 +223,18 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
             }
         }
 
+        // Each replica shipped its own share; exactly one of them scored them all.
+        var health = new List<JsonElement>();
+        foreach (var replica in new[] { _a, _b })
+        {
+            using var http = Client(replica, "");
+            health.Add(JsonDocument.Parse(await http.GetStringAsync("/healthz").WithTimeout()).RootElement.GetProperty("monitor"));
+        }
+
+        Assert.All(health, h => Assert.True(h.GetProperty("fleet").GetProperty("shipped").GetInt64() >= 2 * PerReplica));
+        var leader = Assert.Single(health, h => h.GetProperty("fleet").GetProperty("leading").GetBoolean());
+        Assert.True(leader.GetProperty("observed").GetInt64() >= 4 * PerReplica);
+
         await using var store = await CorridorStores.OpenAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString), CancellationToken.None).WithTimeout();
         var levels = await store.ListEnforcementAsync(CancellationToken.None).WithTimeout();
         Assert.All(campaign, c => Assert.Contains(levels, l => l.Subject == $"key:{c.KeyId}" && l.AutomaticLevel == "suspend" && l.PinnedLevel is null));
