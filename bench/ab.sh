@@ -8,6 +8,7 @@
 #   ENV_B="DOTNET_gcServer=0" bench/ab.sh A A                      # one build, a runtime setting on side b only
 #
 # Environment: MODE=sat|paced  DURATION=5s  ROUNDS=3  WARMUP=15s  CONNECTIONS=32  RATE=1000  ENV_A  ENV_B  KEEP=1
+#              LIMITS=1 (limits and budgets on the tenant and the key, as run.sh; LIMITS=0 without)
 set -euo pipefail
 
 [[ $# -eq 2 ]] || { echo "usage: $0 CORRIDOR_A CORRIDOR_B" >&2; exit 2; }
@@ -17,6 +18,7 @@ ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-15s}
 CONNECTIONS=${CONNECTIONS:-32}
 RATE=${RATE:-1000}
+LIMITS=${LIMITS:-1}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/corridor-ab.XXXXXX")
@@ -51,6 +53,9 @@ for s in a b; do
   mkdir -p "$work/$s"
   setup_corridor "${bin[$s]}" "$work/$s" "${port[$s]}" "$upstream_port"
   secret[$s]=$key
+  if [[ $LIMITS == 1 ]]; then
+    set_limits "${bin[$s]}" "$work/$s"
+  fi
   cfg=$work/$s/corridor.yaml
   # shellcheck disable=SC2086 # ENV_A/ENV_B are lists of NAME=VALUE words
   env ${env[$s]} "${bin[$s]}" --config "$cfg" serve >"$work/$s/serve.log" 2>&1 &
@@ -74,7 +79,7 @@ field() { grep '^BENCH ' "$1" | grep -oE "$2=[0-9]+" | cut -d= -f2; }
 log "warming both up together ($WARMUP, saturating)"
 w=(); for s in a b; do MODE=sat drive "$s" "$WARMUP" /dev/null & w+=($!); done; wait "${w[@]}"
 tick_us=$((1000000 / $(getconf CLK_TCK)))
-echo "paired A/B, $MODE, $ROUNDS rounds of $DURATION; a=${bin[a]} ${env[a]}; b=${bin[b]} ${env[b]}"
+echo "paired A/B, $MODE, LIMITS=$LIMITS, $ROUNDS rounds of $DURATION; a=${bin[a]} ${env[a]}; b=${bin[b]} ${env[b]}"
 for round in $(seq "$ROUNDS"); do
   declare -A t0 c0
   for s in a b; do t0[$s]=$(ticks "$s"); c0[$s]=$(switches "$s"); done

@@ -105,3 +105,15 @@ EOF
   key=$(grep -oE 'sk-cor-[0-9A-Za-z]{40}' "$dir/cli.log" | head -n1) || true
   [[ -n $key ]] || { cat "$dir/cli.log" >&2; die "no secret in the output of corridor keys issue"; }
 }
+
+# Limits and budgets on the bench tenant and its key, set high enough that nothing is refused, so every admission check
+# runs (rate windows, stream slots, budget reservations on tenant and key). Needs DIR/cli.log from setup_corridor.
+set_limits() { # corridor-executable dir
+  local corridor=$1 dir=$2 key_id
+  local limits=(--rpm 1000000000 --tpm 9000000000000 --concurrent-streams 1000000 --daily-budget 1000000000
+    --daily-soft-budget 900000000 --monthly-budget 10000000000 --monthly-soft-budget 9000000000)
+  key_id=$(grep -oE 'key_[0-9a-f]{16}' "$dir/cli.log" | head -n1) || true
+  "$corridor" --config "$dir/corridor.yaml" tenants update bench "${limits[@]}" >>"$dir/cli.log" 2>&1 &&
+    "$corridor" --config "$dir/corridor.yaml" keys update "$key_id" "${limits[@]}" >>"$dir/cli.log" 2>&1 ||
+    { cat "$dir/cli.log" >&2; die "corridor tenants/keys update (limits) failed"; }
+}

@@ -133,13 +133,7 @@ fi
 setup_corridor "$corridor" "$work" "$corridor_port" "$upstream_port" "$storage"
 cfg=$work/corridor.yaml
 if [[ $LIMITS == 1 ]]; then
-  # Every admission check runs (rate windows, stream slots, budget reservations on tenant and key), none refuses.
-  limits=(--rpm 1000000000 --tpm 9000000000000 --concurrent-streams 1000000 --daily-budget 1000000000
-    --daily-soft-budget 900000000 --monthly-budget 10000000000 --monthly-soft-budget 9000000000)
-  key_id=$(grep -oE 'key_[0-9a-f]{16}' "$work/cli.log" | head -n1) || true
-  "$corridor" --config "$cfg" tenants update bench "${limits[@]}" >>"$work/cli.log" 2>&1 &&
-    "$corridor" --config "$cfg" keys update "$key_id" "${limits[@]}" >>"$work/cli.log" 2>&1 ||
-    { cat "$work/cli.log" >&2; die "corridor tenants/keys update (limits) failed"; }
+  set_limits "$corridor" "$work"
 fi
 
 # shellcheck disable=SC2086 # CORRIDOR_ENV is a list of NAME=VALUE words

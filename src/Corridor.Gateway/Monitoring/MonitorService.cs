@@ -57,7 +57,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         _settings = state.Active.Config.Monitor;
         Monitor = new DistillationMonitor(_settings.Scoring, this);
         _fleet = _settings.Enabled ? FleetObservations.For(store) : null;
-        Pump = _fleet is null ? new ObservationPump(Monitor) : new ObservationPump(Ship);
+        Pump = _fleet is null ? new ObservationPump(Monitor, time: time) : new ObservationPump(Ship, time: time);
     }
 
     public DistillationMonitor Monitor { get; }
