@@ -126,8 +126,9 @@ internal sealed partial class MonitorService
             IReadOnlyList<FleetObservation> taken;
             do
             {
+                // Replicas' batches interleave by arrival at the database; the monitor's cadence evidence wants event time.
                 taken = await _lease.TakeAsync(FleetBatch, cancellationToken);
-                foreach (var observation in taken)
+                foreach (var observation in taken.OrderBy(o => o.At))
                 {
                     if (FeatureCodec.TryDecode(observation.Features, out var features))
                     {
