@@ -153,6 +153,11 @@ public sealed class DistillationMonitor
                 tracker.NoteReached(level, now, RequestsOf(subject));
                 tracker.LastChangeMs = now;
                 Publish(tracker, from, LevelChangeCause.Pinned, now, actor, note);
+                if (subject.Kind == SubjectKind.Cluster)
+                {
+                    PublishClusterLevels();
+                }
+
                 return true;
             }
         }
@@ -191,6 +196,11 @@ public sealed class DistillationMonitor
                 }
 
                 Publish(tracker, from, LevelChangeCause.Unpinned, now, actor, note);
+                if (subject.Kind == SubjectKind.Cluster)
+                {
+                    PublishClusterLevels();
+                }
+
                 return true;
             }
         }
@@ -289,38 +299,64 @@ public sealed class DistillationMonitor
     }
 
     /// <summary>
-    /// Puts back a key's or tenant's automatic level kept from before a restart (clusters are rebuilt from new traffic).
-    /// The level then follows the scores as usual: it goes down only through the hysteresis and dwell. Not published to
-    /// the sink (the change was recorded when it happened). Returns false for a cluster or when records are full.
+    /// Puts back an automatic level kept in the store: from before a restart, or, on a replica that does not score the
+    /// fleet itself, as the replica that does set it (then it may also go down). A cluster needs its
+    /// <paramref name="members"/>, which its level applies to; it is kept until a group found from new traffic takes it over
+    /// (and its level) or, scored from its members' own profiles, it cools off. The level then follows the scores as usual:
+    /// it goes down only through the hysteresis and dwell. Not published to the sink (the change was recorded when it
+    /// happened). Returns false for a cluster without members, a subject without a level to set, or when records are full.
     /// </summary>
-    public bool Restore(SubjectRef subject, EnforcementLevel automatic, DateTimeOffset at)
+    public bool Restore(SubjectRef subject, EnforcementLevel automatic, DateTimeOffset at, IReadOnlyList<SubjectRef>? members = null)
     {
-        if (subject.Kind == SubjectKind.Cluster || automatic == EnforcementLevel.None)
+        if (subject.Kind == SubjectKind.Cluster && (members is null || members.Count == 0))
         {
             return false;
         }
 
         lock (_gate)
         {
-            var tracker = FindTracker(subject, create: true);
-            if (tracker is null)
+            var now = at.ToUnixTimeMilliseconds();
+            LevelTracker? tracker;
+            if (subject.Kind == SubjectKind.Cluster)
             {
-                return false;
+                var cluster = _clusters.Restore(subject.Id, members!);
+                tracker = cluster.Tracker ??= new LevelTracker(subject, null);
+                tracker.Members = cluster.Members;
+            }
+            else
+            {
+                tracker = FindTracker(subject, create: automatic > EnforcementLevel.None);
+                if (tracker is null)
+                {
+                    return false;
+                }
             }
 
-            var now = at.ToUnixTimeMilliseconds();
             tracker.Automatic = automatic;
+            tracker.BelowSinceMs = null;
             tracker.LastChangeMs = now;
             tracker.NoteReached(automatic, now, RequestsOf(subject));
-            Store(tracker);
-            if (automatic >= EnforcementLevel.Flag)
+            if (subject.Kind != SubjectKind.Cluster && automatic > EnforcementLevel.None)
             {
-                Promote(tracker);
+                Store(tracker);
+                if (automatic >= EnforcementLevel.Flag)
+                {
+                    Promote(tracker);
+                }
             }
 
             if (tracker.Effective > EnforcementLevel.None)
             {
                 _board[subject] = tracker.Effective;
+            }
+            else
+            {
+                _board.TryRemove(subject, out _);
+            }
+
+            if (subject.Kind == SubjectKind.Cluster)
+            {
+                PublishClusterLevels();
             }
 
             return true;
@@ -675,27 +711,46 @@ public sealed class DistillationMonitor
             changed |= before != tracker.Effective || tracker.Effective > EnforcementLevel.None;
         });
 
-        // Which cluster level applies to each member, swapped in whole for the lock-free readers.
+        if (changed || _clusterLevels.Count > 0)
+        {
+            PublishClusterLevels();
+        }
+    }
+
+    /// <summary>
+    /// Which cluster level applies to each member, swapped in whole for the lock-free readers: that of every active cluster,
+    /// and of every pinned one (a pin holds the members the cluster had, whatever the cluster becomes later).
+    /// </summary>
+    private void PublishClusterLevels()
+    {
         var levels = new Dictionary<SubjectRef, (EnforcementLevel, string)>();
         foreach (var cluster in _clusters.Active)
         {
-            if (cluster.Tracker is not { } tracker || tracker.Effective == EnforcementLevel.None)
+            if (cluster.Tracker is { Effective: > EnforcementLevel.None } tracker)
             {
-                continue;
-            }
-
-            foreach (var member in cluster.Members)
-            {
-                if (!levels.TryGetValue(member, out var existing) || existing.Item1 < tracker.Effective)
-                {
-                    levels[member] = (tracker.Effective, cluster.Id);
-                }
+                Add(cluster.Members, tracker.Effective, cluster.Id);
             }
         }
 
-        if (changed || levels.Count != _clusterLevels.Count)
+        foreach (var (subject, tracker) in _pinned)
         {
-            _clusterLevels = levels;
+            if (subject.Kind == SubjectKind.Cluster && tracker.Effective > EnforcementLevel.None)
+            {
+                Add(tracker.Members, tracker.Effective, subject.Id);
+            }
+        }
+
+        _clusterLevels = levels;
+
+        void Add(IReadOnlyList<SubjectRef> members, EnforcementLevel level, string id)
+        {
+            foreach (var member in members)
+            {
+                if (!levels.TryGetValue(member, out var existing) || existing.Item1 < level)
+                {
+                    levels[member] = (level, id);
+                }
+            }
         }
     }
 

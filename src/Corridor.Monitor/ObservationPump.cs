@@ -20,7 +20,7 @@ public sealed class ObservationPump
     public static readonly TimeSpan DefaultGatherInterval = TimeSpan.FromMilliseconds(20);
 
     private readonly Channel<Observation> _channel;
-    private readonly DistillationMonitor _monitor;
+    private readonly FeaturesHandler _observe;
     private readonly TimeProvider _time;
     private readonly TimeSpan _gather;
     private readonly int _batch;
@@ -31,10 +31,16 @@ public sealed class ObservationPump
     /// <param name="time">The clock of the gather interval.</param>
     /// <param name="gatherInterval">How long to let observations gather once woken (<see cref="DefaultGatherInterval"/>); zero observes each at once.</param>
     public ObservationPump(DistillationMonitor monitor, int capacity = 65_536, TimeProvider? time = null, TimeSpan? gatherInterval = null)
+        : this(monitor is null ? throw new ArgumentNullException(nameof(monitor)) : monitor.Observe, capacity, time, gatherInterval)
     {
-        ArgumentNullException.ThrowIfNull(monitor);
+    }
+
+    /// <summary>A pump that hands each request's features to <paramref name="observe"/> (which must not throw) instead of a local monitor.</summary>
+    public ObservationPump(FeaturesHandler observe, int capacity = 65_536, TimeProvider? time = null, TimeSpan? gatherInterval = null)
+    {
+        ArgumentNullException.ThrowIfNull(observe);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _monitor = monitor;
+        _observe = observe;
         _time = time ?? TimeProvider.System;
         _gather = gatherInterval ?? DefaultGatherInterval;
         // A queue a quarter full is worked through at once rather than left to gather (and overflow).
@@ -90,7 +96,7 @@ public sealed class ObservationPump
                     try
                     {
                         FeatureExtractor.Extract(observation.Metadata, observation.Body.AsSpan(0, observation.Length), out var features);
-                        _monitor.Observe(features);
+                        _observe(features);
                     }
                     finally
                     {
@@ -107,3 +113,6 @@ public sealed class ObservationPump
 
     private readonly record struct Observation(RequestMetadata Metadata, byte[] Body, int Length);
 }
+
+/// <summary>Takes one request's features (the monitor, or the shipper to the fleet's monitor).</summary>
+public delegate void FeaturesHandler(in RequestFeatures features);

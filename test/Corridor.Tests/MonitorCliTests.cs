@@ -99,7 +99,7 @@ public sealed partial class MonitorCliTests : IDisposable
     [Theory]
     [InlineData("key:key_ghost", "suspend", "No key 'key_ghost'")]
     [InlineData("tenant:ghost", "suspend", "No tenant 'ghost'")]
-    [InlineData("cluster:cl-1", "suspend", "pin its members")]
+    [InlineData("cluster:cl-1", "suspend", "No cluster 'cl-1' is known")]
     [InlineData("acme", "suspend", "is not a subject")]
     [InlineData("tenant:acme", "ban", "is not a level")]
     public async Task Pin_RefusesWhatCannotBePinned(string subject, string level, string message)

@@ -47,6 +47,17 @@ internal static class HealthEndpoint
             json.WriteNumber("pending", monitor.Pump.Pending);
             json.WriteNumber("dropped", monitor.Pump.Dropped);
             json.WriteNumber("failures", monitor.Failures);
+            if (monitor.Fleet)
+            {
+                // Several replicas: this one ships its observations; the leader scores everyone's ("observed" above).
+                var (shipped, unshipped, _) = monitor.FleetCounts;
+                json.WriteStartObject("fleet");
+                json.WriteBoolean("leading", monitor.Scores);
+                json.WriteNumber("shipped", shipped);
+                json.WriteNumber("unshipped", unshipped);
+                json.WriteEndObject();
+            }
+
             json.WriteEndObject();
             json.WriteEndObject();
         }

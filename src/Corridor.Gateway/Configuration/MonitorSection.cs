@@ -27,6 +27,9 @@ public sealed record CaseOptions(int Examples = 5, int ExampleMaxChars = 4000, T
 public sealed record MonitorSettings(bool Enabled, MonitorOptions Scoring, ThrottleOptions Throttle, CaseOptions Cases, TimeSpan TickInterval)
 {
     public static readonly MonitorSettings Default = new(true, new MonitorOptions(), new ThrottleOptions(), new CaseOptions(), TimeSpan.FromSeconds(15));
+
+    /// <summary>With PostgreSQL: how often a replica ships its observations to the fleet's table, and the leader scores them.</summary>
+    public TimeSpan FleetInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Reads the <c>monitor:</c> section, collecting every error.</summary>
@@ -108,7 +111,13 @@ internal static class MonitorSection
             errors.Add("monitor.tickIntervalMs must be at least 10");
         }
 
-        return new MonitorSettings(Bool(s, "enabled") ?? d.Enabled, scoring, throttle, cases, tick);
+        var fleet = Int(s, "fleetIntervalMs") is { } fleetMs ? TimeSpan.FromMilliseconds(fleetMs) : d.FleetInterval;
+        if (fleet < TimeSpan.FromMilliseconds(10))
+        {
+            errors.Add("monitor.fleetIntervalMs must be at least 10");
+        }
+
+        return new MonitorSettings(Bool(s, "enabled") ?? d.Enabled, scoring, throttle, cases, tick) { FleetInterval = fleet };
 
         double? Double(IConfigurationSection section, string key)
         {

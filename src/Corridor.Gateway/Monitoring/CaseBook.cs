@@ -66,12 +66,27 @@ public static class CaseBook
     public static async Task<bool> PinAsync(ICorridorStore store, SubjectRef subject, EnforcementLevel? level, string actor, string? note, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
+        var stored = (await store.ListEnforcementAsync(cancellationToken)).FirstOrDefault(e => e.Subject == subject.ToString());
         string? tenantId = null;
+        string? members = null;
         switch (subject.Kind)
         {
             case SubjectKind.Cluster:
-                throw new AdminChangeException(AdminChangeError.Invalid,
-                    $"Clusters are regrouped as traffic changes, so a pin cannot hold one; pin its members (keys or tenants) instead: 'corridor cases show' lists them.");
+                // The pin holds the members the cluster had when it was stored (at its first level) or its case was opened,
+                // whatever the cluster becomes later; they are kept with the pin and audited with it.
+                members = stored?.Members;
+                if (members is null && await ListAsync(store, null, subject.ToString(), cancellationToken) is [{ Members.Count: > 0 } file, ..])
+                {
+                    members = string.Join(' ', file.Members);
+                }
+
+                if (members is null && level is not null)
+                {
+                    throw new AdminChangeException(AdminChangeError.NotFound,
+                        $"No cluster '{subject.Id}' is known: a cluster is kept once it reaches a level (see 'corridor enforcement list' or 'corridor cases list').");
+                }
+
+                break;
             case SubjectKind.Key:
                 tenantId = (await store.GetKeyAsync(subject.Id, cancellationToken))?.TenantId
                     ?? throw new AdminChangeException(AdminChangeError.NotFound, $"No key '{subject.Id}'.");
@@ -82,14 +97,13 @@ public static class CaseBook
                 break;
         }
 
-        var stored = (await store.ListEnforcementAsync(cancellationToken)).FirstOrDefault(e => e.Subject == subject.ToString());
         if (level is null && stored?.PinnedLevel is null)
         {
             return false;
         }
 
-        await store.SetEnforcementAsync(new EnforcementUpdate(subject.ToString(), tenantId, Pin: true, level?.Name(), now, actor, note),
-            [MonitorAudit.Pin(subject, tenantId, level, actor, note, now)], cancellationToken);
+        await store.SetEnforcementAsync(new EnforcementUpdate(subject.ToString(), tenantId, Pin: true, level?.Name(), now, actor, note, members),
+            [MonitorAudit.Pin(subject, tenantId, level, actor, note, now, members)], cancellationToken);
         if (await FindActiveAsync(store, subject.ToString(), cancellationToken) is { } open)
         {
             await UpdateAsync(store, open.Id, file =>

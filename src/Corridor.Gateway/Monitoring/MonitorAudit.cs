@@ -40,8 +40,8 @@ internal static class MonitorAudit
             }
         }));
 
-    /// <summary><c>monitor.pin</c> (a level) or <c>monitor.unpin</c> (null): an operator's pin.</summary>
-    public static AuditEntry Pin(SubjectRef subject, string? tenantId, EnforcementLevel? level, string actor, string? note, DateTimeOffset now) =>
+    /// <summary><c>monitor.pin</c> (a level) or <c>monitor.unpin</c> (null): an operator's pin (for a cluster, with the members it applies to).</summary>
+    public static AuditEntry Pin(SubjectRef subject, string? tenantId, EnforcementLevel? level, string actor, string? note, DateTimeOffset now, string? members = null) =>
         new(now, actor, level is null ? AuditActions.MonitorUnpin : AuditActions.MonitorPin, subject.Id, AuditDetails.Write(json =>
         {
             json.WriteString("subject", subject.ToString());
@@ -52,6 +52,16 @@ internal static class MonitorAudit
             }
 
             json.WriteString("note", note);
+            if (members is not null)
+            {
+                json.WriteStartArray("members");
+                foreach (var member in members.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    json.WriteStringValue(member);
+                }
+
+                json.WriteEndArray();
+            }
         }));
 
     /// <summary><c>case.open</c>: a subject reached <c>flag</c> (or above) and has no active case.</summary>

@@ -56,7 +56,8 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         _logger = logger;
         _settings = state.Active.Config.Monitor;
         Monitor = new DistillationMonitor(_settings.Scoring, this);
-        Pump = new ObservationPump(Monitor, time: time);
+        _fleet = _settings.Enabled ? FleetObservations.For(store) : null;
+        Pump = _fleet is null ? new ObservationPump(Monitor, time: time) : new ObservationPump(Ship, time: time);
     }
 
     public DistillationMonitor Monitor { get; }
@@ -90,14 +91,12 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
         foreach (var record in stored)
         {
-            if (!SubjectRef.TryParse(record.Subject, out var subject))
+            if (SubjectRef.TryParse(record.Subject, out var subject)
+                && EnforcementLevels.TryParse(record.AutomaticLevel, out var automatic)
+                && (automatic > EnforcementLevel.None || subject.Kind == SubjectKind.Cluster))
             {
-                continue;
-            }
-
-            if (EnforcementLevels.TryParse(record.AutomaticLevel, out var automatic) && automatic > EnforcementLevel.None)
-            {
-                Monitor.Restore(subject, automatic, record.UpdatedAt);
+                // A cluster is put back even when only pinned: the pin needs its members.
+                Monitor.Restore(subject, automatic, record.UpdatedAt, MembersOf(record));
             }
         }
 
@@ -176,7 +175,12 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         await _tickGate.WaitAsync(cancellationToken);
         try
         {
-            Monitor.Tick(_time.GetUtcNow());
+            // In a fleet, only the replica that scores the fleet's traffic moves levels; the others follow the store.
+            if (Scores)
+            {
+                Monitor.Tick(_time.GetUtcNow());
+            }
+
             await Guard("events", () => ProcessEventsAsync(cancellationToken));
             if (_persistent)
             {
@@ -192,8 +196,9 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
     void IMonitorSink.LevelChanged(LevelChange change)
     {
-        // Pins are stored and audited by whoever made them; the monitor's own changes are recorded here.
-        if (change.Cause == LevelChangeCause.Automatic && !_events.Writer.TryWrite(change))
+        // Pins are stored and audited by whoever made them; the monitor's own changes are recorded here (in a fleet, only
+        // by the replica that scores it).
+        if (change.Cause == LevelChangeCause.Automatic && Scores && !_events.Writer.TryWrite(change))
         {
             Interlocked.Increment(ref _failures);
             LogEventDropped(change.Subject.ToString(), change.To.Name());
@@ -211,6 +216,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
         var pump = Task.Run(() => Pump.RunAsync(stoppingToken), CancellationToken.None);
         var pins = _persistent ? Task.Run(() => WatchPinsAsync(stoppingToken), CancellationToken.None) : Task.CompletedTask;
+        var fleet = _fleet is not null && _persistent ? Task.Run(() => RunFleetAsync(stoppingToken), CancellationToken.None) : Task.CompletedTask;
         using var timer = new PeriodicTimer(_settings.TickInterval, _time);
         try
         {
@@ -225,6 +231,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
         await pump;
         await pins;
+        await fleet;
     }
 
     /// <summary>
@@ -286,6 +293,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         if (Enabled)
         {
             await Guard("events", () => ProcessEventsAsync(CancellationToken.None));
+            await Guard("fleet", () => StopFleetAsync(cancellationToken));
         }
     }
 
@@ -315,16 +323,10 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             return;
         }
 
-        if (change.Subject.Kind == SubjectKind.Cluster)
-        {
-            // Clusters are found again from new traffic after a restart; their changes are audited, not restored.
-            await _store.AppendAuditAsync([audit], cancellationToken);
-        }
-        else
-        {
-            await _store.SetEnforcementAsync(new EnforcementUpdate(change.Subject.ToString(), change.TenantId, Pin: false, change.To.Name(), change.At,
-                AuditActors.Gateway, null), [audit], cancellationToken);
-        }
+        // A cluster's row carries its members, so its level can be put back after a restart and applied by other replicas.
+        var members = change.Subject.Kind == SubjectKind.Cluster ? JoinMembers(change.Members) : null;
+        await _store.SetEnforcementAsync(new EnforcementUpdate(change.Subject.ToString(), change.TenantId, Pin: false, change.To.Name(), change.At,
+            AuditActors.Gateway, null, members), [audit], cancellationToken);
 
         if (await CaseBook.RecordLevelChangeAsync(_store, change, now, cancellationToken) is { } file && file.Timeline.Count == 1)
         {
@@ -334,12 +336,23 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
     private void SyncPins(IReadOnlyList<EnforcementRecord> stored, long readAt)
     {
+        if (!Scores)
+        {
+            FollowLevels(stored);
+        }
+
         var desired = new Dictionary<SubjectRef, EnforcementRecord>();
         foreach (var record in stored)
         {
             if (record.PinnedLevel is not null && SubjectRef.TryParse(record.Subject, out var subject))
             {
                 desired[subject] = record;
+                if (subject.Kind == SubjectKind.Cluster && Monitor.Standing(subject) is null)
+                {
+                    // Pinned through another replica or the command line: this monitor learns the cluster's members from the row.
+                    Monitor.Restore(subject, EnforcementLevels.TryParse(record.AutomaticLevel, out var automatic) ? automatic : EnforcementLevel.None,
+                        record.UpdatedAt, MembersOf(record));
+                }
             }
         }
 
@@ -390,7 +403,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         foreach (var file in await CaseBook.ListAsync(_store, "active", null, cancellationToken))
         {
             var changed = false;
-            if (SubjectRef.TryParse(file.Subject, out var subject) && Monitor.Standing(subject) is { } standing)
+            if (Scores && SubjectRef.TryParse(file.Subject, out var subject) && Monitor.Standing(subject) is { } standing)
             {
                 changed |= file.AddScore(now, standing);
             }

@@ -28,6 +28,12 @@ internal sealed class ClusterRecord(string id, int lineage, string[] keys, ulong
 
     public bool Active { get; set; }
 
+    /// <summary>
+    /// Put back from the store (after a restart, or as the fleet's leader set it) rather than found from traffic: it stays
+    /// active, scored from its members' own profiles, until a group found from traffic takes it over or its level cools off.
+    /// </summary>
+    public bool Restored { get; set; }
+
     /// <summary>The linked pairs inside the cluster at the last relink.</summary>
     public List<PairEvidence> Edges { get; set; } = [];
 
@@ -116,6 +122,49 @@ internal sealed class ClusterEngine
     }
 
     public IEnumerable<ClusterRecord> All() => _clusters.Entries().Select(e => e.Value);
+
+    /// <summary>
+    /// The cluster <paramref name="id"/> with these members, put back from the store (see <see cref="ClusterRecord.Restored"/>):
+    /// the existing record when the engine has it, else a new active one. Ids given from now on continue after its lineage.
+    /// </summary>
+    public ClusterRecord Restore(string id, IReadOnlyList<SubjectRef> members)
+    {
+        foreach (var existing in _clusters.Entries())
+        {
+            if (existing.Value.Id == id)
+            {
+                return existing.Value;
+            }
+        }
+
+        var keys = members.Where(m => m.Kind == SubjectKind.Key).Select(m => m.Id).Distinct(StringComparer.Ordinal).ToList();
+        keys.Sort(StringComparer.Ordinal);
+        var hash = 17UL;
+        foreach (var key in keys)
+        {
+            hash = Hashing.Combine(hash, Hashing.OfString(key));
+        }
+
+        var lineage = LineageOf(id);
+        _lineages = Math.Max(_lineages, lineage);
+        var record = new ClusterRecord(id, lineage, [.. keys], hash) { Members = [.. members], Active = true, Restored = true };
+        if (_clusters.TryGetValue(hash, out var same))
+        {
+            // The same members under another id: the stored id is the one operators and cases know.
+            _clusters.Remove(hash);
+            record.Tracker = same.Tracker is { } tracker ? new LevelTracker(SubjectRef.Cluster(id), null) { Automatic = tracker.Automatic, BelowSinceMs = tracker.BelowSinceMs } : null;
+        }
+
+        AddCluster(hash, record);
+        _active = [.. _active.Where(c => c != same), record];
+        return record;
+
+        static int LineageOf(string id)
+        {
+            var digits = id.StartsWith("cl-", StringComparison.Ordinal) ? id[3..].Split('.')[0] : "";
+            return int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 0;
+        }
+    }
 
     /// <summary>A key's prompt frame became recurrent: pair it with the other tenants' keys that use the frame.</summary>
     public void RegisterFrame(ulong frame, SubjectState key, long now) =>
@@ -243,6 +292,7 @@ internal sealed class ClusterEngine
             }
 
             record.Active = true;
+            record.Restored = false;
             if (record.Keys.Length == members.Count)
             {
                 record.Members = MemberRefs(members);
@@ -251,6 +301,22 @@ internal sealed class ClusterEngine
             record.Edges = linked.Where(e => links.Find(ids[e.Pair.A]) == root).ToList();
             Score(record, members, record.Edges, now, scored);
             active.Add(record);
+        }
+
+        // A restored cluster no group from traffic took over keeps its level, scored from its members' own profiles (the
+        // evidence that linked them was lost with the process), so it cools off through the hysteresis like any subject.
+        foreach (var cluster in _active)
+        {
+            if (cluster.Restored && !cluster.Active && !active.Any(a => a.Keys.Any(k => Array.BinarySearch(cluster.Keys, k, StringComparer.Ordinal) >= 0)))
+            {
+                Score(cluster, [.. cluster.Keys], [], now, scored);
+                cluster.Active = cluster.Tracker is { Effective: > EnforcementLevel.None };
+                cluster.Restored = cluster.Active;
+                if (cluster.Active)
+                {
+                    active.Add(cluster);
+                }
+            }
         }
 
         _active = active;

@@ -19,6 +19,9 @@ internal static class PostgresMigrations
     /// <summary>The channel the revision trigger notifies on; its payload is the new revision.</summary>
     internal const string ChangesChannel = "corridor_changes";
 
+    /// <summary>The session advisory lock held by the replica that scores the fleet's observations (PostgresFleetObservations.cs).</summary>
+    internal const long MonitorLeaderLock = 0x636F727269646F10;
+
     internal static readonly IReadOnlyList<Migration> All =
     [
         new(1, "tenants, keys, ledger, revision", $$"""
@@ -296,6 +299,30 @@ internal static class PostgresMigrations
                 -- What the last lease granted: written by the same UPDATE from the row as it was, so RETURNING can answer it.
                 last_grant numeric NOT NULL,
                 PRIMARY KEY (scope, id, kind, period)
+            );
+            """),
+        new(11, "fleet monitor", """
+            -- SQLite migration 10: a cluster's row lists the members its level applies to (subjects separated by spaces).
+            ALTER TABLE enforcement ADD COLUMN members text;
+
+            -- One replica scores the whole fleet's traffic and writes the levels here (docs/monitor.md, "Several gateways"),
+            -- so automatic levels now move the revision too and reach every replica within a second, as pins do.
+            DROP TRIGGER enforcement_insert_revision ON enforcement;
+            DROP TRIGGER enforcement_update_revision ON enforcement;
+            DROP TRIGGER enforcement_delete_revision ON enforcement;
+            CREATE TRIGGER enforcement_revision AFTER INSERT OR DELETE ON enforcement
+                FOR EACH ROW EXECUTE FUNCTION corridor_bump_revision();
+            CREATE TRIGGER enforcement_update_revision AFTER UPDATE ON enforcement
+                FOR EACH ROW WHEN (OLD.pinned_level IS DISTINCT FROM NEW.pinned_level OR OLD.automatic_level IS DISTINCT FROM NEW.automatic_level
+                    OR OLD.members IS DISTINCT FROM NEW.members)
+                EXECUTE FUNCTION corridor_bump_revision();
+
+            -- Every replica's observations (Corridor.Monitor's FeatureCodec: a few hundred bytes each, no prompt text), shipped
+            -- in batches; the replica that leads the monitor takes them (deleting them) and scores them together.
+            CREATE TABLE monitor_observations (
+                id       bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                at       timestamptz NOT NULL,
+                features bytea       NOT NULL
             );
             """),
     ];

@@ -8,7 +8,7 @@ namespace Corridor.Storage.Postgres;
 /// <summary>The distillation monitor's enforcement and cases (PostgreSQL migration 9), as <see cref="Sqlite.SqliteStore"/> keeps them.</summary>
 internal sealed partial class PostgresStore
 {
-    private const string EnforcementColumns = "subject, tenant_id, automatic_level, pinned_level, updated_at, actor, note";
+    private const string EnforcementColumns = "subject, tenant_id, automatic_level, pinned_level, updated_at, actor, note, members";
     private const string CaseColumns = "id, subject, tenant_id, status, opened_at, updated_at, version, document";
 
     public Task<IReadOnlyList<EnforcementRecord>> ListEnforcementAsync(CancellationToken cancellationToken) =>
@@ -24,9 +24,10 @@ internal sealed partial class PostgresStore
             var column = update.Pin ? "pinned_level" : "automatic_level";
             await using (var upsert = new NpgsqlCommand(
                 $"""
-                INSERT INTO enforcement (subject, tenant_id, {column}, updated_at, actor, note) VALUES ($1, $2, $3, $4, $5, $6)
+                INSERT INTO enforcement (subject, tenant_id, {column}, updated_at, actor, note, members) VALUES ($1, $2, $3, $4, $5, $6, $7)
                 ON CONFLICT (subject) DO UPDATE SET
                     tenant_id = coalesce(EXCLUDED.tenant_id, enforcement.tenant_id),
+                    members = coalesce(EXCLUDED.members, enforcement.members),
                     {column} = EXCLUDED.{column},
                     updated_at = EXCLUDED.updated_at, actor = EXCLUDED.actor, note = EXCLUDED.note
                 """,
@@ -39,6 +40,7 @@ internal sealed partial class PostgresStore
                 upsert.Parameters.AddWithValue(PostgresValues.ToUtc(update.At));
                 upsert.Parameters.AddWithValue(update.Actor);
                 upsert.Parameters.Add(Text(update.Note));
+                upsert.Parameters.Add(Text(update.Members));
                 await upsert.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -122,7 +124,8 @@ internal sealed partial class PostgresStore
         r.IsDBNull(3) ? null : r.GetString(3),
         r.GetFieldValue<DateTimeOffset>(4),
         r.IsDBNull(5) ? null : r.GetString(5),
-        r.IsDBNull(6) ? null : r.GetString(6));
+        r.IsDBNull(6) ? null : r.GetString(6),
+        r.IsDBNull(7) ? null : r.GetString(7));
 
     private static CaseRecord ReadCase(NpgsqlDataReader r) => new(
         r.GetString(0),

@@ -227,6 +227,11 @@ internal static class SqliteMigrations
             CREATE TRIGGER enforcement_delete_revision AFTER DELETE ON enforcement WHEN OLD.pinned_level IS NOT NULL
             BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
             """),
+        new(10, "cluster enforcement", """
+            -- A cluster's row (subject cluster:ID) lists the members its level applies to, separated by spaces, so a cluster's
+            -- level and pin survive a restart (clusters are otherwise found again from new traffic).
+            ALTER TABLE enforcement ADD COLUMN members TEXT;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -11,11 +11,11 @@ internal sealed partial class SqliteStore
 
     public Task<IReadOnlyList<EnforcementRecord>> ListEnforcementAsync(CancellationToken cancellationToken) =>
         QueryAsync(
-            "SELECT subject, tenant_id, automatic_level, pinned_level, updated_at, actor, note FROM enforcement ORDER BY subject",
+            "SELECT subject, tenant_id, automatic_level, pinned_level, updated_at, actor, note, members FROM enforcement ORDER BY subject",
             null,
             null,
             r => new EnforcementRecord(r.GetString(0), StoreRows.GetStringOrNull(r, 1), r.GetString(2), StoreRows.GetStringOrNull(r, 3), FromUnixMs(r.GetInt64(4)),
-                StoreRows.GetStringOrNull(r, 5), StoreRows.GetStringOrNull(r, 6)),
+                StoreRows.GetStringOrNull(r, 5), StoreRows.GetStringOrNull(r, 6), StoreRows.GetStringOrNull(r, 7)),
             cancellationToken);
 
     public async Task SetEnforcementAsync(EnforcementUpdate update, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
@@ -30,10 +30,11 @@ internal sealed partial class SqliteStore
             // Only the part being changed is written: the gateway's automatic levels and an operator's pin never overwrite each other.
             var column = update.Pin ? "pinned_level" : "automatic_level";
             command.CommandText = $"""
-                INSERT INTO enforcement (subject, tenant_id, {column}, updated_at, actor, note)
-                VALUES ($subject, $tenant_id, $level, $at, $actor, $note)
+                INSERT INTO enforcement (subject, tenant_id, {column}, updated_at, actor, note, members)
+                VALUES ($subject, $tenant_id, $level, $at, $actor, $note, $members)
                 ON CONFLICT (subject) DO UPDATE SET
                     tenant_id = coalesce(excluded.tenant_id, tenant_id),
+                    members = coalesce(excluded.members, members),
                     {column} = excluded.{column},
                     updated_at = excluded.updated_at, actor = excluded.actor, note = excluded.note;
                 DELETE FROM enforcement WHERE subject = $subject AND automatic_level = 'none' AND pinned_level IS NULL;
@@ -44,6 +45,7 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$at", ToUnixMs(update.At));
             command.Parameters.AddWithValue("$actor", update.Actor);
             command.Parameters.AddWithValue("$note", OrNull(update.Note));
+            command.Parameters.AddWithValue("$members", OrNull(update.Members));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 

@@ -21,7 +21,7 @@ internal static class MonitorCommands
         ExportCase(context),
     };
 
-    public static Command Enforcement(CliContext context) => new("enforcement", "Monitor levels: list stored levels and pins, pin a key or tenant at a level either way, remove a pin")
+    public static Command Enforcement(CliContext context) => new("enforcement", "Monitor levels: list stored levels and pins, pin a key, tenant or cluster at a level either way, remove a pin")
     {
         ListEnforcement(context),
         Pin(context),
@@ -172,7 +172,7 @@ internal static class MonitorCommands
 
     private static Command ListEnforcement(CliContext context)
     {
-        var command = new Command("list", "Keys and tenants with a stored level or pin (what a restarted gateway puts back)");
+        var command = new Command("list", "Keys, tenants and clusters with a stored level or pin (what a restarted gateway puts back)");
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
@@ -186,7 +186,7 @@ internal static class MonitorCommands
             var table = new TextTable(new("SUBJECT"), new("TENANT"), new("AUTOMATIC"), new("PINNED"), new("UPDATED"), new("BY"), new("NOTE"));
             foreach (var r in records)
             {
-                table.Add(r.Subject, CliFormat.OrNone(r.TenantId), r.AutomaticLevel, r.PinnedLevel ?? "-", CliFormat.Time(r.UpdatedAt), r.Actor ?? "", r.Note ?? "");
+                table.Add(r.Subject + (r.Members is null ? "" : $" ({r.Members})"), CliFormat.OrNone(r.TenantId), r.AutomaticLevel, r.PinnedLevel ?? "-", CliFormat.Time(r.UpdatedAt), r.Actor ?? "", r.Note ?? "");
             }
 
             table.WriteTo(context.Out);
@@ -197,10 +197,10 @@ internal static class MonitorCommands
 
     private static Command Pin(CliContext context)
     {
-        var subject = new Argument<string>("SUBJECT") { Description = "key:ID or tenant:ID" };
+        var subject = new Argument<string>("SUBJECT") { Description = "key:ID, tenant:ID or cluster:ID" };
         var level = new Argument<string>("LEVEL") { Description = "none, watch, flag, throttle or suspend: the level held whatever the scores say" };
         var note = new Option<string>("--note") { Description = "Why (recorded in the audit log and on the subject's case)", Required = true, HelpName = "TEXT" };
-        var command = new Command("pin", "Hold a key or tenant at a level, up or down, until unpinned; audited as monitor.pin") { subject, level, note };
+        var command = new Command("pin", "Hold a key, tenant or cluster (the members it has now) at a level, up or down, until unpinned; audited as monitor.pin") { subject, level, note };
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
             var target = ParseSubject(parseResult.GetRequiredValue(subject));
@@ -220,7 +220,7 @@ internal static class MonitorCommands
 
     private static Command Unpin(CliContext context)
     {
-        var subject = new Argument<string>("SUBJECT") { Description = "key:ID or tenant:ID" };
+        var subject = new Argument<string>("SUBJECT") { Description = "key:ID, tenant:ID or cluster:ID" };
         var note = new Option<string>("--note") { Description = "Why (recorded in the audit log and on the subject's case)", Required = true, HelpName = "TEXT" };
         var command = new Command("unpin", "Remove a pin: the monitor's own level applies again; audited as monitor.unpin") { subject, note };
         context.SetAction(command, async (parseResult, cancellationToken) =>
@@ -239,7 +239,7 @@ internal static class MonitorCommands
     }
 
     private static SubjectRef ParseSubject(string text) =>
-        SubjectRef.TryParse(text, out var subject) ? subject : throw new CliUserException($"'{text}' is not a subject: key:ID or tenant:ID.");
+        SubjectRef.TryParse(text, out var subject) ? subject : throw new CliUserException($"'{text}' is not a subject: key:ID, tenant:ID or cluster:ID.");
 
     private static string Score(double value) => value.ToString("0.000", CultureInfo.InvariantCulture);
 

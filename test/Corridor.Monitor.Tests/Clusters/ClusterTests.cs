@@ -9,11 +9,23 @@ public sealed class ClusterTests
     public void LightAccountsSharingATemplateAndACadence_AreOneCluster_ScoredAsOne()
     {
         var monitor = new DistillationMonitor();
+        SendSplitHarvest(monitor);
+        monitor.Flush();
+        var cluster = monitor.Snapshot().Clusters.OrderByDescending(c => c.Members.Count).First();
+        Assert.True(cluster.HighestLevel >= EnforcementLevel.Flag);
+        Assert.Equal(6, cluster.Members.Count(m => m.Kind == SubjectKind.Key));
+        Assert.Equal(6, cluster.Members.Count(m => m.Kind == SubjectKind.Tenant));
+        Assert.Contains(cluster.Reasons, r => r.Signal is Signal.SharedTemplate or Signal.SynchronisedCadence);
+        Assert.True(monitor.GetEnforcement("tenant-light-3", "key-light-3").Level >= EnforcementLevel.Flag);
+    }
+
+    /// <summary>One scheduler, six accounts in six tenants: each slot two or three of them send within a few seconds.</summary>
+    internal static void SendSplitHarvest(DistillationMonitor monitor)
+    {
         var random = new Random(2);
         var task = 0;
         for (var slot = 0; slot < 400; slot++)
         {
-            // One scheduler, six accounts in six tenants: each slot two or three of them send within a few seconds.
             var at = TestRequests.Start.AddMinutes(15 * slot);
             for (var account = 0; account < 6; account++)
             {
@@ -23,14 +35,6 @@ public sealed class ClusterTests
                 }
             }
         }
-
-        monitor.Flush();
-        var cluster = monitor.Snapshot().Clusters.OrderByDescending(c => c.Members.Count).First();
-        Assert.True(cluster.HighestLevel >= EnforcementLevel.Flag);
-        Assert.Equal(6, cluster.Members.Count(m => m.Kind == SubjectKind.Key));
-        Assert.Equal(6, cluster.Members.Count(m => m.Kind == SubjectKind.Tenant));
-        Assert.Contains(cluster.Reasons, r => r.Signal is Signal.SharedTemplate or Signal.SynchronisedCadence);
-        Assert.True(monitor.GetEnforcement("tenant-light-3", "key-light-3").Level >= EnforcementLevel.Flag);
     }
 
     [Fact]
@@ -46,5 +50,60 @@ public sealed class ClusterTests
 
         monitor.Flush();
         Assert.Empty(monitor.Snapshot().Clusters);
+    }
+}
+
+public sealed class ClusterEnforcementTests
+{
+    private static readonly SubjectRef[] Members = [SubjectRef.Key("key-m1"), SubjectRef.Key("key-m2"), SubjectRef.Tenant("tenant-m2")];
+
+    [Fact]
+    public void APinnedCluster_HoldsItsMembers_AndUnpinningReleasesThem()
+    {
+        var monitor = new DistillationMonitor();
+        var cluster = SubjectRef.Cluster("cl-7");
+        Assert.True(monitor.Restore(cluster, EnforcementLevel.None, TestRequests.Start, Members));
+        Assert.Equal(EnforcementLevel.None, monitor.GetEnforcement("tenant-m1", "key-m1").Level);
+
+        Assert.True(monitor.Pin(cluster, EnforcementLevel.Suspend, "analyst", "confirmed hydra", TestRequests.Start));
+        var decision = monitor.GetEnforcement("tenant-m1", "key-m1");
+        Assert.Equal(EnforcementLevel.Suspend, decision.Level);
+        Assert.Equal(cluster, decision.Source);
+        Assert.Equal(EnforcementLevel.Suspend, monitor.GetEnforcement("tenant-m2", "key-other").Level); // through its tenant
+        Assert.Equal(EnforcementLevel.None, monitor.GetEnforcement("tenant-x", "key-x").Level);
+
+        Assert.True(monitor.Unpin(cluster, "analyst", "cleared", TestRequests.Start));
+        Assert.Equal(EnforcementLevel.None, monitor.GetEnforcement("tenant-m1", "key-m1").Level);
+    }
+
+    [Fact]
+    public void ARestoredClusterLevel_AppliesToItsMembers_ThenCoolsOffWithoutEvidence()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(new MonitorOptions { DownDwell = TimeSpan.FromHours(1) }, sink);
+        var cluster = SubjectRef.Cluster("cl-4.2");
+        Assert.False(monitor.Restore(cluster, EnforcementLevel.Throttle, TestRequests.Start));
+        Assert.True(monitor.Restore(cluster, EnforcementLevel.Throttle, TestRequests.Start, Members));
+        Assert.Equal(new EnforcementDecision(EnforcementLevel.Throttle, cluster), monitor.GetEnforcement("tenant-m1", "key-m1"));
+        Assert.Empty(sink.Changes);
+
+        // The members send ordinary chat; no evidence links them again, so the cluster is scored from their own profiles.
+        for (var i = 0; i < 300; i++)
+        {
+            monitor.Observe(MonitorTests.Chat(i, key: i % 2 == 0 ? "key-m1" : "key-m2", tenant: i % 2 == 0 ? "tenant-m1" : "tenant-m2", at: TestRequests.Start.AddMinutes(5 * i)));
+        }
+
+        monitor.Tick(TestRequests.Start.AddDays(2));
+        Assert.Equal(EnforcementLevel.None, monitor.GetEnforcement("tenant-m1", "key-m1").Level);
+        Assert.Contains(sink.Changes, c => c.Subject == cluster && c.From == EnforcementLevel.Throttle && c.To == EnforcementLevel.Flag);
+
+        // Ids given to new clusters continue after the restored lineage.
+        var later = new DistillationMonitor();
+        Assert.True(later.Restore(SubjectRef.Cluster("cl-9"), EnforcementLevel.Flag, TestRequests.Start, Members));
+        ClusterTests.SendSplitHarvest(later);
+        later.Flush();
+        var found = later.Snapshot().Clusters.Where(c => c.Id != "cl-9").ToList();
+        Assert.NotEmpty(found);
+        Assert.All(found, c => Assert.True(int.Parse(c.Id[3..].Split('.')[0], System.Globalization.CultureInfo.InvariantCulture) >= 10, c.Id));
     }
 }

@@ -35,12 +35,22 @@ public abstract class MonitorStoreContractTests : StoreContract
     }
 
     [Fact]
-    public async Task Pins_MoveTheRevision_AutomaticLevelsDoNot()
+    public async Task Pins_MoveTheRevision_AutomaticLevelsOnlyWhereAFleetSharesThem()
     {
         var start = await Store.GetRevisionAsync(None).WithTimeout();
         await Store.SetEnforcementAsync(new EnforcementUpdate("key:k1", "acme", Pin: false, "flag", T0, "gateway", null), [], None).WithTimeout();
         await Store.SetEnforcementAsync(new EnforcementUpdate("key:k1", null, Pin: false, "throttle", T0, "gateway", null), [], None).WithTimeout();
-        Assert.Equal(start, await Store.GetRevisionAsync(None).WithTimeout());
+        if (FleetObservations.For(Store) is null)
+        {
+            // One process: its automatic levels are its own.
+            Assert.Equal(start, await Store.GetRevisionAsync(None).WithTimeout());
+        }
+        else
+        {
+            // The fleet's leader sets them for every replica (PostgreSQL migration 11).
+            Assert.True(await Store.GetRevisionAsync(None).WithTimeout() > start);
+            start = await Store.GetRevisionAsync(None).WithTimeout();
+        }
 
         await Store.SetEnforcementAsync(new EnforcementUpdate("key:k1", null, Pin: true, "suspend", T0, "cli:ana", null), [], None).WithTimeout();
         var pinned = await Store.GetRevisionAsync(None).WithTimeout();
@@ -50,6 +60,18 @@ public abstract class MonitorStoreContractTests : StoreContract
         Assert.True(second > pinned);
         await Store.SetEnforcementAsync(new EnforcementUpdate("key:k1", null, Pin: true, null, T0, "cli:ana", null), [], None).WithTimeout();
         Assert.True(await Store.GetRevisionAsync(None).WithTimeout() > second);
+    }
+
+    [Fact]
+    public async Task AClustersRow_KeepsItsMembers_WhichALaterChangeWithoutThemLeavesAlone()
+    {
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: false, "throttle", T0, "gateway", null, "key:k1 key:k2 tenant:t2"), [], None).WithTimeout();
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: true, "suspend", T0.AddSeconds(1), "cli:ana", "hydra"), [], None).WithTimeout();
+        var row = Assert.Single(await Store.ListEnforcementAsync(None).WithTimeout());
+        Assert.Equal(("cluster:cl-3", "throttle", "suspend", "key:k1 key:k2 tenant:t2"), (row.Subject, row.AutomaticLevel, row.PinnedLevel, row.Members));
+
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: false, "suspend", T0.AddSeconds(2), "gateway", null, "key:k1 key:k2 key:k3"), [], None).WithTimeout();
+        Assert.Equal("key:k1 key:k2 key:k3", Assert.Single(await Store.ListEnforcementAsync(None).WithTimeout()).Members);
     }
 
     [Fact]

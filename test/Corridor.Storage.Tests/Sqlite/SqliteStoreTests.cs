@@ -110,6 +110,7 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         await ExecuteAsync("DELETE FROM schema_migrations WHERE version >= 8");
         await ExecuteAsync("DROP TRIGGER enforcement_insert_revision; DROP TRIGGER enforcement_update_revision; DROP TRIGGER enforcement_delete_revision");
         await ExecuteAsync("DROP TABLE shadow_results");
+        await ExecuteAsync("ALTER TABLE enforcement DROP COLUMN members");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN revenue");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN shadow_of");
         await ExecuteAsync("""

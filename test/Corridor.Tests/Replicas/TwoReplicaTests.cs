@@ -3,6 +3,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Corridor.Core.Audit;
+using Corridor.Gateway.Configuration;
+using Corridor.Monitor;
+using Corridor.Monitor.Features;
+using Corridor.Monitor.Scoring;
 using Corridor.Simulator;
 using Corridor.Storage;
 using Corridor.Testing;
@@ -14,7 +18,7 @@ namespace Corridor.Tests.Replicas;
 
 /// <summary>
 /// Two <c>corridor serve</c> processes sharing one PostgreSQL, with one simulator upstream: what an operator changes through
-/// one replica holds on the other within 2 s, and both extend one audit chain.
+/// one replica holds on the other within 2 s, both extend one audit chain, and the monitor scores both replicas' traffic as one.
 /// </summary>
 [Trait(TestPostgres.Trait, TestPostgres.Value)]
 public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
@@ -40,7 +44,25 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
               min_tier: verified
         """;
 
+    // The monitor trusts a burst (no active-hours factor) and needs about 40 requests of a subject for full weight, so
+    // a campaign's share on one replica (half its requests) scores a third lower than the whole: see the control below.
+    private const string Monitor = """
+
+        monitor:
+          tickIntervalMs: 50
+          fleetIntervalMs: 100
+          confidenceHours: 0
+          confidenceRequests: 40
+          scoreEveryRequests: 1
+          thresholds: { watch: 0.1, flag: 0.2, throttle: 0.28, suspend: 0.32 }
+        """;
+
+    private static readonly string[] Topics =
+        ["the Krebs cycle", "binary search trees", "the French Revolution", "Bayesian inference", "TCP congestion control", "photosynthesis",
+         "the Fourier transform", "supply and demand", "plate tectonics", "public-key cryptography", "the immune response", "compilers"];
+
     private readonly TempDirectory _folder = new();
+    private string _config = "";
     private TestDatabase _database = null!;
     private RunningSimulator _simulator = null!;
     private ServeProcess _a = null!;
@@ -51,11 +73,12 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
         _database = await TestPostgres.CreateDatabaseAsync();
         _simulator = await SimulatorHost.StartAsync("http://127.0.0.1:0", new SimulatorOptions { TokenInterval = TimeSpan.Zero }, CancellationToken.None).WithTimeout();
         var config = _folder.File("corridor.yaml");
-        await File.WriteAllTextAsync(config, TestCatalog.Yaml(_simulator.BaseAddress, AdminTokenVariable) + Policy + $"""
+        _config = TestCatalog.Yaml(_simulator.BaseAddress, AdminTokenVariable) + Policy + Monitor + $"""
 
             storage:
               postgres: "{_database.ConnectionString}"
-            """);
+            """;
+        await File.WriteAllTextAsync(config, _config);
         var environment = new Dictionary<string, string> { [AdminTokenVariable] = AdminToken };
         // Both at once: the second waits for the first's migrations and then finds them applied.
         var started = await Task.WhenAll(ServeProcess.StartAsync(config, environment), ServeProcess.StartAsync(config, environment)).WithTimeout();
@@ -140,11 +163,131 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
         await WithinPropagationAsync("a tenant suspended from the command line to be refused on A", async () => await ChatStatusAsync(onA) == HttpStatusCode.Forbidden);
     }
 
-    /// <summary>Adds the tenant <c>fleet</c> (tier basic) and issues it a key, through <paramref name="admin"/>.</summary>
-    private static async Task<(string Secret, string KeyId)> IssueKeyAsync(HttpClient admin)
+    [Fact]
+    public async Task AHarvestSplitAcrossTheReplicas_IsScoredAsOnOneMachine_AndRefusedOnBoth()
     {
-        (await admin.PostAsJsonAsync("/admin/tenants", new { id = "fleet", legal_name = "Fleet Ltd.", country = "SG", tier = "basic" }).WithTimeout()).EnsureSuccessStatusCode();
-        var issued = await (await admin.PostAsJsonAsync("/admin/keys", new { tenant = "fleet" }).WithTimeout()).Content.ReadFromJsonAsync<JsonElement>().WithTimeout();
+        const int PerReplica = 20;
+        using var adminA = Admin(_a);
+        var campaign = new[] { await IssueKeyAsync(adminA, "harvest-one"), await IssueKeyAsync(adminA, "harvest-two") };
+        foreach (var (secret, _) in campaign)
+        {
+            using var onB = Client(_b, secret);
+            await WithinPropagationAsync("a key issued on A to work on B", async () => (await onB.GetAsync("/v1/models")).StatusCode == HttpStatusCode.OK);
+        }
+
+        // A harvesting script behind a load balancer: each key's requests alternate between the replicas.
+        var seen = new Dictionary<ServeProcess, List<RequestFeatures>> { [_a] = [], [_b] = [] };
+        for (var i = 0; i < PerReplica; i++)
+        {
+            for (var k = 0; k < campaign.Length; k++)
+            {
+                foreach (var replica in i % 2 == 0 ? new[] { _a, _b } : [_b, _a])
+                {
+                    seen[replica].Add(await HarvestAsync(replica, campaign[k].Secret, campaign[k].KeyId, k == 0 ? "harvest-one" : "harvest-two", (2 * i) + k));
+                }
+            }
+        }
+
+        // The control: the same monitor settings given what one replica saw (its half of each key's requests) do not
+        // suspend; given both halves, they do. This is what the fleet's monitor must reproduce.
+        var options = ConfigLoader.Parse(_config, _folder.Path).Config!.Monitor.Scoring;
+        foreach (var (replica, features) in seen)
+        {
+            var alone = new DistillationMonitor(options);
+            features.ForEach(f => alone.Observe(f));
+            alone.Flush();
+            Assert.All(campaign, c => Assert.True(alone.GetLevel(SubjectRef.Key(c.KeyId)) < EnforcementLevel.Suspend,
+                $"one replica's half alone already suspends {c.KeyId} (score {alone.Standing(SubjectRef.Key(c.KeyId))?.LastScore}); the test shows nothing"));
+        }
+
+        var together = new DistillationMonitor(options);
+        foreach (var f in seen[_a].Concat(seen[_b]).OrderBy(f => f.TimestampMs))
+        {
+            together.Observe(f);
+        }
+
+        together.Flush();
+        Assert.All(campaign, c => Assert.Equal(EnforcementLevel.Suspend, together.GetLevel(SubjectRef.Key(c.KeyId))));
+
+        // The fleet: both keys refused on both replicas, in the client's dialect, and the level stored by the gateway.
+        foreach (var (secret, keyId) in campaign)
+        {
+            foreach (var replica in new[] { _a, _b })
+            {
+                using var http = Client(replica, secret);
+                await WithinPropagationAsync($"{keyId} to be suspended on {replica.BaseAddress}", async () => await ChatStatusAsync(http) == HttpStatusCode.Forbidden,
+                    TimeSpan.FromSeconds(10));
+                var refused = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(
+                    () => OpenAI(replica, secret).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("One more?")])).WithTimeout();
+                Assert.Equal(403, refused.Status);
+            }
+        }
+
+        // Each replica shipped its own share; exactly one of them scored them all.
+        var health = new List<JsonElement>();
+        foreach (var replica in new[] { _a, _b })
+        {
+            using var http = Client(replica, "");
+            health.Add(JsonDocument.Parse(await http.GetStringAsync("/healthz").WithTimeout()).RootElement.GetProperty("monitor"));
+        }
+
+        Assert.All(health, h => Assert.True(h.GetProperty("fleet").GetProperty("shipped").GetInt64() >= 2 * PerReplica));
+        var leader = Assert.Single(health, h => h.GetProperty("fleet").GetProperty("leading").GetBoolean());
+        Assert.True(leader.GetProperty("observed").GetInt64() >= 4 * PerReplica);
+
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString), CancellationToken.None).WithTimeout();
+        var levels = await store.ListEnforcementAsync(CancellationToken.None).WithTimeout();
+        Assert.All(campaign, c => Assert.Contains(levels, l => l.Subject == $"key:{c.KeyId}" && l.AutomaticLevel == "suspend" && l.PinnedLevel is null));
+        var audit = await store.SearchAuditAsync(new AuditQuery(campaign[0].KeyId, AuditActions.MonitorLevel), CancellationToken.None).WithTimeout();
+        Assert.Contains(audit, r => r.Actor == AuditActors.Gateway && r.Details.Contains("\"to\":\"suspend\"", StringComparison.Ordinal));
+    }
+
+    /// <summary>One harvesting request (chain of thought, log-probabilities, a temperature sweep) sent as the script sends it; what the replica's monitor observed.</summary>
+    private static async Task<RequestFeatures> HarvestAsync(ServeProcess replica, string secret, string keyId, string tenantId, int i)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            model = "gpt-4.1",
+            max_tokens = 2000,
+            temperature = new[] { 0.2, 0.7, 1.0 }[i % 3],
+            logprobs = true,
+            top_logprobs = 5,
+            messages = new[]
+            {
+                new
+                {
+                    role = "user",
+                    content = $"### Instruction\nExplain {Topics[i % Topics.Length]} (variant {i}). Think step by step, show your work and explain your reasoning " +
+                              "in detail before the final answer. Be thorough and exhaustive.\n### Response",
+                },
+            },
+        });
+        using var http = Client(replica, secret);
+        var at = DateTimeOffset.UtcNow;
+        using var response = await http.PostAsync("/v1/chat/completions", new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } }).WithTimeout();
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync().WithTimeout()).RootElement;
+        var usage = json.TryGetProperty("usage", out var u) ? u : default;
+        var metadata = new RequestMetadata
+        {
+            Timestamp = at,
+            TenantId = tenantId,
+            KeyId = keyId,
+            Model = "gpt-4.1",
+            Endpoint = "/v1/chat/completions",
+            SourceAddress = "127.0.0.1",
+            Status = (int)response.StatusCode,
+            InputTokens = usage.ValueKind == JsonValueKind.Object ? usage.GetProperty("prompt_tokens").GetInt32() : 0,
+            OutputTokens = usage.ValueKind == JsonValueKind.Object ? usage.GetProperty("completion_tokens").GetInt32() : 0,
+        };
+        FeatureExtractor.Extract(metadata, body, out var features);
+        return features;
+    }
+
+    /// <summary>Adds a tenant (tier basic; <c>fleet</c> unless told) and issues it a key, through <paramref name="admin"/>.</summary>
+    private static async Task<(string Secret, string KeyId)> IssueKeyAsync(HttpClient admin, string tenant = "fleet")
+    {
+        (await admin.PostAsJsonAsync("/admin/tenants", new { id = tenant, legal_name = "Fleet Ltd.", country = "SG", tier = "basic" }).WithTimeout()).EnsureSuccessStatusCode();
+        var issued = await (await admin.PostAsJsonAsync("/admin/keys", new { tenant }).WithTimeout()).Content.ReadFromJsonAsync<JsonElement>().WithTimeout();
         return (issued.GetProperty("secret").GetString()!, issued.GetProperty("key").GetProperty("id").GetString()!);
     }
 
