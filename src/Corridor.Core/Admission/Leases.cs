@@ -161,14 +161,14 @@ public sealed record LeaseSizing
     public TimeSpan DryRetry { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// A slice not spent from this long is given back, so other replicas can use it, all but what the last spend took
-    /// (one request; its tokens or worst-case cost), so the next request of a quiet subject is admitted at once.
+    /// A slice not spent from this long is given back, so other replicas can use it, all but the low water mark (half a
+    /// slice, at least what the last spend took), so the next requests of a quiet subject are admitted at once.
     /// </summary>
     public TimeSpan IdleReturn { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// This long before a period ends, a subject that spent in it is leased a slice of the next one, so its first
-    /// requests there need not wait for a lease.
+    /// This long before a period ends, a subject that spent in it or in the one before is leased a slice of the next
+    /// one, so its first requests there need not wait for a lease.
     /// </summary>
     public TimeSpan LeadIn { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -177,6 +177,13 @@ public sealed record LeaseSizing
         var share = limit * (decimal)SliceShare;
         var slice = kind is LeaseKind.Requests or LeaseKind.Tokens ? Math.Max(1m, Math.Ceiling(share)) : share;
         return Math.Max(slice, need);
+    }
+
+    /// <summary>Below this much left of a slice the next one is asked for; an idle slice keeps this much.</summary>
+    public decimal LowWater(LeaseKind kind, decimal limit)
+    {
+        var low = Slice(kind, limit, 0) * (decimal)LowWaterShare;
+        return kind is LeaseKind.Requests or LeaseKind.Tokens ? Math.Ceiling(low) : low;
     }
 }
 
@@ -205,9 +212,8 @@ public readonly record struct LeaseReturn(LeaseKey Key, decimal Unused);
 /// <summary>
 /// The slices of the shared allowances one replica holds, spent locally without touching the database. The replica
 /// spends from a slice while it lasts; when a slice runs low it asks (<see cref="TakeWants"/>) for the next one ahead of
-/// need, and near a period's end it asks for a slice of the next period for every subject that spent in this one; it
-/// gives back (<see cref="TakeReturns"/>) the unused part of slices idle (all but the last spend's worth) and, at
-/// shutdown, of all. No I/O here: a background worker carries wants and returns to the <see cref="ILeaseBook"/> and
+/// need, and near a period's end it asks for a slice of the next period for every subject that spent lately; it gives
+/// back (<see cref="TakeReturns"/>) the unused part of slices idle (all but half a slice) and, at shutdown, of all. No I/O here: a background worker carries wants and returns to the <see cref="ILeaseBook"/> and
 /// reports grants back.
 /// <para>
 /// The bound: the book never grants beyond a period's limit, and a replica never spends beyond what it was granted, so
@@ -245,8 +251,8 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
                 slice.Used += units;
                 slice.LastUse = now;
                 slice.LastUnits = units;
-                slice.SpentInPeriod = true;
-                if (slice.DryUntil <= now && slice.Remaining < sizing.Slice(subject.Kind, limit, 0) * (decimal)sizing.LowWaterShare)
+                slice.LastSpentPeriod = period;
+                if (slice.DryUntil <= now && slice.Remaining < sizing.LowWater(subject.Kind, limit))
                 {
                     Want(slice, sizing.Slice(subject.Kind, limit, 0), now);
                 }
@@ -280,8 +286,8 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
     }
 
     /// <summary>
-    /// The leases due now: slices running low, and slices of the next period for subjects that spent in this one when
-    /// it ends within <see cref="LeaseSizing.LeadIn"/>. Each is then on its way until <see cref="Granted"/> or
+    /// The leases due now: slices running low, and slices of the next period for subjects that spent in this one or the
+    /// one before when it ends within <see cref="LeaseSizing.LeadIn"/>. Each is then on its way until <see cref="Granted"/> or
     /// <see cref="Failed"/> reports it.
     /// </summary>
     public IReadOnlyList<LeaseWant> TakeWants()
@@ -301,7 +307,7 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
                     (wants ??= []).Add(new LeaseWant(new LeaseKey(subject, slice.Period), slice.Limit, slice.Wanted));
                     slice.Wanted = 0;
                 }
-                if (slice.SpentInPeriod && slice.Ahead is null && LeasePeriods.UntilNext(subject.Kind, utc) <= sizing.LeadIn)
+                if (slice.LastSpentPeriod >= period - 1 && slice.Ahead is null && LeasePeriods.UntilNext(subject.Kind, utc) <= sizing.LeadIn)
                 {
                     slice.Ahead = new Slice { Period = period + 1, Limit = slice.Limit, Pending = true, LastUse = time.GetTimestamp() };
                     (wants ??= []).Add(new LeaseWant(new LeaseKey(subject, period + 1), slice.Limit, sizing.Slice(subject.Kind, slice.Limit, 0)));
@@ -346,8 +352,8 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
     }
 
     /// <summary>
-    /// The returns due: the unused part of slices idle for <see cref="LeaseSizing.IdleReturn"/> (all but the last
-    /// spend's worth), or of all slices, next periods' too (at shutdown, <paramref name="all"/>). Slices of periods gone
+    /// The returns due: the unused part of slices idle for <see cref="LeaseSizing.IdleReturn"/> (all but the low water
+    /// mark, or the last spend's worth when more), or of all slices, next periods' too (at shutdown, <paramref name="all"/>). Slices of periods gone
     /// by are dropped, not returned: a past period admits nothing.
     /// </summary>
     public IReadOnlyList<LeaseReturn> TakeReturns(bool all = false)
@@ -362,7 +368,7 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
                 Roll(slice, LeasePeriods.Of(subject.Kind, utc));
                 if (!slice.Pending && (all || now - slice.LastUse >= idle))
                 {
-                    Release(subject, slice, all ? 0m : slice.LastUnits);
+                    Release(subject, slice, all ? 0m : Math.Max(slice.LastUnits, sizing.LowWater(subject.Kind, slice.Limit)));
                 }
                 if (all && slice.Ahead is { Pending: false } ahead)
                 {
@@ -425,7 +431,6 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         slice.DryUntil = ahead.DryUntil;
         slice.Dry = ahead.Dry;
         slice.LastUse = Math.Max(slice.LastUse, ahead.LastUse);
-        slice.SpentInPeriod = false;
         slice.Ahead = null;
     }
 
@@ -457,11 +462,11 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         public bool Dry;
         public long LastUse;
 
-        /// <summary>What the last spend took: kept when an idle slice is given back.</summary>
+        /// <summary>What the last spend took: kept (at least) when an idle slice is given back.</summary>
         public decimal LastUnits;
 
-        /// <summary>Whether anything was spent in this period: such subjects are leased the next period ahead.</summary>
-        public bool SpentInPeriod;
+        /// <summary>The period of the last spend: subjects that spent in this period or the one before are leased the next ahead.</summary>
+        public long LastSpentPeriod;
 
         /// <summary>The next period's slice, leased ahead near this period's end.</summary>
         public Slice? Ahead;

@@ -90,7 +90,22 @@ public sealed class FleetAdmissionCountersTests
     }
 
     [Fact]
-    public void AnIdleReplica_GivesBackAllButOneRequest_SoAQuietTenantIsStillAdmittedAtOnce()
+    public void ASubjectQuietForAWholeMinute_IsStillLeasedTheFollowingMinuteAhead()
+    {
+        var replica = Replica();
+        var limits = new Limits { RequestsPerMinute = 60 };
+        Admit(replica, Request(limits));
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        Pump(replica);
+        _clock.Advance(TimeSpan.FromSeconds(106)); // 1:56, the last seconds of the minute after the one it spent in
+        Pump(replica);
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(AdmissionVerdict.Admitted, replica.TryAdmit(Request(limits), out _).Verdict);
+    }
+
+    [Fact]
+    public void AnIdleReplica_GivesBackAllButHalfASlice_SoAQuietTenantIsStillAdmittedAtOnce()
     {
         var (a, b) = (Replica(new LeaseSizing { SliceShare = 0.5 }), Replica(new LeaseSizing { SliceShare = 0.5 }));
         var limits = new Limits { RequestsPerMinute = 10 };
@@ -102,7 +117,7 @@ public sealed class FleetAdmissionCountersTests
         _clock.Advance(TimeSpan.FromSeconds(6));
         Pump(a);
 
-        Assert.Equal(2m, _book.Taken(minute)); // one spent, one kept
+        Assert.Equal(4m, _book.Taken(minute)); // one spent, three kept (half a slice of 5, rounded up), one given back
         Assert.Equal(AdmissionVerdict.Admitted, a.TryAdmit(Request(limits), out _).Verdict);
         var admittedByB = 0;
         for (var i = 0; i < 20; i++)
@@ -110,7 +125,7 @@ public sealed class FleetAdmissionCountersTests
             admittedByB += b.TryAdmit(Request(limits), out _).Admitted ? 1 : 0;
             Pump(b);
         }
-        Assert.Equal(8, admittedByB);
+        Assert.Equal(6, admittedByB);
     }
 
     [Theory]
