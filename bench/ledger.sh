@@ -17,4 +17,6 @@ if [[ -z ${CORRIDOR_BENCH_POSTGRES:-} ]]; then
 fi
 args=("$@")
 [[ ${#args[@]} -gt 0 ]] || args=(--filter '*LedgerIngestBenchmarks*')
-dotnet run -c Release --project bench/Corridor.Benchmarks -- "${args[@]}"
+# BenchmarkDotNet builds the benchmark once more and gives up after 120 s by default, which a loaded 2-core machine
+# overran (no figures at all); 15 minutes is plenty.
+dotnet run -c Release --project bench/Corridor.Benchmarks -- --buildTimeout 900 "${args[@]}"

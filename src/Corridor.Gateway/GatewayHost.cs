@@ -134,7 +134,8 @@ public static class GatewayHost
         services.AddSingleton<Authenticator>();
         services.AddSingleton<FrontDoor.FrontDoor>();
         services.AddSingleton(sp => new RouteTable(config.Routing, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IAdmissionCounters>(sp => new LocalAdmissionCounters(sp.GetRequiredService<TimeProvider>()));
+        // With a store a fleet shares (PostgreSQL), rates and hard budgets are leased from it (docs/limits-and-budgets.md).
+        FleetLeaseWorker.AddAdmissionCounters(services, store);
         services.AddSingleton<Admitter>();
         services.AddSingleton<Forwarder>();
         services.AddSingleton<LedgerWriter>();

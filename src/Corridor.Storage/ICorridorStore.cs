@@ -130,6 +130,12 @@ public interface ICorridorStore : IAsyncDisposable
     /// </summary>
     Task<bool> SaveCaseAsync(CaseRecord record, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep cases");
+
+    /// <summary>
+    /// The fleet's shared book of rate and budget allowances, for a store that several gateways share (PostgreSQL);
+    /// null for a store of one process (SQLite), whose gateway keeps its counters to itself.
+    /// </summary>
+    ILeaseBook? LeaseBook => null;
 }
 
 /// <summary>Which audit records to find: by subject and action (both optional), the newest <see cref="Limit"/>.</summary>

@@ -18,6 +18,12 @@ public enum AdmissionVerdict
 
     /// <summary>The hard budget of the period cannot cover the request's worst-case cost.</summary>
     BudgetExhausted,
+
+    /// <summary>
+    /// A fleet's replica holds too little of a shared allowance and has asked the database for more; waiting a moment
+    /// helps (<see cref="FleetAdmissionCounters"/>).
+    /// </summary>
+    AllowancePending,
 }
 
 /// <summary>A budget period.</summary>
@@ -111,8 +117,8 @@ public sealed record SubjectUsage(
 
 /// <summary>
 /// The counters behind admission: rate windows, stream slots, and spend and reservations per budget period, per tenant
-/// and per key. <see cref="LocalAdmissionCounters"/> keeps them in this process; a fleet of gateways sharing one
-/// database needs an implementation that leases allotments from it or reserves atomically there (issue 6).
+/// and per key. <see cref="LocalAdmissionCounters"/> keeps them in this process; <see cref="FleetAdmissionCounters"/>
+/// adds slices of each shared allowance leased from the fleet's database.
 /// </summary>
 public interface IAdmissionCounters
 {

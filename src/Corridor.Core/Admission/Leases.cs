@@ -36,6 +36,18 @@ public static class LeasePeriods
     /// <summary>How long until the next UTC minute begins (when a rate's allowance is whole again for the fleet).</summary>
     public static TimeSpan UntilNextMinute(DateTimeOffset utc) =>
         DateTimeOffset.FromUnixTimeMilliseconds((Minute(utc) + 1) * 60_000L) - utc;
+
+    /// <summary>How long until the next period of <paramref name="kind"/> begins.</summary>
+    public static TimeSpan UntilNext(LeaseKind kind, DateTimeOffset utc)
+    {
+        var day = utc.UtcDateTime.Date;
+        return kind switch
+        {
+            LeaseKind.Requests or LeaseKind.Tokens => UntilNextMinute(utc),
+            LeaseKind.DayBudget => new DateTimeOffset(day.AddDays(1), TimeSpan.Zero) - utc,
+            _ => new DateTimeOffset(day.AddDays(1 - day.Day).AddMonths(1), TimeSpan.Zero) - utc,
+        };
+    }
 }
 
 /// <summary>
@@ -61,6 +73,15 @@ public interface ILeaseBook
 
     /// <summary>Gives back <paramref name="unused"/> of what was taken (negative: takes that much more, spend beyond reservations).</summary>
     ValueTask ReturnAsync(LeaseKey key, decimal unused, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts <paramref name="key"/>'s row at <paramref name="taken"/> (spend the ledger recorded before the book counted
+    /// it) unless the book has the row already; a row that exists counts that spend itself.
+    /// </summary>
+    ValueTask SeedAsync(LeaseKey key, decimal taken, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the rows of <paramref name="kind"/> of periods before <paramref name="before"/>: they admit nothing any more.</summary>
+    ValueTask PruneAsync(LeaseKind kind, long before, CancellationToken cancellationToken);
 }
 
 /// <summary>The lease book in memory: the reference for the store's statements, and the shared book of unit tests.</summary>
@@ -104,6 +125,27 @@ public sealed class MemoryLeaseBook : ILeaseBook
         Return(key, unused);
         return ValueTask.CompletedTask;
     }
+
+    public ValueTask SeedAsync(LeaseKey key, decimal taken, CancellationToken cancellationToken)
+    {
+        using (_gate.EnterScope())
+        {
+            _taken.TryAdd(key, taken);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask PruneAsync(LeaseKind kind, long before, CancellationToken cancellationToken)
+    {
+        using (_gate.EnterScope())
+        {
+            foreach (var key in _taken.Keys.Where(k => k.Subject.Kind == kind && k.Period < before).ToList())
+            {
+                _taken.Remove(key);
+            }
+        }
+        return ValueTask.CompletedTask;
+    }
 }
 
 /// <summary>How large a slice a replica asks for, and when it asks for the next one ahead of need.</summary>
@@ -118,14 +160,30 @@ public sealed record LeaseSizing
     /// <summary>After the book granted less than asked, the replica asks again no sooner than this.</summary>
     public TimeSpan DryRetry { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>A slice not spent from this long is given back, so other replicas can use it.</summary>
+    /// <summary>
+    /// A slice not spent from this long is given back, so other replicas can use it, all but the low water mark (half a
+    /// slice, at least what the last spend took), so the next requests of a quiet subject are admitted at once.
+    /// </summary>
     public TimeSpan IdleReturn { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// This long before a period ends, a subject that spent in it or in the one before is leased a slice of the next
+    /// one, so its first requests there need not wait for a lease.
+    /// </summary>
+    public TimeSpan LeadIn { get; init; } = TimeSpan.FromSeconds(5);
 
     public decimal Slice(LeaseKind kind, decimal limit, decimal need)
     {
         var share = limit * (decimal)SliceShare;
         var slice = kind is LeaseKind.Requests or LeaseKind.Tokens ? Math.Max(1m, Math.Ceiling(share)) : share;
         return Math.Max(slice, need);
+    }
+
+    /// <summary>Below this much left of a slice the next one is asked for; an idle slice keeps this much.</summary>
+    public decimal LowWater(LeaseKind kind, decimal limit)
+    {
+        var low = Slice(kind, limit, 0) * (decimal)LowWaterShare;
+        return kind is LeaseKind.Requests or LeaseKind.Tokens ? Math.Ceiling(low) : low;
     }
 }
 
@@ -138,7 +196,10 @@ public enum LeaseAnswer
     /// <summary>This replica holds too little; a lease is due or on its way: ask again when it arrives.</summary>
     Wait,
 
-    /// <summary>The book had no more for this period when last asked: refuse (over the limit or budget for the fleet).</summary>
+    /// <summary>
+    /// The book had no more for this period when last asked: refuse (over the limit or budget for the fleet). After
+    /// <see cref="LeaseSizing.DryRetry"/> the replica asks again, in case other replicas gave slices back.
+    /// </summary>
     Exhausted,
 }
 
@@ -151,8 +212,9 @@ public readonly record struct LeaseReturn(LeaseKey Key, decimal Unused);
 /// <summary>
 /// The slices of the shared allowances one replica holds, spent locally without touching the database. The replica
 /// spends from a slice while it lasts; when a slice runs low it asks (<see cref="TakeWants"/>) for the next one ahead of
-/// need; it gives back (<see cref="TakeReturns"/>) the unused part of slices idle or of a period gone by. No I/O here:
-/// a background worker carries wants and returns to the <see cref="ILeaseBook"/> and reports grants back.
+/// need, and near a period's end it asks for a slice of the next period for every subject that spent lately; it gives
+/// back (<see cref="TakeReturns"/>) the unused part of slices idle (all but half a slice) and, at shutdown, of all. No I/O here: a background worker carries wants and returns to the <see cref="ILeaseBook"/> and
+/// reports grants back.
 /// <para>
 /// The bound: the book never grants beyond a period's limit, and a replica never spends beyond what it was granted, so
 /// the fleet's admissions in a period (requests in a UTC minute, committed cost in a day or month) never exceed the
@@ -165,6 +227,10 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
     private readonly Dictionary<LeaseSubject, Slice> _slices = [];
     private readonly List<LeaseReturn> _returns = [];
     private readonly Lock _gate = new();
+    private int _wantsDue;
+
+    /// <summary>True when a spend asked for a lease since the last <see cref="TakeWants"/>: the worker should run now.</summary>
+    public bool WantsDue => Volatile.Read(ref _wantsDue) != 0;
 
     /// <summary>
     /// Spends <paramref name="units"/> of <paramref name="subject"/>'s allowance of <paramref name="limit"/> this period
@@ -184,9 +250,11 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
             {
                 slice.Used += units;
                 slice.LastUse = now;
-                if (slice.DryUntil <= now && slice.Remaining < sizing.Slice(subject.Kind, limit, 0) * (decimal)sizing.LowWaterShare)
+                slice.LastUnits = units;
+                slice.LastSpentPeriod = period;
+                if (slice.DryUntil <= now && slice.Remaining < sizing.LowWater(subject.Kind, limit))
                 {
-                    slice.Want(sizing.Slice(subject.Kind, limit, 0), now);
+                    Want(slice, sizing.Slice(subject.Kind, limit, 0), now);
                 }
                 return LeaseAnswer.Spent;
             }
@@ -194,15 +262,17 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
             {
                 return LeaseAnswer.Exhausted;
             }
-            slice.Want(sizing.Slice(subject.Kind, limit, units - slice.Remaining), now);
-            return LeaseAnswer.Wait;
+            Want(slice, sizing.Slice(subject.Kind, limit, units - slice.Remaining), now);
+            // Once the book ran dry this period, asking again is a long shot (only slices given back can be granted):
+            // refuse as over the limit rather than as a lease on its way.
+            return slice.Dry ? LeaseAnswer.Exhausted : LeaseAnswer.Wait;
         }
     }
 
     /// <summary>
     /// Corrects what a spend of <paramref name="period"/> charged by <paramref name="units"/>: negative gives back
-    /// (a request cost less than it reserved), positive charges more. A correction for a period gone by is dropped:
-    /// that period's allowance no longer admits anything.
+    /// (a request cost less than it reserved, or was refused after all), positive charges more. A correction for a period
+    /// gone by is dropped: that period's allowance no longer admits anything.
     /// </summary>
     public void Correct(LeaseSubject subject, long period, decimal units)
     {
@@ -215,49 +285,76 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         }
     }
 
-    /// <summary>The leases due now; each is then on its way until <see cref="Granted"/> reports it.</summary>
+    /// <summary>
+    /// The leases due now: slices running low, and slices of the next period for subjects that spent in this one or the
+    /// one before when it ends within <see cref="LeaseSizing.LeadIn"/>. Each is then on its way until <see cref="Granted"/> or
+    /// <see cref="Failed"/> reports it.
+    /// </summary>
     public IReadOnlyList<LeaseWant> TakeWants()
     {
+        var utc = time.GetUtcNow();
         List<LeaseWant>? wants = null;
         using (_gate.EnterScope())
         {
+            Volatile.Write(ref _wantsDue, 0);
             foreach (var (subject, slice) in _slices)
             {
+                var period = LeasePeriods.Of(subject.Kind, utc);
+                Roll(slice, period);
                 if (slice.Wanted > 0 && !slice.Pending)
                 {
                     slice.Pending = true;
                     (wants ??= []).Add(new LeaseWant(new LeaseKey(subject, slice.Period), slice.Limit, slice.Wanted));
                     slice.Wanted = 0;
                 }
+                if (slice.LastSpentPeriod >= period - 1 && slice.Ahead is null && LeasePeriods.UntilNext(subject.Kind, utc) <= sizing.LeadIn)
+                {
+                    slice.Ahead = new Slice { Period = period + 1, Limit = slice.Limit, Pending = true, LastUse = time.GetTimestamp() };
+                    (wants ??= []).Add(new LeaseWant(new LeaseKey(subject, period + 1), slice.Limit, sizing.Slice(subject.Kind, slice.Limit, 0)));
+                }
             }
         }
         return wants ?? (IReadOnlyList<LeaseWant>)[];
     }
 
-    /// <summary>What the book granted of <paramref name="want"/> (zero when it failed).</summary>
+    /// <summary>What the book granted of <paramref name="want"/>; less than asked means the book is dry for now.</summary>
     public void Granted(LeaseWant want, decimal granted)
     {
         var now = time.GetTimestamp();
         using (_gate.EnterScope())
         {
-            if (_slices.TryGetValue(want.Key.Subject, out var slice) && slice.Period == want.Key.Period)
+            if (Find(want.Key) is not { } slice)
             {
-                slice.Pending = false;
-                slice.Granted += granted;
-                slice.LastUse = now;
-                if (granted < want.Amount)
-                {
-                    slice.DryUntil = now + (long)(sizing.DryRetry.TotalSeconds * time.TimestampFrequency);
-                }
+                // The period went by while the lease was on its way: its allowance admits nothing any more, so nothing to give back.
                 return;
             }
-            // The period went by while the lease was on its way: its allowance admits nothing any more, so nothing to give back.
+            slice.Pending = false;
+            slice.Granted += granted;
+            slice.LastUse = now;
+            slice.Dry = granted < want.Amount;
+            if (slice.Dry)
+            {
+                slice.DryUntil = now + (long)(sizing.DryRetry.TotalSeconds * time.TimestampFrequency);
+            }
+        }
+    }
+
+    /// <summary>The book could not be asked (unreachable): nothing granted, and the next spend that needs it asks again.</summary>
+    public void Failed(LeaseWant want)
+    {
+        using (_gate.EnterScope())
+        {
+            if (Find(want.Key) is { } slice)
+            {
+                slice.Pending = false;
+            }
         }
     }
 
     /// <summary>
-    /// The returns due: the unused part of slices idle for <see cref="LeaseSizing.IdleReturn"/>, or of all (at
-    /// shutdown, <paramref name="all"/>). Slices of periods gone by are dropped, not returned: a past period admits nothing.
+    /// The returns due: the unused part of slices idle for <see cref="LeaseSizing.IdleReturn"/> (all but the low water
+    /// mark, or the last spend's worth when more), or of all slices, next periods' too (at shutdown, <paramref name="all"/>). Slices of periods gone
+    /// by are dropped, not returned: a past period admits nothing.
     /// </summary>
     public IReadOnlyList<LeaseReturn> TakeReturns(bool all = false)
     {
@@ -268,13 +365,14 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         {
             foreach (var (subject, slice) in _slices)
             {
-                if (slice.Pending)
+                Roll(slice, LeasePeriods.Of(subject.Kind, utc));
+                if (!slice.Pending && (all || now - slice.LastUse >= idle))
                 {
-                    continue;
+                    Release(subject, slice, all ? 0m : Math.Max(slice.LastUnits, sizing.LowWater(subject.Kind, slice.Limit)));
                 }
-                if (slice.Period == LeasePeriods.Of(subject.Kind, utc) && (all || now - slice.LastUse >= idle))
+                if (all && slice.Ahead is { Pending: false } ahead)
                 {
-                    Release(subject, slice);
+                    Release(subject, ahead, 0m);
                 }
             }
             var returns = _returns.ToArray();
@@ -292,6 +390,12 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         }
     }
 
+    private void Want(Slice slice, decimal amount, long now)
+    {
+        slice.Want(amount, now);
+        Volatile.Write(ref _wantsDue, 1);
+    }
+
     private Slice Current(LeaseSubject subject, long period)
     {
         if (!_slices.TryGetValue(subject, out var slice))
@@ -300,27 +404,48 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
             _slices[subject] = slice;
             return slice;
         }
-        if (slice.Period != period)
-        {
-            // The old period's slice lapses with it (a lease still on its way for it is dropped when it arrives).
-            slice.Period = period;
-            slice.Granted = slice.Used = slice.Wanted = 0;
-            slice.Pending = false;
-            slice.DryUntil = 0;
-        }
+        Roll(slice, period);
         return slice;
     }
 
-    private void Release(LeaseSubject subject, Slice slice)
+    private Slice? Find(LeaseKey key) =>
+        !_slices.TryGetValue(key.Subject, out var slice) ? null
+        : slice.Period == key.Period ? slice
+        : slice.Ahead is { } ahead && ahead.Period == key.Period ? ahead
+        : null;
+
+    /// <summary>Moves a slice on to <paramref name="period"/>: the next period's slice leased ahead becomes current, or it starts empty.</summary>
+    private static void Roll(Slice slice, long period)
+    {
+        if (slice.Period == period)
+        {
+            return;
+        }
+        // The old period's slice lapses with it (a lease still on its way for it is dropped when it arrives).
+        var ahead = slice.Ahead is { } next && next.Period == period ? next : new Slice { Period = period };
+        slice.Period = period;
+        slice.Granted = ahead.Granted;
+        slice.Used = ahead.Used;
+        slice.Wanted = ahead.Wanted;
+        slice.Pending = ahead.Pending;
+        slice.DryUntil = ahead.DryUntil;
+        slice.Dry = ahead.Dry;
+        slice.LastUse = Math.Max(slice.LastUse, ahead.LastUse);
+        slice.Ahead = null;
+    }
+
+    private void Release(LeaseSubject subject, Slice slice, decimal keep)
     {
         // Unused may be negative (spent beyond reservations): the book then counts that too. Reservations still in
         // flight stay taken; their corrections later land in this slice's Used and go back with the next release.
         var unused = slice.Granted - slice.Used;
-        if (unused != 0)
+        var kept = unused > 0 ? Math.Min(keep, unused) : 0m;
+        if (unused - kept != 0)
         {
-            _returns.Add(new LeaseReturn(new LeaseKey(subject, slice.Period), unused));
+            _returns.Add(new LeaseReturn(new LeaseKey(subject, slice.Period), unused - kept));
         }
-        slice.Granted = slice.Used = 0;
+        slice.Granted = kept;
+        slice.Used = 0;
     }
 
     private sealed class Slice
@@ -332,7 +457,19 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         public decimal Wanted;
         public bool Pending;
         public long DryUntil;
+
+        /// <summary>The book granted less than asked the last time this period.</summary>
+        public bool Dry;
         public long LastUse;
+
+        /// <summary>What the last spend took: kept (at least) when an idle slice is given back.</summary>
+        public decimal LastUnits;
+
+        /// <summary>The period of the last spend: subjects that spent in this period or the one before are leased the next ahead.</summary>
+        public long LastSpentPeriod;
+
+        /// <summary>The next period's slice, leased ahead near this period's end.</summary>
+        public Slice? Ahead;
 
         public decimal Remaining => Granted - Used;
 

@@ -122,6 +122,14 @@ internal sealed partial class Admitter(IAdmissionCounters counters, ILogger<Admi
                 {
                     RetryAfter = retryAfter,
                 };
+            case AdmissionVerdict.AllowancePending:
+                // A fleet's replica is topping up its slice of the shared allowance (docs/limits-and-budgets.md).
+                call.Outcome = Core.Metering.RequestOutcome.RateLimited;
+                return new GatewayError(ErrorKind.RateLimited,
+                    $"The limits of {who} are shared by several gateways and this one is fetching its share. Please try again in 1s.", "rate_limit_exceeded")
+                {
+                    RetryAfter = retryAfter,
+                };
             default:
                 call.Outcome = Core.Metering.RequestOutcome.RateLimited;
                 var (what, status) = result.Verdict == AdmissionVerdict.RequestRateExceeded

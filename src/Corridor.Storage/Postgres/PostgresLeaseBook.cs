@@ -25,6 +25,11 @@ internal sealed class PostgresLeaseBook(NpgsqlDataSource dataSource) : ILeaseBoo
 
     private const string PruneSql = "DELETE FROM admission_leases WHERE kind = $1 AND period < $2";
 
+    private const string SeedSql = """
+        INSERT INTO admission_leases (scope, id, kind, period, taken, last_grant) VALUES ($1, $2, $3, $4, $5, 0)
+        ON CONFLICT (scope, id, kind, period) DO NOTHING
+        """;
+
     public async ValueTask<decimal> LeaseAsync(LeaseKey key, decimal limit, decimal want, CancellationToken cancellationToken)
     {
         await using var command = Command(LeaseSql, key);
@@ -40,13 +45,19 @@ internal sealed class PostgresLeaseBook(NpgsqlDataSource dataSource) : ILeaseBoo
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Deletes rows of <paramref name="kind"/> of periods before <paramref name="before"/>: they admit nothing any more.</summary>
-    public async Task<int> PruneAsync(LeaseKind kind, long before, CancellationToken cancellationToken)
+    public async ValueTask SeedAsync(LeaseKey key, decimal taken, CancellationToken cancellationToken)
+    {
+        await using var command = Command(SeedSql, key);
+        command.Parameters.AddWithValue(taken);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async ValueTask PruneAsync(LeaseKind kind, long before, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(PruneSql);
         command.Parameters.AddWithValue(KindName(kind));
         command.Parameters.AddWithValue(before);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     internal static string KindName(LeaseKind kind) => kind switch

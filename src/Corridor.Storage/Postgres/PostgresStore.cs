@@ -1,3 +1,4 @@
+using Corridor.Core.Admission;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Corridor.Core.Audit;
@@ -46,6 +47,8 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
     public string ConnectionString { get; }
 
     internal NpgsqlDataSource DataSource => _dataSource;
+
+    public ILeaseBook? LeaseBook => field ??= new PostgresLeaseBook(_dataSource);
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {

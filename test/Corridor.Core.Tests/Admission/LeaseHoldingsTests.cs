@@ -77,13 +77,17 @@ public sealed class LeaseHoldingsTests
         Assert.Equal(0, admittedByB);
 
         clock.Advance(TimeSpan.FromSeconds(6));
-        Pump(a, book);
+        Pump(a, book); // gives back 4 of its 9 unused: it keeps half a slice for its own next requests
         clock.Advance(TimeSpan.FromSeconds(1.1)); // past b's dry retry
+        // b knows the book ran dry this minute: its first try is refused as over the limit, and asks the book again.
+        Assert.Equal(LeaseAnswer.Exhausted, b.TrySpend(Requests, 10m, 1m, out _));
+        Pump(b, book);
         while (admittedByB < 100 && Spend(b, book, Requests, 10m, 1m))
         {
             admittedByB++;
         }
-        Assert.Equal(9, admittedByB);
+        Assert.Equal(4, admittedByB);
+        Assert.Equal(LeaseAnswer.Spent, a.TrySpend(Requests, 10m, 1m, out _));
     }
 
     [Fact]

@@ -135,8 +135,27 @@ public sealed class PostgresStoreTests : IAsyncLifetime
 
         var minute = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.Requests), 100);
         await book.LeaseAsync(minute, 10m, 1m, None).AsTask().WithTimeout();
-        Assert.Equal(1, await book.PruneAsync(LeaseKind.Requests, 101, None).WithTimeout());
+        await book.PruneAsync(LeaseKind.Requests, 100, None).AsTask().WithTimeout();
+        Assert.Equal(2L, await _database.ScalarAsync("SELECT count(*) FROM admission_leases"));
+        await book.PruneAsync(LeaseKind.Requests, 101, None).AsTask().WithTimeout();
         Assert.Equal(1L, await _database.ScalarAsync("SELECT count(*) FROM admission_leases"));
+    }
+
+    [Fact]
+    public async Task SpendSeededFromTheLedger_StartsARowTheBookLacks_AndLeavesARowItHas()
+    {
+        await using var store = await OpenAsync();
+        var book = store.LeaseBook!;
+        var fresh = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.MonthBudget), 24_316);
+        var counted = new LeaseKey(new LeaseSubject(LimitScope.Key, "key_1", LeaseKind.MonthBudget), 24_316);
+        Assert.Equal(4m, await book.LeaseAsync(counted, 10m, 4m, None).AsTask().WithTimeout());
+
+        await book.SeedAsync(fresh, 7.5m, None).AsTask().WithTimeout();
+        await book.SeedAsync(counted, 7.5m, None).AsTask().WithTimeout(); // the book counts this row's spend itself
+        await book.SeedAsync(fresh, 1m, None).AsTask().WithTimeout(); // a second replica starting: the row stays
+
+        Assert.Equal(2.5m, await book.LeaseAsync(fresh, 10m, 5m, None).AsTask().WithTimeout());
+        Assert.Equal(5m, await book.LeaseAsync(counted, 10m, 5m, None).AsTask().WithTimeout());
     }
 
     [Fact]

@@ -163,6 +163,133 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
         await WithinPropagationAsync("a tenant suspended from the command line to be refused on A", async () => await ChatStatusAsync(onA) == HttpStatusCode.Forbidden);
     }
 
+    /// <summary>
+    /// A tenant's requests per minute hold for both replicas together (docs/limits-and-budgets.md, "Several gateways"):
+    /// in any aligned UTC minute the two admit at most <c>rpm</c> between them, where each alone would admit <c>rpm</c>.
+    /// Requests alternate between the replicas, through the official OpenAI SDK with its retries off; a request is
+    /// counted in a minute only when it was sent and answered within it (so the count is never more than the truth).
+    /// </summary>
+    [Fact]
+    public async Task ATenantsRequestsPerMinute_HoldForBothReplicasTogether()
+    {
+        const int Rpm = 12;
+        using var adminA = Admin(_a);
+        var secret = await AddTenantWithLimitsAsync(adminA, new { rpm = Rpm });
+        // Most of the run in one UTC minute, so that a fleet admitting each replica's own limit (24) would show.
+        var intoMinute = DateTimeOffset.UtcNow.TimeOfDay.TotalSeconds % 60;
+        if (intoMinute > 35)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(60.2 - intoMinute));
+        }
+
+        var calls = new List<(DateTimeOffset Sent, DateTimeOffset Answered, int Status, string Message)>();
+        var chats = new[] { OpenAI(_a, secret).GetChatClient("gpt-4.1"), OpenAI(_b, secret).GetChatClient("gpt-4.1") };
+        for (var i = 0; i < 4 * Rpm; i++)
+        {
+            var sent = DateTimeOffset.UtcNow;
+            try
+            {
+                await chats[i % 2].CompleteChatAsync([new UserChatMessage($"Request {i}")], new ChatCompletionOptions { MaxOutputTokenCount = 8 }).WithTimeout();
+                calls.Add((sent, DateTimeOffset.UtcNow, 200, ""));
+            }
+            catch (System.ClientModel.ClientResultException e)
+            {
+                calls.Add((sent, DateTimeOffset.UtcNow, e.Status, e.Message));
+            }
+        }
+
+        var report = string.Join("\n", calls.Select(c => $"{c.Sent:HH:mm:ss.fff} {c.Status} {c.Message}"));
+        Assert.All(calls, c => Assert.True(c.Status is 200 or 429, report));
+        var perMinute = calls.Where(c => c.Status == 200 && Minute(c.Sent) == Minute(c.Answered)).GroupBy(c => Minute(c.Sent)).ToDictionary(g => g.Key, g => g.Count());
+        Assert.All(perMinute.Values, admitted => Assert.InRange(admitted, 0, Rpm));
+        var busiest = perMinute.Values.DefaultIfEmpty(0).Max();
+        Assert.True(busiest >= Rpm / 2, $"only {busiest} admitted in a minute:\n{report}");
+        // Refused as over the fleet's minute, or (a replica holding no slice, its lease on its way) asked to retry in a second.
+        Assert.Contains(calls, c => c.Status == 429);
+        Assert.All(calls.Where(c => c.Status == 429), c => Assert.True(
+            c.Message.Contains($"requests per minute (RPM) of tenant 'fleet': limit {Rpm}", StringComparison.Ordinal)
+            || c.Message.Contains("shared by several gateways and this one is fetching its share", StringComparison.Ordinal), report));
+    }
+
+    /// <summary>
+    /// A tenant's hard daily budget holds for both replicas together: the spend both billed (in the shared ledger) stays
+    /// within the budget plus what requests cost beyond their reservations (none here: the simulator counts fewer prompt
+    /// tokens than admission's estimate and returns no more than max_tokens), where each replica alone would spend the
+    /// whole budget. Both end up refusing with insufficient_quota.
+    /// </summary>
+    [Fact]
+    public async Task ATenantsHardDailyBudget_HoldsForBothReplicasTogether()
+    {
+        const decimal Budget = 0.004m;
+        const int MaxTokens = 16;
+        using var adminA = Admin(_a);
+        var secret = await AddTenantWithLimitsAsync(adminA, new { daily_budget = "0.004" });
+        var chats = new[] { OpenAI(_a, secret).GetChatClient("gpt-4.1"), OpenAI(_b, secret).GetChatClient("gpt-4.1") };
+        var refusedInARow = new int[2];
+        var served = 0;
+        for (var i = 0; i < 400 && (refusedInARow[0] < 4 || refusedInARow[1] < 4); i++)
+        {
+            try
+            {
+                await chats[i % 2].CompleteChatAsync([new UserChatMessage($"Request {i} of the budget test")], new ChatCompletionOptions { MaxOutputTokenCount = MaxTokens }).WithTimeout();
+                refusedInARow[i % 2] = 0;
+                served++;
+            }
+            catch (System.ClientModel.ClientResultException e) when (e.Status == 429)
+            {
+                // A replica topping up its slice says so (retry in a second); only insufficient_quota counts as spent.
+                refusedInARow[i % 2] = e.Message.Contains("insufficient_quota", StringComparison.Ordinal) ? refusedInARow[i % 2] + 1 : 0;
+            }
+        }
+        Assert.True(refusedInARow[0] >= 4 && refusedInARow[1] >= 4, $"the budget was not exhausted after {served} served requests");
+
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString), CancellationToken.None).WithTimeout();
+        var billed = new List<Core.Metering.LedgerEntry>();
+        await WithinPropagationAsync("both replicas' ledger rows to be written", async () =>
+        {
+            billed.Clear();
+            await foreach (var row in store.ReadLedgerAsync(null, null, CancellationToken.None))
+            {
+                if (row.TenantId == "fleet" && row.Billable)
+                {
+                    billed.Add(row);
+                }
+            }
+            return billed.Count == served;
+        }, TestTimeouts.Default);
+
+        // No request cost more than it reserved, so the bound is the budget itself.
+        Assert.All(billed, row => Assert.True(
+            row.OutputTokens <= MaxTokens && row.InputTokens <= Core.Admission.Reservation.PromptTokens(System.Text.Encoding.UTF8.GetBytes(row.RequestBody!)),
+            $"a request used more than its reservation: {row.InputTokens} in, {row.OutputTokens} out"));
+        var spent = billed.Sum(r => r.Cost);
+        Assert.True(spent <= Budget, $"both replicas together spent {spent}, over the budget {Budget}");
+        Assert.True(spent > Budget / 2, $"only {spent} of {Budget} spent");
+    }
+
+    private static long Minute(DateTimeOffset time) => time.ToUnixTimeSeconds() / 60;
+
+    /// <summary>
+    /// Adds the tenant <c>fleet</c> with <paramref name="limits"/> and then issues it a key: once a replica accepts the
+    /// key it has reloaded the limits as well (one refresh reads both), so waiting for both to accept it is enough.
+    /// </summary>
+    private async Task<string> AddTenantWithLimitsAsync(HttpClient admin, object limits)
+    {
+        (await admin.PostAsJsonAsync("/admin/tenants", new { id = "fleet", legal_name = "Fleet Ltd.", country = "SG", tier = "basic" }).WithTimeout()).EnsureSuccessStatusCode();
+        using (var patch = new HttpRequestMessage(HttpMethod.Patch, "/admin/tenants/fleet/limits") { Content = JsonContent.Create(limits) })
+        {
+            (await admin.SendAsync(patch).WithTimeout()).EnsureSuccessStatusCode();
+        }
+        var issued = await (await admin.PostAsJsonAsync("/admin/keys", new { tenant = "fleet" }).WithTimeout()).Content.ReadFromJsonAsync<JsonElement>().WithTimeout();
+        var secret = issued.GetProperty("secret").GetString()!;
+        foreach (var replica in new[] { _a, _b })
+        {
+            using var http = Client(replica, secret);
+            await WithinPropagationAsync("the key to work on both replicas", async () => (await http.GetAsync("/v1/models")).StatusCode == HttpStatusCode.OK);
+        }
+        return secret;
+    }
+
     [Fact]
     public async Task AHarvestSplitAcrossTheReplicas_IsScoredAsOnOneMachine_AndRefusedOnBoth()
     {
