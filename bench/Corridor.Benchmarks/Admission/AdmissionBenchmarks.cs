@@ -56,7 +56,7 @@ public class AdmissionBenchmarks
         var active = ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out var errors)
             ?? throw new InvalidOperationException(string.Join("; ", errors));
         _counters = new LocalAdmissionCounters(TimeProvider.System);
-        _admitter = new Admitter(_counters, NullLogger<Admitter>.Instance);
+        _admitter = new Admitter(_counters, TimeProvider.System, NullLogger<Admitter>.Instance);
         _context = new DefaultHttpContext();
         var tenant = new Tenant("acme", "Acme Pte. Ltd.", "SG", DateTimeOffset.UtcNow);
         var key = ApiKeys.Create("acme", DateTimeOffset.UtcNow).Key;
@@ -96,7 +96,7 @@ public class AdmissionBenchmarks
     [Benchmark(Baseline = true)]
     public bool AdmitAndSettle()
     {
-        var admitted = _admitter.Admit(_context, _limited) is null;
+        var admitted = _admitter.AdmitAsync(_context, _limited).GetAwaiter().GetResult() is null;
         _admitter.Settle(_limited);
         return admitted;
     }
@@ -105,7 +105,7 @@ public class AdmissionBenchmarks
     [Benchmark]
     public bool AdmitAndSettleWithoutLimits()
     {
-        var admitted = _admitter.Admit(_context, _unlimited) is null;
+        var admitted = _admitter.AdmitAsync(_context, _unlimited).GetAwaiter().GetResult() is null;
         _admitter.Settle(_unlimited);
         return admitted;
     }

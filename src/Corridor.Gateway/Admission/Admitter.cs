@@ -12,9 +12,21 @@ namespace Corridor.Gateway.Admission;
 /// <see cref="IAdmissionCounters"/> (Corridor.Core); this class turns a request into what it reserves, and a refusal
 /// into an error and headers in the client's dialect.
 /// </summary>
-internal sealed partial class Admitter(IAdmissionCounters counters, ILogger<Admitter> logger)
+internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider time, ILogger<Admitter> logger)
 {
-    public GatewayError? Admit(HttpContext context, CorridorRequestFeature call)
+    /// <summary>
+    /// How long a request waits for a fleet replica's slice of a shared allowance to arrive from the database (in
+    /// milliseconds, normally) before it is refused with "try again in 1s", and how often it looks.
+    /// </summary>
+    internal static readonly TimeSpan AllowanceWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan AllowancePoll = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>
+    /// Admits the request or says why not. Completes synchronously except on a fleet replica still fetching its slice of a
+    /// shared allowance (the subject's first request there, or a top-up not yet back): that request waits for the slice,
+    /// up to <see cref="AllowanceWait"/>, rather than being refused at once.
+    /// </summary>
+    public ValueTask<GatewayError?> AdmitAsync(HttpContext context, CorridorRequestFeature call)
     {
         var caller = call.Caller!;
         var options = call.Config.Config.Admission;
@@ -41,11 +53,32 @@ internal sealed partial class Admitter(IAdmissionCounters counters, ILogger<Admi
         var admission = new AdmissionRequest(caller.Tenant.Id, limits.Tenant, caller.Key.Id, limits.Key, tokens, worstCase,
             request.Stream && call.Operation != Operation.Embeddings, call.Enforcement.LimitFactor);
         var result = counters.TryAdmit(in admission, out call.Admission);
+        return result.Verdict == AdmissionVerdict.AllowancePending
+            ? WaitForAllowanceAsync(context, call, admission)
+            : ValueTask.FromResult(Answer(context, call, result, tokens));
+    }
+
+    private async ValueTask<GatewayError?> WaitForAllowanceAsync(HttpContext context, CorridorRequestFeature call, AdmissionRequest admission)
+    {
+        var started = time.GetTimestamp();
+        AdmissionResult result;
+        do
+        {
+            // A client leaving while it waits ends the request here, with nothing admitted and nothing to settle.
+            await Task.Delay(AllowancePoll, time, context.RequestAborted);
+            result = counters.TryAdmit(in admission, out call.Admission);
+        }
+        while (result.Verdict == AdmissionVerdict.AllowancePending && time.GetElapsedTime(started) < AllowanceWait);
+        return Answer(context, call, result, admission.Tokens);
+    }
+
+    private static GatewayError? Answer(HttpContext context, CorridorRequestFeature call, AdmissionResult result, long tokens)
+    {
         if (result.Requests.IsSet || result.Tokens.IsSet)
         {
             RateLimitHeaders.Write(context.Response.Headers, call.Dialect, result.Requests, result.Tokens, call.ReceivedAt);
         }
-        return result.Admitted ? null : Refusal(call, result, tokens, options.Currency);
+        return result.Admitted ? null : Refusal(call, result, tokens, call.Config.Config.Admission.Currency);
     }
 
     /// <summary>

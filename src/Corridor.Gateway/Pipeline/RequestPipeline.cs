@@ -55,7 +55,7 @@ internal sealed class RequestPipeline(
             error ??= Entitlement.Entitle(context, call, call.ReceivedAt);
 
             // 5. Admit: rate limits, stream slots, and the budget reservation of the worst-case cost.
-            error ??= admitter.Admit(context, call);
+            error ??= await admitter.AdmitAsync(context, call);
 
             // 6–7. Route among the allowed deployments only, forward through the vendor's adapter, stream back.
             if (error is null)
