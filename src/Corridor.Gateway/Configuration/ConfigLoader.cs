@@ -142,10 +142,15 @@ public static class ConfigLoader
                 MaxRequestBodyBytes: Long(server, "maxRequestBodyBytes") ?? defaults.MaxRequestBodyBytes,
                 AdminTokenEnv: server["adminTokenEnv"] ?? defaults.AdminTokenEnv,
                 StreamIdleTimeout: Seconds(server, "streamIdleTimeoutSeconds"),
-                ConnectTimeout: Seconds(server, "connectTimeoutSeconds"));
+                ConnectTimeout: Seconds(server, "connectTimeoutSeconds"),
+                ShutdownTimeout: Seconds(server, "shutdownTimeoutSeconds"));
             if (serverOptions.MaxRequestBodyBytes <= 0)
             {
                 Errors.Add("server.maxRequestBodyBytes must be positive");
+            }
+            if (serverOptions.ShutdownTimeout is { } shutdown && (shutdown < TimeSpan.Zero || shutdown > ServerOptions.MaxShutdownTimeout))
+            {
+                Errors.Add($"server.shutdownTimeoutSeconds must be between 0 and {ServerOptions.MaxShutdownTimeout.TotalSeconds:0}");
             }
 
             var storage = root.GetSection("storage");

@@ -526,7 +526,9 @@ internal sealed partial class SqliteStore : ICorridorStore
         try
         {
             await connection.OpenAsync(cancellationToken);
-            await ExecuteAsync(connection, $"PRAGMA busy_timeout = {BusyTimeoutMs}", cancellationToken);
+            // synchronous = FULL: every commit syncs the WAL to disk before it returns, so a committed ledger row survives a
+            // power loss, not only a crash of the process (docs/durability.md). Set per connection: SQLite does not keep it.
+            await ExecuteAsync(connection, $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA synchronous = FULL", cancellationToken);
             return connection;
         }
         catch
