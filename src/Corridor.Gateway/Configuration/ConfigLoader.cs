@@ -158,6 +158,17 @@ public static class ConfigLoader
             var storageOptions = new StorageOptions(
                 Path.GetFullPath(sqlite, baseDirectory),
                 string.IsNullOrWhiteSpace(storage["postgres"]) ? null : storage["postgres"]);
+            switch (storage["sqliteSync"]?.Trim().ToLowerInvariant())
+            {
+                case null or "normal":
+                    break;
+                case "full":
+                    storageOptions = storageOptions with { SqliteFullSync = true };
+                    break;
+                default:
+                    Errors.Add("storage.sqliteSync must be normal or full");
+                    break;
+            }
             if (Seconds(storage, "unavailableGraceSeconds") is { } grace)
             {
                 storageOptions = storageOptions with { UnavailableGrace = grace };

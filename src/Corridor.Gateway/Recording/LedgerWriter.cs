@@ -30,6 +30,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     private List<LedgerEntry> _spare = new(options.BatchSize);
     private TaskCompletionSource<bool> _durable = NewDurable();
     private bool _closed;
+
+    // Whether the spool may hold batches: true at start (a crash may have left some) and after a batch was spooled, false
+    // once a replay left it empty, so a steady load does not list the spool's folder before every commit.
+    private volatile bool _spoolMayHoldBatches = true;
     private int _inFlight;
     private long _written;
     private long _commits;
@@ -163,7 +167,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             var chunk = start == 0 && batch.Count <= options.BatchSize ? batch : batch.GetRange(start, Math.Min(options.BatchSize, batch.Count - start));
             await WriteAsync(chunk, durable, stoppingToken);
         }
-        durable.TrySetResult(true);
+        Release(durable, true);
         batch.Clear();
         lock (_gate)
         {
@@ -191,8 +195,9 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
                     Interlocked.Increment(ref _commits);
                     return;
                 }
-                if (durable.TrySetResult(false))
+                if (!durable.Task.IsCompleted)
                 {
+                    Release(durable, false);
                     LogReleasedNotDurable(batch.Count);
                 }
                 LogWriteFailed(e, batch.Count, attempt);
@@ -214,6 +219,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         try
         {
             await _spool!.SaveAsync(batch, CancellationToken.None);
+            _spoolMayHoldBatches = true;
             LogSpooled(storeError, batch.Count, _spool.Folder);
             return true;
         }
@@ -226,7 +232,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     private async Task ReplaySpoolAsync()
     {
-        if (_spool is null || _spool.IsEmpty)
+        if (_spool is null || !_spoolMayHoldBatches)
         {
             return;
         }
@@ -234,6 +240,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         {
             var stored = await _spool.ReplayAsync(store, CancellationToken.None);
             Interlocked.Add(ref _written, stored);
+            _spoolMayHoldBatches = !_spool.IsEmpty;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -254,8 +261,13 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         base.Dispose();
     }
 
-    // Waiters resume on the thread pool, not inline on the writer's loop: each one writes its response to a socket.
-    private static TaskCompletionSource<bool> NewDurable() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run inline where the task completes, which is one thread-pool work item per batch (Release): the
+    // waiting responses are written one after another there while the writer goes on with the next batch. One wake-up
+    // per batch rather than one per response; on a busy machine each wake-up waits its turn for a core.
+    private static TaskCompletionSource<bool> NewDurable() => new();
+
+    private static void Release(TaskCompletionSource<bool> durable, bool result) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Durable.TrySetResult(state.Result), (Durable: durable, Result: result), preferLocal: false);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "The store refused {Count} ledger rows; kept in the spool {Folder} until it is back")]
     private partial void LogSpooled(Exception exception, int count, string folder);
