@@ -7,6 +7,7 @@ using Corridor.Core.Tenants;
 using Corridor.Simulator;
 using Corridor.Storage;
 using Corridor.Testing;
+using Corridor.Testing.Storage;
 using Corridor.Tests.Replicas;
 using OpenAI;
 using OpenAI.Chat;
@@ -22,25 +23,61 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
 {
     private readonly TempDirectory _folder = new();
     private RunningSimulator? _simulator;
+    private TestDatabase? _database;
     private string _secret = "";
 
-    private string DbPath => _folder.File("corridor.db");
+    // The store under test: how the CLI names it (--db), how corridor.yaml names it, and how the test opens it.
+    private string _db = "";
+    private string _storageYaml = "";
+    private StorageOptions _storage = null!;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
-        await using var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), CancellationToken.None).WithTimeout();
+        await (_simulator?.DisposeAsync() ?? ValueTask.CompletedTask);
+        await (_database?.DisposeAsync() ?? ValueTask.CompletedTask);
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task KilledUnderLoad_EveryAnswerClientsReceivedCompleteIsInTheLedgerOnce_AndTheAuditChainVerifies()
+    {
+        await UseSqliteAsync();
+        await KillUnderLoadAndCompareAsync();
+    }
+
+    [Fact]
+    [Trait(TestPostgres.Trait, TestPostgres.Value)]
+    public async Task KilledUnderLoad_WithPostgreSQL_EveryAnswerClientsReceivedCompleteIsInTheLedgerOnce_AndTheAuditChainVerifies()
+    {
+        _database = await TestPostgres.CreateDatabaseAsync();
+        _db = _database.ConnectionString;
+        _storageYaml = $"postgres: \"{_db}\"";
+        await SeedAsync(new StorageOptions(PostgresConnectionString: _db));
+        await KillUnderLoadAndCompareAsync();
+    }
+
+    private async Task UseSqliteAsync()
+    {
+        _db = _folder.File("corridor.db");
+        _storageYaml = $"sqlite: \"{_db}\"";
+        await SeedAsync(new StorageOptions(_db));
+    }
+
+    /// <summary>Creates the store with the tenant <c>acme</c> and its key, before the gateway starts on it.</summary>
+    private async Task SeedAsync(StorageOptions storage)
+    {
+        _storage = storage;
+        await using var store = await CorridorStores.OpenAsync(storage, CancellationToken.None).WithTimeout();
         await store.AddTenantAsync(new Tenant("acme", "Acme Ltd.", "SG", DateTimeOffset.UtcNow), CancellationToken.None).WithTimeout();
         var issued = ApiKeys.Create("acme", DateTimeOffset.UtcNow);
         await store.AddKeyAsync(issued.Key, CancellationToken.None).WithTimeout();
         _secret = issued.Secret;
     }
 
-    public async Task DisposeAsync() => await (_simulator?.DisposeAsync() ?? ValueTask.CompletedTask);
-
-    public void Dispose() => _folder.Dispose();
-
-    [Fact]
-    public async Task KilledUnderLoad_EveryAnswerClientsReceivedCompleteIsInTheLedgerOnce_AndTheAuditChainVerifies()
+    private async Task KillUnderLoadAndCompareAsync()
     {
         var config = await WriteConfigAsync(TimeSpan.FromMilliseconds(2));
         // Batches gather for 100 ms before their commit, so at any moment many rows are only in memory: without the
@@ -98,13 +135,14 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         Assert.Equal(completed.Count, completed.Distinct().Count());
         Assert.All(completed, id => Assert.Equal((200, RequestOutcome.Success), (rows[id].Status, rows[id].Outcome)));
 
-        var verify = await CliRunner.RunRawAsync("audit", "verify", "--db", DbPath);
+        var verify = await CliRunner.RunRawAsync("audit", "verify", "--db", _db);
         Assert.True(verify.ExitCode == 0, verify.Out + verify.Error);
     }
 
     [Fact]
     public async Task Sigterm_LetsStreamsInFlightFinish_StopsAccepting_ExitsZero_AndTheLedgerHasEveryRow()
     {
+        await UseSqliteAsync();
         // 40 ms a token: each stream takes seconds, so all are in flight when the signal comes.
         var config = await WriteConfigAsync(TimeSpan.FromMilliseconds(40));
         await using var serve = await ServeProcess.StartAsync(config, new Dictionary<string, string>());
@@ -203,14 +241,14 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         await File.WriteAllTextAsync(config, TestCatalog.Yaml(_simulator.BaseAddress) + $"""
 
             storage:
-              sqlite: "{DbPath}"
+              {_storageYaml}
             """);
         return config;
     }
 
     private async Task<List<LedgerEntry>> ReadLedgerAsync()
     {
-        await using var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), CancellationToken.None).WithTimeout();
+        await using var store = await CorridorStores.OpenAsync(_storage, CancellationToken.None).WithTimeout();
         return await store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync();
     }
 
