@@ -7,6 +7,9 @@
 #   MODE=paced RATE=1000 bench/ab.sh A B                           # each at RATE requests/s
 #   ENV_B="DOTNET_gcServer=0" bench/ab.sh A A                      # one build, a runtime setting on side b only
 #
+# Per round it also prints each build's ledger commit wait from /healthz (how long responses waited for their ledger
+# rows to be durable, docs/durability.md; n/a for a build without it).
+#
 # Environment: MODE=sat|paced  DURATION=5s  ROUNDS=3  WARMUP=15s  CONNECTIONS=32  RATE=1000  ENV_A  ENV_B  KEEP=1
 #              LIMITS=1 (limits and budgets on the tenant and the key, as run.sh; LIMITS=0 without)
 set -euo pipefail
@@ -82,7 +85,8 @@ tick_us=$((1000000 / $(getconf CLK_TCK)))
 echo "paired A/B, $MODE, LIMITS=$LIMITS, $ROUNDS rounds of $DURATION; a=${bin[a]} ${env[a]}; b=${bin[b]} ${env[b]}"
 for round in $(seq "$ROUNDS"); do
   declare -A t0 c0
-  for s in a b; do t0[$s]=$(ticks "$s"); c0[$s]=$(switches "$s"); done
+  declare -A h0
+  for s in a b; do t0[$s]=$(ticks "$s"); c0[$s]=$(switches "$s"); h0[$s]=$(healthz "${port[$s]}"); done
   w=(); for s in a b; do drive "$s" "$DURATION" "$work/$s.wrk" & w+=($!); done; wait "${w[@]}"
   line="round $round"
   for s in a b; do
@@ -92,4 +96,5 @@ for round in $(seq "$ROUNDS"); do
       'BEGIN { printf "   %s: %6.0f req/s %6.1f CPU us/req %5.2f cs/req p50 %.2f p99 %.2f ms%s", s, r / (d / 1e6), t * us / r, c / r, p50 / 1000, p99 / 1000, (e > 0 ? " NON-2XX " e : "") }')
   done
   echo "$line   load $(cut -d' ' -f1 /proc/loadavg)"
+  echo "          ledger commit wait   a: $(commit_wait "${h0[a]}" "$(healthz "${port[a]}")")   b: $(commit_wait "${h0[b]}" "$(healthz "${port[b]}")")"
 done

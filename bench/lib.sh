@@ -116,4 +116,22 @@ set_limits() { # corridor-executable dir
   "$corridor" --config "$dir/corridor.yaml" tenants update bench "${limits[@]}" >>"$dir/cli.log" 2>&1 &&
     "$corridor" --config "$dir/corridor.yaml" keys update "$key_id" "${limits[@]}" >>"$dir/cli.log" 2>&1 ||
     { cat "$dir/cli.log" >&2; die "corridor tenants/keys update (limits) failed"; }
+# The ledger commit wait between two readings of Corridor's /healthz (docs/durability.md): how long responses waited
+# for their ledger rows to be durable, apart from the gateway's own work. Prints "mean M p50 A p99 B ms, R rows/commit"
+# (p50 and p99 are the upper bounds of their histogram buckets), or "n/a" for a build without the figures.
+healthz() { curl -s "http://127.0.0.1:$1/healthz" || true; }
+commit_wait() { # healthz-json-before healthz-json-after
+  jq -nr --argjson a "${1:-null}" --argjson b "${2:-null}" '
+    if ($a.ledger.commit_wait == null) or ($b.ledger.commit_wait == null) then "n/a" else
+      ($b.ledger.commit_wait.count - $a.ledger.commit_wait.count) as $n
+      | ($b.ledger.commit_wait.total_us - $a.ledger.commit_wait.total_us) as $t
+      | ($b.ledger.written - $a.ledger.written) as $rows | ($b.ledger.commits - $a.ledger.commits) as $commits
+      | [$b.ledger.commit_wait.buckets_us | to_entries[] | {le: .key, n: (.value - $a.ledger.commit_wait.buckets_us[.key])}] as $buckets
+      | def q(p): reduce $buckets[] as $x ({acc: 0, v: null};
+            .acc += $x.n | if .v == null and .acc >= p * $n then .v = $x.le else . end) | .v
+            | if . == "inf" or . == null then ">409.6" else ((tonumber / 1000) | tostring) end;
+      if $n == 0 then "no waits" else
+        "mean \(($t / $n / 1000 * 1000 | round) / 1000) p50<=\(q(0.5)) p99<=\(q(0.99)) ms, \(if $commits > 0 then ($rows / $commits | floor) else 0 end) rows/commit"
+      end
+    end'
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Whole-system benchmark: one fixed-answer upstream, measured directly, through nginx proxy_pass and
 # through Corridor, with wrk, in one run; prints requests/s, p50 and p99 for each and Corridor's
-# ratios to nginx, then a run paced at RATE requests/s and the p99 latency Corridor adds.
+# ratios to nginx, then a run paced at RATE requests/s and the p99 latency Corridor adds; for each, the part of
+# Corridor's latency that was the wait for its ledger commits (from /healthz, docs/durability.md).
 #
 #   bench/run.sh                       # about four minutes, build included
 #   DURATION=30s CONNECTIONS=128 bench/run.sh
@@ -220,13 +221,17 @@ total_errors() { printf '%s' "${results[$1]}" | awk 'NF { e += $5 } END { print 
 log "warming up each path ($WARMUP, $CONNECTIONS connections)"
 for p in "${paths[@]}"; do run_wrk "$p" warmup 0; done
 log "saturating runs: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d$DURATION per path, paths interleaved"
+health_before=$(healthz "$corridor_port")
 for round in $(seq "$ROUNDS"); do
   for p in "${paths[@]}"; do run_wrk "$p" throughput "$round"; done
 done
+commit_wait_throughput=$(commit_wait "$health_before" "$(healthz "$corridor_port")")
 log "paced runs: $ROUNDS rounds at $RATE requests/s, wrk -t$THREADS -c$PACED_CONNECTIONS -d$PACED_DURATION"
+health_before=$(healthz "$corridor_port")
 for round in $(seq "$ROUNDS"); do
   for p in "${paths[@]}"; do run_wrk "$p" paced "$round"; done
 done
+commit_wait_paced=$(commit_wait "$health_before" "$(healthz "$corridor_port")")
 
 # --- report ------------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
@@ -256,6 +261,7 @@ echo
 echo "  Corridor / nginx:   throughput $tput_ratio (rounds: $rounds_ratio)   p50 $(ratio "$(median 2 corridor.throughput)" "$(median 2 nginx.throughput)")   p99 $(ratio "$(median 3 corridor.throughput)" "$(median 3 nginx.throughput)")   CPU per request $(ratio "$(median 4 corridor.throughput)" "$(median 4 nginx.throughput)")"
 echo "  nginx / direct:     throughput $(ratio "$(median 1 nginx.throughput)" "$(median 1 direct.throughput)")"
 echo "  Corridor / direct:  throughput $(ratio "$(median 1 corridor.throughput)" "$(median 1 direct.throughput)")"
+echo "  Corridor's ledger commit wait (part of its latency above: responses waiting for their ledger rows to be durable): $commit_wait_throughput"
 echo
 echo "Paced: $RATE requests/s, wrk -t$THREADS -c$PACED_CONNECTIONS -d$PACED_DURATION per round"
 table paced "" "" achieved/s
@@ -265,6 +271,7 @@ added_direct=$(minus "$(median 3 corridor.paced)" "$(median 3 direct.paced)")
 added_nginx=$(minus "$(median 3 corridor.paced)" "$(median 3 nginx.paced)")
 echo
 echo "  Corridor added p99:  vs direct $added_direct ms   vs nginx $added_nginx ms   (nginx adds $(minus "$(median 3 nginx.paced)" "$(median 3 direct.paced)") ms vs direct)"
+echo "  Corridor's ledger commit wait (included in its latency): $commit_wait_paced"
 echo "  Corridor added p50:  vs direct $(minus "$(median 2 corridor.paced)" "$(median 2 direct.paced)") ms   vs nginx $(minus "$(median 2 corridor.paced)" "$(median 2 nginx.paced)") ms"
 echo
 echo "Targets"

@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Corridor.Gateway;
@@ -52,6 +53,7 @@ public static class GatewayHost
             await Console.Error.WriteLineAsync($"corridor: not starting: the store {loaded.Config!.Storage.Describe()} could not be opened:{Environment.NewLine}  - {e.Message}");
             return 2;
         }
+        var ledger = gateway.Services.GetRequiredService<LedgerWriter>();
         await using (gateway)
         {
             Console.WriteLine($"Corridor is serving on {gateway.BaseAddress} (store: {loaded.Config!.Storage.Describe()})");
@@ -62,8 +64,10 @@ public static class GatewayHost
             catch (OperationCanceledException)
             {
             }
+            Console.WriteLine($"Corridor is stopping: no new connections; requests in flight get up to {loaded.Config!.Server.EffectiveShutdownTimeout.TotalSeconds:0} s");
         }
-        return 0;
+        Console.WriteLine($"Corridor stopped: {ledger.Written} ledger rows written in {ledger.Commits} commits, {ledger.Lost} lost");
+        return ledger.Lost == 0 ? 0 : 1;
     }
 
     /// <summary>
@@ -118,6 +122,9 @@ public static class GatewayHost
         });
 
         var services = builder.Services;
+        // Graceful shutdown (docs/shutdown.md): the server stops accepting and gives requests in flight this long to finish;
+        // then the hosted services stop in reverse order, the ledger and audit writers last, each writing what it holds.
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = config.Server.EffectiveShutdownTimeout);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(store);
         services.AddSingleton(config.Server);

@@ -15,7 +15,7 @@ public static class CorridorStores
     {
         ArgumentNullException.ThrowIfNull(options);
         ICorridorStore store = string.IsNullOrWhiteSpace(options.PostgresConnectionString)
-            ? new SqliteStore(options.SqlitePath)
+            ? new SqliteStore(options.SqlitePath, fullSync: options.SqliteFullSync)
             : new PostgresStore(options.PostgresConnectionString);
         try
         {

@@ -14,6 +14,14 @@ public sealed record StorageOptions(string SqlitePath = StorageOptions.DefaultSq
     /// </summary>
     public TimeSpan UnavailableGrace { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// SQLite only: whether every commit is synced to disk before it returns (<c>storage.sqliteSync: full</c>), so that a
+    /// committed ledger row survives a power loss or an operating-system crash, at the price of one disk sync per batch.
+    /// False (<c>normal</c>, the default): a commit is in the write-ahead log in the operating system's cache when it
+    /// returns, which survives the gateway's crash or SIGKILL, and is synced at checkpoints (docs/durability.md).
+    /// </summary>
+    public bool SqliteFullSync { get; init; }
+
     /// <summary>Which store these options open, for the log and messages: the SQLite path, or PostgreSQL's host and database (never the password).</summary>
     public string Describe()
     {

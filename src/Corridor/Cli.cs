@@ -6,9 +6,10 @@ namespace Corridor.Cli;
 /// <summary>The <c>corridor</c> command line: one tree of subcommands, invoked from <c>Main</c> or in-process by tests.</summary>
 internal static class Cli
 {
-    // After Ctrl+C the running command gets this long to finish before the process ends regardless. The gateway
-    // drains its ledger batches on the way out; System.CommandLine's default of 2 s would cut that short.
-    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(30);
+    // After Ctrl+C or SIGTERM the running command gets this long to finish before the process ends regardless. The gateway
+    // lets requests in flight finish (server.shutdownTimeoutSeconds, at most 300) and then flushes its ledger and audit
+    // on the way out; System.CommandLine's default of 2 s would cut that short.
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromMinutes(6);
 
     /// <summary>Runs against the console; Ctrl+C (SIGINT, SIGTERM) cancels the running command.</summary>
     public static Task<int> RunAsync(string[] args) => InvokeAsync(args, Console.Out, Console.Error, handleTermination: true, CancellationToken.None);

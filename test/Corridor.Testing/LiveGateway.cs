@@ -59,7 +59,7 @@ public sealed class LiveGateway : IAsyncDisposable
             {
                 throw new InvalidOperationException("test catalog invalid: " + string.Join("; ", loaded.Errors));
             }
-            var config = loaded.Config! with { Ledger = loaded.Config!.Ledger with { FlushInterval = TimeSpan.FromMilliseconds(5) } };
+            var config = loaded.Config!;
             gateway = await GatewayHost.StartAsync(config, "http://127.0.0.1:0", cts.Token);
             var stack = new LiveGateway(simulator, gateway, directory, config);
             stack.Secret = await stack.AddTenantWithKeyAsync("acme", "SG");

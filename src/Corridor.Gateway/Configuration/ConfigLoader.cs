@@ -142,7 +142,8 @@ public static class ConfigLoader
                 MaxRequestBodyBytes: Long(server, "maxRequestBodyBytes") ?? defaults.MaxRequestBodyBytes,
                 AdminTokenEnv: server["adminTokenEnv"] ?? defaults.AdminTokenEnv,
                 StreamIdleTimeout: Seconds(server, "streamIdleTimeoutSeconds"),
-                ConnectTimeout: Seconds(server, "connectTimeoutSeconds"))
+                ConnectTimeout: Seconds(server, "connectTimeoutSeconds"),
+                ShutdownTimeout: Seconds(server, "shutdownTimeoutSeconds"))
             {
                 Clients = new ClientLimits(
                     MaxRequestHeaderBytes: (int?)Long(server, "maxRequestHeaderBytes") ?? ClientLimits.Default.MaxRequestHeaderBytes,
@@ -156,12 +157,27 @@ public static class ConfigLoader
                 Errors.Add("server.maxRequestBodyBytes must be positive");
             }
             Errors.AddRange(serverOptions.Clients.Validate());
+            if (serverOptions.ShutdownTimeout is { } shutdown && (shutdown < TimeSpan.Zero || shutdown > ServerOptions.MaxShutdownTimeout))
+            {
+                Errors.Add($"server.shutdownTimeoutSeconds must be between 0 and {ServerOptions.MaxShutdownTimeout.TotalSeconds:0}");
+            }
 
             var storage = root.GetSection("storage");
             var sqlite = storage["sqlite"] ?? StorageOptions.DefaultSqlitePath;
             var storageOptions = new StorageOptions(
                 Path.GetFullPath(sqlite, baseDirectory),
                 string.IsNullOrWhiteSpace(storage["postgres"]) ? null : storage["postgres"]);
+            switch (storage["sqliteSync"]?.Trim().ToLowerInvariant())
+            {
+                case null or "normal":
+                    break;
+                case "full":
+                    storageOptions = storageOptions with { SqliteFullSync = true };
+                    break;
+                default:
+                    Errors.Add("storage.sqliteSync must be normal or full");
+                    break;
+            }
             if (Seconds(storage, "unavailableGraceSeconds") is { } grace)
             {
                 storageOptions = storageOptions with { UnavailableGrace = grace };

@@ -36,13 +36,22 @@ public sealed record ServerOptions(
     long MaxRequestBodyBytes = 8 * 1024 * 1024,
     string AdminTokenEnv = "CORRIDOR_ADMIN_TOKEN",
     TimeSpan? StreamIdleTimeout = null,
-    TimeSpan? ConnectTimeout = null)
+    TimeSpan? ConnectTimeout = null,
+    TimeSpan? ShutdownTimeout = null)
 {
     /// <summary>Header, header-time and body-rate limits on clients (Kestrel's), from the same <c>server:</c> section.</summary>
     public ClientLimits Clients { get; init; } = ClientLimits.Default;
+    /// <summary>
+    /// The longest <see cref="ShutdownTimeout"/>: <c>corridor serve</c> ends regardless a few minutes after the signal
+    /// (the command line's grace, Cli.ShutdownGrace), and the ledger and audit flush must fit in after the drain.
+    /// </summary>
+    public static readonly TimeSpan MaxShutdownTimeout = TimeSpan.FromSeconds(300);
 
     public TimeSpan EffectiveStreamIdleTimeout => StreamIdleTimeout ?? TimeSpan.FromSeconds(120);
     public TimeSpan EffectiveConnectTimeout => ConnectTimeout ?? TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a graceful shutdown lets requests in flight (streams included) finish before cutting them off.</summary>
+    public TimeSpan EffectiveShutdownTimeout => ShutdownTimeout ?? TimeSpan.FromSeconds(30);
 }
 
 /// <summary>How ledger rows are batched and what of each request is retained for export and evidence.</summary>
@@ -57,7 +66,11 @@ public sealed record LedgerOptions(
     /// <summary>Where batches the store refused wait to be written (relative to the config file): <c>./data/ledger-spool</c>.</summary>
     public const string DefaultSpoolPath = "./data/ledger-spool";
 
-    public TimeSpan EffectiveFlushInterval => FlushInterval ?? TimeSpan.FromMilliseconds(200);
+    /// <summary>
+    /// Extra time a batch gathers before its commit. None by default: with group commit a batch is whatever arrived while
+    /// the previous one was written, and every response waits for its batch (docs/durability.md).
+    /// </summary>
+    public TimeSpan EffectiveFlushInterval => FlushInterval ?? TimeSpan.Zero;
 }
 
 /// <summary>

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text.Json;
 using Corridor.Gateway.Monitoring;
+using Corridor.Gateway.Recording;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -59,8 +61,33 @@ internal static class HealthEndpoint
             }
 
             json.WriteEndObject();
+            WriteLedger(json, context.RequestServices.GetRequiredService<LedgerWriter>());
             json.WriteEndObject();
         }
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The ledger writer's counters, cumulative since start: rows written, commits, rows waiting, and how long responses
+    /// waited for their rows to be durable (count, sum and a histogram whose buckets are keyed by their upper bound in µs).
+    /// </summary>
+    private static void WriteLedger(Utf8JsonWriter json, LedgerWriter ledger)
+    {
+        json.WriteStartObject("ledger");
+        json.WriteNumber("written", ledger.Written);
+        json.WriteNumber("commits", ledger.Commits);
+        json.WriteNumber("pending", ledger.Pending);
+        var waits = ledger.Waits;
+        json.WriteStartObject("commit_wait");
+        json.WriteNumber("count", waits.Count);
+        json.WriteNumber("total_us", waits.TotalMicroseconds);
+        json.WriteStartObject("buckets_us");
+        for (var i = 0; i <= CommitWaits.BucketBounds.Length; i++)
+        {
+            json.WriteNumber(i < CommitWaits.BucketBounds.Length ? CommitWaits.BucketBounds[i].ToString(CultureInfo.InvariantCulture) : "inf", waits.BucketCount(i));
+        }
+        json.WriteEndObject();
+        json.WriteEndObject();
+        json.WriteEndObject();
     }
 }

@@ -144,7 +144,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
             context.Response.StatusCode = call.Status;
             context.Response.ContentType = "application/json";
-            await context.Response.Body.WriteAsync(body.Memory, aborted);
+            call.Held.Write(body.Span);
             return null;
         }
         var message = body is null ? null : UpstreamErrorMessage(body.Span);
@@ -207,7 +207,8 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         context.Response.ContentType = "application/json";
         var bytes = clientBody.Body is { } translated ? translated.AsMemory() : body.Memory;
         context.Response.ContentLength = bytes.Length;
-        await context.Response.Body.WriteAsync(bytes, aborted);
+        // Held, not written: the pipeline sends the body once the request's ledger row is durable.
+        call.Held.Write(bytes.Span);
         return null;
     }
 
@@ -230,6 +231,9 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         var usage = call.Usage;
         var sawEnd = false;
         var malformed = false;
+        // Everything up to the upstream's end marker flows as it arrives; what the end marker and anything after it write
+        // (the last event(s): [DONE], message_stop, an error event) is held until the ledger row is durable.
+        IBufferWriter<byte> sink = output;
 
         void OnEvent(in SseEvent sse)
         {
@@ -259,9 +263,13 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                     sawEnd = true;
                 }
             }
+            if (sawEnd)
+            {
+                sink = call.Held;
+            }
             if (translator is not null)
             {
-                translator.OnEvent(sse.Name.IsEmpty ? null : Encoding.UTF8.GetString(sse.Name), sse.Data, output);
+                translator.OnEvent(sse.Name.IsEmpty ? null : Encoding.UTF8.GetString(sse.Name), sse.Data, sink);
                 return;
             }
             if (dropUsageChunk && !sse.IsDone && IsUsageOnlyChunk(sse.Data))
@@ -270,13 +278,13 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             }
             if (!sse.Name.IsEmpty)
             {
-                output.Write("event: "u8);
-                output.Write(sse.Name);
-                output.Write("\n"u8);
+                sink.Write("event: "u8);
+                sink.Write(sse.Name);
+                sink.Write("\n"u8);
             }
-            output.Write("data: "u8);
-            output.Write(sse.Data);
-            output.Write("\n\n"u8);
+            sink.Write("data: "u8);
+            sink.Write(sse.Data);
+            sink.Write("\n\n"u8);
         }
 
         SseReadResult result;
@@ -299,10 +307,11 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             result = SseReadResult.Ended;
         }
 
+        sink = call.Held;
         if (result == SseReadResult.Ended && translator is not null)
         {
             // The translator closes the client's stream itself, with an error event when the upstream's was cut.
-            translator.OnEnd(output);
+            translator.OnEnd(sink);
             if (!translator.Completed)
             {
                 call.Outcome = RequestOutcome.UpstreamError;
@@ -313,14 +322,14 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
             call.Outcome = RequestOutcome.UpstreamError;
             call.ErrorCode = "upstream_invalid_response";
-            ErrorWriter.WriteStreamEvent(output, call.Dialect,
+            ErrorWriter.WriteStreamEvent(sink, call.Dialect,
                 new GatewayError(ErrorKind.UpstreamFailed, "The upstream sent an event that is not JSON.", call.ErrorCode), call.RequestId);
         }
         else if (result != SseReadResult.Ended || !sawEnd)
         {
             call.Outcome = result == SseReadResult.IdleTimeout ? RequestOutcome.Timeout : RequestOutcome.UpstreamError;
             call.ErrorCode = result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken";
-            ErrorWriter.WriteStreamEvent(output, call.Dialect,
+            ErrorWriter.WriteStreamEvent(sink, call.Dialect,
                 new GatewayError(ErrorKind.UpstreamFailed, "The upstream stream ended before it was complete.", call.ErrorCode), call.RequestId);
         }
         try

@@ -59,7 +59,7 @@ internal sealed class GatewayMetrics : IDisposable
             "Model requests by outcome (corridor.outcome), error code (error.type) and status (http.response.status_code).");
         _decisions = _meter.CreateCounter<long>("corridor.policy.decisions", "{decision}",
             "Policy decisions by result (corridor.decision: allow or deny) and reason (corridor.decision.reason).");
-        _meter.CreateObservableGauge("corridor.ledger.pending", () => (long)ledger.Pending + (ledger.InFlight ? 1 : 0), "{row}",
+        _meter.CreateObservableGauge("corridor.ledger.pending", () => (long)ledger.Pending, "{row}",
             "Ledger rows recorded but not yet written to the store (queued, or in the batch being written).");
         _meter.CreateObservableGauge("corridor.ledger.lag", () => ledger.Lag.TotalSeconds, "s",
             "Age of the oldest ledger row not yet written to the store; 0 when every row is written.");

@@ -84,4 +84,7 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
 
     /// <summary>What the tenant is billed for this request (the sell price).</summary>
     public decimal Revenue { get; set; }
+
+    /// <summary>The response's final bytes, released by the pipeline once the ledger row is durable.</summary>
+    public HeldResponse Held { get; } = new();
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Corridor.Core.Metering;
 using Corridor.Gateway.Admission;
 using Corridor.Gateway.Authentication;
@@ -40,6 +41,7 @@ internal sealed class RequestPipeline(
         context.Features.Set(call);
         context.Response.Headers["x-corridor-request-id"] = call.RequestId;
         context.Response.Headers["x-corridor-region"] = "none";
+        Task<bool> durable;
         try
         {
             // 1. Front door: the client's dialect into one request model, the original body kept.
@@ -65,7 +67,7 @@ internal sealed class RequestPipeline(
 
             if (error is not null)
             {
-                await RespondWithErrorAsync(context, call, error);
+                RespondWithError(context, call, error);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -79,8 +81,8 @@ internal sealed class RequestPipeline(
             Meter.Settle(call);
             admitter.Settle(call);
 
-            // 9. Record: the ledger row, batched off the response's path; the monitor's observation, queued for its background loop.
-            recorder.Record(context, call);
+            // 9. Record: the ledger row, group-committed in batches; the monitor's observation, queued for its background loop.
+            durable = recorder.Record(context, call);
             monitor.Observe(context, call);
             metrics.Record(call, call.Status != 0 ? call.Status : context.Response.StatusCode);
 
@@ -88,9 +90,24 @@ internal sealed class RequestPipeline(
             shadow.Mirror(call);
             call.Request?.Dispose();
         }
+
+        // 11. Release the response's final bytes (a whole body, an error, a stream's last event) once its ledger row is
+        // durable: a client that received a complete answer can count on its row surviving a crash (docs/durability.md).
+        await ReleaseAsync(context, call, durable);
     }
 
-    private static async Task RespondWithErrorAsync(HttpContext context, CorridorRequestFeature call, GatewayError error)
+    private async Task ReleaseAsync(HttpContext context, CorridorRequestFeature call, Task<bool> durable)
+    {
+        if (!call.Held.IsEmpty && !durable.IsCompleted && !context.RequestAborted.IsCancellationRequested)
+        {
+            var waitedFrom = time.GetTimestamp();
+            await durable;
+            recorder.Waits.Record(time.GetElapsedTime(waitedFrom));
+        }
+        await call.Held.ReleaseAsync(context.Response, context.RequestAborted);
+    }
+
+    private static void RespondWithError(HttpContext context, CorridorRequestFeature call, GatewayError error)
     {
         call.ErrorCode ??= error.Code;
         call.Status = error.Status;
@@ -110,21 +127,25 @@ internal sealed class RequestPipeline(
         {
             return;
         }
-        await WriteErrorAsync(context, call.Dialect, error, call.RequestId);
+        WriteError(context.Response, call.Held, call.Dialect, error, call.RequestId);
     }
 
     /// <summary>Answers with an error in the client's dialect; also used by endpoints outside the pipeline.</summary>
     public static async Task WriteErrorAsync(HttpContext context, Dialect dialect, GatewayError error, string? requestId)
     {
-        var response = context.Response;
+        WriteError(context.Response, context.Response.BodyWriter, dialect, error, requestId);
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    private static void WriteError(HttpResponse response, IBufferWriter<byte> body, Dialect dialect, GatewayError error, string? requestId)
+    {
         response.StatusCode = error.Status;
         response.ContentType = "application/json";
         if (error.RetryAfter is { } retryAfter)
         {
             response.Headers.RetryAfter = retryAfter;
         }
-        ErrorWriter.WriteBody(response.BodyWriter, dialect, error, requestId);
-        await response.BodyWriter.FlushAsync(context.RequestAborted);
+        ErrorWriter.WriteBody(body, dialect, error, requestId);
     }
 
     /// <summary>

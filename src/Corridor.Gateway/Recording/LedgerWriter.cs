@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Corridor.Core.Metering;
 using Corridor.Gateway.Configuration;
 using Corridor.Storage;
@@ -8,42 +7,62 @@ using Microsoft.Extensions.Logging;
 namespace Corridor.Gateway.Recording;
 
 /// <summary>
-/// Takes ledger rows off the request path and writes them to the store in batches. A batch the store refuses goes to the
-/// spool on local disk (<see cref="LedgerOptions.SpoolPath"/>) and is written from there when the store answers again,
-/// checked before every batch and every <see cref="SpoolRetryInterval"/> (the store ignores request ids it already has,
-/// so a retry never doubles a row). Without a spool a failed batch is retried in memory until it lands. On shutdown
-/// every queued row is written, or spooled, before the process exits.
+/// Writes ledger rows to the store by group commit: rows gather while a batch is being written, and the next batch takes
+/// all of them in one transaction (at most <see cref="LedgerOptions.BatchSize"/> rows each). <see cref="Enqueue"/> returns
+/// a task that completes once the row is durable, shared by every row of its batch, so the request pipeline can hold a
+/// response's final bytes until then (docs/durability.md) and many waiting responses are released together.
+/// A batch the store refuses goes to the spool on local disk (<see cref="LedgerOptions.SpoolPath"/>), flushed to disk
+/// before its rows count as durable, and is written from there when the store answers again, checked before every batch
+/// and every <see cref="SpoolRetryInterval"/> (the store ignores request ids it already has, so a retry never doubles a
+/// row). When neither the store nor the spool takes a batch its waiters are released anyway (holding clients does not make
+/// the rows safer) and the batch is retried in memory until it lands. On shutdown every queued row is written, or spooled.
 /// </summary>
 internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions options, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
 {
     private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
     private readonly LedgerSpool? _spool = options.SpoolPath is { } path ? new LedgerSpool(path) : null;
 
-    // Not SingleReader: that channel's reader cannot count (Count throws NotSupportedException), and the
-    // batching below, Pending and FlushAsync all need the count.
-    private readonly Channel<LedgerEntry> _queue = Channel.CreateUnbounded<LedgerEntry>();
+    // The batch gathering and the task its rows wait on, swapped together under the lock so that a row is always
+    // released by the batch that holds it. Two lists alternate, so a steady load allocates only one task per batch.
+    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _ready = new(0);
+    private List<LedgerEntry> _gathering = new(options.BatchSize);
+    private List<LedgerEntry> _spare = new(options.BatchSize);
+    private TaskCompletionSource<bool> _durable = NewDurable();
+    private bool _closed;
+
+    // Whether the spool may hold batches: true at start (a crash may have left some) and after a batch was spooled, false
+    // once a replay left it empty, so a steady load does not list the spool's folder before every commit.
+    private volatile bool _spoolMayHoldBatches = true;
+    private int _inFlight;
     private long _written;
+    private long _commits;
+    private long _lost;
 
     public long Written => Interlocked.Read(ref _written);
 
-    public int Pending => _queue.Reader.Count;
+    /// <summary>Rows given up at shutdown because neither the store nor the spool took them.</summary>
+    public long Lost => Interlocked.Read(ref _lost);
 
     /// <summary>True while a batch is being written (or retried).</summary>
     public bool InFlight => Volatile.Read(ref _inFlight) > 0;
 
     /// <summary>
     /// How far the store is behind: the age of the oldest row recorded but not yet written (the batch being written, else
-    /// the head of the queue), taken from when its request ended; zero when every row is written. Rows in the spool are
-    /// on local disk and count as written here; the store's own reachability is reported apart (<c>/readyz</c>).
+    /// the first row gathering for the next), taken from when its request ended; zero when every row is written. Rows in the
+    /// spool are on local disk and count as written here; the store's own reachability is reported apart (<c>/readyz</c>).
     /// </summary>
     public TimeSpan Lag
     {
         get
         {
             var oldest = Interlocked.Read(ref _inFlightSinceTicks);
-            if (oldest == 0 && _queue.Reader.TryPeek(out var head))
+            if (oldest == 0)
             {
-                oldest = RecordedAt(head);
+                lock (_gate)
+                {
+                    oldest = _gathering.Count > 0 ? RecordedAt(_gathering[0]) : 0;
+                }
             }
             return oldest == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Max(0, time.GetUtcNow().UtcTicks - oldest));
         }
@@ -53,101 +72,142 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     private static long RecordedAt(LedgerEntry entry) => entry.Time.UtcTicks + (entry.LatencyMs * TimeSpan.TicksPerMillisecond);
 
-    public void Enqueue(LedgerEntry entry) => _queue.Writer.TryWrite(entry);
+    /// <summary>Transactions (or spooled batches) so far; <see cref="Written"/> over this is the mean batch.</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+
+    public int Pending
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _gathering.Count + _inFlight;
+            }
+        }
+    }
+
+    /// <summary>How long responses waited for their rows to be durable (recorded by the pipeline).</summary>
+    public CommitWaits Waits { get; } = new();
+
+    /// <summary>
+    /// Queues a row; never blocks. The task completes with true once the row is in the store or in the spool on disk,
+    /// with false when it could not be made durable (the store and the spool both refuse, or the writer has shut down).
+    /// </summary>
+    public Task<bool> Enqueue(LedgerEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        bool first;
+        Task<bool> durable;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                durable = Task.FromResult(false);
+                first = false;
+            }
+            else
+            {
+                _gathering.Add(entry);
+                first = _gathering.Count == 1;
+                durable = _durable.Task;
+            }
+        }
+        if (first)
+        {
+            _ready.Release();
+        }
+        else if (durable.IsCompleted && !durable.Result)
+        {
+            LogEnqueueAfterShutdown(entry.RequestId);
+        }
+        return durable;
+    }
 
     /// <summary>Waits until every row enqueued so far is in the store.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        while (_queue.Reader.Count > 0 || Volatile.Read(ref _inFlight) > 0 || _spool is { IsEmpty: false })
+        while (Pending > 0 || _spool is { IsEmpty: false })
         {
             await Task.Delay(TimeSpan.FromMilliseconds(10), time, cancellationToken);
         }
     }
 
-    private int _inFlight;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<LedgerEntry>(options.BatchSize);
-        var reader = _queue.Reader;
-        while (true)
+        while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 if (_spool is null)
                 {
-                    if (!await reader.WaitToReadAsync(stoppingToken))
-                    {
-                        return;
-                    }
+                    await _ready.WaitAsync(stoppingToken);
                 }
                 else
                 {
                     // Wake now and then while idle, to write what the spool holds once the store is back.
-                    var ready = reader.WaitToReadAsync(stoppingToken).AsTask();
-                    await Task.WhenAny(ready, Task.Delay(SpoolRetryInterval, time, stoppingToken));
-                    stoppingToken.ThrowIfCancellationRequested();
+                    var ready = await _ready.WaitAsync(SpoolRetryInterval, stoppingToken);
                     await ReplaySpoolAsync();
-                    if (!ready.IsCompleted)
+                    if (!ready)
                     {
                         continue;
                     }
-                    if (!await ready)
-                    {
-                        return;
-                    }
+                }
+                // Optionally let a batch gather a little longer (ledger.flushIntervalMs): fewer, larger transactions for
+                // that much more latency. The default is 0: a batch is what arrived while the previous one was written.
+                if (options.EffectiveFlushInterval > TimeSpan.Zero)
+                {
+                    await Task.Delay(options.EffectiveFlushInterval, time, stoppingToken);
                 }
             }
             catch (OperationCanceledException)
             {
                 break;
             }
-            Volatile.Write(ref _inFlight, 1);
-            // Let a batch gather for a moment so bursts become one transaction.
-            if (reader.Count < options.BatchSize)
-            {
-                try
-                {
-                    await Task.Delay(options.EffectiveFlushInterval, time, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-            }
-            while (batch.Count < options.BatchSize && reader.TryRead(out var entry))
-            {
-                batch.Add(entry);
-            }
-            Interlocked.Exchange(ref _inFlightSinceTicks, batch.Count > 0 ? RecordedAt(batch[0]) : 0);
-            await WriteAsync(batch, stoppingToken);
-            Interlocked.Exchange(ref _inFlightSinceTicks, 0);
-            batch.Clear();
-            Volatile.Write(ref _inFlight, 0);
-            if (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
+            await WriteGatheredAsync(stoppingToken);
         }
-        // Shutting down: drain everything that is queued.
-        _queue.Writer.TryComplete();
-        while (reader.TryRead(out var entry))
+        // Shutting down (the server has stopped, so no request waits any more): drain what gathered.
+        lock (_gate)
         {
-            batch.Add(entry);
-            if (batch.Count == options.BatchSize)
-            {
-                await WriteAsync(batch, CancellationToken.None);
-                batch.Clear();
-            }
+            _closed = true;
         }
-        await WriteAsync(batch, CancellationToken.None);
+        await WriteGatheredAsync(new CancellationToken(canceled: true));
     }
 
-    private async Task WriteAsync(List<LedgerEntry> batch, CancellationToken stoppingToken)
+    /// <summary>Takes every gathered row as one batch, writes it, and releases the responses waiting on it.</summary>
+    private async Task WriteGatheredAsync(CancellationToken stoppingToken)
     {
-        if (batch.Count == 0)
+        List<LedgerEntry> batch;
+        TaskCompletionSource<bool> durable;
+        lock (_gate)
         {
-            return;
+            if (_gathering.Count == 0)
+            {
+                return;
+            }
+            batch = _gathering;
+            durable = _durable;
+            _gathering = _spare;
+            _durable = NewDurable();
+            _inFlight = batch.Count;
         }
+        Interlocked.Exchange(ref _inFlightSinceTicks, RecordedAt(batch[0]));
+        for (var start = 0; start < batch.Count; start += options.BatchSize)
+        {
+            var chunk = start == 0 && batch.Count <= options.BatchSize ? batch : batch.GetRange(start, Math.Min(options.BatchSize, batch.Count - start));
+            await WriteAsync(chunk, durable, stoppingToken);
+        }
+        Interlocked.Exchange(ref _inFlightSinceTicks, 0);
+        Release(durable, true);
+        batch.Clear();
+        lock (_gate)
+        {
+            _spare = batch;
+            _inFlight = 0;
+        }
+    }
+
+    private async Task WriteAsync(List<LedgerEntry> batch, TaskCompletionSource<bool> durable, CancellationToken stoppingToken)
+    {
         var delay = TimeSpan.FromMilliseconds(100);
         for (var attempt = 1; ; attempt++)
         {
@@ -155,18 +215,26 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             {
                 await store.AppendLedgerAsync(batch, CancellationToken.None);
                 Interlocked.Add(ref _written, batch.Count);
+                Interlocked.Increment(ref _commits);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 if (_spool is not null && await TrySpoolAsync(batch, e))
                 {
+                    Interlocked.Increment(ref _commits);
                     return;
+                }
+                if (!durable.Task.IsCompleted)
+                {
+                    Release(durable, false);
+                    LogReleasedNotDurable(batch.Count);
                 }
                 LogWriteFailed(e, batch.Count, attempt);
                 if (stoppingToken.IsCancellationRequested && attempt >= 5)
                 {
                     LogRowsLost(batch.Count);
+                    Interlocked.Add(ref _lost, batch.Count);
                     return;
                 }
                 await Task.Delay(delay, time, CancellationToken.None);
@@ -181,6 +249,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         try
         {
             await _spool!.SaveAsync(batch, CancellationToken.None);
+            _spoolMayHoldBatches = true;
             LogSpooled(storeError, batch.Count, _spool.Folder);
             return true;
         }
@@ -193,7 +262,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     private async Task ReplaySpoolAsync()
     {
-        if (_spool is null || _spool.IsEmpty)
+        if (_spool is null || !_spoolMayHoldBatches)
         {
             return;
         }
@@ -201,12 +270,34 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         {
             var stored = await _spool.ReplayAsync(store, CancellationToken.None);
             Interlocked.Add(ref _written, stored);
+            _spoolMayHoldBatches = !_spool.IsEmpty;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Still unreachable: the files wait for the next try.
         }
     }
+
+    /// <summary>
+    /// Waits for the drain even when the host's shutdown timeout has already passed (the server may have used all of it
+    /// on streams in flight): the base class would stop waiting then, and the process would exit with rows in memory.
+    /// The drain itself is bounded: a batch that neither the store nor the spool takes is given up after a few tries.
+    /// </summary>
+    public override Task StopAsync(CancellationToken cancellationToken) => base.StopAsync(CancellationToken.None);
+
+    public override void Dispose()
+    {
+        _ready.Dispose();
+        base.Dispose();
+    }
+
+    // The waiting responses resume inline, on the writer's thread, one after another (each writes its final bytes to its
+    // socket, which does not block), and the writer then takes the next batch, which gathered meanwhile. Under load the
+    // writer so runs from batch to batch without waiting to be scheduled again, and responses without a thread hand-off
+    // each; on a busy machine every wake-up of a thread waits its turn for a core, which is what the commit wait would be.
+    private static TaskCompletionSource<bool> NewDurable() => new();
+
+    private static void Release(TaskCompletionSource<bool> durable, bool result) => durable.TrySetResult(result);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "The store refused {Count} ledger rows; kept in the spool {Folder} until it is back")]
     private partial void LogSpooled(Exception exception, int count, string folder);
@@ -219,4 +310,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Critical, Message = "Shutting down with {Count} ledger rows that could not be written")]
     private partial void LogRowsLost(int count);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Critical, Message = "Neither the store nor the spool took {Count} ledger rows; their responses are released before the rows are durable")]
+    private partial void LogReleasedNotDurable(int count);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Critical, Message = "The ledger row of {RequestId} arrived after the ledger writer shut down and was not written")]
+    private partial void LogEnqueueAfterShutdown(string requestId);
 }

@@ -11,7 +11,11 @@ namespace Corridor.Gateway.Recording;
 /// <summary>Turns a finished request into its ledger row and hands it to the batched writer.</summary>
 internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOptions options, TimeProvider time)
 {
-    public void Record(HttpContext context, CorridorRequestFeature call)
+    /// <summary>How long responses waited for their rows to be durable.</summary>
+    public CommitWaits Waits => ledger.Waits;
+
+    /// <summary>Queues the request's ledger row and its decision's audit record; the task completes once the row is durable.</summary>
+    public Task<bool> Record(HttpContext context, CorridorRequestFeature call)
     {
         var request = call.Request;
         var usage = call.Usage;
@@ -21,7 +25,7 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
         {
             body = Encoding.UTF8.GetString(request.Body.Span);
         }
-        ledger.Enqueue(new LedgerEntry(
+        var durable = ledger.Enqueue(new LedgerEntry(
             call.RequestId,
             call.ReceivedAt,
             call.Caller?.Tenant.Id,
@@ -50,6 +54,7 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
             Revenue = billable ? call.Revenue : 0m,
         });
         RecordDecision(call);
+        return durable;
     }
 
     /// <summary>The response text within the ledger's retention; the meter may keep more (or keep it at all) for shadow comparison.</summary>

@@ -231,11 +231,11 @@ internal sealed partial class ShadowMirror(
             health.RecordFailure(time.GetUtcNow());
         }
 
-        // Meter and record, billed to the operator.
+        // Meter and record, billed to the operator. No client waits for a shadow request, so neither does this for its row.
         var served = error is null;
         var estimated = served && usage.EstimateIfMissing(request.Body.Span, Meter.OutputCap(request, job.Operation, candidate.Config, config.Config.Admission));
         var cost = served ? PriceBook.Cost(deployment.Config, usage.InputTokens, usage.OutputTokens) : 0m;
-        ledger.Enqueue(new LedgerEntry(
+        _ = ledger.Enqueue(new LedgerEntry(
             requestId,
             now,
             job.Tenant.Id,

@@ -30,12 +30,14 @@ internal sealed partial class SqliteStore : ICorridorStore
 
     private readonly string _connectionString;
     private readonly TimeProvider _timeProvider;
+    private readonly string _openPragmas;
 
-    public SqliteStore(string path, TimeProvider? timeProvider = null)
+    public SqliteStore(string path, TimeProvider? timeProvider = null, bool fullSync = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
         _timeProvider = timeProvider ?? TimeProvider.System;
+        _openPragmas = $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA synchronous = {(fullSync ? "FULL" : "NORMAL")}";
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
@@ -526,7 +528,9 @@ internal sealed partial class SqliteStore : ICorridorStore
         try
         {
             await connection.OpenAsync(cancellationToken);
-            await ExecuteAsync(connection, $"PRAGMA busy_timeout = {BusyTimeoutMs}", cancellationToken);
+            // synchronous: NORMAL (default) makes a commit survive a crash of the process, FULL also a power loss, with a
+            // disk sync per commit (StorageOptions.SqliteFullSync, docs/durability.md). Per connection: SQLite does not keep it.
+            await ExecuteAsync(connection, _openPragmas, cancellationToken);
             return connection;
         }
         catch

@@ -87,6 +87,27 @@ internal sealed class ServeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the process with SIGKILL, as a crash would: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync().WithTimeout();
+    }
+
+    /// <summary>Sends SIGTERM, as a service manager does to stop it; <see cref="WaitForExitAsync"/> returns the exit code.</summary>
+    public async Task TerminateAsync()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
+        await kill.WaitForExitAsync().WithTimeout();
+    }
+
+    /// <summary>Waits for the process to end on its own; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync()
+    {
+        await _process.WaitForExitAsync().WithTimeout();
+        return _process.ExitCode;
+    }
+
     private void Append(string line)
     {
         lock (_output)

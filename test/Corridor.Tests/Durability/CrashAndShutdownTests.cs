@@ -1,0 +1,292 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Corridor.Core.Metering;
+using Corridor.Core.Tenants;
+using Corridor.Simulator;
+using Corridor.Storage;
+using Corridor.Testing;
+using Corridor.Testing.Storage;
+using Corridor.Tests.Replicas;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Corridor.Tests.Durability;
+
+/// <summary>
+/// <c>corridor serve</c> as a real process under load from the official OpenAI SDK: killed with SIGKILL, every answer a
+/// client received complete has its ledger row after the restart, once; stopped with SIGTERM, streams in flight finish,
+/// the process exits 0 and the ledger has every row (docs/durability.md, docs/shutdown.md).
+/// </summary>
+public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
+{
+    private readonly TempDirectory _folder = new();
+    private RunningSimulator? _simulator;
+    private TestDatabase? _database;
+    private string _secret = "";
+
+    // The store under test: how the CLI names it (--db), how corridor.yaml names it, and how the test opens it.
+    private string _db = "";
+    private string _storageYaml = "";
+    private StorageOptions _storage = null!;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await (_simulator?.DisposeAsync() ?? ValueTask.CompletedTask);
+        await (_database?.DisposeAsync() ?? ValueTask.CompletedTask);
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task KilledUnderLoad_EveryAnswerClientsReceivedCompleteIsInTheLedgerOnce_AndTheAuditChainVerifies()
+    {
+        await UseSqliteAsync();
+        await KillUnderLoadAndCompareAsync();
+    }
+
+    [Fact]
+    [Trait(TestPostgres.Trait, TestPostgres.Value)]
+    public async Task KilledUnderLoad_WithPostgreSQL_EveryAnswerClientsReceivedCompleteIsInTheLedgerOnce_AndTheAuditChainVerifies()
+    {
+        _database = await TestPostgres.CreateDatabaseAsync();
+        _db = _database.ConnectionString;
+        _storageYaml = $"postgres: \"{_db}\"";
+        await SeedAsync(new StorageOptions(PostgresConnectionString: _db));
+        await KillUnderLoadAndCompareAsync();
+    }
+
+    private async Task UseSqliteAsync()
+    {
+        _db = _folder.File("corridor.db");
+        _storageYaml = $"sqlite: \"{_db}\"";
+        await SeedAsync(new StorageOptions(_db));
+    }
+
+    /// <summary>Creates the store with the tenant <c>acme</c> and its key, before the gateway starts on it.</summary>
+    private async Task SeedAsync(StorageOptions storage)
+    {
+        _storage = storage;
+        await using var store = await CorridorStores.OpenAsync(storage, CancellationToken.None).WithTimeout();
+        await store.AddTenantAsync(new Tenant("acme", "Acme Ltd.", "SG", DateTimeOffset.UtcNow), CancellationToken.None).WithTimeout();
+        var issued = ApiKeys.Create("acme", DateTimeOffset.UtcNow);
+        await store.AddKeyAsync(issued.Key, CancellationToken.None).WithTimeout();
+        _secret = issued.Secret;
+    }
+
+    private async Task KillUnderLoadAndCompareAsync()
+    {
+        var config = await WriteConfigAsync(TimeSpan.FromMilliseconds(2));
+        // Batches gather for 100 ms before their commit, so at any moment many rows are only in memory: without the
+        // holding of final bytes until the commit, the kill loses rows of answers clients already have (this test fails).
+        var environment = new Dictionary<string, string> { ["CORRIDOR__ledger__flushIntervalMs"] = "100" };
+        var completed = new ConcurrentBag<string>();
+        var cut = 0;
+        await using (var serve = await ServeProcess.StartAsync(config, environment))
+        {
+            using var stop = new CancellationTokenSource();
+            var client = Client(serve);
+            var workers = Enumerable.Range(0, 12).Select(worker => Task.Run(async () =>
+            {
+                for (var n = 0; !stop.IsCancellationRequested; n++)
+                {
+                    var (id, complete) = await TryCompleteAsync(client, stream: (worker + n) % 2 == 0, $"worker {worker} request {n}");
+                    if (complete)
+                    {
+                        completed.Add(id!);
+                    }
+                    else if (id is not null)
+                    {
+                        Interlocked.Increment(ref cut);
+                    }
+                }
+            })).ToList();
+
+            // Under load (streams and whole answers in flight), then SIGKILL: no shutdown code runs.
+            var deadline = DateTime.UtcNow + TestTimeouts.Default;
+            while (completed.Count < 300 && DateTime.UtcNow < deadline && workers.All(w => !w.IsCompleted))
+            {
+                await Task.Delay(20);
+            }
+            Assert.True(completed.Count >= 300, $"only {completed.Count} answers before the kill\n{serve.Output}");
+            await serve.KillAsync();
+            await stop.CancelAsync();
+            await Task.WhenAll(workers).WithTimeout();
+        }
+        Assert.True(cut > 0, "the kill cut no stream in flight: it did not happen under load");
+
+        // Restarted on the same store, it serves again and then stops cleanly.
+        await using (var restarted = await ServeProcess.StartAsync(config, environment))
+        {
+            Assert.True((await TryCompleteAsync(Client(restarted), stream: true, "after the restart")).Complete, restarted.Output);
+            await restarted.TerminateAsync();
+            Assert.True(await restarted.WaitForExitAsync() == 0, restarted.Output);
+        }
+
+        var ledger = await ReadLedgerAsync();
+        var doubled = ledger.GroupBy(row => row.RequestId).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(doubled.Count == 0, "doubled in the ledger: " + string.Join(", ", doubled));
+        var rows = ledger.ToDictionary(row => row.RequestId);
+        var missing = completed.Where(id => !rows.ContainsKey(id)).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} of {completed.Count} answers clients received complete have no ledger row: {string.Join(", ", missing.Take(10))}");
+        Assert.Equal(completed.Count, completed.Distinct().Count());
+        Assert.All(completed, id => Assert.Equal((200, RequestOutcome.Success), (rows[id].Status, rows[id].Outcome)));
+
+        var verify = await CliRunner.RunRawAsync("audit", "verify", "--db", _db);
+        Assert.True(verify.ExitCode == 0, verify.Out + verify.Error);
+    }
+
+    [Fact]
+    public async Task Sigterm_LetsStreamsInFlightFinish_StopsAccepting_ExitsZero_AndTheLedgerHasEveryRow()
+    {
+        await UseSqliteAsync();
+        // 40 ms a token: each stream takes seconds, so all are in flight when the signal comes.
+        var config = await WriteConfigAsync(TimeSpan.FromMilliseconds(40));
+        await using var serve = await ServeProcess.StartAsync(config, new Dictionary<string, string>());
+        var client = Client(serve);
+        var firstChunks = Enumerable.Range(0, 6).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToList();
+        var streams = firstChunks.Select((first, i) => Task.Run(() => StreamAsync(client, $"stream {i}", first))).ToList();
+        await Task.WhenAll(firstChunks.Select(f => f.Task)).WithTimeout();
+
+        await serve.TerminateAsync();
+
+        // New connections are refused while the streams still run.
+        var refused = false;
+        while (!refused && !streams.All(s => s.IsCompleted))
+        {
+            refused = await RefusesConnectionAsync(serve.BaseAddress);
+            await Task.Delay(20);
+        }
+        Assert.True(refused, "the gateway still accepted connections after SIGTERM until every stream had ended\n" + serve.Output);
+
+        var ids = await Task.WhenAll(streams).WithTimeout();
+        Assert.True(await serve.WaitForExitAsync() == 0, serve.Output);
+        Assert.Contains("Corridor stopped:", serve.Output, StringComparison.Ordinal);
+
+        var rows = (await ReadLedgerAsync()).ToDictionary(row => row.RequestId);
+        Assert.All(ids, id => Assert.True(rows.TryGetValue(id, out var row) && row.Status == 200 && row.Outcome == RequestOutcome.Success && row.OutputTokens > 0,
+            $"no complete ledger row for {id}"));
+    }
+
+    /// <summary>Reads one stream to its end; returns its request id. Fails the test if the stream broke.</summary>
+    private static async Task<string> StreamAsync(ChatClient client, string prompt, TaskCompletionSource firstChunk)
+    {
+        var holder = new StrongBox<string?>();
+        RequestIdCapture.Current.Value = holder;
+        ChatFinishReason? finish = null;
+        var chunks = 0;
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage(prompt)], new ChatCompletionOptions { MaxOutputTokenCount = 60 }))
+        {
+            chunks++;
+            firstChunk.TrySetResult();
+            finish ??= update.FinishReason;
+        }
+        Assert.True(finish is not null && chunks > 3, $"the stream ended without its finish ({chunks} chunks)");
+        return holder.Value ?? throw new InvalidOperationException("no x-corridor-request-id");
+    }
+
+    /// <summary>
+    /// One request through the SDK: its request id (null when no response headers came) and whether the client received
+    /// the whole answer (for a stream: every event up to the SDK's end of stream, with a finish reason).
+    /// </summary>
+    private static async Task<(string? Id, bool Complete)> TryCompleteAsync(ChatClient client, bool stream, string prompt)
+    {
+        var holder = new StrongBox<string?>();
+        RequestIdCapture.Current.Value = holder;
+        try
+        {
+            if (stream)
+            {
+                ChatFinishReason? finish = null;
+                await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage(prompt)]))
+                {
+                    finish ??= update.FinishReason;
+                }
+                return (holder.Value, finish is not null && holder.Value is not null);
+            }
+            var completion = await client.CompleteChatAsync([new UserChatMessage(prompt)]);
+            return (holder.Value, completion.Value.Content.Count > 0 && holder.Value is not null);
+        }
+        catch (Exception e) when (e is ClientResultException or IOException or HttpRequestException or OperationCanceledException)
+        {
+            // The gateway died under this request, or is gone: not received complete.
+            await Task.Delay(5);
+            return (holder.Value, false);
+        }
+    }
+
+    private static async Task<bool> RefusesConnectionAsync(Uri baseAddress)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseAddress, "/healthz"));
+            request.Headers.ConnectionClose = true;
+            using var response = await http.SendAsync(request);
+            return false;
+        }
+        catch (HttpRequestException)
+        {
+            return true;
+        }
+    }
+
+    private async Task<string> WriteConfigAsync(TimeSpan tokenInterval)
+    {
+        _simulator = await SimulatorHost.StartAsync("http://127.0.0.1:0", new SimulatorOptions { TokenInterval = tokenInterval }, CancellationToken.None).WithTimeout();
+        var config = _folder.File("corridor.yaml");
+        await File.WriteAllTextAsync(config, TestCatalog.Yaml(_simulator.BaseAddress) + $"""
+
+            storage:
+              {_storageYaml}
+            """);
+        return config;
+    }
+
+    private async Task<List<LedgerEntry>> ReadLedgerAsync()
+    {
+        await using var store = await CorridorStores.OpenAsync(_storage, CancellationToken.None).WithTimeout();
+        return await store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync();
+    }
+
+    private ChatClient Client(ServeProcess serve)
+    {
+        var options = new OpenAIClientOptions
+        {
+            Endpoint = new Uri(serve.BaseAddress, "/v1"),
+            NetworkTimeout = TestTimeouts.Default,
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+        };
+        options.AddPolicy(new RequestIdCapture(), PipelinePosition.PerCall);
+        return new OpenAIClient(new ApiKeyCredential(_secret), options).GetChatClient("gpt-4.1");
+    }
+
+    /// <summary>Hands each call's <c>x-corridor-request-id</c> to the caller through a box the caller puts in an async local.</summary>
+    private sealed class RequestIdCapture : PipelinePolicy
+    {
+        public static readonly AsyncLocal<StrongBox<string?>?> Current = new();
+
+        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            ProcessNext(message, pipeline, currentIndex);
+            Capture(message);
+        }
+
+        public override async ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            await ProcessNextAsync(message, pipeline, currentIndex).ConfigureAwait(false);
+            Capture(message);
+        }
+
+        private static void Capture(PipelineMessage message)
+        {
+            if (Current.Value is { } box && message.Response is { } response && response.Headers.TryGetValue("x-corridor-request-id", out var id))
+            {
+                box.Value = id;
+            }
+        }
+    }
+}
