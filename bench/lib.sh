@@ -116,6 +116,8 @@ set_limits() { # corridor-executable dir
   "$corridor" --config "$dir/corridor.yaml" tenants update bench "${limits[@]}" >>"$dir/cli.log" 2>&1 &&
     "$corridor" --config "$dir/corridor.yaml" keys update "$key_id" "${limits[@]}" >>"$dir/cli.log" 2>&1 ||
     { cat "$dir/cli.log" >&2; die "corridor tenants/keys update (limits) failed"; }
+}
+
 # The ledger commit wait between two readings of Corridor's /healthz (docs/durability.md): how long responses waited
 # for their ledger rows to be durable, apart from the gateway's own work. Prints "mean M p50 A p99 B ms, R rows/commit"
 # (p50 and p99 are the upper bounds of their histogram buckets), or "n/a" for a build without the figures.
