@@ -31,13 +31,21 @@ internal sealed partial class SqliteStore : ICorridorStore
     private readonly string _connectionString;
     private readonly TimeProvider _timeProvider;
     private readonly string _openPragmas;
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _checkpoints;
+    private int _checkpointing;
 
     public SqliteStore(string path, TimeProvider? timeProvider = null, bool fullSync = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _openPragmas = $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA synchronous = {(fullSync ? "FULL" : "NORMAL")}";
+        // No automatic checkpoints in the committing connection: one would copy the WAL into the file and sync both inside
+        // the commit that crossed the threshold, holding every response that waits on that commit (docs/durability.md).
+        // The ledger's writer starts a background checkpoint instead (CheckpointAsync); the last connection to close
+        // checkpoints as well.
+        _openPragmas = $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA synchronous = {(fullSync ? "FULL" : "NORMAL")}; PRAGMA wal_autocheckpoint = 0";
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
@@ -294,6 +302,38 @@ internal sealed partial class SqliteStore : ICorridorStore
         using var transaction = connection.BeginTransaction();
         LedgerRows.Insert(connection.Handle!, entries);
         transaction.Commit();
+        if (Interlocked.Exchange(ref _checkpointing, 1) == 0)
+        {
+            _checkpoints = CheckpointAsync(_stopping.Token);
+        }
+    }
+
+    /// <summary>
+    /// Copies the WAL into the database file every <see cref="CheckpointInterval"/>, beside the writers (PASSIVE: it never
+    /// blocks a commit), so the WAL stays small while no commit pays for a checkpoint. Runs from the first ledger batch
+    /// (the gateway) until the store is disposed.
+    /// </summary>
+    private async Task CheckpointAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(CheckpointInterval, _timeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                try
+                {
+                    await using var connection = await OpenAsync(stopping);
+                    await ExecuteAsync(connection, "PRAGMA wal_checkpoint(PASSIVE)", stopping);
+                }
+                catch (SqliteException)
+                {
+                    // Busy or failing: the WAL only grows until the next tick manages it.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     public IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
@@ -514,12 +554,17 @@ internal sealed partial class SqliteStore : ICorridorStore
         transaction.Commit();
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        // Close the idle pooled connections to this file so it can be moved or deleted.
+        await _stopping.CancelAsync();
+        if (_checkpoints is { } checkpoints)
+        {
+            await checkpoints;
+        }
+        _stopping.Dispose();
+        // Close the idle pooled connections to this file so it can be moved or deleted (the last one checkpoints the WAL).
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
-        return ValueTask.CompletedTask;
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
