@@ -137,3 +137,17 @@ commit_wait() { # healthz-json-before healthz-json-after
       end
     end'
 }
+
+# The corridor executable to measure: $CORRIDOR_BIN, else a Release build of this checkout into $work/corridor.
+# Needs root, work, log and die from the calling script.
+corridor_executable() {
+  if [[ -n ${CORRIDOR_BIN:-} ]]; then
+    [[ -x $CORRIDOR_BIN ]] || die "no executable at $CORRIDOR_BIN"
+    echo "$CORRIDOR_BIN"
+    return
+  fi
+  log "building Corridor (Release)" >&2
+  dotnet build "$root/src/Corridor" -c Release -o "$work/corridor" -nologo -v quiet >"$work/build.log" 2>&1 ||
+    { cat "$work/build.log" >&2; die "build failed"; }
+  echo "$work/corridor/corridor"
+}

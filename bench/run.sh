@@ -71,15 +71,7 @@ source "$here/lib.sh"
 install_tools
 
 # --- Corridor build ----------------------------------------------------------------------------
-if [[ -n ${CORRIDOR_BIN:-} ]]; then
-  corridor=$CORRIDOR_BIN
-else
-  log "building Corridor (Release)"
-  dotnet build "$root/src/Corridor" -c Release -o "$work/corridor" -nologo -v quiet >"$work/build.log" 2>&1 ||
-    { cat "$work/build.log" >&2; die "build failed"; }
-  corridor=$work/corridor/corridor
-fi
-[[ -x $corridor ]] || die "no executable at $corridor"
+corridor=$(corridor_executable)
 
 upstream_port=$(free_port)
 nginx_port=$(free_port)

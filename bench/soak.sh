@@ -63,15 +63,7 @@ to_seconds() { # 90s, 10m, 1h, or plain seconds
 duration_s=$(to_seconds "$DURATION")
 warmup_s=$(to_seconds "$WARMUP")
 
-if [[ -n ${CORRIDOR_BIN:-} ]]; then
-  corridor=$CORRIDOR_BIN
-else
-  log "building Corridor (Release)"
-  dotnet build "$root/src/Corridor" -c Release -o "$work/corridor" -nologo -v quiet >"$work/build.log" 2>&1 ||
-    { cat "$work/build.log" >&2; die "build failed"; }
-  corridor=$work/corridor/corridor
-fi
-[[ -x $corridor ]] || die "no executable at $corridor"
+corridor=$(corridor_executable)
 
 sim_port=$(free_port)
 gw_port=$(free_port)
