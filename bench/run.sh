@@ -148,8 +148,9 @@ done
 
 # Every path must answer the request with the upstream's 200 and its usage, or the figures mean nothing.
 body='{"model":"gpt-4.1","messages":[{"role":"user","content":"ping"}]}'
-# With PostgreSQL, a gateway's first request of a limited tenant is asked to retry while the gateway leases its share
-# of the fleet's limits (docs/limits-and-budgets.md, "Several gateways"); the check waits for that, a few seconds at most.
+# With PostgreSQL, a gateway's first request of a limited tenant waits while the gateway leases its share of the fleet's
+# limits, and is asked to retry when that takes over 2 s (docs/limits-and-budgets.md, "Several gateways"); the check
+# retries then, a few seconds at most.
 for p in "${paths[@]}"; do
   for _ in 1 2 3 4 5 6 7 8 9 10; do
     status=$(curl -s -o "$work/check-$p.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
