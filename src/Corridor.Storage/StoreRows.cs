@@ -57,6 +57,18 @@ internal abstract class StoreRows
     }
 
     /// <summary>
+    /// The sequence and hash of the last stored audit record (0 and the genesis hash for an empty log), read with
+    /// <paramref name="command"/> (a fresh command inside the appending transaction, which must already keep other writers
+    /// out: SQLite's <c>BEGIN IMMEDIATE</c>, PostgreSQL's advisory lock).
+    /// </summary>
+    internal static async Task<(long Sequence, string Hash)> ReadAuditHeadAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        command.CommandText = "SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetString(1)) : (0, AuditChain.GenesisHash);
+    }
+
+    /// <summary>
     /// Runs <paramref name="query"/> on <paramref name="command"/> (a fresh command on an open connection): the newest
     /// matching records up to its limit, returned oldest first.
     /// </summary>

@@ -25,23 +25,17 @@ internal static class PostgresAudit
             return [];
         }
 
-        long lastSequence = 0;
-        var lastHash = AuditChain.GenesisHash;
-        await using (var last = new NpgsqlCommand(
-            $"SELECT pg_advisory_xact_lock({PostgresMigrations.AuditLock}); SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1",
-            connection,
-            transaction))
-        await using (var reader = await last.ExecuteReaderAsync(cancellationToken))
+        await using (var lockAudit = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({PostgresMigrations.AuditLock})", connection, transaction))
         {
-            await reader.NextResultAsync(cancellationToken);
-            if (await reader.ReadAsync(cancellationToken))
-            {
-                lastSequence = reader.GetInt64(0);
-                lastHash = reader.GetString(1);
-            }
+            await lockAudit.ExecuteNonQueryAsync(cancellationToken);
+        }
+        (long Sequence, string Hash) head;
+        await using (var last = new NpgsqlCommand(null, connection, transaction))
+        {
+            head = await StoreRows.ReadAuditHeadAsync(last, cancellationToken);
         }
 
-        var records = AuditChain.SealAll(entries, lastSequence, lastHash);
+        var records = AuditChain.SealAll(entries, head.Sequence, head.Hash);
         await using var insert = new NpgsqlCommand($"""
             INSERT INTO audit_log ({Columns})
             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])

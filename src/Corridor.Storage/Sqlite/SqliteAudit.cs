@@ -23,21 +23,14 @@ internal static class SqliteAudit
             return [];
         }
 
-        long lastSequence = 0;
-        var lastHash = AuditChain.GenesisHash;
+        (long Sequence, string Hash) head;
         using (var last = connection.CreateCommand())
         {
             last.Transaction = transaction;
-            last.CommandText = "SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1";
-            using var reader = await last.ExecuteReaderAsync(cancellationToken);
-            if (await reader.ReadAsync(cancellationToken))
-            {
-                lastSequence = reader.GetInt64(0);
-                lastHash = reader.GetString(1);
-            }
+            head = await StoreRows.ReadAuditHeadAsync(last, cancellationToken);
         }
 
-        var records = AuditChain.SealAll(entries, lastSequence, lastHash);
+        var records = AuditChain.SealAll(entries, head.Sequence, head.Hash);
         using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
         insert.CommandText = $"INSERT INTO audit_log ({Columns}) VALUES ($sequence, $time, $actor, $action, $subject, $details, $previous_hash, $hash)";
