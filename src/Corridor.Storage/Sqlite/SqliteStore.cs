@@ -31,20 +31,43 @@ internal sealed partial class SqliteStore : ICorridorStore
     private readonly string _connectionString;
     private readonly TimeProvider _timeProvider;
     private readonly string _openPragmas;
-    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TimeSpan _checkpointInterval;
+    private readonly long _restartFrames;
     private Task? _checkpoints;
     private int _checkpointing;
 
+    // Taken by each ledger batch for its transaction and by the WAL's restart, so the restart waits for the batch in hand
+    // and the next batch waits for the restart in this process rather than in SQLite's busy handler (which sleeps in
+    // steps of milliseconds).
+    private readonly SemaphoreSlim _ledgerTurn = new(1, 1);
+
+    /// <summary>How often the background checkpoint runs once ledger rows are written.</summary>
+    internal static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The WAL's length, in frames (a page each, 4 KiB by default), from which the checkpoint restarts it.</summary>
+    internal const long DefaultRestartFrames = 4096;
+
+    // How long the restart waits for a reader or another writer before it gives up until the next tick: it holds the
+    // write lock meanwhile, so every writer waits with it.
+    private const int RestartBusyTimeoutMs = 5;
+
     public SqliteStore(string path, TimeProvider? timeProvider = null, bool fullSync = false)
+        : this(path, timeProvider, fullSync, DefaultCheckpointInterval, DefaultRestartFrames)
+    {
+    }
+
+    internal SqliteStore(string path, TimeProvider? timeProvider, bool fullSync, TimeSpan checkpointInterval, long restartFrames)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
         _timeProvider = timeProvider ?? TimeProvider.System;
+        _checkpointInterval = checkpointInterval;
+        _restartFrames = restartFrames;
         // No automatic checkpoints in the committing connection: one would copy the WAL into the file and sync both inside
         // the commit that crossed the threshold, holding every response that waits on that commit (docs/durability.md).
-        // The ledger's writer starts a background checkpoint instead (CheckpointAsync); the last connection to close
-        // checkpoints as well.
+        // The ledger's writer starts a background checkpoint instead (CheckpointAsync), which also restarts the WAL once it
+        // has grown long; the last connection to close checkpoints as well.
         _openPragmas = $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA synchronous = {(fullSync ? "FULL" : "NORMAL")}; PRAGMA wal_autocheckpoint = 0";
         _connectionString = new SqliteConnectionStringBuilder
         {
@@ -299,41 +322,84 @@ internal sealed partial class SqliteStore : ICorridorStore
 
         // One transaction: a batch lands whole or not at all.
         await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        LedgerRows.Insert(connection.Handle!, entries);
-        transaction.Commit();
+        await _ledgerTurn.WaitAsync(cancellationToken);
+        try
+        {
+            using var transaction = connection.BeginTransaction();
+            LedgerRows.Insert(connection.Handle!, entries);
+            transaction.Commit();
+        }
+        finally
+        {
+            _ledgerTurn.Release();
+        }
         if (Interlocked.Exchange(ref _checkpointing, 1) == 0)
         {
-            _checkpoints = CheckpointAsync(_stopping.Token);
+            // A thread of its own: checkpoints block on disk I/O, and a busy thread pool must not hold them back.
+            _checkpoints = Task.Factory.StartNew(
+                () => Checkpoint(_stopping.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
     }
 
     /// <summary>
-    /// Copies the WAL into the database file every <see cref="CheckpointInterval"/>, beside the writers (PASSIVE: it never
-    /// blocks a commit), so the WAL stays small while no commit pays for a checkpoint. Runs from the first ledger batch
-    /// (the gateway) until the store is disposed.
+    /// Copies the WAL into the database file every <see cref="_checkpointInterval"/>, beside the writers (PASSIVE: it never
+    /// blocks a commit), and restarts the WAL once it is <see cref="_restartFrames"/> long (<see cref="RestartWal"/>).
+    /// A PASSIVE checkpoint alone never lets the WAL start over while rows keep coming: a commit lands during every
+    /// checkpoint, so the WAL is never wholly copied when the next transaction begins, and the file grows without end
+    /// (hundreds of megabytes a minute at saturation, each new block zeroed by the file system as it is written). Runs from
+    /// the first ledger batch (the gateway) until the store is disposed, on the wall clock, as the disk does.
     /// </summary>
-    private async Task CheckpointAsync(CancellationToken stopping)
+    private void Checkpoint(CancellationToken stopping)
     {
-        using var timer = new PeriodicTimer(CheckpointInterval, _timeProvider);
-        try
+        while (!stopping.WaitHandle.WaitOne(_checkpointInterval))
         {
-            while (await timer.WaitForNextTickAsync(stopping))
+            try
             {
-                try
+                using var connection = Open();
+                if (Checkpoint(connection, "PASSIVE") >= _restartFrames)
                 {
-                    await using var connection = await OpenAsync(stopping);
-                    await ExecuteAsync(connection, "PRAGMA wal_checkpoint(PASSIVE)", stopping);
-                }
-                catch (SqliteException)
-                {
-                    // Busy or failing: the WAL only grows until the next tick manages it.
+                    RestartWal(connection, stopping);
                 }
             }
+            catch (SqliteException)
+            {
+                // Busy or failing: the WAL only grows until the next tick manages it.
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
-        catch (OperationCanceledException)
+    }
+
+    /// <summary>
+    /// Between two ledger batches, copies what the PASSIVE checkpoint just before could not (the commits made while it
+    /// ran, little) so the next transaction starts the WAL from its beginning, where the file's blocks already exist.
+    /// RESTART holds the write lock while it waits for readers, so it waits only <see cref="RestartBusyTimeoutMs"/>; when
+    /// a reader or another writer is still there it gives up, and a later tick tries again.
+    /// </summary>
+    private void RestartWal(SqliteConnection connection, CancellationToken stopping)
+    {
+        // For this connection until it is next opened (Open sets the usual timeout again).
+        Execute(connection, $"PRAGMA busy_timeout = {RestartBusyTimeoutMs}");
+        _ledgerTurn.Wait(stopping);
+        try
         {
+            Checkpoint(connection, "RESTART");
         }
+        finally
+        {
+            _ledgerTurn.Release();
+        }
+    }
+
+    /// <summary>Runs one checkpoint; returns the WAL's length in frames.</summary>
+    private static long Checkpoint(SqliteConnection connection, string mode)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA wal_checkpoint({mode})";
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? reader.GetInt64(1) : 0;
     }
 
     public IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
@@ -562,6 +628,7 @@ internal sealed partial class SqliteStore : ICorridorStore
             await checkpoints;
         }
         _stopping.Dispose();
+        _ledgerTurn.Dispose();
         // Close the idle pooled connections to this file so it can be moved or deleted (the last one checkpoints the WAL).
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
@@ -583,6 +650,30 @@ internal sealed partial class SqliteStore : ICorridorStore
             await connection.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary><see cref="OpenAsync"/> for a thread of Corridor's own (the checkpoint's).</summary>
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            Execute(connection, _openPragmas);
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)

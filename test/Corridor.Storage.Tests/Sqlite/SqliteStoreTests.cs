@@ -125,6 +125,44 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         Assert.Equal([("old-1", 0.0000123m), ("old-2", 0m)], rows.Select(r => (r.RequestId, r.Revenue)));
     }
 
+    [Fact]
+    public async Task LedgerWrittenWithoutPause_KeepsTheWalShort()
+    {
+        // Batches back to back, as the ledger writer commits at saturation: a commit lands during every background
+        // checkpoint. Without the restart the WAL never starts over and holds every batch written (about 100 MB here:
+        // each small commit rewrites the last page of the table and of each index).
+        const long restartFrames = 256;
+        const int rows = 40_000;
+        var path = _folder.File("busy/corridor.db");
+        await using var store = new SqliteStore(path, null, fullSync: false, TimeSpan.FromMilliseconds(10), restartFrames);
+        await store.MigrateAsync(None).WithTimeout();
+        await store.AppendLedgerAsync([LedgerSamples.Entry("req-first")], None).WithTimeout();
+        await Task.Delay(200); // the checkpoint's loop has started (it starts with the first batch)
+
+        // On a thread of its own: the loop never yields, and the checkpoint needs a thread-pool thread (the test host has
+        // few).
+        var largest = await Task.Factory.StartNew(
+            () =>
+            {
+                var largest = 0L;
+                for (var written = 0; written < rows; written += 10)
+                {
+                    var batch = Enumerable.Range(written, 10).Select(i => LedgerSamples.Entry($"req-{i:D8}", T0.AddMilliseconds(i))).ToList();
+                    store.AppendLedgerAsync(batch, None).GetAwaiter().GetResult();
+                    largest = Math.Max(largest, new FileInfo(path + "-wal").Length);
+                }
+                return largest;
+            },
+            None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).WithTimeout();
+
+        // The WAL stays within some restart lengths (4 KiB pages plus frame headers), with room for a machine so busy that
+        // the checkpoint's thread waits for a core while the batches go on.
+        Assert.True(largest < 32 * restartFrames * 4120, $"the WAL reached {largest:N0} bytes");
+        Assert.Equal(rows + 1, (await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+    }
+
     private static Tenant Tenant(string id) => new(id, id + " Ltd.", "SG", T0);
 
     private static Tenant FullTenant(string id) => ComplianceStoreContractTests.FullTenant(id);
