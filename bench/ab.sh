@@ -6,11 +6,12 @@
 #   bench/ab.sh /path/to/corridor-a /path/to/corridor-b            # saturating, 3 rounds of 5 s
 #   MODE=paced RATE=1000 bench/ab.sh A B                           # each at RATE requests/s
 #   ENV_B="DOTNET_gcServer=0" bench/ab.sh A A                      # one build, a runtime setting on side b only
+#   YAML_B=$'monitor:\n  enabled: false' bench/ab.sh A A          # one build, corridor.yaml sections added on side b only
 #
 # Per round it also prints each build's ledger commit wait from /healthz (how long responses waited for their ledger
 # rows to be durable, docs/durability.md; n/a for a build without it).
 #
-# Environment: MODE=sat|paced  DURATION=5s  ROUNDS=3  WARMUP=15s  CONNECTIONS=32  RATE=1000  ENV_A  ENV_B  KEEP=1
+# Environment: MODE=sat|paced  DURATION=5s  ROUNDS=3  WARMUP=15s  CONNECTIONS=32  RATE=1000  ENV_A  ENV_B  YAML_A  YAML_B  KEEP=1
 #              LIMITS=1 (limits and budgets on the tenant and the key, as run.sh; LIMITS=0 without)
 set -euo pipefail
 
@@ -49,12 +50,13 @@ write_upstream_conf "$upstream_port"
 pids+=($!)
 wait_http "http://127.0.0.1:$upstream_port/v1/chat/completions"
 
-declare -A bin=([a]=$1 [b]=$2) env=([a]=${ENV_A:-} [b]=${ENV_B:-}) port secret pid
+declare -A bin=([a]=$1 [b]=$2) env=([a]=${ENV_A:-} [b]=${ENV_B:-}) yaml=([a]=${YAML_A:-} [b]=${YAML_B:-}) port secret pid
 for s in a b; do
   [[ -x ${bin[$s]} ]] || die "no executable at ${bin[$s]}"
   port[$s]=$(free_port)
   mkdir -p "$work/$s"
   setup_corridor "${bin[$s]}" "$work/$s" "${port[$s]}" "$upstream_port"
+  [[ -z ${yaml[$s]} ]] || printf '%s\n' "${yaml[$s]}" >>"$work/$s/corridor.yaml"
   secret[$s]=$key
   if [[ $LIMITS == 1 ]]; then
     set_limits "${bin[$s]}" "$work/$s"
@@ -82,7 +84,7 @@ field() { grep '^BENCH ' "$1" | grep -oE "$2=[0-9]+" | cut -d= -f2; }
 log "warming both up together ($WARMUP, saturating)"
 w=(); for s in a b; do MODE=sat drive "$s" "$WARMUP" /dev/null & w+=($!); done; wait "${w[@]}"
 tick_us=$((1000000 / $(getconf CLK_TCK)))
-echo "paired A/B, $MODE, LIMITS=$LIMITS, $ROUNDS rounds of $DURATION; a=${bin[a]} ${env[a]}; b=${bin[b]} ${env[b]}"
+echo "paired A/B, $MODE, LIMITS=$LIMITS, $ROUNDS rounds of $DURATION; a=${bin[a]} ${env[a]} ${yaml[a]//$'\n'/ }; b=${bin[b]} ${env[b]} ${yaml[b]//$'\n'/ }"
 for round in $(seq "$ROUNDS"); do
   declare -A t0 c0
   declare -A h0

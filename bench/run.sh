@@ -16,6 +16,9 @@
 #   LIMITS=1                                                 limits and budgets on the tenant and the key (set high,
 #                                                            so nothing is refused); LIMITS=0 runs without any
 #   KEEP=1                                                   keep the temporary directory (configs, logs)
+#   FLOOR=1                                                  also measure bench/Floor, a bare Kestrel + HttpClient proxy on
+#                                                            Corridor's runtime settings (the least a .NET gateway costs
+#                                                            here); FLOOR=0 leaves it out
 #   STORE=postgres                                           Corridor's store: a throwaway PostgreSQL (scripts/postgres.sh)
 #                                                            instead of a SQLite file; STORE_URL="Host=..." uses that database
 set -euo pipefail
@@ -30,6 +33,7 @@ PACED_CONNECTIONS=${PACED_CONNECTIONS:-16}
 PACED_DURATION=${PACED_DURATION:-$DURATION}
 CORRIDOR_ENV=${CORRIDOR_ENV:-}
 LIMITS=${LIMITS:-1}
+FLOOR=${FLOOR:-1}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -72,12 +76,19 @@ install_tools
 
 # --- Corridor build ----------------------------------------------------------------------------
 corridor=$(corridor_executable)
+if [[ $FLOOR == 1 ]]; then
+  log "building the .NET floor (bench/Floor, Release)"
+  dotnet build "$here/Floor" -c Release -o "$work/floor" -nologo -v quiet >"$work/floor-build.log" 2>&1 ||
+    { cat "$work/floor-build.log" >&2; die "build of bench/Floor failed"; }
+fi
 
 upstream_port=$(free_port)
 nginx_port=$(free_port)
 corridor_port=$(free_port)
 while [[ $nginx_port == "$upstream_port" ]]; do nginx_port=$(free_port); done
 while [[ $corridor_port == "$upstream_port" || $corridor_port == "$nginx_port" ]]; do corridor_port=$(free_port); done
+floor_port=$(free_port)
+while [[ $floor_port == "$upstream_port" || $floor_port == "$nginx_port" || $floor_port == "$corridor_port" ]]; do floor_port=$(free_port); done
 
 # --- (a) the fixed-answer upstream: nginx answering one realistic chat.completion (lib.sh) -------
 # The same process answers in every configuration, so the upstream costs the same everywhere.
@@ -137,10 +148,16 @@ path=/v1/chat/completions
 declare -A url=(
   [direct]=http://127.0.0.1:$upstream_port$path
   [nginx]=http://127.0.0.1:$nginx_port$path
+  [floor]=http://127.0.0.1:$floor_port$path
   [corridor]=http://127.0.0.1:$corridor_port$path
 )
-declare -A label=([direct]="direct (upstream)" [nginx]="nginx proxy_pass" [corridor]="Corridor")
+declare -A label=([direct]="direct (upstream)" [nginx]="nginx proxy_pass" [floor]=".NET floor" [corridor]="Corridor")
 paths=(direct nginx corridor)
+if [[ $FLOOR == 1 ]]; then
+  "$work/floor/corridor-floor" "http://127.0.0.1:$floor_port" "${url[direct]}" >"$work/floor.log" 2>&1 &
+  pids+=($!)
+  paths=(direct nginx floor corridor)
+fi
 
 for p in "${paths[@]}"; do
   wait_http "${url[$p]}"
@@ -172,6 +189,7 @@ declare -A procs=(
   [direct]="$(children "${pids[0]}")"
   [nginx]="$(children "${pids[1]}")"
   [corridor]="${pids[2]}"
+  [floor]="${pids[3]:-}"
 )
 
 declare -A results # [path.kind] = "rps p50 p99 cpu errors" lines, one per round
@@ -255,6 +273,10 @@ echo "  Corridor / nginx:   throughput $tput_ratio (rounds: $rounds_ratio)   p50
 echo "  nginx / direct:     throughput $(ratio "$(median 1 nginx.throughput)" "$(median 1 direct.throughput)")"
 echo "  Corridor / direct:  throughput $(ratio "$(median 1 corridor.throughput)" "$(median 1 direct.throughput)")"
 echo "  Corridor's ledger commit wait (part of its latency above: responses waiting for their ledger rows to be durable): $commit_wait_throughput"
+if [[ $FLOOR == 1 ]]; then
+  echo "  .NET floor / nginx: throughput $(ratio "$(median 1 floor.throughput)" "$(median 1 nginx.throughput)")   CPU per request $(ratio "$(median 4 floor.throughput)" "$(median 4 nginx.throughput)")   (a bare Kestrel + HttpClient proxy, bench/Floor)"
+  echo "  Corridor / floor:   throughput $(ratio "$(median 1 corridor.throughput)" "$(median 1 floor.throughput)")   CPU per request $(ratio "$(median 4 corridor.throughput)" "$(median 4 floor.throughput)")"
+fi
 echo
 echo "Paced: $RATE requests/s, wrk -t$THREADS -c$PACED_CONNECTIONS -d$PACED_DURATION per round"
 table paced "" "" achieved/s
@@ -265,6 +287,9 @@ added_nginx=$(minus "$(median 3 corridor.paced)" "$(median 3 nginx.paced)")
 echo
 echo "  Corridor added p99:  vs direct $added_direct ms   vs nginx $added_nginx ms   (nginx adds $(minus "$(median 3 nginx.paced)" "$(median 3 direct.paced)") ms vs direct)"
 echo "  Corridor's ledger commit wait (included in its latency): $commit_wait_paced"
+if [[ $FLOOR == 1 ]]; then
+  echo "  .NET floor added p99: vs direct $(minus "$(median 3 floor.paced)" "$(median 3 direct.paced)") ms"
+fi
 echo "  Corridor added p50:  vs direct $(minus "$(median 2 corridor.paced)" "$(median 2 direct.paced)") ms   vs nginx $(minus "$(median 2 corridor.paced)" "$(median 2 nginx.paced)") ms"
 echo
 echo "Targets"
