@@ -19,27 +19,85 @@ internal static class LedgerRows
     internal static readonly string SelectSql = $"SELECT {StoreRows.LedgerColumnList} FROM ledger";
 
     /// <summary>
-    /// Inserts the rows with one prepared statement, inside the caller's transaction. This goes to SQLite's own API rather
-    /// than through <see cref="SqliteCommand"/>: the command binds every parameter by name on every row (24 name lookups,
-    /// each a UTF-8 copy of the name) and copies every string into a fresh UTF-8 array: in a profile at saturation that
-    /// was about 40% of the ledger writer's CPU (bench/README.md). Here parameters are bound by position and strings
-    /// are encoded into one reused buffer.
+    /// The ledger's own connection, kept open from one batch to the next with its statements prepared once: a batch on a
+    /// pooled connection ran the connection's pragmas again and parsed and prepared BEGIN, the insert and COMMIT again, which
+    /// at 1,000 requests/s (one row a batch) was a good part of the gateway's CPU (bench/README.md). One batch at a time:
+    /// the store serialises its callers. A batch that fails is rolled back; the caller then disposes this writer, and the
+    /// next batch opens a fresh one.
+    /// Rows go in through SQLite's own API rather than through <see cref="SqliteCommand"/>: the command binds every
+    /// parameter by name on every row (a name lookup and a UTF-8 copy of the name each) and copies every string into a
+    /// fresh UTF-8 array, about 40% of the ledger's CPU in a profile at saturation. Here parameters are bound by position
+    /// and strings are encoded into one reused buffer.
     /// </summary>
-    internal static void Insert(sqlite3 db, IReadOnlyList<LedgerEntry> entries)
+    internal sealed class Writer : IDisposable
     {
-        Check(db, raw.sqlite3_prepare_v2(db, InsertSql, out var statement));
-        using (statement)
+        private readonly SqliteConnection _connection;
+        private readonly sqlite3 _db;
+        private readonly sqlite3_stmt _begin;
+        private readonly sqlite3_stmt _insert;
+        private readonly sqlite3_stmt _commit;
+        private readonly sqlite3_stmt _rollback;
+        private byte[] _buffer = new byte[1024];
+
+        public Writer(SqliteConnection connection)
         {
-            var text = new TextBinder(statement, db);
-            foreach (var e in entries)
+            _connection = connection;
+            _db = connection.Handle!;
+            _begin = Prepare("BEGIN IMMEDIATE");
+            _insert = Prepare(InsertSql);
+            _commit = Prepare("COMMIT");
+            _rollback = Prepare("ROLLBACK");
+        }
+
+        /// <summary>Inserts the rows in one transaction: they land together or not at all.</summary>
+        public void Append(IReadOnlyList<LedgerEntry> entries)
+        {
+            Step(_begin);
+            try
             {
-                Bind(ref text, e);
-                var rc = raw.sqlite3_step(statement);
-                if (rc != raw.SQLITE_DONE)
+                var text = new TextBinder(_insert, _db, _buffer);
+                foreach (var e in entries)
                 {
-                    SqliteException.ThrowExceptionForRC(rc, db);
+                    Bind(ref text, e);
+                    Step(_insert);
                 }
-                Check(db, raw.sqlite3_reset(statement));
+                _buffer = text.Buffer;
+                Step(_commit);
+            }
+            catch
+            {
+                if (raw.sqlite3_get_autocommit(_db) == 0)
+                {
+                    raw.sqlite3_step(_rollback);
+                    raw.sqlite3_reset(_rollback);
+                }
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            _begin.Dispose();
+            _insert.Dispose();
+            _commit.Dispose();
+            _rollback.Dispose();
+            _connection.Dispose();
+        }
+
+        private sqlite3_stmt Prepare(string sql)
+        {
+            Check(_db, raw.sqlite3_prepare_v3(_db, sql, raw.SQLITE_PREPARE_PERSISTENT, out var statement, out _));
+            return statement;
+        }
+
+        /// <summary>Runs a statement that returns no rows and resets it, so it holds no lock and is ready again.</summary>
+        private void Step(sqlite3_stmt statement)
+        {
+            var rc = raw.sqlite3_step(statement);
+            raw.sqlite3_reset(statement);
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, _db);
             }
         }
     }
@@ -82,10 +140,12 @@ internal static class LedgerRows
         }
     }
 
-    /// <summary>Binds by position; text goes in as UTF-8 through one buffer that grows to the longest value of the batch.</summary>
-    private struct TextBinder(sqlite3_stmt statement, sqlite3 db)
+    /// <summary>Binds by position; text goes in as UTF-8 through one buffer that grows to the longest value written so far.</summary>
+    private struct TextBinder(sqlite3_stmt statement, sqlite3 db, byte[] buffer)
     {
-        private byte[] _buffer = new byte[1024];
+        private byte[] _buffer = buffer;
+
+        public readonly byte[] Buffer => _buffer;
 
         public readonly void Integer(int index, long value) => Check(db, raw.sqlite3_bind_int64(statement, index, value));
 

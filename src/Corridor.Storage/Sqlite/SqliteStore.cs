@@ -39,8 +39,9 @@ internal sealed partial class SqliteStore : ICorridorStore
 
     // Taken by each ledger batch for its transaction and by the WAL's restart, so the restart waits for the batch in hand
     // and the next batch waits for the restart in this process rather than in SQLite's busy handler (which sleeps in
-    // steps of milliseconds).
+    // steps of milliseconds). It also keeps the ledger's connection to one batch at a time.
     private readonly SemaphoreSlim _ledgerTurn = new(1, 1);
+    private LedgerRows.Writer? _ledger;
 
     /// <summary>How often the background checkpoint runs once ledger rows are written.</summary>
     internal static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromMilliseconds(250);
@@ -320,14 +321,21 @@ internal sealed partial class SqliteStore : ICorridorStore
             return;
         }
 
-        // One transaction: a batch lands whole or not at all.
-        await using var connection = await OpenAsync(cancellationToken);
         await _ledgerTurn.WaitAsync(cancellationToken);
         try
         {
-            using var transaction = connection.BeginTransaction();
-            LedgerRows.Insert(connection.Handle!, entries);
-            transaction.Commit();
+            _ledger ??= new LedgerRows.Writer(await OpenAsync(cancellationToken));
+            try
+            {
+                _ledger.Append(entries);
+            }
+            catch
+            {
+                // Whatever went wrong, the next batch starts on a fresh connection.
+                _ledger.Dispose();
+                _ledger = null;
+                throw;
+            }
         }
         finally
         {
@@ -628,6 +636,9 @@ internal sealed partial class SqliteStore : ICorridorStore
             await checkpoints;
         }
         _stopping.Dispose();
+        await _ledgerTurn.WaitAsync();
+        _ledger?.Dispose();
+        _ledger = null;
         _ledgerTurn.Dispose();
         // Close the idle pooled connections to this file so it can be moved or deleted (the last one checkpoints the WAL).
         using var connection = new SqliteConnection(_connectionString);

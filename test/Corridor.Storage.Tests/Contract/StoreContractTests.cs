@@ -189,6 +189,10 @@ public abstract class StoreContractTests : StoreContract
         await Assert.ThrowsAnyAsync<Exception>(() => Store.AppendLedgerAsync(batch, None)).WithTimeout();
 
         Assert.Empty(await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync());
+
+        // The next batch lands (SQLite: on a fresh connection of the ledger's; the failed one was rolled back).
+        await Store.AppendLedgerAsync([LedgerSamples.Entry("r-3")], None).WithTimeout();
+        Assert.Equal(["r-3"], (await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Select(r => r.RequestId));
     }
 
     [Fact]
