@@ -6,20 +6,10 @@
 -- Kinds: ok (2xx, streams ending with their end marker), status_NNN, stream_error (a 2xx stream carrying an error
 -- event or missing its end marker). Prints one machine-readable line (SOAK ...) when done.
 
-local ffi = require("ffi")
-ffi.cdef [[
-  typedef struct { long tv_sec; long tv_nsec; } soak_timespec;
-  int clock_gettime(int clock, soak_timespec *ts);
-]]
-local ts = ffi.new("soak_timespec")
-local function now_us()
-  ffi.C.clock_gettime(1, ts)
-  return tonumber(ts.tv_sec) * 1000000 + tonumber(ts.tv_nsec) / 1000
-end
+local pacing = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "pacing.lua") -- paced like paced.lua
+delay = pacing.delay
 
 local threads = {}
-local interval_us
-local next_slot
 local n = 0
 kinds = {} -- global: done() reads it from each thread with thread:get
 
@@ -34,21 +24,7 @@ end
 
 function init(args)
   key = args[1]
-  local rate = tonumber(args[2] or "100")
-  local count = tonumber(args[3] or "1")
-  interval_us = count * 1000000 / rate
-  math.randomseed(math.floor(now_us()) % 2147483647)
-  next_slot = now_us() + math.random() * interval_us
-end
-
-function delay()
-  local now = now_us()
-  local slot = next_slot
-  next_slot = next_slot + interval_us
-  if slot <= now then
-    return 0
-  end
-  return math.floor((slot - now) / 1000 + 0.5)
+  pacing.start(tonumber(args[2] or "100"), tonumber(args[3] or "1"))
 end
 
 function request()

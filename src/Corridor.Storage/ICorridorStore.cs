@@ -77,8 +77,11 @@ public interface ICorridorStore : IAsyncDisposable
     /// <summary>Streams shadow results with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/> (either bound optional), oldest first.</summary>
     IAsyncEnumerable<ShadowResult> ReadShadowResultsAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
 
-    /// <summary>Totals of billable rows with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/>, ordered by tenant and model.</summary>
-    Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
+    /// <summary>
+    /// Totals of billable rows with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/>, ordered by tenant and model:
+    /// of <paramref name="tenantId"/> alone when given (read through the ledger's tenant index), else of every tenant.
+    /// </summary>
+    Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, string? tenantId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Appends entries to the audit log in one transaction, in order. The last record is read inside that transaction, so

@@ -57,6 +57,21 @@ internal abstract class StoreRows
     }
 
     /// <summary>
+    /// The condition on a ledger row's tenant for a usage query: one tenant's rows (with its parameter, so the
+    /// <c>(tenant_id, time)</c> index finds them) or, with no tenant, every row that has one.
+    /// </summary>
+    internal string Tenant(DbCommand command, string? tenantId)
+    {
+        if (tenantId is null)
+        {
+            return "tenant_id IS NOT NULL";
+        }
+
+        AddParameter(command, "tenant_id", tenantId);
+        return $"tenant_id = {ParameterPrefix}tenant_id";
+    }
+
+    /// <summary>
     /// The sequence and hash of the last stored audit record (0 and the genesis hash for an empty log), read with
     /// <paramref name="command"/> (a fresh command inside the appending transaction, which must already keep other writers
     /// out: SQLite's <c>BEGIN IMMEDIATE</c>, PostgreSQL's advisory lock).

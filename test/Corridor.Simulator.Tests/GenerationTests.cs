@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using Corridor.Core.Buffers;
 using Corridor.Simulator.Faults;
 using Corridor.Simulator.Generation;
-using Corridor.Simulator.Http;
 using Corridor.Simulator.Protocol;
 
 namespace Corridor.Simulator.Tests;

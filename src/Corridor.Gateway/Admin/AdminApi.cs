@@ -163,7 +163,7 @@ internal static class AdminApi
             {
                 return Problem(StatusCodes.Status400BadRequest, "from and to must be ISO 8601 dates such as 2026-06-01.");
             }
-            var totals = await store.GetUsageTotalsAsync(fromDate, toDate, ct);
+            var totals = await store.GetUsageTotalsAsync(fromDate, toDate, tenantId: null, ct);
             return Results.Json(totals.Select(UsageView.From).ToList(), AdminJson.Default.ListUsageView);
         });
 

@@ -34,7 +34,7 @@ internal sealed class UsageEndpoint(Authenticator authenticator, ICorridorStore 
         // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls may block.
         await Task.Yield();
         var tenant = call.Caller!.Tenant.Id;
-        var totals = await store.GetUsageTotalsAsync(from, to, context.RequestAborted);
+        var totals = await store.GetUsageTotalsAsync(from, to, tenant, context.RequestAborted);
         context.Response.ContentType = "application/json";
         using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
         {
@@ -46,10 +46,6 @@ internal sealed class UsageEndpoint(Authenticator authenticator, ICorridorStore 
             json.WriteStartArray("data");
             foreach (var total in totals)
             {
-                if (!string.Equals(total.TenantId, tenant, StringComparison.Ordinal))
-                {
-                    continue;
-                }
                 json.WriteStartObject();
                 json.WriteString("model", total.Model);
                 json.WriteNumber("requests", total.Requests);

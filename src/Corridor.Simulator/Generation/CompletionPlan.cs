@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Corridor.Core.Buffers;
 using Corridor.Simulator.Http;
 using Corridor.Simulator.Protocol;
 

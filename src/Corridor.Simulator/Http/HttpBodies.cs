@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Corridor.Core.Buffers;
 using Microsoft.AspNetCore.Http;
 
 namespace Corridor.Simulator.Http;

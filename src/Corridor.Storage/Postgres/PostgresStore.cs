@@ -300,18 +300,19 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
     /// Whole UTC days come from the daily totals; only the part days at either end of the range are summed from the ledger
     /// (and only their partitions are read). numeric sums exactly.
     /// </summary>
-    public async Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, string? tenantId, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand { Connection = connection };
-        const string Rows = "SELECT tenant_id, model, 1 AS requests, input_tokens, output_tokens, cost FROM ledger WHERE billable AND tenant_id IS NOT NULL";
+        var tenant = PostgresValues.Rows.Tenant(command, tenantId);
+        var rows = "SELECT tenant_id, model, 1 AS requests, input_tokens, output_tokens, cost FROM ledger WHERE billable AND " + tenant;
         var parts = new List<string>();
         var firstDay = from is { } start ? CeilingDay(start) : (DateTimeOffset?)null;
         var endDay = to is { } end ? FloorDay(end) : (DateTimeOffset?)null;
         if (firstDay is { } f && endDay is { } e && f >= e)
         {
             // Within one day (or across one midnight without a whole day): the ledger alone.
-            parts.Add(Rows + " AND time >= @from AND time < @to");
+            parts.Add(rows + " AND time >= @from AND time < @to");
         }
         else
         {
@@ -321,7 +322,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
                 days.Add("day >= @first_day");
                 if (from != firstDay)
                 {
-                    parts.Add(Rows + " AND time >= @from AND time < @first_day_at");
+                    parts.Add(rows + " AND time >= @from AND time < @first_day_at");
                 }
             }
 
@@ -330,12 +331,12 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
                 days.Add("day < @end_day");
                 if (to != endDay)
                 {
-                    parts.Add(Rows + " AND time >= @end_day_at AND time < @to");
+                    parts.Add(rows + " AND time >= @end_day_at AND time < @to");
                 }
             }
 
-            parts.Add("SELECT tenant_id, model, requests, input_tokens, output_tokens, cost FROM usage_daily"
-                + (days.Count > 0 ? " WHERE " + string.Join(" AND ", days) : ""));
+            days.Add(tenant);
+            parts.Add("SELECT tenant_id, model, requests, input_tokens, output_tokens, cost FROM usage_daily WHERE " + string.Join(" AND ", days));
         }
 
         command.CommandText = $"""

@@ -438,12 +438,12 @@ internal sealed partial class SqliteStore : ICorridorStore
         }
     }
 
-    public async Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, string? tenantId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT tenant_id, model, input_tokens, output_tokens, cost FROM ledger WHERE billable = 1 AND tenant_id IS NOT NULL"
-            + SqliteValues.Rows.TimeRange(command, from, to, "AND");
+        command.CommandText = "SELECT tenant_id, model, input_tokens, output_tokens, cost FROM ledger WHERE billable = 1 AND "
+            + SqliteValues.Rows.Tenant(command, tenantId) + SqliteValues.Rows.TimeRange(command, from, to, "AND");
 
         // Summed here in decimal: SQLite would add the cost text as floating point.
         var totals = new Dictionary<(string Tenant, string Model), LedgerTotals>();

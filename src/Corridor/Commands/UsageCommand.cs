@@ -17,7 +17,7 @@ internal static class UsageCommand
         {
             var period = GlobalOptions.Period(parseResult, from, to);
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
-            var totals = await store.GetUsageTotalsAsync(period.From, period.To, cancellationToken);
+            var totals = await store.GetUsageTotalsAsync(period.From, period.To, tenantId: null, cancellationToken);
             if (parseResult.GetValue(json))
             {
                 CliFormat.WriteJsonArray(context.Out, totals, static (w, t) =>

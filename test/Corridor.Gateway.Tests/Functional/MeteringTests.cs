@@ -68,7 +68,7 @@ public sealed class MeteringTests(LiveGatewayFixture fixture) : IClassFixture<Li
         while (true)
         {
             await Live.Gateway.FlushLedgerAsync(timeout.Token);
-            var totals = (await Live.Store.GetUsageTotalsAsync(null, null, timeout.Token)).Where(t => t.TenantId == tenant).ToList();
+            var totals = (await Live.Store.GetUsageTotalsAsync(null, null, tenantId: null, timeout.Token)).Where(t => t.TenantId == tenant).ToList();
             if (totals.Sum(t => t.Requests) >= expectedRequests)
             {
                 return totals;

@@ -120,7 +120,13 @@ public sealed class MonitorTests(MonitorGatewayFixture fixture) : IClassFixture<
         Assert.NotEmpty(opened.TopSignals);
         Assert.Contains(opened.Timeline, e => e.Kind == "level" && e.To == "flag");
 
-        // The key keeps harvesting: its case collects examples (at most 3, each cut to 400 characters).
+        // The key keeps harvesting: its case collects examples (at most 3, each cut to 400 characters). The gateway asks for a
+        // case's examples from the tick after the one that opened it (UpdateCasesAsync, after the case is stored); one tick run
+        // here, which waits for any tick in progress, has that done before the first of these requests, however slow the ticks are.
+        using (var tick = new CancellationTokenSource(TestTimeouts.Default))
+        {
+            await Live.Gateway.Services.GetRequiredService<MonitorService>().TickAsync(tick.Token).WithTimeout();
+        }
         for (var i = 0; i < 6; i++)
         {
             await chat.CompleteChatAsync([new UserChatMessage($"### Instruction\nExplain {Topics[i]} step by step, in detail. Show your work.\n### Response")],

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -125,40 +124,11 @@ public sealed partial class MetricsTests(Functional.LiveGatewayFixture fixture) 
     [GeneratedRegex("""^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*\})? (?<value>[-+0-9.eE]+|NaN|\+Inf|-Inf)$""")]
     private static partial Regex SampleLine();
 
-    /// <summary>Scrapes until <paramref name="requests"/> more requests are counted: a request is recorded just after its response.</summary>
-    private async Task<Dictionary<string, double>> ScrapeAfterAsync(Dictionary<string, double> before, int requests)
-    {
-        using var cts = new CancellationTokenSource(TestTimeouts.Default);
-        while (true)
-        {
-            var after = await ScrapeAsync();
-            if (Requests(after) >= Requests(before) + requests)
-            {
-                return after;
-            }
-            await Task.Delay(20, cts.Token);
-        }
+    private Task<Dictionary<string, double>> ScrapeAsync() => MetricsScrape.ScrapeAsync(Live);
 
-        static double Requests(Dictionary<string, double> samples) =>
-            samples.Where(s => s.Key.StartsWith("corridor_requests_total", StringComparison.Ordinal)).Sum(s => s.Value);
-    }
-
-    private async Task<Dictionary<string, double>> ScrapeAsync()
-    {
-        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
-        var text = await http.GetStringAsync("/metrics").WithTimeout();
-        var samples = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!line.StartsWith('#'))
-            {
-                var space = line.LastIndexOf(' ');
-                samples[line[..space]] = double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
-            }
-        }
-        return samples;
-    }
+    private Task<Dictionary<string, double>> ScrapeAfterAsync(Dictionary<string, double> before, int requests) =>
+        MetricsScrape.ScrapeAfterAsync(Live, before, requests);
 
     private static double Delta(Dictionary<string, double> before, Dictionary<string, double> after, string series) =>
-        after.GetValueOrDefault(series) - before.GetValueOrDefault(series);
+        MetricsScrape.Delta(before, after, series);
 }

@@ -64,7 +64,7 @@ public sealed class TenantIsolationTests(AdminGatewayFixture fixture) : IClassFi
         await ChatAsync(otherSecret, "claude-sonnet-4");
         using var cts = new CancellationTokenSource(TestTimeouts.Default);
         await Live.Gateway.FlushLedgerAsync(cts.Token);
-        var all = await Live.Store.GetUsageTotalsAsync(null, null, cts.Token);
+        var all = await Live.Store.GetUsageTotalsAsync(null, null, tenantId: null, cts.Token);
 
         foreach (var (secret, tenant, other) in new[] { (Live.Secret, "acme", "globex"), (otherSecret, "globex", "acme") })
         {

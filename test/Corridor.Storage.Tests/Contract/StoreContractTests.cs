@@ -178,7 +178,7 @@ public abstract class StoreContractTests : StoreContract
         var rows = await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync();
         Assert.Equal(301, rows.Count);
         Assert.Equal(0.001m, rows.Single(r => r.RequestId == "r-0").Cost);
-        Assert.Equal(301, (await Store.GetUsageTotalsAsync(null, null, None).WithTimeout()).Single().Requests);
+        Assert.Equal(301, (await Store.GetUsageTotalsAsync(null, null, tenantId: null, None).WithTimeout()).Single().Requests);
     }
 
     [Fact]
@@ -217,7 +217,7 @@ public abstract class StoreContractTests : StoreContract
             LedgerSamples.Entry("r-3", cost: 0.000000001m),
         ], None).WithTimeout();
 
-        var total = Assert.Single(await Store.GetUsageTotalsAsync(null, null, None).WithTimeout());
+        var total = Assert.Single(await Store.GetUsageTotalsAsync(null, null, tenantId: null, None).WithTimeout());
 
         Assert.Equal(0.300000001m, total.Cost);
         Assert.Equal("0.300000001", total.Cost.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -236,7 +236,7 @@ public abstract class StoreContractTests : StoreContract
             LedgerSamples.Entry("r-6", tenantId: null, keyId: null, billable: false),
         ], None).WithTimeout();
 
-        var totals = await Store.GetUsageTotalsAsync(null, null, None).WithTimeout();
+        var totals = await Store.GetUsageTotalsAsync(null, null, tenantId: null, None).WithTimeout();
 
         Assert.Equal(
         [
@@ -246,10 +246,14 @@ public abstract class StoreContractTests : StoreContract
         ], totals);
     }
 
-    [Fact]
-    public async Task UsageTotals_OverWholeAndPartDays_AreTheSumsOfTheRowsInRange()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("acme")]
+    [InlineData("zeta")]
+    [InlineData("globex")]
+    public async Task UsageTotals_OverWholeAndPartDays_AreTheSumsOfTheRowsInRange_OfTheTenantAskedOrOfAll(string? tenantId)
     {
-        // Every 7 hours for 12 days, two tenants and models, a retried batch and non-billable rows among them.
+        // Every 7 hours for 12 days, two tenants and models, a retried batch and non-billable rows among them; globex has none.
         var rows = Enumerable.Range(0, 41).Select(i => LedgerSamples.Entry(
             $"r-{i}", T0.AddHours(7 * i), tenantId: i % 3 == 0 ? "zeta" : "acme", model: i % 2 == 0 ? "gpt-4.1" : "deepseek-v4",
             inputTokens: 10 + i, outputTokens: i, cost: 0.001m * (i + 1), billable: i % 5 != 4)).ToList();
@@ -266,12 +270,12 @@ public abstract class StoreContractTests : StoreContract
         foreach (var (from, to) in ranges)
         {
             var expected = rows
-                .Where(r => r.Billable && (from is null || r.Time >= from) && (to is null || r.Time < to))
+                .Where(r => r.Billable && (tenantId is null || r.TenantId == tenantId) && (from is null || r.Time >= from) && (to is null || r.Time < to))
                 .GroupBy(r => (r.TenantId!, r.Model))
                 .OrderBy(g => g.Key.Item1, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal)
                 .Select(g => new UsageTotal(g.Key.Item1, g.Key.Model, g.Count(), g.Sum(r => r.InputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.Cost)));
 
-            Assert.Equal(expected, await Store.GetUsageTotalsAsync(from, to, None).WithTimeout());
+            Assert.Equal(expected, await Store.GetUsageTotalsAsync(from, to, tenantId, None).WithTimeout());
         }
     }
 
@@ -297,7 +301,7 @@ public abstract class StoreContractTests : StoreContract
         Assert.Equal(["r-1", "r-2a", "r-2b"], window.Select(r => r.RequestId));
         Assert.Equal(["r-2a", "r-2b", "r-3"], since.Select(r => r.RequestId));
         Assert.Equal(["r-0"], until.Select(r => r.RequestId));
-        var totals = await Store.GetUsageTotalsAsync(T0.AddHours(1), T0.AddHours(3), None).WithTimeout();
+        var totals = await Store.GetUsageTotalsAsync(T0.AddHours(1), T0.AddHours(3), tenantId: null, None).WithTimeout();
         Assert.Equal(3, Assert.Single(totals).Requests);
     }
 
