@@ -37,8 +37,8 @@ public sealed class FleetAdmissionCounters(TimeProvider time, LeaseSizing sizing
         }
         ticket = default;
         var hold = new FleetHold();
-        var refused = SpendAll(hold, LimitScope.Key, request.KeyId, request.KeyLimits, in request,
-            SpendAll(hold, LimitScope.Tenant, request.TenantId, request.TenantLimits, in request));
+        var refused = SpendAll(hold, LimitScope.Tenant, request.TenantId, request.TenantLimits, in request, refused: null);
+        refused = SpendAll(hold, LimitScope.Key, request.KeyId, request.KeyLimits, in request, refused);
         var result = refused ?? _local.TryAdmit(in request, out hold.Local);
         if (Holdings.WantsDue && WantsDue.CurrentCount == 0)
         {
@@ -139,25 +139,38 @@ public sealed class FleetAdmissionCounters(TimeProvider time, LeaseSizing sizing
     private static bool Shared(Limits limits, decimal worstCase) =>
         limits.HasRateLimits || (worstCase > 0 && (limits.DailyHardBudget is not null || limits.MonthlyHardBudget is not null));
 
-    private AdmissionResult? SpendAll(FleetHold hold, LimitScope scope, string id, Limits limits, in AdmissionRequest request, AdmissionResult? refused = null)
+    /// <summary>
+    /// Spends the request's share of each of the subject's four allowances (requests, weighted tokens, day and month
+    /// budget) after <paramref name="refused"/>, what earlier spends answered, and returns the refusal that stands, if any.
+    /// A refusal for good (over a limit or budget) ends the spending. A refusal for a slice on its way does not: the rest
+    /// are still tried, so every slice the request lacks is asked for at once and the retry finds them all (what they take
+    /// is given back with the refusal), and a later refusal for good replaces it.
+    /// </summary>
+    private AdmissionResult? SpendAll(FleetHold hold, LimitScope scope, string id, Limits limits, in AdmissionRequest request, AdmissionResult? refused)
     {
         var tpm = LocalAdmissionCounters.Scaled(limits.TokensPerMinute, request.LimitFactor);
-        refused = Then(refused, hold, new LeaseSubject(scope, id, LeaseKind.Requests), LocalAdmissionCounters.Scaled(limits.RequestsPerMinute, request.LimitFactor), 1);
-        // A request above a whole minute's tokens is refused by the local counters, with the reason; no slice is asked for it.
-        refused = Then(refused, hold, new LeaseSubject(scope, id, LeaseKind.Tokens), request.Tokens <= tpm ? tpm : null, request.Tokens);
-        refused = Then(refused, hold, new LeaseSubject(scope, id, LeaseKind.DayBudget), limits.DailyHardBudget, request.WorstCaseCost);
-        return Then(refused, hold, new LeaseSubject(scope, id, LeaseKind.MonthBudget), limits.MonthlyHardBudget, request.WorstCaseCost);
+        ReadOnlySpan<(LeaseKind Kind, decimal? Limit, decimal Units)> allowances =
+        [
+            (LeaseKind.Requests, LocalAdmissionCounters.Scaled(limits.RequestsPerMinute, request.LimitFactor), 1),
+            // A request above a whole minute's tokens is refused by the local counters, with the reason; no slice is asked for it.
+            (LeaseKind.Tokens, request.Tokens <= tpm ? tpm : null, request.Tokens),
+            (LeaseKind.DayBudget, limits.DailyHardBudget, request.WorstCaseCost),
+            (LeaseKind.MonthBudget, limits.MonthlyHardBudget, request.WorstCaseCost),
+        ];
+        foreach (var (kind, limit, units) in allowances)
+        {
+            if (refused is { Verdict: not AdmissionVerdict.AllowancePending })
+            {
+                return refused;
+            }
+            var answer = Spend(hold, new LeaseSubject(scope, id, kind), limit, units);
+            if (answer is { } refusal && (refused is null || refusal.Verdict != AdmissionVerdict.AllowancePending))
+            {
+                refused = refusal;
+            }
+        }
+        return refused;
     }
-
-    /// <summary>
-    /// The next spend, unless an earlier one refused for good. After a refusal for a slice on its way the rest are still
-    /// tried, so every slice the request lacks is asked for at once and the retry finds them all (what they take is
-    /// given back with the refusal).
-    /// </summary>
-    private AdmissionResult? Then(AdmissionResult? refused, FleetHold hold, LeaseSubject subject, decimal? limit, decimal units) =>
-        refused is null ? Spend(hold, subject, limit, units)
-        : refused.Value.Verdict == AdmissionVerdict.AllowancePending ? Spend(hold, subject, limit, units) is { Verdict: not AdmissionVerdict.AllowancePending } worse ? worse : refused
-        : refused;
 
     private AdmissionResult? Spend(FleetHold hold, LeaseSubject subject, decimal? limit, decimal units)
     {

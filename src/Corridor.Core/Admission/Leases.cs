@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Corridor.Core.Admission;
 
 /// <summary>What a lease is a slice of: a per-minute rate allowance or a hard budget of a day or a month.</summary>
@@ -224,9 +226,10 @@ public readonly record struct LeaseReturn(LeaseKey Key, decimal Unused);
 /// </summary>
 public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
 {
-    private readonly Dictionary<LeaseSubject, Slice> _slices = [];
-    private readonly List<LeaseReturn> _returns = [];
-    private readonly Lock _gate = new();
+    // One lock per subject (its current slice's Gate, which also guards the slice leased ahead), none over them all: the
+    // worker's scans (TakeWants, TakeReturns) visit every subject, and a request spending from one subject waits at most
+    // for that one subject's turn in a scan, never for the whole scan (bench/Corridor.Benchmarks, LeaseHoldingsBenchmarks).
+    private readonly ConcurrentDictionary<LeaseSubject, Slice> _slices = new();
     private int _wantsDue;
 
     /// <summary>True when a spend asked for a lease since the last <see cref="TakeWants"/>: the worker should run now.</summary>
@@ -242,9 +245,10 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         var utc = time.GetUtcNow();
         var now = time.GetTimestamp();
         period = LeasePeriods.Of(subject.Kind, utc);
-        using (_gate.EnterScope())
+        var slice = _slices.GetOrAdd(subject, static (_, first) => new Slice { Period = first }, period);
+        using (slice.Gate.EnterScope())
         {
-            var slice = Current(subject, period);
+            Roll(slice, period);
             slice.Limit = limit;
             if (slice.Remaining >= units)
             {
@@ -276,9 +280,13 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
     /// </summary>
     public void Correct(LeaseSubject subject, long period, decimal units)
     {
-        using (_gate.EnterScope())
+        if (!_slices.TryGetValue(subject, out var slice))
         {
-            if (_slices.TryGetValue(subject, out var slice) && slice.Period == period)
+            return;
+        }
+        using (slice.Gate.EnterScope())
+        {
+            if (slice.Period == period)
             {
                 slice.Used += units;
             }
@@ -294,12 +302,13 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
     {
         var utc = time.GetUtcNow();
         List<LeaseWant>? wants = null;
-        using (_gate.EnterScope())
+        // Cleared before the scan: a spend that wants a lease after the scan passed its subject sets it again.
+        Volatile.Write(ref _wantsDue, 0);
+        foreach (var (subject, slice) in _slices)
         {
-            Volatile.Write(ref _wantsDue, 0);
-            foreach (var (subject, slice) in _slices)
+            var period = LeasePeriods.Of(subject.Kind, utc);
+            using (slice.Gate.EnterScope())
             {
-                var period = LeasePeriods.Of(subject.Kind, utc);
                 Roll(slice, period);
                 if (slice.Wanted > 0 && !slice.Pending)
                 {
@@ -321,9 +330,13 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
     public void Granted(LeaseWant want, decimal granted)
     {
         var now = time.GetTimestamp();
-        using (_gate.EnterScope())
+        if (!_slices.TryGetValue(want.Key.Subject, out var current))
         {
-            if (Find(want.Key) is not { } slice)
+            return;
+        }
+        using (current.Gate.EnterScope())
+        {
+            if (Find(current, want.Key.Period) is not { } slice)
             {
                 // The period went by while the lease was on its way: its allowance admits nothing any more, so nothing to give back.
                 return;
@@ -342,9 +355,13 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
     /// <summary>The book could not be asked (unreachable): nothing granted, and the next spend that needs it asks again.</summary>
     public void Failed(LeaseWant want)
     {
-        using (_gate.EnterScope())
+        if (!_slices.TryGetValue(want.Key.Subject, out var current))
         {
-            if (Find(want.Key) is { } slice)
+            return;
+        }
+        using (current.Gate.EnterScope())
+        {
+            if (Find(current, want.Key.Period) is { } slice)
             {
                 slice.Pending = false;
             }
@@ -361,32 +378,35 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         var now = time.GetTimestamp();
         var utc = time.GetUtcNow();
         var idle = (long)(sizing.IdleReturn.TotalSeconds * time.TimestampFrequency);
-        using (_gate.EnterScope())
+        List<LeaseReturn>? returns = null;
+        foreach (var (subject, slice) in _slices)
         {
-            foreach (var (subject, slice) in _slices)
+            using (slice.Gate.EnterScope())
             {
                 Roll(slice, LeasePeriods.Of(subject.Kind, utc));
                 if (!slice.Pending && (all || now - slice.LastUse >= idle))
                 {
-                    Release(subject, slice, all ? 0m : Math.Max(slice.LastUnits, sizing.LowWater(subject.Kind, slice.Limit)));
+                    Release(subject, slice, all ? 0m : Math.Max(slice.LastUnits, sizing.LowWater(subject.Kind, slice.Limit)), ref returns);
                 }
                 if (all && slice.Ahead is { Pending: false } ahead)
                 {
-                    Release(subject, ahead, 0m);
+                    Release(subject, ahead, 0m, ref returns);
                 }
             }
-            var returns = _returns.ToArray();
-            _returns.Clear();
-            return returns;
         }
+        return returns ?? (IReadOnlyList<LeaseReturn>)[];
     }
 
     /// <summary>What this replica holds unspent of <paramref name="subject"/>'s current slice (for the admin API and tests).</summary>
     public decimal Held(LeaseSubject subject)
     {
-        using (_gate.EnterScope())
+        if (!_slices.TryGetValue(subject, out var slice))
         {
-            return _slices.TryGetValue(subject, out var slice) && slice.Period == LeasePeriods.Of(subject.Kind, time.GetUtcNow()) ? slice.Remaining : 0m;
+            return 0m;
+        }
+        using (slice.Gate.EnterScope())
+        {
+            return slice.Period == LeasePeriods.Of(subject.Kind, time.GetUtcNow()) ? slice.Remaining : 0m;
         }
     }
 
@@ -396,22 +416,10 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         Volatile.Write(ref _wantsDue, 1);
     }
 
-    private Slice Current(LeaseSubject subject, long period)
-    {
-        if (!_slices.TryGetValue(subject, out var slice))
-        {
-            slice = new Slice { Period = period };
-            _slices[subject] = slice;
-            return slice;
-        }
-        Roll(slice, period);
-        return slice;
-    }
-
-    private Slice? Find(LeaseKey key) =>
-        !_slices.TryGetValue(key.Subject, out var slice) ? null
-        : slice.Period == key.Period ? slice
-        : slice.Ahead is { } ahead && ahead.Period == key.Period ? ahead
+    /// <summary>The slice of <paramref name="period"/>: the subject's current one or the one leased ahead (under the current one's gate).</summary>
+    private static Slice? Find(Slice current, long period) =>
+        current.Period == period ? current
+        : current.Ahead is { } ahead && ahead.Period == period ? ahead
         : null;
 
     /// <summary>Moves a slice on to <paramref name="period"/>: the next period's slice leased ahead becomes current, or it starts empty.</summary>
@@ -434,7 +442,7 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         slice.Ahead = null;
     }
 
-    private void Release(LeaseSubject subject, Slice slice, decimal keep)
+    private static void Release(LeaseSubject subject, Slice slice, decimal keep, ref List<LeaseReturn>? returns)
     {
         // Unused may be negative (spent beyond reservations): the book then counts that too. Reservations still in
         // flight stay taken; their corrections later land in this slice's Used and go back with the next release.
@@ -442,7 +450,7 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         var kept = unused > 0 ? Math.Min(keep, unused) : 0m;
         if (unused - kept != 0)
         {
-            _returns.Add(new LeaseReturn(new LeaseKey(subject, slice.Period), unused - kept));
+            (returns ??= []).Add(new LeaseReturn(new LeaseKey(subject, slice.Period), unused - kept));
         }
         slice.Granted = kept;
         slice.Used = 0;
@@ -450,6 +458,8 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
 
     private sealed class Slice
     {
+        /// <summary>Guards this slice and the one leased ahead of it (unused on those).</summary>
+        public readonly Lock Gate = new();
         public long Period;
         public decimal Limit;
         public decimal Granted;

@@ -209,6 +209,60 @@ public sealed class FleetAdmissionCountersTests
     }
 
     [Fact]
+    public void AReplicaLackingSeveralSlices_AsksForThemAllAtOnce_AndTakesNothingMeanwhile()
+    {
+        var replica = Replica();
+        var tenant = new Limits { RequestsPerMinute = 100, TokensPerMinute = 10_000 };
+        var key = new Limits { DailyHardBudget = 10m };
+
+        var pending = replica.TryAdmit(Request(tenant, key, tokens: 100, cost: 0.5m), out var none);
+
+        Assert.Equal(AdmissionVerdict.AllowancePending, pending.Verdict);
+        Assert.Equal(LimitScope.Tenant, pending.Scope);
+        Assert.False(none.IsHeld);
+        Assert.Equal(
+            [(LimitScope.Tenant, LeaseKind.Requests), (LimitScope.Tenant, LeaseKind.Tokens), (LimitScope.Key, LeaseKind.DayBudget)],
+            replica.Holdings.TakeWants().Select(w => (w.Key.Subject.Scope, w.Key.Subject.Kind)).Order());
+    }
+
+    [Fact]
+    public void ARefusalForGood_OutranksASliceOnItsWay()
+    {
+        var replica = Replica();
+        var key = new Limits { DailyHardBudget = 1m };
+        // The key's day budget runs dry on this replica: the book grants 1 of the 2 asked.
+        Assert.Equal(AdmissionVerdict.AllowancePending, replica.TryAdmit(Request(key: key, cost: 2m), out _).Verdict);
+        Pump(replica);
+
+        // The tenant's first request here waits for a slice, but the key's budget refuses it for good.
+        var refused = replica.TryAdmit(Request(new Limits { RequestsPerMinute = 100 }, key, cost: 2m), out var none);
+
+        Assert.Equal(AdmissionVerdict.BudgetExhausted, refused.Verdict);
+        Assert.Equal(LimitScope.Key, refused.Scope);
+        Assert.Equal(BudgetPeriod.Day, refused.Period);
+        Assert.False(none.IsHeld);
+        Assert.Equal(LeaseKind.Requests, Assert.Single(replica.Holdings.TakeWants()).Key.Subject.Kind);
+    }
+
+    [Fact]
+    public void ARefusalForGood_OfTheTenant_TakesNothingFromTheKeysSlices()
+    {
+        var replica = Replica();
+        var (tenant, key) = (new Limits { DailyHardBudget = 1m }, new Limits { RequestsPerMinute = 100 });
+        Admit(replica, Request(tenant, key, cost: 1m));
+        Pump(replica); // the top-up of the tenant's budget finds it spent: dry
+        var requests = new LeaseSubject(LimitScope.Key, "key_a", LeaseKind.Requests);
+        var held = replica.Holdings.Held(requests);
+
+        var refused = replica.TryAdmit(Request(tenant, key, cost: 1m), out _);
+
+        Assert.Equal(AdmissionVerdict.BudgetExhausted, refused.Verdict);
+        Assert.Equal(LimitScope.Tenant, refused.Scope);
+        Assert.Equal(held, replica.Holdings.Held(requests));
+        Assert.Empty(replica.Holdings.TakeWants());
+    }
+
+    [Fact]
     public void TokensUsedBeyondTheEstimate_AreChargedToTheFleetsMinute()
     {
         var replica = Replica();

@@ -170,6 +170,85 @@ public sealed class LeaseHoldingsTests
         }
     }
 
+    [Fact]
+    public void SpendsOnFourThreads_WhileTheWorkerScansWithoutPause_AreEachCountedOnceInTheBook()
+    {
+        var clock = new FakeClock();
+        var book = new MemoryLeaseBook();
+        var replica = new LeaseHoldings(clock, new LeaseSizing());
+        var subjects = Enumerable.Range(0, 64).Select(i => new LeaseSubject(LimitScope.Tenant, $"tenant_{i}", LeaseKind.DayBudget)).ToArray();
+        const decimal limit = 2_000m; // slices of 200: leases, top-ups and idle give-backs all the while
+        var spent = new decimal[4][];
+        using var start = new Barrier(5);
+        var done = 0;
+        var scans = 0;
+
+        // The lease worker, scanning, leasing and giving back as fast as it can; its clock runs on, so slices go idle.
+        var worker = new Thread(() =>
+        {
+            start.SignalAndWait(TestTimeout);
+            while (Volatile.Read(ref done) < spent.Length)
+            {
+                Pump(replica, book);
+                scans++;
+                if (scans < 300_000)
+                {
+                    clock.Advance(TimeSpan.FromMilliseconds(100)); // within the day: 300,000 scans are 8 h 20 min
+                }
+            }
+        });
+        var spenders = Enumerable.Range(0, spent.Length).Select(thread => new Thread(() =>
+        {
+            var random = new Random(thread);
+            var mine = spent[thread] = new decimal[subjects.Length];
+            start.SignalAndWait(TestTimeout);
+            for (var i = 0; i < 20_000; i++)
+            {
+                var at = random.Next(subjects.Length);
+                LeaseAnswer answer;
+                long period;
+                while ((answer = replica.TrySpend(subjects[at], limit, 1m, out period)) == LeaseAnswer.Wait)
+                {
+                    Thread.Yield(); // as a request waits for its slice
+                }
+                if (answer != LeaseAnswer.Spent)
+                {
+                    continue;
+                }
+                mine[at] += 1m;
+                // As settlement does: some requests were refused after all, some cost more than they reserved.
+                var correction = random.Next(10) switch { 0 => -1m, 1 => 0.5m, _ => 0m };
+                if (correction != 0)
+                {
+                    replica.Correct(subjects[at], period, correction);
+                    mine[at] += correction;
+                }
+            }
+            Interlocked.Increment(ref done);
+        })).ToList();
+        spenders.ForEach(s => s.Start());
+        worker.Start();
+        Assert.All(spenders, s => Assert.True(s.Join(TestTimeout)));
+        Assert.True(worker.Join(TestTimeout));
+
+        foreach (var back in replica.TakeReturns(all: true))
+        {
+            book.Return(back.Key, back.Unused);
+        }
+        var day = LeasePeriods.Of(LeaseKind.DayBudget, clock.GetUtcNow());
+        var total = 0m;
+        for (var i = 0; i < subjects.Length; i++)
+        {
+            var expected = spent.Sum(thread => thread[i]);
+            Assert.Equal(expected, book.Taken(new LeaseKey(subjects[i], day)));
+            total += expected;
+        }
+        Assert.True(total > 60_000m, $"only {total} spent: the spenders were mostly refused");
+        Assert.True(scans > 10, $"only {scans} scans ran alongside the spends");
+    }
+
+    private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(60);
+
     /// <summary>Tries once; when the replica holds too little and a lease is due, leases (as the worker would) and tries again.</summary>
     private static bool Spend(LeaseHoldings replica, MemoryLeaseBook book, LeaseSubject subject, decimal limit, decimal units)
     {
