@@ -157,6 +157,7 @@ public static class GatewayHost
         // After the ledger and audit writers, so it stops before them and its last rows still land.
         services.AddSingleton<ShadowMirror>();
         services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
+        services.AddSingleton<RequestsInFlight>();
         services.AddSingleton<RequestPipeline>();
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<UsageEndpoint>();

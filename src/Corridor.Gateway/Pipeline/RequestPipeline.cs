@@ -28,11 +28,25 @@ internal sealed class RequestPipeline(
     MonitorService monitor,
     ShadowMirror shadow,
     GatewayMetrics metrics,
+    RequestsInFlight inFlight,
     GatewayState state,
     LedgerOptions ledger,
     TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context, Dialect dialect, Operation operation)
+    {
+        inFlight.Enter();
+        try
+        {
+            await RunAsync(context, dialect, operation);
+        }
+        finally
+        {
+            inFlight.Exit();
+        }
+    }
+
+    private async Task RunAsync(HttpContext context, Dialect dialect, Operation operation)
     {
         var receivedAt = time.GetUtcNow();
         var active = state.Active;
@@ -81,8 +95,9 @@ internal sealed class RequestPipeline(
             Meter.Settle(call);
             admitter.Settle(call);
 
-            // 9. Record: the ledger row, group-committed in batches; the monitor's observation, queued for its background loop.
-            durable = recorder.Record(context, call);
+            // 9. Record: the ledger row, group-committed in batches (written by this request itself when no other is in
+            // flight); the monitor's observation, queued for its background loop.
+            durable = recorder.Record(context, call, lightLoad: inFlight.Count <= 1);
             monitor.Observe(context, call);
             metrics.Record(call, call.Status != 0 ? call.Status : context.Response.StatusCode);
 

@@ -33,8 +33,9 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     // Whether the spool may hold batches: true at start (a crash may have left some) and after a batch was spooled, false
     // once a replay left it empty, so a steady load does not list the spool's folder before every commit.
-    private volatile bool _spoolMayHoldBatches = true;
+    private volatile bool _spoolMayHoldBatches = options.SpoolPath is not null;
     private int _inFlight;
+    private bool _soloInFlight;
     private long _written;
     private long _commits;
     private long _lost;
@@ -81,7 +82,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         {
             lock (_gate)
             {
-                return _gathering.Count + _inFlight;
+                return _gathering.Count + _inFlight + (_soloInFlight ? 1 : 0);
             }
         }
     }
@@ -90,20 +91,30 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     public CommitWaits Waits { get; } = new();
 
     /// <summary>
-    /// Queues a row; never blocks. The task completes with true once the row is in the store or in the spool on disk,
-    /// with false when it could not be made durable (the store and the spool both refuse, or the writer has shut down).
+    /// Queues a row. The task completes with true once the row is in the store or in the spool on disk, with false when it
+    /// could not be made durable (the store and the spool both refuse, or the writer has shut down).
+    /// With <paramref name="mayWriteAlone"/> (the pipeline's: no other request in flight), a row that finds the writer
+    /// idle and nothing gathering is written at once by its own request (<see cref="WriteAloneAsync"/>): it would be a
+    /// batch of one anyway, and waking the writer's thread and being woken back cost that request more than the commit
+    /// (tens of microseconds on SQLite's prepared statements, blocking the calling thread that long). Under load every
+    /// row goes to the writer, whose wake-up is what lets a batch gather (bench/README.md, "Fifth round").
     /// </summary>
-    public Task<bool> Enqueue(LedgerEntry entry)
+    public Task<bool> Enqueue(LedgerEntry entry, bool mayWriteAlone = false)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        bool first;
+        var first = false;
+        var alone = false;
         Task<bool> durable;
         lock (_gate)
         {
             if (_closed)
             {
                 durable = Task.FromResult(false);
-                first = false;
+            }
+            else if (mayWriteAlone && _inFlight == 0 && !_soloInFlight && _gathering.Count == 0 && !_spoolMayHoldBatches)
+            {
+                _soloInFlight = alone = true;
+                durable = Task.FromResult(false);
             }
             else
             {
@@ -111,6 +122,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
                 first = _gathering.Count == 1;
                 durable = _durable.Task;
             }
+        }
+        if (alone)
+        {
+            return WriteAloneAsync(entry);
         }
         if (first)
         {
@@ -121,6 +136,36 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             LogEnqueueAfterShutdown(entry.RequestId);
         }
         return durable;
+    }
+
+    /// <summary>
+    /// Writes one row on its request's own flow. When the store refuses it, the row joins the next batch, whose writer
+    /// spools or retries it as any other.
+    /// </summary>
+    private async Task<bool> WriteAloneAsync(LedgerEntry entry)
+    {
+        var written = false;
+        try
+        {
+            await store.AppendLedgerAsync([entry], CancellationToken.None);
+            Interlocked.Increment(ref _written);
+            Interlocked.Increment(ref _commits);
+            written = true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogWriteAloneFailed(e, entry.RequestId);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _soloInFlight = false;
+                // A failure may need the spool: rows go to the writer, which checks it before its next batch.
+                _spoolMayHoldBatches |= !written;
+            }
+        }
+        return written || await Enqueue(entry);
     }
 
     /// <summary>Waits until every row enqueued so far is in the store.</summary>
@@ -313,6 +358,9 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Critical, Message = "Neither the store nor the spool took {Count} ledger rows; their responses are released before the rows are durable")]
     private partial void LogReleasedNotDurable(int count);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Writing the ledger row of {RequestId} alone failed; it goes to the writer's next batch")]
+    private partial void LogWriteAloneFailed(Exception exception, string requestId);
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Critical, Message = "The ledger row of {RequestId} arrived after the ledger writer shut down and was not written")]
     private partial void LogEnqueueAfterShutdown(string requestId);

@@ -14,8 +14,12 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
     /// <summary>How long responses waited for their rows to be durable.</summary>
     public CommitWaits Waits => ledger.Waits;
 
-    /// <summary>Queues the request's ledger row and its decision's audit record; the task completes once the row is durable.</summary>
-    public Task<bool> Record(HttpContext context, CorridorRequestFeature call)
+    /// <summary>
+    /// Queues the request's ledger row and its decision's audit record; the task completes once the row is durable.
+    /// <paramref name="lightLoad"/>: no other request is in flight, so the row may be written by this request itself
+    /// (<see cref="LedgerWriter.Enqueue"/>).
+    /// </summary>
+    public Task<bool> Record(HttpContext context, CorridorRequestFeature call, bool lightLoad = false)
     {
         var request = call.Request;
         var usage = call.Usage;
@@ -52,7 +56,7 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
             Vendor = (call.Deployment?.Model ?? call.Model?.Config)?.Vendor,
             DecisionId = call.DecisionId,
             Revenue = billable ? call.Revenue : 0m,
-        });
+        }, mayWriteAlone: lightLoad);
         RecordDecision(call);
         return durable;
     }

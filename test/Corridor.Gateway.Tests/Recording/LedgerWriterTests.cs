@@ -1,0 +1,66 @@
+using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Recording;
+using Corridor.Storage;
+using Corridor.Testing;
+using Corridor.Testing.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Corridor.Gateway.Tests.Recording;
+
+/// <summary>The ledger's group commit on a real SQLite store: rows written alone at light load, in batches otherwise.</summary>
+public sealed class LedgerWriterTests : IAsyncLifetime, IDisposable
+{
+    private readonly TempDirectory _folder = new();
+    private ICorridorStore _store = null!;
+
+    public async Task InitializeAsync() =>
+        _store = await CorridorStores.OpenAsync(new StorageOptions(_folder.File("corridor.db")), CancellationToken.None).WithTimeout();
+
+    public async Task DisposeAsync() => await _store.DisposeAsync();
+
+    public void Dispose() => _folder.Dispose();
+
+    private LedgerWriter NewWriter() => new(_store, new LedgerOptions(), TimeProvider.System, NullLogger<LedgerWriter>.Instance);
+
+    [Fact]
+    public async Task ARowThatMayBeWrittenAlone_WhileTheWriterIsIdle_IsInTheStoreWhenEnqueueReturns()
+    {
+        using var writer = NewWriter();
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+
+        // SQLite commits synchronously: the request that brought the row wrote it, without the writer's thread.
+        var durable = writer.Enqueue(LedgerSamples.Entry("req-alone"), mayWriteAlone: true);
+
+        Assert.True(durable.IsCompletedSuccessfully);
+        Assert.True(await durable);
+        Assert.Equal(["req-alone"], (await _store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Select(r => r.RequestId));
+        Assert.Equal(1, writer.Written);
+        Assert.Equal(0, writer.Pending);
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+    }
+
+    [Fact]
+    public async Task RowsFromManyThreads_SomeAloneSomeInBatches_AreEachWrittenOnce()
+    {
+        using var writer = NewWriter();
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+
+        var durable = await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(async () =>
+        {
+            var results = new List<bool>();
+            for (var i = 0; i < 200; i++)
+            {
+                results.Add(await writer.Enqueue(LedgerSamples.Entry($"req-{t}-{i}"), mayWriteAlone: i % 2 == 0));
+            }
+            return results;
+        }))).WithTimeout();
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+
+        Assert.All(durable.SelectMany(r => r), Assert.True);
+        var rows = await _store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync();
+        Assert.Equal(1600, rows.Select(r => r.RequestId).Distinct().Count());
+        Assert.Equal(1600, rows.Count);
+        Assert.Equal(1600, writer.Written);
+        Assert.True(writer.Commits < 1600, $"{writer.Commits} commits: some rows should have shared a batch");
+    }
+}
