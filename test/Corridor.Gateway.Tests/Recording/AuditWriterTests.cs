@@ -1,25 +1,14 @@
 using Corridor.Core.Audit;
 using Corridor.Gateway.Recording;
-using Corridor.Storage;
 using Corridor.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Corridor.Gateway.Tests.Recording;
 
-public sealed class AuditWriterTests : IAsyncLifetime, IDisposable
+public sealed class AuditWriterTests : SqliteStoreTestBase
 {
-    private readonly TempDirectory _folder = new();
-    private ICorridorStore _store = null!;
-
-    public async Task InitializeAsync() =>
-        _store = await CorridorStores.OpenAsync(new StorageOptions(_folder.File("corridor.db")), CancellationToken.None).WithTimeout();
-
-    public async Task DisposeAsync() => await _store.DisposeAsync();
-
-    public void Dispose() => _folder.Dispose();
-
     private AuditWriter NewWriter(TimeSpan flushInterval) =>
-        new(_store, new AuditWriterOptions(BatchSize: 16, FlushInterval: flushInterval), TimeProvider.System, NullLogger<AuditWriter>.Instance);
+        new(Store, new AuditWriterOptions(BatchSize: 16, FlushInterval: flushInterval), TimeProvider.System, NullLogger<AuditWriter>.Instance);
 
     private static AuditEntry Decision(int thread, int i) =>
         new(DateTimeOffset.UtcNow, AuditActors.Gateway, AuditActions.Decision, $"req-{thread}-{i}", AuditDetails.Write(json => json.WriteString("outcome", "allow")));
@@ -40,7 +29,7 @@ public sealed class AuditWriterTests : IAsyncLifetime, IDisposable
         await writer.FlushAsync(CancellationToken.None).WithTimeout();
         await writer.StopAsync(CancellationToken.None).WithTimeout();
 
-        var records = await _store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync();
+        var records = await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync();
         Assert.Equal(400, records.Count);
         Assert.Equal(400, writer.Written);
         Assert.Equal(0, writer.Pending);
@@ -63,7 +52,7 @@ public sealed class AuditWriterTests : IAsyncLifetime, IDisposable
 
         await writer.StopAsync(CancellationToken.None).WithTimeout();
 
-        Assert.Equal(50, (await _store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync()).Count);
+        Assert.Equal(50, (await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync()).Count);
         Assert.False(writer.Enqueue(Decision(0, 99)));
     }
 }

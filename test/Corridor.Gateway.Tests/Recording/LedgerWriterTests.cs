@@ -1,6 +1,5 @@
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Recording;
-using Corridor.Storage;
 using Corridor.Testing;
 using Corridor.Testing.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -8,19 +7,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Corridor.Gateway.Tests.Recording;
 
 /// <summary>The ledger's group commit on a real SQLite store: rows written alone at light load, in batches otherwise.</summary>
-public sealed class LedgerWriterTests : IAsyncLifetime, IDisposable
+public sealed class LedgerWriterTests : SqliteStoreTestBase
 {
-    private readonly TempDirectory _folder = new();
-    private ICorridorStore _store = null!;
-
-    public async Task InitializeAsync() =>
-        _store = await CorridorStores.OpenAsync(new StorageOptions(_folder.File("corridor.db")), CancellationToken.None).WithTimeout();
-
-    public async Task DisposeAsync() => await _store.DisposeAsync();
-
-    public void Dispose() => _folder.Dispose();
-
-    private LedgerWriter NewWriter() => new(_store, new LedgerOptions(), TimeProvider.System, NullLogger<LedgerWriter>.Instance);
+    private LedgerWriter NewWriter() => new(Store, new LedgerOptions(), TimeProvider.System, NullLogger<LedgerWriter>.Instance);
 
     [Fact]
     public async Task ARowThatMayBeWrittenAlone_WhileTheWriterIsIdle_IsInTheStoreWhenEnqueueReturns()
@@ -33,7 +22,7 @@ public sealed class LedgerWriterTests : IAsyncLifetime, IDisposable
 
         Assert.True(durable.IsCompletedSuccessfully);
         Assert.True(await durable);
-        Assert.Equal(["req-alone"], (await _store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Select(r => r.RequestId));
+        Assert.Equal(["req-alone"], (await Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Select(r => r.RequestId));
         Assert.Equal(1, writer.Written);
         Assert.Equal(0, writer.Pending);
         await writer.StopAsync(CancellationToken.None).WithTimeout();
@@ -57,7 +46,7 @@ public sealed class LedgerWriterTests : IAsyncLifetime, IDisposable
         await writer.StopAsync(CancellationToken.None).WithTimeout();
 
         Assert.All(durable.SelectMany(r => r), Assert.True);
-        var rows = await _store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync();
+        var rows = await Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync();
         Assert.Equal(1600, rows.Select(r => r.RequestId).Distinct().Count());
         Assert.Equal(1600, rows.Count);
         Assert.Equal(1600, writer.Written);
