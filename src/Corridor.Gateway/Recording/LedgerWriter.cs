@@ -103,8 +103,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     {
         ArgumentNullException.ThrowIfNull(entry);
         var first = false;
-        var alone = false;
-        Task<bool> durable;
+        Task<bool>? durable = null; // stays null when this request writes the row alone
         lock (_gate)
         {
             if (_closed)
@@ -113,8 +112,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             }
             else if (mayWriteAlone && _inFlight == 0 && !_soloInFlight && _gathering.Count == 0 && !_spoolMayHoldBatches)
             {
-                _soloInFlight = alone = true;
-                durable = Task.FromResult(false);
+                _soloInFlight = true;
             }
             else
             {
@@ -123,7 +121,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
                 durable = _durable.Task;
             }
         }
-        if (alone)
+        if (durable is null)
         {
             return WriteAloneAsync(entry);
         }

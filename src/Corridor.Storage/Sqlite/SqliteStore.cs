@@ -345,7 +345,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         {
             // A thread of its own: checkpoints block on disk I/O, and a busy thread pool must not hold them back.
             _checkpoints = Task.Factory.StartNew(
-                () => Checkpoint(_stopping.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                () => RunCheckpoints(_stopping.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
     }
 
@@ -357,7 +357,7 @@ internal sealed partial class SqliteStore : ICorridorStore
     /// (hundreds of megabytes a minute at saturation, each new block zeroed by the file system as it is written). Runs from
     /// the first ledger batch (the gateway) until the store is disposed, on the wall clock, as the disk does.
     /// </summary>
-    private void Checkpoint(CancellationToken stopping)
+    private void RunCheckpoints(CancellationToken stopping)
     {
         while (!stopping.WaitHandle.WaitOne(_checkpointInterval))
         {
@@ -645,31 +645,24 @@ internal sealed partial class SqliteStore : ICorridorStore
         SqliteConnection.ClearPool(connection);
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A pooled connection with Corridor's pragmas. Microsoft.Data.Sqlite opens and runs statements synchronously even
+    /// through its async methods, so the async callers share <see cref="Open"/>.
+    /// </summary>
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            // synchronous: NORMAL (default) makes a commit survive a crash of the process, FULL also a power loss, with a
-            // disk sync per commit (StorageOptions.SqliteFullSync, docs/durability.md). Per connection: SQLite does not keep it.
-            await ExecuteAsync(connection, _openPragmas, cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(Open());
     }
 
-    /// <summary><see cref="OpenAsync"/> for a thread of Corridor's own (the checkpoint's).</summary>
     private SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
         try
         {
             connection.Open();
+            // synchronous: NORMAL (default) makes a commit survive a crash of the process, FULL also a power loss, with a
+            // disk sync per commit (StorageOptions.SqliteFullSync, docs/durability.md). Per connection: SQLite does not keep it.
             Execute(connection, _openPragmas);
             return connection;
         }
