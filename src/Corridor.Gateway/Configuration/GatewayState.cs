@@ -17,7 +17,7 @@ internal sealed record ActiveConfig(CorridorConfig Config, Catalog Catalog, Comp
             errors = catalogErrors;
             return null;
         }
-        var missing = UpstreamTargets.MissingCredentials(catalog, environment).ToList();
+        var missing = UpstreamTargets.CredentialErrors(catalog, environment).ToList();
         if (missing.Count > 0)
         {
             errors = missing;

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Corridor.Core.Metering;
@@ -20,7 +19,6 @@ namespace Corridor.Gateway.Forwarding;
 /// </summary>
 internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes, ServerOptions server, TimeProvider time, ILogger<Forwarder> logger)
 {
-    private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
     private const int DefaultMaxTokensForAnthropic = 4096;
 
     public async Task<GatewayError?> ForwardAsync(HttpContext context, CorridorRequestFeature call)
@@ -57,14 +55,14 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 continue;
             }
 
-            using var upstreamRequest = target.CreateRequest(call.Operation == Operation.Embeddings ? Operation.Embeddings : Operation.ChatCompletions, UpstreamBody.ToContent(body, request));
-            HttpResponseMessage response;
+            var operation = call.Operation == Operation.Embeddings ? Operation.Embeddings : Operation.ChatCompletions;
+            UpstreamResponse response;
             using (var headersTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted))
             {
                 headersTimeout.CancelAfter(server.EffectiveStreamIdleTimeout);
                 try
                 {
-                    response = await client.Invoker.SendAsync(upstreamRequest, headersTimeout.Token);
+                    response = await client.SendAsync(target, operation, UpstreamBody.Bytes(body, request), headersTimeout.Token);
                 }
                 catch (OperationCanceledException) when (aborted.IsCancellationRequested)
                 {
@@ -89,8 +87,8 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
 
             using (response)
             {
-                var status = (int)response.StatusCode;
-                if (IsRetriable(response.StatusCode))
+                var status = response.Status;
+                if (IsRetriable(status))
                 {
                     LogUpstreamFailed(call.RequestId, deployment.Id, $"status {status}");
                     health.RecordFailure(time.GetUtcNow());
@@ -103,8 +101,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 {
                     return await RelayUpstreamErrorAsync(context, call, target, response, aborted);
                 }
-                var isStream = IsEventStream(response.Content.Headers);
-                if (request.Stream && isStream)
+                if (request.Stream && response.IsEventStream)
                 {
                     await RelayStreamAsync(context, call, target, direction, response, aborted);
                     return null;
@@ -116,30 +113,30 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         return lastError ?? new GatewayError(ErrorKind.Unavailable, $"No deployment can serve model '{request.Model}'.", "no_deployment");
     }
 
-    private static bool IsRetriable(HttpStatusCode status) =>
-        (int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.Unauthorized
-            or HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.RequestTimeout;
+    private static bool IsRetriable(int status) =>
+        status >= 500 || status is StatusCodes.Status429TooManyRequests or StatusCodes.Status401Unauthorized
+            or StatusCodes.Status403Forbidden or StatusCodes.Status404NotFound or StatusCodes.Status408RequestTimeout;
 
-    private static GatewayError UpstreamStatusError(HttpResponseMessage response, string model)
+    private static GatewayError UpstreamStatusError(UpstreamResponse response, string model)
     {
-        if (response.StatusCode == HttpStatusCode.TooManyRequests)
+        if (response.Status == StatusCodes.Status429TooManyRequests)
         {
             return new GatewayError(ErrorKind.RateLimited, $"Every deployment of model '{model}' is rate limited upstream; retry later.", "upstream_rate_limited")
             {
-                RetryAfter = response.Headers.RetryAfter?.ToString(),
+                RetryAfter = response.RetryAfter,
             };
         }
-        return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{model}' failed (status {(int)response.StatusCode}).", "upstream_error");
+        return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{model}' failed (status {response.Status}).", "upstream_error");
     }
 
     /// <summary>A 4xx from the upstream is the client's mistake: relay it, in the client's dialect.</summary>
-    private async Task<GatewayError?> RelayUpstreamErrorAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, HttpResponseMessage response, CancellationToken aborted)
+    private async Task<GatewayError?> RelayUpstreamErrorAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, UpstreamResponse response, CancellationToken aborted)
     {
         // A 4xx body that breaks or stalls still answers with the upstream's status, just without its message.
-        var (read, _) = await ReadBodyAsync(response.Content, server.EffectiveStreamIdleTimeout, aborted);
+        var (read, _) = await response.ReadWholeAsync(server.EffectiveStreamIdleTimeout, aborted);
         using var body = read;
         call.Outcome = RequestOutcome.ClientError;
-        call.Status = (int)response.StatusCode;
+        call.Status = response.Status;
         if (body is not null && target.Dialect == call.Dialect && IsJson(body.Span))
         {
             context.Response.StatusCode = call.Status;
@@ -154,13 +151,13 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         };
     }
 
-    private async Task<GatewayError?> RelayWholeAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, HttpResponseMessage response, CancellationToken aborted)
+    private async Task<GatewayError?> RelayWholeAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, UpstreamResponse response, CancellationToken aborted)
     {
         PooledBody? read;
         BodyRead how;
         try
         {
-            (read, how) = await ReadBodyAsync(response.Content, server.EffectiveStreamIdleTimeout, aborted);
+            (read, how) = await response.ReadWholeAsync(server.EffectiveStreamIdleTimeout, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -212,7 +209,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         return null;
     }
 
-    private async Task RelayStreamAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, HttpResponseMessage response, CancellationToken aborted)
+    private async Task RelayStreamAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, UpstreamResponse response, CancellationToken aborted)
     {
         var request = call.Request!;
         var translator = direction switch
@@ -290,8 +287,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         SseReadResult result;
         try
         {
-            await using var stream = await response.Content.ReadAsStreamAsync(aborted);
-            var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+            var reader = PipeReader.Create(response.Body, new StreamPipeReaderOptions(leaveOpen: true));
             result = await SseReader.ReadAllAsync(reader, OnEvent, async () => await output.FlushAsync(aborted), server.EffectiveStreamIdleTimeout, aborted,
                 stop: () => malformed);
             await reader.CompleteAsync();
@@ -381,21 +377,6 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         return emptyChoices && hasUsage;
     }
 
-    /// <summary>
-    /// Whether the answer's media type is <c>text/event-stream</c>, read from the raw header: the typed
-    /// <c>ContentType</c> would parse a <see cref="System.Net.Http.Headers.MediaTypeHeaderValue"/> for every answer.
-    /// </summary>
-    private static bool IsEventStream(System.Net.Http.Headers.HttpContentHeaders headers)
-    {
-        if (!headers.NonValidated.TryGetValues("Content-Type", out var values) || values.Count != 1)
-        {
-            return false;
-        }
-        var value = values.ToString().AsSpan();
-        var parameters = value.IndexOf(';');
-        return (parameters < 0 ? value : value[..parameters]).Trim().Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
-    }
-
     private static bool IsJson(ReadOnlySpan<byte> body)
     {
         var reader = new Utf8JsonReader(body);
@@ -432,85 +413,6 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
         }
         return null;
-    }
-
-    /// <summary>
-    /// Reads a whole body within <see cref="MaxUpstreamBodyBytes"/>, waiting at most <paramref name="idleTimeout"/> for each read.
-    /// A body that is too large comes back as null with <see cref="BodyRead.Complete"/>; the client leaving throws.
-    /// </summary>
-    private static async Task<(PooledBody? Body, BodyRead How)> ReadBodyAsync(HttpContent content, TimeSpan idleTimeout, CancellationToken aborted)
-    {
-        var length = content.Headers.ContentLength;
-        if (length > MaxUpstreamBodyBytes)
-        {
-            return (null, BodyRead.Complete);
-        }
-        var buffer = ArrayPool<byte>.Shared.Rent((int)(length ?? 16 * 1024));
-        var written = 0;
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        try
-        {
-            idle.CancelAfter(idleTimeout);
-            await using var stream = await content.ReadAsStreamAsync(idle.Token);
-            while (true)
-            {
-                if (written == buffer.Length)
-                {
-                    if (buffer.Length >= MaxUpstreamBodyBytes)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        return (null, BodyRead.Complete);
-                    }
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, written).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-                var read = await stream.ReadAsync(buffer.AsMemory(written), idle.Token);
-                if (read == 0)
-                {
-                    return (new PooledBody(buffer, written), BodyRead.Complete);
-                }
-                written += read;
-                if (!idle.TryReset())
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    return (null, BodyRead.IdleTimeout);
-                }
-                idle.CancelAfter(idleTimeout);
-            }
-        }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            return (null, BodyRead.IdleTimeout);
-        }
-        catch (Exception e) when (e is IOException or HttpRequestException)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            return (null, BodyRead.Broken);
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-    }
-
-    private enum BodyRead
-    {
-        Complete,
-        IdleTimeout,
-        Broken,
-    }
-
-    private sealed class PooledBody(byte[] buffer, int length) : IDisposable
-    {
-        public ReadOnlySpan<byte> Span => buffer.AsSpan(0, length);
-
-        public ReadOnlyMemory<byte> Memory => buffer.AsMemory(0, length);
-
-        public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
     }
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{RequestId}: retry budget exhausted; not falling back to {Deployment}")]

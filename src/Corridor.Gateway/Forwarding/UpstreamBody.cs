@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Net.Http.Headers;
 using System.Text;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Translation;
@@ -17,7 +16,6 @@ internal enum TranslationDirection
 /// <summary>Builds the body an upstream receives: the client's own bytes with spliced edits, or a translation.</summary>
 internal static class UpstreamBody
 {
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
     private static readonly byte[] IncludeUsageValue = "{\"include_usage\":true}"u8.ToArray();
     private static readonly byte[] IncludeUsageProperty = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();
 
@@ -38,12 +36,9 @@ internal static class UpstreamBody
         };
     }
 
-    public static HttpContent ToContent(TranslationResult result, ClientRequest request)
-    {
-        HttpContent content = result.Body is { } body ? new ByteArrayContent(body) : new ReadOnlyMemoryContent(request.Body);
-        content.Headers.ContentType = Json;
-        return content;
-    }
+    /// <summary>The bytes the upstream receives: the translation or splice when there is one, else the client's own body.</summary>
+    public static ReadOnlyMemory<byte> Bytes(TranslationResult result, ClientRequest request) =>
+        result.Body is { } body ? body : request.Body;
 
     /// <summary>
     /// Renames the model when the upstream knows it by another name and, for OpenAI streams whose client did not ask

@@ -1,4 +1,4 @@
-using System.Net.Http.Headers;
+using System.Text;
 using Corridor.Core.Catalog;
 using Corridor.Gateway.FrontDoor;
 
@@ -13,6 +13,8 @@ internal sealed class UpstreamTarget
     private readonly Uri _chat;
     private readonly Uri _embeddings;
     private readonly string? _credential;
+    private readonly byte[] _chatHead;
+    private readonly byte[] _embeddingsHead;
 
     public UpstreamTarget(DeploymentEntry deployment, string? credential)
     {
@@ -39,6 +41,9 @@ internal sealed class UpstreamTarget
             _embeddings = new Uri($"{baseUrl}/embeddings");
         }
         AnthropicVersion = deployment.Vendor.ApiVersion ?? "2023-06-01";
+        Endpoint = UpstreamEndpoint.Of(_chat);
+        _chatHead = Head(_chat);
+        _embeddingsHead = Head(_embeddings);
     }
 
     public DeploymentEntry Deployment { get; }
@@ -48,37 +53,44 @@ internal sealed class UpstreamTarget
 
     public string AnthropicVersion { get; }
 
-    public HttpRequestMessage CreateRequest(Operation operation, HttpContent content)
+    /// <summary>Where this deployment's connections go.</summary>
+    public UpstreamEndpoint Endpoint { get; }
+
+    /// <summary>
+    /// The request's head for <paramref name="operation"/> up to the Content-Length's value: request line, Host, the
+    /// credential in the header the vendor's kind reads, and the JSON content type. Built once; the client appends the
+    /// length and the body.
+    /// </summary>
+    public ReadOnlyMemory<byte> RequestHead(Operation operation) => operation == Operation.Embeddings ? _embeddingsHead : _chatHead;
+
+    private byte[] Head(Uri url)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, operation == Operation.Embeddings ? _embeddings : _chat)
-        {
-            Content = content,
-            Version = System.Net.HttpVersion.Version11,
-        };
-        var headers = request.Headers;
+        var head = new StringBuilder();
+        head.Append("POST ").Append(url.PathAndQuery).Append(" HTTP/1.1\r\nHost: ").Append(url.Authority).Append("\r\n");
         switch (Deployment.Vendor.Kind)
         {
             case VendorKind.Anthropic:
                 if (_credential is not null)
                 {
-                    headers.TryAddWithoutValidation("x-api-key", _credential);
+                    head.Append("x-api-key: ").Append(_credential).Append("\r\n");
                 }
-                headers.TryAddWithoutValidation("anthropic-version", AnthropicVersion);
+                head.Append("anthropic-version: ").Append(AnthropicVersion).Append("\r\n");
                 break;
             case VendorKind.AzureOpenAI:
                 if (_credential is not null)
                 {
-                    headers.TryAddWithoutValidation("api-key", _credential);
+                    head.Append("api-key: ").Append(_credential).Append("\r\n");
                 }
                 break;
             default:
                 if (_credential is not null)
                 {
-                    headers.Authorization = new AuthenticationHeaderValue("Bearer", _credential);
+                    head.Append("Authorization: Bearer ").Append(_credential).Append("\r\n");
                 }
                 break;
         }
-        return request;
+        head.Append("Content-Type: application/json\r\nContent-Length: ");
+        return Encoding.ASCII.GetBytes(head.ToString());
     }
 }
 
@@ -99,30 +111,27 @@ internal sealed class UpstreamTargets
 
     public UpstreamTarget this[DeploymentEntry deployment] => _targets[deployment.Id];
 
-    /// <summary>Deployments whose credential variable is named but not set, as start-up errors.</summary>
-    public static IEnumerable<string> MissingCredentials(Catalog catalog, Func<string, string?> environment) =>
-        catalog.Models.SelectMany(m => m.Deployments)
-            .Where(d => d.Config.CredentialEnv is { } name && string.IsNullOrEmpty(environment(name)))
-            .Select(d => $"deployment '{d.Id}': environment variable {d.Config.CredentialEnv} (its credential) is not set");
-}
-
-/// <summary>The one pooled connection handler every upstream request goes through.</summary>
-internal sealed class UpstreamClient(TimeSpan connectTimeout) : IDisposable
-{
-    public HttpMessageInvoker Invoker { get; } = new(new SocketsHttpHandler
+    /// <summary>
+    /// Deployments whose credential variable is named but not set, or holds what an HTTP header cannot carry (a line
+    /// break would let the value write headers of its own), as start-up errors; the value itself is never repeated.
+    /// </summary>
+    public static IEnumerable<string> CredentialErrors(Catalog catalog, Func<string, string?> environment)
     {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = System.Net.DecompressionMethods.None,
-        UseCookies = false,
-        ConnectTimeout = connectTimeout,
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
-        MaxConnectionsPerServer = int.MaxValue,
-        EnableMultipleHttp2Connections = true,
-        // No DiagnosticsHandler: it made an Activity (with its tags and the redacted URL) per upstream request and sent
-        // the gateway's trace context (traceparent) to vendors; nothing here traces requests (bench/README.md).
-        ActivityHeadersPropagator = null,
-    });
-
-    public void Dispose() => Invoker.Dispose();
+        foreach (var deployment in catalog.Models.SelectMany(m => m.Deployments))
+        {
+            if (deployment.Config.CredentialEnv is not { } name)
+            {
+                continue;
+            }
+            var value = environment(name);
+            if (string.IsNullOrEmpty(value))
+            {
+                yield return $"deployment '{deployment.Id}': environment variable {name} (its credential) is not set";
+            }
+            else if (value.Any(c => c is < ' ' or > '~'))
+            {
+                yield return $"deployment '{deployment.Id}': environment variable {name} (its credential) holds a control or non-ASCII character";
+            }
+        }
+    }
 }

@@ -220,7 +220,7 @@ internal sealed partial class ShadowMirror(
         }
         var usage = new UsageMeter(compareChars);
         var sentAt = time.GetTimestamp();
-        var (status, error) = await CallAsync(target, UpstreamBody.ToContent(body, request), usage, stoppingToken);
+        var (status, error) = await CallAsync(target, UpstreamBody.Bytes(body, request), usage, stoppingToken);
         var latency = (int)time.GetElapsedTime(sentAt).TotalMilliseconds;
         if (error is null or "upstream_rejected")
         {
@@ -271,24 +271,22 @@ internal sealed partial class ShadowMirror(
     }
 
     /// <summary>Sends the request and reads the whole answer (streamed or not) into <paramref name="usage"/>; the error code is null on success.</summary>
-    private async Task<(int Status, string? Error)> CallAsync(UpstreamTarget target, HttpContent content, UsageMeter usage, CancellationToken stoppingToken)
+    private async Task<(int Status, string? Error)> CallAsync(UpstreamTarget target, ReadOnlyMemory<byte> body, UsageMeter usage, CancellationToken stoppingToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         timeout.CancelAfter(server.EffectiveStreamIdleTimeout);
-        using var upstreamRequest = target.CreateRequest(Operation.ChatCompletions, content);
         try
         {
-            using var response = await client.Invoker.SendAsync(upstreamRequest, timeout.Token);
-            var status = (int)response.StatusCode;
+            using var response = await client.SendAsync(target, Operation.ChatCompletions, body, timeout.Token);
+            var status = response.Status;
             if (status >= 400)
             {
-                return (status, response.StatusCode == HttpStatusCode.TooManyRequests ? "upstream_rate_limited"
+                return (status, status == (int)HttpStatusCode.TooManyRequests ? "upstream_rate_limited"
                     : status >= 500 ? "upstream_error" : "upstream_rejected");
             }
-            if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+            if (response.IsEventStream)
             {
-                await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
-                var reader = PipeReader.Create(stream);
+                var reader = PipeReader.Create(response.Body, new StreamPipeReaderOptions(leaveOpen: true));
                 var ended = false;
                 var result = await SseReader.ReadAllAsync(reader, (in SseEvent sse) =>
                 {
@@ -304,8 +302,14 @@ internal sealed partial class ShadowMirror(
                 await reader.CompleteAsync();
                 return result == SseReadResult.Ended && ended ? (status, null) : (status, result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken");
             }
-            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token);
-            return usage.TryScan(bytes) && usage.Reported ? (status, null) : (status, "upstream_invalid_response");
+            var (read, how) = await response.ReadWholeAsync(server.EffectiveStreamIdleTimeout, timeout.Token);
+            using var whole = read;
+            return how switch
+            {
+                BodyRead.IdleTimeout => (status, "upstream_timeout"),
+                BodyRead.Broken => (status, "upstream_response_broken"),
+                _ => whole is not null && usage.TryScan(whole.Span) && usage.Reported ? (status, null) : (status, "upstream_invalid_response"),
+            };
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {

@@ -1,0 +1,451 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+
+namespace Corridor.Gateway.Forwarding;
+
+/// <summary>
+/// An upstream's answer from <see cref="UpstreamClient"/>: the status, the few headers the forwarder reads, and the body
+/// as a stream that undoes the HTTP/1.1 framing (Content-Length, chunked, or until the connection closes). Disposing it
+/// returns the connection to its pool when the body was read to its end, and closes the connection otherwise.
+/// </summary>
+internal sealed class UpstreamResponse : IDisposable
+{
+    private readonly UpstreamConnection _connection;
+    private readonly bool _keepAlive;
+    private bool _disposed;
+
+    private UpstreamResponse(UpstreamConnection connection, int status, long? contentLength, bool chunked, bool keepAlive, bool isEventStream, string? retryAfter)
+    {
+        _connection = connection;
+        Status = status;
+        ContentLength = chunked ? null : contentLength;
+        IsEventStream = isEventStream;
+        RetryAfter = retryAfter;
+        // A body with neither length nor chunks runs until the connection closes, so that connection cannot be reused.
+        _keepAlive = keepAlive && (chunked || contentLength is not null);
+        Body = new BodyStream(connection, status is 204 or 304 ? 0 : chunked ? null : contentLength, chunked);
+    }
+
+    public int Status { get; }
+
+    /// <summary>The body's length from its Content-Length header; null when chunked or unstated.</summary>
+    public long? ContentLength { get; }
+
+    /// <summary>Whether the media type is <c>text/event-stream</c>.</summary>
+    public bool IsEventStream { get; }
+
+    /// <summary>The Retry-After header as sent (seconds or an HTTP date), if any.</summary>
+    public string? RetryAfter { get; }
+
+    /// <summary>The body, without its framing. Reading past its end returns 0; a connection that ends early throws <see cref="IOException"/>.</summary>
+    public Stream Body { get; }
+
+    /// <summary>Set by the client: where a connection goes back once its answer was read through.</summary>
+    internal Action<UpstreamConnection>? Returned { get; set; }
+
+    /// <summary>
+    /// Parses a head (status line and headers, through the blank line); returns null for an interim (1xx) answer and
+    /// throws <see cref="HttpRequestException"/> for one that is not HTTP/1.x.
+    /// </summary>
+    internal static UpstreamResponse? Parse(UpstreamConnection connection, ReadOnlySpan<byte> head)
+    {
+        var lineEnd = head.IndexOf("\r\n"u8);
+        var statusLine = head[..lineEnd];
+        if (statusLine.Length < 12 || !statusLine.StartsWith("HTTP/1."u8) || statusLine[8] != (byte)' '
+            || !Utf8Parser.TryParse(statusLine.Slice(9, 3), out int status, out var consumed) || consumed != 3 || status < 100
+            || (statusLine.Length > 12 && statusLine[12] != (byte)' '))
+        {
+            throw Invalid("its status line is not HTTP/1.x");
+        }
+        if (status is >= 100 and < 200)
+        {
+            return null;
+        }
+        var keepAlive = statusLine[7] == (byte)'1'; // HTTP/1.1 keeps the connection unless told otherwise; 1.0 closes it
+        long? contentLength = null;
+        var chunked = false;
+        var eventStream = false;
+        string? retryAfter = null;
+        var rest = head[(lineEnd + 2)..];
+        while (rest.Length > 2)
+        {
+            var end = rest.IndexOf("\r\n"u8);
+            var line = rest[..end];
+            rest = rest[(end + 2)..];
+            if (line.Length > 0 && line[0] is (byte)' ' or (byte)'\t')
+            {
+                continue; // an obsolete folded continuation of the previous header, none of which is read here
+            }
+            var colon = line.IndexOf((byte)':');
+            if (colon <= 0)
+            {
+                throw Invalid("a header line has no name");
+            }
+            var name = line[..colon];
+            var value = line[(colon + 1)..].Trim((byte)' ').Trim((byte)'\t');
+            if (Ascii.EqualsIgnoreCase(name, "content-length"u8))
+            {
+                if (!Utf8Parser.TryParse(value, out long length, out consumed) || consumed != value.Length || length < 0
+                    || (contentLength is { } earlier && earlier != length))
+                {
+                    throw Invalid("its Content-Length is not a length");
+                }
+                contentLength = length;
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "transfer-encoding"u8))
+            {
+                // Chunked is the last coding when present; anything else means the body runs to the connection's end.
+                var last = value.LastIndexOf((byte)',');
+                chunked = Ascii.EqualsIgnoreCase(value[(last + 1)..].Trim((byte)' '), "chunked"u8);
+                keepAlive &= chunked;
+                contentLength = null;
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "content-type"u8))
+            {
+                var parameters = value.IndexOf((byte)';');
+                eventStream = Ascii.EqualsIgnoreCase((parameters < 0 ? value : value[..parameters]).Trim((byte)' '), "text/event-stream"u8);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "retry-after"u8))
+            {
+                retryAfter = Encoding.ASCII.GetString(value);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "connection"u8))
+            {
+                foreach (var option in Encoding.ASCII.GetString(value).Split(',', StringSplitOptions.TrimEntries))
+                {
+                    if (option.Equals("close", StringComparison.OrdinalIgnoreCase))
+                    {
+                        keepAlive = false;
+                    }
+                    else if (option.Equals("keep-alive", StringComparison.OrdinalIgnoreCase))
+                    {
+                        keepAlive = true;
+                    }
+                }
+            }
+        }
+        return new UpstreamResponse(connection, status, chunked ? null : contentLength, chunked, keepAlive, eventStream, retryAfter);
+    }
+
+    private static HttpRequestException Invalid(string why) =>
+        new(HttpRequestError.InvalidResponse, $"The upstream's answer is not valid HTTP: {why}.");
+
+    /// <summary>The most of a whole (not streamed) body that is read; a larger one is treated as invalid.</summary>
+    internal const int MaxWholeBodyBytes = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// Reads the whole body within <see cref="MaxWholeBodyBytes"/>, waiting at most <paramref name="idleTimeout"/> for each
+    /// read. A body that is too large comes back as null with <see cref="BodyRead.Complete"/>; the caller's token firing throws.
+    /// </summary>
+    public async Task<(PooledBody? Body, BodyRead How)> ReadWholeAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
+    {
+        if (ContentLength > MaxWholeBodyBytes)
+        {
+            return (null, BodyRead.Complete);
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent((int)(ContentLength is { } length && length > 0 ? length : 16 * 1024));
+        var written = 0;
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            idle.CancelAfter(idleTimeout);
+            while (true)
+            {
+                if (written == buffer.Length)
+                {
+                    if (buffer.Length >= MaxWholeBodyBytes)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        return (null, BodyRead.Complete);
+                    }
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, written).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await Body.ReadAsync(buffer.AsMemory(written), idle.Token);
+                if (read == 0)
+                {
+                    return (new PooledBody(buffer, written), BodyRead.Complete);
+                }
+                written += read;
+                if (written == ContentLength)
+                {
+                    // Every byte is in: no read (and no timer) for the end.
+                    return (new PooledBody(buffer, written), BodyRead.Complete);
+                }
+                if (!idle.TryReset())
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return (null, BodyRead.IdleTimeout);
+                }
+                idle.CancelAfter(idleTimeout);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, BodyRead.IdleTimeout);
+        }
+        catch (IOException)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, BodyRead.Broken);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        if (_keepAlive && Returned is { } returned && ((BodyStream)Body).TryFinishFromBuffer() && _connection.Buffered.IsEmpty)
+        {
+            returned(_connection);
+        }
+        else
+        {
+            _connection.Dispose();
+        }
+    }
+
+    /// <summary>The body's bytes, undone from their framing, read through the connection's buffer.</summary>
+    private sealed class BodyStream(UpstreamConnection connection, long? length, bool chunked) : Stream
+    {
+        // Content-Length (or none) framing: the bytes left; null runs to the connection's end.
+        private long? _remaining = length;
+        private ChunkState _state = chunked ? ChunkState.Size : ChunkState.Data;
+        private long _chunkLeft;
+        private bool _ended = length == 0 && !chunked;
+
+        private enum ChunkState
+        {
+            Size,
+            Data,
+            DataEnd,
+            Trailers,
+        }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        /// <summary>Reads the rest of the body from the buffer alone, without I/O; false when more must come from the connection.</summary>
+        public bool TryFinishFromBuffer()
+        {
+            try
+            {
+                return FinishFromBuffer();
+            }
+            catch (IOException)
+            {
+                return false; // misframed: the connection is closed
+            }
+        }
+
+        private bool FinishFromBuffer()
+        {
+            Span<byte> sink = stackalloc byte[256];
+            while (!_ended)
+            {
+                if (connection.Buffered.IsEmpty)
+                {
+                    return false;
+                }
+                if (!chunked)
+                {
+                    if (_remaining is null)
+                    {
+                        return false;
+                    }
+                    _remaining -= connection.Take(sink, _remaining.Value);
+                    _ended = _remaining == 0;
+                    continue;
+                }
+                if (!StepChunked(sink, out _))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+        {
+            while (!_ended)
+            {
+                if (!chunked)
+                {
+                    if (connection.Buffered.Length > 0)
+                    {
+                        var taken = connection.Take(destination.Span, _remaining ?? long.MaxValue);
+                        Consumed(taken);
+                        return taken;
+                    }
+                    if (destination.IsEmpty)
+                    {
+                        return 0;
+                    }
+                    var want = (int)Math.Min(destination.Length, _remaining ?? long.MaxValue);
+                    var read = await connection.ReadDirectAsync(destination[..want], cancellationToken);
+                    if (read == 0)
+                    {
+                        if (_remaining is not null)
+                        {
+                            throw new IOException($"The upstream closed the connection with {_remaining} bytes of its response still to come.");
+                        }
+                        _ended = true;
+                        return 0;
+                    }
+                    Consumed(read);
+                    return read;
+                }
+                if (StepChunked(destination.Span, out var produced))
+                {
+                    if (produced > 0 || destination.IsEmpty)
+                    {
+                        return produced;
+                    }
+                    continue;
+                }
+                if (await connection.FillAsync(cancellationToken) == 0)
+                {
+                    throw new IOException("The upstream closed the connection in the middle of a chunked response.");
+                }
+            }
+            return 0;
+        }
+
+        private void Consumed(int count)
+        {
+            if (_remaining is not null)
+            {
+                _remaining -= count;
+                _ended = _remaining == 0;
+            }
+        }
+
+        /// <summary>One step of the chunked decoder on buffered bytes; false when it needs more bytes first.</summary>
+        private bool StepChunked(Span<byte> destination, out int produced)
+        {
+            produced = 0;
+            var buffered = connection.Buffered;
+            switch (_state)
+            {
+                case ChunkState.Data:
+                    if (buffered.IsEmpty)
+                    {
+                        return false;
+                    }
+                    if (destination.IsEmpty)
+                    {
+                        return true;
+                    }
+                    produced = connection.Take(destination, _chunkLeft);
+                    _chunkLeft -= produced;
+                    if (_chunkLeft == 0)
+                    {
+                        _state = ChunkState.DataEnd;
+                    }
+                    return true;
+                case ChunkState.DataEnd:
+                    if (buffered.Length < 2)
+                    {
+                        return false;
+                    }
+                    if (!buffered.StartsWith("\r\n"u8))
+                    {
+                        throw new IOException("The upstream's chunked response is malformed: a chunk does not end with CRLF.");
+                    }
+                    connection.Skip(2);
+                    _state = ChunkState.Size;
+                    return true;
+                case ChunkState.Size:
+                {
+                    var end = buffered.IndexOf("\r\n"u8);
+                    if (end < 0)
+                    {
+                        if (buffered.Length > 1024)
+                        {
+                            throw new IOException("The upstream's chunked response is malformed: a chunk size line is too long.");
+                        }
+                        return false;
+                    }
+                    var line = buffered[..end];
+                    var extension = line.IndexOf((byte)';');
+                    var digits = (extension < 0 ? line : line[..extension]).Trim((byte)' ');
+                    if (digits.IsEmpty || digits.Length > 15 || !Utf8Parser.TryParse(digits, out long size, out var consumed, 'X') || consumed != digits.Length)
+                    {
+                        throw new IOException("The upstream's chunked response is malformed: a chunk size is not hexadecimal.");
+                    }
+                    connection.Skip(end + 2);
+                    _chunkLeft = size;
+                    _state = size == 0 ? ChunkState.Trailers : ChunkState.Data;
+                    return true;
+                }
+                default:
+                {
+                    var end = buffered.IndexOf("\r\n"u8);
+                    if (end < 0)
+                    {
+                        if (buffered.Length > UpstreamConnection.MaxHeadBytes)
+                        {
+                            throw new IOException("The upstream's chunked response is malformed: its trailers are too long.");
+                        }
+                        return false;
+                    }
+                    connection.Skip(end + 2);
+                    _ended = end == 0; // the blank line after the trailers (if any) ends the body
+                    return true;
+                }
+            }
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
+
+/// <summary>How reading a whole body ended.</summary>
+internal enum BodyRead
+{
+    Complete,
+    IdleTimeout,
+    Broken,
+}
+
+/// <summary>A body read whole into a pooled array; disposing returns the array.</summary>
+internal sealed class PooledBody(byte[] buffer, int length) : IDisposable
+{
+    public ReadOnlySpan<byte> Span => buffer.AsSpan(0, length);
+
+    public ReadOnlyMemory<byte> Memory => buffer.AsMemory(0, length);
+
+    public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
+}
