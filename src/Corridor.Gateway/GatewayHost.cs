@@ -136,7 +136,8 @@ public static class GatewayHost
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigWatcher>(sp, configPath));
             services.AddHostedService(sp => sp.GetRequiredService<ConfigWatcher>());
         }
-        services.AddSingleton(new UpstreamClient(config.Server.EffectiveConnectTimeout));
+        // Made by the container, so the container disposes it (its pooled connections and idle sweep) at shutdown.
+        services.AddSingleton(_ => new UpstreamClient(config.Server.EffectiveConnectTimeout));
         services.AddSingleton<KeyCache>();
         services.AddSingleton<Authenticator>();
         services.AddSingleton<FrontDoor.FrontDoor>();
