@@ -322,7 +322,16 @@ internal sealed class UpstreamResponse : IDisposable
                     }
                     continue;
                 }
-                if (await connection.FillAsync(cancellationToken) == 0)
+                int filled;
+                try
+                {
+                    filled = await connection.FillAsync(cancellationToken);
+                }
+                catch (HttpRequestException e)
+                {
+                    throw new IOException("The upstream's chunked response is malformed: " + e.Message, e); // trailers over the limit
+                }
+                if (filled == 0)
                 {
                     throw new IOException("The upstream closed the connection in the middle of a chunked response.");
                 }
