@@ -85,7 +85,7 @@ public sealed class SecretsTests : IAsyncLifetime, IDisposable
         // The one place a key is ever shown: the issuing response. It is not added to what is searched.
         var secret = issuedBody.RootElement.GetProperty("secret").GetString()!;
         var keyId = issuedBody.RootElement.GetProperty("key").GetProperty("id").GetString()!;
-        var wrongKey = secret[..^1] + (secret[^1] == 'a' ? 'b' : 'a');
+        var wrongKey = Secrets.OneCharacterOff(secret);
 
         using var tenant = Client(new AuthenticationHeaderValue("Bearer", secret));
         await SendAsync(tenant, HttpMethod.Post, "/v1/chat/completions", new { model = "gpt-4.1", messages = new[] { new { role = "user", content = "hi" } } });
@@ -101,7 +101,7 @@ public sealed class SecretsTests : IAsyncLifetime, IDisposable
         {
             await SendAsync(wrong, HttpMethod.Post, "/v1/chat/completions", new { model = "gpt-4.1", messages = new[] { new { role = "user", content = "hi" } } });
         }
-        using (var wrongAdmin = Client(new AuthenticationHeaderValue("Bearer", _adminToken[..^1] + "0")))
+        using (var wrongAdmin = Client(new AuthenticationHeaderValue("Bearer", Secrets.OneCharacterOff(_adminToken))))
         {
             await SendAsync(wrongAdmin, HttpMethod.Get, "/admin/tenants", null);
         }

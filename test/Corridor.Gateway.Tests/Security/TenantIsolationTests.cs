@@ -31,7 +31,7 @@ public sealed class TenantIsolationTests(AdminGatewayFixture fixture) : IClassFi
             ("tenant key as bearer", h => h.Authorization = new AuthenticationHeaderValue("Bearer", Live.Secret)),
             ("tenant key as x-api-key", h => h.Add("x-api-key", Live.Secret)),
             ("no credential", _ => { }),
-            ("wrong token", h => h.Authorization = new AuthenticationHeaderValue("Bearer", fixture.AdminToken[..^1] + "0")),
+            ("wrong token", h => h.Authorization = new AuthenticationHeaderValue("Bearer", Secrets.OneCharacterOff(fixture.AdminToken))),
             ("token prefix", h => h.Authorization = new AuthenticationHeaderValue("Bearer", fixture.AdminToken[..8])),
         };
         using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
@@ -94,8 +94,7 @@ public sealed class TenantIsolationTests(AdminGatewayFixture fixture) : IClassFi
     [Fact]
     public async Task AKeyOneCharacterOff_IsUnknown()
     {
-        var last = Live.Secret[^1];
-        var offByOne = Live.Secret[..^1] + (last == 'a' ? 'b' : 'a');
+        var offByOne = Secrets.OneCharacterOff(Live.Secret);
         using var http = Live.Http(offByOne);
 
         using var response = await http.GetAsync("/v1/models").WithTimeout();
