@@ -41,6 +41,10 @@ internal sealed partial class SqliteStore : ICorridorStore
     // and the next batch waits for the restart in this process rather than in SQLite's busy handler (which sleeps in
     // steps of milliseconds). It also keeps the ledger's connection to one batch at a time.
     private readonly SemaphoreSlim _ledgerTurn = new(1, 1);
+
+    // Closed while the restart waits for its turn: batches written back to back (the writer at saturation) would otherwise
+    // take the turn again and again before the woken restart thread runs, and the WAL would grow while it starves.
+    private readonly ManualResetEventSlim _noRestartWaiting = new(initialState: true);
     private LedgerRows.Writer? _ledger;
 
     /// <summary>How often the background checkpoint runs once ledger rows are written.</summary>
@@ -321,6 +325,8 @@ internal sealed partial class SqliteStore : ICorridorStore
             return;
         }
 
+        // A restart waiting for its turn goes first: at most the length of one checkpoint of what is left (milliseconds).
+        _noRestartWaiting.Wait(cancellationToken);
         await _ledgerTurn.WaitAsync(cancellationToken);
         try
         {
@@ -390,14 +396,22 @@ internal sealed partial class SqliteStore : ICorridorStore
     {
         // For this connection until it is next opened (Open sets the usual timeout again).
         Execute(connection, $"PRAGMA busy_timeout = {RestartBusyTimeoutMs}");
-        _ledgerTurn.Wait(stopping);
+        _noRestartWaiting.Reset();
         try
         {
-            Checkpoint(connection, "RESTART");
+            _ledgerTurn.Wait(stopping);
+            try
+            {
+                Checkpoint(connection, "RESTART");
+            }
+            finally
+            {
+                _ledgerTurn.Release();
+            }
         }
         finally
         {
-            _ledgerTurn.Release();
+            _noRestartWaiting.Set();
         }
     }
 
@@ -640,6 +654,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         _ledger?.Dispose();
         _ledger = null;
         _ledgerTurn.Dispose();
+        _noRestartWaiting.Dispose();
         // Close the idle pooled connections to this file so it can be moved or deleted (the last one checkpoints the WAL).
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
