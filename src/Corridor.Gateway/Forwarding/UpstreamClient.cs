@@ -71,15 +71,13 @@ internal sealed class UpstreamClient : IDisposable
         {
             var connection = Rent(pool);
             var reused = connection is not null;
-            connection ??= await ConnectAsync(target.Endpoint, cancellationToken);
+            connection ??= await ConnectAsync(target.Endpoint, pool, cancellationToken);
             var sent = false;
             try
             {
                 await connection.WriteRequestAsync(head, body, cancellationToken);
                 sent = true;
-                var response = await connection.ReadResponseHeadAsync(cancellationToken);
-                response.Returned = c => Return(pool, c);
-                return response;
+                return await connection.ReadResponseHeadAsync(cancellationToken);
             }
             catch (Exception e) when (e is IOException or HttpRequestException)
             {
@@ -127,7 +125,7 @@ internal sealed class UpstreamClient : IDisposable
         pool.Push(connection);
     }
 
-    private async Task<UpstreamConnection> ConnectAsync(UpstreamEndpoint endpoint, CancellationToken cancellationToken)
+    private async Task<UpstreamConnection> ConnectAsync(UpstreamEndpoint endpoint, ConcurrentStack<UpstreamConnection> pool, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_connectTimeout);
@@ -148,7 +146,7 @@ internal sealed class UpstreamClient : IDisposable
                     CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
                 }, timeout.Token);
             }
-            return new UpstreamConnection(socket, stream);
+            return new UpstreamConnection(socket, stream, connection => Return(pool, connection));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -228,8 +226,11 @@ internal readonly record struct UpstreamEndpoint(bool Tls, string Host, int Port
     public override string ToString() => $"{(Tls ? "https" : "http")}://{Host}:{Port}";
 }
 
-/// <summary>One keep-alive connection to an upstream, used by one request at a time, with its read buffer.</summary>
-internal sealed class UpstreamConnection(Socket socket, Stream stream) : IDisposable
+/// <summary>
+/// One keep-alive connection to an upstream, used by one request at a time, with its read buffer; <paramref name="release"/>
+/// puts it back in its pool once an answer was read through.
+/// </summary>
+internal sealed class UpstreamConnection(Socket socket, Stream stream, Action<UpstreamConnection> release) : IDisposable
 {
     // The status line and headers must fit in this; the body is read through it too, when it is not read straight into
     // the caller's buffer.
@@ -246,6 +247,9 @@ internal sealed class UpstreamConnection(Socket socket, Stream stream) : IDispos
 
     /// <summary>The unread bytes in the buffer.</summary>
     public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, _end - _start);
+
+    /// <summary>Puts this connection back in its pool for the next request.</summary>
+    public void Release() => release(this);
 
     /// <summary>False when the upstream closed (or wrote to) this idle connection.</summary>
     public bool IsOpen()
@@ -264,9 +268,8 @@ internal sealed class UpstreamConnection(Socket socket, Stream stream) : IDispos
     {
         _start = _end = 0;
         // The head ends with "Content-Length: "; the length and the blank line follow.
-        var lengthBytes = 0;
         Span<byte> length = stackalloc byte[24];
-        Utf8Formatter.TryFormat(body.Length, length, out lengthBytes);
+        Utf8Formatter.TryFormat(body.Length, length, out var lengthBytes);
         "\r\n\r\n"u8.CopyTo(length[lengthBytes..]);
         lengthBytes += 4;
         var total = head.Length + lengthBytes + body.Length;

@@ -15,16 +15,17 @@ internal sealed class UpstreamResponse : IDisposable
     private readonly bool _keepAlive;
     private bool _disposed;
 
+    // contentLength is null when the body is chunked or its length unstated.
     private UpstreamResponse(UpstreamConnection connection, int status, long? contentLength, bool chunked, bool keepAlive, bool isEventStream, string? retryAfter)
     {
         _connection = connection;
         Status = status;
-        ContentLength = chunked ? null : contentLength;
+        ContentLength = contentLength;
         IsEventStream = isEventStream;
         RetryAfter = retryAfter;
         // A body with neither length nor chunks runs until the connection closes, so that connection cannot be reused.
         _keepAlive = keepAlive && (chunked || contentLength is not null);
-        Body = new BodyStream(connection, status is 204 or 304 ? 0 : chunked ? null : contentLength, chunked);
+        Body = new BodyStream(connection, status is 204 or 304 ? 0 : contentLength, chunked);
     }
 
     public int Status { get; }
@@ -40,9 +41,6 @@ internal sealed class UpstreamResponse : IDisposable
 
     /// <summary>The body, without its framing. Reading past its end returns 0; a connection that ends early throws <see cref="IOException"/>.</summary>
     public Stream Body { get; }
-
-    /// <summary>Set by the client: where a connection goes back once its answer was read through.</summary>
-    internal Action<UpstreamConnection>? Returned { get; set; }
 
     /// <summary>
     /// Parses a head (status line and headers, through the blank line); returns null for an interim (1xx) answer and
@@ -207,9 +205,9 @@ internal sealed class UpstreamResponse : IDisposable
             return;
         }
         _disposed = true;
-        if (_keepAlive && Returned is { } returned && ((BodyStream)Body).TryFinishFromBuffer() && _connection.Buffered.IsEmpty)
+        if (_keepAlive && ((BodyStream)Body).TryFinishFromBuffer() && _connection.Buffered.IsEmpty)
         {
-            returned(_connection);
+            _connection.Release();
         }
         else
         {
