@@ -112,7 +112,10 @@ public sealed class MonitorRestartTests
             var decision = await MonitorGatewayFixture.EventuallyAsync(async () =>
             {
                 await Task.Yield();
-                return monitor.Standing(SubjectRef.Key(keys[1].KeyId))?.Pinned == EnforcementLevel.None ? (object)monitor.GetEnforcement("light-two", keys[1].KeyId) : null;
+                // Both pins applied (the tenant's too: before it, the tenant's own suspension could decide first).
+                return monitor.Standing(SubjectRef.Key(keys[1].KeyId))?.Pinned == EnforcementLevel.None
+                    && monitor.Standing(SubjectRef.Tenant("light-two"))?.Pinned == EnforcementLevel.None
+                    ? (object)monitor.GetEnforcement("light-two", keys[1].KeyId) : null;
             });
             Assert.Equal(new EnforcementDecision(EnforcementLevel.Suspend, cluster), (EnforcementDecision)decision);
         }
