@@ -350,17 +350,28 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
             }
         }
 
-        // Each replica shipped its own share; exactly one of them scored them all.
-        var health = new List<JsonElement>();
+        // Each replica shipped its own share; exactly one of them scored them all. The suspension can come before a
+        // replica's last observation is shipped (the rest were enough), so wait for the shipping to catch up.
+        var health = new Dictionary<ServeProcess, JsonElement>();
         foreach (var replica in new[] { _a, _b })
         {
             using var http = Client(replica, "");
-            health.Add(JsonDocument.Parse(await http.GetStringAsync("/healthz").WithTimeout()).RootElement.GetProperty("monitor"));
+            JsonElement monitor = default;
+            await WithinPropagationAsync($"{replica.BaseAddress} to ship its share of the observations", async () =>
+            {
+                monitor = JsonDocument.Parse(await http.GetStringAsync("/healthz")).RootElement.GetProperty("monitor");
+                return monitor.GetProperty("fleet").GetProperty("shipped").GetInt64() >= 2 * PerReplica;
+            }, TimeSpan.FromSeconds(10));
+            health[replica] = monitor;
         }
 
-        Assert.All(health, h => Assert.True(h.GetProperty("fleet").GetProperty("shipped").GetInt64() >= 2 * PerReplica));
-        var leader = Assert.Single(health, h => h.GetProperty("fleet").GetProperty("leading").GetBoolean());
-        Assert.True(leader.GetProperty("observed").GetInt64() >= 4 * PerReplica);
+        var leading = Assert.Single(health, h => h.Value.GetProperty("fleet").GetProperty("leading").GetBoolean()).Key;
+        using (var http = Client(leading, ""))
+        {
+            await WithinPropagationAsync($"the leader {leading.BaseAddress} to score both replicas' observations", async () =>
+                JsonDocument.Parse(await http.GetStringAsync("/healthz")).RootElement.GetProperty("monitor").GetProperty("observed").GetInt64() >= 4 * PerReplica,
+                TimeSpan.FromSeconds(10));
+        }
 
         await using var store = await CorridorStores.OpenAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString), CancellationToken.None).WithTimeout();
         var levels = await store.ListEnforcementAsync(CancellationToken.None).WithTimeout();
