@@ -67,8 +67,17 @@ public interface ICorridorStore : IAsyncDisposable
     /// </summary>
     Task<bool> SetLimitsAsync(SubjectLimits limits, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
 
-    /// <summary>Appends a batch in one transaction. Rows whose request id is already stored are ignored, so a retried batch never doubles.</summary>
+    /// <summary>
+    /// Appends a batch, all of it or none: when this returns the rows are durable (docs/durability.md). Rows whose request id
+    /// is already stored are ignored, so a retried batch never doubles.
+    /// </summary>
     Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Ledger rows durable but not yet where another process reads them: the embedded store's journal, when this store owns
+    /// it (docs/durability.md). This store's own reads always include them. Zero for PostgreSQL.
+    /// </summary>
+    long LedgerBacklog => 0;
     /// <summary>Streams rows with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/> (either bound optional), oldest first.</summary>
     IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
     /// <summary>Appends shadow evaluation results in one transaction; a result whose request id is already stored is ignored.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Recording;
+using Corridor.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -61,7 +62,7 @@ internal static class HealthEndpoint
             }
 
             json.WriteEndObject();
-            WriteLedger(json, context.RequestServices.GetRequiredService<LedgerWriter>());
+            WriteLedger(json, context.RequestServices.GetRequiredService<LedgerWriter>(), context.RequestServices.GetRequiredService<ICorridorStore>());
             json.WriteEndObject();
         }
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
@@ -69,14 +70,16 @@ internal static class HealthEndpoint
 
     /// <summary>
     /// The ledger writer's counters, cumulative since start: rows written, commits, rows waiting, and how long responses
-    /// waited for their rows to be durable (count, sum and a histogram whose buckets are keyed by their upper bound in µs).
+    /// waited for their rows to be durable (count, sum and a histogram whose buckets are keyed by their upper bound in µs);
+    /// and the rows durable in the embedded store's journal but not yet in its database file (docs/durability.md).
     /// </summary>
-    private static void WriteLedger(Utf8JsonWriter json, LedgerWriter ledger)
+    private static void WriteLedger(Utf8JsonWriter json, LedgerWriter ledger, ICorridorStore store)
     {
         json.WriteStartObject("ledger");
         json.WriteNumber("written", ledger.Written);
         json.WriteNumber("commits", ledger.Commits);
         json.WriteNumber("pending", ledger.Pending);
+        json.WriteNumber("journal_backlog", store.LedgerBacklog);
         var waits = ledger.Waits;
         json.WriteStartObject("commit_wait");
         json.WriteNumber("count", waits.Count);

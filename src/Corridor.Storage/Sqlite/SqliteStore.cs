@@ -47,6 +47,11 @@ internal sealed partial class SqliteStore : ICorridorStore
     private readonly ManualResetEventSlim _noRestartWaiting = new(initialState: true);
     private LedgerRows.Writer? _ledger;
 
+    // The ledger's durable point when this store owns the journal beside the file (null: rows go straight into SQLite).
+    private LedgerJournal? _journal;
+    private readonly bool _fullSync;
+    private readonly TimeSpan _ingestInterval;
+
     /// <summary>How often the background checkpoint runs once ledger rows are written.</summary>
     internal static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromMilliseconds(250);
 
@@ -62,13 +67,15 @@ internal sealed partial class SqliteStore : ICorridorStore
     {
     }
 
-    internal SqliteStore(string path, TimeProvider? timeProvider, bool fullSync, TimeSpan checkpointInterval, long restartFrames)
+    internal SqliteStore(string path, TimeProvider? timeProvider, bool fullSync, TimeSpan checkpointInterval, long restartFrames, TimeSpan? ingestInterval = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
         _timeProvider = timeProvider ?? TimeProvider.System;
         _checkpointInterval = checkpointInterval;
         _restartFrames = restartFrames;
+        _fullSync = fullSync;
+        _ingestInterval = ingestInterval ?? LedgerJournal.DefaultIngestInterval;
         // No automatic checkpoints in the committing connection: one would copy the WAL into the file and sync both inside
         // the commit that crossed the threshold, holding every response that waits on that commit (docs/durability.md).
         // The ledger's writer starts a background checkpoint instead (CheckpointAsync), which also restarts the WAL once it
@@ -99,6 +106,38 @@ internal sealed partial class SqliteStore : ICorridorStore
         // WAL lets the gateway read while the CLI (or the ledger writer) writes; the setting is kept in the file.
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken);
         await SqliteMigrations.ApplyAsync(connection, _timeProvider, cancellationToken);
+        _journal ??= OpenJournal();
+    }
+
+    /// <summary>Whether this store owns the ledger journal (<see cref="LedgerJournal"/>); false when another store has the file open.</summary>
+    internal bool Journaled => _journal is not null;
+
+    public long LedgerBacklog => _journal?.Backlog ?? 0;
+
+    /// <summary>Takes the ledger journal when no other store holds it, and inserts what a crashed owner left in it.</summary>
+    private LedgerJournal? OpenJournal()
+    {
+        var journal = LedgerJournal.TryOpen(LedgerJournal.FolderFor(Path), _fullSync, InsertLedger, _ingestInterval);
+        if (journal is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            journal.Replay();
+            return journal;
+        }
+        catch (Exception e)
+        {
+            journal.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (e is InvalidDataException)
+            {
+                throw new CorridorStoreException(StoreError.JournalUnreadable, e.Message, e);
+            }
+
+            throw;
+        }
     }
 
     public async ValueTask<long> GetRevisionAsync(CancellationToken cancellationToken)
@@ -325,12 +364,25 @@ internal sealed partial class SqliteStore : ICorridorStore
             return;
         }
 
+        if (_journal is { } journal)
+        {
+            await journal.AppendAsync(entries, cancellationToken);
+            return;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        InsertLedger(entries);
+    }
+
+    /// <summary>Inserts ledger rows in one transaction on the ledger's own connection: the journal's passes, or every batch when there is no journal.</summary>
+    private void InsertLedger(IReadOnlyList<LedgerEntry> entries)
+    {
         // A restart waiting for its turn goes first: at most the length of one checkpoint of what is left (milliseconds).
-        _noRestartWaiting.Wait(cancellationToken);
-        await _ledgerTurn.WaitAsync(cancellationToken);
+        _noRestartWaiting.Wait();
+        _ledgerTurn.Wait();
         try
         {
-            _ledger ??= new LedgerRows.Writer(await OpenAsync(cancellationToken));
+            _ledger ??= new LedgerRows.Writer(Open());
             try
             {
                 _ledger.Append(entries);
@@ -354,6 +406,10 @@ internal sealed partial class SqliteStore : ICorridorStore
                 () => RunCheckpoints(_stopping.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
     }
+
+    /// <summary>Before a ledger read: every row appended so far is in the database.</summary>
+    private ValueTask CatchUpLedgerAsync(CancellationToken cancellationToken) =>
+        _journal?.CatchUpAsync(cancellationToken) ?? ValueTask.CompletedTask;
 
     /// <summary>
     /// Copies the WAL into the database file every <see cref="_checkpointInterval"/>, beside the writers (PASSIVE: it never
@@ -424,8 +480,14 @@ internal sealed partial class SqliteStore : ICorridorStore
         return reader.Read() ? reader.GetInt64(1) : 0;
     }
 
-    public IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
-        ReadTimeRangeAsync(LedgerRows.SelectSql, from, to, SqliteValues.Rows.Ledger, cancellationToken);
+    public async IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await CatchUpLedgerAsync(cancellationToken);
+        await foreach (var entry in ReadTimeRangeAsync(LedgerRows.SelectSql, from, to, SqliteValues.Rows.Ledger, cancellationToken))
+        {
+            yield return entry;
+        }
+    }
 
     public Task AppendShadowResultsAsync(IReadOnlyList<ShadowResult> results, CancellationToken cancellationToken) =>
         ExecuteBatchAsync(results, ShadowRows.InsertSql, ShadowRows.AddParameters, ShadowRows.Bind, cancellationToken);
@@ -454,6 +516,7 @@ internal sealed partial class SqliteStore : ICorridorStore
 
     public async Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, string? tenantId, CancellationToken cancellationToken)
     {
+        await CatchUpLedgerAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT tenant_id, model, input_tokens, output_tokens, cost FROM ledger WHERE billable = 1 AND "
@@ -644,6 +707,13 @@ internal sealed partial class SqliteStore : ICorridorStore
 
     public async ValueTask DisposeAsync()
     {
+        if (_journal is { } journal)
+        {
+            // Its last pass inserts what is left, before the ledger's connection closes.
+            await journal.DisposeAsync();
+            _journal = null;
+        }
+
         await _stopping.CancelAsync();
         if (_checkpoints is { } checkpoints)
         {

@@ -134,8 +134,14 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         const long restartFrames = 256;
         const int rows = 40_000;
         var path = _folder.File("busy/corridor.db");
+        // Each batch its own transaction, as when another store holds the ledger journal (with it, batches reach SQLite
+        // in passes a few milliseconds apart).
+        var journal = LedgerJournal.FolderFor(Path.GetFullPath(path));
+        Directory.CreateDirectory(journal);
+        using var journalHeld = new FileStream(Path.Combine(journal, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         await using var store = new SqliteStore(path, null, fullSync: false, TimeSpan.FromMilliseconds(10), restartFrames);
         await store.MigrateAsync(None).WithTimeout();
+        Assert.False(store.Journaled);
         await store.AppendLedgerAsync([LedgerSamples.Entry("req-first")], None).WithTimeout();
         await Task.Delay(200); // the checkpoint's loop has started (it starts with the first batch)
 

@@ -1,0 +1,392 @@
+using Corridor.Core.Metering;
+
+namespace Corridor.Storage.Sqlite;
+
+/// <summary>
+/// The durable point of the embedded store's ledger: a batch is appended to a journal file beside the database (one
+/// write; flushed to disk too when the store syncs fully) and acknowledged, and a background pass inserts what has
+/// gathered into SQLite every <see cref="DefaultIngestInterval"/>, hundreds of rows a transaction at load instead of the
+/// handful a group commit gathers (docs/durability.md). Segments whose rows are all in SQLite are deleted; whatever a
+/// crash leaves is inserted again by the next store that opens the file (<see cref="Replay"/>; the ledger ignores request
+/// ids it already has). Readers of the ledger call <see cref="CatchUpAsync"/> first, so they see every row appended
+/// before they asked.
+/// One store owns the journal, through an exclusive lock on a file in its folder held while it is open; a store that
+/// cannot take the lock (another process, or another store in this one, has the database open) writes its ledger rows
+/// straight into SQLite instead.
+/// </summary>
+internal sealed class LedgerJournal : IAsyncDisposable
+{
+    /// <summary>How long rows gather before a pass inserts them; also how far behind the database another process reading it may be.</summary>
+    internal static readonly TimeSpan DefaultIngestInterval = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>A segment grows to about this length before the next append starts a new one.</summary>
+    internal const long SegmentBytes = 8 * 1024 * 1024;
+
+    /// <summary>Past this many rows waiting for SQLite (it is failing, or slower than the rows come), appends wait for a pass.</summary>
+    internal const int MaxPendingRows = 20_000;
+
+    private const string SegmentExtension = ".journal";
+    private const int ReplayBatchRows = 1_000;
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly string _folder;
+    private readonly FileStream _lock;
+    private readonly bool _flushToDisk;
+    private readonly Action<IReadOnlyList<LedgerEntry>> _ingest;
+    private readonly TimeSpan _interval;
+    private readonly Lock _sync = new();
+    private readonly LedgerJournalFormat.Buffer _buffer = new();
+    private readonly Queue<long> _segments = new();
+    private readonly SemaphoreSlim _rowsPending = new(0);
+    private readonly SemaphoreSlim _hurry = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private FileStream? _segment;
+    private long _segmentId;
+    private long _segmentLength;
+    private List<LedgerEntry> _pending = [];
+    private long _firstPendingSegment;
+    private long _appended;
+    private long _ingested;
+    private readonly List<(long Target, TaskCompletionSource Done)> _waiters = [];
+    private Task? _loop;
+
+    private LedgerJournal(string folder, FileStream lockFile, bool flushToDisk, Action<IReadOnlyList<LedgerEntry>> ingest, TimeSpan interval)
+    {
+        _folder = folder;
+        _lock = lockFile;
+        _flushToDisk = flushToDisk;
+        _ingest = ingest;
+        _interval = interval;
+    }
+
+    /// <summary>The journal's folder for the database at <paramref name="databasePath"/>.</summary>
+    public static string FolderFor(string databasePath) => databasePath + "-ledger";
+
+    /// <summary>
+    /// Takes the journal in <paramref name="folder"/>, or returns null when another store holds it. <paramref name="ingest"/>
+    /// inserts rows into the database in one transaction (throwing leaves them for the next pass).
+    /// </summary>
+    public static LedgerJournal? TryOpen(string folder, bool flushToDisk, Action<IReadOnlyList<LedgerEntry>> ingest, TimeSpan interval)
+    {
+        Directory.CreateDirectory(folder);
+        FileStream lockFile;
+        try
+        {
+            // FileShare.None is an exclusive advisory lock (flock) on Unix, released by the kernel when the process dies.
+            lockFile = new FileStream(Path.Combine(folder, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+
+        return new LedgerJournal(folder, lockFile, flushToDisk, ingest, interval);
+    }
+
+    /// <summary>Rows acknowledged but not yet in the database.</summary>
+    public long Backlog
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _appended - _ingested;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Inserts the rows of the segments an earlier owner left (it crashed, or could not reach the database when it stopped),
+    /// deletes them, and starts the background passes. Returns the rows read. A segment that ends in a cut frame (a crash in
+    /// the middle of an append, never acknowledged) is read up to it; one that is damaged elsewhere stops the store from
+    /// opening, so no acknowledged row is silently dropped.
+    /// </summary>
+    public int Replay()
+    {
+        var leftovers = Directory.EnumerateFiles(_folder, "*" + SegmentExtension)
+            .Select(path => (Id: long.TryParse(Path.GetFileNameWithoutExtension(path), out var id) ? id : -1, Path: path))
+            .Where(s => s.Id >= 0)
+            .OrderBy(s => s.Id)
+            .ToList();
+        var rows = new List<LedgerEntry>();
+        foreach (var (id, path) in leftovers)
+        {
+            var bytes = File.ReadAllBytes(path);
+            var header = LedgerJournalFormat.Header;
+            if (bytes.Length >= header.Length)
+            {
+                try
+                {
+                    if (!bytes.AsSpan(0, header.Length).SequenceEqual(header))
+                    {
+                        throw new InvalidDataException("it does not start as a ledger journal does");
+                    }
+
+                    LedgerJournalFormat.ReadFrames(bytes.AsSpan(header.Length), rows);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new InvalidDataException(
+                        $"The ledger journal segment {path} cannot be read ({e.Message}). Its rows may not be in the ledger; "
+                        + "move the file out of the folder to start without them.", e);
+                }
+            }
+
+            _segmentId = Math.Max(_segmentId, id);
+        }
+
+        foreach (var chunk in rows.Chunk(ReplayBatchRows))
+        {
+            _ingest(chunk);
+        }
+
+        foreach (var (_, path) in leftovers)
+        {
+            File.Delete(path);
+        }
+
+        _loop = Task.Run(() => RunAsync(_stopping.Token));
+        return rows.Count;
+    }
+
+    /// <summary>Writes the batch to the journal; when this returns, the rows survive a crash of the process (and of the machine when flushing to disk).</summary>
+    public async ValueTask AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        if (Backlog >= MaxPendingRows)
+        {
+            await WaitForIngestedAsync(Appended, cancellationToken);
+        }
+
+        // A row the database would refuse must fail its batch here, as it would without the journal: acknowledged, it
+        // would fail every pass after it.
+        foreach (var e in entries)
+        {
+            if (e.RequestId is null || e.Model is null || e.Endpoint is null)
+            {
+                throw new ArgumentException($"ledger row {e.RequestId ?? "(no request id)"} lacks its request id, model or endpoint", nameof(entries));
+            }
+        }
+
+        var wake = false;
+        lock (_sync)
+        {
+            _buffer.Clear();
+            LedgerJournalFormat.WriteFrame(_buffer, entries);
+            var frame = _buffer.Written;
+            if (_segment is null || (_segmentLength + frame.Length > SegmentBytes && _segmentLength > LedgerJournalFormat.Header.Length))
+            {
+                StartSegment();
+            }
+
+            try
+            {
+                _segment!.Write(frame);
+                if (_flushToDisk)
+                {
+                    _segment.Flush(flushToDisk: true);
+                }
+            }
+            catch
+            {
+                // What was written of this frame is a cut frame at the end of the segment, which a replay stops at; the
+                // next batch starts a segment of its own.
+                _segment!.Dispose();
+                _segment = null;
+                throw;
+            }
+
+            _segmentLength += frame.Length;
+            if (_pending.Count == 0)
+            {
+                _firstPendingSegment = _segmentId;
+                wake = true;
+            }
+
+            _pending.AddRange(entries);
+            _appended += entries.Count;
+        }
+
+        if (wake)
+        {
+            _rowsPending.Release();
+        }
+    }
+
+    /// <summary>Returns once every row appended before the call is in the database; throws when a pass that should have inserted them failed.</summary>
+    public ValueTask CatchUpAsync(CancellationToken cancellationToken) =>
+        WaitForIngestedAsync(Appended, cancellationToken);
+
+    /// <summary>Waits until <paramref name="target"/> rows are in the database, hurrying the next pass.</summary>
+    private async ValueTask WaitForIngestedAsync(long target, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource done;
+        lock (_sync)
+        {
+            if (_ingested >= target)
+            {
+                return;
+            }
+
+            done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((target, done));
+        }
+
+        _hurry.Release();
+        await done.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        try
+        {
+            while (true)
+            {
+                await _rowsPending.WaitAsync(stopping);
+                // Let rows gather, unless a reader or a full backlog is waiting.
+                await _hurry.WaitAsync(_interval, stopping);
+                while (_hurry.Wait(0, CancellationToken.None))
+                {
+                    // Every hurry so far is answered by this pass.
+                }
+
+                if (!TryPass())
+                {
+                    await Task.Delay(RetryDelay, stopping);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Inserts every pending row in one transaction and deletes the segments that hold no other; false when the insert failed (the rows stay pending).</summary>
+    private bool TryPass()
+    {
+        List<LedgerEntry> rows;
+        long firstSegment;
+        lock (_sync)
+        {
+            rows = _pending;
+            _pending = [];
+            firstSegment = _firstPendingSegment;
+        }
+
+        try
+        {
+            if (rows.Count > 0)
+            {
+                _ingest(rows);
+            }
+        }
+        catch (Exception e)
+        {
+            List<(long, TaskCompletionSource Done)> failed;
+            lock (_sync)
+            {
+                if (_pending.Count == 0)
+                {
+                    _rowsPending.Release();
+                }
+                else
+                {
+                    rows.AddRange(_pending);
+                }
+
+                _pending = rows;
+                _firstPendingSegment = firstSegment;
+                failed = [.. _waiters];
+                _waiters.Clear();
+            }
+
+            // Everyone waiting learns that the database is not taking rows; the rows stay for the next pass.
+            failed.ForEach(w => w.Done.TrySetException(e));
+            return false;
+        }
+
+        var done = new List<string>();
+        var answered = new List<TaskCompletionSource>();
+        lock (_sync)
+        {
+            _ingested += rows.Count;
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Target <= _ingested)
+                {
+                    answered.Add(_waiters[i].Done);
+                    _waiters.RemoveAt(i);
+                }
+            }
+
+            // Segments before the one holding the oldest row still pending (or before the one being written) are done.
+            var keepFrom = _pending.Count > 0 ? _firstPendingSegment : _segmentId;
+            while (_segments.TryPeek(out var id) && id < keepFrom)
+            {
+                done.Add(SegmentPath(_segments.Dequeue()));
+            }
+        }
+
+        foreach (var path in done)
+        {
+            File.Delete(path);
+        }
+
+        answered.ForEach(w => w.TrySetResult());
+        return true;
+    }
+
+    private void StartSegment()
+    {
+        _segment?.Dispose();
+        _segmentId++;
+        // No buffer of its own: each append is one write at the end of the file.
+        _segment = new FileStream(SegmentPath(_segmentId), FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        _segments.Enqueue(_segmentId);
+        _segment.Write(LedgerJournalFormat.Header);
+        _segmentLength = LedgerJournalFormat.Header.Length;
+    }
+
+    private long Appended
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _appended;
+            }
+        }
+    }
+
+    private string SegmentPath(long id) => Path.Combine(_folder, id.ToString("D12", System.Globalization.CultureInfo.InvariantCulture) + SegmentExtension);
+
+    /// <summary>Stops the passes, inserts what is left, and deletes the segments once everything is in the database (otherwise the next owner replays them).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        if (_loop is { } loop)
+        {
+            await loop;
+        }
+
+        var inserted = TryPass();
+        lock (_sync)
+        {
+            _segment?.Dispose();
+            _segment = null;
+            if (inserted && _pending.Count == 0)
+            {
+                foreach (var id in _segments)
+                {
+                    File.Delete(SegmentPath(id));
+                }
+
+                _segments.Clear();
+            }
+        }
+
+        _lock.Dispose();
+        _stopping.Dispose();
+        _rowsPending.Dispose();
+        _hurry.Dispose();
+    }
+}

@@ -1,0 +1,283 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Text;
+using Corridor.Core.Metering;
+
+namespace Corridor.Storage.Sqlite;
+
+/// <summary>
+/// How ledger rows are laid out in a journal segment (<see cref="LedgerJournal"/>): the segment starts with
+/// <see cref="Header"/>, then one frame per appended batch. A frame is its payload's length (int32, little-endian), the
+/// payload's CRC-32C (uint32), and the payload: the row count, then each row's fields in <see cref="LedgerEntry"/>'s order.
+/// Integers are LEB128 (signed ones zig-zagged), strings their UTF-8 length plus one (0 for null) and their bytes, money the
+/// decimal's four 32-bit parts, times UTC Unix milliseconds (the store's own precision).
+/// </summary>
+internal static class LedgerJournalFormat
+{
+    /// <summary>The first bytes of every segment; a later layout gets another.</summary>
+    public static ReadOnlySpan<byte> Header => "CLEDGER1"u8;
+
+    public const int FrameHeaderLength = 8;
+
+    /// <summary>Appends one frame holding <paramref name="entries"/> to <paramref name="buffer"/>.</summary>
+    public static void WriteFrame(Buffer buffer, IReadOnlyList<LedgerEntry> entries)
+    {
+        var start = buffer.Length;
+        buffer.Advance(FrameHeaderLength);
+        buffer.Unsigned((ulong)entries.Count);
+        foreach (var e in entries)
+        {
+            buffer.Text(e.RequestId);
+            buffer.Signed(e.Time.ToUnixTimeMilliseconds());
+            buffer.Text(e.TenantId);
+            buffer.Text(e.KeyId);
+            buffer.Text(e.Model);
+            buffer.Text(e.Endpoint);
+            buffer.Text(e.DeploymentId);
+            buffer.Text(e.Region);
+            buffer.Signed(e.Status);
+            buffer.Signed((long)e.Outcome);
+            buffer.Signed(e.InputTokens);
+            buffer.Signed(e.OutputTokens);
+            buffer.Money(e.Cost);
+            buffer.Unsigned(e.Estimated ? 1UL : 0UL);
+            buffer.Signed(e.LatencyMs);
+            buffer.Unsigned(e.Billable ? 1UL : 0UL);
+            buffer.Text(e.ErrorCode);
+            buffer.Text(e.ClientIp);
+            buffer.Text(e.UserAgent);
+            buffer.Text(e.RequestBody);
+            buffer.Text(e.ResponseText);
+            buffer.Text(e.FinishReason);
+            buffer.Text(e.Vendor);
+            buffer.Text(e.DecisionId);
+            buffer.Money(e.Revenue);
+            buffer.Text(e.ShadowOf);
+        }
+
+        var frame = buffer.Written[start..];
+        var payload = frame[FrameHeaderLength..];
+        BinaryPrimitives.WriteInt32LittleEndian(frame, payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], Crc32C(payload));
+    }
+
+    /// <summary>
+    /// Reads the frames of one segment's bytes (after the header) into <paramref name="rows"/>. Returns false when the
+    /// segment ends in a frame cut short, which is what a crash in the middle of an append leaves (that batch was never
+    /// acknowledged); throws <see cref="InvalidDataException"/> when a whole frame does not match its checksum.
+    /// </summary>
+    public static bool ReadFrames(ReadOnlySpan<byte> frames, List<LedgerEntry> rows)
+    {
+        while (!frames.IsEmpty)
+        {
+            if (frames.Length < FrameHeaderLength)
+            {
+                return false;
+            }
+
+            var length = BinaryPrimitives.ReadInt32LittleEndian(frames);
+            if (length < 0 || length > frames.Length - FrameHeaderLength)
+            {
+                return false;
+            }
+
+            var payload = frames.Slice(FrameHeaderLength, length);
+            if (Crc32C(payload) != BinaryPrimitives.ReadUInt32LittleEndian(frames[4..]))
+            {
+                throw new InvalidDataException($"a frame of {length} bytes does not match its checksum");
+            }
+
+            ReadPayload(payload, rows);
+            frames = frames[(FrameHeaderLength + length)..];
+        }
+
+        return true;
+    }
+
+    private static void ReadPayload(ReadOnlySpan<byte> payload, List<LedgerEntry> rows)
+    {
+        var r = new Reader(payload);
+        var count = r.Unsigned();
+        for (ulong i = 0; i < count; i++)
+        {
+            var entry = new LedgerEntry(
+                RequestId: r.Text()!,
+                Time: DateTimeOffset.FromUnixTimeMilliseconds(r.Signed()),
+                TenantId: r.Text(),
+                KeyId: r.Text(),
+                Model: r.Text()!,
+                Endpoint: r.Text()!,
+                DeploymentId: r.Text(),
+                Region: r.Text(),
+                Status: (int)r.Signed(),
+                Outcome: (RequestOutcome)r.Signed(),
+                InputTokens: r.Signed(),
+                OutputTokens: r.Signed(),
+                Cost: r.Money(),
+                Estimated: r.Unsigned() != 0,
+                LatencyMs: (int)r.Signed(),
+                Billable: r.Unsigned() != 0,
+                ErrorCode: r.Text(),
+                ClientIp: r.Text(),
+                UserAgent: r.Text(),
+                RequestBody: r.Text(),
+                ResponseText: r.Text(),
+                FinishReason: r.Text())
+            {
+                Vendor = r.Text(),
+                DecisionId = r.Text(),
+                Revenue = r.Money(),
+                ShadowOf = r.Text(),
+            };
+            rows.Add(entry);
+        }
+
+        if (!r.AtEnd)
+        {
+            throw new InvalidDataException("a frame holds more than its rows");
+        }
+    }
+
+    /// <summary>CRC-32C (Castagnoli), with the processor's instruction where there is one.</summary>
+    internal static uint Crc32C(ReadOnlySpan<byte> data)
+    {
+        var crc = uint.MaxValue;
+        while (data.Length >= sizeof(ulong))
+        {
+            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
+            data = data[sizeof(ulong)..];
+        }
+
+        foreach (var b in data)
+        {
+            crc = BitOperations.Crc32C(crc, b);
+        }
+
+        return ~crc;
+    }
+
+    /// <summary>A growable byte buffer, kept from one append to the next.</summary>
+    internal sealed class Buffer
+    {
+        private byte[] _bytes = new byte[16 * 1024];
+
+        public int Length { get; private set; }
+
+        public Span<byte> Written => _bytes.AsSpan(0, Length);
+
+        public void Clear() => Length = 0;
+
+        public void Advance(int count)
+        {
+            Reserve(count);
+            Length += count;
+        }
+
+        public void Unsigned(ulong value)
+        {
+            Reserve(10);
+            while (value >= 0x80)
+            {
+                _bytes[Length++] = (byte)(value | 0x80);
+                value >>= 7;
+            }
+
+            _bytes[Length++] = (byte)value;
+        }
+
+        public void Signed(long value) => Unsigned((ulong)((value << 1) ^ (value >> 63)));
+
+        public void Text(string? value)
+        {
+            if (value is null)
+            {
+                Unsigned(0);
+                return;
+            }
+
+            Reserve(10 + Encoding.UTF8.GetMaxByteCount(value.Length));
+            var length = Encoding.UTF8.GetByteCount(value);
+            Unsigned((ulong)length + 1);
+            Length += Encoding.UTF8.GetBytes(value, _bytes.AsSpan(Length));
+        }
+
+        public void Money(decimal value)
+        {
+            Reserve(16);
+            Span<int> parts = stackalloc int[4];
+            decimal.GetBits(value, parts);
+            foreach (var part in parts)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(_bytes.AsSpan(Length), part);
+                Length += 4;
+            }
+        }
+
+        private void Reserve(int count)
+        {
+            if (_bytes.Length - Length < count)
+            {
+                Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, Length + count));
+            }
+        }
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> bytes)
+    {
+        private ReadOnlySpan<byte> _bytes = bytes;
+
+        public readonly bool AtEnd => _bytes.IsEmpty;
+
+        public ulong Unsigned()
+        {
+            ulong value = 0;
+            for (var shift = 0; shift < 64; shift += 7)
+            {
+                var b = Take(1)[0];
+                value |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return value;
+                }
+            }
+
+            throw new InvalidDataException("an integer longer than 64 bits");
+        }
+
+        public long Signed()
+        {
+            var value = Unsigned();
+            return (long)(value >> 1) ^ -(long)(value & 1);
+        }
+
+        public string? Text()
+        {
+            var length = Unsigned();
+            return length == 0 ? null : Encoding.UTF8.GetString(Take(checked((int)(length - 1))));
+        }
+
+        public decimal Money()
+        {
+            Span<int> parts = stackalloc int[4];
+            var bytes = Take(16);
+            for (var i = 0; i < 4; i++)
+            {
+                parts[i] = BinaryPrimitives.ReadInt32LittleEndian(bytes[(4 * i)..]);
+            }
+
+            return new decimal(parts);
+        }
+
+        private ReadOnlySpan<byte> Take(int count)
+        {
+            if (count > _bytes.Length)
+            {
+                throw new InvalidDataException("a row runs past the end of its frame");
+            }
+
+            var taken = _bytes[..count];
+            _bytes = _bytes[count..];
+            return taken;
+        }
+    }
+}

@@ -1,0 +1,309 @@
+using Corridor.Core.Metering;
+using Corridor.Storage.Sqlite;
+using Corridor.Testing;
+using Corridor.Testing.Storage;
+
+namespace Corridor.Storage.Tests.Sqlite;
+
+/// <summary>The embedded store's ledger journal: its file format, what a crash leaves, and who owns it.</summary>
+public sealed class LedgerJournalTests : IDisposable
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+    private static readonly TimeSpan Never = TimeSpan.FromHours(1);
+
+    private readonly TempDirectory _folder = new();
+
+    private string DbPath => _folder.File("data/corridor.db");
+
+    private string JournalFolder => LedgerJournal.FolderFor(Path.GetFullPath(DbPath));
+
+    public void Dispose() => _folder.Dispose();
+
+    /// <summary>Every field, nulls, text beyond ASCII, money with its scale, negative and large integers.</summary>
+    public static LedgerEntry FullEntry(string requestId) => new(
+        RequestId: requestId,
+        Time: LedgerSamples.Start.AddMilliseconds(123_456),
+        TenantId: "acme",
+        KeyId: "key_0000000000000001",
+        Model: "claude-sonnet-4",
+        Endpoint: "/v1/messages",
+        DeploymentId: "claude-sonnet-4-jp",
+        Region: "jp-east",
+        Status: 499,
+        Outcome: RequestOutcome.ClientDisconnected,
+        InputTokens: 5_000_000_000,
+        OutputTokens: 0,
+        Cost: 0.000012300m,
+        Estimated: true,
+        LatencyMs: -1,
+        Billable: true,
+        ErrorCode: null,
+        ClientIp: "2001:db8::1",
+        UserAgent: "Anthropic/.NET 12.0",
+        RequestBody: "{\"messages\":[{\"role\":\"user\",\"content\":\"東京の天気は？ 🌧\"}]}",
+        ResponseText: "",
+        FinishReason: null)
+    {
+        Vendor = "anthropic",
+        DecisionId = "dec_" + requestId,
+        Revenue = -79228162514264337593543950335m,
+        ShadowOf = null,
+    };
+
+    [Fact]
+    public void Frames_ReadBackEveryField()
+    {
+        var buffer = new LedgerJournalFormat.Buffer();
+        LedgerJournalFormat.WriteFrame(buffer, [FullEntry("req-1"), LedgerSamples.Entry("req-2")]);
+        LedgerJournalFormat.WriteFrame(buffer, [FullEntry("req-3")]);
+
+        var rows = new List<LedgerEntry>();
+        Assert.True(LedgerJournalFormat.ReadFrames(buffer.Written, rows));
+
+        Assert.Equal([FullEntry("req-1"), LedgerSamples.Entry("req-2"), FullEntry("req-3")], rows);
+        Assert.Equal("0.000012300", rows[0].Cost.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void AFrameCutShort_EndsTheSegment_WithTheFramesBeforeIt()
+    {
+        var buffer = new LedgerJournalFormat.Buffer();
+        LedgerJournalFormat.WriteFrame(buffer, [FullEntry("req-1")]);
+        var first = buffer.Length;
+        LedgerJournalFormat.WriteFrame(buffer, [FullEntry("req-2"), FullEntry("req-3")]);
+
+        // Every length a write cut by a crash could leave of the second frame.
+        for (var cut = first + 1; cut < buffer.Length; cut++)
+        {
+            var rows = new List<LedgerEntry>();
+            Assert.False(LedgerJournalFormat.ReadFrames(buffer.Written[..cut], rows), $"cut at {cut}");
+            Assert.Equal(["req-1"], rows.Select(r => r.RequestId));
+        }
+    }
+
+    [Fact]
+    public void AWholeFrameThatDoesNotMatchItsChecksum_IsAnError()
+    {
+        var buffer = new LedgerJournalFormat.Buffer();
+        LedgerJournalFormat.WriteFrame(buffer, [FullEntry("req-1")]);
+        buffer.Written[^5] ^= 0x20;
+
+        Assert.Throws<InvalidDataException>(() => LedgerJournalFormat.ReadFrames(buffer.Written, []));
+    }
+
+    [Fact]
+    public async Task WhatACrashLeaves_IsInTheLedgerAfterTheNextOpen_OnceEach_AndTheSegmentsAreGone()
+    {
+        // The state a SIGKILL leaves: two segments, one row of which is already in the database (inserted before the
+        // crash), and a last batch cut in the middle of its write (never acknowledged).
+        await using (var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout())
+        {
+            await store.AppendLedgerAsync([FullEntry("req-1")], None).WithTimeout();
+        }
+
+        WriteSegment(1, [[FullEntry("req-1"), FullEntry("req-2")]]);
+        WriteSegment(2, [[FullEntry("req-3")], [FullEntry("req-4")]], cutLastFrameBy: 3);
+
+        await using (var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout())
+        {
+            var rows = await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync();
+            Assert.Equal(["req-1", "req-2", "req-3"], rows.Select(r => r.RequestId).Order());
+            Assert.Equal(FullEntry("req-2"), rows.Single(r => r.RequestId == "req-2"));
+            Assert.Empty(Directory.GetFiles(JournalFolder, "*.journal"));
+        }
+    }
+
+    [Fact]
+    public async Task ADamagedSegment_StopsTheStoreFromOpening_AndIsKept()
+    {
+        var path = WriteSegment(1, [[FullEntry("req-1")], [FullEntry("req-2")]]);
+        var bytes = File.ReadAllBytes(path);
+        bytes[LedgerJournalFormat.Header.Length + LedgerJournalFormat.FrameHeaderLength + 3] ^= 0x01;
+        File.WriteAllBytes(path, bytes);
+
+        var refused = await Assert.ThrowsAsync<CorridorStoreException>(() => CorridorStores.OpenAsync(new StorageOptions(DbPath), None)).WithTimeout();
+
+        Assert.Equal(StoreError.JournalUnreadable, refused.Error);
+        Assert.Contains(path, refused.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(path));
+    }
+
+    [Fact]
+    public async Task RowsWaitingForTheirPass_AreSeenByTheStoresOwnReaders_NotYetByAnotherProcesss()
+    {
+        await using var owner = new SqliteStore(DbPath, null, fullSync: false, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames, ingestInterval: Never);
+        await owner.MigrateAsync(None).WithTimeout();
+        await using var other = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
+        Assert.True(owner.Journaled);
+        Assert.False(((SqliteStore)other).Journaled);
+
+        await owner.AppendLedgerAsync([FullEntry("req-1"), FullEntry("req-2")], None).WithTimeout();
+
+        // In the journal only: another store (as the command line would be) reads the database as it is.
+        Assert.Equal(2, owner.LedgerBacklog);
+        Assert.Empty(await other.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync());
+
+        // The owner's own reader hurries the pass.
+        Assert.Equal(2, (await owner.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+        Assert.Equal(0, owner.LedgerBacklog);
+        Assert.Equal(2, (await other.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+        Assert.Single(await owner.GetUsageTotalsAsync(null, null, null, None).WithTimeout());
+
+        // A store without the journal writes straight into the database.
+        await other.AppendLedgerAsync([FullEntry("req-3")], None).WithTimeout();
+        Assert.Equal(3, (await other.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+    }
+
+    [Fact]
+    public async Task WithoutAReader_RowsReachTheDatabaseWithinAPass()
+    {
+        await using var owner = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
+        await using var other = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
+
+        await owner.AppendLedgerAsync([FullEntry("req-1")], None).WithTimeout();
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await other.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count == 0)
+        {
+            Assert.True(waited.Elapsed < TestTimeouts.Default, "the row never reached the database");
+            await Task.Delay(5);
+        }
+    }
+
+    [Fact]
+    public async Task AFullBacklog_MakesTheNextAppendWaitForAPass()
+    {
+        await using var owner = new SqliteStore(DbPath, null, fullSync: false, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames, ingestInterval: Never);
+        await owner.MigrateAsync(None).WithTimeout();
+        var full = Enumerable.Range(0, LedgerJournal.MaxPendingRows).Select(i => LedgerSamples.Entry($"req-{i:D6}")).ToList();
+
+        await owner.AppendLedgerAsync(full, None).WithTimeout();
+        Assert.Equal(LedgerJournal.MaxPendingRows, owner.LedgerBacklog);
+        await owner.AppendLedgerAsync([FullEntry("req-last")], None).WithTimeout();
+
+        Assert.Equal(1, owner.LedgerBacklog);
+    }
+
+    [Fact]
+    public async Task APassThatFails_KeepsItsRowsForTheNext_AndTellsTheReaderWaitingForIt()
+    {
+        var inserted = new List<string>();
+        var failNext = true;
+        var journal = LedgerJournal.TryOpen(_folder.File("journal"), flushToDisk: false, rows =>
+        {
+            if (failNext)
+            {
+                failNext = false;
+                throw new IOException("disk full");
+            }
+            inserted.AddRange(rows.Select(r => r.RequestId));
+        }, Never)!;
+        await using (journal)
+        {
+            journal.Replay();
+            await journal.AppendAsync([FullEntry("req-1")], None).AsTask().WithTimeout();
+            await journal.AppendAsync([FullEntry("req-2")], None).AsTask().WithTimeout();
+
+            await Assert.ThrowsAsync<IOException>(() => journal.CatchUpAsync(None).AsTask()).WithTimeout();
+            Assert.Empty(inserted);
+
+            await journal.AppendAsync([FullEntry("req-3")], None).AsTask().WithTimeout();
+            await journal.CatchUpAsync(None).AsTask().WithTimeout();
+            Assert.Equal(["req-1", "req-2", "req-3"], inserted);
+            Assert.Equal(0, journal.Backlog);
+        }
+
+        Assert.Empty(Directory.GetFiles(_folder.File("journal"), "*.journal"));
+    }
+
+    [Fact]
+    public async Task AReaderArrivingWhileAPassRuns_IsAnsweredByThatPass()
+    {
+        using var passStarted = new SemaphoreSlim(0);
+        using var passMayEnd = new SemaphoreSlim(0);
+        var journal = LedgerJournal.TryOpen(_folder.File("journal"), flushToDisk: false, _ =>
+        {
+            passStarted.Release();
+            passMayEnd.Wait();
+        }, Never)!;
+        await using (journal)
+        {
+            journal.Replay();
+            await journal.AppendAsync([FullEntry("req-1")], None).AsTask().WithTimeout();
+            var first = journal.CatchUpAsync(None).AsTask();
+            await passStarted.WaitAsync().WithTimeout();
+
+            // The row is in the pass now running; no other row comes, so no other pass would.
+            var second = journal.CatchUpAsync(None).AsTask();
+            passMayEnd.Release();
+
+            await Task.WhenAll(first, second).WithTimeout();
+            passMayEnd.Release(10);
+        }
+    }
+
+    [Fact]
+    public async Task RowsTheDatabaseDidNotTakeBeforeTheStop_AreReplayedByTheNextOwner()
+    {
+        var folder = _folder.File("journal");
+        var journal = LedgerJournal.TryOpen(folder, flushToDisk: false, _ => throw new IOException("disk full"), Never)!;
+        journal.Replay();
+        await journal.AppendAsync([FullEntry("req-1"), FullEntry("req-2")], None).AsTask().WithTimeout();
+        Assert.Null(LedgerJournal.TryOpen(folder, flushToDisk: false, _ => { }, Never));
+        await journal.DisposeAsync();
+
+        var replayed = new List<string>();
+        var next = LedgerJournal.TryOpen(folder, flushToDisk: false, rows => replayed.AddRange(rows.Select(r => r.RequestId)), Never)!;
+        await using (next)
+        {
+            Assert.Equal(2, next.Replay());
+        }
+
+        Assert.Equal(["req-1", "req-2"], replayed);
+        Assert.Empty(Directory.GetFiles(folder, "*.journal"));
+    }
+
+    [Fact]
+    public async Task ARowTheDatabaseWouldRefuse_FailsItsBatch_BeforeItIsJournaled()
+    {
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendLedgerAsync([FullEntry("req-1"), FullEntry("req-2") with { Model = null! }], None)).WithTimeout();
+
+        Assert.Equal(0, ((SqliteStore)store).LedgerBacklog);
+        Assert.Empty(await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync());
+    }
+
+    [Fact]
+    public async Task SegmentsRollOver_AndTheIngestedOnesAreDeleted()
+    {
+        await using var owner = new SqliteStore(DbPath, null, fullSync: false, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames, ingestInterval: Never);
+        await owner.MigrateAsync(None).WithTimeout();
+        var body = new string('x', 64 * 1024);
+        var perSegment = (int)(LedgerJournal.SegmentBytes / body.Length);
+
+        for (var i = 0; i < 3 * perSegment; i++)
+        {
+            await owner.AppendLedgerAsync([LedgerSamples.Entry($"req-{i:D6}") with { RequestBody = body }], None).WithTimeout();
+        }
+
+        Assert.True(Directory.GetFiles(JournalFolder, "*.journal").Length >= 3);
+        Assert.Equal(3 * perSegment, (await owner.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+        Assert.Single(Directory.GetFiles(JournalFolder, "*.journal"));
+    }
+
+    /// <summary>Writes a segment as an owner would have, the last frame cut short by <paramref name="cutLastFrameBy"/> bytes.</summary>
+    private string WriteSegment(long id, LedgerEntry[][] batches, int cutLastFrameBy = 0)
+    {
+        Directory.CreateDirectory(JournalFolder);
+        var buffer = new LedgerJournalFormat.Buffer();
+        foreach (var batch in batches)
+        {
+            LedgerJournalFormat.WriteFrame(buffer, batch);
+        }
+
+        var path = Path.Combine(JournalFolder, $"{id:D12}.journal");
+        File.WriteAllBytes(path, [.. LedgerJournalFormat.Header, .. buffer.Written[..^cutLastFrameBy]]);
+        return path;
+    }
+}
