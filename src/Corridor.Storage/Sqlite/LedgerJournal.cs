@@ -171,7 +171,7 @@ internal sealed class LedgerJournal : IAsyncDisposable
         lock (_sync)
         {
             _buffer.Clear();
-            LedgerJournalFormat.WriteFrame(_buffer, entries);
+            LedgerJournalFormat.WriteFrames(_buffer, entries);
             var frame = _buffer.Written;
             if (_segment is null || (_segmentLength + frame.Length > SegmentBytes && _segmentLength > LedgerJournalFormat.Header.Length))
             {
@@ -188,8 +188,9 @@ internal sealed class LedgerJournal : IAsyncDisposable
             }
             catch
             {
-                // What was written of this frame is a cut frame at the end of the segment, which a replay stops at; the
-                // next batch starts a segment of its own.
+                // What was written of this batch ends in a cut frame at the end of the segment, which a replay stops at
+                // (rows of its whole frames before it may be replayed: the batch was never acknowledged, like an answer
+                // a crash cut); the next batch starts a segment of its own.
                 _segment!.Dispose();
                 _segment = null;
                 throw;

@@ -7,8 +7,9 @@ namespace Corridor.Storage.Sqlite;
 
 /// <summary>
 /// How ledger rows are laid out in a journal segment (<see cref="LedgerJournal"/>): the segment starts with
-/// <see cref="Header"/>, then one frame per appended batch. A frame is its payload's length (int32, little-endian), the
-/// payload's CRC-32C (uint32), and the payload: the row count, then each row's fields in <see cref="LedgerEntry"/>'s order.
+/// <see cref="Header"/>, then the frames of each appended batch (one, unless the batch is larger than
+/// <see cref="FrameTargetBytes"/>). A frame is its payload's length (int32, little-endian), the payload's CRC-32C (uint32),
+/// and the payload: the row count (int32), then each row's fields in <see cref="LedgerEntry"/>'s order.
 /// Integers are LEB128 (signed ones zig-zagged), strings their UTF-8 length plus one (0 for null) and their bytes, money the
 /// decimal's four 32-bit parts, times UTC Unix milliseconds (the store's own precision).
 /// </summary>
@@ -19,14 +20,22 @@ internal static class LedgerJournalFormat
 
     public const int FrameHeaderLength = 8;
 
-    /// <summary>Appends one frame holding <paramref name="entries"/> to <paramref name="buffer"/>.</summary>
-    public static void WriteFrame(Buffer buffer, IReadOnlyList<LedgerEntry> entries)
+    /// <summary>A frame is closed once its rows pass this length, so no frame nears the 2 GiB its length can say however large a batch's bodies are.</summary>
+    public const int FrameTargetBytes = 1024 * 1024;
+
+    /// <summary>Appends the frames holding <paramref name="entries"/> to <paramref name="buffer"/>.</summary>
+    public static void WriteFrames(Buffer buffer, IReadOnlyList<LedgerEntry> entries)
     {
         var start = buffer.Length;
-        buffer.Advance(FrameHeaderLength);
-        buffer.Unsigned((ulong)entries.Count);
+        var count = 0;
         foreach (var e in entries)
         {
+            if (count == 0)
+            {
+                start = buffer.Length;
+                buffer.Advance(FrameHeaderLength + sizeof(int));
+            }
+
             buffer.Text(e.RequestId);
             buffer.Signed(e.Time.ToUnixTimeMilliseconds());
             buffer.Text(e.TenantId);
@@ -53,10 +62,25 @@ internal static class LedgerJournalFormat
             buffer.Text(e.DecisionId);
             buffer.Money(e.Revenue);
             buffer.Text(e.ShadowOf);
+            count++;
+            if (buffer.Length - start >= FrameTargetBytes)
+            {
+                CloseFrame(buffer, start, count);
+                count = 0;
+            }
         }
 
+        if (count > 0)
+        {
+            CloseFrame(buffer, start, count);
+        }
+    }
+
+    private static void CloseFrame(Buffer buffer, int start, int count)
+    {
         var frame = buffer.Written[start..];
         var payload = frame[FrameHeaderLength..];
+        BinaryPrimitives.WriteInt32LittleEndian(payload, count);
         BinaryPrimitives.WriteInt32LittleEndian(frame, payload.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], Crc32C(payload));
     }
@@ -96,9 +120,14 @@ internal static class LedgerJournalFormat
 
     private static void ReadPayload(ReadOnlySpan<byte> payload, List<LedgerEntry> rows)
     {
-        var r = new Reader(payload);
-        var count = r.Unsigned();
-        for (ulong i = 0; i < count; i++)
+        if (payload.Length < sizeof(int))
+        {
+            throw new InvalidDataException("a frame too short for its row count");
+        }
+
+        var count = BinaryPrimitives.ReadInt32LittleEndian(payload);
+        var r = new Reader(payload[sizeof(int)..]);
+        for (var i = 0; i < count; i++)
         {
             var entry = new LedgerEntry(
                 RequestId: r.Text()!,

@@ -54,8 +54,8 @@ public sealed class LedgerJournalTests : IDisposable
     public void Frames_ReadBackEveryField()
     {
         var buffer = new LedgerJournalFormat.Buffer();
-        LedgerJournalFormat.WriteFrame(buffer, [FullEntry("req-1"), LedgerSamples.Entry("req-2")]);
-        LedgerJournalFormat.WriteFrame(buffer, [FullEntry("req-3")]);
+        LedgerJournalFormat.WriteFrames(buffer, [FullEntry("req-1"), LedgerSamples.Entry("req-2")]);
+        LedgerJournalFormat.WriteFrames(buffer, [FullEntry("req-3")]);
 
         var rows = new List<LedgerEntry>();
         Assert.True(LedgerJournalFormat.ReadFrames(buffer.Written, rows));
@@ -65,12 +65,34 @@ public sealed class LedgerJournalTests : IDisposable
     }
 
     [Fact]
+    public void ABatchLargerThanAFrame_IsWrittenAsSeveral_AndReadBackWhole()
+    {
+        var body = new string('b', LedgerJournalFormat.FrameTargetBytes / 3);
+        var batch = Enumerable.Range(0, 8).Select(i => FullEntry($"req-{i}") with { RequestBody = body }).ToList();
+        var buffer = new LedgerJournalFormat.Buffer();
+
+        LedgerJournalFormat.WriteFrames(buffer, batch);
+
+        var frames = 0;
+        for (var rest = buffer.Written; !rest.IsEmpty; frames++)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(rest);
+            Assert.True(length < 2 * LedgerJournalFormat.FrameTargetBytes);
+            rest = rest[(LedgerJournalFormat.FrameHeaderLength + length)..];
+        }
+        Assert.Equal(3, frames);
+        var rows = new List<LedgerEntry>();
+        Assert.True(LedgerJournalFormat.ReadFrames(buffer.Written, rows));
+        Assert.Equal(batch, rows);
+    }
+
+    [Fact]
     public void AFrameCutShort_EndsTheSegment_WithTheFramesBeforeIt()
     {
         var buffer = new LedgerJournalFormat.Buffer();
-        LedgerJournalFormat.WriteFrame(buffer, [FullEntry("req-1")]);
+        LedgerJournalFormat.WriteFrames(buffer, [FullEntry("req-1")]);
         var first = buffer.Length;
-        LedgerJournalFormat.WriteFrame(buffer, [FullEntry("req-2"), FullEntry("req-3")]);
+        LedgerJournalFormat.WriteFrames(buffer, [FullEntry("req-2"), FullEntry("req-3")]);
 
         // Every length a write cut by a crash could leave of the second frame.
         for (var cut = first + 1; cut < buffer.Length; cut++)
@@ -85,7 +107,7 @@ public sealed class LedgerJournalTests : IDisposable
     public void AWholeFrameThatDoesNotMatchItsChecksum_IsAnError()
     {
         var buffer = new LedgerJournalFormat.Buffer();
-        LedgerJournalFormat.WriteFrame(buffer, [FullEntry("req-1")]);
+        LedgerJournalFormat.WriteFrames(buffer, [FullEntry("req-1")]);
         buffer.Written[^5] ^= 0x20;
 
         Assert.Throws<InvalidDataException>(() => LedgerJournalFormat.ReadFrames(buffer.Written, []));
@@ -299,7 +321,7 @@ public sealed class LedgerJournalTests : IDisposable
         var buffer = new LedgerJournalFormat.Buffer();
         foreach (var batch in batches)
         {
-            LedgerJournalFormat.WriteFrame(buffer, batch);
+            LedgerJournalFormat.WriteFrames(buffer, batch);
         }
 
         var path = Path.Combine(JournalFolder, $"{id:D12}.journal");
