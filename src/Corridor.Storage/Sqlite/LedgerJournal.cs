@@ -145,7 +145,9 @@ internal sealed class LedgerJournal : IAsyncDisposable
             File.Delete(path);
         }
 
-        _loop = Task.Run(() => RunAsync(_stopping.Token));
+        // A thread of its own, as the checkpoints have: a pass blocks on SQLite for milliseconds at load, which would hold
+        // a thread-pool thread (and the responses queued behind it) as long.
+        _loop = Task.Factory.StartNew(() => Run(_stopping.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return rows.Count;
     }
 
@@ -236,15 +238,15 @@ internal sealed class LedgerJournal : IAsyncDisposable
         await done.Task.WaitAsync(cancellationToken);
     }
 
-    private async Task RunAsync(CancellationToken stopping)
+    private void Run(CancellationToken stopping)
     {
         try
         {
             while (true)
             {
-                await _rowsPending.WaitAsync(stopping);
+                _rowsPending.Wait(stopping);
                 // Let rows gather, unless a reader or a full backlog is waiting.
-                await _hurry.WaitAsync(_interval, stopping);
+                _hurry.Wait(_interval, stopping);
                 while (_hurry.Wait(0, CancellationToken.None))
                 {
                     // Every hurry so far is answered by this pass.
@@ -252,7 +254,7 @@ internal sealed class LedgerJournal : IAsyncDisposable
 
                 if (!TryPass())
                 {
-                    await Task.Delay(RetryDelay, stopping);
+                    stopping.WaitHandle.WaitOne(RetryDelay);
                 }
             }
         }
