@@ -341,11 +341,23 @@ internal sealed class LedgerJournal : IAsyncDisposable
     private void StartSegment()
     {
         _segment?.Dispose();
+        _segment = null;
         _segmentId++;
         // No buffer of its own: each append is one write at the end of the file.
-        _segment = new FileStream(SegmentPath(_segmentId), FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        var segment = new FileStream(SegmentPath(_segmentId), FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _segments.Enqueue(_segmentId);
-        _segment.Write(LedgerJournalFormat.Header);
+        try
+        {
+            segment.Write(LedgerJournalFormat.Header);
+        }
+        catch
+        {
+            // A segment shorter than its header holds nothing; it is deleted with the segments before the next one.
+            segment.Dispose();
+            throw;
+        }
+
+        _segment = segment;
         _segmentLength = LedgerJournalFormat.Header.Length;
     }
 
