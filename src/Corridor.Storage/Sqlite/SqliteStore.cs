@@ -15,6 +15,8 @@ namespace Corridor.Storage.Sqlite;
 /// The embedded store: one SQLite file in WAL mode, shared safely by the gateway and the command line.
 /// Every operation takes a pooled connection of its own, so concurrent callers never share one;
 /// writes run in <c>BEGIN IMMEDIATE</c> transactions and wait (busy timeout) rather than fail when another writer holds the file.
+/// Ledger rows are durable once in the ledger journal beside the file (<see cref="LedgerJournal"/>) when this store owns it,
+/// and go straight into SQLite otherwise.
 /// </summary>
 internal sealed partial class SqliteStore : ICorridorStore
 {
