@@ -57,6 +57,10 @@ public static class GatewayHost
         await using (gateway)
         {
             Console.WriteLine($"Corridor is serving on {gateway.BaseAddress} (store: {loaded.Config!.Storage.Describe()})");
+            if (gateway.Services.GetRequiredService<ICorridorStore>().LedgerNotice is { } notice)
+            {
+                await Console.Error.WriteLineAsync($"corridor: warning: {notice}");
+            }
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);

@@ -78,6 +78,12 @@ public interface ICorridorStore : IAsyncDisposable
     /// it (docs/durability.md). This store's own reads always include them. Zero for PostgreSQL.
     /// </summary>
     long LedgerBacklog => 0;
+
+    /// <summary>
+    /// What the operator should know at start about how this store makes ledger rows durable when it is not the usual way
+    /// (the embedded store without its journal, held by another process); null otherwise.
+    /// </summary>
+    string? LedgerNotice => null;
     /// <summary>Streams rows with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/> (either bound optional), oldest first.</summary>
     IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
     /// <summary>Appends shadow evaluation results in one transaction; a result whose request id is already stored is ignored.</summary>

@@ -177,6 +177,45 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
             $"no complete ledger row for {id}"));
     }
 
+    [Fact]
+    public async Task WithTheLedgerJournalHeldByAnotherProcess_TheGatewaySaysSo_AndWritesItsRowsStraightIntoSqlite()
+    {
+        await UseSqliteAsync();
+        var config = await WriteConfigAsync(TimeSpan.FromMilliseconds(2));
+        var journal = _db + "-ledger";
+        using (new FileStream(Path.Combine(journal, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            await using var serve = await ServeProcess.StartAsync(config, new Dictionary<string, string>());
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!serve.Output.Contains("corridor: warning: the ledger journal", StringComparison.Ordinal))
+            {
+                Assert.True(clock.Elapsed < TestTimeouts.Default, "no warning that the journal is held:\n" + serve.Output);
+                await Task.Delay(20);
+            }
+
+            var (id, complete) = await TryCompleteAsync(Client(serve), stream: false, "one row");
+            Assert.True(complete, serve.Output);
+
+            // In the database file as soon as the answer is complete, and nothing in the journal.
+            Assert.Contains(await ReadLedgerAsync(), row => row.RequestId == id);
+            Assert.Empty(Directory.GetFiles(journal, "*.journal"));
+            await serve.TerminateAsync();
+            Assert.True(await serve.WaitForExitAsync() == 0, serve.Output);
+        }
+
+        // Nothing holds it now: the next gateway takes it and says nothing.
+        await using (var serve = await ServeProcess.StartAsync(config, new Dictionary<string, string>()))
+        {
+            Assert.True((await TryCompleteAsync(Client(serve), stream: false, "another row")).Complete, serve.Output);
+            Assert.NotEmpty(Directory.GetFiles(journal, "*.journal"));
+            await serve.TerminateAsync();
+            Assert.True(await serve.WaitForExitAsync() == 0, serve.Output);
+            Assert.DoesNotContain("corridor: warning: the ledger journal", serve.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, (await ReadLedgerAsync()).Count);
+    }
+
     /// <summary>Reads one stream to its end; returns its request id. Fails the test if the stream broke.</summary>
     private static async Task<string> StreamAsync(ChatClient client, string prompt, TaskCompletionSource firstChunk)
     {
