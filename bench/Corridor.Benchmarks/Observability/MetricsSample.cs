@@ -31,6 +31,7 @@ internal static class MetricsSample
         // The store is never reached: nothing here writes a row or restores the monitor.
         var metrics = new GatewayMetrics(meterFactory,
             new LedgerWriter(null!, new LedgerOptions(), TimeProvider.System, NullLogger<LedgerWriter>.Instance),
+            null!,
             new MonitorService(null!, new GatewayState(config), TimeProvider.System, NullLogger<MonitorService>.Instance), TimeProvider.System);
         config.Catalog.TryGetModel("gpt-4.1", out var model);
         var call = new CorridorRequestFeature(config, "req_1", Dialect.OpenAI, Operation.ChatCompletions, DateTimeOffset.UtcNow, TimeProvider.System.GetTimestamp(), 0)

@@ -8,6 +8,7 @@ using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
 using Corridor.Monitor.Scoring;
+using Corridor.Storage;
 
 namespace Corridor.Gateway.Observability;
 
@@ -42,7 +43,7 @@ internal sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Counter<long> _decisions;
 
-    public GatewayMetrics(IMeterFactory meterFactory, LedgerWriter ledger, MonitorService monitor, TimeProvider time)
+    public GatewayMetrics(IMeterFactory meterFactory, LedgerWriter ledger, ICorridorStore store, MonitorService monitor, TimeProvider time)
     {
         _time = time;
         _meter = meterFactory.Create(MeterName);
@@ -64,6 +65,8 @@ internal sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableGauge("corridor.ledger.lag", () => ledger.Lag.TotalSeconds, "s",
             "Age of the oldest ledger row not yet written to the store; 0 when every row is written.");
         _meter.CreateObservableCounter("corridor.ledger.written", () => ledger.Written, "{row}", "Ledger rows written to the store.");
+        _meter.CreateObservableGauge("corridor.ledger.journal_backlog", () => store.LedgerBacklog, "{row}",
+            "Ledger rows durable in the embedded store's journal and not yet in its database file; 0 for PostgreSQL.");
         _meter.CreateObservableGauge("corridor.monitor.subjects", () => MonitorLevels(monitor), "{subject}",
             "Keys, tenants and clusters at each distillation-monitor level (corridor.monitor.level), pinned or automatic.");
         _meter.CreateObservableCounter("corridor.monitor.dropped", () => monitor.Pump.Dropped, "{observation}",

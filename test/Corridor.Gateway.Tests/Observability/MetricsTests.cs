@@ -94,6 +94,7 @@ public sealed partial class MetricsTests(Functional.LiveGatewayFixture fixture) 
         Assert.Contains("# TYPE corridor_ledger_lag_seconds gauge", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE corridor_ledger_pending gauge", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE corridor_ledger_written_total counter", text, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^corridor_ledger_journal_backlog \d+$", text);
         foreach (var level in new[] { "watch", "flag", "throttle", "suspend" })
         {
             Assert.Contains($"corridor_monitor_subjects{{corridor_monitor_level=\"{level}\"}} ", text, StringComparison.Ordinal);

@@ -208,6 +208,16 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         {
             Assert.True((await TryCompleteAsync(Client(serve), stream: false, "another row")).Complete, serve.Output);
             Assert.NotEmpty(Directory.GetFiles(journal, "*.journal"));
+
+            // /healthz counts the rows in the journal not yet in the database; a pass (20 ms) empties it.
+            using var http = new HttpClient { BaseAddress = serve.BaseAddress, Timeout = TestTimeouts.Default };
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/healthz")).RootElement
+                .GetProperty("ledger").GetProperty("journal_backlog").GetInt64() != 0)
+            {
+                Assert.True(clock.Elapsed < TestTimeouts.Default, "the journal's backlog never emptied");
+                await Task.Delay(20);
+            }
             await serve.TerminateAsync();
             Assert.True(await serve.WaitForExitAsync() == 0, serve.Output);
             Assert.DoesNotContain("corridor: warning: the ledger journal", serve.Output, StringComparison.Ordinal);
