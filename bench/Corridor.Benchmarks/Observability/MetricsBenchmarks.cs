@@ -20,14 +20,16 @@ public class MetricsBenchmarks : IDisposable
     private PrometheusExporter _exporter = null!;
     private CorridorRequestFeature _quietCall = null!;
     private CorridorRequestFeature _scrapedCall = null!;
+    private IAsyncDisposable? _quietStore;
+    private IAsyncDisposable? _scrapedStore;
 
     [GlobalSetup]
     public void Setup()
     {
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var factory = _services.GetRequiredService<IMeterFactory>();
-        (_quiet, _quietCall) = MetricsSample.Create(factory);
-        (_scraped, _scrapedCall) = MetricsSample.Create(factory);
+        (_quiet, _quietCall, _quietStore) = MetricsSample.Create(factory);
+        (_scraped, _scrapedCall, _scrapedStore) = MetricsSample.Create(factory);
         var scrapedMeter = _scraped.Meter;
         _exporter = new PrometheusExporter(instrument => ReferenceEquals(instrument.Meter, scrapedMeter));
     }
@@ -38,6 +40,8 @@ public class MetricsBenchmarks : IDisposable
         _exporter?.Dispose();
         _quiet?.Dispose();
         _scraped?.Dispose();
+        _quietStore?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _scrapedStore?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _services?.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -9,10 +9,11 @@ namespace Corridor.Gateway.Tests.Observability;
 public sealed class MetricsRecordingTests
 {
     [Fact]
-    public void Record_AllocatesNothing_OnceItsSeriesExist()
+    public async Task Record_AllocatesNothing_OnceItsSeriesExist()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var (metrics, call) = MetricsSample.Create(services.GetRequiredService<IMeterFactory>());
+        var (metrics, call, store) = MetricsSample.Create(services.GetRequiredService<IMeterFactory>());
+        await using var storeDisposal = store;
         using var exporter = new PrometheusExporter(instrument => ReferenceEquals(instrument.Meter, metrics.Meter));
         for (var i = 0; i < 100; i++)
         {
