@@ -7,7 +7,7 @@ namespace Corridor.Storage.Sqlite;
 /// write; flushed to disk too when the store syncs fully) and acknowledged, and a background pass inserts what has
 /// gathered into SQLite every <see cref="DefaultIngestInterval"/>, hundreds of rows a transaction at load instead of the
 /// handful a group commit gathers (docs/durability.md). Segments whose rows are all in SQLite are deleted; whatever a
-/// crash leaves is inserted again by the next store that opens the file (<see cref="Replay"/>; the ledger ignores request
+/// crash leaves is inserted again by the next store that opens the file (<see cref="TryOpen"/>; the ledger ignores request
 /// ids it already has). Readers of the ledger call <see cref="CatchUpAsync"/> first, so they see every row appended
 /// before they asked.
 /// One store owns the journal, through an exclusive lock on a file in its folder held while it is open; a store that
@@ -63,8 +63,10 @@ internal sealed class LedgerJournal : IAsyncDisposable
     public static string FolderFor(string databasePath) => databasePath + "-ledger";
 
     /// <summary>
-    /// Takes the journal in <paramref name="folder"/>, or returns null when another store holds it. <paramref name="ingest"/>
-    /// inserts rows into the database in one transaction (throwing leaves them for the next pass).
+    /// Takes the journal in <paramref name="folder"/>, inserts what an earlier owner left in it (<see cref="Replayed"/>) and
+    /// starts the passes; returns null when another store holds it. <paramref name="ingest"/> inserts rows into the
+    /// database in one transaction (throwing leaves them for the next pass). A damaged segment throws
+    /// <see cref="CorridorStoreException"/> (<see cref="StoreError.JournalUnreadable"/>), the journal released.
     /// </summary>
     public static LedgerJournal? TryOpen(string folder, bool flushToDisk, Action<IReadOnlyList<LedgerEntry>> ingest, TimeSpan interval)
     {
@@ -80,8 +82,31 @@ internal sealed class LedgerJournal : IAsyncDisposable
             return null;
         }
 
-        return new LedgerJournal(folder, lockFile, flushToDisk, ingest, interval);
+        var journal = new LedgerJournal(folder, lockFile, flushToDisk, ingest, interval);
+        try
+        {
+            journal.Replayed = journal.Replay();
+        }
+        catch (Exception e)
+        {
+            // Nothing is pending and no pass runs yet: this releases the lock and leaves the segments as they are.
+            journal.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (e is InvalidDataException)
+            {
+                throw new CorridorStoreException(StoreError.JournalUnreadable, e.Message, e);
+            }
+
+            throw;
+        }
+
+        // A thread of its own, as the checkpoints have: a pass blocks on SQLite for milliseconds at load, which would hold
+        // a thread-pool thread (and the responses queued behind it) as long.
+        journal._loop = Task.Factory.StartNew(() => journal.Run(journal._stopping.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return journal;
     }
+
+    /// <summary>Rows read from the segments an earlier owner left, inserted when this journal was opened.</summary>
+    public int Replayed { get; private set; }
 
     /// <summary>Rows acknowledged but not yet in the database.</summary>
     public long Backlog
@@ -96,12 +121,12 @@ internal sealed class LedgerJournal : IAsyncDisposable
     }
 
     /// <summary>
-    /// Inserts the rows of the segments an earlier owner left (it crashed, or could not reach the database when it stopped),
-    /// deletes them, and starts the background passes. Returns the rows read. A segment that ends in a cut frame (a crash in
-    /// the middle of an append, never acknowledged) is read up to it; one that is damaged elsewhere stops the store from
-    /// opening, so no acknowledged row is silently dropped.
+    /// Inserts the rows of the segments an earlier owner left (it crashed, or could not reach the database when it stopped)
+    /// and deletes them. Returns the rows read. A segment that ends in a cut frame (a crash in the middle of an append, never
+    /// acknowledged) is read up to it; one that is damaged elsewhere stops the store from opening, so no acknowledged row is
+    /// silently dropped.
     /// </summary>
-    public int Replay()
+    private int Replay()
     {
         var leftovers = Directory.EnumerateFiles(_folder, "*" + SegmentExtension)
             .Select(path => (Id: long.TryParse(Path.GetFileNameWithoutExtension(path), out var id) ? id : -1, Path: path))
@@ -145,9 +170,6 @@ internal sealed class LedgerJournal : IAsyncDisposable
             File.Delete(path);
         }
 
-        // A thread of its own, as the checkpoints have: a pass blocks on SQLite for milliseconds at load, which would hold
-        // a thread-pool thread (and the responses queued behind it) as long.
-        _loop = Task.Factory.StartNew(() => Run(_stopping.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return rows.Count;
     }
 

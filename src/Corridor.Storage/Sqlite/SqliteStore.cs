@@ -108,7 +108,8 @@ internal sealed partial class SqliteStore : ICorridorStore
         // WAL lets the gateway read while the CLI (or the ledger writer) writes; the setting is kept in the file.
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken);
         await SqliteMigrations.ApplyAsync(connection, _timeProvider, cancellationToken);
-        _journal ??= OpenJournal();
+        // The ledger journal, unless another store holds it; what a crashed owner left in it is inserted first.
+        _journal ??= LedgerJournal.TryOpen(LedgerJournal.FolderFor(Path), _fullSync, InsertLedger, _ingestInterval);
     }
 
     /// <summary>Whether this store owns the ledger journal (<see cref="LedgerJournal"/>); false when another store has the file open.</summary>
@@ -120,32 +121,6 @@ internal sealed partial class SqliteStore : ICorridorStore
         ? $"the ledger journal {LedgerJournal.FolderFor(Path)} is held by another process (the command line, or another gateway on this file): "
             + "ledger rows go straight into SQLite, one transaction a batch, which costs more CPU, until the gateway is restarted while nothing else holds it"
         : null;
-
-    /// <summary>Takes the ledger journal when no other store holds it, and inserts what a crashed owner left in it.</summary>
-    private LedgerJournal? OpenJournal()
-    {
-        var journal = LedgerJournal.TryOpen(LedgerJournal.FolderFor(Path), _fullSync, InsertLedger, _ingestInterval);
-        if (journal is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            journal.Replay();
-            return journal;
-        }
-        catch (Exception e)
-        {
-            journal.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            if (e is InvalidDataException)
-            {
-                throw new CorridorStoreException(StoreError.JournalUnreadable, e.Message, e);
-            }
-
-            throw;
-        }
-    }
 
     public async ValueTask<long> GetRevisionAsync(CancellationToken cancellationToken)
     {

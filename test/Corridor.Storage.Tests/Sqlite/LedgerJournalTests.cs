@@ -222,7 +222,6 @@ public sealed class LedgerJournalTests : IDisposable
         }, Never)!;
         await using (journal)
         {
-            journal.Replay();
             await journal.AppendAsync([FullEntry("req-1")], None).AsTask().WithTimeout();
             await journal.AppendAsync([FullEntry("req-2")], None).AsTask().WithTimeout();
 
@@ -250,7 +249,6 @@ public sealed class LedgerJournalTests : IDisposable
         }, Never)!;
         await using (journal)
         {
-            journal.Replay();
             await journal.AppendAsync([FullEntry("req-1")], None).AsTask().WithTimeout();
             var first = journal.CatchUpAsync(None).AsTask();
             await passStarted.WaitAsync().WithTimeout();
@@ -269,7 +267,6 @@ public sealed class LedgerJournalTests : IDisposable
     {
         var folder = _folder.File("journal");
         var journal = LedgerJournal.TryOpen(folder, flushToDisk: false, _ => throw new IOException("disk full"), Never)!;
-        journal.Replay();
         await journal.AppendAsync([FullEntry("req-1"), FullEntry("req-2")], None).AsTask().WithTimeout();
         Assert.Null(LedgerJournal.TryOpen(folder, flushToDisk: false, _ => { }, Never));
         await journal.DisposeAsync();
@@ -278,7 +275,7 @@ public sealed class LedgerJournalTests : IDisposable
         var next = LedgerJournal.TryOpen(folder, flushToDisk: false, rows => replayed.AddRange(rows.Select(r => r.RequestId)), Never)!;
         await using (next)
         {
-            Assert.Equal(2, next.Replay());
+            Assert.Equal(2, next.Replayed);
         }
 
         Assert.Equal(["req-1", "req-2"], replayed);
