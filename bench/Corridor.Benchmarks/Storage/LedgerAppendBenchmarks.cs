@@ -6,9 +6,12 @@ namespace Corridor.Benchmarks.Storage;
 
 /// <summary>
 /// Appending one batch of ledger rows to the embedded SQLite store (<see cref="ICorridorStore.AppendLedgerAsync"/>), as the
-/// gateway's ledger writer does: one transaction per batch, every row with its retained request body and answer text.
-/// Each invocation appends <see cref="RowsPerInvoke"/> rows in batches of <see cref="BatchSize"/> (10 is about what the
-/// gateway's group commit gathers at saturation, 1 what it writes at light load); reported per row, commits included.
+/// gateway's ledger writer does, every row with its retained request body and answer text. Each invocation appends
+/// <see cref="RowsPerInvoke"/> rows in batches of <see cref="BatchSize"/> (10 is about what the gateway's group commit
+/// gathers at saturation, 1 what it writes at light load, 500 about what a journal pass inserts at saturation); reported
+/// per row. <see cref="Into"/> says where the batch goes: <c>journal</c> is the store's durable point (the ledger journal,
+/// docs/durability.md: one write a batch, the insert into SQLite left to the passes); <c>sqlite</c> is one transaction a
+/// batch straight into the database file, commits included, as a journal pass (or a store without the journal) does.
 /// </summary>
 [MemoryDiagnoser]
 public class LedgerAppendBenchmarks : IDisposable
@@ -20,13 +23,24 @@ public class LedgerAppendBenchmarks : IDisposable
     private LedgerEntry[][] _batches = [];
     private long _next;
 
+    private FileStream? _journalHeld;
+
     [Params(1, 10, 500)]
     public int BatchSize { get; set; }
+
+    [Params("journal", "sqlite")]
+    public string Into { get; set; } = "";
 
     [GlobalSetup]
     public void Setup()
     {
         _directory = Path.Combine(Path.GetTempPath(), "corridor-bench-" + Guid.NewGuid().ToString("N"));
+        if (Into == "sqlite")
+        {
+            // Holding the journal's lock, as another process would, makes the store write every batch into SQLite itself.
+            Directory.CreateDirectory(Path.Combine(_directory, "corridor.db-ledger"));
+            _journalHeld = new FileStream(Path.Combine(_directory, "corridor.db-ledger", "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
         _store = CorridorStores.OpenAsync(new StorageOptions(Path.Combine(_directory, "corridor.db")), CancellationToken.None).GetAwaiter().GetResult();
         _template = new LedgerEntry(
             RequestId: "",
@@ -86,6 +100,7 @@ public class LedgerAppendBenchmarks : IDisposable
     public void Dispose()
     {
         _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _journalHeld?.Dispose();
         Directory.Delete(_directory, recursive: true);
         GC.SuppressFinalize(this);
     }

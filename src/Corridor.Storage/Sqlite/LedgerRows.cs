@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Corridor.Core.Metering;
 using System.Text;
 using Microsoft.Data.Sqlite;
@@ -27,7 +28,7 @@ internal static class LedgerRows
     /// Rows go in through SQLite's own API rather than through <see cref="SqliteCommand"/>: the command binds every
     /// parameter by name on every row (a name lookup and a UTF-8 copy of the name each) and copies every string into a
     /// fresh UTF-8 array, about 40% of the ledger's CPU in a profile at saturation. Here parameters are bound by position
-    /// and strings are encoded into one reused buffer.
+    /// and strings are encoded into one reused buffer. The binds, 26 a row, call SQLite directly (<see cref="Native"/>).
     /// </summary>
     internal sealed class Writer : IDisposable
     {
@@ -55,7 +56,7 @@ internal static class LedgerRows
             Step(_begin);
             try
             {
-                var text = new TextBinder(_insert, _db, _buffer);
+                var text = new TextBinder(_insert.DangerousGetHandle(), _db, _buffer);
                 foreach (var e in entries)
                 {
                     Bind(ref text, e);
@@ -140,20 +141,23 @@ internal static class LedgerRows
         }
     }
 
-    /// <summary>Binds by position; text goes in as UTF-8 through one buffer that grows to the longest value written so far.</summary>
-    private struct TextBinder(sqlite3_stmt statement, sqlite3 db, byte[] buffer)
+    /// <summary>
+    /// Binds by position; text goes in as UTF-8 through one buffer that grows to the longest value written so far.
+    /// <paramref name="statement"/> is the insert's handle, which the <see cref="Writer"/> owning it keeps open.
+    /// </summary>
+    private struct TextBinder(nint statement, sqlite3 db, byte[] buffer)
     {
         private byte[] _buffer = buffer;
 
         public readonly byte[] Buffer => _buffer;
 
-        public readonly void Integer(int index, long value) => Check(db, raw.sqlite3_bind_int64(statement, index, value));
+        public readonly void Integer(int index, long value) => Check(db, Native.BindInt64(statement, index, value));
 
         public void Text(int index, string? value)
         {
             if (value is null)
             {
-                Check(db, raw.sqlite3_bind_null(statement, index));
+                Check(db, Native.BindNull(statement, index));
                 return;
             }
             Text(index, value.AsSpan());
@@ -174,8 +178,36 @@ internal static class LedgerRows
                 _buffer = new byte[Math.Max(most, _buffer.Length * 2)];
             }
             var length = Encoding.UTF8.GetBytes(value, _buffer);
-            // SQLite copies the value (SQLITE_TRANSIENT), so the buffer is free again for the next parameter.
-            Check(db, raw.sqlite3_bind_text(statement, index, _buffer.AsSpan(0, length)));
+            // SQLite copies the value (SQLITE_TRANSIENT), so the buffer is free again for the next parameter. The buffer is
+            // never empty, so an empty string is bound as one (a null pointer would bind NULL).
+            Check(db, Native.BindText(statement, index, ref _buffer[0], length, Native.Transient));
         }
+    }
+
+    /// <summary>
+    /// The three bind calls of SQLite's C API, called directly on the library SQLitePCLRaw loaded (the same name resolves to
+    /// the same loaded library). Through <see cref="raw"/> every call went through the provider's interface, took and
+    /// released a reference on the statement's <see cref="SafeHandle"/> and switched the thread's GC mode: about a third of
+    /// a journal pass's managed time (bench/README.md, "Eighth round"). These calls only store the value (or a copy of the
+    /// text) in the statement and return, so they skip the GC mode switch too (<see cref="SuppressGCTransitionAttribute"/>).
+    /// </summary>
+    private static class Native
+    {
+        private const string Library = "e_sqlite3";
+
+        /// <summary>SQLITE_TRANSIENT: SQLite copies the text before the call returns.</summary>
+        public static readonly nint Transient = -1;
+
+        [DllImport(Library, EntryPoint = "sqlite3_bind_int64", ExactSpelling = true)]
+        [SuppressGCTransition]
+        public static extern int BindInt64(nint statement, int index, long value);
+
+        [DllImport(Library, EntryPoint = "sqlite3_bind_null", ExactSpelling = true)]
+        [SuppressGCTransition]
+        public static extern int BindNull(nint statement, int index);
+
+        [DllImport(Library, EntryPoint = "sqlite3_bind_text", ExactSpelling = true)]
+        [SuppressGCTransition]
+        public static extern int BindText(nint statement, int index, ref byte text, int length, nint destructor);
     }
 }
