@@ -74,6 +74,13 @@ public interface ICorridorStore : IAsyncDisposable
     Task AppendLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Makes one ledger row durable at once, on the caller's thread, when the store's durable point is a local copy cheaper
+    /// than gathering rows into a batch (the embedded store's journal, unless it flushes to disk: docs/durability.md);
+    /// false when the row should go through <see cref="AppendLedgerAsync"/> in a batch, as it always does with PostgreSQL.
+    /// </summary>
+    bool TryAppendLedger(LedgerEntry entry) => false;
+
+    /// <summary>
     /// Ledger rows durable but not yet where another process reads them: the embedded store's journal, when this store owns
     /// it (docs/durability.md). This store's own reads always include them. Zero for PostgreSQL.
     /// </summary>

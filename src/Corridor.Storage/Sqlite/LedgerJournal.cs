@@ -1,12 +1,15 @@
+using System.Runtime.InteropServices;
 using Corridor.Core.Metering;
 
 namespace Corridor.Storage.Sqlite;
 
 /// <summary>
-/// The durable point of the embedded store's ledger: a batch is appended to a journal file beside the database (one
-/// write; flushed to disk too when the store syncs fully) and acknowledged, and a background pass inserts what has
+/// The durable point of the embedded store's ledger: a batch, or a single row (<see cref="TryAppend"/>), is copied into a
+/// journal segment beside the database, a file mapped into memory (<see cref="LedgerJournalSegment"/>; flushed to disk too
+/// when the store syncs fully) and acknowledged, and a background pass inserts what has
 /// gathered into SQLite every <see cref="DefaultIngestInterval"/>, hundreds of rows a transaction at load instead of the
-/// handful a group commit gathers (docs/durability.md). Segments whose rows are all in SQLite are deleted; whatever a
+/// handful a group commit gathers (docs/durability.md). Segments whose rows are all in SQLite are emptied and used again
+/// (one is kept spare; any others are deleted, and a clean stop deletes them all); whatever a
 /// crash leaves is inserted again by the next store that opens the file (<see cref="TryOpen"/>; the ledger ignores request
 /// ids it already has). Readers of the ledger call <see cref="CatchUpAsync"/> first, so they see every row appended
 /// before they asked.
@@ -19,8 +22,8 @@ internal sealed class LedgerJournal : IAsyncDisposable
     /// <summary>How long rows gather before a pass inserts them; also how far behind the database another process reading it may be.</summary>
     internal static readonly TimeSpan DefaultIngestInterval = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>A segment grows to about this length before the next append starts a new one.</summary>
-    internal const long SegmentBytes = 8 * 1024 * 1024;
+    /// <summary>A segment's length (a batch larger than one gets a segment of its own length).</summary>
+    internal const int SegmentBytes = 8 * 1024 * 1024;
 
     /// <summary>Past this many rows waiting for SQLite (it is failing, or slower than the rows come), appends wait for a pass.</summary>
     internal const int MaxPendingRows = 20_000;
@@ -36,13 +39,14 @@ internal sealed class LedgerJournal : IAsyncDisposable
     private readonly TimeSpan _interval;
     private readonly Lock _sync = new();
     private readonly LedgerJournalFormat.Buffer _buffer = new();
-    private readonly Queue<long> _segments = new();
+    private readonly Queue<LedgerJournalSegment> _segments = new();
+    private LedgerJournalSegment? _spare;
     private readonly SemaphoreSlim _rowsPending = new(0);
     private readonly SemaphoreSlim _hurry = new(0);
     private readonly CancellationTokenSource _stopping = new();
-    private FileStream? _segment;
+    private LedgerJournalSegment? _segment;
     private long _segmentId;
-    private long _segmentLength;
+    private bool _closed;
     private List<LedgerEntry> _pending = [];
     private long _firstPendingSegment;
     private long _appended;
@@ -138,7 +142,8 @@ internal sealed class LedgerJournal : IAsyncDisposable
         {
             var bytes = File.ReadAllBytes(path);
             var header = LedgerJournalFormat.Header;
-            if (bytes.Length >= header.Length)
+            // A file shorter than a header, or of zeros (made, never written), holds nothing.
+            if (bytes.Length >= header.Length && bytes.AsSpan(0, header.Length).ContainsAnyExcept((byte)0))
             {
                 try
                 {
@@ -185,56 +190,104 @@ internal sealed class LedgerJournal : IAsyncDisposable
         // would fail every pass after it.
         foreach (var e in entries)
         {
-            if (e.RequestId is null || e.Model is null || e.Endpoint is null)
+            if (!Insertable(e))
             {
                 throw new ArgumentException($"ledger row {e.RequestId ?? "(no request id)"} lacks its request id, model or endpoint", nameof(entries));
             }
         }
 
-        var wake = false;
+        bool wake;
         lock (_sync)
         {
-            _buffer.Clear();
-            LedgerJournalFormat.WriteFrames(_buffer, entries);
-            var frame = _buffer.Written;
-            if (_segment is null || (_segmentLength + frame.Length > SegmentBytes && _segmentLength > LedgerJournalFormat.Header.Length))
-            {
-                StartSegment();
-            }
-
-            try
-            {
-                _segment!.Write(frame);
-                if (_flushToDisk)
-                {
-                    _segment.Flush(flushToDisk: true);
-                }
-            }
-            catch
-            {
-                // What was written of this batch ends in a cut frame at the end of the segment, which a replay stops at
-                // (rows of its whole frames before it may be replayed: the batch was never acknowledged, like an answer
-                // a crash cut); the next batch starts a segment of its own.
-                _segment!.Dispose();
-                _segment = null;
-                throw;
-            }
-
-            _segmentLength += frame.Length;
-            if (_pending.Count == 0)
-            {
-                _firstPendingSegment = _segmentId;
-                wake = true;
-            }
-
-            _pending.AddRange(entries);
-            _appended += entries.Count;
+            ObjectDisposedException.ThrowIf(_closed, this);
+            wake = AppendLocked(AsSpan(entries));
         }
 
         if (wake)
         {
             _rowsPending.Release();
         }
+    }
+
+    /// <summary>
+    /// Appends one row at once, on the caller's thread, when that costs no more than a copy into the segment: false (the row
+    /// goes to <see cref="AppendAsync"/> in a batch) when the journal flushes to disk (a flush a row would cost what batching
+    /// saves), when the backlog is full, when SQLite would refuse the row (its batch reports it) or a new segment cannot be made.
+    /// </summary>
+    public bool TryAppend(LedgerEntry entry)
+    {
+        if (_flushToDisk || !Insertable(entry))
+        {
+            return false;
+        }
+
+        bool wake;
+        lock (_sync)
+        {
+            if (_closed || _appended - _ingested >= MaxPendingRows)
+            {
+                return false;
+            }
+
+            try
+            {
+                wake = AppendLocked(new ReadOnlySpan<LedgerEntry>(in entry));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+
+        if (wake)
+        {
+            _rowsPending.Release();
+        }
+
+        return true;
+    }
+
+    private static ReadOnlySpan<LedgerEntry> AsSpan(IReadOnlyList<LedgerEntry> entries) => entries switch
+    {
+        LedgerEntry[] array => array,
+        List<LedgerEntry> list => CollectionsMarshal.AsSpan(list),
+        _ => entries.ToArray(),
+    };
+
+    private static bool Insertable(LedgerEntry e) => e.RequestId is not null && e.Model is not null && e.Endpoint is not null;
+
+    /// <summary>Copies the rows into the current segment (a new one when they do not fit) and counts them pending; true when they are the first pending, so the pass needs waking.</summary>
+    private bool AppendLocked(ReadOnlySpan<LedgerEntry> entries)
+    {
+        _buffer.Clear();
+        LedgerJournalFormat.WriteFrames(_buffer, entries);
+        var frames = _buffer.Written;
+        if (_segment is null || frames.Length > _segment.Free)
+        {
+            StartSegment(frames.Length);
+        }
+
+        _segment!.Append(frames);
+        if (_flushToDisk)
+        {
+            // A failed flush leaves the batch unacknowledged; should the rows reach the disk anyway, a replay inserts them
+            // once, like the retry of the batch (the ledger ignores request ids it has).
+            _segment.FlushToDisk();
+        }
+
+        var wake = _pending.Count == 0;
+        if (wake)
+        {
+            _firstPendingSegment = _segmentId;
+        }
+
+        foreach (var e in entries)
+        {
+            _pending.Add(e);
+        }
+
+        _appended += entries.Length;
+        return wake;
     }
 
     /// <summary>Returns once every row appended before the call is in the database; throws when a pass that should have inserted them failed.</summary>
@@ -329,7 +382,7 @@ internal sealed class LedgerJournal : IAsyncDisposable
             return false;
         }
 
-        var done = new List<string>();
+        var done = new List<LedgerJournalSegment>();
         var answered = new List<TaskCompletionSource>();
         lock (_sync)
         {
@@ -345,42 +398,76 @@ internal sealed class LedgerJournal : IAsyncDisposable
 
             // Segments before the one holding the oldest row still pending (or before the one being written) are done.
             var keepFrom = _pending.Count > 0 ? _firstPendingSegment : _segmentId;
-            while (_segments.TryPeek(out var id) && id < keepFrom)
+            while (_segments.TryPeek(out var segment) && segment.Id < keepFrom)
             {
-                done.Add(SegmentPath(_segments.Dequeue()));
+                done.Add(_segments.Dequeue());
             }
         }
 
-        foreach (var path in done)
+        foreach (var segment in done)
         {
-            File.Delete(path);
+            Retire(segment);
         }
 
         answered.ForEach(w => w.TrySetResult());
         return true;
     }
 
-    private void StartSegment()
+    /// <summary>Makes the next segment current: the spare, renumbered, when there is one large enough, else a new file.</summary>
+    private void StartSegment(int frameBytes)
     {
-        _segment?.Dispose();
-        _segment = null;
-        _segmentId++;
-        // No buffer of its own: each append is one write at the end of the file.
-        var segment = new FileStream(SegmentPath(_segmentId), FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0);
-        _segments.Enqueue(_segmentId);
-        try
+        var capacity = Math.Max(SegmentBytes, LedgerJournalFormat.Header.Length + frameBytes);
+        var id = _segmentId + 1;
+        LedgerJournalSegment segment;
+        if (_spare is { } spare && spare.Capacity >= capacity)
         {
-            segment.Write(LedgerJournalFormat.Header);
+            _spare = null;
+            try
+            {
+                spare.Renumber(SegmentPath(id), id);
+            }
+            catch
+            {
+                Delete(spare);
+                throw;
+            }
+
+            segment = spare;
         }
-        catch
+        else
         {
-            // A segment shorter than its header holds nothing; it is deleted with the segments before the next one.
-            segment.Dispose();
-            throw;
+            segment = LedgerJournalSegment.Create(SegmentPath(id), id, capacity);
         }
 
+        // The segment before stays in the queue until the pass finds all its rows in the database.
+        _segmentId = id;
+        _segments.Enqueue(segment);
         _segment = segment;
-        _segmentLength = LedgerJournalFormat.Header.Length;
+    }
+
+    /// <summary>A segment whose rows are all in the database: emptied and kept as the spare, unless there is one already (or the journal is closing).</summary>
+    private void Retire(LedgerJournalSegment segment)
+    {
+        if (segment.Capacity == SegmentBytes)
+        {
+            segment.Empty();
+            lock (_sync)
+            {
+                if (_spare is null && !_closed)
+                {
+                    _spare = segment;
+                    return;
+                }
+            }
+        }
+
+        Delete(segment);
+    }
+
+    private static void Delete(LedgerJournalSegment segment)
+    {
+        segment.Dispose();
+        File.Delete(segment.Path);
     }
 
     private long Appended
@@ -405,20 +492,36 @@ internal sealed class LedgerJournal : IAsyncDisposable
             await loop;
         }
 
+        lock (_sync)
+        {
+            _closed = true;
+        }
+
         var inserted = TryPass();
         lock (_sync)
         {
-            _segment?.Dispose();
             _segment = null;
-            if (inserted && _pending.Count == 0)
+            if (_spare is { } spare)
             {
-                foreach (var id in _segments)
-                {
-                    File.Delete(SegmentPath(id));
-                }
-
-                _segments.Clear();
+                Delete(spare);
+                _spare = null;
             }
+
+            // Everything in the database: no segment is needed any more. Otherwise the next owner replays them.
+            var everythingIn = inserted && _pending.Count == 0;
+            foreach (var segment in _segments)
+            {
+                if (everythingIn)
+                {
+                    Delete(segment);
+                }
+                else
+                {
+                    segment.Dispose();
+                }
+            }
+
+            _segments.Clear();
         }
 
         _lock.Dispose();

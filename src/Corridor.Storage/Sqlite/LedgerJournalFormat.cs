@@ -24,7 +24,7 @@ internal static class LedgerJournalFormat
     public const int FrameTargetBytes = 1024 * 1024;
 
     /// <summary>Appends the frames holding <paramref name="entries"/> to <paramref name="buffer"/>.</summary>
-    public static void WriteFrames(Buffer buffer, IReadOnlyList<LedgerEntry> entries)
+    public static void WriteFrames(Buffer buffer, ReadOnlySpan<LedgerEntry> entries)
     {
         var start = buffer.Length;
         var count = 0;
@@ -86,9 +86,11 @@ internal static class LedgerJournalFormat
     }
 
     /// <summary>
-    /// Reads the frames of one segment's bytes (after the header) into <paramref name="rows"/>. Returns false when the
-    /// segment ends in a frame cut short, which is what a crash in the middle of an append leaves (that batch was never
-    /// acknowledged); throws <see cref="InvalidDataException"/> when a whole frame does not match its checksum.
+    /// Reads the frames of one segment's bytes (after the header) into <paramref name="rows"/>, up to a zero length, which
+    /// is where a segment's frames end (the rest of it was never written, or a crash stopped an append before its length
+    /// went in: that batch was never acknowledged). Returns false when the bytes end in a frame cut short (a crash in the
+    /// middle of a write into a segment written with <c>write</c>, as segments were before they were mapped); throws
+    /// <see cref="InvalidDataException"/> when a whole frame does not match its checksum.
     /// </summary>
     public static bool ReadFrames(ReadOnlySpan<byte> frames, List<LedgerEntry> rows)
     {
@@ -100,6 +102,11 @@ internal static class LedgerJournalFormat
             }
 
             var length = BinaryPrimitives.ReadInt32LittleEndian(frames);
+            if (length == 0)
+            {
+                return true;
+            }
+
             if (length < 0 || length > frames.Length - FrameHeaderLength)
             {
                 return false;

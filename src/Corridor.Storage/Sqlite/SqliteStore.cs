@@ -117,6 +117,8 @@ internal sealed partial class SqliteStore : ICorridorStore
 
     public long LedgerBacklog => _journal?.Backlog ?? 0;
 
+    public bool TryAppendLedger(LedgerEntry entry) => _journal?.TryAppend(entry) ?? false;
+
     public string? LedgerNotice => _journal is null
         ? $"the ledger journal {LedgerJournal.FolderFor(Path)} is held by another process (the command line, or another gateway on this file): "
             + "ledger rows go straight into SQLite, one transaction a batch, which costs more CPU, until the gateway is restarted while nothing else holds it"

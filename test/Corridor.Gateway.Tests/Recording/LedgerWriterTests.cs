@@ -1,15 +1,38 @@
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Recording;
+using Corridor.Storage;
 using Corridor.Testing;
 using Corridor.Testing.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Corridor.Gateway.Tests.Recording;
 
-/// <summary>The ledger's group commit on a real SQLite store: rows written alone at light load, in batches otherwise.</summary>
+/// <summary>
+/// The ledger's group commit on a real SQLite store without its journal (the path of every batch with PostgreSQL): rows
+/// written alone at light load, in batches otherwise. And with the journal: every row taken at once.
+/// </summary>
 public sealed class LedgerWriterTests : SqliteStoreTestBase
 {
-    private LedgerWriter NewWriter() => new(Store, new LedgerOptions(), TimeProvider.System, NullLogger<LedgerWriter>.Instance);
+    protected override bool WithoutTheJournal => true;
+
+    private LedgerWriter NewWriter(ICorridorStore? store = null) => new(store ?? Store, new LedgerOptions(), TimeProvider.System, NullLogger<LedgerWriter>.Instance);
+
+    [Fact]
+    public async Task WithTheJournal_EveryRowIsDurableWhenEnqueueReturns_WithoutABatch()
+    {
+        await using var journaled = await CorridorStores.OpenAsync(new StorageOptions(DatabasePath + "-journaled.db"), CancellationToken.None).WithTimeout();
+        using var writer = NewWriter(journaled);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+
+        // Under load too (mayWriteAlone false): the journal's copy is the durable point, on the caller's thread.
+        var durable = Enumerable.Range(0, 50).Select(i => writer.Enqueue(LedgerSamples.Entry($"req-{i}"), mayWriteAlone: i % 2 == 0)).ToList();
+
+        Assert.All(durable, d => Assert.True(d.IsCompletedSuccessfully && d.Result));
+        Assert.Equal(0, writer.Pending);
+        Assert.Equal(50, writer.Written);
+        Assert.Equal(50, (await journaled.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Count);
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+    }
 
     [Fact]
     public async Task ARowThatMayBeWrittenAlone_WhileTheWriterIsIdle_IsInTheStoreWhenEnqueueReturns()

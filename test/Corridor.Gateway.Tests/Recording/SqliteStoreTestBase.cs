@@ -7,13 +7,33 @@ namespace Corridor.Gateway.Tests.Recording;
 public abstract class SqliteStoreTestBase : IAsyncLifetime, IDisposable
 {
     private readonly TempDirectory _folder = new();
+    private FileStream? _journalHeld;
 
     protected ICorridorStore Store { get; private set; } = null!;
 
-    public async Task InitializeAsync() =>
-        Store = await CorridorStores.OpenAsync(new StorageOptions(_folder.File("corridor.db")), CancellationToken.None).WithTimeout();
+    protected string DatabasePath => _folder.File("corridor.db");
 
-    public async Task DisposeAsync() => await Store.DisposeAsync();
+    /// <summary>
+    /// Whether the test holds the ledger journal's lock, as another process would, so that the store writes each batch
+    /// straight into SQLite: the path of every ledger batch with PostgreSQL (docs/durability.md).
+    /// </summary>
+    protected virtual bool WithoutTheJournal => false;
+
+    public async Task InitializeAsync()
+    {
+        if (WithoutTheJournal)
+        {
+            var journal = Directory.CreateDirectory(DatabasePath + "-ledger").FullName;
+            _journalHeld = new FileStream(Path.Combine(journal, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        Store = await CorridorStores.OpenAsync(new StorageOptions(DatabasePath), CancellationToken.None).WithTimeout();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Store.DisposeAsync();
+        _journalHeld?.Dispose();
+    }
 
     public void Dispose()
     {

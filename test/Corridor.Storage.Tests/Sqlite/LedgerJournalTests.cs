@@ -68,7 +68,7 @@ public sealed class LedgerJournalTests : IDisposable
     public void ABatchLargerThanAFrame_IsWrittenAsSeveral_AndReadBackWhole()
     {
         var body = new string('b', LedgerJournalFormat.FrameTargetBytes / 3);
-        var batch = Enumerable.Range(0, 8).Select(i => FullEntry($"req-{i}") with { RequestBody = body }).ToList();
+        var batch = Enumerable.Range(0, 8).Select(i => FullEntry($"req-{i}") with { RequestBody = body }).ToArray();
         var buffer = new LedgerJournalFormat.Buffer();
 
         LedgerJournalFormat.WriteFrames(buffer, batch);
@@ -99,6 +99,27 @@ public sealed class LedgerJournalTests : IDisposable
         {
             var rows = new List<LedgerEntry>();
             Assert.False(LedgerJournalFormat.ReadFrames(buffer.Written[..cut], rows), $"cut at {cut}");
+            Assert.Equal(["req-1"], rows.Select(r => r.RequestId));
+        }
+    }
+
+    [Fact]
+    public void ACopyIntoASegmentStoppedAtAnyPoint_EndsTheSegment_WithTheBatchesBefore()
+    {
+        var before = new LedgerJournalFormat.Buffer();
+        LedgerJournalFormat.WriteFrames(before, [FullEntry("req-1")]);
+        var batch = new LedgerJournalFormat.Buffer();
+        LedgerJournalFormat.WriteFrames(batch, [FullEntry("req-2"), FullEntry("req-3")]);
+
+        // A mapped segment is zeros past what was appended, and an append copies its first length in last: whatever a
+        // crash stopped of the copy, that length is still zero.
+        for (var copied = 0; copied <= batch.Length - sizeof(int); copied++)
+        {
+            var segment = new byte[before.Length + batch.Length + 64];
+            before.Written.CopyTo(segment);
+            batch.Written.Slice(sizeof(int), copied).CopyTo(segment.AsSpan(before.Length + sizeof(int)));
+            var rows = new List<LedgerEntry>();
+            Assert.True(LedgerJournalFormat.ReadFrames(segment, rows), $"copied {copied}");
             Assert.Equal(["req-1"], rows.Select(r => r.RequestId));
         }
     }
@@ -294,7 +315,45 @@ public sealed class LedgerJournalTests : IDisposable
     }
 
     [Fact]
-    public async Task SegmentsRollOver_AndTheIngestedOnesAreDeleted()
+    public async Task ARowTakenAtOnce_IsInTheSegmentFile_BeforeAnyPass()
+    {
+        await using var owner = new SqliteStore(DbPath, null, fullSync: false, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames, ingestInterval: Never);
+        await owner.MigrateAsync(None).WithTimeout();
+
+        Assert.True(owner.TryAppendLedger(FullEntry("req-1")));
+        Assert.True(owner.TryAppendLedger(FullEntry("req-2")));
+
+        // Read through the file, as the next owner would after a crash: the copies into the mapping are the file's pages.
+        var segment = Assert.Single(Directory.GetFiles(JournalFolder, "*.journal"));
+        var rows = ReadSegment(segment);
+        Assert.Equal([FullEntry("req-1"), FullEntry("req-2")], rows);
+        Assert.Equal(2, owner.LedgerBacklog);
+        Assert.Equal(2, (await owner.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+    }
+
+    [Fact]
+    public async Task ARowIsNotTakenAtOnce_WhenTheJournalFlushesToDisk_TheRowIsRefusable_OrTheStoreIsClosed()
+    {
+        await using (var syncing = new SqliteStore(DbPath, null, fullSync: true, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames, ingestInterval: Never))
+        {
+            await syncing.MigrateAsync(None).WithTimeout();
+            Assert.True(syncing.Journaled);
+            Assert.False(syncing.TryAppendLedger(FullEntry("req-1")));
+        }
+
+        var owner = new SqliteStore(DbPath, null, fullSync: false, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames, ingestInterval: Never);
+        await owner.MigrateAsync(None).WithTimeout();
+        Assert.False(owner.TryAppendLedger(FullEntry("req-2") with { Endpoint = null! }));
+        Assert.True(owner.TryAppendLedger(FullEntry("req-3")));
+        await owner.DisposeAsync();
+        Assert.False(owner.TryAppendLedger(FullEntry("req-4")));
+
+        await using var reopened = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
+        Assert.Equal(["req-3"], (await reopened.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Select(r => r.RequestId));
+    }
+
+    [Fact]
+    public async Task SegmentsRollOver_AndTheIngestedOnesAreEmptiedForReuse_OrDeleted()
     {
         await using var owner = new SqliteStore(DbPath, null, fullSync: false, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames, ingestInterval: Never);
         await owner.MigrateAsync(None).WithTimeout();
@@ -308,7 +367,36 @@ public sealed class LedgerJournalTests : IDisposable
 
         Assert.True(Directory.GetFiles(JournalFolder, "*.journal").Length >= 3);
         Assert.Equal(3 * perSegment, (await owner.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
-        Assert.Single(Directory.GetFiles(JournalFolder, "*.journal"));
+
+        // The segment being written, and one emptied for the next: it holds no row, whatever it held before.
+        var left = Directory.GetFiles(JournalFolder, "*.journal").Order().ToList();
+        Assert.Equal(2, left.Count);
+        Assert.Empty(ReadSegment(left[0]));
+        var last = (int)LedgerJournal.SegmentBytes;
+        Assert.All(left, path => Assert.Equal(last, new FileInfo(path).Length));
+
+        // The next rollover takes the emptied one, renumbered: no new file.
+        for (var i = 0; i < perSegment; i++)
+        {
+            await owner.AppendLedgerAsync([LedgerSamples.Entry($"req-b{i:D6}") with { RequestBody = body }], None).WithTimeout();
+        }
+
+        var now = Directory.GetFiles(JournalFolder, "*.journal").Order().ToList();
+        Assert.Equal(2, now.Count);
+        Assert.DoesNotContain(left[0], now);
+        Assert.Equal(4 * perSegment, (await owner.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+    }
+
+    /// <summary>The rows a segment file holds, read as a replay reads them.</summary>
+    private static List<LedgerEntry> ReadSegment(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var bytes = new byte[file.Length];
+        file.ReadExactly(bytes);
+        Assert.True(bytes.AsSpan().StartsWith(LedgerJournalFormat.Header));
+        var rows = new List<LedgerEntry>();
+        Assert.True(LedgerJournalFormat.ReadFrames(bytes.AsSpan(LedgerJournalFormat.Header.Length), rows));
+        return rows;
     }
 
     /// <summary>Writes a segment as an owner would have, the last frame cut short by <paramref name="cutLastFrameBy"/> bytes.</summary>
