@@ -142,8 +142,9 @@ internal sealed class LedgerJournal : IAsyncDisposable
         {
             var bytes = File.ReadAllBytes(path);
             var header = LedgerJournalFormat.Header;
-            // A file shorter than a header, or of zeros (made, never written), holds nothing.
-            if (bytes.Length >= header.Length && bytes.AsSpan(0, header.Length).ContainsAnyExcept((byte)0))
+            // A file shorter than a header holds nothing, nor one all zeros (its header did not reach the disk before a
+            // power loss; anything else in it would make it damaged).
+            if (bytes.Length >= header.Length && bytes.AsSpan().ContainsAnyExcept((byte)0))
             {
                 try
                 {

@@ -146,6 +146,9 @@ public sealed class LedgerJournalTests : IDisposable
 
         WriteSegment(1, [[FullEntry("req-1"), FullEntry("req-2")]]);
         WriteSegment(2, [[FullEntry("req-3")], [FullEntry("req-4")]], cutLastFrameBy: 3);
+        // The spare (emptied: a header and zeros), and a segment whose header a power loss kept from the disk (all zeros).
+        File.WriteAllBytes(Path.Combine(JournalFolder, $"{3:D12}.journal"), [.. LedgerJournalFormat.Header, .. new byte[4096]]);
+        File.WriteAllBytes(Path.Combine(JournalFolder, $"{4:D12}.journal"), new byte[4096]);
 
         await using (var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout())
         {
@@ -156,12 +159,21 @@ public sealed class LedgerJournalTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task ADamagedSegment_StopsTheStoreFromOpening_AndIsKept()
+    [Theory]
+    [InlineData("a frame's byte")]
+    [InlineData("the header zeroed, frames after it")]
+    public async Task ADamagedSegment_StopsTheStoreFromOpening_AndIsKept(string damage)
     {
         var path = WriteSegment(1, [[FullEntry("req-1")], [FullEntry("req-2")]]);
         var bytes = File.ReadAllBytes(path);
-        bytes[LedgerJournalFormat.Header.Length + LedgerJournalFormat.FrameHeaderLength + 3] ^= 0x01;
+        if (damage == "a frame's byte")
+        {
+            bytes[LedgerJournalFormat.Header.Length + LedgerJournalFormat.FrameHeaderLength + 3] ^= 0x01;
+        }
+        else
+        {
+            bytes.AsSpan(0, LedgerJournalFormat.Header.Length).Clear();
+        }
         File.WriteAllBytes(path, bytes);
 
         var refused = await Assert.ThrowsAsync<CorridorStoreException>(() => CorridorStores.OpenAsync(new StorageOptions(DbPath), None)).WithTimeout();
