@@ -365,6 +365,26 @@ public sealed class LedgerJournalTests : IDisposable
     }
 
     [Fact]
+    public async Task ASegmentThatCannotBeMade_FailsTheAppend_AndTheNextAppendMakesIt()
+    {
+        var folder = _folder.File("journal");
+        var ingested = new List<string>();
+        await using var journal = LedgerJournal.TryOpen(folder, flushToDisk: false, rows => ingested.AddRange(rows.Select(r => r.RequestId)), Never)!;
+        // Something in the way of the first segment's file (as a full disk or a read-only folder would be).
+        var blocked = Directory.CreateDirectory(Path.Combine(folder, $"{1:D12}.journal"));
+
+        Assert.False(journal.TryAppend(FullEntry("req-1")));
+        var failed = await Assert.ThrowsAnyAsync<Exception>(() => journal.AppendAsync([FullEntry("req-1")], None).AsTask()).WithTimeout();
+        Assert.True(failed is IOException or UnauthorizedAccessException, failed.ToString());
+        Assert.Equal(0, journal.Backlog);
+
+        blocked.Delete();
+        Assert.True(journal.TryAppend(FullEntry("req-2")));
+        await journal.CatchUpAsync(None).AsTask().WithTimeout();
+        Assert.Equal(["req-2"], ingested);
+    }
+
+    [Fact]
     public async Task SegmentsRollOver_AndTheIngestedOnesAreEmptiedForReuse_OrDeleted()
     {
         await using var owner = new SqliteStore(DbPath, null, fullSync: false, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames, ingestInterval: Never);
