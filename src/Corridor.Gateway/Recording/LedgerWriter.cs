@@ -74,7 +74,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     private static long RecordedAt(LedgerEntry entry) => entry.Time.UtcTicks + (entry.LatencyMs * TimeSpan.TicksPerMillisecond);
 
-    /// <summary>Transactions (or spooled batches) so far; <see cref="Written"/> over this is the mean batch.</summary>
+    /// <summary>Store writes so far (transactions, spooled batches, and rows the journal took at once, each a write of one); <see cref="Written"/> over this is the mean batch.</summary>
     public long Commits => Interlocked.Read(ref _commits);
 
     public int Pending

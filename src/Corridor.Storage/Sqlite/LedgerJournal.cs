@@ -197,16 +197,10 @@ internal sealed class LedgerJournal : IAsyncDisposable
             }
         }
 
-        bool wake;
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
-            wake = AppendLocked(AsSpan(entries));
-        }
-
-        if (wake)
-        {
-            _rowsPending.Release();
+            AppendLocked(AsSpan(entries));
         }
     }
 
@@ -222,7 +216,6 @@ internal sealed class LedgerJournal : IAsyncDisposable
             return false;
         }
 
-        bool wake;
         lock (_sync)
         {
             if (_closed || _appended - _ingested >= MaxPendingRows)
@@ -232,17 +225,12 @@ internal sealed class LedgerJournal : IAsyncDisposable
 
             try
             {
-                wake = AppendLocked(new ReadOnlySpan<LedgerEntry>(in entry));
+                AppendLocked(new ReadOnlySpan<LedgerEntry>(in entry));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 return false;
             }
-        }
-
-        if (wake)
-        {
-            _rowsPending.Release();
         }
 
         return true;
@@ -257,8 +245,8 @@ internal sealed class LedgerJournal : IAsyncDisposable
 
     private static bool Insertable(LedgerEntry e) => e.RequestId is not null && e.Model is not null && e.Endpoint is not null;
 
-    /// <summary>Copies the rows into the current segment (a new one when they do not fit) and counts them pending; true when they are the first pending, so the pass needs waking.</summary>
-    private bool AppendLocked(ReadOnlySpan<LedgerEntry> entries)
+    /// <summary>Copies the rows into the current segment (a new one when they do not fit) and counts them pending, waking the pass when they are the first.</summary>
+    private void AppendLocked(ReadOnlySpan<LedgerEntry> entries)
     {
         _buffer.Clear();
         LedgerJournalFormat.WriteFrames(_buffer, entries);
@@ -276,10 +264,10 @@ internal sealed class LedgerJournal : IAsyncDisposable
             _segment.FlushToDisk();
         }
 
-        var wake = _pending.Count == 0;
-        if (wake)
+        if (_pending.Count == 0)
         {
             _firstPendingSegment = _segmentId;
+            _rowsPending.Release();
         }
 
         foreach (var e in entries)
@@ -288,7 +276,6 @@ internal sealed class LedgerJournal : IAsyncDisposable
         }
 
         _appended += entries.Length;
-        return wake;
     }
 
     /// <summary>Returns once every row appended before the call is in the database; throws when a pass that should have inserted them failed.</summary>

@@ -1,5 +1,6 @@
 using Corridor.Storage;
 using Corridor.Testing;
+using Corridor.Testing.Storage;
 
 namespace Corridor.Gateway.Tests.Recording;
 
@@ -23,8 +24,7 @@ public abstract class SqliteStoreTestBase : IAsyncLifetime, IDisposable
     {
         if (WithoutTheJournal)
         {
-            var journal = Directory.CreateDirectory(DatabasePath + "-ledger").FullName;
-            _journalHeld = new FileStream(Path.Combine(journal, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            _journalHeld = LedgerJournalLock.Hold(DatabasePath);
         }
         Store = await CorridorStores.OpenAsync(new StorageOptions(DatabasePath), CancellationToken.None).WithTimeout();
     }

@@ -136,9 +136,7 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         var path = _folder.File("busy/corridor.db");
         // Each batch its own transaction, as when another store holds the ledger journal (with it, batches reach SQLite
         // in passes a few milliseconds apart).
-        var journal = LedgerJournal.FolderFor(Path.GetFullPath(path));
-        Directory.CreateDirectory(journal);
-        using var journalHeld = new FileStream(Path.Combine(journal, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        using var journalHeld = LedgerJournalLock.Hold(path);
         await using var store = new SqliteStore(path, null, fullSync: false, TimeSpan.FromMilliseconds(10), restartFrames);
         await store.MigrateAsync(None).WithTimeout();
         Assert.False(store.Journaled);

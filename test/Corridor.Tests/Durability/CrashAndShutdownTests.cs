@@ -183,7 +183,7 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         await UseSqliteAsync();
         var config = await WriteConfigAsync(TimeSpan.FromMilliseconds(2));
         var journal = _db + "-ledger";
-        using (new FileStream(Path.Combine(journal, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        using (LedgerJournalLock.Hold(_db))
         {
             await using var serve = await ServeProcess.StartAsync(config, new Dictionary<string, string>());
             var clock = System.Diagnostics.Stopwatch.StartNew();
