@@ -325,6 +325,11 @@ internal static class PostgresMigrations
                 features bytea       NOT NULL
             );
             """),
+        new(12, "no index on the ledger's decision id", """
+            -- No query reads the ledger by decision id (corridor explain reads the audit log), and every ledger row paid
+            -- for the index.
+            DROP INDEX ix_ledger_decision_id;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

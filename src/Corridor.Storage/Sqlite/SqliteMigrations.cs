@@ -232,6 +232,11 @@ internal static class SqliteMigrations
             -- level and pin survive a restart (clusters are otherwise found again from new traffic).
             ALTER TABLE enforcement ADD COLUMN members TEXT;
             """),
+        new(11, "no index on the ledger's decision id", """
+            -- No query reads the ledger by decision id (corridor explain reads the audit log), and every ledger row paid
+            -- for the index with a B-tree insert.
+            DROP INDEX ledger_decision;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -51,6 +51,9 @@ public sealed class PostgresStoreTests : IAsyncLifetime
 
         Assert.Equal((long)PostgresMigrations.All.Count, await _database.ScalarAsync("SELECT count(*) FROM schema_migrations"));
         Assert.Equal(PostgresMigrations.LatestVersion, await _database.ScalarAsync("SELECT max(version) FROM schema_migrations"));
+        // Every index is written for every ledger row: the partition key (time ranges) and one tenant's range, nothing else.
+        Assert.Equal("ix_ledger_tenant_id_time ledger_pkey",
+            await _database.ScalarAsync("SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'ledger'"));
         Assert.NotNull(await stores[2].GetTenantAsync("acme", None).WithTimeout());
         foreach (var store in stores)
         {

@@ -104,6 +104,14 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Ledger_HasOnlyTheIndexesItsQueriesRead()
+    {
+        // Every index is a B-tree insert for every row of every request: time ranges, one tenant's range, the request id's key.
+        Assert.Equal("ix_ledger_tenant_id_time ix_ledger_time sqlite_autoindex_ledger_1",
+            await ScalarAsync("SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ledger' ORDER BY name)"));
+    }
+
+    [Fact]
     public async Task RevenueMigration_BillsEarlierRowsAtCost()
     {
         // Back to version 7: the steps after it are undone and run again.
@@ -113,6 +121,7 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         await ExecuteAsync("ALTER TABLE enforcement DROP COLUMN members");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN revenue");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN shadow_of");
+        await ExecuteAsync("CREATE INDEX ledger_decision ON ledger (decision_id) WHERE decision_id IS NOT NULL");
         await ExecuteAsync("""
             INSERT INTO ledger (request_id, time, model, endpoint, status, outcome, input_tokens, output_tokens, cost, estimated, latency_ms, billable)
             VALUES ('old-1', 0, 'gpt-4.1', '/v1/chat/completions', 200, 'Success', 1, 1, '0.0000123', 0, 1, 1),
