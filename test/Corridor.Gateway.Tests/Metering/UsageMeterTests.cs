@@ -23,6 +23,20 @@ public sealed class UsageMeterTests
     }
 
     [Fact]
+    public void EscapedNames_AreReadAsTheNamesTheySpell()
+    {
+        var meter = new UsageMeter(100);
+
+        // JSON lets any name be escaped; a name longer than any known one, escaped or not, is no known name.
+        Scan(meter, """{"choices":[{"message":{"c\u006fntent":"Hi"},"finish\u005freason":"stop"}],"\u0075\u0073\u0061\u0067\u0065":{"prompt_tokens":3,"\u0063ache_creation_input_tokens":2,"completion\u005Ftokens":4},"""
+            + "\"" + string.Concat(Enumerable.Repeat("\\u0075", 40)) + "\":{\"prompt_tokens\":99}}");
+
+        Assert.Equal((5L, 4L), (meter.InputTokens, meter.OutputTokens));
+        Assert.Equal("stop", meter.FinishReason);
+        Assert.Equal("Hi", meter.Text);
+    }
+
+    [Fact]
     public void OpenAIStream_TakesTheUsageChunk()
     {
         var meter = new UsageMeter(100);
