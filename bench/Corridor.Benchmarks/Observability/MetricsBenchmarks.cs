@@ -14,6 +14,7 @@ namespace Corridor.Benchmarks.Observability;
 [MemoryDiagnoser]
 public class MetricsBenchmarks : IDisposable
 {
+    private ServiceProvider _quietServices = null!;
     private ServiceProvider _services = null!;
     private GatewayMetrics _quiet = null!;
     private GatewayMetrics _scraped = null!;
@@ -26,10 +27,12 @@ public class MetricsBenchmarks : IDisposable
     [GlobalSetup]
     public void Setup()
     {
+        // One meter factory each: a factory hands out one meter per name, and a meter one instrument per name, so with one
+        // factory the quiet side would record into the very instruments the exporter listens to.
+        _quietServices = new ServiceCollection().AddMetrics().BuildServiceProvider();
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var factory = _services.GetRequiredService<IMeterFactory>();
-        (_quiet, _quietCall, _quietStore) = MetricsSample.Create(factory);
-        (_scraped, _scrapedCall, _scrapedStore) = MetricsSample.Create(factory);
+        (_quiet, _quietCall, _quietStore) = MetricsSample.Create(_quietServices.GetRequiredService<IMeterFactory>());
+        (_scraped, _scrapedCall, _scrapedStore) = MetricsSample.Create(_services.GetRequiredService<IMeterFactory>());
         var scrapedMeter = _scraped.Meter;
         _exporter = new PrometheusExporter(instrument => ReferenceEquals(instrument.Meter, scrapedMeter));
     }
@@ -43,6 +46,7 @@ public class MetricsBenchmarks : IDisposable
         _quietStore?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _scrapedStore?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _services?.Dispose();
+        _quietServices?.Dispose();
         GC.SuppressFinalize(this);
     }
 

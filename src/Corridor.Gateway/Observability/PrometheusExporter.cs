@@ -9,7 +9,8 @@ namespace Corridor.Gateway.Observability;
 /// Collects the measurements of chosen meters through a <see cref="MeterListener"/> and writes them in the Prometheus
 /// text exposition format (version 0.0.4) for <c>GET /metrics</c>. Counters and histograms are cumulative from the
 /// gateway's start; observable instruments are read at each scrape. A measurement finds its series by a hash of its
-/// tags (compared in full), so recording allocates nothing once a series exists.
+/// tags (compared in full), or first by comparing them with the last series found, so recording allocates nothing once a
+/// series exists.
 /// OpenTelemetry names become Prometheus names as the OpenTelemetry specification maps them: dots to underscores, the
 /// unit as a suffix (<c>s</c> → <c>_seconds</c>, <c>By</c> → <c>_bytes</c>, annotations such as <c>{token}</c> dropped),
 /// and <c>_total</c> after a counter's name.
@@ -69,6 +70,7 @@ internal sealed class PrometheusExporter : IDisposable
     {
         private readonly ConcurrentDictionary<int, Series> _byHash = new();
         private readonly List<Series> _collisions = [];
+        private volatile Series? _last;
         private readonly Kind _kind;
         private readonly bool _additive;
         private readonly double[]? _bounds;
@@ -117,9 +119,16 @@ internal sealed class PrometheusExporter : IDisposable
 
         private Series Find(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
+            // Most measurements repeat the last tag set: comparing them (mostly the same string instances) is cheaper than
+            // hashing every key and value.
+            if (_last is { } last && last.Matches(tags))
+            {
+                return last;
+            }
             var hash = Hash(tags);
             if (_byHash.TryGetValue(hash, out var found) && found.Matches(tags))
             {
+                _last = found;
                 return found;
             }
             lock (_collisions)
