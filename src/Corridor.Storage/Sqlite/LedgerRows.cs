@@ -39,6 +39,7 @@ internal static class LedgerRows
         private readonly sqlite3_stmt _commit;
         private readonly sqlite3_stmt _rollback;
         private byte[] _buffer = new byte[1024];
+        private readonly Bindings _bindings = new(Columns.Count);
 
         public Writer(SqliteConnection connection)
         {
@@ -56,7 +57,7 @@ internal static class LedgerRows
             Step(_begin);
             try
             {
-                var text = new TextBinder(_insert.DangerousGetHandle(), _db, _buffer);
+                var text = new TextBinder(_insert.DangerousGetHandle(), _db, _buffer, _bindings);
                 foreach (var e in entries)
                 {
                     Bind(ref text, e);
@@ -107,31 +108,32 @@ internal static class LedgerRows
     {
         p.Text(1, e.RequestId);
         p.Integer(2, SqliteValues.ToUnixMs(e.Time));
-        p.Text(3, e.TenantId);
-        p.Text(4, e.KeyId);
-        p.Text(5, e.Model);
-        p.Text(6, e.Endpoint);
-        p.Text(7, e.DeploymentId);
-        p.Text(8, e.Region);
-        p.Integer(9, e.Status);
-        p.Text(10, e.Outcome.ToString());
+        p.Dimension(3, e.TenantId);
+        p.Dimension(4, e.KeyId);
+        p.Dimension(5, e.Model);
+        p.Dimension(6, e.Endpoint);
+        p.Dimension(7, e.DeploymentId);
+        p.Dimension(8, e.Region);
+        p.Dimension(9, e.Status);
+        p.Dimension(10, e.Outcome.ToString());
         p.Integer(11, e.InputTokens);
         p.Integer(12, e.OutputTokens);
         p.Money(13, e.Cost);
-        p.Integer(14, e.Estimated ? 1 : 0);
+        p.Dimension(14, e.Estimated ? 1 : 0);
         p.Integer(15, e.LatencyMs);
-        p.Integer(16, e.Billable ? 1 : 0);
-        p.Text(17, e.ErrorCode);
-        p.Text(18, e.ClientIp);
-        p.Text(19, e.UserAgent);
+        p.Dimension(16, e.Billable ? 1 : 0);
+        p.Dimension(17, e.ErrorCode);
+        p.Dimension(18, e.ClientIp);
+        p.Dimension(19, e.UserAgent);
         p.Text(20, e.RequestBody);
         p.Text(21, e.ResponseText);
-        p.Text(22, e.FinishReason);
-        p.Text(23, e.Vendor);
+        p.Dimension(22, e.FinishReason);
+        p.Dimension(23, e.Vendor);
         p.Text(24, e.DecisionId);
         p.Money(25, e.Revenue);
-        p.Text(26, e.ShadowOf);
+        p.Dimension(26, e.ShadowOf);
     }
+
 
     private static void Check(sqlite3 db, int rc)
     {
@@ -145,13 +147,40 @@ internal static class LedgerRows
     /// Binds by position; text goes in as UTF-8 through one buffer that grows to the longest value written so far.
     /// <paramref name="statement"/> is the insert's handle, which the <see cref="Writer"/> owning it keeps open.
     /// </summary>
-    private struct TextBinder(nint statement, sqlite3 db, byte[] buffer)
+    private struct TextBinder(nint statement, sqlite3 db, byte[] buffer, Bindings bindings)
     {
         private byte[] _buffer = buffer;
 
         public readonly byte[] Buffer => _buffer;
 
         public readonly void Integer(int index, long value) => Check(db, Native.BindInt64(statement, index, value));
+
+        /// <summary>
+        /// A value that says who, where or what (tenant, key, model, region, status, client): consecutive rows mostly share
+        /// them. A statement keeps its bindings from one row to the next (<c>sqlite3_reset</c> leaves them), so a value
+        /// equal to the one already bound at <paramref name="index"/> is not bound again. Per-request values (ids, times,
+        /// tokens, money, bodies) always are.
+        /// </summary>
+        public void Dimension(int index, string? value)
+        {
+            if (bindings.Holds(index, value))
+            {
+                return;
+            }
+            Text(index, value);
+            bindings.Set(index, value);
+        }
+
+        /// <inheritdoc cref="Dimension(int, string?)"/>
+        public readonly void Dimension(int index, long value)
+        {
+            if (bindings.Holds(index, value))
+            {
+                return;
+            }
+            Integer(index, value);
+            bindings.Set(index, value);
+        }
 
         public void Text(int index, string? value)
         {
@@ -181,6 +210,43 @@ internal static class LedgerRows
             // SQLite copies the value (SQLITE_TRANSIENT), so the buffer is free again for the next parameter. The buffer is
             // never empty, so an empty string is bound as one (a null pointer would bind NULL).
             Check(db, Native.BindText(statement, index, ref _buffer[0], length, Native.Transient));
+        }
+    }
+
+    /// <summary>
+    /// What the insert statement holds bound, by parameter index, for the values bound only when they change
+    /// (<see cref="TextBinder.Dimension(int, string?)"/>). It lives as long as the statement: a writer whose batch failed is
+    /// disposed with its statement and this.
+    /// </summary>
+    private sealed class Bindings(int parameters)
+    {
+        private readonly string?[] _texts = new string?[parameters + 1];
+        private readonly long[] _numbers = new long[parameters + 1];
+        private readonly Held[] _held = new Held[parameters + 1];
+
+        public bool Holds(int index, string? value) =>
+            value is null ? _held[index] == Held.Null : _held[index] == Held.Text && string.Equals(_texts[index], value, StringComparison.Ordinal);
+
+        public bool Holds(int index, long value) => _held[index] == Held.Number && _numbers[index] == value;
+
+        public void Set(int index, string? value)
+        {
+            _texts[index] = value;
+            _held[index] = value is null ? Held.Null : Held.Text;
+        }
+
+        public void Set(int index, long value)
+        {
+            _numbers[index] = value;
+            _held[index] = Held.Number;
+        }
+
+        private enum Held : byte
+        {
+            Unknown,
+            Null,
+            Text,
+            Number,
         }
     }
 

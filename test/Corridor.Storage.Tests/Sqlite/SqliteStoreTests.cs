@@ -1,3 +1,4 @@
+using Corridor.Core.Metering;
 using Corridor.Core.Tenants;
 using Corridor.Storage.Sqlite;
 using Corridor.Storage.Tests.Contract;
@@ -101,6 +102,34 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         Assert.Equal(FullTenant("old"), await store.GetTenantAsync("old", None).WithTimeout());
         Assert.Empty(await store.ReadAuditAsync(1, None).ToListWithTimeoutAsync());
         Assert.Empty((await store.GetDeniedPartyListAsync(None).WithTimeout()).Entries);
+    }
+
+    [Fact]
+    public async Task LedgerRows_WhoseDescriptionsChangeOrNot_FromRowToRowAndBatchToBatch_AreStoredAsWritten()
+    {
+        // The insert binds a row's tenant, model, status, client and the like only when they differ from the row before
+        // (LedgerRows.Dimension): every change is here, to and from null, within a batch and across batches.
+        var full = LedgerJournalTests.FullEntry("req-0");
+        LedgerEntry[] rows =
+        [
+            full,
+            full with { RequestId = "req-1" },
+            full with { RequestId = "req-2", TenantId = null, KeyId = null, ErrorCode = "upstream_error", Status = 502, Outcome = RequestOutcome.UpstreamError },
+            full with { RequestId = "req-3", TenantId = "globex", Estimated = false, Billable = false, ClientIp = null, FinishReason = "stop" },
+            full with { RequestId = "req-4", Model = "deepseek-v4", Vendor = "deepseek", ShadowOf = "req-3", UserAgent = null },
+        ];
+        LedgerEntry[] next =
+        [
+            full with { RequestId = "req-5" },
+            full with { RequestId = "req-6", Region = null, DeploymentId = null, Endpoint = "/v1/chat/completions" },
+            full with { RequestId = "req-7", Vendor = "deepseek", FinishReason = "length" },
+        ];
+
+        await _store.AppendLedgerAsync(rows, None).WithTimeout();
+        await _store.AppendLedgerAsync(next, None).WithTimeout();
+
+        var stored = await _store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync();
+        Assert.Equal([.. rows, .. next], stored.OrderBy(r => r.RequestId, StringComparer.Ordinal));
     }
 
     [Fact]
