@@ -50,7 +50,11 @@ internal sealed partial class SqliteStore : ICorridorStore
     private LedgerRows.Writer? _ledger;
 
     // The ledger's durable point when this store owns the journal beside the file (null: rows go straight into SQLite).
-    private LedgerJournal? _journal;
+    private volatile LedgerJournal? _journal;
+    private readonly Lock _journalGate = new();
+    private bool _migrated;
+    private bool _closing;
+    private long _journalRetryAt;
     private readonly bool _fullSync;
     private readonly TimeSpan _ingestInterval;
 
@@ -109,7 +113,29 @@ internal sealed partial class SqliteStore : ICorridorStore
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken);
         await SqliteMigrations.ApplyAsync(connection, _timeProvider, cancellationToken);
         // The ledger journal, unless another store holds it; what a crashed owner left in it is inserted first.
-        _journal ??= LedgerJournal.TryOpen(LedgerJournal.FolderFor(Path), _fullSync, InsertLedger, _ingestInterval);
+        _migrated = true;
+        TryTakeJournal();
+    }
+
+    /// <summary>How often a store without the journal tries again to take it, while it writes ledger rows.</summary>
+    internal static readonly TimeSpan JournalRetryInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Takes the ledger journal when nothing else holds it: at migration, and then, while another process holds it (the
+    /// command line, or another gateway on this file), at most every <see cref="JournalRetryInterval"/> as ledger rows come,
+    /// so that a gateway started beside a running command goes over to the journal once the command ends.
+    /// </summary>
+    private void TryTakeJournal()
+    {
+        lock (_journalGate)
+        {
+            if (_journal is not null || !_migrated || _closing)
+            {
+                return;
+            }
+            _journalRetryAt = _timeProvider.GetTimestamp() + (long)(JournalRetryInterval.TotalSeconds * _timeProvider.TimestampFrequency);
+            _journal = LedgerJournal.TryOpen(LedgerJournal.FolderFor(Path), _fullSync, InsertLedger, _ingestInterval);
+        }
     }
 
     /// <summary>Whether this store owns the ledger journal (<see cref="LedgerJournal"/>); false when another store has the file open.</summary>
@@ -121,7 +147,8 @@ internal sealed partial class SqliteStore : ICorridorStore
 
     public string? LedgerNotice => _journal is null
         ? $"the ledger journal {LedgerJournal.FolderFor(Path)} is held by another process (the command line, or another gateway on this file): "
-            + "ledger rows go straight into SQLite, one transaction a batch, which costs more CPU, until the gateway is restarted while nothing else holds it"
+            + $"ledger rows go straight into SQLite, one transaction a batch, which costs more CPU, until the other process lets it go "
+            + $"(tried again every {JournalRetryInterval.TotalSeconds:0} seconds while rows come)"
         : null;
 
     public async ValueTask<long> GetRevisionAsync(CancellationToken cancellationToken)
@@ -346,6 +373,19 @@ internal sealed partial class SqliteStore : ICorridorStore
         if (entries.Count == 0)
         {
             return;
+        }
+
+        if (_journal is null && _timeProvider.GetTimestamp() >= Volatile.Read(ref _journalRetryAt))
+        {
+            try
+            {
+                TryTakeJournal();
+            }
+            catch (Exception e) when (e is CorridorStoreException or IOException or SqliteException)
+            {
+                // What the other process left cannot be replayed now: this batch goes straight into SQLite, as before, and
+                // the next start refuses the journal loudly (StoreError.JournalUnreadable) if it is still unreadable.
+            }
         }
 
         if (_journal is { } journal)
@@ -691,11 +731,18 @@ internal sealed partial class SqliteStore : ICorridorStore
 
     public async ValueTask DisposeAsync()
     {
-        if (_journal is { } journal)
+        LedgerJournal? last;
+        lock (_journalGate)
+        {
+            // No journal is taken from here on (TryTakeJournal looks under the same lock).
+            _closing = true;
+            last = _journal;
+            _journal = null;
+        }
+        if (last is not null)
         {
             // Its last pass inserts what is left, before the ledger's connection closes.
-            await journal.DisposeAsync();
-            _journal = null;
+            await last.DisposeAsync();
         }
 
         await _stopping.CancelAsync();

@@ -184,6 +184,36 @@ public sealed class LedgerJournalTests : IDisposable
     }
 
     [Fact]
+    public async Task AStoreWithoutTheJournal_TakesIt_WhenItWritesRowsAfterTheOtherOwnerLetItGo()
+    {
+        var clock = new FakeClock();
+        var owner = new SqliteStore(DbPath, null, fullSync: false, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames);
+        await owner.MigrateAsync(None).WithTimeout();
+        await using var gateway = new SqliteStore(DbPath, clock, fullSync: false, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames);
+        await gateway.MigrateAsync(None).WithTimeout();
+        Assert.False(gateway.Journaled);
+        Assert.Contains("tried again every 5 seconds", gateway.LedgerNotice, StringComparison.Ordinal);
+
+        // While the owner holds it, and until the retry is due after it let go, rows go straight into SQLite.
+        await gateway.AppendLedgerAsync([FullEntry("req-1")], None).WithTimeout();
+        clock.Advance(SqliteStore.JournalRetryInterval);
+        await gateway.AppendLedgerAsync([FullEntry("req-2")], None).WithTimeout();
+        await owner.DisposeAsync();
+        await gateway.AppendLedgerAsync([FullEntry("req-3")], None).WithTimeout();
+        Assert.False(gateway.Journaled);
+        Assert.False(gateway.TryAppendLedger(FullEntry("req-4")));
+
+        clock.Advance(SqliteStore.JournalRetryInterval);
+        await gateway.AppendLedgerAsync([FullEntry("req-5")], None).WithTimeout();
+
+        Assert.True(gateway.Journaled);
+        Assert.Null(gateway.LedgerNotice);
+        Assert.True(gateway.TryAppendLedger(FullEntry("req-6")));
+        Assert.Equal(["req-1", "req-2", "req-3", "req-5", "req-6"],
+            (await gateway.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Select(r => r.RequestId).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task RowsWaitingForTheirPass_AreSeenByTheStoresOwnReaders_NotYetByAnotherProcesss()
     {
         await using var owner = new SqliteStore(DbPath, null, fullSync: false, SqliteStore.DefaultCheckpointInterval, SqliteStore.DefaultRestartFrames, ingestInterval: Never);
