@@ -7,7 +7,7 @@ namespace Corridor.Gateway.Recording;
 
 /// <summary>
 /// Ledger batches the store could not take, kept on local disk until it can: one file per batch, written whole
-/// (to a temporary name, flushed to disk, then renamed) so a crash leaves either the batch or nothing. Files are replayed
+/// (to a temporary name, flushed to disk, renamed, and the folder synced) so a crash leaves either the batch or nothing. Files are replayed
 /// oldest first and deleted once stored; the store ignores request ids it already has, so a replay after a crash
 /// between the write and the delete never doubles a row.
 /// </summary>
@@ -33,6 +33,8 @@ internal sealed class LedgerSpool(string folder)
         }
 
         File.Move(temporary, Path.Combine(Folder, name + Extension));
+        // The rows count as durable once this returns: the new name must survive a power cut too.
+        FolderSync.Sync(Folder);
     }
 
     /// <summary>Writes the saved batches to the store, oldest first, deleting each once stored; stops at the first failure. Returns the rows stored.</summary>

@@ -427,6 +427,20 @@ internal sealed class LedgerJournal : IAsyncDisposable
             segment = LedgerJournalSegment.Create(SegmentPath(id), id, capacity);
         }
 
+        if (_flushToDisk)
+        {
+            // The segment's name must survive a power cut as its rows will (each append syncs the file itself).
+            try
+            {
+                FolderSync.Sync(_folder);
+            }
+            catch
+            {
+                Delete(segment);
+                throw;
+            }
+        }
+
         // The segment before stays in the queue until the pass finds all its rows in the database.
         _segmentId = id;
         _segments.Enqueue(segment);

@@ -346,6 +346,19 @@ public sealed class LedgerJournalTests : IDisposable
     }
 
     [Fact]
+    public void FolderSync_SyncsAFolder_AndSaysWhichOneItCouldNotOpen()
+    {
+        // With sqliteSync: full, a segment's name is synced with its folder before its first rows are acknowledged.
+        Directory.CreateDirectory(JournalFolder);
+        FolderSync.Sync(JournalFolder);
+
+        var missing = Path.Combine(JournalFolder, "missing");
+        var error = Assert.Throws<IOException>(() => FolderSync.Sync(missing));
+        Assert.Contains(missing, error.Message, StringComparison.Ordinal);
+        Assert.Contains("could not open", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ARowTheDatabaseWouldRefuse_FailsItsBatch_BeforeItIsJournaled()
     {
         await using var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
