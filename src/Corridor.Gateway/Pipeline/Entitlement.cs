@@ -43,7 +43,8 @@ internal static class Entitlement
             {
                 return DeniedPartyError;
             }
-            call.AllowedDeployments = [.. models.SelectMany(m => m.Deployments)];
+            // One model (no alias) needs no list of its own: the catalog's is read-only.
+            call.AllowedDeployments = models.Count == 1 ? models[0].Deployments : [.. models.SelectMany(m => m.Deployments)];
             return null;
         }
 
