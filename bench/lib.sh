@@ -118,6 +118,19 @@ set_limits() { # corridor-executable dir
     { cat "$dir/cli.log" >&2; die "corridor tenants/keys update (limits) failed"; }
 }
 
+# A policy of one rule that allows every tenant every model from every region, added to DIR/corridor.yaml: each request
+# is then decided and its decision appended to the audit log, as in any deployment with a policy (docs/policy.md).
+add_policy() { # dir
+  cat >"$1/policy.yaml" <<EOF
+version: "bench-1"
+rules:
+  - id: everyone
+    description: Every tenant may use every model from every region.
+    allow_jurisdictions: ["*"]
+EOF
+  printf 'policy:\n  include: [%s]\n' "$1/policy.yaml" >>"$1/corridor.yaml"
+}
+
 # The ledger commit wait between two readings of Corridor's /healthz (docs/durability.md): how long responses waited
 # for their ledger rows to be durable, apart from the gateway's own work. Prints "mean M p50 A p99 B ms, R rows/commit"
 # (p50 and p99 are the upper bounds of their histogram buckets), or "n/a" for a build without the figures.

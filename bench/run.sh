@@ -19,6 +19,8 @@
 #   FLOOR=1                                                  also measure bench/Floor, a bare Kestrel + HttpClient proxy on
 #                                                            Corridor's runtime settings (the least a .NET gateway costs
 #                                                            here); FLOOR=0 leaves it out
+#   POLICY=1                                                 a policy of one rule allowing everything: every request is
+#                                                            decided and its decision audited (POLICY=0, the default, has none)
 #   STORE=postgres                                           Corridor's store: a throwaway PostgreSQL (scripts/postgres.sh)
 #                                                            instead of a SQLite file; STORE_URL="Host=..." uses that database
 set -euo pipefail
@@ -33,6 +35,7 @@ PACED_CONNECTIONS=${PACED_CONNECTIONS:-16}
 PACED_DURATION=${PACED_DURATION:-$DURATION}
 CORRIDOR_ENV=${CORRIDOR_ENV:-}
 LIMITS=${LIMITS:-1}
+POLICY=${POLICY:-0}
 FLOOR=${FLOOR:-1}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -138,6 +141,9 @@ setup_corridor "$corridor" "$work" "$corridor_port" "$upstream_port" "$storage"
 cfg=$work/corridor.yaml
 if [[ $LIMITS == 1 ]]; then
   set_limits "$corridor" "$work"
+fi
+if [[ $POLICY == 1 ]]; then
+  add_policy "$work"
 fi
 
 # shellcheck disable=SC2086 # CORRIDOR_ENV is a list of NAME=VALUE words
@@ -262,6 +268,7 @@ echo "wrk, both nginx and Corridor share the machine; nothing is pinned. Figures
 echo "CPU us/req: CPU time of the process answering wrk (the upstream itself for direct) per request."
 [[ -z $CORRIDOR_ENV ]] || echo "Corridor ran with: $CORRIDOR_ENV"
 if [[ $LIMITS == 1 ]]; then echo "Limits and budgets on the tenant and the key (LIMITS=1)."; else echo "No limits or budgets (LIMITS=0)."; fi
+if [[ $POLICY == 1 ]]; then echo "A policy of one rule allowing everything: every request decided and audited (POLICY=1)."; fi
 echo
 echo "Saturating: wrk -t$THREADS -c$CONNECTIONS -d$DURATION per round (after a $WARMUP warm-up per path)"
 table throughput
