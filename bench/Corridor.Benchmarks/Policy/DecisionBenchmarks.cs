@@ -47,6 +47,11 @@ public class DecisionBenchmarks
 
     [Benchmark]
     public Decision Decide_TypicalTenant_WithTrace() => _policy.Decide(in _typical, trace: true);
+
+    /// <summary>What the gateway does for every decided request after its response: the traced decision and its audit entry.</summary>
+    [Benchmark]
+    public Corridor.Core.Audit.AuditEntry AuditEntry_TypicalTenant() =>
+        DecisionAudit.Entry("dec_1", "req_1", _typical, _policy.Decide(in _typical, trace: true), GeneratedPolicy.Now);
 }
 
 /// <summary>

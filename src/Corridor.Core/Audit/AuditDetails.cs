@@ -18,19 +18,46 @@ public static class AuditDetails
 
     public const string Empty = "{}";
 
+    /// <summary>A thread's buffer is kept up to this size; one that grew larger (a long trace, a large snapshot) is dropped after use.</summary>
+    private const int KeptBufferBytes = 64 * 1024;
+
+    // One buffer and writer a thread, reused: with a policy this runs for every request (its decision's details), and a
+    // fresh buffer grew by doubling through several arrays each time.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_json;
+
     /// <summary>Writes one object: <paramref name="writeProperties"/> writes its properties.</summary>
     public static string Write(Action<Utf8JsonWriter> writeProperties)
     {
         ArgumentNullException.ThrowIfNull(writeProperties);
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer, Options))
+        // Taken off the thread while in use, so a nested Write (from within writeProperties) gets a fresh pair.
+        var buffer = t_buffer ?? new ArrayBufferWriter<byte>(1024);
+        var json = t_json;
+        (t_buffer, t_json) = (null, null);
+        if (json is null)
         {
-            json.WriteStartObject();
-            writeProperties(json);
-            json.WriteEndObject();
+            json = new Utf8JsonWriter(buffer, Options);
+        }
+        else
+        {
+            json.Reset(buffer);
         }
 
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        json.WriteStartObject();
+        writeProperties(json);
+        json.WriteEndObject();
+        json.Flush();
+        var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        if (buffer.Capacity <= KeptBufferBytes)
+        {
+            buffer.ResetWrittenCount();
+            (t_buffer, t_json) = (buffer, json);
+        }
+
+        return text;
     }
 
     /// <summary>Every profile field of a tenant, as <c>tenant.create</c> records it.</summary>

@@ -17,8 +17,8 @@ public static class DecisionAudit
             json.WriteString("key", input.KeyId);
             json.WriteString("country", tenant.Country);
             json.WriteString("controlling_country", tenant.ControllingCountry);
-            json.WriteString("entity_type", tenant.EntityType.ToString().ToLowerInvariant());
-            json.WriteString("tier", tenant.Tier.ToString().ToLowerInvariant());
+            json.WriteString("entity_type", Lower(tenant.EntityType));
+            json.WriteString("tier", Lower(tenant.Tier));
             json.WriteBoolean("denied_party", tenant.IsDeniedParty);
             json.WriteString("model", request.Model);
             json.WriteBoolean("stream", request.Stream);
@@ -40,7 +40,7 @@ public static class DecisionAudit
             json.WriteStartArray("deployments");
             foreach (var deployment in decision.Deployments)
             {
-                json.WriteStringValue($"{deployment.Id}@{deployment.Region}");
+                WriteDeployment(json, deployment.Id, deployment.Region);
             }
             json.WriteEndArray();
             var restrictions = decision.Restrictions;
@@ -78,5 +78,33 @@ public static class DecisionAudit
             json.WriteEndArray();
         });
         return new AuditEntry(time, AuditActors.Gateway, AuditActions.Decision, decisionId, details);
+    }
+
+    /// <summary><c>id@region</c>, put together on the stack when short (every decided request writes one per deployment).</summary>
+    private static void WriteDeployment(System.Text.Json.Utf8JsonWriter json, string id, string region)
+    {
+        var length = id.Length + 1 + region.Length;
+        if (length > 256)
+        {
+            json.WriteStringValue($"{id}@{region}");
+            return;
+        }
+        Span<char> text = stackalloc char[length];
+        id.CopyTo(text);
+        text[id.Length] = '@';
+        region.CopyTo(text[(id.Length + 1)..]);
+        json.WriteStringValue(text);
+    }
+
+    /// <summary>An enum value's name in lower case, worked out once a value.</summary>
+    private static string Lower<T>(T value)
+        where T : struct, Enum => LowerNames<T>.Of(value);
+
+    private static class LowerNames<T>
+        where T : struct, Enum
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<T, string> Names = new();
+
+        public static string Of(T value) => Names.GetOrAdd(value, static v => v.ToString().ToLowerInvariant());
     }
 }
