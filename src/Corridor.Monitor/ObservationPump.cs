@@ -116,9 +116,10 @@ public sealed class ObservationPump
     /// <summary>
     /// The bodies' buffers: rented by the request threads, returned by the loop, hundreds at a time after each gather.
     /// The shared pool keeps a few buffers per thread and per core, so those returns overflowed it and dropped the
-    /// buffers, and rents everywhere else (the forwarder's among them) found it empty and allocated: about a fifth of the
-    /// gateway's allocation at saturation. This pool is shared by all threads alike (one lock a bucket) and keeps up to
-    /// a gather's worth of buffers a size; bodies over 8 KiB get a fresh buffer, which is dropped on return.
+    /// buffers, and rents everywhere else (the forwarder's among them) found it empty and allocated: about an eighth of
+    /// the gateway's allocation at saturation (bench/README.md, "Ninth round"). This pool is shared by all threads alike
+    /// (one lock a bucket) and keeps up to a gather's worth of buffers a size; bodies over 8 KiB get a fresh buffer, which
+    /// is dropped on return.
     /// </summary>
     private static readonly ArrayPool<byte> Bodies = ArrayPool<byte>.Create(maxArrayLength: 8 * 1024, maxArraysPerBucket: 1024);
 }

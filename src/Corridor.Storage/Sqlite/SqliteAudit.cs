@@ -35,8 +35,8 @@ internal static class SqliteAudit
 
         var records = AuditChain.SealAll(entries, head.Sequence, head.Hash);
         cancellationToken.ThrowIfCancellationRequested();
-        // Through SQLite's own API, bound by position, as the ledger's rows are (LedgerRows): with a policy every request
-        // adds one of these, and a command binding its parameters by name cost as much again as SQLite's own work.
+        // Through SQLite's own API, bound by position, as the ledger's rows are (LedgerRows), rather than a command binding
+        // eight named parameters a row: with a policy every request adds one of these (bench/README.md, "Ninth round").
         var db = connection.Handle!;
         StatementBinder.Check(db, raw.sqlite3_prepare_v2(db, InsertSql, out var insert));
         using (insert)

@@ -147,7 +147,7 @@ internal sealed partial class SqliteStore : ICorridorStore
 
     public string? LedgerNotice => _journal is null
         ? $"the ledger journal {LedgerJournal.FolderFor(Path)} is held by another process (the command line, or another gateway on this file): "
-            + $"ledger rows go straight into SQLite, one transaction a batch, which costs more CPU, until the other process lets it go "
+            + "ledger rows go straight into SQLite, one transaction a batch, which costs more CPU, until the other process lets it go "
             + $"(tried again every {JournalRetryInterval.TotalSeconds:0} seconds while rows come)"
         : null;
 
