@@ -18,6 +18,7 @@ public class DecisionBenchmarks
     private CompiledPolicy _policy = null!;
     private DecisionInput _typical;
     private DecisionInput _refused;
+    private Corridor.Core.Audit.AuditEntry _entry = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -37,6 +38,8 @@ public class DecisionBenchmarks
             throw new InvalidOperationException($"the typical request should be allowed with a restriction, was {typical}");
         }
         Console.WriteLine($"// {_policy.RuleCount} rules; typical: {typical}; refused: {_policy.Decide(in _refused)}");
+        _entry = AuditEntry_TypicalTenant();
+        Console.WriteLine($"// the typical decision's audit details: {_entry.Details.Length} characters");
     }
 
     [Benchmark(Baseline = true)]
@@ -47,6 +50,10 @@ public class DecisionBenchmarks
 
     [Benchmark]
     public Decision Decide_TypicalTenant_WithTrace() => _policy.Decide(in _typical, trace: true);
+
+    /// <summary>Sealing that entry into the hash chain, as the audit writer does for each before it inserts it.</summary>
+    [Benchmark]
+    public Corridor.Core.Audit.AuditRecord AuditEntry_Sealed() => Corridor.Core.Audit.AuditChain.Seal(_entry, 2, Corridor.Core.Audit.AuditChain.GenesisHash);
 
     /// <summary>What the gateway does for every decided request after its response: the traced decision and its audit entry.</summary>
     [Benchmark]

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -63,29 +64,42 @@ public static class AuditChain
         ArgumentNullException.ThrowIfNull(subject);
         ArgumentNullException.ThrowIfNull(details);
         ArgumentNullException.ThrowIfNull(previousHash);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(Magic);
-        Span<byte> number = stackalloc byte[sizeof(long)];
-        BinaryPrimitives.WriteInt64BigEndian(number, sequence);
-        sha.AppendData(number);
-        BinaryPrimitives.WriteInt64BigEndian(number, time.ToUnixTimeMilliseconds());
-        sha.AppendData(number);
-        AppendText(sha, actor);
-        AppendText(sha, action);
-        AppendText(sha, subject);
-        AppendText(sha, details);
-        sha.AppendData(Encoding.ASCII.GetBytes(previousHash));
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        sha.GetHashAndReset(digest);
-        return Convert.ToHexStringLower(digest);
+        // The whole encoding in one buffer and one call: an incremental hash made a native context and a dozen calls into
+        // the crypto library a record, and the audit writer seals one a request when a policy decides them.
+        var length = Magic.Length + 2 * sizeof(long) + 4 * sizeof(int) + Encoding.UTF8.GetByteCount(actor) + Encoding.UTF8.GetByteCount(action)
+            + Encoding.UTF8.GetByteCount(subject) + Encoding.UTF8.GetByteCount(details) + previousHash.Length;
+        byte[]? rented = null;
+        var encoding = length <= 2048 ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
+        try
+        {
+            Magic.CopyTo(encoding);
+            var at = Magic.Length;
+            BinaryPrimitives.WriteInt64BigEndian(encoding[at..], sequence);
+            BinaryPrimitives.WriteInt64BigEndian(encoding[(at + sizeof(long))..], time.ToUnixTimeMilliseconds());
+            at += 2 * sizeof(long);
+            at = WriteText(encoding, at, actor);
+            at = WriteText(encoding, at, action);
+            at = WriteText(encoding, at, subject);
+            at = WriteText(encoding, at, details);
+            at += Encoding.ASCII.GetBytes(previousHash, encoding[at..]);
+            Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(encoding[..at], digest);
+            return Convert.ToHexStringLower(digest);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
-    private static void AppendText(IncrementalHash sha, string text)
+    /// <summary>The text's UTF-8 byte count (big-endian signed 32-bit) and its bytes, at <paramref name="at"/>; returns where they end.</summary>
+    private static int WriteText(Span<byte> encoding, int at, string text)
     {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        Span<byte> length = stackalloc byte[sizeof(int)];
-        BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
-        sha.AppendData(length);
-        sha.AppendData(bytes);
+        var written = Encoding.UTF8.GetBytes(text, encoding[(at + sizeof(int))..]);
+        BinaryPrimitives.WriteInt32BigEndian(encoding[at..], written);
+        return at + sizeof(int) + written;
     }
 }
