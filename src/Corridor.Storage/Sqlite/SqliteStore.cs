@@ -57,6 +57,7 @@ internal sealed partial class SqliteStore : ICorridorStore
     private long _journalRetryAt;
     private readonly bool _fullSync;
     private readonly TimeSpan _ingestInterval;
+    private readonly long _cachedBytes;
 
     /// <summary>How often the background checkpoint runs once ledger rows are written.</summary>
     internal static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromMilliseconds(250);
@@ -73,7 +74,8 @@ internal sealed partial class SqliteStore : ICorridorStore
     {
     }
 
-    internal SqliteStore(string path, TimeProvider? timeProvider, bool fullSync, TimeSpan checkpointInterval, long restartFrames, TimeSpan? ingestInterval = null)
+    internal SqliteStore(string path, TimeProvider? timeProvider, bool fullSync, TimeSpan checkpointInterval, long restartFrames, TimeSpan? ingestInterval = null,
+        long cachedBytes = PageCacheRelease.DefaultKeptBytes)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
@@ -82,6 +84,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         _restartFrames = restartFrames;
         _fullSync = fullSync;
         _ingestInterval = ingestInterval ?? LedgerJournal.DefaultIngestInterval;
+        _cachedBytes = cachedBytes;
         // No automatic checkpoints in the committing connection: one would copy the WAL into the file and sync both inside
         // the commit that crossed the threshold, holding every response that waits on that commit (docs/durability.md).
         // The ledger's writer starts a background checkpoint instead (CheckpointAsync), which also restarts the WAL once it
@@ -445,10 +448,13 @@ internal sealed partial class SqliteStore : ICorridorStore
     /// </summary>
     private void RunCheckpoints(CancellationToken stopping)
     {
+        using var cache = PageCacheRelease.TryOpen(Path, _cachedBytes);
         while (!stopping.WaitHandle.WaitOne(_checkpointInterval))
         {
             try
             {
+                // Right before the checkpoint that writes new pages: the pages just freed are the ones it reuses.
+                cache?.Release();
                 using var connection = Open();
                 if (Checkpoint(connection, "PASSIVE") >= _restartFrames)
                 {
