@@ -57,12 +57,14 @@ public static class GatewayHost
         await using (gateway)
         {
             Console.WriteLine($"Corridor is serving on {gateway.BaseAddress} (store: {loaded.Config!.Storage.Describe()})");
-            if (gateway.Services.GetRequiredService<ICorridorStore>().LedgerNotice is { } notice)
+            var store = gateway.Services.GetRequiredService<ICorridorStore>();
+            if (store.LedgerNotice is { } notice)
             {
                 await Console.Error.WriteLineAsync($"corridor: warning: {notice}");
             }
             try
             {
+                await WithdrawLedgerNoticeAsync(store, cancellationToken);
                 await Task.Delay(Timeout.Infinite, cancellationToken);
             }
             catch (OperationCanceledException)
@@ -72,6 +74,28 @@ public static class GatewayHost
         }
         Console.WriteLine($"Corridor stopped: {ledger.Written} ledger rows written in {ledger.Commits} commits, {ledger.Lost} lost");
         return ledger.Lost == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// While the store's ledger notice holds (another process has the ledger journal), checks once a second whether it
+    /// still does, and says so on the console once it no longer does, so the start's warning is not left standing.
+    /// </summary>
+    private static async Task WithdrawLedgerNoticeAsync(ICorridorStore store, CancellationToken cancellationToken)
+    {
+        if (store.LedgerNotice is null)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        while (await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            if (store.LedgerNotice is null)
+            {
+                await Console.Error.WriteLineAsync("corridor: the ledger journal is this gateway's now: the warning above no longer applies");
+                return;
+            }
+        }
     }
 
     /// <summary>

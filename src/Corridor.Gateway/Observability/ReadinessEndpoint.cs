@@ -59,9 +59,10 @@ internal static class ReadinessEndpoint
         var services = context.RequestServices;
         var state = services.GetRequiredService<GatewayState>();
         var ledger = services.GetRequiredService<LedgerWriter>();
+        var store = services.GetRequiredService<ICorridorStore>();
         var active = state.Active;
         var report = new ReadinessReport(
-            await ProbeStoreAsync(services.GetRequiredService<ICorridorStore>(), context.RequestAborted),
+            await ProbeStoreAsync(store, context.RequestAborted),
             services.GetRequiredService<KeyCache>().IsPastGrace,
             active.Config.Policy is not null,
             active.Policy is not null,
@@ -92,6 +93,7 @@ internal static class ReadinessEndpoint
             json.WriteNumber("pending", report.LedgerPending);
             json.WriteNumber("lag_seconds", Math.Round(report.LedgerLag.TotalSeconds, 3));
             json.WriteNumber("max_lag_seconds", report.MaxLedgerLag.TotalSeconds);
+            json.WriteString("notice", store.LedgerNotice); // null unless the store works around something (not a reason to route elsewhere)
             json.WriteEndObject();
             json.WriteEndObject();
             json.WriteEndObject();
