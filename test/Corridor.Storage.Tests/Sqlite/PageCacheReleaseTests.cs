@@ -10,7 +10,7 @@ namespace Corridor.Storage.Tests.Sqlite;
 /// The database file's older pages leave the operating system's cache before each checkpoint (<see cref="PageCacheRelease"/>).
 /// Which pages are cached is read with <c>mincore</c> on a mapping of the file: Linux only, like the release itself.
 /// </summary>
-public sealed partial class PageCacheReleaseTests : IDisposable
+public sealed class PageCacheReleaseTests : IDisposable
 {
     private const int Page = 4096;
     private const long MiB = 1 << 20;
