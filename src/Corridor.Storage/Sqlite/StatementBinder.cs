@@ -23,27 +23,27 @@ internal struct StatementBinder(nint statement, sqlite3 db, byte[] buffer, State
     /// A value that says who, where or what (tenant, key, model, region, status, client): consecutive rows mostly share
     /// them. A statement keeps its bindings from one row to the next (<c>sqlite3_reset</c> leaves them), so a value
     /// equal to the one already bound at <paramref name="index"/> is not bound again. Per-request values (ids, times,
-    /// tokens, money, bodies) always are.
+    /// tokens, money, bodies) always are. Without <see cref="StatementBindings"/> it binds every time.
     /// </summary>
     public void Dimension(int index, string? value)
     {
-        if (bindings!.Holds(index, value))
+        if (bindings?.Holds(index, value) == true)
         {
             return;
         }
         Text(index, value);
-        bindings!.Set(index, value);
+        bindings?.Set(index, value);
     }
 
     /// <inheritdoc cref="Dimension(int, string?)"/>
     public readonly void Dimension(int index, long value)
     {
-        if (bindings!.Holds(index, value))
+        if (bindings?.Holds(index, value) == true)
         {
             return;
         }
         Integer(index, value);
-        bindings!.Set(index, value);
+        bindings?.Set(index, value);
     }
 
     public void Text(int index, string? value)
