@@ -1,11 +1,11 @@
 namespace Corridor.Testing;
 
-/// <summary>A fresh folder under the system temp folder, deleted with everything in it on dispose.</summary>
+/// <summary>A fresh folder under the system temp folder (or under <c>under</c>), deleted with everything in it on dispose.</summary>
 public sealed class TempDirectory : IDisposable
 {
-    public TempDirectory()
+    public TempDirectory(string? under = null)
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "corridor-tests", Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(under ?? System.IO.Path.GetTempPath(), "corridor-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 

@@ -11,7 +11,8 @@ namespace Corridor.Storage.Sqlite;
 /// about 20–30 µs a 4 KiB page there against about 1 µs for a page just freed (bench/README, "Tenth round"). Elsewhere it
 /// keeps the ledger's old rows from filling the cache. The ledger, the audit log and the monitor's rows are only appended;
 /// the last <see cref="KeptBytes"/> of the file (recent rows, the pages a new row touches) stay. A page dropped and read
-/// again later (a report over old months, an index page) comes back from the disk and is not dropped a second time.
+/// again later (a report over old months, an index page) comes back from the disk, with the kernel's readahead around it,
+/// and is not dropped a second time.
 /// Nothing is lost: the kernel drops only pages already written to the disk (each checkpoint syncs the file; a page not
 /// yet written stays cached). Linux only (<c>posix_fadvise</c>); elsewhere it does nothing.
 /// </summary>
