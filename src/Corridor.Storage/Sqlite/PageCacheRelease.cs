@@ -34,6 +34,9 @@ internal sealed partial class PageCacheRelease : IDisposable
 
     public long KeptBytes { get; }
 
+    /// <summary>Where the dropped part of the file ends: everything before it has been dropped once.</summary>
+    public long ReleasedUpTo => _releasedUpTo;
+
     /// <summary>Null where the operating system has no such call, or when the file cannot be opened (nothing is then released).</summary>
     public static PageCacheRelease? TryOpen(string path, long keptBytes)
     {

@@ -58,6 +58,7 @@ internal sealed partial class SqliteStore : ICorridorStore
     private readonly bool _fullSync;
     private readonly TimeSpan _ingestInterval;
     private readonly long _cachedBytes;
+    private long _pageCacheReleasedUpTo;
 
     /// <summary>How often the background checkpoint runs once ledger rows are written.</summary>
     internal static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromMilliseconds(250);
@@ -140,6 +141,9 @@ internal sealed partial class SqliteStore : ICorridorStore
             _journal = LedgerJournal.TryOpen(LedgerJournal.FolderFor(Path), _fullSync, InsertLedger, _ingestInterval);
         }
     }
+
+    /// <summary>How much of the database file's start has left the operating system's cache (<see cref="PageCacheRelease"/>).</summary>
+    internal long PageCacheReleasedUpTo => Volatile.Read(ref _pageCacheReleasedUpTo);
 
     /// <summary>Whether this store owns the ledger journal (<see cref="LedgerJournal"/>); false when another store has the file open.</summary>
     internal bool Journaled => _journal is not null;
@@ -454,7 +458,11 @@ internal sealed partial class SqliteStore : ICorridorStore
             try
             {
                 // Right before the checkpoint that writes new pages: the pages just freed are the ones it reuses.
-                cache?.Release();
+                if (cache is not null)
+                {
+                    cache.Release();
+                    Volatile.Write(ref _pageCacheReleasedUpTo, cache.ReleasedUpTo);
+                }
                 using var connection = Open();
                 if (Checkpoint(connection, "PASSIVE") >= _restartFrames)
                 {
