@@ -144,10 +144,11 @@ internal sealed class UpstreamResponse : IDisposable
         }
         var buffer = ArrayPool<byte>.Shared.Rent((int)(ContentLength is { } length && length > 0 ? length : 16 * 1024));
         var written = 0;
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var body = (BodyStream)Body;
+        // The timer is armed only for a read that waits: a small answer has usually come whole with its headers.
+        CancellationTokenSource? idle = null;
         try
         {
-            idle.CancelAfter(idleTimeout);
             while (true)
             {
                 if (written == buffer.Length)
@@ -162,7 +163,20 @@ internal sealed class UpstreamResponse : IDisposable
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
                 }
-                var read = await Body.ReadAsync(buffer.AsMemory(written), idle.Token);
+                if (!body.TryReadBuffered(buffer.AsSpan(written), out var read))
+                {
+                    if (idle is null)
+                    {
+                        idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    }
+                    else if (!idle.TryReset())
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        return (null, BodyRead.IdleTimeout);
+                    }
+                    idle.CancelAfter(idleTimeout);
+                    read = await body.ReadAsync(buffer.AsMemory(written), idle.Token);
+                }
                 if (read == 0)
                 {
                     return (new PooledBody(buffer, written), BodyRead.Complete);
@@ -173,12 +187,6 @@ internal sealed class UpstreamResponse : IDisposable
                     // Every byte is in: no read (and no timer) for the end.
                     return (new PooledBody(buffer, written), BodyRead.Complete);
                 }
-                if (!idle.TryReset())
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    return (null, BodyRead.IdleTimeout);
-                }
-                idle.CancelAfter(idleTimeout);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -195,6 +203,10 @@ internal sealed class UpstreamResponse : IDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
+        }
+        finally
+        {
+            idle?.Dispose();
         }
     }
 
@@ -282,22 +294,52 @@ internal sealed class UpstreamResponse : IDisposable
             return true;
         }
 
+        /// <summary>
+        /// Reads what the connection already holds, without I/O: true with the bytes produced (0 at the body's end, or for
+        /// an empty <paramref name="destination"/>), false when the next bytes must come from the connection.
+        /// </summary>
+        public bool TryReadBuffered(Span<byte> destination, out int produced)
+        {
+            if (chunked)
+            {
+                while (!_ended)
+                {
+                    if (!StepChunked(destination, out produced))
+                    {
+                        return false;
+                    }
+                    if (produced > 0 || destination.IsEmpty)
+                    {
+                        return true;
+                    }
+                }
+                produced = 0;
+                return true;
+            }
+            produced = 0;
+            if (_ended)
+            {
+                return true;
+            }
+            if (connection.Buffered.Length > 0)
+            {
+                produced = connection.Take(destination, _remaining ?? long.MaxValue);
+                Consumed(produced);
+                return true;
+            }
+            return destination.IsEmpty;
+        }
+
         public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
         {
-            while (!_ended)
+            while (true)
             {
+                if (TryReadBuffered(destination.Span, out var produced))
+                {
+                    return produced;
+                }
                 if (!chunked)
                 {
-                    if (connection.Buffered.Length > 0)
-                    {
-                        var taken = connection.Take(destination.Span, _remaining ?? long.MaxValue);
-                        Consumed(taken);
-                        return taken;
-                    }
-                    if (destination.IsEmpty)
-                    {
-                        return 0;
-                    }
                     var want = (int)Math.Min(destination.Length, _remaining ?? long.MaxValue);
                     var read = await connection.ReadDirectAsync(destination[..want], cancellationToken);
                     if (read == 0)
@@ -311,14 +353,6 @@ internal sealed class UpstreamResponse : IDisposable
                     }
                     Consumed(read);
                     return read;
-                }
-                if (StepChunked(destination.Span, out var produced))
-                {
-                    if (produced > 0 || destination.IsEmpty)
-                    {
-                        return produced;
-                    }
-                    continue;
                 }
                 int filled;
                 try
@@ -334,7 +368,6 @@ internal sealed class UpstreamResponse : IDisposable
                     throw new IOException("The upstream closed the connection in the middle of a chunked response.");
                 }
             }
-            return 0;
         }
 
         private void Consumed(int count)
