@@ -20,27 +20,41 @@ internal sealed class FrontDoor(ServerOptions server)
         var length = 0;
         try
         {
-            var body = context.Request.Body;
+            // Kestrel's own reader, not the Stream over it: a body that came with its headers is one read, and a declared
+            // length read whole needs no further read to learn that the body has ended.
+            var reader = context.Request.BodyReader;
             while (true)
             {
-                if (length == buffer.Length)
+                var result = await reader.ReadAsync(context.RequestAborted);
+                var data = result.Buffer;
+                var over = false;
+                foreach (var segment in data)
                 {
-                    if (length > limit)
+                    if (length + segment.Length > buffer.Length)
                     {
+                        if (length + segment.Length > limit)
+                        {
+                            over = true;
+                            break;
+                        }
+                        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max((long)buffer.Length * 2, length + segment.Length), limit + 1));
+                        buffer.AsSpan(0, length).CopyTo(larger);
                         ArrayPool<byte>.Shared.Return(buffer);
-                        return TooLarge(limit);
+                        buffer = larger;
                     }
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, limit + 1));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
+                    segment.Span.CopyTo(buffer.AsSpan(length));
+                    length += segment.Length;
                 }
-                var read = await body.ReadAsync(buffer.AsMemory(length), context.RequestAborted);
-                if (read == 0)
+                reader.AdvanceTo(data.End);
+                if (over)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return TooLarge(limit);
+                }
+                if (result.IsCompleted || length == declared)
                 {
                     break;
                 }
-                length += read;
             }
         }
         catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
