@@ -256,6 +256,47 @@ public sealed class OpenAIDialectTests(LiveGatewayFixture fixture) : IClassFixtu
         LedgerAssert.Billed(Live, row, "gpt-4.1-azure-eu", result.Value.Usage.InputTokenCount, result.Value.Usage.OutputTokenCount);
     }
 
+    [Fact]
+    public async Task ARequestBodySentChunked_OrInPiecesWithItsLength_IsReadWhole()
+    {
+        using var http = Live.Http();
+        foreach (var chunked in new[] { true, false })
+        {
+            var body = $$"""{"model":"gpt-4.1","messages":[{"role":"user","content":"A body sent {{(chunked ? "chunked" : "in two pieces")}}."}]}""";
+            var bytes = Encoding.UTF8.GetBytes(body);
+            using var content = new InPieces(bytes, chunked);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = content };
+            request.Headers.TransferEncodingChunked = chunked;
+
+            using var response = await http.SendAsync(request).WithTimeout();
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var row = await Live.LedgerRowAsync(RequestId(response));
+            Assert.Equal(RequestOutcome.Success, row.Outcome);
+            Assert.Equal(body, row.RequestBody);
+        }
+    }
+
+    /// <summary>A body written in two pieces 100 ms apart; with its length declared unless sent chunked.</summary>
+    private sealed class InPieces(byte[] bytes, bool chunked) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var half = bytes.Length / 2;
+            await stream.WriteAsync(bytes.AsMemory(0, half));
+            await stream.FlushAsync();
+            await Task.Delay(100);
+            await stream.WriteAsync(bytes.AsMemory(half));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return !chunked;
+        }
+    }
+
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static string RequestId(HttpResponseMessage response) => response.Headers.GetValues("x-corridor-request-id").Single();
