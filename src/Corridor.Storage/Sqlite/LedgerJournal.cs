@@ -39,6 +39,8 @@ internal sealed class LedgerJournal : IAsyncDisposable
     private readonly TimeSpan _interval;
     private readonly Lock _sync = new();
     private readonly LedgerJournalFormat.Buffer _buffer = new();
+    [ThreadStatic]
+    private static LedgerJournalFormat.Buffer? t_rowBuffer;
     private readonly Queue<LedgerJournalSegment> _segments = new();
     private LedgerJournalSegment? _spare;
     // Events that block at once rather than spin: the pass's thread waits on them every pass, and a SemaphoreSlim spun
@@ -199,10 +201,13 @@ internal sealed class LedgerJournal : IAsyncDisposable
             }
         }
 
+        var rows = AsSpan(entries);
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
-            AppendLocked(AsSpan(entries));
+            _buffer.Clear();
+            LedgerJournalFormat.WriteFrames(_buffer, rows);
+            AppendLocked(_buffer.Written, rows);
         }
     }
 
@@ -218,6 +223,12 @@ internal sealed class LedgerJournal : IAsyncDisposable
             return false;
         }
 
+        // The row's frame is made before the lock, in a buffer of the calling thread's: requests on every socket thread
+        // append, and under the lock there is only the copy into the segment.
+        var row = new ReadOnlySpan<LedgerEntry>(in entry);
+        var buffer = t_rowBuffer ??= new LedgerJournalFormat.Buffer();
+        buffer.Clear();
+        LedgerJournalFormat.WriteFrames(buffer, row);
         lock (_sync)
         {
             if (_closed || _appended - _ingested >= MaxPendingRows)
@@ -227,7 +238,7 @@ internal sealed class LedgerJournal : IAsyncDisposable
 
             try
             {
-                AppendLocked(new ReadOnlySpan<LedgerEntry>(in entry));
+                AppendLocked(buffer.Written, row);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -247,12 +258,9 @@ internal sealed class LedgerJournal : IAsyncDisposable
 
     private static bool Insertable(LedgerEntry e) => e.RequestId is not null && e.Model is not null && e.Endpoint is not null;
 
-    /// <summary>Copies the rows into the current segment (a new one when they do not fit) and counts them pending, waking the pass when they are the first.</summary>
-    private void AppendLocked(ReadOnlySpan<LedgerEntry> entries)
+    /// <summary>Copies the rows' frames into the current segment (a new one when they do not fit) and counts the rows pending, waking the pass when they are the first.</summary>
+    private void AppendLocked(ReadOnlySpan<byte> frames, ReadOnlySpan<LedgerEntry> entries)
     {
-        _buffer.Clear();
-        LedgerJournalFormat.WriteFrames(_buffer, entries);
-        var frames = _buffer.Written;
         if (_segment is null || frames.Length > _segment.Free)
         {
             StartSegment(frames.Length);
