@@ -13,6 +13,7 @@ internal sealed class UpstreamResponse : IDisposable
 {
     private readonly UpstreamConnection _connection;
     private readonly bool _keepAlive;
+    private readonly BodyStream _body;
     private bool _disposed;
 
     // contentLength is null when the body is chunked or its length unstated.
@@ -25,7 +26,7 @@ internal sealed class UpstreamResponse : IDisposable
         RetryAfter = retryAfter;
         // A body with neither length nor chunks runs until the connection closes, so that connection cannot be reused.
         _keepAlive = keepAlive && (chunked || contentLength is not null);
-        Body = new BodyStream(connection, status is 204 or 304 ? 0 : contentLength, chunked);
+        _body = new BodyStream(connection, status is 204 or 304 ? 0 : contentLength, chunked);
     }
 
     public int Status { get; }
@@ -40,7 +41,7 @@ internal sealed class UpstreamResponse : IDisposable
     public string? RetryAfter { get; }
 
     /// <summary>The body, without its framing. Reading past its end returns 0; a connection that ends early throws <see cref="IOException"/>.</summary>
-    public Stream Body { get; }
+    public Stream Body => _body;
 
     /// <summary>
     /// Parses a head (status line and headers, through the blank line); returns null for an interim (1xx) answer and
@@ -144,7 +145,6 @@ internal sealed class UpstreamResponse : IDisposable
         }
         var buffer = ArrayPool<byte>.Shared.Rent((int)(ContentLength is { } length && length > 0 ? length : 16 * 1024));
         var written = 0;
-        var body = (BodyStream)Body;
         // The timer is armed only for a read that waits: a small answer has usually come whole with its headers.
         CancellationTokenSource? idle = null;
         try
@@ -163,7 +163,7 @@ internal sealed class UpstreamResponse : IDisposable
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
                 }
-                if (!body.TryReadBuffered(buffer.AsSpan(written), out var read))
+                if (!_body.TryReadBuffered(buffer.AsSpan(written), out var read))
                 {
                     if (idle is null)
                     {
@@ -175,7 +175,7 @@ internal sealed class UpstreamResponse : IDisposable
                         return (null, BodyRead.IdleTimeout);
                     }
                     idle.CancelAfter(idleTimeout);
-                    read = await body.ReadAsync(buffer.AsMemory(written), idle.Token);
+                    read = await _body.ReadAsync(buffer.AsMemory(written), idle.Token);
                 }
                 if (read == 0)
                 {
@@ -217,7 +217,7 @@ internal sealed class UpstreamResponse : IDisposable
             return;
         }
         _disposed = true;
-        if (_keepAlive && ((BodyStream)Body).TryFinishFromBuffer() && _connection.Buffered.IsEmpty)
+        if (_keepAlive && _body.TryFinishFromBuffer() && _connection.Buffered.IsEmpty)
         {
             _connection.Release();
         }

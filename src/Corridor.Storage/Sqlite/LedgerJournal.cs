@@ -203,6 +203,8 @@ internal sealed class LedgerJournal : IAsyncDisposable
         }
 
         var rows = AsSpan(entries);
+        // A batch (sqliteSync: full, a full backlog; rare) is framed under the lock, in the journal's own buffer: a
+        // thread's buffer, as a single row uses, would keep a batch's size on every pool thread that ever wrote one.
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
