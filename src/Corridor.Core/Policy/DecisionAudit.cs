@@ -2,6 +2,20 @@ using Corridor.Core.Audit;
 
 namespace Corridor.Core.Policy;
 
+/// <summary>
+/// A decision still to be written to the audit log. Its rule trace and details are worked out by <see cref="ToEntry"/>,
+/// by whoever writes the log and off the request path, by deciding the same input again: the engine is a pure function
+/// of the input and the compiled policy, both immutable, so the record is the one the request was decided by.
+/// </summary>
+public sealed record DecisionToAudit(string DecisionId, string RequestId, DecisionInput Input, CompiledPolicy Policy, DateTimeOffset Time)
+{
+    public AuditEntry ToEntry()
+    {
+        var input = Input;
+        return DecisionAudit.Entry(DecisionId, RequestId, input, Policy.Decide(in input, trace: true), Time);
+    }
+}
+
 /// <summary>The audit record of one decision: its input, outcome, the serving options it allowed and the rule trace.</summary>
 public static class DecisionAudit
 {

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Corridor.Core.Audit;
+using Corridor.Core.Policy;
 using Corridor.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -14,10 +15,12 @@ internal sealed record AuditWriterOptions(int BatchSize = 256, TimeSpan? FlushIn
 
 /// <summary>
 /// Takes audit entries (the gateway's decisions) off the request path and appends them to the hash-chained log in batches,
-/// one transaction per batch, in the order they were enqueued. A failed batch is retried until it lands; on shutdown every
+/// one transaction per batch, in the order they were enqueued. A decision is queued as it was decided
+/// (<see cref="DecisionToAudit"/>) and its record worked out here, as its batch is gathered, so the request that was
+/// decided does not pay for its trace and details. A failed batch is retried until it lands; on shutdown every
 /// queued entry is written before the process exits (a store that still refuses after several tries is logged as critical).
 /// <code>
-/// auditWriter.Enqueue(new AuditEntry(time.GetUtcNow(), AuditActors.Gateway, AuditActions.Decision, requestId, details));
+/// auditWriter.Enqueue(new DecisionToAudit(decisionId, requestId, input, policy, time.GetUtcNow()));
 /// </code>
 /// </summary>
 internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptions options, TimeProvider time, ILogger<AuditWriter> logger) : BackgroundService
@@ -25,7 +28,7 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
     private const int ShutdownAttempts = 5;
 
     // Not SingleReader: that channel cannot count its items, and the batching reads Count.
-    private readonly Channel<AuditEntry> _queue = Channel.CreateUnbounded<AuditEntry>();
+    private readonly Channel<Queued> _queue = Channel.CreateUnbounded<Queued>();
 
     // Enqueued and not yet in the store (queued or in the batch being written).
     private long _pending;
@@ -39,15 +42,53 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
     public bool Enqueue(AuditEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        return Enqueue(new Queued(entry, null), entry.Action, entry.Subject);
+    }
+
+    /// <summary>Queues a decision, its record to be worked out by the writer; never blocks. False once the writer has shut down.</summary>
+    public bool Enqueue(DecisionToAudit decision)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        return Enqueue(new Queued(null, decision), AuditActions.Decision, decision.DecisionId);
+    }
+
+    private bool Enqueue(Queued queued, string action, string subject)
+    {
         Interlocked.Increment(ref _pending);
-        if (_queue.Writer.TryWrite(entry))
+        if (_queue.Writer.TryWrite(queued))
         {
             return true;
         }
 
         Interlocked.Decrement(ref _pending);
-        LogEnqueueAfterShutdown(entry.Action, entry.Subject);
+        LogEnqueueAfterShutdown(action, subject);
         return false;
+    }
+
+    /// <summary>
+    /// The entry to write. A decision whose record cannot be worked out (a fault in this code, not in the input: deciding
+    /// fails closed) is still written, with the error in place of its trace, so the log has a record for every decision.
+    /// </summary>
+    private AuditEntry Materialize(Queued queued)
+    {
+        if (queued.Entry is { } entry)
+        {
+            return entry;
+        }
+        var decision = queued.Decision!;
+        try
+        {
+            return decision.ToEntry();
+        }
+        catch (Exception e)
+        {
+            LogDecisionRecordFailed(e, decision.DecisionId);
+            return new AuditEntry(decision.Time, AuditActors.Gateway, AuditActions.Decision, decision.DecisionId, AuditDetails.Write(json =>
+            {
+                json.WriteString("request_id", decision.RequestId);
+                json.WriteString("error", $"the decision's record could not be worked out: {e.GetType().Name}");
+            }));
+        }
     }
 
     /// <summary>Waits until every entry enqueued so far is in the store.</summary>
@@ -83,9 +124,9 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
                 break;
             }
 
-            while (batch.Count < options.BatchSize && reader.TryRead(out var entry))
+            while (batch.Count < options.BatchSize && reader.TryRead(out var queued))
             {
-                batch.Add(entry);
+                batch.Add(Materialize(queued));
             }
 
             await WriteAsync(batch, stoppingToken);
@@ -103,9 +144,9 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         _queue.Writer.TryComplete();
         var stopping = new CancellationToken(canceled: true);
         var batch = new List<AuditEntry>(options.BatchSize);
-        while (_queue.Reader.TryRead(out var entry))
+        while (_queue.Reader.TryRead(out var queued))
         {
-            batch.Add(entry);
+            batch.Add(Materialize(queued));
             if (batch.Count == options.BatchSize)
             {
                 await WriteAsync(batch, stopping);
@@ -150,6 +191,9 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         }
     }
 
+    /// <summary>An entry ready to write, or a decision whose entry the writer works out.</summary>
+    private readonly record struct Queued(AuditEntry? Entry, DecisionToAudit? Decision);
+
     [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "Appending {Count} audit records failed (attempt {Attempt}); retrying")]
     private partial void LogWriteFailed(Exception exception, int count, int attempt);
 
@@ -158,4 +202,7 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Critical, Message = "An audit record ({Action} {Subject}) arrived after the audit writer shut down and was not written")]
     private partial void LogEnqueueAfterShutdown(string action, string subject);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Error, Message = "The audit record of decision {DecisionId} could not be worked out; it is written with the error instead of its trace")]
+    private partial void LogDecisionRecordFailed(Exception exception, string decisionId);
 }

@@ -66,8 +66,8 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
         !options.RetainBodies || text is null ? null : text.Length > options.RetainMaxChars ? text[..options.RetainMaxChars] : text;
 
     /// <summary>
-    /// Appends the decision, with its rule trace, to the audit log. The trace is worked out here, after the
-    /// response has gone, by deciding the same input again (the engine is a pure function of it).
+    /// Queues the decision for the audit log; the audit writer works out its rule trace and details
+    /// (<see cref="DecisionToAudit"/>), off the request path.
     /// </summary>
     private void RecordDecision(CorridorRequestFeature call)
     {
@@ -75,7 +75,6 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
         {
             return;
         }
-        var traced = policy.Decide(in input, trace: true);
-        audit.Enqueue(DecisionAudit.Entry(id, call.RequestId, input, traced, time.GetUtcNow()));
+        audit.Enqueue(new DecisionToAudit(id, call.RequestId, input, policy, time.GetUtcNow()));
     }
 }

@@ -673,6 +673,24 @@ public sealed class DecisionEngineTests
         Assert.Equal(4, decision.Trace[3].RuleIndex);
     }
 
+    [Fact]
+    public void ADecisionToAudit_IsRecordedWithTheTraceOfTheDecisionItsRequestGot()
+    {
+        var policy = Compile(
+            new PolicyRule("grant") { AllowJurisdictions = ["*"] },
+            new PolicyRule("regions") { Regions = [new RegionAllowance("*", ["sg"])] });
+        var input = new DecisionInput(Tenant("US"), "key-1", new RequestFeatures("gpt-4.1", Stream: true), Now);
+
+        var entry = new DecisionToAudit("dec_1", "req_1", input, policy, Now.AddSeconds(1)).ToEntry();
+
+        Assert.Equal(DecisionAudit.Entry("dec_1", "req_1", input, policy.Decide(in input, trace: true), Now.AddSeconds(1)), entry);
+        Assert.Equal("dec_1", entry.Subject);
+        using var details = System.Text.Json.JsonDocument.Parse(entry.Details);
+        Assert.Equal("allow", details.RootElement.GetProperty("outcome").GetString());
+        Assert.Equal(["grant", "regions"], details.RootElement.GetProperty("trace").EnumerateArray().Select(t => t.GetProperty("rule").GetString()));
+        Assert.Equal(["gpt-sg@sg"], details.RootElement.GetProperty("deployments").EnumerateArray().Select(d => d.GetString()));
+    }
+
     // --- Allocation --------------------------------------------------------------------------------
 
     [Fact]

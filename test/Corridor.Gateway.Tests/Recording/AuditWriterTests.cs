@@ -1,4 +1,8 @@
+using System.Text.Json;
 using Corridor.Core.Audit;
+using Corridor.Core.Catalog;
+using Corridor.Core.Policy;
+using Corridor.Core.Tenants;
 using Corridor.Gateway.Recording;
 using Corridor.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -37,6 +41,39 @@ public sealed class AuditWriterTests : SqliteStoreTestBase
         // Each thread's entries keep their order.
         Assert.All(records.GroupBy(r => r.Subject.Split('-')[1]), g =>
             Assert.Equal(Enumerable.Range(0, 100).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), g.Select(r => r.Subject.Split('-')[2])));
+    }
+
+    [Fact]
+    public async Task QueuedDecisions_AreWrittenWithTheirTrace_InOrderWithOtherEntries()
+    {
+        var catalog = Catalog.TryCreate(new CatalogConfig(
+            [new VendorConfig("openai", VendorKind.OpenAI, "https://api.openai.com/v1")],
+            [new ModelConfig("gpt-4.1", "openai", ModelCapabilities.Chat, 1_000_000)],
+            [new DeploymentConfig("gpt-sg", "gpt-4.1", "sg", 2m, 8m)]), out _)!;
+        var policy = CompiledPolicy.TryCreate(new PolicyConfig("p-1", [], [new PolicyRule("grant") { AllowJurisdictions = ["SG"] }]), catalog, out var errors);
+        Assert.True(policy is not null, string.Join("\n", errors));
+        var now = DateTimeOffset.UtcNow;
+        DecisionInput Input(string country) =>
+            new(new DecisionTenant("acme", country, null, EntityType.Enterprise, VettingTier.Verified, false), "key-1", new RequestFeatures("gpt-4.1"), now);
+        using var writer = NewWriter(TimeSpan.FromMilliseconds(5));
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+
+        Assert.True(writer.Enqueue(new DecisionToAudit("dec_1", "req_1", Input("SG"), policy, now)));
+        Assert.True(writer.Enqueue(Decision(0, 0)));
+        Assert.True(writer.Enqueue(new DecisionToAudit("dec_2", "req_2", Input("US"), policy, now)));
+        await writer.FlushAsync(CancellationToken.None).WithTimeout();
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+
+        var records = await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync();
+        Assert.Equal(["dec_1", "req-0-0", "dec_2"], records.Select(r => r.Subject));
+        Assert.True(AuditVerifier.Verify(records).IsValid);
+        using var allowed = JsonDocument.Parse(records[0].Details);
+        Assert.Equal("req_1", allowed.RootElement.GetProperty("request_id").GetString());
+        Assert.Equal("allow", allowed.RootElement.GetProperty("outcome").GetString());
+        Assert.Equal("grant", allowed.RootElement.GetProperty("trace")[0].GetProperty("rule").GetString());
+        using var denied = JsonDocument.Parse(records[2].Details);
+        Assert.Equal("deny", denied.RootElement.GetProperty("outcome").GetString());
+        Assert.Equal("jurisdiction_denied", denied.RootElement.GetProperty("reason").GetString());
     }
 
     [Fact]
