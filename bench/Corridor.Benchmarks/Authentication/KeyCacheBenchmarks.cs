@@ -6,9 +6,10 @@ using Corridor.Storage;
 namespace Corridor.Benchmarks.Authentication;
 
 /// <summary>
-/// Authenticating a secret against the in-memory key cache (<see cref="KeyCache.Authenticate"/>): SHA-256 of
+/// Authenticating a secret against the in-memory key cache (<see cref="KeyCache.Authenticate(ReadOnlySpan{char}, out AuthenticatedKey?)"/>): SHA-256 of
 /// the secret, a frozen-dictionary lookup by hash, and the last-used stamp. The cache is loaded, as at
-/// start-up, from a real SQLite store holding <see cref="KeyCount"/> keys of 500 tenants.
+/// start-up, from a real SQLite store holding <see cref="KeyCount"/> keys of 500 tenants; and the same key again on a
+/// connection that used it last (<see cref="ConnectionKeyMemo"/>).
 /// </summary>
 [MemoryDiagnoser]
 public class KeyCacheBenchmarks : IDisposable
@@ -18,6 +19,7 @@ public class KeyCacheBenchmarks : IDisposable
     private string _directory = "";
     private string _valid = "";
     private string _unknown = "";
+    private readonly ConnectionKeyMemo _memo = new();
 
     [Params(5_000)]
     public int KeyCount { get; set; }
@@ -70,4 +72,8 @@ public class KeyCacheBenchmarks : IDisposable
 
     [Benchmark]
     public int UnknownKey() => (int)_cache.Authenticate(_unknown, out _);
+
+    /// <summary>A valid key again on the connection that sent it last (its memo): compared, not hashed.</summary>
+    [Benchmark]
+    public int ValidKeyOnItsConnection() => (int)_cache.Authenticate(_valid, _memo, out _);
 }

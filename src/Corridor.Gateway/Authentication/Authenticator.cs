@@ -1,5 +1,6 @@
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 
 namespace Corridor.Gateway.Authentication;
@@ -17,7 +18,7 @@ internal sealed class Authenticator(KeyCache keys)
                 "store_unavailable") { RetryAfter = "5" };
         }
         var secret = Secret(context.Request.Headers);
-        var result = keys.Authenticate(secret, out var key);
+        var result = keys.Authenticate(secret, ConnectionMemo(context), out var key);
         call.Caller = key;
         return result switch
         {
@@ -27,6 +28,27 @@ internal sealed class Authenticator(KeyCache keys)
             AuthenticationResult.Revoked => new GatewayError(ErrorKind.Authentication, "This API key has been revoked.", "invalid_api_key"),
             _ => new GatewayError(ErrorKind.Authentication, "Incorrect API key provided.", "invalid_api_key"),
         };
+    }
+
+    /// <summary>
+    /// The connection's <see cref="ConnectionKeyMemo"/>, made at its first request; none for HTTP/2 and later, whose
+    /// requests on one connection run at once.
+    /// </summary>
+    private static ConnectionKeyMemo? ConnectionMemo(HttpContext context)
+    {
+        var protocol = context.Request.Protocol;
+        if (!HttpProtocol.IsHttp11(protocol) && !HttpProtocol.IsHttp10(protocol)
+            || context.Features.Get<IConnectionItemsFeature>()?.Items is not { } items)
+        {
+            return null;
+        }
+        if (items.TryGetValue(typeof(ConnectionKeyMemo), out var kept) && kept is ConnectionKeyMemo memo)
+        {
+            return memo;
+        }
+        memo = new ConnectionKeyMemo();
+        items[typeof(ConnectionKeyMemo)] = memo;
+        return memo;
     }
 
     private static ReadOnlySpan<char> Secret(IHeaderDictionary headers)

@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Corridor.Core.Admission;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Configuration;
@@ -74,17 +77,30 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
 
     public TimeSpan Grace => _grace;
 
-    public AuthenticationResult Authenticate(ReadOnlySpan<char> secret, out AuthenticatedKey? key)
+    public AuthenticationResult Authenticate(ReadOnlySpan<char> secret, out AuthenticatedKey? key) => Authenticate(secret, null, out key);
+
+    /// <summary>
+    /// As <see cref="Authenticate(ReadOnlySpan{char}, out AuthenticatedKey?)"/>, remembering on <paramref name="memo"/> (one a
+    /// connection) the key the secret was found to be, so that the connection's next request with the same secret is
+    /// matched by comparing the secret (in constant time) instead of hashing it. The memo holds only while the cache holds
+    /// the same keys: any change to keys or tenants (a revocation among them) makes it stale, and the secret is hashed again.
+    /// </summary>
+    public AuthenticationResult Authenticate(ReadOnlySpan<char> secret, ConnectionKeyMemo? memo, out AuthenticatedKey? key)
     {
         key = null;
         if (secret.IsEmpty)
         {
             return AuthenticationResult.Missing;
         }
-        Span<char> hash = stackalloc char[HashChars];
-        if (!ApiKeys.TryHash(secret, hash) || !_snapshot.ByHash.TryGetValue(hash, out var found))
+        var snapshot = _snapshot;
+        if (memo is null || !memo.TryMatch(snapshot, secret, out var found))
         {
-            return AuthenticationResult.Unknown;
+            Span<char> hash = stackalloc char[HashChars];
+            if (!ApiKeys.TryHash(secret, hash) || !snapshot.ByHash.TryGetValue(hash, out found))
+            {
+                return AuthenticationResult.Unknown;
+            }
+            memo?.Remember(snapshot, secret, found);
         }
         if (found.Key.IsRevoked)
         {
@@ -158,7 +174,7 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
 
     public void Dispose() => _reloadGate.Dispose();
 
-    private sealed class Snapshot
+    internal sealed class Snapshot
     {
         public static readonly Snapshot Empty = new(-1, FrozenDictionary<string, AuthenticatedKey>.Empty);
 
@@ -174,5 +190,30 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
         public FrozenDictionary<string, AuthenticatedKey> Keys { get; }
 
         public FrozenDictionary<string, AuthenticatedKey>.AlternateLookup<ReadOnlySpan<char>> ByHash { get; }
+    }
+}
+
+/// <summary>
+/// The key a connection's last request was authenticated as, with its secret, for <see cref="KeyCache.Authenticate(ReadOnlySpan{char}, ConnectionKeyMemo?, out AuthenticatedKey?)"/>.
+/// Kept on an HTTP/1.x connection, whose requests come one at a time; the secret is the one the connection itself sent.
+/// </summary>
+internal sealed class ConnectionKeyMemo
+{
+    private KeyCache.Snapshot? _snapshot;
+    private string? _secret;
+    private AuthenticatedKey? _key;
+
+    internal bool TryMatch(KeyCache.Snapshot snapshot, ReadOnlySpan<char> secret, [NotNullWhen(true)] out AuthenticatedKey? key)
+    {
+        key = _key;
+        return key is not null && ReferenceEquals(_snapshot, snapshot) &&
+            CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(_secret.AsSpan()), MemoryMarshal.AsBytes(secret));
+    }
+
+    internal void Remember(KeyCache.Snapshot snapshot, ReadOnlySpan<char> secret, AuthenticatedKey key)
+    {
+        _secret = secret.ToString();
+        _key = key;
+        _snapshot = snapshot;
     }
 }
