@@ -8,6 +8,9 @@ namespace Corridor.Gateway.Configuration;
 /// <remarks>Without a <c>policy:</c> section every tenant may use every model; with one, policy decides (deny by default).</remarks>
 internal sealed record ActiveConfig(CorridorConfig Config, Catalog Catalog, CompiledPolicy? Policy, UpstreamTargets Upstreams, DateTimeOffset LoadedAt)
 {
+    /// <summary>What each model name a request may give (a model's id, an alias) resolves to.</summary>
+    public ModelChoices Models { get; } = new(Catalog, Config.Routing.Aliases);
+
     /// <summary>Compiles a loaded configuration; null with every error when it cannot be served.</summary>
     public static ActiveConfig? TryCreate(CorridorConfig config, Func<string, string?> environment, DateTimeOffset now, out IReadOnlyList<string> errors)
     {

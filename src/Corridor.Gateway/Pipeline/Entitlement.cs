@@ -1,6 +1,5 @@
 using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
-using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Microsoft.AspNetCore.Http;
 
@@ -19,13 +18,12 @@ internal static class Entitlement
     public static GatewayError? Entitle(HttpContext context, CorridorRequestFeature call, DateTimeOffset now)
     {
         var request = call.Request!;
-        var models = Resolve(call.Config, request.Model);
-        if (models is null)
+        if (!call.Config.Models.TryGet(request.Model, out var choice))
         {
             return new GatewayError(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or you do not have access to it.", "model_not_found", "model");
         }
         var needs = call.Operation == Operation.Embeddings ? ModelCapabilities.Embeddings : ModelCapabilities.Chat;
-        models.RemoveAll(m => !m.Config.Capabilities.HasFlag(needs));
+        var models = choice.Capable(needs);
         if (models.Count == 0)
         {
             return GatewayError.Invalid(
@@ -33,7 +31,7 @@ internal static class Entitlement
                 "model");
         }
         call.Model = models[0];
-        if (OutputTooLarge(request, models, call.Dialect) is { } tooLarge)
+        if (OutputTooLarge(request, choice.OutputBound(needs), call.Dialect) is { } tooLarge)
         {
             return tooLarge;
         }
@@ -43,8 +41,7 @@ internal static class Entitlement
             {
                 return DeniedPartyError;
             }
-            // One model (no alias) needs no list of its own: the catalog's is read-only.
-            call.AllowedDeployments = models.Count == 1 ? models[0].Deployments : [.. models.SelectMany(m => m.Deployments)];
+            call.AllowedDeployments = choice.Deployments(needs);
             return null;
         }
 
@@ -53,8 +50,9 @@ internal static class Entitlement
         var allowed = new List<DeploymentEntry>();
         Decision? governing = null;
         Decision? firstDenial = null;
-        foreach (var model in models)
+        for (var i = 0; i < models.Count; i++)
         {
+            var model = models[i];
             var input = DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id,
                 new RequestFeatures(model.Id, request.Stream, request.Logprobs, request.N, request.MaxTokens), now);
             var decision = policy.Decide(in input);
@@ -90,14 +88,9 @@ internal static class Entitlement
     /// A <c>max_tokens</c> no model of the request can produce is refused, as both vendors do, in the client's dialect and
     /// with its vendor's wording; the bound is the model's <c>maxOutputTokens</c>, else its context window.
     /// </summary>
-    private static GatewayError? OutputTooLarge(ClientRequest request, List<ModelEntry> models, Dialect dialect)
+    private static GatewayError? OutputTooLarge(ClientRequest request, int bound, Dialect dialect)
     {
-        if (request.MaxTokens is not { } asked)
-        {
-            return null;
-        }
-        var bound = models.Max(m => m.Config.DefaultMaxOutputTokens ?? m.Config.ContextWindow);
-        if (asked <= bound)
+        if (request.MaxTokens is not { } asked || asked <= bound)
         {
             return null;
         }
@@ -124,27 +117,5 @@ internal static class Entitlement
             .Where(a => a.Value.Any(entitled.Contains))
             .Select(a => a.Key)
             .Order(StringComparer.Ordinal);
-    }
-
-    private static List<ModelEntry>? Resolve(ActiveConfig config, string name)
-    {
-        var current = config.Catalog;
-        if (current.TryGetModel(name, out var model))
-        {
-            return [model];
-        }
-        if (!config.Config.Routing.Aliases.TryGetValue(name, out var aliased))
-        {
-            return null;
-        }
-        var models = new List<ModelEntry>(aliased.Count);
-        foreach (var id in aliased)
-        {
-            if (current.TryGetModel(id, out var entry))
-            {
-                models.Add(entry);
-            }
-        }
-        return models.Count > 0 ? models : null;
     }
 }
