@@ -18,6 +18,15 @@ public enum RequestOutcome
     OverBudget,
 }
 
+/// <summary>The names outcomes are stored under (the member's name), without boxing or formatting one per row.</summary>
+public static class RequestOutcomes
+{
+    private static readonly string[] Names = Enum.GetNames<RequestOutcome>();
+
+    public static string Name(RequestOutcome outcome) =>
+        (uint)outcome < (uint)Names.Length ? Names[(int)outcome] : outcome.ToString();
+}
+
 /// <summary>
 /// One row per request: who, what, where, tokens, cost, outcome. Rows with <see cref="Billable"/> false
 /// (bad input, unknown keys, shadow requests) are kept for operations and never billed to the tenant.

@@ -100,7 +100,7 @@ internal static class PostgresLedger
             await WriteText(importer, e.DeploymentId, cancellationToken);
             await WriteText(importer, e.Region, cancellationToken);
             await importer.WriteAsync(e.Status, NpgsqlDbType.Integer, cancellationToken);
-            await importer.WriteAsync(e.Outcome.ToString(), NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(RequestOutcomes.Name(e.Outcome), NpgsqlDbType.Text, cancellationToken);
             await importer.WriteAsync(e.InputTokens, NpgsqlDbType.Bigint, cancellationToken);
             await importer.WriteAsync(e.OutputTokens, NpgsqlDbType.Bigint, cancellationToken);
             await importer.WriteAsync(e.Cost, NpgsqlDbType.Numeric, cancellationToken);

@@ -103,7 +103,7 @@ internal static class LedgerRows
         p.Dimension(7, e.DeploymentId);
         p.Dimension(8, e.Region);
         p.Dimension(9, e.Status);
-        p.Dimension(10, e.Outcome.ToString());
+        p.Dimension(10, RequestOutcomes.Name(e.Outcome));
         p.Integer(11, e.InputTokens);
         p.Integer(12, e.OutputTokens);
         p.Money(13, e.Cost);
