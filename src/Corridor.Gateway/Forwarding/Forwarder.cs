@@ -57,32 +57,28 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
 
             var operation = call.Operation == Operation.Embeddings ? Operation.Embeddings : Operation.ChatCompletions;
             UpstreamResponse response;
-            using (var headersTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted))
+            try
             {
-                headersTimeout.CancelAfter(server.EffectiveStreamIdleTimeout);
-                try
-                {
-                    response = await client.SendAsync(target, operation, UpstreamBody.Bytes(body, request), headersTimeout.Token);
-                }
-                catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-                {
-                    call.Outcome = RequestOutcome.ClientDisconnected;
-                    return null;
-                }
-                catch (OperationCanceledException)
-                {
-                    LogUpstreamFailed(call.RequestId, deployment.Id, "no response headers within the idle timeout");
-                    health.RecordFailure(time.GetUtcNow());
-                    lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
-                    continue;
-                }
-                catch (HttpRequestException e)
-                {
-                    LogUpstreamFailed(call.RequestId, deployment.Id, e.Message);
-                    health.RecordFailure(time.GetUtcNow());
-                    lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
-                    continue;
-                }
+                response = await client.SendAsync(target, operation, UpstreamBody.Bytes(body, request), server.EffectiveStreamIdleTimeout, aborted);
+            }
+            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+            {
+                call.Outcome = RequestOutcome.ClientDisconnected;
+                return null;
+            }
+            catch (OperationCanceledException)
+            {
+                LogUpstreamFailed(call.RequestId, deployment.Id, "no response headers within the idle timeout");
+                health.RecordFailure(time.GetUtcNow());
+                lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
+                continue;
+            }
+            catch (HttpRequestException e)
+            {
+                LogUpstreamFailed(call.RequestId, deployment.Id, e.Message);
+                health.RecordFailure(time.GetUtcNow());
+                lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
+                continue;
             }
 
             using (response)

@@ -18,7 +18,8 @@ namespace Corridor.Gateway.Forwarding;
 /// <remarks>
 /// Failures come back as the forwarder tells them apart: <see cref="HttpRequestException"/> when no answer began (connect
 /// failure, a connection closed or reset before the status line, an answer that is not HTTP), cancellation when the
-/// caller's token fired (its timeout or the client leaving; a connect timeout too), and <see cref="IOException"/> from
+/// caller's token fired (the client leaving), when the headers did not come within the headers timeout or the connection
+/// within the connect timeout, and <see cref="IOException"/> from
 /// <see cref="UpstreamResponse.Body"/> when an answer breaks off. A request on a pooled connection the upstream had
 /// closed meanwhile (seen when it was idle over a second, or when the request cannot be written) goes on a new connection.
 /// </remarks>
@@ -31,11 +32,21 @@ internal sealed class UpstreamClient : IDisposable
     // the busy ones in between are not.
     private static readonly TimeSpan CheckAfterIdle = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How often the connections waiting for an answer's headers are checked against their deadline: a headers timeout ends
+    /// the wait up to this much after it. One timer for every request, instead of a timer and a linked cancellation
+    /// source each.
+    /// </summary>
+    internal static readonly TimeSpan HeadersDeadlineSweep = TimeSpan.FromMilliseconds(100);
+
     private readonly TimeSpan _connectTimeout;
     private readonly RemoteCertificateValidationCallback? _certificateValidation;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<UpstreamEndpoint, ConcurrentStack<UpstreamConnection>> _pools = new();
+    // Every connection made and not yet found closed by the deadline sweep, which walks them.
+    private readonly ConcurrentDictionary<UpstreamConnection, byte> _connections = new();
     private readonly ITimer _sweep;
+    private readonly ITimer _deadlines;
     private bool _disposed;
 
     public UpstreamClient(TimeSpan connectTimeout)
@@ -52,6 +63,7 @@ internal sealed class UpstreamClient : IDisposable
         _certificateValidation = certificateValidation;
         _time = time;
         _sweep = time.CreateTimer(static state => ((UpstreamClient)state!).CloseIdle(), this, IdleLifetime / 3, IdleLifetime / 3);
+        _deadlines = time.CreateTimer(static state => ((UpstreamClient)state!).ShutOverdue(), this, HeadersDeadlineSweep, HeadersDeadlineSweep);
     }
 
     /// <summary>Connections open now, idle in the pools (for tests).</summary>
@@ -62,26 +74,47 @@ internal sealed class UpstreamClient : IDisposable
     /// and returns once the answer's status line and headers are in. The caller disposes the response, which returns the
     /// connection to its pool when the whole body was read (or was already buffered) and closes it otherwise.
     /// </summary>
-    public async Task<UpstreamResponse> SendAsync(UpstreamTarget target, Operation operation, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    public Task<UpstreamResponse> SendAsync(UpstreamTarget target, Operation operation, ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
+        SendAsync(target, operation, body, Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="SendAsync(UpstreamTarget, Operation, ReadOnlyMemory{byte}, CancellationToken)"/>, within
+    /// <c>headersTimeout</c> from here until the answer's headers are in (connecting, within its own timeout, and writing
+    /// the request included): past it the connection is shut and an <see cref="OperationCanceledException"/> thrown.
+    /// </summary>
+    public async Task<UpstreamResponse> SendAsync(UpstreamTarget target, Operation operation, ReadOnlyMemory<byte> body, TimeSpan headersTimeout, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var pool = _pools.GetOrAdd(target.Endpoint, static _ => new ConcurrentStack<UpstreamConnection>());
         var head = target.RequestHead(operation);
+        var due = headersTimeout == Timeout.InfiniteTimeSpan ? 0 : _time.GetTimestamp() + (long)(headersTimeout.TotalSeconds * _time.TimestampFrequency);
         while (true)
         {
             var connection = Rent(pool);
             var reused = connection is not null;
             connection ??= await ConnectAsync(target.Endpoint, pool, cancellationToken);
+            connection.AwaitHeadersBy(due);
             var sent = false;
             try
             {
                 await connection.WriteRequestAsync(head, body, cancellationToken);
                 sent = true;
-                return await connection.ReadResponseHeadAsync(cancellationToken);
+                var response = await connection.ReadResponseHeadAsync(cancellationToken);
+                if (!connection.HeadersCameInTime())
+                {
+                    response.Dispose();
+                    throw HeadersOverdue(target, headersTimeout);
+                }
+                return response;
             }
             catch (Exception e) when (e is IOException or HttpRequestException)
             {
                 connection.Dispose();
+                if (!connection.HeadersCameInTime())
+                {
+                    // The deadline sweep shut the connection (which is what broke the read or write).
+                    throw HeadersOverdue(target, headersTimeout);
+                }
                 if (reused && !sent)
                 {
                     // The upstream closed this idle connection while it sat in the pool, and the request could not be
@@ -93,8 +126,29 @@ internal sealed class UpstreamClient : IDisposable
             }
             catch
             {
+                connection.HeadersCameInTime();
                 connection.Dispose();
                 throw;
+            }
+        }
+    }
+
+    private static OperationCanceledException HeadersOverdue(UpstreamTarget target, TimeSpan headersTimeout) =>
+        new($"No response headers from {target.Endpoint} within {headersTimeout.TotalSeconds:0.#} s.");
+
+    /// <summary>The deadline sweep: shuts every connection whose answer's headers are overdue, and forgets closed ones.</summary>
+    private void ShutOverdue()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (connection, _) in _connections)
+        {
+            if (connection.IsDisposed)
+            {
+                _connections.TryRemove(connection, out _);
+            }
+            else
+            {
+                connection.ShutIfOverdue(now);
             }
         }
     }
@@ -116,7 +170,7 @@ internal sealed class UpstreamClient : IDisposable
 
     private void Return(ConcurrentStack<UpstreamConnection> pool, UpstreamConnection connection)
     {
-        if (_disposed)
+        if (_disposed || connection.WasShut)
         {
             connection.Dispose();
             return;
@@ -146,7 +200,9 @@ internal sealed class UpstreamClient : IDisposable
                     CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
                 }, timeout.Token);
             }
-            return new UpstreamConnection(socket, stream, connection => Return(pool, connection));
+            var connection = new UpstreamConnection(socket, stream, connection => Return(pool, connection));
+            _connections.TryAdd(connection, 0);
+            return connection;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -207,6 +263,8 @@ internal sealed class UpstreamClient : IDisposable
     {
         _disposed = true;
         _sweep.Dispose();
+        _deadlines.Dispose();
+        _connections.Clear();
         foreach (var pool in _pools.Values)
         {
             while (pool.TryPop(out var connection))
@@ -238,12 +296,63 @@ internal sealed class UpstreamConnection(Socket socket, Stream stream, Action<Up
     private const int BufferBytes = 16 * 1024;
     private const int OneWriteMaxBytes = 64 * 1024;
 
+    // When the answer's headers are due (a timestamp), 0 while none is awaited, Shut once the client's deadline sweep found
+    // them overdue and shut the connection.
+    private const long Shut = -1;
+
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
     private int _start;
     private int _end;
-    private bool _disposed;
+    private volatile bool _disposed;
+    private long _headersDue;
 
     public long IdleSince { get; set; }
+
+    public bool IsDisposed => _disposed;
+
+    /// <summary>True once the deadline sweep shut this connection: it is not used again.</summary>
+    public bool WasShut => Volatile.Read(ref _headersDue) == Shut;
+
+    /// <summary>Starts the wait for an answer's headers, due by <paramref name="due"/> (a timestamp; 0: no deadline).</summary>
+    public void AwaitHeadersBy(long due) => Volatile.Write(ref _headersDue, due);
+
+    /// <summary>Ends the wait for the headers; false when the deadline sweep had found them overdue and shut the connection.</summary>
+    public bool HeadersCameInTime()
+    {
+        while (true)
+        {
+            var due = Volatile.Read(ref _headersDue);
+            if (due == Shut)
+            {
+                return false;
+            }
+            if (Interlocked.CompareExchange(ref _headersDue, 0, due) == due)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// For the deadline sweep: shuts the connection when its answer's headers are overdue at <paramref name="now"/>, which
+    /// ends the read or write waiting on it. The owner sees it in <see cref="HeadersCameInTime"/> and disposes of it.
+    /// </summary>
+    public void ShutIfOverdue(long now)
+    {
+        var due = Volatile.Read(ref _headersDue);
+        if (due <= 0 || now < due || Interlocked.CompareExchange(ref _headersDue, Shut, due) != due)
+        {
+            return;
+        }
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Closed meanwhile by its owner: nothing is waiting on it.
+        }
+    }
 
     /// <summary>The unread bytes in the buffer.</summary>
     public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, _end - _start);

@@ -274,6 +274,43 @@ public sealed class UpstreamClientTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task HeadersThatDoNotComeWithinTheHeadersTimeout_AreACancellation_AndTheConnectionIsClosed()
+    {
+        _upstream.Answer(_ => null); // never answers
+        using var client = NewClient();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            client.SendAsync(Target(_upstream.BaseUrl), Operation.ChatCompletions, "{}"u8.ToArray(), TimeSpan.FromMilliseconds(300), default)).WithTimeout();
+
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(290));
+        Assert.StartsWith("No response headers from", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, client.IdleConnections);
+        await _upstream.ClosedByClient.WaitAsync(TestTimeouts.Default);
+    }
+
+    [Fact]
+    public async Task AnAnswerWithinTheHeadersTimeout_LeavesItsConnectionPooled_AndThePassingDeadlineDoesNotShutIt()
+    {
+        _upstream.Answer(_ => WithLength(Json));
+        using var client = NewClient();
+        var target = Target(_upstream.BaseUrl);
+
+        using (var response = await client.SendAsync(target, Operation.ChatCompletions, "{}"u8.ToArray(), TimeSpan.FromMilliseconds(300), default).WithTimeout())
+        {
+            Assert.Equal(Json, await ReadAllAsync(response));
+        }
+        await Task.Delay(TimeSpan.FromMilliseconds(300) + 3 * UpstreamClient.HeadersDeadlineSweep);
+        using (var response = await client.SendAsync(target, Operation.ChatCompletions, "{}"u8.ToArray(), TimeSpan.FromMilliseconds(300), default).WithTimeout())
+        {
+            Assert.Equal(Json, await ReadAllAsync(response));
+        }
+
+        Assert.Equal(1, _upstream.Connections);
+        Assert.Equal(1, client.IdleConnections);
+    }
+
+    [Fact]
     public async Task APooledConnectionTheUpstreamClosedWhileIdle_IsReplaced_WithoutAFailedRequest()
     {
         var clock = new FakeClock();
