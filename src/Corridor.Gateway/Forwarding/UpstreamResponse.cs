@@ -137,7 +137,7 @@ internal sealed class UpstreamResponse : IDisposable
     /// Reads the whole body within <see cref="MaxWholeBodyBytes"/>, waiting at most <paramref name="idleTimeout"/> for each
     /// read. A body that is too large comes back as null with <see cref="BodyRead.Complete"/>; the caller's token firing throws.
     /// </summary>
-    public async Task<(PooledBody? Body, BodyRead How)> ReadWholeAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
+    public async ValueTask<(PooledBody? Body, BodyRead How)> ReadWholeAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
     {
         if (ContentLength > MaxWholeBodyBytes)
         {
