@@ -15,8 +15,8 @@ internal sealed class UsageMeter(int retainChars)
 {
     private const int MaxDepth = 16;
     private const int StackTextChars = 256;
-    private StringBuilder? _text;
-    private StringBuilder? _arguments;
+    private RetainedText? _text;
+    private RetainedText? _arguments;
     private List<string>? _toolNames;
 
     public long InputTokens { get; private set; }
@@ -81,14 +81,8 @@ internal sealed class UsageMeter(int retainChars)
         {
         }
         (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars) = (input, output, reported, provisional, finishReason, outputChars);
-        if (_text is not null)
-        {
-            _text.Length = text;
-        }
-        if (_arguments is not null)
-        {
-            _arguments.Length = arguments;
-        }
+        _text?.Truncate(text);
+        _arguments?.Truncate(arguments);
         _toolNames?.RemoveRange(toolNames, _toolNames.Count - toolNames);
         return false;
     }
@@ -250,12 +244,11 @@ internal sealed class UsageMeter(int retainChars)
         {
             return;
         }
-        _arguments ??= new StringBuilder();
-        var text = Encoding.UTF8.GetString(input);
-        _arguments.Append(text.AsSpan(0, Math.Min(text.Length, Math.Max(0, retainChars - _arguments.Length))));
+        _arguments ??= new RetainedText(retainChars);
+        _arguments.Append(Encoding.UTF8.GetString(input));
     }
 
-    private void AppendText(ref Utf8JsonReader reader, ref StringBuilder? retained)
+    private void AppendText(ref Utf8JsonReader reader, ref RetainedText? retained)
     {
         // Unescaped into a stack or pooled buffer rather than a string: this runs for every content delta of every
         // stream. A JSON string never has more UTF-16 chars than its escaped UTF-8 bytes, so the buffer is large enough.
@@ -270,12 +263,8 @@ internal sealed class UsageMeter(int retainChars)
             {
                 return;
             }
-            retained ??= new StringBuilder();
-            var room = retainChars - retained.Length;
-            if (room > 0)
-            {
-                retained.Append(buffer[..Math.Min(room, length)]);
-            }
+            retained ??= new RetainedText(retainChars);
+            retained.Append(buffer[..length]);
         }
         finally
         {
