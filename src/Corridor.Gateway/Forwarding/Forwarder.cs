@@ -28,8 +28,10 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         GatewayError? lastError = null;
         var attempts = 0;
         routes.RetryBudget.OnRequest();
-        foreach (var deployment in routes.Order(call.AllowedDeployments, call.Config.Config.Routing))
+        var order = routes.Order(call.AllowedDeployments, call.Config.Config.Routing);
+        for (var i = 0; i < order.Count; i++)
         {
+            var deployment = order[i];
             var health = routes.Health(deployment);
             if (!health.TryEnter(time.GetUtcNow()))
             {

@@ -111,13 +111,14 @@ internal sealed class UpstreamResponse : IDisposable
             }
             else if (Ascii.EqualsIgnoreCase(name, "connection"u8))
             {
-                foreach (var option in Encoding.ASCII.GetString(value).Split(',', StringSplitOptions.TrimEntries))
+                foreach (var range in value.Split((byte)','))
                 {
-                    if (option.Equals("close", StringComparison.OrdinalIgnoreCase))
+                    var option = value[range].Trim(" \t"u8);
+                    if (Ascii.EqualsIgnoreCase(option, "close"u8))
                     {
                         keepAlive = false;
                     }
-                    else if (option.Equals("keep-alive", StringComparison.OrdinalIgnoreCase))
+                    else if (Ascii.EqualsIgnoreCase(option, "keep-alive"u8))
                     {
                         keepAlive = true;
                     }

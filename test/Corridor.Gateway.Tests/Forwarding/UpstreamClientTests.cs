@@ -123,6 +123,7 @@ public sealed class UpstreamClientTests : IAsyncDisposable
 
     [Theory]
     [InlineData("HTTP/1.1 200 OK\r\nConnection: close\r\n")]
+    [InlineData("HTTP/1.1 200 OK\r\nConnection: Upgrade ,\tClose\r\n")]
     [InlineData("HTTP/1.0 200 OK\r\n")]
     public async Task ConnectionClose_OrHttp10_IsNotReused(string statusAndHeader)
     {
