@@ -121,6 +121,18 @@ public sealed class UpstreamClientTests : IAsyncDisposable
         Assert.Equal(0, client.IdleConnections);
     }
 
+    [Fact]
+    public async Task Http10WithConnectionKeepAlive_IsReused()
+    {
+        _upstream.Answer(_ => $"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: {Json.Length}\r\n\r\n" + Json);
+        using var client = NewClient();
+        var target = Target(_upstream.BaseUrl);
+
+        Assert.Equal(Json, await RoundTripAsync(client, target));
+        Assert.Equal(Json, await RoundTripAsync(client, target));
+        Assert.Equal(1, _upstream.Connections);
+    }
+
     [Theory]
     [InlineData("HTTP/1.1 200 OK\r\nConnection: close\r\n")]
     [InlineData("HTTP/1.1 200 OK\r\nConnection: Upgrade ,\tClose\r\n")]
