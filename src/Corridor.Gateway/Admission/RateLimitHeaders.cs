@@ -16,21 +16,21 @@ internal static class RateLimitHeaders
     {
         if (dialect == Dialect.Anthropic)
         {
-            WriteAnthropic(headers, "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset", requests, now);
-            WriteAnthropic(headers, "anthropic-ratelimit-tokens-limit", "anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset", tokens, now);
+            WriteAnthropic(headers, "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset", Slot.Requests, requests, now);
+            WriteAnthropic(headers, "anthropic-ratelimit-tokens-limit", "anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset", Slot.Tokens, tokens, now);
             return;
         }
         if (requests.IsSet)
         {
-            headers["x-ratelimit-limit-requests"] = Number(requests.Limit);
-            headers["x-ratelimit-remaining-requests"] = Number(requests.Remaining);
-            headers["x-ratelimit-reset-requests"] = OpenAIDuration(requests.ResetAfter);
+            headers["x-ratelimit-limit-requests"] = Remembered(Slot.Requests + Limit, requests.Limit, Format.Number);
+            headers["x-ratelimit-remaining-requests"] = Remembered(Slot.Requests + Remaining, requests.Remaining, Format.Number);
+            headers["x-ratelimit-reset-requests"] = Remembered(Slot.Requests + Reset, Milliseconds(requests.ResetAfter), Format.Duration);
         }
         if (tokens.IsSet)
         {
-            headers["x-ratelimit-limit-tokens"] = Number(tokens.Limit);
-            headers["x-ratelimit-remaining-tokens"] = Number(tokens.Remaining);
-            headers["x-ratelimit-reset-tokens"] = OpenAIDuration(tokens.ResetAfter);
+            headers["x-ratelimit-limit-tokens"] = Remembered(Slot.Tokens + Limit, tokens.Limit, Format.Number);
+            headers["x-ratelimit-remaining-tokens"] = Remembered(Slot.Tokens + Remaining, tokens.Remaining, Format.Number);
+            headers["x-ratelimit-reset-tokens"] = Remembered(Slot.Tokens + Reset, Milliseconds(tokens.ResetAfter), Format.Duration);
         }
     }
 
@@ -38,9 +38,12 @@ internal static class RateLimitHeaders
     public static string RetryAfterSeconds(TimeSpan wait) => Number(Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)));
 
     /// <summary>A duration as OpenAI writes it (Go's format), to the millisecond: <c>20ms</c>, <c>1.5s</c>, <c>6m0s</c>.</summary>
-    public static string OpenAIDuration(TimeSpan duration)
+    public static string OpenAIDuration(TimeSpan duration) => OpenAIDuration(Milliseconds(duration));
+
+    private static long Milliseconds(TimeSpan duration) => Math.Max(0, (long)Math.Ceiling(duration.TotalMilliseconds));
+
+    private static string OpenAIDuration(long ms)
     {
-        var ms = Math.Max(0, (long)Math.Ceiling(duration.TotalMilliseconds));
         Span<char> text = stackalloc char[48];
         int at;
         if (ms < 1000)
@@ -73,15 +76,53 @@ internal static class RateLimitHeaders
         return new string(text[..at]);
     }
 
-    private static void WriteAnthropic(IHeaderDictionary headers, string limit, string remaining, string reset, RateStatus status, DateTimeOffset now)
+    private static void WriteAnthropic(IHeaderDictionary headers, string limit, string remaining, string reset, int slot, RateStatus status, DateTimeOffset now)
     {
         if (!status.IsSet)
         {
             return;
         }
-        headers[limit] = Number(status.Limit);
-        headers[remaining] = Number(status.Remaining);
-        headers[reset] = (now + status.ResetAfter).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        headers[limit] = Remembered(slot + Limit, status.Limit, Format.Number);
+        headers[remaining] = Remembered(slot + Remaining, status.Remaining, Format.Number);
+        headers[reset] = Remembered(slot + Reset, (now + status.ResetAfter).ToUnixTimeSeconds(), Format.Time);
+    }
+
+    // Per thread, the value each header was last written with and its text: a limit is the same on every request of a key,
+    // a reset the same for every request in its millisecond (or second), so most of these headers reuse the string written
+    // before instead of formatting and allocating one anew.
+    [ThreadStatic]
+    private static (long Value, string? Text)[]? t_written;
+
+    private static class Slot
+    {
+        public const int Requests = 0;
+        public const int Tokens = 3;
+    }
+
+    private const int Limit = 0;
+    private const int Remaining = 1;
+    private const int Reset = 2;
+
+    private enum Format
+    {
+        Number,
+        Duration,
+        Time,
+    }
+
+    private static string Remembered(int slot, long value, Format format)
+    {
+        ref var written = ref (t_written ??= new (long, string?)[6])[slot];
+        if (written.Text is null || written.Value != value)
+        {
+            written = (value, format switch
+            {
+                Format.Duration => OpenAIDuration(value),
+                Format.Time => DateTimeOffset.FromUnixTimeSeconds(value).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                _ => Number(value),
+            });
+        }
+        return written.Text;
     }
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);

@@ -47,4 +47,22 @@ public sealed class RateLimitHeadersTests
             ],
             anthropic.Select(h => $"{h.Key}: {h.Value}"));
     }
+
+    [Fact]
+    public void HeadersWrittenAgain_CarryTheNewValues_AndAnUnchangedValueReusesItsText()
+    {
+        var now = new DateTimeOffset(2026, 12, 3, 9, 0, 0, TimeSpan.Zero);
+        var first = new HeaderDictionary();
+        var second = new HeaderDictionary();
+        var third = new HeaderDictionary();
+
+        RateLimitHeaders.Write(first, Dialect.OpenAI, new RateStatus(60, 59, TimeSpan.FromSeconds(1)), new RateStatus(1000, 900, TimeSpan.FromSeconds(6)), now);
+        RateLimitHeaders.Write(second, Dialect.OpenAI, new RateStatus(60, 58, TimeSpan.FromMilliseconds(999)), new RateStatus(1000, 800, TimeSpan.FromSeconds(6)), now);
+        RateLimitHeaders.Write(third, Dialect.Anthropic, new RateStatus(60, 58, TimeSpan.FromMilliseconds(999)), default, now.AddSeconds(2));
+
+        Assert.Equal(["60", "59", "1s", "1000", "900", "6s"], first.Select(h => h.Value.ToString()));
+        Assert.Equal(["60", "58", "999ms", "1000", "800", "6s"], second.Select(h => h.Value.ToString()));
+        Assert.Same(first["x-ratelimit-limit-tokens"].ToString(), second["x-ratelimit-limit-tokens"].ToString());
+        Assert.Equal(["60", "58", "2026-12-03T09:00:02Z"], third.Select(h => h.Value.ToString()));
+    }
 }
