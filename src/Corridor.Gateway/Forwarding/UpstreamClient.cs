@@ -424,7 +424,10 @@ internal sealed class UpstreamConnection(Socket socket, Stream stream, Action<Up
                 continue;
             }
             searched = Math.Max(0, _end - _start - 3);
-            if (await FillAsync(cancellationToken) == 0)
+            // The read awaited here rather than through FillAsync: one async frame fewer for every answer that is waited for.
+            var read = await ReadMoreAsync(cancellationToken);
+            _end += read;
+            if (read == 0)
             {
                 throw new HttpRequestException(HttpRequestError.ResponseEnded,
                     _end == 0 ? "The upstream closed the connection without answering." : "The upstream closed the connection in the middle of its response headers.");
@@ -437,6 +440,14 @@ internal sealed class UpstreamConnection(Socket socket, Stream stream, Action<Up
     /// full of them); returns how many arrived, 0 at the end of the connection.
     /// </summary>
     public async ValueTask<int> FillAsync(CancellationToken cancellationToken)
+    {
+        var read = await ReadMoreAsync(cancellationToken);
+        _end += read;
+        return read;
+    }
+
+    /// <summary>Makes room after the unread bytes (as <see cref="FillAsync"/> says) and reads into it; the caller counts what came.</summary>
+    private ValueTask<int> ReadMoreAsync(CancellationToken cancellationToken)
     {
         if (_start > 0 && _end == _buffer.Length)
         {
@@ -455,9 +466,7 @@ internal sealed class UpstreamConnection(Socket socket, Stream stream, Action<Up
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = larger;
         }
-        var read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
-        _end += read;
-        return read;
+        return stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
     }
 
     /// <summary>Reads into <paramref name="destination"/> directly, bypassing the buffer (which must be empty).</summary>
