@@ -91,7 +91,7 @@ internal static class RateLimitHeaders
     // a reset the same for every request in its millisecond (or second), so most of these headers reuse the string written
     // before instead of formatting and allocating one anew.
     [ThreadStatic]
-    private static (long Value, string? Text)[]? t_written;
+    private static (long Value, Format Format, string? Text)[]? t_written;
 
     private static class Slot
     {
@@ -112,10 +112,10 @@ internal static class RateLimitHeaders
 
     private static string Remembered(int slot, long value, Format format)
     {
-        ref var written = ref (t_written ??= new (long, string?)[6])[slot];
-        if (written.Text is null || written.Value != value)
+        ref var written = ref (t_written ??= new (long, Format, string?)[6])[slot];
+        if (written.Text is null || written.Value != value || written.Format != format)
         {
-            written = (value, format switch
+            written = (value, format, format switch
             {
                 Format.Duration => OpenAIDuration(value),
                 Format.Time => DateTimeOffset.FromUnixTimeSeconds(value).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),

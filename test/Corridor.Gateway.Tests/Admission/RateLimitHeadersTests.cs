@@ -65,4 +65,17 @@ public sealed class RateLimitHeadersTests
         Assert.Same(first["x-ratelimit-limit-tokens"].ToString(), second["x-ratelimit-limit-tokens"].ToString());
         Assert.Equal(["60", "58", "2026-12-03T09:00:02Z"], third.Select(h => h.Value.ToString()));
     }
+
+    [Fact]
+    public void AResetOfTheSameNumber_InTheOtherDialect_IsWrittenInThatDialectsForm()
+    {
+        var openAI = new HeaderDictionary();
+        var anthropic = new HeaderDictionary();
+
+        RateLimitHeaders.Write(openAI, Dialect.OpenAI, new RateStatus(60, 59, TimeSpan.FromMilliseconds(5)), default, DateTimeOffset.UnixEpoch);
+        RateLimitHeaders.Write(anthropic, Dialect.Anthropic, new RateStatus(60, 59, TimeSpan.Zero), default, DateTimeOffset.UnixEpoch.AddSeconds(5));
+
+        Assert.Equal("5ms", openAI["x-ratelimit-reset-requests"].ToString());
+        Assert.Equal("1970-01-01T00:00:05Z", anthropic["anthropic-ratelimit-requests-reset"].ToString());
+    }
 }
