@@ -195,7 +195,8 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
 
 /// <summary>
 /// The key a connection's last request was authenticated as, with its secret, for <see cref="KeyCache.Authenticate(ReadOnlySpan{char}, ConnectionKeyMemo?, out AuthenticatedKey?)"/>.
-/// Kept on an HTTP/1.x connection, whose requests come one at a time; the secret is the one the connection itself sent.
+/// Kept on an HTTP/1.x connection, whose requests come one at a time. The secret is one the connection sent before, which
+/// behind a proxy pooling connections may be another client's: hence the constant-time comparison (docs/security.md).
 /// </summary>
 internal sealed class ConnectionKeyMemo
 {
