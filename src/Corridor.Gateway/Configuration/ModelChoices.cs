@@ -47,6 +47,8 @@ internal sealed class ModelChoice
     private readonly IReadOnlyList<ModelEntry> _embeddings;
     private readonly IReadOnlyList<DeploymentEntry> _chatDeployments;
     private readonly IReadOnlyList<DeploymentEntry> _embeddingsDeployments;
+    private readonly int _chatOutputBound;
+    private readonly int _embeddingsOutputBound;
 
     public ModelChoice(IReadOnlyList<ModelEntry> models)
     {
@@ -57,9 +59,6 @@ internal sealed class ModelChoice
         _chatDeployments = DeploymentsOf(_chat);
         _embeddingsDeployments = DeploymentsOf(_embeddings);
     }
-
-    private readonly int _chatOutputBound;
-    private readonly int _embeddingsOutputBound;
 
     /// <summary>The models that have <paramref name="needs"/> (chat or embeddings), in order; empty when none has.</summary>
     public IReadOnlyList<ModelEntry> Capable(ModelCapabilities needs) => needs == ModelCapabilities.Embeddings ? _embeddings : _chat;
