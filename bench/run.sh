@@ -19,6 +19,8 @@
 #   FLOOR=1                                                  also measure bench/Floor, a bare Kestrel + HttpClient proxy on
 #                                                            Corridor's runtime settings (the least a .NET gateway costs
 #                                                            here); FLOOR=0 leaves it out
+#   FLOOR_ARGS="httpclient kestrel"                          the floor's upstream client (httpclient|sockets) and server
+#                                                            (kestrel|raw: a minimal HTTP/1.1 server of its own, no Kestrel)
 #   POLICY=1                                                 a policy of one rule allowing everything: every request is
 #                                                            decided and its decision audited (POLICY=0, the default, has none)
 #   STORE=postgres                                           Corridor's store: a throwaway PostgreSQL (scripts/postgres.sh)
@@ -37,6 +39,7 @@ CORRIDOR_ENV=${CORRIDOR_ENV:-}
 LIMITS=${LIMITS:-1}
 POLICY=${POLICY:-0}
 FLOOR=${FLOOR:-1}
+FLOOR_ARGS=${FLOOR_ARGS:-httpclient kestrel}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -160,7 +163,8 @@ declare -A url=(
 declare -A label=([direct]="direct (upstream)" [nginx]="nginx proxy_pass" [floor]=".NET floor" [corridor]="Corridor")
 paths=(direct nginx corridor)
 if [[ $FLOOR == 1 ]]; then
-  "$work/floor/corridor-floor" "http://127.0.0.1:$floor_port" "${url[direct]}" >"$work/floor.log" 2>&1 &
+  # shellcheck disable=SC2086 # FLOOR_ARGS is two words
+  "$work/floor/corridor-floor" "http://127.0.0.1:$floor_port" "${url[direct]}" $FLOOR_ARGS >"$work/floor.log" 2>&1 &
   pids+=($!)
   paths=(direct nginx floor corridor)
 fi
@@ -281,7 +285,7 @@ echo "  nginx / direct:     throughput $(ratio "$(median 1 nginx.throughput)" "$
 echo "  Corridor / direct:  throughput $(ratio "$(median 1 corridor.throughput)" "$(median 1 direct.throughput)")"
 echo "  Corridor's ledger commit wait (part of its latency above: responses waiting for their ledger rows to be durable): $commit_wait_throughput"
 if [[ $FLOOR == 1 ]]; then
-  echo "  .NET floor / nginx: throughput $(ratio "$(median 1 floor.throughput)" "$(median 1 nginx.throughput)")   CPU per request $(ratio "$(median 4 floor.throughput)" "$(median 4 nginx.throughput)")   (a bare Kestrel + HttpClient proxy, bench/Floor)"
+  echo "  .NET floor / nginx: throughput $(ratio "$(median 1 floor.throughput)" "$(median 1 nginx.throughput)")   CPU per request $(ratio "$(median 4 floor.throughput)" "$(median 4 nginx.throughput)")   (bench/Floor: $FLOOR_ARGS)"
   echo "  Corridor / floor:   throughput $(ratio "$(median 1 corridor.throughput)" "$(median 1 floor.throughput)")   CPU per request $(ratio "$(median 4 corridor.throughput)" "$(median 4 floor.throughput)")"
 fi
 echo

@@ -4,11 +4,15 @@
 // part of a request's cost that is Kestrel, the upstream client and the runtime, whatever the gateway does besides.
 // bench/run.sh measures it beside nginx and Corridor (bench/README.md).
 //
-//   corridor-floor LISTEN-URL UPSTREAM-URL [httpclient|sockets]
+//   corridor-floor LISTEN-URL UPSTREAM-URL [httpclient|sockets] [kestrel|raw]
 //
 // httpclient (the default): one pooled SocketsHttpHandler, as Corridor's forwarder uses.
 // sockets: a minimal HTTP/1.1 client of its own on pooled keep-alive sockets, for answers with a Content-Length only
 // (enough for the fixed-answer upstream, nothing more): what the upstream client costs, by difference.
+// kestrel (the default): the server is Kestrel, as in `corridor serve`.
+// raw: no Kestrel; a minimal HTTP/1.1 server of its own on the same .NET sockets (keep-alive, requests with a
+// Content-Length, one at a time a connection; no limits, no validation, not a server anyone should run): what Kestrel
+// and ASP.NET Core cost a request, by difference (bench/README.md, "Twelfth round").
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
@@ -20,13 +24,19 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-if (args.Length is < 2 or > 3 || (args.Length == 3 && args[2] is not ("httpclient" or "sockets")))
+if (args.Length is < 2 or > 4 || (args.Length >= 3 && args[2] is not ("httpclient" or "sockets")) || (args.Length == 4 && args[3] is not ("kestrel" or "raw")))
 {
-    Console.Error.WriteLine("usage: corridor-floor LISTEN-URL UPSTREAM-URL [httpclient|sockets]");
+    Console.Error.WriteLine("usage: corridor-floor LISTEN-URL UPSTREAM-URL [httpclient|sockets] [kestrel|raw]");
     return 2;
 }
 var upstream = new Uri(args[1]);
 Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+if (args.Length == 4 && args[3] == "raw")
+{
+    using IUpstream rawClient = args[2] == "sockets" ? new SocketsUpstream(upstream) : new HttpClientUpstream(upstream);
+    await RawServer.RunAsync(new Uri(args[0]), rawClient);
+    return 0;
+}
 
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
 builder.Logging.ClearProviders();
@@ -131,5 +141,87 @@ internal sealed class SocketsUpstream(Uri upstream) : IUpstream
         {
             socket.Dispose();
         }
+    }
+}
+
+/// <summary>
+/// A minimal HTTP/1.1 server on .NET sockets, for measuring only: keep-alive connections, one request at a time each, a
+/// POST with a Content-Length forwarded upstream and its answer written back in one send, a GET answered "ok".
+/// </summary>
+internal static class RawServer
+{
+    public static async Task RunAsync(Uri listen, IUpstream client)
+    {
+        using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Parse(listen.Host), listen.Port));
+        listener.Listen(4096);
+        while (true)
+        {
+            var socket = await listener.AcceptAsync();
+            socket.NoDelay = true;
+            _ = ServeAsync(socket, client);
+        }
+    }
+
+    private static async Task ServeAsync(Socket socket, IUpstream client)
+    {
+        var buffer = new byte[16 * 1024];
+        var filled = 0;
+        try
+        {
+            while (true)
+            {
+                int headEnd;
+                while ((headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8)) < 0)
+                {
+                    var read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+                    filled += read;
+                }
+                var head = buffer.AsSpan(0, headEnd);
+                var start = headEnd + 4;
+                if (head.StartsWith("GET "u8))
+                {
+                    await socket.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray(), SocketFlags.None);
+                    Shift(buffer, ref filled, start);
+                    continue;
+                }
+                var at = head.IndexOf("\r\nContent-Length:"u8) + 17;
+                var end = head[at..].IndexOf("\r\n"u8);
+                var contentLength = int.Parse(Encoding.ASCII.GetString(end < 0 ? head[at..] : head.Slice(at, end)).Trim(), CultureInfo.InvariantCulture);
+                while (filled - start < contentLength)
+                {
+                    var read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+                    filled += read;
+                }
+                var (status, answer) = await client.SendAsync(buffer.AsMemory(start, contentLength), CancellationToken.None);
+                var header = Encoding.ASCII.GetBytes($"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {answer.Length}\r\n\r\n");
+                var response = new byte[header.Length + answer.Length];
+                header.CopyTo(response, 0);
+                answer.Span.CopyTo(response.AsSpan(header.Length));
+                await socket.SendAsync(response, SocketFlags.None);
+                Shift(buffer, ref filled, start + contentLength);
+            }
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            socket.Dispose();
+        }
+    }
+
+    private static void Shift(byte[] buffer, ref int filled, int consumed)
+    {
+        Buffer.BlockCopy(buffer, consumed, buffer, 0, filled - consumed);
+        filled -= consumed;
     }
 }
