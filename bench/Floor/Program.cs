@@ -45,7 +45,7 @@ builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = tru
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 var app = builder.Build();
 
-using IUpstream client = args.Length == 3 && args[2] == "sockets" ? new SocketsUpstream(upstream) : new HttpClientUpstream(upstream);
+using IUpstream client = args.Length >= 3 && args[2] == "sockets" ? new SocketsUpstream(upstream) : new HttpClientUpstream(upstream);
 app.MapPost(upstream.AbsolutePath, async (HttpContext context) =>
 {
     var body = new MemoryStream();
