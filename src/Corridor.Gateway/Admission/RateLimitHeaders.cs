@@ -16,22 +16,12 @@ internal static class RateLimitHeaders
     {
         if (dialect == Dialect.Anthropic)
         {
-            WriteAnthropic(headers, "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset", Slot.Requests, requests, now);
-            WriteAnthropic(headers, "anthropic-ratelimit-tokens-limit", "anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset", Slot.Tokens, tokens, now);
+            Write(headers, "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset", RequestSlots, requests, Format.Time, now);
+            Write(headers, "anthropic-ratelimit-tokens-limit", "anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset", TokenSlots, tokens, Format.Time, now);
             return;
         }
-        if (requests.IsSet)
-        {
-            headers["x-ratelimit-limit-requests"] = Remembered(Slot.Requests + Limit, requests.Limit, Format.Number);
-            headers["x-ratelimit-remaining-requests"] = Remembered(Slot.Requests + Remaining, requests.Remaining, Format.Number);
-            headers["x-ratelimit-reset-requests"] = Remembered(Slot.Requests + Reset, Milliseconds(requests.ResetAfter), Format.Duration);
-        }
-        if (tokens.IsSet)
-        {
-            headers["x-ratelimit-limit-tokens"] = Remembered(Slot.Tokens + Limit, tokens.Limit, Format.Number);
-            headers["x-ratelimit-remaining-tokens"] = Remembered(Slot.Tokens + Remaining, tokens.Remaining, Format.Number);
-            headers["x-ratelimit-reset-tokens"] = Remembered(Slot.Tokens + Reset, Milliseconds(tokens.ResetAfter), Format.Duration);
-        }
+        Write(headers, "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests", RequestSlots, requests, Format.Duration, now);
+        Write(headers, "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens", TokenSlots, tokens, Format.Duration, now);
     }
 
     /// <summary><c>Retry-After</c> in whole seconds, rounded up, at least one.</summary>
@@ -76,32 +66,27 @@ internal static class RateLimitHeaders
         return new string(text[..at]);
     }
 
-    private static void WriteAnthropic(IHeaderDictionary headers, string limit, string remaining, string reset, int slot, RateStatus status, DateTimeOffset now)
+    /// <summary>One limit's three headers, when it applies; the reset as a duration (OpenAI) or a time (Anthropic).</summary>
+    private static void Write(IHeaderDictionary headers, string limit, string remaining, string reset, int slots, RateStatus status, Format resetAs, DateTimeOffset now)
     {
         if (!status.IsSet)
         {
             return;
         }
-        headers[limit] = Remembered(slot + Limit, status.Limit, Format.Number);
-        headers[remaining] = Remembered(slot + Remaining, status.Remaining, Format.Number);
-        headers[reset] = Remembered(slot + Reset, (now + status.ResetAfter).ToUnixTimeSeconds(), Format.Time);
+        headers[limit] = Remembered(slots, status.Limit, Format.Number);
+        headers[remaining] = Remembered(slots + 1, status.Remaining, Format.Number);
+        headers[reset] = Remembered(slots + 2,
+            resetAs == Format.Time ? (now + status.ResetAfter).ToUnixTimeSeconds() : Milliseconds(status.ResetAfter), resetAs);
     }
 
     // Per thread, the value each header was last written with and its text: a limit is the same on every request of a key,
     // a reset the same for every request in its millisecond (or second), so most of these headers reuse the string written
-    // before instead of formatting and allocating one anew.
+    // before instead of formatting and allocating one anew. Three slots a limit (limit, remaining, reset), requests first.
     [ThreadStatic]
     private static (long Value, Format Format, string? Text)[]? t_written;
 
-    private static class Slot
-    {
-        public const int Requests = 0;
-        public const int Tokens = 3;
-    }
-
-    private const int Limit = 0;
-    private const int Remaining = 1;
-    private const int Reset = 2;
+    private const int RequestSlots = 0;
+    private const int TokenSlots = 3;
 
     private enum Format
     {
