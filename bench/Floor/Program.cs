@@ -129,10 +129,11 @@ internal sealed class SocketsUpstream(Uri upstream) : IUpstream
         return (int.Parse(head.AsSpan(9, 3), CultureInfo.InvariantCulture), buffer.AsMemory(start, contentLength));
     }
 
-    private static async Task<int> Receive(Socket socket, Memory<byte> into, CancellationToken cancellationToken)
+    /// <summary>Reads what came; the connection's end is an <see cref="IOException"/>.</summary>
+    internal static async Task<int> Receive(Socket socket, Memory<byte> into, CancellationToken cancellationToken)
     {
         var read = await socket.ReceiveAsync(into, SocketFlags.None, cancellationToken);
-        return read > 0 ? read : throw new IOException("the upstream closed the connection");
+        return read > 0 ? read : throw new IOException("the other end closed the connection");
     }
 
     public void Dispose()
@@ -174,12 +175,7 @@ internal static class RawServer
                 int headEnd;
                 while ((headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8)) < 0)
                 {
-                    var read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None);
-                    if (read == 0)
-                    {
-                        return;
-                    }
-                    filled += read;
+                    filled += await SocketsUpstream.Receive(socket, buffer.AsMemory(filled), CancellationToken.None);
                 }
                 var head = buffer.AsSpan(0, headEnd);
                 var start = headEnd + 4;
@@ -194,12 +190,7 @@ internal static class RawServer
                 var contentLength = int.Parse(Encoding.ASCII.GetString(end < 0 ? head[at..] : head.Slice(at, end)).Trim(), CultureInfo.InvariantCulture);
                 while (filled - start < contentLength)
                 {
-                    var read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None);
-                    if (read == 0)
-                    {
-                        return;
-                    }
-                    filled += read;
+                    filled += await SocketsUpstream.Receive(socket, buffer.AsMemory(filled), CancellationToken.None);
                 }
                 var (status, answer) = await client.SendAsync(buffer.AsMemory(start, contentLength), CancellationToken.None);
                 var header = Encoding.ASCII.GetBytes($"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {answer.Length}\r\n\r\n");
