@@ -182,7 +182,7 @@ internal abstract class StoreRows
         ErrorCode: GetStringOrNull(r, 16),
         ClientIp: GetStringOrNull(r, 17),
         UserAgent: GetStringOrNull(r, 18),
-        RequestBody: GetStringOrNull(r, 19),
+        RequestBody: Utf8Text.From(GetStringOrNull(r, 19)),
         ResponseText: GetStringOrNull(r, 20),
         FinishReason: GetStringOrNull(r, 21))
     {

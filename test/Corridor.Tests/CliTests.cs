@@ -226,7 +226,7 @@ public sealed partial class CliTests : IDisposable
             {
                 ClientIp = "203.0.113.7",
                 UserAgent = "openai-python/1.40.0",
-                RequestBody = """{"model":"gpt-4.1","messages":[{"role":"user","content":"Hello"}],"stream":false}""",
+                RequestBody = Utf8Text.From("""{"model":"gpt-4.1","messages":[{"role":"user","content":"Hello"}],"stream":false}"""),
             },
             LedgerSamples.Entry("r-bad-key", LedgerSamples.Start.AddSeconds(2), tenantId: null, keyId: null, billable: false),
             LedgerSamples.Entry("r-later", LedgerSamples.Start.AddDays(1)));

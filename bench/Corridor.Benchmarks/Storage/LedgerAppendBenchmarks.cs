@@ -61,7 +61,7 @@ public class LedgerAppendBenchmarks : IDisposable
             Billable: true,
             ClientIp: "10.20.30.40",
             UserAgent: "OpenAI/.NET 2.15.0",
-            RequestBody: Payloads.ChatRequest,
+            RequestBody: Utf8Text.From(Payloads.ChatRequest),
             ResponseText: "I have asked the carrier for an updated window for HL-2231-8890; they will confirm by 6 pm today. HL-2231-8891 is on the same vehicle, so both should arrive together.",
             FinishReason: "stop")
         {

@@ -59,7 +59,7 @@ public class LedgerIngestBenchmarks : IDisposable
                 batch[i] = new LedgerEntry(
                     $"req_{n:x16}", start.AddMilliseconds(n), $"tenant-{n % 500:D3}", $"key_{n % 5000:x16}", "gpt-4.1", "/v1/chat/completions",
                     "gpt-4.1-sg", "sg", 200, RequestOutcome.Success, 182 + (n % 50), 240, 0.00228400m + (n % 7) * 0.000001m, false, 812, true,
-                    null, "203.0.113.7", "openai-python/1.40.0", Body, Answer, "stop")
+                    null, "203.0.113.7", "openai-python/1.40.0", Utf8Text.From(Body), Answer, "stop")
                 {
                     Vendor = "openai",
                     DecisionId = $"dec_{n:x16}",

@@ -53,7 +53,7 @@ public sealed record LedgerEntry(
     string? ErrorCode = null,
     string? ClientIp = null,
     string? UserAgent = null,
-    string? RequestBody = null,
+    Utf8Text? RequestBody = null,
     string? ResponseText = null,
     string? FinishReason = null)
 {

@@ -1,4 +1,3 @@
-using System.Text;
 using Corridor.Core.Metering;
 using Corridor.Core.Policy;
 using Corridor.Gateway.Configuration;
@@ -24,10 +23,10 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
         var request = call.Request;
         var usage = call.Usage;
         var billable = call.Served && call.Caller is not null;
-        string? body = null;
+        Utf8Text? body = null;
         if (options.RetainBodies && request is not null && request.Length <= options.RetainRequestMaxBytes)
         {
-            body = Encoding.UTF8.GetString(request.Body.Span);
+            body = Utf8Text.Copy(request.Body.Span);
         }
         var durable = ledger.Enqueue(new LedgerEntry(
             call.RequestId,

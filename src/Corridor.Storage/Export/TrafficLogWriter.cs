@@ -183,7 +183,7 @@ public sealed class TrafficLogWriter : IAsyncDisposable
         {
             try
             {
-                using var document = JsonDocument.Parse(body.AsMemory());
+                using var document = JsonDocument.Parse(body.Memory);
                 if (document.RootElement.ValueKind == JsonValueKind.Object)
                 {
                     document.RootElement.WriteTo(json);

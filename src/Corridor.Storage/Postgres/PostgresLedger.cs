@@ -110,7 +110,7 @@ internal static class PostgresLedger
             await WriteText(importer, e.ErrorCode, cancellationToken);
             await WriteText(importer, e.ClientIp, cancellationToken);
             await WriteText(importer, e.UserAgent, cancellationToken);
-            await WriteText(importer, e.RequestBody, cancellationToken);
+            await WriteText(importer, e.RequestBody?.ToString(), cancellationToken);
             await WriteText(importer, e.ResponseText, cancellationToken);
             await WriteText(importer, e.FinishReason, cancellationToken);
             await WriteText(importer, e.Vendor, cancellationToken);

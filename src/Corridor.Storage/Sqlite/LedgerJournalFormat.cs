@@ -156,7 +156,7 @@ internal static class LedgerJournalFormat
                 ErrorCode: r.Text(),
                 ClientIp: r.Text(),
                 UserAgent: r.Text(),
-                RequestBody: r.Text(),
+                RequestBody: r.Utf8Text(),
                 ResponseText: r.Text(),
                 FinishReason: r.Text())
             {
@@ -237,6 +237,21 @@ internal static class LedgerJournalFormat
             Length += Encoding.UTF8.GetBytes(value, _bytes.AsSpan(Length));
         }
 
+        /// <summary>As <see cref="Text(string?)"/>, the same bytes in the frame, copied as they are.</summary>
+        public void Text(Utf8Text? value)
+        {
+            if (value is null)
+            {
+                Unsigned(0);
+                return;
+            }
+
+            Reserve(10 + value.Length);
+            Unsigned((ulong)value.Length + 1);
+            value.Span.CopyTo(_bytes.AsSpan(Length));
+            Length += value.Length;
+        }
+
         public void Money(decimal value)
         {
             Reserve(16);
@@ -290,6 +305,13 @@ internal static class LedgerJournalFormat
         {
             var length = Unsigned();
             return length == 0 ? null : Encoding.UTF8.GetString(Take(checked((int)(length - 1))));
+        }
+
+        /// <summary>A text written by either <c>Buffer.Text</c>, kept as UTF-8.</summary>
+        public Utf8Text? Utf8Text()
+        {
+            var length = Unsigned();
+            return length == 0 ? null : Core.Metering.Utf8Text.Copy(Take(checked((int)(length - 1))));
         }
 
         public decimal Money()

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using Corridor.Core.Metering;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -54,6 +55,17 @@ internal struct StatementBinder(nint statement, sqlite3 db, byte[] buffer, State
             return;
         }
         Text(index, value.AsSpan());
+    }
+
+    /// <summary>Text that is UTF-8 already: bound from its own bytes, which SQLite copies (nothing encoded).</summary>
+    public void Text(int index, Utf8Text? value)
+    {
+        if (value is null || value.Length == 0)
+        {
+            Text(index, value is null ? null : "");
+            return;
+        }
+        Check(db, SqliteNative.BindText(statement, index, ref MemoryMarshal.GetReference(value.Span), value.Length, SqliteNative.Transient));
     }
 
     /// <summary>An exact decimal as invariant text, formatted on the stack (a decimal never needs more than 31 characters).</summary>

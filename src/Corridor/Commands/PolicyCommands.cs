@@ -144,7 +144,7 @@ internal static class PolicyCommands
         }
         try
         {
-            var body = JsonDocument.Parse(entry.RequestBody).RootElement;
+            var body = JsonDocument.Parse(entry.RequestBody.Memory).RootElement;
             return features with
             {
                 Stream = body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True,

@@ -293,7 +293,7 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
         }
         var deployments = Live.Gateway.Services.GetRequiredService<Corridor.Gateway.Configuration.GatewayState>().Active.Catalog.Models.Single(m => m.Id == "gpt-4.1").Deployments;
         var reserved = billed.Select(r => Core.Admission.Reservation.WorstCaseCost(deployments,
-            Core.Admission.Reservation.PromptTokens(System.Text.Encoding.UTF8.GetBytes(r.RequestBody!), 1047576), 50)).ToList();
+            Core.Admission.Reservation.PromptTokens(r.RequestBody!.Span, 1047576), 50)).ToList();
         var spent = billed.Sum(r => r.Cost);
         var excess = billed.Zip(reserved, (row, reservation) => Math.Max(0, row.Cost - reservation)).Sum();
 

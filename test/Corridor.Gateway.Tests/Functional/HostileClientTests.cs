@@ -201,6 +201,9 @@ public sealed class HostileClientTests(HostileClientGatewayFixture fixture) : IC
         var error = await ErrorAsync(response, HttpStatusCode.BadRequest);
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         await AssertRefusedAsync(response);
+        // The body is retained as valid UTF-8, each invalid sequence replaced as decoding would.
+        var row = await Live.LedgerRowAsync(response.Headers.GetValues("x-corridor-request-id").Single());
+        Assert.Equal(Encoding.UTF8.GetString(body.ToArray()), row.RequestBody?.ToString());
     }
 
     [Theory]

@@ -65,7 +65,7 @@ public sealed class OpenAIDialectTests(LiveGatewayFixture fixture) : IClassFixtu
         Assert.Equal("sg", response.Region);
 
         var row = await Live.LedgerRowAsync(response.RequestId!);
-        Assert.Contains("\"include_usage\":true", row.RequestBody, StringComparison.Ordinal);
+        Assert.Contains("\"include_usage\":true", row.RequestBody?.ToString(), StringComparison.Ordinal);
         Assert.Equal(RequestOutcome.Success, row.Outcome);
         Assert.False(row.Estimated);
         LedgerAssert.Billed(Live, row, "gpt-4.1-sg", usage.InputTokenCount, usage.OutputTokenCount);
@@ -274,7 +274,7 @@ public sealed class OpenAIDialectTests(LiveGatewayFixture fixture) : IClassFixtu
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var row = await Live.LedgerRowAsync(RequestId(response));
             Assert.Equal(RequestOutcome.Success, row.Outcome);
-            Assert.Equal(body, row.RequestBody);
+            Assert.Equal(body, row.RequestBody?.ToString());
         }
     }
 

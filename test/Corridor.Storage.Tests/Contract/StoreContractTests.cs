@@ -152,7 +152,7 @@ public abstract class StoreContractTests : StoreContract
         var full = new LedgerEntry(
             "r-1", T0.AddMilliseconds(123), "acme", "key_0000000000000001", "gpt-4.1", "/v1/chat/completions",
             "gpt-4.1-sg", "sg", 200, RequestOutcome.Success, 182, 240, 0.00123456789m, true, 812, true,
-            "none", "203.0.113.7", "openai-python/1.40.0", """{"model":"gpt-4.1"}""", "Hello", "stop")
+            "none", "203.0.113.7", "openai-python/1.40.0", Utf8Text.From("""{"model":"gpt-4.1"}"""), "Hello", "stop")
         {
             Vendor = "openai",
             DecisionId = "dec_1",

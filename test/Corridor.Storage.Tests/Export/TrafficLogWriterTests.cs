@@ -21,14 +21,14 @@ public sealed class TrafficLogWriterTests : IDisposable
         {
             ClientIp = "203.0.113.7",
             UserAgent = "openai-python/1.40.0",
-            RequestBody = """
+            RequestBody = Utf8Text.From("""
                 {
                   "model": "gpt-4.1",
                   "messages": [{"role": "user", "content": "Grüße, 世界\nline two"}],
                   "max_tokens": 512,
                   "temperature": 0.7
                 }
-                """,
+                """),
             ResponseText = "Hallo \"Welt\"",
             FinishReason = "stop",
             InputTokens = 182,
@@ -70,7 +70,7 @@ public sealed class TrafficLogWriterTests : IDisposable
     [InlineData("plain text")]
     public async Task Write_FallsBackToTheModel_WhenTheBodyIsMissingOrNotAJsonObject(string? body)
     {
-        var lines = await WriteAsync(LedgerSamples.Entry("r-1") with { RequestBody = body });
+        var lines = await WriteAsync(LedgerSamples.Entry("r-1") with { RequestBody = Utf8Text.From(body) });
 
         using var doc = JsonDocument.Parse(Assert.Single(lines));
         var request = doc.RootElement.GetProperty("request");

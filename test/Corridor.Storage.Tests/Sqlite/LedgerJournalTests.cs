@@ -40,7 +40,7 @@ public sealed class LedgerJournalTests : IDisposable
         ErrorCode: null,
         ClientIp: "2001:db8::1",
         UserAgent: "Anthropic/.NET 12.0",
-        RequestBody: "{\"messages\":[{\"role\":\"user\",\"content\":\"東京の天気は？ 🌧\"}]}",
+        RequestBody: Utf8Text.From("{\"messages\":[{\"role\":\"user\",\"content\":\"東京の天気は？ 🌧\"}]}"),
         ResponseText: "",
         FinishReason: null)
     {
@@ -49,6 +49,21 @@ public sealed class LedgerJournalTests : IDisposable
         Revenue = -79228162514264337593543950335m,
         ShadowOf = null,
     };
+
+    [Fact]
+    public void ARequestBody_IsFramedAsTheSameBytesAsItsTextWas()
+    {
+        // Bodies were framed from strings before they were kept as UTF-8: a journal written then reads the same now.
+        const string body = "{\"content\":\"東京の天気は？ 🌧\"}";
+        var fromString = new LedgerJournalFormat.Buffer();
+        fromString.Text(body);
+        var fromUtf8 = new LedgerJournalFormat.Buffer();
+        fromUtf8.Text(Utf8Text.From(body));
+        fromUtf8.Text((Utf8Text?)null);
+        fromString.Text((string?)null);
+
+        Assert.Equal(fromString.Written.ToArray(), fromUtf8.Written.ToArray());
+    }
 
     [Fact]
     public void Frames_ReadBackEveryField()
@@ -68,7 +83,7 @@ public sealed class LedgerJournalTests : IDisposable
     public void ABatchLargerThanAFrame_IsWrittenAsSeveral_AndReadBackWhole()
     {
         var body = new string('b', LedgerJournalFormat.FrameTargetBytes / 3);
-        var batch = Enumerable.Range(0, 8).Select(i => FullEntry($"req-{i}") with { RequestBody = body }).ToArray();
+        var batch = Enumerable.Range(0, 8).Select(i => FullEntry($"req-{i}") with { RequestBody = Utf8Text.From(body) }).ToArray();
         var buffer = new LedgerJournalFormat.Buffer();
 
         LedgerJournalFormat.WriteFrames(buffer, batch);
@@ -437,7 +452,7 @@ public sealed class LedgerJournalTests : IDisposable
 
         for (var i = 0; i < 3 * perSegment; i++)
         {
-            await owner.AppendLedgerAsync([LedgerSamples.Entry($"req-{i:D6}") with { RequestBody = body }], None).WithTimeout();
+            await owner.AppendLedgerAsync([LedgerSamples.Entry($"req-{i:D6}") with { RequestBody = Utf8Text.From(body) }], None).WithTimeout();
         }
 
         Assert.True(Directory.GetFiles(JournalFolder, "*.journal").Length >= 3);
@@ -453,7 +468,7 @@ public sealed class LedgerJournalTests : IDisposable
         // The next rollover takes the emptied one, renumbered: no new file.
         for (var i = 0; i < perSegment; i++)
         {
-            await owner.AppendLedgerAsync([LedgerSamples.Entry($"req-b{i:D6}") with { RequestBody = body }], None).WithTimeout();
+            await owner.AppendLedgerAsync([LedgerSamples.Entry($"req-b{i:D6}") with { RequestBody = Utf8Text.From(body) }], None).WithTimeout();
         }
 
         var now = Directory.GetFiles(JournalFolder, "*.journal").Order().ToList();

@@ -59,7 +59,7 @@ public sealed class PageCacheReleaseTests : IDisposable
         {
             var batch = Enumerable.Range(written, 500).Select(i => LedgerSamples.Entry($"req-{i:D8}", LedgerSamples.Start.AddMilliseconds(i)) with
             {
-                RequestBody = new string('q', 300),
+                RequestBody = Core.Metering.Utf8Text.From(new string('q', 300)),
                 ResponseText = new string('a', 200),
             }).ToList();
             await store.AppendLedgerAsync(batch, None).WithTimeout();

@@ -260,7 +260,7 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
 
         // No request cost more than it reserved, so the bound is the budget itself.
         Assert.All(billed, row => Assert.True(
-            row.OutputTokens <= MaxTokens && row.InputTokens <= Core.Admission.Reservation.PromptTokens(System.Text.Encoding.UTF8.GetBytes(row.RequestBody!)),
+            row.OutputTokens <= MaxTokens && row.InputTokens <= Core.Admission.Reservation.PromptTokens(row.RequestBody!.Span),
             $"a request used more than its reservation: {row.InputTokens} in, {row.OutputTokens} out"));
         var spent = billed.Sum(r => r.Cost);
         Assert.True(spent <= Budget, $"both replicas together spent {spent}, over the budget {Budget}");
