@@ -42,7 +42,7 @@ internal sealed class UpstreamClient : IDisposable
     private readonly TimeSpan _connectTimeout;
     private readonly RemoteCertificateValidationCallback? _certificateValidation;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<UpstreamEndpoint, ConcurrentStack<UpstreamConnection>> _pools = new();
+    private readonly ConcurrentDictionary<UpstreamEndpoint, UpstreamPool> _pools = new();
     // Every connection made and not yet found closed by the deadline sweep, which walks them.
     private readonly ConcurrentDictionary<UpstreamConnection, byte> _connections = new();
     private readonly ITimer _sweep;
@@ -69,6 +69,9 @@ internal sealed class UpstreamClient : IDisposable
     /// <summary>Connections open now, idle in the pools (for tests).</summary>
     internal int IdleConnections => _pools.Values.Sum(p => p.Count);
 
+    /// <summary>The homes of the idle connections (<see cref="UpstreamPool"/>), for tests.</summary>
+    internal IEnumerable<int> IdleHomes => _pools.Values.SelectMany(p => p.Stacks).SelectMany(idle => idle).Select(c => c.HomeThread);
+
     /// <summary>
     /// Sends <paramref name="body"/> as a JSON POST to <paramref name="target"/>'s URL for <paramref name="operation"/>
     /// and returns once the answer's status line and headers are in. The caller disposes the response, which returns the
@@ -85,7 +88,7 @@ internal sealed class UpstreamClient : IDisposable
     public async Task<UpstreamResponse> SendAsync(UpstreamTarget target, Operation operation, ReadOnlyMemory<byte> body, TimeSpan headersTimeout, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var pool = _pools.GetOrAdd(target.Endpoint, static _ => new ConcurrentStack<UpstreamConnection>());
+        var pool = _pools.GetOrAdd(target.Endpoint, static _ => new UpstreamPool());
         var head = target.RequestHead(operation);
         var due = headersTimeout == Timeout.InfiniteTimeSpan ? 0 : _time.GetTimestamp() + (long)(headersTimeout.TotalSeconds * _time.TimestampFrequency);
         while (true)
@@ -153,7 +156,7 @@ internal sealed class UpstreamClient : IDisposable
         }
     }
 
-    private UpstreamConnection? Rent(ConcurrentStack<UpstreamConnection> pool)
+    private UpstreamConnection? Rent(UpstreamPool pool)
     {
         var now = _time.GetTimestamp();
         while (pool.TryPop(out var connection))
@@ -168,7 +171,7 @@ internal sealed class UpstreamClient : IDisposable
         return null;
     }
 
-    private void Return(ConcurrentStack<UpstreamConnection> pool, UpstreamConnection connection)
+    private void Return(UpstreamPool pool, UpstreamConnection connection)
     {
         if (_disposed || connection.WasShut)
         {
@@ -179,7 +182,7 @@ internal sealed class UpstreamClient : IDisposable
         pool.Push(connection);
     }
 
-    private async Task<UpstreamConnection> ConnectAsync(UpstreamEndpoint endpoint, ConcurrentStack<UpstreamConnection> pool, CancellationToken cancellationToken)
+    private async Task<UpstreamConnection> ConnectAsync(UpstreamEndpoint endpoint, UpstreamPool pool, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_connectTimeout);
@@ -235,7 +238,7 @@ internal sealed class UpstreamClient : IDisposable
 
     private void CloseIdle()
     {
-        foreach (var pool in _pools.Values)
+        foreach (var pool in _pools.Values.SelectMany(pool => pool.Stacks))
         {
             var count = pool.Count;
             var now = _time.GetTimestamp();
@@ -265,7 +268,7 @@ internal sealed class UpstreamClient : IDisposable
         _sweep.Dispose();
         _deadlines.Dispose();
         _connections.Clear();
-        foreach (var pool in _pools.Values)
+        foreach (var pool in _pools.Values.SelectMany(pool => pool.Stacks))
         {
             while (pool.TryPop(out var connection))
             {
@@ -307,6 +310,9 @@ internal sealed class UpstreamConnection(Socket socket, Stream stream, Action<Up
     private long _headersDue;
 
     public long IdleSince { get; set; }
+
+    /// <summary>The thread the last answer's read that waited completed on (0 until one did): see <see cref="UpstreamPool"/>.</summary>
+    public int HomeThread { get; set; }
 
     public bool IsDisposed => _disposed;
 
@@ -425,7 +431,14 @@ internal sealed class UpstreamConnection(Socket socket, Stream stream, Action<Up
             }
             searched = Math.Max(0, _end - _start - 3);
             // The read awaited here rather than through FillAsync: one async frame fewer for every answer that is waited for.
-            var read = await ReadMoreAsync(cancellationToken);
+            var reading = ReadMoreAsync(cancellationToken);
+            var waited = !reading.IsCompleted;
+            var read = await reading;
+            if (waited)
+            {
+                // Completed where this socket's reads complete: its home for the pool (UpstreamPool).
+                HomeThread = Environment.CurrentManagedThreadId;
+            }
             _end += read;
             if (read == 0)
             {

@@ -109,6 +109,21 @@ public sealed class UpstreamClientTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AConnectionWhoseAnswerWasWaitedFor_IsPooledAtTheThreadTheWaitEndedOn()
+    {
+        _upstream.Answer(_ =>
+        {
+            Thread.Sleep(50); // so that the client's read waits
+            return "HTTP/1.1 200 OK\r\nContent-Length: " + Json.Length + "\r\n\r\n" + Json;
+        });
+        using var client = NewClient();
+
+        Assert.Equal(Json, await RoundTripAsync(client, Target(_upstream.BaseUrl)));
+
+        Assert.NotEqual(0, Assert.Single(client.IdleHomes));
+    }
+
+    [Fact]
     public async Task AnAnswerWithoutLength_RunsToTheConnectionsEnd_AndThatConnectionIsNotReused()
     {
         _upstream.Answer(_ => "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + Json, closeAfter: true);
