@@ -83,7 +83,8 @@ internal sealed class UpstreamClient : IDisposable
     /// <summary>
     /// As <see cref="SendAsync(UpstreamTarget, Operation, ReadOnlyMemory{byte}, CancellationToken)"/>, within
     /// <c>headersTimeout</c> from here until the answer's headers are in (connecting, within its own timeout, and writing
-    /// the request included): past it the connection is shut and an <see cref="OperationCanceledException"/> thrown.
+    /// the request included): past it the connection is shut and an <see cref="OperationCanceledException"/> thrown. A
+    /// request whose time ran out before it could be written (a slow connection or handshake) is not written.
     /// </summary>
     public async Task<UpstreamResponse> SendAsync(UpstreamTarget target, Operation operation, ReadOnlyMemory<byte> body, TimeSpan headersTimeout, CancellationToken cancellationToken)
     {
@@ -95,7 +96,26 @@ internal sealed class UpstreamClient : IDisposable
         {
             var connection = Rent(pool);
             var reused = connection is not null;
-            connection ??= await ConnectAsync(target.Endpoint, pool, cancellationToken);
+            if (connection is null)
+            {
+                // Connecting counts against the headers' time too: within whichever of the two ends first.
+                var left = due == 0 ? Timeout.InfiniteTimeSpan : _time.GetElapsedTime(_time.GetTimestamp(), due);
+                var headersFirst = due != 0 && left < _connectTimeout;
+                try
+                {
+                    connection = await ConnectAsync(target.Endpoint, pool, headersFirst ? left : _connectTimeout, cancellationToken);
+                }
+                catch (OperationCanceledException) when (headersFirst && !cancellationToken.IsCancellationRequested)
+                {
+                    throw HeadersOverdue(target, headersTimeout);
+                }
+            }
+            if (due != 0 && _time.GetTimestamp() >= due)
+            {
+                // Never written, so the upstream did no work: the connection goes back as it is.
+                Return(pool, connection);
+                throw HeadersOverdue(target, headersTimeout);
+            }
             connection.AwaitHeadersBy(due);
             var sent = false;
             try
@@ -182,10 +202,10 @@ internal sealed class UpstreamClient : IDisposable
         pool.Push(connection);
     }
 
-    private async Task<UpstreamConnection> ConnectAsync(UpstreamEndpoint endpoint, UpstreamPool pool, CancellationToken cancellationToken)
+    private async Task<UpstreamConnection> ConnectAsync(UpstreamEndpoint endpoint, UpstreamPool pool, TimeSpan within, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_connectTimeout);
+        timeout.CancelAfter(within > TimeSpan.Zero ? within : TimeSpan.Zero);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
         try

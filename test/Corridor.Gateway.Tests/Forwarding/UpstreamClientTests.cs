@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -403,6 +404,49 @@ public sealed class UpstreamClientTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AHandshakeSlowerThanTheHeadersTimeout_EndsAtThatTimeout_AndTheRequestIsNeverWritten()
+    {
+        using var certificate = SelfSigned();
+        await using var upstream = new ScriptedUpstream(certificate) { HandshakeDelay = TimeSpan.FromSeconds(2) };
+        upstream.Answer(_ => WithLength(Json));
+        using var client = NewClient(certificates: (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString());
+        var started = Stopwatch.GetTimestamp();
+
+        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.SendAsync(
+            Target(new Uri($"https://localhost:{upstream.Port}/v1")), Operation.ChatCompletions, "{}"u8.ToArray(), TimeSpan.FromMilliseconds(300), default)).WithTimeout();
+
+        // Bounded by the headers timeout, not by the connect timeout (5 s) nor by the handshake's end (2 s).
+        Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(1.5), $"ended after {Stopwatch.GetElapsedTime(started)}");
+        Assert.StartsWith("No response headers from", e.Message, StringComparison.Ordinal);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        Assert.Empty(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task ARequestWhoseHeadersTimeoutPassedWhileItConnected_IsNotWritten()
+    {
+        using var certificate = SelfSigned();
+        await using var upstream = new ScriptedUpstream(certificate) { HandshakeDelay = TimeSpan.FromMilliseconds(300) };
+        upstream.Answer(_ => WithLength(Json));
+        var clock = new FakeClock();
+        using var client = NewClient(clock, (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString());
+
+        var sending = client.SendAsync(
+            Target(new Uri($"https://localhost:{upstream.Port}/v1")), Operation.ChatCompletions, "{}"u8.ToArray(), TimeSpan.FromSeconds(5), default);
+        while (upstream.Connections == 0)
+        {
+            await Task.Delay(10);
+        }
+        clock.Advance(TimeSpan.FromSeconds(10)); // the headers' time runs out while the handshake is still going on
+
+        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending).WithTimeout();
+        Assert.StartsWith("No response headers from", e.Message, StringComparison.Ordinal);
+        await Task.Delay(500);
+        Assert.Empty(upstream.Requests);
+        Assert.Equal(1, client.IdleConnections); // never used, so kept
+    }
+
+    [Fact]
     public void ACredentialThatCannotBeAHeaderValue_IsAStartUpError_ThatDoesNotRepeatIt()
     {
         var yaml = """
@@ -461,6 +505,9 @@ public sealed class UpstreamClientTests : IAsyncDisposable
 
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+        /// <summary>How long the server waits before its side of a TLS handshake.</summary>
+        public TimeSpan HandshakeDelay { get; init; }
+
         public Uri BaseUrl => new($"http://127.0.0.1:{Port}");
 
         public int Connections => Volatile.Read(ref _connectionCount);
@@ -512,6 +559,7 @@ public sealed class UpstreamClientTests : IAsyncDisposable
             {
                 if (_certificate is not null)
                 {
+                    await Task.Delay(HandshakeDelay, _stop.Token);
                     var tls = new SslStream(stream);
                     await tls.AuthenticateAsServerAsync(_certificate);
                     stream = tls;
