@@ -426,7 +426,8 @@ public sealed class UpstreamClientTests : IAsyncDisposable
     public async Task ARequestWhoseHeadersTimeoutPassedWhileItConnected_IsNotWritten()
     {
         using var certificate = SelfSigned();
-        await using var upstream = new ScriptedUpstream(certificate) { HandshakeDelay = TimeSpan.FromMilliseconds(300) };
+        // Long enough that the clock below surely moves while the handshake is held, short of the 5 s the connect gets.
+        await using var upstream = new ScriptedUpstream(certificate) { HandshakeDelay = TimeSpan.FromSeconds(1.5) };
         upstream.Answer(_ => WithLength(Json));
         var clock = new FakeClock();
         using var client = NewClient(clock, (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString());
