@@ -109,12 +109,13 @@ internal sealed class UpstreamClient : IDisposable
                 {
                     throw HeadersOverdue(target, headersTimeout);
                 }
-            }
-            if (due != 0 && _time.GetTimestamp() >= due)
-            {
-                // Never written, so the upstream did no work: the connection goes back as it is.
-                Return(pool, connection);
-                throw HeadersOverdue(target, headersTimeout);
+                // Connected, but maybe just after the time ran out (a pooled connection is rented at once, so only a new
+                // one needs the check). Never written, so the upstream did no work: the connection goes back as it is.
+                if (due != 0 && _time.GetTimestamp() >= due)
+                {
+                    Return(pool, connection);
+                    throw HeadersOverdue(target, headersTimeout);
+                }
             }
             connection.AwaitHeadersBy(due);
             var sent = false;

@@ -60,9 +60,15 @@ internal struct StatementBinder(nint statement, sqlite3 db, byte[] buffer, State
     /// <summary>Text that is UTF-8 already: bound from its own bytes, which SQLite copies (nothing encoded).</summary>
     public void Text(int index, Utf8Text? value)
     {
-        if (value is null || value.Length == 0)
+        if (value is null)
         {
-            Text(index, value is null ? null : "");
+            Check(db, SqliteNative.BindNull(statement, index));
+            return;
+        }
+        if (value.Length == 0)
+        {
+            // Through the buffer, which is never empty: no bytes could make a null pointer, which would bind NULL.
+            Text(index, ReadOnlySpan<char>.Empty);
             return;
         }
         Check(db, SqliteNative.BindText(statement, index, ref MemoryMarshal.GetReference(value.Span), value.Length, SqliteNative.Transient));
