@@ -9,8 +9,8 @@ namespace Corridor.Gateway.Observability;
 /// Collects the measurements of chosen meters through a <see cref="MeterListener"/> and writes them in the Prometheus
 /// text exposition format (version 0.0.4) for <c>GET /metrics</c>. Counters and histograms are cumulative from the
 /// gateway's start; observable instruments are read at each scrape. A measurement finds its series by a hash of its
-/// tags (compared in full), or first by comparing them with the last series found, so recording allocates nothing once a
-/// series exists.
+/// tags (compared in full), or first by comparing them with the few series its instrument found last, so recording
+/// allocates nothing once a series exists.
 /// OpenTelemetry names become Prometheus names as the OpenTelemetry specification maps them: dots to underscores, the
 /// unit as a suffix (<c>s</c> → <c>_seconds</c>, <c>By</c> → <c>_bytes</c>, annotations such as <c>{token}</c> dropped),
 /// and <c>_total</c> after a counter's name.
@@ -70,7 +70,12 @@ internal sealed class PrometheusExporter : IDisposable
     {
         private readonly ConcurrentDictionary<int, Series> _byHash = new();
         private readonly List<Series> _collisions = [];
-        private volatile Series? _last;
+
+        // The series found last, a few of them: one request records some instruments with more than one tag set (token
+        // usage: input, then output), so a single remembered series would miss every time.
+        private readonly Series?[] _recent = new Series?[RecentSeries];
+        private int _nextRecent;
+        private const int RecentSeries = 4;
         private readonly Kind _kind;
         private readonly bool _additive;
         private readonly double[]? _bounds;
@@ -119,16 +124,19 @@ internal sealed class PrometheusExporter : IDisposable
 
         private Series Find(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            // Most measurements repeat the last tag set: comparing them (mostly the same string instances) is cheaper than
+            // Most measurements repeat a recent tag set: comparing them (mostly the same string instances) is cheaper than
             // hashing every key and value.
-            if (_last is { } last && last.Matches(tags))
+            foreach (var recent in _recent)
             {
-                return last;
+                if (recent is not null && recent.Matches(tags))
+                {
+                    return recent;
+                }
             }
             var hash = Hash(tags);
             if (_byHash.TryGetValue(hash, out var found) && found.Matches(tags))
             {
-                _last = found;
+                Remember(found);
                 return found;
             }
             lock (_collisions)
@@ -154,6 +162,17 @@ internal sealed class PrometheusExporter : IDisposable
                 _byHash[hash] = created;
                 return created;
             }
+        }
+
+        /// <summary>
+        /// Keeps a found series among the recent ones, replacing the oldest. Both event threads may do this at once: a
+        /// lost or doubled entry costs only a hash later, and every entry is some series of this instrument.
+        /// </summary>
+        private void Remember(Series series)
+        {
+            var slot = (uint)_nextRecent % RecentSeries;
+            _nextRecent = (int)slot + 1;
+            Volatile.Write(ref _recent[slot], series);
         }
 
         private static int Hash(ReadOnlySpan<KeyValuePair<string, object?>> tags)
