@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace Corridor.Gateway.FrontDoor;
@@ -39,14 +40,31 @@ internal static class RequestParser
         {
             return GatewayError.Invalid("The request body must be a JSON object.");
         }
-        var sawModel = false;
-        var sawMessages = false;
-        var sawInput = false;
+        var seen = 0;
+        int? maxTokens = null;
+        int? maxCompletionTokens = null;
+        Span<byte> unescaped = stackalloc byte[MaxEscapedName];
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var name = reader.ValueSpan;
+            if (!TryName(in reader, unescaped, out var name))
+            {
+                return GatewayError.Invalid("A property name in the request body is not valid Unicode text.");
+            }
+            var field = FieldOf(name);
+            if (field != Field.Other)
+            {
+                // The upstream reads the body as sent, and JSON parsers differ on a repeated name (most keep the last):
+                // a field Corridor acts on must mean one thing to both.
+                var bit = 1 << (int)field;
+                if ((seen & bit) != 0)
+                {
+                    var repeated = Encoding.UTF8.GetString(name);
+                    return GatewayError.Invalid($"'{repeated}' appears more than once in the request body.", repeated);
+                }
+                seen |= bit;
+            }
             reader.Read();
-            if (name.SequenceEqual("model"u8))
+            if (field == Field.Model)
             {
                 if (reader.TokenType != JsonTokenType.String)
                 {
@@ -58,27 +76,24 @@ internal static class RequestParser
                 }
                 request.Model = model;
                 request.ModelValue = new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
-                sawModel = true;
             }
-            else if (name.SequenceEqual("messages"u8))
+            else if (field == Field.Messages)
             {
                 if (reader.TokenType != JsonTokenType.StartArray)
                 {
                     return GatewayError.Invalid("'messages' must be an array.", "messages");
                 }
-                sawMessages = true;
                 reader.Skip();
             }
-            else if (name.SequenceEqual("input"u8))
+            else if (field == Field.Input)
             {
                 if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.StartArray))
                 {
                     return GatewayError.Invalid("'input' must be a string or an array.", "input");
                 }
-                sawInput = true;
                 reader.Skip();
             }
-            else if (name.SequenceEqual("stream"u8))
+            else if (field == Field.Stream)
             {
                 if (!TryBool(ref reader, out var stream))
                 {
@@ -86,10 +101,12 @@ internal static class RequestParser
                 }
                 request.Stream = stream;
             }
-            else if (name.SequenceEqual("stream_options"u8))
+            else if (field == Field.StreamOptions)
             {
                 if (reader.TokenType == JsonTokenType.Null)
                 {
+                    // Kept so that asking for usage replaces the null rather than adding a second stream_options.
+                    request.StreamOptionsValue = new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
                     continue;
                 }
                 if (reader.TokenType != JsonTokenType.StartObject)
@@ -102,7 +119,7 @@ internal static class RequestParser
                 request.StreamOptionsValue = new Range(start, (int)reader.BytesConsumed);
                 request.IncludeUsage = ReadIncludeUsage(copy);
             }
-            else if (name.SequenceEqual("n"u8))
+            else if (field == Field.N)
             {
                 if (!TryInt(ref reader, out var n) || n < 1)
                 {
@@ -115,7 +132,7 @@ internal static class RequestParser
                 }
                 request.N = n;
             }
-            else if (name.SequenceEqual("logprobs"u8))
+            else if (field == Field.Logprobs)
             {
                 if (!TryBool(ref reader, out var logprobs))
                 {
@@ -123,7 +140,7 @@ internal static class RequestParser
                 }
                 request.Logprobs = logprobs;
             }
-            else if (name.SequenceEqual("max_tokens"u8) || name.SequenceEqual("max_completion_tokens"u8))
+            else if (field is Field.MaxTokens or Field.MaxCompletionTokens)
             {
                 if (reader.TokenType == JsonTokenType.Null)
                 {
@@ -131,9 +148,17 @@ internal static class RequestParser
                 }
                 if (!TryInt(ref reader, out var max) || max < 1)
                 {
-                    return GatewayError.Invalid($"'{System.Text.Encoding.UTF8.GetString(name)}' must be a positive integer.", System.Text.Encoding.UTF8.GetString(name));
+                    var wrong = field == Field.MaxTokens ? "max_tokens" : "max_completion_tokens";
+                    return GatewayError.Invalid($"'{wrong}' must be a positive integer.", wrong);
                 }
-                request.MaxTokens = max;
+                if (field == Field.MaxTokens)
+                {
+                    maxTokens = max;
+                }
+                else
+                {
+                    maxCompletionTokens = max;
+                }
             }
             else
             {
@@ -145,6 +170,16 @@ internal static class RequestParser
             return GatewayError.Invalid("The request body is not valid JSON.");
         }
 
+        // OpenAI reads max_completion_tokens when both are sent, Corridor's caps and reservations the one it finds: both
+        // must say the same.
+        if (maxTokens is { } a && maxCompletionTokens is { } b && a != b)
+        {
+            return GatewayError.Invalid("'max_tokens' and 'max_completion_tokens' differ; send one of them.", "max_completion_tokens");
+        }
+        request.MaxTokens = maxCompletionTokens ?? maxTokens;
+        var sawModel = Saw(seen, Field.Model);
+        var sawMessages = Saw(seen, Field.Messages);
+        var sawInput = Saw(seen, Field.Input);
         if (!sawModel || request.Model.Length == 0)
         {
             return GatewayError.Invalid("You must provide a model parameter.", "model");
@@ -162,6 +197,68 @@ internal static class RequestParser
             _ => null,
         };
     }
+
+    /// <summary>The top-level fields Corridor reads; everything else is the upstream's.</summary>
+    internal enum Field
+    {
+        Other,
+        Model,
+        Messages,
+        Input,
+        Stream,
+        StreamOptions,
+        N,
+        Logprobs,
+        TopLogprobs,
+        MaxTokens,
+        MaxCompletionTokens,
+    }
+
+    /// <summary>
+    /// The longest escaped property name that can still be one of <see cref="Field"/>'s names: an escape (<c>\u0065</c>)
+    /// is six bytes for one, so a longer one unescapes to more than the longest name's 21 bytes.
+    /// </summary>
+    internal const int MaxEscapedName = 6 * 21;
+
+    internal static Field FieldOf(ReadOnlySpan<byte> name) => name.Length switch
+    {
+        1 when name[0] == (byte)'n' => Field.N,
+        5 when name.SequenceEqual("model"u8) => Field.Model,
+        5 when name.SequenceEqual("input"u8) => Field.Input,
+        6 when name.SequenceEqual("stream"u8) => Field.Stream,
+        8 when name.SequenceEqual("messages"u8) => Field.Messages,
+        8 when name.SequenceEqual("logprobs"u8) => Field.Logprobs,
+        10 when name.SequenceEqual("max_tokens"u8) => Field.MaxTokens,
+        12 when name.SequenceEqual("top_logprobs"u8) => Field.TopLogprobs,
+        14 when name.SequenceEqual("stream_options"u8) => Field.StreamOptions,
+        21 when name.SequenceEqual("max_completion_tokens"u8) => Field.MaxCompletionTokens,
+        _ => Field.Other,
+    };
+
+    /// <summary>
+    /// The property name the reader is at, as every JSON parser reads it: with its escapes decoded (<c>"mod\u0065l"</c> is
+    /// <c>model</c>, to the upstream as to Corridor). False for escapes that decode to no text (a lone surrogate). A name
+    /// too long to be one of <see cref="Field"/>'s is given as written.
+    /// </summary>
+    internal static bool TryName(in Utf8JsonReader reader, Span<byte> buffer, out ReadOnlySpan<byte> name)
+    {
+        name = reader.ValueSpan;
+        if (!reader.ValueIsEscaped || name.Length > buffer.Length)
+        {
+            return true;
+        }
+        try
+        {
+            name = buffer[..reader.CopyString(buffer)];
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static bool Saw(int seen, Field field) => (seen & (1 << (int)field)) != 0;
 
     private static bool ReadIncludeUsage(Utf8JsonReader reader)
     {

@@ -1,50 +1,93 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Corridor.Core.Policy;
 
 namespace Corridor.Gateway.FrontDoor;
 
 /// <summary>
-/// Applies a Decision's restrictions to the request before it is forwarded: caps <c>max_tokens</c> (or
-/// <c>max_completion_tokens</c>, setting the cap when the client sent none), lowers <c>n</c>, and removes
+/// Applies a Decision's restrictions to the request before it is forwarded: caps <c>max_tokens</c> and
+/// <c>max_completion_tokens</c> (adding <c>max_tokens</c> when the client sent neither), lowers <c>n</c>, and removes
 /// <c>logprobs</c>/<c>top_logprobs</c>. Only restricted requests pay for the rewrite. Serves policy restrictions and the
 /// monitor's <c>throttle</c> alike.
+/// The body's top-level properties are copied as the client wrote them, except those restricted: nothing else is
+/// parsed or re-encoded, so any body the front door accepted (however deep, whatever its other names) can be rewritten.
 /// </summary>
 internal static class RequestRestrictions
 {
     public static ClientRequest Apply(ClientRequest request, Restrictions restrictions, Operation operation)
     {
-        if (restrictions.IsNone || JsonNode.Parse(request.Body.Span) is not JsonObject body)
+        if (restrictions.IsNone)
         {
             return request;
         }
-        if (restrictions.MaxTokens is { } cap)
+        var body = request.Body.Span;
+        var output = new ArrayBufferWriter<byte>(body.Length + 32);
+        var cap = restrictions.MaxTokens is { } max && (request.MaxTokens is null || request.MaxTokens > max) ? max : (int?)null;
+        var n = restrictions.N is { } fewer && request.N > fewer ? fewer : (int?)null;
+        var capped = false;
+        var first = true;
+        Span<byte> unescaped = stackalloc byte[RequestParser.MaxEscapedName];
+
+        // The front door has accepted this body: one object, within the depth limit, its names valid text.
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = RequestParser.MaxDepth });
+        reader.Read();
+        output.Write("{"u8);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var field = body.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-            if (request.MaxTokens is null || request.MaxTokens > cap)
+            var nameStart = (int)reader.TokenStartIndex;
+            RequestParser.TryName(in reader, unescaped, out var name);
+            var field = RequestParser.FieldOf(name);
+            reader.Read();
+            var valueStart = (int)reader.TokenStartIndex;
+            reader.Skip();
+            var property = body[nameStart..(int)reader.BytesConsumed];
+            var replacement = field switch
             {
-                body[field] = cap;
+                RequestParser.Field.MaxTokens or RequestParser.Field.MaxCompletionTokens when cap is not null => cap,
+                RequestParser.Field.N when n is not null => n,
+                _ => null,
+            };
+            if (restrictions.StripLogprobs && field is RequestParser.Field.Logprobs or RequestParser.Field.TopLogprobs)
+            {
+                continue;
+            }
+            if (!first)
+            {
+                output.Write(","u8);
+            }
+            first = false;
+            if (replacement is { } value)
+            {
+                output.Write(property[..(valueStart - nameStart)]);
+                WriteNumber(output, value);
+                capped |= field is RequestParser.Field.MaxTokens or RequestParser.Field.MaxCompletionTokens;
+            }
+            else
+            {
+                output.Write(property);
             }
         }
-        if (restrictions.N is { } n && request.N > n)
+        if (cap is { } added && !capped)
         {
-            body["n"] = n;
+            output.Write(first ? "\"max_tokens\":"u8 : ",\"max_tokens\":"u8);
+            WriteNumber(output, added);
         }
-        if (restrictions.StripLogprobs)
-        {
-            body.Remove("logprobs");
-            body.Remove("top_logprobs");
-        }
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, JsonNodeContext.Default.JsonObject);
-        var buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
-        bytes.CopyTo(buffer, 0);
+        output.Write("}"u8);
+
+        var buffer = ArrayPool<byte>.Shared.Rent(output.WrittenCount);
+        output.WrittenSpan.CopyTo(buffer);
         // The client's own request stays with the rewritten one (and is returned to the pool with it): the monitor observes what was asked.
-        var restricted = new ClientRequest(buffer, bytes.Length) { RewrittenFrom = request };
-        RequestParser.Parse(restricted, operation);
+        var restricted = new ClientRequest(buffer, output.WrittenCount) { RewrittenFrom = request };
+        var reparsed = RequestParser.Parse(restricted, operation);
+        Debug.Assert(reparsed is null, "A restricted body the front door accepted is accepted again.");
         return restricted;
     }
-}
 
-[System.Text.Json.Serialization.JsonSerializable(typeof(JsonObject))]
-internal sealed partial class JsonNodeContext : System.Text.Json.Serialization.JsonSerializerContext;
+    private static void WriteNumber(ArrayBufferWriter<byte> output, int value)
+    {
+        value.TryFormat(output.GetSpan(11), out var written, default, CultureInfo.InvariantCulture);
+        output.Advance(written);
+    }
+}

@@ -65,4 +65,17 @@ public sealed class UsageChunkTests
     {
         Assert.Equal(expected, Forwarder.IsUsageOnlyChunk(System.Text.Encoding.UTF8.GetBytes(chunk)));
     }
+
+    [Fact]
+    public void Stream_WithStreamOptionsNull_AsksForUsage_InTheOneStreamOptions()
+    {
+        using var request = RequestParserTests.Request("""{"model":"gpt-4.1","messages":[],"stream":true,"stream_options":null}""");
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+
+        var bytes = UpstreamBody.Create(request, TranslationDirection.None, "gpt-4.1", 1024, true).Body!;
+
+        var text = System.Text.Encoding.UTF8.GetString(bytes);
+        Assert.Equal(text.IndexOf("\"stream_options\"", StringComparison.Ordinal), text.LastIndexOf("\"stream_options\"", StringComparison.Ordinal));
+        Assert.True(JsonDocument.Parse(bytes).RootElement.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+    }
 }

@@ -84,4 +84,70 @@ public sealed class RequestParserTests
 
         Assert.Equal(param, RequestParser.Parse(request, Operation.Embeddings)?.Param);
     }
+
+    [Fact]
+    public void EscapedNames_AreTheFieldsTheyDecodeTo_AsEveryOtherParserReadsThem()
+    {
+        using var request = Request("""{"mod\u0065l":"gpt-4.1","m\u0065ssages":[],"\u006e":3,"l\u006fgprobs":true,"max_\u0074okens":9,"str\u0065am":true}""");
+
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+        Assert.Equal(("gpt-4.1", 3, true, 9, true), (request.Model, request.N, request.Logprobs, request.MaxTokens, request.Stream));
+        Assert.Equal("\"gpt-4.1\"", Encoding.UTF8.GetString(request.Body.Span[request.ModelValue]));
+    }
+
+    [Theory]
+    [InlineData("""{"model":"a","messages":[],"model":"b"}""", "model")]
+    [InlineData("""{"model":"a","messages":[],"mod\u0065l":"b"}""", "model")]
+    [InlineData("""{"model":"a","messages":[],"n":1,"\u006e":100}""", "n")]
+    [InlineData("""{"model":"a","messages":[],"stream":false,"stream":true}""", "stream")]
+    [InlineData("""{"model":"a","messages":[],"logprobs":false,"logprobs":true}""", "logprobs")]
+    [InlineData("""{"model":"a","messages":[],"top_logprobs":1,"top_logprobs":5}""", "top_logprobs")]
+    [InlineData("""{"model":"a","messages":[],"max_tokens":10,"max_tokens":1000}""", "max_tokens")]
+    [InlineData("""{"model":"a","messages":[],"max_completion_tokens":1000,"max_tokens":10}""", "max_completion_tokens")]
+    [InlineData("""{"model":"a","messages":[],"stream_options":null,"stream_options":{"include_usage":true}}""", "stream_options")]
+    public void AFieldCorridorActsOn_WrittenTwiceOrTwoWays_IsRefused(string json, string param)
+    {
+        using var request = Request(json);
+
+        var error = RequestParser.Parse(request, Operation.ChatCompletions);
+
+        Assert.Equal((400, param), (error?.Status, error?.Param));
+    }
+
+    [Fact]
+    public void OtherNames_MayRepeat_AsTheUpstreamDecides()
+    {
+        using var request = Request("""{"model":"a","messages":[],"temperature":1,"temperature":0.5,"metadata":{"n":1,"n":2}}""");
+
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+    }
+
+    [Fact]
+    public void BothMaxTokenFields_Agreeing_AreOneLimit()
+    {
+        using var both = Request("""{"model":"a","messages":[],"max_tokens":64,"max_completion_tokens":64}""");
+        using var completion = Request("""{"model":"a","messages":[],"max_completion_tokens":64,"max_tokens":null}""");
+
+        Assert.Null(RequestParser.Parse(both, Operation.ChatCompletions));
+        Assert.Null(RequestParser.Parse(completion, Operation.ChatCompletions));
+        Assert.Equal((64, 64), (both.MaxTokens, completion.MaxTokens));
+    }
+
+    [Fact]
+    public void ANameThatIsNotUnicodeText_IsAnError_NotAnException()
+    {
+        using var request = Request("""{"model":"a","messages":[],"\ud800":1}""");
+
+        Assert.Equal(400, RequestParser.Parse(request, Operation.ChatCompletions)?.Status);
+    }
+
+    [Fact]
+    public void StreamOptionsNull_IsWhereUsageWillBeAskedFor()
+    {
+        using var request = Request("""{"model":"a","messages":[],"stream":true,"stream_options":null}""");
+
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+        Assert.False(request.IncludeUsage);
+        Assert.Equal("null", Encoding.UTF8.GetString(request.Body.Span[request.StreamOptionsValue!.Value]));
+    }
 }

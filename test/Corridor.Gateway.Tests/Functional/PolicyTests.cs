@@ -136,6 +136,50 @@ public sealed class PolicyTests(PolicyGatewayFixture fixture) : IClassFixture<Po
     }
 
     [Fact]
+    public async Task TheFieldsPolicyActsOn_MeanToIt_WhatTheyMeanToTheUpstream()
+    {
+        var sino = await fixture.TenantAsync("sino-escape", "SG", VettingTier.Established, controlling: "CN");
+        var basic = await fixture.TenantAsync("basic-escape", "SG", VettingTier.Basic);
+        using var sinoHttp = Live.Http(sino);
+        using var basicHttp = Live.Http(basic);
+
+        async Task<(HttpStatusCode Status, string Body)> PostAsync(HttpClient http, string json)
+        {
+            using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+            using var response = await http.PostAsync("/v1/chat/completions", content).WithTimeout();
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        // gpt-4.1 has no region this tenant may be served from, however its name is written; written twice, it is refused.
+        var (escaped, _) = await PostAsync(sinoHttp, """{"mod\u0065l":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}""");
+        var (twice, twiceBody) = await PostAsync(sinoHttp, """{"model":"flaky","messages":[{"role":"user","content":"hi"}],"mod\u0065l":"gpt-4.1"}""");
+        // The 50-token cap holds for max_completion_tokens, alone or with an equal max_tokens; differing, the two are refused.
+        var (completion, completionBody) = await PostAsync(basicHttp, """{"model":"gpt-4.1","messages":[{"role":"user","content":"Write at length."}],"max_completion_tokens":1000}""");
+        var (both, bothBody) = await PostAsync(basicHttp, """{"model":"gpt-4.1","messages":[{"role":"user","content":"Write at length."}],"max_completion_tokens":1000,"max_tokens":1000}""");
+        var (differing, _) = await PostAsync(basicHttp, """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":1000,"max_tokens":10}""");
+        // logprobs are stripped however their name is written, from a body that repeats a name Corridor does not read.
+        var (stripped, strippedBody) = await PostAsync(basicHttp,
+            """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"temperature":1,"temperature":1,"l\u006fgprobs":true}""");
+        // A restricted body nesting deeper than 64 (the front door allows 128) is rewritten too; the simulator refuses it.
+        var deep = new string('[', 80) + new string(']', 80);
+        var (deepStatus, deepBody) = await PostAsync(basicHttp,
+            "{\"model\":\"gpt-4.1\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":{\"x\":" + deep + "},\"logprobs\":true}");
+
+        Assert.Equal(HttpStatusCode.Forbidden, escaped);
+        Assert.Equal(HttpStatusCode.BadRequest, twice);
+        Assert.Contains("more than once", twiceBody, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, completion);
+        Assert.True(JsonDocument.Parse(completionBody).RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32() <= 50);
+        Assert.Equal(HttpStatusCode.OK, both);
+        Assert.True(JsonDocument.Parse(bothBody).RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32() <= 50);
+        Assert.Equal(HttpStatusCode.BadRequest, differing);
+        Assert.Equal(HttpStatusCode.OK, stripped);
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(strippedBody).RootElement.GetProperty("choices")[0].GetProperty("logprobs").ValueKind);
+        Assert.Equal(HttpStatusCode.BadRequest, deepStatus);
+        Assert.Contains("The simulator expects a JSON object", deepBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EveryDecision_IsAudited_WithItsRuleTrace_AndDenialsAreNotBilled()
     {
         var secret = await fixture.TenantAsync("audited-cn", "CN", VettingTier.Strategic);
