@@ -34,7 +34,18 @@ internal sealed class UsageEndpoint(Authenticator authenticator, ICorridorStore 
         // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls may block.
         await Task.Yield();
         var tenant = call.Caller!.Tenant.Id;
-        var totals = await store.GetUsageTotalsAsync(from, to, tenant, context.RequestAborted);
+        IReadOnlyList<UsageTotal> totals;
+        try
+        {
+            totals = await store.GetUsageTotalsAsync(from, to, tenant, context.RequestAborted);
+        }
+        catch (Exception e) when (e is CorridorStoreException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or TimeoutException)
+        {
+            // The store is away: say so in the client's dialect, without the store's own error, which is not the client's to see.
+            await RequestPipeline.WriteErrorAsync(context, dialect, new GatewayError(ErrorKind.Unavailable,
+                "Usage cannot be read now: Corridor cannot reach its store. Retry later.", "store_unavailable") { RetryAfter = "5" }, call.RequestId);
+            return;
+        }
         context.Response.ContentType = "application/json";
         using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
         {
