@@ -14,6 +14,7 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
     private int _consecutiveFailures;
     private DateTimeOffset _openUntil = DateTimeOffset.MinValue;
     private bool _probing;
+    private long _lastProbe;
 
     /// <summary>The decayed latency in milliseconds, or NaN before the first success.</summary>
     public double LatencyMs
@@ -36,8 +37,16 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
     }
 
     /// <summary>Whether a request may go to this deployment now; in half-open state only the first caller gets the probe.</summary>
-    public bool TryEnter(DateTimeOffset now)
+    public bool TryEnter(DateTimeOffset now) => TryEnter(now, out _);
+
+    /// <summary>
+    /// As <see cref="TryEnter(DateTimeOffset)"/>; <paramref name="probe"/> is nonzero when this caller got the half-open
+    /// state's probe. A probe that ends with neither <see cref="RecordSuccess"/> nor <see cref="RecordFailure"/> (its
+    /// client left, or it was never sent) must be given back with <see cref="EndProbe"/>, or no request would probe again.
+    /// </summary>
+    public bool TryEnter(DateTimeOffset now, out long probe)
     {
+        probe = 0;
         lock (_gate)
         {
             if (_consecutiveFailures < failureThreshold)
@@ -49,7 +58,27 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
                 return false;
             }
             _probing = true;
+            probe = ++_lastProbe;
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Gives back a probe that found out nothing, so the next request may probe. Does nothing once the probe's outcome
+    /// was recorded, or for another caller's probe; zero (no probe) is ignored.
+    /// </summary>
+    public void EndProbe(long probe)
+    {
+        if (probe == 0)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            if (_probing && _lastProbe == probe)
+            {
+                _probing = false;
+            }
         }
     }
 

@@ -40,7 +40,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
             var input = Reservation.PromptTokens(request.Body.Span, model.ContextWindow);
             var output = call.Operation == Operation.Embeddings
                 ? 0
-                : Reservation.OutputTokens(request.MaxTokens, request.N, model.DefaultMaxOutputTokens ?? options.DefaultMaxOutputTokens);
+                : Reservation.OutputTokens(request.MaxTokens, request.N, options.DefaultOutputTokens(model));
             if (limits.HasTokenLimit)
             {
                 tokens = Reservation.WeightedTokens(input, output, options.InputTokenWeight, options.OutputTokenWeight);

@@ -87,6 +87,13 @@ public sealed record AdmissionOptions(
 {
     public static readonly AdmissionOptions Default = new();
 
+    /// <summary>
+    /// The output a request without <c>max_tokens</c> may have from <paramref name="model"/>: what admission reserves, what
+    /// an estimate never exceeds, and the <c>max_tokens</c> an upstream that requires one (Anthropic's) is sent. One figure
+    /// for all three, so the upstream can never produce more than was reserved.
+    /// </summary>
+    public int DefaultOutputTokens(ModelConfig model) => model.DefaultMaxOutputTokens ?? DefaultMaxOutputTokens;
+
     public Limits TenantDefaults { get; init; } = Limits.None;
 
     public Limits KeyDefaults { get; init; } = Limits.None;

@@ -19,8 +19,6 @@ namespace Corridor.Gateway.Forwarding;
 /// </summary>
 internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes, ServerOptions server, TimeProvider time, ILogger<Forwarder> logger)
 {
-    private const int DefaultMaxTokensForAnthropic = 4096;
-
     public async Task<GatewayError?> ForwardAsync(HttpContext context, CorridorRequestFeature call)
     {
         var request = call.Request!;
@@ -33,78 +31,87 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
             var deployment = order[i];
             var health = routes.Health(deployment);
-            if (!health.TryEnter(time.GetUtcNow()))
+            if (!health.TryEnter(time.GetUtcNow(), out var probe))
             {
                 lastError ??= new GatewayError(ErrorKind.Unavailable, $"Every deployment of model '{request.Model}' is failing; retry later.", "circuit_open");
                 continue;
             }
-            if (attempts++ > 0 && !routes.RetryBudget.TryRetry())
-            {
-                LogRetryBudgetExhausted(call.RequestId, deployment.Id);
-                break;
-            }
-            var target = call.Config.Upstreams[deployment];
-            call.Deployment = deployment;
-            var sentAt = time.GetTimestamp();
-            var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
-            var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
-                deployment.Model.DefaultMaxOutputTokens ?? DefaultMaxTokensForAnthropic,
-                openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
-            if (body.Error is { } translationError)
-            {
-                // This deployment cannot express the request; another vendor's might.
-                lastError = GatewayError.Invalid(translationError, body.ErrorParam);
-                continue;
-            }
-
-            var operation = call.Operation == Operation.Embeddings ? Operation.Embeddings : Operation.ChatCompletions;
-            UpstreamResponse response;
             try
             {
-                response = await client.SendAsync(target, operation, UpstreamBody.Bytes(body, request), server.EffectiveStreamIdleTimeout, aborted);
-            }
-            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-            {
-                call.Outcome = RequestOutcome.ClientDisconnected;
-                return null;
-            }
-            catch (OperationCanceledException)
-            {
-                LogUpstreamFailed(call.RequestId, deployment.Id, "no response headers within the idle timeout");
-                health.RecordFailure(time.GetUtcNow());
-                lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
-                continue;
-            }
-            catch (HttpRequestException e)
-            {
-                LogUpstreamFailed(call.RequestId, deployment.Id, e.Message);
-                health.RecordFailure(time.GetUtcNow());
-                lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
-                continue;
-            }
-
-            using (response)
-            {
-                var status = response.Status;
-                if (IsRetriable(status))
+                if (attempts++ > 0 && !routes.RetryBudget.TryRetry())
                 {
-                    LogUpstreamFailed(call.RequestId, deployment.Id, $"status {status}");
-                    health.RecordFailure(time.GetUtcNow());
-                    lastError = UpstreamStatusError(response, request.Model);
+                    LogRetryBudgetExhausted(call.RequestId, deployment.Id);
+                    break;
+                }
+                var target = call.Config.Upstreams[deployment];
+                call.Deployment = deployment;
+                var sentAt = time.GetTimestamp();
+                var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
+                var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
+                    call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
+                    openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
+                if (body.Error is { } translationError)
+                {
+                    // This deployment cannot express the request; another vendor's might.
+                    lastError = GatewayError.Invalid(translationError, body.ErrorParam);
                     continue;
                 }
-                health.RecordSuccess(time.GetElapsedTime(sentAt), time.GetUtcNow());
-                context.Response.Headers["x-corridor-region"] = deployment.Region;
-                if (status >= 400)
+
+                var operation = call.Operation == Operation.Embeddings ? Operation.Embeddings : Operation.ChatCompletions;
+                UpstreamResponse response;
+                try
                 {
-                    return await RelayUpstreamErrorAsync(context, call, target, response, aborted);
+                    response = await client.SendAsync(target, operation, UpstreamBody.Bytes(body, request), server.EffectiveStreamIdleTimeout, aborted);
                 }
-                if (request.Stream && response.IsEventStream)
+                catch (OperationCanceledException) when (aborted.IsCancellationRequested)
                 {
-                    await RelayStreamAsync(context, call, target, direction, response, aborted);
+                    call.Outcome = RequestOutcome.ClientDisconnected;
                     return null;
                 }
-                return await RelayWholeAsync(context, call, target, direction, response, aborted);
+                catch (OperationCanceledException)
+                {
+                    LogUpstreamFailed(call.RequestId, deployment.Id, "no response headers within the idle timeout");
+                    health.RecordFailure(time.GetUtcNow());
+                    lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
+                    continue;
+                }
+                catch (HttpRequestException e)
+                {
+                    LogUpstreamFailed(call.RequestId, deployment.Id, e.Message);
+                    health.RecordFailure(time.GetUtcNow());
+                    lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
+                    continue;
+                }
+
+                using (response)
+                {
+                    var status = response.Status;
+                    if (IsRetriable(status))
+                    {
+                        LogUpstreamFailed(call.RequestId, deployment.Id, $"status {status}");
+                        health.RecordFailure(time.GetUtcNow());
+                        lastError = UpstreamStatusError(response, request.Model);
+                        continue;
+                    }
+                    health.RecordSuccess(time.GetElapsedTime(sentAt), time.GetUtcNow());
+                    context.Response.Headers["x-corridor-region"] = deployment.Region;
+                    if (status >= 400)
+                    {
+                        return await RelayUpstreamErrorAsync(context, call, target, response, aborted);
+                    }
+                    if (request.Stream && response.IsEventStream)
+                    {
+                        await RelayStreamAsync(context, call, target, direction, response, aborted);
+                        return null;
+                    }
+                    return await RelayWholeAsync(context, call, target, direction, response, aborted);
+                }
+            }
+            finally
+            {
+                // A probe of a half-open breaker that learnt nothing (the client left, the retry budget ran out, the request
+                // could not be translated for this deployment) lets the next request probe.
+                health.EndProbe(probe);
             }
         }
         call.Deployment ??= call.AllowedDeployments.Count > 0 ? call.AllowedDeployments[^1] : null;
@@ -186,7 +193,6 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             call.Outcome = RequestOutcome.UpstreamError;
             return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{call.Request!.Model}' returned an invalid response.", "upstream_invalid_response");
         }
-        call.Served = true;
         var clientBody = direction switch
         {
             TranslationDirection.ChatToMessages => ChatToMessages.TranslateResponse(body.Span, call.Request!.Model, "chatcmpl-" + call.RequestId),
@@ -198,6 +204,9 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             call.Outcome = RequestOutcome.UpstreamError;
             return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream's response could not be translated: {error}", "upstream_invalid_response");
         }
+        // Served (and so billed) only once the client has an answer it can read: an untranslatable one is a 502, billed
+        // nothing, like any other invalid upstream answer (docs/faults.md).
+        call.Served = true;
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
         var bytes = clientBody.Body is { } translated ? translated.AsMemory() : body.Memory;
@@ -407,8 +416,9 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 }
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // Not JSON, or a message whose escapes decode to no text (a lone surrogate): the caller says so in its own words.
         }
         return null;
     }

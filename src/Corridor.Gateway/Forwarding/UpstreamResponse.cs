@@ -107,7 +107,7 @@ internal sealed class UpstreamResponse : IDisposable
             }
             else if (Ascii.EqualsIgnoreCase(name, "retry-after"u8))
             {
-                retryAfter = Encoding.ASCII.GetString(value);
+                retryAfter = RetryAfterValue(value);
             }
             else if (Ascii.EqualsIgnoreCase(name, "connection"u8))
             {
@@ -470,6 +470,27 @@ internal sealed class UpstreamResponse : IDisposable
         public override void SetLength(long value) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// The upstream's <c>Retry-After</c> when it is one of the two forms HTTP defines (RFC 9110 §10.2.3): seconds, or an
+    /// HTTP date. Anything else is dropped rather than passed on to the client's response.
+    /// </summary>
+    internal static string? RetryAfterValue(ReadOnlySpan<byte> value)
+    {
+        value = value.Trim(" \t"u8);
+        if (value.IsEmpty || value.Length > 29 || !Ascii.IsValid(value))
+        {
+            return null;
+        }
+        var text = Encoding.ASCII.GetString(value);
+        if (value.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0)
+        {
+            return value.Length <= 10 ? text : null;
+        }
+        return DateTimeOffset.TryParseExact(text, "r", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
+            ? text
+            : null;
     }
 }
 

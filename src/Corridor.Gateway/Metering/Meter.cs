@@ -33,5 +33,5 @@ internal static class Meter
     public static long OutputCap(ClientRequest? request, Operation operation, ModelConfig model, AdmissionOptions admission) =>
         request is null || operation == Operation.Embeddings
             ? 0
-            : Reservation.OutputTokens(request.MaxTokens, request.N, model.DefaultMaxOutputTokens ?? admission.DefaultMaxOutputTokens);
+            : Reservation.OutputTokens(request.MaxTokens, request.N, admission.DefaultOutputTokens(model));
 }

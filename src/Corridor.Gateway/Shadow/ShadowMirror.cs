@@ -43,8 +43,6 @@ internal sealed partial class ShadowMirror(
     TimeProvider time,
     ILogger<ShadowMirror> logger) : BackgroundService
 {
-    private const int DefaultMaxTokensForAnthropic = 4096;
-
     // Queue size and worker count are read at start; pairs and shares follow reloads.
     private readonly Channel<ShadowJob> _queue = Channel.CreateBounded<ShadowJob>(
         new BoundedChannelOptions(state.Active.Config.Shadow.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
@@ -194,10 +192,11 @@ internal sealed partial class ShadowMirror(
         // Route: the first deployment in the candidate's routing order whose breaker lets a request through.
         DeploymentEntry? deployment = null;
         DeploymentHealth? health = null;
+        long probe = 0;
         foreach (var option in routes.Order(allowed, config.Config.Routing))
         {
             var h = routes.Health(option);
-            if (h.TryEnter(time.GetUtcNow()))
+            if (h.TryEnter(time.GetUtcNow(), out probe))
             {
                 (deployment, health) = (option, h);
                 break;
@@ -212,10 +211,11 @@ internal sealed partial class ShadowMirror(
         var target = config.Upstreams[deployment];
         var direction = UpstreamBody.Direction(job.Dialect, target.Dialect);
         var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
-            deployment.Model.DefaultMaxOutputTokens ?? DefaultMaxTokensForAnthropic,
+            config.Config.Admission.DefaultOutputTokens(deployment.Model),
             openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
         if (body.Error is not null)
         {
+            health.EndProbe(probe);
             return Skip("untranslatable");
         }
         var usage = new UsageMeter(compareChars);
@@ -232,9 +232,12 @@ internal sealed partial class ShadowMirror(
         }
 
         // Meter and record, billed to the operator. No client waits for a shadow request, so neither does this for its row.
+        // An answer the upstream began (a 2xx) is charged by its vendor even when it broke off, stalled or came without
+        // usage, so it costs what the upstream reported or, failing that, an estimate, as a tenant's request would.
         var served = error is null;
-        var estimated = served && usage.EstimateIfMissing(request.Body.Span, Meter.OutputCap(request, job.Operation, candidate.Config, config.Config.Admission));
-        var cost = served ? PriceBook.Cost(deployment.Config, usage.InputTokens, usage.OutputTokens) : 0m;
+        var charged = status is >= 200 and < 300;
+        var estimated = charged && usage.EstimateIfMissing(request.Body.Span, Meter.OutputCap(request, job.Operation, candidate.Config, config.Config.Admission));
+        var cost = charged ? PriceBook.Cost(deployment.Config, usage.InputTokens, usage.OutputTokens) : 0m;
         _ = ledger.Enqueue(new LedgerEntry(
             requestId,
             now,
@@ -246,8 +249,8 @@ internal sealed partial class ShadowMirror(
             deployment.Region,
             status,
             served ? RequestOutcome.Success : error == "upstream_timeout" ? RequestOutcome.Timeout : RequestOutcome.UpstreamError,
-            served ? usage.InputTokens : 0,
-            served ? usage.OutputTokens : 0,
+            charged ? usage.InputTokens : 0,
+            charged ? usage.OutputTokens : 0,
             cost,
             estimated,
             latency,
@@ -263,7 +266,7 @@ internal sealed partial class ShadowMirror(
         if (!served)
         {
             return new ShadowResult(requestId, job.PrimaryRequestId, now, job.Tenant.Id, job.PrimaryModel, candidate.Id,
-                ShadowOutcome.CandidateFailed, error, job.PrimaryLatencyMs, latency, job.PrimaryCost, 0m, null);
+                ShadowOutcome.CandidateFailed, error, job.PrimaryLatencyMs, latency, job.PrimaryCost, cost, null);
         }
         var output = new ModelOutput(Cap(usage.Text, compareChars), usage.ToolNames, usage.ToolArguments ?? "");
         return new ShadowResult(requestId, job.PrimaryRequestId, now, job.Tenant.Id, job.PrimaryModel, candidate.Id,
@@ -275,10 +278,11 @@ internal sealed partial class ShadowMirror(
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         timeout.CancelAfter(server.EffectiveStreamIdleTimeout);
+        var status = 0;
         try
         {
             using var response = await client.SendAsync(target, Operation.ChatCompletions, body, timeout.Token);
-            var status = response.Status;
+            status = response.Status;
             if (status >= 400)
             {
                 return (status, status == (int)HttpStatusCode.TooManyRequests ? "upstream_rate_limited"
@@ -313,11 +317,12 @@ internal sealed partial class ShadowMirror(
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {
-            return (0, "upstream_timeout");
+            return (status, "upstream_timeout");
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {
-            return (0, "upstream_unreachable");
+            // Before the answer's headers the upstream was not reached; after them its answer broke off.
+            return (status, status == 0 ? "upstream_unreachable" : "upstream_stream_broken");
         }
     }
 

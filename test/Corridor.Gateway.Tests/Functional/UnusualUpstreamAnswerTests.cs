@@ -1,0 +1,162 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Corridor.Core.Metering;
+using Corridor.Testing;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>
+/// The test catalog plus deployments on a scripted upstream that answers what the simulator never does: an error message
+/// that decodes to no text, a <c>Retry-After</c> with a control character, a 200 that cannot be translated, and a
+/// deployment whose answers the test switches (failing, silent, well) to drive its circuit breaker (one failure opens it
+/// for a second). gpt-4.1 is mirrored to cut-stream, whose streams the simulator cuts after five events.
+/// </summary>
+public sealed class UnusualUpstreamFixture : LiveGatewayFixture
+{
+    private const string NoContentMessage = """{"id":"msg_1","type":"message","role":"assistant","model":"odd","usage":{"input_tokens":50,"output_tokens":70}}""";
+    private const string LoneSurrogateError = """{"type":"error","error":{"type":"invalid_request_error","message":"bad \ud800 input"}}""";
+    private const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"probe","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
+
+    /// <summary>How the probe deployment answers: "fail" (503), "silent" (never), anything else (200).</summary>
+    public string ProbeMode { get; set; } = "fail";
+
+    public static string Json(string status, string body, string headers = "") =>
+        $"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
+
+    protected override Task<LiveGateway> StartAsync()
+    {
+        var upstream = Own(new ScriptedUpstream());
+        upstream.AnswerRequests(request => request switch
+        {
+            _ when request.Contains("/probe/", StringComparison.Ordinal) => ProbeMode switch
+            {
+                "fail" => Json("503 Service Unavailable", """{"error":{"message":"down"}}"""),
+                "silent" => null,
+                _ => Json("200 OK", Completion),
+            },
+            _ when request.Contains("lone-surrogate", StringComparison.Ordinal) => Json("400 Bad Request", LoneSurrogateError),
+            _ when request.Contains("control-character", StringComparison.Ordinal) => Json("429 Too Many Requests", "{}", "Retry-After: 5\u0001\r\n"),
+            _ => Json("200 OK", NoContentMessage),
+        });
+        var scripted = upstream.BaseUrl.ToString().TrimEnd('/');
+        return LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator)
+            .Replace("models:\n", $$"""
+                models:
+                  - { id: odd-claude, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }
+                  - { id: odd-openai, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+                  - { id: probe, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+
+                """, StringComparison.Ordinal)
+            .Replace("deployments:\n", $$"""
+                deployments:
+                  - { id: odd-claude-us, model: odd-claude, region: us-east, endpoint: "{{scripted}}/odd/v1", price: { input: 1, output: 1 } }
+                  - { id: odd-openai-sg, model: odd-openai, region: sg, endpoint: "{{scripted}}/odd/v1", price: { input: 1, output: 1 } }
+                  - { id: probe-sg, model: probe, region: sg, endpoint: "{{scripted}}/probe/v1", price: { input: 1, output: 1 } }
+
+                """, StringComparison.Ordinal)
+            + """
+
+            routing:
+              breaker: { failures: 1, openSeconds: 1 }
+            shadow:
+              models:
+                gpt-4.1: { candidate: cut-stream, share: 1 }
+            """);
+    }
+}
+
+public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) : IClassFixture<UnusualUpstreamFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    private static object Ask(string model, string content, bool stream = false) =>
+        new { model, stream, messages = new[] { new { role = "user", content } } };
+
+    [Fact]
+    public async Task AnUpstreamErrorMessageThatIsNotText_IsRelayedWithItsStatus_NotA500()
+    {
+        using var http = Live.Http();
+
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask("odd-claude", "lone-surrogate")).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
+    }
+
+    [Fact]
+    public async Task ARetryAfterThatIsNotHttp_IsDropped_AndTheClientStillGetsIts429()
+    {
+        using var http = Live.Http();
+
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask("odd-openai", "control-character")).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.False(response.Headers.Contains("Retry-After"));
+        Assert.Contains("upstream_rate_limited", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnAnswerThatCannotBeTranslated_Is502_AndBilledNothing()
+    {
+        using var http = Live.Http();
+
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask("odd-claude", "hello")).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("upstream_invalid_response", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var row = await Live.LedgerRowAsync(response.Headers.GetValues("x-corridor-request-id").Single());
+        Assert.Equal(RequestOutcome.UpstreamError, row.Outcome);
+        LedgerAssert.NotBilled(row);
+    }
+
+    [Fact]
+    public async Task AHalfOpenBreakersProbe_WhoseClientLeft_LetsTheNextRequestProbe()
+    {
+        using var http = Live.Http();
+        fixture.ProbeMode = "fail";
+        using (var failed = await http.PostAsJsonAsync("/v1/chat/completions", Ask("probe", "hello")).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+
+        // The breaker is half-open: this request is its probe, and its client leaves before the upstream says anything.
+        fixture.ProbeMode = "silent";
+        using (var leaving = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => http.PostAsJsonAsync("/v1/chat/completions", Ask("probe", "hello"), leaving.Token));
+        }
+        fixture.ProbeMode = "well";
+
+        // The gateway notices the client left as it reads its connection's end; give it a moment, then expect a new probe.
+        HttpStatusCode status = 0;
+        var body = "";
+        for (var attempt = 0; attempt < 20 && status != HttpStatusCode.OK; attempt++)
+        {
+            await Task.Delay(100);
+            using var after = await http.PostAsJsonAsync("/v1/chat/completions", Ask("probe", "hello")).WithTimeout();
+            (status, body) = (after.StatusCode, await after.Content.ReadAsStringAsync());
+        }
+        Assert.True(status == HttpStatusCode.OK, $"{(int)status}: {body}");
+    }
+
+    [Fact]
+    public async Task AShadowCandidatesStreamCutMidway_CostsTheOperatorWhatItProduced()
+    {
+        using var http = Live.Http();
+
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask("gpt-4.1", "tell me a long story please", stream: true)).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await response.Content.ReadAsStringAsync();
+        var primary = response.Headers.GetValues("x-corridor-request-id").Single();
+
+        var shadow = await Live.LedgerRowAsync(row => row.ShadowOf == primary);
+        Assert.False(shadow.Billable);
+        Assert.Equal(("upstream_stream_broken", RequestOutcome.UpstreamError), (shadow.ErrorCode, shadow.Outcome));
+        Assert.True(shadow.OutputTokens > 0 && shadow.Cost > 0m && shadow.Estimated,
+            $"shadow row: tokens {shadow.InputTokens}/{shadow.OutputTokens}, cost {shadow.Cost}, estimated {shadow.Estimated}");
+    }
+}
