@@ -87,47 +87,57 @@ internal sealed class SseReader
 
     /// <summary>
     /// Reads events from <paramref name="reader"/> until the stream ends (or <paramref name="stop"/> says the rest is not
-    /// wanted), waiting at most <paramref name="idleTimeout"/> for each read.
+    /// wanted), waiting at most <paramref name="idleTimeout"/> for each read. The time <paramref name="afterBatch"/> takes
+    /// (writing the events to a client that reads slowly) is not the upstream's idle time.
     /// </summary>
     public static async Task<SseReadResult> ReadAllAsync(PipeReader reader, EventHandler onEvent, Func<ValueTask> afterBatch, TimeSpan idleTimeout, CancellationToken cancellationToken,
         Func<bool>? stop = null)
     {
         var sse = new SseReader();
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        while (true)
+        var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
         {
-            idle.CancelAfter(idleTimeout);
-            ReadResult result;
-            try
+            while (true)
             {
-                result = await reader.ReadAsync(idle.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return SseReadResult.IdleTimeout;
-            }
-            var buffer = result.Buffer;
-            var ok = sse.Consume(ref buffer, onEvent);
-            reader.AdvanceTo(buffer.Start, buffer.End);
-            if (!ok)
-            {
-                return SseReadResult.EventTooLarge;
-            }
-            await afterBatch();
-            if (stop?.Invoke() == true)
-            {
-                return SseReadResult.Ended;
-            }
-            if (result.IsCompleted)
-            {
-                sse.Flush(onEvent);
+                idle.CancelAfter(idleTimeout);
+                ReadResult result;
+                try
+                {
+                    result = await reader.ReadAsync(idle.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    return SseReadResult.IdleTimeout;
+                }
+                if (!idle.TryReset())
+                {
+                    // The timer ran out just as the read completed: the read counts, the next one gets a fresh timer.
+                    idle.Dispose();
+                    idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                }
+                var buffer = result.Buffer;
+                var ok = sse.Consume(ref buffer, onEvent);
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (!ok)
+                {
+                    return SseReadResult.EventTooLarge;
+                }
                 await afterBatch();
-                return SseReadResult.Ended;
+                if (stop?.Invoke() == true)
+                {
+                    return SseReadResult.Ended;
+                }
+                if (result.IsCompleted)
+                {
+                    sse.Flush(onEvent);
+                    await afterBatch();
+                    return SseReadResult.Ended;
+                }
             }
-            if (!idle.TryReset())
-            {
-                return SseReadResult.IdleTimeout;
-            }
+        }
+        finally
+        {
+            idle.Dispose();
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Corridor.Gateway.Forwarding;
+using Corridor.Testing;
 
 namespace Corridor.Gateway.Tests.Forwarding;
 
@@ -38,5 +39,40 @@ public sealed class SseReaderTests
         reader.Flush((in SseEvent e) => seen.Add(Encoding.UTF8.GetString(e.Data)));
 
         Assert.Equal(["tail"], seen);
+    }
+
+    [Fact]
+    public async Task TimeSpentHandingEventsToASlowClient_IsNotTheUpstreamsIdleTime()
+    {
+        var pipe = new System.IO.Pipelines.Pipe();
+        await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes("data: one\n\n"));
+        var events = new List<string>();
+        var batches = 0;
+
+        // Each batch takes three idle timeouts to reach the client; the upstream's next event is already there.
+        var result = await SseReader.ReadAllAsync(pipe.Reader, (in SseEvent e) => events.Add(Encoding.UTF8.GetString(e.Data)), async () =>
+        {
+            if (batches++ == 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(300));
+                await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes("data: two\n\n"));
+                await pipe.Writer.CompleteAsync();
+            }
+        }, TimeSpan.FromMilliseconds(100), CancellationToken.None).WaitAsync(TestTimeouts.Default);
+
+        Assert.Equal(SseReadResult.Ended, result);
+        Assert.Equal(["one", "two"], events);
+    }
+
+    [Fact]
+    public async Task AnUpstreamSilentForTheIdleTimeout_EndsTheRead()
+    {
+        var pipe = new System.IO.Pipelines.Pipe();
+        await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes("data: one\n\n"));
+
+        var result = await SseReader.ReadAllAsync(pipe.Reader, (in SseEvent _) => { }, () => ValueTask.CompletedTask,
+            TimeSpan.FromMilliseconds(100), CancellationToken.None).WaitAsync(TestTimeouts.Default);
+
+        Assert.Equal(SseReadResult.IdleTimeout, result);
     }
 }
