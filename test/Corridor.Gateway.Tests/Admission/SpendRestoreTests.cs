@@ -37,4 +37,28 @@ public sealed class SpendRestoreTests
         var over = new AdmissionRequest("acme", new Limits { MonthlyHardBudget = 2.5m }, "key_a", Limits.None, 0, 0.2m, Stream: false);
         Assert.Equal(AdmissionVerdict.BudgetExhausted, counters.TryAdmit(in over, out _).Verdict);
     }
+
+    [Fact]
+    public async Task ARequestCountsToTheDayItEnded_AsSettlingItDid_EvenAcrossTheMonthsStart()
+    {
+        using var folder = new TempDirectory();
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(folder.File("corridor.db")), CancellationToken.None).WithTimeout();
+        var now = new DateTimeOffset(2026, 7, 1, 10, 0, 0, TimeSpan.Zero);
+        var lastSecondOfJune = new DateTimeOffset(2026, 6, 30, 23, 59, 59, 900, TimeSpan.Zero);
+        await store.AppendLedgerAsync(
+        [
+            // Received in June, ended (812 ms later) in July: July's, today's.
+            LedgerSamples.Entry("req_across_midnight", lastSecondOfJune, keyId: "key_a", cost: 3m),
+            // Received and ended in June.
+            LedgerSamples.Entry("req_june", lastSecondOfJune.AddSeconds(-1), keyId: "key_a", cost: 100m),
+            LedgerSamples.Entry("req_july", now.AddHours(-1), keyId: "key_a", cost: 0.5m),
+        ], CancellationToken.None).WithTimeout();
+        var clock = new FixedTimeProvider(now);
+        var counters = new LocalAdmissionCounters(clock);
+
+        await SpendRestore.RestoreAsync(store, counters, clock, CancellationToken.None).WithTimeout();
+
+        var acme = counters.Find(LimitScope.Tenant, "acme")!;
+        Assert.Equal((3.5m, 3.5m), (acme.DaySpent, acme.MonthSpent));
+    }
 }
