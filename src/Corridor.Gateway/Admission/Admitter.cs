@@ -1,4 +1,6 @@
 using Corridor.Core.Admission;
+using Corridor.Core.Catalog;
+using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
@@ -40,7 +42,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
             var input = Reservation.PromptTokens(request.Body.Span, model.ContextWindow);
             var output = call.Operation == Operation.Embeddings
                 ? 0
-                : Reservation.OutputTokens(request.MaxTokens, request.N, options.DefaultOutputTokens(model));
+                : Reservation.OutputTokens(request.MaxTokens, request.N, DefaultOutputTokens(call.AllowedDeployments, options, model));
             if (limits.HasTokenLimit)
             {
                 tokens = Reservation.WeightedTokens(input, output, options.InputTokenWeight, options.OutputTokenWeight);
@@ -56,6 +58,20 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
         return result.Verdict == AdmissionVerdict.AllowancePending
             ? WaitForAllowanceAsync(context, call, admission)
             : ValueTask.FromResult(Answer(context, call, result, tokens));
+    }
+
+    /// <summary>
+    /// The most output a request without <c>max_tokens</c> may have from whichever allowed deployment serves it: an alias's
+    /// models (and so their output caps) differ, and a fallback must not produce more than was reserved.
+    /// </summary>
+    private static int DefaultOutputTokens(IReadOnlyList<DeploymentEntry> allowed, AdmissionOptions options, ModelConfig model)
+    {
+        var most = options.DefaultOutputTokens(model);
+        foreach (var deployment in allowed)
+        {
+            most = Math.Max(most, options.DefaultOutputTokens(deployment.Model));
+        }
+        return most;
     }
 
     private async ValueTask<GatewayError?> WaitForAllowanceAsync(HttpContext context, CorridorRequestFeature call, AdmissionRequest admission)
