@@ -18,7 +18,8 @@ internal static class RequestRestrictions
 {
     public static ClientRequest Apply(ClientRequest request, Restrictions restrictions, Operation operation)
     {
-        if (restrictions.IsNone)
+        // Embeddings have no output to cap, no choices and no logprobs: a max_tokens added to one would be refused upstream.
+        if (restrictions.IsNone || operation == Operation.Embeddings)
         {
             return request;
         }

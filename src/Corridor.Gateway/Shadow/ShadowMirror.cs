@@ -220,7 +220,7 @@ internal sealed partial class ShadowMirror(
         }
         var usage = new UsageMeter(compareChars);
         var sentAt = time.GetTimestamp();
-        var (status, error) = await CallAsync(target, UpstreamBody.Bytes(body, request), usage, stoppingToken);
+        var (status, error, streamed) = await CallAsync(target, UpstreamBody.Bytes(body, request), usage, stoppingToken);
         var latency = (int)time.GetElapsedTime(sentAt).TotalMilliseconds;
         if (error is null or "upstream_rejected")
         {
@@ -232,10 +232,11 @@ internal sealed partial class ShadowMirror(
         }
 
         // Meter and record, billed to the operator. No client waits for a shadow request, so neither does this for its row.
-        // An answer the upstream began (a 2xx) is charged by its vendor even when it broke off, stalled or came without
-        // usage, so it costs what the upstream reported or, failing that, an estimate, as a tenant's request would.
+        // It costs what a tenant's request would be billed: an answer, or a stream the upstream began and then broke off or
+        // stalled, at what the upstream reported or, failing that, an estimate; a whole answer that broke or was not JSON,
+        // nothing (docs/faults.md).
         var served = error is null;
-        var charged = status is >= 200 and < 300;
+        var charged = served || (streamed && status is >= 200 and < 300);
         var estimated = charged && usage.EstimateIfMissing(request.Body.Span, Meter.OutputCap(request, job.Operation, candidate.Config, config.Config.Admission));
         var cost = charged ? PriceBook.Cost(deployment.Config, usage.InputTokens, usage.OutputTokens) : 0m;
         _ = ledger.Enqueue(new LedgerEntry(
@@ -273,23 +274,27 @@ internal sealed partial class ShadowMirror(
             ShadowOutcome.Compared, null, job.PrimaryLatencyMs, latency, job.PrimaryCost, cost, Similarity.Compare(job.PrimaryOutput, output));
     }
 
-    /// <summary>Sends the request and reads the whole answer (streamed or not) into <paramref name="usage"/>; the error code is null on success.</summary>
-    private async Task<(int Status, string? Error)> CallAsync(UpstreamTarget target, ReadOnlyMemory<byte> body, UsageMeter usage, CancellationToken stoppingToken)
+    /// <summary>
+    /// Sends the request and reads the whole answer (streamed or not) into <paramref name="usage"/>; the error code is null
+    /// on success. Each wait is bounded as the tenant's requests are (the headers timeout, then the idle timeout between
+    /// reads), not the whole answer: a long, healthy candidate stream is not a timeout.
+    /// </summary>
+    private async Task<(int Status, string? Error, bool Streamed)> CallAsync(UpstreamTarget target, ReadOnlyMemory<byte> body, UsageMeter usage, CancellationToken stoppingToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        timeout.CancelAfter(server.EffectiveStreamIdleTimeout);
         var status = 0;
+        var streamed = false;
         try
         {
-            using var response = await client.SendAsync(target, Operation.ChatCompletions, body, timeout.Token);
+            using var response = await client.SendAsync(target, Operation.ChatCompletions, body, server.EffectiveStreamIdleTimeout, stoppingToken);
             status = response.Status;
             if (status >= 400)
             {
                 return (status, status == (int)HttpStatusCode.TooManyRequests ? "upstream_rate_limited"
-                    : status >= 500 ? "upstream_error" : "upstream_rejected");
+                    : status >= 500 ? "upstream_error" : "upstream_rejected", false);
             }
             if (response.IsEventStream)
             {
+                streamed = true;
                 var reader = PipeReader.Create(response.Body, new StreamPipeReaderOptions(leaveOpen: true));
                 var ended = false;
                 var result = await SseReader.ReadAllAsync(reader, (in SseEvent sse) =>
@@ -302,27 +307,30 @@ internal sealed partial class ShadowMirror(
                     {
                         usage.TryScan(sse.Data);
                     }
-                }, static () => ValueTask.CompletedTask, server.EffectiveStreamIdleTimeout, timeout.Token);
+                }, static () => ValueTask.CompletedTask, server.EffectiveStreamIdleTimeout, stoppingToken);
                 await reader.CompleteAsync();
-                return result == SseReadResult.Ended && ended ? (status, null) : (status, result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken");
+                return result == SseReadResult.Ended && ended
+                    ? (status, null, true)
+                    : (status, result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken", true);
             }
-            var (read, how) = await response.ReadWholeAsync(server.EffectiveStreamIdleTimeout, timeout.Token);
+            var (read, how) = await response.ReadWholeAsync(server.EffectiveStreamIdleTimeout, stoppingToken);
             using var whole = read;
             return how switch
             {
-                BodyRead.IdleTimeout => (status, "upstream_timeout"),
-                BodyRead.Broken => (status, "upstream_response_broken"),
-                _ => whole is not null && usage.TryScan(whole.Span) && usage.Reported ? (status, null) : (status, "upstream_invalid_response"),
+                BodyRead.IdleTimeout => (status, "upstream_timeout", false),
+                BodyRead.Broken => (status, "upstream_response_broken", false),
+                // As the tenant's whole answers are read: a JSON object is an answer (its usage estimated when missing).
+                _ => whole is not null && usage.TryScanObject(whole.Span) ? (status, null, false) : (status, "upstream_invalid_response", false),
             };
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {
-            return (status, "upstream_timeout");
+            return (status, "upstream_timeout", streamed);
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {
             // Before the answer's headers the upstream was not reached; after them its answer broke off.
-            return (status, status == 0 ? "upstream_unreachable" : "upstream_stream_broken");
+            return (status, status == 0 ? "upstream_unreachable" : streamed ? "upstream_stream_broken" : "upstream_response_broken", streamed);
         }
     }
 

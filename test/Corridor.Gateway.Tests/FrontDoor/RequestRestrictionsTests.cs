@@ -30,6 +30,15 @@ public sealed class RequestRestrictionsTests
     }
 
     [Fact]
+    public void Embeddings_AreNotRewritten()
+    {
+        using var request = RequestParserTests.Request("""{"model":"e","input":"text"}""");
+        RequestParser.Parse(request, Operation.Embeddings);
+
+        Assert.Same(request, RequestRestrictions.Apply(request, new(MaxTokens: 50, N: 1, StripLogprobs: true), Operation.Embeddings));
+    }
+
+    [Fact]
     public void TheCap_LowersEveryMaxTokensField_AndIsAddedWhenThereIsNone()
     {
         var (both, _, bothRequest) = Restrict("""{"model":"a","messages":[],"max_tokens":1000,"max_completion_tokens":1000}""", new(MaxTokens: 50));

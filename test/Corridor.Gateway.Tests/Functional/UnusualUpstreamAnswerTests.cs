@@ -11,7 +11,8 @@ namespace Corridor.Gateway.Tests.Functional;
 /// The test catalog plus deployments on a scripted upstream that answers what the simulator never does: an error message
 /// that decodes to no text, a <c>Retry-After</c> with a control character, a 200 that cannot be translated, and a
 /// deployment whose answers the test switches (failing, silent, well) to drive its circuit breaker (one failure opens it
-/// for a second). gpt-4.1 is mirrored to cut-stream, whose streams the simulator cuts after five events.
+/// for a second). gpt-4.1 is mirrored to cut-stream, whose streams the simulator cuts after five events, and
+/// gpt-4.1-azure to garbage, which answers 200 with a body that is not JSON.
 /// </summary>
 public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 {
@@ -63,6 +64,7 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
             shadow:
               models:
                 gpt-4.1: { candidate: cut-stream, share: 1 }
+                gpt-4.1-azure: { candidate: garbage, share: 1 }
             """);
     }
 }
@@ -158,5 +160,19 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         Assert.Equal(("upstream_stream_broken", RequestOutcome.UpstreamError), (shadow.ErrorCode, shadow.Outcome));
         Assert.True(shadow.OutputTokens > 0 && shadow.Cost > 0m && shadow.Estimated,
             $"shadow row: tokens {shadow.InputTokens}/{shadow.OutputTokens}, cost {shadow.Cost}, estimated {shadow.Estimated}");
+    }
+
+    [Fact]
+    public async Task AShadowCandidatesWholeAnswerThatIsNotJson_CostsNothing_AsATenantsWouldNot()
+    {
+        using var http = Live.Http();
+
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask("gpt-4.1-azure", "hello")).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var primary = response.Headers.GetValues("x-corridor-request-id").Single();
+
+        var shadow = await Live.LedgerRowAsync(row => row.ShadowOf == primary);
+        Assert.Equal(("upstream_invalid_response", 0m, 0L), (shadow.ErrorCode, shadow.Cost, shadow.OutputTokens));
+        Assert.False(shadow.Billable);
     }
 }
