@@ -46,7 +46,9 @@ internal static class RequestParser
         Span<byte> unescaped = stackalloc byte[MaxEscapedName];
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (!TryName(in reader, unescaped, out var name))
+            // Names are almost never escaped: only those pay for decoding.
+            scoped var name = reader.ValueSpan;
+            if (reader.ValueIsEscaped && !TryName(in reader, unescaped, out name))
             {
                 return GatewayError.Invalid("A property name in the request body is not valid Unicode text.");
             }
