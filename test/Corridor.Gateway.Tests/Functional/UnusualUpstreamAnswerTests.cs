@@ -12,7 +12,8 @@ namespace Corridor.Gateway.Tests.Functional;
 /// that decodes to no text, a <c>Retry-After</c> with a control character, a 200 that cannot be translated, and a
 /// deployment whose answers the test switches (failing, silent, well) to drive its circuit breaker (one failure opens it
 /// for a second). gpt-4.1 is mirrored to cut-stream, whose streams the simulator cuts after five events, and
-/// gpt-4.1-azure to garbage, which answers 200 with a body that is not JSON.
+/// gpt-4.1-azure to garbage, which answers 200 with a body that is not JSON. A request without max_tokens may have 777
+/// output tokens from a model without a maxOutputTokens of its own.
 /// </summary>
 public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 {
@@ -23,8 +24,17 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
     /// <summary>How the probe deployment answers: "fail" (503), "silent" (never), anything else (200).</summary>
     public string ProbeMode { get; set; } = "fail";
 
+    /// <summary>The last request odd-claude's deployment received that none of the other answers matched (head and body).</summary>
+    public string? LastAnthropicRequest { get; private set; }
+
     public static string Json(string status, string body, string headers = "") =>
         $"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
+
+    private string Answered(string request, string answer)
+    {
+        LastAnthropicRequest = request;
+        return answer;
+    }
 
     protected override Task<LiveGateway> StartAsync()
     {
@@ -39,7 +49,7 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
             },
             _ when request.Contains("lone-surrogate", StringComparison.Ordinal) => Json("400 Bad Request", LoneSurrogateError),
             _ when request.Contains("control-character", StringComparison.Ordinal) => Json("429 Too Many Requests", "{}", "Retry-After: 5\u0001\r\n"),
-            _ => Json("200 OK", NoContentMessage),
+            _ => Answered(request, Json("200 OK", NoContentMessage)),
         });
         var scripted = upstream.BaseUrl.ToString().TrimEnd('/');
         return LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator)
@@ -59,6 +69,8 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
                 """, StringComparison.Ordinal)
             + """
 
+            limits:
+              defaultMaxOutputTokens: 777
             routing:
               breaker: { failures: 1, openSeconds: 1 }
             shadow:
@@ -112,6 +124,16 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         var row = await Live.LedgerRowAsync(response.Headers.GetValues("x-corridor-request-id").Single());
         Assert.Equal(RequestOutcome.UpstreamError, row.Outcome);
         LedgerAssert.NotBilled(row);
+    }
+
+    [Fact]
+    public async Task AnAnthropicUpstream_IsSentTheOutputCapThatWasReserved()
+    {
+        using var http = Live.Http();
+
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask("odd-claude", "what max_tokens were you sent?")).WithTimeout();
+
+        Assert.Contains("\"max_tokens\":777", fixture.LastAnthropicRequest, StringComparison.Ordinal);
     }
 
     [Fact]
