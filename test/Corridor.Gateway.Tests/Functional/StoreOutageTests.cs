@@ -49,6 +49,14 @@ public sealed class StoreOutageTests : IAsyncLifetime
             served.Add(await ChatAsync(http, HttpStatusCode.OK));
         }
 
+        // Usage is read from the store itself: while it is away, a 503 in the client's dialect, not a 500.
+        using (var usage = await http.GetAsync("/v1/usage").WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, usage.StatusCode);
+            var error = (await usage.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("error");
+            Assert.Equal(("store_unavailable", "api_error"), (error.GetProperty("code").GetString(), error.GetProperty("type").GetString()));
+        }
+
         var spool = Path.Combine(_live.Directory.Path, "data", "ledger-spool");
         await PollAsync(() => Task.FromResult(Directory.Exists(spool) && Directory.EnumerateFiles(spool).Any()));
 
