@@ -460,13 +460,17 @@ internal static class ChatToMessages
         request.TopP = topP;
         if (root.TryGet("stop", out var stop))
         {
+            // Anthropic refuses stop sequences that are only whitespace ("\n" is a common OpenAI one): those are left out.
             if (stop.ValueKind == JsonValueKind.String)
             {
-                request.Stop.Add(stop.GetString()!);
+                if (stop.GetString() is { } one && !string.IsNullOrWhiteSpace(one))
+                {
+                    request.Stop.Add(one);
+                }
             }
             else if (stop.ValueKind == JsonValueKind.Array && stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
             {
-                request.Stop.AddRange(stop.EnumerateArray().Select(s => s.GetString()!));
+                request.Stop.AddRange(stop.EnumerateArray().Select(s => s.GetString()!).Where(s => !string.IsNullOrWhiteSpace(s)));
             }
             else
             {
@@ -662,8 +666,9 @@ internal static class ChatToMessages
         /// <summary>Anthropic wants user and assistant turns to alternate: consecutive same-role messages merge into one turn.</summary>
         public void AddTurn(string role, List<Block> blocks)
         {
-            // Anthropic rejects empty text blocks (OpenAI assistants often send "" next to tool calls).
-            blocks.RemoveAll(block => block is TextBlock { Text.Length: 0 });
+            // Anthropic rejects text blocks that are empty or only whitespace (OpenAI assistants often send "" or "\n\n" next
+            // to tool calls).
+            blocks.RemoveAll(block => block is TextBlock text && string.IsNullOrWhiteSpace(text.Text));
             if (blocks.Count == 0)
             {
                 return;
@@ -724,15 +729,15 @@ internal static class ChatToMessages
             writer.WriteStartObject();
             writer.WriteString("type", "tool_result");
             writer.WriteString("tool_use_id", ToolUseId);
-            if (IsString)
+            // Anthropic rejects text that is empty or only whitespace, here as in messages: such a result has no content.
+            if (IsString && !string.IsNullOrWhiteSpace(Texts[0]))
             {
                 writer.WriteString("content", Texts[0]);
             }
-            else if (Texts.Exists(text => text.Length > 0))
+            else if (!IsString && Texts.Exists(text => !string.IsNullOrWhiteSpace(text)))
             {
                 writer.WriteStartArray("content");
-                // Anthropic rejects empty text blocks, here as in messages.
-                foreach (var text in Texts.Where(text => text.Length > 0))
+                foreach (var text in Texts.Where(text => !string.IsNullOrWhiteSpace(text)))
                 {
                     writer.WriteStartObject();
                     writer.WriteString("type", "text");

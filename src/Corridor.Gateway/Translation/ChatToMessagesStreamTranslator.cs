@@ -17,6 +17,9 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
     private readonly long _created;
     /// <summary>Anthropic content-block index → OpenAI tool-call index, for tool_use blocks only.</summary>
     private readonly Dictionary<int, int> _toolCallIndexes = [];
+
+    // Tool calls (by Anthropic block index) whose arguments have had text; a call that has none when its block ends gets "{}".
+    private readonly HashSet<int> _toolCallsWithArguments = [];
     private bool _started;
     private bool _finished;
 
@@ -45,6 +48,14 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
                 break;
             case "content_block_delta":
                 OnBlockDelta(root, output);
+                break;
+            case "content_block_stop":
+                // A call without parameters streams no argument text; OpenAI's own, and the same answer unstreamed, have "{}".
+                if (root.TryGetInt32("index", out var stopped) && _toolCallIndexes.TryGetValue(stopped, out var call)
+                    && _toolCallsWithArguments.Add(stopped))
+                {
+                    WriteChunk(output, ChunkKind.ToolCallArguments, call, text: "{}");
+                }
                 break;
             case "message_delta":
                 if (root.TryGet("usage", out var deltaUsage))
@@ -78,7 +89,7 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
                 Fail(output, type, text);
                 break;
             default:
-                // ping, content_block_stop and event types added later carry nothing a chat client reads.
+                // ping and event types added later carry nothing a chat client reads.
                 break;
         }
     }
@@ -127,6 +138,7 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
             case "input_json_delta":
                 if (_toolCallIndexes.TryGetValue(index, out var toolIndex) && delta.StringOrNull("partial_json") is { Length: > 0 } fragment)
                 {
+                    _toolCallsWithArguments.Add(index);
                     WriteChunk(output, ChunkKind.ToolCallArguments, toolIndex, text: fragment);
                 }
                 break;

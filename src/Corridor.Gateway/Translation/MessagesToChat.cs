@@ -89,7 +89,8 @@ internal static class MessagesToChat
                 }
             }
             writer.WriteEndArray();
-            writer.WriteString("stop_reason", StopReasons.ToStopReason(choice.StringOrNull("finish_reason")));
+            var calledTools = message.TryGet("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array && calls.GetArrayLength() > 0;
+            writer.WriteString("stop_reason", StopReasons.ToStopReason(choice.StringOrNull("finish_reason"), calledTools));
             writer.WriteNull("stop_sequence");
             usage.WriteAnthropic(writer);
             writer.WriteEndObject();

@@ -93,7 +93,7 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
         }
         if (choice.StringOrNull("finish_reason") is { } finishReason)
         {
-            _stopReason = StopReasons.ToStopReason(finishReason);
+            _stopReason = StopReasons.ToStopReason(finishReason, _toolBlocks.Count > 0);
             CloseOpenBlock(output);
         }
     }

@@ -14,13 +14,15 @@ internal static class StopReasons
 
     /// <summary>
     /// OpenAI → Anthropic. OpenAI does not say whether a stop sequence ended the turn, so <c>stop</c>
-    /// always reads as <c>end_turn</c>.
+    /// reads as <c>end_turn</c>, except when the answer called a tool: OpenAI (and servers like vLLM) say <c>stop</c>
+    /// for a call the request's <c>tool_choice</c> named, and Anthropic clients run tools only on <c>tool_use</c>.
     /// </summary>
-    public static string ToStopReason(string? finishReason) => finishReason switch
+    public static string ToStopReason(string? finishReason, bool calledTools) => finishReason switch
     {
         "length" => "max_tokens",
         "tool_calls" or "function_call" => "tool_use",
         "content_filter" => "refusal",
+        _ when calledTools => "tool_use",
         _ => "end_turn",
     };
 }
