@@ -40,13 +40,14 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
     public bool TryEnter(DateTimeOffset now) => TryEnter(now, out _);
 
     /// <summary>
-    /// As <see cref="TryEnter(DateTimeOffset)"/>; <paramref name="probe"/> is nonzero when this caller got the half-open
-    /// state's probe. A probe that ends with neither <see cref="RecordSuccess"/> nor <see cref="RecordFailure"/> (its
-    /// client left, or it was never sent) must be given back with <see cref="EndProbe"/>, or no request would probe again.
+    /// As <see cref="TryEnter(DateTimeOffset)"/>; <paramref name="probe"/> holds the half-open state's probe when this caller
+    /// got it. A probe that ends with neither <see cref="RecordSuccess"/> nor <see cref="RecordFailure"/> (its client left,
+    /// or it was never sent) must be given back by disposing of it, or no request would probe again; disposing of one whose
+    /// outcome was recorded, or of no probe, does nothing.
     /// </summary>
-    public bool TryEnter(DateTimeOffset now, out long probe)
+    public bool TryEnter(DateTimeOffset now, out HalfOpenProbe probe)
     {
-        probe = 0;
+        probe = default;
         lock (_gate)
         {
             if (_consecutiveFailures < failureThreshold)
@@ -58,21 +59,17 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
                 return false;
             }
             _probing = true;
-            probe = ++_lastProbe;
+            probe = new HalfOpenProbe(this, ++_lastProbe);
             return true;
         }
     }
 
     /// <summary>
     /// Gives back a probe that found out nothing, so the next request may probe. Does nothing once the probe's outcome
-    /// was recorded, or for another caller's probe; zero (no probe) is ignored.
+    /// was recorded, or for another caller's probe.
     /// </summary>
-    public void EndProbe(long probe)
+    internal void EndProbe(long probe)
     {
-        if (probe == 0)
-        {
-            return;
-        }
         lock (_gate)
         {
             if (_probing && _lastProbe == probe)
@@ -116,4 +113,16 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
             }
         }
     }
+}
+
+/// <summary>
+/// The probe a half-open <see cref="DeploymentHealth"/> let one request make (<see cref="Id"/> 0: none). Disposing of it
+/// gives it back unless its outcome was recorded, so a request that learns nothing (its client left) cannot keep the
+/// deployment shut.
+/// </summary>
+public readonly struct HalfOpenProbe(DeploymentHealth? health, long id) : IDisposable
+{
+    public long Id => id;
+
+    public void Dispose() => health?.EndProbe(id);
 }

@@ -36,82 +36,76 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 lastError ??= new GatewayError(ErrorKind.Unavailable, $"Every deployment of model '{request.Model}' is failing; retry later.", "circuit_open");
                 continue;
             }
+            // A probe of a half-open breaker that learns nothing (the client leaves, the retry budget runs out, the request
+            // cannot be translated for this deployment) is given back as the attempt ends, so the next request may probe.
+            using var attempt = probe;
+            if (attempts++ > 0 && !routes.RetryBudget.TryRetry())
+            {
+                LogRetryBudgetExhausted(call.RequestId, deployment.Id);
+                break;
+            }
+            var target = call.Config.Upstreams[deployment];
+            call.Deployment = deployment;
+            var sentAt = time.GetTimestamp();
+            var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
+            var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
+                call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
+                openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
+            if (body.Error is { } translationError)
+            {
+                // This deployment cannot express the request; another vendor's might.
+                lastError = GatewayError.Invalid(translationError, body.ErrorParam);
+                continue;
+            }
+
+            var operation = call.Operation == Operation.Embeddings ? Operation.Embeddings : Operation.ChatCompletions;
+            UpstreamResponse response;
             try
             {
-                if (attempts++ > 0 && !routes.RetryBudget.TryRetry())
+                response = await client.SendAsync(target, operation, UpstreamBody.Bytes(body, request), server.EffectiveStreamIdleTimeout, aborted);
+            }
+            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+            {
+                call.Outcome = RequestOutcome.ClientDisconnected;
+                return null;
+            }
+            catch (OperationCanceledException)
+            {
+                LogUpstreamFailed(call.RequestId, deployment.Id, "no response headers within the idle timeout");
+                health.RecordFailure(time.GetUtcNow());
+                lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
+                continue;
+            }
+            catch (HttpRequestException e)
+            {
+                LogUpstreamFailed(call.RequestId, deployment.Id, e.Message);
+                health.RecordFailure(time.GetUtcNow());
+                lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
+                continue;
+            }
+
+            using (response)
+            {
+                var status = response.Status;
+                if (IsRetriable(status))
                 {
-                    LogRetryBudgetExhausted(call.RequestId, deployment.Id);
-                    break;
-                }
-                var target = call.Config.Upstreams[deployment];
-                call.Deployment = deployment;
-                var sentAt = time.GetTimestamp();
-                var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
-                var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
-                    call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
-                    openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
-                if (body.Error is { } translationError)
-                {
-                    // This deployment cannot express the request; another vendor's might.
-                    lastError = GatewayError.Invalid(translationError, body.ErrorParam);
+                    LogUpstreamFailed(call.RequestId, deployment.Id, $"status {status}");
+                    health.RecordFailure(time.GetUtcNow());
+                    lastError = UpstreamStatusError(response, request.Model);
                     continue;
                 }
-
-                var operation = call.Operation == Operation.Embeddings ? Operation.Embeddings : Operation.ChatCompletions;
-                UpstreamResponse response;
-                try
+                health.RecordSuccess(time.GetElapsedTime(sentAt), time.GetUtcNow());
+                context.Response.Headers["x-corridor-region"] = deployment.Region;
+                if (status >= 400)
                 {
-                    response = await client.SendAsync(target, operation, UpstreamBody.Bytes(body, request), server.EffectiveStreamIdleTimeout, aborted);
+                    return await RelayUpstreamErrorAsync(context, call, target, response, aborted);
                 }
-                catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+                if (request.Stream && response.IsEventStream)
                 {
-                    call.Outcome = RequestOutcome.ClientDisconnected;
+                    await RelayStreamAsync(context, call, target, direction, response, aborted);
                     return null;
                 }
-                catch (OperationCanceledException)
-                {
-                    LogUpstreamFailed(call.RequestId, deployment.Id, "no response headers within the idle timeout");
-                    health.RecordFailure(time.GetUtcNow());
-                    lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
-                    continue;
-                }
-                catch (HttpRequestException e)
-                {
-                    LogUpstreamFailed(call.RequestId, deployment.Id, e.Message);
-                    health.RecordFailure(time.GetUtcNow());
-                    lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
-                    continue;
-                }
-
-                using (response)
-                {
-                    var status = response.Status;
-                    if (IsRetriable(status))
-                    {
-                        LogUpstreamFailed(call.RequestId, deployment.Id, $"status {status}");
-                        health.RecordFailure(time.GetUtcNow());
-                        lastError = UpstreamStatusError(response, request.Model);
-                        continue;
-                    }
-                    health.RecordSuccess(time.GetElapsedTime(sentAt), time.GetUtcNow());
-                    context.Response.Headers["x-corridor-region"] = deployment.Region;
-                    if (status >= 400)
-                    {
-                        return await RelayUpstreamErrorAsync(context, call, target, response, aborted);
-                    }
-                    if (request.Stream && response.IsEventStream)
-                    {
-                        await RelayStreamAsync(context, call, target, direction, response, aborted);
-                        return null;
-                    }
-                    return await RelayWholeAsync(context, call, target, direction, response, aborted);
-                }
-            }
-            finally
-            {
-                // A probe of a half-open breaker that learnt nothing (the client left, the retry budget ran out, the request
-                // could not be translated for this deployment) lets the next request probe.
-                health.EndProbe(probe);
+                return await RelayWholeAsync(context, call, target, direction, response, aborted);
             }
         }
         call.Deployment ??= call.AllowedDeployments.Count > 0 ? call.AllowedDeployments[^1] : null;

@@ -192,7 +192,7 @@ internal sealed partial class ShadowMirror(
         // Route: the first deployment in the candidate's routing order whose breaker lets a request through.
         DeploymentEntry? deployment = null;
         DeploymentHealth? health = null;
-        long probe = 0;
+        HalfOpenProbe probe = default;
         foreach (var option in routes.Order(allowed, config.Config.Routing))
         {
             var h = routes.Health(option);
@@ -215,7 +215,7 @@ internal sealed partial class ShadowMirror(
             openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
         if (body.Error is not null)
         {
-            health.EndProbe(probe);
+            probe.Dispose();
             return Skip("untranslatable");
         }
         var usage = new UsageMeter(compareChars);

@@ -103,25 +103,25 @@ public sealed class RouterTests
         var health = new DeploymentHealth(1, TimeSpan.FromSeconds(30));
         health.RecordFailure(Now);
         Assert.True(health.TryEnter(Now.AddSeconds(31), out var probe));
-        Assert.NotEqual(0, probe);
+        Assert.NotEqual(0, probe.Id);
         Assert.False(health.TryEnter(Now.AddSeconds(31), out _));
 
-        health.EndProbe(probe);
+        probe.Dispose();
 
         Assert.True(health.TryEnter(Now.AddSeconds(32), out var next));
-        Assert.NotEqual(probe, next);
+        Assert.NotEqual(probe.Id, next.Id);
         // Only the probe's own holder gives it back: the first probe's end, again, does not free the second.
-        health.EndProbe(probe);
+        probe.Dispose();
         Assert.False(health.TryEnter(Now.AddSeconds(32), out _));
         // Once a probe's outcome is recorded, ending it changes nothing.
         health.RecordFailure(Now.AddSeconds(33));
-        health.EndProbe(next);
+        next.Dispose();
         Assert.False(health.TryEnter(Now.AddSeconds(34), out _));
         Assert.True(health.TryEnter(Now.AddSeconds(64), out var third));
         health.RecordSuccess(TimeSpan.FromMilliseconds(5), Now.AddSeconds(64));
-        health.EndProbe(third);
+        third.Dispose();
         Assert.True(health.TryEnter(Now.AddSeconds(64), out var none));
-        Assert.Equal(0, none);
+        Assert.Equal(0, none.Id);
     }
 
     [Fact]
