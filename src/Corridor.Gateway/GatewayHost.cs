@@ -47,7 +47,7 @@ public static class GatewayHost
             await Console.Error.WriteLineAsync($"corridor: not starting:{Environment.NewLine}  - {string.Join(Environment.NewLine + "  - ", e.Errors)}");
             return 2;
         }
-        catch (Exception e) when (e is CorridorStoreException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
         {
             // The store could not be opened or migrated (unreachable, refused, a migration failed): say why and which store.
             await Console.Error.WriteLineAsync($"corridor: not starting: the store {loaded.Config!.Storage.Describe()} could not be opened:{Environment.NewLine}  - {e.Message}");

@@ -22,6 +22,13 @@ public enum StoreError
 /// <summary>A write the store refused for a reason the caller can act on. Its message is fit to show to an operator.</summary>
 public sealed class CorridorStoreException : Exception
 {
+    /// <summary>
+    /// Whether <paramref name="e"/> says the store could not do what was asked (refused, unreachable, locked, too slow),
+    /// rather than a fault in the caller: the one test for every "the store is away" answer.
+    /// </summary>
+    public static bool IsStoreFailure(Exception e) =>
+        e is CorridorStoreException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or TimeoutException;
+
     public CorridorStoreException(StoreError error, string message, Exception? innerException = null)
         : base(message, innerException)
     {

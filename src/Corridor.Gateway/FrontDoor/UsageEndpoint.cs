@@ -39,7 +39,7 @@ internal sealed class UsageEndpoint(Authenticator authenticator, ICorridorStore 
         {
             totals = await store.GetUsageTotalsAsync(from, to, tenant, context.RequestAborted);
         }
-        catch (Exception e) when (e is CorridorStoreException or Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or TimeoutException)
+        catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
         {
             // The store is away: say so in the client's dialect, without the store's own error, which is not the client's to see.
             await RequestPipeline.WriteErrorAsync(context, dialect, new GatewayError(ErrorKind.Unavailable,
