@@ -67,4 +67,31 @@ internal static class MessageContent
         }
         return null;
     }
+
+    /// <summary>
+    /// The text of an OpenAI-kind answer's message or streamed delta, for an Anthropic client: its <c>content</c> as a
+    /// string, or the text of its content parts (some OpenAI-compatible servers answer with an array of parts; parts of
+    /// other types are left out), else its <c>refusal</c>. Null when there is none.
+    /// </summary>
+    public static string? AnswerText(JsonElement message)
+    {
+        if (!message.TryGet("content", out var content) || content.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+        {
+            return message.StringOrNull("refusal") is { Length: > 0 } refusal ? refusal : null;
+        }
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            return content.GetString() is { Length: > 0 } text ? text : message.StringOrNull("refusal");
+        }
+        string? joined = null;
+        foreach (var part in content.EnumerateArray())
+        {
+            var type = part.ValueKind == JsonValueKind.Object ? part.StringOrNull("type") : null;
+            if (type is "text" or "refusal" && part.StringOrNull(type) is { Length: > 0 } partText)
+            {
+                joined = joined is null ? partText : string.Concat(joined, partText);
+            }
+        }
+        return joined ?? message.StringOrNull("refusal");
+    }
 }

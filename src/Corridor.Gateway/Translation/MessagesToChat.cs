@@ -52,7 +52,7 @@ internal static class MessagesToChat
             return TranslationResult.Fail(new Problem("The upstream response is not a chat completion."));
         }
         var choice = choices[0];
-        var text = message.StringOrNull("content") is { Length: > 0 } content ? content : message.StringOrNull("refusal");
+        var text = MessageContent.AnswerText(message);
         var usage = root.TryGet("usage", out var u) ? UsageCounts.FromOpenAI(u) : default;
 
         var writer = Json.StartBody(out var buffer, sizeHint);

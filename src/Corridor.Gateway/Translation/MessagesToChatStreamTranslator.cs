@@ -75,7 +75,7 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
         if (choice.TryGet("delta", out var delta))
         {
             // A refusal streams in its own field; an Anthropic client reads it as text (as in the non-streamed response).
-            if ((delta.StringOrNull("content") ?? delta.StringOrNull("refusal")) is { Length: > 0 } text)
+            if (MessageContent.AnswerText(delta) is { Length: > 0 } text)
             {
                 if (_openBlock == NoBlock || !_openBlockIsText)
                 {

@@ -146,4 +146,47 @@ public sealed class VendorQuirksTests
         Assert.Equal("{}", arguments[0].ToString());
         Assert.Equal("""{"city":"Paris"}""", arguments[1].ToString());
     }
+
+    [Fact]
+    public void AnAnswerWhoseContentIsAnArrayOfParts_ReachesAnAnthropicClientAsItsText()
+    {
+        var body = """
+            {"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant",
+             "content":[{"type":"text","text":"The capital "},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"is Paris."}]},"finish_reason":"stop"}]}
+            """;
+
+        var root = Parse(MessagesToChat.TranslateResponse(Encoding.UTF8.GetBytes(body), "claude", "msg_1"));
+
+        var block = Assert.Single(root.GetProperty("content").EnumerateArray());
+        Assert.Equal(("text", "The capital is Paris."), (block.GetProperty("type").GetString(), block.GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public void StreamedDeltasWhoseContentIsAnArrayOfParts_AreTextDeltas()
+    {
+        var translator = MessagesToChat.CreateStreamTranslator("claude", "msg_1");
+
+        var output = TranslationAssert.Feed(translator, """
+            data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":[{"type":"text","text":"Hel"}]},"finish_reason":null}]}
+
+            data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}
+
+            data: [DONE]
+
+            """);
+
+        var texts = TranslationAssert.ParseSse(output).Where(e => e.Event == "content_block_delta")
+            .Select(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("delta").GetProperty("text").GetString());
+        Assert.Equal(["Hel", "lo"], texts);
+    }
+
+    [Fact]
+    public void ARefusal_IsTheTextWhenTheContentIsEmpty()
+    {
+        var body = """{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"","refusal":"I can't help with that."},"finish_reason":"stop"}]}""";
+
+        var root = Parse(MessagesToChat.TranslateResponse(Encoding.UTF8.GetBytes(body), "claude", "msg_1"));
+
+        Assert.Equal("I can't help with that.", root.GetProperty("content")[0].GetProperty("text").GetString());
+    }
 }
