@@ -457,7 +457,9 @@ internal static class ChatToMessages
         {
             return p4;
         }
-        request.TopP = topP;
+        // top_p 1 samples from the whole distribution, as leaving it out does. OpenAI clients send it as a default beside
+        // temperature, and Anthropic's newer models refuse the two together, so the neutral value is not sent.
+        request.TopP = topP is 1.0 ? null : topP;
         if (root.TryGet("stop", out var stop))
         {
             // Anthropic refuses stop sequences that are only whitespace ("\n" is a common OpenAI one): those are left out.

@@ -189,4 +189,15 @@ public sealed class VendorQuirksTests
 
         Assert.Equal("I can't help with that.", root.GetProperty("content")[0].GetProperty("text").GetString());
     }
+
+    [Fact]
+    public void ANeutralTopP_IsNotSentToAnthropic_OtherValuesAre()
+    {
+        var neutral = Parse(ChatToMessages.TranslateRequest("""{"messages":[{"role":"user","content":"hi"}],"temperature":0.2,"top_p":1}"""u8, "claude", 1024));
+        var narrowed = Parse(ChatToMessages.TranslateRequest("""{"messages":[{"role":"user","content":"hi"}],"top_p":0.9}"""u8, "claude", 1024));
+
+        Assert.Equal(0.2, neutral.GetProperty("temperature").GetDouble());
+        Assert.False(neutral.TryGetProperty("top_p", out _));
+        Assert.Equal(0.9, narrowed.GetProperty("top_p").GetDouble());
+    }
 }
