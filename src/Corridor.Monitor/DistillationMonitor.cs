@@ -794,7 +794,9 @@ public sealed class DistillationMonitor
         }
 
         _watched.Add(tracker.Subject, tracker, out var evicted, out var evictedKey, out _);
-        if (evicted)
+
+        // A pinned subject's record may still sit among the watched: its pin is enforced whatever becomes of that record.
+        if (evicted && !_pinned.ContainsKey(evictedKey))
         {
             _board.TryRemove(evictedKey, out _);
         }

@@ -93,6 +93,27 @@ public sealed class LiveMonitorTests
         Assert.Null(monitor.Standing(SubjectRef.Key("never-seen")));
     }
 
+    [Fact]
+    public void APin_StaysEnforced_WhenItsSubjectsWatchRecordIsEvicted()
+    {
+        var monitor = new DistillationMonitor(new MonitorOptions { MaxRecords = 16 });
+        var key = SubjectRef.Key("key-p");
+
+        // The key sat at watch (a record among the watched) when an analyst suspended it.
+        Assert.True(monitor.Restore(key, EnforcementLevel.Watch, TestRequests.Start));
+        Assert.True(monitor.Pin(key, EnforcementLevel.Suspend, "analyst", "harvest confirmed", TestRequests.Start));
+
+        // Many other keys reach watch: the oldest watch records make room for them.
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.True(monitor.Restore(SubjectRef.Key($"key-w{i}"), EnforcementLevel.Watch, TestRequests.Start.AddMinutes(i)));
+        }
+
+        Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(key));
+        Assert.Equal(EnforcementLevel.Suspend, monitor.GetEnforcement("tenant-p", "key-p").Level);
+        Assert.Equal(EnforcementLevel.Suspend, monitor.Standing(key)!.Level);
+    }
+
     [Theory]
     [InlineData("key:key_abc", SubjectKind.Key, "key_abc")]
     [InlineData("tenant:acme", SubjectKind.Tenant, "acme")]
