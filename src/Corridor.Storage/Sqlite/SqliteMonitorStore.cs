@@ -28,7 +28,14 @@ internal sealed partial class SqliteStore
         {
             command.Transaction = transaction;
             // Only the part being changed is written: the gateway's automatic levels and an operator's pin never overwrite each other.
+            // The actor and note are the pin's while there is one (who pinned it, and why), not those of a later automatic change.
             var column = update.Pin ? "pinned_level" : "automatic_level";
+            var byline = update.Pin
+                ? "actor = excluded.actor, note = excluded.note"
+                : """
+                  actor = CASE WHEN pinned_level IS NULL THEN excluded.actor ELSE actor END,
+                  note = CASE WHEN pinned_level IS NULL THEN excluded.note ELSE note END
+                  """;
             command.CommandText = $"""
                 INSERT INTO enforcement (subject, tenant_id, {column}, updated_at, actor, note, members)
                 VALUES ($subject, $tenant_id, $level, $at, $actor, $note, $members)
@@ -36,7 +43,7 @@ internal sealed partial class SqliteStore
                     tenant_id = coalesce(excluded.tenant_id, tenant_id),
                     members = coalesce(excluded.members, members),
                     {column} = excluded.{column},
-                    updated_at = excluded.updated_at, actor = excluded.actor, note = excluded.note;
+                    updated_at = excluded.updated_at, {byline};
                 DELETE FROM enforcement WHERE subject = $subject AND automatic_level = 'none' AND pinned_level IS NULL;
                 """;
             command.Parameters.AddWithValue("$subject", update.Subject);

@@ -35,6 +35,23 @@ public abstract class MonitorStoreContractTests : StoreContract
     }
 
     [Fact]
+    public async Task APinsActorAndNote_SurviveALaterAutomaticChange()
+    {
+        await Store.SetEnforcementAsync(new EnforcementUpdate("key:k1", "acme", Pin: true, "suspend", T0, "cli:ana", "harvest confirmed, ticket 4411"), [], None).WithTimeout();
+        await Store.SetEnforcementAsync(new EnforcementUpdate("key:k1", null, Pin: false, "throttle", T0.AddSeconds(1), "gateway", null), [], None).WithTimeout();
+
+        var row = Assert.Single(await Store.ListEnforcementAsync(None).WithTimeout());
+        Assert.Equal(("throttle", "suspend"), (row.AutomaticLevel, row.PinnedLevel));
+        Assert.Equal(("cli:ana", "harvest confirmed, ticket 4411"), (row.Actor, row.Note));
+
+        // Without a pin the row says who set its level last: the gateway.
+        await Store.SetEnforcementAsync(new EnforcementUpdate("key:k1", null, Pin: true, null, T0.AddSeconds(2), "cli:ana", "cleared"), [], None).WithTimeout();
+        await Store.SetEnforcementAsync(new EnforcementUpdate("key:k1", null, Pin: false, "flag", T0.AddSeconds(3), "gateway", null), [], None).WithTimeout();
+        row = Assert.Single(await Store.ListEnforcementAsync(None).WithTimeout());
+        Assert.Equal(("gateway", (string?)null), (row.Actor, row.Note));
+    }
+
+    [Fact]
     public async Task Pins_MoveTheRevision_AutomaticLevelsOnlyWhereAFleetSharesThem()
     {
         var start = await Store.GetRevisionAsync(None).WithTimeout();
