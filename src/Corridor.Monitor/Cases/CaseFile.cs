@@ -219,8 +219,14 @@ public sealed class CaseFile
 
         Timeline.Add(new CaseEvent(at, "score", standing.LastScore, To: standing.Level.Name()));
         Level = standing.Level.Name();
-        NoteScore(standing.LastScore, standing.PeakScore >= PeakScore ? standing.Reasons : null);
-        PeakScore = Math.Max(PeakScore, standing.PeakScore);
+        // The standing's peak may have been reached between ticks, above both the case's peak and the current score: its
+        // reasons are the signals at that peak.
+        if (standing.PeakScore > PeakScore)
+        {
+            NoteScore(standing.PeakScore, standing.Reasons);
+        }
+
+        NoteScore(standing.LastScore, null);
         if (standing.Members.Count > 0)
         {
             Members = [.. standing.Members.Select(m => m.ToString())];

@@ -45,6 +45,19 @@ public sealed class CaseFileTests
     }
 
     [Fact]
+    public void APeakReachedBetweenTicks_BringsItsOwnSignals()
+    {
+        var file = CaseFile.Open(SubjectRef.Key("key_1"), "acme", At);
+        file.AddLevelChange(Change(EnforcementLevel.Watch, EnforcementLevel.Flag, 0.43, At));
+
+        // Between two ticks the score rose to 0.6 and fell back to 0.41: the case's peak is 0.6, with the signals at 0.6.
+        Assert.True(file.AddScore(At.AddHours(2), Standing(0.41, peak: 0.6)));
+        Assert.Equal(0.6, file.PeakScore);
+        Assert.Equal(0.41, file.LastScore);
+        Assert.Equal(["harvest_sampling"], file.TopSignals.Select(s => s.Signal));
+    }
+
+    [Fact]
     public void TheTimeline_IsBounded_DroppingScorePointsBeforeLevelChangesAndDecisions()
     {
         var file = CaseFile.Open(SubjectRef.Key("key_1"), "acme", At);
