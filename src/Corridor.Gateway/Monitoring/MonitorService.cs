@@ -131,7 +131,13 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 InputTokens = (int)Math.Min(int.MaxValue, call.Usage.InputTokens),
                 OutputTokens = (int)Math.Min(int.MaxValue, call.Usage.OutputTokens),
             };
-            Pump.TryEnqueue(metadata, original.Body.Span);
+            // A request refused as suspended got no answer and says nothing of what its caller harvests; counted, the retries
+            // of a suspended harvester diluted its shares of reasoning and long answers until the suspension lifted on its own.
+            if (call.Enforcement.Level != EnforcementLevel.Suspend)
+            {
+                Pump.TryEnqueue(metadata, original.Body.Span);
+            }
+
             if (_examples.Wants(caller.Key.Id, caller.Tenant.Id))
             {
                 OfferExample(call, metadata, original.Body.Span);

@@ -215,6 +215,37 @@ public sealed class MonitorTests(MonitorGatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task RequestsRefusedAsSuspended_AreNotObserved_SoTheyCannotLiftTheSuspension()
+    {
+        // Counted as unanswered requests, a suspended harvester's retries lowered its shares of reasoning and long answers:
+        // its score fell below the band and, a dwell later, the suspension lifted on its own while it kept harvesting.
+        var (keyId, secret) = await fixture.TenantAsync("persistent-co");
+        var (_, other) = await fixture.TenantAsync("bystander-co");
+        using (var admin = fixture.Admin())
+        using (var pinned = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{keyId}", level = "suspend", note = "harvest confirmed" }).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
+        }
+
+        var service = Live.Gateway.Services.GetRequiredService<MonitorService>();
+        var before = service.Monitor.Stats.Observed;
+        var chat = Live.OpenAI(secret).GetChatClient("gpt-4.1");
+        for (var i = 0; i < 5; i++)
+        {
+            var refused = await Assert.ThrowsAsync<ClientResultException>(() =>
+                chat.CompleteChatAsync([new UserChatMessage($"Explain {Topics[i]} step by step, in detail. Show your work.")]).WithTimeout());
+            Assert.Equal(403, refused.Status);
+        }
+
+        // A served request after them: the pump observes in order, so once it has taken the last one the others are done.
+        await Live.OpenAI(other).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("hello")]).WithTimeout();
+        var observed = await MonitorGatewayFixture.EventuallyAsync(() =>
+            Task.FromResult(service.Pump.Pending == 0 && service.Monitor.Stats.Observed > before ? (object?)service.Monitor.Stats.Observed : null));
+        Assert.Equal(before + 1, (long)observed);
+        Assert.Equal(EnforcementLevel.Suspend, service.Monitor.GetEnforcement("persistent-co", keyId).Level);
+    }
+
+    [Fact]
     public async Task Throttled_StripsLogprobsAndN_AndCapsMaxTokens()
     {
         var (keyId, secret) = await fixture.TenantAsync("throttled-co");
