@@ -21,6 +21,28 @@ internal sealed class PostgresLeaseBook(NpgsqlDataSource dataSource) : ILeaseBoo
         RETURNING last_grant
         """;
 
+    // A budget's row the book lacks (its first lease this period) starts from the ledger's billable spend of the period,
+    // each row counted to the time it ended, as settlement and the spend restored at start count it: a budget set on a
+    // subject that was already spending without one must not admit a whole budget on top of that spend. The scalar
+    // subquery runs only when the row is missing (the outer WHERE is a one-time filter). A key's rows are found through
+    // its tenant, so the (tenant_id, time) index serves both.
+    private const string StartFromLedgerSql = """
+        INSERT INTO admission_leases (scope, id, kind, period, taken, last_grant)
+        SELECT $1, $2, $3, $4, (
+            SELECT coalesce(sum(cost), 0) FROM ledger
+            WHERE billable AND /*subject*/
+                AND time >= $5::timestamptz - interval '1 day' AND time < $6
+                AND time + latency_ms * interval '1 millisecond' >= $5
+                AND time + latency_ms * interval '1 millisecond' < $6), 0
+        WHERE NOT EXISTS (SELECT 1 FROM admission_leases WHERE scope = $1 AND id = $2 AND kind = $3 AND period = $4)
+        ON CONFLICT (scope, id, kind, period) DO NOTHING
+        """;
+
+    private static readonly string StartTenantFromLedgerSql = StartFromLedgerSql.Replace("/*subject*/", "tenant_id = $2", StringComparison.Ordinal);
+
+    private static readonly string StartKeyFromLedgerSql = StartFromLedgerSql.Replace(
+        "/*subject*/", "tenant_id = (SELECT tenant_id FROM api_keys WHERE id = $2) AND key_id = $2", StringComparison.Ordinal);
+
     private const string ReturnSql = "UPDATE admission_leases SET taken = taken - $5 WHERE scope = $1 AND id = $2 AND kind = $3 AND period = $4";
 
     private const string PruneSql = "DELETE FROM admission_leases WHERE kind = $1 AND period < $2";
@@ -32,6 +54,14 @@ internal sealed class PostgresLeaseBook(NpgsqlDataSource dataSource) : ILeaseBoo
 
     public async ValueTask<decimal> LeaseAsync(LeaseKey key, decimal limit, decimal want, CancellationToken cancellationToken)
     {
+        if (BudgetPeriod(key) is var (start, end))
+        {
+            await using var first = Command(key.Subject.Scope == LimitScope.Tenant ? StartTenantFromLedgerSql : StartKeyFromLedgerSql, key);
+            first.Parameters.AddWithValue(start);
+            first.Parameters.AddWithValue(end);
+            await first.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await using var command = Command(LeaseSql, key);
         command.Parameters.AddWithValue(limit);
         command.Parameters.AddWithValue(want);
@@ -67,6 +97,23 @@ internal sealed class PostgresLeaseBook(NpgsqlDataSource dataSource) : ILeaseBoo
         LeaseKind.DayBudget => "day_budget",
         _ => "month_budget",
     };
+
+    /// <summary>The UTC instants a day's or month's budget period starts and ends (null for rates).</summary>
+    private static (DateTimeOffset Start, DateTimeOffset End)? BudgetPeriod(LeaseKey key)
+    {
+        switch (key.Subject.Kind)
+        {
+            case LeaseKind.DayBudget:
+                var day = new DateTimeOffset(DateOnly.FromDayNumber((int)key.Period).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+                return (day, day.AddDays(1));
+            case LeaseKind.MonthBudget:
+                // LeasePeriods numbers months as year × 12 + month.
+                var month = new DateTimeOffset((int)((key.Period - 1) / 12), (int)((key.Period - 1) % 12) + 1, 1, 0, 0, 0, TimeSpan.Zero);
+                return (month, month.AddMonths(1));
+            default:
+                return null;
+        }
+    }
 
     private NpgsqlCommand Command(string sql, LeaseKey key)
     {

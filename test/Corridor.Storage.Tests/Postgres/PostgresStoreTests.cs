@@ -1,5 +1,6 @@
 using Corridor.Core.Admission;
 using Corridor.Core.Audit;
+using Corridor.Core.Tenants;
 using Corridor.Storage.Postgres;
 using Corridor.Storage.Tests.Contract;
 using Corridor.Testing;
@@ -159,6 +160,40 @@ public sealed class PostgresStoreTests : IAsyncLifetime
 
         Assert.Equal(2.5m, await book.LeaseAsync(fresh, 10m, 5m, None).AsTask().WithTimeout());
         Assert.Equal(5m, await book.LeaseAsync(counted, 10m, 5m, None).AsTask().WithTimeout());
+    }
+
+    [Fact]
+    public async Task ABudgetFirstLeasedMidPeriod_CountsTheLedgersSpendOfThatPeriod()
+    {
+        // A budget set on a tenant or key that was already spending (without one) must count the period's spend so far,
+        // as one machine does: the book's first row of the period starts from the ledger.
+        await using var store = await OpenAsync();
+        var noon = new DateTimeOffset(2031, 5, 20, 12, 0, 0, TimeSpan.Zero);
+        await store.AddTenantAsync(new("acme", "Acme", "SG", T0), None).WithTimeout();
+        var key = ApiKeys.Create("acme", T0).Key;
+        await store.AddKeyAsync(key, None).WithTimeout();
+        await store.AppendLedgerAsync(
+        [
+            LedgerSamples.Entry("r-1", noon.AddHours(-2), keyId: key.Id, cost: 3m),
+            LedgerSamples.Entry("r-2", noon.AddHours(-1), keyId: "key_other", cost: 3m),
+            // Began yesterday, ended today (812 ms later): today's spend, as settlement counted it.
+            LedgerSamples.Entry("r-3", new DateTimeOffset(2031, 5, 19, 23, 59, 59, 900, TimeSpan.Zero), keyId: key.Id, cost: 1m),
+            LedgerSamples.Entry("r-4", noon.AddDays(-1), keyId: key.Id, cost: 100m),
+            LedgerSamples.Entry("r-5", noon, tenantId: "zeta", cost: 50m),
+            LedgerSamples.Entry("r-6", noon, keyId: key.Id, cost: 20m, billable: false),
+        ], None).WithTimeout();
+        var book = store.LeaseBook!;
+        var tenantDay = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.DayBudget), LeasePeriods.Of(LeaseKind.DayBudget, noon));
+        var keyDay = new LeaseKey(new LeaseSubject(LimitScope.Key, key.Id, LeaseKind.DayBudget), LeasePeriods.Of(LeaseKind.DayBudget, noon));
+        var tenantMonth = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.MonthBudget), LeasePeriods.Of(LeaseKind.MonthBudget, noon));
+
+        Assert.Equal(3m, await book.LeaseAsync(tenantDay, 10m, 5m, None).AsTask().WithTimeout());
+        Assert.Equal(6m, await book.LeaseAsync(keyDay, 10m, 8m, None).AsTask().WithTimeout());
+        Assert.Equal(93m, await book.LeaseAsync(tenantMonth, 200m, 100m, None).AsTask().WithTimeout());
+        // The row is started once: later leases count what the book holds, not the ledger again.
+        Assert.Equal(0m, await book.LeaseAsync(tenantDay, 10m, 5m, None).AsTask().WithTimeout());
+        await book.ReturnAsync(tenantDay, 3m, None).AsTask().WithTimeout();
+        Assert.Equal(3m, await book.LeaseAsync(tenantDay, 10m, 5m, None).AsTask().WithTimeout());
     }
 
     [Fact]
