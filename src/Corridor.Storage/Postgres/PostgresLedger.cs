@@ -63,7 +63,7 @@ internal static class PostgresLedger
                 continue;
             }
 
-            var key = (DateOnly.FromDateTime(e.Time.UtcDateTime), e.TenantId, e.Model);
+            var key = (DateOnly.FromDateTime(e.Time.UtcDateTime), Storable(e.TenantId)!, Storable(e.Model)!);
             totals.TryGetValue(key, out var t);
             totals[key] = (t.Requests + 1, t.Input + e.InputTokens, t.Output + e.OutputTokens, t.Cost + e.Cost);
         }
@@ -122,7 +122,15 @@ internal static class PostgresLedger
 
     // A null where the column is NOT NULL (a broken row) reaches the server as NULL and fails the whole batch there.
     private static Task WriteText(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
-        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(Storable(value), NpgsqlDbType.Text, cancellationToken);
+
+    /// <summary>
+    /// <paramref name="value"/> with U+0000 replaced by U+FFFD: PostgreSQL's text cannot hold U+0000 and refuses the whole
+    /// COPY (22021), and a client chooses some of this text (the model it names, even in a refused request) and an upstream
+    /// the rest (the response), so one such row would fail its batch, then the spool's replay of it, for good.
+    /// </summary>
+    internal static string? Storable(string? value) =>
+        value is null || !value.Contains('\0', StringComparison.Ordinal) ? value : value.Replace('\0', '\uFFFD');
 }
 
 /// <summary>Conversions between .NET values and the columns: times are <c>timestamptz</c> kept to the millisecond, money is <c>numeric</c>.</summary>

@@ -196,6 +196,25 @@ public abstract class StoreContractTests : StoreContract
     }
 
     [Fact]
+    public async Task AppendLedger_WithANulCharacterInItsText_StoresEveryRowOfTheBatch()
+    {
+        // Text a client or an upstream chose (the model a request named, the response) may hold U+0000, which PostgreSQL's
+        // text cannot: such a row must not fail its batch (the other requests' rows, billable ones among them).
+        var nul = LedgerSamples.Entry("r-1", T0, model: "gpt-4.1\0x") with { ResponseText = "a\0b", FinishReason = "stop\0" };
+        var other = LedgerSamples.Entry("r-2", T0.AddSeconds(1), cost: 2m);
+
+        await Store.AppendLedgerAsync([nul, other], None).WithTimeout();
+
+        var rows = await Store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync();
+        Assert.Equal(["r-1", "r-2"], rows.Select(r => r.RequestId));
+        Assert.Equal("gpt-4.1\uFFFDx", rows[0].Model.Replace('\0', '\uFFFD'));
+        Assert.Equal("a\uFFFDb", rows[0].ResponseText!.Replace('\0', '\uFFFD'));
+        var totals = await Store.GetUsageTotalsAsync(null, null, tenantId: null, None).WithTimeout();
+        Assert.Equal(2.001m, totals.Sum(t => t.Cost));
+        Assert.Equal(rows.Select(r => r.Model).Order(StringComparer.Ordinal), totals.Select(t => t.Model));
+    }
+
+    [Fact]
     public async Task AppendLedger_FromConcurrentWriters_KeepsEveryRow()
     {
         await using var other = await Backend.OpenAsync();
