@@ -330,6 +330,32 @@ internal static class PostgresMigrations
             -- for the index.
             DROP INDEX ix_ledger_decision_id;
             """),
+        new(13, "ledger partitions after a detached month", """
+            -- A month's partition the operator detached keeps its name as a table of its own: the step 1 function found
+            -- the name, created nothing, and every later row of that month (a spool replayed after an outage) failed its
+            -- batch for good (23514). Now only a partition of ledger counts; a detached table's name gets a suffix, and a
+            -- month another partition already covers (one attached again under another name) is left as it is.
+            CREATE OR REPLACE FUNCTION corridor_ensure_ledger_partition(at timestamptz) RETURNS void LANGUAGE plpgsql AS $fn$
+            DECLARE
+                month timestamp := date_trunc('month', at AT TIME ZONE 'UTC');
+                name  text      := 'ledger_' || to_char(month, 'YYYY_MM');
+            BEGIN
+                IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent = 'ledger'::regclass AND inhrelid = to_regclass(name)) THEN
+                    RETURN;
+                END IF;
+                IF to_regclass(name) IS NOT NULL THEN
+                    name := name || '_' || to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISSUS');
+                END IF;
+                EXECUTE format('CREATE TABLE %I PARTITION OF ledger FOR VALUES FROM (%L) TO (%L)',
+                    name, month AT TIME ZONE 'UTC', (month + interval '1 month') AT TIME ZONE 'UTC');
+            EXCEPTION
+                -- Another writer reached the new month at the same moment and created it first, or a partition under
+                -- another name covers the month (would overlap).
+                WHEN duplicate_table OR unique_violation OR invalid_object_definition THEN
+                    NULL;
+            END
+            $fn$;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

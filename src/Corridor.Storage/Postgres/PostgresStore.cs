@@ -219,7 +219,28 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
             return;
         }
 
-        await EnsurePartitionsAsync(entries.Select(e => PostgresLedger.MonthOf(e.Time)).Distinct(), cancellationToken);
+        var months = entries.Select(e => PostgresLedger.MonthOf(e.Time)).Distinct().ToList();
+        await EnsurePartitionsAsync(months, cancellationToken);
+        try
+        {
+            await CopyLedgerAsync(entries, cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.CheckViolation)
+        {
+            // No partition for a row (the ledger has no other check): a month known here was detached or dropped since.
+            // Forget the batch's months and make sure of them again, once.
+            foreach (var month in months)
+            {
+                _partitions.TryRemove(month, out _);
+            }
+
+            await EnsurePartitionsAsync(months, cancellationToken);
+            await CopyLedgerAsync(entries, cancellationToken);
+        }
+    }
+
+    private async Task CopyLedgerAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         try
         {

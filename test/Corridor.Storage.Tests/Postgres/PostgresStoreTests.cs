@@ -225,6 +225,25 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALateRowOfAMonthWhosePartitionWasDetached_LandsInANewPartition()
+    {
+        // The operator detaches an old month (docs/postgresql.md); a row of that month arriving later (a replica's spool
+        // replayed after an outage) must still land, not fail its batch, and the spool's replay, for ever.
+        var january = new DateTimeOffset(2031, 1, 20, 0, 0, 0, TimeSpan.Zero);
+        await using var running = await OpenAsync();
+        await running.AppendLedgerAsync([LedgerSamples.Entry("r-1", january)], None).WithTimeout();
+
+        await _database.ExecuteAsync("ALTER TABLE ledger DETACH PARTITION ledger_2031_01");
+        // A replica that wrote the month before (and so knows its partition) and one started since.
+        await running.AppendLedgerAsync([LedgerSamples.Entry("r-2", january.AddDays(1)), LedgerSamples.Entry("r-3", january.AddMonths(1))], None).WithTimeout();
+        await using var started = await OpenAsync();
+        await started.AppendLedgerAsync([LedgerSamples.Entry("r-4", january.AddDays(2))], None).WithTimeout();
+
+        Assert.Equal(["r-2", "r-4", "r-3"], (await running.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Select(r => r.RequestId));
+        Assert.Equal(1L, await _database.ScalarAsync("SELECT count(*) FROM ledger_2031_01"));
+    }
+
+    [Fact]
     public async Task MigrateAsync_CreatesThisMonthsAndNextMonthsPartitionAhead()
     {
         await using var store = await OpenAsync();
