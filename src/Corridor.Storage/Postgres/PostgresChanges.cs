@@ -56,9 +56,11 @@ internal sealed partial class PostgresStore
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
+            catch (Exception)
             {
-                // The database went away; the caches keep polling meanwhile. Try again shortly.
+                // The database went away, or the connection broke in a way Npgsql reports otherwise (an
+                // InvalidOperationException on a broken connection): the caches keep polling meanwhile. Try again shortly;
+                // a listener that ended here would never be started again.
                 try
                 {
                     await Task.Delay(ListenRetryDelay, _timeProvider, cancellationToken);
