@@ -284,6 +284,8 @@ public sealed class DistillationMonitor
                     }
                 }
 
+                CoolStatelessLevels();
+
                 if (_nextClusterPass != long.MinValue && _now >= _nextClusterPass)
                 {
                     ClusterPass(_now);
@@ -295,6 +297,33 @@ public sealed class DistillationMonitor
         {
             Interlocked.Increment(ref _failures);
             Report("tick", ex);
+        }
+    }
+
+    /// <summary>
+    /// A key or tenant holding an automatic level without behaviour state to rescore (its level restored after a restart, or
+    /// its state evicted from the maps) has no requests seen: it is scored 0 every score interval, so it cools off through
+    /// the hysteresis and dwell like a silent subject instead of keeping its level until it sends again.
+    /// </summary>
+    private void CoolStatelessLevels()
+    {
+        List<LevelTracker>? stateless = null;
+        foreach (var records in (ReadOnlySpan<LruMap<SubjectRef, LevelTracker>>)[_flagged, _watched])
+        {
+            foreach (var (subject, tracker) in records.Entries())
+            {
+                if (subject.Kind != SubjectKind.Cluster && tracker.Automatic > EnforcementLevel.None
+                    && _now - tracker.LastUpdateMs >= _scoreIntervalMs
+                    && !((subject.Kind == SubjectKind.Key ? _keys : _tenants).TryPeek(subject.Id, out var state) && state.Tracker == tracker))
+                {
+                    (stateless ??= []).Add(tracker);
+                }
+            }
+        }
+
+        foreach (var tracker in stateless ?? [])
+        {
+            ApplyScore(tracker, 0, _now, 0, static () => []);
         }
     }
 

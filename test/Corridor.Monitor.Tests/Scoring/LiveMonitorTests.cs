@@ -74,6 +74,31 @@ public sealed class LiveMonitorTests
     }
 
     [Fact]
+    public void ARestoredLevel_OfASubjectThatStaysSilent_CoolsOffThroughTheHysteresis()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(ShortDwell, sink);
+        var key = SubjectRef.Key("key-s");
+        var tenant = SubjectRef.Tenant("tenant-s");
+        Assert.True(monitor.Restore(key, EnforcementLevel.Suspend, TestRequests.Start));
+        Assert.True(monitor.Restore(tenant, EnforcementLevel.Flag, TestRequests.Start));
+
+        // No request after the restart: nothing to rescore from, so the ticks score it 0 and it steps down one level a dwell.
+        monitor.Tick(TestRequests.Start.AddMinutes(30));
+        Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(key));
+        for (var hour = 1; hour <= 12; hour++)
+        {
+            monitor.Tick(TestRequests.Start.AddHours(hour));
+        }
+
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(key));
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(tenant));
+        var steps = sink.Changes.Where(c => c.Subject == key).ToList();
+        Assert.Equal([EnforcementLevel.Throttle, EnforcementLevel.Flag, EnforcementLevel.Watch, EnforcementLevel.None], steps.Select(s => s.To));
+        Assert.All(steps, s => Assert.Equal(LevelChangeCause.Automatic, s.Cause));
+    }
+
+    [Fact]
     public void Standing_ShowsThePinAndTheAutomaticLevelApart()
     {
         var monitor = new DistillationMonitor();
