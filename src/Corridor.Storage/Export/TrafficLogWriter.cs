@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Compression;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Corridor.Core.Metering;
@@ -20,6 +21,9 @@ public sealed class TrafficLogWriter : IAsyncDisposable
 
     private const int FlushThreshold = 64 * 1024;
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+    /// <summary>Deeper than any body the front door accepts (128 levels), so every retained body is exported whole.</summary>
+    private const int MaxBodyDepth = 256;
 
     private static readonly JsonWriterOptions WriterOptions = new()
     {
@@ -174,31 +178,93 @@ public sealed class TrafficLogWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// The retained body, re-written compactly so the record stays on one line. A body that is absent, cut short by
-    /// retention or not a JSON object is replaced by <c>{"model": ...}</c> so the line still parses.
+    /// The retained body as the client sent it, with the whitespace between its tokens taken out so the record stays on one
+    /// line. Its bytes are copied, not decoded and encoded again: a decoder refuses what JSON allows (an escaped lone
+    /// surrogate, <c>"\ud800"</c>) and one such body would stop the whole export. A body that is absent, cut short by
+    /// retention, not UTF-8 or not a JSON object is replaced by <c>{"model": ...}</c> so the line still parses.
     /// </summary>
     private static void WriteRequest(Utf8JsonWriter json, LedgerEntry entry)
     {
-        if (entry.RequestBody is { Length: > 0 } body)
+        if (entry.RequestBody is { Length: > 0 } body && IsJsonObject(body.Span))
         {
+            // Escaping a line or paragraph separator takes 6 bytes for 3.
+            var compact = ArrayPool<byte>.Shared.Rent(body.Length * 2);
             try
             {
-                using var document = JsonDocument.Parse(body.Memory);
-                if (document.RootElement.ValueKind == JsonValueKind.Object)
-                {
-                    document.RootElement.WriteTo(json);
-                    return;
-                }
+                json.WriteRawValue(compact.AsSpan(0, Compact(body.Span, compact)), skipInputValidation: true);
             }
-            catch (JsonException)
+            finally
             {
-                // Truncated or not JSON: fall through to the minimal request.
+                ArrayPool<byte>.Shared.Return(compact);
             }
+
+            return;
         }
 
         json.WriteStartObject();
         json.WriteString("model"u8, entry.Model);
         json.WriteEndObject();
+    }
+
+    /// <summary>One JSON object and nothing else, in valid UTF-8, nested no deeper than <see cref="MaxBodyDepth"/>.</summary>
+    private static bool IsJsonObject(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = MaxBodyDepth });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            reader.Skip();
+            // Anything after the object but whitespace throws.
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Copies valid JSON without the whitespace outside its strings, escaping U+2028 and U+2029 inside them (some readers
+    /// end a line there, as the writer's own escaping does); returns the length written.
+    /// </summary>
+    private static int Compact(ReadOnlySpan<byte> json, Span<byte> destination)
+    {
+        var length = 0;
+        var inString = false;
+        var escaped = false;
+        for (var i = 0; i < json.Length; i++)
+        {
+            var b = json[i];
+            if (inString)
+            {
+                if (b == 0xE2 && json[(i + 1)..] is [0x80, var last and (0xA8 or 0xA9), ..])
+                {
+                    length += Encoding.ASCII.GetBytes(last == 0xA8 ? "\\u2028" : "\\u2029", destination[length..]);
+                    i += 2;
+                    escaped = false;
+                    continue;
+                }
+
+                inString = escaped || b != (byte)'"';
+                escaped = !escaped && b == (byte)'\\';
+            }
+            else if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+            {
+                continue;
+            }
+            else
+            {
+                inString = b == (byte)'"';
+            }
+
+            destination[length++] = b;
+        }
+
+        return length;
     }
 
     private static void WriteIfPresent(Utf8JsonWriter json, ReadOnlySpan<byte> name, string? value)

@@ -80,6 +80,70 @@ public sealed class TrafficLogWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Write_KeepsABodyAsDeepAsTheFrontDoorAccepts()
+    {
+        // The front door accepts bodies nested up to 128 levels (RequestParser.MaxDepth); the export must not swap such a
+        // retained body for {"model": ...}, or replay scores a request other than the one the tenant sent.
+        var deep = string.Concat(Enumerable.Repeat("""{"a":""", 100)) + "1" + new string('}', 100);
+        var body = $$"""{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"metadata":{{deep}}}""";
+
+        var lines = await WriteAsync(LedgerSamples.Entry("r-1") with { RequestBody = Utf8Text.From(body) });
+
+        using var doc = JsonDocument.Parse(Assert.Single(lines), new JsonDocumentOptions { MaxDepth = 256 });
+        var request = doc.RootElement.GetProperty("request");
+        Assert.Equal("hi", request.GetProperty("messages")[0].GetProperty("content").GetString());
+        Assert.Equal(body, request.GetRawText());
+    }
+
+    [Fact]
+    public async Task Write_KeepsABodyWithALoneSurrogateEscape_AndTheExportGoesOn()
+    {
+        // JSON allows "\ud800" on its own and the front door passes it upstream; one such body must not stop the export.
+        var body = """{"model":"gpt-4.1","messages":[{"role":"user","content":"half \ud800 a pair"}]}""";
+
+        var lines = await WriteAsync(LedgerSamples.Entry("r-1") with { RequestBody = Utf8Text.From(body) }, LedgerSamples.Entry("r-2"));
+
+        Assert.Equal(2, lines.Count);
+        using var doc = JsonDocument.Parse(lines[0]);
+        Assert.Equal("gpt-4.1", doc.RootElement.GetProperty("request").GetProperty("model").GetString());
+        Assert.True(doc.RootElement.GetProperty("request").TryGetProperty("messages", out _));
+    }
+
+    [Fact]
+    public async Task Write_EscapesLineAndParagraphSeparators_InACopiedBody()
+    {
+        // An escaped backslash before an escaped quote checks that the copy knows where each string ends.
+        var body = """
+            {
+              "model": "gpt-4.1",
+              "messages": [{"role": "user", "content": "one{LS}two{PS}three \\\"q\\\" end"}]
+            }
+            """.Replace("{LS}", "\u2028", StringComparison.Ordinal).Replace("{PS}", "\u2029", StringComparison.Ordinal);
+
+        var lines = await WriteAsync(LedgerSamples.Entry("r-1") with { RequestBody = Utf8Text.From(body) });
+
+        var line = Assert.Single(lines);
+        Assert.DoesNotContain('\u2028', line);
+        Assert.DoesNotContain('\u2029', line);
+        using var doc = JsonDocument.Parse(line);
+        Assert.Equal("one\u2028two\u2029three \\\"q\\\" end", doc.RootElement.GetProperty("request").GetProperty("messages")[0].GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task Write_KeepsEveryLineValidUtf8_WhenARetainedBodyIsNot()
+    {
+        // The retained body is the client's bytes; a string holding a byte that is not UTF-8 must not stop the export
+        // nor make the file something other than UTF-8.
+        var body = Utf8Text.Copy([.. """{"model":"gpt-4.1","messages":[{"role":"user","content":"bad """u8, 0xC3, 0x28, .. """ byte"}]}"""u8]);
+
+        var lines = await WriteAsync(LedgerSamples.Entry("r-1") with { RequestBody = body }, LedgerSamples.Entry("r-2"));
+
+        Assert.Equal(2, lines.Count);
+        using var doc = JsonDocument.Parse(lines[0]);
+        Assert.Equal("gpt-4.1", doc.RootElement.GetProperty("request").GetProperty("model").GetString());
+    }
+
+    [Fact]
     public async Task Write_SkipsRowsWithoutATenant_AndShadowRows()
     {
         var stream = new MemoryStream();
@@ -152,6 +216,7 @@ public sealed class TrafficLogWriterTests : IDisposable
 
     private static List<string> ReadLines(byte[] utf8)
     {
+        Assert.True(System.Text.Unicode.Utf8.IsValid(utf8), "a traffic log is UTF-8");
         var text = Encoding.UTF8.GetString(utf8);
         Assert.EndsWith("\n", text, StringComparison.Ordinal);
         return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
