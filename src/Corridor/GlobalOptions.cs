@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Globalization;
+using Corridor.Core.Reports;
 
 namespace Corridor.Cli;
 
@@ -56,9 +56,7 @@ internal static class GlobalOptions
     private static DateTimeOffset? ParseDate(ArgumentResult result)
     {
         var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
-        // ISO 8601 only (year first), so 06/01 never means two different days.
-        if (text.Length >= 10 && char.IsAsciiDigit(text[0]) && text[4] == '-' && text[7] == '-'
-            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
+        if (ReportDates.TryParse(text, out var value))
         {
             return value;
         }

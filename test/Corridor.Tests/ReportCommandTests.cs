@@ -90,6 +90,22 @@ public sealed class ReportCommandTests : IDisposable
         Assert.NotEqual(0, bad.ExitCode);
     }
 
+    [Theory]
+    [InlineData("--from", "0001-01-01", "day")]
+    [InlineData("--from", "0001-02-15", "quarter")]
+    [InlineData("--to", "9999-12-31T12:00:00Z", "day")]
+    [InlineData("--to", "9999-12-15", "month")]
+    public async Task SpendReport_WithADateAtTheEndOfTheCalendar_Exits1WithAMessage(string option, string date, string period)
+    {
+        // The report reads the period before the first and widens the last to a whole period: neither exists here.
+        var result = await _cli.RunAsync("report", "spend", "--period", period, option, date);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("error:", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", result.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ShadowReport_ComparesEachPair_InJsonAndCsv()
     {

@@ -65,8 +65,32 @@ public sealed record SpendReport(
     /// </summary>
     public static (DateTimeOffset? From, DateTimeOffset? To) ReadRange(DateTimeOffset? from, DateTimeOffset? to, ReportPeriod period)
     {
+        if (RangeError(from, to, period) is { } error)
+        {
+            throw new ArgumentOutOfRangeException(nameof(from), error);
+        }
+
         var (start, end) = ReportPeriods.Whole(from, to, period);
         return (start is { } s ? ReportPeriods.Previous(s, period) : null, end);
+    }
+
+    /// <summary>
+    /// Null when a report by <paramref name="period"/> can cover [<paramref name="from"/>, <paramref name="to"/>); otherwise why
+    /// not: the period before the first (read for growth) or the whole last period would fall outside the calendar.
+    /// </summary>
+    public static string? RangeError(DateTimeOffset? from, DateTimeOffset? to, ReportPeriod period)
+    {
+        if (from is { } f && ReportPeriods.Start(f, period) == ReportPeriods.Start(DateTimeOffset.MinValue, period))
+        {
+            return $"from must be after the first {ReportPeriods.Name(period)} of the calendar: the report reads the {ReportPeriods.Name(period)} before it.";
+        }
+
+        if (to is { } t && ReportPeriods.Start(t, period) is var last && last != t && last == ReportPeriods.Start(DateTimeOffset.MaxValue, period))
+        {
+            return $"to must be before the last {ReportPeriods.Name(period)} of the calendar: the report widens it to a whole {ReportPeriods.Name(period)}.";
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -85,8 +109,8 @@ public sealed record SpendReport(
     {
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(countryOf);
-        var (start, end) = ReportPeriods.Whole(from, to, period);
         var (readFrom, _) = ReadRange(from, to, period);
+        var (start, end) = ReportPeriods.Whole(from, to, period);
         var counted = ledger.Where(e => (e.Billable || e.ShadowOf is not null) && !(e.Time < readFrom) && !(e.Time >= end)).ToList();
 
         var totals = LedgerTotals.Group(counted, _ => true, e => ReportPeriods.Start(e.Time, period));

@@ -159,9 +159,9 @@ internal static class AdminApi
 
         group.MapGet("/usage", async (string? from, string? to, ICorridorStore store, CancellationToken ct) =>
         {
-            if (!TryDate(from, out var fromDate) || !TryDate(to, out var toDate))
+            if (RangeProblem(from, to, out var fromDate, out var toDate) is { } problem)
             {
-                return Problem(StatusCodes.Status400BadRequest, "from and to must be ISO 8601 dates such as 2026-06-01.");
+                return problem;
             }
             var totals = await store.GetUsageTotalsAsync(fromDate, toDate, tenantId: null, ct);
             return Results.Json(totals.Select(UsageView.From).ToList(), AdminJson.Default.ListUsageView);
@@ -178,9 +178,9 @@ internal static class AdminApi
 
         group.MapGet("/reports/residency", async (string? tenant, string? from, string? to, string? format, ICorridorStore store, CancellationToken ct) =>
         {
-            if (!TryDate(from, out var fromDate) || !TryDate(to, out var toDate))
+            if ((RangeProblem(from, to, out var fromDate, out var toDate) ?? FormatProblem(format)) is { } problem)
             {
-                return Problem(StatusCodes.Status400BadRequest, "from and to must be ISO 8601 dates such as 2026-06-01.");
+                return problem;
             }
             if (string.IsNullOrEmpty(tenant) || await store.GetTenantAsync(tenant, ct) is null)
             {
@@ -196,9 +196,9 @@ internal static class AdminApi
 
         group.MapGet("/reports/shadow", async (string? from, string? to, string? format, ICorridorStore store, CancellationToken ct) =>
         {
-            if (!TryDate(from, out var fromDate) || !TryDate(to, out var toDate))
+            if ((RangeProblem(from, to, out var fromDate, out var toDate) ?? FormatProblem(format)) is { } problem)
             {
-                return Problem(StatusCodes.Status400BadRequest, "from and to must be ISO 8601 dates such as 2026-06-01.");
+                return problem;
             }
             var report = await store.ShadowAsync(fromDate, toDate, ct);
             return Report(format, report.WriteJson, report.ToCsv);
@@ -211,9 +211,9 @@ internal static class AdminApi
     private static async Task<IResult> SpendReportAsync(HttpRequest request, SpendMeasure rankBy, ICorridorStore store, CancellationToken ct)
     {
         var query = request.Query;
-        if (!TryDate(query["from"], out var from) || !TryDate(query["to"], out var to))
+        if ((RangeProblem(query["from"], query["to"], out var from, out var to) ?? FormatProblem(query["format"])) is { } problem)
         {
-            return Problem(StatusCodes.Status400BadRequest, "from and to must be ISO 8601 dates such as 2026-06-01.");
+            return problem;
         }
         if (!SpendReport.TryParseDimension(query["by"].ToString() is { Length: > 0 } by ? by : "tenant", out var dimension))
         {
@@ -227,6 +227,10 @@ internal static class AdminApi
         if (query["top"].ToString() is { Length: > 0 } topText && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top > 1000))
         {
             return Problem(StatusCodes.Status400BadRequest, "top must be a whole number from 0 to 1000.");
+        }
+        if (SpendReport.RangeError(from, to, period) is { } rangeError)
+        {
+            return Problem(StatusCodes.Status400BadRequest, rangeError);
         }
         var report = await store.SpendAsync(dimension, period, from, to, rankBy, top, ct);
         return Report(query["format"], report.WriteJson, report.ToCsv);
@@ -280,6 +284,21 @@ internal static class AdminApi
 
     internal static string ScopeName(LimitScope scope) => scope == LimitScope.Tenant ? "tenant" : "key";
 
+    /// <summary>
+    /// Reads the optional <c>from</c> and <c>to</c> of a query string as the command line reads <c>--from</c> and <c>--to</c>:
+    /// ISO 8601 only, and <c>from</c> earlier than <c>to</c>. Null when they are fine; otherwise the 400 to answer.
+    /// </summary>
+    internal static IResult? RangeProblem(string? from, string? to, out DateTimeOffset? fromDate, out DateTimeOffset? toDate)
+    {
+        if (!TryDate(from, out fromDate) || !TryDate(to, out toDate))
+        {
+            toDate = null;
+            return Problem(StatusCodes.Status400BadRequest, "from and to must be ISO 8601 dates such as 2026-06-01 or 2026-06-01T08:00:00Z.");
+        }
+
+        return fromDate >= toDate ? Problem(StatusCodes.Status400BadRequest, "from must be earlier than to.") : null;
+    }
+
     /// <summary>An optional ISO 8601 date of a query string; false when present and unreadable.</summary>
     internal static bool TryDate(string? text, out DateTimeOffset? date)
     {
@@ -288,13 +307,17 @@ internal static class AdminApi
         {
             return true;
         }
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        if (ReportDates.TryParse(text, out var parsed))
         {
             date = parsed;
             return true;
         }
         return false;
     }
+
+    /// <summary>Null for <c>json</c>, <c>csv</c> or none (JSON); otherwise the 400 to answer.</summary>
+    private static IResult? FormatProblem(string? format) =>
+        string.IsNullOrEmpty(format) || format is "json" or "csv" ? null : Problem(StatusCodes.Status400BadRequest, "format must be json or csv.");
 
     /// <summary>Runs an admin change, turning what the operator can fix into 400 or 404.</summary>
     internal static async Task<IResult> ChangeAsync(Func<Task<IResult>> change)

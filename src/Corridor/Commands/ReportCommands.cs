@@ -68,6 +68,10 @@ internal static class ReportCommands
             {
                 throw new CliUserException("--top must be from 0 to 1000.");
             }
+            if (SpendReport.RangeError(range.From, range.To, periods) is { } rangeError)
+            {
+                throw new CliUserException("--" + rangeError);
+            }
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
             var report = await store.SpendAsync(dimension, periods, range.From, range.To, rankBy, parseResult.GetValue(top), cancellationToken);
             await WriteAsync(context, parseResult.GetValue(format), report.WriteJson, report.ToCsv);

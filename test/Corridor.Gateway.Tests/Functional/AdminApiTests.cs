@@ -172,6 +172,32 @@ public sealed class AdminApiTests(AdminGatewayFixture fixture) : IClassFixture<A
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/admin/reports/spend?period=day&from=0001-01-01")]
+    [InlineData("/admin/reports/revenue?period=quarter&from=0001-02-15")]
+    [InlineData("/admin/reports/spend?period=day&to=9999-12-31T12:00:00Z")]
+    [InlineData("/admin/reports/revenue?period=month&to=9999-12-15")]
+    [InlineData("/admin/reports/spend?from=2026-07-01&to=2026-06-01")]
+    [InlineData("/admin/reports/revenue?from=2026-06-01&to=2026-06-01")]
+    [InlineData("/admin/reports/residency?tenant=acme&from=2026-07-01&to=2026-06-01")]
+    [InlineData("/admin/usage?from=2026-07-01&to=2026-06-01")]
+    [InlineData("/admin/usage?from=06/01/2026")]
+    [InlineData("/admin/reports/spend?from=01.06.2026")]
+    [InlineData("/admin/reports/spend?format=xml")]
+    [InlineData("/admin/reports/residency?tenant=acme&format=pdf")]
+    public async Task Reports_RefuseQueriesTheyCannotAnswer_WithA400(string query)
+    {
+        // What the command line refuses (non-ISO dates, an empty period, an unknown format, a period past the calendar's
+        // ends) is a 400 with a message here too, not a 500 nor a report of something else.
+        using var admin = fixture.Admin();
+
+        using var response = await admin.GetAsync(query).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = await JsonAsync(response);
+        Assert.False(string.IsNullOrEmpty(error.RootElement.GetProperty("error").GetProperty("message").GetString()));
+    }
+
     public static TheoryData<string?, string?> RefusedAuthorizations => new()
     {
         { null, null },
