@@ -86,7 +86,16 @@ internal static class AdminApi
             {
                 return Problem(StatusCodes.Status409Conflict, $"Tenant '{tenant.Id}' already exists.");
             }
-            var outcome = await AdminChanges.CreateTenantAsync(store, tenant, AuditActors.AdminApi, now, ct);
+            ScreeningOutcome outcome;
+            try
+            {
+                outcome = await AdminChanges.CreateTenantAsync(store, tenant, AuditActors.AdminApi, now, ct);
+            }
+            catch (CorridorStoreException e) when (e.Error == StoreError.Duplicate)
+            {
+                // Another create of the same id landed between the check above and this one.
+                return Problem(StatusCodes.Status409Conflict, $"Tenant '{tenant.Id}' already exists.");
+            }
             await keys.RefreshAsync(force: true, ct);
             return Results.Json(TenantView.From(outcome, now), AdminJson.Default.TenantView, statusCode: StatusCodes.Status201Created);
         });

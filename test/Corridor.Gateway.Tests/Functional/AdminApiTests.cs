@@ -198,6 +198,30 @@ public sealed class AdminApiTests(AdminGatewayFixture fixture) : IClassFixture<A
         Assert.False(string.IsNullOrEmpty(error.RootElement.GetProperty("error").GetProperty("message").GetString()));
     }
 
+    [Fact]
+    public async Task CreatingTheSameTenantAtOnce_Creates_ItOnce_AndTheRestAre409()
+    {
+        // The existence check and the insert are not one step: a create that loses the race must still be a 409, not a 500.
+        using var admin = fixture.Admin();
+        var ids = Enumerable.Range(0, 5).Select(i => $"racing-co-{i}").ToList();
+
+        var responses = await Task.WhenAll(ids.SelectMany(id => Enumerable.Range(0, 8).Select(_ =>
+            admin.PostAsJsonAsync("/admin/tenants", new { id, legal_name = id + " Ltd.", country = "SG" })))).WithTimeout();
+
+        try
+        {
+            Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.Created, HttpStatusCode.Conflict }));
+            Assert.Equal(ids.Count, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
     public static TheoryData<string?, string?> RefusedAuthorizations => new()
     {
         { null, null },
