@@ -43,7 +43,15 @@ internal static class AdminApi
             {
                 return Problem(StatusCodes.Status401Unauthorized, "A valid admin token is required (Authorization: Bearer TOKEN).");
             }
-            return await next(context);
+            try
+            {
+                return await next(context);
+            }
+            catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
+            {
+                // The store is away (PostgreSQL down or unreachable): the operator's tools should retry, not report a fault.
+                return Problem(StatusCodes.Status503ServiceUnavailable, "The store cannot be reached; nothing was read or changed. Try again shortly.");
+            }
         });
 
         group.MapGet("/tenants", async (ICorridorStore store, TimeProvider time, CancellationToken ct) =>

@@ -16,13 +16,16 @@ public sealed class StoreOutageTests : IAsyncLifetime
 {
     private const int GraceSeconds = 3;
 
+    private const string AdminToken = "outage-test-admin-token";
+    private readonly string AdminTokenEnv = "CORRIDOR_OUTAGE_ADMIN_TOKEN_" + Guid.NewGuid().ToString("N");
     private TestDatabase _database = null!;
     private LiveGateway _live = null!;
 
     public async Task InitializeAsync()
     {
         _database = await TestPostgres.CreateDatabaseAsync();
-        _live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + $"""
+        Environment.SetEnvironmentVariable(AdminTokenEnv, AdminToken);
+        _live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, AdminTokenEnv) + $"""
 
             storage:
               postgres: "{_database.ConnectionString}"
@@ -35,6 +38,7 @@ public sealed class StoreOutageTests : IAsyncLifetime
         await _database.SetReachableAsync(true);
         await _live.DisposeAsync();
         await _database.DisposeAsync();
+        Environment.SetEnvironmentVariable(AdminTokenEnv, null);
     }
 
     [Fact]
@@ -55,6 +59,17 @@ public sealed class StoreOutageTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.ServiceUnavailable, usage.StatusCode);
             var error = (await usage.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("error");
             Assert.Equal(("store_unavailable", "api_error"), (error.GetProperty("code").GetString(), error.GetProperty("type").GetString()));
+        }
+
+        // So is the admin API: a 503 its caller can retry, nothing changed.
+        using (var admin = new HttpClient { BaseAddress = _live.BaseAddress, Timeout = TestTimeouts.Default })
+        {
+            admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
+            using var tenants = await admin.GetAsync("/admin/tenants").WithTimeout();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, tenants.StatusCode);
+            Assert.Contains("store cannot be reached", (await tenants.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+            using var created = await admin.PostAsJsonAsync("/admin/tenants", new { id = "during-outage", legal_name = "Outage Ltd", country = "SG" }).WithTimeout();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, created.StatusCode);
         }
 
         var spool = Path.Combine(_live.Directory.Path, "data", "ledger-spool");
