@@ -4,11 +4,12 @@
 # ratios to nginx, then a run paced at RATE requests/s and the p99 latency Corridor adds; for each, the part of
 # Corridor's latency that was the wait for its ledger commits (from /healthz, docs/durability.md).
 #
-#   bench/run.sh                       # about four minutes, build included
+#   bench/run.sh                       # about five minutes, build included
 #   DURATION=30s CONNECTIONS=128 bench/run.sh
 #
 # Environment (all optional):
-#   DURATION=8s  CONNECTIONS=64  THREADS=2  WARMUP=5s       saturating runs (same for every path)
+#   DURATION=8s  CONNECTIONS=64  THREADS=2  WARMUP=15s      saturating runs (same for every path; the warm-up is long
+#                                                            enough for the .NET paths to finish tiered compilation)
 #   RATE=1000  PACED_CONNECTIONS=16  PACED_DURATION=DURATION paced runs
 #   ROUNDS=3                                                 rounds of each; paths interleave within a round
 #   CORRIDOR_BIN=path                                        use this `corridor` executable, skip the build
@@ -30,7 +31,7 @@ set -euo pipefail
 DURATION=${DURATION:-8s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
-WARMUP=${WARMUP:-5s}
+WARMUP=${WARMUP:-15s}
 ROUNDS=${ROUNDS:-3}
 RATE=${RATE:-1000}
 PACED_CONNECTIONS=${PACED_CONNECTIONS:-16}
