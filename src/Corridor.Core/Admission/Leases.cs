@@ -73,8 +73,11 @@ public interface ILeaseBook
     /// <summary>Grants up to <paramref name="want"/> of <paramref name="key"/>'s allowance of <paramref name="limit"/>; returns what was granted.</summary>
     ValueTask<decimal> LeaseAsync(LeaseKey key, decimal limit, decimal want, CancellationToken cancellationToken);
 
-    /// <summary>Gives back <paramref name="unused"/> of what was taken (negative: takes that much more, spend beyond reservations).</summary>
-    ValueTask ReturnAsync(LeaseKey key, decimal unused, CancellationToken cancellationToken);
+    /// <summary>
+    /// Gives back <paramref name="back"/>'s unused part of what was taken (negative: takes that much more, spend beyond
+    /// reservations), once: a return whose id the book has applied already changes nothing.
+    /// </summary>
+    ValueTask ReturnAsync(LeaseReturn back, CancellationToken cancellationToken);
 
     /// <summary>
     /// Starts <paramref name="key"/>'s row at <paramref name="taken"/> (spend the ledger recorded before the book counted
@@ -90,6 +93,7 @@ public interface ILeaseBook
 public sealed class MemoryLeaseBook : ILeaseBook
 {
     private readonly Dictionary<LeaseKey, decimal> _taken = [];
+    private readonly HashSet<Guid> _returned = [];
     private readonly Lock _gate = new();
 
     public decimal Taken(LeaseKey key)
@@ -111,20 +115,23 @@ public sealed class MemoryLeaseBook : ILeaseBook
         }
     }
 
-    public void Return(LeaseKey key, decimal unused)
+    public void Return(LeaseReturn back)
     {
         using (_gate.EnterScope())
         {
-            _taken[key] = _taken.GetValueOrDefault(key) - unused;
+            if (_returned.Add(back.Id))
+            {
+                _taken[back.Key] = _taken.GetValueOrDefault(back.Key) - back.Unused;
+            }
         }
     }
 
     public ValueTask<decimal> LeaseAsync(LeaseKey key, decimal limit, decimal want, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Lease(key, limit, want));
 
-    public ValueTask ReturnAsync(LeaseKey key, decimal unused, CancellationToken cancellationToken)
+    public ValueTask ReturnAsync(LeaseReturn back, CancellationToken cancellationToken)
     {
-        Return(key, unused);
+        Return(back);
         return ValueTask.CompletedTask;
     }
 
@@ -208,8 +215,14 @@ public enum LeaseAnswer
 /// <summary>A lease this replica should ask the book for.</summary>
 public readonly record struct LeaseWant(LeaseKey Key, decimal Limit, decimal Amount);
 
-/// <summary>What this replica gives back to the book.</summary>
-public readonly record struct LeaseReturn(LeaseKey Key, decimal Unused);
+/// <summary>
+/// What this replica gives back to the book. <see cref="Id"/> names this return: one that is sent again after its answer
+/// was lost (the book applied it, the replica saw an error) is not applied twice.
+/// </summary>
+public readonly record struct LeaseReturn(LeaseKey Key, decimal Unused)
+{
+    public Guid Id { get; } = Guid.NewGuid();
+}
 
 /// <summary>
 /// The slices of the shared allowances one replica holds, spent locally without touching the database. The replica

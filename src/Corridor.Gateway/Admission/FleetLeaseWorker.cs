@@ -88,7 +88,9 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
         {
             try
             {
-                await book.ReturnAsync(_unreturned[i].Key, _unreturned[i].Unused, cancellationToken);
+                // Sent again after a failure, a return keeps its id: if the book applied it and only the answer was lost,
+                // it is not applied twice.
+                await book.ReturnAsync(_unreturned[i], cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -43,9 +43,18 @@ internal sealed class PostgresLeaseBook(NpgsqlDataSource dataSource) : ILeaseBoo
     private static readonly string StartKeyFromLedgerSql = StartFromLedgerSql.Replace(
         "/*subject*/", "tenant_id = (SELECT tenant_id FROM api_keys WHERE id = $2) AND key_id = $2", StringComparison.Ordinal);
 
-    private const string ReturnSql = "UPDATE admission_leases SET taken = taken - $5 WHERE scope = $1 AND id = $2 AND kind = $3 AND period = $4";
+    // A return is applied once: its id goes into admission_returns in the same statement, and a return whose id is there
+    // already (sent again after its answer was lost) updates nothing.
+    private const string ReturnSql = """
+        WITH first AS (INSERT INTO admission_returns (id, kind, period) VALUES ($6, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id)
+        UPDATE admission_leases SET taken = taken - $5
+        WHERE scope = $1 AND id = $2 AND kind = $3 AND period = $4 AND EXISTS (SELECT 1 FROM first)
+        """;
 
     private const string PruneSql = "DELETE FROM admission_leases WHERE kind = $1 AND period < $2";
+
+    // A return of a pruned period can only update a row that is gone: its id need not be kept.
+    private const string PruneReturnsSql = "DELETE FROM admission_returns WHERE kind = $1 AND period < $2";
 
     private const string SeedSql = """
         INSERT INTO admission_leases (scope, id, kind, period, taken, last_grant) VALUES ($1, $2, $3, $4, $5, 0)
@@ -68,10 +77,11 @@ internal sealed class PostgresLeaseBook(NpgsqlDataSource dataSource) : ILeaseBoo
         return (decimal)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    public async ValueTask ReturnAsync(LeaseKey key, decimal unused, CancellationToken cancellationToken)
+    public async ValueTask ReturnAsync(LeaseReturn back, CancellationToken cancellationToken)
     {
-        await using var command = Command(ReturnSql, key);
-        command.Parameters.AddWithValue(unused);
+        await using var command = Command(ReturnSql, back.Key);
+        command.Parameters.AddWithValue(back.Unused);
+        command.Parameters.AddWithValue(back.Id);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -84,10 +94,13 @@ internal sealed class PostgresLeaseBook(NpgsqlDataSource dataSource) : ILeaseBoo
 
     public async ValueTask PruneAsync(LeaseKind kind, long before, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(PruneSql);
-        command.Parameters.AddWithValue(KindName(kind));
-        command.Parameters.AddWithValue(before);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        foreach (var sql in (string[])[PruneSql, PruneReturnsSql])
+        {
+            await using var command = dataSource.CreateCommand(sql);
+            command.Parameters.AddWithValue(KindName(kind));
+            command.Parameters.AddWithValue(before);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     internal static string KindName(LeaseKind kind) => kind switch

@@ -356,6 +356,16 @@ internal static class PostgresMigrations
             END
             $fn$;
             """),
+        new(14, "lease returns applied once", """
+            -- The ids of returns the lease book applied, so one sent again after its answer was lost (the UPDATE committed,
+            -- the replica saw an error) is not applied twice. Pruned with the lease rows of their period.
+            CREATE TABLE admission_returns (
+                id     uuid   NOT NULL PRIMARY KEY,
+                kind   text   NOT NULL,
+                period bigint NOT NULL
+            );
+            CREATE INDEX ix_admission_returns_period ON admission_returns (kind, period);
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -181,7 +181,7 @@ public sealed class FleetAdmissionCountersTests
         {
             foreach (var back in replica.Holdings.TakeReturns(all: true))
             {
-                _book.Return(back.Key, back.Unused);
+                _book.Return(back);
             }
         }
         var month = LeasePeriods.Of(LeaseKind.MonthBudget, _clock.GetUtcNow());
@@ -317,7 +317,7 @@ public sealed class FleetAdmissionCountersTests
     {
         foreach (var back in replica.Holdings.TakeReturns())
         {
-            _book.Return(back.Key, back.Unused);
+            _book.Return(back);
         }
         foreach (var want in replica.Holdings.TakeWants())
         {

@@ -116,11 +116,26 @@ public sealed class LeaseHoldingsTests
         Assert.Equal(6m, book.Lease(key, 10m, 6m));
         Assert.Equal(4m, book.Lease(key, 10m, 6m));
         Assert.Equal(0m, book.Lease(key, 10m, 1m));
-        book.Return(key, 3m);
+        book.Return(new LeaseReturn(key, 3m));
         Assert.Equal(7m, book.Taken(key));
-        book.Return(key, -1.5m); // settled beyond reservations
+        book.Return(new LeaseReturn(key, -1.5m)); // settled beyond reservations
         Assert.Equal(8.5m, book.Taken(key));
         Assert.Equal(1.5m, book.Lease(key, 10m, 6m));
+    }
+
+    [Fact]
+    public void AReturnSentAgain_AfterItsAnswerWasLost_IsAppliedOnce()
+    {
+        var book = new MemoryLeaseBook();
+        var key = new LeaseKey(DayBudget, 1);
+        book.Lease(key, 10m, 8m);
+        var back = new LeaseReturn(key, 3m);
+
+        book.Return(back);
+        book.Return(back);
+        book.Return(new LeaseReturn(key, 1m));
+
+        Assert.Equal(4m, book.Taken(key));
     }
 
     [Theory]
@@ -233,7 +248,7 @@ public sealed class LeaseHoldingsTests
 
         foreach (var back in replica.TakeReturns(all: true))
         {
-            book.Return(back.Key, back.Unused);
+            book.Return(back);
         }
         var day = LeasePeriods.Of(LeaseKind.DayBudget, clock.GetUtcNow());
         var total = 0m;
@@ -267,7 +282,7 @@ public sealed class LeaseHoldingsTests
     {
         foreach (var back in replica.TakeReturns())
         {
-            book.Return(back.Key, back.Unused);
+            book.Return(back);
         }
         foreach (var want in replica.TakeWants())
         {

@@ -217,7 +217,7 @@ public sealed class AllowanceWaitTests : IAsyncDisposable
             return _book.Lease(key, limit, want);
         }
 
-        public ValueTask ReturnAsync(LeaseKey key, decimal unused, CancellationToken cancellationToken) => _book.ReturnAsync(key, unused, cancellationToken);
+        public ValueTask ReturnAsync(LeaseReturn back, CancellationToken cancellationToken) => _book.ReturnAsync(back, cancellationToken);
 
         public ValueTask SeedAsync(LeaseKey key, decimal taken, CancellationToken cancellationToken) => _book.SeedAsync(key, taken, cancellationToken);
 

@@ -131,9 +131,14 @@ public sealed class PostgresStoreTests : IAsyncLifetime
 
         Assert.Equal(6.5m, await book.LeaseAsync(budget, 10m, 6.5m, None).AsTask().WithTimeout());
         Assert.Equal(3.5m, await book.LeaseAsync(budget, 10m, 6.5m, None).AsTask().WithTimeout());
-        await book.ReturnAsync(budget, 2m, None).AsTask().WithTimeout();
-        await book.ReturnAsync(budget, -0.25m, None).AsTask().WithTimeout(); // settled beyond reservations
+        await book.ReturnAsync(new LeaseReturn(budget, 2m), None).AsTask().WithTimeout();
+        await book.ReturnAsync(new LeaseReturn(budget, -0.25m), None).AsTask().WithTimeout(); // settled beyond reservations
         Assert.Equal(1.75m, await book.LeaseAsync(budget, 10m, 5m, None).AsTask().WithTimeout());
+        // A return sent again after its answer was lost (the book applied it, the replica saw an error) is applied once.
+        var back = new LeaseReturn(budget, 1m);
+        await book.ReturnAsync(back, None).AsTask().WithTimeout();
+        await book.ReturnAsync(back, None).AsTask().WithTimeout();
+        Assert.Equal(1m, await book.LeaseAsync(budget, 10m, 5m, None).AsTask().WithTimeout());
         // A lower limit than what is taken grants nothing (never negative).
         Assert.Equal(0m, await book.LeaseAsync(budget, 5m, 1m, None).AsTask().WithTimeout());
 
@@ -143,6 +148,10 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.Equal(2L, await _database.ScalarAsync("SELECT count(*) FROM admission_leases"));
         await book.PruneAsync(LeaseKind.Requests, 101, None).AsTask().WithTimeout();
         Assert.Equal(1L, await _database.ScalarAsync("SELECT count(*) FROM admission_leases"));
+        // The ids of returns go with their period's rows.
+        Assert.Equal(3L, await _database.ScalarAsync("SELECT count(*) FROM admission_returns"));
+        await book.PruneAsync(LeaseKind.DayBudget, 740_001, None).AsTask().WithTimeout();
+        Assert.Equal(0L, await _database.ScalarAsync("SELECT count(*) FROM admission_returns"));
     }
 
     [Fact]
@@ -192,7 +201,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.Equal(93m, await book.LeaseAsync(tenantMonth, 200m, 100m, None).AsTask().WithTimeout());
         // The row is started once: later leases count what the book holds, not the ledger again.
         Assert.Equal(0m, await book.LeaseAsync(tenantDay, 10m, 5m, None).AsTask().WithTimeout());
-        await book.ReturnAsync(tenantDay, 3m, None).AsTask().WithTimeout();
+        await book.ReturnAsync(new LeaseReturn(tenantDay, 3m), None).AsTask().WithTimeout();
         Assert.Equal(3m, await book.LeaseAsync(tenantDay, 10m, 5m, None).AsTask().WithTimeout());
     }
 
