@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
+using Corridor.Core.Json;
 using Corridor.Core.Metering;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
@@ -136,7 +137,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         using var body = read;
         call.Outcome = RequestOutcome.ClientError;
         call.Status = response.Status;
-        if (body is not null && target.Dialect == call.Dialect && IsJson(body.Span))
+        if (body is not null && target.Dialect == call.Dialect && JsonObjectText.IsOneObject(body.Span))
         {
             context.Response.StatusCode = call.Status;
             context.Response.ContentType = "application/json";
@@ -376,24 +377,6 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             return false;
         }
         return emptyChoices && hasUsage;
-    }
-
-    private static bool IsJson(ReadOnlySpan<byte> body)
-    {
-        var reader = new Utf8JsonReader(body);
-        try
-        {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-            reader.Skip();
-            return !reader.Read();
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 
     private static string? UpstreamErrorMessage(ReadOnlySpan<byte> body)

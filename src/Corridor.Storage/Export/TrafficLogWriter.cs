@@ -4,6 +4,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Corridor.Core.Json;
 using Corridor.Core.Metering;
 
 namespace Corridor.Storage.Export;
@@ -185,7 +186,7 @@ public sealed class TrafficLogWriter : IAsyncDisposable
     /// </summary>
     private static void WriteRequest(Utf8JsonWriter json, LedgerEntry entry)
     {
-        if (entry.RequestBody is { Length: > 0 } body && IsJsonObject(body.Span))
+        if (entry.RequestBody is { Length: > 0 } body && JsonObjectText.IsOneObject(body.Span, MaxBodyDepth))
         {
             // Escaping a line or paragraph separator takes 6 bytes for 3.
             var compact = ArrayPool<byte>.Shared.Rent(body.Length * 2);
@@ -204,27 +205,6 @@ public sealed class TrafficLogWriter : IAsyncDisposable
         json.WriteStartObject();
         json.WriteString("model"u8, entry.Model);
         json.WriteEndObject();
-    }
-
-    /// <summary>One JSON object and nothing else, in valid UTF-8, nested no deeper than <see cref="MaxBodyDepth"/>.</summary>
-    private static bool IsJsonObject(ReadOnlySpan<byte> body)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = MaxBodyDepth });
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-
-            reader.Skip();
-            // Anything after the object but whitespace throws.
-            return !reader.Read();
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 
     /// <summary>
