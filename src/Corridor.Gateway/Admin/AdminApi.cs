@@ -30,7 +30,7 @@ internal static class AdminApi
     public static void Map(WebApplication app)
     {
         var server = app.Services.GetRequiredService<ServerOptions>();
-        var token = Environment.GetEnvironmentVariable(server.AdminTokenEnv);
+        var token = AdminToken.Configured(Environment.GetEnvironmentVariable(server.AdminTokenEnv));
         var group = app.MapGroup("/admin").AddEndpointFilter(async (context, next) =>
         {
             // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls block.

@@ -12,6 +12,12 @@ internal static class AdminToken
 {
     private const string Bearer = "Bearer ";
 
+    /// <summary>
+    /// The token as configured, without the spaces or line break a value pasted into the environment often brings (a
+    /// presented token is trimmed too, so an untrimmed one could never match); null when there is none.
+    /// </summary>
+    public static string? Configured(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
     public static bool Matches(string? authorization, string token)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);

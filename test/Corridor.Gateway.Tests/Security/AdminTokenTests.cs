@@ -24,4 +24,16 @@ public sealed class AdminTokenTests
     [InlineData("Bearer " + "3f9a0c6d2b7e41a58c0d9e2f6a1b3c4d5e6f7a8b9c0d1e2f")]
     [InlineData("Bearer " + "3F9A0C6D2B7E41A58C0D9E2F6A1B3C4D5E6F7A8B9C0D1E2E")]
     public void Refuses_AnythingElse_PrefixesLongerTokensAndOtherCase(string? header) => Assert.False(AdminToken.Matches(header, Token));
+
+    [Theory]
+    [InlineData(Token + "\n")]
+    [InlineData("  " + Token + " ")]
+    public void AConfiguredTokenWithSpacesAround_IsMatchedWithoutThem(string configured) =>
+        Assert.True(AdminToken.Matches("Bearer " + Token, AdminToken.Configured(configured)!));
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData(" \n")]
+    public void NoConfiguredToken_IsNull_SoTheAdminApiIsOff(string? configured) => Assert.Null(AdminToken.Configured(configured));
 }
