@@ -47,6 +47,9 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             }
             var target = call.Config.Upstreams[deployment];
             call.Deployment = deployment;
+            // An alias's fallback to another model goes out under that model's own decision and restrictions.
+            call.ServeWith(deployment);
+            request = call.Request!;
             var sentAt = time.GetTimestamp();
             var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
             var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,

@@ -53,6 +53,47 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     public string? DecisionId { get; set; }
 
     /// <summary>
+    /// Set by entitlement when the request names an alias and more than one of its models is allowed: each allowed model,
+    /// in order, with its own decision and the request as restricted for it. The forwarder makes a model's entry current
+    /// (<see cref="ServeWith"/>) before it tries one of that model's deployments, so a fallback is served, and audited,
+    /// under the restrictions the policy sets for the model that serves it.
+    /// </summary>
+    public IReadOnlyList<ModelEntitlement> Entitlements { get; set; } = [];
+
+    /// <summary>
+    /// Makes the entitlement of <paramref name="deployment"/>'s model current (<see cref="Model"/>, <see cref="Decision"/>,
+    /// <see cref="DecisionInput"/>, <see cref="Request"/>); nothing changes for a single model.
+    /// </summary>
+    public void ServeWith(DeploymentEntry deployment)
+    {
+        if (Entitlements.Count == 0 || (Model is { } current && string.Equals(current.Id, deployment.Model.Id, StringComparison.Ordinal)))
+        {
+            return;
+        }
+        foreach (var entitlement in Entitlements)
+        {
+            if (string.Equals(entitlement.Model.Id, deployment.Model.Id, StringComparison.Ordinal))
+            {
+                Model = entitlement.Model;
+                Decision = entitlement.Decision;
+                DecisionInput = entitlement.Input;
+                Request = entitlement.Request;
+                return;
+            }
+        }
+    }
+
+    /// <summary>Returns the request's pooled buffers: the current request's and those restricted for an alias's other models.</summary>
+    public void DisposeRequests()
+    {
+        Request?.Dispose();
+        foreach (var entitlement in Entitlements)
+        {
+            entitlement.Request.Dispose();
+        }
+    }
+
+    /// <summary>
     /// Set by admission: the reservation and stream slot this request holds until it is settled. A field, so admission
     /// and settlement work on it in place (it is settled exactly once and cleared).
     /// </summary>
@@ -88,3 +129,6 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     /// <summary>The response's final bytes, released by the pipeline once the ledger row is durable.</summary>
     public HeldResponse Held { get; } = new();
 }
+
+/// <summary>One allowed model of an alias: its decision, the input it was decided on, and the request as restricted for it.</summary>
+internal sealed record ModelEntitlement(ModelEntry Model, Decision Decision, DecisionInput Input, ClientRequest Request);

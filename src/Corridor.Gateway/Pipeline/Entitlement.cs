@@ -8,8 +8,9 @@ namespace Corridor.Gateway.Pipeline;
 /// <summary>
 /// Decides which deployments may serve the request. With a policy, each model the request names (one, or an
 /// alias's several, in order) is decided for this tenant, key, request and time; the allowed deployments of the
-/// models that are allowed form the request's route, and the first decision's restrictions are applied to the
-/// request. A refusal is a 403 in the client's dialect with the reason code and the decision id.
+/// models that are allowed form the request's route, and each model's deployments are served under that model's own
+/// decision and restrictions (the first allowed model's to begin with; see <see cref="CorridorRequestFeature.ServeWith"/>).
+/// A refusal is a 403 in the client's dialect with the reason code and the decision id.
 /// Without a policy every tenant may use every model, except a denied party (pending review or confirmed), which is
 /// refused with <c>denied_party</c> whatever the policy says. Either way, models are narrowed by what they can do.
 /// </summary>
@@ -48,6 +49,7 @@ internal static class Entitlement
         call.DecisionId = "dec_" + call.RequestId.AsSpan(4).ToString();
         context.Response.Headers["x-corridor-decision"] = call.DecisionId;
         var allowed = new List<DeploymentEntry>();
+        var entitled = models.Count > 1 ? new List<(ModelEntry Model, Decision Decision, DecisionInput Input)>() : null;
         Decision? governing = null;
         Decision? firstDenial = null;
         for (var i = 0; i < models.Count; i++)
@@ -65,6 +67,7 @@ internal static class Entitlement
                     call.Model = model;
                 }
                 allowed.AddRange(decision.Deployments);
+                entitled?.Add((model, decision, input));
             }
             else if (firstDenial is null)
             {
@@ -81,6 +84,13 @@ internal static class Entitlement
         }
         call.AllowedDeployments = allowed;
         call.Request = RequestRestrictions.Apply(request, allow.Restrictions, call.Operation);
+        if (entitled is { Count: > 1 })
+        {
+            // Each model's deployments are served under that model's restrictions, not the first's (the forwarder switches).
+            var first = call.Request;
+            call.Entitlements = [.. entitled.Select((e, i) => new ModelEntitlement(e.Model, e.Decision, e.Input,
+                i == 0 ? first : RequestRestrictions.Apply(request, e.Decision.Restrictions, call.Operation)))];
+        }
         return null;
     }
 

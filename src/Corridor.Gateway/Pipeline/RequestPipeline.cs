@@ -103,7 +103,7 @@ internal sealed class RequestPipeline(
 
             // 10. Shadow evaluation: maybe mirror this request to its model's candidate, in the background.
             shadow.Mirror(call);
-            call.Request?.Dispose();
+            call.DisposeRequests();
         }
 
         // 11. Release the response's final bytes (a whole body, an error, a stream's last event) once its ledger row is

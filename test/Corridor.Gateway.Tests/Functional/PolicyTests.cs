@@ -250,3 +250,51 @@ public sealed class ExplainTests(PolicyAdminFixture fixture) : IClassFixture<Pol
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 }
+
+/// <summary>An alias whose models the policy restricts differently: a fallback is served under its own model's restrictions.</summary>
+public sealed class AliasPolicyTests
+{
+    private static string Catalog(Uri simulator) => TestCatalog.Yaml(simulator) + """
+
+        routing:
+          aliases:
+            chat-fallback: [dead, gpt-4.1]
+        policy:
+          version: "alias-1"
+          rules:
+            - id: openai
+              match: { vendors: [openai] }
+              allow_jurisdictions: ["*"]
+            - id: gpt41-limits
+              match: { models: [gpt-4.1] }
+              features: { logprobs: strip, max_tokens: 50 }
+        """;
+
+    [Fact]
+    public async Task AliasFallback_ToAModelWithRestrictions_IsForwardedUnderThatModelsRestrictions()
+    {
+        await using var stack = await LiveGateway.StartAsync(Catalog);
+        using var http = stack.Http();
+
+        // dead (no restrictions) fails in both its regions; the alias falls back to gpt-4.1, whose rule strips logprobs and caps max_tokens.
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "chat-fallback", max_tokens = 2000, logprobs = true, top_logprobs = 2,
+            messages = new[] { new { role = "user", content = "Write at length about routing." } },
+        }).WithTimeout();
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var decisionId = response.Headers.GetValues("x-corridor-decision").Single();
+        await stack.LedgerRowAsync(response.Headers.GetValues("x-corridor-request-id").Single());
+        await stack.Gateway.FlushAuditAsync(CancellationToken.None).WithTimeout();
+        var records = await stack.Store.SearchAuditAsync(new AuditQuery(decisionId, AuditActions.Decision, 5), CancellationToken.None).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("sg", response.Headers.GetValues("x-corridor-region").Single());
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("choices")[0].GetProperty("logprobs").ValueKind);
+        Assert.True(body.GetProperty("usage").GetProperty("completion_tokens").GetInt32() <= 50);
+        // The audit record is the decision the request was served under: gpt-4.1's, with its restrictions.
+        var details = JsonDocument.Parse(Assert.Single(records).Details).RootElement;
+        Assert.Equal("gpt-4.1", details.GetProperty("model").GetString());
+        Assert.True(details.GetProperty("restrictions").GetProperty("strip_logprobs").GetBoolean());
+    }
+}
