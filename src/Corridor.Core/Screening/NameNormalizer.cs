@@ -6,7 +6,8 @@ namespace Corridor.Core.Screening;
 /// <summary>
 /// Turns an organisation's name into the tokens screening compares:
 /// <list type="number">
-/// <item>lower case, and Latin letters without diacritics (<c>Société</c> → <c>societe</c>, <c>ß</c> → <c>ss</c>, <c>Ł</c> → <c>l</c>);</item>
+/// <item>lower case, and Latin letters without diacritics (<c>Société</c> → <c>societe</c>, <c>ß</c> → <c>ss</c>, <c>Ł</c> → <c>l</c>,
+/// <c>Ḥ</c> → <c>h</c>), full-width forms as ASCII (<c>Ｈｕａｗｅｉ</c> → <c>huawei</c>) and ligatures spelled out (<c>ﬂ</c> → <c>fl</c>);</item>
 /// <item>apostrophes and full stops are dropped (<c>S.A.</c> → <c>sa</c>, <c>O'Neil</c> → <c>oneil</c>), <c>&amp;</c> reads <c>and</c>,
 /// any other character that is not a letter or digit separates tokens;</item>
 /// <item>runs of single letters join (<c>S A</c> → <c>sa</c>, <c>P L C</c> → <c>plc</c>);</item>
@@ -53,8 +54,19 @@ public static class NameNormalizer
     {
         var lower = text.ToLowerInvariant();
         var builder = new StringBuilder(lower.Length);
-        foreach (var c in lower)
+        foreach (var character in lower)
         {
+            var c = character;
+            if (c is >= '\uFF01' and <= '\uFF5E')
+            {
+                // Full-width forms (as CJK keyboards type Latin letters, digits and punctuation) are the ASCII ones.
+                c = char.ToLowerInvariant((char)(c - 0xFEE0));
+            }
+            else if (c == '\u3000')
+            {
+                c = ' ';
+            }
+
             if (c < 0x80)
             {
                 builder.Append(c);
@@ -63,7 +75,7 @@ public static class NameNormalizer
             {
                 builder.Append(folded);
             }
-            else if (c is >= '\u0300' and <= '\u036F')
+            else if (c is (>= '\u0300' and <= '\u036F') or (>= '\u1AB0' and <= '\u1AFF') or (>= '\u1DC0' and <= '\u1DFF') or (>= '\u20D0' and <= '\u20FF') or (>= '\uFE20' and <= '\uFE2F'))
             {
                 // A combining mark (text already decomposed elsewhere): the letter before it stays, the mark goes.
             }
@@ -190,31 +202,46 @@ public static class NameNormalizer
             }
         }
 
-        Add("àáâãäåāăąǎǻạảấầẩẫậắằẳẵặ", "a");
-        Add("çćĉċč", "c");
-        Add("ďđ", "d");
-        Add("èéêëēĕėęěẹẻẽếềểễệ", "e");
-        Add("ĝğġģ", "g");
-        Add("ĥħ", "h");
-        Add("ìíîïĩīĭįıǐỉịİ", "i");
-        Add("ĵ", "j");
-        Add("ķ", "k");
-        Add("ĺļľŀł", "l");
-        Add("ñńņňŉ", "n");
-        Add("òóôõöøōŏőǒơọỏốồổỗộớờởỡợ", "o");
-        Add("ŕŗř", "r");
-        Add("śŝşšș", "s");
-        Add("ţťŧț", "t");
-        Add("ùúûüũūŭůűųưǔǖǘǚǜụủứừửữự", "u");
-        Add("ŵ", "w");
-        Add("ýÿŷỳỵỷỹ", "y");
-        Add("źżž", "z");
+        Add("àáâãäåāăąǎǟǡǻȁȃȧḁạảấầẩẫậắằẳẵặ", "a");
+        Add("ḃḅḇ", "b");
+        Add("çćĉċčḉ", "c");
+        Add("ďđḋḍḏḑḓ", "d");
+        Add("èéêëēĕėęěȅȇȩḕḗḙḛḝẹẻẽếềểễệ", "e");
+        Add("ḟ", "f");
+        Add("ĝğġģǧǵḡ", "g");
+        Add("ĥħȟḣḥḧḩḫẖ", "h");
+        Add("ìíîïĩīĭįıǐȉȋḭḯỉịİ", "i");
+        Add("ĵǰ", "j");
+        Add("ķǩḱḳḵ", "k");
+        Add("ĺļľŀłḷḹḻḽ", "l");
+        Add("ḿṁṃ", "m");
+        Add("ñńņňŉǹṅṇṉṋ", "n");
+        Add("òóôõöøōŏőơǒǫǭȍȏȫȭȯȱṍṏṑṓọỏốồổỗộớờởỡợ", "o");
+        Add("ṕṗ", "p");
+        Add("ŕŗřȑȓṙṛṝṟ", "r");
+        Add("śŝşšſșṡṣṥṧṩẛ", "s");
+        Add("ţťŧțṫṭṯṱẗ", "t");
+        Add("ùúûüũūŭůűųưǔǖǘǚǜȕȗṳṵṷṹṻụủứừửữự", "u");
+        Add("ṽṿ", "v");
+        Add("ŵẁẃẅẇẉẘ", "w");
+        Add("ẋẍ", "x");
+        Add("ýÿŷȳẏẙỳỵỷỹ", "y");
+        Add("źżžẑẓẕ", "z");
         Add("ßẞ", "ss");
         Add("æǽ", "ae");
         Add("œ", "oe");
         Add("þ", "th");
         Add("ð", "d");
         Add("ĳ", "ij");
+        Add("ǆǳ", "dz");
+        Add("ǉ", "lj");
+        Add("ǌ", "nj");
+        Add("ﬀ", "ff");
+        Add("ﬁ", "fi");
+        Add("ﬂ", "fl");
+        Add("ﬃ", "ffi");
+        Add("ﬄ", "ffl");
+        Add("ﬅﬆ", "st");
         return folds.ToFrozenDictionary();
     }
 }

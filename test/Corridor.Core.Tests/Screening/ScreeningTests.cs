@@ -38,6 +38,14 @@ public sealed class NameNormalizerTests
         Assert.Equal(expected, NameNormalizer.Normalize(name));
 
     [Theory]
+    [InlineData("\uFF28\uFF55\uFF41\uFF57\uFF45\uFF49 Technologies", "huawei technologies")] // full-width, as CJK keyboards type Latin
+    [InlineData("\uFF28\uFF35\uFF21\uFF37\uFF25\uFF29\u3000\uFF34\uFF25\uFF23\uFF28\uFF2E\uFF2F\uFF2C\uFF2F\uFF27\uFF29\uFF25\uFF33\uFF0C\uFF2C\uFF34\uFF24\uFF0E", "huawei technologies")]
+    [InlineData("Shenzhen Dragon\uFB02y Microsystems", "shenzhen dragonfly microsystems")] // the fl ligature
+    [InlineData("\u1E24uawei Technologies", "huawei technologies")] // H with a dot below, from Latin Extended Additional
+    public void LatinLettersWrittenOtherwise_AreFoldedToPlainLetters(string name, string expected) =>
+        Assert.Equal(expected, NameNormalizer.Normalize(name));
+
+    [Theory]
     [InlineData("Huawei Technologies Co., Ltd.")]
     [InlineData("Huawei Technologies Co.,Ltd")]
     [InlineData("Huawei Technologies Co Ltd")]
@@ -136,6 +144,7 @@ public sealed class DeniedPartyScreenerTests
     [InlineData("Mueller und Soehne GmbH", "Müller & Söhne Präzisionstechnik GmbH")]
     [InlineData("Logistics Parsian Naval", "Parsian Naval Logistics PJSC")]
     [InlineData("China Mobile Ltd", "China Mobile Communications Group Co. Ltd.")]
+    [InlineData("\uFF28\uFF55\uFF41\uFF57\uFF45\uFF49 Technologies Co., Ltd.", "Huawei Technologies Co., Ltd.")]
     public void ListedPartiesUnderOtherSpellings_Match(string name, string listed)
     {
         var match = Assert.Single(Screener.Screen(name, []));
