@@ -15,6 +15,9 @@ namespace Corridor.Gateway.Configuration;
 public sealed record ConfigLoadResult(CorridorConfig? Config, IReadOnlyList<string> Errors)
 {
     public bool Succeeded => Config is not null && Errors.Count == 0;
+
+    /// <summary>Every file the load read or tried to read, corridor.yaml first and then the policy's includes (full paths).</summary>
+    public IReadOnlyList<string> Files { get; init; } = [];
 }
 
 /// <summary>
@@ -28,6 +31,7 @@ public static class ConfigLoader
 
     public static ConfigLoadResult Load(string path)
     {
+        var fullPath = Path.GetFullPath(path);
         string text;
         try
         {
@@ -35,14 +39,24 @@ public static class ConfigLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new ConfigLoadResult(null, [$"{path}: {e.Message}"]);
+            return new ConfigLoadResult(null, [$"{path}: {e.Message}"]) { Files = [fullPath] };
         }
-        var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? Directory.GetCurrentDirectory();
-        return Parse(text, baseDirectory, Environment.GetEnvironmentVariables());
+        var baseDirectory = Path.GetDirectoryName(fullPath) ?? Directory.GetCurrentDirectory();
+        // The policy's included files are noted as they are read, so the watcher reloads when one of them changes too.
+        var files = new List<string> { fullPath };
+        var result = Parse(text, baseDirectory, Environment.GetEnvironmentVariables(), file =>
+        {
+            files.Add(file);
+            return File.ReadAllText(file);
+        });
+        return result with { Files = files };
     }
 
     /// <summary>Parses YAML text. Relative paths resolve against <paramref name="baseDirectory"/>.</summary>
-    public static ConfigLoadResult Parse(string yaml, string baseDirectory, System.Collections.IDictionary? environment = null)
+    public static ConfigLoadResult Parse(string yaml, string baseDirectory, System.Collections.IDictionary? environment = null) =>
+        Parse(yaml, baseDirectory, environment, File.ReadAllText);
+
+    private static ConfigLoadResult Parse(string yaml, string baseDirectory, System.Collections.IDictionary? environment, Func<string, string> readFile)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         PolicyLoadResult? policy = null;
@@ -55,7 +69,7 @@ public static class ConfigLoader
                 // Policy is read as YAML by its own loader (with includes); it is not subject to environment overrides.
                 if (root.Children.TryGetValue(new YamlScalarNode(PolicyLoader.SectionName), out var section))
                 {
-                    policy = PolicyLoader.Load(section, baseDirectory, File.ReadAllText);
+                    policy = PolicyLoader.Load(section, baseDirectory, readFile);
                     root.Children.Remove(new YamlScalarNode(PolicyLoader.SectionName));
                 }
                 Flatten(root, "", values);

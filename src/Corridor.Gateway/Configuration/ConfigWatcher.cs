@@ -4,7 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace Corridor.Gateway.Configuration;
 
 /// <summary>
-/// Reloads <c>corridor.yaml</c> when it changes (checked every two seconds, so an editor's partial writes settle).
+/// Reloads <c>corridor.yaml</c> when it or a policy file it includes changes (checked every two seconds, so an editor's
+/// partial writes settle).
 /// A file that fails to load or validate leaves the last good configuration serving; the failure is logged
 /// and shown by <c>/healthz</c>. Server, storage and ledger settings need a restart; the catalog, routing and
 /// policy apply to the next request.
@@ -13,8 +14,13 @@ internal sealed partial class ConfigWatcher(string path, GatewayState state, Tim
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
+    // corridor.yaml and the policy files it included at the last load: a change to any of them reloads.
+    private IReadOnlyList<string> _files = [path];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The gateway started from a configuration loaded elsewhere: learn which files it was read from.
+        Volatile.Write(ref _files, ConfigLoader.Load(path).Files);
         var seen = Stamp();
         using var timer = new PeriodicTimer(Interval, time);
         try
@@ -22,12 +28,18 @@ internal sealed partial class ConfigWatcher(string path, GatewayState state, Tim
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 var stamp = Stamp();
-                if (stamp == seen)
+                if (stamp.SequenceEqual(seen))
                 {
                     continue;
                 }
                 seen = stamp;
+                var files = Volatile.Read(ref _files);
                 Reload();
+                if (!files.SequenceEqual(Volatile.Read(ref _files), StringComparer.Ordinal))
+                {
+                    // The includes changed: watch the new set from here on.
+                    seen = Stamp();
+                }
             }
         }
         catch (OperationCanceledException)
@@ -37,7 +49,9 @@ internal sealed partial class ConfigWatcher(string path, GatewayState state, Tim
 
     public ReloadStatus Reload()
     {
-        var status = state.Reload(ConfigLoader.Load(path), Environment.GetEnvironmentVariable, time.GetUtcNow());
+        var loaded = ConfigLoader.Load(path);
+        Volatile.Write(ref _files, loaded.Files);
+        var status = state.Reload(loaded, Environment.GetEnvironmentVariable, time.GetUtcNow());
         if (status.Succeeded)
         {
             LogReloaded(path);
@@ -49,13 +63,15 @@ internal sealed partial class ConfigWatcher(string path, GatewayState state, Tim
         return status;
     }
 
-    private DateTime Stamp()
+    private DateTime[] Stamp() => [.. Volatile.Read(ref _files).Select(LastWrite)];
+
+    private static DateTime LastWrite(string file)
     {
         try
         {
-            return File.GetLastWriteTimeUtc(path);
+            return File.GetLastWriteTimeUtc(file);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return DateTime.MinValue;
         }

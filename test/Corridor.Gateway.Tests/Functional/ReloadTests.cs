@@ -55,6 +55,50 @@ public sealed class ReloadTests
         Assert.Equal(HttpStatusCode.OK, await ChatStatusAsync(http, "gpt-4.1-nano", cts.Token));
     }
 
+    [Fact]
+    public async Task AChangedPolicyInclude_IsServed_ThoughCorridorYamlIsUnchanged()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var simulator = await SimulatorHost.StartAsync("http://127.0.0.1:0", new SimulatorOptions { TokenInterval = TimeSpan.Zero }, cts.Token);
+        var directory = Path.Combine(Path.GetTempPath(), "corridor-reload-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(directory, "policy"));
+        var path = Path.Combine(directory, "corridor.yaml");
+        var policyPath = Path.Combine(directory, "policy", "openai.yaml");
+        const string Grant = """
+            version: "include-1"
+            rules:
+              - id: openai
+                match: { vendors: [openai] }
+                allow_jurisdictions: ["*"]
+            """;
+        await File.WriteAllTextAsync(policyPath, Grant, cts.Token);
+        await File.WriteAllTextAsync(path, TestCatalog.Yaml(simulator.BaseAddress) + "\npolicy:\n  include: [policy/openai.yaml]\n", cts.Token);
+        var loaded = ConfigLoader.Load(path);
+        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
+
+        await using var gateway = await GatewayHost.StartAsync(loaded.Config!, "http://127.0.0.1:0", cts.Token, path);
+        var store = (ICorridorStore)gateway.Services.GetService(typeof(ICorridorStore))!;
+        await store.AddTenantAsync(new Tenant("acme", "Acme Ltd.", "SG", DateTimeOffset.UtcNow), cts.Token);
+        var issued = ApiKeys.Create("acme", DateTimeOffset.UtcNow);
+        await store.AddKeyAsync(issued.Key, cts.Token);
+        using var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = LiveGateway.Timeout };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", issued.Secret);
+        await WaitUntilAsync(async () =>
+        {
+            using var models = await http.GetAsync("/v1/models", cts.Token);
+            return models.IsSuccessStatusCode;
+        }, cts.Token);
+        Assert.Equal(HttpStatusCode.OK, await ChatStatusAsync(http, "gpt-4.1", cts.Token));
+
+        // The grant is withdrawn from Singapore in the included file only; corridor.yaml does not change.
+        await File.WriteAllTextAsync(policyPath, Grant + "\n    deny_jurisdictions: [SG]\n", cts.Token);
+        File.SetLastWriteTimeUtc(policyPath, DateTime.UtcNow.AddSeconds(5));
+
+        using var waited = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+        waited.CancelAfter(TimeSpan.FromSeconds(20));
+        await WaitUntilAsync(async () => await ChatStatusAsync(http, "gpt-4.1", cts.Token) == HttpStatusCode.Forbidden, waited.Token);
+    }
+
     private static async Task<HttpStatusCode> ChatStatusAsync(HttpClient http, string model, CancellationToken cancellationToken)
     {
         using var response = await http.PostAsJsonAsync("/v1/chat/completions", new { model, messages = new[] { new { role = "user", content = "hi" } } }, cancellationToken);
