@@ -140,7 +140,21 @@ internal static class RequestParser
                 {
                     return GatewayError.Invalid("'logprobs' must be a boolean.", "logprobs");
                 }
-                request.Logprobs = logprobs;
+                request.Logprobs |= logprobs;
+            }
+            else if (field == Field.TopLogprobs)
+            {
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+                if (!TryInt(ref reader, out var top) || top < 0)
+                {
+                    return GatewayError.Invalid("'top_logprobs' must be a non-negative integer.", "top_logprobs");
+                }
+                // The alternatives of each token are log probabilities too: a policy that denies or strips logprobs covers
+                // them whether or not 'logprobs' comes with them (OpenAI refuses them without it; lenient servers answer).
+                request.Logprobs |= top > 0;
             }
             else if (field is Field.MaxTokens or Field.MaxCompletionTokens)
             {

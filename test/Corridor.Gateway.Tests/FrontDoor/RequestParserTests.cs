@@ -31,6 +31,21 @@ public sealed class RequestParserTests
     }
 
     [Theory]
+    [InlineData(""","top_logprobs":3""", true)]
+    [InlineData(""","logprobs":false,"top_logprobs":2""", true)]
+    [InlineData(""","top_logprobs":2,"logprobs":false""", true)]
+    [InlineData(""","top_logprobs":0""", false)]
+    [InlineData(""","top_logprobs":null""", false)]
+    [InlineData(""","logprobs":true,"top_logprobs":0""", true)]
+    public void TopLogprobs_AsksForLogprobs_WithOrWithoutLogprobs(string fields, bool asks)
+    {
+        using var request = Request("""{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]""" + fields + "}");
+
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+        Assert.Equal(asks, request.Logprobs);
+    }
+
+    [Theory]
     [InlineData("not json", null)]
     [InlineData("[1,2]", null)]
     [InlineData("""{"model":"gpt-4.1","messages":[]""", null)]
@@ -38,6 +53,8 @@ public sealed class RequestParserTests
     [InlineData("""{"messages":[]}""", "model")]
     [InlineData("""{"model":"","messages":[]}""", "model")]
     [InlineData("""{"model":"gpt-4.1","messages":"hi"}""", "messages")]
+    [InlineData("""{"model":"gpt-4.1","messages":[],"top_logprobs":"3"}""", "top_logprobs")]
+    [InlineData("""{"model":"gpt-4.1","messages":[],"top_logprobs":-1}""", "top_logprobs")]
     [InlineData("""{"model":"gpt-4.1"}""", "messages")]
     [InlineData("""{"model":"gpt-4.1","messages":[],"stream":"yes"}""", "stream")]
     [InlineData("""{"model":"gpt-4.1","messages":[],"n":0}""", "n")]
