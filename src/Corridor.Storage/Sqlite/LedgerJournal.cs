@@ -132,8 +132,8 @@ internal sealed class LedgerJournal : IAsyncDisposable
     /// <summary>
     /// Inserts the rows of the segments an earlier owner left (it crashed, or could not reach the database when it stopped)
     /// and deletes them. Returns the rows read. A segment that ends in a cut frame (a crash in the middle of an append, never
-    /// acknowledged) is read up to it; one that is damaged elsewhere stops the store from opening, so no acknowledged row is
-    /// silently dropped.
+    /// acknowledged) is read up to it; one that is damaged elsewhere (a checksum, a length negative or, in a mapped segment,
+    /// past its end) stops the store from opening, so no acknowledged row is silently dropped.
     /// </summary>
     private int Replay()
     {
@@ -158,7 +158,13 @@ internal sealed class LedgerJournal : IAsyncDisposable
                         throw new InvalidDataException("it does not start as a ledger journal does");
                     }
 
-                    LedgerJournalFormat.ReadFrames(bytes.AsSpan(header.Length), rows);
+                    // A frame running past the end is a write cut by a crash only in a segment written with `write`, as
+                    // segments were before they were mapped (and never as long as one). A mapped segment holds zeros past
+                    // its frames and its lengths go in last, so there it is a damaged length, with rows behind it.
+                    if (!LedgerJournalFormat.ReadFrames(bytes.AsSpan(header.Length), rows) && bytes.Length >= SegmentBytes)
+                    {
+                        throw new InvalidDataException("a frame's length runs past the segment's end");
+                    }
                 }
                 catch (InvalidDataException e)
                 {

@@ -89,8 +89,9 @@ internal static class LedgerJournalFormat
     /// Reads the frames of one segment's bytes (after the header) into <paramref name="rows"/>, up to a zero length, which
     /// is where a segment's frames end (the rest of it was never written, or a crash stopped an append before its length
     /// went in: that batch was never acknowledged). Returns false when the bytes end in a frame cut short (a crash in the
-    /// middle of a write into a segment written with <c>write</c>, as segments were before they were mapped); throws
-    /// <see cref="InvalidDataException"/> when a whole frame does not match its checksum.
+    /// middle of a write into a segment written with <c>write</c>, as segments were before they were mapped; a mapped
+    /// segment, zeros past its frames, never holds one, see <see cref="LedgerJournal"/>'s replay); throws
+    /// <see cref="InvalidDataException"/> when a whole frame does not match its checksum or a length is negative.
     /// </summary>
     public static bool ReadFrames(ReadOnlySpan<byte> frames, List<LedgerEntry> rows)
     {
@@ -98,7 +99,8 @@ internal static class LedgerJournalFormat
         {
             if (frames.Length < FrameHeaderLength)
             {
-                return false;
+                // Too short for a frame's header: zeros end a mapped segment that was nearly full; anything else is a cut header.
+                return !frames.ContainsAnyExcept((byte)0);
             }
 
             var length = BinaryPrimitives.ReadInt32LittleEndian(frames);
@@ -107,7 +109,13 @@ internal static class LedgerJournalFormat
                 return true;
             }
 
-            if (length < 0 || length > frames.Length - FrameHeaderLength)
+            if (length < 0)
+            {
+                // No write ever leaves one: a length goes in whole (or, cut, leaves fewer than a frame header's bytes).
+                throw new InvalidDataException($"a frame's length is negative ({length})");
+            }
+
+            if (length > frames.Length - FrameHeaderLength)
             {
                 return false;
             }

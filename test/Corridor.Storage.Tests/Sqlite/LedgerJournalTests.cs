@@ -198,6 +198,51 @@ public sealed class LedgerJournalTests : IDisposable
         Assert.True(File.Exists(path));
     }
 
+    [Theory]
+    [InlineData("made negative")]
+    [InlineData("made longer than the segment")]
+    public async Task AMiddleFrameWhoseLengthIsDamaged_StopsTheStoreFromOpening_RatherThanHidingTheRowsAfterIt(string damage)
+    {
+        // A mapped segment, as an owner leaves it: three appends, then zeros to its end.
+        var path = WriteSegment(1, [[FullEntry("req-1")], [FullEntry("req-2")], [FullEntry("req-3")]], mapped: true);
+        var bytes = File.ReadAllBytes(path);
+        var second = LedgerJournalFormat.Header.Length + LedgerJournalFormat.FrameHeaderLength
+            + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(LedgerJournalFormat.Header.Length));
+        // One bit of the length's highest byte.
+        bytes[second + 3] ^= damage == "made negative" ? (byte)0x80 : (byte)0x40;
+        File.WriteAllBytes(path, bytes);
+
+        var refused = await Assert.ThrowsAsync<CorridorStoreException>(() => CorridorStores.OpenAsync(new StorageOptions(DbPath), None)).WithTimeout();
+
+        Assert.Equal(StoreError.JournalUnreadable, refused.Error);
+        Assert.Contains(path, refused.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(path));
+    }
+
+    [Fact]
+    public async Task AMappedSegmentFilledToWithinAFrameHeaderOfItsEnd_IsReplayedWhole()
+    {
+        var last = new LedgerJournalFormat.Buffer();
+        LedgerJournalFormat.WriteFrames(last, [FullEntry("req-1")]);
+        // A first frame of one row whose body takes the space up to the last frame, which ends 3 bytes before the segment does.
+        var space = LedgerJournal.SegmentBytes - LedgerJournalFormat.Header.Length - last.Length - 3;
+        var first = new LedgerJournalFormat.Buffer();
+        for (var body = space - 256; first.Length != space; body++)
+        {
+            Assert.True(first.Length < space);
+            first.Clear();
+            LedgerJournalFormat.WriteFrames(first, [LedgerSamples.Entry("req-0") with { RequestBody = Utf8Text.From(new string('x', body)) }]);
+        }
+        Directory.CreateDirectory(JournalFolder);
+        byte[] bytes = [.. LedgerJournalFormat.Header, .. first.Written, .. last.Written, 0, 0, 0];
+        Assert.Equal(LedgerJournal.SegmentBytes, bytes.Length);
+        File.WriteAllBytes(Path.Combine(JournalFolder, $"{1:D12}.journal"), bytes);
+
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
+
+        Assert.Equal(["req-0", "req-1"], (await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Select(r => r.RequestId).Order());
+    }
+
     [Fact]
     public async Task AStoreWithoutTheJournal_TakesIt_WhenItWritesRowsAfterTheOtherOwnerLetItGo()
     {
@@ -489,8 +534,11 @@ public sealed class LedgerJournalTests : IDisposable
         return rows;
     }
 
-    /// <summary>Writes a segment as an owner would have, the last frame cut short by <paramref name="cutLastFrameBy"/> bytes.</summary>
-    private string WriteSegment(long id, LedgerEntry[][] batches, int cutLastFrameBy = 0)
+    /// <summary>
+    /// Writes a segment as an owner would have, the last frame cut short by <paramref name="cutLastFrameBy"/> bytes; with
+    /// <paramref name="mapped"/>, zeros after the frames up to a mapped segment's length.
+    /// </summary>
+    private string WriteSegment(long id, LedgerEntry[][] batches, int cutLastFrameBy = 0, bool mapped = false)
     {
         Directory.CreateDirectory(JournalFolder);
         var buffer = new LedgerJournalFormat.Buffer();
@@ -500,7 +548,12 @@ public sealed class LedgerJournalTests : IDisposable
         }
 
         var path = Path.Combine(JournalFolder, $"{id:D12}.journal");
-        File.WriteAllBytes(path, [.. LedgerJournalFormat.Header, .. buffer.Written[..^cutLastFrameBy]]);
+        byte[] bytes = [.. LedgerJournalFormat.Header, .. buffer.Written[..^cutLastFrameBy]];
+        if (mapped)
+        {
+            Array.Resize(ref bytes, LedgerJournal.SegmentBytes);
+        }
+        File.WriteAllBytes(path, bytes);
         return path;
     }
 }
