@@ -410,12 +410,13 @@ internal sealed class LedgerJournal : IAsyncDisposable
             }
         }
 
+        // The rows are in the database whatever becomes of their segments: readers are answered first.
+        answered.ForEach(w => w.TrySetResult());
         foreach (var segment in done)
         {
             Retire(segment);
         }
 
-        answered.ForEach(w => w.TrySetResult());
         return true;
     }
 
@@ -484,10 +485,21 @@ internal sealed class LedgerJournal : IAsyncDisposable
         Delete(segment);
     }
 
+    /// <summary>
+    /// Unmaps the segment and deletes its file. A file that cannot be deleted (a read-only folder) is left for the next
+    /// owner, which inserts its rows again (the ledger ignores request ids it has): a throw here would end the passes,
+    /// and every append would then wait for one that never comes.
+    /// </summary>
     private static void Delete(LedgerJournalSegment segment)
     {
         segment.Dispose();
-        File.Delete(segment.Path);
+        try
+        {
+            File.Delete(segment.Path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     private long Appended

@@ -361,6 +361,32 @@ public sealed class LedgerJournalTests : IDisposable
     }
 
     [Fact]
+    public async Task ASegmentThatCannotBeDeleted_AfterItsRowsAreIn_StopsNeitherThePassNorItsReaders()
+    {
+        var folder = _folder.File("journal");
+        var ingested = new List<string>();
+        var journal = LedgerJournal.TryOpen(folder, flushToDisk: false, rows => ingested.AddRange(rows.Select(r => r.RequestId)), Never)!;
+        await using (journal)
+        {
+            // A batch larger than a segment gets one of its own, deleted (not kept as the spare) once its rows are in.
+            var body = Utf8Text.From(new string('x', LedgerJournal.SegmentBytes / 4));
+            await journal.AppendAsync([.. Enumerable.Range(0, 5).Select(i => FullEntry($"req-big-{i}") with { RequestBody = body })], None).AsTask().WithTimeout();
+            await journal.AppendAsync([FullEntry("req-1")], None).AsTask().WithTimeout();
+            // Something in the way of its deletion (as a read-only folder would be).
+            var big = Path.Combine(folder, $"{1:D12}.journal");
+            File.Move(big, big + ".moved");
+            Directory.CreateDirectory(Path.Combine(big, "in-the-way"));
+
+            await journal.CatchUpAsync(None).AsTask().WithTimeout();
+            Assert.True(journal.TryAppend(FullEntry("req-2")));
+            await journal.CatchUpAsync(None).AsTask().WithTimeout();
+
+            Assert.Equal(7, ingested.Count);
+            Assert.Equal(0, journal.Backlog);
+        }
+    }
+
+    [Fact]
     public async Task AReaderArrivingWhileAPassRuns_IsAnsweredByThatPass()
     {
         using var passStarted = new SemaphoreSlim(0);
