@@ -106,7 +106,9 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     public Task<bool> Enqueue(LedgerEntry entry, bool mayWriteAlone = false)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (!Volatile.Read(ref _closed) && store.TryAppendLedger(entry))
+        // Also once the writer has stopped: a request cut off at the shutdown deadline can end after it, and the store
+        // outlives the writer.
+        if (store.TryAppendLedger(entry))
         {
             Interlocked.Increment(ref _written);
             Interlocked.Increment(ref _commits);
@@ -118,6 +120,8 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         {
             if (_closed)
             {
+                // Counted, so that the exit code says rows were lost (docs/shutdown.md).
+                Interlocked.Increment(ref _lost);
                 durable = Task.FromResult(false);
             }
             else if (mayWriteAlone && _inFlight == 0 && !_soloInFlight && _gathering.Count == 0 && !_spoolMayHoldBatches)
@@ -218,12 +222,6 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             }
             await WriteGatheredAsync(stoppingToken);
         }
-        // Shutting down (the server has stopped, so no request waits any more): drain what gathered.
-        lock (_gate)
-        {
-            _closed = true;
-        }
-        await WriteGatheredAsync(new CancellationToken(canceled: true));
     }
 
     /// <summary>Takes every gathered row as one batch, writes it, and releases the responses waiting on it.</summary>
@@ -336,7 +334,19 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     /// on streams in flight): the base class would stop waiting then, and the process would exit with rows in memory.
     /// The drain itself is bounded: a batch that neither the store nor the spool takes is given up after a few tries.
     /// </summary>
-    public override Task StopAsync(CancellationToken cancellationToken) => base.StopAsync(CancellationToken.None);
+    /// The drain is done here, not at the end of <see cref="ExecuteAsync"/>: a host stopped before the loop ever ran (it
+    /// runs on a task of its own, which a stop right after the start cancels before it begins) would otherwise leave the
+    /// rows gathered unwritten and every row enqueued later waiting for ever.
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(CancellationToken.None);
+        // Shutting down (the server has stopped, so no request waits any more): drain what gathered.
+        lock (_gate)
+        {
+            _closed = true;
+        }
+        await WriteGatheredAsync(new CancellationToken(canceled: true));
+    }
 
     public override void Dispose()
     {

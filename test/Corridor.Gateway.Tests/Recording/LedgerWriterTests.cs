@@ -35,6 +35,43 @@ public sealed class LedgerWriterTests : SqliteStoreTestBase
     }
 
     [Fact]
+    public async Task ARowRecordedAfterTheWriterStopped_IsStillJournaled_OrCountedAsLost()
+    {
+        // A request cut off at the shutdown deadline may finish after the writers stopped; the store is still open then.
+        using var batching = NewWriter();
+        await batching.StartAsync(CancellationToken.None).WithTimeout();
+        Assert.True(await batching.Enqueue(LedgerSamples.Entry("req-before"), mayWriteAlone: false).WithTimeout());
+        await batching.StopAsync(CancellationToken.None).WithTimeout();
+
+        // Without a journal to take it, the row is lost, and the exit code must say so.
+        Assert.False(await batching.Enqueue(LedgerSamples.Entry("req-late")).WithTimeout());
+        Assert.Equal(1, batching.Lost);
+
+        await using var journaled = await CorridorStores.OpenAsync(new StorageOptions(DatabasePath + "-journaled.db"), CancellationToken.None).WithTimeout();
+        using var writer = NewWriter(journaled);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+
+        Assert.True(await writer.Enqueue(LedgerSamples.Entry("req-late")).WithTimeout());
+        Assert.Equal(["req-late"], (await journaled.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Select(r => r.RequestId));
+        Assert.Equal(0, writer.Lost);
+    }
+
+    [Fact]
+    public async Task AWriterStoppedRightAfterItsStart_WritesTheRowsItGathered()
+    {
+        using var writer = NewWriter();
+        var queued = Enumerable.Range(0, 3).Select(i => writer.Enqueue(LedgerSamples.Entry($"req-{i}"), mayWriteAlone: false)).ToList();
+
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+
+        Assert.All(await Task.WhenAll(queued).WithTimeout(), Assert.True);
+        Assert.Equal(3, (await Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Count);
+        Assert.False(await writer.Enqueue(LedgerSamples.Entry("req-late")).WithTimeout());
+    }
+
+    [Fact]
     public async Task ARowThatMayBeWrittenAlone_WhileTheWriterIsIdle_IsInTheStoreWhenEnqueueReturns()
     {
         using var writer = NewWriter();
