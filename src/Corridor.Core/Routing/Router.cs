@@ -33,12 +33,30 @@ public static class Router
                 StableSort(ordered, d => health(d).LatencyMs is var ms && double.IsNaN(ms) ? -1 : ms);
                 break;
             case RoutingStrategy.Weighted:
-                MoveWeightedChoiceFirst(ordered, routing.Weights, random);
-                break;
+                // Drawn among the deployments that can take the request: a draw landing on an open breaker would hand its
+                // share to whichever comes first in priority order, a drained one (weight 0) included.
+                var open = OpenLast(ordered, health, now);
+                MoveWeightedChoiceFirst(ordered.AsSpan(0, ordered.Length - open), routing.Weights, random);
+                return ordered;
         }
-        // Open breakers last, keeping the strategy's order within each group.
-        StableSort(ordered, d => health(d).IsOpen(now) ? 1 : 0);
+        OpenLast(ordered, health, now);
         return ordered;
+    }
+
+    /// <summary>Puts open breakers last, keeping the order within each group; returns how many are open.</summary>
+    private static int OpenLast(DeploymentEntry[] items, Func<DeploymentEntry, DeploymentHealth> health, DateTimeOffset now)
+    {
+        var open = 0;
+        StableSort(items, d =>
+        {
+            if (health(d).IsOpen(now))
+            {
+                open++;
+                return 1;
+            }
+            return 0;
+        });
+        return open;
     }
 
     private static void StableSort(DeploymentEntry[] items, Func<DeploymentEntry, double> key)
@@ -55,7 +73,7 @@ public static class Router
         }
     }
 
-    private static void MoveWeightedChoiceFirst(DeploymentEntry[] items, IReadOnlyDictionary<string, int>? weights, Random random)
+    private static void MoveWeightedChoiceFirst(Span<DeploymentEntry> items, IReadOnlyDictionary<string, int>? weights, Random random)
     {
         var total = 0L;
         foreach (var item in items)
@@ -73,7 +91,7 @@ public static class Router
             if (draw < 0)
             {
                 var chosen = items[i];
-                Array.Copy(items, 0, items, 1, i);
+                items[..i].CopyTo(items[1..]);
                 items[0] = chosen;
                 return;
             }

@@ -12,7 +12,10 @@ public enum RoutingStrategy
     /// <summary>Lowest observed latency first (time-decayed); unmeasured deployments are tried first so they get measured.</summary>
     LowestLatency,
 
-    /// <summary>The first deployment drawn by weight; the rest follow in priority order as fallbacks.</summary>
+    /// <summary>
+    /// The first deployment drawn by weight among those whose breaker is not open; the rest follow in priority order as
+    /// fallbacks (open breakers last).
+    /// </summary>
     Weighted,
 }
 

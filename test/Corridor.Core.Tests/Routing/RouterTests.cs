@@ -70,6 +70,22 @@ public sealed class RouterTests
     }
 
     [Fact]
+    public void Weighted_WithTheDrawnDeploymentsBreakerOpen_DrawsAmongTheOthersByWeight_NeverADrainedOne()
+    {
+        // a is drained (weight 0); b, the heavy one, is failing. Its share must go to c, the only other one with weight,
+        // not to a because a comes first in priority order.
+        var weights = new Dictionary<string, int> { ["a"] = 0, ["b"] = 3, ["c"] = 1 };
+        for (var i = 0; i < 3; i++)
+        {
+            _health["b"].RecordFailure(Now);
+        }
+
+        var firsts = Enumerable.Range(0, 1000).Select(seed => Order(RoutingStrategy.Weighted, weights, seed)).ToList();
+
+        Assert.All(firsts, o => Assert.Equal(["c", "a", "b"], o));
+    }
+
+    [Fact]
     public void OpenBreaker_GoesLast_AndNothingIsAdded()
     {
         for (var i = 0; i < 3; i++)
