@@ -8,9 +8,17 @@ namespace Corridor.Core.Routing;
 public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
 {
     private static readonly TimeSpan LatencyHalfLife = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How old a latency may be before the deployment is measured again. A deployment measured slow is otherwise never
+    /// chosen by lowest latency again, so its average would never learn that it recovered.
+    /// </summary>
+    public static readonly TimeSpan ExploreAfter = 2 * LatencyHalfLife;
+
     private readonly Lock _gate = new();
     private double _latencyMs = double.NaN;
     private DateTimeOffset _latencyAt;
+    private DateTimeOffset _exploredAt;
     private int _consecutiveFailures;
     private DateTimeOffset _openUntil = DateTimeOffset.MinValue;
     private bool _probing;
@@ -25,6 +33,29 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
             {
                 return _latencyMs;
             }
+        }
+    }
+
+    /// <summary>
+    /// The latency to order by for lowest latency: -1 (first) before the first success and, for one request per
+    /// <see cref="ExploreAfter"/>, once the last measurement is that old (unless the breaker is open), so the deployment
+    /// is measured again; else the decayed average.
+    /// </summary>
+    public double RoutingLatencyMs(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (double.IsNaN(_latencyMs))
+            {
+                return -1;
+            }
+            var last = _latencyAt > _exploredAt ? _latencyAt : _exploredAt;
+            if (now - last >= ExploreAfter && !(_consecutiveFailures >= failureThreshold && (now < _openUntil || _probing)))
+            {
+                _exploredAt = now;
+                return -1;
+            }
+            return _latencyMs;
         }
     }
 

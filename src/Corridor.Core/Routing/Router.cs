@@ -30,7 +30,7 @@ public static class Router
                 StableSort(ordered, d => (double)(d.Config.InputPricePerMillion + d.Config.OutputPricePerMillion));
                 break;
             case RoutingStrategy.LowestLatency:
-                StableSort(ordered, d => health(d).LatencyMs is var ms && double.IsNaN(ms) ? -1 : ms);
+                StableSort(ordered, d => health(d).RoutingLatencyMs(now));
                 break;
             case RoutingStrategy.Weighted:
                 // Drawn among the deployments that can take the request: a draw landing on an open breaker would hand its

@@ -9,7 +9,11 @@ public enum RoutingStrategy
     /// <summary>Cheapest blended price (input + output per million tokens) first.</summary>
     LowestCost,
 
-    /// <summary>Lowest observed latency first (time-decayed); unmeasured deployments are tried first so they get measured.</summary>
+    /// <summary>
+    /// Lowest observed latency first (time-decayed); unmeasured deployments are tried first so they get measured, and so is
+    /// one request to a deployment not measured for <see cref="DeploymentHealth.ExploreAfter"/>, so one that recovered wins
+    /// its traffic back.
+    /// </summary>
     LowestLatency,
 
     /// <summary>

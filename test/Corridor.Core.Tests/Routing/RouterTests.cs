@@ -58,6 +58,29 @@ public sealed class RouterTests
     }
 
     [Fact]
+    public void LowestLatency_TriesADeploymentMeasuredSlowAgain_SoOneThatRecoveredWinsItsTrafficBack()
+    {
+        // a was slow during an incident; it has recovered (50 ms) but only a request sent to it can tell.
+        _health["a"].RecordSuccess(TimeSpan.FromMilliseconds(2000), Now);
+        _health["b"].RecordSuccess(TimeSpan.FromMilliseconds(100), Now);
+        _health["c"].RecordSuccess(TimeSpan.FromMilliseconds(150), Now);
+        var latency = new Dictionary<string, double> { ["a"] = 50, ["b"] = 100, ["c"] = 150 };
+        var firsts = new List<string>();
+        for (var second = 1; second <= 600; second++)
+        {
+            var now = Now.AddSeconds(second);
+            var first = Router.Order([A, B, C], new ModelRouting(RoutingStrategy.LowestLatency), d => _health[d.Id], now, new Random(second))[0];
+            firsts.Add(first.Id);
+            _health[first.Id].RecordSuccess(TimeSpan.FromMilliseconds(latency[first.Id]), now);
+        }
+
+        var lastMinute = firsts[^60..];
+        Assert.True(lastMinute.Count(f => f == "a") >= 55, $"a was first {lastMinute.Count(f => f == "a")} times in the last minute");
+        // Exploring costs little: a deployment not measured lately gets one request now and then, not a share of traffic.
+        Assert.True(firsts.Count(f => f == "c") <= 10, $"c was first {firsts.Count(f => f == "c")} times");
+    }
+
+    [Fact]
     public void Weighted_DrawsTheFirstByWeight_AndKeepsTheRestAsFallbacks()
     {
         var weights = new Dictionary<string, int> { ["a"] = 0, ["b"] = 3, ["c"] = 1 };
