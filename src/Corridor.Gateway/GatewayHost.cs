@@ -169,7 +169,7 @@ public static class GatewayHost
         services.AddSingleton<KeyCache>();
         services.AddSingleton<Authenticator>();
         services.AddSingleton<FrontDoor.FrontDoor>();
-        services.AddSingleton(sp => new RouteTable(config.Routing, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<RouteTable>();
         // With a store a fleet shares (PostgreSQL), rates and hard budgets are leased from it (docs/limits-and-budgets.md).
         FleetLeaseWorker.AddAdmissionCounters(services, store);
         services.AddSingleton<Admitter>();

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using Corridor.Core.Routing;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
@@ -81,7 +80,8 @@ public class ShadowMirrorBenchmarks
             {{shadow}}
             """, "/srv", environment: null);
         var config = ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out _)!;
-        var mirror = new ShadowMirror(new GatewayState(config), new RouteTable(RoutingConfig.Default, TimeProvider.System), null!, null!, null!, null!,
+        var state = new GatewayState(config);
+        var mirror = new ShadowMirror(state, new RouteTable(state, TimeProvider.System), null!, null!, null!, null!,
             new ServerOptions(), new LedgerOptions(), TimeProvider.System, NullLogger<ShadowMirror>.Instance);
         var body = Encoding.UTF8.GetBytes(Payloads.ChatRequest);
         var buffer = ArrayPool<byte>.Shared.Rent(body.Length);

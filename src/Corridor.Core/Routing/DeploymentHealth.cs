@@ -16,6 +16,8 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
     public static readonly TimeSpan ExploreAfter = 2 * LatencyHalfLife;
 
     private readonly Lock _gate = new();
+    private int _failureThreshold = failureThreshold;
+    private TimeSpan _openFor = openFor;
     private double _latencyMs = double.NaN;
     private DateTimeOffset _latencyAt;
     private DateTimeOffset _exploredAt;
@@ -50,7 +52,7 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
                 return -1;
             }
             var last = _latencyAt > _exploredAt ? _latencyAt : _exploredAt;
-            if (now - last >= ExploreAfter && !(_consecutiveFailures >= failureThreshold && (now < _openUntil || _probing)))
+            if (now - last >= ExploreAfter && !(_consecutiveFailures >= _failureThreshold && (now < _openUntil || _probing)))
             {
                 _exploredAt = now;
                 return -1;
@@ -59,11 +61,24 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
         }
     }
 
+    /// <summary>
+    /// Applies the breaker settings of a reloaded configuration. A breaker that is open stays open until the time it was
+    /// given; the new threshold counts the failures already seen.
+    /// </summary>
+    public void Configure(int failureThreshold, TimeSpan openFor)
+    {
+        lock (_gate)
+        {
+            _failureThreshold = failureThreshold;
+            _openFor = openFor;
+        }
+    }
+
     public bool IsOpen(DateTimeOffset now)
     {
         lock (_gate)
         {
-            return _consecutiveFailures >= failureThreshold && (now < _openUntil || _probing);
+            return _consecutiveFailures >= _failureThreshold && (now < _openUntil || _probing);
         }
     }
 
@@ -81,7 +96,7 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
         probe = default;
         lock (_gate)
         {
-            if (_consecutiveFailures < failureThreshold)
+            if (_consecutiveFailures < _failureThreshold)
             {
                 return true;
             }
@@ -138,9 +153,9 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
         {
             _probing = false;
             _consecutiveFailures++;
-            if (_consecutiveFailures >= failureThreshold)
+            if (_consecutiveFailures >= _failureThreshold)
             {
-                _openUntil = now + openFor;
+                _openUntil = now + _openFor;
             }
         }
     }

@@ -8,7 +8,7 @@ namespace Corridor.Core.Routing;
 public sealed class RetryBudget
 {
     private const long Unit = 1000;
-    private readonly long _deposit;
+    private long _deposit;
     private readonly long _cap;
     private long _balance;
 
@@ -19,13 +19,16 @@ public sealed class RetryBudget
         _balance = (long)Math.Round(floor * Unit);
     }
 
+    /// <summary>Applies the ratio of a reloaded configuration; the balance is kept.</summary>
+    public void SetRatio(double ratio) => Volatile.Write(ref _deposit, (long)Math.Round(ratio * Unit));
+
     public void OnRequest()
     {
         long current, next;
         do
         {
             current = Interlocked.Read(ref _balance);
-            next = Math.Min(_cap, current + _deposit);
+            next = Math.Min(_cap, current + Volatile.Read(ref _deposit));
         }
         while (Interlocked.CompareExchange(ref _balance, next, current) != current);
     }

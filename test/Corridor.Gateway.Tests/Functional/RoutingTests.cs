@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Corridor.Gateway.Configuration;
 using Corridor.Testing;
 
 namespace Corridor.Gateway.Tests.Functional;
@@ -75,6 +76,31 @@ public sealed class RoutingTests
 
         Assert.Equal(2, before);
         Assert.Equal(before, await FailingPathCountAsync(sim));
+    }
+
+    [Fact]
+    public async Task BreakerSettingsChangedByAReload_ApplyToTheNextRequest()
+    {
+        // Started with the default breaker (5 failures); corridor.yaml is then edited to open it after one.
+        await using var stack = await LiveGateway.StartAsync();
+        using var http = stack.Http();
+        using var sim = new HttpClient { BaseAddress = stack.Simulator.BaseAddress, Timeout = LiveGateway.Timeout };
+        var state = (GatewayState)stack.Gateway.Services.GetService(typeof(GatewayState))!;
+        var edited = ConfigLoader.Parse(TestCatalog.Yaml(stack.Simulator.BaseAddress) + """
+
+            routing:
+              breaker: { failures: 1, openSeconds: 600 }
+            """, stack.Directory.Path, environment: null);
+        Assert.True(state.Reload(edited, Environment.GetEnvironmentVariable, DateTimeOffset.UtcNow).Succeeded);
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var served = await ChatAsync(http, "flaky");
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+            Assert.Equal("jp-east", served.Headers.GetValues("x-corridor-region").Single());
+        }
+
+        Assert.Equal(1, await FailingPathCountAsync(sim));
     }
 
     private static async Task<long> FailingPathCountAsync(HttpClient sim)

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using Corridor.Core.Metering;
-using Corridor.Core.Routing;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
@@ -36,9 +35,12 @@ public sealed class ShadowMirrorTests
         return ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out _)!;
     }
 
-    private static ShadowMirror Mirror(ActiveConfig config) =>
-        new(new GatewayState(config), new RouteTable(RoutingConfig.Default, TimeProvider.System), null!, null!, null!, null!,
+    private static ShadowMirror Mirror(ActiveConfig config)
+    {
+        var state = new GatewayState(config);
+        return new(state, new RouteTable(state, TimeProvider.System), null!, null!, null!, null!,
             new ServerOptions(), new LedgerOptions(), TimeProvider.System, NullLogger<ShadowMirror>.Instance);
+    }
 
     private static CorridorRequestFeature Answered(ActiveConfig config, Operation operation = Operation.ChatCompletions, bool served = true)
     {
