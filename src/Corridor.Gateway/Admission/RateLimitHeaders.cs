@@ -8,7 +8,7 @@ namespace Corridor.Gateway.Admission;
 /// <summary>
 /// The rate-limit headers each dialect's clients read: OpenAI's <c>x-ratelimit-{limit,remaining,reset}-{requests,tokens}</c>
 /// (resets as durations, <c>1s</c>, <c>6m0s</c>, <c>20ms</c>) and Anthropic's
-/// <c>anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}</c> (resets as RFC 3339 times).
+/// <c>anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}</c> (resets as RFC 3339 times, rounded up to the second).
 /// </summary>
 internal static class RateLimitHeaders
 {
@@ -76,8 +76,12 @@ internal static class RateLimitHeaders
         headers[limit] = Remembered(slots, status.Limit, Format.Number);
         headers[remaining] = Remembered(slots + 1, status.Remaining, Format.Number);
         headers[reset] = Remembered(slots + 2,
-            resetAs == Format.Time ? (now + status.ResetAfter).ToUnixTimeSeconds() : Milliseconds(status.ResetAfter), resetAs);
+            resetAs == Format.Time ? UnixSecondsRoundedUp(now + status.ResetAfter) : Milliseconds(status.ResetAfter), resetAs);
     }
+
+    /// <summary>The first whole second at or after <paramref name="at"/>: a reset written earlier would have the client retry too soon.</summary>
+    private static long UnixSecondsRoundedUp(DateTimeOffset at) =>
+        at.ToUnixTimeSeconds() + (at.UtcTicks % TimeSpan.TicksPerSecond == 0 ? 0 : 1);
 
     // Per thread, the value each header was last written with and its text: a limit is the same on every request of a key,
     // a reset the same for every request in its millisecond (or second), so most of these headers reuse the string written

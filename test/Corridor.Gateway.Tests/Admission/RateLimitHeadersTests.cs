@@ -49,6 +49,19 @@ public sealed class RateLimitHeadersTests
     }
 
     [Fact]
+    public void AnAnthropicReset_IsRoundedUpToTheSecond_NeverBeforeTheWindowIsWhole()
+    {
+        // Half a second into a second, a window whole in 300 ms is whole at 09:00:00.8: 09:00:00 would already have passed.
+        var now = new DateTimeOffset(2026, 12, 3, 9, 0, 0, 500, TimeSpan.Zero);
+        var anthropic = new HeaderDictionary();
+
+        RateLimitHeaders.Write(anthropic, Dialect.Anthropic, new RateStatus(60, 59, TimeSpan.FromMilliseconds(300)), new RateStatus(1000, 0, TimeSpan.FromSeconds(60)), now);
+
+        Assert.Equal("2026-12-03T09:00:01Z", anthropic["anthropic-ratelimit-requests-reset"].ToString());
+        Assert.Equal("2026-12-03T09:01:01Z", anthropic["anthropic-ratelimit-tokens-reset"].ToString());
+    }
+
+    [Fact]
     public void HeadersWrittenAgain_CarryTheNewValues_AndAnUnchangedValueReusesItsText()
     {
         var now = new DateTimeOffset(2026, 12, 3, 9, 0, 0, TimeSpan.Zero);
@@ -63,7 +76,7 @@ public sealed class RateLimitHeadersTests
         Assert.Equal(["60", "59", "1s", "1000", "900", "6s"], first.Select(h => h.Value.ToString()));
         Assert.Equal(["60", "58", "999ms", "1000", "800", "6s"], second.Select(h => h.Value.ToString()));
         Assert.Same(first["x-ratelimit-limit-tokens"].ToString(), second["x-ratelimit-limit-tokens"].ToString());
-        Assert.Equal(["60", "58", "2026-12-03T09:00:02Z"], third.Select(h => h.Value.ToString()));
+        Assert.Equal(["60", "58", "2026-12-03T09:00:03Z"], third.Select(h => h.Value.ToString()));
     }
 
     [Fact]
