@@ -88,11 +88,13 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
         return Answer(context, call, result, admission.Tokens);
     }
 
-    private static GatewayError? Answer(HttpContext context, CorridorRequestFeature call, AdmissionResult result, long tokens)
+    private GatewayError? Answer(HttpContext context, CorridorRequestFeature call, AdmissionResult result, long tokens)
     {
         if (result.Requests.IsSet || result.Tokens.IsSet)
         {
-            RateLimitHeaders.Write(context.Response.Headers, call.Dialect, result.Requests, result.Tokens, call.ReceivedAt);
+            // Resets are durations from now, admission, not from when the request arrived: its body may have taken seconds
+            // to upload, or the request waited for a fleet slice.
+            RateLimitHeaders.Write(context.Response.Headers, call.Dialect, result.Requests, result.Tokens, time.GetUtcNow());
         }
         return result.Admitted ? null : Refusal(call, result, tokens, call.Config.Config.Admission.Currency);
     }
