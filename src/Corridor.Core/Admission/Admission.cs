@@ -91,6 +91,15 @@ public struct AdmissionTicket
 
     public bool Stream { get; internal set; }
 
+    /// <summary>
+    /// The tokens-per-minute limit (after the enforcement factor) the tenant's and the key's windows took
+    /// <see cref="Tokens"/> at; 0 when that window took none. Settlement corrects each window at the rate it took, even
+    /// if the limit changed meanwhile.
+    /// </summary>
+    public long TenantTokenLimit { get; internal set; }
+
+    public long KeyTokenLimit { get; internal set; }
+
     /// <summary>True from admission until settlement.</summary>
     public readonly bool IsHeld => Tenant is not null;
 

@@ -43,6 +43,8 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
             Take(key, request.KeyLimits, in request, now);
         }
         ticket = AdmissionTicket.Create(tenant, key, request.Tokens, request.WorstCaseCost, request.Stream);
+        ticket.TenantTokenLimit = TokenLimit(request.TenantLimits, in request);
+        ticket.KeyTokenLimit = TokenLimit(request.KeyLimits, in request);
         if (!request.TenantLimits.HasRateLimits && !request.KeyLimits.HasRateLimits)
         {
             return new AdmissionResult(AdmissionVerdict.Admitted, LimitScope.Tenant, TimeSpan.Zero, default, default);
@@ -72,14 +74,14 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
         using (tenant.Gate.EnterScope())
         using (key.Gate.EnterScope())
         {
-            alerts |= tenant.Settle(in held, tokens, cost, today, utc, now, _minute) switch
+            alerts |= tenant.Settle(in held, held.TenantTokenLimit, tokens, cost, today, utc, now, _minute) switch
             {
                 (true, true) => BudgetAlerts.TenantDay | BudgetAlerts.TenantMonth,
                 (true, false) => BudgetAlerts.TenantDay,
                 (false, true) => BudgetAlerts.TenantMonth,
                 _ => BudgetAlerts.None,
             };
-            alerts |= key.Settle(in held, tokens, cost, today, utc, now, _minute) switch
+            alerts |= key.Settle(in held, held.KeyTokenLimit, tokens, cost, today, utc, now, _minute) switch
             {
                 (true, true) => BudgetAlerts.KeyDay | BudgetAlerts.KeyMonth,
                 (true, false) => BudgetAlerts.KeyDay,
@@ -168,10 +170,9 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
         {
             subject.Requests.Take(1, rpm, _minute, now);
         }
-        if (Scaled(limits.TokensPerMinute, request.LimitFactor) is { } tpm && request.Tokens > 0)
+        if (TokenLimit(limits, in request) is > 0 and var tpm)
         {
             subject.Tokens.Take(request.Tokens, tpm, _minute, now);
-            subject.TokenLimit = tpm;
         }
         if (request.Stream)
         {
@@ -181,6 +182,10 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
         subject.DailySoft = limits.DailySoftBudget;
         subject.MonthlySoft = limits.MonthlySoftBudget;
     }
+
+    /// <summary>The tokens-per-minute limit a subject's window takes the request's tokens at; 0 when it takes none.</summary>
+    private static long TokenLimit(Limits limits, in AdmissionRequest request) =>
+        request.Tokens > 0 && Scaled(limits.TokensPerMinute, request.LimitFactor) is { } tpm ? tpm : 0;
 
     private static AdmissionResult Refusal(AdmissionVerdict verdict, LimitScope scope, TimeSpan retryAfter, BudgetPeriod period = BudgetPeriod.Day) =>
         new(verdict, scope, retryAfter, default, default, period);
@@ -201,8 +206,6 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
         public RateWindow Requests;
         public RateWindow Tokens;
 
-        /// <summary>The token limit the last take used, to settle corrections against the same rate.</summary>
-        public long TokenLimit;
         public int Streams;
         public DateOnly Day;
         public decimal DaySpent;
@@ -241,7 +244,7 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
             Scaled(limits.TokensPerMinute, factor) is { } tpm ? Tokens.Status(tpm, minute, now, frequency) : default;
 
         /// <summary>Releases the reservation, charges the actual; returns whether a soft budget was crossed (day, month).</summary>
-        public (bool Day, bool Month) Settle(in AdmissionTicket ticket, long tokens, decimal cost, DateOnly today, DateTimeOffset utc, long now, long minute)
+        public (bool Day, bool Month) Settle(in AdmissionTicket ticket, long tokenLimit, long tokens, decimal cost, DateOnly today, DateTimeOffset utc, long now, long minute)
         {
             Roll(today);
             Reserved -= ticket.ReservedCost;
@@ -249,9 +252,9 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
             {
                 Streams--;
             }
-            if (TokenLimit > 0 && ticket.Tokens > 0)
+            if (tokenLimit > 0)
             {
-                Tokens.Adjust(tokens - ticket.Tokens, TokenLimit, minute, now);
+                Tokens.Adjust(tokens - ticket.Tokens, tokenLimit, minute, now);
             }
             if (cost == 0)
             {

@@ -81,6 +81,23 @@ public sealed class LocalAdmissionCountersTests
     }
 
     [Fact]
+    public void ATokenGiveBack_ReturnsWhatTheRequestTook_WhenTheLimitChangedWhileItRan()
+    {
+        var limits = new Limits { TokensPerMinute = 1000 };
+        Assert.True(_counters.TryAdmit(Request(key: limits, tokens: 600), out var early).Admitted);
+        // The monitor throttles the key to a quarter (250 a minute) while that request runs; this one fills the window.
+        Assert.True(_counters.TryAdmit(Request(key: limits, tokens: 100, factor: 0.25), out _).Admitted);
+
+        // The early request used 100 of its 600: the 500 it gives back are 30 s of the window as it took them (at 1000 a
+        // minute), not 120 s at the throttled rate, which would empty the window of the throttled key's own take.
+        _counters.Settle(ref early, 100, 0m);
+
+        var throttled = _counters.TryAdmit(Request(key: limits, tokens: 200, factor: 0.25), out _);
+        Assert.Equal(AdmissionVerdict.TokenRateExceeded, throttled.Verdict);
+        Assert.Equal(TimeSpan.FromSeconds(18), throttled.RetryAfter);
+    }
+
+    [Fact]
     public void ARequestNeedingMoreTokensThanAWholeMinute_IsRefusedAsAboveTheLimit()
     {
         var refused = _counters.TryAdmit(Request(key: new Limits { TokensPerMinute = 1000 }, tokens: 1001), out _);
