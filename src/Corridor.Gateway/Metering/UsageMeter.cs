@@ -196,12 +196,14 @@ internal sealed class UsageMeter(int retainChars)
                     }
                     break;
                 case JsonTokenType.Number when inUsageAt >= 0 && depth == inUsageAt + 1:
-                    if (currentProperty == UsageField.InputTokens && reader.TryGetInt64(out var input))
+                    // A count no request can have (negative, or above int.MaxValue) is the upstream's fault, not usage: it
+                    // is left out, so it can neither lower spend below what was served nor overflow the sums.
+                    if (currentProperty == UsageField.InputTokens && reader.TryGetInt64(out var input) && input is >= 0 and <= int.MaxValue)
                     {
                         usageInput += input;
                         usageHasInput = true;
                     }
-                    else if (currentProperty == UsageField.OutputTokens && reader.TryGetInt64(out var output))
+                    else if (currentProperty == UsageField.OutputTokens && reader.TryGetInt64(out var output) && output is >= 0 and <= int.MaxValue)
                     {
                         usageOutput += output;
                         usageHasOutput = true;

@@ -22,6 +22,20 @@ public sealed class UsageMeterTests
         Assert.Equal(11, meter.OutputChars);
     }
 
+    [Theory]
+    [InlineData("""{"prompt_tokens":-1000,"completion_tokens":-50}""")]
+    [InlineData("""{"prompt_tokens":9223372036854775807,"completion_tokens":9223372036854775807}""")]
+    [InlineData("""{"input_tokens":-5,"cache_read_input_tokens":-7,"output_tokens":-3}""")]
+    public void UsageCountsNoRequestCanHave_AreNotUsage(string usage)
+    {
+        var meter = new UsageMeter(100);
+
+        Scan(meter, """{"choices":[{"message":{"content":"Hello"},"finish_reason":"stop"}],"usage":""" + usage + "}");
+
+        Assert.False(meter.Reported);
+        Assert.Equal((0L, 0L), (meter.InputTokens, meter.OutputTokens));
+    }
+
     [Fact]
     public void EscapedNames_AreReadAsTheNamesTheySpell()
     {
