@@ -333,10 +333,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     /// Waits for the drain even when the host's shutdown timeout has already passed (the server may have used all of it
     /// on streams in flight): the base class would stop waiting then, and the process would exit with rows in memory.
     /// The drain itself is bounded: a batch that neither the store nor the spool takes is given up after a few tries.
-    /// </summary>
     /// The drain is done here, not at the end of <see cref="ExecuteAsync"/>: a host stopped before the loop ever ran (it
     /// runs on a task of its own, which a stop right after the start cancels before it begins) would otherwise leave the
     /// rows gathered unwritten and every row enqueued later waiting for ever.
+    /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(CancellationToken.None);
