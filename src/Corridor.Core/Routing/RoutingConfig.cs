@@ -94,6 +94,10 @@ public sealed record RoutingConfig(
         {
             errors.Add("routing.breaker.failures must be at least 1");
         }
+        if (BreakerOpenFor is { } openFor && openFor <= TimeSpan.Zero)
+        {
+            errors.Add("routing.breaker.openSeconds must be at least 1");
+        }
         return errors;
     }
 }

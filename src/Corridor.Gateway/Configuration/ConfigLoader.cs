@@ -324,28 +324,30 @@ public static class ConfigLoader
 
         private RoutingConfig ReadRouting(IConfigurationSection s)
         {
-            var defaults = RoutingConfig.Default;
+            // A model's entry without a strategy of its own (weights only, say) takes the section's, as a model without an entry does.
+            var strategy = Strategy(s, "strategy") ?? RoutingConfig.Default.DefaultStrategy;
             var models = new Dictionary<string, ModelRouting>(StringComparer.Ordinal);
             foreach (var model in s.GetSection("models").GetChildren())
             {
                 var weights = new Dictionary<string, int>(StringComparer.Ordinal);
                 foreach (var weight in model.GetSection("weights").GetChildren())
                 {
-                    weights[weight.Key] = (int?)Long(model.GetSection("weights"), weight.Key) ?? 1;
+                    weights[weight.Key] = Long(model.GetSection("weights"), weight.Key) is { } value ? (int)Math.Clamp(value, -1, int.MaxValue) : 1;
                 }
-                models[model.Key] = new ModelRouting(Strategy(model, "strategy") ?? defaults.DefaultStrategy, weights.Count > 0 ? weights : null);
+                models[model.Key] = new ModelRouting(Strategy(model, "strategy") ?? strategy, weights.Count > 0 ? weights : null);
             }
             var aliases = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
             foreach (var alias in s.GetSection("aliases").GetChildren())
             {
                 aliases[alias.Key] = [.. Items(alias, c => c.Value ?? "")];
             }
+            var defaults = RoutingConfig.Default;
             return new RoutingConfig(
-                Strategy(s, "strategy") ?? defaults.DefaultStrategy,
+                strategy,
                 models,
                 aliases,
                 Double(s, "retryBudget") ?? defaults.RetryBudgetRatio,
-                (int?)Long(s.GetSection("breaker"), "failures") ?? defaults.BreakerFailureThreshold,
+                Long(s.GetSection("breaker"), "failures") is { } failures ? (int)Math.Clamp(failures, 0, int.MaxValue) : defaults.BreakerFailureThreshold,
                 Seconds(s.GetSection("breaker"), "openSeconds"));
         }
 

@@ -285,6 +285,43 @@ public sealed class RoutingConfigTests
         Assert.Contains(errors, e => e.Contains("unknown model 'claude-9'", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void AModelsEntryWithoutAStrategy_TakesTheSections()
+    {
+        var yaml = Catalog + """
+
+            routing:
+              strategy: lowest-cost
+              models:
+                gpt-4.1: { weights: { gpt-sg: 3 } }
+            """;
+
+        var routing = ConfigLoader.Parse(yaml, "/srv").Config!.Routing;
+
+        Assert.Equal(Corridor.Core.Routing.RoutingStrategy.LowestCost, routing.For("gpt-4.1").Strategy);
+    }
+
+    [Theory]
+    [InlineData("breaker: { openSeconds: 0 }", "routing.breaker.openSeconds must be at least 1")]
+    [InlineData("breaker: { openSeconds: -5 }", "routing.breaker.openSeconds must be at least 1")]
+    [InlineData("breaker: { failures: 0 }", "routing.breaker.failures must be at least 1")]
+    [InlineData("models: { gpt-4.1: { strategy: weighted, weights: { gpt-sg: -1 } } }", "weight must not be negative")]
+    public void RoutingNumbersOutOfRange_AreListed(string setting, string error)
+    {
+        var errors = ConfigLoader.Parse(Catalog + "\nrouting:\n  " + setting + "\n", "/srv").Errors;
+
+        Assert.Contains(errors, e => e.Contains(error, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void NumbersAboveTheLargestInteger_AreTheLargest_NotWrapped()
+    {
+        var routing = ConfigLoader.Parse(Catalog + "\nrouting:\n  breaker: { failures: 4294967297 }\n  models: { gpt-4.1: { strategy: weighted, weights: { gpt-sg: 4294967297 } } }\n", "/srv").Config!.Routing;
+
+        Assert.Equal(int.MaxValue, routing.For("gpt-4.1").Weights!["gpt-sg"]);
+        Assert.Equal(int.MaxValue, routing.BreakerFailureThreshold);
+    }
+
 }
 
 public sealed class PricingAndShadowConfigTests
