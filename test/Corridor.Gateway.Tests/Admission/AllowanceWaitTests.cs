@@ -1,12 +1,8 @@
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Corridor.Core.Admission;
 using Corridor.Core.Metering;
-using Corridor.Core.Tenants;
 using Corridor.Gateway.Admission;
-using Corridor.Gateway.Authentication;
-using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
 using Corridor.Testing;
@@ -173,29 +169,7 @@ public sealed class AllowanceWaitTests : IAsyncDisposable
         }
     }
 
-    private CorridorRequestFeature Call(Dialect dialect, Limits tenantLimits)
-    {
-        var loaded = ConfigLoader.Parse("""
-            vendors:
-              - { id: openai, kind: openai, baseUrl: "http://127.0.0.1:9/v1" }
-            models:
-              - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1000, maxOutputTokens: 100 }
-            deployments:
-              - { id: gpt-sg, model: gpt-4.1, region: sg, price: { input: 2, output: 8 } }
-            """, "/srv", environment: null);
-        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-        var config = ActiveConfig.TryCreate(loaded.Config!, _ => null, _clock.GetUtcNow(), out _)!;
-        var body = Encoding.UTF8.GetBytes("""{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}""");
-        config.Catalog.TryGetModel("gpt-4.1", out var model);
-        var tenant = new Tenant("acme", "Acme Ltd.", "SG", _clock.GetUtcNow());
-        return new CorridorRequestFeature(config, "req_1", dialect, Operation.ChatCompletions, _clock.GetUtcNow(), _clock.GetTimestamp(), 100)
-        {
-            Request = new ClientRequest(body, body.Length) { Model = "gpt-4.1" },
-            Caller = new AuthenticatedKey(ApiKeys.Create("acme", _clock.GetUtcNow()).Key, tenant) { TenantLimits = tenantLimits },
-            Model = model,
-            AllowedDeployments = model.Deployments,
-        };
-    }
+    private CorridorRequestFeature Call(Dialect dialect, Limits tenantLimits) => AdmissionCalls.Chat(_clock, dialect, tenantLimits);
 
     /// <summary>The lease book of a slow database: each lease is answered <paramref name="leaseTakes"/> after it was asked, on the fake clock.</summary>
     private sealed class SlowLeaseBook(FakeClock clock, TimeSpan leaseTakes) : ILeaseBook

@@ -22,22 +22,9 @@ public sealed class ReloadTests
         var path = Path.Combine(directory, "corridor.yaml");
         var original = TestCatalog.Yaml(simulator.BaseAddress);
         await File.WriteAllTextAsync(path, original, cts.Token);
-        var loaded = ConfigLoader.Load(path);
-        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-
-        await using var gateway = await GatewayHost.StartAsync(loaded.Config!, "http://127.0.0.1:0", cts.Token, path);
-        var store = (ICorridorStore)gateway.Services.GetService(typeof(ICorridorStore))!;
-        await store.AddTenantAsync(new Tenant("acme", "Acme Ltd.", "SG", DateTimeOffset.UtcNow), cts.Token);
-        var issued = ApiKeys.Create("acme", DateTimeOffset.UtcNow);
-        await store.AddKeyAsync(issued.Key, cts.Token);
-        using var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = LiveGateway.Timeout };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", issued.Secret);
-        // A key added through the store reaches the key cache on its next refresh (every 500 ms), not at once.
-        await WaitUntilAsync(async () =>
-        {
-            using var models = await http.GetAsync("/v1/models", cts.Token);
-            return models.IsSuccessStatusCode;
-        }, cts.Token);
+        var (gateway, http) = await StartWithKeyAsync(path, cts.Token);
+        await using var running = gateway;
+        using var client = http;
 
         Assert.Equal(HttpStatusCode.NotFound, await ChatStatusAsync(http, "gpt-4.1-nano", cts.Token));
 
@@ -73,21 +60,9 @@ public sealed class ReloadTests
             """;
         await File.WriteAllTextAsync(policyPath, Grant, cts.Token);
         await File.WriteAllTextAsync(path, TestCatalog.Yaml(simulator.BaseAddress) + "\npolicy:\n  include: [policy/openai.yaml]\n", cts.Token);
-        var loaded = ConfigLoader.Load(path);
-        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-
-        await using var gateway = await GatewayHost.StartAsync(loaded.Config!, "http://127.0.0.1:0", cts.Token, path);
-        var store = (ICorridorStore)gateway.Services.GetService(typeof(ICorridorStore))!;
-        await store.AddTenantAsync(new Tenant("acme", "Acme Ltd.", "SG", DateTimeOffset.UtcNow), cts.Token);
-        var issued = ApiKeys.Create("acme", DateTimeOffset.UtcNow);
-        await store.AddKeyAsync(issued.Key, cts.Token);
-        using var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = LiveGateway.Timeout };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", issued.Secret);
-        await WaitUntilAsync(async () =>
-        {
-            using var models = await http.GetAsync("/v1/models", cts.Token);
-            return models.IsSuccessStatusCode;
-        }, cts.Token);
+        var (gateway, http) = await StartWithKeyAsync(path, cts.Token);
+        await using var running = gateway;
+        using var client = http;
         Assert.Equal(HttpStatusCode.OK, await ChatStatusAsync(http, "gpt-4.1", cts.Token));
 
         // The grant is withdrawn from Singapore in the included file only; corridor.yaml does not change.
@@ -107,6 +82,30 @@ public sealed class ReloadTests
 
     private static async Task<JsonElement> HealthAsync(HttpClient http, CancellationToken cancellationToken) =>
         JsonDocument.Parse(await http.GetStringAsync("/healthz", cancellationToken)).RootElement.Clone();
+
+    /// <summary>
+    /// Starts the gateway on the configuration file at <paramref name="path"/> (watched for changes) and gives tenant
+    /// <c>acme</c> a key; the client it returns carries the key, which works once the key cache has refreshed.
+    /// </summary>
+    private static async Task<(RunningGateway Gateway, HttpClient Http)> StartWithKeyAsync(string path, CancellationToken cancellationToken)
+    {
+        var loaded = ConfigLoader.Load(path);
+        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
+        var gateway = await GatewayHost.StartAsync(loaded.Config!, "http://127.0.0.1:0", cancellationToken, path);
+        var store = (ICorridorStore)gateway.Services.GetService(typeof(ICorridorStore))!;
+        await store.AddTenantAsync(new Tenant("acme", "Acme Ltd.", "SG", DateTimeOffset.UtcNow), cancellationToken);
+        var issued = ApiKeys.Create("acme", DateTimeOffset.UtcNow);
+        await store.AddKeyAsync(issued.Key, cancellationToken);
+        var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = LiveGateway.Timeout };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", issued.Secret);
+        // A key added through the store reaches the key cache on its next refresh (every 500 ms), not at once.
+        await WaitUntilAsync(async () =>
+        {
+            using var models = await http.GetAsync("/v1/models", cancellationToken);
+            return models.IsSuccessStatusCode;
+        }, cancellationToken);
+        return (gateway, http);
+    }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken cancellationToken)
     {
