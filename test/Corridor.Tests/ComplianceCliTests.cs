@@ -270,6 +270,14 @@ public sealed class ComplianceCliTests : IDisposable
         Assert.Equal(0, verified.ExitCode);
         Assert.Contains("The audit log is intact: 2 records, 1 to 2.", verified.Out, StringComparison.Ordinal);
         Assert.Equal(0, anchored.ExitCode);
+
+        // The same anchor given twice is one; two hashes for one record is a mistake, said plainly (not a crash).
+        var twice = await _cli.RunAsync("audit", "verify", "--expect", head, "--expect", head);
+        var sequence = head[..head.IndexOf(':', StringComparison.Ordinal)];
+        var conflicting = await _cli.RunAsync("audit", "verify", "--expect", head, "--expect", sequence + ":" + new string('0', 64));
+        Assert.Equal(0, twice.ExitCode);
+        Assert.Equal(1, conflicting.ExitCode);
+        Assert.Contains($"--expect names record {sequence} twice, with two different hashes.", conflicting.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -28,9 +28,20 @@ internal static class AuditCommands
             var anchors = new List<AuditAnchor>();
             foreach (var text in parseResult.GetValue(expect) ?? [])
             {
-                anchors.Add(AuditAnchor.TryParse(text, out var anchor)
-                    ? anchor!
-                    : throw new CliUserException($"--expect '{text}' is not SEQUENCE:HASH (a sequence from 1 and 64 hex characters)."));
+                if (!AuditAnchor.TryParse(text, out var anchor))
+                {
+                    throw new CliUserException($"--expect '{text}' is not SEQUENCE:HASH (a sequence from 1 and 64 hex characters).");
+                }
+                if (anchors.Find(a => a.Sequence == anchor!.Sequence) is { } same)
+                {
+                    // The same head noted twice is one anchor; two hashes for one record cannot both hold.
+                    if (!string.Equals(same.Hash, anchor!.Hash, StringComparison.OrdinalIgnoreCase))
+                    {
+                        throw new CliUserException($"--expect names record {anchor.Sequence} twice, with two different hashes.");
+                    }
+                    continue;
+                }
+                anchors.Add(anchor!);
             }
 
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
