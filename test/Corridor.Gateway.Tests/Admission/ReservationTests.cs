@@ -1,11 +1,6 @@
-using System.Text;
 using Corridor.Core.Admission;
-using Corridor.Core.Tenants;
 using Corridor.Gateway.Admission;
-using Corridor.Gateway.Authentication;
-using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
-using Corridor.Gateway.Pipeline;
 using Corridor.Testing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,7 +15,7 @@ public sealed class ReservationTests
     [Fact]
     public async Task AnAliasReserves_TheLargestOutputAnyOfItsAllowedModelsMayProduce()
     {
-        var loaded = ConfigLoader.Parse("""
+        var call = AdmissionCalls.Chat(_clock, Dialect.OpenAI, new Limits { MonthlyHardBudget = 100m }, """
             vendors:
               - { id: openai, kind: openai, baseUrl: "http://127.0.0.1:9/v1" }
             models:
@@ -32,20 +27,7 @@ public sealed class ReservationTests
             routing:
               aliases:
                 chat-default: [small, large]
-            """, "/srv", environment: null);
-        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-        var config = ActiveConfig.TryCreate(loaded.Config!, _ => null, _clock.GetUtcNow(), out _)!;
-        config.Catalog.TryGetModel("small", out var small);
-        config.Catalog.TryGetModel("large", out var large);
-        var body = Encoding.UTF8.GetBytes("""{"model":"chat-default","messages":[{"role":"user","content":"hi"}]}""");
-        var tenant = new Tenant("acme", "Acme Ltd.", "SG", _clock.GetUtcNow());
-        var call = new CorridorRequestFeature(config, "req_1", Dialect.OpenAI, Operation.ChatCompletions, _clock.GetUtcNow(), _clock.GetTimestamp(), 100)
-        {
-            Request = new ClientRequest(body, body.Length) { Model = "chat-default" },
-            Caller = new AuthenticatedKey(ApiKeys.Create("acme", _clock.GetUtcNow()).Key, tenant) { TenantLimits = new Limits { MonthlyHardBudget = 100m } },
-            Model = small,
-            AllowedDeployments = [.. small.Deployments, .. large.Deployments],
-        };
+            """, "chat-default", ["small", "large"]);
         var counters = new LocalAdmissionCounters(_clock);
         var admitter = new Admitter(counters, _clock, NullLogger<Admitter>.Instance);
 
