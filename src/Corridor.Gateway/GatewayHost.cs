@@ -40,7 +40,7 @@ public static class GatewayHost
         RunningGateway gateway;
         try
         {
-            gateway = await StartAsync(loaded.Config!, urls, cancellationToken, configPath);
+            gateway = await StartAsync(loaded.Config!, urls, cancellationToken, loaded.Files);
         }
         catch (GatewayStartException e)
         {
@@ -118,9 +118,10 @@ public static class GatewayHost
 
     /// <summary>
     /// Starts the gateway on <paramref name="urls"/> (or the configured ones) and returns once it listens.
-    /// With <paramref name="configPath"/>, the file is watched and reloaded when it changes.
+    /// With <paramref name="configFiles"/> (<see cref="ConfigLoadResult.Files"/> of the load that gave
+    /// <paramref name="config"/>), those files are watched and the configuration reloaded when one of them changes.
     /// </summary>
-    public static async Task<RunningGateway> StartAsync(CorridorConfig config, string? urls, CancellationToken cancellationToken, string? configPath = null)
+    public static async Task<RunningGateway> StartAsync(CorridorConfig config, string? urls, CancellationToken cancellationToken, IReadOnlyList<ConfigFile>? configFiles = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var active = ActiveConfig.TryCreate(config, Environment.GetEnvironmentVariable, DateTimeOffset.UtcNow, out var errors)
@@ -159,9 +160,9 @@ public static class GatewayHost
         services.AddSingleton(config.Ledger);
         services.AddSingleton(config.Storage);
         services.AddSingleton(new GatewayState(active));
-        if (configPath is not null)
+        if (configFiles is { Count: > 0 })
         {
-            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigWatcher>(sp, configPath));
+            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConfigWatcher>(sp, configFiles));
             services.AddHostedService(sp => sp.GetRequiredService<ConfigWatcher>());
         }
         // Made by the container, so the container disposes it (its pooled connections and idle sweep) at shutdown.

@@ -16,8 +16,25 @@ public sealed record ConfigLoadResult(CorridorConfig? Config, IReadOnlyList<stri
 {
     public bool Succeeded => Config is not null && Errors.Count == 0;
 
-    /// <summary>Every file the load read or tried to read, corridor.yaml first and then the policy's includes (full paths).</summary>
-    public IReadOnlyList<string> Files { get; init; } = [];
+    /// <summary>Every file the load read or tried to read, corridor.yaml first and then the policy's includes.</summary>
+    public IReadOnlyList<ConfigFile> Files { get; init; } = [];
+}
+
+/// <summary>A file a configuration was read from (full path), and its last write time taken just before it was read.</summary>
+public sealed record ConfigFile(string Path, DateTime LastWrite)
+{
+    /// <summary>Stamps <paramref name="path"/> now; a file that cannot be stat'ed gets <see cref="DateTime.MinValue"/>.</summary>
+    public static ConfigFile Stamp(string path)
+    {
+        try
+        {
+            return new ConfigFile(path, File.GetLastWriteTimeUtc(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new ConfigFile(path, DateTime.MinValue);
+        }
+    }
 }
 
 /// <summary>
@@ -31,7 +48,8 @@ public static class ConfigLoader
 
     public static ConfigLoadResult Load(string path)
     {
-        var fullPath = Path.GetFullPath(path);
+        // Each file is stamped before it is read, so a change made after the stamp (even while loading) differs from it.
+        var files = new List<ConfigFile> { ConfigFile.Stamp(Path.GetFullPath(path)) };
         string text;
         try
         {
@@ -39,14 +57,13 @@ public static class ConfigLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new ConfigLoadResult(null, [$"{path}: {e.Message}"]) { Files = [fullPath] };
+            return new ConfigLoadResult(null, [$"{path}: {e.Message}"]) { Files = files };
         }
-        var baseDirectory = Path.GetDirectoryName(fullPath) ?? Directory.GetCurrentDirectory();
+        var baseDirectory = Path.GetDirectoryName(files[0].Path) ?? Directory.GetCurrentDirectory();
         // The policy's included files are noted as they are read, so the watcher reloads when one of them changes too.
-        var files = new List<string> { fullPath };
         var result = Parse(text, baseDirectory, Environment.GetEnvironmentVariables(), file =>
         {
-            files.Add(file);
+            files.Add(ConfigFile.Stamp(file));
             return File.ReadAllText(file);
         });
         return result with { Files = files };

@@ -8,20 +8,21 @@ namespace Corridor.Gateway.Configuration;
 /// partial writes settle).
 /// A file that fails to load or validate leaves the last good configuration serving; the failure is logged
 /// and shown by <c>/healthz</c>. Server, storage and ledger settings need a restart; the catalog, routing and
-/// policy apply to the next request.
+/// policy apply to the next request. It starts from the files the serving configuration was read from, stamped as they
+/// were read, so a change made since then, even before the watcher started, reloads.
 /// </summary>
-internal sealed partial class ConfigWatcher(string path, GatewayState state, TimeProvider time, ILogger<ConfigWatcher> logger) : BackgroundService
+internal sealed partial class ConfigWatcher(IReadOnlyList<ConfigFile> files, GatewayState state, TimeProvider time, ILogger<ConfigWatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
+    private readonly string _path = files[0].Path;
+
     // corridor.yaml and the policy files it included at the last load: a change to any of them reloads.
-    private IReadOnlyList<string> _files = [path];
+    private IReadOnlyList<ConfigFile> _files = files;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // The gateway started from a configuration loaded elsewhere: learn which files it was read from.
-        Volatile.Write(ref _files, ConfigLoader.Load(path).Files);
-        var seen = Stamp();
+        var seen = Volatile.Read(ref _files).Select(file => file.LastWrite).ToArray();
         using var timer = new PeriodicTimer(Interval, time);
         try
         {
@@ -32,14 +33,9 @@ internal sealed partial class ConfigWatcher(string path, GatewayState state, Tim
                 {
                     continue;
                 }
-                seen = stamp;
-                var files = Volatile.Read(ref _files);
                 Reload();
-                if (!files.SequenceEqual(Volatile.Read(ref _files), StringComparer.Ordinal))
-                {
-                    // The includes changed: watch the new set from here on.
-                    seen = Stamp();
-                }
+                // What the reload read, stamped as it read it (the includes may have changed).
+                seen = [.. Volatile.Read(ref _files).Select(file => file.LastWrite)];
             }
         }
         catch (OperationCanceledException)
@@ -49,33 +45,21 @@ internal sealed partial class ConfigWatcher(string path, GatewayState state, Tim
 
     public ReloadStatus Reload()
     {
-        var loaded = ConfigLoader.Load(path);
+        var loaded = ConfigLoader.Load(_path);
         Volatile.Write(ref _files, loaded.Files);
         var status = state.Reload(loaded, Environment.GetEnvironmentVariable, time.GetUtcNow());
         if (status.Succeeded)
         {
-            LogReloaded(path);
+            LogReloaded(_path);
         }
         else
         {
-            LogReloadFailed(path, string.Join("; ", status.Errors));
+            LogReloadFailed(_path, string.Join("; ", status.Errors));
         }
         return status;
     }
 
-    private DateTime[] Stamp() => [.. Volatile.Read(ref _files).Select(LastWrite)];
-
-    private static DateTime LastWrite(string file)
-    {
-        try
-        {
-            return File.GetLastWriteTimeUtc(file);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return DateTime.MinValue;
-        }
-    }
+    private DateTime[] Stamp() => [.. Volatile.Read(ref _files).Select(file => ConfigFile.Stamp(file.Path).LastWrite)];
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Reloaded configuration from {Path}")]
     private partial void LogReloaded(string path);

@@ -74,6 +74,32 @@ public sealed class ReloadTests
         await WaitUntilAsync(async () => await ChatStatusAsync(http, "gpt-4.1", cts.Token) == HttpStatusCode.Forbidden, waited.Token);
     }
 
+    [Fact]
+    public async Task AnEditMadeBetweenTheLoadAndTheStart_IsServed()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var simulator = await SimulatorHost.StartAsync("http://127.0.0.1:0", new SimulatorOptions { TokenInterval = TimeSpan.Zero }, cts.Token);
+        var directory = Path.Combine(Path.GetTempPath(), "corridor-reload-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "corridor.yaml");
+        var original = TestCatalog.Yaml(simulator.BaseAddress);
+        await File.WriteAllTextAsync(path, original, cts.Token);
+        var loaded = ConfigLoader.Load(path);
+
+        // `corridor serve` has read the file and is still starting when the operator saves an edit.
+        await File.WriteAllTextAsync(path, original
+            .Replace("models:\n", "models:\n  - { id: gpt-4.1-nano, vendor: openai, capabilities: [chat], contextWindow: 1000 }\n", StringComparison.Ordinal)
+            .Replace("deployments:\n", "deployments:\n  - { id: nano-sg, model: gpt-4.1-nano, region: sg, price: { input: 0.1, output: 0.4 } }\n", StringComparison.Ordinal), cts.Token);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddSeconds(5));
+        var (gateway, http) = await StartWithKeyAsync(loaded, cts.Token);
+        await using var running = gateway;
+        using var client = http;
+
+        using var waited = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+        waited.CancelAfter(TimeSpan.FromSeconds(20));
+        await WaitUntilAsync(async () => await ChatStatusAsync(http, "gpt-4.1-nano", cts.Token) == HttpStatusCode.OK, waited.Token);
+    }
+
     private static async Task<HttpStatusCode> ChatStatusAsync(HttpClient http, string model, CancellationToken cancellationToken)
     {
         using var response = await http.PostAsJsonAsync("/v1/chat/completions", new { model, messages = new[] { new { role = "user", content = "hi" } } }, cancellationToken);
@@ -87,11 +113,13 @@ public sealed class ReloadTests
     /// Starts the gateway on the configuration file at <paramref name="path"/> (watched for changes) and gives tenant
     /// <c>acme</c> a key; the client it returns carries the key, which works once the key cache has refreshed.
     /// </summary>
-    private static async Task<(RunningGateway Gateway, HttpClient Http)> StartWithKeyAsync(string path, CancellationToken cancellationToken)
+    private static Task<(RunningGateway Gateway, HttpClient Http)> StartWithKeyAsync(string path, CancellationToken cancellationToken) =>
+        StartWithKeyAsync(ConfigLoader.Load(path), cancellationToken);
+
+    private static async Task<(RunningGateway Gateway, HttpClient Http)> StartWithKeyAsync(ConfigLoadResult loaded, CancellationToken cancellationToken)
     {
-        var loaded = ConfigLoader.Load(path);
         Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-        var gateway = await GatewayHost.StartAsync(loaded.Config!, "http://127.0.0.1:0", cancellationToken, path);
+        var gateway = await GatewayHost.StartAsync(loaded.Config!, "http://127.0.0.1:0", cancellationToken, loaded.Files);
         var store = (ICorridorStore)gateway.Services.GetService(typeof(ICorridorStore))!;
         await store.AddTenantAsync(new Tenant("acme", "Acme Ltd.", "SG", DateTimeOffset.UtcNow), cancellationToken);
         var issued = ApiKeys.Create("acme", DateTimeOffset.UtcNow);
