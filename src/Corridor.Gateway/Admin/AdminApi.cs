@@ -90,9 +90,10 @@ internal static class AdminApi
             {
                 return Problem(StatusCodes.Status400BadRequest, string.Join(" ", errors));
             }
+            var exists = Problem(StatusCodes.Status409Conflict, $"Tenant '{tenant.Id}' already exists.");
             if (await store.GetTenantAsync(tenant.Id, ct) is not null)
             {
-                return Problem(StatusCodes.Status409Conflict, $"Tenant '{tenant.Id}' already exists.");
+                return exists; // before screening it
             }
             ScreeningOutcome outcome;
             try
@@ -101,8 +102,7 @@ internal static class AdminApi
             }
             catch (CorridorStoreException e) when (e.Error == StoreError.Duplicate)
             {
-                // Another create of the same id landed between the check above and this one.
-                return Problem(StatusCodes.Status409Conflict, $"Tenant '{tenant.Id}' already exists.");
+                return exists; // another create of the same id landed between the check above and this one
             }
             await keys.RefreshAsync(force: true, ct);
             return Results.Json(TenantView.From(outcome, now), AdminJson.Default.TenantView, statusCode: StatusCodes.Status201Created);
