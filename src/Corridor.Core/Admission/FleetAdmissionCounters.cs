@@ -54,7 +54,8 @@ public sealed class FleetAdmissionCounters(TimeProvider time, LeaseSizing sizing
         if (!result.Admitted)
         {
             Undo(hold);
-            return result;
+            // Refused by the fleet's book or a wait for a slice: the headers show this replica's windows, as on admission.
+            return _local.WithRates(in result, in request);
         }
         ticket = AdmissionTicket.Create(hold, hold, request.Tokens, request.WorstCaseCost, request.Stream);
         return result;

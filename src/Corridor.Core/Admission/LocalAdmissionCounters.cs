@@ -37,7 +37,9 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
                 ?? Check(key, request.KeyLimits, LimitScope.Key, in request, now);
             if (refused is { } refusal)
             {
-                return refusal;
+                // A refusal shows where the rate limits stand too (a stream slot or a budget refused; the other kind of
+                // rate when one is over): what a rate refusal gives is the refusing subject's, the rest the tighter of both.
+                return WithRates(refusal, tenant, key, in request, now);
             }
             Take(tenant, request.TenantLimits, in request, now);
             Take(key, request.KeyLimits, in request, now);
@@ -45,18 +47,38 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
         ticket = AdmissionTicket.Create(tenant, key, request.Tokens, request.WorstCaseCost, request.Stream);
         ticket.TenantTokenLimit = TokenLimit(request.TenantLimits, in request);
         ticket.KeyTokenLimit = TokenLimit(request.KeyLimits, in request);
-        if (!request.TenantLimits.HasRateLimits && !request.KeyLimits.HasRateLimits)
-        {
-            return new AdmissionResult(AdmissionVerdict.Admitted, LimitScope.Tenant, TimeSpan.Zero, default, default);
-        }
+        var admitted = new AdmissionResult(AdmissionVerdict.Admitted, LimitScope.Tenant, TimeSpan.Zero, default, default);
         // Outside the locks: what the headers show may be a request or two stale, and the locks stay short. A window's
         // timestamp is one 64-bit field, read whole.
+        return WithRates(admitted, tenant, key, in request, now);
+    }
+
+    /// <summary>
+    /// <paramref name="result"/> with where the tenant's and key's request and token rates stand (the tighter of both)
+    /// wherever it has none; nothing is taken. The fleet's own refusals (<see cref="FleetAdmissionCounters"/>) show this
+    /// replica's windows, as its admissions do.
+    /// </summary>
+    internal AdmissionResult WithRates(in AdmissionResult result, in AdmissionRequest request) =>
+        !request.TenantLimits.HasRateLimits && !request.KeyLimits.HasRateLimits
+            ? result
+            : WithRates(result, Get(_tenants, LimitScope.Tenant, request.TenantId), Get(_keys, LimitScope.Key, request.KeyId), in request, time.GetTimestamp());
+
+    private AdmissionResult WithRates(in AdmissionResult result, Subject tenant, Subject key, in AdmissionRequest request, long now)
+    {
+        if ((result.Requests.IsSet && result.Tokens.IsSet) || (!request.TenantLimits.HasRateLimits && !request.KeyLimits.HasRateLimits))
+        {
+            return result;
+        }
         var frequency = time.TimestampFrequency;
-        return new AdmissionResult(AdmissionVerdict.Admitted, LimitScope.Tenant, TimeSpan.Zero,
-            Tighter(tenant.RequestStatus(request.TenantLimits, request.LimitFactor, _minute, now, frequency),
-                key.RequestStatus(request.KeyLimits, request.LimitFactor, _minute, now, frequency)),
-            Tighter(tenant.TokenStatus(request.TenantLimits, request.LimitFactor, _minute, now, frequency),
-                key.TokenStatus(request.KeyLimits, request.LimitFactor, _minute, now, frequency)));
+        return result with
+        {
+            Requests = result.Requests.IsSet ? result.Requests
+                : Tighter(tenant.RequestStatus(request.TenantLimits, request.LimitFactor, _minute, now, frequency),
+                    key.RequestStatus(request.KeyLimits, request.LimitFactor, _minute, now, frequency)),
+            Tokens = result.Tokens.IsSet ? result.Tokens
+                : Tighter(tenant.TokenStatus(request.TenantLimits, request.LimitFactor, _minute, now, frequency),
+                    key.TokenStatus(request.KeyLimits, request.LimitFactor, _minute, now, frequency)),
+        };
     }
 
     public BudgetAlerts Settle(ref AdmissionTicket ticket, long tokens, decimal cost)

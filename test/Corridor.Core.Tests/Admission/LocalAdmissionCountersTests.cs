@@ -121,6 +121,25 @@ public sealed class LocalAdmissionCountersTests
     }
 
     [Fact]
+    public void AStreamOrBudgetRefusal_ShowsWhereTheRatesStand_TheTighterOfTenantAndKey()
+    {
+        var tenant = new Limits { RequestsPerMinute = 10, TokensPerMinute = 1000, ConcurrentStreams = 1 };
+        var key = new Limits { RequestsPerMinute = 4, DailyHardBudget = 1m };
+        Assert.True(_counters.TryAdmit(Request(tenant, key, tokens: 100, stream: true), out _).Admitted);
+
+        var stream = _counters.TryAdmit(Request(tenant, key, tokens: 100, stream: true), out var none);
+        var budget = _counters.TryAdmit(Request(tenant, key, tokens: 100, cost: 2m), out _);
+
+        Assert.Equal(AdmissionVerdict.ConcurrentStreamsExceeded, stream.Verdict);
+        Assert.False(none.IsHeld);
+        Assert.Equal(new RateStatus(4, 3, TimeSpan.FromSeconds(15)), stream.Requests);
+        Assert.Equal(new RateStatus(1000, 900, TimeSpan.FromSeconds(6)), stream.Tokens);
+        Assert.Equal(AdmissionVerdict.BudgetExhausted, budget.Verdict);
+        Assert.Equal(stream.Requests, budget.Requests);
+        Assert.Equal(stream.Tokens, budget.Tokens);
+    }
+
+    [Fact]
     public void HardBudget_AdmitsOnlyWhileSpentPlusReservedPlusWorstCaseFits()
     {
         var limits = new Limits { DailyHardBudget = 1.00m };

@@ -16,7 +16,7 @@ namespace Corridor.Gateway.Tests.Functional;
 /// The admin-API gateway with two more models: <c>slow</c>, whose upstream waits two seconds before answering, and
 /// <c>sleepy</c>, whose upstream waits longer than the gateway's five-second idle timeout.
 /// </summary>
-public sealed class AdmissionGatewayFixture : AdminGatewayFixture
+public class AdmissionGatewayFixture : AdminGatewayFixture
 {
     protected override string Yaml(Uri simulator, string tokenEnv)
     {
