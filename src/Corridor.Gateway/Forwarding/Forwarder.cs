@@ -40,27 +40,31 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             // A probe of a half-open breaker that learns nothing (the client leaves, the retry budget runs out, the request
             // cannot be translated for this deployment) is given back as the attempt ends, so the next request may probe.
             using var attempt = probe;
-            if (attempts++ > 0 && !routes.RetryBudget.TryRetry())
-            {
-                LogRetryBudgetExhausted(call.RequestId, deployment.Id);
-                break;
-            }
             var target = call.Config.Upstreams[deployment];
-            call.Deployment = deployment;
-            // An alias's fallback to another model goes out under that model's own decision and restrictions.
-            call.ServeWith(deployment);
-            request = call.Request!;
-            var sentAt = time.GetTimestamp();
+            // The body is built before anything is spent on this deployment, from the request as its model would serve it
+            // (an alias's fallback to another model goes out under that model's own decision and restrictions), without
+            // making that model current yet: a deployment that cannot express the request is skipped at no cost to the
+            // retry budget, and leaves the request's deployment and decision as they were.
+            var candidate = call.RequestFor(deployment)!;
             var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
-            var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
+            var body = UpstreamBody.Create(candidate, direction, deployment.UpstreamModel,
                 call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
-                openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
+                openAIUpstreamStream: candidate.Stream && target.Dialect == Dialect.OpenAI);
             if (body.Error is { } translationError)
             {
                 // This deployment cannot express the request; another vendor's might.
                 lastError = GatewayError.Invalid(translationError, body.ErrorParam);
                 continue;
             }
+            if (attempts++ > 0 && !routes.RetryBudget.TryRetry())
+            {
+                LogRetryBudgetExhausted(call.RequestId, deployment.Id);
+                break;
+            }
+            call.Deployment = deployment;
+            call.ServeWith(deployment);
+            request = call.Request!;
+            var sentAt = time.GetTimestamp();
 
             var operation = call.Operation == Operation.Embeddings ? Operation.Embeddings : Operation.ChatCompletions;
             UpstreamResponse response;

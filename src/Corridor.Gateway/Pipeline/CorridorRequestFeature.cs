@@ -66,21 +66,36 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     /// </summary>
     public void ServeWith(DeploymentEntry deployment)
     {
+        if (EntitlementFor(deployment) is { } entitlement)
+        {
+            Model = entitlement.Model;
+            Decision = entitlement.Decision;
+            DecisionInput = entitlement.Input;
+            Request = entitlement.Request;
+        }
+    }
+
+    /// <summary>
+    /// The request as <paramref name="deployment"/> would be sent it (restricted for its model, for an alias), without making
+    /// that model current: the forwarder builds the upstream's body from it before it decides to try the deployment.
+    /// </summary>
+    public ClientRequest? RequestFor(DeploymentEntry deployment) => EntitlementFor(deployment)?.Request ?? Request;
+
+    /// <summary>The entitlement of <paramref name="deployment"/>'s model when it is not the current one; null otherwise.</summary>
+    private ModelEntitlement? EntitlementFor(DeploymentEntry deployment)
+    {
         if (Entitlements.Count == 0 || (Model is { } current && string.Equals(current.Id, deployment.Model.Id, StringComparison.Ordinal)))
         {
-            return;
+            return null;
         }
         foreach (var entitlement in Entitlements)
         {
             if (string.Equals(entitlement.Model.Id, deployment.Model.Id, StringComparison.Ordinal))
             {
-                Model = entitlement.Model;
-                Decision = entitlement.Decision;
-                DecisionInput = entitlement.Input;
-                Request = entitlement.Request;
-                return;
+                return entitlement;
             }
         }
+        return null;
     }
 
     /// <summary>Returns the request's pooled buffers: the current request's and those restricted for an alias's other models.</summary>

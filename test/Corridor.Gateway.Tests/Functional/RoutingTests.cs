@@ -103,6 +103,41 @@ public sealed class RoutingTests
         Assert.Equal(1, await FailingPathCountAsync(sim));
     }
 
+    [Fact]
+    public async Task ADeploymentSkippedBecauseTheRequestCannotBeTranslatedForIt_SpendsNoRetryBudget()
+    {
+        // No deposits: the budget holds only its starting ten retries. Claude's deployment is tried first, and an audio part
+        // cannot be carried to an Anthropic upstream, so each request skips it and is served by gpt-4.1 without a retry.
+        await using var stack = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + """
+
+            routing:
+              retryBudget: 0
+              aliases:
+                claude-first: [claude-sonnet-4, gpt-4.1]
+            """);
+        using var http = stack.Http();
+
+        for (var i = 0; i < 12; i++)
+        {
+            using var cts = new CancellationTokenSource(LiveGateway.Timeout);
+            using var skipped = await http.PostAsJsonAsync("/v1/chat/completions", new
+            {
+                model = "claude-first",
+                messages = new[]
+                {
+                    new { role = "user", content = new object[] { new { type = "text", text = "listen" }, new { type = "input_audio", input_audio = new { data = "UklGRg==", format = "wav" } } } },
+                },
+            }, cts.Token);
+            Assert.True(skipped.StatusCode == HttpStatusCode.OK, $"request {i}: {skipped.StatusCode} {await skipped.Content.ReadAsStringAsync(cts.Token)}");
+            Assert.Equal("sg", skipped.Headers.GetValues("x-corridor-region").Single());
+        }
+        // The budget is whole: a real fallback still has its retry.
+        using var fallback = await ChatAsync(http, "flaky");
+
+        Assert.Equal(HttpStatusCode.OK, fallback.StatusCode);
+        Assert.Equal("jp-east", fallback.Headers.GetValues("x-corridor-region").Single());
+    }
+
     private static async Task<long> FailingPathCountAsync(HttpClient sim)
     {
         using var cts = new CancellationTokenSource(LiveGateway.Timeout);
