@@ -92,16 +92,8 @@ internal sealed class RequestPipeline(
         finally
         {
             // 8. Meter: tokens from the upstream's usage, cost from the price book; settle the admission's reservation.
-            try
-            {
-                Meter.Settle(call);
-            }
-            finally
-            {
-                // Metering can throw (the tokenizer's estimate, a cost beyond decimal's range at an absurd price): the stream
-                // slot and the reservation are given back all the same, or the tenant and key would hold them for good.
-                admitter.Settle(call);
-            }
+            Meter.Settle(call);
+            admitter.Settle(call);
 
             // 9. Record: the ledger row, group-committed in batches (written by this request itself when no other is in
             // flight); the monitor's observation, queued for its background loop.
