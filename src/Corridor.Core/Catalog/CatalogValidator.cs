@@ -5,6 +5,16 @@ namespace Corridor.Core.Catalog;
 /// <summary>Checks a catalog as a whole and reports every error at once, each naming where it is.</summary>
 public static partial class CatalogValidator
 {
+    /// <summary>
+    /// The dearest price per million tokens the catalog takes (one currency unit a token). With it and
+    /// <see cref="MaxMarkup"/>, a cost, a price or a reservation of any token count a request can carry stays far inside
+    /// <see cref="decimal"/>'s range, so metering and admission never overflow.
+    /// </summary>
+    public const decimal MaxPricePerMillion = 1_000_000m;
+
+    /// <summary>The largest markup the catalog takes (1,000 is a price of 1,001 times the cost).</summary>
+    public const decimal MaxMarkup = 1_000m;
+
     public static IReadOnlyList<string> Validate(CatalogConfig catalog)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -118,6 +128,10 @@ public static partial class CatalogValidator
             {
                 errors.Add($"{at} ({deployment.Id}): prices must not be negative");
             }
+            else if (deployment.InputPricePerMillion > MaxPricePerMillion || deployment.OutputPricePerMillion > MaxPricePerMillion)
+            {
+                errors.Add($"{at} ({deployment.Id}): a price per million tokens must be at most {MaxPricePerMillion:0}");
+            }
             CheckSell(deployment.Sell, $"{at} ({deployment.Id}).sell", errors);
         }
 
@@ -131,6 +145,10 @@ public static partial class CatalogValidator
         if (catalog.DefaultMarkup < 0)
         {
             errors.Add("pricing.markup must not be negative");
+        }
+        else if (catalog.DefaultMarkup > MaxMarkup)
+        {
+            errors.Add($"pricing.markup must be at most {MaxMarkup:0}");
         }
         return errors;
     }
@@ -153,6 +171,10 @@ public static partial class CatalogValidator
         if (sell.InputPerMillion < 0 || sell.OutputPerMillion < 0 || sell.Markup < 0)
         {
             errors.Add($"{at}: must not be negative");
+        }
+        else if (sell.InputPerMillion > MaxPricePerMillion || sell.OutputPerMillion > MaxPricePerMillion || sell.Markup > MaxMarkup)
+        {
+            errors.Add($"{at}: prices must be at most {MaxPricePerMillion:0} per million tokens, a markup at most {MaxMarkup:0}");
         }
     }
 

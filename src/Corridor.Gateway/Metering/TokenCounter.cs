@@ -8,7 +8,8 @@ namespace Corridor.Gateway.Metering;
 /// (GPT-4o, GPT-4.1), from Microsoft.ML.Tokenizers. Exact for those models; for other vendors' models an estimate, which
 /// is why such ledger rows are marked estimated. The vocabulary loads on first use (or at <see cref="WarmUp"/>).
 /// Very large bodies (base64 images) are estimated at four bytes a token instead: their real count depends on the image,
-/// not its encoding, and tokenizing megabytes would hold the request's end for long.
+/// not its encoding, and tokenizing megabytes would hold the request's end for long. Counting never throws: should the
+/// tokenizer fail (its vocabulary not loading, say), the same four bytes a token stand in, so metering always settles.
 /// </summary>
 internal static class TokenCounter
 {
@@ -17,7 +18,21 @@ internal static class TokenCounter
 
     public static void WarmUp() => _ = Task.Run(() => Encoding200k.Value);
 
-    public static long Count(string text) => text.Length == 0 ? 0 : Encoding200k.Value.CountTokens(text);
+    public static long Count(string text)
+    {
+        if (text.Length == 0)
+        {
+            return 0;
+        }
+        try
+        {
+            return Encoding200k.Value.CountTokens(text);
+        }
+        catch (Exception)
+        {
+            return (Encoding.UTF8.GetByteCount(text) + 3) / 4;
+        }
+    }
 
     public static long CountUtf8(ReadOnlySpan<byte> utf8) =>
         utf8.Length > MaxTokenizedBytes ? (utf8.Length + 3) / 4 : Count(Encoding.UTF8.GetString(utf8));

@@ -64,4 +64,35 @@ public sealed class PriceBookTests
         Assert.Contains(errors, e => e.Contains("deployments[1] (d2).sell: must not be negative", StringComparison.Ordinal));
         Assert.Contains("pricing.markup must not be negative", errors);
     }
+
+    [Fact]
+    public void PricesAndMarkupsBeyondTheCaps_AreRefused_SoNoCostCanOverflow()
+    {
+        var catalog = new CatalogConfig(
+            [new VendorConfig("v", VendorKind.OpenAI, "https://example.com/v1")],
+            [new ModelConfig("m", "v", ModelCapabilities.Chat, 1000) { Sell = new SellPrice(Markup: 1_000.01m) }],
+            [
+                new DeploymentConfig("d1", "m", "sg", decimal.MaxValue, 1m),
+                new DeploymentConfig("d2", "m", "sg", 1m, 1m) { Sell = new SellPrice(1m, 1_000_001m) },
+                new DeploymentConfig("d3", "m", "sg", CatalogValidator.MaxPricePerMillion, CatalogValidator.MaxPricePerMillion)
+                {
+                    Sell = new SellPrice(Markup: CatalogValidator.MaxMarkup),
+                },
+            ])
+        { DefaultMarkup = 1_001m };
+
+        var errors = CatalogValidator.Validate(catalog);
+
+        Assert.Contains(errors, e => e.Contains("deployments[0] (d1): a price per million tokens must be at most 1000000", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("deployments[1] (d2).sell: prices must be at most", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("models[0] (m).sell: prices must be at most", StringComparison.Ordinal));
+        Assert.Contains("pricing.markup must be at most 1000", errors);
+        Assert.DoesNotContain(errors, e => e.Contains("(d3)", StringComparison.Ordinal));
+
+        // At the caps, the largest counts a request can carry cost and sell without overflow.
+        var d3 = catalog.Deployments[2];
+        var tokens = (long)int.MaxValue * int.MaxValue;
+        Assert.Equal(2m * tokens, PriceBook.Cost(d3, tokens, tokens));
+        Assert.Equal(2m * tokens * 1_001m, PriceBook.Revenue(d3, catalog.Models[0], catalog.DefaultMarkup, tokens, tokens));
+    }
 }
