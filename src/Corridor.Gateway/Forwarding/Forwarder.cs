@@ -56,7 +56,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 lastError = GatewayError.Invalid(translationError, body.ErrorParam);
                 continue;
             }
-            if (attempts++ > 0 && !routes.RetryBudget.TryRetry())
+            if (attempts++ > 0 && !routes.RetryBudget.TryRetry(time.GetUtcNow()))
             {
                 LogRetryBudgetExhausted(call.RequestId, deployment.Id);
                 break;

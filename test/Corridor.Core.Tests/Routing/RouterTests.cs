@@ -172,11 +172,44 @@ public sealed class RouterTests
             budget.OnRequest();
         }
         var retries = 0;
-        while (budget.TryRetry())
+        while (budget.TryRetry(Now))
         {
             retries++;
         }
 
         Assert.Equal(100, retries);
+    }
+
+    [Fact]
+    public void RetryBudget_Floor_RefillsWithTime_WhateverTheTraffic()
+    {
+        // No deposits at all: only the floor of 10 retries in any 10 s.
+        var budget = new RetryBudget(ratio: 0, floor: 10, cap: 100);
+        var retries = 0;
+        while (budget.TryRetry(Now))
+        {
+            retries++;
+        }
+        Assert.Equal(10, retries);
+
+        // Spent in an outage: a retry comes back each second (half of one by 0.5 s), and a whole window refills no more than the floor.
+        Assert.False(budget.TryRetry(Now.AddSeconds(0.5)));
+        Assert.Equal(5, Drain(budget, Now.AddSeconds(5.5)));
+        Assert.Equal(10, Drain(budget, Now.AddMinutes(10)));
+
+        // The deposits are spent first and the reserve only after them.
+        var deposited = new RetryBudget(ratio: 1, floor: 2, cap: 100);
+        deposited.OnRequest();
+        Assert.Equal(3, Drain(deposited, Now));
+    }
+
+    private static int Drain(RetryBudget budget, DateTimeOffset at)
+    {
+        var retries = 0;
+        while (budget.TryRetry(at))
+        {
+            retries++;
+        }
+        return retries;
     }
 }

@@ -106,8 +106,9 @@ public sealed class RoutingTests
     [Fact]
     public async Task ADeploymentSkippedBecauseTheRequestCannotBeTranslatedForIt_SpendsNoRetryBudget()
     {
-        // No deposits: the budget holds only its starting ten retries. Claude's deployment is tried first, and an audio part
-        // cannot be carried to an Anthropic upstream, so each request skips it and is served by gpt-4.1 without a retry.
+        // No deposits: the budget holds only its floor, ten retries in any 10 s. Claude's deployment is tried first, and an
+        // audio part cannot be carried to an Anthropic upstream, so each request skips it and is served by gpt-4.1 without a
+        // retry. Thirty of them in a few seconds would spend the floor three times over if skips paid.
         await using var stack = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + """
 
             routing:
@@ -117,7 +118,7 @@ public sealed class RoutingTests
             """);
         using var http = stack.Http();
 
-        for (var i = 0; i < 12; i++)
+        for (var i = 0; i < 30; i++)
         {
             using var cts = new CancellationTokenSource(LiveGateway.Timeout);
             using var skipped = await http.PostAsJsonAsync("/v1/chat/completions", new
