@@ -694,9 +694,16 @@ public sealed class DistillationMonitor
         ApplyScore(tracker, score, now, state.TotalRequests, () => Reasons(values, confidence, 1.0));
     }
 
-    private void ApplyScore(LevelTracker tracker, double score, long now, long requests, Func<IReadOnlyList<SignalContribution>> reasons)
+    /// <summary>
+    /// Applies a score to a level record and publishes the change of its level in force, if any. <paramref name="announceFrom"/>
+    /// is the level the rest of the world knows the subject at when that differs from its record (a new cluster version,
+    /// unknown outside the monitor until now); <paramref name="announce"/> publishes even an unchanged level (a cluster whose
+    /// members changed).
+    /// </summary>
+    private void ApplyScore(LevelTracker tracker, double score, long now, long requests, Func<IReadOnlyList<SignalContribution>> reasons,
+        EnforcementLevel? announceFrom = null, bool announce = false)
     {
-        var before = tracker.Effective;
+        var before = announceFrom ?? tracker.Effective;
         LevelMachine.Apply(tracker, score, now, _options, out _);
         tracker.NoteReached(tracker.Effective, now, requests);
         if (tracker.Effective >= EnforcementLevel.Flag && tracker.Subject.Kind != SubjectKind.Cluster)
@@ -704,15 +711,16 @@ public sealed class DistillationMonitor
             Promote(tracker);
         }
 
-        if (tracker.Effective != before)
+        if (tracker.Effective != before || (announce && tracker.Effective > EnforcementLevel.None))
         {
-            Publish(tracker, before, LevelChangeCause.Automatic, now, null, null, reasons());
+            Publish(tracker, before, LevelChangeCause.Automatic, now, null, null, reasons(), announce);
         }
     }
 
     private void ClusterPass(long now)
     {
         var changed = false;
+        var before = _clusters.Active;
         _clusters.Pass(now, (cluster, confidence, values) =>
         {
             var tracker = cluster.Tracker;
@@ -727,7 +735,11 @@ public sealed class DistillationMonitor
                 cluster.Tracker = tracker;
             }
 
+            // A level applies to the members the cluster has now: a change of members is published, even at the same level,
+            // so the store (and every replica following it) has them.
+            var membersChanged = tracker.Pinned is null && tracker.Members.Count > 0 && !tracker.Members.SequenceEqual(cluster.Members);
             tracker.Members = cluster.Members;
+
             var scale = 1 - CoordinationWeight();
             if (cluster.Score > tracker.PeakScore)
             {
@@ -735,10 +747,29 @@ public sealed class DistillationMonitor
                 tracker.PeakReasons = Reasons(values, confidence, scale);
             }
 
-            var before = tracker.Effective;
-            ApplyScore(tracker, cluster.Score, now, cluster.TotalRequests, () => Reasons(values, confidence, scale));
-            changed |= before != tracker.Effective || tracker.Effective > EnforcementLevel.None;
+            // A new version is announced at the level it took from its predecessor even when its score keeps it there.
+            var wasNew = cluster.Unannounced;
+            cluster.Unannounced = false;
+            var previous = tracker.Effective;
+            ApplyScore(tracker, cluster.Score, now, cluster.TotalRequests, () => Reasons(values, confidence, scale),
+                wasNew ? EnforcementLevel.None : null, membersChanged);
+            changed |= previous != tracker.Effective || tracker.Effective > EnforcementLevel.None;
         });
+
+        // A cluster no longer active (superseded by a new version, or no longer linked) no longer applies its level to anyone:
+        // its automatic level goes to none, published so the store stops listing it at the level it had.
+        foreach (var cluster in before)
+        {
+            if (!cluster.Active && cluster.Tracker is { Automatic: > EnforcementLevel.None } tracker)
+            {
+                var from = tracker.Effective;
+                tracker.Automatic = EnforcementLevel.None;
+                tracker.BelowSinceMs = null;
+                tracker.LastChangeMs = now;
+                Publish(tracker, from, LevelChangeCause.Automatic, now, null, null);
+                changed = true;
+            }
+        }
 
         if (changed || _clusterLevels.Count > 0)
         {
@@ -888,7 +919,8 @@ public sealed class DistillationMonitor
         _ => _clusters.All().FirstOrDefault(c => c.Id == subject.Id)?.TotalRequests ?? 0,
     };
 
-    private void Publish(LevelTracker tracker, EnforcementLevel from, LevelChangeCause cause, long now, string? actor, string? note, IReadOnlyList<SignalContribution>? reasons = null)
+    private void Publish(LevelTracker tracker, EnforcementLevel from, LevelChangeCause cause, long now, string? actor, string? note,
+        IReadOnlyList<SignalContribution>? reasons = null, bool announce = false)
     {
         var to = tracker.Effective;
         if (to == EnforcementLevel.None)
@@ -900,7 +932,7 @@ public sealed class DistillationMonitor
             _board[tracker.Subject] = to;
         }
 
-        if (to == from && cause == LevelChangeCause.Automatic)
+        if (to == from && cause == LevelChangeCause.Automatic && !announce)
         {
             return;
         }

@@ -34,6 +34,12 @@ internal sealed class ClusterRecord(string id, int lineage, string[] keys, ulong
     /// </summary>
     public bool Restored { get; set; }
 
+    /// <summary>
+    /// A new version that took its predecessor's level: until its first scoring announces it (with its members), nothing
+    /// outside the monitor knows it holds that level.
+    /// </summary>
+    public bool Unannounced { get; set; }
+
     /// <summary>The linked pairs inside the cluster at the last relink.</summary>
     public List<PairEvidence> Edges { get; set; } = [];
 
@@ -492,6 +498,7 @@ internal sealed class ClusterEngine
                 Automatic = previous.Automatic,
                 BelowSinceMs = previous.BelowSinceMs,
             };
+            record.Unannounced = true;
         }
 
         AddCluster(hash, record);

@@ -20,14 +20,17 @@ public sealed class ClusterTests
     }
 
     /// <summary>One scheduler, six accounts in six tenants: each slot two or three of them send within a few seconds.</summary>
-    internal static void SendSplitHarvest(DistillationMonitor monitor)
+    internal static void SendSplitHarvest(DistillationMonitor monitor) => SendSplitHarvest(monitor, 0, 400, 6);
+
+    /// <summary>Slots <paramref name="from"/> to <paramref name="to"/> (15 minutes each) of the split harvest, by its first <paramref name="accounts"/> accounts.</summary>
+    internal static void SendSplitHarvest(DistillationMonitor monitor, int from, int to, int accounts)
     {
-        var random = new Random(2);
-        var task = 0;
-        for (var slot = 0; slot < 400; slot++)
+        var random = new Random(2 + from);
+        var task = from * 6;
+        for (var slot = from; slot < to; slot++)
         {
             var at = TestRequests.Start.AddMinutes(15 * slot);
-            for (var account = 0; account < 6; account++)
+            for (var account = 0; account < accounts; account++)
             {
                 if ((slot + account) % 3 == 0 || random.NextDouble() < 0.15)
                 {
@@ -35,6 +38,79 @@ public sealed class ClusterTests
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// What the gateway stores from the monitor's automatic changes: one row per subject with its level and members,
+    /// gone when its level goes to none.
+    /// </summary>
+    internal static Dictionary<SubjectRef, (EnforcementLevel Level, string Members)> Stored(RecordingSink sink)
+    {
+        var rows = new Dictionary<SubjectRef, (EnforcementLevel, string)>();
+        foreach (var change in sink.Changes.Where(c => c.Cause == LevelChangeCause.Automatic))
+        {
+            if (change.To == EnforcementLevel.None)
+            {
+                rows.Remove(change.Subject);
+            }
+            else
+            {
+                rows[change.Subject] = (change.To, string.Join(' ', change.Members));
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>The clusters whose level is in force, as the monitor enforces them.</summary>
+    private static Dictionary<SubjectRef, (EnforcementLevel Level, string Members)> InForce(DistillationMonitor monitor) =>
+        monitor.Snapshot().Clusters.Where(c => c.Active && c.CurrentLevel > EnforcementLevel.None)
+            .ToDictionary(c => SubjectRef.Cluster(c.Id), c => (c.CurrentLevel, string.Join(' ', c.Members)));
+
+    [Fact]
+    public void AClusterThatGrows_IsStoredAsItsNewVersion_AndItsPredecessorNoLongerAtItsLevel()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(new MonitorOptions(), sink);
+        SendSplitHarvest(monitor, 0, 400, 5);
+        monitor.Flush();
+        var first = Assert.Single(InForce(monitor));
+        Assert.Equal(first, Assert.Single(Stored(sink), r => r.Key.Kind == SubjectKind.Cluster));
+
+        // A sixth account joins the scheduler: the group is a new version, holding the level of the one it grew from.
+        SendSplitHarvest(monitor, 400, 800, 6);
+        monitor.Flush();
+        var grown = Assert.Single(InForce(monitor));
+        Assert.NotEqual(first.Key, grown.Key);
+        Assert.Contains("key:key-light-5", grown.Value.Members, StringComparison.Ordinal);
+        Assert.Equal(EnforcementLevel.None, monitor.Snapshot().Clusters.Single(c => c.Id == first.Key.Id).CurrentLevel);
+
+        // The store has what is enforced: the new version with its six accounts, and no longer the five-account predecessor.
+        Assert.Equal(InForce(monitor), Stored(sink).Where(r => r.Key.Kind == SubjectKind.Cluster).ToDictionary());
+    }
+
+    [Fact]
+    public void AClusterWhoseMembersChange_AtTheSameLevel_IsStoredWithItsNewMembers()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(new MonitorOptions(), sink);
+        SendSplitHarvest(monitor);
+        monitor.Flush();
+        var before = Assert.Single(InForce(monitor));
+        Assert.Contains("tenant:tenant-light-0", before.Value.Members, StringComparison.Ordinal);
+
+        // One of the tenants also sends from a key outside the cluster: it is no longer wholly in it, so no longer a member.
+        for (var i = 0; i < 5; i++)
+        {
+            monitor.Observe(MonitorTests.Chat(i, "key-other", "tenant-light-0", TestRequests.Start.AddMinutes((15 * 400) + i)));
+        }
+
+        SendSplitHarvest(monitor, 400, 440, 6);
+        monitor.Flush();
+        var after = Assert.Single(InForce(monitor));
+        Assert.Equal(before.Key, after.Key);
+        Assert.DoesNotContain("tenant:tenant-light-0", after.Value.Members, StringComparison.Ordinal);
+        Assert.Equal(InForce(monitor), Stored(sink).Where(r => r.Key.Kind == SubjectKind.Cluster).ToDictionary());
     }
 
     [Fact]
