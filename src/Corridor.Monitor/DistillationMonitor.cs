@@ -132,9 +132,11 @@ public sealed class DistillationMonitor
 
     /// <summary>
     /// Pins a subject's level (either way) until <see cref="Unpin"/>: the scores keep being computed and reported but
-    /// do not move it. Returns false when the subject cannot be pinned (an unknown cluster, or too many pins).
+    /// do not move it. A cluster's pin holds the members it has when pinned, or <paramref name="members"/> when given (those
+    /// the pin was stored and audited with), whatever the cluster becomes later. Returns false when the subject cannot be
+    /// pinned (an unknown cluster, or too many pins).
     /// </summary>
-    public bool Pin(SubjectRef subject, EnforcementLevel level, string actor, string? note, DateTimeOffset at)
+    public bool Pin(SubjectRef subject, EnforcementLevel level, string actor, string? note, DateTimeOffset at, IReadOnlyList<SubjectRef>? members = null)
     {
         try
         {
@@ -148,6 +150,11 @@ public sealed class DistillationMonitor
 
                 var from = tracker.Effective;
                 tracker.Pinned = level;
+                if (subject.Kind == SubjectKind.Cluster && members is { Count: > 0 })
+                {
+                    tracker.Members = [.. members];
+                }
+
                 _pinned[subject] = tracker;
                 var now = at.ToUnixTimeMilliseconds();
                 tracker.NoteReached(level, now, RequestsOf(subject));
@@ -735,10 +742,15 @@ public sealed class DistillationMonitor
                 cluster.Tracker = tracker;
             }
 
-            // A level applies to the members the cluster has now: a change of members is published, even at the same level,
-            // so the store (and every replica following it) has them.
-            var membersChanged = tracker.Pinned is null && tracker.Members.Count > 0 && !tracker.Members.SequenceEqual(cluster.Members);
-            tracker.Members = cluster.Members;
+            // A pin holds the members it was made over, whatever the cluster becomes. Otherwise a level applies to the members
+            // the cluster has now: a change of members is published, even at the same level, so the store (and every replica
+            // following it) has them.
+            var membersChanged = false;
+            if (tracker.Pinned is null && !tracker.Members.SequenceEqual(cluster.Members))
+            {
+                membersChanged = tracker.Members.Count > 0;
+                tracker.Members = cluster.Members;
+            }
 
             var scale = 1 - CoordinationWeight();
             if (cluster.Score > tracker.PeakScore)
@@ -778,15 +790,15 @@ public sealed class DistillationMonitor
     }
 
     /// <summary>
-    /// Which cluster level applies to each member, swapped in whole for the lock-free readers: that of every active cluster,
-    /// and of every pinned one (a pin holds the members the cluster had, whatever the cluster becomes later).
+    /// Which cluster level applies to each member, swapped in whole for the lock-free readers: that of every active cluster
+    /// to its members now, and that of every pinned one to the members it was pinned over (whatever the cluster becomes later).
     /// </summary>
     private void PublishClusterLevels()
     {
         var levels = new Dictionary<SubjectRef, (EnforcementLevel, string)>();
         foreach (var cluster in _clusters.Active)
         {
-            if (cluster.Tracker is { Effective: > EnforcementLevel.None } tracker)
+            if (cluster.Tracker is { Effective: > EnforcementLevel.None, Pinned: null } tracker)
             {
                 Add(cluster.Members, tracker.Effective, cluster.Id);
             }

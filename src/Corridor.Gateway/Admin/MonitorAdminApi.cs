@@ -44,7 +44,12 @@ internal static class MonitorAdminApi
             {
                 var now = time.GetUtcNow();
                 await CaseBook.PinAsync(store, subject, level, AuditActors.AdminApi, input.Note, now, ct);
-                monitor.ApplyPin(subject, level, AuditActors.AdminApi, input.Note, now);
+
+                // A cluster's pin holds the members it was stored and audited with.
+                var stored = subject.Kind == SubjectKind.Cluster
+                    ? (await store.ListEnforcementAsync(ct)).FirstOrDefault(e => e.Subject == subject.ToString())
+                    : null;
+                monitor.ApplyPin(subject, level, AuditActors.AdminApi, input.Note, now, stored);
                 return Results.Json(new PinView(subject.ToString(), level.Name(), monitor.Monitor.GetLevel(subject).Name()), MonitorAdminJson.Default.PinView);
             });
         });

@@ -150,15 +150,18 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         }
     }
 
-    /// <summary>Applies a pin made through the admin API at once (the store already holds it).</summary>
-    public void ApplyPin(SubjectRef subject, EnforcementLevel? level, string actor, string? note, DateTimeOffset at)
+    /// <summary>
+    /// Applies a pin made through the admin API at once (the store already holds it: <paramref name="stored"/> is its row,
+    /// whose members a cluster's pin holds).
+    /// </summary>
+    public void ApplyPin(SubjectRef subject, EnforcementLevel? level, string actor, string? note, DateTimeOffset at, EnforcementRecord? stored = null)
     {
         lock (_appliedPins)
         {
             _appliedAt[subject] = _time.GetTimestamp();
             if (level is { } pinned)
             {
-                if (Monitor.Pin(subject, pinned, actor, note, at))
+                if (Monitor.Pin(subject, pinned, actor, note, at, stored is null ? null : MembersOf(stored)))
                 {
                     _appliedPins[subject] = pinned;
                 }
@@ -378,7 +381,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             {
                 if (EnforcementLevels.TryParse(record.PinnedLevel, out var level)
                     && (!_appliedPins.TryGetValue(subject, out var applied) || applied != level)
-                    && Monitor.Pin(subject, level, record.Actor ?? "store", record.Note, record.UpdatedAt))
+                    && Monitor.Pin(subject, level, record.Actor ?? "store", record.Note, record.UpdatedAt, MembersOf(record)))
                 {
                     _appliedPins[subject] = level;
                 }

@@ -21,20 +21,21 @@ internal sealed partial class PostgresStore
         return InTransactionAsync(async (connection, transaction) =>
         {
             // Only the part being changed is written: the gateway's automatic levels and an operator's pin never overwrite each other.
-            // The actor and note are the pin's while there is one (who pinned it, and why), not those of a later automatic change.
+            // The actor and note are the pin's while there is one (who pinned it, and why), not those of a later automatic change;
+            // so are a cluster's members (those the pin holds, as audited with it).
             var column = update.Pin ? "pinned_level" : "automatic_level";
             var byline = update.Pin
-                ? "actor = EXCLUDED.actor, note = EXCLUDED.note"
+                ? "actor = EXCLUDED.actor, note = EXCLUDED.note, members = coalesce(EXCLUDED.members, enforcement.members)"
                 : """
                   actor = CASE WHEN enforcement.pinned_level IS NULL THEN EXCLUDED.actor ELSE enforcement.actor END,
-                  note = CASE WHEN enforcement.pinned_level IS NULL THEN EXCLUDED.note ELSE enforcement.note END
+                  note = CASE WHEN enforcement.pinned_level IS NULL THEN EXCLUDED.note ELSE enforcement.note END,
+                  members = CASE WHEN enforcement.pinned_level IS NULL THEN coalesce(EXCLUDED.members, enforcement.members) ELSE enforcement.members END
                   """;
             await using (var upsert = new NpgsqlCommand(
                 $"""
                 INSERT INTO enforcement (subject, tenant_id, {column}, updated_at, actor, note, members) VALUES ($1, $2, $3, $4, $5, $6, $7)
                 ON CONFLICT (subject) DO UPDATE SET
                     tenant_id = coalesce(EXCLUDED.tenant_id, enforcement.tenant_id),
-                    members = coalesce(EXCLUDED.members, enforcement.members),
                     {column} = EXCLUDED.{column},
                     updated_at = EXCLUDED.updated_at, {byline}
                 """,

@@ -28,20 +28,21 @@ internal sealed partial class SqliteStore
         {
             command.Transaction = transaction;
             // Only the part being changed is written: the gateway's automatic levels and an operator's pin never overwrite each other.
-            // The actor and note are the pin's while there is one (who pinned it, and why), not those of a later automatic change.
+            // The actor and note are the pin's while there is one (who pinned it, and why), not those of a later automatic change;
+            // so are a cluster's members (those the pin holds, as audited with it).
             var column = update.Pin ? "pinned_level" : "automatic_level";
             var byline = update.Pin
-                ? "actor = excluded.actor, note = excluded.note"
+                ? "actor = excluded.actor, note = excluded.note, members = coalesce(excluded.members, members)"
                 : """
                   actor = CASE WHEN pinned_level IS NULL THEN excluded.actor ELSE actor END,
-                  note = CASE WHEN pinned_level IS NULL THEN excluded.note ELSE note END
+                  note = CASE WHEN pinned_level IS NULL THEN excluded.note ELSE note END,
+                  members = CASE WHEN pinned_level IS NULL THEN coalesce(excluded.members, members) ELSE members END
                   """;
             command.CommandText = $"""
                 INSERT INTO enforcement (subject, tenant_id, {column}, updated_at, actor, note, members)
                 VALUES ($subject, $tenant_id, $level, $at, $actor, $note, $members)
                 ON CONFLICT (subject) DO UPDATE SET
                     tenant_id = coalesce(excluded.tenant_id, tenant_id),
-                    members = coalesce(excluded.members, members),
                     {column} = excluded.{column},
                     updated_at = excluded.updated_at, {byline};
                 DELETE FROM enforcement WHERE subject = $subject AND automatic_level = 'none' AND pinned_level IS NULL;

@@ -114,6 +114,34 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public void AClusterPin_KeepsHoldingTheMembersItWasMadeOver_WhenTheClusterLosesOne()
+    {
+        var monitor = new DistillationMonitor();
+        SendSplitHarvest(monitor);
+        monitor.Flush();
+        var found = monitor.Snapshot().Clusters.Single(c => c.Active && c.CurrentLevel > EnforcementLevel.None);
+        var cluster = SubjectRef.Cluster(found.Id);
+        Assert.Contains(SubjectRef.Tenant("tenant-light-0"), found.Members);
+        Assert.True(monitor.Pin(cluster, EnforcementLevel.Suspend, "analyst", "hydra confirmed", TestRequests.Start.AddDays(5)));
+
+        // The tenant sends from a new key of its own: the group no longer wholly holds the tenant, but the pin, made over it, does.
+        for (var i = 0; i < 5; i++)
+        {
+            monitor.Observe(MonitorTests.Chat(i, "key-other", "tenant-light-0", TestRequests.Start.AddMinutes((15 * 400) + i)));
+        }
+
+        SendSplitHarvest(monitor, 400, 440, 6);
+        monitor.Flush();
+        Assert.DoesNotContain(SubjectRef.Tenant("tenant-light-0"), monitor.Snapshot().Clusters.Single(c => c.Id == found.Id).Members);
+        Assert.Equal(found.Members, monitor.Standing(cluster)!.Members);
+        Assert.Equal(new EnforcementDecision(EnforcementLevel.Suspend, cluster), monitor.GetEnforcement("tenant-light-0", "key-other"));
+
+        // Unpinned, the cluster's automatic level applies to the members it has now.
+        Assert.True(monitor.Unpin(cluster, "analyst", "done", TestRequests.Start.AddDays(6)));
+        Assert.NotEqual(cluster, monitor.GetEnforcement("tenant-light-0", "key-other").Source);
+    }
+
+    [Fact]
     public void TenantsThatOnlyShareAPromptTemplate_AreNotACluster()
     {
         // Six shops on the same chatbot product: same system prompt skeleton, same canned customer phrases.
@@ -150,6 +178,20 @@ public sealed class ClusterEnforcementTests
 
         Assert.True(monitor.Unpin(cluster, "analyst", "cleared", TestRequests.Start));
         Assert.Equal(EnforcementLevel.None, monitor.GetEnforcement("tenant-m1", "key-m1").Level);
+    }
+
+    [Fact]
+    public void AClusterPin_HoldsTheMembersItWasStoredAndAuditedWith()
+    {
+        var monitor = new DistillationMonitor();
+        var cluster = SubjectRef.Cluster("cl-7");
+        Assert.True(monitor.Restore(cluster, EnforcementLevel.Flag, TestRequests.Start, Members));
+
+        // The store's row (what the pin's audit record lists) has a member this monitor had not seen in the cluster yet.
+        Assert.True(monitor.Pin(cluster, EnforcementLevel.Suspend, "analyst", "hydra", TestRequests.Start, [.. Members, SubjectRef.Key("key-m3")]));
+        Assert.Equal(new EnforcementDecision(EnforcementLevel.Suspend, cluster), monitor.GetEnforcement("tenant-m3", "key-m3"));
+        Assert.Equal(new EnforcementDecision(EnforcementLevel.Suspend, cluster), monitor.GetEnforcement("tenant-m1", "key-m1"));
+        Assert.Contains(SubjectRef.Key("key-m3"), monitor.Standing(cluster)!.Members);
     }
 
     [Fact]

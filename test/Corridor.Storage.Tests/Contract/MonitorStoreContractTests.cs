@@ -86,9 +86,29 @@ public abstract class MonitorStoreContractTests : StoreContract
         await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: true, "suspend", T0.AddSeconds(1), "cli:ana", "hydra"), [], None).WithTimeout();
         var row = Assert.Single(await Store.ListEnforcementAsync(None).WithTimeout());
         Assert.Equal(("cluster:cl-3", "throttle", "suspend", "key:k1 key:k2 tenant:t2"), (row.Subject, row.AutomaticLevel, row.PinnedLevel, row.Members));
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: false, "suspend", T0.AddSeconds(2), "gateway", null), [], None).WithTimeout();
+        Assert.Equal("key:k1 key:k2 tenant:t2", Assert.Single(await Store.ListEnforcementAsync(None).WithTimeout()).Members);
 
-        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: false, "suspend", T0.AddSeconds(2), "gateway", null, "key:k1 key:k2 key:k3"), [], None).WithTimeout();
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: true, null, T0.AddSeconds(3), "cli:ana", "cleared"), [], None).WithTimeout();
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: false, "suspend", T0.AddSeconds(4), "gateway", null, "key:k1 key:k2 key:k3"), [], None).WithTimeout();
         Assert.Equal("key:k1 key:k2 key:k3", Assert.Single(await Store.ListEnforcementAsync(None).WithTimeout()).Members);
+    }
+
+    [Fact]
+    public async Task APinnedClustersMembers_AreThePins_UntilItIsRemoved()
+    {
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: false, "throttle", T0, "gateway", null, "key:k1 key:k2 tenant:t2"), [], None).WithTimeout();
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: true, "suspend", T0.AddSeconds(1), "cli:ana", "hydra", "key:k1 key:k2 tenant:t2"), [], None).WithTimeout();
+
+        // The monitor's later change of the cluster's members leaves those the pin holds (and was audited with) alone.
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: false, "throttle", T0.AddSeconds(2), "gateway", null, "key:k1 key:k2"), [], None).WithTimeout();
+        var row = Assert.Single(await Store.ListEnforcementAsync(None).WithTimeout());
+        Assert.Equal(("throttle", "suspend", "key:k1 key:k2 tenant:t2"), (row.AutomaticLevel, row.PinnedLevel, row.Members));
+
+        // Unpinned, the cluster's members are the monitor's again.
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: true, null, T0.AddSeconds(3), "cli:ana", "cleared", "key:k1 key:k2 tenant:t2"), [], None).WithTimeout();
+        await Store.SetEnforcementAsync(new EnforcementUpdate("cluster:cl-3", null, Pin: false, "throttle", T0.AddSeconds(4), "gateway", null, "key:k1 key:k2"), [], None).WithTimeout();
+        Assert.Equal("key:k1 key:k2", Assert.Single(await Store.ListEnforcementAsync(None).WithTimeout()).Members);
     }
 
     [Fact]
