@@ -23,7 +23,7 @@ internal sealed partial class MonitorService
         FullMode = BoundedChannelFullMode.DropWrite,
         SingleReader = true,
     });
-    private readonly Dictionary<SubjectRef, EnforcementLevel> _followed = [];
+    private readonly Dictionary<SubjectRef, (EnforcementLevel Level, string? Members)> _followed = [];
     private IFleetMonitorLease? _lease;
     private volatile bool _leading;
     private long _shipped;
@@ -181,7 +181,8 @@ internal sealed partial class MonitorService
 
     /// <summary>
     /// On a replica that does not lead: the automatic levels the leader stored (keys, tenants and clusters with their
-    /// members) are put on this monitor, up and down, so its enforcement reads give the fleet's levels.
+    /// members) are put on this monitor, up and down, so its enforcement reads give the fleet's levels. A cluster whose
+    /// members changed is put back with its new members, at the same level too.
     /// </summary>
     private void FollowLevels(IReadOnlyList<EnforcementRecord> stored)
     {
@@ -196,10 +197,11 @@ internal sealed partial class MonitorService
                 }
 
                 seen.Add(subject);
-                if ((!_followed.TryGetValue(subject, out var followed) || followed != level)
+                var members = subject.Kind == SubjectKind.Cluster ? record.Members : null;
+                if ((!_followed.TryGetValue(subject, out var followed) || followed != (level, members))
                     && Monitor.Restore(subject, level, record.UpdatedAt, MembersOf(record)))
                 {
-                    _followed[subject] = level;
+                    _followed[subject] = (level, members);
                 }
             }
 

@@ -131,20 +131,33 @@ internal sealed class ClusterEngine
 
     /// <summary>
     /// The cluster <paramref name="id"/> with these members, put back from the store (see <see cref="ClusterRecord.Restored"/>):
-    /// the existing record when the engine has it, else a new active one. Ids given from now on continue after its lineage.
+    /// the existing record when the engine has it, else a new active one. The store is right about the members: an existing
+    /// record takes them (one with other keys is replaced, keeping its level record). Ids given from now on continue after
+    /// its lineage.
     /// </summary>
     public ClusterRecord Restore(string id, IReadOnlyList<SubjectRef> members)
     {
-        foreach (var existing in _clusters.Entries())
+        var keys = members.Where(m => m.Kind == SubjectKind.Key).Select(m => m.Id).Distinct(StringComparer.Ordinal).ToList();
+        keys.Sort(StringComparer.Ordinal);
+        LevelTracker? kept = null;
+        foreach (var (existingHash, existing) in _clusters.Entries())
         {
-            if (existing.Value.Id == id)
+            if (existing.Id == id)
             {
-                return existing.Value;
+                if (existing.Keys.SequenceEqual(keys, StringComparer.Ordinal))
+                {
+                    existing.Members = [.. members];
+                    return existing;
+                }
+
+                // Other keys under this id (an older view of the cluster, or an id this engine gave to another group).
+                kept = existing.Tracker;
+                _clusters.Remove(existingHash);
+                _active = [.. _active.Where(c => c != existing)];
+                break;
             }
         }
 
-        var keys = members.Where(m => m.Kind == SubjectKind.Key).Select(m => m.Id).Distinct(StringComparer.Ordinal).ToList();
-        keys.Sort(StringComparer.Ordinal);
         var hash = 17UL;
         foreach (var key in keys)
         {
@@ -153,12 +166,12 @@ internal sealed class ClusterEngine
 
         var lineage = LineageOf(id);
         _lineages = Math.Max(_lineages, lineage);
-        var record = new ClusterRecord(id, lineage, [.. keys], hash) { Members = [.. members], Active = true, Restored = true };
+        var record = new ClusterRecord(id, lineage, [.. keys], hash) { Members = [.. members], Active = true, Restored = true, Tracker = kept };
         if (_clusters.TryGetValue(hash, out var same))
         {
             // The same members under another id: the stored id is the one operators and cases know.
             _clusters.Remove(hash);
-            record.Tracker = same.Tracker is { } tracker ? new LevelTracker(SubjectRef.Cluster(id), null) { Automatic = tracker.Automatic, BelowSinceMs = tracker.BelowSinceMs } : null;
+            record.Tracker ??= same.Tracker is { } tracker ? new LevelTracker(SubjectRef.Cluster(id), null) { Automatic = tracker.Automatic, BelowSinceMs = tracker.BelowSinceMs } : null;
         }
 
         AddCluster(hash, record);

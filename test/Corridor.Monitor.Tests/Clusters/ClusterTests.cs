@@ -181,6 +181,24 @@ public sealed class ClusterEnforcementTests
     }
 
     [Fact]
+    public void AClusterPutBackAgain_TakesTheMembersTheStoreHasNow()
+    {
+        var monitor = new DistillationMonitor();
+        var cluster = SubjectRef.Cluster("cl-3");
+        Assert.True(monitor.Restore(cluster, EnforcementLevel.Throttle, TestRequests.Start, [SubjectRef.Key("key-m1"), SubjectRef.Key("key-m2")]));
+
+        // As a replica following the fleet's leader sees it: the same cluster, with its tenant now among its members.
+        Assert.True(monitor.Restore(cluster, EnforcementLevel.Throttle, TestRequests.Start, Members));
+        Assert.Equal(new EnforcementDecision(EnforcementLevel.Throttle, cluster), monitor.GetEnforcement("tenant-m2", "key-other"));
+
+        // Other keys under the same id: the key that left is released, the one that came is held.
+        Assert.True(monitor.Restore(cluster, EnforcementLevel.Suspend, TestRequests.Start, [SubjectRef.Key("key-m1"), SubjectRef.Key("key-m3")]));
+        Assert.Equal(new EnforcementDecision(EnforcementLevel.Suspend, cluster), monitor.GetEnforcement("tenant-m3", "key-m3"));
+        Assert.Equal(EnforcementLevel.None, monitor.GetEnforcement("tenant-m2", "key-m2").Level);
+        Assert.Equal([SubjectRef.Key("key-m1"), SubjectRef.Key("key-m3")], monitor.Standing(cluster)!.Members);
+    }
+
+    [Fact]
     public void AClusterPin_HoldsTheMembersItWasStoredAndAuditedWith()
     {
         var monitor = new DistillationMonitor();
