@@ -23,8 +23,8 @@ public sealed class DistillationMonitor
     private readonly LruMap<string, SubjectState> _keys;
     private readonly LruMap<string, SubjectState> _tenants;
     private readonly LruMap<ClientId, SubjectState> _clientStates;
-    private readonly LruMap<SubjectRef, LevelTracker> _watched;
-    private readonly LruMap<SubjectRef, LevelTracker> _flagged;
+    private readonly LevelRecords _watched;
+    private readonly LevelRecords _flagged;
     private readonly Dictionary<SubjectRef, LevelTracker> _pinned = [];
     private readonly ClusterEngine _clusters;
     private readonly ConcurrentDictionary<SubjectRef, EnforcementLevel> _board = new();
@@ -52,8 +52,8 @@ public sealed class DistillationMonitor
         _keys = new LruMap<string, SubjectState>(_options.MaxKeys, StringComparer.Ordinal);
         _tenants = new LruMap<string, SubjectState>(_options.MaxTenants, StringComparer.Ordinal);
         _clientStates = new LruMap<ClientId, SubjectState>(_options.MaxClients);
-        _watched = new LruMap<SubjectRef, LevelTracker>(_options.MaxRecords);
-        _flagged = new LruMap<SubjectRef, LevelTracker>(_options.MaxRecords);
+        _watched = new LevelRecords(_options.MaxRecords);
+        _flagged = new LevelRecords(_options.MaxRecords);
         _clusters = new ClusterEngine(_options, id => _keys.TryPeek(id, out var s) ? s : null, id => _tenants.TryPeek(id, out var s) ? s : null);
         _scoreIntervalMs = (long)_options.ScoreInterval.TotalMilliseconds;
         _clusterIntervalMs = (long)_options.ClusterInterval.TotalMilliseconds;
@@ -315,7 +315,7 @@ public sealed class DistillationMonitor
     private void CoolStatelessLevels()
     {
         List<LevelTracker>? stateless = null;
-        foreach (var records in (ReadOnlySpan<LruMap<SubjectRef, LevelTracker>>)[_flagged, _watched])
+        foreach (var records in (ReadOnlySpan<LevelRecords>)[_flagged, _watched])
         {
             foreach (var (subject, tracker) in records.Entries())
             {
@@ -865,28 +865,47 @@ public sealed class DistillationMonitor
             return;
         }
 
-        _watched.Add(tracker.Subject, tracker, out var evicted, out var evictedKey, out _);
-
-        // A pinned subject's record may still sit among the watched: its pin is enforced whatever becomes of that record.
-        if (evicted && !_pinned.ContainsKey(evictedKey))
-        {
-            _board.TryRemove(evictedKey, out _);
-        }
+        File(_watched, tracker);
     }
 
     private void Promote(LevelTracker tracker)
     {
-        if (_flagged.TryGetValue(tracker.Subject, out _) || _pinned.ContainsKey(tracker.Subject))
+        if (_pinned.ContainsKey(tracker.Subject) || _flagged.Touch(tracker.Subject))
         {
             return;
         }
 
+        // Full of higher levels (every record a suspension, for a flag or a throttle): it stays among the watched.
         _watched.Remove(tracker.Subject);
-        _flagged.Add(tracker.Subject, tracker, out var evicted, out var evictedKey, out _);
-        if (evicted && !_pinned.ContainsKey(evictedKey))
+        if (!File(_flagged, tracker))
         {
-            _board.TryRemove(evictedKey, out _);
+            File(_watched, tracker);
         }
+    }
+
+    /// <summary>
+    /// Adds a level record to a table, which makes room by its lowest levels first (<see cref="LevelRecords"/>). The subject
+    /// whose record went loses its level in force, unless pinned (its pin is enforced whatever becomes of its record); one
+    /// taken back (its record had gone while its behaviour state still scored it) has its level in force again.
+    /// </summary>
+    private bool File(LevelRecords records, LevelTracker tracker)
+    {
+        if (!records.TryAdd(tracker, out var evicted))
+        {
+            return false;
+        }
+
+        if (evicted is { } gone && !_pinned.ContainsKey(gone))
+        {
+            _board.TryRemove(gone, out _);
+        }
+
+        if (tracker.Effective > EnforcementLevel.None)
+        {
+            _board[tracker.Subject] = tracker.Effective;
+        }
+
+        return true;
     }
 
     private LevelTracker? FindTracker(SubjectRef subject, bool create)

@@ -41,6 +41,9 @@ internal sealed class LevelTracker(SubjectRef subject, string? tenantId)
     /// <summary>A cluster's members, as last reported.</summary>
     public IReadOnlyList<SubjectRef> Members { get; set; } = [];
 
+    /// <summary>The level its record among the <see cref="LevelRecords"/> is kept under (its automatic level when last filed).</summary>
+    public EnforcementLevel Filed { get; set; }
+
     /// <summary>Records the effective level reached at <paramref name="now"/> with <paramref name="requests"/> requests seen.</summary>
     public void NoteReached(EnforcementLevel level, long now, long requests)
     {

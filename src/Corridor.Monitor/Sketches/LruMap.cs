@@ -171,6 +171,15 @@ internal sealed class LruMap<TKey, TValue>
         }
     }
 
+    /// <summary>Entries from least to most recently used.</summary>
+    public IEnumerable<KeyValuePair<TKey, TValue>> EntriesFromOldest()
+    {
+        for (var slot = _tail; slot >= 0; slot = _prev[slot])
+        {
+            yield return new KeyValuePair<TKey, TValue>(_keys[slot], _values[slot]);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void MoveToFront(int slot)
     {

@@ -139,6 +139,49 @@ public sealed class LiveMonitorTests
         Assert.Equal(EnforcementLevel.Suspend, monitor.Standing(key)!.Level);
     }
 
+    [Fact]
+    public void WhenTheLevelRecordsAreFull_TheLowestLevelsMakeRoom_NeverASuspensionAheadOfThem()
+    {
+        var monitor = new DistillationMonitor(new MonitorOptions { MaxRecords = 16 });
+        Assert.True(monitor.Restore(SubjectRef.Key("key-s"), EnforcementLevel.Suspend, TestRequests.Start));
+        Assert.True(monitor.Restore(SubjectRef.Tenant("tenant-t"), EnforcementLevel.Throttle, TestRequests.Start));
+        Assert.True(monitor.Restore(SubjectRef.Key("key-p"), EnforcementLevel.Suspend, TestRequests.Start));
+        Assert.True(monitor.Pin(SubjectRef.Key("key-p"), EnforcementLevel.Suspend, "analyst", "confirmed", TestRequests.Start));
+
+        // Many more subjects are flagged later: the least recently active flags make room for them, not the older
+        // suspension and throttle.
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.True(monitor.Restore(SubjectRef.Key($"key-f{i}"), EnforcementLevel.Flag, TestRequests.Start.AddMinutes(i)));
+        }
+
+        Assert.Equal(EnforcementLevel.Suspend, monitor.GetEnforcement("tenant-s", "key-s").Level);
+        Assert.Equal(EnforcementLevel.Throttle, monitor.GetEnforcement("tenant-t", "key-t").Level);
+        Assert.Equal(EnforcementLevel.Suspend, monitor.GetEnforcement("tenant-p", "key-p").Level);
+        Assert.Equal(EnforcementLevel.Flag, monitor.GetLevel(SubjectRef.Key("key-f39")));
+        Assert.True(monitor.Stats.Records <= 2 * 16);
+
+        // Suspensions fill the records: flags go first, then the throttle; a flag that comes after them finds no room
+        // among them, and no suspension goes for it.
+        for (var i = 0; i < 14; i++)
+        {
+            Assert.True(monitor.Restore(SubjectRef.Key($"key-s{i}"), EnforcementLevel.Suspend, TestRequests.Start.AddHours(1).AddMinutes(i)));
+        }
+
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(SubjectRef.Tenant("tenant-t")));
+        Assert.True(monitor.Restore(SubjectRef.Key("key-late"), EnforcementLevel.Flag, TestRequests.Start.AddHours(2)));
+        Assert.Equal(EnforcementLevel.Flag, monitor.Standing(SubjectRef.Key("key-late"))!.Level);
+        Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(SubjectRef.Key("key-s")));
+        Assert.All(Enumerable.Range(0, 14), i => Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(SubjectRef.Key($"key-s{i}"))));
+
+        // Only when every record is a suspension does a new one take the place of the least recently active.
+        Assert.True(monitor.Restore(SubjectRef.Key("key-s-late"), EnforcementLevel.Suspend, TestRequests.Start.AddHours(3)));
+        Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(SubjectRef.Key("key-s-late")));
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(SubjectRef.Key("key-s")));
+        Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(SubjectRef.Key("key-p")));
+        Assert.True(monitor.Stats.Records <= 2 * 16);
+    }
+
     [Theory]
     [InlineData("key:key_abc", SubjectKind.Key, "key_abc")]
     [InlineData("tenant:acme", SubjectKind.Tenant, "acme")]
