@@ -702,15 +702,15 @@ public sealed class DistillationMonitor
     }
 
     /// <summary>
-    /// Applies a score to a level record and publishes the change of its level in force, if any. <paramref name="announceFrom"/>
-    /// is the level the rest of the world knows the subject at when that differs from its record (a new cluster version,
-    /// unknown outside the monitor until now); <paramref name="announce"/> publishes even an unchanged level (a cluster whose
-    /// members changed).
+    /// Applies a score to a level record and publishes the change of its automatic level, if any (pinned or not: the store
+    /// keeps the automatic level apart from the pin, for when the pin goes). <paramref name="announceFrom"/> is the level the
+    /// rest of the world knows the subject at when that differs from its record (a new cluster version, unknown outside the
+    /// monitor until now); <paramref name="announce"/> publishes even an unchanged level (a cluster whose members changed).
     /// </summary>
     private void ApplyScore(LevelTracker tracker, double score, long now, long requests, Func<IReadOnlyList<SignalContribution>> reasons,
         EnforcementLevel? announceFrom = null, bool announce = false)
     {
-        var before = announceFrom ?? tracker.Effective;
+        var before = announceFrom ?? tracker.Automatic;
         LevelMachine.Apply(tracker, score, now, _options, out _);
         tracker.NoteReached(tracker.Effective, now, requests);
         if (tracker.Effective >= EnforcementLevel.Flag && tracker.Subject.Kind != SubjectKind.Cluster)
@@ -718,7 +718,7 @@ public sealed class DistillationMonitor
             Promote(tracker);
         }
 
-        if (tracker.Effective != before || (announce && tracker.Effective > EnforcementLevel.None))
+        if (tracker.Automatic != before || (announce && tracker.Automatic > EnforcementLevel.None))
         {
             Publish(tracker, before, LevelChangeCause.Automatic, now, null, null, reasons(), announce);
         }
@@ -774,7 +774,7 @@ public sealed class DistillationMonitor
         {
             if (!cluster.Active && cluster.Tracker is { Automatic: > EnforcementLevel.None } tracker)
             {
-                var from = tracker.Effective;
+                var from = tracker.Automatic;
                 tracker.Automatic = EnforcementLevel.None;
                 tracker.BelowSinceMs = null;
                 tracker.LastChangeMs = now;
@@ -953,16 +953,17 @@ public sealed class DistillationMonitor
     private void Publish(LevelTracker tracker, EnforcementLevel from, LevelChangeCause cause, long now, string? actor, string? note,
         IReadOnlyList<SignalContribution>? reasons = null, bool announce = false)
     {
-        var to = tracker.Effective;
-        if (to == EnforcementLevel.None)
+        if (tracker.Effective == EnforcementLevel.None)
         {
             _board.TryRemove(tracker.Subject, out _);
         }
         else
         {
-            _board[tracker.Subject] = to;
+            _board[tracker.Subject] = tracker.Effective;
         }
 
+        // An automatic change is one of the automatic level (the level in force too, unless pinned); a pin or unpin, of the level in force.
+        var to = cause == LevelChangeCause.Automatic ? tracker.Automatic : tracker.Effective;
         if (to == from && cause == LevelChangeCause.Automatic && !announce)
         {
             return;

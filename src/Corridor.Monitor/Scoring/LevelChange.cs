@@ -14,8 +14,10 @@ public enum LevelChangeCause : byte
 }
 
 /// <summary>
-/// A subject's enforcement level changed: for the audit log and for cases. <paramref name="Members"/> lists a
-/// cluster's keys and tenants (empty for keys and tenants).
+/// A subject's enforcement level changed: for the audit log and for cases. For an <see cref="LevelChangeCause.Automatic"/>
+/// change, <paramref name="From"/> and <paramref name="To"/> are the automatic level (the level in force too, unless a pin
+/// holds the subject); for a pin or an unpin, the level in force. <paramref name="Members"/> lists a cluster's keys and
+/// tenants (empty for keys and tenants).
 /// </summary>
 public sealed record LevelChange(
     SubjectRef Subject,

@@ -1,4 +1,3 @@
-using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Monitoring;
 using Corridor.Monitor;
 using Corridor.Monitor.Scoring;
@@ -19,26 +18,12 @@ public sealed class FleetFollowerTests
 {
     private static readonly CancellationToken None = CancellationToken.None;
 
-    private static GatewayState State()
-    {
-        var loaded = ConfigLoader.Parse("""
-            vendors:
-              - { id: openai, kind: openai, baseUrl: "http://127.0.0.1:9/v1" }
-            models:
-              - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1000 }
-            deployments:
-              - { id: gpt-sg, model: gpt-4.1, region: sg, price: { input: 2, output: 8 } }
-            """, "/srv", environment: null);
-        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-        return new GatewayState(ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out _)!);
-    }
-
     [Fact]
     public async Task AFollower_TakesAClustersNewMembersFromTheStore_AtTheSameLevelOrAnother()
     {
         await using var database = await TestPostgres.CreateDatabaseAsync();
         await using var store = await CorridorStores.OpenAsync(new StorageOptions(PostgresConnectionString: database.ConnectionString), None).WithTimeout();
-        using var follower = new MonitorService(store, State(), TimeProvider.System, NullLogger<MonitorService>.Instance);
+        using var follower = new MonitorService(store, MonitorServiceTests.State(), TimeProvider.System, NullLogger<MonitorService>.Instance);
         Assert.True(follower.Fleet);
         Assert.False(follower.Scores);
         var cluster = SubjectRef.Cluster("cl-3");

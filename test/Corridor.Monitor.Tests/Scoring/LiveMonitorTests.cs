@@ -140,6 +140,30 @@ public sealed class LiveMonitorTests
     }
 
     [Fact]
+    public void APinnedSubjectsAutomaticLevel_KeepsBeingPublished_SoWhatIsStoredHoldsWhenThePinGoes()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(new MonitorOptions { DownDwell = TimeSpan.FromHours(1) }, sink);
+        var key = SubjectRef.Key("key-e");
+        Assert.True(monitor.Restore(key, EnforcementLevel.Suspend, TestRequests.Start));
+        Assert.True(monitor.Pin(key, EnforcementLevel.None, "analyst", "contracted evaluation run", TestRequests.Start));
+
+        // Silent under its pin, it cools off one step per dwell: each step is published as an automatic change.
+        for (var hour = 0; hour <= 5; hour++)
+        {
+            monitor.Tick(TestRequests.Start.AddHours(hour).AddMinutes(hour));
+        }
+
+        Assert.Equal(EnforcementLevel.None, monitor.Standing(key)!.Automatic);
+        Assert.Equal(
+            [(EnforcementLevel.Suspend, EnforcementLevel.Throttle), (EnforcementLevel.Throttle, EnforcementLevel.Flag), (EnforcementLevel.Flag, EnforcementLevel.Watch), (EnforcementLevel.Watch, EnforcementLevel.None)],
+            sink.Changes.Where(c => c.Subject == key && c.Cause == LevelChangeCause.Automatic).Select(c => (c.From, c.To)));
+
+        Assert.True(monitor.Unpin(key, "analyst", "run over", TestRequests.Start.AddHours(6)));
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(key));
+    }
+
+    [Fact]
     public void WhenTheLevelRecordsAreFull_TheLowestLevelsMakeRoom_NeverASuspensionAheadOfThem()
     {
         var monitor = new DistillationMonitor(new MonitorOptions { MaxRecords = 16 });

@@ -1,0 +1,69 @@
+using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Monitoring;
+using Corridor.Monitor.Scoring;
+using Corridor.Storage;
+using Corridor.Storage.Monitoring;
+using Corridor.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Corridor.Gateway.Tests.Monitoring;
+
+/// <summary>The gateway's monitor service on its own (background loops not started, ticks run by the test) over a real store.</summary>
+public sealed class MonitorServiceTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    /// <summary>A gateway configuration with one deployment and the given <c>monitor:</c> section.</summary>
+    internal static GatewayState State(string monitor = "")
+    {
+        var loaded = ConfigLoader.Parse($"""
+            vendors:
+              - {"{"} id: openai, kind: openai, baseUrl: "http://127.0.0.1:9/v1" {"}"}
+            models:
+              - {"{"} id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1000 {"}"}
+            deployments:
+              - {"{"} id: gpt-sg, model: gpt-4.1, region: sg, price: {"{"} input: 2, output: 8 {"}"} {"}"}
+            {monitor}
+            """, "/srv", environment: null);
+        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
+        return new GatewayState(ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out _)!);
+    }
+
+    [Fact]
+    public async Task AnAutomaticLevelThatCooledOffUnderAPin_IsNotPutBackWhenThePinGoes()
+    {
+        using var folder = new TempDirectory();
+        var clock = new FakeClock();
+        var state = State("monitor: { downDwellMinutes: 60 }");
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), None).WithTimeout();
+
+        // Stored before a restart: the monitor had suspended the key; an analyst then pinned it down for a contracted evaluation.
+        await store.SetEnforcementAsync(new EnforcementUpdate("key:k1", "t1", Pin: false, "suspend", clock.GetUtcNow(), "gateway", null), [], None).WithTimeout();
+        await store.SetEnforcementAsync(new EnforcementUpdate("key:k1", null, Pin: true, "none", clock.GetUtcNow(), "cli:ana", "evaluation"), [], None).WithTimeout();
+        using (var gateway = new MonitorService(store, state, clock, NullLogger<MonitorService>.Instance))
+        {
+            await gateway.RestoreAsync(None).WithTimeout();
+            Assert.Equal(EnforcementLevel.None, gateway.Monitor.GetEnforcement("t1", "k1").Level);
+
+            // Silent, it cools off under the pin, one step per dwell.
+            for (var step = 0; step < 6; step++)
+            {
+                await gateway.TickAsync(None).WithTimeout();
+                clock.Advance(TimeSpan.FromMinutes(61));
+            }
+
+            Assert.Equal(EnforcementLevel.None, gateway.Monitor.Standing(SubjectRef.Key("k1"))!.Automatic);
+
+            // The pin goes: nothing applies to the key now.
+            await store.SetEnforcementAsync(new EnforcementUpdate("key:k1", null, Pin: true, null, clock.GetUtcNow(), "cli:ana", "evaluation over"), [], None).WithTimeout();
+            await gateway.TickAsync(None).WithTimeout();
+            Assert.Equal(EnforcementLevel.None, gateway.Monitor.GetEnforcement("t1", "k1").Level);
+        }
+
+        // And the store agrees, so a restart (or a replica following the store) does not suspend it again.
+        Assert.DoesNotContain(await store.ListEnforcementAsync(None).WithTimeout(), r => r.Subject == "key:k1");
+        using var restarted = new MonitorService(store, state, clock, NullLogger<MonitorService>.Instance);
+        await restarted.RestoreAsync(None).WithTimeout();
+        Assert.Equal(EnforcementLevel.None, restarted.Monitor.GetEnforcement("t1", "k1").Level);
+    }
+}
