@@ -329,7 +329,7 @@ internal sealed class ClusterEngine
             if (cluster.Restored && !cluster.Active && !active.Any(a => a.Keys.Any(k => Array.BinarySearch(cluster.Keys, k, StringComparer.Ordinal) >= 0)))
             {
                 Score(cluster, [.. cluster.Keys], [], now, scored);
-                cluster.Active = cluster.Tracker is { Effective: > EnforcementLevel.None };
+                cluster.Active = cluster.Tracker is { Automatic: > EnforcementLevel.None };
                 cluster.Restored = cluster.Active;
                 if (cluster.Active)
                 {

@@ -199,6 +199,25 @@ public sealed class ClusterEnforcementTests
     }
 
     [Fact]
+    public void ARestoredClusterPinnedDown_KeepsItsAutomaticLevel_ForWhenThePinGoes()
+    {
+        var monitor = new DistillationMonitor();
+        var cluster = SubjectRef.Cluster("cl-4");
+        Assert.True(monitor.Restore(cluster, EnforcementLevel.Throttle, TestRequests.Start, Members));
+        Assert.True(monitor.Pin(cluster, EnforcementLevel.None, "analyst", "contracted evaluation", TestRequests.Start));
+        Assert.Equal(EnforcementLevel.None, monitor.GetEnforcement("tenant-m1", "key-m1").Level);
+
+        // A cluster pass: nothing links the members again, so the cluster is scored from their own profiles (none yet).
+        monitor.Observe(MonitorTests.Chat(0, "key-x", "tenant-x", TestRequests.Start.AddMinutes(1)));
+        monitor.Flush();
+        Assert.Equal(EnforcementLevel.Throttle, monitor.Standing(cluster)!.Automatic);
+
+        // Unpinned, its automatic level applies again, and cools off from there through the hysteresis.
+        Assert.True(monitor.Unpin(cluster, "analyst", "evaluation over", TestRequests.Start.AddMinutes(2)));
+        Assert.Equal(new EnforcementDecision(EnforcementLevel.Throttle, cluster), monitor.GetEnforcement("tenant-m1", "key-m1"));
+    }
+
+    [Fact]
     public void AClusterPin_HoldsTheMembersItWasStoredAndAuditedWith()
     {
         var monitor = new DistillationMonitor();
