@@ -207,8 +207,10 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream's response could not be translated: {error}", "upstream_invalid_response");
         }
         // Served (and so billed) only once the client has an answer it can read: an untranslatable one is a 502, billed
-        // nothing, like any other invalid upstream answer (docs/faults.md).
+        // nothing, like any other invalid upstream answer (docs/faults.md). One translated with a change the client's
+        // dialect required (tool-call arguments that are not JSON, wrapped) is served, and its row says so.
         call.Served = true;
+        call.ErrorCode = clientBody.Anomaly;
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
         var bytes = clientBody.Body is { } translated ? translated.AsMemory() : body.Memory;
@@ -337,6 +339,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             ErrorWriter.WriteStreamEvent(sink, call.Dialect,
                 new GatewayError(ErrorKind.UpstreamFailed, "The upstream stream ended before it was complete.", call.ErrorCode), call.RequestId);
         }
+        call.ErrorCode ??= translator?.Anomaly;
         try
         {
             await output.FlushAsync(aborted);

@@ -20,4 +20,7 @@ internal interface IStreamTranslator
 
     /// <summary>Whether the upstream stream completed properly (final event seen).</summary>
     bool Completed { get; }
+
+    /// <summary>Set when the translation had to change what the upstream said to be valid in the client's dialect: a code for the ledger row.</summary>
+    string? Anomaly { get; }
 }

@@ -191,9 +191,9 @@ internal static class Json
         return new Utf8JsonWriter(buffer, WriterOptions);
     }
 
-    public static TranslationResult Finish(Utf8JsonWriter writer, ArrayBufferWriter<byte> buffer)
+    public static TranslationResult Finish(Utf8JsonWriter writer, ArrayBufferWriter<byte> buffer, string? anomaly = null)
     {
         writer.Flush();
-        return TranslationResult.Ok(buffer.WrittenSpan.ToArray());
+        return TranslationResult.Ok(buffer.WrittenSpan.ToArray(), anomaly);
     }
 }

@@ -71,14 +71,15 @@ internal static class MessagesToChat
                 writer.WriteString("text", text);
                 writer.WriteEndObject();
             }
+            string? anomaly = null;
             if (message.TryGet("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
             {
                 foreach (var call in toolCalls.EnumerateArray())
                 {
                     var function = call.TryGet("function", out var f) ? f : default;
-                    if (!ToolArguments.TryGetObjectJson(function.StringOrNull("arguments"), out var input))
+                    if (!ToolArguments.ToInputJson(function.StringOrNull("arguments"), out var input))
                     {
-                        return TranslationResult.Fail(new Problem("The upstream returned tool-call arguments that are not a JSON object."));
+                        anomaly = ToolArguments.NotJsonCode;
                     }
                     writer.WriteStartObject();
                     writer.WriteString("type", "tool_use");
@@ -94,7 +95,7 @@ internal static class MessagesToChat
             writer.WriteNull("stop_sequence");
             usage.WriteAnthropic(writer);
             writer.WriteEndObject();
-            return Json.Finish(writer, buffer);
+            return Json.Finish(writer, buffer, anomaly);
         }
     }
 

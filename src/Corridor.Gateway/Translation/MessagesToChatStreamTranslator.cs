@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 
 namespace Corridor.Gateway.Translation;
@@ -6,9 +7,12 @@ namespace Corridor.Gateway.Translation;
 /// <summary>
 /// OpenAI <c>chat.completion.chunk</c> events → Anthropic Messages events. Content deltas fill a text block;
 /// each OpenAI tool-call index gets its own <c>tool_use</c> block, opened when its first delta arrives. Anthropic
-/// blocks do not interleave, so a new block closes the open one. The stop reason comes with the finish chunk but
-/// usage only with the usage chunk after it, so <c>message_delta</c> and <c>message_stop</c> wait for
-/// <c>[DONE]</c> (or the end of the stream, for servers that omit it).
+/// blocks do not interleave, so a new block closes the open one. A call's argument fragments are held until its block
+/// closes and then sent as one <c>input_json_delta</c>, checked as the whole answer's are: Anthropic clients build the
+/// block's <c>input</c> object from them, so arguments that turn out not to be a JSON object must reach them wrapped
+/// (<see cref="ToolArguments.ToInputJson"/>), not as fragments of text no client can parse. The stop reason comes with
+/// the finish chunk but usage only with the usage chunk after it, so <c>message_delta</c> and <c>message_stop</c> wait
+/// for <c>[DONE]</c> (or the end of the stream, for servers that omit it).
 /// </summary>
 internal sealed class MessagesToChatStreamTranslator : StreamTranslator
 {
@@ -21,6 +25,8 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
     private string? _stopReason;
     private int _openBlock = NoBlock;
     private bool _openBlockIsText;
+    /// <summary>The open tool_use block's argument text so far.</summary>
+    private readonly StringBuilder _arguments = new();
     private int _nextBlock;
     private bool _started;
 
@@ -110,11 +116,11 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
             block = OpenBlock(output, isText: false, id ?? string.Empty, function.StringOrNull("name") ?? string.Empty);
             _toolBlocks[index] = block;
         }
-        // A fragment for a call whose block was already closed (interleaved calls, which OpenAI does not send)
-        // still goes to that call's block so no argument text is lost.
-        if (function.StringOrNull("arguments") is { Length: > 0 } fragment)
+        // A fragment for a call whose block was already closed (interleaved calls, which OpenAI does not send) cannot be
+        // sent any more: its block's input was checked and sent whole when it closed.
+        if (block == _openBlock && function.StringOrNull("arguments") is { Length: > 0 } fragment)
         {
-            WriteDelta(output, block, "input_json_delta", "partial_json", fragment);
+            _arguments.Append(fragment);
         }
     }
 
@@ -178,6 +184,15 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
         if (_openBlock == NoBlock)
         {
             return;
+        }
+        if (!_openBlockIsText && _arguments.Length > 0)
+        {
+            if (!ToolArguments.ToInputJson(_arguments.ToString(), out var input))
+            {
+                Anomaly = ToolArguments.NotJsonCode;
+            }
+            _arguments.Clear();
+            WriteDelta(output, _openBlock, "input_json_delta", "partial_json", input);
         }
         var writer = Sse.Begin(output, "content_block_stop"u8);
         writer.WriteStartObject();

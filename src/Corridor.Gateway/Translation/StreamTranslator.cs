@@ -19,6 +19,8 @@ internal abstract class StreamTranslator : IStreamTranslator
 
     public bool Completed { get; protected set; }
 
+    public string? Anomaly { get; protected set; }
+
     private bool Failed { get; set; }
 
     public void OnEvent(string? eventName, ReadOnlySpan<byte> data, IBufferWriter<byte> output)

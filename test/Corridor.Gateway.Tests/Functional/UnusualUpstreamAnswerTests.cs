@@ -1,4 +1,6 @@
 using System.Net;
+using Anthropic;
+using Anthropic.Models.Messages;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -21,6 +23,38 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
     private const string LoneSurrogateError = """{"type":"error","error":{"type":"invalid_request_error","message":"bad \ud800 input"}}""";
     private const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"probe","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
 
+    /// <summary>The raw arguments of the second call in <see cref="BadArguments"/> and <see cref="BadArgumentsStream"/>: a model's Python-style dict, not JSON.</summary>
+    public const string NotJsonArguments = "{'city': 'Paris'}";
+
+    /// <summary>Text, a call with good arguments and one whose arguments are not JSON, with the upstream's usage.</summary>
+    private const string BadArguments = """
+        {"id":"chatcmpl-2","object":"chat.completion","created":1,"model":"odd","choices":[{"index":0,"message":{"role":"assistant","content":"Checking both.","tool_calls":[
+          {"id":"call_A","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}},
+          {"id":"call_B","type":"function","function":{"name":"get_weather","arguments":"{'city': 'Paris'}"}}]},"finish_reason":"tool_calls"}],
+         "usage":{"prompt_tokens":61,"completion_tokens":43,"total_tokens":104}}
+        """;
+
+    /// <summary>The same answer streamed, the bad arguments in fragments.</summary>
+    private const string BadArgumentsStream = """
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Checking both."},"finish_reason":null}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_A","type":"function","function":{"name":"get_weather","arguments":"{\"city\":"}}]},"finish_reason":null}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Oslo\"}"}}]},"finish_reason":null}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_B","type":"function","function":{"name":"get_weather","arguments":"{'city'"}}]},"finish_reason":null}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":": 'Paris'}"}}]},"finish_reason":null}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":61,"completion_tokens":43,"total_tokens":104}}
+
+        data: [DONE]
+
+
+        """;
+
     /// <summary>How the probe deployment answers: "fail" (503), "silent" (never), anything else (200).</summary>
     public string ProbeMode { get; set; } = "fail";
 
@@ -29,6 +63,9 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 
     public static string Json(string status, string body, string headers = "") =>
         $"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
+
+    public static string EventStream(string body) =>
+        $"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
 
     private string Answered(string request, string answer)
     {
@@ -47,6 +84,9 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
                 "silent" => null,
                 _ => Json("200 OK", Completion),
             },
+            _ when request.Contains("bad-arguments", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
+                EventStream(BadArgumentsStream.ReplaceLineEndings("\n")),
+            _ when request.Contains("bad-arguments", StringComparison.Ordinal) => Json("200 OK", BadArguments),
             _ when request.Contains("lone-surrogate", StringComparison.Ordinal) => Json("400 Bad Request", LoneSurrogateError),
             _ when request.Contains("control-character", StringComparison.Ordinal) => Json("429 Too Many Requests", "{}", "Retry-After: 5\u0001\r\n"),
             _ => Answered(request, Json("200 OK", NoContentMessage)),
@@ -124,6 +164,51 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         var row = await Live.LedgerRowAsync(response.Headers.GetValues("x-corridor-request-id").Single());
         Assert.Equal(RequestOutcome.UpstreamError, row.Outcome);
         LedgerAssert.NotBilled(row);
+    }
+
+    [Fact]
+    public async Task ToolArgumentsThatAreNotJson_ReachTheAnthropicClientWrapped_AndAreBilledAsTheUpstreamReported()
+    {
+        var log = new ResponseLog();
+        var ask = AnthropicDialectTests.Ask("odd-openai", "bad-arguments") with { Tools = [AnthropicDialectTests.WeatherTool()] };
+
+        var message = await Live.Anthropic(log: log).Messages.Create(ask).WithTimeout();
+
+        AssertBothCalls(message);
+        Assert.Equal((61L, 43L), (message.Usage.InputTokens, message.Usage.OutputTokens));
+        await AssertBilledAndMarkedAsync(log.Last.RequestId!);
+    }
+
+    [Fact]
+    public async Task StreamedToolArgumentsThatAreNotJson_ReachTheAnthropicClientWrapped_AndAreBilledAsTheUpstreamReported()
+    {
+        var log = new ResponseLog();
+        var ask = AnthropicDialectTests.Ask("odd-openai", "bad-arguments") with { Tools = [AnthropicDialectTests.WeatherTool()] };
+
+        var message = await Live.Anthropic(log: log).Messages.CreateStreaming(ask).Aggregate().WithTimeout();
+
+        AssertBothCalls(message);
+        await AssertBilledAndMarkedAsync(log.Last.RequestId!);
+    }
+
+    /// <summary>The text, the good call as it was, and the bad one's text whole under INVALID_JSON, as Anthropic's documentation wraps invalid input.</summary>
+    private static void AssertBothCalls(Message message)
+    {
+        Assert.Equal("tool_use", message.StopReason?.Raw());
+        Assert.Equal("Checking both.", AnthropicDialectTests.Text(message));
+        var calls = message.Content.Select(c => c.TryPickToolUse(out var call) ? call : null).OfType<ToolUseBlock>().ToList();
+        Assert.Equal(["call_A", "call_B"], calls.Select(c => c.ID));
+        Assert.Equal("Oslo", calls[0].Input["city"].GetString());
+        Assert.Equal(UnusualUpstreamFixture.NotJsonArguments, Assert.Single(calls[1].Input).Value.GetString());
+        Assert.Equal("INVALID_JSON", calls[1].Input.Keys.Single());
+    }
+
+    private async Task AssertBilledAndMarkedAsync(string requestId)
+    {
+        var row = await Live.LedgerRowAsync(requestId);
+        Assert.Equal((RequestOutcome.Success, 200, "upstream_tool_arguments_not_json"), (row.Outcome, row.Status, row.ErrorCode));
+        Assert.False(row.Estimated);
+        LedgerAssert.Billed(Live, row, "odd-openai-sg", 61, 43);
     }
 
     [Fact]

@@ -80,16 +80,40 @@ public sealed class MessagesToChatResponseTests
         Assert.Contains($"\"stop_reason\":\"{stopReason}\"", Encoding.UTF8.GetString(result.Body!), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{\"city\": \"Par")]
+    [InlineData("[\"Paris\"]")]
+    [InlineData("{'city': 'Paris'}")]
+    public void ToolCallArgumentsThatAreNotAnObject_ReachTheClientWrapped_AndTheAnswerSaysSo(string arguments)
+    {
+        var result = Translate($$$"""
+            {"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
+              {"id":"call_A","type":"function","function":{"name":"f","arguments":{{{System.Text.Json.JsonSerializer.Serialize(arguments)}}}}},
+              {"id":"call_B","type":"function","function":{"name":"g","arguments":"{\"ok\":true}"}}]},"finish_reason":"tool_calls"}],
+             "usage":{"prompt_tokens":50,"completion_tokens":20,"total_tokens":70}}
+            """);
+
+        TranslationAssert.Body($$$"""
+            {"id":"msg_abc123","type":"message","role":"assistant","model":"claude-sonnet-4",
+             "content":[
+               {"type":"tool_use","id":"call_A","name":"f","input":{"INVALID_JSON":{{{System.Text.Json.JsonSerializer.Serialize(arguments)}}}}},
+               {"type":"tool_use","id":"call_B","name":"g","input":{"ok":true}}],
+             "stop_reason":"tool_use","stop_sequence":null,
+             "usage":{"input_tokens":50,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":20}}
+            """, result);
+        Assert.Equal("upstream_tool_arguments_not_json", result.Anomaly);
+    }
+
     [Fact]
-    public void ToolCallArgumentsThatAreNotAnObject_AreAnError()
+    public void ToolCallArgumentsThatAreAnObject_AreNoAnomaly()
     {
         var result = Translate("""
             {"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
-              {"id":"call_A","type":"function","function":{"name":"f","arguments":"{\"city\": \"Par"}}]},"finish_reason":"tool_calls"}]}
+              {"id":"call_A","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}
             """);
 
-        Assert.Null(result.Body);
-        Assert.Contains("not a JSON object", result.Error, StringComparison.Ordinal);
+        Assert.NotNull(result.Body);
+        Assert.Null(result.Anomaly);
     }
 
     [Theory]

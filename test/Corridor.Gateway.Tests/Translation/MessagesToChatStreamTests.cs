@@ -73,21 +73,53 @@ public sealed class MessagesToChatStreamTests
             TextDelta(0, "\" both.\""),
             BlockStop(0),
             ("content_block_start", """{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"call_A","name":"get_weather","input":{}}}"""),
-            JsonDelta(1, """ "{\"" """),
-            JsonDelta(1, """ "city" """),
-            JsonDelta(1, """ "\":\"" """),
-            JsonDelta(1, """ "Paris" """),
-            JsonDelta(1, """ "\"}" """),
+            JsonDelta(1, """ "{\"city\":\"Paris\"}" """),
             BlockStop(1),
             ("content_block_start", """{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"call_B","name":"get_weather","input":{}}}"""),
-            JsonDelta(2, """ "{\"city\":" """),
-            JsonDelta(2, """ "\"Rome\"}" """),
+            JsonDelta(2, """ "{\"city\":\"Rome\"}" """),
             BlockStop(2),
             ("message_delta", """{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":20,"output_tokens":40}}"""),
             ("message_stop", """{"type":"message_stop"}"""),
         ], output);
         Assert.True(translator.Completed);
         Assert.Equal(new TokenUsage(120, 40), translator.Usage);
+        Assert.Null(translator.Anomaly);
+    }
+
+    [Fact]
+    public void StreamedArgumentsThatAreNotAnObject_ReachTheClientWrapped_WhenTheCallEnds()
+    {
+        var translator = Create();
+
+        var output = TranslationAssert.Feed(translator, """
+            data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_A","type":"function","function":{"name":"f","arguments":"{\"city\": "}}]},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Par"}}]},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_B","type":"function","function":{"name":"g","arguments":"{\"ok\":true}"}}]},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}
+
+            data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":5,"total_tokens":14}}
+
+            data: [DONE]
+
+            """);
+
+        TranslationAssert.Events(
+        [
+            ("message_start", MessageStart),
+            ("content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"call_A","name":"f","input":{}}}"""),
+            JsonDelta(0, """ "{\"INVALID_JSON\":\"{\\\"city\\\": \\\"Par\"}" """),
+            BlockStop(0),
+            ("content_block_start", """{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"call_B","name":"g","input":{}}}"""),
+            JsonDelta(1, """ "{\"ok\":true}" """),
+            BlockStop(1),
+            ("message_delta", """{"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"input_tokens":9,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":5}}"""),
+            ("message_stop", """{"type":"message_stop"}"""),
+        ], output);
+        Assert.Equal("upstream_tool_arguments_not_json", translator.Anomaly);
+        Assert.Equal(new TokenUsage(9, 5), translator.Usage);
     }
 
     [Fact]
