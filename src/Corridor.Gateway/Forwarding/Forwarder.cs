@@ -6,6 +6,7 @@ using Corridor.Core.Json;
 using Corridor.Core.Metering;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Metering;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Translation;
 using Microsoft.AspNetCore.Http;
@@ -226,7 +227,11 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         var translator = direction switch
         {
             TranslationDirection.ChatToMessages => ChatToMessages.CreateStreamTranslator(request.Model, "chatcmpl-" + call.RequestId, request.IncludeUsage),
-            TranslationDirection.MessagesToChat => MessagesToChat.CreateStreamTranslator(request.Model, "msg_" + call.RequestId),
+            // message_start's prompt count, which an OpenAI stream gives only at its end: the gateway's tokenizer's estimate,
+            // four bytes a token past 32 KiB (tokenizing 100 KiB takes some 10 ms, which would hold the stream's first
+            // event), and never above the model's context window (a base64 image is not its bytes' worth of tokens).
+            TranslationDirection.MessagesToChat => MessagesToChat.CreateStreamTranslator(request.Model, "msg_" + call.RequestId,
+                Math.Min(TokenCounter.CountUtf8(request.Body.Span, maxTokenizedBytes: 32 * 1024), call.Model!.Config.ContextWindow)),
             _ => null,
         };
         var dropUsageChunk = translator is null && target.Dialect == Dialect.OpenAI && !request.IncludeUsage;

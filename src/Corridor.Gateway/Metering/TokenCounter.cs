@@ -34,6 +34,7 @@ internal static class TokenCounter
         }
     }
 
-    public static long CountUtf8(ReadOnlySpan<byte> utf8) =>
-        utf8.Length > MaxTokenizedBytes ? (utf8.Length + 3) / 4 : Count(Encoding.UTF8.GetString(utf8));
+    /// <summary>The tokens of UTF-8 text; above <paramref name="maxTokenizedBytes"/> estimated at four bytes a token instead.</summary>
+    public static long CountUtf8(ReadOnlySpan<byte> utf8, int maxTokenizedBytes = MaxTokenizedBytes) =>
+        utf8.Length > maxTokenizedBytes ? (utf8.Length + 3) / 4 : Count(Encoding.UTF8.GetString(utf8));
 }

@@ -99,9 +99,12 @@ internal static class MessagesToChat
         }
     }
 
-    /// <summary>Chat chunks → <c>message_start</c> … <c>message_stop</c> with <c>event:</c> lines.</summary>
-    public static IStreamTranslator CreateStreamTranslator(string clientModel, string responseId) =>
-        new MessagesToChatStreamTranslator(clientModel, responseId);
+    /// <summary>
+    /// Chat chunks → <c>message_start</c> … <c>message_stop</c> with <c>event:</c> lines. <paramref name="estimatedInputTokens"/>
+    /// is what <c>message_start</c> says of the prompt when the upstream's first chunk does not count it.
+    /// </summary>
+    public static IStreamTranslator CreateStreamTranslator(string clientModel, string responseId, long estimatedInputTokens = 0) =>
+        new MessagesToChatStreamTranslator(clientModel, responseId, estimatedInputTokens);
 
     private static Problem? WriteMessages(JsonElement root, Utf8JsonWriter writer)
     {

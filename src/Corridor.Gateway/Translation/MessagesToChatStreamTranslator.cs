@@ -12,7 +12,10 @@ namespace Corridor.Gateway.Translation;
 /// block's <c>input</c> object from them, so arguments that turn out not to be a JSON object must reach them wrapped
 /// (<see cref="ToolArguments.ToInputJson"/>), not as fragments of text no client can parse. The stop reason comes with
 /// the finish chunk but usage only with the usage chunk after it, so <c>message_delta</c> and <c>message_stop</c> wait
-/// for <c>[DONE]</c> (or the end of the stream, for servers that omit it).
+/// for <c>[DONE]</c> (or the end of the stream, for servers that omit it). Anthropic clients read the prompt's tokens
+/// from <c>message_start</c>, which OpenAI cannot fill (its usage comes last): it carries the first chunk's count when
+/// the upstream sends usage on every chunk (vLLM's continuous usage), else an estimate, and <c>message_delta</c> the
+/// upstream's exact counts, which Anthropic's SDKs take over the start's.
 /// </summary>
 internal sealed class MessagesToChatStreamTranslator : StreamTranslator
 {
@@ -20,6 +23,7 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
 
     private readonly string _model;
     private readonly string _id;
+    private readonly long _estimatedInputTokens;
     /// <summary>OpenAI tool-call index → Anthropic content-block index.</summary>
     private readonly Dictionary<int, int> _toolBlocks = [];
     private string? _stopReason;
@@ -29,11 +33,13 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
     private readonly StringBuilder _arguments = new();
     private int _nextBlock;
     private bool _started;
+    private bool _usageSeen;
 
-    public MessagesToChatStreamTranslator(string clientModel, string responseId)
+    public MessagesToChatStreamTranslator(string clientModel, string responseId, long estimatedInputTokens = 0)
     {
         _model = clientModel;
         _id = responseId;
+        _estimatedInputTokens = estimatedInputTokens;
     }
 
     protected override void OnEvent(string? eventName, JsonElement root, IBufferWriter<byte> output)
@@ -44,11 +50,12 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
             Fail(output, type, message);
             return;
         }
-        EnsureStarted(output);
         if (root.TryGet("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
         {
             Counts = UsageCounts.FromOpenAI(usage);
+            _usageSeen = true;
         }
+        EnsureStarted(output);
         if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
         {
             return;
@@ -143,8 +150,8 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
         writer.WriteEndArray();
         writer.WriteNull("stop_reason");
         writer.WriteNull("stop_sequence");
-        // OpenAI reports usage only at the end; message_delta carries the real counts.
-        Counts.WriteAnthropic(writer);
+        // OpenAI reports usage at the end (unless it sends it on every chunk); message_delta carries the real counts.
+        (_usageSeen ? Counts : new UsageCounts(_estimatedInputTokens, 0, 0, 0)).WriteAnthropic(writer);
         writer.WriteEndObject();
         writer.WriteEndObject();
         Sse.End();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Anthropic;
 using Anthropic.Models.Messages;
 using Corridor.Core.Metering;
 using Corridor.Testing;
@@ -161,6 +162,28 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
         Assert.Equal("sg", response.Region);
         var row = await Live.LedgerRowAsync(response.RequestId!);
         Assert.Equal(RequestOutcome.Success, row.Outcome);
+        Assert.False(row.Estimated);
+        LedgerAssert.Billed(Live, row, "gpt-4.1-sg", native.Usage.InputTokenCount, native.Usage.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task AnthropicClient_StreamingFromAnOpenAIModel_ReadsAnEstimatedPromptAtTheStart_AndTheUpstreamsExactUsageAtTheEnd()
+    {
+        const string Prompt = "Count my prompt, streamed from GPT.";
+        var native = (await Live.OpenAI().GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage(Prompt)], null, default).WithTimeout()).Value;
+        var client = Live.Anthropic();
+
+        var events = await client.Messages.CreateStreaming(AnthropicDialectTests.Ask("gpt-4.1", Prompt)).ToListWithTimeoutAsync();
+        var log = new ResponseLog();
+        var aggregated = await Live.Anthropic(log: log).Messages.CreateStreaming(AnthropicDialectTests.Ask("gpt-4.1", Prompt)).Aggregate().WithTimeout();
+
+        // OpenAI counts the prompt only at the end; message_start has the gateway's estimate, a count of the same order.
+        Assert.True(events[0].TryPickStart(out var start));
+        Assert.InRange(start.Message.Usage.InputTokens, 1, 10 * native.Usage.InputTokenCount);
+        // The SDK's accumulated usage is the upstream's own, as the ledger's is.
+        Assert.Equal(native.Usage.InputTokenCount, aggregated.Usage.InputTokens);
+        Assert.Equal(native.Usage.OutputTokenCount, aggregated.Usage.OutputTokens);
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
         Assert.False(row.Estimated);
         LedgerAssert.Billed(Live, row, "gpt-4.1-sg", native.Usage.InputTokenCount, native.Usage.OutputTokenCount);
     }

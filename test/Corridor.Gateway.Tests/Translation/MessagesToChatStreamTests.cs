@@ -123,6 +123,40 @@ public sealed class MessagesToChatStreamTests
     }
 
     [Fact]
+    public void MessageStart_SaysTheEstimatedPrompt_AndMessageDeltaTheUpstreamsCounts()
+    {
+        var translator = MessagesToChat.CreateStreamTranslator("claude-sonnet-4", "msg_abc", estimatedInputTokens: 130);
+
+        var output = TranslationAssert.Feed(translator, RecordedToolStream);
+
+        var events = TranslationAssert.ParseSse(output);
+        TranslationAssert.JsonEqual(MessageStart.Replace("\"input_tokens\":0", "\"input_tokens\":130", StringComparison.Ordinal), events[0].Data);
+        TranslationAssert.JsonEqual(
+            """{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":20,"output_tokens":40}}""",
+            events.Single(e => e.Event == "message_delta").Data);
+        Assert.Equal(new TokenUsage(120, 40), translator.Usage);
+    }
+
+    [Fact]
+    public void MessageStart_SaysTheUpstreamsPromptCount_WhenItsFirstChunkHasIt()
+    {
+        var translator = MessagesToChat.CreateStreamTranslator("claude-sonnet-4", "msg_abc", estimatedInputTokens: 130);
+
+        var output = TranslationAssert.Feed(translator, """
+            data: {"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}],"usage":{"prompt_tokens":12,"completion_tokens":1,"total_tokens":13,"prompt_tokens_details":{"cached_tokens":4}}}
+
+            data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14,"prompt_tokens_details":{"cached_tokens":4}}}
+
+            data: [DONE]
+
+            """);
+
+        TranslationAssert.JsonEqual(
+            """{"type":"message_start","message":{"id":"msg_abc","type":"message","role":"assistant","model":"claude-sonnet-4","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":8,"cache_creation_input_tokens":0,"cache_read_input_tokens":4,"output_tokens":1}}}""",
+            TranslationAssert.ParseSse(output)[0].Data);
+    }
+
+    [Fact]
     public void TextStream_EndsTurn_AndNothingMoreIsWrittenAtEnd()
     {
         var translator = Create();
