@@ -74,6 +74,7 @@ internal static class MessagesToChat
             string? anomaly = null;
             if (message.TryGet("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
             {
+                var index = 0;
                 foreach (var call in toolCalls.EnumerateArray())
                 {
                     var function = call.TryGet("function", out var f) ? f : default;
@@ -83,7 +84,7 @@ internal static class MessagesToChat
                     }
                     writer.WriteStartObject();
                     writer.WriteString("type", "tool_use");
-                    writer.WriteString("id", call.StringOrNull("id"));
+                    writer.WriteString("id", ToolUseIds.ForAnswer(call.StringOrNull("id"), responseId, index++));
                     writer.WriteString("name", function.StringOrNull("name"));
                     ToolArguments.WriteInput(writer, input);
                     writer.WriteEndObject();

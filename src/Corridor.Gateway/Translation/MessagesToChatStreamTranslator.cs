@@ -120,7 +120,7 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
             : id is not null ? _toolBlocks.Count : Math.Max(0, _toolBlocks.Count - 1);
         if (!_toolBlocks.TryGetValue(index, out var block))
         {
-            block = OpenBlock(output, isText: false, id ?? string.Empty, function.StringOrNull("name") ?? string.Empty);
+            block = OpenBlock(output, isText: false, ToolUseIds.ForAnswer(id, _id, _toolBlocks.Count), function.StringOrNull("name") ?? string.Empty);
             _toolBlocks[index] = block;
         }
         // A fragment for a call whose block was already closed (interleaved calls, which OpenAI does not send) cannot be

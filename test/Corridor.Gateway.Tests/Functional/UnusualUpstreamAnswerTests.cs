@@ -34,6 +34,13 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
          "usage":{"prompt_tokens":61,"completion_tokens":43,"total_tokens":104}}
         """;
 
+    /// <summary>A tool call without an id, as some OpenAI-compatible servers send it.</summary>
+    private const string CallWithoutId = """
+        {"id":"chatcmpl-3","object":"chat.completion","created":1,"model":"odd","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
+          {"type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}]},"finish_reason":"tool_calls"}],
+         "usage":{"prompt_tokens":30,"completion_tokens":12,"total_tokens":42}}
+        """;
+
     /// <summary>The same answer streamed, the bad arguments in fragments.</summary>
     private const string BadArgumentsStream = """
         data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Checking both."},"finish_reason":null}],"usage":null}
@@ -87,6 +94,7 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
                 EventStream(BadArgumentsStream.ReplaceLineEndings("\n")),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) => Json("200 OK", BadArguments),
+            _ when request.Contains("no-call-id", StringComparison.Ordinal) => Json("200 OK", CallWithoutId),
             _ when request.Contains("lone-surrogate", StringComparison.Ordinal) => Json("400 Bad Request", LoneSurrogateError),
             _ when request.Contains("control-character", StringComparison.Ordinal) => Json("429 Too Many Requests", "{}", "Retry-After: 5\u0001\r\n"),
             _ => Answered(request, Json("200 OK", NoContentMessage)),
@@ -189,6 +197,18 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
 
         AssertBothCalls(message);
         await AssertBilledAndMarkedAsync(log.Last.RequestId!);
+    }
+
+    [Fact]
+    public async Task AToolCallWithoutAnId_ReachesTheAnthropicClientWithOne()
+    {
+        var ask = AnthropicDialectTests.Ask("odd-openai", "no-call-id") with { Tools = [AnthropicDialectTests.WeatherTool()] };
+
+        var message = await Live.Anthropic().Messages.Create(ask).WithTimeout();
+
+        Assert.True(Assert.Single(message.Content).TryPickToolUse(out var call));
+        Assert.StartsWith("toolu_", call.ID, StringComparison.Ordinal);
+        Assert.Equal("Oslo", call.Input["city"].GetString());
     }
 
     /// <summary>The text, the good call as it was, and the bad one's text whole under INVALID_JSON, as Anthropic's documentation wraps invalid input.</summary>

@@ -157,6 +157,27 @@ public sealed class MessagesToChatStreamTests
     }
 
     [Fact]
+    public void StreamedToolCallsWithoutAnId_GetOne_ForTheClientToAnswer()
+    {
+        var translator = Create();
+
+        var output = TranslationAssert.Feed(translator, """
+            data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"","type":"function","function":{"name":"g","arguments":"{}"}}]},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}
+
+            data: [DONE]
+
+            """);
+
+        var starts = TranslationAssert.ParseSse(output).Where(e => e.Event == "content_block_start").Select(e => e.Data).ToList();
+        TranslationAssert.JsonEqual("""{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_msg_abc_0","name":"f","input":{}}}""", starts[0]);
+        TranslationAssert.JsonEqual("""{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_msg_abc_1","name":"g","input":{}}}""", starts[1]);
+    }
+
+    [Fact]
     public void TextStream_EndsTurn_AndNothingMoreIsWrittenAtEnd()
     {
         var translator = Create();
