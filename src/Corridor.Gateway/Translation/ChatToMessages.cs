@@ -239,7 +239,7 @@ internal static class ChatToMessages
                     return textProblem;
                 }
                 // Anthropic takes tool results as blocks of the next user turn; consecutive tool messages merge there.
-                request.AddTurn("user", [new ToolResultBlock(callId, texts, isString)]);
+                request.AddTurn("user", [new ToolResultBlock(ToolUseIds.Sanitize(callId), texts, isString)]);
                 return null;
             }
             case "function":
@@ -343,7 +343,7 @@ internal static class ChatToMessages
             {
                 return Problem.WrongType($"{callParam}.function.arguments", "a JSON object encoded as a string");
             }
-            blocks.Add(new ToolUseBlock(id, name, input));
+            blocks.Add(new ToolUseBlock(ToolUseIds.Sanitize(id), name, input));
             index++;
         }
         return null;

@@ -64,6 +64,21 @@ public sealed class ChatToMessagesRequestTests
             """
         },
         {
+            "tool call ids with characters Anthropic refuses are rewritten alike in the call and its result",
+            """
+            {"messages":[
+              {"role":"user","content":"List the files."},
+              {"role":"assistant","content":null,"tool_calls":[{"id":"functions.Bash:12","type":"function","function":{"name":"Bash","arguments":"{}"}}]},
+              {"role":"tool","tool_call_id":"functions.Bash:12","content":"a.txt"}]}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[
+              {"role":"user","content":"List the files."},
+              {"role":"assistant","content":[{"type":"tool_use","id":"functions_Bash_12","name":"Bash","input":{}}]},
+              {"role":"user","content":[{"type":"tool_result","tool_use_id":"functions_Bash_12","content":"a.txt"}]}]}
+            """
+        },
+        {
             "assistant text before tool calls stays and empty text is dropped",
             """
             {"messages":[

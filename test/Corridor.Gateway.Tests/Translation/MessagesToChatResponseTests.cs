@@ -51,13 +51,14 @@ public sealed class MessagesToChatResponseTests
     }
 
     [Fact]
-    public void ToolCallsWithoutAnId_GetOne_ForTheClientToAnswer()
+    public void ToolCallIds_AreOnesAnthropicTakes_MadeForCallsWithoutOne()
     {
         var result = Translate("""
             {"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
               {"type":"function","function":{"name":"f","arguments":"{}"}},
               {"id":"","type":"function","function":{"name":"g","arguments":"{}"}},
-              {"id":"call_C","type":"function","function":{"name":"h","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}
+              {"id":"call_C","type":"function","function":{"name":"h","arguments":"{}"}},
+              {"id":"functions.Bash:12","type":"function","function":{"name":"Bash","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}
             """);
 
         TranslationAssert.Body("""
@@ -65,7 +66,8 @@ public sealed class MessagesToChatResponseTests
              "content":[
                {"type":"tool_use","id":"toolu_msg_abc123_0","name":"f","input":{}},
                {"type":"tool_use","id":"toolu_msg_abc123_1","name":"g","input":{}},
-               {"type":"tool_use","id":"call_C","name":"h","input":{}}],
+               {"type":"tool_use","id":"call_C","name":"h","input":{}},
+               {"type":"tool_use","id":"functions_Bash_12","name":"Bash","input":{}}],
              "stop_reason":"tool_use","stop_sequence":null,
              "usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0}}
             """, result);

@@ -157,7 +157,7 @@ public sealed class MessagesToChatStreamTests
     }
 
     [Fact]
-    public void StreamedToolCallsWithoutAnId_GetOne_ForTheClientToAnswer()
+    public void StreamedToolCallIds_AreOnesAnthropicTakes_MadeForCallsWithoutOne()
     {
         var translator = Create();
 
@@ -165,6 +165,8 @@ public sealed class MessagesToChatStreamTests
             data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":null}]}
 
             data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"","type":"function","function":{"name":"g","arguments":"{}"}}]},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":2,"id":"functions.Bash:12","type":"function","function":{"name":"Bash","arguments":"{}"}}]},"finish_reason":null}]}
 
             data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}
 
@@ -175,6 +177,7 @@ public sealed class MessagesToChatStreamTests
         var starts = TranslationAssert.ParseSse(output).Where(e => e.Event == "content_block_start").Select(e => e.Data).ToList();
         TranslationAssert.JsonEqual("""{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_msg_abc_0","name":"f","input":{}}}""", starts[0]);
         TranslationAssert.JsonEqual("""{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_msg_abc_1","name":"g","input":{}}}""", starts[1]);
+        TranslationAssert.JsonEqual("""{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"functions_Bash_12","name":"Bash","input":{}}}""", starts[2]);
     }
 
     [Fact]
