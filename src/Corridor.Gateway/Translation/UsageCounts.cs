@@ -20,12 +20,18 @@ internal readonly record struct UsageCounts(long UncachedInput, long CacheRead, 
         Override(usage, "cache_creation_input_tokens", CacheCreation),
         Override(usage, "output_tokens", Output));
 
-    /// <summary>Reads an OpenAI <c>usage</c> object. Counts are metered, so an upstream's negative number reads as 0.</summary>
+    /// <summary>
+    /// Reads an OpenAI <c>usage</c> object. Counts are metered, so an upstream's negative number reads as 0. Cached prompt
+    /// tokens are OpenAI's <c>prompt_tokens_details.cached_tokens</c>, or DeepSeek's <c>prompt_cache_hit_tokens</c>.
+    /// </summary>
     public static UsageCounts FromOpenAI(JsonElement usage)
     {
         var prompt = Math.Max(0, usage.Int64OrZero("prompt_tokens"));
+        var cached = usage.TryGet("prompt_tokens_details", out var details) && details.TryGet("cached_tokens", out _)
+            ? details.Int64OrZero("cached_tokens")
+            : usage.Int64OrZero("prompt_cache_hit_tokens");
         // Cached tokens are part of the prompt; never let odd upstream numbers make input negative.
-        var cached = usage.TryGet("prompt_tokens_details", out var details) ? Math.Max(0, Math.Min(details.Int64OrZero("cached_tokens"), prompt)) : 0;
+        cached = Math.Max(0, Math.Min(cached, prompt));
         return new UsageCounts(prompt - cached, cached, 0, Math.Max(0, usage.Int64OrZero("completion_tokens")));
     }
 

@@ -29,6 +29,22 @@ public sealed class MessagesToChatResponseTests
     }
 
     [Fact]
+    public void DeepSeeksCacheHits_AreCacheReads()
+    {
+        var result = Translate("""
+            {"id":"c","object":"chat.completion","created":1,"model":"deepseek-chat",
+             "choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],
+             "usage":{"prompt_tokens":1000,"completion_tokens":9,"total_tokens":1009,"prompt_cache_hit_tokens":960,"prompt_cache_miss_tokens":40}}
+            """);
+
+        TranslationAssert.Body("""
+            {"id":"msg_abc123","type":"message","role":"assistant","model":"claude-sonnet-4",
+             "content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","stop_sequence":null,
+             "usage":{"input_tokens":40,"cache_creation_input_tokens":0,"cache_read_input_tokens":960,"output_tokens":9}}
+            """, result);
+    }
+
+    [Fact]
     public void ToolCalls_BecomeToolUseBlocks_WithObjectInput()
     {
         var result = Translate("""
