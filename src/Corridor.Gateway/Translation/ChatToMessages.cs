@@ -339,10 +339,9 @@ internal static class ChatToMessages
             {
                 return argsProblem;
             }
-            if (!ToolArguments.TryGetObjectJson(arguments, out var input))
-            {
-                return Problem.WrongType($"{callParam}.function.arguments", "a JSON object encoded as a string");
-            }
+            // OpenAI takes back whatever arguments its model wrote, JSON or not; Anthropic's input must be an object, and
+            // its documentation wraps invalid input as the answers to Anthropic clients do (ToolArguments.ToInputJson).
+            ToolArguments.ToInputJson(arguments, out var input);
             blocks.Add(new ToolUseBlock(ToolUseIds.Sanitize(id), name, input));
             index++;
         }

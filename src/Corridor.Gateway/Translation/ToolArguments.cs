@@ -20,7 +20,7 @@ internal static class ToolArguments
     /// Checks that OpenAI <c>arguments</c> hold a JSON object and returns that text for writing raw
     /// (empty arguments, as some servers send for parameterless tools, read as <c>{}</c>).
     /// </summary>
-    public static bool TryGetObjectJson(string? arguments, out string objectJson)
+    private static bool TryGetObjectJson(string? arguments, out string objectJson)
     {
         objectJson = "{}";
         if (string.IsNullOrWhiteSpace(arguments))
@@ -66,7 +66,7 @@ internal static class ToolArguments
         return false;
     }
 
-    /// <summary>Writes <c>"input": {…}</c> from arguments already checked by <see cref="TryGetObjectJson"/>.</summary>
+    /// <summary>Writes <c>"input": {…}</c> from the object text <see cref="ToInputJson"/> gave.</summary>
     public static void WriteInput(Utf8JsonWriter writer, string objectJson)
     {
         writer.WritePropertyName("input");
