@@ -36,6 +36,7 @@ internal sealed class LedgerJournal : IAsyncDisposable
     private readonly FileStream _lock;
     private readonly bool _flushToDisk;
     private readonly Action<IReadOnlyList<LedgerEntry>> _ingest;
+    private readonly Action<string> _warn;
     private readonly TimeSpan _interval;
     private readonly Lock _sync = new();
     private readonly LedgerJournalFormat.Buffer _buffer = new();
@@ -59,12 +60,13 @@ internal sealed class LedgerJournal : IAsyncDisposable
     private readonly List<(long Target, TaskCompletionSource Done)> _waiters = [];
     private Task? _loop;
 
-    private LedgerJournal(string folder, FileStream lockFile, bool flushToDisk, Action<IReadOnlyList<LedgerEntry>> ingest, TimeSpan interval)
+    private LedgerJournal(string folder, FileStream lockFile, bool flushToDisk, Action<IReadOnlyList<LedgerEntry>> ingest, Action<string> warn, TimeSpan interval)
     {
         _folder = folder;
         _lock = lockFile;
         _flushToDisk = flushToDisk;
         _ingest = ingest;
+        _warn = warn;
         _interval = interval;
     }
 
@@ -75,9 +77,10 @@ internal sealed class LedgerJournal : IAsyncDisposable
     /// Takes the journal in <paramref name="folder"/>, inserts what an earlier owner left in it (<see cref="Replayed"/>) and
     /// starts the passes; returns null when another store holds it. <paramref name="ingest"/> inserts rows into the
     /// database in one transaction (throwing leaves them for the next pass). A damaged segment throws
-    /// <see cref="CorridorStoreException"/> (<see cref="StoreError.JournalUnreadable"/>), the journal released.
+    /// <see cref="CorridorStoreException"/> (<see cref="StoreError.JournalUnreadable"/>), the journal released; a last
+    /// append a power loss cut is left out and told to <paramref name="warn"/> (standard error when not given).
     /// </summary>
-    public static LedgerJournal? TryOpen(string folder, bool flushToDisk, Action<IReadOnlyList<LedgerEntry>> ingest, TimeSpan interval)
+    public static LedgerJournal? TryOpen(string folder, bool flushToDisk, Action<IReadOnlyList<LedgerEntry>> ingest, TimeSpan interval, Action<string>? warn = null)
     {
         Directory.CreateDirectory(folder);
         FileStream lockFile;
@@ -91,7 +94,7 @@ internal sealed class LedgerJournal : IAsyncDisposable
             return null;
         }
 
-        var journal = new LedgerJournal(folder, lockFile, flushToDisk, ingest, interval);
+        var journal = new LedgerJournal(folder, lockFile, flushToDisk, ingest, warn ?? WarnOnStandardError, interval);
         try
         {
             journal.Replayed = journal.Replay();
@@ -114,6 +117,8 @@ internal sealed class LedgerJournal : IAsyncDisposable
         return journal;
     }
 
+    private static void WarnOnStandardError(string message) => Console.Error.WriteLine($"corridor: warning: {message}");
+
     /// <summary>Rows read from the segments an earlier owner left, inserted when this journal was opened.</summary>
     public int Replayed { get; private set; }
 
@@ -132,8 +137,10 @@ internal sealed class LedgerJournal : IAsyncDisposable
     /// <summary>
     /// Inserts the rows of the segments an earlier owner left (it crashed, or could not reach the database when it stopped)
     /// and deletes them. Returns the rows read. A segment that ends in a cut frame (a crash in the middle of an append, never
-    /// acknowledged) is read up to it; one that is damaged elsewhere (a checksum, a length negative or, in a mapped segment,
-    /// past its end) stops the store from opening, so no acknowledged row is silently dropped.
+    /// acknowledged) is read up to it, and so is the newest segment when its last frame is one a power loss cut (it does
+    /// not match its checksum, only zeros after it: <see cref="LedgerJournalFormat.ReadFrames(ReadOnlySpan{byte}, List{LedgerEntry}, bool, out int)"/>),
+    /// with a warning; one that is damaged elsewhere (a checksum, a length negative or, in a mapped segment, past its end)
+    /// stops the store from opening, so no acknowledged row is silently dropped.
     /// </summary>
     private int Replay()
     {
@@ -143,6 +150,8 @@ internal sealed class LedgerJournal : IAsyncDisposable
             .OrderBy(s => s.Id)
             .ToList();
         var rows = new List<LedgerEntry>();
+        // Only the newest segment takes appends: every segment before it was synced whole before the next was made.
+        var newest = leftovers.Count > 0 ? leftovers[^1].Id : -1;
         foreach (var (id, path) in leftovers)
         {
             var bytes = File.ReadAllBytes(path);
@@ -161,9 +170,17 @@ internal sealed class LedgerJournal : IAsyncDisposable
                     // A frame running past the end is a write cut by a crash only in a segment written with `write`, as
                     // segments were before they were mapped (and never as long as one). A mapped segment holds zeros past
                     // its frames and its lengths go in last, so there it is a damaged length, with rows behind it.
-                    if (!LedgerJournalFormat.ReadFrames(bytes.AsSpan(header.Length), rows) && bytes.Length >= SegmentBytes)
+                    if (!LedgerJournalFormat.ReadFrames(bytes.AsSpan(header.Length), rows, lastMayBeTorn: id == newest, out var tornAt)
+                        && bytes.Length >= SegmentBytes)
                     {
                         throw new InvalidDataException("a frame's length runs past the segment's end");
+                    }
+
+                    if (tornAt >= 0)
+                    {
+                        _warn($"the ledger journal segment {path} ends in a frame (at byte {header.Length + tornAt}) that does not match "
+                            + "its checksum and has nothing after it: its append was cut by a power loss or an operating-system crash "
+                            + "before it was on the disk, and with sqliteSync: full its rows were never acknowledged. Its rows are left out.");
                     }
                 }
                 catch (InvalidDataException e)
@@ -469,9 +486,8 @@ internal sealed class LedgerJournal : IAsyncDisposable
     /// <summary>A segment whose rows are all in the database: emptied and kept as the spare, unless there is one already (or the journal is closing).</summary>
     private void Retire(LedgerJournalSegment segment)
     {
-        if (segment.Capacity == SegmentBytes)
+        if (segment.Capacity == SegmentBytes && Emptied(segment))
         {
-            segment.Empty();
             lock (_sync)
             {
                 if (_spare is null && !_closed)
@@ -483,6 +499,30 @@ internal sealed class LedgerJournal : IAsyncDisposable
         }
 
         Delete(segment);
+    }
+
+    /// <summary>
+    /// Empties a segment for reuse. When appends are flushed to disk the zeros are too: a power loss can cut the last
+    /// append of the newest segment, and the replay takes a bad frame for that only when nothing but zeros follows it,
+    /// which frames the segment held before would otherwise break. False (the segment is not reused) when that flush fails.
+    /// </summary>
+    private bool Emptied(LedgerJournalSegment segment)
+    {
+        segment.Empty();
+        if (!_flushToDisk)
+        {
+            return true;
+        }
+
+        try
+        {
+            segment.FlushToDisk();
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

@@ -93,8 +93,18 @@ internal static class LedgerJournalFormat
     /// segment, zeros past its frames, never holds one, see <see cref="LedgerJournal"/>'s replay); throws
     /// <see cref="InvalidDataException"/> when a whole frame does not match its checksum or a length is negative.
     /// </summary>
-    public static bool ReadFrames(ReadOnlySpan<byte> frames, List<LedgerEntry> rows)
+    public static bool ReadFrames(ReadOnlySpan<byte> frames, List<LedgerEntry> rows) => ReadFrames(frames, rows, lastMayBeTorn: false, out _);
+
+    /// <summary>
+    /// As <see cref="ReadFrames(ReadOnlySpan{byte}, List{LedgerEntry})"/>; with <paramref name="lastMayBeTorn"/> (the
+    /// journal's newest segment), a frame that does not match its checksum with nothing but zeros after it is the last
+    /// append, cut by a power loss before it was on the disk (<see cref="IsTornTail"/>): it ends the segment, its rows
+    /// left out, and <paramref name="tornAt"/> says where it starts (-1 when there is none).
+    /// </summary>
+    public static bool ReadFrames(ReadOnlySpan<byte> frames, List<LedgerEntry> rows, bool lastMayBeTorn, out int tornAt)
     {
+        tornAt = -1;
+        var all = frames.Length;
         while (!frames.IsEmpty)
         {
             if (frames.Length < FrameHeaderLength)
@@ -123,6 +133,12 @@ internal static class LedgerJournalFormat
             var payload = frames.Slice(FrameHeaderLength, length);
             if (Crc32C(payload) != BinaryPrimitives.ReadUInt32LittleEndian(frames[4..]))
             {
+                if (lastMayBeTorn && IsTornTail(frames, length))
+                {
+                    tornAt = all - frames.Length;
+                    return true;
+                }
+
                 throw new InvalidDataException($"a frame of {length} bytes does not match its checksum");
             }
 
@@ -133,7 +149,47 @@ internal static class LedgerJournalFormat
         return true;
     }
 
+    /// <summary>
+    /// Whether <paramref name="frames"/> starts with the segment's last append, cut by a power loss (or an operating-system
+    /// crash): its length goes into the mapping last, but the kernel writes a mapping's pages to the disk in any order, so
+    /// the length can be there before some of the payload is. With <c>sqliteSync: full</c> that append's sync had not
+    /// returned, so its rows were never acknowledged; every append before it was synced whole, and past it the segment
+    /// holds only zeros (a reused segment's zeros are synced before its reuse). A length that can only be damage is not one:
+    /// a cut length is never longer than the frame (its missing bytes are zeros), so one made longer by damage, hiding the
+    /// frames after it, shows as a frame whose rows end before its length and match its checksum there.
+    /// </summary>
+    private static bool IsTornTail(ReadOnlySpan<byte> frames, int length)
+    {
+        if (frames[(FrameHeaderLength + length)..].ContainsAnyExcept((byte)0))
+        {
+            return false;
+        }
+
+        var payload = frames.Slice(FrameHeaderLength, length);
+        int rowsEnd;
+        try
+        {
+            rowsEnd = ReadRows(payload, []);
+        }
+        catch (Exception e) when (e is InvalidDataException or OverflowException or ArgumentException)
+        {
+            // Not rows: what a cut frame holds where its payload did not reach the disk.
+            return true;
+        }
+
+        return Crc32C(payload[..rowsEnd]) != BinaryPrimitives.ReadUInt32LittleEndian(frames[4..]);
+    }
+
     private static void ReadPayload(ReadOnlySpan<byte> payload, List<LedgerEntry> rows)
+    {
+        if (ReadRows(payload, rows) != payload.Length)
+        {
+            throw new InvalidDataException("a frame holds more than its rows");
+        }
+    }
+
+    /// <summary>Reads the row count and the rows a payload starts with; returns the bytes they took.</summary>
+    private static int ReadRows(ReadOnlySpan<byte> payload, List<LedgerEntry> rows)
     {
         if (payload.Length < sizeof(int))
         {
@@ -176,10 +232,7 @@ internal static class LedgerJournalFormat
             rows.Add(entry);
         }
 
-        if (!r.AtEnd)
-        {
-            throw new InvalidDataException("a frame holds more than its rows");
-        }
+        return payload.Length - r.Remaining;
     }
 
     /// <summary>CRC-32C (Castagnoli), with the processor's instruction where there is one.</summary>
@@ -285,7 +338,7 @@ internal static class LedgerJournalFormat
     {
         private ReadOnlySpan<byte> _bytes = bytes;
 
-        public readonly bool AtEnd => _bytes.IsEmpty;
+        public readonly int Remaining => _bytes.Length;
 
         public ulong Unsigned()
         {

@@ -9,7 +9,7 @@ namespace Corridor.Storage.Sqlite;
 /// system call (a <c>write</c> of each batch was about a tenth of the gateway's CPU at saturation, bench/README.md "Eighth
 /// round"). The whole length is allocated on disk when the file is made, so a copy never finds the disk full (a full disk
 /// fails the making of a segment instead, which fails its append). Past what was appended, a segment holds zeros, which
-/// read as its end (<see cref="LedgerJournalFormat.ReadFrames"/>). Once its rows are all in the database, a segment is
+/// read as its end (<see cref="LedgerJournalFormat.ReadFrames(ReadOnlySpan{byte}, List{Core.Metering.LedgerEntry})"/>). Once its rows are all in the database, a segment is
 /// emptied and used again under a new number, rather than deleted and made again, which kept the file system allocating,
 /// zeroing and freeing pages.
 /// </summary>

@@ -219,6 +219,86 @@ public sealed class LedgerJournalTests : IDisposable
         Assert.True(File.Exists(path));
     }
 
+    [Theory]
+    [InlineData("a page of its rows missing")]
+    [InlineData("its last bytes missing")]
+    [InlineData("its checksum missing")]
+    public async Task ALastFrameAPowerLossCut_InTheNewestSegment_IsLeftOutWithAWarning_AndTheRestReplayed(string cut)
+    {
+        // With sqliteSync: full an append is acknowledged once its sync returns; a power loss during that sync can leave its
+        // length on the disk without all of its payload (the kernel writes a mapping's pages back in any order).
+        WriteSegment(1, [[FullEntry("req-1")], [FullEntry("req-2")]], mapped: true);
+        var path = WriteSegment(2, [[FullEntry("req-3")], [LargeEntry("req-4")]], mapped: true);
+        var bytes = File.ReadAllBytes(path);
+        var last = LastFrameStart(bytes);
+        var end = last + LedgerJournalFormat.FrameHeaderLength + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(last));
+        switch (cut)
+        {
+            case "a page of its rows missing":
+                var page = (last / 4096 + 1) * 4096;
+                Assert.True(page + 4096 < end);
+                bytes.AsSpan(page, 4096).Clear();
+                break;
+            case "its last bytes missing":
+                bytes.AsSpan(end - 17, 17).Clear();
+                break;
+            default:
+                bytes.AsSpan(last + 4, 4).Clear();
+                break;
+        }
+        File.WriteAllBytes(path, bytes);
+        var ingested = new List<string>();
+        var warnings = new List<string>();
+
+        await using (var journal = LedgerJournal.TryOpen(JournalFolder, flushToDisk: true, rows => ingested.AddRange(rows.Select(r => r.RequestId)), Never, warnings.Add))
+        {
+            Assert.NotNull(journal);
+            Assert.Equal(3, journal.Replayed);
+        }
+
+        Assert.Equal(["req-1", "req-2", "req-3"], ingested);
+        var warning = Assert.Single(warnings);
+        Assert.Contains(path, warning, StringComparison.Ordinal);
+        Assert.Contains($"at byte {last}", warning, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(JournalFolder, "*.journal"));
+    }
+
+    [Fact]
+    public async Task ALastFrameThatDoesNotMatchItsChecksum_InASegmentBeforeTheNewest_StillStopsTheStoreFromOpening()
+    {
+        // Only the newest segment takes appends; one before it was synced whole, so a bad frame there is damage.
+        var path = WriteSegment(1, [[FullEntry("req-1")], [LargeEntry("req-2")]], mapped: true);
+        WriteSegment(2, [[FullEntry("req-3")]], mapped: true);
+        var bytes = File.ReadAllBytes(path);
+        bytes[LastFrameStart(bytes) + LedgerJournalFormat.FrameHeaderLength + 5] ^= 0x01;
+        File.WriteAllBytes(path, bytes);
+
+        var refused = await Assert.ThrowsAsync<CorridorStoreException>(() => CorridorStores.OpenAsync(new StorageOptions(DbPath), None)).WithTimeout();
+
+        Assert.Equal(StoreError.JournalUnreadable, refused.Error);
+        Assert.Contains(path, refused.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(path));
+    }
+
+    [Fact]
+    public async Task AMiddleFrameWhoseLengthIsDamagedToReachTheZeros_StopsTheStoreFromOpening_RatherThanPassingForACutLastFrame()
+    {
+        // The second frame's length made to cover the third and end in the zeros after it: it no longer matches its
+        // checksum and only zeros follow it, as a cut last frame, but its rows end before its length, matching the checksum.
+        var path = WriteSegment(1, [[FullEntry("req-1")], [FullEntry("req-2")], [FullEntry("req-3")]], mapped: true);
+        var bytes = File.ReadAllBytes(path);
+        var second = LedgerJournalFormat.Header.Length + LedgerJournalFormat.FrameHeaderLength
+            + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(LedgerJournalFormat.Header.Length));
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(second));
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(second), length | 0x4000);
+        File.WriteAllBytes(path, bytes);
+
+        var refused = await Assert.ThrowsAsync<CorridorStoreException>(() => CorridorStores.OpenAsync(new StorageOptions(DbPath), None)).WithTimeout();
+
+        Assert.Equal(StoreError.JournalUnreadable, refused.Error);
+        Assert.True(File.Exists(path));
+    }
+
     [Fact]
     public async Task AMappedSegmentFilledToWithinAFrameHeaderOfItsEnd_IsReplayedWhole()
     {
@@ -546,6 +626,25 @@ public sealed class LedgerJournalTests : IDisposable
         Assert.Equal(2, now.Count);
         Assert.DoesNotContain(left[0], now);
         Assert.Equal(4 * perSegment, (await owner.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+    }
+
+    /// <summary>A row whose body spans several pages of a segment.</summary>
+    private static LedgerEntry LargeEntry(string requestId) => FullEntry(requestId) with { RequestBody = Utf8Text.From(new string('x', 12 * 1024)) };
+
+    /// <summary>Where the last frame of a segment's bytes starts.</summary>
+    private static int LastFrameStart(byte[] bytes)
+    {
+        var at = LedgerJournalFormat.Header.Length;
+        while (true)
+        {
+            var next = at + LedgerJournalFormat.FrameHeaderLength + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
+            if (System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(next)) == 0)
+            {
+                return at;
+            }
+
+            at = next;
+        }
     }
 
     /// <summary>The rows a segment file holds, read as a replay reads them.</summary>
