@@ -67,6 +67,8 @@ internal sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableCounter("corridor.ledger.written", () => ledger.Written, "{row}", "Ledger rows written to the store.");
         _meter.CreateObservableGauge("corridor.ledger.journal_backlog", () => store.LedgerBacklog, "{row}",
             "Ledger rows durable in the embedded store's journal and not yet in its database file; 0 for PostgreSQL.");
+        _meter.CreateObservableCounter("corridor.ledger.spool.set_aside", () => ledger.SpoolSetAside, "{file}",
+            "Ledger spool files set aside because they could not be read; their rows are not in the ledger.");
         _meter.CreateObservableGauge("corridor.monitor.subjects", () => MonitorLevels(monitor), "{subject}",
             "Keys, tenants and clusters at each distillation-monitor level (corridor.monitor.level), pinned or automatic.");
         _meter.CreateObservableCounter("corridor.monitor.dropped", () => monitor.Pump.Dropped, "{observation}",

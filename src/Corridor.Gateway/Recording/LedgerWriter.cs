@@ -46,6 +46,12 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     /// <summary>Rows given up at shutdown because neither the store nor the spool took them.</summary>
     public long Lost => Interlocked.Read(ref _lost);
 
+    /// <summary>Batches waiting in the spool (files), and files set aside there because they could not be read (by this process or an earlier one); zeros without a spool.</summary>
+    public (int Files, int SetAside) Spool => _spool is { } spool ? (spool.Files, spool.SetAsideFiles) : (0, 0);
+
+    /// <summary>Spool files this process set aside because they could not be read.</summary>
+    public long SpoolSetAside => _spool?.SetAside ?? 0;
+
     /// <summary>True while a batch is being written (or retried).</summary>
     public bool InFlight => Volatile.Read(ref _inFlight) > 0;
 
@@ -319,7 +325,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         }
         try
         {
-            var stored = await _spool.ReplayAsync(store, CancellationToken.None);
+            var stored = await _spool.ReplayAsync(store, (path, aside, e) => LogSpoolFileSetAside(e, path, aside), CancellationToken.None);
             Interlocked.Add(ref _written, stored);
             _spoolMayHoldBatches = !_spool.IsEmpty;
         }
@@ -367,6 +373,9 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Critical, Message = "Could not spool {Count} ledger rows to {Folder}; retrying the store")]
     private partial void LogSpoolFailed(Exception exception, int count, string folder);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Critical, Message = "The ledger spool file {Path} cannot be read; set aside as {SetAsidePath} so the files after it are written. Its rows are not in the ledger")]
+    private partial void LogSpoolFileSetAside(Exception exception, string path, string setAsidePath);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Writing {Count} ledger rows failed (attempt {Attempt}); retrying")]
     private partial void LogWriteFailed(Exception exception, int count, int attempt);

@@ -48,6 +48,17 @@ public sealed partial class MetricsTests(Functional.LiveGatewayFixture fixture) 
     }
 
     [Fact]
+    public async Task Healthz_ShowsTheLedgerSpool_FilesWaitingAndSetAside()
+    {
+        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        using var health = JsonDocument.Parse(await http.GetStringAsync("/healthz").WithTimeout());
+
+        var spool = health.RootElement.GetProperty("ledger").GetProperty("spool");
+        Assert.Equal(0, spool.GetProperty("files").GetInt32());
+        Assert.Equal(0, spool.GetProperty("set_aside").GetInt32());
+    }
+
+    [Fact]
     public async Task RefusedAndFailedRequests_AreCountedByOutcomeAndErrorType()
     {
         var before = await ScrapeAsync();
@@ -95,6 +106,7 @@ public sealed partial class MetricsTests(Functional.LiveGatewayFixture fixture) 
         Assert.Contains("# TYPE corridor_ledger_pending gauge", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE corridor_ledger_written_total counter", text, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^corridor_ledger_journal_backlog \d+$", text);
+        Assert.Matches(@"(?m)^corridor_ledger_spool_set_aside_total \d+$", text);
         foreach (var level in new[] { "watch", "flag", "throttle", "suspend" })
         {
             Assert.Contains($"corridor_monitor_subjects{{corridor_monitor_level=\"{level}\"}} ", text, StringComparison.Ordinal);

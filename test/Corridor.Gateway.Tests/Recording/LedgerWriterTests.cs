@@ -115,4 +115,39 @@ public sealed class LedgerWriterTests : SqliteStoreTestBase
         Assert.Equal(1700, writer.Written);
         Assert.True(writer.Commits < 1700, $"{writer.Commits} commits: the rows queued before the start should have shared a batch");
     }
+
+    [Theory]
+    [InlineData("cut in the middle")]
+    [InlineData("a row without its model")]
+    public async Task ASpoolFileThatCannotBeRead_IsSetAside_AndTheFilesAfterItAreStillWritten(string damage)
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "ledger-spool");
+        var spool = new LedgerSpool(folder);
+        await spool.SaveAsync([LedgerSamples.Entry("req-before")], CancellationToken.None).WithTimeout();
+        await spool.SaveAsync(
+            [LedgerSamples.Entry("req-beside"), LedgerSamples.Entry("req-damaged") with { Model = damage == "cut in the middle" ? "gpt-4.1" : null! }],
+            CancellationToken.None).WithTimeout();
+        await spool.SaveAsync([LedgerSamples.Entry("req-after")], CancellationToken.None).WithTimeout();
+        var damaged = Directory.GetFiles(folder, "*.ledger.json").Order(StringComparer.Ordinal).ElementAt(1);
+        if (damage == "cut in the middle")
+        {
+            var bytes = File.ReadAllBytes(damaged);
+            File.WriteAllBytes(damaged, bytes[..(bytes.Length / 2)]);
+        }
+
+        using var writer = new LedgerWriter(Store, new LedgerOptions(SpoolPath: folder), TimeProvider.System, NullLogger<LedgerWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        using (var timeout = new CancellationTokenSource(TestTimeouts.Default))
+        {
+            await writer.FlushAsync(timeout.Token);
+        }
+
+        // A file cut short holds no row that can be read; one with a row no store takes has its others written.
+        string[] written = damage == "cut in the middle" ? ["req-after", "req-before"] : ["req-after", "req-before", "req-beside"];
+        Assert.Equal(written, (await Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Select(r => r.RequestId).Order());
+        Assert.Equal([damaged + LedgerSpool.SetAsideExtension], Directory.GetFiles(folder));
+        Assert.Equal((0, 1), writer.Spool);
+        Assert.Equal(1, writer.SpoolSetAside);
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+    }
 }
