@@ -136,11 +136,14 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
 
     /// <summary>
     /// Stops the loop, then writes whatever is still queued: done here rather than at the end of <see cref="ExecuteAsync"/>
-    /// so the queue is drained even when the host stops before the loop ever ran.
+    /// so the queue is drained even when the host stops before the loop ever ran. Waits for the loop's batch even when the
+    /// host's shutdown deadline has passed (the server may have spent it on streams in flight): the base class would stop
+    /// waiting then, and the process would exit with that batch unwritten. The loop's write is bounded once stopping
+    /// (<see cref="ShutdownAttempts"/>), as the drain's is.
     /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        await base.StopAsync(cancellationToken);
+        await base.StopAsync(CancellationToken.None);
         _queue.Writer.TryComplete();
         var stopping = new CancellationToken(canceled: true);
         var batch = new List<AuditEntry>(options.BatchSize);

@@ -92,4 +92,30 @@ public sealed class AuditWriterTests : SqliteStoreTestBase
         Assert.Equal(50, (await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync()).Count);
         Assert.False(writer.Enqueue(Decision(0, 99)));
     }
+
+    [Fact]
+    public async Task StopAsync_WaitsForTheBatchTheLoopIsWriting_EvenPastTheShutdownDeadline()
+    {
+        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var store = InterceptedStore.Wrap(Store, async (_, append) =>
+        {
+            writing.TrySetResult();
+            await release.Task;
+            return await append();
+        });
+        using var writer = new AuditWriter(store, new AuditWriterOptions(BatchSize: 16, FlushInterval: TimeSpan.Zero), TimeProvider.System, NullLogger<AuditWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        Assert.True(writer.Enqueue(Decision(0, 0)));
+        await writing.Task.WithTimeout();
+
+        // The host's shutdown deadline already passed (the server spent it on streams in flight).
+        var stop = writer.StopAsync(new CancellationToken(canceled: true));
+
+        Assert.False(stop.IsCompleted, "StopAsync returned while the loop's batch was still being written");
+        release.SetResult();
+        await stop.WithTimeout();
+        Assert.Equal(["req-0-0"], (await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync()).Select(r => r.Subject));
+        Assert.Equal(1, writer.Written);
+    }
 }

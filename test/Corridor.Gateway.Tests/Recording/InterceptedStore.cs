@@ -1,0 +1,45 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using Corridor.Core.Audit;
+using Corridor.Storage;
+
+namespace Corridor.Gateway.Tests.Recording;
+
+/// <summary>A real store whose audit appends a test stands in front of (to hold one, or to fail one after it landed); every other call goes through.</summary>
+public class InterceptedStore : DispatchProxy
+{
+    /// <summary>Given the entries and the real store's append, does the append as the test wants it done.</summary>
+    public delegate Task<IReadOnlyList<AuditRecord>> AuditAppend(IReadOnlyList<AuditEntry> entries, Func<Task<IReadOnlyList<AuditRecord>>> append);
+
+    private ICorridorStore _inner = null!;
+    private AuditAppend _appendAudit = null!;
+
+    public static ICorridorStore Wrap(ICorridorStore inner, AuditAppend appendAudit)
+    {
+        var proxy = Create<ICorridorStore, InterceptedStore>();
+        var self = (InterceptedStore)(object)proxy;
+        self._inner = inner;
+        self._appendAudit = appendAudit;
+        return proxy;
+    }
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        if (targetMethod.Name == nameof(ICorridorStore.AppendAuditAsync))
+        {
+            var entries = (IReadOnlyList<AuditEntry>)args![0]!;
+            return _appendAudit(entries, () => (Task<IReadOnlyList<AuditRecord>>)targetMethod.Invoke(_inner, args)!);
+        }
+
+        try
+        {
+            return targetMethod.Invoke(_inner, args);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
+        }
+    }
+}
