@@ -111,6 +111,14 @@ public interface ICorridorStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="AppendAuditAsync"/>, for a batch an earlier call may have stored though it failed (the connection broke
+    /// during the commit, so its outcome is unknown): when the log already holds the batch, as one run of records, those
+    /// records are returned and nothing is appended, so retrying a batch never writes it twice. The check is made inside
+    /// the appending transaction, whose lock an earlier append still running would hold.
+    /// </summary>
+    Task<IReadOnlyList<AuditRecord>> AppendAuditAgainAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken);
+
     /// <summary>Streams the records with sequence &gt;= <paramref name="fromSequence"/>, in sequence order.</summary>
     IAsyncEnumerable<AuditRecord> ReadAuditAsync(long fromSequence, CancellationToken cancellationToken);
 

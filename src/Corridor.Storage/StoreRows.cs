@@ -84,6 +84,60 @@ internal abstract class StoreRows
     }
 
     /// <summary>
+    /// The records of <paramref name="entries"/> when the log holds them as one run, in order (a batch an earlier append
+    /// stored though its caller saw it fail); null otherwise. Read with <paramref name="command"/> (a fresh command) inside
+    /// the appending transaction, after its lock is taken. The first entry's subject, action and time (to the millisecond,
+    /// as sealed) find where the run would start; the entries sealed from there must give the hashes stored, so only the
+    /// very same entries in the very same order match (an identical batch appended at the same millisecond is taken for it).
+    /// </summary>
+    internal async Task<IReadOnlyList<AuditRecord>?> FindAuditRunAsync(DbCommand command, IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    {
+        var first = entries[0];
+        command.CommandText = $"SELECT sequence, previous_hash, hash FROM audit_log WHERE subject = {ParameterPrefix}subject AND action = {ParameterPrefix}action "
+            + $"AND time = {ParameterPrefix}time ORDER BY sequence DESC";
+        AddParameter(command, "subject", first.Subject);
+        AddParameter(command, "action", first.Action);
+        AddParameter(command, "time", TimeValue(DateTimeOffset.FromUnixTimeMilliseconds(first.Time.ToUnixTimeMilliseconds())));
+        var starts = new List<(long Sequence, string PreviousHash, string Hash)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                starts.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+            }
+        }
+
+        foreach (var (sequence, previousHash, hash) in starts)
+        {
+            var run = AuditChain.SealAll(entries, sequence - 1, previousHash);
+            if (run[0].Hash != hash)
+            {
+                continue;
+            }
+
+            command.Parameters.Clear();
+            command.CommandText = $"SELECT hash FROM audit_log WHERE sequence >= {ParameterPrefix}first AND sequence <= {ParameterPrefix}last ORDER BY sequence";
+            AddParameter(command, "first", sequence);
+            AddParameter(command, "last", sequence + entries.Count - 1);
+            var stored = new List<string>(entries.Count);
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    stored.Add(reader.GetString(0));
+                }
+            }
+
+            if (stored.SequenceEqual(run.Select(r => r.Hash), StringComparer.Ordinal))
+            {
+                return run;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// Runs <paramref name="query"/> on <paramref name="command"/> (a fresh command on an open connection): the newest
     /// matching records up to its limit, returned oldest first.
     /// </summary>

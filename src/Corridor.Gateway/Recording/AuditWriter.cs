@@ -172,8 +172,9 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         {
             try
             {
-                // Not cancelled by shutdown: a batch that started must land.
-                await store.AppendAuditAsync(batch, CancellationToken.None);
+                // Not cancelled by shutdown: a batch that started must land. A failed attempt may still have committed (the
+                // connection broke during the commit), so a retry appends only what the log does not hold already.
+                await (attempt == 1 ? store.AppendAuditAsync(batch, CancellationToken.None) : store.AppendAuditAgainAsync(batch, CancellationToken.None));
                 Interlocked.Add(ref _written, batch.Count);
                 Interlocked.Add(ref _pending, -batch.Count);
                 return;

@@ -12,13 +12,17 @@ internal static class PostgresAudit
     /// <summary>
     /// Chains <paramref name="entries"/> after the last stored record. The transaction first takes an advisory lock held until it
     /// ends, so writers in every replica and the command line queue here one at a time: each reads the head that the previous
-    /// one committed (read committed sees it), and the log stays one chain.
+    /// one committed (read committed sees it), and the log stays one chain. With <paramref name="again"/> (a retry of a batch
+    /// whose earlier append's outcome is unknown), a batch the log already holds is not appended; its records are returned
+    /// (<see cref="StoreRows.FindAuditRunAsync"/>). The lock makes that check sound: an earlier append the server still
+    /// runs holds it until it commits or rolls back.
     /// </summary>
     internal static async Task<IReadOnlyList<AuditRecord>> AppendAsync(
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
         IReadOnlyList<AuditEntry> entries,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool again = false)
     {
         if (entries.Count == 0)
         {
@@ -28,6 +32,15 @@ internal static class PostgresAudit
         await using (var lockAudit = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({PostgresMigrations.AuditLock})", connection, transaction))
         {
             await lockAudit.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (again)
+        {
+            await using var find = new NpgsqlCommand(null, connection, transaction);
+            if (await PostgresValues.Rows.FindAuditRunAsync(find, entries, cancellationToken) is { } stored)
+            {
+                return stored;
+            }
         }
         (long Sequence, string Hash) head;
         await using (var last = new NpgsqlCommand(null, connection, transaction))

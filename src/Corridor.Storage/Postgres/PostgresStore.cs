@@ -392,7 +392,13 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         }
     }
 
-    public async Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) =>
+        AppendAuditAsync(entries, again: false, cancellationToken);
+
+    public Task<IReadOnlyList<AuditRecord>> AppendAuditAgainAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) =>
+        AppendAuditAsync(entries, again: true, cancellationToken);
+
+    private async Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, bool again, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
         if (entries.Count == 0)
@@ -400,7 +406,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
             return [];
         }
 
-        return await InTransactionAsync((connection, transaction) => PostgresAudit.AppendAsync(connection, transaction, entries, cancellationToken), cancellationToken);
+        return await InTransactionAsync((connection, transaction) => PostgresAudit.AppendAsync(connection, transaction, entries, cancellationToken, again), cancellationToken);
     }
 
     public async IAsyncEnumerable<AuditRecord> ReadAuditAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -14,16 +14,29 @@ internal static class SqliteAudit
     /// <summary>
     /// Chains <paramref name="entries"/> after the last stored record. The caller's transaction is <c>BEGIN IMMEDIATE</c>, so it
     /// holds the write lock from its start: no other writer, in this process or another, can append between this read and the inserts.
+    /// With <paramref name="again"/> (a retry of a batch whose earlier append's outcome is unknown), a batch the log already
+    /// holds is not appended; its records are returned (<see cref="StoreRows.FindAuditRunAsync"/>).
     /// </summary>
     internal static async Task<IReadOnlyList<AuditRecord>> AppendAsync(
         SqliteConnection connection,
         SqliteTransaction transaction,
         IReadOnlyList<AuditEntry> entries,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool again = false)
     {
         if (entries.Count == 0)
         {
             return [];
+        }
+
+        if (again)
+        {
+            using var find = connection.CreateCommand();
+            find.Transaction = transaction;
+            if (await SqliteValues.Rows.FindAuditRunAsync(find, entries, cancellationToken) is { } stored)
+            {
+                return stored;
+            }
         }
 
         (long Sequence, string Hash) head;

@@ -601,7 +601,13 @@ internal sealed partial class SqliteStore : ICorridorStore
         ];
     }
 
-    public async Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) =>
+        AppendAuditAsync(entries, again: false, cancellationToken);
+
+    public Task<IReadOnlyList<AuditRecord>> AppendAuditAgainAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) =>
+        AppendAuditAsync(entries, again: true, cancellationToken);
+
+    private async Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, bool again, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
         if (entries.Count == 0)
@@ -611,7 +617,7 @@ internal sealed partial class SqliteStore : ICorridorStore
 
         await using var connection = await OpenAsync(cancellationToken);
         using var transaction = connection.BeginTransaction();
-        var records = await SqliteAudit.AppendAsync(connection, transaction, entries, cancellationToken);
+        var records = await SqliteAudit.AppendAsync(connection, transaction, entries, cancellationToken, again);
         transaction.Commit();
         return records;
     }

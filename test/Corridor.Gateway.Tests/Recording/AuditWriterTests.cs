@@ -118,4 +118,35 @@ public sealed class AuditWriterTests : SqliteStoreTestBase
         Assert.Equal(["req-0-0"], (await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync()).Select(r => r.Subject));
         Assert.Equal(1, writer.Written);
     }
+
+    [Fact]
+    public async Task ABatchStoredThoughItsAppendFailed_IsNotWrittenAgainByTheRetry()
+    {
+        // The connection broke during the commit: the batch is in the log, the writer saw an error and retries it.
+        var failed = 0;
+        var store = InterceptedStore.Wrap(Store, async (_, append) =>
+        {
+            var records = await append();
+            if (Interlocked.Increment(ref failed) == 1)
+            {
+                throw new IOException("the connection broke before the commit's answer arrived");
+            }
+            return records;
+        });
+        using var writer = new AuditWriter(store, new AuditWriterOptions(BatchSize: 16, FlushInterval: TimeSpan.FromMinutes(5)), TimeProvider.System, NullLogger<AuditWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(writer.Enqueue(Decision(0, i)));
+        }
+
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+
+        var records = await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync();
+        Assert.Equal(["req-0-0", "req-0-1", "req-0-2"], records.Select(r => r.Subject));
+        Assert.True(AuditVerifier.Verify(records).IsValid);
+        Assert.Equal(3, writer.Written);
+        // Only the first append failed: the retry went to AppendAuditAgainAsync, which found the batch there.
+        Assert.Equal(1, failed);
+    }
 }

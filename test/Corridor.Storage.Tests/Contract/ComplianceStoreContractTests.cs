@@ -104,6 +104,41 @@ public abstract class ComplianceStoreContractTests : StoreContract
     }
 
     [Fact]
+    public async Task AppendAuditAgain_OfABatchTheLogHolds_AppendsNothing_AndReturnsItsRecords()
+    {
+        // The first append committed, though its caller saw it fail; another writer appended after it before the retry.
+        // Entries of one batch at the same moment, with sub-millisecond times, as a writer makes them.
+        var moment = T0.AddTicks(1234);
+        AuditEntry[] batch = [new(moment, "gateway", "decision", "dec_1", "{}"), new(moment, "gateway", "decision", "dec_2", "{}")];
+        var stored = await Store.AppendAuditAsync(batch, None).WithTimeout();
+        await Store.AppendAuditAsync([Entry("other", "s", 1)], None).WithTimeout();
+
+        var again = await Store.AppendAuditAgainAsync(batch, None).WithTimeout();
+
+        Assert.Equal(stored, again);
+        var all = await Store.ReadAuditAsync(1, None).ToListWithTimeoutAsync();
+        Assert.Equal(["dec_1", "dec_2", "s"], all.Select(r => r.Subject));
+        Assert.True(AuditVerifier.Verify(all).IsValid);
+    }
+
+    [Fact]
+    public async Task AppendAuditAgain_OfABatchTheLogDoesNotHold_AppendsIt_EvenBesideOneLikeIt()
+    {
+        // The first append rolled back. Records of the same subject, action and time that are not this batch do not count:
+        // its first entry alone, and the same entries in another order.
+        AuditEntry[] batch = [Entry("a", "s", 1), Entry("b", "s", 1)];
+        await Store.AppendAuditAsync([batch[0]], None).WithTimeout();
+        await Store.AppendAuditAsync([batch[0], Entry("c", "s", 1)], None).WithTimeout();
+
+        var again = await Store.AppendAuditAgainAsync(batch, None).WithTimeout();
+
+        Assert.Equal([4L, 5], again.Select(r => r.Sequence));
+        var all = await Store.ReadAuditAsync(1, None).ToListWithTimeoutAsync();
+        Assert.Equal(["a", "a", "c", "a", "b"], all.Select(r => r.Action));
+        Assert.True(AuditVerifier.Verify(all).IsValid);
+    }
+
+    [Fact]
     public async Task SearchAudit_FiltersBySubjectAndAction_AndKeepsTheNewest()
     {
         await Store.AppendAuditAsync([.. Enumerable.Range(1, 6).Select(i => Entry(i % 2 == 0 ? "even" : "odd", i <= 3 ? "low" : "high", i))], None).WithTimeout();
