@@ -5,10 +5,15 @@ namespace Corridor.Core.Policy;
 /// <summary>
 /// A decision still to be written to the audit log. Its rule trace and details are worked out by <see cref="ToEntry"/>,
 /// by whoever writes the log and off the request path, by deciding the same input again: the engine is a pure function
-/// of the input and the compiled policy, both immutable, so the record is the one the request was decided by.
+/// of the input and the compiled policy, both immutable, so the record is the one the request was decided by. Its time is
+/// the decision's (<see cref="DecisionInput.Time"/>), not when the record was queued or written: a request is recorded
+/// when it ends, which for a long stream is minutes after it was decided.
 /// </summary>
-public sealed record DecisionToAudit(string DecisionId, string RequestId, DecisionInput Input, CompiledPolicy Policy, DateTimeOffset Time)
+public sealed record DecisionToAudit(string DecisionId, string RequestId, DecisionInput Input, CompiledPolicy Policy)
 {
+    /// <summary>When the request was decided.</summary>
+    public DateTimeOffset Time => Input.Time;
+
     public AuditEntry ToEntry()
     {
         var input = Input;

@@ -20,7 +20,7 @@ internal sealed record AuditWriterOptions(int BatchSize = 256, TimeSpan? FlushIn
 /// decided does not pay for its trace and details. A failed batch is retried until it lands; on shutdown every
 /// queued entry is written before the process exits (a store that still refuses after several tries is logged as critical).
 /// <code>
-/// auditWriter.Enqueue(new DecisionToAudit(decisionId, requestId, input, policy, time.GetUtcNow()));
+/// auditWriter.Enqueue(new DecisionToAudit(decisionId, requestId, input, policy));
 /// </code>
 /// </summary>
 internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptions options, TimeProvider time, ILogger<AuditWriter> logger) : BackgroundService

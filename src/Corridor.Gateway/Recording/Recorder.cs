@@ -74,6 +74,6 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
         {
             return;
         }
-        audit.Enqueue(new DecisionToAudit(id, call.RequestId, input, policy, time.GetUtcNow()));
+        audit.Enqueue(new DecisionToAudit(id, call.RequestId, input, policy));
     }
 }

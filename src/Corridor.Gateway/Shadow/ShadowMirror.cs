@@ -179,7 +179,7 @@ internal sealed partial class ShadowMirror(
             decisionId = "dec_" + requestId.AsSpan(4).ToString();
             var input = DecisionInput.For(job.Tenant, job.KeyId, new RequestFeatures(candidate.Id, request.Stream, request.Logprobs, request.N, request.MaxTokens), now);
             var decision = policy.Decide(in input);
-            audit.Enqueue(new DecisionToAudit(decisionId, requestId, input, policy, now));
+            audit.Enqueue(new DecisionToAudit(decisionId, requestId, input, policy));
             if (!decision.Allowed)
             {
                 return Skip(decision.ReasonCode);

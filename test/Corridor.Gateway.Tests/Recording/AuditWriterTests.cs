@@ -58,9 +58,9 @@ public sealed class AuditWriterTests : SqliteStoreTestBase
         using var writer = NewWriter(TimeSpan.FromMilliseconds(5));
         await writer.StartAsync(CancellationToken.None).WithTimeout();
 
-        Assert.True(writer.Enqueue(new DecisionToAudit("dec_1", "req_1", Input("SG"), policy, now)));
+        Assert.True(writer.Enqueue(new DecisionToAudit("dec_1", "req_1", Input("SG"), policy)));
         Assert.True(writer.Enqueue(Decision(0, 0)));
-        Assert.True(writer.Enqueue(new DecisionToAudit("dec_2", "req_2", Input("US"), policy, now)));
+        Assert.True(writer.Enqueue(new DecisionToAudit("dec_2", "req_2", Input("US"), policy)));
         await writer.FlushAsync(CancellationToken.None).WithTimeout();
         await writer.StopAsync(CancellationToken.None).WithTimeout();
 
