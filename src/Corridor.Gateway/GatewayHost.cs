@@ -177,7 +177,8 @@ public static class GatewayHost
         services.AddSingleton<Forwarder>();
         services.AddSingleton<LedgerWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
-        services.AddSingleton(new AuditWriterOptions());
+        // Audit batches the store refuses wait beside the ledger's (docs/durability.md).
+        services.AddSingleton(new AuditWriterOptions(SpoolPath: config.Ledger.SpoolPath));
         services.AddSingleton<AuditWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditWriter>());
         services.AddHostedService<StoreSync>();

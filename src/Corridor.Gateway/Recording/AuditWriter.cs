@@ -7,8 +7,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Corridor.Gateway.Recording;
 
-/// <summary>How the audit writer batches: at most <see cref="BatchSize"/> entries per transaction, gathered for up to <see cref="FlushInterval"/>.</summary>
-internal sealed record AuditWriterOptions(int BatchSize = 256, TimeSpan? FlushInterval = null)
+/// <summary>
+/// How the audit writer batches: at most <see cref="BatchSize"/> entries per transaction, gathered for up to
+/// <see cref="FlushInterval"/>; and where batches the store refuses wait (<see cref="SpoolPath"/>: the ledger's spool
+/// folder in the gateway; none, retried in memory only, when null).
+/// </summary>
+internal sealed record AuditWriterOptions(int BatchSize = 256, TimeSpan? FlushInterval = null, string? SpoolPath = null)
 {
     public TimeSpan EffectiveFlushInterval => FlushInterval ?? TimeSpan.FromMilliseconds(200);
 }
@@ -17,8 +21,14 @@ internal sealed record AuditWriterOptions(int BatchSize = 256, TimeSpan? FlushIn
 /// Takes audit entries (the gateway's decisions) off the request path and appends them to the hash-chained log in batches,
 /// one transaction per batch, in the order they were enqueued. A decision is queued as it was decided
 /// (<see cref="DecisionToAudit"/>) and its record worked out here, as its batch is gathered, so the request that was
-/// decided does not pay for its trace and details. A failed batch is retried until it lands; on shutdown every
-/// queued entry is written before the process exits (a store that still refuses after several tries is logged as critical).
+/// decided does not pay for its trace and details. A batch the store refuses goes to the spool on local disk
+/// (<see cref="AuditWriterOptions.SpoolPath"/>, <see cref="AuditSpool"/>), so a crash or a stop while the store is away
+/// does not lose it, and is appended from there once the store answers again, checked before every batch and every
+/// <see cref="SpoolRetryInterval"/>; without a spool (or when the spool refuses too) a failed batch is retried in memory
+/// until it lands. A retry never appends a batch the log already holds (<see cref="ICorridorStore.AppendAuditAgainAsync"/>).
+/// On shutdown every queued entry is written, or spooled, before the process exits (one neither takes after several tries
+/// is logged as critical). Entries still gathering when the process crashes (at most <see cref="AuditWriterOptions.FlushInterval"/>
+/// and one write) are lost: no response waits for its decision's record.
 /// <code>
 /// auditWriter.Enqueue(new DecisionToAudit(decisionId, requestId, input, policy));
 /// </code>
@@ -26,6 +36,12 @@ internal sealed record AuditWriterOptions(int BatchSize = 256, TimeSpan? FlushIn
 internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptions options, TimeProvider time, ILogger<AuditWriter> logger) : BackgroundService
 {
     private const int ShutdownAttempts = 5;
+    private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
+    private readonly AuditSpool? _spool = options.SpoolPath is { } path ? new AuditSpool(path) : null;
+
+    // Whether the spool may hold batches: true at start (a crash or a stop may have left some) and after a batch was
+    // spooled, false once a replay left it empty.
+    private volatile bool _spoolMayHoldBatches = options.SpoolPath is not null;
 
     // Not SingleReader: that channel cannot count its items, and the batching reads Count.
     private readonly Channel<Queued> _queue = Channel.CreateUnbounded<Queued>();
@@ -91,10 +107,10 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         }
     }
 
-    /// <summary>Waits until every entry enqueued so far is in the store.</summary>
+    /// <summary>Waits until every entry enqueued so far is in the store (the spool's included).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        while (Interlocked.Read(ref _pending) > 0)
+        while (Interlocked.Read(ref _pending) > 0 || _spool is { IsEmpty: false })
         {
             await Task.Delay(TimeSpan.FromMilliseconds(10), time, cancellationToken);
         }
@@ -104,11 +120,28 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
     {
         var batch = new List<AuditEntry>(options.BatchSize);
         var reader = _queue.Reader;
+        Task<bool>? waiting = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                if (!await reader.WaitToReadAsync(stoppingToken))
+                waiting ??= reader.WaitToReadAsync(stoppingToken).AsTask();
+                if (_spoolMayHoldBatches)
+                {
+                    // Wake now and then while idle, to append what the spool holds once the store is back; and before a
+                    // batch, so older entries go first.
+                    await Task.WhenAny(waiting, Task.Delay(SpoolRetryInterval, time, stoppingToken));
+                    stoppingToken.ThrowIfCancellationRequested();
+                    await ReplaySpoolAsync();
+                    if (!waiting.IsCompleted)
+                    {
+                        continue;
+                    }
+                }
+
+                var more = await waiting;
+                waiting = null;
+                if (!more)
                 {
                     break;
                 }
@@ -181,6 +214,12 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                if (_spool is not null && await TrySpoolAsync(batch, e))
+                {
+                    Interlocked.Add(ref _pending, -batch.Count);
+                    return;
+                }
+
                 LogWriteFailed(e, batch.Count, attempt);
                 if (stoppingToken.IsCancellationRequested && attempt >= ShutdownAttempts)
                 {
@@ -195,6 +234,42 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         }
     }
 
+    /// <summary>Saves a refused batch to the spool; false (retry in memory) when even the local disk refuses it.</summary>
+    private async Task<bool> TrySpoolAsync(List<AuditEntry> batch, Exception storeError)
+    {
+        try
+        {
+            await _spool!.SaveAsync(batch, CancellationToken.None);
+            _spoolMayHoldBatches = true;
+            LogSpooled(storeError, batch.Count, _spool.Folder);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogSpoolFailed(e, batch.Count, _spool!.Folder);
+            return false;
+        }
+    }
+
+    private async Task ReplaySpoolAsync()
+    {
+        if (_spool is null || !_spoolMayHoldBatches)
+        {
+            return;
+        }
+
+        try
+        {
+            var stored = await _spool.ReplayAsync(store, (path, aside, e) => LogSpoolFileSetAside(e, path, aside), CancellationToken.None);
+            Interlocked.Add(ref _written, stored);
+            _spoolMayHoldBatches = !_spool.IsEmpty;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Still unreachable: the files wait for the next try.
+        }
+    }
+
     /// <summary>An entry ready to write, or a decision whose entry the writer works out.</summary>
     private readonly record struct Queued(AuditEntry? Entry, DecisionToAudit? Decision);
 
@@ -206,6 +281,15 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Critical, Message = "An audit record ({Action} {Subject}) arrived after the audit writer shut down and was not written")]
     private partial void LogEnqueueAfterShutdown(string action, string subject);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Error, Message = "The store refused {Count} audit records; kept in the spool {Folder} until it is back")]
+    private partial void LogSpooled(Exception exception, int count, string folder);
+
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Critical, Message = "Could not spool {Count} audit records to {Folder}; retrying the store")]
+    private partial void LogSpoolFailed(Exception exception, int count, string folder);
+
+    [LoggerMessage(EventId = 3107, Level = LogLevel.Critical, Message = "The audit spool file {Path} cannot be read; set aside as {SetAsidePath} so the files after it are written. Its records are not in the log")]
+    private partial void LogSpoolFileSetAside(Exception exception, string path, string setAsidePath);
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Error, Message = "The audit record of decision {DecisionId} could not be worked out; it is written with the error instead of its trace")]
     private partial void LogDecisionRecordFailed(Exception exception, string decisionId);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Corridor.Core.Metering;
 using Corridor.Storage;
 
@@ -17,9 +18,8 @@ internal sealed class LedgerSpool(string folder)
     private const string Extension = ".ledger.json";
 
     /// <summary>Added to the name of a file set aside: no longer replayed, kept for the operator.</summary>
-    public const string SetAsideExtension = ".damaged";
+    public const string SetAsideExtension = SpoolFiles.SetAsideExtension;
 
-    private long _sequence;
     private long _setAside;
 
     public string Folder { get; } = folder;
@@ -35,24 +35,10 @@ internal sealed class LedgerSpool(string folder)
     /// <summary>Files this process set aside.</summary>
     public long SetAside => Interlocked.Read(ref _setAside);
 
-    private int Count(string pattern) => Directory.Exists(Folder) ? Directory.EnumerateFiles(Folder, pattern).Count() : 0;
+    private int Count(string pattern) => SpoolFiles.Count(Folder, pattern);
 
-    public async Task SaveAsync(IReadOnlyList<LedgerEntry> batch, CancellationToken cancellationToken)
-    {
-        Directory.CreateDirectory(Folder);
-        // Names sort in the order batches were saved: UTC ticks, then a counter within this process.
-        var name = $"{DateTime.UtcNow.Ticks:D19}-{Environment.ProcessId}-{Interlocked.Increment(ref _sequence):D10}";
-        var temporary = Path.Combine(Folder, name + ".tmp");
-        await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
-        {
-            await JsonSerializer.SerializeAsync(file, [.. batch], LedgerSpoolJson.Default.LedgerEntryArray, cancellationToken);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, Path.Combine(Folder, name + Extension));
-        // The rows count as durable once this returns: the new name must survive a power cut too.
-        FolderSync.Sync(Folder);
-    }
+    public Task SaveAsync(IReadOnlyList<LedgerEntry> batch, CancellationToken cancellationToken) =>
+        SpoolFiles.SaveAsync(Folder, Extension, [.. batch], LedgerSpoolJson.Default.LedgerEntryArray, cancellationToken);
 
     /// <summary>
     /// Writes the saved batches to the store, oldest first, deleting each once stored; stops at the first failure of the
@@ -63,19 +49,13 @@ internal sealed class LedgerSpool(string folder)
     /// </summary>
     public async Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(Folder))
-        {
-            return 0;
-        }
-
         var stored = 0;
-        foreach (var path in Directory.EnumerateFiles(Folder, "*" + Extension).Order(StringComparer.Ordinal).ToList())
+        foreach (var path in SpoolFiles.Waiting(Folder, Extension))
         {
             LedgerEntry[] batch;
             try
             {
-                await using var file = File.OpenRead(path);
-                batch = await JsonSerializer.DeserializeAsync(file, LedgerSpoolJson.Default.LedgerEntryArray, cancellationToken) ?? [];
+                batch = await SpoolFiles.ReadAsync(path, LedgerSpoolJson.Default.LedgerEntryArray, cancellationToken);
             }
             catch (JsonException e)
             {
@@ -108,10 +88,61 @@ internal sealed class LedgerSpool(string folder)
 
     private void SetAsideFile(string path, Exception reason, Action<string, string, Exception> setAside)
     {
-        var aside = path + SetAsideExtension;
-        File.Move(path, aside);
+        var aside = SpoolFiles.SetAside(path);
         Interlocked.Increment(ref _setAside);
         setAside(path, aside, reason);
+    }
+}
+
+/// <summary>
+/// The files of the spools (<see cref="LedgerSpool"/>, <see cref="AuditSpool"/>), which share a folder, each kind under
+/// its own extension: one file per batch, written whole (to a temporary name, flushed to disk, renamed, and the folder
+/// synced) so a crash leaves either the batch or nothing, under a name that sorts in the order batches were saved.
+/// </summary>
+internal static class SpoolFiles
+{
+    /// <summary>Added to the name of a file set aside: no longer replayed, kept for the operator.</summary>
+    public const string SetAsideExtension = ".damaged";
+
+    private static long s_sequence;
+
+    /// <summary>Writes <paramref name="items"/> to a new file; once this returns, the file survives a crash and a power cut.</summary>
+    public static async Task SaveAsync<T>(string folder, string extension, T[] items, JsonTypeInfo<T[]> json, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(folder);
+        // Names sort in the order batches were saved: UTC ticks, then a counter within this process.
+        var name = $"{DateTime.UtcNow.Ticks:D19}-{Environment.ProcessId}-{Interlocked.Increment(ref s_sequence):D10}{extension}";
+        var temporary = Path.Combine(folder, name + ".tmp");
+        await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+        {
+            await JsonSerializer.SerializeAsync(file, items, json, cancellationToken);
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, Path.Combine(folder, name));
+        // The batch counts as durable once this returns: the new name must survive a power cut too.
+        FolderSync.Sync(folder);
+    }
+
+    /// <summary>The files of one kind waiting in the folder, oldest first.</summary>
+    public static List<string> Waiting(string folder, string extension) =>
+        Directory.Exists(folder) ? [.. Directory.EnumerateFiles(folder, "*" + extension).Order(StringComparer.Ordinal)] : [];
+
+    public static int Count(string folder, string pattern) => Directory.Exists(folder) ? Directory.EnumerateFiles(folder, pattern).Count() : 0;
+
+    /// <summary>A file's batch; <see cref="JsonException"/> when the file cannot be read as one.</summary>
+    public static async Task<T[]> ReadAsync<T>(string path, JsonTypeInfo<T[]> json, CancellationToken cancellationToken)
+    {
+        await using var file = File.OpenRead(path);
+        return await JsonSerializer.DeserializeAsync(file, json, cancellationToken) ?? [];
+    }
+
+    /// <summary>Renames the file so it is no longer replayed; returns its new path.</summary>
+    public static string SetAside(string path)
+    {
+        var aside = path + SetAsideExtension;
+        File.Move(path, aside);
+        return aside;
     }
 }
 

@@ -146,7 +146,65 @@ public sealed class AuditWriterTests : SqliteStoreTestBase
         Assert.Equal(["req-0-0", "req-0-1", "req-0-2"], records.Select(r => r.Subject));
         Assert.True(AuditVerifier.Verify(records).IsValid);
         Assert.Equal(3, writer.Written);
-        // Only the first append failed: the retry went to AppendAuditAgainAsync, which found the batch there.
-        Assert.Equal(1, failed);
+        Assert.Equal(2, failed);
+    }
+
+    [Fact]
+    public async Task BatchesTheStoreRefuses_AreSpooled_AndAppendedOnceByTheNextWriter_AfterAStopWhileTheStoreWasAway()
+    {
+        var spool = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "spool");
+        var away = InterceptedStore.Wrap(Store, (_, _) => Task.FromException<IReadOnlyList<Core.Audit.AuditRecord>>(new IOException("the store is away")));
+        using (var writer = new AuditWriter(away, new AuditWriterOptions(BatchSize: 2, FlushInterval: TimeSpan.FromMinutes(5), SpoolPath: spool), TimeProvider.System, NullLogger<AuditWriter>.Instance))
+        {
+            await writer.StartAsync(CancellationToken.None).WithTimeout();
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True(writer.Enqueue(Decision(0, i)));
+            }
+
+            // A stop (or a crash) while the store is away: the entries are on disk, not lost.
+            await writer.StopAsync(CancellationToken.None).WithTimeout();
+            Assert.Equal(0, writer.Pending);
+            Assert.Equal(0, writer.Written);
+        }
+        Assert.Equal(2, Directory.GetFiles(spool, "*.audit.json").Length);
+        Assert.Empty(await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync());
+
+        using (var writer = new AuditWriter(Store, new AuditWriterOptions(SpoolPath: spool), TimeProvider.System, NullLogger<AuditWriter>.Instance))
+        {
+            await writer.StartAsync(CancellationToken.None).WithTimeout();
+            using (var timeout = new CancellationTokenSource(TestTimeouts.Default))
+            {
+                await writer.FlushAsync(timeout.Token);
+            }
+            await writer.StopAsync(CancellationToken.None).WithTimeout();
+            Assert.Equal(3, writer.Written);
+        }
+
+        var records = await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync();
+        Assert.Equal(["req-0-0", "req-0-1", "req-0-2"], records.Select(r => r.Subject));
+        Assert.True(AuditVerifier.Verify(records).IsValid);
+        Assert.Empty(Directory.GetFiles(spool));
+    }
+
+    [Fact]
+    public async Task ASpooledBatchTheLogAlreadyHolds_IsNotAppendedAgain()
+    {
+        // A crash between a replay's append and the file's delete (or a batch spooled after an append whose outcome was unknown).
+        var spoolFolder = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "spool");
+        AuditEntry[] batch = [Decision(0, 0), Decision(0, 1)];
+        await Store.AppendAuditAsync(batch, CancellationToken.None).WithTimeout();
+        await new AuditSpool(spoolFolder).SaveAsync(batch, CancellationToken.None).WithTimeout();
+
+        using var writer = new AuditWriter(Store, new AuditWriterOptions(SpoolPath: spoolFolder), TimeProvider.System, NullLogger<AuditWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        using (var timeout = new CancellationTokenSource(TestTimeouts.Default))
+        {
+            await writer.FlushAsync(timeout.Token);
+        }
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+
+        Assert.Equal(["req-0-0", "req-0-1"], (await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync()).Select(r => r.Subject));
+        Assert.Empty(Directory.GetFiles(spoolFolder));
     }
 }

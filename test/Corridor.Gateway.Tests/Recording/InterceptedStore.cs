@@ -5,7 +5,10 @@ using Corridor.Storage;
 
 namespace Corridor.Gateway.Tests.Recording;
 
-/// <summary>A real store whose audit appends a test stands in front of (to hold one, or to fail one after it landed); every other call goes through.</summary>
+/// <summary>
+/// A real store whose audit appends (<see cref="ICorridorStore.AppendAuditAsync"/>, <see cref="ICorridorStore.AppendAuditAgainAsync"/>)
+/// a test stands in front of (to hold one, to fail one after it landed, or to refuse them); every other call goes through.
+/// </summary>
 public class InterceptedStore : DispatchProxy
 {
     /// <summary>Given the entries and the real store's append, does the append as the test wants it done.</summary>
@@ -26,7 +29,7 @@ public class InterceptedStore : DispatchProxy
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
     {
         ArgumentNullException.ThrowIfNull(targetMethod);
-        if (targetMethod.Name == nameof(ICorridorStore.AppendAuditAsync))
+        if (targetMethod.Name is nameof(ICorridorStore.AppendAuditAsync) or nameof(ICorridorStore.AppendAuditAgainAsync))
         {
             var entries = (IReadOnlyList<AuditEntry>)args![0]!;
             return _appendAudit(entries, () => (Task<IReadOnlyList<AuditRecord>>)targetMethod.Invoke(_inner, args)!);
