@@ -31,6 +31,7 @@ internal sealed class AuditSpool(string folder)
     /// </summary>
     public async Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken)
     {
+        SpoolFiles.RemoveAbandoned(Folder);
         var stored = 0;
         foreach (var path in SpoolFiles.Waiting(Folder, Extension))
         {

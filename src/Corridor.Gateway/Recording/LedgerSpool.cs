@@ -49,6 +49,7 @@ internal sealed class LedgerSpool(string folder)
     /// </summary>
     public async Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken)
     {
+        SpoolFiles.RemoveAbandoned(Folder);
         var stored = 0;
         foreach (var path in SpoolFiles.Waiting(Folder, Extension))
         {
@@ -127,6 +128,36 @@ internal static class SpoolFiles
     /// <summary>The files of one kind waiting in the folder, oldest first.</summary>
     public static List<string> Waiting(string folder, string extension) =>
         Directory.Exists(folder) ? [.. Directory.EnumerateFiles(folder, "*" + extension).Order(StringComparer.Ordinal)] : [];
+
+    /// <summary>How old a temporary file must be to count as abandoned: a batch's file is written in well under a second.</summary>
+    public static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Deletes the temporary files of saves a crash cut short (older than <see cref="AbandonedAfter"/>, so that a save in
+    /// progress in another process on the folder keeps its own). Their batches never counted as durable: nothing waited on them.
+    /// </summary>
+    public static void RemoveAbandoned(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return;
+        }
+        var before = DateTime.UtcNow - AbandonedAfter;
+        foreach (var temporary in Directory.EnumerateFiles(folder, "*.tmp"))
+        {
+            try
+            {
+                if (File.GetLastWriteTimeUtc(temporary) < before)
+                {
+                    File.Delete(temporary);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left for the next replay.
+            }
+        }
+    }
 
     public static int Count(string folder, string pattern) => Directory.Exists(folder) ? Directory.EnumerateFiles(folder, pattern).Count() : 0;
 

@@ -150,4 +150,30 @@ public sealed class LedgerWriterTests : SqliteStoreTestBase
         Assert.Equal(1, writer.SpoolSetAside);
         await writer.StopAsync(CancellationToken.None).WithTimeout();
     }
+
+    [Fact]
+    public async Task TheTemporaryFileOfASaveACrashCut_IsRemoved_AndOneBeingWrittenIsKept()
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "ledger-spool");
+        Directory.CreateDirectory(folder);
+        var abandoned = Path.Combine(folder, "0638000000000000000-4242-0000000001.ledger.json.tmp");
+        var beingWritten = Path.Combine(folder, "0638000000000000001-4243-0000000001.ledger.json.tmp");
+        await File.WriteAllTextAsync(abandoned, "[{\"request_id\":");
+        await File.WriteAllTextAsync(beingWritten, "[");
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow - SpoolFiles.AbandonedAfter - TimeSpan.FromMinutes(1));
+
+        using var writer = new LedgerWriter(Store, new LedgerOptions(SpoolPath: folder), TimeProvider.System, NullLogger<LedgerWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        using (var timeout = new CancellationTokenSource(TestTimeouts.Default))
+        {
+            // The writer looks at its spool within a second of its start.
+            while (File.Exists(abandoned))
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        Assert.Equal([beingWritten], Directory.GetFiles(folder));
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+    }
 }
