@@ -13,7 +13,7 @@ namespace Corridor.Gateway.Recording;
 /// append and the delete, or an append whose outcome was unknown when it was spooled), and deleted once stored. A file
 /// that cannot be read is set aside, as the ledger's are.
 /// </summary>
-internal sealed class AuditSpool(string folder)
+internal sealed class AuditSpool(string folder) : IBatchSpool<AuditEntry>
 {
     private const string Extension = ".audit.json";
 

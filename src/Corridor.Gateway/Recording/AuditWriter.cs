@@ -37,11 +37,11 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
 {
     private const int ShutdownAttempts = 5;
     private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
-    private readonly AuditSpool? _spool = options.SpoolPath is { } path ? new AuditSpool(path) : null;
+    private readonly SpoolRetries<AuditEntry, AuditSpool>? _spool = options.SpoolPath is { } path ? new(new AuditSpool(path), store, new SpoolLog(
+        (e, count, folder) => LogSpooled(logger, e, count, folder),
+        (e, count, folder) => LogSpoolFailed(logger, e, count, folder),
+        (from, to, e) => LogSpoolFileSetAside(logger, e, from, to))) : null;
 
-    // Whether the spool may hold batches: true at start (a crash or a stop may have left some) and after a batch was
-    // spooled, false once a replay left it empty.
-    private volatile bool _spoolMayHoldBatches = options.SpoolPath is not null;
 
     // Not SingleReader: that channel cannot count its items, and the batching reads Count.
     private readonly Channel<Queued> _queue = Channel.CreateUnbounded<Queued>();
@@ -126,13 +126,13 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
             try
             {
                 waiting ??= reader.WaitToReadAsync(stoppingToken).AsTask();
-                if (_spoolMayHoldBatches)
+                if (_spool is { MayHoldBatches: true })
                 {
                     // Wake now and then while idle, to append what the spool holds once the store is back; and before a
                     // batch, so older entries go first.
                     await Task.WhenAny(waiting, Task.Delay(SpoolRetryInterval, time, stoppingToken));
                     stoppingToken.ThrowIfCancellationRequested();
-                    await ReplaySpoolAsync();
+                    Interlocked.Add(ref _written, await _spool.ReplayAsync());
                     if (!waiting.IsCompleted)
                     {
                         continue;
@@ -214,7 +214,7 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (_spool is not null && await TrySpoolAsync(batch, e))
+                if (_spool is not null && await _spool.TrySaveAsync(batch, e))
                 {
                     Interlocked.Add(ref _pending, -batch.Count);
                     return;
@@ -234,42 +234,6 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         }
     }
 
-    /// <summary>Saves a refused batch to the spool; false (retry in memory) when even the local disk refuses it.</summary>
-    private async Task<bool> TrySpoolAsync(List<AuditEntry> batch, Exception storeError)
-    {
-        try
-        {
-            await _spool!.SaveAsync(batch, CancellationToken.None);
-            _spoolMayHoldBatches = true;
-            LogSpooled(storeError, batch.Count, _spool.Folder);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogSpoolFailed(e, batch.Count, _spool!.Folder);
-            return false;
-        }
-    }
-
-    private async Task ReplaySpoolAsync()
-    {
-        if (_spool is null || !_spoolMayHoldBatches)
-        {
-            return;
-        }
-
-        try
-        {
-            var stored = await _spool.ReplayAsync(store, (path, aside, e) => LogSpoolFileSetAside(e, path, aside), CancellationToken.None);
-            Interlocked.Add(ref _written, stored);
-            _spoolMayHoldBatches = !_spool.IsEmpty;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Still unreachable: the files wait for the next try.
-        }
-    }
-
     /// <summary>An entry ready to write, or a decision whose entry the writer works out.</summary>
     private readonly record struct Queued(AuditEntry? Entry, DecisionToAudit? Decision);
 
@@ -283,13 +247,13 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
     private partial void LogEnqueueAfterShutdown(string action, string subject);
 
     [LoggerMessage(EventId = 3105, Level = LogLevel.Error, Message = "The store refused {Count} audit records; kept in the spool {Folder} until it is back")]
-    private partial void LogSpooled(Exception exception, int count, string folder);
+    private static partial void LogSpooled(ILogger logger, Exception exception, int count, string folder);
 
     [LoggerMessage(EventId = 3106, Level = LogLevel.Critical, Message = "Could not spool {Count} audit records to {Folder}; retrying the store")]
-    private partial void LogSpoolFailed(Exception exception, int count, string folder);
+    private static partial void LogSpoolFailed(ILogger logger, Exception exception, int count, string folder);
 
     [LoggerMessage(EventId = 3107, Level = LogLevel.Critical, Message = "The audit spool file {Path} cannot be read; set aside as {SetAsidePath} so the files after it are written. Its records are not in the log")]
-    private partial void LogSpoolFileSetAside(Exception exception, string path, string setAsidePath);
+    private static partial void LogSpoolFileSetAside(ILogger logger, Exception exception, string path, string setAsidePath);
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Error, Message = "The audit record of decision {DecisionId} could not be worked out; it is written with the error instead of its trace")]
     private partial void LogDecisionRecordFailed(Exception exception, string decisionId);

@@ -13,7 +13,7 @@ namespace Corridor.Gateway.Recording;
 /// between the write and the delete never doubles a row. A file that cannot be read as rows the store would take (a
 /// damaged disk, a hand edit) is set aside, renamed with <see cref="SetAsideExtension"/>, so the files after it still flow.
 /// </summary>
-internal sealed class LedgerSpool(string folder)
+internal sealed class LedgerSpool(string folder) : IBatchSpool<LedgerEntry>
 {
     private const string Extension = ".ledger.json";
 

@@ -21,7 +21,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 {
     private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
     private static readonly Task<bool> Durable = Task.FromResult(true);
-    private readonly LedgerSpool? _spool = options.SpoolPath is { } path ? new LedgerSpool(path) : null;
+    private readonly SpoolRetries<LedgerEntry, LedgerSpool>? _retries = options.SpoolPath is { } path ? new(new LedgerSpool(path), store, new SpoolLog(
+        (e, count, folder) => LogSpooled(logger, e, count, folder),
+        (e, count, folder) => LogSpoolFailed(logger, e, count, folder),
+        (from, to, e) => LogSpoolFileSetAside(logger, e, from, to))) : null;
 
     // The batch gathering and the task its rows wait on, swapped together under the lock so that a row is always
     // released by the batch that holds it. Two lists alternate, so a steady load allocates only one task per batch.
@@ -32,9 +35,6 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     private TaskCompletionSource<bool> _durable = NewDurable();
     private bool _closed;
 
-    // Whether the spool may hold batches: true at start (a crash may have left some) and after a batch was spooled, false
-    // once a replay left it empty, so a steady load does not list the spool's folder before every commit.
-    private volatile bool _spoolMayHoldBatches = options.SpoolPath is not null;
     private int _inFlight;
     private bool _soloInFlight;
     private long _written;
@@ -47,10 +47,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     public long Lost => Interlocked.Read(ref _lost);
 
     /// <summary>Batches waiting in the spool (files), and files set aside there because they could not be read (by this process or an earlier one); zeros without a spool.</summary>
-    public (int Files, int SetAside) Spool => _spool is { } spool ? (spool.Files, spool.SetAsideFiles) : (0, 0);
+    public (int Files, int SetAside) Spool => _retries?.Spool is { } spool ? (spool.Files, spool.SetAsideFiles) : (0, 0);
 
     /// <summary>Spool files this process set aside because they could not be read.</summary>
-    public long SpoolSetAside => _spool?.SetAside ?? 0;
+    public long SpoolSetAside => _retries?.Spool.SetAside ?? 0;
 
     /// <summary>True while a batch is being written (or retried).</summary>
     public bool InFlight => Volatile.Read(ref _inFlight) > 0;
@@ -130,7 +130,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
                 Interlocked.Increment(ref _lost);
                 durable = Task.FromResult(false);
             }
-            else if (mayWriteAlone && _inFlight == 0 && !_soloInFlight && _gathering.Count == 0 && !_spoolMayHoldBatches)
+            else if (mayWriteAlone && _inFlight == 0 && !_soloInFlight && _gathering.Count == 0 && _retries is not { MayHoldBatches: true })
             {
                 _soloInFlight = true;
             }
@@ -180,7 +180,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             {
                 _soloInFlight = false;
                 // A failure may need the spool: rows go to the writer, which checks it before its next batch.
-                _spoolMayHoldBatches |= !written;
+                if (!written)
+                {
+                    _retries?.NoteMayHoldBatches();
+                }
             }
         }
         return written || await Enqueue(entry);
@@ -189,7 +192,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     /// <summary>Waits until every row enqueued so far is in the store.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        while (Pending > 0 || _spool is { IsEmpty: false })
+        while (Pending > 0 || _retries is { IsEmpty: false })
         {
             await Task.Delay(TimeSpan.FromMilliseconds(10), time, cancellationToken);
         }
@@ -201,7 +204,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         {
             try
             {
-                if (_spool is null)
+                if (_retries is null)
                 {
                     await _ready.WaitAsync(stoppingToken);
                 }
@@ -209,7 +212,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
                 {
                     // Wake now and then while idle, to write what the spool holds once the store is back.
                     var ready = await _ready.WaitAsync(SpoolRetryInterval, stoppingToken);
-                    await ReplaySpoolAsync();
+                    Interlocked.Add(ref _written, await _retries!.ReplayAsync());
                     if (!ready)
                     {
                         continue;
@@ -277,7 +280,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (_spool is not null && await TrySpoolAsync(batch, e))
+                if (_retries is not null && await _retries.TrySaveAsync(batch, e))
                 {
                     Interlocked.Increment(ref _commits);
                     return;
@@ -297,41 +300,6 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
                 await Task.Delay(delay, time, CancellationToken.None);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
-        }
-    }
-
-    /// <summary>Saves a refused batch to the spool; false (retry in memory) when even the local disk refuses it.</summary>
-    private async Task<bool> TrySpoolAsync(List<LedgerEntry> batch, Exception storeError)
-    {
-        try
-        {
-            await _spool!.SaveAsync(batch, CancellationToken.None);
-            _spoolMayHoldBatches = true;
-            LogSpooled(storeError, batch.Count, _spool.Folder);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogSpoolFailed(e, batch.Count, _spool!.Folder);
-            return false;
-        }
-    }
-
-    private async Task ReplaySpoolAsync()
-    {
-        if (_spool is null || !_spoolMayHoldBatches)
-        {
-            return;
-        }
-        try
-        {
-            var stored = await _spool.ReplayAsync(store, (path, aside, e) => LogSpoolFileSetAside(e, path, aside), CancellationToken.None);
-            Interlocked.Add(ref _written, stored);
-            _spoolMayHoldBatches = !_spool.IsEmpty;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Still unreachable: the files wait for the next try.
         }
     }
 
@@ -369,13 +337,13 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     private static void Release(TaskCompletionSource<bool> durable, bool result) => durable.TrySetResult(result);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "The store refused {Count} ledger rows; kept in the spool {Folder} until it is back")]
-    private partial void LogSpooled(Exception exception, int count, string folder);
+    private static partial void LogSpooled(ILogger logger, Exception exception, int count, string folder);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Critical, Message = "Could not spool {Count} ledger rows to {Folder}; retrying the store")]
-    private partial void LogSpoolFailed(Exception exception, int count, string folder);
+    private static partial void LogSpoolFailed(ILogger logger, Exception exception, int count, string folder);
 
     [LoggerMessage(EventId = 3008, Level = LogLevel.Critical, Message = "The ledger spool file {Path} cannot be read; set aside as {SetAsidePath} so the files after it are written. Its rows are not in the ledger")]
-    private partial void LogSpoolFileSetAside(Exception exception, string path, string setAsidePath);
+    private static partial void LogSpoolFileSetAside(ILogger logger, Exception exception, string path, string setAsidePath);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Writing {Count} ledger rows failed (attempt {Attempt}); retrying")]
     private partial void LogWriteFailed(Exception exception, int count, int attempt);

@@ -1,0 +1,80 @@
+using Corridor.Storage;
+
+namespace Corridor.Gateway.Recording;
+
+/// <summary>A spool of batches the store refused (<see cref="LedgerSpool"/>, <see cref="AuditSpool"/>).</summary>
+internal interface IBatchSpool<T>
+{
+    string Folder { get; }
+
+    bool IsEmpty { get; }
+
+    Task SaveAsync(IReadOnlyList<T> batch, CancellationToken cancellationToken);
+
+    /// <summary>Writes the saved batches to the store, oldest first; tells <paramref name="setAside"/> of each file set aside. Returns the items stored.</summary>
+    Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken);
+}
+
+/// <summary>What a writer logs about its spool: a batch spooled, a batch the disk refused too, a file set aside (its path, the new one, why).</summary>
+internal sealed record SpoolLog(
+    Action<Exception, int, string> Spooled,
+    Action<Exception, int, string> SaveFailed,
+    Action<string, string, Exception> SetAside);
+
+/// <summary>
+/// A writer's side of its spool, the same for the ledger's rows and the audit log's entries: saves a batch the store
+/// refused, and writes what the spool holds once the store answers again. It remembers whether the spool may hold
+/// batches (true at start, since a crash or a stop may have left some, and after a batch was saved; false once a replay
+/// left it empty), so a writer under steady load does not list the folder before every batch.
+/// </summary>
+internal sealed class SpoolRetries<T, TSpool>(TSpool spool, ICorridorStore store, SpoolLog log)
+    where TSpool : IBatchSpool<T>
+{
+    private volatile bool _mayHoldBatches = true;
+
+    public TSpool Spool => spool;
+
+    public bool MayHoldBatches => _mayHoldBatches;
+
+    public bool IsEmpty => spool.IsEmpty;
+
+    /// <summary>Notes that batches may have gone the spool's way (a failure elsewhere hands its rows to the writer).</summary>
+    public void NoteMayHoldBatches() => _mayHoldBatches = true;
+
+    /// <summary>Saves a refused batch; false (the caller retries the store in memory) when even the local disk refuses it.</summary>
+    public async Task<bool> TrySaveAsync(IReadOnlyList<T> batch, Exception storeError)
+    {
+        try
+        {
+            await spool.SaveAsync(batch, CancellationToken.None);
+            _mayHoldBatches = true;
+            log.Spooled(storeError, batch.Count, spool.Folder);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.SaveFailed(e, batch.Count, spool.Folder);
+            return false;
+        }
+    }
+
+    /// <summary>Writes what the spool holds, if it may hold anything; returns the items stored (0 while the store still refuses).</summary>
+    public async Task<int> ReplayAsync()
+    {
+        if (!_mayHoldBatches)
+        {
+            return 0;
+        }
+        try
+        {
+            var stored = await spool.ReplayAsync(store, log.SetAside, CancellationToken.None);
+            _mayHoldBatches = !spool.IsEmpty;
+            return stored;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Still unreachable: the files wait for the next try.
+            return 0;
+        }
+    }
+}
