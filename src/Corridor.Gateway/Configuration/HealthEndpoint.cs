@@ -10,8 +10,9 @@ namespace Corridor.Gateway.Configuration;
 
 /// <summary>
 /// <c>GET /healthz</c>: 200 while serving. Says when the active configuration was loaded and, when the last
-/// reload failed, that the gateway still serves the last good configuration and why the reload failed; and the
-/// distillation monitor's counters (observed, dropped when its queue was full, failures).
+/// reload failed, that the gateway still serves the last good configuration and why the reload failed; the
+/// distillation monitor's counters (observed, dropped when its queue was full, failures); and the ledger's and the audit
+/// log's writers (written, waiting, spooled).
 /// </summary>
 internal static class HealthEndpoint
 {
@@ -63,9 +64,22 @@ internal static class HealthEndpoint
 
             json.WriteEndObject();
             WriteLedger(json, context.RequestServices.GetRequiredService<LedgerWriter>(), context.RequestServices.GetRequiredService<ICorridorStore>());
+            WriteAudit(json, context.RequestServices.GetRequiredService<AuditWriter>());
             json.WriteEndObject();
         }
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>The audit writer's counters: records written since start, records waiting, and the spool's batches waiting for the store.</summary>
+    private static void WriteAudit(Utf8JsonWriter json, AuditWriter audit)
+    {
+        json.WriteStartObject("audit");
+        json.WriteNumber("written", audit.Written);
+        json.WriteNumber("pending", audit.Pending);
+        json.WriteStartObject("spool");
+        json.WriteNumber("files", audit.SpoolFiles);
+        json.WriteEndObject();
+        json.WriteEndObject();
     }
 
     /// <summary>

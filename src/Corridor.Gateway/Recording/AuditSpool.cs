@@ -19,7 +19,10 @@ internal sealed class AuditSpool(string folder) : IBatchSpool<AuditEntry>
 
     public string Folder { get; } = folder;
 
-    public bool IsEmpty => SpoolFiles.Count(Folder, "*" + Extension) == 0;
+    public bool IsEmpty => Files == 0;
+
+    /// <summary>Batches waiting in the folder.</summary>
+    public int Files => SpoolFiles.Count(Folder, "*" + Extension);
 
     public Task SaveAsync(IReadOnlyList<AuditEntry> batch, CancellationToken cancellationToken) =>
         SpoolFiles.SaveAsync(Folder, Extension, [.. batch], AuditSpoolJson.Default.AuditEntryArray, cancellationToken);

@@ -54,6 +54,9 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
 
     public long Pending => Interlocked.Read(ref _pending);
 
+    /// <summary>Batches waiting in the spool for the store to take them.</summary>
+    public int SpoolFiles => _spool?.Spool.Files ?? 0;
+
     /// <summary>Queues an entry; never blocks. Returns false only once the writer has shut down.</summary>
     public bool Enqueue(AuditEntry entry)
     {

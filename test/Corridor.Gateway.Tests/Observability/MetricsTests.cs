@@ -48,7 +48,7 @@ public sealed partial class MetricsTests(Functional.LiveGatewayFixture fixture) 
     }
 
     [Fact]
-    public async Task Healthz_ShowsTheLedgerSpool_FilesWaitingAndSetAside()
+    public async Task Healthz_ShowsTheLedgerAndAuditSpools_FilesWaitingAndSetAside()
     {
         using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
         using var health = JsonDocument.Parse(await http.GetStringAsync("/healthz").WithTimeout());
@@ -56,6 +56,10 @@ public sealed partial class MetricsTests(Functional.LiveGatewayFixture fixture) 
         var spool = health.RootElement.GetProperty("ledger").GetProperty("spool");
         Assert.Equal(0, spool.GetProperty("files").GetInt32());
         Assert.Equal(0, spool.GetProperty("set_aside").GetInt32());
+        var audit = health.RootElement.GetProperty("audit");
+        Assert.True(audit.GetProperty("written").GetInt64() >= 0);
+        Assert.True(audit.GetProperty("pending").GetInt64() >= 0);
+        Assert.Equal(0, audit.GetProperty("spool").GetProperty("files").GetInt32());
     }
 
     [Fact]
