@@ -131,6 +131,19 @@ public sealed class DistillationMonitor
     }
 
     /// <summary>
+    /// Whether <see cref="Pin"/> would have room for <paramref name="subject"/>: it is pinned already, or fewer than
+    /// <see cref="MonitorOptions.MaxRecords"/> subjects are. Asked before a pin is stored, so that none is stored and
+    /// audited that the monitor would not enforce.
+    /// </summary>
+    public bool HasRoomToPin(SubjectRef subject)
+    {
+        lock (_gate)
+        {
+            return _pinned.ContainsKey(subject) || _pinned.Count < _options.MaxRecords;
+        }
+    }
+
+    /// <summary>
     /// Pins a subject's level (either way) until <see cref="Unpin"/>: the scores keep being computed and reported but
     /// do not move it. A cluster's pin holds the members it has when pinned, or <paramref name="members"/> when given (those
     /// the pin was stored and audited with), whatever the cluster becomes later. Returns false when the subject cannot be

@@ -40,6 +40,13 @@ internal static class MonitorAdminApi
                     "Send a JSON object: {\"subject\": \"key:ID\" or \"tenant:ID\" or \"cluster:ID\", \"level\": \"none|watch|flag|throttle|suspend\", \"note\": \"why\"}.");
             }
 
+            if (!monitor.Monitor.HasRoomToPin(subject))
+            {
+                // Stored and audited but not enforced would be worse than refused.
+                return AdminApi.Problem(StatusCodes.Status409Conflict,
+                    "The monitor holds as many pins as monitor.maxRecords allows; unpin a subject first, or raise it.");
+            }
+
             return await AdminApi.ChangeAsync(async () =>
             {
                 var now = time.GetUtcNow();

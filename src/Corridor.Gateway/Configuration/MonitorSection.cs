@@ -61,6 +61,7 @@ internal static class MonitorSection
             MaxKeys = Int(s, "maxKeys") ?? o.MaxKeys,
             MaxTenants = Int(s, "maxTenants") ?? o.MaxTenants,
             MaxClients = Int(s, "maxClients") ?? o.MaxClients,
+            MaxRecords = Int(s, "maxRecords") ?? o.MaxRecords,
         };
         errors.AddRange(scoring.Validate().Select(e => "monitor: " + e));
 

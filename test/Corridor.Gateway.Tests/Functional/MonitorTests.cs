@@ -312,6 +312,50 @@ public sealed class MonitorTests(MonitorGatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task APinBeyondMaxRecords_IsRefused_AndNeitherStoredNorAudited()
+    {
+        var tokenEnv = "CORRIDOR_PIN_ROOM_ADMIN_TOKEN_" + Guid.NewGuid().ToString("N");
+        var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+        Environment.SetEnvironmentVariable(tokenEnv, token);
+        try
+        {
+            // The least maxRecords there is: 16 pins, and a 17th subject.
+            await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, tokenEnv) + MonitorGatewayFixture.Monitor + "\n  maxRecords: 16\n").WithTimeout();
+            var keys = new List<string>();
+            for (var i = 0; i < 17; i++)
+            {
+                await live.AddTenantWithKeyAsync($"room-{i}", "SG");
+                keys.Add((await live.Store.ListKeysAsync($"room-{i}", CancellationToken.None))[0].Id);
+            }
+            var second = keys[16];
+            using var admin = new HttpClient { BaseAddress = live.BaseAddress, Timeout = TestTimeouts.Default };
+            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+            foreach (var key in keys.Take(16))
+            {
+                using var pinned = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{key}", level = "suspend" }).WithTimeout();
+                Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
+            }
+            using (var again = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{keys[0]}", level = "throttle" }).WithTimeout())
+            {
+                Assert.Equal(HttpStatusCode.OK, again.StatusCode); // a pinned subject's pin changes in place
+            }
+            using (var refused = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{second}", level = "suspend" }).WithTimeout())
+            {
+                Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+                Assert.Contains("monitor.maxRecords", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+
+            Assert.Empty(await live.Store.SearchAuditAsync(new AuditQuery(second, AuditActions.MonitorPin), CancellationToken.None));
+            Assert.DoesNotContain(await live.Store.ListEnforcementAsync(CancellationToken.None), e => e.Subject == $"key:{second}");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(tokenEnv, null);
+        }
+    }
+
+    [Fact]
     public async Task ManualPin_IsAudited_AndSurvivesARestart()
     {
         var (keyId, secret) = await fixture.TenantAsync("restart-co");
