@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Corridor.Core.Audit;
 using Corridor.Storage;
@@ -32,34 +31,16 @@ internal sealed class AuditSpool(string folder) : IBatchSpool<AuditEntry>
     /// that cannot be read, or holds an entry no store takes (a field missing), is set aside and told to
     /// <paramref name="setAside"/> (its path, the new one, why). Returns the entries stored.
     /// </summary>
-    public async Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken)
-    {
-        SpoolFiles.RemoveAbandoned(Folder);
-        var stored = 0;
-        foreach (var path in SpoolFiles.Waiting(Folder, Extension))
+    public Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken) =>
+        SpoolFiles.ReplayAsync(Folder, Extension, AuditSpoolJson.Default.AuditEntryArray, async batch =>
         {
-            AuditEntry[] batch;
-            try
+            if (Array.FindIndex(batch, e => e is not { Actor: not null, Action: not null, Subject: not null, Details: not null }) is var bad and >= 0)
             {
-                batch = await SpoolFiles.ReadAsync(path, AuditSpoolJson.Default.AuditEntryArray, cancellationToken);
-                if (Array.FindIndex(batch, e => e is not { Actor: not null, Action: not null, Subject: not null, Details: not null }) is var bad and >= 0)
-                {
-                    throw new InvalidDataException($"entry {bad} lacks a field");
-                }
+                return (0, new InvalidDataException($"entry {bad} lacks a field"));
             }
-            catch (Exception e) when (e is JsonException or InvalidDataException)
-            {
-                setAside(path, SpoolFiles.SetAside(path), e);
-                continue;
-            }
-
             await store.AppendAuditAgainAsync(batch, cancellationToken);
-            File.Delete(path);
-            stored += batch.Length;
-        }
-
-        return stored;
-    }
+            return (batch.Length, null);
+        }, (path, reason) => setAside(path, SpoolFiles.SetAside(path), reason), cancellationToken);
 }
 
 [JsonSerializable(typeof(AuditEntry[]))]

@@ -47,23 +47,9 @@ internal sealed class LedgerSpool(string folder) : IBatchSpool<LedgerEntry>
     /// written: left in place, it would fail every replay and keep every file after it from the store.
     /// Returns the rows stored.
     /// </summary>
-    public async Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken)
-    {
-        SpoolFiles.RemoveAbandoned(Folder);
-        var stored = 0;
-        foreach (var path in SpoolFiles.Waiting(Folder, Extension))
+    public Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken) =>
+        SpoolFiles.ReplayAsync(Folder, Extension, LedgerSpoolJson.Default.LedgerEntryArray, async batch =>
         {
-            LedgerEntry[] batch;
-            try
-            {
-                batch = await SpoolFiles.ReadAsync(path, LedgerSpoolJson.Default.LedgerEntryArray, cancellationToken);
-            }
-            catch (JsonException e)
-            {
-                SetAsideFile(path, e, setAside);
-                continue;
-            }
-
             // A row the store would refuse whatever its state (SqliteStore's journal, PostgreSQL's NOT NULLs) would fail
             // the file's every replay: the others are written, and the file set aside.
             var storable = Array.FindAll(batch, e => e is { RequestId: not null, Model: not null, Endpoint: not null });
@@ -71,21 +57,10 @@ internal sealed class LedgerSpool(string folder) : IBatchSpool<LedgerEntry>
             {
                 await store.AppendLedgerAsync(storable, cancellationToken);
             }
-
-            if (storable.Length < batch.Length)
-            {
-                SetAsideFile(path, new InvalidDataException($"{batch.Length - storable.Length} of its {batch.Length} rows lack their request id, model or endpoint; the others are written"), setAside);
-            }
-            else
-            {
-                File.Delete(path);
-            }
-
-            stored += storable.Length;
-        }
-
-        return stored;
-    }
+            return (storable.Length, storable.Length < batch.Length
+                ? new InvalidDataException($"{batch.Length - storable.Length} of its {batch.Length} rows lack their request id, model or endpoint; the others are written")
+                : null);
+        }, (path, reason) => SetAsideFile(path, reason, setAside), cancellationToken);
 
     private void SetAsideFile(string path, Exception reason, Action<string, string, Exception> setAside)
     {
@@ -123,6 +98,45 @@ internal static class SpoolFiles
         File.Move(temporary, Path.Combine(folder, name));
         // The batch counts as durable once this returns: the new name must survive a power cut too.
         FolderSync.Sync(folder);
+    }
+
+    /// <summary>
+    /// Replays the files of one kind, oldest first, after removing abandoned temporaries: each file's batch goes to
+    /// <paramref name="write"/>, which stores what it can and returns how many it stored and, when the file must not be
+    /// replayed again, why (else the file is deleted). A file that cannot be read, or that <paramref name="write"/> gives a
+    /// reason for, goes to <paramref name="setAside"/>. A failure of the store stops the replay where it is. Returns the items stored.
+    /// </summary>
+    public static async Task<int> ReplayAsync<T>(string folder, string extension, JsonTypeInfo<T[]> json,
+        Func<T[], Task<(int Stored, Exception? SetAsideBecause)>> write, Action<string, Exception> setAside, CancellationToken cancellationToken)
+    {
+        RemoveAbandoned(folder);
+        var stored = 0;
+        foreach (var path in Waiting(folder, extension))
+        {
+            T[] batch;
+            try
+            {
+                batch = await ReadAsync(path, json, cancellationToken);
+            }
+            catch (JsonException e)
+            {
+                setAside(path, e);
+                continue;
+            }
+
+            var (written, because) = await write(batch);
+            stored += written;
+            if (because is null)
+            {
+                File.Delete(path);
+            }
+            else
+            {
+                setAside(path, because);
+            }
+        }
+
+        return stored;
     }
 
     /// <summary>The files of one kind waiting in the folder, oldest first.</summary>
