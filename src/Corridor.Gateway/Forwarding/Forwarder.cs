@@ -227,11 +227,11 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         var translator = direction switch
         {
             TranslationDirection.ChatToMessages => ChatToMessages.CreateStreamTranslator(request.Model, "chatcmpl-" + call.RequestId, request.IncludeUsage),
-            // message_start's prompt count, which an OpenAI stream gives only at its end: the gateway's tokenizer's estimate,
-            // four bytes a token past 32 KiB (tokenizing 100 KiB takes some 10 ms, which would hold the stream's first
-            // event), and never above the model's context window (a base64 image is not its bytes' worth of tokens).
+            // message_start's prompt count, which an OpenAI stream gives only at its end: the gateway's tokenizer's estimate
+            // from the body's first 2 KiB (tokenizing more would hold the stream's first event and the socket's thread),
+            // never above the model's context window (a base64 image is not its bytes' worth of tokens).
             TranslationDirection.MessagesToChat => MessagesToChat.CreateStreamTranslator(request.Model, "msg_" + call.RequestId,
-                Math.Min(TokenCounter.CountUtf8(request.Body.Span, maxTokenizedBytes: 32 * 1024), call.Model!.Config.ContextWindow)),
+                Math.Min(TokenCounter.EstimateUtf8(request.Body.Span, sampleBytes: 2 * 1024), call.Model!.Config.ContextWindow)),
             _ => null,
         };
         var dropUsageChunk = translator is null && target.Dialect == Dialect.OpenAI && !request.IncludeUsage;
