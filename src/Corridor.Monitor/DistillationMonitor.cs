@@ -131,9 +131,10 @@ public sealed class DistillationMonitor
     }
 
     /// <summary>
-    /// Whether <see cref="Pin"/> would have room for <paramref name="subject"/>: it is pinned already, or fewer than
-    /// <see cref="MonitorOptions.MaxRecords"/> subjects are. Asked before a pin is stored, so that none is stored and
-    /// audited that the monitor would not enforce.
+    /// Whether a new pin of <paramref name="subject"/> fits the monitor's room: it is pinned already, or fewer than
+    /// <see cref="MonitorOptions.MaxRecords"/> subjects are. Asked before a new pin is stored (the admin API refuses one
+    /// beyond the room); <see cref="Pin"/> itself enforces every pin it is given, since a stored pin is an operator's
+    /// decision and must not be dropped (one kept from before <c>maxRecords</c> was lowered, or made from the command line).
     /// </summary>
     public bool HasRoomToPin(SubjectRef subject)
     {
@@ -147,7 +148,7 @@ public sealed class DistillationMonitor
     /// Pins a subject's level (either way) until <see cref="Unpin"/>: the scores keep being computed and reported but
     /// do not move it. A cluster's pin holds the members it has when pinned, or <paramref name="members"/> when given (those
     /// the pin was stored and audited with), whatever the cluster becomes later. Returns false when the subject cannot be
-    /// pinned (an unknown cluster, or too many pins).
+    /// pinned (an unknown cluster). Pins are not limited by the room (see <see cref="HasRoomToPin"/>).
     /// </summary>
     public bool Pin(SubjectRef subject, EnforcementLevel level, string actor, string? note, DateTimeOffset at, IReadOnlyList<SubjectRef>? members = null)
     {
@@ -156,7 +157,7 @@ public sealed class DistillationMonitor
             lock (_gate)
             {
                 var tracker = FindTracker(subject, create: true);
-                if (tracker is null || (!_pinned.ContainsKey(subject) && _pinned.Count >= _options.MaxRecords))
+                if (tracker is null)
                 {
                     return false;
                 }

@@ -46,6 +46,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     private readonly SemaphoreSlim _pinGate = new(1, 1);
     private volatile ExampleTargets _examples = ExampleTargets.Empty;
     private bool _persistent = true;
+    private bool _pinsBeyondRoom;
     private long _failures;
 
     public MonitorService(ICorridorStore store, GatewayState state, TimeProvider time, ILogger<MonitorService> logger)
@@ -397,6 +398,16 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             {
                 _appliedAt.Remove(subject);
             }
+
+            // Every stored pin is enforced, beyond the room too (kept from before monitor.maxRecords was lowered, or made from
+            // the command line): said once, so the operator can raise the setting or unpin.
+            var beyondRoom = _appliedPins.Count > Monitor.Options.MaxRecords;
+            if (beyondRoom && !_pinsBeyondRoom)
+            {
+                LogPinsBeyondRoom(_appliedPins.Count, Monitor.Options.MaxRecords);
+            }
+
+            _pinsBeyondRoom = beyondRoom;
         }
     }
 
@@ -509,6 +520,9 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "Case {CaseId} opened: {Subject} reached {Level} (score {Score})")]
     private partial void LogCaseOpened(string caseId, string subject, string level, double score);
+
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Warning, Message = "The store holds {Pins} pins, more than monitor.maxRecords ({MaxRecords}); all are enforced, and the admin API refuses new ones until pins are removed or monitor.maxRecords is raised")]
+    private partial void LogPinsBeyondRoom(int pins, int maxRecords);
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "The store keeps no monitor enforcement or cases ({Reason}); levels and pins last until the gateway stops")]
     private partial void LogNotPersistent(string reason);
