@@ -164,6 +164,39 @@ public sealed class LiveMonitorTests
     }
 
     [Fact]
+    public void AfterARestart_APinnedSubjectThatSentThenFellSilent_CoolsOffUnderItsPin_SoTheUnpinAppliesItsCurrentLevel()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(new MonitorOptions { DownDwell = TimeSpan.FromHours(1) }, sink);
+        var key = SubjectRef.Key("key-e");
+
+        // What a restart puts back: the stored automatic suspension, then the pin (down to none) over it.
+        Assert.True(monitor.Restore(key, EnforcementLevel.Suspend, TestRequests.Start));
+        Assert.True(monitor.Pin(key, EnforcementLevel.None, "analyst", "contracted evaluation run", TestRequests.Start));
+
+        // The key sends a little ordinary traffic after the restart (so it has behaviour state again), then falls silent.
+        for (var i = 0; i < 4; i++)
+        {
+            monitor.Observe(MonitorTests.Chat(i, key: "key-e", tenant: "tenant-e", at: TestRequests.Start.AddMinutes(i + 1)));
+        }
+
+        for (var hour = 1; hour <= 12; hour++)
+        {
+            monitor.Tick(TestRequests.Start.AddHours(hour));
+        }
+
+        // Its automatic level cooled off under the pin, and each step was published for the store.
+        Assert.Equal(EnforcementLevel.None, monitor.Standing(key)!.Automatic);
+        Assert.Equal(EnforcementLevel.None, StoredLevel(sink, key));
+        Assert.True(monitor.Unpin(key, "analyst", "run over", TestRequests.Start.AddHours(13)));
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(key));
+    }
+
+    /// <summary>The automatic level the store would hold for <paramref name="subject"/> from the published changes.</summary>
+    private static EnforcementLevel StoredLevel(RecordingSink sink, SubjectRef subject) =>
+        Clusters.ClusterTests.Stored(sink).TryGetValue(subject, out var row) ? row.Level : EnforcementLevel.None;
+
+    [Fact]
     public void WhenTheLevelRecordsAreFull_TheLowestLevelsMakeRoom_NeverASuspensionAheadOfThem()
     {
         var monitor = new DistillationMonitor(new MonitorOptions { MaxRecords = 16 });
