@@ -136,6 +136,7 @@ public sealed class DistillationMonitor
     /// beyond the room); <see cref="Pin"/> itself enforces every pin it is given, since a stored pin is an operator's
     /// decision and must not be dropped (one kept from before <c>maxRecords</c> was lowered, or made from the command line).
     /// decision and must not be dropped (one kept from before <c>maxRecords</c> was lowered, or made from the command line).
+    /// decision and must not be dropped (one kept from before <c>maxRecords</c> was lowered, or made from the command line).
     /// </summary>
     public bool HasRoomToPin(SubjectRef subject)
     {
@@ -147,7 +148,7 @@ public sealed class DistillationMonitor
 
     /// <summary>
     /// Pins a subject's level (either way) until <see cref="Unpin"/>: the scores keep being computed and reported but
-    /// do not move it. A cluster's pin holds the members it has when pinned, or <paramref name="members"/> when given (those
+    /// pinned (an unknown cluster). Pins are not limited by the room (see <see cref="HasRoomToPin"/>).
     /// pinned (an unknown cluster). Pins are not limited by the room (see <see cref="HasRoomToPin"/>).
     /// pinned (an unknown cluster). Pins are not limited by the room (see <see cref="HasRoomToPin"/>).
     /// </summary>
@@ -156,7 +157,7 @@ public sealed class DistillationMonitor
         try
         {
             lock (_gate)
-            {
+                if (tracker is null)
                 if (tracker is null)
                 if (tracker is null)
                 {
@@ -296,7 +297,8 @@ public sealed class DistillationMonitor
 
                 foreach (var map in (ReadOnlySpan<LruMap<string, SubjectState>>)[_keys, _tenants])
                 {
-                    foreach (var (_, state) in map.Entries().ToList())
+                        // Pinned too: the automatic level under a pin (down to none, say) cools off, so an unpin applies the current one.
+                        var leveled = state.Tracker is { } tracker && (tracker.Automatic > EnforcementLevel.None || tracker.Effective > EnforcementLevel.None);
                         // Pinned too: the automatic level under a pin (down to none, say) cools off, so an unpin applies the current one.
                         var leveled = state.Tracker is { } tracker && (tracker.Automatic > EnforcementLevel.None || tracker.Effective > EnforcementLevel.None);
                         var leveled = state.Tracker is { Effective: > EnforcementLevel.None };
@@ -323,18 +325,16 @@ public sealed class DistillationMonitor
         }
     }
 
-    /// <summary>
+    /// the hysteresis and dwell like a silent subject instead of keeping its level until it sends again. So does a pinned
+    /// one that has no level record (pinned before it had a level, or its record evicted).
     /// A key or tenant holding an automatic level without behaviour state to rescore (its level restored after a restart, or
     /// the hysteresis and dwell like a silent subject instead of keeping its level until it sends again. So does a pinned
     /// one that has no level record (pinned before it had a level, or its record evicted).
     /// the hysteresis and dwell like a silent subject instead of keeping its level until it sends again.
     /// </summary>
     private void CoolStatelessLevels()
-    {
-        List<LevelTracker>? stateless = null;
-        foreach (var records in (ReadOnlySpan<LevelRecords>)[_flagged, _watched])
             foreach (var (_, tracker) in records.Entries())
-            foreach (var (subject, tracker) in records.Entries())
+        List<LevelTracker>? stateless = null;
                 Consider(tracker);
             }
         }
@@ -344,7 +344,24 @@ public sealed class DistillationMonitor
             if (!_flagged.TryPeek(subject, out _) && !_watched.TryPeek(subject, out _))
             {
                 Consider(tracker);
+
+        foreach (var (subject, tracker) in _pinned)
+        {
+            if (!_flagged.TryPeek(subject, out _) && !_watched.TryPeek(subject, out _))
+            {
+                Consider(tracker);
                 }
+
+        void Consider(LevelTracker tracker)
+        {
+            var subject = tracker.Subject;
+            if (subject.Kind != SubjectKind.Cluster && tracker.Automatic > EnforcementLevel.None
+                && _now - tracker.LastUpdateMs >= _scoreIntervalMs
+                && !((subject.Kind == SubjectKind.Key ? _keys : _tenants).TryPeek(subject.Id, out var state) && state.Tracker == tracker))
+            {
+                (stateless ??= []).Add(tracker);
+            }
+        }
             }
         }
 

@@ -3,17 +3,20 @@ using Corridor.Monitor.Sketches;
 namespace Corridor.Monitor.Scoring;
 
 /// <summary>
-/// Level records of keys and tenants, by subject, within a fixed capacity. When it is full, the record that makes room is
-/// the least recently active one of the lowest level (as filed: the automatic level when it was added or last touched): a
-/// throttle goes only when no record is below it, a suspension only when every record is one, and a newcomer below every
-/// record's level is not taken. Each record is counted under its level, so finding that level costs nothing; the record
-/// is found from the least recently active end, and when the table holds only higher levels the first one found is it.
+/// Level records of keys and tenants, by subject, within a capacity. When it is full, the record that makes room is the
+/// least recently active one of the lowest level (as filed: the automatic level when it was added or last touched): a
+/// throttle goes only when no record is below it, and a newcomer below every record's level is not taken. A suspension
+/// never goes: when every record is one, the table grows to take another suspension (the monitor would otherwise lift a
+/// suspension the store still holds, so a restart or a replica following the store would disagree with it). Suspensions
+/// are of the gateway's own keys and tenants, so those bound them. Each record is counted under its level, so finding
+/// that level costs nothing; the record is found from the least recently active end, and when the table holds only
+/// higher levels the first one found is it.
 /// </summary>
 internal sealed class LevelRecords
 {
     private const int Levels = (int)EnforcementLevel.Suspend + 1;
 
-    private readonly LruMap<SubjectRef, LevelTracker> _map;
+    private LruMap<SubjectRef, LevelTracker> _map;
     private readonly int[] _counts = new int[Levels];
 
     public LevelRecords(int capacity) => _map = new LruMap<SubjectRef, LevelTracker>(capacity);
@@ -62,6 +65,13 @@ internal sealed class LevelRecords
                 return false;
             }
 
+            if (lowest == (int)EnforcementLevel.Suspend)
+            {
+                Grow();
+                Add(tracker, level);
+                return true;
+            }
+
             foreach (var (subject, record) in _map.EntriesFromOldest())
             {
                 if ((int)record.Filed == lowest)
@@ -74,10 +84,27 @@ internal sealed class LevelRecords
             Remove(evicted!.Value);
         }
 
+        Add(tracker, level);
+        return true;
+    }
+
+    private void Add(LevelTracker tracker, EnforcementLevel level)
+    {
         _map.Add(tracker.Subject, tracker);
         tracker.Filed = level;
         _counts[(int)level]++;
-        return true;
+    }
+
+    /// <summary>Twice the room, the records kept in their order of activity.</summary>
+    private void Grow()
+    {
+        var grown = new LruMap<SubjectRef, LevelTracker>(_map.Capacity * 2);
+        foreach (var (subject, tracker) in _map.EntriesFromOldest())
+        {
+            grown.Add(subject, tracker);
+        }
+
+        _map = grown;
     }
 
     public bool Remove(SubjectRef subject)

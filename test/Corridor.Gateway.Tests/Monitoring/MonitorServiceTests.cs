@@ -112,4 +112,27 @@ public sealed class MonitorServiceTests
         await gateway.TickAsync(None).WithTimeout();
         Assert.All(Enumerable.Range(0, 17), i => Assert.Equal(EnforcementLevel.Suspend, gateway.Monitor.GetEnforcement($"t{i}", $"k{i}").Level));
     }
+
+    [Fact]
+    public async Task PinsStoredBeyondMaxRecords_AreAllEnforced_WhenTheGatewayStarts()
+    {
+        using var folder = new TempDirectory();
+        var clock = new FakeClock();
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), None).WithTimeout();
+
+        // Seventeen suspensions pinned while monitor.maxRecords was higher (or from the command line, which does not check it).
+        for (var i = 0; i < 17; i++)
+        {
+            await store.SetEnforcementAsync(new EnforcementUpdate($"key:k{i}", $"t{i}", Pin: true, "suspend", clock.GetUtcNow(), "cli:ana", "harvest confirmed"), [], None).WithTimeout();
+        }
+
+        // Restarted with the least room there is: every stored pin is still enforced, none silently dropped.
+        using var gateway = new MonitorService(store, State("monitor: { maxRecords: 16 }"), clock, NullLogger<MonitorService>.Instance);
+        await gateway.RestoreAsync(None).WithTimeout();
+        Assert.All(Enumerable.Range(0, 17), i => Assert.Equal(EnforcementLevel.Suspend, gateway.Monitor.GetEnforcement($"t{i}", $"k{i}").Level));
+
+        // And so after the next reads of the pins.
+        await gateway.TickAsync(None).WithTimeout();
+        Assert.All(Enumerable.Range(0, 17), i => Assert.Equal(EnforcementLevel.Suspend, gateway.Monitor.GetEnforcement($"t{i}", $"k{i}").Level));
+    }
 }
