@@ -135,8 +135,6 @@ public sealed class DistillationMonitor
     /// <see cref="MonitorOptions.MaxRecords"/> subjects are. Asked before a new pin is stored (the admin API refuses one
     /// beyond the room); <see cref="Pin"/> itself enforces every pin it is given, since a stored pin is an operator's
     /// decision and must not be dropped (one kept from before <c>maxRecords</c> was lowered, or made from the command line).
-    /// decision and must not be dropped (one kept from before <c>maxRecords</c> was lowered, or made from the command line).
-    /// decision and must not be dropped (one kept from before <c>maxRecords</c> was lowered, or made from the command line).
     /// </summary>
     public bool HasRoomToPin(SubjectRef subject)
     {
@@ -148,8 +146,8 @@ public sealed class DistillationMonitor
 
     /// <summary>
     /// Pins a subject's level (either way) until <see cref="Unpin"/>: the scores keep being computed and reported but
-    /// pinned (an unknown cluster). Pins are not limited by the room (see <see cref="HasRoomToPin"/>).
-    /// pinned (an unknown cluster). Pins are not limited by the room (see <see cref="HasRoomToPin"/>).
+    /// do not move it. A cluster's pin holds the members it has when pinned, or <paramref name="members"/> when given (those
+    /// the pin was stored and audited with), whatever the cluster becomes later. Returns false when the subject cannot be
     /// pinned (an unknown cluster). Pins are not limited by the room (see <see cref="HasRoomToPin"/>).
     /// </summary>
     public bool Pin(SubjectRef subject, EnforcementLevel level, string actor, string? note, DateTimeOffset at, IReadOnlyList<SubjectRef>? members = null)
@@ -157,8 +155,8 @@ public sealed class DistillationMonitor
         try
         {
             lock (_gate)
-                if (tracker is null)
-                if (tracker is null)
+            {
+                var tracker = FindTracker(subject, create: true);
                 if (tracker is null)
                 {
                     return false;
@@ -297,11 +295,10 @@ public sealed class DistillationMonitor
 
                 foreach (var map in (ReadOnlySpan<LruMap<string, SubjectState>>)[_keys, _tenants])
                 {
+                    foreach (var (_, state) in map.Entries().ToList())
+                    {
                         // Pinned too: the automatic level under a pin (down to none, say) cools off, so an unpin applies the current one.
                         var leveled = state.Tracker is { } tracker && (tracker.Automatic > EnforcementLevel.None || tracker.Effective > EnforcementLevel.None);
-                        // Pinned too: the automatic level under a pin (down to none, say) cools off, so an unpin applies the current one.
-                        var leveled = state.Tracker is { } tracker && (tracker.Automatic > EnforcementLevel.None || tracker.Effective > EnforcementLevel.None);
-                        var leveled = state.Tracker is { Effective: > EnforcementLevel.None };
                         if (state.SinceScored > 0 || (leveled && _now - state.LastScoredMs >= _scoreIntervalMs))
                         {
                             Score(state, _now);
@@ -325,16 +322,19 @@ public sealed class DistillationMonitor
         }
     }
 
-    /// the hysteresis and dwell like a silent subject instead of keeping its level until it sends again. So does a pinned
-    /// one that has no level record (pinned before it had a level, or its record evicted).
+    /// <summary>
     /// A key or tenant holding an automatic level without behaviour state to rescore (its level restored after a restart, or
+    /// its state evicted from the maps) has no requests seen: it is scored 0 every score interval, so it cools off through
     /// the hysteresis and dwell like a silent subject instead of keeping its level until it sends again. So does a pinned
     /// one that has no level record (pinned before it had a level, or its record evicted).
-    /// the hysteresis and dwell like a silent subject instead of keeping its level until it sends again.
     /// </summary>
     private void CoolStatelessLevels()
-            foreach (var (_, tracker) in records.Entries())
+    {
         List<LevelTracker>? stateless = null;
+        foreach (var records in (ReadOnlySpan<LevelRecords>)[_flagged, _watched])
+        {
+            foreach (var (_, tracker) in records.Entries())
+            {
                 Consider(tracker);
             }
         }
@@ -344,30 +344,13 @@ public sealed class DistillationMonitor
             if (!_flagged.TryPeek(subject, out _) && !_watched.TryPeek(subject, out _))
             {
                 Consider(tracker);
-
-        foreach (var (subject, tracker) in _pinned)
-        {
-            if (!_flagged.TryPeek(subject, out _) && !_watched.TryPeek(subject, out _))
-            {
-                Consider(tracker);
-                }
-
-        void Consider(LevelTracker tracker)
-        {
-            var subject = tracker.Subject;
-            if (subject.Kind != SubjectKind.Cluster && tracker.Automatic > EnforcementLevel.None
-                && _now - tracker.LastUpdateMs >= _scoreIntervalMs
-                && !((subject.Kind == SubjectKind.Key ? _keys : _tenants).TryPeek(subject.Id, out var state) && state.Tracker == tracker))
-            {
-                (stateless ??= []).Add(tracker);
-            }
-        }
             }
         }
 
         foreach (var tracker in stateless ?? [])
         {
             ApplyScore(tracker, 0, _now, 0, static () => []);
+        }
 
         void Consider(LevelTracker tracker)
         {
@@ -378,7 +361,6 @@ public sealed class DistillationMonitor
             {
                 (stateless ??= []).Add(tracker);
             }
-        }
         }
     }
 
@@ -816,8 +798,9 @@ public sealed class DistillationMonitor
             changed |= previous != tracker.Effective || tracker.Effective > EnforcementLevel.None;
         });
 
-        // A cluster no longer active (superseded by a new version, or no longer linked) no longer applies its level to anyone:
-        // its automatic level goes to none, published so the store stops listing it at the level it had.
+        // A cluster no longer active (its keys now in another group: a new version, which took its level over) no longer applies
+        // its level to anyone: its automatic level goes to none, published so the store stops listing it at the level it had.
+        // One whose keys are merely no longer linked stays active and cools off through the hysteresis (ClusterEngine.Pass).
         foreach (var cluster in before)
         {
             if (!cluster.Active && cluster.Tracker is { Automatic: > EnforcementLevel.None } tracker)

@@ -47,8 +47,6 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     private volatile ExampleTargets _examples = ExampleTargets.Empty;
     private bool _persistent = true;
     private bool _pinsBeyondRoom;
-    private bool _pinsBeyondRoom;
-    private bool _pinsBeyondRoom;
     private long _failures;
 
     public MonitorService(ICorridorStore store, GatewayState state, TimeProvider time, ILogger<MonitorService> logger)
@@ -398,27 +396,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
             foreach (var subject in _appliedAt.Where(a => a.Value < readAt).Select(a => a.Key).ToList())
             {
-
-            // Every stored pin is enforced, beyond the room too (kept from before monitor.maxRecords was lowered, or made from
-            // the command line): said once, so the operator can raise the setting or unpin.
-            var beyondRoom = _appliedPins.Count > Monitor.Options.MaxRecords;
-            if (beyondRoom && !_pinsBeyondRoom)
-            {
-                LogPinsBeyondRoom(_appliedPins.Count, Monitor.Options.MaxRecords);
-            }
-
-            _pinsBeyondRoom = beyondRoom;
                 _appliedAt.Remove(subject);
-
-            // Every stored pin is enforced, beyond the room too (kept from before monitor.maxRecords was lowered, or made from
-            // the command line): said once, so the operator can raise the setting or unpin.
-            var beyondRoom = _appliedPins.Count > Monitor.Options.MaxRecords;
-            if (beyondRoom && !_pinsBeyondRoom)
-            {
-                LogPinsBeyondRoom(_appliedPins.Count, Monitor.Options.MaxRecords);
-            }
-
-            _pinsBeyondRoom = beyondRoom;
             }
 
             // Every stored pin is enforced, beyond the room too (kept from before monitor.maxRecords was lowered, or made from
@@ -521,9 +499,6 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     /// <summary>Callers whose active cases still want example requests; swapped whole every tick.</summary>
     private sealed class ExampleTargets(HashSet<string> keys, HashSet<string> tenants, List<(string Id, HashSet<string> Subjects)> cases)
     {
-    [LoggerMessage(EventId = 5009, Level = LogLevel.Warning, Message = "The store holds {Pins} pins, more than monitor.maxRecords ({MaxRecords}); all are enforced, and the admin API refuses new ones until pins are removed or monitor.maxRecords is raised")]
-    private partial void LogPinsBeyondRoom(int pins, int maxRecords);
-
         public static readonly ExampleTargets Empty = new([], [], []);
 
         public List<(string Id, HashSet<string> Subjects)> Cases { get; } = cases;
@@ -535,9 +510,6 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     private partial void LogObserveFailed(Exception exception);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "The distillation monitor failed in {Operation}; requests were not affected")]
-    [LoggerMessage(EventId = 5009, Level = LogLevel.Warning, Message = "The store holds {Pins} pins, more than monitor.maxRecords ({MaxRecords}); all are enforced, and the admin API refuses new ones until pins are removed or monitor.maxRecords is raised")]
-    private partial void LogPinsBeyondRoom(int pins, int maxRecords);
-
     private partial void LogMonitorFailed(Exception exception, string operation);
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "Monitor background work ({Work}) failed; retried at the next tick")]

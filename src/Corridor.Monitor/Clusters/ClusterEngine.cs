@@ -29,10 +29,11 @@ internal sealed class ClusterRecord(string id, int lineage, string[] keys, ulong
     public bool Active { get; set; }
 
     /// <summary>
-    /// Put back from the store (after a restart, or as the fleet's leader set it) rather than found from traffic: it stays
-    /// active, scored from its members' own profiles, until a group found from traffic takes it over or its level cools off.
+    /// Holding a level without the evidence that links its keys: put back from the store (after a restart, or as the fleet's
+    /// leader set it), or no longer linked by new traffic. It stays active, scored from its members' own profiles, until a
+    /// group found from traffic takes it over or its level cools off through the hysteresis, like any subject's.
     /// </summary>
-    public bool Restored { get; set; }
+    public bool Unlinked { get; set; }
 
     /// <summary>
     /// A new version that took its predecessor's level: until its first scoring announces it (with its members), nothing
@@ -130,7 +131,7 @@ internal sealed class ClusterEngine
     public IEnumerable<ClusterRecord> All() => _clusters.Entries().Select(e => e.Value);
 
     /// <summary>
-    /// The cluster <paramref name="id"/> with these members, put back from the store (see <see cref="ClusterRecord.Restored"/>):
+    /// The cluster <paramref name="id"/> with these members, put back from the store (see <see cref="ClusterRecord.Unlinked"/>):
     /// the existing record when the engine has it, else a new active one. The store is right about the members: an existing
     /// record takes them (one with other keys is replaced, keeping its level record). Ids given from now on continue after
     /// its lineage.
@@ -166,7 +167,7 @@ internal sealed class ClusterEngine
 
         var lineage = LineageOf(id);
         _lineages = Math.Max(_lineages, lineage);
-        var record = new ClusterRecord(id, lineage, [.. keys], hash) { Members = [.. members], Active = true, Restored = true, Tracker = kept };
+        var record = new ClusterRecord(id, lineage, [.. keys], hash) { Members = [.. members], Active = true, Unlinked = true, Tracker = kept };
         if (_clusters.TryGetValue(hash, out var same))
         {
             // The same members under another id: the stored id is the one operators and cases know.
@@ -311,7 +312,7 @@ internal sealed class ClusterEngine
             }
 
             record.Active = true;
-            record.Restored = false;
+            record.Unlinked = false;
             if (record.Keys.Length == members.Count)
             {
                 record.Members = MemberRefs(members);
@@ -322,15 +323,18 @@ internal sealed class ClusterEngine
             active.Add(record);
         }
 
-        // A restored cluster no group from traffic took over keeps its level, scored from its members' own profiles (the
-        // evidence that linked them was lost with the process), so it cools off through the hysteresis like any subject.
+        // A cluster holding a level that no group from traffic took over (restored, its evidence lost with the process; or its
+        // keys no longer linked) keeps its level, scored from its members' own profiles without the coordination evidence,
+        // so it cools off through the hysteresis and dwell like any subject rather than dropping its level at once.
         foreach (var cluster in _active)
         {
-            if (cluster.Restored && !cluster.Active && !active.Any(a => a.Keys.Any(k => Array.BinarySearch(cluster.Keys, k, StringComparer.Ordinal) >= 0)))
+            if (!cluster.Active && (cluster.Unlinked || cluster.Tracker is { Automatic: > EnforcementLevel.None })
+                && !active.Any(a => a.Keys.Any(k => Array.BinarySearch(cluster.Keys, k, StringComparer.Ordinal) >= 0)))
             {
+                cluster.Edges = [];
                 Score(cluster, [.. cluster.Keys], [], now, scored);
                 cluster.Active = cluster.Tracker is { Automatic: > EnforcementLevel.None };
-                cluster.Restored = cluster.Active;
+                cluster.Unlinked = cluster.Active;
                 if (cluster.Active)
                 {
                     active.Add(cluster);

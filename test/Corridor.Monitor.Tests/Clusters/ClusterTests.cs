@@ -90,6 +90,45 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public void AClusterNoLongerLinked_KeepsItsLevel_AndCoolsOffThroughTheHysteresis()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(new MonitorOptions { MaxKeys = 16, DownDwell = TimeSpan.FromHours(1) }, sink);
+        SendSplitHarvest(monitor);
+        monitor.Flush();
+        var (cluster, (reached, _)) = Assert.Single(InForce(monitor));
+        Assert.True(reached >= EnforcementLevel.Flag);
+
+        // Ordinary traffic from many other keys evicts the harvesters' behaviour state: nothing links them any more.
+        var end = TestRequests.Start.AddMinutes(15 * 400);
+        for (var i = 0; i < 40; i++)
+        {
+            monitor.Observe(MonitorTests.Chat(i, $"key-shop-{i}", $"tenant-shop-{i}", end.AddSeconds(i)));
+        }
+
+        monitor.Flush();
+        Assert.DoesNotContain(monitor.Snapshot().Clusters, c => c.Active && c.Id != cluster.Id && c.CurrentLevel > EnforcementLevel.None);
+
+        // Unlinked, the cluster keeps its level for now, as a subject's does when its score falls...
+        Assert.Equal(reached, monitor.Standing(cluster)!.Automatic);
+        Assert.Contains(monitor.Snapshot().Clusters, c => c.Id == cluster.Id && c.Active && c.CurrentLevel == reached);
+        Assert.Equal(InForce(monitor), Stored(sink).Where(r => r.Key.Kind == SubjectKind.Cluster).ToDictionary());
+
+        // ...and steps down one level per dwell, each step stored, until it applies to no one.
+        for (var hour = 1; hour <= 24; hour++)
+        {
+            monitor.Tick(end.AddHours(hour));
+        }
+
+        Assert.Equal(EnforcementLevel.None, monitor.Standing(cluster)!.Automatic);
+        var steps = sink.Changes.Where(c => c.Subject == cluster && c.To < c.From).ToList();
+        Assert.Equal((int)reached, steps.Count);
+        Assert.All(steps, s => Assert.Equal(s.From - 1, s.To));
+        Assert.DoesNotContain(Stored(sink), r => r.Key == cluster);
+        Assert.NotEqual(cluster, monitor.GetEnforcement("tenant-light-0", "key-light-0").Source);
+    }
+
+    [Fact]
     public void AClusterWhoseMembersChange_AtTheSameLevel_IsStoredWithItsNewMembers()
     {
         var sink = new RecordingSink();
