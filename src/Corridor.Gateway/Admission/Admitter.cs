@@ -195,7 +195,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
         }
     }
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning,
         Message = "{RequestId}: soft {Period} budget reached by {Scope} {Id}: spent {Spent} {Currency} of {Budget}")]
     private partial void LogSoftBudget(string requestId, string scope, string id, string period, decimal spent, decimal budget, string currency);
 }

@@ -362,10 +362,10 @@ internal sealed partial class ShadowMirror(
         base.Dispose();
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "Shadow request for {PrimaryRequestId} failed unexpectedly")]
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Error, Message = "Shadow request for {PrimaryRequestId} failed unexpectedly")]
     private partial void LogShadowFailed(Exception exception, string primaryRequestId);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Writing a shadow result failed (attempt {Attempt}); retrying")]
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Writing a shadow result failed (attempt {Attempt}); retrying")]
     private partial void LogSaveRetry(Exception exception, int attempt);
 
     /// <summary>A counter shared by the jobs of one pair.</summary>
