@@ -40,26 +40,32 @@ internal static class ChatToMessages
 
     private static TranslationResult TranslateResponse(JsonElement root, string clientModel, string responseId, TimeProvider? timeProvider, int sizeHint)
     {
-        if (!root.TryGet("content", out var content) || content.ValueKind != JsonValueKind.Array)
+        // A message the model ended without writing anything (end_turn at once, max_tokens spent on thinking) may come
+        // without content; it is still an answer, and a chat completion with empty content says the same.
+        var hasContent = root.TryGet("content", out var content);
+        if (hasContent ? content.ValueKind != JsonValueKind.Array : root.StringOrNull("type") != "message")
         {
             return TranslationResult.Fail(new Problem("The upstream response is not an Anthropic message."));
         }
 
         var text = new StringBuilder();
         var toolUses = new List<JsonElement>();
-        foreach (var block in content.EnumerateArray())
+        if (hasContent)
         {
-            switch (block.StringOrNull("type"))
+            foreach (var block in content.EnumerateArray())
             {
-                case "text":
-                    text.Append(block.StringOrNull("text"));
-                    break;
-                case "tool_use":
-                    toolUses.Add(block);
-                    break;
-                default:
-                    // thinking and server-tool blocks have no chat-completions counterpart.
-                    break;
+                switch (block.StringOrNull("type"))
+                {
+                    case "text":
+                        text.Append(block.StringOrNull("text"));
+                        break;
+                    case "tool_use":
+                        toolUses.Add(block);
+                        break;
+                    default:
+                        // thinking and server-tool blocks have no chat-completions counterpart.
+                        break;
+                }
             }
         }
         var usage = root.TryGet("usage", out var u) ? default(UsageCounts).WithAnthropic(u) : default;

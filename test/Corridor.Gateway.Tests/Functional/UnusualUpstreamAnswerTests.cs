@@ -6,12 +6,14 @@ using System.Text;
 using System.Text.Json;
 using Corridor.Core.Metering;
 using Corridor.Testing;
+using OpenAI.Chat;
 
 namespace Corridor.Gateway.Tests.Functional;
 
 /// <summary>
 /// The test catalog plus deployments on a scripted upstream that answers what the simulator never does: an error message
-/// that decodes to no text, a <c>Retry-After</c> with a control character, a 200 that cannot be translated, and a
+/// that decodes to no text, a <c>Retry-After</c> with a control character, a 200 that cannot be translated, an Anthropic
+/// message without content, and a
 /// deployment whose answers the test switches (failing, silent, well) to drive its circuit breaker (one failure opens it
 /// for a second). gpt-4.1 is mirrored to cut-stream, whose streams the simulator cuts after five events, and
 /// gpt-4.1-azure to garbage, which answers 200 with a body that is not JSON. A request without max_tokens may have 777
@@ -19,7 +21,8 @@ namespace Corridor.Gateway.Tests.Functional;
 /// </summary>
 public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 {
-    private const string NoContentMessage = """{"id":"msg_1","type":"message","role":"assistant","model":"odd","usage":{"input_tokens":50,"output_tokens":70}}""";
+    private const string NoContentMessage = """{"id":"msg_1","type":"message","role":"assistant","model":"odd","stop_reason":"max_tokens","stop_sequence":null,"usage":{"input_tokens":50,"output_tokens":70}}""";
+    private const string NotAMessage = """{"id":"msg_1","usage":{"input_tokens":50,"output_tokens":70}}""";
     private const string LoneSurrogateError = """{"type":"error","error":{"type":"invalid_request_error","message":"bad \ud800 input"}}""";
     private const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"probe","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
 
@@ -62,6 +65,20 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 
         """;
 
+    /// <summary>The same answer streamed: no content block between the start and the stop.</summary>
+    private const string NoContentStream = """
+        event: message_start
+        data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"odd","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":50,"output_tokens":1}}}
+
+        event: message_delta
+        data: {"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":70}}
+
+        event: message_stop
+        data: {"type":"message_stop"}
+
+
+        """;
+
     /// <summary>How the probe deployment answers: "fail" (503), "silent" (never), anything else (200).</summary>
     public string ProbeMode { get; set; } = "fail";
 
@@ -95,6 +112,9 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
                 EventStream(BadArgumentsStream.ReplaceLineEndings("\n")),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) => Json("200 OK", BadArguments),
             _ when request.Contains("no-call-id", StringComparison.Ordinal) => Json("200 OK", CallWithoutId),
+            _ when request.Contains("no-content", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
+                EventStream(NoContentStream.ReplaceLineEndings("\n")),
+            _ when request.Contains("not-a-message", StringComparison.Ordinal) => Json("200 OK", NotAMessage),
             _ when request.Contains("lone-surrogate", StringComparison.Ordinal) => Json("400 Bad Request", LoneSurrogateError),
             _ when request.Contains("control-character", StringComparison.Ordinal) => Json("429 Too Many Requests", "{}", "Retry-After: 5\u0001\r\n"),
             _ => Answered(request, Json("200 OK", NoContentMessage)),
@@ -165,13 +185,49 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
     {
         using var http = Live.Http();
 
-        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask("odd-claude", "hello")).WithTimeout();
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask("odd-claude", "not-a-message")).WithTimeout();
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Contains("upstream_invalid_response", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var row = await Live.LedgerRowAsync(response.Headers.GetValues("x-corridor-request-id").Single());
         Assert.Equal(RequestOutcome.UpstreamError, row.Outcome);
         LedgerAssert.NotBilled(row);
+    }
+
+    [Fact]
+    public async Task AnAnthropicMessageWithoutContent_ReachesTheOpenAIClientAsAnEmptyCompletion_AndIsBilled()
+    {
+        var log = new ResponseLog();
+
+        var completion = (await Live.OpenAI(log: log).GetChatClient("odd-claude").CompleteChatAsync([new UserChatMessage("no-content")]).WithTimeout()).Value;
+
+        Assert.Equal("", string.Concat(completion.Content.Select(p => p.Text)));
+        Assert.Equal(ChatFinishReason.Length, completion.FinishReason);
+        Assert.Equal((50, 70), (completion.Usage.InputTokenCount, completion.Usage.OutputTokenCount));
+        await AssertServedAsync(log.Last.RequestId!, "odd-claude-us", 50, 70);
+    }
+
+    [Fact]
+    public async Task AnAnthropicStreamWithoutContent_ReachesTheOpenAIClientAsAnEmptyCompletion_AndIsBilled()
+    {
+        var log = new ResponseLog();
+
+        // The OpenAI .NET SDK always asks for the stream's usage.
+        var updates = await Live.OpenAI(log: log).GetChatClient("odd-claude").CompleteChatStreamingAsync([new UserChatMessage("no-content")], null, default).ToListWithTimeoutAsync();
+
+        Assert.Equal("", string.Concat(updates.SelectMany(u => u.ContentUpdate).Select(p => p.Text)));
+        Assert.Equal(ChatFinishReason.Length, Assert.Single(updates, u => u.FinishReason is not null).FinishReason);
+        var usage = Assert.Single(updates, u => u.Usage is not null).Usage;
+        Assert.Equal((50, 70), (usage.InputTokenCount, usage.OutputTokenCount));
+        await AssertServedAsync(log.Last.RequestId!, "odd-claude-us", 50, 70);
+    }
+
+    private async Task AssertServedAsync(string requestId, string deployment, long inputTokens, long outputTokens)
+    {
+        var row = await Live.LedgerRowAsync(requestId);
+        Assert.Equal((RequestOutcome.Success, 200, null), (row.Outcome, row.Status, row.ErrorCode));
+        Assert.False(row.Estimated);
+        LedgerAssert.Billed(Live, row, deployment, inputTokens, outputTokens);
     }
 
     [Fact]

@@ -82,7 +82,27 @@ public sealed class ChatToMessagesResponseTests
     }
 
     [Theory]
+    [InlineData("\"content\":[],")]
+    [InlineData("\"content\":null,")]
+    [InlineData("")]
+    public void AMessageWithoutContent_IsAChatCompletionWithEmptyContent_ItsStopReasonAndUsage(string content)
+    {
+        var result = Translate($$$"""
+            {"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-20250514",{{{content}}}
+             "stop_reason":"max_tokens","stop_sequence":null,"usage":{"input_tokens":50,"output_tokens":70}}
+            """);
+
+        TranslationAssert.Body("""
+            {"id":"chatcmpl-abc123","object":"chat.completion","created":1700000000,"model":"gpt-4.1",
+             "choices":[{"index":0,"message":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":"length"}],
+             "usage":{"prompt_tokens":50,"completion_tokens":70,"total_tokens":120,"prompt_tokens_details":{"cached_tokens":0}}}
+            """, result);
+    }
+
+    [Theory]
     [InlineData("{\"type\":\"message\"")]
+    [InlineData("{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":50,\"output_tokens\":70}}")]
+    [InlineData("{\"type\":\"message\",\"content\":{\"type\":\"text\",\"text\":\"hi\"}}")]
     [InlineData("{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}")]
     [InlineData("{\"content\":\"text\"}")]
     public void UnreadableUpstreamResponse_IsAnError(string messagesResponse)

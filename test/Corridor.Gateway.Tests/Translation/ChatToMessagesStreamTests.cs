@@ -147,6 +147,34 @@ public sealed class ChatToMessagesStreamTests
     }
 
     [Fact]
+    public void AStreamWithoutContentBlocks_IsTheRoleChunk_TheFinishAndTheUsage()
+    {
+        var translator = Create(includeUsage: true);
+
+        var output = TranslationAssert.Feed(translator, """
+            event: message_start
+            data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"usage":{"input_tokens":50,"output_tokens":1}}}
+
+            event: message_delta
+            data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":70}}
+
+            event: message_stop
+            data: {"type":"message_stop"}
+
+            """);
+
+        TranslationAssert.Events(
+        [
+            Chunk("""{"role":"assistant","content":""}"""),
+            Chunk("{}", "stop"),
+            (null, "{" + Head + ""","choices":[],"usage":{"prompt_tokens":50,"completion_tokens":70,"total_tokens":120,"prompt_tokens_details":{"cached_tokens":0}}}"""),
+            (null, "[DONE]"),
+        ], output);
+        Assert.True(translator.Completed);
+        Assert.Equal(new TokenUsage(50, 70), translator.Usage);
+    }
+
+    [Fact]
     public void UpstreamErrorEvent_BecomesErrorChunk_WithoutDone()
     {
         var translator = Create(includeUsage: true);
