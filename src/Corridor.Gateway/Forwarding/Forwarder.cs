@@ -202,6 +202,14 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             TranslationDirection.MessagesToChat => MessagesToChat.TranslateResponse(body.Span, call.Request!.Model, "msg_" + call.RequestId),
             _ => default,
         };
+        if (clientBody.IsInterrupted)
+        {
+            // The upstream did the work it reports (and charges for it) but could not finish the answer: the client gets
+            // Anthropic's own word for that, 529 overloaded_error, which its SDK retries, and the request is billed at the
+            // upstream's usage, as a stream cut the same way is (docs/translation.md).
+            call.Served = true;
+            return new GatewayError(ErrorKind.Unavailable, clientBody.Error!, clientBody.Anomaly) { StatusOverride = 529 };
+        }
         if (clientBody.Error is { } error)
         {
             call.Outcome = RequestOutcome.UpstreamError;
@@ -327,7 +335,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             if (!translator.Completed)
             {
                 call.Outcome = RequestOutcome.UpstreamError;
-                call.ErrorCode = "upstream_stream_broken";
+                call.ErrorCode = translator.FailureCode ?? "upstream_stream_broken";
             }
         }
         else if (malformed)

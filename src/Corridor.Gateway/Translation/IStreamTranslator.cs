@@ -23,4 +23,7 @@ internal interface IStreamTranslator
 
     /// <summary>Set when the translation had to change what the upstream said to be valid in the client's dialect: a code for the ledger row.</summary>
     string? Anomaly { get; }
+
+    /// <summary>Set when the translator ended the stream with an error event for a reason the upstream gave: a code for the ledger row.</summary>
+    string? FailureCode { get; }
 }

@@ -52,6 +52,10 @@ internal static class MessagesToChat
             return TranslationResult.Fail(new Problem("The upstream response is not a chat completion."));
         }
         var choice = choices[0];
+        if (StopReasons.IsInterrupted(choice.StringOrNull("finish_reason")))
+        {
+            return TranslationResult.Interrupted(StopReasons.InterruptedMessage, StopReasons.InterruptedCode);
+        }
         var text = MessageContent.AnswerText(message);
         var usage = root.TryGet("usage", out var u) ? UsageCounts.FromOpenAI(u) : default;
 

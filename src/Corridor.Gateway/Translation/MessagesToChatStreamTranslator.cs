@@ -34,6 +34,7 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
     private int _nextBlock;
     private bool _started;
     private bool _usageSeen;
+    private bool _interrupted;
 
     public MessagesToChatStreamTranslator(string clientModel, string responseId, long estimatedInputTokens = 0)
     {
@@ -107,7 +108,12 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
         if (choice.StringOrNull("finish_reason") is { } finishReason)
         {
             _stopReason = StopReasons.ToStopReason(finishReason, _toolBlocks.Count > 0);
-            CloseOpenBlock(output);
+            // An answer cut short keeps its open block open, as Anthropic leaves one when it fails mid-stream.
+            _interrupted = StopReasons.IsInterrupted(finishReason);
+            if (!_interrupted)
+            {
+                CloseOpenBlock(output);
+            }
         }
     }
 
@@ -226,6 +232,12 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
 
     private void Finish(IBufferWriter<byte> output)
     {
+        // Written where message_delta would be, after the usage chunk (which the ledger bills) and held like it.
+        if (_interrupted)
+        {
+            Fail(output, "overloaded_error", StopReasons.InterruptedMessage, StopReasons.InterruptedCode);
+            return;
+        }
         EnsureStarted(output);
         CloseOpenBlock(output);
         var writer = Sse.Begin(output, "message_delta"u8);

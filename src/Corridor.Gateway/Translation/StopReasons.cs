@@ -12,6 +12,18 @@ internal static class StopReasons
         _ => "stop",
     };
 
+    /// <summary>The ledger's code for an answer the upstream stopped for want of resources (<see cref="IsInterrupted"/>).</summary>
+    public const string InterruptedCode = "upstream_insufficient_resource";
+
+    public const string InterruptedMessage = "The upstream ran out of capacity and stopped the answer before it was complete; retry later.";
+
+    /// <summary>
+    /// DeepSeek's <c>insufficient_system_resource</c>: its inference system ran out of resources and cut the answer
+    /// short. No Anthropic stop reason says that (each tells the client the answer ended for a reason of its own making or
+    /// the model's), so it reaches an Anthropic client as Anthropic says the same: <c>overloaded_error</c>.
+    /// </summary>
+    public static bool IsInterrupted(string? finishReason) => finishReason == "insufficient_system_resource";
+
     /// <summary>
     /// OpenAI → Anthropic. OpenAI does not say whether a stop sequence ended the turn, so <c>stop</c>
     /// reads as <c>end_turn</c>, except when the answer called a tool: OpenAI (and servers like vLLM) say <c>stop</c>

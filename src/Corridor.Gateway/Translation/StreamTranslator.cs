@@ -21,6 +21,8 @@ internal abstract class StreamTranslator : IStreamTranslator
 
     public string? Anomaly { get; protected set; }
 
+    public string? FailureCode { get; private set; }
+
     private bool Failed { get; set; }
 
     public void OnEvent(string? eventName, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
@@ -72,10 +74,11 @@ internal abstract class StreamTranslator : IStreamTranslator
     /// <summary>The stream ended before its final event: clients must not take it for a complete answer.</summary>
     protected virtual void OnEndedEarly(IBufferWriter<byte> output) => Fail(output, "api_error", StreamErrors.EndedEarly);
 
-    /// <summary>Writes an error event in the client's dialect and stops translating.</summary>
-    protected void Fail(IBufferWriter<byte> output, string type, string message)
+    /// <summary>Writes an error event in the client's dialect and stops translating; <paramref name="code"/> says why, for the ledger.</summary>
+    protected void Fail(IBufferWriter<byte> output, string type, string message, string? code = null)
     {
         Failed = true;
+        FailureCode = code;
         WriteError(output, type, message);
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Anthropic;
+using Anthropic.Exceptions;
 using Anthropic.Models.Messages;
 using System.Net.Http.Json;
 using System.Text;
@@ -13,7 +14,7 @@ namespace Corridor.Gateway.Tests.Functional;
 /// <summary>
 /// The test catalog plus deployments on a scripted upstream that answers what the simulator never does: an error message
 /// that decodes to no text, a <c>Retry-After</c> with a control character, a 200 that cannot be translated, an Anthropic
-/// message without content, and a
+/// message without content, an answer DeepSeek cut for want of resources, and a
 /// deployment whose answers the test switches (failing, silent, well) to drive its circuit breaker (one failure opens it
 /// for a second). gpt-4.1 is mirrored to cut-stream, whose streams the simulator cuts after five events, and
 /// gpt-4.1-azure to garbage, which answers 200 with a body that is not JSON. A request without max_tokens may have 777
@@ -79,6 +80,25 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 
         """;
 
+    /// <summary>What DeepSeek answers when its inference system runs out of resources mid-answer.</summary>
+    private const string Interrupted = """
+        {"id":"chatcmpl-4","object":"chat.completion","created":1,"model":"odd","choices":[{"index":0,"message":{"role":"assistant","content":"The answer is"},"finish_reason":"insufficient_system_resource"}],
+         "usage":{"prompt_tokens":40,"completion_tokens":3,"total_tokens":43}}
+        """;
+
+    /// <summary>The same answer streamed.</summary>
+    private const string InterruptedStream = """
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"The answer is"},"finish_reason":null}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":""},"finish_reason":"insufficient_system_resource"}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":40,"completion_tokens":3,"total_tokens":43}}
+
+        data: [DONE]
+
+
+        """;
+
     /// <summary>How the probe deployment answers: "fail" (503), "silent" (never), anything else (200).</summary>
     public string ProbeMode { get; set; } = "fail";
 
@@ -112,6 +132,9 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
                 EventStream(BadArgumentsStream.ReplaceLineEndings("\n")),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) => Json("200 OK", BadArguments),
             _ when request.Contains("no-call-id", StringComparison.Ordinal) => Json("200 OK", CallWithoutId),
+            _ when request.Contains("insufficient-resource", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
+                EventStream(InterruptedStream.ReplaceLineEndings("\n")),
+            _ when request.Contains("insufficient-resource", StringComparison.Ordinal) => Json("200 OK", Interrupted),
             _ when request.Contains("no-content", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
                 EventStream(NoContentStream.ReplaceLineEndings("\n")),
             _ when request.Contains("not-a-message", StringComparison.Ordinal) => Json("200 OK", NotAMessage),
@@ -253,6 +276,49 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
 
         AssertBothCalls(message);
         await AssertBilledAndMarkedAsync(log.Last.RequestId!);
+    }
+
+    [Fact]
+    public async Task AnAnswerCutForWantOfUpstreamResources_IsAnOverloadedErrorToTheAnthropicClient_BilledAsTheUpstreamReported()
+    {
+        var log = new ResponseLog();
+
+        var error = await Assert.ThrowsAnyAsync<AnthropicApiException>(() =>
+            Live.Anthropic(log: log).Messages.Create(AnthropicDialectTests.Ask("odd-openai", "insufficient-resource"))).WithTimeout();
+
+        Assert.Equal(529, (int)error.StatusCode);
+        using (var body = JsonDocument.Parse(error.ResponseBody))
+        {
+            Assert.Equal("overloaded_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+        }
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal((RequestOutcome.UpstreamError, 529, "upstream_insufficient_resource"), (row.Outcome, row.Status, row.ErrorCode));
+        Assert.False(row.Estimated);
+        LedgerAssert.Billed(Live, row, "odd-openai-sg", 40, 3);
+    }
+
+    [Fact]
+    public async Task AStreamCutForWantOfUpstreamResources_EndsWithAnOverloadedErrorEvent_BilledAsTheUpstreamReported()
+    {
+        var log = new ResponseLog();
+        var events = new List<RawMessageStreamEvent>();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+
+        var error = await Assert.ThrowsAsync<AnthropicSseException>(async () =>
+        {
+            await foreach (var e in Live.Anthropic(log: log).Messages.CreateStreaming(AnthropicDialectTests.Ask("odd-openai", "insufficient-resource"), timeout.Token))
+            {
+                events.Add(e);
+            }
+        });
+
+        Assert.Contains("overloaded_error", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(events, e => e.TryPickStop(out _) || e.TryPickDelta(out _));
+        Assert.Equal("The answer is", string.Concat(events.Select(e => e.TryPickContentBlockDelta(out var d) && d.Delta.TryPickText(out var t) ? t.Text : "")));
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal((RequestOutcome.UpstreamError, "upstream_insufficient_resource"), (row.Outcome, row.ErrorCode));
+        Assert.False(row.Estimated);
+        LedgerAssert.Billed(Live, row, "odd-openai-sg", 40, 3);
     }
 
     [Fact]

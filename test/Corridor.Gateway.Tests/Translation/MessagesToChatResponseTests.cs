@@ -155,6 +155,19 @@ public sealed class MessagesToChatResponseTests
         Assert.Null(result.Anomaly);
     }
 
+    [Fact]
+    public void AnAnswerDeepSeekCutForWantOfResources_IsNoMessage_ButAnInterruption()
+    {
+        var result = Translate("""
+            {"choices":[{"index":0,"message":{"role":"assistant","content":"The answer is"},"finish_reason":"insufficient_system_resource"}],
+             "usage":{"prompt_tokens":40,"completion_tokens":3,"total_tokens":43}}
+            """);
+
+        Assert.True(result.IsInterrupted);
+        Assert.Null(result.Body);
+        Assert.Equal("upstream_insufficient_resource", result.Anomaly);
+    }
+
     [Theory]
     [InlineData("not json")]
     [InlineData("{\"choices\":[]}")]

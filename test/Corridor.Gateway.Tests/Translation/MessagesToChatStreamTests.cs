@@ -289,6 +289,34 @@ public sealed class MessagesToChatStreamTests
     }
 
     [Fact]
+    public void AStreamDeepSeekCutForWantOfResources_EndsWithAnOverloadedErrorEvent_AfterItsUsage()
+    {
+        var translator = Create();
+
+        var output = TranslationAssert.Feed(translator, """
+            data: {"choices":[{"index":0,"delta":{"content":"The answer is"},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"content":""},"finish_reason":"insufficient_system_resource"}]}
+
+            data: {"choices":[],"usage":{"prompt_tokens":40,"completion_tokens":3,"total_tokens":43}}
+
+            data: [DONE]
+
+            """);
+
+        TranslationAssert.Events(
+        [
+            ("message_start", MessageStart),
+            ("content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"""),
+            TextDelta(0, "\"The answer is\""),
+            ("error", """{"type":"error","error":{"type":"overloaded_error","message":"The upstream ran out of capacity and stopped the answer before it was complete; retry later."}}"""),
+        ], output);
+        Assert.False(translator.Completed);
+        Assert.Equal("upstream_insufficient_resource", translator.FailureCode);
+        Assert.Equal(new TokenUsage(40, 3), translator.Usage);
+    }
+
+    [Fact]
     public void StreamCutBeforeFinish_EndsWithErrorEvent()
     {
         var translator = Create();
