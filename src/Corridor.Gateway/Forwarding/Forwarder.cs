@@ -204,10 +204,9 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         };
         if (clientBody.IsInterrupted)
         {
-            // The upstream did the work it reports (and charges for it) but could not finish the answer: the client gets
-            // Anthropic's own word for that, 529 overloaded_error, which its SDK retries, and the request is billed at the
-            // upstream's usage, as a stream cut the same way is (docs/translation.md).
-            call.Served = true;
+            // The upstream could not finish the answer: the client gets Anthropic's own word for that, 529 overloaded_error,
+            // which its SDK retries. No answer reached the client, so nothing is billed (docs/faults.md); a stream cut the
+            // same way is billed, as any stream that began.
             return new GatewayError(ErrorKind.Unavailable, clientBody.Error!, clientBody.Anomaly) { StatusOverride = 529 };
         }
         if (clientBody.Error is { } error)
