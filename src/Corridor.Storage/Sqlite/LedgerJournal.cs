@@ -179,8 +179,9 @@ internal sealed class LedgerJournal : IAsyncDisposable
                     if (tornAt >= 0)
                     {
                         _warn($"the ledger journal segment {path} ends in a frame (at byte {header.Length + tornAt}) that does not match "
-                            + "its checksum and has nothing after it: its append was cut by a power loss or an operating-system crash "
-                            + "before it was on the disk, and with sqliteSync: full its rows were never acknowledged. Its rows are left out.");
+                            + "its checksum, with nothing after it but the rest of its append: that append was cut by a power loss or an "
+                            + "operating-system crash before it was on the disk, and with sqliteSync: full its rows were never acknowledged. "
+                            + "Its rows are left out.");
                     }
                 }
                 catch (InvalidDataException e)

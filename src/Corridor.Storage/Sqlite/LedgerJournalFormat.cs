@@ -97,14 +97,15 @@ internal static class LedgerJournalFormat
 
     /// <summary>
     /// As <see cref="ReadFrames(ReadOnlySpan{byte}, List{LedgerEntry})"/>; with <paramref name="lastMayBeTorn"/> (the
-    /// journal's newest segment), a frame that does not match its checksum with nothing but zeros after it is the last
-    /// append, cut by a power loss before it was on the disk (<see cref="IsTornTail"/>): it ends the segment, its rows
-    /// left out, and <paramref name="tornAt"/> says where it starts (-1 when there is none).
+    /// journal's newest segment, <paramref name="frames"/> being its bytes after the <see cref="Header"/>), a frame that
+    /// does not match its checksum where the last append, cut by a power loss before it was on the disk, can be
+    /// (<see cref="IsTornTail"/>) ends the segment, its rows and those of the frames after it left out, and
+    /// <paramref name="tornAt"/> says where it starts (-1 when there is none).
     /// </summary>
     public static bool ReadFrames(ReadOnlySpan<byte> frames, List<LedgerEntry> rows, bool lastMayBeTorn, out int tornAt)
     {
         tornAt = -1;
-        var all = frames.Length;
+        var all = frames;
         while (!frames.IsEmpty)
         {
             if (frames.Length < FrameHeaderLength)
@@ -133,9 +134,9 @@ internal static class LedgerJournalFormat
             var payload = frames.Slice(FrameHeaderLength, length);
             if (Crc32C(payload) != BinaryPrimitives.ReadUInt32LittleEndian(frames[4..]))
             {
-                if (lastMayBeTorn && IsTornTail(frames, length))
+                if (lastMayBeTorn && IsTornTail(all, all.Length - frames.Length))
                 {
-                    tornAt = all - frames.Length;
+                    tornAt = all.Length - frames.Length;
                     return true;
                 }
 
@@ -150,22 +151,89 @@ internal static class LedgerJournalFormat
     }
 
     /// <summary>
-    /// Whether <paramref name="frames"/> starts with the segment's last append, cut by a power loss (or an operating-system
-    /// crash): its length goes into the mapping last, but the kernel writes a mapping's pages to the disk in any order, so
-    /// the length can be there before some of the payload is. With <c>sqliteSync: full</c> that append's sync had not
-    /// returned, so its rows were never acknowledged; every append before it was synced whole, and past it the segment
-    /// holds only zeros (a reused segment's zeros are synced before its reuse). A length that can only be damage is not one:
-    /// a cut length is never longer than the frame (its missing bytes are zeros), so one made longer by damage, hiding the
-    /// frames after it, shows as a frame whose rows end before its length and match its checksum there.
+    /// Whether the frame at <paramref name="at"/> of a segment's <paramref name="frames"/> (its bytes after the header), which
+    /// does not match its checksum, starts what is left of the segment's last append, cut by a power loss (or an
+    /// operating-system crash): its length goes into the mapping last, but the kernel writes a mapping's pages to the disk
+    /// in any order, so the length can be there before some of the payload is. With <c>sqliteSync: full</c> that append's
+    /// sync had not returned, so its rows were never acknowledged; every append before it was synced whole, and past it
+    /// the segment holds only zeros (a reused segment's zeros are synced before its reuse). The append can be several
+    /// frames (a batch past <see cref="FrameTargetBytes"/>): every frame of it but its last is at least that long, and a
+    /// later one may match its checksum, be cut too, or have lost its length (zeros, its page not on the disk). A length
+    /// across a page boundary can have reached the disk in part, shorter than the frame, so where the frame ends is not
+    /// known: what follows is taken as the rest of that frame when no frame there matches its checksum (one that does is
+    /// read as damage, and so salvaged, rather than left out). A length that can only be damage is not a cut: one that
+    /// falls in a page is never longer than the frame (its missing bytes are zeros), so one made longer by damage, hiding
+    /// the frames after it, shows as a frame whose rows end before its length and match its checksum there; and a frame
+    /// shorter than <see cref="FrameTargetBytes"/> followed by more bytes is not the last append.
     /// </summary>
-    private static bool IsTornTail(ReadOnlySpan<byte> frames, int length)
+    private static bool IsTornTail(ReadOnlySpan<byte> frames, int at)
     {
-        if (frames[(FrameHeaderLength + length)..].ContainsAnyExcept((byte)0))
+        var end = frames.LastIndexOfAnyExcept((byte)0) + 1;
+        for (var first = true; ; first = false)
         {
-            return false;
-        }
+            if (LengthCrossesAPage(at))
+            {
+                for (var candidate = at + 1; candidate < end; candidate++)
+                {
+                    if (TryReadFrame(frames[candidate..], null, out _))
+                    {
+                        return false;
+                    }
+                }
 
-        var payload = frames.Slice(FrameHeaderLength, length);
+                return true;
+            }
+
+            if (frames.Length - at < FrameHeaderLength)
+            {
+                // A frame header cut by the segment's end: the frame before it was this append's, closed at the target.
+                return !first;
+            }
+
+            var length = BinaryPrimitives.ReadInt32LittleEndian(frames[at..]);
+            if (!first && length == 0)
+            {
+                // A later frame of the append whose length did not reach the disk (the frame before it was closed at the target).
+                return true;
+            }
+
+            if (length <= 0 || length > frames.Length - at - FrameHeaderLength)
+            {
+                return false;
+            }
+
+            var next = at + FrameHeaderLength + length;
+            if (next >= end)
+            {
+                // The append's last frame: whole, or cut (unless its length is one damage made longer).
+                return Verifies(frames[at..], length) || !EndsBeforeItsLength(frames[at..], length);
+            }
+
+            if (FrameHeaderLength + length < FrameTargetBytes)
+            {
+                return false;
+            }
+
+            at = next;
+        }
+    }
+
+    /// <summary>Whether the length of a frame at <paramref name="at"/> in a segment's frames lies across two pages of the file (see <see cref="PageBytes"/>).</summary>
+    private static bool LengthCrossesAPage(int at) => (Header.Length + at) % PageBytes > PageBytes - sizeof(int);
+
+    /// <summary>
+    /// The unit in which the kernel writes a mapping back to the disk: 4 KiB, or a multiple of it, so a length across a
+    /// multiple of 4 KiB may have reached the disk in part and one inside it did so whole.
+    /// </summary>
+    internal const int PageBytes = 4096;
+
+    private static bool Verifies(ReadOnlySpan<byte> frame, int length) =>
+        Crc32C(frame.Slice(FrameHeaderLength, length)) == BinaryPrimitives.ReadUInt32LittleEndian(frame[4..]);
+
+    /// <summary>Whether the frame's rows end before its length and match its checksum there: a length made longer by damage.</summary>
+    private static bool EndsBeforeItsLength(ReadOnlySpan<byte> frame, int length)
+    {
+        var payload = frame.Slice(FrameHeaderLength, length);
         int rowsEnd;
         try
         {
@@ -174,10 +242,46 @@ internal static class LedgerJournalFormat
         catch (Exception e) when (e is InvalidDataException or OverflowException or ArgumentException)
         {
             // Not rows: what a cut frame holds where its payload did not reach the disk.
-            return true;
+            return false;
         }
 
-        return Crc32C(payload[..rowsEnd]) != BinaryPrimitives.ReadUInt32LittleEndian(frames[4..]);
+        return Crc32C(payload[..rowsEnd]) == BinaryPrimitives.ReadUInt32LittleEndian(frame[4..]);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="frames"/> starts with a whole frame that matches its checksum and holds rows and nothing
+    /// else; if so, its rows go to <paramref name="rows"/> (when given) and <paramref name="frameBytes"/> is its length with its header.
+    /// </summary>
+    private static bool TryReadFrame(ReadOnlySpan<byte> frames, List<LedgerEntry>? rows, out int frameBytes)
+    {
+        frameBytes = 0;
+        if (frames.Length < FrameHeaderLength + sizeof(int))
+        {
+            return false;
+        }
+
+        var length = BinaryPrimitives.ReadInt32LittleEndian(frames);
+        if (length < sizeof(int) || length > frames.Length - FrameHeaderLength || !Verifies(frames, length))
+        {
+            return false;
+        }
+
+        var read = new List<LedgerEntry>();
+        try
+        {
+            if (ReadRows(frames.Slice(FrameHeaderLength, length), read) != length)
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or OverflowException or ArgumentException)
+        {
+            return false;
+        }
+
+        rows?.AddRange(read);
+        frameBytes = FrameHeaderLength + length;
+        return true;
     }
 
     private static void ReadPayload(ReadOnlySpan<byte> payload, List<LedgerEntry> rows)

@@ -263,6 +263,98 @@ public sealed class LedgerJournalTests : IDisposable
         Assert.Empty(Directory.GetFiles(JournalFolder, "*.journal"));
     }
 
+    [Theory]
+    [InlineData("a page of its second frame missing")]
+    [InlineData("a page of its last frame missing")]
+    [InlineData("a page of its first frame and the second frame's length missing")]
+    public async Task ALastAppendOfSeveralFramesAPowerLossCut_IsLeftOutWithAWarning_WhereverTheCutFalls(string cut)
+    {
+        // A batch past a frame's target is written as several frames in one append; the kernel may have written any of
+        // its pages, so the frame that does not match its checksum can have frames of the same append after it.
+        var body = new string('b', LedgerJournalFormat.FrameTargetBytes / 3);
+        var batch = Enumerable.Range(0, 8).Select(i => LedgerSamples.Entry($"big-{i}") with { RequestBody = Utf8Text.From(body) }).ToArray();
+        var path = WriteSegment(1, [[FullEntry("req-1")], batch], mapped: true);
+        var bytes = File.ReadAllBytes(path);
+        var frames = FrameStarts(bytes);
+        Assert.Equal(4, frames.Count);
+        int tornFrame;
+        switch (cut)
+        {
+            case "a page of its second frame missing":
+                tornFrame = 2;
+                bytes.AsSpan((frames[2] / 4096 + 2) * 4096, 4096).Clear();
+                break;
+            case "a page of its last frame missing":
+                tornFrame = 3;
+                bytes.AsSpan((frames[3] / 4096 + 2) * 4096, 4096).Clear();
+                break;
+            default:
+                tornFrame = 1;
+                bytes.AsSpan((frames[1] / 4096 + 2) * 4096, 4096).Clear();
+                bytes.AsSpan(frames[2], sizeof(int)).Clear();
+                break;
+        }
+        File.WriteAllBytes(path, bytes);
+        var ingested = new List<string>();
+        var warnings = new List<string>();
+
+        await using (var journal = LedgerJournal.TryOpen(JournalFolder, flushToDisk: true, rows => ingested.AddRange(rows.Select(r => r.RequestId)), Never, warnings.Add))
+        {
+            Assert.NotNull(journal);
+        }
+
+        // The frames before the cut one are read (the first append, and the batch's frames before the cut).
+        var before = new List<LedgerEntry>();
+        Assert.True(LedgerJournalFormat.ReadFrames(bytes.AsSpan(LedgerJournalFormat.Header.Length, frames[tornFrame] - LedgerJournalFormat.Header.Length), before));
+        Assert.Equal(before.Select(r => r.RequestId), ingested);
+        Assert.Equal("req-1", ingested[0]);
+        var warning = Assert.Single(warnings);
+        Assert.Contains($"at byte {frames[tornFrame]}", warning, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(JournalFolder, "*.journal"));
+    }
+
+    [Theory]
+    [InlineData("the page after the boundary missing")]
+    [InlineData("the page before the boundary missing")]
+    public async Task ALastFrameWhoseLengthAPowerLossCutAcrossAPageBoundary_IsLeftOutWithAWarning(string cut)
+    {
+        // The first frame ends 2 bytes before a page does, so the last frame's length lies across the boundary; the last
+        // frame is long enough (past 64 KiB) that both halves of its length are not zeros.
+        const int boundary = 4096;
+        var first = FrameOfLength(boundary - 2 - LedgerJournalFormat.Header.Length, "req-1");
+        var last = new LedgerJournalFormat.Buffer();
+        LedgerJournalFormat.WriteFrames(last, [LedgerSamples.Entry("req-2") with { RequestBody = Utf8Text.From(new string('y', 100 * 1024)) }]);
+        Assert.True(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(last.Written) > 0x10000);
+        Directory.CreateDirectory(JournalFolder);
+        byte[] bytes = [.. LedgerJournalFormat.Header, .. first.Written, .. last.Written];
+        Array.Resize(ref bytes, LedgerJournal.SegmentBytes);
+        if (cut == "the page after the boundary missing")
+        {
+            bytes.AsSpan(boundary, 4096).Clear();
+        }
+        else
+        {
+            // The page as the earlier append's sync left it: the first frame, then zeros where the length's first half goes.
+            bytes.AsSpan(boundary - 2, 2).Clear();
+        }
+        var path = Path.Combine(JournalFolder, $"{1:D12}.journal");
+        File.WriteAllBytes(path, bytes);
+        var ingested = new List<string>();
+        var warnings = new List<string>();
+
+        await using (var journal = LedgerJournal.TryOpen(JournalFolder, flushToDisk: true, rows => ingested.AddRange(rows.Select(r => r.RequestId)), Never, warnings.Add))
+        {
+            Assert.NotNull(journal);
+            Assert.Equal(1, journal.Replayed);
+        }
+
+        Assert.Equal(["req-1"], ingested);
+        var warning = Assert.Single(warnings);
+        Assert.Contains(path, warning, StringComparison.Ordinal);
+        Assert.Contains($"at byte {boundary - 2}", warning, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(JournalFolder, "*.journal"));
+    }
+
     [Fact]
     public async Task ALastFrameThatDoesNotMatchItsChecksum_InASegmentBeforeTheNewest_StillStopsTheStoreFromOpening()
     {
@@ -630,6 +722,33 @@ public sealed class LedgerJournalTests : IDisposable
 
     /// <summary>A row whose body spans several pages of a segment.</summary>
     private static LedgerEntry LargeEntry(string requestId) => FullEntry(requestId) with { RequestBody = Utf8Text.From(new string('x', 12 * 1024)) };
+
+    /// <summary>Where each frame of a segment's bytes starts (in the file), up to the zeros after them.</summary>
+    private static List<int> FrameStarts(byte[] bytes)
+    {
+        var starts = new List<int>();
+        for (var at = LedgerJournalFormat.Header.Length; System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at)) is var length and > 0;
+            at += LedgerJournalFormat.FrameHeaderLength + length)
+        {
+            starts.Add(at);
+        }
+
+        return starts;
+    }
+
+    /// <summary>A frame of one row, <paramref name="bytes"/> long with its header (the row's body sized to fit).</summary>
+    private static LedgerJournalFormat.Buffer FrameOfLength(int bytes, string requestId)
+    {
+        var frame = new LedgerJournalFormat.Buffer();
+        for (var body = Math.Max(0, bytes - 512); frame.Length != bytes; body++)
+        {
+            Assert.True(frame.Length < bytes);
+            frame.Clear();
+            LedgerJournalFormat.WriteFrames(frame, [LedgerSamples.Entry(requestId) with { RequestBody = Utf8Text.From(new string('x', body)) }]);
+        }
+
+        return frame;
+    }
 
     /// <summary>Where the last frame of a segment's bytes starts.</summary>
     private static int LastFrameStart(byte[] bytes)
