@@ -91,6 +91,16 @@ public interface ICorridorStore : IAsyncDisposable
     /// (the embedded store without its journal, held by another process); null otherwise.
     /// </summary>
     string? LedgerNotice => null;
+
+    /// <summary>
+    /// The embedded store's ledger journal segments this store found damaged when it took the journal: one message each,
+    /// naming the file, where it was set aside and what of it could not be read (the rows that could are in the ledger;
+    /// docs/durability.md). Empty for PostgreSQL.
+    /// </summary>
+    IReadOnlyList<string> LedgerJournalSetAside => [];
+
+    /// <summary>Damaged ledger journal segments set aside in the journal's folder (by this process or an earlier one) until the operator moves them out; 0 for PostgreSQL.</summary>
+    int LedgerJournalSetAsideFiles => 0;
     /// <summary>Streams rows with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/> (either bound optional), oldest first.</summary>
     IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
     /// <summary>Appends shadow evaluation results in one transaction; a result whose request id is already stored is ignored.</summary>

@@ -85,7 +85,7 @@ internal static class HealthEndpoint
     /// <summary>
     /// The ledger writer's counters, cumulative since start: rows written, commits, rows waiting, and how long responses
     /// waited for their rows to be durable (count, sum and a histogram whose buckets are keyed by their upper bound in µs);
-    /// the rows durable in the embedded store's journal but not yet in its database file, and the spool's files waiting and
+    /// the rows durable in the embedded store's journal but not yet in its database file, its damaged segments set aside, and the spool's files waiting and
     /// set aside as unreadable (docs/durability.md).
     /// </summary>
     private static void WriteLedger(Utf8JsonWriter json, LedgerWriter ledger, ICorridorStore store)
@@ -95,6 +95,7 @@ internal static class HealthEndpoint
         json.WriteNumber("commits", ledger.Commits);
         json.WriteNumber("pending", ledger.Pending);
         json.WriteNumber("journal_backlog", store.LedgerBacklog);
+        json.WriteNumber("journal_set_aside", store.LedgerJournalSetAsideFiles);
         var (spooled, setAside) = ledger.Spool;
         json.WriteStartObject("spool");
         json.WriteNumber("files", spooled);

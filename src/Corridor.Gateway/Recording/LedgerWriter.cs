@@ -200,6 +200,12 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The store opened (and replayed its journal) before logging was set up: what it set aside is logged now.
+        foreach (var setAside in store.LedgerJournalSetAside)
+        {
+            LogJournalSegmentSetAside(logger, setAside);
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -344,6 +350,9 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     [LoggerMessage(EventId = 3008, Level = LogLevel.Critical, Message = "The ledger spool file {Path} cannot be read; set aside as {SetAsidePath} so the files after it are written. Its rows are not in the ledger")]
     private static partial void LogSpoolFileSetAside(ILogger logger, Exception exception, string path, string setAsidePath);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Critical, Message = "A damaged ledger journal segment was set aside: {Detail}")]
+    private static partial void LogJournalSegmentSetAside(ILogger logger, string detail);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Writing {Count} ledger rows failed (attempt {Attempt}); retrying")]
     private partial void LogWriteFailed(Exception exception, int count, int attempt);

@@ -76,9 +76,9 @@ internal sealed class LedgerJournal : IAsyncDisposable
     /// <summary>
     /// Takes the journal in <paramref name="folder"/>, inserts what an earlier owner left in it (<see cref="Replayed"/>) and
     /// starts the passes; returns null when another store holds it. <paramref name="ingest"/> inserts rows into the
-    /// database in one transaction (throwing leaves them for the next pass). A damaged segment throws
-    /// <see cref="CorridorStoreException"/> (<see cref="StoreError.JournalUnreadable"/>), the journal released; a last
-    /// append a power loss cut is left out and told to <paramref name="warn"/> (standard error when not given).
+    /// database in one transaction (throwing leaves them for the next pass). A damaged segment has the rows that can be read
+    /// of it inserted and is set aside (<see cref="SetAside"/>); that, and a last append a power loss cut, left out, are told
+    /// to <paramref name="warn"/> (standard error when not given).
     /// </summary>
     public static LedgerJournal? TryOpen(string folder, bool flushToDisk, Action<IReadOnlyList<LedgerEntry>> ingest, TimeSpan interval, Action<string>? warn = null)
     {
@@ -137,10 +137,13 @@ internal sealed class LedgerJournal : IAsyncDisposable
     /// <summary>
     /// Inserts the rows of the segments an earlier owner left (it crashed, or could not reach the database when it stopped)
     /// and deletes them. Returns the rows read. A segment that ends in a cut frame (a crash in the middle of an append, never
-    /// acknowledged) is read up to it, and so is the newest segment when its last frame is one a power loss cut (it does
-    /// not match its checksum, only zeros after it: <see cref="LedgerJournalFormat.ReadFrames(ReadOnlySpan{byte}, List{LedgerEntry}, bool, out int)"/>),
-    /// with a warning; one that is damaged elsewhere (a checksum, a length negative or, in a mapped segment, past its end)
-    /// stops the store from opening, so no acknowledged row is silently dropped.
+    /// acknowledged) is read up to it, and so is the newest segment when its last append is one a power loss cut
+    /// (<see cref="LedgerJournalFormat.ReadFrames(ReadOnlySpan{byte}, List{LedgerEntry}, bool, out int)"/>), with a warning.
+    /// A segment damaged elsewhere (a checksum, a length negative or, in a mapped segment, past its end, its header; with
+    /// <c>sqliteSync: normal</c> a power loss can leave any of its pages behind) does not stop the start: every frame of
+    /// it that matches its checksum is inserted (<see cref="LedgerJournalFormat.Salvage"/>), and once they are in the
+    /// database the file is set aside, renamed with <see cref="SetAsideExtension"/>, for the operator, who may find rows
+    /// there that no longer verify (<see cref="SetAside"/>; told to the warning too).
     /// </summary>
     private int Replay()
     {
@@ -150,6 +153,7 @@ internal sealed class LedgerJournal : IAsyncDisposable
             .OrderBy(s => s.Id)
             .ToList();
         var rows = new List<LedgerEntry>();
+        var damaged = new List<(string Path, string Reason, List<(int Start, int End)> Unread, int Rows)>();
         // Only the newest segment takes appends: every segment before it was synced whole before the next was made.
         var newest = leftovers.Count > 0 ? leftovers[^1].Id : -1;
         foreach (var (id, path) in leftovers)
@@ -160,6 +164,7 @@ internal sealed class LedgerJournal : IAsyncDisposable
             // power loss; anything else in it would make it damaged).
             if (bytes.Length >= header.Length && bytes.AsSpan().ContainsAnyExcept((byte)0))
             {
+                var segmentRows = new List<LedgerEntry>();
                 try
                 {
                     if (!bytes.AsSpan(0, header.Length).SequenceEqual(header))
@@ -170,7 +175,7 @@ internal sealed class LedgerJournal : IAsyncDisposable
                     // A frame running past the end is a write cut by a crash only in a segment written with `write`, as
                     // segments were before they were mapped (and never as long as one). A mapped segment holds zeros past
                     // its frames and its lengths go in last, so there it is a damaged length, with rows behind it.
-                    if (!LedgerJournalFormat.ReadFrames(bytes.AsSpan(header.Length), rows, lastMayBeTorn: id == newest, out var tornAt)
+                    if (!LedgerJournalFormat.ReadFrames(bytes.AsSpan(header.Length), segmentRows, lastMayBeTorn: id == newest, out var tornAt)
                         && bytes.Length >= SegmentBytes)
                     {
                         throw new InvalidDataException("a frame's length runs past the segment's end");
@@ -186,10 +191,19 @@ internal sealed class LedgerJournal : IAsyncDisposable
                 }
                 catch (InvalidDataException e)
                 {
-                    throw new InvalidDataException(
-                        $"The ledger journal segment {path} cannot be read ({e.Message}). Its rows may not be in the ledger; "
-                        + "move the file out of the folder to start without them.", e);
+                    segmentRows.Clear();
+                    var headerLength = header.Length;
+                    var unread = LedgerJournalFormat.Salvage(bytes.AsSpan(headerLength), segmentRows)
+                        .ConvertAll(r => (r.Start + headerLength, r.End + headerLength));
+                    if (!bytes.AsSpan(0, header.Length).SequenceEqual(header))
+                    {
+                        unread.Insert(0, (0, header.Length));
+                    }
+
+                    damaged.Add((path, e.Message, unread, segmentRows.Count));
                 }
+
+                rows.AddRange(segmentRows);
             }
 
             _segmentId = Math.Max(_segmentId, id);
@@ -200,12 +214,49 @@ internal sealed class LedgerJournal : IAsyncDisposable
             _ingest(chunk);
         }
 
+        // Only now that what could be read is in the database: a damaged segment set aside before would not be replayed again.
+        var setAside = new List<string>();
+        foreach (var (path, reason, unread, count) in damaged)
+        {
+            var aside = SetAsidePath(path);
+            File.Move(path, aside);
+            var message = $"the ledger journal segment {path} is damaged ({reason}; a power loss with sqliteSync: normal, or a damaged disk): "
+                + $"the {count} rows of its frames that match their checksums are in the ledger, and it is set aside as {aside}. "
+                + $"Bytes {string.Join(", ", unread.Select(r => $"{r.Start}–{r.End}"))} are not frames that match their checksums: "
+                + "rows there, acknowledged or not, are not in the ledger. Move the file out of the folder once it has been looked at.";
+            setAside.Add(message);
+            _warn(message);
+        }
+
+        SetAside = setAside;
         foreach (var (_, path) in leftovers)
         {
             File.Delete(path);
         }
 
         return rows.Count;
+    }
+
+    /// <summary>Added to the name of a damaged segment once what could be read of it is in the database: no longer replayed, kept for the operator.</summary>
+    internal const string SetAsideExtension = ".damaged";
+
+    /// <summary>What this journal set aside when it was opened (<see cref="Replay"/>): one message a damaged segment, naming both files and what was not read.</summary>
+    public IReadOnlyList<string> SetAside { get; private set; } = [];
+
+    /// <summary>The segments set aside in <paramref name="folder"/> as damaged, by this process or an earlier one, until the operator moves them out.</summary>
+    public static int SetAsideFiles(string folder) =>
+        Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*" + SegmentExtension + "*" + SetAsideExtension).Count() : 0;
+
+    private static string SetAsidePath(string path)
+    {
+        var aside = path + SetAsideExtension;
+        // Segment numbers start again once a journal is empty, so an earlier segment of the same number may be set aside already.
+        for (var n = 2; File.Exists(aside); n++)
+        {
+            aside = $"{path}.{n}{SetAsideExtension}";
+        }
+
+        return aside;
     }
 
     /// <summary>Writes the batch to the journal; when this returns, the rows survive a crash of the process (and of the machine when flushing to disk).</summary>

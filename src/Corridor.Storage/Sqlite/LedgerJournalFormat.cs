@@ -249,6 +249,77 @@ internal static class LedgerJournalFormat
     }
 
     /// <summary>
+    /// Reads every frame of a damaged segment's <paramref name="frames"/> (its bytes after the header) that matches its
+    /// checksum into <paramref name="rows"/>, and returns the byte ranges (within <paramref name="frames"/>, trailing zeros
+    /// left out) that are not such frames. A bad frame whose length is whole (the next frame, or only zeros, follows it) is
+    /// skipped as a whole, so nothing inside its rows (a request's body is any bytes) is read as a frame; one whose rows end
+    /// before its length and match its checksum there (a length made longer) is read up to there, only its length counted
+    /// as damaged; past another damaged length the bytes are searched for the next frame that matches its checksum. A zero length outside a damaged range
+    /// ends the frames, as it does in <see cref="ReadFrames(ReadOnlySpan{byte}, List{LedgerEntry})"/>.
+    /// </summary>
+    public static List<(int Start, int End)> Salvage(ReadOnlySpan<byte> frames, List<LedgerEntry> rows)
+    {
+        var damaged = new List<(int Start, int End)>();
+        var damageStart = -1;
+        var at = 0;
+        while (at < frames.Length)
+        {
+            if (TryReadFrame(frames[at..], rows, out var frameBytes))
+            {
+                CloseDamage(frames, damaged, ref damageStart, at);
+                at += frameBytes;
+                continue;
+            }
+
+            if (damageStart < 0)
+            {
+                if (frames.Length - at < FrameHeaderLength ? !frames[at..].ContainsAnyExcept((byte)0) : BinaryPrimitives.ReadInt32LittleEndian(frames[at..]) == 0)
+                {
+                    break;
+                }
+
+                damageStart = at;
+                var length = BinaryPrimitives.ReadInt32LittleEndian(frames[at..]);
+                if (length > 0 && length <= frames.Length - at - FrameHeaderLength)
+                {
+                    if (EndsBeforeItsLength(frames[at..], length))
+                    {
+                        // A length made longer: the rows up to where they end match the checksum; the frame after them follows.
+                        var rowsEnd = ReadRows(frames.Slice(at + FrameHeaderLength, length), rows);
+                        damaged.Add((at, at + sizeof(int)));
+                        damageStart = -1;
+                        at += FrameHeaderLength + rowsEnd;
+                        continue;
+                    }
+
+                    if (FrameOrZerosAt(frames, at + FrameHeaderLength + length))
+                    {
+                        at += FrameHeaderLength + length;
+                        continue;
+                    }
+                }
+            }
+
+            at++;
+        }
+
+        CloseDamage(frames, damaged, ref damageStart, frames.Length);
+        return damaged;
+
+        static bool FrameOrZerosAt(ReadOnlySpan<byte> frames, int at) =>
+            !frames[at..].ContainsAnyExcept((byte)0) || TryReadFrame(frames[at..], null, out _);
+
+        static void CloseDamage(ReadOnlySpan<byte> frames, List<(int Start, int End)> damaged, ref int damageStart, int end)
+        {
+            if (damageStart >= 0)
+            {
+                damaged.Add((damageStart, damageStart + frames[damageStart..end].LastIndexOfAnyExcept((byte)0) + 1));
+                damageStart = -1;
+            }
+        }
+    }
+
+    /// <summary>
     /// Whether <paramref name="frames"/> starts with a whole frame that matches its checksum and holds rows and nothing
     /// else; if so, its rows go to <paramref name="rows"/> (when given) and <paramref name="frameBytes"/> is its length with its header.
     /// </summary>

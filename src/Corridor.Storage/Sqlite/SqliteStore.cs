@@ -155,8 +155,18 @@ internal sealed partial class SqliteStore : ICorridorStore
             }
             _journalRetryAt = _timeProvider.GetTimestamp() + (long)(JournalRetryInterval.TotalSeconds * _timeProvider.TimestampFrequency);
             _journal = LedgerJournal.TryOpen(LedgerJournal.FolderFor(Path), _fullSync, InsertLedger, _ingestInterval);
+            if (_journal is { SetAside: { Count: > 0 } setAside })
+            {
+                _journalSetAside = [.. _journalSetAside, .. setAside];
+            }
         }
     }
+
+    private IReadOnlyList<string> _journalSetAside = [];
+
+    public IReadOnlyList<string> LedgerJournalSetAside => _journalSetAside;
+
+    public int LedgerJournalSetAsideFiles => LedgerJournal.SetAsideFiles(LedgerJournal.FolderFor(Path));
 
     /// <summary>How much of the database file's start has left the operating system's cache (<see cref="PageCacheRelease"/>).</summary>
     internal long PageCacheReleasedUpTo => Volatile.Read(ref _pageCacheReleasedUpTo);

@@ -53,6 +53,7 @@ public sealed partial class MetricsTests(Functional.LiveGatewayFixture fixture) 
         using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
         using var health = JsonDocument.Parse(await http.GetStringAsync("/healthz").WithTimeout());
 
+        Assert.Equal(0, health.RootElement.GetProperty("ledger").GetProperty("journal_set_aside").GetInt32());
         var spool = health.RootElement.GetProperty("ledger").GetProperty("spool");
         Assert.Equal(0, spool.GetProperty("files").GetInt32());
         Assert.Equal(0, spool.GetProperty("set_aside").GetInt32());

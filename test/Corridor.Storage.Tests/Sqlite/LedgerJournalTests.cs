@@ -177,13 +177,15 @@ public sealed class LedgerJournalTests : IDisposable
     [Theory]
     [InlineData("a frame's byte")]
     [InlineData("the header zeroed, frames after it")]
-    public async Task ADamagedSegment_StopsTheStoreFromOpening_AndIsKept(string damage)
+    public async Task ADamagedSegment_IsSetAside_AfterEveryFrameThatVerifiesIsReplayed(string damage)
     {
-        var path = WriteSegment(1, [[FullEntry("req-1")], [FullEntry("req-2")]]);
+        // With sqliteSync: normal a power loss can leave any page behind, not only the last append's.
+        var path = WriteSegment(1, [[FullEntry("req-1")], [FullEntry("req-2")], [FullEntry("req-3")]], mapped: true);
         var bytes = File.ReadAllBytes(path);
+        var frames = FrameStarts(bytes);
         if (damage == "a frame's byte")
         {
-            bytes[LedgerJournalFormat.Header.Length + LedgerJournalFormat.FrameHeaderLength + 3] ^= 0x01;
+            bytes[frames[1] + LedgerJournalFormat.FrameHeaderLength + 3] ^= 0x01;
         }
         else
         {
@@ -191,32 +193,30 @@ public sealed class LedgerJournalTests : IDisposable
         }
         File.WriteAllBytes(path, bytes);
 
-        var refused = await Assert.ThrowsAsync<CorridorStoreException>(() => CorridorStores.OpenAsync(new StorageOptions(DbPath), None)).WithTimeout();
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
 
-        Assert.Equal(StoreError.JournalUnreadable, refused.Error);
-        Assert.Contains(path, refused.Message, StringComparison.Ordinal);
-        Assert.True(File.Exists(path));
+        var expected = damage == "a frame's byte" ? new[] { "req-1", "req-3" } : ["req-1", "req-2", "req-3"];
+        Assert.Equal(expected, (await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Select(r => r.RequestId).Order());
+        AssertSetAside(store, path, damage == "a frame's byte" ? $"Bytes {frames[1]}–" : "Bytes 0–8");
     }
 
     [Theory]
     [InlineData("made negative")]
     [InlineData("made longer than the segment")]
-    public async Task AMiddleFrameWhoseLengthIsDamaged_StopsTheStoreFromOpening_RatherThanHidingTheRowsAfterIt(string damage)
+    public async Task AMiddleFrameWhoseLengthIsDamaged_IsSetAside_WithTheRowsAfterItReplayed(string damage)
     {
         // A mapped segment, as an owner leaves it: three appends, then zeros to its end.
         var path = WriteSegment(1, [[FullEntry("req-1")], [FullEntry("req-2")], [FullEntry("req-3")]], mapped: true);
         var bytes = File.ReadAllBytes(path);
-        var second = LedgerJournalFormat.Header.Length + LedgerJournalFormat.FrameHeaderLength
-            + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(LedgerJournalFormat.Header.Length));
+        var second = FrameStarts(bytes)[1];
         // One bit of the length's highest byte.
         bytes[second + 3] ^= damage == "made negative" ? (byte)0x80 : (byte)0x40;
         File.WriteAllBytes(path, bytes);
 
-        var refused = await Assert.ThrowsAsync<CorridorStoreException>(() => CorridorStores.OpenAsync(new StorageOptions(DbPath), None)).WithTimeout();
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
 
-        Assert.Equal(StoreError.JournalUnreadable, refused.Error);
-        Assert.Contains(path, refused.Message, StringComparison.Ordinal);
-        Assert.True(File.Exists(path));
+        Assert.Equal(["req-1", "req-3"], (await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Select(r => r.RequestId).Order());
+        AssertSetAside(store, path, $"Bytes {second}–");
     }
 
     [Theory]
@@ -356,7 +356,7 @@ public sealed class LedgerJournalTests : IDisposable
     }
 
     [Fact]
-    public async Task ALastFrameThatDoesNotMatchItsChecksum_InASegmentBeforeTheNewest_StillStopsTheStoreFromOpening()
+    public async Task ALastFrameThatDoesNotMatchItsChecksum_InASegmentBeforeTheNewest_IsSetAside_NotLeftOutAsACut()
     {
         // Only the newest segment takes appends; one before it was synced whole, so a bad frame there is damage.
         var path = WriteSegment(1, [[FullEntry("req-1")], [LargeEntry("req-2")]], mapped: true);
@@ -365,30 +365,29 @@ public sealed class LedgerJournalTests : IDisposable
         bytes[LastFrameStart(bytes) + LedgerJournalFormat.FrameHeaderLength + 5] ^= 0x01;
         File.WriteAllBytes(path, bytes);
 
-        var refused = await Assert.ThrowsAsync<CorridorStoreException>(() => CorridorStores.OpenAsync(new StorageOptions(DbPath), None)).WithTimeout();
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
 
-        Assert.Equal(StoreError.JournalUnreadable, refused.Error);
-        Assert.Contains(path, refused.Message, StringComparison.Ordinal);
-        Assert.True(File.Exists(path));
+        Assert.Equal(["req-1", "req-3"], (await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Select(r => r.RequestId).Order());
+        AssertSetAside(store, path, $"Bytes {LastFrameStart(bytes)}–");
     }
 
     [Fact]
-    public async Task AMiddleFrameWhoseLengthIsDamagedToReachTheZeros_StopsTheStoreFromOpening_RatherThanPassingForACutLastFrame()
+    public async Task AMiddleFrameWhoseLengthIsDamagedToReachTheZeros_IsSetAside_RatherThanPassingForACutLastFrame()
     {
         // The second frame's length made to cover the third and end in the zeros after it: it no longer matches its
         // checksum and only zeros follow it, as a cut last frame, but its rows end before its length, matching the checksum.
         var path = WriteSegment(1, [[FullEntry("req-1")], [FullEntry("req-2")], [FullEntry("req-3")]], mapped: true);
         var bytes = File.ReadAllBytes(path);
-        var second = LedgerJournalFormat.Header.Length + LedgerJournalFormat.FrameHeaderLength
-            + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(LedgerJournalFormat.Header.Length));
+        var second = FrameStarts(bytes)[1];
         var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(second));
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(second), length | 0x4000);
         File.WriteAllBytes(path, bytes);
 
-        var refused = await Assert.ThrowsAsync<CorridorStoreException>(() => CorridorStores.OpenAsync(new StorageOptions(DbPath), None)).WithTimeout();
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
 
-        Assert.Equal(StoreError.JournalUnreadable, refused.Error);
-        Assert.True(File.Exists(path));
+        // Its rows match the checksum up to where they end, so they are read too; only the length is damaged.
+        Assert.Equal(["req-1", "req-2", "req-3"], (await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Select(r => r.RequestId).Order());
+        AssertSetAside(store, path, $"Bytes {second}–{second + 4}");
     }
 
     [Fact]
@@ -722,6 +721,43 @@ public sealed class LedgerJournalTests : IDisposable
 
     /// <summary>A row whose body spans several pages of a segment.</summary>
     private static LedgerEntry LargeEntry(string requestId) => FullEntry(requestId) with { RequestBody = Utf8Text.From(new string('x', 12 * 1024)) };
+
+    /// <summary>The segment at <paramref name="path"/> was set aside once its readable rows were in, and the store says so (naming <paramref name="unread"/>).</summary>
+    private void AssertSetAside(ICorridorStore store, string path, string unread)
+    {
+        Assert.False(File.Exists(path));
+        Assert.True(File.Exists(path + LedgerJournal.SetAsideExtension));
+        Assert.Equal(1, store.LedgerJournalSetAsideFiles);
+        var message = Assert.Single(store.LedgerJournalSetAside);
+        Assert.Contains(path + LedgerJournal.SetAsideExtension, message, StringComparison.Ordinal);
+        Assert.Contains(unread, message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(JournalFolder, "*.journal"));
+    }
+
+    [Fact]
+    public void Salvage_ReadsEveryFrameThatVerifies_PastDamagedPayloadsLengthsAndPages()
+    {
+        var buffer = new LedgerJournalFormat.Buffer();
+        foreach (var id in new[] { "req-1", "req-2", "req-3", "req-4", "req-5" })
+        {
+            LedgerJournalFormat.WriteFrames(buffer, [FullEntry(id) with { RequestBody = Utf8Text.From(new string('x', 5000)) }]);
+        }
+        var bytes = buffer.Written.ToArray();
+        var starts = FrameStarts([.. LedgerJournalFormat.Header, .. bytes, 0, 0, 0, 0]).Select(s => s - LedgerJournalFormat.Header.Length).ToList();
+        bytes[starts[1] + 100] ^= 0x04;                                   // a payload's bit: the frame skipped whole
+        bytes[starts[3] + 2] = 0x7F;                                      // a length: searched past
+        bytes.AsSpan(starts[3] + 200, 1000).Clear();                      // and zeros where a page did not reach the disk
+        byte[] segment = [.. bytes, .. new byte[10_000]];
+
+        var rows = new List<LedgerEntry>();
+        var damaged = LedgerJournalFormat.Salvage(segment, rows);
+
+        Assert.Equal(["req-1", "req-3", "req-5"], rows.Select(r => r.RequestId));
+        // Each range ends at its last byte that is not zero, before the next frame.
+        Assert.Equal([starts[1], starts[3]], damaged.Select(d => d.Start));
+        Assert.InRange(damaged[0].End, starts[2] - 8, starts[2]);
+        Assert.InRange(damaged[1].End, starts[4] - 8, starts[4]);
+    }
 
     /// <summary>Where each frame of a segment's bytes starts (in the file), up to the zeros after them.</summary>
     private static List<int> FrameStarts(byte[] bytes)
