@@ -254,8 +254,11 @@ internal static class LedgerJournalFormat
     /// left out) that are not such frames. A bad frame whose length is whole (the next frame, or only zeros, follows it) is
     /// skipped as a whole, so nothing inside its rows (a request's body is any bytes) is read as a frame; one whose rows end
     /// before its length and match its checksum there (a length made longer) is read up to there, only its length counted
-    /// as damaged; past another damaged length the bytes are searched for the next frame that matches its checksum. A zero length outside a damaged range
-    /// ends the frames, as it does in <see cref="ReadFrames(ReadOnlySpan{byte}, List{LedgerEntry})"/>.
+    /// as damaged. Past any other damaged length nothing more is read: where the next frame starts is not known, and the
+    /// bytes are not searched for one, since a frame found that way could be one a client wrote into its request body (and
+    /// a search could check a checksum at every byte). The rest of the segment is one damaged range, left in the file set
+    /// aside. A zero length outside a damaged range ends the frames, as it does in
+    /// <see cref="ReadFrames(ReadOnlySpan{byte}, List{LedgerEntry})"/>.
     /// </summary>
     public static List<(int Start, int End)> Salvage(ReadOnlySpan<byte> frames, List<LedgerEntry> rows)
     {
@@ -300,7 +303,7 @@ internal static class LedgerJournalFormat
                 }
             }
 
-            at++;
+            break; // a damaged length: the rest is one damaged range (see above)
         }
 
         CloseDamage(frames, damaged, ref damageStart, frames.Length);
