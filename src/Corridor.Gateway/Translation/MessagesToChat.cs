@@ -10,9 +10,6 @@ namespace Corridor.Gateway.Translation;
 /// </summary>
 internal static class MessagesToChat
 {
-    /// <summary>OpenAI's chat completions take at most four stop sequences and answer 400 to more.</summary>
-    private const int MaxStopSequences = 4;
-
     public static TranslationResult TranslateRequest(ReadOnlySpan<byte> messagesRequest, string upstreamModel)
     {
         var sizeHint = messagesRequest.Length;
@@ -506,14 +503,6 @@ internal static class MessagesToChat
             if (stop.ValueKind != JsonValueKind.Array || !stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
             {
                 return Problem.WrongType("stop_sequences", "an array of strings");
-            }
-            // Refused before any upstream is called (an alias's Anthropic model may still take them), never cut to four:
-            // an answer that runs past a stop sequence the client set is not the answer it asked for.
-            if (stop.GetArrayLength() > MaxStopSequences)
-            {
-                return new Problem(
-                    $"More than {MaxStopSequences} 'stop_sequences' are not supported for this model: its upstream takes at most {MaxStopSequences}.",
-                    "stop_sequences");
             }
             if (stop.GetArrayLength() > 0)
             {

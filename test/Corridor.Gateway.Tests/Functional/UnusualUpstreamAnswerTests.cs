@@ -23,7 +23,6 @@ namespace Corridor.Gateway.Tests.Functional;
 public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 {
     private const string NoContentMessage = """{"id":"msg_1","type":"message","role":"assistant","model":"odd","stop_reason":"max_tokens","stop_sequence":null,"usage":{"input_tokens":50,"output_tokens":70}}""";
-    private const string AnthropicAnswer = """{"id":"msg_2","type":"message","role":"assistant","model":"odd","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}""";
     private const string NotAMessage = """{"id":"msg_1","usage":{"input_tokens":50,"output_tokens":70}}""";
     private const string LoneSurrogateError = """{"type":"error","error":{"type":"invalid_request_error","message":"bad \ud800 input"}}""";
     private const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"probe","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
@@ -100,13 +99,8 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 
         """;
 
-    private int _openAIRequestsWithManyStops;
-
     /// <summary>How the probe deployment answers: "fail" (503), "silent" (never), anything else (200).</summary>
     public string ProbeMode { get; set; } = "fail";
-
-    /// <summary>How many requests asking for "many stops" reached an OpenAI-kind deployment.</summary>
-    public int OpenAIRequestsWithManyStops => Volatile.Read(ref _openAIRequestsWithManyStops);
 
     /// <summary>The last request odd-claude's deployment received that none of the other answers matched (head and body).</summary>
     public string? LastAnthropicRequest { get; private set; }
@@ -116,12 +110,6 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 
     public static string EventStream(string body) =>
         $"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
-
-    private string CountManyStops(string answer)
-    {
-        Interlocked.Increment(ref _openAIRequestsWithManyStops);
-        return answer;
-    }
 
     private string Answered(string request, string answer)
     {
@@ -150,9 +138,6 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
             _ when request.Contains("no-content", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
                 EventStream(NoContentStream.ReplaceLineEndings("\n")),
             _ when request.Contains("not-a-message", StringComparison.Ordinal) => Json("200 OK", NotAMessage),
-            _ when request.Contains("many stops", StringComparison.Ordinal) && request.Contains("/chat/completions", StringComparison.Ordinal) =>
-                CountManyStops(Json("200 OK", Completion)),
-            _ when request.Contains("many stops", StringComparison.Ordinal) => Json("200 OK", AnthropicAnswer),
             _ when request.Contains("lone-surrogate", StringComparison.Ordinal) => Json("400 Bad Request", LoneSurrogateError),
             _ when request.Contains("control-character", StringComparison.Ordinal) => Json("429 Too Many Requests", "{}", "Retry-After: 5\u0001\r\n"),
             _ => Answered(request, Json("200 OK", NoContentMessage)),
@@ -179,8 +164,6 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
               defaultMaxOutputTokens: 777
             routing:
               breaker: { failures: 1, openSeconds: 1 }
-              aliases:
-                odd-any: [odd-openai, odd-claude]
             shadow:
               models:
                 gpt-4.1: { candidate: cut-stream, share: 1 }
@@ -335,40 +318,6 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         Assert.Equal((RequestOutcome.UpstreamError, "upstream_insufficient_resource"), (row.Outcome, row.ErrorCode));
         Assert.False(row.Estimated);
         LedgerAssert.Billed(Live, row, "odd-openai-sg", 40, 3);
-    }
-
-    private static MessageCreateParams AskWithStops(string model, int stops) =>
-        AnthropicDialectTests.Ask(model, "many stops") with { StopSequences = [.. Enumerable.Range(1, stops).Select(i => $"STOP{i}")] };
-
-    [Fact]
-    public async Task MoreStopSequencesThanOpenAITakes_AreRefusedInTheAnthropicDialect_BeforeAnyUpstreamCall_AndNotBilled()
-    {
-        var log = new ResponseLog();
-
-        var error = await Assert.ThrowsAsync<AnthropicBadRequestException>(() => Live.Anthropic(log: log).Messages.Create(AskWithStops("odd-openai", 5))).WithTimeout();
-
-        using (var body = JsonDocument.Parse(error.ResponseBody))
-        {
-            var refusal = body.RootElement.GetProperty("error");
-            Assert.Equal("invalid_request_error", refusal.GetProperty("type").GetString());
-            Assert.Contains("stop_sequences", refusal.GetProperty("message").GetString(), StringComparison.Ordinal);
-        }
-        Assert.Equal(0, fixture.OpenAIRequestsWithManyStops);
-        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
-        Assert.Equal((RequestOutcome.ClientError, 400), (row.Outcome, row.Status));
-        LedgerAssert.NotBilled(row);
-    }
-
-    [Fact]
-    public async Task MoreStopSequencesThanOpenAITakes_AreServedByAnAliasesAnthropicModel_WithoutCallingTheOpenAIOne()
-    {
-        var log = new ResponseLog();
-
-        var message = await Live.Anthropic(log: log).Messages.Create(AskWithStops("odd-any", 5)).WithTimeout();
-
-        Assert.Equal("hi", AnthropicDialectTests.Text(message));
-        Assert.Equal("us-east", log.Last.Region);
-        Assert.Equal(0, fixture.OpenAIRequestsWithManyStops);
     }
 
     [Fact]
