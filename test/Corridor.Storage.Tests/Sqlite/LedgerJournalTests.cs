@@ -248,16 +248,9 @@ public sealed class LedgerJournalTests : IDisposable
                 bytes.AsSpan(last + 4, 4).Clear();
                 break;
         }
-        File.WriteAllBytes(path, bytes);
-        var ingested = new List<string>();
-        var warnings = new List<string>();
+        var (replayed, ingested, warnings) = await OpenTornAsync(path, bytes);
 
-        await using (var journal = LedgerJournal.TryOpen(JournalFolder, flushToDisk: true, rows => ingested.AddRange(rows.Select(r => r.RequestId)), Never, warnings.Add))
-        {
-            Assert.NotNull(journal);
-            Assert.Equal(3, journal.Replayed);
-        }
-
+        Assert.Equal(3, replayed);
         Assert.Equal(["req-1", "req-2", "req-3"], ingested);
         var warning = Assert.Single(warnings);
         Assert.Contains(path, warning, StringComparison.Ordinal);
@@ -296,14 +289,7 @@ public sealed class LedgerJournalTests : IDisposable
                 bytes.AsSpan(frames[2], sizeof(int)).Clear();
                 break;
         }
-        File.WriteAllBytes(path, bytes);
-        var ingested = new List<string>();
-        var warnings = new List<string>();
-
-        await using (var journal = LedgerJournal.TryOpen(JournalFolder, flushToDisk: true, rows => ingested.AddRange(rows.Select(r => r.RequestId)), Never, warnings.Add))
-        {
-            Assert.NotNull(journal);
-        }
+        var (_, ingested, warnings) = await OpenTornAsync(path, bytes);
 
         // The frames before the cut one are read (the first append, and the batch's frames before the cut).
         var before = new List<LedgerEntry>();
@@ -340,16 +326,10 @@ public sealed class LedgerJournalTests : IDisposable
             bytes.AsSpan(boundary - 2, 2).Clear();
         }
         var path = Path.Combine(JournalFolder, $"{1:D12}.journal");
-        File.WriteAllBytes(path, bytes);
-        var ingested = new List<string>();
-        var warnings = new List<string>();
 
-        await using (var journal = LedgerJournal.TryOpen(JournalFolder, flushToDisk: true, rows => ingested.AddRange(rows.Select(r => r.RequestId)), Never, warnings.Add))
-        {
-            Assert.NotNull(journal);
-            Assert.Equal(1, journal.Replayed);
-        }
+        var (replayed, ingested, warnings) = await OpenTornAsync(path, bytes);
 
+        Assert.Equal(1, replayed);
         Assert.Equal(["req-1"], ingested);
         var warning = Assert.Single(warnings);
         Assert.Contains(path, warning, StringComparison.Ordinal);
@@ -763,6 +743,20 @@ public sealed class LedgerJournalTests : IDisposable
         Assert.Equal([starts[1], starts[3]], damaged.Select(d => d.Start));
         Assert.InRange(damaged[0].End, starts[2] - 8, starts[2]);
         Assert.InRange(damaged[1].End, bytes.Length - 8, bytes.Length);
+    }
+
+    /// <summary>
+    /// Writes a segment's <paramref name="bytes"/> to <paramref name="path"/> and opens the journal over it (synced appends,
+    /// as a power loss would find them): the rows it replayed, their ids in order, and the warnings it gave.
+    /// </summary>
+    private async Task<(int Replayed, List<string> Ingested, List<string> Warnings)> OpenTornAsync(string path, byte[] bytes)
+    {
+        File.WriteAllBytes(path, bytes);
+        var ingested = new List<string>();
+        var warnings = new List<string>();
+        await using var journal = LedgerJournal.TryOpen(JournalFolder, flushToDisk: true, rows => ingested.AddRange(rows.Select(r => r.RequestId)), Never, warnings.Add);
+        Assert.NotNull(journal);
+        return (journal.Replayed, ingested, warnings);
     }
 
     /// <summary>Where each frame of a segment's bytes starts (in the file), up to the zeros after them.</summary>
