@@ -251,6 +251,9 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         var usage = call.Usage;
         var sawEnd = false;
         var malformed = false;
+        // The ledger's code when the upstream ended its stream with an error event of its own: that event (relayed, or
+        // translated) is the stream's last, and nothing after it is read.
+        string? upstreamError = null;
         // Everything up to the upstream's end marker flows as it arrives; what the end marker and anything after it write
         // (the last event(s): [DONE], message_stop, an error event) is held until the ledger row is durable.
         IBufferWriter<byte> sink = output;
@@ -261,7 +264,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             {
                 call.FirstEventTimestamp = time.GetTimestamp();
             }
-            if (malformed || (sawEnd && translator is null))
+            if (malformed || upstreamError is not null || (sawEnd && translator is null))
             {
                 return;
             }
@@ -282,8 +285,12 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 {
                     sawEnd = true;
                 }
+                else if (!sawEnd && StreamErrors.TryReadUpstreamError(target.Dialect == Dialect.OpenAI, sse.Name, sse.Data, out var code))
+                {
+                    upstreamError = code;
+                }
             }
-            if (sawEnd)
+            if (sawEnd || upstreamError is not null)
             {
                 sink = call.Held;
             }
@@ -312,7 +319,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
             var reader = PipeReader.Create(response.Body, new StreamPipeReaderOptions(leaveOpen: true));
             result = await SseReader.ReadAllAsync(reader, OnEvent, async () => await output.FlushAsync(aborted), server.EffectiveStreamIdleTimeout, aborted,
-                stop: () => malformed);
+                stop: () => malformed || upstreamError is not null);
             await reader.CompleteAsync();
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -327,7 +334,12 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         }
 
         sink = call.Held;
-        if (result == SseReadResult.Ended && translator is not null)
+        if (upstreamError is not null)
+        {
+            call.Outcome = RequestOutcome.UpstreamError;
+            call.ErrorCode = upstreamError;
+        }
+        else if (result == SseReadResult.Ended && translator is not null)
         {
             // The translator closes the client's stream itself, with an error event when the upstream's was cut.
             translator.OnEnd(sink);

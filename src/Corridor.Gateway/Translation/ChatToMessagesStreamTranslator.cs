@@ -33,6 +33,11 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
 
     protected override void OnEvent(string? eventName, JsonElement root, IBufferWriter<byte> output)
     {
+        if (StreamErrors.IsAnthropicError(eventName, root))
+        {
+            FailWithUpstreamError(root, output);
+            return;
+        }
         // The data's own type is authoritative; the SSE event name only backs it up.
         switch (root.StringOrNull("type") ?? eventName)
         {
@@ -83,10 +88,6 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
                 }
                 SseEventWriter.WriteDone(output);
                 Completed = true;
-                break;
-            case "error":
-                var (type, text) = StreamErrors.Read(root);
-                Fail(output, type, text);
                 break;
             default:
                 // ping and event types added later carry nothing a chat client reads.

@@ -45,10 +45,9 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
 
     protected override void OnEvent(string? eventName, JsonElement root, IBufferWriter<byte> output)
     {
-        if (root.TryGet("error", out _))
+        if (StreamErrors.IsOpenAIError(root))
         {
-            var (type, message) = StreamErrors.Read(root);
-            Fail(output, type, message);
+            FailWithUpstreamError(root, output);
             return;
         }
         if (root.TryGet("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)

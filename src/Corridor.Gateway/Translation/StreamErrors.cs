@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 
 namespace Corridor.Gateway.Translation;
@@ -11,6 +12,53 @@ internal static class StreamErrors
 {
     public const string MalformedEvent = "The upstream sent an event that could not be read.";
     public const string EndedEarly = "The upstream stream ended before the response was complete.";
+
+    /// <summary>The ledger's code for a stream the upstream ended with an error event of its own.</summary>
+    public const string UpstreamErrorCode = "upstream_stream_error";
+
+    /// <summary>The ledger's code for a stream the upstream ended with <c>overloaded_error</c> (Anthropic's word for no capacity).</summary>
+    public const string UpstreamOverloadedCode = "upstream_overloaded";
+
+    /// <summary>The ledger's code for an upstream error event of <paramref name="type"/>.</summary>
+    public static string CodeFor(string type) => type == "overloaded_error" ? UpstreamOverloadedCode : UpstreamErrorCode;
+
+    /// <summary>An OpenAI-kind server's error mid-stream: a data event whose object has an <c>error</c> member.</summary>
+    public static bool IsOpenAIError(JsonElement root) => root.TryGet("error", out _);
+
+    /// <summary>Anthropic's error mid-stream: <c>event: error</c>, its data's <c>type</c> <c>error</c> (the data's type is authoritative, the name backs it up).</summary>
+    public static bool IsAnthropicError(string? eventName, JsonElement root) => (root.StringOrNull("type") ?? eventName) == "error";
+
+    /// <summary>
+    /// Whether an upstream event is the upstream's own error, read as the stream translators read it, and the code for the
+    /// ledger. Only an event named <c>error</c> or whose data holds <c>"error"</c> is parsed: the others cost one search of their bytes.
+    /// </summary>
+    public static bool TryReadUpstreamError(bool openAI, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data, [NotNullWhen(true)] out string? code)
+    {
+        code = null;
+        var namedError = !openAI && eventName.SequenceEqual("error"u8);
+        if ((!namedError && data.IndexOf("\"error\""u8) < 0) || !Json.TryParse(data, out var document))
+        {
+            return false;
+        }
+        using (document)
+        {
+            try
+            {
+                var root = document.RootElement;
+                if (openAI ? !IsOpenAIError(root) : !IsAnthropicError(namedError ? "error" : null, root))
+                {
+                    return false;
+                }
+                code = CodeFor(Read(root).Type);
+                return true;
+            }
+            catch (InvalidOperationException)
+            {
+                // A string that cannot be decoded (see Json.Translate): not an error event Corridor can read.
+                return false;
+            }
+        }
+    }
 
     /// <summary>Reads the <c>error</c> object of an upstream error payload (either vendor).</summary>
     public static (string Type, string Message) Read(JsonElement root)

@@ -74,6 +74,16 @@ internal abstract class StreamTranslator : IStreamTranslator
     /// <summary>The stream ended before its final event: clients must not take it for a complete answer.</summary>
     protected virtual void OnEndedEarly(IBufferWriter<byte> output) => Fail(output, "api_error", StreamErrors.EndedEarly);
 
+    /// <summary>
+    /// The upstream's own error event ends the stream: it reaches the client in its dialect, with the upstream's type and
+    /// message, and the ledger row says the upstream sent it. The caller holds it as the stream's last event.
+    /// </summary>
+    protected void FailWithUpstreamError(JsonElement root, IBufferWriter<byte> output)
+    {
+        var (type, message) = StreamErrors.Read(root);
+        Fail(output, type, message, StreamErrors.CodeFor(type));
+    }
+
     /// <summary>Writes an error event in the client's dialect and stops translating; <paramref name="code"/> says why, for the ledger.</summary>
     protected void Fail(IBufferWriter<byte> output, string type, string message, string? code = null)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Corridor.Gateway.Tests.Functional;
@@ -11,6 +12,16 @@ public static class ServerSentEvents
     public static async Task<List<ServerSentEvent>> ReadAllAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var events = new List<ServerSentEvent>();
+        await foreach (var e in ReadAsync(response, cancellationToken))
+        {
+            events.Add(e);
+        }
+        return events;
+    }
+
+    /// <summary>Each event as it arrives, for tests that look at the moment an event came.</summary>
+    public static async IAsyncEnumerable<ServerSentEvent> ReadAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
         string? name = null;
         var data = new StringBuilder();
@@ -20,7 +31,7 @@ public static class ServerSentEvents
             {
                 if (data.Length > 0)
                 {
-                    events.Add(new ServerSentEvent(name, data.ToString()));
+                    yield return new ServerSentEvent(name, data.ToString());
                 }
                 name = null;
                 data.Clear();
@@ -36,8 +47,7 @@ public static class ServerSentEvents
         }
         if (data.Length > 0)
         {
-            events.Add(new ServerSentEvent(name, data.ToString()));
+            yield return new ServerSentEvent(name, data.ToString());
         }
-        return events;
     }
 }

@@ -99,6 +99,37 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 
         """;
 
+    /// <summary>An OpenAI-kind server's error mid-stream, after some text (its connection then left open).</summary>
+    private const string OpenAIStreamError = """
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Partial"},"finish_reason":null}],"usage":null}
+
+        data: {"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" more"},"finish_reason":null}],"usage":null}
+
+
+        """;
+
+    /// <summary>Anthropic's overloaded_error mid-stream, after some text (its connection then left open).</summary>
+    private const string AnthropicStreamError = """
+        event: message_start
+        data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"odd","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":50,"output_tokens":1}}}
+
+        event: content_block_start
+        data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+
+        event: content_block_delta
+        data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Partial"}}
+
+        event: error
+        data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
+
+        event: content_block_delta
+        data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" more"}}
+
+
+        """;
+
     /// <summary>How the probe deployment answers: "fail" (503), "silent" (never), anything else (200).</summary>
     public string ProbeMode { get; set; } = "fail";
 
@@ -110,6 +141,10 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 
     public static string EventStream(string body) =>
         $"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
+
+    /// <summary>A stream without a length whose connection stays open after <paramref name="body"/>, as an upstream that goes quiet.</summary>
+    public static string OpenEventStream(string body) =>
+        $"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n{body.ReplaceLineEndings("\n")}";
 
     private string Answered(string request, string answer)
     {
@@ -128,6 +163,9 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
                 "silent" => null,
                 _ => Json("200 OK", Completion),
             },
+            _ when request.Contains("error-mid-stream", StringComparison.Ordinal) && request.Contains("/chat/completions", StringComparison.Ordinal) =>
+                OpenEventStream(OpenAIStreamError),
+            _ when request.Contains("error-mid-stream", StringComparison.Ordinal) => OpenEventStream(AnthropicStreamError),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
                 EventStream(BadArgumentsStream.ReplaceLineEndings("\n")),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) => Json("200 OK", BadArguments),
@@ -318,6 +356,90 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         Assert.Equal((RequestOutcome.UpstreamError, "upstream_insufficient_resource"), (row.Outcome, row.ErrorCode));
         Assert.False(row.Estimated);
         LedgerAssert.Billed(Live, row, "odd-openai-sg", 40, 3);
+    }
+
+    /// <summary>
+    /// An upstream's own error event mid-stream, translated (an OpenAI client on odd-claude, an Anthropic client on odd-openai)
+    /// or relayed as it is (the same dialect): the client gets the text so far and then one error event, its last, released
+    /// only once the ledger row is durable (the row is in the ledger the moment the client has it), though the upstream's
+    /// connection stays open; the row says the upstream sent an error.
+    /// </summary>
+    [Theory]
+    [InlineData("/v1/chat/completions", "odd-claude", "overloaded_error", "upstream_overloaded")]
+    [InlineData("/v1/chat/completions", "odd-openai", "server_error", "upstream_stream_error")]
+    [InlineData("/v1/messages", "odd-openai", "api_error", "upstream_stream_error")]
+    [InlineData("/v1/messages", "odd-claude", "overloaded_error", "upstream_overloaded")]
+    public async Task AnUpstreamsErrorEventMidStream_IsTheStreamsLastEvent_HeldUntilItsRowIsDurable(string path, string model, string errorType, string code)
+    {
+        using var http = Live.Http();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        object body = path == "/v1/messages"
+            ? new { model, stream = true, max_tokens = 100, messages = new[] { new { role = "user", content = "error-mid-stream" } } }
+            : Ask(model, "error-mid-stream", stream: true);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        request.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var requestId = response.Headers.GetValues("x-corridor-request-id").Single();
+        var events = new List<ServerSentEvent>();
+        LedgerEntry? rowWhenTheErrorCame = null;
+        await foreach (var e in ServerSentEvents.ReadAsync(response, timeout.Token))
+        {
+            events.Add(e);
+            if (rowWhenTheErrorCame is null && e.Data.Contains("\"error\"", StringComparison.Ordinal))
+            {
+                rowWhenTheErrorCame = await LedgerRowNowAsync(requestId, timeout.Token);
+                Assert.True(rowWhenTheErrorCame is not null, "the error event reached the client before its ledger row was durable");
+            }
+        }
+
+        var last = events[^1];
+        using (var error = JsonDocument.Parse(last.Data))
+        {
+            Assert.Equal(errorType, error.RootElement.GetProperty("error").GetProperty("type").GetString());
+        }
+        Assert.Single(events, e => e.Data.Contains("\"error\"", StringComparison.Ordinal));
+        Assert.Contains(events, e => e.Data.Contains("Partial", StringComparison.Ordinal));
+        Assert.DoesNotContain(events, e => e.Data.Contains(" more", StringComparison.Ordinal) || e.Data == "[DONE]" || e.Name == "message_stop");
+        var row = await Live.LedgerRowAsync(requestId);
+        Assert.Equal((RequestOutcome.UpstreamError, code), (row.Outcome, row.ErrorCode));
+        Assert.True(row.Billable, "a stream that began is billed");
+    }
+
+    /// <summary>The request's row if the ledger has it now (a read of the store, which sees every durable row), else null.</summary>
+    private async Task<LedgerEntry?> LedgerRowNowAsync(string requestId, CancellationToken cancellationToken)
+    {
+        await foreach (var row in Live.Store.ReadLedgerAsync(null, null, cancellationToken))
+        {
+            if (row.RequestId == requestId)
+            {
+                return row;
+            }
+        }
+        return null;
+    }
+
+    [Fact]
+    public async Task AnOpenAIUpstreamsErrorEventMidStream_RaisesAnSseErrorInTheAnthropicClient_WithTheRowAlreadyDurable()
+    {
+        var log = new ResponseLog();
+        var events = new List<RawMessageStreamEvent>();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+
+        var error = await Assert.ThrowsAsync<AnthropicSseException>(async () =>
+        {
+            await foreach (var e in Live.Anthropic(log: log).Messages.CreateStreaming(AnthropicDialectTests.Ask("odd-openai", "error-mid-stream"), timeout.Token))
+            {
+                events.Add(e);
+            }
+        });
+
+        Assert.NotNull(await LedgerRowNowAsync(log.Last.RequestId!, timeout.Token));
+        Assert.Contains("The server had an error", error.Message, StringComparison.Ordinal);
+        Assert.Equal("Partial", string.Concat(events.Select(e => e.TryPickContentBlockDelta(out var d) && d.Delta.TryPickText(out var t) ? t.Text : "")));
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal((RequestOutcome.UpstreamError, "upstream_stream_error"), (row.Outcome, row.ErrorCode));
     }
 
     [Fact]

@@ -175,7 +175,7 @@ public sealed class ChatToMessagesStreamTests
     }
 
     [Fact]
-    public void UpstreamErrorEvent_BecomesErrorChunk_WithoutDone()
+    public void UpstreamErrorEvent_BecomesErrorChunk_WithoutDone_AndTheRowSaysTheUpstreamWasOverloaded()
     {
         var translator = Create(includeUsage: true);
 
@@ -198,6 +198,7 @@ public sealed class ChatToMessagesStreamTests
             (null, """{"error":{"message":"Overloaded","type":"overloaded_error","param":null,"code":null}}"""),
         ], output);
         Assert.False(translator.Completed);
+        Assert.Equal("upstream_overloaded", translator.FailureCode);
         Assert.Equal(new TokenUsage(10, 1), translator.Usage);
     }
 

@@ -267,7 +267,7 @@ public sealed class MessagesToChatStreamTests
     }
 
     [Fact]
-    public void UpstreamErrorChunk_BecomesErrorEvent()
+    public void UpstreamErrorChunk_BecomesErrorEvent_AndTheRowSaysTheUpstreamSentAnError()
     {
         var translator = Create();
 
@@ -286,6 +286,7 @@ public sealed class MessagesToChatStreamTests
             ("error", """{"type":"error","error":{"type":"rate_limit_error","message":"Rate limit reached"}}"""),
         ], output);
         Assert.False(translator.Completed);
+        Assert.Equal("upstream_stream_error", translator.FailureCode);
     }
 
     [Fact]
