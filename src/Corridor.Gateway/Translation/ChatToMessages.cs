@@ -40,10 +40,14 @@ internal static class ChatToMessages
 
     private static TranslationResult TranslateResponse(JsonElement root, string clientModel, string responseId, TimeProvider? timeProvider, int sizeHint)
     {
-        // A message the model ended without writing anything (end_turn at once, max_tokens spent on thinking) may come
-        // without content; it is still an answer, and a chat completion with empty content says the same.
+        // Only a message is an answer: a body of another type (Anthropic's errors, {"type":"error",...}, which proxies may
+        // send with a 200) is not, whatever else it holds. One without a type is taken for a message when it has content
+        // (Anthropic-compatible servers may leave the type out). A message the model ended without writing anything
+        // (end_turn at once, max_tokens spent on thinking) may come without content; it is still an answer, and a chat
+        // completion with empty content says the same.
         var hasContent = root.TryGet("content", out var content);
-        if (hasContent ? content.ValueKind != JsonValueKind.Array : root.StringOrNull("type") != "message")
+        var type = root.StringOrNull("type");
+        if ((type is not null && type != "message") || (hasContent ? content.ValueKind != JsonValueKind.Array : type != "message"))
         {
             return TranslationResult.Fail(new Problem("The upstream response is not an Anthropic message."));
         }

@@ -24,6 +24,8 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 {
     private const string NoContentMessage = """{"id":"msg_1","type":"message","role":"assistant","model":"odd","stop_reason":"max_tokens","stop_sequence":null,"usage":{"input_tokens":50,"output_tokens":70}}""";
     private const string NotAMessage = """{"id":"msg_1","usage":{"input_tokens":50,"output_tokens":70}}""";
+    /// <summary>Anthropic's error shape, with content and usage beside it, answered with a 200 (as a proxy may).</summary>
+    private const string ErrorWithContent = """{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":50,"output_tokens":70}}""";
     private const string LoneSurrogateError = """{"type":"error","error":{"type":"invalid_request_error","message":"bad \ud800 input"}}""";
     private const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"probe","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
 
@@ -176,6 +178,7 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
             _ when request.Contains("no-content", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
                 EventStream(NoContentStream.ReplaceLineEndings("\n")),
             _ when request.Contains("not-a-message", StringComparison.Ordinal) => Json("200 OK", NotAMessage),
+            _ when request.Contains("an-error-with-content", StringComparison.Ordinal) => Json("200 OK", ErrorWithContent),
             _ when request.Contains("lone-surrogate", StringComparison.Ordinal) => Json("400 Bad Request", LoneSurrogateError),
             _ when request.Contains("control-character", StringComparison.Ordinal) => Json("429 Too Many Requests", "{}", "Retry-After: 5\u0001\r\n"),
             _ => Answered(request, Json("200 OK", NoContentMessage)),
@@ -241,12 +244,14 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         Assert.Contains("upstream_rate_limited", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task AnAnswerThatCannotBeTranslated_Is502_AndBilledNothing()
+    [Theory]
+    [InlineData("not-a-message")]
+    [InlineData("an-error-with-content")]
+    public async Task AnAnswerThatCannotBeTranslated_Is502_AndBilledNothing(string answer)
     {
         using var http = Live.Http();
 
-        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask("odd-claude", "not-a-message")).WithTimeout();
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask("odd-claude", answer)).WithTimeout();
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Contains("upstream_invalid_response", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);

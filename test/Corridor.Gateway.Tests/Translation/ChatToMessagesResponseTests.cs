@@ -99,12 +99,30 @@ public sealed class ChatToMessagesResponseTests
             """, result);
     }
 
+    [Fact]
+    public void AMessageWithoutItsType_IsStillAnAnswer_WhenItHasContent()
+    {
+        // Anthropic-compatible servers may leave "type" out of a whole answer.
+        var result = Translate("""
+            {"id":"msg_1","role":"assistant","content":[{"type":"text","text":"hi"}],
+             "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}
+            """);
+
+        TranslationAssert.Body("""
+            {"id":"chatcmpl-abc123","object":"chat.completion","created":1700000000,"model":"gpt-4.1",
+             "choices":[{"index":0,"message":{"role":"assistant","content":"hi","refusal":null},"logprobs":null,"finish_reason":"stop"}],
+             "usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6,"prompt_tokens_details":{"cached_tokens":0}}}
+            """, result);
+    }
+
     [Theory]
     [InlineData("{\"type\":\"message\"")]
     [InlineData("{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":50,\"output_tokens\":70}}")]
     [InlineData("{\"type\":\"message\",\"content\":{\"type\":\"text\",\"text\":\"hi\"}}")]
     [InlineData("{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}")]
     [InlineData("{\"content\":\"text\"}")]
+    [InlineData("{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"},\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}")]
+    [InlineData("{\"type\":\"completion\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}],\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}")]
     public void UnreadableUpstreamResponse_IsAnError(string messagesResponse)
     {
         var result = Translate(messagesResponse);

@@ -29,7 +29,7 @@ public sealed class RobustnessTests
     [Fact]
     public void UndecodableString_InUpstreamResponses_IsAnError()
     {
-        var anthropic = ChatToMessages.TranslateResponse(Encoding.UTF8.GetBytes($$$"""{"content":[{"type":"text","text":"{{{LoneSurrogate}}}"}]}"""), "m", "chatcmpl-1");
+        var anthropic = ChatToMessages.TranslateResponse(Encoding.UTF8.GetBytes($$$"""{"type":"message","content":[{"type":"text","text":"{{{LoneSurrogate}}}"}]}"""), "m", "chatcmpl-1");
         var openAI = MessagesToChat.TranslateResponse(Encoding.UTF8.GetBytes($$$"""{"choices":[{"index":0,"message":{"content":"{{{LoneSurrogate}}}"}}]}"""), "m", "msg_1");
 
         TranslationAssert.Error(anthropic, null, "not valid Unicode text");
