@@ -1,4 +1,5 @@
 using System.Net;
+using Corridor.Testing;
 
 namespace Corridor.Simulator.Tests;
 
@@ -116,10 +117,27 @@ public sealed class FaultTests
         Assert.True(openAI.Failed);
         Assert.Equal(HttpStatusCode.OK, openAI.Status);
         Assert.DoesNotContain(openAI.Events, e => e.Data == "[DONE]");
-        Assert.InRange(openAI.JsonEvents.Count(c => c.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var piece) && piece.GetString() != ""), 0, 5);
+        Assert.Equal(5, openAI.JsonEvents.Count(c => c.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var piece) && piece.GetString() != ""));
         Assert.True(anthropic.Failed);
         Assert.DoesNotContain(anthropic.Events, e => e.Name is "message_delta" or "message_stop");
-        Assert.InRange(anthropic.Events.Count(e => e.Name == "content_block_delta"), 0, 5);
+        Assert.Equal(5, anthropic.Events.Count(e => e.Name == "content_block_delta"));
+    }
+
+    [Fact]
+    public async Task DisconnectKnob_DeliversEveryTokenBeforeTheCut_WithoutWaitingForTimeToPass()
+    {
+        // A clock that never moves: the tokens reach the client before the cut however busy the machine, not because
+        // the simulator waited a while for them to leave (it used to wait 100 ms, then abort, which dropped what had
+        // not left yet: under load the tokens, even the headers).
+        await using var sim = await SimulatorFixture.StartAsync(time: new FakeClock(DateTimeOffset.UnixEpoch));
+
+        var openAI = await sim.StreamAsync("/x/disconnect=5/v1/chat/completions", Bodies.OpenAIChat(extra: ""","stream":true"""));
+        var anthropic = await sim.StreamAsync("/x/disconnect=5/v1/messages", Bodies.AnthropicMessage(extra: ""","stream":true"""), ("anthropic-version", "2023-06-01"));
+
+        Assert.True(openAI.Failed);
+        Assert.Equal(5, openAI.JsonEvents.Count(c => c.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var piece) && piece.GetString() != ""));
+        Assert.True(anthropic.Failed);
+        Assert.Equal(5, anthropic.Events.Count(e => e.Name == "content_block_delta"));
     }
 
     [Fact]

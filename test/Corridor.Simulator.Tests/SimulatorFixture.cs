@@ -60,26 +60,7 @@ internal sealed class SimulatorFixture : IAsyncDisposable
     }
 
     /// <summary>Reads a whole event stream; stops early (with <see cref="SseRead.Failed"/>) when the connection breaks.</summary>
-    /// <summary>
-    /// Reads a stream to its end or its cut. A cut stream ends in a TCP reset, and a reset may discard what the client had
-    /// received but not yet read, headers included, when the machine is busy; such an attempt is made again (at most
-    /// three), since the simulator answers the same request the same way.
-    /// </summary>
     public async Task<SseRead> StreamAsync(string path, string json, params (string Name, string Value)[] headers)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await StreamOnceAsync(path, json, headers);
-            }
-            catch (HttpRequestException) when (attempt < 3)
-            {
-            }
-        }
-    }
-
-    private async Task<SseRead> StreamOnceAsync(string path, string json, (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path.TrimStart('/'))
         {

@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using HttpProtocol = Microsoft.AspNetCore.Http.HttpProtocol;
 
 namespace Corridor.Simulator.Http;
 
@@ -9,12 +11,19 @@ namespace Corridor.Simulator.Http;
 /// One server-sent-event response: writes events, paces tokens and, when a fault asks for it,
 /// cuts the connection after a number of tokens.
 /// </summary>
+/// <remarks>
+/// A stream that will be cut frames its own chunks (HTTP/1.1) and asks for the connection to close: the cut is then the
+/// end of the response without its last chunk, after every event flushed has left. Aborting the connection instead
+/// would drop what Kestrel had not yet handed to the socket, headers included, whenever the machine is busy.
+/// </remarks>
 internal sealed class SseSession : IDisposable
 {
     private static readonly TimeSpan DrainBeforeCut = TimeSpan.FromMilliseconds(100);
 
     private readonly HttpContext _context;
-    private readonly PipeWriter _pipe;
+    private readonly PipeWriter _body;
+    private readonly IBufferWriter<byte> _pipe;
+    private readonly ArrayBufferWriter<byte>? _chunk;
     private readonly Utf8JsonWriter _json;
     private readonly TimeProvider _time;
     private readonly TimeSpan _tokenInterval;
@@ -28,7 +37,16 @@ internal sealed class SseSession : IDisposable
         _truncateAfterTokens = truncateAfterTokens;
         _stallAfterTokens = stallAfterTokens;
         _context = context;
-        _pipe = context.Response.BodyWriter;
+        _body = context.Response.BodyWriter;
+        if (cutAfterTokens is not null && HttpProtocol.IsHttp11(context.Request.Protocol))
+        {
+            _chunk = new ArrayBufferWriter<byte>();
+            _pipe = _chunk;
+        }
+        else
+        {
+            _pipe = _body;
+        }
         _json = new Utf8JsonWriter(_pipe, HttpBodies.WriterOptions);
         _time = time;
         _tokenInterval = tokenInterval;
@@ -42,6 +60,13 @@ internal sealed class SseSession : IDisposable
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
+        if (cutAfterTokens is not null && HttpProtocol.IsHttp11(context.Request.Protocol))
+        {
+            // Chunks of the session's own, so that Kestrel does not end the body with its last chunk when the cut comes.
+            response.Headers.TransferEncoding = "chunked";
+            response.Headers.Connection = "close";
+        }
+
         return new SseSession(context, time, tokenInterval, cutAfterTokens, stallAfterTokens, truncateAfterTokens);
     }
 
@@ -75,7 +100,13 @@ internal sealed class SseSession : IDisposable
     /// <summary>Sends what was written; false when the client has gone.</summary>
     public async ValueTask<bool> FlushAsync()
     {
-        var result = await _pipe.FlushAsync(Aborted);
+        if (_chunk is { WrittenCount: > 0 })
+        {
+            WriteChunk(_chunk.WrittenSpan);
+            _chunk.ResetWrittenCount();
+        }
+
+        var result = await _body.FlushAsync(Aborted);
         return !result.IsCompleted && !result.IsCanceled;
     }
 
@@ -141,13 +172,30 @@ internal sealed class SseSession : IDisposable
     }
 
     /// <summary>
-    /// Aborts the connection. Kestrel drops output not yet handed to the socket when it aborts, so the
-    /// events already flushed get a moment to leave first: the client sees the tokens, then the reset.
+    /// Cuts the stream after the events flushed: with its own chunks, by ending the response without the last chunk, so
+    /// the connection closes once everything before it has left. Otherwise (not HTTP/1.1) by aborting the connection,
+    /// which drops output Kestrel has not yet handed to the socket, so the events flushed get a moment to leave first.
     /// </summary>
     private async Task CutAsync()
     {
+        if (_chunk is not null)
+        {
+            _chunk.ResetWrittenCount();
+            return;
+        }
+
         await Task.Delay(DrainBeforeCut, _time, CancellationToken.None);
         _context.Abort();
+    }
+
+    private void WriteChunk(ReadOnlySpan<byte> data)
+    {
+        Span<byte> size = stackalloc byte[8];
+        data.Length.TryFormat(size, out var written, "x", CultureInfo.InvariantCulture);
+        _body.Write(size[..written]);
+        _body.Write("\r\n"u8);
+        _body.Write(data);
+        _body.Write("\r\n"u8);
     }
 
     public void Dispose() => _json.Dispose();
