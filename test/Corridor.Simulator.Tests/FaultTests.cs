@@ -356,16 +356,21 @@ public sealed class FaultTests
     public async Task ResetKnob_SendsTheHeadersAndSomeOfAWholeBody_ThenDropsTheConnection()
     {
         await using var sim = await SimulatorFixture.StartAsync();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "x/reset=20/v1/chat/completions")
-        {
-            Content = new StringContent(Bodies.OpenAIChat(), System.Text.Encoding.UTF8, "application/json"),
-        };
 
-        using var response = await sim.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(SimulatorFixture.Timeout);
+        await AssertResetAfter20BytesAsync(sim, "x/reset=20/v1/chat/completions", Bodies.OpenAIChat());
+        await AssertResetAfter20BytesAsync(sim, "x/reset=20/v1/messages", Bodies.AnthropicMessage(), ("anthropic-version", "2023-06-01"));
+    }
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.True(response.Content.Headers.ContentLength > 20);
-        await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsStringAsync().WaitAsync(SimulatorFixture.Timeout));
+    [Fact]
+    public async Task ResetKnob_DeliversTheHeadersAndTheFirstBytesBeforeTheCut_WithoutWaitingForTimeToPass()
+    {
+        // A clock that never moves: the headers and the first bytes reach the client before the cut however busy the
+        // machine, not because the simulator waited a while for them to leave (it used to wait 100 ms, then abort, which
+        // dropped what had not left yet: under load the bytes, even the headers).
+        await using var sim = await SimulatorFixture.StartAsync(time: new FakeClock(DateTimeOffset.UnixEpoch));
+
+        await AssertResetAfter20BytesAsync(sim, "x/reset=20/v1/chat/completions", Bodies.OpenAIChat());
+        await AssertResetAfter20BytesAsync(sim, "x/reset=20/v1/messages", Bodies.AnthropicMessage(), ("anthropic-version", "2023-06-01"));
     }
 
     [Fact]
@@ -398,5 +403,40 @@ public sealed class FaultTests
         Assert.True(stalled, "the body ended instead of stalling");
         Assert.Equal(20, received);
         Assert.True(response.Content.Headers.ContentLength > 20);
+    }
+
+    /// <summary>A 200 whose headers declare more than 20 bytes, exactly 20 bytes of body, then a broken connection.</summary>
+    private static async Task AssertResetAfter20BytesAsync(SimulatorFixture sim, string path, string json, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        };
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.Add(name, value);
+        }
+
+        using var response = await sim.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(SimulatorFixture.Timeout);
+        using var stream = await response.Content.ReadAsStreamAsync().WaitAsync(SimulatorFixture.Timeout);
+        var buffer = new byte[4096];
+        var received = 0;
+        var broken = false;
+        try
+        {
+            while (await stream.ReadAsync(buffer.AsMemory(received)).AsTask().WaitAsync(SimulatorFixture.Timeout) is var read and > 0)
+            {
+                received += read;
+            }
+        }
+        catch (IOException)
+        {
+            broken = true;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.Content.Headers.ContentLength > 20);
+        Assert.True(broken, "the body ended cleanly instead of breaking off");
+        Assert.Equal(20, received);
     }
 }

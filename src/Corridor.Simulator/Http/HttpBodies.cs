@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Corridor.Core.Buffers;
 using Microsoft.AspNetCore.Http;
+using HttpProtocol = Microsoft.AspNetCore.Http.HttpProtocol;
 
 namespace Corridor.Simulator.Http;
 
@@ -68,6 +69,11 @@ internal static class HttpBodies
     /// short) and the first bytes of the body, then: a clean end (truncate), silence with the connection open (stall),
     /// or a dropped connection (reset).
     /// </summary>
+    /// <remarks>
+    /// Over HTTP/1.1 a reset asks for the connection to close and ends the response short of its Content-Length: Kestrel
+    /// then closes the connection after the bytes written have left. Aborting it instead would drop what Kestrel had not
+    /// yet handed to the socket, headers included, whenever the machine is busy.
+    /// </remarks>
     private static async Task WriteFaultyAsync(HttpContext context, int statusCode, ReadOnlyMemory<byte> body, BodyFault fault, TimeProvider time)
     {
         var response = context.Response;
@@ -76,6 +82,12 @@ internal static class HttpBodies
         if (fault.Kind != BodyFaultKind.Truncate)
         {
             response.ContentLength = body.Length;
+        }
+
+        var closeShort = fault.Kind == BodyFaultKind.Reset && HttpProtocol.IsHttp11(context.Request.Protocol);
+        if (closeShort)
+        {
+            response.Headers.Connection = "close";
         }
 
         await response.StartAsync(context.RequestAborted);
@@ -93,8 +105,12 @@ internal static class HttpBodies
                 }
 
                 break;
+            case BodyFaultKind.Reset when closeShort:
+                // Returning short of the Content-Length: Kestrel closes the connection once the bytes flushed have left.
+                break;
             case BodyFaultKind.Reset:
-                // Kestrel drops output not yet handed to the socket when it aborts: let the first bytes leave first.
+                // Not HTTP/1.1: Kestrel drops output not yet handed to the socket when it aborts, so let the first bytes
+                // leave first.
                 await Task.Delay(TimeSpan.FromMilliseconds(100), time, CancellationToken.None);
                 context.Abort();
                 break;
