@@ -272,31 +272,31 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             {
                 sawEnd = true;
             }
-            else
+            else if (!usage.TryScan(sse.Data))
             {
-                var scanned = usage.TryScan(sse.Data);
-                if (!scanned && translator is null)
-                {
-                    // Relayed as is, an event that is not JSON would break the client's SDK: end with an error event instead.
-                    malformed = true;
-                    return;
-                }
-                if (sse.Name.SequenceEqual("message_stop"u8))
-                {
-                    sawEnd = true;
-                }
-                else if (!sawEnd && StreamErrors.TryReadUpstreamError(target.Dialect == Dialect.OpenAI, sse.Name, sse.Data, out var code))
-                {
-                    upstreamError = code;
-                }
+                // An event that is not JSON ends the stream: relayed as is, it would break the client's SDK, so an error
+                // event (a translator's, or written below) takes its place as the stream's held last event.
+                malformed = true;
             }
-            if (sawEnd || upstreamError is not null)
+            else if (sse.Name.SequenceEqual("message_stop"u8))
+            {
+                sawEnd = true;
+            }
+            else if (!sawEnd && StreamErrors.TryReadUpstreamError(target.Dialect == Dialect.OpenAI, sse.Name, sse.Data, out var code))
+            {
+                upstreamError = code;
+            }
+            if (sawEnd || upstreamError is not null || malformed)
             {
                 sink = call.Held;
             }
             if (translator is not null)
             {
                 translator.OnEvent(sse.Name.IsEmpty ? null : Encoding.UTF8.GetString(sse.Name), sse.Data, sink);
+                return;
+            }
+            if (malformed)
+            {
                 return;
             }
             if (dropUsageChunk && !sse.IsDone && IsUsageOnlyChunk(sse.Data))
@@ -346,13 +346,13 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             if (!translator.Completed)
             {
                 call.Outcome = RequestOutcome.UpstreamError;
-                call.ErrorCode = translator.FailureCode ?? "upstream_stream_broken";
+                call.ErrorCode = translator.FailureCode ?? (malformed ? StreamErrors.InvalidResponseCode : "upstream_stream_broken");
             }
         }
         else if (malformed)
         {
             call.Outcome = RequestOutcome.UpstreamError;
-            call.ErrorCode = "upstream_invalid_response";
+            call.ErrorCode = StreamErrors.InvalidResponseCode;
             ErrorWriter.WriteStreamEvent(sink, call.Dialect,
                 new GatewayError(ErrorKind.UpstreamFailed, "The upstream sent an event that is not JSON.", call.ErrorCode), call.RequestId);
         }

@@ -24,6 +24,6 @@ internal interface IStreamTranslator
     /// <summary>Set when the translation had to change what the upstream said to be valid in the client's dialect: a code for the ledger row.</summary>
     string? Anomaly { get; }
 
-    /// <summary>Set when the translator ended the stream with an error event for a reason the upstream gave: a code for the ledger row.</summary>
+    /// <summary>Set when the translator ended the stream with an error event for a reason the upstream gave (its own error, an event that could not be read): a code for the ledger row.</summary>
     string? FailureCode { get; }
 }

@@ -13,6 +13,9 @@ internal static class StreamErrors
     public const string MalformedEvent = "The upstream sent an event that could not be read.";
     public const string EndedEarly = "The upstream stream ended before the response was complete.";
 
+    /// <summary>The ledger's code for a stream that carried an event Corridor could not read (not JSON, or text that decodes to none).</summary>
+    public const string InvalidResponseCode = "upstream_invalid_response";
+
     /// <summary>The ledger's code for a stream the upstream ended with an error event of its own.</summary>
     public const string UpstreamErrorCode = "upstream_stream_error";
 

@@ -38,7 +38,7 @@ internal abstract class StreamTranslator : IStreamTranslator
         }
         if (!Json.TryParse(data, out var document))
         {
-            Fail(output, "api_error", StreamErrors.MalformedEvent);
+            Fail(output, "api_error", StreamErrors.MalformedEvent, StreamErrors.InvalidResponseCode);
             return;
         }
         using (document)
@@ -50,7 +50,7 @@ internal abstract class StreamTranslator : IStreamTranslator
             catch (InvalidOperationException)
             {
                 // A string that cannot be decoded (see Json.Translate). Values are read before an event is begun, so no half event was written.
-                Fail(output, "api_error", StreamErrors.MalformedEvent);
+                Fail(output, "api_error", StreamErrors.MalformedEvent, StreamErrors.InvalidResponseCode);
             }
         }
     }

@@ -112,8 +112,8 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 
         """;
 
-    /// <summary>Anthropic's overloaded_error mid-stream, after some text (its connection then left open).</summary>
-    private const string AnthropicStreamError = """
+    /// <summary>The start of an Anthropic stream whose text is "Partial" (what follows ends it).</summary>
+    private const string AnthropicPartial = """
         event: message_start
         data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"odd","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":50,"output_tokens":1}}}
 
@@ -123,8 +123,35 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
         event: content_block_delta
         data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Partial"}}
 
+
+        """;
+
+    /// <summary>Anthropic's overloaded_error mid-stream, after some text (its connection then left open).</summary>
+    private const string AnthropicStreamError = AnthropicPartial + """
         event: error
         data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
+
+        event: content_block_delta
+        data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" more"}}
+
+
+        """;
+
+    /// <summary>An OpenAI-kind stream with an event that is not JSON after some text (its connection then left open).</summary>
+    private const string OpenAIGarbledStream = """
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Partial"},"finish_reason":null}],"usage":null}
+
+        data: {"id":"c","object":"chat.compl
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" more"},"finish_reason":null}],"usage":null}
+
+
+        """;
+
+    /// <summary>An Anthropic stream with an event that is not JSON after some text (its connection then left open).</summary>
+    private const string AnthropicGarbledStream = AnthropicPartial + """
+        event: content_block_delta
+        data: <html>502 Bad Gateway</html>
 
         event: content_block_delta
         data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" more"}}
@@ -168,6 +195,9 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
             _ when request.Contains("error-mid-stream", StringComparison.Ordinal) && request.Contains("/chat/completions", StringComparison.Ordinal) =>
                 OpenEventStream(OpenAIStreamError),
             _ when request.Contains("error-mid-stream", StringComparison.Ordinal) => OpenEventStream(AnthropicStreamError),
+            _ when request.Contains("garbled-mid-stream", StringComparison.Ordinal) && request.Contains("/chat/completions", StringComparison.Ordinal) =>
+                OpenEventStream(OpenAIGarbledStream),
+            _ when request.Contains("garbled-mid-stream", StringComparison.Ordinal) => OpenEventStream(AnthropicGarbledStream),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
                 EventStream(BadArgumentsStream.ReplaceLineEndings("\n")),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) => Json("200 OK", BadArguments),
@@ -376,11 +406,40 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
     [InlineData("/v1/messages", "odd-claude", "overloaded_error", "upstream_overloaded")]
     public async Task AnUpstreamsErrorEventMidStream_IsTheStreamsLastEvent_HeldUntilItsRowIsDurable(string path, string model, string errorType, string code)
     {
+        var (events, row) = await StreamEndedByAnErrorEventAsync(path, model, "error-mid-stream");
+
+        using (var error = JsonDocument.Parse(events[^1].Data))
+        {
+            Assert.Equal(errorType, error.RootElement.GetProperty("error").GetProperty("type").GetString());
+        }
+        Assert.Equal((RequestOutcome.UpstreamError, code), (row.Outcome, row.ErrorCode));
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions", "odd-claude")]
+    [InlineData("/v1/chat/completions", "odd-openai")]
+    [InlineData("/v1/messages", "odd-openai")]
+    [InlineData("/v1/messages", "odd-claude")]
+    public async Task AnEventThatIsNotJsonMidStream_EndsTheStreamWithAnErrorEvent_HeldUntilItsRowIsDurable(string path, string model)
+    {
+        var (events, row) = await StreamEndedByAnErrorEventAsync(path, model, "garbled-mid-stream");
+
+        Assert.DoesNotContain(events, e => e.Data.Contains("502 Bad Gateway", StringComparison.Ordinal) || e.Data.EndsWith("chat.compl", StringComparison.Ordinal));
+        Assert.Equal((RequestOutcome.UpstreamError, "upstream_invalid_response"), (row.Outcome, row.ErrorCode));
+    }
+
+    /// <summary>
+    /// Streams <paramref name="content"/>'s scripted answer, whose text "Partial" is followed by an event that ends the stream
+    /// and then " more" on a connection left open, and checks what both cases share: one error event, the last, which reached
+    /// the client only once the request's row was durable; nothing the upstream sent after it; the stream billed.
+    /// </summary>
+    private async Task<(List<ServerSentEvent> Events, LedgerEntry Row)> StreamEndedByAnErrorEventAsync(string path, string model, string content)
+    {
         using var http = Live.Http();
         using var timeout = new CancellationTokenSource(TestTimeouts.Default);
         object body = path == "/v1/messages"
-            ? new { model, stream = true, max_tokens = 100, messages = new[] { new { role = "user", content = "error-mid-stream" } } }
-            : Ask(model, "error-mid-stream", stream: true);
+            ? new { model, stream = true, max_tokens = 100, messages = new[] { new { role = "user", content } } }
+            : Ask(model, content, stream: true);
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
         request.Headers.Add("anthropic-version", "2023-06-01");
 
@@ -399,17 +458,13 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
             }
         }
 
-        var last = events[^1];
-        using (var error = JsonDocument.Parse(last.Data))
-        {
-            Assert.Equal(errorType, error.RootElement.GetProperty("error").GetProperty("type").GetString());
-        }
+        Assert.Contains("\"error\"", events[^1].Data, StringComparison.Ordinal);
         Assert.Single(events, e => e.Data.Contains("\"error\"", StringComparison.Ordinal));
         Assert.Contains(events, e => e.Data.Contains("Partial", StringComparison.Ordinal));
         Assert.DoesNotContain(events, e => e.Data.Contains(" more", StringComparison.Ordinal) || e.Data == "[DONE]" || e.Name == "message_stop");
         var row = await Live.LedgerRowAsync(requestId);
-        Assert.Equal((RequestOutcome.UpstreamError, code), (row.Outcome, row.ErrorCode));
         Assert.True(row.Billable, "a stream that began is billed");
+        return (events, row);
     }
 
     /// <summary>The request's row if the ledger has it now (a read of the store, which sees every durable row), else null.</summary>

@@ -226,7 +226,7 @@ public sealed class ChatToMessagesStreamTests
     }
 
     [Fact]
-    public void MalformedEvent_BecomesErrorChunk_AndLaterEventsAreIgnored()
+    public void MalformedEvent_BecomesErrorChunk_AndLaterEventsAreIgnored_AndTheRowSaysTheResponseWasInvalid()
     {
         var translator = Create(includeUsage: false);
         var output = new ArrayBufferWriter<byte>();
@@ -240,6 +240,7 @@ public sealed class ChatToMessagesStreamTests
             (null, """{"error":{"message":"The upstream sent an event that could not be read.","type":"api_error","param":null,"code":null}}"""),
         ], System.Text.Encoding.UTF8.GetString(output.WrittenSpan));
         Assert.False(translator.Completed);
+        Assert.Equal("upstream_invalid_response", translator.FailureCode);
     }
 
     [Fact]

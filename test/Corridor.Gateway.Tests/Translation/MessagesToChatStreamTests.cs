@@ -339,7 +339,7 @@ public sealed class MessagesToChatStreamTests
     }
 
     [Fact]
-    public void MalformedChunk_BecomesErrorEvent()
+    public void MalformedChunk_BecomesErrorEvent_AndTheRowSaysTheResponseWasInvalid()
     {
         var translator = Create();
         var output = new ArrayBufferWriter<byte>();
@@ -351,5 +351,6 @@ public sealed class MessagesToChatStreamTests
         [
             ("error", """{"type":"error","error":{"type":"api_error","message":"The upstream sent an event that could not be read."}}"""),
         ], Encoding.UTF8.GetString(output.WrittenSpan));
+        Assert.Equal("upstream_invalid_response", translator.FailureCode);
     }
 }
