@@ -268,23 +268,19 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             {
                 return;
             }
-            if (sse.IsDone)
+            switch (UpstreamStreamEvent.Read(sse, usage, target.Dialect == Dialect.OpenAI, out var code))
             {
-                sawEnd = true;
-            }
-            else if (!usage.TryScan(sse.Data))
-            {
-                // An event that is not JSON ends the stream: relayed as is, it would break the client's SDK, so an error
-                // event (a translator's, or written below) takes its place as the stream's held last event.
-                malformed = true;
-            }
-            else if (sse.Name.SequenceEqual("message_stop"u8))
-            {
-                sawEnd = true;
-            }
-            else if (!sawEnd && StreamErrors.TryReadUpstreamError(target.Dialect == Dialect.OpenAI, sse.Name, sse.Data, out var code))
-            {
-                upstreamError = code;
+                case UpstreamStreamEventKind.End:
+                    sawEnd = true;
+                    break;
+                case UpstreamStreamEventKind.Malformed:
+                    // An event that is not JSON ends the stream: relayed as is, it would break the client's SDK, so an error
+                    // event (a translator's, or written below) takes its place as the stream's held last event.
+                    malformed = true;
+                    break;
+                case UpstreamStreamEventKind.UpstreamError when !sawEnd:
+                    upstreamError = code;
+                    break;
             }
             if (sawEnd || upstreamError is not null || malformed)
             {

@@ -297,20 +297,26 @@ internal sealed partial class ShadowMirror(
                 streamed = true;
                 var reader = PipeReader.Create(response.Body, new StreamPipeReaderOptions(leaveOpen: true));
                 var ended = false;
+                // As a tenant's stream is read: an event that is not JSON, or the upstream's own error event, ends it with its code.
+                string? eventError = null;
                 var result = await SseReader.ReadAllAsync(reader, (in SseEvent sse) =>
                 {
-                    if (sse.IsDone || sse.Name.SequenceEqual("message_stop"u8))
+                    if (eventError is not null)
+                    {
+                        return;
+                    }
+                    if (UpstreamStreamEvent.Read(sse, usage, target.Dialect == Dialect.OpenAI, out var code) == UpstreamStreamEventKind.End)
                     {
                         ended = true;
                     }
-                    else
+                    else if (!ended)
                     {
-                        usage.TryScan(sse.Data);
+                        eventError = code;
                     }
-                }, static () => ValueTask.CompletedTask, server.EffectiveStreamIdleTimeout, stoppingToken);
+                }, static () => ValueTask.CompletedTask, server.EffectiveStreamIdleTimeout, stoppingToken, stop: () => eventError is not null);
                 await reader.CompleteAsync();
-                return result == SseReadResult.Ended && ended
-                    ? (status, null, true)
+                return eventError is not null ? (status, eventError, true)
+                    : result == SseReadResult.Ended && ended ? (status, null, true)
                     : (status, result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken", true);
             }
             var (read, how) = await response.ReadWholeAsync(server.EffectiveStreamIdleTimeout, stoppingToken);

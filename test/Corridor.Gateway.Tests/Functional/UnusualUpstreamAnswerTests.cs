@@ -17,7 +17,9 @@ namespace Corridor.Gateway.Tests.Functional;
 /// message without content, an answer DeepSeek cut for want of resources, and a
 /// deployment whose answers the test switches (failing, silent, well) to drive its circuit breaker (one failure opens it
 /// for a second). gpt-4.1 is mirrored to cut-stream, whose streams the simulator cuts after five events, and
-/// gpt-4.1-azure to garbage, which answers 200 with a body that is not JSON. A request without max_tokens may have 777
+/// gpt-4.1-azure to garbage, which answers 200 with a body that is not JSON. Each shadow test has its own candidate
+/// deployment, whose breaker its failure opens: mirrored-to-claude and mirrored-to-openai (answered by the simulator) go to
+/// shadow-claude and shadow-openai on the scripted upstream, mirrored-to-garbage to shadow-garbage on garbage=1. A request without max_tokens may have 777
 /// output tokens from a model without a maxOutputTokens of its own.
 /// </summary>
 public sealed class UnusualUpstreamFixture : LiveGatewayFixture
@@ -220,6 +222,12 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
                   - { id: odd-claude, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }
                   - { id: odd-openai, vendor: openai, capabilities: [chat], contextWindow: 8192 }
                   - { id: probe, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+                  - { id: mirrored-to-claude, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+                  - { id: mirrored-to-openai, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+                  - { id: shadow-claude, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }
+                  - { id: shadow-openai, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+                  - { id: mirrored-to-garbage, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+                  - { id: shadow-garbage, vendor: openai, capabilities: [chat], contextWindow: 8192 }
 
                 """, StringComparison.Ordinal)
             .Replace("deployments:\n", $$"""
@@ -227,6 +235,12 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
                   - { id: odd-claude-us, model: odd-claude, region: us-east, endpoint: "{{scripted}}/odd/v1", price: { input: 1, output: 1 } }
                   - { id: odd-openai-sg, model: odd-openai, region: sg, endpoint: "{{scripted}}/odd/v1", price: { input: 1, output: 1 } }
                   - { id: probe-sg, model: probe, region: sg, endpoint: "{{scripted}}/probe/v1", price: { input: 1, output: 1 } }
+                  - { id: mirrored-to-claude-sg, model: mirrored-to-claude, region: sg, price: { input: 1, output: 1 } }
+                  - { id: mirrored-to-openai-sg, model: mirrored-to-openai, region: sg, price: { input: 1, output: 1 } }
+                  - { id: shadow-claude-us, model: shadow-claude, region: us-east, endpoint: "{{scripted}}/odd/v1", price: { input: 1, output: 1 } }
+                  - { id: shadow-openai-sg, model: shadow-openai, region: sg, endpoint: "{{scripted}}/odd/v1", price: { input: 1, output: 1 } }
+                  - { id: mirrored-to-garbage-sg, model: mirrored-to-garbage, region: sg, price: { input: 1, output: 1 } }
+                  - { id: shadow-garbage-sg, model: shadow-garbage, region: sg, endpoint: "{{simulator.ToString().TrimEnd('/')}}/x/garbage=1/v1", price: { input: 1, output: 1 } }
 
                 """, StringComparison.Ordinal)
             + """
@@ -239,6 +253,9 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
               models:
                 gpt-4.1: { candidate: cut-stream, share: 1 }
                 gpt-4.1-azure: { candidate: garbage, share: 1 }
+                mirrored-to-claude: { candidate: shadow-claude, share: 1 }
+                mirrored-to-openai: { candidate: shadow-openai, share: 1 }
+                mirrored-to-garbage: { candidate: shadow-garbage, share: 1 }
             """);
     }
 }
@@ -604,5 +621,24 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         var shadow = await Live.LedgerRowAsync(row => row.ShadowOf == primary);
         Assert.Equal(("upstream_invalid_response", 0m, 0L), (shadow.ErrorCode, shadow.Cost, shadow.OutputTokens));
         Assert.False(shadow.Billable);
+    }
+
+    [Theory]
+    [InlineData("mirrored-to-garbage", "hello", "upstream_invalid_response")]
+    [InlineData("mirrored-to-claude", "error-mid-stream", "upstream_overloaded")]
+    [InlineData("mirrored-to-openai", "error-mid-stream", "upstream_stream_error")]
+    public async Task AShadowCandidatesStreamEndedByAnEventOfTheUpstreams_HasTheCodeATenantsRowWould_AndCostsTheOperator(string model, string content, string code)
+    {
+        using var http = Live.Http();
+
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", Ask(model, content, stream: true)).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await response.Content.ReadAsStringAsync().WithTimeout();
+        var primary = response.Headers.GetValues("x-corridor-request-id").Single();
+
+        var shadow = await Live.LedgerRowAsync(row => row.ShadowOf == primary);
+        Assert.Equal((code, RequestOutcome.UpstreamError), (shadow.ErrorCode, shadow.Outcome));
+        Assert.False(shadow.Billable);
+        Assert.True(shadow.Cost > 0m, $"a candidate's stream that began costs the operator what it carried; cost {shadow.Cost}");
     }
 }
