@@ -11,6 +11,12 @@ public sealed record ObservedResponse(int Status, string? RequestId, string? Reg
     public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
 }
 
+/// <summary>A header of a response the OpenAI SDK received, or null.</summary>
+public static class PipelineHeaders
+{
+    public static string? Header(this PipelineResponseHeaders headers, string name) => headers.TryGetValue(name, out var value) ? value : null;
+}
+
 /// <summary>
 /// Records the status and Corridor headers of every response an SDK client receives, so tests can check
 /// <c>x-corridor-request-id</c> and <c>x-corridor-region</c> (and find the ledger row) even for streams and errors,

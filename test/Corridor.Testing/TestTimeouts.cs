@@ -11,6 +11,16 @@ public static class TestTimeouts
 
     public static Task<T> WithTimeout<T>(this ValueTask<T> task) => task.AsTask().WaitAsync(Default);
 
+    /// <summary>Polls <paramref name="condition"/> every 20 ms until it holds; cancelled after <see cref="Default"/>.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition)
+    {
+        using var timeout = new CancellationTokenSource(Default);
+        while (!await condition())
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+
     /// <summary>Reads a whole async stream, cancelling it after <see cref="Default"/>.</summary>
     public static async Task<List<T>> ToListWithTimeoutAsync<T>(this IAsyncEnumerable<T> source)
     {

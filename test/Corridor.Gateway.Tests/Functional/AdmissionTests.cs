@@ -52,22 +52,22 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
         var refused = await Assert.ThrowsAsync<ClientResultException>(() => chat.CompleteChatAsync([new UserChatMessage("hi")], Short)).WithTimeout();
 
         var firstHeaders = first.GetRawResponse().Headers;
-        Assert.Equal("2", Header(firstHeaders, "x-ratelimit-limit-requests"));
-        Assert.Equal("1", Header(firstHeaders, "x-ratelimit-remaining-requests"));
-        Assert.Equal("0", Header(second.GetRawResponse().Headers, "x-ratelimit-remaining-requests"));
-        Assert.Equal("100000", Header(firstHeaders, "x-ratelimit-limit-tokens"));
-        Assert.InRange(long.Parse(Header(firstHeaders, "x-ratelimit-remaining-tokens")!), 90_000, 99_999);
-        Assert.EndsWith("s", Header(firstHeaders, "x-ratelimit-reset-tokens"), StringComparison.Ordinal);
+        Assert.Equal("2", firstHeaders.Header("x-ratelimit-limit-requests"));
+        Assert.Equal("1", firstHeaders.Header("x-ratelimit-remaining-requests"));
+        Assert.Equal("0", second.GetRawResponse().Headers.Header("x-ratelimit-remaining-requests"));
+        Assert.Equal("100000", firstHeaders.Header("x-ratelimit-limit-tokens"));
+        Assert.InRange(long.Parse(firstHeaders.Header("x-ratelimit-remaining-tokens")!), 90_000, 99_999);
+        Assert.EndsWith("s", firstHeaders.Header("x-ratelimit-reset-tokens"), StringComparison.Ordinal);
 
         Assert.Equal(429, refused.Status);
         var headers = refused.GetRawResponse()!.Headers;
-        Assert.InRange(int.Parse(Header(headers, "retry-after")!), 1, 60);
-        Assert.Equal("2", Header(headers, "x-ratelimit-limit-requests"));
-        Assert.Equal("0", Header(headers, "x-ratelimit-remaining-requests"));
-        Assert.Matches("^[0-9.]+s$", Header(headers, "x-ratelimit-reset-requests"));
-        Assert.NotNull(Header(headers, "x-ratelimit-limit-tokens"));
-        Assert.NotNull(Header(headers, "x-ratelimit-remaining-tokens"));
-        Assert.NotNull(Header(headers, "x-ratelimit-reset-tokens"));
+        Assert.InRange(int.Parse(headers.Header("retry-after")!), 1, 60);
+        Assert.Equal("2", headers.Header("x-ratelimit-limit-requests"));
+        Assert.Equal("0", headers.Header("x-ratelimit-remaining-requests"));
+        Assert.Matches("^[0-9.]+s$", headers.Header("x-ratelimit-reset-requests"));
+        Assert.NotNull(headers.Header("x-ratelimit-limit-tokens"));
+        Assert.NotNull(headers.Header("x-ratelimit-remaining-tokens"));
+        Assert.NotNull(headers.Header("x-ratelimit-reset-tokens"));
         using (var body = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString()))
         {
             var error = body.RootElement.GetProperty("error");
@@ -76,7 +76,7 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
             Assert.Contains("requests per minute", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         }
         Assert.Equal(upstreamBefore, await SimulatorTotalAsync());
-        var row = await Live.LedgerRowAsync(Header(headers, "x-corridor-request-id")!);
+        var row = await Live.LedgerRowAsync(headers.Header("x-corridor-request-id")!);
         Assert.Equal(RequestOutcome.RateLimited, row.Outcome);
         Assert.Equal(429, row.Status);
         Assert.False(row.Billable);
@@ -122,8 +122,8 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
         var refused = await Assert.ThrowsAsync<ClientResultException>(() => Live.OpenAI(secret).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("hi")], Short)).WithTimeout();
 
         Assert.Equal(429, refused.Status);
-        Assert.Null(Header(refused.GetRawResponse()!.Headers, "retry-after"));
-        Assert.Equal("40", Header(refused.GetRawResponse()!.Headers, "x-ratelimit-limit-tokens"));
+        Assert.Null(refused.GetRawResponse()!.Headers.Header("retry-after"));
+        Assert.Equal("40", refused.GetRawResponse()!.Headers.Header("x-ratelimit-limit-tokens"));
         Assert.Matches("limit 40, requested [0-9]+ \\(the prompt and max_tokens\\)", refused.GetRawResponse()!.Content.ToString());
     }
 
@@ -143,7 +143,7 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
             Assert.Equal("insufficient_quota", body.RootElement.GetProperty("error").GetProperty("type").GetString());
             Assert.Equal("insufficient_quota", body.RootElement.GetProperty("error").GetProperty("code").GetString());
         }
-        Assert.Null(Header(openAI.GetRawResponse()!.Headers, "retry-after"));
+        Assert.Null(openAI.GetRawResponse()!.Headers.Header("retry-after"));
         Assert.Equal(HttpStatusCode.PaymentRequired, anthropic.StatusCode);
         using (var body = JsonDocument.Parse(anthropic.ResponseBody))
         {
@@ -163,7 +163,7 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
         var chat = Live.OpenAI(secret).GetChatClient("slow");
 
         var first = chat.CompleteChatStreamingAsync([new UserChatMessage("hi")], Short).ToListWithTimeoutAsync();
-        await WaitUntilAsync(async () => (await TenantUsageAsync("one-stream"))?.GetProperty("streams").GetInt32() == 1);
+        await TestTimeouts.UntilAsync(async () => (await TenantUsageAsync("one-stream"))?.GetProperty("streams").GetInt32() == 1);
         var refused = await Assert.ThrowsAsync<ClientResultException>(async () =>
         {
             await foreach (var _ in chat.CompleteChatStreamingAsync([new UserChatMessage("hi")], Short))
@@ -177,7 +177,7 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
         Assert.Contains("concurrent_streams_exceeded", refused.Message, StringComparison.Ordinal);
         Assert.NotEmpty(whole.Value.Content);
         Assert.NotEmpty(updates);
-        await WaitUntilAsync(async () => (await TenantUsageAsync("one-stream"))?.GetProperty("streams").GetInt32() == 0);
+        await TestTimeouts.UntilAsync(async () => (await TenantUsageAsync("one-stream"))?.GetProperty("streams").GetInt32() == 0);
         await foreach (var _ in chat.CompleteChatStreamingAsync([new UserChatMessage("hi")], Short).WithCancellation(default))
         {
         }
@@ -328,16 +328,4 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
     }
 
     private async Task<long> SimulatorTotalAsync() => (await Live.SimulatorRequestsAsync()).Values.Sum();
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
-        while (!await condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
-    }
-
-    private static string? Header(System.ClientModel.Primitives.PipelineResponseHeaders headers, string name) =>
-        headers.TryGetValue(name, out var value) ? value : null;
 }

@@ -36,7 +36,7 @@ public abstract class RefusalHeadersTests(AdmissionGatewayFixture fixture)
             {
             }
         });
-        await WaitUntilAsync(async () => await TenantStreamsAsync("one-slot") == 1);
+        await TestTimeouts.UntilAsync(async () => await TenantStreamsAsync("one-slot") == 1);
         var openAI = await Assert.ThrowsAsync<ClientResultException>(async () =>
         {
             await foreach (var _ in Live.OpenAI(secret).GetChatClient("gpt-4.1").CompleteChatStreamingAsync([new UserChatMessage("hi")], Short))
@@ -54,13 +54,13 @@ public abstract class RefusalHeadersTests(AdmissionGatewayFixture fixture)
         Assert.Equal(429, openAI.Status);
         Assert.Contains("concurrent_streams_exceeded", openAI.Message, StringComparison.Ordinal);
         var headers = openAI.GetRawResponse()!.Headers;
-        Assert.Equal("1", Header(headers, "retry-after"));
-        Assert.Equal("100", Header(headers, "x-ratelimit-limit-requests"));
-        Assert.InRange(long.Parse(Header(headers, "x-ratelimit-remaining-requests")!), 98, 99);
-        Assert.Matches("^[0-9.]+m?s$", Header(headers, "x-ratelimit-reset-requests"));
-        Assert.Equal("1000000", Header(headers, "x-ratelimit-limit-tokens"));
-        Assert.NotNull(Header(headers, "x-ratelimit-remaining-tokens"));
-        Assert.NotNull(Header(headers, "x-ratelimit-reset-tokens"));
+        Assert.Equal("1", headers.Header("retry-after"));
+        Assert.Equal("100", headers.Header("x-ratelimit-limit-requests"));
+        Assert.InRange(long.Parse(headers.Header("x-ratelimit-remaining-requests")!), 98, 99);
+        Assert.Matches("^[0-9.]+m?s$", headers.Header("x-ratelimit-reset-requests"));
+        Assert.Equal("1000000", headers.Header("x-ratelimit-limit-tokens"));
+        Assert.NotNull(headers.Header("x-ratelimit-remaining-tokens"));
+        Assert.NotNull(headers.Header("x-ratelimit-reset-tokens"));
 
         var anthropic = log.Last;
         Assert.Equal(429, anthropic.Status);
@@ -85,12 +85,12 @@ public abstract class RefusalHeadersTests(AdmissionGatewayFixture fixture)
         Assert.Equal(429, openAI.Status);
         Assert.Contains("insufficient_quota", openAI.Message, StringComparison.Ordinal);
         var headers = openAI.GetRawResponse()!.Headers;
-        Assert.Null(Header(headers, "retry-after"));
-        Assert.Equal("100", Header(headers, "x-ratelimit-limit-requests"));
-        Assert.Equal("100", Header(headers, "x-ratelimit-remaining-requests"));
-        Assert.NotNull(Header(headers, "x-ratelimit-reset-requests"));
-        Assert.Equal("1000000", Header(headers, "x-ratelimit-limit-tokens"));
-        Assert.Equal("1000000", Header(headers, "x-ratelimit-remaining-tokens"));
+        Assert.Null(headers.Header("retry-after"));
+        Assert.Equal("100", headers.Header("x-ratelimit-limit-requests"));
+        Assert.Equal("100", headers.Header("x-ratelimit-remaining-requests"));
+        Assert.NotNull(headers.Header("x-ratelimit-reset-requests"));
+        Assert.Equal("1000000", headers.Header("x-ratelimit-limit-tokens"));
+        Assert.Equal("1000000", headers.Header("x-ratelimit-remaining-tokens"));
 
         var anthropic = log.Last;
         Assert.Equal(402, anthropic.Status);
@@ -117,17 +117,6 @@ public abstract class RefusalHeadersTests(AdmissionGatewayFixture fixture)
             .FirstOrDefault();
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
-        while (!await condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
-    }
-
-    private static string? Header(System.ClientModel.Primitives.PipelineResponseHeaders headers, string name) =>
-        headers.TryGetValue(name, out var value) ? value : null;
 }
 
 /// <summary>The refusals' headers with the counters of one gateway (SQLite).</summary>
