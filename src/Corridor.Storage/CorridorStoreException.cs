@@ -14,9 +14,6 @@ public enum StoreError
 
     /// <summary>A schema migration failed at start; it was rolled back and the schema is as it was before it.</summary>
     MigrationFailed,
-
-    /// <summary>The embedded store's ledger journal holds a damaged segment; the message names it (docs/durability.md).</summary>
-    JournalUnreadable,
 }
 
 /// <summary>A write the store refused for a reason the caller can act on. Its message is fit to show to an operator.</summary>

@@ -99,15 +99,10 @@ internal sealed class LedgerJournal : IAsyncDisposable
         {
             journal.Replayed = journal.Replay();
         }
-        catch (Exception e)
+        catch (Exception)
         {
             // Nothing is pending and no pass runs yet: this releases the lock and leaves the segments as they are.
             journal.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            if (e is InvalidDataException)
-            {
-                throw new CorridorStoreException(StoreError.JournalUnreadable, e.Message, e);
-            }
-
             throw;
         }
 

@@ -414,10 +414,10 @@ internal sealed partial class SqliteStore : ICorridorStore
             {
                 TryTakeJournal();
             }
-            catch (Exception e) when (e is CorridorStoreException or IOException or SqliteException)
+            catch (Exception e) when (e is IOException or SqliteException)
             {
-                // What the other process left cannot be replayed now: this batch goes straight into SQLite, as before, and
-                // the next start refuses the journal loudly (StoreError.JournalUnreadable) if it is still unreadable.
+                // What the other process left cannot be replayed now (a file that cannot be read, the database refusing its
+                // rows): this batch goes straight into SQLite, as before, and a later batch tries the journal again.
             }
         }
 
