@@ -12,6 +12,8 @@ internal static class HttpBodies
     // Upstreams send UTF-8 as is; escaping only what JSON requires keeps bodies small and realistic.
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    private static readonly TimeSpan DrainBeforeAbort = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The whole request body, in a pooled buffer the caller disposes.</summary>
     public static async Task<PooledBufferWriter> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -109,12 +111,20 @@ internal static class HttpBodies
                 // Returning short of the Content-Length: Kestrel closes the connection once the bytes flushed have left.
                 break;
             case BodyFaultKind.Reset:
-                // Not HTTP/1.1: Kestrel drops output not yet handed to the socket when it aborts, so let the first bytes
-                // leave first.
-                await Task.Delay(TimeSpan.FromMilliseconds(100), time, CancellationToken.None);
-                context.Abort();
+                await AbortOnceFlushedAsync(context, time);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Aborts the connection (a reset, for HTTP versions other than 1.1, where a response cannot be cut by its own
+    /// framing). Kestrel drops output not yet handed to the socket when it aborts, so what was flushed gets a moment to
+    /// leave first.
+    /// </summary>
+    public static async Task AbortOnceFlushedAsync(HttpContext context, TimeProvider time)
+    {
+        await Task.Delay(DrainBeforeAbort, time, CancellationToken.None);
+        context.Abort();
     }
 
     public static async Task WriteBytesAsync(HttpContext context, int statusCode, string contentType, ReadOnlyMemory<byte> body)

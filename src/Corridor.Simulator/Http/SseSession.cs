@@ -18,8 +18,6 @@ namespace Corridor.Simulator.Http;
 /// </remarks>
 internal sealed class SseSession : IDisposable
 {
-    private static readonly TimeSpan DrainBeforeCut = TimeSpan.FromMilliseconds(100);
-
     private readonly HttpContext _context;
     private readonly PipeWriter _body;
     private readonly IBufferWriter<byte> _pipe;
@@ -184,8 +182,7 @@ internal sealed class SseSession : IDisposable
             return;
         }
 
-        await Task.Delay(DrainBeforeCut, _time, CancellationToken.None);
-        _context.Abort();
+        await HttpBodies.AbortOnceFlushedAsync(_context, _time);
     }
 
     private void WriteChunk(ReadOnlySpan<byte> data)
