@@ -264,7 +264,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             {
                 call.FirstEventTimestamp = time.GetTimestamp();
             }
-            if (malformed || upstreamError is not null || (sawEnd && translator is null))
+            if (malformed || upstreamError is not null || (sawEnd && translator is null) || translator?.Failed == true)
             {
                 return;
             }
@@ -314,8 +314,10 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         try
         {
             var reader = PipeReader.Create(response.Body, new StreamPipeReaderOptions(leaveOpen: true));
+            // A translator that ended the stream (an event with a string that cannot be decoded, found only by translating
+            // it) reads no further either; its error event is written by OnEnd, into the held sink, below.
             result = await SseReader.ReadAllAsync(reader, OnEvent, async () => await output.FlushAsync(aborted), server.EffectiveStreamIdleTimeout, aborted,
-                stop: () => malformed || upstreamError is not null);
+                stop: () => malformed || upstreamError is not null || translator?.Failed == true);
             await reader.CompleteAsync();
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -335,7 +337,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             call.Outcome = RequestOutcome.UpstreamError;
             call.ErrorCode = upstreamError;
         }
-        else if (result == SseReadResult.Ended && translator is not null)
+        else if (translator is not null && (result == SseReadResult.Ended || translator.Failed))
         {
             // The translator closes the client's stream itself, with an error event when the upstream's was cut.
             translator.OnEnd(sink);

@@ -24,6 +24,13 @@ internal interface IStreamTranslator
     /// <summary>Set when the translation had to change what the upstream said to be valid in the client's dialect: a code for the ledger row.</summary>
     string? Anomaly { get; }
 
+    /// <summary>
+    /// Whether the translator has ended the client's stream with an error: nothing after it is translated, so the caller
+    /// stops reading. An error found only by translating an event (a string that cannot be decoded) is written by
+    /// <see cref="OnEnd"/>, so that the caller can hold it like any stream's last event.
+    /// </summary>
+    bool Failed { get; }
+
     /// <summary>Set when the translator ended the stream with an error event for a reason the upstream gave (its own error, an event that could not be read): a code for the ledger row.</summary>
     string? FailureCode { get; }
 }

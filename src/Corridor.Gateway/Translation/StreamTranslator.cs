@@ -23,7 +23,14 @@ internal abstract class StreamTranslator : IStreamTranslator
 
     public string? FailureCode { get; private set; }
 
-    private bool Failed { get; set; }
+    public bool Failed { get; private set; }
+
+    /// <summary>
+    /// An event with a string that cannot be decoded is found out only while it is translated, once the caller has chosen
+    /// where the event's output goes; its error event is written by <see cref="OnEnd"/>, which the caller gives the sink
+    /// it holds a stream's last event in.
+    /// </summary>
+    private bool _undecodableEvent;
 
     public void OnEvent(string? eventName, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
@@ -49,15 +56,23 @@ internal abstract class StreamTranslator : IStreamTranslator
             }
             catch (InvalidOperationException)
             {
-                // A string that cannot be decoded (see Json.Translate). Values are read before an event is begun, so no half event was written.
-                Fail(output, "api_error", StreamErrors.MalformedEvent, StreamErrors.InvalidResponseCode);
+                // A string that cannot be decoded (see Json.Translate). Values are read before an event is begun, so no half
+                // event was written; the error event is OnEnd's.
+                Failed = true;
+                FailureCode = StreamErrors.InvalidResponseCode;
+                _undecodableEvent = true;
             }
         }
     }
 
     public void OnEnd(IBufferWriter<byte> output)
     {
-        if (!Failed && !Completed)
+        if (_undecodableEvent)
+        {
+            _undecodableEvent = false;
+            WriteError(output, "api_error", StreamErrors.MalformedEvent);
+        }
+        else if (!Failed && !Completed)
         {
             OnEndedEarly(output);
         }

@@ -161,6 +161,31 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 
         """;
 
+    /// <summary>
+    /// An OpenAI stream whose second chunk is JSON but holds a tool call id that cannot be decoded (a lone surrogate), in a
+    /// field the usage meter does not read, so only translating it finds it out (its connection then left open).
+    /// </summary>
+    private const string OpenAIUndecodableStream = """
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Partial"},"finish_reason":null}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_\ud800","type":"function","function":{"name":"f","arguments":""}}]},"finish_reason":null}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" more"},"finish_reason":null}],"usage":null}
+
+
+        """;
+
+    /// <summary>The same for an Anthropic stream: a tool_use block whose id cannot be decoded, after some text.</summary>
+    private const string AnthropicUndecodableStream = AnthropicPartial + """
+        event: content_block_start
+        data: {"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_\ud800","name":"f","input":{}}}
+
+        event: content_block_delta
+        data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" more"}}
+
+
+        """;
+
     /// <summary>How the probe deployment answers: "fail" (503), "silent" (never), anything else (200).</summary>
     public string ProbeMode { get; set; } = "fail";
 
@@ -200,6 +225,9 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
             _ when request.Contains("garbled-mid-stream", StringComparison.Ordinal) && request.Contains("/chat/completions", StringComparison.Ordinal) =>
                 OpenEventStream(OpenAIGarbledStream),
             _ when request.Contains("garbled-mid-stream", StringComparison.Ordinal) => OpenEventStream(AnthropicGarbledStream),
+            _ when request.Contains("undecodable-mid-stream", StringComparison.Ordinal) && request.Contains("/chat/completions", StringComparison.Ordinal) =>
+                OpenEventStream(OpenAIUndecodableStream),
+            _ when request.Contains("undecodable-mid-stream", StringComparison.Ordinal) => OpenEventStream(AnthropicUndecodableStream),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
                 EventStream(BadArgumentsStream.ReplaceLineEndings("\n")),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) => Json("200 OK", BadArguments),
@@ -442,6 +470,16 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         var (events, row) = await StreamEndedByAnErrorEventAsync(path, model, "garbled-mid-stream");
 
         Assert.DoesNotContain(events, e => e.Data.Contains("502 Bad Gateway", StringComparison.Ordinal) || e.Data.EndsWith("chat.compl", StringComparison.Ordinal));
+        Assert.Equal((RequestOutcome.UpstreamError, "upstream_invalid_response"), (row.Outcome, row.ErrorCode));
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions", "odd-claude")]
+    [InlineData("/v1/messages", "odd-openai")]
+    public async Task ATranslatedEventWithAStringThatCannotBeDecoded_EndsTheStreamWithAnErrorEvent_HeldUntilItsRowIsDurable(string path, string model)
+    {
+        var (_, row) = await StreamEndedByAnErrorEventAsync(path, model, "undecodable-mid-stream");
+
         Assert.Equal((RequestOutcome.UpstreamError, "upstream_invalid_response"), (row.Outcome, row.ErrorCode));
     }
 
