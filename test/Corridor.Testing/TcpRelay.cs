@@ -35,19 +35,22 @@ public sealed class TcpRelay : IAsyncDisposable
     /// Everything callers sent through the relay so far (the first <see cref="MaxRecorded"/> bytes), as Latin-1 text: what
     /// the gateway really put on the wire to the upstream, headers included.
     /// </summary>
-    public string Sent
-    {
-        get
-        {
-            lock (_sent)
-            {
-                return System.Text.Encoding.Latin1.GetString(_sent.GetBuffer(), 0, (int)_sent.Length);
-            }
-        }
-    }
+    public string Sent => Text(_sent);
+
+    /// <summary>Everything the upstream sent back through the relay so far (the first <see cref="MaxRecorded"/> bytes), as Latin-1 text.</summary>
+    public string Received => Text(_received);
 
     private const int MaxRecorded = 1024 * 1024;
     private readonly MemoryStream _sent = new();
+    private readonly MemoryStream _received = new();
+
+    private static string Text(MemoryStream recorded)
+    {
+        lock (recorded)
+        {
+            return System.Text.Encoding.Latin1.GetString(recorded.GetBuffer(), 0, (int)recorded.Length);
+        }
+    }
 
     /// <summary>Connections that the caller (the gateway) closed while the upstream still had them open.</summary>
     public int ClosedByCaller => Volatile.Read(ref _closedByCaller);
@@ -115,8 +118,8 @@ public sealed class TcpRelay : IAsyncDisposable
             }
             var callerStream = caller.GetStream();
             var upstreamStream = upstream.GetStream();
-            var toUpstream = PumpAsync(callerStream, upstreamStream, record: true);
-            var toCaller = PumpAsync(upstreamStream, callerStream, record: false);
+            var toUpstream = PumpAsync(callerStream, upstreamStream, _sent);
+            var toCaller = PumpAsync(upstreamStream, callerStream, _received);
             var first = await Task.WhenAny(toUpstream, toCaller, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
             if (first == toUpstream && toUpstream.Result)
             {
@@ -134,7 +137,7 @@ public sealed class TcpRelay : IAsyncDisposable
     }
 
     /// <summary>Copies until either side ends; true when the source ended (closed or reset), false when writing failed. Never throws.</summary>
-    private async Task<bool> PumpAsync(NetworkStream from, NetworkStream to, bool record)
+    private async Task<bool> PumpAsync(NetworkStream from, NetworkStream to, MemoryStream recorded)
     {
         var buffer = new byte[16 * 1024];
         while (true)
@@ -152,13 +155,6 @@ public sealed class TcpRelay : IAsyncDisposable
             {
                 return true;
             }
-            if (record)
-            {
-                lock (_sent)
-                {
-                    _sent.Write(buffer, 0, (int)Math.Min(read, Math.Max(0, MaxRecorded - _sent.Length)));
-                }
-            }
             try
             {
                 await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token).ConfigureAwait(false);
@@ -166,6 +162,11 @@ public sealed class TcpRelay : IAsyncDisposable
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
             {
                 return false;
+            }
+            // Recorded once passed on: what the relay shows was sent, the other side has.
+            lock (recorded)
+            {
+                recorded.Write(buffer, 0, (int)Math.Min(read, Math.Max(0, MaxRecorded - recorded.Length)));
             }
         }
     }
@@ -183,5 +184,6 @@ public sealed class TcpRelay : IAsyncDisposable
         await Task.WhenAll(connections).ConfigureAwait(false);
         _stop.Dispose();
         _sent.Dispose();
+        _received.Dispose();
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Corridor.Core.Json;
 using Corridor.Core.Metering;
+using Corridor.Core.Routing;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Metering;
@@ -103,22 +104,53 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                     lastError = UpstreamStatusError(response, request.Model);
                     continue;
                 }
-                health.RecordSuccess(time.GetElapsedTime(sentAt), time.GetUtcNow());
+                // Lowest latency orders by the time to the headers; the breaker learns of the deployment only once its answer
+                // ended (below), since an answer can still break, stall or be unreadable after them.
+                var latency = time.GetElapsedTime(sentAt);
                 context.Response.Headers["x-corridor-region"] = deployment.Region;
+                GatewayError? error = null;
+                RequestOutcome learned;
                 if (status >= 400)
                 {
-                    return await RelayUpstreamErrorAsync(context, call, target, response, aborted);
+                    error = await RelayUpstreamErrorAsync(context, call, target, response, aborted);
+                    learned = call.Outcome;
                 }
-                if (request.Stream && response.IsEventStream)
+                else if (request.Stream && response.IsEventStream)
                 {
-                    await RelayStreamAsync(context, call, target, direction, response, aborted);
-                    return null;
+                    learned = await RelayStreamAsync(context, call, target, direction, response, aborted);
                 }
-                return await RelayWholeAsync(context, call, target, direction, response, aborted);
+                else
+                {
+                    error = await RelayWholeAsync(context, call, target, direction, response, aborted);
+                    learned = call.Outcome;
+                }
+                Learn(health, learned, latency);
+                return error;
             }
         }
         call.Deployment ??= call.AllowedDeployments.Count > 0 ? call.AllowedDeployments[^1] : null;
         return lastError ?? new GatewayError(ErrorKind.Unavailable, $"No deployment can serve model '{request.Model}'.", "no_deployment");
+    }
+
+    /// <summary>
+    /// Tells the deployment's breaker how its answer ended, once it ended: a fault of the upstream (a body or stream that
+    /// broke, stalled, was cut short, was unreadable, or carried the upstream's own error) is a failure, as one before the
+    /// headers is; an answer that completed, or a 4xx relayed as the client's mistake, is a success. A client that left
+    /// first learns nothing, and a half-open probe is given back as the attempt ends.
+    /// </summary>
+    private void Learn(DeploymentHealth health, RequestOutcome outcome, TimeSpan latency)
+    {
+        switch (outcome)
+        {
+            case RequestOutcome.ClientDisconnected:
+                break;
+            case RequestOutcome.UpstreamError or RequestOutcome.Timeout:
+                health.RecordFailure(time.GetUtcNow());
+                break;
+            default:
+                health.RecordSuccess(latency, time.GetUtcNow());
+                break;
+        }
     }
 
     private static bool IsRetriable(int status) =>
@@ -207,6 +239,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             // The upstream could not finish the answer: the client gets Anthropic's own word for that, 529 overloaded_error,
             // which its SDK retries. No answer reached the client, so nothing is billed (docs/faults.md); a stream cut the
             // same way is billed, as any stream that began.
+            call.Outcome = RequestOutcome.UpstreamError;
             return new GatewayError(ErrorKind.Unavailable, clientBody.Error!, clientBody.Anomaly) { StatusOverride = 529 };
         }
         if (clientBody.Error is { } error)
@@ -228,7 +261,11 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         return null;
     }
 
-    private async Task RelayStreamAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, UpstreamResponse response, CancellationToken aborted)
+    /// <summary>
+    /// Relays the upstream's stream and returns how the upstream's part of it ended (<see cref="RequestOutcome.ClientDisconnected"/>
+    /// when the client left before that): what the row says, except when only the last flush to the client failed.
+    /// </summary>
+    private async Task<RequestOutcome> RelayStreamAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, UpstreamResponse response, CancellationToken aborted)
     {
         var request = call.Request!;
         var translator = direction switch
@@ -323,7 +360,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             call.Outcome = RequestOutcome.ClientDisconnected;
-            return;
+            return call.Outcome;
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
@@ -362,6 +399,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 new GatewayError(ErrorKind.UpstreamFailed, "The upstream stream ended before it was complete.", call.ErrorCode), call.RequestId);
         }
         call.ErrorCode ??= translator?.Anomaly;
+        var upstreamOutcome = call.Outcome;
         try
         {
             await output.FlushAsync(aborted);
@@ -370,6 +408,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
             call.Outcome = RequestOutcome.ClientDisconnected;
         }
+        return upstreamOutcome;
     }
 
     /// <summary>The chunk OpenAI sends for <c>include_usage</c>: an empty <c>choices</c> array and a <c>usage</c> object.</summary>

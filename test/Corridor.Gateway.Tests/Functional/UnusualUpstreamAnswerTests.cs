@@ -15,15 +15,18 @@ namespace Corridor.Gateway.Tests.Functional;
 /// The test catalog plus deployments on a scripted upstream that answers what the simulator never does: an error message
 /// that decodes to no text, a <c>Retry-After</c> with a control character, a 200 that cannot be translated, an Anthropic
 /// message without content, an answer DeepSeek cut for want of resources, and a
-/// deployment whose answers the test switches (failing, silent, well) to drive its circuit breaker (one failure opens it
-/// for a second). gpt-4.1 is mirrored to cut-stream, whose streams the simulator cuts after five events, and
+/// deployment whose answers the test switches (failing, silent, well) to drive its circuit breaker (<see cref="BreakerFailures"/>
+/// failures open it for a second: more than the other tests' answers that fail after their headers, which count too, cause
+/// on one deployment). gpt-4.1 is mirrored to cut-stream, whose streams the simulator cuts after five events, and
 /// gpt-4.1-azure to garbage, which answers 200 with a body that is not JSON. Each shadow test has its own candidate
-/// deployment, whose breaker its failure opens: mirrored-to-claude and mirrored-to-openai (answered by the simulator) go to
+/// deployment, whose breaker its failures count on: mirrored-to-claude and mirrored-to-openai (answered by the simulator) go to
 /// shadow-claude and shadow-openai on the scripted upstream, mirrored-to-garbage to shadow-garbage on garbage=1. A request without max_tokens may have 777
 /// output tokens from a model without a maxOutputTokens of its own.
 /// </summary>
 public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 {
+    public const int BreakerFailures = 20;
+
     private const string NoContentMessage = """{"id":"msg_1","type":"message","role":"assistant","model":"odd","stop_reason":"max_tokens","stop_sequence":null,"usage":{"input_tokens":50,"output_tokens":70}}""";
     private const string NotAMessage = """{"id":"msg_1","usage":{"input_tokens":50,"output_tokens":70}}""";
     /// <summary>Anthropic's error shape, with content and usage beside it, answered with a 200 (as a proxy may).</summary>
@@ -271,12 +274,12 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
                   - { id: shadow-garbage-sg, model: shadow-garbage, region: sg, endpoint: "{{simulator.ToString().TrimEnd('/')}}/x/garbage=1/v1", price: { input: 1, output: 1 } }
 
                 """, StringComparison.Ordinal)
-            + """
+            + $$"""
 
             limits:
               defaultMaxOutputTokens: 777
             routing:
-              breaker: { failures: 1, openSeconds: 1 }
+              breaker: { failures: {{BreakerFailures}}, openSeconds: 1 }
             shadow:
               models:
                 gpt-4.1: { candidate: cut-stream, share: 1 }
@@ -604,8 +607,9 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
     {
         using var http = Live.Http();
         fixture.ProbeMode = "fail";
-        using (var failed = await http.PostAsJsonAsync("/v1/chat/completions", Ask("probe", "hello")).WithTimeout())
+        for (var i = 0; i < UnusualUpstreamFixture.BreakerFailures; i++)
         {
+            using var failed = await http.PostAsJsonAsync("/v1/chat/completions", Ask("probe", "hello")).WithTimeout();
             Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
         }
         await Task.Delay(TimeSpan.FromSeconds(1.2));

@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Anthropic.Exceptions;
 using Corridor.Core.Metering;
-using Corridor.Gateway.Forwarding;
 using Corridor.Testing;
 using OpenAI.Chat;
 
@@ -341,21 +340,14 @@ public sealed class UpstreamFaultTests(UpstreamFaultGatewayFixture fixture) : IC
     public async Task ClientLeavingWhileAWholeAnswerIsRead_IsBilledOnce_AsEstimated()
     {
         var deployment = Live.Config.Catalog.Deployments.Single(d => d.Id == "slow-whole-sg");
-        var routes = (RouteTable)Live.Gateway.Services.GetService(typeof(RouteTable))!;
-        var state = (Corridor.Gateway.Configuration.GatewayState)Live.Gateway.Services.GetService(typeof(Corridor.Gateway.Configuration.GatewayState))!;
-        Assert.True(state.Active.Catalog.TryGetModel("slow-whole", out var model));
-        var health = routes.Health(model.Deployments.Single());
-        Assert.True(double.IsNaN(health.LatencyMs), "precondition: no answer from this deployment yet");
+        var receivedBefore = fixture.Relay.Received.Length;
         var log = new ResponseLog();
         using var leave = new CancellationTokenSource(TestTimeouts.Default);
         const string Prompt = "Hello, I will not wait.";
 
         var call = Live.OpenAI(log: log).GetChatClient("slow-whole").CompleteChatAsync([new UserChatMessage(Prompt)], new ChatCompletionOptions { MaxOutputTokenCount = 100 }, leave.Token);
-        // The gateway records the upstream's latency when its headers arrive: from then on it is reading the body.
-        while (double.IsNaN(health.LatencyMs))
-        {
-            await Task.Delay(10, leave.Token);
-        }
+        // Once the upstream's headers have reached the gateway, it is reading the body.
+        await TestTimeouts.UntilAsync(() => Task.FromResult(fixture.Relay.Received[receivedBefore..].Contains("\r\n\r\n", StringComparison.Ordinal)));
         var closedBefore = fixture.Relay.ClosedByCaller;
         await leave.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
