@@ -354,7 +354,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             // A translator that ended the stream (an event with a string that cannot be decoded, found only by translating
             // it) reads no further either; its error event is written by OnEnd, into the held sink, below.
             result = await SseReader.ReadAllAsync(reader, OnEvent, async () => await output.FlushAsync(aborted), server.EffectiveStreamIdleTimeout, aborted,
-                stop: () => malformed || upstreamError is not null || translator?.Failed == true);
+                stop: () => malformed || upstreamError is not null || translator?.Failed == true, ended: () => sawEnd);
             await reader.CompleteAsync();
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)

@@ -86,12 +86,20 @@ internal sealed class SseReader
         value.Length > 0 && value[0] == (byte)' ' ? value[1..] : value;
 
     /// <summary>
+    /// How long a stream whose end marker came (<c>[DONE]</c>, <c>message_stop</c>) is waited for to end: its body's end,
+    /// which normally follows at once, lets the connection be pooled; an upstream that leaves the body open after it has
+    /// still given a whole answer, which is not held back for the idle timeout.
+    /// </summary>
+    internal static readonly TimeSpan EndGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Reads events from <paramref name="reader"/> until the stream ends (or <paramref name="stop"/> says the rest is not
-    /// wanted), waiting at most <paramref name="idleTimeout"/> for each read. The time <paramref name="afterBatch"/> takes
-    /// (writing the events to a client that reads slowly) is not the upstream's idle time.
+    /// wanted), waiting at most <paramref name="idleTimeout"/> for each read; once <paramref name="ended"/> says the
+    /// upstream's end marker came, at most <see cref="EndGrace"/>, after which the stream has ended. The time
+    /// <paramref name="afterBatch"/> takes (writing the events to a client that reads slowly) is not the upstream's idle time.
     /// </summary>
     public static async Task<SseReadResult> ReadAllAsync(PipeReader reader, EventHandler onEvent, Func<ValueTask> afterBatch, TimeSpan idleTimeout, CancellationToken cancellationToken,
-        Func<bool>? stop = null)
+        Func<bool>? stop = null, Func<bool>? ended = null)
     {
         var sse = new SseReader();
         var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -99,7 +107,8 @@ internal sealed class SseReader
         {
             while (true)
             {
-                idle.CancelAfter(idleTimeout);
+                var afterEnd = ended?.Invoke() == true;
+                idle.CancelAfter(afterEnd && EndGrace < idleTimeout ? EndGrace : idleTimeout);
                 ReadResult result;
                 try
                 {
@@ -107,7 +116,7 @@ internal sealed class SseReader
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    return SseReadResult.IdleTimeout;
+                    return afterEnd ? SseReadResult.Ended : SseReadResult.IdleTimeout;
                 }
                 if (!idle.TryReset())
                 {

@@ -313,7 +313,7 @@ internal sealed partial class ShadowMirror(
                     {
                         eventError = code;
                     }
-                }, static () => ValueTask.CompletedTask, server.EffectiveStreamIdleTimeout, stoppingToken, stop: () => eventError is not null);
+                }, static () => ValueTask.CompletedTask, server.EffectiveStreamIdleTimeout, stoppingToken, stop: () => eventError is not null, ended: () => ended);
                 await reader.CompleteAsync();
                 return eventError is not null ? (status, eventError, true)
                     : result == SseReadResult.Ended && ended ? (status, null, true)

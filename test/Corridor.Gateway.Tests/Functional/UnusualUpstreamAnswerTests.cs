@@ -189,6 +189,33 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
 
         """;
 
+    /// <summary>A whole OpenAI stream, [DONE] included, whose body the upstream then leaves open.</summary>
+    private const string OpenAIStreamLeftOpen = """
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Whole"},"finish_reason":null}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}
+
+        data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":50,"completion_tokens":1,"total_tokens":51}}
+
+        data: [DONE]
+
+
+        """;
+
+    /// <summary>A whole Anthropic stream, message_stop included, whose body the upstream then leaves open.</summary>
+    private const string AnthropicStreamLeftOpen = AnthropicPartial + """
+        event: content_block_stop
+        data: {"type":"content_block_stop","index":0}
+
+        event: message_delta
+        data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":1}}
+
+        event: message_stop
+        data: {"type":"message_stop"}
+
+
+        """;
+
     /// <summary>How the probe deployment answers: "fail" (503), "silent" (never), anything else (200).</summary>
     public string ProbeMode { get; set; } = "fail";
 
@@ -231,6 +258,9 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
             _ when request.Contains("undecodable-mid-stream", StringComparison.Ordinal) && request.Contains("/chat/completions", StringComparison.Ordinal) =>
                 OpenEventStream(OpenAIUndecodableStream),
             _ when request.Contains("undecodable-mid-stream", StringComparison.Ordinal) => OpenEventStream(AnthropicUndecodableStream),
+            _ when request.Contains("whole-left-open", StringComparison.Ordinal) && request.Contains("/chat/completions", StringComparison.Ordinal) =>
+                OpenEventStream(OpenAIStreamLeftOpen),
+            _ when request.Contains("whole-left-open", StringComparison.Ordinal) => OpenEventStream(AnthropicStreamLeftOpen),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) && request.Contains("\"stream\":true", StringComparison.Ordinal) =>
                 EventStream(BadArgumentsStream.ReplaceLineEndings("\n")),
             _ when request.Contains("bad-arguments", StringComparison.Ordinal) => Json("200 OK", BadArguments),
@@ -484,6 +514,35 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         var (_, row) = await StreamEndedByAnErrorEventAsync(path, model, "undecodable-mid-stream");
 
         Assert.Equal((RequestOutcome.UpstreamError, "upstream_invalid_response"), (row.Outcome, row.ErrorCode));
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions", "odd-claude")]
+    [InlineData("/v1/chat/completions", "odd-openai")]
+    [InlineData("/v1/messages", "odd-openai")]
+    [InlineData("/v1/messages", "odd-claude")]
+    public async Task AStreamWhoseUpstreamLeavesItsBodyOpenAfterItsEndMarker_EndsComplete_NotAsATimeout(string path, string model)
+    {
+        using var http = Live.Http();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        object body = path == "/v1/messages"
+            ? new { model, stream = true, max_tokens = 100, messages = new[] { new { role = "user", content = "whole-left-open" } } }
+            : Ask(model, "whole-left-open", stream: true);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        request.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        var requestId = response.Headers.GetValues("x-corridor-request-id").Single();
+        var events = new List<ServerSentEvent>();
+        await foreach (var e in ServerSentEvents.ReadAsync(response, timeout.Token))
+        {
+            events.Add(e);
+        }
+
+        Assert.DoesNotContain(events, e => e.Data.Contains("\"error\"", StringComparison.Ordinal));
+        Assert.True(path == "/v1/messages" ? events[^1].Name == "message_stop" : events[^1].Data == "[DONE]", "the stream ends with its end marker");
+        var row = await Live.LedgerRowAsync(requestId);
+        Assert.Equal((RequestOutcome.Success, (string?)null), (row.Outcome, row.ErrorCode));
     }
 
     /// <summary>
