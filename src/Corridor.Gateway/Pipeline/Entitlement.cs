@@ -48,6 +48,9 @@ internal static class Entitlement
 
         call.DecisionId = "dec_" + call.RequestId.AsSpan(4).ToString();
         context.Response.Headers["x-corridor-decision"] = call.DecisionId;
+        // Policy judges the request as the client sent it (docs/policy.md), not as throttling rewrote it: a feature the policy
+        // refuses is refused whether or not the monitor would have stripped or capped it, as `corridor policy test` decides.
+        var asked = request.Original;
         var allowed = new List<DeploymentEntry>();
         var entitled = models.Count > 1 ? new List<(ModelEntry Model, Decision Decision, DecisionInput Input)>() : null;
         Decision? governing = null;
@@ -56,7 +59,7 @@ internal static class Entitlement
         {
             var model = models[i];
             var input = DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id,
-                new RequestFeatures(model.Id, request.Stream, request.Logprobs, request.N, request.MaxTokens), now);
+                new RequestFeatures(model.Id, asked.Stream, asked.Logprobs, asked.N, asked.MaxTokens), now);
             var decision = policy.Decide(in input);
             if (decision.Allowed)
             {
