@@ -24,9 +24,11 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
         var usage = call.Usage;
         var billable = call.Served && call.Caller is not null;
         Utf8Text? body = null;
-        if (options.RetainBodies && request is not null && request.Length <= options.RetainRequestMaxBytes)
+        // The body as the client sent it (spec/traffic-log.md), not as policy or throttling rewrote it: `export`, `replay`
+        // and `corridor policy diff` read the request from it.
+        if (options.RetainBodies && request?.Original is { } sent && sent.Length <= options.RetainRequestMaxBytes)
         {
-            body = Utf8Text.Copy(request.Body.Span);
+            body = Utf8Text.Copy(sent.Body.Span);
         }
         var durable = ledger.Enqueue(new LedgerEntry(
             call.RequestId,

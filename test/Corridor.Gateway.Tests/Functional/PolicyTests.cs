@@ -133,6 +133,10 @@ public sealed class PolicyTests(PolicyGatewayFixture fixture) : IClassFixture<Po
         var requestId = response.Headers.GetValues("x-corridor-request-id").Single();
         var row = await Live.LedgerRowAsync(requestId);
         Assert.Equal(response.Headers.GetValues("x-corridor-decision").Single(), row.DecisionId);
+        // The ledger keeps the request as the client sent it (what export and `corridor policy diff` read), not as forwarded.
+        var kept = JsonDocument.Parse(row.RequestBody!.Memory).RootElement;
+        Assert.Equal(2000, kept.GetProperty("max_tokens").GetInt32());
+        Assert.True(kept.GetProperty("logprobs").GetBoolean());
     }
 
     [Fact]
