@@ -55,6 +55,8 @@ public sealed class PolicyCommandTests
             [
                 Corridor.Testing.Storage.LedgerSamples.Entry("r-gpt", DateTimeOffset.UtcNow, model: "gpt-4.1"),
                 Corridor.Testing.Storage.LedgerSamples.Entry("r-deepseek", DateTimeOffset.UtcNow, model: "deepseek-v4"),
+                // A request naming an alias keeps the alias in its row; the gateway decides each of its models.
+                Corridor.Testing.Storage.LedgerSamples.Entry("r-alias", DateTimeOffset.UtcNow, model: "chat-default"),
             ], CancellationToken.None).WithTimeout();
         }
         var proposed = cli.File("proposed.yaml");
@@ -74,7 +76,49 @@ public sealed class PolicyCommandTests
         Assert.Contains("r-gpt", result.Out, StringComparison.Ordinal);
         Assert.Contains("-> deny model_not_entitled", result.Out, StringComparison.Ordinal);
         Assert.DoesNotContain("r-deepseek", result.Out, StringComparison.Ordinal);
-        Assert.Contains("1 of 2 recent requests would be decided differently (2025-07-01.1 -> 2025-08-01.1)", result.Out, StringComparison.Ordinal);
+        Assert.Contains("r-alias", result.Out, StringComparison.Ordinal);
+        Assert.Contains("-> gpt-4.1: deny model_not_entitled; deepseek-v4: allow [sg,eu-west]", result.Out, StringComparison.Ordinal);
+        Assert.Contains("2 of 3 recent requests would be decided differently (2025-07-01.1 -> 2025-08-01.1)", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Diff_ListsChangedRestrictions_AndReadsTheRequestAsTheGatewayDoes()
+    {
+        var root = Root();
+        using var cli = new CliRunner();
+        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "small", "--name", "Small Pte. Ltd.", "--country", "SG", "--tier", "basic")).ExitCode);
+        static Corridor.Core.Metering.LedgerEntry Row(string id, string body) =>
+            Corridor.Testing.Storage.LedgerSamples.Entry(id, DateTimeOffset.UtcNow, tenantId: "small") with { RequestBody = Corridor.Core.Metering.Utf8Text.From(body) };
+        await using (var store = await Corridor.Storage.CorridorStores.OpenAsync(new Corridor.Storage.StorageOptions(cli.DbPath), CancellationToken.None).WithTimeout())
+        {
+            await store.AppendLedgerAsync(
+            [
+                Row("r-capped", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"max_tokens":8000}"""),
+                // top_logprobs asks for log probabilities, as the front door reads it.
+                Row("r-top", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"top_logprobs":2,"max_tokens":100}"""),
+            ], CancellationToken.None).WithTimeout();
+        }
+        var proposed = cli.File("proposed.yaml");
+        var current = await File.ReadAllTextAsync(Path.Combine(root, "corridor.yaml"));
+        var example = await File.ReadAllTextAsync(Path.Combine(root, "policy/example.yaml"));
+        // The proposal lowers the low tiers' cap from 4096 to 2048 and strips their log probabilities instead of refusing them.
+        await File.WriteAllTextAsync(cli.File("example-v2.yaml"), example
+            .Replace("version: \"2025-07-01.1\"", "version: \"2025-08-01.1\"", StringComparison.Ordinal)
+            .Replace("max_tokens: 4096 ", "max_tokens: 2048 ", StringComparison.Ordinal)
+            .Replace("logprobs: deny", "logprobs: strip", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(proposed, current
+            .Replace("./data/corridor.db", cli.DbPath, StringComparison.Ordinal)
+            .Replace("include: [policy/example.yaml]", "include: [example-v2.yaml]", StringComparison.Ordinal));
+
+        var result = await cli.RunAsync("policy", "diff", Path.Combine(root, "corridor.yaml"), proposed);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("r-capped", result.Out, StringComparison.Ordinal);
+        Assert.Contains("max_tokens=4096 -> allow", result.Out, StringComparison.Ordinal);
+        Assert.Contains("max_tokens=2048", result.Out, StringComparison.Ordinal);
+        Assert.Contains("deny feature_restricted -> allow", result.Out, StringComparison.Ordinal);
+        Assert.Contains("strip_logprobs", result.Out, StringComparison.Ordinal);
+        Assert.Contains("2 of 2 recent requests would be decided differently", result.Out, StringComparison.Ordinal);
     }
 
     private static string ReplaceFirst(string text, string from, string to)

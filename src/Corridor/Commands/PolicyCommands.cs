@@ -26,7 +26,7 @@ internal static class PolicyCommands
         var command = new Command("test", "Run policy test cases against the configured policy; fails on any mismatch") { file };
         context.SetAction(command, (parseResult, cancellationToken) =>
         {
-            var (_, policy) = LoadPolicy(parseResult.GetRequiredValue(context.ConfigOption));
+            var policy = LoadPolicy(parseResult.GetRequiredValue(context.ConfigOption)).Policy;
             var path = parseResult.GetRequiredValue(file);
             if (!File.Exists(path))
             {
@@ -60,8 +60,8 @@ internal static class PolicyCommands
         var command = new Command("diff", "List what would change for recent requests under a new policy") { oldConfig, newConfig, limit };
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
-            var (_, before) = LoadPolicy(parseResult.GetRequiredValue(oldConfig));
-            var (_, after) = LoadPolicy(parseResult.GetRequiredValue(newConfig));
+            var before = LoadPolicy(parseResult.GetRequiredValue(oldConfig));
+            var after = LoadPolicy(parseResult.GetRequiredValue(newConfig));
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
             var tenants = (await store.ListTenantsAsync(cancellationToken)).ToDictionary(t => t.Id, StringComparer.Ordinal);
             var recent = new Queue<Core.Metering.LedgerEntry>();
@@ -79,18 +79,17 @@ internal static class PolicyCommands
             var changed = 0;
             foreach (var entry in recent)
             {
-                var input = DecisionInput.For(tenants[entry.TenantId!], entry.KeyId, Features(entry), entry.Time);
-                var was = before.Decide(in input);
-                var now = after.Decide(in input);
-                var wasText = Describe(was);
-                var nowText = Describe(now);
+                var tenant = tenants[entry.TenantId!];
+                var features = Features(entry);
+                var wasText = before.Describe(tenant, entry, features);
+                var nowText = after.Describe(tenant, entry, features);
                 if (wasText != nowText)
                 {
                     changed++;
                     context.Out.WriteLine($"{entry.RequestId} {entry.Time:yyyy-MM-dd'T'HH:mm:ss'Z'} {entry.TenantId} {entry.Model}: {wasText} -> {nowText}");
                 }
             }
-            context.Out.WriteLine($"{changed} of {recent.Count} recent requests would be decided differently ({before.Version} -> {after.Version}).");
+            context.Out.WriteLine($"{changed} of {recent.Count} recent requests would be decided differently ({before.Policy.Version} -> {after.Policy.Version}).");
             return 0;
         });
         return command;
@@ -148,9 +147,11 @@ internal static class PolicyCommands
             return features with
             {
                 Stream = body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True,
-                Logprobs = body.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind == JsonValueKind.True,
+                // As the front door reads them: top_logprobs above 0 asks for log probabilities too; a null limit is no limit.
+                Logprobs = (body.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind == JsonValueKind.True)
+                    || (body.TryGetProperty("top_logprobs", out var top) && top.TryGetInt32(out var alternatives) && alternatives > 0),
                 N = body.TryGetProperty("n", out var n) && n.TryGetInt32(out var count) ? count : null,
-                MaxTokens = (body.TryGetProperty("max_completion_tokens", out var max) || body.TryGetProperty("max_tokens", out max)) && max.TryGetInt32(out var tokens) ? tokens : null,
+                MaxTokens = Integer(body, "max_completion_tokens") ?? Integer(body, "max_tokens"),
             };
         }
         catch (JsonException)
@@ -159,11 +160,55 @@ internal static class PolicyCommands
         }
     }
 
-    private static string Describe(Decision decision) => decision.Allowed
-        ? $"allow [{string.Join(",", decision.Deployments.Select(d => d.Region).Distinct())}]" + (decision.Restrictions.IsNone ? "" : " restricted")
-        : $"deny {decision.ReasonCode}";
+    private static int? Integer(JsonElement body, string name) =>
+        body.TryGetProperty(name, out var value) && value.TryGetInt32(out var number) ? number : null;
 
-    private static (Catalog Catalog, CompiledPolicy Policy) LoadPolicy(string configPath)
+    private static string Describe(Decision decision)
+    {
+        if (!decision.Allowed)
+        {
+            return $"deny {decision.ReasonCode}";
+        }
+        var text = $"allow [{string.Join(",", decision.Deployments.Select(d => d.Region).Distinct())}]";
+        var restrictions = decision.Restrictions;
+        if (restrictions.MaxTokens is { } maxTokens)
+        {
+            text += $" max_tokens={maxTokens}";
+        }
+        if (restrictions.N is { } n)
+        {
+            text += $" n={n}";
+        }
+        return restrictions.StripLogprobs ? text + " strip_logprobs" : text;
+    }
+
+    /// <summary>A configuration's policy, with what it needs to decide a ledger row as its gateway would: the catalog and the aliases.</summary>
+    private sealed record LoadedPolicy(Catalog Catalog, CompiledPolicy Policy, IReadOnlyDictionary<string, IReadOnlyList<string>> Aliases)
+    {
+        /// <summary>
+        /// The decision the gateway would reach for the request: its model's, or for an alias (the name a row keeps) each of the
+        /// alias's models' that can serve the endpoint, in order, since the gateway serves each of them under its own decision.
+        /// </summary>
+        public string Describe(Core.Tenants.Tenant tenant, Core.Metering.LedgerEntry entry, RequestFeatures features)
+        {
+            string DecideFor(string model)
+            {
+                var input = DecisionInput.For(tenant, entry.KeyId, features with { Model = model }, entry.Time);
+                return PolicyCommands.Describe(Policy.Decide(in input));
+            }
+
+            // A model's own id wins over an alias of the same name, as in the gateway.
+            if (Catalog.TryGetModel(entry.Model, out _) || !Aliases.TryGetValue(entry.Model, out var ids))
+            {
+                return DecideFor(entry.Model);
+            }
+            var needs = entry.Endpoint == "/v1/embeddings" ? ModelCapabilities.Embeddings : ModelCapabilities.Chat;
+            var models = ids.Where(id => Catalog.TryGetModel(id, out var model) && model.Config.Capabilities.HasFlag(needs)).ToList();
+            return models.Count == 0 ? DecideFor(entry.Model) : string.Join("; ", models.Select(m => $"{m}: {DecideFor(m)}"));
+        }
+    }
+
+    private static LoadedPolicy LoadPolicy(string configPath)
     {
         if (!File.Exists(configPath))
         {
@@ -180,6 +225,6 @@ internal static class PolicyCommands
             throw new CliUserException($"{configPath} has no policy section.");
         }
         var policy = CompiledPolicy.TryCreate(policySection, catalog, out var policyErrors) ?? throw CliUserException.FromErrors(policyErrors);
-        return (catalog, policy);
+        return new LoadedPolicy(catalog, policy, loaded.Config.Routing.Aliases);
     }
 }
