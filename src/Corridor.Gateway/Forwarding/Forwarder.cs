@@ -177,14 +177,16 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         using var body = read;
         call.Outcome = RequestOutcome.ClientError;
         call.Status = response.Status;
-        if (body is not null && target.Dialect == call.Dialect && JsonObjectText.IsOneObject(body.Span))
+        // An error that quotes the upstream's request quotes its credential too: the client gets the status, not the body.
+        var shown = body is not null && !WithholdsQuotedCredential(call, target, body.Span) ? body : null;
+        if (shown is not null && target.Dialect == call.Dialect && JsonObjectText.IsOneObject(shown.Span))
         {
             context.Response.StatusCode = call.Status;
             context.Response.ContentType = "application/json";
-            call.Held.Write(body.Span);
+            call.Held.Write(shown.Span);
             return null;
         }
-        var message = body is null ? null : UpstreamErrorMessage(body.Span);
+        var message = shown is null ? null : UpstreamErrorMessage(shown.Span);
         return new GatewayError(ErrorKind.InvalidRequest, message ?? $"The upstream rejected the request (status {call.Status}).", "upstream_rejected")
         {
             StatusOverride = call.Status,
@@ -323,6 +325,14 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             {
                 sink = call.Held;
             }
+            if (upstreamError is not null && WithholdsQuotedCredential(call, target, sse.Data))
+            {
+                // The error event quotes the credential: the client's dialect's error event, in Corridor's words, instead.
+                ErrorWriter.WriteStreamEvent(sink, call.Dialect, new GatewayError(
+                    upstreamError == StreamErrors.UpstreamOverloadedCode ? ErrorKind.Unavailable : ErrorKind.UpstreamFailed,
+                    "The upstream reported an error.", upstreamError), call.RequestId);
+                return;
+            }
             if (translator is not null)
             {
                 translator.OnEvent(sse.Name.IsEmpty ? null : Encoding.UTF8.GetString(sse.Name), sse.Data, sink);
@@ -450,6 +460,17 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         return emptyChoices && hasUsage;
     }
 
+    /// <summary>Whether an upstream's error <paramref name="text"/> quotes the deployment's credential, and must be withheld (logged, not the text).</summary>
+    private bool WithholdsQuotedCredential(CorridorRequestFeature call, UpstreamTarget target, ReadOnlySpan<byte> text)
+    {
+        if (!target.QuotesCredential(text))
+        {
+            return false;
+        }
+        LogCredentialQuoted(call.RequestId, target.Deployment.Id);
+        return true;
+    }
+
     private static string? UpstreamErrorMessage(ReadOnlySpan<byte> body)
     {
         try
@@ -473,6 +494,9 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{RequestId}: retry budget exhausted; not falling back to {Deployment}")]
     private partial void LogRetryBudgetExhausted(string requestId, string deployment);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "{RequestId}: upstream deployment {Deployment} quoted its credential in an error; the client was shown the status, not the error's text")]
+    private partial void LogCredentialQuoted(string requestId, string deployment);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "{RequestId}: upstream deployment {Deployment} failed: {Reason}")]
     private partial void LogUpstreamFailed(string requestId, string deployment, string reason);

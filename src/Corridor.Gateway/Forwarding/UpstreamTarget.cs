@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Corridor.Core.Catalog;
 using Corridor.Gateway.FrontDoor;
 
@@ -13,6 +14,7 @@ internal sealed class UpstreamTarget
     private readonly Uri _chat;
     private readonly Uri _embeddings;
     private readonly string? _credential;
+    private readonly byte[]? _credentialBytes;
     private readonly byte[] _chatHead;
     private readonly byte[] _embeddingsHead;
 
@@ -20,6 +22,7 @@ internal sealed class UpstreamTarget
     {
         Deployment = deployment;
         _credential = credential;
+        _credentialBytes = string.IsNullOrEmpty(credential) ? null : Encoding.UTF8.GetBytes(credential);
         var kind = deployment.Vendor.Kind;
         Dialect = kind == VendorKind.Anthropic ? Dialect.Anthropic : Dialect.OpenAI;
         var baseUrl = deployment.BaseUrl;
@@ -62,6 +65,57 @@ internal sealed class UpstreamTarget
     /// length and the body.
     /// </summary>
     public ReadOnlyMemory<byte> RequestHead(Operation operation) => operation == Operation.Embeddings ? _embeddingsHead : _chatHead;
+
+    /// <summary>
+    /// Whether <paramref name="text"/> (an upstream's error body or error event) holds this deployment's credential, as
+    /// written or in a JSON string once its escapes are decoded: an upstream (or a proxy before it) that quotes the request
+    /// it got in its error quotes the credential header with it, and the client must not be shown that.
+    /// </summary>
+    public bool QuotesCredential(ReadOnlySpan<byte> text)
+    {
+        if (_credentialBytes is null)
+        {
+            return false;
+        }
+        if (text.IndexOf(_credentialBytes) >= 0)
+        {
+            return true;
+        }
+        if (text.IndexOf((byte)'\\') < 0)
+        {
+            // No escapes: every string decodes to the bytes already searched.
+            return false;
+        }
+        var reader = new Utf8JsonReader(text, new JsonReaderOptions { MaxDepth = 256 });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped
+                    && reader.ValueSpan.Length >= _credentialBytes.Length && Decoded(ref reader)?.Contains(_credential!, StringComparison.Ordinal) == true)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON (past this point): its bytes were searched as written.
+        }
+        return false;
+
+        static string? Decoded(ref Utf8JsonReader reader)
+        {
+            try
+            {
+                return reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                return null; // escapes that decode to no text (a lone surrogate)
+            }
+        }
+    }
 
     private byte[] Head(Uri url)
     {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Corridor.Gateway.Tests.Functional;
 using Corridor.Simulator;
 using Corridor.Testing;
@@ -10,7 +11,10 @@ namespace Corridor.Gateway.Tests.Security;
 
 /// <summary>
 /// A gateway whose three vendors (OpenAI, Azure OpenAI, Anthropic) each need a credential that only the gateway holds (the
-/// simulator refuses requests without it), reached through a <see cref="TcpRelay"/> that keeps the bytes the gateway sends.
+/// simulator refuses requests without it), reached through a <see cref="TcpRelay"/> that keeps the bytes the gateway sends;
+/// and two models (echo-openai, echo-claude) on an upstream that answers with an error quoting the whole request it got,
+/// head and all, as a debugging proxy may: a 400, or a 200 stream whose one event is an error (when the request streams).
+/// A prompt holding "escaped" gets the quote with every character written as a JSON <c>\u</c> escape.
 /// </summary>
 public sealed class CredentialedUpstreamFixture : LiveGatewayFixture
 {
@@ -24,6 +28,9 @@ public sealed class CredentialedUpstreamFixture : LiveGatewayFixture
     protected override Task<LiveGateway> StartAsync()
     {
         Environment.SetEnvironmentVariable(_credentialEnv, VendorCredential);
+        var echo = Own(new ScriptedUpstream());
+        echo.AnswerRequests(Echo);
+        var echoUrl = echo.BaseUrl.ToString().TrimEnd('/');
         return LiveGateway.StartAsync(
             simulator =>
             {
@@ -38,13 +45,31 @@ public sealed class CredentialedUpstreamFixture : LiveGatewayFixture
                       - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1047576 }
                       - { id: gpt-4.1-azure, vendor: openai, capabilities: [chat], contextWindow: 1047576 }
                       - { id: claude-sonnet-4, vendor: anthropic, capabilities: [chat], contextWindow: 200000, maxOutputTokens: 1024 }
+                      - { id: echo-openai, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+                      - { id: echo-claude, vendor: anthropic, capabilities: [chat], contextWindow: 8192, maxOutputTokens: 1024 }
                     deployments:
                       - { id: gpt-4.1-sg, model: gpt-4.1, region: sg, credentialEnv: {{_credentialEnv}}, price: { input: 2, output: 8 } }
                       - { id: gpt-4.1-azure-eu, model: gpt-4.1-azure, region: eu-west, via: azure, upstreamModel: gpt41-eu, credentialEnv: {{_credentialEnv}}, price: { input: 2, output: 8 } }
                       - { id: claude-us, model: claude-sonnet-4, region: us-east, credentialEnv: {{_credentialEnv}}, price: { input: 3, output: 15 } }
+                      - { id: echo-openai-sg, model: echo-openai, region: sg, endpoint: "{{echoUrl}}/v1", credentialEnv: {{_credentialEnv}}, price: { input: 1, output: 1 } }
+                      - { id: echo-claude-us, model: echo-claude, region: us-east, endpoint: "{{echoUrl}}/v1", credentialEnv: {{_credentialEnv}}, price: { input: 1, output: 1 } }
                     """;
             },
             new SimulatorOptions { TokenInterval = TimeSpan.Zero, RequiredApiKey = VendorCredential });
+    }
+
+    private static string Echo(string request)
+    {
+        var quoted = request.Contains("escaped", StringComparison.Ordinal)
+            ? "\"" + string.Concat(request.Select(c => $"\\u{(int)c:x4}")) + "\""
+            : JsonSerializer.Serialize(request);
+        var anthropic = request.StartsWith("POST /v1/messages ", StringComparison.Ordinal);
+        var error = anthropic
+            ? $$$"""{"type":"error","error":{"type":"invalid_request_error","message":{{{quoted}}}}}"""
+            : $$$"""{"error":{"message":{{{quoted}}},"type":"invalid_request_error","param":null,"code":null}}""";
+        return request.Contains("\"stream\":true", StringComparison.Ordinal)
+            ? UnusualUpstreamFixture.EventStream(anthropic ? $"event: error\ndata: {error}\n\n" : $"data: {error}\n\n")
+            : UnusualUpstreamFixture.Json("400 Bad Request", error);
     }
 
     public override async Task DisposeAsync()
@@ -125,4 +150,53 @@ public sealed class UpstreamHeaderTests(CredentialedUpstreamFixture fixture) : I
             Assert.DoesNotContain(fixture.VendorCredential, body + response.Headers + response.Content.Headers, StringComparison.Ordinal);
         }
     }
+
+    /// <summary>
+    /// An upstream's error quoting the request it got (its credential header among it) is the client's error still, with
+    /// the upstream's status, but without the quote: whether relayed as is (same dialect) or as its message (translated),
+    /// whole or as a stream's error event, plainly or with every character escaped.
+    /// </summary>
+    [Theory]
+    [InlineData("/v1/chat/completions", "echo-openai", false, "plain")]
+    [InlineData("/v1/chat/completions", "echo-openai", false, "escaped")]
+    [InlineData("/v1/chat/completions", "echo-openai", true, "plain")]
+    [InlineData("/v1/chat/completions", "echo-openai", true, "escaped")]
+    [InlineData("/v1/chat/completions", "echo-claude", false, "plain")]
+    [InlineData("/v1/chat/completions", "echo-claude", true, "escaped")]
+    [InlineData("/v1/messages", "echo-claude", false, "plain")]
+    [InlineData("/v1/messages", "echo-claude", true, "escaped")]
+    [InlineData("/v1/messages", "echo-openai", false, "escaped")]
+    [InlineData("/v1/messages", "echo-openai", true, "plain")]
+    public async Task AnUpstreamErrorQuotingTheRequest_ReachesTheClient_WithoutTheVendorCredential(string path, string model, bool stream, string prompt)
+    {
+        using var http = Live.Http();
+        var streamField = stream ? "\"stream\":true," : "";
+        using var response = await http.PostAsync(path, new StringContent(path == "/v1/messages"
+            ? $$"""{"model":"{{model}}",{{streamField}}"max_tokens":32,"messages":[{"role":"user","content":"{{prompt}}"}]}"""
+            : $$"""{"model":"{{model}}",{{streamField}}"messages":[{"role":"user","content":"{{prompt}}"}]}""", Encoding.UTF8, "application/json")).WithTimeout();
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(stream ? HttpStatusCode.OK : HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("error", body, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.VendorCredential, Decoded(body) + response.Headers + response.Content.Headers, StringComparison.Ordinal);
+    }
+
+    /// <summary><paramref name="body"/> with every JSON string in it (the body, or each event's data) added decoded.</summary>
+    private static string Decoded(string body) => string.Join("\n", body.Split('\n')
+        .Select(line => line.StartsWith("data: ", StringComparison.Ordinal) ? line["data: ".Length..] : line)
+        .Select(line => line.StartsWith('{') ? line + "\n" + string.Join("\n", Strings(line)) : line));
+
+    private static List<string> Strings(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return [.. Strings(document.RootElement)];
+    }
+
+    private static IEnumerable<string> Strings(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().SelectMany(p => Strings(p.Value).Prepend(p.Name)),
+        JsonValueKind.Array => element.EnumerateArray().SelectMany(Strings),
+        JsonValueKind.String => [element.GetString()!],
+        _ => [],
+    };
 }
