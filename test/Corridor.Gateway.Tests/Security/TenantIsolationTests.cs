@@ -10,7 +10,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Corridor.Gateway.Tests.Security;
 
 /// <summary>
-/// What one tenant's key can reach: every <c>/admin</c> route refuses it (and refuses no token and a wrong token);
+/// What one tenant's key can reach: every <c>/admin</c> route refuses it (and refuses no token, a wrong, partial, empty
+/// or blank one, and the token anywhere but as a bearer token in <c>Authorization</c>);
 /// <c>/v1/usage</c> shows the key's own tenant only, whatever the query says; a key one character off is unknown.
 /// Which models a tenant sees is filtered by policy (PolicyTests.Restrictions_AreAppliedToTheForwardedRequest_AndModelsAreFiltered).
 /// </summary>
@@ -26,20 +27,26 @@ public sealed class TenantIsolationTests(AdminGatewayFixture fixture) : IClassFi
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => (Method: m, Path: Fill(e.RoutePattern.RawText!))))
             .ToList();
         Assert.True(routes.Count >= 20, $"found only {routes.Count} admin routes");
-        var callers = new (string Name, Action<HttpRequestHeaders> Set)[]
+        var token = Uri.EscapeDataString(fixture.AdminToken);
+        var callers = new (string Name, string Query, Action<HttpRequestHeaders> Set)[]
         {
-            ("tenant key as bearer", h => h.Authorization = new AuthenticationHeaderValue("Bearer", Live.Secret)),
-            ("tenant key as x-api-key", h => h.Add("x-api-key", Live.Secret)),
-            ("no credential", _ => { }),
-            ("wrong token", h => h.Authorization = new AuthenticationHeaderValue("Bearer", Secrets.OneCharacterOff(fixture.AdminToken))),
-            ("token prefix", h => h.Authorization = new AuthenticationHeaderValue("Bearer", fixture.AdminToken[..8])),
+            ("tenant key as bearer", "", h => h.Authorization = new AuthenticationHeaderValue("Bearer", Live.Secret)),
+            ("tenant key as x-api-key", "", h => h.Add("x-api-key", Live.Secret)),
+            ("no credential", "", _ => { }),
+            ("wrong token", "", h => h.Authorization = new AuthenticationHeaderValue("Bearer", Secrets.OneCharacterOff(fixture.AdminToken))),
+            ("token prefix", "", h => h.Authorization = new AuthenticationHeaderValue("Bearer", fixture.AdminToken[..8])),
+            ("empty bearer", "", h => h.TryAddWithoutValidation("Authorization", "Bearer ")),
+            ("whitespace bearer", "", h => h.TryAddWithoutValidation("Authorization", "Bearer \t   ")),
+            ("token without Bearer", "", h => h.TryAddWithoutValidation("Authorization", fixture.AdminToken)),
+            ("token as x-api-key", "", h => h.Add("x-api-key", fixture.AdminToken)),
+            ("token in the query string", $"?token={token}&access_token={token}&admin_token={token}", _ => { }),
         };
         using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
         foreach (var (method, path) in routes)
         {
-            foreach (var (name, set) in callers)
+            foreach (var (name, query, set) in callers)
             {
-                using var request = new HttpRequestMessage(new HttpMethod(method), path);
+                using var request = new HttpRequestMessage(new HttpMethod(method), path + query);
                 set(request.Headers);
                 if (method is "POST" or "PATCH" or "PUT")
                 {
