@@ -137,6 +137,33 @@ public sealed class UpstreamHeaderTests(CredentialedUpstreamFixture fixture) : I
         Assert.DoesNotContain("gopher", sent, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A model name is looked up in the catalog as written, and the upstream's path (Azure's deployment in it) comes from
+    /// the catalog: a name with path, query, fragment, escape or line-break characters is an unknown model, and nothing is
+    /// sent upstream.
+    /// </summary>
+    [Theory]
+    [InlineData("gpt-4.1-azure/../../v1/chat/completions")]
+    [InlineData("../gpt-4.1-azure")]
+    [InlineData("gpt-4.1-azure?api-version=1999-01-01")]
+    [InlineData("gpt-4.1-azure#")]
+    [InlineData("gpt-4.1-azure%2f..%2f")]
+    [InlineData("gpt-4.1-azure\r\nHost: injected-by-client.example")]
+    [InlineData("gpt-4.1-azure ")]
+    [InlineData("GPT-4.1-AZURE")]
+    public async Task AModelNameWithPathCharacters_IsAnUnknownModel_AndNothingGoesUpstream(string model)
+    {
+        var before = fixture.Relay.Sent.Length;
+        using var http = Live.Http();
+
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent(
+            $$"""{"model":{{JsonSerializer.Serialize(model)}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json")).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("model_not_found", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(before, fixture.Relay.Sent.Length);
+    }
+
     [Fact]
     public async Task TheVendorCredential_NeverComesBackToTheClient()
     {
