@@ -229,13 +229,16 @@ public sealed partial class CliTests : IDisposable
                 RequestBody = Utf8Text.From("""{"model":"gpt-4.1","messages":[{"role":"user","content":"Hello"}],"stream":false}"""),
             },
             LedgerSamples.Entry("r-bad-key", LedgerSamples.Start.AddSeconds(2), tenantId: null, keyId: null, billable: false),
+            LedgerSamples.Entry("r-shadow", LedgerSamples.Start.AddSeconds(3), billable: false) with { ShadowOf = "r-2" },
             LedgerSamples.Entry("r-later", LedgerSamples.Start.AddDays(1)));
 
         var result = await _cli.RunAsync("export", "--out", path, "--from", "2026-06-01", "--to", "2026-06-02");
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("Exported 2 requests", result.Out, StringComparison.Ordinal);
-        Assert.Contains("Skipped 1 request", result.Out, StringComparison.Ordinal);
+        // The shadow row is the operator's, not a request without a tenant: it is counted apart.
+        Assert.Contains("Skipped 1 requests that no tenant made", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Left out 1 shadow requests", result.Out, StringComparison.Ordinal);
         var lines = await ReadLinesAsync(path);
         Assert.Equal(2, lines.Count);
         using var first = JsonDocument.Parse(lines[0]);

@@ -9,12 +9,16 @@ using Corridor.Core.Metering;
 
 namespace Corridor.Storage.Export;
 
-/// <summary>How many ledger rows an export wrote, and how many it left out (rows without a tenant).</summary>
-public sealed record TrafficLogExportResult(long Written, long Skipped);
+/// <summary>
+/// How many ledger rows an export wrote, and how many it left out: rows without a tenant (<paramref name="Skipped"/>) and
+/// shadow requests, the operator's own traffic (<paramref name="Shadow"/>).
+/// </summary>
+public sealed record TrafficLogExportResult(long Written, long Skipped, long Shadow);
 
 /// <summary>
 /// Writes ledger rows as traffic log v1 (<c>spec/traffic-log.md</c>): JSON Lines, one request per line.
-/// Rows without a tenant (unknown keys) are not traffic of any customer and are skipped.
+/// Rows without a tenant (unknown keys) are not traffic of any customer and are skipped; shadow requests are the operator's
+/// own traffic and are left out too, counted apart.
 /// </summary>
 public sealed class TrafficLogWriter : IAsyncDisposable
 {
@@ -48,7 +52,11 @@ public sealed class TrafficLogWriter : IAsyncDisposable
 
     public long Written { get; private set; }
 
+    /// <summary>Rows left out because no tenant made them (unknown or missing keys).</summary>
     public long Skipped { get; private set; }
+
+    /// <summary>Shadow requests' rows left out (<see cref="LedgerEntry.ShadowOf"/>).</summary>
+    public long Shadow { get; private set; }
 
     /// <summary>True when <paramref name="path"/> names a gzip file (<c>.gz</c>).</summary>
     public static bool IsGzipPath(string path) => path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
@@ -77,7 +85,7 @@ public sealed class TrafficLogWriter : IAsyncDisposable
                 }
 
                 await writer.FlushAsync(cancellationToken);
-                result = new TrafficLogExportResult(writer.Written, writer.Skipped);
+                result = new TrafficLogExportResult(writer.Written, writer.Skipped, writer.Shadow);
             }
 
             File.Move(temporary, target, overwrite: true);
@@ -101,7 +109,13 @@ public sealed class TrafficLogWriter : IAsyncDisposable
     public async ValueTask<bool> WriteAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (entry.TenantId is null || entry.ShadowOf is not null)
+        if (entry.ShadowOf is not null)
+        {
+            Shadow++;
+            return false;
+        }
+
+        if (entry.TenantId is null)
         {
             Skipped++;
             return false;

@@ -30,6 +30,11 @@ internal static class ExportCommand
                 context.Out.WriteLine($"Skipped {result.Skipped} requests that no tenant made (unknown or missing keys).");
             }
 
+            if (result.Shadow > 0)
+            {
+                context.Out.WriteLine($"Left out {result.Shadow} shadow requests (the operator's own traffic; see corridor report shadow).");
+            }
+
             return 0;
         });
         return command;

@@ -154,7 +154,8 @@ public sealed class TrafficLogWriterTests : IDisposable
             // A shadow request is the operator's traffic, not the tenant's: the monitor must not score the tenant for it.
             Assert.False(await writer.WriteAsync(LedgerSamples.Entry("r-3", billable: false) with { ShadowOf = "r-1" }, CancellationToken.None).AsTask().WithTimeout());
             Assert.Equal(1, writer.Written);
-            Assert.Equal(2, writer.Skipped);
+            Assert.Equal(1, writer.Skipped);
+            Assert.Equal(1, writer.Shadow);
         }
 
         Assert.Single(ReadLines(stream.ToArray()));
@@ -170,7 +171,7 @@ public sealed class TrafficLogWriterTests : IDisposable
 
         var result = await TrafficLogWriter.ExportAsync(entries, path, CancellationToken.None).WithTimeout();
 
-        Assert.Equal(new TrafficLogExportResult(2000, 0), result);
+        Assert.Equal(new TrafficLogExportResult(2000, 0, 0), result);
         var bytes = await File.ReadAllBytesAsync(path).WithTimeout();
         var isGzip = bytes is [0x1f, 0x8b, ..];
         Assert.Equal(name.EndsWith(".gz", StringComparison.Ordinal), isGzip);
