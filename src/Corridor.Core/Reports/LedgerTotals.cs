@@ -45,17 +45,23 @@ public sealed class LedgerTotals
         var groups = new Dictionary<TKey, LedgerTotals>();
         foreach (var entry in ledger)
         {
-            if (!include(entry))
+            if (include(entry))
             {
-                continue;
+                Add(groups, keyOf(entry), entry);
             }
-            var key = keyOf(entry);
-            if (!groups.TryGetValue(key, out var totals))
-            {
-                groups[key] = totals = new LedgerTotals();
-            }
-            totals.Add(entry);
         }
         return groups;
+    }
+
+    /// <summary>Adds <paramref name="entry"/> to the group <paramref name="key"/> of <paramref name="groups"/>, starting it if new.</summary>
+    public static void Add<TKey>(Dictionary<TKey, LedgerTotals> groups, TKey key, LedgerEntry entry)
+        where TKey : notnull
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        if (!groups.TryGetValue(key, out var totals))
+        {
+            groups[key] = totals = new LedgerTotals();
+        }
+        totals.Add(entry);
     }
 }

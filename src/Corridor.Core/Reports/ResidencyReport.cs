@@ -24,25 +24,71 @@ public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, Date
     public static ResidencyReport Build(string tenantId, DateTimeOffset? from, DateTimeOffset? to, IEnumerable<LedgerEntry> ledger)
     {
         ArgumentNullException.ThrowIfNull(ledger);
-        var rows = ledger.Where(e => e.TenantId == tenantId && !(e.Time < from) && !(e.Time >= to)).ToList();
-        var denials = LedgerTotals.Group(rows, e => e.Outcome == RequestOutcome.Denied, e => e.ErrorCode ?? "denied");
-        return new ResidencyReport(
+        var sums = new Sums(tenantId, from, to);
+        foreach (var entry in ledger)
+        {
+            sums.Add(entry);
+        }
+        return sums.Report();
+    }
+
+    /// <summary><see cref="Build"/> over rows read as they come: each row is summed and let go, never held.</summary>
+    public static async Task<ResidencyReport> BuildAsync(string tenantId, DateTimeOffset? from, DateTimeOffset? to, IAsyncEnumerable<LedgerEntry> ledger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        var sums = new Sums(tenantId, from, to);
+        await foreach (var entry in ledger.WithCancellation(cancellationToken))
+        {
+            sums.Add(entry);
+        }
+        return sums.Report();
+    }
+
+    private sealed class Sums(string tenantId, DateTimeOffset? from, DateTimeOffset? to)
+    {
+        private readonly Dictionary<(string Vendor, string Region, string Model), LedgerTotals> _usage = [];
+        private readonly Dictionary<(string Vendor, string Region, string Model), LedgerTotals> _shadow = [];
+        private readonly Dictionary<string, LedgerTotals> _denials = new(StringComparer.Ordinal);
+
+        public void Add(LedgerEntry e)
+        {
+            if (e.TenantId != tenantId || e.Time < from || e.Time >= to)
+            {
+                return;
+            }
+            if (e.Outcome == RequestOutcome.Denied)
+            {
+                LedgerTotals.Add(_denials, e.ErrorCode ?? "denied", e);
+            }
+            if (e.Billable)
+            {
+                LedgerTotals.Add(_usage, Served(e), e);
+            }
+            if (e.ShadowOf is not null && e.Outcome == RequestOutcome.Success)
+            {
+                LedgerTotals.Add(_shadow, Served(e), e);
+            }
+        }
+
+        public ResidencyReport Report() => new(
             tenantId,
             from,
             to,
-            Served(rows, e => e.Billable),
-            [.. denials.OrderByDescending(d => d.Value.Requests).ThenBy(d => d.Key, StringComparer.Ordinal).Select(d => new DenialRow(d.Key, d.Value.Requests))])
+            Rows(_usage),
+            [.. _denials.OrderByDescending(d => d.Value.Requests).ThenBy(d => d.Key, StringComparer.Ordinal).Select(d => new DenialRow(d.Key, d.Value.Requests))])
         {
-            Shadow = Served(rows, e => e.ShadowOf is not null && e.Outcome == RequestOutcome.Success),
+            Shadow = Rows(_shadow),
         };
-    }
 
-    private static List<ResidencyRow> Served(List<LedgerEntry> rows, Func<LedgerEntry, bool> include) =>
-    [
-        .. LedgerTotals.Group(rows, include, e => (Vendor: e.Vendor ?? "unknown", Region: e.Region ?? "unknown", e.Model))
-            .OrderBy(r => r.Key.Vendor, StringComparer.Ordinal).ThenBy(r => r.Key.Region, StringComparer.Ordinal).ThenBy(r => r.Key.Model, StringComparer.Ordinal)
-            .Select(r => new ResidencyRow(r.Key.Vendor, r.Key.Region, r.Key.Model, r.Value.Requests, r.Value.InputTokens, r.Value.OutputTokens, r.Value.Spend)),
-    ];
+        private static (string Vendor, string Region, string Model) Served(LedgerEntry e) => (e.Vendor ?? "unknown", e.Region ?? "unknown", e.Model);
+
+        private static List<ResidencyRow> Rows(Dictionary<(string Vendor, string Region, string Model), LedgerTotals> groups) =>
+        [
+            .. groups
+                .OrderBy(r => r.Key.Vendor, StringComparer.Ordinal).ThenBy(r => r.Key.Region, StringComparer.Ordinal).ThenBy(r => r.Key.Model, StringComparer.Ordinal)
+                .Select(r => new ResidencyRow(r.Key.Vendor, r.Key.Region, r.Key.Model, r.Value.Requests, r.Value.InputTokens, r.Value.OutputTokens, r.Value.Spend)),
+        ];
+    }
 
     public void WriteJson(Stream output)
     {

@@ -108,41 +108,105 @@ public sealed record SpendReport(
         int top = 10)
     {
         ArgumentNullException.ThrowIfNull(ledger);
-        ArgumentNullException.ThrowIfNull(countryOf);
-        var (readFrom, _) = ReadRange(from, to, period);
-        var (start, end) = ReportPeriods.Whole(from, to, period);
-        var counted = ledger.Where(e => (e.Billable || e.ShadowOf is not null) && !(e.Time < readFrom) && !(e.Time >= end)).ToList();
+        var sums = new Sums(by, period, from, to, countryOf);
+        foreach (var entry in ledger)
+        {
+            sums.Add(entry);
+        }
+        return sums.Report(rankBy, top);
+    }
 
-        var totals = LedgerTotals.Group(counted, _ => true, e => ReportPeriods.Start(e.Time, period));
-        var rows = LedgerTotals.Group(counted, _ => true, e => (ReportPeriods.Start(e.Time, period), KeyOf(e, by, countryOf)));
+    /// <summary>
+    /// <see cref="Build"/> over rows read as they come: each row is summed and let go, so a report over any range holds
+    /// its groups, never the ledger's rows (nor their retained bodies).
+    /// </summary>
+    public static async Task<SpendReport> BuildAsync(
+        IAsyncEnumerable<LedgerEntry> ledger,
+        SpendDimension by,
+        ReportPeriod period,
+        DateTimeOffset? from,
+        DateTimeOffset? to,
+        Func<string, string?> countryOf,
+        SpendMeasure rankBy,
+        int top,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        var sums = new Sums(by, period, from, to, countryOf);
+        await foreach (var entry in ledger.WithCancellation(cancellationToken))
+        {
+            sums.Add(entry);
+        }
+        return sums.Report(rankBy, top);
+    }
 
-        var totalRows = totals
-            .Where(t => listed(t.Key))
-            .OrderBy(t => t.Key)
-            .Select(t => Row(t.Key, null, t.Value, totals.GetValueOrDefault(ReportPeriods.Previous(t.Key, period))))
-            .ToList();
-        var groupRows = rows
-            .Where(r => listed(r.Key.Item1))
-            .OrderBy(r => r.Key.Item1)
-            .ThenBy(r => r.Key.Item2, StringComparer.Ordinal)
-            .Select(r => Row(r.Key.Item1, r.Key.Item2, r.Value, rows.GetValueOrDefault((ReportPeriods.Previous(r.Key.Item1, period), r.Key.Item2))))
-            .ToList();
+    /// <summary>The report's sums, per period, per period and group, and per customer, added to one row at a time.</summary>
+    private sealed class Sums
+    {
+        private readonly SpendDimension _by;
+        private readonly ReportPeriod _period;
+        private readonly Func<string, string?> _countryOf;
+        private readonly DateTimeOffset? _readFrom;
+        private readonly DateTimeOffset? _start;
+        private readonly DateTimeOffset? _end;
+        private readonly Dictionary<DateTimeOffset, LedgerTotals> _totals = [];
+        private readonly Dictionary<(DateTimeOffset, string), LedgerTotals> _rows = [];
+        private readonly Dictionary<string, LedgerTotals> _customers = new(StringComparer.Ordinal);
 
-        var customers = LedgerTotals.Group(counted, e => e.ShadowOf is null && e.TenantId is not null && listed(ReportPeriods.Start(e.Time, period)), e => e.TenantId!);
-        decimal Measure(LedgerTotals t) => rankBy == SpendMeasure.Spend ? t.Spend : t.Revenue;
-        var whole = customers.Values.Sum(Measure);
-        var topCustomers = customers
-            .OrderByDescending(c => Measure(c.Value))
-            .ThenBy(c => c.Key, StringComparer.Ordinal)
-            .Take(Math.Max(0, top))
-            .Select(c => new CustomerShare(c.Key, countryOf(c.Key), c.Value.Requests, c.Value.Spend, c.Value.Revenue, ReportText.Ratio(Measure(c.Value), whole)))
-            .ToList();
-        return new SpendReport(by, period, rankBy, start, end, totalRows, groupRows, topCustomers);
+        public Sums(SpendDimension by, ReportPeriod period, DateTimeOffset? from, DateTimeOffset? to, Func<string, string?> countryOf)
+        {
+            ArgumentNullException.ThrowIfNull(countryOf);
+            _by = by;
+            _period = period;
+            _countryOf = countryOf;
+            (_readFrom, _) = ReadRange(from, to, period);
+            (_start, _end) = ReportPeriods.Whole(from, to, period);
+        }
 
-        bool listed(DateTimeOffset p) => !(p < start);
+        public void Add(LedgerEntry e)
+        {
+            if (!(e.Billable || e.ShadowOf is not null) || e.Time < _readFrom || e.Time >= _end)
+            {
+                return;
+            }
+            var periodStart = ReportPeriods.Start(e.Time, _period);
+            LedgerTotals.Add(_totals, periodStart, e);
+            LedgerTotals.Add(_rows, (periodStart, KeyOf(e, _by, _countryOf)), e);
+            if (e.ShadowOf is null && e.TenantId is { } tenant && Listed(periodStart))
+            {
+                LedgerTotals.Add(_customers, tenant, e);
+            }
+        }
 
-        SpendRow Row(DateTimeOffset periodStart, string? key, LedgerTotals t, LedgerTotals? previous) => new(
-            ReportPeriods.Label(periodStart, period), key, t.Requests, t.InputTokens, t.OutputTokens, t.Spend, t.Revenue,
+        public SpendReport Report(SpendMeasure rankBy, int top)
+        {
+            var totalRows = _totals
+                .Where(t => Listed(t.Key))
+                .OrderBy(t => t.Key)
+                .Select(t => Row(t.Key, null, t.Value, _totals.GetValueOrDefault(ReportPeriods.Previous(t.Key, _period))))
+                .ToList();
+            var groupRows = _rows
+                .Where(r => Listed(r.Key.Item1))
+                .OrderBy(r => r.Key.Item1)
+                .ThenBy(r => r.Key.Item2, StringComparer.Ordinal)
+                .Select(r => Row(r.Key.Item1, r.Key.Item2, r.Value, _rows.GetValueOrDefault((ReportPeriods.Previous(r.Key.Item1, _period), r.Key.Item2))))
+                .ToList();
+
+            decimal Measure(LedgerTotals t) => rankBy == SpendMeasure.Spend ? t.Spend : t.Revenue;
+            var whole = _customers.Values.Sum(Measure);
+            var topCustomers = _customers
+                .OrderByDescending(c => Measure(c.Value))
+                .ThenBy(c => c.Key, StringComparer.Ordinal)
+                .Take(Math.Max(0, top))
+                .Select(c => new CustomerShare(c.Key, _countryOf(c.Key), c.Value.Requests, c.Value.Spend, c.Value.Revenue, ReportText.Ratio(Measure(c.Value), whole)))
+                .ToList();
+            return new SpendReport(_by, _period, rankBy, _start, _end, totalRows, groupRows, topCustomers);
+        }
+
+        private bool Listed(DateTimeOffset periodStart) => !(periodStart < _start);
+
+        private SpendRow Row(DateTimeOffset periodStart, string? key, LedgerTotals t, LedgerTotals? previous) => new(
+            ReportPeriods.Label(periodStart, _period), key, t.Requests, t.InputTokens, t.OutputTokens, t.Spend, t.Revenue,
             ReportText.Growth(t.Spend, previous?.Spend), ReportText.Growth(t.Revenue, previous?.Revenue));
     }
 

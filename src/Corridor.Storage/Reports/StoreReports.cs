@@ -1,4 +1,3 @@
-using Corridor.Core.Metering;
 using Corridor.Core.Reports;
 using Corridor.Core.Shadow;
 
@@ -10,8 +9,7 @@ public static class StoreReports
     public static async Task<ResidencyReport> ResidencyAsync(this ICorridorStore store, string tenantId, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var rows = await ReadAsync(store, from, to, e => e.TenantId == tenantId, cancellationToken);
-        return ResidencyReport.Build(tenantId, from, to, rows);
+        return await ResidencyReport.BuildAsync(tenantId, from, to, store.ReadLedgerAsync(from, to, cancellationToken), cancellationToken);
     }
 
     /// <summary>Spend and revenue by <paramref name="by"/> per <paramref name="period"/>; customer countries are the tenants' as stored now.</summary>
@@ -27,9 +25,8 @@ public static class StoreReports
     {
         ArgumentNullException.ThrowIfNull(store);
         var (readFrom, readTo) = SpendReport.ReadRange(from, to, period);
-        var rows = await ReadAsync(store, readFrom, readTo, e => e.Billable || e.ShadowOf is not null, cancellationToken);
         var countries = (await store.ListTenantsAsync(cancellationToken)).ToDictionary(t => t.Id, t => t.Country, StringComparer.Ordinal);
-        return SpendReport.Build(rows, by, period, from, to, t => countries.GetValueOrDefault(t), rankBy, top);
+        return await SpendReport.BuildAsync(store.ReadLedgerAsync(readFrom, readTo, cancellationToken), by, period, from, to, t => countries.GetValueOrDefault(t), rankBy, top, cancellationToken);
     }
 
     /// <summary>The shadow evaluation per model pair; each primary model's spend over the period comes from the ledger.</summary>
@@ -42,21 +39,18 @@ public static class StoreReports
             results.Add(result);
         }
         var primaries = results.Select(r => r.PrimaryModel).ToHashSet(StringComparer.Ordinal);
-        var rows = primaries.Count == 0 ? [] : await ReadAsync(store, from, to, e => e.Billable && e.ShadowOf is null && primaries.Contains(e.Model), cancellationToken);
-        var spend = LedgerTotals.Group(rows, _ => true, e => e.Model);
-        return ShadowReport.Build(results, from, to, model => spend.TryGetValue(model, out var t) ? t.Spend : 0m);
-    }
-
-    private static async Task<List<LedgerEntry>> ReadAsync(ICorridorStore store, DateTimeOffset? from, DateTimeOffset? to, Func<LedgerEntry, bool> keep, CancellationToken cancellationToken)
-    {
-        var rows = new List<LedgerEntry>();
-        await foreach (var entry in store.ReadLedgerAsync(from, to, cancellationToken))
+        // Summed as read: the rows themselves (and their retained bodies) are never held.
+        var spend = new Dictionary<string, LedgerTotals>(StringComparer.Ordinal);
+        if (primaries.Count > 0)
         {
-            if (keep(entry))
+            await foreach (var entry in store.ReadLedgerAsync(from, to, cancellationToken))
             {
-                rows.Add(entry);
+                if (entry.Billable && entry.ShadowOf is null && primaries.Contains(entry.Model))
+                {
+                    LedgerTotals.Add(spend, entry.Model, entry);
+                }
             }
         }
-        return rows;
+        return ShadowReport.Build(results, from, to, model => spend.TryGetValue(model, out var t) ? t.Spend : 0m);
     }
 }

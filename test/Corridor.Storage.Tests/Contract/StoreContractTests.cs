@@ -1,7 +1,9 @@
 using Corridor.Core.Admission;
 using Corridor.Core.Metering;
+using Corridor.Core.Reports;
 using Corridor.Core.Shadow;
 using Corridor.Core.Tenants;
+using Corridor.Storage.Reports;
 using Corridor.Testing;
 using Corridor.Testing.Storage;
 
@@ -322,6 +324,55 @@ public abstract class StoreContractTests : StoreContract
         Assert.Equal(["r-0"], until.Select(r => r.RequestId));
         var totals = await Store.GetUsageTotalsAsync(T0.AddHours(1), T0.AddHours(3), tenantId: null, None).WithTimeout();
         Assert.Equal(3, Assert.Single(totals).Requests);
+    }
+
+    [Theory]
+    [InlineData(SpendDimension.Tenant, ReportPeriod.Month, "2028-02-10", "2028-04-02")]
+    [InlineData(SpendDimension.Country, ReportPeriod.Quarter, "2028-02-10", null)]
+    [InlineData(SpendDimension.Region, ReportPeriod.Day, "2028-02-28T12:00:00Z", "2028-03-01T06:00:00Z")]
+    [InlineData(SpendDimension.Vendor, ReportPeriod.Month, null, null)]
+    public async Task SpendReport_FromTheStore_IsTheReportOfItsRows(SpendDimension by, ReportPeriod period, string? from, string? to)
+    {
+        // Rows on either side of period boundaries (to the tick, in a leap year), money of several scales, shadow and
+        // refused rows: the store must hand the report exactly what it was given, whatever its database.
+        await Store.AddTenantAsync(new Tenant("acme", "Acme Logistics Pte. Ltd.", "SG", T0), None).WithTimeout();
+        await Store.AddTenantAsync(new Tenant("zeta", "Zeta GmbH", "DE", T0), None).WithTimeout();
+        var march = new DateTimeOffset(2028, 3, 1, 0, 0, 0, TimeSpan.Zero);
+        LedgerEntry Row(string id, DateTimeOffset time, string tenant, decimal cost, decimal revenue, string region = "sg", bool billable = true, string? shadowOf = null) =>
+            LedgerSamples.Entry(id, time, tenantId: tenant, cost: cost, billable: billable) with
+            {
+                Region = region, Vendor = region == "sg" ? "openai" : "anthropic", Revenue = revenue, ShadowOf = shadowOf, Estimated = id.EndsWith('e'),
+            };
+        LedgerEntry[] rows =
+        [
+            Row("r-1", march.AddDays(-60), "acme", 1.10m, 1.65m),
+            Row("r-2", march.AddDays(-1), "zeta", 0.000001m, 0.0000015m, "eu-west"),
+            Row("r-3e", march.AddTicks(-1), "acme", 2.00m, 2.400m),
+            Row("r-4", march, "zeta", 3m, 3.6m, "eu-west"),
+            Row("r-5", march.AddHours(3), "acme", 0.05m, 0m, "us-east", billable: false, shadowOf: "r-4"),
+            Row("r-6", march.AddHours(4), "acme", 0m, 0m, billable: false),
+            Row("r-7", march.AddMonths(1).AddTicks(-1), "zeta", 0.10m, 0.30m),
+            Row("r-8", march.AddMonths(1).AddDays(1), "acme", 7.25m, 8.7m),
+        ];
+        await Store.AppendLedgerAsync(rows, None).WithTimeout();
+        var fromDate = from is null ? (DateTimeOffset?)null : DateTimeOffset.Parse(from, System.Globalization.CultureInfo.InvariantCulture);
+        var toDate = to is null ? (DateTimeOffset?)null : DateTimeOffset.Parse(to, System.Globalization.CultureInfo.InvariantCulture);
+        // What the store keeps: times to the millisecond.
+        var kept = rows.Select(r => r with { Time = DateTimeOffset.FromUnixTimeMilliseconds(r.Time.ToUnixTimeMilliseconds()) });
+        var countries = new Dictionary<string, string> { ["acme"] = "SG", ["zeta"] = "DE" };
+
+        var report = await Store.SpendAsync(by, period, fromDate, toDate, SpendMeasure.Revenue, 10, None).WithTimeout();
+        var expected = SpendReport.Build(kept, by, period, fromDate, toDate, countries.GetValueOrDefault);
+
+        Assert.Equal(Json(expected), Json(report));
+        Assert.Equal(expected.ToCsv(), report.ToCsv());
+
+        static string Json(SpendReport r)
+        {
+            using var stream = new MemoryStream();
+            r.WriteJson(stream);
+            return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        }
     }
 
     [Fact]
