@@ -9,8 +9,21 @@ public static class ReportText
     /// <summary>Ratios (growth, shares, rates) are rounded to this many decimal places; money never is.</summary>
     public const int RatioDecimals = 6;
 
-    public static string Csv(string? value) =>
-        value is null ? "" : value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    /// <summary>
+    /// A text field: quoted when it holds a comma, quote or line break; and when it begins as a formula would
+    /// (<c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, tab, carriage return), behind an apostrophe, so a spreadsheet opening the
+    /// file shows the text instead of evaluating it (<c>@cf/meta/llama-3</c> is a model id, not a function call). Numbers
+    /// are written by the other overloads and keep their sign.
+    /// </summary>
+    public static string Csv(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "";
+        }
+        var text = value[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + value : value;
+        return text.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
+    }
 
     public static string Csv(decimal? value) => value is { } v ? Money(v) : "";
 

@@ -115,6 +115,33 @@ public sealed class SpendReportTests
         Assert.Contains("top_customer,,acme,3,,,3.40,5.25,1.85,,,0.583333", csv);
     }
 
+    [Fact]
+    public void Csv_WritesTextThatBeginsAsAFormula_AsText_AndNumbersWithTheirSign()
+    {
+        // Model and vendor ids are the operator's free text: a spreadsheet opening the CSV must not evaluate any of them.
+        var june = May.AddMonths(1);
+        LedgerEntry[] ledger =
+        [
+            Row("acme", june, "openai", "@cf/meta/llama-3-8b", "sg", 1m, 0.5m),
+            Row("acme", june, "openai", "=HYPERLINK(\"http://x\",\"y\")", "sg", 1m, 2m),
+            Row("acme", june, "openai", "+1", "sg", 1m, 2m),
+            Row("acme", june, "openai", "-mini", "sg", 1m, 2m),
+        ];
+
+        var csv = SpendReport.Build(ledger, SpendDimension.Model, ReportPeriod.Month, june, null, t => Countries.GetValueOrDefault(t))
+            .ToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(
+            [
+                "row,2026-06,'+1,1,10,20,1,2,1,,,",
+                "row,2026-06,'-mini,1,10,20,1,2,1,,,",
+                "row,2026-06,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",1,10,20,1,2,1,,,",
+                "row,2026-06,'@cf/meta/llama-3-8b,1,10,20,1,0.5,-0.5,,,",
+            ],
+            csv.Where(line => line.StartsWith("row,", StringComparison.Ordinal)));
+        Assert.Contains("total,2026-06,,4,40,80,4,6.5,2.5,,,", csv);
+    }
+
     [Theory]
     [InlineData("2026-05-17T13:00:00Z", ReportPeriod.Day, "2026-05-17", "2026-05-17T00:00:00Z")]
     [InlineData("2026-05-17T13:00:00Z", ReportPeriod.Month, "2026-05", "2026-05-01T00:00:00Z")]
