@@ -19,8 +19,8 @@ public sealed class ReportCommandTests : IDisposable
         {
             await store.AppendLedgerAsync(
             [
-                LedgerSamples.Entry("r-1", LedgerSamples.Start) with { Vendor = "openai", Region = "sg", Cost = 0.25m, InputTokens = 10, OutputTokens = 20 },
-                LedgerSamples.Entry("r-2", LedgerSamples.Start.AddHours(1)) with { Vendor = "openai", Region = "sg", Cost = 0.5m, InputTokens = 1, OutputTokens = 2 },
+                LedgerSamples.Entry("r-1", LedgerSamples.Start) with { Vendor = "openai", Region = "sg", Cost = 0.25m, Revenue = 0.40m, InputTokens = 10, OutputTokens = 20 },
+                LedgerSamples.Entry("r-2", LedgerSamples.Start.AddHours(1)) with { Vendor = "openai", Region = "sg", Cost = 0.5m, Revenue = 0.80m, InputTokens = 1, OutputTokens = 2 },
                 LedgerSamples.Entry("r-3", LedgerSamples.Start.AddHours(2)) with
                 {
                     Outcome = RequestOutcome.Denied, Billable = false, Cost = 0, Status = 403, ErrorCode = "no_compliant_region",
@@ -38,7 +38,8 @@ public sealed class ReportCommandTests : IDisposable
         Assert.Equal("openai", usage.GetProperty("vendor").GetString());
         Assert.Equal("sg", usage.GetProperty("region").GetString());
         Assert.Equal(2, usage.GetProperty("requests").GetInt64());
-        Assert.Equal("0.75", usage.GetProperty("spend").GetString());
+        // What the tenant was billed, not what the vendor charged the operator (0.75).
+        Assert.Equal("1.20", usage.GetProperty("spend").GetString());
         Assert.Equal("no_compliant_region", root.GetProperty("denials")[0].GetProperty("reason").GetString());
         Assert.Contains("denial,,,,no_compliant_region,1,,,", csv.Out, StringComparison.Ordinal);
         Assert.Equal(1, unknown.ExitCode);

@@ -5,7 +5,10 @@ using Corridor.Core.Metering;
 
 namespace Corridor.Core.Reports;
 
-/// <summary>Served traffic of one vendor, serving region and model.</summary>
+/// <summary>
+/// Served traffic of one vendor, serving region and model. <see cref="Spend"/> is the tenant's: what it was billed (the
+/// rows' revenue), never what the vendors charge the operator, which is not the customer's auditor's business.
+/// </summary>
 public sealed record ResidencyRow(string Vendor, string Region, string Model, long Requests, long InputTokens, long OutputTokens, decimal Spend);
 
 /// <summary>Requests refused by policy for one reason.</summary>
@@ -15,7 +18,7 @@ public sealed record DenialRow(string Reason, long Requests);
 /// What a customer's auditor needs to check usage outside their home country: for one tenant and period,
 /// requests, tokens and spend by vendor × serving region × model, and denials by reason. <see cref="Shadow"/> lists,
 /// the same way, where the operator mirrored the tenant's requests for shadow evaluation (the tenant's data went there,
-/// under the same policy, though the tenant is not billed: its spend is the operator's).
+/// under the same policy, though the tenant is not billed for it, so its spend there is nothing).
 /// </summary>
 public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, DateTimeOffset? To, IReadOnlyList<ResidencyRow> Usage, IReadOnlyList<DenialRow> Denials)
 {
@@ -86,7 +89,7 @@ public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, Date
         [
             .. groups
                 .OrderBy(r => r.Key.Vendor, StringComparer.Ordinal).ThenBy(r => r.Key.Region, StringComparer.Ordinal).ThenBy(r => r.Key.Model, StringComparer.Ordinal)
-                .Select(r => new ResidencyRow(r.Key.Vendor, r.Key.Region, r.Key.Model, r.Value.Requests, r.Value.InputTokens, r.Value.OutputTokens, r.Value.Spend)),
+                .Select(r => new ResidencyRow(r.Key.Vendor, r.Key.Region, r.Key.Model, r.Value.Requests, r.Value.InputTokens, r.Value.OutputTokens, r.Value.Revenue)),
         ];
     }
 

@@ -8,10 +8,11 @@ public sealed class ResidencyReportTests
 {
     private static readonly DateTimeOffset June = new(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private static LedgerEntry Row(string tenant, string vendor, string region, string model, long input, long output, decimal cost, int day = 1, RequestOutcome outcome = RequestOutcome.Success, string? code = null) =>
+    /// <summary>A row billed <paramref name="billed"/> (its revenue), which cost the operator a tenth of that at the vendor.</summary>
+    private static LedgerEntry Row(string tenant, string vendor, string region, string model, long input, long output, decimal billed, int day = 1, RequestOutcome outcome = RequestOutcome.Success, string? code = null) =>
         new($"r-{Guid.NewGuid():N}", June.AddDays(day - 1), tenant, "k", model, "/v1/chat/completions", region + "-d", region, outcome == RequestOutcome.Success ? 200 : 403,
-            outcome, input, output, cost, false, 10, outcome == RequestOutcome.Success, code)
-        { Vendor = vendor };
+            outcome, input, output, billed / 10, false, 10, outcome == RequestOutcome.Success, code)
+        { Vendor = vendor, Revenue = billed };
 
     [Fact]
     public void Usage_IsGroupedByVendorRegionModel_AndDenialsByReason_ForOneTenantAndPeriod()
@@ -63,14 +64,26 @@ public sealed class ResidencyReportTests
         LedgerEntry[] ledger =
         [
             Row("acme", "openai", "sg", "gpt-4.1", 100, 10, 0.1m),
-            Row("acme", "deepseek", "cn-north", "deepseek-v4", 90, 12, 0.01m) with { Billable = false, ShadowOf = "r-primary" },
+            // The operator's: it cost 0.01 at the vendor, and the tenant is billed nothing.
+            Row("acme", "deepseek", "cn-north", "deepseek-v4", 90, 12, 0m) with { Billable = false, ShadowOf = "r-primary", Cost = 0.01m },
             Row("acme", "deepseek", "cn-north", "deepseek-v4", 0, 0, 0m) with { Billable = false, ShadowOf = "r-other", Outcome = RequestOutcome.UpstreamError },
         ];
 
         var report = ResidencyReport.Build("acme", null, null, ledger);
 
         Assert.Equal([new ResidencyRow("openai", "sg", "gpt-4.1", 1, 100, 10, 0.1m)], report.Usage);
-        Assert.Equal([new ResidencyRow("deepseek", "cn-north", "deepseek-v4", 1, 90, 12, 0.01m)], report.Shadow);
-        Assert.Contains("shadow,deepseek,cn-north,deepseek-v4,,1,90,12,0.01\n", report.ToCsv(), StringComparison.Ordinal);
+        Assert.Equal([new ResidencyRow("deepseek", "cn-north", "deepseek-v4", 1, 90, 12, 0m)], report.Shadow);
+        Assert.Contains("shadow,deepseek,cn-north,deepseek-v4,,1,90,12,0\n", report.ToCsv(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Spend_IsWhatTheTenantWasBilled_NeverWhatTheVendorChargedTheOperator()
+    {
+        var row = Row("acme", "openai", "sg", "gpt-4.1", 100, 10, 0m) with { Cost = 0.30m, Revenue = 0.45m };
+
+        var report = ResidencyReport.Build("acme", null, null, [row]);
+
+        Assert.Equal(0.45m, report.Usage.Single().Spend);
+        Assert.DoesNotContain("0.3", report.ToCsv(), StringComparison.Ordinal);
     }
 }
