@@ -209,10 +209,13 @@ public sealed class DistillationMonitor
                 if (subject.Kind != SubjectKind.Cluster && tracker.Highest > EnforcementLevel.None)
                 {
                     // Back among the records the scores maintain, so reports and cases still find it.
-                    Store(tracker);
                     if (tracker.Highest >= EnforcementLevel.Flag)
                     {
                         Promote(tracker);
+                    }
+                    else
+                    {
+                        Store(tracker);
                     }
                 }
 
@@ -370,7 +373,7 @@ public sealed class DistillationMonitor
     /// <paramref name="members"/>, which its level applies to; it is kept until a group found from new traffic takes it over
     /// (and its level) or, scored from its members' own profiles, it cools off. The level then follows the scores as usual:
     /// it goes down only through the hysteresis and dwell. Not published to the sink (the change was recorded when it
-    /// happened). Returns false for a cluster without members, a subject without a level to set, or when records are full.
+    /// happened). Returns false for a cluster without members or a subject without a level to set.
     /// </summary>
     public bool Restore(SubjectRef subject, EnforcementLevel automatic, DateTimeOffset at, IReadOnlyList<SubjectRef>? members = null)
     {
@@ -401,14 +404,15 @@ public sealed class DistillationMonitor
             tracker.Automatic = automatic;
             tracker.BelowSinceMs = null;
             tracker.LastChangeMs = now;
+            Refile(tracker);
             tracker.NoteReached(automatic, now, RequestsOf(subject));
-            if (subject.Kind != SubjectKind.Cluster && automatic > EnforcementLevel.None)
+            if (subject.Kind != SubjectKind.Cluster && automatic >= EnforcementLevel.Flag)
+            {
+                Promote(tracker);
+            }
+            else if (subject.Kind != SubjectKind.Cluster && automatic > EnforcementLevel.None)
             {
                 Store(tracker);
-                if (automatic >= EnforcementLevel.Flag)
-                {
-                    Promote(tracker);
-                }
             }
 
             if (tracker.Effective > EnforcementLevel.None)
@@ -741,7 +745,11 @@ public sealed class DistillationMonitor
         EnforcementLevel? announceFrom = null, bool announce = false)
     {
         var before = announceFrom ?? tracker.Automatic;
-        LevelMachine.Apply(tracker, score, now, _options, out _);
+        if (LevelMachine.Apply(tracker, score, now, _options, out _))
+        {
+            Refile(tracker);
+        }
+
         tracker.NoteReached(tracker.Effective, now, requests);
         if (tracker.Effective >= EnforcementLevel.Flag && tracker.Subject.Kind != SubjectKind.Cluster)
         {
@@ -906,7 +914,8 @@ public sealed class DistillationMonitor
             return;
         }
 
-        // Full of higher levels (every record a suspension, for a flag or a throttle): it stays among the watched.
+        // A table takes every level (it grows rather than drop one); only a subject whose level went back to none before it
+        // was promoted (an unpin) can find no room among the flagged, and then stays among the watched if it can.
         _watched.Remove(tracker.Subject);
         if (!File(_flagged, tracker))
         {
@@ -915,20 +924,14 @@ public sealed class DistillationMonitor
     }
 
     /// <summary>
-    /// Adds a level record to a table, which makes room by its lowest levels first (<see cref="LevelRecords"/>). The subject
-    /// whose record went loses its level in force, unless pinned (its pin is enforced whatever becomes of its record); one
-    /// taken back (its record had gone while its behaviour state still scored it) has its level in force again.
+    /// Adds a level record to a table, which makes room only by records that cooled off to none, and grows when every
+    /// record holds a level (<see cref="LevelRecords"/>): no subject loses its level in force to make room.
     /// </summary>
     private bool File(LevelRecords records, LevelTracker tracker)
     {
-        if (!records.TryAdd(tracker, out var evicted))
+        if (!records.TryAdd(tracker, out _))
         {
             return false;
-        }
-
-        if (evicted is { } gone && !_pinned.ContainsKey(gone))
-        {
-            _board.TryRemove(gone, out _);
         }
 
         if (tracker.Effective > EnforcementLevel.None)
@@ -937,6 +940,16 @@ public sealed class DistillationMonitor
         }
 
         return true;
+    }
+
+    /// <summary>Files a record under its automatic level after a change, in whichever table holds it.</summary>
+    private void Refile(LevelTracker tracker)
+    {
+        if (tracker.Subject.Kind != SubjectKind.Cluster)
+        {
+            _watched.Refile(tracker);
+            _flagged.Refile(tracker);
+        }
     }
 
     private LevelTracker? FindTracker(SubjectRef subject, bool create)

@@ -151,7 +151,10 @@ public sealed record MonitorOptions
 
     public int MaxClusters { get; init; } = 2_000;
 
-    /// <summary>Subjects that reached a level keep a record for reports and cases, at most this many.</summary>
+    /// <summary>
+    /// Subjects that reached a level keep a record for reports and cases, in two tables (watched, flagged) of this many:
+    /// a full table makes room only by a record whose level cooled off to none, and grows rather than drop a level.
+    /// </summary>
     public int MaxRecords { get; init; } = 20_000;
 
     /// <summary>Every problem at once; empty when the options are usable.</summary>

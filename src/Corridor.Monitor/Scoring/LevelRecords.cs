@@ -3,14 +3,14 @@ using Corridor.Monitor.Sketches;
 namespace Corridor.Monitor.Scoring;
 
 /// <summary>
-/// Level records of keys and tenants, by subject, within a capacity. When it is full, the record that makes room is the
-/// least recently active one of the lowest level (as filed: the automatic level when it was added or last touched): a
-/// throttle goes only when no record is below it, and a newcomer below every record's level is not taken. A suspension
-/// never goes: when every record is one, the table grows to take another suspension (the monitor would otherwise lift a
-/// suspension the store still holds, so a restart or a replica following the store would disagree with it). Suspensions
-/// are of the gateway's own keys and tenants, so those bound them. Each record is counted under its level, so finding
-/// that level costs nothing; the record is found from the least recently active end, and when the table holds only
-/// higher levels the first one found is it.
+/// Level records of keys and tenants, by subject. Only a record whose automatic level has cooled off to none makes room
+/// (the least recently active such one): a record holding a level never goes, since the monitor would then stop
+/// enforcing (and stop cooling off) a level the store still holds, and a restart or a replica following the store would
+/// disagree with it. When every record holds a level, the table grows to take another; levels are of the gateway's own
+/// keys and tenants, which it holds in memory anyway, and each cools off to none (one step per dwell, a subject without
+/// behaviour state scored 0) once its subject stops earning it, and then makes room. A newcomer without a level is not
+/// taken when no record has cooled off. Each record is counted under its automatic level (<see cref="Refile"/> after
+/// every change), so whether a cooled one exists costs nothing; it is found from the least recently active end.
 /// </summary>
 internal sealed class LevelRecords
 {
@@ -38,15 +38,27 @@ internal sealed class LevelRecords
             return false;
         }
 
+        Refile(tracker);
+        return true;
+    }
+
+    /// <summary>Files the subject's record (if here) under its automatic level now, without changing its recency.</summary>
+    public void Refile(LevelTracker tracker)
+    {
+        if (!_map.TryPeek(tracker.Subject, out var held) || held != tracker)
+        {
+            return;
+        }
+
         _counts[(int)tracker.Filed]--;
         tracker.Filed = tracker.Automatic;
         _counts[(int)tracker.Filed]++;
-        return true;
     }
 
     /// <summary>
     /// Adds a record (the subject must have none here), making room when full; <paramref name="evicted"/> is the subject
-    /// whose record went. False when every record is of a higher level than the newcomer's: it is not taken.
+    /// whose record went (one whose automatic level is none). False when the newcomer has no level and no record has
+    /// cooled off: it is not taken.
     /// </summary>
     public bool TryAdd(LevelTracker tracker, out SubjectRef? evicted)
     {
@@ -54,45 +66,34 @@ internal sealed class LevelRecords
         var level = tracker.Automatic;
         if (_map.Count >= _map.Capacity)
         {
-            var lowest = 0;
-            while (_counts[lowest] == 0)
+            if (_counts[(int)EnforcementLevel.None] == 0)
             {
-                lowest++;
-            }
-
-            if (lowest > (int)level)
-            {
-                return false;
-            }
-
-            if (lowest == (int)EnforcementLevel.Suspend)
-            {
-                Grow();
-                Add(tracker, level);
-                return true;
-            }
-
-            foreach (var (subject, record) in _map.EntriesFromOldest())
-            {
-                if ((int)record.Filed == lowest)
+                if (level == EnforcementLevel.None)
                 {
-                    evicted = subject;
-                    break;
+                    return false;
                 }
-            }
 
-            Remove(evicted!.Value);
+                Grow();
+            }
+            else
+            {
+                foreach (var (subject, record) in _map.EntriesFromOldest())
+                {
+                    if (record.Filed == EnforcementLevel.None)
+                    {
+                        evicted = subject;
+                        break;
+                    }
+                }
+
+                Remove(evicted!.Value);
+            }
         }
 
-        Add(tracker, level);
-        return true;
-    }
-
-    private void Add(LevelTracker tracker, EnforcementLevel level)
-    {
         _map.Add(tracker.Subject, tracker);
         tracker.Filed = level;
         _counts[(int)level]++;
+        return true;
     }
 
     /// <summary>Twice the room, the records kept in their order of activity.</summary>

@@ -89,4 +89,31 @@ public sealed class MonitorServiceTests
         await gateway.TickAsync(None).WithTimeout();
         Assert.All(Enumerable.Range(0, 17), i => Assert.Equal(EnforcementLevel.Suspend, gateway.Monitor.GetEnforcement($"t{i}", $"k{i}").Level));
     }
+
+    [Fact]
+    public async Task AutomaticLevelsStoredBeyondMaxRecords_AreAllEnforced_AsTheStoreAndTheAdminApiShowThem()
+    {
+        using var folder = new TempDirectory();
+        var clock = new FakeClock();
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), None).WithTimeout();
+
+        // The monitor throttled seventeen keys and watches seventeen more: more of each than monitor.maxRecords.
+        for (var i = 0; i < 17; i++)
+        {
+            await store.SetEnforcementAsync(new EnforcementUpdate($"key:k{i}", $"t{i}", Pin: false, "throttle", clock.GetUtcNow(), "gateway", null), [], None).WithTimeout();
+            await store.SetEnforcementAsync(new EnforcementUpdate($"key:w{i}", $"t{i}", Pin: false, "watch", clock.GetUtcNow(), "gateway", null), [], None).WithTimeout();
+        }
+
+        using var gateway = new MonitorService(store, State("monitor: { maxRecords: 16 }"), clock, NullLogger<MonitorService>.Instance);
+        await gateway.RestoreAsync(None).WithTimeout();
+        await gateway.TickAsync(None).WithTimeout();
+
+        // Every stored level is enforced, and is the live level the admin API shows next to the stored one.
+        foreach (var record in await store.ListEnforcementAsync(None).WithTimeout())
+        {
+            Assert.True(SubjectRef.TryParse(record.Subject, out var subject));
+            Assert.Equal(record.AutomaticLevel, gateway.Monitor.GetEnforcement("t-other", subject.Id).Level.Name());
+            Assert.Equal(record.AutomaticLevel, gateway.Monitor.Standing(subject)?.Level.Name());
+        }
+    }
 }

@@ -226,45 +226,88 @@ public sealed class LiveMonitorTests
         Clusters.ClusterTests.Stored(sink).TryGetValue(subject, out var row) ? row.Level : EnforcementLevel.None;
 
     [Fact]
-    public void WhenTheLevelRecordsAreFull_TheLowestLevelsMakeRoom_NeverASuspensionAheadOfThem()
+    public void WhenTheLevelRecordsAreFull_OnlyRecordsThatCooledOffMakeRoom_SoEveryLevelStaysInForceAsStored()
     {
-        var monitor = new DistillationMonitor(new MonitorOptions { MaxRecords = 16 });
-        Assert.True(monitor.Restore(SubjectRef.Key("key-s"), EnforcementLevel.Suspend, TestRequests.Start));
-        Assert.True(monitor.Restore(SubjectRef.Tenant("tenant-t"), EnforcementLevel.Throttle, TestRequests.Start));
-        Assert.True(monitor.Restore(SubjectRef.Key("key-p"), EnforcementLevel.Suspend, TestRequests.Start));
-        Assert.True(monitor.Pin(SubjectRef.Key("key-p"), EnforcementLevel.Suspend, "analyst", "confirmed", TestRequests.Start));
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(new MonitorOptions
+        {
+            MaxRecords = 16,
+            DownDwell = TimeSpan.FromHours(1),
+            MaxAutomaticLevel = EnforcementLevel.Throttle,
+            Thresholds = new LevelThresholds { Watch = 0.1, Flag = 0.15, Throttle = 0.2, Suspend = 0.25 },
+        }, sink);
 
-        // Many more subjects are flagged later: the least recently active flags make room for them, not the older
-        // suspension and throttle.
+        // A key watched once and cooled off since: its record holds no level any more.
+        var cooled = SubjectRef.Key("key-c");
+        Assert.True(monitor.Restore(cooled, EnforcementLevel.Watch, TestRequests.Start));
+        monitor.Tick(TestRequests.Start.AddMinutes(1));
+        monitor.Tick(TestRequests.Start.AddMinutes(62));
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(cooled));
+
+        // Then the records fill with levels, as the store holds them: sixteen throttles and sixteen watches.
+        var at = TestRequests.Start.AddHours(2);
+        for (var i = 0; i < 16; i++)
+        {
+            Assert.True(monitor.Restore(SubjectRef.Key($"key-t{i}"), EnforcementLevel.Throttle, at));
+            Assert.True(monitor.Restore(SubjectRef.Key($"key-w{i}"), EnforcementLevel.Watch, at));
+        }
+
+        // A harvester reaches throttle through its own traffic, and more subjects come back from the store.
+        var harvester = SubjectRef.Key("key-h");
+        for (var i = 0; i < 400 && monitor.GetLevel(harvester) < EnforcementLevel.Throttle; i++)
+        {
+            monitor.Observe(MonitorTests.Harvest(i, at: at.AddMinutes(10 * i)));
+        }
+
+        Assert.Equal(EnforcementLevel.Throttle, monitor.GetLevel(harvester));
+        Assert.Equal(EnforcementLevel.Throttle, StoredLevel(sink, harvester));
+        Assert.True(monitor.Restore(SubjectRef.Tenant("tenant-t"), EnforcementLevel.Throttle, at));
+        Assert.True(monitor.Restore(SubjectRef.Key("key-w-late"), EnforcementLevel.Watch, at));
+
+        // No level made room: every one is in force and shown as the store has it; only the cooled record went.
+        Assert.All(Enumerable.Range(0, 16), i =>
+        {
+            Assert.Equal(EnforcementLevel.Throttle, monitor.GetEnforcement("tenant-x", $"key-t{i}").Level);
+            Assert.Equal(EnforcementLevel.Throttle, monitor.Standing(SubjectRef.Key($"key-t{i}"))!.Level);
+            Assert.Equal(EnforcementLevel.Watch, monitor.GetLevel(SubjectRef.Key($"key-w{i}")));
+            Assert.Equal(EnforcementLevel.Watch, monitor.Standing(SubjectRef.Key($"key-w{i}"))!.Level);
+        });
+        Assert.Equal(EnforcementLevel.Throttle, monitor.GetEnforcement("tenant-t", "key-x").Level);
+        Assert.Equal(EnforcementLevel.Watch, monitor.Standing(SubjectRef.Key("key-w-late"))!.Level);
+        Assert.Null(monitor.Standing(cooled));
+    }
+
+    [Fact]
+    public void LevelRecords_GrowOnlyWithTheLevelsHeld_SubjectsThatCooledOffMakeRoomForNewOnes()
+    {
+        var monitor = new DistillationMonitor(new MonitorOptions { MaxRecords = 16, DownDwell = TimeSpan.FromHours(1) });
+
+        // Forty keys at watch at once: the watched records grow to hold them all.
         for (var i = 0; i < 40; i++)
         {
-            Assert.True(monitor.Restore(SubjectRef.Key($"key-f{i}"), EnforcementLevel.Flag, TestRequests.Start.AddMinutes(i)));
+            Assert.True(monitor.Restore(SubjectRef.Key($"key-a{i}"), EnforcementLevel.Watch, TestRequests.Start));
         }
 
-        Assert.Equal(EnforcementLevel.Suspend, monitor.GetEnforcement("tenant-s", "key-s").Level);
-        Assert.Equal(EnforcementLevel.Throttle, monitor.GetEnforcement("tenant-t", "key-t").Level);
-        Assert.Equal(EnforcementLevel.Suspend, monitor.GetEnforcement("tenant-p", "key-p").Level);
-        Assert.Equal(EnforcementLevel.Flag, monitor.GetLevel(SubjectRef.Key("key-f39")));
-        Assert.True(monitor.Stats.Records <= 2 * 16);
+        var grown = monitor.Stats.Records;
+        Assert.Equal(40, grown);
 
-        // Suspensions fill the records: flags go first, then the throttle; a flag that comes after them finds no room
-        // among them, and no suspension goes for it.
-        for (var i = 0; i < 14; i++)
+        // Silent, they cool off to none; waves of forty others at watch then take their room, wave after wave.
+        var at = TestRequests.Start;
+        for (var wave = 0; wave < 5; wave++)
         {
-            Assert.True(monitor.Restore(SubjectRef.Key($"key-s{i}"), EnforcementLevel.Suspend, TestRequests.Start.AddHours(1).AddMinutes(i)));
+            monitor.Tick(at = at.AddMinutes(1));
+            monitor.Tick(at = at.AddMinutes(62));
+            for (var i = 0; i < 40; i++)
+            {
+                Assert.Equal(EnforcementLevel.None, monitor.GetLevel(SubjectRef.Key(wave == 0 ? $"key-a{i}" : $"key-{wave - 1}-{i}")));
+                Assert.True(monitor.Restore(SubjectRef.Key($"key-{wave}-{i}"), EnforcementLevel.Watch, at));
+            }
+
+            Assert.All(Enumerable.Range(0, 40), i => Assert.Equal(EnforcementLevel.Watch, monitor.GetLevel(SubjectRef.Key($"key-{wave}-{i}"))));
         }
 
-        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(SubjectRef.Tenant("tenant-t")));
-        Assert.True(monitor.Restore(SubjectRef.Key("key-late"), EnforcementLevel.Flag, TestRequests.Start.AddHours(2)));
-        Assert.Equal(EnforcementLevel.Flag, monitor.Standing(SubjectRef.Key("key-late"))!.Level);
-        Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(SubjectRef.Key("key-s")));
-        Assert.All(Enumerable.Range(0, 14), i => Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(SubjectRef.Key($"key-s{i}"))));
-
-        // When every record is a suspension, a new one takes no suspension's place: the table makes room for it.
-        Assert.True(monitor.Restore(SubjectRef.Key("key-s-late"), EnforcementLevel.Suspend, TestRequests.Start.AddHours(3)));
-        Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(SubjectRef.Key("key-s-late")));
-        Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(SubjectRef.Key("key-s")));
-        Assert.Equal(EnforcementLevel.Suspend, monitor.GetLevel(SubjectRef.Key("key-p")));
+        // The table grew once, to twice the levels held; the cooled records are what made room since.
+        Assert.True(monitor.Stats.Records <= 2 * 40, $"{monitor.Stats.Records} records");
     }
 
     [Theory]
