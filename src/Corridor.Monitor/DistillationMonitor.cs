@@ -406,14 +406,7 @@ public sealed class DistillationMonitor
             tracker.LastChangeMs = now;
             Refile(tracker);
             tracker.NoteReached(automatic, now, RequestsOf(subject));
-            if (subject.Kind != SubjectKind.Cluster && automatic >= EnforcementLevel.Flag)
-            {
-                Promote(tracker);
-            }
-            else if (subject.Kind != SubjectKind.Cluster && automatic > EnforcementLevel.None)
-            {
-                Store(tracker);
-            }
+            Keep(tracker);
 
             if (tracker.Effective > EnforcementLevel.None)
             {
@@ -714,6 +707,7 @@ public sealed class DistillationMonitor
         }
 
         var tracker = state.Tracker;
+        var created = false;
         if (tracker is null)
         {
             if (score < _options.Thresholds.Watch)
@@ -723,7 +717,7 @@ public sealed class DistillationMonitor
 
             tracker = new LevelTracker(new SubjectRef(state.Kind, state.Id), state.TenantId);
             state.Tracker = tracker;
-            Store(tracker);
+            created = true;
         }
 
         if (score > tracker.PeakScore)
@@ -733,6 +727,11 @@ public sealed class DistillationMonitor
         }
 
         ApplyScore(tracker, score, now, state.TotalRequests, () => Reasons(values, confidence, 1.0));
+        if (created)
+        {
+            // Kept for the reports even when its level stays at none (a maximum automatic level of none).
+            Store(tracker);
+        }
     }
 
     /// <summary>
@@ -751,10 +750,7 @@ public sealed class DistillationMonitor
         }
 
         tracker.NoteReached(tracker.Effective, now, requests);
-        if (tracker.Effective >= EnforcementLevel.Flag && tracker.Subject.Kind != SubjectKind.Cluster)
-        {
-            Promote(tracker);
-        }
+        Keep(tracker);
 
         if (tracker.Automatic != before || (announce && tracker.Automatic > EnforcementLevel.None))
         {
@@ -895,6 +891,29 @@ public sealed class DistillationMonitor
         var result = buffer[..count].ToArray();
         Array.Sort(result, (a, b) => b.Contribution != a.Contribution ? b.Contribution.CompareTo(a.Contribution) : a.Signal.CompareTo(b.Signal));
         return result;
+    }
+
+    /// <summary>
+    /// Keeps a key's or tenant's record among those its automatic level belongs to: every level has a record (unless
+    /// pinned: the pins hold it), which is how the tick finds a subject without behaviour state to cool off and the admin
+    /// API finds its live level. A subject can reach a level with a tracker but no record: one filed while its level was
+    /// still none, when no record could make room, or one whose pin went before it had a level.
+    /// </summary>
+    private void Keep(LevelTracker tracker)
+    {
+        if (tracker.Subject.Kind == SubjectKind.Cluster)
+        {
+            return;
+        }
+
+        if (tracker.Automatic >= EnforcementLevel.Flag)
+        {
+            Promote(tracker);
+        }
+        else if (tracker.Automatic > EnforcementLevel.None)
+        {
+            Store(tracker);
+        }
     }
 
     private void Store(LevelTracker tracker)

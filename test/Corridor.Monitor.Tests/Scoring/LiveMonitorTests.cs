@@ -278,6 +278,88 @@ public sealed class LiveMonitorTests
     }
 
     [Fact]
+    public void ASubjectFirstScoredWhileTheWatchedAreFullOfLevels_HasARecord_AndCoolsOffOnceSilent()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(new MonitorOptions
+        {
+            MaxRecords = 16,
+            MaxKeys = 16,
+            DownDwell = TimeSpan.FromHours(1),
+            MaxAutomaticLevel = EnforcementLevel.Watch,
+        }, sink);
+
+        // Sixteen keys watched (from the store): the watched records are full of levels.
+        for (var i = 0; i < 16; i++)
+        {
+            Assert.True(monitor.Restore(SubjectRef.Key($"key-w{i}"), EnforcementLevel.Watch, TestRequests.Start));
+        }
+
+        // A harvester reaches watch through its own traffic: its level has a record, shown as in force and as stored.
+        var harvester = SubjectRef.Key("key-h");
+        var i0 = 0;
+        for (; i0 < 200 && monitor.GetLevel(harvester) < EnforcementLevel.Watch; i0++)
+        {
+            monitor.Observe(MonitorTests.Harvest(i0));
+        }
+
+        Assert.Equal(EnforcementLevel.Watch, monitor.GetLevel(harvester));
+        Assert.Equal(EnforcementLevel.Watch, StoredLevel(sink, harvester));
+        Assert.Equal(EnforcementLevel.Watch, monitor.Standing(harvester)?.Level);
+
+        // It falls silent and other keys' traffic takes its behaviour state: with nothing to rescore, it cools off.
+        var last = TestRequests.Start.AddMinutes(10 * i0);
+        for (var i = 0; i < 20; i++)
+        {
+            monitor.Observe(MonitorTests.Chat(i, key: $"key-o{i}", tenant: "tenant-o", at: last.AddMinutes(i + 1)));
+        }
+
+        for (var hour = 1; hour <= 48; hour++)
+        {
+            monitor.Tick(last.AddHours(hour));
+        }
+
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(harvester));
+        Assert.Equal(EnforcementLevel.None, StoredLevel(sink, harvester));
+    }
+
+    [Fact]
+    public void ASubjectUnpinnedBeforeItHadALevel_GetsARecordWhenItReachesOne_AndCoolsOffOnceSilent()
+    {
+        var sink = new RecordingSink();
+        var monitor = new DistillationMonitor(new MonitorOptions { MaxKeys = 16, DownDwell = TimeSpan.FromHours(1), MaxAutomaticLevel = EnforcementLevel.Watch }, sink);
+        var harvester = SubjectRef.Key("key-h");
+
+        // Its first request, then a pin down to none and its removal (a contracted evaluation that ended at once).
+        monitor.Observe(MonitorTests.Harvest(0));
+        Assert.True(monitor.Pin(harvester, EnforcementLevel.None, "analyst", "evaluation", TestRequests.Start));
+        Assert.True(monitor.Unpin(harvester, "analyst", "over", TestRequests.Start));
+
+        var i0 = 1;
+        for (; i0 < 200 && monitor.GetLevel(harvester) < EnforcementLevel.Watch; i0++)
+        {
+            monitor.Observe(MonitorTests.Harvest(i0));
+        }
+
+        Assert.Equal(EnforcementLevel.Watch, monitor.GetLevel(harvester));
+        Assert.Equal(EnforcementLevel.Watch, monitor.Standing(harvester)?.Level);
+
+        var last = TestRequests.Start.AddMinutes(10 * i0);
+        for (var i = 0; i < 20; i++)
+        {
+            monitor.Observe(MonitorTests.Chat(i, key: $"key-o{i}", tenant: "tenant-o", at: last.AddMinutes(i + 1)));
+        }
+
+        for (var hour = 1; hour <= 48; hour++)
+        {
+            monitor.Tick(last.AddHours(hour));
+        }
+
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(harvester));
+        Assert.Equal(EnforcementLevel.None, StoredLevel(sink, harvester));
+    }
+
+    [Fact]
     public void LevelRecords_GrowOnlyWithTheLevelsHeld_SubjectsThatCooledOffMakeRoomForNewOnes()
     {
         var monitor = new DistillationMonitor(new MonitorOptions { MaxRecords = 16, DownDwell = TimeSpan.FromHours(1) });
