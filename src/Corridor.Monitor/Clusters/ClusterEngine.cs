@@ -69,7 +69,7 @@ internal sealed class ClusterEngine
     private readonly LruMap<ulong, IndexEntry> _sources;
     private readonly LruMap<ulong, IndexEntry> _fingerprints;
     private readonly LruMap<KeyPair, PairEvidence> _pairs;
-    private readonly LruMap<ulong, ClusterRecord> _clusters;
+    private LruMap<ulong, ClusterRecord> _clusters;
     private readonly List<(string Key, string Tenant)> _bin = [];
     private readonly List<(string Key, string Tenant)> _previousBin = [];
     private readonly HourRing _scratchHours = new();
@@ -522,18 +522,43 @@ internal sealed class ClusterEngine
         return record;
     }
 
+    /// <summary>
+    /// Adds a cluster, making room when full by one no longer active (its level none): one that never reached a level first,
+    /// the LRU order deciding among the rest. An active cluster is never dropped: its level is enforced on its members and
+    /// stored, so dropping it would leave the monitor enforcing a cluster it no longer knows (no standing for the admin
+    /// API, no pin). When every cluster is active the map grows; active clusters are groups of the gateway's own keys.
+    /// </summary>
     private void AddCluster(ulong hash, ClusterRecord record)
     {
-        // Prefer evicting a cluster that never reached a level; the LRU order decides among the rest.
         if (_clusters.Count >= _clusters.Capacity)
         {
-            foreach (var (key, value) in _clusters.Entries().Reverse())
+            ulong? victim = null;
+            foreach (var (key, value) in _clusters.EntriesFromOldest())
             {
-                if (!value.Active && (value.Tracker?.Highest ?? EnforcementLevel.None) == EnforcementLevel.None)
+                if (!value.Active && value.Tracker is not { Automatic: > EnforcementLevel.None })
                 {
-                    _clusters.Remove(key);
-                    break;
+                    victim ??= key;
+                    if ((value.Tracker?.Highest ?? EnforcementLevel.None) == EnforcementLevel.None)
+                    {
+                        victim = key;
+                        break;
+                    }
                 }
+            }
+
+            if (victim is { } gone)
+            {
+                _clusters.Remove(gone);
+            }
+            else
+            {
+                var grown = new LruMap<ulong, ClusterRecord>(_clusters.Capacity * 2);
+                foreach (var (key, value) in _clusters.EntriesFromOldest())
+                {
+                    grown.Add(key, value);
+                }
+
+                _clusters = grown;
             }
         }
 

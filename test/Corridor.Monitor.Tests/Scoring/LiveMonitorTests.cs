@@ -360,6 +360,28 @@ public sealed class LiveMonitorTests
     }
 
     [Fact]
+    public void ClustersHoldingALevel_BeyondMaxClusters_StayKnown_AsEnforcedAndStored()
+    {
+        var monitor = new DistillationMonitor(new MonitorOptions { MaxClusters = 16 });
+
+        // Seventeen clusters throttled, as the store holds them (each with two keys of its own).
+        for (var i = 1; i <= 17; i++)
+        {
+            Assert.True(monitor.Restore(SubjectRef.Cluster($"cl-{i}"), EnforcementLevel.Throttle, TestRequests.Start,
+                [SubjectRef.Key($"key-{i}a"), SubjectRef.Key($"key-{i}b")]));
+        }
+
+        // Each is enforced on its members, and known as such: its standing (the admin API's live level) says so, and it can be pinned.
+        Assert.All(Enumerable.Range(1, 17), i =>
+        {
+            Assert.Equal(EnforcementLevel.Throttle, monitor.GetEnforcement("tenant-x", $"key-{i}a").Level);
+            Assert.Equal(EnforcementLevel.Throttle, monitor.Standing(SubjectRef.Cluster($"cl-{i}"))?.Level);
+        });
+        Assert.True(monitor.Pin(SubjectRef.Cluster("cl-1"), EnforcementLevel.Suspend, "analyst", "hydra confirmed", TestRequests.Start));
+        Assert.Equal(EnforcementLevel.Suspend, monitor.GetEnforcement("tenant-x", "key-1b").Level);
+    }
+
+    [Fact]
     public void LevelRecords_GrowOnlyWithTheLevelsHeld_SubjectsThatCooledOffMakeRoomForNewOnes()
     {
         var monitor = new DistillationMonitor(new MonitorOptions { MaxRecords = 16, DownDwell = TimeSpan.FromHours(1) });
