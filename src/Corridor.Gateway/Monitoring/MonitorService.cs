@@ -46,6 +46,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     private readonly SemaphoreSlim _pinGate = new(1, 1);
     private volatile ExampleTargets _examples = ExampleTargets.Empty;
     private bool _persistent = true;
+    private LevelChange? _unrecorded;
     private bool _pinsBeyondRoom;
     private long _failures;
 
@@ -309,11 +310,20 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
     private async Task ProcessEventsAsync(CancellationToken cancellationToken)
     {
-        while (_events.Reader.TryRead(out var item))
+        while (true)
         {
+            object? item = _unrecorded;
+            if (item is null && !_events.Reader.TryRead(out item))
+            {
+                return;
+            }
+
             switch (item)
             {
                 case LevelChange change:
+                    // Kept until its row and audit record are stored: when the store fails, the next round records it first, in
+                    // its order, rather than leave the store (and a restart, and the replicas following it) at the level before.
+                    _unrecorded = change;
                     await RecordLevelChangeAsync(change, cancellationToken);
                     break;
                 case ExampleOffer offer:
@@ -330,6 +340,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         if (!_persistent)
         {
             await _store.AppendAuditAsync([audit], cancellationToken);
+            _unrecorded = null;
             return;
         }
 
@@ -337,6 +348,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         var members = change.Subject.Kind == SubjectKind.Cluster ? JoinMembers(change.Members) : null;
         await _store.SetEnforcementAsync(new EnforcementUpdate(change.Subject.ToString(), change.TenantId, Pin: false, change.To.Name(), change.At,
             AuditActors.Gateway, null, members), [audit], cancellationToken);
+        _unrecorded = null;
 
         if (await CaseBook.RecordLevelChangeAsync(_store, change, now, cancellationToken) is { } file && file.Timeline.Count == 1)
         {

@@ -1,5 +1,6 @@
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Monitoring;
+using Corridor.Gateway.Tests.Recording;
 using Corridor.Monitor.Scoring;
 using Corridor.Storage;
 using Corridor.Storage.Monitoring;
@@ -115,5 +116,34 @@ public sealed class MonitorServiceTests
             Assert.Equal(record.AutomaticLevel, gateway.Monitor.GetEnforcement("t-other", subject.Id).Level.Name());
             Assert.Equal(record.AutomaticLevel, gateway.Monitor.Standing(subject)?.Level.Name());
         }
+    }
+
+    [Fact]
+    public async Task ALevelChangeTheStoreFailedToRecord_IsRecordedAtTheNextTick()
+    {
+        using var folder = new TempDirectory();
+        var clock = new FakeClock();
+        await using var real = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), None).WithTimeout();
+        var away = false;
+        var store = InterceptedStore.Failing(real, method => away && method == nameof(ICorridorStore.SetEnforcementAsync) ? new IOException("the store is away") : null);
+        await store.SetEnforcementAsync(new EnforcementUpdate("key:k1", "t1", Pin: false, "throttle", clock.GetUtcNow(), "gateway", null), [], None).WithTimeout();
+
+        using var gateway = new MonitorService(store, State("monitor: { downDwellMinutes: 60 }"), clock, NullLogger<MonitorService>.Instance);
+        await gateway.RestoreAsync(None).WithTimeout();
+        await gateway.TickAsync(None).WithTimeout();
+
+        // The silent key steps down from throttle after a dwell, while the store is away: the change is not stored then.
+        clock.Advance(TimeSpan.FromMinutes(61));
+        away = true;
+        await gateway.TickAsync(None).WithTimeout();
+        Assert.Equal(EnforcementLevel.Flag, gateway.Monitor.Standing(SubjectRef.Key("k1"))!.Automatic);
+        Assert.Equal("throttle", (await real.ListEnforcementAsync(None).WithTimeout()).Single().AutomaticLevel);
+
+        // Back a minute later: the next tick stores it, with its audit record, so a restart puts back what was enforced.
+        away = false;
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await gateway.TickAsync(None).WithTimeout();
+        Assert.Equal("flag", (await real.ListEnforcementAsync(None).WithTimeout()).Single().AutomaticLevel);
+        Assert.Equal(EnforcementLevel.Flag, gateway.Monitor.Standing(SubjectRef.Key("k1"))!.Automatic);
     }
 }

@@ -7,7 +7,8 @@ namespace Corridor.Gateway.Tests.Recording;
 
 /// <summary>
 /// A real store whose audit appends (<see cref="ICorridorStore.AppendAuditAsync"/>, <see cref="ICorridorStore.AppendAuditAgainAsync"/>)
-/// a test stands in front of (to hold one, to fail one after it landed, or to refuse them); every other call goes through.
+/// a test stands in front of (to hold one, to fail one after it landed, or to refuse them); every other call goes through,
+/// unless the test fails it (<see cref="Failing"/>).
 /// </summary>
 public class InterceptedStore : DispatchProxy
 {
@@ -16,6 +17,15 @@ public class InterceptedStore : DispatchProxy
 
     private ICorridorStore _inner = null!;
     private AuditAppend _appendAudit = null!;
+    private Func<string, Exception?>? _fail;
+
+    /// <summary>A real store each of whose calls, by method name, throws the exception <paramref name="fail"/> gives (none: it goes through).</summary>
+    public static ICorridorStore Failing(ICorridorStore inner, Func<string, Exception?> fail)
+    {
+        var proxy = Wrap(inner, (_, append) => append());
+        ((InterceptedStore)(object)proxy)._fail = fail;
+        return proxy;
+    }
 
     public static ICorridorStore Wrap(ICorridorStore inner, AuditAppend appendAudit)
     {
@@ -29,6 +39,11 @@ public class InterceptedStore : DispatchProxy
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
     {
         ArgumentNullException.ThrowIfNull(targetMethod);
+        if (_fail?.Invoke(targetMethod.Name) is { } failure)
+        {
+            throw failure;
+        }
+
         if (targetMethod.Name is nameof(ICorridorStore.AppendAuditAsync) or nameof(ICorridorStore.AppendAuditAgainAsync))
         {
             var entries = (IReadOnlyList<AuditEntry>)args![0]!;
