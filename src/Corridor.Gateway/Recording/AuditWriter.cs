@@ -135,7 +135,7 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
                     // batch, so older entries go first.
                     await Task.WhenAny(waiting, Task.Delay(SpoolRetryInterval, time, stoppingToken));
                     stoppingToken.ThrowIfCancellationRequested();
-                    Interlocked.Add(ref _written, await _spool.ReplayAsync());
+                    Interlocked.Add(ref _written, await _spool.ReplayAsync(CancellationToken.None));
                     if (!waiting.IsCompleted)
                     {
                         continue;

@@ -11,15 +11,25 @@ namespace Corridor.Gateway.Recording;
 /// all of them in one transaction (at most <see cref="LedgerOptions.BatchSize"/> rows each). <see cref="Enqueue"/> returns
 /// a task that completes once the row is durable, shared by every row of its batch, so the request pipeline can hold a
 /// response's final bytes until then (docs/durability.md) and many waiting responses are released together.
-/// A batch the store refuses goes to the spool on local disk (<see cref="LedgerOptions.SpoolPath"/>), flushed to disk
-/// before its rows count as durable, and is written from there when the store answers again, checked before every batch
-/// and every <see cref="SpoolRetryInterval"/> (the store ignores request ids it already has, so a retry never doubles a
-/// row). When neither the store nor the spool takes a batch its waiters are released anyway (holding clients does not make
+/// A batch the store refuses, or does not take within <see cref="StoreTimeout"/> (a database that stopped answering
+/// rather than refusing), goes to the spool on local disk (<see cref="LedgerOptions.SpoolPath"/>), flushed to disk
+/// before its rows count as durable. While the spool holds batches, new batches join them there without trying the
+/// store, so responses never wait on a store that is away and rows reach it oldest first: a replay in the background,
+/// every <see cref="SpoolRetryInterval"/>, writes the spool to the store once it answers (the store ignores request ids
+/// it already has, so a retry never doubles a row), and batches go to the store again once the spool is empty.
+/// When neither the store nor the spool takes a batch its waiters are released anyway (holding clients does not make
 /// the rows safer) and the batch is retried in memory until it lands. On shutdown every queued row is written, or spooled.
 /// </summary>
 internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions options, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
 {
     private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a response's row waits for the store before it goes to the spool instead. A database that stops answering
+    /// (a hung server, a network partition) fails nothing by itself: without this, every response waited for the
+    /// driver's own timeouts (30 s a command with PostgreSQL's defaults, and again for the writer's try).
+    /// </summary>
+    internal static readonly TimeSpan StoreTimeout = TimeSpan.FromSeconds(5);
     private static readonly Task<bool> Durable = Task.FromResult(true);
     private readonly SpoolRetries<LedgerEntry, LedgerSpool>? _retries = options.SpoolPath is { } path ? new(new LedgerSpool(path), store, new SpoolLog(
         (e, count, folder) => LogSpooled(logger, e, count, folder),
@@ -35,6 +45,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     private TaskCompletionSource<bool> _durable = NewDurable();
     private bool _closed;
 
+    // The spool's replay, in the background so that a store slow to fail never holds up a batch.
+    private readonly CancellationTokenSource _stopReplay = new();
+    private Task _replaying = Task.CompletedTask;
+
     private int _inFlight;
     private bool _soloInFlight;
     private long _written;
@@ -48,6 +62,9 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 
     /// <summary>Batches waiting in the spool (files), and files set aside there because they could not be read (by this process or an earlier one); zeros without a spool.</summary>
     public (int Files, int SetAside) Spool => _retries?.Spool is { } spool ? (spool.Files, spool.SetAsideFiles) : (0, 0);
+
+    /// <summary>Whether batches may be waiting in the spool, so that new ones join them there (false without a spool).</summary>
+    internal bool SpoolMayHoldBatches => _retries is { MayHoldBatches: true };
 
     /// <summary>Spool files this process set aside because they could not be read.</summary>
     public long SpoolSetAside => _retries?.Spool.SetAside ?? 0;
@@ -157,36 +174,66 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     }
 
     /// <summary>
-    /// Writes one row on its request's own flow. When the store refuses it, the row joins the next batch, whose writer
-    /// spools or retries it as any other.
+    /// Writes one row on its request's own flow. When the store refuses it (or does not answer in time), the row goes to
+    /// the spool, and the writer's next batches after it; without a spool (or when the disk refuses it too) it joins the
+    /// next batch, whose writer retries it as any other.
     /// </summary>
     private async Task<bool> WriteAloneAsync(LedgerEntry entry)
     {
-        var written = false;
+        Exception? failure = null;
         try
         {
-            await store.AppendLedgerAsync([entry], CancellationToken.None);
+            await AppendAsync([entry]);
             Interlocked.Increment(ref _written);
             Interlocked.Increment(ref _commits);
-            written = true;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogWriteAloneFailed(e, entry.RequestId);
+            failure = e;
         }
         finally
         {
             lock (_gate)
             {
                 _soloInFlight = false;
-                // A failure may need the spool: rows go to the writer, which checks it before its next batch.
-                if (!written)
+                // The store failed: no other row tries it alone, and the writer's batches go to the spool after this one.
+                if (failure is not null)
                 {
                     _retries?.NoteMayHoldBatches();
                 }
             }
         }
-        return written || await Enqueue(entry);
+        if (failure is null)
+        {
+            return true;
+        }
+        if (_retries is not null && await _retries.TrySaveAsync([entry], failure))
+        {
+            Interlocked.Increment(ref _commits);
+            return true;
+        }
+        return await Enqueue(entry);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="rows"/>, waiting for the store no longer than <see cref="StoreTimeout"/> (a
+    /// <see cref="TimeoutException"/> then). The store is asked to cancel, but a driver may not give up at once (opening a
+    /// connection to a server that does not answer), so the wait ends at the deadline whatever the store does. A write given
+    /// up on may still commit: its rows, spooled meanwhile, are then skipped when the spool is written (the store ignores
+    /// request ids it holds).
+    /// </summary>
+    private async Task AppendAsync(IReadOnlyList<LedgerEntry> rows)
+    {
+        using var deadline = new CancellationTokenSource(StoreTimeout, time);
+        try
+        {
+            await store.AppendLedgerAsync(rows, deadline.Token).WaitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException e) when (deadline.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The store did not take the rows within {StoreTimeout.TotalSeconds:0} s.", e);
+        }
     }
 
     /// <summary>Waits until every row enqueued so far is in the store.</summary>
@@ -206,6 +253,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             LogJournalSegmentSetAside(logger, setAside);
         }
 
+        StartReplay();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -218,7 +266,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
                 {
                     // Wake now and then while idle, to write what the spool holds once the store is back.
                     var ready = await _ready.WaitAsync(SpoolRetryInterval, stoppingToken);
-                    Interlocked.Add(ref _written, await _retries!.ReplayAsync());
+                    StartReplay();
                     if (!ready)
                     {
                         continue;
@@ -272,14 +320,29 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         }
     }
 
+    /// <summary>Writes what the spool holds, in the background, unless a replay is under way or the spool is known empty.</summary>
+    private void StartReplay()
+    {
+        if (_retries is { MayHoldBatches: true } retries && _replaying.IsCompleted)
+        {
+            _replaying = Task.Run(async () => Interlocked.Add(ref _written, await retries.ReplayAsync(_stopReplay.Token)));
+        }
+    }
+
     private async Task WriteAsync(List<LedgerEntry> batch, TaskCompletionSource<bool> durable, CancellationToken stoppingToken)
     {
+        // Older batches wait in the spool (the store is away, or was a moment ago): this one goes after them, at once.
+        if (_retries is { MayHoldBatches: true } && await _retries.TrySaveAsync(batch, storeError: null))
+        {
+            Interlocked.Increment(ref _commits);
+            return;
+        }
         var delay = TimeSpan.FromMilliseconds(100);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await store.AppendLedgerAsync(batch, CancellationToken.None);
+                await AppendAsync(batch);
                 Interlocked.Add(ref _written, batch.Count);
                 Interlocked.Increment(ref _commits);
                 return;
@@ -326,11 +389,21 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             _closed = true;
         }
         await WriteGatheredAsync(new CancellationToken(canceled: true));
+        // What the spool holds stays there for the next start.
+        await _stopReplay.CancelAsync();
+        try
+        {
+            await _replaying;
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     public override void Dispose()
     {
         _ready.Dispose();
+        _stopReplay.Dispose();
         base.Dispose();
     }
 
@@ -363,7 +436,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     [LoggerMessage(EventId = 3005, Level = LogLevel.Critical, Message = "Neither the store nor the spool took {Count} ledger rows; their responses are released before the rows are durable")]
     private partial void LogReleasedNotDurable(int count);
 
-    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Writing the ledger row of {RequestId} alone failed; it goes to the writer's next batch")]
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Writing the ledger row of {RequestId} alone failed; it goes to the spool (or, without one, to the writer's next batch)")]
     private partial void LogWriteAloneFailed(Exception exception, string requestId);
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Critical, Message = "The ledger row of {RequestId} arrived after the ledger writer shut down and was not written")]

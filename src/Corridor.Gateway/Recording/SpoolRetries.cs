@@ -26,10 +26,13 @@ internal sealed record SpoolLog(
 /// refused, and writes what the spool holds once the store answers again. It remembers whether the spool may hold
 /// batches (true at start, since a crash or a stop may have left some, and after a batch was saved; false once a replay
 /// left it empty), so a writer under steady load does not list the folder before every batch.
+/// A replay may run beside the writer's saves (the ledger's runs in the background): a batch saved while a replay ends
+/// keeps the spool marked as holding batches.
 /// </summary>
 internal sealed class SpoolRetries<T, TSpool>(TSpool spool, ICorridorStore store, SpoolLog log)
     where TSpool : IBatchSpool<T>
 {
+    private readonly Lock _gate = new();
     private volatile bool _mayHoldBatches = true;
 
     public TSpool Spool => spool;
@@ -39,16 +42,29 @@ internal sealed class SpoolRetries<T, TSpool>(TSpool spool, ICorridorStore store
     public bool IsEmpty => spool.IsEmpty;
 
     /// <summary>Notes that batches may have gone the spool's way (a failure elsewhere hands its rows to the writer).</summary>
-    public void NoteMayHoldBatches() => _mayHoldBatches = true;
+    public void NoteMayHoldBatches()
+    {
+        lock (_gate)
+        {
+            _mayHoldBatches = true;
+        }
+    }
 
-    /// <summary>Saves a refused batch; false (the caller retries the store in memory) when even the local disk refuses it.</summary>
-    public async Task<bool> TrySaveAsync(IReadOnlyList<T> batch, Exception storeError)
+    /// <summary>
+    /// Saves a batch the store refused (<paramref name="storeError"/>, logged) or one that joins older batches waiting in
+    /// the spool (null); false (the caller retries the store in memory) when even the local disk refuses it.
+    /// </summary>
+    public async Task<bool> TrySaveAsync(IReadOnlyList<T> batch, Exception? storeError)
     {
         try
         {
             await spool.SaveAsync(batch, CancellationToken.None);
-            _mayHoldBatches = true;
-            log.Spooled(storeError, batch.Count, spool.Folder);
+            // After the file is in place: a replay ending meanwhile either sees the file or is overruled here.
+            NoteMayHoldBatches();
+            if (storeError is not null)
+            {
+                log.Spooled(storeError, batch.Count, spool.Folder);
+            }
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -58,8 +74,11 @@ internal sealed class SpoolRetries<T, TSpool>(TSpool spool, ICorridorStore store
         }
     }
 
-    /// <summary>Writes what the spool holds, if it may hold anything; returns the items stored (0 while the store still refuses).</summary>
-    public async Task<int> ReplayAsync()
+    /// <summary>
+    /// Writes what the spool holds, if it may hold anything; returns the items stored (0 while the store still refuses).
+    /// <paramref name="cancellationToken"/> stops it between (or during) files, which stay in the spool.
+    /// </summary>
+    public async Task<int> ReplayAsync(CancellationToken cancellationToken = default)
     {
         if (!_mayHoldBatches)
         {
@@ -67,8 +86,11 @@ internal sealed class SpoolRetries<T, TSpool>(TSpool spool, ICorridorStore store
         }
         try
         {
-            var stored = await spool.ReplayAsync(store, log.SetAside, CancellationToken.None);
-            _mayHoldBatches = !spool.IsEmpty;
+            var stored = await spool.ReplayAsync(store, log.SetAside, cancellationToken);
+            lock (_gate)
+            {
+                _mayHoldBatches = !spool.IsEmpty;
+            }
             return stored;
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -1,38 +1,48 @@
 using System.Reflection;
 using System.Runtime.ExceptionServices;
 using Corridor.Core.Audit;
+using Corridor.Core.Metering;
 using Corridor.Storage;
 
 namespace Corridor.Gateway.Tests.Recording;
 
 /// <summary>
 /// A real store whose audit appends (<see cref="ICorridorStore.AppendAuditAsync"/>, <see cref="ICorridorStore.AppendAuditAgainAsync"/>)
-/// a test stands in front of (to hold one, to fail one after it landed, or to refuse them); every other call goes through,
-/// unless the test fails it (<see cref="Failing"/>).
+/// or ledger appends (<see cref="ICorridorStore.AppendLedgerAsync"/>) a test stands in front of (to hold one, to fail one
+/// after it landed, or to refuse them); every other call goes through, unless the test fails it (<see cref="Failing"/>).
 /// </summary>
 public class InterceptedStore : DispatchProxy
 {
     /// <summary>Given the entries and the real store's append, does the append as the test wants it done.</summary>
     public delegate Task<IReadOnlyList<AuditRecord>> AuditAppend(IReadOnlyList<AuditEntry> entries, Func<Task<IReadOnlyList<AuditRecord>>> append);
 
+    /// <summary>Given the rows, the writer's token and the real store's append, does the append as the test wants it done.</summary>
+    public delegate Task LedgerAppend(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken, Func<Task> append);
+
     private ICorridorStore _inner = null!;
-    private AuditAppend _appendAudit = null!;
+    private AuditAppend? _appendAudit;
+    private LedgerAppend? _appendLedger;
     private Func<string, Exception?>? _fail;
 
     /// <summary>A real store each of whose calls, by method name, throws the exception <paramref name="fail"/> gives (none: it goes through).</summary>
     public static ICorridorStore Failing(ICorridorStore inner, Func<string, Exception?> fail)
     {
-        var proxy = Wrap(inner, (_, append) => append());
+        var proxy = Wrap(inner, null, null);
         ((InterceptedStore)(object)proxy)._fail = fail;
         return proxy;
     }
 
-    public static ICorridorStore Wrap(ICorridorStore inner, AuditAppend appendAudit)
+    public static ICorridorStore Wrap(ICorridorStore inner, AuditAppend appendAudit) => Wrap(inner, appendAudit, null);
+
+    public static ICorridorStore Wrap(ICorridorStore inner, LedgerAppend appendLedger) => Wrap(inner, null, appendLedger);
+
+    private static ICorridorStore Wrap(ICorridorStore inner, AuditAppend? appendAudit, LedgerAppend? appendLedger)
     {
         var proxy = Create<ICorridorStore, InterceptedStore>();
         var self = (InterceptedStore)(object)proxy;
         self._inner = inner;
         self._appendAudit = appendAudit;
+        self._appendLedger = appendLedger;
         return proxy;
     }
 
@@ -44,7 +54,12 @@ public class InterceptedStore : DispatchProxy
             throw failure;
         }
 
-        if (targetMethod.Name is nameof(ICorridorStore.AppendAuditAsync) or nameof(ICorridorStore.AppendAuditAgainAsync))
+        if (_appendLedger is not null && targetMethod.Name is nameof(ICorridorStore.AppendLedgerAsync))
+        {
+            return _appendLedger((IReadOnlyList<LedgerEntry>)args![0]!, (CancellationToken)args[1]!, () => (Task)targetMethod.Invoke(_inner, args)!);
+        }
+
+        if (_appendAudit is not null && targetMethod.Name is nameof(ICorridorStore.AppendAuditAsync) or nameof(ICorridorStore.AppendAuditAgainAsync))
         {
             var entries = (IReadOnlyList<AuditEntry>)args![0]!;
             return _appendAudit(entries, () => (Task<IReadOnlyList<AuditRecord>>)targetMethod.Invoke(_inner, args)!);

@@ -116,6 +116,54 @@ public sealed class LedgerWriterTests : SqliteStoreTestBase
         Assert.True(writer.Commits < 1700, $"{writer.Commits} commits: the rows queued before the start should have shared a batch");
     }
 
+    /// <summary>
+    /// A database that stops answering (hung, or cut off by the network) fails nothing by itself. The first row waits for
+    /// it no longer than the store timeout and goes to the spool; rows after it go to the spool at once, behind it, while
+    /// the store still does not answer; once it answers, the spool reaches it, each row once, oldest first.
+    /// </summary>
+    [Fact]
+    public async Task WhileTheStoreDoesNotAnswer_RowsGoToTheSpool_TheFirstAfterTheStoreTimeout_TheRestAtOnce_AndLandOnceWhenItAnswers()
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "ledger-spool");
+        var clock = new FakeClock();
+        var answering = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var store = InterceptedStore.Wrap(Store, async (entries, cancellationToken, append) =>
+        {
+            // Nothing comes back until the store answers again, or the writer gives up on it.
+            await answering.Task.WaitAsync(cancellationToken);
+            await append();
+        });
+        using var writer = new LedgerWriter(store, new LedgerOptions(SpoolPath: folder), clock, NullLogger<LedgerWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        // The spool is found empty at start: rows go to the store first.
+        await TestTimeouts.UntilAsync(() => Task.FromResult(!writer.SpoolMayHoldBatches));
+
+        var first = writer.Enqueue(LedgerSamples.Entry("req-first"), mayWriteAlone: true);
+        clock.Advance(LedgerWriter.StoreTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.False(first.IsCompleted);
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(first.IsCompleted);
+        });
+        Assert.True(await first);
+
+        // The clock stands still now: these wait for no timeout.
+        var later = Enumerable.Range(0, 3).Select(i => writer.Enqueue(LedgerSamples.Entry($"req-later-{i}"), mayWriteAlone: i == 0)).ToList();
+        Assert.All(await Task.WhenAll(later).WithTimeout(), Assert.True);
+        Assert.Empty(await Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync());
+        Assert.NotEmpty(Directory.GetFiles(folder, "*.ledger.json"));
+
+        answering.SetResult();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(writer.Pending == 0 && writer.Spool.Files == 0));
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+
+        var rows = await Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync();
+        Assert.Equal(["req-first", "req-later-0", "req-later-1", "req-later-2"], rows.Select(r => r.RequestId));
+        Assert.Empty(Directory.GetFiles(folder));
+        Assert.Equal(4, writer.Written);
+    }
+
     [Theory]
     [InlineData("cut in the middle")]
     [InlineData("a row without its model")]
