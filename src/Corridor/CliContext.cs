@@ -97,6 +97,24 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="db"/> reads as a connection string naming a host (<c>Host</c> or <c>Server</c>, any case,
+    /// spaces allowed). Taken for a file path, <c>Server=db;Password=...</c> became a new, empty SQLite database named
+    /// after the whole string, password and all, in the current folder, and the command ran on it.
+    /// </summary>
+    private static bool IsPostgresConnectionString(string db)
+    {
+        try
+        {
+            var parsed = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = db };
+            return parsed.ContainsKey("Host") || parsed.ContainsKey("Server");
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     private StorageOptions ResolveStorage(ParseResult parseResult)
     {
         var db = parseResult.GetValue(DbOption);
@@ -107,8 +125,8 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
                 throw new CliUserException("--db needs a file path or a PostgreSQL connection string.");
             }
 
-            // A PostgreSQL connection string (Host=...;Database=...) rather than a file path.
-            return db.Contains("Host=", StringComparison.OrdinalIgnoreCase)
+            // A PostgreSQL connection string (Host=...;Database=..., or Npgsql's synonym Server=...) rather than a file path.
+            return IsPostgresConnectionString(db)
                 ? new StorageOptions(PostgresConnectionString: db)
                 : new StorageOptions(db);
         }

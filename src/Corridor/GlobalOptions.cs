@@ -22,7 +22,7 @@ internal static class GlobalOptions
 
     public static Option<string?> Db() => new("--db")
     {
-        Description = "SQLite database file, or a PostgreSQL connection string (Host=...;Database=...), to use instead of the configured storage (the config is then not read)",
+        Description = "SQLite database file, or a PostgreSQL connection string (Host=... or Server=...;Database=...), to use instead of the configured storage (the config is then not read)",
         Recursive = true,
         HelpName = "PATH|CONNECTION",
     };

@@ -289,6 +289,27 @@ public sealed partial class CliTests : IDisposable
         AssertNoStackTrace(result);
     }
 
+    /// <summary>
+    /// Npgsql takes <c>Server=</c> for <c>Host=</c>: such a <c>--db</c> is PostgreSQL too (here one that refuses), not a
+    /// SQLite file named after the string, password and all, made in the current folder and used as if it were the store.
+    /// </summary>
+    [Theory]
+    [InlineData("Server=127.0.0.1;Port=1;Username=corridor;Password={0};Timeout=2")]
+    [InlineData("server = 127.0.0.1; Port=1; Username=corridor; Password={0}; Timeout=2")]
+    public async Task ADbThatIsAConnectionStringWithServer_OpensPostgreSql_NotAFileNamedAfterIt(string format)
+    {
+        var password = "pw-" + Guid.NewGuid().ToString("N");
+        var db = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, password);
+
+        var result = await CliRunner.RunRawAsync("tenants", "list", "--db", db);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("cannot open the database postgresql://127.0.0.1:1/", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, result.Out + result.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Directory.GetCurrentDirectory(), "*" + password + "*"));
+        AssertNoStackTrace(result);
+    }
+
     [Fact]
     public async Task Serve_WithDb_Exits1()
     {
