@@ -22,6 +22,29 @@ public sealed record StorageOptions(string SqlitePath = StorageOptions.DefaultSq
     /// </summary>
     public bool SqliteFullSync { get; init; }
 
+    /// <summary>
+    /// Why <see cref="PostgresConnectionString"/> cannot be read as an Npgsql connection string (a keyword unknown, a port
+    /// that is not a number, a quote left open), or null when it can or none is set. Only the reason, never a value: the
+    /// string may hold a password.
+    /// </summary>
+    public string? PostgresConnectionStringProblem()
+    {
+        if (string.IsNullOrWhiteSpace(PostgresConnectionString))
+        {
+            return null;
+        }
+
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>Which store these options open, for the log and messages: the SQLite path, or PostgreSQL's host and database (never the password).</summary>
     public string Describe()
     {

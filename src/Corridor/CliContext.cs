@@ -126,9 +126,14 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
             }
 
             // A PostgreSQL connection string (Host=...;Database=..., or Npgsql's synonym Server=...) rather than a file path.
-            return IsPostgresConnectionString(db)
-                ? new StorageOptions(PostgresConnectionString: db)
-                : new StorageOptions(db);
+            if (!IsPostgresConnectionString(db))
+            {
+                return new StorageOptions(db);
+            }
+            var postgres = new StorageOptions(PostgresConnectionString: db);
+            return postgres.PostgresConnectionStringProblem() is { } problem
+                ? throw new CliUserException($"--db is not a valid PostgreSQL connection string: {problem}")
+                : postgres;
         }
 
         var configPath = parseResult.GetRequiredValue(ConfigOption);

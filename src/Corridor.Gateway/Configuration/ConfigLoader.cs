@@ -198,6 +198,11 @@ public static class ConfigLoader
             var storageOptions = new StorageOptions(
                 Path.GetFullPath(sqlite, baseDirectory),
                 string.IsNullOrWhiteSpace(storage["postgres"]) ? null : storage["postgres"]);
+            if (storageOptions.PostgresConnectionStringProblem() is { } problem)
+            {
+                // Before, the store's constructor threw it at start: an unhandled exception and a stack trace.
+                Errors.Add($"storage.postgres is not a valid Npgsql connection string: {problem}");
+            }
             switch (storage["sqliteSync"]?.Trim().ToLowerInvariant())
             {
                 case null or "normal":

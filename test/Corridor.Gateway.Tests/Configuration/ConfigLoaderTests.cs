@@ -193,6 +193,24 @@ public sealed class ConfigLoaderTests
         Assert.Contains(result.Errors, e => e.Contains("region 'Singapore'", StringComparison.Ordinal));
     }
 
+    /// <summary>A connection string Npgsql cannot read stops the load with the reason, not the start with a stack trace; its password is not repeated.</summary>
+    [Theory]
+    [InlineData("Host=db;Port=five;Password=pw-not-shown", "port")]
+    [InlineData("Host=db;Pasword=pw-not-shown", "pasword")]
+    public void AnUnreadablePostgresConnectionString_StopsTheLoad_WithoutItsPassword(string connectionString, string named)
+    {
+        var result = ConfigLoader.Parse(Minimal + $"""
+
+            storage:
+              postgres: "{connectionString}"
+            """, "/srv");
+
+        Assert.False(result.Succeeded);
+        var error = Assert.Single(result.Errors, e => e.StartsWith("storage.postgres is not a valid Npgsql connection string", StringComparison.Ordinal));
+        Assert.Contains(named, error, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("pw-not-shown", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void BrokenYaml_SaysWhere()
     {
