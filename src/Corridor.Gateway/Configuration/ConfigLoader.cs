@@ -188,6 +188,15 @@ public static class ConfigLoader
                 Errors.Add("server.maxRequestBodyBytes must be positive");
             }
             Errors.AddRange(serverOptions.Clients.Validate());
+            // Zero or less would time out every upstream call at once (or throw where a timer is armed with it).
+            if (serverOptions.StreamIdleTimeout is { } idle && idle <= TimeSpan.Zero)
+            {
+                Errors.Add("server.streamIdleTimeoutSeconds must be positive");
+            }
+            if (serverOptions.ConnectTimeout is { } connect && connect <= TimeSpan.Zero)
+            {
+                Errors.Add("server.connectTimeoutSeconds must be positive");
+            }
             if (serverOptions.ShutdownTimeout is { } shutdown && (shutdown < TimeSpan.Zero || shutdown > ServerOptions.MaxShutdownTimeout))
             {
                 Errors.Add($"server.shutdownTimeoutSeconds must be between 0 and {ServerOptions.MaxShutdownTimeout.TotalSeconds:0}");
@@ -226,12 +235,13 @@ public static class ConfigLoader
             var ledger = root.GetSection("ledger");
             var ledgerDefaults = new LedgerOptions();
             var ledgerOptions = new LedgerOptions(
-                BatchSize: (int?)Long(ledger, "batchSize") ?? ledgerDefaults.BatchSize,
-                FlushInterval: Long(ledger, "flushIntervalMs") is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+                BatchSize: Int(ledger, "batchSize") ?? ledgerDefaults.BatchSize,
+                FlushInterval: Int(ledger, "flushIntervalMs") is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
                 RetainBodies: Bool(ledger, "retainBodies") ?? ledgerDefaults.RetainBodies,
-                RetainMaxChars: (int?)Long(ledger, "retainMaxChars") ?? ledgerDefaults.RetainMaxChars,
-                RetainRequestMaxBytes: (int?)Long(ledger, "retainRequestMaxBytes") ?? ledgerDefaults.RetainRequestMaxBytes,
+                RetainMaxChars: Int(ledger, "retainMaxChars") ?? ledgerDefaults.RetainMaxChars,
+                RetainRequestMaxBytes: Int(ledger, "retainRequestMaxBytes") ?? ledgerDefaults.RetainRequestMaxBytes,
                 SpoolPath: Path.GetFullPath(ledger["spool"] ?? LedgerOptions.DefaultSpoolPath, baseDirectory));
+            Errors.AddRange(ledgerOptions.Validate());
 
             var catalog = new CatalogConfig(
                 Items(root.GetSection("vendors"), ReadVendor),
@@ -475,6 +485,9 @@ public static class ConfigLoader
             Errors.Add($"{s.Path}.{key}: '{text}' is not a whole number");
             return null;
         }
+
+        /// <summary>A whole number, a value beyond an int's range becoming the nearest one (not wrapped), for the bounds checks to see.</summary>
+        private int? Int(IConfigurationSection s, string key) => Long(s, key) is { } value ? (int)Math.Clamp(value, int.MinValue, int.MaxValue) : null;
 
         private decimal? Decimal(IConfigurationSection s, string key)
         {

@@ -71,6 +71,36 @@ public sealed record LedgerOptions(
     /// the previous one was written, and every response waits for its batch (docs/durability.md).
     /// </summary>
     public TimeSpan EffectiveFlushInterval => FlushInterval ?? TimeSpan.Zero;
+
+    /// <summary>The largest <see cref="BatchSize"/>: the writer keeps two lists of that capacity.</summary>
+    public const int MaxBatchSize = 65_536;
+
+    /// <summary>The longest <see cref="FlushInterval"/>: every response waits that much longer for its row.</summary>
+    public static readonly TimeSpan MaxFlushInterval = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Every error at once. Out of these bounds the writer would loop on empty batches (0), fail to start (negative),
+    /// stop on its first timer (a negative interval), or fail each request it records (a negative cap).
+    /// </summary>
+    public IEnumerable<string> Validate()
+    {
+        if (BatchSize is < 1 or > MaxBatchSize)
+        {
+            yield return $"ledger.batchSize must be from 1 to {MaxBatchSize}";
+        }
+        if (FlushInterval is { } interval && (interval < TimeSpan.Zero || interval > MaxFlushInterval))
+        {
+            yield return $"ledger.flushIntervalMs must be from 0 to {MaxFlushInterval.TotalMilliseconds:0}";
+        }
+        if (RetainMaxChars < 0)
+        {
+            yield return "ledger.retainMaxChars must not be negative";
+        }
+        if (RetainRequestMaxBytes < 0)
+        {
+            yield return "ledger.retainRequestMaxBytes must not be negative";
+        }
+    }
 }
 
 /// <summary>

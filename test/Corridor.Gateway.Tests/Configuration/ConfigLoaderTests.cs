@@ -107,6 +107,43 @@ public sealed class ConfigLoaderTests
         Assert.Contains("server.minRequestBodyGraceSeconds must be at least 2", result.Errors);
     }
 
+    [Theory]
+    [InlineData("0", "0")]
+    [InlineData("-5", "-1")]
+    public void UpstreamTimeoutsOfZeroOrLess_AreListed(string idle, string connect)
+    {
+        var result = ConfigLoader.Parse($"server: {{ streamIdleTimeoutSeconds: {idle}, connectTimeoutSeconds: {connect} }}\n" + Minimal, "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("server.streamIdleTimeoutSeconds must be positive", result.Errors);
+        Assert.Contains("server.connectTimeoutSeconds must be positive", result.Errors);
+    }
+
+    [Theory]
+    [InlineData("batchSize: 0", "ledger.batchSize must be from 1 to 65536")]
+    [InlineData("batchSize: -1", "ledger.batchSize must be from 1 to 65536")]
+    [InlineData("batchSize: 4294967297", "ledger.batchSize must be from 1 to 65536")]
+    [InlineData("flushIntervalMs: -5", "ledger.flushIntervalMs must be from 0 to 60000")]
+    [InlineData("flushIntervalMs: 60001", "ledger.flushIntervalMs must be from 0 to 60000")]
+    [InlineData("retainMaxChars: -1", "ledger.retainMaxChars must not be negative")]
+    [InlineData("retainRequestMaxBytes: -1", "ledger.retainRequestMaxBytes must not be negative")]
+    public void LedgerNumbersOutOfRange_AreListed(string setting, string error)
+    {
+        var result = ConfigLoader.Parse("ledger: { " + setting + " }\n" + Minimal, "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Equal([error], result.Errors);
+    }
+
+    [Fact]
+    public void LedgerNumbersAtTheirBounds_AreTaken()
+    {
+        var result = ConfigLoader.Parse("ledger: { batchSize: 65536, flushIntervalMs: 0, retainMaxChars: 0, retainRequestMaxBytes: 0 }\n" + Minimal, "/srv");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.Equal(65536, result.Config!.Ledger.BatchSize);
+    }
+
     [Fact]
     public void Limits_AreRead_WithDefaultsForTenantsAndKeys()
     {
