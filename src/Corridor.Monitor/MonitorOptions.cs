@@ -157,24 +157,27 @@ public sealed record MonitorOptions
     /// </summary>
     public int MaxRecords { get; init; } = 20_000;
 
-    /// <summary>Every problem at once; empty when the options are usable.</summary>
+    /// <summary>
+    /// Every problem at once; empty when the options are usable. Each names the setting as <c>corridor.yaml</c> spells it
+    /// (<c>monitor.halfLifeMinutes</c>), so the message points at the line to change.
+    /// </summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
         var t = Thresholds;
         if (!(t.Watch > 0 && t.Watch < t.Flag && t.Flag < t.Throttle && t.Throttle < t.Suspend && t.Suspend <= 1))
         {
-            errors.Add("monitor thresholds must rise strictly: 0 < watch < flag < throttle < suspend <= 1");
+            errors.Add("monitor.thresholds must rise strictly: 0 < watch < flag < throttle < suspend <= 1");
         }
 
         if (Hysteresis is < 0 or >= 0.5)
         {
-            errors.Add("monitor hysteresis must be in [0, 0.5)");
+            errors.Add("monitor.hysteresis must be in [0, 0.5)");
         }
 
         if (DownDwell < TimeSpan.Zero)
         {
-            errors.Add("monitor downDwell must not be negative");
+            errors.Add("monitor.downDwellMinutes must not be negative");
         }
 
         var profile = 0.0;
@@ -197,19 +200,19 @@ public sealed record MonitorOptions
             errors.Add($"monitor profile signal weights must sum to 1 (they sum to {profile:0.###})");
         }
 
-        Positive(HalfLife, "halfLife");
+        Positive(HalfLife, "halfLifeMinutes");
         Positive(Epoch, "epoch");
-        Positive(ScoreInterval, "scoreInterval");
-        Positive(ClusterInterval, "clusterInterval");
+        Positive(ScoreInterval, "scoreIntervalSeconds");
+        Positive(ClusterInterval, "clusterIntervalMinutes");
         Positive(CadenceBin, "cadenceBin");
         if (ScoreEveryRequests < 1)
         {
-            errors.Add("monitor scoreEveryRequests must be at least 1");
+            errors.Add("monitor.scoreEveryRequests must be at least 1");
         }
 
         if (ConfidenceRequests < 0 || ConfidenceHours < 0)
         {
-            errors.Add("monitor confidence constants must not be negative");
+            errors.Add("monitor.confidenceRequests and monitor.confidenceHours must not be negative");
         }
 
         if (YieldTokensSpan <= 0 || YieldRatioSpan <= 0)
@@ -221,7 +224,7 @@ public sealed record MonitorOptions
         {
             if (value < 16)
             {
-                errors.Add($"monitor {name} must be at least 16");
+                errors.Add($"monitor.{name} must be at least 16");
             }
         }
 
@@ -231,7 +234,7 @@ public sealed record MonitorOptions
         {
             if (value <= TimeSpan.Zero)
             {
-                errors.Add($"monitor {name} must be positive");
+                errors.Add($"monitor.{name} must be positive");
             }
         }
     }

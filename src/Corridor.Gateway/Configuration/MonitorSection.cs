@@ -63,7 +63,7 @@ internal static class MonitorSection
             MaxClients = Int(s, "maxClients") ?? o.MaxClients,
             MaxRecords = Int(s, "maxRecords") ?? o.MaxRecords,
         };
-        errors.AddRange(scoring.Validate().Select(e => "monitor: " + e));
+        errors.AddRange(scoring.Validate());
 
         var t = s.GetSection("throttle");
         var throttle = new ThrottleOptions(

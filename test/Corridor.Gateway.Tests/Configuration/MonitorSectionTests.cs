@@ -56,6 +56,32 @@ public sealed class MonitorSectionTests
     }
 
     [Fact]
+    public void ScoringErrors_NameTheSettingAsTheFileSpellsIt()
+    {
+        var result = ConfigLoader.Parse(Catalog + """
+
+            monitor:
+              halfLifeMinutes: 0
+              scoreIntervalSeconds: 0
+              clusterIntervalMinutes: 0
+              downDwellMinutes: -1
+              confidenceHours: -1
+              maxKeys: 1
+            """, "/srv");
+
+        Assert.Equal(
+            [
+                "monitor.downDwellMinutes must not be negative",
+                "monitor.halfLifeMinutes must be positive",
+                "monitor.scoreIntervalSeconds must be positive",
+                "monitor.clusterIntervalMinutes must be positive",
+                "monitor.confidenceRequests and monitor.confidenceHours must not be negative",
+                "monitor.maxKeys must be at least 16",
+            ],
+            result.Errors);
+    }
+
+    [Fact]
     public void BadSettings_AreAllReported()
     {
         var result = ConfigLoader.Parse(Catalog + """
