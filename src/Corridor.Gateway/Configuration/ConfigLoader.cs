@@ -177,8 +177,8 @@ public static class ConfigLoader
                 ShutdownTimeout: Seconds(server, "shutdownTimeoutSeconds"))
             {
                 Clients = new ClientLimits(
-                    MaxRequestHeaderBytes: (int?)Long(server, "maxRequestHeaderBytes") ?? ClientLimits.Default.MaxRequestHeaderBytes,
-                    MaxRequestHeaderCount: (int?)Long(server, "maxRequestHeaderCount") ?? ClientLimits.Default.MaxRequestHeaderCount,
+                    MaxRequestHeaderBytes: Int(server, "maxRequestHeaderBytes") ?? ClientLimits.Default.MaxRequestHeaderBytes,
+                    MaxRequestHeaderCount: Int(server, "maxRequestHeaderCount") ?? ClientLimits.Default.MaxRequestHeaderCount,
                     RequestHeadersTimeout: Seconds(server, "requestHeadersTimeoutSeconds"),
                     MinRequestBodyBytesPerSecond: Long(server, "minRequestBodyBytesPerSecond") ?? ClientLimits.Default.MinRequestBodyBytesPerSecond,
                     MinRequestBodyGrace: Seconds(server, "minRequestBodyGraceSeconds")),
@@ -299,7 +299,7 @@ public static class ConfigLoader
                 s["currency"] is { Length: > 0 } currency ? currency.Trim() : defaults.Currency,
                 Double(s, "inputTokenWeight") ?? defaults.InputTokenWeight,
                 Double(s, "outputTokenWeight") ?? defaults.OutputTokenWeight,
-                (int?)Long(s, "defaultMaxOutputTokens") ?? defaults.DefaultMaxOutputTokens)
+                Int(s, "defaultMaxOutputTokens") ?? defaults.DefaultMaxOutputTokens)
             {
                 TenantDefaults = ReadLimits(s.GetSection("tenantDefaults")),
                 KeyDefaults = ReadLimits(s.GetSection("keyDefaults")),
@@ -338,13 +338,13 @@ public static class ConfigLoader
             var pairs = new Dictionary<string, ShadowPair>(StringComparer.Ordinal);
             foreach (var model in s.GetSection("models").GetChildren())
             {
-                pairs[model.Key] = new ShadowPair(model.Key, model["candidate"] ?? "", Double(model, "share") ?? 0, (int?)Long(model, "maxInFlight"));
+                pairs[model.Key] = new ShadowPair(model.Key, model["candidate"] ?? "", Double(model, "share") ?? 0, Int(model, "maxInFlight"));
             }
             return new ShadowConfig(
                 pairs,
-                (int?)Long(s, "queue") ?? defaults.QueueCapacity,
-                (int?)Long(s, "concurrency") ?? defaults.Concurrency,
-                (int?)Long(s, "compareChars") ?? defaults.CompareChars);
+                Int(s, "queue") ?? defaults.QueueCapacity,
+                Int(s, "concurrency") ?? defaults.Concurrency,
+                Int(s, "compareChars") ?? defaults.CompareChars);
         }
 
         /// <summary><c>sell: { input, output }</c> per million tokens, or <c>sell: { markup }</c>; null when absent.</summary>
@@ -436,9 +436,9 @@ public static class ConfigLoader
                 s["id"] ?? "",
                 s["vendor"] ?? "",
                 capabilities,
-                (int?)Long(s, "contextWindow") ?? 0,
+                Int(s, "contextWindow") ?? 0,
                 s["family"],
-                (int?)Long(s, "maxOutputTokens"))
+                Int(s, "maxOutputTokens"))
             {
                 Sell = Sell(s),
             };
@@ -456,7 +456,7 @@ public static class ConfigLoader
             s["region"] ?? "",
             Decimal(s, "price:input") ?? Missing(s, "price.input"),
             Decimal(s, "price:output") ?? Missing(s, "price.output"),
-            (int?)Long(s, "priority") ?? 0,
+            Int(s, "priority") ?? 0,
             s["endpoint"],
             s["credentialEnv"],
             s["upstreamModel"],

@@ -145,6 +145,37 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void WholeNumbersAboveTheLargestInteger_AreTheLargest_NotWrapped_InEverySection()
+    {
+        const string Huge = "4294967297"; // 2^32 + 1: wrapped to an int it is 1
+        var yaml = $$"""
+            server: { maxRequestHeaderBytes: {{Huge}}, maxRequestHeaderCount: {{Huge}} }
+            limits: { defaultMaxOutputTokens: {{Huge}} }
+            shadow: { queue: {{Huge}}, concurrency: {{Huge}}, compareChars: {{Huge}}, models: { gpt-4.1: { candidate: gpt-mini, share: 0.1, maxInFlight: {{Huge}} } } }
+            vendors:
+              - { id: openai, kind: openai, baseUrl: "https://api.openai.com/v1" }
+            models:
+              - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: {{Huge}}, maxOutputTokens: {{Huge}} }
+              - { id: gpt-mini, vendor: openai, capabilities: [chat], contextWindow: 1000 }
+            deployments:
+              - { id: gpt-sg, model: gpt-4.1, region: sg, priority: {{Huge}}, price: { input: 2, output: 8 } }
+              - { id: mini-sg, model: gpt-mini, region: sg, price: { input: 1, output: 2 } }
+            """;
+
+        var result = ConfigLoader.Parse(yaml, "/srv");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var config = result.Config!;
+        Assert.Equal(int.MaxValue, config.Server.Clients.MaxRequestHeaderBytes);
+        Assert.Equal(int.MaxValue, config.Server.Clients.MaxRequestHeaderCount);
+        Assert.Equal(int.MaxValue, config.Admission.DefaultMaxOutputTokens);
+        Assert.Equal((int.MaxValue, int.MaxValue, int.MaxValue), (config.Shadow.QueueCapacity, config.Shadow.Concurrency, config.Shadow.CompareChars));
+        Assert.Equal(int.MaxValue, config.Shadow.Pairs["gpt-4.1"].MaxInFlight);
+        Assert.Equal((int.MaxValue, int.MaxValue), (config.Catalog.Models[0].ContextWindow, config.Catalog.Models[0].DefaultMaxOutputTokens));
+        Assert.Equal(int.MaxValue, config.Catalog.Deployments[0].Priority);
+    }
+
+    [Fact]
     public void Limits_AreRead_WithDefaultsForTenantsAndKeys()
     {
         var result = ConfigLoader.Parse(Minimal + """
