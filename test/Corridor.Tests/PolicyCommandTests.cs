@@ -59,18 +59,10 @@ public sealed class PolicyCommandTests
                 Corridor.Testing.Storage.LedgerSamples.Entry("r-alias", DateTimeOffset.UtcNow, model: "chat-default"),
             ], CancellationToken.None).WithTimeout();
         }
-        var proposed = cli.File("proposed.yaml");
-        var current = await File.ReadAllTextAsync(Path.Combine(root, "corridor.yaml"));
-        var example = await File.ReadAllTextAsync(Path.Combine(root, "policy/example.yaml"));
-        // The proposal stops offering OpenAI's models to anyone.
-        await File.WriteAllTextAsync(cli.File("example-v2.yaml"), example
-            .Replace("version: \"2025-07-01.1\"", "version: \"2025-08-01.1\"", StringComparison.Ordinal)
-            .Replace("  - id: openai\n", "  - id: openai\n    effective: { until: 2025-01-01 }\n", StringComparison.Ordinal));
-        await File.WriteAllTextAsync(proposed, current
-            .Replace("./data/corridor.db", cli.DbPath, StringComparison.Ordinal)
-            .Replace("include: [policy/example.yaml]", "include: [example-v2.yaml]", StringComparison.Ordinal));
 
-        var result = await cli.RunAsync("policy", "diff", Path.Combine(root, "corridor.yaml"), proposed);
+        // The proposal stops offering OpenAI's models to anyone.
+        var result = await DiffWithProposalAsync(cli, root, example => example
+            .Replace("  - id: openai\n", "  - id: openai\n    effective: { until: 2025-01-01 }\n", StringComparison.Ordinal));
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("r-gpt", result.Out, StringComparison.Ordinal);
@@ -98,19 +90,11 @@ public sealed class PolicyCommandTests
                 Row("r-top", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"top_logprobs":2,"max_tokens":100}"""),
             ], CancellationToken.None).WithTimeout();
         }
-        var proposed = cli.File("proposed.yaml");
-        var current = await File.ReadAllTextAsync(Path.Combine(root, "corridor.yaml"));
-        var example = await File.ReadAllTextAsync(Path.Combine(root, "policy/example.yaml"));
+
         // The proposal lowers the low tiers' cap from 4096 to 2048 and strips their log probabilities instead of refusing them.
-        await File.WriteAllTextAsync(cli.File("example-v2.yaml"), example
-            .Replace("version: \"2025-07-01.1\"", "version: \"2025-08-01.1\"", StringComparison.Ordinal)
+        var result = await DiffWithProposalAsync(cli, root, example => example
             .Replace("max_tokens: 4096 ", "max_tokens: 2048 ", StringComparison.Ordinal)
             .Replace("logprobs: deny", "logprobs: strip", StringComparison.Ordinal));
-        await File.WriteAllTextAsync(proposed, current
-            .Replace("./data/corridor.db", cli.DbPath, StringComparison.Ordinal)
-            .Replace("include: [policy/example.yaml]", "include: [example-v2.yaml]", StringComparison.Ordinal));
-
-        var result = await cli.RunAsync("policy", "diff", Path.Combine(root, "corridor.yaml"), proposed);
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("r-capped", result.Out, StringComparison.Ordinal);
@@ -119,6 +103,23 @@ public sealed class PolicyCommandTests
         Assert.Contains("deny feature_restricted -> allow", result.Out, StringComparison.Ordinal);
         Assert.Contains("strip_logprobs", result.Out, StringComparison.Ordinal);
         Assert.Contains("2 of 2 recent requests would be decided differently", result.Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Runs `corridor policy diff` of the repository's configuration against a proposal: the same file with its example
+    /// policy (version 2025-07-01.1) replaced by <paramref name="change"/>'s version 2025-08-01.1 of it.
+    /// </summary>
+    private static async Task<CliResult> DiffWithProposalAsync(CliRunner cli, string root, Func<string, string> change)
+    {
+        var proposed = cli.File("proposed.yaml");
+        var current = await File.ReadAllTextAsync(Path.Combine(root, "corridor.yaml"));
+        var example = await File.ReadAllTextAsync(Path.Combine(root, "policy/example.yaml"));
+        await File.WriteAllTextAsync(cli.File("example-v2.yaml"),
+            change(example.Replace("version: \"2025-07-01.1\"", "version: \"2025-08-01.1\"", StringComparison.Ordinal)));
+        await File.WriteAllTextAsync(proposed, current
+            .Replace("./data/corridor.db", cli.DbPath, StringComparison.Ordinal)
+            .Replace("include: [policy/example.yaml]", "include: [example-v2.yaml]", StringComparison.Ordinal));
+        return await cli.RunAsync("policy", "diff", Path.Combine(root, "corridor.yaml"), proposed);
     }
 
     private static string ReplaceFirst(string text, string from, string to)

@@ -18,27 +18,10 @@ public sealed class BreakerGatewayFixture : LiveGatewayFixture
 {
     public const int BreakerFailures = 2;
 
-    /// <summary>An Anthropic stream whose text is "Partial", then the upstream's overloaded_error (its connection left open).</summary>
-    private const string OverloadedStream = """
-        event: message_start
-        data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"odd","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":50,"output_tokens":1}}}
-
-        event: content_block_start
-        data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
-
-        event: content_block_delta
-        data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Partial"}}
-
-        event: error
-        data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
-
-
-        """;
-
     protected override Task<LiveGateway> StartAsync()
     {
         var upstream = Own(new ScriptedUpstream());
-        upstream.AnswerRequests(_ => UnusualUpstreamFixture.OpenEventStream(OverloadedStream));
+        upstream.AnswerRequests(_ => UnusualUpstreamFixture.OpenEventStream(UnusualUpstreamFixture.AnthropicStreamError));
         var scripted = upstream.BaseUrl.ToString().TrimEnd('/');
         return LiveGateway.StartAsync(simulator =>
         {

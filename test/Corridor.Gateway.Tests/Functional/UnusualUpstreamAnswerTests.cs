@@ -132,7 +132,7 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
         """;
 
     /// <summary>Anthropic's overloaded_error mid-stream, after some text (its connection then left open).</summary>
-    private const string AnthropicStreamError = AnthropicPartial + """
+    internal const string AnthropicStreamError = AnthropicPartial + """
         event: error
         data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
 

@@ -297,30 +297,10 @@ public sealed class LiveMonitorTests
 
         // A harvester reaches watch through its own traffic: its level has a record, shown as in force and as stored.
         var harvester = SubjectRef.Key("key-h");
-        var i0 = 0;
-        for (; i0 < 200 && monitor.GetLevel(harvester) < EnforcementLevel.Watch; i0++)
-        {
-            monitor.Observe(MonitorTests.Harvest(i0));
-        }
-
-        Assert.Equal(EnforcementLevel.Watch, monitor.GetLevel(harvester));
+        var last = HarvestUntilWatched(monitor, harvester, first: 0);
         Assert.Equal(EnforcementLevel.Watch, StoredLevel(sink, harvester));
-        Assert.Equal(EnforcementLevel.Watch, monitor.Standing(harvester)?.Level);
 
-        // It falls silent and other keys' traffic takes its behaviour state: with nothing to rescore, it cools off.
-        var last = TestRequests.Start.AddMinutes(10 * i0);
-        for (var i = 0; i < 20; i++)
-        {
-            monitor.Observe(MonitorTests.Chat(i, key: $"key-o{i}", tenant: "tenant-o", at: last.AddMinutes(i + 1)));
-        }
-
-        for (var hour = 1; hour <= 48; hour++)
-        {
-            monitor.Tick(last.AddHours(hour));
-        }
-
-        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(harvester));
-        Assert.Equal(EnforcementLevel.None, StoredLevel(sink, harvester));
+        FallSilentUntilCooledOff(monitor, sink, harvester, last);
     }
 
     [Fact]
@@ -335,7 +315,18 @@ public sealed class LiveMonitorTests
         Assert.True(monitor.Pin(harvester, EnforcementLevel.None, "analyst", "evaluation", TestRequests.Start));
         Assert.True(monitor.Unpin(harvester, "analyst", "over", TestRequests.Start));
 
-        var i0 = 1;
+        var last = HarvestUntilWatched(monitor, harvester, first: 1);
+
+        FallSilentUntilCooledOff(monitor, sink, harvester, last);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="harvester"/>'s harvesting requests from number <paramref name="first"/> on until it is watched,
+    /// checks that its level has a record, and returns the time of its last request.
+    /// </summary>
+    private static DateTimeOffset HarvestUntilWatched(DistillationMonitor monitor, SubjectRef harvester, int first)
+    {
+        var i0 = first;
         for (; i0 < 200 && monitor.GetLevel(harvester) < EnforcementLevel.Watch; i0++)
         {
             monitor.Observe(MonitorTests.Harvest(i0));
@@ -343,8 +334,15 @@ public sealed class LiveMonitorTests
 
         Assert.Equal(EnforcementLevel.Watch, monitor.GetLevel(harvester));
         Assert.Equal(EnforcementLevel.Watch, monitor.Standing(harvester)?.Level);
+        return TestRequests.Start.AddMinutes(10 * i0);
+    }
 
-        var last = TestRequests.Start.AddMinutes(10 * i0);
+    /// <summary>
+    /// The subject falls silent after <paramref name="last"/> and other keys' traffic takes its behaviour state: with
+    /// nothing to rescore, its level cools off to none within two days, in force and as stored.
+    /// </summary>
+    private static void FallSilentUntilCooledOff(DistillationMonitor monitor, RecordingSink sink, SubjectRef subject, DateTimeOffset last)
+    {
         for (var i = 0; i < 20; i++)
         {
             monitor.Observe(MonitorTests.Chat(i, key: $"key-o{i}", tenant: "tenant-o", at: last.AddMinutes(i + 1)));
@@ -355,8 +353,8 @@ public sealed class LiveMonitorTests
             monitor.Tick(last.AddHours(hour));
         }
 
-        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(harvester));
-        Assert.Equal(EnforcementLevel.None, StoredLevel(sink, harvester));
+        Assert.Equal(EnforcementLevel.None, monitor.GetLevel(subject));
+        Assert.Equal(EnforcementLevel.None, StoredLevel(sink, subject));
     }
 
     [Fact]
