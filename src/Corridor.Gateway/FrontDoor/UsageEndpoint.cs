@@ -31,6 +31,12 @@ internal sealed class UsageEndpoint(Authenticator authenticator, ICorridorStore 
                 GatewayError.Invalid("from and to must be ISO 8601 dates such as 2026-06-01.", "from"), call.RequestId);
             return;
         }
+        if (from >= to)
+        {
+            // As the admin API and the command line refuse it: an empty range is a mistake, not a tenant without usage.
+            await RequestPipeline.WriteErrorAsync(context, dialect, GatewayError.Invalid("from must be earlier than to.", "from"), call.RequestId);
+            return;
+        }
         // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls may block.
         await Task.Yield();
         var tenant = call.Caller!.Tenant.Id;

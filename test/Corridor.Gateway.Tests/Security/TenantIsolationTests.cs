@@ -98,6 +98,29 @@ public sealed class TenantIsolationTests(AdminGatewayFixture fixture) : IClassFi
         }
     }
 
+    [Theory]
+    [InlineData("/v1/usage?from=2026-07-01&to=2026-06-01", false)]
+    [InlineData("/v1/usage?from=2026-06-01&to=2026-06-01", false)]
+    [InlineData("/v1/usage?from=2026-06-01&to=2026-07-01", true)]
+    public async Task Usage_RefusesARangeThatEndsBeforeItStarts_InTheClientsDialect(string path, bool fine)
+    {
+        using var http = Live.Http(Live.Secret);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await http.SendAsync(request).WithTimeout();
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(fine ? HttpStatusCode.OK : HttpStatusCode.BadRequest, response.StatusCode);
+        if (!fine)
+        {
+            using var body = JsonDocument.Parse(text);
+            Assert.Equal("error", body.RootElement.GetProperty("type").GetString());
+            Assert.Equal("invalid_request_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+            Assert.Contains("from must be earlier than to", text, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task AKeyOneCharacterOff_IsUnknown()
     {
