@@ -35,24 +35,6 @@ public sealed class LedgerTotals
         Revenue += revenue;
     }
 
-    /// <summary>Groups the rows that <paramref name="include"/> accepts by <paramref name="keyOf"/> and sums each group.</summary>
-    public static Dictionary<TKey, LedgerTotals> Group<TKey>(IEnumerable<LedgerEntry> ledger, Func<LedgerEntry, bool> include, Func<LedgerEntry, TKey> keyOf)
-        where TKey : notnull
-    {
-        ArgumentNullException.ThrowIfNull(ledger);
-        ArgumentNullException.ThrowIfNull(include);
-        ArgumentNullException.ThrowIfNull(keyOf);
-        var groups = new Dictionary<TKey, LedgerTotals>();
-        foreach (var entry in ledger)
-        {
-            if (include(entry))
-            {
-                Add(groups, keyOf(entry), entry);
-            }
-        }
-        return groups;
-    }
-
     /// <summary>Adds <paramref name="entry"/> to the group <paramref name="key"/> of <paramref name="groups"/>, starting it if new.</summary>
     public static void Add<TKey>(Dictionary<TKey, LedgerTotals> groups, TKey key, LedgerEntry entry)
         where TKey : notnull

@@ -552,13 +552,7 @@ internal sealed class ClusterEngine
             }
             else
             {
-                var grown = new LruMap<ulong, ClusterRecord>(_clusters.Capacity * 2);
-                foreach (var (key, value) in _clusters.EntriesFromOldest())
-                {
-                    grown.Add(key, value);
-                }
-
-                _clusters = grown;
+                _clusters = _clusters.Doubled();
             }
         }
 

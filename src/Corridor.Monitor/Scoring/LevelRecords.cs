@@ -97,16 +97,7 @@ internal sealed class LevelRecords
     }
 
     /// <summary>Twice the room, the records kept in their order of activity.</summary>
-    private void Grow()
-    {
-        var grown = new LruMap<SubjectRef, LevelTracker>(_map.Capacity * 2);
-        foreach (var (subject, tracker) in _map.EntriesFromOldest())
-        {
-            grown.Add(subject, tracker);
-        }
-
-        _map = grown;
-    }
+    private void Grow() => _map = _map.Doubled();
 
     public bool Remove(SubjectRef subject)
     {

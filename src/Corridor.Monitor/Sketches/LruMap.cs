@@ -18,11 +18,13 @@ internal sealed class LruMap<TKey, TValue>
     private int _head = -1;
     private int _tail = -1;
     private int _count;
+    private readonly IEqualityComparer<TKey>? _comparer;
 
     public LruMap(int capacity, IEqualityComparer<TKey>? comparer = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Capacity = capacity;
+        _comparer = comparer;
         _index = new Dictionary<TKey, int>(Math.Min(capacity, 1024), comparer);
         _keys = new TKey[capacity];
         _values = new TValue[capacity];
@@ -160,6 +162,21 @@ internal sealed class LruMap<TKey, TValue>
         _values[last] = default!;
         _count--;
         return true;
+    }
+
+    /// <summary>
+    /// A map of twice the capacity holding the same entries in the same recency order: for tables that must not drop an
+    /// entry (a level in force) and so grow instead.
+    /// </summary>
+    public LruMap<TKey, TValue> Doubled()
+    {
+        var grown = new LruMap<TKey, TValue>(Capacity * 2, _comparer);
+        foreach (var (key, value) in EntriesFromOldest())
+        {
+            grown.Add(key, value);
+        }
+
+        return grown;
     }
 
     /// <summary>Entries from most to least recently used.</summary>
