@@ -15,7 +15,34 @@ namespace Corridor.Gateway.Metering;
 /// </summary>
 internal static class Meter
 {
-    public static void Settle(CorridorRequestFeature call)
+    /// <summary>
+    /// Text above this size is tokenized on a thread-pool thread: at about 30 µs a KiB (TokenCounterBenchmarks), an
+    /// estimate of a large prompt on the socket's event thread would hold every connection that thread serves for
+    /// milliseconds (GatewayHost.PreferInlineSocketCompletions).
+    /// </summary>
+    internal const int InlineEstimateSize = 4 * 1024;
+
+    /// <summary>
+    /// <see cref="Settle"/>, moved off the calling thread first when it must estimate more than
+    /// <see cref="InlineEstimateSize"/> of text; completes at once otherwise (every request whose upstream reported usage).
+    /// </summary>
+    public static ValueTask SettleAsync(CorridorRequestFeature call)
+    {
+        if (call.Served && call.Usage.EstimateSize(call.Request?.Body.Length ?? 0) > InlineEstimateSize)
+        {
+            return SettleOffThreadAsync(call);
+        }
+        Settle(call);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask SettleOffThreadAsync(CorridorRequestFeature call)
+    {
+        await Task.Yield();
+        Settle(call);
+    }
+
+    private static void Settle(CorridorRequestFeature call)
     {
         if (!call.Served || call.Deployment is not { } deployment)
         {

@@ -58,6 +58,9 @@ internal static class TokenCounter
         return sample.IsEmpty ? (utf8.Length + 3) / 4 : (long)Math.Round((double)CountUtf8(sample) * utf8.Length / sample.Length);
     }
 
+    /// <summary>How many of <paramref name="utf8Bytes"/> bytes <see cref="CountUtf8"/> gives the tokenizer.</summary>
+    public static int TokenizedBytes(int utf8Bytes) => utf8Bytes > MaxTokenizedBytes ? 0 : utf8Bytes;
+
     /// <summary>The tokens of UTF-8 text; above <paramref name="maxTokenizedBytes"/> estimated at four bytes a token instead.</summary>
     public static long CountUtf8(ReadOnlySpan<byte> utf8, int maxTokenizedBytes = MaxTokenizedBytes) =>
         utf8.Length > maxTokenizedBytes ? (utf8.Length + 3) / 4 : Count(Encoding.UTF8.GetString(utf8));

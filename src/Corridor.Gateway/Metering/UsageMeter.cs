@@ -115,6 +115,13 @@ internal sealed class UsageMeter(int retainChars)
     }
 
     /// <summary>
+    /// How much text <see cref="EstimateIfMissing"/> would give the tokenizer now, in bytes or characters: none when the
+    /// upstream's usage is final. Lets the caller move a large estimate off a thread that must not wait.
+    /// </summary>
+    public int EstimateSize(int requestBodyBytes) =>
+        Reported && !OutputProvisional ? 0 : (Reported ? 0 : TokenCounter.TokenizedBytes(requestBodyBytes)) + (_text?.Length ?? 0);
+
+    /// <summary>
     /// The tokens of the output seen: the retained text counted by the tokenizer and scaled up to all the characters
     /// seen when only part was retained; about four characters a token when nothing was retained.
     /// </summary>

@@ -91,8 +91,9 @@ internal sealed class RequestPipeline(
         }
         finally
         {
-            // 8. Meter: tokens from the upstream's usage, cost from the price book; settle the admission's reservation.
-            Meter.Settle(call);
+            // 8. Meter: tokens from the upstream's usage (or a tokenizer's estimate, off the socket's thread when large),
+            // cost from the price book; settle the admission's reservation.
+            await Meter.SettleAsync(call);
             admitter.Settle(call);
 
             // 9. Record: the ledger row, group-committed in batches (written by this request itself when no other is in
