@@ -223,7 +223,9 @@ public static class GatewayHost
         app.MapPost("/v1/chat/completions", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.ChatCompletions));
         app.MapPost("/v1/messages", context => pipeline.InvokeAsync(context, Dialect.Anthropic, Operation.Messages));
         app.MapPost("/v1/embeddings", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.Embeddings));
-        app.MapGet("/v1/models", app.Services.GetRequiredService<ModelsEndpoint>().InvokeAsync);
+        var models = app.Services.GetRequiredService<ModelsEndpoint>();
+        app.MapGet("/v1/models", models.ListAsync);
+        app.MapGet("/v1/models/{**id}", models.RetrieveAsync);
         app.MapGet("/v1/usage", app.Services.GetRequiredService<UsageEndpoint>().InvokeAsync);
         app.MapGet("/healthz", HealthEndpoint.InvokeAsync);
         Admin.AdminApi.Map(app);

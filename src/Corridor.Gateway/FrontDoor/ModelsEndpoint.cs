@@ -6,52 +6,36 @@ using Microsoft.AspNetCore.Http;
 
 namespace Corridor.Gateway.FrontDoor;
 
-/// <summary><c>GET /v1/models</c>: the models the calling tenant may use, in the dialect the client speaks.</summary>
+/// <summary>
+/// <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c>: the models (and aliases) the calling tenant may use, in the
+/// dialect the client speaks. A model the tenant may not use is not found, as in the list.
+/// </summary>
 internal sealed class ModelsEndpoint(Authenticator authenticator, GatewayState state, TimeProvider time)
 {
-    public async Task InvokeAsync(HttpContext context)
+    private const string CreatedAt = "2025-01-01T00:00:00Z";
+    private const long Created = 1735689600;
+
+    public async Task ListAsync(HttpContext context)
     {
-        var dialect = context.Request.Headers.ContainsKey("anthropic-version") ? Dialect.Anthropic : Dialect.OpenAI;
-        var call = new CorridorRequestFeature(state.Active, "req_" + Guid.CreateVersion7().ToString("N"), dialect, Operation.Models, time.GetUtcNow(), time.GetTimestamp(), 0);
-        context.Response.Headers["x-corridor-request-id"] = call.RequestId;
-        context.Response.Headers["x-corridor-region"] = "none";
-        if (authenticator.Authenticate(context, call) is { } error)
+        if (await AuthenticateAsync(context) is not { } call)
         {
-            await RequestPipeline.WriteErrorAsync(context, dialect, error, call.RequestId);
             return;
         }
-        context.Response.ContentType = "application/json";
-        var models = Entitlement.EntitledModels(call, call.ReceivedAt).Select(m => (m.Id, Owner: m.Vendor.Id))
-            .Concat(Entitlement.EntitledAliases(call, call.ReceivedAt).Select(alias => (Id: alias, Owner: "corridor")))
-            .ToList();
-        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        var models = Entitled(call).ToList();
+        using (var json = StartAnswer(context))
         {
             json.WriteStartObject();
-            if (dialect == Dialect.OpenAI)
+            if (call.Dialect == Dialect.OpenAI)
             {
                 json.WriteString("object", "list");
             }
             json.WriteStartArray("data");
             foreach (var model in models)
             {
-                json.WriteStartObject();
-                json.WriteString("id", model.Id);
-                if (dialect == Dialect.Anthropic)
-                {
-                    json.WriteString("type", "model");
-                    json.WriteString("display_name", model.Id);
-                    json.WriteString("created_at", "2025-01-01T00:00:00Z");
-                }
-                else
-                {
-                    json.WriteString("object", "model");
-                    json.WriteNumber("created", 1735689600);
-                    json.WriteString("owned_by", model.Owner);
-                }
-                json.WriteEndObject();
+                WriteModel(json, call.Dialect, model);
             }
             json.WriteEndArray();
-            if (dialect == Dialect.Anthropic)
+            if (call.Dialect == Dialect.Anthropic)
             {
                 json.WriteBoolean("has_more", false);
                 WriteIdOrNull(json, "first_id", models.Count > 0 ? models[0].Id : null);
@@ -60,6 +44,75 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, GatewayState s
             json.WriteEndObject();
         }
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    public async Task RetrieveAsync(HttpContext context)
+    {
+        if (await AuthenticateAsync(context) is not { } call)
+        {
+            return;
+        }
+        // A model id holding a slash reaches the route escaped by some clients.
+        var id = (context.Request.RouteValues["id"] as string ?? "").Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        var found = Entitled(call).Where(m => m.Id == id).Take(1).ToList();
+        if (found.Count == 0)
+        {
+            await RequestPipeline.WriteErrorAsync(context, call.Dialect,
+                new GatewayError(ErrorKind.NotFound, $"The model '{id}' does not exist or you do not have access to it.", "model_not_found", "model"),
+                call.RequestId);
+            return;
+        }
+        using (var json = StartAnswer(context))
+        {
+            WriteModel(json, call.Dialect, found[0]);
+        }
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>The caller's request, authenticated; null once an error has been answered.</summary>
+    private async Task<CorridorRequestFeature?> AuthenticateAsync(HttpContext context)
+    {
+        var dialect = context.Request.Headers.ContainsKey("anthropic-version") ? Dialect.Anthropic : Dialect.OpenAI;
+        var now = time.GetUtcNow();
+        var call = new CorridorRequestFeature(state.Active, RequestPipeline.NewRequestId(now), dialect, Operation.Models, now, time.GetTimestamp(), 0);
+        context.Response.Headers["x-corridor-request-id"] = call.RequestId;
+        context.Response.Headers["x-corridor-region"] = "none";
+        if (authenticator.Authenticate(context, call) is { } error)
+        {
+            await RequestPipeline.WriteErrorAsync(context, dialect, error, call.RequestId);
+            return null;
+        }
+        return call;
+    }
+
+    /// <summary>The entitled models with their vendors, then the aliases that lead to at least one of them.</summary>
+    private static IEnumerable<(string Id, string Owner)> Entitled(CorridorRequestFeature call) =>
+        Entitlement.EntitledModels(call, call.ReceivedAt).Select(m => (m.Id, Owner: m.Vendor.Id))
+            .Concat(Entitlement.EntitledAliases(call, call.ReceivedAt).Select(alias => (Id: alias, Owner: "corridor")));
+
+    private static Utf8JsonWriter StartAnswer(HttpContext context)
+    {
+        context.Response.ContentType = "application/json";
+        return new Utf8JsonWriter(context.Response.BodyWriter);
+    }
+
+    private static void WriteModel(Utf8JsonWriter json, Dialect dialect, (string Id, string Owner) model)
+    {
+        json.WriteStartObject();
+        json.WriteString("id", model.Id);
+        if (dialect == Dialect.Anthropic)
+        {
+            json.WriteString("type", "model");
+            json.WriteString("display_name", model.Id);
+            json.WriteString("created_at", CreatedAt);
+        }
+        else
+        {
+            json.WriteString("object", "model");
+            json.WriteNumber("created", Created);
+            json.WriteString("owned_by", model.Owner);
+        }
+        json.WriteEndObject();
     }
 
     private static void WriteIdOrNull(Utf8JsonWriter json, string name, string? id)

@@ -112,6 +112,33 @@ public sealed class PolicyTests(PolicyGatewayFixture fixture) : IClassFixture<Po
     }
 
     [Fact]
+    public async Task AModel_IsRetrievedByItsId_InEitherDialect_AndOneTheTenantMayNotUse_IsNotFound_AsAnUnknownOne()
+    {
+        var secret = await fixture.TenantAsync("basic-sg-retrieve", "SG", VettingTier.Basic);
+        var models = Live.OpenAI(secret).GetOpenAIModelClient();
+        var anthropic = Live.Anthropic(secret);
+
+        var gpt = (await models.GetModelAsync("gpt-4.1").WithTimeout()).Value;
+        var gptForAnthropic = await anthropic.Models.Retrieve("gpt-4.1").WithTimeout();
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => models.GetModelAsync("claude-sonnet-4")).WithTimeout();
+        var unknown = await Assert.ThrowsAsync<ClientResultException>(() => models.GetModelAsync("no-such-model")).WithTimeout();
+        var refusedForAnthropic = await Assert.ThrowsAnyAsync<AnthropicApiException>(() => anthropic.Models.Retrieve("claude-sonnet-4")).WithTimeout();
+
+        Assert.Equal(("gpt-4.1", "openai"), (gpt.Id, gpt.OwnedBy));
+        Assert.Equal(("gpt-4.1", "model"), (gptForAnthropic.ID, gptForAnthropic.Type.GetString()));
+        Assert.Equal((404, 404), (refused.Status, unknown.Status));
+        using (var body = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString()))
+        {
+            Assert.Equal("model_not_found", body.RootElement.GetProperty("error").GetProperty("code").GetString());
+        }
+        Assert.Equal(HttpStatusCode.NotFound, refusedForAnthropic.StatusCode);
+        using (var body = JsonDocument.Parse(refusedForAnthropic.ResponseBody))
+        {
+            Assert.Equal("not_found_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+        }
+    }
+
+    [Fact]
     public async Task Restrictions_AreAppliedToTheForwardedRequest_AndModelsAreFiltered()
     {
         var secret = await fixture.TenantAsync("basic-sg", "SG", VettingTier.Basic);
