@@ -191,6 +191,7 @@ public static class GatewayHost
         services.AddSingleton<RequestsInFlight>();
         services.AddSingleton<RequestPipeline>();
         services.AddSingleton<ModelsEndpoint>();
+        services.AddSingleton<UnservedEndpoint>();
         services.AddSingleton<UsageEndpoint>();
         services.AddObservability(config.Observability);
 
@@ -229,6 +230,7 @@ public static class GatewayHost
         app.MapGet("/v1/usage", app.Services.GetRequiredService<UsageEndpoint>().InvokeAsync);
         app.MapGet("/healthz", HealthEndpoint.InvokeAsync);
         Admin.AdminApi.Map(app);
+        app.MapFallback("/v1/{**path}", app.Services.GetRequiredService<UnservedEndpoint>().InvokeAsync);
     }
 }
 

@@ -1,0 +1,72 @@
+using Corridor.Gateway.Pipeline;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
+
+namespace Corridor.Gateway.FrontDoor;
+
+/// <summary>
+/// A request under <c>/v1</c> that no endpoint serves, answered in the client's dialect as its vendor would: 404 for a
+/// path Corridor does not serve (<c>POST /v1/responses</c>, say), 405 with <c>Allow</c> for a served path asked with
+/// another method. Without it the client's SDK got a bare status with no body to read. The served paths and their
+/// methods are read from the endpoints mapped, so this never disagrees with them.
+/// </summary>
+internal sealed class UnservedEndpoint(EndpointDataSource endpoints, TimeProvider time)
+{
+    private IReadOnlyList<(RoutePattern Pattern, IReadOnlyList<string> Methods)>? _served;
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var path = request.Path.Value ?? "/";
+        context.Response.Headers["x-corridor-request-id"] = RequestPipeline.NewRequestId(time.GetUtcNow());
+        context.Response.Headers["x-corridor-region"] = "none";
+        var methods = MethodsFor(path);
+        GatewayError error;
+        if (methods.Count == 0)
+        {
+            error = new GatewayError(ErrorKind.NotFound, $"Invalid URL ({request.Method} {path}): Corridor serves POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings, GET /v1/models and GET /v1/usage.", "unknown_url");
+        }
+        else
+        {
+            var allowed = string.Join(", ", methods);
+            context.Response.Headers.Allow = allowed;
+            error = new GatewayError(ErrorKind.InvalidRequest, $"Invalid method for URL ({request.Method} {path}): it is served for {allowed}.", "method_not_allowed") { StatusOverride = 405 };
+        }
+        var dialect = request.Headers.ContainsKey("anthropic-version") ? Dialect.Anthropic : Dialect.OpenAI;
+        return RequestPipeline.WriteErrorAsync(context, dialect, error, requestId: null);
+    }
+
+    private List<string> MethodsFor(string path)
+    {
+        _served ??= endpoints.Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<IHttpMethodMetadata>() is { HttpMethods.Count: > 0 })
+            .Select(e => (e.RoutePattern, e.Metadata.GetMetadata<IHttpMethodMetadata>()!.HttpMethods))
+            .ToList();
+        return _served.Where(e => Matches(e.Pattern, path)).SelectMany(e => e.Methods).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Literal segments compared as routing compares them; a parameter takes one segment, a catch-all the rest.</summary>
+    private static bool Matches(RoutePattern pattern, string path)
+    {
+        var segments = path.Trim('/').Split('/');
+        for (var i = 0; i < pattern.PathSegments.Count; i++)
+        {
+            var parts = pattern.PathSegments[i].Parts;
+            if (parts is [RoutePatternParameterPart { IsCatchAll: true }])
+            {
+                return true;
+            }
+            if (i >= segments.Length)
+            {
+                return false;
+            }
+            var literal = parts is [RoutePatternLiteralPart part] ? part.Content : null;
+            if (literal is not null ? !literal.Equals(segments[i], StringComparison.OrdinalIgnoreCase) : parts is not [RoutePatternParameterPart])
+            {
+                return false;
+            }
+        }
+        return segments.Length == pattern.PathSegments.Count;
+    }
+}
