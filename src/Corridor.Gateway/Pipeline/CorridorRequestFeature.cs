@@ -40,6 +40,12 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     /// </summary>
     public RequestEnforcement Enforcement { get; set; } = RequestEnforcement.None;
 
+    /// <summary>
+    /// Set by entitlement: the request as enforcement left it (the client's own, or as a throttle rewrote it), to which a
+    /// decision's restrictions are applied. Shadow evaluation applies its candidate's decision to it, not the primary's.
+    /// </summary>
+    public ClientRequest? Enforced { get; set; }
+
     /// <summary>Set by entitlement: the model and the deployments this request may be routed to, in order.</summary>
     public ModelEntry? Model { get; set; }
 

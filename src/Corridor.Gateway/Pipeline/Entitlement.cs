@@ -19,6 +19,7 @@ internal static class Entitlement
     public static GatewayError? Entitle(HttpContext context, CorridorRequestFeature call, DateTimeOffset now)
     {
         var request = call.Request!;
+        call.Enforced = request;
         if (!call.Config.Models.TryGet(request.Model, out var choice))
         {
             return new GatewayError(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or you do not have access to it.", "model_not_found", "model");

@@ -89,6 +89,9 @@ internal sealed partial class ShadowMirror(
             return;
         }
         var usage = call.Usage;
+        // The candidate is decided as a request for it would be: on what the client asked (as the primary was), and sent
+        // the request as enforcement left it, restricted by the candidate's own decision, not by the primary's.
+        var asked = request.Original;
         var job = new ShadowJob(
             pair,
             inFlight,
@@ -98,7 +101,8 @@ internal sealed partial class ShadowMirror(
             caller.Key.Id,
             call.Dialect,
             call.Operation,
-            request.Copy(),
+            (call.Enforced ?? request).Copy(),
+            new RequestFeatures(pair.Candidate, asked.Stream, asked.Logprobs, asked.N, asked.MaxTokens),
             new ModelOutput(Cap(usage.Text, shadow.CompareChars), usage.ToolNames, usage.ToolArguments ?? ""),
             (int)time.GetElapsedTime(call.StartTimestamp).TotalMilliseconds,
             call.Cost);
@@ -177,7 +181,7 @@ internal sealed partial class ShadowMirror(
         if (config.Policy is { } policy)
         {
             decisionId = "dec_" + requestId.AsSpan(4).ToString();
-            var input = DecisionInput.For(job.Tenant, job.KeyId, new RequestFeatures(candidate.Id, request.Stream, request.Logprobs, request.N, request.MaxTokens), now);
+            var input = DecisionInput.For(job.Tenant, job.KeyId, job.Asked with { Model = candidate.Id }, now);
             var decision = policy.Decide(in input);
             audit.Enqueue(new DecisionToAudit(decisionId, requestId, input, policy));
             if (!decision.Allowed)
@@ -382,7 +386,7 @@ internal sealed partial class ShadowMirror(
 
     private sealed class ShadowJob(
         ShadowPair pair, StrongBox inFlight, string primaryModel, string primaryRequestId, Tenant tenant, string keyId, Dialect dialect, Operation operation,
-        ClientRequest request, ModelOutput primaryOutput, int primaryLatencyMs, decimal primaryCost)
+        ClientRequest request, RequestFeatures asked, ModelOutput primaryOutput, int primaryLatencyMs, decimal primaryCost)
     {
         public ShadowPair Pair { get; } = pair;
         public StrongBox InFlight { get; } = inFlight;
@@ -393,8 +397,14 @@ internal sealed partial class ShadowMirror(
         public Dialect Dialect { get; } = dialect;
         public Operation Operation { get; } = operation;
 
-        /// <summary>The copy of the tenant's request this job owns (and disposes); replaced when policy restricts it.</summary>
+        /// <summary>
+        /// The copy of the tenant's request as enforcement left it (before the primary's restrictions), which this job owns
+        /// (and disposes); replaced when the candidate's decision restricts it.
+        /// </summary>
         public ClientRequest Request { get; set; } = request;
+
+        /// <summary>The features of the request as the client sent it, which policy decides on.</summary>
+        public RequestFeatures Asked { get; } = asked;
         public ModelOutput PrimaryOutput { get; } = primaryOutput;
         public int PrimaryLatencyMs { get; } = primaryLatencyMs;
         public decimal PrimaryCost { get; } = primaryCost;

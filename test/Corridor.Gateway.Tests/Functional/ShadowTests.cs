@@ -9,9 +9,11 @@ using OpenAI.Chat;
 namespace Corridor.Gateway.Tests.Functional;
 
 /// <summary>
-/// The test catalog with the test policy, a 50 % markup as the sell price, the admin API, and three shadow pairs:
+/// The test catalog with the test policy, a 50 % markup as the sell price, the admin API, and four shadow pairs:
 /// gpt-4.1 (OpenAI) → claude-sonnet-4 (Anthropic, which policy gives verified tenants only); claude-sonnet-4 → dead
-/// (whose first deployment answers 500); gpt-4.1-azure → slow (answers after 4 s, at most one in flight).
+/// (whose first deployment answers 500); gpt-4.1-azure → slow (answers after 4 s, at most one in flight);
+/// mirror-primary (OpenAI, its logprobs stripped and max_tokens capped at 50 by policy) → mirror-candidate (Anthropic,
+/// which policy refuses logprobs and does not cap).
 /// </summary>
 public sealed class ShadowGatewayFixture : AdminGatewayFixture
 {
@@ -19,10 +21,14 @@ public sealed class ShadowGatewayFixture : AdminGatewayFixture
     {
         var sim = simulator.ToString().TrimEnd('/');
         return base.Yaml(simulator, tokenEnv)
-            .Replace("models:\n", "models:\n  - { id: slow, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
+            .Replace("models:\n", "models:\n  - { id: slow, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
+                + "  - { id: mirror-primary, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
+                + "  - { id: mirror-candidate, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
             + $$"""
 
               - { id: slow-sg, model: slow, region: sg, endpoint: "{{sim}}/x/latency=4000/v1", price: { input: 0.5, output: 1 } }
+              - { id: mirror-primary-sg, model: mirror-primary, region: sg, price: { input: 1, output: 1 } }
+              - { id: mirror-candidate-us, model: mirror-candidate, region: us-east, price: { input: 1, output: 1 } }
             pricing:
               markup: 0.5
             shadow:
@@ -32,7 +38,16 @@ public sealed class ShadowGatewayFixture : AdminGatewayFixture
                 gpt-4.1: { candidate: claude-sonnet-4, share: 1 }
                 claude-sonnet-4: { candidate: dead, share: 1 }
                 gpt-4.1-azure: { candidate: slow, share: 1, maxInFlight: 1 }
-            """ + PolicyGatewayFixture.Policy;
+                mirror-primary: { candidate: mirror-candidate, share: 1 }
+            """ + PolicyGatewayFixture.Policy + """
+
+                - id: mirror-primary
+                  match: { models: [mirror-primary] }
+                  features: { logprobs: strip, max_tokens: 50 }
+                - id: mirror-candidate
+                  match: { models: [mirror-candidate] }
+                  features: { logprobs: deny }
+            """;
     }
 
     /// <summary>A tenant of the given tier and a key for it, usable at once.</summary>
@@ -187,6 +202,40 @@ public sealed class ShadowTests(ShadowGatewayFixture fixture) : IClassFixture<Sh
         Assert.Equal((2, 0, 2), (pair.GetProperty("mirrored").GetInt32(), pair.GetProperty("compared").GetInt32(), pair.GetProperty("candidate_errors").GetInt32()));
         Assert.Equal("1", pair.GetProperty("candidate_error_rate").GetString());
         Assert.Equal(2, pair.GetProperty("errors").GetProperty("upstream_error").GetInt32());
+    }
+
+    [Fact]
+    public async Task AMirror_IsDecidedOnTheClientsOwnRequest_AndRestrictedByTheCandidatesDecisionAlone()
+    {
+        var verified = await fixture.TenantAsync("shadow-asked", VettingTier.Verified);
+        using var http = Live.Http(verified);
+        const string Ask = "Write at length about shadow evaluation, routing and policy.";
+        var logprobs = new { model = "mirror-primary", logprobs = true, messages = new[] { new { role = "user", content = Ask } } };
+        var longAnswer = new { model = "mirror-primary", max_tokens = 1000, messages = new[] { new { role = "user", content = Ask } } };
+
+        // The primary's policy strips logprobs and caps max_tokens at 50; the candidate's refuses logprobs and caps nothing.
+        using var stripped = await http.PostAsJsonAsync("/v1/chat/completions", logprobs).WithTimeout();
+        var strippedId = stripped.Headers.GetValues("x-corridor-request-id").Single();
+        using var capped = await http.PostAsJsonAsync("/v1/chat/completions", longAnswer).WithTimeout();
+        var cappedId = capped.Headers.GetValues("x-corridor-request-id").Single();
+        using var direct = await http.PostAsJsonAsync("/v1/chat/completions", logprobs with { model = "mirror-candidate" }).WithTimeout();
+        var refusal = JsonDocument.Parse(await direct.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString();
+
+        var results = await fixture.ShadowResultsAsync("mirror-primary", 2);
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.Forbidden), (stripped.StatusCode, capped.StatusCode, direct.StatusCode));
+        Assert.Equal("feature_restricted", refusal);
+        // The client asked the candidate for logprobs, which its policy refuses: skipped, as a request to it would be refused,
+        // though the primary's own policy had stripped them from what the primary was sent.
+        var skipped = results.Single(r => r.PrimaryRequestId == strippedId);
+        Assert.Equal((ShadowOutcome.Skipped, refusal), (skipped.Outcome, skipped.Reason));
+        // The client asked for 1000 tokens: the candidate is sent what it would be sent for the asking, not the primary's cap.
+        var compared = results.Single(r => r.PrimaryRequestId == cappedId);
+        Assert.Equal(ShadowOutcome.Compared, compared.Outcome);
+        var primaryRow = await Live.LedgerRowAsync(cappedId);
+        var candidateRow = await Live.LedgerRowAsync(compared.RequestId);
+        Assert.InRange(primaryRow.OutputTokens, 1, 50);
+        Assert.True(candidateRow.OutputTokens > 50, $"the candidate was sent the primary's cap: {candidateRow.OutputTokens} output tokens");
     }
 
     [Fact]
