@@ -3,7 +3,10 @@ namespace Corridor.Core.Routing;
 /// <summary>
 /// What Corridor has observed of one deployment: a time-decayed latency average and a circuit breaker.
 /// After <c>threshold</c> consecutive failures the breaker opens for a while; then one request may probe it
-/// (half-open), and a success closes it. Thread-safe; callers pass the time so tests use a fake clock.
+/// (half-open), and a success closes it. Only the outcome of a request let through in the breaker's present state changes
+/// that state: one let through before the breaker opened, or before its probe, that ends later (a long stream) is stale
+/// and counts for nothing, as Polly's breaker ignores outcomes while open and Envoy's outlier detection ignores an ejected
+/// host's. Thread-safe; callers pass the time so tests use a fake clock.
 /// </summary>
 public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
 {
@@ -24,7 +27,10 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
     private int _consecutiveFailures;
     private DateTimeOffset _openUntil = DateTimeOffset.MinValue;
     private bool _probing;
-    private long _lastProbe;
+
+    // Changes whenever the breaker does (it opens, lets its probe through, or closes): an outcome is counted only for a
+    // request let through in the present generation.
+    private long _generation;
 
     /// <summary>The decayed latency in milliseconds, or NaN before the first success.</summary>
     public double LatencyMs
@@ -86,26 +92,27 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
     public bool TryEnter(DateTimeOffset now) => TryEnter(now, out _);
 
     /// <summary>
-    /// As <see cref="TryEnter(DateTimeOffset)"/>; <paramref name="probe"/> holds the half-open state's probe when this caller
-    /// got it. A probe that ends with neither <see cref="RecordSuccess"/> nor <see cref="RecordFailure"/> (its client left,
-    /// or it was never sent) must be given back by disposing of it, or no request would probe again; disposing of one whose
-    /// outcome was recorded, or of no probe, does nothing.
+    /// As <see cref="TryEnter(DateTimeOffset)"/>; <paramref name="attempt"/> is what the request's outcome is recorded with,
+    /// and says whether it is the half-open state's probe. A probe that ends with neither outcome recorded (its client left,
+    /// or it was never sent) must be given back by disposing of the attempt, or no request would probe again; disposing of
+    /// one whose outcome was recorded, or of an attempt that is no probe, does nothing.
     /// </summary>
-    public bool TryEnter(DateTimeOffset now, out HalfOpenProbe probe)
+    public bool TryEnter(DateTimeOffset now, out BreakerAttempt attempt)
     {
-        probe = default;
         lock (_gate)
         {
             if (_consecutiveFailures < _failureThreshold)
             {
+                attempt = new BreakerAttempt(this, _generation, isProbe: false);
                 return true;
             }
             if (now < _openUntil || _probing)
             {
+                attempt = default;
                 return false;
             }
             _probing = true;
-            probe = new HalfOpenProbe(this, ++_lastProbe);
+            attempt = new BreakerAttempt(this, ++_generation, isProbe: true);
             return true;
         }
     }
@@ -114,61 +121,120 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
     /// Gives back a probe that found out nothing, so the next request may probe. Does nothing once the probe's outcome
     /// was recorded, or for another caller's probe.
     /// </summary>
-    internal void EndProbe(long probe)
+    internal void EndProbe(long generation)
     {
         lock (_gate)
         {
-            if (_probing && _lastProbe == probe)
+            if (_probing && _generation == generation)
             {
                 _probing = false;
             }
         }
     }
 
+    /// <summary>
+    /// A success of the request <paramref name="attempt"/> let through: its latency is measured whenever it began; it resets
+    /// the failures, or closes a half-open breaker, only when it began in the breaker's present state.
+    /// </summary>
+    public void RecordSuccess(in BreakerAttempt attempt, TimeSpan latency, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            Succeeded(attempt.Generation, latency, now);
+        }
+    }
+
+    /// <summary>A success, as of a request let through in the breaker's present state.</summary>
     public void RecordSuccess(TimeSpan latency, DateTimeOffset now)
     {
         lock (_gate)
         {
-            _consecutiveFailures = 0;
-            _probing = false;
-            var sample = latency.TotalMilliseconds;
-            if (double.IsNaN(_latencyMs))
-            {
-                _latencyMs = sample;
-            }
-            else
-            {
-                // Weight of the old average halves every half-life since it was last updated.
-                var age = Math.Max(0, (now - _latencyAt).TotalSeconds);
-                var keep = Math.Pow(0.5, age / LatencyHalfLife.TotalSeconds) * 0.8;
-                _latencyMs = keep * _latencyMs + (1 - keep) * sample;
-            }
-            _latencyAt = now;
+            Succeeded(_generation, latency, now);
         }
     }
 
+    /// <summary>
+    /// A failure of the request <paramref name="attempt"/> let through: counted, opening the breaker at the threshold or
+    /// again after a failed probe, only when it began in the breaker's present state.
+    /// </summary>
+    public void RecordFailure(in BreakerAttempt attempt, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            Failed(attempt.Generation, now);
+        }
+    }
+
+    /// <summary>A failure, as of a request let through in the breaker's present state.</summary>
     public void RecordFailure(DateTimeOffset now)
     {
         lock (_gate)
         {
+            Failed(_generation, now);
+        }
+    }
+
+    private void Succeeded(long generation, TimeSpan latency, DateTimeOffset now)
+    {
+        var sample = latency.TotalMilliseconds;
+        if (double.IsNaN(_latencyMs))
+        {
+            _latencyMs = sample;
+        }
+        else
+        {
+            // Weight of the old average halves every half-life since it was last updated.
+            var age = Math.Max(0, (now - _latencyAt).TotalSeconds);
+            var keep = Math.Pow(0.5, age / LatencyHalfLife.TotalSeconds) * 0.8;
+            _latencyMs = keep * _latencyMs + (1 - keep) * sample;
+        }
+        _latencyAt = now;
+        if (generation != _generation)
+        {
+            return;
+        }
+        if (_probing)
+        {
             _probing = false;
-            _consecutiveFailures++;
-            if (_consecutiveFailures >= _failureThreshold)
-            {
-                _openUntil = now + _openFor;
-            }
+            _generation++;
+        }
+        _consecutiveFailures = 0;
+    }
+
+    private void Failed(long generation, DateTimeOffset now)
+    {
+        if (generation != _generation)
+        {
+            return;
+        }
+        _probing = false;
+        _consecutiveFailures++;
+        if (_consecutiveFailures >= _failureThreshold)
+        {
+            _openUntil = now + _openFor;
+            _generation++;
         }
     }
 }
 
 /// <summary>
-/// The probe a half-open <see cref="DeploymentHealth"/> let one request make (<see cref="Id"/> 0: none). Disposing of it
-/// gives it back unless its outcome was recorded, so a request that learns nothing (its client left) cannot keep the
-/// deployment shut.
+/// One request a <see cref="DeploymentHealth"/>'s breaker let through: the breaker's generation then, and whether it is the
+/// half-open state's probe (<see cref="Id"/> 0: it is not). Disposing of a probe gives it back unless its outcome was
+/// recorded, so a request that learns nothing (its client left) cannot keep the deployment shut.
 /// </summary>
-public readonly struct HalfOpenProbe(DeploymentHealth? health, long id) : IDisposable
+public readonly struct BreakerAttempt(DeploymentHealth? health, long generation, bool isProbe) : IDisposable
 {
-    public long Id => id;
+    /// <summary>The breaker's generation when the request was let through; its outcome counts only in that generation.</summary>
+    public long Generation => generation;
 
-    public void Dispose() => health?.EndProbe(id);
+    /// <summary>The probe's id, or 0 when the request is no probe.</summary>
+    public long Id => isProbe ? generation : 0;
+
+    public void Dispose()
+    {
+        if (isProbe)
+        {
+            health?.EndProbe(generation);
+        }
+    }
 }

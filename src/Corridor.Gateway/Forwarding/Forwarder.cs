@@ -34,14 +34,16 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
             var deployment = order[i];
             var health = routes.Health(deployment);
-            if (!health.TryEnter(time.GetUtcNow(), out var probe))
+            if (!health.TryEnter(time.GetUtcNow(), out var entered))
             {
                 lastError ??= new GatewayError(ErrorKind.Unavailable, $"Every deployment of model '{request.Model}' is failing; retry later.", "circuit_open");
                 continue;
             }
             // A probe of a half-open breaker that learns nothing (the client leaves, the retry budget runs out, the request
             // cannot be translated for this deployment) is given back as the attempt ends, so the next request may probe.
-            using var attempt = probe;
+            // Its outcome is recorded with the attempt, so one that began before the breaker opened, or before its probe,
+            // cannot change it.
+            using var attempt = entered;
             var target = call.Config.Upstreams[deployment];
             // The body is built before anything is spent on this deployment, from the request as its model would serve it
             // (an alias's fallback to another model goes out under that model's own decision and restrictions), without
@@ -82,14 +84,14 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             catch (OperationCanceledException)
             {
                 LogUpstreamFailed(call.RequestId, deployment.Id, "no response headers within the idle timeout");
-                health.RecordFailure(time.GetUtcNow());
+                health.RecordFailure(attempt, time.GetUtcNow());
                 lastError = new GatewayError(ErrorKind.Timeout, $"The upstream for model '{request.Model}' did not answer in time.", "upstream_timeout");
                 continue;
             }
             catch (HttpRequestException e)
             {
                 LogUpstreamFailed(call.RequestId, deployment.Id, e.Message);
-                health.RecordFailure(time.GetUtcNow());
+                health.RecordFailure(attempt, time.GetUtcNow());
                 lastError = new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{request.Model}' could not be reached.", "upstream_unreachable");
                 continue;
             }
@@ -100,7 +102,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 if (IsRetriable(status))
                 {
                     LogUpstreamFailed(call.RequestId, deployment.Id, $"status {status}");
-                    health.RecordFailure(time.GetUtcNow());
+                    health.RecordFailure(attempt, time.GetUtcNow());
                     lastError = UpstreamStatusError(response, request.Model);
                     continue;
                 }
@@ -124,7 +126,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                     error = await RelayWholeAsync(context, call, target, direction, response, aborted);
                     learned = call.Outcome;
                 }
-                Learn(health, learned, latency);
+                Learn(health, attempt, learned, latency);
                 return error;
             }
         }
@@ -136,19 +138,20 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
     /// Tells the deployment's breaker how its answer ended, once it ended: a fault of the upstream (a body or stream that
     /// broke, stalled, was cut short, was unreadable, or carried the upstream's own error) is a failure, as one before the
     /// headers is; an answer that completed, or a 4xx relayed as the client's mistake, is a success. A client that left
-    /// first learns nothing, and a half-open probe is given back as the attempt ends.
+    /// first learns nothing, and a half-open probe is given back as the attempt ends. An answer that began before the
+    /// breaker opened (or before its probe) and ends now changes the breaker no more (<see cref="DeploymentHealth"/>).
     /// </summary>
-    private void Learn(DeploymentHealth health, RequestOutcome outcome, TimeSpan latency)
+    private void Learn(DeploymentHealth health, in BreakerAttempt attempt, RequestOutcome outcome, TimeSpan latency)
     {
         switch (outcome)
         {
             case RequestOutcome.ClientDisconnected:
                 break;
             case RequestOutcome.UpstreamError or RequestOutcome.Timeout:
-                health.RecordFailure(time.GetUtcNow());
+                health.RecordFailure(attempt, time.GetUtcNow());
                 break;
             default:
-                health.RecordSuccess(latency, time.GetUtcNow());
+                health.RecordSuccess(attempt, latency, time.GetUtcNow());
                 break;
         }
     }

@@ -196,11 +196,11 @@ internal sealed partial class ShadowMirror(
         // Route: the first deployment in the candidate's routing order whose breaker lets a request through.
         DeploymentEntry? deployment = null;
         DeploymentHealth? health = null;
-        HalfOpenProbe probe = default;
+        BreakerAttempt attempt = default;
         foreach (var option in routes.Order(allowed, config.Config.Routing))
         {
             var h = routes.Health(option);
-            if (h.TryEnter(time.GetUtcNow(), out probe))
+            if (h.TryEnter(time.GetUtcNow(), out attempt))
             {
                 (deployment, health) = (option, h);
                 break;
@@ -219,7 +219,7 @@ internal sealed partial class ShadowMirror(
             openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
         if (body.Error is not null)
         {
-            probe.Dispose();
+            attempt.Dispose();
             return Skip("untranslatable");
         }
         var usage = new UsageMeter(compareChars);
@@ -228,11 +228,11 @@ internal sealed partial class ShadowMirror(
         var latency = (int)time.GetElapsedTime(sentAt).TotalMilliseconds;
         if (error is null or "upstream_rejected")
         {
-            health.RecordSuccess(time.GetElapsedTime(sentAt), time.GetUtcNow());
+            health.RecordSuccess(attempt, time.GetElapsedTime(sentAt), time.GetUtcNow());
         }
         else
         {
-            health.RecordFailure(time.GetUtcNow());
+            health.RecordFailure(attempt, time.GetUtcNow());
         }
 
         // Meter and record, billed to the operator. No client waits for a shadow request, so neither does this for its row.

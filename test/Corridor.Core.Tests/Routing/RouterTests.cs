@@ -164,6 +164,44 @@ public sealed class RouterTests
     }
 
     [Fact]
+    public void AnOutcomeThatBeganBeforeTheBreakerOpened_DoesNotChangeIt()
+    {
+        var clock = new FakeClock(Now);
+        var health = new DeploymentHealth(2, TimeSpan.FromSeconds(30));
+        // A long stream is let through while the breaker is closed; two later requests fail and open it.
+        Assert.True(health.TryEnter(clock.GetUtcNow(), out var longStream));
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.True(health.TryEnter(clock.GetUtcNow(), out var failing));
+            health.RecordFailure(failing, clock.GetUtcNow());
+        }
+        Assert.True(health.IsOpen(clock.GetUtcNow()));
+
+        // The stream ends well while the breaker is open: it does not close it.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        health.RecordSuccess(longStream, TimeSpan.FromMilliseconds(100), clock.GetUtcNow());
+        Assert.True(health.IsOpen(clock.GetUtcNow()));
+        Assert.False(health.TryEnter(clock.GetUtcNow()));
+
+        // Half-open: a stale success or failure arriving while the probe is out neither closes the breaker nor frees the probe.
+        clock.Advance(TimeSpan.FromSeconds(25));
+        Assert.True(health.TryEnter(clock.GetUtcNow(), out var probe));
+        Assert.NotEqual(0, probe.Id);
+        health.RecordSuccess(longStream, TimeSpan.FromMilliseconds(100), clock.GetUtcNow());
+        health.RecordFailure(longStream, clock.GetUtcNow());
+        Assert.False(health.TryEnter(clock.GetUtcNow()));
+        Assert.True(health.IsOpen(clock.GetUtcNow()));
+
+        // The probe's own outcome decides; then only requests let through after it count.
+        health.RecordSuccess(probe, TimeSpan.FromMilliseconds(100), clock.GetUtcNow());
+        Assert.False(health.IsOpen(clock.GetUtcNow()));
+        Assert.True(health.TryEnter(clock.GetUtcNow(), out var afterClose));
+        health.RecordFailure(longStream, clock.GetUtcNow());
+        health.RecordFailure(afterClose, clock.GetUtcNow());
+        Assert.False(health.IsOpen(clock.GetUtcNow()));
+    }
+
+    [Fact]
     public void RetryBudget_BoundsRetriesToAShareOfRequests()
     {
         var budget = new RetryBudget(ratio: 0.1, floor: 0, cap: 1000);
