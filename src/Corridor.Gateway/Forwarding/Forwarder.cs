@@ -114,8 +114,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 RequestOutcome learned;
                 if (status >= 400)
                 {
-                    error = await RelayUpstreamErrorAsync(context, call, target, response, aborted);
-                    learned = call.Outcome;
+                    (error, learned) = await RelayUpstreamErrorAsync(context, call, target, response, aborted);
                 }
                 else if (request.Stream && response.IsEventStream)
                 {
@@ -137,7 +136,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
     /// <summary>
     /// Tells the deployment's breaker how its answer ended, once it ended: a fault of the upstream (a body or stream that
     /// broke, stalled, was cut short, was unreadable, or carried the upstream's own error) is a failure, as one before the
-    /// headers is; an answer that completed, or a 4xx relayed as the client's mistake, is a success. A client that left
+    /// headers is; an answer that completed, or a whole 4xx relayed as the client's mistake, is a success. A client that left
     /// first learns nothing, and a half-open probe is given back as the attempt ends. An answer that began before the
     /// breaker opened (or before its probe) and ends now changes the breaker no more (<see cref="DeploymentHealth"/>).
     /// </summary>
@@ -172,14 +171,30 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{model}' failed (status {response.Status}).", "upstream_error");
     }
 
-    /// <summary>A 4xx from the upstream is the client's mistake: relay it, in the client's dialect.</summary>
-    private async Task<GatewayError?> RelayUpstreamErrorAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, UpstreamResponse response, CancellationToken aborted)
+    /// <summary>
+    /// A 4xx from the upstream is the client's mistake: relay it, in the client's dialect. Returns the error to answer with
+    /// and how the upstream's part ended for its breaker: the client's mistake, unless the upstream broke off or stalled
+    /// its body, which is the upstream failing to deliver its answer, as for any other body (a whole body that is not the
+    /// vendor's error, such as a proxy's page, is still the client's mistake: a client must not open a breaker for all).
+    /// </summary>
+    private async Task<(GatewayError? Error, RequestOutcome Learned)> RelayUpstreamErrorAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, UpstreamResponse response, CancellationToken aborted)
     {
         // A 4xx body that breaks or stalls still answers with the upstream's status, just without its message.
-        var (read, _) = await response.ReadWholeAsync(server.EffectiveStreamIdleTimeout, aborted);
+        var (read, how) = await response.ReadWholeAsync(server.EffectiveStreamIdleTimeout, aborted);
         using var body = read;
         call.Outcome = RequestOutcome.ClientError;
         call.Status = response.Status;
+        var learned = how switch
+        {
+            BodyRead.Broken => RequestOutcome.UpstreamError,
+            BodyRead.IdleTimeout => RequestOutcome.Timeout,
+            _ => RequestOutcome.ClientError,
+        };
+        if (learned != RequestOutcome.ClientError)
+        {
+            LogUpstreamFailed(call.RequestId, target.Deployment.Id, how == BodyRead.Broken
+                ? $"the connection broke while reading a status {call.Status} response" : $"a status {call.Status} response body stalled");
+        }
         // An error that quotes the upstream's request quotes its credential too: the client gets the status, not the body.
         var shown = body is not null && !WithholdsQuotedCredential(call, target, body.Span) ? body : null;
         if (shown is not null && target.Dialect == call.Dialect && JsonObjectText.IsOneObject(shown.Span))
@@ -187,13 +202,13 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             context.Response.StatusCode = call.Status;
             context.Response.ContentType = "application/json";
             call.Held.Write(shown.Span);
-            return null;
+            return (null, learned);
         }
         var message = shown is null ? null : UpstreamErrorMessage(shown.Span);
-        return new GatewayError(ErrorKind.InvalidRequest, message ?? $"The upstream rejected the request (status {call.Status}).", "upstream_rejected")
+        return (new GatewayError(ErrorKind.InvalidRequest, message ?? $"The upstream rejected the request (status {call.Status}).", "upstream_rejected")
         {
             StatusOverride = call.Status,
-        };
+        }, learned);
     }
 
     private async Task<GatewayError?> RelayWholeAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, UpstreamResponse response, CancellationToken aborted)

@@ -21,8 +21,15 @@ public sealed class BreakerGatewayFixture : LiveGatewayFixture
     protected override Task<LiveGateway> StartAsync()
     {
         var upstream = Own(new ScriptedUpstream());
-        upstream.AnswerRequests(_ => UnusualUpstreamFixture.OpenEventStream(UnusualUpstreamFixture.AnthropicStreamError));
+        upstream.AnswerRequests(request =>
+            request.Contains("rejecting-stalled", StringComparison.Ordinal) ? Rejection("{\"error\":{\"message\":\"Bad", declared: 200)
+            : request.Contains("rejecting-html", StringComparison.Ordinal) ? Rejection("<html><body>400 Bad Request</body></html>")
+            : UnusualUpstreamFixture.OpenEventStream(UnusualUpstreamFixture.AnthropicStreamError));
         var scripted = upstream.BaseUrl.ToString().TrimEnd('/');
+        // A 400 whose body the upstream breaks off: its connection closes after a few of the bytes its length promised.
+        var breaking = Own(new ScriptedUpstream());
+        breaking.Answer(_ => Rejection("{\"error\":{\"message\":\"Bad", declared: 200), closeAfter: true);
+        var broken = breaking.BaseUrl.ToString().TrimEnd('/');
         return LiveGateway.StartAsync(simulator =>
         {
             var sim = simulator.ToString().TrimEnd('/');
@@ -39,6 +46,9 @@ public sealed class BreakerGatewayFixture : LiveGatewayFixture
                 ("garbled-whole", "openai", $"{sim}/x/garbage=1/v1"),
                 ("half-open", "openai", $"{sim}/x/disconnect=5/v1"),
                 ("rejecting", "openai", $"{sim}/x/status=400/v1"),
+                ("rejecting-html", "openai", $"{scripted}/v1"),
+                ("rejecting-broken", "openai", $"{broken}/v1"),
+                ("rejecting-stalled", "openai", $"{scripted}/v1"),
                 ("left", "openai", $"{sim}/x/stall=3/v1"),
             ];
             var models = string.Concat(failing.Select(f => $"  - {{ id: {f.Model}, vendor: {f.Vendor}, capabilities: [chat], contextWindow: 8192 }}\n"));
@@ -55,6 +65,10 @@ public sealed class BreakerGatewayFixture : LiveGatewayFixture
                 """;
         });
     }
+
+    /// <summary>A 400 with <paramref name="body"/>, its head declaring <paramref name="declared"/> bytes of body (else the body's own).</summary>
+    private static string Rejection(string body, int? declared = null) =>
+        $"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {declared ?? Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
 }
 
 /// <summary>
@@ -110,14 +124,35 @@ public sealed class BreakerTests(BreakerGatewayFixture fixture) : IClassFixture<
         Assert.True(health.IsOpen(DateTimeOffset.UtcNow));
     }
 
-    [Fact]
-    public async Task A4xxRelayedFromTheUpstream_IsNoFailureOfTheDeployment()
+    [Theory]
+    [InlineData("rejecting")]
+    [InlineData("rejecting-html")]
+    public async Task A4xxRelayedFromTheUpstream_IsNoFailureOfTheDeployment(string model)
     {
+        // Whole, with the vendor's error or a body that is not one (a proxy's page): the client's mistake either way, which a
+        // client must not be able to turn into an open breaker for every tenant.
         for (var i = 0; i <= BreakerFailures; i++)
         {
-            var rejected = await SendAsync("rejecting", stream: false);
-            Assert.Equal(("rejecting-sg", RequestOutcome.ClientError, 400), (rejected.DeploymentId, rejected.Outcome, rejected.Status));
+            var rejected = await SendAsync(model, stream: false);
+            Assert.Equal((model + "-sg", RequestOutcome.ClientError, 400), (rejected.DeploymentId, rejected.Outcome, rejected.Status));
         }
+    }
+
+    [Theory]
+    [InlineData("rejecting-broken")]
+    [InlineData("rejecting-stalled")]
+    public async Task A4xxWhoseBodyBreaksOffOrStalls_IsAFailureOfTheDeployment(string model)
+    {
+        // The client still gets the upstream's status (without its message); the upstream failed to deliver its answer.
+        for (var i = 0; i < BreakerFailures; i++)
+        {
+            var rejected = await SendAsync(model, stream: false);
+            Assert.Equal((model + "-sg", RequestOutcome.ClientError, 400), (rejected.DeploymentId, rejected.Outcome, rejected.Status));
+        }
+
+        var next = await SendAsync(model, stream: false);
+
+        Assert.Equal((model + "-jp", RequestOutcome.Success), (next.DeploymentId, next.Outcome));
     }
 
     [Fact]
