@@ -155,7 +155,8 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         }
     }
 
-    private static bool IsRetriable(int status) =>
+    /// <summary>A status that is the deployment's failure (tried elsewhere, counted by its breaker), not the client's mistake.</summary>
+    internal static bool IsRetriable(int status) =>
         status >= 500 || status is StatusCodes.Status429TooManyRequests or StatusCodes.Status401Unauthorized
             or StatusCodes.Status403Forbidden or StatusCodes.Status404NotFound or StatusCodes.Status408RequestTimeout;
 

@@ -293,8 +293,10 @@ internal sealed partial class ShadowMirror(
             status = response.Status;
             if (status >= 400)
             {
+                // As live traffic counts them: 429 rate limited; 5xx, and 401, 403, 404 and 408 (the deployment's credential or
+                // configuration refused), a failure of the deployment; any other 4xx the request's own mistake.
                 return (status, status == (int)HttpStatusCode.TooManyRequests ? "upstream_rate_limited"
-                    : status >= 500 ? "upstream_error" : "upstream_rejected", false);
+                    : Forwarder.IsRetriable(status) ? "upstream_error" : "upstream_rejected", false);
             }
             if (response.IsEventStream)
             {

@@ -13,7 +13,8 @@ namespace Corridor.Gateway.Tests.Functional;
 /// gpt-4.1 (OpenAI) → claude-sonnet-4 (Anthropic, which policy gives verified tenants only); claude-sonnet-4 → dead
 /// (whose first deployment answers 500); gpt-4.1-azure → slow (answers after 4 s, at most one in flight);
 /// mirror-primary (OpenAI, its logprobs stripped and max_tokens capped at 50 by policy) → mirror-candidate (Anthropic,
-/// which policy refuses logprobs and does not cap).
+/// which policy refuses logprobs and does not cap); refused-primary → refused-candidate (whose upstream refuses its
+/// credential, 401).
 /// </summary>
 public sealed class ShadowGatewayFixture : AdminGatewayFixture
 {
@@ -23,12 +24,16 @@ public sealed class ShadowGatewayFixture : AdminGatewayFixture
         return base.Yaml(simulator, tokenEnv)
             .Replace("models:\n", "models:\n  - { id: slow, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
                 + "  - { id: mirror-primary, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
-                + "  - { id: mirror-candidate, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
+                + "  - { id: mirror-candidate, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }\n"
+                + "  - { id: refused-primary, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
+                + "  - { id: refused-candidate, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
             + $$"""
 
               - { id: slow-sg, model: slow, region: sg, endpoint: "{{sim}}/x/latency=4000/v1", price: { input: 0.5, output: 1 } }
               - { id: mirror-primary-sg, model: mirror-primary, region: sg, price: { input: 1, output: 1 } }
               - { id: mirror-candidate-us, model: mirror-candidate, region: us-east, price: { input: 1, output: 1 } }
+              - { id: refused-primary-sg, model: refused-primary, region: sg, price: { input: 1, output: 1 } }
+              - { id: refused-candidate-sg, model: refused-candidate, region: sg, endpoint: "{{sim}}/x/status=401/v1", price: { input: 1, output: 1 } }
             pricing:
               markup: 0.5
             shadow:
@@ -39,6 +44,7 @@ public sealed class ShadowGatewayFixture : AdminGatewayFixture
                 claude-sonnet-4: { candidate: dead, share: 1 }
                 gpt-4.1-azure: { candidate: slow, share: 1, maxInFlight: 1 }
                 mirror-primary: { candidate: mirror-candidate, share: 1 }
+                refused-primary: { candidate: refused-candidate, share: 1 }
             """ + PolicyGatewayFixture.Policy + """
 
                 - id: mirror-primary
@@ -236,6 +242,28 @@ public sealed class ShadowTests(ShadowGatewayFixture fixture) : IClassFixture<Sh
         var candidateRow = await Live.LedgerRowAsync(compared.RequestId);
         Assert.InRange(primaryRow.OutputTokens, 1, 50);
         Assert.True(candidateRow.OutputTokens > 50, $"the candidate was sent the primary's cap: {candidateRow.OutputTokens} output tokens");
+    }
+
+    [Fact]
+    public async Task ACandidateWhoseUpstreamRefusesItsCredential_FailsItsDeployment_AsLiveTrafficDoes()
+    {
+        // A 401 (like 403, 404 and 408) is the deployment's failure, not the client's mistake: live traffic falls back from it
+        // and its breaker counts it. After five (the default threshold) the breaker opens and the next mirror is skipped.
+        var verified = await fixture.TenantAsync("shadow-refused", VettingTier.Verified);
+        var chat = Live.OpenAI(verified).GetChatClient("refused-primary");
+        for (var i = 0; i < 5; i++)
+        {
+            await chat.CompleteChatAsync([new UserChatMessage($"Refused {i}.")], null, default).WithTimeout();
+            await fixture.ShadowResultsAsync("refused-primary", i + 1);
+        }
+
+        var last = await chat.CompleteChatAsync([new UserChatMessage("Refused at last.")], null, default).WithTimeout();
+        Assert.True(last.GetRawResponse().Headers.TryGetValue("x-corridor-request-id", out var lastId));
+        var results = await fixture.ShadowResultsAsync("refused-primary", 6);
+
+        Assert.All(results.Where(r => r.PrimaryRequestId != lastId), r => Assert.Equal((ShadowOutcome.CandidateFailed, "upstream_error"), (r.Outcome, r.Reason)));
+        var skipped = results.Single(r => r.PrimaryRequestId == lastId);
+        Assert.Equal((ShadowOutcome.Skipped, "circuit_open"), (skipped.Outcome, skipped.Reason));
     }
 
     [Fact]
