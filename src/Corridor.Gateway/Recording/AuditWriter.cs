@@ -21,10 +21,13 @@ internal sealed record AuditWriterOptions(int BatchSize = 256, TimeSpan? FlushIn
 /// Takes audit entries (the gateway's decisions) off the request path and appends them to the hash-chained log in batches,
 /// one transaction per batch, in the order they were enqueued. A decision is queued as it was decided
 /// (<see cref="DecisionToAudit"/>) and its record worked out here, as its batch is gathered, so the request that was
-/// decided does not pay for its trace and details. A batch the store refuses goes to the spool on local disk
+/// decided does not pay for its trace and details. A batch the store refuses, or does not take within
+/// <see cref="StoreDeadline.Timeout"/> (a database that stopped answering), goes to the spool on local disk
 /// (<see cref="AuditWriterOptions.SpoolPath"/>, <see cref="AuditSpool"/>), so a crash or a stop while the store is away
-/// does not lose it, and is appended from there once the store answers again, checked before every batch and every
-/// <see cref="SpoolRetryInterval"/>; without a spool (or when the spool refuses too) a failed batch is retried in memory
+/// does not lose it. While the spool holds batches, new batches join them there without trying the store, so records
+/// reach the chain in the order they were enqueued and no batch waits on a store that is away; a replay in the
+/// background, every <see cref="SpoolRetryInterval"/>, appends the spool once the store answers, and batches go to the
+/// store again once it is empty. Without a spool (or when the spool refuses too) a failed batch is retried in memory
 /// until it lands. A retry never appends a batch the log already holds (<see cref="ICorridorStore.AppendAuditAgainAsync"/>).
 /// On shutdown every queued entry is written, or spooled, before the process exits (one neither takes after several tries
 /// is logged as critical). Entries still gathering when the process crashes (at most <see cref="AuditWriterOptions.FlushInterval"/>
@@ -46,6 +49,10 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
     // Not SingleReader: that channel cannot count its items, and the batching reads Count.
     private readonly Channel<Queued> _queue = Channel.CreateUnbounded<Queued>();
 
+    // The spool's replay, in the background so that a store that does not answer never holds up the writer (or its stop).
+    private readonly CancellationTokenSource _stopReplay = new();
+    private Task _replaying = Task.CompletedTask;
+
     // Enqueued and not yet in the store (queued or in the batch being written).
     private long _pending;
     private long _written;
@@ -56,6 +63,9 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
 
     /// <summary>Batches waiting in the spool for the store to take them.</summary>
     public int SpoolFiles => _spool?.Spool.Files ?? 0;
+
+    /// <summary>Whether batches may be waiting in the spool, so that new ones join them there (false without a spool).</summary>
+    internal bool SpoolMayHoldBatches => _spool is { MayHoldBatches: true };
 
     /// <summary>Queues an entry; never blocks. Returns false only once the writer has shut down.</summary>
     public bool Enqueue(AuditEntry entry)
@@ -131,11 +141,11 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
                 waiting ??= reader.WaitToReadAsync(stoppingToken).AsTask();
                 if (_spool is { MayHoldBatches: true })
                 {
-                    // Wake now and then while idle, to append what the spool holds once the store is back; and before a
-                    // batch, so older entries go first.
+                    // Wake now and then while idle, to append what the spool holds once the store is back (new batches
+                    // join the spool meanwhile, so older entries go first).
+                    StartReplay();
                     await Task.WhenAny(waiting, Task.Delay(SpoolRetryInterval, time, stoppingToken));
                     stoppingToken.ThrowIfCancellationRequested();
-                    Interlocked.Add(ref _written, await _spool.ReplayAsync(CancellationToken.None));
                     if (!waiting.IsCompleted)
                     {
                         continue;
@@ -170,6 +180,15 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         }
     }
 
+    /// <summary>Appends what the spool holds, in the background, unless a replay is under way or the spool is known empty.</summary>
+    private void StartReplay()
+    {
+        if (_spool is { MayHoldBatches: true } spool && _replaying.IsCompleted)
+        {
+            _replaying = Task.Run(async () => Interlocked.Add(ref _written, await spool.ReplayAsync(_stopReplay.Token)));
+        }
+    }
+
     /// <summary>
     /// Stops the loop, then writes whatever is still queued: done here rather than at the end of <see cref="ExecuteAsync"/>
     /// so the queue is drained even when the host stops before the loop ever ran. Waits for the loop's batch even when the
@@ -194,6 +213,23 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         }
 
         await WriteAsync(batch, stopping);
+
+        // What the spool holds stays there for the next start. A replay stuck on a store that does not answer is not
+        // waited for past the store's deadline: its file stays, and an append it made after all is not made twice.
+        await _stopReplay.CancelAsync();
+        try
+        {
+            await _replaying.WaitAsync(StoreDeadline.Timeout, time, CancellationToken.None);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+        {
+        }
+    }
+
+    public override void Dispose()
+    {
+        _stopReplay.Dispose();
+        base.Dispose();
     }
 
     private async Task WriteAsync(List<AuditEntry> batch, CancellationToken stoppingToken)
@@ -203,14 +239,22 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
             return;
         }
 
+        // Older batches wait in the spool (the store is away, or was a moment ago): this one goes after them, at once.
+        if (_spool is { MayHoldBatches: true } && await _spool.TrySaveAsync(batch, storeError: null))
+        {
+            Interlocked.Add(ref _pending, -batch.Count);
+            return;
+        }
+
         var delay = TimeSpan.FromMilliseconds(100);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                // Not cancelled by shutdown: a batch that started must land. A failed attempt may still have committed (the
-                // connection broke during the commit), so a retry appends only what the log does not hold already.
-                await (attempt == 1 ? store.AppendAuditAsync(batch, CancellationToken.None) : store.AppendAuditAgainAsync(batch, CancellationToken.None));
+                // Not cancelled by shutdown, only bounded by the store's deadline. A failed attempt (one given up on at the
+                // deadline included) may still have committed, so a retry, or a replay of the spool, appends only what the
+                // log does not hold already.
+                await StoreDeadline.RunAsync(token => attempt == 1 ? store.AppendAuditAsync(batch, token) : store.AppendAuditAgainAsync(batch, token), time, CancellationToken.None);
                 Interlocked.Add(ref _written, batch.Count);
                 Interlocked.Add(ref _pending, -batch.Count);
                 return;

@@ -25,11 +25,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// How long a response's row waits for the store before it goes to the spool instead. A database that stops answering
-    /// (a hung server, a network partition) fails nothing by itself: without this, every response waited for the
-    /// driver's own timeouts (30 s a command with PostgreSQL's defaults, and again for the writer's try).
+    /// How long a response's row waits for the store before it goes to the spool instead (<see cref="StoreDeadline"/>):
+    /// without it, every response waited for the driver's own timeouts on a database that stopped answering.
     /// </summary>
-    internal static readonly TimeSpan StoreTimeout = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan StoreTimeout = StoreDeadline.Timeout;
     private static readonly Task<bool> Durable = Task.FromResult(true);
     private readonly SpoolRetries<LedgerEntry, LedgerSpool>? _retries = options.SpoolPath is { } path ? new(new LedgerSpool(path), store, new SpoolLog(
         (e, count, folder) => LogSpooled(logger, e, count, folder),
@@ -223,18 +222,8 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     /// up on may still commit: its rows, spooled meanwhile, are then skipped when the spool is written (the store ignores
     /// request ids it holds).
     /// </summary>
-    private async Task AppendAsync(IReadOnlyList<LedgerEntry> rows)
-    {
-        using var deadline = new CancellationTokenSource(StoreTimeout, time);
-        try
-        {
-            await store.AppendLedgerAsync(rows, deadline.Token).WaitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException e) when (deadline.IsCancellationRequested)
-        {
-            throw new TimeoutException($"The store did not take the rows within {StoreTimeout.TotalSeconds:0} s.", e);
-        }
-    }
+    private Task AppendAsync(IReadOnlyList<LedgerEntry> rows) =>
+        StoreDeadline.RunAsync(token => store.AppendLedgerAsync(rows, token), time);
 
     /// <summary>Waits until every row enqueued so far is in the store.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)

@@ -187,6 +187,66 @@ public sealed class AuditWriterTests : SqliteStoreTestBase
         Assert.Empty(Directory.GetFiles(spool));
     }
 
+    /// <summary>
+    /// A store that stops answering (a hung database) rather than refusing: the batch the writer is appending goes to the
+    /// spool once <see cref="StoreDeadline.Timeout"/> has passed on the writer's clock, later batches join it there without
+    /// waiting, and once the store answers the spool is appended, each record once, in the order enqueued, one valid chain.
+    /// </summary>
+    [Fact]
+    public async Task WhileTheStoreDoesNotAnswer_BatchesGoToTheSpool_TheFirstAtTheStoreDeadline_TheRestAtOnce_AndJoinTheChainOnceWhenItAnswers()
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "spool");
+        var clock = new FakeClock();
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answering = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var store = InterceptedStore.Wrap(Store, async (_, append) =>
+        {
+            if (!answering.Task.IsCompleted)
+            {
+                // No answer while the store is away; then the connection is found broken and the append rolled back.
+                asked.TrySetResult();
+                await answering.Task;
+                throw new IOException("the connection broke while the store did not answer");
+            }
+            return await append();
+        });
+        using var writer = new AuditWriter(store, new AuditWriterOptions(BatchSize: 16, FlushInterval: TimeSpan.Zero, SpoolPath: folder), clock, NullLogger<AuditWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        // The spool is found empty at start: batches go to the store first.
+        await TestTimeouts.UntilAsync(() => Task.FromResult(!writer.SpoolMayHoldBatches));
+
+        Assert.True(writer.Enqueue(Decision(0, 0)));
+        await asked.Task.WithTimeout();
+        clock.Advance(StoreDeadline.Timeout - TimeSpan.FromMilliseconds(1));
+        Assert.Equal((1, 0), (writer.Pending, writer.SpoolFiles));
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await TestTimeouts.UntilAsync(() => Task.FromResult(writer.Pending == 0));
+        Assert.Equal(1, writer.SpoolFiles);
+
+        // The clock stands still now: these wait for no deadline, and go behind the first.
+        for (var i = 1; i < 4; i++)
+        {
+            Assert.True(writer.Enqueue(Decision(0, i)));
+            var enqueued = i;
+            await TestTimeouts.UntilAsync(() => Task.FromResult(writer.Pending == 0 && writer.SpoolFiles == enqueued + 1));
+        }
+        Assert.Empty(await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync());
+
+        answering.SetResult();
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(writer.SpoolFiles == 0);
+        });
+        await writer.StopAsync(CancellationToken.None).WithTimeout();
+
+        var records = await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync();
+        Assert.Equal(["req-0-0", "req-0-1", "req-0-2", "req-0-3"], records.Select(r => r.Subject));
+        Assert.True(AuditVerifier.Verify(records).IsValid);
+        Assert.Equal(4, writer.Written);
+        Assert.Empty(Directory.GetFiles(folder));
+    }
+
     [Fact]
     public async Task ASpooledBatchTheLogAlreadyHolds_IsNotAppendedAgain()
     {
