@@ -1,3 +1,4 @@
+using Corridor.Gateway.Recording;
 using Corridor.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,6 +9,9 @@ namespace Corridor.Gateway.Authentication;
 /// Keeps the key cache in step with the store and writes last-used times now and then. The cache reloads when the store's
 /// revision moves, checked every <see cref="RefreshInterval"/>, and at once when a shared store announces a change made by
 /// another replica or the command line (<see cref="IStoreChangeNotifications"/>); the poll catches what a lost notification missed.
+/// Each refresh and each write of last-used times waits for the store at most <see cref="StoreDeadline.Timeout"/>: a database
+/// that stops answering then fails a refresh in seconds (the grace period counts on from the last one that answered), the
+/// next refresh after it answers again comes within that bound, and a stop does not wait on it for the driver's timeouts.
 /// </summary>
 internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, TimeProvider time, ILogger<StoreSync> logger) : BackgroundService
 {
@@ -36,11 +40,11 @@ internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, Tim
 
             try
             {
-                await keys.RefreshAsync(force: false, stoppingToken);
+                await StoreDeadline.RunAsync(token => keys.RefreshAsync(force: false, token), time, stoppingToken);
                 if (time.GetUtcNow() >= lastUsedDue)
                 {
                     lastUsedDue = time.GetUtcNow() + LastUsedInterval;
-                    await keys.FlushLastUsedAsync(stoppingToken);
+                    await StoreDeadline.RunAsync(keys.FlushLastUsedAsync, time, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -52,8 +56,19 @@ internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, Tim
                 LogSyncFailed(e);
             }
         }
-        await keys.FlushLastUsedAsync(CancellationToken.None);
+        try
+        {
+            await StoreDeadline.RunAsync(keys.FlushLastUsedAsync, time, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // Last-used times are a convenience for operators; a stop does not wait for (or fail on) a store that is away.
+            LogLastUsedNotWritten(e);
+        }
     }
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Writing the keys' last-used times at shutdown failed; they are not kept")]
+    private partial void LogLastUsedNotWritten(Exception exception);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Refreshing keys from the store failed; serving from the cached keys")]
     private partial void LogSyncFailed(Exception exception);

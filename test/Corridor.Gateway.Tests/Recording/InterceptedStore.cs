@@ -23,12 +23,24 @@ public class InterceptedStore : DispatchProxy
     private AuditAppend? _appendAudit;
     private LedgerAppend? _appendLedger;
     private Func<string, Exception?>? _fail;
+    private Func<string, bool>? _hang;
 
     /// <summary>A real store each of whose calls, by method name, throws the exception <paramref name="fail"/> gives (none: it goes through).</summary>
     public static ICorridorStore Failing(ICorridorStore inner, Func<string, Exception?> fail)
     {
         var proxy = Wrap(inner, null, null);
         ((InterceptedStore)(object)proxy)._fail = fail;
+        return proxy;
+    }
+
+    /// <summary>
+    /// A real store each of whose calls, by method name, does not answer while <paramref name="hangs"/> says so (a database
+    /// that stopped answering): such a call ends only when its token is cancelled, as the driver's does; the rest go through.
+    /// </summary>
+    public static ICorridorStore Hanging(ICorridorStore inner, Func<string, bool> hangs)
+    {
+        var proxy = Wrap(inner, null, null);
+        ((InterceptedStore)(object)proxy)._hang = hangs;
         return proxy;
     }
 
@@ -54,6 +66,11 @@ public class InterceptedStore : DispatchProxy
             throw failure;
         }
 
+        if (_hang?.Invoke(targetMethod.Name) is true)
+        {
+            return Unanswered(targetMethod.ReturnType, args?.OfType<CancellationToken>().FirstOrDefault() ?? default);
+        }
+
         if (_appendLedger is not null && targetMethod.Name is nameof(ICorridorStore.AppendLedgerAsync))
         {
             return _appendLedger((IReadOnlyList<LedgerEntry>)args![0]!, (CancellationToken)args[1]!, () => (Task)targetMethod.Invoke(_inner, args)!);
@@ -74,5 +91,28 @@ public class InterceptedStore : DispatchProxy
             ExceptionDispatchInfo.Throw(e.InnerException);
             throw;
         }
+    }
+
+    /// <summary>A task of <paramref name="type"/> (Task, ValueTask, or either of a result) that ends, cancelled, only with <paramref name="cancellationToken"/>.</summary>
+    private static object Unanswered(Type type, CancellationToken cancellationToken)
+    {
+        var cancelled = Task.Delay(Timeout.Infinite, cancellationToken);
+        if (type == typeof(Task))
+        {
+            return cancelled;
+        }
+        if (type == typeof(ValueTask))
+        {
+            return new ValueTask(cancelled);
+        }
+        var result = type.GetGenericArguments()[0];
+        var task = typeof(InterceptedStore).GetMethod(nameof(Cancelled), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(result).Invoke(null, [cancelled])!;
+        return type.GetGenericTypeDefinition() == typeof(ValueTask<>) ? Activator.CreateInstance(type, task)! : task;
+    }
+
+    private static async Task<T> Cancelled<T>(Task cancelled)
+    {
+        await cancelled;
+        throw new InvalidOperationException("unreachable: the task only ends cancelled");
     }
 }
