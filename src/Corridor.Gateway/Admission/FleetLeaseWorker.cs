@@ -1,4 +1,5 @@
 using Corridor.Core.Admission;
+using Corridor.Gateway.Recording;
 using Corridor.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,7 +12,9 @@ namespace Corridor.Gateway.Admission;
 /// the request path: it wakes when a request asked for a slice (and every <see cref="Tick"/> for slices of the next
 /// period, idle give-backs and pruning), gives back what is due, asks for what is wanted and reports the grants. At
 /// shutdown it gives back everything unused. Its first work, before any lease, starts the book's rows of this day and
-/// month from the ledger's spend when the book has none yet.
+/// month from the ledger's spend when the book has none yet. Each call to the book waits at most
+/// <see cref="StoreDeadline.Timeout"/>: a database that stops answering fails a lease in seconds rather than the driver's
+/// timeouts, and a stop gives up its returns within that bound instead of spending the shutdown deadline on them.
 /// </summary>
 internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, ILeaseBook book, TimeProvider time, ILogger<FleetLeaseWorker> logger)
     : BackgroundService
@@ -69,7 +72,8 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
         {
             try
             {
-                await book.SeedAsync(seeds[i].Key, seeds[i].Value, cancellationToken);
+                var seed = seeds[i];
+                await StoreDeadline.RunAsync(token => book.SeedAsync(seed.Key, seed.Value, token).AsTask(), time, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -90,7 +94,8 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
             {
                 // Sent again after a failure, a return keeps its id: if the book applied it and only the answer was lost,
                 // it is not applied twice.
-                await book.ReturnAsync(_unreturned[i], cancellationToken);
+                var back = _unreturned[i];
+                await StoreDeadline.RunAsync(token => book.ReturnAsync(back, token).AsTask(), time, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -117,7 +122,7 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
             }
             try
             {
-                counters.Holdings.Granted(want, await book.LeaseAsync(want.Key, want.Limit, want.Amount, cancellationToken));
+                counters.Holdings.Granted(want, await StoreDeadline.RunAsync(token => book.LeaseAsync(want.Key, want.Limit, want.Amount, token).AsTask(), time, cancellationToken));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -143,7 +148,7 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
             // The period before the current one stays: a replica whose clock is a little behind may still spend from it.
             foreach (var kind in Enum.GetValues<LeaseKind>())
             {
-                await book.PruneAsync(kind, LeasePeriods.Of(kind, utc) - 1, cancellationToken);
+                await StoreDeadline.RunAsync(token => book.PruneAsync(kind, LeasePeriods.Of(kind, utc) - 1, token).AsTask(), time, cancellationToken);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -5,6 +5,7 @@ using Corridor.Core.Metering;
 using Corridor.Gateway.Admission;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
+using Corridor.Gateway.Recording;
 using Corridor.Testing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -122,6 +123,38 @@ public sealed class AllowanceWaitTests : IAsyncDisposable
         Assert.Equal((0m, 0m), (book.Taken(Requests), book.Taken(budget)));
     }
 
+    /// <summary>
+    /// A replica stopped while the database does not answer gives up its give-backs at the store's deadline
+    /// (<see cref="StoreDeadline.Timeout"/>) rather than spending the shutdown on them; what it held stays taken in the
+    /// book, on the side of the limit.
+    /// </summary>
+    [Fact]
+    public async Task AReplicaStoppingWhileTheBookDoesNotAnswer_GivesUpItsGiveBacksAtTheStoreDeadline()
+    {
+        var book = await StartAsync(leaseTakes: TimeSpan.FromMilliseconds(100));
+        var admission = Admit(new DefaultHttpContext(), Call(Dialect.OpenAI, Tenant));
+        await book.AskedAsync();
+        _clock.Advance(TimeSpan.FromMilliseconds(100) + Poll);
+        Assert.Null(await admission.WithTimeout());
+
+        book.Answering = false;
+        var worker = _worker!;
+        _worker = null;
+        var stopping = WithoutContext(async () =>
+        {
+            await worker.StopAsync(CancellationToken.None);
+            return true;
+        });
+        await TestTimeouts.UntilAsync(() =>
+        {
+            _clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(stopping.IsCompleted);
+        });
+        Assert.True(await stopping.WithTimeout());
+        worker.Dispose();
+        Assert.Equal(10m, book.Taken(Requests));
+    }
+
     public async ValueTask DisposeAsync() => await StopWorkerAsync();
 
     private static LeaseSubject Requests => new(LimitScope.Tenant, "acme", LeaseKind.Requests);
@@ -191,7 +224,11 @@ public sealed class AllowanceWaitTests : IAsyncDisposable
             return _book.Lease(key, limit, want);
         }
 
-        public ValueTask ReturnAsync(LeaseReturn back, CancellationToken cancellationToken) => _book.ReturnAsync(back, cancellationToken);
+        /// <summary>False while the database does not answer: a give-back then ends only when its token is cancelled.</summary>
+        public bool Answering { get; set; } = true;
+
+        public ValueTask ReturnAsync(LeaseReturn back, CancellationToken cancellationToken) =>
+            Answering ? _book.ReturnAsync(back, cancellationToken) : new ValueTask(Task.Delay(Timeout.Infinite, cancellationToken));
 
         public ValueTask SeedAsync(LeaseKey key, decimal taken, CancellationToken cancellationToken) => _book.SeedAsync(key, taken, cancellationToken);
 
