@@ -64,7 +64,8 @@ public static partial class CatalogValidator
             {
                 errors.Add($"{at} ({model.Id}): vendor '{vendor.Id}' of kind anthropic serves no embeddings");
             }
-            if (model.Capabilities == ModelCapabilities.None)
+            // tools, vision and reasoning only qualify what a model does: one that neither chats nor embeds serves nothing.
+            if ((model.Capabilities & (ModelCapabilities.Chat | ModelCapabilities.Embeddings)) == ModelCapabilities.None)
             {
                 errors.Add($"{at} ({model.Id}): capabilities must name at least one of chat, embeddings");
             }

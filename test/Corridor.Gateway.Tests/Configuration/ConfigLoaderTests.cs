@@ -252,6 +252,18 @@ public sealed class ConfigLoaderTests
         Assert.Contains(result.Errors, e => e.Contains("price.output", StringComparison.Ordinal));
     }
 
+    /// <summary>tools, vision and reasoning only qualify chat or embeddings: a model with none of those two serves nothing.</summary>
+    [Theory]
+    [InlineData("[tools]")]
+    [InlineData("[tools, vision, reasoning]")]
+    public void AModelWithoutChatOrEmbeddings_StopsTheLoad(string capabilities)
+    {
+        var result = ConfigLoader.Parse(Minimal.Replace("[chat, tools]", capabilities, StringComparison.Ordinal), "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(["models[0] (gpt-4.1): capabilities must name at least one of chat, embeddings"], result.Errors);
+    }
+
     [Fact]
     public void CatalogErrors_StopTheLoad()
     {
