@@ -40,7 +40,8 @@ public sealed record ConfigFile(string Path, DateTime LastWrite)
 /// <summary>
 /// Reads <c>corridor.yaml</c> into <see cref="CorridorConfig"/>. The YAML is flattened into configuration keys
 /// (<c>deployments:0:region</c>) so that environment variables <c>CORRIDOR__Section__Key</c> override any value,
-/// then mapped by hand so every mistake is reported with its path, all at once.
+/// then mapped by hand so every mistake is reported with its path, all at once. A key nothing reads (a typo, a setting
+/// in the wrong section) is one of those mistakes (<see cref="ReadKeys"/>).
 /// </summary>
 public static class ConfigLoader
 {
@@ -77,12 +78,14 @@ public static class ConfigLoader
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         PolicyLoadResult? policy = null;
+        var root = new YamlMappingNode();
         try
         {
             var stream = new YamlStream();
             stream.Load(new StringReader(yaml));
-            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode root)
+            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode mapping)
             {
+                root = mapping;
                 // Policy is read as YAML by its own loader (with includes); it is not subject to environment overrides.
                 if (root.Children.TryGetValue(new YamlScalarNode(PolicyLoader.SectionName), out var section))
                 {
@@ -97,14 +100,16 @@ public static class ConfigLoader
             return new ConfigLoadResult(null, [$"corridor.yaml line {e.Start.Line}, column {e.Start.Column}: {e.Message}"]);
         }
 
-        var builder = new ConfigurationBuilder().AddInMemoryCollection(values);
-        if (environment is not null)
-        {
-            builder.AddInMemoryCollection(EnvironmentOverrides(environment));
-        }
-        var reader = new SectionReader(builder.Build());
+        var overrides = environment is null ? [] : EnvironmentOverrides(environment);
+        var builder = new ConfigurationBuilder()
+            .AddInMemoryCollection(values)
+            .AddInMemoryCollection(overrides.Select(o => KeyValuePair.Create(o.Path, o.Value)));
+        // What the reader reads is what is known: a key of the file or an override it never read is reported, first.
+        var keys = new ReadKeys(PolicyLoader.SectionName);
+        var reader = new SectionReader(keys.Track(builder.Build()));
         var config = reader.Read(baseDirectory) with { Policy = policy };
         var errors = reader.Errors;
+        errors.InsertRange(0, keys.Unknown(root, overrides.Select(o => (o.Variable, o.Path))));
         // Check the catalog and routing too, so one run lists every mistake in the file.
         var catalog = Catalog.TryCreate(config.Catalog, out var catalogErrors);
         errors.AddRange(catalogErrors);
@@ -125,15 +130,18 @@ public static class ConfigLoader
         return errors.Count == 0 ? new ConfigLoadResult(config, errors) : new ConfigLoadResult(null, errors);
     }
 
-    private static IEnumerable<KeyValuePair<string, string?>> EnvironmentOverrides(System.Collections.IDictionary environment)
+    /// <summary>Each <c>CORRIDOR__</c> variable, with the configuration path it sets (<c>CORRIDOR__server__urls</c>: <c>server:urls</c>).</summary>
+    private static List<(string Variable, string Path, string? Value)> EnvironmentOverrides(System.Collections.IDictionary environment)
     {
+        var overrides = new List<(string, string, string?)>();
         foreach (System.Collections.DictionaryEntry entry in environment)
         {
             if (entry.Key is string key && key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
             {
-                yield return new(key[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal), entry.Value as string);
+                overrides.Add((key, key[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal), entry.Value as string));
             }
         }
+        return overrides;
     }
 
     private static void Flatten(YamlNode node, string prefix, Dictionary<string, string?> values)

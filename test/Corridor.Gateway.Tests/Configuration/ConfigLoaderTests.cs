@@ -228,6 +228,176 @@ public sealed class ConfigLoaderTests
         Assert.Equal("jp-east", config.Catalog.Deployments[0].Region);
     }
 
+    /// <summary>A mistyped or misplaced key used to be ignored, leaving the default in force; now each is listed with its place, with every other error.</summary>
+    [Fact]
+    public void UnknownKeys_InEverySection_AreAllListed_WithTheirPlace_AndTheKeyMeant()
+    {
+        const string yaml = """
+            server:
+              maxRequestBodyByte: 1024
+              colour: blue
+              maxRequestHeaderCount: 0
+            ledger: { retainBody: false }
+            retainBodies: false
+            vendors:
+              - { id: openai, kind: openai, baseUrl: "https://api.openai.com/v1", apiVerison: x }
+            models:
+              - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1000, sell: { markpu: 0.2, markup: 0.2 } }
+            deployments:
+              - { id: gpt-sg, model: gpt-4.1, region: sg, priorty: 1, price: { input: 2, output: 8 } }
+            routing:
+              breaker: { failure: 3 }
+              models: { gpt-4.1: { strategy: weighted, weight: { gpt-sg: 1 } } }
+            limits:
+              tenantDefaults: { dailyBudgte: 10 }
+            tenantDefaults: { rpm: 5 }
+            shadow: { models: { gpt-4.1: { candiate: gpt-4.1, share: 2 } } }
+            monitor:
+              throttle: { maxToken: 512 }
+            observability: { logFormatt: json }
+            polcy: { include: [policy.yaml] }
+            """;
+
+        var result = ConfigLoader.Parse(yaml, "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(
+            [
+                "server.maxRequestBodyByte (line 2): unknown key; did you mean maxRequestBodyBytes?",
+                "server.colour (line 3): unknown key",
+                "ledger.retainBody (line 5): unknown key; did you mean retainBodies?",
+                "retainBodies (line 6): unknown key; did you mean ledger.retainBodies?",
+                "vendors[0].apiVerison (line 8): unknown key; did you mean apiVersion?",
+                "models[0].sell.markpu (line 10): unknown key; did you mean markup?",
+                "deployments[0].priorty (line 12): unknown key; did you mean priority?",
+                "routing.breaker.failure (line 14): unknown key; did you mean failures?",
+                "routing.models.gpt-4.1.weight (line 15): unknown key; did you mean weights?",
+                "limits.tenantDefaults.dailyBudgte (line 17): unknown key; did you mean dailyBudget?",
+                "tenantDefaults (line 18): unknown key; did you mean limits.tenantDefaults?",
+                "shadow.models.gpt-4.1.candiate (line 19): unknown key; did you mean candidate?",
+                "monitor.throttle.maxToken (line 21): unknown key; did you mean maxTokens?",
+                "observability.logFormatt (line 22): unknown key; did you mean logFormat?",
+                "polcy (line 23): unknown key; did you mean policy?",
+            ],
+            result.Errors.Where(e => e.Contains("unknown key", StringComparison.Ordinal)));
+        // Listed with the file's other errors, not instead of them.
+        Assert.Contains("server.maxRequestHeaderCount must be positive", result.Errors);
+        Assert.Contains("shadow.models.gpt-4.1.share must be between 0 and 1", result.Errors);
+    }
+
+    [Fact]
+    public void AValueWhereASectionIsExpected_OrASectionWhereAValueIs_IsListed()
+    {
+        var result = ConfigLoader.Parse(Minimal + """
+
+            server:
+              urls: { primary: "http://127.0.0.1:8080" }
+            ledger: 5
+            limits: [USD]
+            """, "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(
+            [
+                "server.urls (line 12): must be a single value",
+                "ledger (line 13): must be a section, not the single value '5'",
+                "limits (line 14): must not be a list",
+            ],
+            result.Errors);
+    }
+
+    [Fact]
+    public void AnUnknownEnvironmentOverride_IsListed_WithTheVariableMeant()
+    {
+        var environment = new Hashtable
+        {
+            ["CORRIDOR__server__maxRequestBodyByte"] = "1024",
+            ["CORRIDOR__retainBodies"] = "false",
+            ["CORRIDOR__server__urls"] = "http://0.0.0.0:9000",
+        };
+
+        var result = ConfigLoader.Parse(Minimal, "/srv", environment);
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(
+            [
+                "CORRIDOR__retainBodies (environment): unknown key; did you mean CORRIDOR__ledger__retainBodies?",
+                "CORRIDOR__server__maxRequestBodyByte (environment): unknown key; did you mean CORRIDOR__server__maxRequestBodyBytes?",
+            ],
+            result.Errors.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>A reload reports an unknown key as it reports any other error, and the last good configuration keeps serving.</summary>
+    [Fact]
+    public void AnUnknownKey_FailsAReload_AndTheLastGoodConfigurationKeepsServing()
+    {
+        using var directory = new Corridor.Testing.TempDirectory();
+        var path = directory.File("corridor.yaml");
+        var catalog = Minimal.Replace("credentialEnv: OPENAI_API_KEY", "priority: 1", StringComparison.Ordinal);
+        File.WriteAllText(path, catalog);
+        var loaded = ConfigLoader.Load(path);
+        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
+        var initial = ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UnixEpoch, out var errors);
+        Assert.Empty(errors);
+        var state = new GatewayState(initial!);
+        File.WriteAllText(path, "server: { maxRequestBodyByte: 1024 }\n" + catalog);
+
+        var status = new ConfigWatcher(loaded.Files, state, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<ConfigWatcher>.Instance).Reload();
+
+        Assert.False(status.Succeeded);
+        Assert.Equal(["server.maxRequestBodyByte (line 1): unknown key; did you mean maxRequestBodyBytes?"], status.Errors);
+        Assert.Same(initial, state.Active);
+    }
+
+    /// <summary>Every section and key docs/configuration.md documents is one the loader reads (a documented key it called unknown would stop a start).</summary>
+    [Fact]
+    public void EveryKeyTheDocumentationLists_IsKnown()
+    {
+        var text = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "configuration.md"));
+        var keys = new List<string>();
+        string? section = null;
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith("## ", StringComparison.Ordinal))
+            {
+                section = line[3..].Trim();
+                continue;
+            }
+            if (section is null || !line.StartsWith("| `", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            // "| `a` |", "| `a`, `b` |", "| `thresholds.watch` / `.flag` |", "| `models.<model>` |"
+            var cell = line.Split('|')[1];
+            string? parent = null;
+            foreach (var name in cell.Split('`').Where((_, i) => i % 2 == 1))
+            {
+                var key = name.StartsWith('.') ? parent + name : name;
+                parent = key.Contains('.', StringComparison.Ordinal) ? key[..key.LastIndexOf('.')] : null;
+                keys.Add($"{section}.{key.Replace("<", "", StringComparison.Ordinal).Replace(">", "", StringComparison.Ordinal).Replace(' ', '-')}");
+            }
+        }
+        Assert.True(keys.Count > 60, $"only {keys.Count} keys found in the documentation's tables");
+
+        var yaml = new System.Text.StringBuilder();
+        foreach (var key in keys)
+        {
+            var parts = key.Split('.');
+            // Lists hold mappings: vendors, models and deployments are written as one item each; values are empty.
+            var list = parts[0] is "vendors" or "models" or "deployments";
+            yaml.Append(parts[0]).Append(list ? ": [ { " : ": { ");
+            for (var i = 1; i < parts.Length - 1; i++)
+            {
+                yaml.Append(parts[i]).Append(": { ");
+            }
+            yaml.Append(parts[^1]).Append(": \"\"").Append(string.Concat(Enumerable.Repeat(" }", parts.Length - 1))).Append(list ? " ]" : "").Append('\n');
+        }
+        // One document per key, so that a section written twice does not hide one.
+        var unknown = yaml.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .SelectMany(document => ConfigLoader.Parse(document, "/srv").Errors.Where(e => e.Contains("unknown key", StringComparison.Ordinal)).Select(e => $"{document}: {e}"));
+        Assert.Empty(unknown);
+    }
+
     [Fact]
     public void InvalidFile_ReportsEveryError()
     {
