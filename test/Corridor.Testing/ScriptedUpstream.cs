@@ -78,7 +78,9 @@ public sealed class ScriptedUpstream : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        // InvalidOperationException ("Not listening"): the loop came round to accept again after DisposeAsync stopped the
+        // listener, which a busy machine lets happen.
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
         }
     }

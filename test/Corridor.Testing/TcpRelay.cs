@@ -92,7 +92,8 @@ public sealed class TcpRelay : IAsyncDisposable
             {
                 caller = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            // InvalidOperationException ("Not listening"): DisposeAsync stopped the listener after the loop's check above.
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
             {
                 return;
             }
