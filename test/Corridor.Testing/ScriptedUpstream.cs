@@ -34,8 +34,8 @@ public sealed class ScriptedUpstream : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    /// <summary>How long the server waits before its side of a TLS handshake.</summary>
-    public TimeSpan HandshakeDelay { get; init; }
+    /// <summary>What the server waits for before its side of a TLS handshake (a test holds the handshake with it).</summary>
+    public Task HandshakeHeldUntil { get; init; } = Task.CompletedTask;
 
     public Uri BaseUrl => new($"http://127.0.0.1:{Port}");
 
@@ -93,7 +93,7 @@ public sealed class ScriptedUpstream : IAsyncDisposable
         {
             if (_certificate is not null)
             {
-                await Task.Delay(HandshakeDelay, _stop.Token);
+                await HandshakeHeldUntil.WaitAsync(_stop.Token);
                 var tls = new SslStream(stream);
                 await tls.AuthenticateAsServerAsync(_certificate);
                 stream = tls;

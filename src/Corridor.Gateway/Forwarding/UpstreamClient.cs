@@ -56,7 +56,7 @@ internal sealed class UpstreamClient : IDisposable
 
     /// <param name="connectTimeout">The bound on a new connection, TCP and TLS handshake together.</param>
     /// <param name="certificateValidation">Null: the system's trust store decides (tests pass their own).</param>
-    /// <param name="time">The clock idle connections are aged by.</param>
+    /// <param name="time">The clock idle connections are aged by and the headers timeout is measured on (the connect timeout is the system's).</param>
     internal UpstreamClient(TimeSpan connectTimeout, RemoteCertificateValidationCallback? certificateValidation, TimeProvider time)
     {
         _connectTimeout = connectTimeout;
@@ -98,12 +98,15 @@ internal sealed class UpstreamClient : IDisposable
             var reused = connection is not null;
             if (connection is null)
             {
-                // Connecting counts against the headers' time too: within whichever of the two ends first.
+                // Connecting counts against the headers' time too: within whichever of the two ends first, the headers' time
+                // on the clock it is measured on.
                 var left = due == 0 ? Timeout.InfiniteTimeSpan : _time.GetElapsedTime(_time.GetTimestamp(), due);
                 var headersFirst = due != 0 && left < _connectTimeout;
                 try
                 {
-                    connection = await ConnectAsync(target.Endpoint, pool, headersFirst ? left : _connectTimeout, cancellationToken);
+                    connection = headersFirst
+                        ? await ConnectAsync(target.Endpoint, pool, left, _time, cancellationToken)
+                        : await ConnectAsync(target.Endpoint, pool, _connectTimeout, TimeProvider.System, cancellationToken);
                 }
                 catch (OperationCanceledException) when (headersFirst && !cancellationToken.IsCancellationRequested)
                 {
@@ -203,10 +206,10 @@ internal sealed class UpstreamClient : IDisposable
         pool.Push(connection);
     }
 
-    private async Task<UpstreamConnection> ConnectAsync(UpstreamEndpoint endpoint, UpstreamPool pool, TimeSpan within, CancellationToken cancellationToken)
+    private async Task<UpstreamConnection> ConnectAsync(UpstreamEndpoint endpoint, UpstreamPool pool, TimeSpan within, TimeProvider clock, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(within > TimeSpan.Zero ? within : TimeSpan.Zero);
+        using var bound = new CancellationTokenSource(within > TimeSpan.Zero ? within : TimeSpan.Zero, clock);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
         try

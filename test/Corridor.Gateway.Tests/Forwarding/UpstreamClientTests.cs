@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -24,8 +23,15 @@ public sealed class UpstreamClientTests : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await _upstream.DisposeAsync();
 
+    // Only a hang matters here: a loaded machine may take seconds over a first TLS handshake.
+    private static readonly TimeSpan ConnectTimeout = TestTimeouts.Default;
+
+    // A headers timeout on a fake clock that is longer than the connect timeout: connecting is bounded by that (in real
+    // time), not by what is left of the headers' time, so only the test moves the headers' deadline.
+    private static readonly TimeSpan LongerThanConnecting = ConnectTimeout + TimeSpan.FromSeconds(10);
+
     private static UpstreamClient NewClient(TimeProvider? time = null, RemoteCertificateValidationCallback? certificates = null) =>
-        new(TimeSpan.FromSeconds(5), certificates, time ?? TimeProvider.System);
+        new(ConnectTimeout, certificates, time ?? TimeProvider.System);
 
     private static UpstreamTarget Target(Uri baseUrl, string kind = "openai", string? credential = null)
     {
@@ -272,7 +278,7 @@ public sealed class UpstreamClientTests : IAsyncDisposable
         using (var response = await client.SendAsync(Target(_upstream.BaseUrl), Operation.ChatCompletions, "{}"u8.ToArray(), default).WithTimeout())
         {
             await Assert.ThrowsAsync<IOException>(() => ReadAllAsync(response));
-            var (body, how) = await response.ReadWholeAsync(TimeSpan.FromSeconds(5), default).WithTimeout();
+            var (body, how) = await response.ReadWholeAsync(TestTimeouts.Default, default).WithTimeout();
             Assert.Null(body);
             Assert.Equal(BodyRead.Broken, how);
         }
@@ -288,7 +294,7 @@ public sealed class UpstreamClientTests : IAsyncDisposable
 
         using (var whole = await client.SendAsync(target, Operation.ChatCompletions, "{}"u8.ToArray(), default).WithTimeout())
         {
-            var (body, how) = await whole.ReadWholeAsync(TimeSpan.FromSeconds(5), default).WithTimeout();
+            var (body, how) = await whole.ReadWholeAsync(TestTimeouts.Default, default).WithTimeout();
             using var read = body;
             Assert.Equal(BodyRead.Complete, how);
             Assert.Equal(Json, Encoding.UTF8.GetString(read!.Span));
@@ -334,16 +340,17 @@ public sealed class UpstreamClientTests : IAsyncDisposable
     [Fact]
     public async Task AnAnswerWithinTheHeadersTimeout_LeavesItsConnectionPooled_AndThePassingDeadlineDoesNotShutIt()
     {
+        var clock = new FakeClock();
         _upstream.Answer(_ => WithLength(Json));
-        using var client = NewClient();
+        using var client = NewClient(clock);
         var target = Target(_upstream.BaseUrl);
 
-        using (var response = await client.SendAsync(target, Operation.ChatCompletions, "{}"u8.ToArray(), TimeSpan.FromMilliseconds(300), default).WithTimeout())
+        using (var response = await client.SendAsync(target, Operation.ChatCompletions, "{}"u8.ToArray(), LongerThanConnecting, default).WithTimeout())
         {
             Assert.Equal(Json, await ReadAllAsync(response));
         }
-        await Task.Delay(TimeSpan.FromMilliseconds(300) + 3 * UpstreamClient.HeadersDeadlineSweep);
-        using (var response = await client.SendAsync(target, Operation.ChatCompletions, "{}"u8.ToArray(), TimeSpan.FromMilliseconds(300), default).WithTimeout())
+        clock.Advance(LongerThanConnecting + 3 * UpstreamClient.HeadersDeadlineSweep); // the sweep runs past the first deadline
+        using (var response = await client.SendAsync(target, Operation.ChatCompletions, "{}"u8.ToArray(), LongerThanConnecting, default).WithTimeout())
         {
             Assert.Equal(Json, await ReadAllAsync(response));
         }
@@ -420,18 +427,23 @@ public sealed class UpstreamClientTests : IAsyncDisposable
     public async Task AHandshakeSlowerThanTheHeadersTimeout_EndsAtThatTimeout_AndTheRequestIsNeverWritten()
     {
         using var certificate = SelfSigned();
-        await using var upstream = new ScriptedUpstream(certificate) { HandshakeDelay = TimeSpan.FromSeconds(2) };
+        var handshake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = new ScriptedUpstream(certificate) { HandshakeHeldUntil = handshake.Task };
         upstream.Answer(_ => WithLength(Json));
-        using var client = NewClient(certificates: (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString());
-        var started = Stopwatch.GetTimestamp();
+        var clock = new FakeClock();
+        using var client = NewClient(clock, (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString());
+        var headersTimeout = TimeSpan.FromMilliseconds(300);
 
-        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.SendAsync(
-            Target(new Uri($"https://localhost:{upstream.Port}/v1")), Operation.ChatCompletions, "{}"u8.ToArray(), TimeSpan.FromMilliseconds(300), default)).WithTimeout();
+        var sending = client.SendAsync(
+            Target(new Uri($"https://localhost:{upstream.Port}/v1")), Operation.ChatCompletions, "{}"u8.ToArray(), headersTimeout, default);
+        await TestTimeouts.UntilAsync(() => Task.FromResult(upstream.Connections == 1));
+        clock.Advance(headersTimeout); // while the handshake is held
 
-        // Bounded by the headers timeout, not by the connect timeout (5 s) nor by the handshake's end (2 s).
-        Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(1.5), $"ended after {Stopwatch.GetElapsedTime(started)}");
+        // Bounded by the headers timeout: not by the connect timeout (which says so), nor by the handshake's end (held).
+        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending).WithTimeout();
         Assert.StartsWith("No response headers from", e.Message, StringComparison.Ordinal);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        handshake.SetResult();
+        await upstream.ClosedByClient.WaitAsync(TestTimeouts.Default); // the handshake found the connection closed
         Assert.Empty(upstream.Requests);
     }
 
@@ -439,25 +451,29 @@ public sealed class UpstreamClientTests : IAsyncDisposable
     public async Task ARequestWhoseHeadersTimeoutPassedWhileItConnected_IsNotWritten()
     {
         using var certificate = SelfSigned();
-        // Long enough that the clock below surely moves while the handshake is held, short of the 5 s the connect gets.
-        await using var upstream = new ScriptedUpstream(certificate) { HandshakeDelay = TimeSpan.FromSeconds(1.5) };
+        var handshake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = new ScriptedUpstream(certificate) { HandshakeHeldUntil = handshake.Task };
         upstream.Answer(_ => WithLength(Json));
         var clock = new FakeClock();
         using var client = NewClient(clock, (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString());
+        var target = Target(new Uri($"https://localhost:{upstream.Port}/v1"));
 
-        var sending = client.SendAsync(
-            Target(new Uri($"https://localhost:{upstream.Port}/v1")), Operation.ChatCompletions, "{}"u8.ToArray(), TimeSpan.FromSeconds(5), default);
-        while (upstream.Connections == 0)
-        {
-            await Task.Delay(10);
-        }
-        clock.Advance(TimeSpan.FromSeconds(10)); // the headers' time runs out while the handshake is still going on
+        var sending = client.SendAsync(target, Operation.ChatCompletions, "{}"u8.ToArray(), LongerThanConnecting, default);
+        await TestTimeouts.UntilAsync(() => Task.FromResult(upstream.Connections == 1));
+        clock.Advance(LongerThanConnecting + TimeSpan.FromSeconds(1)); // the headers' time runs out while the handshake is held
+        handshake.SetResult();
 
         var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending).WithTimeout();
         Assert.StartsWith("No response headers from", e.Message, StringComparison.Ordinal);
-        await Task.Delay(500);
-        Assert.Empty(upstream.Requests);
         Assert.Equal(1, client.IdleConnections); // never used, so kept
+        // The next request goes on that connection, whose requests the upstream reads in order: had the first been
+        // written, it would be the one the upstream saw first.
+        using (var next = await client.SendAsync(target, Operation.ChatCompletions, "{\"next\":1}"u8.ToArray(), default).WithTimeout())
+        {
+            Assert.Equal(Json, await ReadAllAsync(next));
+        }
+        Assert.EndsWith("{\"next\":1}", Assert.Single(upstream.Requests), StringComparison.Ordinal);
+        Assert.Equal(1, upstream.Connections);
     }
 
     [Fact]
