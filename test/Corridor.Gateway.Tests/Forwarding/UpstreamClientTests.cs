@@ -117,14 +117,18 @@ public sealed class UpstreamClientTests : IAsyncDisposable
     [Fact]
     public async Task AConnectionWhoseAnswerWasWaitedFor_IsPooledAtTheThreadTheWaitEndedOn()
     {
-        _upstream.Answer(_ =>
-        {
-            Thread.Sleep(50); // so that the client's read waits
-            return "HTTP/1.1 200 OK\r\nContent-Length: " + Json.Length + "\r\n\r\n" + Json;
-        });
+        using var answers = new SemaphoreSlim(0);
+        _upstream.Answer(_ => answers.Wait(TestTimeouts.Default) ? WithLength(Json) : null);
         using var client = NewClient();
+        var target = Target(_upstream.BaseUrl);
+        answers.Release();
+        Assert.Equal(Json, await RoundTripAsync(client, target)); // connects; the connection is pooled
 
-        Assert.Equal(Json, await RoundTripAsync(client, Target(_upstream.BaseUrl)));
+        // On the pooled connection the request is written and the read begun within this call, and the upstream holds its
+        // answer until after it: the read waits.
+        var waited = RoundTripAsync(client, target);
+        answers.Release();
+        Assert.Equal(Json, await waited);
 
         Assert.NotEqual(0, Assert.Single(client.IdleHomes));
     }
