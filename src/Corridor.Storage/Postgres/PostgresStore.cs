@@ -319,45 +319,42 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
 
     /// <summary>
     /// Whole UTC days come from the daily totals; only the part days at either end of the range are summed from the ledger
-    /// (and only their partitions are read). numeric sums exactly.
+    /// (<see cref="UsageDays"/>; and only their partitions are read). numeric sums exactly.
     /// </summary>
     public async Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, string? tenantId, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand { Connection = connection };
         var tenant = PostgresValues.Rows.Tenant(command, tenantId);
-        var rows = "SELECT tenant_id, model, 1 AS requests, input_tokens, output_tokens, cost FROM ledger WHERE billable AND " + tenant;
+        var days = UsageDays.Of(from, to);
         var parts = new List<string>();
-        var firstDay = from is { } start ? CeilingDay(start) : (DateTimeOffset?)null;
-        var endDay = to is { } end ? FloorDay(end) : (DateTimeOffset?)null;
-        if (firstDay is { } f && endDay is { } e && f >= e)
+        foreach (var (i, (start, end)) in days.LedgerSpans().Index())
         {
-            // Within one day (or across one midnight without a whole day): the ledger alone.
-            parts.Add(rows + " AND time >= @from AND time < @to");
+            parts.Add($"SELECT tenant_id, model, 1 AS requests, input_tokens, output_tokens, cost FROM ledger WHERE billable AND {tenant} AND time >= @from{i}"
+                + (end is null ? "" : $" AND time < @to{i}"));
+            AddTime(command, $"from{i}", start);
+            if (end is { } e)
+            {
+                AddTime(command, $"to{i}", e);
+            }
         }
-        else
+
+        if (days.HasWholeDays)
         {
-            var days = new List<string>();
-            if (firstDay is not null)
+            var where = new List<string> { tenant };
+            if (days.FirstDay is { } first)
             {
-                days.Add("day >= @first_day");
-                if (from != firstDay)
-                {
-                    parts.Add(rows + " AND time >= @from AND time < @first_day_at");
-                }
+                where.Add("day >= @first_day");
+                command.Parameters.AddWithValue("first_day", first);
             }
 
-            if (endDay is not null)
+            if (days.EndDay is { } endDay)
             {
-                days.Add("day < @end_day");
-                if (to != endDay)
-                {
-                    parts.Add(rows + " AND time >= @end_day_at AND time < @to");
-                }
+                where.Add("day < @end_day");
+                command.Parameters.AddWithValue("end_day", endDay);
             }
 
-            days.Add(tenant);
-            parts.Add("SELECT tenant_id, model, requests, input_tokens, output_tokens, cost FROM usage_daily WHERE " + string.Join(" AND ", days));
+            parts.Add("SELECT tenant_id, model, requests, input_tokens, output_tokens, cost FROM usage_daily WHERE " + string.Join(" AND ", where));
         }
 
         command.CommandText = $"""
@@ -365,12 +362,6 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
             FROM ({string.Join(" UNION ALL ", parts)}) AS usage
             GROUP BY tenant_id, model ORDER BY tenant_id COLLATE "C", model COLLATE "C"
             """;
-        AddTime(command, "from", from);
-        AddTime(command, "to", to);
-        AddTime(command, "first_day_at", firstDay);
-        AddTime(command, "end_day_at", endDay);
-        command.Parameters.AddWithValue("first_day", firstDay is { } fd ? DateOnly.FromDateTime(fd.UtcDateTime) : DateOnly.MinValue);
-        command.Parameters.AddWithValue("end_day", endDay is { } ed ? DateOnly.FromDateTime(ed.UtcDateTime) : DateOnly.MaxValue);
         var totals = new List<UsageTotal>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -380,16 +371,8 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
 
         return totals;
 
-        static void AddTime(NpgsqlCommand command, string name, DateTimeOffset? time) =>
-            command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.TimestampTz) { Value = time is { } t ? PostgresValues.ToUtc(t) : DBNull.Value });
-
-        static DateTimeOffset FloorDay(DateTimeOffset time) => new(PostgresValues.ToUtc(time).UtcDateTime.Date, TimeSpan.Zero);
-
-        static DateTimeOffset CeilingDay(DateTimeOffset time)
-        {
-            var floor = FloorDay(time);
-            return floor == PostgresValues.ToUtc(time) ? floor : floor.AddDays(1);
-        }
+        static void AddTime(NpgsqlCommand command, string name, DateTimeOffset time) =>
+            command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.TimestampTz) { Value = PostgresValues.ToUtc(time) });
     }
 
     public Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) =>

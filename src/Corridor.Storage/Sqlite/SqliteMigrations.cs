@@ -8,7 +8,8 @@ namespace Corridor.Storage.Sqlite;
 /// </summary>
 internal static class SqliteMigrations
 {
-    internal sealed record Migration(int Version, string Name, string Sql);
+    /// <summary>A step: its SQL, then, when it has one, <paramref name="Backfill"/> in the same transaction (what SQL cannot do exactly).</summary>
+    internal sealed record Migration(int Version, string Name, string Sql, Action<SqliteConnection, SqliteTransaction>? Backfill = null);
 
     internal static readonly IReadOnlyList<Migration> All =
     [
@@ -237,6 +238,24 @@ internal static class SqliteMigrations
             -- for the index with a B-tree insert.
             DROP INDEX ledger_decision;
             """),
+        new(12, "daily usage", """
+            -- Billable totals per UTC day (ISO 8601 text), tenant and model, as PostgreSQL's usage_daily (its migration 6): the
+            -- ledger's writer adds the rows each transaction inserted (UsageDaily), so a usage query reads a row per day and
+            -- model, not every request. cost is exact decimal text, summed in C# decimal; the backfill below sums what the
+            -- ledger already holds. Keyed by tenant first: one tenant's range is one stretch of the table.
+            CREATE TABLE usage_daily (
+                tenant_id     TEXT    NOT NULL,
+                day           TEXT    NOT NULL,
+                model         TEXT    NOT NULL,
+                requests      INTEGER NOT NULL,
+                input_tokens  INTEGER NOT NULL,
+                output_tokens INTEGER NOT NULL,
+                cost          TEXT    NOT NULL,
+                PRIMARY KEY (tenant_id, day, model)
+            ) STRICT, WITHOUT ROWID;
+            -- Every tenant's days (corridor usage, the admin API); a new row per day, tenant and model pays for it, not each request.
+            CREATE INDEX ix_usage_daily_day ON usage_daily (day);
+            """, UsageDaily.Backfill),
     ];
 
     internal static int LatestVersion => All[^1].Version;
@@ -271,6 +290,7 @@ internal static class SqliteMigrations
             }
 
             await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
+            migration.Backfill?.Invoke(connection, transaction);
             using (var record = connection.CreateCommand())
             {
                 record.Transaction = transaction;

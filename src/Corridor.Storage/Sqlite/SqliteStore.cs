@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Core.Metering;
-using Corridor.Core.Reports;
 using Corridor.Core.Shadow;
 using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
@@ -578,27 +577,57 @@ internal sealed partial class SqliteStore : ICorridorStore
         }
     }
 
+    /// <summary>
+    /// Whole UTC days come from the daily totals (<see cref="UsageDaily"/>); only the part days at either end of the range are
+    /// read from the ledger (<see cref="UsageDays"/>). Summed here in decimal: SQLite would add the cost text as floating point.
+    /// </summary>
     public async Task<IReadOnlyList<UsageTotal>> GetUsageTotalsAsync(DateTimeOffset? from, DateTimeOffset? to, string? tenantId, CancellationToken cancellationToken)
     {
         await CatchUpLedgerAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT tenant_id, model, input_tokens, output_tokens, cost FROM ledger WHERE billable = 1 AND "
-            + SqliteValues.Rows.Tenant(command, tenantId) + SqliteValues.Rows.TimeRange(command, from, to, "AND");
+        var tenant = SqliteValues.Rows.Tenant(command, tenantId);
+        var days = UsageDays.Of(from, to);
+        var parts = new List<string>();
+        foreach (var (i, (start, end)) in days.LedgerSpans().Index())
+        {
+            parts.Add($"SELECT tenant_id, model, 1, input_tokens, output_tokens, cost FROM ledger WHERE billable = 1 AND {tenant} AND time >= $from{i}"
+                + (end is null ? "" : $" AND time < $to{i}"));
+            command.Parameters.AddWithValue($"$from{i}", SqliteValues.ToUnixMs(start));
+            if (end is { } e)
+            {
+                command.Parameters.AddWithValue($"$to{i}", SqliteValues.ToUnixMs(e));
+            }
+        }
 
-        // Summed here in decimal: SQLite would add the cost text as floating point.
-        var totals = new Dictionary<(string Tenant, string Model), LedgerTotals>();
+        if (days.HasWholeDays)
+        {
+            var where = new List<string> { tenant };
+            if (days.FirstDay is { } first)
+            {
+                where.Add("day >= $first_day");
+                command.Parameters.AddWithValue("$first_day", UsageDaily.DayText(first));
+            }
+
+            if (days.EndDay is { } endDay)
+            {
+                where.Add("day < $end_day");
+                command.Parameters.AddWithValue("$end_day", UsageDaily.DayText(endDay));
+            }
+
+            parts.Add("SELECT tenant_id, model, requests, input_tokens, output_tokens, cost FROM usage_daily WHERE " + string.Join(" AND ", where));
+        }
+
+        command.CommandText = string.Join(" UNION ALL ", parts);
+        var totals = new Dictionary<(string Tenant, string Model), UsageDaily.Totals>();
         using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
                 var group = (reader.GetString(0), reader.GetString(1));
-                if (!totals.TryGetValue(group, out var total))
-                {
-                    totals[group] = total = new LedgerTotals();
-                }
-
-                total.Add(reader.GetInt64(2), reader.GetInt64(3), SqliteValues.ParseDecimal(reader.GetString(4)), 0m);
+                totals.TryGetValue(group, out var t);
+                totals[group] = new UsageDaily.Totals(t.Requests + reader.GetInt64(2), t.InputTokens + reader.GetInt64(3),
+                    t.OutputTokens + reader.GetInt64(4), t.Cost + SqliteValues.ParseDecimal(reader.GetString(5)));
             }
         }
 
@@ -607,7 +636,7 @@ internal sealed partial class SqliteStore : ICorridorStore
             .. totals
                 .OrderBy(t => t.Key.Tenant, StringComparer.Ordinal)
                 .ThenBy(t => t.Key.Model, StringComparer.Ordinal)
-                .Select(t => new UsageTotal(t.Key.Tenant, t.Key.Model, t.Value.Requests, t.Value.InputTokens, t.Value.OutputTokens, t.Value.Spend)),
+                .Select(t => new UsageTotal(t.Key.Tenant, t.Key.Model, t.Value.Requests, t.Value.InputTokens, t.Value.OutputTokens, t.Value.Cost)),
         ];
     }
 

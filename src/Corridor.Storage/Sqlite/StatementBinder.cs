@@ -153,11 +153,12 @@ internal sealed class StatementBindings(int parameters)
 }
 
 /// <summary>
-/// The three bind calls of SQLite's C API, called directly on the library SQLitePCLRaw loaded (the same name resolves to
-/// the same loaded library). Through <see cref="raw"/> every call went through the provider's interface, took and
-/// released a reference on the statement's <see cref="SafeHandle"/> and switched the thread's GC mode: about a third of
-/// a journal pass's managed time (bench/README.md, "Eighth round"). These calls only store the value (or a copy of the
-/// text) in the statement and return, so they skip the GC mode switch too (<see cref="SuppressGCTransitionAttribute"/>).
+/// The three bind calls of SQLite's C API, and the count of rows an insert changed, called directly on the library
+/// SQLitePCLRaw loaded (the same name resolves to the same loaded library). Through <see cref="raw"/> every call went
+/// through the provider's interface, took and released a reference on the statement's <see cref="SafeHandle"/> and
+/// switched the thread's GC mode: about a third of a journal pass's managed time (bench/README.md, "Eighth round"). These
+/// calls only store the value (or a copy of the text) in the statement, or read a counter, and return, so they skip the
+/// GC mode switch too (<see cref="SuppressGCTransitionAttribute"/>).
 /// </summary>
 internal static class SqliteNative
 {
@@ -177,4 +178,9 @@ internal static class SqliteNative
     [DllImport(Library, EntryPoint = "sqlite3_bind_text", ExactSpelling = true)]
     [SuppressGCTransition]
     public static extern int BindText(nint statement, int index, ref byte text, int length, nint destructor);
+
+    /// <summary>The rows the connection's last finished INSERT, UPDATE or DELETE changed (0 for an insert that did nothing on a conflict).</summary>
+    [DllImport(Library, EntryPoint = "sqlite3_changes", ExactSpelling = true)]
+    [SuppressGCTransition]
+    public static extern int Changes(nint db);
 }

@@ -301,6 +301,17 @@ public abstract class StoreContractTests : StoreContract
     }
 
     [Fact]
+    public async Task UsageTotals_FromWithinTheLastDayThereIs_AreTheRowsFromThere()
+    {
+        // A range starting after midnight of 9999-12-31 has no next midnight to start whole days at.
+        var last = new DateTimeOffset(9999, 12, 31, 12, 0, 0, TimeSpan.Zero);
+        await Store.AppendLedgerAsync([LedgerSamples.Entry("r-1", last.AddHours(-1)), LedgerSamples.Entry("r-2", last.AddHours(1))], None).WithTimeout();
+
+        Assert.Equal(1, Assert.Single(await Store.GetUsageTotalsAsync(last, null, tenantId: null, None).WithTimeout()).Requests);
+        Assert.Equal(1, Assert.Single(await Store.GetUsageTotalsAsync(last, last.AddHours(2), tenantId: "acme", None).WithTimeout()).Requests);
+    }
+
+    [Fact]
     public async Task ReadLedger_FiltersFromInclusiveToExclusive_InTimeOrder()
     {
         // Appended out of order; two rows share a time and keep their arrival order.

@@ -156,6 +156,7 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         await ExecuteAsync("DELETE FROM schema_migrations WHERE version >= 8");
         await ExecuteAsync("DROP TRIGGER enforcement_insert_revision; DROP TRIGGER enforcement_update_revision; DROP TRIGGER enforcement_delete_revision");
         await ExecuteAsync("DROP TABLE shadow_results");
+        await ExecuteAsync("DROP TABLE usage_daily");
         await ExecuteAsync("ALTER TABLE enforcement DROP COLUMN members");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN revenue");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN shadow_of");
@@ -214,6 +215,127 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         // against 8–12 MB since, both with 4 KiB pages.)
         Assert.True(largest < 32 * restartFrames * (SqliteStore.PageSize + 24), $"the WAL reached {largest:N0} bytes");
         Assert.Equal(rows + 1, (await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+    }
+
+    [Fact]
+    public async Task DailyUsage_IsTheLedgersBillableSums_PerDayTenantAndModel_ThroughTheJournalAndStraightIntoSqlite()
+    {
+        // Billable rows and not, shadow rows, rows without a tenant, several UTC days, two tenants and models, money of many
+        // decimal places (summed as floating point, it would be off); through the journal's passes, a row taken at once, and
+        // a store without the journal writing straight into SQLite, with batches that repeat rows already stored.
+        var rows = MixedRows("r", 60);
+        await using var other = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
+        Assert.True(((SqliteStore)_store).Journaled);
+        Assert.False(((SqliteStore)other).Journaled);
+
+        await _store.AppendLedgerAsync(rows[..25], None).WithTimeout();
+        Assert.True(_store.TryAppendLedger(rows[25]));
+        await other.AppendLedgerAsync(rows[20..45], None).WithTimeout();
+        await _store.AppendLedgerAsync(rows[40..], None).WithTimeout();
+        await other.AppendLedgerAsync(rows[..10], None).WithTimeout();
+
+        Assert.Equal(60, (await _store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+        Assert.Equal(DailySums(rows), await ReadDailyUsageAsync(DbPath));
+        Assert.Equal(
+            DailySums(rows).GroupBy(d => (d.Tenant, d.Model)).Select(g => new UsageTotal(g.Key.Tenant, g.Key.Model, g.Sum(d => d.Requests),
+                g.Sum(d => d.InputTokens), g.Sum(d => d.OutputTokens), g.Sum(d => d.Cost))).OrderBy(t => t.TenantId, StringComparer.Ordinal).ThenBy(t => t.Model, StringComparer.Ordinal),
+            await _store.GetUsageTotalsAsync(null, null, null, None).WithTimeout());
+    }
+
+    [Fact]
+    public async Task DailyUsageMigration_OnADatabaseMadeBeforeIt_FillsTheTotalsFromTheLedger_AndLaterRowsAddToThem()
+    {
+        // A file as migration 11 left it, its ledger holding rows of every kind.
+        var path = _folder.File("before/corridor.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var rows = MixedRows("old", 80);
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync().WithTimeout();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;"
+                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 11).Select(m => $"{m.Sql}\nINSERT INTO schema_migrations VALUES ({m.Version}, 'before', 0);"));
+            await command.ExecuteNonQueryAsync().WithTimeout();
+            foreach (var row in rows)
+            {
+                await InsertLedgerRowAsync(connection, row);
+            }
+        }
+
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(path), None).WithTimeout();
+
+        Assert.Equal(DailySums(rows), await ReadDailyUsageAsync(path));
+        var first = rows.First(r => r.Billable && r.TenantId is not null);
+        var later = LedgerSamples.Entry("new-1", first.Time, first.TenantId, model: first.Model, inputTokens: 1, outputTokens: 2, cost: 0.000000000000000001m);
+        await store.AppendLedgerAsync([later], None).WithTimeout();
+        Assert.Equal(81, (await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+        Assert.Equal(DailySums([.. rows, later]), await ReadDailyUsageAsync(path));
+    }
+
+    /// <summary>Rows every 97 minutes from 90 minutes before a midnight: billable or not, shadow, without a tenant, two tenants and models, costs of up to 20 decimal places.</summary>
+    private static List<LedgerEntry> MixedRows(string prefix, int count)
+    {
+        var midnight = new DateTimeOffset(2026, 6, 2, 0, 0, 0, TimeSpan.Zero);
+        return [.. Enumerable.Range(0, count).Select(i =>
+        {
+            var tenant = (i % 7) switch { 0 => null, 1 or 2 => "zeta", _ => "acme" };
+            var row = LedgerSamples.Entry($"{prefix}-{i}", midnight.AddMinutes(-90 + 97 * i), tenant, tenant is null ? null : "key_0000000000000001",
+                model: i % 3 == 0 ? "deepseek-v4" : "gpt-4.1", inputTokens: 10 * i, outputTokens: i, cost: Math.Round(1m / (i + 3), 20), billable: i % 5 != 4);
+            return i % 11 == 5 ? row with { Billable = false, ShadowOf = $"{prefix}-0", Revenue = 0m } : row with { Revenue = row.Cost * 1.2m };
+        })];
+    }
+
+    /// <summary>What <c>usage_daily</c> must hold for <paramref name="rows"/>, summed here: billable rows with a tenant, per UTC day, tenant and model.</summary>
+    private static List<(string Tenant, string Day, string Model, long Requests, long InputTokens, long OutputTokens, decimal Cost)> DailySums(IEnumerable<LedgerEntry> rows) =>
+    [
+        .. rows.Where(r => r.Billable && r.TenantId is not null)
+            .GroupBy(r => (Tenant: r.TenantId!, Day: r.Time.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), r.Model))
+            .Select(g => (g.Key.Tenant, g.Key.Day, g.Key.Model, (long)g.Count(), g.Sum(r => r.InputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.Cost)))
+            .OrderBy(d => d.Tenant, StringComparer.Ordinal).ThenBy(d => d.Day, StringComparer.Ordinal).ThenBy(d => d.Model, StringComparer.Ordinal),
+    ];
+
+    private static async Task<List<(string Tenant, string Day, string Model, long Requests, long InputTokens, long OutputTokens, decimal Cost)>> ReadDailyUsageAsync(string path)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync().WithTimeout();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT tenant_id, day, model, requests, input_tokens, output_tokens, cost FROM usage_daily ORDER BY tenant_id, day, model";
+        var daily = new List<(string, string, string, long, long, long, decimal)>();
+        using var reader = await command.ExecuteReaderAsync().WithTimeout();
+        while (await reader.ReadAsync().WithTimeout())
+        {
+            daily.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5),
+                decimal.Parse(reader.GetString(6), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        return daily;
+    }
+
+    /// <summary>Inserts a ledger row as a Corridor before the daily totals did: the row alone.</summary>
+    private static async Task InsertLedgerRowAsync(SqliteConnection connection, LedgerEntry row)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO ledger (request_id, time, tenant_id, key_id, model, endpoint, status, outcome, input_tokens, output_tokens, cost,
+                estimated, latency_ms, billable, revenue, shadow_of)
+            VALUES ($id, $time, $tenant, $key, $model, $endpoint, $status, $outcome, $input, $output, $cost, 0, $latency, $billable, $revenue, $shadow_of)
+            """;
+        command.Parameters.AddWithValue("$id", row.RequestId);
+        command.Parameters.AddWithValue("$time", row.Time.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$tenant", (object?)row.TenantId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$key", (object?)row.KeyId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$model", row.Model);
+        command.Parameters.AddWithValue("$endpoint", row.Endpoint);
+        command.Parameters.AddWithValue("$status", row.Status);
+        command.Parameters.AddWithValue("$outcome", RequestOutcomes.Name(row.Outcome));
+        command.Parameters.AddWithValue("$input", row.InputTokens);
+        command.Parameters.AddWithValue("$output", row.OutputTokens);
+        command.Parameters.AddWithValue("$cost", row.Cost.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$latency", row.LatencyMs);
+        command.Parameters.AddWithValue("$billable", row.Billable ? 1 : 0);
+        command.Parameters.AddWithValue("$revenue", row.Revenue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$shadow_of", (object?)row.ShadowOf ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync().WithTimeout();
     }
 
     private static Tenant Tenant(string id) => new(id, id + " Ltd.", "SG", T0);
