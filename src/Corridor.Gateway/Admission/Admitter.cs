@@ -54,10 +54,32 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
         }
         var admission = new AdmissionRequest(caller.Tenant.Id, limits.Tenant, caller.Key.Id, limits.Key, tokens, worstCase,
             request.Stream && call.Operation != Operation.Embeddings, call.Enforcement.LimitFactor);
+        return AdmitAsync(context, call, admission);
+    }
+
+    /// <summary>
+    /// Admits a request of the caller's that is not for a model (<c>GET /v1/usage</c>): it takes one request from the
+    /// requests-per-minute windows of its tenant and key, as a model's request does, and nothing else: no tokens, no
+    /// stream slot, and no budget (a spent budget must not keep a tenant from reading what it spent). Refused as a model's
+    /// request is, with the same error, headers and <c>Retry-After</c>; settled with <see cref="Settle"/> like any admission.
+    /// </summary>
+    public ValueTask<GatewayError?> AdmitRequestOnlyAsync(HttpContext context, CorridorRequestFeature call)
+    {
+        var caller = call.Caller!;
+        var limits = caller.Effective(call.Config.Config.Admission);
+        return AdmitAsync(context, call, new AdmissionRequest(caller.Tenant.Id, RequestsOnly(limits.Tenant), caller.Key.Id, RequestsOnly(limits.Key),
+            Tokens: 0, WorstCaseCost: 0m, Stream: false, call.Enforcement.LimitFactor));
+
+        static Limits RequestsOnly(Limits limits) =>
+            limits.RequestsPerMinute is { } rpm ? new Limits { RequestsPerMinute = rpm } : Limits.None;
+    }
+
+    private ValueTask<GatewayError?> AdmitAsync(HttpContext context, CorridorRequestFeature call, AdmissionRequest admission)
+    {
         var result = counters.TryAdmit(in admission, out call.Admission);
         return result.Verdict == AdmissionVerdict.AllowancePending
             ? WaitForAllowanceAsync(context, call, admission)
-            : ValueTask.FromResult(Answer(context, call, result, tokens));
+            : ValueTask.FromResult(Answer(context, call, result, admission.Tokens));
     }
 
     /// <summary>

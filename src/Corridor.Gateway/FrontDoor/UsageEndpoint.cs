@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Corridor.Gateway.Admission;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Pipeline;
@@ -13,7 +14,7 @@ namespace Corridor.Gateway.FrontDoor;
 /// key can name another tenant. Money is left out on purpose: the ledger's cost is what the operator pays the vendor,
 /// which is not the customer's to see (the operator's revenue report gives what each tenant is billed).
 /// </summary>
-internal sealed class UsageEndpoint(Authenticator authenticator, ICorridorStore store, GatewayState state, TimeProvider time)
+internal sealed class UsageEndpoint(Authenticator authenticator, Admitter admitter, ICorridorStore store, GatewayState state, TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -37,12 +38,19 @@ internal sealed class UsageEndpoint(Authenticator authenticator, ICorridorStore 
             await RequestPipeline.WriteErrorAsync(context, dialect, GatewayError.Invalid("from must be earlier than to.", "from"), call.RequestId);
             return;
         }
-        // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls may block.
-        await Task.Yield();
+        // A request of the key's like any other against its requests per minute (docs/limits-and-budgets.md): each read
+        // costs the store a query and hurries the ledger journal's pass, so a key calling in a loop is held to its rate.
+        if (await admitter.AdmitRequestOnlyAsync(context, call) is { } refused)
+        {
+            await RequestPipeline.WriteErrorAsync(context, dialect, refused, call.RequestId);
+            return;
+        }
         var tenant = call.Caller!.Tenant.Id;
         IReadOnlyList<UsageTotal> totals;
         try
         {
+            // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls may block.
+            await Task.Yield();
             totals = await store.GetUsageTotalsAsync(from, to, tenant, context.RequestAborted);
         }
         catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
@@ -51,6 +59,11 @@ internal sealed class UsageEndpoint(Authenticator authenticator, ICorridorStore 
             await RequestPipeline.WriteErrorAsync(context, dialect, new GatewayError(ErrorKind.Unavailable,
                 "Usage cannot be read now: Corridor cannot reach its store. Retry later.", "store_unavailable") { RetryAfter = "5" }, call.RequestId);
             return;
+        }
+        finally
+        {
+            // Nothing was reserved: this gives nothing back and charges nothing, and clears the admission.
+            admitter.Settle(call);
         }
         context.Response.ContentType = "application/json";
         using (var json = new Utf8JsonWriter(context.Response.BodyWriter))

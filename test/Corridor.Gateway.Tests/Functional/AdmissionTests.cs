@@ -306,6 +306,69 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
         Assert.True(billed.Count > (Budget / reserved.Max()) - 1, $"{billed.Count} requests billed; {Budget / reserved.Max()} fit at the worst case");
     }
 
+    [Fact]
+    public async Task UsageReads_CountAgainstRequestsPerMinute_Over429WithRetryAfterInEachDialect_ButNotAgainstASpentBudget()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("usage-rpm", "SG");
+        await SetLimitsAsync("tenants", "usage-rpm", new { rpm = 3 });
+        var chat = Live.OpenAI(secret).GetChatClient("gpt-4.1");
+        await chat.CompleteChatAsync([new UserChatMessage("hi")], Short).WithTimeout();
+
+        using var openAI = await UsageAsync(secret, anthropic: false);
+        using var anthropic = await UsageAsync(secret, anthropic: true);
+        using var openAIRefused = await UsageAsync(secret, anthropic: false);
+        using var anthropicRefused = await UsageAsync(secret, anthropic: true);
+        var chatRefused = await Assert.ThrowsAsync<ClientResultException>(() => chat.CompleteChatAsync([new UserChatMessage("hi")], Short)).WithTimeout();
+
+        // Each read took a request of the tenant's minute, as the chat request did, and shows where the window stands.
+        Assert.Equal(HttpStatusCode.OK, openAI.StatusCode);
+        Assert.Equal("1", openAI.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+        Assert.Equal(HttpStatusCode.OK, anthropic.StatusCode);
+        Assert.Equal("0", anthropic.Headers.GetValues("anthropic-ratelimit-requests-remaining").Single());
+        Assert.Contains("\"requests\":1", await anthropic.Content.ReadAsStringAsync().WithTimeout(), StringComparison.Ordinal);
+
+        // Over it: the pipeline's refusal, in the client's dialect, with when to retry.
+        Assert.Equal(HttpStatusCode.TooManyRequests, openAIRefused.StatusCode);
+        Assert.InRange(int.Parse(openAIRefused.Headers.GetValues("retry-after").Single(), System.Globalization.CultureInfo.InvariantCulture), 1, 60);
+        Assert.Equal("0", openAIRefused.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+        using (var body = JsonDocument.Parse(await openAIRefused.Content.ReadAsStringAsync().WithTimeout()))
+        {
+            Assert.Equal("rate_limit_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+            Assert.Equal("rate_limit_exceeded", body.RootElement.GetProperty("error").GetProperty("code").GetString());
+            Assert.Contains("requests per minute (RPM) of tenant 'usage-rpm'", body.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        Assert.Equal(HttpStatusCode.TooManyRequests, anthropicRefused.StatusCode);
+        Assert.InRange(int.Parse(anthropicRefused.Headers.GetValues("retry-after").Single(), System.Globalization.CultureInfo.InvariantCulture), 1, 60);
+        using (var body = JsonDocument.Parse(await anthropicRefused.Content.ReadAsStringAsync().WithTimeout()))
+        {
+            Assert.Equal("error", body.RootElement.GetProperty("type").GetString());
+            Assert.Equal("rate_limit_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+        }
+        Assert.Equal(429, chatRefused.Status);
+
+        // A spent budget refuses model requests, not the read of what was spent.
+        var broke = await Live.AddTenantWithKeyAsync("usage-broke", "SG");
+        await SetLimitsAsync("tenants", "usage-broke", new { rpm = 5, daily_budget = "0.0001" });
+        var quota = await Assert.ThrowsAsync<ClientResultException>(() => Live.OpenAI(broke).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("hi")], Short)).WithTimeout();
+        using var brokeUsage = await UsageAsync(broke, anthropic: false);
+        Assert.Equal(429, quota.Status);
+        Assert.Equal(HttpStatusCode.OK, brokeUsage.StatusCode);
+        Assert.Equal("4", brokeUsage.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+    }
+
+    private async Task<HttpResponseMessage> UsageAsync(string secret, bool anthropic)
+    {
+        using var http = Live.Http(secret);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/usage");
+        if (anthropic)
+        {
+            request.Headers.Add("anthropic-version", "2023-06-01");
+        }
+        var response = await http.SendAsync(request).WithTimeout();
+        await response.Content.LoadIntoBufferAsync().WithTimeout();
+        return response;
+    }
+
     private async Task SetLimitsAsync(string kind, string id, object limits)
     {
         using var admin = fixture.Admin();
