@@ -31,7 +31,10 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     private readonly TimeProvider _time;
     private readonly ILogger<MonitorService> _logger;
     private readonly MonitorSettings _settings;
-    private readonly Channel<object> _events = Channel.CreateBounded<object>(new BoundedChannelOptions(16_384)
+    // Level changes wait here to be stored; none is dropped (beyond the capacity, a subject's changes are merged).
+    private readonly LevelChangeQueue _levelChanges;
+    // A case's example requests, queued apart so they never take a level change's room.
+    private readonly Channel<ExampleOffer> _offers = Channel.CreateBounded<ExampleOffer>(new BoundedChannelOptions(16_384)
     {
         FullMode = BoundedChannelFullMode.DropWrite,
         SingleReader = true,
@@ -46,12 +49,19 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     private readonly SemaphoreSlim _pinGate = new(1, 1);
     private volatile ExampleTargets _examples = ExampleTargets.Empty;
     private bool _persistent = true;
-    private LevelChange? _unrecorded;
+    private bool _merging;
     private bool _pinsBeyondRoom;
     private long _failures;
 
     public MonitorService(ICorridorStore store, GatewayState state, TimeProvider time, ILogger<MonitorService> logger)
+        : this(store, state, time, logger, pendingLevelChanges: 16_384)
     {
+    }
+
+    /// <summary>With <paramref name="pendingLevelChanges"/> level changes waiting as they came before a subject's are merged (tests).</summary>
+    internal MonitorService(ICorridorStore store, GatewayState state, TimeProvider time, ILogger<MonitorService> logger, int pendingLevelChanges)
+    {
+        _levelChanges = new LevelChangeQueue(pendingLevelChanges);
         _store = store;
         _state = state;
         _time = time;
@@ -209,10 +219,11 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     {
         // Pins are stored and audited by whoever made them; the monitor's own changes are recorded here (in a fleet, only
         // by the replica that scores it).
-        if (change.Cause == LevelChangeCause.Automatic && Scores && !_events.Writer.TryWrite(change))
+        if (change.Cause == LevelChangeCause.Automatic && Scores && _levelChanges.Add(change) && !_merging)
         {
-            Interlocked.Increment(ref _failures);
-            LogEventDropped(change.Subject.ToString(), change.To.Name());
+            // Said once each time the queue goes beyond its capacity (it is recorded empty again at the end of a tick).
+            _merging = true;
+            LogLevelChangesMerged(_levelChanges.Capacity);
         }
     }
 
@@ -310,26 +321,18 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
     private async Task ProcessEventsAsync(CancellationToken cancellationToken)
     {
-        while (true)
+        // Each change stays first in the queue until its row and audit record are stored: when the store fails, the next
+        // round records it first, in its order, rather than leave the store (and a restart, and the replicas following it)
+        // at the level before.
+        while (_levelChanges.TryPeek(out var change))
         {
-            object? item = _unrecorded;
-            if (item is null && !_events.Reader.TryRead(out item))
-            {
-                return;
-            }
+            await RecordLevelChangeAsync(change, cancellationToken);
+        }
 
-            switch (item)
-            {
-                case LevelChange change:
-                    // Kept until its row and audit record are stored: when the store fails, the next round records it first, in
-                    // its order, rather than leave the store (and a restart, and the replicas following it) at the level before.
-                    _unrecorded = change;
-                    await RecordLevelChangeAsync(change, cancellationToken);
-                    break;
-                case ExampleOffer offer:
-                    await AddExampleAsync(offer, cancellationToken);
-                    break;
-            }
+        _merging = false;
+        while (_offers.Reader.TryRead(out var offer))
+        {
+            await AddExampleAsync(offer, cancellationToken);
         }
     }
 
@@ -340,7 +343,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         if (!_persistent)
         {
             await _store.AppendAuditAsync([audit], cancellationToken);
-            _unrecorded = null;
+            _levelChanges.Remove();
             return;
         }
 
@@ -348,7 +351,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         var members = change.Subject.Kind == SubjectKind.Cluster ? JoinMembers(change.Members) : null;
         await _store.SetEnforcementAsync(new EnforcementUpdate(change.Subject.ToString(), change.TenantId, Pin: false, change.To.Name(), change.At,
             AuditActors.Gateway, null, members), [audit], cancellationToken);
-        _unrecorded = null;
+        _levelChanges.Remove();
 
         if (await CaseBook.RecordLevelChangeAsync(_store, change, now, cancellationToken) is { } file && file.Timeline.Count == 1)
         {
@@ -471,7 +474,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         var response = call.Usage.Text;
         var example = new CaseExample(call.RequestId, call.ReceivedAt, metadata.KeyId, metadata.Model, metadata.Endpoint, metadata.UserAgent, metadata.SourceAddress,
             metadata.InputTokens, metadata.OutputTokens, Trim(request, max), response is null ? null : Trim(response, max));
-        if (!_events.Writer.TryWrite(new ExampleOffer(example, metadata.TenantId)))
+        if (!_offers.Writer.TryWrite(new ExampleOffer(example, metadata.TenantId)))
         {
             Interlocked.Increment(ref _failures);
         }
@@ -527,8 +530,8 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "Monitor background work ({Work}) failed; retried at the next tick")]
     private partial void LogBackgroundFailed(Exception exception, string work);
 
-    [LoggerMessage(EventId = 5004, Level = LogLevel.Error, Message = "A level change of {Subject} to {Level} could not be queued for recording (queue full)")]
-    private partial void LogEventDropped(string subject, string level);
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "More than {Capacity} level changes wait to be recorded (is the store away?); until they are, a subject's later changes are merged into its waiting one, so the store still gets its latest level")]
+    private partial void LogLevelChangesMerged(int capacity);
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "Case {CaseId} opened: {Subject} reached {Level} (score {Score})")]
     private partial void LogCaseOpened(string caseId, string subject, string level, double score);

@@ -1,3 +1,4 @@
+using Corridor.Core.Audit;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Tests.Recording;
@@ -145,5 +146,42 @@ public sealed class MonitorServiceTests
         await gateway.TickAsync(None).WithTimeout();
         Assert.Equal("flag", (await real.ListEnforcementAsync(None).WithTimeout()).Single().AutomaticLevel);
         Assert.Equal(EnforcementLevel.Flag, gateway.Monitor.Standing(SubjectRef.Key("k1"))!.Automatic);
+    }
+    [Fact]
+    public async Task LevelChangesBeyondTheQueue_AreNotDropped_TheStoreGetsEachSubjectsLatestLevel_AndItsCase()
+    {
+        using var folder = new TempDirectory();
+        var clock = new FakeClock();
+        await using var real = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), None).WithTimeout();
+        var away = true;
+        var store = InterceptedStore.Failing(real, method => away && method == nameof(ICorridorStore.SetEnforcementAsync) ? new IOException("the store is away") : null);
+        using var gateway = new MonitorService(store, State(), clock, NullLogger<MonitorService>.Instance, pendingLevelChanges: 4);
+        await gateway.RestoreAsync(None).WithTimeout();
+        IMonitorSink sink = gateway;
+
+        // While the store is away, four keys reach watch (as many changes as wait as they came), then a harvester climbs to throttle.
+        for (var i = 0; i < 4; i++)
+        {
+            sink.LevelChanged(Change($"k{i}", EnforcementLevel.None, EnforcementLevel.Watch, 0.25));
+        }
+
+        sink.LevelChanged(Change("h", EnforcementLevel.None, EnforcementLevel.Watch, 0.3));
+        sink.LevelChanged(Change("h", EnforcementLevel.Watch, EnforcementLevel.Flag, 0.45));
+        sink.LevelChanged(Change("h", EnforcementLevel.Flag, EnforcementLevel.Throttle, 0.65));
+        await gateway.TickAsync(None).WithTimeout();
+        Assert.Empty(await real.ListEnforcementAsync(None).WithTimeout());
+
+        // The store is back: every key's latest level is stored (the harvester's too), with its audit record, and its case is open.
+        away = false;
+        await gateway.TickAsync(None).WithTimeout();
+        var stored = (await real.ListEnforcementAsync(None).WithTimeout()).ToDictionary(r => r.Subject, r => r.AutomaticLevel);
+        Assert.Equal("throttle", stored.GetValueOrDefault("key:h"));
+        Assert.All(Enumerable.Range(0, 4), i => Assert.Equal("watch", stored.GetValueOrDefault($"key:k{i}")));
+        Assert.Single(await CaseBook.ListAsync(real, "active", "key:h", None).WithTimeout());
+        var audit = await real.ReadAuditAsync(1, None).ToListWithTimeoutAsync();
+        Assert.Contains(audit, r => r.Action == AuditActions.MonitorLevel && r.Details.Contains("\"subject\":\"key:h\",\"tenant\":\"t1\",\"from\":\"none\",\"to\":\"throttle\"", StringComparison.Ordinal));
+
+        static LevelChange Change(string key, EnforcementLevel from, EnforcementLevel to, double score) =>
+            new(SubjectRef.Key(key), "t1", from, to, score, LevelChangeCause.Automatic, DateTimeOffset.UnixEpoch, [], []);
     }
 }
