@@ -71,13 +71,13 @@ public sealed class ReportCommandTests : IDisposable
         Assert.Equal(0, revenue.ExitCode);
         Assert.Equal(
             """
-            section,period,key,requests,input_tokens,output_tokens,spend,revenue,margin,spend_growth,revenue_growth,share
-            total,2026-06,,3,300,150,0.80,1.00,0.20,0.142857,0.052632,
-            row,2026-06,(shadow),1,100,50,0.05,0,-0.05,,,
-            row,2026-06,JP,1,100,50,0.15,0.20,0.05,-0.5,-0.555556,
-            row,2026-06,SG,1,100,50,0.60,0.80,0.20,0.5,0.6,
-            top_customer,,acme,1,,,0.60,0.80,0.20,,,0.8
-            top_customer,,globex,1,,,0.15,0.20,0.05,,,0.2
+            section,period,key,requests,input_tokens,output_tokens,spend,revenue,margin,spend_growth,revenue_growth,share,country
+            total,2026-06,,3,300,150,0.80,1.00,0.20,0.142857,0.052632,,
+            row,2026-06,(shadow),1,100,50,0.05,0,-0.05,,,,
+            row,2026-06,JP,1,100,50,0.15,0.20,0.05,-0.5,-0.555556,,
+            row,2026-06,SG,1,100,50,0.60,0.80,0.20,0.5,0.6,,
+            top_customer,,acme,1,,,0.60,0.80,0.20,,,0.8,SG
+            top_customer,,globex,1,,,0.15,0.20,0.05,,,0.2,JP
 
             """.ReplaceLineEndings("\n"),
             revenue.Out);

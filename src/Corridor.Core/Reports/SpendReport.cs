@@ -300,11 +300,12 @@ public sealed record SpendReport(
 
     /// <summary>
     /// One CSV table. <c>section</c> is <c>total</c> (all groups of a period), <c>row</c> (one group: <c>key</c> is
-    /// the tenant, vendor, model, region or country) or <c>top_customer</c> (<c>key</c> is the tenant, <c>share</c> set).
+    /// the tenant, vendor, model, region or country) or <c>top_customer</c> (<c>key</c> is the tenant, <c>share</c> and
+    /// <c>country</c> set, as in JSON).
     /// </summary>
     public string ToCsv()
     {
-        var csv = new StringBuilder("section,period,key,requests,input_tokens,output_tokens,spend,revenue,margin,spend_growth,revenue_growth,share\n");
+        var csv = new StringBuilder("section,period,key,requests,input_tokens,output_tokens,spend,revenue,margin,spend_growth,revenue_growth,share,country\n");
         foreach (var row in Totals)
         {
             AppendRow(csv, "total", row);
@@ -316,11 +317,11 @@ public sealed record SpendReport(
         foreach (var c in TopCustomers)
         {
             csv.Append(CultureInfo.InvariantCulture,
-                $"top_customer,,{ReportText.Csv(c.Tenant)},{c.Requests},,,{ReportText.Money(c.Spend)},{ReportText.Money(c.Revenue)},{ReportText.Money(c.Revenue - c.Spend)},,,{ReportText.Csv(c.Share)}\n");
+                $"top_customer,,{ReportText.Csv(c.Tenant)},{c.Requests},,,{ReportText.Money(c.Spend)},{ReportText.Money(c.Revenue)},{ReportText.Money(c.Revenue - c.Spend)},,,{ReportText.Csv(c.Share)},{ReportText.Csv(c.Country)}\n");
         }
         return csv.ToString();
     }
 
     private static void AppendRow(StringBuilder csv, string section, SpendRow r) => csv.Append(CultureInfo.InvariantCulture,
-        $"{section},{r.Period},{ReportText.Csv(r.Key)},{r.Requests},{r.InputTokens},{r.OutputTokens},{ReportText.Money(r.Spend)},{ReportText.Money(r.Revenue)},{ReportText.Money(r.Margin)},{ReportText.Csv(r.SpendGrowth)},{ReportText.Csv(r.RevenueGrowth)},\n");
+        $"{section},{r.Period},{ReportText.Csv(r.Key)},{r.Requests},{r.InputTokens},{r.OutputTokens},{ReportText.Money(r.Spend)},{ReportText.Money(r.Revenue)},{ReportText.Money(r.Margin)},{ReportText.Csv(r.SpendGrowth)},{ReportText.Csv(r.RevenueGrowth)},,\n");
 }

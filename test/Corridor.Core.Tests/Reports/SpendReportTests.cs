@@ -109,10 +109,11 @@ public sealed class SpendReportTests
         Assert.Equal("0.75", may.GetProperty("margin").GetString());
         Assert.Equal("0.3", may.GetProperty("revenue_growth").GetString());
         Assert.Equal("0.583333", root.GetProperty("top_customers")[0].GetProperty("share").GetString());
-        Assert.Equal("section,period,key,requests,input_tokens,output_tokens,spend,revenue,margin,spend_growth,revenue_growth,share", csv[0]);
-        Assert.Contains("total,2026-05,,4,40,80,4.27,5.55,1.28,0.423333,0.423077,", csv);
-        Assert.Contains("row,2026-05,acme,2,20,40,1.20,1.95,0.75,0.2,0.3,", csv);
-        Assert.Contains("top_customer,,acme,3,,,3.40,5.25,1.85,,,0.583333", csv);
+        Assert.Equal("section,period,key,requests,input_tokens,output_tokens,spend,revenue,margin,spend_growth,revenue_growth,share,country", csv[0]);
+        Assert.Contains("total,2026-05,,4,40,80,4.27,5.55,1.28,0.423333,0.423077,,", csv);
+        Assert.Contains("row,2026-05,acme,2,20,40,1.20,1.95,0.75,0.2,0.3,,", csv);
+        Assert.Equal("SG", root.GetProperty("top_customers")[0].GetProperty("country").GetString());
+        Assert.Contains("top_customer,,acme,3,,,3.40,5.25,1.85,,,0.583333,SG", csv);
     }
 
     [Fact]
@@ -133,13 +134,13 @@ public sealed class SpendReportTests
 
         Assert.Equal(
             [
-                "row,2026-06,'+1,1,10,20,1,2,1,,,",
-                "row,2026-06,'-mini,1,10,20,1,2,1,,,",
-                "row,2026-06,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",1,10,20,1,2,1,,,",
-                "row,2026-06,'@cf/meta/llama-3-8b,1,10,20,1,0.5,-0.5,,,",
+                "row,2026-06,'+1,1,10,20,1,2,1,,,,",
+                "row,2026-06,'-mini,1,10,20,1,2,1,,,,",
+                "row,2026-06,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",1,10,20,1,2,1,,,,",
+                "row,2026-06,'@cf/meta/llama-3-8b,1,10,20,1,0.5,-0.5,,,,",
             ],
             csv.Where(line => line.StartsWith("row,", StringComparison.Ordinal)));
-        Assert.Contains("total,2026-06,,4,40,80,4,6.5,2.5,,,", csv);
+        Assert.Contains("total,2026-06,,4,40,80,4,6.5,2.5,,,,", csv);
     }
 
     [Theory]
