@@ -37,6 +37,52 @@ public static class ReportText
     public static decimal? Ratio(decimal part, decimal whole) =>
         whole == 0m ? null : Math.Round(part / whole, RatioDecimals, MidpointRounding.ToEven);
 
+    /// <summary>
+    /// Each part's share of their sum, rounded to <see cref="RatioDecimals"/> places so that the shares add up to exactly 1:
+    /// each is rounded down, and the units still missing go to the parts that lost the most to it (the largest remainders;
+    /// between equal ones, the earlier part). Rounded one by one, three equal parts would have made 0.999999. Each share is
+    /// within one unit of the last place of its exact value. Null for every part when the sum is zero; rounded one by one
+    /// when a part is negative (no sum of shares to keep then).
+    /// </summary>
+    public static decimal?[] Shares(IReadOnlyList<decimal> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        var whole = parts.Sum();
+        var shares = new decimal?[parts.Count];
+        if (whole == 0m || parts.Any(p => p < 0m))
+        {
+            for (var i = 0; i < parts.Count; i++)
+            {
+                shares[i] = Ratio(parts[i], whole);
+            }
+            return shares;
+        }
+
+        var units = new decimal[parts.Count];
+        var remainders = new decimal[parts.Count];
+        var missing = Scale;
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var exact = parts[i] / whole * Scale;
+            units[i] = Math.Floor(exact);
+            remainders[i] = exact - units[i];
+            missing -= units[i];
+        }
+
+        foreach (var i in Enumerable.Range(0, parts.Count).OrderByDescending(i => remainders[i]).ThenBy(i => i).Take((int)missing))
+        {
+            units[i]++;
+        }
+
+        for (var i = 0; i < parts.Count; i++)
+        {
+            shares[i] = units[i] / Scale;
+        }
+        return shares;
+    }
+
+    private const decimal Scale = 1_000_000m;
+
     /// <summary>Growth from <paramref name="previous"/> to <paramref name="current"/> (0.25 is +25 %); null without a previous figure.</summary>
     public static decimal? Growth(decimal current, decimal? previous) =>
         previous is { } p && p != 0m ? Ratio(current - p, p) : null;

@@ -193,12 +193,15 @@ public sealed record SpendReport(
                 .ToList();
 
             decimal Measure(LedgerTotals t) => rankBy == SpendMeasure.Spend ? t.Spend : t.Revenue;
-            var whole = _customers.Values.Sum(Measure);
-            var topCustomers = _customers
+            var ranked = _customers
                 .OrderByDescending(c => Measure(c.Value))
                 .ThenBy(c => c.Key, StringComparer.Ordinal)
+                .ToList();
+            // Shares of all customers (listed or not) add up to exactly 1, not 0.999999.
+            var shares = ReportText.Shares([.. ranked.Select(c => Measure(c.Value))]);
+            var topCustomers = ranked
                 .Take(Math.Max(0, top))
-                .Select(c => new CustomerShare(c.Key, _countryOf(c.Key), c.Value.Requests, c.Value.Spend, c.Value.Revenue, ReportText.Ratio(Measure(c.Value), whole)))
+                .Select((c, i) => new CustomerShare(c.Key, _countryOf(c.Key), c.Value.Requests, c.Value.Spend, c.Value.Revenue, shares[i]))
                 .ToList();
             return new SpendReport(_by, _period, rankBy, _start, _end, totalRows, groupRows, topCustomers);
         }

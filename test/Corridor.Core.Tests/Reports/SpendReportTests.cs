@@ -74,6 +74,25 @@ public sealed class SpendReportTests
         Assert.Equal(0.527132m, bySpend[0].Share);
     }
 
+    [Theory]
+    [InlineData(new[] { 1, 1, 1 }, new[] { "0.333334", "0.333333", "0.333333" })] // one by one: 0.999999
+    [InlineData(new[] { 4, 1, 1 }, new[] { "0.666667", "0.166667", "0.166666" })] // one by one: 1.000001
+    [InlineData(new[] { 3, 1 }, new[] { "0.75", "0.25" })]
+    public void TopCustomersShares_AddUpToExactlyOne_EachWithinAMillionthOfItsExactValue(int[] revenues, string[] shares)
+    {
+        var june = May.AddMonths(1);
+        string[] tenants = ["acme", "globex", "initech"];
+        var ledger = revenues.Select((revenue, i) => Row(tenants[i], june, "openai", "gpt-4.1", "sg", 0.5m, revenue)).ToList();
+
+        var report = SpendReport.Build(ledger, SpendDimension.Tenant, ReportPeriod.Month, june, null, t => Countries.GetValueOrDefault(t));
+        using var stream = new MemoryStream();
+        report.WriteJson(stream);
+
+        using var json = JsonDocument.Parse(stream.ToArray());
+        Assert.Equal(shares, json.RootElement.GetProperty("top_customers").EnumerateArray().Select(c => c.GetProperty("share").GetString()));
+        Assert.Equal(1m, report.TopCustomers.Sum(c => c.Share));
+    }
+
     [Fact]
     public void ByCountry_ByVendor_AndByRegion_GroupTheSameRows()
     {
