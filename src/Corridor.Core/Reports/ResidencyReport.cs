@@ -24,18 +24,7 @@ public sealed record ResidencyReport(string TenantId, DateTimeOffset? From, Date
 {
     public IReadOnlyList<ResidencyRow> Shadow { get; init; } = [];
 
-    public static ResidencyReport Build(string tenantId, DateTimeOffset? from, DateTimeOffset? to, IEnumerable<LedgerEntry> ledger)
-    {
-        ArgumentNullException.ThrowIfNull(ledger);
-        var sums = new Sums(tenantId, from, to);
-        foreach (var entry in ledger)
-        {
-            sums.Add(entry);
-        }
-        return sums.Report();
-    }
-
-    /// <summary><see cref="Build"/> over rows read as they come: each row is summed and let go, never held.</summary>
+    /// <summary>Builds the report from rows read as they come: each row is summed and let go, never held. Rows already in memory: <c>rows.ToAsyncEnumerable()</c>.</summary>
     public static async Task<ResidencyReport> BuildAsync(string tenantId, DateTimeOffset? from, DateTimeOffset? to, IAsyncEnumerable<LedgerEntry> ledger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ledger);

@@ -94,31 +94,10 @@ public sealed record SpendReport(
     }
 
     /// <summary>
-    /// Builds the report from the rows of at least <see cref="ReadRange"/> (rows outside it are ignored); <c>countryOf</c>
-    /// gives a tenant's country, for <see cref="SpendDimension.Country"/> and the top customers.
-    /// </summary>
-    public static SpendReport Build(
-        IEnumerable<LedgerEntry> ledger,
-        SpendDimension by,
-        ReportPeriod period,
-        DateTimeOffset? from,
-        DateTimeOffset? to,
-        Func<string, string?> countryOf,
-        SpendMeasure rankBy = SpendMeasure.Revenue,
-        int top = 10)
-    {
-        ArgumentNullException.ThrowIfNull(ledger);
-        var sums = new Sums(by, period, from, to, countryOf);
-        foreach (var entry in ledger)
-        {
-            sums.Add(entry);
-        }
-        return sums.Report(rankBy, top);
-    }
-
-    /// <summary>
-    /// <see cref="Build"/> over rows read as they come: each row is summed and let go, so a report over any range holds
-    /// its groups, never the ledger's rows (nor their retained bodies).
+    /// Builds the report from the rows of at least <see cref="ReadRange"/> (rows outside it are ignored), read as they come:
+    /// each row is summed and let go, so a report over any range holds its groups, never the ledger's rows (nor their
+    /// retained bodies). <c>countryOf</c> gives a tenant's country, for <see cref="SpendDimension.Country"/> and the top
+    /// customers. Rows already in memory: <c>rows.ToAsyncEnumerable()</c>.
     /// </summary>
     public static async Task<SpendReport> BuildAsync(
         IAsyncEnumerable<LedgerEntry> ledger,

@@ -373,7 +373,7 @@ public abstract class StoreContractTests : StoreContract
         var countries = new Dictionary<string, string> { ["acme"] = "SG", ["zeta"] = "DE" };
 
         var report = await Store.SpendAsync(by, period, fromDate, toDate, SpendMeasure.Revenue, 10, None).WithTimeout();
-        var expected = SpendReport.Build(kept, by, period, fromDate, toDate, countries.GetValueOrDefault);
+        var expected = await SpendReport.BuildAsync(kept.ToAsyncEnumerable(), by, period, fromDate, toDate, countries.GetValueOrDefault, SpendMeasure.Revenue, 10, None).WithTimeout();
 
         Assert.Equal(Json(expected), Json(report));
         Assert.Equal(expected.ToCsv(), report.ToCsv());
