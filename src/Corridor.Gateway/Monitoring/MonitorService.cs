@@ -1,5 +1,5 @@
+using System.Collections.Concurrent;
 using System.Text;
-using System.Threading.Channels;
 using Corridor.Core.Audit;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
@@ -33,12 +33,10 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     private readonly MonitorSettings _settings;
     // Level changes wait here to be stored; none is dropped (beyond the capacity, a subject's changes are merged).
     private readonly LevelChangeQueue _levelChanges;
-    // A case's example requests, queued apart so they never take a level change's room.
-    private readonly Channel<ExampleOffer> _offers = Channel.CreateBounded<ExampleOffer>(new BoundedChannelOptions(16_384)
-    {
-        FullMode = BoundedChannelFullMode.DropWrite,
-        SingleReader = true,
-    });
+    // Example requests for cases, queued apart from level changes. Only requests a case still wants are queued (each claims
+    // one of the examples its cases lack, ExampleTargets.TryClaim), so the queue holds at most the examples active cases
+    // lack, however fast their subjects send, and none a case wants is dropped.
+    private readonly ConcurrentQueue<ExampleOffer> _offers = new();
     private readonly Dictionary<SubjectRef, EnforcementLevel> _appliedPins = [];
 
     // When each subject's pin was last applied through the admin API: a store read older than that does not undo it.
@@ -150,7 +148,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 Pump.TryEnqueue(metadata, original.Body.Span);
             }
 
-            if (_examples.Wants(caller.Key.Id, caller.Tenant.Id))
+            if (_examples.TryClaim(caller.Key.Id, caller.Tenant.Id))
             {
                 OfferExample(call, metadata, original.Body.Span);
             }
@@ -202,7 +200,8 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 Monitor.Tick(_time.GetUtcNow());
             }
 
-            await Guard("events", () => ProcessEventsAsync(cancellationToken));
+            await Guard("level changes", () => RecordLevelChangesAsync(cancellationToken));
+            await Guard("examples", () => AddExamplesAsync(cancellationToken));
             if (_persistent)
             {
                 await Guard("pins", () => ReadPinsAsync(cancellationToken));
@@ -314,12 +313,13 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         await base.StopAsync(cancellationToken);
         if (Enabled)
         {
-            await Guard("events", () => ProcessEventsAsync(CancellationToken.None));
+            await Guard("level changes", () => RecordLevelChangesAsync(CancellationToken.None));
+            await Guard("examples", () => AddExamplesAsync(CancellationToken.None));
             await Guard("fleet", () => StopFleetAsync(cancellationToken));
         }
     }
 
-    private async Task ProcessEventsAsync(CancellationToken cancellationToken)
+    private async Task RecordLevelChangesAsync(CancellationToken cancellationToken)
     {
         // Each change stays first in the queue until its row and audit record are stored: when the store fails, the next
         // round records it first, in its order, rather than leave the store (and a restart, and the replicas following it)
@@ -330,9 +330,15 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         }
 
         _merging = false;
-        while (_offers.Reader.TryRead(out var offer))
+    }
+
+    private async Task AddExamplesAsync(CancellationToken cancellationToken)
+    {
+        // Each stays until added, so a store that fails it gets it again rather than a later request in its place.
+        while (_offers.TryPeek(out var offer))
         {
             await AddExampleAsync(offer, cancellationToken);
+            _offers.TryDequeue(out _);
         }
     }
 
@@ -432,9 +438,12 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         var now = _time.GetUtcNow();
         var options = _state.Active.Config.Monitor.Cases;
         var keep = _state.Active.Config.Ledger.RetainBodies ? options.Examples : 0;
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        var tenants = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new Dictionary<string, List<ExampleTargets.Wanted>>(StringComparer.Ordinal);
+        var tenants = new Dictionary<string, List<ExampleTargets.Wanted>>(StringComparer.Ordinal);
         var active = new List<(string Id, HashSet<string> Subjects)>();
+        // Claims are handed out again only once the examples claimed before are added: the queue never holds more than
+        // the examples the cases lack, even while the store refuses them.
+        var offering = _offers.IsEmpty;
         foreach (var file in await CaseBook.ListAsync(_store, "active", null, cancellationToken))
         {
             var changed = false;
@@ -452,13 +461,19 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
             var subjects = new HashSet<string>(file.Members, StringComparer.Ordinal) { file.Subject };
             active.Add((file.Id, subjects));
-            if (file.Examples.Count < keep)
+            if (offering && file.Examples.Count < keep)
             {
+                var wanted = new ExampleTargets.Wanted(keep - file.Examples.Count);
                 foreach (var member in subjects)
                 {
-                    if (SubjectRef.TryParse(member, out var m))
+                    if (SubjectRef.TryParse(member, out var m) && (m.Kind == SubjectKind.Tenant ? tenants : m.Kind == SubjectKind.Key ? keys : null) is { } callers)
                     {
-                        (m.Kind == SubjectKind.Tenant ? tenants : m.Kind == SubjectKind.Key ? keys : null)?.Add(m.Id);
+                        if (!callers.TryGetValue(m.Id, out var list))
+                        {
+                            callers[m.Id] = list = [];
+                        }
+
+                        list.Add(wanted);
                     }
                 }
             }
@@ -474,10 +489,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         var response = call.Usage.Text;
         var example = new CaseExample(call.RequestId, call.ReceivedAt, metadata.KeyId, metadata.Model, metadata.Endpoint, metadata.UserAgent, metadata.SourceAddress,
             metadata.InputTokens, metadata.OutputTokens, Trim(request, max), response is null ? null : Trim(response, max));
-        if (!_offers.Writer.TryWrite(new ExampleOffer(example, metadata.TenantId)))
-        {
-            Interlocked.Increment(ref _failures);
-        }
+        _offers.Enqueue(new ExampleOffer(example, metadata.TenantId));
 
         static string Trim(string text, int max) => text.Length <= max ? text : text[..max];
     }
@@ -511,14 +523,66 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
     private sealed record ExampleOffer(CaseExample Example, string TenantId);
 
-    /// <summary>Callers whose active cases still want example requests; swapped whole every tick.</summary>
-    private sealed class ExampleTargets(HashSet<string> keys, HashSet<string> tenants, List<(string Id, HashSet<string> Subjects)> cases)
+    /// <summary>
+    /// Callers whose active cases still want example requests, and how many each case lacks; swapped whole every tick
+    /// (from the cases as stored, once the queued examples are added).
+    /// </summary>
+    private sealed class ExampleTargets(Dictionary<string, List<ExampleTargets.Wanted>> keys, Dictionary<string, List<ExampleTargets.Wanted>> tenants,
+        List<(string Id, HashSet<string> Subjects)> cases)
     {
         public static readonly ExampleTargets Empty = new([], [], []);
 
         public List<(string Id, HashSet<string> Subjects)> Cases { get; } = cases;
 
-        public bool Wants(string keyId, string tenantId) => (keys.Count > 0 && keys.Contains(keyId)) || (tenants.Count > 0 && tenants.Contains(tenantId));
+        /// <summary>
+        /// Whether a request of this key and tenant is wanted as an example: it takes one of the examples each of its cases
+        /// still lacks, so the first requests after a case opened are queued and the rest are not.
+        /// </summary>
+        public bool TryClaim(string keyId, string tenantId)
+        {
+            var claimed = false;
+            List<Wanted>? byKey = null;
+            if (keys.Count > 0 && keys.TryGetValue(keyId, out byKey))
+            {
+                foreach (var wanted in byKey)
+                {
+                    claimed |= wanted.TryTake();
+                }
+            }
+
+            if (tenants.Count > 0 && tenants.TryGetValue(tenantId, out var byTenant))
+            {
+                foreach (var wanted in byTenant)
+                {
+                    // A cluster's case can list both the key and its tenant: one request is one example of it.
+                    if (byKey is null || !byKey.Contains(wanted))
+                    {
+                        claimed |= wanted.TryTake();
+                    }
+                }
+            }
+
+            return claimed;
+        }
+
+        /// <summary>The examples one case still lacks.</summary>
+        public sealed class Wanted(int missing)
+        {
+            private int _missing = missing;
+
+            public bool TryTake()
+            {
+                while (Volatile.Read(ref _missing) is var missing && missing > 0)
+                {
+                    if (Interlocked.CompareExchange(ref _missing, missing - 1, missing) == missing)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+        }
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Observing a request for the monitor failed; the request was not affected")]

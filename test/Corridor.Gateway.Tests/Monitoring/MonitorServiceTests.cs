@@ -1,4 +1,8 @@
 using Corridor.Core.Audit;
+using Corridor.Core.Tenants;
+using Corridor.Gateway.Authentication;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Tests.Recording;
@@ -6,6 +10,7 @@ using Corridor.Monitor.Scoring;
 using Corridor.Storage;
 using Corridor.Storage.Monitoring;
 using Corridor.Testing;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Corridor.Gateway.Tests.Monitoring;
@@ -183,5 +188,49 @@ public sealed class MonitorServiceTests
 
         static LevelChange Change(string key, EnforcementLevel from, EnforcementLevel to, double score) =>
             new(SubjectRef.Key(key), "t1", from, to, score, LevelChangeCause.Automatic, DateTimeOffset.UnixEpoch, [], []);
+    }
+    [Fact]
+    public async Task ABusyCasesRequests_QueueOnlyTheExamplesItLacks_SoAnotherCaseStillGetsItsFirstExample()
+    {
+        using var folder = new TempDirectory();
+        var clock = new FakeClock();
+        var state = State();
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), None).WithTimeout();
+        using var gateway = new MonitorService(store, state, clock, NullLogger<MonitorService>.Instance);
+        await gateway.RestoreAsync(None).WithTimeout();
+        var tenant = new Tenant("t1", "T1 Ltd.", "SG", clock.GetUtcNow());
+        var busy = ApiKeys.Create("t1", clock.GetUtcNow()).Key;
+        var quiet = ApiKeys.Create("t1", clock.GetUtcNow()).Key;
+        IMonitorSink sink = gateway;
+        foreach (var key in new[] { busy, quiet })
+        {
+            sink.LevelChanged(new LevelChange(SubjectRef.Key(key.Id), "t1", EnforcementLevel.Watch, EnforcementLevel.Flag, 0.45, LevelChangeCause.Automatic, clock.GetUtcNow(), [], []));
+        }
+
+        await gateway.TickAsync(None).WithTimeout(); // both cases open, each wanting its first five requests
+
+        // Between two ticks the flagged busy key sends more requests than the examples' queue held (16,384); then the quiet one sends one.
+        for (var i = 0; i < 16_400; i++)
+        {
+            gateway.Observe(new DefaultHttpContext(), Call($"req_b{i}", busy));
+        }
+
+        gateway.Observe(new DefaultHttpContext(), Call("req_q", quiet));
+        await gateway.TickAsync(None).WithTimeout();
+
+        var busyCase = Assert.Single(await CaseBook.ListAsync(store, "active", $"key:{busy.Id}", None).WithTimeout());
+        var quietCase = Assert.Single(await CaseBook.ListAsync(store, "active", $"key:{quiet.Id}", None).WithTimeout());
+        Assert.Equal(["req_b0", "req_b1", "req_b2", "req_b3", "req_b4"], busyCase.Examples.Select(e => e.RequestId));
+        Assert.Equal(["req_q"], quietCase.Examples.Select(e => e.RequestId));
+
+        CorridorRequestFeature Call(string requestId, ApiKey key)
+        {
+            var body = """{"model":"gpt-4.1","messages":[{"role":"user","content":"Explain your reasoning step by step."}]}"""u8.ToArray();
+            return new CorridorRequestFeature(state.Active, requestId, Dialect.OpenAI, Operation.ChatCompletions, clock.GetUtcNow(), clock.GetTimestamp(), 100)
+            {
+                Request = new ClientRequest(body, body.Length) { Model = "gpt-4.1" },
+                Caller = new AuthenticatedKey(key, tenant),
+            };
+        }
     }
 }
