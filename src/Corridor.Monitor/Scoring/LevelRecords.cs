@@ -9,7 +9,8 @@ namespace Corridor.Monitor.Scoring;
 /// disagree with it. When every record holds a level, the table grows to take another; levels are of the gateway's own
 /// keys and tenants, which it holds in memory anyway, and each cools off to none (one step per dwell, a subject without
 /// behaviour state scored 0) once its subject stops earning it, and then makes room. A newcomer without a level is not
-/// taken when no record has cooled off. Each record is counted under its automatic level (<see cref="Refile"/> after
+/// taken when no record has cooled off. A grown table halves again once at most a quarter of it holds a level
+/// (<see cref="Shrink"/>). Each record is counted under its automatic level (<see cref="Refile"/> after
 /// every change), so whether a cooled one exists costs nothing; it is found from the least recently active end.
 /// </summary>
 internal sealed class LevelRecords
@@ -18,8 +19,13 @@ internal sealed class LevelRecords
 
     private LruMap<SubjectRef, LevelTracker> _map;
     private readonly int[] _counts = new int[Levels];
+    private readonly int _capacity;
 
-    public LevelRecords(int capacity) => _map = new LruMap<SubjectRef, LevelTracker>(capacity);
+    public LevelRecords(int capacity)
+    {
+        _capacity = capacity;
+        _map = new LruMap<SubjectRef, LevelTracker>(capacity);
+    }
 
     public int Count => _map.Count;
 
@@ -53,6 +59,10 @@ internal sealed class LevelRecords
         _counts[(int)tracker.Filed]--;
         tracker.Filed = tracker.Automatic;
         _counts[(int)tracker.Filed]++;
+        while (_map.Capacity > _capacity && _map.Count - _counts[(int)EnforcementLevel.None] <= _map.Capacity / 4)
+        {
+            Shrink();
+        }
     }
 
     /// <summary>
@@ -98,6 +108,41 @@ internal sealed class LevelRecords
 
     /// <summary>Twice the room, the records kept in their order of activity.</summary>
     private void Grow() => _map = _map.Doubled();
+
+    /// <summary>
+    /// Half the room, once the levels that made the table grow have cooled off (at most a quarter of it holds a level, so
+    /// halving it leaves room as large again as the levels held): every record holding a level is kept, and of those
+    /// that cooled off, the most recently active that fit. Otherwise a grown table would keep as many cooled records as
+    /// its largest size, long after the levels went. Records in their order of activity.
+    /// </summary>
+    private void Shrink()
+    {
+        var capacity = _map.Capacity / 2;
+        var cooledKept = capacity - (_map.Count - _counts[(int)EnforcementLevel.None]);
+        var keep = new HashSet<SubjectRef>();
+        foreach (var (subject, record) in _map.Entries())
+        {
+            if (record.Filed == EnforcementLevel.None && cooledKept-- > 0)
+            {
+                keep.Add(subject);
+            }
+        }
+
+        var shrunk = new LruMap<SubjectRef, LevelTracker>(capacity);
+        foreach (var (subject, record) in _map.EntriesFromOldest())
+        {
+            if (record.Filed != EnforcementLevel.None || keep.Contains(subject))
+            {
+                shrunk.Add(subject, record);
+            }
+            else
+            {
+                _counts[(int)EnforcementLevel.None]--;
+            }
+        }
+
+        _map = shrunk;
+    }
 
     public bool Remove(SubjectRef subject)
     {

@@ -412,6 +412,33 @@ public sealed class LiveMonitorTests
         Assert.True(monitor.Stats.Records <= 2 * 40, $"{monitor.Stats.Records} records");
     }
 
+    [Fact]
+    public void GrownLevelRecords_ShrinkBack_OnceTheLevelsThatGrewThemCooledOff()
+    {
+        var monitor = new DistillationMonitor(new MonitorOptions { MaxRecords = 16, DownDwell = TimeSpan.FromHours(1) });
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.True(monitor.Restore(SubjectRef.Key($"key-a{i}"), EnforcementLevel.Watch, TestRequests.Start));
+        }
+
+        Assert.Equal(40, monitor.Stats.Records);
+
+        // Silent, they cool off to none: the table keeps no more cooled records than one that never grew.
+        var at = TestRequests.Start;
+        monitor.Tick(at = at.AddMinutes(1));
+        monitor.Tick(at = at.AddMinutes(62));
+        Assert.All(Enumerable.Range(0, 40), i => Assert.Equal(EnforcementLevel.None, monitor.GetLevel(SubjectRef.Key($"key-a{i}"))));
+        Assert.Equal(16, monitor.Stats.Records);
+
+        // And it grows again when levels need it, every one kept.
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.True(monitor.Restore(SubjectRef.Key($"key-b{i}"), EnforcementLevel.Watch, at));
+        }
+
+        Assert.All(Enumerable.Range(0, 40), i => Assert.Equal(EnforcementLevel.Watch, monitor.GetLevel(SubjectRef.Key($"key-b{i}"))));
+    }
+
     [Theory]
     [InlineData("key:key_abc", SubjectKind.Key, "key_abc")]
     [InlineData("tenant:acme", SubjectKind.Tenant, "acme")]
