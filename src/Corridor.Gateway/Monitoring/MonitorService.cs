@@ -5,6 +5,7 @@ using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
+using Corridor.Gateway.Recording;
 using Corridor.Monitor;
 using Corridor.Monitor.Cases;
 using Corridor.Monitor.Features;
@@ -243,7 +244,9 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await TickAsync(stoppingToken);
+                // A tick waiting on a store that does not heed the stop (a hung database) is left to it: the stop's last round
+                // waits for it no longer than the store deadline.
+                await TickAsync(stoppingToken).WaitAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException)
@@ -288,7 +291,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                     await ReadPinsAsync(stoppingToken);
                     seen = revision;
                 }
-            });
+            }).WaitAsync(stoppingToken); // nothing waits for a read left to a hung store at the stop
         }
     }
 
@@ -313,9 +316,25 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         await base.StopAsync(cancellationToken);
         if (Enabled)
         {
-            await Guard("level changes", () => RecordLevelChangesAsync(CancellationToken.None));
-            await Guard("examples", () => AddExamplesAsync(CancellationToken.None));
-            await Guard("fleet", () => StopFleetAsync(cancellationToken));
+            // What is still queued is recorded in the tick's turn (a tick left waiting on the store holds it, so the two never
+            // record one change twice), but a store that does not answer holds the stop no longer than the store deadline:
+            // what it did not take is logged as failed (docs/shutdown.md).
+            await Guard("level changes", () => StoreDeadline.RunAsync(RecordQueuedAsync, _time));
+            await Guard("fleet", () => StoreDeadline.RunAsync(StopFleetAsync, _time, cancellationToken));
+        }
+    }
+
+    private async Task RecordQueuedAsync(CancellationToken cancellationToken)
+    {
+        await _tickGate.WaitAsync(cancellationToken);
+        try
+        {
+            await RecordLevelChangesAsync(cancellationToken);
+            await AddExamplesAsync(cancellationToken);
+        }
+        finally
+        {
+            _tickGate.Release();
         }
     }
 

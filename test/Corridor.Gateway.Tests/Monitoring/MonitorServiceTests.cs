@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Corridor.Core.Audit;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
@@ -189,6 +190,45 @@ public sealed class MonitorServiceTests
         static LevelChange Change(string key, EnforcementLevel from, EnforcementLevel to, double score) =>
             new(SubjectRef.Key(key), "t1", from, to, score, LevelChangeCause.Automatic, DateTimeOffset.UnixEpoch, [], []);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // a driver whose cancellation waits on the server that stopped answering
+    public async Task AStopWhileTheStoreDoesNotAnswer_EndsAtTheStoreDeadline_WithALevelChangeQueued(bool storeHeedsTheStop)
+    {
+        using var folder = new TempDirectory();
+        var clock = new FakeClock();
+        await using var real = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), None).WithTimeout();
+        var hung = false;
+        var waiting = new ConcurrentBag<string>();
+        var store = InterceptedStore.Hanging(real, _ => Volatile.Read(ref hung), storeHeedsTheStop, waiting.Add);
+        using var gateway = new MonitorService(store, State("monitor: { tickIntervalMs: 1000 }"), clock, NullLogger<MonitorService>.Instance);
+        await gateway.RestoreAsync(None).WithTimeout();
+        await gateway.StartAsync(None).WithTimeout();
+
+        // The database stops answering with a level change queued; the background's ticks and pin reads go on meeting it.
+        Volatile.Write(ref hung, true);
+        ((IMonitorSink)gateway).LevelChanged(new LevelChange(SubjectRef.Key("k1"), "t1", EnforcementLevel.None, EnforcementLevel.Flag, 0.5,
+            LevelChangeCause.Automatic, DateTimeOffset.UnixEpoch, [], []));
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(waiting.Contains(nameof(ICorridorStore.GetRevisionAsync)) && waiting.Contains(nameof(ICorridorStore.SetEnforcementAsync)));
+        });
+
+        // Before, the stop's last round waited for the store without a bound (and, with a store deaf to the stop, so did
+        // its wait for the background loops): the gateway never stopped.
+        var stopping = gateway.StopAsync(None);
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(stopping.IsCompleted);
+        });
+        await stopping.WithTimeout();
+        Volatile.Write(ref hung, false);
+        Assert.Empty(await real.ListEnforcementAsync(None).WithTimeout());
+    }
+
     [Fact]
     public async Task ABusyCasesRequests_QueueOnlyTheExamplesItLacks_SoAnotherCaseStillGetsItsFirstExample()
     {

@@ -24,6 +24,8 @@ public class InterceptedStore : DispatchProxy
     private LedgerAppend? _appendLedger;
     private Func<string, Exception?>? _fail;
     private Func<string, bool>? _hang;
+    private bool _deaf;
+    private Action<string>? _hanging;
 
     /// <summary>A real store each of whose calls, by method name, throws the exception <paramref name="fail"/> gives (none: it goes through).</summary>
     public static ICorridorStore Failing(ICorridorStore inner, Func<string, Exception?> fail)
@@ -37,10 +39,14 @@ public class InterceptedStore : DispatchProxy
     /// A real store each of whose calls, by method name, does not answer while <paramref name="hangs"/> says so (a database
     /// that stopped answering): such a call ends only when its token is cancelled, as the driver's does; the rest go through.
     /// </summary>
-    public static ICorridorStore Hanging(ICorridorStore inner, Func<string, bool> hangs)
+    /// <remarks>With <paramref name="heedsCancellation"/> false a call that hangs never ends, cancelled or not: a driver
+    /// whose cancellation waits on the server that stopped answering. <paramref name="hanging"/> hears each call that hangs.</remarks>
+    public static ICorridorStore Hanging(ICorridorStore inner, Func<string, bool> hangs, bool heedsCancellation = true, Action<string>? hanging = null)
     {
         var proxy = Wrap(inner, null, null);
         ((InterceptedStore)(object)proxy)._hang = hangs;
+        ((InterceptedStore)(object)proxy)._deaf = !heedsCancellation;
+        ((InterceptedStore)(object)proxy)._hanging = hanging;
         return proxy;
     }
 
@@ -68,7 +74,8 @@ public class InterceptedStore : DispatchProxy
 
         if (_hang?.Invoke(targetMethod.Name) is true)
         {
-            return Unanswered(targetMethod.ReturnType, args?.OfType<CancellationToken>().FirstOrDefault() ?? default);
+            _hanging?.Invoke(targetMethod.Name);
+            return Unanswered(targetMethod.ReturnType, _deaf ? default : args?.OfType<CancellationToken>().FirstOrDefault() ?? default);
         }
 
         if (_appendLedger is not null && targetMethod.Name is nameof(ICorridorStore.AppendLedgerAsync))
