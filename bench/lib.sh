@@ -27,6 +27,11 @@ free_port() {
   done
 }
 
+# The admin token the gateways measured here start with (in the default server.adminTokenEnv variable): /healthz and
+# /readyz give their counters to it alone (docs/observability.md). A random one unless the caller set it.
+export CORRIDOR_ADMIN_TOKEN=${CORRIDOR_ADMIN_TOKEN:-bench-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}
+operator_get() { curl -s -H "Authorization: Bearer $CORRIDOR_ADMIN_TOKEN" "$@"; }
+
 wait_http() { # url
   for _ in $(seq 300); do
     if curl -s -o /dev/null "$1"; then
@@ -134,7 +139,7 @@ EOF
 # The ledger commit wait between two readings of Corridor's /healthz (docs/durability.md): how long responses waited
 # for their ledger rows to be durable, apart from the gateway's own work. Prints "mean M p50 A p99 B ms, R rows/commit"
 # (p50 and p99 are the upper bounds of their histogram buckets), or "n/a" for a build without the figures.
-healthz() { curl -s "http://127.0.0.1:$1/healthz" || true; }
+healthz() { operator_get "http://127.0.0.1:$1/healthz" || true; }
 commit_wait() { # healthz-json-before healthz-json-after
   jq -nr --argjson a "${1:-null}" --argjson b "${2:-null}" '
     if ($a.ledger.commit_wait == null) or ($b.ledger.commit_wait == null) then "n/a" else

@@ -131,7 +131,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 # The ledger catches up: every request the gateway counted is a row (polled for up to 30 s).
 ready=""
 for _ in $(seq 60); do
-  ready=$(curl -s "http://127.0.0.1:$gw_port/readyz")
+  ready=$(operator_get "http://127.0.0.1:$gw_port/readyz")
   [[ $ready == *'"pending":0,'* ]] && break
   sleep 0.5
 done

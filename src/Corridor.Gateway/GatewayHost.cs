@@ -157,6 +157,7 @@ public static class GatewayHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(store);
         services.AddSingleton(config.Server);
+        services.AddSingleton<Admin.OperatorTokens>();
         services.AddSingleton(config.Ledger);
         services.AddSingleton(config.Storage);
         services.AddSingleton(new GatewayState(active));

@@ -30,16 +30,16 @@ internal static class AdminApi
     public static void Map(WebApplication app)
     {
         var server = app.Services.GetRequiredService<ServerOptions>();
-        var token = AdminToken.Configured(Environment.GetEnvironmentVariable(server.AdminTokenEnv));
+        var tokens = app.Services.GetRequiredService<OperatorTokens>();
         var group = app.MapGroup("/admin").AddEndpointFilter(async (context, next) =>
         {
             // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls block.
             await Task.Yield();
-            if (string.IsNullOrEmpty(token))
+            if (tokens.Admin is null)
             {
                 return Problem(StatusCodes.Status503ServiceUnavailable, $"The admin API is off: set {server.AdminTokenEnv}.");
             }
-            if (!AdminToken.Matches(context.HttpContext.Request.Headers.Authorization.ToString(), token))
+            if (!tokens.IsAdmin(context.HttpContext.Request))
             {
                 return Problem(StatusCodes.Status401Unauthorized, "A valid admin token is required (Authorization: Bearer TOKEN).");
             }

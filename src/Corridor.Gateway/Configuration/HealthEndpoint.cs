@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Corridor.Gateway.Admin;
 using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Recording;
 using Corridor.Storage;
@@ -9,65 +10,76 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Corridor.Gateway.Configuration;
 
 /// <summary>
-/// <c>GET /healthz</c>: 200 while serving. Says when the active configuration was loaded and, when the last
-/// reload failed, that the gateway still serves the last good configuration and why the reload failed; the
-/// distillation monitor's counters (observed, dropped when its queue was full, failures); and the ledger's and the audit
-/// log's writers (written, waiting, spooled).
+/// <c>GET /healthz</c>: 200 while serving, with <c>status</c> (<c>ok</c>, or <c>degraded</c> after a failed reload).
+/// With the admin token it also says when the active configuration was loaded and, when the last reload failed, that
+/// the gateway still serves the last good configuration and why the reload failed; the distillation monitor's counters
+/// (observed, dropped when its queue was full, failures); and the ledger's and the audit log's writers (written,
+/// waiting, spooled). Without it, the status alone: the port is the one customers reach, and the reload's errors name
+/// deployments, environment variables and files, the counters the operator's traffic.
 /// </summary>
 internal static class HealthEndpoint
 {
     public static async Task InvokeAsync(HttpContext context)
     {
         var state = context.RequestServices.GetRequiredService<GatewayState>();
-        var active = state.Active;
         var reload = state.LastReload;
         context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
         using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
         {
             json.WriteStartObject();
             json.WriteString("status", reload is { Succeeded: false } ? "degraded" : "ok");
-            json.WriteString("config_loaded_at", active.LoadedAt);
-            if (reload is not null)
+            if (context.RequestServices.GetRequiredService<OperatorTokens>().IsAdmin(context.Request))
             {
-                json.WriteStartObject("last_reload");
-                json.WriteString("at", reload.At);
-                json.WriteBoolean("succeeded", reload.Succeeded);
-                if (!reload.Succeeded)
-                {
-                    json.WriteString("note", "the reload failed; serving the last good configuration");
-                    json.WriteStartArray("errors");
-                    foreach (var error in reload.Errors)
-                    {
-                        json.WriteStringValue(error);
-                    }
-                    json.WriteEndArray();
-                }
-                json.WriteEndObject();
+                WriteDetail(json, context.RequestServices, state.Active, reload);
             }
-            var monitor = context.RequestServices.GetRequiredService<MonitorService>();
-            json.WriteStartObject("monitor");
-            json.WriteBoolean("enabled", monitor.Enabled);
-            json.WriteNumber("observed", monitor.Monitor.Stats.Observed);
-            json.WriteNumber("pending", monitor.Pump.Pending);
-            json.WriteNumber("dropped", monitor.Pump.Dropped);
-            json.WriteNumber("failures", monitor.Failures);
-            if (monitor.Fleet)
-            {
-                // Several replicas: this one ships its observations; the leader scores everyone's ("observed" above).
-                var (shipped, unshipped, _) = monitor.FleetCounts;
-                json.WriteStartObject("fleet");
-                json.WriteBoolean("leading", monitor.Scores);
-                json.WriteNumber("shipped", shipped);
-                json.WriteNumber("unshipped", unshipped);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndObject();
-            WriteLedger(json, context.RequestServices.GetRequiredService<LedgerWriter>(), context.RequestServices.GetRequiredService<ICorridorStore>());
-            WriteAudit(json, context.RequestServices.GetRequiredService<AuditWriter>());
             json.WriteEndObject();
         }
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>What only the admin token sees: the configuration's load and last reload, the monitor, the ledger and the audit log.</summary>
+    private static void WriteDetail(Utf8JsonWriter json, IServiceProvider services, ActiveConfig active, ReloadStatus? reload)
+    {
+        json.WriteString("config_loaded_at", active.LoadedAt);
+        if (reload is not null)
+        {
+            json.WriteStartObject("last_reload");
+            json.WriteString("at", reload.At);
+            json.WriteBoolean("succeeded", reload.Succeeded);
+            if (!reload.Succeeded)
+            {
+                json.WriteString("note", "the reload failed; serving the last good configuration");
+                json.WriteStartArray("errors");
+                foreach (var error in reload.Errors)
+                {
+                    json.WriteStringValue(error);
+                }
+                json.WriteEndArray();
+            }
+            json.WriteEndObject();
+        }
+        var monitor = services.GetRequiredService<MonitorService>();
+        json.WriteStartObject("monitor");
+        json.WriteBoolean("enabled", monitor.Enabled);
+        json.WriteNumber("observed", monitor.Monitor.Stats.Observed);
+        json.WriteNumber("pending", monitor.Pump.Pending);
+        json.WriteNumber("dropped", monitor.Pump.Dropped);
+        json.WriteNumber("failures", monitor.Failures);
+        if (monitor.Fleet)
+        {
+            // Several replicas: this one ships its observations; the leader scores everyone's ("observed" above).
+            var (shipped, unshipped, _) = monitor.FleetCounts;
+            json.WriteStartObject("fleet");
+            json.WriteBoolean("leading", monitor.Scores);
+            json.WriteNumber("shipped", shipped);
+            json.WriteNumber("unshipped", unshipped);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndObject();
+        WriteLedger(json, services.GetRequiredService<LedgerWriter>(), services.GetRequiredService<ICorridorStore>());
+        WriteAudit(json, services.GetRequiredService<AuditWriter>());
     }
 
     /// <summary>The audit writer's counters: records written since start, records waiting, and the spool's batches waiting for the store.</summary>

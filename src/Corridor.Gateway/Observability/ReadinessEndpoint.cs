@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Corridor.Gateway.Admin;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Recording;
@@ -45,8 +46,10 @@ internal sealed record ReadinessReport(
 /// <summary>
 /// <c>GET /readyz</c>: 200 when the gateway can serve and bill — the store answers (a real query, bounded by
 /// <see cref="StoreProbeTimeout"/>), keys are fresh, the policy the configuration declares is loaded, and the ledger is
-/// no more than <c>observability.readyMaxLedgerLagSeconds</c> behind; otherwise 503 with every reason. Unlike
-/// <c>/healthz</c> (alive and serving, for a restart decision) this one is for the load balancer's routing decision.
+/// no more than <c>observability.readyMaxLedgerLagSeconds</c> behind; otherwise 503. Unlike <c>/healthz</c> (alive and
+/// serving, for a restart decision) this one is for the load balancer's routing decision, which reads the status code;
+/// the body says <c>ready</c>, and with the admin token also every reason and check (the store's kind, its files, the
+/// ledger's backlog are the operator's, not for whoever reaches the port).
 /// </summary>
 internal static class ReadinessEndpoint
 {
@@ -70,6 +73,7 @@ internal static class ReadinessEndpoint
             ledger.Lag,
             active.Config.Observability.EffectiveReadyMaxLedgerLag);
         var reasons = report.Reasons();
+        var detail = services.GetRequiredService<OperatorTokens>().IsAdmin(context.Request);
         context.Response.StatusCode = reasons.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
@@ -77,28 +81,37 @@ internal static class ReadinessEndpoint
         {
             json.WriteStartObject();
             json.WriteBoolean("ready", reasons.Count == 0);
-            json.WriteStartArray("reasons");
-            foreach (var reason in reasons)
+            if (detail)
             {
-                json.WriteStringValue(reason);
+                WriteDetail(json, report, reasons, active, state.LastReload is { Succeeded: false }, store);
             }
-            json.WriteEndArray();
-            json.WriteStartObject("checks");
-            json.WriteString("store", report.StoreError is null ? "ok" : "unreachable");
-            json.WriteString("keys", report.KeysPastGrace ? "stale" : "ok");
-            json.WriteString("policy", !report.PolicyDeclared ? "none (every tenant may use every model)" : report.PolicyLoaded ? "loaded" : "missing");
-            json.WriteString("config_loaded_at", active.LoadedAt);
-            json.WriteBoolean("last_reload_failed", state.LastReload is { Succeeded: false });
-            json.WriteStartObject("ledger");
-            json.WriteNumber("pending", report.LedgerPending);
-            json.WriteNumber("lag_seconds", Math.Round(report.LedgerLag.TotalSeconds, 3));
-            json.WriteNumber("max_lag_seconds", report.MaxLedgerLag.TotalSeconds);
-            json.WriteString("notice", store.LedgerNotice); // null unless the store works around something (not a reason to route elsewhere)
-            json.WriteEndObject();
-            json.WriteEndObject();
             json.WriteEndObject();
         }
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>What only the admin token sees: every reason, and each check's finding.</summary>
+    private static void WriteDetail(Utf8JsonWriter json, ReadinessReport report, IReadOnlyList<string> reasons, ActiveConfig active, bool lastReloadFailed, ICorridorStore store)
+    {
+        json.WriteStartArray("reasons");
+        foreach (var reason in reasons)
+        {
+            json.WriteStringValue(reason);
+        }
+        json.WriteEndArray();
+        json.WriteStartObject("checks");
+        json.WriteString("store", report.StoreError is null ? "ok" : "unreachable");
+        json.WriteString("keys", report.KeysPastGrace ? "stale" : "ok");
+        json.WriteString("policy", !report.PolicyDeclared ? "none (every tenant may use every model)" : report.PolicyLoaded ? "loaded" : "missing");
+        json.WriteString("config_loaded_at", active.LoadedAt);
+        json.WriteBoolean("last_reload_failed", lastReloadFailed);
+        json.WriteStartObject("ledger");
+        json.WriteNumber("pending", report.LedgerPending);
+        json.WriteNumber("lag_seconds", Math.Round(report.LedgerLag.TotalSeconds, 3));
+        json.WriteNumber("max_lag_seconds", report.MaxLedgerLag.TotalSeconds);
+        json.WriteString("notice", store.LedgerNotice); // null unless the store works around something (not a reason to route elsewhere)
+        json.WriteEndObject();
+        json.WriteEndObject();
     }
 
     /// <summary>Null when the store answered a real query in time, else why not (no connection details: they may hold a password).</summary>

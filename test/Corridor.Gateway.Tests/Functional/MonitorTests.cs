@@ -280,7 +280,8 @@ public sealed class MonitorTests(MonitorGatewayFixture fixture) : IClassFixture<
     [Fact]
     public async Task AFailingMonitorStore_NeverFailsARequest_AndIsCountedInHealth()
     {
-        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + MonitorGatewayFixture.Monitor).WithTimeout();
+        using var adminToken = new TokenVariable();
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, adminToken.Name) + MonitorGatewayFixture.Monitor).WithTimeout();
         await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={live.Config.Storage.SqlitePath};Pooling=False"))
         {
             // Every write the monitor's background work makes now fails.
@@ -299,7 +300,7 @@ public sealed class MonitorTests(MonitorGatewayFixture fixture) : IClassFixture<
             Assert.NotEmpty(completion.Content);
         }
 
-        using var http = live.Http();
+        using var http = adminToken.Client(live.BaseAddress);
         var health = await MonitorGatewayFixture.EventuallyAsync(async () =>
         {
             var text = await http.GetStringAsync("/healthz");

@@ -20,11 +20,13 @@ public sealed class ReloadTests
         var directory = Path.Combine(Path.GetTempPath(), "corridor-reload-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, "corridor.yaml");
-        var original = TestCatalog.Yaml(simulator.BaseAddress);
+        using var adminToken = new TokenVariable();
+        var original = TestCatalog.Yaml(simulator.BaseAddress, adminToken.Name);
         await File.WriteAllTextAsync(path, original, cts.Token);
         var (gateway, http) = await StartWithKeyAsync(path, cts.Token);
         await using var running = gateway;
         using var client = http;
+        using var admin = adminToken.Client(gateway.BaseAddress);
 
         Assert.Equal(HttpStatusCode.NotFound, await ChatStatusAsync(http, "gpt-4.1-nano", cts.Token));
 
@@ -36,9 +38,16 @@ public sealed class ReloadTests
         await File.WriteAllTextAsync(path, "vendors: [ {id: broken", cts.Token);
         await WaitUntilAsync(async () => (await HealthAsync(http, cts.Token)).GetProperty("status").GetString() == "degraded", cts.Token);
 
-        var health = await HealthAsync(http, cts.Token);
+        // The operator sees why; a tenant's key, or no key, sees that the gateway is degraded and not the reload's errors.
+        var health = await HealthAsync(admin, cts.Token);
+        Assert.Equal("degraded", health.GetProperty("status").GetString());
         Assert.False(health.GetProperty("last_reload").GetProperty("succeeded").GetBoolean());
         Assert.NotEmpty(health.GetProperty("last_reload").GetProperty("errors").EnumerateArray());
+        using var stranger = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = LiveGateway.Timeout };
+        foreach (var caller in new[] { http, stranger })
+        {
+            Assert.Equal("""{"status":"degraded"}""", (await HealthAsync(caller, cts.Token)).GetRawText());
+        }
         Assert.Equal(HttpStatusCode.OK, await ChatStatusAsync(http, "gpt-4.1-nano", cts.Token));
     }
 

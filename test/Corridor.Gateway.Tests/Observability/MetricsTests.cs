@@ -11,7 +11,7 @@ namespace Corridor.Gateway.Tests.Observability;
 /// <c>/metrics</c> on a live gateway: the GenAI conventions' token usage, request duration and time to first token, with the
 /// exact tokens the clients were told; Corridor's requests by outcome and error; ledger and monitor gauges; valid exposition.
 /// </summary>
-public sealed partial class MetricsTests(Functional.LiveGatewayFixture fixture) : IClassFixture<Functional.LiveGatewayFixture>
+public sealed partial class MetricsTests(Functional.AdminGatewayFixture fixture) : IClassFixture<Functional.AdminGatewayFixture>
 {
     private LiveGateway Live => fixture.Live;
 
@@ -50,7 +50,7 @@ public sealed partial class MetricsTests(Functional.LiveGatewayFixture fixture) 
     [Fact]
     public async Task Healthz_ShowsTheLedgerAndAuditSpools_FilesWaitingAndSetAside()
     {
-        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        using var http = fixture.Admin();
         using var health = JsonDocument.Parse(await http.GetStringAsync("/healthz").WithTimeout());
 
         Assert.Equal(0, health.RootElement.GetProperty("ledger").GetProperty("journal_set_aside").GetInt32());
@@ -124,7 +124,7 @@ public sealed partial class MetricsTests(Functional.LiveGatewayFixture fixture) 
     [Fact]
     public async Task Readyz_IsReady_WithEveryCheckNamed()
     {
-        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        using var http = fixture.Admin();
         using var response = await http.GetAsync("/readyz").WithTimeout();
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
 

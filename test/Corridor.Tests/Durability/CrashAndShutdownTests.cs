@@ -185,7 +185,10 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         var journal = _db + "-ledger";
         var rows = 0;
         var held = LedgerJournalLock.Hold(_db);
-        await using (var serve = await ServeProcess.StartAsync(config, new Dictionary<string, string>()))
+        // /readyz and /healthz say what this test looks for to the admin token only (the configuration's default variable).
+        var adminToken = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        var environment = new Dictionary<string, string> { ["CORRIDOR_ADMIN_TOKEN"] = adminToken };
+        await using (var serve = await ServeProcess.StartAsync(config, environment))
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             while (!serve.Output.Contains("corridor: warning: the ledger journal", StringComparison.Ordinal))
@@ -193,7 +196,7 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
                 Assert.True(clock.Elapsed < TestTimeouts.Default, "no warning that the journal is held:\n" + serve.Output);
                 await Task.Delay(20);
             }
-            using var http = new HttpClient { BaseAddress = serve.BaseAddress, Timeout = TestTimeouts.Default };
+            using var http = Admin(serve, adminToken);
             Assert.Contains("held by another process", await LedgerNoticeAsync(http), StringComparison.Ordinal);
 
             var (id, complete) = await TryCompleteAsync(Client(serve), stream: false, "one row");
@@ -220,13 +223,13 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         }
 
         // Nothing holds it now: the next gateway takes it and says nothing.
-        await using (var serve = await ServeProcess.StartAsync(config, new Dictionary<string, string>()))
+        await using (var serve = await ServeProcess.StartAsync(config, environment))
         {
             Assert.True((await TryCompleteAsync(Client(serve), stream: false, "another row")).Complete, serve.Output);
             Assert.NotEmpty(Directory.GetFiles(journal, "*.journal"));
 
             // /healthz counts the rows in the journal not yet in the database; a pass (20 ms) empties it.
-            using var http = new HttpClient { BaseAddress = serve.BaseAddress, Timeout = TestTimeouts.Default };
+            using var http = Admin(serve, adminToken);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             while (System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/healthz")).RootElement
                 .GetProperty("ledger").GetProperty("journal_backlog").GetInt64() != 0)
@@ -243,6 +246,13 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         Assert.Empty(Directory.GetFiles(journal, "*.journal"));
 
         Assert.Equal(rows + 1, (await ReadLedgerAsync()).Count);
+    }
+
+    private static HttpClient Admin(ServeProcess serve, string adminToken)
+    {
+        var http = new HttpClient { BaseAddress = serve.BaseAddress, Timeout = TestTimeouts.Default };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminToken);
+        return http;
     }
 
     /// <summary>What /readyz says about the ledger's store: null when nothing is worked around.</summary>

@@ -356,7 +356,7 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
         var health = new Dictionary<ServeProcess, JsonElement>();
         foreach (var replica in new[] { _a, _b })
         {
-            using var http = Client(replica, "");
+            using var http = Admin(replica);
             JsonElement monitor = default;
             var served = seen[replica].Count(f => f.Status != (int)HttpStatusCode.Forbidden);
             await WithinPropagationAsync($"{replica.BaseAddress} to ship its share of the observations ({served})", async () =>
@@ -368,7 +368,7 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
         }
 
         var leading = Assert.Single(health, h => h.Value.GetProperty("fleet").GetProperty("leading").GetBoolean()).Key;
-        using (var http = Client(leading, ""))
+        using (var http = Admin(leading))
         {
             await WithinPropagationAsync($"the leader {leading.BaseAddress} to score both replicas' observations", async () =>
                 JsonDocument.Parse(await http.GetStringAsync("/healthz")).RootElement.GetProperty("monitor").GetProperty("observed").GetInt64()
