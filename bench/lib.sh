@@ -28,7 +28,8 @@ free_port() {
 }
 
 # The admin token the gateways measured here start with (in the default server.adminTokenEnv variable): /healthz and
-# /readyz give their counters to it alone (docs/observability.md). A random one unless the caller set it.
+# /readyz give their counters to it alone, and /metrics answers it (docs/observability.md). A random one unless the
+# caller set it.
 export CORRIDOR_ADMIN_TOKEN=${CORRIDOR_ADMIN_TOKEN:-bench-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}
 operator_get() { curl -s -H "Authorization: Bearer $CORRIDOR_ADMIN_TOKEN" "$@"; }
 

@@ -100,7 +100,7 @@ wait_http "http://127.0.0.1:$gw_port/healthz"
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$gw_pid/status"; }
 metric_sum() { # prefix: sum of every sample whose name starts with it
-  curl -s "http://127.0.0.1:$gw_port/metrics" | awk -v p="$1" 'index($0, p) == 1 { s += $NF } END { printf "%d\n", s }'
+  operator_get "http://127.0.0.1:$gw_port/metrics" | awk -v p="$1" 'index($0, p) == 1 { s += $NF } END { printf "%d\n", s }'
 }
 
 log "warm-up $WARMUP at $RATE requests/s"
@@ -155,7 +155,7 @@ Soak: $DURATION at $RATE requests/s target, $CONNECTIONS connections, faults: ${
   socket errors     connect=$(field connect) read=$(field read) write=$(field write) timeout=$(field timeout)
   gateway counted   $((requests_counted - requests_start)) requests in the soak; ledger rows written since start: $ledger_rows (all requests incl. warm-up: $requests_counted)
   gateway by outcome (whole run, from /metrics):
-$(curl -s "http://127.0.0.1:$gw_port/metrics" | grep '^corridor_requests_total' | sed 's/^/    /')
+$(operator_get "http://127.0.0.1:$gw_port/metrics" | grep '^corridor_requests_total' | sed 's/^/    /')
   memory (RSS)      after warm-up $((rss_start / 1024)) MiB, end $((rss_end / 1024)) MiB, max $((rss_max / 1024)) MiB; growth $((growth_kb / 1024)) MiB (bound: $MAX_GROWTH_MB MiB)
   load average      start $load_start, end $load_end ($(nproc) cores)
   readiness at end  $ready

@@ -9,12 +9,16 @@ public static class TestCatalog
 {
     public static string Yaml(Uri simulator) => Yaml(simulator, adminTokenEnv: null);
 
-    /// <summary>The catalog with the admin API's token read from <paramref name="adminTokenEnv"/> (the default variable when null).</summary>
-    public static string Yaml(Uri simulator, string? adminTokenEnv)
+    /// <summary>
+    /// The catalog with the admin API's token read from <paramref name="adminTokenEnv"/> and the metrics token from
+    /// <paramref name="metricsTokenEnv"/> (the default variables when null).
+    /// </summary>
+    public static string Yaml(Uri simulator, string? adminTokenEnv, string? metricsTokenEnv = null)
     {
         ArgumentNullException.ThrowIfNull(simulator);
         var sim = simulator.ToString().TrimEnd('/');
-        var adminTokenLine = adminTokenEnv is null ? "" : "\n  adminTokenEnv: " + adminTokenEnv;
+        var adminTokenLine = (adminTokenEnv is null ? "" : "\n  adminTokenEnv: " + adminTokenEnv)
+            + (metricsTokenEnv is null ? "" : "\n  metricsTokenEnv: " + metricsTokenEnv);
         return $$"""
             server:
               maxRequestBodyBytes: 65536

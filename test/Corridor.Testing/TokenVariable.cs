@@ -6,7 +6,7 @@ namespace Corridor.Testing;
 /// <summary>
 /// A random token (the admin token, say) in an environment variable of its own, set while this lives and cleared when
 /// disposed, so no other test sees it. The gateway's configuration names the variable (<c>server.adminTokenEnv</c>:
-/// <see cref="TestCatalog.Yaml(Uri, string?)"/> with <see cref="Name"/>); a <c>corridor serve</c> process inherits it.
+/// <see cref="TestCatalog.Yaml(Uri, string?, string?)"/> with <see cref="Name"/>); a <c>corridor serve</c> process inherits it.
 /// </summary>
 public sealed class TokenVariable : IDisposable
 {

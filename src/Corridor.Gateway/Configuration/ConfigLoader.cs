@@ -184,6 +184,7 @@ public static class ConfigLoader
                 ConnectTimeout: Seconds(server, "connectTimeoutSeconds"),
                 ShutdownTimeout: Seconds(server, "shutdownTimeoutSeconds"))
             {
+                MetricsTokenEnv = server["metricsTokenEnv"] ?? defaults.MetricsTokenEnv,
                 Clients = new ClientLimits(
                     MaxRequestHeaderBytes: Int(server, "maxRequestHeaderBytes") ?? ClientLimits.Default.MaxRequestHeaderBytes,
                     MaxRequestHeaderCount: Int(server, "maxRequestHeaderCount") ?? ClientLimits.Default.MaxRequestHeaderCount,

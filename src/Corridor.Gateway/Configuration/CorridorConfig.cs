@@ -41,6 +41,12 @@ public sealed record ServerOptions(
 {
     /// <summary>Header, header-time and body-rate limits on clients (Kestrel's), from the same <c>server:</c> section.</summary>
     public ClientLimits Clients { get; init; } = ClientLimits.Default;
+
+    /// <summary>
+    /// The environment variable holding the token a metrics scraper presents for <c>/metrics</c>, so it needs no admin
+    /// token (which opens the whole admin API); <c>/metrics</c> also takes the admin token.
+    /// </summary>
+    public string MetricsTokenEnv { get; init; } = "CORRIDOR_METRICS_TOKEN";
     /// <summary>
     /// The longest <see cref="ShutdownTimeout"/>: <c>corridor serve</c> ends regardless a few minutes after the signal
     /// (the command line's grace, Cli.ShutdownGrace), and the ledger and audit flush must fit in after the drain.

@@ -1,3 +1,5 @@
+using Corridor.Gateway.Admin;
+using Corridor.Gateway.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -70,8 +72,20 @@ internal static class MetricsExport
     {
         app.Services.GetRequiredService<PrometheusExporter>();
         app.Services.GetService<MeterProvider>();
+        var server = app.Services.GetRequiredService<ServerOptions>();
+        var tokens = app.Services.GetRequiredService<OperatorTokens>();
         app.MapGet("/metrics", (HttpContext context) =>
         {
+            // Per-model traffic, errors, policy refusals and monitor levels are the operator's, and this is the port
+            // customers reach: a scraper presents the metrics token (or the admin token), as the admin API's callers do.
+            if (tokens.Admin is null && tokens.Metrics is null)
+            {
+                return AdminApi.Problem(StatusCodes.Status503ServiceUnavailable, $"/metrics is off: set {server.MetricsTokenEnv} (or {server.AdminTokenEnv}).").ExecuteAsync(context);
+            }
+            if (!tokens.MayScrape(context.Request))
+            {
+                return AdminApi.Problem(StatusCodes.Status401Unauthorized, "A valid metrics or admin token is required (Authorization: Bearer TOKEN).").ExecuteAsync(context);
+            }
             var text = context.RequestServices.GetRequiredService<PrometheusExporter>().Scrape();
             context.Response.ContentType = PrometheusExporter.ContentType;
             context.Response.Headers.CacheControl = "no-store";

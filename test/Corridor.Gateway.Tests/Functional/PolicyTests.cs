@@ -40,7 +40,17 @@ public sealed class PolicyGatewayFixture : LiveGatewayFixture
               min_tier: verified
         """;
 
-    protected override Task<LiveGateway> StartAsync() => LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + Policy);
+    /// <summary>The token <c>/metrics</c> takes (<c>server.metricsTokenEnv</c>).</summary>
+    public TokenVariable MetricsToken { get; } = new();
+
+    protected override Task<LiveGateway> StartAsync() =>
+        LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, adminTokenEnv: null, MetricsToken.Name) + Policy);
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        MetricsToken.Dispose();
+    }
 
     /// <summary>Adds a tenant with a profile and returns a key for it.</summary>
     public async Task<string> TenantAsync(string id, string country, VettingTier tier, string? controlling = null)

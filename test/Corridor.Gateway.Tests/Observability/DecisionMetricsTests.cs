@@ -26,7 +26,8 @@ public sealed class DecisionMetricsTests(PolicyGatewayFixture fixture) : IClassF
         var verified = await fixture.TenantAsync("metrics-sg", "SG", VettingTier.Verified);
         var basic = await fixture.TenantAsync("metrics-basic", "SG", VettingTier.Basic);
         var embargoed = await fixture.TenantAsync("metrics-kp", "KP", VettingTier.Strategic);
-        var before = await MetricsScrape.ScrapeAsync(Live);
+        using var scraper = fixture.MetricsToken.Client(Live.BaseAddress);
+        var before = await MetricsScrape.ScrapeAsync(scraper);
 
         for (var i = 0; i < 2; i++)
         {
@@ -42,7 +43,7 @@ public sealed class DecisionMetricsTests(PolicyGatewayFixture fixture) : IClassF
             Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
         }
 
-        var after = await MetricsScrape.ScrapeAfterAsync(Live, before, 5);
+        var after = await MetricsScrape.ScrapeAfterAsync(scraper, before, 5);
         Assert.Equal(HttpStatusCode.Forbidden, tier.StatusCode);
         Assert.Contains("tier_insufficient", tier.ResponseBody, StringComparison.Ordinal);
         Assert.Equal(403, embargo.Status);

@@ -6,10 +6,10 @@ namespace Corridor.Gateway.Tests.Observability;
 /// <summary>One scrape of a live gateway's <c>/metrics</c>: each sample line's series (name and labels) and value.</summary>
 internal static class MetricsScrape
 {
-    public static async Task<Dictionary<string, double>> ScrapeAsync(LiveGateway live)
+    /// <summary>Scrapes through <paramref name="scraper"/>, a client with the metrics token or the admin token.</summary>
+    public static async Task<Dictionary<string, double>> ScrapeAsync(HttpClient scraper)
     {
-        using var http = new HttpClient { BaseAddress = live.BaseAddress, Timeout = TestTimeouts.Default };
-        var text = await http.GetStringAsync("/metrics").WithTimeout();
+        var text = await scraper.GetStringAsync("/metrics").WithTimeout();
         var samples = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -23,12 +23,12 @@ internal static class MetricsScrape
     }
 
     /// <summary>Scrapes until <paramref name="requests"/> more requests are counted: a request is recorded just after its response.</summary>
-    public static async Task<Dictionary<string, double>> ScrapeAfterAsync(LiveGateway live, Dictionary<string, double> before, int requests)
+    public static async Task<Dictionary<string, double>> ScrapeAfterAsync(HttpClient scraper, Dictionary<string, double> before, int requests)
     {
         using var cts = new CancellationTokenSource(TestTimeouts.Default);
         while (true)
         {
-            var after = await ScrapeAsync(live);
+            var after = await ScrapeAsync(scraper);
             if (Requests(after) >= Requests(before) + requests)
             {
                 return after;

@@ -86,7 +86,7 @@ public sealed partial class MetricsTests(Functional.AdminGatewayFixture fixture)
     [Fact]
     public async Task Exposition_IsValidPrometheusText_WithLedgerAndMonitorGauges()
     {
-        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        using var http = fixture.Admin();
         using var response = await http.GetAsync("/metrics").WithTimeout();
         var text = await response.Content.ReadAsStringAsync();
 
@@ -142,10 +142,17 @@ public sealed partial class MetricsTests(Functional.AdminGatewayFixture fixture)
     [GeneratedRegex("""^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*\})? (?<value>[-+0-9.eE]+|NaN|\+Inf|-Inf)$""")]
     private static partial Regex SampleLine();
 
-    private Task<Dictionary<string, double>> ScrapeAsync() => MetricsScrape.ScrapeAsync(Live);
+    private async Task<Dictionary<string, double>> ScrapeAsync()
+    {
+        using var scraper = fixture.Admin();
+        return await MetricsScrape.ScrapeAsync(scraper);
+    }
 
-    private Task<Dictionary<string, double>> ScrapeAfterAsync(Dictionary<string, double> before, int requests) =>
-        MetricsScrape.ScrapeAfterAsync(Live, before, requests);
+    private async Task<Dictionary<string, double>> ScrapeAfterAsync(Dictionary<string, double> before, int requests)
+    {
+        using var scraper = fixture.Admin();
+        return await MetricsScrape.ScrapeAfterAsync(scraper, before, requests);
+    }
 
     private static double Delta(Dictionary<string, double> before, Dictionary<string, double> after, string series) =>
         MetricsScrape.Delta(before, after, series);
