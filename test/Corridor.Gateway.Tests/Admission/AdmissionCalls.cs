@@ -2,7 +2,6 @@ using System.Text;
 using Corridor.Core.Admission;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
-using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
 using Corridor.Testing;
@@ -30,9 +29,7 @@ internal static class AdmissionCalls
     /// </summary>
     public static CorridorRequestFeature Chat(FakeClock clock, Dialect dialect, Limits tenantLimits, string catalogYaml, string requested, IReadOnlyList<string> allowedModels)
     {
-        var loaded = ConfigLoader.Parse(catalogYaml, "/srv", environment: null);
-        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-        var config = ActiveConfig.TryCreate(loaded.Config!, _ => null, clock.GetUtcNow(), out _)!;
+        var config = TestConfigs.Active(catalogYaml, clock.GetUtcNow());
         var models = allowedModels.Select(id => config.Catalog.TryGetModel(id, out var model) ? model : throw new ArgumentException($"no model {id}")).ToList();
         var body = Encoding.UTF8.GetBytes($$"""{"model":"{{requested}}","messages":[{"role":"user","content":"hi"}]}""");
         var tenant = new Tenant("acme", "Acme Ltd.", "SG", clock.GetUtcNow());

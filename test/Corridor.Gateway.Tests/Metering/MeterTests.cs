@@ -10,7 +10,7 @@ namespace Corridor.Gateway.Tests.Metering;
 /// <summary>Where a served request is settled: a large estimate moves off the calling thread (a socket's event thread).</summary>
 public sealed class MeterTests
 {
-    private static readonly ActiveConfig Config = LoadConfig();
+    private static readonly ActiveConfig Config = TestConfigs.Active(TestConfigs.OneDeployment);
 
     [Fact]
     public async Task ALargeEstimate_IsMadeOffTheCallingThread()
@@ -55,19 +55,5 @@ public sealed class MeterTests
             : """{"choices":[{"message":{"content":"Hi"},"finish_reason":"stop"}]}""";
         Assert.True(call.Usage.TryScanObject(Encoding.UTF8.GetBytes(answer)));
         return call;
-    }
-
-    private static ActiveConfig LoadConfig()
-    {
-        var loaded = ConfigLoader.Parse("""
-            vendors:
-              - { id: openai, kind: openai, baseUrl: "http://127.0.0.1:9/v1" }
-            models:
-              - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1000000 }
-            deployments:
-              - { id: gpt-sg, model: gpt-4.1, region: sg, price: { input: 2, output: 8 } }
-            """, "/srv", environment: null);
-        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-        return ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out _)!;
     }
 }

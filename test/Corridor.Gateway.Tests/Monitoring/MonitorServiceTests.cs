@@ -22,20 +22,7 @@ public sealed class MonitorServiceTests
     private static readonly CancellationToken None = CancellationToken.None;
 
     /// <summary>A gateway configuration with one deployment and the given <c>monitor:</c> section.</summary>
-    internal static GatewayState State(string monitor = "")
-    {
-        var loaded = ConfigLoader.Parse($"""
-            vendors:
-              - {"{"} id: openai, kind: openai, baseUrl: "http://127.0.0.1:9/v1" {"}"}
-            models:
-              - {"{"} id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1000 {"}"}
-            deployments:
-              - {"{"} id: gpt-sg, model: gpt-4.1, region: sg, price: {"{"} input: 2, output: 8 {"}"} {"}"}
-            {monitor}
-            """, "/srv", environment: null);
-        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-        return new GatewayState(ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out _)!);
-    }
+    internal static GatewayState State(string monitor = "") => new(TestConfigs.Active(TestConfigs.OneDeployment + monitor));
 
     [Fact]
     public async Task AnAutomaticLevelThatCooledOffUnderAPin_IsNotPutBackWhenThePinGoes()

@@ -17,21 +17,13 @@ public sealed class RecorderTests : SqliteStoreTestBase
     [Fact]
     public async Task ADecisionsAuditRecord_CarriesTheTimeOfTheDecision_NotTheTimeTheRequestEnded()
     {
-        var loaded = ConfigLoader.Parse("""
-            vendors:
-              - { id: openai, kind: openai, baseUrl: "http://127.0.0.1:9/v1" }
-            models:
-              - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1000 }
-            deployments:
-              - { id: gpt-sg, model: gpt-4.1, region: sg, price: { input: 2, output: 8 } }
+        var config = TestConfigs.Active(TestConfigs.OneDeployment + """
             policy:
               version: "p-1"
               rules:
                 - id: everyone
                   allow_jurisdictions: ["*"]
-            """, "/srv", environment: null);
-        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-        var config = ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out _)!;
+            """);
         var clock = new FakeClock();
         var decidedAt = clock.GetUtcNow();
         var tenant = new Tenant("acme", "Acme Ltd.", "SG", decidedAt);

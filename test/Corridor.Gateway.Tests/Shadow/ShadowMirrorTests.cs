@@ -20,7 +20,7 @@ public sealed class ShadowMirrorTests
 {
     private static ActiveConfig Config(string shadow)
     {
-        var loaded = ConfigLoader.Parse($$"""
+        return TestConfigs.Active($$"""
             vendors:
               - { id: openai, kind: openai, baseUrl: "http://127.0.0.1:9/v1" }
             models:
@@ -30,9 +30,7 @@ public sealed class ShadowMirrorTests
               - { id: gpt-sg, model: gpt-4.1, region: sg, price: { input: 2, output: 8 } }
               - { id: mini-sg, model: mini, region: sg, price: { input: 1, output: 1 } }
             {{shadow}}
-            """, "/srv", environment: null);
-        Assert.True(loaded.Succeeded, string.Join("; ", loaded.Errors));
-        return ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out _)!;
+            """);
     }
 
     private static ShadowMirror Mirror(ActiveConfig config)
