@@ -158,6 +158,7 @@ public static class GatewayHost
         services.AddSingleton(store);
         services.AddSingleton(config.Server);
         services.AddSingleton<Admin.OperatorTokens>();
+        services.AddSingleton<Observability.StoreProbe>();
         services.AddSingleton(config.Ledger);
         services.AddSingleton(config.Storage);
         services.AddSingleton(new GatewayState(active));

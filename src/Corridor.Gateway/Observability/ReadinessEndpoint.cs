@@ -44,8 +44,8 @@ internal sealed record ReadinessReport(
 }
 
 /// <summary>
-/// <c>GET /readyz</c>: 200 when the gateway can serve and bill — the store answers (a real query, bounded by
-/// <see cref="StoreProbeTimeout"/>), keys are fresh, the policy the configuration declares is loaded, and the ledger is
+/// <c>GET /readyz</c>: 200 when the gateway can serve and bill — the store answers (a real query, bounded and shared by
+/// callers within a second: <see cref="StoreProbe"/>), keys are fresh, the policy the configuration declares is loaded, and the ledger is
 /// no more than <c>observability.readyMaxLedgerLagSeconds</c> behind; otherwise 503. Unlike <c>/healthz</c> (alive and
 /// serving, for a restart decision) this one is for the load balancer's routing decision, which reads the status code;
 /// the body says <c>ready</c>, and with the admin token also every reason and check (the store's kind, its files, the
@@ -53,8 +53,6 @@ internal sealed record ReadinessReport(
 /// </summary>
 internal static class ReadinessEndpoint
 {
-    public static readonly TimeSpan StoreProbeTimeout = TimeSpan.FromSeconds(2);
-
     public static async Task InvokeAsync(HttpContext context)
     {
         // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls may block.
@@ -65,7 +63,7 @@ internal static class ReadinessEndpoint
         var store = services.GetRequiredService<ICorridorStore>();
         var active = state.Active;
         var report = new ReadinessReport(
-            await ProbeStoreAsync(store, context.RequestAborted),
+            await services.GetRequiredService<StoreProbe>().CheckAsync().WaitAsync(context.RequestAborted),
             services.GetRequiredService<KeyCache>().IsPastGrace,
             active.Config.Policy is not null,
             active.Policy is not null,
@@ -114,23 +112,4 @@ internal static class ReadinessEndpoint
         json.WriteEndObject();
     }
 
-    /// <summary>Null when the store answered a real query in time, else why not (no connection details: they may hold a password).</summary>
-    private static async Task<string?> ProbeStoreAsync(ICorridorStore store, CancellationToken aborted)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        timeout.CancelAfter(StoreProbeTimeout);
-        try
-        {
-            await store.GetRevisionAsync(timeout.Token).AsTask().WaitAsync(timeout.Token);
-            return null;
-        }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
-        {
-            return $"no answer within {StoreProbeTimeout.TotalSeconds:0} s";
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            return e.GetType().Name;
-        }
-    }
 }

@@ -6,7 +6,7 @@ using Corridor.Testing.Storage;
 namespace Corridor.Gateway.Tests.Observability;
 
 /// <summary>
-/// <c>/readyz</c> tells the truth about PostgreSQL: 503 naming the store as soon as it is unreachable, then the ledger
+/// <c>/readyz</c> tells the truth about PostgreSQL: 503 naming the store within a second of its going away, then the ledger
 /// lag once rows wait longer than the bound (the spool is put where it cannot be written, so rows wait in memory),
 /// and 200 again when the database is back and the rows are written; <c>/healthz</c> stays 200 throughout (alive). Why
 /// is for the admin token: other callers get the same status codes with <c>ready</c> alone.
@@ -49,7 +49,9 @@ public sealed class ReadinessTests : IAsyncLifetime, IDisposable
         var (status, _) = await ReadyAsync(admin);
         Assert.Equal(HttpStatusCode.OK, status);
 
+        // The store's last answer serves probes for up to a second (StoreProbe.Reuse).
         await _database.SetReachableAsync(false);
+        await PollAsync(async () => (await ReadyAsync(admin)).Status == HttpStatusCode.ServiceUnavailable);
         (status, var body) = await ReadyAsync(admin);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.False(body.GetProperty("ready").GetBoolean());
