@@ -80,5 +80,8 @@ internal sealed class ModelChoice
         [.. models.Where(m => m.Config.Capabilities.HasFlag(needs))];
 
     private static int OutputBound(IReadOnlyList<ModelEntry> models) =>
-        models.Count == 0 ? 0 : models.Max(m => m.Config.DefaultMaxOutputTokens ?? m.Config.ContextWindow);
+        models.Count == 0 ? 0 : models.Max(m => OutputBound(m.Config));
+
+    /// <summary>The most output tokens <paramref name="model"/> can produce: its <c>maxOutputTokens</c>, else its context window.</summary>
+    public static int OutputBound(ModelConfig model) => model.DefaultMaxOutputTokens ?? model.ContextWindow;
 }

@@ -174,6 +174,12 @@ internal sealed partial class ShadowMirror(
             return Skip("candidate_unknown");
         }
 
+        // A max_tokens the candidate cannot produce is refused before any upstream is asked, as it is for a request to it.
+        if (job.Request.MaxTokens > ModelChoice.OutputBound(candidate.Config))
+        {
+            return Skip("max_tokens_too_large");
+        }
+
         // Entitle: the candidate must be allowed for this tenant, served only from its compliant deployments.
         var request = job.Request;
         IReadOnlyList<DeploymentEntry> allowed = candidate.Deployments;

@@ -26,7 +26,9 @@ public sealed class ShadowGatewayFixture : AdminGatewayFixture
                 + "  - { id: mirror-primary, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
                 + "  - { id: mirror-candidate, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }\n"
                 + "  - { id: refused-primary, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
-                + "  - { id: refused-candidate, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
+                + "  - { id: refused-candidate, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
+                + "  - { id: long-primary, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
+                + "  - { id: short-candidate, vendor: openai, capabilities: [chat], contextWindow: 8192, maxOutputTokens: 100 }\n", StringComparison.Ordinal)
             + $$"""
 
               - { id: slow-sg, model: slow, region: sg, endpoint: "{{sim}}/x/latency=4000/v1", price: { input: 0.5, output: 1 } }
@@ -34,6 +36,8 @@ public sealed class ShadowGatewayFixture : AdminGatewayFixture
               - { id: mirror-candidate-us, model: mirror-candidate, region: us-east, price: { input: 1, output: 1 } }
               - { id: refused-primary-sg, model: refused-primary, region: sg, price: { input: 1, output: 1 } }
               - { id: refused-candidate-sg, model: refused-candidate, region: sg, endpoint: "{{sim}}/x/status=401/v1", price: { input: 1, output: 1 } }
+              - { id: long-primary-sg, model: long-primary, region: sg, price: { input: 1, output: 1 } }
+              - { id: short-candidate-sg, model: short-candidate, region: sg, price: { input: 1, output: 1 } }
             pricing:
               markup: 0.5
             shadow:
@@ -45,6 +49,7 @@ public sealed class ShadowGatewayFixture : AdminGatewayFixture
                 gpt-4.1-azure: { candidate: slow, share: 1, maxInFlight: 1 }
                 mirror-primary: { candidate: mirror-candidate, share: 1 }
                 refused-primary: { candidate: refused-candidate, share: 1 }
+                long-primary: { candidate: short-candidate, share: 1 }
             """ + PolicyGatewayFixture.Policy + """
 
                 - id: mirror-primary
@@ -242,6 +247,23 @@ public sealed class ShadowTests(ShadowGatewayFixture fixture) : IClassFixture<Sh
         var candidateRow = await Live.LedgerRowAsync(compared.RequestId);
         Assert.InRange(primaryRow.OutputTokens, 1, 50);
         Assert.True(candidateRow.OutputTokens > 50, $"the candidate was sent the primary's cap: {candidateRow.OutputTokens} output tokens");
+    }
+
+    [Fact]
+    public async Task AMirrorAskingForMoreOutputThanTheCandidateCanProduce_IsSkipped_AsARequestToItIsRefused()
+    {
+        var verified = await fixture.TenantAsync("shadow-long", VettingTier.Verified);
+        using var http = Live.Http(verified);
+        var asked = new { model = "long-primary", max_tokens = 1000, messages = new[] { new { role = "user", content = "Write at length." } } };
+
+        using var served = await http.PostAsJsonAsync("/v1/chat/completions", asked).WithTimeout();
+        var servedId = served.Headers.GetValues("x-corridor-request-id").Single();
+        using var direct = await http.PostAsJsonAsync("/v1/chat/completions", asked with { model = "short-candidate" }).WithTimeout();
+        var result = Assert.Single(await fixture.ShadowResultsAsync("long-primary", 1));
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.BadRequest), (served.StatusCode, direct.StatusCode));
+        // Before, the candidate's upstream was called with a max_tokens its model cannot produce (the simulator served it).
+        Assert.Equal((servedId, ShadowOutcome.Skipped, "max_tokens_too_large"), (result.PrimaryRequestId, result.Outcome, result.Reason));
     }
 
     [Fact]
