@@ -49,16 +49,11 @@ public sealed class PolicyCommandTests
         var root = Root();
         using var cli = new CliRunner();
         Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "acme", "--name", "Acme Pte. Ltd.", "--country", "SG", "--tier", "verified")).ExitCode);
-        await using (var store = await Corridor.Storage.CorridorStores.OpenAsync(new Corridor.Storage.StorageOptions(cli.DbPath), CancellationToken.None).WithTimeout())
-        {
-            await store.AppendLedgerAsync(
-            [
-                Corridor.Testing.Storage.LedgerSamples.Entry("r-gpt", DateTimeOffset.UtcNow, model: "gpt-4.1"),
-                Corridor.Testing.Storage.LedgerSamples.Entry("r-deepseek", DateTimeOffset.UtcNow, model: "deepseek-v4"),
-                // A request naming an alias keeps the alias in its row; the gateway decides each of its models.
-                Corridor.Testing.Storage.LedgerSamples.Entry("r-alias", DateTimeOffset.UtcNow, model: "chat-default"),
-            ], CancellationToken.None).WithTimeout();
-        }
+        await RecordAsync(cli,
+            Corridor.Testing.Storage.LedgerSamples.Entry("r-gpt", DateTimeOffset.UtcNow, model: "gpt-4.1"),
+            Corridor.Testing.Storage.LedgerSamples.Entry("r-deepseek", DateTimeOffset.UtcNow, model: "deepseek-v4"),
+            // A request naming an alias keeps the alias in its row; the gateway decides each of its models.
+            Corridor.Testing.Storage.LedgerSamples.Entry("r-alias", DateTimeOffset.UtcNow, model: "chat-default"));
 
         // The proposal stops offering OpenAI's models to anyone.
         var result = await DiffWithProposalAsync(cli, root, example => example
@@ -81,15 +76,10 @@ public sealed class PolicyCommandTests
         Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "small", "--name", "Small Pte. Ltd.", "--country", "SG", "--tier", "basic")).ExitCode);
         static Corridor.Core.Metering.LedgerEntry Row(string id, string body) =>
             Corridor.Testing.Storage.LedgerSamples.Entry(id, DateTimeOffset.UtcNow, tenantId: "small") with { RequestBody = Corridor.Core.Metering.Utf8Text.From(body) };
-        await using (var store = await Corridor.Storage.CorridorStores.OpenAsync(new Corridor.Storage.StorageOptions(cli.DbPath), CancellationToken.None).WithTimeout())
-        {
-            await store.AppendLedgerAsync(
-            [
-                Row("r-capped", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"max_tokens":8000}"""),
-                // top_logprobs asks for log probabilities, as the front door reads it.
-                Row("r-top", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"top_logprobs":2,"max_tokens":100}"""),
-            ], CancellationToken.None).WithTimeout();
-        }
+        await RecordAsync(cli,
+            Row("r-capped", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"max_tokens":8000}"""),
+            // top_logprobs asks for log probabilities, as the front door reads it.
+            Row("r-top", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"top_logprobs":2,"max_tokens":100}"""));
 
         // The proposal lowers the low tiers' cap from 4096 to 2048 and strips their log probabilities instead of refusing them.
         var result = await DiffWithProposalAsync(cli, root, example => example
@@ -103,6 +93,13 @@ public sealed class PolicyCommandTests
         Assert.Contains("deny feature_restricted -> allow", result.Out, StringComparison.Ordinal);
         Assert.Contains("strip_logprobs", result.Out, StringComparison.Ordinal);
         Assert.Contains("2 of 2 recent requests would be decided differently", result.Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>Writes <paramref name="rows"/> into the ledger of the command line's database, as recent requests.</summary>
+    private static async Task RecordAsync(CliRunner cli, params Corridor.Core.Metering.LedgerEntry[] rows)
+    {
+        await using var store = await Corridor.Storage.CorridorStores.OpenAsync(new Corridor.Storage.StorageOptions(cli.DbPath), CancellationToken.None).WithTimeout();
+        await store.AppendLedgerAsync(rows, CancellationToken.None).WithTimeout();
     }
 
     /// <summary>

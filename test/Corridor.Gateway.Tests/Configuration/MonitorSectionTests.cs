@@ -5,14 +5,7 @@ namespace Corridor.Gateway.Tests.Configuration;
 
 public sealed class MonitorSectionTests
 {
-    private const string Catalog = """
-        vendors:
-          - { id: openai, kind: openai, baseUrl: "https://api.openai.com/v1" }
-        models:
-          - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1000 }
-        deployments:
-          - { id: gpt-sg, model: gpt-4.1, region: sg, price: { input: 1, output: 2 } }
-        """;
+    private const string Catalog = TestConfigs.OneDeployment;
 
     [Fact]
     public void WithoutAMonitorSection_TheDefaultsApply()

@@ -357,48 +357,38 @@ public sealed class ThrottledPolicyTests
     [Fact]
     public async Task PolicyJudgesTheRequestAsTheClientSentIt_NotAsTheThrottleRewroteIt()
     {
-        var tokenEnv = "CORRIDOR_THROTTLED_POLICY_TOKEN_" + Guid.NewGuid().ToString("N");
-        var token = Guid.NewGuid().ToString("N");
-        Environment.SetEnvironmentVariable(tokenEnv, token);
-        try
+        using var adminToken = new TokenVariable();
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, adminToken.Name) + MonitorGatewayFixture.Monitor + Policy).WithTimeout();
+        var secret = await live.AddTenantWithKeyAsync("throttled-policy-co", "SG").WithTimeout();
+        var keyId = (await live.Store.ListKeysAsync("throttled-policy-co", CancellationToken.None).WithTimeout())[0].Id;
+        using var http = live.Http(secret);
+        var logprobs = new { model = "gpt-4.1", logprobs = true, messages = new[] { new { role = "user", content = "hi" } } };
+        var tooLong = new { model = "gpt-4.1", max_tokens = 4000, messages = new[] { new { role = "user", content = "hi" } } };
+        using (var before = await http.PostAsJsonAsync("/v1/chat/completions", logprobs).WithTimeout())
         {
-            await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, tokenEnv) + MonitorGatewayFixture.Monitor + Policy).WithTimeout();
-            var secret = await live.AddTenantWithKeyAsync("throttled-policy-co", "SG").WithTimeout();
-            var keyId = (await live.Store.ListKeysAsync("throttled-policy-co", CancellationToken.None).WithTimeout())[0].Id;
-            using var http = live.Http(secret);
-            var logprobs = new { model = "gpt-4.1", logprobs = true, messages = new[] { new { role = "user", content = "hi" } } };
-            var tooLong = new { model = "gpt-4.1", max_tokens = 4000, messages = new[] { new { role = "user", content = "hi" } } };
-            using (var before = await http.PostAsJsonAsync("/v1/chat/completions", logprobs).WithTimeout())
-            {
-                Assert.Equal(HttpStatusCode.Forbidden, before.StatusCode);
-            }
-            using (var admin = new HttpClient { BaseAddress = live.BaseAddress, Timeout = TestTimeouts.Default })
-            {
-                admin.DefaultRequestHeaders.Authorization = new("Bearer", token);
-                using var pinned = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{keyId}", level = "throttle", note = "slow down" }).WithTimeout();
-                Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
-            }
-
-            // The throttle strips logprobs and caps max_tokens at 64; the policy refuses both as asked, throttled or not.
-            using var stripped = await http.PostAsJsonAsync("/v1/chat/completions", logprobs).WithTimeout();
-            using var capped = await http.PostAsJsonAsync("/v1/chat/completions", tooLong).WithTimeout();
-            var decisionId = stripped.Headers.GetValues("x-corridor-decision").Single();
-            await live.LedgerRowAsync(stripped.Headers.GetValues("x-corridor-request-id").Single());
-            await live.Gateway.FlushAuditAsync(CancellationToken.None).WithTimeout();
-            var records = await live.Store.SearchAuditAsync(new AuditQuery(decisionId, AuditActions.Decision, 5), CancellationToken.None).WithTimeout();
-
-            Assert.Equal(HttpStatusCode.Forbidden, stripped.StatusCode);
-            Assert.Contains("feature_restricted", await stripped.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-            Assert.Equal(HttpStatusCode.Forbidden, capped.StatusCode);
-            Assert.Contains("feature_restricted", await capped.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-            // The audit record has the request's input as the client sent it.
-            var details = JsonDocument.Parse(Assert.Single(records).Details).RootElement;
-            Assert.True(details.GetProperty("logprobs").GetBoolean());
-            Assert.Equal("deny", details.GetProperty("outcome").GetString());
+            Assert.Equal(HttpStatusCode.Forbidden, before.StatusCode);
         }
-        finally
+        using (var admin = adminToken.Client(live.BaseAddress))
         {
-            Environment.SetEnvironmentVariable(tokenEnv, null);
+            using var pinned = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{keyId}", level = "throttle", note = "slow down" }).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
         }
+
+        // The throttle strips logprobs and caps max_tokens at 64; the policy refuses both as asked, throttled or not.
+        using var stripped = await http.PostAsJsonAsync("/v1/chat/completions", logprobs).WithTimeout();
+        using var capped = await http.PostAsJsonAsync("/v1/chat/completions", tooLong).WithTimeout();
+        var decisionId = stripped.Headers.GetValues("x-corridor-decision").Single();
+        await live.LedgerRowAsync(stripped.Headers.GetValues("x-corridor-request-id").Single());
+        await live.Gateway.FlushAuditAsync(CancellationToken.None).WithTimeout();
+        var records = await live.Store.SearchAuditAsync(new AuditQuery(decisionId, AuditActions.Decision, 5), CancellationToken.None).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Forbidden, stripped.StatusCode);
+        Assert.Contains("feature_restricted", await stripped.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, capped.StatusCode);
+        Assert.Contains("feature_restricted", await capped.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // The audit record has the request's input as the client sent it.
+        var details = JsonDocument.Parse(Assert.Single(records).Details).RootElement;
+        Assert.True(details.GetProperty("logprobs").GetBoolean());
+        Assert.Equal("deny", details.GetProperty("outcome").GetString());
     }
 }
