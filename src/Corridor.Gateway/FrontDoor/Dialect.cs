@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+
 namespace Corridor.Gateway.FrontDoor;
 
 /// <summary>The wire dialect a client or an upstream speaks.</summary>
@@ -25,4 +27,13 @@ internal static class OperationPaths
         Operation.Embeddings => "/v1/embeddings",
         _ => "/v1/models",
     };
+}
+
+internal static class ClientDialect
+{
+    /// <summary>
+    /// The dialect of a request whose path does not say it (<c>/v1/models</c>, <c>/v1/usage</c>, a path not served): Anthropic's
+    /// clients send <c>anthropic-version</c> on every request.
+    /// </summary>
+    public static Dialect Of(HttpRequest request) => request.Headers.ContainsKey("anthropic-version") ? Dialect.Anthropic : Dialect.OpenAI;
 }

@@ -72,7 +72,7 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, GatewayState s
     /// <summary>The caller's request, authenticated; null once an error has been answered.</summary>
     private async Task<CorridorRequestFeature?> AuthenticateAsync(HttpContext context)
     {
-        var dialect = context.Request.Headers.ContainsKey("anthropic-version") ? Dialect.Anthropic : Dialect.OpenAI;
+        var dialect = ClientDialect.Of(context.Request);
         var now = time.GetUtcNow();
         var call = new CorridorRequestFeature(state.Active, RequestPipeline.NewRequestId(now), dialect, Operation.Models, now, time.GetTimestamp(), 0);
         context.Response.Headers["x-corridor-request-id"] = call.RequestId;

@@ -33,8 +33,7 @@ internal sealed class UnservedEndpoint(EndpointDataSource endpoints, TimeProvide
             context.Response.Headers.Allow = allowed;
             error = new GatewayError(ErrorKind.InvalidRequest, $"Invalid method for URL ({request.Method} {path}): it is served for {allowed}.", "method_not_allowed") { StatusOverride = 405 };
         }
-        var dialect = request.Headers.ContainsKey("anthropic-version") ? Dialect.Anthropic : Dialect.OpenAI;
-        return RequestPipeline.WriteErrorAsync(context, dialect, error, requestId: null);
+        return RequestPipeline.WriteErrorAsync(context, ClientDialect.Of(request), error, requestId: null);
     }
 
     private List<string> MethodsFor(string path)

@@ -18,7 +18,7 @@ internal sealed class UsageEndpoint(Authenticator authenticator, Admitter admitt
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        var dialect = context.Request.Headers.ContainsKey("anthropic-version") ? Dialect.Anthropic : Dialect.OpenAI;
+        var dialect = ClientDialect.Of(context.Request);
         var call = new CorridorRequestFeature(state.Active, RequestPipeline.NewRequestId(time.GetUtcNow()), dialect, Operation.Models, time.GetUtcNow(), time.GetTimestamp(), 0);
         context.Response.Headers["x-corridor-request-id"] = call.RequestId;
         if (authenticator.Authenticate(context, call) is { } error)

@@ -1,3 +1,4 @@
+using Corridor.Gateway.Recording;
 using Corridor.Storage;
 
 namespace Corridor.Gateway.Observability;
@@ -33,13 +34,12 @@ internal sealed class StoreProbe(ICorridorStore store, TimeProvider time)
 
     private async Task<string?> AskAsync()
     {
-        using var timeout = new CancellationTokenSource(Timeout, time);
         try
         {
-            await store.GetRevisionAsync(timeout.Token).AsTask().WaitAsync(timeout.Token);
+            await StoreDeadline.RunAsync(token => store.GetRevisionAsync(token).AsTask(), time, Timeout);
             return null;
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        catch (TimeoutException)
         {
             return $"no answer within {Timeout.TotalSeconds:0} s";
         }

@@ -13,14 +13,18 @@ internal static class StoreDeadline
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Runs <paramref name="call"/>, waiting no longer than <see cref="Timeout"/> (a <see cref="TimeoutException"/> then) or
-    /// until <paramref name="cancellationToken"/> is cancelled. The call is asked to cancel, but a driver may not give up at
-    /// once (opening a connection to a server that does not answer), so the wait ends at the deadline whatever the call
+    /// Runs <paramref name="call"/>, waiting no longer than <see cref="Timeout"/> (or a shorter timeout of a caller that must
+    /// answer sooner, such as /readyz; a <see cref="TimeoutException"/> then) or until <paramref name="cancellationToken"/> is
+    /// cancelled. The call is asked to cancel, but a driver may not give up at once (opening a connection to a server that does not answer), so the wait ends at the deadline whatever the call
     /// does. A call given up on may still complete: callers only retry what the store ignores when it holds it already.
     /// </summary>
-    public static async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, TimeProvider time, CancellationToken cancellationToken = default)
+    public static Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, TimeProvider time, CancellationToken cancellationToken = default) =>
+        RunAsync(call, time, Timeout, cancellationToken);
+
+    /// <inheritdoc cref="RunAsync{T}(Func{CancellationToken, Task{T}}, TimeProvider, CancellationToken)"/>
+    public static async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, TimeProvider time, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        using var deadline = new CancellationTokenSource(Timeout, time);
+        using var deadline = new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         try
         {
@@ -28,7 +32,7 @@ internal static class StoreDeadline
         }
         catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"The store did not answer within {Timeout.TotalSeconds:0} s.", e);
+            throw new TimeoutException($"The store did not answer within {timeout.TotalSeconds:0} s.", e);
         }
     }
 
