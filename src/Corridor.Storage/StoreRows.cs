@@ -25,7 +25,7 @@ internal abstract class StoreRows
         "request_id", "time", "tenant_id", "key_id", "model", "endpoint", "deployment_id", "region",
         "status", "outcome", "input_tokens", "output_tokens", "cost", "estimated", "latency_ms", "billable",
         "error_code", "client_ip", "user_agent", "request_body", "response_text", "finish_reason",
-        "vendor", "decision_id", "revenue", "shadow_of",
+        "vendor", "decision_id", "revenue", "shadow_of", "cache_read_tokens", "cache_write_tokens",
     ];
 
     internal static readonly string LedgerColumnList = string.Join(", ", LedgerColumns);
@@ -244,5 +244,7 @@ internal abstract class StoreRows
         DecisionId = GetStringOrNull(r, 23),
         Revenue = GetMoney(r, 24),
         ShadowOf = GetStringOrNull(r, 25),
+        CacheReadTokens = r.GetInt64(26),
+        CacheWriteTokens = r.GetInt64(27),
     };
 }

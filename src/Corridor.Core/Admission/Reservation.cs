@@ -8,8 +8,9 @@ namespace Corridor.Core.Admission;
 /// <summary>
 /// What admission reserves for a request before it is served: its prompt tokens (estimated from the body, without a
 /// tokenizer: this runs on every request), its output tokens at worst (<c>max_tokens</c> times <c>n</c>, or the model's
-/// default cap), and the cost of both at the most expensive deployment the request may be routed to, so a fallback
-/// never costs more than was reserved.
+/// default cap), and the cost of both at the most expensive deployment the request may be routed to, every prompt token
+/// at that deployment's dearest input price (a cache write may cost more than fresh input), so neither a fallback nor
+/// the vendor's prompt cache ever costs more than was reserved.
 /// </summary>
 public static class Reservation
 {
@@ -42,18 +43,18 @@ public static class Reservation
         }
         // Compared by the cost's numerator (the price book divides every cost by the same million), divided once.
         var dearest = deployments[0].Config;
-        var worst = (inputTokens * dearest.InputPricePerMillion) + (outputTokens * dearest.OutputPricePerMillion);
+        var worst = (inputTokens * dearest.DearestInputPricePerMillion) + (outputTokens * dearest.OutputPricePerMillion);
         for (var i = 1; i < deployments.Count; i++)
         {
             var config = deployments[i].Config;
-            var cost = (inputTokens * config.InputPricePerMillion) + (outputTokens * config.OutputPricePerMillion);
+            var cost = (inputTokens * config.DearestInputPricePerMillion) + (outputTokens * config.OutputPricePerMillion);
             if (cost > worst)
             {
                 worst = cost;
                 dearest = config;
             }
         }
-        return PriceBook.Cost(dearest, inputTokens, outputTokens);
+        return PriceBook.WorstCost(dearest, inputTokens, outputTokens);
     }
 
     /// <summary>Tokens as the tokens-per-minute limit counts them: each direction times its weight, rounded up.</summary>

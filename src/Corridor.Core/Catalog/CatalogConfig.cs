@@ -36,9 +36,17 @@ public sealed record ModelConfig(
 
 /// <summary>
 /// What the operator bills tenants: either prices per million tokens, or a markup on the vendor's price
-/// (<c>0.25</c> bills the cost plus 25 %). Exactly one of the two forms is set.
+/// (<c>0.25</c> bills the cost plus 25 %). Exactly one of the two forms is set. In the first form, prompt tokens read
+/// from or written to the vendor's prompt cache have prices of their own when set, else the input price.
 /// </summary>
-public sealed record SellPrice(decimal? InputPerMillion = null, decimal? OutputPerMillion = null, decimal? Markup = null);
+public sealed record SellPrice(decimal? InputPerMillion = null, decimal? OutputPerMillion = null, decimal? Markup = null)
+{
+    /// <summary>The price of a prompt token read from the vendor's cache; the input price when null.</summary>
+    public decimal? CacheReadPerMillion { get; init; }
+
+    /// <summary>The price of a prompt token written to the vendor's cache; the input price when null.</summary>
+    public decimal? CacheWritePerMillion { get; init; }
+}
 
 /// <summary>
 /// One place a model is served. <paramref name="Endpoint"/> overrides the vendor's base URL;
@@ -61,6 +69,19 @@ public sealed record DeploymentConfig(
 {
     /// <summary>What tenants are billed when this deployment serves; overrides the model's sell price.</summary>
     public SellPrice? Sell { get; init; }
+
+    /// <summary>
+    /// The vendor's price of a prompt token read from its prompt cache (OpenAI's "cached input", Anthropic's cache hits,
+    /// DeepSeek's cache hits); the input price when null.
+    /// </summary>
+    public decimal? CacheReadPricePerMillion { get; init; }
+
+    /// <summary>The vendor's price of a prompt token written to its prompt cache (Anthropic's cache writes); the input price when null.</summary>
+    public decimal? CacheWritePricePerMillion { get; init; }
+
+    /// <summary>The highest price a prompt token can cost on this deployment: what a reservation counts every prompt token at.</summary>
+    public decimal DearestInputPricePerMillion =>
+        Math.Max(InputPricePerMillion, Math.Max(CacheReadPricePerMillion ?? 0m, CacheWritePricePerMillion ?? 0m));
 }
 
 public sealed record CatalogConfig(

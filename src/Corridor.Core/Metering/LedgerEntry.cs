@@ -66,6 +66,12 @@ public sealed record LedgerEntry(
     /// <summary>What the tenant is billed for this request, from the sell price (0 when not billable).</summary>
     public decimal Revenue { get; init; }
 
+    /// <summary>Of <see cref="InputTokens"/>, those the vendor read from its prompt cache (priced at the cache-read price).</summary>
+    public long CacheReadTokens { get; init; }
+
+    /// <summary>Of <see cref="InputTokens"/>, those the vendor wrote to its prompt cache (priced at the cache-write price).</summary>
+    public long CacheWriteTokens { get; init; }
+
     /// <summary>
     /// Set on a shadow request (shadow evaluation): the id of the tenant's request it mirrored. Such a row is billed to
     /// the operator: not billable, no revenue, its cost the operator's own spend.

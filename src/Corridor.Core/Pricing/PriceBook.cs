@@ -6,27 +6,48 @@ namespace Corridor.Core.Pricing;
 /// What a request costs the operator (the vendor's price of the deployment that served it) and what the tenant is
 /// billed for it (the sell price), in exact decimal arithmetic. The sell price is the deployment's, else the model's,
 /// else the catalog's default markup on cost (<c>pricing.markup</c>, 0 by default: the tenant pays the cost).
+/// Prompt tokens read from or written to the vendor's prompt cache are priced at the cache's prices where the catalog
+/// sets them, else as fresh input.
 /// </summary>
 public static class PriceBook
 {
     private const decimal TokensPerPriceUnit = 1_000_000m;
 
-    public static decimal Cost(DeploymentConfig deployment, long inputTokens, long outputTokens)
+    public static decimal Cost(DeploymentConfig deployment, long inputTokens, long outputTokens) =>
+        Cost(deployment, new BilledTokens(inputTokens, outputTokens));
+
+    public static decimal Cost(DeploymentConfig deployment, BilledTokens tokens)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        return (inputTokens * deployment.InputPricePerMillion + outputTokens * deployment.OutputPricePerMillion) / TokensPerPriceUnit;
+        var input = deployment.InputPricePerMillion;
+        return Price(tokens, input, deployment.OutputPricePerMillion,
+            deployment.CacheReadPricePerMillion ?? input, deployment.CacheWritePricePerMillion ?? input);
     }
 
-    public static decimal Revenue(DeploymentConfig deployment, ModelConfig model, decimal defaultMarkup, long inputTokens, long outputTokens)
+    public static decimal Revenue(DeploymentConfig deployment, ModelConfig model, decimal defaultMarkup, long inputTokens, long outputTokens) =>
+        Revenue(deployment, model, defaultMarkup, new BilledTokens(inputTokens, outputTokens));
+
+    public static decimal Revenue(DeploymentConfig deployment, ModelConfig model, decimal defaultMarkup, BilledTokens tokens)
     {
         ArgumentNullException.ThrowIfNull(deployment);
         ArgumentNullException.ThrowIfNull(model);
         var sell = deployment.Sell ?? model.Sell;
         if (sell is { InputPerMillion: { } input, OutputPerMillion: { } output })
         {
-            return (inputTokens * input + outputTokens * output) / TokensPerPriceUnit;
+            return Price(tokens, input, output, sell.CacheReadPerMillion ?? input, sell.CacheWritePerMillion ?? input);
         }
         var markup = sell?.Markup ?? defaultMarkup;
-        return Cost(deployment, inputTokens, outputTokens) * (1m + markup);
+        return Cost(deployment, tokens) * (1m + markup);
     }
+
+    /// <summary>The most <paramref name="inputTokens"/> and <paramref name="outputTokens"/> can cost on <paramref name="deployment"/>, whatever the prompt cache does.</summary>
+    public static decimal WorstCost(DeploymentConfig deployment, long inputTokens, long outputTokens)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        return ((inputTokens * deployment.DearestInputPricePerMillion) + (outputTokens * deployment.OutputPricePerMillion)) / TokensPerPriceUnit;
+    }
+
+    private static decimal Price(BilledTokens tokens, decimal input, decimal output, decimal cacheRead, decimal cacheWrite) =>
+        ((tokens.FreshInput * input) + (tokens.CacheRead * cacheRead) + (tokens.CacheWrite * cacheWrite) + (tokens.Output * output))
+        / TokensPerPriceUnit;
 }

@@ -360,7 +360,13 @@ public static class ConfigLoader
         private SellPrice? Sell(IConfigurationSection s)
         {
             var sell = s.GetSection("sell");
-            return sell.Exists() ? new SellPrice(Decimal(sell, "input"), Decimal(sell, "output"), Decimal(sell, "markup")) : null;
+            return sell.Exists()
+                ? new SellPrice(Decimal(sell, "input"), Decimal(sell, "output"), Decimal(sell, "markup"))
+                {
+                    CacheReadPerMillion = Decimal(sell, "cacheRead"),
+                    CacheWritePerMillion = Decimal(sell, "cacheWrite"),
+                }
+                : null;
         }
 
         private RoutingConfig ReadRouting(IConfigurationSection s)
@@ -472,6 +478,8 @@ public static class ConfigLoader
             s["via"])
         {
             Sell = Sell(s),
+            CacheReadPricePerMillion = Decimal(s, "price:cacheRead"),
+            CacheWritePricePerMillion = Decimal(s, "price:cacheWrite"),
         };
 
         private decimal Missing(IConfigurationSection s, string name)

@@ -52,8 +52,9 @@ internal static class Meter
         var request = call.Request;
         call.Estimated = usage.EstimateIfMissing(request is null ? default : request.Body.Span,
             OutputCap(request, call.Operation, deployment.Model, call.Config.Config.Admission));
-        call.Cost = PriceBook.Cost(deployment.Config, usage.InputTokens, usage.OutputTokens);
-        call.Revenue = PriceBook.Revenue(deployment.Config, deployment.Model, call.Config.Config.Catalog.DefaultMarkup, usage.InputTokens, usage.OutputTokens);
+        var billed = usage.Billed;
+        call.Cost = PriceBook.Cost(deployment.Config, billed);
+        call.Revenue = PriceBook.Revenue(deployment.Config, deployment.Model, call.Config.Config.Catalog.DefaultMarkup, billed);
     }
 
     /// <summary>The most output the upstream could have produced for <paramref name="request"/>: what an estimate never exceeds.</summary>

@@ -1,13 +1,18 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Corridor.Core.Pricing;
 
 namespace Corridor.Gateway.Metering;
 
 /// <summary>
 /// Reads token usage, generated text and the finish reason from an upstream's responses, whole or streamed,
 /// in either dialect: OpenAI's <c>usage.prompt_tokens/completion_tokens</c>, Anthropic's
-/// <c>usage.input_tokens/output_tokens</c> (cumulative across <c>message_start</c> and <c>message_delta</c>).
+/// <c>usage.input_tokens/output_tokens</c> (cumulative across <c>message_start</c> and <c>message_delta</c>). Prompt tokens
+/// read from or written to the vendor's prompt cache are counted apart too (<see cref="CacheReadTokens"/>,
+/// <see cref="CacheWriteTokens"/>), and in <see cref="InputTokens"/> either way: Anthropic reports them beside
+/// <c>input_tokens</c>, OpenAI inside <c>prompt_tokens</c> (<c>prompt_tokens_details.cached_tokens</c>, DeepSeek's
+/// <c>prompt_cache_hit_tokens</c>).
 /// Text is kept up to a retention cap; its full length feeds the estimate used when an upstream never reports usage,
 /// or reports only the provisional output count of Anthropic's <c>message_start</c> before its stream is cut.
 /// </summary>
@@ -19,9 +24,19 @@ internal sealed class UsageMeter(int retainChars)
     private RetainedText? _arguments;
     private List<string>? _toolNames;
 
+    /// <summary>Every prompt token, those read from and written to the prompt cache included.</summary>
     public long InputTokens { get; private set; }
 
     public long OutputTokens { get; private set; }
+
+    /// <summary>Prompt tokens read from the vendor's prompt cache (part of <see cref="InputTokens"/>).</summary>
+    public long CacheReadTokens { get; private set; }
+
+    /// <summary>Prompt tokens written to the vendor's prompt cache (part of <see cref="InputTokens"/>).</summary>
+    public long CacheWriteTokens { get; private set; }
+
+    /// <summary>The tokens to bill, in the price book's terms.</summary>
+    public BilledTokens Billed => new(InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens);
 
     /// <summary>Whether the upstream reported usage at all.</summary>
     public bool Reported { get; private set; }
@@ -69,6 +84,7 @@ internal sealed class UsageMeter(int retainChars)
     public bool TryScanObject(ReadOnlySpan<byte> json)
     {
         var (input, output, reported, provisional, finishReason, outputChars) = (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars);
+        var (cacheRead, cacheWrite) = (CacheReadTokens, CacheWriteTokens);
         var (text, arguments, toolNames) = (_text?.Length ?? 0, _arguments?.Length ?? 0, _toolNames?.Count ?? 0);
         try
         {
@@ -81,6 +97,7 @@ internal sealed class UsageMeter(int retainChars)
         {
         }
         (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars) = (input, output, reported, provisional, finishReason, outputChars);
+        (CacheReadTokens, CacheWriteTokens) = (cacheRead, cacheWrite);
         _text?.Truncate(text);
         _arguments?.Truncate(arguments);
         _toolNames?.RemoveRange(toolNames, _toolNames.Count - toolNames);
@@ -155,6 +172,7 @@ internal sealed class UsageMeter(int retainChars)
         var currentProperty = UsageField.None;
         long usageInput = 0;
         var usageHasInput = false;
+        var cache = default(CacheCounts);
         long usageOutput = 0;
         var usageHasOutput = false;
         var inUsageAt = -1;
@@ -178,6 +196,7 @@ internal sealed class UsageMeter(int retainChars)
                         inUsageAt = depth;
                         usageInput = usageOutput = 0;
                         usageHasInput = usageHasOutput = false;
+                        cache = default;
                     }
                     else if (currentProperty == UsageField.ToolInput && reader.TokenType == JsonTokenType.StartObject && retainChars > 0)
                     {
@@ -192,6 +211,7 @@ internal sealed class UsageMeter(int retainChars)
                         if (usageHasInput)
                         {
                             InputTokens = usageInput;
+                            (CacheReadTokens, CacheWriteTokens) = cache.Within(usageInput);
                             Reported = true;
                         }
                         if (usageHasOutput)
@@ -205,15 +225,28 @@ internal sealed class UsageMeter(int retainChars)
                 case JsonTokenType.Number when inUsageAt >= 0 && depth == inUsageAt + 1:
                     // A count no request can have (negative, or above int.MaxValue) is the upstream's fault, not usage: it
                     // is left out, so it can neither lower spend below what was served nor overflow the sums.
-                    if (currentProperty == UsageField.InputTokens && reader.TryGetInt64(out var input) && input is >= 0 and <= int.MaxValue)
+                    if (currentProperty is UsageField.InputTokens or UsageField.CacheReadInput or UsageField.CacheWriteInput
+                        && reader.TryGetInt64(out var input) && input is >= 0 and <= int.MaxValue)
                     {
                         usageInput += input;
                         usageHasInput = true;
+                        cache.Add(currentProperty, input);
+                    }
+                    else if (currentProperty == UsageField.CacheHitPrompt && reader.TryGetInt64(out var hits) && hits is >= 0 and <= int.MaxValue)
+                    {
+                        cache.Add(currentProperty, hits);
                     }
                     else if (currentProperty == UsageField.OutputTokens && reader.TryGetInt64(out var output) && output is >= 0 and <= int.MaxValue)
                     {
                         usageOutput += output;
                         usageHasOutput = true;
+                    }
+                    break;
+                case JsonTokenType.Number when inUsageAt >= 0 && depth == inUsageAt + 2 && currentProperty == UsageField.CachedTokens
+                    && depth - 1 < MaxDepth && parents[depth - 1] == UsageField.PromptDetails:
+                    if (reader.TryGetInt64(out var cached) && cached is >= 0 and <= int.MaxValue)
+                    {
+                        cache.Add(currentProperty, cached);
                     }
                     break;
                 case JsonTokenType.String:
@@ -324,8 +357,11 @@ internal sealed class UsageMeter(int retainChars)
         13 when name.SequenceEqual("output_tokens"u8) => UsageField.OutputTokens,
         13 when name.SequenceEqual("finish_reason"u8) => UsageField.FinishReason,
         17 when name.SequenceEqual("completion_tokens"u8) => UsageField.OutputTokens,
-        23 when name.SequenceEqual("cache_read_input_tokens"u8) => UsageField.InputTokens,
-        MaxNameBytes when name.SequenceEqual("cache_creation_input_tokens"u8) => UsageField.InputTokens,
+        13 when name.SequenceEqual("cached_tokens"u8) => UsageField.CachedTokens,
+        21 when name.SequenceEqual("prompt_tokens_details"u8) => UsageField.PromptDetails,
+        23 when name.SequenceEqual("cache_read_input_tokens"u8) => UsageField.CacheReadInput,
+        23 when name.SequenceEqual("prompt_cache_hit_tokens"u8) => UsageField.CacheHitPrompt,
+        MaxNameBytes when name.SequenceEqual("cache_creation_input_tokens"u8) => UsageField.CacheWriteInput,
         _ => UsageField.None,
     };
 
@@ -343,5 +379,61 @@ internal sealed class UsageMeter(int retainChars)
         Delta,
         Name,
         ToolInput,
+
+        /// <summary>Anthropic's <c>cache_read_input_tokens</c>: input beside <c>input_tokens</c>, read from the cache.</summary>
+        CacheReadInput,
+
+        /// <summary>Anthropic's <c>cache_creation_input_tokens</c>: input beside <c>input_tokens</c>, written to the cache.</summary>
+        CacheWriteInput,
+
+        /// <summary>DeepSeek's <c>prompt_cache_hit_tokens</c>: part of <c>prompt_tokens</c>, read from the cache.</summary>
+        CacheHitPrompt,
+
+        /// <summary>OpenAI's <c>prompt_tokens_details</c>.</summary>
+        PromptDetails,
+
+        /// <summary>OpenAI's <c>prompt_tokens_details.cached_tokens</c>: part of <c>prompt_tokens</c>, read from the cache.</summary>
+        CachedTokens,
+    }
+
+    /// <summary>The cache counts of one <c>usage</c> object, however its vendor spells them.</summary>
+    private struct CacheCounts
+    {
+        private long _read;
+        private long _write;
+        private long _details;
+        private bool _hasDetails;
+        private long _hits;
+
+        public void Add(UsageField field, long tokens)
+        {
+            switch (field)
+            {
+                case UsageField.CacheReadInput:
+                    _read += tokens;
+                    break;
+                case UsageField.CacheWriteInput:
+                    _write += tokens;
+                    break;
+                case UsageField.CachedTokens:
+                    _details += tokens;
+                    _hasDetails = true;
+                    break;
+                case UsageField.CacheHitPrompt:
+                    _hits += tokens;
+                    break;
+            }
+        }
+
+        /// <summary>
+        /// Reads and writes, never more than the <paramref name="input"/> they are part of (an odd upstream's numbers cannot
+        /// bill a prompt token twice). OpenAI's <c>cached_tokens</c> and DeepSeek's <c>prompt_cache_hit_tokens</c> say the
+        /// same thing where both are sent: the first is taken.
+        /// </summary>
+        public readonly (long Read, long Write) Within(long input)
+        {
+            var read = Math.Min(_read + (_hasDetails ? _details : _hits), input);
+            return (read, Math.Min(_write, input - read));
+        }
     }
 }

@@ -57,6 +57,8 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
             Vendor = (call.Deployment?.Model ?? call.Model?.Config)?.Vendor,
             DecisionId = call.DecisionId,
             Revenue = billable ? call.Revenue : 0m,
+            CacheReadTokens = billable ? usage.CacheReadTokens : 0,
+            CacheWriteTokens = billable ? usage.CacheWriteTokens : 0,
         }, mayWriteAlone: lightLoad);
         RecordDecision(call);
         return durable;

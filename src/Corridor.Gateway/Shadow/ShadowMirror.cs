@@ -248,7 +248,7 @@ internal sealed partial class ShadowMirror(
         var served = error is null;
         var charged = served || (streamed && status is >= 200 and < 300);
         var estimated = charged && usage.EstimateIfMissing(request.Body.Span, Meter.OutputCap(request, job.Operation, candidate.Config, config.Config.Admission));
-        var cost = charged ? PriceBook.Cost(deployment.Config, usage.InputTokens, usage.OutputTokens) : 0m;
+        var cost = charged ? PriceBook.Cost(deployment.Config, usage.Billed) : 0m;
         _ = ledger.Enqueue(new LedgerEntry(
             requestId,
             now,
@@ -273,6 +273,8 @@ internal sealed partial class ShadowMirror(
             Vendor = candidate.Config.Vendor,
             DecisionId = decisionId,
             ShadowOf = job.PrimaryRequestId,
+            CacheReadTokens = charged ? usage.CacheReadTokens : 0,
+            CacheWriteTokens = charged ? usage.CacheWriteTokens : 0,
         });
         if (!served)
         {

@@ -72,6 +72,9 @@ internal sealed class CompletionPlan
 
     public int PromptTokens => Request.PromptTokens;
 
+    /// <summary>Of <see cref="PromptTokens"/>, those read from and written to the prompt cache.</summary>
+    public CacheUse Cache { get; init; }
+
     public int CompletionTokens { get; }
 
     public int TotalTokens => PromptTokens + CompletionTokens;
@@ -80,7 +83,7 @@ internal sealed class CompletionPlan
     /// Text is a function of (model, last user message, seed, choice index). A tool call is made when
     /// tools are offered, tool_choice is not "none" and the user spoke last; after a tool result the answer is text.
     /// </summary>
-    public static CompletionPlan Create(ChatRequest request, string model, int seed, long sequence, long created, IdPrefixes prefixes)
+    public static CompletionPlan Create(ChatRequest request, string model, int seed, long sequence, long created, IdPrefixes prefixes, CacheUse cache = default)
     {
         var number = sequence.ToString("x12", CultureInfo.InvariantCulture);
         var tool = ChooseTool(request);
@@ -98,7 +101,7 @@ internal sealed class CompletionPlan
             choices[i] = new ChoicePlan(i, key, pieces, cut ? request.MaxTokens!.Value : pieces.Length, finish, tool?.Name, toolCallId);
         }
 
-        return new CompletionPlan(request, model, prefixes.Answer + number, created, choices);
+        return new CompletionPlan(request, model, prefixes.Answer + number, created, choices) { Cache = cache };
     }
 
     private static ToolDefinition? ChooseTool(ChatRequest request)

@@ -68,7 +68,9 @@ internal sealed class SimulatorEndpoints
         }
 
         IChatFormat format = dialect == Dialect.Anthropic ? AnthropicMessageFormat.Instance : OpenAIChatFormat.Instance;
-        var plan = CompletionPlan.Create(request, ModelOrDeployment(context, request.Model), _state.Options.Seed, admission.Sequence, _state.Time.GetUtcNow().ToUnixTimeSeconds(), format.Ids);
+        var model = ModelOrDeployment(context, request.Model);
+        var plan = CompletionPlan.Create(request, model, _state.Options.Seed, admission.Sequence, _state.Time.GetUtcNow().ToUnixTimeSeconds(), format.Ids,
+            _state.PromptCache.Use(model, request, dialect));
         if (!request.Stream)
         {
             await HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, (format, plan), static (writer, state) => state.format.WriteWhole(writer, state.plan),

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Corridor.Simulator.Generation;
 
 namespace Corridor.Simulator.Hosting;
 
@@ -13,6 +14,8 @@ internal sealed class SimulatorState(SimulatorOptions options, TimeProvider time
     public TimeProvider Time { get; } = timeProvider;
 
     public RequestCounter Requests { get; } = new();
+
+    public PromptCache PromptCache { get; } = new();
 
     /// <summary>A number per upstream request: ids and fault draws derive from it.</summary>
     public long NextSequence() => Interlocked.Increment(ref _sequence);

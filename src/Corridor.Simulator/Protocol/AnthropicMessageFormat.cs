@@ -28,7 +28,7 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         writer.WriteEndArray();
         writer.WriteString("stop_reason"u8, StopReason(choice.Finish));
         writer.WriteNull("stop_sequence"u8);
-        WriteUsage(writer, plan.PromptTokens, plan.CompletionTokens);
+        WriteUsage(writer, plan, plan.CompletionTokens);
         writer.WriteEndObject();
     }
 
@@ -44,7 +44,7 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         writer.WriteNull("stop_reason"u8);
         writer.WriteNull("stop_sequence"u8);
         // As the real API does: output so far is one token.
-        WriteUsage(writer, plan.PromptTokens, 1);
+        WriteUsage(writer, plan, 1);
         writer.WriteEndObject();
         writer.WriteEndObject();
         session.EndEvent();
@@ -151,12 +151,13 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         writer.WriteEndObject();
     }
 
-    private static void WriteUsage(Utf8JsonWriter writer, int inputTokens, int outputTokens)
+    /// <summary>Anthropic's usage: <c>input_tokens</c> counts only the prompt neither read from nor written to the cache.</summary>
+    private static void WriteUsage(Utf8JsonWriter writer, CompletionPlan plan, int outputTokens)
     {
         writer.WriteStartObject("usage"u8);
-        writer.WriteNumber("input_tokens"u8, inputTokens);
-        writer.WriteNumber("cache_creation_input_tokens"u8, 0);
-        writer.WriteNumber("cache_read_input_tokens"u8, 0);
+        writer.WriteNumber("input_tokens"u8, plan.PromptTokens - plan.Cache.Read - plan.Cache.Write);
+        writer.WriteNumber("cache_creation_input_tokens"u8, plan.Cache.Write);
+        writer.WriteNumber("cache_read_input_tokens"u8, plan.Cache.Read);
         writer.WriteNumber("output_tokens"u8, outputTokens);
         writer.WriteString("service_tier"u8, "standard"u8);
         writer.WriteEndObject();

@@ -1,3 +1,5 @@
+using Corridor.Simulator.Generation;
+
 namespace Corridor.Simulator.Protocol;
 
 internal enum ToolChoiceMode
@@ -68,10 +70,15 @@ internal sealed class ChatRequest
     private const int PrimingTokens = 3;
     private const int TokensPerMessage = 4;
 
+    private PromptUnit? _system;
+    private readonly List<PromptUnit> _messages = [];
+
     public void AddMessage(in MessageText message)
     {
         MessageCount++;
-        AddSystemText(message.Characters);
+        var tokens = UnitTokens(message.Characters);
+        PromptTokens += tokens;
+        _messages.Add(new PromptUnit(message.Hash, tokens, message.CacheMarked));
         LastTurn = message.Role switch
         {
             MessageRole.Tool => LastTurn.ToolResult,
@@ -86,8 +93,36 @@ internal sealed class ChatRequest
     }
 
     /// <summary>Text that counts as prompt without being a conversation turn (Anthropic's <c>system</c>).</summary>
-    public void AddSystemText(int characters) => PromptTokens += TokensPerMessage + (characters + 3) / 4;
+    public void AddSystemText(in MessageText system)
+    {
+        var tokens = UnitTokens(system.Characters);
+        PromptTokens += tokens;
+        _system = new PromptUnit(system.Hash, tokens, system.CacheMarked);
+    }
+
+    private static int UnitTokens(int characters) => TokensPerMessage + (characters + 3) / 4;
+
+    /// <summary>
+    /// The prompt's prefixes in the order the model reads it (the system text, then each message), each as a hash of all it
+    /// holds, its tokens, and whether it ends at a block marked <c>cache_control</c>: where a vendor's prompt cache can end.
+    /// </summary>
+    public IEnumerable<PromptPrefix> Prefixes()
+    {
+        var hash = Hashing.Seed;
+        var tokens = PrimingTokens;
+        foreach (var unit in _system is { } system ? _messages.Prepend(system) : _messages)
+        {
+            hash = Hashing.Combine(hash, unit.Hash);
+            tokens += unit.Tokens;
+            yield return new PromptPrefix(hash, tokens, unit.CacheMarked);
+        }
+    }
+
+    private readonly record struct PromptUnit(ulong Hash, int Tokens, bool CacheMarked);
 }
+
+/// <summary>The prompt up to the end of one system text or message (<see cref="ChatRequest.Prefixes"/>).</summary>
+internal readonly record struct PromptPrefix(ulong Hash, int Tokens, bool CacheMarked);
 
 internal enum MessageRole
 {
@@ -105,4 +140,7 @@ internal struct MessageText
     public bool HasToolResult;
     public int Characters;
     public ulong Hash;
+
+    /// <summary>A block of it carries Anthropic's <c>cache_control</c>: a cache breakpoint.</summary>
+    public bool CacheMarked;
 }

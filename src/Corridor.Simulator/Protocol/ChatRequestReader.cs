@@ -86,7 +86,7 @@ internal static class ChatRequestReader
                 {
                     Expect(ref reader, JsonTokenType.String);
                 }
-                request.AddSystemText(ReadText(ref reader).Characters);
+                request.AddSystemText(ReadText(ref reader));
                 break;
             case "stream":
                 request.Stream = reader.GetBoolean();
@@ -267,6 +267,11 @@ internal static class ChatRequestReader
                 case JsonTokenType.PropertyName when reader.CurrentDepth == depth + 1 && reader.ValueTextEquals("role"u8):
                     reader.Read();
                     text.Role = ReadRole(ref reader);
+                    break;
+                case JsonTokenType.PropertyName when reader.ValueTextEquals("cache_control"u8):
+                    text.CacheMarked = true;
+                    reader.Read();
+                    reader.Skip();
                     break;
                 case JsonTokenType.PropertyName:
                     isType = reader.ValueTextEquals("type"u8);

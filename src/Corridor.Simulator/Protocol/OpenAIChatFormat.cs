@@ -193,7 +193,7 @@ internal sealed class OpenAIChatFormat : IChatFormat
         writer.WriteNumber("completion_tokens"u8, plan.CompletionTokens);
         writer.WriteNumber("total_tokens"u8, plan.TotalTokens);
         writer.WriteStartObject("prompt_tokens_details"u8);
-        writer.WriteNumber("cached_tokens"u8, 0);
+        writer.WriteNumber("cached_tokens"u8, plan.Cache.Read);
         writer.WriteNumber("audio_tokens"u8, 0);
         writer.WriteEndObject();
         writer.WriteStartObject("completion_tokens_details"u8);

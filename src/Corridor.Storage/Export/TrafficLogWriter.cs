@@ -183,6 +183,20 @@ public sealed class TrafficLogWriter : IAsyncDisposable
         json.WriteStartObject("usage"u8);
         json.WriteNumber("prompt_tokens"u8, entry.InputTokens);
         json.WriteNumber("completion_tokens"u8, entry.OutputTokens);
+        // Of the prompt tokens, those the vendor's prompt cache served or took, in OpenAI's and Anthropic's own names (unknown
+        // fields, which a v1 reader ignores); written only when there were any.
+        if (entry.CacheReadTokens > 0)
+        {
+            json.WriteStartObject("prompt_tokens_details"u8);
+            json.WriteNumber("cached_tokens"u8, entry.CacheReadTokens);
+            json.WriteEndObject();
+        }
+
+        if (entry.CacheWriteTokens > 0)
+        {
+            json.WriteNumber("cache_creation_input_tokens"u8, entry.CacheWriteTokens);
+        }
+
         json.WriteEndObject();
         json.WriteEndObject();
 

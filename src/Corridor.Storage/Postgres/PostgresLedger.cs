@@ -117,6 +117,8 @@ internal static class PostgresLedger
             await WriteText(importer, e.DecisionId, cancellationToken);
             await importer.WriteAsync(e.Revenue, NpgsqlDbType.Numeric, cancellationToken);
             await WriteText(importer, e.ShadowOf, cancellationToken);
+            await importer.WriteAsync(e.CacheReadTokens, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(e.CacheWriteTokens, NpgsqlDbType.Bigint, cancellationToken);
         }
     }
 

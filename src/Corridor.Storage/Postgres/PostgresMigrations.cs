@@ -366,6 +366,13 @@ internal static class PostgresMigrations
             );
             CREATE INDEX ix_admission_returns_period ON admission_returns (kind, period);
             """),
+        new(15, "prompt cache tokens", """
+            -- Of a row's input tokens, those the vendor read from its prompt cache and those it wrote to it: priced apart
+            -- (docs/configuration.md, price.cacheRead and price.cacheWrite). Rows written before are 0: billed as fresh input.
+            -- Added to the partitioned table, so every partition has them.
+            ALTER TABLE ledger ADD COLUMN cache_read_tokens bigint NOT NULL DEFAULT 0;
+            ALTER TABLE ledger ADD COLUMN cache_write_tokens bigint NOT NULL DEFAULT 0;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -9,7 +9,8 @@ namespace Corridor.Storage.Sqlite;
 /// How ledger rows are laid out in a journal segment (<see cref="LedgerJournal"/>): the segment starts with
 /// <see cref="Header"/>, then the frames of each appended batch (one, unless the batch is larger than
 /// <see cref="FrameTargetBytes"/>). A frame is its payload's length (int32, little-endian), the payload's CRC-32C (uint32),
-/// and the payload: the row count (int32), then each row's fields in <see cref="LedgerEntry"/>'s order.
+/// and the payload: the row count (int32; its top byte says the rows' layout, <see cref="RowLayout"/>), then each row's
+/// fields in <see cref="LedgerEntry"/>'s order.
 /// Integers are LEB128 (signed ones zig-zagged), strings their UTF-8 length plus one (0 for null) and their bytes, money the
 /// decimal's four 32-bit parts, times UTC Unix milliseconds (the store's own precision).
 /// </summary>
@@ -19,6 +20,16 @@ internal static class LedgerJournalFormat
     public static ReadOnlySpan<byte> Header => "CLEDGER1"u8;
 
     public const int FrameHeaderLength = 8;
+
+    /// <summary>
+    /// The layout of the rows this Corridor writes, kept in the top byte of each frame's row count (a frame of at most a
+    /// few MiB never holds 2^24 rows): 0, the first layout, ends a row with <c>shadow_of</c>; 1 adds the prompt cache's
+    /// read and write tokens. Frames of either layout are read, so a journal left by an earlier Corridor is replayed whole;
+    /// an earlier Corridor reads a frame of a later layout as damage and sets its segment aside, losing nothing.
+    /// </summary>
+    private const int RowLayout = 1;
+
+    private const int LayoutShift = 24;
 
     /// <summary>A frame is closed once its rows pass this length, so no frame nears the 2 GiB its length can say however large a batch's bodies are.</summary>
     public const int FrameTargetBytes = 1024 * 1024;
@@ -62,6 +73,8 @@ internal static class LedgerJournalFormat
             buffer.Text(e.DecisionId);
             buffer.Money(e.Revenue);
             buffer.Text(e.ShadowOf);
+            buffer.Signed(e.CacheReadTokens);
+            buffer.Signed(e.CacheWriteTokens);
             count++;
             if (buffer.Length - start >= FrameTargetBytes)
             {
@@ -80,7 +93,7 @@ internal static class LedgerJournalFormat
     {
         var frame = buffer.Written[start..];
         var payload = frame[FrameHeaderLength..];
-        BinaryPrimitives.WriteInt32LittleEndian(payload, count);
+        BinaryPrimitives.WriteInt32LittleEndian(payload, (RowLayout << LayoutShift) | count);
         BinaryPrimitives.WriteInt32LittleEndian(frame, payload.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], Crc32C(payload));
     }
@@ -374,7 +387,14 @@ internal static class LedgerJournalFormat
             throw new InvalidDataException("a frame too short for its row count");
         }
 
-        var count = BinaryPrimitives.ReadInt32LittleEndian(payload);
+        var countAndLayout = BinaryPrimitives.ReadInt32LittleEndian(payload);
+        var layout = countAndLayout >>> LayoutShift;
+        var count = countAndLayout & ((1 << LayoutShift) - 1);
+        if (layout > RowLayout)
+        {
+            throw new InvalidDataException($"a frame's rows are in a layout ({layout}) this Corridor does not know");
+        }
+
         var r = new Reader(payload[sizeof(int)..]);
         for (var i = 0; i < count; i++)
         {
@@ -406,6 +426,8 @@ internal static class LedgerJournalFormat
                 DecisionId = r.Text(),
                 Revenue = r.Money(),
                 ShadowOf = r.Text(),
+                CacheReadTokens = layout >= 1 ? r.Signed() : 0,
+                CacheWriteTokens = layout >= 1 ? r.Signed() : 0,
             };
             rows.Add(entry);
         }

@@ -256,6 +256,13 @@ internal static class SqliteMigrations
             -- Every tenant's days (corridor usage, the admin API); a new row per day, tenant and model pays for it, not each request.
             CREATE INDEX ix_usage_daily_day ON usage_daily (day);
             """, UsageDaily.Backfill),
+        new(13, "prompt cache tokens", """
+            -- Of a row's input tokens, those the vendor read from its prompt cache and those it wrote to it: priced apart
+            -- (docs/configuration.md, price.cacheRead and price.cacheWrite), so the row says what its cost was made of.
+            -- Rows written before are 0: they were billed as fresh input.
+            ALTER TABLE ledger ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

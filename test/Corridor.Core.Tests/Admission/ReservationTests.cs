@@ -1,6 +1,7 @@
 using System.Text;
 using Corridor.Core.Admission;
 using Corridor.Core.Catalog;
+using Corridor.Core.Pricing;
 
 namespace Corridor.Core.Tests.Admission;
 
@@ -53,6 +54,23 @@ public sealed class ReservationTests
         // 10 in, 1000 out: cheap 0.00201, dear-output 0.010005, dear-input 0.0013.
         Assert.Equal(0.010005m, Reservation.WorstCaseCost(deployments, 10, 1000));
         Assert.Equal(0m, Reservation.WorstCaseCost([], 10, 1000));
+    }
+
+    [Fact]
+    public void WorstCaseCost_CountsEveryPromptTokenAtTheDeploymentsDearestInputPrice_ACacheWriteIncluded()
+    {
+        var model = new ModelConfig("m", "v", ModelCapabilities.Chat, 8192);
+        var vendor = new VendorConfig("v", VendorKind.Anthropic, "http://127.0.0.1:1", null);
+        // Anthropic's prices: a cache write costs 1.25 times fresh input, a cache read a tenth.
+        var claude = new DeploymentConfig("claude", "m", "sg", 3m, 15m) { CacheReadPricePerMillion = 0.3m, CacheWritePricePerMillion = 3.75m };
+
+        // 1000 in, 100 out: every prompt token could be written to the cache: 0.00375 + 0.0015.
+        Assert.Equal(0.00525m, Reservation.WorstCaseCost([new(claude, model, vendor)], 1000, 100));
+        // Whatever the cache does, the request costs no more than that.
+        Assert.True(PriceBook.Cost(claude, new BilledTokens(1000, 100, CacheWrite: 1000)) <= 0.00525m);
+        // A cheaper cache read alone never lowers the reservation below fresh input.
+        var cheapReads = claude with { CacheWritePricePerMillion = null };
+        Assert.Equal(0.0045m, Reservation.WorstCaseCost([new(cheapReads, model, vendor)], 1000, 100));
     }
 
     [Fact]

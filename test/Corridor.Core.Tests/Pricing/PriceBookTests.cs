@@ -46,6 +46,61 @@ public sealed class PriceBookTests
     }
 
     [Fact]
+    public void PromptTokensReadFromOrWrittenToTheCache_ArePricedApart_FreshInputTheRest()
+    {
+        // gpt-4.1: 2.00 in, 0.50 cached in, 8.00 out; 1,200 prompt tokens of which 1,024 were cached, 100 out.
+        var openai = new DeploymentConfig("d", "m", "sg", 2m, 8m) { CacheReadPricePerMillion = 0.5m };
+        Assert.Equal((176 * 2m + 1024 * 0.5m + 100 * 8m) / 1_000_000m, PriceBook.Cost(openai, new BilledTokens(1200, 100, CacheRead: 1024)));
+
+        // claude: 3.00 in, 0.30 read, 3.75 write, 15.00 out.
+        var claude = new DeploymentConfig("c", "m", "sg", 3m, 15m) { CacheReadPricePerMillion = 0.3m, CacheWritePricePerMillion = 3.75m };
+        Assert.Equal((10 * 3m + 2000 * 0.3m + 500 * 3.75m + 40 * 15m) / 1_000_000m,
+            PriceBook.Cost(claude, new BilledTokens(2510, 40, CacheRead: 2000, CacheWrite: 500)));
+
+        // Without cache prices, a cached token costs what fresh input does (as before cache prices existed).
+        var plain = new DeploymentConfig("p", "m", "sg", 2m, 8m);
+        Assert.Equal(PriceBook.Cost(plain, 1200, 100), PriceBook.Cost(plain, new BilledTokens(1200, 100, CacheRead: 1024, CacheWrite: 100)));
+    }
+
+    [Fact]
+    public void Revenue_PricesTheCacheAtTheSellPricesCachePrices_ElseItsInputPrice_AndAMarkupFollowsTheCost()
+    {
+        var model = new ModelConfig("m", "v", ModelCapabilities.Chat, 1000);
+        var claude = new DeploymentConfig("c", "m", "sg", 3m, 15m) { CacheReadPricePerMillion = 0.3m, CacheWritePricePerMillion = 3.75m };
+        var tokens = new BilledTokens(2510, 40, CacheRead: 2000, CacheWrite: 500);
+
+        var sold = claude with { Sell = new SellPrice(4m, 20m) { CacheReadPerMillion = 0.4m, CacheWritePerMillion = 5m } };
+        Assert.Equal((10 * 4m + 2000 * 0.4m + 500 * 5m + 40 * 20m) / 1_000_000m, PriceBook.Revenue(sold, model, 0m, tokens));
+
+        var soldWithoutCachePrices = claude with { Sell = new SellPrice(4m, 20m) };
+        Assert.Equal((2510 * 4m + 40 * 20m) / 1_000_000m, PriceBook.Revenue(soldWithoutCachePrices, model, 0m, tokens));
+
+        Assert.Equal(PriceBook.Cost(claude, tokens) * 1.25m, PriceBook.Revenue(claude, model, 0.25m, tokens));
+    }
+
+    [Fact]
+    public void CachePrices_AreValidated()
+    {
+        var catalog = new CatalogConfig(
+            [new VendorConfig("v", VendorKind.OpenAI, "https://example.com/v1")],
+            [new ModelConfig("m", "v", ModelCapabilities.Chat, 1000) { Sell = new SellPrice(Markup: 0.1m) { CacheReadPerMillion = 0.1m } }],
+            [
+                new DeploymentConfig("d1", "m", "sg", 1m, 1m) { CacheReadPricePerMillion = -0.1m },
+                new DeploymentConfig("d2", "m", "sg", 1m, 1m) { CacheWritePricePerMillion = 1_000_001m },
+                new DeploymentConfig("d3", "m", "sg", 1m, 1m) { Sell = new SellPrice(1m, 1m) { CacheWritePerMillion = -1m } },
+                new DeploymentConfig("d4", "m", "sg", 1m, 1m) { CacheReadPricePerMillion = 0.1m, CacheWritePricePerMillion = 1.25m },
+            ]);
+
+        var errors = CatalogValidator.Validate(catalog);
+
+        Assert.Contains(errors, e => e.Contains("models[0] (m).sell: cache prices go with input and output prices", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("deployments[0] (d1): prices must not be negative", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("deployments[1] (d2): a price per million tokens must be at most", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("deployments[2] (d3).sell: must not be negative", StringComparison.Ordinal));
+        Assert.DoesNotContain(errors, e => e.Contains("(d4)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void SellPrices_AreValidated_EachMistakeNamed()
     {
         var catalog = new CatalogConfig(

@@ -640,6 +640,24 @@ public sealed class PricingAndShadowConfigTests
     }
 
     [Fact]
+    public void PromptCachePrices_AreRead_ForTheVendorsPriceAndTheSellPrice()
+    {
+        var yaml = Minimal + """
+
+              - { id: claude-jp, model: gpt-4.1, region: jp-east, price: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 }, sell: { input: 4, output: 20, cacheRead: 0.4, cacheWrite: 5 } }
+            """;
+
+        var result = ConfigLoader.Parse(yaml, "/srv/corridor");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var deployment = result.Config!.Catalog.Deployments.Single(d => d.Id == "claude-jp");
+        Assert.Equal((0.3m, 3.75m), (deployment.CacheReadPricePerMillion, deployment.CacheWritePricePerMillion));
+        Assert.Equal(new SellPrice(4m, 20m) { CacheReadPerMillion = 0.4m, CacheWritePerMillion = 5m }, deployment.Sell);
+        var plain = result.Config.Catalog.Deployments.Single(d => d.Id == "gpt-sg");
+        Assert.Equal((null, null), (plain.CacheReadPricePerMillion, plain.CacheWritePricePerMillion));
+    }
+
+    [Fact]
     public void ShadowMistakes_AreAllListed()
     {
         var yaml = Minimal + """

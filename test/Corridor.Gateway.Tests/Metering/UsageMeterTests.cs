@@ -23,6 +23,53 @@ public sealed class UsageMeterTests
     }
 
     [Theory]
+    // OpenAI: cached tokens are part of prompt_tokens.
+    [InlineData("""{"prompt_tokens":1200,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":1024,"audio_tokens":0}}""", 1200, 1024, 0)]
+    // DeepSeek: its own name for the same thing; where both are sent, they say the same and count once.
+    [InlineData("""{"prompt_tokens":1200,"completion_tokens":3,"prompt_cache_hit_tokens":1024,"prompt_cache_miss_tokens":176}""", 1200, 1024, 0)]
+    [InlineData("""{"prompt_tokens":1200,"completion_tokens":3,"prompt_cache_hit_tokens":1024,"prompt_tokens_details":{"cached_tokens":1024}}""", 1200, 1024, 0)]
+    // Anthropic: reads and writes beside input_tokens, all of them prompt tokens.
+    [InlineData("""{"input_tokens":10,"cache_read_input_tokens":2000,"cache_creation_input_tokens":500,"cache_creation":{"ephemeral_5m_input_tokens":500},"output_tokens":3}""", 2510, 2000, 500)]
+    // An upstream claiming more cached tokens than its prompt: never more cached than the prompt, never a token twice.
+    [InlineData("""{"prompt_tokens":100,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":5000}}""", 100, 100, 0)]
+    // cached_tokens anywhere but under prompt_tokens_details is not the prompt's.
+    [InlineData("""{"prompt_tokens":100,"completion_tokens":3,"completion_tokens_details":{"cached_tokens":50},"cached_tokens":60}""", 100, 0, 0)]
+    public void PromptCacheTokens_AreCountedApart_WithinTheInput(string usage, long input, long read, long write)
+    {
+        var meter = new UsageMeter(100);
+
+        Scan(meter, """{"choices":[{"message":{"content":"Hello"},"finish_reason":"stop"}],"usage":""" + usage + "}");
+
+        Assert.Equal((input, read, write), (meter.InputTokens, meter.CacheReadTokens, meter.CacheWriteTokens));
+        Assert.Equal(new Core.Pricing.BilledTokens(input, 3, read, write), meter.Billed);
+    }
+
+    [Fact]
+    public void AnthropicStream_KeepsTheCacheCountsOfMessageStart_UnlessALaterUsageCountsTheInputAgain()
+    {
+        var meter = new UsageMeter(100);
+        Scan(meter, """{"type":"message_start","message":{"id":"m","usage":{"input_tokens":10,"cache_creation_input_tokens":500,"cache_read_input_tokens":2000,"output_tokens":1}}}""");
+        Scan(meter, """{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":40}}""");
+
+        Assert.Equal((2510L, 2000L, 500L, 40L), (meter.InputTokens, meter.CacheReadTokens, meter.CacheWriteTokens, meter.OutputTokens));
+
+        // Newer streams repeat the input counts in message_delta: the last usage that counts the input says it all.
+        Scan(meter, """{"type":"message_delta","delta":{},"usage":{"input_tokens":2510,"output_tokens":41}}""");
+        Assert.Equal((2510L, 0L, 0L, 41L), (meter.InputTokens, meter.CacheReadTokens, meter.CacheWriteTokens, meter.OutputTokens));
+    }
+
+    [Fact]
+    public void AWholeResponseThatIsNotValid_LeavesTheCacheCountsAsTheyWere()
+    {
+        var meter = new UsageMeter(100);
+        Assert.True(meter.TryScanObject(Encoding.UTF8.GetBytes("""{"usage":{"prompt_tokens":1200,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":1024}}}""")));
+
+        Assert.False(meter.TryScanObject(Encoding.UTF8.GetBytes("""{"usage":{"prompt_tokens":5,"prompt_tokens_details":{"cached_tokens":5}}} trailing""")));
+
+        Assert.Equal((1200L, 1024L), (meter.InputTokens, meter.CacheReadTokens));
+    }
+
+    [Theory]
     [InlineData("""{"prompt_tokens":-1000,"completion_tokens":-50}""")]
     [InlineData("""{"prompt_tokens":9223372036854775807,"completion_tokens":9223372036854775807}""")]
     [InlineData("""{"input_tokens":-5,"cache_read_input_tokens":-7,"output_tokens":-3}""")]

@@ -63,6 +63,23 @@ public sealed class TrafficLogWriterTests : IDisposable
         Assert.Contains("世界", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Write_SaysWhichPromptTokensThePromptCacheServedOrTook_OnlyWhenItDid()
+    {
+        var lines = await WriteAsync(
+            LedgerSamples.Entry("r-1") with { InputTokens = 2510, CacheReadTokens = 2000, CacheWriteTokens = 500 },
+            LedgerSamples.Entry("r-2") with { InputTokens = 182 });
+
+        using var cached = JsonDocument.Parse(lines[0]);
+        var usage = cached.RootElement.GetProperty("response").GetProperty("usage");
+        Assert.Equal(2510, usage.GetProperty("prompt_tokens").GetInt64());
+        Assert.Equal(2000, usage.GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt64());
+        Assert.Equal(500, usage.GetProperty("cache_creation_input_tokens").GetInt64());
+        using var plain = JsonDocument.Parse(lines[1]);
+        Assert.Equal(["prompt_tokens", "completion_tokens"],
+            plain.RootElement.GetProperty("response").GetProperty("usage").EnumerateObject().Select(p => p.Name));
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("""{"model":"gpt-4.1","messages":[{"role":"user","content":"cut sho""")]

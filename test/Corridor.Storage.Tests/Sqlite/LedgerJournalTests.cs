@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Corridor.Core.Metering;
 using Corridor.Storage.Sqlite;
 using Corridor.Testing;
@@ -48,6 +49,8 @@ public sealed class LedgerJournalTests : IDisposable
         DecisionId = "dec_" + requestId,
         Revenue = -79228162514264337593543950335m,
         ShadowOf = null,
+        CacheReadTokens = 4_000_000_000,
+        CacheWriteTokens = 3,
     };
 
     [Fact]
@@ -77,6 +80,42 @@ public sealed class LedgerJournalTests : IDisposable
 
         Assert.Equal([FullEntry("req-1"), LedgerSamples.Entry("req-2"), FullEntry("req-3")], rows);
         Assert.Equal("0.000012300", rows[0].Cost.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void AFrameInTheFirstRowLayout_WrittenBeforePromptCacheTokens_IsReadWithNone()
+    {
+        // A row of the first layout is a row of today's without its last two fields, which are one byte each when 0.
+        var entry = LedgerSamples.Entry("req-1");
+        var buffer = new LedgerJournalFormat.Buffer();
+        LedgerJournalFormat.WriteFrames(buffer, [entry]);
+        var row = buffer.Written[(LedgerJournalFormat.FrameHeaderLength + sizeof(int))..^2].ToArray();
+        var payload = new byte[sizeof(int) + row.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(payload, 1);
+        row.CopyTo(payload, sizeof(int));
+        var frame = new byte[LedgerJournalFormat.FrameHeaderLength + payload.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(frame, payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(4), LedgerJournalFormat.Crc32C(payload));
+        payload.CopyTo(frame, LedgerJournalFormat.FrameHeaderLength);
+
+        var rows = new List<LedgerEntry>();
+        Assert.True(LedgerJournalFormat.ReadFrames(frame, rows));
+
+        Assert.Equal([entry], rows);
+        Assert.Equal((0L, 0L), (rows[0].CacheReadTokens, rows[0].CacheWriteTokens));
+    }
+
+    [Fact]
+    public void AFrameInALayoutThisCorridorDoesNotKnow_IsDamage()
+    {
+        var buffer = new LedgerJournalFormat.Buffer();
+        LedgerJournalFormat.WriteFrames(buffer, [LedgerSamples.Entry("req-1")]);
+        var frame = buffer.Written.ToArray();
+        var payload = frame.AsSpan(LedgerJournalFormat.FrameHeaderLength);
+        payload[3] = 2;
+        BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(4), LedgerJournalFormat.Crc32C(payload));
+
+        Assert.Throws<InvalidDataException>(() => LedgerJournalFormat.ReadFrames(frame, []));
     }
 
     [Fact]

@@ -1,0 +1,101 @@
+using Anthropic.Models.Messages;
+using Corridor.Testing;
+using OpenAI.Chat;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>
+/// Prompt tokens the vendor's prompt cache served or took are billed at the deployment's cache prices, and the ledger says
+/// how many there were: the simulator caches as the vendors do (OpenAI: any prompt of 1,024 tokens or more; Anthropic:
+/// up to a block marked <c>cache_control</c>). The test catalog prices gpt-4.1-sg's cached input at 0.50 (input 2.00,
+/// output 8.00) and claude-us's cache reads at 0.30 and writes at 3.75 (input 3.00, output 15.00), as the vendors do.
+/// </summary>
+public sealed class PromptCacheTests(LiveGatewayFixture fixture) : IClassFixture<LiveGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    /// <summary>About 1,500 tokens of instructions, the same on every call: what an application's prompt cache holds.</summary>
+    private static string Instructions(string tenant) =>
+        $"You are the support assistant of {tenant}. " + string.Concat(Enumerable.Repeat("Answer politely, cite the manual, never guess. ", 125));
+
+    [Fact]
+    public async Task AnOpenAIClientsRepeatedPrompt_IsReadFromTheCache_AndBilledAtTheCachedInputPrice()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("cache-openai", "SG").WithTimeout();
+        var chat = Live.OpenAI(secret).GetChatClient("gpt-4.1");
+        var system = new SystemChatMessage(Instructions("cache-openai"));
+
+        var first = (await chat.CompleteChatAsync([system, new UserChatMessage("Where is my parcel?")]).WithTimeout()).Value;
+        var updates = await chat.CompleteChatStreamingAsync([system, new UserChatMessage("And my invoice?")], new ChatCompletionOptions()).ToListWithTimeoutAsync();
+        var second = updates.Single(u => u.Usage is not null).Usage;
+
+        Assert.Equal(0, first.Usage.InputTokenDetails.CachedTokenCount);
+        var cached = second.InputTokenDetails.CachedTokenCount;
+        Assert.InRange(cached, 1024, second.InputTokenCount - 1);
+        Assert.Equal(0, cached % 128);
+
+        var row = await Live.LedgerRowAsync(r => r.TenantId == "cache-openai" && r.CacheReadTokens > 0);
+        Assert.Equal((second.InputTokenCount, (long)cached, 0L, second.OutputTokenCount),
+            (row.InputTokens, row.CacheReadTokens, row.CacheWriteTokens, row.OutputTokens));
+        Assert.Equal(((second.InputTokenCount - cached) * 2.00m + cached * 0.50m + second.OutputTokenCount * 8.00m) / 1_000_000m, row.Cost);
+        Assert.Equal(row.Cost, row.Revenue);
+    }
+
+    [Fact]
+    public async Task AnAnthropicClientsMarkedPrefix_IsWrittenThenRead_AndEachBilledAtItsPrice_StreamingIncluded()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("cache-anthropic", "JP").WithTimeout();
+        var client = Live.Anthropic(secret);
+        MessageCreateParams Ask(string question) => new()
+        {
+            Model = "claude-sonnet-4",
+            MaxTokens = 256,
+            System = new List<TextBlockParam> { new() { Text = Instructions("cache-anthropic"), CacheControl = new CacheControlEphemeral() } },
+            Messages = [new UserMessageParam { Content = question }],
+        };
+
+        var written = await client.Messages.Create(Ask("Where is my parcel?")).WithTimeout();
+        var events = await client.Messages.CreateStreaming(Ask("And my invoice?")).ToListWithTimeoutAsync();
+        Assert.True(events[0].TryPickStart(out var start));
+        Assert.True(events.Single(e => e.TryPickDelta(out _)).TryPickDelta(out var final));
+        var read = start.Message.Usage;
+
+        Assert.True(written.Usage.CacheCreationInputTokens > 1024);
+        Assert.Equal(0, written.Usage.CacheReadInputTokens);
+        Assert.Equal(written.Usage.CacheCreationInputTokens, read.CacheReadInputTokens);
+        Assert.Equal(0, read.CacheCreationInputTokens);
+
+        var writeRow = await Live.LedgerRowAsync(r => r.TenantId == "cache-anthropic" && r.CacheWriteTokens > 0);
+        var readRow = await Live.LedgerRowAsync(r => r.TenantId == "cache-anthropic" && r.CacheReadTokens > 0);
+        var writes = written.Usage.CacheCreationInputTokens!.Value;
+        Assert.Equal((written.Usage.InputTokens + writes, 0L, writes), (writeRow.InputTokens, writeRow.CacheReadTokens, writeRow.CacheWriteTokens));
+        Assert.Equal((written.Usage.InputTokens * 3.00m + writes * 3.75m + written.Usage.OutputTokens * 15.00m) / 1_000_000m, writeRow.Cost);
+        var reads = read.CacheReadInputTokens!.Value;
+        Assert.Equal((read.InputTokens + reads, reads, 0L, final.Usage.OutputTokens),
+            (readRow.InputTokens, readRow.CacheReadTokens, readRow.CacheWriteTokens, readRow.OutputTokens));
+        Assert.Equal((read.InputTokens * 3.00m + reads * 0.30m + final.Usage.OutputTokens * 15.00m) / 1_000_000m, readRow.Cost);
+    }
+
+    [Fact]
+    public async Task AnAnthropicClientOfAnOpenAIModel_IsToldWhatTheCacheServed_InItsOwnTerms_AndBilledAlike()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("cache-translated", "DE").WithTimeout();
+        var client = Live.Anthropic(secret);
+        MessageCreateParams Ask(string question) => new()
+        {
+            Model = "gpt-4.1",
+            MaxTokens = 256,
+            System = Instructions("cache-translated"),
+            Messages = [new UserMessageParam { Content = question }],
+        };
+
+        await client.Messages.Create(Ask("Where is my parcel?")).WithTimeout();
+        var second = await client.Messages.Create(Ask("And my invoice?")).WithTimeout();
+
+        var reads = second.Usage.CacheReadInputTokens!.Value;
+        Assert.InRange(reads, 1024, long.MaxValue);
+        var row = await Live.LedgerRowAsync(r => r.TenantId == "cache-translated" && r.CacheReadTokens > 0);
+        Assert.Equal((second.Usage.InputTokens + reads, reads), (row.InputTokens, row.CacheReadTokens));
+        Assert.Equal((second.Usage.InputTokens * 2.00m + reads * 0.50m + second.Usage.OutputTokens * 8.00m) / 1_000_000m, row.Cost);
+    }
+}
