@@ -54,4 +54,16 @@ public sealed class PromptCacheTests
         Assert.Equal(0, written.Read);
         Assert.Equal(new CacheUse(written.Write, 0), read);
     }
+
+    [Fact]
+    public void Anthropic_AWriteUnderAOneHourMark_IsToTheOneHourCache()
+    {
+        var cache = new PromptCache();
+        var body = Anthropic(Long, "one", marked: true).Replace("""{"type":"ephemeral"}""", """{"type":"ephemeral","ttl":"1h"}""", StringComparison.Ordinal);
+
+        var written = cache.Use("m", Read(body, Dialect.Anthropic), Dialect.Anthropic);
+
+        Assert.True(written.Write > PromptCache.MinimumTokens);
+        Assert.Equal(written.Write, written.WriteOneHour);
+    }
 }

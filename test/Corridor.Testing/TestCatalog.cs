@@ -45,7 +45,7 @@ public static class TestCatalog
             deployments:
               - { id: gpt-4.1-sg, model: gpt-4.1, region: sg, price: { input: 2.00, output: 8.00, cacheRead: 0.50 } }
               - { id: gpt-4.1-azure-eu, model: gpt-4.1-azure, region: eu-west, via: azure, upstreamModel: gpt41-eu, price: { input: 2.00, output: 8.00 } }
-              - { id: claude-us, model: claude-sonnet-4, region: us-east, price: { input: 3.00, output: 15.00, cacheRead: 0.30, cacheWrite: 3.75 } }
+              - { id: claude-us, model: claude-sonnet-4, region: us-east, price: { input: 3.00, output: 15.00, cacheRead: 0.30, cacheWrite: 3.75, cacheWrite1h: 6.00 } }
               - { id: embed-us, model: text-embedding-3-small, region: us-east, price: { input: 0.02, output: 0 } }
               - { id: flaky-sg, model: flaky, region: sg, priority: 1, endpoint: "{{sim}}/x/status=503/v1", price: { input: 1, output: 1 } }
               - { id: flaky-jp, model: flaky, region: jp-east, priority: 2, price: { input: 1, output: 2 } }

@@ -46,6 +46,9 @@ public sealed record SellPrice(decimal? InputPerMillion = null, decimal? OutputP
 
     /// <summary>The price of a prompt token written to the vendor's cache; the input price when null.</summary>
     public decimal? CacheWritePerMillion { get; init; }
+
+    /// <summary>The price of a prompt token written to Anthropic's one-hour cache; <see cref="CacheWritePerMillion"/> when null.</summary>
+    public decimal? CacheWriteOneHourPerMillion { get; init; }
 }
 
 /// <summary>
@@ -79,9 +82,16 @@ public sealed record DeploymentConfig(
     /// <summary>The vendor's price of a prompt token written to its prompt cache (Anthropic's cache writes); the input price when null.</summary>
     public decimal? CacheWritePricePerMillion { get; init; }
 
+    /// <summary>
+    /// The vendor's price of a prompt token written to Anthropic's one-hour cache (twice its input price, where the
+    /// five-minute cache's writes cost 1.25 times); <see cref="CacheWritePricePerMillion"/> when null.
+    /// </summary>
+    public decimal? CacheWriteOneHourPricePerMillion { get; init; }
+
     /// <summary>The highest price a prompt token can cost on this deployment: what a reservation counts every prompt token at.</summary>
-    public decimal DearestInputPricePerMillion =>
-        Math.Max(InputPricePerMillion, Math.Max(CacheReadPricePerMillion ?? 0m, CacheWritePricePerMillion ?? 0m));
+    public decimal DearestInputPricePerMillion => Math.Max(
+        Math.Max(InputPricePerMillion, CacheReadPricePerMillion ?? 0m),
+        Math.Max(CacheWritePricePerMillion ?? 0m, CacheWriteOneHourPricePerMillion ?? 0m));
 }
 
 public sealed record CatalogConfig(

@@ -20,8 +20,9 @@ public static class PriceBook
     {
         ArgumentNullException.ThrowIfNull(deployment);
         var input = deployment.InputPricePerMillion;
+        var write = deployment.CacheWritePricePerMillion ?? input;
         return Price(tokens, input, deployment.OutputPricePerMillion,
-            deployment.CacheReadPricePerMillion ?? input, deployment.CacheWritePricePerMillion ?? input);
+            deployment.CacheReadPricePerMillion ?? input, write, deployment.CacheWriteOneHourPricePerMillion ?? write);
     }
 
     public static decimal Revenue(DeploymentConfig deployment, ModelConfig model, decimal defaultMarkup, long inputTokens, long outputTokens) =>
@@ -34,7 +35,8 @@ public static class PriceBook
         var sell = deployment.Sell ?? model.Sell;
         if (sell is { InputPerMillion: { } input, OutputPerMillion: { } output })
         {
-            return Price(tokens, input, output, sell.CacheReadPerMillion ?? input, sell.CacheWritePerMillion ?? input);
+            var write = sell.CacheWritePerMillion ?? input;
+            return Price(tokens, input, output, sell.CacheReadPerMillion ?? input, write, sell.CacheWriteOneHourPerMillion ?? write);
         }
         var markup = sell?.Markup ?? defaultMarkup;
         return Cost(deployment, tokens) * (1m + markup);
@@ -47,7 +49,8 @@ public static class PriceBook
         return ((inputTokens * deployment.DearestInputPricePerMillion) + (outputTokens * deployment.OutputPricePerMillion)) / TokensPerPriceUnit;
     }
 
-    private static decimal Price(BilledTokens tokens, decimal input, decimal output, decimal cacheRead, decimal cacheWrite) =>
-        ((tokens.FreshInput * input) + (tokens.CacheRead * cacheRead) + (tokens.CacheWrite * cacheWrite) + (tokens.Output * output))
+    private static decimal Price(BilledTokens tokens, decimal input, decimal output, decimal cacheRead, decimal cacheWrite, decimal cacheWriteOneHour) =>
+        ((tokens.FreshInput * input) + (tokens.CacheRead * cacheRead) + (tokens.CacheWriteFiveMinutes * cacheWrite)
+            + (tokens.CacheWriteOneHour * cacheWriteOneHour) + (tokens.Output * output))
         / TokensPerPriceUnit;
 }

@@ -365,6 +365,7 @@ public static class ConfigLoader
                 {
                     CacheReadPerMillion = Decimal(sell, "cacheRead"),
                     CacheWritePerMillion = Decimal(sell, "cacheWrite"),
+                    CacheWriteOneHourPerMillion = Decimal(sell, "cacheWrite1h"),
                 }
                 : null;
         }
@@ -480,6 +481,7 @@ public static class ConfigLoader
             Sell = Sell(s),
             CacheReadPricePerMillion = Decimal(s, "price:cacheRead"),
             CacheWritePricePerMillion = Decimal(s, "price:cacheWrite"),
+            CacheWriteOneHourPricePerMillion = Decimal(s, "price:cacheWrite1h"),
         };
 
         private decimal Missing(IConfigurationSection s, string name)

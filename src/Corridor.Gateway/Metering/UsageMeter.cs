@@ -35,8 +35,11 @@ internal sealed class UsageMeter(int retainChars)
     /// <summary>Prompt tokens written to the vendor's prompt cache (part of <see cref="InputTokens"/>).</summary>
     public long CacheWriteTokens { get; private set; }
 
+    /// <summary>Of <see cref="CacheWriteTokens"/>, those written to Anthropic's one-hour cache (<c>cache_creation.ephemeral_1h_input_tokens</c>).</summary>
+    public long CacheWriteOneHourTokens { get; private set; }
+
     /// <summary>The tokens to bill, in the price book's terms.</summary>
-    public BilledTokens Billed => new(InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens);
+    public BilledTokens Billed => new(InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens);
 
     /// <summary>Whether the upstream reported usage at all.</summary>
     public bool Reported { get; private set; }
@@ -84,7 +87,7 @@ internal sealed class UsageMeter(int retainChars)
     public bool TryScanObject(ReadOnlySpan<byte> json)
     {
         var (input, output, reported, provisional, finishReason, outputChars) = (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars);
-        var (cacheRead, cacheWrite) = (CacheReadTokens, CacheWriteTokens);
+        var (cacheRead, cacheWrite, cacheWriteOneHour) = (CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens);
         var (text, arguments, toolNames) = (_text?.Length ?? 0, _arguments?.Length ?? 0, _toolNames?.Count ?? 0);
         try
         {
@@ -97,7 +100,7 @@ internal sealed class UsageMeter(int retainChars)
         {
         }
         (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars) = (input, output, reported, provisional, finishReason, outputChars);
-        (CacheReadTokens, CacheWriteTokens) = (cacheRead, cacheWrite);
+        (CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens) = (cacheRead, cacheWrite, cacheWriteOneHour);
         _text?.Truncate(text);
         _arguments?.Truncate(arguments);
         _toolNames?.RemoveRange(toolNames, _toolNames.Count - toolNames);
@@ -211,7 +214,7 @@ internal sealed class UsageMeter(int retainChars)
                         if (usageHasInput)
                         {
                             InputTokens = usageInput;
-                            (CacheReadTokens, CacheWriteTokens) = cache.Within(usageInput);
+                            (CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens) = cache.Within(usageInput);
                             Reported = true;
                         }
                         if (usageHasOutput)
@@ -242,8 +245,9 @@ internal sealed class UsageMeter(int retainChars)
                         usageHasOutput = true;
                     }
                     break;
-                case JsonTokenType.Number when inUsageAt >= 0 && depth == inUsageAt + 2 && currentProperty == UsageField.CachedTokens
-                    && depth - 1 < MaxDepth && parents[depth - 1] == UsageField.PromptDetails:
+                case JsonTokenType.Number when inUsageAt >= 0 && depth == inUsageAt + 2 && depth - 1 < MaxDepth
+                    && ((currentProperty == UsageField.CachedTokens && parents[depth - 1] == UsageField.PromptDetails)
+                        || (currentProperty == UsageField.OneHourCacheWrite && parents[depth - 1] == UsageField.CacheCreation)):
                     if (reader.TryGetInt64(out var cached) && cached is >= 0 and <= int.MaxValue)
                     {
                         cache.Add(currentProperty, cached);
@@ -358,6 +362,8 @@ internal sealed class UsageMeter(int retainChars)
         13 when name.SequenceEqual("finish_reason"u8) => UsageField.FinishReason,
         17 when name.SequenceEqual("completion_tokens"u8) => UsageField.OutputTokens,
         13 when name.SequenceEqual("cached_tokens"u8) => UsageField.CachedTokens,
+        14 when name.SequenceEqual("cache_creation"u8) => UsageField.CacheCreation,
+        25 when name.SequenceEqual("ephemeral_1h_input_tokens"u8) => UsageField.OneHourCacheWrite,
         21 when name.SequenceEqual("prompt_tokens_details"u8) => UsageField.PromptDetails,
         23 when name.SequenceEqual("cache_read_input_tokens"u8) => UsageField.CacheReadInput,
         23 when name.SequenceEqual("prompt_cache_hit_tokens"u8) => UsageField.CacheHitPrompt,
@@ -394,6 +400,12 @@ internal sealed class UsageMeter(int retainChars)
 
         /// <summary>OpenAI's <c>prompt_tokens_details.cached_tokens</c>: part of <c>prompt_tokens</c>, read from the cache.</summary>
         CachedTokens,
+
+        /// <summary>Anthropic's <c>cache_creation</c>: its cache writes by how long they are kept.</summary>
+        CacheCreation,
+
+        /// <summary>Anthropic's <c>cache_creation.ephemeral_1h_input_tokens</c>: part of the cache writes, to the one-hour cache.</summary>
+        OneHourCacheWrite,
     }
 
     /// <summary>The cache counts of one <c>usage</c> object, however its vendor spells them.</summary>
@@ -404,6 +416,7 @@ internal sealed class UsageMeter(int retainChars)
         private long _details;
         private bool _hasDetails;
         private long _hits;
+        private long _oneHour;
 
         public void Add(UsageField field, long tokens)
         {
@@ -422,18 +435,22 @@ internal sealed class UsageMeter(int retainChars)
                 case UsageField.CacheHitPrompt:
                     _hits += tokens;
                     break;
+                case UsageField.OneHourCacheWrite:
+                    _oneHour += tokens;
+                    break;
             }
         }
 
         /// <summary>
         /// Reads and writes, never more than the <paramref name="input"/> they are part of (an odd upstream's numbers cannot
         /// bill a prompt token twice). OpenAI's <c>cached_tokens</c> and DeepSeek's <c>prompt_cache_hit_tokens</c> say the
-        /// same thing where both are sent: the first is taken.
+        /// same thing where both are sent: the first is taken. The one-hour cache's writes are never more than the writes.
         /// </summary>
-        public readonly (long Read, long Write) Within(long input)
+        public readonly (long Read, long Write, long WriteOneHour) Within(long input)
         {
             var read = Math.Min(_read + (_hasDetails ? _details : _hits), input);
-            return (read, Math.Min(_write, input - read));
+            var write = Math.Min(_write, input - read);
+            return (read, write, Math.Min(_oneHour, write));
         }
     }
 }

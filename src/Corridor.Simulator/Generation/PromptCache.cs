@@ -3,8 +3,11 @@ using Corridor.Simulator.Protocol;
 
 namespace Corridor.Simulator.Generation;
 
-/// <summary>What a request's prompt read from and wrote to the vendor's prompt cache, in tokens.</summary>
-internal readonly record struct CacheUse(int Read, int Write);
+/// <summary>
+/// What a request's prompt read from and wrote to the vendor's prompt cache, in tokens; of the writes, those to
+/// Anthropic's one-hour cache.
+/// </summary>
+internal readonly record struct CacheUse(int Read, int Write, int WriteOneHour = 0);
 
 /// <summary>
 /// The vendors' prompt caches, as their usage shows them, per model, for prompts of at least <see cref="MinimumTokens"/>.
@@ -12,8 +15,8 @@ internal readonly record struct CacheUse(int Read, int Write);
 /// such prefix (at a message's end, counted down to a multiple of <see cref="OpenAIIncrement"/>) from the cache, reported as
 /// <c>prompt_tokens_details.cached_tokens</c> within <c>prompt_tokens</c>. Anthropic-style: only prefixes that end at a
 /// block marked <c>cache_control</c> are cached; the longest one seen before is read (<c>cache_read_input_tokens</c>), and
-/// the prompt up to its last mark, beyond what was read, is written (<c>cache_creation_input_tokens</c>), both apart from
-/// <c>input_tokens</c>. Nothing expires; the cache is emptied when it holds <see cref="MaxPrefixes"/> prefixes, which bounds
+/// the prompt up to its last mark, beyond what was read, is written (<c>cache_creation_input_tokens</c>, to the one-hour
+/// cache when that mark says <c>"ttl": "1h"</c>), both apart from <c>input_tokens</c>. Nothing expires; the cache is emptied when it holds <see cref="MaxPrefixes"/> prefixes, which bounds
 /// its memory.
 /// </summary>
 internal sealed class PromptCache
@@ -36,7 +39,7 @@ internal sealed class PromptCache
         var cached = new List<PromptPrefix>();
         foreach (var prefix in request.Prefixes())
         {
-            if (prefix.Tokens < MinimumTokens || (anthropic && !prefix.CacheMarked))
+            if (prefix.Tokens < MinimumTokens || (anthropic && prefix.CacheMark == CacheMark.None))
             {
                 continue;
             }
@@ -59,6 +62,6 @@ internal sealed class PromptCache
         }
 
         var write = anthropic && cached.Count > 0 ? Math.Max(0, cached[^1].Tokens - read) : 0;
-        return new CacheUse(read, write);
+        return new CacheUse(read, write, write > 0 && cached[^1].CacheMark == CacheMark.OneHour ? write : 0);
     }
 }

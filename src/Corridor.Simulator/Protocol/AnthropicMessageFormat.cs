@@ -158,6 +158,10 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         writer.WriteNumber("input_tokens"u8, plan.PromptTokens - plan.Cache.Read - plan.Cache.Write);
         writer.WriteNumber("cache_creation_input_tokens"u8, plan.Cache.Write);
         writer.WriteNumber("cache_read_input_tokens"u8, plan.Cache.Read);
+        writer.WriteStartObject("cache_creation"u8);
+        writer.WriteNumber("ephemeral_5m_input_tokens"u8, plan.Cache.Write - plan.Cache.WriteOneHour);
+        writer.WriteNumber("ephemeral_1h_input_tokens"u8, plan.Cache.WriteOneHour);
+        writer.WriteEndObject();
         writer.WriteNumber("output_tokens"u8, outputTokens);
         writer.WriteString("service_tier"u8, "standard"u8);
         writer.WriteEndObject();

@@ -78,7 +78,7 @@ internal sealed class ChatRequest
         MessageCount++;
         var tokens = UnitTokens(message.Characters);
         PromptTokens += tokens;
-        _messages.Add(new PromptUnit(message.Hash, tokens, message.CacheMarked));
+        _messages.Add(new PromptUnit(message.Hash, tokens, message.CacheMark));
         LastTurn = message.Role switch
         {
             MessageRole.Tool => LastTurn.ToolResult,
@@ -97,7 +97,7 @@ internal sealed class ChatRequest
     {
         var tokens = UnitTokens(system.Characters);
         PromptTokens += tokens;
-        _system = new PromptUnit(system.Hash, tokens, system.CacheMarked);
+        _system = new PromptUnit(system.Hash, tokens, system.CacheMark);
     }
 
     private static int UnitTokens(int characters) => TokensPerMessage + (characters + 3) / 4;
@@ -114,15 +114,23 @@ internal sealed class ChatRequest
         {
             hash = Hashing.Combine(hash, unit.Hash);
             tokens += unit.Tokens;
-            yield return new PromptPrefix(hash, tokens, unit.CacheMarked);
+            yield return new PromptPrefix(hash, tokens, unit.CacheMark);
         }
     }
 
-    private readonly record struct PromptUnit(ulong Hash, int Tokens, bool CacheMarked);
+    private readonly record struct PromptUnit(ulong Hash, int Tokens, CacheMark CacheMark);
 }
 
 /// <summary>The prompt up to the end of one system text or message (<see cref="ChatRequest.Prefixes"/>).</summary>
-internal readonly record struct PromptPrefix(ulong Hash, int Tokens, bool CacheMarked);
+internal readonly record struct PromptPrefix(ulong Hash, int Tokens, CacheMark CacheMark);
+
+/// <summary>Anthropic's <c>cache_control</c> on a block: none, the default five-minute cache, or the one-hour cache (<c>"ttl": "1h"</c>).</summary>
+internal enum CacheMark : byte
+{
+    None,
+    FiveMinutes,
+    OneHour,
+}
 
 internal enum MessageRole
 {
@@ -141,6 +149,6 @@ internal struct MessageText
     public int Characters;
     public ulong Hash;
 
-    /// <summary>A block of it carries Anthropic's <c>cache_control</c>: a cache breakpoint.</summary>
-    public bool CacheMarked;
+    /// <summary>A block of it carries Anthropic's <c>cache_control</c>: a cache breakpoint (the longest-lived one, if several).</summary>
+    public CacheMark CacheMark;
 }

@@ -269,9 +269,9 @@ internal static class ChatRequestReader
                     text.Role = ReadRole(ref reader);
                     break;
                 case JsonTokenType.PropertyName when reader.ValueTextEquals("cache_control"u8):
-                    text.CacheMarked = true;
                     reader.Read();
-                    reader.Skip();
+                    var mark = ReadCacheMark(ref reader);
+                    text.CacheMark = mark > text.CacheMark ? mark : text.CacheMark;
                     break;
                 case JsonTokenType.PropertyName:
                     isType = reader.ValueTextEquals("type"u8);
@@ -289,6 +289,29 @@ internal static class ChatRequestReader
         }
 
         return text;
+    }
+
+    /// <summary>A <c>cache_control</c> value, read to its end: <c>"ttl": "1h"</c> is the one-hour cache, anything else the five-minute one.</summary>
+    private static CacheMark ReadCacheMark(ref Utf8JsonReader reader)
+    {
+        var mark = CacheMark.FiveMinutes;
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return mark;
+        }
+
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("ttl"u8) && reader.Read()
+                && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("1h"u8))
+            {
+                mark = CacheMark.OneHour;
+            }
+        }
+
+        return mark;
     }
 
     private static bool IsMetadata(ref Utf8JsonReader reader) =>

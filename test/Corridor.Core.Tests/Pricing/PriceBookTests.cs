@@ -57,6 +57,13 @@ public sealed class PriceBookTests
         Assert.Equal((10 * 3m + 2000 * 0.3m + 500 * 3.75m + 40 * 15m) / 1_000_000m,
             PriceBook.Cost(claude, new BilledTokens(2510, 40, CacheRead: 2000, CacheWrite: 500)));
 
+        // Anthropic's one-hour cache: its writes at twice the input price; without a price of its own, at cacheWrite.
+        var claudeHour = claude with { CacheWriteOneHourPricePerMillion = 6m };
+        var hourTokens = new BilledTokens(2510, 40, CacheRead: 2000, CacheWrite: 500, CacheWriteOneHour: 300);
+        Assert.Equal((10 * 3m + 2000 * 0.3m + 200 * 3.75m + 300 * 6m + 40 * 15m) / 1_000_000m, PriceBook.Cost(claudeHour, hourTokens));
+        Assert.Equal(PriceBook.Cost(claude, tokens: new BilledTokens(2510, 40, 2000, 500)), PriceBook.Cost(claude, hourTokens));
+        Assert.Equal(6m, claudeHour.DearestInputPricePerMillion);
+
         // Without cache prices, a cached token costs what fresh input does (as before cache prices existed).
         var plain = new DeploymentConfig("p", "m", "sg", 2m, 8m);
         Assert.Equal(PriceBook.Cost(plain, 1200, 100), PriceBook.Cost(plain, new BilledTokens(1200, 100, CacheRead: 1024, CacheWrite: 100)));

@@ -8,7 +8,8 @@ namespace Corridor.Gateway.Tests.Functional;
 /// Prompt tokens the vendor's prompt cache served or took are billed at the deployment's cache prices, and the ledger says
 /// how many there were: the simulator caches as the vendors do (OpenAI: any prompt of 1,024 tokens or more; Anthropic:
 /// up to a block marked <c>cache_control</c>). The test catalog prices gpt-4.1-sg's cached input at 0.50 (input 2.00,
-/// output 8.00) and claude-us's cache reads at 0.30 and writes at 3.75 (input 3.00, output 15.00), as the vendors do.
+/// output 8.00) and claude-us's cache reads at 0.30, writes at 3.75 and writes to the one-hour cache at 6.00 (input 3.00,
+/// output 15.00), as the vendors do.
 /// </summary>
 public sealed class PromptCacheTests(LiveGatewayFixture fixture) : IClassFixture<LiveGatewayFixture>
 {
@@ -74,6 +75,28 @@ public sealed class PromptCacheTests(LiveGatewayFixture fixture) : IClassFixture
         Assert.Equal((read.InputTokens + reads, reads, 0L, final.Usage.OutputTokens),
             (readRow.InputTokens, readRow.CacheReadTokens, readRow.CacheWriteTokens, readRow.OutputTokens));
         Assert.Equal((read.InputTokens * 3.00m + reads * 0.30m + final.Usage.OutputTokens * 15.00m) / 1_000_000m, readRow.Cost);
+    }
+
+    [Fact]
+    public async Task AWriteToAnthropicsOneHourCache_IsBilledAtItsOwnPrice()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("cache-hour", "JP").WithTimeout();
+        var client = Live.Anthropic(secret);
+        var request = new MessageCreateParams
+        {
+            Model = "claude-sonnet-4",
+            MaxTokens = 256,
+            System = new List<TextBlockParam> { new() { Text = Instructions("cache-hour"), CacheControl = new CacheControlEphemeral { Ttl = Ttl.Ttl1h } } },
+            Messages = [new UserMessageParam { Content = "Where is my parcel?" }],
+        };
+
+        var written = await client.Messages.Create(request).WithTimeout();
+
+        var writes = written.Usage.CacheCreationInputTokens!.Value;
+        Assert.Equal(writes, written.Usage.CacheCreation!.Ephemeral1hInputTokens);
+        var row = await Live.LedgerRowAsync(r => r.TenantId == "cache-hour");
+        Assert.Equal((written.Usage.InputTokens + writes, writes), (row.InputTokens, row.CacheWriteTokens));
+        Assert.Equal((written.Usage.InputTokens * 3.00m + writes * 6.00m + written.Usage.OutputTokens * 15.00m) / 1_000_000m, row.Cost);
     }
 
     [Fact]

@@ -44,6 +44,21 @@ public sealed class UsageMeterTests
         Assert.Equal(new Core.Pricing.BilledTokens(input, 3, read, write), meter.Billed);
     }
 
+    [Theory]
+    [InlineData("""{"input_tokens":10,"cache_creation_input_tokens":500,"cache_creation":{"ephemeral_5m_input_tokens":200,"ephemeral_1h_input_tokens":300},"output_tokens":3}""", 500, 300)]
+    // More one-hour writes than writes, or the name outside cache_creation: never more than the writes, never counted.
+    [InlineData("""{"input_tokens":10,"cache_creation_input_tokens":500,"cache_creation":{"ephemeral_1h_input_tokens":900},"output_tokens":3}""", 500, 500)]
+    [InlineData("""{"input_tokens":10,"cache_creation_input_tokens":500,"ephemeral_1h_input_tokens":300,"output_tokens":3}""", 500, 0)]
+    public void AnthropicsOneHourCacheWrites_AreCountedWithinTheWrites(string usage, long write, long oneHour)
+    {
+        var meter = new UsageMeter(100);
+
+        Scan(meter, """{"type":"message","usage":""" + usage + "}");
+
+        Assert.Equal((write, oneHour), (meter.CacheWriteTokens, meter.CacheWriteOneHourTokens));
+        Assert.Equal(oneHour, meter.Billed.CacheWriteOneHour);
+    }
+
     [Fact]
     public void AnthropicStream_KeepsTheCacheCountsOfMessageStart_UnlessALaterUsageCountsTheInputAgain()
     {
