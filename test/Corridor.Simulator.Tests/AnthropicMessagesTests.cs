@@ -225,4 +225,22 @@ public sealed class AnthropicMessagesTests
     }
 
     private static string? Text(SimResponse response) => response.Json.GetProperty("content")[0].GetProperty("text").GetString();
+
+    [Fact]
+    public async Task CountTokens_NeedsNoMaxTokens_AndRefusesABodyWithoutMessages_InTheDialect()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        (string, string) version = ("anthropic-version", "2023-06-01");
+
+        var counted = await sim.PostAsync("/v1/messages/count_tokens", """{"model":"claude-sonnet-4","messages":[{"role":"user","content":"Hello there"}]}""", version);
+        var again = await sim.PostAsync("/v1/messages/count_tokens", """{"model":"claude-sonnet-4","messages":[{"role":"user","content":"Hello there"}]}""", version);
+        var refused = await sim.PostAsync("/v1/messages/count_tokens", """{"model":"claude-sonnet-4","messages":"Hello there"}""", version);
+
+        Assert.Equal(HttpStatusCode.OK, counted.Status);
+        Assert.Equal(["input_tokens"], counted.Json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(3 + 4 + 3, counted.Json.GetProperty("input_tokens").GetInt32()); // priming, one message, 11 characters
+        Assert.Equal(counted.Json.GetProperty("input_tokens").GetInt32(), again.Json.GetProperty("input_tokens").GetInt32());
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Equal("invalid_request_error", refused.Json.GetProperty("error").GetProperty("type").GetString());
+    }
 }

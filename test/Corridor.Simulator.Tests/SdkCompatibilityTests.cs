@@ -118,4 +118,20 @@ public sealed class SdkCompatibilityTests
         Assert.Equal(message.Usage.InputTokens, streamed.Usage.InputTokens);
         Assert.Equal(message.Usage.OutputTokens, streamed.Usage.OutputTokens);
     }
+
+    [Fact]
+    public async Task AnthropicSdk_CountsTokens_AsTheMessageWithTheSamePromptReportsThem()
+    {
+        await using var sim = await StartAsync();
+        var client = Anthropic(sim);
+        List<MessageParam> messages = [new UserMessageParam("Hello from the SDK"), new AssistantMessageParam("Hello."), new UserMessageParam("Count me, please.")];
+
+        var message = await client.Messages.Create(new MessageCreateParams { Model = "claude-sonnet-4", MaxTokens = 400, System = "Be brief.", Messages = messages })
+            .WaitAsync(SimulatorFixture.Timeout);
+        var count = await client.Messages.CountTokens(new MessageCountTokensParams { Model = "claude-sonnet-4", System = "Be brief.", Messages = messages })
+            .WaitAsync(SimulatorFixture.Timeout);
+
+        Assert.True(count.InputTokens > 0);
+        Assert.Equal(message.Usage.InputTokens, count.InputTokens);
+    }
 }

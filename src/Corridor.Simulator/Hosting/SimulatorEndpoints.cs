@@ -39,6 +39,7 @@ internal sealed class SimulatorEndpoints
     {
         routes.MapPost("/v1/chat/completions", new RequestDelegate(context => ChatAsync(context, Dialect.OpenAI)));
         routes.MapPost("/v1/messages", new RequestDelegate(context => ChatAsync(context, Dialect.Anthropic)));
+        routes.MapPost("/v1/messages/count_tokens", new RequestDelegate(CountTokensAsync));
         routes.MapPost("/v1/embeddings", new RequestDelegate(context => EmbeddingsAsync(context, Dialect.OpenAI)));
         routes.MapGet("/v1/models", new RequestDelegate(ModelsAsync));
         routes.MapPost("/openai/deployments/{deployment}/chat/completions", new RequestDelegate(context => ChatAsync(context, Dialect.AzureOpenAI)));
@@ -81,6 +82,27 @@ internal sealed class SimulatorEndpoints
         using var session = SseSession.Start(context, _state.Time, _state.Options.TokenInterval, admission.CutAfter(plan.CompletionTokens), admission.StallAfterTokens,
             admission.TruncateAfter);
         await ChatStreamer.StreamAsync(session, plan, format);
+    }
+
+    /// <summary>
+    /// Anthropic's token count: the <c>input_tokens</c> a message request with the same prompt is answered with on
+    /// <c>/v1/messages</c>, from the same reading of the body, so the two always agree.
+    /// </summary>
+    private async Task CountTokensAsync(HttpContext context)
+    {
+        if (await AdmitAsync(context, Dialect.Anthropic) is not { } admission
+            || await ReadRequestAsync<ChatRequest>(context, Dialect.Anthropic, ChatRequestReader.TryReadCount) is not { } request
+            || await AnsweredByFaultAsync(context, admission, stream: false))
+        {
+            return;
+        }
+
+        await HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, request.PromptTokens, static (writer, tokens) =>
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("input_tokens"u8, tokens);
+            writer.WriteEndObject();
+        }, admission.BodyFault, _state.Time);
     }
 
     private async Task EmbeddingsAsync(HttpContext context, Dialect dialect)

@@ -14,7 +14,14 @@ internal static class ChatRequestReader
 {
     public const string MalformedJson = "We could not parse the JSON body of your request. The simulator expects a JSON object.";
 
-    public static bool TryRead(ReadOnlySpan<byte> body, Dialect dialect, out ChatRequest request, out RequestProblem problem)
+    public static bool TryRead(ReadOnlySpan<byte> body, Dialect dialect, out ChatRequest request, out RequestProblem problem) =>
+        TryRead(body, dialect, countOnly: false, out request, out problem);
+
+    /// <summary>An Anthropic <c>/v1/messages/count_tokens</c> body: a message request without <c>max_tokens</c>.</summary>
+    public static bool TryReadCount(ReadOnlySpan<byte> body, Dialect dialect, out ChatRequest request, out RequestProblem problem) =>
+        TryRead(body, dialect, countOnly: true, out request, out problem);
+
+    private static bool TryRead(ReadOnlySpan<byte> body, Dialect dialect, bool countOnly, out ChatRequest request, out RequestProblem problem)
     {
         request = new ChatRequest();
         problem = default;
@@ -62,7 +69,7 @@ internal static class ChatRequestReader
             return false;
         }
 
-        problem = Validate(request, dialect);
+        problem = Validate(request, dialect, countOnly);
         return problem.Message is null;
     }
 
@@ -128,7 +135,7 @@ internal static class ChatRequestReader
     private static bool IsOpenAIOnly(string property) =>
         property is "stream_options" or "n" or "logprobs" or "top_logprobs" or "max_completion_tokens" or "response_format";
 
-    private static RequestProblem Validate(ChatRequest request, Dialect dialect)
+    private static RequestProblem Validate(ChatRequest request, Dialect dialect, bool countOnly)
     {
         if (string.IsNullOrEmpty(request.Model) && dialect != Dialect.AzureOpenAI)
         {
@@ -140,7 +147,7 @@ internal static class ChatRequestReader
             return new("'messages' must be a non-empty array.", "messages");
         }
 
-        if (dialect == Dialect.Anthropic && request.MaxTokens is null)
+        if (dialect == Dialect.Anthropic && request.MaxTokens is null && !countOnly)
         {
             return new("max_tokens: Field required", "max_tokens");
         }
