@@ -192,6 +192,7 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
         services.AddSingleton<RequestsInFlight>();
         services.AddSingleton<RequestPipeline>();
+        services.AddSingleton<TokenCountPipeline>();
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<UnservedEndpoint>();
         services.AddSingleton<UsageEndpoint>();
@@ -225,6 +226,7 @@ public static class GatewayHost
         var pipeline = app.Services.GetRequiredService<RequestPipeline>();
         app.MapPost("/v1/chat/completions", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.ChatCompletions));
         app.MapPost("/v1/messages", context => pipeline.InvokeAsync(context, Dialect.Anthropic, Operation.Messages));
+        app.MapPost("/v1/messages/count_tokens", app.Services.GetRequiredService<TokenCountPipeline>().InvokeAsync);
         app.MapPost("/v1/embeddings", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.Embeddings));
         var models = app.Services.GetRequiredService<ModelsEndpoint>();
         app.MapGet("/v1/models", models.ListAsync);

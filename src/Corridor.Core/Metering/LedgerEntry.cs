@@ -77,4 +77,13 @@ public sealed record LedgerEntry(
     /// the operator: not billable, no revenue, its cost the operator's own spend.
     /// </summary>
     public string? ShadowOf { get; init; }
+
+    /// <summary>The endpoint of a token count (Anthropic's <c>count_tokens</c>): a prompt counted, nothing generated or billed.</summary>
+    public const string TokenCountEndpoint = "/v1/messages/count_tokens";
+
+    /// <summary>
+    /// Whether this row is a token count's: never billable, and not traffic the distillation monitor observes (it asks for
+    /// no output), so a traffic log leaves it out.
+    /// </summary>
+    public bool IsTokenCount => string.Equals(Endpoint, TokenCountEndpoint, StringComparison.Ordinal);
 }

@@ -17,6 +17,7 @@ internal sealed class UpstreamTarget
     private readonly byte[]? _credentialBytes;
     private readonly byte[] _chatHead;
     private readonly byte[] _embeddingsHead;
+    private readonly byte[]? _countTokensHead;
 
     public UpstreamTarget(DeploymentEntry deployment, string? credential)
     {
@@ -26,6 +27,7 @@ internal sealed class UpstreamTarget
         var kind = deployment.Vendor.Kind;
         Dialect = kind == VendorKind.Anthropic ? Dialect.Anthropic : Dialect.OpenAI;
         var baseUrl = deployment.BaseUrl;
+        Uri? countTokens = null;
         if (kind == VendorKind.AzureOpenAI)
         {
             var prefix = $"{baseUrl}/openai/deployments/{Uri.EscapeDataString(deployment.UpstreamModel)}";
@@ -37,6 +39,7 @@ internal sealed class UpstreamTarget
         {
             _chat = new Uri($"{baseUrl}/messages");
             _embeddings = _chat;
+            countTokens = new Uri($"{baseUrl}/messages/count_tokens");
         }
         else
         {
@@ -47,6 +50,7 @@ internal sealed class UpstreamTarget
         Endpoint = UpstreamEndpoint.Of(_chat);
         _chatHead = Head(_chat);
         _embeddingsHead = Head(_embeddings);
+        _countTokensHead = countTokens is null ? null : Head(countTokens);
     }
 
     public DeploymentEntry Deployment { get; }
@@ -64,7 +68,15 @@ internal sealed class UpstreamTarget
     /// credential in the header the vendor's kind reads, and the JSON content type. Built once; the client appends the
     /// length and the body.
     /// </summary>
-    public ReadOnlyMemory<byte> RequestHead(Operation operation) => operation == Operation.Embeddings ? _embeddingsHead : _chatHead;
+    public ReadOnlyMemory<byte> RequestHead(Operation operation) => operation switch
+    {
+        Operation.Embeddings => _embeddingsHead,
+        Operation.CountTokens => _countTokensHead ?? throw new InvalidOperationException($"Deployment '{Deployment.Id}' has no token-count endpoint."),
+        _ => _chatHead,
+    };
+
+    /// <summary>Whether the upstream counts a prompt's tokens itself (<c>/v1/messages/count_tokens</c>): Anthropic-kind ones do.</summary>
+    public bool CountsTokens => _countTokensHead is not null;
 
     /// <summary>
     /// Whether <paramref name="text"/> (an upstream's error body or error event) holds this deployment's credential, as

@@ -16,6 +16,9 @@ internal enum Operation
     Messages,
     Embeddings,
     Models,
+
+    /// <summary>Anthropic's <c>/v1/messages/count_tokens</c>: a Messages request's prompt counted, nothing generated.</summary>
+    CountTokens,
 }
 
 internal static class OperationPaths
@@ -25,6 +28,7 @@ internal static class OperationPaths
         Operation.ChatCompletions => "/v1/chat/completions",
         Operation.Messages => "/v1/messages",
         Operation.Embeddings => "/v1/embeddings",
+        Operation.CountTokens => Core.Metering.LedgerEntry.TokenCountEndpoint,
         _ => "/v1/models",
     };
 }

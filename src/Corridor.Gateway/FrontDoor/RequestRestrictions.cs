@@ -18,8 +18,9 @@ internal static class RequestRestrictions
 {
     public static ClientRequest Apply(ClientRequest request, Restrictions restrictions, Operation operation)
     {
-        // Embeddings have no output to cap, no choices and no logprobs: a max_tokens added to one would be refused upstream.
-        if (restrictions.IsNone || operation == Operation.Embeddings)
+        // Embeddings and token counts have no output to cap, no choices and no logprobs: a max_tokens added to one would be
+        // refused upstream, and what restrictions change is not the prompt a count counts.
+        if (restrictions.IsNone || operation is Operation.Embeddings or Operation.CountTokens)
         {
             return request;
         }

@@ -25,7 +25,7 @@ internal sealed class UnservedEndpoint(EndpointDataSource endpoints, TimeProvide
         GatewayError error;
         if (methods.Count == 0)
         {
-            error = new GatewayError(ErrorKind.NotFound, $"Invalid URL ({request.Method} {path}): Corridor serves POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings, GET /v1/models and GET /v1/usage.", "unknown_url");
+            error = new GatewayError(ErrorKind.NotFound, $"Invalid URL ({request.Method} {path}): Corridor serves POST /v1/chat/completions, POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/embeddings, GET /v1/models and GET /v1/usage.", "unknown_url");
         }
         else
         {

@@ -39,7 +39,7 @@ internal static class Enforcement
                 return new GatewayError(ErrorKind.PermissionDenied,
                     "This account is suspended pending a review of its usage under the model providers' terms. Contact your account manager.",
                     SuspendedCode);
-            case EnforcementLevel.Throttle when call.Operation != Operation.Embeddings:
+            case EnforcementLevel.Throttle when call.Operation is not (Operation.Embeddings or Operation.CountTokens):
                 var throttle = call.Config.Config.Monitor.Throttle;
                 var request = call.Request!;
                 var restrictions = new Restrictions(

@@ -101,8 +101,9 @@ internal sealed class GatewayMetrics : IDisposable
                 { "corridor.decision.reason", ReasonNames[(int)decision.Reason] },
             });
         }
-        // The GenAI metrics only for requests that reached a known model: a client-chosen model name is not a label.
-        if (call.Model is not { } model)
+        // The GenAI metrics only for requests that reached a known model: a client-chosen model name is not a label. A token
+        // count is no GenAI operation: its duration would be read as a chat's.
+        if (call.Model is not { } model || call.Operation == Operation.CountTokens)
         {
             return;
         }

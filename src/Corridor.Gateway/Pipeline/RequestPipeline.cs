@@ -123,7 +123,8 @@ internal sealed class RequestPipeline(
         await call.Held.ReleaseAsync(context.Response, context.RequestAborted);
     }
 
-    private static void RespondWithError(HttpContext context, CorridorRequestFeature call, GatewayError error)
+    /// <summary>Answers with the first error of a request's steps, in its dialect, and sets its outcome; also used by <see cref="TokenCountPipeline"/>.</summary>
+    internal static void RespondWithError(HttpContext context, CorridorRequestFeature call, GatewayError error)
     {
         call.ErrorCode ??= error.Code;
         call.Status = error.Status;

@@ -10,15 +10,17 @@ using Corridor.Core.Metering;
 namespace Corridor.Storage.Export;
 
 /// <summary>
-/// How many ledger rows an export wrote, and how many it left out: rows without a tenant (<paramref name="Skipped"/>) and
-/// shadow requests, the operator's own traffic (<paramref name="Shadow"/>).
+/// How many ledger rows an export wrote, and how many it left out: rows without a tenant (<paramref name="Skipped"/>),
+/// shadow requests, the operator's own traffic (<paramref name="Shadow"/>), and token counts, which the monitor does not
+/// observe (<paramref name="TokenCounts"/>).
 /// </summary>
-public sealed record TrafficLogExportResult(long Written, long Skipped, long Shadow);
+public sealed record TrafficLogExportResult(long Written, long Skipped, long Shadow, long TokenCounts = 0);
 
 /// <summary>
 /// Writes ledger rows as traffic log v1 (<c>spec/traffic-log.md</c>): JSON Lines, one request per line.
 /// Rows without a tenant (unknown keys) are not traffic of any customer and are skipped; shadow requests are the operator's
-/// own traffic and are left out too, counted apart.
+/// own traffic and are left out too, counted apart, as are token counts: the live monitor does not observe them (they ask
+/// for no output), so <c>replay</c> must not either.
 /// </summary>
 public sealed class TrafficLogWriter : IAsyncDisposable
 {
@@ -58,6 +60,9 @@ public sealed class TrafficLogWriter : IAsyncDisposable
     /// <summary>Shadow requests' rows left out (<see cref="LedgerEntry.ShadowOf"/>).</summary>
     public long Shadow { get; private set; }
 
+    /// <summary>Token counts' rows left out (<see cref="LedgerEntry.IsTokenCount"/>).</summary>
+    public long TokenCounts { get; private set; }
+
     /// <summary>True when <paramref name="path"/> names a gzip file (<c>.gz</c>).</summary>
     public static bool IsGzipPath(string path) => path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
 
@@ -85,7 +90,7 @@ public sealed class TrafficLogWriter : IAsyncDisposable
                 }
 
                 await writer.FlushAsync(cancellationToken);
-                result = new TrafficLogExportResult(writer.Written, writer.Skipped, writer.Shadow);
+                result = new TrafficLogExportResult(writer.Written, writer.Skipped, writer.Shadow, writer.TokenCounts);
             }
 
             File.Move(temporary, target, overwrite: true);
@@ -103,8 +108,8 @@ public sealed class TrafficLogWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes one line; returns false (and writes nothing) for a row without a tenant, or a shadow request's row (the
-    /// operator's own traffic, not the tenant's).
+    /// Writes one line; returns false (and writes nothing) for a row without a tenant, a shadow request's row (the
+    /// operator's own traffic, not the tenant's), or a token count's.
     /// </summary>
     public async ValueTask<bool> WriteAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
@@ -112,6 +117,12 @@ public sealed class TrafficLogWriter : IAsyncDisposable
         if (entry.ShadowOf is not null)
         {
             Shadow++;
+            return false;
+        }
+
+        if (entry.IsTokenCount)
+        {
+            TokenCounts++;
             return false;
         }
 

@@ -35,6 +35,11 @@ internal static class ExportCommand
                 context.Out.WriteLine($"Left out {result.Shadow} shadow requests (the operator's own traffic; see corridor report shadow).");
             }
 
+            if (result.TokenCounts > 0)
+            {
+                context.Out.WriteLine($"Left out {result.TokenCounts} token counts (no answer was generated; the monitor does not observe them).");
+            }
+
             return 0;
         });
         return command;

@@ -356,6 +356,39 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
         Assert.Equal("4", brokeUsage.Headers.GetValues("x-ratelimit-remaining-requests").Single());
     }
 
+    [Fact]
+    public async Task TokenCounts_TakeARequestOfTheMinute_Over429InAnthropicsShape_ButNoTokensNorBudget()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("count-rpm", "SG");
+        // One token a minute and a spent budget refuse every message; a count asks for neither.
+        await SetLimitsAsync("tenants", "count-rpm", new { rpm = 2, tpm = 1, daily_budget = "0" });
+        var log = new ResponseLog();
+        var client = Live.Anthropic(secret, log);
+        var count = new Anthropic.Models.Messages.MessageCountTokensParams { Model = "claude-sonnet-4", Messages = [new Anthropic.Models.Messages.UserMessageParam("hi")] };
+
+        var message = await Assert.ThrowsAnyAsync<AnthropicApiException>(() => client.Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", "hi"))).WithTimeout();
+        var first = await client.Messages.CountTokens(count).WithTimeout();
+        var firstResponse = log.Last;
+        await client.Messages.CountTokens(count).WithTimeout();
+        var refused = await Assert.ThrowsAnyAsync<AnthropicApiException>(() => client.Messages.CountTokens(count)).WithTimeout();
+        var refusedResponse = log.Last;
+
+        Assert.True((int)message.StatusCode is 429 or 402, $"the message was answered {message.StatusCode}");
+        Assert.True(first.InputTokens > 0);
+        Assert.Equal("1", firstResponse.Header("anthropic-ratelimit-requests-remaining"));
+        Assert.Null(firstResponse.Header("anthropic-ratelimit-tokens-remaining"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.InRange(int.Parse(refusedResponse.Header("retry-after")!, System.Globalization.CultureInfo.InvariantCulture), 1, 60);
+        using (var body = JsonDocument.Parse(refused.ResponseBody))
+        {
+            Assert.Equal("rate_limit_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+            Assert.Contains("requests per minute (RPM) of tenant 'count-rpm'", body.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        var row = await Live.LedgerRowAsync(refusedResponse.RequestId!);
+        Assert.Equal((RequestOutcome.RateLimited, false), (row.Outcome, row.Billable));
+        Assert.Equal("0", (await TenantUsageAsync("count-rpm"))!.Value.GetProperty("reserved").GetString());
+    }
+
     private async Task<HttpResponseMessage> UsageAsync(string secret, bool anthropic)
     {
         using var http = Live.Http(secret);

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Anthropic.Exceptions;
 using Corridor.Core.Audit;
+using Corridor.Core.Metering;
 using Corridor.Core.Tenants;
 using Corridor.Storage;
 using Corridor.Testing;
@@ -119,6 +120,36 @@ public sealed class PolicyTests(PolicyGatewayFixture fixture) : IClassFixture<Po
         Assert.Contains("tier_insufficient", tier.Message, StringComparison.Ordinal);
         Assert.Contains("tier_insufficient", tierChinaOpenAI.Message, StringComparison.Ordinal);
         Assert.Contains("jurisdiction_denied", embargo.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ATokenCount_IsRefused_AsAMessageToTheSameModel_WithItsDecisionAudited_AndNoUpstreamAsked()
+    {
+        var chinese = await fixture.TenantAsync("count-cn", "CN", VettingTier.Verified);
+        var log = new ResponseLog();
+        var client = Live.Anthropic(chinese, log);
+        var before = (await Live.SimulatorRequestsAsync()).Values.Sum();
+
+        var message = await Assert.ThrowsAnyAsync<AnthropicApiException>(() => client.Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", "hi"))).WithTimeout();
+        var count = await Assert.ThrowsAnyAsync<AnthropicApiException>(() => client.Messages.CountTokens(
+            new Anthropic.Models.Messages.MessageCountTokensParams { Model = "claude-sonnet-4", Messages = [new Anthropic.Models.Messages.UserMessageParam("hi")] })).WithTimeout();
+        var refused = log.Last;
+
+        Assert.Equal((message.StatusCode, message.GetType()), (count.StatusCode, count.GetType()));
+        Assert.Equal(HttpStatusCode.Forbidden, count.StatusCode);
+        using (var body = JsonDocument.Parse(count.ResponseBody))
+        {
+            Assert.Equal("permission_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+            Assert.Contains("jurisdiction_denied", body.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        Assert.Equal(before, (await Live.SimulatorRequestsAsync()).Values.Sum());
+        var decisionId = refused.Header("x-corridor-decision")!;
+        Assert.StartsWith("dec_", decisionId, StringComparison.Ordinal);
+        var row = await Live.LedgerRowAsync(refused.RequestId!);
+        Assert.Equal(("/v1/messages/count_tokens", RequestOutcome.Denied, "jurisdiction_denied", false), (row.Endpoint, row.Outcome, row.ErrorCode, row.Billable));
+        await Live.Gateway.FlushAuditAsync(CancellationToken.None).WithTimeout();
+        var records = await Live.Store.SearchAuditAsync(new AuditQuery(decisionId, AuditActions.Decision, 5), CancellationToken.None).WithTimeout();
+        Assert.Equal("deny", JsonDocument.Parse(Assert.Single(records).Details).RootElement.GetProperty("outcome").GetString());
     }
 
     [Fact]

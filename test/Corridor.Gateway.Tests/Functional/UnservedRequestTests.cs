@@ -24,6 +24,7 @@ public sealed class UnservedRequestTests(LiveGatewayFixture fixture) : IClassFix
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         Assert.Equal("unknown_url", error.GetProperty("code").GetString());
         Assert.Contains("POST /v1/responses", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("POST /v1/messages/count_tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.True(refused.GetRawResponse()!.Headers.TryGetValue("x-corridor-request-id", out _));
     }
 

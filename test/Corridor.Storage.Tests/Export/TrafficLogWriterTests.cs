@@ -178,6 +178,22 @@ public sealed class TrafficLogWriterTests : IDisposable
         Assert.Single(ReadLines(stream.ToArray()));
     }
 
+    [Fact]
+    public async Task Write_LeavesOutTokenCounts_WhichTheMonitorDoesNotObserve()
+    {
+        var stream = new MemoryStream();
+        await using (var writer = new TrafficLogWriter(stream, leaveOpen: true))
+        {
+            Assert.True(await writer.WriteAsync(LedgerSamples.Entry("r-1"), CancellationToken.None).AsTask().WithTimeout());
+            // Free, unbilled and without output: replayed, they would dilute the caller's signals as the live monitor's are not.
+            Assert.False(await writer.WriteAsync(LedgerSamples.Entry("r-2", billable: false) with { Endpoint = LedgerEntry.TokenCountEndpoint }, CancellationToken.None).AsTask().WithTimeout());
+            Assert.Equal(1, writer.Written);
+            Assert.Equal(1, writer.TokenCounts);
+        }
+
+        Assert.Single(ReadLines(stream.ToArray()));
+    }
+
     [Theory]
     [InlineData("june.jsonl")]
     [InlineData("exports/june.jsonl.gz")]
