@@ -24,6 +24,8 @@ internal sealed partial class MonitorService
         SingleReader = true,
     });
     private readonly Dictionary<SubjectRef, (EnforcementLevel Level, string? Members)> _followed = [];
+    // One round of shipping and scoring at a time (the outbox has one reader; the lease's connection serves one command).
+    private readonly SemaphoreSlim _fleetGate = new(1, 1);
     private IFleetMonitorLease? _lease;
     private volatile bool _leading;
     private long _shipped;
@@ -62,13 +64,20 @@ internal sealed partial class MonitorService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await Guard("fleet shipping", () => ShipOutboxAsync(stoppingToken));
-                await Guard("fleet scoring", () => LeadAsync(stoppingToken));
+                // A round left to a database that does not answer is waited for at most the store deadline (and not at all
+                // once the gateway stops); it keeps the fleet's turn until it ends.
+                await Guard("fleet", () => InTurnAsync(_fleetGate, FleetRoundAsync, stoppingToken));
             }
         }
         catch (OperationCanceledException)
         {
         }
+    }
+
+    private async Task FleetRoundAsync(CancellationToken cancellationToken)
+    {
+        await Guard("fleet shipping", () => ShipOutboxAsync(cancellationToken));
+        await Guard("fleet scoring", () => LeadAsync(cancellationToken));
     }
 
     private async Task ShipOutboxAsync(CancellationToken cancellationToken)
@@ -92,9 +101,10 @@ internal sealed partial class MonitorService
                 await _fleet!.ShipAsync(batch, cancellationToken);
                 Interlocked.Add(ref _shipped, batch.Count);
             }
-            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception)
             {
-                // Memory stays bounded while the database is away: the batch is dropped and counted, not kept.
+                // Memory stays bounded while the database is away: the batch is dropped and counted, not kept (given up on at
+                // the store deadline or the stop too).
                 Interlocked.Add(ref _unshipped, batch.Count);
                 throw;
             }

@@ -57,8 +57,12 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     {
     }
 
-    /// <summary>With <paramref name="pendingLevelChanges"/> level changes waiting as they came before a subject's are merged (tests).</summary>
-    internal MonitorService(ICorridorStore store, GatewayState state, TimeProvider time, ILogger<MonitorService> logger, int pendingLevelChanges)
+    /// <summary>
+    /// With <paramref name="pendingLevelChanges"/> level changes waiting as they came before a subject's are merged, and
+    /// <paramref name="fleet"/> as the fleet's observation log instead of the store's (tests).
+    /// </summary>
+    internal MonitorService(ICorridorStore store, GatewayState state, TimeProvider time, ILogger<MonitorService> logger, int pendingLevelChanges,
+        IFleetObservations? fleet = null)
     {
         _levelChanges = new LevelChangeQueue(pendingLevelChanges);
         _store = store;
@@ -67,7 +71,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         _logger = logger;
         _settings = state.Active.Config.Monitor;
         Monitor = new DistillationMonitor(_settings.Scoring, this);
-        _fleet = _settings.Enabled ? FleetObservations.For(store) : null;
+        _fleet = _settings.Enabled ? fleet ?? FleetObservations.For(store) : null;
         Pump = _fleet is null ? new ObservationPump(Monitor, time: time) : new ObservationPump(Ship, time: time);
     }
 
@@ -184,7 +188,11 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         }
     }
 
-    /// <summary>One round of background work; the service runs it every tick, tests may run it directly.</summary>
+    /// <summary>
+    /// One round of background work; the service runs it every tick, tests may run it directly. Scoring never waits on the
+    /// store; the round's store work (level changes, examples, pins, cases) is waited for at most the store deadline, in its
+    /// turn (<see cref="InTurnAsync"/>).
+    /// </summary>
     public async Task TickAsync(CancellationToken cancellationToken)
     {
         if (!Enabled)
@@ -192,28 +200,47 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             return;
         }
 
-        await _tickGate.WaitAsync(cancellationToken);
-        try
+        // In a fleet, only the replica that scores the fleet's traffic moves levels; the others follow the store.
+        if (Scores)
         {
-            // In a fleet, only the replica that scores the fleet's traffic moves levels; the others follow the store.
-            if (Scores)
-            {
-                Monitor.Tick(_time.GetUtcNow());
-            }
-
-            await Guard("level changes", () => RecordLevelChangesAsync(cancellationToken));
-            await Guard("examples", () => AddExamplesAsync(cancellationToken));
-            if (_persistent)
-            {
-                await Guard("pins", () => ReadPinsAsync(cancellationToken));
-                await Guard("cases", () => UpdateCasesAsync(cancellationToken));
-            }
+            Monitor.Tick(_time.GetUtcNow());
         }
-        finally
+
+        await Guard("tick", () => InTurnAsync(_tickGate, StoreRoundAsync, cancellationToken));
+    }
+
+    private async Task StoreRoundAsync(CancellationToken cancellationToken)
+    {
+        await Guard("level changes", () => RecordLevelChangesAsync(cancellationToken));
+        await Guard("examples", () => AddExamplesAsync(cancellationToken));
+        if (_persistent)
         {
-            _tickGate.Release();
+            await Guard("pins", () => ReadPinsAsync(cancellationToken));
+            await Guard("cases", () => UpdateCasesAsync(cancellationToken));
         }
     }
+
+    /// <summary>
+    /// Runs a round of store work in its turn (one round of its kind at a time), waiting for the turn and the round together
+    /// at most <see cref="StoreDeadline.Timeout"/>: a database that stops answering holds neither scoring nor the next tick
+    /// nor the stop for the driver's timeouts (30 s a command, more for a round of several). A round given up on is asked to
+    /// cancel and keeps its turn until it has really ended, so the next round never runs beside it: a level change it was
+    /// storing is not stored twice at once, and it stays first in the queue until stored. (As with any call given up on, one
+    /// whose commit had reached the database when it stopped answering may still land; the next round then stores it again.)
+    /// </summary>
+    private Task InTurnAsync(SemaphoreSlim turn, Func<CancellationToken, Task> round, CancellationToken cancellationToken) =>
+        StoreDeadline.RunAsync(async token =>
+        {
+            await turn.WaitAsync(token);
+            try
+            {
+                await round(token);
+            }
+            finally
+            {
+                turn.Release();
+            }
+        }, _time, cancellationToken);
 
     void IMonitorSink.LevelChanged(LevelChange change)
     {
@@ -244,9 +271,9 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                // A tick waiting on a store that does not heed the stop (a hung database) is left to it: the stop's last round
-                // waits for it no longer than the store deadline.
-                await TickAsync(stoppingToken).WaitAsync(stoppingToken);
+                // A tick's store work left to a store that does not heed the stop (a hung database) is not waited for: the
+                // stop's last round waits for it no longer than the store deadline.
+                await TickAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException)
@@ -283,15 +310,16 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 changed = notifications!.WaitForChangeAsync(stoppingToken);
             }
 
-            await Guard("pins", async () =>
+            // A read left to a store that does not answer is waited for no longer than the store deadline, at the stop too.
+            await Guard("pins", () => StoreDeadline.RunAsync(async token =>
             {
-                var revision = await _store.GetRevisionAsync(stoppingToken);
+                var revision = await _store.GetRevisionAsync(token);
                 if (revision != seen)
                 {
-                    await ReadPinsAsync(stoppingToken);
+                    await ReadPinsAsync(token);
                     seen = revision;
                 }
-            }).WaitAsync(stoppingToken); // nothing waits for a read left to a hung store at the stop
+            }, _time, stoppingToken));
         }
     }
 
@@ -317,25 +345,20 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         if (Enabled)
         {
             // What is still queued is recorded in the tick's turn (a tick left waiting on the store holds it, so the two never
-            // record one change twice), but a store that does not answer holds the stop no longer than the store deadline:
-            // what it did not take is logged as failed (docs/shutdown.md).
-            await Guard("level changes", () => StoreDeadline.RunAsync(RecordQueuedAsync, _time));
-            await Guard("fleet", () => StoreDeadline.RunAsync(StopFleetAsync, _time, cancellationToken));
+            // record one change twice), and the fleet's outbox shipped in the fleet's; a store that does not answer holds the
+            // stop no longer than the store deadline (both wait together): what it did not take is logged as failed
+            // (docs/shutdown.md). Neither heeds the host's shutdown token, which has passed when the requests in flight took
+            // the whole deadline: they are bounded all the same, and the stop never fails on it.
+            await Task.WhenAll(
+                Guard("level changes", () => InTurnAsync(_tickGate, RecordQueuedAsync, CancellationToken.None)),
+                Guard("fleet", () => InTurnAsync(_fleetGate, StopFleetAsync, CancellationToken.None)));
         }
     }
 
     private async Task RecordQueuedAsync(CancellationToken cancellationToken)
     {
-        await _tickGate.WaitAsync(cancellationToken);
-        try
-        {
-            await RecordLevelChangesAsync(cancellationToken);
-            await AddExamplesAsync(cancellationToken);
-        }
-        finally
-        {
-            _tickGate.Release();
-        }
+        await RecordLevelChangesAsync(cancellationToken);
+        await AddExamplesAsync(cancellationToken);
     }
 
     private async Task RecordLevelChangesAsync(CancellationToken cancellationToken)

@@ -216,6 +216,121 @@ public sealed class MonitorServiceTests
         Assert.Empty(await real.ListEnforcementAsync(None).WithTimeout());
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // a driver whose cancellation waits on the server that stopped answering
+    public async Task WhileTheStoreDoesNotAnswer_TicksGoOnScoring_AndGiveUpTheirStoreWorkAtTheStoreDeadline(bool storeHeedsTheStop)
+    {
+        using var folder = new TempDirectory();
+        var clock = new FakeClock();
+        await using var real = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), None).WithTimeout();
+        await real.SetEnforcementAsync(new EnforcementUpdate("key:k1", "t1", Pin: false, "suspend", clock.GetUtcNow(), "gateway", null), [], None).WithTimeout();
+        var hung = false;
+        var store = InterceptedStore.Hanging(real, _ => Volatile.Read(ref hung), storeHeedsTheStop);
+        using var gateway = new MonitorService(store, State("monitor: { downDwellMinutes: 60 }"), clock, NullLogger<MonitorService>.Instance);
+        await gateway.RestoreAsync(None).WithTimeout();
+
+        // The database stops answering. Before, a tick waited on it for as long as the driver did (here: for ever), and
+        // with it the next tick's scoring: the key stayed suspended however long it was silent.
+        Volatile.Write(ref hung, true);
+        await TickAdvancingTheClockAsync(gateway, clock);
+        clock.Advance(TimeSpan.FromMinutes(61));
+        await TickAdvancingTheClockAsync(gateway, clock);
+        Assert.Equal(EnforcementLevel.Throttle, gateway.Monitor.GetEnforcement("t1", "k1").Level);
+        Assert.Equal("suspend", (await real.ListEnforcementAsync(None).WithTimeout()).Single().AutomaticLevel);
+
+        if (storeHeedsTheStop)
+        {
+            // It answers again: the next tick stores the change, once.
+            Volatile.Write(ref hung, false);
+            await gateway.TickAsync(None).WithTimeout();
+            Assert.Equal("throttle", (await real.ListEnforcementAsync(None).WithTimeout()).Single().AutomaticLevel);
+            var audit = await real.ReadAuditAsync(1, None).ToListWithTimeoutAsync();
+            Assert.Single(audit, r => r.Action == AuditActions.MonitorLevel);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // a driver whose cancellation waits on the server that stopped answering
+    public async Task AStopWhileTheFleetsDatabaseDoesNotAnswer_EndsAtTheStoreDeadline_WithObservationsShipping(bool databaseHeedsTheStop)
+    {
+        using var folder = new TempDirectory();
+        var clock = new FakeClock();
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), None).WithTimeout();
+        var fleet = new UnansweredFleet(databaseHeedsTheStop);
+        var state = State("monitor: { tickIntervalMs: 1000, fleetIntervalMs: 1000 }");
+        using var gateway = new MonitorService(store, state, clock, NullLogger<MonitorService>.Instance, pendingLevelChanges: 16_384, fleet);
+        Assert.True(gateway.Fleet);
+        await gateway.RestoreAsync(None).WithTimeout();
+        await gateway.StartAsync(None).WithTimeout();
+
+        // Requests observed while the fleet's database does not answer: a round of the fleet's loop is shipping them to it.
+        var tenant = new Tenant("t1", "T1 Ltd.", "SG", clock.GetUtcNow());
+        var key = ApiKeys.Create("t1", clock.GetUtcNow()).Key;
+        gateway.Observe(new DefaultHttpContext(), Call(state, clock, "req_1", tenant, key));
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(500));
+            return Task.FromResult(fleet.Shipping > 0);
+        });
+        gateway.Observe(new DefaultHttpContext(), Call(state, clock, "req_2", tenant, key));
+
+        // Before, the stop waited for that round (for ever, from a database deaf to the stop): the gateway never stopped.
+        var stopping = gateway.StopAsync(None);
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(stopping.IsCompleted);
+        });
+        await stopping.WithTimeout();
+    }
+
+    /// <summary>Ticks, advancing the fake clock until the tick has given up on the store.</summary>
+    private static async Task TickAdvancingTheClockAsync(MonitorService gateway, FakeClock clock)
+    {
+        var ticking = gateway.TickAsync(None);
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(ticking.IsCompleted);
+        });
+        await ticking.WithTimeout();
+    }
+
+    private static CorridorRequestFeature Call(GatewayState state, FakeClock clock, string requestId, Tenant tenant, ApiKey key)
+    {
+        var body = """{"model":"gpt-4.1","messages":[{"role":"user","content":"Explain your reasoning step by step."}]}"""u8.ToArray();
+        return new CorridorRequestFeature(state.Active, requestId, Dialect.OpenAI, Operation.ChatCompletions, clock.GetUtcNow(), clock.GetTimestamp(), 100)
+        {
+            Request = new ClientRequest(body, body.Length) { Model = "gpt-4.1" },
+            Caller = new AuthenticatedKey(key, tenant),
+        };
+    }
+
+    /// <summary>
+    /// A fleet's observation log on a database that stopped answering: every call ends only when cancelled, or, when it does
+    /// not heed cancellation, never.
+    /// </summary>
+    private sealed class UnansweredFleet(bool heedsCancellation) : IFleetObservations
+    {
+        private int _shipping;
+
+        public int Shipping => Volatile.Read(ref _shipping);
+
+        public Task ShipAsync(IReadOnlyList<FleetObservation> batch, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _shipping);
+            return Task.Delay(Timeout.Infinite, heedsCancellation ? cancellationToken : CancellationToken.None);
+        }
+
+        public async Task<IFleetMonitorLease?> TryLeadAsync(CancellationToken cancellationToken)
+        {
+            await Task.Delay(Timeout.Infinite, heedsCancellation ? cancellationToken : CancellationToken.None);
+            return null;
+        }
+    }
+
     [Fact]
     public async Task ABusyCasesRequests_QueueOnlyTheExamplesItLacks_SoAnotherCaseStillGetsItsFirstExample()
     {
