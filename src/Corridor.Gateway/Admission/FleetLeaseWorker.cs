@@ -61,8 +61,12 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        // Requests still in flight keep their reservations taken in the book: it errs on the side of the limit.
-        await PumpAsync(all: true, cancellationToken);
+        // Requests still in flight keep their reservations taken in the book: it errs on the side of the limit. The give-backs
+        // are bounded by the store deadline alone, not by the host's shutdown token: requests in flight may have spent the
+        // whole shutdown deadline, and a give-back cancelled then failed the stop (exit code 1) and left a day's or a month's
+        // budget slices taken in the book until the period ends; a book that answers takes them in milliseconds, one that
+        // does not costs one try.
+        await PumpAsync(all: true, CancellationToken.None);
     }
 
     private async Task SeedAsync(CancellationToken cancellationToken)

@@ -217,13 +217,7 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         // What the spool holds stays there for the next start. A replay stuck on a store that does not answer is not
         // waited for past the store's deadline: its file stays, and an append it made after all is not made twice.
         await _stopReplay.CancelAsync();
-        try
-        {
-            await _replaying.WaitAsync(StoreDeadline.Timeout, time, CancellationToken.None);
-        }
-        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
-        {
-        }
+        await StoreDeadline.WaitOrLeaveAsync(_replaying, time);
     }
 
     public override void Dispose()

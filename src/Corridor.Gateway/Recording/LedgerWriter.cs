@@ -378,15 +378,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
             _closed = true;
         }
         await WriteGatheredAsync(new CancellationToken(canceled: true));
-        // What the spool holds stays there for the next start.
+        // What the spool holds stays there for the next start. A replay stuck on a store that does not answer is not
+        // waited for past the store's deadline: its file stays, and a row it stored after all is not stored twice.
         await _stopReplay.CancelAsync();
-        try
-        {
-            await _replaying;
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        await StoreDeadline.WaitOrLeaveAsync(_replaying, time);
     }
 
     public override void Dispose()

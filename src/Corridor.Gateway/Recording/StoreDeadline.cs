@@ -36,6 +36,21 @@ internal static class StoreDeadline
         }
     }
 
+    /// <summary>
+    /// Waits for work already under way on the store and asked to stop (a writer's background replay at shutdown) at most
+    /// <see cref="Timeout"/>; work still waiting on a store that does not answer is left to it. Returns however it ended.
+    /// </summary>
+    public static async Task WaitOrLeaveAsync(Task work, TimeProvider time)
+    {
+        try
+        {
+            await work.WaitAsync(Timeout, time, CancellationToken.None);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+        {
+        }
+    }
+
     /// <inheritdoc cref="RunAsync{T}(Func{CancellationToken, Task{T}}, TimeProvider, CancellationToken)"/>
     public static Task RunAsync(Func<CancellationToken, Task> call, TimeProvider time, CancellationToken cancellationToken = default) =>
         RunAsync(async token =>

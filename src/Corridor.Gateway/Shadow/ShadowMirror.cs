@@ -131,7 +131,7 @@ internal sealed partial class ShadowMirror(
                     try
                     {
                         var result = await RunAsync(job, stoppingToken);
-                        await SaveAsync(result);
+                        await SaveAsync(result, stoppingToken);
                     }
                     catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                     {
@@ -354,19 +354,25 @@ internal sealed partial class ShadowMirror(
         }
     }
 
-    private async Task SaveAsync(ShadowResult result)
+    /// <summary>
+    /// Stores a result, trying up to three times. Each try waits for the store at most <see cref="StoreDeadline.Timeout"/>
+    /// (a database that stops answering would otherwise hold the worker, and the gateway's stop, for the driver's
+    /// timeouts), and once the gateway stops a failed try is not repeated: the stop waits for one try at most.
+    /// </summary>
+    private async Task SaveAsync(ShadowResult result, CancellationToken stoppingToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await store.AppendShadowResultsAsync([result], CancellationToken.None);
+                // Not cancelled by the stop: a result computed is still stored when the store answers.
+                await StoreDeadline.RunAsync(token => store.AppendShadowResultsAsync([result], token), time, CancellationToken.None);
                 return;
             }
-            catch (Exception e) when (e is not OperationCanceledException && attempt < 3)
+            catch (Exception e) when (e is not OperationCanceledException && attempt < 3 && !stoppingToken.IsCancellationRequested)
             {
                 LogSaveRetry(e, attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), time);
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), time, CancellationToken.None);
             }
         }
     }

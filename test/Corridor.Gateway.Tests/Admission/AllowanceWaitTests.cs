@@ -155,6 +155,42 @@ public sealed class AllowanceWaitTests : IAsyncDisposable
         Assert.Equal(10m, book.Taken(Requests));
     }
 
+    /// <summary>
+    /// A replica whose requests in flight spent the whole shutdown deadline (the host's token is cancelled when the lease
+    /// worker stops) still gives back what it holds unused to a book that answers, and gives up on one that does not at the
+    /// store's deadline; either way the stop does not fail. Before, the give-backs were cancelled with the host's token:
+    /// the cancellation escaped the stop, and `corridor serve` exited 1.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AReplicaStoppingAfterTheShutdownDeadline_GivesBackWhatItHolds_WithoutFailingTheStop(bool bookAnswers)
+    {
+        var book = await StartAsync(leaseTakes: TimeSpan.FromMilliseconds(100));
+        var admission = Admit(new DefaultHttpContext(), Call(Dialect.OpenAI, Tenant));
+        await book.AskedAsync();
+        _clock.Advance(TimeSpan.FromMilliseconds(100) + Poll);
+        Assert.Null(await admission.WithTimeout());
+
+        book.Answering = bookAnswers;
+        var worker = _worker!;
+        _worker = null;
+        var stopping = WithoutContext(async () =>
+        {
+            await worker.StopAsync(new CancellationToken(canceled: true));
+            return true;
+        });
+        await TestTimeouts.UntilAsync(() =>
+        {
+            _clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(stopping.IsCompleted);
+        });
+        Assert.True(await stopping.WithTimeout());
+        worker.Dispose();
+        // The request still in flight keeps its one reservation taken; the nine unused are back when the book answered.
+        Assert.Equal(bookAnswers ? 1m : 10m, book.Taken(Requests));
+    }
+
     public async ValueTask DisposeAsync() => await StopWorkerAsync();
 
     private static LeaseSubject Requests => new(LimitScope.Tenant, "acme", LeaseKind.Requests);

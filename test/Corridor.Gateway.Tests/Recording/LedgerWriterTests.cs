@@ -164,6 +164,46 @@ public sealed class LedgerWriterTests : SqliteStoreTestBase
         Assert.Equal(4, writer.Written);
     }
 
+    /// <summary>
+    /// A stop while the writer's background replay of the spool waits on a database that does not answer (and a driver
+    /// whose cancellation waits on it too) waits for the replay at most the store deadline, as the audit writer's does: the
+    /// spooled rows stay in the spool for the next start, none lost. Before, the stop waited for the replay for ever.
+    /// </summary>
+    [Fact]
+    public async Task AStopWhileTheSpoolsReplayWaitsOnAStoreThatDoesNotAnswer_EndsAtTheStoreDeadline_KeepingTheRowsSpooled()
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "ledger-spool");
+        var clock = new FakeClock();
+        var appends = 0;
+        var store = InterceptedStore.Wrap(Store, async (entries, cancellationToken, append) =>
+        {
+            // The first append (the writer's own) gives up at the store deadline; the replay's does not heed its cancellation.
+            var deaf = Interlocked.Increment(ref appends) > 1;
+            await Task.Delay(Timeout.Infinite, deaf ? CancellationToken.None : cancellationToken);
+        });
+        using var writer = new LedgerWriter(store, new LedgerOptions(SpoolPath: folder), clock, NullLogger<LedgerWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(!writer.SpoolMayHoldBatches));
+
+        var row = writer.Enqueue(LedgerSamples.Entry("req-spooled"), mayWriteAlone: true);
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(Volatile.Read(ref appends) > 1);
+        });
+        Assert.True(await row.WithTimeout());
+
+        var stopping = writer.StopAsync(CancellationToken.None);
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(stopping.IsCompleted);
+        });
+        await stopping.WithTimeout();
+        Assert.Equal(0, writer.Lost);
+        Assert.Single(Directory.GetFiles(folder, "*.ledger.json"));
+    }
+
     [Theory]
     [InlineData("cut in the middle")]
     [InlineData("a row without its model")]

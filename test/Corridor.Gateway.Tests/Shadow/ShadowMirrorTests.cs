@@ -8,13 +8,16 @@ using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Shadow;
+using Corridor.Gateway.Tests.Recording;
+using Corridor.Storage;
+using Corridor.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Corridor.Gateway.Tests.Shadow;
 
 /// <summary>
 /// The request path's half of shadow evaluation, with the background workers not started: what is queued, what is
-/// dropped and counted, and that queuing never waits.
+/// dropped and counted, and that queuing never waits. And the workers' stop while the store does not answer.
 /// </summary>
 public sealed class ShadowMirrorTests
 {
@@ -109,6 +112,44 @@ public sealed class ShadowMirrorTests
         Assert.Equal(0, noneMirror.Status.Enqueued);
         Assert.Equal(0, otherMirror.Status.Enqueued);
         Assert.Equal(1, allMirror.Status.Enqueued);
+    }
+
+    /// <summary>
+    /// A stop while a worker stores its result in a database that does not answer waits for it at most the store deadline
+    /// (one try: a failed one is not repeated once stopping). Before, the store was called without a bound or a token, three
+    /// times: a hung database held the gateway's stop past its shutdown deadline (from a driver deaf to cancellation, for ever).
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // a driver whose cancellation waits on the server that stopped answering
+    public async Task AStopWhileAResultWaitsOnAStoreThatDoesNotAnswer_EndsAtTheStoreDeadline(bool storeHeedsTheStop)
+    {
+        using var folder = new TempDirectory();
+        var clock = new FakeClock();
+        await using var real = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), CancellationToken.None).WithTimeout();
+        var saving = 0;
+        var store = InterceptedStore.Hanging(real, method => method == nameof(ICorridorStore.AppendShadowResultsAsync), storeHeedsTheStop,
+            _ => Interlocked.Increment(ref saving));
+        var config = Config("shadow: { models: { gpt-4.1: { candidate: mini, share: 1 } } }");
+        var state = new GatewayState(config);
+        using var mirror = new ShadowMirror(state, new RouteTable(state, clock), null!, null!, null!, store,
+            new ServerOptions(), new LedgerOptions(), clock, NullLogger<ShadowMirror>.Instance);
+        await mirror.StartAsync(CancellationToken.None).WithTimeout();
+
+        // A mirror asking for more output than the candidate produces is skipped without an upstream; its result is stored.
+        var call = Answered(config);
+        call.Request!.MaxTokens = 5_000;
+        mirror.Mirror(call);
+        await TestTimeouts.UntilAsync(() => Task.FromResult(Volatile.Read(ref saving) > 0));
+
+        var stopping = mirror.StopAsync(CancellationToken.None);
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(stopping.IsCompleted);
+        });
+        await stopping.WithTimeout();
+        Assert.Equal(1, Volatile.Read(ref saving));
     }
 
     [Fact]
