@@ -373,6 +373,15 @@ internal static class PostgresMigrations
             ALTER TABLE ledger ADD COLUMN cache_read_tokens bigint NOT NULL DEFAULT 0;
             ALTER TABLE ledger ADD COLUMN cache_write_tokens bigint NOT NULL DEFAULT 0;
             """),
+        new(16, "daily usage keyed by tenant first", """
+            -- /v1/usage and the reports read the daily totals by tenant and a day range. Keyed day first (migration 6), one
+            -- tenant's month was read through every tenant's rows of that month, and its year as the whole table. Keyed by
+            -- tenant first, as SQLite's usage_daily (its migration 12): one tenant's range is one stretch of the index. Every
+            -- tenant's days (corridor usage, the admin API without a tenant) keep an index of their own.
+            ALTER TABLE usage_daily DROP CONSTRAINT usage_daily_pkey;
+            ALTER TABLE usage_daily ADD PRIMARY KEY (tenant_id, day, model);
+            CREATE INDEX ix_usage_daily_day ON usage_daily (day);
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -62,6 +62,23 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// /v1/usage and the reports read the daily totals by tenant and a day range: keyed day first (migration 6), one tenant's
+    /// month was scanned through every tenant's rows of that month, and its year as the whole table (docs/postgresql.md).
+    /// Keyed tenant first, as SQLite's; every tenant's days keep an index of their own.
+    /// </summary>
+    [Fact]
+    public async Task DailyUsage_IsKeyedByTenantFirst_WithAnIndexOnTheDayForEveryTenantsDays()
+    {
+        await using var store = await OpenAsync();
+        await store.AppendLedgerAsync([LedgerSamples.Entry("req_1")], None).WithTimeout();
+
+        Assert.Equal("ix_usage_daily_day (day); usage_daily_pkey (tenant_id, day, model)", await _database.ScalarAsync(
+            "SELECT string_agg(indexname || ' ' || substring(indexdef from '\\(.*\\)$'), '; ' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'usage_daily'"));
+        var day = new DateTimeOffset(T0.UtcDateTime.Date, TimeSpan.Zero);
+        Assert.Equal(1, Assert.Single(await store.GetUsageTotalsAsync(day, day.AddDays(1), "acme", None).WithTimeout()).Requests);
+    }
+
     [Fact]
     public async Task MigrateAsync_RefusesADatabaseFromANewerCorridor()
     {
