@@ -44,6 +44,21 @@ public sealed class FakeClock(DateTimeOffset start) : TimeProvider
         return timer;
     }
 
+    /// <summary>
+    /// Moves the clock on a second at a time until <paramref name="task"/> has ended (work that gives up at a deadline on this
+    /// clock, such as a stop while the store does not answer), then awaits it; each wait is bounded by <see cref="TestTimeouts.Default"/>.
+    /// </summary>
+    public async Task AdvanceUntilDoneAsync(Task task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        await TestTimeouts.UntilAsync(() =>
+        {
+            Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(task.IsCompleted);
+        });
+        await task.WithTimeout();
+    }
+
     /// <summary>Moves the clock on by <paramref name="by"/>, firing every timer that falls due on the way (also those set meanwhile).</summary>
     public void Advance(TimeSpan by)
     {

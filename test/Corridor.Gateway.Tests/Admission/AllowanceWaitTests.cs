@@ -145,12 +145,8 @@ public sealed class AllowanceWaitTests : IAsyncDisposable
             await worker.StopAsync(CancellationToken.None);
             return true;
         });
-        await TestTimeouts.UntilAsync(() =>
-        {
-            _clock.Advance(TimeSpan.FromSeconds(1));
-            return Task.FromResult(stopping.IsCompleted);
-        });
-        Assert.True(await stopping.WithTimeout());
+        await _clock.AdvanceUntilDoneAsync(stopping);
+        Assert.True(await stopping);
         worker.Dispose();
         Assert.Equal(10m, book.Taken(Requests));
     }
@@ -180,12 +176,8 @@ public sealed class AllowanceWaitTests : IAsyncDisposable
             await worker.StopAsync(new CancellationToken(canceled: true));
             return true;
         });
-        await TestTimeouts.UntilAsync(() =>
-        {
-            _clock.Advance(TimeSpan.FromSeconds(1));
-            return Task.FromResult(stopping.IsCompleted);
-        });
-        Assert.True(await stopping.WithTimeout());
+        await _clock.AdvanceUntilDoneAsync(stopping);
+        Assert.True(await stopping);
         worker.Dispose();
         // The request still in flight keeps its one reservation taken; the nine unused are back when the book answered.
         Assert.Equal(bookAnswers ? 1m : 10m, book.Taken(Requests));

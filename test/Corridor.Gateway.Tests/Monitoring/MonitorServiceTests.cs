@@ -206,12 +206,7 @@ public sealed class MonitorServiceTests
         // Before, the stop's last round waited for the store without a bound (and, with a store deaf to the stop, so did
         // its wait for the background loops): the gateway never stopped.
         var stopping = gateway.StopAsync(None);
-        await TestTimeouts.UntilAsync(() =>
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-            return Task.FromResult(stopping.IsCompleted);
-        });
-        await stopping.WithTimeout();
+        await clock.AdvanceUntilDoneAsync(stopping);
         Volatile.Write(ref hung, false);
         Assert.Empty(await real.ListEnforcementAsync(None).WithTimeout());
     }
@@ -233,9 +228,9 @@ public sealed class MonitorServiceTests
         // The database stops answering. Before, a tick waited on it for as long as the driver did (here: for ever), and
         // with it the next tick's scoring: the key stayed suspended however long it was silent.
         Volatile.Write(ref hung, true);
-        await TickAdvancingTheClockAsync(gateway, clock);
+        await clock.AdvanceUntilDoneAsync(gateway.TickAsync(None));
         clock.Advance(TimeSpan.FromMinutes(61));
-        await TickAdvancingTheClockAsync(gateway, clock);
+        await clock.AdvanceUntilDoneAsync(gateway.TickAsync(None));
         Assert.Equal(EnforcementLevel.Throttle, gateway.Monitor.GetEnforcement("t1", "k1").Level);
         Assert.Equal("suspend", (await real.ListEnforcementAsync(None).WithTimeout()).Single().AutomaticLevel);
 
@@ -278,24 +273,7 @@ public sealed class MonitorServiceTests
 
         // Before, the stop waited for that round (for ever, from a database deaf to the stop): the gateway never stopped.
         var stopping = gateway.StopAsync(None);
-        await TestTimeouts.UntilAsync(() =>
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-            return Task.FromResult(stopping.IsCompleted);
-        });
-        await stopping.WithTimeout();
-    }
-
-    /// <summary>Ticks, advancing the fake clock until the tick has given up on the store.</summary>
-    private static async Task TickAdvancingTheClockAsync(MonitorService gateway, FakeClock clock)
-    {
-        var ticking = gateway.TickAsync(None);
-        await TestTimeouts.UntilAsync(() =>
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-            return Task.FromResult(ticking.IsCompleted);
-        });
-        await ticking.WithTimeout();
+        await clock.AdvanceUntilDoneAsync(stopping);
     }
 
     private static CorridorRequestFeature Call(GatewayState state, FakeClock clock, string requestId, Tenant tenant, ApiKey key)

@@ -194,12 +194,7 @@ public sealed class LedgerWriterTests : SqliteStoreTestBase
         Assert.True(await row.WithTimeout());
 
         var stopping = writer.StopAsync(CancellationToken.None);
-        await TestTimeouts.UntilAsync(() =>
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-            return Task.FromResult(stopping.IsCompleted);
-        });
-        await stopping.WithTimeout();
+        await clock.AdvanceUntilDoneAsync(stopping);
         Assert.Equal(0, writer.Lost);
         Assert.Single(Directory.GetFiles(folder, "*.ledger.json"));
     }

@@ -143,12 +143,7 @@ public sealed class ShadowMirrorTests
         await TestTimeouts.UntilAsync(() => Task.FromResult(Volatile.Read(ref saving) > 0));
 
         var stopping = mirror.StopAsync(CancellationToken.None);
-        await TestTimeouts.UntilAsync(() =>
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-            return Task.FromResult(stopping.IsCompleted);
-        });
-        await stopping.WithTimeout();
+        await clock.AdvanceUntilDoneAsync(stopping);
         Assert.Equal(1, Volatile.Read(ref saving));
     }
 
