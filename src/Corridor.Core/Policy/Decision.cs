@@ -174,6 +174,14 @@ public readonly struct Decision
     /// <summary>Every rule matching the model and its conclusion, in policy order; empty unless asked for.</summary>
     public IReadOnlyList<RuleTraceEntry> Trace => _trace ?? [];
 
+    /// <summary>
+    /// The decision where no policy is configured: every one of <paramref name="deployments"/>, unrestricted, unless the
+    /// tenant is a denied party (pending review or confirmed), which is refused with <see cref="DecisionReason.DeniedParty"/>
+    /// whatever the model, as a policy refuses it (docs/screening.md).
+    /// </summary>
+    public static Decision WithoutPolicy(in DecisionTenant tenant, IReadOnlyList<DeploymentEntry> deployments) =>
+        tenant.IsDeniedParty ? new(DecisionReason.DeniedParty, "") : new(DecisionReason.Allowed, "", deployments);
+
     internal Decision WithTrace(IReadOnlyList<RuleTraceEntry> trace) =>
         new(Reason, PolicyVersion, _deployments, Restrictions, Feature, RuleId, trace);
 

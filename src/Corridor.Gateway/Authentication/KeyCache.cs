@@ -118,6 +118,12 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
         return AuthenticationResult.Authenticated;
     }
 
+    /// <summary>
+    /// <paramref name="key"/> as the cache holds it now, with its tenant as it is now (screened since, say) and its revocation,
+    /// for work done later on a request's behalf (a shadow mirror); null once the key is gone.
+    /// </summary>
+    public AuthenticatedKey? Current(ApiKey key) => _snapshot.Keys.GetValueOrDefault(key.Hash);
+
     /// <summary>Reloads when the store's revision moved since the last load (or always, when forced).</summary>
     public async Task RefreshAsync(bool force, CancellationToken cancellationToken)
     {

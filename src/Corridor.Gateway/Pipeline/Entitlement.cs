@@ -1,5 +1,6 @@
 using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
+using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Microsoft.AspNetCore.Http;
 
@@ -37,13 +38,15 @@ internal static class Entitlement
         {
             return tooLarge;
         }
-        if (call.Config.Policy is not { } policy)
+        if (call.Config.Policy is null)
         {
-            if (call.Caller!.Tenant.IsDeniedParty)
+            var unpoliced = Decide(call.Config, DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id, new RequestFeatures(models[0].Id), now),
+                choice.Deployments(needs));
+            if (!unpoliced.Allowed)
             {
-                return DeniedPartyError;
+                return Refused(unpoliced.ReasonCode, decisionId: null);
             }
-            call.AllowedDeployments = choice.Deployments(needs);
+            call.AllowedDeployments = unpoliced.Deployments;
             return null;
         }
 
@@ -61,7 +64,7 @@ internal static class Entitlement
             var model = models[i];
             var input = DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id,
                 new RequestFeatures(model.Id, asked.Stream, asked.Logprobs, asked.N, asked.MaxTokens), now);
-            var decision = policy.Decide(in input);
+            var decision = Decide(call.Config, in input, model.Deployments);
             if (decision.Allowed)
             {
                 if (governing is null)
@@ -82,9 +85,7 @@ internal static class Entitlement
         call.Decision = governing ?? firstDenial;
         if (governing is not { } allow)
         {
-            var denial = firstDenial!.Value;
-            return new GatewayError(ErrorKind.PermissionDenied,
-                $"The request cannot be served under this account's terms ({denial.ReasonCode}). Decision {call.DecisionId}.", denial.ReasonCode);
+            return Refused(firstDenial!.Value.ReasonCode, call.DecisionId);
         }
         call.AllowedDeployments = allowed;
         call.Request = RequestRestrictions.Apply(request, allow.Restrictions, call.Operation);
@@ -114,14 +115,25 @@ internal static class Entitlement
         return GatewayError.Invalid(message, "max_tokens") with { Code = "invalid_value" };
     }
 
-    private static readonly GatewayError DeniedPartyError = new(ErrorKind.PermissionDenied,
-        "The request cannot be served under this account's terms (denied_party).", DecisionReasons.WireName(DecisionReason.DeniedParty));
+    /// <summary>
+    /// Whether <paramref name="input"/>'s tenant may be served its model, and from where: the one decision every request for a
+    /// model gets, a tenant's and a shadow mirror's alike (docs/shadow.md). The policy's; without a policy, every one of
+    /// <paramref name="deployments"/> (the model's), unless the tenant is a denied party (<see cref="Decision.WithoutPolicy"/>).
+    /// </summary>
+    public static Decision Decide(ActiveConfig config, in DecisionInput input, IReadOnlyList<DeploymentEntry> deployments) =>
+        config.Policy is { } policy ? policy.Decide(in input) : Decision.WithoutPolicy(input.Tenant, deployments);
+
+    private static GatewayError Refused(string reasonCode, string? decisionId) => new(ErrorKind.PermissionDenied,
+        decisionId is null
+            ? $"The request cannot be served under this account's terms ({reasonCode})."
+            : $"The request cannot be served under this account's terms ({reasonCode}). Decision {decisionId}.",
+        reasonCode);
 
     /// <summary>The models a caller may use, for <c>/v1/models</c>.</summary>
     public static IEnumerable<ModelEntry> EntitledModels(CorridorRequestFeature call, DateTimeOffset now) =>
         call.Config.Policy is { } policy ? policy.EntitledModels(DecisionTenant.From(call.Caller!.Tenant, now), now)
-        : call.Caller!.Tenant.IsDeniedParty ? []
-        : call.Config.Catalog.Models;
+        : Decision.WithoutPolicy(DecisionTenant.From(call.Caller!.Tenant, now), []).Allowed ? call.Config.Catalog.Models
+        : [];
 
     /// <summary>The aliases with at least one model the caller may use, for <c>/v1/models</c>.</summary>
     public static IEnumerable<string> EntitledAliases(CorridorRequestFeature call, DateTimeOffset now)

@@ -8,7 +8,7 @@ using Corridor.Core.Policy;
 using Corridor.Core.Pricing;
 using Corridor.Core.Routing;
 using Corridor.Core.Shadow;
-using Corridor.Core.Tenants;
+using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
@@ -25,8 +25,9 @@ namespace Corridor.Gateway.Shadow;
 /// Shadow evaluation: after a tenant's request has been answered, mirrors a configured share of its model's traffic to a
 /// candidate model in the background and records how the candidate did next to the primary. The request path only
 /// draws the share and copies the body into a bounded queue; a full queue (or a pair over its in-flight cap) drops the
-/// mirror and counts it, never waits. In the background each mirror is entitled for the tenant like any request (a
-/// refusal is recorded as a skip with the reason code, and the decision is audited), routed only among the candidate's
+/// mirror and counts it, never waits. In the background each mirror is entitled as a request of its key and tenant sent
+/// then would be, by the live path's decision (<see cref="Entitlement.Decide"/>; a refusal is recorded as a skip with the
+/// reason code, and a policy's decision is audited), routed only among the candidate's
 /// compliant deployments (one attempt, no fallback, so shadows cannot multiply load), metered, and written to the
 /// ledger billed to the operator (<see cref="LedgerEntry.ShadowOf"/> set, not billable, no revenue), with a
 /// <see cref="ShadowResult"/> comparing the two.
@@ -38,6 +39,7 @@ internal sealed partial class ShadowMirror(
     LedgerWriter ledger,
     AuditWriter audit,
     ICorridorStore store,
+    KeyCache keys,
     ServerOptions server,
     LedgerOptions ledgerOptions,
     TimeProvider time,
@@ -97,8 +99,7 @@ internal sealed partial class ShadowMirror(
             inFlight,
             served.Model.Id,
             call.RequestId,
-            caller.Tenant,
-            caller.Key.Id,
+            caller,
             call.Dialect,
             call.Operation,
             (call.Enforced ?? request).Copy(),
@@ -166,7 +167,7 @@ internal sealed partial class ShadowMirror(
         var requestId = RequestPipeline.NewRequestId(now);
         var config = state.Active;
         var compareChars = config.Config.Shadow.CompareChars;
-        ShadowResult Skip(string reason) => new(requestId, job.PrimaryRequestId, now, job.Tenant.Id, job.PrimaryModel, job.Pair.Candidate,
+        ShadowResult Skip(string reason) => new(requestId, job.PrimaryRequestId, now, job.Caller.Tenant.Id, job.PrimaryModel, job.Pair.Candidate,
             ShadowOutcome.Skipped, reason, job.PrimaryLatencyMs, null, job.PrimaryCost, 0m, null);
 
         if (!config.Catalog.TryGetModel(job.Pair.Candidate, out var candidate))
@@ -180,24 +181,27 @@ internal sealed partial class ShadowMirror(
             return Skip("max_tokens_too_large");
         }
 
-        // Entitle: the candidate must be allowed for this tenant, served only from its compliant deployments.
-        var request = job.Request;
-        IReadOnlyList<DeploymentEntry> allowed = candidate.Deployments;
+        // Entitle as a request for the candidate sent now would be: the key and its tenant as the gateway knows them now
+        // (revoked, or screened as a denied party, since the primary was served), decided as the live path decides
+        // (Entitlement.Decide, with a policy or without), served only from the deployments the decision allows.
+        if (keys.Current(job.Caller.Key) is not { Key.IsRevoked: false } caller)
+        {
+            return Skip("invalid_api_key");
+        }
+        var input = DecisionInput.For(caller.Tenant, caller.Key.Id, job.Asked with { Model = candidate.Id }, now);
+        var decision = Entitlement.Decide(config, in input, candidate.Deployments);
         string? decisionId = null;
         if (config.Policy is { } policy)
         {
             decisionId = "dec_" + requestId.AsSpan(4).ToString();
-            var input = DecisionInput.For(job.Tenant, job.KeyId, job.Asked with { Model = candidate.Id }, now);
-            var decision = policy.Decide(in input);
             audit.Enqueue(new DecisionToAudit(decisionId, requestId, input, policy));
-            if (!decision.Allowed)
-            {
-                return Skip(decision.ReasonCode);
-            }
-            allowed = decision.Deployments;
-            request = RequestRestrictions.Apply(request, decision.Restrictions, job.Operation);
-            job.Request = request;
         }
+        if (!decision.Allowed)
+        {
+            return Skip(decision.ReasonCode);
+        }
+        var allowed = decision.Deployments;
+        var request = job.Request = RequestRestrictions.Apply(job.Request, decision.Restrictions, job.Operation);
 
         // Route: the first deployment in the candidate's routing order whose breaker lets a request through.
         DeploymentEntry? deployment = null;
@@ -252,8 +256,8 @@ internal sealed partial class ShadowMirror(
         _ = ledger.Enqueue(new LedgerEntry(
             requestId,
             now,
-            job.Tenant.Id,
-            job.KeyId,
+            caller.Tenant.Id,
+            caller.Key.Id,
             candidate.Id,
             job.Operation.Endpoint(),
             deployment.Id,
@@ -278,11 +282,11 @@ internal sealed partial class ShadowMirror(
         });
         if (!served)
         {
-            return new ShadowResult(requestId, job.PrimaryRequestId, now, job.Tenant.Id, job.PrimaryModel, candidate.Id,
+            return new ShadowResult(requestId, job.PrimaryRequestId, now, caller.Tenant.Id, job.PrimaryModel, candidate.Id,
                 ShadowOutcome.CandidateFailed, error, job.PrimaryLatencyMs, latency, job.PrimaryCost, cost, null);
         }
         var output = new ModelOutput(Cap(usage.Text, compareChars), usage.ToolNames, usage.ToolArguments ?? "");
-        return new ShadowResult(requestId, job.PrimaryRequestId, now, job.Tenant.Id, job.PrimaryModel, candidate.Id,
+        return new ShadowResult(requestId, job.PrimaryRequestId, now, caller.Tenant.Id, job.PrimaryModel, candidate.Id,
             ShadowOutcome.Compared, null, job.PrimaryLatencyMs, latency, job.PrimaryCost, cost, Similarity.Compare(job.PrimaryOutput, output));
     }
 
@@ -401,15 +405,16 @@ internal sealed partial class ShadowMirror(
     }
 
     private sealed class ShadowJob(
-        ShadowPair pair, StrongBox inFlight, string primaryModel, string primaryRequestId, Tenant tenant, string keyId, Dialect dialect, Operation operation,
+        ShadowPair pair, StrongBox inFlight, string primaryModel, string primaryRequestId, AuthenticatedKey caller, Dialect dialect, Operation operation,
         ClientRequest request, RequestFeatures asked, ModelOutput primaryOutput, int primaryLatencyMs, decimal primaryCost)
     {
         public ShadowPair Pair { get; } = pair;
         public StrongBox InFlight { get; } = inFlight;
         public string PrimaryModel { get; } = primaryModel;
         public string PrimaryRequestId { get; } = primaryRequestId;
-        public Tenant Tenant { get; } = tenant;
-        public string KeyId { get; } = keyId;
+
+        /// <summary>The key the primary was authenticated as; the mirror is decided on it as the key cache holds it then.</summary>
+        public AuthenticatedKey Caller { get; } = caller;
         public Dialect Dialect { get; } = dialect;
         public Operation Operation { get; } = operation;
 

@@ -21,7 +21,8 @@ namespace Corridor.Gateway.Tests.Shadow;
 /// </summary>
 public sealed class ShadowMirrorTests
 {
-    private static ActiveConfig Config(string shadow)
+    /// <summary>gpt-4.1 and mini, one deployment each on an upstream that is never reached, with <paramref name="shadow"/> added.</summary>
+    internal static ActiveConfig Config(string shadow)
     {
         return TestConfigs.Active($$"""
             vendors:
@@ -39,11 +40,13 @@ public sealed class ShadowMirrorTests
     private static ShadowMirror Mirror(ActiveConfig config)
     {
         var state = new GatewayState(config);
-        return new(state, new RouteTable(state, TimeProvider.System), null!, null!, null!, null!,
+        return new(state, new RouteTable(state, TimeProvider.System), null!, null!, null!, null!, null!,
             new ServerOptions(), new LedgerOptions(), TimeProvider.System, NullLogger<ShadowMirror>.Instance);
     }
 
-    private static CorridorRequestFeature Answered(ActiveConfig config, Operation operation = Operation.ChatCompletions, bool served = true)
+    /// <summary>An answered request of tenant acme (or of <paramref name="caller"/>) for gpt-4.1, served by its first deployment.</summary>
+    internal static CorridorRequestFeature Answered(ActiveConfig config, Operation operation = Operation.ChatCompletions, bool served = true,
+        AuthenticatedKey? caller = null)
     {
         var body = Encoding.UTF8.GetBytes("""{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}""");
         var buffer = ArrayPool<byte>.Shared.Rent(body.Length);
@@ -53,7 +56,7 @@ public sealed class ShadowMirrorTests
         return new CorridorRequestFeature(config, "req_1", Dialect.OpenAI, operation, DateTimeOffset.UtcNow, TimeProvider.System.GetTimestamp(), 100)
         {
             Request = new ClientRequest(buffer, body.Length) { Model = "gpt-4.1" },
-            Caller = new AuthenticatedKey(ApiKeys.Create("acme", DateTimeOffset.UtcNow).Key, tenant),
+            Caller = caller ?? new AuthenticatedKey(ApiKeys.Create("acme", DateTimeOffset.UtcNow).Key, tenant),
             Deployment = model.Deployments[0],
             Served = served,
         };

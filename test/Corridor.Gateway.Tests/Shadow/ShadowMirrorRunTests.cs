@@ -1,0 +1,84 @@
+using Corridor.Core.Shadow;
+using Corridor.Core.Tenants;
+using Corridor.Gateway.Authentication;
+using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Forwarding;
+using Corridor.Gateway.Pipeline;
+using Corridor.Gateway.Recording;
+using Corridor.Gateway.Shadow;
+using Corridor.Gateway.Tests.Recording;
+using Corridor.Testing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Corridor.Gateway.Tests.Shadow;
+
+/// <summary>
+/// The background half of shadow evaluation with real components (the SQLite store, the key cache, the route table's
+/// breakers, the upstream client), its workers started after the test has set the scene: what a mirror does when it runs.
+/// No policy is configured. The candidate's upstream (port 9 on loopback) is never meant to be reached.
+/// </summary>
+public sealed class ShadowMirrorRunTests : SqliteStoreTestBase
+{
+    private static readonly ActiveConfig Config = ShadowMirrorTests.Config("""
+        routing: { breaker: { failures: 1, openSeconds: 30 } }
+        shadow: { models: { gpt-4.1: { candidate: mini, share: 1 } } }
+        """);
+
+    [Fact]
+    public async Task AMirror_OfATenantScreenedSinceItsRequestWasServed_IsRefusedAsItsRequestsNowAre_WithoutAPolicy()
+    {
+        var (keys, caller, secret) = await TenantAsync();
+        using var disposeKeys = keys;
+        var state = new GatewayState(Config);
+        using var client = new UpstreamClient(TimeSpan.FromSeconds(5));
+        using var ledger = Ledger();
+        using var mirror = Mirror(state, new RouteTable(state, TimeProvider.System), client, ledger, keys, TimeProvider.System);
+        var served = ShadowMirrorTests.Answered(Config, caller: caller);
+
+        // Screening matches the tenant while its request's mirror waits in the queue: pending review, it is refused from now on.
+        var tenant = await Store.GetTenantAsync("acme", CancellationToken.None).WithTimeout();
+        Assert.True(await Store.UpdateTenantAsync(tenant! with { DeniedParty = DeniedPartyStatus.Pending }, [], CancellationToken.None).WithTimeout());
+        await keys.RefreshAsync(force: true, CancellationToken.None).WithTimeout();
+        Assert.Equal(AuthenticationResult.Authenticated, keys.Authenticate(secret, out var now));
+        var live = ShadowMirrorTests.Answered(Config, served: false, caller: now);
+        Assert.Equal("denied_party", Entitlement.Entitle(new DefaultHttpContext(), live, DateTimeOffset.UtcNow)?.Code);
+
+        await RunAsync(mirror, served);
+
+        var result = Assert.Single(await Store.ReadShadowResultsAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync());
+        Assert.Equal((ShadowOutcome.Skipped, "denied_party"), (result.Outcome, result.Reason));
+    }
+
+    /// <summary>Tenant acme (clear) with a key, loaded into a key cache; the key as authenticated, and its secret.</summary>
+    private async Task<(KeyCache Keys, AuthenticatedKey Caller, string Secret)> TenantAsync()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await Store.AddTenantAsync(new Tenant("acme", "Acme Pte. Ltd.", "SG", now), CancellationToken.None).WithTimeout();
+        var issued = ApiKeys.Create("acme", now);
+        await Store.AddKeyAsync(issued.Key, CancellationToken.None).WithTimeout();
+        var keys = new KeyCache(Store, TimeProvider.System);
+        await keys.RefreshAsync(force: true, CancellationToken.None).WithTimeout();
+        Assert.Equal(AuthenticationResult.Authenticated, keys.Authenticate(issued.Secret, out var caller));
+        return (keys, caller!, issued.Secret);
+    }
+
+    private LedgerWriter Ledger() => new(Store, new LedgerOptions(), TimeProvider.System, NullLogger<LedgerWriter>.Instance);
+
+    private ShadowMirror Mirror(GatewayState state, RouteTable routes, UpstreamClient client, LedgerWriter ledger, KeyCache keys, TimeProvider time) =>
+        new(state, routes, client, ledger, null!, Store, keys, new ServerOptions(), new LedgerOptions(), time, NullLogger<ShadowMirror>.Instance);
+
+    /// <summary>Queues the mirror of <paramref name="served"/>, then starts the workers and waits until it has run.</summary>
+    private static async Task RunAsync(ShadowMirror mirror, CorridorRequestFeature served)
+    {
+        mirror.Mirror(served);
+        Assert.Equal(1, mirror.Status.Enqueued);
+        await mirror.StartAsync(CancellationToken.None).WithTimeout();
+        using var cts = new CancellationTokenSource(TestTimeouts.Default);
+        while (mirror.Status.Pending > 0)
+        {
+            await Task.Delay(10, cts.Token);
+        }
+        await mirror.StopAsync(CancellationToken.None).WithTimeout();
+    }
+}
