@@ -220,6 +220,10 @@ internal sealed partial class ShadowMirror(
         {
             return Skip(allowed.Count == 0 ? "no_deployment" : "circuit_open");
         }
+        // Given back however the mirror ends with no outcome recorded (untranslatable, shutdown, an exception no upstream
+        // failure explains), as the forwarder's attempts are: a half-open probe kept would keep the deployment shut to every
+        // request, live traffic's included.
+        using var entered = attempt;
 
         // Forward, once.
         var target = config.Upstreams[deployment];
@@ -229,7 +233,6 @@ internal sealed partial class ShadowMirror(
             openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
         if (body.Error is not null)
         {
-            attempt.Dispose();
             return Skip("untranslatable");
         }
         var usage = new UsageMeter(compareChars);

@@ -26,6 +26,31 @@ public sealed class ShadowMirrorRunTests : SqliteStoreTestBase
         """);
 
     [Fact]
+    public async Task AMirrorThatFailsUnexpectedly_GivesBackTheHalfOpenProbeItTook()
+    {
+        var (keys, caller, _) = await TenantAsync();
+        using var disposeKeys = keys;
+        var clock = new FakeClock();
+        var state = new GatewayState(Config);
+        var routes = new RouteTable(state, clock);
+        Assert.True(Config.Catalog.TryGetModel("mini", out var candidate));
+        var health = routes.Health(candidate.Deployments[0]);
+        health.RecordFailure(clock.GetUtcNow());
+        clock.Advance(TimeSpan.FromSeconds(31));
+        // A client already disposed (as it is once the gateway stops) throws ObjectDisposedException: no upstream failure
+        // the mirror tells apart, thrown after the mirror took the half-open breaker's probe.
+        var client = new UpstreamClient(TimeSpan.FromSeconds(5));
+        client.Dispose();
+        using var ledger = Ledger();
+        using var mirror = Mirror(state, routes, client, ledger, keys, clock);
+
+        await RunAsync(mirror, ShadowMirrorTests.Answered(Config, caller: caller));
+
+        Assert.Empty(await Store.ReadShadowResultsAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync());
+        Assert.True(health.TryEnter(clock.GetUtcNow()), "the mirror kept the half-open probe: no request, live or mirrored, may probe the deployment again");
+    }
+
+    [Fact]
     public async Task AMirror_OfATenantScreenedSinceItsRequestWasServed_IsRefusedAsItsRequestsNowAre_WithoutAPolicy()
     {
         var (keys, caller, secret) = await TenantAsync();
