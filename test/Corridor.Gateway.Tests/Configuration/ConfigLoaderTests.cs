@@ -489,6 +489,66 @@ public sealed class ConfigLoaderTests
         }
         return directory;
     }
+
+    /// <summary>
+    /// Odd YAML, each a clear error with its line and column (as a syntax error is), never an exception: complex keys, a
+    /// file that is not a mapping, a second document, nesting deep enough to overflow the stack of a recursive reader,
+    /// aliases that expand without bound or into themselves, duplicate keys, aliases and anchors that are not defined.
+    /// </summary>
+    public static TheoryData<string, string> OddYaml()
+    {
+        var laughs = new System.Text.StringBuilder("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for (var i = 1; i <= 6; i++)
+        {
+            laughs.Append($"l{i}: &l{i} [{string.Join(", ", Enumerable.Repeat($"*l{i - 1}", 10))}]\n");
+        }
+        return new()
+        {
+            { Minimal + "\n? [a, b]\n: c\n", "line 11, column 3: a key must be a single value, not a list" },
+            { Minimal + "\nserver:\n  ? { a: 1 }\n  : x\n", "line 12, column 5: a key must be a single value, not a mapping" },
+            { Minimal + "\n[a, b]: c\n", "line 11, column 1: a key must be a single value, not a list" },
+            { "- vendors\n- models\n", "line 1, column 1: the file must be a mapping of sections" },
+            { Minimal + "\n---\nserver: { urls: http://0.0.0.0:9 }\n", "line 11, column 1: a second document" },
+            { "x: " + new string('[', 5000) + new string(']', 5000) + "\n", $"nested deeper than {ConfigLoader.MaxDepth} levels" },
+            { laughs.ToString(), $"expands to more than {ConfigLoader.MaxNodes} values" },
+            { Minimal + "\nserver: &s { urls: *s }\n", "line 11" },
+            { Minimal + "\nserver: { urls: a }\nserver: { urls: b }\n", "line 12" },
+            { Minimal + "\nserver: { urls: *nowhere }\n", "line 11, column 17: the alias *nowhere names no anchor" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(OddYaml))]
+    public void OddYaml_IsAClearErrorWithItsLine_NeverAnException(string yaml, string error)
+    {
+        var result = ConfigLoader.Parse(yaml, "/srv/corridor");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Errors, e => e.Contains(error, StringComparison.Ordinal) && e.StartsWith("corridor.yaml line ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TagsAnchorsAliasesAndHugeScalars_AreReadAsTheValuesTheyStandFor()
+    {
+        var huge = new string('h', 1 << 20);
+        var result = ConfigLoader.Parse($$"""
+            vendors:
+              - { id: openai, kind: !!str openai, baseUrl: !custom "https://api.openai.com/v1" }
+            models:
+              - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: !!int 1047576, family: "{{huge}}" }
+            deployments:
+              - { id: gpt-sg, model: gpt-4.1, region: sg, price: &price { input: 2, output: 8 } }
+              - { id: gpt-jp, model: gpt-4.1, region: jp-east, price: *price }
+            server: !!map { urls: "http://0.0.0.0:9000" }
+            """, "/srv/corridor");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var catalog = result.Config!.Catalog;
+        Assert.Equal([8m, 8m], catalog.Deployments.Select(d => d.OutputPricePerMillion));
+        Assert.Equal(huge, catalog.Models[0].Family);
+        Assert.Equal(1047576, catalog.Models[0].ContextWindow);
+        Assert.Equal("http://0.0.0.0:9000", result.Config.Server.Urls);
+    }
 }
 
 public sealed class RoutingConfigTests
