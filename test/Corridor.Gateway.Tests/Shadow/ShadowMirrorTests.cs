@@ -135,7 +135,7 @@ public sealed class ShadowMirrorTests
             _ => Interlocked.Increment(ref saving));
         var config = Config("shadow: { models: { gpt-4.1: { candidate: mini, share: 1 } } }");
         var state = new GatewayState(config);
-        using var mirror = new ShadowMirror(state, new RouteTable(state, clock), null!, null!, null!, store,
+        using var mirror = new ShadowMirror(state, new RouteTable(state, clock), null!, null!, null!, store, null!,
             new ServerOptions(), new LedgerOptions(), clock, NullLogger<ShadowMirror>.Instance);
         await mirror.StartAsync(CancellationToken.None).WithTimeout();
 
