@@ -9,7 +9,10 @@ namespace Corridor.Gateway.Configuration;
 /// The keys of <c>corridor.yaml</c> the loader read: every section it opened and every value it asked for, through
 /// <see cref="Track"/>. A key of the file (or a <c>CORRIDOR__</c> variable) that nothing read is unknown: a typo or a
 /// misplaced setting, which would otherwise leave the default in force without a word. The known keys are thus what the
-/// reading code reads, with no list of them to keep in step.
+/// reading code reads, with no list of them to keep in step. Keys of the file are case-sensitive, as YAML's are
+/// (<c>Server</c> or <c>credentialenv</c> is an unknown key, the right spelling suggested, and so is a second key of a
+/// mapping that differs from the first only in case, which the case-insensitive configuration would take for it);
+/// <c>CORRIDOR__</c> variables are not, as environment variables are usually written in capitals.
 /// </summary>
 internal sealed class ReadKeys
 {
@@ -19,6 +22,9 @@ internal sealed class ReadKeys
     // Every path read or opened and every path above one, in the order first seen (for stable suggestions).
     private readonly HashSet<string> _touched = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<string> _touchedInOrder = [];
+
+    // The same paths as the reader spelled them: a key of the file is known only in that spelling.
+    private readonly HashSet<string> _touchedExactly = new(StringComparer.Ordinal);
 
     // Every path above one read or opened.
     private readonly HashSet<string> _above = new(StringComparer.OrdinalIgnoreCase);
@@ -64,13 +70,12 @@ internal sealed class ReadKeys
 
     private void Touch(string path)
     {
-        for (var at = path; at.Length > 0; at = Parent(at))
+        for (var at = path; at.Length > 0 && _touchedExactly.Add(at); at = Parent(at))
         {
-            if (!_touched.Add(at))
+            if (_touched.Add(at))
             {
-                break;
+                _touchedInOrder.Add(at);
             }
-            _touchedInOrder.Add(at);
         }
         for (var at = Parent(path); at.Length > 0 && _above.Add(at); at = Parent(at))
         {
@@ -114,9 +119,15 @@ internal sealed class ReadKeys
             var key = (keyNode as YamlScalarNode)?.Value ?? "";
             var keyPath = path.Length == 0 ? key : $"{path}:{key}";
             var keyDisplay = display.Length == 0 ? key : $"{display}.{key}";
-            if (_touched.Contains(keyPath))
+            if (_touchedExactly.Contains(keyPath))
             {
                 Check(value, keyPath, keyDisplay, errors);
+                continue;
+            }
+            if (_touched.Contains(keyPath))
+            {
+                var spelled = _touchedInOrder.First(p => string.Equals(p, keyPath, StringComparison.OrdinalIgnoreCase));
+                errors.Add($"{keyDisplay} (line {keyNode.Start.Line}): unknown key (keys are case-sensitive); did you mean {Key(spelled)}?");
                 continue;
             }
             var suggestion = Suggest(path, key) is { } known

@@ -286,6 +286,34 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void KeysAreCaseSensitive_InTheFile_ButNotInTheEnvironment()
+    {
+        var yaml = Minimal.Replace("credentialEnv: OPENAI_API_KEY", "credentialenv: OPENAI_API_KEY", StringComparison.Ordinal) + """
+
+            Server: { urls: "http://127.0.0.1:9000" }
+            ledger: { retainBodies: false, RetainBodies: true }
+            routing:
+              models: { gpt-4.1: { strategy: priority }, GPT-4.1: { strategy: lowest-cost } }
+            """;
+
+        var result = ConfigLoader.Parse(yaml, "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(
+            [
+                "deployments[0].credentialenv (line 9): unknown key (keys are case-sensitive); did you mean credentialEnv?",
+                "Server (line 11): unknown key (keys are case-sensitive); did you mean server?",
+                "ledger.RetainBodies (line 12): unknown key (keys are case-sensitive); did you mean retainBodies?",
+                "routing.models.GPT-4.1 (line 14): unknown key (keys are case-sensitive); did you mean gpt-4.1?",
+            ],
+            result.Errors.Where(e => e.Contains("unknown key", StringComparison.Ordinal)));
+
+        var fromEnvironment = ConfigLoader.Parse(Minimal, "/srv", new Dictionary<string, string> { ["CORRIDOR__SERVER__URLS"] = "http://0.0.0.0:9000" });
+        Assert.True(fromEnvironment.Succeeded, string.Join("; ", fromEnvironment.Errors));
+        Assert.Equal("http://0.0.0.0:9000", fromEnvironment.Config!.Server.Urls);
+    }
+
+    [Fact]
     public void AValueWhereASectionIsExpected_OrASectionWhereAValueIs_IsListed()
     {
         var result = ConfigLoader.Parse(Minimal + """
