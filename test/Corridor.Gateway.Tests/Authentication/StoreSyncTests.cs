@@ -2,14 +2,71 @@ using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Recording;
 using Corridor.Gateway.Tests.Recording;
+using Corridor.Storage;
 using Corridor.Testing;
+using Corridor.Testing.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Corridor.Gateway.Tests.Authentication;
 
-/// <summary>The key cache's refresh from a store that stops answering (a hung database) rather than refusing.</summary>
+/// <summary>
+/// The key cache kept in step with the store: changes made by another writer (the command line, another replica) arrive at
+/// the next poll or at once on a shared store's notification, and a store that stops answering (a hung database) rather
+/// than refusing. On a fake clock: how soon a change arrives is shown by when the clock is moved, not by how fast this machine is.
+/// </summary>
 public sealed class StoreSyncTests : SqliteStoreTestBase
 {
+    /// <summary>What docs/operations.md promises for a store without notifications (SQLite): a change from the command line within half a second.</summary>
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
+
+    [Fact]
+    public async Task AKeyIssuedThroughTheStore_IsTakenAtTheNextPoll_HalfASecondLater()
+    {
+        await Store.AddTenantAsync(new Tenant("acme", "Acme Pte. Ltd.", "SG", DateTimeOffset.UtcNow), CancellationToken.None).WithTimeout();
+        var clock = new FakeClock();
+        using var keys = new KeyCache(Store, clock);
+        await keys.RefreshAsync(force: true, CancellationToken.None).WithTimeout();
+        using var sync = new StoreSync(keys, Store, clock, NullLogger<StoreSync>.Instance);
+        await sync.StartAsync(CancellationToken.None).WithTimeout();
+
+        var issued = ApiKeys.Create("acme", clock.GetUtcNow());
+        await Store.AddKeyAsync(issued.Key, CancellationToken.None).WithTimeout();
+        clock.Advance(Poll - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(AuthenticationResult.Unknown, keys.Authenticate(issued.Secret, out _));
+
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await TestTimeouts.UntilAsync(() => Task.FromResult(keys.Authenticate(issued.Secret, out _) == AuthenticationResult.Authenticated));
+        await sync.StopAsync(CancellationToken.None).WithTimeout();
+    }
+
+    /// <summary>
+    /// With PostgreSQL, a key issued and then revoked through another store (another replica, the command line) is taken on
+    /// the store's notification: the clock never moves here, so the poll never runs and only the notification can bring it.
+    /// </summary>
+    [Fact]
+    [Trait(TestPostgres.Trait, TestPostgres.Value)]
+    public async Task AKeyIssuedAndRevokedThroughAnotherReplica_IsTakenOnTheNotification_WithoutWaitingForThePoll()
+    {
+        await using var database = await TestPostgres.CreateDatabaseAsync().WithTimeout();
+        var shared = new StorageOptions(PostgresConnectionString: database.ConnectionString);
+        await using var replica = await CorridorStores.OpenAsync(shared, CancellationToken.None).WithTimeout();
+        await using var other = await CorridorStores.OpenAsync(shared, CancellationToken.None).WithTimeout();
+        var clock = new FakeClock();
+        using var keys = new KeyCache(replica, clock);
+        await keys.RefreshAsync(force: true, CancellationToken.None).WithTimeout();
+        using var sync = new StoreSync(keys, replica, clock, NullLogger<StoreSync>.Instance);
+        await sync.StartAsync(CancellationToken.None).WithTimeout();
+
+        await other.AddTenantAsync(new Tenant("acme", "Acme Pte. Ltd.", "SG", clock.GetUtcNow()), CancellationToken.None).WithTimeout();
+        var issued = ApiKeys.Create("acme", clock.GetUtcNow());
+        await other.AddKeyAsync(issued.Key, CancellationToken.None).WithTimeout();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(keys.Authenticate(issued.Secret, out _) == AuthenticationResult.Authenticated));
+
+        await other.RevokeKeyAsync(issued.Key.Id, clock.GetUtcNow(), CancellationToken.None).WithTimeout();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(keys.Authenticate(issued.Secret, out _) == AuthenticationResult.Revoked));
+        await sync.StopAsync(CancellationToken.None).WithTimeout();
+    }
+
     /// <summary>
     /// Past the grace period requests are refused (fail closed); once the store answers again, the next refresh ends that
     /// within <see cref="StoreDeadline.Timeout"/>, not after a call that has not come back; and a stop while the store does

@@ -178,6 +178,32 @@ public sealed class MonitorServiceTests
             new(SubjectRef.Key(key), "t1", from, to, score, LevelChangeCause.Automatic, DateTimeOffset.UnixEpoch, [], []);
     }
 
+    /// <summary>
+    /// With PostgreSQL, a pin and an unpin made through another store (another replica's admin API, the command line) are
+    /// enforced on the store's notification: the clock never moves here, so neither the pin poll nor the tick runs, and
+    /// only the notification can bring them.
+    /// </summary>
+    [Fact]
+    [Trait(Corridor.Testing.Storage.TestPostgres.Trait, Corridor.Testing.Storage.TestPostgres.Value)]
+    public async Task APinAndAnUnpinThroughAnotherReplica_AreEnforcedOnTheNotification_WithoutWaitingForThePoll()
+    {
+        await using var database = await Corridor.Testing.Storage.TestPostgres.CreateDatabaseAsync().WithTimeout();
+        var shared = new StorageOptions(PostgresConnectionString: database.ConnectionString);
+        await using var replica = await CorridorStores.OpenAsync(shared, None).WithTimeout();
+        await using var other = await CorridorStores.OpenAsync(shared, None).WithTimeout();
+        var clock = new FakeClock();
+        using var gateway = new MonitorService(replica, State(), clock, NullLogger<MonitorService>.Instance);
+        await gateway.RestoreAsync(None).WithTimeout();
+        await gateway.StartAsync(None).WithTimeout();
+
+        await other.SetEnforcementAsync(new EnforcementUpdate("key:k1", "t1", Pin: true, "suspend", clock.GetUtcNow(), "cli:ana", "harvest confirmed"), [], None).WithTimeout();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(gateway.Monitor.GetEnforcement("t1", "k1").Level == EnforcementLevel.Suspend));
+
+        await other.SetEnforcementAsync(new EnforcementUpdate("key:k1", null, Pin: true, null, clock.GetUtcNow(), "cli:ana", "appeal upheld"), [], None).WithTimeout();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(gateway.Monitor.GetEnforcement("t1", "k1").Level == EnforcementLevel.None));
+        await gateway.StopAsync(None).WithTimeout();
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)] // a driver whose cancellation waits on the server that stopped answering
