@@ -5,6 +5,13 @@ public static class TestTimeouts
 {
     public static readonly TimeSpan Default = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// For a new process (<c>corridor serve</c>) to start serving. A .NET process compiles its code as it starts, a few
+    /// seconds of CPU: on a machine loaded many times over its cores (CI beside other work) two replicas starting at once
+    /// took longer than <see cref="Default"/>, which bounds waits on a process that is already running.
+    /// </summary>
+    public static readonly TimeSpan ProcessStart = TimeSpan.FromMinutes(2);
+
     public static Task WithTimeout(this Task task) => task.WaitAsync(Default);
 
     public static Task<T> WithTimeout<T>(this Task<T> task) => task.WaitAsync(Default);

@@ -77,7 +77,7 @@ internal sealed class ServeProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         try
         {
-            serve.BaseAddress = await serving.Task.WithTimeout();
+            serve.BaseAddress = await serving.Task.WaitAsync(TestTimeouts.ProcessStart);
             return serve;
         }
         catch

@@ -81,7 +81,8 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
         await File.WriteAllTextAsync(config, _config);
         var environment = new Dictionary<string, string> { [AdminTokenVariable] = AdminToken };
         // Both at once: the second waits for the first's migrations and then finds them applied.
-        var started = await Task.WhenAll(ServeProcess.StartAsync(config, environment), ServeProcess.StartAsync(config, environment)).WithTimeout();
+        // Each start is bounded by TestTimeouts.ProcessStart.
+        var started = await Task.WhenAll(ServeProcess.StartAsync(config, environment), ServeProcess.StartAsync(config, environment));
         (_a, _b) = (started[0], started[1]);
     }
 
