@@ -12,6 +12,13 @@ public static class TestTimeouts
     /// </summary>
     public static readonly TimeSpan ProcessStart = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// For a volume of work a test sets itself (thousands of commits, hundreds of requests through a gateway): seconds of
+    /// CPU, which on a machine loaded many times over its cores took longer than <see cref="Default"/>. It bounds a hang;
+    /// it times nothing.
+    /// </summary>
+    public static readonly TimeSpan Bulk = TimeSpan.FromMinutes(3);
+
     public static Task WithTimeout(this Task task) => task.WaitAsync(Default);
 
     public static Task<T> WithTimeout<T>(this Task<T> task) => task.WaitAsync(Default);

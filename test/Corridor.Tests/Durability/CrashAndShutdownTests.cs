@@ -105,8 +105,9 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
                 }
             })).ToList();
 
-            // Under load (streams and whole answers in flight), then SIGKILL: no shutdown code runs.
-            var deadline = DateTime.UtcNow + TestTimeouts.Default;
+            // Under load (streams and whole answers in flight), then SIGKILL: no shutdown code runs. At a load average of
+            // 30 on 2 cores, 270 answers came within TestTimeouts.Default: the count is what the test needs, not the speed.
+            var deadline = DateTime.UtcNow + TestTimeouts.Bulk;
             while (completed.Count < 300 && DateTime.UtcNow < deadline && workers.All(w => !w.IsCompleted))
             {
                 await Task.Delay(20);
