@@ -28,6 +28,8 @@ public sealed class StoreSyncTests : SqliteStoreTestBase
         await keys.RefreshAsync(force: true, CancellationToken.None).WithTimeout();
         using var sync = new StoreSync(keys, Store, clock, NullLogger<StoreSync>.Instance);
         await sync.StartAsync(CancellationToken.None).WithTimeout();
+        // ExecuteAsync runs on its own (.NET 10's BackgroundService): its first poll is timed once its delay exists.
+        await TestTimeouts.UntilAsync(() => Task.FromResult(clock.ActiveTimers > 0));
 
         var issued = ApiKeys.Create("acme", clock.GetUtcNow());
         await Store.AddKeyAsync(issued.Key, CancellationToken.None).WithTimeout();
