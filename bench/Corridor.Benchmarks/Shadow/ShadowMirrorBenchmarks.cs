@@ -81,7 +81,7 @@ public class ShadowMirrorBenchmarks
             """, "/srv", environment: null);
         var config = ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out _)!;
         var state = new GatewayState(config);
-        var mirror = new ShadowMirror(state, new RouteTable(state, TimeProvider.System), null!, null!, null!, null!, null!,
+        var mirror = new ShadowMirror(state, new RouteTable(state, TimeProvider.System), null!, null!, null!, null!, null!, null!,
             new ServerOptions(), new LedgerOptions(), TimeProvider.System, NullLogger<ShadowMirror>.Instance);
         var body = Encoding.UTF8.GetBytes(Payloads.ChatRequest);
         var buffer = ArrayPool<byte>.Shared.Rent(body.Length);

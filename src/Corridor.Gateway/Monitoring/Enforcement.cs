@@ -24,6 +24,10 @@ internal static class Enforcement
 {
     public const string SuspendedCode = "account_suspended";
 
+    /// <summary>Whether the key or its tenant is suspended now (by the monitor or an operator): its requests are refused, and its mirrors skipped.</summary>
+    public static bool IsSuspended(MonitorService monitor, string tenantId, string keyId) =>
+        monitor.Enabled && monitor.Monitor.GetEnforcement(tenantId, keyId).Level == EnforcementLevel.Suspend;
+
     public static GatewayError? Enforce(CorridorRequestFeature call, MonitorService monitor)
     {
         if (!monitor.Enabled || call.Caller is not { } caller)

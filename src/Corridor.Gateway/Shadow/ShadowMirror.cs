@@ -13,6 +13,7 @@ using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Metering;
+using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
 using Corridor.Storage;
@@ -40,6 +41,7 @@ internal sealed partial class ShadowMirror(
     AuditWriter audit,
     ICorridorStore store,
     KeyCache keys,
+    MonitorService monitor,
     ServerOptions server,
     LedgerOptions ledgerOptions,
     TimeProvider time,
@@ -187,6 +189,10 @@ internal sealed partial class ShadowMirror(
         if (keys.Current(job.Caller.Key) is not { Key.IsRevoked: false } caller)
         {
             return Skip("invalid_api_key");
+        }
+        if (Enforcement.IsSuspended(monitor, caller.Tenant.Id, caller.Key.Id))
+        {
+            return Skip(Enforcement.SuspendedCode);
         }
         var input = DecisionInput.For(caller.Tenant, caller.Key.Id, job.Asked with { Model = candidate.Id }, now);
         var decision = Entitlement.Decide(config, in input, candidate.Deployments);

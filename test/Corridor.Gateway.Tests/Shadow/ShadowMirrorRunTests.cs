@@ -1,8 +1,10 @@
 using Corridor.Core.Shadow;
 using Corridor.Core.Tenants;
+using Corridor.Storage.Monitoring;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Forwarding;
+using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
 using Corridor.Gateway.Shadow;
@@ -75,6 +77,31 @@ public sealed class ShadowMirrorRunTests : SqliteStoreTestBase
         Assert.Equal((ShadowOutcome.Skipped, "denied_party"), (result.Outcome, result.Reason));
     }
 
+    [Fact]
+    public async Task AMirror_OfAKeySuspendedSinceItsRequestWasServed_IsSkipped_AsItsRequestsAreNowRefused()
+    {
+        var (keys, caller, _) = await TenantAsync();
+        using var disposeKeys = keys;
+        var state = new GatewayState(Config);
+        using var client = new UpstreamClient(TimeSpan.FromSeconds(5));
+        using var ledger = Ledger();
+        using var monitor = new MonitorService(Store, state, TimeProvider.System, NullLogger<MonitorService>.Instance);
+        using var mirror = Mirror(state, new RouteTable(state, TimeProvider.System), client, ledger, keys, TimeProvider.System, monitor);
+        var served = ShadowMirrorTests.Answered(Config, caller: caller);
+
+        // An operator suspends the key while its request's mirror waits in the queue (corridor enforcement pin).
+        await Store.SetEnforcementAsync(new EnforcementUpdate("key:" + caller.Key.Id, "acme", Pin: true, "suspend", DateTimeOffset.UtcNow, "cli:ana", "review"),
+            [], CancellationToken.None).WithTimeout();
+        await monitor.RestoreAsync(CancellationToken.None).WithTimeout();
+        var live = ShadowMirrorTests.Answered(Config, served: false, caller: caller);
+        Assert.Equal(Enforcement.SuspendedCode, Enforcement.Enforce(live, monitor)?.Code);
+
+        await RunAsync(mirror, served);
+
+        var result = Assert.Single(await Store.ReadShadowResultsAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync());
+        Assert.Equal((ShadowOutcome.Skipped, Enforcement.SuspendedCode), (result.Outcome, result.Reason));
+    }
+
     /// <summary>Tenant acme (clear) with a key, loaded into a key cache; the key as authenticated, and its secret.</summary>
     private async Task<(KeyCache Keys, AuthenticatedKey Caller, string Secret)> TenantAsync()
     {
@@ -90,8 +117,10 @@ public sealed class ShadowMirrorRunTests : SqliteStoreTestBase
 
     private LedgerWriter Ledger() => new(Store, new LedgerOptions(), TimeProvider.System, NullLogger<LedgerWriter>.Instance);
 
-    private ShadowMirror Mirror(GatewayState state, RouteTable routes, UpstreamClient client, LedgerWriter ledger, KeyCache keys, TimeProvider time) =>
-        new(state, routes, client, ledger, null!, Store, keys, new ServerOptions(), new LedgerOptions(), time, NullLogger<ShadowMirror>.Instance);
+    private ShadowMirror Mirror(GatewayState state, RouteTable routes, UpstreamClient client, LedgerWriter ledger, KeyCache keys, TimeProvider time,
+        MonitorService? monitor = null) =>
+        new(state, routes, client, ledger, null!, Store, keys, monitor ?? new MonitorService(Store, state, time, NullLogger<MonitorService>.Instance),
+            new ServerOptions(), new LedgerOptions(), time, NullLogger<ShadowMirror>.Instance);
 
     /// <summary>Queues the mirror of <paramref name="served"/>, then starts the workers and waits until it has run.</summary>
     private static async Task RunAsync(ShadowMirror mirror, CorridorRequestFeature served)

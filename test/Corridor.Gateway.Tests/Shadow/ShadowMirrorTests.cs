@@ -40,7 +40,7 @@ public sealed class ShadowMirrorTests
     private static ShadowMirror Mirror(ActiveConfig config)
     {
         var state = new GatewayState(config);
-        return new(state, new RouteTable(state, TimeProvider.System), null!, null!, null!, null!, null!,
+        return new(state, new RouteTable(state, TimeProvider.System), null!, null!, null!, null!, null!, null!,
             new ServerOptions(), new LedgerOptions(), TimeProvider.System, NullLogger<ShadowMirror>.Instance);
     }
 
@@ -135,7 +135,7 @@ public sealed class ShadowMirrorTests
             _ => Interlocked.Increment(ref saving));
         var config = Config("shadow: { models: { gpt-4.1: { candidate: mini, share: 1 } } }");
         var state = new GatewayState(config);
-        using var mirror = new ShadowMirror(state, new RouteTable(state, clock), null!, null!, null!, store, null!,
+        using var mirror = new ShadowMirror(state, new RouteTable(state, clock), null!, null!, null!, store, null!, null!,
             new ServerOptions(), new LedgerOptions(), clock, NullLogger<ShadowMirror>.Instance);
         await mirror.StartAsync(CancellationToken.None).WithTimeout();
 
