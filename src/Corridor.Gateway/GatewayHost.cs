@@ -227,6 +227,7 @@ public static class GatewayHost
         app.MapPost("/v1/chat/completions", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.ChatCompletions));
         app.MapPost("/v1/messages", context => pipeline.InvokeAsync(context, Dialect.Anthropic, Operation.Messages));
         app.MapPost("/v1/messages/count_tokens", app.Services.GetRequiredService<TokenCountPipeline>().InvokeAsync);
+        app.MapPost("/v1/responses", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.Responses));
         app.MapPost("/v1/embeddings", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.Embeddings));
         var models = app.Services.GetRequiredService<ModelsEndpoint>();
         app.MapGet("/v1/models", models.ListAsync);

@@ -249,12 +249,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             call.Outcome = RequestOutcome.UpstreamError;
             return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{call.Request!.Model}' returned an invalid response.", "upstream_invalid_response");
         }
-        var clientBody = direction switch
-        {
-            TranslationDirection.ChatToMessages => ChatToMessages.TranslateResponse(body.Span, call.Request!.Model, "chatcmpl-" + call.RequestId),
-            TranslationDirection.MessagesToChat => MessagesToChat.TranslateResponse(body.Span, call.Request!.Model, "msg_" + call.RequestId),
-            _ => default,
-        };
+        var clientBody = ClientBody(call, direction, body.Span);
         if (clientBody.IsInterrupted)
         {
             // The upstream could not finish the answer: the client gets Anthropic's own word for that, 529 overloaded_error,
@@ -283,10 +278,31 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
     }
 
     /// <summary>
-    /// Relays the upstream's stream and returns how the upstream's part of it ended (<see cref="RequestOutcome.ClientDisconnected"/>
-    /// when the client left before that): what the row says, except when only the last flush to the client failed.
+    /// The upstream's whole answer in the client's dialect: translated when they differ (default: sent as it came), then,
+    /// for a Responses API client, from the chat completion into the Responses shape.
     /// </summary>
-    private async Task<RequestOutcome> RelayStreamAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, UpstreamResponse response, CancellationToken aborted)
+    private static TranslationResult ClientBody(CorridorRequestFeature call, TranslationDirection direction, ReadOnlySpan<byte> upstream)
+    {
+        var model = call.Request!.Model;
+        var translated = direction switch
+        {
+            TranslationDirection.ChatToMessages => ChatToMessages.TranslateResponse(upstream, model, "chatcmpl-" + call.RequestId),
+            TranslationDirection.MessagesToChat => MessagesToChat.TranslateResponse(upstream, model, "msg_" + call.RequestId),
+            _ => default,
+        };
+        if (call.Responses is not { } responses || translated.Error is not null)
+        {
+            return translated;
+        }
+        var answer = ResponsesToChat.TranslateResponse(translated.Body is { } chat ? chat : upstream, responses, model);
+        return answer with { Anomaly = answer.Anomaly ?? translated.Anomaly };
+    }
+
+    /// <summary>
+    /// The translator of a stream whose client and upstream differ, or whose client speaks the Responses API; null when
+    /// the upstream's events go to the client as they are.
+    /// </summary>
+    private static IStreamTranslator? StreamTranslatorFor(CorridorRequestFeature call, TranslationDirection direction)
     {
         var request = call.Request!;
         var translator = direction switch
@@ -299,6 +315,17 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 Math.Min(TokenCounter.EstimateUtf8(request.Body.Span, sampleBytes: 2 * 1024), call.Model!.Config.ContextWindow)),
             _ => null,
         };
+        return call.Responses is { } responses ? ResponsesToChat.CreateStreamTranslator(responses, request.Model, translator) : translator;
+    }
+
+    /// <summary>
+    /// Relays the upstream's stream and returns how the upstream's part of it ended (<see cref="RequestOutcome.ClientDisconnected"/>
+    /// when the client left before that): what the row says, except when only the last flush to the client failed.
+    /// </summary>
+    private async Task<RequestOutcome> RelayStreamAsync(HttpContext context, CorridorRequestFeature call, UpstreamTarget target, TranslationDirection direction, UpstreamResponse response, CancellationToken aborted)
+    {
+        var request = call.Request!;
+        var translator = StreamTranslatorFor(call, direction);
         var dropUsageChunk = translator is null && target.Dialect == Dialect.OpenAI && !request.IncludeUsage;
         var output = context.Response.BodyWriter;
         context.Response.StatusCode = StatusCodes.Status200OK;
@@ -347,9 +374,16 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             if (upstreamError is not null && WithholdsQuotedCredential(call, target, sse.Data))
             {
                 // The error event quotes the credential: the client's dialect's error event, in Corridor's words, instead.
-                ErrorWriter.WriteStreamEvent(sink, call.Dialect, new GatewayError(
-                    upstreamError == StreamErrors.UpstreamOverloadedCode ? ErrorKind.Unavailable : ErrorKind.UpstreamFailed,
-                    "The upstream reported an error.", upstreamError), call.RequestId);
+                var withheld = new GatewayError(upstreamError == StreamErrors.UpstreamOverloadedCode ? ErrorKind.Unavailable : ErrorKind.UpstreamFailed,
+                    "The upstream reported an error.", upstreamError);
+                if (translator is not null)
+                {
+                    translator.Fail(sink, call.Dialect == Dialect.Anthropic ? withheld.AnthropicType : withheld.OpenAIType, withheld.Message, upstreamError);
+                }
+                else
+                {
+                    ErrorWriter.WriteStreamEvent(sink, call.Dialect, withheld, call.RequestId);
+                }
                 return;
             }
             if (translator is not null)

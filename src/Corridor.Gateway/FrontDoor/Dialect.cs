@@ -17,6 +17,12 @@ internal enum Operation
     Embeddings,
     Models,
 
+    /// <summary>
+    /// OpenAI's Responses API, <c>/v1/responses</c>: read into a chat completion at the front door (the request every later
+    /// step sees is the chat one), its answer written in the Responses shape by the forwarder.
+    /// </summary>
+    Responses,
+
     /// <summary>Anthropic's <c>/v1/messages/count_tokens</c>: a Messages request's prompt counted, nothing generated.</summary>
     CountTokens,
 }
@@ -28,6 +34,7 @@ internal static class OperationPaths
         Operation.ChatCompletions => "/v1/chat/completions",
         Operation.Messages => "/v1/messages",
         Operation.Embeddings => "/v1/embeddings",
+        Operation.Responses => "/v1/responses",
         Operation.CountTokens => Core.Metering.LedgerEntry.TokenCountEndpoint,
         _ => "/v1/models",
     };

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Pipeline;
+using Corridor.Gateway.Translation;
 using Microsoft.AspNetCore.Http;
 
 namespace Corridor.Gateway.FrontDoor;
@@ -75,7 +76,31 @@ internal sealed class FrontDoor(ServerOptions server)
             return TooLarge(limit);
         }
         call.Request = new ClientRequest(buffer, length);
-        return RequestParser.Parse(call.Request, call.Operation);
+        return call.Operation == Operation.Responses ? ReadResponsesRequest(call) : RequestParser.Parse(call.Request, call.Operation);
+    }
+
+    /// <summary>
+    /// A Responses API request becomes the chat completion every later step reads, checks, bills and records (the monitor,
+    /// policy and the ledger see a chat request, as for <c>/v1/chat/completions</c>); what its answer must echo is kept.
+    /// </summary>
+    private static GatewayError? ReadResponsesRequest(CorridorRequestFeature call)
+    {
+        var sent = call.Request!;
+        if (!System.Text.Unicode.Utf8.IsValid(sent.Body.Span))
+        {
+            return GatewayError.Invalid("The request body is not valid UTF-8.");
+        }
+        var chat = ResponsesToChat.TranslateRequest(sent.Body.Span, out var echo);
+        if (chat.Body is not { } body)
+        {
+            return GatewayError.Invalid(chat.Error!, chat.ErrorParam);
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(body.Length);
+        body.CopyTo(buffer, 0);
+        sent.Dispose();
+        call.Request = new ClientRequest(buffer, body.Length);
+        call.Responses = ResponsesContext.For(call.RequestId, call.ReceivedAt, echo);
+        return RequestParser.Parse(call.Request, Operation.Responses);
     }
 
     private static GatewayError TooLarge(long limit) =>

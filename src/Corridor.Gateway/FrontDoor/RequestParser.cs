@@ -202,7 +202,7 @@ internal static class RequestParser
         }
         return operation switch
         {
-            Operation.ChatCompletions or Operation.Messages or Operation.CountTokens when !sawMessages =>
+            Operation.ChatCompletions or Operation.Responses or Operation.Messages or Operation.CountTokens when !sawMessages =>
                 GatewayError.Invalid("'messages' is required.", "messages"),
             Operation.Messages when request.MaxTokens is null =>
                 GatewayError.Invalid("'max_tokens' is required.", "max_tokens"),

@@ -7,7 +7,7 @@ namespace Corridor.Gateway.FrontDoor;
 
 /// <summary>
 /// A request under <c>/v1</c> that no endpoint serves, answered in the client's dialect as its vendor would: 404 for a
-/// path Corridor does not serve (<c>POST /v1/responses</c>, say), 405 with <c>Allow</c> for a served path asked with
+/// path Corridor does not serve (<c>GET /v1/responses/{id}</c>, say), 405 with <c>Allow</c> for a served path asked with
 /// another method. Without it the client's SDK got a bare status with no body to read. The served paths and their
 /// methods are read from the endpoints mapped, so this never disagrees with them.
 /// </summary>
@@ -23,9 +23,14 @@ internal sealed class UnservedEndpoint(EndpointDataSource endpoints, TimeProvide
         context.Response.Headers["x-corridor-region"] = "none";
         var methods = MethodsFor(path);
         GatewayError error;
-        if (methods.Count == 0)
+        if (methods.Count == 0 && path.StartsWith("/v1/responses/", StringComparison.OrdinalIgnoreCase))
         {
-            error = new GatewayError(ErrorKind.NotFound, $"Invalid URL ({request.Method} {path}): Corridor serves POST /v1/chat/completions, POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/embeddings, GET /v1/models and GET /v1/usage.", "unknown_url");
+            // Retrieving, cancelling or deleting a response, or listing its input items: OpenAI's answer for a response it did not store.
+            error = new GatewayError(ErrorKind.NotFound, "Response not found: Corridor does not keep responses (every response is created with 'store': false).", "response_not_found");
+        }
+        else if (methods.Count == 0)
+        {
+            error = new GatewayError(ErrorKind.NotFound, $"Invalid URL ({request.Method} {path}): Corridor serves POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/embeddings, GET /v1/models and GET /v1/usage.", "unknown_url");
         }
         else
         {

@@ -7,6 +7,7 @@ using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Metering;
 using Corridor.Gateway.Monitoring;
+using Corridor.Gateway.Translation;
 
 namespace Corridor.Gateway.Pipeline;
 
@@ -30,6 +31,9 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
 
     /// <summary>Set by the front door once the body parsed.</summary>
     public ClientRequest? Request { get; set; }
+
+    /// <summary>Set by the front door for a Responses API request: what its answer needs of it (ids, echoed parameters).</summary>
+    public ResponsesContext? Responses { get; set; }
 
     /// <summary>Set by authentication.</summary>
     public AuthenticatedKey? Caller { get; set; }

@@ -31,6 +31,13 @@ internal interface IStreamTranslator
     /// </summary>
     bool Failed { get; }
 
+    /// <summary>
+    /// Ends the client's stream with an error event in its dialect, for a reason found outside the translator (the
+    /// upstream's error event withheld because it quotes a credential); nothing more is translated. <paramref name="code"/>
+    /// says why, for the ledger.
+    /// </summary>
+    void Fail(IBufferWriter<byte> output, string type, string message, string? code = null);
+
     /// <summary>Set when the translator ended the stream with an error event for a reason the upstream gave (its own error, an event that could not be read): a code for the ledger row.</summary>
     string? FailureCode { get; }
 }

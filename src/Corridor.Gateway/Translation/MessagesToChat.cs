@@ -316,20 +316,30 @@ internal static class MessagesToChat
             }
         }
 
+        WriteAssistantMessage(writer, text.ToString(), toolUses);
+        return null;
+    }
+
+    /// <summary>
+    /// A chat assistant message: its text, and its tool calls (id, name, arguments) when it made any; an answer that only
+    /// called tools has <c>null</c> content, as OpenAI writes it. Also used for a Responses client's history.
+    /// </summary>
+    internal static void WriteAssistantMessage(Utf8JsonWriter writer, string text, IReadOnlyList<(string Id, string Name, string Arguments)> toolCalls)
+    {
         writer.WriteStartObject();
         writer.WriteString("role", "assistant");
-        if (text.Length == 0 && toolUses.Count > 0)
+        if (text.Length == 0 && toolCalls.Count > 0)
         {
             writer.WriteNull("content");
         }
         else
         {
-            writer.WriteString("content", text.ToString());
+            writer.WriteString("content", text);
         }
-        if (toolUses.Count > 0)
+        if (toolCalls.Count > 0)
         {
             writer.WriteStartArray("tool_calls");
-            foreach (var (id, name, arguments) in toolUses)
+            foreach (var (id, name, arguments) in toolCalls)
             {
                 writer.WriteStartObject();
                 writer.WriteString("id", id);
@@ -343,7 +353,6 @@ internal static class MessagesToChat
             writer.WriteEndArray();
         }
         writer.WriteEndObject();
-        return null;
     }
 
     private static Problem? WriteTools(JsonElement root, Utf8JsonWriter writer)

@@ -17,7 +17,7 @@ namespace Corridor.Gateway.Translation;
 /// the upstream sends usage on every chunk (vLLM's continuous usage), else an estimate, and <c>message_delta</c> the
 /// upstream's exact counts, which Anthropic's SDKs take over the start's.
 /// </summary>
-internal sealed class MessagesToChatStreamTranslator : StreamTranslator
+internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
 {
     private const int NoBlock = -1;
 
@@ -43,47 +43,15 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
         _estimatedInputTokens = estimatedInputTokens;
     }
 
-    protected override void OnEvent(string? eventName, JsonElement root, IBufferWriter<byte> output)
+    protected override bool FinishSeen => _stopReason is not null;
+
+    protected override void OnUsage(JsonElement usage)
     {
-        if (StreamErrors.IsOpenAIError(root))
-        {
-            FailWithUpstreamError(root, output);
-            return;
-        }
-        if (root.TryGet("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
-        {
-            Counts = UsageCounts.FromOpenAI(usage);
-            _usageSeen = true;
-        }
-        EnsureStarted(output);
-        if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
-        {
-            return;
-        }
-        foreach (var choice in choices.EnumerateArray())
-        {
-            // The translated request never asks for more than one choice.
-            if (choice.Int64OrZero("index") == 0)
-            {
-                OnChoice(choice, output);
-            }
-        }
+        Counts = UsageCounts.FromOpenAI(usage);
+        _usageSeen = true;
     }
 
-    protected override void OnDone(IBufferWriter<byte> output) => Finish(output);
-
-    protected override void OnEndedEarly(IBufferWriter<byte> output)
-    {
-        // A finish reason is the real end of an OpenAI answer; some servers omit [DONE] after it.
-        if (_stopReason is not null)
-        {
-            Finish(output);
-            return;
-        }
-        base.OnEndedEarly(output);
-    }
-
-    private void OnChoice(JsonElement choice, IBufferWriter<byte> output)
+    protected override void OnChoice(JsonElement choice, IBufferWriter<byte> output)
     {
         if (choice.TryGet("delta", out var delta))
         {
@@ -136,7 +104,7 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
         }
     }
 
-    private void EnsureStarted(IBufferWriter<byte> output)
+    protected override void EnsureStarted(IBufferWriter<byte> output)
     {
         if (_started)
         {
@@ -229,7 +197,7 @@ internal sealed class MessagesToChatStreamTranslator : StreamTranslator
         Sse.End();
     }
 
-    private void Finish(IBufferWriter<byte> output)
+    protected override void Finish(IBufferWriter<byte> output)
     {
         // Written where message_delta would be, after the usage chunk (which the ledger bills) and held like it.
         if (_interrupted)

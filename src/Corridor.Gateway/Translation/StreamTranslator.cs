@@ -100,7 +100,7 @@ internal abstract class StreamTranslator : IStreamTranslator
     }
 
     /// <summary>Writes an error event in the client's dialect and stops translating; <paramref name="code"/> says why, for the ledger.</summary>
-    protected void Fail(IBufferWriter<byte> output, string type, string message, string? code = null)
+    public void Fail(IBufferWriter<byte> output, string type, string message, string? code = null)
     {
         Failed = true;
         FailureCode = code;

@@ -13,16 +13,15 @@ public sealed class UnservedRequestTests(LiveGatewayFixture fixture) : IClassFix
     [Fact]
     public async Task AnEndpointCorridorDoesNotServe_Is404_InTheOpenAIDialect_ReadByTheSdk()
     {
-#pragma warning disable OPENAI001 // the Responses API is marked experimental in the SDK
-        var responses = Live.OpenAI().GetResponsesClient();
-        var refused = await Assert.ThrowsAsync<ClientResultException>(() => responses.CreateResponseAsync("gpt-4.1", "hi")).WithTimeout();
-#pragma warning restore OPENAI001
+        var images = Live.OpenAI().GetImageClient("gpt-image-1");
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => images.GenerateImageAsync("a parcel")).WithTimeout();
 
         Assert.Equal(404, refused.Status);
         using var body = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
         var error = body.RootElement.GetProperty("error");
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         Assert.Equal("unknown_url", error.GetProperty("code").GetString());
+        Assert.Contains("POST /v1/images/generations", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("POST /v1/responses", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("POST /v1/messages/count_tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.True(refused.GetRawResponse()!.Headers.TryGetValue("x-corridor-request-id", out _));

@@ -116,6 +116,44 @@ internal sealed class DialectGenerator(Random random)
         ("type", () => "\"function\"", 0.9),
         ("function", () => Object(("name", () => Pick("\"weather\"", Str()), 0.9), ("description", Text, 0.3), ("parameters", () => Pick("""{"type":"object","properties":{"city":{"type":"string"}}}""", AnyValue()), 0.7), ("strict", () => "true", 0.1)), 0.9));
 
+    // OpenAI responses
+
+    public string ResponsesRequest() => Object(
+        ("model", () => Pick("\"gpt-4.1\"", "\"claude-sonnet-4\"", Str()), 0.97),
+        ("input", () => Pick(Text(), Array(ResponsesItem, 5)), 0.97),
+        ("instructions", Text, 0.3),
+        ("stream", () => Pick("true", "false"), 0.5),
+        ("max_output_tokens", () => Number(5000), 0.4),
+        ("temperature", () => Pick("0", "0.7", "2"), 0.2),
+        ("tools", () => Array(ResponsesTool, 3), 0.3),
+        ("tool_choice", () => Pick("\"auto\"", "\"none\"", "\"required\"", """{"type":"function","name":"weather"}""", AnyValue()), 0.2),
+        ("text", () => Object(("format", () => Pick("""{"type":"json_object"}""", """{"type":"text"}""", """{"type":"json_schema","name":"x","schema":{"type":"object"}}""", AnyValue()), 0.9)), 0.1),
+        ("reasoning", () => Object(("effort", () => Pick("\"low\"", "\"high\"", Str()), 0.9)), 0.1),
+        ("include", () => Array(() => Pick("\"message.output_text.logprobs\"", Str()), 2), 0.1),
+        ("top_logprobs", () => Number(5), 0.1),
+        ("store", () => Pick("true", "false"), 0.3),
+        ("previous_response_id", () => Id("resp_"), 0.03),
+        ("metadata", () => Object(("k", Text, 0.5)), 0.1));
+
+    private string ResponsesItem() => Pick(
+        Object(("type", () => "\"message\"", 0.5), ("role", () => "\"" + Pick(Roles) + "\"", 0.95),
+            ("content", () => Pick(Text(), Array(ResponsesPart, 3)), 0.9)),
+        Object(("type", () => "\"function_call\"", 0.95), ("call_id", () => Id("call_"), 0.9), ("name", () => Pick("\"weather\"", Str()), 0.9),
+            ("arguments", () => Pick("\"{\\\"city\\\":\\\"Paris\\\"}\"", "\"{\"", Str()), 0.9)),
+        Object(("type", () => "\"function_call_output\"", 0.95), ("call_id", () => Id("call_"), 0.9), ("output", () => Pick(Text(), Array(ResponsesPart, 2)), 0.9)),
+        Object(("type", () => Pick("\"reasoning\"", "\"item_reference\"", Str()), 0.9), ("id", () => Id("rs_"), 0.5)));
+
+    private string ResponsesPart() => Pick(
+        Object(("type", () => Pick("\"input_text\"", "\"output_text\""), 0.95), ("text", Text, 0.9)),
+        Object(("type", () => "\"input_image\"", 0.95), ("image_url", () => Pick("\"https://example.com/a.png\"", "\"data:image/png;base64,iVBORw0KGgo=\"", Str()), 0.8), ("file_id", Text, 0.1)),
+        Object(("type", () => "\"input_file\"", 0.95), ("file_data", Text, 0.5), ("filename", Text, 0.5), ("file_url", Text, 0.1)),
+        Object(("type", () => Str(), 0.9), ("text", Text, 0.5)));
+
+    private string ResponsesTool() => Pick(
+        Object(("type", () => "\"function\"", 0.9), ("name", () => Pick("\"weather\"", Str()), 0.9), ("description", Text, 0.3),
+            ("parameters", () => Pick("""{"type":"object","properties":{"city":{"type":"string"}}}""", AnyValue()), 0.7), ("strict", () => "true", 0.1)),
+        Object(("type", () => Pick("\"web_search\"", "\"file_search\"", Str()), 0.9)));
+
     // Anthropic messages
 
     public string AnthropicRequest() => Object(

@@ -21,7 +21,10 @@ public sealed class FrontDoorFuzzTests
         """{"model":"gpt-4.1","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Weather in Paris?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}]},{"role":"tool","tool_call_id":"call_1","content":"18C"}],"tools":[{"type":"function","function":{"name":"weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],"tool_choice":"auto","stream":true,"stream_options":{"include_usage":true},"n":1,"logprobs":false,"max_tokens":256,"temperature":0.2,"response_format":{"type":"json_object"}}""",
         """{"model":"claude-sonnet-4","max_tokens":512,"system":[{"type":"text","text":"Be brief."}],"messages":[{"role":"user","content":[{"type":"text","text":"Weather?"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"weather","input":{"city":"Paris"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"18C"}]}],"tools":[{"name":"weather","input_schema":{"type":"object"}}],"tool_choice":{"type":"auto"},"stream":false,"temperature":1,"stop_sequences":["END"]}""",
         """{"model":"text-embedding-3-small","input":["one","two"],"encoding_format":"float","dimensions":256}""",
+        """{"model":"gpt-4.1","instructions":"Be brief.","input":[{"role":"user","content":[{"type":"input_text","text":"Weather in Paris?"},{"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="}]},{"type":"function_call","call_id":"call_1","name":"weather","arguments":"{\"city\":\"Paris\"}"},{"type":"function_call_output","call_id":"call_1","output":"18C"}],"tools":[{"type":"function","name":"weather","parameters":{"type":"object"}}],"tool_choice":"auto","text":{"format":{"type":"json_schema","name":"w","schema":{"type":"object"}}},"reasoning":{"effort":"low"},"include":["message.output_text.logprobs"],"max_output_tokens":256,"stream":true,"store":false}""",
     ];
+
+    private static readonly ResponsesContext Context = new("resp_x", 1, "{\"tools\":[]}"u8.ToArray());
 
     private static readonly string[] Responses =
     [
@@ -56,7 +59,7 @@ public sealed class FrontDoorFuzzTests
     {
         Run(Requests, 1, input =>
         {
-            foreach (var operation in new[] { Operation.ChatCompletions, Operation.Messages, Operation.Embeddings })
+            foreach (var operation in new[] { Operation.ChatCompletions, Operation.Messages, Operation.Embeddings, Operation.Responses })
             {
                 var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, input.Length));
                 input.CopyTo(buffer, 0);
@@ -75,6 +78,7 @@ public sealed class FrontDoorFuzzTests
         {
             AssertJsonOrError(ChatToMessages.TranslateRequest(input, "upstream-model", 4096));
             AssertJsonOrError(MessagesToChat.TranslateRequest(input, "upstream-model"));
+            AssertJsonOrError(ResponsesToChat.TranslateRequest(input, out _));
         });
     }
 
@@ -85,6 +89,7 @@ public sealed class FrontDoorFuzzTests
         {
             AssertJsonOrError(ChatToMessages.TranslateResponse(input, "client-model", "chatcmpl-x"));
             AssertJsonOrError(MessagesToChat.TranslateResponse(input, "client-model", "msg_x"));
+            AssertJsonOrError(ResponsesToChat.TranslateResponse(input, Context, "client-model"));
         });
     }
 
@@ -100,6 +105,8 @@ public sealed class FrontDoorFuzzTests
             {
                 AssertWellFormedSse(Feed(ChatToMessages.CreateStreamTranslator("m", "chatcmpl-x", includeUsage: random.Next(2) == 0), anthropicEvents));
                 AssertWellFormedSse(Feed(MessagesToChat.CreateStreamTranslator("m", "msg_x"), openAIEvents));
+                AssertWellFormedSse(Feed(ResponsesToChat.CreateStreamTranslator(Context, "m"), openAIEvents));
+                AssertWellFormedSse(Feed(ResponsesToChat.CreateStreamTranslator(Context, "m", ChatToMessages.CreateStreamTranslator("m", "chatcmpl-x", includeUsage: true)), anthropicEvents));
             }
             catch (Exception e) when (e is not Xunit.Sdk.XunitException)
             {

@@ -28,21 +28,28 @@ public sealed class GatewayFuzzTests(LiveGatewayFixture fixture) : IClassFixture
             var state = random.Next();
             var caseRandom = new Random(state);
             var generator = new DialectGenerator(caseRandom);
-            var anthropic = caseRandom.Next(2) == 0;
-            var body = Encoding.UTF8.GetBytes(anthropic ? generator.AnthropicRequest() : generator.OpenAIRequest());
+            // Anthropic messages, chat completions or the Responses API (in OpenAI's dialect).
+            var kind = caseRandom.Next(3);
+            var anthropic = kind == 0;
+            var body = Encoding.UTF8.GetBytes(kind switch
+            {
+                0 => generator.AnthropicRequest(),
+                1 => generator.OpenAIRequest(),
+                _ => generator.ResponsesRequest(),
+            });
             if (caseRandom.Next(4) == 0)
             {
                 body = FrontDoorFuzzTests.Mutate(caseRandom, body);
             }
             var content = new ByteArrayContent(body);
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-            using var request = new HttpRequestMessage(HttpMethod.Post, anthropic ? "/v1/messages" : "/v1/chat/completions") { Content = content };
+            using var request = new HttpRequestMessage(HttpMethod.Post, kind switch { 0 => "/v1/messages", 1 => "/v1/chat/completions", _ => "/v1/responses" }) { Content = content };
             request.Headers.Add("anthropic-version", "2023-06-01");
 
             using var response = await http.SendAsync(request).WithTimeout();
             var text = await response.Content.ReadAsStringAsync().WithTimeout();
 
-            var what = $"case {i} (case seed {state}), {(anthropic ? "anthropic" : "openai")}: {(int)response.StatusCode}\n{text}\nbody: {Encoding.UTF8.GetString(body)}";
+            var what = $"case {i} (case seed {state}), {(kind switch { 0 => "anthropic", 1 => "openai", _ => "responses" })}: {(int)response.StatusCode}\n{text}\nbody: {Encoding.UTF8.GetString(body)}";
             Assert.True((int)response.StatusCode is not 500, what);
             Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.RequestEntityTooLarge, what);
             if (response.StatusCode != HttpStatusCode.OK)

@@ -37,7 +37,9 @@ public sealed class GeneratedInputFuzzTests
             }
             FrontDoorFuzzTests.AssertJsonOrError(ChatToMessages.TranslateRequest(openAI, "upstream-model", 4096));
             FrontDoorFuzzTests.AssertJsonOrError(MessagesToChat.TranslateRequest(anthropic, "upstream-model"));
-            return Describe(openAI) + "\n" + Describe(anthropic);
+            var responses = Maybe(random, generator.ResponsesRequest());
+            FrontDoorFuzzTests.AssertJsonOrError(ResponsesToChat.TranslateRequest(responses, out _));
+            return Describe(openAI) + "\n" + Describe(anthropic) + "\n" + Describe(responses);
         });
     }
 

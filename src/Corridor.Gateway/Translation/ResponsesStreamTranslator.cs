@@ -1,0 +1,234 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Corridor.Gateway.Translation;
+
+/// <summary>
+/// OpenAI <c>chat.completion.chunk</c> events → Responses API events, each named and numbered (<c>sequence_number</c>):
+/// <c>response.created</c> and <c>response.in_progress</c>, then per output item <c>response.output_item.added</c>, its
+/// deltas (<c>response.output_text.delta</c> in a content part, or <c>response.function_call_arguments.delta</c>) and its
+/// <c>….done</c> events, and last <c>response.completed</c> (or <c>response.incomplete</c>) with the whole response and
+/// its usage. Content deltas fill a message item; each chat tool-call index gets its own <c>function_call</c> item; a new
+/// item closes the open one. The usage comes in the chunk after the finish chunk, so the last event waits for
+/// <c>[DONE]</c> (or the end of the stream, for servers that omit it). An error ends the stream with an <c>error</c>
+/// event and <c>response.failed</c>.
+/// </summary>
+internal sealed class ResponsesStreamTranslator(ResponsesContext context, string clientModel) : ChatChunkStreamTranslator
+{
+    private readonly List<ResponseOutputItem> _items = [];
+    /// <summary>Chat tool-call index → the item of that call.</summary>
+    private readonly Dictionary<int, ResponseOutputItem> _calls = [];
+    private ResponseOutputItem? _open;
+    private string? _finishReason;
+    private long _reasoningTokens;
+    private int _sequence;
+    private bool _started;
+
+    protected override bool FinishSeen => _finishReason is not null;
+
+    protected override void OnUsage(JsonElement usage)
+    {
+        var read = ResponseUsage.FromOpenAI(usage);
+        Counts = read.Counts;
+        _reasoningTokens = read.ReasoningTokens;
+    }
+
+    protected override void OnChoice(JsonElement choice, IBufferWriter<byte> output)
+    {
+        if (choice.TryGet("delta", out var delta))
+        {
+            if (MessageContent.AnswerText(delta) is { Length: > 0 } text)
+            {
+                if (_open is not { IsFunctionCall: false })
+                {
+                    Open(output, new ResponseOutputItem(context.MessageId(_items.Count), isFunctionCall: false));
+                }
+                _open!.Text.Append(text);
+                var logprobsFrom = _open.Logprobs?.WrittenCount ?? 0;
+                if (choice.TryGet("logprobs", out var logprobs))
+                {
+                    _open.AddLogprobs(logprobs);
+                }
+                var writer = Begin(output, "response.output_text.delta"u8);
+                WriteItemRef(writer, _open);
+                writer.WriteNumber("content_index", 0);
+                writer.WriteString("delta", text);
+                WriteLogprobsSince(writer, _open, logprobsFrom);
+                End(writer);
+            }
+            if (delta.TryGet("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var call in toolCalls.EnumerateArray())
+                {
+                    OnToolCallDelta(call, output);
+                }
+            }
+        }
+        if (choice.StringOrNull("finish_reason") is { } finishReason)
+        {
+            _finishReason = finishReason;
+        }
+    }
+
+    private void OnToolCallDelta(JsonElement call, IBufferWriter<byte> output)
+    {
+        var id = call.StringOrNull("id");
+        var function = call.TryGet("function", out var f) ? f : default;
+        // Some OpenAI-compatible servers omit the index of a lone call: a new id then means a new call.
+        var index = call.TryGetInt32("index", out var given) ? given
+            : id is not null ? _calls.Count : Math.Max(0, _calls.Count - 1);
+        if (!_calls.TryGetValue(index, out var item))
+        {
+            item = new ResponseOutputItem(context.FunctionCallId(_items.Count), isFunctionCall: true,
+                string.IsNullOrEmpty(id) ? context.CallId(_items.Count) : id, function.StringOrNull("name") ?? string.Empty);
+            _calls[index] = item;
+            Open(output, item);
+        }
+        // A fragment of a call already closed (interleaved calls, which OpenAI does not send) cannot be sent any more:
+        // its arguments were sent whole when it closed.
+        if (item == _open && function.StringOrNull("arguments") is { Length: > 0 } fragment)
+        {
+            item.Text.Append(fragment);
+            var writer = Begin(output, "response.function_call_arguments.delta"u8);
+            WriteItemRef(writer, item);
+            writer.WriteString("delta", fragment);
+            End(writer);
+        }
+    }
+
+    protected override void EnsureStarted(IBufferWriter<byte> output)
+    {
+        if (_started)
+        {
+            return;
+        }
+        _started = true;
+        WriteLifecycle(output, "response.created"u8, ResponseStatus.InProgress, usage: null);
+        WriteLifecycle(output, "response.in_progress"u8, ResponseStatus.InProgress, usage: null);
+    }
+
+    private void Open(IBufferWriter<byte> output, ResponseOutputItem item)
+    {
+        CloseOpen(output);
+        _open = item;
+        _items.Add(item);
+        var writer = Begin(output, "response.output_item.added"u8);
+        writer.WriteNumber("output_index", _items.Count - 1);
+        writer.WritePropertyName("item");
+        item.Write(writer, done: false);
+        End(writer);
+        if (!item.IsFunctionCall)
+        {
+            writer = Begin(output, "response.content_part.added"u8);
+            WriteItemRef(writer, item);
+            writer.WriteNumber("content_index", 0);
+            writer.WritePropertyName("part");
+            item.WriteTextPart(writer, string.Empty);
+            End(writer);
+        }
+    }
+
+    private void CloseOpen(IBufferWriter<byte> output)
+    {
+        if (_open is not { } item)
+        {
+            return;
+        }
+        _open = null;
+        item.Done = true;
+        var text = item.Text.ToString();
+        Utf8JsonWriter writer;
+        if (item.IsFunctionCall)
+        {
+            writer = Begin(output, "response.function_call_arguments.done"u8);
+            WriteItemRef(writer, item);
+            writer.WriteString("name", item.Name);
+            writer.WriteString("arguments", text);
+            End(writer);
+        }
+        else
+        {
+            writer = Begin(output, "response.output_text.done"u8);
+            WriteItemRef(writer, item);
+            writer.WriteNumber("content_index", 0);
+            writer.WriteString("text", text);
+            item.WriteLogprobs(writer);
+            End(writer);
+
+            writer = Begin(output, "response.content_part.done"u8);
+            WriteItemRef(writer, item);
+            writer.WriteNumber("content_index", 0);
+            writer.WritePropertyName("part");
+            item.WriteTextPart(writer, text);
+            End(writer);
+        }
+        writer = Begin(output, "response.output_item.done"u8);
+        writer.WriteNumber("output_index", _items.IndexOf(item));
+        writer.WritePropertyName("item");
+        item.Write(writer, done: true);
+        End(writer);
+    }
+
+    protected override void Finish(IBufferWriter<byte> output)
+    {
+        // Written after the usage chunk (which the ledger bills), and held like a stream's last event.
+        if (StopReasons.IsInterrupted(_finishReason))
+        {
+            Fail(output, "server_error", StopReasons.InterruptedMessage, StopReasons.InterruptedCode);
+            return;
+        }
+        EnsureStarted(output);
+        CloseOpen(output);
+        var status = ResponseStatus.From(_finishReason);
+        WriteLifecycle(output, status.Status == "incomplete" ? "response.incomplete"u8 : "response.completed"u8, status,
+            new ResponseUsage(Counts, _reasoningTokens));
+        Completed = true;
+    }
+
+    protected override void WriteError(IBufferWriter<byte> output, string type, string message)
+    {
+        var writer = Begin(output, "error"u8);
+        writer.WriteString("code", type);
+        writer.WriteString("message", message);
+        writer.WriteNull("param");
+        End(writer);
+        WriteLifecycle(output, "response.failed"u8, ResponseStatus.Failed(type, message), new ResponseUsage(Counts, _reasoningTokens));
+    }
+
+    private void WriteLifecycle(IBufferWriter<byte> output, ReadOnlySpan<byte> name, ResponseStatus status, ResponseUsage? usage)
+    {
+        var writer = Begin(output, name);
+        writer.WritePropertyName("response");
+        ResponsesToChat.WriteResponse(writer, context, clientModel, status, _items, usage);
+        End(writer);
+    }
+
+    private void WriteItemRef(Utf8JsonWriter writer, ResponseOutputItem item)
+    {
+        writer.WriteString("item_id", item.Id);
+        writer.WriteNumber("output_index", _items.IndexOf(item));
+    }
+
+    /// <summary>The log probabilities the last delta added (those after <paramref name="from"/> bytes of the item's).</summary>
+    private static void WriteLogprobsSince(Utf8JsonWriter writer, ResponseOutputItem item, int from)
+    {
+        var all = item.Logprobs is { } logprobs ? logprobs.WrittenSpan : default;
+        ResponseOutputItem.WriteArray(writer, "logprobs", from < all.Length ? all[from..].TrimStart((byte)',') : default);
+    }
+
+    /// <summary>Begins a named event whose data carries its <c>type</c> (the same name) and <c>sequence_number</c>.</summary>
+    private Utf8JsonWriter Begin(IBufferWriter<byte> output, ReadOnlySpan<byte> name)
+    {
+        var writer = Sse.Begin(output, name);
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, name);
+        writer.WriteNumber("sequence_number", _sequence++);
+        return writer;
+    }
+
+    private void End(Utf8JsonWriter writer)
+    {
+        writer.WriteEndObject();
+        Sse.End();
+    }
+}

@@ -1,0 +1,270 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace Corridor.Gateway.Translation;
+
+/// <summary>One output item of a Responses answer: a message's text, or a function call and its arguments.</summary>
+internal sealed class ResponseOutputItem(string id, bool isFunctionCall, string? callId = null, string? name = null)
+{
+    public string Id { get; } = id;
+
+    public bool IsFunctionCall { get; } = isFunctionCall;
+
+    public string? CallId { get; } = callId;
+
+    public string? Name { get; } = name;
+
+    /// <summary>The message's text, or the call's arguments.</summary>
+    public StringBuilder Text { get; } = new();
+
+    /// <summary>The text's log probabilities, as chat gives them (a JSON array's elements, comma-separated), when asked for.</summary>
+    public ArrayBufferWriter<byte>? Logprobs { get; set; }
+
+    public bool Done { get; set; }
+
+    public void AddLogprobs(JsonElement chatLogprobs)
+    {
+        if (!chatLogprobs.TryGet("content", out var content) || content.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+        Logprobs ??= new ArrayBufferWriter<byte>(256);
+        using var writer = new Utf8JsonWriter(Logprobs, Json.WriterOptions);
+        foreach (var token in content.EnumerateArray())
+        {
+            if (Logprobs.WrittenCount > 0)
+            {
+                writer.Flush();
+                Logprobs.Write(","u8);
+            }
+            token.WriteTo(writer);
+            writer.Flush();
+            writer.Reset();
+        }
+    }
+
+    public void WriteLogprobs(Utf8JsonWriter writer) =>
+        WriteArray(writer, "logprobs", Logprobs is { } logprobs ? logprobs.WrittenSpan : default);
+
+    /// <summary>Writes an array of the comma-separated JSON values <paramref name="elements"/> (none when empty).</summary>
+    public static void WriteArray(Utf8JsonWriter writer, string name, ReadOnlySpan<byte> elements)
+    {
+        writer.WritePropertyName(name);
+        var array = new byte[elements.Length + 2];
+        array[0] = (byte)'[';
+        elements.CopyTo(array.AsSpan(1));
+        array[^1] = (byte)']';
+        writer.WriteRawValue(array, skipInputValidation: true);
+    }
+
+    /// <summary>The item as <c>output</c> lists it; <paramref name="done"/> says whether it is complete.</summary>
+    public void Write(Utf8JsonWriter writer, bool done)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", Id);
+        if (IsFunctionCall)
+        {
+            writer.WriteString("type", "function_call");
+            writer.WriteString("status", done ? "completed" : "in_progress");
+            writer.WriteString("call_id", CallId);
+            writer.WriteString("name", Name);
+            writer.WriteString("arguments", done ? Text.ToString() : string.Empty);
+        }
+        else
+        {
+            writer.WriteString("type", "message");
+            writer.WriteString("status", done ? "completed" : "in_progress");
+            writer.WriteString("role", "assistant");
+            writer.WriteStartArray("content");
+            if (done)
+            {
+                WriteTextPart(writer, Text.ToString());
+            }
+            writer.WriteEndArray();
+        }
+        writer.WriteEndObject();
+    }
+
+    /// <summary>An <c>output_text</c> content part.</summary>
+    public void WriteTextPart(Utf8JsonWriter writer, string text)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "output_text");
+        writer.WriteString("text", text);
+        writer.WriteStartArray("annotations");
+        writer.WriteEndArray();
+        WriteLogprobs(writer);
+        writer.WriteEndObject();
+    }
+}
+
+/// <summary>How a Responses answer ended: its <c>status</c>, and why when incomplete.</summary>
+internal readonly record struct ResponseStatus(string Status, string? IncompleteReason = null, string? ErrorCode = null, string? ErrorMessage = null)
+{
+    public static ResponseStatus InProgress => new("in_progress");
+
+    /// <summary>Chat's finish reason → the answer's status: cut at the token cap or by a content filter is <c>incomplete</c>.</summary>
+    public static ResponseStatus From(string? finishReason) => finishReason switch
+    {
+        "length" => new("incomplete", "max_output_tokens"),
+        "content_filter" => new("incomplete", "content_filter"),
+        _ => new("completed"),
+    };
+
+    public static ResponseStatus Failed(string code, string message) => new("failed", null, code, message);
+}
+
+internal static partial class ResponsesToChat
+{
+    /// <summary><c>chat.completion</c> → Responses answer (the first choice; the translated request never asks for more).</summary>
+    public static TranslationResult TranslateResponse(ReadOnlySpan<byte> chatResponse, ResponsesContext context, string clientModel)
+    {
+        var sizeHint = chatResponse.Length + context.Echo.Length;
+        return Json.Translate(chatResponse, "upstream response", root => TranslateResponse(root, context, clientModel, sizeHint));
+    }
+
+    private static TranslationResult TranslateResponse(JsonElement root, ResponsesContext context, string clientModel, int sizeHint)
+    {
+        if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
+            || !choices[0].TryGet("message", out var message) || message.ValueKind != JsonValueKind.Object)
+        {
+            return TranslationResult.Fail(new Problem("The upstream response is not a chat completion."));
+        }
+        var choice = choices[0];
+        var finishReason = choice.StringOrNull("finish_reason");
+        if (StopReasons.IsInterrupted(finishReason))
+        {
+            return TranslationResult.Interrupted(StopReasons.InterruptedMessage, StopReasons.InterruptedCode);
+        }
+        var items = new List<ResponseOutputItem>(2);
+        if (MessageContent.AnswerText(message) is { Length: > 0 } text)
+        {
+            var item = new ResponseOutputItem(context.MessageId(items.Count), isFunctionCall: false);
+            item.Text.Append(text);
+            if (choice.TryGet("logprobs", out var logprobs))
+            {
+                item.AddLogprobs(logprobs);
+            }
+            items.Add(item);
+        }
+        if (message.TryGet("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var call in toolCalls.EnumerateArray())
+            {
+                var function = call.TryGet("function", out var f) ? f : default;
+                var item = new ResponseOutputItem(context.FunctionCallId(items.Count), isFunctionCall: true,
+                    call.StringOrNull("id") is { Length: > 0 } id ? id : context.CallId(items.Count), function.StringOrNull("name") ?? string.Empty);
+                item.Text.Append(function.StringOrNull("arguments"));
+                items.Add(item);
+            }
+        }
+        var usage = root.TryGet("usage", out var u) ? ResponseUsage.FromOpenAI(u) : default;
+
+        var writer = Json.StartBody(out var buffer, sizeHint);
+        using (writer)
+        {
+            WriteResponse(writer, context, clientModel, ResponseStatus.From(finishReason), items, usage);
+            return Json.Finish(writer, buffer);
+        }
+    }
+
+    /// <summary>
+    /// Chat chunks → Responses events (<c>response.created</c> … <c>response.completed</c>). <paramref name="upstream"/>
+    /// turns an Anthropic-kind upstream's events into chat chunks first; null for an OpenAI-kind upstream.
+    /// </summary>
+    public static IStreamTranslator CreateStreamTranslator(ResponsesContext context, string clientModel, IStreamTranslator? upstream = null)
+    {
+        var responses = new ResponsesStreamTranslator(context, clientModel);
+        return upstream is null ? responses : new ChainedStreamTranslator(upstream, responses);
+    }
+
+    /// <summary>The response object, as a whole answer gives it and the stream's lifecycle events carry it.</summary>
+    internal static void WriteResponse(Utf8JsonWriter writer, ResponsesContext context, string clientModel, ResponseStatus status,
+        IReadOnlyList<ResponseOutputItem> output, ResponseUsage? usage)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", context.ResponseId);
+        writer.WriteString("object", "response");
+        writer.WriteNumber("created_at", context.CreatedAt);
+        writer.WriteString("status", status.Status);
+        writer.WriteBoolean("background", false);
+        if (status.ErrorCode is { } code)
+        {
+            writer.WriteStartObject("error");
+            writer.WriteString("code", code);
+            writer.WriteString("message", status.ErrorMessage);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("error");
+        }
+        if (status.IncompleteReason is { } reason)
+        {
+            writer.WriteStartObject("incomplete_details");
+            writer.WriteString("reason", reason);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("incomplete_details");
+        }
+        writer.WriteString("model", clientModel);
+        writer.WriteStartArray("output");
+        foreach (var item in output)
+        {
+            item.Write(writer, item.Done || status.Status != "in_progress");
+        }
+        writer.WriteEndArray();
+        writer.WriteNull("previous_response_id");
+        // Corridor keeps no responses, whatever the client asked.
+        writer.WriteBoolean("store", false);
+        using (var echo = JsonDocument.Parse(context.Echo))
+        {
+            foreach (var (name, fallback) in Echoed)
+            {
+                writer.WritePropertyName(name);
+                if (echo.RootElement.TryGetProperty(name, out var value))
+                {
+                    value.WriteTo(writer);
+                }
+                else
+                {
+                    writer.WriteRawValue(fallback, skipInputValidation: true);
+                }
+            }
+        }
+        if (usage is { } counts)
+        {
+            counts.Write(writer);
+        }
+        else
+        {
+            writer.WriteNull("usage");
+        }
+        writer.WriteEndObject();
+    }
+}
+
+/// <summary>A Responses answer's <c>usage</c>: every prompt token counts as input, cached ones among them.</summary>
+internal readonly record struct ResponseUsage(UsageCounts Counts, long ReasoningTokens)
+{
+    public static ResponseUsage FromOpenAI(JsonElement usage) => new(UsageCounts.FromOpenAI(usage),
+        usage.TryGet("completion_tokens_details", out var details) ? Math.Max(0, details.Int64OrZero("reasoning_tokens")) : 0);
+
+    public void Write(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject("usage");
+        writer.WriteNumber("input_tokens", Counts.TotalInput);
+        writer.WriteStartObject("input_tokens_details");
+        writer.WriteNumber("cached_tokens", Counts.CacheRead);
+        writer.WriteEndObject();
+        writer.WriteNumber("output_tokens", Counts.Output);
+        writer.WriteStartObject("output_tokens_details");
+        writer.WriteNumber("reasoning_tokens", Math.Min(ReasoningTokens, Counts.Output));
+        writer.WriteEndObject();
+        writer.WriteNumber("total_tokens", Counts.TotalInput + Counts.Output);
+        writer.WriteEndObject();
+    }
+}

@@ -1,0 +1,668 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Corridor.Gateway.Translation;
+
+/// <summary>
+/// What a Responses API answer needs of its request: its ids, its creation time and the request's parameters that the
+/// answer echoes (<c>instructions</c>, <c>tools</c>, <c>text</c>, …) as the client sent them, in a JSON object.
+/// </summary>
+internal sealed record ResponsesContext(string ResponseId, long CreatedAt, byte[] Echo)
+{
+    /// <summary><c>resp_</c> and the request id's hex digits; the output items' ids carry the same digits.</summary>
+    public static ResponsesContext For(string requestId, DateTimeOffset receivedAt, byte[] echo) =>
+        new("resp_" + Digits(requestId), receivedAt.ToUnixTimeSeconds(), echo);
+
+    private static string Digits(string requestId) => requestId.StartsWith("req_", StringComparison.Ordinal) ? requestId[4..] : requestId;
+
+    public string MessageId(int outputIndex) => $"msg_{ResponseId[5..]}_{outputIndex}";
+
+    public string FunctionCallId(int outputIndex) => $"fc_{ResponseId[5..]}_{outputIndex}";
+
+    /// <summary>The <c>call_id</c> of a function call whose upstream gave none: unique in the conversation, which sends it back.</summary>
+    public string CallId(int outputIndex) => $"call_{ResponseId[5..]}_{outputIndex}";
+}
+
+/// <summary>
+/// The client speaks OpenAI's Responses API (<c>POST /v1/responses</c>); Corridor serves it as a chat completion, over
+/// any deployment (an Anthropic-kind one through <see cref="ChatToMessages"/> as well), and answers in the Responses
+/// shape. Corridor keeps no responses: what needs a stored response or conversation (<c>previous_response_id</c>,
+/// <c>conversation</c>, <c>background</c>, stored prompts, item references) and the vendor-hosted tools (web search, file
+/// search, code interpreter, …) are refused with a 400 that says so; function tools, images, files, structured output,
+/// reasoning effort and logprobs are carried. Parameters with no chat counterpart that change nothing Corridor serves
+/// (<c>store</c>, <c>metadata</c>, <c>truncation</c>, <c>include</c> values other than logprobs) are echoed, not sent.
+/// </summary>
+internal static partial class ResponsesToChat
+{
+    /// <summary>Request parameters a Responses answer echoes, in the order OpenAI writes them, with the value written when the client sent none.</summary>
+    private static readonly (string Name, string Default)[] Echoed =
+    [
+        ("instructions", "null"),
+        ("max_output_tokens", "null"),
+        ("metadata", "{}"),
+        ("parallel_tool_calls", "true"),
+        ("prompt_cache_key", "null"),
+        ("reasoning", "{\"effort\":null,\"summary\":null}"),
+        ("safety_identifier", "null"),
+        ("service_tier", "\"default\""),
+        ("temperature", "1.0"),
+        ("text", "{\"format\":{\"type\":\"text\"}}"),
+        ("tool_choice", "\"auto\""),
+        ("tools", "[]"),
+        ("top_logprobs", "0"),
+        ("top_p", "1.0"),
+        ("truncation", "\"disabled\""),
+        ("user", "null"),
+    ];
+
+    private const string NotKept = "Corridor does not keep responses or conversations: send the whole conversation in 'input'.";
+
+    /// <summary>Parameters that need what Corridor does not keep, and what Corridor says of them.</summary>
+    private static readonly (string Name, string Message)[] Refused =
+    [
+        ("previous_response_id", "'previous_response_id' is not supported. " + NotKept),
+        ("conversation", "'conversation' is not supported. " + NotKept),
+        ("prompt", "Stored prompts are not supported: send 'instructions' and 'input'."),
+    ];
+
+    /// <summary>Responses request → chat completions request (the model's name kept); <paramref name="echo"/> gets the parameters the answer echoes.</summary>
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> responsesRequest, out byte[] echo)
+    {
+        var sizeHint = responsesRequest.Length;
+        byte[] echoed = [];
+        var result = Json.Translate(responsesRequest, "request body", root => TranslateRequest(root, sizeHint, out echoed));
+        echo = echoed;
+        return result;
+    }
+
+    private static TranslationResult TranslateRequest(JsonElement root, int sizeHint, out byte[] echo)
+    {
+        echo = [];
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return TranslationResult.Fail(new Problem("The request body must be a JSON object."));
+        }
+        foreach (var (name, message) in Refused)
+        {
+            if (root.TryGet(name, out _))
+            {
+                return TranslationResult.Fail(new Problem(message, name));
+            }
+        }
+        if (root.TryGet("background", out var background) && background.ValueKind == JsonValueKind.True)
+        {
+            return TranslationResult.Fail(new Problem("Background responses are not supported: Corridor does not keep responses.", "background"));
+        }
+        var writer = Json.StartBody(out var buffer, sizeHint);
+        using (writer)
+        {
+            writer.WriteStartObject();
+            if (root.TryGet("model", out var model))
+            {
+                writer.WritePropertyName("model");
+                model.WriteTo(writer);
+            }
+            var problem = WriteMessages(root, writer) ?? WriteTools(root, writer) ?? WriteOptions(root, writer);
+            if (problem is { } p)
+            {
+                return TranslationResult.Fail(p);
+            }
+            writer.WriteEndObject();
+            echo = Echo(root);
+            return Json.Finish(writer, buffer);
+        }
+    }
+
+    private static byte[] Echo(JsonElement root)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, Json.WriterOptions))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, _) in Echoed)
+            {
+                if (root.TryGet(name, out var value))
+                {
+                    writer.WritePropertyName(name);
+                    value.WriteTo(writer);
+                }
+            }
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static Problem? WriteMessages(JsonElement root, Utf8JsonWriter writer)
+    {
+        if (root.OptionalString("instructions", "instructions", out var instructions) is { } instructionsProblem)
+        {
+            return instructionsProblem;
+        }
+        if (!root.TryGet("input", out var input))
+        {
+            return Problem.Missing("input");
+        }
+        writer.WriteStartArray("messages");
+        if (!string.IsNullOrEmpty(instructions))
+        {
+            WriteTextMessage(writer, "system", instructions);
+        }
+        if (input.ValueKind == JsonValueKind.String)
+        {
+            WriteTextMessage(writer, "user", input.GetString()!);
+            writer.WriteEndArray();
+            return null;
+        }
+        if (input.ValueKind != JsonValueKind.Array)
+        {
+            return Problem.WrongType("input", "a string or an array of input items");
+        }
+        if (input.GetArrayLength() == 0)
+        {
+            return new Problem("'input' must not be empty.", "input");
+        }
+        var assistant = new PendingAssistant();
+        var index = 0;
+        foreach (var item in input.EnumerateArray())
+        {
+            var param = $"input[{index++}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                return Problem.WrongType(param, "an input item object");
+            }
+            if (item.OptionalString("type", $"{param}.type", out var type) is { } typeProblem)
+            {
+                return typeProblem;
+            }
+            // A message may leave out its type (EasyInputMessage).
+            type ??= item.TryGet("role", out _) ? "message" : null;
+            var problem = type switch
+            {
+                "message" => WriteMessage(item, param, writer, assistant),
+                "function_call" => assistant.AddCall(item, param),
+                "function_call_output" => assistant.Flush(writer) ?? WriteToolResult(item, param, writer),
+                // The model's reasoning in an earlier turn: a chat completion cannot take it back (it is encrypted, or the
+                // vendor's own), and the model reasons again.
+                "reasoning" => null,
+                "item_reference" => new Problem("Item references are not supported. " + NotKept, $"{param}.type"),
+                null => Problem.Missing($"{param}.type"),
+                _ => new Problem($"Input item type '{type}' is not supported: Corridor serves messages, function calls and their outputs.", $"{param}.type"),
+            };
+            if (problem is not null)
+            {
+                return problem;
+            }
+        }
+        if (assistant.Flush(writer) is { } last)
+        {
+            return last;
+        }
+        writer.WriteEndArray();
+        return null;
+    }
+
+    private static void WriteTextMessage(Utf8JsonWriter writer, string role, string text)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("role", role);
+        writer.WriteString("content", text);
+        writer.WriteEndObject();
+    }
+
+    private static Problem? WriteMessage(JsonElement item, string param, Utf8JsonWriter writer, PendingAssistant assistant)
+    {
+        if (item.RequiredString("role", $"{param}.role", out var role) is { } roleProblem)
+        {
+            return roleProblem;
+        }
+        if (!item.TryGet("content", out var content))
+        {
+            return Problem.Missing($"{param}.content");
+        }
+        if (role == "assistant")
+        {
+            // An earlier answer: its text (and refusals) as the assistant's content; function calls after it join it.
+            var texts = new List<string>();
+            if (ReadAssistantTexts(content, $"{param}.content", texts) is { } problem)
+            {
+                return problem;
+            }
+            return assistant.Flush(writer) ?? assistant.Start(string.Concat(texts));
+        }
+        if (role is not ("user" or "system" or "developer"))
+        {
+            return new Problem($"'{param}.role' must be 'user', 'assistant', 'system' or 'developer'.", $"{param}.role");
+        }
+        if (assistant.Flush(writer) is { } flushProblem)
+        {
+            return flushProblem;
+        }
+        writer.WriteStartObject();
+        writer.WriteString("role", role);
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            writer.WriteString("content", content.GetString());
+            writer.WriteEndObject();
+            return null;
+        }
+        if (MessageContent.Read(content, $"{param}.content", "part", out _, out var parts) is { } partsProblem)
+        {
+            return partsProblem;
+        }
+        writer.WriteStartArray("content");
+        foreach (var part in parts)
+        {
+            if (WritePart(part, writer) is { } partProblem)
+            {
+                return partProblem;
+            }
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        return null;
+    }
+
+    /// <summary>One input content part → the chat content part that says the same.</summary>
+    private static Problem? WritePart(ContentPart part, Utf8JsonWriter writer)
+    {
+        var element = part.Element;
+        switch (part.Type)
+        {
+            case "input_text" or "output_text":
+                if (element.RequiredString("text", $"{part.Param}.text", out var text) is { } textProblem)
+                {
+                    return textProblem;
+                }
+                writer.WriteStartObject();
+                writer.WriteString("type", "text");
+                writer.WriteString("text", text);
+                writer.WriteEndObject();
+                return null;
+            case "input_image":
+                if (element.OptionalString("image_url", $"{part.Param}.image_url", out var url) is { } urlProblem)
+                {
+                    return urlProblem;
+                }
+                if (url is null)
+                {
+                    return new Problem("An image must be given by its 'image_url' (a URL or a data URL): Corridor does not keep files.", $"{part.Param}.image_url");
+                }
+                writer.WriteStartObject();
+                writer.WriteString("type", "image_url");
+                writer.WriteStartObject("image_url");
+                writer.WriteString("url", url);
+                if (element.TryGet("detail", out var detail))
+                {
+                    writer.WritePropertyName("detail");
+                    detail.WriteTo(writer);
+                }
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+                return null;
+            case "input_file":
+                if (element.TryGet("file_url", out _))
+                {
+                    return new Problem("A file must be given by its 'file_data' or 'file_id': chat models do not fetch files by URL.", $"{part.Param}.file_url");
+                }
+                writer.WriteStartObject();
+                writer.WriteString("type", "file");
+                writer.WriteStartObject("file");
+                foreach (var name in (ReadOnlySpan<string>)["file_data", "file_id", "filename"])
+                {
+                    if (element.TryGet(name, out var value))
+                    {
+                        writer.WritePropertyName(name);
+                        value.WriteTo(writer);
+                    }
+                }
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+                return null;
+            default:
+                return new Problem($"Content part type '{part.Type}' is not supported here.", $"{part.Param}.type");
+        }
+    }
+
+    private static Problem? ReadAssistantTexts(JsonElement content, string param, List<string> texts)
+    {
+        if (MessageContent.Read(content, param, "part", out var text, out var parts) is { } problem)
+        {
+            return problem;
+        }
+        if (text is not null)
+        {
+            texts.Add(text);
+            return null;
+        }
+        foreach (var part in parts)
+        {
+            var field = part.Type switch
+            {
+                "output_text" or "input_text" => "text",
+                "refusal" => "refusal",
+                _ => null,
+            };
+            if (field is null)
+            {
+                return new Problem($"Content part type '{part.Type}' is not supported in an assistant message.", $"{part.Param}.type");
+            }
+            if (part.Element.RequiredString(field, $"{part.Param}.{field}", out var partText) is { } textProblem)
+            {
+                return textProblem;
+            }
+            texts.Add(partText);
+        }
+        return null;
+    }
+
+    private static Problem? WriteToolResult(JsonElement item, string param, Utf8JsonWriter writer)
+    {
+        if (item.RequiredString("call_id", $"{param}.call_id", out var callId) is { } idProblem)
+        {
+            return idProblem;
+        }
+        if (!item.TryGet("output", out var output))
+        {
+            return Problem.Missing($"{param}.output");
+        }
+        string result;
+        if (output.ValueKind == JsonValueKind.String)
+        {
+            result = output.GetString()!;
+        }
+        else
+        {
+            var texts = new List<string>();
+            if (MessageContent.Read(output, $"{param}.output", "part", out _, out var parts) is { } problem)
+            {
+                return problem;
+            }
+            foreach (var part in parts)
+            {
+                if (part.Type != "input_text")
+                {
+                    return new Problem($"A function call's output of type '{part.Type}' is not supported: send text.", $"{part.Param}.type");
+                }
+                if (part.Element.RequiredString("text", $"{part.Param}.text", out var text) is { } textProblem)
+                {
+                    return textProblem;
+                }
+                texts.Add(text);
+            }
+            result = string.Concat(texts);
+        }
+        writer.WriteStartObject();
+        writer.WriteString("role", "tool");
+        writer.WriteString("tool_call_id", callId);
+        writer.WriteString("content", result);
+        writer.WriteEndObject();
+        return null;
+    }
+
+    /// <summary>
+    /// An assistant turn being gathered: a chat completion carries an answer's text and its function calls in one message,
+    /// the Responses API as an <c>output_text</c> message item followed by <c>function_call</c> items.
+    /// </summary>
+    private sealed class PendingAssistant
+    {
+        private readonly List<(string Id, string Name, string Arguments)> _calls = [];
+        private string? _text;
+        private bool _open;
+
+        public Problem? Start(string text)
+        {
+            _open = true;
+            _text = text;
+            return null;
+        }
+
+        public Problem? AddCall(JsonElement item, string param)
+        {
+            if (item.RequiredString("call_id", $"{param}.call_id", out var id) is { } idProblem)
+            {
+                return idProblem;
+            }
+            if (item.RequiredString("name", $"{param}.name", out var name) is { } nameProblem)
+            {
+                return nameProblem;
+            }
+            if (item.RequiredString("arguments", $"{param}.arguments", out var arguments) is { } argumentsProblem)
+            {
+                return argumentsProblem;
+            }
+            _open = true;
+            _calls.Add((id, name, arguments));
+            return null;
+        }
+
+        public Problem? Flush(Utf8JsonWriter writer)
+        {
+            if (!_open)
+            {
+                return null;
+            }
+            MessagesToChat.WriteAssistantMessage(writer, _text ?? string.Empty, _calls);
+            _open = false;
+            _text = null;
+            _calls.Clear();
+            return null;
+        }
+    }
+
+    private static Problem? WriteTools(JsonElement root, Utf8JsonWriter writer)
+    {
+        if (root.TryGet("tools", out var tools))
+        {
+            if (tools.ValueKind != JsonValueKind.Array)
+            {
+                return Problem.WrongType("tools", "an array of tools");
+            }
+            if (tools.GetArrayLength() > 0)
+            {
+                writer.WriteStartArray("tools");
+                var index = 0;
+                foreach (var tool in tools.EnumerateArray())
+                {
+                    var param = $"tools[{index++}]";
+                    if (tool.ValueKind != JsonValueKind.Object || tool.RequiredString("type", $"{param}.type", out var type) is not null)
+                    {
+                        return Problem.WrongType(param, "a tool object with a 'type'");
+                    }
+                    if (type != "function")
+                    {
+                        return new Problem($"Tool type '{type}' is not supported: Corridor serves function tools, which your application runs.", $"{param}.type");
+                    }
+                    if (tool.RequiredString("name", $"{param}.name", out var name) is { } nameProblem)
+                    {
+                        return nameProblem;
+                    }
+                    writer.WriteStartObject();
+                    writer.WriteString("type", "function");
+                    writer.WriteStartObject("function");
+                    writer.WriteString("name", name);
+                    foreach (var field in (ReadOnlySpan<string>)["description", "parameters", "strict"])
+                    {
+                        if (tool.TryGet(field, out var value))
+                        {
+                            writer.WritePropertyName(field);
+                            value.WriteTo(writer);
+                        }
+                    }
+                    writer.WriteEndObject();
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+            }
+        }
+        if (!root.TryGet("tool_choice", out var choice))
+        {
+            return null;
+        }
+        if (choice.ValueKind == JsonValueKind.String)
+        {
+            writer.WritePropertyName("tool_choice");
+            choice.WriteTo(writer);
+            return null;
+        }
+        if (choice.ValueKind != JsonValueKind.Object || choice.StringOrNull("type") != "function" || choice.StringOrNull("name") is not { } chosen)
+        {
+            return new Problem("'tool_choice' must be 'auto', 'none', 'required' or a function tool ({\"type\": \"function\", \"name\": …}).", "tool_choice");
+        }
+        writer.WriteStartObject("tool_choice");
+        writer.WriteString("type", "function");
+        writer.WriteStartObject("function");
+        writer.WriteString("name", chosen);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        return null;
+    }
+
+    private static Problem? WriteOptions(JsonElement root, Utf8JsonWriter writer)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["parallel_tool_calls", "temperature", "top_p", "user", "safety_identifier", "prompt_cache_key", "service_tier"])
+        {
+            if (root.TryGet(name, out var value))
+            {
+                writer.WritePropertyName(name);
+                value.WriteTo(writer);
+            }
+        }
+        if (root.TryGet("max_output_tokens", out var max))
+        {
+            if (max.ValueKind != JsonValueKind.Number || !max.TryGetInt32(out var tokens) || tokens < 1)
+            {
+                return Problem.WrongType("max_output_tokens", "a positive integer");
+            }
+            writer.WriteNumber("max_completion_tokens", tokens);
+        }
+        if (root.TryGet("reasoning", out var reasoning))
+        {
+            if (reasoning.ValueKind != JsonValueKind.Object)
+            {
+                return Problem.WrongType("reasoning", "an object");
+            }
+            if (reasoning.TryGet("effort", out var effort))
+            {
+                writer.WritePropertyName("reasoning_effort");
+                effort.WriteTo(writer);
+            }
+        }
+        if (WriteTextFormat(root, writer) is { } formatProblem)
+        {
+            return formatProblem;
+        }
+        if (WantsLogprobs(root, out var includeProblem))
+        {
+            writer.WriteBoolean("logprobs", true);
+            if (root.TryGet("top_logprobs", out var top))
+            {
+                writer.WritePropertyName("top_logprobs");
+                top.WriteTo(writer);
+            }
+        }
+        if (includeProblem is not null)
+        {
+            return includeProblem;
+        }
+        if (root.TryGet("stream", out var stream))
+        {
+            if (stream.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                return Problem.WrongType("stream", "a boolean");
+            }
+            writer.WriteBoolean("stream", stream.GetBoolean());
+            if (stream.GetBoolean())
+            {
+                // A Responses stream ends with the usage; the chat stream is asked for it.
+                writer.WriteStartObject("stream_options");
+                writer.WriteBoolean("include_usage", true);
+                writer.WriteEndObject();
+            }
+        }
+        return null;
+    }
+
+    /// <summary><c>text.format</c> → <c>response_format</c>; <c>text.verbosity</c> → <c>verbosity</c>.</summary>
+    private static Problem? WriteTextFormat(JsonElement root, Utf8JsonWriter writer)
+    {
+        if (!root.TryGet("text", out var text))
+        {
+            return null;
+        }
+        if (text.ValueKind != JsonValueKind.Object)
+        {
+            return Problem.WrongType("text", "an object");
+        }
+        if (text.TryGet("verbosity", out var verbosity))
+        {
+            writer.WritePropertyName("verbosity");
+            verbosity.WriteTo(writer);
+        }
+        if (!text.TryGet("format", out var format))
+        {
+            return null;
+        }
+        switch (format.ValueKind == JsonValueKind.Object ? format.StringOrNull("type") : null)
+        {
+            case "text":
+                return null;
+            case "json_object":
+                writer.WriteStartObject("response_format");
+                writer.WriteString("type", "json_object");
+                writer.WriteEndObject();
+                return null;
+            case "json_schema":
+                if (format.RequiredString("name", "text.format.name", out var name) is { } nameProblem)
+                {
+                    return nameProblem;
+                }
+                if (!format.TryGet("schema", out _))
+                {
+                    return Problem.Missing("text.format.schema");
+                }
+                writer.WriteStartObject("response_format");
+                writer.WriteString("type", "json_schema");
+                writer.WriteStartObject("json_schema");
+                writer.WriteString("name", name);
+                foreach (var field in (ReadOnlySpan<string>)["description", "schema", "strict"])
+                {
+                    if (format.TryGet(field, out var value))
+                    {
+                        writer.WritePropertyName(field);
+                        value.WriteTo(writer);
+                    }
+                }
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+                return null;
+            default:
+                return new Problem("'text.format' must be an object whose 'type' is 'text', 'json_object' or 'json_schema'.", "text.format");
+        }
+    }
+
+    /// <summary>Whether the answer's text is to carry log probabilities: <c>include</c> names <c>message.output_text.logprobs</c>.</summary>
+    private static bool WantsLogprobs(JsonElement root, out Problem? problem)
+    {
+        problem = null;
+        if (!root.TryGet("include", out var include))
+        {
+            return false;
+        }
+        if (include.ValueKind != JsonValueKind.Array)
+        {
+            problem = Problem.WrongType("include", "an array of strings");
+            return false;
+        }
+        var wants = false;
+        foreach (var value in include.EnumerateArray())
+        {
+            if (value.ValueKind != JsonValueKind.String)
+            {
+                problem = Problem.WrongType("include", "an array of strings");
+                return false;
+            }
+            wants |= value.ValueEquals("message.output_text.logprobs");
+        }
+        return wants;
+    }
+}

@@ -1,0 +1,217 @@
+// The OpenAI SDK marks its Responses client experimental (OPENAI001); it is what newer OpenAI applications call.
+#pragma warning disable OPENAI001
+using System.ClientModel;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Corridor.Core.Metering;
+using Corridor.Testing;
+using OpenAI.Chat;
+using OpenAI.Responses;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>
+/// The OpenAI SDK's Responses client (<c>POST /v1/responses</c>) against models of both kinds: Corridor serves it as a
+/// chat completion and answers in the Responses shape, so the answer must equal the chat client's for the same prompt,
+/// whole and streamed, and be billed and recorded under <c>/v1/responses</c>.
+/// </summary>
+public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixture<LiveGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    private ResponsesClient Responses(ResponseLog? log = null) => Live.OpenAI(log: log).GetResponsesClient();
+
+    private async Task<ChatCompletion> NativeAsync(string model, string prompt, string? instructions = null)
+    {
+        List<ChatMessage> messages = instructions is null ? [] : [new SystemChatMessage(instructions)];
+        messages.Add(new UserChatMessage(prompt));
+        return (await Live.OpenAI().GetChatClient(model).CompleteChatAsync(messages, null, default).WithTimeout()).Value;
+    }
+
+    [Theory]
+    [InlineData("gpt-4.1", "gpt-4.1-sg")]
+    [InlineData("claude-sonnet-4", "claude-us")]
+    public async Task AResponse_CarriesTheModelsAnswer_AndIsBilledUnderV1Responses(string model, string deployment)
+    {
+        const string Instructions = "You answer shipping questions.";
+        const string Prompt = "Where is parcel 4471?";
+        var native = await NativeAsync(model, Prompt, Instructions);
+        var log = new ResponseLog();
+
+        var response = (await Responses(log).CreateResponseAsync(new CreateResponseOptions(model, [ResponseItem.CreateUserMessageItem(Prompt)])
+        {
+            Instructions = Instructions,
+        }).WithTimeout()).Value;
+
+        Assert.StartsWith("resp_", response.Id, StringComparison.Ordinal);
+        Assert.Equal(ResponseStatus.Completed, response.Status);
+        Assert.Equal(model, response.Model);
+        Assert.Equal(native.Content[0].Text, response.GetOutputText());
+        var message = Assert.IsAssignableFrom<MessageResponseItem>(Assert.Single(response.OutputItems));
+        Assert.Equal(MessageRole.Assistant, message.Role);
+        Assert.Equal(native.Usage.InputTokenCount, response.Usage.InputTokenCount);
+        Assert.Equal(native.Usage.OutputTokenCount, response.Usage.OutputTokenCount);
+        Assert.Equal(response.Usage.InputTokenCount + response.Usage.OutputTokenCount, response.Usage.TotalTokenCount);
+        Assert.Equal(Instructions, Assert.Single(response.Instructions) is MessageResponseItem echoed ? echoed.Content[0].Text : null);
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal(("/v1/responses", RequestOutcome.Success), (row.Endpoint, row.Outcome));
+        LedgerAssert.Billed(Live, row, deployment, response.Usage.InputTokenCount, response.Usage.OutputTokenCount);
+    }
+
+    [Theory]
+    [InlineData("gpt-4.1", "gpt-4.1-sg")]
+    [InlineData("claude-sonnet-4", "claude-us")]
+    public async Task AStreamedResponse_SendsTheLifecycleEventsInOrder_EndingWithTheUsage(string model, string deployment)
+    {
+        const string Prompt = "Stream the status of parcel 4471.";
+        var native = await NativeAsync(model, Prompt);
+        var log = new ResponseLog();
+
+        var updates = await (await Responses(log).CreateResponseStreamingAsync(new CreateResponseOptions(model, [ResponseItem.CreateUserMessageItem(Prompt)]) { StreamingEnabled = true })
+            .WithTimeout()).ToListWithTimeoutAsync();
+
+        Assert.IsType<StreamingResponseCreatedUpdate>(updates[0]);
+        Assert.IsType<StreamingResponseInProgressUpdate>(updates[1]);
+        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
+        Assert.Equal(Enumerable.Range(0, updates.Count), updates.Select(u => u.SequenceNumber));
+        var text = string.Concat(updates.OfType<StreamingResponseOutputTextDeltaUpdate>().Select(u => u.Delta));
+        Assert.Equal(native.Content[0].Text, text);
+        Assert.Equal(text, Assert.Single(updates.OfType<StreamingResponseOutputTextDoneUpdate>()).Text);
+        Assert.Equal(text, completed.GetOutputText());
+        Assert.Equal(ResponseStatus.Completed, completed.Status);
+        Assert.Equal(native.Usage.InputTokenCount, completed.Usage.InputTokenCount);
+        Assert.Equal(native.Usage.OutputTokenCount, completed.Usage.OutputTokenCount);
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal(("/v1/responses", RequestOutcome.Success, false), (row.Endpoint, row.Outcome, row.Estimated));
+        LedgerAssert.Billed(Live, row, deployment, completed.Usage.InputTokenCount, completed.Usage.OutputTokenCount);
+    }
+
+    [Theory]
+    [InlineData("gpt-4.1")]
+    [InlineData("claude-sonnet-4")]
+    public async Task AFunctionCall_RoundTripsThroughItsOutput(string model)
+    {
+        var client = Responses();
+        List<ResponseItem> input = [ResponseItem.CreateUserMessageItem("What is the weather in Singapore?")];
+        var options = new CreateResponseOptions(model, input) { Tools = { WeatherFunction() } };
+
+        var first = (await client.CreateResponseAsync(options).WithTimeout()).Value;
+
+        var call = Assert.Single(first.OutputItems.OfType<FunctionCallResponseItem>());
+        Assert.Equal("get_weather", call.FunctionName);
+        Assert.False(string.IsNullOrEmpty(call.CallId));
+        Assert.StartsWith("fc_", call.Id, StringComparison.Ordinal);
+        using (var arguments = JsonDocument.Parse(call.FunctionArguments))
+        {
+            Assert.Equal(JsonValueKind.String, arguments.RootElement.GetProperty("city").ValueKind);
+        }
+
+        input.AddRange(first.OutputItems);
+        input.Add(ResponseItem.CreateFunctionCallOutputItem(call.CallId, """{"city":"Singapore","temperature":31}"""));
+        var second = (await client.CreateResponseAsync(new CreateResponseOptions(model, input) { Tools = { WeatherFunction() } }).WithTimeout()).Value;
+
+        Assert.Empty(second.OutputItems.OfType<FunctionCallResponseItem>());
+        Assert.False(string.IsNullOrWhiteSpace(second.GetOutputText()));
+    }
+
+    [Theory]
+    [InlineData("gpt-4.1")]
+    [InlineData("claude-sonnet-4")]
+    public async Task AStreamedFunctionCall_JoinsIntoTheWholeArguments(string model)
+    {
+        var client = Responses();
+        var options = new CreateResponseOptions(model, [ResponseItem.CreateUserMessageItem("What is the weather in Oslo?")]) { Tools = { WeatherFunction() } };
+        var whole = Assert.Single((await client.CreateResponseAsync(options).WithTimeout()).Value.OutputItems.OfType<FunctionCallResponseItem>());
+
+        options.StreamingEnabled = true;
+        var updates = await (await client.CreateResponseStreamingAsync(options).WithTimeout()).ToListWithTimeoutAsync();
+
+        var streamed = string.Concat(updates.OfType<StreamingResponseFunctionCallArgumentsDeltaUpdate>().Select(u => u.Delta.ToString()));
+        var done = Assert.IsType<FunctionCallResponseItem>(Assert.Single(updates.OfType<StreamingResponseOutputItemDoneUpdate>(), u => u.Item is FunctionCallResponseItem).Item);
+        Assert.Equal(streamed, done.FunctionArguments.ToString());
+        using var expected = JsonDocument.Parse(whole.FunctionArguments);
+        using var actual = JsonDocument.Parse(streamed);
+        Assert.True(JsonElement.DeepEquals(expected.RootElement, actual.RootElement), $"{expected.RootElement} != {actual.RootElement}");
+        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
+        Assert.Equal(done.CallId, Assert.Single(completed.OutputItems.OfType<FunctionCallResponseItem>()).CallId);
+    }
+
+    [Fact]
+    public async Task AnAnswerCutAtMaxOutputTokens_IsIncomplete_AndSaysWhy()
+    {
+        var response = (await Responses().CreateResponseAsync(new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("Tell me a long story about parcels.")])
+        {
+            MaxOutputTokenCount = 16,
+        }).WithTimeout()).Value;
+
+        Assert.Equal(ResponseStatus.Incomplete, response.Status);
+        Assert.Equal(ResponseIncompleteStatusReason.MaxOutputTokens, response.IncompleteStatusDetails.Reason);
+        Assert.Equal(16, response.Usage.OutputTokenCount);
+        Assert.Equal(16, response.MaxOutputTokenCount);
+    }
+
+    [Fact]
+    public async Task WhatNeedsAStoredResponse_IsRefusedWith400_NamingTheParameter_AndNotBilled()
+    {
+        var log = new ResponseLog();
+        var options = new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("And then?")]) { PreviousResponseId = "resp_abc" };
+
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Responses(log).CreateResponseAsync(options).WithTimeout());
+
+        Assert.Equal(400, refused.Status);
+        using var error = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
+        Assert.Equal("previous_response_id", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.Contains("does not keep responses", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal(("/v1/responses", RequestOutcome.ClientError, false, 0m), (row.Endpoint, row.Outcome, row.Billable, row.Cost));
+    }
+
+    [Fact]
+    public async Task AVendorHostedTool_IsRefusedWith400()
+    {
+        var options = new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("Search the web.")]) { Tools = { ResponseTool.CreateWebSearchTool() } };
+
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Responses().CreateResponseAsync(options).WithTimeout());
+
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("function tools", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RetrievingAResponse_Is404_AsCorridorKeepsNone()
+    {
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Responses().GetResponseAsync("resp_abc").WithTimeout());
+
+        Assert.Equal(404, refused.Status);
+        Assert.Contains("does not keep responses", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnUnknownModel_Is404_InOpenAIsShape()
+    {
+        var refused = await Assert.ThrowsAsync<ClientResultException>(
+            () => Responses().CreateResponseAsync("no-such-model", "Hello?").WithTimeout());
+
+        Assert.Equal(404, refused.Status);
+    }
+
+    [Fact]
+    public async Task AMalformedBody_Is400_AndTheGatewayKeepsServing()
+    {
+        using var http = Live.Http();
+
+        using var malformed = await http.PostAsync("/v1/responses", new StringContent(""""{"model":"gpt-4.1","input":[{"type":"message"""", Encoding.UTF8, "application/json")).WithTimeout();
+        using var wrongType = await http.PostAsync("/v1/responses", new StringContent("""{"model":"gpt-4.1","input":42}""", Encoding.UTF8, "application/json")).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
+        using var error = JsonDocument.Parse(await wrongType.Content.ReadAsStringAsync());
+        Assert.Equal("input", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+        var served = (await Responses().CreateResponseAsync("gpt-4.1", "Still there?").WithTimeout()).Value;
+        Assert.Equal(ResponseStatus.Completed, served.Status);
+    }
+
+    private static FunctionTool WeatherFunction() => ResponseTool.CreateFunctionTool("get_weather", BinaryData.FromString(
+        """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""), strictModeEnabled: null, "The current weather in a city.");
+}

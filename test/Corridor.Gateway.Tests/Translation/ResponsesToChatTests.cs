@@ -1,0 +1,324 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Corridor.Gateway.Translation;
+
+namespace Corridor.Gateway.Tests.Translation;
+
+/// <summary>The Responses API served as a chat completion: the request into chat, the answer and its stream back.</summary>
+public sealed class ResponsesToChatTests
+{
+    private static readonly ResponsesContext Context = new("resp_00ab", 1_700_000_000, "{}"u8.ToArray());
+
+    private static TranslationResult Request(string json) => ResponsesToChat.TranslateRequest(Encoding.UTF8.GetBytes(json), out _);
+
+    [Fact]
+    public void AConversation_WithInstructionsImagesFunctionCallsAndOptions_BecomesTheChatRequestThatSaysTheSame()
+    {
+        var result = Request("""
+            {"model":"gpt-4.1","instructions":"Be brief.","stream":true,"max_output_tokens":300,"temperature":0.2,
+             "store":false,"metadata":{"team":"ops"},"truncation":"auto","user":"u-1",
+             "reasoning":{"effort":"low","summary":"auto"},
+             "text":{"format":{"type":"json_schema","name":"weather","schema":{"type":"object"},"strict":true},"verbosity":"low"},
+             "include":["message.output_text.logprobs"],"top_logprobs":2,
+             "tools":[{"type":"function","name":"get_weather","description":"Weather.","parameters":{"type":"object"},"strict":true}],
+             "tool_choice":{"type":"function","name":"get_weather"},"parallel_tool_calls":false,
+             "input":[
+               {"role":"user","content":[{"type":"input_text","text":"Weather here?"},{"type":"input_image","image_url":"https://example.com/a.png","detail":"low"}]},
+               {"type":"message","role":"assistant","content":[{"type":"output_text","text":"Checking.","annotations":[]}]},
+               {"type":"reasoning","id":"rs_1","summary":[]},
+               {"type":"function_call","call_id":"call_A","name":"get_weather","arguments":"{\"city\":\"Oslo\"}"},
+               {"type":"function_call_output","call_id":"call_A","output":"{\"temperature\":4}"},
+               {"role":"developer","content":"Use Celsius."}
+             ]}
+            """);
+
+        TranslationAssert.Body("""
+            {"model":"gpt-4.1","messages":[
+               {"role":"system","content":"Be brief."},
+               {"role":"user","content":[{"type":"text","text":"Weather here?"},{"type":"image_url","image_url":{"url":"https://example.com/a.png","detail":"low"}}]},
+               {"role":"assistant","content":"Checking.","tool_calls":[{"id":"call_A","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}]},
+               {"role":"tool","tool_call_id":"call_A","content":"{\"temperature\":4}"},
+               {"role":"developer","content":"Use Celsius."}],
+             "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather.","parameters":{"type":"object"},"strict":true}}],
+             "tool_choice":{"type":"function","function":{"name":"get_weather"}},
+             "parallel_tool_calls":false,"temperature":0.2,"user":"u-1","max_completion_tokens":300,"reasoning_effort":"low",
+             "verbosity":"low","response_format":{"type":"json_schema","json_schema":{"name":"weather","schema":{"type":"object"},"strict":true}},
+             "logprobs":true,"top_logprobs":2,"stream":true,"stream_options":{"include_usage":true}}
+            """, result);
+    }
+
+    [Fact]
+    public void TextInput_IsTheUsersMessage_AndTheEchoKeepsWhatTheAnswerRepeats()
+    {
+        var result = ResponsesToChat.TranslateRequest("""{"model":"m","input":"Hi","instructions":"Be kind.","tools":[],"stream":false,"store":true}"""u8, out var echo);
+
+        TranslationAssert.Body("""{"model":"m","messages":[{"role":"system","content":"Be kind."},{"role":"user","content":"Hi"}],"stream":false}""", result);
+        TranslationAssert.JsonEqual("""{"instructions":"Be kind.","tools":[]}""", Encoding.UTF8.GetString(echo));
+    }
+
+    [Fact]
+    public void CallsAfterAnAnswer_JoinItsMessage_AndCallsWithoutOne_HaveNoContent()
+    {
+        var result = Request("""
+            {"model":"m","input":[
+               {"type":"function_call","call_id":"a","name":"f","arguments":"{}"},
+               {"type":"function_call","call_id":"b","name":"g","arguments":"{}"},
+               {"type":"function_call_output","call_id":"a","output":[{"type":"input_text","text":"one"}]},
+               {"type":"function_call_output","call_id":"b","output":"two"}]}
+            """);
+
+        TranslationAssert.Body("""
+            {"model":"m","messages":[
+               {"role":"assistant","content":null,"tool_calls":[
+                  {"id":"a","type":"function","function":{"name":"f","arguments":"{}"}},
+                  {"id":"b","type":"function","function":{"name":"g","arguments":"{}"}}]},
+               {"role":"tool","tool_call_id":"a","content":"one"},
+               {"role":"tool","tool_call_id":"b","content":"two"}]}
+            """, result);
+    }
+
+    [Theory]
+    [InlineData("""{"model":"m","input":"x","previous_response_id":"resp_1"}""", "previous_response_id", "does not keep responses")]
+    [InlineData("""{"model":"m","input":"x","conversation":"conv_1"}""", "conversation", "does not keep responses")]
+    [InlineData("""{"model":"m","input":"x","prompt":{"id":"pmpt_1"}}""", "prompt", "Stored prompts")]
+    [InlineData("""{"model":"m","input":"x","background":true}""", "background", "Background responses")]
+    [InlineData("""{"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}""", "input[0].type", "Item references")]
+    [InlineData("""{"model":"m","input":[{"type":"web_search_call","id":"ws_1"}]}""", "input[0].type", "'web_search_call' is not supported")]
+    [InlineData("""{"model":"m","input":"x","tools":[{"type":"web_search"}]}""", "tools[0].type", "function tools")]
+    [InlineData("""{"model":"m","input":"x","tool_choice":{"type":"file_search"}}""", "tool_choice", "'tool_choice' must be")]
+    [InlineData("""{"model":"m"}""", "input", "'input' is required")]
+    [InlineData("""{"model":"m","input":[]}""", "input", "must not be empty")]
+    [InlineData("""{"model":"m","input":42}""", "input", "must be a string or an array")]
+    [InlineData("""{"model":"m","input":[{"role":"robot","content":"x"}]}""", "input[0].role", "must be 'user'")]
+    [InlineData("""{"model":"m","input":[{"role":"user","content":[{"type":"input_image","file_id":"file-1"}]}]}""", "input[0].content[0].image_url", "does not keep files")]
+    [InlineData("""{"model":"m","input":[{"role":"user","content":[{"type":"input_audio"}]}]}""", "input[0].content[0].type", "'input_audio' is not supported")]
+    [InlineData("""{"model":"m","input":[{"type":"function_call","name":"f","arguments":"{}"}]}""", "input[0].call_id", "'input[0].call_id' is required")]
+    [InlineData("""{"model":"m","input":"x","max_output_tokens":0}""", "max_output_tokens", "positive integer")]
+    [InlineData("""{"model":"m","input":"x","stream":"yes"}""", "stream", "a boolean")]
+    [InlineData("""{"model":"m","input":"x","text":{"format":{"type":"json_schema","schema":{}}}}""", "text.format.name", "is required")]
+    [InlineData("""{"model":"m","input":"x","include":"message.output_text.logprobs"}""", "include", "an array of strings")]
+    public void WhatCorridorCannotServe_IsRefused_NamingTheParameter(string body, string param, string messagePart) =>
+        TranslationAssert.Error(Request(body), param, messagePart);
+
+    [Fact]
+    public void AnAnswer_BecomesAResponse_WithItsTextItsCallsAndItsUsage_AndEchoesTheRequest()
+    {
+        var context = Context with { Echo = """{"instructions":"Be brief.","max_output_tokens":300,"tools":[{"type":"function","name":"get_weather"}]}"""u8.ToArray() };
+        var chat = """
+            {"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4.1-2025-04-14",
+             "choices":[{"index":0,"finish_reason":"tool_calls","logprobs":null,
+               "message":{"role":"assistant","content":"Checking.","refusal":null,
+                 "tool_calls":[{"id":"call_A","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}},
+                               {"type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]}}],
+             "usage":{"prompt_tokens":120,"completion_tokens":40,"total_tokens":160,"prompt_tokens_details":{"cached_tokens":20},"completion_tokens_details":{"reasoning_tokens":8}}}
+            """u8;
+
+        var result = ResponsesToChat.TranslateResponse(chat, context, "gpt-4.1");
+
+        TranslationAssert.Body("""
+            {"id":"resp_00ab","object":"response","created_at":1700000000,"status":"completed","background":false,"error":null,
+             "incomplete_details":null,"model":"gpt-4.1",
+             "output":[
+               {"id":"msg_00ab_0","type":"message","status":"completed","role":"assistant",
+                "content":[{"type":"output_text","text":"Checking.","annotations":[],"logprobs":[]}]},
+               {"id":"fc_00ab_1","type":"function_call","status":"completed","call_id":"call_A","name":"get_weather","arguments":"{\"city\":\"Oslo\"}"},
+               {"id":"fc_00ab_2","type":"function_call","status":"completed","call_id":"call_00ab_2","name":"get_weather","arguments":"{\"city\":\"Rome\"}"}],
+             "previous_response_id":null,"store":false,
+             "instructions":"Be brief.","max_output_tokens":300,"metadata":{},"parallel_tool_calls":true,"prompt_cache_key":null,
+             "reasoning":{"effort":null,"summary":null},"safety_identifier":null,"service_tier":"default","temperature":1.0,
+             "text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[{"type":"function","name":"get_weather"}],
+             "top_logprobs":0,"top_p":1.0,"truncation":"disabled","user":null,
+             "usage":{"input_tokens":120,"input_tokens_details":{"cached_tokens":20},"output_tokens":40,"output_tokens_details":{"reasoning_tokens":8},"total_tokens":160}}
+            """, result);
+    }
+
+    [Theory]
+    [InlineData("length", "max_output_tokens")]
+    [InlineData("content_filter", "content_filter")]
+    public void AnAnswerCutShort_IsIncomplete_AndSaysWhy(string finishReason, string reason)
+    {
+        var chat = $$$"""{"choices":[{"index":0,"finish_reason":"{{{finishReason}}}","message":{"role":"assistant","content":"Once upon"}}],"usage":{"prompt_tokens":5,"completion_tokens":2}}""";
+
+        var result = ResponsesToChat.TranslateResponse(Encoding.UTF8.GetBytes(chat), Context, "m");
+
+        using var response = JsonDocument.Parse(result.Body);
+        Assert.Equal("incomplete", response.RootElement.GetProperty("status").GetString());
+        Assert.Equal(reason, response.RootElement.GetProperty("incomplete_details").GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public void AnAnswerTheUpstreamCouldNotFinish_IsInterrupted_AsForEveryClient()
+    {
+        var result = ResponsesToChat.TranslateResponse("""{"choices":[{"index":0,"finish_reason":"insufficient_system_resource","message":{"role":"assistant","content":"Once"}}]}"""u8, Context, "m");
+
+        Assert.True(result.IsInterrupted);
+    }
+
+    [Fact]
+    public void LogProbabilities_AreTheTextsOwn()
+    {
+        var chat = """{"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"},"logprobs":{"content":[{"token":"Hi","logprob":-0.1,"bytes":[72,105],"top_logprobs":[]}]}}]}"""u8;
+
+        var result = ResponsesToChat.TranslateResponse(chat, Context, "m");
+
+        using var response = JsonDocument.Parse(result.Body);
+        var part = response.RootElement.GetProperty("output")[0].GetProperty("content")[0];
+        TranslationAssert.JsonEqual("""[{"token":"Hi","logprob":-0.1,"bytes":[72,105],"top_logprobs":[]}]""", part.GetProperty("logprobs").GetRawText());
+    }
+
+    /// <summary>An OpenAI stream as the API sends it: text, two tool calls in fragments, the finish chunk, the usage chunk, [DONE].</summary>
+    private const string ToolStream = """
+        data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}
+
+        data: {"choices":[{"index":0,"delta":{"content":"Checking"},"finish_reason":null}]}
+
+        data: {"choices":[{"index":0,"delta":{"content":" both."},"finish_reason":null}]}
+
+        data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_A","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}
+
+        data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}
+
+        data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]}
+
+        data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_B","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]},"finish_reason":null}]}
+
+        data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}
+
+        data: {"choices":[],"usage":{"prompt_tokens":120,"completion_tokens":40,"total_tokens":160,"prompt_tokens_details":{"cached_tokens":20}}}
+
+        data: [DONE]
+
+
+        """;
+
+    [Fact]
+    public void AStream_BecomesTheLifecycleEvents_NumberedInOrder_EndingWithTheWholeResponse()
+    {
+        var translator = ResponsesToChat.CreateStreamTranslator(Context, "gpt-4.1");
+
+        var events = Parse(TranslationAssert.Feed(translator, ToolStream));
+
+        Assert.Equal(
+        [
+            "response.created", "response.in_progress",
+            "response.output_item.added", "response.content_part.added", "response.output_text.delta", "response.output_text.delta",
+            "response.output_text.done", "response.content_part.done", "response.output_item.done",
+            "response.output_item.added", "response.function_call_arguments.delta", "response.function_call_arguments.delta",
+            "response.function_call_arguments.done", "response.output_item.done",
+            "response.output_item.added", "response.function_call_arguments.delta", "response.function_call_arguments.done", "response.output_item.done",
+            "response.completed",
+        ], events.Select(e => e.Name));
+        Assert.All(events, e => Assert.Equal(e.Name, e.Data.GetProperty("type").GetString()));
+        Assert.Equal(Enumerable.Range(0, events.Count), events.Select(e => e.Data.GetProperty("sequence_number").GetInt32()));
+        Assert.Equal("Checking both.", events[6].Data.GetProperty("text").GetString());
+        Assert.Equal("{\"city\":\"Paris\"}", events[12].Data.GetProperty("arguments").GetString());
+        Assert.Equal(1, events[12].Data.GetProperty("output_index").GetInt32());
+        var response = events[^1].Data.GetProperty("response");
+        Assert.Equal("completed", response.GetProperty("status").GetString());
+        Assert.Equal(["message", "function_call", "function_call"], response.GetProperty("output").EnumerateArray().Select(i => i.GetProperty("type").GetString()));
+        Assert.Equal("call_B", response.GetProperty("output")[2].GetProperty("call_id").GetString());
+        TranslationAssert.JsonEqual("""{"input_tokens":120,"input_tokens_details":{"cached_tokens":20},"output_tokens":40,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":160}""",
+            response.GetProperty("usage").GetRawText());
+        Assert.Equal("in_progress", events[0].Data.GetProperty("response").GetProperty("status").GetString());
+        Assert.True(translator.Completed);
+        Assert.Equal(new TokenUsage(120, 40), translator.Usage);
+    }
+
+    [Fact]
+    public void AStreamCutAtTheTokenCap_EndsWithResponseIncomplete()
+    {
+        var events = Parse(TranslationAssert.Feed(ResponsesToChat.CreateStreamTranslator(Context, "m"), """
+            data: {"choices":[{"index":0,"delta":{"content":"Once"},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}
+
+            data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":1}}
+
+            data: [DONE]
+
+            """));
+
+        Assert.Equal("response.incomplete", events[^1].Name);
+        Assert.Equal("max_output_tokens", events[^1].Data.GetProperty("response").GetProperty("incomplete_details").GetProperty("reason").GetString());
+    }
+
+    [Theory]
+    [InlineData("""
+        data: {"choices":[{"index":0,"delta":{"content":"Once"},"finish_reason":null}]}
+
+        data: {"error":{"message":"The server had an error.","type":"server_error"}}
+
+        """, "server_error", "The server had an error.", "upstream_stream_error")]
+    [InlineData("""
+        data: {"choices":[{"index":0,"delta":{"content":"Once"},"finish_reason":null}]}
+
+        """, "api_error", "The upstream stream ended before the response was complete.", null)]
+    public void AStreamThatFails_EndsWithAnErrorEvent_AndResponseFailed(string sse, string code, string message, string? failureCode)
+    {
+        var translator = ResponsesToChat.CreateStreamTranslator(Context, "m");
+
+        var events = Parse(TranslationAssert.Feed(translator, sse));
+
+        Assert.Equal(["error", "response.failed"], events[^2..].Select(e => e.Name));
+        Assert.Equal((code, message), (events[^2].Data.GetProperty("code").GetString(), events[^2].Data.GetProperty("message").GetString()));
+        var response = events[^1].Data.GetProperty("response");
+        Assert.Equal("failed", response.GetProperty("status").GetString());
+        Assert.Equal(message, response.GetProperty("error").GetProperty("message").GetString());
+        Assert.True(translator.Failed);
+        Assert.False(translator.Completed);
+        Assert.Equal(failureCode, translator.FailureCode);
+    }
+
+    [Fact]
+    public void AnErrorFoundOutsideTheTranslator_EndsTheStreamInTheResponsesShape()
+    {
+        var translator = ResponsesToChat.CreateStreamTranslator(Context, "m");
+        var output = new ArrayBufferWriter<byte>();
+
+        translator.Fail(output, "api_error", "The upstream reported an error.", "upstream_stream_error");
+
+        var events = Parse(Encoding.UTF8.GetString(output.WrittenSpan));
+        Assert.Equal(["error", "response.failed"], events.Select(e => e.Name));
+        Assert.Equal("upstream_stream_error", translator.FailureCode);
+    }
+
+    [Fact]
+    public void AnAnthropicUpstreamsStream_IsTranslatedTwice_IntoTheSameEvents()
+    {
+        var translator = ResponsesToChat.CreateStreamTranslator(Context, "claude-sonnet-4",
+            ChatToMessages.CreateStreamTranslator("claude-sonnet-4", "chatcmpl-x", includeUsage: true));
+
+        var events = Parse(TranslationAssert.Feed(translator, """
+            event: message_start
+            data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4","content":[],"usage":{"input_tokens":12,"cache_read_input_tokens":30,"output_tokens":1}}}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}
+
+            event: content_block_stop
+            data: {"type":"content_block_stop","index":0}
+
+            event: message_delta
+            data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":7}}
+
+            event: message_stop
+            data: {"type":"message_stop"}
+
+            """));
+
+        Assert.Equal("response.created", events[0].Name);
+        Assert.Equal("Hello", Assert.Single(events, e => e.Name == "response.output_text.delta").Data.GetProperty("delta").GetString());
+        var usage = events[^1].Data.GetProperty("response").GetProperty("usage");
+        Assert.Equal("response.completed", events[^1].Name);
+        Assert.Equal((42, 30, 7), (usage.GetProperty("input_tokens").GetInt32(), usage.GetProperty("input_tokens_details").GetProperty("cached_tokens").GetInt32(), usage.GetProperty("output_tokens").GetInt32()));
+        Assert.True(translator.Completed);
+        Assert.Equal(new TokenUsage(42, 7), translator.Usage);
+    }
+
+    private static List<(string? Name, JsonElement Data)> Parse(string sse) =>
+        [.. TranslationAssert.ParseSse(sse).Select(e => (e.Event, JsonDocument.Parse(e.Data).RootElement.Clone()))];
+}
