@@ -252,11 +252,11 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         var clientBody = ClientBody(call, direction, body.Span);
         if (clientBody.IsInterrupted)
         {
-            // The upstream could not finish the answer: the client gets Anthropic's own word for that, 529 overloaded_error,
-            // which its SDK retries. No answer reached the client, so nothing is billed (docs/faults.md); a stream cut the
-            // same way is billed, as any stream that began.
+            // The upstream could not finish the answer: an Anthropic client gets Anthropic's own word for that, 529
+            // overloaded_error, a Responses client a 503; both SDKs retry. No answer reached the client, so nothing is billed
+            // (docs/faults.md); a stream cut the same way is billed, as any stream that began.
             call.Outcome = RequestOutcome.UpstreamError;
-            return new GatewayError(ErrorKind.Unavailable, clientBody.Error!, clientBody.Anomaly) { StatusOverride = 529 };
+            return new GatewayError(ErrorKind.Unavailable, clientBody.Error!, clientBody.Anomaly) { StatusOverride = call.Dialect == Dialect.Anthropic ? 529 : null };
         }
         if (clientBody.Error is { } error)
         {

@@ -471,6 +471,39 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         LedgerAssert.Billed(Live, row, "odd-openai-sg", 40, 3);
     }
 
+    [Fact]
+    public async Task AnAnswerCutForWantOfUpstreamResources_IsA503ToAResponsesClient_AndNotBilled()
+    {
+        var log = new ResponseLog();
+#pragma warning disable OPENAI001 // the Responses client is marked experimental in the SDK
+        var refused = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() =>
+            Live.OpenAI(log: log).GetResponsesClient().CreateResponseAsync("odd-openai", "insufficient-resource")).WithTimeout();
+#pragma warning restore OPENAI001
+
+        Assert.Equal(503, refused.Status);
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal((RequestOutcome.UpstreamError, 503, "upstream_insufficient_resource"), (row.Outcome, row.Status, row.ErrorCode));
+        LedgerAssert.NotBilled(row);
+    }
+
+    [Fact]
+    public async Task AStreamCutForWantOfUpstreamResources_EndsAResponsesStreamWithResponseFailed_BilledAsTheUpstreamReported()
+    {
+        var log = new ResponseLog();
+#pragma warning disable OPENAI001 // the Responses client is marked experimental in the SDK
+        var options = new OpenAI.Responses.CreateResponseOptions("odd-openai", [OpenAI.Responses.ResponseItem.CreateUserMessageItem("insufficient-resource")]) { StreamingEnabled = true };
+        var updates = await (await Live.OpenAI(log: log).GetResponsesClient().CreateResponseStreamingAsync(options).WithTimeout()).ToListWithTimeoutAsync();
+
+        Assert.IsType<OpenAI.Responses.StreamingResponseErrorUpdate>(updates[^2]);
+        var failed = Assert.IsType<OpenAI.Responses.StreamingResponseFailedUpdate>(updates[^1]).Response;
+        Assert.Equal(OpenAI.Responses.ResponseStatus.Failed, failed.Status);
+#pragma warning restore OPENAI001
+        Assert.Equal("The answer is", failed.GetOutputText());
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal((RequestOutcome.UpstreamError, "upstream_insufficient_resource"), (row.Outcome, row.ErrorCode));
+        LedgerAssert.Billed(Live, row, "odd-openai-sg", 40, 3);
+    }
+
     /// <summary>
     /// An upstream's own error event mid-stream, translated (an OpenAI client on odd-claude, an Anthropic client on odd-openai)
     /// or relayed as it is (the same dialect): the client gets the text so far and then one error event, its last, released
