@@ -27,5 +27,9 @@ Corridor is starting on http://127.0.0.1:8080 (simulated upstreams on :9090). Tr
     -H "x-api-key: $secret" -H "anthropic-version: 2023-06-01" -H "Content-Type: application/json" \\
     -d '{"model":"claude-sonnet-4","max_tokens":200,"messages":[{"role":"user","content":"Hello"}]}'
 
+  curl -s http://127.0.0.1:8080/v1/responses \\
+    -H "Authorization: Bearer $secret" -H "Content-Type: application/json" \\
+    -d '{"model":"claude-sonnet-4","instructions":"Be brief.","input":"Hello from the Responses API"}'
+
 TXT
 "$corridor" serve --config corridor.yaml

@@ -115,7 +115,7 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
         var writer = Begin(output, "response.output_item.added"u8);
         writer.WriteNumber("output_index", _items.Count - 1);
         writer.WritePropertyName("item");
-        item.Write(writer, done: false);
+        item.Write(writer);
         End(writer);
         if (!item.IsFunctionCall)
         {
@@ -128,14 +128,15 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
         }
     }
 
-    private void CloseOpen(IBufferWriter<byte> output)
+    /// <summary>Ends the open item: <paramref name="status"/> says how the answer ended so far (a new item: it went on).</summary>
+    private void CloseOpen(IBufferWriter<byte> output, ResponseStatus status = default)
     {
         if (_open is not { } item)
         {
             return;
         }
         _open = null;
-        item.Done = true;
+        (status.Status is null ? ResponseStatus.From(null) : status).End([item]);
         var text = item.Text.ToString();
         Utf8JsonWriter writer;
         if (item.IsFunctionCall)
@@ -165,7 +166,7 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
         writer = Begin(output, "response.output_item.done"u8);
         writer.WriteNumber("output_index", _items.IndexOf(item));
         writer.WritePropertyName("item");
-        item.Write(writer, done: true);
+        item.Write(writer);
         End(writer);
     }
 
@@ -178,8 +179,8 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
             return;
         }
         EnsureStarted(output);
-        CloseOpen(output);
         var status = ResponseStatus.From(_finishReason);
+        CloseOpen(output, status);
         WriteLifecycle(output, status.Status == "incomplete" ? "response.incomplete"u8 : "response.completed"u8, status,
             new ResponseUsage(Counts, _reasoningTokens));
         Completed = true;
@@ -192,7 +193,9 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
         writer.WriteString("message", message);
         writer.WriteNull("param");
         End(writer);
-        WriteLifecycle(output, "response.failed"u8, ResponseStatus.Failed(type, message), new ResponseUsage(Counts, _reasoningTokens));
+        var failed = ResponseStatus.Failed(type, message);
+        failed.End(_items);
+        WriteLifecycle(output, "response.failed"u8, failed, new ResponseUsage(Counts, _reasoningTokens));
     }
 
     private void WriteLifecycle(IBufferWriter<byte> output, ReadOnlySpan<byte> name, ResponseStatus status, ResponseUsage? usage)

@@ -21,7 +21,8 @@ internal sealed class ResponseOutputItem(string id, bool isFunctionCall, string?
     /// <summary>The text's log probabilities, as chat gives them (a JSON array's elements, comma-separated), when asked for.</summary>
     public ArrayBufferWriter<byte>? Logprobs { get; set; }
 
-    public bool Done { get; set; }
+    /// <summary><c>in_progress</c> until the item ends: <c>completed</c>, or <c>incomplete</c> for the last item of an answer cut short.</summary>
+    public string Status { get; set; } = "in_progress";
 
     public void AddLogprobs(JsonElement chatLogprobs)
     {
@@ -58,15 +59,16 @@ internal sealed class ResponseOutputItem(string id, bool isFunctionCall, string?
         writer.WriteRawValue(array, skipInputValidation: true);
     }
 
-    /// <summary>The item as <c>output</c> lists it; <paramref name="done"/> says whether it is complete.</summary>
-    public void Write(Utf8JsonWriter writer, bool done)
+    /// <summary>The item as <c>output</c> lists it: empty while in progress, whole once it ended.</summary>
+    public void Write(Utf8JsonWriter writer)
     {
+        var done = Status != "in_progress";
         writer.WriteStartObject();
         writer.WriteString("id", Id);
         if (IsFunctionCall)
         {
             writer.WriteString("type", "function_call");
-            writer.WriteString("status", done ? "completed" : "in_progress");
+            writer.WriteString("status", Status);
             writer.WriteString("call_id", CallId);
             writer.WriteString("name", Name);
             writer.WriteString("arguments", done ? Text.ToString() : string.Empty);
@@ -74,7 +76,7 @@ internal sealed class ResponseOutputItem(string id, bool isFunctionCall, string?
         else
         {
             writer.WriteString("type", "message");
-            writer.WriteString("status", done ? "completed" : "in_progress");
+            writer.WriteString("status", Status);
             writer.WriteString("role", "assistant");
             writer.WriteStartArray("content");
             if (done)
@@ -113,6 +115,21 @@ internal readonly record struct ResponseStatus(string Status, string? Incomplete
     };
 
     public static ResponseStatus Failed(string code, string message) => new("failed", null, code, message);
+
+    /// <summary>
+    /// Ends the answer's items that are still in progress: <c>completed</c>, except the last of an answer cut short, which
+    /// is <c>incomplete</c> as OpenAI marks it (and every one of a failed answer).
+    /// </summary>
+    public void End(IReadOnlyList<ResponseOutputItem> items)
+    {
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i].Status == "in_progress")
+            {
+                items[i].Status = Status == "completed" || (Status == "incomplete" && i < items.Count - 1) ? "completed" : "incomplete";
+            }
+        }
+    }
 }
 
 internal static partial class ResponsesToChat
@@ -160,11 +177,13 @@ internal static partial class ResponsesToChat
             }
         }
         var usage = root.TryGet("usage", out var u) ? ResponseUsage.FromOpenAI(u) : default;
+        var status = ResponseStatus.From(finishReason);
+        status.End(items);
 
         var writer = Json.StartBody(out var buffer, sizeHint);
         using (writer)
         {
-            WriteResponse(writer, context, clientModel, ResponseStatus.From(finishReason), items, usage);
+            WriteResponse(writer, context, clientModel, status, items, usage);
             return Json.Finish(writer, buffer);
         }
     }
@@ -214,7 +233,7 @@ internal static partial class ResponsesToChat
         writer.WriteStartArray("output");
         foreach (var item in output)
         {
-            item.Write(writer, item.Done || status.Status != "in_progress");
+            item.Write(writer);
         }
         writer.WriteEndArray();
         writer.WriteNull("previous_response_id");

@@ -145,6 +145,7 @@ public sealed class ResponsesToChatTests
         using var response = JsonDocument.Parse(result.Body);
         Assert.Equal("incomplete", response.RootElement.GetProperty("status").GetString());
         Assert.Equal(reason, response.RootElement.GetProperty("incomplete_details").GetProperty("reason").GetString());
+        Assert.Equal("incomplete", response.RootElement.GetProperty("output")[0].GetProperty("status").GetString());
     }
 
     [Fact]
@@ -240,6 +241,8 @@ public sealed class ResponsesToChatTests
             """));
 
         Assert.Equal("response.incomplete", events[^1].Name);
+        Assert.Equal("incomplete", events[^2].Data.GetProperty("item").GetProperty("status").GetString());
+        Assert.Equal("incomplete", events[^1].Data.GetProperty("response").GetProperty("output")[0].GetProperty("status").GetString());
         Assert.Equal("max_output_tokens", events[^1].Data.GetProperty("response").GetProperty("incomplete_details").GetProperty("reason").GetString());
     }
 
@@ -265,6 +268,8 @@ public sealed class ResponsesToChatTests
         var response = events[^1].Data.GetProperty("response");
         Assert.Equal("failed", response.GetProperty("status").GetString());
         Assert.Equal(message, response.GetProperty("error").GetProperty("message").GetString());
+        var cut = Assert.Single(response.GetProperty("output").EnumerateArray());
+        Assert.Equal(("incomplete", "Once"), (cut.GetProperty("status").GetString(), cut.GetProperty("content")[0].GetProperty("text").GetString()));
         Assert.True(translator.Failed);
         Assert.False(translator.Completed);
         Assert.Equal(failureCode, translator.FailureCode);
