@@ -194,7 +194,14 @@ public sealed record DeniedPartyList(IReadOnlyList<DeniedPartyEntry> Entries, do
 }
 
 /// <summary>Billable totals for one tenant and model.</summary>
-public sealed record UsageTotal(string TenantId, string Model, long Requests, long InputTokens, long OutputTokens, decimal Cost);
+public sealed record UsageTotal(string TenantId, string Model, long Requests, long InputTokens, long OutputTokens, decimal Cost)
+{
+    /// <summary>Of <see cref="InputTokens"/>, those the vendor read from its prompt cache (billed at the cache-read price).</summary>
+    public long CacheReadTokens { get; init; }
+
+    /// <summary>Of <see cref="InputTokens"/>, those the vendor wrote to its prompt cache (billed at the cache-write price).</summary>
+    public long CacheWriteTokens { get; init; }
+}
 
 /// <summary>The limits a tenant or key has of its own.</summary>
 public sealed record SubjectLimits(LimitScope Scope, string Id, Limits Limits);

@@ -25,7 +25,9 @@ internal static class PostgresLedger
             requests = u.requests + excluded.requests,
             input_tokens = u.input_tokens + excluded.input_tokens,
             output_tokens = u.output_tokens + excluded.output_tokens,
-            cost = u.cost + excluded.cost
+            cost = u.cost + excluded.cost,
+            cache_read_tokens = u.cache_read_tokens + excluded.cache_read_tokens,
+            cache_write_tokens = u.cache_write_tokens + excluded.cache_write_tokens
         """;
 
     /// <summary>
@@ -36,9 +38,10 @@ internal static class PostgresLedger
         WITH inserted AS (
             INSERT INTO ledger ({ColumnList}, seq) SELECT {ColumnList}, seq FROM ledger_incoming ORDER BY seq
             ON CONFLICT (time, request_id) DO NOTHING
-            RETURNING time, tenant_id, model, input_tokens, output_tokens, cost, billable)
-        INSERT INTO usage_daily AS u (day, tenant_id, model, requests, input_tokens, output_tokens, cost)
-        SELECT (time AT TIME ZONE 'UTC')::date, tenant_id, model, count(*), sum(input_tokens), sum(output_tokens), sum(cost)
+            RETURNING time, tenant_id, model, input_tokens, output_tokens, cost, cache_read_tokens, cache_write_tokens, billable)
+        INSERT INTO usage_daily AS u (day, tenant_id, model, requests, input_tokens, output_tokens, cost, cache_read_tokens, cache_write_tokens)
+        SELECT (time AT TIME ZONE 'UTC')::date, tenant_id, model, count(*), sum(input_tokens), sum(output_tokens), sum(cost),
+            sum(cache_read_tokens), sum(cache_write_tokens)
         FROM inserted WHERE billable AND tenant_id IS NOT NULL
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         {AddToDailySql}
@@ -46,8 +49,8 @@ internal static class PostgresLedger
 
     /// <summary>Adds a batch's billable totals (computed here, grouped by day, tenant and model) to the daily totals.</summary>
     internal static readonly string AddDailySql = $"""
-        INSERT INTO usage_daily AS u (day, tenant_id, model, requests, input_tokens, output_tokens, cost)
-        SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::numeric[])
+        INSERT INTO usage_daily AS u (day, tenant_id, model, requests, input_tokens, output_tokens, cost, cache_read_tokens, cache_write_tokens)
+        SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::numeric[], $8::bigint[], $9::bigint[])
         ORDER BY 1, 2, 3
         {AddToDailySql}
         """;
@@ -55,7 +58,7 @@ internal static class PostgresLedger
     /// <summary>The parameters of <see cref="AddDailySql"/>: the batch's billable rows summed per UTC day, tenant and model.</summary>
     internal static void AddDailyParameters(NpgsqlCommand command, IReadOnlyList<LedgerEntry> entries)
     {
-        var totals = new SortedDictionary<(DateOnly Day, string Tenant, string Model), (long Requests, long Input, long Output, decimal Cost)>();
+        var totals = new SortedDictionary<(DateOnly Day, string Tenant, string Model), (long Requests, long Input, long Output, decimal Cost, long CacheRead, long CacheWrite)>();
         foreach (var e in entries)
         {
             if (!e.Billable || e.TenantId is null)
@@ -65,7 +68,7 @@ internal static class PostgresLedger
 
             var key = (DateOnly.FromDateTime(e.Time.UtcDateTime), Storable(e.TenantId)!, Storable(e.Model)!);
             totals.TryGetValue(key, out var t);
-            totals[key] = (t.Requests + 1, t.Input + e.InputTokens, t.Output + e.OutputTokens, t.Cost + e.Cost);
+            totals[key] = (t.Requests + 1, t.Input + e.InputTokens, t.Output + e.OutputTokens, t.Cost + e.Cost, t.CacheRead + e.CacheReadTokens, t.CacheWrite + e.CacheWriteTokens);
         }
 
         command.Parameters.AddWithValue(totals.Keys.Select(k => k.Day).ToArray());
@@ -75,6 +78,8 @@ internal static class PostgresLedger
         command.Parameters.AddWithValue(totals.Values.Select(v => v.Input).ToArray());
         command.Parameters.AddWithValue(totals.Values.Select(v => v.Output).ToArray());
         command.Parameters.AddWithValue(totals.Values.Select(v => v.Cost).ToArray());
+        command.Parameters.AddWithValue(totals.Values.Select(v => v.CacheRead).ToArray());
+        command.Parameters.AddWithValue(totals.Values.Select(v => v.CacheWrite).ToArray());
     }
 
     internal static readonly string SelectSql = $"SELECT {ColumnList} FROM ledger";

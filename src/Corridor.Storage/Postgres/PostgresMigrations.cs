@@ -382,6 +382,22 @@ internal static class PostgresMigrations
             ALTER TABLE usage_daily ADD PRIMARY KEY (tenant_id, day, model);
             CREATE INDEX ix_usage_daily_day ON usage_daily (day);
             """),
+        new(17, "daily usage of the prompt cache", """
+            -- The daily totals count the ledger's cache tokens (migration 15) too, as SQLite's (its migration 14), so a usage
+            -- query says how much of a tenant's input the vendor's prompt cache served or took. The ledger's writer adds them
+            -- from here on (PostgresLedger); the rows it took before are summed here, per UTC day as the writer counts.
+            ALTER TABLE usage_daily
+                ADD COLUMN cache_read_tokens bigint NOT NULL DEFAULT 0,
+                ADD COLUMN cache_write_tokens bigint NOT NULL DEFAULT 0;
+            UPDATE usage_daily AS u SET cache_read_tokens = cached.reads, cache_write_tokens = cached.writes
+            FROM (
+                SELECT (time AT TIME ZONE 'UTC')::date AS day, tenant_id, model, sum(cache_read_tokens) AS reads, sum(cache_write_tokens) AS writes
+                FROM ledger
+                WHERE billable AND tenant_id IS NOT NULL AND (cache_read_tokens > 0 OR cache_write_tokens > 0)
+                GROUP BY 1, 2, 3
+            ) AS cached
+            WHERE u.tenant_id = cached.tenant_id AND u.day = cached.day AND u.model = cached.model;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -330,7 +330,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         var parts = new List<string>();
         foreach (var (i, (start, end)) in days.LedgerSpans().Index())
         {
-            parts.Add($"SELECT tenant_id, model, 1 AS requests, input_tokens, output_tokens, cost FROM ledger WHERE billable AND {tenant} AND time >= @from{i}"
+            parts.Add($"SELECT tenant_id, model, 1 AS requests, input_tokens, output_tokens, cost, cache_read_tokens, cache_write_tokens FROM ledger WHERE billable AND {tenant} AND time >= @from{i}"
                 + (end is null ? "" : $" AND time < @to{i}"));
             AddTime(command, $"from{i}", start);
             if (end is { } e)
@@ -354,11 +354,13 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
                 command.Parameters.AddWithValue("end_day", endDay);
             }
 
-            parts.Add("SELECT tenant_id, model, requests, input_tokens, output_tokens, cost FROM usage_daily WHERE " + string.Join(" AND ", where));
+            parts.Add("SELECT tenant_id, model, requests, input_tokens, output_tokens, cost, cache_read_tokens, cache_write_tokens FROM usage_daily WHERE "
+                + string.Join(" AND ", where));
         }
 
         command.CommandText = $"""
-            SELECT tenant_id, model, sum(requests)::bigint, sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cost)
+            SELECT tenant_id, model, sum(requests)::bigint, sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cost),
+                sum(cache_read_tokens)::bigint, sum(cache_write_tokens)::bigint
             FROM ({string.Join(" UNION ALL ", parts)}) AS usage
             GROUP BY tenant_id, model ORDER BY tenant_id COLLATE "C", model COLLATE "C"
             """;
@@ -366,7 +368,10 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            totals.Add(new UsageTotal(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetDecimal(5)));
+            totals.Add(new UsageTotal(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetDecimal(5))
+            {
+                CacheReadTokens = reader.GetInt64(6), CacheWriteTokens = reader.GetInt64(7),
+            });
         }
 
         return totals;

@@ -50,7 +50,7 @@ internal static class LedgerRows
             _insert = Prepare(InsertSql);
             _commit = Prepare("COMMIT");
             _rollback = Prepare("ROLLBACK");
-            _daily = new UsageDaily.Statements(_db);
+            _daily = new UsageDaily.Statements(_db, SqliteMigrations.LatestVersion);
         }
 
         /// <summary>Inserts the rows in one transaction: they land together or not at all.</summary>

@@ -263,6 +263,23 @@ internal static class SqliteMigrations
             ALTER TABLE ledger ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
             """),
+        new(UsageDaily.CacheTokensVersion, "daily usage of the prompt cache", """
+            -- The daily totals count the ledger's cache tokens (migration 13) too, so a usage query says how much of a tenant's
+            -- input the vendor's prompt cache served or took, as the rows say. The ledger's writer adds them from here on
+            -- (UsageDaily); the rows it took before are summed here, in SQL (integers add exactly), per UTC day as the writer
+            -- counts (ledger times are milliseconds after 1970). Rows without cache tokens leave their day's totals at 0.
+            ALTER TABLE usage_daily ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE usage_daily ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+            UPDATE usage_daily SET cache_read_tokens = cached.reads, cache_write_tokens = cached.writes
+            FROM (
+                SELECT tenant_id, strftime('%Y-%m-%d', time / 1000, 'unixepoch') AS day, model,
+                    sum(cache_read_tokens) AS reads, sum(cache_write_tokens) AS writes
+                FROM ledger
+                WHERE billable = 1 AND tenant_id IS NOT NULL AND (cache_read_tokens > 0 OR cache_write_tokens > 0)
+                GROUP BY 1, 2, 3
+            ) AS cached
+            WHERE usage_daily.tenant_id = cached.tenant_id AND usage_daily.day = cached.day AND usage_daily.model = cached.model;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -591,7 +591,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         var parts = new List<string>();
         foreach (var (i, (start, end)) in days.LedgerSpans().Index())
         {
-            parts.Add($"SELECT tenant_id, model, 1, input_tokens, output_tokens, cost FROM ledger WHERE billable = 1 AND {tenant} AND time >= $from{i}"
+            parts.Add($"SELECT tenant_id, model, 1, input_tokens, output_tokens, cost, cache_read_tokens, cache_write_tokens FROM ledger WHERE billable = 1 AND {tenant} AND time >= $from{i}"
                 + (end is null ? "" : $" AND time < $to{i}"));
             command.Parameters.AddWithValue($"$from{i}", SqliteValues.ToUnixMs(start));
             if (end is { } e)
@@ -615,7 +615,8 @@ internal sealed partial class SqliteStore : ICorridorStore
                 command.Parameters.AddWithValue("$end_day", UsageDaily.DayText(endDay));
             }
 
-            parts.Add("SELECT tenant_id, model, requests, input_tokens, output_tokens, cost FROM usage_daily WHERE " + string.Join(" AND ", where));
+            parts.Add("SELECT tenant_id, model, requests, input_tokens, output_tokens, cost, cache_read_tokens, cache_write_tokens FROM usage_daily WHERE "
+                + string.Join(" AND ", where));
         }
 
         command.CommandText = string.Join(" UNION ALL ", parts);
@@ -626,8 +627,8 @@ internal sealed partial class SqliteStore : ICorridorStore
             {
                 var group = (reader.GetString(0), reader.GetString(1));
                 totals.TryGetValue(group, out var t);
-                totals[group] = new UsageDaily.Totals(t.Requests + reader.GetInt64(2), t.InputTokens + reader.GetInt64(3),
-                    t.OutputTokens + reader.GetInt64(4), t.Cost + SqliteValues.ParseDecimal(reader.GetString(5)));
+                totals[group] = t + new UsageDaily.Totals(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
+                    SqliteValues.ParseDecimal(reader.GetString(5)), reader.GetInt64(6), reader.GetInt64(7));
             }
         }
 
@@ -636,7 +637,10 @@ internal sealed partial class SqliteStore : ICorridorStore
             .. totals
                 .OrderBy(t => t.Key.Tenant, StringComparer.Ordinal)
                 .ThenBy(t => t.Key.Model, StringComparer.Ordinal)
-                .Select(t => new UsageTotal(t.Key.Tenant, t.Key.Model, t.Value.Requests, t.Value.InputTokens, t.Value.OutputTokens, t.Value.Cost)),
+                .Select(t => new UsageTotal(t.Key.Tenant, t.Key.Model, t.Value.Requests, t.Value.InputTokens, t.Value.OutputTokens, t.Value.Cost)
+                {
+                    CacheReadTokens = t.Value.CacheReadTokens, CacheWriteTokens = t.Value.CacheWriteTokens,
+                }),
         ];
     }
 

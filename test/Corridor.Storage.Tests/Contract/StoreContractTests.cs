@@ -277,9 +277,13 @@ public abstract class StoreContractTests : StoreContract
     public async Task UsageTotals_OverWholeAndPartDays_AreTheSumsOfTheRowsInRange_OfTheTenantAskedOrOfAll(string? tenantId)
     {
         // Every 7 hours for 12 days, two tenants and models, a retried batch and non-billable rows among them; globex has none.
+        // Of the input tokens, some were read from the vendor's prompt cache and some written to it (neither, on some rows).
         var rows = Enumerable.Range(0, 41).Select(i => LedgerSamples.Entry(
             $"r-{i}", T0.AddHours(7 * i), tenantId: i % 3 == 0 ? "zeta" : "acme", model: i % 2 == 0 ? "gpt-4.1" : "deepseek-v4",
-            inputTokens: 10 + i, outputTokens: i, cost: 0.001m * (i + 1), billable: i % 5 != 4)).ToList();
+            inputTokens: 10 + i, outputTokens: i, cost: 0.001m * (i + 1), billable: i % 5 != 4) with
+            {
+                CacheReadTokens = i % 4 == 0 ? 0 : 1 + i / 2, CacheWriteTokens = i % 3 == 1 ? 0 : i % 7,
+            }).ToList();
         await Store.AppendLedgerAsync(rows[..20], None).WithTimeout();
         await Store.AppendLedgerAsync(rows[10..], None).WithTimeout();
         var midnight = new DateTimeOffset(T0.UtcDateTime.Date, TimeSpan.Zero);
@@ -296,7 +300,10 @@ public abstract class StoreContractTests : StoreContract
                 .Where(r => r.Billable && (tenantId is null || r.TenantId == tenantId) && (from is null || r.Time >= from) && (to is null || r.Time < to))
                 .GroupBy(r => (r.TenantId!, r.Model))
                 .OrderBy(g => g.Key.Item1, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal)
-                .Select(g => new UsageTotal(g.Key.Item1, g.Key.Model, g.Count(), g.Sum(r => r.InputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.Cost)));
+                .Select(g => new UsageTotal(g.Key.Item1, g.Key.Model, g.Count(), g.Sum(r => r.InputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.Cost))
+                {
+                    CacheReadTokens = g.Sum(r => r.CacheReadTokens), CacheWriteTokens = g.Sum(r => r.CacheWriteTokens),
+                });
 
             Assert.Equal(expected, await Store.GetUsageTotalsAsync(from, to, tenantId, None).WithTimeout());
         }

@@ -80,6 +80,95 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CacheTokensMigration_OnADatabaseMadeBeforeIt_AddsTheLedgersCacheTokensToTheTotals_AndLaterRowsAddToThem()
+    {
+        // A database as migration 16 left it: its ledger has rows with cache tokens (since migration 15), and its daily
+        // totals what the ledger's writer kept of them then, without the cache tokens. Rows over three UTC days, two
+        // tenants and models, rows without a tenant and not billable.
+        await using (var before = new PostgresStore(_database.ConnectionString, [.. PostgresMigrations.All.Where(m => m.Version <= 16)]))
+        {
+            await before.MigrateAsync(None).WithTimeout();
+        }
+
+        var midnight = new DateTimeOffset(2031, 5, 2, 0, 0, 0, TimeSpan.Zero);
+        var rows = Enumerable.Range(0, 40).Select(i => LedgerSamples.Entry(
+            $"old-{i}", midnight.AddMinutes(-90 + 97 * i), tenantId: i % 7 == 0 ? null : i % 3 == 0 ? "zeta" : "acme",
+            model: i % 2 == 0 ? "gpt-4.1" : "deepseek-v4", inputTokens: 10 * i, outputTokens: i, cost: 0.001m * i, billable: i % 5 != 4) with
+            {
+                CacheReadTokens = i % 4 == 0 ? 0 : 5 * i, CacheWriteTokens = i % 3 == 0 ? 0 : 2 * i,
+            }).ToList();
+        await using (var connection = new NpgsqlConnection(_database.ConnectionString + ";Pooling=false"))
+        {
+            await connection.OpenAsync().WithTimeout();
+            await using (var partition = new NpgsqlCommand("SELECT corridor_ensure_ledger_partition($1)", connection))
+            {
+                partition.Parameters.AddWithValue(midnight);
+                await partition.ExecuteNonQueryAsync().WithTimeout();
+            }
+
+            foreach (var row in rows)
+            {
+                await using var insert = new NpgsqlCommand("""
+                    INSERT INTO ledger (request_id, time, tenant_id, model, endpoint, status, outcome, input_tokens, output_tokens, cost,
+                        estimated, latency_ms, billable, cache_read_tokens, cache_write_tokens)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, false, 1, $11, $12, $13)
+                    """, connection);
+                insert.Parameters.AddWithValue(row.RequestId);
+                insert.Parameters.AddWithValue(row.Time);
+                insert.Parameters.Add(new NpgsqlParameter { Value = (object?)row.TenantId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+                insert.Parameters.AddWithValue(row.Model);
+                insert.Parameters.AddWithValue(row.Endpoint);
+                insert.Parameters.AddWithValue(row.Status);
+                insert.Parameters.AddWithValue(Corridor.Core.Metering.RequestOutcomes.Name(row.Outcome));
+                insert.Parameters.AddWithValue(row.InputTokens);
+                insert.Parameters.AddWithValue(row.OutputTokens);
+                insert.Parameters.AddWithValue(row.Cost);
+                insert.Parameters.AddWithValue(row.Billable);
+                insert.Parameters.AddWithValue(row.CacheReadTokens);
+                insert.Parameters.AddWithValue(row.CacheWriteTokens);
+                await insert.ExecuteNonQueryAsync().WithTimeout();
+            }
+        }
+
+        // What the ledger's writer added to the daily totals at schema 16 (PostgresLedger then, as migration 6's backfill).
+        await _database.ExecuteAsync("""
+            INSERT INTO usage_daily (day, tenant_id, model, requests, input_tokens, output_tokens, cost)
+            SELECT (time AT TIME ZONE 'UTC')::date, tenant_id, model, count(*), sum(input_tokens), sum(output_tokens), sum(cost)
+            FROM ledger WHERE billable AND tenant_id IS NOT NULL
+            GROUP BY 1, 2, 3
+            """);
+
+        await using var store = await OpenAsync();
+
+        await AssertDailyTotalsAsync(rows);
+        var first = rows.First(r => r.Billable && r.TenantId is not null && r.CacheReadTokens > 0);
+        var later = LedgerSamples.Entry("new-1", first.Time, first.TenantId, model: first.Model, inputTokens: 1000, outputTokens: 2) with
+        {
+            CacheReadTokens = 600, CacheWriteTokens = 300,
+        };
+        await store.AppendLedgerAsync([later], None).WithTimeout();
+        await AssertDailyTotalsAsync([.. rows, later]);
+
+        // Each whole UTC day from the daily totals alone, as the rows' sums per tenant and model.
+        async Task AssertDailyTotalsAsync(IReadOnlyList<Corridor.Core.Metering.LedgerEntry> stored)
+        {
+            Assert.Contains(stored, r => r.Billable && r.TenantId is not null && r.CacheReadTokens > 0 && r.CacheWriteTokens > 0);
+            for (var day = midnight.AddDays(-1); day < midnight.AddDays(3); day = day.AddDays(1))
+            {
+                var expected = stored
+                    .Where(r => r.Billable && r.TenantId is not null && r.Time >= day && r.Time < day.AddDays(1))
+                    .GroupBy(r => (Tenant: r.TenantId!, r.Model))
+                    .OrderBy(g => g.Key.Tenant, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal)
+                    .Select(g => new UsageTotal(g.Key.Tenant, g.Key.Model, g.Count(), g.Sum(r => r.InputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.Cost))
+                    {
+                        CacheReadTokens = g.Sum(r => r.CacheReadTokens), CacheWriteTokens = g.Sum(r => r.CacheWriteTokens),
+                    });
+                Assert.Equal(expected, await store.GetUsageTotalsAsync(day, day.AddDays(1), null, None).WithTimeout());
+            }
+        }
+    }
+
+    [Fact]
     public async Task MigrateAsync_RefusesADatabaseFromANewerCorridor()
     {
         await using var store = await OpenAsync();

@@ -224,8 +224,9 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     {
         // Billable rows and not, shadow rows, rows without a tenant, several UTC days, two tenants and models, money of many
         // decimal places (summed as floating point, it would be off); through the journal's passes, a row taken at once, and
-        // a store without the journal writing straight into SQLite, with batches that repeat rows already stored.
-        var rows = MixedRows("r", 60);
+        // a store without the journal writing straight into SQLite, with batches that repeat rows already stored. Some of
+        // the input tokens were read from the vendor's prompt cache or written to it.
+        var rows = WithCacheTokens(MixedRows("r", 60));
         await using var other = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
         Assert.True(((SqliteStore)_store).Journaled);
         Assert.False(((SqliteStore)other).Journaled);
@@ -240,7 +241,10 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         Assert.Equal(DailySums(rows), await ReadDailyUsageAsync(DbPath));
         Assert.Equal(
             DailySums(rows).GroupBy(d => (d.Tenant, d.Model)).Select(g => new UsageTotal(g.Key.Tenant, g.Key.Model, g.Sum(d => d.Requests),
-                g.Sum(d => d.InputTokens), g.Sum(d => d.OutputTokens), g.Sum(d => d.Cost))).OrderBy(t => t.TenantId, StringComparer.Ordinal).ThenBy(t => t.Model, StringComparer.Ordinal),
+                g.Sum(d => d.InputTokens), g.Sum(d => d.OutputTokens), g.Sum(d => d.Cost))
+            {
+                CacheReadTokens = g.Sum(d => d.CacheReadTokens), CacheWriteTokens = g.Sum(d => d.CacheWriteTokens),
+            }).OrderBy(t => t.TenantId, StringComparer.Ordinal).ThenBy(t => t.Model, StringComparer.Ordinal),
             await _store.GetUsageTotalsAsync(null, null, null, None).WithTimeout());
     }
 
@@ -274,6 +278,66 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         Assert.Equal(DailySums([.. rows, later]), await ReadDailyUsageAsync(path));
     }
 
+    [Fact]
+    public async Task CacheTokensMigration_OnADatabaseMadeBeforeIt_AddsTheLedgersCacheTokensToTheTotals_AndLaterRowsAddToThem()
+    {
+        // A file as migration 13 left it: its ledger has rows with cache tokens (since migration 13), and its daily totals
+        // what the ledger's writer kept of them then, without the cache tokens (summed here).
+        var path = _folder.File("before-cache/corridor.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var rows = WithCacheTokens(MixedRows("old", 80));
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync().WithTimeout();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;"
+                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 13).Select(m => $"{m.Sql}\nINSERT INTO schema_migrations VALUES ({m.Version}, 'before', 0);"));
+            await command.ExecuteNonQueryAsync().WithTimeout();
+            foreach (var row in rows)
+            {
+                await InsertLedgerRowAsync(connection, row, cacheTokens: true);
+            }
+
+            foreach (var sums in DailySums(rows))
+            {
+                using var insert = connection.CreateCommand();
+                insert.CommandText = """
+                    INSERT INTO usage_daily (tenant_id, day, model, requests, input_tokens, output_tokens, cost)
+                    VALUES ($tenant, $day, $model, $requests, $input, $output, $cost)
+                    """;
+                insert.Parameters.AddWithValue("$tenant", sums.Tenant);
+                insert.Parameters.AddWithValue("$day", sums.Day);
+                insert.Parameters.AddWithValue("$model", sums.Model);
+                insert.Parameters.AddWithValue("$requests", sums.Requests);
+                insert.Parameters.AddWithValue("$input", sums.InputTokens);
+                insert.Parameters.AddWithValue("$output", sums.OutputTokens);
+                insert.Parameters.AddWithValue("$cost", sums.Cost.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                await insert.ExecuteNonQueryAsync().WithTimeout();
+            }
+        }
+
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(path), None).WithTimeout();
+
+        Assert.Contains(DailySums(rows), d => d.CacheReadTokens > 0 && d.CacheWriteTokens > 0);
+        Assert.Equal(DailySums(rows), await ReadDailyUsageAsync(path));
+        var first = rows.First(r => r.Billable && r.TenantId is not null);
+        var later = LedgerSamples.Entry("new-1", first.Time, first.TenantId, model: first.Model, inputTokens: 1000, outputTokens: 2) with
+        {
+            CacheReadTokens = 600, CacheWriteTokens = 300,
+        };
+        await store.AppendLedgerAsync([later], None).WithTimeout();
+        Assert.Equal(81, (await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count); // through the journal's pass
+        Assert.Equal(DailySums([.. rows, later]), await ReadDailyUsageAsync(path));
+        var day = new DateTimeOffset(first.Time.UtcDateTime.Date, TimeSpan.Zero);
+        var total = Assert.Single(await store.GetUsageTotalsAsync(day, day.AddDays(1), first.TenantId, None).WithTimeout(), t => t.Model == first.Model);
+        var expected = DailySums([.. rows, later]).Single(d => d.Tenant == first.TenantId && d.Day == day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) && d.Model == first.Model);
+        Assert.Equal((expected.CacheReadTokens, expected.CacheWriteTokens), (total.CacheReadTokens, total.CacheWriteTokens));
+    }
+
+    /// <summary><paramref name="rows"/> with some of their input tokens read from the vendor's prompt cache and some written to it (neither, on some).</summary>
+    private static List<LedgerEntry> WithCacheTokens(List<LedgerEntry> rows) =>
+        [.. rows.Select((r, i) => r with { CacheReadTokens = i % 4 == 0 ? 0 : r.InputTokens / 2, CacheWriteTokens = i % 3 == 0 ? 0 : r.InputTokens / 5 })];
+
     /// <summary>Rows every 97 minutes from 90 minutes before a midnight: billable or not, shadow, without a tenant, two tenants and models, costs of up to 20 decimal places.</summary>
     private static List<LedgerEntry> MixedRows(string prefix, int count)
     {
@@ -288,40 +352,53 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     }
 
     /// <summary>What <c>usage_daily</c> must hold for <paramref name="rows"/>, summed here: billable rows with a tenant, per UTC day, tenant and model.</summary>
-    private static List<(string Tenant, string Day, string Model, long Requests, long InputTokens, long OutputTokens, decimal Cost)> DailySums(IEnumerable<LedgerEntry> rows) =>
+    private static List<(string Tenant, string Day, string Model, long Requests, long InputTokens, long OutputTokens, decimal Cost, long CacheReadTokens, long CacheWriteTokens)> DailySums(IEnumerable<LedgerEntry> rows) =>
     [
         .. rows.Where(r => r.Billable && r.TenantId is not null)
             .GroupBy(r => (Tenant: r.TenantId!, Day: r.Time.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), r.Model))
-            .Select(g => (g.Key.Tenant, g.Key.Day, g.Key.Model, (long)g.Count(), g.Sum(r => r.InputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.Cost)))
+            .Select(g => (g.Key.Tenant, g.Key.Day, g.Key.Model, (long)g.Count(), g.Sum(r => r.InputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.Cost),
+                g.Sum(r => r.CacheReadTokens), g.Sum(r => r.CacheWriteTokens)))
             .OrderBy(d => d.Tenant, StringComparer.Ordinal).ThenBy(d => d.Day, StringComparer.Ordinal).ThenBy(d => d.Model, StringComparer.Ordinal),
     ];
 
-    private static async Task<List<(string Tenant, string Day, string Model, long Requests, long InputTokens, long OutputTokens, decimal Cost)>> ReadDailyUsageAsync(string path)
+    private static async Task<List<(string Tenant, string Day, string Model, long Requests, long InputTokens, long OutputTokens, decimal Cost, long CacheReadTokens, long CacheWriteTokens)>> ReadDailyUsageAsync(string path)
     {
         await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         await connection.OpenAsync().WithTimeout();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT tenant_id, day, model, requests, input_tokens, output_tokens, cost FROM usage_daily ORDER BY tenant_id, day, model";
-        var daily = new List<(string, string, string, long, long, long, decimal)>();
+        command.CommandText = """
+            SELECT tenant_id, day, model, requests, input_tokens, output_tokens, cost, cache_read_tokens, cache_write_tokens
+            FROM usage_daily ORDER BY tenant_id, day, model
+            """;
+        var daily = new List<(string, string, string, long, long, long, decimal, long, long)>();
         using var reader = await command.ExecuteReaderAsync().WithTimeout();
         while (await reader.ReadAsync().WithTimeout())
         {
             daily.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5),
-                decimal.Parse(reader.GetString(6), System.Globalization.CultureInfo.InvariantCulture)));
+                decimal.Parse(reader.GetString(6), System.Globalization.CultureInfo.InvariantCulture), reader.GetInt64(7), reader.GetInt64(8)));
         }
 
         return daily;
     }
 
-    /// <summary>Inserts a ledger row as a Corridor before the daily totals did: the row alone.</summary>
-    private static async Task InsertLedgerRowAsync(SqliteConnection connection, LedgerEntry row)
+    /// <summary>
+    /// Inserts a ledger row as a Corridor before the daily totals did: the row alone; with its cache tokens when
+    /// <paramref name="cacheTokens"/> (the ledger has their columns since migration 13).
+    /// </summary>
+    private static async Task InsertLedgerRowAsync(SqliteConnection connection, LedgerEntry row, bool cacheTokens = false)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.CommandText = $"""
             INSERT INTO ledger (request_id, time, tenant_id, key_id, model, endpoint, status, outcome, input_tokens, output_tokens, cost,
-                estimated, latency_ms, billable, revenue, shadow_of)
-            VALUES ($id, $time, $tenant, $key, $model, $endpoint, $status, $outcome, $input, $output, $cost, 0, $latency, $billable, $revenue, $shadow_of)
+                estimated, latency_ms, billable, revenue, shadow_of{(cacheTokens ? ", cache_read_tokens, cache_write_tokens" : "")})
+            VALUES ($id, $time, $tenant, $key, $model, $endpoint, $status, $outcome, $input, $output, $cost, 0, $latency, $billable, $revenue, $shadow_of{(cacheTokens ? ", $cache_read, $cache_write" : "")})
             """;
+        if (cacheTokens)
+        {
+            command.Parameters.AddWithValue("$cache_read", row.CacheReadTokens);
+            command.Parameters.AddWithValue("$cache_write", row.CacheWriteTokens);
+        }
+
         command.Parameters.AddWithValue("$id", row.RequestId);
         command.Parameters.AddWithValue("$time", row.Time.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$tenant", (object?)row.TenantId ?? DBNull.Value);
