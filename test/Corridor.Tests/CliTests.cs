@@ -160,8 +160,8 @@ public sealed partial class CliTests : IDisposable
     public async Task Usage_TotalsBillableRowsPerTenantAndModel_Exactly()
     {
         await AppendLedgerAsync(
-            LedgerSamples.Entry("r-1", tenantId: "acme", model: "gpt-4.1", inputTokens: 1000, outputTokens: 10, cost: 0.1m),
-            LedgerSamples.Entry("r-2", tenantId: "acme", model: "gpt-4.1", inputTokens: 2000, outputTokens: 20, cost: 0.2m),
+            LedgerSamples.Entry("r-1", tenantId: "acme", model: "gpt-4.1", inputTokens: 1000, outputTokens: 10, cost: 0.1m) with { CacheReadTokens = 768 },
+            LedgerSamples.Entry("r-2", tenantId: "acme", model: "gpt-4.1", inputTokens: 2000, outputTokens: 20, cost: 0.2m) with { CacheReadTokens = 1024, CacheWriteTokens = 500 },
             LedgerSamples.Entry("r-3", tenantId: "zeta", model: "deepseek-v4", inputTokens: 5, outputTokens: 5, cost: 0.000001m),
             LedgerSamples.Entry("r-4", tenantId: "acme", model: "gpt-4.1", cost: 9m, billable: false),
             LedgerSamples.Entry("r-5", LedgerSamples.Start.AddDays(40), tenantId: "acme", model: "gpt-4.1", cost: 5m));
@@ -177,12 +177,16 @@ public sealed partial class CliTests : IDisposable
         Assert.Equal("gpt-4.1", rows[0].GetProperty("model").GetString());
         Assert.Equal(2, rows[0].GetProperty("requests").GetInt64());
         Assert.Equal(3000, rows[0].GetProperty("input_tokens").GetInt64());
+        Assert.Equal(1792, rows[0].GetProperty("input_cached_tokens").GetInt64());
+        Assert.Equal(500, rows[0].GetProperty("input_cache_write_tokens").GetInt64());
+        Assert.Equal(0, rows[1].GetProperty("input_cached_tokens").GetInt64());
         Assert.Equal(30, rows[0].GetProperty("output_tokens").GetInt64());
         Assert.Equal(0.3m, rows[0].GetProperty("cost").GetDecimal());
         Assert.Equal("0.3", rows[0].GetProperty("cost").GetRawText());
         Assert.Equal(0.000001m, rows[1].GetProperty("cost").GetDecimal());
-        Assert.Matches(@"(?m)^acme\s+gpt-4\.1\s+2\s+3,000\s+30\s+0\.3$", table.Out);
-        Assert.Matches(@"(?m)^TOTAL\s+3\s+3,005\s+35\s+0\.300001$", table.Out);
+        Assert.Matches(@"(?m)^TENANT\s+MODEL\s+REQUESTS\s+INPUT TOKENS\s+CACHE READ TOKENS\s+CACHE WRITE TOKENS\s+OUTPUT TOKENS\s+COST$", table.Out);
+        Assert.Matches(@"(?m)^acme\s+gpt-4\.1\s+2\s+3,000\s+1,792\s+500\s+30\s+0\.3$", table.Out);
+        Assert.Matches(@"(?m)^TOTAL\s+3\s+3,005\s+1,792\s+500\s+35\s+0\.300001$", table.Out);
     }
 
     [Fact]

@@ -522,9 +522,11 @@ internal sealed record KeyView(string Id, string Tenant, string Prefix, string? 
 
 internal sealed record IssuedKeyView(string Secret, KeyView Key);
 
-internal sealed record UsageView(string Tenant, string Model, long Requests, long InputTokens, long OutputTokens, string Cost)
+/// <summary>A tenant's usage of a model; of its input tokens, those the prompt cache served and took, named as in <c>/v1/usage</c>.</summary>
+internal sealed record UsageView(string Tenant, string Model, long Requests, long InputTokens, long InputCachedTokens, long InputCacheWriteTokens, long OutputTokens, string Cost)
 {
-    public static UsageView From(UsageTotal u) => new(u.TenantId, u.Model, u.Requests, u.InputTokens, u.OutputTokens, u.Cost.ToString(CultureInfo.InvariantCulture));
+    public static UsageView From(UsageTotal u) =>
+        new(u.TenantId, u.Model, u.Requests, u.InputTokens, u.CacheReadTokens, u.CacheWriteTokens, u.OutputTokens, u.Cost.ToString(CultureInfo.InvariantCulture));
 }
 
 /// <summary>A set of limits; money as exact decimal text, like the ledger's cost.</summary>

@@ -10,9 +10,12 @@ namespace Corridor.Gateway.FrontDoor;
 
 /// <summary>
 /// <c>GET /v1/usage?from=&amp;to=</c>: the calling key's own tenant's billable requests and tokens per model, from the
-/// ledger, so a customer can reconcile without asking the operator. The tenant is the key's, never a parameter: no
-/// key can name another tenant. Money is left out on purpose: the ledger's cost is what the operator pays the vendor,
-/// which is not the customer's to see (the operator's revenue report gives what each tenant is billed).
+/// ledger, so a customer can reconcile without asking the operator. Of the input tokens, those the vendor's prompt cache
+/// served and took are billed at prices of their own, so they are shown too: <c>input_cached_tokens</c>, as OpenAI's usage
+/// API names them (within <c>input_tokens</c>, as there), and <c>input_cache_write_tokens</c> in the same style. The tenant
+/// is the key's, never a parameter: no key can name another tenant. Money is left out on purpose: the ledger's cost is
+/// what the operator pays the vendor, which is not the customer's to see (the operator's revenue report gives what each
+/// tenant is billed).
 /// </summary>
 internal sealed class UsageEndpoint(Authenticator authenticator, Admitter admitter, ICorridorStore store, GatewayState state, TimeProvider time)
 {
@@ -80,6 +83,8 @@ internal sealed class UsageEndpoint(Authenticator authenticator, Admitter admitt
                 json.WriteString("model", total.Model);
                 json.WriteNumber("requests", total.Requests);
                 json.WriteNumber("input_tokens", total.InputTokens);
+                json.WriteNumber("input_cached_tokens", total.CacheReadTokens);
+                json.WriteNumber("input_cache_write_tokens", total.CacheWriteTokens);
                 json.WriteNumber("output_tokens", total.OutputTokens);
                 json.WriteEndObject();
             }

@@ -4,7 +4,10 @@ using Corridor.Storage;
 
 namespace Corridor.Cli.Commands;
 
-/// <summary><c>corridor usage</c>: billable totals per tenant and model.</summary>
+/// <summary>
+/// <c>corridor usage</c>: billable totals per tenant and model; of the input tokens, those the vendor's prompt cache served
+/// and took (priced apart), named in JSON as in <c>/v1/usage</c> and the admin API.
+/// </summary>
 internal static class UsageCommand
 {
     public static Command Create(CliContext context)
@@ -26,6 +29,8 @@ internal static class UsageCommand
                     w.WriteString("model", t.Model);
                     w.WriteNumber("requests", t.Requests);
                     w.WriteNumber("input_tokens", t.InputTokens);
+                    w.WriteNumber("input_cached_tokens", t.CacheReadTokens);
+                    w.WriteNumber("input_cache_write_tokens", t.CacheWriteTokens);
                     w.WriteNumber("output_tokens", t.OutputTokens);
                     w.WriteNumber("cost", t.Cost);
                 });
@@ -39,7 +44,8 @@ internal static class UsageCommand
             }
 
             var table = new TextTable(
-                new("TENANT"), new("MODEL"), new("REQUESTS", true), new("INPUT TOKENS", true), new("OUTPUT TOKENS", true), new("COST", true));
+                new("TENANT"), new("MODEL"), new("REQUESTS", true), new("INPUT TOKENS", true), new("CACHE READ TOKENS", true), new("CACHE WRITE TOKENS", true),
+                new("OUTPUT TOKENS", true), new("COST", true));
             foreach (var t in totals)
             {
                 AddRow(table, t);
@@ -48,7 +54,10 @@ internal static class UsageCommand
             if (totals.Count > 1)
             {
                 AddRow(table, new UsageTotal(
-                    "TOTAL", string.Empty, totals.Sum(t => t.Requests), totals.Sum(t => t.InputTokens), totals.Sum(t => t.OutputTokens), totals.Sum(t => t.Cost)));
+                    "TOTAL", string.Empty, totals.Sum(t => t.Requests), totals.Sum(t => t.InputTokens), totals.Sum(t => t.OutputTokens), totals.Sum(t => t.Cost))
+                {
+                    CacheReadTokens = totals.Sum(t => t.CacheReadTokens), CacheWriteTokens = totals.Sum(t => t.CacheWriteTokens),
+                });
             }
 
             table.WriteTo(context.Out);
@@ -58,5 +67,6 @@ internal static class UsageCommand
     }
 
     private static void AddRow(TextTable table, UsageTotal t) => table.Add(
-        t.TenantId, t.Model, CliFormat.Count(t.Requests), CliFormat.Count(t.InputTokens), CliFormat.Count(t.OutputTokens), CliFormat.Money(t.Cost));
+        t.TenantId, t.Model, CliFormat.Count(t.Requests), CliFormat.Count(t.InputTokens), CliFormat.Count(t.CacheReadTokens), CliFormat.Count(t.CacheWriteTokens),
+        CliFormat.Count(t.OutputTokens), CliFormat.Money(t.Cost));
 }

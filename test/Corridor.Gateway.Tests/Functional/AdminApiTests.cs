@@ -124,6 +124,32 @@ public sealed class AdminApiTests(AdminGatewayFixture fixture) : IClassFixture<A
     }
 
     [Fact]
+    public async Task Usage_SaysHowMuchOfEachTenantsInputThePromptCacheServedAndTook()
+    {
+        using var admin = fixture.Admin();
+        await CreateTenantAsync(admin, "usage-cached");
+        var (secret, _) = await IssueKeyAsync(admin, "usage-cached");
+        var chat = Live.OpenAI(secret).GetChatClient("gpt-4.1");
+        var system = new SystemChatMessage(PromptCacheTests.Instructions("usage-cached"));
+        await chat.CompleteChatAsync([system, new UserChatMessage("Where is my parcel?")], null, default).WithTimeout();
+        var cached = (await chat.CompleteChatAsync([system, new UserChatMessage("And my invoice?")], null, default).WithTimeout()).Value.Usage.InputTokenDetails.CachedTokenCount;
+        var writes = (await Live.Anthropic(secret).Messages.Create(PromptCacheTests.CachedAsk("usage-cached", "Where is my parcel?")).WithTimeout()).Usage.CacheCreationInputTokens!.Value;
+        Assert.InRange(cached, 1024, long.MaxValue);
+        Assert.InRange(writes, 1024, long.MaxValue);
+        await Live.LedgerRowAsync(r => r.TenantId == "usage-cached" && r.CacheWriteTokens > 0);
+        await Live.LedgerRowAsync(r => r.TenantId == "usage-cached" && r.CacheReadTokens > 0);
+
+        using var response = await admin.GetAsync("/admin/usage").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var usage = await JsonAsync(response);
+        var totals = usage.RootElement.EnumerateArray().Where(t => t.GetProperty("tenant").GetString() == "usage-cached")
+            .ToDictionary(t => t.GetProperty("model").GetString()!, t => (Cached: t.GetProperty("input_cached_tokens").GetInt64(), Writes: t.GetProperty("input_cache_write_tokens").GetInt64()));
+        Assert.Equal(((long)cached, 0L), totals["gpt-4.1"]);
+        Assert.Equal((0L, writes), totals["claude-sonnet-4"]);
+    }
+
+    [Fact]
     public async Task Usage_ReportsEachTenantsBillableTotals()
     {
         using var admin = fixture.Admin();

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Text.Json;
 using Anthropic.Models.Messages;
 using Corridor.Testing;
 using OpenAI.Chat;
@@ -16,8 +18,17 @@ public sealed class PromptCacheTests(LiveGatewayFixture fixture) : IClassFixture
     private LiveGateway Live => fixture.Live;
 
     /// <summary>About 1,500 tokens of instructions, the same on every call: what an application's prompt cache holds.</summary>
-    private static string Instructions(string tenant) =>
+    internal static string Instructions(string tenant) =>
         $"You are the support assistant of {tenant}. " + string.Concat(Enumerable.Repeat("Answer politely, cite the manual, never guess. ", 125));
+
+    /// <summary>A question to claude-sonnet-4 behind <see cref="Instructions"/>, marked for Anthropic's prompt cache.</summary>
+    internal static MessageCreateParams CachedAsk(string tenant, string question) => new()
+    {
+        Model = "claude-sonnet-4",
+        MaxTokens = 256,
+        System = new List<TextBlockParam> { new() { Text = Instructions(tenant), CacheControl = new CacheControlEphemeral() } },
+        Messages = [new UserMessageParam { Content = question }],
+    };
 
     [Fact]
     public async Task AnOpenAIClientsRepeatedPrompt_IsReadFromTheCache_AndBilledAtTheCachedInputPrice()
@@ -75,6 +86,41 @@ public sealed class PromptCacheTests(LiveGatewayFixture fixture) : IClassFixture
         Assert.Equal((read.InputTokens + reads, reads, 0L, final.Usage.OutputTokens),
             (readRow.InputTokens, readRow.CacheReadTokens, readRow.CacheWriteTokens, readRow.OutputTokens));
         Assert.Equal((read.InputTokens * 3.00m + reads * 0.30m + final.Usage.OutputTokens * 15.00m) / 1_000_000m, readRow.Cost);
+    }
+
+    [Fact]
+    public async Task TheTenantsOwnUsage_SaysHowMuchOfItsInputTheCacheServedAndTook_AsItsClientsWereTold()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("cache-usage", "SG").WithTimeout();
+        var chat = Live.OpenAI(secret).GetChatClient("gpt-4.1");
+        var system = new SystemChatMessage(Instructions("cache-usage"));
+        var anthropic = Live.Anthropic(secret);
+
+        var first = (await chat.CompleteChatAsync([system, new UserChatMessage("Where is my parcel?")]).WithTimeout()).Value.Usage;
+        var second = (await chat.CompleteChatAsync([system, new UserChatMessage("And my invoice?")]).WithTimeout()).Value.Usage;
+        var written = (await anthropic.Messages.Create(CachedAsk("cache-usage", "Where is my parcel?")).WithTimeout()).Usage;
+        var read = (await anthropic.Messages.Create(CachedAsk("cache-usage", "And my invoice?")).WithTimeout()).Usage;
+        using (var flush = new CancellationTokenSource(TestTimeouts.Default))
+        {
+            await Live.Gateway.FlushLedgerAsync(flush.Token);
+        }
+
+        using var http = Live.Http(secret);
+        using var response = await http.GetAsync("/v1/usage").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync().WithTimeout());
+        var rows = body.RootElement.GetProperty("data").EnumerateArray().ToDictionary(r => r.GetProperty("model").GetString()!);
+        static (long Input, long Cached, long CacheWrites) Shown(JsonElement row) => (row.GetProperty("input_tokens").GetInt64(),
+            row.GetProperty("input_cached_tokens").GetInt64(), row.GetProperty("input_cache_write_tokens").GetInt64());
+        // OpenAI counts cached tokens within prompt_tokens; Anthropic counts cache reads and writes beside input_tokens.
+        var cached = second.InputTokenDetails.CachedTokenCount;
+        Assert.InRange(cached, 1024, long.MaxValue);
+        Assert.Equal((first.InputTokenCount + second.InputTokenCount, (long)cached, 0L), Shown(rows["gpt-4.1"]));
+        var (writes, reads) = (written.CacheCreationInputTokens!.Value, read.CacheReadInputTokens!.Value);
+        Assert.InRange(writes, 1024, long.MaxValue);
+        Assert.Equal(writes, reads);
+        Assert.Equal((written.InputTokens + writes + read.InputTokens + reads, reads, writes), Shown(rows["claude-sonnet-4"]));
     }
 
     [Fact]
