@@ -253,15 +253,9 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     {
         // A file as migration 11 left it, its ledger holding rows of every kind.
         var path = _folder.File("before/corridor.db");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var rows = MixedRows("old", 80);
-        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        await using (var connection = await CreateFileAtVersionAsync(path, 11))
         {
-            await connection.OpenAsync().WithTimeout();
-            using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;"
-                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 11).Select(m => $"{m.Sql}\nINSERT INTO schema_migrations VALUES ({m.Version}, 'before', 0);"));
-            await command.ExecuteNonQueryAsync().WithTimeout();
             foreach (var row in rows)
             {
                 await InsertLedgerRowAsync(connection, row);
@@ -284,15 +278,9 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         // A file as migration 13 left it: its ledger has rows with cache tokens (since migration 13), and its daily totals
         // what the ledger's writer kept of them then, without the cache tokens (summed here).
         var path = _folder.File("before-cache/corridor.db");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var rows = WithCacheTokens(MixedRows("old", 80));
-        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        await using (var connection = await CreateFileAtVersionAsync(path, 13))
         {
-            await connection.OpenAsync().WithTimeout();
-            using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;"
-                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 13).Select(m => $"{m.Sql}\nINSERT INTO schema_migrations VALUES ({m.Version}, 'before', 0);"));
-            await command.ExecuteNonQueryAsync().WithTimeout();
             foreach (var row in rows)
             {
                 await InsertLedgerRowAsync(connection, row, cacheTokens: true);
@@ -332,6 +320,19 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         var total = Assert.Single(await store.GetUsageTotalsAsync(day, day.AddDays(1), first.TenantId, None).WithTimeout(), t => t.Model == first.Model);
         var expected = DailySums([.. rows, later]).Single(d => d.Tenant == first.TenantId && d.Day == day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) && d.Model == first.Model);
         Assert.Equal((expected.CacheReadTokens, expected.CacheWriteTokens), (total.CacheReadTokens, total.CacheWriteTokens));
+    }
+
+    /// <summary>A new file at <paramref name="path"/> as the steps up to <paramref name="version"/> left it (their SQL, on an empty ledger), open.</summary>
+    private static async Task<SqliteConnection> CreateFileAtVersionAsync(string path, int version)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync().WithTimeout();
+        using var command = connection.CreateCommand();
+        command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;"
+            + string.Concat(SqliteMigrations.All.Where(m => m.Version <= version).Select(m => $"{m.Sql}\nINSERT INTO schema_migrations VALUES ({m.Version}, 'before', 0);"));
+        await command.ExecuteNonQueryAsync().WithTimeout();
+        return connection;
     }
 
     /// <summary><paramref name="rows"/> with some of their input tokens read from the vendor's prompt cache and some written to it (neither, on some).</summary>
