@@ -57,6 +57,10 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
         var row = await Live.LedgerRowAsync(log.Last.RequestId!);
         Assert.Equal(("/v1/responses", RequestOutcome.Success), (row.Endpoint, row.Outcome));
         LedgerAssert.Billed(Live, row, deployment, response.Usage.InputTokenCount, response.Usage.OutputTokenCount);
+        // The row keeps the request as the chat completion it was served as: the traffic log's shape, which replay reads.
+        using var kept = JsonDocument.Parse(row.RequestBody!.ToString());
+        Assert.Equal(["system", "user"], kept.RootElement.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("role").GetString()));
+        Assert.StartsWith(row.ResponseText!, response.GetOutputText(), StringComparison.Ordinal);
     }
 
     [Theory]
