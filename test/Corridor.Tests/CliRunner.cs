@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CorridorCli = Corridor.Cli.Cli;
 using Corridor.Testing;
 
@@ -25,6 +26,41 @@ internal sealed class CliRunner : IDisposable
         using var stderr = new StringWriter();
         var exitCode = await CorridorCli.InvokeAsync(args, stdout, stderr).WithTimeout();
         return new CliResult(exitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>
+    /// Runs <paramref name="args"/> in a <c>corridor</c> process of its own, for what would take the test host down with
+    /// it (a stack overflow, which no catch survives).
+    /// </summary>
+    public static async Task<CliResult> RunProcessAsync(params string[] args)
+    {
+        // The corridor executable is built next to these tests (project reference); run it with the same dotnet host.
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "corridor.dll"));
+        foreach (var argument in args)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start)!;
+        try
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TestTimeouts.ProcessStart);
+            return new CliResult(process.ExitCode, await stdout.WithTimeout(), await stderr.WithTimeout());
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     public void Dispose() => _folder.Dispose();

@@ -43,6 +43,34 @@ public sealed class PolicyCommandTests
         Assert.Contains("FAIL", result.Out, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// YAML nested deep, in a policy file the configuration includes or in the test file, overflowed the stack of
+    /// YamlDotNet's recursive loader: the process died ("Stack overflow."), with no word of where. 100,000 levels here,
+    /// as a process's main thread has a larger stack than others (a reload of <c>corridor serve</c> runs on another).
+    /// Now the nesting is refused before it is loaded, with its line. Run in a process of its own, which a stack overflow
+    /// would kill.
+    /// </summary>
+    [Theory]
+    [InlineData("include", "deep.yaml line 3, column 67: nested deeper than 64 levels")]
+    [InlineData("test file", "deep.tests.yaml line 3, column 67: nested deeper than 64 levels")]
+    public async Task YamlNestedDeep_IsAnErrorWithItsLine_NotAStackOverflow(string where, string error)
+    {
+        var root = Root();
+        using var folder = new TempDirectory();
+        var deep = "  - " + new string('[', 100_000) + new string(']', 100_000) + "\n";
+        var config = folder.File("corridor.yaml");
+        await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(Path.Combine(root, "corridor.yaml")))
+            .Replace("include: [policy/example.yaml]", $"include: [{Path.Combine(root, "policy/example.yaml")}{(where == "include" ? ", deep.yaml" : "")}]", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(folder.File("deep.yaml"), "groups: {}\nrules:\n" + deep);
+        var cases = folder.File("deep.tests.yaml");
+        await File.WriteAllTextAsync(cases, "at: 2025-07-01\ncases:\n" + deep);
+
+        var result = await CliRunner.RunProcessAsync("policy", "test", cases, "--config", config);
+
+        Assert.True(result.ExitCode == 1, $"exit code {result.ExitCode}:\n{result.Out}\n{result.Error}");
+        Assert.Contains(error, result.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Diff_ListsRecentRequestsWhoseDecisionWouldChange()
     {

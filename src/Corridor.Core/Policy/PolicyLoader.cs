@@ -1,5 +1,5 @@
 using Corridor.Core.Tenants;
-using YamlDotNet.Core;
+using Corridor.Core.Yaml;
 using YamlDotNet.RepresentationModel;
 
 namespace Corridor.Core.Policy;
@@ -116,22 +116,17 @@ public static class PolicyLoader
 
     private static YamlNode? ReadDocument(string yaml, string source, List<string> errors)
     {
-        try
+        var loaded = YamlText.Load(yaml, "a policy file");
+        if (loaded.Error is { } error)
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
-            if (stream.Documents.Count == 0)
-            {
-                errors.Add($"{source}: the policy is empty");
-                return null;
-            }
-            return stream.Documents[0].RootNode;
-        }
-        catch (YamlException e)
-        {
-            errors.Add($"{source} line {e.Start.Line}, column {e.Start.Column}: {e.Message}");
+            errors.Add(error.In(source));
             return null;
         }
+        if (loaded.Root is null)
+        {
+            errors.Add($"{source}: the policy is empty");
+        }
+        return loaded.Root;
     }
 
     /// <summary>Tiers and entity types by the names policies write them with.</summary>

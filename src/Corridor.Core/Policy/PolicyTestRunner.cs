@@ -1,5 +1,5 @@
 using Corridor.Core.Tenants;
-using YamlDotNet.Core;
+using Corridor.Core.Yaml;
 using YamlDotNet.RepresentationModel;
 
 namespace Corridor.Core.Policy;
@@ -68,20 +68,14 @@ public static class PolicyTestFile
     {
         ArgumentNullException.ThrowIfNull(yaml);
         var errors = new List<string>();
-        YamlNode root;
-        try
+        var loaded = YamlText.Load(yaml, "a policy test file");
+        if (loaded.Error is { } error)
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
-            if (stream.Documents.Count == 0)
-            {
-                return new PolicyTestFileResult([], [$"{source}: the file is empty"]);
-            }
-            root = stream.Documents[0].RootNode;
+            return new PolicyTestFileResult([], [error.In(source)]);
         }
-        catch (YamlException e)
+        if (loaded.Root is not { } root)
         {
-            return new PolicyTestFileResult([], [$"{source} line {e.Start.Line}, column {e.Start.Column}: {e.Message}"]);
+            return new PolicyTestFileResult([], [$"{source}: the file is empty"]);
         }
         var reader = new CaseReader(errors);
         var cases = reader.ReadFile(root, $"{source}:");

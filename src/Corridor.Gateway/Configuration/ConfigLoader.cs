@@ -4,10 +4,10 @@ using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 using Corridor.Core.Routing;
 using Corridor.Core.Shadow;
+using Corridor.Core.Yaml;
 using Corridor.Storage;
 using Microsoft.Extensions.Configuration;
 using YamlDotNet.Core;
-using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Corridor.Gateway.Configuration;
@@ -81,34 +81,25 @@ public static class ConfigLoader
         PolicyLoadResult? policy = null;
         var root = new YamlMappingNode();
         var shapeErrors = new List<string>();
-        try
+        var loaded = YamlText.Load(yaml, "corridor.yaml");
+        if (loaded.Error is { } unloadable)
         {
-            if (Unloadable(yaml) is { } unloadable)
-            {
-                return new ConfigLoadResult(null, [unloadable]);
-            }
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
-            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode mapping)
-            {
-                root = mapping;
-                // Policy is read as YAML by its own loader (with includes); it is not subject to environment overrides.
-                if (root.Children.TryGetValue(new YamlScalarNode(PolicyLoader.SectionName), out var section))
-                {
-                    policy = PolicyLoader.Load(section, baseDirectory, readFile);
-                    root.Children.Remove(new YamlScalarNode(PolicyLoader.SectionName));
-                }
-                var nodes = 0;
-                Flatten(root, "", 0, values, shapeErrors, ref nodes);
-            }
-            else if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is not YamlScalarNode { Value: null or "" })
-            {
-                shapeErrors.Add(At(stream.Documents[0].RootNode.Start, "the file must be a mapping of sections (vendors, models, deployments, ...)"));
-            }
+            return new ConfigLoadResult(null, [unloadable.In("corridor.yaml")]);
         }
-        catch (YamlException e)
+        if (loaded.Root is YamlMappingNode mapping)
         {
-            return new ConfigLoadResult(null, [At(e.Start, e.Message)]);
+            root = mapping;
+            // Policy is read as YAML by its own loader (with includes); it is not subject to environment overrides.
+            if (root.Children.TryGetValue(new YamlScalarNode(PolicyLoader.SectionName), out var section))
+            {
+                policy = PolicyLoader.Load(section, baseDirectory, readFile);
+                root.Children.Remove(new YamlScalarNode(PolicyLoader.SectionName));
+            }
+            Flatten(root, "", values, shapeErrors);
+        }
+        else if (loaded.Root is { } other and not YamlScalarNode { Value: null or "" })
+        {
+            shapeErrors.Add(At(other.Start, "the file must be a mapping of sections (vendors, models, deployments, ...)"));
         }
         if (shapeErrors.Count > 0)
         {
@@ -159,59 +150,12 @@ public static class ConfigLoader
         return overrides;
     }
 
-    /// <summary>How deep the file may nest, and how many values it may hold once its aliases are expanded.</summary>
-    internal const int MaxDepth = 64;
-
-    internal const int MaxNodes = 200_000;
-
-    /// <summary>
-    /// Reads the file's events once before YamlDotNet builds its nodes, which it does recursively: nesting deeper than
-    /// <see cref="MaxDepth"/> is refused here instead of overflowing the stack (which no catch survives), and so is a
-    /// second document, which would otherwise be ignored without a word, and an alias to no anchor is placed on its line.
-    /// </summary>
-    private static string? Unloadable(string yaml)
-    {
-        var parser = new Parser(new StringReader(yaml));
-        var depth = 0;
-        var documents = 0;
-        var anchors = new HashSet<AnchorName>();
-        while (parser.MoveNext())
-        {
-            if (parser.Current is NodeEvent { Anchor.IsEmpty: false } anchored)
-            {
-                anchors.Add(anchored.Anchor);
-            }
-            switch (parser.Current)
-            {
-                case DocumentStart start when ++documents > 1:
-                    return At(start.Start, "a second document: corridor.yaml holds one");
-                // YamlDotNet's own error for it names the document's start, not the alias.
-                case AnchorAlias alias when !anchors.Contains(alias.Value):
-                    return At(alias.Start, $"the alias *{alias.Value} names no anchor (&{alias.Value}) set before it");
-                case MappingStart or SequenceStart when ++depth > MaxDepth:
-                    return At(parser.Current.Start, $"nested deeper than {MaxDepth} levels");
-                case MappingEnd or SequenceEnd:
-                    depth--;
-                    break;
-            }
-        }
-        return null;
-    }
-
     /// <summary>
     /// Flattens the file into configuration keys, reporting what none can be: a key that is a list or a mapping
-    /// (<c>? [a, b] : c</c>), and aliases that expand past <see cref="MaxNodes"/> nodes (aliases of aliases) or into
-    /// themselves (past <see cref="MaxDepth"/>). False once it stopped.
+    /// (<c>? [a, b] : c</c>). <see cref="YamlText"/> bounded how deep and how many the nodes are, aliases expanded.
     /// </summary>
-    private static bool Flatten(YamlNode node, string prefix, int depth, Dictionary<string, string?> values, List<string> errors, ref int nodes)
+    private static void Flatten(YamlNode node, string prefix, Dictionary<string, string?> values, List<string> errors)
     {
-        if (++nodes > MaxNodes || depth > MaxDepth)
-        {
-            errors.Add(At(node.Start, nodes > MaxNodes
-                ? $"expands to more than {MaxNodes} values (aliases of aliases?)"
-                : $"nested deeper than {MaxDepth} levels (an alias inside itself?)"));
-            return false;
-        }
         switch (node)
         {
             case YamlMappingNode mapping:
@@ -223,26 +167,19 @@ public static class ConfigLoader
                         continue;
                     }
                     var name = scalar.Value ?? "";
-                    if (!Flatten(value, prefix.Length == 0 ? name : $"{prefix}:{name}", depth + 1, values, errors, ref nodes))
-                    {
-                        return false;
-                    }
+                    Flatten(value, prefix.Length == 0 ? name : $"{prefix}:{name}", values, errors);
                 }
                 break;
             case YamlSequenceNode sequence:
                 for (var i = 0; i < sequence.Children.Count; i++)
                 {
-                    if (!Flatten(sequence.Children[i], $"{prefix}:{i}", depth + 1, values, errors, ref nodes))
-                    {
-                        return false;
-                    }
+                    Flatten(sequence.Children[i], $"{prefix}:{i}", values, errors);
                 }
                 break;
             case YamlScalarNode scalar:
                 values[prefix] = scalar.Value;
                 break;
         }
-        return true;
     }
 
     private static string At(Mark mark, string message) => $"corridor.yaml line {mark.Line}, column {mark.Column}: {message}";

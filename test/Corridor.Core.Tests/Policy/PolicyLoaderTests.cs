@@ -252,4 +252,42 @@ public sealed class PolicyLoaderTests
         Assert.Contains(result.Errors, e => e.StartsWith("corridor.yaml:include[3]: cannot read", StringComparison.Ordinal));
         Assert.Equal(4, result.Errors.Count);
     }
+
+    /// <summary>
+    /// An included file YamlDotNet cannot be trusted to load as it is: nesting that would overflow the stack of its
+    /// recursive loader (a stack overflow no catch survives: it killed the process; 65 levels here, which it
+    /// would load, so the error shows the check ran first; 100,000 in <c>PolicyCommandTests</c>, in a process of its own),
+    /// a second document (it was ignored without a word), and aliases that expand without bound (it shares an aliased
+    /// node, but the reader reads it once per alias: a thousand rules of a thousand models each here, billions at will),
+    /// and so more than 200,000 values without an alias.
+    /// </summary>
+    public static TheoryData<string, string> OddIncludes()
+    {
+        var rules = new System.Text.StringBuilder("rules:\n  - &r { id: r, match: { models: [");
+        rules.AppendJoin(", ", Enumerable.Repeat("gpt-4.1", 1000)).Append("] } }\n");
+        rules.Insert(0, "version: v1\n");
+        for (var i = 0; i < 1000; i++)
+        {
+            rules.Append("  - *r\n");
+        }
+        return new()
+        {
+            { "version: v1\nrules:\n  - " + new string('[', 65) + new string(']', 65) + "\n", "line 3, column 67: nested deeper than 64 levels" },
+            { "version: v1\nrules: []\n---\nrules: [{ id: second }]\n", "line 3, column 1: a second document" },
+            { rules.ToString(), "expands to more than 200000 values" },
+            { "rules:\n  - { id: r, match: { models: [" + string.Join(", ", Enumerable.Repeat("gpt-4.1", 200_000)) + "] } }\n", "holds more than 200000 values" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(OddIncludes))]
+    public void Load_AnIncludedFileOfOddYaml_IsAnErrorWithItsLine(string yaml, string error)
+    {
+        var files = Files(new() { [Path.GetFullPath("/srv/odd.yaml")] = yaml });
+
+        var result = PolicyLoader.Parse("include: [odd.yaml]", "corridor.yaml", "/srv", files);
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Errors, e => e.StartsWith("odd.yaml line ", StringComparison.Ordinal) && e.Contains(error, StringComparison.Ordinal));
+    }
 }

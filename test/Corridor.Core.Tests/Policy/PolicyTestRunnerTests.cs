@@ -121,4 +121,35 @@ public sealed class PolicyTestRunnerTests
         }
         Assert.Equal(expected.Length, file.Errors.Count);
     }
+
+    /// <summary>
+    /// A test file YamlDotNet cannot be trusted to load as it is, as an included policy file (PolicyLoaderTests): nesting
+    /// past the limit (65 levels, which it would load, so the error shows the check ran first), a second document, and
+    /// aliases that expand without bound (a thousand cases expecting a thousand regions each).
+    /// </summary>
+    public static TheoryData<string, string> OddTestFiles()
+    {
+        var cases = new System.Text.StringBuilder("at: 2025-07-01\ncases:\n  - &c { tenant: { country: US }, request: { model: gpt-4.1 }, expect: { outcome: allow, regions: [");
+        cases.AppendJoin(", ", Enumerable.Repeat("sg", 1000)).Append("] } }\n");
+        for (var i = 0; i < 1000; i++)
+        {
+            cases.Append("  - *c\n");
+        }
+        return new()
+        {
+            { "at: 2025-07-01\ncases:\n  - " + new string('[', 65) + new string(']', 65) + "\n", "line 3, column 67: nested deeper than 64 levels" },
+            { "at: 2025-07-01\ncases: []\n---\ncases: []\n", "line 3, column 1: a second document" },
+            { cases.ToString(), "expands to more than 200000 values" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(OddTestFiles))]
+    public void Parse_ATestFileOfOddYaml_IsAnErrorWithItsLine(string yaml, string error)
+    {
+        var file = PolicyTestFile.Parse(yaml, "t.yaml");
+
+        Assert.Empty(file.Cases);
+        Assert.Contains(file.Errors, e => e.StartsWith("t.yaml line ", StringComparison.Ordinal) && e.Contains(error, StringComparison.Ordinal));
+    }
 }

@@ -530,6 +530,13 @@ public sealed class ConfigLoaderTests
         {
             laughs.Append($"l{i}: &l{i} [{string.Join(", ", Enumerable.Repeat($"*l{i - 1}", 10))}]\n");
         }
+        // The policy section is read by the policy's own reader, which reads a shared node once per alias too.
+        var rules = new System.Text.StringBuilder(Minimal + "\npolicy:\n  version: v1\n  rules:\n    - &r { id: r, allow_jurisdictions: [\"*\"], match: { models: [");
+        rules.AppendJoin(", ", Enumerable.Repeat("gpt-4.1", 1000)).Append("] } }\n");
+        for (var i = 0; i < 1000; i++)
+        {
+            rules.Append("    - *r\n");
+        }
         return new()
         {
             { Minimal + "\n? [a, b]\n: c\n", "line 11, column 3: a key must be a single value, not a list" },
@@ -537,9 +544,11 @@ public sealed class ConfigLoaderTests
             { Minimal + "\n[a, b]: c\n", "line 11, column 1: a key must be a single value, not a list" },
             { "- vendors\n- models\n", "line 1, column 1: the file must be a mapping of sections" },
             { Minimal + "\n---\nserver: { urls: http://0.0.0.0:9 }\n", "line 11, column 1: a second document" },
-            { "x: " + new string('[', 5000) + new string(']', 5000) + "\n", $"nested deeper than {ConfigLoader.MaxDepth} levels" },
-            { laughs.ToString(), $"expands to more than {ConfigLoader.MaxNodes} values" },
-            { Minimal + "\nserver: &s { urls: *s }\n", "line 11" },
+            { "x: " + new string('[', 5000) + new string(']', 5000) + "\n", $"nested deeper than {Corridor.Core.Yaml.YamlText.MaxDepth} levels" },
+            { "a: &a " + new string('[', 40) + new string(']', 40) + "\nb: " + new string('[', 40) + "*a" + new string(']', 40) + "\n", "line 2, column 44: nested deeper than 64 levels once its aliases are expanded" },
+            { laughs.ToString(), $"expands to more than {Corridor.Core.Yaml.YamlText.MaxNodes} values" },
+            { rules.ToString(), $"expands to more than {Corridor.Core.Yaml.YamlText.MaxNodes} values" },
+            { Minimal + "\nserver: &s { urls: *s }\n", "line 11, column 20: the alias *s is inside its own anchor &s" },
             { Minimal + "\nserver: { urls: a }\nserver: { urls: b }\n", "line 12" },
             { Minimal + "\nserver: { urls: *nowhere }\n", "line 11, column 17: the alias *nowhere names no anchor" },
         };
