@@ -216,7 +216,8 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
 
         // What the spool holds stays there for the next start. A replay stuck on a store that does not answer is not
         // waited for past the store's deadline: its file stays, and an append it made after all is not made twice.
-        await _stopReplay.CancelAsync();
+        // Its cancellation is not waited for (Npgsql's waits on the server: StoreDeadline.CancelApart).
+        StoreDeadline.CancelApart(_stopReplay);
         await StoreDeadline.WaitOrLeaveAsync(_replaying, time);
     }
 

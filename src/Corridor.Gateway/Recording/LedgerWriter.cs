@@ -380,7 +380,8 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         await WriteGatheredAsync(new CancellationToken(canceled: true));
         // What the spool holds stays there for the next start. A replay stuck on a store that does not answer is not
         // waited for past the store's deadline: its file stays, and a row it stored after all is not stored twice.
-        await _stopReplay.CancelAsync();
+        // Its cancellation is not waited for (Npgsql's waits on the server: StoreDeadline.CancelApart).
+        StoreDeadline.CancelApart(_stopReplay);
         await StoreDeadline.WaitOrLeaveAsync(_replaying, time);
     }
 
