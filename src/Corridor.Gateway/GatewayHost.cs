@@ -190,6 +190,10 @@ public static class GatewayHost
         // After the ledger and audit writers, so it stops before them and its last rows still land.
         services.AddSingleton<ShadowMirror>();
         services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
+        // Last, so that the host stops it first of these, right after the requests in flight: from then on the stop's store
+        // work waits for the store until one deadline, the signal plus the shutdown timeout (docs/shutdown.md).
+        services.AddSingleton(sp => new StopDeadline(sp.GetRequiredService<TimeProvider>(), config.Server.EffectiveShutdownTimeout));
+        services.AddHostedService(sp => sp.GetRequiredService<StopDeadline>());
         services.AddSingleton<RequestsInFlight>();
         services.AddSingleton<RequestPipeline>();
         services.AddSingleton<TokenCountPipeline>();

@@ -7,6 +7,7 @@ namespace Corridor.Testing;
 /// A transparent TCP relay on a loopback port in front of another server (the simulator). Tests point the
 /// gateway's deployments at it to see, from outside the gateway, when the gateway closes an upstream
 /// connection: a connection whose caller side ends first was closed by the gateway, not by the upstream.
+/// In front of PostgreSQL, <see cref="Freeze"/> makes the server stop answering, as SIGSTOP does to it.
 /// </summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
@@ -18,6 +19,7 @@ public sealed class TcpRelay : IAsyncDisposable
     private readonly object _gate = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _closedByCaller;
+    private volatile bool _frozen;
 
     private TcpRelay(Uri target)
     {
@@ -56,6 +58,21 @@ public sealed class TcpRelay : IAsyncDisposable
     public int ClosedByCaller => Volatile.Read(ref _closedByCaller);
 
     public static TcpRelay Start(Uri target) => new(target);
+
+    /// <summary>
+    /// From now on nothing passes either way and new connections are accepted but never answered, while every connection
+    /// stays open: to its callers the server behind stopped answering, as a hung server (SIGSTOP) or a network that drops
+    /// packets does, rather than refusing. It lasts until the relay is disposed, which closes every connection.
+    /// </summary>
+    public void Freeze() => _frozen = true;
+
+    private async Task WhileFrozenAsync()
+    {
+        if (_frozen)
+        {
+            await Task.Delay(Timeout.Infinite, _stop.Token).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Waits until <see cref="ClosedByCaller"/> exceeds <paramref name="count"/>; throws <see cref="TimeoutException"/> after <see cref="TestTimeouts.Default"/>.</summary>
     public async Task WaitForClosedByCallerAsync(int count)
@@ -111,6 +128,7 @@ public sealed class TcpRelay : IAsyncDisposable
         {
             try
             {
+                await WhileFrozenAsync().ConfigureAwait(false);
                 await upstream.ConnectAsync(_target.Host, _target.Port, _stop.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or SocketException)
@@ -147,6 +165,8 @@ public sealed class TcpRelay : IAsyncDisposable
             try
             {
                 read = await from.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
+                // Frozen: what was read is held, and nothing more is read.
+                await WhileFrozenAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
             {

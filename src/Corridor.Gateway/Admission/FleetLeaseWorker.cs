@@ -16,11 +16,13 @@ namespace Corridor.Gateway.Admission;
 /// <see cref="StoreDeadline.Timeout"/>: a database that stops answering fails a lease in seconds rather than the driver's
 /// timeouts, and a stop gives up its returns within that bound instead of spending the shutdown deadline on them.
 /// </summary>
-internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, ILeaseBook book, TimeProvider time, ILogger<FleetLeaseWorker> logger)
+internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, ILeaseBook book, TimeProvider time, ILogger<FleetLeaseWorker> logger,
+    StopDeadline? stop = null)
     : BackgroundService
 {
     internal static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan PruneInterval = TimeSpan.FromMinutes(1);
+    private readonly StopDeadline _stop = stop ?? StopDeadline.None(time);
 
     // Returns the book did not take (unreachable): tried again at every wake, so the book never keeps what was given back.
     private readonly List<LeaseReturn> _unreturned = [];
@@ -65,7 +67,7 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
         // are bounded by the store deadline alone, not by the host's shutdown token: requests in flight may have spent the
         // whole shutdown deadline, and a give-back cancelled then failed the stop (exit code 1) and left a day's or a month's
         // budget slices taken in the book until the period ends; a book that answers takes them in milliseconds, one that
-        // does not costs one try.
+        // does not costs one try, until the stop's deadline at most (StopDeadline).
         await PumpAsync(all: true, CancellationToken.None);
     }
 
@@ -99,7 +101,7 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
                 // Sent again after a failure, a return keeps its id: if the book applied it and only the answer was lost,
                 // it is not applied twice.
                 var back = _unreturned[i];
-                await StoreDeadline.RunAsync(token => book.ReturnAsync(back, token).AsTask(), time, cancellationToken);
+                await StoreDeadline.RunAsync(token => book.ReturnAsync(back, token).AsTask(), time, _stop.StoreTimeout, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -13,10 +13,12 @@ namespace Corridor.Gateway.Authentication;
 /// that stops answering then fails a refresh in seconds (the grace period counts on from the last one that answered), the
 /// next refresh after it answers again comes within that bound, and a stop does not wait on it for the driver's timeouts.
 /// </summary>
-internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, TimeProvider time, ILogger<StoreSync> logger) : BackgroundService
+internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, TimeProvider time, ILogger<StoreSync> logger, StopDeadline? stop = null)
+    : BackgroundService
 {
     internal static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan LastUsedInterval = TimeSpan.FromSeconds(30);
+    private readonly StopDeadline _stop = stop ?? StopDeadline.None(time);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -58,7 +60,8 @@ internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, Tim
         }
         try
         {
-            await StoreDeadline.RunAsync(keys.FlushLastUsedAsync, time, CancellationToken.None);
+            // Not past the stop's deadline (StopDeadline).
+            await StoreDeadline.RunAsync(keys.FlushLastUsedAsync, time, _stop.StoreTimeout, CancellationToken.None);
         }
         catch (Exception e)
         {

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Corridor.Gateway.Recording;
 using Corridor.Monitor.Features;
 using Corridor.Monitor.Scoring;
 using Corridor.Storage.Monitoring;
@@ -66,7 +67,7 @@ internal sealed partial class MonitorService
             {
                 // A round left to a database that does not answer is waited for at most the store deadline (and not at all
                 // once the gateway stops); it keeps the fleet's turn until it ends.
-                await Guard("fleet", () => InTurnAsync(_fleetGate, FleetRoundAsync, stoppingToken));
+                await Guard("fleet", () => InTurnAsync(_fleetGate, FleetRoundAsync, StoreDeadline.Timeout, stoppingToken));
             }
         }
         catch (OperationCanceledException)

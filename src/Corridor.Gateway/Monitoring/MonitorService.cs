@@ -43,6 +43,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     // When each subject's pin was last applied through the admin API: a store read older than that does not undo it.
     private readonly Dictionary<SubjectRef, long> _appliedAt = [];
     private readonly SemaphoreSlim _tickGate = new(1, 1);
+    private readonly StopDeadline _stop;
 
     // One store read of the pins at a time, so an older read is never applied after a newer one.
     private readonly SemaphoreSlim _pinGate = new(1, 1);
@@ -52,8 +53,8 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     private bool _pinsBeyondRoom;
     private long _failures;
 
-    public MonitorService(ICorridorStore store, GatewayState state, TimeProvider time, ILogger<MonitorService> logger)
-        : this(store, state, time, logger, pendingLevelChanges: 16_384)
+    public MonitorService(ICorridorStore store, GatewayState state, TimeProvider time, ILogger<MonitorService> logger, StopDeadline? stop = null)
+        : this(store, state, time, logger, pendingLevelChanges: 16_384, stop: stop)
     {
     }
 
@@ -62,8 +63,9 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     /// <paramref name="fleet"/> as the fleet's observation log instead of the store's (tests).
     /// </summary>
     internal MonitorService(ICorridorStore store, GatewayState state, TimeProvider time, ILogger<MonitorService> logger, int pendingLevelChanges,
-        IFleetObservations? fleet = null)
+        IFleetObservations? fleet = null, StopDeadline? stop = null)
     {
+        _stop = stop ?? StopDeadline.None(time);
         _levelChanges = new LevelChangeQueue(pendingLevelChanges);
         _store = store;
         _state = state;
@@ -206,7 +208,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             Monitor.Tick(_time.GetUtcNow());
         }
 
-        await Guard("tick", () => InTurnAsync(_tickGate, StoreRoundAsync, cancellationToken));
+        await Guard("tick", () => InTurnAsync(_tickGate, StoreRoundAsync, StoreDeadline.Timeout, cancellationToken));
     }
 
     private async Task StoreRoundAsync(CancellationToken cancellationToken)
@@ -222,13 +224,14 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
     /// <summary>
     /// Runs a round of store work in its turn (one round of its kind at a time), waiting for the turn and the round together
-    /// at most <see cref="StoreDeadline.Timeout"/>: a database that stops answering holds neither scoring nor the next tick
-    /// nor the stop for the driver's timeouts (30 s a command, more for a round of several). A round given up on is asked to
+    /// at most <paramref name="timeout"/> (<see cref="StoreDeadline.Timeout"/>, less at the stop): a database that stops
+    /// answering holds neither scoring nor the next tick nor the stop for the driver's timeouts (30 s a command, more for a
+    /// round of several). A round given up on is asked to
     /// cancel and keeps its turn until it has really ended, so the next round never runs beside it: a level change it was
     /// storing is not stored twice at once, and it stays first in the queue until stored. (As with any call given up on, one
     /// whose commit had reached the database when it stopped answering may still land; the next round then stores it again.)
     /// </summary>
-    private Task InTurnAsync(SemaphoreSlim turn, Func<CancellationToken, Task> round, CancellationToken cancellationToken) =>
+    private Task InTurnAsync(SemaphoreSlim turn, Func<CancellationToken, Task> round, TimeSpan timeout, CancellationToken cancellationToken) =>
         StoreDeadline.RunAsync(async token =>
         {
             await turn.WaitAsync(token);
@@ -240,7 +243,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             {
                 turn.Release();
             }
-        }, _time, cancellationToken);
+        }, _time, timeout, cancellationToken);
 
     void IMonitorSink.LevelChanged(LevelChange change)
     {
@@ -346,12 +349,13 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         {
             // What is still queued is recorded in the tick's turn (a tick left waiting on the store holds it, so the two never
             // record one change twice), and the fleet's outbox shipped in the fleet's; a store that does not answer holds the
-            // stop no longer than the store deadline (both wait together): what it did not take is logged as failed
-            // (docs/shutdown.md). Neither heeds the host's shutdown token, which has passed when the requests in flight took
-            // the whole deadline: they are bounded all the same, and the stop never fails on it.
+            // stop no longer than the store deadline, nor past the stop's (both wait together): what it did not take is logged
+            // as failed (docs/shutdown.md). Neither heeds the host's shutdown token, which has passed when the requests in
+            // flight took the whole deadline: they are bounded all the same (StopDeadline), and the stop never fails on it.
+            var timeout = _stop.StoreTimeout;
             await Task.WhenAll(
-                Guard("level changes", () => InTurnAsync(_tickGate, RecordQueuedAsync, CancellationToken.None)),
-                Guard("fleet", () => InTurnAsync(_fleetGate, StopFleetAsync, CancellationToken.None)));
+                Guard("level changes", () => InTurnAsync(_tickGate, RecordQueuedAsync, timeout, CancellationToken.None)),
+                Guard("fleet", () => InTurnAsync(_fleetGate, StopFleetAsync, timeout, CancellationToken.None)));
         }
     }
 

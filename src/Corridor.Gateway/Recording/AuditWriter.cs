@@ -36,10 +36,12 @@ internal sealed record AuditWriterOptions(int BatchSize = 256, TimeSpan? FlushIn
 /// auditWriter.Enqueue(new DecisionToAudit(decisionId, requestId, input, policy));
 /// </code>
 /// </summary>
-internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptions options, TimeProvider time, ILogger<AuditWriter> logger) : BackgroundService
+internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptions options, TimeProvider time, ILogger<AuditWriter> logger, StopDeadline? stop = null)
+    : BackgroundService
 {
     private const int ShutdownAttempts = 5;
     private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
+    private readonly StopDeadline _stop = stop ?? StopDeadline.None(time);
     private readonly SpoolRetries<AuditEntry, AuditSpool>? _spool = options.SpoolPath is { } path ? new(new AuditSpool(path), store, new SpoolLog(
         (e, count, folder) => LogSpooled(logger, e, count, folder),
         (e, count, folder) => LogSpoolFailed(logger, e, count, folder),
@@ -215,10 +217,10 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         await WriteAsync(batch, stopping);
 
         // What the spool holds stays there for the next start. A replay stuck on a store that does not answer is not
-        // waited for past the store's deadline: its file stays, and an append it made after all is not made twice.
-        // Its cancellation is not waited for (Npgsql's waits on the server: StoreDeadline.CancelApart).
+        // waited for past the store's deadline, nor the stop's: its file stays, and an append it made after all is not made
+        // twice. Its cancellation is not waited for either (Npgsql's waits on the server, StoreDeadline.CancelApart).
         StoreDeadline.CancelApart(_stopReplay);
-        await StoreDeadline.WaitOrLeaveAsync(_replaying, time);
+        await StoreDeadline.WaitOrLeaveAsync(_replaying, time, _stop.StoreTimeout);
     }
 
     public override void Dispose()
@@ -246,10 +248,12 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         {
             try
             {
-                // Not cancelled by shutdown, only bounded by the store's deadline. A failed attempt (one given up on at the
-                // deadline included) may still have committed, so a retry, or a replay of the spool, appends only what the
-                // log does not hold already.
-                await StoreDeadline.RunAsync(token => attempt == 1 ? store.AppendAuditAsync(batch, token) : store.AppendAuditAgainAsync(batch, token), time, CancellationToken.None);
+                // Not cancelled by shutdown, only bounded by the store's deadline (the first try at the stop by the stop's: the
+                // batch then goes to the spool; one the spool refused too keeps its tries at the store's bound). A failed
+                // attempt (one given up on at the deadline included) may still have committed, so a retry, or a replay of the
+                // spool, appends only what the log does not hold already.
+                await StoreDeadline.RunAsync(token => attempt == 1 ? store.AppendAuditAsync(batch, token) : store.AppendAuditAgainAsync(batch, token), time,
+                    attempt == 1 ? _stop.StoreTimeout : StoreDeadline.Timeout, CancellationToken.None);
                 Interlocked.Add(ref _written, batch.Count);
                 Interlocked.Add(ref _pending, -batch.Count);
                 return;

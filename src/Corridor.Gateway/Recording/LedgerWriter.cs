@@ -20,9 +20,11 @@ namespace Corridor.Gateway.Recording;
 /// When neither the store nor the spool takes a batch its waiters are released anyway (holding clients does not make
 /// the rows safer) and the batch is retried in memory until it lands. On shutdown every queued row is written, or spooled.
 /// </summary>
-internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions options, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
+internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions options, TimeProvider time, ILogger<LedgerWriter> logger, StopDeadline? stop = null)
+    : BackgroundService
 {
     private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
+    private readonly StopDeadline _stop = stop ?? StopDeadline.None(time);
 
     /// <summary>
     /// How long a response's row waits for the store before it goes to the spool instead (<see cref="StoreDeadline"/>):
@@ -182,7 +184,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         Exception? failure = null;
         try
         {
-            await AppendAsync([entry]);
+            await AppendAsync([entry], StoreTimeout);
             Interlocked.Increment(ref _written);
             Interlocked.Increment(ref _commits);
         }
@@ -216,14 +218,14 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     }
 
     /// <summary>
-    /// Appends <paramref name="rows"/>, waiting for the store no longer than <see cref="StoreTimeout"/> (a
-    /// <see cref="TimeoutException"/> then). The store is asked to cancel, but a driver may not give up at once (opening a
-    /// connection to a server that does not answer), so the wait ends at the deadline whatever the store does. A write given
-    /// up on may still commit: its rows, spooled meanwhile, are then skipped when the spool is written (the store ignores
-    /// request ids it holds).
+    /// Appends <paramref name="rows"/>, waiting for the store no longer than <paramref name="timeout"/> (a
+    /// <see cref="TimeoutException"/> then): <see cref="StoreTimeout"/>, less at the stop (<see cref="StopDeadline"/>). The
+    /// store is asked to cancel, but a driver may not give up at once (opening a connection to a server that does not
+    /// answer), so the wait ends at the deadline whatever the store does. A write given up on may still commit: its rows,
+    /// spooled meanwhile, are then skipped when the spool is written (the store ignores request ids it holds).
     /// </summary>
-    private Task AppendAsync(IReadOnlyList<LedgerEntry> rows) =>
-        StoreDeadline.RunAsync(token => store.AppendLedgerAsync(rows, token), time);
+    private Task AppendAsync(IReadOnlyList<LedgerEntry> rows, TimeSpan timeout) =>
+        StoreDeadline.RunAsync(token => store.AppendLedgerAsync(rows, token), time, timeout);
 
     /// <summary>Waits until every row enqueued so far is in the store.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
@@ -331,7 +333,9 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         {
             try
             {
-                await AppendAsync(batch);
+                // At the stop, the first try waits for the store until the stop's deadline at most, then the batch goes to the
+                // spool; one the spool refused too has only the store to keep it, and keeps its tries at the store's bound.
+                await AppendAsync(batch, attempt == 1 ? _stop.StoreTimeout : StoreTimeout);
                 Interlocked.Add(ref _written, batch.Count);
                 Interlocked.Increment(ref _commits);
                 return;
@@ -379,10 +383,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         }
         await WriteGatheredAsync(new CancellationToken(canceled: true));
         // What the spool holds stays there for the next start. A replay stuck on a store that does not answer is not
-        // waited for past the store's deadline: its file stays, and a row it stored after all is not stored twice.
-        // Its cancellation is not waited for (Npgsql's waits on the server: StoreDeadline.CancelApart).
+        // waited for past the store's deadline, nor the stop's: its file stays, and a row it stored after all is not stored
+        // twice. Its cancellation is not waited for either (Npgsql's waits on the server, StoreDeadline.CancelApart).
         StoreDeadline.CancelApart(_stopReplay);
-        await StoreDeadline.WaitOrLeaveAsync(_replaying, time);
+        await StoreDeadline.WaitOrLeaveAsync(_replaying, time, _stop.StoreTimeout);
     }
 
     public override void Dispose()

@@ -6,6 +6,7 @@ namespace Corridor.Gateway.Recording;
 /// (a hung server, a network dropping packets) fails nothing by itself: without this, each call waited for the driver's
 /// own timeouts (with PostgreSQL's defaults 30 s a command, 15 s to open a connection, and a cancellation that waits for
 /// the server too), and so did the responses, shutdowns and readiness that waited on the call (docs/postgresql.md).
+/// At a stop the store work waits less, until the stop's one deadline (<see cref="StopDeadline"/>).
 /// </summary>
 internal static class StoreDeadline
 {
@@ -14,10 +15,11 @@ internal static class StoreDeadline
 
     /// <summary>
     /// Runs <paramref name="call"/>, waiting no longer than <see cref="Timeout"/> (or a shorter timeout of a caller that must
-    /// answer sooner, such as /readyz; a <see cref="TimeoutException"/> then) or until <paramref name="cancellationToken"/> is
-    /// cancelled. The call is asked to cancel (<see cref="CancelApart"/>), but a driver may not give up at once (opening a
-    /// connection to a server that does not answer), so the wait ends at the deadline whatever the call does. A call given up
-    /// on may still complete: callers only retry what the store ignores when it holds it already.
+    /// answer sooner, such as /readyz or a stop; a <see cref="TimeoutException"/> then, at once and without asking the store
+    /// when no time is left) or until <paramref name="cancellationToken"/> is cancelled. The call is asked to cancel
+    /// (<see cref="CancelApart"/>), but a driver may not give up at once (opening a connection to a server that does not
+    /// answer), so the wait ends at the deadline whatever the call does. A call given up on may still complete: callers
+    /// only retry what the store ignores when it holds it already.
     /// </summary>
     public static Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, TimeProvider time, CancellationToken cancellationToken = default) =>
         RunAsync(call, time, Timeout, cancellationToken);
@@ -26,6 +28,11 @@ internal static class StoreDeadline
     public static async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, TimeProvider time, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (timeout <= TimeSpan.Zero)
+        {
+            throw new TimeoutException("The stop's deadline has passed: the store was not asked.");
+        }
+
         using var deadline = new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         // The call's own token: cancelled once the call is given up on, apart from whoever gave up (the deadline's timer,
@@ -38,7 +45,7 @@ internal static class StoreDeadline
         }
         catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"The store did not answer within {timeout.TotalSeconds:0} s.", e);
+            throw new TimeoutException($"The store did not answer within {timeout.TotalSeconds:0.#} s.", e);
         }
         finally
         {
@@ -53,6 +60,18 @@ internal static class StoreDeadline
             }
         }
     }
+
+    /// <inheritdoc cref="RunAsync{T}(Func{CancellationToken, Task{T}}, TimeProvider, CancellationToken)"/>
+    public static Task RunAsync(Func<CancellationToken, Task> call, TimeProvider time, CancellationToken cancellationToken = default) =>
+        RunAsync(call, time, Timeout, cancellationToken);
+
+    /// <inheritdoc cref="RunAsync{T}(Func{CancellationToken, Task{T}}, TimeProvider, CancellationToken)"/>
+    public static Task RunAsync(Func<CancellationToken, Task> call, TimeProvider time, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        RunAsync(async token =>
+        {
+            await call(token);
+            return true;
+        }, time, timeout, cancellationToken);
 
     /// <summary>
     /// Cancels <paramref name="source"/>, whose token store work holds, on a thread of its own, and returns at once. Npgsql
@@ -78,24 +97,16 @@ internal static class StoreDeadline
 
     /// <summary>
     /// Waits for work already under way on the store and asked to stop (a writer's background replay at shutdown) at most
-    /// <see cref="Timeout"/>; work still waiting on a store that does not answer is left to it. Returns however it ended.
+    /// <paramref name="timeout"/>; work still waiting on a store that does not answer is left to it. Returns however it ended.
     /// </summary>
-    public static async Task WaitOrLeaveAsync(Task work, TimeProvider time)
+    public static async Task WaitOrLeaveAsync(Task work, TimeProvider time, TimeSpan timeout)
     {
         try
         {
-            await work.WaitAsync(Timeout, time, CancellationToken.None);
+            await work.WaitAsync(timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero, time, CancellationToken.None);
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException)
         {
         }
     }
-
-    /// <inheritdoc cref="RunAsync{T}(Func{CancellationToken, Task{T}}, TimeProvider, CancellationToken)"/>
-    public static Task RunAsync(Func<CancellationToken, Task> call, TimeProvider time, CancellationToken cancellationToken = default) =>
-        RunAsync(async token =>
-        {
-            await call(token);
-            return true;
-        }, time, cancellationToken);
 }

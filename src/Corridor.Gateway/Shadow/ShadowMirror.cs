@@ -45,8 +45,10 @@ internal sealed partial class ShadowMirror(
     ServerOptions server,
     LedgerOptions ledgerOptions,
     TimeProvider time,
-    ILogger<ShadowMirror> logger) : BackgroundService
+    ILogger<ShadowMirror> logger,
+    StopDeadline? stop = null) : BackgroundService
 {
+    private readonly StopDeadline _stop = stop ?? StopDeadline.None(time);
     // Queue size and worker count are read at start; pairs and shares follow reloads.
     private readonly Channel<ShadowJob> _queue = Channel.CreateBounded<ShadowJob>(
         new BoundedChannelOptions(state.Active.Config.Shadow.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
@@ -370,7 +372,8 @@ internal sealed partial class ShadowMirror(
     /// <summary>
     /// Stores a result, trying up to three times. Each try waits for the store at most <see cref="StoreDeadline.Timeout"/>
     /// (a database that stops answering would otherwise hold the worker, and the gateway's stop, for the driver's
-    /// timeouts), and once the gateway stops a failed try is not repeated: the stop waits for one try at most.
+    /// timeouts), and once the gateway stops a failed try is not repeated: the stop waits for one try at most, and not past
+    /// its deadline (<see cref="StopDeadline"/>).
     /// </summary>
     private async Task SaveAsync(ShadowResult result, CancellationToken stoppingToken)
     {
@@ -379,7 +382,7 @@ internal sealed partial class ShadowMirror(
             try
             {
                 // Not cancelled by the stop: a result computed is still stored when the store answers.
-                await StoreDeadline.RunAsync(token => store.AppendShadowResultsAsync([result], token), time, CancellationToken.None);
+                await StoreDeadline.RunAsync(token => store.AppendShadowResultsAsync([result], token), time, _stop.StoreTimeout, CancellationToken.None);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException && attempt < 3 && !stoppingToken.IsCancellationRequested)

@@ -1,6 +1,7 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Corridor.Core.Metering;
 using Corridor.Core.Tenants;
@@ -9,6 +10,7 @@ using Corridor.Storage;
 using Corridor.Testing;
 using Corridor.Testing.Storage;
 using Corridor.Tests.Replicas;
+using Npgsql;
 using OpenAI;
 using OpenAI.Chat;
 
@@ -178,6 +180,80 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
             $"no complete ledger row for {id}"));
     }
 
+    /// <summary>
+    /// A SIGTERM while PostgreSQL does not answer (frozen behind a relay, as SIGSTOP freezes it), in fleet mode (the monitor
+    /// shipping, leases of a rate limit): the stop ends within <c>server.shutdownTimeoutSeconds</c> (3 s here) and a margin
+    /// for a loaded machine, exits 0, and the rows of the requests answered during the hang, spooled, reach the ledger once
+    /// at the next start. Before the stop's store work shared one deadline, each of its steps waited for the store up to 5 s
+    /// in turn (the monitor, the key cache's last-used times, the writers' replays, the give-backs): 15 s and more.
+    /// </summary>
+    [Fact]
+    [Trait(TestPostgres.Trait, TestPostgres.Value)]
+    public async Task Sigterm_WhilePostgreSQLDoesNotAnswer_EndsWithinTheShutdownDeadline_ExitsZero_AndTheSpooledRowsReachTheLedger()
+    {
+        var shutdownTimeout = TimeSpan.FromSeconds(3);
+        var margin = TimeSpan.FromSeconds(7);
+        _database = await TestPostgres.CreateDatabaseAsync();
+        var direct = new NpgsqlConnectionStringBuilder(_database.ConnectionString);
+        await using var relay = TcpRelay.Start(new Uri($"tcp://{direct.Host}:{direct.Port}"));
+        var throughRelay = new NpgsqlConnectionStringBuilder(_database.ConnectionString) { Host = "127.0.0.1", Port = relay.Address.Port }.ConnectionString;
+        await SeedAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString));
+        _storageYaml = $"postgres: \"{throughRelay}\"";
+        var config = await WriteConfigAsync(TimeSpan.FromMilliseconds(2), """
+
+            monitor:
+              tickIntervalMs: 100
+              fleetIntervalMs: 100
+            limits:
+              tenantDefaults: { rpm: 6000 }
+            """);
+        var environment = new Dictionary<string, string> { ["CORRIDOR__server__shutdownTimeoutSeconds"] = "3" };
+
+        var answered = new List<string>();
+        await using (var serve = await ServeProcess.StartAsync(config, environment))
+        {
+            var client = Client(serve);
+            for (var i = 0; i < 5; i++)
+            {
+                answered.Add(await CompleteAsync(client, $"before {i}"));
+            }
+
+            relay.Freeze();
+            // The first row of the hang waits the store's 5 s, then goes to the spool; the others follow it there at once.
+            answered.AddRange(await Task.WhenAll(Enumerable.Range(0, 5).Select(i => CompleteAsync(client, $"during {i}"))).WaitAsync(TestTimeouts.Default));
+
+            var stopping = Stopwatch.StartNew();
+            await serve.TerminateAsync();
+            var exitCode = await serve.WaitForExitAsync();
+            stopping.Stop();
+            Assert.True(exitCode == 0, serve.Output);
+            Assert.True(stopping.Elapsed <= shutdownTimeout + margin,
+                $"the stop took {stopping.Elapsed.TotalSeconds:0.0} s with a shutdown deadline of {shutdownTimeout.TotalSeconds:0} s\n{serve.Output}");
+            Assert.Contains(", 0 lost", serve.Output, StringComparison.Ordinal);
+        }
+
+        // The next start, reaching the database, writes what the spool kept: every answered request has its row, once.
+        _storageYaml = $"postgres: \"{_database.ConnectionString}\"";
+        await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config)).Replace(throughRelay, _database.ConnectionString, StringComparison.Ordinal));
+        await using (var restarted = await ServeProcess.StartAsync(config, environment))
+        {
+            await TestTimeouts.UntilAsync(async () => answered.All((await ReadLedgerAsync()).Select(row => row.RequestId).ToHashSet().Contains));
+            await restarted.TerminateAsync();
+            Assert.True(await restarted.WaitForExitAsync() == 0, restarted.Output);
+        }
+
+        var ledger = await ReadLedgerAsync();
+        Assert.All(answered, id => Assert.Single(ledger, row => row.RequestId == id && row.Status == 200));
+    }
+
+    /// <summary>One request through the SDK that must be answered complete; its request id.</summary>
+    private static async Task<string> CompleteAsync(ChatClient client, string prompt)
+    {
+        var (id, complete) = await TryCompleteAsync(client, stream: false, prompt);
+        Assert.True(complete && id is not null, $"no complete answer to \"{prompt}\"");
+        return id!;
+    }
+
     [Fact]
     public async Task WithTheLedgerJournalHeldByAnotherProcess_TheGatewaySaysSo_WritesItsRowsStraightIntoSqlite_AndTakesItOnceFree()
     {
@@ -329,11 +405,11 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         }
     }
 
-    private async Task<string> WriteConfigAsync(TimeSpan tokenInterval)
+    private async Task<string> WriteConfigAsync(TimeSpan tokenInterval, string moreYaml = "")
     {
         _simulator = await SimulatorHost.StartAsync("http://127.0.0.1:0", new SimulatorOptions { TokenInterval = tokenInterval }, CancellationToken.None).WithTimeout();
         var config = _folder.File("corridor.yaml");
-        await File.WriteAllTextAsync(config, TestCatalog.Yaml(_simulator.BaseAddress) + $"""
+        await File.WriteAllTextAsync(config, TestCatalog.Yaml(_simulator.BaseAddress) + moreYaml + $"""
 
             storage:
               {_storageYaml}
