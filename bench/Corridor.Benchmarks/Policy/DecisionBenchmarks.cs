@@ -220,7 +220,7 @@ internal static class GeneratedPolicy
                 new RegionAllowance("*", allRegions),
             ],
         });
-        rules.Add(new PolicyRule("low-tier") { Match = new RuleMatch(Tiers: [VettingTier.Unverified, VettingTier.Basic]), Features = new FeatureRules(Logprobs: LogprobsRule.Deny, MaxN: new FeatureLimit(1, LimitMode.Refuse), MaxTokens: new FeatureLimit(4096)) });
+        rules.Add(new PolicyRule("low-tier") { Match = new RuleMatch(Tiers: [VettingTier.Unverified, VettingTier.Basic]), Features = new FeatureRules(Logprobs: StripRule.Deny, MaxN: new FeatureLimit(1, LimitMode.Refuse), MaxTokens: new FeatureLimit(4096)) });
         rules.Add(new PolicyRule("unverified") { Match = new RuleMatch(Tiers: [VettingTier.Unverified]), Features = new FeatureRules(Stream: StreamRule.Deny) });
         rules.Add(new PolicyRule("verified-cap") { Match = new RuleMatch(Tiers: [VettingTier.Verified]), Features = new FeatureRules(MaxTokens: new FeatureLimit(16_000)) });
         rules.Add(new PolicyRule("individuals") { Match = new RuleMatch(Tiers: [VettingTier.Unverified, VettingTier.Basic, VettingTier.Verified]), EntityTypes = [EntityType.Enterprise, EntityType.Startup, EntityType.Research, EntityType.Government] });
@@ -232,7 +232,7 @@ internal static class GeneratedPolicy
             rules.Add(new PolicyRule($"{vendor}-deny") { Match = new RuleMatch(Vendors: [vendor]), DenyJurisdictions = china ? ["UA", "TW"] : ["KP", "SY"] });
             rules.Add(china
                 ? new PolicyRule($"{vendor}-regions") { Match = new RuleMatch(Vendors: [vendor]), Regions = [new RegionAllowance("CHINA", ["cn-north", "sg"]), new RegionAllowance("*", ["sg", "eu-west", "eu-central", "us-east", "jp-east"])] }
-                : new PolicyRule($"{vendor}-china") { Match = new RuleMatch(Vendors: [vendor], Jurisdictions: ["CHINA"]), MinTier = VettingTier.Established, EntityTypes = [EntityType.Enterprise, EntityType.Startup], Regions = [new RegionAllowance("*", ["sg", "jp-east"])], Features = new FeatureRules(Logprobs: LogprobsRule.Strip) });
+                : new PolicyRule($"{vendor}-china") { Match = new RuleMatch(Vendors: [vendor], Jurisdictions: ["CHINA"]), MinTier = VettingTier.Established, EntityTypes = [EntityType.Enterprise, EntityType.Startup], Regions = [new RegionAllowance("*", ["sg", "jp-east"])], Features = new FeatureRules(Logprobs: StripRule.Strip) });
             foreach (var kind in new[] { "chat", "reason" })
             {
                 rules.Add(new PolicyRule($"{vendor}-{kind}-tier") { Match = new RuleMatch(Families: [$"{vendor}-{kind}"]), MinTier = kind == "chat" ? VettingTier.Basic : VettingTier.Verified });

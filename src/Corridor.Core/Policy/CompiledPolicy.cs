@@ -159,14 +159,23 @@ public sealed class CompiledPolicy
         {
             return Deny(DecisionReason.FeatureRestricted, set.StreamDeniedBy, PolicyFeature.Stream);
         }
-        var strip = false;
-        if (request.Logprobs && set.Logprobs != LogprobsRule.Allow)
+        var stripLogprobs = false;
+        if (request.Logprobs && set.Logprobs != StripRule.Allow)
         {
-            if (set.Logprobs == LogprobsRule.Deny)
+            if (set.Logprobs == StripRule.Deny)
             {
                 return Deny(DecisionReason.FeatureRestricted, set.LogprobsSetBy, PolicyFeature.Logprobs);
             }
-            strip = true;
+            stripLogprobs = true;
+        }
+        var stripReasoning = false;
+        if (request.Reasoning && set.Reasoning != StripRule.Allow)
+        {
+            if (set.Reasoning == StripRule.Deny)
+            {
+                return Deny(DecisionReason.FeatureRestricted, set.ReasoningSetBy, PolicyFeature.Reasoning);
+            }
+            stripReasoning = true;
         }
         var n = request.N ?? 1;
         if (n > set.MaxNRefuse)
@@ -191,7 +200,7 @@ public sealed class CompiledPolicy
             // A request naming no max_tokens would let the upstream choose; any limit is sent instead.
             maxTokens = limit;
         }
-        return new Decision(DecisionReason.Allowed, Version, deployments, new Restrictions(maxTokens, newN, strip));
+        return new Decision(DecisionReason.Allowed, Version, deployments, new Restrictions(maxTokens, newN, stripLogprobs, stripReasoning));
     }
 
     private Decision Deny(DecisionReason reason, int rule = -1, PolicyFeature feature = PolicyFeature.None) =>
@@ -261,10 +270,8 @@ public sealed class CompiledPolicy
         {
             outcome |= RuleOutcome.FeatureRefused;
         }
-        if (request.Logprobs && features.Logprobs != LogprobsRule.Allow)
-        {
-            outcome |= features.Logprobs == LogprobsRule.Deny ? RuleOutcome.FeatureRefused : RuleOutcome.RequestRewritten;
-        }
+        outcome |= StripOutcome(request.Logprobs, features.Logprobs);
+        outcome |= StripOutcome(request.Reasoning, features.Reasoning);
         if (features.MaxN is { } maxN && (request.N ?? 1) > maxN.Limit)
         {
             outcome |= maxN.Mode == LimitMode.Refuse ? RuleOutcome.FeatureRefused : RuleOutcome.RequestRewritten;
@@ -282,4 +289,8 @@ public sealed class CompiledPolicy
         }
         return outcome;
     }
+
+    private static RuleOutcome StripOutcome(bool asked, StripRule rule) => !asked || rule == StripRule.Allow
+        ? RuleOutcome.None
+        : rule == StripRule.Deny ? RuleOutcome.FeatureRefused : RuleOutcome.RequestRewritten;
 }

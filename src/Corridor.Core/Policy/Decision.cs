@@ -40,6 +40,7 @@ public enum PolicyFeature
     None,
     Stream,
     Logprobs,
+    Reasoning,
     N,
     MaxTokens,
 }
@@ -77,11 +78,12 @@ public static class DecisionReasons
 /// <summary>
 /// How the gateway must rewrite the forwarded request. <see cref="MaxTokens"/>: set <c>max_tokens</c> to this
 /// (also when the client sent none); <see cref="N"/>: set <c>n</c> to this; <see cref="StripLogprobs"/>: remove
-/// <c>logprobs</c> and <c>top_logprobs</c>. Null and false leave the request as it is.
+/// <c>logprobs</c> and <c>top_logprobs</c>; <see cref="StripReasoning"/>: remove <c>reasoning_effort</c> and
+/// <c>thinking</c>. Null and false leave the request as it is.
 /// </summary>
-public readonly record struct Restrictions(int? MaxTokens = null, int? N = null, bool StripLogprobs = false)
+public readonly record struct Restrictions(int? MaxTokens = null, int? N = null, bool StripLogprobs = false, bool StripReasoning = false)
 {
-    public bool IsNone => MaxTokens is null && N is null && !StripLogprobs;
+    public bool IsNone => MaxTokens is null && N is null && !StripLogprobs && !StripReasoning;
 }
 
 /// <summary>What one rule concluded about one request; several flags can hold at once.</summary>
@@ -115,7 +117,7 @@ public enum RuleOutcome
     /// <summary>features refuses something the request asks for.</summary>
     FeatureRefused = 1 << 7,
 
-    /// <summary>features rewrites the request (a cap or stripped logprobs).</summary>
+    /// <summary>features rewrites the request (a cap, stripped logprobs or stripped reasoning).</summary>
     RequestRewritten = 1 << 8,
 }
 
@@ -212,9 +214,11 @@ public readonly record struct DecisionTenant(
 
 /// <summary>
 /// What the request asks for. <see cref="Logprobs"/> is true when it asks for <c>logprobs</c> or <c>top_logprobs</c>;
-/// <see cref="N"/> and <see cref="MaxTokens"/> are null when not given (<c>max_completion_tokens</c> counts as max_tokens).
+/// <see cref="N"/> and <see cref="MaxTokens"/> are null when not given (<c>max_completion_tokens</c> counts as max_tokens);
+/// <see cref="Reasoning"/> is true when it asks the model to reason (<c>reasoning_effort</c> above <c>minimal</c>, or
+/// <c>thinking</c> other than <c>disabled</c>).
 /// </summary>
-public readonly record struct RequestFeatures(string Model, bool Stream = false, bool Logprobs = false, int? N = null, int? MaxTokens = null);
+public readonly record struct RequestFeatures(string Model, bool Stream = false, bool Logprobs = false, int? N = null, int? MaxTokens = null, bool Reasoning = false);
 
 /// <summary>Everything a decision depends on besides the compiled policy and catalog.</summary>
 public readonly record struct DecisionInput(DecisionTenant Tenant, string? KeyId, RequestFeatures Request, DateTimeOffset Time)

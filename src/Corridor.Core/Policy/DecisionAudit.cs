@@ -42,6 +42,7 @@ public static class DecisionAudit
             json.WriteString("model", request.Model);
             json.WriteBoolean("stream", request.Stream);
             json.WriteBoolean("logprobs", request.Logprobs);
+            json.WriteBoolean("reasoning", request.Reasoning);
             if (request.N is { } n)
             {
                 json.WriteNumber("n", n);
@@ -75,6 +76,7 @@ public static class DecisionAudit
                     json.WriteNumber("n", maxN);
                 }
                 json.WriteBoolean("strip_logprobs", restrictions.StripLogprobs);
+                json.WriteBoolean("strip_reasoning", restrictions.StripReasoning);
                 json.WriteEndObject();
             }
             json.WriteStartArray("trace");

@@ -284,6 +284,11 @@ internal sealed class RuleSetPlan
                 Logprobs = features.Logprobs;
                 LogprobsSetBy = rule.Index;
             }
+            if (features.Reasoning > Reasoning)
+            {
+                Reasoning = features.Reasoning;
+                ReasoningSetBy = rule.Index;
+            }
             if (features.Stream == StreamRule.Deny && StreamDeniedBy < 0)
             {
                 StreamDeniedBy = rule.Index;
@@ -326,9 +331,13 @@ internal sealed class RuleSetPlan
     /// <summary>Per entity type, the first rule excluding it, or -1.</summary>
     public int[] EntityExcludedBy { get; }
 
-    public LogprobsRule Logprobs { get; }
+    public StripRule Logprobs { get; }
 
     public int LogprobsSetBy { get; } = -1;
+
+    public StripRule Reasoning { get; }
+
+    public int ReasoningSetBy { get; } = -1;
 
     public int StreamDeniedBy { get; } = -1;
 

@@ -77,14 +77,15 @@ public sealed record RegionAllowance(string Jurisdiction, IReadOnlyList<string> 
     public string Path { get; init; } = "";
 }
 
-public enum LogprobsRule
+/// <summary>What a rule does with a request feature the gateway can remove: log probabilities, reasoning.</summary>
+public enum StripRule
 {
     Allow,
 
-    /// <summary>Remove <c>logprobs</c>/<c>top_logprobs</c> from the forwarded request.</summary>
+    /// <summary>Remove the feature's parameters from the forwarded request.</summary>
     Strip,
 
-    /// <summary>Refuse a request that asks for log probabilities.</summary>
+    /// <summary>Refuse a request that asks for the feature.</summary>
     Deny,
 }
 
@@ -110,12 +111,14 @@ public sealed record FeatureLimit(int Limit, LimitMode Mode = LimitMode.Cap);
 
 /// <summary>Restrictions on request features; the defaults restrict nothing.</summary>
 public sealed record FeatureRules(
-    LogprobsRule Logprobs = LogprobsRule.Allow,
+    StripRule Logprobs = StripRule.Allow,
     StreamRule Stream = StreamRule.Allow,
     FeatureLimit? MaxN = null,
-    FeatureLimit? MaxTokens = null)
+    FeatureLimit? MaxTokens = null,
+    StripRule Reasoning = StripRule.Allow)
 {
     public static FeatureRules None { get; } = new();
 
-    public bool RestrictsAnything => Logprobs != LogprobsRule.Allow || Stream != StreamRule.Allow || MaxN is not null || MaxTokens is not null;
+    public bool RestrictsAnything =>
+        Logprobs != StripRule.Allow || Reasoning != StripRule.Allow || Stream != StreamRule.Allow || MaxN is not null || MaxTokens is not null;
 }

@@ -30,7 +30,7 @@ public static class PolicyLoader
         ["id", "description", "match", "effective", "allow_jurisdictions", "deny_jurisdictions", "min_tier", "entity_types", "regions", "features"];
     private static readonly string[] MatchKeys = ["vendors", "models", "families", "jurisdictions", "tiers"];
     private static readonly string[] EffectiveKeys = ["from", "until"];
-    private static readonly string[] FeatureKeys = ["logprobs", "stream", "max_n", "max_tokens"];
+    private static readonly string[] FeatureKeys = ["logprobs", "reasoning", "stream", "max_n", "max_tokens"];
     private static readonly string[] LimitKeys = ["limit", "mode"];
 
     /// <summary>
@@ -337,24 +337,18 @@ public static class PolicyLoader
         {
             if (node is not YamlMappingNode mapping)
             {
-                Error(node, path, "must be a mapping of logprobs, stream, max_n, max_tokens");
+                Error(node, path, "must be a mapping of logprobs, reasoning, stream, max_n, max_tokens");
                 return FeatureRules.None;
             }
             CheckKeys(mapping, path, FeatureKeys);
             var features = FeatureRules.None;
             if (Child(mapping, "logprobs") is { } logprobs)
             {
-                var at = Join(path, "logprobs");
-                features = features with
-                {
-                    Logprobs = ScalarValue(logprobs, at) switch
-                    {
-                        "allow" => LogprobsRule.Allow,
-                        "strip" => LogprobsRule.Strip,
-                        "deny" => LogprobsRule.Deny,
-                        var other => Invalid(logprobs, at, other, "is not one of allow, strip, deny", LogprobsRule.Allow),
-                    },
-                };
+                features = features with { Logprobs = Strip(logprobs, Join(path, "logprobs")) };
+            }
+            if (Child(mapping, "reasoning") is { } reasoning)
+            {
+                features = features with { Reasoning = Strip(reasoning, Join(path, "reasoning")) };
             }
             if (Child(mapping, "stream") is { } stream)
             {
@@ -379,6 +373,15 @@ public static class PolicyLoader
             }
             return features;
         }
+
+        /// <summary><c>allow</c>, <c>strip</c> or <c>deny</c>.</summary>
+        private StripRule Strip(YamlNode node, string path) => ScalarValue(node, path) switch
+        {
+            "allow" => StripRule.Allow,
+            "strip" => StripRule.Strip,
+            "deny" => StripRule.Deny,
+            var other => Invalid(node, path, other, "is not one of allow, strip, deny", StripRule.Allow),
+        };
 
         /// <summary><c>4096</c> (cap) or <c>{ limit: 4096, mode: cap|refuse }</c>.</summary>
         private FeatureLimit? Limit(YamlNode node, string path)

@@ -31,6 +31,8 @@ public sealed record PolicyExpectation(bool Allow)
     public int? N { get; init; }
 
     public bool? StripLogprobs { get; init; }
+
+    public bool? StripReasoning { get; init; }
 }
 
 /// <summary>One policy test: a tenant asks for a request at a time, and the decision is expected to be so.</summary>
@@ -60,9 +62,9 @@ public static class PolicyTestFile
     private static readonly string[] FileKeys = ["at", "cases"];
     private static readonly string[] CaseKeys = ["name", "at", "tenant", "request", "expect"];
     private static readonly string[] TenantKeys = ["id", "country", "controlling_country", "entity_type", "tier", "verification_expires", "denied_party"];
-    private static readonly string[] RequestKeys = ["model", "stream", "logprobs", "n", "max_tokens"];
+    private static readonly string[] RequestKeys = ["model", "stream", "logprobs", "reasoning", "n", "max_tokens"];
     private static readonly string[] ExpectKeys =
-        ["outcome", "reason", "rule", "feature", "first_region", "regions", "deployments", "restrictions", "max_tokens", "n", "strip_logprobs"];
+        ["outcome", "reason", "rule", "feature", "first_region", "regions", "deployments", "restrictions", "max_tokens", "n", "strip_logprobs", "strip_reasoning"];
 
     public static PolicyTestFileResult Parse(string yaml, string source)
     {
@@ -208,7 +210,8 @@ public static class PolicyTestFile
                 Bool(mapping, path, "stream") ?? false,
                 Bool(mapping, path, "logprobs") ?? false,
                 Child(mapping, "n") is { } n ? Integer(n, Join(path, "n")) : null,
-                Child(mapping, "max_tokens") is { } maxTokens ? Integer(maxTokens, Join(path, "max_tokens")) : null);
+                Child(mapping, "max_tokens") is { } maxTokens ? Integer(maxTokens, Join(path, "max_tokens")) : null,
+                Bool(mapping, path, "reasoning") ?? false);
             return model is null ? null : request;
         }
 
@@ -238,6 +241,7 @@ public static class PolicyTestFile
                 MaxTokens = Child(mapping, "max_tokens") is { } maxTokens ? Integer(maxTokens, Join(path, "max_tokens")) : null,
                 N = Child(mapping, "n") is { } n ? Integer(n, Join(path, "n")) : null,
                 StripLogprobs = Bool(mapping, path, "strip_logprobs"),
+                StripReasoning = Bool(mapping, path, "strip_reasoning"),
             };
             if (Scalar(mapping, path, "reason") is { } reasonText)
             {
@@ -258,9 +262,10 @@ public static class PolicyTestFile
                     {
                         "stream" => PolicyFeature.Stream,
                         "logprobs" => PolicyFeature.Logprobs,
+                        "reasoning" => PolicyFeature.Reasoning,
                         "n" => PolicyFeature.N,
                         "max_tokens" => PolicyFeature.MaxTokens,
-                        _ => Invalid<PolicyFeature?>(mapping, Join(path, "feature"), featureText, "is not one of stream, logprobs, n, max_tokens", null),
+                        _ => Invalid<PolicyFeature?>(mapping, Join(path, "feature"), featureText, "is not one of stream, logprobs, reasoning, n, max_tokens", null),
                     },
                 };
             }
@@ -272,7 +277,7 @@ public static class PolicyTestFile
                 }
                 else
                 {
-                    Error(mapping, Join(path, "restrictions"), $"'{restrictions}' must be none (check single restrictions with max_tokens, n, strip_logprobs)");
+                    Error(mapping, Join(path, "restrictions"), $"'{restrictions}' must be none (check single restrictions with max_tokens, n, strip_logprobs, strip_reasoning)");
                 }
             }
             return expectation;
@@ -354,6 +359,10 @@ public static class PolicyTestRunner
         if (expect.StripLogprobs is { } strip && restrictions.StripLogprobs != strip)
         {
             yield return strip ? "expected logprobs stripped" : "expected logprobs kept";
+        }
+        if (expect.StripReasoning is { } stripReasoning && restrictions.StripReasoning != stripReasoning)
+        {
+            yield return stripReasoning ? "expected reasoning stripped" : "expected reasoning kept";
         }
     }
 

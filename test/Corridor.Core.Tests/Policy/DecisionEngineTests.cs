@@ -461,22 +461,44 @@ public sealed class DecisionEngineTests
     public void StrictestWins_LogprobsDenyBeatsStrip()
     {
         var policy = Compile(
-            GrantAll() with { Features = new FeatureRules(Logprobs: LogprobsRule.Strip) },
-            new PolicyRule("deny") { Match = new RuleMatch(Models: ["gpt-4.1"]), Features = new FeatureRules(Logprobs: LogprobsRule.Deny) });
+            GrantAll() with { Features = new FeatureRules(Logprobs: StripRule.Strip) },
+            new PolicyRule("deny") { Match = new RuleMatch(Models: ["gpt-4.1"]), Features = new FeatureRules(Logprobs: StripRule.Deny) });
 
         var request = new RequestFeatures("gpt-4.1", Logprobs: true);
         Assert.Equal(DecisionReason.FeatureRestricted, policy.Decide(Tenant(), request).Reason);
         Assert.True(policy.Decide(Tenant(), request with { Model = "gpt-4.1-mini" }).Restrictions.StripLogprobs);
     }
 
+    [Fact]
+    public void StrictestWins_ReasoningDenyBeatsStrip_AndNamesTheDenyingRule()
+    {
+        var policy = Compile(
+            GrantAll() with { Features = new FeatureRules(Reasoning: StripRule.Strip) },
+            new PolicyRule("no-reasoning") { Match = new RuleMatch(Models: ["gpt-4.1"]), Features = new FeatureRules(Reasoning: StripRule.Deny) });
+
+        var request = new RequestFeatures("gpt-4.1", Reasoning: true);
+        var input = new DecisionInput(Tenant(), "key-1", request, Now);
+        var denied = policy.Decide(in input, trace: true);
+        Assert.Equal(DecisionReason.FeatureRestricted, denied.Reason);
+        Assert.Equal(PolicyFeature.Reasoning, denied.Feature);
+        Assert.Equal("no-reasoning", denied.RuleId);
+        Assert.Equal([RuleOutcome.Granted | RuleOutcome.RequestRewritten, RuleOutcome.FeatureRefused], denied.Trace.Select(t => t.Outcome));
+        Assert.Equal(new Restrictions(StripReasoning: true), policy.Decide(Tenant(), request with { Model = "gpt-4.1-mini" }).Restrictions);
+    }
+
     // --- Features ----------------------------------------------------------------------------------
 
     public static TheoryData<FeatureRules, RequestFeatures, DecisionReason, PolicyFeature, Restrictions> FeatureCases() => new()
     {
-        { new FeatureRules(Logprobs: LogprobsRule.Deny), new RequestFeatures("gpt-4.1", Logprobs: true), DecisionReason.FeatureRestricted, PolicyFeature.Logprobs, default },
-        { new FeatureRules(Logprobs: LogprobsRule.Deny), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
-        { new FeatureRules(Logprobs: LogprobsRule.Strip), new RequestFeatures("gpt-4.1", Logprobs: true), DecisionReason.Allowed, PolicyFeature.None, new Restrictions(StripLogprobs: true) },
-        { new FeatureRules(Logprobs: LogprobsRule.Strip), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
+        { new FeatureRules(Logprobs: StripRule.Deny), new RequestFeatures("gpt-4.1", Logprobs: true), DecisionReason.FeatureRestricted, PolicyFeature.Logprobs, default },
+        { new FeatureRules(Logprobs: StripRule.Deny), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
+        { new FeatureRules(Logprobs: StripRule.Strip), new RequestFeatures("gpt-4.1", Logprobs: true), DecisionReason.Allowed, PolicyFeature.None, new Restrictions(StripLogprobs: true) },
+        { new FeatureRules(Logprobs: StripRule.Strip), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
+        { new FeatureRules(Reasoning: StripRule.Deny), new RequestFeatures("gpt-4.1", Reasoning: true), DecisionReason.FeatureRestricted, PolicyFeature.Reasoning, default },
+        { new FeatureRules(Reasoning: StripRule.Deny), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
+        { new FeatureRules(Reasoning: StripRule.Strip), new RequestFeatures("gpt-4.1", Reasoning: true), DecisionReason.Allowed, PolicyFeature.None, new Restrictions(StripReasoning: true) },
+        { new FeatureRules(Reasoning: StripRule.Strip), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
+        { new FeatureRules(Logprobs: StripRule.Strip), new RequestFeatures("gpt-4.1", Logprobs: true, Reasoning: true), DecisionReason.Allowed, PolicyFeature.None, new Restrictions(StripLogprobs: true) },
         { new FeatureRules(Stream: StreamRule.Deny), new RequestFeatures("gpt-4.1", Stream: true), DecisionReason.FeatureRestricted, PolicyFeature.Stream, default },
         { new FeatureRules(Stream: StreamRule.Deny), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
         { new FeatureRules(MaxN: new FeatureLimit(1)), new RequestFeatures("gpt-4.1", N: 3), DecisionReason.Allowed, PolicyFeature.None, new Restrictions(N: 1) },
@@ -656,7 +678,7 @@ public sealed class DecisionEngineTests
             new PolicyRule("china") { Match = new RuleMatch(Jurisdictions: ["CN"]), MinTier = VettingTier.Strategic },
             new PolicyRule("future") { Effective = new EffectivePeriod(later), DenyJurisdictions = ["US"] },
             new PolicyRule("regions") { Regions = [new RegionAllowance("US", ["us-east", "sg"]), new RegionAllowance("*", ["sg"])] },
-            new PolicyRule("low") { MinTier = VettingTier.Established, Features = new FeatureRules(Logprobs: LogprobsRule.Strip, MaxTokens: new FeatureLimit(100)) });
+            new PolicyRule("low") { MinTier = VettingTier.Established, Features = new FeatureRules(Logprobs: StripRule.Strip, MaxTokens: new FeatureLimit(100)) });
         var input = new DecisionInput(Tenant("US", tier: VettingTier.Verified), "key-1", new RequestFeatures("gpt-4.1", Logprobs: true), Now);
 
         var decision = policy.Decide(in input, trace: true);

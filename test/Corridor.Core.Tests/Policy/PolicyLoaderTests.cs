@@ -66,7 +66,31 @@ public sealed class PolicyLoaderTests
         Assert.Equal("*", rule.Regions[1].Jurisdiction);
         Assert.Equal(["sg"], rule.Regions[1].Regions);
         Assert.Equal("policy.yaml:rules[0].regions.CN", rule.Regions[0].Path);
-        Assert.Equal(new FeatureRules(LogprobsRule.Strip, StreamRule.Deny, new FeatureLimit(1, LimitMode.Refuse), new FeatureLimit(4096, LimitMode.Cap)), rule.Features);
+        Assert.Equal(new FeatureRules(StripRule.Strip, StreamRule.Deny, new FeatureLimit(1, LimitMode.Refuse), new FeatureLimit(4096, LimitMode.Cap)), rule.Features);
+    }
+
+    [Fact]
+    public void Parse_ReadsReasoningAsAllowStripOrDeny_AndNothingElse()
+    {
+        var result = Parse("""
+            version: v1
+            rules:
+              - id: strip
+                features: { reasoning: strip }
+              - id: deny
+                features: { reasoning: deny, logprobs: strip }
+              - id: allow
+                features: { reasoning: allow }
+              - id: wrong
+                features: { reasoning: hidden }
+            """);
+
+        Assert.Equal(new FeatureRules(Reasoning: StripRule.Strip), result.Config!.Rules[0].Features);
+        Assert.Equal(new FeatureRules(Logprobs: StripRule.Strip, Reasoning: StripRule.Deny), result.Config.Rules[1].Features);
+        Assert.False(result.Config.Rules[2].Features.RestrictsAnything);
+        Assert.True(result.Config.Rules[0].Features.RestrictsAnything);
+        var error = Assert.Single(result.Errors);
+        Assert.StartsWith("policy.yaml:rules[3].features.reasoning (line 10): 'hidden' is not one of allow, strip, deny", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -177,7 +177,7 @@ public sealed class PolicyPropertyTests
     }
 
     private static FeatureRules RandomFeatures(Random random) => new(
-        (LogprobsRule)random.Next(3),
+        (StripRule)random.Next(3),
         (StreamRule)random.Next(2),
         random.Next(2) == 0 ? new FeatureLimit(random.Next(1, 4), (LimitMode)random.Next(2)) : null,
         random.Next(2) == 0 ? new FeatureLimit(random.Next(1, 8000), (LimitMode)random.Next(2)) : null);
@@ -249,7 +249,7 @@ public sealed class PolicyPropertyTests
             {
                 return Deny(DecisionReason.FeatureRestricted);
             }
-            if (request.Logprobs && features.Any(f => f.Logprobs == LogprobsRule.Deny))
+            if (request.Logprobs && features.Any(f => f.Logprobs == StripRule.Deny))
             {
                 return Deny(DecisionReason.FeatureRestricted);
             }
@@ -269,7 +269,7 @@ public sealed class PolicyPropertyTests
             int? maxTokens = request.MaxTokens is { } given
                 ? (tokenCaps.Count > 0 && given > tokenCaps.Min() ? tokenCaps.Min() : null)
                 : (tokenLimits.Count > 0 ? tokenLimits.Min(l => l.Limit) : null);
-            var strip = request.Logprobs && features.Any(f => f.Logprobs == LogprobsRule.Strip);
+            var strip = request.Logprobs && features.Any(f => f.Logprobs == StripRule.Strip);
             return (DecisionReason.Allowed, deployments, new Restrictions(maxTokens, newN, strip));
         }
 

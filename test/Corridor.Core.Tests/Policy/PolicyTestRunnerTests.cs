@@ -79,6 +79,44 @@ public sealed class PolicyTestRunnerTests
     }
 
     [Fact]
+    public void Run_ChecksReasoning_RequestedAndStrippedOrRefused()
+    {
+        var policy = Compile(
+            GrantAll(),
+            new PolicyRule("strip-reasoning") { Match = new RuleMatch(Models: ["gpt-4.1"]), Features = new FeatureRules(Reasoning: StripRule.Strip) },
+            new PolicyRule("no-reasoning") { Match = new RuleMatch(Models: ["claude-sonnet-4"]), Features = new FeatureRules(Reasoning: StripRule.Deny) });
+        var file = PolicyTestFile.Parse("""
+            at: 2025-07-01
+            cases:
+              - name: stripped
+                tenant: { country: US, tier: verified }
+                request: { model: gpt-4.1, reasoning: true }
+                expect: { outcome: allow, strip_reasoning: true, strip_logprobs: false }
+              - name: not asked, not stripped
+                tenant: { country: US, tier: verified }
+                request: { model: gpt-4.1, reasoning: false }
+                expect: { outcome: allow, strip_reasoning: false, restrictions: none }
+              - name: refused
+                tenant: { country: US, tier: verified }
+                request: { model: claude-sonnet-4, reasoning: true }
+                expect: { outcome: deny, reason: feature_restricted, rule: no-reasoning, feature: reasoning }
+              - name: wrongly expected kept
+                tenant: { country: US, tier: verified }
+                request: { model: gpt-4.1, reasoning: true }
+                expect: { outcome: allow, strip_reasoning: false }
+            """, "t.yaml");
+
+        Assert.Empty(file.Errors);
+        Assert.True(file.Cases[0].Request.Reasoning);
+        Assert.Equal(PolicyFeature.Reasoning, file.Cases[2].Expect.Feature);
+        var report = PolicyTestRunner.Run(policy, file.Cases);
+
+        var failure = Assert.Single(report.Failures);
+        Assert.Equal("wrongly expected kept", failure.Name);
+        Assert.StartsWith("expected reasoning kept", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_ReportsEveryMistakeInTheTestFile()
     {
         var file = PolicyTestFile.Parse("""
