@@ -39,6 +39,37 @@ public sealed class TcpRelay : IAsyncDisposable
     /// </summary>
     public string Sent => Text(_sent);
 
+    /// <summary>
+    /// The bodies (UTF-8) of the whole requests callers sent through the relay so far, in order: what the upstream received.
+    /// It reads HTTP/1.1 requests one after another, framed by Content-Length (none: no body), so it serves tests that send
+    /// one request at a time; a request still on its way is left out.
+    /// </summary>
+    public IReadOnlyList<string> SentBodies()
+    {
+        var sent = Sent;
+        var bodies = new List<string>();
+        var at = 0;
+        while (sent.IndexOf("\r\n\r\n", at, StringComparison.Ordinal) is var end and >= 0)
+        {
+            var length = 0;
+            foreach (var line in sent[at..end].Split("\r\n"))
+            {
+                if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
+                {
+                    length = int.Parse(line["Content-Length:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            var start = end + 4;
+            if (sent.Length < start + length)
+            {
+                break;
+            }
+            bodies.Add(System.Text.Encoding.UTF8.GetString(System.Text.Encoding.Latin1.GetBytes(sent, start, length)));
+            at = start + length;
+        }
+        return bodies;
+    }
+
     /// <summary>Everything the upstream sent back through the relay so far (the first <see cref="MaxRecorded"/> bytes), as Latin-1 text.</summary>
     public string Received => Text(_received);
 

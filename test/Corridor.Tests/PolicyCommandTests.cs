@@ -123,6 +123,32 @@ public sealed class PolicyCommandTests
         Assert.Contains("2 of 2 recent requests would be decided differently", result.Out, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Diff_ListsStrippedReasoning_ReadFromEitherDialect()
+    {
+        var root = Root();
+        using var cli = new CliRunner();
+        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "small", "--name", "Small Pte. Ltd.", "--country", "SG", "--tier", "basic")).ExitCode);
+        static Corridor.Core.Metering.LedgerEntry Row(string id, string body) =>
+            Corridor.Testing.Storage.LedgerSamples.Entry(id, DateTimeOffset.UtcNow, tenantId: "small") with { RequestBody = Corridor.Core.Metering.Utf8Text.From(body) };
+        await RecordAsync(cli,
+            Row("r-effort", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"high","max_tokens":100}"""),
+            Row("r-thinking", """{"model":"deepseek-v4","max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"hi"}]}"""),
+            // minimal asks for no reasoning to speak of, as the front door reads it.
+            Row("r-minimal", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"minimal","max_tokens":100}"""));
+
+        // The proposal strips the low tiers' reasoning.
+        var result = await DiffWithProposalAsync(cli, root, example => example
+            .Replace("      max_n: { limit: 1, mode: refuse }\n", "      max_n: { limit: 1, mode: refuse }\n      reasoning: strip\n", StringComparison.Ordinal));
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("r-effort", result.Out, StringComparison.Ordinal);
+        Assert.Contains("r-thinking", result.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("r-minimal", result.Out, StringComparison.Ordinal);
+        Assert.Contains("strip_reasoning", result.Out, StringComparison.Ordinal);
+        Assert.Contains("2 of 3 recent requests would be decided differently", result.Out, StringComparison.Ordinal);
+    }
+
     /// <summary>Writes <paramref name="rows"/> into the ledger of the command line's database, as recent requests.</summary>
     private static async Task RecordAsync(CliRunner cli, params Corridor.Core.Metering.LedgerEntry[] rows)
     {

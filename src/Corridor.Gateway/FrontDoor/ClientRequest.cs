@@ -1,4 +1,5 @@
 using System.Buffers;
+using Corridor.Core.Policy;
 
 namespace Corridor.Gateway.FrontDoor;
 
@@ -37,6 +38,9 @@ internal sealed class ClientRequest : IDisposable
 
     public bool Logprobs { get; set; }
 
+    /// <summary>Whether the client asked the model to reason (<c>reasoning_effort</c>, <c>thinking</c>; docs/policy.md).</summary>
+    public bool Reasoning { get; set; }
+
     public int? MaxTokens { get; set; }
 
     /// <summary>The request this one was rewritten from (restrictions, throttling), kept for the monitor; null for the client's own.</summary>
@@ -44,6 +48,9 @@ internal sealed class ClientRequest : IDisposable
 
     /// <summary>The body as the client sent it, before any rewrite.</summary>
     public ClientRequest Original => RewrittenFrom?.Original ?? this;
+    /// <summary>What policy decides on for this request to <paramref name="model"/>.</summary>
+    public RequestFeatures Features(string model) => new(model, Stream, Logprobs, N, MaxTokens, Reasoning);
+
     /// <summary>A copy in a pooled buffer of its own, for work that outlives this request (shadow evaluation).</summary>
     public ClientRequest Copy()
     {
@@ -58,6 +65,7 @@ internal sealed class ClientRequest : IDisposable
             StreamOptionsValue = StreamOptionsValue,
             N = N,
             Logprobs = Logprobs,
+            Reasoning = Reasoning,
             MaxTokens = MaxTokens,
         };
     }

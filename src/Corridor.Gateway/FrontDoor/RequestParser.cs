@@ -156,6 +156,37 @@ internal static class RequestParser
                 // them whether or not 'logprobs' comes with them (OpenAI refuses them without it; lenient servers answer).
                 request.Logprobs |= top > 0;
             }
+            else if (field == Field.ReasoningEffort)
+            {
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    return GatewayError.Invalid("'reasoning_effort' must be a string.", "reasoning_effort");
+                }
+                // none and minimal ask for (next to) no reasoning; every other effort, known or not, asks for some.
+                request.Reasoning |= !(reader.ValueTextEquals("none"u8) || reader.ValueTextEquals("minimal"u8));
+            }
+            else if (field == Field.Thinking)
+            {
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return GatewayError.Invalid("'thinking' must be an object.", "thinking");
+                }
+                var copy = reader;
+                reader.Skip();
+                if (ThinkingType(copy) is not { } asks)
+                {
+                    return GatewayError.Invalid("'thinking' needs a string 'type'.", "thinking");
+                }
+                request.Reasoning |= asks;
+            }
             else if (field is Field.MaxTokens or Field.MaxCompletionTokens)
             {
                 if (reader.TokenType == JsonTokenType.Null)
@@ -228,6 +259,8 @@ internal static class RequestParser
         TopLogprobs,
         MaxTokens,
         MaxCompletionTokens,
+        ReasoningEffort,
+        Thinking,
     }
 
     /// <summary>
@@ -244,9 +277,11 @@ internal static class RequestParser
         6 when name.SequenceEqual("stream"u8) => Field.Stream,
         8 when name.SequenceEqual("messages"u8) => Field.Messages,
         8 when name.SequenceEqual("logprobs"u8) => Field.Logprobs,
+        8 when name.SequenceEqual("thinking"u8) => Field.Thinking,
         10 when name.SequenceEqual("max_tokens"u8) => Field.MaxTokens,
         12 when name.SequenceEqual("top_logprobs"u8) => Field.TopLogprobs,
         14 when name.SequenceEqual("stream_options"u8) => Field.StreamOptions,
+        16 when name.SequenceEqual("reasoning_effort"u8) => Field.ReasoningEffort,
         21 when name.SequenceEqual("max_completion_tokens"u8) => Field.MaxCompletionTokens,
         _ => Field.Other,
     };
@@ -288,6 +323,24 @@ internal static class RequestParser
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// Whether Anthropic's <c>thinking</c> object asks for thinking: any <c>type</c> but <c>disabled</c> (<c>enabled</c>,
+    /// <c>adaptive</c>, and types Corridor does not know yet); null when it has no string <c>type</c>.
+    /// </summary>
+    private static bool? ThinkingType(Utf8JsonReader reader)
+    {
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == depth + 1 && reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                return reader.TokenType == JsonTokenType.String ? !reader.ValueTextEquals("disabled"u8) : null;
+            }
+        }
+        return null;
     }
 
     private static bool TryBool(ref Utf8JsonReader reader, out bool value)

@@ -9,7 +9,7 @@ namespace Corridor.Gateway.FrontDoor;
 /// <summary>
 /// Applies a Decision's restrictions to the request before it is forwarded: caps <c>max_tokens</c> and
 /// <c>max_completion_tokens</c> (adding <c>max_tokens</c> when the client sent neither), lowers <c>n</c>, and removes
-/// <c>logprobs</c>/<c>top_logprobs</c>. Only restricted requests pay for the rewrite. Serves policy restrictions and the
+/// <c>logprobs</c>/<c>top_logprobs</c> and <c>reasoning_effort</c>/<c>thinking</c>. Only restricted requests pay for the rewrite. Serves policy restrictions and the
 /// monitor's <c>throttle</c> alike.
 /// The body's top-level properties are copied as the client wrote them, except those restricted: nothing else is
 /// parsed or re-encoded, so any body the front door accepted (however deep, whatever its other names) can be rewritten.
@@ -51,7 +51,8 @@ internal static class RequestRestrictions
                 RequestParser.Field.N when n is not null => n,
                 _ => null,
             };
-            if (restrictions.StripLogprobs && field is RequestParser.Field.Logprobs or RequestParser.Field.TopLogprobs)
+            if ((restrictions.StripLogprobs && field is RequestParser.Field.Logprobs or RequestParser.Field.TopLogprobs)
+                || (restrictions.StripReasoning && field is RequestParser.Field.ReasoningEffort or RequestParser.Field.Thinking))
             {
                 continue;
             }

@@ -63,7 +63,7 @@ internal static class Entitlement
         {
             var model = models[i];
             var input = DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id,
-                new RequestFeatures(model.Id, asked.Stream, asked.Logprobs, asked.N, asked.MaxTokens), now);
+                asked.Features(model.Id), now);
             var decision = Decide(call.Config, in input, model.Deployments);
             if (decision.Allowed)
             {

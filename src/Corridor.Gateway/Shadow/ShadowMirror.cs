@@ -107,7 +107,7 @@ internal sealed partial class ShadowMirror(
             call.Dialect,
             call.Operation,
             (call.Enforced ?? request).Copy(),
-            new RequestFeatures(pair.Candidate, asked.Stream, asked.Logprobs, asked.N, asked.MaxTokens),
+            asked.Features(pair.Candidate),
             new ModelOutput(Cap(usage.Text, shadow.CompareChars), usage.ToolNames, usage.ToolArguments ?? ""),
             (int)time.GetElapsedTime(call.StartTimestamp).TotalMilliseconds,
             call.Cost);

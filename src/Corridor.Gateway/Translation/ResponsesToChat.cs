@@ -543,6 +543,10 @@ internal static partial class ResponsesToChat
             }
             if (reasoning.TryGet("effort", out var effort))
             {
+                if (effort.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                {
+                    return Problem.WrongType("reasoning.effort", "a string");
+                }
                 writer.WritePropertyName("reasoning_effort");
                 effort.WriteTo(writer);
             }

@@ -152,6 +152,11 @@ internal static class PolicyCommands
                     || (body.TryGetProperty("top_logprobs", out var top) && top.TryGetInt32(out var alternatives) && alternatives > 0),
                 N = body.TryGetProperty("n", out var n) && n.TryGetInt32(out var count) ? count : null,
                 MaxTokens = Integer(body, "max_completion_tokens") ?? Integer(body, "max_tokens"),
+                // Any reasoning_effort but none and minimal, any thinking type but disabled, asks for reasoning.
+                Reasoning = (body.TryGetProperty("reasoning_effort", out var effort) && effort.ValueKind == JsonValueKind.String
+                        && !effort.ValueEquals("none") && !effort.ValueEquals("minimal"))
+                    || (body.TryGetProperty("thinking", out var thinking) && thinking.ValueKind == JsonValueKind.Object
+                        && thinking.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && !type.ValueEquals("disabled")),
             };
         }
         catch (JsonException)
@@ -179,7 +184,11 @@ internal static class PolicyCommands
         {
             text += $" n={n}";
         }
-        return restrictions.StripLogprobs ? text + " strip_logprobs" : text;
+        if (restrictions.StripLogprobs)
+        {
+            text += " strip_logprobs";
+        }
+        return restrictions.StripReasoning ? text + " strip_reasoning" : text;
     }
 
     /// <summary>A configuration's policy, with what it needs to decide a ledger row as its gateway would: the catalog and the aliases.</summary>

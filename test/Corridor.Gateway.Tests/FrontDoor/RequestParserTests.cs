@@ -46,6 +46,52 @@ public sealed class RequestParserTests
     }
 
     [Theory]
+    [InlineData(",\"reasoning_effort\":\"low\"", true)]
+    [InlineData(",\"reasoning_effort\":\"medium\"", true)]
+    [InlineData(",\"reasoning_effort\":\"high\"", true)]
+    [InlineData(",\"reasoning_effort\":\"xhigh\"", true)]
+    [InlineData(",\"reasoning_effort\":\"max\"", true)]
+    [InlineData(",\"reasoning_effort\":\"hi\\u0067h\"", true)]
+    [InlineData(",\"reasoning_effort\":\"none\"", false)]
+    [InlineData(",\"reasoning_effort\":\"minimal\"", false)]
+    [InlineData(",\"reasoning_effort\":\"n\\u006fne\"", false)]
+    [InlineData(""","reasoning_effort":null""", false)]
+    [InlineData(""","thinking":{"type":"enabled","budget_tokens":2048}""", true)]
+    [InlineData(""","thinking":{"budget_tokens":2048,"type":"enabled"}""", true)]
+    [InlineData(""","thinking":{"type":"adaptive"}""", true)]
+    [InlineData(""","thinking":{"type":"adaptive","display":"omitted"}""", true)]
+    [InlineData(""","thinking":{"type":"disabled"}""", false)]
+    [InlineData(""","thinking":null""", false)]
+    [InlineData(",\"thinking\":{\"type\":\"disabled\"},\"reasoning_effort\":\"high\"", true)]
+    [InlineData(""","metadata":{"thinking":{"type":"enabled"},"reasoning_effort":"high"}""", false)]
+    [InlineData("", false)]
+    public void ReasoningEffortAndThinking_AskForReasoning_UnlessTheyAskForNone(string fields, bool asks)
+    {
+        using var request = Request("""{"model":"m","max_tokens":4096,"messages":[{"role":"user","content":"hi"}]""" + fields + "}");
+
+        Assert.Null(RequestParser.Parse(request, Operation.Messages));
+        Assert.Equal(asks, request.Reasoning);
+    }
+
+    [Theory]
+    [InlineData(""","reasoning_effort":3""", "reasoning_effort", "'reasoning_effort' must be a string.")]
+    [InlineData(""","reasoning_effort":{"effort":"high"}""", "reasoning_effort", "'reasoning_effort' must be a string.")]
+    [InlineData(",\"reasoning_effort\":\"low\",\"reasoning_effort\":\"high\"", "reasoning_effort", "'reasoning_effort' appears more than once in the request body.")]
+    [InlineData(""","thinking":true""", "thinking", "'thinking' must be an object.")]
+    [InlineData(",\"thinking\":\"enabled\"", "thinking", "'thinking' must be an object.")]
+    [InlineData(""","thinking":{"budget_tokens":1024}""", "thinking", "'thinking' needs a string 'type'.")]
+    [InlineData(""","thinking":{"type":1}""", "thinking", "'thinking' needs a string 'type'.")]
+    [InlineData(""","thinking":{"type":"disabled"},"thinking":{"type":"enabled"}""", "thinking", "'thinking' appears more than once in the request body.")]
+    public void ReasoningEffortAndThinking_OfTheWrongType_AreAClientError_NamingTheParameter(string fields, string param, string message)
+    {
+        using var request = Request("""{"model":"m","max_tokens":4096,"messages":[]""" + fields + "}");
+
+        var error = RequestParser.Parse(request, Operation.Messages);
+
+        Assert.Equal((400, param, message), (error?.Status, error?.Param, error?.Message));
+    }
+
+    [Theory]
     [InlineData("not json", null)]
     [InlineData("[1,2]", null)]
     [InlineData("""{"model":"gpt-4.1","messages":[]""", null)]

@@ -71,6 +71,23 @@ public sealed class RequestRestrictionsTests
     }
 
     [Fact]
+    public void Reasoning_IsRemoved_HoweverItsNamesAreWritten_AndEverythingElseIsCopiedAsWritten()
+    {
+        const string Json = """
+            {"model":"a", "reasoning_\u0065ffort" : "high","messages":[{"role":"user","content":"think"}],"thinking":{"type":"enabled","budget_tokens":2048},"logprobs":true,"metadata":{"thinking":{"type":"enabled"},"reasoning_effort":"high"},"temperature":1,"temperature":0.5}
+            """;
+        var (_, text, restricted) = Restrict(Json, new(StripReasoning: true));
+        using var dispose = restricted;
+
+        Assert.Equal("""
+            {"model":"a","messages":[{"role":"user","content":"think"}],"logprobs":true,"metadata":{"thinking":{"type":"enabled"},"reasoning_effort":"high"},"temperature":1,"temperature":0.5}
+            """, text);
+        Assert.True(restricted.Original.Reasoning);
+        Assert.False(restricted.Reasoning);
+        Assert.True(restricted.Logprobs);
+    }
+
+    [Fact]
     public void EverythingElse_IsCopiedAsWritten_DeepNestingAndRepeatedNamesIncluded()
     {
         var deep = new string('[', 100) + new string(']', 100);

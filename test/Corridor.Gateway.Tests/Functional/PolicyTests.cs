@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Anthropic.Exceptions;
+using Anthropic.Models.Messages;
 using Corridor.Core.Audit;
 using Corridor.Core.Metering;
 using Corridor.Core.Tenants;
@@ -12,7 +13,10 @@ using OpenAI.Chat;
 
 namespace Corridor.Gateway.Tests.Functional;
 
-/// <summary>A gateway whose test catalog carries a policy: who may use what, from where, with which features.</summary>
+/// <summary>
+/// A gateway whose test catalog carries a policy: who may use what, from where, with which features. gpt-4.1 and
+/// claude-sonnet-4 are reached through a <see cref="TcpRelay"/>, so tests see what their upstream received.
+/// </summary>
 public sealed class PolicyGatewayFixture : LiveGatewayFixture
 {
     public const string Policy = """
@@ -33,19 +37,47 @@ public sealed class PolicyGatewayFixture : LiveGatewayFixture
               regions: { "*": [jp-east] }
             - id: openai-low-tier
               match: { vendors: [openai], tiers: [unverified, basic] }
-              features: { logprobs: strip, max_tokens: 50 }
+              features: { logprobs: strip, reasoning: strip, max_tokens: 50 }
             - id: anthropic
               match: { vendors: [anthropic] }
               allow_jurisdictions: ["*"]
               deny_jurisdictions: [CHINA]
               min_tier: verified
+            - id: anthropic-no-reasoning
+              match: { vendors: [anthropic], tiers: [verified] }
+              features: { reasoning: deny }
+            - id: anthropic-strip-reasoning
+              match: { vendors: [anthropic], tiers: [established] }
+              features: { reasoning: strip }
         """;
 
     /// <summary>The token <c>/metrics</c> takes (<c>server.metricsTokenEnv</c>).</summary>
     public TokenVariable MetricsToken { get; } = new();
 
+    private TcpRelay? _relay;
+
+    /// <summary>The relay in front of the gpt-4.1-sg and claude-us deployments.</summary>
+    public TcpRelay Relay => _relay ?? throw new InvalidOperationException("the relay has not started");
+
     protected override Task<LiveGateway> StartAsync() =>
-        LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, adminTokenEnv: null, MetricsToken.Name) + Policy);
+        LiveGateway.StartAsync(simulator =>
+        {
+            _relay = Own(TcpRelay.Start(simulator));
+            var relayed = $"endpoint: \"{_relay.Address.ToString().TrimEnd('/')}/v1\", ";
+            return TestCatalog.Yaml(simulator, adminTokenEnv: null, MetricsToken.Name)
+                .Replace("{ id: gpt-4.1-sg, model: gpt-4.1, region: sg, ", "{ id: gpt-4.1-sg, model: gpt-4.1, region: sg, " + relayed, StringComparison.Ordinal)
+                .Replace("{ id: claude-us, model: claude-sonnet-4, region: us-east, ", "{ id: claude-us, model: claude-sonnet-4, region: us-east, " + relayed, StringComparison.Ordinal)
+                + Policy;
+        });
+
+    /// <summary>The body of the next request the relayed upstreams receive once <paramref name="send"/> has run.</summary>
+    public async Task<string> UpstreamBodyAsync(Func<Task> send)
+    {
+        var before = Relay.SentBodies().Count;
+        await send();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(Relay.SentBodies().Count > before));
+        return Relay.SentBodies()[before];
+    }
 
     public override async Task DisposeAsync()
     {
@@ -368,6 +400,70 @@ public sealed class AliasPolicyTests
         var details = JsonDocument.Parse(Assert.Single(records).Details).RootElement;
         Assert.Equal("gpt-4.1", details.GetProperty("model").GetString());
         Assert.True(details.GetProperty("restrictions").GetProperty("strip_logprobs").GetBoolean());
+    }
+}
+
+/// <summary>Reasoning under policy: refused, or stripped before the upstream sees it, in each dialect.</summary>
+public sealed class ReasoningPolicyTests(PolicyGatewayFixture fixture) : IClassFixture<PolicyGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    private static MessageCreateParams Thinking(string prompt) => new()
+    {
+        Model = "claude-sonnet-4",
+        MaxTokens = 1024,
+        Thinking = new ThinkingConfigEnabled { BudgetTokens = 1000 },
+        Messages = [new UserMessageParam { Content = prompt }],
+    };
+
+    [Fact]
+    public async Task ExtendedThinking_IsRefused_WhereThePolicyDeniesReasoning()
+    {
+        var secret = await fixture.TenantAsync("thinking-denied", "US", VettingTier.Verified);
+        var client = Live.Anthropic(secret);
+
+        var refused = await Assert.ThrowsAnyAsync<AnthropicApiException>(() => client.Messages.Create(Thinking("Think hard."))).WithTimeout();
+        var served = await client.Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", "Do not think.")).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("feature_restricted", refused.ResponseBody, StringComparison.Ordinal);
+        Assert.NotEmpty(served.Content);
+    }
+
+    [Fact]
+    public async Task ExtendedThinking_IsServedWithoutIt_WhereThePolicyStripsReasoning()
+    {
+        var secret = await fixture.TenantAsync("thinking-stripped", "US", VettingTier.Established);
+        var client = Live.Anthropic(secret);
+        Message? served = null;
+
+        var upstream = await fixture.UpstreamBodyAsync(async () => served = await client.Messages.Create(Thinking("Think hard, unseen.")).WithTimeout());
+
+        Assert.NotNull(served);
+        Assert.NotEmpty(served.Content);
+        var sent = JsonDocument.Parse(upstream).RootElement;
+        Assert.Equal("Think hard, unseen.", sent.GetProperty("messages")[0].GetProperty("content").GetString());
+        Assert.False(sent.TryGetProperty("thinking", out _), upstream);
+        Assert.Equal(1024, sent.GetProperty("max_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task TheResponsesApisReasoningEffort_IsStrippedLikeAChatCompletions()
+    {
+        var secret = await fixture.TenantAsync("effort-stripped", "SG", VettingTier.Basic);
+        using var http = Live.Http(secret);
+        HttpResponseMessage? response = null;
+
+        var upstream = await fixture.UpstreamBodyAsync(async () => response = await http.PostAsJsonAsync("/v1/responses",
+            new { model = "gpt-4.1", input = "Reason at length.", reasoning = new { effort = "high" } }).WithTimeout());
+
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.OK, response!.StatusCode);
+        }
+        var sent = JsonDocument.Parse(upstream).RootElement;
+        Assert.Equal("Reason at length.", sent.GetProperty("messages")[0].GetProperty("content").GetString());
+        Assert.False(sent.TryGetProperty("reasoning_effort", out _), upstream);
     }
 }
 

@@ -96,6 +96,7 @@ public sealed class ResponsesToChatTests
     [InlineData("""{"model":"m","input":[{"type":"function_call","name":"f","arguments":"{}"}]}""", "input[0].call_id", "'input[0].call_id' is required")]
     [InlineData("""{"model":"m","input":"x","max_output_tokens":0}""", "max_output_tokens", "positive integer")]
     [InlineData("""{"model":"m","input":"x","stream":"yes"}""", "stream", "a boolean")]
+    [InlineData("""{"model":"m","input":"x","reasoning":{"effort":5}}""", "reasoning.effort", "a string")]
     [InlineData("""{"model":"m","input":"x","text":{"format":{"type":"json_schema","schema":{}}}}""", "text.format.name", "is required")]
     [InlineData("""{"model":"m","input":"x","include":"message.output_text.logprobs"}""", "include", "an array of strings")]
     public void WhatCorridorCannotServe_IsRefused_NamingTheParameter(string body, string param, string messagePart) =>
