@@ -70,6 +70,16 @@ public sealed class TcpRelay : IAsyncDisposable
         return bodies;
     }
 
+    /// <summary>The body of the first request the upstream receives once <paramref name="send"/> has run (one request at a time).</summary>
+    public async Task<string> BodySentByAsync(Func<Task> send)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        var before = SentBodies().Count;
+        await send().ConfigureAwait(false);
+        await TestTimeouts.UntilAsync(() => Task.FromResult(SentBodies().Count > before)).ConfigureAwait(false);
+        return SentBodies()[before];
+    }
+
     /// <summary>Everything the upstream sent back through the relay so far (the first <see cref="MaxRecorded"/> bytes), as Latin-1 text.</summary>
     public string Received => Text(_received);
 

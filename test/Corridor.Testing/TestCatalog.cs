@@ -9,6 +9,17 @@ public static class TestCatalog
 {
     public static string Yaml(Uri simulator) => Yaml(simulator, adminTokenEnv: null);
 
+    /// <summary>The catalog <paramref name="yaml"/> with gpt-4.1 (gpt-4.1-sg) and claude-sonnet-4 (claude-us) served through <paramref name="relay"/>.</summary>
+    public static string ThroughRelay(string yaml, TcpRelay relay)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        ArgumentNullException.ThrowIfNull(relay);
+        var endpoint = $"endpoint: \"{relay.Address.ToString().TrimEnd('/')}/v1\", ";
+        return yaml
+            .Replace("{ id: gpt-4.1-sg, model: gpt-4.1, region: sg, ", "{ id: gpt-4.1-sg, model: gpt-4.1, region: sg, " + endpoint, StringComparison.Ordinal)
+            .Replace("{ id: claude-us, model: claude-sonnet-4, region: us-east, ", "{ id: claude-us, model: claude-sonnet-4, region: us-east, " + endpoint, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// The catalog with the admin API's token read from <paramref name="adminTokenEnv"/> and the metrics token from
     /// <paramref name="metricsTokenEnv"/> (the default variables when null).

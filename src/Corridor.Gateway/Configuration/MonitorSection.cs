@@ -10,7 +10,7 @@ namespace Corridor.Gateway.Configuration;
 /// <see cref="LimitFactor"/> is carried on the request (<c>CorridorRequestFeature.Enforcement</c>) for admission to
 /// multiply its rate and concurrency limits by.
 /// </summary>
-public sealed record ThrottleOptions(bool StripLogprobs = true, int MaxN = 1, int? MaxTokens = 1024, double LimitFactor = 0.25);
+public sealed record ThrottleOptions(bool StripLogprobs = true, int MaxN = 1, int? MaxTokens = 1024, double LimitFactor = 0.25, bool StripReasoning = true);
 
 /// <summary>Cases: how many example requests each keeps, how much of each, and for how long (0 examples: none kept).</summary>
 public sealed record CaseOptions(int Examples = 5, int ExampleMaxChars = 4000, TimeSpan? ExampleRetention = null)
@@ -70,7 +70,8 @@ internal static class MonitorSection
             Bool(t, "stripLogprobs") ?? d.Throttle.StripLogprobs,
             Int(t, "maxN") ?? d.Throttle.MaxN,
             t["maxTokens"] is "none" ? null : Int(t, "maxTokens") ?? d.Throttle.MaxTokens,
-            Double(t, "limitFactor") ?? d.Throttle.LimitFactor);
+            Double(t, "limitFactor") ?? d.Throttle.LimitFactor,
+            Bool(t, "stripReasoning") ?? d.Throttle.StripReasoning);
         if (throttle.MaxN < 1)
         {
             errors.Add("monitor.throttle.maxN must be at least 1");

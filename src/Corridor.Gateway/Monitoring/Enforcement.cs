@@ -49,7 +49,8 @@ internal static class Enforcement
                 var restrictions = new Restrictions(
                     throttle.MaxTokens,
                     request.N > throttle.MaxN ? throttle.MaxN : null,
-                    throttle.StripLogprobs && request.Logprobs);
+                    throttle.StripLogprobs && request.Logprobs,
+                    throttle.StripReasoning && request.Reasoning);
                 if (restrictions.MaxTokens is { } cap && request.MaxTokens is { } asked && asked <= cap)
                 {
                     restrictions = restrictions with { MaxTokens = null };

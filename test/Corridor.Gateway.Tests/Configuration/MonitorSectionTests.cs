@@ -30,7 +30,7 @@ public sealed class MonitorSectionTests
               maxAutomaticLevel: throttle
               scoreIntervalSeconds: 5
               confidenceHours: 0
-              throttle: { stripLogprobs: false, maxN: 2, maxTokens: none, limitFactor: 0.5 }
+              throttle: { stripLogprobs: false, maxN: 2, maxTokens: none, limitFactor: 0.5, stripReasoning: false }
               cases: { examples: 0, exampleMaxChars: 1000, exampleRetentionDays: 3 }
             """, "/srv");
 
@@ -44,7 +44,7 @@ public sealed class MonitorSectionTests
         Assert.Equal(EnforcementLevel.Throttle, monitor.Scoring.MaxAutomaticLevel);
         Assert.Equal(TimeSpan.FromSeconds(5), monitor.Scoring.ScoreInterval);
         Assert.Equal(0, monitor.Scoring.ConfidenceHours);
-        Assert.Equal(new ThrottleOptions(false, 2, null, 0.5), monitor.Throttle);
+        Assert.Equal(new ThrottleOptions(false, 2, null, 0.5, StripReasoning: false), monitor.Throttle);
         Assert.Equal(new CaseOptions(0, 1000, TimeSpan.FromDays(3)), monitor.Cases);
     }
 

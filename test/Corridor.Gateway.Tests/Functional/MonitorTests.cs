@@ -278,6 +278,49 @@ public sealed class MonitorTests(MonitorGatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Throttled_StripsReasoning_InEachDialect()
+    {
+        using var adminToken = new TokenVariable();
+        TcpRelay? started = null;
+        await using var live = await LiveGateway.StartAsync(simulator =>
+        {
+            started = TcpRelay.Start(simulator);
+            return TestCatalog.ThroughRelay(TestCatalog.Yaml(simulator, adminToken.Name), started) + MonitorGatewayFixture.Monitor;
+        }).WithTimeout();
+        await using var relay = started!;
+        var secret = await live.AddTenantWithKeyAsync("throttled-reasoner", "SG").WithTimeout();
+        var keyId = (await live.Store.ListKeysAsync("throttled-reasoner", CancellationToken.None).WithTimeout())[0].Id;
+        var chat = live.OpenAI(secret).GetChatClient("gpt-4.1");
+        var anthropic = live.Anthropic(secret);
+#pragma warning disable OPENAI001 // the SDK marks reasoning effort experimental; reasoning models' clients set it
+        var effort = new ChatCompletionOptions { ReasoningEffortLevel = ChatReasoningEffortLevel.High };
+#pragma warning restore OPENAI001
+        var thinking = new Anthropic.Models.Messages.MessageCreateParams
+        {
+            Model = "claude-sonnet-4",
+            MaxTokens = 1024,
+            Thinking = new Anthropic.Models.Messages.ThinkingConfigEnabled { BudgetTokens = 1000 },
+            Messages = [new Anthropic.Models.Messages.UserMessageParam { Content = "Think it through." }],
+        };
+
+        // Not throttled yet: the upstream is asked for reasoning as the client asked.
+        var asked = await relay.BodySentByAsync(() => chat.CompleteChatAsync([new UserChatMessage("Reason it out.")], effort).WithTimeout());
+        using (var admin = adminToken.Client(live.BaseAddress))
+        {
+            using var pinned = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{keyId}", level = "throttle", note = "harvesting reasoning" }).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
+        }
+        var throttledChat = await relay.BodySentByAsync(() => chat.CompleteChatAsync([new UserChatMessage("Reason it out.")], effort).WithTimeout());
+        var throttledMessage = await relay.BodySentByAsync(() => anthropic.Messages.Create(thinking).WithTimeout());
+
+        Assert.Equal("high", JsonDocument.Parse(asked).RootElement.GetProperty("reasoning_effort").GetString());
+        Assert.False(JsonDocument.Parse(throttledChat).RootElement.TryGetProperty("reasoning_effort", out _), throttledChat);
+        var message = JsonDocument.Parse(throttledMessage).RootElement;
+        Assert.False(message.TryGetProperty("thinking", out _), throttledMessage);
+        Assert.Equal("Think it through.", message.GetProperty("messages")[0].GetProperty("content").GetString());
+    }
+
+    [Fact]
     public async Task AFailingMonitorStore_NeverFailsARequest_AndIsCountedInHealth()
     {
         using var adminToken = new TokenVariable();

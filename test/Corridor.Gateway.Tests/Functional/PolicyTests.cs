@@ -63,21 +63,8 @@ public sealed class PolicyGatewayFixture : LiveGatewayFixture
         LiveGateway.StartAsync(simulator =>
         {
             _relay = Own(TcpRelay.Start(simulator));
-            var relayed = $"endpoint: \"{_relay.Address.ToString().TrimEnd('/')}/v1\", ";
-            return TestCatalog.Yaml(simulator, adminTokenEnv: null, MetricsToken.Name)
-                .Replace("{ id: gpt-4.1-sg, model: gpt-4.1, region: sg, ", "{ id: gpt-4.1-sg, model: gpt-4.1, region: sg, " + relayed, StringComparison.Ordinal)
-                .Replace("{ id: claude-us, model: claude-sonnet-4, region: us-east, ", "{ id: claude-us, model: claude-sonnet-4, region: us-east, " + relayed, StringComparison.Ordinal)
-                + Policy;
+            return TestCatalog.ThroughRelay(TestCatalog.Yaml(simulator, adminTokenEnv: null, MetricsToken.Name), _relay) + Policy;
         });
-
-    /// <summary>The body of the next request the relayed upstreams receive once <paramref name="send"/> has run.</summary>
-    public async Task<string> UpstreamBodyAsync(Func<Task> send)
-    {
-        var before = Relay.SentBodies().Count;
-        await send();
-        await TestTimeouts.UntilAsync(() => Task.FromResult(Relay.SentBodies().Count > before));
-        return Relay.SentBodies()[before];
-    }
 
     public override async Task DisposeAsync()
     {
@@ -437,7 +424,7 @@ public sealed class ReasoningPolicyTests(PolicyGatewayFixture fixture) : IClassF
         var client = Live.Anthropic(secret);
         Message? served = null;
 
-        var upstream = await fixture.UpstreamBodyAsync(async () => served = await client.Messages.Create(Thinking("Think hard, unseen.")).WithTimeout());
+        var upstream = await fixture.Relay.BodySentByAsync(async () => served = await client.Messages.Create(Thinking("Think hard, unseen.")).WithTimeout());
 
         Assert.NotNull(served);
         Assert.NotEmpty(served.Content);
@@ -454,7 +441,7 @@ public sealed class ReasoningPolicyTests(PolicyGatewayFixture fixture) : IClassF
         using var http = Live.Http(secret);
         HttpResponseMessage? response = null;
 
-        var upstream = await fixture.UpstreamBodyAsync(async () => response = await http.PostAsJsonAsync("/v1/responses",
+        var upstream = await fixture.Relay.BodySentByAsync(async () => response = await http.PostAsJsonAsync("/v1/responses",
             new { model = "gpt-4.1", input = "Reason at length.", reasoning = new { effort = "high" } }).WithTimeout());
 
         using (response)
