@@ -101,13 +101,10 @@ public sealed class PolicyCommandTests
     {
         var root = Root();
         using var cli = new CliRunner();
-        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "small", "--name", "Small Pte. Ltd.", "--country", "SG", "--tier", "basic")).ExitCode);
-        static Corridor.Core.Metering.LedgerEntry Row(string id, string body) =>
-            Corridor.Testing.Storage.LedgerSamples.Entry(id, DateTimeOffset.UtcNow, tenantId: "small") with { RequestBody = Corridor.Core.Metering.Utf8Text.From(body) };
-        await RecordAsync(cli,
-            Row("r-capped", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"max_tokens":8000}"""),
+        await RecordBasicTenantsRequestsAsync(cli,
+            ("r-capped", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"max_tokens":8000}"""),
             // top_logprobs asks for log probabilities, as the front door reads it.
-            Row("r-top", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"top_logprobs":2,"max_tokens":100}"""));
+            ("r-top", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"top_logprobs":2,"max_tokens":100}"""));
 
         // The proposal lowers the low tiers' cap from 4096 to 2048 and strips their log probabilities instead of refusing them.
         var result = await DiffWithProposalAsync(cli, root, example => example
@@ -128,14 +125,11 @@ public sealed class PolicyCommandTests
     {
         var root = Root();
         using var cli = new CliRunner();
-        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "small", "--name", "Small Pte. Ltd.", "--country", "SG", "--tier", "basic")).ExitCode);
-        static Corridor.Core.Metering.LedgerEntry Row(string id, string body) =>
-            Corridor.Testing.Storage.LedgerSamples.Entry(id, DateTimeOffset.UtcNow, tenantId: "small") with { RequestBody = Corridor.Core.Metering.Utf8Text.From(body) };
-        await RecordAsync(cli,
-            Row("r-effort", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"high","max_tokens":100}"""),
-            Row("r-thinking", """{"model":"deepseek-v4","max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"hi"}]}"""),
+        await RecordBasicTenantsRequestsAsync(cli,
+            ("r-effort", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"high","max_tokens":100}"""),
+            ("r-thinking", """{"model":"deepseek-v4","max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"hi"}]}"""),
             // minimal asks for no reasoning to speak of, as the front door reads it.
-            Row("r-minimal", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"minimal","max_tokens":100}"""));
+            ("r-minimal", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"minimal","max_tokens":100}"""));
 
         // The proposal strips the low tiers' reasoning.
         var result = await DiffWithProposalAsync(cli, root, example => example
@@ -147,6 +141,14 @@ public sealed class PolicyCommandTests
         Assert.DoesNotContain("r-minimal", result.Out, StringComparison.Ordinal);
         Assert.Contains("strip_reasoning", result.Out, StringComparison.Ordinal);
         Assert.Contains("2 of 3 recent requests would be decided differently", result.Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>Adds the basic Singapore tenant <c>small</c> and records <paramref name="requests"/> (id, retained body) as its recent requests.</summary>
+    private static async Task RecordBasicTenantsRequestsAsync(CliRunner cli, params (string Id, string Body)[] requests)
+    {
+        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "small", "--name", "Small Pte. Ltd.", "--country", "SG", "--tier", "basic")).ExitCode);
+        await RecordAsync(cli, [.. requests.Select(r => Corridor.Testing.Storage.LedgerSamples.Entry(r.Id, DateTimeOffset.UtcNow, tenantId: "small")
+            with { RequestBody = Corridor.Core.Metering.Utf8Text.From(r.Body) })]);
     }
 
     /// <summary>Writes <paramref name="rows"/> into the ledger of the command line's database, as recent requests.</summary>
