@@ -48,6 +48,13 @@ internal abstract class ChatChunkStreamTranslator : StreamTranslator
         base.OnEndedEarly(output);
     }
 
+    /// <summary>
+    /// The chat index of a tool-call delta; <paramref name="known"/> is how many calls the stream has begun. Some
+    /// OpenAI-compatible servers omit the index of a lone call: a new id then means a new call, none the last one.
+    /// </summary>
+    protected static int ToolCallIndex(JsonElement call, string? id, int known) =>
+        call.TryGetInt32("index", out var given) ? given : id is not null ? known : Math.Max(0, known - 1);
+
     /// <summary>Whether a chunk has given the answer's finish reason.</summary>
     protected abstract bool FinishSeen { get; }
 

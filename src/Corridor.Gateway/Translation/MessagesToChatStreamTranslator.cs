@@ -88,9 +88,7 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
     {
         var id = call.StringOrNull("id");
         var function = call.TryGet("function", out var f) ? f : default;
-        // Some OpenAI-compatible servers omit the index of a lone call: a new id then means a new call.
-        var index = call.TryGetInt32("index", out var given) ? given
-            : id is not null ? _toolBlocks.Count : Math.Max(0, _toolBlocks.Count - 1);
+        var index = ToolCallIndex(call, id, _toolBlocks.Count);
         if (!_toolBlocks.TryGetValue(index, out var block))
         {
             block = OpenBlock(output, isText: false, ToolUseIds.ForAnswer(id, _id, _toolBlocks.Count), function.StringOrNull("name") ?? string.Empty);

@@ -74,9 +74,7 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
     {
         var id = call.StringOrNull("id");
         var function = call.TryGet("function", out var f) ? f : default;
-        // Some OpenAI-compatible servers omit the index of a lone call: a new id then means a new call.
-        var index = call.TryGetInt32("index", out var given) ? given
-            : id is not null ? _calls.Count : Math.Max(0, _calls.Count - 1);
+        var index = ToolCallIndex(call, id, _calls.Count);
         if (!_calls.TryGetValue(index, out var item))
         {
             item = new ResponseOutputItem(context.FunctionCallId(_items.Count), isFunctionCall: true,
