@@ -458,8 +458,17 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
             call.Outcome = result == SseReadResult.IdleTimeout ? RequestOutcome.Timeout : RequestOutcome.UpstreamError;
             call.ErrorCode = result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken";
-            ErrorWriter.WriteStreamEvent(sink, call.Dialect,
-                new GatewayError(ErrorKind.UpstreamFailed, "The upstream stream ended before it was complete.", call.ErrorCode), call.RequestId);
+            var cut = new GatewayError(ErrorKind.UpstreamFailed, "The upstream stream ended before it was complete.", call.ErrorCode);
+            if (call.Responses is not null)
+            {
+                // A Responses stream's error is its translator's: error and response.failed, named and numbered (a chat
+                // error chunk, which the chat and Anthropic clients get below with its code, is no event of that stream).
+                translator!.Fail(sink, cut.OpenAIType, cut.Message, call.ErrorCode);
+            }
+            else
+            {
+                ErrorWriter.WriteStreamEvent(sink, call.Dialect, cut, call.RequestId);
+            }
         }
         call.ErrorCode ??= translator?.Anomaly;
         var upstreamOutcome = call.Outcome;

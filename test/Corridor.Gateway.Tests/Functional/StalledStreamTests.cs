@@ -51,4 +51,45 @@ public sealed class StalledStreamTests
         Assert.True(row.InputTokens > 0);
         Assert.Equal((row.InputTokens + row.OutputTokens) / 1_000_000m, row.Cost);
     }
+
+    [Fact]
+    public async Task AStalledStream_EndsAResponsesStreamWithErrorAndResponseFailed_AndIsBilledAsEstimated()
+    {
+        await using var live = await LiveGateway.StartAsync(sim => TestCatalog.Yaml(sim)
+            .Replace("deployments:\n", "deployments:\n  - { id: stalled-sg, model: stalled-stream, region: sg, endpoint: \"" + sim.ToString().TrimEnd('/') + "/x/stall=3/v1\", price: { input: 1, output: 1 } }\n", StringComparison.Ordinal)
+            .Replace("models:\n", "models:\n  - { id: stalled-stream, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)).WithTimeout();
+        using var http = live.Http();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
+        {
+            Content = new StringContent("""{"model":"stalled-stream","stream":true,"input":"Hello, stall."}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        var events = await ServerSentEvents.ReadAllAsync(response, timeout.Token);
+
+        // Every event of a Responses stream is named and numbered, the error ones too: the SDKs read them by their type.
+        Assert.All(events, e => Assert.NotNull(e.Name));
+        Assert.Equal(["error", "response.failed"], events.TakeLast(2).Select(e => e.Name));
+        for (var i = 0; i < events.Count; i++)
+        {
+            using var data = JsonDocument.Parse(events[i].Data);
+            Assert.Equal(events[i].Name, data.RootElement.GetProperty("type").GetString());
+            Assert.Equal(i, data.RootElement.GetProperty("sequence_number").GetInt32());
+        }
+        var text = string.Concat(events.Where(e => e.Name == "response.output_text.delta")
+            .Select(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("delta").GetString()));
+        Assert.NotEmpty(text);
+        using (var failed = JsonDocument.Parse(events[^1].Data))
+        {
+            var answer = failed.RootElement.GetProperty("response");
+            Assert.Equal("failed", answer.GetProperty("status").GetString());
+            Assert.False(string.IsNullOrEmpty(answer.GetProperty("error").GetProperty("message").GetString()));
+            Assert.Equal(text, answer.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+        }
+        Assert.True(response.Headers.TryGetValues("x-corridor-request-id", out var ids));
+        var row = await live.LedgerRowAsync(ids.Single());
+        Assert.Equal((RequestOutcome.Timeout, "upstream_timeout", true), (row.Outcome, row.ErrorCode, row.Estimated));
+        Assert.Equal(Corridor.Gateway.Metering.TokenCounter.Count(text), row.OutputTokens);
+    }
 }
