@@ -181,9 +181,9 @@ internal static class RequestParser
                 }
                 var copy = reader;
                 reader.Skip();
-                if (ThinkingType(copy) is not { } asks)
+                if (ReadThinking(copy, out var asks) is { } thinkingError)
                 {
-                    return GatewayError.Invalid("'thinking' needs a string 'type'.", "thinking");
+                    return thinkingError;
                 }
                 request.Reasoning |= asks;
             }
@@ -327,21 +327,35 @@ internal static class RequestParser
 
     /// <summary>
     /// Whether Anthropic's <c>thinking</c> object asks for thinking: any <c>type</c> but <c>disabled</c> (<c>enabled</c>,
-    /// <c>adaptive</c>, and types Corridor does not know yet); null when it has no string <c>type</c>.
+    /// <c>adaptive</c>, and types Corridor does not know yet). An error when it has no string <c>type</c>, or more than one:
+    /// the upstream would read one of them and Corridor perhaps the other (<c>disabled</c>, then <c>enabled</c>, which most
+    /// parsers keep), as for a repeated top-level field.
     /// </summary>
-    private static bool? ThinkingType(Utf8JsonReader reader)
+    private static GatewayError? ReadThinking(Utf8JsonReader reader, out bool asks)
     {
+        asks = false;
         var depth = reader.CurrentDepth;
+        var types = 0;
         while (reader.Read() && reader.CurrentDepth > depth)
         {
             if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == depth + 1 && reader.ValueTextEquals("type"u8))
             {
+                if (++types > 1)
+                {
+                    return GatewayError.Invalid("'thinking' has more than one 'type'.", "thinking");
+                }
                 reader.Read();
-                return reader.TokenType == JsonTokenType.String ? !reader.ValueTextEquals("disabled"u8) : null;
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    return NoThinkingType;
+                }
+                asks = !reader.ValueTextEquals("disabled"u8);
             }
         }
-        return null;
+        return types == 0 ? NoThinkingType : null;
     }
+
+    private static GatewayError NoThinkingType => GatewayError.Invalid("'thinking' needs a string 'type'.", "thinking");
 
     private static bool TryBool(ref Utf8JsonReader reader, out bool value)
     {

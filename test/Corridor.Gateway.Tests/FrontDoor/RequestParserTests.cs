@@ -82,6 +82,8 @@ public sealed class RequestParserTests
     [InlineData(""","thinking":{"budget_tokens":1024}""", "thinking", "'thinking' needs a string 'type'.")]
     [InlineData(""","thinking":{"type":1}""", "thinking", "'thinking' needs a string 'type'.")]
     [InlineData(""","thinking":{"type":"disabled"},"thinking":{"type":"enabled"}""", "thinking", "'thinking' appears more than once in the request body.")]
+    [InlineData(""","thinking":{"type":"disabled","type":"enabled","budget_tokens":1024}""", "thinking", "'thinking' has more than one 'type'.")]
+    [InlineData(""","thinking":{"type":"enabled","t\u0079pe":"disabled"}""", "thinking", "'thinking' has more than one 'type'.")]
     public void ReasoningEffortAndThinking_OfTheWrongType_AreAClientError_NamingTheParameter(string fields, string param, string message)
     {
         using var request = Request("""{"model":"m","max_tokens":4096,"messages":[]""" + fields + "}");

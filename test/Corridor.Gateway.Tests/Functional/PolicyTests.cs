@@ -435,6 +435,24 @@ public sealed class ReasoningPolicyTests(PolicyGatewayFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task ThinkingWhoseTypeIsWrittenTwice_IsA400_NotServedAsNotThinking()
+    {
+        // Anthropic's API, as most JSON parsers, keeps the last of a repeated name: this asks for thinking upstream.
+        var secret = await fixture.TenantAsync("thinking-twice", "US", VettingTier.Verified);
+        using var http = Live.Http(secret);
+        using var body = new StringContent("""
+            {"model":"claude-sonnet-4","max_tokens":1024,"thinking":{"type":"disabled","type":"enabled","budget_tokens":1000},
+             "messages":[{"role":"user","content":"Think hard, twice."}]}
+            """, System.Text.Encoding.UTF8, "application/json");
+        body.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await http.PostAsync("/v1/messages", body).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("more than one 'type'", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheResponsesApisReasoningEffort_IsStrippedLikeAChatCompletions()
     {
         var secret = await fixture.TenantAsync("effort-stripped", "SG", VettingTier.Basic);
