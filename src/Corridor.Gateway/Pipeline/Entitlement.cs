@@ -34,7 +34,7 @@ internal static class Entitlement
                 "model");
         }
         call.Model = models[0];
-        if (OutputTooLarge(request, choice.OutputBound(needs), call.Dialect) is { } tooLarge)
+        if (OutputTooLarge(request, choice.OutputBound(needs), call.Dialect, call.Operation) is { } tooLarge)
         {
             return tooLarge;
         }
@@ -101,18 +101,20 @@ internal static class Entitlement
 
     /// <summary>
     /// A <c>max_tokens</c> no model of the request can produce is refused, as both vendors do, in the client's dialect and
-    /// with its vendor's wording; the bound is the model's <c>maxOutputTokens</c>, else its context window.
+    /// with its vendor's wording; the bound is the model's <c>maxOutputTokens</c>, else its context window. A Responses
+    /// client sent <c>max_output_tokens</c>, which the error names (its chat completion's name it never saw).
     /// </summary>
-    private static GatewayError? OutputTooLarge(ClientRequest request, int bound, Dialect dialect)
+    private static GatewayError? OutputTooLarge(ClientRequest request, int bound, Dialect dialect, Operation operation)
     {
         if (request.MaxTokens is not { } asked || asked <= bound)
         {
             return null;
         }
+        var param = operation == Operation.Responses ? "max_output_tokens" : "max_tokens";
         var message = dialect == Dialect.Anthropic
             ? $"max_tokens: {asked} > {bound}, which is the maximum allowed number of output tokens for {request.Model}"
-            : $"max_tokens is too large: {asked}. This model supports at most {bound} completion tokens, whereas you provided {asked}.";
-        return GatewayError.Invalid(message, "max_tokens") with { Code = "invalid_value" };
+            : $"{param} is too large: {asked}. This model supports at most {bound} completion tokens, whereas you provided {asked}.";
+        return GatewayError.Invalid(message, param) with { Code = "invalid_value" };
     }
 
     /// <summary>

@@ -156,6 +156,19 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task MaxOutputTokensAboveTheModelsBound_IsA400_NamingMaxOutputTokens()
+    {
+        var options = new CreateResponseOptions("claude-sonnet-4", [ResponseItem.CreateUserMessageItem("Write a book.")]) { MaxOutputTokenCount = 5000 };
+
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Responses().CreateResponseAsync(options).WithTimeout());
+
+        Assert.Equal(400, refused.Status);
+        using var error = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
+        Assert.Equal("max_output_tokens", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.StartsWith("max_output_tokens is too large: 5000.", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WhatNeedsAStoredResponse_IsRefusedWith400_NamingTheParameter_AndNotBilled()
     {
         var log = new ResponseLog();
