@@ -14,21 +14,9 @@ public sealed class StalledStreamTests
     [Fact]
     public async Task AStalledStream_EndsAtTheIdleTimeout_WithAnErrorEvent_AndIsBilledAsEstimated()
     {
-        // The catalog's idle timeout (5 s), not a shorter one: the simulator writes its tokens one by one after the
-        // headers, and on a machine loaded many times over its cores a 1 s timeout ended the stream before any text was
-        // relayed. The timeout only has to come after the tokens; coming later is no failure.
-        await using var live = await LiveGateway.StartAsync(sim => TestCatalog.Yaml(sim)
-            .Replace("deployments:\n", "deployments:\n  - { id: stalled-sg, model: stalled-stream, region: sg, endpoint: \"" + sim.ToString().TrimEnd('/') + "/x/stall=3/v1\", price: { input: 1, output: 1 } }\n", StringComparison.Ordinal)
-            .Replace("models:\n", "models:\n  - { id: stalled-stream, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)).WithTimeout();
-        using var http = live.Http();
-        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-        {
-            Content = new StringContent("""{"model":"stalled-stream","stream":true,"messages":[{"role":"user","content":"Hello, stall."}]}""", System.Text.Encoding.UTF8, "application/json"),
-        };
-
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        var events = await ServerSentEvents.ReadAllAsync(response, timeout.Token);
+        await using var live = await StartAsync();
+        var (response, events) = await StreamAsync(live, "/v1/chat/completions", """{"model":"stalled-stream","stream":true,"messages":[{"role":"user","content":"Hello, stall."}]}""");
+        using var _ = response;
 
         Assert.DoesNotContain(events, e => e.Data == "[DONE]");
         var text = string.Concat(events.Take(events.Count - 1).Select(e =>
@@ -55,18 +43,9 @@ public sealed class StalledStreamTests
     [Fact]
     public async Task AStalledStream_EndsAResponsesStreamWithErrorAndResponseFailed_AndIsBilledAsEstimated()
     {
-        await using var live = await LiveGateway.StartAsync(sim => TestCatalog.Yaml(sim)
-            .Replace("deployments:\n", "deployments:\n  - { id: stalled-sg, model: stalled-stream, region: sg, endpoint: \"" + sim.ToString().TrimEnd('/') + "/x/stall=3/v1\", price: { input: 1, output: 1 } }\n", StringComparison.Ordinal)
-            .Replace("models:\n", "models:\n  - { id: stalled-stream, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)).WithTimeout();
-        using var http = live.Http();
-        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
-        {
-            Content = new StringContent("""{"model":"stalled-stream","stream":true,"input":"Hello, stall."}""", System.Text.Encoding.UTF8, "application/json"),
-        };
-
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        var events = await ServerSentEvents.ReadAllAsync(response, timeout.Token);
+        await using var live = await StartAsync();
+        var (response, events) = await StreamAsync(live, "/v1/responses", """{"model":"stalled-stream","stream":true,"input":"Hello, stall."}""");
+        using var _ = response;
 
         // Every event of a Responses stream is named and numbered, the error ones too: the SDKs read them by their type.
         Assert.All(events, e => Assert.NotNull(e.Name));
@@ -91,5 +70,24 @@ public sealed class StalledStreamTests
         var row = await live.LedgerRowAsync(ids.Single());
         Assert.Equal((RequestOutcome.Timeout, "upstream_timeout", true), (row.Outcome, row.ErrorCode, row.Estimated));
         Assert.Equal(Corridor.Gateway.Metering.TokenCounter.Count(text), row.OutputTokens);
+    }
+
+    /// <summary>
+    /// A gateway with the model stalled-stream, whose simulator stalls after a few tokens. The catalog's idle timeout (5 s),
+    /// not a shorter one: the simulator writes its tokens one by one after the headers, and on a machine loaded many times
+    /// over its cores a 1 s timeout ended the stream before any text was relayed. The timeout only has to come after the
+    /// tokens; coming later is no failure.
+    /// </summary>
+    private static Task<LiveGateway> StartAsync() => LiveGateway.StartAsync(sim => TestCatalog.Yaml(sim)
+        .Replace("deployments:\n", "deployments:\n  - { id: stalled-sg, model: stalled-stream, region: sg, endpoint: \"" + sim.ToString().TrimEnd('/') + "/x/stall=3/v1\", price: { input: 1, output: 1 } }\n", StringComparison.Ordinal)
+        .Replace("models:\n", "models:\n  - { id: stalled-stream, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)).WithTimeout();
+
+    private static async Task<(HttpResponseMessage Response, List<ServerSentEvent> Events)> StreamAsync(LiveGateway live, string path, string body)
+    {
+        using var http = live.Http();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        return (response, await ServerSentEvents.ReadAllAsync(response, timeout.Token));
     }
 }
