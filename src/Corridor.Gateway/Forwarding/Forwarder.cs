@@ -374,16 +374,9 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             if (upstreamError is not null && WithholdsQuotedCredential(call, target, sse.Data))
             {
                 // The error event quotes the credential: the client's dialect's error event, in Corridor's words, instead.
-                var withheld = new GatewayError(upstreamError == StreamErrors.UpstreamOverloadedCode ? ErrorKind.Unavailable : ErrorKind.UpstreamFailed,
-                    "The upstream reported an error.", upstreamError);
-                if (translator is not null)
-                {
-                    translator.Fail(sink, call.Dialect == Dialect.Anthropic ? withheld.AnthropicType : withheld.OpenAIType, withheld.Message, upstreamError);
-                }
-                else
-                {
-                    ErrorWriter.WriteStreamEvent(sink, call.Dialect, withheld, call.RequestId);
-                }
+                WriteStreamError(sink, call, translator, new GatewayError(
+                    upstreamError == StreamErrors.UpstreamOverloadedCode ? ErrorKind.Unavailable : ErrorKind.UpstreamFailed,
+                    "The upstream reported an error.", upstreamError));
                 return;
             }
             if (translator is not null)
@@ -451,24 +444,15 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
             call.Outcome = RequestOutcome.UpstreamError;
             call.ErrorCode = StreamErrors.InvalidResponseCode;
-            ErrorWriter.WriteStreamEvent(sink, call.Dialect,
-                new GatewayError(ErrorKind.UpstreamFailed, "The upstream sent an event that is not JSON.", call.ErrorCode), call.RequestId);
+            WriteStreamError(sink, call, translator,
+                new GatewayError(ErrorKind.UpstreamFailed, "The upstream sent an event that is not JSON.", call.ErrorCode));
         }
         else if (result != SseReadResult.Ended || !sawEnd)
         {
             call.Outcome = result == SseReadResult.IdleTimeout ? RequestOutcome.Timeout : RequestOutcome.UpstreamError;
             call.ErrorCode = result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken";
-            var cut = new GatewayError(ErrorKind.UpstreamFailed, "The upstream stream ended before it was complete.", call.ErrorCode);
-            if (call.Responses is not null)
-            {
-                // A Responses stream's error is its translator's: error and response.failed, named and numbered (a chat
-                // error chunk, which the chat and Anthropic clients get below with its code, is no event of that stream).
-                translator!.Fail(sink, cut.OpenAIType, cut.Message, call.ErrorCode);
-            }
-            else
-            {
-                ErrorWriter.WriteStreamEvent(sink, call.Dialect, cut, call.RequestId);
-            }
+            WriteStreamError(sink, call, translator,
+                new GatewayError(ErrorKind.UpstreamFailed, "The upstream stream ended before it was complete.", call.ErrorCode));
         }
         call.ErrorCode ??= translator?.Anomaly;
         var upstreamOutcome = call.Outcome;
@@ -481,6 +465,21 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             call.Outcome = RequestOutcome.ClientDisconnected;
         }
         return upstreamOutcome;
+    }
+
+    /// <summary>
+    /// Ends a stream with an error Corridor found itself (not one a translator read from the upstream): the client's
+    /// dialect's error event, with its code and request id; a Responses stream's is its translator's, <c>error</c> and
+    /// <c>response.failed</c>, named and numbered (a chat error chunk is no event of that stream).
+    /// </summary>
+    private static void WriteStreamError(IBufferWriter<byte> sink, CorridorRequestFeature call, IStreamTranslator? translator, GatewayError error)
+    {
+        if (call.Responses is not null && translator is not null)
+        {
+            translator.Fail(sink, error.OpenAIType, error.Message, error.Code);
+            return;
+        }
+        ErrorWriter.WriteStreamEvent(sink, call.Dialect, error, call.RequestId);
     }
 
     /// <summary>The chunk OpenAI sends for <c>include_usage</c>: an empty <c>choices</c> array and a <c>usage</c> object.</summary>

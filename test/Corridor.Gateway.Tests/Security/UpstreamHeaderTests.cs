@@ -194,18 +194,31 @@ public sealed class UpstreamHeaderTests(CredentialedUpstreamFixture fixture) : I
     [InlineData("/v1/messages", "echo-claude", true, "escaped")]
     [InlineData("/v1/messages", "echo-openai", false, "escaped")]
     [InlineData("/v1/messages", "echo-openai", true, "plain")]
+    [InlineData("/v1/responses", "echo-openai", false, "plain")]
+    [InlineData("/v1/responses", "echo-openai", true, "escaped")]
+    [InlineData("/v1/responses", "echo-claude", true, "plain")]
     public async Task AnUpstreamErrorQuotingTheRequest_ReachesTheClient_WithoutTheVendorCredential(string path, string model, bool stream, string prompt)
     {
         using var http = Live.Http();
         var streamField = stream ? "\"stream\":true," : "";
-        using var response = await http.PostAsync(path, new StringContent(path == "/v1/messages"
-            ? $$"""{"model":"{{model}}",{{streamField}}"max_tokens":32,"messages":[{"role":"user","content":"{{prompt}}"}]}"""
-            : $$"""{"model":"{{model}}",{{streamField}}"messages":[{"role":"user","content":"{{prompt}}"}]}""", Encoding.UTF8, "application/json")).WithTimeout();
+        using var response = await http.PostAsync(path, new StringContent(path switch
+        {
+            "/v1/messages" => $$"""{"model":"{{model}}",{{streamField}}"max_tokens":32,"messages":[{"role":"user","content":"{{prompt}}"}]}""",
+            "/v1/responses" => $$"""{"model":"{{model}}",{{streamField}}"input":"{{prompt}}"}""",
+            _ => $$"""{"model":"{{model}}",{{streamField}}"messages":[{"role":"user","content":"{{prompt}}"}]}""",
+        }, Encoding.UTF8, "application/json")).WithTimeout();
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(stream ? HttpStatusCode.OK : HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("error", body, StringComparison.Ordinal);
         Assert.DoesNotContain(fixture.VendorCredential, Decoded(body) + response.Headers + response.Content.Headers, StringComparison.Ordinal);
+        if (stream)
+        {
+            // The error event is the stream's own: a Responses stream's named ones, the others' with the upstream's code.
+            var last = body.TrimEnd('\n').Split("\n\n")[^1];
+            Assert.True(path == "/v1/responses" ? last.StartsWith("event: response.failed\n", StringComparison.Ordinal) : last.Contains("\"upstream_stream_error\"", StringComparison.Ordinal)
+                || last.StartsWith("event: error\n", StringComparison.Ordinal), last);
+        }
     }
 
     /// <summary><paramref name="body"/> with every JSON string in it (the body, or each event's data) added decoded.</summary>
