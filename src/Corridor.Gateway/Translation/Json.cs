@@ -14,12 +14,18 @@ internal static class Json
     /// </summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>
+    /// How deeply a body may nest: as deep as the front door accepts (<see cref="FrontDoor.RequestParser.MaxDepth"/>), so
+    /// a request it took (a deep tool schema) is not called invalid JSON by its translation (the reader's default is 64).
+    /// </summary>
+    public const int MaxDepth = FrontDoor.RequestParser.MaxDepth;
+
     /// <summary>Parses exactly one JSON value; false for malformed input or trailing content.</summary>
     public static bool TryParse(ReadOnlySpan<byte> utf8, [NotNullWhen(true)] out JsonDocument? document)
     {
         try
         {
-            var reader = new Utf8JsonReader(utf8);
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
             document = JsonDocument.ParseValue(ref reader);
             // Trailing whitespace reads as the end; any other trailing token throws.
             if (reader.Read())

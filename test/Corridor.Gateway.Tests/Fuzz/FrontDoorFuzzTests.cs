@@ -264,7 +264,8 @@ public sealed class FrontDoorFuzzTests
     {
         if (result.Succeeded)
         {
-            using var _ = JsonDocument.Parse(result.Body);
+            // Valid JSON, however deep: a body as deep as the front door takes may come out a level or two deeper.
+            using var _ = JsonDocument.Parse(result.Body, new JsonDocumentOptions { MaxDepth = 2 * Json.MaxDepth });
         }
         else
         {

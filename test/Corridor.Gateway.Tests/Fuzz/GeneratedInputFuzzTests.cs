@@ -166,7 +166,7 @@ public sealed class GeneratedInputFuzzTests
             }
             catch (Exception e)
             {
-                Assert.Fail($"case {i} (seed {seed}, case seed {state}) failed with {e.GetType().Name}: {e.Message}");
+                Assert.Fail($"case {i} (seed {seed}, case seed {state}) failed with {e.GetType().Name}: {e.Message}\n{e.StackTrace}");
             }
         }
     }

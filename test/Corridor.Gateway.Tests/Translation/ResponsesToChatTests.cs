@@ -78,6 +78,18 @@ public sealed class ResponsesToChatTests
             """, result);
     }
 
+    [Fact]
+    public void AToolSchemaNestedAsDeepAsTheFrontDoorAccepts_IsTranslated_InEitherDirection()
+    {
+        // 100 levels of parameters: the front door takes up to RequestParser.MaxDepth (128); the JSON reader's default is 64.
+        var schema = string.Concat(Enumerable.Repeat("""{"type":"object","properties":{"a":""", 48)) + """{"type":"string"}""" + new string('}', 96);
+        var responses = Request($$"""{"model":"m","input":"x","tools":[{"type":"function","name":"f","parameters":{{schema}}}]}""");
+        var chat = ChatToMessages.TranslateRequest(Encoding.UTF8.GetBytes($$$"""{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","parameters":{{{schema}}}}}]}"""), "m", 100);
+
+        Assert.True(responses.Succeeded, responses.Error);
+        Assert.True(chat.Succeeded, chat.Error);
+    }
+
     [Theory]
     [InlineData("""{"model":"m","input":"x","previous_response_id":"resp_1"}""", "previous_response_id", "does not keep responses")]
     [InlineData("""{"model":"m","input":"x","conversation":"conv_1"}""", "conversation", "does not keep responses")]
