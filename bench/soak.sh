@@ -5,8 +5,8 @@
 #   bench/soak.sh                        # 10 minutes at 100 requests/s, build included
 #   DURATION=1m RATE=50 bench/soak.sh    # a short check
 #
-# Load (bench/wrk/soak.lua): 40% OpenAI streamed chat, 40% OpenAI whole chat, 20% Anthropic messages (half streamed,
-# translated to the OpenAI-kind upstream). Faults (simulator): ERROR_RATE of answers 500, RATE_LIMIT_RATE 429 with
+# Load (bench/wrk/soak.lua): 30% OpenAI streamed chat, 30% OpenAI whole chat, 20% Anthropic messages and 20% OpenAI
+# Responses (each half streamed, translated to the OpenAI-kind upstream). Faults (simulator): ERROR_RATE of answers 500, RATE_LIMIT_RATE 429 with
 # Retry-After, DISCONNECT_RATE of streams cut midway; the model has two deployments, so most 5xx/429 fall back.
 # Memory: RSS of the gateway process sampled every SAMPLE seconds; the bound is RSS at the end <= RSS after warm-up
 # + MAX_GROWTH_MB. Exit status 1 when the bound is broken, when the ledger did not catch up, or when a request was

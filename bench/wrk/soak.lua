@@ -1,7 +1,8 @@
--- wrk script for bench/soak.sh: a paced mix of streamed and whole chat completions (OpenAI dialect) and Anthropic
--- messages, counting answers by kind.
+-- wrk script for bench/soak.sh: a paced mix of streamed and whole chat completions (OpenAI dialect), Anthropic
+-- messages and OpenAI Responses, counting answers by kind.
 -- Usage: wrk -tT -cC -dD -s soak.lua URL -- API_KEY RATE T
--- Mix, by request: 40% OpenAI streamed, 40% OpenAI whole, 20% Anthropic messages (half streamed), served by a model
+-- Mix, by request: 30% OpenAI streamed, 30% OpenAI whole, 20% Anthropic messages and 20% Responses (each half
+-- streamed), served by a model
 -- whose deployments fail as the simulator is told (5xx, 429, cut streams), with fallback to a second deployment.
 -- Kinds: ok (2xx, streams ending with their end marker), status_NNN, stream_error (a 2xx stream carrying an error
 -- event or missing its end marker). Prints one machine-readable line (SOAK ...) when done.
@@ -17,6 +18,8 @@ local openai_whole = '{"model":"soak","max_tokens":48,"messages":[{"role":"user"
 local openai_stream = '{"model":"soak","max_tokens":48,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Write a short note on container shipping."}]}'
 local anthropic_whole = '{"model":"soak","max_tokens":48,"messages":[{"role":"user","content":"Summarise customs clearance."}]}'
 local anthropic_stream = '{"model":"soak","max_tokens":48,"stream":true,"messages":[{"role":"user","content":"List three freight terms."}]}'
+local responses_whole = '{"model":"soak","max_output_tokens":48,"instructions":"Be brief.","input":"Explain a bill of lading."}'
+local responses_stream = '{"model":"soak","max_output_tokens":48,"stream":true,"input":[{"role":"user","content":"Name two Incoterms."}]}'
 
 function setup(thread)
   table.insert(threads, thread)
@@ -31,16 +34,19 @@ function request()
   n = n + 1
   local pick = n % 10
   local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key }
-  if pick < 4 then
+  if pick < 3 then
     return wrk.format("POST", "/v1/chat/completions", headers, openai_stream)
-  elseif pick < 8 then
+  elseif pick < 6 then
     return wrk.format("POST", "/v1/chat/completions", headers, openai_whole)
+  elseif pick == 6 then
+    return wrk.format("POST", "/v1/responses", headers, responses_stream)
+  elseif pick == 7 then
+    return wrk.format("POST", "/v1/responses", headers, responses_whole)
   end
   headers["anthropic-version"] = "2023-06-01"
   if pick == 8 then
     return wrk.format("POST", "/v1/messages", headers, anthropic_stream)
   end
-  last = "anthropic_whole"
   return wrk.format("POST", "/v1/messages", headers, anthropic_whole)
 end
 
@@ -49,7 +55,7 @@ local function count(kind)
 end
 
 -- wrk keeps one request in flight per connection, and each thread runs its connections on one Lua state, so the
--- body type is read from the response itself rather than from `last`.
+-- body type is read from the response itself.
 function response(status, headers, body)
   if status < 200 or status >= 300 then
     count("status_" .. status)
@@ -58,7 +64,11 @@ function response(status, headers, body)
   local ctype = headers["Content-Type"] or headers["content-type"] or ""
   if string.find(ctype, "text/event-stream", 1, true) then
     local ended = string.find(body, "data: [DONE]", 1, true) or string.find(body, "event: message_stop", 1, true)
-    if string.find(body, "event: error", 1, true) or string.find(body, '"error":', 1, true) or not ended then
+      or string.find(body, "event: response.completed", 1, true) or string.find(body, "event: response.incomplete", 1, true)
+    -- A Responses stream's events carry "error":null; its failures are named events.
+    local responses = string.find(body, "event: response.created", 1, true)
+    if string.find(body, "event: error", 1, true) or string.find(body, "event: response.failed", 1, true)
+      or (not responses and string.find(body, '"error":', 1, true)) or not ended then
       count("stream_error")
     else
       count("ok_stream")
