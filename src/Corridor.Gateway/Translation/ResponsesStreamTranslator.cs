@@ -41,7 +41,7 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
             {
                 if (_open is not { IsFunctionCall: false })
                 {
-                    Open(output, new ResponseOutputItem(context.MessageId(_items.Count), isFunctionCall: false));
+                    Open(output, new ResponseOutputItem(_items.Count, context.MessageId(_items.Count), isFunctionCall: false));
                 }
                 _open!.Text.Append(text);
                 var logprobsFrom = _open.Logprobs?.WrittenCount ?? 0;
@@ -77,7 +77,7 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
         var index = ToolCallIndex(call, id, _calls.Count);
         if (!_calls.TryGetValue(index, out var item))
         {
-            item = new ResponseOutputItem(context.FunctionCallId(_items.Count), isFunctionCall: true,
+            item = new ResponseOutputItem(_items.Count, context.FunctionCallId(_items.Count), isFunctionCall: true,
                 string.IsNullOrEmpty(id) ? context.CallId(_items.Count) : id, function.StringOrNull("name") ?? string.Empty);
             _calls[index] = item;
             Open(output, item);
@@ -111,7 +111,7 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
         _open = item;
         _items.Add(item);
         var writer = Begin(output, "response.output_item.added"u8);
-        writer.WriteNumber("output_index", _items.Count - 1);
+        writer.WriteNumber("output_index", item.OutputIndex);
         writer.WritePropertyName("item");
         item.Write(writer);
         End(writer);
@@ -162,7 +162,7 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
             End(writer);
         }
         writer = Begin(output, "response.output_item.done"u8);
-        writer.WriteNumber("output_index", _items.IndexOf(item));
+        writer.WriteNumber("output_index", item.OutputIndex);
         writer.WritePropertyName("item");
         item.Write(writer);
         End(writer);
@@ -204,10 +204,10 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
         End(writer);
     }
 
-    private void WriteItemRef(Utf8JsonWriter writer, ResponseOutputItem item)
+    private static void WriteItemRef(Utf8JsonWriter writer, ResponseOutputItem item)
     {
         writer.WriteString("item_id", item.Id);
-        writer.WriteNumber("output_index", _items.IndexOf(item));
+        writer.WriteNumber("output_index", item.OutputIndex);
     }
 
     /// <summary>The log probabilities the last delta added (those after <paramref name="from"/> bytes of the item's).</summary>

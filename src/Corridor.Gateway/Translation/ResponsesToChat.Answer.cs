@@ -4,9 +4,11 @@ using System.Text.Json;
 
 namespace Corridor.Gateway.Translation;
 
-/// <summary>One output item of a Responses answer: a message's text, or a function call and its arguments.</summary>
-internal sealed class ResponseOutputItem(string id, bool isFunctionCall, string? callId = null, string? name = null)
+/// <summary>One output item of a Responses answer, at its index in <c>output</c>: a message's text, or a function call and its arguments.</summary>
+internal sealed class ResponseOutputItem(int outputIndex, string id, bool isFunctionCall, string? callId = null, string? name = null)
 {
+    public int OutputIndex { get; } = outputIndex;
+
     public string Id { get; } = id;
 
     public bool IsFunctionCall { get; } = isFunctionCall;
@@ -137,7 +139,7 @@ internal static partial class ResponsesToChat
     /// <summary><c>chat.completion</c> → Responses answer (the first choice; the translated request never asks for more).</summary>
     public static TranslationResult TranslateResponse(ReadOnlySpan<byte> chatResponse, ResponsesContext context, string clientModel)
     {
-        var sizeHint = chatResponse.Length + context.Echo.Length;
+        var sizeHint = chatResponse.Length + 1024;
         return Json.Translate(chatResponse, "upstream response", root => TranslateResponse(root, context, clientModel, sizeHint));
     }
 
@@ -157,7 +159,7 @@ internal static partial class ResponsesToChat
         var items = new List<ResponseOutputItem>(2);
         if (MessageContent.AnswerText(message) is { Length: > 0 } text)
         {
-            var item = new ResponseOutputItem(context.MessageId(items.Count), isFunctionCall: false);
+            var item = new ResponseOutputItem(items.Count, context.MessageId(items.Count), isFunctionCall: false);
             item.Text.Append(text);
             if (choice.TryGet("logprobs", out var logprobs))
             {
@@ -170,7 +172,7 @@ internal static partial class ResponsesToChat
             foreach (var call in toolCalls.EnumerateArray())
             {
                 var function = call.TryGet("function", out var f) ? f : default;
-                var item = new ResponseOutputItem(context.FunctionCallId(items.Count), isFunctionCall: true,
+                var item = new ResponseOutputItem(items.Count, context.FunctionCallId(items.Count), isFunctionCall: true,
                     call.StringOrNull("id") is { Length: > 0 } id ? id : context.CallId(items.Count), function.StringOrNull("name") ?? string.Empty);
                 item.Text.Append(function.StringOrNull("arguments"));
                 items.Add(item);
@@ -239,20 +241,10 @@ internal static partial class ResponsesToChat
         writer.WriteNull("previous_response_id");
         // Corridor keeps no responses, whatever the client asked.
         writer.WriteBoolean("store", false);
-        using (var echo = JsonDocument.Parse(context.Echo))
+        foreach (var (name, value) in context.Echoed)
         {
-            foreach (var (name, fallback) in Echoed)
-            {
-                writer.WritePropertyName(name);
-                if (echo.RootElement.TryGetProperty(name, out var value))
-                {
-                    value.WriteTo(writer);
-                }
-                else
-                {
-                    writer.WriteRawValue(fallback, skipInputValidation: true);
-                }
-            }
+            writer.WritePropertyName(name);
+            writer.WriteRawValue(value, skipInputValidation: true);
         }
         if (usage is { } counts)
         {

@@ -5,10 +5,20 @@ namespace Corridor.Gateway.Translation;
 
 /// <summary>
 /// What a Responses API answer needs of its request: its ids, its creation time and the request's parameters that the
-/// answer echoes (<c>instructions</c>, <c>tools</c>, <c>text</c>, …) as the client sent them, in a JSON object.
+/// answer echoes (<c>instructions</c>, <c>tools</c>, <c>text</c>, …), given as the JSON object of those the client sent.
 /// </summary>
-internal sealed record ResponsesContext(string ResponseId, long CreatedAt, byte[] Echo)
+internal sealed class ResponsesContext(string responseId, long createdAt, byte[] echo)
 {
+    public string ResponseId { get; } = responseId;
+
+    public long CreatedAt { get; } = createdAt;
+
+    /// <summary>
+    /// Each parameter the answer echoes, in its order, as the client sent it or as OpenAI's default: read once, though a
+    /// stream's answer is written three times (created, in progress, completed).
+    /// </summary>
+    public (string Name, byte[] Value)[] Echoed { get; } = ResponsesToChat.ReadEcho(echo);
+
     /// <summary><c>resp_</c> and the request id's hex digits; the output items' ids carry the same digits.</summary>
     public static ResponsesContext For(string requestId, DateTimeOffset receivedAt, byte[] echo) =>
         new("resp_" + Digits(requestId), receivedAt.ToUnixTimeSeconds(), echo);
@@ -111,6 +121,15 @@ internal static partial class ResponsesToChat
             echo = Echo(root);
             return Json.Finish(writer, buffer);
         }
+    }
+
+    /// <summary>Each echoed parameter's JSON: the client's value from <paramref name="echo"/>, else the default.</summary>
+    internal static (string Name, byte[] Value)[] ReadEcho(byte[] echo)
+    {
+        using var document = JsonDocument.Parse(echo);
+        return [.. Echoed.Select(e => (e.Name, document.RootElement.TryGetProperty(e.Name, out var value)
+            ? System.Text.Encoding.UTF8.GetBytes(value.GetRawText())
+            : System.Text.Encoding.UTF8.GetBytes(e.Default)))];
     }
 
     private static byte[] Echo(JsonElement root)

@@ -117,7 +117,7 @@ public sealed class ResponsesToChatTests
     [Fact]
     public void AnAnswer_BecomesAResponse_WithItsTextItsCallsAndItsUsage_AndEchoesTheRequest()
     {
-        var context = Context with { Echo = """{"instructions":"Be brief.","max_output_tokens":300,"tools":[{"type":"function","name":"get_weather"}]}"""u8.ToArray() };
+        var context = new ResponsesContext("resp_00ab", 1_700_000_000, """{"instructions":"Be brief.","max_output_tokens":300,"tools":[{"type":"function","name":"get_weather"}]}"""u8.ToArray());
         var chat = """
             {"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4.1-2025-04-14",
              "choices":[{"index":0,"finish_reason":"tool_calls","logprobs":null,
