@@ -110,7 +110,7 @@ public sealed record MonitorOptions
     /// <summary>...and with active hours as h/(h + this): a one-off burst is not a campaign.</summary>
     public double ConfidenceHours { get; init; } = 1.0;
 
-    /// <summary>A request counts as reasoning harvested when it asked for reasoning and got this many visible tokens.</summary>
+    /// <summary>A request counts as reasoning harvested when it asked for reasoning and got this many tokens of it: visible answer tokens when asked in words, reasoning tokens when asked through the API.</summary>
     public int MinReasoningAnswerTokens { get; init; } = 150;
 
     /// <summary>Mean visible answer length where output yield starts, and the span over which it reaches 1.</summary>

@@ -38,6 +38,17 @@ internal sealed class UsageMeter(int retainChars)
     /// <summary>Of <see cref="CacheWriteTokens"/>, those written to Anthropic's one-hour cache (<c>cache_creation.ephemeral_1h_input_tokens</c>).</summary>
     public long CacheWriteOneHourTokens { get; private set; }
 
+    /// <summary>
+    /// Of <see cref="OutputTokens"/>, those the model spent reasoning: the upstream's count (OpenAI's and DeepSeek's
+    /// <c>completion_tokens_details.reasoning_tokens</c>) when it reports one, otherwise estimated at four bytes a token
+    /// from the reasoning it returned as text (DeepSeek's and vLLM's <c>reasoning_content</c> or <c>reasoning</c>,
+    /// Anthropic's thinking blocks, whose tokens Anthropic counts in <c>output_tokens</c> only). For the monitor.
+    /// </summary>
+    public long ReasoningTokens => Math.Min(OutputTokens, _reportedReasoningTokens ?? ((_reasoningBytes + 3) / 4));
+
+    private long? _reportedReasoningTokens;
+    private long _reasoningBytes;
+
     /// <summary>The tokens to bill, in the price book's terms.</summary>
     public BilledTokens Billed => new(InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens);
 
@@ -89,6 +100,7 @@ internal sealed class UsageMeter(int retainChars)
         var (input, output, reported, provisional, finishReason, outputChars) = (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars);
         var (cacheRead, cacheWrite, cacheWriteOneHour) = (CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens);
         var (text, arguments, toolNames) = (_text?.Length ?? 0, _arguments?.Length ?? 0, _toolNames?.Count ?? 0);
+        var (reportedReasoning, reasoningBytes) = (_reportedReasoningTokens, _reasoningBytes);
         try
         {
             if (Scan(json, requireObject: true))
@@ -101,6 +113,7 @@ internal sealed class UsageMeter(int retainChars)
         }
         (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars) = (input, output, reported, provisional, finishReason, outputChars);
         (CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens) = (cacheRead, cacheWrite, cacheWriteOneHour);
+        (_reportedReasoningTokens, _reasoningBytes) = (reportedReasoning, reasoningBytes);
         _text?.Truncate(text);
         _arguments?.Truncate(arguments);
         _toolNames?.RemoveRange(toolNames, _toolNames.Count - toolNames);
@@ -253,6 +266,13 @@ internal sealed class UsageMeter(int retainChars)
                         cache.Add(currentProperty, cached);
                     }
                     break;
+                case JsonTokenType.Number when inUsageAt >= 0 && depth == inUsageAt + 2 && depth - 1 < MaxDepth
+                    && currentProperty == UsageField.ReasoningTokens && parents[depth - 1] == UsageField.OutputDetails:
+                    if (reader.TryGetInt64(out var reasoning) && reasoning is >= 0 and <= int.MaxValue)
+                    {
+                        _reportedReasoningTokens = reasoning;
+                    }
+                    break;
                 case JsonTokenType.String:
                     switch (currentProperty)
                     {
@@ -265,6 +285,10 @@ internal sealed class UsageMeter(int retainChars)
                             break;
                         case UsageField.Arguments:
                             AppendText(ref reader, ref _arguments);
+                            break;
+                        case UsageField.Reasoning:
+                            // Counted, not kept: the reasoning is not the answer.
+                            _reasoningBytes += reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
                             break;
                         case UsageField.Name when retainChars > 0:
                             (_toolNames ??= []).Add(reader.GetString()!);
@@ -351,6 +375,12 @@ internal sealed class UsageMeter(int retainChars)
         5 when name.SequenceEqual("usage"u8) => UsageField.Usage,
         5 when name.SequenceEqual("delta"u8) => UsageField.Delta,
         5 when name.SequenceEqual("input"u8) => UsageField.ToolInput,
+        8 when name.SequenceEqual("thinking"u8) => UsageField.Reasoning,
+        9 when name.SequenceEqual("reasoning"u8) => UsageField.Reasoning,
+        16 when name.SequenceEqual("reasoning_tokens"u8) => UsageField.ReasoningTokens,
+        17 when name.SequenceEqual("reasoning_content"u8) => UsageField.Reasoning,
+        21 when name.SequenceEqual("output_tokens_details"u8) => UsageField.OutputDetails,
+        25 when name.SequenceEqual("completion_tokens_details"u8) => UsageField.OutputDetails,
         7 when name.SequenceEqual("content"u8) => UsageField.Content,
         7 when name.SequenceEqual("message"u8) => UsageField.Message,
         9 when name.SequenceEqual("arguments"u8) => UsageField.Arguments,
@@ -406,6 +436,15 @@ internal sealed class UsageMeter(int retainChars)
 
         /// <summary>Anthropic's <c>cache_creation.ephemeral_1h_input_tokens</c>: part of the cache writes, to the one-hour cache.</summary>
         OneHourCacheWrite,
+
+        /// <summary>Reasoning returned as text: <c>reasoning_content</c>, <c>reasoning</c> (DeepSeek, vLLM), <c>thinking</c> (Anthropic).</summary>
+        Reasoning,
+
+        /// <summary>OpenAI's <c>completion_tokens_details</c> (<c>output_tokens_details</c> in the Responses API).</summary>
+        OutputDetails,
+
+        /// <summary><c>reasoning_tokens</c> within <see cref="OutputDetails"/>: part of the output.</summary>
+        ReasoningTokens,
     }
 
     /// <summary>The cache counts of one <c>usage</c> object, however its vendor spells them.</summary>

@@ -147,6 +147,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 Status = call.Status != 0 ? call.Status : context.Response.StatusCode,
                 InputTokens = (int)Math.Min(int.MaxValue, call.Usage.InputTokens),
                 OutputTokens = (int)Math.Min(int.MaxValue, call.Usage.OutputTokens),
+                ReasoningTokens = (int)Math.Min(int.MaxValue, call.Usage.ReasoningTokens),
             };
             // A request refused as suspended got no answer and says nothing of what its caller harvests; counted, the retries
             // of a suspended harvester diluted its shares of reasoning and long answers until the suspension lifted on its own.

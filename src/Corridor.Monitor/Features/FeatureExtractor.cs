@@ -82,6 +82,54 @@ public static class FeatureExtractor
         }
     }
 
+    private enum ReasoningParameter
+    {
+        Thinking,
+        Reasoning,
+        ChatTemplate,
+    }
+
+    /// <summary>An effort asks for reasoning unless it is none or minimal (the front door's rule, docs/policy.md).</summary>
+    private static bool AsksEffort(ref Utf8JsonReader reader) =>
+        reader.TokenType == JsonTokenType.String && !reader.ValueTextEquals("none"u8) && !reader.ValueTextEquals("minimal"u8);
+
+    /// <summary>
+    /// Whether an object parameter asks for reasoning: Anthropic's <c>thinking</c> by a <c>type</c> other than disabled,
+    /// Responses' <c>reasoning</c> by its <c>effort</c>, vLLM's <c>chat_template_kwargs</c> by <c>enable_thinking</c> (Qwen3)
+    /// or <c>thinking</c> (DeepSeek-V3.1, Granite) set to true. Leaves the reader where it was (on the object's start).
+    /// </summary>
+    private static bool AsksReasoning(ref Utf8JsonReader outer, ReasoningParameter parameter)
+    {
+        var reader = outer;
+        var depth = reader.CurrentDepth;
+        var asks = false;
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != depth + 1)
+            {
+                continue;
+            }
+
+            switch (parameter)
+            {
+                case ReasoningParameter.Thinking when reader.ValueTextEquals("type"u8):
+                    reader.Read();
+                    asks = reader.TokenType == JsonTokenType.String && !reader.ValueTextEquals("disabled"u8);
+                    break;
+                case ReasoningParameter.Reasoning when reader.ValueTextEquals("effort"u8):
+                    reader.Read();
+                    asks = AsksEffort(ref reader);
+                    break;
+                case ReasoningParameter.ChatTemplate when reader.ValueTextEquals("enable_thinking"u8) || reader.ValueTextEquals("thinking"u8):
+                    reader.Read();
+                    asks |= reader.TokenType == JsonTokenType.True;
+                    break;
+            }
+        }
+
+        return asks;
+    }
+
     /// <summary>A hash of the address's network: the first three octets of IPv4, the first three groups of IPv6.</summary>
     public static ulong NetworkHash(string? address)
     {
@@ -231,17 +279,20 @@ public static class FeatureExtractor
             else if (reader.ValueTextEquals("reasoning_effort"u8))
             {
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("high"u8))
+                if (AsksEffort(ref reader))
                 {
-                    features.Flags |= RequestTraits.DeepReasoning;
+                    features.Flags |= RequestTraits.ReasoningRequested;
                 }
             }
-            else if (reader.ValueTextEquals("thinking"u8) || reader.ValueTextEquals("reasoning"u8))
+            else if (reader.ValueTextEquals("thinking"u8) || reader.ValueTextEquals("reasoning"u8)
+                || reader.ValueTextEquals("chat_template_kwargs"u8))
             {
+                var parameter = reader.ValueTextEquals("thinking"u8) ? ReasoningParameter.Thinking
+                    : reader.ValueTextEquals("reasoning"u8) ? ReasoningParameter.Reasoning : ReasoningParameter.ChatTemplate;
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject)
+                if (reader.TokenType == JsonTokenType.StartObject && AsksReasoning(ref reader, parameter))
                 {
-                    features.Flags |= RequestTraits.DeepReasoning;
+                    features.Flags |= RequestTraits.ReasoningRequested;
                 }
 
                 reader.Skip();

@@ -12,8 +12,12 @@ public enum RequestTraits : ushort
     /// <summary>The request asked for a streamed answer.</summary>
     Stream = 2,
 
-    /// <summary>The request asked for extended thinking or a high reasoning effort.</summary>
-    DeepReasoning = 4,
+    /// <summary>
+    /// The request asked the model to reason through its parameters, as the gateway's front door reads them:
+    /// <c>reasoning_effort</c> or Responses' <c>reasoning.effort</c> other than none or minimal, Anthropic's
+    /// <c>thinking</c> other than disabled, <c>chat_template_kwargs.enable_thinking</c> (or <c>thinking</c>) true.
+    /// </summary>
+    ReasoningRequested = 4,
 
     /// <summary>The context carries earlier assistant answers (a conversation, not a one-shot prompt).</summary>
     CarriesAnswers = 8,

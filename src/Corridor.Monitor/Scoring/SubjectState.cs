@@ -237,9 +237,7 @@ internal sealed class SubjectState
             Counters.Add(InputTokens, Math.Max(1, request.InputTokens));
         }
 
-        // System-prompt markers count half: a tutoring app's system prompt may ask for steps for every user.
-        var reasoning = request.ReasoningMarkers + (request.SystemReasoningMarkers / 2.0);
-        if (reasoning >= 3 && served && visible >= options.MinReasoningAnswerTokens)
+        if (served && AsksForReasoning(request, options))
         {
             Counters.Add(ReasoningAsked, 1);
         }
@@ -274,6 +272,20 @@ internal sealed class SubjectState
         }
 
         return AddFrames(request, recurrentFrames);
+    }
+
+    /// <summary>
+    /// Whether a request asked for the reasoning itself and got a long one: asked in words (≥ 3 marker points; system-prompt
+    /// markers count half, as a tutoring app's system prompt may ask for steps for every user), the reasoning is in the
+    /// visible answer, which must be long; asked through the API (<see cref="RequestTraits.ReasoningRequested"/>), it comes
+    /// as reasoning tokens, which must be as many. Reasoning a model does unasked is not the caller's ask.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool AsksForReasoning(in RequestFeatures request, MonitorOptions options)
+    {
+        var markers = request.ReasoningMarkers + (request.SystemReasoningMarkers / 2.0);
+        return (markers >= 3 && request.VisibleOutputTokens >= options.MinReasoningAnswerTokens)
+            || (request.Has(RequestTraits.ReasoningRequested) && request.ReasoningTokens >= options.MinReasoningAnswerTokens);
     }
 
     /// <summary>How harvest-friendly the sampling parameters are: many samples, or log-probabilities on open generation.</summary>

@@ -113,6 +113,39 @@ public sealed class UsageMeterTests
     }
 
     [Fact]
+    public void ReasoningTokens_AreTakenFromTheUsage_OfOpenAIAndDeepSeek()
+    {
+        var meter = new UsageMeter(100);
+        Scan(meter, """{"choices":[{"message":{"content":"4","reasoning_content":"two and two"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":900,"completion_tokens_details":{"reasoning_tokens":850}}}""");
+        Assert.Equal(850, meter.ReasoningTokens);
+        Assert.Equal("4", meter.Text); // the reasoning is not the answer
+    }
+
+    [Fact]
+    public void ReasoningServedAsText_IsEstimated_WhenTheUsageDoesNotCountIt()
+    {
+        // vLLM streams reasoning in the delta's reasoning (formerly reasoning_content) and may report no reasoning_tokens.
+        var vllm = new UsageMeter(100);
+        Scan(vllm, """{"choices":[{"index":0,"delta":{"reasoning":"ABCDEFGHIJKLMNOPQRST"}}]}""");
+        Scan(vllm, """{"choices":[{"index":0,"delta":{"reasoning_content":"ABCDEFGHIJKLMNOPQRST"}}]}""");
+        Scan(vllm, """{"choices":[{"index":0,"delta":{"content":"4"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30}}""");
+        Assert.Equal(10, vllm.ReasoningTokens);
+        Assert.Equal("4", vllm.Text);
+
+        // Anthropic counts thinking in output_tokens; its text comes in thinking blocks and thinking deltas.
+        var anthropic = new UsageMeter(100);
+        Scan(anthropic, """{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}""");
+        Scan(anthropic, """{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"ABCDEFGHIJKLMNOPQRSTABCDEFGHIJKLMNOPQRST"}}""");
+        Scan(anthropic, """{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":40}}""");
+        Assert.Equal(10, anthropic.ReasoningTokens);
+
+        var whole = new UsageMeter(100);
+        Scan(whole, """{"content":[{"type":"thinking","thinking":"ABCDEFGHIJKLMNOPQRST","signature":"sig"},{"type":"text","text":"4"}],"usage":{"input_tokens":5,"output_tokens":3}}""");
+        Assert.Equal(3, whole.ReasoningTokens); // never more than the output counted
+        Assert.Equal("4", whole.Text);
+    }
+
+    [Fact]
     public void OpenAIStream_TakesTheUsageChunk()
     {
         var meter = new UsageMeter(100);

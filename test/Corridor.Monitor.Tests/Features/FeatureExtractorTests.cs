@@ -113,8 +113,32 @@ public sealed class BodyTests
         Assert.True(features.Has(RequestTraits.Logprobs));
         Assert.Equal(20, features.TopLogprobs);
         Assert.Equal(16384, features.MaxTokens);
-        Assert.True(features.Has(RequestTraits.DeepReasoning));
+        Assert.True(features.Has(RequestTraits.ReasoningRequested));
         Assert.True(features.Has(RequestTraits.Stream));
+    }
+
+    // The front door's rule (RequestParser, docs/policy.md): any effort but none and minimal, any thinking type but disabled,
+    // Responses' reasoning.effort, and vLLM's chat_template_kwargs.enable_thinking (or thinking) set to true.
+    [Theory]
+    [InlineData("'reasoning_effort':'low'", true)]
+    [InlineData("'reasoning_effort':'medium'", true)]
+    [InlineData("'reasoning_effort':'xhigh'", true)]
+    [InlineData("'reasoning_effort':'minimal'", false)]
+    [InlineData("'reasoning_effort':'none'", false)]
+    [InlineData("'thinking':{'type':'enabled','budget_tokens':2048}", true)]
+    [InlineData("'thinking':{'type':'adaptive'}", true)]
+    [InlineData("'thinking':{'type':'disabled'}", false)]
+    [InlineData("'reasoning':{'effort':'medium','summary':'auto'}", true)]
+    [InlineData("'reasoning':{'effort':'minimal'}", false)]
+    [InlineData("'reasoning':{'summary':'auto'}", false)]
+    [InlineData("'chat_template_kwargs':{'enable_thinking':true}", true)]
+    [InlineData("'chat_template_kwargs':{'add_generation_prompt':true,'thinking':true}", true)]
+    [InlineData("'chat_template_kwargs':{'enable_thinking':false}", false)]
+    [InlineData("'chat_template_kwargs':{'add_generation_prompt':true}", false)]
+    public void ReasoningAskedByParameter_IsRead_AsTheFrontDoorReadsIt(string parameter, bool asks)
+    {
+        var body = TestRequests.Utf8($$"""{"model":"m","messages":[{"role":"user","content":"hi"}],{{parameter.Replace('\'', '"')}}}""");
+        Assert.Equal(asks, TestRequests.Features(body, TestRequests.Start).Has(RequestTraits.ReasoningRequested));
     }
 
     [Fact]
@@ -135,7 +159,7 @@ public sealed class BodyTests
         Assert.True(features.SystemReasoningMarkers >= 3);
         Assert.True(features.ReasoningMarkers >= 3);
         Assert.Equal(300, features.MaxTokens);
-        Assert.True(features.Has(RequestTraits.DeepReasoning));
+        Assert.True(features.Has(RequestTraits.ReasoningRequested));
         Assert.NotEqual(0UL, features.SystemHash);
     }
 

@@ -35,6 +35,30 @@ public sealed class SignalTests
     }
 
     [Fact]
+    public void CotElicitation_CountsAReasoningAskByParameter_ServedWithLongReasoning()
+    {
+        // No marker in the prompt: the ask is the API parameter, and what it yields is the reasoning itself (reasoning
+        // tokens: DeepSeek's reasoning_content, Anthropic's thinking blocks, or an OpenAI model's reasoning).
+        static RequestFeatures Asked(int i, int reasoningTokens, string parameter = "\"reasoning_effort\":\"high\"")
+        {
+            var body = TestRequests.Utf8($$"""{"model":"m","messages":[{"role":"user","content":"{{TestRequests.Task(i)}}"}],{{parameter}}}""");
+            var metadata = TestRequests.Metadata(Every(i), "key", "tenant", output: reasoningTokens + 60) with { ReasoningTokens = reasoningTokens };
+            return FeatureExtractor.Extract(metadata, body);
+        }
+
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => Asked(i, 1200)));
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => Asked(i, 1200, "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":4096}")));
+        Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => Asked(i, 1200, "\"chat_template_kwargs\":{\"enable_thinking\":true}")));
+
+        // Asked, but little or no reasoning came back: nothing harvested.
+        Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => Asked(i, 40)));
+
+        // Reasoning came back unasked (a model that reasons whatever the request says): the caller did not ask for it.
+        Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => Asked(i, 1200, "\"temperature\":0.7")));
+        Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => Asked(i, 1200, "\"reasoning_effort\":\"minimal\"")));
+    }
+
+    [Fact]
     public void VerbosityElicitation_FollowsAsksForLength()
     {
         Assert.Equal(1, Signal(Corridor.Monitor.Scoring.Signal.VerbosityElicitation, 30, i => TestRequests.Features(TestRequests.Chat($"{TestRequests.Task(i)} Answer in detail and be thorough."), Every(i))));
