@@ -187,6 +187,24 @@ internal static class RequestParser
                 }
                 request.Reasoning |= asks;
             }
+            else if (field == Field.ChatTemplateKwargs)
+            {
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return GatewayError.Invalid("'chat_template_kwargs' must be an object.", "chat_template_kwargs");
+                }
+                var copy = reader;
+                reader.Skip();
+                if (ReadChatTemplateThinking(copy, out var asks) is { } templateError)
+                {
+                    return templateError;
+                }
+                request.Reasoning |= asks;
+            }
             else if (field is Field.MaxTokens or Field.MaxCompletionTokens)
             {
                 if (reader.TokenType == JsonTokenType.Null)
@@ -261,6 +279,9 @@ internal static class RequestParser
         MaxCompletionTokens,
         ReasoningEffort,
         Thinking,
+
+        /// <summary>vLLM's (and other OpenAI-compatible servers') arguments to the chat template: thinking is one of them.</summary>
+        ChatTemplateKwargs,
     }
 
     /// <summary>
@@ -282,6 +303,7 @@ internal static class RequestParser
         12 when name.SequenceEqual("top_logprobs"u8) => Field.TopLogprobs,
         14 when name.SequenceEqual("stream_options"u8) => Field.StreamOptions,
         16 when name.SequenceEqual("reasoning_effort"u8) => Field.ReasoningEffort,
+        20 when name.SequenceEqual("chat_template_kwargs"u8) => Field.ChatTemplateKwargs,
         21 when name.SequenceEqual("max_completion_tokens"u8) => Field.MaxCompletionTokens,
         _ => Field.Other,
     };
@@ -354,6 +376,51 @@ internal static class RequestParser
         }
         return types == 0 ? NoThinkingType : null;
     }
+
+    /// <summary>
+    /// Whether <c>chat_template_kwargs</c> asks for thinking: its <c>enable_thinking</c> (Qwen3) or <c>thinking</c>
+    /// (DeepSeek-V3.1, Granite; vLLM's reasoning outputs) with any value but <c>false</c> or <c>null</c> — a template tests
+    /// the value as Jinja does, for which a string is true. An error when one of them is written twice, as for
+    /// <c>thinking</c>'s <c>type</c>.
+    /// </summary>
+    private static GatewayError? ReadChatTemplateThinking(Utf8JsonReader reader, out bool asks)
+    {
+        asks = false;
+        var depth = reader.CurrentDepth;
+        var seen = 0;
+        Span<byte> unescaped = stackalloc byte[MaxEscapedName];
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != depth + 1)
+            {
+                continue;
+            }
+            if (!TryName(in reader, unescaped, out var name))
+            {
+                return GatewayError.Invalid("A property name in the request body is not valid Unicode text.");
+            }
+            if (ThinkingSwitchOf(name) is not (> 0 and var bit))
+            {
+                continue;
+            }
+            if ((seen & bit) != 0)
+            {
+                var repeated = bit == 1 ? "enable_thinking" : "thinking";
+                return GatewayError.Invalid($"'chat_template_kwargs' has more than one '{repeated}'.", "chat_template_kwargs");
+            }
+            seen |= bit;
+            reader.Read();
+            asks |= AsksToThink(reader.TokenType);
+        }
+        return null;
+    }
+
+    /// <summary>Which of the chat template's thinking switches a name is: 1 <c>enable_thinking</c>, 2 <c>thinking</c>, 0 neither.</summary>
+    internal static int ThinkingSwitchOf(ReadOnlySpan<byte> name) =>
+        name.SequenceEqual("enable_thinking"u8) ? 1 : name.SequenceEqual("thinking"u8) ? 2 : 0;
+
+    /// <summary>A chat template's thinking switch turns thinking on unless it is false or null.</summary>
+    internal static bool AsksToThink(JsonTokenType value) => value is not (JsonTokenType.False or JsonTokenType.Null);
 
     private static GatewayError NoThinkingType => GatewayError.Invalid("'thinking' needs a string 'type'.", "thinking");
 

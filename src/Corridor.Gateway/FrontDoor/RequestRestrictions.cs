@@ -9,7 +9,8 @@ namespace Corridor.Gateway.FrontDoor;
 /// <summary>
 /// Applies a Decision's restrictions to the request before it is forwarded: caps <c>max_tokens</c> and
 /// <c>max_completion_tokens</c> (adding <c>max_tokens</c> when the client sent neither), lowers <c>n</c>, and removes
-/// <c>logprobs</c>/<c>top_logprobs</c> and <c>reasoning_effort</c>/<c>thinking</c>. Only restricted requests pay for the rewrite. Serves policy restrictions and the
+/// <c>logprobs</c>/<c>top_logprobs</c> and <c>reasoning_effort</c>/<c>thinking</c> (and the thinking switches of
+/// <c>chat_template_kwargs</c>, keeping its other arguments). Only restricted requests pay for the rewrite. Serves policy restrictions and the
 /// monitor's <c>throttle</c> alike.
 /// The body's top-level properties are copied as the client wrote them, except those restricted: nothing else is
 /// parsed or re-encoded, so any body the front door accepted (however deep, whatever its other names) can be rewritten.
@@ -61,7 +62,12 @@ internal static class RequestRestrictions
                 output.Write(","u8);
             }
             first = false;
-            if (replacement is { } value)
+            if (restrictions.StripReasoning && field == RequestParser.Field.ChatTemplateKwargs && reader.TokenType == JsonTokenType.EndObject)
+            {
+                output.Write(property[..(valueStart - nameStart)]);
+                WriteWithoutThinking(output, body[valueStart..(int)reader.BytesConsumed]);
+            }
+            else if (replacement is { } value)
             {
                 output.Write(property[..(valueStart - nameStart)]);
                 WriteNumber(output, value);
@@ -86,6 +92,39 @@ internal static class RequestRestrictions
         var reparsed = RequestParser.Parse(restricted, operation);
         Debug.Assert(reparsed is null, "A restricted body the front door accepted is accepted again.");
         return restricted;
+    }
+
+    /// <summary>
+    /// Copies a <c>chat_template_kwargs</c> object without the switches that turn thinking on, each other argument as
+    /// written. A switch that turns it off stays: without it, a model that thinks by default (Qwen3) would.
+    /// </summary>
+    private static void WriteWithoutThinking(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> kwargs)
+    {
+        var reader = new Utf8JsonReader(kwargs, new JsonReaderOptions { MaxDepth = RequestParser.MaxDepth });
+        Span<byte> unescaped = stackalloc byte[RequestParser.MaxEscapedName];
+        reader.Read();
+        output.Write("{"u8);
+        var first = true;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var nameStart = (int)reader.TokenStartIndex;
+            RequestParser.TryName(in reader, unescaped, out var name);
+            var thinkingSwitch = RequestParser.ThinkingSwitchOf(name) != 0;
+            reader.Read();
+            var asks = thinkingSwitch && RequestParser.AsksToThink(reader.TokenType);
+            reader.Skip();
+            if (asks)
+            {
+                continue;
+            }
+            if (!first)
+            {
+                output.Write(","u8);
+            }
+            first = false;
+            output.Write(kwargs[nameStart..(int)reader.BytesConsumed]);
+        }
+        output.Write("}"u8);
     }
 
     private static void WriteNumber(ArrayBufferWriter<byte> output, int value)

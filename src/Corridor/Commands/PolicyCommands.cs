@@ -152,11 +152,15 @@ internal static class PolicyCommands
                     || (body.TryGetProperty("top_logprobs", out var top) && top.TryGetInt32(out var alternatives) && alternatives > 0),
                 N = body.TryGetProperty("n", out var n) && n.TryGetInt32(out var count) ? count : null,
                 MaxTokens = Integer(body, "max_completion_tokens") ?? Integer(body, "max_tokens"),
-                // Any reasoning_effort but none and minimal, any thinking type but disabled, asks for reasoning.
+                // Any reasoning_effort but none and minimal, any thinking type but disabled, a chat template's
+                // enable_thinking or thinking other than false, asks for reasoning.
                 Reasoning = (body.TryGetProperty("reasoning_effort", out var effort) && effort.ValueKind == JsonValueKind.String
                         && !effort.ValueEquals("none") && !effort.ValueEquals("minimal"))
                     || (body.TryGetProperty("thinking", out var thinking) && thinking.ValueKind == JsonValueKind.Object
-                        && thinking.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && !type.ValueEquals("disabled")),
+                        && thinking.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && !type.ValueEquals("disabled"))
+                    || (body.TryGetProperty("chat_template_kwargs", out var kwargs) && kwargs.ValueKind == JsonValueKind.Object
+                        && kwargs.EnumerateObject().Any(a => a.Name is "enable_thinking" or "thinking"
+                            && a.Value.ValueKind is not (JsonValueKind.False or JsonValueKind.Null))),
             };
         }
         catch (JsonException)

@@ -64,6 +64,14 @@ public sealed class RequestParserTests
     [InlineData(""","thinking":null""", false)]
     [InlineData(",\"thinking\":{\"type\":\"disabled\"},\"reasoning_effort\":\"high\"", true)]
     [InlineData(""","metadata":{"thinking":{"type":"enabled"},"reasoning_effort":"high"}""", false)]
+    // vLLM and other OpenAI-compatible servers: Qwen3's enable_thinking, DeepSeek-V3.1's and Granite's thinking.
+    [InlineData(""","chat_template_kwargs":{"enable_thinking":true}""", true)]
+    [InlineData(""","chat_template_kwargs":{"add_generation_prompt":true,"thinking":true}""", true)]
+    [InlineData(""","chat_template_kwargs":{"enable_thinking":false}""", false)]
+    [InlineData(""","chat_template_kwargs":{"enable_thinking":null}""", false)]
+    [InlineData(""","chat_template_kwargs":{"add_generation_prompt":true}""", false)]
+    [InlineData(""","chat_template_kwargs":{"options":{"enable_thinking":true}}""", false)]
+    [InlineData(""","chat_template_kwargs":null""", false)]
     [InlineData("", false)]
     public void ReasoningEffortAndThinking_AskForReasoning_UnlessTheyAskForNone(string fields, bool asks)
     {
@@ -84,6 +92,9 @@ public sealed class RequestParserTests
     [InlineData(""","thinking":{"type":"disabled"},"thinking":{"type":"enabled"}""", "thinking", "'thinking' appears more than once in the request body.")]
     [InlineData(""","thinking":{"type":"disabled","type":"enabled","budget_tokens":1024}""", "thinking", "'thinking' has more than one 'type'.")]
     [InlineData(""","thinking":{"type":"enabled","t\u0079pe":"disabled"}""", "thinking", "'thinking' has more than one 'type'.")]
+    [InlineData(""","chat_template_kwargs":true""", "chat_template_kwargs", "'chat_template_kwargs' must be an object.")]
+    [InlineData(""","chat_template_kwargs":{"enable_thinking":false,"enable_thinking":true}""", "chat_template_kwargs", "'chat_template_kwargs' has more than one 'enable_thinking'.")]
+    [InlineData(""","chat_template_kwargs":{"thinking":false,"thinkin\u0067":true}""", "chat_template_kwargs", "'chat_template_kwargs' has more than one 'thinking'.")]
     public void ReasoningEffortAndThinking_OfTheWrongType_AreAClientError_NamingTheParameter(string fields, string param, string message)
     {
         using var request = Request("""{"model":"m","max_tokens":4096,"messages":[]""" + fields + "}");

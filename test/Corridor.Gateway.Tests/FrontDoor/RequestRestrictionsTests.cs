@@ -88,6 +88,34 @@ public sealed class RequestRestrictionsTests
     }
 
     [Fact]
+    public void ChatTemplateThinking_IsRemoved_AndTheOtherTemplateArgumentsKept()
+    {
+        const string Json = """
+            {"model":"a","chat_template_kwargs": {"add_generation_prompt":true, "enable_\u0074hinking" : true,"thinking":true,"documents":[{"a":1}]},"messages":[]}
+            """;
+        var (body, text, restricted) = Restrict(Json, new(StripReasoning: true));
+        using var dispose = restricted;
+
+        Assert.Equal("""
+            {"model":"a","chat_template_kwargs": {"add_generation_prompt":true,"documents":[{"a":1}]},"messages":[]}
+            """, text);
+        Assert.True(restricted.Original.Reasoning);
+        Assert.False(restricted.Reasoning);
+        Assert.True(body.GetProperty("chat_template_kwargs").GetProperty("add_generation_prompt").GetBoolean());
+    }
+
+    [Fact]
+    public void ChatTemplateThinkingTurnedOff_IsKept_WhenReasoningAskedElsewhereIsStripped()
+    {
+        // Removing enable_thinking:false would turn Qwen3's thinking back on, its default.
+        var (_, text, restricted) = Restrict("""{"model":"a","reasoning_effort":"high","chat_template_kwargs":{"enable_thinking":false},"messages":[]}""",
+            new(StripReasoning: true));
+        using var dispose = restricted;
+
+        Assert.Equal("""{"model":"a","chat_template_kwargs":{"enable_thinking":false},"messages":[]}""", text);
+    }
+
+    [Fact]
     public void EverythingElse_IsCopiedAsWritten_DeepNestingAndRepeatedNamesIncluded()
     {
         var deep = new string('[', 100) + new string(']', 100);

@@ -472,6 +472,52 @@ public sealed class ReasoningPolicyTests(PolicyGatewayFixture fixture) : IClassF
     }
 }
 
+public sealed class ChatTemplateReasoningPolicyTests(PolicyGatewayFixture fixture) : IClassFixture<PolicyGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    private static object AskToThink(string model, bool think) => new
+    {
+        model,
+        max_tokens = 256,
+        messages = new[] { new { role = "user", content = "Reason it through." } },
+        chat_template_kwargs = new { add_generation_prompt = true, enable_thinking = think },
+    };
+
+    [Fact]
+    public async Task ChatTemplateThinking_IsRefused_WhereThePolicyDeniesReasoning()
+    {
+        var secret = await fixture.TenantAsync("template-thinking-denied", "US", VettingTier.Verified);
+        using var http = Live.Http(secret);
+
+        using var refused = await http.PostAsJsonAsync("/v1/chat/completions", AskToThink("claude-sonnet-4", think: true)).WithTimeout();
+        using var served = await http.PostAsJsonAsync("/v1/chat/completions", AskToThink("claude-sonnet-4", think: false)).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("feature_restricted", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
+    [Fact]
+    public async Task ChatTemplateThinking_IsStripped_KeepingTheOtherTemplateArguments()
+    {
+        var secret = await fixture.TenantAsync("template-thinking-stripped", "SG", VettingTier.Basic);
+        using var http = Live.Http(secret);
+        HttpResponseMessage? response = null;
+
+        var upstream = await fixture.Relay.BodySentByAsync(async () => response = await http.PostAsJsonAsync("/v1/chat/completions",
+            AskToThink("gpt-4.1", think: true)).WithTimeout());
+
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.OK, response!.StatusCode);
+        }
+        var kwargs = JsonDocument.Parse(upstream).RootElement.GetProperty("chat_template_kwargs");
+        Assert.False(kwargs.TryGetProperty("enable_thinking", out _), upstream);
+        Assert.True(kwargs.GetProperty("add_generation_prompt").GetBoolean());
+    }
+}
+
 /// <summary>A throttled caller under a policy that refuses features the throttle would strip or cap.</summary>
 public sealed class ThrottledPolicyTests
 {
