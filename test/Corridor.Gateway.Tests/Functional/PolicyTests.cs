@@ -418,6 +418,25 @@ public sealed class ReasoningPolicyTests(PolicyGatewayFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task ATokenCountWithThinking_IsCounted_WhereThePolicyDeniesReasoning()
+    {
+        // A count asks for no output, reasoning included: it tells the size of a prompt the tenant may send without thinking.
+        var secret = await fixture.TenantAsync("thinking-denied-count", "US", VettingTier.Verified);
+        var client = Live.Anthropic(secret);
+
+        var count = await client.Messages.CountTokens(new MessageCountTokensParams
+        {
+            Model = "claude-sonnet-4",
+            Thinking = new ThinkingConfigEnabled { BudgetTokens = 1000 },
+            Messages = [new UserMessageParam { Content = "Think hard about how long this is." }],
+        }).WithTimeout();
+        var refused = await Assert.ThrowsAnyAsync<AnthropicApiException>(() => client.Messages.Create(Thinking("Think hard about how long this is."))).WithTimeout();
+
+        Assert.True(count.InputTokens > 0);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task ExtendedThinking_IsServedWithoutIt_WhereThePolicyStripsReasoning()
     {
         var secret = await fixture.TenantAsync("thinking-stripped", "US", VettingTier.Established);
