@@ -96,7 +96,7 @@ public static class FeatureExtractor
     /// <summary>
     /// Whether an object parameter asks for reasoning: Anthropic's <c>thinking</c> by a <c>type</c> other than disabled,
     /// Responses' <c>reasoning</c> by its <c>effort</c>, vLLM's <c>chat_template_kwargs</c> by <c>enable_thinking</c> (Qwen3)
-    /// or <c>thinking</c> (DeepSeek-V3.1, Granite) set to true. Leaves the reader where it was (on the object's start).
+    /// or <c>thinking</c> (DeepSeek-V3.1, Granite) other than false or null. Leaves the reader where it was (on the object's start).
     /// </summary>
     private static bool AsksReasoning(ref Utf8JsonReader outer, ReasoningParameter parameter)
     {
@@ -122,7 +122,7 @@ public static class FeatureExtractor
                     break;
                 case ReasoningParameter.ChatTemplate when reader.ValueTextEquals("enable_thinking"u8) || reader.ValueTextEquals("thinking"u8):
                     reader.Read();
-                    asks |= reader.TokenType == JsonTokenType.True;
+                    asks |= reader.TokenType is not (JsonTokenType.False or JsonTokenType.Null);
                     break;
             }
         }

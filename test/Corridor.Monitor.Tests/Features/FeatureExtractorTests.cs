@@ -134,6 +134,8 @@ public sealed class BodyTests
     [InlineData("'chat_template_kwargs':{'enable_thinking':true}", true)]
     [InlineData("'chat_template_kwargs':{'add_generation_prompt':true,'thinking':true}", true)]
     [InlineData("'chat_template_kwargs':{'enable_thinking':false}", false)]
+    [InlineData("'chat_template_kwargs':{'enable_thinking':'yes'}", true)]
+    [InlineData("'chat_template_kwargs':{'enable_thinking':null}", false)]
     [InlineData("'chat_template_kwargs':{'add_generation_prompt':true}", false)]
     public void ReasoningAskedByParameter_IsRead_AsTheFrontDoorReadsIt(string parameter, bool asks)
     {
