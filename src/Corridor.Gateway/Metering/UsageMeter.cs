@@ -46,6 +46,9 @@ internal sealed class UsageMeter(int retainChars)
     /// </summary>
     public long ReasoningTokens => Math.Min(OutputTokens, _reportedReasoningTokens ?? ((_reasoningBytes + 3) / 4));
 
+    /// <summary>The reasoning came back as text the client can read (not only counted, as OpenAI's models keep it hidden).</summary>
+    public bool ReasoningReturned => _reasoningBytes > 0;
+
     private long? _reportedReasoningTokens;
     private long _reasoningBytes;
 

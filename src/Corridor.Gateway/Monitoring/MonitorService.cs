@@ -148,6 +148,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 InputTokens = (int)Math.Min(int.MaxValue, call.Usage.InputTokens),
                 OutputTokens = (int)Math.Min(int.MaxValue, call.Usage.OutputTokens),
                 ReasoningTokens = (int)Math.Min(int.MaxValue, call.Usage.ReasoningTokens),
+                ReasoningReturned = call.Usage.ReasoningReturned,
             };
             // A request refused as suspended got no answer and says nothing of what its caller harvests; counted, the retries
             // of a suspended harvester diluted its shares of reasoning and long answers until the suspension lifted on its own.

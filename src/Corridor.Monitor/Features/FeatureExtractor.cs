@@ -76,6 +76,11 @@ public static class FeatureExtractor
             features.Flags |= RequestTraits.Served;
         }
 
+        if (metadata.ReasoningReturned)
+        {
+            features.Flags |= RequestTraits.ReasoningReturned;
+        }
+
         if (metadata.Endpoint is { } endpoint && endpoint.Contains("embeddings", StringComparison.Ordinal))
         {
             features.Flags |= RequestTraits.Embeddings;

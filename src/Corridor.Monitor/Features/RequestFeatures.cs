@@ -36,6 +36,12 @@ public enum RequestTraits : ushort
 
     /// <summary>The body was read (its sampling parameters are known).</summary>
     BodyRead = 256,
+
+    /// <summary>
+    /// The answer carried the model's reasoning as text the client could read (DeepSeek's <c>reasoning_content</c>, vLLM's
+    /// <c>reasoning</c>, Anthropic's thinking blocks), not only a count of hidden reasoning tokens.
+    /// </summary>
+    ReasoningReturned = 512,
 }
 
 /// <summary>
@@ -88,8 +94,8 @@ public struct RequestFeatures
     public int SystemReasoningMarkers { get; set; }
     public int SystemVerbosityMarkers { get; set; }
 
-    /// <summary>Output tokens the client could read: billed output less hidden reasoning.</summary>
-    public readonly int VisibleOutputTokens => Math.Max(0, OutputTokens - Math.Max(0, ReasoningTokens));
+    /// <summary>Output tokens the client could read: billed output less hidden reasoning (all of it when the reasoning was returned).</summary>
+    public readonly int VisibleOutputTokens => Has(RequestTraits.ReasoningReturned) ? OutputTokens : Math.Max(0, OutputTokens - Math.Max(0, ReasoningTokens));
 
     public readonly bool Has(RequestTraits flag) => (Flags & flag) != 0;
 }

@@ -30,6 +30,12 @@ public readonly struct RequestMetadata
     /// <summary>Billed output tokens, hidden reasoning included.</summary>
     public int OutputTokens { get; init; }
 
-    /// <summary>Hidden reasoning tokens reported by the upstream (included in <see cref="OutputTokens"/>).</summary>
+    /// <summary>Reasoning tokens reported by the upstream (included in <see cref="OutputTokens"/>); hidden unless <see cref="ReasoningReturned"/>.</summary>
     public int ReasoningTokens { get; init; }
+
+    /// <summary>
+    /// The reasoning came back to the client as text (DeepSeek's <c>reasoning_content</c>, Anthropic's thinking blocks).
+    /// A traffic log v1 line does not say, so replay leaves it false.
+    /// </summary>
+    public bool ReasoningReturned { get; init; }
 }

@@ -278,14 +278,17 @@ internal sealed class SubjectState
     /// Whether a request asked for the reasoning itself and got a long one: asked in words (≥ 3 marker points; system-prompt
     /// markers count half, as a tutoring app's system prompt may ask for steps for every user), the reasoning is in the
     /// visible answer, which must be long; asked through the API (<see cref="RequestTraits.ReasoningRequested"/>), it comes
-    /// as reasoning tokens, which must be as many. Reasoning a model does unasked is not the caller's ask.
+    /// as reasoning tokens, which must be as many and must have come back as text the caller can keep
+    /// (<see cref="RequestTraits.ReasoningReturned"/>): reasoning the vendor keeps hidden (OpenAI's reasoning models) cannot be
+    /// harvested, however much of it was billed. Reasoning a model does unasked is not the caller's ask.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool AsksForReasoning(in RequestFeatures request, MonitorOptions options)
     {
         var markers = request.ReasoningMarkers + (request.SystemReasoningMarkers / 2.0);
         return (markers >= 3 && request.VisibleOutputTokens >= options.MinReasoningAnswerTokens)
-            || (request.Has(RequestTraits.ReasoningRequested) && request.ReasoningTokens >= options.MinReasoningAnswerTokens);
+            || (request.Has(RequestTraits.ReasoningRequested) && request.Has(RequestTraits.ReasoningReturned)
+                && request.ReasoningTokens >= options.MinReasoningAnswerTokens);
     }
 
     /// <summary>How harvest-friendly the sampling parameters are: many samples, or log-probabilities on open generation.</summary>

@@ -118,7 +118,14 @@ public sealed class UsageMeterTests
         var meter = new UsageMeter(100);
         Scan(meter, """{"choices":[{"message":{"content":"4","reasoning_content":"two and two"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":900,"completion_tokens_details":{"reasoning_tokens":850}}}""");
         Assert.Equal(850, meter.ReasoningTokens);
+        Assert.True(meter.ReasoningReturned);
         Assert.Equal("4", meter.Text); // the reasoning is not the answer
+
+        // OpenAI's reasoning models count their reasoning and keep it hidden.
+        var hidden = new UsageMeter(100);
+        Scan(hidden, """{"choices":[{"message":{"content":"4"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":900,"completion_tokens_details":{"reasoning_tokens":850}}}""");
+        Assert.Equal(850, hidden.ReasoningTokens);
+        Assert.False(hidden.ReasoningReturned);
     }
 
     [Fact]

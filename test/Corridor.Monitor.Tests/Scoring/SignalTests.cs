@@ -37,12 +37,12 @@ public sealed class SignalTests
     [Fact]
     public void CotElicitation_CountsAReasoningAskByParameter_ServedWithLongReasoning()
     {
-        // No marker in the prompt: the ask is the API parameter, and what it yields is the reasoning itself (reasoning
-        // tokens: DeepSeek's reasoning_content, Anthropic's thinking blocks, or an OpenAI model's reasoning).
-        static RequestFeatures Asked(int i, int reasoningTokens, string parameter = "\"reasoning_effort\":\"high\"")
+        // No marker in the prompt: the ask is the API parameter, and what it yields is the reasoning itself, returned as
+        // text the caller keeps (DeepSeek's reasoning_content, Anthropic's thinking blocks).
+        static RequestFeatures Asked(int i, int reasoningTokens, string parameter = "\"reasoning_effort\":\"high\"", bool returned = true)
         {
             var body = TestRequests.Utf8($$"""{"model":"m","messages":[{"role":"user","content":"{{TestRequests.Task(i)}}"}],{{parameter}}}""");
-            var metadata = TestRequests.Metadata(Every(i), "key", "tenant", output: reasoningTokens + 60) with { ReasoningTokens = reasoningTokens };
+            var metadata = TestRequests.Metadata(Every(i), "key", "tenant", output: reasoningTokens + 60) with { ReasoningTokens = reasoningTokens, ReasoningReturned = returned };
             return FeatureExtractor.Extract(metadata, body);
         }
 
@@ -52,6 +52,9 @@ public sealed class SignalTests
 
         // Asked, but little or no reasoning came back: nothing harvested.
         Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => Asked(i, 40)));
+
+        // Asked and billed, but kept hidden by the vendor (OpenAI's reasoning models): nothing the caller could keep.
+        Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => Asked(i, 1200, returned: false)));
 
         // Reasoning came back unasked (a model that reasons whatever the request says): the caller did not ask for it.
         Assert.Equal(0, Signal(Corridor.Monitor.Scoring.Signal.CotElicitation, 40, i => Asked(i, 1200, "\"temperature\":0.7")));
