@@ -125,6 +125,37 @@ public sealed class OpenAIChatTests
     }
 
     [Fact]
+    public async Task AReasoningModel_ReasonsBeforeItAnswers_AsDeepSeekDoes_WholeAndStreamed_CountingItsReasoningTokens()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var whole = (await sim.PostAsync("/v1/chat/completions", Bodies.OpenAIChat("Why is the sky blue?", model: "deepseek-reasoner"))).Json;
+        var stream = await sim.StreamAsync("/v1/chat/completions",
+            Bodies.OpenAIChat("Why is the sky blue?", ""","stream":true,"stream_options":{"include_usage":true}""", "deepseek-reasoner"));
+        var plain = (await sim.PostAsync("/v1/chat/completions", Bodies.OpenAIChat("Why is the sky blue?"))).Json;
+
+        var message = whole.GetProperty("choices")[0].GetProperty("message");
+        var reasoning = message.GetProperty("reasoning_content").GetString()!;
+        var content = message.GetProperty("content").GetString()!;
+        Assert.False(string.IsNullOrWhiteSpace(reasoning));
+        Assert.NotEqual(reasoning, content);
+        var deltas = stream.JsonEvents.Where(c => c.GetProperty("choices").GetArrayLength() > 0).Select(c => c.GetProperty("choices")[0].GetProperty("delta")).ToList();
+        static bool Has(JsonElement delta, string field) =>
+            delta.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()!.Length > 0;
+        string Joined(string field) => string.Concat(deltas.Where(d => Has(d, field)).Select(d => d.GetProperty(field).GetString()));
+        Assert.Equal(reasoning, Joined("reasoning_content"));
+        Assert.Equal(content, Joined("content"));
+        Assert.True(deltas.FindLastIndex(d => Has(d, "reasoning_content")) < deltas.FindIndex(d => Has(d, "content")));
+        var usage = whole.GetProperty("usage");
+        var reasoningTokens = usage.GetProperty("completion_tokens_details").GetProperty("reasoning_tokens").GetInt32();
+        Assert.Equal(deltas.Count(d => Has(d, "reasoning_content")), reasoningTokens);
+        Assert.InRange(reasoningTokens, 1, usage.GetProperty("completion_tokens").GetInt32() - 1);
+        Assert.Equal(usage.ToString(), stream.JsonEvents.Last().GetProperty("usage").ToString());
+        Assert.False(plain.GetProperty("choices")[0].GetProperty("message").TryGetProperty("reasoning_content", out _));
+        Assert.Equal(0, plain.GetProperty("usage").GetProperty("completion_tokens_details").GetProperty("reasoning_tokens").GetInt32());
+    }
+
+    [Fact]
     public async Task StreamedText_AndUsage_EqualTheWholeAnswer()
     {
         await using var sim = await SimulatorFixture.StartAsync();

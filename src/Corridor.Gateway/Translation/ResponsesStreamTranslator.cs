@@ -6,10 +6,11 @@ namespace Corridor.Gateway.Translation;
 /// <summary>
 /// OpenAI <c>chat.completion.chunk</c> events → Responses API events, each named and numbered (<c>sequence_number</c>):
 /// <c>response.created</c> and <c>response.in_progress</c>, then per output item <c>response.output_item.added</c>, its
-/// deltas (<c>response.output_text.delta</c> in a content part, or <c>response.function_call_arguments.delta</c>) and its
-/// <c>….done</c> events, and last <c>response.completed</c> (or <c>response.incomplete</c>) with the whole response and
-/// its usage. Content deltas fill a message item; each chat tool-call index gets its own <c>function_call</c> item; a new
-/// item closes the open one. The usage comes in the chunk after the finish chunk, so the last event waits for
+/// deltas (<c>response.output_text.delta</c> or <c>response.reasoning_text.delta</c> in a content part, or
+/// <c>response.function_call_arguments.delta</c>) and its <c>….done</c> events, and last <c>response.completed</c> (or
+/// <c>response.incomplete</c>) with the whole response and its usage. Reasoning deltas (DeepSeek's
+/// <c>reasoning_content</c>) fill a reasoning item, content deltas a message item; each chat tool-call index gets its own
+/// <c>function_call</c> item; a new item closes the open one. The usage comes in the chunk after the finish chunk, so the last event waits for
 /// <c>[DONE]</c> (or the end of the stream, for servers that omit it). An error ends the stream with an <c>error</c>
 /// event and <c>response.failed</c>.
 /// </summary>
@@ -37,11 +38,24 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
     {
         if (choice.TryGet("delta", out var delta))
         {
+            if (delta.StringOrNull("reasoning_content") is { Length: > 0 } reasoning)
+            {
+                if (_open is not { Kind: ResponseItemKind.Reasoning })
+                {
+                    Open(output, new ResponseOutputItem(_items.Count, context.ReasoningId(_items.Count), ResponseItemKind.Reasoning));
+                }
+                _open!.Text.Append(reasoning);
+                var writer = Begin(output, "response.reasoning_text.delta"u8);
+                WriteItemRef(writer, _open);
+                writer.WriteNumber("content_index", 0);
+                writer.WriteString("delta", reasoning);
+                End(writer);
+            }
             if (MessageContent.AnswerText(delta) is { Length: > 0 } text)
             {
-                if (_open is not { IsFunctionCall: false })
+                if (_open is not { Kind: ResponseItemKind.Message })
                 {
-                    Open(output, new ResponseOutputItem(_items.Count, context.MessageId(_items.Count), isFunctionCall: false));
+                    Open(output, new ResponseOutputItem(_items.Count, context.MessageId(_items.Count), ResponseItemKind.Message));
                 }
                 _open!.Text.Append(text);
                 var logprobsFrom = _open.Logprobs?.WrittenCount ?? 0;
@@ -77,7 +91,7 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
         var index = ToolCallIndex(call, id, _calls.Count);
         if (!_calls.TryGetValue(index, out var item))
         {
-            item = new ResponseOutputItem(_items.Count, context.FunctionCallId(_items.Count), isFunctionCall: true,
+            item = new ResponseOutputItem(_items.Count, context.FunctionCallId(_items.Count), ResponseItemKind.FunctionCall,
                 string.IsNullOrEmpty(id) ? context.CallId(_items.Count) : id, function.StringOrNull("name") ?? string.Empty);
             _calls[index] = item;
             Open(output, item);
@@ -147,11 +161,15 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
         }
         else
         {
-            writer = Begin(output, "response.output_text.done"u8);
+            var reasoning = item.Kind == ResponseItemKind.Reasoning;
+            writer = Begin(output, reasoning ? "response.reasoning_text.done"u8 : "response.output_text.done"u8);
             WriteItemRef(writer, item);
             writer.WriteNumber("content_index", 0);
             writer.WriteString("text", text);
-            item.WriteLogprobs(writer);
+            if (!reasoning)
+            {
+                item.WriteLogprobs(writer);
+            }
             End(writer);
 
             writer = Begin(output, "response.content_part.done"u8);

@@ -4,20 +4,35 @@ using System.Text.Json;
 
 namespace Corridor.Gateway.Translation;
 
-/// <summary>One output item of a Responses answer, at its index in <c>output</c>: a message's text, or a function call and its arguments.</summary>
-internal sealed class ResponseOutputItem(int outputIndex, string id, bool isFunctionCall, string? callId = null, string? name = null)
+/// <summary>What an output item of a Responses answer is.</summary>
+internal enum ResponseItemKind
+{
+    /// <summary>The answer's text: an <c>output_text</c> part.</summary>
+    Message,
+
+    /// <summary>A tool call and its arguments.</summary>
+    FunctionCall,
+
+    /// <summary>The model's reasoning, given as text (DeepSeek's <c>reasoning_content</c>): a <c>reasoning_text</c> part.</summary>
+    Reasoning,
+}
+
+/// <summary>One output item of a Responses answer, at its index in <c>output</c>: reasoning, a message's text, or a function call and its arguments.</summary>
+internal sealed class ResponseOutputItem(int outputIndex, string id, ResponseItemKind kind, string? callId = null, string? name = null)
 {
     public int OutputIndex { get; } = outputIndex;
 
     public string Id { get; } = id;
 
-    public bool IsFunctionCall { get; } = isFunctionCall;
+    public ResponseItemKind Kind { get; } = kind;
+
+    public bool IsFunctionCall => Kind == ResponseItemKind.FunctionCall;
 
     public string? CallId { get; } = callId;
 
     public string? Name { get; } = name;
 
-    /// <summary>The message's text, or the call's arguments.</summary>
+    /// <summary>The message's text, the reasoning's, or the call's arguments.</summary>
     public StringBuilder Text { get; } = new();
 
     /// <summary>The text's log probabilities, as chat gives them (a JSON array's elements, comma-separated), when asked for.</summary>
@@ -77,9 +92,19 @@ internal sealed class ResponseOutputItem(int outputIndex, string id, bool isFunc
         }
         else
         {
-            writer.WriteString("type", "message");
+            var reasoning = Kind == ResponseItemKind.Reasoning;
+            writer.WriteString("type", reasoning ? "reasoning" : "message");
             writer.WriteString("status", Status);
-            writer.WriteString("role", "assistant");
+            if (reasoning)
+            {
+                // Reasoning given as text, not summarized: OpenAI's shape for visible reasoning (its summary stays empty).
+                writer.WriteStartArray("summary");
+                writer.WriteEndArray();
+            }
+            else
+            {
+                writer.WriteString("role", "assistant");
+            }
             writer.WriteStartArray("content");
             if (done)
             {
@@ -90,10 +115,17 @@ internal sealed class ResponseOutputItem(int outputIndex, string id, bool isFunc
         writer.WriteEndObject();
     }
 
-    /// <summary>An <c>output_text</c> content part.</summary>
+    /// <summary>The item's text content part: <c>output_text</c> (with its annotations and log probabilities), or <c>reasoning_text</c>.</summary>
     public void WriteTextPart(Utf8JsonWriter writer, string text)
     {
         writer.WriteStartObject();
+        if (Kind == ResponseItemKind.Reasoning)
+        {
+            writer.WriteString("type", "reasoning_text");
+            writer.WriteString("text", text);
+            writer.WriteEndObject();
+            return;
+        }
         writer.WriteString("type", "output_text");
         writer.WriteString("text", text);
         writer.WriteStartArray("annotations");
@@ -157,9 +189,15 @@ internal static partial class ResponsesToChat
             return TranslationResult.Interrupted(StopReasons.InterruptedMessage, StopReasons.InterruptedCode);
         }
         var items = new List<ResponseOutputItem>(2);
+        if (message.StringOrNull("reasoning_content") is { Length: > 0 } reasoning)
+        {
+            var item = new ResponseOutputItem(items.Count, context.ReasoningId(items.Count), ResponseItemKind.Reasoning);
+            item.Text.Append(reasoning);
+            items.Add(item);
+        }
         if (MessageContent.AnswerText(message) is { Length: > 0 } text)
         {
-            var item = new ResponseOutputItem(items.Count, context.MessageId(items.Count), isFunctionCall: false);
+            var item = new ResponseOutputItem(items.Count, context.MessageId(items.Count), ResponseItemKind.Message);
             item.Text.Append(text);
             if (choice.TryGet("logprobs", out var logprobs))
             {
@@ -172,7 +210,7 @@ internal static partial class ResponsesToChat
             foreach (var call in toolCalls.EnumerateArray())
             {
                 var function = call.TryGet("function", out var f) ? f : default;
-                var item = new ResponseOutputItem(items.Count, context.FunctionCallId(items.Count), isFunctionCall: true,
+                var item = new ResponseOutputItem(items.Count, context.FunctionCallId(items.Count), ResponseItemKind.FunctionCall,
                     call.StringOrNull("id") is { Length: > 0 } id ? id : context.CallId(items.Count), function.StringOrNull("name") ?? string.Empty);
                 item.Text.Append(function.StringOrNull("arguments"));
                 items.Add(item);

@@ -27,6 +27,8 @@ internal sealed class ResponsesContext(string responseId, long createdAt, byte[]
 
     public string MessageId(int outputIndex) => $"msg_{ResponseId[5..]}_{outputIndex}";
 
+    public string ReasoningId(int outputIndex) => $"rs_{ResponseId[5..]}_{outputIndex}";
+
     public string FunctionCallId(int outputIndex) => $"fc_{ResponseId[5..]}_{outputIndex}";
 
     /// <summary>The <c>call_id</c> of a function call whose upstream gave none: unique in the conversation, which sends it back.</summary>

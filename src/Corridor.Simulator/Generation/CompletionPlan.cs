@@ -17,8 +17,11 @@ internal enum FinishReason
     ToolCall,
 }
 
-/// <summary>One answer: text pieces, or a tool call whose argument JSON is streamed in pieces.</summary>
-internal sealed class ChoicePlan(int index, ulong key, string[] pieces, int count, FinishReason finish, string? toolName, string? toolCallId)
+/// <summary>
+/// One answer: text pieces, or a tool call whose argument JSON is streamed in pieces; a reasoning model's text answer
+/// begins with <paramref name="reasoning"/> pieces of reasoning (DeepSeek's <c>reasoning_content</c>).
+/// </summary>
+internal sealed class ChoicePlan(int index, ulong key, string[] pieces, int count, FinishReason finish, string? toolName, string? toolCallId, int reasoning = 0)
 {
     public int Index { get; } = index;
 
@@ -37,6 +40,9 @@ internal sealed class ChoicePlan(int index, ulong key, string[] pieces, int coun
     public string? ToolCallId { get; } = toolCallId;
 
     public bool IsToolCall => ToolName is not null;
+
+    /// <summary>How many of the pieces sent are reasoning, before the answer's (all of them when the cap cut the reasoning).</summary>
+    public int Reasoning { get; } = Math.Min(reasoning, count);
 }
 
 /// <summary>
@@ -55,6 +61,7 @@ internal sealed class CompletionPlan
         foreach (var choice in choices)
         {
             CompletionTokens += choice.Count;
+            ReasoningTokens += choice.Reasoning;
         }
     }
 
@@ -77,13 +84,23 @@ internal sealed class CompletionPlan
 
     public int CompletionTokens { get; }
 
+    /// <summary>Of <see cref="CompletionTokens"/>, those of reasoning.</summary>
+    public int ReasoningTokens { get; }
+
     public int TotalTokens => PromptTokens + CompletionTokens;
+
+    /// <summary>
+    /// Whether <paramref name="model"/> reasons before it answers and says so, as DeepSeek's <c>deepseek-reasoner</c> does
+    /// in <c>reasoning_content</c> (an OpenAI-dialect field: the Anthropic dialect's plans never reason).
+    /// </summary>
+    public static bool Reasons(string model) => model.Contains("reasoner", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Text is a function of (model, last user message, seed, choice index). A tool call is made when
     /// tools are offered, tool_choice is not "none" and the user spoke last; after a tool result the answer is text.
+    /// A text answer of a model that <paramref name="reasons"/> follows its reasoning, and the token cap counts both.
     /// </summary>
-    public static CompletionPlan Create(ChatRequest request, string model, int seed, long sequence, long created, IdPrefixes prefixes, CacheUse cache = default)
+    public static CompletionPlan Create(ChatRequest request, string model, int seed, long sequence, long created, IdPrefixes prefixes, CacheUse cache = default, bool reasons = false)
     {
         var number = sequence.ToString("x12", CultureInfo.InvariantCulture);
         var tool = ChooseTool(request);
@@ -95,14 +112,24 @@ internal sealed class CompletionPlan
             var pieces = tool is not null ? TextGenerator.SplitIntoPieces(ToolArguments(tool))
                 : request.ResponseFormat != ResponseFormatKind.Text ? TextGenerator.SplitIntoPieces(JsonAnswer(request, model, key))
                 : TextGenerator.Generate(key);
+            var reasoning = 0;
+            if (reasons && tool is null)
+            {
+                var thought = TextGenerator.Generate(Hashing.Combine(key, ReasoningSalt));
+                reasoning = thought.Length;
+                pieces = [.. thought, .. pieces];
+            }
             var cut = request.MaxTokens is { } max && pieces.Length > max;
             var finish = cut ? FinishReason.Length : tool is not null ? FinishReason.ToolCall : FinishReason.Stop;
             var toolCallId = tool is null ? null : prefixes.ToolCall + number + i.ToString(CultureInfo.InvariantCulture);
-            choices[i] = new ChoicePlan(i, key, pieces, cut ? request.MaxTokens!.Value : pieces.Length, finish, tool?.Name, toolCallId);
+            choices[i] = new ChoicePlan(i, key, pieces, cut ? request.MaxTokens!.Value : pieces.Length, finish, tool?.Name, toolCallId, reasoning);
         }
 
         return new CompletionPlan(request, model, prefixes.Answer + number, created, choices) { Cache = cache };
     }
+
+    /// <summary>Mixed into a choice's key for its reasoning, so the reasoning is not the answer's text.</summary>
+    private const ulong ReasoningSalt = 0x7265617330;
 
     private static ToolDefinition? ChooseTool(ChatRequest request)
     {

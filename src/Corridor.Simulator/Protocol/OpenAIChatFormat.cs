@@ -47,14 +47,19 @@ internal sealed class OpenAIChatFormat : IChatFormat
             else
             {
                 writer.WritePropertyName("content"u8);
-                ChatStreamer.WritePieces(writer, pieces);
+                ChatStreamer.WritePieces(writer, pieces[choice.Reasoning..]);
+                if (choice.Reasoning > 0)
+                {
+                    writer.WritePropertyName("reasoning_content"u8);
+                    ChatStreamer.WritePieces(writer, pieces[..choice.Reasoning]);
+                }
             }
 
             writer.WriteNull("refusal"u8);
             writer.WriteStartArray("annotations"u8);
             writer.WriteEndArray();
             writer.WriteEndObject();
-            WriteLogprobs(writer, plan, choice, 0, choice.Count);
+            WriteLogprobs(writer, plan, choice, choice.Reasoning, choice.Count - choice.Reasoning);
             writer.WriteString("finish_reason"u8, FinishReasonText(choice.Finish));
             writer.WriteEndObject();
         }
@@ -108,6 +113,14 @@ internal sealed class OpenAIChatFormat : IChatFormat
             writer.WriteEndObject();
             writer.WriteEndObject();
             writer.WriteEndArray();
+        }
+        else if (piece < choice.Reasoning)
+        {
+            // DeepSeek's reasoning deltas: the reasoning's text, no content yet.
+            writer.WriteNull("content"u8);
+            writer.WriteString("reasoning_content"u8, choice.Pieces[piece]);
+            EndChunk(session, plan, writer, choice, piece, 0, finish: null);
+            return;
         }
         else
         {
@@ -197,7 +210,7 @@ internal sealed class OpenAIChatFormat : IChatFormat
         writer.WriteNumber("audio_tokens"u8, 0);
         writer.WriteEndObject();
         writer.WriteStartObject("completion_tokens_details"u8);
-        writer.WriteNumber("reasoning_tokens"u8, 0);
+        writer.WriteNumber("reasoning_tokens"u8, plan.ReasoningTokens);
         writer.WriteNumber("audio_tokens"u8, 0);
         writer.WriteNumber("accepted_prediction_tokens"u8, 0);
         writer.WriteNumber("rejected_prediction_tokens"u8, 0);

@@ -141,6 +141,51 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
         Assert.Equal(done.CallId, Assert.Single(completed.OutputItems.OfType<FunctionCallResponseItem>()).CallId);
     }
 
+    /// <summary>The test catalog with DeepSeek's reasoning model (an OpenAI-kind vendor), which says its reasoning in <c>reasoning_content</c>.</summary>
+    private static string WithReasoner(Uri simulator) => TestCatalog.Yaml(simulator)
+        .Replace("\nmodels:\n", "\nmodels:\n  - { id: deepseek-reasoner, vendor: openai, capabilities: [chat, tools, reasoning], contextWindow: 131072 }\n", StringComparison.Ordinal)
+        .Replace("\ndeployments:\n", "\ndeployments:\n  - { id: deepseek-sg, model: deepseek-reasoner, region: sg, price: { input: 0.55, output: 2.19 } }\n", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task DeepSeeksReasoning_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AsTheChatClientGetsIt()
+    {
+        const string Prompt = "Which city is the capital of Norway?";
+        await using var stack = await LiveGateway.StartAsync(WithReasoner);
+        using var http = stack.Http();
+        using var chatResponse = await http.PostAsync("/v1/chat/completions", new StringContent(
+            $$"""{"model":"deepseek-reasoner","messages":[{"role":"user","content":"{{Prompt}}"}]}""", Encoding.UTF8, "application/json")).WithTimeout();
+        using var chat = JsonDocument.Parse(await chatResponse.Content.ReadAsStringAsync());
+        var chatMessage = chat.RootElement.GetProperty("choices")[0].GetProperty("message");
+        var chatReasoningTokens = chat.RootElement.GetProperty("usage").GetProperty("completion_tokens_details").GetProperty("reasoning_tokens").GetInt32();
+        var client = stack.OpenAI().GetResponsesClient();
+        var options = new CreateResponseOptions("deepseek-reasoner", [ResponseItem.CreateUserMessageItem(Prompt)]);
+
+        var whole = await client.CreateResponseAsync(options).WithTimeout();
+        options.StreamingEnabled = true;
+        var updates = await (await client.CreateResponseStreamingAsync(options).WithTimeout()).ToListWithTimeoutAsync();
+
+        var response = whole.Value;
+        Assert.Equal(2, response.OutputItems.Count);
+        Assert.IsType<ReasoningResponseItem>(response.OutputItems[0]);
+        Assert.IsAssignableFrom<MessageResponseItem>(response.OutputItems[1]);
+        Assert.Equal(chatMessage.GetProperty("content").GetString(), response.GetOutputText());
+        // The .NET SDK reads a reasoning item's summary, not its reasoning text: the text is read from the body.
+        using var body = JsonDocument.Parse(whole.GetRawResponse().Content.ToString());
+        var reasoning = body.RootElement.GetProperty("output")[0].GetProperty("content")[0];
+        Assert.Equal("reasoning_text", reasoning.GetProperty("type").GetString());
+        Assert.Equal(chatMessage.GetProperty("reasoning_content").GetString(), reasoning.GetProperty("text").GetString());
+        Assert.InRange(chatReasoningTokens, 1, int.MaxValue);
+        Assert.Equal(chatReasoningTokens, response.Usage.OutputTokenDetails.ReasoningTokenCount);
+
+        Assert.Equal(reasoning.GetProperty("text").GetString(), string.Concat(updates.OfType<StreamingResponseReasoningTextDeltaUpdate>().Select(u => u.Delta)));
+        Assert.Equal(reasoning.GetProperty("text").GetString(), Assert.Single(updates.OfType<StreamingResponseReasoningTextDoneUpdate>()).Text);
+        Assert.True(updates.FindLastIndex(u => u is StreamingResponseReasoningTextDeltaUpdate) < updates.FindIndex(u => u is StreamingResponseOutputTextDeltaUpdate));
+        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
+        Assert.IsType<ReasoningResponseItem>(completed.OutputItems[0]);
+        Assert.Equal(response.GetOutputText(), completed.GetOutputText());
+        Assert.Equal(chatReasoningTokens, completed.Usage.OutputTokenDetails.ReasoningTokenCount);
+    }
+
     [Fact]
     public async Task AnAnswerCutAtMaxOutputTokens_IsIncomplete_AndSaysWhy()
     {

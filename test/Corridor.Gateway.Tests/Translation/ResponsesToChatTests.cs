@@ -170,6 +170,68 @@ public sealed class ResponsesToChatTests
     }
 
     [Fact]
+    public void DeepSeeksReasoning_IsAReasoningItem_BeforeTheMessage_WithItsTokensCounted()
+    {
+        var chat = """
+            {"choices":[{"index":0,"finish_reason":"stop",
+               "message":{"role":"assistant","content":"Oslo.","reasoning_content":"The user asks for a city."}}],
+             "usage":{"prompt_tokens":10,"completion_tokens":9,"total_tokens":19,"completion_tokens_details":{"reasoning_tokens":6}}}
+            """u8;
+
+        var result = ResponsesToChat.TranslateResponse(chat, Context, "deepseek-reasoner");
+
+        using var response = JsonDocument.Parse(result.Body);
+        TranslationAssert.JsonEqual("""
+            [{"id":"rs_00ab_0","type":"reasoning","status":"completed","summary":[],"content":[{"type":"reasoning_text","text":"The user asks for a city."}]},
+             {"id":"msg_00ab_1","type":"message","status":"completed","role":"assistant",
+              "content":[{"type":"output_text","text":"Oslo.","annotations":[],"logprobs":[]}]}]
+            """, response.RootElement.GetProperty("output").GetRawText());
+        TranslationAssert.JsonEqual("""{"input_tokens":10,"input_tokens_details":{"cached_tokens":0},"output_tokens":9,"output_tokens_details":{"reasoning_tokens":6},"total_tokens":19}""",
+            response.RootElement.GetProperty("usage").GetRawText());
+    }
+
+    [Fact]
+    public void DeepSeeksStreamedReasoning_IsStreamedAsReasoningText_BeforeTheMessage()
+    {
+        var events = Parse(TranslationAssert.Feed(ResponsesToChat.CreateStreamTranslator(Context, "deepseek-reasoner"), """
+            data: {"choices":[{"index":0,"delta":{"role":"assistant","content":null,"reasoning_content":""},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"content":null,"reasoning_content":"The user"},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"content":null,"reasoning_content":" asks."},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"content":"Oslo.","reasoning_content":null},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":4,"total_tokens":14,"completion_tokens_details":{"reasoning_tokens":3}}}
+
+            data: [DONE]
+
+            """));
+
+        Assert.Equal(
+        [
+            "response.created", "response.in_progress",
+            "response.output_item.added", "response.content_part.added", "response.reasoning_text.delta", "response.reasoning_text.delta",
+            "response.reasoning_text.done", "response.content_part.done", "response.output_item.done",
+            "response.output_item.added", "response.content_part.added", "response.output_text.delta",
+            "response.output_text.done", "response.content_part.done", "response.output_item.done",
+            "response.completed",
+        ], events.Select(e => e.Name));
+        TranslationAssert.JsonEqual("""{"id":"rs_00ab_0","type":"reasoning","status":"in_progress","summary":[],"content":[]}""", events[2].Data.GetProperty("item").GetRawText());
+        TranslationAssert.JsonEqual("""{"type":"reasoning_text","text":""}""", events[3].Data.GetProperty("part").GetRawText());
+        TranslationAssert.JsonEqual("""{"type":"response.reasoning_text.delta","sequence_number":4,"item_id":"rs_00ab_0","output_index":0,"content_index":0,"delta":"The user"}""",
+            events[4].Data.GetRawText());
+        TranslationAssert.JsonEqual("""{"type":"response.reasoning_text.done","sequence_number":6,"item_id":"rs_00ab_0","output_index":0,"content_index":0,"text":"The user asks."}""",
+            events[6].Data.GetRawText());
+        TranslationAssert.JsonEqual("""{"type":"reasoning_text","text":"The user asks."}""", events[7].Data.GetProperty("part").GetRawText());
+        Assert.Equal(("msg_00ab_1", 1), (events[11].Data.GetProperty("item_id").GetString(), events[11].Data.GetProperty("output_index").GetInt32()));
+        var response = events[^1].Data.GetProperty("response");
+        TranslationAssert.JsonEqual("""{"id":"rs_00ab_0","type":"reasoning","status":"completed","summary":[],"content":[{"type":"reasoning_text","text":"The user asks."}]}""",
+            response.GetProperty("output")[0].GetRawText());
+        Assert.Equal(3, response.GetProperty("usage").GetProperty("output_tokens_details").GetProperty("reasoning_tokens").GetInt32());
+    }
+
+    [Fact]
     public void LogProbabilities_AreTheTextsOwn()
     {
         var chat = """{"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"},"logprobs":{"content":[{"token":"Hi","logprob":-0.1,"bytes":[72,105],"top_logprobs":[]}]}}]}"""u8;
