@@ -290,7 +290,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             TranslationDirection.MessagesToChat => MessagesToChat.TranslateResponse(upstream, model, "msg_" + call.RequestId),
             _ => default,
         };
-        if (call.Responses is not { } responses || translated.Error is not null)
+        if (ResponsesContextOf(call) is not { } responses || translated.Error is not null)
         {
             return translated;
         }
@@ -315,7 +315,20 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 Math.Min(TokenCounter.EstimateUtf8(request.Body.Span, sampleBytes: 2 * 1024), call.Model!.Config.ContextWindow)),
             _ => null,
         };
-        return call.Responses is { } responses ? ResponsesToChat.CreateStreamTranslator(responses, request.Model, translator) : translator;
+        return ResponsesContextOf(call) is { } responses ? ResponsesToChat.CreateStreamTranslator(responses, request.Model, translator) : translator;
+    }
+
+    /// <summary>
+    /// A Responses client's context, its answer to echo what was applied: the request as forwarded where policy or
+    /// throttling rewrote the client's (null for a client of another API).
+    /// </summary>
+    private static ResponsesContext? ResponsesContextOf(CorridorRequestFeature call)
+    {
+        if (call.Responses is { } responses && call.Request is { RewrittenFrom: not null } forwarded)
+        {
+            responses.Forwarded(forwarded.Original.Body.Span, forwarded.Body.Span);
+        }
+        return call.Responses;
     }
 
     /// <summary>

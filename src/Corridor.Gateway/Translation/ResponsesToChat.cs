@@ -14,10 +14,18 @@ internal sealed class ResponsesContext(string responseId, long createdAt, byte[]
     public long CreatedAt { get; } = createdAt;
 
     /// <summary>
-    /// Each parameter the answer echoes, in its order, as the client sent it or as OpenAI's default: read once, though a
-    /// stream's answer is written three times (created, in progress, completed).
+    /// Each parameter the answer echoes, in its order, as the client sent it or as OpenAI's default, except what the
+    /// forwarded request changed (<see cref="Forwarded"/>): read once, though a stream's answer is written three times
+    /// (created, in progress, completed).
     /// </summary>
-    public (string Name, byte[] Value)[] Echoed { get; } = ResponsesToChat.ReadEcho(echo);
+    public (string Name, byte[] Value)[] Echoed { get; private set; } = ResponsesToChat.ReadEcho(echo);
+
+    /// <summary>
+    /// The chat request the client's became (<paramref name="asked"/>) and the one forwarded (<paramref name="sent"/>), when
+    /// policy or throttling rewrote it: the answer echoes what was applied where they differ (a capped
+    /// <c>max_output_tokens</c>, a stripped reasoning effort, log probabilities stripped), as OpenAI echoes its effective values.
+    /// </summary>
+    public void Forwarded(ReadOnlySpan<byte> asked, ReadOnlySpan<byte> sent) => Echoed = ResponsesToChat.ReadEcho(echo, asked, sent);
 
     /// <summary><c>resp_</c> and the request id's hex digits; the output items' ids carry the same digits.</summary>
     public static ResponsesContext For(string requestId, DateTimeOffset receivedAt, byte[] echo) =>
@@ -132,6 +140,76 @@ internal static partial class ResponsesToChat
         return [.. Echoed.Select(e => (e.Name, document.RootElement.TryGetProperty(e.Name, out var value)
             ? System.Text.Encoding.UTF8.GetBytes(value.GetRawText())
             : System.Text.Encoding.UTF8.GetBytes(e.Default)))];
+    }
+
+    /// <summary>
+    /// The echo of <paramref name="echo"/>, with what the forwarded chat request <paramref name="sent"/> changed from the
+    /// client's <paramref name="asked"/> echoed as applied: <c>max_output_tokens</c> (its token cap), <c>reasoning.effort</c>,
+    /// and <c>top_logprobs</c> 0 when log probabilities were stripped.
+    /// </summary>
+    internal static (string Name, byte[] Value)[] ReadEcho(byte[] echo, ReadOnlySpan<byte> asked, ReadOnlySpan<byte> sent)
+    {
+        var echoed = ReadEcho(echo);
+        if (!Json.TryParse(asked, out var askedDocument) || !Json.TryParse(sent, out var sentDocument))
+        {
+            return echoed;
+        }
+        using (askedDocument)
+        using (sentDocument)
+        {
+            var before = ForwardedParameters.Of(askedDocument.RootElement);
+            var after = ForwardedParameters.Of(sentDocument.RootElement);
+            for (var i = 0; i < echoed.Length; i++)
+            {
+                var replacement = echoed[i].Name switch
+                {
+                    "max_output_tokens" when before.MaxTokens != after.MaxTokens => after.MaxTokens is { } cap ? Utf8(cap.ToString(System.Globalization.CultureInfo.InvariantCulture)) : Utf8("null"),
+                    "reasoning" when before.Effort != after.Effort => WithEffort(echoed[i].Value, after.Effort),
+                    "top_logprobs" when before.Logprobs && !after.Logprobs => Utf8("0"),
+                    _ => null,
+                };
+                if (replacement is not null)
+                {
+                    echoed[i] = (echoed[i].Name, replacement);
+                }
+            }
+        }
+        return echoed;
+
+        static byte[] Utf8(string json) => System.Text.Encoding.UTF8.GetBytes(json);
+    }
+
+    /// <summary>The echoed <c>reasoning</c> object with its <c>effort</c> the one applied (null: none was sent).</summary>
+    private static byte[] WithEffort(byte[] reasoning, string? effort)
+    {
+        using var document = JsonDocument.Parse(reasoning);
+        var buffer = new ArrayBufferWriter<byte>(64);
+        using (var writer = new Utf8JsonWriter(buffer, Json.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("effort", effort);
+            if (document.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in document.RootElement.EnumerateObject())
+                {
+                    if (property.Name != "effort")
+                    {
+                        property.WriteTo(writer);
+                    }
+                }
+            }
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>What policy or throttling can change in a chat request that a Responses answer echoes.</summary>
+    private readonly record struct ForwardedParameters(long? MaxTokens, string? Effort, bool Logprobs)
+    {
+        public static ForwardedParameters Of(JsonElement chat) => new(
+            chat.TryGet("max_completion_tokens", out var max) || chat.TryGet("max_tokens", out max) ? max.TryGetInt64(out var tokens) ? tokens : null : null,
+            chat.StringOrNull("reasoning_effort"),
+            chat.TryGet("logprobs", out var logprobs) && logprobs.ValueKind == JsonValueKind.True);
     }
 
     private static byte[] Echo(JsonElement root)

@@ -1,3 +1,5 @@
+// The OpenAI SDK marks its Responses client experimental (OPENAI001); the Responses test below uses it.
+#pragma warning disable OPENAI001
 using System.ClientModel;
 using System.Net;
 using System.Net.Http.Json;
@@ -10,6 +12,7 @@ using Corridor.Core.Tenants;
 using Corridor.Storage;
 using Corridor.Testing;
 using OpenAI.Chat;
+using OpenAI.Responses;
 
 namespace Corridor.Gateway.Tests.Functional;
 
@@ -488,6 +491,38 @@ public sealed class ReasoningPolicyTests(PolicyGatewayFixture fixture) : IClassF
         var sent = JsonDocument.Parse(upstream).RootElement;
         Assert.Equal("Reason at length.", sent.GetProperty("messages")[0].GetProperty("content").GetString());
         Assert.False(sent.TryGetProperty("reasoning_effort", out _), upstream);
+    }
+
+    [Fact]
+    public async Task AResponse_EchoesTheParametersPolicyApplied_NotThoseAsked_WholeAndStreamed()
+    {
+        // This tier's rule caps max_tokens at 50 and strips reasoning and log probabilities.
+        var secret = await fixture.TenantAsync("echo-applied", "SG", VettingTier.Basic);
+        var client = Live.OpenAI(secret).GetResponsesClient();
+        var options = new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("Reason at length.")])
+        {
+            MaxOutputTokenCount = 2000,
+            ReasoningOptions = new ResponseReasoningOptions { ReasoningEffortLevel = ResponseReasoningEffortLevel.High },
+            TopLogProbabilityCount = 2,
+            IncludedProperties = { IncludedResponseProperty.MessageOutputTextLogProbabilities },
+            Temperature = 0.5f,
+        };
+
+        var whole = await client.CreateResponseAsync(options).WithTimeout();
+        options.StreamingEnabled = true;
+        var updates = await (await client.CreateResponseStreamingAsync(options).WithTimeout()).ToListWithTimeoutAsync();
+
+        var response = whole.Value;
+        Assert.Equal(50, response.MaxOutputTokenCount);
+        Assert.Null(response.ReasoningOptions?.ReasoningEffortLevel);
+        Assert.Equal(0.5f, response.Temperature);
+        using var body = JsonDocument.Parse(whole.GetRawResponse().Content.ToString());
+        Assert.Equal(0, body.RootElement.GetProperty("top_logprobs").GetInt32());
+        var created = Assert.IsType<StreamingResponseCreatedUpdate>(updates[0]).Response;
+        // The 50-token cap cut the answer: it ends incomplete, saying so against the cap it echoes.
+        var ended = Assert.IsType<StreamingResponseIncompleteUpdate>(updates[^1]).Response;
+        Assert.Equal((50, 50), (created.MaxOutputTokenCount, ended.MaxOutputTokenCount));
+        Assert.Null(ended.ReasoningOptions?.ReasoningEffortLevel);
     }
 }
 

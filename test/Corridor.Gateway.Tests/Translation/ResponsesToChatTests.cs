@@ -146,6 +146,41 @@ public sealed class ResponsesToChatTests
             """, result);
     }
 
+    [Fact]
+    public void WhatPolicyChangedInTheForwardedRequest_IsEchoedAsApplied_TheRestAsAsked()
+    {
+        var context = new ResponsesContext("resp_00ab", 1_700_000_000,
+            """{"max_output_tokens":2000,"reasoning":{"effort":"high","summary":"auto"},"top_logprobs":2,"temperature":0.5}"""u8.ToArray());
+        const string Asked = """{"model":"m","messages":[],"temperature":0.5,"max_completion_tokens":2000,"reasoning_effort":"high","logprobs":true,"top_logprobs":2}""";
+        const string Sent = """{"model":"m","messages":[],"temperature":0.5,"max_completion_tokens":50}""";
+
+        context.Forwarded(Encoding.UTF8.GetBytes(Asked), Encoding.UTF8.GetBytes(Sent));
+        var result = ResponsesToChat.TranslateResponse("""{"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"""u8, context, "m");
+
+        var echoed = JsonDocument.Parse(result.Body).RootElement;
+        Assert.Equal(50, echoed.GetProperty("max_output_tokens").GetInt32());
+        TranslationAssert.JsonEqual("""{"effort":null,"summary":"auto"}""", echoed.GetProperty("reasoning").GetRawText());
+        Assert.Equal(0, echoed.GetProperty("top_logprobs").GetInt32());
+        Assert.Equal(0.5, echoed.GetProperty("temperature").GetDouble());
+    }
+
+    [Fact]
+    public void AForwardedRequestPolicyDidNotChange_LeavesTheEchoAsAsked()
+    {
+        var context = new ResponsesContext("resp_00ab", 1_700_000_000, """{"top_logprobs":2}"""u8.ToArray());
+        // Log probabilities were not asked for (no include): none were stripped, and top_logprobs is echoed as sent.
+        const string Asked = """{"model":"m","messages":[],"max_completion_tokens":40}""";
+        const string Sent = """{"model":"m","messages":[],"max_completion_tokens":40}""";
+
+        context.Forwarded(Encoding.UTF8.GetBytes(Asked), Encoding.UTF8.GetBytes(Sent));
+        var result = ResponsesToChat.TranslateResponse("""{"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"""u8, context, "m");
+
+        var echoed = JsonDocument.Parse(result.Body).RootElement;
+        Assert.Equal(JsonValueKind.Null, echoed.GetProperty("max_output_tokens").ValueKind);
+        Assert.Equal(2, echoed.GetProperty("top_logprobs").GetInt32());
+        TranslationAssert.JsonEqual("""{"effort":null,"summary":null}""", echoed.GetProperty("reasoning").GetRawText());
+    }
+
     [Theory]
     [InlineData("length", "max_output_tokens")]
     [InlineData("content_filter", "content_filter")]
