@@ -202,7 +202,8 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         {
             context.Response.StatusCode = call.Status;
             context.Response.ContentType = "application/json";
-            call.Held.Write(shown.Span);
+            // A Responses client never sent the chat parameter the error names: it is told the one it sent.
+            call.Held.Write(call.Responses is not null && ResponsesToChat.TranslateError(shown.Span) is { } renamed ? renamed : shown.Span);
             return (null, learned);
         }
         var message = shown is null ? null : UpstreamErrorMessage(shown.Span);

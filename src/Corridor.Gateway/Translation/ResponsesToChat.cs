@@ -231,6 +231,97 @@ internal static partial class ResponsesToChat
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// An upstream's error, relayed to a Responses client: its <c>param</c>, which names the chat completion's parameter,
+    /// names the Responses parameter it came from where that is unambiguous (<see cref="ResponsesParam"/>); the message is
+    /// the upstream's. Null when there is nothing to rename (the body is relayed as it came).
+    /// </summary>
+    public static byte[]? TranslateError(ReadOnlySpan<byte> error)
+    {
+        if (!Json.TryParse(error, out var document))
+        {
+            return null;
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGet("error", out var body) || body.ValueKind != JsonValueKind.Object
+                || body.StringOrNull("param") is not { } param || ResponsesParam(param) is var renamed && renamed == param)
+            {
+                return null;
+            }
+            var buffer = new ArrayBufferWriter<byte>(error.Length + 16);
+            using (var writer = new Utf8JsonWriter(buffer, Json.WriterOptions))
+            {
+                writer.WriteStartObject();
+                foreach (var property in root.EnumerateObject())
+                {
+                    if (property.NameEquals("error"))
+                    {
+                        writer.WriteStartObject("error");
+                        foreach (var field in body.EnumerateObject())
+                        {
+                            if (field.NameEquals("param"))
+                            {
+                                writer.WriteString("param", renamed);
+                            }
+                            else
+                            {
+                                field.WriteTo(writer);
+                            }
+                        }
+                        writer.WriteEndObject();
+                    }
+                    else
+                    {
+                        property.WriteTo(writer);
+                    }
+                }
+                writer.WriteEndObject();
+            }
+            return buffer.WrittenSpan.ToArray();
+        }
+    }
+
+    /// <summary>
+    /// The Responses parameter a chat parameter (as an error names it) was translated from: the token cap, the messages
+    /// (<c>input</c>, with <c>instructions</c> among them: a message's index is not the input item's), the response format
+    /// and verbosity (<c>text.…</c>), the reasoning effort, logprobs (<c>include</c>), a function tool's fields (the tools
+    /// keep their order) and the chosen function; any other name, the same in both APIs or Corridor's own, as it is.
+    /// </summary>
+    internal static string ResponsesParam(string param)
+    {
+        const string Format = "response_format.json_schema.";
+        return param switch
+        {
+            "max_tokens" or "max_completion_tokens" => "max_output_tokens",
+            "messages" => "input",
+            _ when param.StartsWith("messages[", StringComparison.Ordinal) || param.StartsWith("messages.", StringComparison.Ordinal) => "input",
+            "response_format" or "response_format.json_schema" => "text.format",
+            _ when param.StartsWith(Format, StringComparison.Ordinal) => "text.format." + param[Format.Length..],
+            _ when param.StartsWith("response_format.", StringComparison.Ordinal) => "text.format." + param["response_format.".Length..],
+            "reasoning_effort" => "reasoning.effort",
+            "verbosity" => "text.verbosity",
+            "logprobs" => "include",
+            "tool_choice.function.name" => "tool_choice.name",
+            _ when FunctionToolField(param) is { } tool => tool,
+            _ => param,
+        };
+    }
+
+    /// <summary><c>tools[i].function</c> and its fields → <c>tools[i]</c> and its fields (a Responses function tool is flat).</summary>
+    private static string? FunctionToolField(string param)
+    {
+        const string Function = "].function";
+        var at = param.StartsWith("tools[", StringComparison.Ordinal) ? param.IndexOf(Function, StringComparison.Ordinal) : -1;
+        if (at < 0)
+        {
+            return null;
+        }
+        var rest = param[(at + Function.Length)..];
+        return rest.Length == 0 || rest[0] == '.' ? param[..(at + 1)] + rest : null;
+    }
+
     private static Problem? WriteMessages(JsonElement root, Utf8JsonWriter writer)
     {
         if (root.OptionalString("instructions", "instructions", out var instructions) is { } instructionsProblem)

@@ -13,7 +13,7 @@ namespace Corridor.Gateway.Tests.Functional;
 
 /// <summary>
 /// The test catalog plus deployments on a scripted upstream that answers what the simulator never does: an error message
-/// that decodes to no text, a <c>Retry-After</c> with a control character, a 200 that cannot be translated, an Anthropic
+/// that decodes to no text, a 400 naming a chat parameter (for a Responses client), a <c>Retry-After</c> with a control character, a 200 that cannot be translated, an Anthropic
 /// message without content, an answer DeepSeek cut for want of resources, and a
 /// deployment whose answers the test switches (failing, silent, well) to drive its circuit breaker (<see cref="BreakerFailures"/>
 /// failures open it for a second: more than the other tests' answers that fail after their headers, which count too, cause
@@ -31,6 +31,8 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
     private const string NotAMessage = """{"id":"msg_1","usage":{"input_tokens":50,"output_tokens":70}}""";
     /// <summary>Anthropic's error shape, with content and usage beside it, answered with a 200 (as a proxy may).</summary>
     private const string ErrorWithContent = """{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":50,"output_tokens":70}}""";
+    /// <summary>OpenAI's 400 for a token cap above what the model produces, naming the chat parameter.</summary>
+    private const string CapExceeded = """{"error":{"message":"Invalid 'max_completion_tokens': integer above maximum value. Expected a value <= 4096, but got 6000 instead.","type":"invalid_request_error","param":"max_completion_tokens","code":"integer_above_max_value"}}""";
     private const string LoneSurrogateError = """{"type":"error","error":{"type":"invalid_request_error","message":"bad \ud800 input"}}""";
     private const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"probe","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
 
@@ -273,6 +275,7 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
             _ when request.Contains("not-a-message", StringComparison.Ordinal) => Json("200 OK", NotAMessage),
             _ when request.Contains("an-error-with-content", StringComparison.Ordinal) => Json("200 OK", ErrorWithContent),
             _ when request.Contains("lone-surrogate", StringComparison.Ordinal) => Json("400 Bad Request", LoneSurrogateError),
+            _ when request.Contains("above-the-vendors-cap", StringComparison.Ordinal) => Json("400 Bad Request", CapExceeded),
             _ when request.Contains("control-character", StringComparison.Ordinal) => Json("429 Too Many Requests", "{}", "Retry-After: 5\u0001\r\n"),
             _ => Answered(request, Json("200 OK", NoContentMessage)),
         });
@@ -469,6 +472,24 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
         Assert.Equal((RequestOutcome.UpstreamError, "upstream_insufficient_resource"), (row.Outcome, row.ErrorCode));
         Assert.False(row.Estimated);
         LedgerAssert.Billed(Live, row, "odd-openai-sg", 40, 3);
+    }
+
+    [Fact]
+    public async Task AnUpstreams400NamingAChatParameter_NamesTheResponsesParameter_ToAResponsesClient()
+    {
+#pragma warning disable OPENAI001 // the Responses client is marked experimental in the SDK
+        var options = new OpenAI.Responses.CreateResponseOptions("odd-openai", [OpenAI.Responses.ResponseItem.CreateUserMessageItem("above-the-vendors-cap")])
+        {
+            MaxOutputTokenCount = 6000,
+        };
+        var refused = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => Live.OpenAI().GetResponsesClient().CreateResponseAsync(options).WithTimeout());
+#pragma warning restore OPENAI001
+
+        Assert.Equal(400, refused.Status);
+        using var error = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
+        Assert.Equal("max_output_tokens", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.StartsWith("Invalid 'max_completion_tokens': integer above maximum value.", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("integer_above_max_value", error.RootElement.GetProperty("error").GetProperty("code").GetString());
     }
 
     [Fact]

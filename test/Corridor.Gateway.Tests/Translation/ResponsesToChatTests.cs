@@ -146,6 +146,40 @@ public sealed class ResponsesToChatTests
             """, result);
     }
 
+    [Theory]
+    [InlineData("max_tokens", "max_output_tokens")]
+    [InlineData("max_completion_tokens", "max_output_tokens")]
+    [InlineData("messages", "input")]
+    [InlineData("messages[3].content[0].image_url", "input")]
+    [InlineData("response_format", "text.format")]
+    [InlineData("response_format.json_schema", "text.format")]
+    [InlineData("response_format.json_schema.schema", "text.format.schema")]
+    [InlineData("reasoning_effort", "reasoning.effort")]
+    [InlineData("verbosity", "text.verbosity")]
+    [InlineData("logprobs", "include")]
+    [InlineData("tools[2].function.parameters", "tools[2].parameters")]
+    [InlineData("tools[0].function", "tools[0]")]
+    [InlineData("tool_choice.function.name", "tool_choice.name")]
+    [InlineData("temperature", "temperature")]
+    [InlineData("tools[1]", "tools[1]")]
+    public void AnUpstreamErrorsParam_IsTheResponsesParameterItNames_ItsMessageAsItWas(string chatParam, string responsesParam)
+    {
+        var error = $$$"""{"error":{"message":"Invalid '{{{chatParam}}}'.","type":"invalid_request_error","param":"{{{chatParam}}}","code":"invalid_value"}}""";
+
+        var relayed = ResponsesToChat.TranslateError(Encoding.UTF8.GetBytes(error));
+
+        TranslationAssert.JsonEqual($$$"""{"error":{"message":"Invalid '{{{chatParam}}}'.","type":"invalid_request_error","param":"{{{responsesParam}}}","code":"invalid_value"}}""",
+            relayed is null ? error : Encoding.UTF8.GetString(relayed));
+        Assert.Equal(chatParam == responsesParam, relayed is null);
+    }
+
+    [Theory]
+    [InlineData("""{"error":{"message":"No param.","type":"invalid_request_error","param":null}}""")]
+    [InlineData("""{"error":"just a string"}""")]
+    [InlineData("""{"detail":"Not Found"}""")]
+    public void AnUpstreamErrorWithoutAChatParam_IsRelayedAsItCame(string error) =>
+        Assert.Null(ResponsesToChat.TranslateError(Encoding.UTF8.GetBytes(error)));
+
     [Fact]
     public void WhatPolicyChangedInTheForwardedRequest_IsEchoedAsApplied_TheRestAsAsked()
     {
