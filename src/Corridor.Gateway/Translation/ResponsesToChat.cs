@@ -50,7 +50,8 @@ internal sealed class ResponsesContext(string responseId, long createdAt, byte[]
 /// <c>conversation</c>, <c>background</c>, stored prompts, item references) and the vendor-hosted tools (web search, file
 /// search, code interpreter, …) are refused with a 400 that says so; function tools, images, files, structured output,
 /// reasoning effort and logprobs are carried. Parameters with no chat counterpart that change nothing Corridor serves
-/// (<c>store</c>, <c>metadata</c>, <c>truncation</c>, <c>include</c> values other than logprobs) are echoed, not sent.
+/// (<c>store</c>, <c>metadata</c>, <c>truncation</c> <c>disabled</c>, <c>max_tool_calls</c>, <c>include</c> values other
+/// than logprobs) are echoed, not sent; <c>truncation: "auto"</c>, which Corridor cannot apply, is refused.
 /// </summary>
 internal static partial class ResponsesToChat
 {
@@ -59,6 +60,7 @@ internal static partial class ResponsesToChat
     [
         ("instructions", "null"),
         ("max_output_tokens", "null"),
+        ("max_tool_calls", "null"),
         ("metadata", "{}"),
         ("parallel_tool_calls", "true"),
         ("prompt_cache_key", "null"),
@@ -709,6 +711,10 @@ internal static partial class ResponsesToChat
 
     private static Problem? WriteOptions(JsonElement root, Utf8JsonWriter writer)
     {
+        if (CheckUnsent(root) is { } unsent)
+        {
+            return unsent;
+        }
         foreach (var name in (ReadOnlySpan<string>)["parallel_tool_calls", "temperature", "top_p", "user", "safety_identifier", "prompt_cache_key", "service_tier"])
         {
             if (root.TryGet(name, out var value))
@@ -774,6 +780,31 @@ internal static partial class ResponsesToChat
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// Parameters echoed but not sent, which Corridor honours only as far as it can: <c>max_tool_calls</c> limits calls to
+    /// OpenAI's built-in tools, which Corridor never runs (any limit holds); <c>truncation: "auto"</c> asks the service to
+    /// drop input items to fit the context window, which Corridor cannot do faithfully, so it is refused rather than ignored.
+    /// </summary>
+    private static Problem? CheckUnsent(JsonElement root)
+    {
+        if (root.TryGet("max_tool_calls", out var maxToolCalls) && maxToolCalls.ValueKind != JsonValueKind.Null
+            && !(maxToolCalls.ValueKind == JsonValueKind.Number && maxToolCalls.TryGetInt64(out _)))
+        {
+            return Problem.WrongType("max_tool_calls", "an integer");
+        }
+        if (!root.TryGet("truncation", out var truncation) || truncation.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        return (truncation.ValueKind == JsonValueKind.String ? truncation.GetString() : null) switch
+        {
+            "disabled" => null,
+            "auto" => new Problem("'truncation': 'auto' is not supported: Corridor does not drop input items to fit the context window. "
+                + "Send input that fits, with 'truncation' 'disabled' or left out.", "truncation"),
+            _ => new Problem("'truncation' must be 'disabled' (or left out).", "truncation"),
+        };
     }
 
     /// <summary><c>text.format</c> → <c>response_format</c>; <c>text.verbosity</c> → <c>verbosity</c>.</summary>

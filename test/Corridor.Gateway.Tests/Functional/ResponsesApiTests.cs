@@ -230,6 +230,31 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task AutomaticTruncation_IsRefusedWith400_AsCorridorCannotApplyIt_AndMaxToolCallsIsEchoed()
+    {
+        var client = Responses();
+        var truncated = new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("Hello?")]) { TruncationMode = ResponseTruncationMode.Auto };
+        var limited = new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("What is the weather in Oslo?")])
+        {
+            Tools = { WeatherFunction() },
+            MaxToolCallCount = 1,
+            TruncationMode = ResponseTruncationMode.Disabled,
+        };
+
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => client.CreateResponseAsync(truncated).WithTimeout());
+        var served = (await client.CreateResponseAsync(limited).WithTimeout()).Value;
+
+        Assert.Equal(400, refused.Status);
+        using var error = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
+        Assert.Equal("truncation", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.Contains("does not drop input items", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        // max_tool_calls counts calls to OpenAI's built-in tools, which Corridor never runs: a function call is not one of them.
+        Assert.Single(served.OutputItems.OfType<FunctionCallResponseItem>());
+        Assert.Equal(1, served.MaxToolCallCount);
+        Assert.Equal(ResponseTruncationMode.Disabled, served.TruncationMode);
+    }
+
+    [Fact]
     public async Task AVendorHostedTool_IsRefusedWith400()
     {
         var options = new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("Search the web.")]) { Tools = { ResponseTool.CreateWebSearchTool() } };

@@ -17,7 +17,7 @@ public sealed class ResponsesToChatTests
     {
         var result = Request("""
             {"model":"gpt-4.1","instructions":"Be brief.","stream":true,"max_output_tokens":300,"temperature":0.2,
-             "store":false,"metadata":{"team":"ops"},"truncation":"auto","user":"u-1",
+             "store":false,"metadata":{"team":"ops"},"truncation":"disabled","max_tool_calls":2,"user":"u-1",
              "reasoning":{"effort":"low","summary":"auto"},
              "text":{"format":{"type":"json_schema","name":"weather","schema":{"type":"object"},"strict":true},"verbosity":"low"},
              "include":["message.output_text.logprobs"],"top_logprobs":2,
@@ -51,10 +51,10 @@ public sealed class ResponsesToChatTests
     [Fact]
     public void TextInput_IsTheUsersMessage_AndTheEchoKeepsWhatTheAnswerRepeats()
     {
-        var result = ResponsesToChat.TranslateRequest("""{"model":"m","input":"Hi","instructions":"Be kind.","tools":[],"stream":false,"store":true}"""u8, out var echo);
+        var result = ResponsesToChat.TranslateRequest("""{"model":"m","input":"Hi","instructions":"Be kind.","tools":[],"stream":false,"store":true,"max_tool_calls":3,"truncation":"disabled"}"""u8, out var echo);
 
         TranslationAssert.Body("""{"model":"m","messages":[{"role":"system","content":"Be kind."},{"role":"user","content":"Hi"}],"stream":false}""", result);
-        TranslationAssert.JsonEqual("""{"instructions":"Be kind.","tools":[]}""", Encoding.UTF8.GetString(echo));
+        TranslationAssert.JsonEqual("""{"instructions":"Be kind.","max_tool_calls":3,"tools":[],"truncation":"disabled"}""", Encoding.UTF8.GetString(echo));
     }
 
     [Fact]
@@ -111,6 +111,9 @@ public sealed class ResponsesToChatTests
     [InlineData("""{"model":"m","input":"x","reasoning":{"effort":5}}""", "reasoning.effort", "a string")]
     [InlineData("""{"model":"m","input":"x","text":{"format":{"type":"json_schema","schema":{}}}}""", "text.format.name", "is required")]
     [InlineData("""{"model":"m","input":"x","include":"message.output_text.logprobs"}""", "include", "an array of strings")]
+    [InlineData("""{"model":"m","input":"x","truncation":"auto"}""", "truncation", "does not drop input items")]
+    [InlineData("""{"model":"m","input":"x","truncation":"middle"}""", "truncation", "'truncation' must be")]
+    [InlineData("""{"model":"m","input":"x","max_tool_calls":"3"}""", "max_tool_calls", "an integer")]
     public void WhatCorridorCannotServe_IsRefused_NamingTheParameter(string body, string param, string messagePart) =>
         TranslationAssert.Error(Request(body), param, messagePart);
 
@@ -138,7 +141,7 @@ public sealed class ResponsesToChatTests
                {"id":"fc_00ab_1","type":"function_call","status":"completed","call_id":"call_A","name":"get_weather","arguments":"{\"city\":\"Oslo\"}"},
                {"id":"fc_00ab_2","type":"function_call","status":"completed","call_id":"call_00ab_2","name":"get_weather","arguments":"{\"city\":\"Rome\"}"}],
              "previous_response_id":null,"store":false,
-             "instructions":"Be brief.","max_output_tokens":300,"metadata":{},"parallel_tool_calls":true,"prompt_cache_key":null,
+             "instructions":"Be brief.","max_output_tokens":300,"max_tool_calls":null,"metadata":{},"parallel_tool_calls":true,"prompt_cache_key":null,
              "reasoning":{"effort":null,"summary":null},"safety_identifier":null,"service_tier":"default","temperature":1.0,
              "text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[{"type":"function","name":"get_weather"}],
              "top_logprobs":0,"top_p":1.0,"truncation":"disabled","user":null,
