@@ -51,7 +51,7 @@ internal sealed class ResponsesContext(string responseId, long createdAt, byte[]
 /// search, code interpreter, …) are refused with a 400 that says so; function tools, images, files, structured output,
 /// reasoning effort and logprobs are carried. Parameters with no chat counterpart that change nothing Corridor serves
 /// (<c>store</c>, <c>metadata</c>, <c>truncation</c> <c>disabled</c>, <c>max_tool_calls</c>, <c>include</c> values other
-/// than logprobs) are echoed, not sent; <c>truncation: "auto"</c>, which Corridor cannot apply, is refused.
+/// than logprobs) are echoed, not sent; <c>truncation: "auto"</c> is served as <c>disabled</c> and echoed so.
 /// </summary>
 internal static partial class ResponsesToChat
 {
@@ -222,7 +222,8 @@ internal static partial class ResponsesToChat
             writer.WriteStartObject();
             foreach (var (name, _) in Echoed)
             {
-                if (root.TryGet(name, out var value))
+                // Corridor drops no input items: 'auto' is served as 'disabled' and echoed as what was applied (the default).
+                if (root.TryGet(name, out var value) && !(name == "truncation" && value.ValueKind == JsonValueKind.String && value.ValueEquals("auto")))
                 {
                     writer.WritePropertyName(name);
                     value.WriteTo(writer);
@@ -784,8 +785,9 @@ internal static partial class ResponsesToChat
 
     /// <summary>
     /// Parameters echoed but not sent, which Corridor honours only as far as it can: <c>max_tool_calls</c> limits calls to
-    /// OpenAI's built-in tools, which Corridor never runs (any limit holds); <c>truncation: "auto"</c> asks the service to
-    /// drop input items to fit the context window, which Corridor cannot do faithfully, so it is refused rather than ignored.
+    /// OpenAI's built-in tools, which Corridor never runs (any limit holds); <c>truncation: "auto"</c> lets the service drop
+    /// input items when the input exceeds the context window, which Corridor never does: an input that fits is served as
+    /// with <c>disabled</c> (what the answer echoes), one that does not is refused by the model's vendor.
     /// </summary>
     private static Problem? CheckUnsent(JsonElement root)
     {
@@ -798,13 +800,9 @@ internal static partial class ResponsesToChat
         {
             return null;
         }
-        return (truncation.ValueKind == JsonValueKind.String ? truncation.GetString() : null) switch
-        {
-            "disabled" => null,
-            "auto" => new Problem("'truncation': 'auto' is not supported: Corridor does not drop input items to fit the context window. "
-                + "Send input that fits, with 'truncation' 'disabled' or left out.", "truncation"),
-            _ => new Problem("'truncation' must be 'disabled' (or left out).", "truncation"),
-        };
+        return (truncation.ValueKind == JsonValueKind.String ? truncation.GetString() : null) is "disabled" or "auto"
+            ? null
+            : new Problem("'truncation' must be 'auto' or 'disabled' (or left out).", "truncation");
     }
 
     /// <summary><c>text.format</c> → <c>response_format</c>; <c>text.verbosity</c> → <c>verbosity</c>.</summary>

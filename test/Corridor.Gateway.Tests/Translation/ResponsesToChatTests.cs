@@ -49,6 +49,16 @@ public sealed class ResponsesToChatTests
     }
 
     [Fact]
+    public void AutomaticTruncation_IsServedAsDisabled_AndEchoedAsApplied()
+    {
+        // Corridor drops no input items: an input that fits is served as OpenAI serves it, and the answer says what was applied.
+        var result = ResponsesToChat.TranslateRequest("""{"model":"m","input":"Hi","truncation":"auto"}"""u8, out var echo);
+
+        TranslationAssert.Body("""{"model":"m","messages":[{"role":"user","content":"Hi"}]}""", result);
+        Assert.Equal("\"disabled\"", Encoding.UTF8.GetString(ResponsesToChat.ReadEcho(echo).Single(e => e.Name == "truncation").Value));
+    }
+
+    [Fact]
     public void TextInput_IsTheUsersMessage_AndTheEchoKeepsWhatTheAnswerRepeats()
     {
         var result = ResponsesToChat.TranslateRequest("""{"model":"m","input":"Hi","instructions":"Be kind.","tools":[],"stream":false,"store":true,"max_tool_calls":3,"truncation":"disabled"}"""u8, out var echo);
@@ -111,8 +121,7 @@ public sealed class ResponsesToChatTests
     [InlineData("""{"model":"m","input":"x","reasoning":{"effort":5}}""", "reasoning.effort", "a string")]
     [InlineData("""{"model":"m","input":"x","text":{"format":{"type":"json_schema","schema":{}}}}""", "text.format.name", "is required")]
     [InlineData("""{"model":"m","input":"x","include":"message.output_text.logprobs"}""", "include", "an array of strings")]
-    [InlineData("""{"model":"m","input":"x","truncation":"auto"}""", "truncation", "does not drop input items")]
-    [InlineData("""{"model":"m","input":"x","truncation":"middle"}""", "truncation", "'truncation' must be")]
+    [InlineData("""{"model":"m","input":"x","truncation":"middle"}""", "truncation", "'truncation' must be 'auto' or 'disabled'")]
     [InlineData("""{"model":"m","input":"x","max_tool_calls":"3"}""", "max_tool_calls", "an integer")]
     public void WhatCorridorCannotServe_IsRefused_NamingTheParameter(string body, string param, string messagePart) =>
         TranslationAssert.Error(Request(body), param, messagePart);
