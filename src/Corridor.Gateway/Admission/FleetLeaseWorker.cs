@@ -101,7 +101,7 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
                 // Sent again after a failure, a return keeps its id: if the book applied it and only the answer was lost,
                 // it is not applied twice.
                 var back = _unreturned[i];
-                await StoreDeadline.RunAsync(token => book.ReturnAsync(back, token).AsTask(), time, _stop.StoreTimeout, cancellationToken);
+                await StoreDeadline.RunAsync(token => book.ReturnAsync(back, token).AsTask(), time, _stop, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

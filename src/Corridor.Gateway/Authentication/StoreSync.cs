@@ -61,7 +61,7 @@ internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, Tim
         try
         {
             // Not past the stop's deadline (StopDeadline).
-            await StoreDeadline.RunAsync(keys.FlushLastUsedAsync, time, _stop.StoreTimeout, CancellationToken.None);
+            await StoreDeadline.RunAsync(keys.FlushLastUsedAsync, time, _stop, CancellationToken.None);
         }
         catch (Exception e)
         {

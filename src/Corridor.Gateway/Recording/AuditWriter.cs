@@ -42,6 +42,8 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
     private const int ShutdownAttempts = 5;
     private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
     private readonly StopDeadline _stop = stop ?? StopDeadline.None(time);
+    // The bound of a retry the spool refused: the store's alone, since nothing else can keep the batch.
+    private readonly StopDeadline _storeOnly = StopDeadline.None(time);
     private readonly SpoolRetries<AuditEntry, AuditSpool>? _spool = options.SpoolPath is { } path ? new(new AuditSpool(path), store, new SpoolLog(
         (e, count, folder) => LogSpooled(logger, e, count, folder),
         (e, count, folder) => LogSpoolFailed(logger, e, count, folder),
@@ -248,12 +250,12 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
         {
             try
             {
-                // Not cancelled by shutdown, only bounded by the store's deadline (the first try at the stop by the stop's: the
-                // batch then goes to the spool; one the spool refused too keeps its tries at the store's bound). A failed
-                // attempt (one given up on at the deadline included) may still have committed, so a retry, or a replay of the
-                // spool, appends only what the log does not hold already.
+                // Not cancelled by shutdown, only bounded by the store's deadline (the first try, begun before the stop or after,
+                // by the stop's too: the batch then goes to the spool; one the spool refused too keeps its tries at the store's
+                // bound). A failed attempt (one given up on at the deadline included) may still have committed, so a retry, or a
+                // replay of the spool, appends only what the log does not hold already.
                 await StoreDeadline.RunAsync(token => attempt == 1 ? store.AppendAuditAsync(batch, token) : store.AppendAuditAgainAsync(batch, token), time,
-                    attempt == 1 ? _stop.StoreTimeout : StoreDeadline.Timeout, CancellationToken.None);
+                    attempt == 1 ? _stop : _storeOnly, CancellationToken.None);
                 Interlocked.Add(ref _written, batch.Count);
                 Interlocked.Add(ref _pending, -batch.Count);
                 return;

@@ -25,6 +25,8 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
 {
     private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
     private readonly StopDeadline _stop = stop ?? StopDeadline.None(time);
+    // The bound of a retry the spool refused: the store's alone, since nothing else can keep the batch.
+    private readonly StopDeadline _storeOnly = StopDeadline.None(time);
 
     /// <summary>
     /// How long a response's row waits for the store before it goes to the spool instead (<see cref="StoreDeadline"/>):
@@ -184,7 +186,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         Exception? failure = null;
         try
         {
-            await AppendAsync([entry], StoreTimeout);
+            await AppendAsync([entry], _stop);
             Interlocked.Increment(ref _written);
             Interlocked.Increment(ref _commits);
         }
@@ -218,14 +220,15 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     }
 
     /// <summary>
-    /// Appends <paramref name="rows"/>, waiting for the store no longer than <paramref name="timeout"/> (a
-    /// <see cref="TimeoutException"/> then): <see cref="StoreTimeout"/>, less at the stop (<see cref="StopDeadline"/>). The
-    /// store is asked to cancel, but a driver may not give up at once (opening a connection to a server that does not
-    /// answer), so the wait ends at the deadline whatever the store does. A write given up on may still commit: its rows,
-    /// spooled meanwhile, are then skipped when the spool is written (the store ignores request ids it holds).
+    /// Appends <paramref name="rows"/>, waiting for the store no longer than <paramref name="bound"/> allows (a
+    /// <see cref="TimeoutException"/> then): <see cref="StoreTimeout"/>, and with the stop's <see cref="StopDeadline"/> no
+    /// later than the stop's deadline, even a write begun before the stop. The store is asked to cancel, but a driver may not
+    /// give up at once (opening a connection to a server that does not answer), so the wait ends at the deadline whatever
+    /// the store does. A write given up on may still commit: its rows, spooled meanwhile, are then skipped when the spool is
+    /// written (the store ignores request ids it holds).
     /// </summary>
-    private Task AppendAsync(IReadOnlyList<LedgerEntry> rows, TimeSpan timeout) =>
-        StoreDeadline.RunAsync(token => store.AppendLedgerAsync(rows, token), time, timeout);
+    private Task AppendAsync(IReadOnlyList<LedgerEntry> rows, StopDeadline bound) =>
+        StoreDeadline.RunAsync(token => store.AppendLedgerAsync(rows, token), time, bound);
 
     /// <summary>Waits until every row enqueued so far is in the store.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
@@ -333,9 +336,10 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
         {
             try
             {
-                // At the stop, the first try waits for the store until the stop's deadline at most, then the batch goes to the
-                // spool; one the spool refused too has only the store to keep it, and keeps its tries at the store's bound.
-                await AppendAsync(batch, attempt == 1 ? _stop.StoreTimeout : StoreTimeout);
+                // At the stop, the first try (begun before the stop or after) waits for the store until the stop's deadline at
+                // most, then the batch goes to the spool; one the spool refused too has only the store to keep it, and keeps its
+                // tries at the store's bound.
+                await AppendAsync(batch, attempt == 1 ? _stop : _storeOnly);
                 Interlocked.Add(ref _written, batch.Count);
                 Interlocked.Increment(ref _commits);
                 return;

@@ -16,8 +16,13 @@ namespace Corridor.Gateway.Recording;
 /// server stops accepting), and stops it first of them, right after the requests in flight, which is when the store work
 /// begins. Until then (and without a host, in tests) each store call waits <see cref="StoreDeadline.Timeout"/>.
 /// </para>
+/// <para>
+/// A call begun before the store work (a ledger or audit batch in flight, a row a request writes alone) is held to the same
+/// instant (<see cref="StoreWorkOver"/>): with its own <see cref="StoreDeadline.Timeout"/> a stop overran the deadline by up
+/// to those 5 s when the database stopped answering mid-batch.
+/// </para>
 /// </summary>
-internal sealed class StopDeadline(TimeProvider time, TimeSpan shutdownTimeout) : IHostedLifecycleService
+internal sealed class StopDeadline(TimeProvider time, TimeSpan shutdownTimeout) : IHostedLifecycleService, IDisposable
 {
     /// <summary>The least the stop's store work gets, however little of the deadline the requests in flight left.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromSeconds(1);
@@ -25,6 +30,8 @@ internal sealed class StopDeadline(TimeProvider time, TimeSpan shutdownTimeout) 
     // Timestamps of the deadline (signal + shutdown timeout) and of the end of the store work; 0 until known.
     private long _deadline;
     private long _storeWorkEnds;
+    private readonly CancellationTokenSource _storeWorkOver = new();
+    private ITimer? _timer;
 
     /// <summary>A stop that never comes (a service made without a host, in tests): every call waits <see cref="StoreDeadline.Timeout"/>.</summary>
     public static StopDeadline None(TimeProvider time) => new(time, TimeSpan.Zero);
@@ -48,6 +55,12 @@ internal sealed class StopDeadline(TimeProvider time, TimeSpan shutdownTimeout) 
         }
     }
 
+    /// <summary>
+    /// Cancelled once the stop's store work must end (never before the stop): a store call under way then is given up on
+    /// whenever it began (<see cref="StoreDeadline.RunAsync(Func{CancellationToken, Task}, TimeProvider, StopDeadline, CancellationToken)"/>).
+    /// </summary>
+    public CancellationToken StoreWorkOver => _storeWorkOver.Token;
+
     /// <summary>The stop begins: the deadline is the shutdown timeout from now.</summary>
     public Task StoppingAsync(CancellationToken cancellationToken)
     {
@@ -60,9 +73,17 @@ internal sealed class StopDeadline(TimeProvider time, TimeSpan shutdownTimeout) 
     {
         var now = time.GetTimestamp();
         var deadline = Interlocked.Read(ref _deadline);
-        Interlocked.CompareExchange(ref _storeWorkEnds, Math.Max(deadline == 0 ? now + Ticks(shutdownTimeout) : deadline, now + Ticks(Grace)), 0);
+        if (Interlocked.CompareExchange(ref _storeWorkEnds, Math.Max(deadline == 0 ? now + Ticks(shutdownTimeout) : deadline, now + Ticks(Grace)), 0) == 0)
+        {
+            // Only the writers' waits hang on this token (each store call's own token is cancelled apart, StoreDeadline.CancelApart),
+            // so cancelling it on the timer's thread is quick.
+            _timer = time.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), _storeWorkOver,
+                time.GetElapsedTime(now, Interlocked.Read(ref _storeWorkEnds)), Timeout.InfiniteTimeSpan);
+        }
         return Task.CompletedTask;
     }
+
+    public void Dispose() => _timer?.Dispose();
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 

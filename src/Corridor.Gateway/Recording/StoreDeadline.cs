@@ -25,16 +25,29 @@ internal static class StoreDeadline
         RunAsync(call, time, Timeout, cancellationToken);
 
     /// <inheritdoc cref="RunAsync{T}(Func{CancellationToken, Task{T}}, TimeProvider, CancellationToken)"/>
-    public static async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, TimeProvider time, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public static Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, TimeProvider time, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        RunAsync(call, time, timeout, CancellationToken.None, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="call"/> as <see cref="RunAsync{T}(Func{CancellationToken, Task{T}}, TimeProvider, CancellationToken)"/>
+    /// does, bounded by the stop's deadline too: until the stop, <see cref="Timeout"/>; a call under way when the stop's store
+    /// work must end is given up on then (a <see cref="TimeoutException"/>), even one begun before the stop with a longer
+    /// bound of its own (a ledger or audit batch in flight).
+    /// </summary>
+    public static Task RunAsync(Func<CancellationToken, Task> call, TimeProvider time, StopDeadline stop, CancellationToken cancellationToken = default) =>
+        RunAsync(Answered(call), time, stop.StoreTimeout, stop.StoreWorkOver, cancellationToken);
+
+    private static async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, TimeProvider time, TimeSpan timeout, CancellationToken stopOver,
+        CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (timeout <= TimeSpan.Zero)
+        if (timeout <= TimeSpan.Zero || stopOver.IsCancellationRequested)
         {
             throw new TimeoutException("The stop's deadline has passed: the store was not asked.");
         }
 
         using var deadline = new CancellationTokenSource(timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, stopOver, cancellationToken);
         // The call's own token: cancelled once the call is given up on, apart from whoever gave up (the deadline's timer,
         // the host stopping a service), never by them.
         var callCancellation = new CancellationTokenSource();
@@ -46,6 +59,10 @@ internal static class StoreDeadline
         catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"The store did not answer within {timeout.TotalSeconds:0.#} s.", e);
+        }
+        catch (OperationCanceledException e) when (stopOver.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException("The store did not answer by the stop's deadline.", e);
         }
         finally
         {
@@ -67,11 +84,13 @@ internal static class StoreDeadline
 
     /// <inheritdoc cref="RunAsync{T}(Func{CancellationToken, Task{T}}, TimeProvider, CancellationToken)"/>
     public static Task RunAsync(Func<CancellationToken, Task> call, TimeProvider time, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        RunAsync(async token =>
-        {
-            await call(token);
-            return true;
-        }, time, timeout, cancellationToken);
+        RunAsync(Answered(call), time, timeout, cancellationToken);
+
+    private static Func<CancellationToken, Task<bool>> Answered(Func<CancellationToken, Task> call) => async token =>
+    {
+        await call(token);
+        return true;
+    };
 
     /// <summary>
     /// Cancels <paramref name="source"/>, whose token store work holds, on a thread of its own, and returns at once. Npgsql

@@ -382,7 +382,7 @@ internal sealed partial class ShadowMirror(
             try
             {
                 // Not cancelled by the stop: a result computed is still stored when the store answers.
-                await StoreDeadline.RunAsync(token => store.AppendShadowResultsAsync([result], token), time, _stop.StoreTimeout, CancellationToken.None);
+                await StoreDeadline.RunAsync(token => store.AppendShadowResultsAsync([result], token), time, _stop, CancellationToken.None);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException && attempt < 3 && !stoppingToken.IsCancellationRequested)

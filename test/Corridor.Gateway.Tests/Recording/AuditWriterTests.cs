@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Corridor.Core.Audit;
 using Corridor.Core.Catalog;
@@ -245,6 +246,42 @@ public sealed class AuditWriterTests : SqliteStoreTestBase
         Assert.True(AuditVerifier.Verify(records).IsValid);
         Assert.Equal(4, writer.Written);
         Assert.Empty(Directory.GetFiles(folder));
+    }
+
+    /// <summary>
+    /// A batch the writer began appending before the stop, to a store that then stopped answering, waits no longer than the
+    /// stop's deadline (<see cref="StopDeadline"/>): it goes to the spool then, not at its own <see cref="StoreDeadline.Timeout"/>
+    /// (a stop overran its deadline by up to those 5 s). Its records are kept for the next start, none lost.
+    /// </summary>
+    [Fact]
+    public async Task ABatchBegunBeforeTheStop_GoesToTheSpoolAtTheStopsDeadline_NotAtItsOwnStoreDeadline()
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "spool");
+        var clock = new FakeClock();
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var store = InterceptedStore.Wrap(Store, async (_, _) =>
+        {
+            asked.TrySetResult();
+            await Task.Delay(Timeout.Infinite);
+            throw new UnreachableException();
+        });
+        var stop = new StopDeadline(clock, TimeSpan.FromSeconds(3));
+        using var writer = new AuditWriter(store, new AuditWriterOptions(BatchSize: 16, FlushInterval: TimeSpan.Zero, SpoolPath: folder), clock,
+            NullLogger<AuditWriter>.Instance, stop);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(!writer.SpoolMayHoldBatches));
+
+        Assert.True(writer.Enqueue(Decision(0, 0)));
+        await asked.Task.WithTimeout();
+        // The stop begins with the batch in flight and no request in flight: its store work has the whole 3 s.
+        await stop.StoppingAsync(CancellationToken.None);
+        await stop.StopAsync(CancellationToken.None);
+        var stopping = writer.StopAsync(CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(3));
+
+        await stopping.WithTimeout();
+        Assert.Equal((0, 1), (writer.Pending, writer.SpoolFiles));
+        Assert.Empty(await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync());
     }
 
     [Fact]

@@ -199,6 +199,44 @@ public sealed class LedgerWriterTests : SqliteStoreTestBase
         Assert.Single(Directory.GetFiles(folder, "*.ledger.json"));
     }
 
+    /// <summary>
+    /// A batch the writer began writing before the stop, to a store that then stopped answering, waits no longer than the
+    /// stop's deadline (<see cref="StopDeadline"/>): its rows go to the spool then, not at its own <see cref="LedgerWriter.StoreTimeout"/>
+    /// (a stop overran its deadline by up to those 5 s), and the row a request wrote alone does the same. None is lost.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ARowBeingWrittenWhenTheStopBegins_GoesToTheSpoolAtTheStopsDeadline_NotAtItsOwnStoreTimeout(bool alone)
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "ledger-spool");
+        var clock = new FakeClock();
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var store = InterceptedStore.Wrap(Store, async (entries, cancellationToken, append) =>
+        {
+            asked.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        });
+        var stop = new StopDeadline(clock, TimeSpan.FromSeconds(3));
+        using var writer = new LedgerWriter(store, new LedgerOptions(SpoolPath: folder), clock, NullLogger<LedgerWriter>.Instance, stop);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(!writer.SpoolMayHoldBatches));
+
+        var row = writer.Enqueue(LedgerSamples.Entry("req-in-flight"), mayWriteAlone: alone);
+        await asked.Task.WithTimeout();
+        // The stop begins with the row being written and no request in flight: its store work has the whole 3 s.
+        await stop.StoppingAsync(CancellationToken.None);
+        await stop.StopAsync(CancellationToken.None);
+        var stopping = writer.StopAsync(CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(3));
+
+        Assert.True(await row.WithTimeout());
+        await stopping.WithTimeout();
+        Assert.Equal(0, writer.Lost);
+        Assert.Single(Directory.GetFiles(folder, "*.ledger.json"));
+        Assert.Empty(await Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync());
+    }
+
     [Theory]
     [InlineData("cut in the middle")]
     [InlineData("a row without its model")]

@@ -246,6 +246,77 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         Assert.All(answered, id => Assert.Single(ledger, row => row.RequestId == id && row.Status == 200));
     }
 
+    /// <summary>
+    /// A SIGTERM while the rows of requests in flight are being written to a PostgreSQL that stopped answering mid-write (a
+    /// batch, or a row its request writes alone, begun before the stop): the stop ends at its deadline (the shutdown timeout,
+    /// plus the store work's second of grace when the requests used it all), not when those writes' own 5 s run out, exits
+    /// 0 with nothing lost, and each of those rows is in the ledger once after the next start. The requests themselves are
+    /// cut off at the deadline (their final bytes wait for rows that are durable only once spooled).
+    /// </summary>
+    [Fact]
+    [Trait(TestPostgres.Trait, TestPostgres.Value)]
+    public async Task Sigterm_WhileRowsAreBeingWrittenToAPostgreSQLThatStoppedAnswering_ExitsZero_AndTheirRowsReachTheLedgerOnce()
+    {
+        var margin = TimeSpan.FromSeconds(7);
+        _database = await TestPostgres.CreateDatabaseAsync();
+        var direct = new NpgsqlConnectionStringBuilder(_database.ConnectionString);
+        await using var relay = TcpRelay.Start(new Uri($"tcp://{direct.Host}:{direct.Port}"));
+        var throughRelay = new NpgsqlConnectionStringBuilder(_database.ConnectionString) { Host = "127.0.0.1", Port = relay.Address.Port }.ConnectionString;
+        await SeedAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString));
+        _storageYaml = $"postgres: \"{throughRelay}\"";
+        var config = await WriteConfigAsync(TimeSpan.FromMilliseconds(2), """
+
+            limits:
+              tenantDefaults: { rpm: 6000 }
+            """);
+        var adminToken = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        var environment = new Dictionary<string, string>
+        {
+            ["CORRIDOR__server__shutdownTimeoutSeconds"] = "1",
+            ["CORRIDOR_ADMIN_TOKEN"] = adminToken,
+        };
+
+        var cutOff = new List<string>();
+        await using (var serve = await ServeProcess.StartAsync(config, environment))
+        {
+            var client = Client(serve);
+            using var http = Admin(serve, adminToken);
+            Assert.True((await TryCompleteAsync(client, stream: false, "before")).Complete, serve.Output);
+
+            relay.Freeze();
+            var inFlight = Enumerable.Range(0, 5).Select(i => TryCompleteAsync(client, stream: true, $"in flight {i}")).ToList();
+            // Every row is being written (or gathering behind the write) when the signal comes.
+            await TestTimeouts.UntilAsync(async () => System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/healthz")).RootElement
+                .GetProperty("ledger").GetProperty("pending").GetInt64() == inFlight.Count);
+
+            var stopping = Stopwatch.StartNew();
+            await serve.TerminateAsync();
+            var exitCode = await serve.WaitForExitAsync();
+            stopping.Stop();
+            Assert.True(exitCode == 0, serve.Output);
+            Assert.True(stopping.Elapsed <= TimeSpan.FromSeconds(1) + TimeSpan.FromSeconds(1) + margin,
+                $"the stop took {stopping.Elapsed.TotalSeconds:0.0} s with a shutdown deadline of 1 s\n{serve.Output}");
+            Assert.Contains(", 0 lost", serve.Output, StringComparison.Ordinal);
+            foreach (var (id, _) in await Task.WhenAll(inFlight).WaitAsync(TestTimeouts.Default))
+            {
+                Assert.NotNull(id);
+                cutOff.Add(id);
+            }
+        }
+
+        // The next start, reaching the database, writes what the spool kept.
+        await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config)).Replace(throughRelay, _database.ConnectionString, StringComparison.Ordinal));
+        await using (var restarted = await ServeProcess.StartAsync(config, environment))
+        {
+            await TestTimeouts.UntilAsync(async () => cutOff.All((await ReadLedgerAsync()).Select(row => row.RequestId).ToHashSet().Contains));
+            await restarted.TerminateAsync();
+            Assert.True(await restarted.WaitForExitAsync() == 0, restarted.Output);
+        }
+
+        var ledger = await ReadLedgerAsync();
+        Assert.All(cutOff, id => Assert.Single(ledger, row => row.RequestId == id));
+    }
+
     /// <summary>One request through the SDK that must be answered complete; its request id.</summary>
     private static async Task<string> CompleteAsync(ChatClient client, string prompt)
     {
