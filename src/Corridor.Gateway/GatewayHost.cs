@@ -271,6 +271,12 @@ public sealed class RunningGateway : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
+        // The store's listener (PostgreSQL's LISTEN) is waited for until the stop's deadline at most, as the rest of the stop's
+        // store work is: one connecting again to a database that stopped answering held the exit for 60 s.
+        if (_store is IStoreChangeNotifications notifications)
+        {
+            await notifications.StopListeningAsync(_app.Services.GetRequiredService<StopDeadline>().StoreTimeout);
+        }
         await _app.DisposeAsync();
         await _store.DisposeAsync();
     }

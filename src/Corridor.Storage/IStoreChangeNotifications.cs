@@ -12,4 +12,11 @@ public interface IStoreChangeNotifications
     /// listening were not announced. Get the task before reloading, so a change made during the reload is not missed.
     /// </summary>
     Task WaitForChangeAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stops listening, waiting for the listener to end at most <paramref name="wait"/> (a gateway's stop: until its deadline).
+    /// A listener that does not end by then (its connection waits on a database that stopped answering) is left to end with
+    /// the process. Disposing the store does this too, if no one did before.
+    /// </summary>
+    Task StopListeningAsync(TimeSpan wait);
 }

@@ -83,9 +83,16 @@ public sealed class TcpRelay : IAsyncDisposable
     /// <summary>Everything the upstream sent back through the relay so far (the first <see cref="MaxRecorded"/> bytes), as Latin-1 text.</summary>
     public string Received => Text(_received);
 
+    /// <summary>
+    /// What callers sent once the relay was frozen, held and never passed on (the first <see cref="MaxRecorded"/> bytes), as
+    /// Latin-1 text: a test waits on it to know a command is waiting on the server that stopped answering.
+    /// </summary>
+    public string HeldWhileFrozen => Text(_held);
+
     private const int MaxRecorded = 1024 * 1024;
     private readonly MemoryStream _sent = new();
     private readonly MemoryStream _received = new();
+    private readonly MemoryStream _held = new();
 
     private static string Text(MemoryStream recorded)
     {
@@ -207,6 +214,13 @@ public sealed class TcpRelay : IAsyncDisposable
             {
                 read = await from.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
                 // Frozen: what was read is held, and nothing more is read.
+                if (_frozen && recorded == _sent)
+                {
+                    lock (_held)
+                    {
+                        _held.Write(buffer, 0, (int)Math.Min(read, Math.Max(0, MaxRecorded - _held.Length)));
+                    }
+                }
                 await WhileFrozenAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
@@ -246,6 +260,7 @@ public sealed class TcpRelay : IAsyncDisposable
         await Task.WhenAll(connections).ConfigureAwait(false);
         _stop.Dispose();
         _sent.Dispose();
+        _held.Dispose();
         _received.Dispose();
     }
 }

@@ -1,3 +1,5 @@
+using Corridor.Storage;
+
 namespace Corridor.Gateway.Recording;
 
 /// <summary>
@@ -92,27 +94,8 @@ internal static class StoreDeadline
         return true;
     };
 
-    /// <summary>
-    /// Cancels <paramref name="source"/>, whose token store work holds, on a thread of its own, and returns at once. Npgsql
-    /// runs its cancellation on the thread that cancels: for a command under way it opens a connection to the server, sends a
-    /// cancel request and reads the answer, synchronously; a server that does not answer held that thread twice its connect
-    /// timeout (30 s measured: an encrypted attempt, then a plain one). Cancelled inline, that was the host stopping a
-    /// service, the timer of a deadline (delaying the timers after it), or a writer stopping its replay: a stop then took
-    /// 46–48 s instead of 16 (docs/postgresql.md).
-    /// </summary>
-    public static void CancelApart(CancellationTokenSource source) =>
-        new Thread(static state =>
-        {
-            try
-            {
-                ((CancellationTokenSource)state!).Cancel();
-            }
-            catch (Exception e) when (e is AggregateException or ObjectDisposedException)
-            {
-                // A callback failed, or the owner is gone: nothing waits on this thread to hear it.
-            }
-        })
-        { IsBackground = true, Name = "Corridor store cancel" }.Start(source);
+    /// <inheritdoc cref="StoreCancellation.CancelApart"/>
+    public static void CancelApart(CancellationTokenSource source) => StoreCancellation.CancelApart(source);
 
     /// <summary>
     /// Waits for work already under way on the store and asked to stop (a writer's background replay at shutdown) at most

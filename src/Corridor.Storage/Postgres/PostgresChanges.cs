@@ -11,9 +11,13 @@ internal sealed partial class PostgresStore
 {
     private static readonly TimeSpan ListenRetryDelay = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long disposing the store waits for its listener when no stop said how long (<see cref="StopListeningAsync"/>).</summary>
+    internal static readonly TimeSpan ListenerStopWait = TimeSpan.FromSeconds(5);
+
     private readonly CancellationTokenSource _listening = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _listener;
+    private int _listenerStopped;
 
     public Task WaitForChangeAsync(CancellationToken cancellationToken)
     {
@@ -73,14 +77,28 @@ internal sealed partial class PostgresStore
         }
     }
 
-    private async Task StopListeningAsync()
+    public async Task StopListeningAsync(TimeSpan wait)
     {
-        await _listening.CancelAsync();
-        if (Volatile.Read(ref _listener) is { } listener)
+        if (Interlocked.Exchange(ref _listenerStopped, 1) == 1)
         {
-            await listener;
+            return;
         }
 
-        _listening.Dispose();
+        // Not cancelled inline: Npgsql cancels a command under way (the LISTEN of a listener connecting again) on the thread
+        // that cancels, and with a database that does not answer that thread waited twice the connect timeout (30 s).
+        StoreCancellation.CancelApart(_listening);
+        if (Volatile.Read(ref _listener) is not { } listener)
+        {
+            return;
+        }
+
+        try
+        {
+            await listener.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _timeProvider);
+        }
+        catch (TimeoutException)
+        {
+            // Left: its connection ends with the process. A disposal waited for it unbounded (60 s measured).
+        }
     }
 }

@@ -533,7 +533,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
 
     public async ValueTask DisposeAsync()
     {
-        await StopListeningAsync();
+        await StopListeningAsync(ListenerStopWait);
         await _dataSource.DisposeAsync();
     }
 
