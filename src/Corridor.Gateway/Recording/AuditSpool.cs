@@ -31,14 +31,14 @@ internal sealed class AuditSpool(string folder) : IBatchSpool<AuditEntry>
     /// that cannot be read, or holds an entry no store takes (a field missing), is set aside and told to
     /// <paramref name="setAside"/> (its path, the new one, why). Returns the entries stored.
     /// </summary>
-    public Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken) =>
+    public Task<int> ReplayAsync(ICorridorStore store, StoreCall bounded, Action<string, string, Exception> setAside, CancellationToken cancellationToken) =>
         SpoolFiles.ReplayAsync(Folder, Extension, AuditSpoolJson.Default.AuditEntryArray, async batch =>
         {
             if (Array.FindIndex(batch, e => e is not { Actor: not null, Action: not null, Subject: not null, Details: not null }) is var bad and >= 0)
             {
                 return (0, new InvalidDataException($"entry {bad} lacks a field"));
             }
-            await store.AppendAuditAgainAsync(batch, cancellationToken);
+            await bounded(token => store.AppendAuditAgainAsync(batch, token));
             return (batch.Length, null);
         }, (path, reason) => setAside(path, SpoolFiles.SetAside(path), reason), cancellationToken);
 }

@@ -47,7 +47,7 @@ internal sealed partial class AuditWriter(ICorridorStore store, AuditWriterOptio
     private readonly SpoolRetries<AuditEntry, AuditSpool>? _spool = options.SpoolPath is { } path ? new(new AuditSpool(path), store, new SpoolLog(
         (e, count, folder) => LogSpooled(logger, e, count, folder),
         (e, count, folder) => LogSpoolFailed(logger, e, count, folder),
-        (from, to, e) => LogSpoolFileSetAside(logger, e, from, to))) : null;
+        (from, to, e) => LogSpoolFileSetAside(logger, e, from, to)), time) : null;
 
 
     // Not SingleReader: that channel cannot count its items, and the batching reads Count.

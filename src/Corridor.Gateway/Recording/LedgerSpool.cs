@@ -47,7 +47,7 @@ internal sealed class LedgerSpool(string folder) : IBatchSpool<LedgerEntry>
     /// written: left in place, it would fail every replay and keep every file after it from the store.
     /// Returns the rows stored.
     /// </summary>
-    public Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken) =>
+    public Task<int> ReplayAsync(ICorridorStore store, StoreCall bounded, Action<string, string, Exception> setAside, CancellationToken cancellationToken) =>
         SpoolFiles.ReplayAsync(Folder, Extension, LedgerSpoolJson.Default.LedgerEntryArray, async batch =>
         {
             // A row the store would refuse whatever its state (SqliteStore's journal, PostgreSQL's NOT NULLs) would fail
@@ -55,7 +55,7 @@ internal sealed class LedgerSpool(string folder) : IBatchSpool<LedgerEntry>
             var storable = Array.FindAll(batch, e => e is { RequestId: not null, Model: not null, Endpoint: not null });
             if (storable.Length > 0)
             {
-                await store.AppendLedgerAsync(storable, cancellationToken);
+                await bounded(token => store.AppendLedgerAsync(storable, token));
             }
             return (storable.Length, storable.Length < batch.Length
                 ? new InvalidDataException($"{batch.Length - storable.Length} of its {batch.Length} rows lack their request id, model or endpoint; the others are written")

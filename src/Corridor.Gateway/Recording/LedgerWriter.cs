@@ -37,7 +37,7 @@ internal sealed partial class LedgerWriter(ICorridorStore store, LedgerOptions o
     private readonly SpoolRetries<LedgerEntry, LedgerSpool>? _retries = options.SpoolPath is { } path ? new(new LedgerSpool(path), store, new SpoolLog(
         (e, count, folder) => LogSpooled(logger, e, count, folder),
         (e, count, folder) => LogSpoolFailed(logger, e, count, folder),
-        (from, to, e) => LogSpoolFileSetAside(logger, e, from, to))) : null;
+        (from, to, e) => LogSpoolFileSetAside(logger, e, from, to)), time) : null;
 
     // The batch gathering and the task its rows wait on, swapped together under the lock so that a row is always
     // released by the batch that holds it. Two lists alternate, so a steady load allocates only one task per batch.

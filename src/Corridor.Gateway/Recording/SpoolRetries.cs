@@ -11,9 +11,15 @@ internal interface IBatchSpool<T>
 
     Task SaveAsync(IReadOnlyList<T> batch, CancellationToken cancellationToken);
 
-    /// <summary>Writes the saved batches to the store, oldest first; tells <paramref name="setAside"/> of each file set aside. Returns the items stored.</summary>
-    Task<int> ReplayAsync(ICorridorStore store, Action<string, string, Exception> setAside, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes the saved batches to the store, oldest first, each store call through <paramref name="bounded"/>; tells
+    /// <paramref name="setAside"/> of each file set aside. Returns the items stored.
+    /// </summary>
+    Task<int> ReplayAsync(ICorridorStore store, StoreCall bounded, Action<string, string, Exception> setAside, CancellationToken cancellationToken);
 }
+
+/// <summary>Runs one call to the store within its bound (<see cref="StoreDeadline"/>), passing it the token to heed.</summary>
+internal delegate Task StoreCall(Func<CancellationToken, Task> call);
 
 /// <summary>What a writer logs about its spool: a batch spooled, a batch the disk refused too, a file set aside (its path, the new one, why).</summary>
 internal sealed record SpoolLog(
@@ -28,8 +34,14 @@ internal sealed record SpoolLog(
 /// left it empty), so a writer under steady load does not list the folder before every batch.
 /// A replay may run beside the writer's saves (the ledger's runs in the background): a batch saved while a replay ends
 /// keeps the spool marked as holding batches.
+/// <para>
+/// Each store call of a replay waits at most <see cref="StoreDeadline.Timeout"/>, as the writers' own batches do, and is
+/// cancelled apart (<see cref="StoreDeadline.CancelApart"/>): before, a replay under way when the store stopped answering
+/// waited for the driver's own command timeout (Npgsql: 30 s), and Npgsql then sends its cancel request, which waits on the
+/// server, on the thread that found the timeout, a thread-pool thread.
+/// </para>
 /// </summary>
-internal sealed class SpoolRetries<T, TSpool>(TSpool spool, ICorridorStore store, SpoolLog log)
+internal sealed class SpoolRetries<T, TSpool>(TSpool spool, ICorridorStore store, SpoolLog log, TimeProvider time)
     where TSpool : IBatchSpool<T>
 {
     private readonly Lock _gate = new();
@@ -86,7 +98,7 @@ internal sealed class SpoolRetries<T, TSpool>(TSpool spool, ICorridorStore store
         }
         try
         {
-            var stored = await spool.ReplayAsync(store, log.SetAside, cancellationToken);
+            var stored = await spool.ReplayAsync(store, call => StoreDeadline.RunAsync(call, time, cancellationToken), log.SetAside, cancellationToken);
             lock (_gate)
             {
                 _mayHoldBatches = !spool.IsEmpty;

@@ -200,6 +200,41 @@ public sealed class LedgerWriterTests : SqliteStoreTestBase
     }
 
     /// <summary>
+    /// The spool's replay in the background asks a store that does not answer no longer than <see cref="LedgerWriter.StoreTimeout"/>
+    /// a try, as the writer's own batches do, then tries again a second later; its file stays until the store takes it.
+    /// Before, a try waited for the driver's own command timeout (Npgsql: 30 s, whose expiry then sent its blocking cancel
+    /// request on a thread-pool thread): here, for ever, and no second try came.
+    /// </summary>
+    [Fact]
+    public async Task WhileTheStoreDoesNotAnswer_TheSpoolsReplayGivesUpEachTryAtTheStoreTimeout_AndTriesAgain()
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "ledger-spool");
+        await new LedgerSpool(folder).SaveAsync([LedgerSamples.Entry("req-spooled")], CancellationToken.None).WithTimeout();
+        var clock = new FakeClock();
+        var tries = 0;
+        var store = InterceptedStore.Wrap(Store, async (entries, cancellationToken, append) =>
+        {
+            Interlocked.Increment(ref tries);
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        });
+        using var writer = new LedgerWriter(store, new LedgerOptions(SpoolPath: folder), clock, NullLogger<LedgerWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(Volatile.Read(ref tries) == 1));
+
+        clock.Advance(LedgerWriter.StoreTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(1, Volatile.Read(ref tries));
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(Volatile.Read(ref tries) >= 2);
+        });
+
+        await clock.AdvanceUntilDoneAsync(writer.StopAsync(CancellationToken.None));
+        Assert.Single(Directory.GetFiles(folder, "*.ledger.json"));
+        Assert.Empty(await Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync());
+    }
+
+    /// <summary>
     /// A batch the writer began writing before the stop, to a store that then stopped answering, waits no longer than the
     /// stop's deadline (<see cref="StopDeadline"/>): its rows go to the spool then, not at its own <see cref="LedgerWriter.StoreTimeout"/>
     /// (a stop overran its deadline by up to those 5 s), and the row a request wrote alone does the same. None is lost.
