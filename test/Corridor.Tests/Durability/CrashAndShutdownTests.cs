@@ -193,12 +193,8 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
     {
         var shutdownTimeout = TimeSpan.FromSeconds(3);
         var margin = TimeSpan.FromSeconds(7);
-        _database = await TestPostgres.CreateDatabaseAsync();
-        var direct = new NpgsqlConnectionStringBuilder(_database.ConnectionString);
-        await using var relay = TcpRelay.Start(new Uri($"tcp://{direct.Host}:{direct.Port}"));
-        var throughRelay = new NpgsqlConnectionStringBuilder(_database.ConnectionString) { Host = "127.0.0.1", Port = relay.Address.Port }.ConnectionString;
-        await SeedAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString));
-        _storageYaml = $"postgres: \"{throughRelay}\"";
+        var (relay, throughRelay) = await UsePostgresBehindARelayAsync();
+        await using var relayClosed = relay;
         var config = await WriteConfigAsync(TimeSpan.FromMilliseconds(2), """
 
             monitor:
@@ -233,14 +229,7 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         }
 
         // The next start, reaching the database, writes what the spool kept: every answered request has its row, once.
-        _storageYaml = $"postgres: \"{_database.ConnectionString}\"";
-        await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config)).Replace(throughRelay, _database.ConnectionString, StringComparison.Ordinal));
-        await using (var restarted = await ServeProcess.StartAsync(config, environment))
-        {
-            await TestTimeouts.UntilAsync(async () => answered.All((await ReadLedgerAsync()).Select(row => row.RequestId).ToHashSet().Contains));
-            await restarted.TerminateAsync();
-            Assert.True(await restarted.WaitForExitAsync() == 0, restarted.Output);
-        }
+        await RestartReachingTheDatabaseAsync(config, throughRelay, environment, answered);
 
         var ledger = await ReadLedgerAsync();
         Assert.All(answered, id => Assert.Single(ledger, row => row.RequestId == id && row.Status == 200));
@@ -258,12 +247,8 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
     public async Task Sigterm_WhileRowsAreBeingWrittenToAPostgreSQLThatStoppedAnswering_ExitsZero_AndTheirRowsReachTheLedgerOnce()
     {
         var margin = TimeSpan.FromSeconds(7);
-        _database = await TestPostgres.CreateDatabaseAsync();
-        var direct = new NpgsqlConnectionStringBuilder(_database.ConnectionString);
-        await using var relay = TcpRelay.Start(new Uri($"tcp://{direct.Host}:{direct.Port}"));
-        var throughRelay = new NpgsqlConnectionStringBuilder(_database.ConnectionString) { Host = "127.0.0.1", Port = relay.Address.Port }.ConnectionString;
-        await SeedAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString));
-        _storageYaml = $"postgres: \"{throughRelay}\"";
+        var (relay, throughRelay) = await UsePostgresBehindARelayAsync();
+        await using var relayClosed = relay;
         var config = await WriteConfigAsync(TimeSpan.FromMilliseconds(2), """
 
             limits:
@@ -305,16 +290,33 @@ public sealed class CrashAndShutdownTests : IAsyncLifetime, IDisposable
         }
 
         // The next start, reaching the database, writes what the spool kept.
-        await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config)).Replace(throughRelay, _database.ConnectionString, StringComparison.Ordinal));
-        await using (var restarted = await ServeProcess.StartAsync(config, environment))
-        {
-            await TestTimeouts.UntilAsync(async () => cutOff.All((await ReadLedgerAsync()).Select(row => row.RequestId).ToHashSet().Contains));
-            await restarted.TerminateAsync();
-            Assert.True(await restarted.WaitForExitAsync() == 0, restarted.Output);
-        }
+        await RestartReachingTheDatabaseAsync(config, throughRelay, environment, cutOff);
 
         var ledger = await ReadLedgerAsync();
         Assert.All(cutOff, id => Assert.Single(ledger, row => row.RequestId == id));
+    }
+
+    /// <summary>A seeded PostgreSQL database that the gateway is to reach through a relay the test can freeze; the connection string through it.</summary>
+    private async Task<(TcpRelay Relay, string ThroughRelay)> UsePostgresBehindARelayAsync()
+    {
+        _database = await TestPostgres.CreateDatabaseAsync();
+        var direct = new NpgsqlConnectionStringBuilder(_database.ConnectionString);
+        var relay = TcpRelay.Start(new Uri($"tcp://{direct.Host}:{direct.Port}"));
+        var throughRelay = new NpgsqlConnectionStringBuilder(_database.ConnectionString) { Host = "127.0.0.1", Port = relay.Address.Port }.ConnectionString;
+        await SeedAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString));
+        _storageYaml = $"postgres: \"{throughRelay}\"";
+        return (relay, throughRelay);
+    }
+
+    /// <summary>Starts the gateway again, reaching the database directly, until each of <paramref name="requestIds"/> has its ledger row; it exits 0.</summary>
+    private async Task RestartReachingTheDatabaseAsync(string config, string throughRelay, Dictionary<string, string> environment, IReadOnlyCollection<string> requestIds)
+    {
+        _storageYaml = $"postgres: \"{_database!.ConnectionString}\"";
+        await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config)).Replace(throughRelay, _database.ConnectionString, StringComparison.Ordinal));
+        await using var restarted = await ServeProcess.StartAsync(config, environment);
+        await TestTimeouts.UntilAsync(async () => requestIds.All((await ReadLedgerAsync()).Select(row => row.RequestId).ToHashSet().Contains));
+        await restarted.TerminateAsync();
+        Assert.True(await restarted.WaitForExitAsync() == 0, restarted.Output);
     }
 
     /// <summary>One request through the SDK that must be answered complete; its request id.</summary>
