@@ -75,8 +75,8 @@ internal sealed class StopDeadline(TimeProvider time, TimeSpan shutdownTimeout) 
         var deadline = Interlocked.Read(ref _deadline);
         if (Interlocked.CompareExchange(ref _storeWorkEnds, Math.Max(deadline == 0 ? now + Ticks(shutdownTimeout) : deadline, now + Ticks(Grace)), 0) == 0)
         {
-            // Only the writers' waits hang on this token (each store call's own token is cancelled apart, StoreDeadline.CancelApart),
-            // so cancelling it on the timer's thread is quick.
+            // Only the waits for store calls hang on this token, as on a call's own deadline (each call's own token is cancelled
+            // apart, StoreDeadline.CancelApart): no driver's cancellation runs on the timer's thread.
             _timer = time.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), _storeWorkOver,
                 time.GetElapsedTime(now, Interlocked.Read(ref _storeWorkEnds)), Timeout.InfiniteTimeSpan);
         }

@@ -5,6 +5,7 @@ using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Recording;
+using Corridor.Storage;
 using Corridor.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -246,6 +247,36 @@ public sealed class AuditWriterTests : SqliteStoreTestBase
         Assert.True(AuditVerifier.Verify(records).IsValid);
         Assert.Equal(4, writer.Written);
         Assert.Empty(Directory.GetFiles(folder));
+    }
+
+    /// <summary>
+    /// The spool's replay in the background asks a store that does not answer no longer than <see cref="StoreDeadline.Timeout"/>
+    /// a try, then tries again a second later; its file stays until the store takes it. Before, a try waited for the
+    /// driver's own command timeout (Npgsql: 30 s): here, for ever, and no second try came.
+    /// </summary>
+    [Fact]
+    public async Task WhileTheStoreDoesNotAnswer_TheSpoolsReplayGivesUpEachTryAtTheStoreDeadline_AndTriesAgain()
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "spool");
+        await new AuditSpool(folder).SaveAsync([Decision(0, 0)], CancellationToken.None).WithTimeout();
+        var clock = new FakeClock();
+        var tries = 0;
+        var store = InterceptedStore.Hanging(Store, name => name == nameof(ICorridorStore.AppendAuditAgainAsync), hanging: _ => Interlocked.Increment(ref tries));
+        using var writer = new AuditWriter(store, new AuditWriterOptions(SpoolPath: folder), clock, NullLogger<AuditWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None).WithTimeout();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(Volatile.Read(ref tries) == 1));
+
+        clock.Advance(StoreDeadline.Timeout - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(1, Volatile.Read(ref tries));
+        await TestTimeouts.UntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(Volatile.Read(ref tries) >= 2);
+        });
+
+        await clock.AdvanceUntilDoneAsync(writer.StopAsync(CancellationToken.None));
+        Assert.Equal(1, writer.SpoolFiles);
+        Assert.Empty(await Store.ReadAuditAsync(1, CancellationToken.None).ToListWithTimeoutAsync());
     }
 
     /// <summary>
