@@ -174,7 +174,7 @@ public static class GatewayHost
         services.AddSingleton<FrontDoor.FrontDoor>();
         services.AddSingleton<RouteTable>();
         // With a store a fleet shares (PostgreSQL), rates and hard budgets are leased from it (docs/limits-and-budgets.md).
-        FleetLeaseWorker.AddAdmissionCounters(services, store);
+        FleetLeaseWorker.AddAdmissionCounters(services, store, new LeaseSizing { Expiry = config.Storage.LeaseExpiry });
         services.AddSingleton<Admitter>();
         services.AddSingleton<Forwarder>();
         services.AddSingleton<LedgerWriter>();

@@ -15,6 +15,12 @@ public sealed record StorageOptions(string SqlitePath = StorageOptions.DefaultSq
     public TimeSpan UnavailableGrace { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// PostgreSQL only: how long after a fleet replica's last heartbeat the lease book takes back the budget slices it held
+    /// unspent (a replica killed, or frozen); it spends from them only for half of it after its last confirmed heartbeat.
+    /// </summary>
+    public TimeSpan LeaseExpiry { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
     /// SQLite only: whether every commit is synced to disk before it returns (<c>storage.sqliteSync: full</c>), so that a
     /// committed ledger row survives a power loss or an operating-system crash, at the price of one disk sync per batch.
     /// False (<c>normal</c>, the default): a commit is in the write-ahead log in the operating system's cache when it

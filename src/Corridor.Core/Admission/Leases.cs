@@ -62,22 +62,41 @@ public static class LeaseArithmetic
 {
     /// <summary>What may be granted of <paramref name="want"/> when <paramref name="taken"/> of <paramref name="limit"/> is taken.</summary>
     public static decimal Grant(decimal limit, decimal taken, decimal want) => Math.Max(0m, Math.Min(want, limit - taken));
+
+    /// <summary>Whether slices of <paramref name="kind"/> are held per replica and reclaimed when it expires (budgets; rates lapse within their minute).</summary>
+    public static bool IsBudget(LeaseKind kind) => kind is LeaseKind.DayBudget or LeaseKind.MonthBudget;
 }
+
+/// <summary>What a replica holds unspent of one budget row (its current or next period's slice), as its heartbeat reports it.</summary>
+public readonly record struct LeaseHeld(LeaseKey Key, decimal Unspent);
 
 /// <summary>
 /// The shared lease book. The store implements it over PostgreSQL for a fleet; <see cref="MemoryLeaseBook"/> is the
 /// same arithmetic in memory.
+/// <para>
+/// Budget slices (a day's, a month's) are held by a registered replica (<see cref="RegisterAsync"/>): the book knows what
+/// each replica holds unspent of each budget row (its grants, lowered by its returns, replaced by each
+/// <see cref="HeartbeatAsync"/>), and gives it back when the replica stops beating for longer than the expiry
+/// (<see cref="ReclaimAsync"/>), so a replica killed or frozen does not keep its slices taken until the period ends.
+/// Rate slices lapse within their minute and are not tracked per replica.
+/// </para>
 /// </summary>
 public interface ILeaseBook
 {
-    /// <summary>Grants up to <paramref name="want"/> of <paramref name="key"/>'s allowance of <paramref name="limit"/>; returns what was granted.</summary>
-    ValueTask<decimal> LeaseAsync(LeaseKey key, decimal limit, decimal want, CancellationToken cancellationToken);
+    /// <summary>
+    /// Grants up to <paramref name="want"/> of <paramref name="key"/>'s allowance of <paramref name="limit"/>; returns what
+    /// was granted. A budget is granted only to a registered <paramref name="replica"/>, and what it is granted is added to
+    /// what the book counts it holding (else nothing: its registration expired and it is fenced).
+    /// </summary>
+    ValueTask<decimal> LeaseAsync(LeaseKey key, decimal limit, decimal want, string replica, CancellationToken cancellationToken);
 
     /// <summary>
     /// Gives back <paramref name="back"/>'s unused part of what was taken (negative: takes that much more, spend beyond
-    /// reservations), once: a return whose id the book has applied already changes nothing.
+    /// reservations), once: a return whose id the book has applied already changes nothing. A budget's return also lowers
+    /// what <paramref name="replica"/> holds by its positive part; when the replica's registration is gone (the book took
+    /// its holdings back already) only a negative return applies.
     /// </summary>
-    ValueTask ReturnAsync(LeaseReturn back, CancellationToken cancellationToken);
+    ValueTask ReturnAsync(LeaseReturn back, string replica, CancellationToken cancellationToken);
 
     /// <summary>
     /// Starts <paramref name="key"/>'s row at <paramref name="taken"/> (spend the ledger recorded before the book counted
@@ -85,15 +104,40 @@ public interface ILeaseBook
     /// </summary>
     ValueTask SeedAsync(LeaseKey key, decimal taken, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the rows of <paramref name="kind"/> of periods before <paramref name="before"/>: they admit nothing any more.</summary>
+    /// <summary>Deletes the rows (and replicas' holdings) of <paramref name="kind"/> of periods before <paramref name="before"/>: they admit nothing any more.</summary>
     ValueTask PruneAsync(LeaseKind kind, long before, CancellationToken cancellationToken);
+
+    /// <summary>Registers <paramref name="replica"/> (a new id), seen now by the book's clock, holding nothing.</summary>
+    ValueTask RegisterAsync(string replica, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Marks <paramref name="replica"/> seen now (the book's clock) and replaces what the book counts it holding with
+    /// <paramref name="held"/>, at once. False when its registration is gone (expired and reclaimed): it is fenced, and
+    /// nothing is changed.
+    /// </summary>
+    ValueTask<bool> HeartbeatAsync(string replica, IReadOnlyList<LeaseHeld> held, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes the registrations not seen for <paramref name="expiry"/> (the book's clock) and gives back what they held,
+    /// at once.
+    /// </summary>
+    ValueTask ReclaimAsync(TimeSpan expiry, CancellationToken cancellationToken);
+
+    /// <summary>Deletes <paramref name="replica"/>'s registration and holdings (a graceful stop, after its returns).</summary>
+    ValueTask LeaveAsync(string replica, CancellationToken cancellationToken);
 }
 
-/// <summary>The lease book in memory: the reference for the store's statements, and the shared book of unit tests.</summary>
-public sealed class MemoryLeaseBook : ILeaseBook
+/// <summary>
+/// The lease book in memory: the reference for the store's statements, and the shared book of unit tests. Its clock
+/// (<paramref name="time"/>) stands for the database's.
+/// </summary>
+public sealed class MemoryLeaseBook(TimeProvider? time = null) : ILeaseBook
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<LeaseKey, decimal> _taken = [];
     private readonly HashSet<Guid> _returned = [];
+    private readonly Dictionary<string, DateTimeOffset> _replicas = [];
+    private readonly Dictionary<(string Replica, LeaseKey Key), decimal> _held = [];
     private readonly Lock _gate = new();
 
     public decimal Taken(LeaseKey key)
@@ -104,34 +148,115 @@ public sealed class MemoryLeaseBook : ILeaseBook
         }
     }
 
-    public decimal Lease(LeaseKey key, decimal limit, decimal want)
+    /// <summary>What the book counts <paramref name="replica"/> holding unspent of <paramref name="key"/>.</summary>
+    public decimal Held(string replica, LeaseKey key)
     {
         using (_gate.EnterScope())
         {
+            return _held.GetValueOrDefault((replica, key));
+        }
+    }
+
+    public decimal Lease(LeaseKey key, decimal limit, decimal want, string replica)
+    {
+        using (_gate.EnterScope())
+        {
+            var budget = LeaseArithmetic.IsBudget(key.Subject.Kind);
+            if (budget && !_replicas.ContainsKey(replica))
+            {
+                return 0m;
+            }
             var taken = _taken.GetValueOrDefault(key);
             var granted = LeaseArithmetic.Grant(limit, taken, want);
             _taken[key] = taken + granted;
+            if (budget)
+            {
+                _held[(replica, key)] = _held.GetValueOrDefault((replica, key)) + granted;
+            }
             return granted;
         }
     }
 
-    public void Return(LeaseReturn back)
+    public void Return(LeaseReturn back, string replica)
     {
         using (_gate.EnterScope())
         {
-            if (_returned.Add(back.Id))
+            if (!_returned.Add(back.Id))
+            {
+                return;
+            }
+            if (!LeaseArithmetic.IsBudget(back.Key.Subject.Kind))
             {
                 _taken[back.Key] = _taken.GetValueOrDefault(back.Key) - back.Unused;
+                return;
+            }
+            var registered = _replicas.ContainsKey(replica);
+            _taken[back.Key] = _taken.GetValueOrDefault(back.Key) - (registered ? back.Unused : Math.Min(back.Unused, 0m));
+            if (registered && _held.TryGetValue((replica, back.Key), out var held))
+            {
+                _held[(replica, back.Key)] = held - Math.Max(back.Unused, 0m);
             }
         }
     }
 
-    public ValueTask<decimal> LeaseAsync(LeaseKey key, decimal limit, decimal want, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(Lease(key, limit, want));
-
-    public ValueTask ReturnAsync(LeaseReturn back, CancellationToken cancellationToken)
+    public void Register(string replica)
     {
-        Return(back);
+        using (_gate.EnterScope())
+        {
+            _replicas[replica] = _time.GetUtcNow();
+        }
+    }
+
+    public bool Heartbeat(string replica, IReadOnlyList<LeaseHeld> held)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        using (_gate.EnterScope())
+        {
+            if (!_replicas.ContainsKey(replica))
+            {
+                return false;
+            }
+            _replicas[replica] = _time.GetUtcNow();
+            RemoveHeld(replica);
+            foreach (var row in held)
+            {
+                _held[(replica, row.Key)] = row.Unspent;
+            }
+            return true;
+        }
+    }
+
+    public void Reclaim(TimeSpan expiry)
+    {
+        using (_gate.EnterScope())
+        {
+            var now = _time.GetUtcNow();
+            foreach (var (replica, _) in _replicas.Where(r => r.Value < now - expiry).ToList())
+            {
+                _replicas.Remove(replica);
+                foreach (var (row, unspent) in RemoveHeld(replica))
+                {
+                    _taken[row.Key] = _taken.GetValueOrDefault(row.Key) - unspent;
+                }
+            }
+        }
+    }
+
+    public void Leave(string replica)
+    {
+        using (_gate.EnterScope())
+        {
+            _replicas.Remove(replica);
+            RemoveHeld(replica);
+        }
+    }
+
+    public ValueTask<decimal> LeaseAsync(LeaseKey key, decimal limit, decimal want, string replica, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Lease(key, limit, want, replica));
+
+    public ValueTask ReturnAsync(LeaseReturn back, string replica, CancellationToken cancellationToken)
+    {
+        Return(back, replica);
         return ValueTask.CompletedTask;
     }
 
@@ -152,8 +277,43 @@ public sealed class MemoryLeaseBook : ILeaseBook
             {
                 _taken.Remove(key);
             }
+            foreach (var row in _held.Keys.Where(r => r.Key.Subject.Kind == kind && r.Key.Period < before).ToList())
+            {
+                _held.Remove(row);
+            }
         }
         return ValueTask.CompletedTask;
+    }
+
+    public ValueTask RegisterAsync(string replica, CancellationToken cancellationToken)
+    {
+        Register(replica);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool> HeartbeatAsync(string replica, IReadOnlyList<LeaseHeld> held, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Heartbeat(replica, held));
+
+    public ValueTask ReclaimAsync(TimeSpan expiry, CancellationToken cancellationToken)
+    {
+        Reclaim(expiry);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask LeaveAsync(string replica, CancellationToken cancellationToken)
+    {
+        Leave(replica);
+        return ValueTask.CompletedTask;
+    }
+
+    private List<KeyValuePair<(string Replica, LeaseKey Key), decimal>> RemoveHeld(string replica)
+    {
+        var rows = _held.Where(r => r.Key.Replica == replica).ToList();
+        foreach (var row in rows)
+        {
+            _held.Remove(row.Key);
+        }
+        return rows;
     }
 }
 
@@ -180,6 +340,19 @@ public sealed record LeaseSizing
     /// one, so its first requests there need not wait for a lease.
     /// </summary>
     public TimeSpan LeadIn { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A replica whose last heartbeat the book saw this long ago (the book's clock) is gone: the book takes back the
+    /// budget slices it held unspent (<see cref="ILeaseBook.ReclaimAsync"/>).
+    /// </summary>
+    public TimeSpan Expiry { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// A replica spends from its budget slices only this long after it sent its last heartbeat the book confirmed (half
+    /// the <see cref="Expiry"/>, by its monotonic clock): the other half is the margin by which it stops spending before
+    /// the book can have reclaimed them.
+    /// </summary>
+    public TimeSpan Fence => Expiry / 2;
 
     public decimal Slice(LeaseKind kind, decimal limit, decimal need)
     {
@@ -234,7 +407,10 @@ public readonly record struct LeaseReturn(LeaseKey Key, decimal Unused)
 /// The bound: the book never grants beyond a period's limit, and a replica never spends beyond what it was granted, so
 /// the fleet's admissions in a period (requests in a UTC minute, committed cost in a day or month) never exceed the
 /// limit; spend beyond it is only what settled requests cost beyond their reservations (<see cref="Correct"/>), the
-/// same bound as on one machine.
+/// same bound as on one machine. Budget slices are spent only while the book confirmed a heartbeat sent less than
+/// <see cref="LeaseSizing.Fence"/> ago (<see cref="Confirmed"/>): a replica that stops beating (killed, frozen) has what
+/// it last reported unspent given back after <see cref="LeaseSizing.Expiry"/>, so what it spent after that report may be
+/// counted twice: one report interval of its spend, in addition.
 /// </para>
 /// </summary>
 public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
@@ -243,7 +419,14 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
     // worker's scans (TakeWants, TakeReturns) visit every subject, and a request spending from one subject waits at most
     // for that one subject's turn in a scan, never for the whole scan (bench/Corridor.Benchmarks, LeaseHoldingsBenchmarks).
     private readonly ConcurrentDictionary<LeaseSubject, Slice> _slices = new();
+    private readonly long _fence = (long)(sizing.Fence.TotalSeconds * time.TimestampFrequency);
     private int _wantsDue;
+
+    // Budget slices are spent only before this timestamp: the last heartbeat the book confirmed was sent at it minus the
+    // fence. Zero until the first one, and again once the book said this replica's registration expired.
+    private long _spendableUntil;
+
+    public LeaseSizing Sizing => sizing;
 
     /// <summary>True when a spend asked for a lease since the last <see cref="TakeWants"/>: the worker should run now.</summary>
     public bool WantsDue => Volatile.Read(ref _wantsDue) != 0;
@@ -265,6 +448,13 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
             slice.Limit = limit;
             if (slice.Remaining >= units)
             {
+                if (LeaseArithmetic.IsBudget(subject.Kind) && now >= Volatile.Read(ref _spendableUntil))
+                {
+                    // No heartbeat confirmed lately: the book may take this replica's budget slices back
+                    // (LeaseSizing.Fence), so none is spent until one is (the worker beats every second; a request
+                    // waits for it as for a slice).
+                    return LeaseAnswer.Wait;
+                }
                 slice.Used += units;
                 slice.LastUse = now;
                 slice.LastUnits = units;
@@ -410,6 +600,69 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         return returns ?? (IReadOnlyList<LeaseReturn>)[];
     }
 
+    /// <summary>
+    /// What this replica holds unspent of each budget slice, this period's and the next one's leased ahead (granted less
+    /// used; reservations in flight count as used), for its heartbeat: what the book takes back if it stops beating.
+    /// </summary>
+    public IReadOnlyList<LeaseHeld> Unspent()
+    {
+        var utc = time.GetUtcNow();
+        List<LeaseHeld>? held = null;
+        foreach (var (subject, slice) in _slices)
+        {
+            if (!LeaseArithmetic.IsBudget(subject.Kind))
+            {
+                continue;
+            }
+            using (slice.Gate.EnterScope())
+            {
+                Roll(slice, LeasePeriods.Of(subject.Kind, utc));
+                foreach (var each in (ReadOnlySpan<Slice?>)[slice, slice.Ahead])
+                {
+                    if (each is { Remaining: > 0 })
+                    {
+                        (held ??= []).Add(new LeaseHeld(new LeaseKey(subject, each.Period), each.Remaining));
+                    }
+                }
+            }
+        }
+        return held ?? (IReadOnlyList<LeaseHeld>)[];
+    }
+
+    /// <summary>
+    /// The book confirmed a heartbeat (or a registration) sent at <paramref name="sentAt"/> (<see cref="TimeProvider.GetTimestamp"/>):
+    /// budget slices may be spent until <see cref="LeaseSizing.Fence"/> after it.
+    /// </summary>
+    public void Confirmed(long sentAt)
+    {
+        if (sentAt + _fence > Volatile.Read(ref _spendableUntil))
+        {
+            Volatile.Write(ref _spendableUntil, sentAt + _fence);
+        }
+    }
+
+    /// <summary>
+    /// The book said this replica's registration expired: it took back what the replica held unspent of its budget
+    /// slices. The slices keep only what is spent or reserved (a reservation's correction still lands in them), nothing
+    /// of them is given back, and nothing is spent from them until a heartbeat of a new registration is confirmed.
+    /// </summary>
+    public void Fenced()
+    {
+        Volatile.Write(ref _spendableUntil, 0);
+        foreach (var (subject, slice) in _slices)
+        {
+            if (!LeaseArithmetic.IsBudget(subject.Kind))
+            {
+                continue;
+            }
+            using (slice.Gate.EnterScope())
+            {
+                slice.Drop();
+                slice.Ahead?.Drop();
+            }
+        }
+    }
+
     /// <summary>What this replica holds unspent of <paramref name="subject"/>'s current slice (for the admin API and tests).</summary>
     public decimal Held(LeaseSubject subject)
     {
@@ -495,6 +748,14 @@ public sealed class LeaseHoldings(TimeProvider time, LeaseSizing sizing)
         public Slice? Ahead;
 
         public decimal Remaining => Granted - Used;
+
+        /// <summary>Gives up what is left unspent (the book took it back) and forgets that the book ran dry.</summary>
+        public void Drop()
+        {
+            Granted = Math.Min(Granted, Used);
+            Dry = false;
+            DryUntil = 0;
+        }
 
         public void Want(decimal amount, long now)
         {

@@ -257,6 +257,14 @@ public static class ConfigLoader
                     Errors.Add("storage.unavailableGraceSeconds must be positive");
                 }
             }
+            if (Seconds(storage, "leaseExpirySeconds") is { } expiry)
+            {
+                storageOptions = storageOptions with { LeaseExpiry = expiry };
+                if (expiry < TimeSpan.FromSeconds(2))
+                {
+                    Errors.Add("storage.leaseExpirySeconds must be at least 2");
+                }
+            }
 
             var ledger = root.GetSection("ledger");
             var ledgerDefaults = new LedgerOptions();

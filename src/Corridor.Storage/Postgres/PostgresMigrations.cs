@@ -398,6 +398,28 @@ internal static class PostgresMigrations
             ) AS cached
             WHERE u.tenant_id = cached.tenant_id AND u.day = cached.day AND u.model = cached.model;
             """),
+        new(18, "lease holdings that expire", """
+            -- Fleet replicas registered with the lease book, each under a random id, and when the book last saw each (its
+            -- own clock: now()). A registration not seen for the expiry is deleted and what it held is given back
+            -- (docs/limits-and-budgets.md, "Several gateways"), so a replica killed or frozen does not keep its budget
+            -- slices taken until the period ends.
+            CREATE TABLE admission_replicas (
+                replica_id text        NOT NULL PRIMARY KEY,
+                seen       timestamptz NOT NULL
+            );
+            -- What each registered replica holds unspent of a budget row of admission_leases (day_budget, month_budget):
+            -- raised by its grants, lowered by its returns, replaced by its heartbeats. Pruned with the lease rows.
+            CREATE TABLE admission_holdings (
+                replica_id text    NOT NULL,
+                scope      text    NOT NULL,
+                id         text    NOT NULL,
+                kind       text    NOT NULL,
+                period     bigint  NOT NULL,
+                unspent    numeric NOT NULL,
+                PRIMARY KEY (replica_id, scope, id, kind, period)
+            );
+            CREATE INDEX ix_admission_holdings_period ON admission_holdings (kind, period);
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

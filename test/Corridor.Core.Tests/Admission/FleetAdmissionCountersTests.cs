@@ -181,7 +181,7 @@ public sealed class FleetAdmissionCountersTests
         {
             foreach (var back in replica.Holdings.TakeReturns(all: true))
             {
-                _book.Return(back);
+                _book.Return(back, LeaseWorkerSteps.Id(replica.Holdings));
             }
         }
         var month = LeasePeriods.Of(LeaseKind.MonthBudget, _clock.GetUtcNow());
@@ -313,15 +313,6 @@ public sealed class FleetAdmissionCountersTests
     }
 
     /// <summary>What the gateway's lease worker does at each wake.</summary>
-    private void Pump(FleetAdmissionCounters replica)
-    {
-        foreach (var back in replica.Holdings.TakeReturns())
-        {
-            _book.Return(back);
-        }
-        foreach (var want in replica.Holdings.TakeWants())
-        {
-            replica.Holdings.Granted(want, _book.Lease(want.Key, want.Limit, want.Amount));
-        }
-    }
+    private void Pump(FleetAdmissionCounters replica) =>
+        LeaseWorkerSteps.Pump(replica.Holdings, _book, LeaseWorkerSteps.Id(replica.Holdings), _clock);
 }

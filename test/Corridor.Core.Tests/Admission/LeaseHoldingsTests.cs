@@ -22,7 +22,7 @@ public sealed class LeaseHoldingsTests
         for (var i = 0; i < 1000; i++)
         {
             var replica = replicas[i % 2];
-            if (Spend(replica, book, Requests, 100m, 1m))
+            if (Spend(replica, book, clock, Requests, 100m, 1m))
             {
                 admitted++;
             }
@@ -53,7 +53,7 @@ public sealed class LeaseHoldingsTests
             // The background worker runs now and then, for one replica at a time: leases arrive late and out of turn.
             if (random.Next(5) == 0)
             {
-                Pump(replicas[random.Next(2)], book);
+                Pump(replicas[random.Next(2)], book, clock);
             }
             clock.Advance(TimeSpan.FromMilliseconds(random.Next(1, 40)));
         }
@@ -68,21 +68,21 @@ public sealed class LeaseHoldingsTests
         var book = new MemoryLeaseBook();
         var sizing = new LeaseSizing { SliceShare = 1.0, IdleReturn = TimeSpan.FromSeconds(5) };
         var (a, b) = (new LeaseHoldings(clock, sizing), new LeaseHoldings(clock, sizing));
-        Assert.True(Spend(a, book, Requests, 10m, 1m)); // a leases the whole minute and spends one
+        Assert.True(Spend(a, book, clock, Requests, 10m, 1m)); // a leases the whole minute and spends one
         var admittedByB = 0;
-        while (admittedByB < 100 && Spend(b, book, Requests, 10m, 1m))
+        while (admittedByB < 100 && Spend(b, book, clock, Requests, 10m, 1m))
         {
             admittedByB++;
         }
         Assert.Equal(0, admittedByB);
 
         clock.Advance(TimeSpan.FromSeconds(6));
-        Pump(a, book); // gives back 4 of its 9 unused: it keeps half a slice for its own next requests
+        Pump(a, book, clock); // gives back 4 of its 9 unused: it keeps half a slice for its own next requests
         clock.Advance(TimeSpan.FromSeconds(1.1)); // past b's dry retry
         // b knows the book ran dry this minute: its first try is refused as over the limit, and asks the book again.
         Assert.Equal(LeaseAnswer.Exhausted, b.TrySpend(Requests, 10m, 1m, out _));
-        Pump(b, book);
-        while (admittedByB < 100 && Spend(b, book, Requests, 10m, 1m))
+        Pump(b, book, clock);
+        while (admittedByB < 100 && Spend(b, book, clock, Requests, 10m, 1m))
         {
             admittedByB++;
         }
@@ -101,7 +101,7 @@ public sealed class LeaseHoldingsTests
         clock.Advance(TimeSpan.FromMinutes(1));
         foreach (var want in wants)
         {
-            replica.Granted(want, book.Lease(want.Key, want.Limit, want.Amount));
+            replica.Granted(want, book.Lease(want.Key, want.Limit, want.Amount, "a"));
         }
         Assert.Equal(0m, replica.Held(Requests));
         Assert.Equal(LeaseAnswer.Wait, replica.TrySpend(Requests, 10m, 1m, out var second));
@@ -112,28 +112,30 @@ public sealed class LeaseHoldingsTests
     public void TheBook_NeverGrantsBeyondTheLimit_AndCountsSpendBeyondReservations()
     {
         var book = new MemoryLeaseBook();
+        book.Register("a");
         var key = new LeaseKey(DayBudget, 1);
-        Assert.Equal(6m, book.Lease(key, 10m, 6m));
-        Assert.Equal(4m, book.Lease(key, 10m, 6m));
-        Assert.Equal(0m, book.Lease(key, 10m, 1m));
-        book.Return(new LeaseReturn(key, 3m));
+        Assert.Equal(6m, book.Lease(key, 10m, 6m, "a"));
+        Assert.Equal(4m, book.Lease(key, 10m, 6m, "a"));
+        Assert.Equal(0m, book.Lease(key, 10m, 1m, "a"));
+        book.Return(new LeaseReturn(key, 3m), "a");
         Assert.Equal(7m, book.Taken(key));
-        book.Return(new LeaseReturn(key, -1.5m)); // settled beyond reservations
+        book.Return(new LeaseReturn(key, -1.5m), "a"); // settled beyond reservations
         Assert.Equal(8.5m, book.Taken(key));
-        Assert.Equal(1.5m, book.Lease(key, 10m, 6m));
+        Assert.Equal(1.5m, book.Lease(key, 10m, 6m, "a"));
     }
 
     [Fact]
     public void AReturnSentAgain_AfterItsAnswerWasLost_IsAppliedOnce()
     {
         var book = new MemoryLeaseBook();
+        book.Register("a");
         var key = new LeaseKey(DayBudget, 1);
-        book.Lease(key, 10m, 8m);
+        book.Lease(key, 10m, 8m, "a");
         var back = new LeaseReturn(key, 3m);
 
-        book.Return(back);
-        book.Return(back);
-        book.Return(new LeaseReturn(key, 1m));
+        book.Return(back, "a");
+        book.Return(back, "a");
+        book.Return(new LeaseReturn(key, 1m), "a");
 
         Assert.Equal(4m, book.Taken(key));
     }
@@ -172,7 +174,7 @@ public sealed class LeaseHoldingsTests
             }
             if (random.Next(4) == 0)
             {
-                Pump(replicas[random.Next(2)], book);
+                Pump(replicas[random.Next(2)], book, clock);
             }
             clock.Advance(TimeSpan.FromMilliseconds(random.Next(1, 2000)));
             Assert.True(spent + inFlight.Sum(f => f.Reserved) <= budget + excess,
@@ -204,7 +206,7 @@ public sealed class LeaseHoldingsTests
             start.SignalAndWait(TestTimeout);
             while (Volatile.Read(ref done) < spent.Length)
             {
-                Pump(replica, book);
+                Pump(replica, book, clock);
                 scans++;
                 if (scans < 300_000)
                 {
@@ -248,7 +250,7 @@ public sealed class LeaseHoldingsTests
 
         foreach (var back in replica.TakeReturns(all: true))
         {
-            book.Return(back);
+            book.Return(back, LeaseWorkerSteps.Id(replica));
         }
         var day = LeasePeriods.Of(LeaseKind.DayBudget, clock.GetUtcNow());
         var total = 0m;
@@ -265,28 +267,18 @@ public sealed class LeaseHoldingsTests
     private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Tries once; when the replica holds too little and a lease is due, leases (as the worker would) and tries again.</summary>
-    private static bool Spend(LeaseHoldings replica, MemoryLeaseBook book, LeaseSubject subject, decimal limit, decimal units)
+    private static bool Spend(LeaseHoldings replica, MemoryLeaseBook book, TimeProvider clock, LeaseSubject subject, decimal limit, decimal units)
     {
         var answer = replica.TrySpend(subject, limit, units, out _);
         if (answer == LeaseAnswer.Wait)
         {
-            Pump(replica, book);
+            Pump(replica, book, clock);
             answer = replica.TrySpend(subject, limit, units, out _);
         }
-        Pump(replica, book);
+        Pump(replica, book, clock);
         return answer == LeaseAnswer.Spent;
     }
 
-    /// <summary>What the background worker does: give back what is due, carry the wants to the book, report the grants.</summary>
-    private static void Pump(LeaseHoldings replica, MemoryLeaseBook book)
-    {
-        foreach (var back in replica.TakeReturns())
-        {
-            book.Return(back);
-        }
-        foreach (var want in replica.TakeWants())
-        {
-            replica.Granted(want, book.Lease(want.Key, want.Limit, want.Amount));
-        }
-    }
+    private static void Pump(LeaseHoldings replica, MemoryLeaseBook book, TimeProvider clock) =>
+        LeaseWorkerSteps.Pump(replica, book, LeaseWorkerSteps.Id(replica), clock);
 }

@@ -235,7 +235,7 @@ public sealed class AllowanceWaitTests : IAsyncDisposable
     /// <summary>The lease book of a slow database: each lease is answered <paramref name="leaseTakes"/> after it was asked, on the fake clock.</summary>
     private sealed class SlowLeaseBook(FakeClock clock, TimeSpan leaseTakes) : ILeaseBook
     {
-        private readonly MemoryLeaseBook _book = new();
+        private readonly MemoryLeaseBook _book = new(clock);
 
         private readonly Channel<LeaseKey> _asked = Channel.CreateUnbounded<LeaseKey>();
 
@@ -244,22 +244,31 @@ public sealed class AllowanceWaitTests : IAsyncDisposable
 
         public decimal Taken(LeaseSubject subject) => _book.Taken(new LeaseKey(subject, LeasePeriods.Of(subject.Kind, clock.GetUtcNow())));
 
-        public async ValueTask<decimal> LeaseAsync(LeaseKey key, decimal limit, decimal want, CancellationToken cancellationToken)
+        public async ValueTask<decimal> LeaseAsync(LeaseKey key, decimal limit, decimal want, string replica, CancellationToken cancellationToken)
         {
             var answered = Task.Delay(leaseTakes, clock, cancellationToken);
             _asked.Writer.TryWrite(key);
             await answered;
-            return _book.Lease(key, limit, want);
+            return _book.Lease(key, limit, want, replica);
         }
 
         /// <summary>False while the database does not answer: a give-back then ends only when its token is cancelled.</summary>
         public bool Answering { get; set; } = true;
 
-        public ValueTask ReturnAsync(LeaseReturn back, CancellationToken cancellationToken) =>
-            Answering ? _book.ReturnAsync(back, cancellationToken) : new ValueTask(Task.Delay(Timeout.Infinite, cancellationToken));
+        public ValueTask ReturnAsync(LeaseReturn back, string replica, CancellationToken cancellationToken) =>
+            Answering ? _book.ReturnAsync(back, replica, cancellationToken) : new ValueTask(Task.Delay(Timeout.Infinite, cancellationToken));
 
         public ValueTask SeedAsync(LeaseKey key, decimal taken, CancellationToken cancellationToken) => _book.SeedAsync(key, taken, cancellationToken);
 
         public ValueTask PruneAsync(LeaseKind kind, long before, CancellationToken cancellationToken) => _book.PruneAsync(kind, before, cancellationToken);
+
+        public ValueTask RegisterAsync(string replica, CancellationToken cancellationToken) => _book.RegisterAsync(replica, cancellationToken);
+
+        public ValueTask<bool> HeartbeatAsync(string replica, IReadOnlyList<LeaseHeld> held, CancellationToken cancellationToken) =>
+            _book.HeartbeatAsync(replica, held, cancellationToken);
+
+        public ValueTask ReclaimAsync(TimeSpan expiry, CancellationToken cancellationToken) => _book.ReclaimAsync(expiry, cancellationToken);
+
+        public ValueTask LeaveAsync(string replica, CancellationToken cancellationToken) => _book.LeaveAsync(replica, cancellationToken);
     }
 }

@@ -107,6 +107,18 @@ public sealed class ConfigLoaderTests
         Assert.Contains("server.minRequestBodyGraceSeconds must be at least 2", result.Errors);
     }
 
+    [Fact]
+    public void TheLeaseExpiry_IsReadFromStorage_AtLeastTwoSeconds()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(15), ConfigLoader.Parse(Minimal, "/srv").Config!.Storage.LeaseExpiry);
+        Assert.Equal(TimeSpan.FromSeconds(4), ConfigLoader.Parse("storage: { leaseExpirySeconds: 4 }\n" + Minimal, "/srv").Config!.Storage.LeaseExpiry);
+
+        var result = ConfigLoader.Parse("storage: { leaseExpirySeconds: 1 }\n" + Minimal, "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("storage.leaseExpirySeconds must be at least 2", result.Errors);
+    }
+
     [Theory]
     [InlineData("0", "0")]
     [InlineData("-5", "-1")]

@@ -218,13 +218,13 @@ public sealed class PostgresStoreTests : IAsyncLifetime
             var granted = 0m;
             for (var i = 0; i < 10; i++)
             {
-                granted += await books[worker % 2].LeaseAsync(key, 100m, 3m, None);
+                granted += await books[worker % 2].LeaseAsync(key, 100m, 3m, "replica_1", None);
             }
             return granted;
         })).WithTimeout();
 
         Assert.Equal(100m, grants.Sum());
-        Assert.Equal(0m, await books[0].LeaseAsync(key, 100m, 1m, None).AsTask().WithTimeout());
+        Assert.Equal(0m, await books[0].LeaseAsync(key, 100m, 1m, "replica_1", None).AsTask().WithTimeout());
     }
 
     [Fact]
@@ -233,23 +233,24 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         await (await OpenAsync()).DisposeAsync();
         await using var dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
         var book = new PostgresLeaseBook(dataSource);
+        await book.RegisterAsync("replica_1", None).AsTask().WithTimeout(); // budgets are granted to registered replicas
         var budget = new LeaseKey(new LeaseSubject(LimitScope.Key, "key_1", LeaseKind.DayBudget), 740_000);
 
-        Assert.Equal(6.5m, await book.LeaseAsync(budget, 10m, 6.5m, None).AsTask().WithTimeout());
-        Assert.Equal(3.5m, await book.LeaseAsync(budget, 10m, 6.5m, None).AsTask().WithTimeout());
-        await book.ReturnAsync(new LeaseReturn(budget, 2m), None).AsTask().WithTimeout();
-        await book.ReturnAsync(new LeaseReturn(budget, -0.25m), None).AsTask().WithTimeout(); // settled beyond reservations
-        Assert.Equal(1.75m, await book.LeaseAsync(budget, 10m, 5m, None).AsTask().WithTimeout());
+        Assert.Equal(6.5m, await book.LeaseAsync(budget, 10m, 6.5m, "replica_1", None).AsTask().WithTimeout());
+        Assert.Equal(3.5m, await book.LeaseAsync(budget, 10m, 6.5m, "replica_1", None).AsTask().WithTimeout());
+        await book.ReturnAsync(new LeaseReturn(budget, 2m), "replica_1", None).AsTask().WithTimeout();
+        await book.ReturnAsync(new LeaseReturn(budget, -0.25m), "replica_1", None).AsTask().WithTimeout(); // settled beyond reservations
+        Assert.Equal(1.75m, await book.LeaseAsync(budget, 10m, 5m, "replica_1", None).AsTask().WithTimeout());
         // A return sent again after its answer was lost (the book applied it, the replica saw an error) is applied once.
         var back = new LeaseReturn(budget, 1m);
-        await book.ReturnAsync(back, None).AsTask().WithTimeout();
-        await book.ReturnAsync(back, None).AsTask().WithTimeout();
-        Assert.Equal(1m, await book.LeaseAsync(budget, 10m, 5m, None).AsTask().WithTimeout());
+        await book.ReturnAsync(back, "replica_1", None).AsTask().WithTimeout();
+        await book.ReturnAsync(back, "replica_1", None).AsTask().WithTimeout();
+        Assert.Equal(1m, await book.LeaseAsync(budget, 10m, 5m, "replica_1", None).AsTask().WithTimeout());
         // A lower limit than what is taken grants nothing (never negative).
-        Assert.Equal(0m, await book.LeaseAsync(budget, 5m, 1m, None).AsTask().WithTimeout());
+        Assert.Equal(0m, await book.LeaseAsync(budget, 5m, 1m, "replica_1", None).AsTask().WithTimeout());
 
         var minute = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.Requests), 100);
-        await book.LeaseAsync(minute, 10m, 1m, None).AsTask().WithTimeout();
+        await book.LeaseAsync(minute, 10m, 1m, "replica_1", None).AsTask().WithTimeout();
         await book.PruneAsync(LeaseKind.Requests, 100, None).AsTask().WithTimeout();
         Assert.Equal(2L, await _database.ScalarAsync("SELECT count(*) FROM admission_leases"));
         await book.PruneAsync(LeaseKind.Requests, 101, None).AsTask().WithTimeout();
@@ -261,20 +262,111 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReplicaThatStopsBeating_HasWhatItHeldOfBudgetsGivenBack_OnceAfterTheExpiry()
+    {
+        await (await OpenAsync()).DisposeAsync();
+        await using var dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
+        var book = new PostgresLeaseBook(dataSource);
+        var month = new LeaseKey(new LeaseSubject(LimitScope.Key, "key_1", LeaseKind.MonthBudget), 24_316);
+        var minute = new LeaseKey(new LeaseSubject(LimitScope.Key, "key_1", LeaseKind.Requests), 29_000_000);
+        await book.RegisterAsync("a", None).AsTask().WithTimeout();
+        await book.RegisterAsync("b", None).AsTask().WithTimeout();
+
+        Assert.Equal(10m, await book.LeaseAsync(month, 100m, 10m, "a", None).AsTask().WithTimeout());
+        Assert.Equal(10m, await HeldAsync("a")); // counted with the grant: a killed before its next heartbeat has it given back
+        Assert.Equal(0m, await book.LeaseAsync(month, 100m, 10m, "unknown", None).AsTask().WithTimeout());
+        Assert.Equal(5m, await book.LeaseAsync(minute, 10m, 5m, "a", None).AsTask().WithTimeout()); // rates are not held per replica
+        Assert.True(await book.HeartbeatAsync("a", [new LeaseHeld(month, 8m)], None).AsTask().WithTimeout()); // a spent 2
+        Assert.Equal(8m, await HeldAsync("a"));
+        await book.ReturnAsync(new LeaseReturn(month, 3m), "a", None).AsTask().WithTimeout();
+        Assert.Equal(5m, await HeldAsync("a")); // the return lowers what a holds in the same statement
+        Assert.Equal(20m, await book.LeaseAsync(month, 100m, 20m, "b", None).AsTask().WithTimeout());
+        Assert.Equal(27m, await TakenAsync(month));
+
+        // a stops beating (killed, or frozen); b keeps beating. The expiry is measured by the database's clock.
+        await book.ReclaimAsync(TimeSpan.FromSeconds(15), None).AsTask().WithTimeout();
+        Assert.Equal(27m, await TakenAsync(month));
+        await _database.ExecuteAsync("UPDATE admission_replicas SET seen = now() - interval '16 seconds' WHERE replica_id = 'a'");
+        Assert.True(await book.HeartbeatAsync("b", [new LeaseHeld(month, 20m)], None).AsTask().WithTimeout());
+        await book.ReclaimAsync(TimeSpan.FromSeconds(15), None).AsTask().WithTimeout();
+        await book.ReclaimAsync(TimeSpan.FromSeconds(15), None).AsTask().WithTimeout(); // another replica's worker: nothing twice
+        Assert.Equal(22m, await TakenAsync(month));
+        Assert.Equal("b", await _database.ScalarAsync("SELECT string_agg(replica_id, ',') FROM admission_replicas"));
+        Assert.Equal(0m, await HeldAsync("a"));
+
+        // a thaws: fenced; its late positive return gives nothing back (the book took it already), spend beyond
+        // reservations still counts, and it is granted nothing until it registers again.
+        Assert.False(await book.HeartbeatAsync("a", [new LeaseHeld(month, 5m)], None).AsTask().WithTimeout());
+        Assert.Equal(0L, await _database.ScalarAsync("SELECT count(*) FROM admission_holdings WHERE replica_id = 'a'"));
+        await book.ReturnAsync(new LeaseReturn(month, 2m), "a", None).AsTask().WithTimeout();
+        await book.ReturnAsync(new LeaseReturn(month, -0.5m), "a", None).AsTask().WithTimeout();
+        Assert.Equal(22.5m, await TakenAsync(month));
+        Assert.Equal(0m, await book.LeaseAsync(month, 100m, 10m, "a", None).AsTask().WithTimeout());
+        await book.RegisterAsync("a2", None).AsTask().WithTimeout();
+        Assert.Equal(10m, await book.LeaseAsync(month, 100m, 10m, "a2", None).AsTask().WithTimeout());
+
+        // A graceful stop, after its returns: registration and holdings go, nothing is given back by them.
+        await book.LeaveAsync("b", None).AsTask().WithTimeout();
+        await _database.ExecuteAsync("UPDATE admission_replicas SET seen = now() - interval '1 hour'");
+        await book.ReclaimAsync(TimeSpan.FromSeconds(15), None).AsTask().WithTimeout();
+        Assert.Equal(22.5m, await TakenAsync(month));
+        Assert.Equal(0L, await _database.ScalarAsync("SELECT count(*) FROM admission_replicas"));
+
+        // Holdings of past periods go with their rows.
+        await book.RegisterAsync("c", None).AsTask().WithTimeout();
+        await book.LeaseAsync(month, 100m, 1m, "c", None).AsTask().WithTimeout();
+        await book.PruneAsync(LeaseKind.MonthBudget, 24_317, None).AsTask().WithTimeout();
+        Assert.Equal(0L, await _database.ScalarAsync("SELECT count(*) FROM admission_holdings"));
+    }
+
+    [Fact]
+    public async Task ReturnsRacingAReclaim_GiveBackWhatTheReplicaHeld_ExactlyOnce()
+    {
+        await (await OpenAsync()).DisposeAsync();
+        await using var first = NpgsqlDataSource.Create(_database.ConnectionString);
+        await using var second = NpgsqlDataSource.Create(_database.ConnectionString);
+        var (replica, survivor) = (new PostgresLeaseBook(first), new PostgresLeaseBook(second));
+        var month = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.MonthBudget), 24_316);
+        for (var round = 0; round < 20; round++)
+        {
+            var id = $"r{round}";
+            await replica.RegisterAsync(id, None).AsTask().WithTimeout();
+            Assert.Equal(10m, await replica.LeaseAsync(month, 1_000m, 10m, id, None).AsTask().WithTimeout());
+            var taken = await TakenAsync(month);
+            await _database.ExecuteAsync($"UPDATE admission_replicas SET seen = now() - interval '1 minute' WHERE replica_id = '{id}'");
+
+            // The replica gives back 1 at a time, five times, while another replica's worker reclaims it.
+            var returns = Task.WhenAll(Enumerable.Range(0, 5).Select(_ => replica.ReturnAsync(new LeaseReturn(month, 1m), id, None).AsTask()));
+            await survivor.ReclaimAsync(TimeSpan.FromSeconds(15), None).AsTask().WithTimeout();
+            await returns.WithTimeout();
+
+            Assert.Equal(taken - 10m, await TakenAsync(month));
+        }
+    }
+
+    private async Task<decimal> TakenAsync(LeaseKey key) =>
+        (decimal)(await _database.ScalarAsync(
+            $"SELECT taken FROM admission_leases WHERE scope = '{(key.Subject.Scope == LimitScope.Tenant ? "tenant" : "key")}' AND id = '{key.Subject.Id}' AND period = {key.Period} AND kind = '{PostgresLeaseBook.KindName(key.Subject.Kind)}'"))!;
+
+    private async Task<decimal> HeldAsync(string replica) =>
+        (decimal)(await _database.ScalarAsync($"SELECT coalesce(sum(unspent), 0) FROM admission_holdings WHERE replica_id = '{replica}'"))!;
+
+    [Fact]
     public async Task SpendSeededFromTheLedger_StartsARowTheBookLacks_AndLeavesARowItHas()
     {
         await using var store = await OpenAsync();
         var book = store.LeaseBook!;
+        await book.RegisterAsync("replica_1", None).AsTask().WithTimeout(); // budgets are granted to registered replicas
         var fresh = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.MonthBudget), 24_316);
         var counted = new LeaseKey(new LeaseSubject(LimitScope.Key, "key_1", LeaseKind.MonthBudget), 24_316);
-        Assert.Equal(4m, await book.LeaseAsync(counted, 10m, 4m, None).AsTask().WithTimeout());
+        Assert.Equal(4m, await book.LeaseAsync(counted, 10m, 4m, "replica_1", None).AsTask().WithTimeout());
 
         await book.SeedAsync(fresh, 7.5m, None).AsTask().WithTimeout();
         await book.SeedAsync(counted, 7.5m, None).AsTask().WithTimeout(); // the book counts this row's spend itself
         await book.SeedAsync(fresh, 1m, None).AsTask().WithTimeout(); // a second replica starting: the row stays
 
-        Assert.Equal(2.5m, await book.LeaseAsync(fresh, 10m, 5m, None).AsTask().WithTimeout());
-        Assert.Equal(5m, await book.LeaseAsync(counted, 10m, 5m, None).AsTask().WithTimeout());
+        Assert.Equal(2.5m, await book.LeaseAsync(fresh, 10m, 5m, "replica_1", None).AsTask().WithTimeout());
+        Assert.Equal(5m, await book.LeaseAsync(counted, 10m, 5m, "replica_1", None).AsTask().WithTimeout());
     }
 
     [Fact]
@@ -298,17 +390,18 @@ public sealed class PostgresStoreTests : IAsyncLifetime
             LedgerSamples.Entry("r-6", noon, keyId: key.Id, cost: 20m, billable: false),
         ], None).WithTimeout();
         var book = store.LeaseBook!;
+        await book.RegisterAsync("replica_1", None).AsTask().WithTimeout(); // budgets are granted to registered replicas
         var tenantDay = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.DayBudget), LeasePeriods.Of(LeaseKind.DayBudget, noon));
         var keyDay = new LeaseKey(new LeaseSubject(LimitScope.Key, key.Id, LeaseKind.DayBudget), LeasePeriods.Of(LeaseKind.DayBudget, noon));
         var tenantMonth = new LeaseKey(new LeaseSubject(LimitScope.Tenant, "acme", LeaseKind.MonthBudget), LeasePeriods.Of(LeaseKind.MonthBudget, noon));
 
-        Assert.Equal(3m, await book.LeaseAsync(tenantDay, 10m, 5m, None).AsTask().WithTimeout());
-        Assert.Equal(6m, await book.LeaseAsync(keyDay, 10m, 8m, None).AsTask().WithTimeout());
-        Assert.Equal(93m, await book.LeaseAsync(tenantMonth, 200m, 100m, None).AsTask().WithTimeout());
+        Assert.Equal(3m, await book.LeaseAsync(tenantDay, 10m, 5m, "replica_1", None).AsTask().WithTimeout());
+        Assert.Equal(6m, await book.LeaseAsync(keyDay, 10m, 8m, "replica_1", None).AsTask().WithTimeout());
+        Assert.Equal(93m, await book.LeaseAsync(tenantMonth, 200m, 100m, "replica_1", None).AsTask().WithTimeout());
         // The row is started once: later leases count what the book holds, not the ledger again.
-        Assert.Equal(0m, await book.LeaseAsync(tenantDay, 10m, 5m, None).AsTask().WithTimeout());
-        await book.ReturnAsync(new LeaseReturn(tenantDay, 3m), None).AsTask().WithTimeout();
-        Assert.Equal(3m, await book.LeaseAsync(tenantDay, 10m, 5m, None).AsTask().WithTimeout());
+        Assert.Equal(0m, await book.LeaseAsync(tenantDay, 10m, 5m, "replica_1", None).AsTask().WithTimeout());
+        await book.ReturnAsync(new LeaseReturn(tenantDay, 3m), "replica_1", None).AsTask().WithTimeout();
+        Assert.Equal(3m, await book.LeaseAsync(tenantDay, 10m, 5m, "replica_1", None).AsTask().WithTimeout());
     }
 
     [Fact]
