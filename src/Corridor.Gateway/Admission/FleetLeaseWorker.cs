@@ -11,7 +11,7 @@ namespace Corridor.Gateway.Admission;
 /// Carries a fleet replica's leases between its <see cref="LeaseHoldings"/> and the shared <see cref="ILeaseBook"/>, off
 /// the request path: it wakes when a request asked for a slice (and every <see cref="Tick"/> for slices of the next
 /// period, idle give-backs and pruning), gives back what is due, asks for what is wanted and reports the grants. It
-/// registers the replica with the book and beats every <see cref="HeartbeatInterval"/> (and right after a budget grant)
+/// registers the replica with the book and beats every second (<see cref="HeartbeatInterval"/>) (and right after a budget grant)
 /// with what it holds unspent of budgets; when the book says the registration expired it drops those slices and
 /// registers again; every third of the expiry it has the book give back what replicas that stopped beating held. At
 /// shutdown it gives back everything unused and leaves the book. Its first work, before any lease, starts the book's rows of this day and
@@ -27,8 +27,11 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
     private static readonly TimeSpan PruneInterval = TimeSpan.FromMinutes(1);
     private readonly StopDeadline _stop = stop ?? StopDeadline.None(time);
 
-    /// <summary>How often the replica tells the book it is alive and what it holds of budgets (also right after a budget grant).</summary>
-    internal static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How often the replica tells the book it is alive and what it holds of budgets (also right after a budget grant):
+    /// every second, and at least four times within the expiry, so twice within the fence.
+    /// </summary>
+    internal static TimeSpan HeartbeatInterval(LeaseSizing sizing) => TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, sizing.Expiry.Ticks / 4));
 
     // Returns the book did not take (unreachable): tried again at every wake, so the book never keeps what was given back.
     // Each under the registration it was taken in: one sent after that registration expired gives nothing back (the
@@ -174,7 +177,7 @@ internal sealed partial class FleetLeaseWorker(FleetAdmissionCounters counters, 
                 failed = true;
             }
         }
-        if (budgetGranted || time.GetElapsedTime(_lastBeat) >= HeartbeatInterval)
+        if (budgetGranted || time.GetElapsedTime(_lastBeat) >= HeartbeatInterval(counters.Holdings.Sizing))
         {
             await HeartbeatAsync(cancellationToken);
         }

@@ -77,6 +77,7 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
 
             storage:
               postgres: "{_database.ConnectionString}"
+              leaseExpirySeconds: 2
             """;
         await File.WriteAllTextAsync(config, _config);
         var environment = new Dictionary<string, string> { [AdminTokenVariable] = AdminToken };
@@ -266,6 +267,84 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
         var spent = billed.Sum(r => r.Cost);
         Assert.True(spent <= Budget, $"both replicas together spent {spent}, over the budget {Budget}");
         Assert.True(spent > Budget / 2, $"only {spent} of {Budget} spent");
+    }
+
+    /// <summary>
+    /// A replica killed with SIGKILL while holding slices of a hard daily budget does not keep them taken until the day
+    /// ends: after the lease expiry (2 s here) the book gives back what it last reported unspent, and the survivor admits
+    /// up to the whole budget. At the end the book counts exactly the fleet's billed spend and what the survivor holds.
+    /// </summary>
+    [Fact]
+    public async Task AReplicaKilledHoldingBudgetSlices_LeavesTheRestOfTheBudgetToTheSurvivor()
+    {
+        const decimal Budget = 0.004m;
+        using var adminA = Admin(_a);
+        var secret = await AddTenantWithLimitsAsync(adminA, new { daily_budget = "0.004" });
+        var onA = OpenAI(_a, secret).GetChatClient("gpt-4.1");
+        var onB = OpenAI(_b, secret).GetChatClient("gpt-4.1");
+        await WaitForAsync("a request admitted on A", async () => await TryChatAsync(onA, "On A") == 200);
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(PostgresConnectionString: _database.ConnectionString), CancellationToken.None).WithTimeout();
+        await WaitForAsync("A's ledger row to be written", async () => (await BilledAsync(store)).Count == 1);
+        await WaitForHeartbeatsAsync(); // A's report counts its settled request
+        Assert.True(await HeldAsync() > 0m, "A holds nothing of its slice: the test shows nothing");
+
+        await _a.KillAsync();
+        await WaitForAsync("the book to reclaim A's registration", async () => (long)(await _database.ScalarAsync("SELECT count(*) FROM admission_replicas"))! == 1);
+
+        var (refusedInARow, served) = (0, 1);
+        for (var i = 0; i < 400 && refusedInARow < 4; i++)
+        {
+            var status = await TryChatAsync(onB, $"Request {i} on B");
+            served += status == 200 ? 1 : 0;
+            // A 429 fetching its share is tried again; only insufficient_quota counts as spent.
+            refusedInARow = status == -1 ? refusedInARow + 1 : status == 200 ? 0 : refusedInARow;
+        }
+        Assert.Equal(4, refusedInARow);
+        var billed = new List<Core.Metering.LedgerEntry>();
+        await WaitForAsync("B's ledger rows to be written", async () => (billed = await BilledAsync(store)).Count == served);
+        await WaitForHeartbeatsAsync();
+
+        var spent = billed.Sum(r => r.Cost);
+        var taken = (decimal)(await _database.ScalarAsync("SELECT sum(taken) FROM admission_leases WHERE id = 'fleet' AND kind = 'day_budget'"))!;
+        Assert.Equal(taken, spent + await HeldAsync());
+        Assert.True(spent <= Budget, $"the fleet spent {spent}, over the budget {Budget}");
+    }
+
+    /// <summary>The status of one chat request: 200, 429 (a slice on its way) or -1 for insufficient_quota.</summary>
+    private static async Task<int> TryChatAsync(ChatClient chat, string prompt)
+    {
+        try
+        {
+            await chat.CompleteChatAsync([new UserChatMessage(prompt)], new ChatCompletionOptions { MaxOutputTokenCount = 16 }).WithTimeout();
+            return 200;
+        }
+        catch (System.ClientModel.ClientResultException e) when (e.Status == 429)
+        {
+            return e.Message.Contains("insufficient_quota", StringComparison.Ordinal) ? -1 : 429;
+        }
+    }
+
+    private static async Task<List<Core.Metering.LedgerEntry>> BilledAsync(ICorridorStore store)
+    {
+        var billed = new List<Core.Metering.LedgerEntry>();
+        await foreach (var row in store.ReadLedgerAsync(null, null, CancellationToken.None))
+        {
+            if (row.TenantId == "fleet" && row.Billable)
+            {
+                billed.Add(row);
+            }
+        }
+        return billed;
+    }
+
+    /// <summary>What the replicas the book knows hold unspent of budgets, as they last reported it.</summary>
+    private async Task<decimal> HeldAsync() => (decimal)(await _database.ScalarAsync("SELECT coalesce(sum(unspent), 0) FROM admission_holdings WHERE replica_id IN (SELECT replica_id FROM admission_replicas)"))!;
+
+    /// <summary>Waits until every registered replica beat after now: their reports count what they settled before.</summary>
+    private async Task WaitForHeartbeatsAsync()
+    {
+        var mark = (DateTime)(await _database.ScalarAsync("SELECT now() + interval '100 milliseconds'"))!;
+        await WaitForAsync("the replicas' next heartbeats", async () => (DateTime)(await _database.ScalarAsync("SELECT min(seen) FROM admission_replicas"))! > mark);
     }
 
     private static long Minute(DateTimeOffset time) => time.ToUnixTimeSeconds() / 60;
