@@ -135,10 +135,16 @@ internal static partial class ResponsesToChat
         }
     }
 
+    /// <summary>
+    /// An echoed value nests as deeply as the client wrote it (a tool's schema), which the front door and the translation
+    /// accept to <see cref="Json.MaxDepth"/>: read with the reader's default (64), a deeper one threw.
+    /// </summary>
+    private static readonly JsonDocumentOptions EchoOptions = new() { MaxDepth = Json.MaxDepth };
+
     /// <summary>Each echoed parameter's JSON: the client's value from <paramref name="echo"/>, else the default.</summary>
     internal static (string Name, byte[] Value)[] ReadEcho(byte[] echo)
     {
-        using var document = JsonDocument.Parse(echo);
+        using var document = JsonDocument.Parse(echo, EchoOptions);
         return [.. Echoed.Select(e => (e.Name, document.RootElement.TryGetProperty(e.Name, out var value)
             ? System.Text.Encoding.UTF8.GetBytes(value.GetRawText())
             : System.Text.Encoding.UTF8.GetBytes(e.Default)))];
@@ -184,7 +190,7 @@ internal static partial class ResponsesToChat
     /// <summary>The echoed <c>reasoning</c> object with its <c>effort</c> the one applied (null: none was sent).</summary>
     private static byte[] WithEffort(byte[] reasoning, string? effort)
     {
-        using var document = JsonDocument.Parse(reasoning);
+        using var document = JsonDocument.Parse(reasoning, EchoOptions);
         var buffer = new ArrayBufferWriter<byte>(64);
         using (var writer = new Utf8JsonWriter(buffer, Json.WriterOptions))
         {

@@ -211,6 +211,25 @@ public sealed class ResponsesToChatTests
     }
 
     [Fact]
+    public void ParametersNestedAsDeepAsTheFrontDoorAccepts_AreEchoed_AndStrippedReasoningToo()
+    {
+        // A tool schema (or any echoed object) 100 levels deep: the front door and the translation take it (128), so its echo
+        // must read it too, once for the answer and again when policy changed what was forwarded.
+        var deep = string.Concat(Enumerable.Repeat("{\"a\":", 100)) + "1" + new string('}', 100);
+        var result = ResponsesToChat.TranslateRequest(Encoding.UTF8.GetBytes(
+            $$"""{"model":"m","input":"Hi","reasoning":{"effort":"high","x":{{deep}}},"tools":[{"type":"function","name":"f","parameters":{{deep}}}]}"""), out var echo);
+        Assert.NotNull(result.Body);
+
+        var context = ResponsesContext.For("00ab", DateTimeOffset.UnixEpoch, echo);
+        context.Forwarded("""{"model":"m","messages":[],"reasoning_effort":"high"}"""u8, """{"model":"m","messages":[]}"""u8);
+        var answer = ResponsesToChat.TranslateResponse("""{"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"""u8, context, "m");
+
+        var echoed = JsonDocument.Parse(answer.Body, new JsonDocumentOptions { MaxDepth = 256 }).RootElement;
+        Assert.Equal(JsonValueKind.Null, echoed.GetProperty("reasoning").GetProperty("effort").ValueKind);
+        Assert.Equal(JsonValueKind.Object, echoed.GetProperty("tools")[0].GetProperty("parameters").GetProperty("a").ValueKind);
+    }
+
+    [Fact]
     public void AForwardedRequestPolicyDidNotChange_LeavesTheEchoAsAsked()
     {
         var context = new ResponsesContext("resp_00ab", 1_700_000_000, """{"top_logprobs":2}"""u8.ToArray());
