@@ -15,7 +15,7 @@ public enum RequestTraits : ushort
     /// <summary>
     /// The request asked the model to reason through its parameters, as the gateway's front door reads them:
     /// <c>reasoning_effort</c> or Responses' <c>reasoning.effort</c> other than none or minimal, Anthropic's
-    /// <c>thinking</c> other than disabled, <c>chat_template_kwargs.enable_thinking</c> (or <c>thinking</c>) true.
+    /// <c>thinking</c> other than disabled, <c>chat_template_kwargs.enable_thinking</c> (or <c>thinking</c>) other than false or null.
     /// </summary>
     ReasoningRequested = 4,
 
