@@ -53,6 +53,7 @@ internal static class ChatToMessages
         }
 
         var text = new StringBuilder();
+        var reasoning = new StringBuilder();
         var toolUses = new List<JsonElement>();
         if (hasContent)
         {
@@ -63,11 +64,15 @@ internal static class ChatToMessages
                     case "text":
                         text.Append(block.StringOrNull("text"));
                         break;
+                    case "thinking":
+                        // DeepSeek's reasoning_content, which chat clients (and the Responses translation) read.
+                        reasoning.Append(block.StringOrNull("thinking"));
+                        break;
                     case "tool_use":
                         toolUses.Add(block);
                         break;
                     default:
-                        // thinking and server-tool blocks have no chat-completions counterpart.
+                        // redacted_thinking (encrypted, nothing to read) and server-tool blocks have no chat-completions counterpart.
                         break;
                 }
             }
@@ -94,6 +99,10 @@ internal static class ChatToMessages
             else
             {
                 writer.WriteString("content", text.ToString());
+            }
+            if (reasoning.Length > 0)
+            {
+                writer.WriteString("reasoning_content", reasoning.ToString());
             }
             writer.WriteNull("refusal");
             if (toolUses.Count > 0)
@@ -146,6 +155,10 @@ internal static class ChatToMessages
         if (ReadSampling(root, defaultMaxTokens, request) is { } samplingProblem)
         {
             return samplingProblem;
+        }
+        if (ReadThinking(root, request) is { } thinkingProblem)
+        {
+            return thinkingProblem;
         }
         return ReadResponseFormat(root, request);
     }
@@ -506,6 +519,61 @@ internal static class ChatToMessages
     }
 
     /// <summary>
+    /// Anthropic's <c>thinking</c>, from the client's own <c>thinking</c> object (sent as it is) or from
+    /// <c>reasoning_effort</c>: a budget of 20, 50, 80 or 95 % of <c>max_tokens</c> for <c>low</c>, <c>medium</c>,
+    /// <c>high</c> and <c>xhigh</c> (as OpenRouter shares it), at least Anthropic's least (1024) and at most 32000,
+    /// and always below <c>max_tokens</c>, which Anthropic requires and which is not raised (it is what the request
+    /// reserved, or the policy's cap). <c>none</c> and <c>minimal</c>, as the front door reads them, ask for none.
+    /// </summary>
+    private static Problem? ReadThinking(JsonElement root, MessagesRequest request)
+    {
+        if (root.TryGet("thinking", out var thinking) && thinking.ValueKind != JsonValueKind.Null)
+        {
+            if (thinking.ValueKind != JsonValueKind.Object)
+            {
+                return Problem.WrongType("thinking", "an object");
+            }
+            request.Thinking = thinking;
+        }
+        if (root.OptionalString("reasoning_effort", "reasoning_effort", out var effort) is { } effortProblem)
+        {
+            return effortProblem;
+        }
+        double? share = effort switch
+        {
+            null or "none" or "minimal" => null,
+            "low" => 0.2,
+            "medium" => 0.5,
+            "high" => 0.8,
+            "xhigh" => 0.95,
+            _ => double.NaN,
+        };
+        if (share is double.NaN)
+        {
+            return Problem.WrongType("reasoning_effort", "one of 'none', 'minimal', 'low', 'medium', 'high' or 'xhigh' for this model");
+        }
+        if (request.Thinking is null && share is { } part && request.MaxTokens > MinThinkingBudget)
+        {
+            request.ThinkingBudget = Math.Min(Math.Clamp((long)(request.MaxTokens * part), MinThinkingBudget, MaxThinkingBudget), request.MaxTokens - 1);
+        }
+        // With thinking on, Anthropic wants the last assistant turn of a tool loop to begin with its signed thinking block
+        // ("a final assistant message must start with a thinking block"), which a chat history cannot carry; its error
+        // says to turn thinking off instead, so the loop's next step is asked without it.
+        if (request.Turns.Count > 0 && request.Turns[^1] is { Role: "user" } last && last.Blocks.Exists(block => block is ToolResultBlock))
+        {
+            request.Thinking = null;
+            request.ThinkingBudget = null;
+        }
+        return null;
+    }
+
+    /// <summary>Anthropic's least <c>budget_tokens</c>.</summary>
+    private const long MinThinkingBudget = 1024;
+
+    /// <summary>The most <c>reasoning_effort</c> asks for: past it Anthropic advises batches, and OpenRouter stops there too.</summary>
+    private const long MaxThinkingBudget = 32000;
+
+    /// <summary>
     /// The Messages API has no JSON mode, so a JSON response format becomes a system instruction. That makes
     /// JSON very likely but does not enforce it the way OpenAI's constrained decoding does.
     /// </summary>
@@ -560,6 +628,18 @@ internal static class ChatToMessages
             if (request.Tools.Count > 0)
             {
                 WriteTools(writer, request);
+            }
+            if (request.Thinking is { } thinking)
+            {
+                writer.WritePropertyName("thinking");
+                thinking.WriteTo(writer);
+            }
+            else if (request.ThinkingBudget is { } budget)
+            {
+                writer.WriteStartObject("thinking");
+                writer.WriteString("type", "enabled");
+                writer.WriteNumber("budget_tokens", budget);
+                writer.WriteEndObject();
             }
             if (request.Temperature is { } temperature)
             {
@@ -673,6 +753,10 @@ internal static class ChatToMessages
         public List<string> Stop { get; } = [];
         public string? User { get; set; }
         public bool Stream { get; set; }
+        /// <summary>The client's own Anthropic <c>thinking</c> object, sent as it is.</summary>
+        public JsonElement? Thinking { get; set; }
+        /// <summary>The thinking budget <c>reasoning_effort</c> asks for.</summary>
+        public long? ThinkingBudget { get; set; }
 
         /// <summary>Anthropic wants user and assistant turns to alternate: consecutive same-role messages merge into one turn.</summary>
         public void AddTurn(string role, List<Block> blocks)

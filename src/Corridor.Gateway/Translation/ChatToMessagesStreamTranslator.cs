@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace Corridor.Gateway.Translation;
 
 /// <summary>
-/// Anthropic Messages events → OpenAI <c>chat.completion.chunk</c> events. Text blocks become content deltas;
+/// Anthropic Messages events → OpenAI <c>chat.completion.chunk</c> events. Text blocks become content deltas,
+/// thinking blocks <c>reasoning_content</c> deltas;
 /// each <c>tool_use</c> block becomes the next tool-call index (id, type and name in its first delta, then
 /// argument fragments); <c>message_delta</c> gives the finish chunk, <c>message_stop</c> the usage chunk
 /// (when asked for) and <c>data: [DONE]</c>.
@@ -110,13 +111,19 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
                     WriteChunk(output, ChunkKind.Content, text: text);
                 }
                 break;
+            case "thinking":
+                if (block.StringOrNull("thinking") is { Length: > 0 } thinking)
+                {
+                    WriteChunk(output, ChunkKind.Reasoning, text: thinking);
+                }
+                break;
             case "tool_use":
                 var toolIndex = _toolCallIndexes.Count;
                 _toolCallIndexes[index] = toolIndex;
                 WriteChunk(output, ChunkKind.ToolCallStart, toolIndex, block.StringOrNull("id"), block.StringOrNull("name"));
                 break;
             default:
-                // thinking and server-tool blocks have no chat-completions counterpart.
+                // redacted_thinking (encrypted, nothing to read) and server-tool blocks have no chat-completions counterpart.
                 break;
         }
     }
@@ -143,8 +150,15 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
                     WriteChunk(output, ChunkKind.ToolCallArguments, toolIndex, text: fragment);
                 }
                 break;
+            case "thinking_delta":
+                if (delta.StringOrNull("thinking") is { Length: > 0 } thinking)
+                {
+                    EnsureStarted(output);
+                    WriteChunk(output, ChunkKind.Reasoning, text: thinking);
+                }
+                break;
             default:
-                // thinking_delta, signature_delta, citations_delta.
+                // signature_delta (the thinking block's signature, which only Anthropic reads), citations_delta.
                 break;
         }
     }
@@ -177,6 +191,10 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
                 break;
             case ChunkKind.Content:
                 writer.WriteString("content", text);
+                break;
+            case ChunkKind.Reasoning:
+                // DeepSeek's reasoning deltas, which chat clients (and the Responses translation) read.
+                writer.WriteString("reasoning_content", text);
                 break;
             case ChunkKind.ToolCallStart:
             case ChunkKind.ToolCallArguments:
@@ -247,6 +265,7 @@ internal sealed class ChatToMessagesStreamTranslator : StreamTranslator
     {
         Role,
         Content,
+        Reasoning,
         ToolCallStart,
         ToolCallArguments,
         Finish,

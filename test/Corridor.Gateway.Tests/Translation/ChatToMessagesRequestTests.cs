@@ -304,6 +304,8 @@ public sealed class ChatToMessagesRequestTests
         { """{"messages":[{"role":"user","content":"hi"}],"stop":[1]}""", "stop", "string or an array of strings" },
         { """{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}""", "response_format.json_schema.schema", "JSON schema object" },
         { """{"messages":[{"role":"user","content":"hi"}],"stream":"yes"}""", "stream", "must be a boolean" },
+        { """{"messages":[{"role":"user","content":"hi"}],"reasoning_effort":"extreme"}""", "reasoning_effort", "must be one of" },
+        { """{"messages":[{"role":"user","content":"hi"}],"thinking":true}""", "thinking", "must be an object" },
     };
 
     [Theory]
@@ -319,6 +321,130 @@ public sealed class ChatToMessagesRequestTests
     {
         var result = ChatToMessages.TranslateRequest("""{"messages":[{"role":"user","content":"hi"}]}"""u8, Model, 4096);
         TranslationAssert.Body("""{"model":"claude-sonnet-4-up","max_tokens":4096,"messages":[{"role":"user","content":"hi"}]}""", result);
+    }
+
+    /// <summary>(case, request, default max_tokens, expected Anthropic request).</summary>
+    public static TheoryData<string, string, int, string> Reasoning => new()
+    {
+        {
+            "reasoning_effort low, medium, high and xhigh think on 20, 50, 80 and 95 % of max_tokens",
+            """{"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":10000,"reasoning_effort":"medium"}""",
+            DefaultMaxTokens,
+            """{"model":"claude-sonnet-4-up","max_tokens":10000,"messages":[{"role":"user","content":"hi"}],"thinking":{"type":"enabled","budget_tokens":5000}}"""
+        },
+        {
+            "high",
+            """{"messages":[{"role":"user","content":"hi"}],"max_tokens":10000,"reasoning_effort":"high"}""",
+            DefaultMaxTokens,
+            """{"model":"claude-sonnet-4-up","max_tokens":10000,"messages":[{"role":"user","content":"hi"}],"thinking":{"type":"enabled","budget_tokens":8000}}"""
+        },
+        {
+            "xhigh",
+            """{"messages":[{"role":"user","content":"hi"}],"max_tokens":10000,"reasoning_effort":"xhigh"}""",
+            DefaultMaxTokens,
+            """{"model":"claude-sonnet-4-up","max_tokens":10000,"messages":[{"role":"user","content":"hi"}],"thinking":{"type":"enabled","budget_tokens":9500}}"""
+        },
+        {
+            "low is at least Anthropic's least budget, 1024",
+            """{"messages":[{"role":"user","content":"hi"}],"max_tokens":2000,"reasoning_effort":"low"}""",
+            DefaultMaxTokens,
+            """{"model":"claude-sonnet-4-up","max_tokens":2000,"messages":[{"role":"user","content":"hi"}],"thinking":{"type":"enabled","budget_tokens":1024}}"""
+        },
+        {
+            "the budget is at most 32000",
+            """{"messages":[{"role":"user","content":"hi"}],"max_tokens":64000,"reasoning_effort":"high"}""",
+            DefaultMaxTokens,
+            """{"model":"claude-sonnet-4-up","max_tokens":64000,"messages":[{"role":"user","content":"hi"}],"thinking":{"type":"enabled","budget_tokens":32000}}"""
+        },
+        {
+            "without max tokens the budget is a share of the default, which is not raised (it is what the request reserved)",
+            """{"messages":[{"role":"user","content":"hi"}],"reasoning_effort":"high"}""",
+            4096,
+            """{"model":"claude-sonnet-4-up","max_tokens":4096,"messages":[{"role":"user","content":"hi"}],"thinking":{"type":"enabled","budget_tokens":3276}}"""
+        },
+        {
+            "max_tokens too small for Anthropic's least budget: no thinking",
+            """{"messages":[{"role":"user","content":"hi"}],"max_tokens":1024,"reasoning_effort":"high"}""",
+            DefaultMaxTokens,
+            """{"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]}"""
+        },
+        {
+            "none and minimal ask for no thinking",
+            """{"messages":[{"role":"user","content":"hi"}],"max_tokens":10000,"reasoning_effort":"minimal"}""",
+            DefaultMaxTokens,
+            """{"model":"claude-sonnet-4-up","max_tokens":10000,"messages":[{"role":"user","content":"hi"}]}"""
+        },
+        {
+            "none",
+            """{"messages":[{"role":"user","content":"hi"}],"max_tokens":10000,"reasoning_effort":"none"}""",
+            DefaultMaxTokens,
+            """{"model":"claude-sonnet-4-up","max_tokens":10000,"messages":[{"role":"user","content":"hi"}]}"""
+        },
+        {
+            "Anthropic's own thinking object goes as it is, before reasoning_effort",
+            """{"messages":[{"role":"user","content":"hi"}],"max_tokens":10000,"reasoning_effort":"low","thinking":{"type":"enabled","budget_tokens":4096}}""",
+            DefaultMaxTokens,
+            """{"model":"claude-sonnet-4-up","max_tokens":10000,"messages":[{"role":"user","content":"hi"}],"thinking":{"type":"enabled","budget_tokens":4096}}"""
+        },
+        {
+            "an assistant's reasoning_content goes nowhere: a thinking block needs Anthropic's signature",
+            """
+            {"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello.","reasoning_content":"Greet back."},{"role":"user","content":"more"}],
+             "max_tokens":10000,"reasoning_effort":"medium"}
+            """,
+            DefaultMaxTokens,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":10000,
+             "messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello."},{"role":"user","content":"more"}],
+             "thinking":{"type":"enabled","budget_tokens":5000}}
+            """
+        },
+        {
+            "a tool loop's next step thinks not: Anthropic wants the last assistant turn's signed thinking block before its tool_use",
+            """
+            {"messages":[{"role":"user","content":"weather?"},
+                         {"role":"assistant","content":null,"reasoning_content":"Ask the tool.","tool_calls":[{"id":"call_1","type":"function","function":{"name":"w","arguments":"{}"}}]},
+                         {"role":"tool","tool_call_id":"call_1","content":"sunny"}],
+             "max_tokens":10000,"reasoning_effort":"high","thinking":{"type":"enabled","budget_tokens":2048}}
+            """,
+            DefaultMaxTokens,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":10000,
+             "messages":[{"role":"user","content":"weather?"},
+                         {"role":"assistant","content":[{"type":"tool_use","id":"call_1","name":"w","input":{}}]},
+                         {"role":"user","content":[{"type":"tool_result","tool_use_id":"call_1","content":"sunny"}]}]}
+            """
+        },
+        {
+            "after the tool loop's answer the next question thinks again",
+            """
+            {"messages":[{"role":"user","content":"weather?"},
+                         {"role":"assistant","tool_calls":[{"id":"call_1","type":"function","function":{"name":"w","arguments":"{}"}}]},
+                         {"role":"tool","tool_call_id":"call_1","content":"sunny"},
+                         {"role":"assistant","content":"Sunny."},
+                         {"role":"user","content":"tomorrow?"}],
+             "max_tokens":10000,"reasoning_effort":"low"}
+            """,
+            DefaultMaxTokens,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":10000,
+             "messages":[{"role":"user","content":"weather?"},
+                         {"role":"assistant","content":[{"type":"tool_use","id":"call_1","name":"w","input":{}}]},
+                         {"role":"user","content":[{"type":"tool_result","tool_use_id":"call_1","content":"sunny"}]},
+                         {"role":"assistant","content":"Sunny."},
+                         {"role":"user","content":"tomorrow?"}],
+             "thinking":{"type":"enabled","budget_tokens":2000}}
+            """
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Reasoning))]
+    public void ReasoningEffort_IsAThinkingBudgetWithinMaxTokens_AndReasoningContentGoesNowhere(string @case, string chatRequest, int defaultMaxTokens, string expectedMessagesRequest)
+    {
+        Assert.NotEmpty(@case);
+        var result = ChatToMessages.TranslateRequest(Encoding.UTF8.GetBytes(chatRequest), Model, defaultMaxTokens);
+        TranslationAssert.Body(expectedMessagesRequest, result);
     }
 
     [Fact]

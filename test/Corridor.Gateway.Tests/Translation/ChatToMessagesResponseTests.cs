@@ -41,12 +41,33 @@ public sealed class ChatToMessagesResponseTests
 
         TranslationAssert.Body("""
             {"id":"chatcmpl-abc123","object":"chat.completion","created":1700000000,"model":"gpt-4.1",
-             "choices":[{"index":0,"message":{"role":"assistant","content":"Checking both cities.","refusal":null,
+             "choices":[{"index":0,"message":{"role":"assistant","content":"Checking both cities.","reasoning_content":"The user wants weather.","refusal":null,
                "tool_calls":[
                  {"id":"toolu_01A","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\",\"units\":\"c\"}"}},
                  {"id":"toolu_01B","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\",\"days\":[1,2]}"}}]},
                "logprobs":null,"finish_reason":"tool_calls"}],
              "usage":{"prompt_tokens":40,"completion_tokens":60,"total_tokens":100,"prompt_tokens_details":{"cached_tokens":0}}}
+            """, result);
+    }
+
+    [Fact]
+    public void ThinkingBlocks_AreTheMessagesReasoningContent_AndRedactedThinkingIsLeftOut()
+    {
+        var result = Translate("""
+            {"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-20250514",
+             "content":[
+               {"type":"thinking","thinking":"Oslo is Norway's capital. ","signature":"EqQBCgIYAhIM1gbcDa9GJwZA2b3h"},
+               {"type":"redacted_thinking","data":"EmwKAhgBEgy3va3pzix/LafPsn4a"},
+               {"type":"thinking","thinking":"Say it plainly.","signature":"EqQBCgIYAhIMkUmlZ"},
+               {"type":"text","text":"Oslo."}],
+             "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":90}}
+            """);
+
+        TranslationAssert.Body("""
+            {"id":"chatcmpl-abc123","object":"chat.completion","created":1700000000,"model":"gpt-4.1",
+             "choices":[{"index":0,"message":{"role":"assistant","content":"Oslo.","reasoning_content":"Oslo is Norway's capital. Say it plainly.","refusal":null},
+                         "logprobs":null,"finish_reason":"stop"}],
+             "usage":{"prompt_tokens":20,"completion_tokens":90,"total_tokens":110,"prompt_tokens_details":{"cached_tokens":0}}}
             """, result);
     }
 

@@ -111,6 +111,65 @@ public sealed class ChatToMessagesStreamTests
     }
 
     [Fact]
+    public void ThinkingDeltas_AreReasoningContentDeltasBeforeTheContent_SignaturesAndRedactedThinkingAreLeftOut()
+    {
+        var translator = Create(includeUsage: false);
+
+        var output = TranslationAssert.Feed(translator, """
+            event: message_start
+            data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"usage":{"input_tokens":20,"output_tokens":1}}}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Oslo is "}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Norway's capital."}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM1gbcDa9GJwZA2b3h"}}
+
+            event: content_block_stop
+            data: {"type":"content_block_stop","index":0}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"EmwKAhgBEgy3va3pzix/LafPsn4a"}}
+
+            event: content_block_stop
+            data: {"type":"content_block_stop","index":1}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"Oslo."}}
+
+            event: content_block_stop
+            data: {"type":"content_block_stop","index":2}
+
+            event: message_delta
+            data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":90}}
+
+            event: message_stop
+            data: {"type":"message_stop"}
+
+            """);
+
+        TranslationAssert.Events(
+        [
+            Chunk("""{"role":"assistant","content":""}""", usageNull: false),
+            Chunk("""{"reasoning_content":"Oslo is "}""", usageNull: false),
+            Chunk("""{"reasoning_content":"Norway's capital."}""", usageNull: false),
+            Chunk("""{"content":"Oslo."}""", usageNull: false),
+            Chunk("{}", "stop", usageNull: false),
+            (null, "[DONE]"),
+        ], output);
+        Assert.Equal(new TokenUsage(20, 90), translator.Usage);
+    }
+
+    [Fact]
     public void WithoutIncludeUsage_NoUsageFieldOrChunkIsWritten()
     {
         var translator = Create(includeUsage: false);
