@@ -95,6 +95,66 @@ public sealed class AnthropicMessagesTests
     }
 
     [Fact]
+    public async Task WithThinkingEnabled_ASignedThinkingBlockComesBeforeTheText_WholeAndStreamed_CountedInOutputTokens()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        const string Thinking = ""","thinking":{"type":"enabled","budget_tokens":1024}""";
+
+        var json = (await sim.PostMessagesAsync(Bodies.AnthropicMessage("Why is the sky blue?", Thinking, maxTokens: 4096))).Json;
+        var again = (await sim.PostMessagesAsync(Bodies.AnthropicMessage("Why is the sky blue?", Thinking, maxTokens: 4096))).Json;
+        var plain = (await sim.PostMessagesAsync(Bodies.AnthropicMessage("Why is the sky blue?", maxTokens: 4096))).Json;
+        var stream = await sim.StreamAsync("/v1/messages", Bodies.AnthropicMessage("Why is the sky blue?", Thinking + ""","stream":true""", maxTokens: 4096),
+            ("anthropic-version", "2023-06-01"));
+
+        var content = json.GetProperty("content");
+        Assert.Equal(2, content.GetArrayLength());
+        var thinking = content[0];
+        Assert.Equal("thinking", thinking.GetProperty("type").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(thinking.GetProperty("thinking").GetString()));
+        Assert.False(string.IsNullOrEmpty(thinking.GetProperty("signature").GetString()));
+        Assert.Equal(thinking.GetRawText(), again.GetProperty("content")[0].GetRawText());
+        Assert.Equal("text", content[1].GetProperty("type").GetString());
+        Assert.Equal(plain.GetProperty("content")[0].GetProperty("text").GetString(), content[1].GetProperty("text").GetString());
+        var outputTokens = json.GetProperty("usage").GetProperty("output_tokens").GetInt32();
+        Assert.True(outputTokens > plain.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+
+        // As Anthropic streams it: the thinking block (announced empty, with an empty signature), its thinking_delta events, one
+        // signature_delta and its stop, then the text block at index 1.
+        Assert.False(stream.Failed);
+        var events = stream.Events.Select(e => e.Json).ToList();
+        var starts = events.Where(e => e.GetProperty("type").GetString() == "content_block_start").ToList();
+        Assert.Equal(2, starts.Count);
+        Assert.Equal("""{"type":"thinking","thinking":"","signature":""}""", starts[0].GetProperty("content_block").GetRawText());
+        Assert.Equal((0, 1), (starts[0].GetProperty("index").GetInt32(), starts[1].GetProperty("index").GetInt32()));
+        Assert.Equal("text", starts[1].GetProperty("content_block").GetProperty("type").GetString());
+        var deltas = events.Where(e => e.GetProperty("type").GetString() == "content_block_delta").Select(e => e.GetProperty("delta")).ToList();
+        string Joined(string type, string field) => string.Concat(deltas.Where(d => d.GetProperty("type").GetString() == type).Select(d => d.GetProperty(field).GetString()));
+        Assert.Equal(thinking.GetProperty("thinking").GetString(), Joined("thinking_delta", "thinking"));
+        Assert.Equal(thinking.GetProperty("signature").GetString(), Joined("signature_delta", "signature"));
+        Assert.Equal(content[1].GetProperty("text").GetString(), Joined("text_delta", "text"));
+        var types = deltas.Select(d => d.GetProperty("type").GetString()).ToList();
+        Assert.Equal(types.LastIndexOf("thinking_delta") + 1, types.IndexOf("signature_delta"));
+        Assert.True(types.IndexOf("signature_delta") < types.IndexOf("text_delta"));
+        var stops = events.Where(e => e.GetProperty("type").GetString() == "content_block_stop").Select(e => e.GetProperty("index").GetInt32()).ToList();
+        Assert.Equal([0, 1], stops);
+        Assert.Equal(outputTokens, events.Single(e => e.GetProperty("type").GetString() == "message_delta").GetProperty("usage").GetProperty("output_tokens").GetInt32());
+    }
+
+    [Theory]
+    [InlineData(""","thinking":{"type":"enabled","budget_tokens":1000}""", 4096, "thinking.enabled.budget_tokens")]
+    [InlineData(""","thinking":{"type":"enabled","budget_tokens":4096}""", 4096, "max_tokens")]
+    public async Task AThinkingBudgetAnthropicRefuses_IsAnInvalidRequestError(string thinking, int maxTokens, string messageStart)
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var response = await sim.PostMessagesAsync(Bodies.AnthropicMessage(extra: thinking, maxTokens: maxTokens));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        Assert.Equal("invalid_request_error", response.Json.GetProperty("error").GetProperty("type").GetString());
+        Assert.StartsWith(messageStart, response.Json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MissingMaxTokens_IsAnInvalidRequestError()
     {
         await using var sim = await SimulatorFixture.StartAsync();

@@ -19,7 +19,7 @@ internal enum FinishReason
 
 /// <summary>
 /// One answer: text pieces, or a tool call whose argument JSON is streamed in pieces; a reasoning model's text answer
-/// begins with <paramref name="reasoning"/> pieces of reasoning (DeepSeek's <c>reasoning_content</c>).
+/// begins with <paramref name="reasoning"/> pieces of reasoning (DeepSeek's <c>reasoning_content</c>, Anthropic's thinking block).
 /// </summary>
 internal sealed class ChoicePlan(int index, ulong key, string[] pieces, int count, FinishReason finish, string? toolName, string? toolCallId, int reasoning = 0)
 {
@@ -91,7 +91,7 @@ internal sealed class CompletionPlan
 
     /// <summary>
     /// Whether <paramref name="model"/> reasons before it answers and says so, as DeepSeek's <c>deepseek-reasoner</c> does
-    /// in <c>reasoning_content</c> (an OpenAI-dialect field: the Anthropic dialect's plans never reason).
+    /// in <c>reasoning_content</c> (on the OpenAI endpoints; an Anthropic request reasons when it enables <c>thinking</c>).
     /// </summary>
     public static bool Reasons(string model) => model.Contains("reasoner", StringComparison.OrdinalIgnoreCase);
 

@@ -71,7 +71,7 @@ internal sealed class SimulatorEndpoints
         IChatFormat format = dialect == Dialect.Anthropic ? AnthropicMessageFormat.Instance : OpenAIChatFormat.Instance;
         var model = ModelOrDeployment(context, request.Model);
         var plan = CompletionPlan.Create(request, model, _state.Options.Seed, admission.Sequence, _state.Time.GetUtcNow().ToUnixTimeSeconds(), format.Ids,
-            _state.PromptCache.Use(model, request, dialect), reasons: dialect != Dialect.Anthropic && CompletionPlan.Reasons(model));
+            _state.PromptCache.Use(model, request, dialect), reasons: dialect == Dialect.Anthropic ? request.Thinking : CompletionPlan.Reasons(model));
         if (!request.Stream)
         {
             await HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, (format, plan), static (writer, state) => state.format.WriteWhole(writer, state.plan),

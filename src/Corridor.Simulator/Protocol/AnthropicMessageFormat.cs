@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text.Json;
 using Corridor.Simulator.Generation;
 using Corridor.Simulator.Http;
@@ -24,7 +25,17 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         var choice = Only(plan);
         WriteMessageStart(writer, plan);
         writer.WriteStartArray("content"u8);
-        WriteBlockStart(writer, plan, choice, whole: true);
+        if (choice.Reasoning > 0)
+        {
+            WriteThinkingBlock(writer, choice, whole: true);
+        }
+
+        // A cap that cut the thinking leaves no answer block.
+        if (choice.Reasoning == 0 || choice.Count > choice.Reasoning)
+        {
+            WriteBlockStart(writer, plan, choice, whole: true);
+        }
+
         writer.WriteEndArray();
         writer.WriteString("stop_reason"u8, StopReason(choice.Finish));
         writer.WriteNull("stop_sequence"u8);
@@ -49,26 +60,104 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         writer.WriteEndObject();
         session.EndEvent();
 
-        writer = session.BeginEvent("content_block_start"u8);
-        writer.WriteStartObject();
-        writer.WriteString("type"u8, "content_block_start"u8);
-        writer.WriteNumber("index"u8, 0);
-        writer.WritePropertyName("content_block"u8);
-        WriteBlockStart(writer, plan, Only(plan), whole: false);
-        writer.WriteEndObject();
-        session.EndEvent();
-
+        WriteContentBlockStart(session, plan, Only(plan), thinking: Only(plan).Reasoning > 0);
         WriteTypedEvent(session, "ping"u8);
     }
 
-    public void WriteDelta(SseSession session, CompletionPlan plan, ChoicePlan choice, int piece)
+    private static void WriteContentBlockStart(SseSession session, CompletionPlan plan, ChoicePlan choice, bool thinking)
+    {
+        var writer = session.BeginEvent("content_block_start"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, "content_block_start"u8);
+        writer.WriteNumber("index"u8, thinking ? 0 : AnswerIndex(choice));
+        writer.WritePropertyName("content_block"u8);
+        if (thinking)
+        {
+            WriteThinkingBlock(writer, choice, whole: false);
+        }
+        else
+        {
+            WriteBlockStart(writer, plan, choice, whole: false);
+        }
+
+        writer.WriteEndObject();
+        session.EndEvent();
+    }
+
+    /// <summary>The answer's block follows the thinking block, when there is one.</summary>
+    private static int AnswerIndex(ChoicePlan choice) => choice.Reasoning > 0 ? 1 : 0;
+
+    /// <summary>
+    /// A thinking block: whole, with its text and signature, or as content_block_start announces it (both empty; the text
+    /// comes in thinking_delta events, the signature in one signature_delta just before the block's stop).
+    /// </summary>
+    private static void WriteThinkingBlock(Utf8JsonWriter writer, ChoicePlan choice, bool whole)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, "thinking"u8);
+        writer.WritePropertyName("thinking"u8);
+        ChatStreamer.WritePieces(writer, choice.Pieces.AsSpan(0, whole ? choice.Reasoning : 0));
+        writer.WriteString("signature"u8, whole ? Signature(choice) : "");
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Stands for Anthropic's opaque signature of the thinking: deterministic, base64 as Anthropic's are.</summary>
+    private static string Signature(ChoicePlan choice)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, Hashing.Combine(choice.Key, SignatureSalt));
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[8..], Hashing.Mix(choice.Key ^ SignatureSalt));
+        return Convert.ToBase64String(bytes);
+    }
+
+    private const ulong SignatureSalt = 0x7369676e6174;
+
+    /// <summary>The thinking block's end: its signature_delta and its content_block_stop.</summary>
+    private static void WriteThinkingEnd(SseSession session, ChoicePlan choice)
     {
         var writer = session.BeginEvent("content_block_delta"u8);
         writer.WriteStartObject();
         writer.WriteString("type"u8, "content_block_delta"u8);
         writer.WriteNumber("index"u8, 0);
         writer.WriteStartObject("delta"u8);
-        if (choice.IsToolCall)
+        writer.WriteString("type"u8, "signature_delta"u8);
+        writer.WriteString("signature"u8, Signature(choice));
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        session.EndEvent();
+        WriteBlockStop(session, 0);
+    }
+
+    private static void WriteBlockStop(SseSession session, int index)
+    {
+        var writer = session.BeginEvent("content_block_stop"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, "content_block_stop"u8);
+        writer.WriteNumber("index"u8, index);
+        writer.WriteEndObject();
+        session.EndEvent();
+    }
+
+    public void WriteDelta(SseSession session, CompletionPlan plan, ChoicePlan choice, int piece)
+    {
+        if (piece == choice.Reasoning && piece > 0)
+        {
+            // The answer's first piece: the thinking block ends and the answer's begins.
+            WriteThinkingEnd(session, choice);
+            WriteContentBlockStart(session, plan, choice, thinking: false);
+        }
+
+        var writer = session.BeginEvent("content_block_delta"u8);
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, "content_block_delta"u8);
+        writer.WriteNumber("index"u8, piece < choice.Reasoning ? 0 : AnswerIndex(choice));
+        writer.WriteStartObject("delta"u8);
+        if (piece < choice.Reasoning)
+        {
+            writer.WriteString("type"u8, "thinking_delta"u8);
+            writer.WriteString("thinking"u8, choice.Pieces[piece]);
+        }
+        else if (choice.IsToolCall)
         {
             writer.WriteString("type"u8, "input_json_delta"u8);
             writer.WriteString("partial_json"u8, choice.Pieces[piece]);
@@ -86,14 +175,18 @@ internal sealed class AnthropicMessageFormat : IChatFormat
 
     public void WriteClosing(SseSession session, CompletionPlan plan)
     {
-        var writer = session.BeginEvent("content_block_stop"u8);
-        writer.WriteStartObject();
-        writer.WriteString("type"u8, "content_block_stop"u8);
-        writer.WriteNumber("index"u8, 0);
-        writer.WriteEndObject();
-        session.EndEvent();
+        var choice = Only(plan);
+        if (choice.Reasoning > 0 && choice.Count <= choice.Reasoning)
+        {
+            // The cap cut the thinking: its block is the only one.
+            WriteThinkingEnd(session, choice);
+        }
+        else
+        {
+            WriteBlockStop(session, AnswerIndex(choice));
+        }
 
-        writer = session.BeginEvent("message_delta"u8);
+        var writer = session.BeginEvent("message_delta"u8);
         writer.WriteStartObject();
         writer.WriteString("type"u8, "message_delta"u8);
         writer.WriteStartObject("delta"u8);
@@ -122,7 +215,7 @@ internal sealed class AnthropicMessageFormat : IChatFormat
     /// <summary>The content block: whole (with its text or input), or as content_block_start announces it (empty).</summary>
     private static void WriteBlockStart(Utf8JsonWriter writer, CompletionPlan plan, ChoicePlan choice, bool whole)
     {
-        var pieces = choice.Pieces.AsSpan(0, whole ? choice.Count : 0);
+        var pieces = choice.Pieces.AsSpan(choice.Reasoning, whole ? choice.Count - choice.Reasoning : 0);
         writer.WriteStartObject();
         if (choice.IsToolCall)
         {

@@ -41,6 +41,12 @@ internal sealed class ChatRequest
 
     public int? MaxTokens { get; set; }
 
+    /// <summary>Anthropic's <c>thinking</c> is <c>enabled</c> (or <c>adaptive</c>): the answer begins with a thinking block.</summary>
+    public bool Thinking { get; set; }
+
+    /// <summary>Its <c>budget_tokens</c>, which Anthropic checks.</summary>
+    public int? ThinkingBudget { get; set; }
+
     public int N { get; set; } = 1;
 
     public bool Logprobs { get; set; }

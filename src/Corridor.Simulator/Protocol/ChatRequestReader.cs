@@ -44,7 +44,7 @@ internal static class ChatRequestReader
                     continue;
                 }
 
-                if (dialect == Dialect.Anthropic ? IsOpenAIOnly(property) : property == "system")
+                if (dialect == Dialect.Anthropic ? IsOpenAIOnly(property) : property is "system" or "thinking")
                 {
                     reader.Skip();
                 }
@@ -126,10 +126,39 @@ internal static class ChatRequestReader
             case "tool_choice":
                 ReadToolChoice(ref reader, request);
                 break;
+            case "thinking":
+                ReadThinking(ref reader, request);
+                break;
             default:
                 reader.Skip();
                 break;
         }
+    }
+
+    /// <summary>Anthropic's <c>{"type":"enabled","budget_tokens":N}</c>, <c>{"type":"adaptive"}</c> or <c>{"type":"disabled"}</c>.</summary>
+    private static void ReadThinking(ref Utf8JsonReader reader, ChatRequest request)
+    {
+        Expect(ref reader, JsonTokenType.StartObject);
+        string? type = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString();
+            reader.Read();
+            switch (name)
+            {
+                case "type":
+                    type = reader.GetString();
+                    break;
+                case "budget_tokens":
+                    request.ThinkingBudget = reader.GetInt32();
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        request.Thinking = type is "enabled" or "adaptive";
     }
 
     private static bool IsOpenAIOnly(string property) =>
@@ -150,6 +179,11 @@ internal static class ChatRequestReader
         if (dialect == Dialect.Anthropic && request.MaxTokens is null && !countOnly)
         {
             return new("max_tokens: Field required", "max_tokens");
+        }
+
+        if (dialect == Dialect.Anthropic && request.Thinking && !countOnly && ThinkingProblem(request) is { Message: not null } thinking)
+        {
+            return thinking;
         }
 
         if (request.MaxTokens is < 1)
@@ -184,6 +218,15 @@ internal static class ChatRequestReader
 
         return default;
     }
+
+    /// <summary>Anthropic's checks of an enabled thinking budget: at least 1024, and below <c>max_tokens</c>.</summary>
+    private static RequestProblem ThinkingProblem(ChatRequest request) => request.ThinkingBudget switch
+    {
+        null => new("thinking.enabled.budget_tokens: Field required", "thinking"),
+        < 1024 => new("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024", "thinking"),
+        { } budget when request.MaxTokens <= budget => new("max_tokens must be greater than thinking.budget_tokens.", "max_tokens"),
+        _ => default,
+    };
 
     private static void ReadMessages(ref Utf8JsonReader reader, ChatRequest request)
     {
