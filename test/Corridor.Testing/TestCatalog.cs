@@ -9,6 +9,14 @@ public static class TestCatalog
 {
     public static string Yaml(Uri simulator) => Yaml(simulator, adminTokenEnv: null);
 
+    /// <summary>
+    /// The catalog <paramref name="yaml"/> with claude-sonnet-4 writing up to 8192 tokens, so a request has room for Anthropic's
+    /// least thinking budget (1024) below its max_tokens.
+    /// </summary>
+    public static string WithRoomToThink(string yaml) => yaml.Replace(
+        "{ id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools], contextWindow: 200000, maxOutputTokens: 1024 }",
+        "{ id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools, reasoning], contextWindow: 200000, maxOutputTokens: 8192 }", StringComparison.Ordinal);
+
     /// <summary>The catalog <paramref name="yaml"/> with gpt-4.1 (gpt-4.1-sg) and claude-sonnet-4 (claude-us) served through <paramref name="relay"/>.</summary>
     public static string ThroughRelay(string yaml, TcpRelay relay)
     {

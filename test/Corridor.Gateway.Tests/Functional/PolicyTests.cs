@@ -66,7 +66,7 @@ public sealed class PolicyGatewayFixture : LiveGatewayFixture
         LiveGateway.StartAsync(simulator =>
         {
             _relay = Own(TcpRelay.Start(simulator));
-            return TestCatalog.ThroughRelay(TestCatalog.Yaml(simulator, adminTokenEnv: null, MetricsToken.Name), _relay) + Policy;
+            return TestCatalog.WithRoomToThink(TestCatalog.ThroughRelay(TestCatalog.Yaml(simulator, adminTokenEnv: null, MetricsToken.Name), _relay)) + Policy;
         });
 
     public override async Task DisposeAsync()
@@ -537,6 +537,33 @@ public sealed class ChatTemplateReasoningPolicyTests(PolicyGatewayFixture fixtur
         messages = new[] { new { role = "user", content = "Reason it through." } },
         chat_template_kwargs = new { add_generation_prompt = true, enable_thinking = think },
     };
+
+    [Fact]
+    public async Task AChatClientsReasoningEffort_OnAClaudeModel_IsStrippedBeforeItBecomesThinking_WhereThePolicyStripsReasoning()
+    {
+        // The rule strips reasoning from the client's request, before the translation could turn it into Anthropic's thinking.
+        var secret = await fixture.TenantAsync("effort-to-claude-stripped", "SG", VettingTier.Established);
+        using var http = Live.Http(secret);
+        HttpResponseMessage? response = null;
+
+        var upstream = await fixture.Relay.BodySentByAsync(async () => response = await http.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "claude-sonnet-4",
+            max_completion_tokens = 4096,
+            reasoning_effort = "high",
+            messages = new[] { new { role = "user", content = "Reason it through." } },
+        }).WithTimeout());
+
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.OK, response!.StatusCode);
+            using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.False(answer.RootElement.GetProperty("choices")[0].GetProperty("message").TryGetProperty("reasoning_content", out _));
+        }
+        var sent = JsonDocument.Parse(upstream).RootElement;
+        Assert.Equal(4096, sent.GetProperty("max_tokens").GetInt32());
+        Assert.False(sent.TryGetProperty("thinking", out _), upstream);
+    }
 
     [Fact]
     public async Task ChatTemplateThinking_IsRefused_WhereThePolicyDeniesReasoning()

@@ -187,6 +187,44 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task AClaudeModelsThinking_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AsTheChatClientGetsIt()
+    {
+        const string Prompt = "Which city is the capital of Norway?";
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithRoomToThink(TestCatalog.Yaml(simulator)));
+        using var http = live.Http();
+        using var chatResponse = await http.PostAsync("/v1/chat/completions", new StringContent(
+            $$"""{"model":"claude-sonnet-4","max_completion_tokens":4096,"reasoning_effort":"medium","messages":[{"role":"user","content":"{{Prompt}}"}]}""",
+            Encoding.UTF8, "application/json")).WithTimeout();
+        using var chat = JsonDocument.Parse(await chatResponse.Content.ReadAsStringAsync());
+        var chatMessage = chat.RootElement.GetProperty("choices")[0].GetProperty("message");
+        var options = new CreateResponseOptions("claude-sonnet-4", [ResponseItem.CreateUserMessageItem(Prompt)])
+        {
+            MaxOutputTokenCount = 4096,
+            ReasoningOptions = new ResponseReasoningOptions { ReasoningEffortLevel = ResponseReasoningEffortLevel.Medium },
+        };
+
+        var client = live.OpenAI().GetResponsesClient();
+        var whole = await client.CreateResponseAsync(options).WithTimeout();
+        options.StreamingEnabled = true;
+        var updates = await (await client.CreateResponseStreamingAsync(options).WithTimeout()).ToListWithTimeoutAsync();
+
+        var response = whole.Value;
+        Assert.Equal(2, response.OutputItems.Count);
+        Assert.IsType<ReasoningResponseItem>(response.OutputItems[0]);
+        Assert.Equal(chatMessage.GetProperty("content").GetString(), response.GetOutputText());
+        using var body = JsonDocument.Parse(whole.GetRawResponse().Content.ToString());
+        var reasoning = body.RootElement.GetProperty("output")[0].GetProperty("content")[0];
+        Assert.Equal("reasoning_text", reasoning.GetProperty("type").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(reasoning.GetProperty("text").GetString()));
+        Assert.Equal(chatMessage.GetProperty("reasoning_content").GetString(), reasoning.GetProperty("text").GetString());
+        Assert.Equal(reasoning.GetProperty("text").GetString(), string.Concat(updates.OfType<StreamingResponseReasoningTextDeltaUpdate>().Select(u => u.Delta)));
+        Assert.True(updates.FindLastIndex(u => u is StreamingResponseReasoningTextDeltaUpdate) < updates.FindIndex(u => u is StreamingResponseOutputTextDeltaUpdate));
+        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
+        Assert.IsType<ReasoningResponseItem>(completed.OutputItems[0]);
+        Assert.Equal(response.GetOutputText(), completed.GetOutputText());
+    }
+
+    [Fact]
     public async Task AnAnswerCutAtMaxOutputTokens_IsIncomplete_AndSaysWhy()
     {
         var response = (await Responses().CreateResponseAsync(new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("Tell me a long story about parcels.")])

@@ -17,6 +17,38 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
     private LiveGateway Live => fixture.Live;
 
     [Fact]
+    public async Task OpenAIClient_AskingAClaudeModelToReason_GetsItsThinkingAsReasoningContent_WholeAndStreamed()
+    {
+        const string Prompt = "Why is the sky blue?";
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithRoomToThink(TestCatalog.Yaml(simulator)));
+        var native = await live.Anthropic().Messages.Create(new MessageCreateParams
+        {
+            Model = "claude-sonnet-4",
+            MaxTokens = 4096,
+            Thinking = new ThinkingConfigEnabled { BudgetTokens = 3276 },
+            Messages = [new UserMessageParam { Content = Prompt }],
+        }).WithTimeout();
+        var nativeThinking = string.Concat(native.Content.Select(c => c.TryPickThinking(out var thinking) ? thinking.Thinking : ""));
+        var chat = live.OpenAI().GetChatClient("claude-sonnet-4");
+#pragma warning disable OPENAI001 // the SDK marks reasoning effort experimental; reasoning models' clients set it
+        var options = new ChatCompletionOptions { ReasoningEffortLevel = ChatReasoningEffortLevel.High, MaxOutputTokenCount = 4096 };
+#pragma warning restore OPENAI001
+
+        var result = await chat.CompleteChatAsync([new UserChatMessage(Prompt)], options).WithTimeout();
+        var updates = await chat.CompleteChatStreamingAsync([new UserChatMessage(Prompt)], options).ToListWithTimeoutAsync();
+
+        // reasoning_effort high with 4096 tokens is the 3276-token budget the native request asked for: the same answer.
+        Assert.False(string.IsNullOrWhiteSpace(nativeThinking));
+        var completion = result.Value;
+        Assert.Equal(AnthropicDialectTests.Text(native), Assert.Single(completion.Content).Text);
+        Assert.Equal(native.Usage.OutputTokens, completion.Usage.OutputTokenCount);
+        // The .NET SDK does not read reasoning_content: it is read from the body.
+        using var body = JsonDocument.Parse(result.GetRawResponse().Content.ToString());
+        Assert.Equal(nativeThinking, body.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("reasoning_content").GetString());
+        Assert.Equal(completion.Content[0].Text, string.Concat(updates.SelectMany(u => u.ContentUpdate).Select(part => part.Text)));
+    }
+
+    [Fact]
     public async Task OpenAIClient_ToAnAnthropicModel_GetsTheAnthropicAnswerAsAChatCompletion()
     {
         const string Prompt = "Translate me to Claude.";
