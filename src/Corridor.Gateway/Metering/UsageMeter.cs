@@ -289,7 +289,7 @@ internal sealed class UsageMeter(int retainChars)
                         case UsageField.Arguments:
                             AppendText(ref reader, ref _arguments);
                             break;
-                        case UsageField.Reasoning:
+                        case UsageField.Reasoning when IsReasoningPlace(parents, depth):
                             // Counted, not kept: the reasoning is not the answer.
                             _reasoningBytes += reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
                             break;
@@ -306,6 +306,16 @@ internal sealed class UsageMeter(int retainChars)
         }
         return true;
     }
+
+    /// <summary>
+    /// Whether a string at <paramref name="depth"/> is where vendors return reasoning: in a chat <c>message</c> or
+    /// <c>delta</c> (<c>reasoning_content</c>, <c>reasoning</c>), in a <c>thinking_delta</c>'s <c>delta</c>, or in a thinking
+    /// block of an Anthropic answer's <c>content</c>; not a tool's argument that happens to be called so.
+    /// </summary>
+    private static bool IsReasoningPlace(ReadOnlySpan<UsageField> parents, int depth) =>
+        depth > 0 && depth - 1 < MaxDepth
+        && (parents[depth - 1] is UsageField.Message or UsageField.Delta
+            || (depth > 1 && parents[depth - 1] == UsageField.None && parents[depth - 2] == UsageField.Content));
 
     /// <summary>An Anthropic <c>tool_use</c> block's <c>input</c> object, kept as its JSON text; the empty one a stream starts with is not.</summary>
     private void AppendToolInput(ReadOnlySpan<byte> json, ref Utf8JsonReader reader)

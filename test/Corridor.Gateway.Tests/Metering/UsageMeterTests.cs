@@ -152,6 +152,23 @@ public sealed class UsageMeterTests
         Assert.Equal("4", whole.Text);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(100)]
+    public void ToolArgumentsNamedLikeReasoning_AreNotReasoning(int retainChars)
+    {
+        // A tool's own parameters may well be called reasoning or thinking: in Anthropic's tool_use input they are JSON
+        // properties, not the model's reasoning returned.
+        var anthropic = new UsageMeter(retainChars);
+        Scan(anthropic, """{"content":[{"type":"tool_use","id":"t","name":"plan","input":{"reasoning":"because","thinking":"hard","steps":[{"reasoning_content":"x"}]}}],"usage":{"input_tokens":5,"output_tokens":30}}""");
+        Assert.False(anthropic.ReasoningReturned);
+        Assert.Equal(0, anthropic.ReasoningTokens);
+
+        var nested = new UsageMeter(retainChars);
+        Scan(nested, """{"choices":[{"message":{"content":"4","audio":{"reasoning":"not this"}},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3}}""");
+        Assert.False(nested.ReasoningReturned);
+    }
+
     [Fact]
     public void OpenAIStream_TakesTheUsageChunk()
     {
