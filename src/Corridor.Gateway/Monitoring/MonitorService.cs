@@ -3,6 +3,7 @@ using System.Text;
 using Corridor.Core.Audit;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
@@ -148,7 +149,8 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 InputTokens = (int)Math.Min(int.MaxValue, call.Usage.InputTokens),
                 OutputTokens = (int)Math.Min(int.MaxValue, call.Usage.OutputTokens),
                 ReasoningTokens = (int)Math.Min(int.MaxValue, call.Usage.ReasoningTokens),
-                ReasoningReturned = call.Usage.ReasoningReturned,
+                ReasoningReturned = call.Usage.ReasoningReturned && call.Deployment is { } served
+                    && ReasoningReachesClient(call.Dialect, call.Config.Upstreams[served].Dialect),
             };
             // A request refused as suspended got no answer and says nothing of what its caller harvests; counted, the retries
             // of a suspended harvester diluted its shares of reasoning and long answers until the suspension lifted on its own.
@@ -632,6 +634,16 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
             }
         }
     }
+
+    /// <summary>
+    /// Whether reasoning an upstream of <paramref name="upstream"/>'s dialect returned reaches a client of
+    /// <paramref name="client"/>'s: as it came, or translated (Claude's thinking to a chat or Responses client, DeepSeek's
+    /// reasoning_content to a Responses client); not to an Anthropic client of a chat completion, whose thinking block would
+    /// need a signature only Anthropic makes (docs/translation.md). The meter sees the upstream's answer, so the monitor
+    /// counts its reasoning as returned only when this holds.
+    /// </summary>
+    internal static bool ReasoningReachesClient(Dialect client, Dialect upstream) =>
+        UpstreamBody.Direction(client, upstream) != TranslationDirection.MessagesToChat;
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Observing a request for the monitor failed; the request was not affected")]
     private partial void LogObserveFailed(Exception exception);

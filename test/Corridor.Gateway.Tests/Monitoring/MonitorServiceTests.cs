@@ -24,6 +24,16 @@ public sealed class MonitorServiceTests
     /// <summary>A gateway configuration with one deployment and the given <c>monitor:</c> section.</summary>
     internal static GatewayState State(string monitor = "") => new(TestConfigs.Active(TestConfigs.OneDeployment + monitor));
 
+    [Theory]
+    [InlineData("openai", "openai", true)] // DeepSeek's reasoning_content, passed through (or as a Responses reasoning item)
+    [InlineData("openai", "anthropic", true)] // Claude's thinking, as reasoning_content
+    [InlineData("anthropic", "anthropic", true)] // thinking blocks, passed through
+    [InlineData("anthropic", "openai", false)] // an Anthropic client of a chat completion gets no thinking block
+    public void ReasoningCountsAsReturned_OnlyWhereItReachesTheClient(string client, string upstream, bool reaches) =>
+        Assert.Equal(reaches, MonitorService.ReasoningReachesClient(DialectOf(client), DialectOf(upstream)));
+
+    private static Dialect DialectOf(string name) => name == "anthropic" ? Dialect.Anthropic : Dialect.OpenAI;
+
     [Fact]
     public async Task AnAutomaticLevelThatCooledOffUnderAPin_IsNotPutBackWhenThePinGoes()
     {
