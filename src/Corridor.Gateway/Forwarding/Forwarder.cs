@@ -327,9 +327,11 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
     {
         if (call.Responses is { } responses && call.Request is { RewrittenFrom: not null } forwarded)
         {
-            responses.Forwarded(forwarded.Original.Body.Span, forwarded.Body.Span);
+            responses.Forwarded(PolicyParametersOf(forwarded.Original), PolicyParametersOf(forwarded));
         }
         return call.Responses;
+
+        static PolicyParameters PolicyParametersOf(ClientRequest request) => new(request.MaxTokens, request.Reasoning, request.Logprobs);
     }
 
     /// <summary>

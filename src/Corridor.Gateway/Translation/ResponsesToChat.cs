@@ -4,6 +4,12 @@ using System.Text.Json;
 namespace Corridor.Gateway.Translation;
 
 /// <summary>
+/// What policy or throttling can change in a chat request that a Responses answer echoes, as the front door parsed the
+/// request: its token cap, whether it asks to reason, whether it asks for log probabilities.
+/// </summary>
+internal readonly record struct PolicyParameters(int? MaxTokens, bool Reasoning, bool Logprobs);
+
+/// <summary>
 /// What a Responses API answer needs of its request: its ids, its creation time and the request's parameters that the
 /// answer echoes (<c>instructions</c>, <c>tools</c>, <c>text</c>, …), given as the JSON object of those the client sent.
 /// </summary>
@@ -21,11 +27,22 @@ internal sealed class ResponsesContext(string responseId, long createdAt, byte[]
     public (string Name, byte[] Value)[] Echoed { get; private set; } = ResponsesToChat.ReadEcho(echo);
 
     /// <summary>
-    /// The chat request the client's became (<paramref name="asked"/>) and the one forwarded (<paramref name="sent"/>), when
-    /// policy or throttling rewrote it: the answer echoes what was applied where they differ (a capped
+    /// What the chat request the client's became asked (<paramref name="asked"/>) and what the one forwarded asks
+    /// (<paramref name="sent"/>), when policy or throttling rewrote it: the answer echoes what was applied where they differ (a capped
     /// <c>max_output_tokens</c>, a stripped reasoning effort, log probabilities stripped), as OpenAI echoes its effective values.
     /// </summary>
-    public void Forwarded(ReadOnlySpan<byte> asked, ReadOnlySpan<byte> sent) => Echoed = ResponsesToChat.ReadEcho(echo, asked, sent);
+    public void Forwarded(PolicyParameters asked, PolicyParameters sent)
+    {
+        // Called for each attempt's answer; a fallback forwards the same values, read already.
+        if (_forwarded == sent)
+        {
+            return;
+        }
+        _forwarded = sent;
+        Echoed = ResponsesToChat.ReadEcho(echo, asked, sent);
+    }
+
+    private PolicyParameters? _forwarded;
 
     /// <summary><c>resp_</c> and the request id's hex digits; the output items' ids carry the same digits.</summary>
     public static ResponsesContext For(string requestId, DateTimeOffset receivedAt, byte[] echo) =>
@@ -151,35 +168,25 @@ internal static partial class ResponsesToChat
     }
 
     /// <summary>
-    /// The echo of <paramref name="echo"/>, with what the forwarded chat request <paramref name="sent"/> changed from the
-    /// client's <paramref name="asked"/> echoed as applied: <c>max_output_tokens</c> (its token cap), <c>reasoning.effort</c>,
-    /// and <c>top_logprobs</c> 0 when log probabilities were stripped.
+    /// The echo of <paramref name="echo"/>, with what the forwarded chat request (<paramref name="sent"/>) changed from the
+    /// client's (<paramref name="asked"/>) echoed as applied: <c>max_output_tokens</c> (its token cap), <c>reasoning.effort</c>
+    /// null when reasoning was stripped, and <c>top_logprobs</c> 0 when log probabilities were.
     /// </summary>
-    internal static (string Name, byte[] Value)[] ReadEcho(byte[] echo, ReadOnlySpan<byte> asked, ReadOnlySpan<byte> sent)
+    internal static (string Name, byte[] Value)[] ReadEcho(byte[] echo, PolicyParameters asked, PolicyParameters sent)
     {
         var echoed = ReadEcho(echo);
-        if (!Json.TryParse(asked, out var askedDocument) || !Json.TryParse(sent, out var sentDocument))
+        for (var i = 0; i < echoed.Length; i++)
         {
-            return echoed;
-        }
-        using (askedDocument)
-        using (sentDocument)
-        {
-            var before = ForwardedParameters.Of(askedDocument.RootElement);
-            var after = ForwardedParameters.Of(sentDocument.RootElement);
-            for (var i = 0; i < echoed.Length; i++)
+            var replacement = echoed[i].Name switch
             {
-                var replacement = echoed[i].Name switch
-                {
-                    "max_output_tokens" when before.MaxTokens != after.MaxTokens => after.MaxTokens is { } cap ? Utf8(cap.ToString(System.Globalization.CultureInfo.InvariantCulture)) : Utf8("null"),
-                    "reasoning" when before.Effort != after.Effort => WithEffort(echoed[i].Value, after.Effort),
-                    "top_logprobs" when before.Logprobs && !after.Logprobs => Utf8("0"),
-                    _ => null,
-                };
-                if (replacement is not null)
-                {
-                    echoed[i] = (echoed[i].Name, replacement);
-                }
+                "max_output_tokens" when asked.MaxTokens != sent.MaxTokens => Utf8(sent.MaxTokens is { } cap ? cap.ToString(System.Globalization.CultureInfo.InvariantCulture) : "null"),
+                "reasoning" when asked.Reasoning && !sent.Reasoning => WithEffort(echoed[i].Value, null),
+                "top_logprobs" when asked.Logprobs && !sent.Logprobs => Utf8("0"),
+                _ => null,
+            };
+            if (replacement is not null)
+            {
+                echoed[i] = (echoed[i].Name, replacement);
             }
         }
         return echoed;
@@ -209,15 +216,6 @@ internal static partial class ResponsesToChat
             writer.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
-    }
-
-    /// <summary>What policy or throttling can change in a chat request that a Responses answer echoes.</summary>
-    private readonly record struct ForwardedParameters(long? MaxTokens, string? Effort, bool Logprobs)
-    {
-        public static ForwardedParameters Of(JsonElement chat) => new(
-            chat.TryGet("max_completion_tokens", out var max) || chat.TryGet("max_tokens", out max) ? max.TryGetInt64(out var tokens) ? tokens : null : null,
-            chat.StringOrNull("reasoning_effort"),
-            chat.TryGet("logprobs", out var logprobs) && logprobs.ValueKind == JsonValueKind.True);
     }
 
     private static byte[] Echo(JsonElement root)

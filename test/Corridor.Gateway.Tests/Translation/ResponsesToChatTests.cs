@@ -197,10 +197,8 @@ public sealed class ResponsesToChatTests
     {
         var context = new ResponsesContext("resp_00ab", 1_700_000_000,
             """{"max_output_tokens":2000,"reasoning":{"effort":"high","summary":"auto"},"top_logprobs":2,"temperature":0.5}"""u8.ToArray());
-        const string Asked = """{"model":"m","messages":[],"temperature":0.5,"max_completion_tokens":2000,"reasoning_effort":"high","logprobs":true,"top_logprobs":2}""";
-        const string Sent = """{"model":"m","messages":[],"temperature":0.5,"max_completion_tokens":50}""";
-
-        context.Forwarded(Encoding.UTF8.GetBytes(Asked), Encoding.UTF8.GetBytes(Sent));
+        // The client's chat request asked for 2000 tokens, reasoning and log probabilities; the forwarded one for 50 and neither.
+        context.Forwarded(new PolicyParameters(2000, Reasoning: true, Logprobs: true), new PolicyParameters(50, Reasoning: false, Logprobs: false));
         var result = ResponsesToChat.TranslateResponse("""{"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"""u8, context, "m");
 
         var echoed = JsonDocument.Parse(result.Body).RootElement;
@@ -221,7 +219,7 @@ public sealed class ResponsesToChatTests
         Assert.NotNull(result.Body);
 
         var context = ResponsesContext.For("00ab", DateTimeOffset.UnixEpoch, echo);
-        context.Forwarded("""{"model":"m","messages":[],"reasoning_effort":"high"}"""u8, """{"model":"m","messages":[]}"""u8);
+        context.Forwarded(new PolicyParameters(null, Reasoning: true, Logprobs: false), new PolicyParameters(null, Reasoning: false, Logprobs: false));
         var answer = ResponsesToChat.TranslateResponse("""{"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"""u8, context, "m");
 
         var echoed = JsonDocument.Parse(answer.Body, new JsonDocumentOptions { MaxDepth = 256 }).RootElement;
@@ -234,10 +232,7 @@ public sealed class ResponsesToChatTests
     {
         var context = new ResponsesContext("resp_00ab", 1_700_000_000, """{"top_logprobs":2}"""u8.ToArray());
         // Log probabilities were not asked for (no include): none were stripped, and top_logprobs is echoed as sent.
-        const string Asked = """{"model":"m","messages":[],"max_completion_tokens":40}""";
-        const string Sent = """{"model":"m","messages":[],"max_completion_tokens":40}""";
-
-        context.Forwarded(Encoding.UTF8.GetBytes(Asked), Encoding.UTF8.GetBytes(Sent));
+        context.Forwarded(new PolicyParameters(40, Reasoning: false, Logprobs: false), new PolicyParameters(40, Reasoning: false, Logprobs: false));
         var result = ResponsesToChat.TranslateResponse("""{"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hi"}}]}"""u8, context, "m");
 
         var echoed = JsonDocument.Parse(result.Body).RootElement;
