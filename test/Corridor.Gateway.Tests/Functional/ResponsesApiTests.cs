@@ -149,16 +149,47 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     [Fact]
     public async Task DeepSeeksReasoning_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AsTheChatClientGetsIt()
     {
-        const string Prompt = "Which city is the capital of Norway?";
-        await using var stack = await LiveGateway.StartAsync(WithReasoner);
-        using var http = stack.Http();
-        using var chatResponse = await http.PostAsync("/v1/chat/completions", new StringContent(
-            $$"""{"model":"deepseek-reasoner","messages":[{"role":"user","content":"{{Prompt}}"}]}""", Encoding.UTF8, "application/json")).WithTimeout();
+        await using var live = await LiveGateway.StartAsync(WithReasoner);
+
+        var (chatUsage, whole, streamed) = await AssertReasoningAsTheChatClientGetsItAsync(live,
+            $$"""{"model":"deepseek-reasoner","messages":[{"role":"user","content":"{{ReasoningPrompt}}"}]}""",
+            new CreateResponseOptions("deepseek-reasoner", [ResponseItem.CreateUserMessageItem(ReasoningPrompt)]));
+
+        var chatReasoningTokens = chatUsage.GetProperty("completion_tokens_details").GetProperty("reasoning_tokens").GetInt32();
+        Assert.InRange(chatReasoningTokens, 1, int.MaxValue);
+        Assert.Equal(chatReasoningTokens, whole.Usage.OutputTokenDetails.ReasoningTokenCount);
+        Assert.Equal(chatReasoningTokens, streamed.Usage.OutputTokenDetails.ReasoningTokenCount);
+    }
+
+    [Fact]
+    public async Task AClaudeModelsThinking_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AsTheChatClientGetsIt()
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithRoomToThink(TestCatalog.Yaml(simulator)));
+
+        await AssertReasoningAsTheChatClientGetsItAsync(live,
+            $$"""{"model":"claude-sonnet-4","max_completion_tokens":4096,"reasoning_effort":"medium","messages":[{"role":"user","content":"{{ReasoningPrompt}}"}]}""",
+            new CreateResponseOptions("claude-sonnet-4", [ResponseItem.CreateUserMessageItem(ReasoningPrompt)])
+            {
+                MaxOutputTokenCount = 4096,
+                ReasoningOptions = new ResponseReasoningOptions { ReasoningEffortLevel = ResponseReasoningEffortLevel.Medium },
+            });
+    }
+
+    private const string ReasoningPrompt = "Which city is the capital of Norway?";
+
+    /// <summary>
+    /// Asks <paramref name="chatBody"/> as a chat completion and <paramref name="options"/> through the Responses API, whole
+    /// then streamed, and checks that the Responses client gets the chat client's reasoning as a reasoning item before the
+    /// answer, and its answer. Returns the chat answer's usage and the two responses.
+    /// </summary>
+    private static async Task<(JsonElement ChatUsage, ResponseResult Whole, ResponseResult Streamed)> AssertReasoningAsTheChatClientGetsItAsync(
+        LiveGateway live, string chatBody, CreateResponseOptions options)
+    {
+        using var http = live.Http();
+        using var chatResponse = await http.PostAsync("/v1/chat/completions", new StringContent(chatBody, Encoding.UTF8, "application/json")).WithTimeout();
         using var chat = JsonDocument.Parse(await chatResponse.Content.ReadAsStringAsync());
         var chatMessage = chat.RootElement.GetProperty("choices")[0].GetProperty("message");
-        var chatReasoningTokens = chat.RootElement.GetProperty("usage").GetProperty("completion_tokens_details").GetProperty("reasoning_tokens").GetInt32();
-        var client = stack.OpenAI().GetResponsesClient();
-        var options = new CreateResponseOptions("deepseek-reasoner", [ResponseItem.CreateUserMessageItem(Prompt)]);
+        var client = live.OpenAI().GetResponsesClient();
 
         var whole = await client.CreateResponseAsync(options).WithTimeout();
         options.StreamingEnabled = true;
@@ -173,9 +204,8 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
         using var body = JsonDocument.Parse(whole.GetRawResponse().Content.ToString());
         var reasoning = body.RootElement.GetProperty("output")[0].GetProperty("content")[0];
         Assert.Equal("reasoning_text", reasoning.GetProperty("type").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(reasoning.GetProperty("text").GetString()));
         Assert.Equal(chatMessage.GetProperty("reasoning_content").GetString(), reasoning.GetProperty("text").GetString());
-        Assert.InRange(chatReasoningTokens, 1, int.MaxValue);
-        Assert.Equal(chatReasoningTokens, response.Usage.OutputTokenDetails.ReasoningTokenCount);
 
         Assert.Equal(reasoning.GetProperty("text").GetString(), string.Concat(updates.OfType<StreamingResponseReasoningTextDeltaUpdate>().Select(u => u.Delta)));
         Assert.Equal(reasoning.GetProperty("text").GetString(), Assert.Single(updates.OfType<StreamingResponseReasoningTextDoneUpdate>()).Text);
@@ -183,45 +213,7 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
         var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
         Assert.IsType<ReasoningResponseItem>(completed.OutputItems[0]);
         Assert.Equal(response.GetOutputText(), completed.GetOutputText());
-        Assert.Equal(chatReasoningTokens, completed.Usage.OutputTokenDetails.ReasoningTokenCount);
-    }
-
-    [Fact]
-    public async Task AClaudeModelsThinking_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AsTheChatClientGetsIt()
-    {
-        const string Prompt = "Which city is the capital of Norway?";
-        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithRoomToThink(TestCatalog.Yaml(simulator)));
-        using var http = live.Http();
-        using var chatResponse = await http.PostAsync("/v1/chat/completions", new StringContent(
-            $$"""{"model":"claude-sonnet-4","max_completion_tokens":4096,"reasoning_effort":"medium","messages":[{"role":"user","content":"{{Prompt}}"}]}""",
-            Encoding.UTF8, "application/json")).WithTimeout();
-        using var chat = JsonDocument.Parse(await chatResponse.Content.ReadAsStringAsync());
-        var chatMessage = chat.RootElement.GetProperty("choices")[0].GetProperty("message");
-        var options = new CreateResponseOptions("claude-sonnet-4", [ResponseItem.CreateUserMessageItem(Prompt)])
-        {
-            MaxOutputTokenCount = 4096,
-            ReasoningOptions = new ResponseReasoningOptions { ReasoningEffortLevel = ResponseReasoningEffortLevel.Medium },
-        };
-
-        var client = live.OpenAI().GetResponsesClient();
-        var whole = await client.CreateResponseAsync(options).WithTimeout();
-        options.StreamingEnabled = true;
-        var updates = await (await client.CreateResponseStreamingAsync(options).WithTimeout()).ToListWithTimeoutAsync();
-
-        var response = whole.Value;
-        Assert.Equal(2, response.OutputItems.Count);
-        Assert.IsType<ReasoningResponseItem>(response.OutputItems[0]);
-        Assert.Equal(chatMessage.GetProperty("content").GetString(), response.GetOutputText());
-        using var body = JsonDocument.Parse(whole.GetRawResponse().Content.ToString());
-        var reasoning = body.RootElement.GetProperty("output")[0].GetProperty("content")[0];
-        Assert.Equal("reasoning_text", reasoning.GetProperty("type").GetString());
-        Assert.False(string.IsNullOrWhiteSpace(reasoning.GetProperty("text").GetString()));
-        Assert.Equal(chatMessage.GetProperty("reasoning_content").GetString(), reasoning.GetProperty("text").GetString());
-        Assert.Equal(reasoning.GetProperty("text").GetString(), string.Concat(updates.OfType<StreamingResponseReasoningTextDeltaUpdate>().Select(u => u.Delta)));
-        Assert.True(updates.FindLastIndex(u => u is StreamingResponseReasoningTextDeltaUpdate) < updates.FindIndex(u => u is StreamingResponseOutputTextDeltaUpdate));
-        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
-        Assert.IsType<ReasoningResponseItem>(completed.OutputItems[0]);
-        Assert.Equal(response.GetOutputText(), completed.GetOutputText());
+        return (chat.RootElement.GetProperty("usage").Clone(), response, completed);
     }
 
     [Fact]
