@@ -4,6 +4,7 @@ using Corridor.Core.Audit;
 using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 using Corridor.Gateway.Configuration;
+using Corridor.Gateway.FrontDoor;
 using Corridor.Storage;
 
 namespace Corridor.Cli.Commands;
@@ -134,43 +135,10 @@ internal static class PolicyCommands
         return command;
     }
 
-    private static RequestFeatures Features(Core.Metering.LedgerEntry entry)
-    {
-        var features = new RequestFeatures(entry.Model);
-        if (entry.RequestBody is null)
-        {
-            return features;
-        }
-        try
-        {
-            var body = JsonDocument.Parse(entry.RequestBody.Memory).RootElement;
-            return features with
-            {
-                Stream = body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True,
-                // As the front door reads them: top_logprobs above 0 asks for log probabilities too; a null limit is no limit.
-                Logprobs = (body.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind == JsonValueKind.True)
-                    || (body.TryGetProperty("top_logprobs", out var top) && top.TryGetInt32(out var alternatives) && alternatives > 0),
-                N = body.TryGetProperty("n", out var n) && n.TryGetInt32(out var count) ? count : null,
-                MaxTokens = Integer(body, "max_completion_tokens") ?? Integer(body, "max_tokens"),
-                // Any reasoning_effort but none and minimal, any thinking type but disabled, a chat template's
-                // enable_thinking or thinking other than false, asks for reasoning.
-                Reasoning = (body.TryGetProperty("reasoning_effort", out var effort) && effort.ValueKind == JsonValueKind.String
-                        && !effort.ValueEquals("none") && !effort.ValueEquals("minimal"))
-                    || (body.TryGetProperty("thinking", out var thinking) && thinking.ValueKind == JsonValueKind.Object
-                        && thinking.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && !type.ValueEquals("disabled"))
-                    || (body.TryGetProperty("chat_template_kwargs", out var kwargs) && kwargs.ValueKind == JsonValueKind.Object
-                        && kwargs.EnumerateObject().Any(a => a.Name is "enable_thinking" or "thinking"
-                            && a.Value.ValueKind is not (JsonValueKind.False or JsonValueKind.Null))),
-            };
-        }
-        catch (JsonException)
-        {
-            return features;
-        }
-    }
-
-    private static int? Integer(JsonElement body, string name) =>
-        body.TryGetProperty(name, out var value) && value.TryGetInt32(out var number) ? number : null;
+    /// <summary>What the recorded request asked for, read by the front door's parser (as the gateway decided on it).</summary>
+    private static RequestFeatures Features(Core.Metering.LedgerEntry entry) => entry.RequestBody is { } body
+        ? RecordedRequest.FeaturesOf(body.Memory.Span, entry.Model, entry.Endpoint)
+        : new RequestFeatures(entry.Model);
 
     private static string Describe(Decision decision)
     {
