@@ -1,5 +1,6 @@
 using Corridor.Core.Admission;
 using Corridor.Core.Audit;
+using Corridor.Core.Batches;
 using Corridor.Core.Metering;
 using Corridor.Core.Screening;
 using Corridor.Core.Shadow;
@@ -173,6 +174,82 @@ public interface ICorridorStore : IAsyncDisposable
     /// </summary>
     Task<bool> SaveCaseAsync(CaseRecord record, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep cases");
+
+    // Batches and the files they come from and end in (docs/batches.md). Every read and change names the tenant: a batch
+    // or file of another tenant is not found. The defaults throw so a store without them still builds.
+
+    /// <summary>Stores a file with its content.</summary>
+    Task AddFileAsync(StoredFile file, CancellationToken cancellationToken) => throw new NotSupportedException("this store does not keep files");
+
+    /// <summary>The tenant's file, with its content when <paramref name="withContent"/>; null when the tenant has no such file.</summary>
+    Task<StoredFile?> GetFileAsync(string tenantId, string fileId, bool withContent, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep files");
+
+    /// <summary>The tenant's files, newest first, without their content.</summary>
+    Task<IReadOnlyList<StoredFile>> ListFilesAsync(string tenantId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep files");
+
+    /// <summary>Deletes the tenant's file; false when it has no such file.</summary>
+    Task<bool> DeleteFileAsync(string tenantId, string fileId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep files");
+
+    /// <summary>Stores a new batch and its requests, together.</summary>
+    Task AddBatchAsync(BatchJob batch, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>The tenant's batch with its counts; null when the tenant has no such batch.</summary>
+    Task<BatchJob?> GetBatchAsync(string tenantId, string batchId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>
+    /// The tenant's batches made through <paramref name="api"/>, newest first, with their counts: at most
+    /// <paramref name="limit"/>, those made before <paramref name="after"/> (a batch id) when it is given.
+    /// </summary>
+    Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, int limit, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>
+    /// Asks a batch in progress to stop (state <see cref="BatchStates.Cancelling"/>, at <paramref name="at"/>); a batch
+    /// cancelling or ended is left as it is. Returns the batch as it is after, or null when the tenant has no such batch.
+    /// </summary>
+    Task<BatchJob?> CancelBatchAsync(string tenantId, string batchId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>Deletes an ended batch and its requests; false when the tenant has no such batch or it has not ended.</summary>
+    Task<bool> DeleteBatchAsync(string tenantId, string batchId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>
+    /// Takes the oldest batch not ended that no gateway holds (or whose holder's claim ran out before <paramref name="now"/>,
+    /// or that <paramref name="owner"/> holds) for <paramref name="owner"/> until <paramref name="until"/>; null when there is
+    /// none. Called again by the holder, it renews the claim on the same batch.
+    /// </summary>
+    Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>Up to <paramref name="limit"/> of a batch's pending requests after <paramref name="afterPosition"/>, in order.</summary>
+    Task<IReadOnlyList<BatchItem>> ReadPendingBatchItemsAsync(string batchId, int afterPosition, int limit, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>
+    /// Stores a request's result or its attempt count (<see cref="BatchItem.State"/>, status, request id, response,
+    /// attempt, end); only while it is pending, so a result is never overwritten. False when it was not pending.
+    /// </summary>
+    Task<bool> SaveBatchItemAsync(string batchId, BatchItem item, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>
+    /// Ends a batch: its pending requests take <paramref name="pendingState"/> (canceled or expired; none are pending when
+    /// it completed), <paramref name="files"/> (its results) are stored, and the batch is ended with <paramref name="ending"/>,
+    /// the files' ids and <paramref name="at"/>, all together. False, changing nothing, when it had already ended.
+    /// </summary>
+    Task<bool> EndBatchAsync(string batchId, string ending, string pendingState, DateTimeOffset at, string? outputFileId, string? errorFileId,
+        IReadOnlyList<StoredFile> files, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>Every request of a batch in order, with its result.</summary>
+    IAsyncEnumerable<BatchItem> ReadBatchItemsAsync(string batchId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
 
     /// <summary>
     /// The fleet's shared book of rate and budget allowances, for a store that several gateways share (PostgreSQL);

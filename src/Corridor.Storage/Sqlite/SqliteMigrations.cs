@@ -280,6 +280,58 @@ internal static class SqliteMigrations
             ) AS cached
             WHERE usage_daily.tenant_id = cached.tenant_id AND usage_daily.day = cached.day AND usage_daily.model = cached.model;
             """),
+        new(15, "batches and files", """
+            -- Files a tenant uploaded for batches, and the result files of its batches (docs/batches.md): the bytes are kept
+            -- here, so the one file is the whole state. Read only by their tenant.
+            CREATE TABLE files (
+                id         TEXT    NOT NULL PRIMARY KEY,
+                tenant_id  TEXT    NOT NULL,
+                purpose    TEXT    NOT NULL,
+                filename   TEXT    NOT NULL,
+                bytes      INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                content    BLOB    NOT NULL
+            ) STRICT;
+            CREATE INDEX ix_files_tenant ON files (tenant_id, created_at);
+            -- Batches (OpenAI's and Anthropic's) and the gateway that runs each (owner, until owner_until); counts are
+            -- read from their requests.
+            CREATE TABLE batches (
+                id                TEXT    NOT NULL PRIMARY KEY,
+                api               TEXT    NOT NULL,
+                tenant_id         TEXT    NOT NULL,
+                key_id            TEXT    NOT NULL,
+                endpoint          TEXT    NOT NULL,
+                state             TEXT    NOT NULL,
+                created_at        INTEGER NOT NULL,
+                expires_at        INTEGER NOT NULL,
+                input_file_id     TEXT,
+                completion_window TEXT,
+                metadata          TEXT,
+                user_agent        TEXT,
+                ending            TEXT,
+                cancelling_at     INTEGER,
+                ended_at          INTEGER,
+                output_file_id    TEXT,
+                error_file_id     TEXT,
+                owner             TEXT,
+                owner_until       INTEGER
+            ) STRICT;
+            CREATE INDEX ix_batches_tenant ON batches (tenant_id, api, created_at);
+            CREATE INDEX ix_batches_open ON batches (created_at) WHERE state <> 'ended';
+            CREATE TABLE batch_items (
+                batch_id   TEXT    NOT NULL,
+                position   INTEGER NOT NULL,
+                custom_id  TEXT    NOT NULL,
+                body       BLOB    NOT NULL,
+                state      TEXT    NOT NULL,
+                status     INTEGER,
+                request_id TEXT,
+                response   BLOB,
+                attempt    INTEGER NOT NULL DEFAULT 0,
+                ended_at   INTEGER,
+                PRIMARY KEY (batch_id, position)
+            ) STRICT;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

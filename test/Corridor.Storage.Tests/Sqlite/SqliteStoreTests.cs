@@ -23,6 +23,11 @@ public sealed class SqliteMonitorStoreContractTests : MonitorStoreContractTests
     protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.SqliteAsync();
 }
 
+public sealed class SqliteBatchStoreContractTests : BatchStoreContractTests
+{
+    protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.SqliteAsync();
+}
+
 /// <summary>What only the SQLite file has: its folder, WAL mode, and its migrations.</summary>
 public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
 {
@@ -157,6 +162,7 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         await ExecuteAsync("DROP TRIGGER enforcement_insert_revision; DROP TRIGGER enforcement_update_revision; DROP TRIGGER enforcement_delete_revision");
         await ExecuteAsync("DROP TABLE shadow_results");
         await ExecuteAsync("DROP TABLE usage_daily");
+        await ExecuteAsync("DROP TABLE files; DROP TABLE batches; DROP TABLE batch_items");
         await ExecuteAsync("ALTER TABLE enforcement DROP COLUMN members");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN revenue");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN shadow_of");

@@ -1,0 +1,151 @@
+namespace Corridor.Core.Batches;
+
+/// <summary>The API a batch was made through: its objects and results are written in that API's shape.</summary>
+public enum BatchApi
+{
+    /// <summary>OpenAI's Batch API: an uploaded JSONL file of requests, results as output and error files.</summary>
+    OpenAI,
+
+    /// <summary>Anthropic's Message Batches: the requests in the create call, results read as JSONL.</summary>
+    Anthropic,
+}
+
+/// <summary>Where a batch is in its life; how it ended is <see cref="BatchJob.Ending"/>.</summary>
+public static class BatchStates
+{
+    public const string InProgress = "in_progress";
+    public const string Cancelling = "cancelling";
+    public const string Ended = "ended";
+}
+
+/// <summary>How an ended batch ended.</summary>
+public static class BatchEndings
+{
+    /// <summary>Every request ran (each succeeded or errored).</summary>
+    public const string Completed = "completed";
+
+    /// <summary>Cancelled by its owner: the requests not yet run were not run.</summary>
+    public const string Cancelled = "cancelled";
+
+    /// <summary>Its completion window ran out: the requests not yet run were not run.</summary>
+    public const string Expired = "expired";
+}
+
+/// <summary>Where one request of a batch is: pending until run, then one of the four results, Anthropic's names.</summary>
+public static class BatchItemStates
+{
+    public const string Pending = "pending";
+    public const string Succeeded = "succeeded";
+    public const string Errored = "errored";
+    public const string Canceled = "canceled";
+    public const string Expired = "expired";
+}
+
+/// <summary>
+/// A batch of requests that Corridor runs in the background through the same pipeline as a live request of its key
+/// (authentication, enforcement, policy, limits and budgets, routing, metering, the ledger and the monitor), and whose
+/// results its owner reads later (docs/batches.md).
+/// </summary>
+/// <remarks>
+/// Its id is <c>batch_…</c> (OpenAI) or <c>msgbatch_…</c> (Anthropic); <see cref="Endpoint"/> is the path every request
+/// of the batch is for (<c>/v1/chat/completions</c>, <c>/v1/responses</c>, <c>/v1/embeddings</c> or <c>/v1/messages</c>);
+/// <see cref="State"/> is one of <see cref="BatchStates"/>.
+/// </remarks>
+public sealed record BatchJob(
+    string Id,
+    BatchApi Api,
+    string TenantId,
+    string KeyId,
+    string Endpoint,
+    string State,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt)
+{
+    /// <summary>The uploaded file the requests came from (OpenAI); null for Anthropic.</summary>
+    public string? InputFileId { get; init; }
+
+    /// <summary>The caller's <c>completion_window</c> as sent (OpenAI's <c>24h</c>).</summary>
+    public string? CompletionWindow { get; init; }
+
+    /// <summary>The caller's metadata, a JSON object as sent, or null.</summary>
+    public string? Metadata { get; init; }
+
+    /// <summary>The creating request's user agent, recorded on each of the batch's ledger rows.</summary>
+    public string? UserAgent { get; init; }
+
+    /// <summary>One of <see cref="BatchEndings"/> once <see cref="State"/> is <see cref="BatchStates.Ended"/>.</summary>
+    public string? Ending { get; init; }
+
+    public DateTimeOffset? CancellingAt { get; init; }
+
+    public DateTimeOffset? EndedAt { get; init; }
+
+    /// <summary>The file of successful results, once ended (OpenAI).</summary>
+    public string? OutputFileId { get; init; }
+
+    /// <summary>The file of failed, cancelled and expired requests, once ended, when there were any (OpenAI).</summary>
+    public string? ErrorFileId { get; init; }
+
+    /// <summary>Its requests by state, as stored when it was read.</summary>
+    public BatchCounts Counts { get; init; } = BatchCounts.None;
+
+    public bool IsEnded => State == BatchStates.Ended;
+}
+
+/// <summary>A batch's requests by state.</summary>
+public sealed record BatchCounts(long Pending, long Succeeded, long Errored, long Canceled, long Expired)
+{
+    public static readonly BatchCounts None = new(0, 0, 0, 0, 0);
+
+    public long Total => Pending + Succeeded + Errored + Canceled + Expired;
+
+    /// <summary>The count of requests in <paramref name="state"/> (one of <see cref="BatchItemStates"/>) added.</summary>
+    public BatchCounts Add(string state, long count) => state switch
+    {
+        BatchItemStates.Pending => this with { Pending = Pending + count },
+        BatchItemStates.Succeeded => this with { Succeeded = Succeeded + count },
+        BatchItemStates.Errored => this with { Errored = Errored + count },
+        BatchItemStates.Canceled => this with { Canceled = Canceled + count },
+        BatchItemStates.Expired => this with { Expired = Expired + count },
+        _ => throw new InvalidDataException($"A batch request is in a state this Corridor does not know: '{state}'."),
+    };
+}
+
+/// <summary>
+/// One request of a batch, at its place in the batch: the body it sends and, once run, what it got back.
+/// </summary>
+/// <param name="Position">Its place in the batch, from 0, in the order given.</param>
+/// <param name="CustomId">The caller's id for it, unique in the batch.</param>
+/// <param name="Body">The request's JSON body, as for a live request to the batch's endpoint.</param>
+public sealed record BatchItem(int Position, string CustomId, byte[] Body)
+{
+    /// <summary>One of <see cref="BatchItemStates"/>.</summary>
+    public string State { get; init; } = BatchItemStates.Pending;
+
+    /// <summary>The HTTP status the request was answered with, once run.</summary>
+    public int? Status { get; init; }
+
+    /// <summary>The request id of the run that answered it (its ledger row's).</summary>
+    public string? RequestId { get; init; }
+
+    /// <summary>The answer's JSON body (a completion, a message, an embedding list, or an error), once run.</summary>
+    public byte[]? Response { get; init; }
+
+    /// <summary>
+    /// How many runs of it were cut short by the gateway stopping: part of its request id, so a run after a stop is a new
+    /// ledger row while a run after a crash (which could not count) has its first run's id and is not billed twice.
+    /// </summary>
+    public int Attempt { get; init; }
+
+    public DateTimeOffset? EndedAt { get; init; }
+}
+
+/// <summary>
+/// A file a tenant uploaded (or a batch's results): its bytes are kept in the store, readable only by its tenant.
+/// <see cref="Purpose"/> is OpenAI's: <c>batch</c> for input, <c>batch_output</c> for results.
+/// </summary>
+public sealed record StoredFile(string Id, string TenantId, string Purpose, string FileName, long Bytes, DateTimeOffset CreatedAt)
+{
+    /// <summary>The bytes, when read with them; null in lists.</summary>
+    public byte[]? Content { get; init; }
+}

@@ -1,0 +1,399 @@
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Corridor.Core.Batches;
+using Microsoft.Data.Sqlite;
+using static Corridor.Storage.Sqlite.SqliteValues;
+
+namespace Corridor.Storage.Sqlite;
+
+/// <summary>Batches, their requests and files (migration 15; docs/batches.md).</summary>
+internal sealed partial class SqliteStore
+{
+    private const string FileColumns = "id, tenant_id, purpose, filename, bytes, created_at";
+
+    private const string BatchColumns =
+        "id, api, tenant_id, key_id, endpoint, state, created_at, expires_at, input_file_id, completion_window, metadata, user_agent, " +
+        "ending, cancelling_at, ended_at, output_file_id, error_file_id";
+
+    private const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at";
+
+    public async Task AddFileAsync(StoredFile file, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        AddFileCommand(command, file);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void AddFileCommand(SqliteCommand command, StoredFile file)
+    {
+        command.CommandText = $"INSERT INTO files ({FileColumns}, content) VALUES ($id, $tenant_id, $purpose, $filename, $bytes, $created_at, $content)";
+        command.Parameters.AddWithValue("$id", file.Id);
+        command.Parameters.AddWithValue("$tenant_id", file.TenantId);
+        command.Parameters.AddWithValue("$purpose", file.Purpose);
+        command.Parameters.AddWithValue("$filename", file.FileName);
+        command.Parameters.AddWithValue("$bytes", file.Bytes);
+        command.Parameters.AddWithValue("$created_at", ToUnixMs(file.CreatedAt));
+        command.Parameters.AddWithValue("$content", file.Content ?? []);
+    }
+
+    public async Task<StoredFile?> GetFileAsync(string tenantId, string fileId, bool withContent, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {FileColumns}{(withContent ? ", content" : "")} FROM files WHERE id = $id AND tenant_id = $tenant_id";
+        command.Parameters.AddWithValue("$id", fileId);
+        command.Parameters.AddWithValue("$tenant_id", tenantId);
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        var file = ReadFile(reader);
+        return withContent ? file with { Content = (byte[])reader.GetValue(6) } : file;
+    }
+
+    public async Task<IReadOnlyList<StoredFile>> ListFilesAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {FileColumns} FROM files WHERE tenant_id = $tenant_id ORDER BY created_at DESC, id DESC";
+        command.Parameters.AddWithValue("$tenant_id", tenantId);
+        var files = new List<StoredFile>();
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            files.Add(ReadFile(reader));
+        }
+        return files;
+    }
+
+    public async Task<bool> DeleteFileAsync(string tenantId, string fileId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM files WHERE id = $id AND tenant_id = $tenant_id";
+        command.Parameters.AddWithValue("$id", fileId);
+        command.Parameters.AddWithValue("$tenant_id", tenantId);
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async Task AddBatchAsync(BatchJob batch, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(items);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"""
+                INSERT INTO batches ({BatchColumns})
+                VALUES ($id, $api, $tenant_id, $key_id, $endpoint, $state, $created_at, $expires_at, $input_file_id, $completion_window,
+                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL)
+                """;
+            command.Parameters.AddWithValue("$id", batch.Id);
+            command.Parameters.AddWithValue("$api", BatchApiName(batch.Api));
+            command.Parameters.AddWithValue("$tenant_id", batch.TenantId);
+            command.Parameters.AddWithValue("$key_id", batch.KeyId);
+            command.Parameters.AddWithValue("$endpoint", batch.Endpoint);
+            command.Parameters.AddWithValue("$state", batch.State);
+            command.Parameters.AddWithValue("$created_at", ToUnixMs(batch.CreatedAt));
+            command.Parameters.AddWithValue("$expires_at", ToUnixMs(batch.ExpiresAt));
+            command.Parameters.AddWithValue("$input_file_id", OrNull(batch.InputFileId));
+            command.Parameters.AddWithValue("$completion_window", OrNull(batch.CompletionWindow));
+            command.Parameters.AddWithValue("$metadata", OrNull(batch.Metadata));
+            command.Parameters.AddWithValue("$user_agent", OrNull(batch.UserAgent));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        using (var insert = connection.CreateCommand())
+        {
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO batch_items (batch_id, position, custom_id, body, state) VALUES ($batch_id, $position, $custom_id, $body, 'pending')";
+            insert.Parameters.AddWithValue("$batch_id", batch.Id);
+            var position = insert.Parameters.Add("$position", SqliteType.Integer);
+            var customId = insert.Parameters.Add("$custom_id", SqliteType.Text);
+            var body = insert.Parameters.Add("$body", SqliteType.Blob);
+            insert.Prepare();
+            foreach (var item in items)
+            {
+                position.Value = item.Position;
+                customId.Value = item.CustomId;
+                body.Value = item.Body;
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+        transaction.Commit();
+    }
+
+    public async Task<BatchJob?> GetBatchAsync(string tenantId, string batchId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await GetBatchAsync(connection, null, "id = $id AND tenant_id = $tenant_id", batchId, tenantId, cancellationToken);
+    }
+
+    private static async Task<BatchJob?> GetBatchAsync(SqliteConnection connection, SqliteTransaction? transaction, string where, string batchId, string? tenantId,
+        CancellationToken cancellationToken)
+    {
+        BatchJob batch;
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"SELECT {BatchColumns} FROM batches WHERE {where}";
+            command.Parameters.AddWithValue("$id", batchId);
+            command.Parameters.AddWithValue("$tenant_id", OrNull(tenantId));
+            using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+            batch = ReadBatch(reader);
+        }
+        return batch with { Counts = await CountItemsAsync(connection, transaction, batch.Id, cancellationToken) };
+    }
+
+    private static async Task<BatchCounts> CountItemsAsync(SqliteConnection connection, SqliteTransaction? transaction, string batchId, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT state, count(*) FROM batch_items WHERE batch_id = $batch_id GROUP BY state";
+        command.Parameters.AddWithValue("$batch_id", batchId);
+        var counts = BatchCounts.None;
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts = counts.Add(reader.GetString(0), reader.GetInt64(1));
+        }
+        return counts;
+    }
+
+    public async Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var batches = new List<BatchJob>();
+        using (var command = connection.CreateCommand())
+        {
+            // Newest first; "after" a batch means older than it (OpenAI's and Anthropic's cursors both page that way).
+            command.CommandText = $"""
+                SELECT {BatchColumns} FROM batches
+                WHERE tenant_id = $tenant_id AND api = $api
+                  AND ($after IS NULL OR (created_at, id) < (SELECT created_at, id FROM batches WHERE id = $after AND tenant_id = $tenant_id))
+                ORDER BY created_at DESC, id DESC
+                LIMIT $limit
+                """;
+            command.Parameters.AddWithValue("$tenant_id", tenantId);
+            command.Parameters.AddWithValue("$api", BatchApiName(api));
+            command.Parameters.AddWithValue("$after", OrNull(after));
+            command.Parameters.AddWithValue("$limit", limit);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                batches.Add(ReadBatch(reader));
+            }
+        }
+        for (var i = 0; i < batches.Count; i++)
+        {
+            batches[i] = batches[i] with { Counts = await CountItemsAsync(connection, null, batches[i].Id, cancellationToken) };
+        }
+        return batches;
+    }
+
+    public async Task<BatchJob?> CancelBatchAsync(string tenantId, string batchId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE batches SET state = 'cancelling', cancelling_at = $at WHERE id = $id AND tenant_id = $tenant_id AND state = 'in_progress'";
+            command.Parameters.AddWithValue("$id", batchId);
+            command.Parameters.AddWithValue("$tenant_id", tenantId);
+            command.Parameters.AddWithValue("$at", ToUnixMs(at));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var batch = await GetBatchAsync(connection, transaction, "id = $id AND tenant_id = $tenant_id", batchId, tenantId, cancellationToken);
+        transaction.Commit();
+        return batch;
+    }
+
+    public async Task<bool> DeleteBatchAsync(string tenantId, string batchId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            DELETE FROM batch_items WHERE batch_id = (SELECT id FROM batches WHERE id = $id AND tenant_id = $tenant_id AND state = 'ended');
+            DELETE FROM batches WHERE id = $id AND tenant_id = $tenant_id AND state = 'ended';
+            SELECT changes();
+            """;
+        command.Parameters.AddWithValue("$id", batchId);
+        command.Parameters.AddWithValue("$tenant_id", tenantId);
+        var deleted = (long)(await command.ExecuteScalarAsync(cancellationToken))! > 0;
+        transaction.Commit();
+        return deleted;
+    }
+
+    public async Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        string? batchId;
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            // Its own batch first (renewing the claim), else the oldest free one.
+            command.CommandText = """
+                UPDATE batches SET owner = $owner, owner_until = $until
+                WHERE id = (
+                    SELECT id FROM batches
+                    WHERE state <> 'ended' AND (owner IS NULL OR owner = $owner OR owner_until < $now)
+                    ORDER BY owner = $owner DESC, created_at, id
+                    LIMIT 1)
+                RETURNING id
+                """;
+            command.Parameters.AddWithValue("$owner", owner);
+            command.Parameters.AddWithValue("$now", ToUnixMs(now));
+            command.Parameters.AddWithValue("$until", ToUnixMs(until));
+            batchId = (string?)await command.ExecuteScalarAsync(cancellationToken);
+        }
+        var batch = batchId is null ? null : await GetBatchAsync(connection, transaction, "id = $id", batchId, null, cancellationToken);
+        transaction.Commit();
+        return batch;
+    }
+
+    public async Task<IReadOnlyList<BatchItem>> ReadPendingBatchItemsAsync(string batchId, int afterPosition, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {BatchItemColumns} FROM batch_items
+            WHERE batch_id = $batch_id AND position > $after AND state = 'pending'
+            ORDER BY position LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$batch_id", batchId);
+        command.Parameters.AddWithValue("$after", afterPosition);
+        command.Parameters.AddWithValue("$limit", limit);
+        var items = new List<BatchItem>();
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(ReadBatchItem(reader));
+        }
+        return items;
+    }
+
+    public async Task<bool> SaveBatchItemAsync(string batchId, BatchItem item, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE batch_items SET state = $state, status = $status, request_id = $request_id, response = $response, attempt = $attempt, ended_at = $ended_at
+            WHERE batch_id = $batch_id AND position = $position AND state = 'pending'
+            """;
+        command.Parameters.AddWithValue("$batch_id", batchId);
+        command.Parameters.AddWithValue("$position", item.Position);
+        command.Parameters.AddWithValue("$state", item.State);
+        command.Parameters.AddWithValue("$status", item.Status is { } status ? status : DBNull.Value);
+        command.Parameters.AddWithValue("$request_id", OrNull(item.RequestId));
+        command.Parameters.AddWithValue("$response", item.Response is { } response ? response : DBNull.Value);
+        command.Parameters.AddWithValue("$attempt", item.Attempt);
+        command.Parameters.AddWithValue("$ended_at", OrNull(item.EndedAt));
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async Task<bool> EndBatchAsync(string batchId, string ending, string pendingState, DateTimeOffset at, string? outputFileId, string? errorFileId,
+        IReadOnlyList<StoredFile> files, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = """
+                UPDATE batches SET state = 'ended', ending = $ending, ended_at = $at, output_file_id = $output_file_id, error_file_id = $error_file_id,
+                    owner = NULL, owner_until = NULL
+                WHERE id = $id AND state <> 'ended'
+                """;
+            command.Parameters.AddWithValue("$id", batchId);
+            command.Parameters.AddWithValue("$ending", ending);
+            command.Parameters.AddWithValue("$at", ToUnixMs(at));
+            command.Parameters.AddWithValue("$output_file_id", OrNull(outputFileId));
+            command.Parameters.AddWithValue("$error_file_id", OrNull(errorFileId));
+            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
+        }
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE batch_items SET state = $state, ended_at = $at WHERE batch_id = $id AND state = 'pending'";
+            command.Parameters.AddWithValue("$id", batchId);
+            command.Parameters.AddWithValue("$state", pendingState);
+            command.Parameters.AddWithValue("$at", ToUnixMs(at));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        foreach (var file in files)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            AddFileCommand(command, file);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        transaction.Commit();
+        return true;
+    }
+
+    public async IAsyncEnumerable<BatchItem> ReadBatchItemsAsync(string batchId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {BatchItemColumns} FROM batch_items WHERE batch_id = $batch_id ORDER BY position";
+        command.Parameters.AddWithValue("$batch_id", batchId);
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return ReadBatchItem(reader);
+        }
+    }
+
+    internal static string BatchApiName(BatchApi api) => api == BatchApi.OpenAI ? "openai" : "anthropic";
+
+    private static StoredFile ReadFile(DbDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), FromUnixMs(r.GetInt64(5)));
+
+    private static BatchJob ReadBatch(DbDataReader r) => new(
+        r.GetString(0),
+        r.GetString(1) == "openai" ? BatchApi.OpenAI : BatchApi.Anthropic,
+        r.GetString(2),
+        r.GetString(3),
+        r.GetString(4),
+        r.GetString(5),
+        FromUnixMs(r.GetInt64(6)),
+        FromUnixMs(r.GetInt64(7)))
+    {
+        InputFileId = StoreRows.GetStringOrNull(r, 8),
+        CompletionWindow = StoreRows.GetStringOrNull(r, 9),
+        Metadata = StoreRows.GetStringOrNull(r, 10),
+        UserAgent = StoreRows.GetStringOrNull(r, 11),
+        Ending = StoreRows.GetStringOrNull(r, 12),
+        CancellingAt = r.IsDBNull(13) ? null : FromUnixMs(r.GetInt64(13)),
+        EndedAt = r.IsDBNull(14) ? null : FromUnixMs(r.GetInt64(14)),
+        OutputFileId = StoreRows.GetStringOrNull(r, 15),
+        ErrorFileId = StoreRows.GetStringOrNull(r, 16),
+    };
+
+    private static BatchItem ReadBatchItem(DbDataReader r) => new(r.GetInt32(0), r.GetString(1), (byte[])r.GetValue(2))
+    {
+        State = r.GetString(3),
+        Status = r.IsDBNull(4) ? null : r.GetInt32(4),
+        RequestId = StoreRows.GetStringOrNull(r, 5),
+        Response = r.IsDBNull(6) ? null : (byte[])r.GetValue(6),
+        Attempt = r.GetInt32(7),
+        EndedAt = r.IsDBNull(8) ? null : FromUnixMs(r.GetInt64(8)),
+    };
+}

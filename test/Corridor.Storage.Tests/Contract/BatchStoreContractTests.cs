@@ -1,0 +1,165 @@
+using System.Text;
+using Corridor.Core.Batches;
+using Corridor.Testing;
+using Corridor.Testing.Storage;
+
+namespace Corridor.Storage.Tests.Contract;
+
+/// <summary>Batches, their requests and files, for every store (see <see cref="StoreContractTests"/>).</summary>
+public abstract class BatchStoreContractTests : StoreContract
+{
+    private static readonly DateTimeOffset T0 = LedgerSamples.Start;
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private static StoredFile File(string id, string tenant, string text, int second = 0) =>
+        new(id, tenant, "batch", $"{id}.jsonl", Encoding.UTF8.GetByteCount(text), T0.AddSeconds(second)) { Content = Encoding.UTF8.GetBytes(text) };
+
+    private static BatchJob Batch(string id, string tenant = "acme", BatchApi api = BatchApi.OpenAI, int second = 0) =>
+        new(id, api, tenant, "key_1", "/v1/chat/completions", BatchStates.InProgress, T0.AddSeconds(second), T0.AddHours(24))
+        {
+            InputFileId = "file-1",
+            CompletionWindow = "24h",
+            Metadata = """{"job":"nightly"}""",
+            UserAgent = "OpenAI/.NET",
+        };
+
+    private static BatchItem[] Items(int count) =>
+        Enumerable.Range(0, count).Select(i => new BatchItem(i, $"req-{i}", Encoding.UTF8.GetBytes($$"""{"n":{{i}}}"""))).ToArray();
+
+    [Fact]
+    public async Task AFile_IsReadWithItsContent_OnlyByItsTenant_AndDeletedOnce()
+    {
+        await Store.AddFileAsync(File("file-1", "acme", "{\"a\":1}\n"), None).WithTimeout();
+        await Store.AddFileAsync(File("file-2", "acme", "{}\n", second: 1), None).WithTimeout();
+
+        var read = await Store.GetFileAsync("acme", "file-1", withContent: true, None).WithTimeout();
+        Assert.Equal("{\"a\":1}\n", Encoding.UTF8.GetString(read!.Content!));
+        Assert.Equal(File("file-1", "acme", "{\"a\":1}\n") with { Content = null }, (await Store.GetFileAsync("acme", "file-1", withContent: false, None).WithTimeout())!);
+        Assert.Null(await Store.GetFileAsync("other", "file-1", withContent: true, None).WithTimeout());
+        Assert.Equal(["file-2", "file-1"], (await Store.ListFilesAsync("acme", None).WithTimeout()).Select(f => f.Id));
+        Assert.Empty(await Store.ListFilesAsync("other", None).WithTimeout());
+
+        Assert.False(await Store.DeleteFileAsync("other", "file-1", None).WithTimeout());
+        Assert.True(await Store.DeleteFileAsync("acme", "file-1", None).WithTimeout());
+        Assert.False(await Store.DeleteFileAsync("acme", "file-1", None).WithTimeout());
+        Assert.Null(await Store.GetFileAsync("acme", "file-1", withContent: false, None).WithTimeout());
+    }
+
+    [Fact]
+    public async Task ABatch_RoundTripsEveryField_WithItsCounts_OnlyForItsTenant()
+    {
+        var batch = Batch("batch_1");
+        await Store.AddBatchAsync(batch, Items(3), None).WithTimeout();
+
+        var read = await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout();
+        Assert.Equal(batch with { Counts = new BatchCounts(3, 0, 0, 0, 0) }, read);
+        Assert.Null(await Store.GetBatchAsync("other", "batch_1", None).WithTimeout());
+        Assert.Equal(["req-0", "req-1", "req-2"], (await Store.ReadBatchItemsAsync("batch_1", None).ToListWithTimeoutAsync()).Select(i => i.CustomId));
+    }
+
+    [Fact]
+    public async Task Batches_AreListedNewestFirst_PerTenantAndApi_PagedAfterAnId()
+    {
+        await Store.AddBatchAsync(Batch("batch_a", second: 1), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_b", second: 2), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_c", second: 3), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("msgbatch_d", api: BatchApi.Anthropic, second: 4), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_e", tenant: "other", second: 5), Items(1), None).WithTimeout();
+
+        Assert.Equal(["batch_c", "batch_b", "batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, 20, None).WithTimeout()).Select(b => b.Id));
+        Assert.Equal(["batch_c", "batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, 2, None).WithTimeout()).Select(b => b.Id));
+        Assert.Equal(["batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_b", 20, None).WithTimeout()).Select(b => b.Id));
+        Assert.Equal(["msgbatch_d"], (await Store.ListBatchesAsync("acme", BatchApi.Anthropic, null, 20, None).WithTimeout()).Select(b => b.Id));
+        Assert.Equal(1, (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, 20, None).WithTimeout())[0].Counts.Pending);
+    }
+
+    [Fact]
+    public async Task AResult_IsSavedOnlyWhilePending_AndCounted()
+    {
+        await Store.AddBatchAsync(Batch("batch_1"), Items(3), None).WithTimeout();
+        var answered = new BatchItem(1, "req-1", []) { State = BatchItemStates.Succeeded, Status = 200, RequestId = "req_x", Response = "{\"ok\":true}"u8.ToArray(), EndedAt = T0.AddMinutes(1) };
+
+        Assert.True(await Store.SaveBatchItemAsync("batch_1", answered, None).WithTimeout());
+        Assert.False(await Store.SaveBatchItemAsync("batch_1", answered with { State = BatchItemStates.Errored, Status = 500 }, None).WithTimeout());
+
+        Assert.Equal(new BatchCounts(2, 1, 0, 0, 0), (await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout())!.Counts);
+        var item = (await Store.ReadBatchItemsAsync("batch_1", None).ToListWithTimeoutAsync())[1];
+        Assert.Equal((BatchItemStates.Succeeded, 200, "req_x", "{\"ok\":true}", T0.AddMinutes(1), "{\"n\":1}"),
+            (item.State, item.Status, item.RequestId, Encoding.UTF8.GetString(item.Response!), item.EndedAt, Encoding.UTF8.GetString(item.Body)));
+        Assert.Equal([0, 2], (await Store.ReadPendingBatchItemsAsync("batch_1", -1, 10, None).WithTimeout()).Select(i => i.Position));
+        Assert.Equal([2], (await Store.ReadPendingBatchItemsAsync("batch_1", 0, 10, None).WithTimeout()).Select(i => i.Position));
+    }
+
+    [Fact]
+    public async Task AnAttemptCount_IsKeptWhileTheRequestStaysPending()
+    {
+        await Store.AddBatchAsync(Batch("batch_1"), Items(1), None).WithTimeout();
+
+        Assert.True(await Store.SaveBatchItemAsync("batch_1", new BatchItem(0, "req-0", []) { Attempt = 1 }, None).WithTimeout());
+
+        var pending = Assert.Single(await Store.ReadPendingBatchItemsAsync("batch_1", -1, 10, None).WithTimeout());
+        Assert.Equal((1, "{\"n\":0}"), (pending.Attempt, Encoding.UTF8.GetString(pending.Body)));
+    }
+
+    [Fact]
+    public async Task Cancelling_MovesOnlyABatchInProgress_OfItsTenant()
+    {
+        await Store.AddBatchAsync(Batch("batch_1"), Items(1), None).WithTimeout();
+
+        Assert.Null(await Store.CancelBatchAsync("other", "batch_1", T0.AddMinutes(1), None).WithTimeout());
+        var cancelling = await Store.CancelBatchAsync("acme", "batch_1", T0.AddMinutes(1), None).WithTimeout();
+        Assert.Equal((BatchStates.Cancelling, T0.AddMinutes(1)), (cancelling!.State, cancelling.CancellingAt));
+        var again = await Store.CancelBatchAsync("acme", "batch_1", T0.AddMinutes(2), None).WithTimeout();
+        Assert.Equal(T0.AddMinutes(1), again!.CancellingAt);
+    }
+
+    [Fact]
+    public async Task Ending_MarksWhatIsPending_StoresTheResultFiles_AndHappensOnce()
+    {
+        await Store.AddBatchAsync(Batch("batch_1"), Items(3), None).WithTimeout();
+        await Store.SaveBatchItemAsync("batch_1", new BatchItem(0, "req-0", []) { State = BatchItemStates.Succeeded, Status = 200, Response = "{}"u8.ToArray() }, None).WithTimeout();
+        var output = File("file-out", "acme", "{\"custom_id\":\"req-0\"}\n") with { Purpose = "batch_output" };
+
+        Assert.True(await Store.EndBatchAsync("batch_1", BatchEndings.Cancelled, BatchItemStates.Canceled, T0.AddHours(1), "file-out", null, [output], None).WithTimeout());
+        Assert.False(await Store.EndBatchAsync("batch_1", BatchEndings.Expired, BatchItemStates.Expired, T0.AddHours(2), null, null, [], None).WithTimeout());
+
+        var ended = await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout();
+        Assert.Equal((BatchStates.Ended, BatchEndings.Cancelled, T0.AddHours(1), "file-out", (string?)null, new BatchCounts(0, 1, 0, 2, 0)),
+            (ended!.State, ended.Ending, ended.EndedAt, ended.OutputFileId, ended.ErrorFileId, ended.Counts));
+        Assert.Equal("{\"custom_id\":\"req-0\"}\n", Encoding.UTF8.GetString((await Store.GetFileAsync("acme", "file-out", true, None).WithTimeout())!.Content!));
+        Assert.Empty(await Store.ReadPendingBatchItemsAsync("batch_1", -1, 10, None).WithTimeout());
+    }
+
+    [Fact]
+    public async Task OnlyAnEndedBatch_IsDeleted_WithItsRequests()
+    {
+        await Store.AddBatchAsync(Batch("batch_1"), Items(2), None).WithTimeout();
+
+        Assert.False(await Store.DeleteBatchAsync("acme", "batch_1", None).WithTimeout());
+        await Store.EndBatchAsync("batch_1", BatchEndings.Expired, BatchItemStates.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        Assert.False(await Store.DeleteBatchAsync("other", "batch_1", None).WithTimeout());
+        Assert.True(await Store.DeleteBatchAsync("acme", "batch_1", None).WithTimeout());
+
+        Assert.Null(await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout());
+        Assert.Empty(await Store.ReadBatchItemsAsync("batch_1", None).ToListWithTimeoutAsync());
+    }
+
+    [Fact]
+    public async Task AClaim_TakesTheOldestFreeBatch_IsRenewedByItsHolder_AndLapses()
+    {
+        await Store.AddBatchAsync(Batch("batch_old", second: 1), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_new", second: 2), Items(1), None).WithTimeout();
+        var now = T0.AddMinutes(1);
+
+        Assert.Equal("batch_old", (await Store.ClaimBatchAsync("gw-a", now, now.AddSeconds(30), None).WithTimeout())!.Id);
+        Assert.Equal("batch_new", (await Store.ClaimBatchAsync("gw-b", now, now.AddSeconds(30), None).WithTimeout())!.Id);
+        Assert.Null(await Store.ClaimBatchAsync("gw-c", now.AddSeconds(10), now.AddSeconds(40), None).WithTimeout());
+        Assert.Equal("batch_old", (await Store.ClaimBatchAsync("gw-a", now.AddSeconds(10), now.AddSeconds(40), None).WithTimeout())!.Id);
+
+        // gw-b stopped renewing: its claim lapses and another gateway takes the batch over.
+        Assert.Equal("batch_new", (await Store.ClaimBatchAsync("gw-c", now.AddSeconds(31), now.AddSeconds(61), None).WithTimeout())!.Id);
+
+        await Store.EndBatchAsync("batch_old", BatchEndings.Completed, BatchItemStates.Expired, now, null, null, [], None).WithTimeout();
+        Assert.Null(await Store.ClaimBatchAsync("gw-a", now.AddSeconds(50), now.AddSeconds(80), None).WithTimeout());
+    }
+}
