@@ -194,6 +194,13 @@ public static class GatewayHost
         // work waits for the store until one deadline, the signal plus the shutdown timeout (docs/shutdown.md).
         services.AddSingleton(sp => new StopDeadline(sp.GetRequiredService<TimeProvider>(), config.Server.EffectiveShutdownTimeout));
         services.AddHostedService(sp => sp.GetRequiredService<StopDeadline>());
+        // Batches run their requests through the pipeline, so their runner stops before the ledger's and the monitor's.
+        services.AddSingleton(config.Batches);
+        services.AddSingleton<Batches.BatchRunner>();
+        services.AddHostedService(sp => sp.GetRequiredService<Batches.BatchRunner>());
+        services.AddSingleton<Batches.BatchEndpoint>();
+        services.AddSingleton<Batches.OpenAIBatchApi>();
+        services.AddSingleton<Batches.MessageBatchApi>();
         services.AddSingleton<RequestsInFlight>();
         services.AddSingleton<RequestPipeline>();
         services.AddSingleton<TokenCountPipeline>();
@@ -237,6 +244,23 @@ public static class GatewayHost
         app.MapGet("/v1/models", models.ListAsync);
         app.MapGet("/v1/models/{**id}", models.RetrieveAsync);
         app.MapGet("/v1/usage", app.Services.GetRequiredService<UsageEndpoint>().InvokeAsync);
+        var files = app.Services.GetRequiredService<Batches.OpenAIBatchApi>();
+        app.MapPost("/v1/files", files.UploadFileAsync);
+        app.MapGet("/v1/files", files.ListFilesAsync);
+        app.MapGet("/v1/files/{id}", files.GetFileAsync);
+        app.MapDelete("/v1/files/{id}", files.DeleteFileAsync);
+        app.MapGet("/v1/files/{id}/content", files.GetFileContentAsync);
+        app.MapPost("/v1/batches", files.CreateBatchAsync);
+        app.MapGet("/v1/batches", files.ListBatchesAsync);
+        app.MapGet("/v1/batches/{id}", files.GetBatchAsync);
+        app.MapPost("/v1/batches/{id}/cancel", files.CancelBatchAsync);
+        var messageBatches = app.Services.GetRequiredService<Batches.MessageBatchApi>();
+        app.MapPost("/v1/messages/batches", messageBatches.CreateAsync);
+        app.MapGet("/v1/messages/batches", messageBatches.ListAsync);
+        app.MapGet("/v1/messages/batches/{id}", messageBatches.GetAsync);
+        app.MapDelete("/v1/messages/batches/{id}", messageBatches.DeleteAsync);
+        app.MapPost("/v1/messages/batches/{id}/cancel", messageBatches.CancelAsync);
+        app.MapGet("/v1/messages/batches/{id}/results", messageBatches.ResultsAsync);
         app.MapGet("/healthz", HealthEndpoint.InvokeAsync);
         Admin.AdminApi.Map(app);
         app.MapFallback("/v1/{**path}", app.Services.GetRequiredService<UnservedEndpoint>().InvokeAsync);

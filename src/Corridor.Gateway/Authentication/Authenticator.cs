@@ -17,8 +17,19 @@ internal sealed class Authenticator(KeyCache keys)
                 $"Corridor cannot reach its store and has served from cached keys for the {keys.Grace.TotalSeconds:0} s it may; requests are refused until the store is back.",
                 "store_unavailable") { RetryAfter = "5" };
         }
-        var secret = Secret(context.Request.Headers);
-        var result = keys.Authenticate(secret, ConnectionMemo(context), out var key);
+        AuthenticationResult result;
+        AuthenticatedKey? key;
+        if (context.Features.Get<InProcessCaller>() is { } inProcess)
+        {
+            // A request Corridor makes on a key's behalf: the key as the cache holds it now, so a revocation stops it too.
+            key = inProcess.Key is { } own ? keys.Current(own) : null;
+            result = key is null ? AuthenticationResult.Unknown : key.Key.IsRevoked ? AuthenticationResult.Revoked : AuthenticationResult.Authenticated;
+            key = result == AuthenticationResult.Authenticated ? key : null;
+        }
+        else
+        {
+            result = keys.Authenticate(Secret(context.Request.Headers), ConnectionMemo(context), out key);
+        }
         call.Caller = key;
         return result switch
         {

@@ -277,6 +277,14 @@ public static class ConfigLoader
                 SpoolPath: Path.GetFullPath(ledger["spool"] ?? LedgerOptions.DefaultSpoolPath, baseDirectory));
             Errors.AddRange(ledgerOptions.Validate());
 
+            var batches = root.GetSection("batches");
+            var batchOptions = new Batches.BatchOptions(
+                Concurrency: Int(batches, "concurrency") ?? Batches.BatchOptions.Default.Concurrency,
+                MaxRequests: Int(batches, "maxRequests") ?? Batches.BatchOptions.Default.MaxRequests,
+                MaxFileBytes: Long(batches, "maxFileBytes") ?? Batches.BatchOptions.Default.MaxFileBytes,
+                CompletionWindow: Seconds(batches, "completionWindowSeconds"));
+            Errors.AddRange(batchOptions.Validate());
+
             var catalog = new CatalogConfig(
                 Items(root.GetSection("vendors"), ReadVendor),
                 Items(root.GetSection("models"), ReadModel),
@@ -291,6 +299,7 @@ public static class ConfigLoader
                 Admission = ReadAdmission(root.GetSection("limits")),
                 Monitor = MonitorSection.Read(root.GetSection("monitor"), Errors),
                 Observability = ReadObservability(root.GetSection("observability")),
+                Batches = batchOptions,
             };
         }
 

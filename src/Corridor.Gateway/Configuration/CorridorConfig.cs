@@ -29,6 +29,9 @@ public sealed record CorridorConfig(
 
     /// <summary>The <c>observability:</c> section: log format, OTLP export of the metrics, readiness bounds.</summary>
     public Observability.ObservabilityOptions Observability { get; init; } = Gateway.Observability.ObservabilityOptions.Default;
+
+    /// <summary>The <c>batches:</c> section: how batches run and how large they and their files may be.</summary>
+    public Batches.BatchOptions Batches { get; init; } = Gateway.Batches.BatchOptions.Default;
 }
 
 public sealed record ServerOptions(

@@ -50,7 +50,8 @@ internal sealed class RequestPipeline(
     {
         var receivedAt = time.GetUtcNow();
         var active = state.Active;
-        var call = new CorridorRequestFeature(active, NewRequestId(receivedAt), dialect, operation, receivedAt, time.GetTimestamp(),
+        var requestId = context.Features.Get<InProcessCaller>()?.RequestId ?? NewRequestId(receivedAt);
+        var call = new CorridorRequestFeature(active, requestId, dialect, operation, receivedAt, time.GetTimestamp(),
             ShadowMirror.RetainChars(ledger, active));
         context.Features.Set(call);
         context.Response.Headers["x-corridor-request-id"] = call.RequestId;

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Corridor.Gateway.Admission;
+using Corridor.Gateway.Authentication;
+using Corridor.Gateway.Configuration;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Monitoring;
+using Corridor.Gateway.Pipeline;
+using Corridor.Storage;
+using Microsoft.AspNetCore.Http;
+
+namespace Corridor.Gateway.Batches;
+
+/// <summary>
+/// What every batch and file endpoint does around its own work: authenticates the key (its tenant is the only one whose
+/// batches and files it sees), refuses a key or tenant the monitor or an operator suspended, holds the key to its requests
+/// per minute, moves off the socket's event thread before the store is called, and answers a store that is away, or
+/// any refusal, in the client's dialect.
+/// </summary>
+internal sealed class BatchEndpoint(Authenticator authenticator, Admitter admitter, MonitorService monitor, GatewayState state, TimeProvider time)
+{
+    /// <summary>
+    /// Runs <paramref name="serve"/> for an authenticated caller; it writes its answer, or returns an error to be written.
+    /// Only what makes work (an upload, a new batch: <paramref name="admit"/>) is held to the key's requests per minute:
+    /// a batch's own requests spend that rate, and its owner must still be able to follow and cancel it.
+    /// </summary>
+    public async Task ServeAsync(HttpContext context, Dialect dialect, Func<CorridorRequestFeature, Task<GatewayError?>> serve, bool admit = false)
+    {
+        var call = new CorridorRequestFeature(state.Active, RequestPipeline.NewRequestId(time.GetUtcNow()), dialect, Operation.Models, time.GetUtcNow(), time.GetTimestamp(), 0);
+        context.Response.Headers["x-corridor-request-id"] = call.RequestId;
+        var error = authenticator.Authenticate(context, call) ?? Enforcement.Enforce(call, monitor);
+        if (error is null && admit)
+        {
+            error = await admitter.AdmitRequestOnlyAsync(context, call);
+        }
+        if (error is null)
+        {
+            try
+            {
+                // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls may block.
+                await Task.Yield();
+                error = await serve(call);
+            }
+            catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
+            {
+                error = new GatewayError(ErrorKind.Unavailable, "Batches cannot be read or changed now: Corridor cannot reach its store. Retry later.", "store_unavailable")
+                {
+                    RetryAfter = "5",
+                };
+            }
+            finally
+            {
+                if (admit)
+                {
+                    // Nothing was reserved: this gives nothing back and charges nothing, and clears the admission.
+                    admitter.Settle(call);
+                }
+            }
+        }
+        if (error is not null && !context.Response.HasStarted)
+        {
+            await RequestPipeline.WriteErrorAsync(context, dialect, error, call.RequestId);
+        }
+    }
+
+    /// <summary>Writes a JSON answer (200 unless <paramref name="status"/> says otherwise).</summary>
+    public static async Task<GatewayError?> JsonAsync(HttpContext context, Action<Utf8JsonWriter> write, int status = StatusCodes.Status200OK)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        {
+            write(json);
+        }
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        return null;
+    }
+
+    /// <summary>The route's <c>id</c>.</summary>
+    public static string Id(HttpContext context) => context.Request.RouteValues["id"] as string ?? "";
+
+    /// <summary>A list's page size: <paramref name="fallback"/> unless the query's <c>limit</c> is 1–<paramref name="most"/>.</summary>
+    public static int? Limit(HttpContext context, int fallback, int most) =>
+        context.Request.Query["limit"] is { Count: > 0 } text
+            ? int.TryParse(text[0], out var limit) && limit >= 1 && limit <= most ? limit : null
+            : fallback;
+
+    /// <summary>Reads the whole body, up to <paramref name="limit"/> bytes; null when it is larger.</summary>
+    public static async Task<byte[]?> ReadBodyAsync(HttpContext context, long limit)
+    {
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = limit;
+        }
+        if (context.Request.ContentLength > limit)
+        {
+            return null;
+        }
+        using var body = new MemoryStream();
+        try
+        {
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+        return body.Length > limit ? null : body.ToArray();
+    }
+
+    public static GatewayError TooLarge(long limit) =>
+        new(ErrorKind.RequestTooLarge, $"The request body is larger than the limit of {limit} bytes for batches (batches.maxFileBytes).", "request_too_large");
+}

@@ -1,0 +1,341 @@
+using System.Buffers.Binary;
+using Corridor.Core.Batches;
+using Corridor.Core.Metering;
+using Corridor.Core.Tenants;
+using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Pipeline;
+using Corridor.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Corridor.Gateway.Batches;
+
+/// <summary>
+/// Runs batches in the background (docs/batches.md). A gateway claims the oldest batch no other gateway holds, renews its
+/// claim as it goes, and runs the batch's pending requests in order, <see cref="BatchOptions.Concurrency"/> at a time,
+/// each through the same <see cref="RequestPipeline"/> as a client's request of the batch's key (so policy, enforcement,
+/// limits and budgets, routing, metering, the ledger and the monitor apply to it as to any other), and stores each result
+/// as it comes. A request refused by a rate limit (429, not a hard budget) waits as its <c>Retry-After</c> says and runs
+/// again, so a batch keeps within its key's limits instead of failing. Cancelled, the batch stops taking requests; past its
+/// completion window, its remaining requests expire; ended, its results are written (OpenAI's output and error files).
+/// </summary>
+internal sealed partial class BatchRunner(
+    RequestPipeline pipeline,
+    ICorridorStore store,
+    BatchOptions options,
+    TimeProvider time,
+    ILogger<BatchRunner> logger) : BackgroundService
+{
+    /// <summary>How long a claim holds without renewal: a gateway that stopped or died gives its batch up after this.</summary>
+    internal static readonly TimeSpan ClaimFor = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often an idle gateway looks for a batch to run (a batch made here wakes it at once).</summary>
+    internal static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan LongestRetryWait = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often a running batch is read again for a cancel (or its expiry).</summary>
+    private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
+
+    private readonly string _owner = "gw_" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>A batch was made here: look for work now rather than at the next poll.</summary>
+    public void Wake()
+    {
+        try
+        {
+            if (_wake.CurrentCount == 0)
+            {
+                _wake.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var now = time.GetUtcNow();
+                if (await store.ClaimBatchAsync(_owner, now, now + ClaimFor, stoppingToken) is { } batch)
+                {
+                    await RunAsync(batch, stoppingToken);
+                    continue;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (NotSupportedException)
+            {
+                // A store without batches: nothing will ever be claimed.
+                return;
+            }
+            catch (Exception e)
+            {
+                LogBatchRunFailed(e);
+            }
+            try
+            {
+                await _wake.WaitAsync(IdlePoll, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RunAsync(BatchJob batch, CancellationToken stoppingToken)
+    {
+        var key = await store.GetKeyAsync(batch.KeyId, stoppingToken);
+        var after = -1;
+        while (true)
+        {
+            var now = time.GetUtcNow();
+            if (batch.State == BatchStates.Cancelling)
+            {
+                await EndAsync(batch, BatchEndings.Cancelled, BatchItemStates.Canceled, stoppingToken);
+                return;
+            }
+            if (now >= batch.ExpiresAt)
+            {
+                await EndAsync(batch, BatchEndings.Expired, BatchItemStates.Expired, stoppingToken);
+                return;
+            }
+            var items = await store.ReadPendingBatchItemsAsync(batch.Id, after, options.Concurrency * 4, stoppingToken);
+            if (items.Count == 0)
+            {
+                if (after >= 0)
+                {
+                    // Once more from the start: a request left pending (a stop cut it short) runs again before the batch ends.
+                    after = -1;
+                    if ((await store.ReadPendingBatchItemsAsync(batch.Id, after, 1, stoppingToken)).Count > 0)
+                    {
+                        continue;
+                    }
+                }
+                await EndAsync(batch, BatchEndings.Completed, BatchItemStates.Expired, stoppingToken);
+                return;
+            }
+            using (var group = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+            {
+                var watch = WatchAsync(batch, group);
+                try
+                {
+                    await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = group.Token },
+                        async (item, token) => await RunItemAsync(batch, key, item, token, stoppingToken));
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Cancelled or expired while the group ran: the requests not started stay pending and are ended below.
+                }
+                finally
+                {
+                    await group.CancelAsync();
+                    await watch;
+                }
+            }
+            after = items[^1].Position;
+            now = time.GetUtcNow();
+            // Renewing the claim reads the batch again: a cancel asked meanwhile is seen here, between groups of requests.
+            if (await store.ClaimBatchAsync(_owner, now, now + ClaimFor, stoppingToken) is not { } renewed || renewed.Id != batch.Id)
+            {
+                // Another gateway took it over (this one was away longer than a claim holds): leave it to that one.
+                return;
+            }
+            batch = renewed;
+        }
+    }
+
+    /// <summary>
+    /// While a group of requests runs: once a second, whether the batch was cancelled or has expired (then the group stops
+    /// starting requests and stops waiting out rate limits; those running finish), and the claim renewed as it goes.
+    /// </summary>
+    private async Task WatchAsync(BatchJob batch, CancellationTokenSource group)
+    {
+        var renewed = time.GetTimestamp();
+        try
+        {
+            while (!group.IsCancellationRequested)
+            {
+                await Task.Delay(WatchInterval, time, group.Token);
+                var now = time.GetUtcNow();
+                var current = await store.GetBatchAsync(batch.TenantId, batch.Id, group.Token);
+                if (current is not { State: BatchStates.InProgress } || now >= batch.ExpiresAt)
+                {
+                    await group.CancelAsync();
+                    return;
+                }
+                if (time.GetElapsedTime(renewed) >= ClaimFor / 3)
+                {
+                    renewed = time.GetTimestamp();
+                    if (await store.ClaimBatchAsync(_owner, now, now + ClaimFor, group.Token) is not { } claimed || claimed.Id != batch.Id)
+                    {
+                        await group.CancelAsync();
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
+        {
+            // The store is away: the group runs on; its results are saved once the store is back, or the batch is run
+            // again by whoever claims it next.
+            LogBatchRunFailed(e);
+        }
+    }
+
+    private async Task RunItemAsync(BatchJob batch, ApiKey? key, BatchItem item, CancellationToken groupToken, CancellationToken stoppingToken)
+    {
+        var attempt = item.Attempt;
+        while (true)
+        {
+            var requestId = RequestIdOf(batch.Id, item.Position, attempt);
+            var answer = await CallAsync(batch, key, item.Body, requestId, stoppingToken);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                // Cut short by the gateway's stop: the request stays pending and runs again under a new id (its row, if any,
+                // says how this run ended).
+                await store.SaveBatchItemAsync(batch.Id, item with { Attempt = attempt + 1 }, CancellationToken.None);
+                return;
+            }
+            var now = time.GetUtcNow();
+            if (answer.Status == StatusCodes.Status429TooManyRequests && answer.Outcome != RequestOutcome.OverBudget && now < batch.ExpiresAt)
+            {
+                attempt++;
+                await store.SaveBatchItemAsync(batch.Id, item with { Attempt = attempt }, stoppingToken);
+                try
+                {
+                    await Task.Delay(answer.RetryAfter, time, groupToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Cancelled, expired or stopping: it stays pending (and is ended with the batch, or run after the restart).
+                    return;
+                }
+                continue;
+            }
+            var state = answer.Status is >= 200 and < 300 ? BatchItemStates.Succeeded : BatchItemStates.Errored;
+            await store.SaveBatchItemAsync(batch.Id, item with
+            {
+                State = state,
+                Status = answer.Status,
+                RequestId = requestId,
+                Response = answer.Body,
+                Attempt = attempt,
+                EndedAt = now,
+            }, stoppingToken);
+            return;
+        }
+    }
+
+    private readonly record struct Answer(int Status, byte[] Body, RequestOutcome Outcome, TimeSpan RetryAfter);
+
+    /// <summary>One request of the batch through the pipeline, on a context of Corridor's own, as the batch's key.</summary>
+    private async Task<Answer> CallAsync(BatchJob batch, ApiKey? key, byte[] body, string requestId, CancellationToken stoppingToken)
+    {
+        var (dialect, operation) = batch.Endpoint switch
+        {
+            BatchInput.MessagesEndpoint => (Dialect.Anthropic, Operation.Messages),
+            "/v1/responses" => (Dialect.OpenAI, Operation.Responses),
+            "/v1/embeddings" => (Dialect.OpenAI, Operation.Embeddings),
+            _ => (Dialect.OpenAI, Operation.ChatCompletions),
+        };
+        var context = new DefaultHttpContext();
+        context.Features.Set(new InProcessCaller(key, requestId));
+        var request = context.Request;
+        request.Method = HttpMethods.Post;
+        request.Scheme = "http";
+        request.Path = batch.Endpoint;
+        request.ContentType = "application/json";
+        request.ContentLength = body.Length;
+        request.Body = new MemoryStream(body, writable: false);
+        // The batch's ledger rows and the monitor's observations say where they came from.
+        request.Headers.UserAgent = $"{batch.UserAgent} corridor-batch/{batch.Id}".TrimStart();
+        if (dialect == Dialect.Anthropic)
+        {
+            request.Headers["anthropic-version"] = "2023-06-01";
+        }
+        using var answer = new MemoryStream();
+        context.Response.Body = answer;
+        context.RequestAborted = stoppingToken;
+        await pipeline.InvokeAsync(context, dialect, operation);
+        await context.Response.Body.FlushAsync(CancellationToken.None);
+        var outcome = context.Features.Get<CorridorRequestFeature>()?.Outcome ?? RequestOutcome.Success;
+        var retryAfter = int.TryParse(context.Response.Headers.RetryAfter.ToString(), out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(1);
+        return new Answer(context.Response.StatusCode, answer.ToArray(), outcome,
+            TimeSpan.FromTicks(Math.Clamp(retryAfter.Ticks, TimeSpan.FromSeconds(1).Ticks, LongestRetryWait.Ticks)));
+    }
+
+    private async Task EndAsync(BatchJob batch, string ending, string notRun, CancellationToken stoppingToken)
+    {
+        var now = time.GetUtcNow();
+        string? outputId = null, errorId = null;
+        var files = new List<StoredFile>();
+        if (batch.Api == BatchApi.OpenAI)
+        {
+            var items = new List<BatchItem>();
+            await foreach (var item in store.ReadBatchItemsAsync(batch.Id, stoppingToken))
+            {
+                items.Add(item);
+            }
+            var (output, errors) = BatchDocuments.OpenAIResults(items, notRun);
+            // An output file even when empty, as OpenAI gives one for a batch that completed.
+            output ??= [];
+            outputId = NewFileId(now);
+            files.Add(new StoredFile(outputId, batch.TenantId, "batch_output", $"{batch.Id}_output.jsonl", output.Length, now) { Content = output });
+            if (errors is not null)
+            {
+                errorId = NewFileId(now);
+                files.Add(new StoredFile(errorId, batch.TenantId, "batch_output", $"{batch.Id}_error.jsonl", errors.Length, now) { Content = errors });
+            }
+        }
+        if (await store.EndBatchAsync(batch.Id, ending, notRun, now, outputId, errorId, files, stoppingToken))
+        {
+            LogBatchEnded(batch.Id, batch.TenantId, ending);
+        }
+    }
+
+    /// <summary>
+    /// The id a run of a batch's request is recorded under: fixed by the batch, the request's place and its attempt, so a
+    /// run after a crash (which could not count an attempt) has the id of the run the crash cut short, and its ledger row is
+    /// not written twice (the store ignores a request id it holds). <c>req_</c> and 32 hex digits, as any request id.
+    /// </summary>
+    internal static string RequestIdOf(string batchId, int position, int attempt)
+    {
+        var hex = batchId.AsSpan(batchId.IndexOf('_') + 1);
+        Span<byte> tail = stackalloc byte[6];
+        BinaryPrimitives.WriteInt32BigEndian(tail, position);
+        BinaryPrimitives.WriteUInt16BigEndian(tail[4..], (ushort)Math.Min(attempt, ushort.MaxValue));
+        return string.Concat("req_", hex[..Math.Min(20, hex.Length)], Convert.ToHexStringLower(tail));
+    }
+
+    /// <summary>A time-ordered id with 20 hex digits: 12 of the time in milliseconds and 8 random.</summary>
+    internal static string NewId(string prefix, DateTimeOffset at)
+    {
+        Span<byte> id = stackalloc byte[16];
+        BinaryPrimitives.WriteInt64BigEndian(id, at.ToUnixTimeMilliseconds() << 16);
+        Random.Shared.NextBytes(id[6..]);
+        return prefix + Convert.ToHexStringLower(id);
+    }
+
+    internal static string NewFileId(DateTimeOffset at) => NewId("file-", at);
+
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Error, Message = "Running batches failed; retrying shortly")]
+    private partial void LogBatchRunFailed(Exception exception);
+
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Batch {BatchId} of tenant {TenantId} ended: {Ending}")]
+    private partial void LogBatchEnded(string batchId, string tenantId, string ending);
+}

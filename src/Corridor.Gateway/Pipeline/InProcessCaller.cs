@@ -1,0 +1,11 @@
+using Corridor.Core.Tenants;
+
+namespace Corridor.Gateway.Pipeline;
+
+/// <summary>
+/// Set on a request Corridor makes itself on a key's behalf (a batch's request, docs/batches.md), on a context of its own
+/// that it runs through the same <see cref="RequestPipeline"/> as a client's: the key it runs as, authenticated by the key
+/// as the cache holds it now (revoked since, it is refused), and the request id it is recorded under. A client cannot set
+/// it: features are not reachable from the wire.
+/// </summary>
+internal sealed record InProcessCaller(ApiKey? Key, string RequestId);

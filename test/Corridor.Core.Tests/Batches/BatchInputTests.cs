@@ -1,0 +1,137 @@
+using System.Text;
+using System.Text.Json;
+using Corridor.Core.Batches;
+
+namespace Corridor.Core.Tests.Batches;
+
+public sealed class BatchInputTests
+{
+    private const string Chat = "/v1/chat/completions";
+
+    private static BatchInput.Result OpenAI(string text, int max = 100) => BatchInput.ReadOpenAI(Encoding.UTF8.GetBytes(text), Chat, max);
+
+    private static string Line(string id, string body = """{"model":"gpt-4.1"}""", string url = Chat) =>
+        $$"""{"custom_id":"{{id}}","method":"POST","url":"{{url}}","body":{{body}}}""";
+
+    [Fact]
+    public void AnOpenAIFile_BecomesItsRequestsInOrder_WithTheirBodiesAsSent_SkippingEmptyLines()
+    {
+        var result = OpenAI(Line("a", """{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}""") + "\r\n\n" + Line("b"));
+
+        Assert.Null(result.Error);
+        Assert.Equal([(0, "a"), (1, "b")], result.Items!.Select(i => (i.Position, i.CustomId)));
+        Assert.Equal("""{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8.GetString(result.Items![0].Body));
+    }
+
+    [Theory]
+    [InlineData("{\"custom_id\":\"a\",\"method\":\"GET\",\"url\":\"/v1/chat/completions\",\"body\":{}}", "Line 1 of the input file: 'method' must be \"POST\".")]
+    [InlineData("{\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{}}", "Line 1 of the input file: 'custom_id' must be a non-empty string.")]
+    [InlineData("{\"custom_id\":\"a\\u0000\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{}}", "Line 1 of the input file: 'custom_id' has a control character.")]
+    [InlineData("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":[]}", "Line 1 of the input file: 'body' must be a JSON object, the request's body.")]
+    [InlineData("[1]", "Line 1 of the input file: not a JSON object.")]
+    public void AFaultyLine_IsNamedWithItsLine(string line, string error)
+    {
+        var result = OpenAI(Line("first") + "\n" + line);
+
+        Assert.Null(result.Items);
+        Assert.Equal(error.Replace("Line 1", "Line 2", StringComparison.Ordinal), result.Error);
+        Assert.Equal("input_file_id", result.Param);
+    }
+
+    [Fact]
+    public void MoreRequestsThanABatchMayHave_AreRefused_AsIsInvalidUtf8()
+    {
+        Assert.Contains("more than 2 requests", OpenAI(Line("a") + "\n" + Line("b") + "\n" + Line("c"), max: 2).Error, StringComparison.Ordinal);
+        Assert.Equal("The input file is not valid UTF-8.", BatchInput.ReadOpenAI([0x7B, 0xFF, 0x7D], Chat, 10).Error);
+    }
+
+    [Fact]
+    public void AnAnthropicCreate_BecomesItsRequests_AndItsFaultsAreNamedByIndex()
+    {
+        static BatchInput.Result Read(string json, int max = 10) => BatchInput.ReadAnthropic(JsonDocument.Parse(json).RootElement, max);
+
+        var read = Read("""{"requests":[{"custom_id":"a-1","params":{"model":"m","max_tokens":5}},{"custom_id":"a_2","params":{}}]}""");
+        Assert.Equal(["a-1", "a_2"], read.Items!.Select(i => i.CustomId));
+        Assert.Equal("""{"model":"m","max_tokens":5}""", Encoding.UTF8.GetString(read.Items![0].Body));
+
+        Assert.Equal("requests.1: 'custom_id' must be 1 to 64 letters, digits, underscores or hyphens.",
+            Read("""{"requests":[{"custom_id":"a","params":{}},{"custom_id":"b c","params":{}}]}""").Error);
+        Assert.Equal("requests.1: 'custom_id' \"a\" is used by another request of this batch; each must be unique.",
+            Read("""{"requests":[{"custom_id":"a","params":{}},{"custom_id":"a","params":{}}]}""").Error);
+        Assert.Equal("requests.0: 'params.stream' is true: a batch's requests are answered whole; leave 'stream' out.",
+            Read("""{"requests":[{"custom_id":"a","params":{"stream":true}}]}""").Error);
+        Assert.Equal("requests: List should have at least 1 item.", Read("""{"requests":[]}""").Error);
+        Assert.Contains("at most 1 requests", Read("""{"requests":[{"custom_id":"a","params":{}},{"custom_id":"b","params":{}}]}""", max: 1).Error, StringComparison.Ordinal);
+        Assert.Equal("requests", Read("""{"nothing":1}""").Param);
+    }
+}
+
+public sealed class BatchDocumentsTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 12, 5, 10, 0, 0, TimeSpan.Zero);
+
+    private static BatchItem Item(int position, string state, int? status = null, string? response = null) =>
+        new(position, $"c-{position}", []) { State = state, Status = status, RequestId = status is null ? null : $"req_{position:D32}", Response = response is null ? null : Encoding.UTF8.GetBytes(response) };
+
+    [Fact]
+    public void OpenAIsResultFiles_SplitAnswers_From_ErrorsAndRequestsNotRun()
+    {
+        var (output, errors) = BatchDocuments.OpenAIResults(
+            [Item(0, BatchItemStates.Succeeded, 200, """{"object":"chat.completion"}"""), Item(1, BatchItemStates.Errored, 404, """{"error":{"code":"model_not_found"}}"""),
+             Item(2, BatchItemStates.Pending), Item(3, BatchItemStates.Expired)],
+            notRun: BatchItemStates.Canceled);
+
+        Assert.Equal("""{"id":"batch_req_00000000000000000000000000000000","custom_id":"c-0","response":{"status_code":200,"request_id":"req_00000000000000000000000000000000","body":{"object":"chat.completion"}},"error":null}""" + "\n",
+            Encoding.UTF8.GetString(output!));
+        var lines = Encoding.UTF8.GetString(errors!).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.Contains("\"status_code\":404", lines[0], StringComparison.Ordinal);
+        Assert.Contains("\"code\":\"batch_cancelled\"", lines[1], StringComparison.Ordinal);
+        Assert.Contains("\"code\":\"batch_expired\"", lines[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ABatch_IsWrittenInEachVendorsShape()
+    {
+        var batch = new BatchJob("batch_1", BatchApi.OpenAI, "acme", "key", "/v1/chat/completions", BatchStates.Ended, T0, T0.AddHours(24))
+        {
+            Ending = BatchEndings.Expired,
+            EndedAt = T0.AddHours(24),
+            Metadata = """{"job":"x"}""",
+            Counts = new BatchCounts(0, 3, 1, 0, 2),
+        };
+
+        var openai = Write(json => BatchDocuments.WriteOpenAIBatch(json, batch));
+        Assert.Equal(("expired", 6, 3, 3, "x"), (openai.GetProperty("status").GetString(), openai.GetProperty("request_counts").GetProperty("total").GetInt32(),
+            openai.GetProperty("request_counts").GetProperty("completed").GetInt32(), openai.GetProperty("request_counts").GetProperty("failed").GetInt32(),
+            openai.GetProperty("metadata").GetProperty("job").GetString()));
+        Assert.Equal(T0.AddHours(24).ToUnixTimeSeconds(), openai.GetProperty("expired_at").GetInt64());
+
+        var anthropic = Write(json => BatchDocuments.WriteMessageBatch(json, batch with { Api = BatchApi.Anthropic, State = BatchStates.Cancelling, Ending = null, EndedAt = null }, "http://x/results"));
+        Assert.Equal(("canceling", 3L, 2L), (anthropic.GetProperty("processing_status").GetString(),
+            anthropic.GetProperty("request_counts").GetProperty("succeeded").GetInt64(), anthropic.GetProperty("request_counts").GetProperty("expired").GetInt64()));
+        Assert.Equal(JsonValueKind.Null, anthropic.GetProperty("results_url").ValueKind);
+    }
+
+    [Fact]
+    public void AnAnthropicResultLine_CarriesTheMessageOrTheError_AsAnswered()
+    {
+        Assert.Equal("""{"custom_id":"c-0","result":{"type":"succeeded","message":{"type":"message"}}}""",
+            WriteText(json => BatchDocuments.WriteMessageBatchResult(json, Item(0, BatchItemStates.Succeeded, 200, """{"type":"message"}"""))));
+        Assert.Equal("""{"custom_id":"c-1","result":{"type":"errored","error":{"type":"error"}}}""",
+            WriteText(json => BatchDocuments.WriteMessageBatchResult(json, Item(1, BatchItemStates.Errored, 400, """{"type":"error"}"""))));
+        Assert.Equal("""{"custom_id":"c-2","result":{"type":"canceled"}}""", WriteText(json => BatchDocuments.WriteMessageBatchResult(json, Item(2, BatchItemStates.Canceled))));
+    }
+
+    private static JsonElement Write(Action<Utf8JsonWriter> write) => JsonDocument.Parse(WriteText(write)).RootElement.Clone();
+
+    private static string WriteText(Action<Utf8JsonWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream))
+        {
+            write(json);
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+}

@@ -1,0 +1,258 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Anthropic.Models.Messages;
+using Anthropic.Models.Messages.Batches;
+using Corridor.Core.Metering;
+using Corridor.Testing;
+using OpenAI.Files;
+
+#pragma warning disable OPENAI001 // the SDK marks its Batch client experimental
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>The admin-API gateway running two of a batch's requests at a time.</summary>
+public class BatchGatewayFixture : AdminGatewayFixture
+{
+    protected override string Yaml(Uri simulator, string tokenEnv) => base.Yaml(simulator, tokenEnv) + "\nbatches:\n  concurrency: 2\n";
+}
+
+/// <summary>
+/// Batches through the official SDKs (docs/batches.md): OpenAI's Files and Batch APIs and Anthropic's Message Batches, each
+/// request run through the pipeline as a request of the batch's key (ledger rows, limits, routing, translation), results in
+/// the vendor's shape, a tenant seeing only its own, bad input refused before a batch exists, and cancel.
+/// </summary>
+public sealed class BatchTests(BatchGatewayFixture fixture) : IClassFixture<BatchGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    private static string ChatLine(string customId, string model, string question) =>
+        JsonSerializer.Serialize(new
+        {
+            custom_id = customId,
+            method = "POST",
+            url = "/v1/chat/completions",
+            body = new { model, max_tokens = 40, messages = new[] { new { role = "user", content = question } } },
+        });
+
+    private static string JsonLines(params string[] lines) => string.Join("\n", lines) + "\n";
+
+    private async Task<OpenAIFile> UploadAsync(string secret, string jsonl) =>
+        (await Live.OpenAI(secret).GetOpenAIFileClient().UploadFileAsync(BinaryData.FromString(jsonl), "requests.jsonl", FileUploadPurpose.Batch).WithTimeout()).Value;
+
+    private async Task<JsonElement> CreateOpenAIBatchAsync(string secret, string fileId, string endpoint = "/v1/chat/completions")
+    {
+        var content = BinaryContent.Create(BinaryData.FromObjectAsJson(new { input_file_id = fileId, endpoint, completion_window = "24h", metadata = new { job = "nightly" } }));
+        var operation = await Live.OpenAI(secret).GetBatchClient().CreateBatchAsync(content, waitUntilCompleted: false).WithTimeout();
+        return JsonDocument.Parse(operation.GetRawResponse().Content).RootElement.Clone();
+    }
+
+    /// <summary>The batch as the OpenAI SDK's operation polls it, once it has ended.</summary>
+    private async Task<JsonElement> WaitForOpenAIBatchAsync(string secret, string batchId)
+    {
+        var operation = await global::OpenAI.Batch.CreateBatchOperation.RehydrateAsync(Live.OpenAI(secret).GetBatchClient(), batchId).WithTimeout();
+        while (!operation.HasCompleted)
+        {
+            await Task.Delay(100);
+            await operation.UpdateStatusAsync().WithTimeout();
+        }
+        return JsonDocument.Parse(operation.GetRawResponse().Content).RootElement.Clone();
+    }
+
+    private static List<JsonElement> Lines(BinaryData file) =>
+        file.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+
+    [Fact]
+    public async Task AnOpenAIBatch_RunsEachRequestThroughTheGateway_AndItsResultsAreFilesInOpenAIsShape()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-openai", "SG").WithTimeout();
+        var input = await UploadAsync(secret, JsonLines(
+            ChatLine("q-1", "gpt-4.1", "Where is my parcel?"),
+            ChatLine("q-2", "claude-sonnet-4", "And my invoice?"),
+            ChatLine("q-3", "no-such-model", "Anyone there?"),
+            ChatLine("q-4", "gpt-4.1", "Thanks!")));
+        Assert.Equal(("requests.jsonl", FilePurpose.Batch), (input.Filename, input.Purpose));
+
+        var created = await CreateOpenAIBatchAsync(secret, input.Id);
+        Assert.Equal(("batch", "in_progress", 4), (created.GetProperty("object").GetString(), created.GetProperty("status").GetString(),
+            created.GetProperty("request_counts").GetProperty("total").GetInt32()));
+        Assert.Equal("nightly", created.GetProperty("metadata").GetProperty("job").GetString());
+
+        var ended = await WaitForOpenAIBatchAsync(secret, created.GetProperty("id").GetString()!);
+        Assert.Equal("completed", ended.GetProperty("status").GetString());
+        Assert.Equal((4, 3, 1), (ended.GetProperty("request_counts").GetProperty("total").GetInt32(),
+            ended.GetProperty("request_counts").GetProperty("completed").GetInt32(), ended.GetProperty("request_counts").GetProperty("failed").GetInt32()));
+
+        var files = Live.OpenAI(secret).GetOpenAIFileClient();
+        var output = Lines((await files.DownloadFileAsync(ended.GetProperty("output_file_id").GetString()!).WithTimeout()).Value);
+        var errors = Lines((await files.DownloadFileAsync(ended.GetProperty("error_file_id").GetString()!).WithTimeout()).Value);
+        Assert.Equal(["q-1", "q-2", "q-4"], output.Select(l => l.GetProperty("custom_id").GetString()));
+        foreach (var line in output)
+        {
+            var response = line.GetProperty("response");
+            Assert.Equal(200, response.GetProperty("status_code").GetInt32());
+            // The Anthropic model answered through translation, in the chat completion shape the batch asked for.
+            Assert.Equal("chat.completion", response.GetProperty("body").GetProperty("object").GetString());
+            var row = await Live.LedgerRowAsync(response.GetProperty("request_id").GetString()!);
+            Assert.Equal(("batch-openai", RequestOutcome.Success, true), (row.TenantId, row.Outcome, row.Billable));
+            Assert.Equal(response.GetProperty("body").GetProperty("usage").GetProperty("completion_tokens").GetInt64(), row.OutputTokens);
+            Assert.Contains("corridor-batch/" + ended.GetProperty("id").GetString(), row.UserAgent, StringComparison.Ordinal);
+        }
+        var failed = Assert.Single(errors);
+        Assert.Equal(("q-3", 404, "model_not_found"), (failed.GetProperty("custom_id").GetString(),
+            failed.GetProperty("response").GetProperty("status_code").GetInt32(),
+            failed.GetProperty("response").GetProperty("body").GetProperty("error").GetProperty("code").GetString()));
+        var refused = await Live.LedgerRowAsync(failed.GetProperty("response").GetProperty("request_id").GetString()!);
+        Assert.False(refused.Billable);
+    }
+
+    [Fact]
+    public async Task AnAnthropicBatch_RunsItsRequests_AndItsResultsAreReadAsAnthropicsResultLines()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-anthropic", "JP").WithTimeout();
+        var client = Live.Anthropic(secret);
+        static Request Ask(string id, string model, string question) => new()
+        {
+            CustomID = id,
+            Params = new Params { Model = model, MaxTokens = 40, Messages = [new UserMessageParam { Content = question }] },
+        };
+
+        var created = await client.Messages.Batches.Create(new BatchCreateParams
+        {
+            Requests = [Ask("a-1", "claude-sonnet-4", "Where is my parcel?"), Ask("a-2", "gpt-4.1", "And my invoice?"), Ask("a-3", "no-such-model", "Hello?")],
+        }).WithTimeout();
+        Assert.StartsWith("msgbatch_", created.ID, StringComparison.Ordinal);
+        Assert.Equal(3, created.RequestCounts.Processing);
+
+        var batch = created;
+        while (batch.ProcessingStatus.Raw() != "ended")
+        {
+            await Task.Delay(100);
+            batch = await client.Messages.Batches.Retrieve(created.ID).WithTimeout();
+        }
+        Assert.Equal((2L, 1L, 0L, 0L, 0L), (batch.RequestCounts.Succeeded, batch.RequestCounts.Errored, batch.RequestCounts.Processing,
+            batch.RequestCounts.Canceled, batch.RequestCounts.Expired));
+        Assert.NotNull(batch.EndedAt);
+        Assert.EndsWith($"/v1/messages/batches/{created.ID}/results", batch.ResultsUrl, StringComparison.Ordinal);
+
+        var results = await client.Messages.Batches.ResultsStreaming(created.ID).ToListWithTimeoutAsync();
+        Assert.Equal(["a-1", "a-2", "a-3"], results.Select(r => r.CustomID));
+        Assert.True(results[0].Result.TryPickSucceeded(out var first));
+        Assert.True(results[1].Result.TryPickSucceeded(out var second));
+        Assert.Equal("message", second.Message.Type.ToString());
+        Assert.True(first.Message.Usage.OutputTokens > 0);
+        Assert.True(results[2].Result.TryPickErrored(out var errored));
+        Assert.Contains("no-such-model", errored.Error.ToString(), StringComparison.Ordinal);
+
+        var listed = await client.Messages.Batches.List().WithTimeout();
+        Assert.Contains(listed.Items, b => b.ID == created.ID);
+        var deleted = await client.Messages.Batches.Delete(created.ID).WithTimeout();
+        Assert.Equal(created.ID, deleted.ID);
+        using var http = Live.Http(secret);
+        http.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/v1/messages/batches/{created.ID}").WithTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnotherTenantsKey_FindsNeitherTheFileNorTheBatch()
+    {
+        var owner = await Live.AddTenantWithKeyAsync("batch-owner", "SG").WithTimeout();
+        var other = await Live.AddTenantWithKeyAsync("batch-other", "SG").WithTimeout();
+        var input = await UploadAsync(owner, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi")));
+        var batch = await CreateOpenAIBatchAsync(owner, input.Id);
+        var batchId = batch.GetProperty("id").GetString();
+        var messageBatch = await Live.Anthropic(owner).Messages.Batches.Create(new BatchCreateParams
+        {
+            Requests = [new Request { CustomID = "x", Params = new Params { Model = "claude-sonnet-4", MaxTokens = 10, Messages = [new UserMessageParam { Content = "Hi" }] } }],
+        }).WithTimeout();
+
+        using var http = Live.Http(other);
+        foreach (var path in new[] { $"/v1/files/{input.Id}", $"/v1/files/{input.Id}/content", $"/v1/batches/{batchId}", $"/v1/messages/batches/{messageBatch.ID}",
+            $"/v1/messages/batches/{messageBatch.ID}/results" })
+        {
+            using var response = await http.GetAsync(path).WithTimeout();
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync($"/v1/batches/{batchId}/cancel", null).WithTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync($"/v1/files/{input.Id}").WithTimeout()).StatusCode);
+        var otherInput = await UploadAsync(other, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi")));
+        var notTheirs = await Assert.ThrowsAsync<ClientResultException>(() => CreateOpenAIBatchAsync(other, input.Id)).WithTimeout();
+        Assert.Equal(404, notTheirs.Status);
+        Assert.DoesNotContain((await http.GetFromJsonAsync<JsonElement>("/v1/batches").WithTimeout()).GetProperty("data").EnumerateArray(), b => b.GetProperty("id").GetString() == batchId);
+        Assert.Equal([otherInput.Id], (await Live.OpenAI(other).GetOpenAIFileClient().GetFilesAsync().WithTimeout()).Value.Select(f => f.Id));
+    }
+
+    [Theory]
+    [InlineData("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"gpt-4.1\"}}\n{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{}}", "Line 2", "unique")]
+    [InlineData("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":{}}", "Line 1", "endpoint")]
+    [InlineData("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"stream\":true}}", "Line 1", "stream")]
+    [InlineData("not json", "Line 1", "not a JSON object")]
+    [InlineData("\n\n", "no requests", "no requests")]
+    public async Task ABadInputFile_IsRefusedWhenTheBatchIsMade_NamingItsLine(string jsonl, string where, string why)
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-bad-input", "SG").WithTimeout();
+        var input = await UploadAsync(secret, jsonl);
+
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => CreateOpenAIBatchAsync(secret, input.Id)).WithTimeout();
+
+        Assert.Equal(400, refused.Status);
+        var error = JsonDocument.Parse(refused.GetRawResponse()!.Content).RootElement.GetProperty("error");
+        Assert.Contains(where, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains(why, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("input_file_id", error.GetProperty("param").GetString());
+        using var http = Live.Http(secret);
+        Assert.Empty((await http.GetFromJsonAsync<JsonElement>("/v1/batches").WithTimeout()).GetProperty("data").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task BadAnthropicRequests_AreRefusedInAnthropicsDialect()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-bad-anthropic", "SG").WithTimeout();
+        using var http = Live.Http(secret);
+        http.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+
+        using var response = await http.PostAsync("/v1/messages/batches", new StringContent(
+            """{"requests":[{"custom_id":"has space","params":{"model":"claude-sonnet-4","max_tokens":5,"messages":[]}}]}""", Encoding.UTF8, "application/json")).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>().WithTimeout();
+        Assert.Equal(("error", "invalid_request_error"), (body.GetProperty("type").GetString(), body.GetProperty("error").GetProperty("type").GetString()));
+        Assert.Contains("requests.0", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ABatch_WaitsOnItsKeysRateLimit_AndCancelled_EndsWithTheRestNotRun()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-cancel", "SG").WithTimeout();
+        var input = await UploadAsync(secret, JsonLines(Enumerable.Range(1, 6).Select(i => ChatLine($"q-{i}", "gpt-4.1", $"Question {i}")).ToArray()));
+        using (var admin = fixture.Admin())
+        {
+            // The batch's creation is one request of the minute; its requests get what is left.
+            using var set = await admin.PatchAsJsonAsync("/admin/tenants/batch-cancel/limits", new { rpm = 3 }).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
+        var batchId = (await CreateOpenAIBatchAsync(secret, input.Id)).GetProperty("id").GetString()!;
+        using var http = Live.Http(secret);
+
+        // A request refused for the rate waits for the minute to pass instead of failing; the cancel stops the wait.
+        await Live.LedgerRowAsync(r => r.TenantId == "batch-cancel" && r.Outcome == RequestOutcome.RateLimited).WithTimeout();
+        var cancelling = await (await http.PostAsync($"/v1/batches/{batchId}/cancel", null).WithTimeout()).Content.ReadFromJsonAsync<JsonElement>().WithTimeout();
+        Assert.Contains(cancelling.GetProperty("status").GetString(), new[] { "cancelling", "cancelled" });
+
+        var ended = await WaitForOpenAIBatchAsync(secret, batchId);
+        Assert.Equal("cancelled", ended.GetProperty("status").GetString());
+        var counts = ended.GetProperty("request_counts");
+        var completed = counts.GetProperty("completed").GetInt32();
+        Assert.Equal(6, counts.GetProperty("total").GetInt32());
+        Assert.InRange(completed, 1, 5);
+        Assert.Equal(6 - completed, counts.GetProperty("failed").GetInt32());
+        var errors = Lines((await Live.OpenAI(secret).GetOpenAIFileClient().DownloadFileAsync(ended.GetProperty("error_file_id").GetString()!).WithTimeout()).Value);
+        Assert.Equal(6 - completed, errors.Count);
+        Assert.All(errors, e => Assert.Equal("batch_cancelled", e.GetProperty("error").GetProperty("code").GetString()));
+        var rows = (await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Where(r => r.TenantId == "batch-cancel").ToList();
+        Assert.Equal(completed, rows.Count(r => r.Billable));
+        Assert.All(rows, r => Assert.Contains("corridor-batch/" + batchId, r.UserAgent, StringComparison.Ordinal));
+    }
+}
