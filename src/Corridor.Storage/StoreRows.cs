@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Corridor.Core.Audit;
+using Corridor.Core.Batches;
 using Corridor.Core.Metering;
 using Corridor.Core.Tenants;
 
@@ -29,6 +30,17 @@ internal abstract class StoreRows
     ];
 
     internal static readonly string LedgerColumnList = string.Join(", ", LedgerColumns);
+
+    /// <summary>A file's columns but its content; <see cref="File"/> reads these positions.</summary>
+    internal const string FileColumns = "id, tenant_id, purpose, filename, bytes, created_at";
+
+    /// <summary>A batch's columns; <see cref="Batch"/> reads these positions (its counts are read from its requests).</summary>
+    internal const string BatchColumns =
+        "id, api, tenant_id, key_id, endpoint, state, created_at, expires_at, input_file_id, completion_window, metadata, user_agent, " +
+        "ending, cancelling_at, ended_at, output_file_id, error_file_id";
+
+    /// <summary>A batch request's columns; <see cref="BatchItem"/> reads these positions.</summary>
+    internal const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at";
 
     /// <summary>The parameter marker of this database (<c>$</c> or <c>@</c>).</summary>
     protected abstract string ParameterPrefix { get; }
@@ -246,5 +258,42 @@ internal abstract class StoreRows
         ShadowOf = GetStringOrNull(r, 25),
         CacheReadTokens = r.GetInt64(26),
         CacheWriteTokens = r.GetInt64(27),
+    };
+
+    /// <summary>How <paramref name="api"/> is kept in <c>batches.api</c>.</summary>
+    internal static string BatchApiName(BatchApi api) => api == BatchApi.OpenAI ? "openai" : "anthropic";
+
+    internal StoredFile File(DbDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), GetTime(r, 5));
+
+    internal BatchJob Batch(DbDataReader r) => new(
+        r.GetString(0),
+        r.GetString(1) == "openai" ? BatchApi.OpenAI : BatchApi.Anthropic,
+        r.GetString(2),
+        r.GetString(3),
+        r.GetString(4),
+        r.GetString(5),
+        GetTime(r, 6),
+        GetTime(r, 7))
+    {
+        InputFileId = GetStringOrNull(r, 8),
+        CompletionWindow = GetStringOrNull(r, 9),
+        Metadata = GetStringOrNull(r, 10),
+        UserAgent = GetStringOrNull(r, 11),
+        Ending = GetStringOrNull(r, 12),
+        CancellingAt = GetTimeOrNull(r, 13),
+        EndedAt = GetTimeOrNull(r, 14),
+        OutputFileId = GetStringOrNull(r, 15),
+        ErrorFileId = GetStringOrNull(r, 16),
+    };
+
+    internal BatchItem BatchItem(DbDataReader r) => new(r.GetInt32(0), r.GetString(1), (byte[])r.GetValue(2))
+    {
+        State = r.GetString(3),
+        Status = r.IsDBNull(4) ? null : r.GetInt32(4),
+        RequestId = GetStringOrNull(r, 5),
+        Response = r.IsDBNull(6) ? null : (byte[])r.GetValue(6),
+        Attempt = r.GetInt32(7),
+        EndedAt = GetTimeOrNull(r, 8),
     };
 }

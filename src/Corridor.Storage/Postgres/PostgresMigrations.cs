@@ -420,6 +420,59 @@ internal static class PostgresMigrations
             );
             CREATE INDEX ix_admission_holdings_period ON admission_holdings (kind, period);
             """),
+        new(19, "batches and files", """
+            -- SQLite migration 15. Files a tenant uploaded for batches, and the result files of its batches (docs/batches.md):
+            -- the bytes are kept here, so the one file is the whole state. Read only by their tenant.
+            CREATE TABLE files (
+                id         text        NOT NULL PRIMARY KEY,
+                tenant_id  text        NOT NULL,
+                purpose    text        NOT NULL,
+                filename   text        NOT NULL,
+                bytes      bigint      NOT NULL,
+                created_at timestamptz NOT NULL,
+                content    bytea       NOT NULL
+            );
+            CREATE INDEX ix_files_tenant ON files (tenant_id, created_at);
+            -- Batches (OpenAI's and Anthropic's) and the gateway that runs each (owner, until owner_until): every replica
+            -- claims from here, one batch at a time (PostgresStore.Batches.cs); counts are read from their requests.
+            CREATE TABLE batches (
+                id                text        NOT NULL PRIMARY KEY,
+                api               text        NOT NULL,
+                tenant_id         text        NOT NULL,
+                key_id            text        NOT NULL,
+                endpoint          text        NOT NULL,
+                state             text        NOT NULL,
+                created_at        timestamptz NOT NULL,
+                expires_at        timestamptz NOT NULL,
+                input_file_id     text,
+                completion_window text,
+                metadata          text,
+                user_agent        text,
+                ending            text,
+                cancelling_at     timestamptz,
+                ended_at          timestamptz,
+                output_file_id    text,
+                error_file_id     text,
+                owner             text,
+                owner_until       timestamptz
+            );
+            CREATE INDEX ix_batches_tenant ON batches (tenant_id, api, created_at);
+            CREATE INDEX ix_batches_open ON batches (created_at) WHERE state <> 'ended';
+            -- A batch's requests in order (up to 100,000, written with binary COPY), each with its result once run.
+            CREATE TABLE batch_items (
+                batch_id   text    NOT NULL,
+                position   integer NOT NULL,
+                custom_id  text    NOT NULL,
+                body       bytea   NOT NULL,
+                state      text    NOT NULL,
+                status     integer,
+                request_id text,
+                response   bytea,
+                attempt    integer NOT NULL DEFAULT 0,
+                ended_at   timestamptz,
+                PRIMARY KEY (batch_id, position)
+            );
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

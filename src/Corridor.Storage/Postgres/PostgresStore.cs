@@ -554,12 +554,19 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         return rows.Count == 0 ? null : rows[0];
     }
 
-    private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, string? parameter, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)
+    private Task<IReadOnlyList<T>> QueryAsync<T>(string sql, string? parameter, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken) =>
+        QueryAsync(sql, read, cancellationToken, parameter is null ? [] : [parameter]);
+
+    /// <summary>
+    /// Every row of <paramref name="sql"/> with its positional <paramref name="parameters"/>: each a value, or an
+    /// <see cref="NpgsqlParameter"/> where the type must be said (a null).
+    /// </summary>
+    private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken, params object[] parameters)
     {
         await using var command = _dataSource.CreateCommand(sql);
-        if (parameter is not null)
+        foreach (var parameter in parameters)
         {
-            command.Parameters.AddWithValue(parameter);
+            command.Parameters.Add(parameter as NpgsqlParameter ?? new NpgsqlParameter { Value = parameter });
         }
 
         var results = new List<T>();

@@ -1,5 +1,6 @@
 using Corridor.Core.Admission;
 using Corridor.Core.Audit;
+using Corridor.Core.Batches;
 using Corridor.Core.Tenants;
 using Corridor.Storage.Postgres;
 using Corridor.Storage.Tests.Contract;
@@ -23,6 +24,12 @@ public sealed class PostgresComplianceStoreContractTests : ComplianceStoreContra
 
 [Trait(TestPostgres.Trait, TestPostgres.Value)]
 public sealed class PostgresMonitorStoreContractTests : MonitorStoreContractTests
+{
+    protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.PostgresAsync();
+}
+
+[Trait(TestPostgres.Trait, TestPostgres.Value)]
+public sealed class PostgresBatchStoreContractTests : BatchStoreContractTests
 {
     protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.PostgresAsync();
 }

@@ -1,0 +1,326 @@
+using System.Runtime.CompilerServices;
+using Corridor.Core.Batches;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Corridor.Storage.Postgres;
+
+/// <summary>
+/// Batches, their requests and files (PostgreSQL migration 19; docs/batches.md), as <see cref="Sqlite.SqliteStore"/> keeps
+/// them. Several replicas share these rows, so each change that two could make at once is one statement
+/// whose condition decides: a claim takes a batch no other claim has locked, a result lands only on a pending request, a
+/// batch ends once.
+/// </summary>
+internal sealed partial class PostgresStore
+{
+    private const string FileColumns = StoreRows.FileColumns;
+    private const string BatchColumns = StoreRows.BatchColumns;
+    private const string BatchItemColumns = StoreRows.BatchItemColumns;
+
+    // A batch's requests by state as two arrays side by side (null for a batch without requests), read with the batch in
+    // one statement; ReadBatch adds them up.
+    private const string CountsJoin = """
+        CROSS JOIN LATERAL (
+            SELECT array_agg(s.state) AS states, array_agg(s.n) AS counts
+            FROM (SELECT state, count(*) AS n FROM batch_items WHERE batch_id = b.id GROUP BY state) AS s) AS c
+        """;
+
+    private const string SelectBatches = $"SELECT {BatchColumns}, c.states, c.counts FROM batches AS b {CountsJoin}";
+
+    // The claim (ClaimBatchAsync): its holder's own batch first, renewing the claim, waiting for a writer that has it locked
+    // (a cancel, an end) rather than passing it by; else the oldest free batch, passing over those another gateway is
+    // claiming at this moment (locked), so two claims never take the same one. The lock is taken in the subquery, and a row
+    // changed since this statement's snapshot is checked again against its condition, so a batch another claim just took
+    // is not free any more.
+    private static readonly string[] ClaimSql =
+    [
+        Claim("owner = $1", "FOR UPDATE"),
+        Claim("(owner IS NULL OR owner_until < $2)", "FOR UPDATE SKIP LOCKED"),
+    ];
+
+    private static string Claim(string holder, string locking) => $"""
+        WITH claimed AS (
+            UPDATE batches SET owner = $1, owner_until = $3
+            WHERE id = (
+                SELECT id FROM batches
+                WHERE state <> 'ended' AND {holder}
+                ORDER BY created_at, id COLLATE "C"
+                LIMIT 1
+                {locking})
+            RETURNING {BatchColumns})
+        SELECT {BatchColumns}, c.states, c.counts FROM claimed AS b {CountsJoin}
+        """;
+
+    public async Task AddFileAsync(StoredFile file, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        await using var command = _dataSource.CreateCommand();
+        AddFileCommand(command, file);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void AddFileCommand(NpgsqlCommand command, StoredFile file)
+    {
+        command.CommandText = $"INSERT INTO files ({FileColumns}, content) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        command.Parameters.AddWithValue(file.Id);
+        command.Parameters.AddWithValue(file.TenantId);
+        command.Parameters.AddWithValue(file.Purpose);
+        command.Parameters.AddWithValue(file.FileName);
+        command.Parameters.AddWithValue(file.Bytes);
+        command.Parameters.AddWithValue(PostgresValues.ToUtc(file.CreatedAt));
+        command.Parameters.AddWithValue(file.Content ?? []);
+    }
+
+    public async Task<StoredFile?> GetFileAsync(string tenantId, string fileId, bool withContent, CancellationToken cancellationToken)
+    {
+        var files = await QueryAsync(
+            $"SELECT {FileColumns}{(withContent ? ", content" : "")} FROM files WHERE id = $1 AND tenant_id = $2",
+            r => withContent ? PostgresValues.Rows.File(r) with { Content = r.GetFieldValue<byte[]>(6) } : PostgresValues.Rows.File(r),
+            cancellationToken,
+            fileId,
+            tenantId);
+        return files.Count == 0 ? null : files[0];
+    }
+
+    public Task<IReadOnlyList<StoredFile>> ListFilesAsync(string tenantId, CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {FileColumns} FROM files WHERE tenant_id = $1 ORDER BY created_at DESC, id COLLATE \"C\" DESC", tenantId,
+            PostgresValues.Rows.File, cancellationToken);
+
+    public async Task<bool> DeleteFileAsync(string tenantId, string fileId, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("DELETE FROM files WHERE id = $1 AND tenant_id = $2");
+        command.Parameters.AddWithValue(fileId);
+        command.Parameters.AddWithValue(tenantId);
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    /// <summary>The batch, then its requests with binary COPY (up to 100,000 of them), in one transaction.</summary>
+    public Task AddBatchAsync(BatchJob batch, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(items);
+        return InTransactionAsync(async (connection, transaction) =>
+        {
+            await using (var command = new NpgsqlCommand(
+                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL)",
+                connection,
+                transaction))
+            {
+                command.Parameters.AddWithValue(batch.Id);
+                command.Parameters.AddWithValue(StoreRows.BatchApiName(batch.Api));
+                command.Parameters.AddWithValue(batch.TenantId);
+                command.Parameters.AddWithValue(batch.KeyId);
+                command.Parameters.AddWithValue(batch.Endpoint);
+                command.Parameters.AddWithValue(batch.State);
+                command.Parameters.AddWithValue(PostgresValues.ToUtc(batch.CreatedAt));
+                command.Parameters.AddWithValue(PostgresValues.ToUtc(batch.ExpiresAt));
+                command.Parameters.Add(Text(batch.InputFileId));
+                command.Parameters.Add(Text(batch.CompletionWindow));
+                command.Parameters.Add(Text(batch.Metadata));
+                command.Parameters.Add(Text(batch.UserAgent));
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using (var importer = await connection.BeginBinaryImportAsync(
+                "COPY batch_items (batch_id, position, custom_id, body, state) FROM STDIN (FORMAT BINARY)", cancellationToken))
+            {
+                foreach (var item in items)
+                {
+                    await importer.StartRowAsync(cancellationToken);
+                    await importer.WriteAsync(batch.Id, NpgsqlDbType.Text, cancellationToken);
+                    await importer.WriteAsync(item.Position, NpgsqlDbType.Integer, cancellationToken);
+                    await importer.WriteAsync(item.CustomId, NpgsqlDbType.Text, cancellationToken);
+                    await importer.WriteAsync(item.Body, NpgsqlDbType.Bytea, cancellationToken);
+                    await importer.WriteAsync(BatchItemStates.Pending, NpgsqlDbType.Text, cancellationToken);
+                }
+
+                await importer.CompleteAsync(cancellationToken);
+            }
+
+            return true;
+        }, cancellationToken);
+    }
+
+    public async Task<BatchJob?> GetBatchAsync(string tenantId, string batchId, CancellationToken cancellationToken)
+    {
+        var batches = await QueryAsync($"{SelectBatches} WHERE id = $1 AND tenant_id = $2", ReadBatch, cancellationToken, batchId, tenantId);
+        return batches.Count == 0 ? null : batches[0];
+    }
+
+    public Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, int limit, CancellationToken cancellationToken) =>
+        // Newest first; "after" a batch means older than it (OpenAI's and Anthropic's cursors both page that way).
+        QueryAsync(
+            $"""
+            {SelectBatches}
+            WHERE tenant_id = $1 AND api = $2
+              AND ($3::text IS NULL
+                   OR (created_at, id COLLATE "C") < (SELECT created_at, id COLLATE "C" FROM batches WHERE id = $3 AND tenant_id = $1))
+            ORDER BY created_at DESC, id COLLATE "C" DESC
+            LIMIT $4
+            """,
+            ReadBatch,
+            cancellationToken,
+            tenantId,
+            StoreRows.BatchApiName(api),
+            Text(after),
+            limit);
+
+    public Task<BatchJob?> CancelBatchAsync(string tenantId, string batchId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        InTransactionAsync(async (connection, transaction) =>
+        {
+            await using (var command = new NpgsqlCommand(
+                "UPDATE batches SET state = 'cancelling', cancelling_at = $3 WHERE id = $1 AND tenant_id = $2 AND state = 'in_progress'", connection, transaction))
+            {
+                command.Parameters.AddWithValue(batchId);
+                command.Parameters.AddWithValue(tenantId);
+                command.Parameters.AddWithValue(PostgresValues.ToUtc(at));
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using (var command = new NpgsqlCommand($"{SelectBatches} WHERE id = $1 AND tenant_id = $2", connection, transaction))
+            {
+                command.Parameters.AddWithValue(batchId);
+                command.Parameters.AddWithValue(tenantId);
+                return await ReadBatchAsync(command, cancellationToken);
+            }
+        }, cancellationToken);
+
+    public async Task<bool> DeleteBatchAsync(string tenantId, string batchId, CancellationToken cancellationToken)
+    {
+        // One statement: the batch goes only when it has ended, and its requests with it.
+        await using var command = _dataSource.CreateCommand("""
+            WITH deleted AS (DELETE FROM batches WHERE id = $1 AND tenant_id = $2 AND state = 'ended' RETURNING id),
+                 items AS (DELETE FROM batch_items WHERE batch_id IN (SELECT id FROM deleted))
+            SELECT count(*) FROM deleted
+            """);
+        command.Parameters.AddWithValue(batchId);
+        command.Parameters.AddWithValue(tenantId);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))! > 0;
+    }
+
+    public async Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        foreach (var sql in ClaimSql)
+        {
+            await using var command = new NpgsqlCommand(sql, connection);
+            command.Parameters.AddWithValue(owner);
+            command.Parameters.AddWithValue(PostgresValues.ToUtc(now));
+            command.Parameters.AddWithValue(PostgresValues.ToUtc(until));
+            if (await ReadBatchAsync(command, cancellationToken) is { } batch)
+            {
+                return batch;
+            }
+        }
+
+        return null;
+    }
+
+    public Task<IReadOnlyList<BatchItem>> ReadPendingBatchItemsAsync(string batchId, int afterPosition, int limit, CancellationToken cancellationToken) =>
+        QueryAsync(
+            $"""
+            SELECT {BatchItemColumns} FROM batch_items
+            WHERE batch_id = $1 AND position > $2 AND state = 'pending'
+            ORDER BY position LIMIT $3
+            """,
+            PostgresValues.Rows.BatchItem,
+            cancellationToken,
+            batchId,
+            afterPosition,
+            limit);
+
+    public async Task<bool> SaveBatchItemAsync(string batchId, BatchItem item, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        // Only while pending: a batch ended meanwhile (its pending requests marked) or a result stored already stays as it is.
+        await using var command = _dataSource.CreateCommand("""
+            UPDATE batch_items SET state = $3, status = $4, request_id = $5, response = $6, attempt = $7, ended_at = $8
+            WHERE batch_id = $1 AND position = $2 AND state = 'pending'
+            """);
+        command.Parameters.AddWithValue(batchId);
+        command.Parameters.AddWithValue(item.Position);
+        command.Parameters.AddWithValue(item.State);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = item.Status is { } status ? status : DBNull.Value });
+        command.Parameters.Add(Text(item.RequestId));
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = item.Response is { } response ? response : DBNull.Value });
+        command.Parameters.AddWithValue(item.Attempt);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(item.EndedAt) });
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public Task<bool> EndBatchAsync(string batchId, string ending, string pendingState, DateTimeOffset at, string? outputFileId, string? errorFileId,
+        IReadOnlyList<StoredFile> files, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        return InTransactionAsync(async (connection, transaction) =>
+        {
+            // The batch's row first: a second gateway ending it at the same moment waits here, then finds it ended and changes nothing.
+            await using (var command = new NpgsqlCommand("""
+                UPDATE batches SET state = 'ended', ending = $2, ended_at = $3, output_file_id = $4, error_file_id = $5, owner = NULL, owner_until = NULL
+                WHERE id = $1 AND state <> 'ended'
+                """, connection, transaction))
+            {
+                command.Parameters.AddWithValue(batchId);
+                command.Parameters.AddWithValue(ending);
+                command.Parameters.AddWithValue(PostgresValues.ToUtc(at));
+                command.Parameters.Add(Text(outputFileId));
+                command.Parameters.Add(Text(errorFileId));
+                if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    return false;
+                }
+            }
+
+            await using (var command = new NpgsqlCommand("UPDATE batch_items SET state = $2, ended_at = $3 WHERE batch_id = $1 AND state = 'pending'", connection, transaction))
+            {
+                command.Parameters.AddWithValue(batchId);
+                command.Parameters.AddWithValue(pendingState);
+                command.Parameters.AddWithValue(PostgresValues.ToUtc(at));
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            foreach (var file in files)
+            {
+                await using var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
+                AddFileCommand(command, file);
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            return true;
+        }, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<BatchItem> ReadBatchItemsAsync(string batchId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT {BatchItemColumns} FROM batch_items WHERE batch_id = $1 ORDER BY position");
+        command.Parameters.AddWithValue(batchId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return PostgresValues.Rows.BatchItem(reader);
+        }
+    }
+
+    /// <summary>The one batch <paramref name="command"/> selects (with <see cref="CountsJoin"/>), or null.</summary>
+    private static async Task<BatchJob?> ReadBatchAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadBatch(reader) : null;
+    }
+
+    private static BatchJob ReadBatch(NpgsqlDataReader r)
+    {
+        var counts = BatchCounts.None;
+        if (!r.IsDBNull(17))
+        {
+            var states = r.GetFieldValue<string[]>(17);
+            var numbers = r.GetFieldValue<long[]>(18);
+            for (var i = 0; i < states.Length; i++)
+            {
+                counts = counts.Add(states[i], numbers[i]);
+            }
+        }
+
+        return PostgresValues.Rows.Batch(r) with { Counts = counts };
+    }
+}
