@@ -482,6 +482,53 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.Equal(400L, await _database.ScalarAsync("SELECT count(*) FROM ledger_2032_07"));
     }
 
+    /// <summary>
+    /// Two gateways claiming at the same moment never take the same batch. A gate (a trigger on batches that waits for an
+    /// advisory lock this test holds) keeps each claim inside its UPDATE, after it has chosen its batch, until both have
+    /// chosen: so the second always chooses while the first holds its choice uncommitted. Without the claim's row lock
+    /// (FOR UPDATE SKIP LOCKED), both chose the oldest batch and both were given it.
+    /// </summary>
+    [Fact]
+    public async Task TwoGatewaysClaimingAtOnce_NeverTakeTheSameBatch()
+    {
+        await using var one = await OpenAsync();
+        await using var two = await OpenAsync();
+        foreach (var (id, second) in new[] { ("batch_old", 1), ("batch_new", 2) })
+        {
+            var batch = new BatchJob(id, BatchApi.OpenAI, "acme", "key_1", "/v1/chat/completions", BatchStates.InProgress, T0.AddSeconds(second), T0.AddHours(24));
+            await one.AddBatchAsync(batch, [new BatchItem(0, "req-0", "{}"u8.ToArray())], None).WithTimeout();
+        }
+
+        await _database.ExecuteAsync("""
+            CREATE FUNCTION test_gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared(7); RETURN NEW; END $$;
+            CREATE TRIGGER test_gate BEFORE UPDATE ON batches FOR EACH ROW EXECUTE FUNCTION test_gate();
+            """);
+        await using var gate = new NpgsqlConnection(_database.ConnectionString + ";Pooling=false");
+        await gate.OpenAsync().WithTimeout();
+        await using (var close = new NpgsqlCommand("SELECT pg_advisory_lock(7)", gate))
+        {
+            await close.ExecuteNonQueryAsync().WithTimeout();
+        }
+
+        var now = T0.AddMinutes(1);
+        var claims = new[]
+        {
+            Task.Run(() => one.ClaimBatchAsync("gw-a", now, now.AddSeconds(30), None)),
+            Task.Run(() => two.ClaimBatchAsync("gw-b", now, now.AddSeconds(30), None)),
+        };
+        // Both have chosen and wait: at the gate, or (without the row lock) for the other's uncommitted change of the same batch.
+        await TestTimeouts.UntilAsync(async () =>
+            (long)(await _database.ScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))! == 2);
+        await using (var open = new NpgsqlCommand("SELECT pg_advisory_unlock(7)", gate))
+        {
+            await open.ExecuteNonQueryAsync().WithTimeout();
+        }
+
+        var claimed = await Task.WhenAll(claims).WithTimeout();
+        Assert.Equal(["batch_new", "batch_old"], claimed.Select(b => b?.Id).Order(StringComparer.Ordinal));
+        Assert.Equal("gw-a gw-b", await _database.ScalarAsync("SELECT string_agg(owner, ' ' ORDER BY owner) FROM batches"));
+    }
+
     [Fact]
     public async Task AChangeThroughOneStore_WakesAWaiterOnAnother_AtOnce()
     {
