@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Corridor.Core.Batches;
 using Microsoft.Data.Sqlite;
@@ -9,14 +8,6 @@ namespace Corridor.Storage.Sqlite;
 /// <summary>Batches, their requests and files (migration 15; docs/batches.md).</summary>
 internal sealed partial class SqliteStore
 {
-    private const string FileColumns = "id, tenant_id, purpose, filename, bytes, created_at";
-
-    private const string BatchColumns =
-        "id, api, tenant_id, key_id, endpoint, state, created_at, expires_at, input_file_id, completion_window, metadata, user_agent, " +
-        "ending, cancelling_at, ended_at, output_file_id, error_file_id";
-
-    private const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at";
-
     public async Task AddFileAsync(StoredFile file, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(file);
@@ -28,7 +19,7 @@ internal sealed partial class SqliteStore
 
     private static void AddFileCommand(SqliteCommand command, StoredFile file)
     {
-        command.CommandText = $"INSERT INTO files ({FileColumns}, content) VALUES ($id, $tenant_id, $purpose, $filename, $bytes, $created_at, $content)";
+        command.CommandText = $"INSERT INTO files ({StoreRows.FileColumns}, content) VALUES ($id, $tenant_id, $purpose, $filename, $bytes, $created_at, $content)";
         command.Parameters.AddWithValue("$id", file.Id);
         command.Parameters.AddWithValue("$tenant_id", file.TenantId);
         command.Parameters.AddWithValue("$purpose", file.Purpose);
@@ -42,7 +33,7 @@ internal sealed partial class SqliteStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {FileColumns}{(withContent ? ", content" : "")} FROM files WHERE id = $id AND tenant_id = $tenant_id";
+        command.CommandText = $"SELECT {StoreRows.FileColumns}{(withContent ? ", content" : "")} FROM files WHERE id = $id AND tenant_id = $tenant_id";
         command.Parameters.AddWithValue("$id", fileId);
         command.Parameters.AddWithValue("$tenant_id", tenantId);
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -50,7 +41,7 @@ internal sealed partial class SqliteStore
         {
             return null;
         }
-        var file = ReadFile(reader);
+        var file = Rows.File(reader);
         return withContent ? file with { Content = (byte[])reader.GetValue(6) } : file;
     }
 
@@ -58,13 +49,13 @@ internal sealed partial class SqliteStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {FileColumns} FROM files WHERE tenant_id = $tenant_id ORDER BY created_at DESC, id DESC";
+        command.CommandText = $"SELECT {StoreRows.FileColumns} FROM files WHERE tenant_id = $tenant_id ORDER BY created_at DESC, id DESC";
         command.Parameters.AddWithValue("$tenant_id", tenantId);
         var files = new List<StoredFile>();
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            files.Add(ReadFile(reader));
+            files.Add(Rows.File(reader));
         }
         return files;
     }
@@ -89,12 +80,12 @@ internal sealed partial class SqliteStore
         {
             command.Transaction = transaction;
             command.CommandText = $"""
-                INSERT INTO batches ({BatchColumns})
+                INSERT INTO batches ({StoreRows.BatchColumns})
                 VALUES ($id, $api, $tenant_id, $key_id, $endpoint, $state, $created_at, $expires_at, $input_file_id, $completion_window,
                         $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL)
                 """;
             command.Parameters.AddWithValue("$id", batch.Id);
-            command.Parameters.AddWithValue("$api", BatchApiName(batch.Api));
+            command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(batch.Api));
             command.Parameters.AddWithValue("$tenant_id", batch.TenantId);
             command.Parameters.AddWithValue("$key_id", batch.KeyId);
             command.Parameters.AddWithValue("$endpoint", batch.Endpoint);
@@ -140,7 +131,7 @@ internal sealed partial class SqliteStore
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            command.CommandText = $"SELECT {BatchColumns} FROM batches WHERE {where}";
+            command.CommandText = $"SELECT {StoreRows.BatchColumns} FROM batches WHERE {where}";
             command.Parameters.AddWithValue("$id", batchId);
             command.Parameters.AddWithValue("$tenant_id", OrNull(tenantId));
             using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -148,7 +139,7 @@ internal sealed partial class SqliteStore
             {
                 return null;
             }
-            batch = ReadBatch(reader);
+            batch = Rows.Batch(reader);
         }
         return batch with { Counts = await CountItemsAsync(connection, transaction, batch.Id, cancellationToken) };
     }
@@ -176,20 +167,20 @@ internal sealed partial class SqliteStore
         {
             // Newest first; "after" a batch means older than it (OpenAI's and Anthropic's cursors both page that way).
             command.CommandText = $"""
-                SELECT {BatchColumns} FROM batches
+                SELECT {StoreRows.BatchColumns} FROM batches
                 WHERE tenant_id = $tenant_id AND api = $api
                   AND ($after IS NULL OR (created_at, id) < (SELECT created_at, id FROM batches WHERE id = $after AND tenant_id = $tenant_id))
                 ORDER BY created_at DESC, id DESC
                 LIMIT $limit
                 """;
             command.Parameters.AddWithValue("$tenant_id", tenantId);
-            command.Parameters.AddWithValue("$api", BatchApiName(api));
+            command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(api));
             command.Parameters.AddWithValue("$after", OrNull(after));
             command.Parameters.AddWithValue("$limit", limit);
             using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                batches.Add(ReadBatch(reader));
+                batches.Add(Rows.Batch(reader));
             }
         }
         for (var i = 0; i < batches.Count; i++)
@@ -268,7 +259,7 @@ internal sealed partial class SqliteStore
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT {BatchItemColumns} FROM batch_items
+            SELECT {StoreRows.BatchItemColumns} FROM batch_items
             WHERE batch_id = $batch_id AND position > $after AND state = 'pending'
             ORDER BY position LIMIT $limit
             """;
@@ -279,7 +270,7 @@ internal sealed partial class SqliteStore
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            items.Add(ReadBatchItem(reader));
+            items.Add(Rows.BatchItem(reader));
         }
         return items;
     }
@@ -352,48 +343,12 @@ internal sealed partial class SqliteStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {BatchItemColumns} FROM batch_items WHERE batch_id = $batch_id ORDER BY position";
+        command.CommandText = $"SELECT {StoreRows.BatchItemColumns} FROM batch_items WHERE batch_id = $batch_id ORDER BY position";
         command.Parameters.AddWithValue("$batch_id", batchId);
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            yield return ReadBatchItem(reader);
+            yield return Rows.BatchItem(reader);
         }
     }
-
-    internal static string BatchApiName(BatchApi api) => api == BatchApi.OpenAI ? "openai" : "anthropic";
-
-    private static StoredFile ReadFile(DbDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), FromUnixMs(r.GetInt64(5)));
-
-    private static BatchJob ReadBatch(DbDataReader r) => new(
-        r.GetString(0),
-        r.GetString(1) == "openai" ? BatchApi.OpenAI : BatchApi.Anthropic,
-        r.GetString(2),
-        r.GetString(3),
-        r.GetString(4),
-        r.GetString(5),
-        FromUnixMs(r.GetInt64(6)),
-        FromUnixMs(r.GetInt64(7)))
-    {
-        InputFileId = StoreRows.GetStringOrNull(r, 8),
-        CompletionWindow = StoreRows.GetStringOrNull(r, 9),
-        Metadata = StoreRows.GetStringOrNull(r, 10),
-        UserAgent = StoreRows.GetStringOrNull(r, 11),
-        Ending = StoreRows.GetStringOrNull(r, 12),
-        CancellingAt = r.IsDBNull(13) ? null : FromUnixMs(r.GetInt64(13)),
-        EndedAt = r.IsDBNull(14) ? null : FromUnixMs(r.GetInt64(14)),
-        OutputFileId = StoreRows.GetStringOrNull(r, 15),
-        ErrorFileId = StoreRows.GetStringOrNull(r, 16),
-    };
-
-    private static BatchItem ReadBatchItem(DbDataReader r) => new(r.GetInt32(0), r.GetString(1), (byte[])r.GetValue(2))
-    {
-        State = r.GetString(3),
-        Status = r.IsDBNull(4) ? null : r.GetInt32(4),
-        RequestId = StoreRows.GetStringOrNull(r, 5),
-        Response = r.IsDBNull(6) ? null : (byte[])r.GetValue(6),
-        Attempt = r.GetInt32(7),
-        EndedAt = r.IsDBNull(8) ? null : FromUnixMs(r.GetInt64(8)),
-    };
 }
