@@ -227,6 +227,10 @@ public interface ICorridorStore : IAsyncDisposable
     Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");
 
+    /// <summary>Gives up <paramref name="owner"/>'s claim on a batch (a gateway stopping), so another gateway may take it at once.</summary>
+    Task ReleaseBatchAsync(string batchId, string owner, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
     /// <summary>Up to <paramref name="limit"/> of a batch's pending requests after <paramref name="afterPosition"/>, in order.</summary>
     Task<IReadOnlyList<BatchItem>> ReadPendingBatchItemsAsync(string batchId, int afterPosition, int limit, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");

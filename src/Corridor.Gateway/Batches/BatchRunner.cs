@@ -66,7 +66,17 @@ internal sealed partial class BatchRunner(
                 var now = time.GetUtcNow();
                 if (await store.ClaimBatchAsync(_owner, now, now + ClaimFor, stoppingToken) is { } batch)
                 {
-                    await RunAsync(batch, stoppingToken);
+                    try
+                    {
+                        await RunAsync(batch, stoppingToken);
+                    }
+                    finally
+                    {
+                        if (stoppingToken.IsCancellationRequested)
+                        {
+                            await ReleaseAsync(batch);
+                        }
+                    }
                     continue;
                 }
             }
@@ -91,6 +101,20 @@ internal sealed partial class BatchRunner(
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>Stopping: gives the claim up so that a gateway starting (or another one running) takes the batch at once.</summary>
+    private async Task ReleaseAsync(BatchJob batch)
+    {
+        try
+        {
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await store.ReleaseBatchAsync(batch.Id, _owner, bounded.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException || CorridorStoreException.IsStoreFailure(e))
+        {
+            // The claim runs out by itself.
         }
     }
 

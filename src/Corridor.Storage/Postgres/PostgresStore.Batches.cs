@@ -198,6 +198,14 @@ internal sealed partial class PostgresStore
         return (long)(await command.ExecuteScalarAsync(cancellationToken))! > 0;
     }
 
+    public async Task ReleaseBatchAsync(string batchId, string owner, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("UPDATE batches SET owner = NULL, owner_until = NULL WHERE id = $1 AND owner = $2");
+        command.Parameters.AddWithValue(batchId);
+        command.Parameters.AddWithValue(owner);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);

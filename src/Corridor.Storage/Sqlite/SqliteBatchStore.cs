@@ -254,6 +254,16 @@ internal sealed partial class SqliteStore
         return batch;
     }
 
+    public async Task ReleaseBatchAsync(string batchId, string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE batches SET owner = NULL, owner_until = NULL WHERE id = $id AND owner = $owner";
+        command.Parameters.AddWithValue("$id", batchId);
+        command.Parameters.AddWithValue("$owner", owner);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task<IReadOnlyList<BatchItem>> ReadPendingBatchItemsAsync(string batchId, int afterPosition, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

@@ -49,16 +49,23 @@ public sealed class BatchTests(BatchGatewayFixture fixture) : IClassFixture<Batc
         return JsonDocument.Parse(operation.GetRawResponse().Content).RootElement.Clone();
     }
 
-    /// <summary>The batch as the OpenAI SDK's operation polls it, once it has ended.</summary>
-    private async Task<JsonElement> WaitForOpenAIBatchAsync(string secret, string batchId)
+    private Task<JsonElement> WaitForOpenAIBatchAsync(string secret, string batchId) => WaitForOpenAIBatchAsync(Live, secret, batchId);
+
+    /// <summary>The batch as the OpenAI SDK's operation polls it, once it has ended (within the test timeout).</summary>
+    private static async Task<JsonElement> WaitForOpenAIBatchAsync(LiveGateway live, string secret, string batchId)
     {
-        var operation = await global::OpenAI.Batch.CreateBatchOperation.RehydrateAsync(Live.OpenAI(secret).GetBatchClient(), batchId).WithTimeout();
-        while (!operation.HasCompleted)
-        {
-            await Task.Delay(100);
-            await operation.UpdateStatusAsync().WithTimeout();
-        }
+        var operation = await global::OpenAI.Batch.CreateBatchOperation.RehydrateAsync(live.OpenAI(secret).GetBatchClient(), batchId).WithTimeout();
+        await PollAsync().WithTimeout();
         return JsonDocument.Parse(operation.GetRawResponse().Content).RootElement.Clone();
+
+        async Task PollAsync()
+        {
+            while (!operation.HasCompleted)
+            {
+                await Task.Delay(100);
+                await operation.UpdateStatusAsync();
+            }
+        }
     }
 
     private static List<JsonElement> Lines(BinaryData file) =>
@@ -254,5 +261,45 @@ public sealed class BatchTests(BatchGatewayFixture fixture) : IClassFixture<Batc
         var rows = (await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Where(r => r.TenantId == "batch-cancel").ToList();
         Assert.Equal(completed, rows.Count(r => r.Billable));
         Assert.All(rows, r => Assert.Contains("corridor-batch/" + batchId, r.UserAgent, StringComparison.Ordinal));
+    }
+    [Fact]
+    public async Task ABatchInProgress_WhenTheGatewayRestarts_IsTakenUpAgain_AndEndsWithEveryRequestBilledOnce()
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + "\nbatches:\n  concurrency: 1\n").WithTimeout();
+        var secret = await live.AddTenantWithKeyAsync("batch-restart", "SG").WithTimeout();
+        var input = (await live.OpenAI(secret).GetOpenAIFileClient().UploadFileAsync(
+            BinaryData.FromString(JsonLines(Enumerable.Range(1, 5).Select(i => ChatLine($"q-{i}", "gpt-4.1", $"Question {i}")).ToArray())),
+            "requests.jsonl", FileUploadPurpose.Batch).WithTimeout()).Value;
+        await live.Store.SetLimitsAsync(new Storage.SubjectLimits(Core.Admission.LimitScope.Tenant, "batch-restart", new Core.Admission.Limits { RequestsPerMinute = 3 }), [],
+            CancellationToken.None).WithTimeout();
+        await WaitForLimitAsync(live, secret).WithTimeout();
+        var content = BinaryContent.Create(BinaryData.FromObjectAsJson(new { input_file_id = input.Id, endpoint = "/v1/chat/completions", completion_window = "24h" }));
+        var batchId = JsonDocument.Parse((await live.OpenAI(secret).GetBatchClient().CreateBatchAsync(content, waitUntilCompleted: false).WithTimeout())
+            .GetRawResponse().Content).RootElement.GetProperty("id").GetString()!;
+        await live.LedgerRowAsync(r => r.TenantId == "batch-restart" && r.Outcome == RequestOutcome.RateLimited).WithTimeout();
+
+        // The limit is lifted while the gateway is down; the restarted gateway takes the batch up at once (the stopping one
+        // gave its claim up) and runs what was left.
+        await live.Store.SetLimitsAsync(new Storage.SubjectLimits(Core.Admission.LimitScope.Tenant, "batch-restart", Core.Admission.Limits.None), [],
+            CancellationToken.None).WithTimeout();
+        await live.RestartGatewayAsync().WithTimeout();
+        var ended = await WaitForOpenAIBatchAsync(live, secret, batchId);
+
+        Assert.Equal(("completed", 5), (ended.GetProperty("status").GetString(), ended.GetProperty("request_counts").GetProperty("completed").GetInt32()));
+        var output = Lines((await live.OpenAI(secret).GetOpenAIFileClient().DownloadFileAsync(ended.GetProperty("output_file_id").GetString()!).WithTimeout()).Value);
+        Assert.Equal(["q-1", "q-2", "q-3", "q-4", "q-5"], output.Select(l => l.GetProperty("custom_id").GetString()));
+        var billed = (await live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync())
+            .Where(r => r.TenantId == "batch-restart" && r.Billable).Select(r => r.RequestId).ToList();
+        Assert.Equal(output.Select(l => l.GetProperty("response").GetProperty("request_id").GetString()).Order(), billed.Order());
+    }
+
+    /// <summary>Waits until the gateway's key cache holds the tenant's limit just stored (it reloads when the store's revision moves).</summary>
+    private static async Task WaitForLimitAsync(LiveGateway live, string secret)
+    {
+        var keys = (Corridor.Gateway.Authentication.KeyCache)live.Gateway.Services.GetService(typeof(Corridor.Gateway.Authentication.KeyCache))!;
+        while (keys.Authenticate(secret, out var key) != Corridor.Gateway.Authentication.AuthenticationResult.Authenticated || key!.TenantLimits.RequestsPerMinute != 3)
+        {
+            await Task.Delay(20);
+        }
     }
 }

@@ -159,6 +159,12 @@ public abstract class BatchStoreContractTests : StoreContract
         // gw-b stopped renewing: its claim lapses and another gateway takes the batch over.
         Assert.Equal("batch_new", (await Store.ClaimBatchAsync("gw-c", now.AddSeconds(31), now.AddSeconds(61), None).WithTimeout())!.Id);
 
+        // gw-c stops and gives its batch up: gw-b takes it at once, before the claim would have run out.
+        await Store.ReleaseBatchAsync("batch_new", "gw-b", None).WithTimeout();
+        Assert.Null(await Store.ClaimBatchAsync("gw-b", now.AddSeconds(32), now.AddSeconds(62), None).WithTimeout());
+        await Store.ReleaseBatchAsync("batch_new", "gw-c", None).WithTimeout();
+        Assert.Equal("batch_new", (await Store.ClaimBatchAsync("gw-b", now.AddSeconds(32), now.AddSeconds(62), None).WithTimeout())!.Id);
+
         await Store.EndBatchAsync("batch_old", BatchEndings.Completed, BatchItemStates.Expired, now, null, null, [], None).WithTimeout();
         Assert.Null(await Store.ClaimBatchAsync("gw-a", now.AddSeconds(50), now.AddSeconds(80), None).WithTimeout());
     }
