@@ -40,7 +40,7 @@ internal abstract class StoreRows
         "ending, cancelling_at, ended_at, output_file_id, error_file_id";
 
     /// <summary>A batch request's columns; <see cref="BatchItem"/> reads these positions.</summary>
-    internal const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at";
+    internal const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at, started_at";
 
     /// <summary>The parameter marker of this database (<c>$</c> or <c>@</c>).</summary>
     protected abstract string ParameterPrefix { get; }
@@ -295,5 +295,6 @@ internal abstract class StoreRows
         Response = r.IsDBNull(6) ? null : (byte[])r.GetValue(6),
         Attempt = r.GetInt32(7),
         EndedAt = GetTimeOrNull(r, 8),
+        StartedAt = GetTimeOrNull(r, 9),
     };
 }

@@ -132,10 +132,17 @@ public sealed record BatchItem(int Position, string CustomId, byte[] Body)
     public byte[]? Response { get; init; }
 
     /// <summary>
-    /// How many runs of it were cut short by the gateway stopping: part of its request id, so a run after a stop is a new
-    /// ledger row while a run after a crash (which could not count) has its first run's id and is not billed twice.
+    /// How many of its runs ended without a result (cut short by the gateway stopping, refused by a rate limit): part of its
+    /// request id, so each such run is a ledger row of its own, while a run after a crash (which could not count it) has the
+    /// crashed run's id.
     /// </summary>
     public int Attempt { get; init; }
+
+    /// <summary>
+    /// When its current attempt started, stored before it runs: the time its ledger row is recorded at, so a run after a crash
+    /// has the crashed run's id and time, and the ledger, which keeps one row per request id and time, keeps the first.
+    /// </summary>
+    public DateTimeOffset? StartedAt { get; init; }
 
     public DateTimeOffset? EndedAt { get; init; }
 }

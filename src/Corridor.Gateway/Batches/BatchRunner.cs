@@ -224,22 +224,30 @@ internal sealed partial class BatchRunner(
     private async Task RunItemAsync(BatchJob batch, ApiKey? key, BatchItem item, CancellationToken groupToken, CancellationToken stoppingToken)
     {
         var attempt = item.Attempt;
+        var startedAt = item.StartedAt;
         while (true)
         {
+            if (startedAt is null)
+            {
+                // Stored before the run: a run after a crash is recorded under this run's id and time (BatchItem.StartedAt).
+                startedAt = time.GetUtcNow();
+                await store.SaveBatchItemAsync(batch.Id, item with { Attempt = attempt, StartedAt = startedAt }, stoppingToken);
+            }
             var requestId = RequestIdOf(batch.Id, item.Position, attempt);
-            var answer = await CallAsync(batch, key, item.Body, requestId, stoppingToken);
+            var answer = await CallAsync(batch, key, item.Body, requestId, startedAt.Value, stoppingToken);
             if (stoppingToken.IsCancellationRequested)
             {
                 // Cut short by the gateway's stop: the request stays pending and runs again under a new id (its row, if any,
                 // says how this run ended).
-                await store.SaveBatchItemAsync(batch.Id, item with { Attempt = attempt + 1 }, CancellationToken.None);
+                await store.SaveBatchItemAsync(batch.Id, item with { Attempt = attempt + 1, StartedAt = null }, CancellationToken.None);
                 return;
             }
             var now = time.GetUtcNow();
             if (answer.Status == StatusCodes.Status429TooManyRequests && answer.Outcome != RequestOutcome.OverBudget && now < batch.ExpiresAt)
             {
                 attempt++;
-                await store.SaveBatchItemAsync(batch.Id, item with { Attempt = attempt }, stoppingToken);
+                startedAt = null;
+                await store.SaveBatchItemAsync(batch.Id, item with { Attempt = attempt, StartedAt = null }, stoppingToken);
                 try
                 {
                     await Task.Delay(answer.RetryAfter, time, groupToken);
@@ -259,6 +267,7 @@ internal sealed partial class BatchRunner(
                 RequestId = requestId,
                 Response = answer.Body,
                 Attempt = attempt,
+                StartedAt = startedAt,
                 EndedAt = now,
             }, stoppingToken);
             return;
@@ -268,7 +277,7 @@ internal sealed partial class BatchRunner(
     private readonly record struct Answer(int Status, byte[] Body, RequestOutcome Outcome, TimeSpan RetryAfter);
 
     /// <summary>One request of the batch through the pipeline, on a context of Corridor's own, as the batch's key.</summary>
-    private async Task<Answer> CallAsync(BatchJob batch, ApiKey? key, byte[] body, string requestId, CancellationToken stoppingToken)
+    private async Task<Answer> CallAsync(BatchJob batch, ApiKey? key, byte[] body, string requestId, DateTimeOffset receivedAt, CancellationToken stoppingToken)
     {
         var (dialect, operation) = batch.Endpoint switch
         {
@@ -278,7 +287,7 @@ internal sealed partial class BatchRunner(
             _ => (Dialect.OpenAI, Operation.ChatCompletions),
         };
         var context = new DefaultHttpContext();
-        context.Features.Set(new InProcessCaller(key, requestId));
+        context.Features.Set(new InProcessCaller(key, requestId, receivedAt));
         var request = context.Request;
         request.Method = HttpMethods.Post;
         request.Scheme = "http";

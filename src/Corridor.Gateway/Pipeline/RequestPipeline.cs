@@ -48,9 +48,10 @@ internal sealed class RequestPipeline(
 
     private async Task RunAsync(HttpContext context, Dialect dialect, Operation operation)
     {
-        var receivedAt = time.GetUtcNow();
+        var inProcess = context.Features.Get<InProcessCaller>();
+        var receivedAt = inProcess?.ReceivedAt ?? time.GetUtcNow();
         var active = state.Active;
-        var requestId = context.Features.Get<InProcessCaller>()?.RequestId ?? NewRequestId(receivedAt);
+        var requestId = inProcess?.RequestId ?? NewRequestId(receivedAt);
         var call = new CorridorRequestFeature(active, requestId, dialect, operation, receivedAt, time.GetTimestamp(),
             ShadowMirror.RetainChars(ledger, active));
         context.Features.Set(call);

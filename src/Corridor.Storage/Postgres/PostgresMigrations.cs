@@ -470,6 +470,7 @@ internal static class PostgresMigrations
                 response   bytea,
                 attempt    integer NOT NULL DEFAULT 0,
                 ended_at   timestamptz,
+                started_at timestamptz,
                 PRIMARY KEY (batch_id, position)
             );
             """),

@@ -242,7 +242,7 @@ internal sealed partial class PostgresStore
         ArgumentNullException.ThrowIfNull(item);
         // Only while pending: a batch ended meanwhile (its pending requests marked) or a result stored already stays as it is.
         await using var command = _dataSource.CreateCommand("""
-            UPDATE batch_items SET state = $3, status = $4, request_id = $5, response = $6, attempt = $7, ended_at = $8
+            UPDATE batch_items SET state = $3, status = $4, request_id = $5, response = $6, attempt = $7, ended_at = $8, started_at = $9
             WHERE batch_id = $1 AND position = $2 AND state = 'pending'
             """);
         command.Parameters.AddWithValue(batchId);
@@ -253,6 +253,7 @@ internal sealed partial class PostgresStore
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = item.Response is { } response ? response : DBNull.Value });
         command.Parameters.AddWithValue(item.Attempt);
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(item.EndedAt) });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(item.StartedAt) });
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 

@@ -291,7 +291,8 @@ internal sealed partial class SqliteStore
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = """
-            UPDATE batch_items SET state = $state, status = $status, request_id = $request_id, response = $response, attempt = $attempt, ended_at = $ended_at
+            UPDATE batch_items SET state = $state, status = $status, request_id = $request_id, response = $response, attempt = $attempt, ended_at = $ended_at,
+                started_at = $started_at
             WHERE batch_id = $batch_id AND position = $position AND state = 'pending'
             """;
         command.Parameters.AddWithValue("$batch_id", batchId);
@@ -302,6 +303,7 @@ internal sealed partial class SqliteStore
         command.Parameters.AddWithValue("$response", item.Response is { } response ? response : DBNull.Value);
         command.Parameters.AddWithValue("$attempt", item.Attempt);
         command.Parameters.AddWithValue("$ended_at", OrNull(item.EndedAt));
+        command.Parameters.AddWithValue("$started_at", OrNull(item.StartedAt));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 

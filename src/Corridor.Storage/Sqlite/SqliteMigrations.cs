@@ -329,6 +329,7 @@ internal static class SqliteMigrations
                 response   BLOB,
                 attempt    INTEGER NOT NULL DEFAULT 0,
                 ended_at   INTEGER,
+                started_at INTEGER,
                 PRIMARY KEY (batch_id, position)
             ) STRICT;
             """),

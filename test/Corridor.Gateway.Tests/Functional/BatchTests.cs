@@ -7,6 +7,7 @@ using Anthropic.Models.Messages;
 using Anthropic.Models.Messages.Batches;
 using Corridor.Core.Metering;
 using Corridor.Testing;
+using Corridor.Testing.Storage;
 using OpenAI.Files;
 
 #pragma warning disable OPENAI001 // the SDK marks its Batch client experimental
@@ -19,12 +20,47 @@ public class BatchGatewayFixture : AdminGatewayFixture
     protected override string Yaml(Uri simulator, string tokenEnv) => base.Yaml(simulator, tokenEnv) + "\nbatches:\n  concurrency: 2\n";
 }
 
+/// <summary><see cref="BatchGatewayFixture"/> with its store in a PostgreSQL database of its own.</summary>
+public sealed class PostgresBatchGatewayFixture : BatchGatewayFixture
+{
+    private TestDatabase? _database;
+
+    protected override async Task<LiveGateway> StartAsync()
+    {
+        _database = await TestPostgres.CreateDatabaseAsync();
+        return await base.StartAsync();
+    }
+
+    protected override string Yaml(Uri simulator, string tokenEnv) => base.Yaml(simulator, tokenEnv) + $"""
+
+        storage:
+          postgres: "{_database!.ConnectionString}"
+        """;
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The batch tests on the embedded store.</summary>
+public sealed class BatchTests(BatchGatewayFixture fixture) : BatchContract<BatchGatewayFixture>(fixture), IClassFixture<BatchGatewayFixture>;
+
+/// <summary>The batch tests on PostgreSQL, whose ledger keeps one row per request id and time.</summary>
+[Trait(TestPostgres.Trait, TestPostgres.Value)]
+public sealed class PostgresBatchTests(PostgresBatchGatewayFixture fixture) : BatchContract<PostgresBatchGatewayFixture>(fixture), IClassFixture<PostgresBatchGatewayFixture>;
+
 /// <summary>
 /// Batches through the official SDKs (docs/batches.md): OpenAI's Files and Batch APIs and Anthropic's Message Batches, each
 /// request run through the pipeline as a request of the batch's key (ledger rows, limits, routing, translation), results in
 /// the vendor's shape, a tenant seeing only its own, bad input refused before a batch exists, and cancel.
 /// </summary>
-public sealed class BatchTests(BatchGatewayFixture fixture) : IClassFixture<BatchGatewayFixture>
+public abstract class BatchContract<TFixture>(TFixture fixture)
+    where TFixture : BatchGatewayFixture
 {
     private LiveGateway Live => fixture.Live;
 
@@ -291,6 +327,35 @@ public sealed class BatchTests(BatchGatewayFixture fixture) : IClassFixture<Batc
         var billed = (await live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync())
             .Where(r => r.TenantId == "batch-restart" && r.Billable).Select(r => r.RequestId).ToList();
         Assert.Equal(output.Select(l => l.GetProperty("response").GetProperty("request_id").GetString()).Order(), billed.Order());
+    }
+
+    [Fact]
+    public async Task ARequestRunAgainAfterACrash_HasTheCrashedRunsIdAndTime_SoItsLedgerRowIsNotWrittenTwice()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-crash", "SG").WithTimeout();
+        var key = (await Live.Store.ListKeysAsync("batch-crash", CancellationToken.None).WithTimeout()).Single();
+        var now = DateTimeOffset.UtcNow;
+        var batch = new Core.Batches.BatchJob(Corridor.Gateway.Batches.BatchRunner.NewId("batch_", now), Core.Batches.BatchApi.OpenAI, "batch-crash", key.Id,
+            "/v1/chat/completions", Core.Batches.BatchStates.InProgress, now, now.AddHours(24)) { CompletionWindow = "24h" };
+        var body = Encoding.UTF8.GetBytes("""{"model":"gpt-4.1","max_tokens":20,"messages":[{"role":"user","content":"Hello"}]}""");
+        // What a crash leaves: the request stored as started (attempt 0, at a time) and its run's row already in the ledger,
+        // but no result, because the gateway died between the two.
+        var startedAt = DateTimeOffset.FromUnixTimeMilliseconds(now.AddSeconds(-30).ToUnixTimeMilliseconds());
+        var requestId = Corridor.Gateway.Batches.BatchRunner.RequestIdOf(batch.Id, 0, 0);
+        await Live.Store.AppendLedgerAsync([new LedgerEntry(requestId, startedAt, "batch-crash", key.Id, "gpt-4.1", "/v1/chat/completions", "gpt-4.1-sg", "sg",
+            200, RequestOutcome.Success, 9, 20, 0.000178m, false, 300, true) { Revenue = 0.000178m }], CancellationToken.None).WithTimeout();
+        await Live.Store.AddBatchAsync(batch, [new Core.Batches.BatchItem(0, "q-1", body)], CancellationToken.None).WithTimeout();
+        await Live.Store.SaveBatchItemAsync(batch.Id, new Core.Batches.BatchItem(0, "q-1", body) { StartedAt = startedAt }, CancellationToken.None).WithTimeout();
+
+        var ended = await WaitForOpenAIBatchAsync(secret, batch.Id);
+
+        Assert.Equal(("completed", 1), (ended.GetProperty("status").GetString(), ended.GetProperty("request_counts").GetProperty("completed").GetInt32()));
+        var output = Assert.Single(Lines((await Live.OpenAI(secret).GetOpenAIFileClient().DownloadFileAsync(ended.GetProperty("output_file_id").GetString()!).WithTimeout()).Value));
+        Assert.Equal(requestId, output.GetProperty("response").GetProperty("request_id").GetString());
+        // The run's row was made durable before its answer was released, so before its result was stored: it is in by now.
+        var rows = (await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Where(r => r.TenantId == "batch-crash").ToList();
+        var row = Assert.Single(rows);
+        Assert.Equal((requestId, 0.000178m), (row.RequestId, row.Cost));
     }
 
     /// <summary>Waits until the gateway's key cache holds the tenant's limit just stored (it reloads when the store's revision moves).</summary>

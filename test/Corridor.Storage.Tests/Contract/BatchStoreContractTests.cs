@@ -95,10 +95,10 @@ public abstract class BatchStoreContractTests : StoreContract
     {
         await Store.AddBatchAsync(Batch("batch_1"), Items(1), None).WithTimeout();
 
-        Assert.True(await Store.SaveBatchItemAsync("batch_1", new BatchItem(0, "req-0", []) { Attempt = 1 }, None).WithTimeout());
+        Assert.True(await Store.SaveBatchItemAsync("batch_1", new BatchItem(0, "req-0", []) { Attempt = 1, StartedAt = T0.AddSeconds(5) }, None).WithTimeout());
 
         var pending = Assert.Single(await Store.ReadPendingBatchItemsAsync("batch_1", -1, 10, None).WithTimeout());
-        Assert.Equal((1, "{\"n\":0}"), (pending.Attempt, Encoding.UTF8.GetString(pending.Body)));
+        Assert.Equal((1, T0.AddSeconds(5), "{\"n\":0}"), (pending.Attempt, pending.StartedAt, Encoding.UTF8.GetString(pending.Body)));
     }
 
     [Fact]
