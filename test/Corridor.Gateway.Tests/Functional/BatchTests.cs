@@ -227,6 +227,30 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         Assert.Equal([otherInput.Id], (await Live.OpenAI(other).GetOpenAIFileClient().GetFilesAsync().WithTimeout()).Value.Select(f => f.Id));
     }
 
+    [Fact]
+    public async Task TheOperator_ListsATenantsBatchesOfBothApis_WithTheirCounts()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-operator", "SG").WithTimeout();
+        var input = await UploadAsync(secret, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi"), ChatLine("q-2", "gpt-4.1", "Hello")));
+        var openai = (await CreateOpenAIBatchAsync(secret, input.Id)).GetProperty("id").GetString()!;
+        var anthropic = (await Live.Anthropic(secret).Messages.Batches.Create(new BatchCreateParams
+        {
+            Requests = [new Request { CustomID = "x", Params = new Params { Model = "claude-sonnet-4", MaxTokens = 10, Messages = [new UserMessageParam { Content = "Hi" }] } }],
+        }).WithTimeout()).ID;
+        await WaitForOpenAIBatchAsync(secret, openai);
+
+        using var admin = fixture.Admin();
+        var batches = await admin.GetFromJsonAsync<JsonElement>("/admin/tenants/batch-operator/batches").WithTimeout();
+
+        var listed = batches.EnumerateArray().ToDictionary(b => b.GetProperty("id").GetString()!);
+        Assert.Equal(("openai", "ended", "completed", 2L, 2L), (listed[openai].GetProperty("api").GetString(), listed[openai].GetProperty("state").GetString(),
+            listed[openai].GetProperty("ending").GetString(), listed[openai].GetProperty("total").GetInt64(), listed[openai].GetProperty("succeeded").GetInt64()));
+        Assert.Equal(("anthropic", "/v1/messages"), (listed[anthropic].GetProperty("api").GetString(), listed[anthropic].GetProperty("endpoint").GetString()));
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/admin/tenants/no-such-tenant/batches").WithTimeout()).StatusCode);
+        using var tenant = Live.Http(secret);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tenant.GetAsync("/admin/tenants/batch-operator/batches").WithTimeout()).StatusCode);
+    }
+
     [Theory]
     [InlineData("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"gpt-4.1\"}}\n{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{}}", "Line 2", "unique")]
     [InlineData("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":{}}", "Line 1", "endpoint")]
