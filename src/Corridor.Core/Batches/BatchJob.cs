@@ -70,8 +70,14 @@ public sealed record BatchJob(
     /// <summary>The caller's metadata, a JSON object as sent, or null.</summary>
     public string? Metadata { get; init; }
 
-    /// <summary>The creating request's user agent, recorded on each of the batch's ledger rows.</summary>
+    /// <summary>
+    /// The creating request's user agent and address: each of the batch's requests is recorded and observed by the monitor
+    /// as coming from them (the agent followed by <c>corridor-batch</c>), so bulk work stays attributed to where it came from.
+    /// </summary>
     public string? UserAgent { get; init; }
+
+    /// <inheritdoc cref="UserAgent"/>
+    public string? ClientIp { get; init; }
 
     /// <summary>One of <see cref="BatchEndings"/> once <see cref="State"/> is <see cref="BatchStates.Ended"/>.</summary>
     public string? Ending { get; init; }

@@ -295,8 +295,11 @@ internal sealed partial class BatchRunner(
         request.ContentType = "application/json";
         request.ContentLength = body.Length;
         request.Body = new MemoryStream(body, writable: false);
-        // The batch's ledger rows and the monitor's observations say where they came from.
-        request.Headers.UserAgent = $"{batch.UserAgent} corridor-batch/{batch.Id}".TrimStart();
+        // The batch's ledger rows and the monitor's observations say where they came from: the creating client's agent and
+        // address. One agent for all of a key's batches, so the monitor sees a key's bulk work as one client; which batch a
+        // row belongs to is in its request id (RequestIdOf).
+        request.Headers.UserAgent = $"{batch.UserAgent} corridor-batch".TrimStart();
+        context.Connection.RemoteIpAddress = System.Net.IPAddress.TryParse(batch.ClientIp, out var address) ? address : null;
         if (dialect == Dialect.Anthropic)
         {
             request.Headers["anthropic-version"] = "2023-06-01";

@@ -39,6 +39,7 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
             BatchInput.MessagesEndpoint, BatchStates.InProgress, now, now + options.EffectiveCompletionWindow)
         {
             UserAgent = OpenAIBatchApi.UserAgent(context),
+            ClientIp = context.Connection.RemoteIpAddress?.ToString(),
             Counts = new BatchCounts(items.Count, 0, 0, 0, 0),
         };
         await store.AddBatchAsync(batch, items, context.RequestAborted);

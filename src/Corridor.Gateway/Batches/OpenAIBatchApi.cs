@@ -177,6 +177,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
             CompletionWindow = window,
             Metadata = metadata,
             UserAgent = UserAgent(context),
+            ClientIp = context.Connection.RemoteIpAddress?.ToString(),
             Counts = new BatchCounts(items.Count, 0, 0, 0, 0),
         };
         await store.AddBatchAsync(batch, items, context.RequestAborted);

@@ -454,7 +454,8 @@ internal static class PostgresMigrations
                 output_file_id    text,
                 error_file_id     text,
                 owner             text,
-                owner_until       timestamptz
+                owner_until       timestamptz,
+                client_ip         text
             );
             CREATE INDEX ix_batches_tenant ON batches (tenant_id, api, created_at);
             CREATE INDEX ix_batches_open ON batches (created_at) WHERE state <> 'ended';

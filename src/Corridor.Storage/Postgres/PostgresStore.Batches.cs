@@ -102,7 +102,7 @@ internal sealed partial class PostgresStore
         return InTransactionAsync(async (connection, transaction) =>
         {
             await using (var command = new NpgsqlCommand(
-                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL)",
+                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13)",
                 connection,
                 transaction))
             {
@@ -118,6 +118,7 @@ internal sealed partial class PostgresStore
                 command.Parameters.Add(Text(batch.CompletionWindow));
                 command.Parameters.Add(Text(batch.Metadata));
                 command.Parameters.Add(Text(batch.UserAgent));
+                command.Parameters.Add(Text(batch.ClientIp));
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -320,10 +321,10 @@ internal sealed partial class PostgresStore
     private static BatchJob ReadBatch(NpgsqlDataReader r)
     {
         var counts = BatchCounts.None;
-        if (!r.IsDBNull(17))
+        if (!r.IsDBNull(18))
         {
-            var states = r.GetFieldValue<string[]>(17);
-            var numbers = r.GetFieldValue<long[]>(18);
+            var states = r.GetFieldValue<string[]>(18);
+            var numbers = r.GetFieldValue<long[]>(19);
             for (var i = 0; i < states.Length; i++)
             {
                 counts = counts.Add(states[i], numbers[i]);

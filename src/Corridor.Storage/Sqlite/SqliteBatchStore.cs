@@ -82,7 +82,7 @@ internal sealed partial class SqliteStore
             command.CommandText = $"""
                 INSERT INTO batches ({StoreRows.BatchColumns})
                 VALUES ($id, $api, $tenant_id, $key_id, $endpoint, $state, $created_at, $expires_at, $input_file_id, $completion_window,
-                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL)
+                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL, $client_ip)
                 """;
             command.Parameters.AddWithValue("$id", batch.Id);
             command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(batch.Api));
@@ -96,6 +96,7 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$completion_window", OrNull(batch.CompletionWindow));
             command.Parameters.AddWithValue("$metadata", OrNull(batch.Metadata));
             command.Parameters.AddWithValue("$user_agent", OrNull(batch.UserAgent));
+            command.Parameters.AddWithValue("$client_ip", OrNull(batch.ClientIp));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         using (var insert = connection.CreateCommand())

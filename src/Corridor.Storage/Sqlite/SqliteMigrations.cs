@@ -314,7 +314,8 @@ internal static class SqliteMigrations
                 output_file_id    TEXT,
                 error_file_id     TEXT,
                 owner             TEXT,
-                owner_until       INTEGER
+                owner_until       INTEGER,
+                client_ip         TEXT
             ) STRICT;
             CREATE INDEX ix_batches_tenant ON batches (tenant_id, api, created_at);
             CREATE INDEX ix_batches_open ON batches (created_at) WHERE state <> 'ended';

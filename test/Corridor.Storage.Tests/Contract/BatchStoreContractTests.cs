@@ -21,6 +21,7 @@ public abstract class BatchStoreContractTests : StoreContract
             CompletionWindow = "24h",
             Metadata = """{"job":"nightly"}""",
             UserAgent = "OpenAI/.NET",
+            ClientIp = "203.0.113.7",
         };
 
     private static BatchItem[] Items(int count) =>
@@ -71,6 +72,11 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Equal(["batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_b", 20, None).WithTimeout()).Select(b => b.Id));
         Assert.Equal(["msgbatch_d"], (await Store.ListBatchesAsync("acme", BatchApi.Anthropic, null, 20, None).WithTimeout()).Select(b => b.Id));
         Assert.Equal(1, (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, 20, None).WithTimeout())[0].Counts.Pending);
+
+        // Without the optional fields (no file, metadata, agent or address), counted all the same.
+        await Store.AddBatchAsync(Batch("batch_f", second: 6) with { InputFileId = null, CompletionWindow = null, Metadata = null, UserAgent = null, ClientIp = null },
+            Items(2), None).WithTimeout();
+        Assert.Equal(2, (await Store.GetBatchAsync("acme", "batch_f", None).WithTimeout())!.Counts.Pending);
     }
 
     [Fact]
