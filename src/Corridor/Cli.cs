@@ -43,6 +43,7 @@ internal static class Cli
         root.Add(HostCommands.Simulate(context));
         root.Add(TenantCommands.Create(context));
         root.Add(KeyCommands.Create(context));
+        root.Add(BatchCommands.Create(context));
         root.Add(ScreeningCommands.Create(context));
         root.Add(AuditCommands.Create(context));
         root.Add(UsageCommand.Create(context));

@@ -177,10 +177,7 @@ internal static class AdminApi
             {
                 return Problem(StatusCodes.Status404NotFound, $"No tenant '{id}'.");
             }
-            var most = Math.Clamp(limit ?? 100, 1, 1000);
-            var batches = (await store.ListBatchesAsync(id, BatchApi.OpenAI, null, most, ct))
-                .Concat(await store.ListBatchesAsync(id, BatchApi.Anthropic, null, most, ct))
-                .OrderByDescending(b => b.CreatedAt).ThenByDescending(b => b.Id, StringComparer.Ordinal).Take(most);
+            var batches = await TenantBatches.ListAsync(store, id, Math.Clamp(limit ?? 100, 1, 1000), ct);
             return Results.Json(batches.Select(BatchView.From).ToList(), AdminJson.Default.ListBatchView);
         });
 
