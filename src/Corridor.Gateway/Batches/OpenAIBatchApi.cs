@@ -31,8 +31,10 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         {
             form = await request.ReadFormAsync(context.RequestAborted);
         }
-        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
+            // A malformed multipart body (no parts, cut short) ends the form's reader with an IOException; Kestrel's
+            // BadHttpRequestException (the body over the size limit) is one too.
             return e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } || e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
                 ? BatchEndpoint.TooLarge(options.MaxFileBytes)
                 : GatewayError.Invalid("The multipart form could not be read.", "file");

@@ -14,10 +14,13 @@ using OpenAI.Files;
 
 namespace Corridor.Gateway.Tests.Functional;
 
-/// <summary>The admin-API gateway running two of a batch's requests at a time.</summary>
+/// <summary>The admin-API gateway running two of a batch's requests at a time, taking uploads of up to 64 KiB.</summary>
 public class BatchGatewayFixture : AdminGatewayFixture
 {
-    protected override string Yaml(Uri simulator, string tokenEnv) => base.Yaml(simulator, tokenEnv) + "\nbatches:\n  concurrency: 2\n";
+    public const int MaxFileBytes = 65536;
+
+    protected override string Yaml(Uri simulator, string tokenEnv) =>
+        base.Yaml(simulator, tokenEnv) + $"\nbatches:\n  concurrency: 2\n  maxFileBytes: {MaxFileBytes}\n";
 }
 
 /// <summary><see cref="BatchGatewayFixture"/> with its store in a PostgreSQL database of its own.</summary>
@@ -274,6 +277,46 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         Assert.Equal("input_file_id", error.GetProperty("param").GetString());
         using var http = Live.Http(secret);
         Assert.Empty((await http.GetFromJsonAsync<JsonElement>("/v1/batches").WithTimeout()).GetProperty("data").EnumerateArray());
+    }
+
+    public static TheoryData<string, Func<HttpContent>, int, string> BadUploads => new()
+    {
+        { "a form without its file", () => new MultipartFormDataContent { { new StringContent("batch"), "purpose" } }, 400, "file" },
+        { "a purpose other than batch", () => new MultipartFormDataContent { { new StringContent("fine-tune"), "purpose" }, { new ByteArrayContent("{}"u8.ToArray()), "file", "a.jsonl" } }, 400, "purpose" },
+        { "a form that is not multipart", () => new FormUrlEncodedContent(new Dictionary<string, string> { ["purpose"] = "batch" }), 400, "file" },
+        { "a multipart body without its parts", () => Multipart("no parts at all", "multipart/form-data; boundary=xyz"), 400, "file" },
+        { "a multipart body cut short", () => Multipart("--xyz\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbat", "multipart/form-data; boundary=xyz"), 400, "file" },
+        { "a multipart type without a boundary", () => Multipart("--xyz--", "multipart/form-data"), 400, "file" },
+        {
+            "a file over batches.maxFileBytes", () => new MultipartFormDataContent
+            {
+                { new StringContent("batch"), "purpose" }, { new ByteArrayContent(new byte[BatchGatewayFixture.MaxFileBytes + 1]), "file", "big.jsonl" },
+            },
+            413, "request_too_large"
+        },
+    };
+
+    private static ByteArrayContent Multipart(string body, string contentType)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        return content;
+    }
+
+    [Theory]
+    [MemberData(nameof(BadUploads))]
+    public async Task ABadUpload_IsRefusedInOpenAIsDialect_NeverA500(string what, Func<HttpContent> upload, int status, string paramOrCode)
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-bad-upload", "SG").WithTimeout();
+        using var http = Live.Http(secret);
+
+        using var content = upload();
+        using var response = await http.PostAsync("/v1/files", content).WithTimeout();
+
+        Assert.True(status == (int)response.StatusCode, $"{what}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("error");
+        Assert.Contains(paramOrCode, new[] { error.GetProperty("param").GetString(), error.GetProperty("code").GetString() });
+        Assert.Empty((await http.GetFromJsonAsync<JsonElement>("/v1/files").WithTimeout()).GetProperty("data").EnumerateArray());
     }
 
     [Fact]
