@@ -203,9 +203,11 @@ public interface ICorridorStore : IAsyncDisposable
 
     /// <summary>
     /// The tenant's batches made through <paramref name="api"/>, newest first, with their counts: at most
-    /// <paramref name="limit"/>, those made before <paramref name="after"/> (a batch id) when it is given.
+    /// <paramref name="limit"/>, those made before <paramref name="after"/> (a batch id) when it is given, and after
+    /// <paramref name="before"/> when it is given; then the page is the one just newer than <paramref name="before"/>
+    /// (Anthropic's <c>before_id</c>): its newest batch is the one farthest from it.
     /// </summary>
-    Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, int limit, CancellationToken cancellationToken) =>
+    Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");
 
     /// <summary>

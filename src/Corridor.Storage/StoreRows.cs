@@ -260,6 +260,12 @@ internal abstract class StoreRows
         CacheWriteTokens = r.GetInt64(27),
     };
 
+    /// <summary>
+    /// The direction a page of batches is read in: newest first, but oldest first when it is the page just newer than a
+    /// batch (<paramref name="before"/>), so that the page is the nearest to it; the caller turns that one round.
+    /// </summary>
+    internal static string BatchPageOrder(string? before) => before is null ? "DESC" : "ASC";
+
     /// <summary>How <paramref name="api"/> is kept in <c>batches.api</c>.</summary>
     internal static string BatchApiName(BatchApi api) => api == BatchApi.OpenAI ? "openai" : "anthropic";
 

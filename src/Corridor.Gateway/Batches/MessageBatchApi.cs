@@ -56,9 +56,11 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
         {
             return GatewayError.Invalid("limit: Input should be 1 to 1000.", "limit");
         }
-        var after = context.Request.Query["after_id"] is { Count: > 0 } cursor ? cursor[0] : null;
-        var batches = await store.ListBatchesAsync(call.Caller!.Tenant.Id, BatchApi.Anthropic, after, limit + 1, context.RequestAborted);
-        var page = batches.Take(limit).ToList();
+        var after = context.Request.Query["after_id"] is { Count: > 0 } afterId ? afterId[0] : null;
+        var before = context.Request.Query["before_id"] is { Count: > 0 } beforeId ? beforeId[0] : null;
+        var batches = await store.ListBatchesAsync(call.Caller!.Tenant.Id, BatchApi.Anthropic, after, before, limit + 1, context.RequestAborted);
+        // One more than the page is read to tell has_more: past the page's end, or past its start when it is before an id.
+        var page = (before is null ? batches.Take(limit) : batches.Skip(Math.Max(0, batches.Count - limit))).ToList();
         return await BatchEndpoint.JsonAsync(context, json =>
         {
             json.WriteStartObject();

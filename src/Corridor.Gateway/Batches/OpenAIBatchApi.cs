@@ -216,7 +216,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
             return GatewayError.Invalid("'limit' must be 1 to 100.", "limit");
         }
         var after = context.Request.Query["after"] is { Count: > 0 } cursor ? cursor[0] : null;
-        var batches = await store.ListBatchesAsync(call.Caller!.Tenant.Id, BatchApi.OpenAI, after, limit + 1, context.RequestAborted);
+        var batches = await store.ListBatchesAsync(call.Caller!.Tenant.Id, BatchApi.OpenAI, after, null, limit + 1, context.RequestAborted);
         var page = batches.Take(limit).ToList();
         return await BatchEndpoint.JsonAsync(context, json =>
         {

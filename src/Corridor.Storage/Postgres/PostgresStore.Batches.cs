@@ -148,15 +148,20 @@ internal sealed partial class PostgresStore
         return batches.Count == 0 ? null : batches[0];
     }
 
-    public Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, int limit, CancellationToken cancellationToken) =>
-        // Newest first; "after" a batch means older than it (OpenAI's and Anthropic's cursors both page that way).
-        QueryAsync(
+    public async Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken)
+    {
+        // Newest first; "after" a batch means older than it, "before" newer (OpenAI's and Anthropic's cursors page that
+        // way). A page before a batch is the one nearest to it, so it is read oldest first and turned round.
+        var order = StoreRows.BatchPageOrder(before);
+        var batches = await QueryAsync(
             $"""
             {SelectBatches}
             WHERE tenant_id = $1 AND api = $2
               AND ($3::text IS NULL
                    OR (created_at, id COLLATE "C") < (SELECT created_at, id COLLATE "C" FROM batches WHERE id = $3 AND tenant_id = $1))
-            ORDER BY created_at DESC, id COLLATE "C" DESC
+              AND ($5::text IS NULL
+                   OR (created_at, id COLLATE "C") > (SELECT created_at, id COLLATE "C" FROM batches WHERE id = $5 AND tenant_id = $1))
+            ORDER BY created_at {order}, id COLLATE "C" {order}
             LIMIT $4
             """,
             ReadBatch,
@@ -164,7 +169,10 @@ internal sealed partial class PostgresStore
             tenantId,
             StoreRows.BatchApiName(api),
             Text(after),
-            limit);
+            limit,
+            Text(before));
+        return before is null ? batches : batches.Reverse().ToList();
+    }
 
     public Task<BatchJob?> CancelBatchAsync(string tenantId, string batchId, DateTimeOffset at, CancellationToken cancellationToken) =>
         InTransactionAsync(async (connection, transaction) =>

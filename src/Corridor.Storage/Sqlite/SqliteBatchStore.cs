@@ -160,29 +160,37 @@ internal sealed partial class SqliteStore
         return counts;
     }
 
-    public async Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var batches = new List<BatchJob>();
         using (var command = connection.CreateCommand())
         {
-            // Newest first; "after" a batch means older than it (OpenAI's and Anthropic's cursors both page that way).
+            // Newest first; "after" a batch means older than it, "before" newer (OpenAI's and Anthropic's cursors page that
+            // way). A page before a batch is the one nearest to it, so it is read oldest first and turned round.
+            var order = StoreRows.BatchPageOrder(before);
             command.CommandText = $"""
                 SELECT {StoreRows.BatchColumns} FROM batches
                 WHERE tenant_id = $tenant_id AND api = $api
                   AND ($after IS NULL OR (created_at, id) < (SELECT created_at, id FROM batches WHERE id = $after AND tenant_id = $tenant_id))
-                ORDER BY created_at DESC, id DESC
+                  AND ($before IS NULL OR (created_at, id) > (SELECT created_at, id FROM batches WHERE id = $before AND tenant_id = $tenant_id))
+                ORDER BY created_at {order}, id {order}
                 LIMIT $limit
                 """;
             command.Parameters.AddWithValue("$tenant_id", tenantId);
             command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(api));
             command.Parameters.AddWithValue("$after", OrNull(after));
+            command.Parameters.AddWithValue("$before", OrNull(before));
             command.Parameters.AddWithValue("$limit", limit);
             using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 batches.Add(Rows.Batch(reader));
             }
+        }
+        if (before is not null)
+        {
+            batches.Reverse();
         }
         for (var i = 0; i < batches.Count; i++)
         {

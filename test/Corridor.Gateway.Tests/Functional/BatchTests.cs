@@ -205,6 +205,36 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
     }
 
     [Fact]
+    public async Task MessageBatches_ArePagedAfterOrBeforeAnId_AsTheAnthropicSdkAsks()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-pages", "SG").WithTimeout();
+        var client = Live.Anthropic(secret);
+        for (var i = 0; i < 3; i++)
+        {
+            await client.Messages.Batches.Create(new BatchCreateParams
+            {
+                Requests = [new Request { CustomID = "x", Params = new Params { Model = "claude-sonnet-4", MaxTokens = 10, Messages = [new UserMessageParam { Content = "Hi" }] } }],
+            }).WithTimeout();
+        }
+        var ids = (await client.Messages.Batches.List().WithTimeout()).Items.Select(b => b.ID).ToList();
+        Assert.Equal(3, ids.Count);
+        var (newest, middle, oldest) = (ids[0], ids[1], ids[2]);
+
+        Assert.Equal([middle], (await client.Messages.Batches.List(new BatchListParams { AfterID = newest, Limit = 1 }).WithTimeout()).Items.Select(b => b.ID));
+        Assert.Equal([middle], (await client.Messages.Batches.List(new BatchListParams { BeforeID = oldest, Limit = 1 }).WithTimeout()).Items.Select(b => b.ID));
+        Assert.Equal([newest, middle], (await client.Messages.Batches.List(new BatchListParams { BeforeID = oldest }).WithTimeout()).Items.Select(b => b.ID));
+        Assert.Empty((await client.Messages.Batches.List(new BatchListParams { BeforeID = newest }).WithTimeout()).Items);
+
+        // has_more looks the way the page was asked for: past the newest, before an id; past the oldest, after one.
+        using var http = Live.Http(secret);
+        http.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+        var before = await http.GetFromJsonAsync<JsonElement>($"/v1/messages/batches?before_id={oldest}&limit=1").WithTimeout();
+        Assert.Equal((middle, middle, true), (before.GetProperty("first_id").GetString(), before.GetProperty("last_id").GetString(), before.GetProperty("has_more").GetBoolean()));
+        var first = await http.GetFromJsonAsync<JsonElement>($"/v1/messages/batches?before_id={middle}&limit=1").WithTimeout();
+        Assert.Equal((newest, false), (first.GetProperty("first_id").GetString(), first.GetProperty("has_more").GetBoolean()));
+    }
+
+    [Fact]
     public async Task AnotherTenantsKey_FindsNeitherTheFileNorTheBatch()
     {
         var owner = await Live.AddTenantWithKeyAsync("batch-owner", "SG").WithTimeout();
@@ -279,32 +309,8 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         Assert.Empty((await http.GetFromJsonAsync<JsonElement>("/v1/batches").WithTimeout()).GetProperty("data").EnumerateArray());
     }
 
-    public static TheoryData<string, Func<HttpContent>, int, string> BadUploads => new()
-    {
-        { "a form without its file", () => new MultipartFormDataContent { { new StringContent("batch"), "purpose" } }, 400, "file" },
-        { "a purpose other than batch", () => new MultipartFormDataContent { { new StringContent("fine-tune"), "purpose" }, { new ByteArrayContent("{}"u8.ToArray()), "file", "a.jsonl" } }, 400, "purpose" },
-        { "a form that is not multipart", () => new FormUrlEncodedContent(new Dictionary<string, string> { ["purpose"] = "batch" }), 400, "file" },
-        { "a multipart body without its parts", () => Multipart("no parts at all", "multipart/form-data; boundary=xyz"), 400, "file" },
-        { "a multipart body cut short", () => Multipart("--xyz\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbat", "multipart/form-data; boundary=xyz"), 400, "file" },
-        { "a multipart type without a boundary", () => Multipart("--xyz--", "multipart/form-data"), 400, "file" },
-        {
-            "a file over batches.maxFileBytes", () => new MultipartFormDataContent
-            {
-                { new StringContent("batch"), "purpose" }, { new ByteArrayContent(new byte[BatchGatewayFixture.MaxFileBytes + 1]), "file", "big.jsonl" },
-            },
-            413, "request_too_large"
-        },
-    };
-
-    private static ByteArrayContent Multipart(string body, string contentType)
-    {
-        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
-        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
-        return content;
-    }
-
     [Theory]
-    [MemberData(nameof(BadUploads))]
+    [MemberData(nameof(BatchUploads.Bad), MemberType = typeof(BatchUploads))]
     public async Task ABadUpload_IsRefusedInOpenAIsDialect_NeverA500(string what, Func<HttpContent> upload, int status, string paramOrCode)
     {
         var secret = await Live.AddTenantWithKeyAsync("batch-bad-upload", "SG").WithTimeout();
@@ -436,5 +442,33 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         {
             await Task.Delay(20);
         }
+    }
+}
+
+/// <summary>Uploads <c>POST /v1/files</c> must refuse, with the status and the parameter or code the refusal names.</summary>
+public static class BatchUploads
+{
+    public static TheoryData<string, Func<HttpContent>, int, string> Bad => new()
+    {
+        { "a form without its file", () => new MultipartFormDataContent { { new StringContent("batch"), "purpose" } }, 400, "file" },
+        { "a purpose other than batch", () => new MultipartFormDataContent { { new StringContent("fine-tune"), "purpose" }, { new ByteArrayContent("{}"u8.ToArray()), "file", "a.jsonl" } }, 400, "purpose" },
+        { "a form that is not multipart", () => new FormUrlEncodedContent(new Dictionary<string, string> { ["purpose"] = "batch" }), 400, "file" },
+        { "a multipart body without its parts", () => Multipart("no parts at all", "multipart/form-data; boundary=xyz"), 400, "file" },
+        { "a multipart body cut short", () => Multipart("--xyz\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbat", "multipart/form-data; boundary=xyz"), 400, "file" },
+        { "a multipart type without a boundary", () => Multipart("--xyz--", "multipart/form-data"), 400, "file" },
+        {
+            "a file over batches.maxFileBytes", () => new MultipartFormDataContent
+            {
+                { new StringContent("batch"), "purpose" }, { new ByteArrayContent(new byte[BatchGatewayFixture.MaxFileBytes + 1]), "file", "big.jsonl" },
+            },
+            413, "request_too_large"
+        },
+    };
+
+    private static ByteArrayContent Multipart(string body, string contentType)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        return content;
     }
 }

@@ -59,7 +59,7 @@ public abstract class BatchStoreContractTests : StoreContract
     }
 
     [Fact]
-    public async Task Batches_AreListedNewestFirst_PerTenantAndApi_PagedAfterAnId()
+    public async Task Batches_AreListedNewestFirst_PerTenantAndApi_PagedAfterOrBeforeAnId()
     {
         await Store.AddBatchAsync(Batch("batch_a", second: 1), Items(1), None).WithTimeout();
         await Store.AddBatchAsync(Batch("batch_b", second: 2), Items(1), None).WithTimeout();
@@ -67,12 +67,16 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.AddBatchAsync(Batch("msgbatch_d", api: BatchApi.Anthropic, second: 4), Items(1), None).WithTimeout();
         await Store.AddBatchAsync(Batch("batch_e", tenant: "other", second: 5), Items(1), None).WithTimeout();
 
-        Assert.Equal(["batch_c", "batch_b", "batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, 20, None).WithTimeout()).Select(b => b.Id));
-        Assert.Equal(["batch_c", "batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, 2, None).WithTimeout()).Select(b => b.Id));
-        Assert.Equal(["batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_b", 20, None).WithTimeout()).Select(b => b.Id));
-        Assert.Equal(["msgbatch_d"], (await Store.ListBatchesAsync("acme", BatchApi.Anthropic, null, 20, None).WithTimeout()).Select(b => b.Id));
-        Assert.Equal(1, (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, 20, None).WithTimeout())[0].Counts.Pending);
-
+        Assert.Equal(["batch_c", "batch_b", "batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 20, None).WithTimeout()).Select(b => b.Id));
+        Assert.Equal(["batch_c", "batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 2, None).WithTimeout()).Select(b => b.Id));
+        Assert.Equal(["batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_b", null, 20, None).WithTimeout()).Select(b => b.Id));
+        Assert.Equal(["msgbatch_d"], (await Store.ListBatchesAsync("acme", BatchApi.Anthropic, null, null, 20, None).WithTimeout()).Select(b => b.Id));
+        Assert.Equal(1, (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 20, None).WithTimeout())[0].Counts.Pending);
+        // Before an id: the page just newer than it, still newest first.
+        Assert.Equal(["batch_c", "batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_a", 20, None).WithTimeout()).Select(b => b.Id));
+        Assert.Equal(["batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_a", 1, None).WithTimeout()).Select(b => b.Id));
+        Assert.Empty(await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_c", 20, None).WithTimeout());
+        Assert.Equal(["batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_c", "batch_a", 20, None).WithTimeout()).Select(b => b.Id));
         // Without the optional fields (no file, metadata, agent or address), counted all the same.
         await Store.AddBatchAsync(Batch("batch_f", second: 6) with { InputFileId = null, CompletionWindow = null, Metadata = null, UserAgent = null, ClientIp = null },
             Items(2), None).WithTimeout();
