@@ -35,6 +35,9 @@ internal sealed partial class BatchRunner(
 
     private static readonly TimeSpan LongestRetryWait = TimeSpan.FromSeconds(60);
 
+    /// <summary>The bits of a request id that count its attempts (<see cref="RequestIdOf"/>).</summary>
+    private const int AttemptBits = 28;
+
     /// <summary>How often a running batch is read again for a cancel (or its expiry).</summary>
     private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
 
@@ -347,15 +350,16 @@ internal sealed partial class BatchRunner(
     /// <summary>
     /// The id a run of a batch's request is recorded under: fixed by the batch, the request's place and its attempt, so a
     /// run after a crash (which could not count an attempt) has the id of the run the crash cut short, and its ledger row is
-    /// not written twice (the store ignores a request id it holds). <c>req_</c> and 32 hex digits, as any request id.
+    /// not written twice (the store ignores a request id it holds). <c>req_</c> and 32 hex digits, as any request id: 20 of
+    /// the batch's id, then 48 bits of the place (20 bits: a batch has at most 100,000 requests) and the attempt (28 bits:
+    /// a run at most once a second gives no two runs one id in years, where 16 bits ran out within a day of rate limits).
     /// </summary>
     internal static string RequestIdOf(string batchId, int position, int attempt)
     {
         var hex = batchId.AsSpan(batchId.IndexOf('_') + 1);
-        Span<byte> tail = stackalloc byte[6];
-        BinaryPrimitives.WriteInt32BigEndian(tail, position);
-        BinaryPrimitives.WriteUInt16BigEndian(tail[4..], (ushort)Math.Min(attempt, ushort.MaxValue));
-        return string.Concat("req_", hex[..Math.Min(20, hex.Length)], Convert.ToHexStringLower(tail));
+        Span<byte> tail = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(tail, ((ulong)(uint)position << AttemptBits) | (uint)Math.Min(attempt, (1 << AttemptBits) - 1));
+        return string.Concat("req_", hex[..Math.Min(20, hex.Length)], Convert.ToHexStringLower(tail[2..]));
     }
 
     /// <summary>A time-ordered id with 20 hex digits: 12 of the time in milliseconds and 8 random.</summary>

@@ -22,6 +22,20 @@ public sealed class BatchRunnerTests
     }
 
     [Fact]
+    public void ARequestsId_DiffersForEveryAttemptAWholeCompletionWindowCanHave()
+    {
+        // A request refused for the rate runs again at most once a second, each run a ledger row of its own: 24 hours of
+        // it must never give two runs one id, or the run that is answered is not billed (the ledger keeps the first row).
+        var batch = BatchRunner.NewId("batch_", T0);
+        var perSecond = (int)TimeSpan.FromHours(24).TotalSeconds;
+
+        Assert.NotEqual(BatchRunner.RequestIdOf(batch, 99_999, ushort.MaxValue), BatchRunner.RequestIdOf(batch, 99_999, ushort.MaxValue + 1));
+        Assert.NotEqual(BatchRunner.RequestIdOf(batch, 99_999, perSecond - 1), BatchRunner.RequestIdOf(batch, 99_999, perSecond));
+        Assert.NotEqual(BatchRunner.RequestIdOf(batch, 0, 65_536), BatchRunner.RequestIdOf(batch, 1, 0));
+        Assert.Matches("^req_[0-9a-f]{32}$", BatchRunner.RequestIdOf(batch, 99_999, perSecond));
+    }
+
+    [Fact]
     public void Ids_AreTimeOrdered()
     {
         Assert.Matches("^batch_[0-9a-f]{32}$", BatchRunner.NewId("batch_", T0));
