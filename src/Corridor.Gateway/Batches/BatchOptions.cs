@@ -2,11 +2,13 @@ namespace Corridor.Gateway.Batches;
 
 /// <summary>The <c>batches:</c> section (docs/batches.md): how batches are run and how large they may be.</summary>
 /// <param name="Concurrency">How many of a batch's requests run at once on a gateway (1–64).</param>
+/// <param name="Parallel">How many batches a gateway runs at once, oldest first (1–64): each runs <paramref name="Concurrency"/> requests at a time.</param>
 /// <param name="MaxRequests">The most requests one batch may have (OpenAI's limit is 50,000, Anthropic's 100,000).</param>
 /// <param name="MaxFileBytes">The largest file a tenant may upload (<c>POST /v1/files</c>) and the largest Anthropic create body.</param>
 /// <param name="CompletionWindow">How long a batch has to run before its remaining requests expire (OpenAI's and Anthropic's 24 hours).</param>
 public sealed record BatchOptions(
     int Concurrency = 4,
+    int Parallel = 4,
     int MaxRequests = 50_000,
     long MaxFileBytes = 100L * 1024 * 1024,
     TimeSpan? CompletionWindow = null)
@@ -20,6 +22,10 @@ public sealed record BatchOptions(
         if (Concurrency is < 1 or > 64)
         {
             yield return "batches.concurrency must be 1 to 64";
+        }
+        if (Parallel is < 1 or > 64)
+        {
+            yield return "batches.parallel must be 1 to 64";
         }
         if (MaxRequests is < 1 or > 100_000)
         {

@@ -38,11 +38,14 @@ internal sealed partial class BatchRunner(
     /// <summary>The bits of a request id that count its attempts (<see cref="RequestIdOf"/>).</summary>
     private const int AttemptBits = 28;
 
+    private static readonly TimeSpan SaveRetry = TimeSpan.FromSeconds(1);
+
     /// <summary>How often a running batch is read again for a cancel (or its expiry).</summary>
     private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
 
-    private readonly string _owner = "gw_" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    /// <summary>This gateway's claimant name: each of its workers claims as this, a slash and its number.</summary>
+    private readonly string _gateway = $"gw_{Environment.ProcessId}_{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())[..12]}";
+    private readonly SemaphoreSlim _wake = new(0, options.Parallel);
 
     /// <summary>A batch was made here: look for work now rather than at the next poll.</summary>
     public void Wake()
@@ -59,25 +62,31 @@ internal sealed partial class BatchRunner(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// <see cref="BatchOptions.Parallel"/> workers, each claiming and running one batch at a time under a name of its own, so
+    /// one tenant's long batch does not hold every other tenant's back.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, options.Parallel).Select(i => Task.Run(() => WorkAsync($"{_gateway}/{i}", stoppingToken), CancellationToken.None)));
+
+    private async Task WorkAsync(string owner, CancellationToken stoppingToken)
     {
-        await Task.Yield();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var now = time.GetUtcNow();
-                if (await store.ClaimBatchAsync(_owner, now, now + ClaimFor, stoppingToken) is { } batch)
+                if (await store.ClaimBatchAsync(owner, now, now + ClaimFor, stoppingToken) is { } batch)
                 {
                     try
                     {
-                        await RunAsync(batch, stoppingToken);
+                        await RunAsync(batch, owner, stoppingToken);
                     }
                     finally
                     {
                         if (stoppingToken.IsCancellationRequested)
                         {
-                            await ReleaseAsync(batch);
+                            await ReleaseAsync(batch, owner);
                         }
                     }
                     continue;
@@ -87,9 +96,10 @@ internal sealed partial class BatchRunner(
             {
                 return;
             }
-            catch (NotSupportedException)
+            catch (NotSupportedException e) when (e.TargetSite?.DeclaringType?.IsInterface == true)
             {
-                // A store without batches: nothing will ever be claimed.
+                // A store without batches (the interface's default): nothing will ever be claimed.
+                LogNoBatches(e.Message);
                 return;
             }
             catch (Exception e)
@@ -108,12 +118,12 @@ internal sealed partial class BatchRunner(
     }
 
     /// <summary>Stopping: gives the claim up so that a gateway starting (or another one running) takes the batch at once.</summary>
-    private async Task ReleaseAsync(BatchJob batch)
+    private async Task ReleaseAsync(BatchJob batch, string owner)
     {
         try
         {
             using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await store.ReleaseBatchAsync(batch.Id, _owner, bounded.Token);
+            await store.ReleaseBatchAsync(batch.Id, owner, bounded.Token);
         }
         catch (Exception e) when (e is OperationCanceledException || CorridorStoreException.IsStoreFailure(e))
         {
@@ -121,7 +131,7 @@ internal sealed partial class BatchRunner(
         }
     }
 
-    private async Task RunAsync(BatchJob batch, CancellationToken stoppingToken)
+    private async Task RunAsync(BatchJob batch, string owner, CancellationToken stoppingToken)
     {
         var key = await store.GetKeyAsync(batch.KeyId, stoppingToken);
         var after = -1;
@@ -155,7 +165,7 @@ internal sealed partial class BatchRunner(
             }
             using (var group = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
             {
-                var watch = WatchAsync(batch, group);
+                var watch = WatchAsync(batch, owner, group);
                 try
                 {
                     await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = group.Token },
@@ -174,7 +184,7 @@ internal sealed partial class BatchRunner(
             after = items[^1].Position;
             now = time.GetUtcNow();
             // Renewing the claim reads the batch again: a cancel asked meanwhile is seen here, between groups of requests.
-            if (await store.ClaimBatchAsync(_owner, now, now + ClaimFor, stoppingToken) is not { } renewed || renewed.Id != batch.Id)
+            if (await store.ClaimBatchAsync(owner, now, now + ClaimFor, stoppingToken) is not { } renewed || renewed.Id != batch.Id)
             {
                 // Another gateway took it over (this one was away longer than a claim holds): leave it to that one.
                 return;
@@ -187,12 +197,12 @@ internal sealed partial class BatchRunner(
     /// While a group of requests runs: once a second, whether the batch was cancelled or has expired (then the group stops
     /// starting requests and stops waiting out rate limits; those running finish), and the claim renewed as it goes.
     /// </summary>
-    private async Task WatchAsync(BatchJob batch, CancellationTokenSource group)
+    private async Task WatchAsync(BatchJob batch, string owner, CancellationTokenSource group)
     {
         var renewed = time.GetTimestamp();
-        try
+        while (!group.IsCancellationRequested)
         {
-            while (!group.IsCancellationRequested)
+            try
             {
                 await Task.Delay(WatchInterval, time, group.Token);
                 var now = time.GetUtcNow();
@@ -204,23 +214,23 @@ internal sealed partial class BatchRunner(
                 }
                 if (time.GetElapsedTime(renewed) >= ClaimFor / 3)
                 {
-                    renewed = time.GetTimestamp();
-                    if (await store.ClaimBatchAsync(_owner, now, now + ClaimFor, group.Token) is not { } claimed || claimed.Id != batch.Id)
+                    if (await store.ClaimBatchAsync(owner, now, now + ClaimFor, group.Token) is not { } claimed || claimed.Id != batch.Id)
                     {
                         await group.CancelAsync();
                         return;
                     }
+                    renewed = time.GetTimestamp();
                 }
             }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
-        {
-            // The store is away: the group runs on; its results are saved once the store is back, or the batch is run
-            // again by whoever claims it next.
-            LogBatchRunFailed(e);
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
+            {
+                // The store is away: the group runs on (its results wait in SaveAsync) and the watch tries again next second.
+                LogBatchRunFailed(e);
+            }
         }
     }
 
@@ -234,23 +244,23 @@ internal sealed partial class BatchRunner(
             {
                 // Stored before the run: a run after a crash is recorded under this run's id and time (BatchItem.StartedAt).
                 startedAt = time.GetUtcNow();
-                await store.SaveBatchItemAsync(batch.Id, item with { Attempt = attempt, StartedAt = startedAt }, stoppingToken);
+                await SaveAsync(batch, item with { Attempt = attempt, StartedAt = startedAt }, stoppingToken);
             }
             var requestId = RequestIdOf(batch.Id, item.Position, attempt);
             var answer = await CallAsync(batch, key, item.Body, requestId, startedAt.Value, stoppingToken);
-            if (stoppingToken.IsCancellationRequested)
+            if (stoppingToken.IsCancellationRequested && answer.Outcome != RequestOutcome.Success)
             {
-                // Cut short by the gateway's stop: the request stays pending and runs again under a new id (its row, if any,
-                // says how this run ended).
-                await store.SaveBatchItemAsync(batch.Id, item with { Attempt = attempt + 1, StartedAt = null }, CancellationToken.None);
+                // Cut short by the gateway's stop (or refused as it came): the request stays pending and runs again under a new
+                // id (its row, if any, says how this run ended). An answer that completed as the stop came is kept below.
+                await SaveAsync(batch, item with { Attempt = attempt + 1, StartedAt = null }, CancellationToken.None);
                 return;
             }
             var now = time.GetUtcNow();
-            if (answer.Status == StatusCodes.Status429TooManyRequests && answer.Outcome != RequestOutcome.OverBudget && now < batch.ExpiresAt)
+            if (MayRunAgain(answer) && now < batch.ExpiresAt)
             {
                 attempt++;
                 startedAt = null;
-                await store.SaveBatchItemAsync(batch.Id, item with { Attempt = attempt, StartedAt = null }, stoppingToken);
+                await SaveAsync(batch, item with { Attempt = attempt, StartedAt = null }, stoppingToken);
                 try
                 {
                     await Task.Delay(answer.RetryAfter, time, groupToken);
@@ -263,7 +273,7 @@ internal sealed partial class BatchRunner(
                 continue;
             }
             var state = answer.Status is >= 200 and < 300 ? BatchItemStates.Succeeded : BatchItemStates.Errored;
-            await store.SaveBatchItemAsync(batch.Id, item with
+            await SaveAsync(batch, item with
             {
                 State = state,
                 Status = answer.Status,
@@ -277,7 +287,37 @@ internal sealed partial class BatchRunner(
         }
     }
 
-    private readonly record struct Answer(int Status, byte[] Body, RequestOutcome Outcome, TimeSpan RetryAfter);
+    /// <summary>
+    /// Whether a refusal is one to wait out and run again as a new attempt: a rate limit (429, not a spent budget), or this
+    /// gateway's store out of reach (503 <c>store_unavailable</c>, which a live client would retry too).
+    /// </summary>
+    private static bool MayRunAgain(Answer answer) =>
+        answer.Status == StatusCodes.Status429TooManyRequests && answer.Outcome != RequestOutcome.OverBudget
+        || answer.Status == StatusCodes.Status503ServiceUnavailable && answer.ErrorCode == "store_unavailable";
+
+    /// <summary>
+    /// Stores what became of a request, trying again (every second) while the store is away: a result or attempt count
+    /// left unstored would run the request again under an id whose first row the ledger may already hold, and the answered
+    /// run would go unbilled. Given up only when the gateway stops.
+    /// </summary>
+    private async Task SaveAsync(BatchJob batch, BatchItem item, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            try
+            {
+                await store.SaveBatchItemAsync(batch.Id, item, stoppingToken);
+                return;
+            }
+            catch (Exception e) when (CorridorStoreException.IsStoreFailure(e) && !stoppingToken.IsCancellationRequested)
+            {
+                LogBatchRunFailed(e);
+                await Task.Delay(SaveRetry, time, stoppingToken);
+            }
+        }
+    }
+
+    private readonly record struct Answer(int Status, byte[] Body, RequestOutcome Outcome, string? ErrorCode, TimeSpan RetryAfter);
 
     /// <summary>One request of the batch through the pipeline, on a context of Corridor's own, as the batch's key.</summary>
     private async Task<Answer> CallAsync(BatchJob batch, ApiKey? key, byte[] body, string requestId, DateTimeOffset receivedAt, CancellationToken stoppingToken)
@@ -312,9 +352,10 @@ internal sealed partial class BatchRunner(
         context.RequestAborted = stoppingToken;
         await pipeline.InvokeAsync(context, dialect, operation);
         await context.Response.Body.FlushAsync(CancellationToken.None);
-        var outcome = context.Features.Get<CorridorRequestFeature>()?.Outcome ?? RequestOutcome.Success;
+        var call = context.Features.Get<CorridorRequestFeature>();
+        var outcome = call?.Outcome ?? RequestOutcome.Success;
         var retryAfter = int.TryParse(context.Response.Headers.RetryAfter.ToString(), out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(1);
-        return new Answer(context.Response.StatusCode, answer.ToArray(), outcome,
+        return new Answer(context.Response.StatusCode, answer.ToArray(), outcome, call?.ErrorCode,
             TimeSpan.FromTicks(Math.Clamp(retryAfter.Ticks, TimeSpan.FromSeconds(1).Ticks, LongestRetryWait.Ticks)));
     }
 
@@ -372,6 +413,9 @@ internal sealed partial class BatchRunner(
     }
 
     internal static string NewFileId(DateTimeOffset at) => NewId("file-", at);
+
+    [LoggerMessage(EventId = 4203, Level = LogLevel.Warning, Message = "Batches are not run: {Reason}")]
+    private partial void LogNoBatches(string reason);
 
     [LoggerMessage(EventId = 4201, Level = LogLevel.Error, Message = "Running batches failed; retrying shortly")]
     private partial void LogBatchRunFailed(Exception exception);

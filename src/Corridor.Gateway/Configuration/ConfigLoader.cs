@@ -280,6 +280,7 @@ public static class ConfigLoader
             var batches = root.GetSection("batches");
             var batchOptions = new Batches.BatchOptions(
                 Concurrency: Int(batches, "concurrency") ?? Batches.BatchOptions.Default.Concurrency,
+                Parallel: Int(batches, "parallel") ?? Batches.BatchOptions.Default.Parallel,
                 MaxRequests: Int(batches, "maxRequests") ?? Batches.BatchOptions.Default.MaxRequests,
                 MaxFileBytes: Long(batches, "maxFileBytes") ?? Batches.BatchOptions.Default.MaxFileBytes,
                 CompletionWindow: Seconds(batches, "completionWindowSeconds"));

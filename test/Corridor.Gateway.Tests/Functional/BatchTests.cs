@@ -406,6 +406,30 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
     }
 
     [Fact]
+    public async Task ATenantsBatchWaitingOnItsRateLimit_DoesNotHoldAnotherTenantsBatchBack()
+    {
+        var slow = await Live.AddTenantWithKeyAsync("batch-held", "SG").WithTimeout();
+        var slowInput = await UploadAsync(slow, JsonLines(Enumerable.Range(1, 5).Select(i => ChatLine($"q-{i}", "gpt-4.1", $"Question {i}")).ToArray()));
+        using (var admin = fixture.Admin())
+        {
+            using var set = await admin.PatchAsJsonAsync("/admin/tenants/batch-held/limits", new { rpm = 2 }).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
+        var held = (await CreateOpenAIBatchAsync(slow, slowInput.Id)).GetProperty("id").GetString()!;
+        await Live.LedgerRowAsync(r => r.TenantId == "batch-held" && r.Outcome == RequestOutcome.RateLimited).WithTimeout();
+
+        // The first batch waits out its minute; the other tenant's, made after it, runs meanwhile.
+        var other = await Live.AddTenantWithKeyAsync("batch-not-held", "SG").WithTimeout();
+        var input = await UploadAsync(other, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi"), ChatLine("q-2", "gpt-4.1", "Hello")));
+        var ended = await WaitForOpenAIBatchAsync(other, (await CreateOpenAIBatchAsync(other, input.Id)).GetProperty("id").GetString()!);
+
+        Assert.Equal(("completed", 2), (ended.GetProperty("status").GetString(), ended.GetProperty("request_counts").GetProperty("completed").GetInt32()));
+        using var http = Live.Http(slow);
+        Assert.Equal("in_progress", (await http.GetFromJsonAsync<JsonElement>($"/v1/batches/{held}").WithTimeout()).GetProperty("status").GetString());
+        await http.PostAsync($"/v1/batches/{held}/cancel", null).WithTimeout();
+    }
+
+    [Fact]
     public async Task ARequestRunAgainAfterACrash_HasTheCrashedRunsIdAndTime_SoItsLedgerRowIsNotWrittenTwice()
     {
         var secret = await Live.AddTenantWithKeyAsync("batch-crash", "SG").WithTimeout();
