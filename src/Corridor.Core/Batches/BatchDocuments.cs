@@ -108,19 +108,36 @@ public static class BatchDocuments
     public static (byte[]? Output, byte[]? Errors) OpenAIResults(IEnumerable<BatchItem> items, string notRun)
     {
         ArgumentNullException.ThrowIfNull(items);
-        var output = new ArrayBufferWriter<byte>();
-        var errors = new ArrayBufferWriter<byte>();
+        var files = new OpenAIResultFiles(notRun);
         foreach (var item in items)
         {
-            var succeeded = item.State == BatchItemStates.Succeeded;
-            var target = succeeded ? output : errors;
+            files.Add(item);
+        }
+        return files.Finish();
+    }
+
+    /// <summary>
+    /// <see cref="OpenAIResults"/> written as the requests are read, one at a time, so only the files' bytes are held, not
+    /// every request's body and answer at once.
+    /// </summary>
+    public sealed class OpenAIResultFiles(string notRun)
+    {
+        private readonly ArrayBufferWriter<byte> _output = new();
+        private readonly ArrayBufferWriter<byte> _errors = new();
+
+        public void Add(BatchItem item)
+        {
+            ArgumentNullException.ThrowIfNull(item);
+            var target = item.State == BatchItemStates.Succeeded ? _output : _errors;
             using (var json = new Utf8JsonWriter(target))
             {
                 WriteOpenAIResult(json, item, notRun);
             }
             target.Write("\n"u8);
         }
-        return (output.WrittenCount == 0 ? null : output.WrittenSpan.ToArray(), errors.WrittenCount == 0 ? null : errors.WrittenSpan.ToArray());
+
+        public (byte[]? Output, byte[]? Errors) Finish() =>
+            (_output.WrittenCount == 0 ? null : _output.WrittenSpan.ToArray(), _errors.WrittenCount == 0 ? null : _errors.WrittenSpan.ToArray());
     }
 
     private static void WriteOpenAIResult(Utf8JsonWriter json, BatchItem item, string notRun)

@@ -366,12 +366,12 @@ internal sealed partial class BatchRunner(
         var files = new List<StoredFile>();
         if (batch.Api == BatchApi.OpenAI)
         {
-            var items = new List<BatchItem>();
+            var results = new BatchDocuments.OpenAIResultFiles(notRun);
             await foreach (var item in store.ReadBatchItemsAsync(batch.Id, stoppingToken))
             {
-                items.Add(item);
+                results.Add(item);
             }
-            var (output, errors) = BatchDocuments.OpenAIResults(items, notRun);
+            var (output, errors) = results.Finish();
             // An output file even when empty, as OpenAI gives one for a batch that completed.
             output ??= [];
             outputId = NewFileId(now);
