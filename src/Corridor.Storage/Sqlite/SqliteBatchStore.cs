@@ -238,19 +238,33 @@ internal sealed partial class SqliteStore
     public async Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
+        // Its own batch first (renewing the claim), else the oldest free one.
+        const string Candidate = """
+            SELECT id FROM batches
+            WHERE state <> 'ended' AND (owner IS NULL OR owner = $owner OR owner_until < $now)
+            ORDER BY owner = $owner DESC, created_at, id
+            LIMIT 1
+            """;
+        using (var look = connection.CreateCommand())
+        {
+            // A read first (the open batches' index, nothing locked): an idle gateway polls, and a write transaction each
+            // time would take the file's write lock from the ledger for nothing.
+            look.CommandText = Candidate;
+            look.Parameters.AddWithValue("$owner", owner);
+            look.Parameters.AddWithValue("$now", ToUnixMs(now));
+            if (await look.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                return null;
+            }
+        }
         using var transaction = connection.BeginTransaction();
         string? batchId;
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            // Its own batch first (renewing the claim), else the oldest free one.
-            command.CommandText = """
+            command.CommandText = $"""
                 UPDATE batches SET owner = $owner, owner_until = $until
-                WHERE id = (
-                    SELECT id FROM batches
-                    WHERE state <> 'ended' AND (owner IS NULL OR owner = $owner OR owner_until < $now)
-                    ORDER BY owner = $owner DESC, created_at, id
-                    LIMIT 1)
+                WHERE id = ({Candidate})
                 RETURNING id
                 """;
             command.Parameters.AddWithValue("$owner", owner);
