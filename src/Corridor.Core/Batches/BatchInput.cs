@@ -86,7 +86,7 @@ public static class BatchInput
             {
                 return idError;
             }
-            if (!root.TryGetProperty("method", out var method) || method.ValueKind != JsonValueKind.String || method.GetString() != "POST")
+            if (!root.TryGetProperty("method", out var method) || method.ValueKind != JsonValueKind.String || !method.ValueEquals("POST"))
             {
                 return "'method' must be \"POST\".";
             }
@@ -94,7 +94,7 @@ public static class BatchInput
             {
                 return "'url' must be a string.";
             }
-            if (url.GetString() != endpoint)
+            if (!url.ValueEquals(endpoint))
             {
                 return $"'url' is {url.GetRawText()}, but this batch's endpoint is \"{endpoint}\": every request of a batch is for its endpoint.";
             }
@@ -111,7 +111,29 @@ public static class BatchInput
     /// Reads Anthropic's create body: <c>{"requests": [{"custom_id", "params"}]}</c>, each <c>custom_id</c> 1–64 letters,
     /// digits, <c>_</c> or <c>-</c> and different from the others, no streamed request.
     /// </summary>
-    public static Result ReadAnthropic(JsonElement root, int maxRequests)
+    public static Result ReadAnthropic(ReadOnlySpan<byte> body, int maxRequests)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            // Checked first: a JSON reader leaves strings undecoded, and a request's text read later would throw.
+            return Result.Fail("The request body is not valid UTF-8.");
+        }
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { MaxDepth = MaxDepth + 2 });
+        }
+        catch (JsonException)
+        {
+            return Result.Fail("The request body is not valid JSON.");
+        }
+        using (document)
+        {
+            return ReadAnthropic(document.RootElement, maxRequests);
+        }
+    }
+
+    private static Result ReadAnthropic(JsonElement root, int maxRequests)
     {
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("requests", out var requests) || requests.ValueKind != JsonValueKind.Array)
         {
@@ -153,7 +175,7 @@ public static class BatchInput
     private static string? CustomId(JsonElement request, HashSet<string> seen, out string? customId)
     {
         customId = null;
-        if (!request.TryGetProperty("custom_id", out var id) || id.ValueKind != JsonValueKind.String || id.GetString() is not { Length: > 0 } text)
+        if (!request.TryGetProperty("custom_id", out var id) || id.ValueKind != JsonValueKind.String || Text(id) is not { Length: > 0 } text)
         {
             return "'custom_id' must be a non-empty string.";
         }
@@ -171,6 +193,19 @@ public static class BatchInput
         }
         customId = text;
         return null;
+    }
+
+    /// <summary>A string's text; null when its escapes do not make text (a lone surrogate such as <c>\ud800</c>).</summary>
+    private static string? Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static string? Body(JsonElement request, string name)

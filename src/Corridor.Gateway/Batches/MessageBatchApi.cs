@@ -20,16 +20,7 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
         {
             return BatchEndpoint.TooLarge(options.MaxFileBytes);
         }
-        BatchInput.Result input;
-        try
-        {
-            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 66 });
-            input = BatchInput.ReadAnthropic(document.RootElement, Math.Min(options.MaxRequests, 100_000));
-        }
-        catch (JsonException)
-        {
-            return GatewayError.Invalid("The request body is not valid JSON.");
-        }
+        var input = BatchInput.ReadAnthropic(body, Math.Min(options.MaxRequests, 100_000));
         if (input.Items is not { } items)
         {
             return GatewayError.Invalid(input.Error!, input.Param);

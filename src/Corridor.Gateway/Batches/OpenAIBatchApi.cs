@@ -141,8 +141,9 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
                 metadata = meta.GetRawText();
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string whose escapes make no text (a lone surrogate).
             return GatewayError.Invalid("The request body is not valid JSON.");
         }
         if (inputFileId is null)

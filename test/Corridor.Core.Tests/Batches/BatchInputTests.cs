@@ -48,7 +48,7 @@ public sealed class BatchInputTests
     [Fact]
     public void AnAnthropicCreate_BecomesItsRequests_AndItsFaultsAreNamedByIndex()
     {
-        static BatchInput.Result Read(string json, int max = 10) => BatchInput.ReadAnthropic(JsonDocument.Parse(json).RootElement, max);
+        static BatchInput.Result Read(string json, int max = 10) => BatchInput.ReadAnthropic(Encoding.UTF8.GetBytes(json), max);
 
         var read = Read("""{"requests":[{"custom_id":"a-1","params":{"model":"m","max_tokens":5}},{"custom_id":"a_2","params":{}}]}""");
         Assert.Equal(["a-1", "a_2"], read.Items!.Select(i => i.CustomId));
@@ -63,6 +63,9 @@ public sealed class BatchInputTests
         Assert.Equal("requests: List should have at least 1 item.", Read("""{"requests":[]}""").Error);
         Assert.Contains("at most 1 requests", Read("""{"requests":[{"custom_id":"a","params":{}},{"custom_id":"b","params":{}}]}""", max: 1).Error, StringComparison.Ordinal);
         Assert.Equal("requests", Read("""{"nothing":1}""").Param);
+        Assert.Equal("The request body is not valid JSON.", Read("""{"requests":[""").Error);
+        byte[] invalid = [.. "{\"requests\":[{\"custom_id\":\"a\",\"params\":{\"model\":\""u8, 0xFF, .. "\"}}]}"u8];
+        Assert.Equal("The request body is not valid UTF-8.", BatchInput.ReadAnthropic(invalid, 10).Error);
     }
 }
 

@@ -339,6 +339,18 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         var body = await response.Content.ReadFromJsonAsync<JsonElement>().WithTimeout();
         Assert.Equal(("error", "invalid_request_error"), (body.GetProperty("type").GetString(), body.GetProperty("error").GetProperty("type").GetString()));
         Assert.Contains("requests.0", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // Text a JSON reader would leave undecoded until read: invalid UTF-8 in a string, a lone surrogate escape.
+        byte[] invalid = [.. "{\"requests\":[{\"custom_id\":\"a\",\"params\":{\"model\":\""u8, 0xFF, .. "\"}}]}"u8];
+        foreach (var bad in new[] { invalid, """{"requests":[{"custom_id":"\ud800","params":{}}]}"""u8.ToArray() })
+        {
+            using var refused = await http.PostAsync("/v1/messages/batches", new ByteArrayContent(bad)).WithTimeout();
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("invalid_request_error", (await refused.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("error").GetProperty("type").GetString());
+        }
+        using var openai = Live.Http(secret);
+        using var surrogate = await openai.PostAsync("/v1/batches", new StringContent("""{"input_file_id":"\ud800","endpoint":"/v1/chat/completions","completion_window":"24h"}""")).WithTimeout();
+        Assert.Equal(HttpStatusCode.BadRequest, surrogate.StatusCode);
     }
 
     [Fact]

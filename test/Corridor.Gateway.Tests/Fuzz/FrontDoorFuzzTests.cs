@@ -71,6 +71,27 @@ public sealed class FrontDoorFuzzTests
         });
     }
 
+    private static readonly string[] BatchInputs =
+    [
+        "{\"custom_id\":\"q-1\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"gpt-4.1\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}}\n"
+            + "{\"custom_id\":\"q-2\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"gpt-4.1\",\"max_tokens\":5}}\n",
+        """{"requests":[{"custom_id":"a-1","params":{"model":"claude-sonnet-4","max_tokens":5,"messages":[{"role":"user","content":"Hi"}]}},{"custom_id":"a_2","params":{"model":"m"}}]}""",
+    ];
+
+    [Fact]
+    public void BatchInputs_AreReadIntoRequests_OrRefusedWithAnError_NeverAThrow()
+    {
+        Run(BatchInputs, 2, input =>
+        {
+            var openai = Core.Batches.BatchInput.ReadOpenAI(input, "/v1/chat/completions", 100);
+            Assert.True(openai.Items is not null != (openai.Error is not null), "a read must give requests or an error");
+            Assert.All(openai.Items ?? [], item => Assert.True(Core.Json.JsonObjectText.IsOneObject(item.Body), "a request body is not one JSON object"));
+            var anthropic = Core.Batches.BatchInput.ReadAnthropic(input, 100);
+            Assert.True(anthropic.Items is not null != (anthropic.Error is not null), "a read must give requests or an error");
+            Assert.All(anthropic.Items ?? [], item => Assert.True(Core.Json.JsonObjectText.IsOneObject(item.Body), "a request body is not one JSON object"));
+        });
+    }
+
     [Fact]
     public void RequestTranslators_AnswerEveryInput_WithValidJsonOrAnError()
     {
