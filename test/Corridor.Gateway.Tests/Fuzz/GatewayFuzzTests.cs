@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Corridor.Gateway.Tests.Functional;
@@ -77,6 +78,59 @@ public sealed class GatewayFuzzTests(LiveGatewayFixture fixture) : IClassFixture
             rows[row.RequestId] = rows.GetValueOrDefault(row.RequestId) + 1;
         }
         Assert.All(requestIds, id => Assert.Equal(1, rows.GetValueOrDefault(id)));
+    }
+
+    /// <summary>
+    /// Generated (and sometimes mutated) Anthropic requests sent as message batches: each create is a batch or a 400 in
+    /// Anthropic's dialect, never a 500, and each batch made runs every request through the pipeline to a result that is
+    /// <c>succeeded</c> or <c>errored</c>, whatever its body held.
+    /// </summary>
+    [Fact]
+    public async Task GeneratedAndMutatedRequests_SentAsBatches_AreRefusedOrRunToAResult_NeverA500()
+    {
+        var random = new Random(22);
+        using var http = Live.Http();
+        http.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+        var made = new List<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            var state = random.Next();
+            var caseRandom = new Random(state);
+            var requests = Enumerable.Range(0, caseRandom.Next(1, 4)).Select(n =>
+            {
+                var body = Encoding.UTF8.GetBytes(new DialectGenerator(caseRandom).AnthropicRequest());
+                return caseRandom.Next(3) == 0 ? FrontDoorFuzzTests.Mutate(caseRandom, body) : body;
+            });
+            var batch = Encoding.UTF8.GetBytes(
+                "{\"requests\":[" + string.Join(",", requests.Select((b, n) => $"{{\"custom_id\":\"c{n}\",\"params\":{Encoding.UTF8.GetString(b)}}}")) + "]}");
+            using var response = await http.PostAsync("/v1/messages/batches", new ByteArrayContent(batch)).WithTimeout();
+            var text = await response.Content.ReadAsStringAsync().WithTimeout();
+            var what = $"case {i} (case seed {state}): {(int)response.StatusCode}\n{text}\nbody: {Encoding.UTF8.GetString(batch)}";
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest, what);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                made.Add(JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!);
+            }
+            else
+            {
+                AssertDialectError(text, anthropic: true, what);
+            }
+        }
+
+        Assert.NotEmpty(made);
+        foreach (var id in made)
+        {
+            JsonElement batch;
+            do
+            {
+                await Task.Delay(50).WithTimeout();
+                batch = await http.GetFromJsonAsync<JsonElement>($"/v1/messages/batches/{id}").WithTimeout();
+            }
+            while (batch.GetProperty("processing_status").GetString() != "ended");
+            var results = (await http.GetStringAsync($"/v1/messages/batches/{id}/results").WithTimeout()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.NotEmpty(results);
+            Assert.All(results, line => Assert.Contains(JsonDocument.Parse(line).RootElement.GetProperty("result").GetProperty("type").GetString(), new[] { "succeeded", "errored" }));
+        }
     }
 
     private static void AssertDialectError(string text, bool anthropic, string what)
