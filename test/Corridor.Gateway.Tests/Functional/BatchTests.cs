@@ -26,27 +26,20 @@ public class BatchGatewayFixture : AdminGatewayFixture
 /// <summary><see cref="BatchGatewayFixture"/> with its store in a PostgreSQL database of its own.</summary>
 public sealed class PostgresBatchGatewayFixture : BatchGatewayFixture
 {
-    private TestDatabase? _database;
+    private readonly FixtureDatabase _database = new();
 
     protected override async Task<LiveGateway> StartAsync()
     {
-        _database = await TestPostgres.CreateDatabaseAsync();
+        await _database.CreateAsync();
         return await base.StartAsync();
     }
 
-    protected override string Yaml(Uri simulator, string tokenEnv) => base.Yaml(simulator, tokenEnv) + $"""
-
-        storage:
-          postgres: "{_database!.ConnectionString}"
-        """;
+    protected override string Yaml(Uri simulator, string tokenEnv) => base.Yaml(simulator, tokenEnv) + _database.StorageYaml;
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
+        await _database.DropAsync();
     }
 }
 
