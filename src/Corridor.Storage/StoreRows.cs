@@ -40,7 +40,7 @@ internal abstract class StoreRows
         "ending, cancelling_at, ended_at, output_file_id, error_file_id, client_ip";
 
     /// <summary>A batch request's columns; <see cref="BatchItem"/> reads these positions.</summary>
-    internal const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at, started_at";
+    internal const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at, started_at, input_tokens, cached_tokens, output_tokens, reasoning_tokens";
 
     /// <summary>The parameter marker of this database (<c>$</c> or <c>@</c>).</summary>
     protected abstract string ParameterPrefix { get; }
@@ -303,5 +303,6 @@ internal abstract class StoreRows
         Attempt = r.GetInt32(7),
         EndedAt = GetTimeOrNull(r, 8),
         StartedAt = GetTimeOrNull(r, 9),
+        Tokens = new BatchTokens(r.GetInt64(10), r.GetInt64(11), r.GetInt64(12), r.GetInt64(13)),
     };
 }

@@ -49,6 +49,18 @@ public static class BatchDocuments
         json.WriteNumber("failed", counts.Errored + counts.Canceled + counts.Expired);
         json.WriteEndObject();
         RawOrNull(json, "metadata", batch.Metadata);
+        var tokens = batch.Tokens;
+        json.WriteStartObject("usage");
+        json.WriteNumber("input_tokens", tokens.Input);
+        json.WriteStartObject("input_tokens_details");
+        json.WriteNumber("cached_tokens", tokens.Cached);
+        json.WriteEndObject();
+        json.WriteNumber("output_tokens", tokens.Output);
+        json.WriteStartObject("output_tokens_details");
+        json.WriteNumber("reasoning_tokens", tokens.Reasoning);
+        json.WriteEndObject();
+        json.WriteNumber("total_tokens", tokens.Input + tokens.Output);
+        json.WriteEndObject();
         json.WriteEndObject();
     }
 

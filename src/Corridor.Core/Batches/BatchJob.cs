@@ -95,6 +95,9 @@ public sealed record BatchJob(
     /// <summary>Its requests by state, as stored when it was read.</summary>
     public BatchCounts Counts { get; init; } = BatchCounts.None;
 
+    /// <summary>The tokens its answered requests were metered at, summed when it was read (OpenAI's batch <c>usage</c>).</summary>
+    public BatchTokens Tokens { get; init; } = BatchTokens.None;
+
     public bool IsEnded => State == BatchStates.Ended;
 }
 
@@ -115,6 +118,18 @@ public sealed record BatchCounts(long Pending, long Succeeded, long Errored, lon
         BatchItemStates.Expired => this with { Expired = Expired + count },
         _ => throw new InvalidDataException($"A batch request is in a state this Corridor does not know: '{state}'."),
     };
+}
+
+/// <summary>Tokens as the meter counted them: input (of which read from the prompt cache) and output (of which reasoning).</summary>
+public sealed record BatchTokens(long Input, long Cached, long Output, long Reasoning)
+{
+    public static readonly BatchTokens None = new(0, 0, 0, 0);
+
+    public BatchTokens Add(BatchTokens other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return new(Input + other.Input, Cached + other.Cached, Output + other.Output, Reasoning + other.Reasoning);
+    }
 }
 
 /// <summary>
@@ -151,6 +166,9 @@ public sealed record BatchItem(int Position, string CustomId, byte[] Body)
     public DateTimeOffset? StartedAt { get; init; }
 
     public DateTimeOffset? EndedAt { get; init; }
+
+    /// <summary>The tokens its answer was metered at (none for a request refused or not run).</summary>
+    public BatchTokens Tokens { get; init; } = BatchTokens.None;
 }
 
 /// <summary>

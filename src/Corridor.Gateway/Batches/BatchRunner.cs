@@ -282,6 +282,7 @@ internal sealed partial class BatchRunner(
                 Attempt = attempt,
                 StartedAt = startedAt,
                 EndedAt = now,
+                Tokens = answer.Tokens,
             }, stoppingToken);
             return;
         }
@@ -317,7 +318,7 @@ internal sealed partial class BatchRunner(
         }
     }
 
-    private readonly record struct Answer(int Status, byte[] Body, RequestOutcome Outcome, string? ErrorCode, TimeSpan RetryAfter);
+    private readonly record struct Answer(int Status, byte[] Body, RequestOutcome Outcome, string? ErrorCode, TimeSpan RetryAfter, BatchTokens Tokens);
 
     /// <summary>One request of the batch through the pipeline, on a context of Corridor's own, as the batch's key.</summary>
     private async Task<Answer> CallAsync(BatchJob batch, ApiKey? key, byte[] body, string requestId, DateTimeOffset receivedAt, CancellationToken stoppingToken)
@@ -355,8 +356,13 @@ internal sealed partial class BatchRunner(
         var call = context.Features.Get<CorridorRequestFeature>();
         var outcome = call?.Outcome ?? RequestOutcome.Success;
         var retryAfter = int.TryParse(context.Response.Headers.RetryAfter.ToString(), out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(1);
-        return new Answer(context.Response.StatusCode, answer.ToArray(), outcome, call?.ErrorCode,
-            TimeSpan.FromTicks(Math.Clamp(retryAfter.Ticks, TimeSpan.FromSeconds(1).Ticks, LongestRetryWait.Ticks)));
+        var status = context.Response.StatusCode;
+        // The tokens an answer was metered (and billed) at; a refusal or an error has none to count.
+        var tokens = call is { Usage: var usage } && status is >= 200 and < 300
+            ? new BatchTokens(usage.InputTokens, usage.CacheReadTokens, usage.OutputTokens, usage.ReasoningTokens)
+            : BatchTokens.None;
+        return new Answer(status, answer.ToArray(), outcome, call?.ErrorCode,
+            TimeSpan.FromTicks(Math.Clamp(retryAfter.Ticks, TimeSpan.FromSeconds(1).Ticks, LongestRetryWait.Ticks)), tokens);
     }
 
     private async Task EndAsync(BatchJob batch, string ending, string notRun, CancellationToken stoppingToken)

@@ -472,6 +472,10 @@ internal static class PostgresMigrations
                 attempt    integer NOT NULL DEFAULT 0,
                 ended_at   timestamptz,
                 started_at timestamptz,
+                input_tokens     bigint NOT NULL DEFAULT 0,
+                cached_tokens    bigint NOT NULL DEFAULT 0,
+                output_tokens    bigint NOT NULL DEFAULT 0,
+                reasoning_tokens bigint NOT NULL DEFAULT 0,
                 PRIMARY KEY (batch_id, position)
             );
             """),

@@ -21,11 +21,18 @@ internal sealed partial class PostgresStore
     // one statement; ReadBatch adds them up.
     private const string CountsJoin = """
         CROSS JOIN LATERAL (
-            SELECT array_agg(s.state) AS states, array_agg(s.n) AS counts
-            FROM (SELECT state, count(*) AS n FROM batch_items WHERE batch_id = b.id GROUP BY state) AS s) AS c
+            SELECT array_agg(s.state) AS states, array_agg(s.n) AS counts,
+                sum(s.input) AS input, sum(s.cached) AS cached, sum(s.output) AS output, sum(s.reasoning) AS reasoning
+            FROM (
+                SELECT state, count(*) AS n, sum(input_tokens) AS input, sum(cached_tokens) AS cached, sum(output_tokens) AS output,
+                    sum(reasoning_tokens) AS reasoning
+                FROM batch_items WHERE batch_id = b.id GROUP BY state) AS s) AS c
         """;
 
-    private const string SelectBatches = $"SELECT {BatchColumns}, c.states, c.counts FROM batches AS b {CountsJoin}";
+    /// <summary>What <see cref="CountsJoin"/> adds to a batch's columns, in the order <see cref="ReadBatch"/> reads them.</summary>
+    private const string CountsColumns = "c.states, c.counts, c.input, c.cached, c.output, c.reasoning";
+
+    private const string SelectBatches = $"SELECT {BatchColumns}, {CountsColumns} FROM batches AS b {CountsJoin}";
 
     // The claim (ClaimBatchAsync): its holder's own batch first, renewing the claim, waiting for a writer that has it locked
     // (a cancel, an end) rather than passing it by; else the oldest free batch, passing over those another gateway is
@@ -48,7 +55,7 @@ internal sealed partial class PostgresStore
                 LIMIT 1
                 {locking})
             RETURNING {BatchColumns})
-        SELECT {BatchColumns}, c.states, c.counts FROM claimed AS b {CountsJoin}
+        SELECT {BatchColumns}, {CountsColumns} FROM claimed AS b {CountsJoin}
         """;
 
     public async Task AddFileAsync(StoredFile file, CancellationToken cancellationToken)
@@ -251,7 +258,8 @@ internal sealed partial class PostgresStore
         ArgumentNullException.ThrowIfNull(item);
         // Only while pending: a batch ended meanwhile (its pending requests marked) or a result stored already stays as it is.
         await using var command = _dataSource.CreateCommand("""
-            UPDATE batch_items SET state = $3, status = $4, request_id = $5, response = $6, attempt = $7, ended_at = $8, started_at = $9
+            UPDATE batch_items SET state = $3, status = $4, request_id = $5, response = $6, attempt = $7, ended_at = $8, started_at = $9,
+                input_tokens = $10, cached_tokens = $11, output_tokens = $12, reasoning_tokens = $13
             WHERE batch_id = $1 AND position = $2 AND state = 'pending'
             """);
         command.Parameters.AddWithValue(batchId);
@@ -263,6 +271,10 @@ internal sealed partial class PostgresStore
         command.Parameters.AddWithValue(item.Attempt);
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(item.EndedAt) });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(item.StartedAt) });
+        command.Parameters.AddWithValue(item.Tokens.Input);
+        command.Parameters.AddWithValue(item.Tokens.Cached);
+        command.Parameters.AddWithValue(item.Tokens.Output);
+        command.Parameters.AddWithValue(item.Tokens.Reasoning);
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
@@ -329,6 +341,7 @@ internal sealed partial class PostgresStore
     private static BatchJob ReadBatch(NpgsqlDataReader r)
     {
         var counts = BatchCounts.None;
+        var tokens = BatchTokens.None;
         if (!r.IsDBNull(18))
         {
             var states = r.GetFieldValue<string[]>(18);
@@ -337,8 +350,10 @@ internal sealed partial class PostgresStore
             {
                 counts = counts.Add(states[i], numbers[i]);
             }
+            // Sums of bigint are numeric.
+            tokens = new BatchTokens((long)r.GetDecimal(20), (long)r.GetDecimal(21), (long)r.GetDecimal(22), (long)r.GetDecimal(23));
         }
 
-        return PostgresValues.Rows.Batch(r) with { Counts = counts };
+        return PostgresValues.Rows.Batch(r) with { Counts = counts, Tokens = tokens };
     }
 }

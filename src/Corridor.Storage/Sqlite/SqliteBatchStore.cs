@@ -142,22 +142,27 @@ internal sealed partial class SqliteStore
             }
             batch = Rows.Batch(reader);
         }
-        return batch with { Counts = await CountItemsAsync(connection, transaction, batch.Id, cancellationToken) };
+        return await CountItemsAsync(connection, transaction, batch, cancellationToken);
     }
 
-    private static async Task<BatchCounts> CountItemsAsync(SqliteConnection connection, SqliteTransaction? transaction, string batchId, CancellationToken cancellationToken)
+    private static async Task<BatchJob> CountItemsAsync(SqliteConnection connection, SqliteTransaction? transaction, BatchJob batch, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT state, count(*) FROM batch_items WHERE batch_id = $batch_id GROUP BY state";
-        command.Parameters.AddWithValue("$batch_id", batchId);
+        command.CommandText = """
+            SELECT state, count(*), sum(input_tokens), sum(cached_tokens), sum(output_tokens), sum(reasoning_tokens)
+            FROM batch_items WHERE batch_id = $batch_id GROUP BY state
+            """;
+        command.Parameters.AddWithValue("$batch_id", batch.Id);
         var counts = BatchCounts.None;
+        var tokens = BatchTokens.None;
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             counts = counts.Add(reader.GetString(0), reader.GetInt64(1));
+            tokens = tokens.Add(new BatchTokens(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)));
         }
-        return counts;
+        return batch with { Counts = counts, Tokens = tokens };
     }
 
     public async Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken)
@@ -194,7 +199,7 @@ internal sealed partial class SqliteStore
         }
         for (var i = 0; i < batches.Count; i++)
         {
-            batches[i] = batches[i] with { Counts = await CountItemsAsync(connection, null, batches[i].Id, cancellationToken) };
+            batches[i] = await CountItemsAsync(connection, null, batches[i], cancellationToken);
         }
         return batches;
     }
@@ -315,7 +320,8 @@ internal sealed partial class SqliteStore
         using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE batch_items SET state = $state, status = $status, request_id = $request_id, response = $response, attempt = $attempt, ended_at = $ended_at,
-                started_at = $started_at
+                started_at = $started_at, input_tokens = $input_tokens, cached_tokens = $cached_tokens, output_tokens = $output_tokens,
+                reasoning_tokens = $reasoning_tokens
             WHERE batch_id = $batch_id AND position = $position AND state = 'pending'
             """;
         command.Parameters.AddWithValue("$batch_id", batchId);
@@ -327,6 +333,10 @@ internal sealed partial class SqliteStore
         command.Parameters.AddWithValue("$attempt", item.Attempt);
         command.Parameters.AddWithValue("$ended_at", OrNull(item.EndedAt));
         command.Parameters.AddWithValue("$started_at", OrNull(item.StartedAt));
+        command.Parameters.AddWithValue("$input_tokens", item.Tokens.Input);
+        command.Parameters.AddWithValue("$cached_tokens", item.Tokens.Cached);
+        command.Parameters.AddWithValue("$output_tokens", item.Tokens.Output);
+        command.Parameters.AddWithValue("$reasoning_tokens", item.Tokens.Reasoning);
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 

@@ -331,6 +331,10 @@ internal static class SqliteMigrations
                 attempt    INTEGER NOT NULL DEFAULT 0,
                 ended_at   INTEGER,
                 started_at INTEGER,
+                input_tokens     INTEGER NOT NULL DEFAULT 0,
+                cached_tokens    INTEGER NOT NULL DEFAULT 0,
+                output_tokens    INTEGER NOT NULL DEFAULT 0,
+                reasoning_tokens INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (batch_id, position)
             ) STRICT;
             """),

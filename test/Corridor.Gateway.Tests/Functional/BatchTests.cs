@@ -142,6 +142,12 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
             Assert.Equal("127.0.0.1", row.ClientIp);
             Assert.StartsWith("req_" + ended.GetProperty("id").GetString()!["batch_".Length..][..20], row.RequestId, StringComparison.Ordinal);
         }
+        // The batch's usage is what its answered requests were metered at, as their rows say.
+        var usage = ended.GetProperty("usage");
+        var metered = output.Select(l => l.GetProperty("response").GetProperty("body").GetProperty("usage")).ToList();
+        Assert.Equal((metered.Sum(u => u.GetProperty("prompt_tokens").GetInt64()), metered.Sum(u => u.GetProperty("completion_tokens").GetInt64())),
+            (usage.GetProperty("input_tokens").GetInt64(), usage.GetProperty("output_tokens").GetInt64()));
+        Assert.Equal(usage.GetProperty("input_tokens").GetInt64() + usage.GetProperty("output_tokens").GetInt64(), usage.GetProperty("total_tokens").GetInt64());
         var failed = Assert.Single(errors);
         Assert.Equal(("q-3", 404, "model_not_found"), (failed.GetProperty("custom_id").GetString(),
             failed.GetProperty("response").GetProperty("status_code").GetInt32(),

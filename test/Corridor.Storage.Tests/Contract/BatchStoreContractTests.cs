@@ -87,12 +87,16 @@ public abstract class BatchStoreContractTests : StoreContract
     public async Task AResult_IsSavedOnlyWhilePending_AndCounted()
     {
         await Store.AddBatchAsync(Batch("batch_1"), Items(3), None).WithTimeout();
-        var answered = new BatchItem(1, "req-1", []) { State = BatchItemStates.Succeeded, Status = 200, RequestId = "req_x", Response = "{\"ok\":true}"u8.ToArray(), EndedAt = T0.AddMinutes(1) };
+        var answered = new BatchItem(1, "req-1", []) { State = BatchItemStates.Succeeded, Status = 200, RequestId = "req_x", Response = "{\"ok\":true}"u8.ToArray(), EndedAt = T0.AddMinutes(1),
+            Tokens = new BatchTokens(120, 64, 30, 12) };
 
         Assert.True(await Store.SaveBatchItemAsync("batch_1", answered, None).WithTimeout());
         Assert.False(await Store.SaveBatchItemAsync("batch_1", answered with { State = BatchItemStates.Errored, Status = 500 }, None).WithTimeout());
 
-        Assert.Equal(new BatchCounts(2, 1, 0, 0, 0), (await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout())!.Counts);
+        var read = (await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout())!;
+        Assert.Equal((new BatchCounts(2, 1, 0, 0, 0), new BatchTokens(120, 64, 30, 12)), (read.Counts, read.Tokens));
+        Assert.Equal(new BatchTokens(120, 64, 30, 12), (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 10, None).WithTimeout()).Single().Tokens);
+        Assert.Equal(new BatchTokens(120, 64, 30, 12), (await Store.ReadBatchItemsAsync("batch_1", None).ToListWithTimeoutAsync())[1].Tokens);
         var item = (await Store.ReadBatchItemsAsync("batch_1", None).ToListWithTimeoutAsync())[1];
         Assert.Equal((BatchItemStates.Succeeded, 200, "req_x", "{\"ok\":true}", T0.AddMinutes(1), "{\"n\":1}"),
             (item.State, item.Status, item.RequestId, Encoding.UTF8.GetString(item.Response!), item.EndedAt, Encoding.UTF8.GetString(item.Body)));
