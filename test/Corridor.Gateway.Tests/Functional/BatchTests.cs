@@ -263,6 +263,28 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
     }
 
     [Fact]
+    public async Task ABatchsRequests_AreObservedByTheMonitor_LikeLiveOnes()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-observed", "SG").WithTimeout();
+        var service = (Corridor.Gateway.Monitoring.MonitorService)Live.Gateway.Services.GetService(typeof(Corridor.Gateway.Monitoring.MonitorService))!;
+        var input = await UploadAsync(secret, JsonLines(Enumerable.Range(1, 3).Select(i => ChatLine($"q-{i}", "gpt-4.1", $"Explain topic {i} step by step.")).ToArray()));
+        var before = service.Monitor.Stats.Observed;
+
+        var ended = await WaitForOpenAIBatchAsync(secret, (await CreateOpenAIBatchAsync(secret, input.Id)).GetProperty("id").GetString()!);
+
+        Assert.Equal(3, ended.GetProperty("request_counts").GetProperty("completed").GetInt32());
+        await PollAsync().WithTimeout();
+
+        async Task PollAsync()
+        {
+            while (service.Pump.Pending > 0 || service.Monitor.Stats.Observed < before + 3)
+            {
+                await Task.Delay(20);
+            }
+        }
+    }
+
+    [Fact]
     public async Task TheOperator_ListsATenantsBatchesOfBothApis_WithTheirCounts()
     {
         var secret = await Live.AddTenantWithKeyAsync("batch-operator", "SG").WithTimeout();
