@@ -221,7 +221,7 @@ internal static class GeneratedPolicy
             ],
         });
         rules.Add(new PolicyRule("low-tier") { Match = new RuleMatch(Tiers: [VettingTier.Unverified, VettingTier.Basic]), Features = new FeatureRules(Logprobs: StripRule.Deny, MaxN: new FeatureLimit(1, LimitMode.Refuse), MaxTokens: new FeatureLimit(4096)) });
-        rules.Add(new PolicyRule("unverified") { Match = new RuleMatch(Tiers: [VettingTier.Unverified]), Features = new FeatureRules(Stream: StreamRule.Deny) });
+        rules.Add(new PolicyRule("unverified") { Match = new RuleMatch(Tiers: [VettingTier.Unverified]), Features = new FeatureRules(Stream: AllowRule.Deny) });
         rules.Add(new PolicyRule("verified-cap") { Match = new RuleMatch(Tiers: [VettingTier.Verified]), Features = new FeatureRules(MaxTokens: new FeatureLimit(16_000)) });
         rules.Add(new PolicyRule("individuals") { Match = new RuleMatch(Tiers: [VettingTier.Unverified, VettingTier.Basic, VettingTier.Verified]), EntityTypes = [EntityType.Enterprise, EntityType.Startup, EntityType.Research, EntityType.Government] });
 

@@ -23,6 +23,9 @@ public static class BatchInput
     public sealed record Result(IReadOnlyList<BatchItem>? Items, string? Error, string? Param = null)
     {
         public static Result Fail(string error, string? param = null) => new(null, error, param);
+
+        /// <summary>The models the requests name (their bodies' <c>model</c>), each once, for a check before the batch is made.</summary>
+        public IReadOnlySet<string> Models { get; init; } = new HashSet<string>();
     }
 
     /// <summary>
@@ -60,7 +63,7 @@ public static class BatchInput
             }
             items.Add(item!);
         }
-        return items.Count == 0 ? Result.Fail("The input file has no requests.", "input_file_id") : new Result(items, null);
+        return items.Count == 0 ? Result.Fail("The input file has no requests.", "input_file_id") : new Result(items, null) { Models = ModelsOf(items) };
     }
 
     private static string? ReadOpenAILine(ReadOnlySpan<byte> line, string endpoint, int position, HashSet<string> seen, out BatchItem? item)
@@ -169,7 +172,36 @@ public static class BatchInput
             }
             items.Add(new BatchItem(index, customId!, Encoding.UTF8.GetBytes(request.GetProperty("params").GetRawText())));
         }
-        return new Result(items, null);
+        return new Result(items, null) { Models = ModelsOf(items) };
+    }
+
+    private static HashSet<string> ModelsOf(List<BatchItem> items)
+    {
+        var models = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            var reader = new Utf8JsonReader(item.Body);
+            reader.Read();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isModel = reader.ValueTextEquals("model"u8);
+                reader.Read();
+                if (isModel && reader.TokenType == JsonTokenType.String)
+                {
+                    try
+                    {
+                        models.Add(reader.GetString()!);
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        // Escapes that make no text: the request is refused when it runs, as a live one would be.
+                    }
+                    break;
+                }
+                reader.Skip();
+            }
+        }
+        return models;
     }
 
     private static string? CustomId(JsonElement request, HashSet<string> seen, out string? customId)

@@ -159,6 +159,10 @@ public sealed class CompiledPolicy
         {
             return Deny(DecisionReason.FeatureRestricted, set.StreamDeniedBy, PolicyFeature.Stream);
         }
+        if (request.Batch && set.BatchDeniedBy >= 0)
+        {
+            return Deny(DecisionReason.FeatureRestricted, set.BatchDeniedBy, PolicyFeature.Batch);
+        }
         var stripLogprobs = false;
         if (request.Logprobs && set.Logprobs != StripRule.Allow)
         {
@@ -266,7 +270,7 @@ public sealed class CompiledPolicy
     private static RuleOutcome FeatureOutcome(FeatureRules features, RequestFeatures request)
     {
         var outcome = RuleOutcome.None;
-        if (request.Stream && features.Stream == StreamRule.Deny)
+        if (request.Stream && features.Stream == AllowRule.Deny || request.Batch && features.Batch == AllowRule.Deny)
         {
             outcome |= RuleOutcome.FeatureRefused;
         }

@@ -43,6 +43,9 @@ public enum PolicyFeature
     Reasoning,
     N,
     MaxTokens,
+
+    /// <summary>Sent as one of a batch's requests (OpenAI's Batch API, Anthropic's Message Batches).</summary>
+    Batch,
 }
 
 public static class DecisionReasons
@@ -216,9 +219,11 @@ public readonly record struct DecisionTenant(
 /// What the request asks for. <see cref="Logprobs"/> is true when it asks for <c>logprobs</c> or <c>top_logprobs</c>;
 /// <see cref="N"/> and <see cref="MaxTokens"/> are null when not given (<c>max_completion_tokens</c> counts as max_tokens);
 /// <see cref="Reasoning"/> is true when it asks the model to reason (<c>reasoning_effort</c> above <c>minimal</c>, or
-/// <c>thinking</c> other than <c>disabled</c>).
+/// <c>thinking</c> other than <c>disabled</c>); <see cref="Batch"/> is true for a request of a batch, which the gateway runs
+/// in the background for its key (docs/batches.md).
 /// </summary>
-public readonly record struct RequestFeatures(string Model, bool Stream = false, bool Logprobs = false, int? N = null, int? MaxTokens = null, bool Reasoning = false);
+public readonly record struct RequestFeatures(string Model, bool Stream = false, bool Logprobs = false, int? N = null, int? MaxTokens = null, bool Reasoning = false,
+    bool Batch = false);
 
 /// <summary>Everything a decision depends on besides the compiled policy and catalog.</summary>
 public readonly record struct DecisionInput(DecisionTenant Tenant, string? KeyId, RequestFeatures Request, DateTimeOffset Time)

@@ -43,6 +43,10 @@ public static class DecisionAudit
             json.WriteBoolean("stream", request.Stream);
             json.WriteBoolean("logprobs", request.Logprobs);
             json.WriteBoolean("reasoning", request.Reasoning);
+            if (request.Batch)
+            {
+                json.WriteBoolean("batch", true);
+            }
             if (request.N is { } n)
             {
                 json.WriteNumber("n", n);

@@ -289,9 +289,13 @@ internal sealed class RuleSetPlan
                 Reasoning = features.Reasoning;
                 ReasoningSetBy = rule.Index;
             }
-            if (features.Stream == StreamRule.Deny && StreamDeniedBy < 0)
+            if (features.Stream == AllowRule.Deny && StreamDeniedBy < 0)
             {
                 StreamDeniedBy = rule.Index;
+            }
+            if (features.Batch == AllowRule.Deny && BatchDeniedBy < 0)
+            {
+                BatchDeniedBy = rule.Index;
             }
             Combine(features.MaxN, ref MaxNCap, ref MaxNRefuse, ref MaxNRefusedBy, rule.Index);
             Combine(features.MaxTokens, ref MaxTokensCap, ref MaxTokensRefuse, ref MaxTokensRefusedBy, rule.Index);
@@ -340,6 +344,8 @@ internal sealed class RuleSetPlan
     public int ReasoningSetBy { get; } = -1;
 
     public int StreamDeniedBy { get; } = -1;
+
+    public int BatchDeniedBy { get; } = -1;
 
 #pragma warning disable CA1051 // Fields, so the constructor can fold limits by reference.
     public readonly int MaxNCap = int.MaxValue;

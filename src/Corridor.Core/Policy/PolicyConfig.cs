@@ -89,11 +89,12 @@ public enum StripRule
     Deny,
 }
 
-public enum StreamRule
+/// <summary>What a rule does with a request that asks for a feature the gateway cannot remove: a stream, a batch.</summary>
+public enum AllowRule
 {
     Allow,
 
-    /// <summary>Refuse a streamed request.</summary>
+    /// <summary>Refuse a request that asks for it.</summary>
     Deny,
 }
 
@@ -112,13 +113,14 @@ public sealed record FeatureLimit(int Limit, LimitMode Mode = LimitMode.Cap);
 /// <summary>Restrictions on request features; the defaults restrict nothing.</summary>
 public sealed record FeatureRules(
     StripRule Logprobs = StripRule.Allow,
-    StreamRule Stream = StreamRule.Allow,
+    AllowRule Stream = AllowRule.Allow,
     FeatureLimit? MaxN = null,
     FeatureLimit? MaxTokens = null,
-    StripRule Reasoning = StripRule.Allow)
+    StripRule Reasoning = StripRule.Allow,
+    AllowRule Batch = AllowRule.Allow)
 {
     public static FeatureRules None { get; } = new();
 
     public bool RestrictsAnything =>
-        Logprobs != StripRule.Allow || Reasoning != StripRule.Allow || Stream != StreamRule.Allow || MaxN is not null || MaxTokens is not null;
+        Logprobs != StripRule.Allow || Reasoning != StripRule.Allow || Stream != AllowRule.Allow || Batch != AllowRule.Allow || MaxN is not null || MaxTokens is not null;
 }

@@ -30,7 +30,7 @@ public static class PolicyLoader
         ["id", "description", "match", "effective", "allow_jurisdictions", "deny_jurisdictions", "min_tier", "entity_types", "regions", "features"];
     private static readonly string[] MatchKeys = ["vendors", "models", "families", "jurisdictions", "tiers"];
     private static readonly string[] EffectiveKeys = ["from", "until"];
-    private static readonly string[] FeatureKeys = ["logprobs", "reasoning", "stream", "max_n", "max_tokens"];
+    private static readonly string[] FeatureKeys = ["logprobs", "reasoning", "stream", "batch", "max_n", "max_tokens"];
     private static readonly string[] LimitKeys = ["limit", "mode"];
 
     /// <summary>
@@ -333,11 +333,18 @@ public static class PolicyLoader
             return regions;
         }
 
+        private AllowRule Allow(YamlNode node, string at) => ScalarValue(node, at) switch
+        {
+            "allow" => AllowRule.Allow,
+            "deny" => AllowRule.Deny,
+            var other => Invalid(node, at, other, "is not one of allow, deny", AllowRule.Allow),
+        };
+
         private FeatureRules ReadFeatures(YamlNode node, string path)
         {
             if (node is not YamlMappingNode mapping)
             {
-                Error(node, path, "must be a mapping of logprobs, reasoning, stream, max_n, max_tokens");
+                Error(node, path, "must be a mapping of logprobs, reasoning, stream, batch, max_n, max_tokens");
                 return FeatureRules.None;
             }
             CheckKeys(mapping, path, FeatureKeys);
@@ -352,16 +359,11 @@ public static class PolicyLoader
             }
             if (Child(mapping, "stream") is { } stream)
             {
-                var at = Join(path, "stream");
-                features = features with
-                {
-                    Stream = ScalarValue(stream, at) switch
-                    {
-                        "allow" => StreamRule.Allow,
-                        "deny" => StreamRule.Deny,
-                        var other => Invalid(stream, at, other, "is not one of allow, deny", StreamRule.Allow),
-                    },
-                };
+                features = features with { Stream = Allow(stream, Join(path, "stream")) };
+            }
+            if (Child(mapping, "batch") is { } batch)
+            {
+                features = features with { Batch = Allow(batch, Join(path, "batch")) };
             }
             if (Child(mapping, "max_n") is { } maxN)
             {

@@ -62,7 +62,7 @@ public static class PolicyTestFile
     private static readonly string[] FileKeys = ["at", "cases"];
     private static readonly string[] CaseKeys = ["name", "at", "tenant", "request", "expect"];
     private static readonly string[] TenantKeys = ["id", "country", "controlling_country", "entity_type", "tier", "verification_expires", "denied_party"];
-    private static readonly string[] RequestKeys = ["model", "stream", "logprobs", "reasoning", "n", "max_tokens"];
+    private static readonly string[] RequestKeys = ["model", "stream", "logprobs", "reasoning", "batch", "n", "max_tokens"];
     private static readonly string[] ExpectKeys =
         ["outcome", "reason", "rule", "feature", "first_region", "regions", "deployments", "restrictions", "max_tokens", "n", "strip_logprobs", "strip_reasoning"];
 
@@ -211,7 +211,8 @@ public static class PolicyTestFile
                 Bool(mapping, path, "logprobs") ?? false,
                 Child(mapping, "n") is { } n ? Integer(n, Join(path, "n")) : null,
                 Child(mapping, "max_tokens") is { } maxTokens ? Integer(maxTokens, Join(path, "max_tokens")) : null,
-                Bool(mapping, path, "reasoning") ?? false);
+                Bool(mapping, path, "reasoning") ?? false,
+                Bool(mapping, path, "batch") ?? false);
             return model is null ? null : request;
         }
 
@@ -265,7 +266,8 @@ public static class PolicyTestFile
                         "reasoning" => PolicyFeature.Reasoning,
                         "n" => PolicyFeature.N,
                         "max_tokens" => PolicyFeature.MaxTokens,
-                        _ => Invalid<PolicyFeature?>(mapping, Join(path, "feature"), featureText, "is not one of stream, logprobs, reasoning, n, max_tokens", null),
+                        "batch" => PolicyFeature.Batch,
+                        _ => Invalid<PolicyFeature?>(mapping, Join(path, "feature"), featureText, "is not one of stream, logprobs, reasoning, batch, n, max_tokens", null),
                     },
                 };
             }

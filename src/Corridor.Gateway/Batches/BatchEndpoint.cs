@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Corridor.Core.Policy;
 using Corridor.Gateway.Admission;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
@@ -105,6 +106,34 @@ internal sealed class BatchEndpoint(Authenticator authenticator, Admitter admitt
             return null;
         }
         return body.Length > limit ? null : body.ToArray();
+    }
+
+    /// <summary>
+    /// A batch whose requests' models the caller's policy refuses batches for (<c>features: batch: deny</c>) is refused
+    /// when it is made, naming the model and the rule, rather than made to end with every request refused. Models the
+    /// catalog does not know (aliases among them) are decided as each request runs.
+    /// </summary>
+    public static GatewayError? RefusedAsBatch(CorridorRequestFeature call, IReadOnlySet<string> models, DateTimeOffset now)
+    {
+        if (call.Config.Policy is not { } policy)
+        {
+            return null;
+        }
+        foreach (var model in models.Order(StringComparer.Ordinal))
+        {
+            if (!call.Config.Catalog.TryGetModel(model, out var entry))
+            {
+                continue;
+            }
+            var decision = policy.Decide(DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id, new RequestFeatures(entry.Id, Batch: true), now));
+            if (decision.Feature == PolicyFeature.Batch)
+            {
+                return new GatewayError(ErrorKind.PermissionDenied,
+                    $"Batches of '{model}' cannot be served under this account's terms ({decision.ReasonCode}{(decision.RuleId is null ? "" : $" by {decision.RuleId}")}).",
+                    decision.ReasonCode);
+            }
+        }
+        return null;
     }
 
     public static GatewayError TooLarge(long limit) =>

@@ -331,7 +331,7 @@ internal sealed partial class BatchRunner(
             _ => (Dialect.OpenAI, Operation.ChatCompletions),
         };
         var context = new DefaultHttpContext();
-        context.Features.Set(new InProcessCaller(key, requestId, receivedAt));
+        context.Features.Set(new InProcessCaller(key, requestId, receivedAt, Batch: true));
         var request = context.Request;
         request.Method = HttpMethods.Post;
         request.Scheme = "http";

@@ -26,6 +26,10 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
             return GatewayError.Invalid(input.Error!, input.Param);
         }
         var now = time.GetUtcNow();
+        if (BatchEndpoint.RefusedAsBatch(call, input.Models, now) is { } refused)
+        {
+            return refused;
+        }
         var batch = new BatchJob(BatchRunner.NewId("msgbatch_", now), BatchApi.Anthropic, call.Caller!.Tenant.Id, call.Caller.Key.Id,
             BatchInput.MessagesEndpoint, BatchStates.InProgress, now, now + options.EffectiveCompletionWindow)
         {

@@ -173,6 +173,10 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
             return GatewayError.Invalid(input.Error!, input.Param);
         }
         var now = time.GetUtcNow();
+        if (BatchEndpoint.RefusedAsBatch(call, input.Models, now) is { } refused)
+        {
+            return refused;
+        }
         var batch = new BatchJob(BatchRunner.NewId("batch_", now), BatchApi.OpenAI, tenant, call.Caller.Key.Id, batchEndpoint, BatchStates.InProgress,
             now, now + options.EffectiveCompletionWindow)
         {

@@ -29,6 +29,9 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
 
     public long StartTimestamp { get; } = startTimestamp;
 
+    /// <summary>Whether the request is one of a batch's (<see cref="InProcessCaller.Batch"/>): policy decides it as such.</summary>
+    public bool Batch { get; set; }
+
     /// <summary>Set by the front door once the body parsed.</summary>
     public ClientRequest? Request { get; set; }
 

@@ -54,6 +54,7 @@ internal sealed class RequestPipeline(
         var requestId = inProcess?.RequestId ?? NewRequestId(receivedAt);
         var call = new CorridorRequestFeature(active, requestId, dialect, operation, receivedAt, time.GetTimestamp(),
             ShadowMirror.RetainChars(ledger, active));
+        call.Batch = inProcess is { Batch: true };
         context.Features.Set(call);
         context.Response.Headers["x-corridor-request-id"] = call.RequestId;
         context.Response.Headers["x-corridor-region"] = "none";

@@ -107,7 +107,7 @@ internal sealed partial class ShadowMirror(
             call.Dialect,
             call.Operation,
             (call.Enforced ?? request).Copy(),
-            asked.Features(pair.Candidate),
+            asked.Features(pair.Candidate) with { Batch = call.Batch },
             new ModelOutput(Cap(usage.Text, shadow.CompareChars), usage.ToolNames, usage.ToolArguments ?? ""),
             (int)time.GetElapsedTime(call.StartTimestamp).TotalMilliseconds,
             call.Cost);

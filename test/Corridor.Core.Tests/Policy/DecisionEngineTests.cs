@@ -499,8 +499,11 @@ public sealed class DecisionEngineTests
         { new FeatureRules(Reasoning: StripRule.Strip), new RequestFeatures("gpt-4.1", Reasoning: true), DecisionReason.Allowed, PolicyFeature.None, new Restrictions(StripReasoning: true) },
         { new FeatureRules(Reasoning: StripRule.Strip), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
         { new FeatureRules(Logprobs: StripRule.Strip), new RequestFeatures("gpt-4.1", Logprobs: true, Reasoning: true), DecisionReason.Allowed, PolicyFeature.None, new Restrictions(StripLogprobs: true) },
-        { new FeatureRules(Stream: StreamRule.Deny), new RequestFeatures("gpt-4.1", Stream: true), DecisionReason.FeatureRestricted, PolicyFeature.Stream, default },
-        { new FeatureRules(Stream: StreamRule.Deny), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
+        { new FeatureRules(Stream: AllowRule.Deny), new RequestFeatures("gpt-4.1", Stream: true), DecisionReason.FeatureRestricted, PolicyFeature.Stream, default },
+        { new FeatureRules(Stream: AllowRule.Deny), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
+        { new FeatureRules(Batch: AllowRule.Deny), new RequestFeatures("gpt-4.1", Batch: true), DecisionReason.FeatureRestricted, PolicyFeature.Batch, default },
+        { new FeatureRules(Batch: AllowRule.Deny), new RequestFeatures("gpt-4.1", Stream: true), DecisionReason.Allowed, PolicyFeature.None, default },
+        { new FeatureRules(Stream: AllowRule.Deny), new RequestFeatures("gpt-4.1", Batch: true), DecisionReason.Allowed, PolicyFeature.None, default },
         { new FeatureRules(MaxN: new FeatureLimit(1)), new RequestFeatures("gpt-4.1", N: 3), DecisionReason.Allowed, PolicyFeature.None, new Restrictions(N: 1) },
         { new FeatureRules(MaxN: new FeatureLimit(1)), new RequestFeatures("gpt-4.1"), DecisionReason.Allowed, PolicyFeature.None, default },
         { new FeatureRules(MaxN: new FeatureLimit(1, LimitMode.Refuse)), new RequestFeatures("gpt-4.1", N: 2), DecisionReason.FeatureRestricted, PolicyFeature.N, default },
@@ -602,7 +605,7 @@ public sealed class DecisionEngineTests
             EntityTypes = [EntityType.Enterprise],
             MinTier = VettingTier.Verified,
             Regions = [new RegionAllowance("*", ["us-east"])],
-            Features = new FeatureRules(Stream: StreamRule.Deny),
+            Features = new FeatureRules(Stream: AllowRule.Deny),
         });
         var stream = new RequestFeatures("gpt-4.1-mini", Stream: true);
         var worst = Tenant("CN", tier: VettingTier.Basic, entityType: EntityType.Individual, deniedParty: true);

@@ -66,7 +66,27 @@ public sealed class PolicyLoaderTests
         Assert.Equal("*", rule.Regions[1].Jurisdiction);
         Assert.Equal(["sg"], rule.Regions[1].Regions);
         Assert.Equal("policy.yaml:rules[0].regions.CN", rule.Regions[0].Path);
-        Assert.Equal(new FeatureRules(StripRule.Strip, StreamRule.Deny, new FeatureLimit(1, LimitMode.Refuse), new FeatureLimit(4096, LimitMode.Cap)), rule.Features);
+        Assert.Equal(new FeatureRules(StripRule.Strip, AllowRule.Deny, new FeatureLimit(1, LimitMode.Refuse), new FeatureLimit(4096, LimitMode.Cap)), rule.Features);
+    }
+
+    [Fact]
+    public void Parse_ReadsBatchAsAllowOrDeny_AndNothingElse()
+    {
+        var result = Parse("""
+            version: v1
+            rules:
+              - id: deny
+                features: { batch: deny }
+              - id: allow
+                features: { batch: allow }
+              - id: wrong
+                features: { batch: strip }
+            """);
+
+        Assert.Equal(new FeatureRules(Batch: AllowRule.Deny), result.Config!.Rules[0].Features);
+        Assert.True(result.Config.Rules[0].Features.RestrictsAnything);
+        Assert.False(result.Config.Rules[1].Features.RestrictsAnything);
+        Assert.Contains("batch", Assert.Single(result.Errors), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -178,7 +178,7 @@ public sealed class PolicyPropertyTests
 
     private static FeatureRules RandomFeatures(Random random) => new(
         (StripRule)random.Next(3),
-        (StreamRule)random.Next(2),
+        (AllowRule)random.Next(2),
         random.Next(2) == 0 ? new FeatureLimit(random.Next(1, 4), (LimitMode)random.Next(2)) : null,
         random.Next(2) == 0 ? new FeatureLimit(random.Next(1, 8000), (LimitMode)random.Next(2)) : null);
 
@@ -245,7 +245,7 @@ public sealed class PolicyPropertyTests
                 return Deny(DecisionReason.NoCompliantRegion);
             }
             var features = rules.Select(r => r.Features).ToList();
-            if (request.Stream && features.Any(f => f.Stream == StreamRule.Deny))
+            if (request.Stream && features.Any(f => f.Stream == AllowRule.Deny))
             {
                 return Deny(DecisionReason.FeatureRestricted);
             }

@@ -491,6 +491,55 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         Assert.Equal((requestId, 0.000178m), (row.RequestId, row.Cost));
     }
 
+    [Fact]
+    public async Task APolicyThatDeniesBatches_RefusesTheBatchWhenItIsMade_AndLeavesLiveRequestsAndOtherModelsAlone()
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + """
+
+            policy:
+              version: "batches-1"
+              rules:
+                - id: openai-live-only
+                  match: { models: [gpt-4.1] }
+                  allow_jurisdictions: ["*"]
+                  features: { batch: deny }
+                - id: anthropic
+                  match: { vendors: [anthropic] }
+                  allow_jurisdictions: ["*"]
+            """).WithTimeout();
+        var secret = await live.AddTenantWithKeyAsync("batch-policy", "SG").WithTimeout();
+
+        // Live, gpt-4.1 is served.
+        var answer = await live.OpenAI(secret).GetChatClient("gpt-4.1").CompleteChatAsync([new OpenAI.Chat.UserChatMessage("Hi")]).WithTimeout();
+        Assert.NotEmpty(answer.Value.Content);
+
+        // As a batch, it is refused when the batch is made, in each dialect, naming the rule.
+        var input = (await live.OpenAI(secret).GetOpenAIFileClient().UploadFileAsync(
+            BinaryData.FromString(JsonLines(ChatLine("q-1", "gpt-4.1", "Hi"))), "requests.jsonl", FileUploadPurpose.Batch).WithTimeout()).Value;
+        var content = BinaryContent.Create(BinaryData.FromObjectAsJson(new { input_file_id = input.Id, endpoint = "/v1/chat/completions", completion_window = "24h" }));
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => live.OpenAI(secret).GetBatchClient().CreateBatchAsync(content, waitUntilCompleted: false)).WithTimeout();
+        Assert.Equal(403, refused.Status);
+        Assert.Contains("feature_restricted by openai-live-only", refused.Message, StringComparison.Ordinal);
+        static Request Ask(string id, string model) => new()
+        {
+            CustomID = id,
+            Params = new Params { Model = model, MaxTokens = 20, Messages = [new UserMessageParam { Content = "Hi" }] },
+        };
+        var anthropicRefused = await Assert.ThrowsAsync<Anthropic.Exceptions.AnthropicForbiddenException>(() =>
+            live.Anthropic(secret).Messages.Batches.Create(new BatchCreateParams { Requests = [Ask("a", "claude-sonnet-4"), Ask("b", "gpt-4.1")] })).WithTimeout();
+        Assert.Contains("permission_error", anthropicRefused.Message, StringComparison.Ordinal);
+
+        // A batch of a model the policy lets batch is made and run.
+        var allowed = await live.Anthropic(secret).Messages.Batches.Create(new BatchCreateParams { Requests = [Ask("a", "claude-sonnet-4")] }).WithTimeout();
+        var batch = allowed;
+        while (batch.ProcessingStatus.Raw() != "ended")
+        {
+            await Task.Delay(100);
+            batch = await live.Anthropic(secret).Messages.Batches.Retrieve(allowed.ID).WithTimeout();
+        }
+        Assert.Equal(1L, batch.RequestCounts.Succeeded);
+    }
+
     /// <summary>Waits until the gateway's key cache holds the tenant's limit just stored (it reloads when the store's revision moves).</summary>
     private static async Task WaitForLimitAsync(LiveGateway live, string secret)
     {
