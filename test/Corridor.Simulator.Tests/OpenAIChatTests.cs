@@ -156,6 +156,77 @@ public sealed class OpenAIChatTests
     }
 
     [Fact]
+    public async Task AReasoningModel_ReasonsBeforeItsToolCall_AndWantsThatReasoningBackInTheLoop_AsDeepSeeksThinkingModeDoes()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        const string Ask = "Weather in Oslo?";
+
+        var whole = (await sim.PostAsync("/v1/chat/completions", Bodies.OpenAIChat(Ask, Bodies.OpenAIWeatherTools, "deepseek-reasoner"))).Json;
+        var stream = await sim.StreamAsync("/v1/chat/completions",
+            Bodies.OpenAIChat(Ask, Bodies.OpenAIWeatherTools + ""","stream":true,"stream_options":{"include_usage":true}""", "deepseek-reasoner"));
+
+        var message = whole.GetProperty("choices")[0].GetProperty("message");
+        var reasoning = message.GetProperty("reasoning_content").GetString()!;
+        Assert.False(string.IsNullOrWhiteSpace(reasoning));
+        var call = Assert.Single(message.GetProperty("tool_calls").EnumerateArray());
+        var arguments = call.GetProperty("function").GetProperty("arguments").GetString()!;
+        Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(arguments).RootElement.ValueKind);
+        var deltas = stream.JsonEvents.Where(c => c.GetProperty("choices").GetArrayLength() > 0).Select(c => c.GetProperty("choices")[0].GetProperty("delta")).ToList();
+        var reasoningDeltas = deltas.Where(d => d.TryGetProperty("reasoning_content", out _)).ToList();
+        var callDeltas = deltas.Where(d => d.TryGetProperty("tool_calls", out _)).Select(d => d.GetProperty("tool_calls")[0]).ToList();
+        Assert.Equal(reasoning, string.Concat(reasoningDeltas.Select(d => d.GetProperty("reasoning_content").GetString())));
+        Assert.True(deltas.FindLastIndex(d => d.TryGetProperty("reasoning_content", out _)) < deltas.FindIndex(d => d.TryGetProperty("tool_calls", out _)));
+        Assert.StartsWith("call_", callDeltas[0].GetProperty("id").GetString(), StringComparison.Ordinal);
+        Assert.Equal("get_weather", callDeltas[0].GetProperty("function").GetProperty("name").GetString());
+        Assert.Equal(arguments, string.Concat(callDeltas.Select(c => c.GetProperty("function").GetProperty("arguments").GetString())));
+        Assert.Equal(reasoningDeltas.Count, whole.GetProperty("usage").GetProperty("completion_tokens_details").GetProperty("reasoning_tokens").GetInt32());
+        Assert.Equal(whole.GetProperty("usage").ToString(), stream.JsonEvents.Last().GetProperty("usage").ToString());
+
+        // The loop's next step: DeepSeek refuses the call's turn without its reasoning, and answers it with it.
+        string Loop(string? reasoningBack) => $$"""
+            {"model":"deepseek-reasoner","messages":[
+              {"role":"user","content":{{Bodies.Quote(Ask)}}},
+              {"role":"assistant","content":null,{{reasoningBack}}"tool_calls":[{{call.GetRawText()}}]},
+              {"role":"tool","tool_call_id":{{Bodies.Quote(call.GetProperty("id").GetString()!)}},"content":"12 degrees"}]
+            """ + Bodies.OpenAIWeatherTools + "}";
+        var refused = await sim.PostAsync("/v1/chat/completions", Loop(null));
+        var answered = await sim.PostAsync("/v1/chat/completions", Loop($"\"reasoning_content\":{Bodies.Quote(reasoning)},"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Equal("The reasoning_content in the thinking mode must be passed back to the API.", refused.Json.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal("invalid_request_error", refused.Json.GetProperty("error").GetProperty("type").GetString());
+        Assert.Equal(HttpStatusCode.OK, answered.Status);
+        Assert.Equal("stop", answered.Json.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.StartsWith("Simulated", answered.Json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AReasoningModelOnVllm_SaysItsReasoningInTheReasoningField_WholeAndStreamed_AndWantsNoneBack()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        const string Model = "qwen3-vllm-reasoner";
+
+        var whole = (await sim.PostAsync("/v1/chat/completions", Bodies.OpenAIChat("Why is the sky blue?", model: Model))).Json;
+        var stream = await sim.StreamAsync("/v1/chat/completions",
+            Bodies.OpenAIChat("Why is the sky blue?", ""","stream":true,"stream_options":{"include_usage":true}""", Model));
+        var loop = await sim.PostAsync("/v1/chat/completions", $$$"""
+            {"model":"{{{Model}}}","messages":[
+              {"role":"user","content":"Weather in Oslo?"},
+              {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},
+              {"role":"tool","tool_call_id":"call_1","content":"12 degrees"}]}
+            """);
+
+        var message = whole.GetProperty("choices")[0].GetProperty("message");
+        var reasoning = message.GetProperty("reasoning").GetString()!;
+        Assert.False(string.IsNullOrWhiteSpace(reasoning));
+        Assert.False(message.TryGetProperty("reasoning_content", out _));
+        var deltas = stream.JsonEvents.Where(c => c.GetProperty("choices").GetArrayLength() > 0).Select(c => c.GetProperty("choices")[0].GetProperty("delta")).ToList();
+        Assert.Equal(reasoning, string.Concat(deltas.Where(d => d.TryGetProperty("reasoning", out _)).Select(d => d.GetProperty("reasoning").GetString())));
+        Assert.DoesNotContain(deltas, d => d.TryGetProperty("reasoning_content", out _));
+        Assert.Equal(HttpStatusCode.OK, loop.Status);
+    }
+
+    [Fact]
     public async Task StreamedText_AndUsage_EqualTheWholeAnswer()
     {
         await using var sim = await SimulatorFixture.StartAsync();

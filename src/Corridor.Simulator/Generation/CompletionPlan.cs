@@ -19,7 +19,8 @@ internal enum FinishReason
 
 /// <summary>
 /// One answer: text pieces, or a tool call whose argument JSON is streamed in pieces; a reasoning model's text answer
-/// begins with <paramref name="reasoning"/> pieces of reasoning (DeepSeek's <c>reasoning_content</c>, Anthropic's thinking block).
+/// (or a tool call, on the OpenAI endpoints) begins with <paramref name="reasoning"/> pieces of reasoning (DeepSeek's
+/// <c>reasoning_content</c>, vLLM's <c>reasoning</c>, Anthropic's thinking block).
 /// </summary>
 internal sealed class ChoicePlan(int index, ulong key, string[] pieces, int count, FinishReason finish, string? toolName, string? toolCallId, int reasoning = 0)
 {
@@ -54,6 +55,7 @@ internal sealed class CompletionPlan
     private CompletionPlan(ChatRequest request, string model, string id, long created, ChoicePlan[] choices)
     {
         Request = request;
+        ReasoningField = ReasoningFieldOf(model);
         Model = model;
         Id = id;
         Created = created;
@@ -68,6 +70,9 @@ internal sealed class CompletionPlan
     public ChatRequest Request { get; }
 
     public string Model { get; }
+
+    /// <summary>Where an OpenAI-dialect answer says its reasoning: DeepSeek's <c>reasoning_content</c>, or vLLM's <c>reasoning</c>.</summary>
+    public string ReasoningField { get; }
 
     /// <summary>The answer's id, unique per simulator run (e.g. <c>chatcmpl-…</c>, <c>msg_…</c>).</summary>
     public string Id { get; }
@@ -96,11 +101,29 @@ internal sealed class CompletionPlan
     public static bool Reasons(string model) => model.Contains("reasoner", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
+    /// A reasoning model whose id also names <c>vllm</c> says its reasoning in <c>reasoning</c>, the field vLLM's reasoning
+    /// parsers write; any other in DeepSeek's <c>reasoning_content</c>.
+    /// </summary>
+    private static string ReasoningFieldOf(string model) =>
+        model.Contains("vllm", StringComparison.OrdinalIgnoreCase) ? "reasoning" : "reasoning_content";
+
+    /// <summary>
+    /// Whether <paramref name="model"/> wants its reasoning back within a tool loop, as DeepSeek's thinking mode does: an
+    /// assistant turn with tool calls must carry its <c>reasoning_content</c> in every later request (else a 400).
+    /// </summary>
+    public static bool WantsReasoningBack(string model) => Reasons(model) && ReasoningFieldOf(model) == "reasoning_content";
+
+    /// <summary>DeepSeek's words when a tool loop's reasoning was not passed back.</summary>
+    public const string ReasoningNotPassedBack = "The reasoning_content in the thinking mode must be passed back to the API.";
+
+    /// <summary>
     /// Text is a function of (model, last user message, seed, choice index). A tool call is made when
     /// tools are offered, tool_choice is not "none" and the user spoke last; after a tool result the answer is text.
-    /// A text answer of a model that <paramref name="reasons"/> follows its reasoning, and the token cap counts both.
+    /// A text answer of a model that <paramref name="reasons"/> follows its reasoning, and so does a tool call when
+    /// <paramref name="callsReason"/> (DeepSeek's thinking mode); the token cap counts both.
     /// </summary>
-    public static CompletionPlan Create(ChatRequest request, string model, int seed, long sequence, long created, IdPrefixes prefixes, CacheUse cache = default, bool reasons = false)
+    public static CompletionPlan Create(ChatRequest request, string model, int seed, long sequence, long created, IdPrefixes prefixes, CacheUse cache = default,
+        bool reasons = false, bool callsReason = false)
     {
         var number = sequence.ToString("x12", CultureInfo.InvariantCulture);
         var tool = ChooseTool(request);
@@ -113,7 +136,7 @@ internal sealed class CompletionPlan
                 : request.ResponseFormat != ResponseFormatKind.Text ? TextGenerator.SplitIntoPieces(JsonAnswer(request, model, key))
                 : TextGenerator.Generate(key);
             var reasoning = 0;
-            if (reasons && tool is null)
+            if (reasons && (tool is null || callsReason))
             {
                 var thought = TextGenerator.Generate(Hashing.Combine(key, ReasoningSalt));
                 reasoning = thought.Length;

@@ -70,8 +70,15 @@ internal sealed class SimulatorEndpoints
 
         IChatFormat format = dialect == Dialect.Anthropic ? AnthropicMessageFormat.Instance : OpenAIChatFormat.Instance;
         var model = ModelOrDeployment(context, request.Model);
+        if (dialect != Dialect.Anthropic && request.CallWithoutReasoning && CompletionPlan.WantsReasoningBack(model))
+        {
+            await ErrorResponses.WriteAsync(context, dialect, StatusCodes.Status400BadRequest, CompletionPlan.ReasoningNotPassedBack);
+            return;
+        }
+
         var plan = CompletionPlan.Create(request, model, _state.Options.Seed, admission.Sequence, _state.Time.GetUtcNow().ToUnixTimeSeconds(), format.Ids,
-            _state.PromptCache.Use(model, request, dialect), reasons: dialect == Dialect.Anthropic ? request.Thinking : CompletionPlan.Reasons(model));
+            _state.PromptCache.Use(model, request, dialect), reasons: dialect == Dialect.Anthropic ? request.Thinking : CompletionPlan.Reasons(model),
+            callsReason: dialect != Dialect.Anthropic);
         if (!request.Stream)
         {
             await HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, (format, plan), static (writer, state) => state.format.WriteWhole(writer, state.plan),

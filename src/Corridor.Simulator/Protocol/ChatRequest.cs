@@ -67,6 +67,9 @@ internal sealed class ChatRequest
 
     public LastTurn LastTurn { get; private set; } = LastTurn.Other;
 
+    /// <summary>An assistant message of the history made tool calls without its reasoning (<c>reasoning_content</c>) beside them.</summary>
+    public bool CallWithoutReasoning { get; private set; }
+
     /// <summary>Hash of the text of the last user message: with model and seed, it decides the answer.</summary>
     public ulong LastUserTextHash { get; private set; }
 
@@ -85,6 +88,7 @@ internal sealed class ChatRequest
         var tokens = UnitTokens(message.Characters);
         PromptTokens += tokens;
         _messages.Add(new PromptUnit(message.Hash, tokens, message.CacheMark));
+        CallWithoutReasoning |= message.Role == MessageRole.Assistant && message.HasToolCalls && !message.HasReasoning;
         LastTurn = message.Role switch
         {
             MessageRole.Tool => LastTurn.ToolResult,
@@ -152,6 +156,12 @@ internal struct MessageText
 {
     public MessageRole Role;
     public bool HasToolResult;
+
+    /// <summary>An OpenAI assistant message's <c>tool_calls</c> hold a call.</summary>
+    public bool HasToolCalls;
+
+    /// <summary>An OpenAI assistant message carries its reasoning as text (<c>reasoning_content</c>, or vLLM's <c>reasoning</c>).</summary>
+    public bool HasReasoning;
     public int Characters;
     public ulong Hash;
 

@@ -318,6 +318,22 @@ internal static class ChatRequestReader
                     reader.Read();
                     text.Role = ReadRole(ref reader);
                     break;
+                case JsonTokenType.PropertyName when reader.CurrentDepth == depth + 1
+                    && (reader.ValueTextEquals("tool_calls"u8) || reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8)):
+                    // Read on a copy: the value still counts as text the model reads.
+                    var value = reader;
+                    value.Read();
+                    if (reader.ValueTextEquals("tool_calls"u8))
+                    {
+                        text.HasToolCalls |= value.TokenType == JsonTokenType.StartArray && value.Read() && value.TokenType == JsonTokenType.StartObject;
+                    }
+                    else
+                    {
+                        text.HasReasoning |= value.TokenType == JsonTokenType.String;
+                    }
+                    isType = false;
+                    counts = true;
+                    break;
                 case JsonTokenType.PropertyName when reader.ValueTextEquals("cache_control"u8):
                     reader.Read();
                     var mark = ReadCacheMark(ref reader);

@@ -32,27 +32,29 @@ internal sealed class OpenAIChatFormat : IChatFormat
             if (choice.IsToolCall)
             {
                 writer.WriteNull("content"u8);
-                writer.WriteStartArray("tool_calls"u8);
-                writer.WriteStartObject();
-                writer.WriteString("id"u8, choice.ToolCallId);
-                writer.WriteString("type"u8, "function"u8);
-                writer.WriteStartObject("function"u8);
-                writer.WriteString("name"u8, choice.ToolName);
-                writer.WritePropertyName("arguments"u8);
-                ChatStreamer.WritePieces(writer, pieces);
-                writer.WriteEndObject();
-                writer.WriteEndObject();
-                writer.WriteEndArray();
+                // A cap that cut the reasoning leaves no call.
+                if (choice.Count > choice.Reasoning)
+                {
+                    writer.WriteStartArray("tool_calls"u8);
+                    writer.WriteStartObject();
+                    WriteCallHead(writer, choice);
+                    writer.WritePropertyName("arguments"u8);
+                    ChatStreamer.WritePieces(writer, pieces[choice.Reasoning..]);
+                    writer.WriteEndObject();
+                    writer.WriteEndObject();
+                    writer.WriteEndArray();
+                }
             }
             else
             {
                 writer.WritePropertyName("content"u8);
                 ChatStreamer.WritePieces(writer, pieces[choice.Reasoning..]);
-                if (choice.Reasoning > 0)
-                {
-                    writer.WritePropertyName("reasoning_content"u8);
-                    ChatStreamer.WritePieces(writer, pieces[..choice.Reasoning]);
-                }
+            }
+
+            if (choice.Reasoning > 0)
+            {
+                writer.WritePropertyName(plan.ReasoningField);
+                ChatStreamer.WritePieces(writer, pieces[..choice.Reasoning]);
             }
 
             writer.WriteNull("refusal"u8);
@@ -75,16 +77,18 @@ internal sealed class OpenAIChatFormat : IChatFormat
         {
             var writer = BeginChunk(session, plan, choice);
             writer.WriteString("role"u8, "assistant"u8);
-            if (choice.IsToolCall)
+            if (choice.IsToolCall && choice.Reasoning > 0)
+            {
+                // The call is announced once its reasoning has been said.
+                writer.WriteNull("content"u8);
+            }
+            else if (choice.IsToolCall)
             {
                 writer.WriteNull("content"u8);
                 writer.WriteStartArray("tool_calls"u8);
                 writer.WriteStartObject();
                 writer.WriteNumber("index"u8, 0);
-                writer.WriteString("id"u8, choice.ToolCallId);
-                writer.WriteString("type"u8, "function"u8);
-                writer.WriteStartObject("function"u8);
-                writer.WriteString("name"u8, choice.ToolName);
+                WriteCallHead(writer, choice);
                 writer.WriteString("arguments"u8, ""u8);
                 writer.WriteEndObject();
                 writer.WriteEndObject();
@@ -103,24 +107,32 @@ internal sealed class OpenAIChatFormat : IChatFormat
     public void WriteDelta(SseSession session, CompletionPlan plan, ChoicePlan choice, int piece)
     {
         var writer = BeginChunk(session, plan, choice);
+        if (piece < choice.Reasoning)
+        {
+            // DeepSeek's (or vLLM's) reasoning deltas: the reasoning's text, no content yet.
+            writer.WriteNull("content"u8);
+            writer.WriteString(plan.ReasoningField, choice.Pieces[piece]);
+            EndChunk(session, plan, writer, choice, piece, 0, finish: null);
+            return;
+        }
+
         if (choice.IsToolCall)
         {
             writer.WriteStartArray("tool_calls"u8);
             writer.WriteStartObject();
             writer.WriteNumber("index"u8, 0);
-            writer.WriteStartObject("function"u8);
+            if (piece == choice.Reasoning && choice.Reasoning > 0)
+            {
+                WriteCallHead(writer, choice);
+            }
+            else
+            {
+                writer.WriteStartObject("function"u8);
+            }
             writer.WriteString("arguments"u8, choice.Pieces[piece]);
             writer.WriteEndObject();
             writer.WriteEndObject();
             writer.WriteEndArray();
-        }
-        else if (piece < choice.Reasoning)
-        {
-            // DeepSeek's reasoning deltas: the reasoning's text, no content yet.
-            writer.WriteNull("content"u8);
-            writer.WriteString("reasoning_content"u8, choice.Pieces[piece]);
-            EndChunk(session, plan, writer, choice, piece, 0, finish: null);
-            return;
         }
         else
         {
@@ -150,6 +162,15 @@ internal sealed class OpenAIChatFormat : IChatFormat
         }
 
         session.WriteDone();
+    }
+
+    /// <summary>A tool call's id, type and name, leaving the writer inside its <c>function</c> for the arguments.</summary>
+    private static void WriteCallHead(Utf8JsonWriter writer, ChoicePlan choice)
+    {
+        writer.WriteString("id"u8, choice.ToolCallId);
+        writer.WriteString("type"u8, "function"u8);
+        writer.WriteStartObject("function"u8);
+        writer.WriteString("name"u8, choice.ToolName);
     }
 
     /// <summary>Opens a chunk with one choice and leaves the writer inside its <c>delta</c>.</summary>
