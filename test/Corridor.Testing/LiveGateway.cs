@@ -139,11 +139,15 @@ public sealed class LiveGateway : IAsyncDisposable
     }
 
     /// <summary>Requests the simulator received, per path (<c>GET /_sim/stats</c>).</summary>
-    public async Task<IReadOnlyDictionary<string, long>> SimulatorRequestsAsync()
+    public async Task<IReadOnlyDictionary<string, long>> SimulatorRequestsAsync() => (await SimulatorStatsAsync())?.Paths ?? [];
+
+    /// <summary>Chat requests the simulator received whose history passed a model's reasoning back (<c>GET /_sim/stats</c>).</summary>
+    public async Task<long> SimulatorReasoningPassedBackAsync() => (await SimulatorStatsAsync())?.ReasoningPassedBack ?? 0;
+
+    private async Task<SimulatorStats?> SimulatorStatsAsync()
     {
         using var http = new HttpClient { BaseAddress = Simulator.BaseAddress, Timeout = Timeout };
-        var stats = await http.GetFromJsonAsync<SimulatorStats>("/_sim/stats");
-        return stats?.Paths ?? [];
+        return await http.GetFromJsonAsync<SimulatorStats>("/_sim/stats");
     }
 
     public HttpClient Http(string? secret = null)
@@ -189,5 +193,5 @@ public sealed class LiveGateway : IAsyncDisposable
         Directory.Dispose();
     }
 
-    private sealed record SimulatorStats(long Total, Dictionary<string, long> Paths);
+    private sealed record SimulatorStats(long Total, Dictionary<string, long> Paths, long ReasoningPassedBack);
 }

@@ -53,7 +53,8 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
             var body = UpstreamBody.Create(candidate, direction, deployment.UpstreamModel,
                 call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
-                openAIUpstreamStream: candidate.Stream && target.Dialect == Dialect.OpenAI);
+                openAIUpstreamStream: candidate.Stream && target.Dialect == Dialect.OpenAI,
+                leaveOutReasoning: call.Operation == Operation.Responses && !target.TakesReasoningContent);
             if (body.Error is { } translationError)
             {
                 // This deployment cannot express the request; another vendor's might.

@@ -26,14 +26,27 @@ internal static class UpstreamBody
         _ => TranslationDirection.None,
     };
 
-    public static TranslationResult Create(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream)
+    /// <summary>
+    /// The upstream's body. <paramref name="leaveOutReasoning"/>: the request is a Responses client's, whose reasoning items
+    /// became its assistant messages' <c>reasoning_content</c>, and the upstream takes none
+    /// (<see cref="UpstreamTarget.TakesReasoningContent"/>); an Anthropic-kind one's translation leaves it out anyway.
+    /// </summary>
+    public static TranslationResult Create(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
+        bool leaveOutReasoning = false)
     {
         return direction switch
         {
             TranslationDirection.ChatToMessages => ChatToMessages.TranslateRequest(request.Body.Span, upstreamModel, defaultMaxTokens),
             TranslationDirection.MessagesToChat => MessagesToChat.TranslateRequest(request.Body.Span, upstreamModel),
+            _ when leaveOutReasoning && ResponsesToChat.CarriesReasoning(request.Body.Span) => WithoutReasoning(request, upstreamModel, openAIUpstreamStream),
             _ => new TranslationResult(Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage), null),
         };
+    }
+
+    private static TranslationResult WithoutReasoning(ClientRequest request, string upstreamModel, bool openAIUpstreamStream)
+    {
+        var spliced = Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage);
+        return ResponsesToChat.WithoutReasoning(spliced is null ? request.Body.Span : spliced);
     }
 
     /// <summary>The bytes the upstream receives: the translation or splice when there is one, else the client's own body.</summary>

@@ -46,6 +46,8 @@ internal sealed class UpstreamTarget
             _chat = new Uri($"{baseUrl}/chat/completions");
             _embeddings = new Uri($"{baseUrl}/embeddings");
         }
+        // OpenAI's own API (and Azure's) has no place for reasoning in a message, and its models return none as text.
+        TakesReasoningContent = kind == VendorKind.OpenAI && !string.Equals(_chat.Host, OpenAIHost, StringComparison.OrdinalIgnoreCase);
         AnthropicVersion = deployment.Vendor.ApiVersion ?? "2023-06-01";
         Endpoint = UpstreamEndpoint.Of(_chat);
         _chatHead = Head(_chat);
@@ -59,6 +61,14 @@ internal sealed class UpstreamTarget
     public Dialect Dialect { get; }
 
     public string AnthropicVersion { get; }
+
+    /// <summary>
+    /// Whether the upstream takes an assistant message's reasoning back as <c>reasoning_content</c>: an <c>openai</c>-kind
+    /// vendor other than OpenAI itself (DeepSeek, which wants it back within a tool loop; vLLM and other servers).
+    /// </summary>
+    public bool TakesReasoningContent { get; }
+
+    private const string OpenAIHost = "api.openai.com";
 
     /// <summary>Where this deployment's connections go.</summary>
     public UpstreamEndpoint Endpoint { get; }

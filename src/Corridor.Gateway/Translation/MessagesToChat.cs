@@ -324,7 +324,12 @@ internal static class MessagesToChat
     /// A chat assistant message: its text, and its tool calls (id, name, arguments) when it made any; an answer that only
     /// called tools has <c>null</c> content, as OpenAI writes it. Also used for a Responses client's history.
     /// </summary>
-    internal static void WriteAssistantMessage(Utf8JsonWriter writer, string text, IReadOnlyList<(string Id, string Name, string Arguments)> toolCalls)
+    /// <summary>
+    /// An assistant message of a chat history: its text, its tool calls and, when given, the model's reasoning as text
+    /// (<c>reasoning_content</c>, which DeepSeek wants back beside a tool loop's calls).
+    /// </summary>
+    internal static void WriteAssistantMessage(Utf8JsonWriter writer, string text, IReadOnlyList<(string Id, string Name, string Arguments)> toolCalls,
+        string? reasoning = null)
     {
         writer.WriteStartObject();
         writer.WriteString("role", "assistant");
@@ -335,6 +340,10 @@ internal static class MessagesToChat
         else
         {
             writer.WriteString("content", text);
+        }
+        if (reasoning is not null)
+        {
+            writer.WriteString("reasoning_content", reasoning);
         }
         if (toolCalls.Count > 0)
         {

@@ -153,6 +153,58 @@ internal static partial class ResponsesToChat
     }
 
     /// <summary>
+    /// Whether a chat request translated from a Responses request may carry an assistant message's <c>reasoning_content</c>:
+    /// a cheap look before <see cref="WithoutReasoning"/> (the name, quotes included, cannot appear inside a string value).
+    /// </summary>
+    public static bool CarriesReasoning(ReadOnlySpan<byte> chatRequest) => chatRequest.IndexOf("\"reasoning_content\""u8) >= 0;
+
+    /// <summary>
+    /// The chat request with its messages' <c>reasoning_content</c> left out, for an upstream that takes none back (OpenAI's
+    /// own API); every other property as it was.
+    /// </summary>
+    public static TranslationResult WithoutReasoning(ReadOnlySpan<byte> chatRequest)
+    {
+        var sizeHint = chatRequest.Length;
+        return Json.Translate(chatRequest, "request body", root =>
+        {
+            var writer = Json.StartBody(out var buffer, sizeHint);
+            using (writer)
+            {
+                writer.WriteStartObject();
+                foreach (var property in root.EnumerateObject())
+                {
+                    if (!property.NameEquals("messages") || property.Value.ValueKind != JsonValueKind.Array)
+                    {
+                        property.WriteTo(writer);
+                        continue;
+                    }
+                    writer.WriteStartArray("messages");
+                    foreach (var message in property.Value.EnumerateArray())
+                    {
+                        if (message.ValueKind != JsonValueKind.Object || !message.TryGet("reasoning_content", out _))
+                        {
+                            message.WriteTo(writer);
+                            continue;
+                        }
+                        writer.WriteStartObject();
+                        foreach (var field in message.EnumerateObject())
+                        {
+                            if (!field.NameEquals("reasoning_content"))
+                            {
+                                field.WriteTo(writer);
+                            }
+                        }
+                        writer.WriteEndObject();
+                    }
+                    writer.WriteEndArray();
+                }
+                writer.WriteEndObject();
+                return Json.Finish(writer, buffer);
+            }
+        });
+    }
+
+    /// <summary>
     /// An echoed value nests as deeply as the client wrote it (a tool's schema), which the front door and the translation
     /// accept to <see cref="Json.MaxDepth"/>: read with the reader's default (64), a deeper one threw.
     /// </summary>
@@ -378,9 +430,9 @@ internal static partial class ResponsesToChat
                 "message" => WriteMessage(item, param, writer, assistant),
                 "function_call" => assistant.AddCall(item, param),
                 "function_call_output" => assistant.Flush(writer) ?? WriteToolResult(item, param, writer),
-                // The model's reasoning in an earlier turn: a chat completion cannot take it back (it is encrypted, or the
-                // vendor's own), and the model reasons again.
-                "reasoning" => null,
+                // The model's reasoning in an earlier turn, given as text: the reasoning_content of the assistant turn it
+                // precedes (DeepSeek wants it back within a tool loop); an encrypted or summarized one has no chat counterpart.
+                "reasoning" => assistant.AddReasoning(item, writer),
                 "item_reference" => new Problem("Item references are not supported. " + NotKept, $"{param}.type"),
                 null => Problem.Missing($"{param}.type"),
                 _ => new Problem($"Input item type '{type}' is not supported: Corridor serves messages, function calls and their outputs.", $"{param}.type"),
@@ -424,7 +476,7 @@ internal static partial class ResponsesToChat
             {
                 return problem;
             }
-            return assistant.Flush(writer) ?? assistant.Start(string.Concat(texts));
+            return assistant.Start(string.Concat(texts), writer);
         }
         if (role is not ("user" or "system" or "developer"))
         {
@@ -597,19 +649,48 @@ internal static partial class ResponsesToChat
     }
 
     /// <summary>
-    /// An assistant turn being gathered: a chat completion carries an answer's text and its function calls in one message,
-    /// the Responses API as an <c>output_text</c> message item followed by <c>function_call</c> items.
+    /// An assistant turn being gathered: a chat completion carries an answer's reasoning, its text and its function calls in
+    /// one message, the Responses API as a <c>reasoning</c> item, an <c>output_text</c> message item and <c>function_call</c>
+    /// items, in that order. Reasoning that no assistant item follows belongs to no turn, and is left out.
     /// </summary>
     private sealed class PendingAssistant
     {
         private readonly List<(string Id, string Name, string Arguments)> _calls = [];
         private string? _text;
+        private string? _reasoning;
         private bool _open;
 
-        public Problem? Start(string text)
+        public Problem? Start(string text, Utf8JsonWriter writer)
         {
+            // A second answer is a turn of its own; reasoning before it would have ended the first already.
+            WriteOpen(writer);
             _open = true;
             _text = text;
+            return null;
+        }
+
+        /// <summary>
+        /// A reasoning item's <c>reasoning_text</c> parts, for the assistant turn that follows it (which it begins). One with
+        /// none (OpenAI's, summarized or encrypted) changes nothing.
+        /// </summary>
+        public Problem? AddReasoning(JsonElement item, Utf8JsonWriter writer)
+        {
+            string? reasoning = null;
+            if (item.TryGet("content", out var content) && content.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var part in content.EnumerateArray())
+                {
+                    if (part.ValueKind == JsonValueKind.Object && part.StringOrNull("type") == "reasoning_text" && part.StringOrNull("text") is { } text)
+                    {
+                        reasoning += text;
+                    }
+                }
+            }
+            if (reasoning is not null)
+            {
+                WriteOpen(writer);
+                _reasoning += reasoning;
+            }
             return null;
         }
 
@@ -632,17 +713,25 @@ internal static partial class ResponsesToChat
             return null;
         }
 
+        /// <summary>Ends the turn: writes it when it holds an answer or calls; reasoning without either is left out.</summary>
         public Problem? Flush(Utf8JsonWriter writer)
+        {
+            WriteOpen(writer);
+            _reasoning = null;
+            return null;
+        }
+
+        private void WriteOpen(Utf8JsonWriter writer)
         {
             if (!_open)
             {
-                return null;
+                return;
             }
-            MessagesToChat.WriteAssistantMessage(writer, _text ?? string.Empty, _calls);
+            MessagesToChat.WriteAssistantMessage(writer, _text ?? string.Empty, _calls, _reasoning);
             _open = false;
             _text = null;
+            _reasoning = null;
             _calls.Clear();
-            return null;
         }
     }
 

@@ -70,6 +70,11 @@ internal sealed class SimulatorEndpoints
 
         IChatFormat format = dialect == Dialect.Anthropic ? AnthropicMessageFormat.Instance : OpenAIChatFormat.Instance;
         var model = ModelOrDeployment(context, request.Model);
+        if (request.ReasoningPassedBack)
+        {
+            _state.CountReasoningPassedBack();
+        }
+
         if (dialect != Dialect.Anthropic && request.CallWithoutReasoning && CompletionPlan.WantsReasoningBack(model))
         {
             await ErrorResponses.WriteAsync(context, dialect, StatusCodes.Status400BadRequest, CompletionPlan.ReasoningNotPassedBack);
@@ -290,23 +295,25 @@ internal sealed class SimulatorEndpoints
         : HttpBodies.WriteBytesAsync(context, StatusCodes.Status200OK, "application/json", "<html>corridor-simulator garbage: this body is deliberately not JSON</html>"u8.ToArray());
 
     private Task StatsAsync(HttpContext context) =>
-        HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, _state.Requests, static (writer, requests) =>
+        HttpBodies.WriteJsonAsync(context, StatusCodes.Status200OK, _state, static (writer, state) =>
         {
             writer.WriteStartObject();
-            writer.WriteNumber("total"u8, requests.Total);
+            writer.WriteNumber("total"u8, state.Requests.Total);
             writer.WriteStartObject("paths"u8);
-            foreach (var (path, count) in requests.Snapshot())
+            foreach (var (path, count) in state.Requests.Snapshot())
             {
                 writer.WriteNumber(path, count);
             }
 
             writer.WriteEndObject();
+            writer.WriteNumber("reasoningPassedBack"u8, state.ReasoningPassedBack);
             writer.WriteEndObject();
         });
 
     private Task ResetAsync(HttpContext context)
     {
         _state.Requests.Reset();
+        _state.ResetReasoningPassedBack();
         context.Response.StatusCode = StatusCodes.Status204NoContent;
         return Task.CompletedTask;
     }

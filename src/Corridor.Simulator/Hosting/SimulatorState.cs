@@ -17,6 +17,15 @@ internal sealed class SimulatorState(SimulatorOptions options, TimeProvider time
 
     public PromptCache PromptCache { get; } = new();
 
+    private long _reasoningPassedBack;
+
+    /// <summary>Chat requests whose history passed a model's reasoning back (an assistant message's <c>reasoning_content</c> or <c>reasoning</c>).</summary>
+    public long ReasoningPassedBack => Interlocked.Read(ref _reasoningPassedBack);
+
+    public void CountReasoningPassedBack() => Interlocked.Increment(ref _reasoningPassedBack);
+
+    public void ResetReasoningPassedBack() => Interlocked.Exchange(ref _reasoningPassedBack, 0);
+
     /// <summary>A number per upstream request: ids and fault draws derive from it.</summary>
     public long NextSequence() => Interlocked.Increment(ref _sequence);
 }

@@ -70,6 +70,9 @@ internal sealed class ChatRequest
     /// <summary>An assistant message of the history made tool calls without its reasoning (<c>reasoning_content</c>) beside them.</summary>
     public bool CallWithoutReasoning { get; private set; }
 
+    /// <summary>An assistant message of the history carries its reasoning as text.</summary>
+    public bool ReasoningPassedBack { get; private set; }
+
     /// <summary>Hash of the text of the last user message: with model and seed, it decides the answer.</summary>
     public ulong LastUserTextHash { get; private set; }
 
@@ -89,6 +92,7 @@ internal sealed class ChatRequest
         PromptTokens += tokens;
         _messages.Add(new PromptUnit(message.Hash, tokens, message.CacheMark));
         CallWithoutReasoning |= message.Role == MessageRole.Assistant && message.HasToolCalls && !message.HasReasoning;
+        ReasoningPassedBack |= message.Role == MessageRole.Assistant && message.HasReasoning;
         LastTurn = message.Role switch
         {
             MessageRole.Tool => LastTurn.ToolResult,

@@ -50,6 +50,17 @@ public sealed class UpstreamClientTests : IAsyncDisposable
         return active.Upstreams[active.Catalog.Models[0].Deployments[0]];
     }
 
+    [Theory]
+    [InlineData("https://api.deepseek.com/v1", "openai", true)]
+    [InlineData("http://127.0.0.1:8000/v1", "openai", true)]
+    [InlineData("https://API.openai.com/v1", "openai", false)]
+    [InlineData("https://my-resource.openai.azure.com", "azure-openai", false)]
+    [InlineData("https://api.anthropic.com/v1", "anthropic", false)]
+    public void OnlyAnOpenAIKindUpstreamOtherThanOpenAIItself_TakesReasoningContentBack(string baseUrl, string kind, bool takes)
+    {
+        Assert.Equal(takes, Target(new Uri(baseUrl), kind).TakesReasoningContent);
+    }
+
     private static async Task<string> ReadAllAsync(UpstreamResponse response)
     {
         using var reader = new StreamReader(response.Body, Encoding.UTF8);

@@ -161,6 +161,77 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
         Assert.Equal(chatReasoningTokens, streamed.Usage.OutputTokenDetails.ReasoningTokenCount);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AReasoningItemSentBack_IsTheAssistantTurnsReasoningContent_SoDeepSeeksToolLoopGoesOn(bool streamed)
+    {
+        await using var live = await LiveGateway.StartAsync(WithReasoner);
+        var log = new ResponseLog();
+        var client = live.OpenAI(log: log).GetResponsesClient();
+        List<ResponseItem> input = [ResponseItem.CreateUserMessageItem("What is the weather in Singapore?")];
+        var options = new CreateResponseOptions("deepseek-reasoner", input) { Tools = { WeatherFunction() } };
+        ResponseResult first;
+        string reasoning;
+        if (streamed)
+        {
+            options.StreamingEnabled = true;
+            var updates = await (await client.CreateResponseStreamingAsync(options).WithTimeout()).ToListWithTimeoutAsync();
+            first = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
+            reasoning = Assert.Single(updates.OfType<StreamingResponseReasoningTextDoneUpdate>()).Text;
+        }
+        else
+        {
+            var whole = await client.CreateResponseAsync(options).WithTimeout();
+            first = whole.Value;
+            // The .NET SDK reads a reasoning item's summary, not its reasoning text: the text is read from the body.
+            using var body = JsonDocument.Parse(whole.GetRawResponse().Content.ToString());
+            reasoning = body.RootElement.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString()!;
+        }
+
+        // DeepSeek's thinking mode reasons before its call, and wants that reasoning back beside the call in the loop's next
+        // step: the SDK sends the reasoning item back with the rest of the output, as a stateless tool loop does.
+        Assert.IsType<ReasoningResponseItem>(first.OutputItems[0]);
+        var call = Assert.IsType<FunctionCallResponseItem>(first.OutputItems[1]);
+        Assert.False(string.IsNullOrWhiteSpace(reasoning));
+        input.AddRange(first.OutputItems);
+        input.Add(ResponseItem.CreateFunctionCallOutputItem(call.CallId, """{"city":"Singapore","temperature":31}"""));
+        var second = (await client.CreateResponseAsync(new CreateResponseOptions("deepseek-reasoner", input) { Tools = { WeatherFunction() } }).WithTimeout()).Value;
+
+        Assert.Equal(ResponseStatus.Completed, second.Status);
+        Assert.False(string.IsNullOrWhiteSpace(second.GetOutputText()));
+        var row = await live.LedgerRowAsync(log.Last.RequestId!);
+        using var kept = JsonDocument.Parse(row.RequestBody!.ToString());
+        var assistant = kept.RootElement.GetProperty("messages")[1];
+        Assert.Equal(("assistant", reasoning), (assistant.GetProperty("role").GetString(), assistant.GetProperty("reasoning_content").GetString()));
+        Assert.Equal(call.CallId, assistant.GetProperty("tool_calls")[0].GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task ReasoningSentBack_ReachesAnOpenAIKindUpstream_ButNotAzureOpenAI_WhichHasNoPlaceForIt()
+    {
+        await using var live = await LiveGateway.StartAsync(TestCatalog.Yaml);
+        using var http = live.Http();
+        // A tool loop whose first step a model that reasons in text (DeepSeek's) answered, sent on to another model.
+        static string Loop(string model) => """
+            {"model":"MODEL","input":[
+              {"role":"user","content":"What is the weather in Oslo?"},
+              {"type":"reasoning","id":"rs_1","summary":[],"content":[{"type":"reasoning_text","text":"I need the weather."}]},
+              {"type":"function_call","call_id":"call_A","name":"get_weather","arguments":"{\"city\":\"Oslo\"}"},
+              {"type":"function_call_output","call_id":"call_A","output":"4 degrees"}],
+             "tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]}
+            """.Replace("MODEL", model, StringComparison.Ordinal);
+
+        var before = await live.SimulatorReasoningPassedBackAsync().WithTimeout();
+        using var openAIKind = await http.PostAsync("/v1/responses", new StringContent(Loop("gpt-4.1"), Encoding.UTF8, "application/json")).WithTimeout();
+        var afterOpenAIKind = await live.SimulatorReasoningPassedBackAsync().WithTimeout();
+        using var azure = await http.PostAsync("/v1/responses", new StringContent(Loop("gpt-4.1-azure"), Encoding.UTF8, "application/json")).WithTimeout();
+        var afterAzure = await live.SimulatorReasoningPassedBackAsync().WithTimeout();
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (openAIKind.StatusCode, azure.StatusCode));
+        Assert.Equal((before + 1, before + 1), (afterOpenAIKind, afterAzure));
+    }
+
     [Fact]
     public async Task AClaudeModelsThinking_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AsTheChatClientGetsIt()
     {

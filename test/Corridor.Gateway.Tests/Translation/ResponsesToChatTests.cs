@@ -49,6 +49,55 @@ public sealed class ResponsesToChatTests
     }
 
     [Fact]
+    public void AReasoningItemsText_IsTheReasoningContentOfTheAssistantTurnItBegins_AndReasoningNoTurnFollowsIsLeftOut()
+    {
+        // A stateless tool loop sends back each response's output items: reasoning, then the answer and its calls.
+        var result = Request("""
+            {"model":"deepseek-reasoner","input":[
+               {"role":"user","content":"Weather in Oslo?"},
+               {"type":"reasoning","id":"rs_1","summary":[],"content":[{"type":"reasoning_text","text":"I need "},{"type":"reasoning_text","text":"the weather."}]},
+               {"type":"function_call","call_id":"call_A","name":"get_weather","arguments":"{}"},
+               {"type":"function_call_output","call_id":"call_A","output":"4 degrees"},
+               {"type":"reasoning","id":"rs_2","summary":[],"content":[{"type":"reasoning_text","text":"It is cold."}]},
+               {"type":"message","role":"assistant","content":[{"type":"output_text","text":"Cold."}]},
+               {"type":"reasoning","id":"rs_3","summary":[{"type":"summary_text","text":"A summary is not the reasoning."}],"encrypted_content":"gAAA"},
+               {"type":"reasoning","id":"rs_4","summary":[],"content":[{"type":"reasoning_text","text":"A second answer."}]},
+               {"type":"message","role":"assistant","content":"Wear a coat."},
+               {"type":"reasoning","id":"rs_5","summary":[],"content":[{"type":"reasoning_text","text":"No turn follows."}]},
+               {"role":"user","content":"Thanks."}
+             ]}
+            """);
+
+        TranslationAssert.Body("""
+            {"model":"deepseek-reasoner","messages":[
+               {"role":"user","content":"Weather in Oslo?"},
+               {"role":"assistant","content":null,"reasoning_content":"I need the weather.","tool_calls":[{"id":"call_A","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},
+               {"role":"tool","tool_call_id":"call_A","content":"4 degrees"},
+               {"role":"assistant","content":"Cold.","reasoning_content":"It is cold."},
+               {"role":"assistant","content":"Wear a coat.","reasoning_content":"A second answer."},
+               {"role":"user","content":"Thanks."}]}
+            """, result);
+    }
+
+    [Fact]
+    public void WithoutReasoning_LeavesOutTheMessagesReasoningContent_AndKeepsEveryOtherProperty()
+    {
+        var chat = """
+            {"model":"gpt-4.1","messages":[{"role":"user","content":"Say \"reasoning_content\"."},
+               {"role":"assistant","content":null,"reasoning_content":"Think.","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},
+               {"role":"tool","tool_call_id":"c","content":"ok"}],"temperature":0.50,"stream":true}
+            """u8;
+
+        Assert.True(ResponsesToChat.CarriesReasoning(chat));
+        Assert.False(ResponsesToChat.CarriesReasoning("""{"model":"gpt-4.1","messages":[{"role":"user","content":"Say \"reasoning_content\"."}]}"""u8));
+        TranslationAssert.Body("""
+            {"model":"gpt-4.1","messages":[{"role":"user","content":"Say \"reasoning_content\"."},
+               {"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},
+               {"role":"tool","tool_call_id":"c","content":"ok"}],"temperature":0.50,"stream":true}
+            """, ResponsesToChat.WithoutReasoning(chat));
+    }
+
+    [Fact]
     public void AutomaticTruncation_IsServedAsDisabled_AndEchoedAsApplied()
     {
         // Corridor drops no input items: an input that fits is served as OpenAI serves it, and the answer says what was applied.
