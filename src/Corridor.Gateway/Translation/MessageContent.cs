@@ -69,6 +69,15 @@ internal static class MessageContent
     }
 
     /// <summary>
+    /// The reasoning an OpenAI-kind answer's message or streamed delta gives as text: DeepSeek's <c>reasoning_content</c>
+    /// (what the Claude translation writes too), else vLLM's <c>reasoning</c>. Null when there is none.
+    /// </summary>
+    public static string? ReasoningText(JsonElement message) =>
+        message.StringOrNull("reasoning_content") is { Length: > 0 } reasoning ? reasoning
+        : message.StringOrNull("reasoning") is { Length: > 0 } vllm ? vllm
+        : null;
+
+    /// <summary>
     /// The text of an OpenAI-kind answer's message or streamed delta, for an Anthropic client: its <c>content</c> as a
     /// string, or the text of its content parts (some OpenAI-compatible servers answer with an array of parts; parts of
     /// other types are left out), else its <c>refusal</c>. Null when there is none.

@@ -9,7 +9,7 @@ namespace Corridor.Gateway.Translation;
 /// deltas (<c>response.output_text.delta</c> or <c>response.reasoning_text.delta</c> in a content part, or
 /// <c>response.function_call_arguments.delta</c>) and its <c>….done</c> events, and last <c>response.completed</c> (or
 /// <c>response.incomplete</c>) with the whole response and its usage. Reasoning deltas (DeepSeek's
-/// <c>reasoning_content</c>) fill a reasoning item, content deltas a message item; each chat tool-call index gets its own
+/// <c>reasoning_content</c>, vLLM's <c>reasoning</c>) fill a reasoning item, content deltas a message item; each chat tool-call index gets its own
 /// <c>function_call</c> item; a new item closes the open one. The usage comes in the chunk after the finish chunk, so the last event waits for
 /// <c>[DONE]</c> (or the end of the stream, for servers that omit it). An error ends the stream with an <c>error</c>
 /// event and <c>response.failed</c>.
@@ -38,7 +38,7 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
     {
         if (choice.TryGet("delta", out var delta))
         {
-            if (delta.StringOrNull("reasoning_content") is { Length: > 0 } reasoning)
+            if (MessageContent.ReasoningText(delta) is { } reasoning)
             {
                 if (_open is not { Kind: ResponseItemKind.Reasoning })
                 {

@@ -13,7 +13,7 @@ internal enum ResponseItemKind
     /// <summary>A tool call and its arguments.</summary>
     FunctionCall,
 
-    /// <summary>The model's reasoning, given as text (DeepSeek's <c>reasoning_content</c>): a <c>reasoning_text</c> part.</summary>
+    /// <summary>The model's reasoning, given as text (DeepSeek's <c>reasoning_content</c>, vLLM's <c>reasoning</c>): a <c>reasoning_text</c> part.</summary>
     Reasoning,
 }
 
@@ -189,7 +189,7 @@ internal static partial class ResponsesToChat
             return TranslationResult.Interrupted(StopReasons.InterruptedMessage, StopReasons.InterruptedCode);
         }
         var items = new List<ResponseOutputItem>(2);
-        if (message.StringOrNull("reasoning_content") is { Length: > 0 } reasoning)
+        if (MessageContent.ReasoningText(message) is { } reasoning)
         {
             var item = new ResponseOutputItem(items.Count, context.ReasoningId(items.Count), ResponseItemKind.Reasoning);
             item.Text.Append(reasoning);

@@ -142,9 +142,14 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     }
 
     /// <summary>The test catalog with DeepSeek's reasoning model (an OpenAI-kind vendor), which says its reasoning in <c>reasoning_content</c>.</summary>
-    private static string WithReasoner(Uri simulator) => TestCatalog.Yaml(simulator)
-        .Replace("\nmodels:\n", "\nmodels:\n  - { id: deepseek-reasoner, vendor: openai, capabilities: [chat, tools, reasoning], contextWindow: 131072 }\n", StringComparison.Ordinal)
-        .Replace("\ndeployments:\n", "\ndeployments:\n  - { id: deepseek-sg, model: deepseek-reasoner, region: sg, price: { input: 0.55, output: 2.19 } }\n", StringComparison.Ordinal);
+    private static string WithReasoner(Uri simulator) => WithReasoningModel(simulator, "deepseek-reasoner");
+
+    /// <summary>The test catalog with a reasoning model served by vLLM (an OpenAI-kind vendor), which says its reasoning in <c>reasoning</c>.</summary>
+    private static string WithVllmReasoner(Uri simulator) => WithReasoningModel(simulator, "qwen3-vllm-reasoner");
+
+    private static string WithReasoningModel(Uri simulator, string model) => TestCatalog.Yaml(simulator)
+        .Replace("\nmodels:\n", $"\nmodels:\n  - {{ id: {model}, vendor: openai, capabilities: [chat, tools, reasoning], contextWindow: 131072 }}\n", StringComparison.Ordinal)
+        .Replace("\ndeployments:\n", $"\ndeployments:\n  - {{ id: {model}-sg, model: {model}, region: sg, price: {{ input: 0.55, output: 2.19 }} }}\n", StringComparison.Ordinal);
 
     [Fact]
     public async Task DeepSeeksReasoning_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AsTheChatClientGetsIt()
@@ -233,6 +238,32 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task VllmsReasoningField_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AndReachesAChatClientAsItCame()
+    {
+        await using var live = await LiveGateway.StartAsync(WithVllmReasoner);
+        var chatBody = $$"""{"model":"qwen3-vllm-reasoner","messages":[{"role":"user","content":"{{ReasoningPrompt}}"}]}""";
+
+        await AssertReasoningAsTheChatClientGetsItAsync(live, chatBody,
+            new CreateResponseOptions("qwen3-vllm-reasoner", [ResponseItem.CreateUserMessageItem(ReasoningPrompt)]), reasoningField: "reasoning");
+
+        // A chat client gets vLLM's field as vLLM sent it, whole and streamed.
+        using var http = live.Http();
+        using var wholeChat = await http.PostAsync("/v1/chat/completions", new StringContent(chatBody, Encoding.UTF8, "application/json")).WithTimeout();
+        using var streamedChat = await http.PostAsync("/v1/chat/completions",
+            new StringContent(chatBody[..^1] + ""","stream":true}""", Encoding.UTF8, "application/json")).WithTimeout();
+        using var message = JsonDocument.Parse(await wholeChat.Content.ReadAsStringAsync().WithTimeout());
+        var deltas = (await streamedChat.Content.ReadAsStringAsync().WithTimeout()).Split('\n')
+            .Where(line => line.StartsWith("data: {", StringComparison.Ordinal))
+            .Select(line => JsonDocument.Parse(line["data: ".Length..]).RootElement)
+            .Where(chunk => chunk.GetProperty("choices").GetArrayLength() > 0)
+            .Select(chunk => chunk.GetProperty("choices")[0].GetProperty("delta")).ToList();
+        var reasoning = message.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("reasoning").GetString();
+        Assert.False(string.IsNullOrWhiteSpace(reasoning));
+        Assert.Equal(reasoning, string.Concat(deltas.Where(d => d.TryGetProperty("reasoning", out _)).Select(d => d.GetProperty("reasoning").GetString())));
+        Assert.DoesNotContain(deltas, d => d.TryGetProperty("reasoning_content", out _));
+    }
+
+    [Fact]
     public async Task AClaudeModelsThinking_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AsTheChatClientGetsIt()
     {
         await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithRoomToThink(TestCatalog.Yaml(simulator)));
@@ -251,10 +282,11 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     /// <summary>
     /// Asks <paramref name="chatBody"/> as a chat completion and <paramref name="options"/> through the Responses API, whole
     /// then streamed, and checks that the Responses client gets the chat client's reasoning as a reasoning item before the
-    /// answer, and its answer. Returns the chat answer's usage and the two responses.
+    /// answer, and its answer; the chat answer says its reasoning in <paramref name="reasoningField"/>. Returns the chat answer's
+    /// usage and the two responses.
     /// </summary>
     private static async Task<(JsonElement ChatUsage, ResponseResult Whole, ResponseResult Streamed)> AssertReasoningAsTheChatClientGetsItAsync(
-        LiveGateway live, string chatBody, CreateResponseOptions options)
+        LiveGateway live, string chatBody, CreateResponseOptions options, string reasoningField = "reasoning_content")
     {
         using var http = live.Http();
         using var chatResponse = await http.PostAsync("/v1/chat/completions", new StringContent(chatBody, Encoding.UTF8, "application/json")).WithTimeout();
@@ -276,7 +308,7 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
         var reasoning = body.RootElement.GetProperty("output")[0].GetProperty("content")[0];
         Assert.Equal("reasoning_text", reasoning.GetProperty("type").GetString());
         Assert.False(string.IsNullOrWhiteSpace(reasoning.GetProperty("text").GetString()));
-        Assert.Equal(chatMessage.GetProperty("reasoning_content").GetString(), reasoning.GetProperty("text").GetString());
+        Assert.Equal(chatMessage.GetProperty(reasoningField).GetString(), reasoning.GetProperty("text").GetString());
 
         Assert.Equal(reasoning.GetProperty("text").GetString(), string.Concat(updates.OfType<StreamingResponseReasoningTextDeltaUpdate>().Select(u => u.Delta)));
         Assert.Equal(reasoning.GetProperty("text").GetString(), Assert.Single(updates.OfType<StreamingResponseReasoningTextDoneUpdate>()).Text);

@@ -335,6 +335,30 @@ public sealed class ResponsesToChatTests
     }
 
     [Fact]
+    public void VllmsReasoningField_IsAReasoningItemToo_WholeAndStreamed()
+    {
+        var whole = ResponsesToChat.TranslateResponse("""
+            {"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Oslo.","reasoning":"The user asks for a city."}}]}
+            """u8, Context, "qwen3");
+        var events = Parse(TranslationAssert.Feed(ResponsesToChat.CreateStreamTranslator(Context, "qwen3"), """
+            data: {"choices":[{"index":0,"delta":{"role":"assistant","content":null,"reasoning":"The user"},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"content":null,"reasoning":" asks."},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{"content":"Oslo."},"finish_reason":"stop"}]}
+
+            data: [DONE]
+
+            """));
+
+        using var response = JsonDocument.Parse(whole.Body);
+        TranslationAssert.JsonEqual("""{"id":"rs_00ab_0","type":"reasoning","status":"completed","summary":[],"content":[{"type":"reasoning_text","text":"The user asks for a city."}]}""",
+            response.RootElement.GetProperty("output")[0].GetRawText());
+        TranslationAssert.JsonEqual("""{"id":"rs_00ab_0","type":"reasoning","status":"completed","summary":[],"content":[{"type":"reasoning_text","text":"The user asks."}]}""",
+            events[^1].Data.GetProperty("response").GetProperty("output")[0].GetRawText());
+    }
+
+    [Fact]
     public void DeepSeeksStreamedReasoning_IsStreamedAsReasoningText_BeforeTheMessage()
     {
         var events = Parse(TranslationAssert.Feed(ResponsesToChat.CreateStreamTranslator(Context, "deepseek-reasoner"), """
