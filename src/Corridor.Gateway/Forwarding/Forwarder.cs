@@ -54,7 +54,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             var body = UpstreamBody.Create(candidate, direction, deployment.UpstreamModel,
                 call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
                 openAIUpstreamStream: candidate.Stream && target.Dialect == Dialect.OpenAI,
-                leaveOutReasoning: call.Operation == Operation.Responses && !target.TakesReasoningContent);
+                leaveOutReasoning: UpstreamBody.LeavesOutReasoning(call.Operation, target));
             if (body.Error is { } translationError)
             {
                 // This deployment cannot express the request; another vendor's might.

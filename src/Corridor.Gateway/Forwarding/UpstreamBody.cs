@@ -43,6 +43,10 @@ internal static class UpstreamBody
         };
     }
 
+    /// <summary>Whether a request of <paramref name="operation"/> to <paramref name="target"/> is sent without its messages' reasoning.</summary>
+    public static bool LeavesOutReasoning(Operation operation, UpstreamTarget target) =>
+        operation == Operation.Responses && !target.TakesReasoningContent;
+
     private static TranslationResult WithoutReasoning(ClientRequest request, string upstreamModel, bool openAIUpstreamStream)
     {
         var spliced = Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage);

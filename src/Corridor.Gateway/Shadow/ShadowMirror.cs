@@ -238,7 +238,8 @@ internal sealed partial class ShadowMirror(
         var direction = UpstreamBody.Direction(job.Dialect, target.Dialect);
         var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
             config.Config.Admission.DefaultOutputTokens(deployment.Model),
-            openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI);
+            openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI,
+            leaveOutReasoning: UpstreamBody.LeavesOutReasoning(job.Operation, target));
         if (body.Error is not null)
         {
             return Skip("untranslatable");
