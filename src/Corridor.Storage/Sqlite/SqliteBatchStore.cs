@@ -51,13 +51,7 @@ internal sealed partial class SqliteStore
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {StoreRows.FileColumns} FROM files WHERE tenant_id = $tenant_id ORDER BY created_at DESC, id DESC";
         command.Parameters.AddWithValue("$tenant_id", tenantId);
-        var files = new List<StoredFile>();
-        using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            files.Add(Rows.File(reader));
-        }
-        return files;
+        return await ReadAllAsync(command, Rows.File, cancellationToken);
     }
 
     public async Task<bool> DeleteFileAsync(string tenantId, string fileId, CancellationToken cancellationToken)
@@ -168,7 +162,7 @@ internal sealed partial class SqliteStore
     public async Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        var batches = new List<BatchJob>();
+        List<BatchJob> batches;
         using (var command = connection.CreateCommand())
         {
             // Newest first; "after" a batch means older than it, "before" newer (OpenAI's and Anthropic's cursors page that
@@ -187,11 +181,7 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$after", OrNull(after));
             command.Parameters.AddWithValue("$before", OrNull(before));
             command.Parameters.AddWithValue("$limit", limit);
-            using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                batches.Add(Rows.Batch(reader));
-            }
+            batches = await ReadAllAsync(command, Rows.Batch, cancellationToken);
         }
         if (before is not null)
         {
@@ -304,13 +294,7 @@ internal sealed partial class SqliteStore
         command.Parameters.AddWithValue("$batch_id", batchId);
         command.Parameters.AddWithValue("$after", afterPosition);
         command.Parameters.AddWithValue("$limit", limit);
-        var items = new List<BatchItem>();
-        using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            items.Add(Rows.BatchItem(reader));
-        }
-        return items;
+        return await ReadAllAsync(command, Rows.BatchItem, cancellationToken);
     }
 
     public async Task<bool> SaveBatchItemAsync(string batchId, BatchItem item, CancellationToken cancellationToken)
@@ -395,5 +379,17 @@ internal sealed partial class SqliteStore
         {
             yield return Rows.BatchItem(reader);
         }
+    }
+
+    /// <summary>Every row <paramref name="command"/> selects, read by <paramref name="read"/>.</summary>
+    private static async Task<List<T>> ReadAllAsync<T>(SqliteCommand command, Func<System.Data.Common.DbDataReader, T> read, CancellationToken cancellationToken)
+    {
+        var rows = new List<T>();
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(read(reader));
+        }
+        return rows;
     }
 }
