@@ -76,6 +76,12 @@ internal sealed class BatchEndpoint(Authenticator authenticator, Admitter admitt
         return null;
     }
 
+    /// <summary>
+    /// Now to the millisecond, as the store keeps times: a batch or file answered when it is made shows the times a later read
+    /// shows.
+    /// </summary>
+    public static DateTimeOffset Now(TimeProvider time) => DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
+
     /// <summary>The route's <c>id</c>.</summary>
     public static string Id(HttpContext context) => context.Request.RouteValues["id"] as string ?? "";
 

@@ -25,7 +25,7 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
         {
             return GatewayError.Invalid(input.Error!, input.Param);
         }
-        var now = time.GetUtcNow();
+        var now = BatchEndpoint.Now(time);
         if (BatchEndpoint.RefusedAsBatch(call, input.Models, now) is { } refused)
         {
             return refused;

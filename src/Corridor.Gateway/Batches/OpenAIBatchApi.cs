@@ -53,7 +53,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         {
             await read.ReadExactlyAsync(content, context.RequestAborted);
         }
-        var now = time.GetUtcNow();
+        var now = BatchEndpoint.Now(time);
         var file = new StoredFile(BatchRunner.NewFileId(now), call.Caller!.Tenant.Id, purpose, FileName(upload.FileName), content.Length, now) { Content = content };
         await store.AddFileAsync(file, context.RequestAborted);
         return await BatchEndpoint.JsonAsync(context, json => BatchDocuments.WriteFile(json, file));
@@ -172,7 +172,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         {
             return GatewayError.Invalid(input.Error!, input.Param);
         }
-        var now = time.GetUtcNow();
+        var now = BatchEndpoint.Now(time);
         if (BatchEndpoint.RefusedAsBatch(call, input.Models, now) is { } refused)
         {
             return refused;

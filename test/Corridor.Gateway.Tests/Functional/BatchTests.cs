@@ -172,6 +172,7 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
             Requests = [Ask("a-1", "claude-sonnet-4", "Where is my parcel?"), Ask("a-2", "gpt-4.1", "And my invoice?"), Ask("a-3", "no-such-model", "Hello?")],
         }).WithTimeout();
         Assert.StartsWith("msgbatch_", created.ID, StringComparison.Ordinal);
+        Assert.Equal(created.CreatedAt, (await client.Messages.Batches.Retrieve(created.ID).WithTimeout()).CreatedAt);
         Assert.Equal(3, created.RequestCounts.Processing);
 
         var batch = created;
