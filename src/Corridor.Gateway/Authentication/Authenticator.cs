@@ -19,7 +19,7 @@ internal sealed class Authenticator(KeyCache keys)
         }
         AuthenticationResult result;
         AuthenticatedKey? key;
-        if (context.Features.Get<InProcessCaller>() is { } inProcess)
+        if (call.InProcess is { } inProcess)
         {
             // A request Corridor makes on a key's behalf: the key as the cache holds it now, so a revocation stops it too.
             key = inProcess.Key is { } own ? keys.Current(own) : null;

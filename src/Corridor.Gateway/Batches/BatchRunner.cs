@@ -323,13 +323,8 @@ internal sealed partial class BatchRunner(
     /// <summary>One request of the batch through the pipeline, on a context of Corridor's own, as the batch's key.</summary>
     private async Task<Answer> CallAsync(BatchJob batch, ApiKey? key, byte[] body, string requestId, DateTimeOffset receivedAt, CancellationToken stoppingToken)
     {
-        var (dialect, operation) = batch.Endpoint switch
-        {
-            BatchInput.MessagesEndpoint => (Dialect.Anthropic, Operation.Messages),
-            "/v1/responses" => (Dialect.OpenAI, Operation.Responses),
-            "/v1/embeddings" => (Dialect.OpenAI, Operation.Embeddings),
-            _ => (Dialect.OpenAI, Operation.ChatCompletions),
-        };
+        var operation = OperationPaths.Served(batch.Endpoint) ?? Operation.ChatCompletions;
+        var dialect = operation == Operation.Messages ? Dialect.Anthropic : Dialect.OpenAI;
         var context = new DefaultHttpContext();
         context.Features.Set(new InProcessCaller(key, requestId, receivedAt, Batch: true));
         var request = context.Request;
@@ -409,16 +404,7 @@ internal sealed partial class BatchRunner(
         return string.Concat("req_", hex[..Math.Min(20, hex.Length)], Convert.ToHexStringLower(tail[2..]));
     }
 
-    /// <summary>A time-ordered id with 20 hex digits: 12 of the time in milliseconds and 8 random.</summary>
-    internal static string NewId(string prefix, DateTimeOffset at)
-    {
-        Span<byte> id = stackalloc byte[16];
-        BinaryPrimitives.WriteInt64BigEndian(id, at.ToUnixTimeMilliseconds() << 16);
-        Random.Shared.NextBytes(id[6..]);
-        return prefix + Convert.ToHexStringLower(id);
-    }
-
-    internal static string NewFileId(DateTimeOffset at) => NewId("file-", at);
+    internal static string NewFileId(DateTimeOffset at) => RequestPipeline.NewId("file-", at);
 
     [LoggerMessage(EventId = 4203, Level = LogLevel.Warning, Message = "Batches are not run: {Reason}")]
     private partial void LogNoBatches(string reason);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Corridor.Core.Batches;
 using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Pipeline;
 using Corridor.Storage;
 using Microsoft.AspNetCore.Http;
 
@@ -30,7 +31,7 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
         {
             return refused;
         }
-        var batch = new BatchJob(BatchRunner.NewId("msgbatch_", now), BatchApi.Anthropic, call.Caller!.Tenant.Id, call.Caller.Key.Id,
+        var batch = new BatchJob(RequestPipeline.NewId("msgbatch_", now), BatchApi.Anthropic, call.Caller!.Tenant.Id, call.Caller.Key.Id,
             BatchInput.MessagesEndpoint, BatchStates.InProgress, now, now + options.EffectiveCompletionWindow)
         {
             UserAgent = OpenAIBatchApi.UserAgent(context),

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Corridor.Core.Batches;
 using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Pipeline;
 using Corridor.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -177,7 +178,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         {
             return refused;
         }
-        var batch = new BatchJob(BatchRunner.NewId("batch_", now), BatchApi.OpenAI, tenant, call.Caller.Key.Id, batchEndpoint, BatchStates.InProgress,
+        var batch = new BatchJob(RequestPipeline.NewId("batch_", now), BatchApi.OpenAI, tenant, call.Caller.Key.Id, batchEndpoint, BatchStates.InProgress,
             now, now + options.EffectiveCompletionWindow)
         {
             InputFileId = inputFileId,

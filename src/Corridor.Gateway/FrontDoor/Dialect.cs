@@ -38,6 +38,21 @@ internal static class OperationPaths
         Operation.CountTokens => Core.Metering.LedgerEntry.TokenCountEndpoint,
         _ => "/v1/models",
     };
+
+    private static readonly Operation[] Operations = Enum.GetValues<Operation>();
+
+    /// <summary>The operation served at <paramref name="endpoint"/> (the reverse of <see cref="Endpoint"/>), or null.</summary>
+    public static Operation? Served(string endpoint)
+    {
+        foreach (var operation in Operations)
+        {
+            if (operation.Endpoint() == endpoint)
+            {
+                return operation;
+            }
+        }
+        return null;
+    }
 }
 
 internal static class ClientDialect

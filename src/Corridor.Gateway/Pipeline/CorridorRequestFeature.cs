@@ -29,8 +29,11 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
 
     public long StartTimestamp { get; } = startTimestamp;
 
+    /// <summary>Set by the pipeline for a request Corridor makes itself on a key's behalf (a batch's); null for a client's.</summary>
+    public InProcessCaller? InProcess { get; set; }
+
     /// <summary>Whether the request is one of a batch's (<see cref="InProcessCaller.Batch"/>): policy decides it as such.</summary>
-    public bool Batch { get; set; }
+    public bool Batch => InProcess is { Batch: true };
 
     /// <summary>Set by the front door once the body parsed.</summary>
     public ClientRequest? Request { get; set; }

@@ -54,7 +54,7 @@ internal sealed class RequestPipeline(
         var requestId = inProcess?.RequestId ?? NewRequestId(receivedAt);
         var call = new CorridorRequestFeature(active, requestId, dialect, operation, receivedAt, time.GetTimestamp(),
             ShadowMirror.RetainChars(ledger, active));
-        call.Batch = inProcess is { Batch: true };
+        call.InProcess = inProcess;
         context.Features.Set(call);
         context.Response.Headers["x-corridor-request-id"] = call.RequestId;
         context.Response.Headers["x-corridor-region"] = "none";
@@ -168,12 +168,15 @@ internal sealed class RequestPipeline(
         ErrorWriter.WriteBody(body, dialect, error, requestId);
     }
 
+    /// <summary><c>req_</c> and a version 7 UUID (time-ordered) in 32 hex digits (<see cref="NewId"/>).</summary>
+    internal static string NewRequestId(DateTimeOffset at) => NewId("req_", at);
+
     /// <summary>
-    /// <c>req_</c> and a version 7 UUID (time-ordered) in 32 hex digits. Its 74 random bits come from
-    /// <see cref="Random.Shared"/>: <see cref="Guid.CreateVersion7()"/> reads the OS's secure generator, a system call
-    /// on every request, for an id that must be unique but need not be unpredictable.
+    /// <paramref name="prefix"/> and a version 7 UUID (time-ordered) in 32 hex digits: request ids, and the ids of batches
+    /// and files. Its 74 random bits come from <see cref="Random.Shared"/>: <see cref="Guid.CreateVersion7()"/> reads the
+    /// OS's secure generator, a system call on every request, for an id that must be unique but need not be unpredictable.
     /// </summary>
-    internal static string NewRequestId(DateTimeOffset at)
+    internal static string NewId(string prefix, DateTimeOffset at)
     {
         Span<byte> uuid = stackalloc byte[16];
         Random.Shared.NextBytes(uuid);
@@ -185,10 +188,12 @@ internal sealed class RequestPipeline(
         }
         uuid[6] = (byte)(0x70 | (uuid[6] & 0x0F)); // version 7
         uuid[8] = (byte)(0x80 | (uuid[8] & 0x3F)); // RFC 9562 variant
-        return string.Create(36, uuid, static (chars, bytes) =>
+        return string.Create(prefix.Length + 32, (prefix, Uuid: new Guid(uuid, bigEndian: true)), static (chars, state) =>
         {
-            "req_".CopyTo(chars);
-            Convert.TryToHexStringLower(bytes, chars[4..], out _);
+            state.prefix.CopyTo(chars);
+            Span<byte> bytes = stackalloc byte[16];
+            state.Uuid.TryWriteBytes(bytes, bigEndian: true, out _);
+            Convert.TryToHexStringLower(bytes, chars[state.prefix.Length..], out _);
         });
     }
 }

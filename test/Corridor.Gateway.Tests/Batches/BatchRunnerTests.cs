@@ -1,4 +1,5 @@
 using Corridor.Gateway.Batches;
+using Corridor.Gateway.Pipeline;
 
 namespace Corridor.Gateway.Tests.Batches;
 
@@ -9,7 +10,7 @@ public sealed class BatchRunnerTests
     [Fact]
     public void ARequestsId_IsFixedByItsBatchPlaceAndAttempt_AndShapedAsEveryRequestId()
     {
-        var batch = BatchRunner.NewId("batch_", T0);
+        var batch = RequestPipeline.NewId("batch_", T0);
 
         var id = BatchRunner.RequestIdOf(batch, 7, 0);
 
@@ -17,7 +18,7 @@ public sealed class BatchRunnerTests
         Assert.Matches("^req_[0-9a-f]{32}$", id);
         Assert.NotEqual(id, BatchRunner.RequestIdOf(batch, 7, 1));
         Assert.NotEqual(id, BatchRunner.RequestIdOf(batch, 8, 0));
-        Assert.NotEqual(id, BatchRunner.RequestIdOf(BatchRunner.NewId("batch_", T0), 7, 0));
+        Assert.NotEqual(id, BatchRunner.RequestIdOf(RequestPipeline.NewId("batch_", T0), 7, 0));
         Assert.Equal(BatchRunner.RequestIdOf("msgbatch_" + batch[6..], 7, 0), id);
     }
 
@@ -26,7 +27,7 @@ public sealed class BatchRunnerTests
     {
         // A request refused for the rate runs again at most once a second, each run a ledger row of its own: 24 hours of
         // it must never give two runs one id, or the run that is answered is not billed (the ledger keeps the first row).
-        var batch = BatchRunner.NewId("batch_", T0);
+        var batch = RequestPipeline.NewId("batch_", T0);
         var perSecond = (int)TimeSpan.FromHours(24).TotalSeconds;
 
         Assert.NotEqual(BatchRunner.RequestIdOf(batch, 99_999, ushort.MaxValue), BatchRunner.RequestIdOf(batch, 99_999, ushort.MaxValue + 1));
@@ -38,7 +39,7 @@ public sealed class BatchRunnerTests
     [Fact]
     public void Ids_AreTimeOrdered()
     {
-        Assert.Matches("^batch_[0-9a-f]{32}$", BatchRunner.NewId("batch_", T0));
-        Assert.True(string.CompareOrdinal(BatchRunner.NewId("batch_", T0), BatchRunner.NewId("batch_", T0.AddMilliseconds(1))) < 0);
+        Assert.Matches("^batch_[0-9a-f]{32}$", RequestPipeline.NewId("batch_", T0));
+        Assert.True(string.CompareOrdinal(RequestPipeline.NewId("batch_", T0), RequestPipeline.NewId("batch_", T0.AddMilliseconds(1))) < 0);
     }
 }

@@ -469,7 +469,7 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         var secret = await Live.AddTenantWithKeyAsync("batch-crash", "SG").WithTimeout();
         var key = (await Live.Store.ListKeysAsync("batch-crash", CancellationToken.None).WithTimeout()).Single();
         var now = DateTimeOffset.UtcNow;
-        var batch = new Core.Batches.BatchJob(Corridor.Gateway.Batches.BatchRunner.NewId("batch_", now), Core.Batches.BatchApi.OpenAI, "batch-crash", key.Id,
+        var batch = new Core.Batches.BatchJob(Corridor.Gateway.Pipeline.RequestPipeline.NewId("batch_", now), Core.Batches.BatchApi.OpenAI, "batch-crash", key.Id,
             "/v1/chat/completions", Core.Batches.BatchStates.InProgress, now, now.AddHours(24)) { CompletionWindow = "24h" };
         var body = Encoding.UTF8.GetBytes("""{"model":"gpt-4.1","max_tokens":20,"messages":[{"role":"user","content":"Hello"}]}""");
         // What a crash leaves: the request stored as started (attempt 0, at a time) and its run's row already in the ledger,
