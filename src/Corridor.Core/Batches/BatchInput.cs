@@ -41,6 +41,7 @@ public static class BatchInput
         }
         var items = new List<BatchItem>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var models = new HashSet<string>(StringComparer.Ordinal);
         var lineNumber = 0;
         while (!file.IsEmpty)
         {
@@ -56,17 +57,17 @@ public static class BatchInput
             {
                 return Result.Fail($"The input file has more than {maxRequests} requests, the most a batch may have.", "input_file_id");
             }
-            var error = ReadOpenAILine(line, endpoint, items.Count, seen, out var item);
+            var error = ReadOpenAILine(line, endpoint, items.Count, seen, models, out var item);
             if (error is not null)
             {
                 return Result.Fail($"Line {lineNumber} of the input file: {error}", "input_file_id");
             }
             items.Add(item!);
         }
-        return items.Count == 0 ? Result.Fail("The input file has no requests.", "input_file_id") : new Result(items, null) { Models = ModelsOf(items) };
+        return items.Count == 0 ? Result.Fail("The input file has no requests.", "input_file_id") : new Result(items, null) { Models = models };
     }
 
-    private static string? ReadOpenAILine(ReadOnlySpan<byte> line, string endpoint, int position, HashSet<string> seen, out BatchItem? item)
+    private static string? ReadOpenAILine(ReadOnlySpan<byte> line, string endpoint, int position, HashSet<string> seen, HashSet<string> models, out BatchItem? item)
     {
         item = null;
         JsonDocument document;
@@ -105,7 +106,9 @@ public static class BatchInput
             {
                 return bodyError;
             }
-            item = new BatchItem(position, customId!, Encoding.UTF8.GetBytes(root.GetProperty("body").GetRawText()));
+            var body = root.GetProperty("body");
+            AddModel(body, models);
+            item = new BatchItem(position, customId!, Encoding.UTF8.GetBytes(body.GetRawText()));
             return null;
         }
     }
@@ -153,6 +156,7 @@ public static class BatchInput
         }
         var items = new List<BatchItem>(count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var models = new HashSet<string>(StringComparer.Ordinal);
         foreach (var request in requests.EnumerateArray())
         {
             var index = items.Count;
@@ -170,38 +174,20 @@ public static class BatchInput
             {
                 return Result.Fail($"requests.{index}: {error}", $"requests.{index}");
             }
-            items.Add(new BatchItem(index, customId!, Encoding.UTF8.GetBytes(request.GetProperty("params").GetRawText())));
+            var body = request.GetProperty("params");
+            AddModel(body, models);
+            items.Add(new BatchItem(index, customId!, Encoding.UTF8.GetBytes(body.GetRawText())));
         }
-        return new Result(items, null) { Models = ModelsOf(items) };
+        return new Result(items, null) { Models = models };
     }
 
-    private static HashSet<string> ModelsOf(List<BatchItem> items)
+    /// <summary>Adds the body's <c>model</c>, when it is text (escapes that make none are refused when the request runs).</summary>
+    private static void AddModel(JsonElement body, HashSet<string> models)
     {
-        var models = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var item in items)
+        if (body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String && Text(model) is { } name)
         {
-            var reader = new Utf8JsonReader(item.Body);
-            reader.Read();
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isModel = reader.ValueTextEquals("model"u8);
-                reader.Read();
-                if (isModel && reader.TokenType == JsonTokenType.String)
-                {
-                    try
-                    {
-                        models.Add(reader.GetString()!);
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        // Escapes that make no text: the request is refused when it runs, as a live one would be.
-                    }
-                    break;
-                }
-                reader.Skip();
-            }
+            models.Add(name);
         }
-        return models;
     }
 
     private static string? CustomId(JsonElement request, HashSet<string> seen, out string? customId)
