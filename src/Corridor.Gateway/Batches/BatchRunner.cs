@@ -326,7 +326,7 @@ internal sealed partial class BatchRunner(
         var operation = OperationPaths.Served(batch.Endpoint) ?? Operation.ChatCompletions;
         var dialect = operation == Operation.Messages ? Dialect.Anthropic : Dialect.OpenAI;
         var context = new DefaultHttpContext();
-        context.Features.Set(new InProcessCaller(key, requestId, receivedAt, Batch: true));
+        context.Features.Set(new InProcessCaller(key, requestId, receivedAt, batch.Id));
         var request = context.Request;
         request.Method = HttpMethods.Post;
         request.Scheme = "http";

@@ -32,8 +32,8 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     /// <summary>Set by the pipeline for a request Corridor makes itself on a key's behalf (a batch's); null for a client's.</summary>
     public InProcessCaller? InProcess { get; set; }
 
-    /// <summary>Whether the request is one of a batch's (<see cref="InProcessCaller.Batch"/>): policy decides it as such.</summary>
-    public bool Batch => InProcess is { Batch: true };
+    /// <summary>Whether the request is one of a batch's (<see cref="InProcessCaller.BatchId"/>): policy decides it as such.</summary>
+    public bool Batch => InProcess is { BatchId: not null };
 
     /// <summary>Set by the front door once the body parsed.</summary>
     public ClientRequest? Request { get; set; }

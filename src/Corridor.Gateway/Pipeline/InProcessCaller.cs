@@ -8,6 +8,6 @@ namespace Corridor.Gateway.Pipeline;
 /// as the cache holds it now (revoked since, it is refused), and the request id it is recorded under. A client cannot set
 /// it: features are not reachable from the wire. <see cref="ReceivedAt"/>, when given, is the time the request is recorded
 /// at instead of now (a batch request run again after a crash is recorded as its first run was, so the ledger keeps one).
-/// <see cref="Batch"/>: the request is one of a batch's, which policy can refuse (<c>features: batch: deny</c>).
+/// <see cref="BatchId"/>: the batch the request is one of (policy can refuse batches, <c>features: batch: deny</c>).
 /// </summary>
-internal sealed record InProcessCaller(ApiKey? Key, string RequestId, DateTimeOffset? ReceivedAt = null, bool Batch = false);
+internal sealed record InProcessCaller(ApiKey? Key, string RequestId, DateTimeOffset? ReceivedAt = null, string? BatchId = null);
