@@ -27,6 +27,7 @@ internal abstract class StoreRows
         "status", "outcome", "input_tokens", "output_tokens", "cost", "estimated", "latency_ms", "billable",
         "error_code", "client_ip", "user_agent", "request_body", "response_text", "finish_reason",
         "vendor", "decision_id", "revenue", "shadow_of", "cache_read_tokens", "cache_write_tokens",
+        "batch_id",
     ];
 
     internal static readonly string LedgerColumnList = string.Join(", ", LedgerColumns);
@@ -258,6 +259,7 @@ internal abstract class StoreRows
         ShadowOf = GetStringOrNull(r, 25),
         CacheReadTokens = r.GetInt64(26),
         CacheWriteTokens = r.GetInt64(27),
+        BatchId = GetStringOrNull(r, 28),
     };
 
     /// <summary>

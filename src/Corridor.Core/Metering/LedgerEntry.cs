@@ -78,6 +78,12 @@ public sealed record LedgerEntry(
     /// </summary>
     public string? ShadowOf { get; init; }
 
+    /// <summary>
+    /// Set on a request Corridor ran for one of the tenant's batches (OpenAI's Batch API, Anthropic's Message Batches): the
+    /// batch's id. Its client asked for it when it made the batch; the row's time is when it ran.
+    /// </summary>
+    public string? BatchId { get; init; }
+
     /// <summary>The endpoint of a token count (Anthropic's <c>count_tokens</c>): a prompt counted, nothing generated or billed.</summary>
     public const string TokenCountEndpoint = "/v1/messages/count_tokens";
 

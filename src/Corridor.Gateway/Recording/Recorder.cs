@@ -59,6 +59,7 @@ internal sealed class Recorder(LedgerWriter ledger, AuditWriter audit, LedgerOpt
             Revenue = billable ? call.Revenue : 0m,
             CacheReadTokens = billable ? usage.CacheReadTokens : 0,
             CacheWriteTokens = billable ? usage.CacheWriteTokens : 0,
+            BatchId = call.InProcess?.BatchId,
         }, mayWriteAlone: lightLoad);
         RecordDecision(call);
         return durable;

@@ -176,6 +176,13 @@ public sealed class TrafficLogWriter : IAsyncDisposable
 
         json.WriteString("model"u8, entry.Model);
         json.WriteString("endpoint"u8, entry.Endpoint);
+        // A request Corridor ran for one of the tenant's batches: the batch (a field of Corridor's own, which a v1 reader
+        // ignores). Its time is when it ran, not when its client asked, so a replay leaves it out of the client's pacing.
+        if (entry.BatchId is not null)
+        {
+            json.WriteString("batch"u8, entry.BatchId);
+        }
+
         if (entry.ClientIp is not null || entry.UserAgent is not null)
         {
             json.WriteStartObject("client"u8);

@@ -124,6 +124,7 @@ internal static class PostgresLedger
             await WriteText(importer, e.ShadowOf, cancellationToken);
             await importer.WriteAsync(e.CacheReadTokens, NpgsqlDbType.Bigint, cancellationToken);
             await importer.WriteAsync(e.CacheWriteTokens, NpgsqlDbType.Bigint, cancellationToken);
+            await WriteText(importer, e.BatchId, cancellationToken);
         }
     }
 

@@ -479,6 +479,11 @@ internal static class PostgresMigrations
                 PRIMARY KEY (batch_id, position)
             );
             """),
+        new(20, "the batch a ledger row's request was run for", """
+            -- SQLite migration 16. Set on a request Corridor ran for a tenant's batch (docs/batches.md); null on every live
+            -- request's row and on rows written before. Added to the partitioned table, so every partition has it.
+            ALTER TABLE ledger ADD COLUMN batch_id text;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -24,10 +24,10 @@ internal static class LedgerJournalFormat
     /// <summary>
     /// The layout of the rows this Corridor writes, kept in the top byte of each frame's row count (a frame of at most a
     /// few MiB never holds 2^24 rows): 0, the first layout, ends a row with <c>shadow_of</c>; 1 adds the prompt cache's
-    /// read and write tokens. Frames of either layout are read, so a journal left by an earlier Corridor is replayed whole;
+    /// read and write tokens; 2 the batch a row's request was run for. Frames of every layout are read, so a journal left by an earlier Corridor is replayed whole;
     /// an earlier Corridor reads a frame of a later layout as damage and sets its segment aside, losing nothing.
     /// </summary>
-    private const int RowLayout = 1;
+    private const int RowLayout = 2;
 
     private const int LayoutShift = 24;
 
@@ -75,6 +75,7 @@ internal static class LedgerJournalFormat
             buffer.Text(e.ShadowOf);
             buffer.Signed(e.CacheReadTokens);
             buffer.Signed(e.CacheWriteTokens);
+            buffer.Text(e.BatchId);
             count++;
             if (buffer.Length - start >= FrameTargetBytes)
             {
@@ -428,6 +429,7 @@ internal static class LedgerJournalFormat
                 ShadowOf = r.Text(),
                 CacheReadTokens = layout >= 1 ? r.Signed() : 0,
                 CacheWriteTokens = layout >= 1 ? r.Signed() : 0,
+                BatchId = layout >= 2 ? r.Text() : null,
             };
             rows.Add(entry);
         }

@@ -25,7 +25,7 @@ internal static class LedgerRows
     /// Rows go in through SQLite's own API rather than through <see cref="SqliteCommand"/>: the command binds every
     /// parameter by name on every row (a name lookup and a UTF-8 copy of the name each) and copies every string into a
     /// fresh UTF-8 array, about 40% of the ledger's CPU in a profile at saturation. Here parameters are bound by position
-    /// and strings are encoded into one reused buffer. The binds, 28 a row, call SQLite directly (<see cref="SqliteNative"/>).
+    /// and strings are encoded into one reused buffer. The binds, 29 a row, call SQLite directly (<see cref="SqliteNative"/>).
     /// The same transaction adds the rows it inserted to the daily usage totals (<see cref="UsageDaily"/>): summed in memory
     /// as the rows go in, then one read and one write per day, tenant and model before the commit.
     /// </summary>
@@ -136,5 +136,6 @@ internal static class LedgerRows
         p.Dimension(26, e.ShadowOf);
         p.Integer(27, e.CacheReadTokens);
         p.Integer(28, e.CacheWriteTokens);
+        p.Text(29, e.BatchId);
     }
 }

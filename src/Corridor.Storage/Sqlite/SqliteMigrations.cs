@@ -338,6 +338,11 @@ internal static class SqliteMigrations
                 PRIMARY KEY (batch_id, position)
             ) STRICT;
             """),
+        new(16, "the batch a ledger row's request was run for", """
+            -- Set on a request Corridor ran for a tenant's batch (docs/batches.md): which of its rows came as bulk work, and
+            -- from which batch. Rows written before are null, as every live request's is.
+            ALTER TABLE ledger ADD COLUMN batch_id TEXT;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -141,6 +141,7 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
             Assert.EndsWith(" corridor-batch", row.UserAgent, StringComparison.Ordinal);
             Assert.Equal("127.0.0.1", row.ClientIp);
             Assert.StartsWith("req_" + ended.GetProperty("id").GetString()!["batch_".Length..][..20], row.RequestId, StringComparison.Ordinal);
+            Assert.Equal(ended.GetProperty("id").GetString(), row.BatchId);
         }
         // The batch's usage is what its answered requests were metered at, as their rows say.
         var usage = ended.GetProperty("usage");
@@ -153,7 +154,7 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
             failed.GetProperty("response").GetProperty("status_code").GetInt32(),
             failed.GetProperty("response").GetProperty("body").GetProperty("error").GetProperty("code").GetString()));
         var refused = await Live.LedgerRowAsync(failed.GetProperty("response").GetProperty("request_id").GetString()!);
-        Assert.False(refused.Billable);
+        Assert.Equal((false, ended.GetProperty("id").GetString()), (refused.Billable, refused.BatchId));
     }
 
     [Fact]

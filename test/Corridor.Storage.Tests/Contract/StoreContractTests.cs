@@ -161,6 +161,7 @@ public abstract class StoreContractTests : StoreContract
             Revenue = 0.0014814814814m,
             CacheReadTokens = 128,
             CacheWriteTokens = 50,
+            BatchId = "batch_0123456789abcdef0123456789abcdef",
         };
         var shadow = LedgerSamples.Entry("r-3", T0.AddSeconds(2), billable: false) with { ShadowOf = "r-1", Revenue = 0m };
         var sparse = LedgerSamples.Entry("r-2", T0.AddSeconds(1), tenantId: null, keyId: null, billable: false) with { ErrorCode = "invalid_api_key" };

@@ -80,6 +80,19 @@ public sealed class TrafficLogWriterTests : IDisposable
             plain.RootElement.GetProperty("response").GetProperty("usage").EnumerateObject().Select(p => p.Name));
     }
 
+    [Fact]
+    public async Task Write_NamesTheBatchARequestWasRunFor_OnlyWhenItWas()
+    {
+        var lines = await WriteAsync(
+            LedgerSamples.Entry("r-1") with { BatchId = "batch_0123456789abcdef0123456789abcdef" },
+            LedgerSamples.Entry("r-2"));
+
+        using var batch = JsonDocument.Parse(lines[0]);
+        Assert.Equal("batch_0123456789abcdef0123456789abcdef", batch.RootElement.GetProperty("batch").GetString());
+        using var live = JsonDocument.Parse(lines[1]);
+        Assert.False(live.RootElement.TryGetProperty("batch", out _));
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("""{"model":"gpt-4.1","messages":[{"role":"user","content":"cut sho""")]

@@ -82,16 +82,18 @@ public sealed class LedgerJournalTests : IDisposable
         Assert.Equal("0.000012300", rows[0].Cost.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    [Fact]
-    public void AFrameInTheFirstRowLayout_WrittenBeforePromptCacheTokens_IsReadWithNone()
+    [Theory]
+    [InlineData(0, 3)] // the first layout: no prompt cache tokens, no batch
+    [InlineData(1, 1)] // prompt cache tokens, no batch
+    public void AFrameInAnEarlierRowLayout_IsReadWithoutTheFieldsAddedSince(int layout, int fieldsAddedSince)
     {
-        // A row of the first layout is a row of today's without its last two fields, which are one byte each when 0.
+        // A row of an earlier layout is a row of today's without the fields added since, which are one byte each when 0 or null.
         var entry = LedgerSamples.Entry("req-1");
         var buffer = new LedgerJournalFormat.Buffer();
         LedgerJournalFormat.WriteFrames(buffer, [entry]);
-        var row = buffer.Written[(LedgerJournalFormat.FrameHeaderLength + sizeof(int))..^2].ToArray();
+        var row = buffer.Written[(LedgerJournalFormat.FrameHeaderLength + sizeof(int))..^fieldsAddedSince].ToArray();
         var payload = new byte[sizeof(int) + row.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(payload, 1);
+        BinaryPrimitives.WriteInt32LittleEndian(payload, (layout << 24) | 1);
         row.CopyTo(payload, sizeof(int));
         var frame = new byte[LedgerJournalFormat.FrameHeaderLength + payload.Length];
         BinaryPrimitives.WriteInt32LittleEndian(frame, payload.Length);
@@ -102,7 +104,20 @@ public sealed class LedgerJournalTests : IDisposable
         Assert.True(LedgerJournalFormat.ReadFrames(frame, rows));
 
         Assert.Equal([entry], rows);
-        Assert.Equal((0L, 0L), (rows[0].CacheReadTokens, rows[0].CacheWriteTokens));
+        Assert.Equal((0L, 0L, (string?)null), (rows[0].CacheReadTokens, rows[0].CacheWriteTokens, rows[0].BatchId));
+    }
+
+    [Fact]
+    public void ARowOfABatchRequest_NamesItsBatch_AfterAReplay()
+    {
+        var entry = FullEntry("req-1") with { BatchId = "msgbatch_0123456789abcdef01234567" };
+        var buffer = new LedgerJournalFormat.Buffer();
+        LedgerJournalFormat.WriteFrames(buffer, [entry]);
+
+        var rows = new List<LedgerEntry>();
+        Assert.True(LedgerJournalFormat.ReadFrames(buffer.Written.ToArray(), rows));
+
+        Assert.Equal([entry], rows);
     }
 
     [Fact]
@@ -112,7 +127,7 @@ public sealed class LedgerJournalTests : IDisposable
         LedgerJournalFormat.WriteFrames(buffer, [LedgerSamples.Entry("req-1")]);
         var frame = buffer.Written.ToArray();
         var payload = frame.AsSpan(LedgerJournalFormat.FrameHeaderLength);
-        payload[3] = 2;
+        payload[3] = 3;
         BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(4), LedgerJournalFormat.Crc32C(payload));
 
         Assert.Throws<InvalidDataException>(() => LedgerJournalFormat.ReadFrames(frame, []));

@@ -168,6 +168,7 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN shadow_of");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN cache_read_tokens");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN cache_write_tokens");
+        await ExecuteAsync("ALTER TABLE ledger DROP COLUMN batch_id");
         await ExecuteAsync("CREATE INDEX ledger_decision ON ledger (decision_id) WHERE decision_id IS NOT NULL");
         await ExecuteAsync("""
             INSERT INTO ledger (request_id, time, model, endpoint, status, outcome, input_tokens, output_tokens, cost, estimated, latency_ms, billable)
