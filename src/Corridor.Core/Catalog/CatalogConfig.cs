@@ -37,7 +37,8 @@ public sealed record ModelConfig(
 /// <summary>
 /// What the operator bills tenants: either prices per million tokens, or a markup on the vendor's price
 /// (<c>0.25</c> bills the cost plus 25 %). Exactly one of the two forms is set. In the first form, prompt tokens read
-/// from or written to the vendor's prompt cache have prices of their own when set, else the input price.
+/// from or written to the vendor's prompt cache have prices of their own when set, else the input price. Either form
+/// may take a share off the requests of a batch (<see cref="BatchDiscount"/>).
 /// </summary>
 public sealed record SellPrice(decimal? InputPerMillion = null, decimal? OutputPerMillion = null, decimal? Markup = null)
 {
@@ -49,6 +50,12 @@ public sealed record SellPrice(decimal? InputPerMillion = null, decimal? OutputP
 
     /// <summary>The price of a prompt token written to Anthropic's one-hour cache; <see cref="CacheWritePerMillion"/> when null.</summary>
     public decimal? CacheWriteOneHourPerMillion { get; init; }
+
+    /// <summary>
+    /// The share of the price taken off a request of a batch (0.5 bills it half, 0 as a live one, 1 nothing); where null,
+    /// the model's, else the catalog's (<see cref="CatalogConfig.DefaultBatchDiscount"/>).
+    /// </summary>
+    public decimal? BatchDiscount { get; init; }
 }
 
 /// <summary>
@@ -101,4 +108,10 @@ public sealed record CatalogConfig(
 {
     /// <summary>The markup on cost billed where neither deployment nor model sets a sell price (<c>pricing.markup</c>); 0 bills the cost.</summary>
     public decimal DefaultMarkup { get; init; }
+
+    /// <summary>
+    /// The share of the sell price taken off a request of a batch where neither deployment nor model sets one
+    /// (<c>pricing.batchDiscount</c>); 0 bills it as a live request. The vendor's price, the cost, is never discounted.
+    /// </summary>
+    public decimal DefaultBatchDiscount { get; init; }
 }

@@ -154,6 +154,10 @@ public static partial class CatalogValidator
         {
             errors.Add($"pricing.markup must be at most {MaxMarkup:0}");
         }
+        if (catalog.DefaultBatchDiscount is < 0 or > 1)
+        {
+            errors.Add("pricing.batchDiscount must be between 0 and 1 (0.5 bills a batch's requests half)");
+        }
         return errors;
     }
 
@@ -164,7 +168,11 @@ public static partial class CatalogValidator
             return;
         }
         var hasPrices = sell.InputPerMillion is not null || sell.OutputPerMillion is not null;
-        if (hasPrices == (sell.Markup is not null))
+        if (!hasPrices && sell.Markup is null && sell.BatchDiscount is not null)
+        {
+            errors.Add($"{at}: a batchDiscount goes with input and output prices or a markup (pricing.batchDiscount sets one for every model)");
+        }
+        else if (hasPrices == (sell.Markup is not null))
         {
             errors.Add($"{at}: give either input and output prices per million tokens, or a markup");
         }
@@ -186,6 +194,10 @@ public static partial class CatalogValidator
             || sell.CacheWriteOneHourPerMillion > MaxPricePerMillion)
         {
             errors.Add($"{at}: prices must be at most {MaxPricePerMillion:0} per million tokens, a markup at most {MaxMarkup:0}");
+        }
+        if (sell.BatchDiscount is < 0 or > 1)
+        {
+            errors.Add($"{at}.batchDiscount must be between 0 and 1 (0.5 bills a batch's requests half)");
         }
     }
 

@@ -7,7 +7,8 @@ namespace Corridor.Core.Pricing;
 /// billed for it (the sell price), in exact decimal arithmetic. The sell price is the deployment's, else the model's,
 /// else the catalog's default markup on cost (<c>pricing.markup</c>, 0 by default: the tenant pays the cost).
 /// Prompt tokens read from or written to the vendor's prompt cache are priced at the cache's prices where the catalog
-/// sets them, else as fresh input.
+/// sets them, else as fresh input. A request of a batch is billed its live price less the batch discount in force
+/// (<see cref="BatchRevenue"/>); it costs what a live one does, since Corridor runs it against the vendor's real-time API.
 /// </summary>
 public static class PriceBook
 {
@@ -40,6 +41,21 @@ public static class PriceBook
         }
         var markup = sell?.Markup ?? defaultMarkup;
         return Cost(deployment, tokens) * (1m + markup);
+    }
+
+    /// <summary>
+    /// What a request of a batch is billed: its live price (<see cref="Revenue(DeploymentConfig, ModelConfig, decimal, BilledTokens)"/>) times one less the batch discount in force
+    /// (<see cref="BatchDiscount"/>), every kind of token alike, in exact decimals.
+    /// </summary>
+    public static decimal BatchRevenue(DeploymentConfig deployment, ModelConfig model, decimal defaultMarkup, decimal defaultBatchDiscount, BilledTokens tokens) =>
+        Revenue(deployment, model, defaultMarkup, tokens) * (1m - BatchDiscount(deployment, model, defaultBatchDiscount));
+
+    /// <summary>The batch discount of the deployment's sell price, else of the model's, else <paramref name="defaultBatchDiscount"/>.</summary>
+    public static decimal BatchDiscount(DeploymentConfig deployment, ModelConfig model, decimal defaultBatchDiscount)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        ArgumentNullException.ThrowIfNull(model);
+        return deployment.Sell?.BatchDiscount ?? model.Sell?.BatchDiscount ?? defaultBatchDiscount;
     }
 
     /// <summary>The most <paramref name="inputTokens"/> and <paramref name="outputTokens"/> can cost on <paramref name="deployment"/>, whatever the prompt cache does.</summary>

@@ -86,6 +86,79 @@ public sealed class PriceBookTests
     }
 
     [Fact]
+    public void BatchDiscount_IsTheDeploymentsSellPrices_ThenTheModels_ThenTheDefault()
+    {
+        var model = new ModelConfig("m", "v", ModelCapabilities.Chat, 1000);
+        var plain = new DeploymentConfig("d", "m", "sg", 2m, 8m);
+        var modelDiscounted = model with { Sell = new SellPrice(3m, 12m) { BatchDiscount = 0.25m } };
+
+        Assert.Equal(0m, PriceBook.BatchDiscount(plain, model, 0m));
+        Assert.Equal(0.5m, PriceBook.BatchDiscount(plain, model, 0.5m));
+        Assert.Equal(0.25m, PriceBook.BatchDiscount(plain, modelDiscounted, 0.5m));
+        // A deployment's own sell price without a discount keeps the model's; its own discount wins, 0 included.
+        Assert.Equal(0.25m, PriceBook.BatchDiscount(plain with { Sell = new SellPrice(Markup: 0.1m) }, modelDiscounted, 0.5m));
+        Assert.Equal(0.75m, PriceBook.BatchDiscount(plain with { Sell = new SellPrice(Markup: 0.1m) { BatchDiscount = 0.75m } }, modelDiscounted, 0.5m));
+        Assert.Equal(0m, PriceBook.BatchDiscount(plain with { Sell = new SellPrice(4m, 16m) { BatchDiscount = 0m } }, modelDiscounted, 0.5m));
+    }
+
+    [Fact]
+    public void BatchRevenue_IsTheLivePriceLessTheDiscount_ExactlyForEveryKindOfToken()
+    {
+        var model = new ModelConfig("m", "v", ModelCapabilities.Chat, 1000);
+        var claude = new DeploymentConfig("c", "m", "sg", 3m, 15m) { CacheReadPricePerMillion = 0.3m, CacheWritePricePerMillion = 3.75m, CacheWriteOneHourPricePerMillion = 6m };
+        var tokens = new BilledTokens(2511, 41, CacheRead: 2000, CacheWrite: 500, CacheWriteOneHour: 300);
+        var sold = claude with { Sell = new SellPrice(4m, 20m) { CacheReadPerMillion = 0.4m, CacheWritePerMillion = 5m, CacheWriteOneHourPerMillion = 8m } };
+
+        // 11 fresh, 2,000 read, 200 five-minute and 300 one-hour writes, 41 out: each at half its sell price.
+        Assert.Equal((11 * 2m + 2000 * 0.2m + 200 * 2.5m + 300 * 4m + 41 * 10m) / 1_000_000m, PriceBook.BatchRevenue(sold, model, 0m, 0.5m, tokens));
+        Assert.Equal(0.002532m, PriceBook.BatchRevenue(sold, model, 0m, 0.5m, tokens));
+        Assert.Equal(0.005064m, PriceBook.Revenue(sold, model, 0m, tokens));
+
+        // On a markup, the marked-up cost less the discount; any discount is exact (30 % off 0.005064 is 0.0035448).
+        Assert.Equal(PriceBook.Cost(claude, tokens) * 1.2m * 0.5m, PriceBook.BatchRevenue(claude, model, 0.2m, 0.5m, tokens));
+        Assert.Equal(0.0035448m, PriceBook.BatchRevenue(sold, model, 0m, 0.3m, tokens));
+
+        // 0 bills a batch's request as a live one; 1 bills it nothing.
+        Assert.Equal(PriceBook.Revenue(sold, model, 0m, tokens), PriceBook.BatchRevenue(sold, model, 0m, 0m, tokens));
+        Assert.Equal(0m, PriceBook.BatchRevenue(sold, model, 0m, 1m, tokens));
+
+        // At the caps, the largest counts a request can carry are discounted without overflow.
+        var dearest = new DeploymentConfig("d", "m", "sg", CatalogValidator.MaxPricePerMillion, CatalogValidator.MaxPricePerMillion)
+        {
+            Sell = new SellPrice(Markup: CatalogValidator.MaxMarkup) { BatchDiscount = 0.5m },
+        };
+        var most = (long)int.MaxValue * int.MaxValue;
+        Assert.Equal(most * 1_001m, PriceBook.BatchRevenue(dearest, model, 0m, 0m, new BilledTokens(most, most)));
+    }
+
+    [Fact]
+    public void BatchDiscounts_OutsideZeroToOne_AreRefused_EachNamed()
+    {
+        var catalog = new CatalogConfig(
+            [new VendorConfig("v", VendorKind.OpenAI, "https://example.com/v1")],
+            [new ModelConfig("m", "v", ModelCapabilities.Chat, 1000) { Sell = new SellPrice(1m, 2m) { BatchDiscount = -0.1m } }],
+            [
+                new DeploymentConfig("d1", "m", "sg", 1m, 1m) { Sell = new SellPrice(Markup: 0.1m) { BatchDiscount = 1.5m } },
+                new DeploymentConfig("d2", "m", "sg", 1m, 1m) { Sell = new SellPrice { BatchDiscount = 0.5m } },
+                new DeploymentConfig("d3", "m", "sg", 1m, 1m) { Sell = new SellPrice(Markup: 0.1m) { BatchDiscount = 1m } },
+                new DeploymentConfig("d4", "m", "sg", 1m, 1m) { Sell = new SellPrice(1m, 1m) { BatchDiscount = 0m } },
+            ])
+        { DefaultBatchDiscount = 1.01m };
+
+        var errors = CatalogValidator.Validate(catalog);
+
+        Assert.Contains("models[0] (m).sell.batchDiscount must be between 0 and 1 (0.5 bills a batch's requests half)", errors);
+        Assert.Contains("deployments[0] (d1).sell.batchDiscount must be between 0 and 1 (0.5 bills a batch's requests half)", errors);
+        Assert.Contains(errors, e => e.Contains("deployments[1] (d2).sell: a batchDiscount goes with input and output prices or a markup", StringComparison.Ordinal));
+        Assert.Contains("pricing.batchDiscount must be between 0 and 1 (0.5 bills a batch's requests half)", errors);
+        Assert.DoesNotContain(errors, e => e.Contains("(d3)", StringComparison.Ordinal) || e.Contains("(d4)", StringComparison.Ordinal));
+        Assert.Single(errors, e => e.Contains("(d2)", StringComparison.Ordinal));
+        Assert.Contains("pricing.batchDiscount must be between 0 and 1 (0.5 bills a batch's requests half)",
+            CatalogValidator.Validate(catalog with { DefaultBatchDiscount = -0.5m }));
+        Assert.DoesNotContain(CatalogValidator.Validate(catalog with { DefaultBatchDiscount = 1m }), e => e.StartsWith("pricing.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void CachePrices_AreValidated()
     {
         var catalog = new CatalogConfig(
