@@ -292,6 +292,7 @@ public static class ConfigLoader
                 Items(root.GetSection("deployments"), ReadDeployment))
             {
                 DefaultMarkup = Decimal(root.GetSection("pricing"), "markup") ?? 0m,
+                DefaultBatchDiscount = Decimal(root.GetSection("pricing"), "batchDiscount") ?? 0m,
             };
             return new CorridorConfig(serverOptions, storageOptions, ledgerOptions, catalog)
             {
@@ -391,7 +392,7 @@ public static class ConfigLoader
                 Int(s, "compareChars") ?? defaults.CompareChars);
         }
 
-        /// <summary><c>sell: { input, output }</c> per million tokens, or <c>sell: { markup }</c>; null when absent.</summary>
+        /// <summary><c>sell: { input, output }</c> per million tokens, or <c>sell: { markup }</c>, either with a <c>batchDiscount</c>; null when absent.</summary>
         private SellPrice? Sell(IConfigurationSection s)
         {
             var sell = s.GetSection("sell");
@@ -401,6 +402,7 @@ public static class ConfigLoader
                     CacheReadPerMillion = Decimal(sell, "cacheRead"),
                     CacheWritePerMillion = Decimal(sell, "cacheWrite"),
                     CacheWriteOneHourPerMillion = Decimal(sell, "cacheWrite1h"),
+                    BatchDiscount = Decimal(sell, "batchDiscount"),
                 }
                 : null;
         }

@@ -11,7 +11,8 @@ namespace Corridor.Gateway.Metering;
 /// Settles a served request: tokens from the upstream's usage (estimated with a tokenizer when it reported none, and
 /// marked so), the operator's cost and the tenant's price from the price book. An estimate of the output never exceeds
 /// what the request allowed (<c>max_tokens</c> times <c>n</c>, or the model's cap), so an estimated row never costs more
-/// than admission reserved.
+/// than admission reserved. A request of a batch is billed at the batch price (the sell price less the batch discount)
+/// and costs what a live one does.
 /// </summary>
 internal static class Meter
 {
@@ -54,7 +55,10 @@ internal static class Meter
             OutputCap(request, call.Operation, deployment.Model, call.Config.Config.Admission));
         var billed = usage.Billed;
         call.Cost = PriceBook.Cost(deployment.Config, billed);
-        call.Revenue = PriceBook.Revenue(deployment.Config, deployment.Model, call.Config.Config.Catalog.DefaultMarkup, billed);
+        var catalog = call.Config.Config.Catalog;
+        call.Revenue = call.Batch
+            ? PriceBook.BatchRevenue(deployment.Config, deployment.Model, catalog.DefaultMarkup, catalog.DefaultBatchDiscount, billed)
+            : PriceBook.Revenue(deployment.Config, deployment.Model, catalog.DefaultMarkup, billed);
     }
 
     /// <summary>The most output the upstream could have produced for <paramref name="request"/>: what an estimate never exceeds.</summary>

@@ -767,6 +767,51 @@ public sealed class PricingAndShadowConfigTests
     }
 
     [Fact]
+    public void BatchDiscounts_AreRead_ForTheCatalogAndEachSellPrice()
+    {
+        var yaml = Minimal.Replace("contextWindow: 1047576 }", "contextWindow: 1047576, sell: { input: 3, output: 12, batchDiscount: 0.5 } }", StringComparison.Ordinal)
+            + """
+
+              - { id: gpt-jp, model: gpt-4.1, region: jp-east, price: { input: 2, output: 8 }, sell: { markup: 0.2, batchDiscount: 0.25 } }
+            pricing:
+              batchDiscount: 0.4
+            """;
+
+        var result = ConfigLoader.Parse(yaml, "/srv/corridor");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var catalog = result.Config!.Catalog;
+        Assert.Equal(0.4m, catalog.DefaultBatchDiscount);
+        Assert.Equal(new SellPrice(3m, 12m) { BatchDiscount = 0.5m }, catalog.Models.Single().Sell);
+        Assert.Equal(new SellPrice(Markup: 0.2m) { BatchDiscount = 0.25m }, catalog.Deployments.Single(d => d.Id == "gpt-jp").Sell);
+        Assert.Equal(0m, ConfigLoader.Parse(Minimal, "/srv/corridor").Config!.Catalog.DefaultBatchDiscount);
+    }
+
+    [Theory]
+    [InlineData("pricing: { batchDiscount: -0.5 }", "pricing.batchDiscount must be between 0 and 1 (0.5 bills a batch's requests half)")]
+    [InlineData("pricing: { batchDiscount: 1.5 }", "pricing.batchDiscount must be between 0 and 1 (0.5 bills a batch's requests half)")]
+    [InlineData("pricing: { batchDiscount: half }", "pricing.batchDiscount: 'half' is not a number")]
+    [InlineData("pricing: { batchDiscont: 0.5 }", "did you mean batchDiscount?")]
+    public void BadBatchDiscounts_StopStart_WithAClearError(string pricing, string error)
+    {
+        var result = ConfigLoader.Parse(Minimal + "\n" + pricing + "\n", "/srv/corridor");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Errors, e => e.Contains(error, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ASellPricesBatchDiscountAboveOne_StopsStart_NamingTheDeployment()
+    {
+        var yaml = Minimal.Replace("price: { input: 2, output: 8 } }", "price: { input: 2, output: 8 }, sell: { input: 3, output: 12, batchDiscount: 2 } }", StringComparison.Ordinal);
+
+        var result = ConfigLoader.Parse(yaml, "/srv/corridor");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Errors, e => e.Contains("deployments[0] (gpt-sg).sell.batchDiscount must be between 0 and 1", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ShadowMistakes_AreAllListed()
     {
         var yaml = Minimal + """
