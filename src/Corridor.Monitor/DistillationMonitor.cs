@@ -34,6 +34,7 @@ public sealed class DistillationMonitor
     private long _now = long.MinValue;
     private long _nextClusterPass = long.MinValue;
     private long _observed;
+    private long _observedBatch;
     private long _ignored;
     private long _failures;
     private long _levelChanges;
@@ -490,7 +491,7 @@ public sealed class DistillationMonitor
                     + ((long)(records + _pinned.Count) * 256)
                     + _clusters.EstimatedBytes
                     + ((long)_board.Count * 64);
-                return new MonitorStats(_observed, _ignored, Interlocked.Read(ref _failures), _levelChanges, _keys.Count, _tenants.Count,
+                return new MonitorStats(_observed, _observedBatch, _ignored, Interlocked.Read(ref _failures), _levelChanges, _keys.Count, _tenants.Count,
                     _evictions, records, _pinned.Count, _clusters.PairCount, _clusters.FrameCount, _clusters.SourceCount, _clusters.ClusterCount, bytes);
             }
         }
@@ -514,6 +515,11 @@ public sealed class DistillationMonitor
         }
 
         _observed++;
+        if (request.Has(RequestTraits.Batch))
+        {
+            _observedBatch++;
+        }
+
         if (!string.IsNullOrEmpty(keyId))
         {
             var key = Acquire(_keys, SubjectKind.Key, keyId, tenantId ?? string.Empty);
@@ -541,7 +547,9 @@ public sealed class DistillationMonitor
                 _clusters.RegisterFingerprint(fingerprint, key, now);
             }
 
-            if (key.Raw >= _options.CadenceSuspect)
+            // A batch's request runs when Corridor's runner gets to it: two tenants' batches running in the same minutes say
+            // nothing of their clients' clocks.
+            if (key.Raw >= _options.CadenceSuspect && !request.Has(RequestTraits.Batch))
             {
                 _clusters.RegisterCadence(key, now);
             }

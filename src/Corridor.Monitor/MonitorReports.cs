@@ -33,9 +33,13 @@ public sealed record MonitorSnapshot(long Requests, IReadOnlyList<SubjectReport>
 /// <summary>The level that applies to one request's caller, and which subject it comes from.</summary>
 public readonly record struct EnforcementDecision(EnforcementLevel Level, SubjectRef? Source);
 
-/// <summary>Counters and sizes of the monitor's structures: its memory is the sum of bounded parts.</summary>
+/// <summary>
+/// Counters and sizes of the monitor's structures: its memory is the sum of bounded parts. <see cref="ObservedBatch"/>: of
+/// the requests observed, those Corridor ran for a batch (<see cref="Features.RequestTraits.Batch"/>).
+/// </summary>
 public sealed record MonitorStats(
     long Observed,
+    long ObservedBatch,
     long Ignored,
     long Failures,
     long LevelChanges,

@@ -54,7 +54,7 @@ internal static class TestRequests
     }
 
     public static RequestMetadata Metadata(DateTimeOffset at, string key, string tenant, int input = 100, int output = 300,
-        string ip = "198.51.100.7", string userAgent = "test-client/1.0", int status = 200) => new()
+        string ip = "198.51.100.7", string userAgent = "test-client/1.0", int status = 200, string? batch = null) => new()
     {
         Timestamp = at,
         KeyId = key,
@@ -66,11 +66,13 @@ internal static class TestRequests
         Status = status,
         InputTokens = input,
         OutputTokens = output,
+        BatchId = batch,
     };
 
+    /// <summary>The features of one request; with <paramref name="batch"/>, of one Corridor ran for that batch.</summary>
     public static RequestFeatures Features(byte[] body, DateTimeOffset at, string key = "key-a", string tenant = "tenant-a", int input = 100, int output = 300,
-        string ip = "198.51.100.7", string userAgent = "test-client/1.0") =>
-        FeatureExtractor.Extract(Metadata(at, key, tenant, input, output, ip, userAgent), body);
+        string ip = "198.51.100.7", string userAgent = "test-client/1.0", string? batch = null) =>
+        FeatureExtractor.Extract(Metadata(at, key, tenant, input, output, ip, userAgent, batch: batch), body);
 
     public static RequestFeatures Features(string user, string? system = null) => Features(Chat(user, system), Start);
 

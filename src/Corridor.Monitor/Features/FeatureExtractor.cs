@@ -81,6 +81,11 @@ public static class FeatureExtractor
             features.Flags |= RequestTraits.ReasoningReturned;
         }
 
+        if (!string.IsNullOrEmpty(metadata.BatchId))
+        {
+            features.Flags |= RequestTraits.Batch;
+        }
+
         if (metadata.Endpoint is { } endpoint && endpoint.Contains("embeddings", StringComparison.Ordinal))
         {
             features.Flags |= RequestTraits.Embeddings;

@@ -42,6 +42,13 @@ public enum RequestTraits : ushort
     /// <c>reasoning</c>, Anthropic's thinking blocks), not only a count of hidden reasoning tokens.
     /// </summary>
     ReasoningReturned = 512,
+
+    /// <summary>
+    /// Corridor ran the request for a batch (<see cref="RequestMetadata.BatchId"/>): its time is the batch runner's (a few at a
+    /// time, as fast as limits allow, round the clock), not the client's pacing, so it is left out of everything timing-based
+    /// (inter-arrival gaps, hours of the day covered, cadence bins for clusters) and counted in everything else.
+    /// </summary>
+    Batch = 1024,
 }
 
 /// <summary>

@@ -38,4 +38,11 @@ public readonly struct RequestMetadata
     /// A traffic log v1 line does not say, so replay leaves it false.
     /// </summary>
     public bool ReasoningReturned { get; init; }
+
+    /// <summary>
+    /// The batch Corridor ran the request for (docs/batches.md), or null for a client's live request. A batch request's
+    /// <see cref="Timestamp"/> is when the batch runner ran it, not when the client sent anything: the monitor counts its
+    /// content, tokens and sampling like a live request's, and leaves it out of every timing signal (see <see cref="RequestTraits.Batch"/>).
+    /// </summary>
+    public string? BatchId { get; init; }
 }

@@ -59,7 +59,7 @@ internal sealed class TrafficLogLine
         }
 
         DateTimeOffset? timestamp = null;
-        string? tenant = null, key = null, model = null, endpoint = null, ip = null, userAgent = null;
+        string? tenant = null, key = null, model = null, endpoint = null, ip = null, userAgent = null, batch = null;
         int status = 0, input = 0, output = 0, reasoning = 0;
         var version = 1;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -95,6 +95,10 @@ internal sealed class TrafficLogLine
             else if (reader.ValueTextEquals("endpoint"u8))
             {
                 endpoint = ReadString(ref reader);
+            }
+            else if (reader.ValueTextEquals("batch"u8))
+            {
+                batch = ReadString(ref reader);
             }
             else if (reader.ValueTextEquals("client"u8))
             {
@@ -188,6 +192,7 @@ internal sealed class TrafficLogLine
             InputTokens = input,
             OutputTokens = output,
             ReasoningTokens = reasoning,
+            BatchId = batch,
         };
         return true;
     }

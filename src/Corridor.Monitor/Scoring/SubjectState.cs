@@ -6,8 +6,10 @@ namespace Corridor.Monitor.Scoring;
 
 /// <summary>
 /// One subject's (key's or tenant's) behaviour over event time, in fixed memory: decayed counters for every
-/// fraction, a distinct-prompt sketch per epoch, a top-k of prompt frames, the active-hour ring, a small temperature
+/// fraction, a distinct-prompt sketch per epoch, a top-k of prompt frames, the active-hour rings, a small temperature
 /// table and inter-arrival moments. Never a list of requests. Instances are reused when a cold subject is evicted.
+/// A batch's request (<see cref="RequestTraits.Batch"/>) counts in everything but the pacing (the inter-arrival moments
+/// and <see cref="LiveHours"/>): its time is when Corridor's batch runner ran it, not when the client sent anything.
 /// </summary>
 internal sealed class SubjectState
 {
@@ -61,7 +63,11 @@ internal sealed class SubjectState
 
     public SpaceSaving Frames { get; } = new(FrameSlots);
 
+    /// <summary>The hours with any request, a batch's included: how long the subject has been at it (confidence).</summary>
     public HourRing Hours { get; } = new();
+
+    /// <summary>The hours with a live request (not a batch's): whether the client rests at night (<see cref="Cadence"/>).</summary>
+    public HourRing LiveHours { get; } = new();
 
     public long EpochIndex { get; private set; } = long.MinValue;
 
@@ -74,10 +80,17 @@ internal sealed class SubjectState
 
     public long FirstMs { get; private set; }
 
+    /// <summary>The latest request, a batch's included: the subject is still active.</summary>
     public long LastMs { get; private set; }
+
+    /// <summary>The latest live request, where the next live request's gap is measured from (0 before the first).</summary>
+    public long LastLiveMs { get; private set; }
 
     /// <summary>Every request this subject sent since the monitor first saw it (not decayed).</summary>
     public long TotalRequests { get; private set; }
+
+    /// <summary>Of <see cref="TotalRequests"/>, the live ones (not a batch's).</summary>
+    public long LiveRequests { get; private set; }
 
     // Scoring.
     public double[] SignalValues { get; } = new double[Signals.Count];
@@ -134,7 +147,7 @@ internal sealed class SubjectState
 
     /// <summary>Approximate bytes held by one state (the counted size used by the memory bound).</summary>
     public static long SizeBytes =>
-        160 + (CounterCount * sizeof(double)) + (2 * (1 << NoveltyPrecision)) + (FrameSlots * 16) + 48
+        176 + (CounterCount * sizeof(double)) + (2 * (1 << NoveltyPrecision)) + (FrameSlots * 16) + (2 * 48)
         + (TemperatureSlots * 12) + (2 * Signals.Count * sizeof(double)) + (MaxTrackedKeys * 8);
 
     public void Reset(SubjectKind kind, string id, string? tenantId)
@@ -147,6 +160,7 @@ internal sealed class SubjectState
         NoveltyPrevious.Clear();
         Frames.Clear();
         Hours.Reset();
+        LiveHours.Reset();
         Array.Clear(_temperatures);
         Array.Clear(_temperatureCounts);
         Array.Clear(SignalValues);
@@ -158,6 +172,8 @@ internal sealed class SubjectState
         FrameRequests = 0;
         FirstMs = 0;
         LastMs = 0;
+        LastLiveMs = 0;
+        LiveRequests = 0;
         TotalRequests = 0;
         Raw = 0;
         Confidence = 0;
@@ -211,13 +227,6 @@ internal sealed class SubjectState
         {
             FirstMs = now;
         }
-        else if (now > LastMs && now - LastMs <= MaxGapMs)
-        {
-            var gap = Math.Log(1 + ((now - LastMs) / 1000.0));
-            Counters.Add(GapLog, gap);
-            Counters.Add(GapLogSquared, gap * gap);
-            Counters.Add(Gaps, 1);
-        }
 
         TotalRequests++;
         if (now > LastMs)
@@ -226,6 +235,11 @@ internal sealed class SubjectState
         }
 
         Hours.Mark(now);
+        if (!request.Has(RequestTraits.Batch))
+        {
+            AddLive(now);
+        }
+
         Counters.Add(Requests, 1);
 
         var served = request.Has(RequestTraits.Served) && !request.Has(RequestTraits.Embeddings);
@@ -272,6 +286,30 @@ internal sealed class SubjectState
         }
 
         return AddFrames(request, recurrentFrames);
+    }
+
+    /// <summary>
+    /// The pacing of live requests: the gap since the previous live one (a batch's requests in between neither end nor start
+    /// a gap) and the hour it falls in.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AddLive(long now)
+    {
+        if (LiveRequests > 0 && now > LastLiveMs && now - LastLiveMs <= MaxGapMs)
+        {
+            var gap = Math.Log(1 + ((now - LastLiveMs) / 1000.0));
+            Counters.Add(GapLog, gap);
+            Counters.Add(GapLogSquared, gap * gap);
+            Counters.Add(Gaps, 1);
+        }
+
+        LiveRequests++;
+        if (now > LastLiveMs)
+        {
+            LastLiveMs = now;
+        }
+
+        LiveHours.Mark(now);
     }
 
     /// <summary>
@@ -397,7 +435,10 @@ internal sealed class SubjectState
         return inUse;
     }
 
-    /// <summary>Regular pacing (a narrow spread of log inter-arrival times) and activity round the clock.</summary>
+    /// <summary>
+    /// Regular pacing (a narrow spread of log inter-arrival times) and activity round the clock, of live requests only: a
+    /// subject that only runs batches has no pacing of its own to read, and scores 0 here, as one with too few gaps does.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Cadence(long now)
     {
@@ -410,7 +451,7 @@ internal sealed class SubjectState
             regularity = Clamp((1.2 - Math.Sqrt(variance)) / 0.8);
         }
 
-        var roundTheClock = Clamp((Hours.HoursOfDayCovered(now) - 14) / 8.0);
+        var roundTheClock = Clamp((LiveHours.HoursOfDayCovered(now) - 14) / 8.0);
         return (0.6 * regularity) + (0.4 * roundTheClock);
     }
 

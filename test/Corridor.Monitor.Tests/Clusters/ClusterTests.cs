@@ -194,6 +194,61 @@ public sealed class ClusterTests
         monitor.Flush();
         Assert.Empty(monitor.Snapshot().Clusters);
     }
+
+    /// <summary>
+    /// Two unrelated tenants, each harvest-like on its own (own prompts, network and client), whose requests run at 02:00 on
+    /// three nights, a minute apart, within seconds of each other's: as <paramref name="batch"/> requests, run by Corridor's
+    /// batch runner, or as live ones.
+    /// </summary>
+    private static DistillationMonitor SendNightlyJobs(string? batch)
+    {
+        var monitor = new DistillationMonitor();
+        (string Tenant, string Ask, string Agent, string Ip)[] tenants =
+        [
+            ("tenant-north", "Think step by step and show all your reasoning in detail.", "north-jobs/1.0", "198.51.100.20"),
+            ("tenant-south", "Explain your reasoning process fully, step by step, showing your work.", "south-pipeline/3.2", "203.0.113.40"),
+        ];
+        var task = 0;
+        for (var night = 0; night < 3; night++)
+        {
+            for (var minute = 0; minute < 60; minute++)
+            {
+                for (var t = 0; t < tenants.Length; t++)
+                {
+                    var (tenant, ask, agent, ip) = tenants[t];
+                    var at = TestRequests.Start.AddDays(night).AddHours(2).AddMinutes(minute).AddSeconds(5 * t);
+                    var body = TestRequests.Chat($"{TestRequests.Task((t * 50_000) + task++)}\n\n{ask}", maxTokens: 4096, temperature: 0.7);
+                    monitor.Observe(TestRequests.Features(body, at, $"key-{tenant}", tenant, input: 90, output: 1800, ip: ip, userAgent: agent,
+                        batch: batch is null ? null : $"{batch}-{tenant}-{night}"));
+                }
+            }
+        }
+
+        monitor.Flush();
+        return monitor;
+    }
+
+    [Fact]
+    public void TwoTenantsBatchesRunningInTheSameBins_AreNotLinkedByCadence()
+    {
+        static bool Linked(DistillationMonitor monitor) => monitor.Snapshot().Clusters.Any(c =>
+            c.Members.Contains(SubjectRef.Key("key-tenant-north")) && c.Members.Contains(SubjectRef.Key("key-tenant-south")));
+
+        // Sent live, requests that keep firing together are evidence of one scheduler: with both profiles harvest-like, a cluster.
+        var live = SendNightlyJobs(batch: null);
+        Assert.True(Linked(live));
+        Assert.Contains(live.Snapshot().Clusters.Single().Reasons, r => r.Signal == Signal.SynchronisedCadence);
+
+        // Run by Corridor's batch runner, their timing is Corridor's: nothing links them, and each is still scored on its content.
+        var batches = SendNightlyJobs(batch: "batch");
+        Assert.False(Linked(batches));
+        foreach (var key in new[] { "key-tenant-north", "key-tenant-south" })
+        {
+            var subject = batches.Snapshot().Subjects.Single(s => s.Subject == SubjectRef.Key(key));
+            Assert.Contains(subject.Reasons, r => r.Signal == Signal.CotElicitation);
+            Assert.DoesNotContain(subject.Reasons, r => r.Signal == Signal.MachineCadence);
+        }
+    }
 }
 
 public sealed class ClusterEnforcementTests

@@ -8,7 +8,7 @@ public sealed class FeatureCodecTests
     public void Features_RoundTripThroughTheirBytes()
     {
         var body = TestRequests.Chat("Explain binary search step by step, in detail. Show your work.", system: "You are a tutor.", maxTokens: 2000, temperature: 0.7, n: 2);
-        var features = TestRequests.Features(body, TestRequests.Start, key: "key_ü1", tenant: "tenant-a", input: 120, output: 900);
+        var features = TestRequests.Features(body, TestRequests.Start, key: "key_ü1", tenant: "tenant-a", input: 120, output: 900, batch: "batch_6a1f");
         features.UserAgent = "OpenAI/.NET 2.2";
 
         var bytes = FeatureCodec.Encode(features);
@@ -24,6 +24,7 @@ public sealed class FeatureCodecTests
         Assert.Equal(features.N, decoded.N);
         Assert.Equal(features.Temperature, decoded.Temperature);
         Assert.Equal(features.Flags, decoded.Flags);
+        Assert.True(decoded.Has(RequestTraits.Batch)); // a replica's batch request reaches the scoring replica as a batch's
         Assert.Equal(features.OutputTokens, decoded.OutputTokens);
         Assert.Equal(features.ReasoningMarkers, decoded.ReasoningMarkers);
         Assert.Equal(features.SystemHash, decoded.SystemHash);

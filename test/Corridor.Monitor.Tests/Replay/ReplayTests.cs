@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Corridor.Monitor.Features;
 using Corridor.Monitor.Replay;
 using Corridor.Monitor.Scoring;
 
@@ -13,11 +14,12 @@ public sealed partial class ReplayTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal static string Line(int i, string key = "key-h", string tenant = "tenant-h", int minutes = 10, string? prompt = null, int output = 1800)
+    internal static string Line(int i, string key = "key-h", string tenant = "tenant-h", int minutes = 10, string? prompt = null, int output = 1800, string? batch = null)
     {
+        var batchField = batch is null ? string.Empty : $"\"batch\":{JsonSerializer.Serialize(batch)},";
         var ts = TestRequests.Start.AddMinutes(minutes * i).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
         var content = JsonSerializer.Serialize(prompt ?? $"{TestRequests.Task(i)}\n\nThink step by step and show all your reasoning in detail.");
-        return $$$"""{"v":1,"id":"r-{{{i}}}","ts":"{{{ts}}}","tenant":"{{{tenant}}}","key":"{{{key}}}","model":"gpt-4.1","endpoint":"/v1/chat/completions","client":{"ip":"203.0.113.9","user_agent":"harvester/1.0"},"request":{"model":"gpt-4.1","messages":[{"role":"user","content":{{{content}}}}],"max_tokens":8192,"temperature":{{{((i % 3) * 0.4) + 0.2}}}},"response":{"status":200,"text":"...","finish_reason":"stop","usage":{"prompt_tokens":90,"completion_tokens":{{{output}}}}},"latency_ms":900}""";
+        return $$$"""{"v":1,"id":"r-{{{i}}}","ts":"{{{ts}}}","tenant":"{{{tenant}}}","key":"{{{key}}}","model":"gpt-4.1","endpoint":"/v1/chat/completions",{{{batchField}}}"client":{"ip":"203.0.113.9","user_agent":"harvester/1.0"},"request":{"model":"gpt-4.1","messages":[{"role":"user","content":{{{content}}}}],"max_tokens":8192,"temperature":{{{((i % 3) * 0.4) + 0.2}}}},"response":{"status":200,"text":"...","finish_reason":"stop","usage":{"prompt_tokens":90,"completion_tokens":{{{output}}}}},"latency_ms":900}""";
     }
 
     private static (ReplayResult Result, List<BadLine> Bad, DistillationMonitor Monitor) Replay(string text)
@@ -87,6 +89,33 @@ public sealed partial class ReplayTests : IDisposable
         Assert.NotNull(subject.FirstFlagAt);
         Assert.InRange(subject.FirstFlagAt!.Value, TestRequests.Start, TestRequests.Start.AddMinutes(2000));
         Assert.Equal(TestRequests.Start.AddMinutes(10 * (subject.FirstFlagRequest - 1)), subject.FirstFlagAt.Value);
+    }
+
+    [Fact]
+    public void ABatchField_NamesTheRequestsBatch_WhichReplayLeavesOutOfTheTimingSignals()
+    {
+        var parser = new TrafficLogLine();
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(Line(0, batch: "batch_6a1f")), out var metadata, out var features, out _, out _));
+        Assert.Equal("batch_6a1f", metadata.BatchId);
+        Assert.True(features.Has(RequestTraits.Batch));
+
+        // A line without it is a live request, as before.
+        Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(Line(0)), out metadata, out features, out _, out _));
+        Assert.Null(metadata.BatchId);
+        Assert.False(features.Has(RequestTraits.Batch));
+
+        // A harvest every 10 minutes for 33 hours: sent live, its pacing is a machine's; exported as a batch's requests, the pacing
+        // was Corridor's runner's, and only the content is the client's.
+        var (_, _, live) = Replay(string.Join("\n", Enumerable.Range(0, 200).Select(i => Line(i))));
+        var (_, _, batch) = Replay(string.Join("\n", Enumerable.Range(0, 200).Select(i => Line(i, batch: "batch_6a1f"))));
+        Assert.Equal(0, live.Stats.ObservedBatch);
+        Assert.Equal(200, batch.Stats.ObservedBatch);
+        Assert.Contains(Reasons(live), r => r.Signal == Signal.MachineCadence);
+        Assert.DoesNotContain(Reasons(batch), r => r.Signal == Signal.MachineCadence);
+        Assert.Contains(Reasons(batch), r => r.Signal == Signal.CotElicitation);
+
+        static IReadOnlyList<SignalContribution> Reasons(DistillationMonitor monitor) =>
+            monitor.Snapshot().Subjects.Single(s => s.Subject == SubjectRef.Key("key-h")).Reasons;
     }
 
     [Fact]

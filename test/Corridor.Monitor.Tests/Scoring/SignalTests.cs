@@ -130,4 +130,76 @@ public sealed class SignalTests
             return TestRequests.Features(TestRequests.Chat(TestRequests.Task(i)), at);
         }) < 0.4);
     }
+
+    /// <summary>A job run every 10 minutes (give or take a minute) in office hours, over three days: regular, but not round the clock.</summary>
+    private static List<RequestFeatures> OfficeHoursJob()
+    {
+        var random = new Random(11);
+        var requests = new List<RequestFeatures>();
+        for (var day = 0; day < 3; day++)
+        {
+            for (var slot = 0; slot < 54; slot++)
+            {
+                var at = TestRequests.Start.AddDays(day).AddHours(9).AddMinutes(10 * slot).AddSeconds(random.Next(-60, 60));
+                requests.Add(TestRequests.Features(TestRequests.Chat(TestRequests.Task(requests.Count)), at));
+            }
+        }
+
+        return requests;
+    }
+
+    /// <summary>A batch as the runner runs it: a request every 20 seconds for 24 hours, from 00:00 of the second day.</summary>
+    private static List<RequestFeatures> BatchRun(string? batch, string ask = "")
+    {
+        var start = TestRequests.Start.AddDays(1);
+        return Enumerable.Range(0, 4320)
+            .Select(i => TestRequests.Features(TestRequests.Chat(TestRequests.Task(10_000 + i) + ask), start.AddSeconds(20 * i), output: 1500, batch: batch))
+            .ToList();
+    }
+
+    private static SubjectState Observe(IEnumerable<RequestFeatures> requests, long now)
+    {
+        var state = new SubjectState();
+        state.Reset(SubjectKind.Key, "key", "tenant");
+        foreach (var request in requests.OrderBy(r => r.TimestampMs))
+        {
+            state.Update(request, Options, []);
+        }
+
+        state.ComputeProfile(now, Options);
+        return state;
+    }
+
+    [Fact]
+    public void MachineCadence_OfAKeyRunningABatch_IsWhatItsLiveTrafficGives()
+    {
+        var live = OfficeHoursJob();
+        var batch = BatchRun("batch_0001");
+        var now = Math.Max(live.Max(r => r.TimestampMs), batch.Max(r => r.TimestampMs));
+        var liveCadence = Observe(live, now).SignalValues[(int)Corridor.Monitor.Scoring.Signal.MachineCadence];
+        Assert.InRange(liveCadence, 0.3, 0.7);
+
+        // The runner's pacing (regular, round the clock) sent live would read as a machine's...
+        Assert.True(Observe(live.Concat(BatchRun(batch: null)), now).SignalValues[(int)Corridor.Monitor.Scoring.Signal.MachineCadence] >= 0.8);
+
+        // ...but it is Corridor's, not the client's: interleaved with the live requests, the batch's leave their gaps and
+        // their hours alone, and the key's cadence is its live traffic's.
+        var both = Observe(live.Concat(batch), now);
+        Assert.Equal(liveCadence, both.SignalValues[(int)Corridor.Monitor.Scoring.Signal.MachineCadence], 9);
+    }
+
+    [Fact]
+    public void AKeyThatOnlyRunsBatches_HasNoCadence_AndItsBatchesContentCountsFully()
+    {
+        var batch = BatchRun("batch_0002", "\n\nThink step by step and show all your reasoning.");
+        var state = Observe(batch, batch[^1].TimestampMs);
+
+        // No live request, no pacing to read: the timing signal has no data, as with too few gaps.
+        Assert.Equal(0, state.SignalValues[(int)Corridor.Monitor.Scoring.Signal.MachineCadence]);
+
+        // Bulk generation is the harvester's path: the prompts, the answers and the evidence behind them count as a live key's.
+        Assert.Equal(1, state.SignalValues[(int)Corridor.Monitor.Scoring.Signal.CotElicitation]);
+        Assert.True(state.SignalValues[(int)Corridor.Monitor.Scoring.Signal.OutputYield] > 0.5);
+        Assert.True(state.ComputeConfidence(batch[^1].TimestampMs, Options) > 0.9);
+    }
 }
