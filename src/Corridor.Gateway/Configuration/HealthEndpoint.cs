@@ -62,7 +62,9 @@ internal static class HealthEndpoint
         var monitor = services.GetRequiredService<MonitorService>();
         json.WriteStartObject("monitor");
         json.WriteBoolean("enabled", monitor.Enabled);
-        json.WriteNumber("observed", monitor.Monitor.Stats.Observed);
+        var stats = monitor.Monitor.Stats;
+        json.WriteNumber("observed", stats.Observed);
+        json.WriteNumber("observed_batch", stats.ObservedBatch);
         json.WriteNumber("pending", monitor.Pump.Pending);
         json.WriteNumber("dropped", monitor.Pump.Dropped);
         json.WriteNumber("failures", monitor.Failures);

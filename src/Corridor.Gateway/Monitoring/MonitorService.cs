@@ -151,6 +151,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 ReasoningTokens = (int)Math.Min(int.MaxValue, call.Usage.ReasoningTokens),
                 ReasoningReturned = call.Usage.ReasoningReturned && call.Deployment is { } served
                     && ReasoningReachesClient(call.Dialect, call.Config.Upstreams[served].Dialect),
+                BatchId = call.InProcess?.BatchId,
             };
             // A request refused as suspended got no answer and says nothing of what its caller harvests; counted, the retries
             // of a suspended harvester diluted its shares of reasoning and long answers until the suspension lifted on its own.
