@@ -238,6 +238,41 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task ReasoningSentBack_InAMirroredRequest_FollowsTheCandidatesUpstream_AsTheForwarderDoes()
+    {
+        // Each model mirrored to the other: the shadow's upstream body is built apart from the primary's, and must leave the
+        // reasoning out toward Azure OpenAI (which has no place for it) and keep it toward an OpenAI-kind upstream.
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + """
+
+            shadow:
+              models:
+                gpt-4.1: { candidate: gpt-4.1-azure, share: 1 }
+                gpt-4.1-azure: { candidate: gpt-4.1, share: 1 }
+            """);
+        using var http = live.Http();
+        static string Loop(string model) => """
+            {"model":"MODEL","input":[
+              {"role":"user","content":"What is the weather in Oslo?"},
+              {"type":"reasoning","id":"rs_1","summary":[],"content":[{"type":"reasoning_text","text":"I need the weather."}]},
+              {"type":"function_call","call_id":"call_A","name":"get_weather","arguments":"{\"city\":\"Oslo\"}"},
+              {"type":"function_call_output","call_id":"call_A","output":"4 degrees"}],
+             "tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]}
+            """.Replace("MODEL", model, StringComparison.Ordinal);
+        async Task<long> PassedBackAsync(string model)
+        {
+            var before = await live.SimulatorReasoningPassedBackAsync().WithTimeout();
+            using var response = await http.PostAsync("/v1/responses", new StringContent(Loop(model), Encoding.UTF8, "application/json")).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var primary = response.Headers.GetValues("x-corridor-request-id").Single();
+            await live.LedgerRowAsync(r => r.ShadowOf == primary).WithTimeout();
+            return await live.SimulatorReasoningPassedBackAsync().WithTimeout() - before;
+        }
+
+        // The primary on the OpenAI-kind upstream takes it, its mirror on Azure does not; the other way round, the other way round.
+        Assert.Equal((1L, 1L), (await PassedBackAsync("gpt-4.1"), await PassedBackAsync("gpt-4.1-azure")));
+    }
+
+    [Fact]
     public async Task VllmsReasoningField_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AndReachesAChatClientAsItCame()
     {
         await using var live = await LiveGateway.StartAsync(WithVllmReasoner);
