@@ -271,6 +271,26 @@ public sealed partial class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Export_NamesTheBatchOfABatchsRequest_AndReplayReadsItAsOne()
+    {
+        var path = _cli.File("batches.jsonl");
+        await AppendLedgerAsync(
+            LedgerSamples.Entry("r-live", LedgerSamples.Start),
+            LedgerSamples.Entry("r-batch-1", LedgerSamples.Start.AddSeconds(1)) with { BatchId = "batch_0123456789abcdef0123456789abcdef" },
+            LedgerSamples.Entry("r-batch-2", LedgerSamples.Start.AddSeconds(2)) with { BatchId = "batch_0123456789abcdef0123456789abcdef" });
+
+        var exported = await _cli.RunAsync("export", "--out", path);
+        var replayed = await CliRunner.RunRawAsync("replay", path, "--out", _cli.File("report.json"));
+
+        Assert.Equal((0, 0), (exported.ExitCode, replayed.ExitCode));
+        var lines = await ReadLinesAsync(path);
+        Assert.Equal([null, "batch_0123456789abcdef0123456789abcdef", "batch_0123456789abcdef0123456789abcdef"],
+            lines.Select(l => JsonDocument.Parse(l).RootElement.TryGetProperty("batch", out var b) ? b.GetString() : null));
+        Assert.Contains("Replayed 3 requests", replayed.Out, StringComparison.Ordinal);
+        Assert.Contains("Of those, 2 ran for batches", replayed.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StoreCommands_WithoutDbOrConfig_Exit1WithAClearMessage()
     {
         var result = await CliRunner.RunRawAsync("tenants", "list", "--config", _cli.File("missing.yaml"));

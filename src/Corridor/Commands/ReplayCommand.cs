@@ -64,6 +64,12 @@ internal static class ReplayCommand
             var clusters = snapshot.Clusters.Count(c => c.HighestLevel >= EnforcementLevel.Flag);
             var rate = result.RequestsPerSecond.ToString("N0", CultureInfo.InvariantCulture);
             context.Out.WriteLine($"Replayed {result.Requests} requests ({result.SkippedLines} lines skipped) in {result.Elapsed.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} s, {rate} requests/s.");
+            if (monitor.Stats.ObservedBatch is > 0 and var batch)
+            {
+                // Lines with Corridor's "batch" field: counted for their content, left out of the pacing (docs/monitor.md).
+                context.Out.WriteLine($"Of those, {batch} ran for batches: read for their content, not their timing.");
+            }
+
             context.Out.WriteLine($"Subjects at flag or above: {flagged}; clusters at flag or above: {clusters}. Report: {reportPath}");
             return Task.FromResult(0);
         });
