@@ -193,6 +193,13 @@ public interface ICorridorStore : IAsyncDisposable
     Task<bool> DeleteFileAsync(string tenantId, string fileId, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep files");
 
+    /// <summary>
+    /// The bytes the tenant keeps for batches: its files (uploads and results) and its message batches' requests and answers
+    /// (each request's body and its answer's, as stored), so that a tenant can be held to a share of the store's disk.
+    /// </summary>
+    Task<long> GetStoredBatchBytesAsync(string tenantId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep files");
+
     /// <summary>Stores a new batch and its requests, together.</summary>
     Task AddBatchAsync(BatchJob batch, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");

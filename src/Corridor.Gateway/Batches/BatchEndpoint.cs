@@ -142,6 +142,21 @@ internal sealed class BatchEndpoint(Authenticator authenticator, Admitter admitt
         return null;
     }
 
+    /// <summary>
+    /// Refuses what would take the tenant past <see cref="BatchOptions.MaxTenantBytes"/> of stored batch data with
+    /// <paramref name="adding"/> more bytes; null when it fits. Two uploads checked at once can both fit and together pass
+    /// the bound by at most one upload.
+    /// </summary>
+    public static async Task<GatewayError?> OverStorageAsync(ICorridorStore store, BatchOptions options, string tenantId, long adding, CancellationToken cancellationToken)
+    {
+        var stored = await store.GetStoredBatchBytesAsync(tenantId, cancellationToken);
+        return stored + adding <= options.MaxTenantBytes
+            ? null
+            : GatewayError.Invalid(
+                $"This would keep {stored + adding} bytes for batches, past this account's limit of {options.MaxTenantBytes} bytes ({stored} stored now). "
+                + "Delete files or ended batches you no longer need, then try again.", null) with { Code = "storage_limit_exceeded" };
+    }
+
     public static GatewayError TooLarge(long limit) =>
         new(ErrorKind.RequestTooLarge, $"The request body is larger than the limit of {limit} bytes for batches (batches.maxFileBytes).", "request_too_large");
 }

@@ -6,12 +6,17 @@ namespace Corridor.Gateway.Batches;
 /// <param name="MaxRequests">The most requests one batch may have (OpenAI's limit is 50,000, Anthropic's 100,000).</param>
 /// <param name="MaxFileBytes">The largest file a tenant may upload (<c>POST /v1/files</c>) and the largest Anthropic create body.</param>
 /// <param name="CompletionWindow">How long a batch has to run before its remaining requests expire (OpenAI's and Anthropic's 24 hours).</param>
+/// <param name="MaxTenantBytes">
+/// The most a tenant may keep stored for batches (<see cref="Storage.ICorridorStore.GetStoredBatchBytesAsync"/>): an upload or a
+/// message batch that would take it past this is refused until the tenant deletes files or batches it no longer needs.
+/// </param>
 public sealed record BatchOptions(
     int Concurrency = 4,
     int Parallel = 4,
     int MaxRequests = 50_000,
     long MaxFileBytes = 100L * 1024 * 1024,
-    TimeSpan? CompletionWindow = null)
+    TimeSpan? CompletionWindow = null,
+    long MaxTenantBytes = 10L * 1024 * 1024 * 1024)
 {
     public static readonly BatchOptions Default = new();
 
@@ -34,6 +39,10 @@ public sealed record BatchOptions(
         if (MaxFileBytes is < 1024 or > 1L << 30)
         {
             yield return "batches.maxFileBytes must be 1024 to 1073741824";
+        }
+        if (MaxTenantBytes is < 1024 or > 1L << 40)
+        {
+            yield return "batches.maxTenantBytes must be 1024 to 1099511627776";
         }
         if (EffectiveCompletionWindow <= TimeSpan.Zero)
         {

@@ -31,6 +31,10 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
         {
             return refused;
         }
+        if (await BatchEndpoint.OverStorageAsync(store, options, call.Caller!.Tenant.Id, items.Sum(i => (long)i.Body.Length), context.RequestAborted) is { } full)
+        {
+            return full;
+        }
         var batch = new BatchJob(RequestPipeline.NewId("msgbatch_", now), BatchApi.Anthropic, call.Caller!.Tenant.Id, call.Caller.Key.Id,
             BatchInput.MessagesEndpoint, BatchStates.InProgress, now, now + options.EffectiveCompletionWindow)
         {

@@ -49,6 +49,10 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         {
             return GatewayError.Invalid("The form has no 'file'.", "file");
         }
+        if (await BatchEndpoint.OverStorageAsync(store, options, call.Caller!.Tenant.Id, upload.Length, context.RequestAborted) is { } full)
+        {
+            return full;
+        }
         var content = new byte[upload.Length];
         await using (var read = upload.OpenReadStream())
         {

@@ -283,7 +283,8 @@ public static class ConfigLoader
                 Parallel: Int(batches, "parallel") ?? Batches.BatchOptions.Default.Parallel,
                 MaxRequests: Int(batches, "maxRequests") ?? Batches.BatchOptions.Default.MaxRequests,
                 MaxFileBytes: Long(batches, "maxFileBytes") ?? Batches.BatchOptions.Default.MaxFileBytes,
-                CompletionWindow: Seconds(batches, "completionWindowSeconds"));
+                CompletionWindow: Seconds(batches, "completionWindowSeconds"),
+                MaxTenantBytes: Long(batches, "maxTenantBytes") ?? Batches.BatchOptions.Default.MaxTenantBytes);
             Errors.AddRange(batchOptions.Validate());
 
             var catalog = new CatalogConfig(

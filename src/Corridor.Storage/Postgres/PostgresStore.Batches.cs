@@ -101,6 +101,19 @@ internal sealed partial class PostgresStore
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
+    public async Task<long> GetStoredBatchBytesAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        // OpenAI batches' requests are in their input files (counted there), so only message batches' are summed.
+        await using var command = _dataSource.CreateCommand("""
+            SELECT ((SELECT coalesce(sum(bytes), 0) FROM files WHERE tenant_id = $1)
+                 + (SELECT coalesce(sum(octet_length(i.body) + coalesce(octet_length(i.response), 0)), 0)
+                    FROM batches b JOIN batch_items i ON i.batch_id = b.id WHERE b.tenant_id = $1 AND b.api = $2))::bigint
+            """);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(StoreRows.BatchApiName(BatchApi.Anthropic));
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The batch, then its requests with binary COPY (up to 100,000 of them), in one transaction.</summary>
     public Task AddBatchAsync(BatchJob batch, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
     {

@@ -64,6 +64,21 @@ internal sealed partial class SqliteStore
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
+    public async Task<long> GetStoredBatchBytesAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        // OpenAI batches' requests are in their input files (counted there), so only message batches' are summed.
+        command.CommandText = """
+            SELECT (SELECT coalesce(sum(bytes), 0) FROM files WHERE tenant_id = $tenant_id)
+                 + (SELECT coalesce(sum(length(i.body) + coalesce(length(i.response), 0)), 0)
+                    FROM batches b JOIN batch_items i ON i.batch_id = b.id WHERE b.tenant_id = $tenant_id AND b.api = $api)
+            """;
+        command.Parameters.AddWithValue("$tenant_id", tenantId);
+        command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(BatchApi.Anthropic));
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async Task AddBatchAsync(BatchJob batch, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);

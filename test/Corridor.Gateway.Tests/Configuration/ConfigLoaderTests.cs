@@ -800,6 +800,19 @@ public sealed class PricingAndShadowConfigTests
         Assert.Contains(result.Errors, e => e.Contains(error, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("batches: { maxTenantBytes: 100 }", "batches.maxTenantBytes must be 1024 to 1099511627776")]
+    [InlineData("batches: { maxTenantBytes: 2000000000000 }", "batches.maxTenantBytes must be 1024 to 1099511627776")]
+    [InlineData("batches: { maxTenantByte: 5000 }", "did you mean maxTenantBytes?")]
+    public void BadBatchStorageLimits_StopStart_WithAClearError(string batches, string error)
+    {
+        var result = ConfigLoader.Parse(Minimal + "\n" + batches + "\n", "/srv/corridor");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Errors, e => e.Contains(error, StringComparison.Ordinal));
+        Assert.Equal(10L << 30, ConfigLoader.Parse(Minimal, "/srv/corridor").Config!.Batches.MaxTenantBytes);
+    }
+
     [Fact]
     public void ASellPricesBatchDiscountAboveOne_StopsStart_NamingTheDeployment()
     {

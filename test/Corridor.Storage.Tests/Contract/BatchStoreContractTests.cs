@@ -105,6 +105,21 @@ public abstract class BatchStoreContractTests : StoreContract
     }
 
     [Fact]
+    public async Task ATenantsStoredBatchBytes_AreItsFiles_AndItsMessageBatchesRequestsAndAnswers()
+    {
+        await Store.AddFileAsync(File("file-1", "acme", new string('a', 100)), None).WithTimeout();
+        await Store.AddFileAsync(File("file-2", "acme", new string('b', 50), second: 1), None).WithTimeout();
+        await Store.AddFileAsync(File("file-3", "other", new string('c', 1000)), None).WithTimeout();
+        // Items(3) has the bodies {"n":0}, {"n":1}, {"n":2}: 7 bytes each. An OpenAI batch's are in its input file already.
+        await Store.AddBatchAsync(Batch("msgbatch_1", api: BatchApi.Anthropic), Items(3), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_1"), Items(3), None).WithTimeout();
+        await Store.SaveBatchItemAsync("msgbatch_1", new BatchItem(1, "req-1", []) { State = BatchItemStates.Succeeded, Status = 200, Response = "{\"ok\":true}"u8.ToArray() }, None).WithTimeout();
+
+        Assert.Equal((100 + 50 + (3 * 7) + 11, 1000L, 0L), (await Store.GetStoredBatchBytesAsync("acme", None).WithTimeout(),
+            await Store.GetStoredBatchBytesAsync("other", None).WithTimeout(), await Store.GetStoredBatchBytesAsync("nobody", None).WithTimeout()));
+    }
+
+    [Fact]
     public async Task AnAttemptCount_IsKeptWhileTheRequestStaysPending()
     {
         await Store.AddBatchAsync(Batch("batch_1"), Items(1), None).WithTimeout();
