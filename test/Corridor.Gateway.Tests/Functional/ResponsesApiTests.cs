@@ -212,25 +212,26 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
         Assert.Equal(call.CallId, assistant.GetProperty("tool_calls")[0].GetProperty("id").GetString());
     }
 
+    /// <summary>A tool loop whose first step a model that reasons in text (DeepSeek's) answered, sent on to <paramref name="model"/>.</summary>
+    private static string ReasoningToolLoop(string model) => """
+        {"model":"MODEL","input":[
+          {"role":"user","content":"What is the weather in Oslo?"},
+          {"type":"reasoning","id":"rs_1","summary":[],"content":[{"type":"reasoning_text","text":"I need the weather."}]},
+          {"type":"function_call","call_id":"call_A","name":"get_weather","arguments":"{\"city\":\"Oslo\"}"},
+          {"type":"function_call_output","call_id":"call_A","output":"4 degrees"}],
+         "tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]}
+        """.Replace("MODEL", model, StringComparison.Ordinal);
+
     [Fact]
     public async Task ReasoningSentBack_ReachesAnOpenAIKindUpstream_ButNotAzureOpenAI_WhichHasNoPlaceForIt()
     {
         await using var live = await LiveGateway.StartAsync(TestCatalog.Yaml);
         using var http = live.Http();
-        // A tool loop whose first step a model that reasons in text (DeepSeek's) answered, sent on to another model.
-        static string Loop(string model) => """
-            {"model":"MODEL","input":[
-              {"role":"user","content":"What is the weather in Oslo?"},
-              {"type":"reasoning","id":"rs_1","summary":[],"content":[{"type":"reasoning_text","text":"I need the weather."}]},
-              {"type":"function_call","call_id":"call_A","name":"get_weather","arguments":"{\"city\":\"Oslo\"}"},
-              {"type":"function_call_output","call_id":"call_A","output":"4 degrees"}],
-             "tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]}
-            """.Replace("MODEL", model, StringComparison.Ordinal);
 
         var before = await live.SimulatorReasoningPassedBackAsync().WithTimeout();
-        using var openAIKind = await http.PostAsync("/v1/responses", new StringContent(Loop("gpt-4.1"), Encoding.UTF8, "application/json")).WithTimeout();
+        using var openAIKind = await http.PostAsync("/v1/responses", new StringContent(ReasoningToolLoop("gpt-4.1"), Encoding.UTF8, "application/json")).WithTimeout();
         var afterOpenAIKind = await live.SimulatorReasoningPassedBackAsync().WithTimeout();
-        using var azure = await http.PostAsync("/v1/responses", new StringContent(Loop("gpt-4.1-azure"), Encoding.UTF8, "application/json")).WithTimeout();
+        using var azure = await http.PostAsync("/v1/responses", new StringContent(ReasoningToolLoop("gpt-4.1-azure"), Encoding.UTF8, "application/json")).WithTimeout();
         var afterAzure = await live.SimulatorReasoningPassedBackAsync().WithTimeout();
 
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (openAIKind.StatusCode, azure.StatusCode));
@@ -250,18 +251,10 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
                 gpt-4.1-azure: { candidate: gpt-4.1, share: 1 }
             """);
         using var http = live.Http();
-        static string Loop(string model) => """
-            {"model":"MODEL","input":[
-              {"role":"user","content":"What is the weather in Oslo?"},
-              {"type":"reasoning","id":"rs_1","summary":[],"content":[{"type":"reasoning_text","text":"I need the weather."}]},
-              {"type":"function_call","call_id":"call_A","name":"get_weather","arguments":"{\"city\":\"Oslo\"}"},
-              {"type":"function_call_output","call_id":"call_A","output":"4 degrees"}],
-             "tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]}
-            """.Replace("MODEL", model, StringComparison.Ordinal);
         async Task<long> PassedBackAsync(string model)
         {
             var before = await live.SimulatorReasoningPassedBackAsync().WithTimeout();
-            using var response = await http.PostAsync("/v1/responses", new StringContent(Loop(model), Encoding.UTF8, "application/json")).WithTimeout();
+            using var response = await http.PostAsync("/v1/responses", new StringContent(ReasoningToolLoop(model), Encoding.UTF8, "application/json")).WithTimeout();
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var primary = response.Headers.GetValues("x-corridor-request-id").Single();
             await live.LedgerRowAsync(r => r.ShadowOf == primary).WithTimeout();
