@@ -11,7 +11,10 @@ public enum AdmissionVerdict
     /// <summary>Weighted tokens per minute used up; retry after <see cref="AdmissionResult.RetryAfter"/>.</summary>
     TokenRateExceeded,
 
-    /// <summary>The request alone needs more tokens than a whole minute allows: waiting will not help.</summary>
+    /// <summary>
+    /// The request alone needs more tokens than a whole minute allows (a batch's: than its share of a minute): waiting
+    /// will not help.
+    /// </summary>
     TokensAboveLimit,
 
     ConcurrentStreamsExceeded,
@@ -47,7 +50,9 @@ public enum BudgetAlerts
 /// <summary>
 /// What admission needs to know of one request: who sends it (with the effective limits of its tenant and key), the
 /// weighted tokens and the worst-case cost to reserve, whether it holds a stream, and the factor the monitor's
-/// enforcement applies to the rate and stream limits (1: as configured; 0.25: a quarter; a throttled subject).
+/// enforcement applies to the rate and stream limits (1: as configured; 0.25: a quarter; a throttled subject), and the
+/// share of each rate limit (requests and tokens per minute) the request may fill, counting what the window holds already:
+/// 1 for a live request, <c>batches.limitShare</c> for a batch's, so batches leave live traffic the rest of each limit.
 /// </summary>
 public readonly record struct AdmissionRequest(
     string TenantId,
@@ -57,7 +62,8 @@ public readonly record struct AdmissionRequest(
     long Tokens,
     decimal WorstCaseCost,
     bool Stream,
-    double LimitFactor = 1.0);
+    double LimitFactor = 1.0,
+    double LimitShare = 1.0);
 
 /// <summary>
 /// The answer: the verdict, whose limit decided it, how long to wait when waiting helps, and where the request and

@@ -25,6 +25,7 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
         var now = time.GetTimestamp();
         var budgets = request.TenantLimits.HasBudgets || request.KeyLimits.HasBudgets;
         var today = budgets ? Today() : default;
+        var horizon = Horizon(request.LimitShare);
         using (tenant.Gate.EnterScope())
         using (key.Gate.EnterScope())
         {
@@ -33,8 +34,8 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
                 tenant.Roll(today);
                 key.Roll(today);
             }
-            var refused = Check(tenant, request.TenantLimits, LimitScope.Tenant, in request, now)
-                ?? Check(key, request.KeyLimits, LimitScope.Key, in request, now);
+            var refused = Check(tenant, request.TenantLimits, LimitScope.Tenant, in request, now, horizon)
+                ?? Check(key, request.KeyLimits, LimitScope.Key, in request, now, horizon);
             if (refused is { } refusal)
             {
                 // A refusal shows where the rate limits stand too (a stream slot or a budget refused; the other kind of
@@ -142,7 +143,14 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
     private static Subject Get(ConcurrentDictionary<string, Subject> subjects, LimitScope scope, string id) =>
         subjects.TryGetValue(id, out var subject) ? subject : subjects.GetOrAdd(id, static (id, scope) => new Subject(scope, id), scope);
 
-    private AdmissionResult? Check(Subject subject, Limits limits, LimitScope scope, in AdmissionRequest request, long now)
+    /// <summary>
+    /// Where a rate window, with the request, must end for it to be admitted: a whole minute ahead of now for a live
+    /// request; for a batch's, its share of the minute, so what live and batch requests hold together stays within the
+    /// share of the limit.
+    /// </summary>
+    private long Horizon(double share) => share >= 1.0 ? _minute : (long)(_minute * Math.Max(0, share));
+
+    private AdmissionResult? Check(Subject subject, Limits limits, LimitScope scope, in AdmissionRequest request, long now, long horizon)
     {
         if (request.Stream && Scaled(limits.ConcurrentStreams, request.LimitFactor) is { } streams && subject.Streams >= streams)
         {
@@ -157,7 +165,7 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
             return Refusal(AdmissionVerdict.BudgetExhausted, scope, TimeSpan.Zero, BudgetPeriod.Month);
         }
         if (Scaled(limits.RequestsPerMinute, request.LimitFactor) is { } rpm
-            && !subject.Requests.CanTake(1, rpm, _minute, now, out var requestWait))
+            && !subject.Requests.CanTake(1, rpm, _minute, horizon, now, out var requestWait))
         {
             return Refusal(AdmissionVerdict.RequestRateExceeded, scope, RateWindow.Ticks(requestWait, time.TimestampFrequency)) with
             {
@@ -167,14 +175,14 @@ public sealed class LocalAdmissionCounters(TimeProvider time) : IAdmissionCounte
         }
         if (Scaled(limits.TokensPerMinute, request.LimitFactor) is { } tpm && request.Tokens > 0)
         {
-            if (request.Tokens > tpm)
+            if (request.Tokens > tpm || (horizon < _minute && !RateWindow.Fits(request.Tokens, tpm, _minute, horizon)))
             {
                 return Refusal(AdmissionVerdict.TokensAboveLimit, scope, TimeSpan.Zero) with
                 {
                     Tokens = subject.TokenStatus(limits, request.LimitFactor, _minute, now, time.TimestampFrequency),
                 };
             }
-            if (!subject.Tokens.CanTake(request.Tokens, tpm, _minute, now, out var tokenWait))
+            if (!subject.Tokens.CanTake(request.Tokens, tpm, _minute, horizon, now, out var tokenWait))
             {
                 return Refusal(AdmissionVerdict.TokenRateExceeded, scope, RateWindow.Ticks(tokenWait, time.TimestampFrequency)) with
                 {

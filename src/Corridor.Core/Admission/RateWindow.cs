@@ -21,18 +21,26 @@ public struct RateWindow
     /// Whether <paramref name="units"/> could be taken now from a window of <paramref name="limit"/> per <paramref name="period"/>
     /// ticks. When not, <paramref name="retryAfter"/> is how long until they could.
     /// </summary>
-    public readonly bool CanTake(long units, long limit, long period, long now, out long retryAfter)
+    public readonly bool CanTake(long units, long limit, long period, long now, out long retryAfter) =>
+        CanTake(units, limit, period, period, now, out retryAfter);
+
+    /// <summary>
+    /// Whether <paramref name="units"/> could be taken now while the window, with them, stays within
+    /// <paramref name="horizon"/> ticks of its <paramref name="period"/> (a share of the limit: half the period allows
+    /// half of it, what others took counted). When not, <paramref name="retryAfter"/> is how long until they could.
+    /// </summary>
+    public readonly bool CanTake(long units, long limit, long period, long horizon, long now, out long retryAfter)
     {
         var next = Math.Max(_theoreticalArrival, now) + Interval(units, limit, period);
-        retryAfter = Math.Max(0, next - now - period);
-        return next - now <= period;
+        retryAfter = Math.Max(0, next - now - horizon);
+        return next - now <= horizon;
     }
 
-    /// <summary>Takes <paramref name="units"/>; call after <see cref="CanTake"/> said yes, under the same lock.</summary>
+    /// <summary>Takes <paramref name="units"/>; call after <see cref="CanTake(long, long, long, long, long, out long)"/> said yes, under the same lock.</summary>
     public void Take(long units, long limit, long period, long now) =>
         _theoreticalArrival = Math.Max(_theoreticalArrival, now) + Interval(units, limit, period);
 
-    /// <summary>Takes <paramref name="units"/> when allowed (<see cref="CanTake"/> then <see cref="Take"/>).</summary>
+    /// <summary>Takes <paramref name="units"/> when allowed (<see cref="CanTake(long, long, long, long, out long)"/> then <see cref="Take"/>).</summary>
     public bool TryTake(long units, long limit, long period, long now, out long retryAfter)
     {
         if (!CanTake(units, limit, period, now, out retryAfter))
@@ -69,6 +77,9 @@ public struct RateWindow
         var remaining = used >= period ? 0 : (long)((double)(period - used) * limit / period);
         return new RateStatus(limit, remaining, Ticks(used, frequency));
     }
+
+    /// <summary>Whether <paramref name="units"/> could ever be taken within <paramref name="horizon"/>: from an empty window.</summary>
+    public static bool Fits(long units, long limit, long period, long horizon) => Interval(units, limit, period) <= horizon;
 
     public static TimeSpan Ticks(long ticks, long frequency) =>
         TimeSpan.FromTicks((long)(ticks * ((double)TimeSpan.TicksPerSecond / frequency)));

@@ -12,8 +12,8 @@ public sealed class FleetAdmissionCountersTests
     private readonly FakeClock _clock = new();
     private readonly MemoryLeaseBook _book = new();
 
-    private static AdmissionRequest Request(Limits? tenant = null, Limits? key = null, long tokens = 0, decimal cost = 0m, bool stream = false, string keyId = "key_a") =>
-        new("acme", tenant ?? Limits.None, keyId, key ?? Limits.None, tokens, cost, stream);
+    private static AdmissionRequest Request(Limits? tenant = null, Limits? key = null, long tokens = 0, decimal cost = 0m, bool stream = false, string keyId = "key_a", double share = 1.0) =>
+        new("acme", tenant ?? Limits.None, keyId, key ?? Limits.None, tokens, cost, stream, LimitShare: share);
 
     private FleetAdmissionCounters Replica(LeaseSizing? sizing = null) => new(_clock, sizing ?? new LeaseSizing());
 
@@ -55,6 +55,27 @@ public sealed class FleetAdmissionCountersTests
         Assert.Equal(TimeSpan.FromSeconds(45), refused.RetryAfter);
         Assert.Equal(new RateStatus(2, 0, TimeSpan.FromSeconds(45)), refused.Requests);
         Assert.False(none.IsHeld);
+    }
+
+    [Fact]
+    public void ABatchRequest_IsRefusedAtItsShareOfTheReplicasWindow_AndGivesBackWhatItTookOfTheSlices()
+    {
+        var replica = Replica();
+        var limits = new Limits { RequestsPerMinute = 4 };
+        Admit(replica, Request(key: limits, share: 0.5));
+        Admit(replica, Request(key: limits, share: 0.5));
+        Pump(replica);
+
+        var batch = replica.TryAdmit(Request(key: limits, share: 0.5), out var none);
+
+        Assert.Equal(AdmissionVerdict.RequestRateExceeded, batch.Verdict);
+        Assert.Equal(TimeSpan.FromSeconds(15), batch.RetryAfter);
+        Assert.False(none.IsHeld);
+        // The live requests get the other half, the slice the refused batch request had spent from included.
+        Admit(replica, Request(key: limits));
+        Admit(replica, Request(key: limits));
+        Pump(replica);
+        Assert.Equal(AdmissionVerdict.RequestRateExceeded, replica.TryAdmit(Request(key: limits), out _).Verdict);
     }
 
     [Fact]

@@ -9,8 +9,8 @@ public sealed class LocalAdmissionCountersTests
 
     public LocalAdmissionCountersTests() => _counters = new LocalAdmissionCounters(_clock);
 
-    private static AdmissionRequest Request(Limits? tenant = null, Limits? key = null, long tokens = 0, decimal cost = 0m, bool stream = false, double factor = 1.0, string keyId = "key_a") =>
-        new("acme", tenant ?? Limits.None, keyId, key ?? Limits.None, tokens, cost, stream, factor);
+    private static AdmissionRequest Request(Limits? tenant = null, Limits? key = null, long tokens = 0, decimal cost = 0m, bool stream = false, double factor = 1.0, string keyId = "key_a", double share = 1.0) =>
+        new("acme", tenant ?? Limits.None, keyId, key ?? Limits.None, tokens, cost, stream, factor, share);
 
     [Fact]
     public void RequestsPerMinute_RefusesTheRequestOverTheLimit_WithRetryAfterAndHeadersValues()
@@ -104,6 +104,96 @@ public sealed class LocalAdmissionCountersTests
 
         Assert.Equal(AdmissionVerdict.TokensAboveLimit, refused.Verdict);
         Assert.Equal(TimeSpan.Zero, refused.RetryAfter);
+    }
+
+    [Fact]
+    public void ABatchRequest_IsRefusedAtItsShareOfTheKeysRequestsPerMinute_WhileALiveOneIsAdmittedUpToTheLimit()
+    {
+        var limits = new Limits { RequestsPerMinute = 4 };
+        Assert.True(_counters.TryAdmit(Request(key: limits, share: 0.5), out _).Admitted);
+        Assert.True(_counters.TryAdmit(Request(key: limits, share: 0.5), out _).Admitted);
+
+        var batch = _counters.TryAdmit(Request(key: limits, share: 0.5), out var none);
+        Assert.Equal(AdmissionVerdict.RequestRateExceeded, batch.Verdict);
+        Assert.Equal(LimitScope.Key, batch.Scope);
+        // Two of four taken (30 s of the minute); a third would reach 45 s, 15 s past the share's 30 s.
+        Assert.Equal(TimeSpan.FromSeconds(15), batch.RetryAfter);
+        Assert.False(none.IsHeld);
+
+        Assert.True(_counters.TryAdmit(Request(key: limits), out _).Admitted);
+        Assert.True(_counters.TryAdmit(Request(key: limits), out _).Admitted);
+        Assert.Equal(AdmissionVerdict.RequestRateExceeded, _counters.TryAdmit(Request(key: limits), out _).Verdict);
+
+        // The live requests count for the batch too: 15 s on, three of four are held (45 s), so the batch's next request
+        // (15 s more) waits until only one is (15 s, and its own makes 30 s): 30 s.
+        _clock.Advance(TimeSpan.FromSeconds(15));
+        var waiting = _counters.TryAdmit(Request(key: limits, share: 0.5), out _);
+        Assert.Equal(TimeSpan.FromSeconds(30), waiting.RetryAfter);
+        _clock.Advance(waiting.RetryAfter);
+        Assert.True(_counters.TryAdmit(Request(key: limits, share: 0.5), out _).Admitted);
+    }
+
+    [Fact]
+    public void ABatchRequest_IsRefusedAtItsShareOfTheTenantsRequestsPerMinute_AcrossItsKeys()
+    {
+        var tenant = new Limits { RequestsPerMinute = 4 };
+        Assert.True(_counters.TryAdmit(Request(tenant, share: 0.5, keyId: "key_a"), out _).Admitted);
+        Assert.True(_counters.TryAdmit(Request(tenant, share: 0.5, keyId: "key_b"), out _).Admitted);
+
+        var batch = _counters.TryAdmit(Request(tenant, share: 0.5, keyId: "key_c"), out _);
+        Assert.Equal(AdmissionVerdict.RequestRateExceeded, batch.Verdict);
+        Assert.Equal(LimitScope.Tenant, batch.Scope);
+        Assert.Equal(TimeSpan.FromSeconds(15), batch.RetryAfter);
+
+        Assert.True(_counters.TryAdmit(Request(tenant, keyId: "key_c"), out _).Admitted);
+        Assert.True(_counters.TryAdmit(Request(tenant, keyId: "key_a"), out _).Admitted);
+    }
+
+    [Fact]
+    public void ABatchRequest_IsRefusedAtItsShareOfTokensPerMinute_OfTenantAndKey()
+    {
+        var limits = new Limits { TokensPerMinute = 1000 };
+        Assert.True(_counters.TryAdmit(Request(tenant: limits, share: 0.5, tokens: 300), out _).Admitted);
+
+        var tenant = _counters.TryAdmit(Request(tenant: limits, share: 0.5, tokens: 300), out _);
+        Assert.Equal(AdmissionVerdict.TokenRateExceeded, tenant.Verdict);
+        Assert.Equal(LimitScope.Tenant, tenant.Scope);
+        // 300 of 1000 is 18 s of the minute; 600 would be 36 s, 6 s past the share's 30 s.
+        Assert.Equal(TimeSpan.FromSeconds(6), tenant.RetryAfter);
+        Assert.True(_counters.TryAdmit(Request(tenant: limits, share: 0.5, tokens: 200), out _).Admitted);
+        Assert.True(_counters.TryAdmit(Request(tenant: limits, tokens: 500), out _).Admitted);
+
+        Assert.True(_counters.TryAdmit(Request(key: limits, share: 0.5, tokens: 500, keyId: "key_b"), out _).Admitted);
+        var key = _counters.TryAdmit(Request(key: limits, share: 0.5, tokens: 1, keyId: "key_b"), out _);
+        Assert.Equal(AdmissionVerdict.TokenRateExceeded, key.Verdict);
+        Assert.Equal(LimitScope.Key, key.Scope);
+        Assert.True(_counters.TryAdmit(Request(key: limits, tokens: 500, keyId: "key_b"), out _).Admitted);
+    }
+
+    [Fact]
+    public void ABatchRequestNeedingMoreTokensThanItsShareOfAWholeMinute_IsRefusedAsAboveTheLimit()
+    {
+        var limits = new Limits { TokensPerMinute = 1000 };
+
+        var batch = _counters.TryAdmit(Request(key: limits, share: 0.5, tokens: 501), out _);
+        Assert.Equal(AdmissionVerdict.TokensAboveLimit, batch.Verdict);
+        Assert.Equal(TimeSpan.Zero, batch.RetryAfter);
+        Assert.True(_counters.TryAdmit(Request(key: limits, tokens: 501), out _).Admitted);
+    }
+
+    [Fact]
+    public void ABatchRequest_WithAShareOfOne_IsAdmittedAsALiveOne()
+    {
+        var limits = new Limits { RequestsPerMinute = 4, TokensPerMinute = 1000 };
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(_counters.TryAdmit(Request(key: limits, share: 1.0, tokens: 250), out _).Admitted);
+        }
+
+        var batch = _counters.TryAdmit(Request(key: limits, share: 1.0, tokens: 250), out _);
+        Assert.Equal(AdmissionVerdict.RequestRateExceeded, batch.Verdict);
+        Assert.Equal(TimeSpan.FromSeconds(15), batch.RetryAfter);
+        Assert.Equal(AdmissionVerdict.TokensAboveLimit, _counters.TryAdmit(Request(key: new Limits { TokensPerMinute = 1000 }, share: 1.0, tokens: 1001, keyId: "key_b"), out _).Verdict);
     }
 
     [Fact]
