@@ -1,5 +1,7 @@
+using System.Globalization;
 using Corridor.Core.Admission;
 using Corridor.Core.Catalog;
+using Corridor.Gateway.Batches;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
@@ -12,10 +14,14 @@ namespace Corridor.Gateway.Admission;
 /// Step 5 of the pipeline: rate limits, stream slots and the budget reservation of the caller's tenant and key, and
 /// their settlement once the request has ended, whatever the ending. The arithmetic lives in
 /// <see cref="IAdmissionCounters"/> (Corridor.Core); this class turns a request into what it reserves, and a refusal
-/// into an error and headers in the client's dialect.
+/// into an error and headers in the client's dialect. A batch's request (<see cref="CorridorRequestFeature.Batch"/>) may fill
+/// only <see cref="BatchOptions.LimitShare"/> of each rate limit, so batches leave live requests the rest.
 /// </summary>
-internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider time, ILogger<Admitter> logger)
+internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider time, ILogger<Admitter> logger, BatchOptions? batches = null)
 {
+    /// <summary>The share of each rate limit a batch's request may fill (<c>batches.limitShare</c>, read at start).</summary>
+    private readonly double _batchShare = (batches ?? BatchOptions.Default).LimitShare;
+
     /// <summary>
     /// How long a request waits for a fleet replica's slice of a shared allowance to arrive from the database (in
     /// milliseconds, normally) before it is refused with "try again in 1s", and how often it looks.
@@ -53,7 +59,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
             }
         }
         var admission = new AdmissionRequest(caller.Tenant.Id, limits.Tenant, caller.Key.Id, limits.Key, tokens, worstCase,
-            request.Stream && call.Operation != Operation.Embeddings, call.Enforcement.LimitFactor);
+            request.Stream && call.Operation != Operation.Embeddings, call.Enforcement.LimitFactor, call.Batch ? _batchShare : 1.0);
         return AdmitAsync(context, call, admission);
     }
 
@@ -118,7 +124,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
             // to upload, or the request waited for a fleet slice.
             RateLimitHeaders.Write(context.Response.Headers, call.Dialect, result.Requests, result.Tokens, time.GetUtcNow());
         }
-        return result.Admitted ? null : Refusal(call, result, tokens, call.Config.Config.Admission.Currency);
+        return result.Admitted ? null : Refusal(call, result, tokens, call.Config.Config.Admission.Currency, call.Batch ? _batchShare : 1.0);
     }
 
     /// <summary>
@@ -168,9 +174,11 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
         }
     }
 
-    private static GatewayError Refusal(CorridorRequestFeature call, in AdmissionResult result, long tokens, string currency)
+    private static GatewayError Refusal(CorridorRequestFeature call, in AdmissionResult result, long tokens, string currency, double share)
     {
         var who = result.Scope == LimitScope.Tenant ? $"tenant '{call.Caller!.Tenant.Id}'" : $"key '{call.Caller!.Key.Id}'";
+        // A batch's request is refused at its share of a rate: the message says so, or "remaining" would not add up.
+        var ofIt = share < 1.0 ? $" (a batch may use {share.ToString("0.###", CultureInfo.InvariantCulture)} of it)" : "";
         var retryAfter = result.RetryAfter > TimeSpan.Zero ? RateLimitHeaders.RetryAfterSeconds(result.RetryAfter) : null;
         switch (result.Verdict)
         {
@@ -186,7 +194,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
             case AdmissionVerdict.TokensAboveLimit:
                 call.Outcome = Core.Metering.RequestOutcome.RateLimited;
                 return new GatewayError(ErrorKind.RateLimited,
-                    $"Request too large: tokens per minute (TPM) of {who}: limit {result.Tokens.Limit}, requested {tokens} (the prompt and max_tokens). "
+                    $"Request too large: tokens per minute (TPM) of {who}: limit {result.Tokens.Limit}{ofIt}, requested {tokens} (the prompt and max_tokens). "
                     + "Send a shorter prompt or a lower max_tokens.", "rate_limit_exceeded", "max_tokens");
             case AdmissionVerdict.ConcurrentStreamsExceeded:
                 call.Outcome = Core.Metering.RequestOutcome.RateLimited;
@@ -209,7 +217,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
                     ? ("requests per minute (RPM)", result.Requests)
                     : ("tokens per minute (TPM)", result.Tokens);
                 return new GatewayError(ErrorKind.RateLimited,
-                    $"Rate limit reached for {what} of {who}: limit {status.Limit}, remaining {status.Remaining}. "
+                    $"Rate limit reached for {what} of {who}: limit {status.Limit}{ofIt}, remaining {status.Remaining}. "
                     + $"Please try again in {RateLimitHeaders.OpenAIDuration(result.RetryAfter)}.", "rate_limit_exceeded")
                 {
                     RetryAfter = retryAfter,

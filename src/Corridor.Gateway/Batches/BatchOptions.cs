@@ -10,13 +10,18 @@ namespace Corridor.Gateway.Batches;
 /// The most a tenant may keep stored for batches (<see cref="Storage.ICorridorStore.GetStoredBatchBytesAsync"/>): an upload or a
 /// message batch that would take it past this is refused until the tenant deletes files or batches it no longer needs.
 /// </param>
+/// <param name="LimitShare">
+/// The share (above 0, at most 1) of each requests- and tokens-per-minute limit of a tenant and key that a batch's request
+/// may fill, live and batch use of the window counted together; live requests keep the rest (docs/limits-and-budgets.md).
+/// </param>
 public sealed record BatchOptions(
     int Concurrency = 4,
     int Parallel = 4,
     int MaxRequests = 50_000,
     long MaxFileBytes = 100L * 1024 * 1024,
     TimeSpan? CompletionWindow = null,
-    long MaxTenantBytes = 10L * 1024 * 1024 * 1024)
+    long MaxTenantBytes = 10L * 1024 * 1024 * 1024,
+    double LimitShare = 0.5)
 {
     public static readonly BatchOptions Default = new();
 
@@ -47,6 +52,10 @@ public sealed record BatchOptions(
         if (EffectiveCompletionWindow <= TimeSpan.Zero)
         {
             yield return "batches.completionWindowSeconds must be positive";
+        }
+        if (LimitShare is not (> 0 and <= 1))
+        {
+            yield return "batches.limitShare must be above 0 and at most 1 (the share of a rate limit batches may use)";
         }
     }
 }

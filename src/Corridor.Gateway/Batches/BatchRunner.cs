@@ -17,7 +17,8 @@ namespace Corridor.Gateway.Batches;
 /// each through the same <see cref="RequestPipeline"/> as a client's request of the batch's key (so policy, enforcement,
 /// limits and budgets, routing, metering, the ledger and the monitor apply to it as to any other), and stores each result
 /// as it comes. A request refused by a rate limit (429, not a hard budget) waits as its <c>Retry-After</c> says and runs
-/// again, so a batch keeps within its key's limits instead of failing. Cancelled, the batch stops taking requests; past its
+/// again, so a batch keeps within its key's limits instead of failing; admission holds a batch's requests to
+/// <see cref="BatchOptions.LimitShare"/> of each rate limit, so the wait is the batch's and live requests keep the rest. Cancelled, the batch stops taking requests; past its
 /// completion window, its remaining requests expire; ended, its results are written (OpenAI's output and error files).
 /// </summary>
 internal sealed partial class BatchRunner(

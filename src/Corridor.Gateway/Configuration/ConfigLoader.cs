@@ -284,7 +284,8 @@ public static class ConfigLoader
                 MaxRequests: Int(batches, "maxRequests") ?? Batches.BatchOptions.Default.MaxRequests,
                 MaxFileBytes: Long(batches, "maxFileBytes") ?? Batches.BatchOptions.Default.MaxFileBytes,
                 CompletionWindow: Seconds(batches, "completionWindowSeconds"),
-                MaxTenantBytes: Long(batches, "maxTenantBytes") ?? Batches.BatchOptions.Default.MaxTenantBytes);
+                MaxTenantBytes: Long(batches, "maxTenantBytes") ?? Batches.BatchOptions.Default.MaxTenantBytes,
+                LimitShare: Double(batches, "limitShare") ?? Batches.BatchOptions.Default.LimitShare);
             Errors.AddRange(batchOptions.Validate());
 
             var catalog = new CatalogConfig(

@@ -1,5 +1,6 @@
 using Corridor.Core.Admission;
 using Corridor.Gateway.Admission;
+using Corridor.Gateway.Batches;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
 using Corridor.Testing;
@@ -29,6 +30,31 @@ public sealed class AdmitterTests
 
         Assert.Equal("59", context.Response.Headers["anthropic-ratelimit-requests-remaining"].ToString());
         Assert.Equal("2026-12-03T09:00:11Z", context.Response.Headers["anthropic-ratelimit-requests-reset"].ToString());
+    }
+
+    [Fact]
+    public async Task ABatchsRequest_IsRefusedAtTheBatchShare_WithTheRetryAfterTheRunnerWaits_WhileALiveOneIsAdmitted()
+    {
+        var admitter = new Admitter(new LocalAdmissionCounters(_clock), _clock, NullLogger<Admitter>.Instance, new BatchOptions(LimitShare: 0.5));
+        var limits = new Limits { RequestsPerMinute = 4 };
+        Assert.Null(await admitter.AdmitAsync(new DefaultHttpContext(), Batch(limits)).AsTask().WithTimeout());
+        Assert.Null(await admitter.AdmitAsync(new DefaultHttpContext(), Batch(limits)).AsTask().WithTimeout());
+
+        var refused = await admitter.AdmitAsync(new DefaultHttpContext(), Batch(limits)).AsTask().WithTimeout();
+
+        Assert.NotNull(refused);
+        Assert.Equal(ErrorKind.RateLimited, refused.Kind);
+        Assert.Equal("15", refused.RetryAfter);
+        Assert.Contains("limit 4 (a batch may use 0.5 of it), remaining 2", refused.Message, StringComparison.Ordinal);
+        Assert.Null(await admitter.AdmitAsync(new DefaultHttpContext(), Call(Dialect.OpenAI, limits)).AsTask().WithTimeout());
+        Assert.Null(await admitter.AdmitAsync(new DefaultHttpContext(), Call(Dialect.OpenAI, limits)).AsTask().WithTimeout());
+
+        CorridorRequestFeature Batch(Limits tenantLimits)
+        {
+            var call = Call(Dialect.OpenAI, tenantLimits);
+            call.InProcess = new InProcessCaller(call.Caller!.Key, call.RequestId, BatchId: "batch_1");
+            return call;
+        }
     }
 
     private CorridorRequestFeature Call(Dialect dialect, Limits tenantLimits) => AdmissionCalls.Chat(_clock, dialect, tenantLimits);

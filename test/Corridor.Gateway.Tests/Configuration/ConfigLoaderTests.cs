@@ -147,6 +147,26 @@ public sealed class ConfigLoaderTests
         Assert.Equal([error], result.Errors);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-0.5")]
+    [InlineData("1.01")]
+    public void ABatchLimitShareOutsideZeroToOne_IsListed(string share)
+    {
+        var result = ConfigLoader.Parse("batches: { limitShare: " + share + " }\n" + Minimal, "/srv");
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(["batches.limitShare must be above 0 and at most 1 (the share of a rate limit batches may use)"], result.Errors);
+    }
+
+    [Fact]
+    public void TheBatchLimitShare_IsRead_AndIsHalfByDefault()
+    {
+        Assert.Equal(0.5, ConfigLoader.Parse(Minimal, "/srv").Config!.Batches.LimitShare);
+        Assert.Equal(1.0, ConfigLoader.Parse("batches: { limitShare: 1 }\n" + Minimal, "/srv").Config!.Batches.LimitShare);
+        Assert.Equal(0.25, ConfigLoader.Parse("batches: { limitShare: 0.25 }\n" + Minimal, "/srv").Config!.Batches.LimitShare);
+    }
+
     [Fact]
     public void LedgerNumbersAtTheirBounds_AreTaken()
     {

@@ -83,11 +83,11 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
 
     private Task<JsonElement> WaitForOpenAIBatchAsync(string secret, string batchId) => WaitForOpenAIBatchAsync(Live, secret, batchId);
 
-    /// <summary>The batch as the OpenAI SDK's operation polls it, once it has ended (within the test timeout).</summary>
-    private static async Task<JsonElement> WaitForOpenAIBatchAsync(LiveGateway live, string secret, string batchId)
+    /// <summary>The batch as the OpenAI SDK's operation polls it, once it has ended (within the test timeout, or <paramref name="timeout"/>).</summary>
+    private static async Task<JsonElement> WaitForOpenAIBatchAsync(LiveGateway live, string secret, string batchId, TimeSpan? timeout = null)
     {
         var operation = await global::OpenAI.Batch.CreateBatchOperation.RehydrateAsync(live.OpenAI(secret).GetBatchClient(), batchId).WithTimeout();
-        await PollAsync().WithTimeout();
+        await PollAsync().WaitAsync(timeout ?? TestTimeouts.Default);
         return JsonDocument.Parse(operation.GetRawResponse().Content).RootElement.Clone();
 
         async Task PollAsync()
@@ -392,8 +392,9 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         var input = await UploadAsync(secret, JsonLines(Enumerable.Range(1, 6).Select(i => ChatLine($"q-{i}", "gpt-4.1", $"Question {i}")).ToArray()));
         using (var admin = fixture.Admin())
         {
-            // The batch's creation is one request of the minute; its requests get what is left.
-            using var set = await admin.PatchAsJsonAsync("/admin/tenants/batch-cancel/limits", new { rpm = 3 }).WithTimeout();
+            // The batch's creation is one request of the minute; its requests get what is left of their share (half by
+            // default): one request, then they wait.
+            using var set = await admin.PatchAsJsonAsync("/admin/tenants/batch-cancel/limits", new { rpm = 4 }).WithTimeout();
             Assert.Equal(HttpStatusCode.OK, set.StatusCode);
         }
         var batchId = (await CreateOpenAIBatchAsync(secret, input.Id)).GetProperty("id").GetString()!;
@@ -418,6 +419,38 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         Assert.Equal(completed, rows.Count(r => r.Billable));
         Assert.All(rows, r => Assert.EndsWith(" corridor-batch", r.UserAgent, StringComparison.Ordinal));
     }
+    [Fact]
+    public async Task ABatch_WaitingOnItsShareOfTheKeysRateLimit_LeavesTheKeysLiveRequestsServed()
+    {
+        const int Rpm = 12;
+        var secret = await Live.AddTenantWithKeyAsync("batch-share", "SG").WithTimeout();
+        var input = await UploadAsync(secret, JsonLines(Enumerable.Range(1, Rpm).Select(i => ChatLine($"q-{i}", "gpt-4.1", $"Question {i}")).ToArray()));
+        var keys = (Corridor.Gateway.Authentication.KeyCache)Live.Gateway.Services.GetService(typeof(Corridor.Gateway.Authentication.KeyCache))!;
+        Assert.Equal(Corridor.Gateway.Authentication.AuthenticationResult.Authenticated, keys.Authenticate(secret, out var key));
+        using (var admin = fixture.Admin())
+        {
+            using var set = await admin.PatchAsJsonAsync($"/admin/keys/{key!.Key.Id}/limits", new { rpm = Rpm }).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
+
+        // The creation is one live request of the minute; the batch's requests (batches.limitShare, 0.5 by default) take the
+        // window to half of it and then wait. Without the share they would take it all, and the live request below get a 429.
+        var batchId = (await CreateOpenAIBatchAsync(secret, input.Id)).GetProperty("id").GetString()!;
+        await Live.LedgerRowAsync(r => r.TenantId == "batch-share" && r.Outcome == RequestOutcome.RateLimited).WithTimeout();
+        using var http = Live.Http(secret);
+        using var live = await http.PostAsJsonAsync("/v1/chat/completions",
+            new { model = "gpt-4.1", max_tokens = 20, messages = new[] { new { role = "user", content = "Is my chat app still served?" } } }).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+
+        // The batch still ends whole, each of its requests run once its share of the window had room (a minute's work: Bulk).
+        var ended = await WaitForOpenAIBatchAsync(Live, secret, batchId, TestTimeouts.Bulk);
+        var counts = ended.GetProperty("request_counts");
+        Assert.Equal(("completed", Rpm, 0), (ended.GetProperty("status").GetString(), counts.GetProperty("completed").GetInt32(), counts.GetProperty("failed").GetInt32()));
+        var rows = (await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Where(r => r.TenantId == "batch-share").ToList();
+        Assert.All(rows.Where(r => r.Outcome == RequestOutcome.RateLimited), r => Assert.Equal(batchId, r.BatchId));
+        Assert.Equal(Rpm + 1, rows.Count(r => r.Billable));
+    }
+
     [Fact]
     public async Task ABatchInProgress_WhenTheGatewayRestarts_IsTakenUpAgain_AndEndsWithEveryRequestBilledOnce()
     {
