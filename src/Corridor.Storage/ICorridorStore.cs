@@ -185,8 +185,13 @@ public interface ICorridorStore : IAsyncDisposable
     Task<StoredFile?> GetFileAsync(string tenantId, string fileId, bool withContent, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep files");
 
-    /// <summary>The tenant's files, newest first, without their content.</summary>
-    Task<IReadOnlyList<StoredFile>> ListFilesAsync(string tenantId, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// A page of the tenant's files, without their content, newest first (oldest first when <paramref name="ascending"/>;
+    /// files made at the same moment in the order of their ids): at most <paramref name="limit"/>, only those of
+    /// <paramref name="purpose"/> when it is given, and only those past <paramref name="after"/> (a file id) in that order
+    /// when it is given. Null when <paramref name="after"/> is not one of the tenant's files.
+    /// </summary>
+    Task<IReadOnlyList<StoredFile>?> ListFilesAsync(string tenantId, string? purpose, string? after, bool ascending, int limit, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep files");
 
     /// <summary>Deletes the tenant's file; false when it has no such file.</summary>

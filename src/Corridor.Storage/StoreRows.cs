@@ -268,6 +268,12 @@ internal abstract class StoreRows
     /// </summary>
     internal static string BatchPageOrder(string? before) => before is null ? "DESC" : "ASC";
 
+    /// <summary>
+    /// How a page of files is read: its direction (newest first unless <paramref name="ascending"/>) and the comparison that
+    /// keeps the files past a cursor file's <c>(created_at, id)</c> in that direction.
+    /// </summary>
+    internal static (string Order, string Past) FilePageOrder(bool ascending) => ascending ? ("ASC", ">") : ("DESC", "<");
+
     /// <summary>How <paramref name="api"/> is kept in <c>batches.api</c>.</summary>
     internal static string BatchApiName(BatchApi api) => api == BatchApi.OpenAI ? "openai" : "anthropic";
 

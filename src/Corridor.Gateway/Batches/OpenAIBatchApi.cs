@@ -14,6 +14,9 @@ namespace Corridor.Gateway.Batches;
 /// </summary>
 internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner, ICorridorStore store, BatchOptions options, TimeProvider time)
 {
+    /// <summary>The most files a list answers with, and how many it answers with when <c>limit</c> is not given, as OpenAI's.</summary>
+    private const int MaxFilesListed = 10_000;
+
     public Task UploadFileAsync(HttpContext context) => endpoint.ServeAsync(context, Dialect.OpenAI, async call =>
     {
         var request = context.Request;
@@ -64,23 +67,30 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         return await BatchEndpoint.JsonAsync(context, json => BatchDocuments.WriteFile(json, file));
     }, admit: true);
 
+    /// <summary>
+    /// OpenAI's list of files: those of <c>purpose</c> when it is given, <c>limit</c> of them (1–10,000; 10,000 by default),
+    /// newest first unless <c>order</c> is <c>asc</c>, past the file <c>after</c> in that order when it is given.
+    /// </summary>
     public Task ListFilesAsync(HttpContext context) => endpoint.ServeAsync(context, Dialect.OpenAI, async call =>
     {
-        var files = await store.ListFilesAsync(call.Caller!.Tenant.Id, context.RequestAborted);
-        var purpose = context.Request.Query["purpose"].ToString();
-        return await BatchEndpoint.JsonAsync(context, json =>
+        if (BatchEndpoint.Limit(context, MaxFilesListed, MaxFilesListed) is not { } limit)
         {
-            json.WriteStartObject();
-            json.WriteString("object", "list");
-            json.WriteStartArray("data");
-            foreach (var file in files.Where(f => purpose.Length == 0 || f.Purpose == purpose))
-            {
-                BatchDocuments.WriteFile(json, file);
-            }
-            json.WriteEndArray();
-            json.WriteBoolean("has_more", false);
-            json.WriteEndObject();
-        });
+            return GatewayError.Invalid($"'limit' must be 1 to {MaxFilesListed}.", "limit");
+        }
+        var query = context.Request.Query;
+        var order = query["order"] is { Count: > 0 } sent ? sent[0] : "desc";
+        if (order is not ("asc" or "desc"))
+        {
+            return GatewayError.Invalid($"'order' is \"{order}\": it must be \"asc\" or \"desc\".", "order");
+        }
+        var purpose = query["purpose"] is { Count: > 0 } purposes ? purposes[0] : null;
+        var after = query["after"] is { Count: > 0 } cursor ? cursor[0] : null;
+        var files = await store.ListFilesAsync(call.Caller!.Tenant.Id, purpose, after, order == "asc", limit + 1, context.RequestAborted);
+        if (files is null)
+        {
+            return GatewayError.Invalid($"No such File object: {after} ('after' must be the id of one of your files).", "after");
+        }
+        return await WriteListAsync(context, files, limit, f => f.Id, BatchDocuments.WriteFile);
     });
 
     public Task GetFileAsync(HttpContext context) => endpoint.ServeAsync(context, Dialect.OpenAI, async call =>
@@ -227,23 +237,32 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         }
         var after = context.Request.Query["after"] is { Count: > 0 } cursor ? cursor[0] : null;
         var batches = await store.ListBatchesAsync(call.Caller!.Tenant.Id, BatchApi.OpenAI, after, null, limit + 1, context.RequestAborted);
-        var page = batches.Take(limit).ToList();
-        return await BatchEndpoint.JsonAsync(context, json =>
+        return await WriteListAsync(context, batches, limit, b => b.Id, BatchDocuments.WriteOpenAIBatch);
+    });
+
+    /// <summary>
+    /// OpenAI's list object: the first <paramref name="limit"/> of <paramref name="rows"/> (read one more than the page, to
+    /// tell <c>has_more</c>), and the ids of the page's first and last.
+    /// </summary>
+    private static Task<GatewayError?> WriteListAsync<T>(HttpContext context, IReadOnlyList<T> rows, int limit, Func<T, string> id, Action<Utf8JsonWriter, T> write)
+    {
+        var page = rows.Take(limit).ToList();
+        return BatchEndpoint.JsonAsync(context, json =>
         {
             json.WriteStartObject();
             json.WriteString("object", "list");
             json.WriteStartArray("data");
-            foreach (var batch in page)
+            foreach (var row in page)
             {
-                BatchDocuments.WriteOpenAIBatch(json, batch);
+                write(json, row);
             }
             json.WriteEndArray();
-            json.WriteString("first_id", page.Count > 0 ? page[0].Id : null);
-            json.WriteString("last_id", page.Count > 0 ? page[^1].Id : null);
-            json.WriteBoolean("has_more", batches.Count > limit);
+            json.WriteString("first_id", page.Count > 0 ? id(page[0]) : null);
+            json.WriteString("last_id", page.Count > 0 ? id(page[^1]) : null);
+            json.WriteBoolean("has_more", rows.Count > limit);
             json.WriteEndObject();
         });
-    });
+    }
 
     /// <summary>The uploaded file's name without a path or control characters, at most 256 characters, as it is stored and shown.</summary>
     private static string FileName(string sent)

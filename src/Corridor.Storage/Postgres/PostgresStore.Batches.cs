@@ -89,9 +89,36 @@ internal sealed partial class PostgresStore
         return files.Count == 0 ? null : files[0];
     }
 
-    public Task<IReadOnlyList<StoredFile>> ListFilesAsync(string tenantId, CancellationToken cancellationToken) =>
-        QueryAsync($"SELECT {FileColumns} FROM files WHERE tenant_id = $1 ORDER BY created_at DESC, id COLLATE \"C\" DESC", tenantId,
-            PostgresValues.Rows.File, cancellationToken);
+    public async Task<IReadOnlyList<StoredFile>?> ListFilesAsync(string tenantId, string? purpose, string? after, bool ascending, int limit,
+        CancellationToken cancellationToken)
+    {
+        var (order, beyond) = StoreRows.FilePageOrder(ascending);
+        var past = "";
+        List<object> parameters = [tenantId, Text(purpose), limit];
+        if (after is not null)
+        {
+            // The cursor's place, read first: a cursor that is not the tenant's file is refused, not taken for an empty page.
+            var cursor = await QueryAsync("SELECT created_at FROM files WHERE id = $1 AND tenant_id = $2", r => r.GetFieldValue<DateTime>(0), cancellationToken, after, tenantId);
+            if (cursor.Count == 0)
+            {
+                return null;
+            }
+
+            parameters.AddRange([cursor[0], after]);
+            past = $"AND (created_at, id COLLATE \"C\") {beyond} ($4, $5::text COLLATE \"C\")";
+        }
+
+        return await QueryAsync(
+            $"""
+            SELECT {FileColumns} FROM files
+            WHERE tenant_id = $1 AND ($2::text IS NULL OR purpose = $2) {past}
+            ORDER BY created_at {order}, id COLLATE "C" {order}
+            LIMIT $3
+            """,
+            PostgresValues.Rows.File,
+            cancellationToken,
+            [.. parameters]);
+    }
 
     public async Task<bool> DeleteFileAsync(string tenantId, string fileId, CancellationToken cancellationToken)
     {

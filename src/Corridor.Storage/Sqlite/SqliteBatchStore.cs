@@ -45,12 +45,34 @@ internal sealed partial class SqliteStore
         return withContent ? file with { Content = (byte[])reader.GetValue(6) } : file;
     }
 
-    public async Task<IReadOnlyList<StoredFile>> ListFilesAsync(string tenantId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<StoredFile>?> ListFilesAsync(string tenantId, string? purpose, string? after, bool ascending, int limit,
+        CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {StoreRows.FileColumns} FROM files WHERE tenant_id = $tenant_id ORDER BY created_at DESC, id DESC";
         command.Parameters.AddWithValue("$tenant_id", tenantId);
+        var (order, beyond) = StoreRows.FilePageOrder(ascending);
+        var past = "";
+        if (after is not null)
+        {
+            // The cursor's place, read first: a cursor that is not the tenant's file is refused, not taken for an empty page.
+            command.CommandText = "SELECT created_at FROM files WHERE id = $after AND tenant_id = $tenant_id";
+            command.Parameters.AddWithValue("$after", after);
+            if (await command.ExecuteScalarAsync(cancellationToken) is not long afterCreatedAt)
+            {
+                return null;
+            }
+            command.Parameters.AddWithValue("$after_created_at", afterCreatedAt);
+            past = $"AND (created_at, id) {beyond} ($after_created_at, $after)";
+        }
+        command.CommandText = $"""
+            SELECT {StoreRows.FileColumns} FROM files
+            WHERE tenant_id = $tenant_id AND ($purpose IS NULL OR purpose = $purpose) {past}
+            ORDER BY created_at {order}, id {order}
+            LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$purpose", OrNull(purpose));
+        command.Parameters.AddWithValue("$limit", limit);
         return await ReadAllAsync(command, Rows.File, cancellationToken);
     }
 

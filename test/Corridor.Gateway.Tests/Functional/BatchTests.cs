@@ -265,6 +265,74 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
     }
 
     [Fact]
+    public async Task Files_AreListedAsOpenAIPagesThem_OfAPurpose_InEitherOrder_PastAFile()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-file-pages", "SG").WithTimeout();
+        var input = await UploadAsync(secret, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi")));
+        var ended = await WaitForOpenAIBatchAsync(secret, (await CreateOpenAIBatchAsync(secret, input.Id)).GetProperty("id").GetString()!);
+        var output = ended.GetProperty("output_file_id").GetString()!;
+        var later = await UploadAsync(secret, JsonLines(ChatLine("q-2", "gpt-4.1", "Hello")));
+        var files = Live.OpenAI(secret).GetOpenAIFileClient();
+
+        // The SDK's purpose filter.
+        Assert.Equal(new[] { input.Id, later.Id }.Order(StringComparer.Ordinal),
+            (await files.GetFilesAsync(FilePurpose.Batch).WithTimeout()).Value.Select(f => f.Id).Order(StringComparer.Ordinal));
+        Assert.Equal([output], (await files.GetFilesAsync(FilePurpose.BatchOutput).WithTimeout()).Value.Select(f => f.Id));
+
+        // Every file, newest first, unless asked otherwise.
+        async Task<JsonElement> ListAsync(string? purpose = null, int? limit = null, string? order = null, string? after = null) =>
+            JsonDocument.Parse((await files.GetFilesAsync(purpose, limit, order, after, null).WithTimeout()).GetRawResponse().Content).RootElement.Clone();
+        static List<string> Ids(JsonElement list) => list.GetProperty("data").EnumerateArray().Select(f => f.GetProperty("id").GetString()!).ToList();
+        static (string?, string?, bool) Ends(JsonElement list) =>
+            (list.GetProperty("first_id").GetString(), list.GetProperty("last_id").GetString(), list.GetProperty("has_more").GetBoolean());
+        var all = await ListAsync();
+        var newestFirst = Ids(all);
+        Assert.Equal("list", all.GetProperty("object").GetString());
+        Assert.Equal(new[] { input.Id, later.Id, output }.Order(StringComparer.Ordinal), newestFirst.Order(StringComparer.Ordinal));
+        var times = all.GetProperty("data").EnumerateArray().Select(f => f.GetProperty("created_at").GetInt64()).ToList();
+        Assert.Equal(times.OrderDescending(), times);
+        Assert.Equal((newestFirst[0], newestFirst[2], false), Ends(all));
+        var oldestFirst = Enumerable.Reverse(newestFirst).ToList();
+        Assert.Equal(oldestFirst, Ids(await ListAsync(order: "asc")));
+
+        // Paged: a page's last id asks for the next, in the same order.
+        var first = await ListAsync(limit: 2, order: "asc");
+        Assert.Equal(oldestFirst[..2], Ids(first));
+        Assert.Equal((oldestFirst[0], oldestFirst[1], true), Ends(first));
+        var second = await ListAsync(limit: 2, order: "asc", after: first.GetProperty("last_id").GetString());
+        Assert.Equal(oldestFirst[2..], Ids(second));
+        Assert.Equal((oldestFirst[2], oldestFirst[2], false), Ends(second));
+        Assert.Equal(newestFirst[1..], Ids(await ListAsync(after: newestFirst[0])));
+        var batchOnly = await ListAsync(purpose: "batch", limit: 1);
+        Assert.Contains(Assert.Single(Ids(batchOnly)), new[] { input.Id, later.Id });
+        Assert.True(batchOnly.GetProperty("has_more").GetBoolean());
+        var empty = await ListAsync(purpose: "fine-tune");
+        Assert.Equal(((string?)null, (string?)null, false), Ends(empty));
+        Assert.Empty(Ids(empty));
+    }
+
+    [Theory]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=10001", "limit")]
+    [InlineData("limit=ten", "limit")]
+    [InlineData("order=sideways", "order")]
+    [InlineData("after=file-no-such-file", "after")]
+    [InlineData("after=OTHER", "after")]
+    public async Task AListOfFiles_WithABadParameter_IsRefusedInOpenAIsDialect_NamingIt(string query, string param)
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-file-list-bad", "SG").WithTimeout();
+        var other = await UploadAsync(await Live.AddTenantWithKeyAsync("batch-file-list-other", "SG").WithTimeout(), JsonLines(ChatLine("q-1", "gpt-4.1", "Hi")));
+        await UploadAsync(secret, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi")));
+        using var http = Live.Http(secret);
+
+        using var response = await http.GetAsync("/v1/files?" + query.Replace("OTHER", other.Id, StringComparison.Ordinal)).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("error");
+        Assert.Equal(("invalid_request_error", param), (error.GetProperty("type").GetString(), error.GetProperty("param").GetString()));
+    }
+
+    [Fact]
     public async Task ABatchsRequests_AreObservedByTheMonitor_AsABatchs_AndALiveRequestAsLive()
     {
         var secret = await Live.AddTenantWithKeyAsync("batch-observed", "SG").WithTimeout();

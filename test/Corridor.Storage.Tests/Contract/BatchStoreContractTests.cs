@@ -37,13 +37,45 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Equal("{\"a\":1}\n", Encoding.UTF8.GetString(read!.Content!));
         Assert.Equal(File("file-1", "acme", "{\"a\":1}\n") with { Content = null }, (await Store.GetFileAsync("acme", "file-1", withContent: false, None).WithTimeout())!);
         Assert.Null(await Store.GetFileAsync("other", "file-1", withContent: true, None).WithTimeout());
-        Assert.Equal(["file-2", "file-1"], (await Store.ListFilesAsync("acme", None).WithTimeout()).Select(f => f.Id));
-        Assert.Empty(await Store.ListFilesAsync("other", None).WithTimeout());
+        Assert.Equal(["file-2", "file-1"], (await Store.ListFilesAsync("acme", null, null, false, 10, None).WithTimeout())!.Select(f => f.Id));
+        Assert.Empty((await Store.ListFilesAsync("other", null, null, false, 10, None).WithTimeout())!);
 
         Assert.False(await Store.DeleteFileAsync("other", "file-1", None).WithTimeout());
         Assert.True(await Store.DeleteFileAsync("acme", "file-1", None).WithTimeout());
         Assert.False(await Store.DeleteFileAsync("acme", "file-1", None).WithTimeout());
         Assert.Null(await Store.GetFileAsync("acme", "file-1", withContent: false, None).WithTimeout());
+    }
+
+    [Fact]
+    public async Task Files_AreListedInEitherOrder_OfAPurpose_PagedPastAFileOfTheTenant()
+    {
+        await Store.AddFileAsync(File("file-a", "acme", "{}\n", second: 1), None).WithTimeout();
+        await Store.AddFileAsync(File("file-b", "acme", "{}\n", second: 2) with { Purpose = "batch_output" }, None).WithTimeout();
+        await Store.AddFileAsync(File("file-c", "acme", "{}\n", second: 3), None).WithTimeout();
+        // Made at the same moment as file-c: the two are in the order of their ids.
+        await Store.AddFileAsync(File("file-d", "acme", "{}\n", second: 3), None).WithTimeout();
+        await Store.AddFileAsync(File("file-e", "other", "{}\n", second: 4), None).WithTimeout();
+
+        async Task<IEnumerable<string>?> ListAsync(string? purpose, string? after, bool ascending, int limit = 20) =>
+            (await Store.ListFilesAsync("acme", purpose, after, ascending, limit, None).WithTimeout())?.Select(f => f.Id);
+
+        Assert.Equal(["file-d", "file-c", "file-b", "file-a"], await ListAsync(null, null, ascending: false));
+        Assert.Equal(["file-a", "file-b", "file-c", "file-d"], await ListAsync(null, null, ascending: true));
+        Assert.Equal(["file-d", "file-c"], await ListAsync(null, null, ascending: false, limit: 2));
+        Assert.Equal(["file-d", "file-c", "file-a"], await ListAsync("batch", null, ascending: false));
+        Assert.Equal(["file-b"], await ListAsync("batch_output", null, ascending: true));
+        Assert.Empty((await ListAsync("fine-tune", null, ascending: true))!);
+        // Past a file in the order asked for, the file itself not included, the tie at its moment broken by id.
+        Assert.Equal(["file-c", "file-b", "file-a"], await ListAsync(null, "file-d", ascending: false));
+        Assert.Equal(["file-b"], await ListAsync(null, "file-c", ascending: false, limit: 1));
+        Assert.Equal(["file-d"], await ListAsync(null, "file-c", ascending: true));
+        Assert.Empty((await ListAsync(null, "file-d", ascending: true))!);
+        // The cursor may be a file of another purpose than the page's.
+        Assert.Equal(["file-a"], await ListAsync("batch", "file-b", ascending: false));
+        // A cursor that is not one of the tenant's files is no place in its list.
+        Assert.Null(await ListAsync(null, "file-e", ascending: false));
+        Assert.Null(await ListAsync(null, "no-such-file", ascending: true));
+        Assert.Equal(["file-e"], (await Store.ListFilesAsync("other", null, null, false, 20, None).WithTimeout())!.Select(f => f.Id));
     }
 
     [Fact]
