@@ -38,7 +38,7 @@ internal abstract class StoreRows
     /// <summary>A batch's columns; <see cref="Batch"/> reads these positions (its counts are read from its requests).</summary>
     internal const string BatchColumns =
         "id, api, tenant_id, key_id, endpoint, state, created_at, expires_at, input_file_id, completion_window, metadata, user_agent, " +
-        "ending, cancelling_at, ended_at, output_file_id, error_file_id, client_ip";
+        "ending, cancelling_at, ended_at, output_file_id, error_file_id, client_ip, model";
 
     /// <summary>A batch request's columns; <see cref="BatchItem"/> reads these positions.</summary>
     internal const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at, started_at, input_tokens, cached_tokens, output_tokens, reasoning_tokens";
@@ -300,6 +300,7 @@ internal abstract class StoreRows
         OutputFileId = GetStringOrNull(r, 15),
         ErrorFileId = GetStringOrNull(r, 16),
         ClientIp = GetStringOrNull(r, 17),
+        Model = GetStringOrNull(r, 18),
     };
 
     internal BatchItem BatchItem(DbDataReader r) => new(r.GetInt32(0), r.GetString(1), (byte[])r.GetValue(2))

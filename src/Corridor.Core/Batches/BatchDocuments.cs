@@ -26,6 +26,11 @@ public static class BatchDocuments
         json.WriteString("id", batch.Id);
         json.WriteString("object", "batch");
         json.WriteString("endpoint", batch.Endpoint);
+        if (batch.Model is { } model)
+        {
+            // OpenAI's model is optional: a batch whose requests name several models (Corridor allows it) gives none.
+            json.WriteString("model", model);
+        }
         json.WriteNull("errors");
         json.WriteString("input_file_id", batch.InputFileId);
         json.WriteString("completion_window", batch.CompletionWindow ?? "24h");

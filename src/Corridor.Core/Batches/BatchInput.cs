@@ -26,6 +26,13 @@ public static class BatchInput
 
         /// <summary>The models the requests name (their bodies' <c>model</c>), each once, for a check before the batch is made.</summary>
         public IReadOnlySet<string> Models { get; init; } = new HashSet<string>();
+
+        /// <summary>The model every request names, when they all name the same one; null when they name several, or one names none.</summary>
+        public string? Model { get; init; }
+
+        /// <summary>The requests read, with the models they name (<paramref name="unnamed"/>: some request named none).</summary>
+        internal static Result Read(List<BatchItem> items, HashSet<string> models, bool unnamed) =>
+            new(items, null) { Models = models, Model = !unnamed && models.Count == 1 ? models.First() : null };
     }
 
     /// <summary>
@@ -42,6 +49,7 @@ public static class BatchInput
         var items = new List<BatchItem>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var models = new HashSet<string>(StringComparer.Ordinal);
+        var unnamed = false;
         var lineNumber = 0;
         while (!file.IsEmpty)
         {
@@ -57,17 +65,18 @@ public static class BatchInput
             {
                 return Result.Fail($"The input file has more than {maxRequests} requests, the most a batch may have.", "input_file_id");
             }
-            var error = ReadOpenAILine(line, endpoint, items.Count, seen, models, out var item);
+            var error = ReadOpenAILine(line, endpoint, items.Count, seen, models, ref unnamed, out var item);
             if (error is not null)
             {
                 return Result.Fail($"Line {lineNumber} of the input file: {error}", "input_file_id");
             }
             items.Add(item!);
         }
-        return items.Count == 0 ? Result.Fail("The input file has no requests.", "input_file_id") : new Result(items, null) { Models = models };
+        return items.Count == 0 ? Result.Fail("The input file has no requests.", "input_file_id") : Result.Read(items, models, unnamed);
     }
 
-    private static string? ReadOpenAILine(ReadOnlySpan<byte> line, string endpoint, int position, HashSet<string> seen, HashSet<string> models, out BatchItem? item)
+    private static string? ReadOpenAILine(ReadOnlySpan<byte> line, string endpoint, int position, HashSet<string> seen, HashSet<string> models, ref bool unnamed,
+        out BatchItem? item)
     {
         item = null;
         JsonDocument document;
@@ -107,7 +116,7 @@ public static class BatchInput
                 return bodyError;
             }
             var body = root.GetProperty("body");
-            AddModel(body, models);
+            unnamed |= !AddModel(body, models);
             item = new BatchItem(position, customId!, Encoding.UTF8.GetBytes(body.GetRawText()));
             return null;
         }
@@ -157,6 +166,7 @@ public static class BatchInput
         var items = new List<BatchItem>(count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var models = new HashSet<string>(StringComparer.Ordinal);
+        var unnamed = false;
         foreach (var request in requests.EnumerateArray())
         {
             var index = items.Count;
@@ -175,19 +185,24 @@ public static class BatchInput
                 return Result.Fail($"requests.{index}: {error}", $"requests.{index}");
             }
             var body = request.GetProperty("params");
-            AddModel(body, models);
+            unnamed |= !AddModel(body, models);
             items.Add(new BatchItem(index, customId!, Encoding.UTF8.GetBytes(body.GetRawText())));
         }
-        return new Result(items, null) { Models = models };
+        return Result.Read(items, models, unnamed);
     }
 
-    /// <summary>Adds the body's <c>model</c>, when it is text (escapes that make none are refused when the request runs).</summary>
-    private static void AddModel(JsonElement body, HashSet<string> models)
+    /// <summary>
+    /// Adds the body's <c>model</c>, when it is text (escapes that make none are refused when the request runs); false when
+    /// the body names no model.
+    /// </summary>
+    private static bool AddModel(JsonElement body, HashSet<string> models)
     {
         if (body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String && Text(model) is { } name)
         {
             models.Add(name);
+            return true;
         }
+        return false;
     }
 
     private static string? CustomId(JsonElement request, HashSet<string> seen, out string? customId)

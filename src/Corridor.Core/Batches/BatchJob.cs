@@ -67,6 +67,12 @@ public sealed record BatchJob(
     /// <summary>The caller's <c>completion_window</c> as sent (OpenAI's <c>24h</c>).</summary>
     public string? CompletionWindow { get; init; }
 
+    /// <summary>
+    /// The model every request of the batch names, when they all name the same one (OpenAI's batch <c>model</c>); null when
+    /// they name several, or one names none.
+    /// </summary>
+    public string? Model { get; init; }
+
     /// <summary>The caller's metadata, a JSON object as sent, or null.</summary>
     public string? Metadata { get; init; }
 

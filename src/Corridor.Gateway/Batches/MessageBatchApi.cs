@@ -38,6 +38,7 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
         var batch = new BatchJob(RequestPipeline.NewId("msgbatch_", now), BatchApi.Anthropic, call.Caller!.Tenant.Id, call.Caller.Key.Id,
             BatchInput.MessagesEndpoint, BatchStates.InProgress, now, now + options.EffectiveCompletionWindow)
         {
+            Model = input.Model,
             UserAgent = OpenAIBatchApi.UserAgent(context),
             ClientIp = context.Connection.RemoteIpAddress?.ToString(),
             Counts = new BatchCounts(items.Count, 0, 0, 0, 0),

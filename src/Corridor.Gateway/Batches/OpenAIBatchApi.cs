@@ -197,6 +197,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         {
             InputFileId = inputFileId,
             CompletionWindow = window,
+            Model = input.Model,
             Metadata = metadata,
             UserAgent = UserAgent(context),
             ClientIp = context.Connection.RemoteIpAddress?.ToString(),

@@ -484,6 +484,11 @@ internal static class PostgresMigrations
             -- request's row and on rows written before. Added to the partitioned table, so every partition has it.
             ALTER TABLE ledger ADD COLUMN batch_id text;
             """),
+        new(21, "the model of a batch", """
+            -- SQLite migration 17. The model every request of a batch names, when they all name the same one (OpenAI's batch
+            -- "model", docs/batches.md); null when they name several, or one names none, and for batches made before.
+            ALTER TABLE batches ADD COLUMN model text;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -6,7 +6,7 @@ using NpgsqlTypes;
 namespace Corridor.Storage.Postgres;
 
 /// <summary>
-/// Batches, their requests and files (PostgreSQL migration 19; docs/batches.md), as <see cref="Sqlite.SqliteStore"/> keeps
+/// Batches, their requests and files (PostgreSQL migrations 19 and 21; docs/batches.md), as <see cref="Sqlite.SqliteStore"/> keeps
 /// them. Several replicas share these rows, so each change that two could make at once is one statement
 /// whose condition decides: a claim takes a batch no other claim has locked, a result lands only on a pending request, a
 /// batch ends once.
@@ -149,7 +149,7 @@ internal sealed partial class PostgresStore
         return InTransactionAsync(async (connection, transaction) =>
         {
             await using (var command = new NpgsqlCommand(
-                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13)",
+                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14)",
                 connection,
                 transaction))
             {
@@ -166,6 +166,7 @@ internal sealed partial class PostgresStore
                 command.Parameters.Add(Text(batch.Metadata));
                 command.Parameters.Add(Text(batch.UserAgent));
                 command.Parameters.Add(Text(batch.ClientIp));
+                command.Parameters.Add(Text(batch.Model));
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -382,16 +383,16 @@ internal sealed partial class PostgresStore
     {
         var counts = BatchCounts.None;
         var tokens = BatchTokens.None;
-        if (!r.IsDBNull(18))
+        if (!r.IsDBNull(19))
         {
-            var states = r.GetFieldValue<string[]>(18);
-            var numbers = r.GetFieldValue<long[]>(19);
+            var states = r.GetFieldValue<string[]>(19);
+            var numbers = r.GetFieldValue<long[]>(20);
             for (var i = 0; i < states.Length; i++)
             {
                 counts = counts.Add(states[i], numbers[i]);
             }
             // Sums of bigint are numeric.
-            tokens = new BatchTokens((long)r.GetDecimal(20), (long)r.GetDecimal(21), (long)r.GetDecimal(22), (long)r.GetDecimal(23));
+            tokens = new BatchTokens((long)r.GetDecimal(21), (long)r.GetDecimal(22), (long)r.GetDecimal(23), (long)r.GetDecimal(24));
         }
 
         return PostgresValues.Rows.Batch(r) with { Counts = counts, Tokens = tokens };

@@ -5,7 +5,7 @@ using static Corridor.Storage.Sqlite.SqliteValues;
 
 namespace Corridor.Storage.Sqlite;
 
-/// <summary>Batches, their requests and files (migration 15; docs/batches.md).</summary>
+/// <summary>Batches, their requests and files (migrations 15 and 17; docs/batches.md).</summary>
 internal sealed partial class SqliteStore
 {
     public async Task AddFileAsync(StoredFile file, CancellationToken cancellationToken)
@@ -113,7 +113,7 @@ internal sealed partial class SqliteStore
             command.CommandText = $"""
                 INSERT INTO batches ({StoreRows.BatchColumns})
                 VALUES ($id, $api, $tenant_id, $key_id, $endpoint, $state, $created_at, $expires_at, $input_file_id, $completion_window,
-                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL, $client_ip)
+                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL, $client_ip, $model)
                 """;
             command.Parameters.AddWithValue("$id", batch.Id);
             command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(batch.Api));
@@ -128,6 +128,7 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$metadata", OrNull(batch.Metadata));
             command.Parameters.AddWithValue("$user_agent", OrNull(batch.UserAgent));
             command.Parameters.AddWithValue("$client_ip", OrNull(batch.ClientIp));
+            command.Parameters.AddWithValue("$model", OrNull(batch.Model));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         using (var insert = connection.CreateCommand())

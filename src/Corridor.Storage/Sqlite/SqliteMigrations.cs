@@ -343,6 +343,11 @@ internal static class SqliteMigrations
             -- from which batch. Rows written before are null, as every live request's is.
             ALTER TABLE ledger ADD COLUMN batch_id TEXT;
             """),
+        new(17, "the model of a batch", """
+            -- The model every request of a batch names, when they all name the same one (OpenAI's batch "model",
+            -- docs/batches.md); null when they name several, or one names none, and for batches made before.
+            ALTER TABLE batches ADD COLUMN model TEXT;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

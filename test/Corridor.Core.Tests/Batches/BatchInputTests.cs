@@ -39,6 +39,23 @@ public sealed class BatchInputTests
     }
 
     [Fact]
+    public void ABatchsModel_IsTheOneModelEveryRequestNames_InEitherApi()
+    {
+        static BatchInput.Result Anthropic(params string[] models) => BatchInput.ReadAnthropic(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            requests = models.Select((m, i) => new { custom_id = $"r{i}", @params = m.Length == 0 ? (object)new { max_tokens = 5 } : new { model = m, max_tokens = 5 } }),
+        })), 10);
+
+        Assert.Equal("gpt-4.1", OpenAI(Line("a") + "\n" + Line("b")).Model);
+        Assert.Null(OpenAI(Line("a") + "\n" + Line("b", """{"model":"gpt-4o"}""")).Model);
+        Assert.Null(OpenAI(Line("a") + "\n" + Line("b", "{}")).Model);
+        Assert.Null(OpenAI(Line("a", """{"model":7}""")).Model);
+        Assert.Equal("claude-sonnet-4", Anthropic("claude-sonnet-4", "claude-sonnet-4").Model);
+        Assert.Null(Anthropic("claude-sonnet-4", "").Model);
+        Assert.Equal(["claude-sonnet-4", "gpt-4.1"], Anthropic("claude-sonnet-4", "gpt-4.1").Models.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void MoreRequestsThanABatchMayHave_AreRefused_AsIsInvalidUtf8()
     {
         Assert.Contains("more than 2 requests", OpenAI(Line("a") + "\n" + Line("b") + "\n" + Line("c"), max: 2).Error, StringComparison.Ordinal);

@@ -118,6 +118,8 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         Assert.Equal(("batch", "in_progress", 4), (created.GetProperty("object").GetString(), created.GetProperty("status").GetString(),
             created.GetProperty("request_counts").GetProperty("total").GetInt32()));
         Assert.Equal("nightly", created.GetProperty("metadata").GetProperty("job").GetString());
+        // Its requests name several models: OpenAI's optional model is left out.
+        Assert.False(created.TryGetProperty("model", out _));
 
         var ended = await WaitForOpenAIBatchAsync(secret, created.GetProperty("id").GetString()!);
         Assert.Equal("completed", ended.GetProperty("status").GetString());
@@ -262,6 +264,30 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         Assert.Equal(404, notTheirs.Status);
         Assert.DoesNotContain((await http.GetFromJsonAsync<JsonElement>("/v1/batches").WithTimeout()).GetProperty("data").EnumerateArray(), b => b.GetProperty("id").GetString() == batchId);
         Assert.Equal([otherInput.Id], (await Live.OpenAI(other).GetOpenAIFileClient().GetFilesAsync().WithTimeout()).Value.Select(f => f.Id));
+    }
+
+    [Fact]
+    public async Task ABatchsModel_IsTheOneModelEveryRequestNames_AndLeftOutWhenTheyNameSeveralOrNone()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-model", "SG").WithTimeout();
+        async Task<JsonElement> CreateAsync(params string[] lines) => await CreateOpenAIBatchAsync(secret, (await UploadAsync(secret, JsonLines(lines))).Id);
+        const string NoModel = """{"custom_id":"q-9","method":"POST","url":"/v1/chat/completions","body":{"messages":[{"role":"user","content":"Hi"}]}}""";
+
+        var one = await CreateAsync(ChatLine("q-1", "gpt-4.1", "Hi"), ChatLine("q-2", "gpt-4.1", "Hello"));
+        var several = await CreateAsync(ChatLine("q-1", "gpt-4.1", "Hi"), ChatLine("q-2", "claude-sonnet-4", "Hello"));
+        var unnamed = await CreateAsync(ChatLine("q-1", "gpt-4.1", "Hi"), NoModel);
+
+        Assert.Equal("gpt-4.1", one.GetProperty("model").GetString());
+        Assert.False(several.TryGetProperty("model", out _));
+        Assert.False(unnamed.TryGetProperty("model", out _));
+        // As stored: read and listed alike.
+        using var http = Live.Http(secret);
+        var oneId = one.GetProperty("id").GetString();
+        Assert.Equal("gpt-4.1", (await http.GetFromJsonAsync<JsonElement>($"/v1/batches/{oneId}").WithTimeout()).GetProperty("model").GetString());
+        var listed = (await http.GetFromJsonAsync<JsonElement>("/v1/batches").WithTimeout()).GetProperty("data").EnumerateArray()
+            .ToDictionary(b => b.GetProperty("id").GetString()!, b => b.TryGetProperty("model", out var model) ? model.GetString() : null);
+        Assert.Equal("gpt-4.1", listed[oneId!]);
+        Assert.Null(listed[several.GetProperty("id").GetString()!]);
     }
 
     [Fact]
