@@ -19,6 +19,45 @@ public static class BatchInput
     /// <summary>Nesting a request body may have, as the front door allows.</summary>
     private const int MaxDepth = 64;
 
+    /// <summary>OpenAI's limits on metadata: pairs, and characters of a key and of a value.</summary>
+    private const int MaxMetadataPairs = 16, MaxMetadataKey = 64, MaxMetadataValue = 512;
+
+    /// <summary>
+    /// Why an OpenAI batch's <c>metadata</c> breaks OpenAI's limits (an object of at most 16 pairs, each key at most 64
+    /// characters, each value a string of at most 512), or null when it keeps to them. Characters are Unicode's, not UTF-16
+    /// units. A name or value whose escapes make no text throws <see cref="InvalidOperationException"/>, as reading it would.
+    /// </summary>
+    public static string? OpenAIMetadataError(JsonElement metadata)
+    {
+        if (metadata.ValueKind != JsonValueKind.Object)
+        {
+            return "'metadata' must be an object whose values are strings.";
+        }
+        var pairs = 0;
+        foreach (var pair in metadata.EnumerateObject())
+        {
+            if (++pairs > MaxMetadataPairs)
+            {
+                return $"'metadata' may have at most {MaxMetadataPairs} pairs.";
+            }
+            if (Characters(pair.Name) > MaxMetadataKey)
+            {
+                return $"'metadata' has a key longer than {MaxMetadataKey} characters.";
+            }
+            if (pair.Value.ValueKind != JsonValueKind.String)
+            {
+                return $"'metadata.{pair.Name}' must be a string.";
+            }
+            if (Characters(pair.Value.GetString()!) > MaxMetadataValue)
+            {
+                return $"'metadata.{pair.Name}' is longer than {MaxMetadataValue} characters.";
+            }
+        }
+        return null;
+
+        static int Characters(string text) => text.EnumerateRunes().Count();
+    }
+
     /// <summary>The requests read, or why none were.</summary>
     public sealed record Result(IReadOnlyList<BatchItem>? Items, string? Error, string? Param = null)
     {

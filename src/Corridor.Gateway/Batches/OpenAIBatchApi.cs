@@ -149,9 +149,9 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
             window = String(root, "completion_window");
             if (root.TryGetProperty("metadata", out var meta) && meta.ValueKind != JsonValueKind.Null)
             {
-                if (meta.ValueKind != JsonValueKind.Object || meta.EnumerateObject().Count() > 16 || meta.EnumerateObject().Any(p => p.Value.ValueKind != JsonValueKind.String))
+                if (BatchInput.OpenAIMetadataError(meta) is { } error)
                 {
-                    return GatewayError.Invalid("'metadata' must be an object of at most 16 string values.", "metadata");
+                    return GatewayError.Invalid(error, "metadata");
                 }
                 metadata = meta.GetRawText();
             }

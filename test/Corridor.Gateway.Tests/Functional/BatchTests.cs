@@ -436,6 +436,42 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
     }
 
     [Theory]
+    [MemberData(nameof(BatchMetadata.Bad), MemberType = typeof(BatchMetadata))]
+    public async Task BadMetadata_IsRefusedInOpenAIsDialect_AndNoBatchIsMade(string what, string metadata)
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-bad-metadata", "SG").WithTimeout();
+        var input = await UploadAsync(secret, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi")));
+        var body = $$"""{"input_file_id":"{{input.Id}}","endpoint":"/v1/chat/completions","completion_window":"24h","metadata":{{metadata}}}""";
+
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() =>
+            Live.OpenAI(secret).GetBatchClient().CreateBatchAsync(BinaryContent.Create(BinaryData.FromString(body)), waitUntilCompleted: false)).WithTimeout();
+
+        Assert.True(refused.Status == 400, $"{what}: {refused.Status}");
+        var error = JsonDocument.Parse(refused.GetRawResponse()!.Content).RootElement.GetProperty("error");
+        Assert.Equal(("invalid_request_error", "metadata"), (error.GetProperty("type").GetString(), error.GetProperty("param").GetString()));
+        using var http = Live.Http(secret);
+        Assert.DoesNotContain((await http.GetFromJsonAsync<JsonElement>("/v1/batches").WithTimeout()).GetProperty("data").EnumerateArray(),
+            b => b.GetProperty("input_file_id").GetString() == input.Id);
+    }
+
+    [Fact]
+    public async Task MetadataAtOpenAIsLimits_IsKept()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-metadata-limits", "SG").WithTimeout();
+        var input = await UploadAsync(secret, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi")));
+        var metadata = Enumerable.Range(0, 14).ToDictionary(i => $"k{i}", i => "v");
+        metadata[new string('k', 64)] = new string('v', 512);
+        // Characters, not UTF-16 units: 512 characters outside the Basic Multilingual Plane are 1,024 units.
+        metadata["emoji"] = string.Concat(Enumerable.Repeat("\U0001F600", 512));
+        var body = BinaryData.FromObjectAsJson(new { input_file_id = input.Id, endpoint = "/v1/chat/completions", completion_window = "24h", metadata });
+
+        var operation = await Live.OpenAI(secret).GetBatchClient().CreateBatchAsync(BinaryContent.Create(body), waitUntilCompleted: false).WithTimeout();
+
+        var kept = JsonDocument.Parse(operation.GetRawResponse().Content).RootElement.GetProperty("metadata");
+        Assert.Equal(metadata, kept.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!));
+    }
+
+    [Theory]
     [MemberData(nameof(BatchUploads.Bad), MemberType = typeof(BatchUploads))]
     public async Task ABadUpload_IsRefusedInOpenAIsDialect_NeverA500(string what, Func<HttpContent> upload, int status, string paramOrCode)
     {
@@ -689,6 +725,21 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
             await Task.Delay(20);
         }
     }
+}
+
+/// <summary>Batch metadata OpenAI refuses: more than 16 pairs, a key over 64 characters, a value over 512, or not all strings.</summary>
+public static class BatchMetadata
+{
+    public static TheoryData<string, string> Bad => new()
+    {
+        { "17 pairs", JsonSerializer.Serialize(Enumerable.Range(0, 17).ToDictionary(i => $"k{i}", i => "v")) },
+        { "a key of 65 characters", JsonSerializer.Serialize(new Dictionary<string, string> { [new string('k', 65)] = "v" }) },
+        { "a value of 513 characters", JsonSerializer.Serialize(new Dictionary<string, string> { ["k"] = new string('v', 513) }) },
+        { "a number", """{"k":1}""" },
+        { "a null value", """{"k":null}""" },
+        { "an array", """["k"]""" },
+        { "a string", "\"k\"" },
+    };
 }
 
 /// <summary>Uploads <c>POST /v1/files</c> must refuse, with the status and the parameter or code the refusal names.</summary>
