@@ -359,37 +359,6 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
     }
 
     [Fact]
-    public async Task ABatchsRequests_AreObservedByTheMonitor_AsABatchs_AndALiveRequestAsLive()
-    {
-        var secret = await Live.AddTenantWithKeyAsync("batch-observed", "SG").WithTimeout();
-        var service = (Corridor.Gateway.Monitoring.MonitorService)Live.Gateway.Services.GetService(typeof(Corridor.Gateway.Monitoring.MonitorService))!;
-        var input = await UploadAsync(secret, JsonLines(Enumerable.Range(1, 3).Select(i => ChatLine($"q-{i}", "gpt-4.1", $"Explain topic {i} step by step.")).ToArray()));
-        var before = service.Monitor.Stats;
-
-        var ended = await WaitForOpenAIBatchAsync(secret, (await CreateOpenAIBatchAsync(secret, input.Id)).GetProperty("id").GetString()!);
-
-        Assert.Equal(3, ended.GetProperty("request_counts").GetProperty("completed").GetInt32());
-        await ObservedAsync(before.Observed + 3).WithTimeout();
-
-        // Observed as a batch's (InProcessCaller.BatchId): their content counts, their timing (the runner's) does not.
-        Assert.Equal(3, service.Monitor.Stats.ObservedBatch - before.ObservedBatch);
-
-        // A live request of the same key is observed as live.
-        var afterBatch = service.Monitor.Stats;
-        await Live.OpenAI(secret).GetChatClient("gpt-4.1").CompleteChatAsync([new global::OpenAI.Chat.UserChatMessage("Explain topic 4 step by step.")], null, default).WithTimeout();
-        await ObservedAsync(afterBatch.Observed + 1).WithTimeout();
-        Assert.Equal(afterBatch.ObservedBatch, service.Monitor.Stats.ObservedBatch);
-
-        async Task ObservedAsync(long count)
-        {
-            while (service.Pump.Pending > 0 || service.Monitor.Stats.Observed < count)
-            {
-                await Task.Delay(20);
-            }
-        }
-    }
-
-    [Fact]
     public async Task TheOperator_ListsATenantsBatchesOfBothApis_WithTheirCounts()
     {
         var secret = await Live.AddTenantWithKeyAsync("batch-operator", "SG").WithTimeout();
