@@ -539,7 +539,10 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         var request = Encoding.UTF8.GetString(body.Length > max * 4 ? body[..(max * 4)] : body);
         var response = call.Usage.Text;
         var example = new CaseExample(call.RequestId, call.ReceivedAt, metadata.KeyId, metadata.Model, metadata.Endpoint, metadata.UserAgent, metadata.SourceAddress,
-            metadata.InputTokens, metadata.OutputTokens, Trim(request, max), response is null ? null : Trim(response, max));
+            metadata.InputTokens, metadata.OutputTokens, Trim(request, max), response is null ? null : Trim(response, max))
+        {
+            Batch = metadata.BatchId,
+        };
         _offers.Enqueue(new ExampleOffer(example, metadata.TenantId));
 
         static string Trim(string text, int max) => text.Length <= max ? text : text[..max];

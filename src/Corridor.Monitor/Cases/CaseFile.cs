@@ -95,7 +95,11 @@ public sealed record CaseExample(
     int InputTokens,
     int OutputTokens,
     string? Request,
-    string? Response);
+    string? Response)
+{
+    /// <summary>The batch Corridor ran the request for (docs/batches.md), or null for a client's live request.</summary>
+    public string? Batch { get; init; }
+}
 
 /// <summary>An analyst's decision, with the status before and after it.</summary>
 public sealed record CaseDecisionRecord(DateTimeOffset At, string Actor, string Decision, string? Note, string StatusBefore, string StatusAfter);
