@@ -738,8 +738,9 @@ public sealed class LedgerJournalTests : IDisposable
         Assert.True(Directory.GetFiles(JournalFolder, "*.journal").Length >= 3);
         Assert.Equal(3 * perSegment, (await owner.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
 
-        // The segment being written, and one emptied for the next: it holds no row, whatever it held before.
-        var left = Directory.GetFiles(JournalFolder, "*.journal").Order().ToList();
+        // The segment being written, and one emptied for the next: it holds no row, whatever it held before. The pass answers
+        // readers before it retires the segments their rows came from, so the folder is tidied a moment after the read.
+        var left = await SegmentsOnceTidiedAsync(2);
         Assert.Equal(2, left.Count);
         Assert.Empty(ReadSegment(left[0]));
         var last = (int)LedgerJournal.SegmentBytes;
@@ -751,10 +752,22 @@ public sealed class LedgerJournalTests : IDisposable
             await owner.AppendLedgerAsync([LedgerSamples.Entry($"req-b{i:D6}") with { RequestBody = Utf8Text.From(body) }], None).WithTimeout();
         }
 
-        var now = Directory.GetFiles(JournalFolder, "*.journal").Order().ToList();
+        Assert.Equal(4 * perSegment, (await owner.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+        var now = await SegmentsOnceTidiedAsync(2);
         Assert.Equal(2, now.Count);
         Assert.DoesNotContain(left[0], now);
-        Assert.Equal(4 * perSegment, (await owner.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
+
+        async Task<List<string>> SegmentsOnceTidiedAsync(int expected)
+        {
+            using var cts = new CancellationTokenSource(TestTimeouts.Default);
+            var segments = Directory.GetFiles(JournalFolder, "*.journal").Order().ToList();
+            while (segments.Count > expected && !cts.IsCancellationRequested)
+            {
+                await Task.Delay(20, CancellationToken.None);
+                segments = Directory.GetFiles(JournalFolder, "*.journal").Order().ToList();
+            }
+            return segments;
+        }
     }
 
     /// <summary>A row whose body spans several pages of a segment.</summary>
