@@ -346,7 +346,7 @@ public sealed class MonitorServiceTests
     }
 
     [Fact]
-    public async Task ABusyCasesRequests_QueueOnlyTheExamplesItLacks_SoAnotherCaseStillGetsItsFirstExample()
+    public async Task ABusyCasesRequests_QueueOnlyTheExamplesItLacks_SoAnotherCaseStillGetsItsFirstExamples_EachNamingItsBatchIfAny()
     {
         using var folder = new TempDirectory();
         var clock = new FakeClock();
@@ -372,52 +372,25 @@ public sealed class MonitorServiceTests
         }
 
         gateway.Observe(new DefaultHttpContext(), Call("req_q", quiet));
+        // And one Corridor ran for the quiet key's batch: its example names the batch (evidence of the path a harvest took).
+        gateway.Observe(new DefaultHttpContext(), Call("req_qb", quiet, "msgbatch_0123456789abcdef0123456789abcdef"));
         await gateway.TickAsync(None).WithTimeout();
 
         var busyCase = Assert.Single(await CaseBook.ListAsync(store, "active", $"key:{busy.Id}", None).WithTimeout());
         var quietCase = Assert.Single(await CaseBook.ListAsync(store, "active", $"key:{quiet.Id}", None).WithTimeout());
         Assert.Equal(["req_b0", "req_b1", "req_b2", "req_b3", "req_b4"], busyCase.Examples.Select(e => e.RequestId));
-        Assert.Equal(["req_q"], quietCase.Examples.Select(e => e.RequestId));
+        Assert.Equal([("req_q", null), ("req_qb", "msgbatch_0123456789abcdef0123456789abcdef")], quietCase.Examples.Select(e => (e.RequestId, e.Batch)));
+        Assert.All(busyCase.Examples, e => Assert.Null(e.Batch));
 
-        CorridorRequestFeature Call(string requestId, ApiKey key)
+        CorridorRequestFeature Call(string requestId, ApiKey key, string? batch = null)
         {
             var body = """{"model":"gpt-4.1","messages":[{"role":"user","content":"Explain your reasoning step by step."}]}"""u8.ToArray();
             return new CorridorRequestFeature(state.Active, requestId, Dialect.OpenAI, Operation.ChatCompletions, clock.GetUtcNow(), clock.GetTimestamp(), 100)
             {
                 Request = new ClientRequest(body, body.Length) { Model = "gpt-4.1" },
                 Caller = new AuthenticatedKey(key, tenant),
+                InProcess = batch is null ? null : new InProcessCaller(key, requestId, null, batch),
             };
         }
-    }
-
-    [Fact]
-    public async Task ACasesExample_NamesTheBatchItsRequestRanFor_AndALiveOneNone()
-    {
-        using var folder = new TempDirectory();
-        var clock = new FakeClock();
-        var state = State();
-        await using var store = await CorridorStores.OpenAsync(new StorageOptions(folder.File("data/corridor.db")), None).WithTimeout();
-        using var gateway = new MonitorService(store, state, clock, NullLogger<MonitorService>.Instance);
-        await gateway.RestoreAsync(None).WithTimeout();
-        var tenant = new Tenant("t1", "T1 Ltd.", "SG", clock.GetUtcNow());
-        var key = ApiKeys.Create("t1", clock.GetUtcNow()).Key;
-        ((IMonitorSink)gateway).LevelChanged(new LevelChange(SubjectRef.Key(key.Id), "t1", EnforcementLevel.Watch, EnforcementLevel.Flag, 0.45,
-            LevelChangeCause.Automatic, clock.GetUtcNow(), [], []));
-        await gateway.TickAsync(None).WithTimeout(); // the case opens, wanting its first examples
-
-        var body = """{"model":"gpt-4.1","messages":[{"role":"user","content":"Explain your reasoning step by step."}]}"""u8.ToArray();
-        foreach (var (requestId, batch) in new[] { ("req_live", (string?)null), ("req_batch", "msgbatch_0123456789abcdef0123456789abcdef") })
-        {
-            gateway.Observe(new DefaultHttpContext(), new CorridorRequestFeature(state.Active, requestId, Dialect.OpenAI, Operation.ChatCompletions, clock.GetUtcNow(), clock.GetTimestamp(), 100)
-            {
-                Request = new ClientRequest(body, body.Length) { Model = "gpt-4.1" },
-                Caller = new AuthenticatedKey(key, tenant),
-                InProcess = batch is null ? null : new InProcessCaller(key, requestId, null, batch),
-            });
-        }
-        await gateway.TickAsync(None).WithTimeout();
-
-        var opened = Assert.Single(await CaseBook.ListAsync(store, "active", $"key:{key.Id}", None).WithTimeout());
-        Assert.Equal([("req_live", null), ("req_batch", "msgbatch_0123456789abcdef0123456789abcdef")], opened.Examples.Select(e => (e.RequestId, e.Batch)));
     }
 }
