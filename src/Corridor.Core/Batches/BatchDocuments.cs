@@ -55,17 +55,7 @@ public static class BatchDocuments
         json.WriteEndObject();
         RawOrNull(json, "metadata", batch.Metadata);
         var tokens = batch.Tokens;
-        json.WriteStartObject("usage");
-        json.WriteNumber("input_tokens", tokens.Input);
-        json.WriteStartObject("input_tokens_details");
-        json.WriteNumber("cached_tokens", tokens.Cached);
-        json.WriteEndObject();
-        json.WriteNumber("output_tokens", tokens.Output);
-        json.WriteStartObject("output_tokens_details");
-        json.WriteNumber("reasoning_tokens", tokens.Reasoning);
-        json.WriteEndObject();
-        json.WriteNumber("total_tokens", tokens.Input + tokens.Output);
-        json.WriteEndObject();
+        ResponseUsageJson.Write(json, tokens.Input, tokens.Cached, tokens.Output, tokens.Reasoning);
         json.WriteEndObject();
     }
 

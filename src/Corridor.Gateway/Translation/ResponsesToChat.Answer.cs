@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Corridor.Core.Json;
 
 namespace Corridor.Gateway.Translation;
 
@@ -302,18 +303,6 @@ internal readonly record struct ResponseUsage(UsageCounts Counts, long Reasoning
     public static ResponseUsage FromOpenAI(JsonElement usage) => new(UsageCounts.FromOpenAI(usage),
         usage.TryGet("completion_tokens_details", out var details) ? Math.Max(0, details.Int64OrZero("reasoning_tokens")) : 0);
 
-    public void Write(Utf8JsonWriter writer)
-    {
-        writer.WriteStartObject("usage");
-        writer.WriteNumber("input_tokens", Counts.TotalInput);
-        writer.WriteStartObject("input_tokens_details");
-        writer.WriteNumber("cached_tokens", Counts.CacheRead);
-        writer.WriteEndObject();
-        writer.WriteNumber("output_tokens", Counts.Output);
-        writer.WriteStartObject("output_tokens_details");
-        writer.WriteNumber("reasoning_tokens", Math.Min(ReasoningTokens, Counts.Output));
-        writer.WriteEndObject();
-        writer.WriteNumber("total_tokens", Counts.TotalInput + Counts.Output);
-        writer.WriteEndObject();
-    }
+    public void Write(Utf8JsonWriter writer) =>
+        ResponseUsageJson.Write(writer, Counts.TotalInput, Counts.CacheRead, Counts.Output, Math.Min(ReasoningTokens, Counts.Output));
 }

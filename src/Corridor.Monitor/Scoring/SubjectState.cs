@@ -83,14 +83,11 @@ internal sealed class SubjectState
     /// <summary>The latest request, a batch's included: the subject is still active.</summary>
     public long LastMs { get; private set; }
 
-    /// <summary>The latest live request, where the next live request's gap is measured from (0 before the first).</summary>
-    public long LastLiveMs { get; private set; }
+    /// <summary>The latest live request, where the next live request's gap is measured from (<see cref="long.MinValue"/> before the first).</summary>
+    public long LastLiveMs { get; private set; } = long.MinValue;
 
     /// <summary>Every request this subject sent since the monitor first saw it (not decayed).</summary>
     public long TotalRequests { get; private set; }
-
-    /// <summary>Of <see cref="TotalRequests"/>, the live ones (not a batch's).</summary>
-    public long LiveRequests { get; private set; }
 
     // Scoring.
     public double[] SignalValues { get; } = new double[Signals.Count];
@@ -147,7 +144,7 @@ internal sealed class SubjectState
 
     /// <summary>Approximate bytes held by one state (the counted size used by the memory bound).</summary>
     public static long SizeBytes =>
-        176 + (CounterCount * sizeof(double)) + (2 * (1 << NoveltyPrecision)) + (FrameSlots * 16) + (2 * 48)
+        168 + (CounterCount * sizeof(double)) + (2 * (1 << NoveltyPrecision)) + (FrameSlots * 16) + (2 * 48)
         + (TemperatureSlots * 12) + (2 * Signals.Count * sizeof(double)) + (MaxTrackedKeys * 8);
 
     public void Reset(SubjectKind kind, string id, string? tenantId)
@@ -172,8 +169,7 @@ internal sealed class SubjectState
         FrameRequests = 0;
         FirstMs = 0;
         LastMs = 0;
-        LastLiveMs = 0;
-        LiveRequests = 0;
+        LastLiveMs = long.MinValue;
         TotalRequests = 0;
         Raw = 0;
         Confidence = 0;
@@ -295,7 +291,7 @@ internal sealed class SubjectState
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddLive(long now)
     {
-        if (LiveRequests > 0 && now > LastLiveMs && now - LastLiveMs <= MaxGapMs)
+        if (LastLiveMs != long.MinValue && now > LastLiveMs && now - LastLiveMs <= MaxGapMs)
         {
             var gap = Math.Log(1 + ((now - LastLiveMs) / 1000.0));
             Counters.Add(GapLog, gap);
@@ -303,7 +299,6 @@ internal sealed class SubjectState
             Counters.Add(Gaps, 1);
         }
 
-        LiveRequests++;
         if (now > LastLiveMs)
         {
             LastLiveMs = now;
