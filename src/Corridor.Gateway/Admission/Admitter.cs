@@ -85,7 +85,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
         var result = counters.TryAdmit(in admission, out call.Admission);
         return result.Verdict == AdmissionVerdict.AllowancePending
             ? WaitForAllowanceAsync(context, call, admission)
-            : ValueTask.FromResult(Answer(context, call, result, admission.Tokens));
+            : ValueTask.FromResult(Answer(context, call, result, admission));
     }
 
     /// <summary>
@@ -113,10 +113,10 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
             result = counters.TryAdmit(in admission, out call.Admission);
         }
         while (result.Verdict == AdmissionVerdict.AllowancePending && time.GetElapsedTime(started) < AllowanceWait);
-        return Answer(context, call, result, admission.Tokens);
+        return Answer(context, call, result, admission);
     }
 
-    private GatewayError? Answer(HttpContext context, CorridorRequestFeature call, AdmissionResult result, long tokens)
+    private GatewayError? Answer(HttpContext context, CorridorRequestFeature call, AdmissionResult result, in AdmissionRequest admission)
     {
         if (result.Requests.IsSet || result.Tokens.IsSet)
         {
@@ -124,7 +124,7 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
             // to upload, or the request waited for a fleet slice.
             RateLimitHeaders.Write(context.Response.Headers, call.Dialect, result.Requests, result.Tokens, time.GetUtcNow());
         }
-        return result.Admitted ? null : Refusal(call, result, tokens, call.Config.Config.Admission.Currency, call.Batch ? _batchShare : 1.0);
+        return result.Admitted ? null : Refusal(call, result, admission.Tokens, call.Config.Config.Admission.Currency, admission.LimitShare);
     }
 
     /// <summary>
