@@ -9,6 +9,7 @@ using Corridor.Gateway.Observability;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
 using Corridor.Gateway.Shadow;
+using Corridor.Gateway.Translation;
 using Corridor.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -61,6 +62,11 @@ public static class GatewayHost
             if (store.LedgerNotice is { } notice)
             {
                 await Console.Error.WriteLineAsync($"corridor: warning: {notice}");
+            }
+            if (!gateway.Services.GetRequiredService<ReasoningSeal>().Configured)
+            {
+                await Console.Error.WriteLineAsync($"corridor: warning: {loaded.Config!.Server.ReasoningKeyEnv} is not set: the reasoning this gateway gives Anthropic clients "
+                    + "comes back to it only until it stops, and never to another gateway; set it to the same key on every gateway (docs/translation.md)");
             }
             try
             {
@@ -127,6 +133,9 @@ public static class GatewayHost
         var active = ActiveConfig.TryCreate(config, Environment.GetEnvironmentVariable, DateTimeOffset.UtcNow, out var errors)
             ?? throw new GatewayStartException(errors);
 
+        var seal = ReasoningSeal.FromEnvironment(config.Server.ReasoningKeyEnv, Environment.GetEnvironmentVariable, out var keyError)
+            ?? throw new GatewayStartException([keyError!]);
+
         var store = await CorridorStores.OpenAsync(config.Storage, cancellationToken);
         // Corridor's configuration is corridor.yaml, read above. The host's own appsettings.json sources would watch the
         // working directory recursively for changes, and ./data/corridor.db lives there by default: every ledger write
@@ -158,6 +167,7 @@ public static class GatewayHost
         services.AddSingleton(store);
         services.AddSingleton(config.Server);
         services.AddSingleton<Admin.OperatorTokens>();
+        services.AddSingleton(seal);
         services.AddSingleton<Observability.StoreProbe>();
         services.AddSingleton(config.Ledger);
         services.AddSingleton(config.Storage);

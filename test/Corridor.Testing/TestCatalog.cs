@@ -17,6 +17,22 @@ public static class TestCatalog
         "{ id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools], contextWindow: 200000, maxOutputTokens: 1024 }",
         "{ id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools, reasoning], contextWindow: 200000, maxOutputTokens: 8192 }", StringComparison.Ordinal);
 
+    /// <summary>
+    /// The catalog <paramref name="yaml"/> with DeepSeek's reasoning model, <c>deepseek-reasoner</c> (an OpenAI-kind vendor), which
+    /// the simulator has say its reasoning in <c>reasoning_content</c> and want it back within a tool loop, as DeepSeek's
+    /// thinking mode does.
+    /// </summary>
+    public static string WithReasoner(string yaml) => WithReasoningModel(yaml, "deepseek-reasoner");
+
+    /// <summary>The catalog <paramref name="yaml"/> with <paramref name="model"/>, a reasoning model of the OpenAI-kind vendor, deployed in sg.</summary>
+    public static string WithReasoningModel(string yaml, string model)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        return yaml
+            .Replace("\nmodels:\n", $"\nmodels:\n  - {{ id: {model}, vendor: openai, capabilities: [chat, tools, reasoning], contextWindow: 131072 }}\n", StringComparison.Ordinal)
+            .Replace("\ndeployments:\n", $"\ndeployments:\n  - {{ id: {model}-sg, model: {model}, region: sg, price: {{ input: 0.55, output: 2.19 }} }}\n", StringComparison.Ordinal);
+    }
+
     /// <summary>The catalog <paramref name="yaml"/> with gpt-4.1 (gpt-4.1-sg) and claude-sonnet-4 (claude-us) served through <paramref name="relay"/>.</summary>
     public static string ThroughRelay(string yaml, TcpRelay relay)
     {

@@ -202,6 +202,7 @@ public static class ConfigLoader
                 ShutdownTimeout: Seconds(server, "shutdownTimeoutSeconds"))
             {
                 MetricsTokenEnv = server["metricsTokenEnv"] ?? defaults.MetricsTokenEnv,
+                ReasoningKeyEnv = server["reasoningKeyEnv"] ?? defaults.ReasoningKeyEnv,
                 Clients = new ClientLimits(
                     MaxRequestHeaderBytes: Int(server, "maxRequestHeaderBytes") ?? ClientLimits.Default.MaxRequestHeaderBytes,
                     MaxRequestHeaderCount: Int(server, "maxRequestHeaderCount") ?? ClientLimits.Default.MaxRequestHeaderCount,

@@ -50,6 +50,13 @@ public sealed record ServerOptions(
     /// token (which opens the whole admin API); <c>/metrics</c> also takes the admin token.
     /// </summary>
     public string MetricsTokenEnv { get; init; } = "CORRIDOR_METRICS_TOKEN";
+
+    /// <summary>
+    /// The environment variable holding the key Corridor signs and seals the reasoning it gives Anthropic clients with
+    /// (docs/translation.md): the same on every gateway of a fleet, so a tool loop's next step may reach any of them and
+    /// a restart; unset, each gateway makes one of its own at start.
+    /// </summary>
+    public string ReasoningKeyEnv { get; init; } = "CORRIDOR_REASONING_KEY";
     /// <summary>
     /// The longest <see cref="ShutdownTimeout"/>: <c>corridor serve</c> ends regardless a few minutes after the signal
     /// (the command line's grace, Cli.ShutdownGrace), and the ledger and audit flush must fit in after the drain.

@@ -53,7 +53,8 @@ internal sealed partial class Forwarder
             }
             call.Deployment = deployment;
             call.ServeWith(deployment);
-            var body = UpstreamBody.Create(request, TranslationDirection.None, deployment.UpstreamModel, defaultMaxTokens: 0, openAIUpstreamStream: false);
+            var body = UpstreamBody.Create(request, TranslationDirection.None, deployment.UpstreamModel, defaultMaxTokens: 0, openAIUpstreamStream: false,
+                seal: seal);
             UpstreamResponse response;
             try
             {

@@ -20,7 +20,7 @@ namespace Corridor.Gateway.Forwarding;
 /// A deployment is skipped on connect failure, timeout, 5xx, 429 or a credential/config rejection, but only
 /// before any byte reached the client; after that, an upstream failure ends the stream with an error event.
 /// </summary>
-internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes, ServerOptions server, TimeProvider time, ILogger<Forwarder> logger)
+internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes, ServerOptions server, TimeProvider time, ILogger<Forwarder> logger, ReasoningSeal seal)
 {
     public async Task<GatewayError?> ForwardAsync(HttpContext context, CorridorRequestFeature call)
     {
@@ -54,7 +54,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             var body = UpstreamBody.Create(candidate, direction, deployment.UpstreamModel,
                 call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
                 openAIUpstreamStream: candidate.Stream && target.Dialect == Dialect.OpenAI,
-                leaveOutReasoning: UpstreamBody.LeavesOutReasoning(call.Operation, target));
+                leaveOutReasoning: UpstreamBody.LeavesOutReasoning(call.Operation, target), seal: UpstreamBody.SealFor(call.Operation, seal));
             if (body.Error is { } translationError)
             {
                 // This deployment cannot express the request; another vendor's might.
@@ -283,13 +283,13 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
     /// The upstream's whole answer in the client's dialect: translated when they differ (default: sent as it came), then,
     /// for a Responses API client, from the chat completion into the Responses shape.
     /// </summary>
-    private static TranslationResult ClientBody(CorridorRequestFeature call, TranslationDirection direction, ReadOnlySpan<byte> upstream)
+    private TranslationResult ClientBody(CorridorRequestFeature call, TranslationDirection direction, ReadOnlySpan<byte> upstream)
     {
         var model = call.Request!.Model;
         var translated = direction switch
         {
             TranslationDirection.ChatToMessages => ChatToMessages.TranslateResponse(upstream, model, "chatcmpl-" + call.RequestId),
-            TranslationDirection.MessagesToChat => MessagesToChat.TranslateResponse(upstream, model, "msg_" + call.RequestId),
+            TranslationDirection.MessagesToChat => MessagesToChat.TranslateResponse(upstream, model, "msg_" + call.RequestId, ReasoningBlocksFor(call)),
             _ => default,
         };
         if (ResponsesContextOf(call) is not { } responses || translated.Error is not null)
@@ -304,7 +304,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
     /// The translator of a stream whose client and upstream differ, or whose client speaks the Responses API; null when
     /// the upstream's events go to the client as they are.
     /// </summary>
-    private static IStreamTranslator? StreamTranslatorFor(CorridorRequestFeature call, TranslationDirection direction)
+    private IStreamTranslator? StreamTranslatorFor(CorridorRequestFeature call, TranslationDirection direction)
     {
         var request = call.Request!;
         var translator = direction switch
@@ -314,11 +314,17 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             // from the body's first 2 KiB (tokenizing more would hold the stream's first event and the socket's thread),
             // never above the model's context window (a base64 image is not its bytes' worth of tokens).
             TranslationDirection.MessagesToChat => MessagesToChat.CreateStreamTranslator(request.Model, "msg_" + call.RequestId,
-                Math.Min(TokenCounter.EstimateUtf8(request.Body.Span, sampleBytes: 2 * 1024), call.Model!.Config.ContextWindow)),
+                Math.Min(TokenCounter.EstimateUtf8(request.Body.Span, sampleBytes: 2 * 1024), call.Model!.Config.ContextWindow), ReasoningBlocksFor(call)),
             _ => null,
         };
         return ResponsesContextOf(call) is { } responses ? ResponsesToChat.CreateStreamTranslator(responses, request.Model, translator) : translator;
     }
+
+    /// <summary>
+    /// How an OpenAI-kind model's reasoning reaches an Anthropic client: a signed thinking block when the request forwarded
+    /// asked for thinking, else a sealed redacted one (docs/translation.md).
+    /// </summary>
+    private ReasoningBlocks ReasoningBlocksFor(CorridorRequestFeature call) => new(seal, Shown: call.Request!.Reasoning);
 
     /// <summary>
     /// A Responses client's context, its answer to echo what was applied: the request as forwarded where policy or

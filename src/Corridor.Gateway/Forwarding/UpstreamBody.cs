@@ -27,30 +27,39 @@ internal static class UpstreamBody
     };
 
     /// <summary>
-    /// The upstream's body. <paramref name="leaveOutReasoning"/>: the request is a Responses client's, whose reasoning items
-    /// became its assistant messages' <c>reasoning_content</c>, and the upstream takes none
+    /// The upstream's body. <paramref name="leaveOutReasoning"/>: the request is a Responses or Anthropic client's, whose
+    /// reasoning Corridor would give as its assistant messages' <c>reasoning_content</c>, and the upstream takes none
     /// (<see cref="UpstreamTarget.TakesReasoningContent"/>); an Anthropic-kind one's translation leaves it out anyway.
+    /// <paramref name="seal"/> (an Anthropic client's request only): the key that reads the reasoning blocks Corridor gave
+    /// the client, which go to an OpenAI-kind upstream as <c>reasoning_content</c> and to an Anthropic one not at all.
     /// </summary>
     public static TranslationResult Create(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
-        bool leaveOutReasoning = false)
+        bool leaveOutReasoning = false, ReasoningSeal? seal = null)
     {
         return direction switch
         {
             TranslationDirection.ChatToMessages => ChatToMessages.TranslateRequest(request.Body.Span, upstreamModel, defaultMaxTokens),
-            TranslationDirection.MessagesToChat => MessagesToChat.TranslateRequest(request.Body.Span, upstreamModel),
-            _ when leaveOutReasoning && ResponsesToChat.CarriesReasoning(request.Body.Span) => WithoutReasoning(request, upstreamModel, openAIUpstreamStream),
+            TranslationDirection.MessagesToChat => MessagesToChat.TranslateRequest(request.Body.Span, upstreamModel, leaveOutReasoning ? null : seal),
+            _ when seal is not null && ReasoningBlocks.MayCarry(request.Body.Span) => Rewritten(request, upstreamModel, openAIUpstreamStream, ReasoningBlocks.WithoutCorridors),
+            _ when leaveOutReasoning && ResponsesToChat.CarriesReasoning(request.Body.Span) => Rewritten(request, upstreamModel, openAIUpstreamStream, ResponsesToChat.WithoutReasoning),
             _ => new TranslationResult(Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage), null),
         };
     }
 
     /// <summary>Whether a request of <paramref name="operation"/> to <paramref name="target"/> is sent without its messages' reasoning.</summary>
     public static bool LeavesOutReasoning(Operation operation, UpstreamTarget target) =>
-        operation == Operation.Responses && !target.TakesReasoningContent;
+        operation is Operation.Responses or Operation.Messages && !target.TakesReasoningContent;
 
-    private static TranslationResult WithoutReasoning(ClientRequest request, string upstreamModel, bool openAIUpstreamStream)
+    /// <summary>The key that reads reasoning Corridor gave a client of <paramref name="operation"/>: an Anthropic client's only.</summary>
+    public static ReasoningSeal? SealFor(Operation operation, ReasoningSeal seal) => operation == Operation.Messages ? seal : null;
+
+    private delegate TranslationResult Rewrite(ReadOnlySpan<byte> body);
+
+    /// <summary>The spliced body (or the client's) rewritten by <paramref name="rewrite"/>.</summary>
+    private static TranslationResult Rewritten(ClientRequest request, string upstreamModel, bool openAIUpstreamStream, Rewrite rewrite)
     {
         var spliced = Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage);
-        return ResponsesToChat.WithoutReasoning(spliced is null ? request.Body.Span : spliced);
+        return rewrite(spliced is null ? request.Body.Span : spliced);
     }
 
     /// <summary>The bytes the upstream receives: the translation or splice when there is one, else the client's own body.</summary>

@@ -150,7 +150,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 OutputTokens = (int)Math.Min(int.MaxValue, call.Usage.OutputTokens),
                 ReasoningTokens = (int)Math.Min(int.MaxValue, call.Usage.ReasoningTokens),
                 ReasoningReturned = call.Usage.ReasoningReturned && call.Deployment is { } served
-                    && ReasoningReachesClient(call.Dialect, call.Config.Upstreams[served].Dialect),
+                    && ReasoningReachesClient(call.Dialect, call.Config.Upstreams[served].Dialect, call.Request!.Reasoning),
                 BatchId = call.InProcess?.BatchId,
             };
             // A request refused as suspended got no answer and says nothing of what its caller harvests; counted, the retries
@@ -642,12 +642,13 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     /// <summary>
     /// Whether reasoning an upstream of <paramref name="upstream"/>'s dialect returned reaches a client of
     /// <paramref name="client"/>'s: as it came, or translated (Claude's thinking to a chat or Responses client, DeepSeek's
-    /// reasoning_content to a Responses client); not to an Anthropic client of a chat completion, whose thinking block would
-    /// need a signature only Anthropic makes (docs/translation.md). The meter sees the upstream's answer, so the monitor
-    /// counts its reasoning as returned only when this holds.
+    /// reasoning_content to a Responses client, or to an Anthropic client that asked for thinking, in a thinking block);
+    /// not to an Anthropic client that did not ask (<paramref name="thinkingAsked"/>), which gets it sealed in a redacted
+    /// thinking block it cannot read (docs/translation.md). The meter sees the upstream's answer, so the monitor counts its
+    /// reasoning as returned only when this holds.
     /// </summary>
-    internal static bool ReasoningReachesClient(Dialect client, Dialect upstream) =>
-        UpstreamBody.Direction(client, upstream) != TranslationDirection.MessagesToChat;
+    internal static bool ReasoningReachesClient(Dialect client, Dialect upstream, bool thinkingAsked) =>
+        thinkingAsked || UpstreamBody.Direction(client, upstream) != TranslationDirection.MessagesToChat;
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Observing a request for the monitor failed; the request was not affected")]
     private partial void LogObserveFailed(Exception exception);

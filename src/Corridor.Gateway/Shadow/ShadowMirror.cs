@@ -16,6 +16,7 @@ using Corridor.Gateway.Metering;
 using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
+using Corridor.Gateway.Translation;
 using Corridor.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -46,7 +47,8 @@ internal sealed partial class ShadowMirror(
     LedgerOptions ledgerOptions,
     TimeProvider time,
     ILogger<ShadowMirror> logger,
-    StopDeadline? stop = null) : BackgroundService
+    StopDeadline? stop = null,
+    ReasoningSeal? seal = null) : BackgroundService
 {
     private readonly StopDeadline _stop = stop ?? StopDeadline.None(time);
     // Queue size and worker count are read at start; pairs and shares follow reloads.
@@ -239,7 +241,7 @@ internal sealed partial class ShadowMirror(
         var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
             config.Config.Admission.DefaultOutputTokens(deployment.Model),
             openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI,
-            leaveOutReasoning: UpstreamBody.LeavesOutReasoning(job.Operation, target));
+            leaveOutReasoning: UpstreamBody.LeavesOutReasoning(job.Operation, target), seal: seal is null ? null : UpstreamBody.SealFor(job.Operation, seal));
         if (body.Error is not null)
         {
             return Skip("untranslatable");

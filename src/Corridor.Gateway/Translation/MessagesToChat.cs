@@ -6,17 +6,24 @@ namespace Corridor.Gateway.Translation;
 /// <summary>
 /// The client speaks Anthropic Messages, the upstream is OpenAI-kind (OpenAI, Azure OpenAI, DeepSeek, local
 /// servers). Fields the upstream has no counterpart for (<c>top_k</c>, <c>thinking</c>, <c>cache_control</c>, …)
-/// are dropped; content it cannot take (documents, server tools, images inside tool results) is refused.
+/// are dropped; content it cannot take (documents, server tools, images inside tool results) is refused. The model's
+/// reasoning (DeepSeek's <c>reasoning_content</c>) reaches the client in a block Corridor signs or seals
+/// (<see cref="ReasoningSeal"/>), and comes back from it as the assistant message's <c>reasoning_content</c>.
 /// </summary>
 internal static class MessagesToChat
 {
-    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> messagesRequest, string upstreamModel)
+    /// <summary>
+    /// Anthropic request → chat request. With <paramref name="seal"/>, the reasoning of a thinking or redacted thinking
+    /// block Corridor made with that key becomes its assistant message's <c>reasoning_content</c> (without, for an upstream
+    /// that takes none back, it is left out as every other such block is).
+    /// </summary>
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> messagesRequest, string upstreamModel, ReasoningSeal? seal = null)
     {
         var sizeHint = messagesRequest.Length;
-        return Json.Translate(messagesRequest, "request body", root => TranslateRequest(root, upstreamModel, sizeHint));
+        return Json.Translate(messagesRequest, "request body", root => TranslateRequest(root, upstreamModel, seal, sizeHint));
     }
 
-    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, int sizeHint)
+    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, ReasoningSeal? seal, int sizeHint)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -27,7 +34,7 @@ internal static class MessagesToChat
         {
             writer.WriteStartObject();
             writer.WriteString("model", upstreamModel);
-            var problem = WriteMessages(root, writer) ?? WriteTools(root, writer) ?? WriteSampling(root, writer);
+            var problem = WriteMessages(root, seal, writer) ?? WriteTools(root, writer) ?? WriteSampling(root, writer);
             if (problem is { } p)
             {
                 return TranslationResult.Fail(p);
@@ -37,14 +44,17 @@ internal static class MessagesToChat
         }
     }
 
-    /// <summary><c>chat.completion</c> → Anthropic message (the first choice; the request never asks for more).</summary>
-    public static TranslationResult TranslateResponse(ReadOnlySpan<byte> chatResponse, string clientModel, string responseId)
+    /// <summary>
+    /// <c>chat.completion</c> → Anthropic message (the first choice; the request never asks for more). With
+    /// <paramref name="reasoning"/>, the model's reasoning comes first, in a block its client sends back in a tool loop.
+    /// </summary>
+    public static TranslationResult TranslateResponse(ReadOnlySpan<byte> chatResponse, string clientModel, string responseId, ReasoningBlocks? reasoning = null)
     {
         var sizeHint = chatResponse.Length;
-        return Json.Translate(chatResponse, "upstream response", root => TranslateResponse(root, clientModel, responseId, sizeHint));
+        return Json.Translate(chatResponse, "upstream response", root => TranslateResponse(root, clientModel, responseId, reasoning, sizeHint));
     }
 
-    private static TranslationResult TranslateResponse(JsonElement root, string clientModel, string responseId, int sizeHint)
+    private static TranslationResult TranslateResponse(JsonElement root, string clientModel, string responseId, ReasoningBlocks? reasoning, int sizeHint)
     {
         if (!root.TryGet("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
             || !choices[0].TryGet("message", out var message) || message.ValueKind != JsonValueKind.Object)
@@ -68,6 +78,10 @@ internal static class MessagesToChat
             writer.WriteString("role", "assistant");
             writer.WriteString("model", clientModel);
             writer.WriteStartArray("content");
+            if (reasoning is { } blocks && MessageContent.ReasoningText(message) is { } reasoningText)
+            {
+                blocks.WriteBlock(writer, reasoningText);
+            }
             if (!string.IsNullOrEmpty(text))
             {
                 writer.WriteStartObject();
@@ -108,10 +122,10 @@ internal static class MessagesToChat
     /// Chat chunks → <c>message_start</c> … <c>message_stop</c> with <c>event:</c> lines. <paramref name="estimatedInputTokens"/>
     /// is what <c>message_start</c> says of the prompt when the upstream's first chunk does not count it.
     /// </summary>
-    public static IStreamTranslator CreateStreamTranslator(string clientModel, string responseId, long estimatedInputTokens = 0) =>
-        new MessagesToChatStreamTranslator(clientModel, responseId, estimatedInputTokens);
+    public static IStreamTranslator CreateStreamTranslator(string clientModel, string responseId, long estimatedInputTokens = 0, ReasoningBlocks? reasoning = null) =>
+        new MessagesToChatStreamTranslator(clientModel, responseId, estimatedInputTokens, reasoning);
 
-    private static Problem? WriteMessages(JsonElement root, Utf8JsonWriter writer)
+    private static Problem? WriteMessages(JsonElement root, ReasoningSeal? seal, Utf8JsonWriter writer)
     {
         if (!root.TryGet("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
         {
@@ -145,7 +159,7 @@ internal static class MessagesToChat
             var problem = role switch
             {
                 "user" => WriteUserMessage(content, $"{param}.content", writer),
-                "assistant" => WriteAssistantMessage(content, $"{param}.content", writer),
+                "assistant" => WriteAssistantMessage(content, $"{param}.content", seal, writer),
                 _ => Problem.WrongType($"{param}.role", "'user' or 'assistant'"),
             };
             if (problem is not null)
@@ -271,8 +285,11 @@ internal static class MessagesToChat
         return null;
     }
 
-    /// <summary>An assistant turn → one assistant message: text blocks joined, <c>tool_use</c> blocks as <c>tool_calls</c>.</summary>
-    private static Problem? WriteAssistantMessage(JsonElement content, string param, Utf8JsonWriter writer)
+    /// <summary>
+    /// An assistant turn → one assistant message: text blocks joined, <c>tool_use</c> blocks as <c>tool_calls</c>, and the
+    /// reasoning of the thinking blocks Corridor made with <paramref name="seal"/>'s key joined as <c>reasoning_content</c>.
+    /// </summary>
+    private static Problem? WriteAssistantMessage(JsonElement content, string param, ReasoningSeal? seal, Utf8JsonWriter writer)
     {
         var shapeProblem = WriteStringOrReadBlocks(content, param, "assistant", writer, out var blocks);
         if (shapeProblem is not null || blocks is null)
@@ -280,6 +297,7 @@ internal static class MessagesToChat
             return shapeProblem;
         }
         var text = new StringBuilder();
+        StringBuilder? reasoning = null;
         var toolUses = new List<(string Id, string Name, string Arguments)>();
         foreach (var block in blocks)
         {
@@ -309,24 +327,26 @@ internal static class MessagesToChat
                     break;
                 case "thinking":
                 case "redacted_thinking":
-                    // The model's earlier reasoning; an OpenAI-kind upstream has no place for it.
+                    // The model's earlier reasoning: Corridor's own goes back as the text it was (DeepSeek wants it within a
+                    // tool loop); Anthropic's (a Claude answer's, or one not this key's) has no place in a chat request.
+                    if (seal is not null && ReasoningBlocks.Read(block.Element, block.Type, seal) is { } earlier)
+                    {
+                        (reasoning ??= new StringBuilder()).Append(earlier);
+                    }
                     break;
                 default:
                     return Problem.Unsupported($"{block.Param}.type", $"Content block type '{block.Type}'");
             }
         }
 
-        WriteAssistantMessage(writer, text.ToString(), toolUses);
+        WriteAssistantMessage(writer, text.ToString(), toolUses, reasoning?.ToString());
         return null;
     }
 
     /// <summary>
-    /// A chat assistant message: its text, and its tool calls (id, name, arguments) when it made any; an answer that only
-    /// called tools has <c>null</c> content, as OpenAI writes it. Also used for a Responses client's history.
-    /// </summary>
-    /// <summary>
-    /// An assistant message of a chat history: its text, its tool calls and, when given, the model's reasoning as text
-    /// (<c>reasoning_content</c>, which DeepSeek wants back beside a tool loop's calls).
+    /// An assistant message of a chat history: its text, its tool calls (id, name, arguments) when it made any (an answer
+    /// that only called tools has <c>null</c> content, as OpenAI writes it) and, when given, the model's reasoning as text
+    /// (<c>reasoning_content</c>, which DeepSeek wants back beside a tool loop's calls). Also used for a Responses client's history.
     /// </summary>
     internal static void WriteAssistantMessage(Utf8JsonWriter writer, string text, IReadOnlyList<(string Id, string Name, string Arguments)> toolCalls,
         string? reasoning = null)

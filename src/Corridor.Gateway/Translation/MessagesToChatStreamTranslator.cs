@@ -15,7 +15,10 @@ namespace Corridor.Gateway.Translation;
 /// for <c>[DONE]</c> (or the end of the stream, for servers that omit it). Anthropic clients read the prompt's tokens
 /// from <c>message_start</c>, which OpenAI cannot fill (its usage comes last): it carries the first chunk's count when
 /// the upstream sends usage on every chunk (vLLM's continuous usage), else an estimate, and <c>message_delta</c> the
-/// upstream's exact counts, which Anthropic's SDKs take over the start's.
+/// upstream's exact counts, which Anthropic's SDKs take over the start's. The model's reasoning deltas (DeepSeek's
+/// <c>reasoning_content</c>), given <see cref="ReasoningBlocks"/>, fill a <c>thinking</c> block as <c>thinking_delta</c>s,
+/// closed by the <c>signature_delta</c> of the whole text, as Anthropic streams one; or, for a client that did not ask for
+/// thinking, are held and sent as one <c>redacted_thinking</c> block when the reasoning ends, as Anthropic sends those whole.
 /// </summary>
 internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
 {
@@ -24,23 +27,36 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
     private readonly string _model;
     private readonly string _id;
     private readonly long _estimatedInputTokens;
+    private readonly ReasoningBlocks? _reasoning;
     /// <summary>OpenAI tool-call index → Anthropic content-block index.</summary>
     private readonly Dictionary<int, int> _toolBlocks = [];
     private string? _stopReason;
     private int _openBlock = NoBlock;
-    private bool _openBlockIsText;
+    private BlockKind _openKind;
     /// <summary>The open tool_use block's argument text so far.</summary>
     private readonly StringBuilder _arguments = new();
+    /// <summary>The open thinking (or held redacted thinking) block's reasoning so far.</summary>
+    private readonly StringBuilder _reasoningText = new();
     private int _nextBlock;
     private bool _started;
     private bool _usageSeen;
     private bool _interrupted;
 
-    public MessagesToChatStreamTranslator(string clientModel, string responseId, long estimatedInputTokens = 0)
+    public MessagesToChatStreamTranslator(string clientModel, string responseId, long estimatedInputTokens = 0, ReasoningBlocks? reasoning = null)
     {
         _model = clientModel;
         _id = responseId;
         _estimatedInputTokens = estimatedInputTokens;
+        _reasoning = reasoning;
+    }
+
+    private enum BlockKind
+    {
+        Text,
+        ToolUse,
+        Thinking,
+        /// <summary>A redacted_thinking block, sent whole (start and stop) when it closes.</summary>
+        RedactedThinking,
     }
 
     protected override bool FinishSeen => _stopReason is not null;
@@ -55,12 +71,16 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
     {
         if (choice.TryGet("delta", out var delta))
         {
+            if (_reasoning is { } reasoning && MessageContent.ReasoningText(delta) is { } thought)
+            {
+                OnReasoningDelta(reasoning, thought, output);
+            }
             // A refusal streams in its own field; an Anthropic client reads it as text (as in the non-streamed response).
             if (MessageContent.AnswerText(delta) is { Length: > 0 } text)
             {
-                if (_openBlock == NoBlock || !_openBlockIsText)
+                if (_openBlock == NoBlock || _openKind != BlockKind.Text)
                 {
-                    OpenBlock(output, isText: true);
+                    OpenBlock(output, BlockKind.Text);
                 }
                 WriteDelta(output, _openBlock, "text_delta", "text", text);
             }
@@ -84,6 +104,20 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
         }
     }
 
+    private void OnReasoningDelta(ReasoningBlocks reasoning, string thought, IBufferWriter<byte> output)
+    {
+        var kind = reasoning.Shown ? BlockKind.Thinking : BlockKind.RedactedThinking;
+        if (_openBlock == NoBlock || _openKind != kind)
+        {
+            OpenBlock(output, kind);
+        }
+        _reasoningText.Append(thought);
+        if (kind == BlockKind.Thinking)
+        {
+            WriteDelta(output, _openBlock, "thinking_delta", "thinking", thought);
+        }
+    }
+
     private void OnToolCallDelta(JsonElement call, IBufferWriter<byte> output)
     {
         var id = call.StringOrNull("id");
@@ -91,7 +125,7 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
         var index = ToolCallIndex(call, id, _toolBlocks.Count);
         if (!_toolBlocks.TryGetValue(index, out var block))
         {
-            block = OpenBlock(output, isText: false, ToolUseIds.ForAnswer(id, _id, _toolBlocks.Count), function.StringOrNull("name") ?? string.Empty);
+            block = OpenBlock(output, BlockKind.ToolUse, ToolUseIds.ForAnswer(id, _id, _toolBlocks.Count), function.StringOrNull("name") ?? string.Empty);
             _toolBlocks[index] = block;
         }
         // A fragment for a call whose block was already closed (interleaved calls, which OpenAI does not send) cannot be
@@ -128,33 +162,51 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
         Sse.End();
     }
 
-    private int OpenBlock(IBufferWriter<byte> output, bool isText, string? id = null, string? name = null)
+    private int OpenBlock(IBufferWriter<byte> output, BlockKind kind, string? id = null, string? name = null)
     {
         CloseOpenBlock(output);
         _openBlock = _nextBlock++;
-        _openBlockIsText = isText;
+        _openKind = kind;
+        // A redacted thinking block carries all of its data at its start: it is sent when it closes.
+        if (kind != BlockKind.RedactedThinking)
+        {
+            WriteBlockStart(output, kind, id, name);
+        }
+        return _openBlock;
+    }
+
+    private void WriteBlockStart(IBufferWriter<byte> output, BlockKind kind, string? id = null, string? name = null)
+    {
         var writer = Sse.Begin(output, "content_block_start"u8);
         writer.WriteStartObject();
         writer.WriteString("type", "content_block_start");
         writer.WriteNumber("index", _openBlock);
         writer.WriteStartObject("content_block");
-        if (isText)
+        switch (kind)
         {
-            writer.WriteString("type", "text");
-            writer.WriteString("text", string.Empty);
-        }
-        else
-        {
-            writer.WriteString("type", "tool_use");
-            writer.WriteString("id", id);
-            writer.WriteString("name", name);
-            writer.WriteStartObject("input");
-            writer.WriteEndObject();
+            case BlockKind.Text:
+                writer.WriteString("type", "text");
+                writer.WriteString("text", string.Empty);
+                break;
+            case BlockKind.Thinking:
+                writer.WriteString("type", "thinking");
+                writer.WriteString("thinking", string.Empty);
+                writer.WriteString("signature", string.Empty);
+                break;
+            case BlockKind.RedactedThinking:
+                _reasoning!.Value.WriteRedacted(writer, _reasoningText.ToString());
+                break;
+            default:
+                writer.WriteString("type", "tool_use");
+                writer.WriteString("id", id);
+                writer.WriteString("name", name);
+                writer.WriteStartObject("input");
+                writer.WriteEndObject();
+                break;
         }
         writer.WriteEndObject();
         writer.WriteEndObject();
         Sse.End();
-        return _openBlock;
     }
 
     private void CloseOpenBlock(IBufferWriter<byte> output)
@@ -163,7 +215,17 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
         {
             return;
         }
-        if (!_openBlockIsText && _arguments.Length > 0)
+        if (_openKind == BlockKind.Thinking)
+        {
+            WriteDelta(output, _openBlock, "signature_delta", "signature", _reasoning!.Value.Seal.Sign(_reasoningText.ToString()));
+            _reasoningText.Clear();
+        }
+        else if (_openKind == BlockKind.RedactedThinking)
+        {
+            WriteBlockStart(output, BlockKind.RedactedThinking);
+            _reasoningText.Clear();
+        }
+        else if (_openKind == BlockKind.ToolUse && _arguments.Length > 0)
         {
             if (!ToolArguments.ToInputJson(_arguments.ToString(), out var input))
             {

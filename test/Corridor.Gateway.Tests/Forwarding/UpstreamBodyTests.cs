@@ -2,6 +2,7 @@ using System.Text.Json;
 using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Tests.FrontDoor;
+using Corridor.Gateway.Translation;
 
 namespace Corridor.Gateway.Tests.Forwarding;
 
@@ -51,6 +52,27 @@ public sealed class UpstreamBodyTests
         Assert.True(body.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
         Assert.Equal("other", body.GetProperty("model").GetString());
     }
+
+    [Theory]
+    [InlineData(true, false, true)] // DeepSeek, which wants it back
+    [InlineData(true, true, false)] // OpenAI itself, which has no place for it
+    [InlineData(false, true, false)] // Claude, which refuses a signature it did not make
+    public void AnAnthropicClientsReasoningBlock_GoesBackOnlyToAnUpstreamThatTakesReasoningContent(bool toOpenAIKind, bool leaveOutReasoning, bool reasoningContent)
+    {
+        var seal = ReasoningSeal.ForThisProcess();
+        using var request = RequestParserTests.Request($$"""
+            {"model":"deepseek-reasoner","max_tokens":100,"messages":[{"role":"user","content":"Hi"},
+             {"role":"assistant","content":[{"type":"thinking","thinking":"Greet.","signature":"{{seal.Sign("Greet.")}}"},{"type":"text","text":"Hello"}]},
+             {"role":"user","content":"Again"}]}
+            """);
+        Assert.Null(RequestParser.Parse(request, Operation.Messages));
+
+        var body = UpstreamBody.Bytes(UpstreamBody.Create(request, toOpenAIKind ? TranslationDirection.MessagesToChat : TranslationDirection.None, "deepseek-reasoner", 1024, false, leaveOutReasoning, seal), request);
+
+        var text = System.Text.Encoding.UTF8.GetString(body.Span);
+        Assert.Equal(reasoningContent, text.Contains("\"reasoning_content\":\"Greet.\"", StringComparison.Ordinal));
+        Assert.DoesNotContain(ReasoningSeal.Prefix, text, StringComparison.Ordinal);
+    }
 }
 
 public sealed class UsageChunkTests
@@ -78,4 +100,5 @@ public sealed class UsageChunkTests
         Assert.Equal(text.IndexOf("\"stream_options\"", StringComparison.Ordinal), text.LastIndexOf("\"stream_options\"", StringComparison.Ordinal));
         Assert.True(JsonDocument.Parse(bytes).RootElement.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
     }
+
 }

@@ -141,15 +141,10 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
         Assert.Equal(done.CallId, Assert.Single(completed.OutputItems.OfType<FunctionCallResponseItem>()).CallId);
     }
 
-    /// <summary>The test catalog with DeepSeek's reasoning model (an OpenAI-kind vendor), which says its reasoning in <c>reasoning_content</c>.</summary>
-    private static string WithReasoner(Uri simulator) => WithReasoningModel(simulator, "deepseek-reasoner");
+    private static string WithReasoner(Uri simulator) => TestCatalog.WithReasoner(TestCatalog.Yaml(simulator));
 
     /// <summary>The test catalog with a reasoning model served by vLLM (an OpenAI-kind vendor), which says its reasoning in <c>reasoning</c>.</summary>
-    private static string WithVllmReasoner(Uri simulator) => WithReasoningModel(simulator, "qwen3-vllm-reasoner");
-
-    private static string WithReasoningModel(Uri simulator, string model) => TestCatalog.Yaml(simulator)
-        .Replace("\nmodels:\n", $"\nmodels:\n  - {{ id: {model}, vendor: openai, capabilities: [chat, tools, reasoning], contextWindow: 131072 }}\n", StringComparison.Ordinal)
-        .Replace("\ndeployments:\n", $"\ndeployments:\n  - {{ id: {model}-sg, model: {model}, region: sg, price: {{ input: 0.55, output: 2.19 }} }}\n", StringComparison.Ordinal);
+    private static string WithVllmReasoner(Uri simulator) => TestCatalog.WithReasoningModel(TestCatalog.Yaml(simulator), "qwen3-vllm-reasoner");
 
     [Fact]
     public async Task DeepSeeksReasoning_IsAReasoningItemBeforeTheAnswer_WholeAndStreamed_AsTheChatClientGetsIt()

@@ -273,6 +273,114 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
         Assert.True(events[^1].TryPickStop(out _));
     }
 
+    /// <summary>The test catalog with DeepSeek's reasoning model, and the reasoning key read from <paramref name="keyEnv"/>.</summary>
+    private static Func<Uri, string> WithReasonerAndKey(string keyEnv) => simulator =>
+        TestCatalog.WithReasoner(TestCatalog.Yaml(simulator)).Replace("server:\n", $"server:\n  reasoningKeyEnv: {keyEnv}\n", StringComparison.Ordinal);
+
+    /// <summary>
+    /// An Anthropic SDK agent's tool loop on DeepSeek's thinking mode: it asks, gets the call, runs the tool and sends its
+    /// history back, the answer's blocks as it got them (the .NET SDK has no conversion from an answer's blocks to a request's:
+    /// an agent writes it, as here). The simulator refuses a step whose history holds a call without its reasoning, as
+    /// DeepSeek does ("The reasoning_content in the thinking mode must be passed back to the API"). Returns the first answer
+    /// and the second.
+    /// </summary>
+    private static async Task<(Message First, Message Second)> RunToolLoopAsync(LiveGateway live, bool thinking, bool streamed, Func<Task>? between = null)
+    {
+        var client = live.Anthropic();
+        var question = new UserMessageParam { Content = "What is the weather in Singapore?" };
+        var ask = AnthropicDialectTests.Ask("deepseek-reasoner", question) with
+        {
+            MaxTokens = 4096,
+            Tools = [AnthropicDialectTests.WeatherTool()],
+        };
+        if (thinking)
+        {
+            ask = ask with { Thinking = new ThinkingConfigEnabled { BudgetTokens = 2048 } };
+        }
+        var first = streamed ? await client.Messages.CreateStreaming(ask).Aggregate().WithTimeout() : await client.Messages.Create(ask).WithTimeout();
+        Assert.Equal("tool_use", first.StopReason?.Raw());
+        Assert.True(first.Content.Single(c => c.TryPickToolUse(out _)).TryPickToolUse(out var call));
+        var sentBack = new List<ContentBlockParam>();
+        foreach (var block in first.Content)
+        {
+            if (block.TryPickThinking(out var thought))
+            {
+                sentBack.Add(new ThinkingBlockParam { Thinking = thought.Thinking, Signature = thought.Signature });
+            }
+            else if (block.TryPickRedactedThinking(out var redacted))
+            {
+                sentBack.Add(new RedactedThinkingBlockParam { Data = redacted.Data });
+            }
+            else if (block.TryPickToolUse(out var use))
+            {
+                sentBack.Add(new ToolUseBlockParam { ID = use.ID, Name = use.Name, Input = use.Input });
+            }
+        }
+        if (between is not null)
+        {
+            await between();
+        }
+        var second = await live.Anthropic().Messages.Create(ask with
+        {
+            Messages =
+            [
+                question,
+                new AssistantMessageParam { Content = sentBack },
+                new UserMessageParam { Content = new List<ContentBlockParam> { new ToolResultBlockParam(call.ID) { Content = """{"city":"Singapore","temperature":31}""" } } },
+            ],
+        }).WithTimeout();
+        return (first, second);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnthropicClient_AskingDeepSeeksThinkingModeToThink_GetsItsReasoningAsASignedThinkingBlock_AndItsToolLoopGoesOn(bool streamed)
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithReasoner(TestCatalog.Yaml(simulator)));
+        var native = await live.OpenAI().GetChatClient("deepseek-reasoner").CompleteChatAsync([new UserChatMessage("What is the weather in Singapore?")],
+            new ChatCompletionOptions { Tools = { WeatherFunction() } }).WithTimeout();
+        using var nativeBody = JsonDocument.Parse(native.GetRawResponse().Content.ToString());
+        var nativeReasoning = nativeBody.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("reasoning_content").GetString();
+        var before = await live.SimulatorReasoningPassedBackAsync().WithTimeout();
+
+        var (first, second) = await RunToolLoopAsync(live, thinking: true, streamed);
+
+        Assert.True(first.Content[0].TryPickThinking(out var thinking));
+        Assert.Equal(nativeReasoning, thinking.Thinking);
+        Assert.StartsWith("corridor.v1.", thinking.Signature, StringComparison.Ordinal);
+        Assert.Equal("end_turn", second.StopReason?.Raw());
+        Assert.False(string.IsNullOrWhiteSpace(AnthropicDialectTests.Text(second)));
+        Assert.Equal(before + 1, await live.SimulatorReasoningPassedBackAsync().WithTimeout());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnthropicClient_NotAskingForThinking_GetsDeepSeeksReasoningSealedInARedactedThinkingBlock_AndItsToolLoopGoesOn(bool streamed)
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithReasoner(TestCatalog.Yaml(simulator)));
+
+        var (first, second) = await RunToolLoopAsync(live, thinking: false, streamed);
+
+        Assert.DoesNotContain(first.Content, c => c.TryPickThinking(out _));
+        Assert.True(first.Content[0].TryPickRedactedThinking(out var redacted));
+        Assert.StartsWith("corridor.v1.", redacted.Data, StringComparison.Ordinal);
+        Assert.Equal("end_turn", second.StopReason?.Raw());
+    }
+
+    [Fact]
+    public async Task TheReasoningKey_ReadsTheBlocksAnotherGatewayOrABeforeRestartGaveOut_WhenTheOperatorSetsIt()
+    {
+        using var key = new TokenVariable();
+        await using var live = await LiveGateway.StartAsync(WithReasonerAndKey(key.Name));
+
+        // The loop's next step reaches the gateway after a restart: a gateway with the same key, as another of a fleet is.
+        var (_, second) = await RunToolLoopAsync(live, thinking: true, streamed: false, between: live.RestartGatewayAsync);
+
+        Assert.Equal("end_turn", second.StopReason?.Raw());
+    }
+
     private static ChatTool WeatherFunction() => ChatTool.CreateFunctionTool("get_weather", "The current weather in a city.", BinaryData.FromString(
         """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""));
 }

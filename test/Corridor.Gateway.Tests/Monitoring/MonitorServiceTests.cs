@@ -25,12 +25,13 @@ public sealed class MonitorServiceTests
     internal static GatewayState State(string monitor = "") => new(TestConfigs.Active(TestConfigs.OneDeployment + monitor));
 
     [Theory]
-    [InlineData("openai", "openai", true)] // DeepSeek's reasoning_content, passed through (or as a Responses reasoning item)
-    [InlineData("openai", "anthropic", true)] // Claude's thinking, as reasoning_content
-    [InlineData("anthropic", "anthropic", true)] // thinking blocks, passed through
-    [InlineData("anthropic", "openai", false)] // an Anthropic client of a chat completion gets no thinking block
-    public void ReasoningCountsAsReturned_OnlyWhereItReachesTheClient(string client, string upstream, bool reaches) =>
-        Assert.Equal(reaches, MonitorService.ReasoningReachesClient(DialectOf(client), DialectOf(upstream)));
+    [InlineData("openai", "openai", false, true)] // DeepSeek's reasoning_content, passed through (or as a Responses reasoning item)
+    [InlineData("openai", "anthropic", true, true)] // Claude's thinking, as reasoning_content
+    [InlineData("anthropic", "anthropic", true, true)] // thinking blocks, passed through
+    [InlineData("anthropic", "openai", true, true)] // DeepSeek's reasoning_content, as a thinking block to a client that asked for thinking
+    [InlineData("anthropic", "openai", false, false)] // sealed in a redacted thinking block to one that did not
+    public void ReasoningCountsAsReturned_OnlyWhereItReachesTheClient(string client, string upstream, bool thinkingAsked, bool reaches) =>
+        Assert.Equal(reaches, MonitorService.ReasoningReachesClient(DialectOf(client), DialectOf(upstream), thinkingAsked));
 
     private static Dialect DialectOf(string name) => name == "anthropic" ? Dialect.Anthropic : Dialect.OpenAI;
 
