@@ -2,6 +2,7 @@ using Corridor.Core.Admission;
 using Corridor.Core.Audit;
 using Corridor.Core.Batches;
 using Corridor.Core.Metering;
+using Corridor.Core.Reports;
 using Corridor.Core.Screening;
 using Corridor.Core.Shadow;
 using Corridor.Core.Tenants;
@@ -267,6 +268,15 @@ public interface ICorridorStore : IAsyncDisposable
 
     /// <summary>Every request of a batch in order, with its result.</summary>
     IAsyncEnumerable<BatchItem> ReadBatchItemsAsync(string batchId, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>
+    /// Sums of the tenant's ledger rows of the batches <paramref name="batchIds"/> with <paramref name="from"/> &lt;= time &lt;
+    /// <paramref name="to"/> (either bound optional), per batch and model, ordered by both; a batch with no rows has none.
+    /// Read through the ledger's index of batch rows (SQLite migration 18, PostgreSQL migration 22), never a scan of live rows.
+    /// </summary>
+    Task<IReadOnlyList<BatchUsage>> GetBatchUsageAsync(string tenantId, IReadOnlyCollection<string> batchIds, DateTimeOffset? from, DateTimeOffset? to,
+        CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");
 
     /// <summary>

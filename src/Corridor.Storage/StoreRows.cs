@@ -2,6 +2,7 @@ using System.Data.Common;
 using Corridor.Core.Audit;
 using Corridor.Core.Batches;
 using Corridor.Core.Metering;
+using Corridor.Core.Reports;
 using Corridor.Core.Tenants;
 
 namespace Corridor.Storage;
@@ -261,6 +262,15 @@ internal abstract class StoreRows
         CacheWriteTokens = r.GetInt64(27),
         BatchId = GetStringOrNull(r, 28),
     };
+
+    /// <summary>
+    /// A batch's ledger sums for one model, selected in these positions by each store's query: the batch's id and the
+    /// model, then the rows' count and of them those that succeeded, were billable and were estimated (integers), the input,
+    /// cache-read, cache-write and output tokens, cost and revenue: one row's own values (SQLite, summed by the caller in
+    /// decimal), or sums (PostgreSQL).
+    /// </summary>
+    internal BatchUsage BatchUsage(DbDataReader r) => new(r.GetString(0), r.GetString(1), new BatchLedgerTotals(
+        r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5), r.GetInt64(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9), GetMoney(r, 10), GetMoney(r, 11)));
 
     /// <summary>
     /// The direction a page of batches is read in: newest first, but oldest first when it is the page just newer than a

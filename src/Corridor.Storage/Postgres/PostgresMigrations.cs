@@ -489,6 +489,12 @@ internal static class PostgresMigrations
             -- "model", docs/batches.md); null when they name several, or one names none, and for batches made before.
             ALTER TABLE batches ADD COLUMN model text;
             """),
+        new(22, "the ledger's rows of batches", """
+            -- SQLite migration 18. A batch's ledger rows found by its id (what a batch cost, docs/batches.md). Partial: a live
+            -- request's row has a null batch_id, so it is not in the index and its insert pays nothing for it. Made on every
+            -- partition (and every later one); building it reads the ledger once, holding its writers meanwhile.
+            CREATE INDEX ix_ledger_batch_id ON ledger (batch_id) WHERE batch_id IS NOT NULL;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -1,12 +1,14 @@
 using System.Runtime.CompilerServices;
 using Corridor.Core.Batches;
+using Corridor.Core.Reports;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace Corridor.Storage.Postgres;
 
 /// <summary>
-/// Batches, their requests and files (PostgreSQL migrations 19 and 21; docs/batches.md), as <see cref="Sqlite.SqliteStore"/> keeps
+/// Batches, their requests and files (PostgreSQL migrations 19 and 21; docs/batches.md), and what the ledger holds of their
+/// runs (migration 22), as <see cref="Sqlite.SqliteStore"/> keeps
 /// them. Several replicas share these rows, so each change that two could make at once is one statement
 /// whose condition decides: a claim takes a batch no other claim has locked, a result lands only on a pending request, a
 /// batch ends once.
@@ -370,6 +372,34 @@ internal sealed partial class PostgresStore
         {
             yield return PostgresValues.Rows.BatchItem(reader);
         }
+    }
+
+    /// <summary>Summed here in <c>numeric</c>, exact, through the ledger's index of batch rows on every partition.</summary>
+    public async Task<IReadOnlyList<BatchUsage>> GetBatchUsageAsync(string tenantId, IReadOnlyCollection<string> batchIds, DateTimeOffset? from, DateTimeOffset? to,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batchIds);
+        if (batchIds.Count == 0)
+        {
+            return [];
+        }
+        await using var command = _dataSource.CreateCommand();
+        command.Parameters.AddWithValue("batch_ids", batchIds.ToArray());
+        command.Parameters.AddWithValue("tenant_id", tenantId);
+        command.CommandText = $"""
+            SELECT batch_id, model, count(*), count(*) FILTER (WHERE outcome = 'Success'), count(*) FILTER (WHERE billable), count(*) FILTER (WHERE estimated),
+                sum(input_tokens)::bigint, sum(cache_read_tokens)::bigint, sum(cache_write_tokens)::bigint, sum(output_tokens)::bigint, sum(cost), sum(revenue)
+            FROM ledger
+            WHERE batch_id = ANY(@batch_ids) AND tenant_id = @tenant_id{PostgresValues.Rows.TimeRange(command, from, to, "AND")}
+            GROUP BY batch_id, model ORDER BY batch_id COLLATE "C", model COLLATE "C"
+            """;
+        var usage = new List<BatchUsage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            usage.Add(PostgresValues.Rows.BatchUsage(reader));
+        }
+        return usage;
     }
 
     /// <summary>The one batch <paramref name="command"/> selects (with <see cref="CountsJoin"/>), or null.</summary>

@@ -29,6 +29,25 @@ public static class StoreReports
         return await SpendReport.BuildAsync(store.ReadLedgerAsync(readFrom, readTo, cancellationToken), by, period, from, to, t => countries.GetValueOrDefault(t), rankBy, top, cancellationToken);
     }
 
+    /// <summary>The tenant's batches of both APIs, newest first (at most <paramref name="limit"/>), each with what the ledger holds of its runs.</summary>
+    public static async Task<BatchReport> BatchesAsync(this ICorridorStore store, string tenantId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var batches = await TenantBatches.ListAsync(store, tenantId, limit, cancellationToken);
+        return BatchReport.Build(batches, await store.GetBatchUsageAsync(tenantId, [.. batches.Select(b => b.Id)], null, null, cancellationToken));
+    }
+
+    /// <summary>One of the tenant's batches with what the ledger holds of its runs; null when the tenant has no such batch.</summary>
+    public static async Task<BatchReportRow?> BatchAsync(this ICorridorStore store, string tenantId, string batchId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (await store.GetBatchAsync(tenantId, batchId, cancellationToken) is not { } batch)
+        {
+            return null;
+        }
+        return BatchReport.Build([batch], await store.GetBatchUsageAsync(tenantId, [batch.Id], null, null, cancellationToken)).Rows[0];
+    }
+
     /// <summary>The shadow evaluation per model pair; each primary model's spend over the period comes from the ledger.</summary>
     public static async Task<ShadowReport> ShadowAsync(this ICorridorStore store, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
     {

@@ -1,5 +1,7 @@
 using System.Text;
 using Corridor.Core.Batches;
+using Corridor.Core.Metering;
+using Corridor.Core.Reports;
 using Corridor.Testing;
 using Corridor.Testing.Storage;
 
@@ -229,5 +231,50 @@ public abstract class BatchStoreContractTests : StoreContract
 
         await Store.EndBatchAsync("batch_old", BatchEndings.Completed, BatchItemStates.Expired, now, null, null, [], None).WithTimeout();
         Assert.Null(await Store.ClaimBatchAsync("gw-a", now.AddSeconds(50), now.AddSeconds(80), None).WithTimeout());
+    }
+
+    /// <summary>
+    /// What a batch cost and earned (docs/batches.md): its rows summed per batch and model, in exact decimals (0.1 + 0.2 is 0.3,
+    /// not floating point's 0.30000000000000004; 28 digits stay 28 digits), of the tenant named only, within the range,
+    /// leaving out the tenant's live rows.
+    /// </summary>
+    [Fact]
+    public async Task ABatchsLedgerRows_AreSummedPerBatchAndModel_Exactly_OfItsTenantOnly_WithinTheRange()
+    {
+        static LedgerEntry Row(string id, string? batch, decimal cost, decimal revenue, string tenant = "acme", string model = "gpt-4.1", int second = 0) =>
+            LedgerSamples.Entry(id, T0.AddSeconds(second), tenant, model: model, cost: cost) with
+            {
+                BatchId = batch, Revenue = revenue, CacheReadTokens = 10, CacheWriteTokens = 5,
+            };
+        LedgerEntry[] rows =
+        [
+            Row("req_b1_1", "b1", 0.1m, 0.05m),
+            Row("req_b1_2", "b1", 0.2m, 0.15m, second: 1) with { Estimated = true },
+            // A refusal waited out: a row of its own, not billable, nothing spent.
+            Row("req_b1_3", "b1", 0m, 0m, second: 2) with
+            {
+                Status = 429, Outcome = RequestOutcome.RateLimited, Billable = false, InputTokens = 0, OutputTokens = 0, CacheReadTokens = 0, CacheWriteTokens = 0,
+            },
+            Row("req_b1_4", "b1", 0.1234567890123456789012345678m, 0.0617283945061728394506172839m, model: "claude-sonnet-4", second: 3),
+            Row("req_b2_1", "b2", 0.3m, 0.3m, second: 3600),
+            Row("req_live", null, 5m, 6m, second: 4),
+            // Another tenant's row naming the same batch id: never summed with acme's.
+            Row("req_other", "b1", 7m, 8m, tenant: "other", second: 5),
+        ];
+        await Store.AppendLedgerAsync(rows, None).WithTimeout();
+
+        var usage = await Store.GetBatchUsageAsync("acme", ["b1", "b2", "b_none"], null, null, None).WithTimeout();
+
+        Assert.Equal(
+        [
+            new BatchUsage("b1", "claude-sonnet-4", new(1, 1, 1, 0, 100, 10, 5, 50, 0.1234567890123456789012345678m, 0.0617283945061728394506172839m)),
+            new BatchUsage("b1", "gpt-4.1", new(3, 2, 2, 1, 200, 20, 10, 100, 0.3m, 0.2m)),
+            new BatchUsage("b2", "gpt-4.1", new(1, 1, 1, 0, 100, 10, 5, 50, 0.3m, 0.3m)),
+        ], usage);
+        Assert.Equal([new BatchUsage("b1", "gpt-4.1", new(1, 1, 1, 0, 100, 10, 5, 50, 7m, 8m))],
+            await Store.GetBatchUsageAsync("other", ["b1", "b2"], null, null, None).WithTimeout());
+        Assert.Equal(["b2"], (await Store.GetBatchUsageAsync("acme", ["b1", "b2"], T0.AddSeconds(4), T0.AddHours(2), None).WithTimeout()).Select(u => u.BatchId));
+        Assert.Equal(["b1", "b1"], (await Store.GetBatchUsageAsync("acme", ["b1", "b2"], null, T0.AddSeconds(4), None).WithTimeout()).Select(u => u.BatchId));
+        Assert.Empty(await Store.GetBatchUsageAsync("acme", [], null, null, None).WithTimeout());
     }
 }

@@ -59,9 +59,12 @@ public sealed class PostgresStoreTests : IAsyncLifetime
 
         Assert.Equal((long)PostgresMigrations.All.Count, await _database.ScalarAsync("SELECT count(*) FROM schema_migrations"));
         Assert.Equal(PostgresMigrations.LatestVersion, await _database.ScalarAsync("SELECT max(version) FROM schema_migrations"));
-        // Every index is written for every ledger row: the partition key (time ranges) and one tenant's range, nothing else.
-        Assert.Equal("ix_ledger_tenant_id_time ledger_pkey",
+        // Every index is written for every ledger row: the partition key (time ranges) and one tenant's range, nothing else;
+        // the batch rows' index (what a batch cost) holds no live request's row, whose batch_id is null.
+        Assert.Equal("ix_ledger_batch_id ix_ledger_tenant_id_time ledger_pkey",
             await _database.ScalarAsync("SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'ledger'"));
+        Assert.EndsWith("(batch_id) WHERE (batch_id IS NOT NULL)",
+            (string)(await _database.ScalarAsync("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_ledger_batch_id'"))!, StringComparison.Ordinal);
         Assert.NotNull(await stores[2].GetTenantAsync("acme", None).WithTimeout());
         foreach (var store in stores)
         {
