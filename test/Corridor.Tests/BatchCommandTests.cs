@@ -3,10 +3,14 @@ using System.Text.Json;
 using Corridor.Core.Batches;
 using Corridor.Storage;
 using Corridor.Testing;
+using Corridor.Testing.Storage;
 
 namespace Corridor.Tests;
 
-/// <summary><c>corridor batches list</c>: a tenant's batches of both APIs, newest first, with their requests by state.</summary>
+/// <summary>
+/// <c>corridor batches list|show</c>: a tenant's batches of both APIs, newest first, with their requests by state and what their
+/// runs cost and earned in the ledger.
+/// </summary>
 public sealed class BatchCommandTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 12, 5, 9, 0, 0, TimeSpan.Zero);
@@ -43,5 +47,41 @@ public sealed class BatchCommandTests : IDisposable
         Assert.Contains("anthropic", table.Out, StringComparison.Ordinal);
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("unknown tenant 'ghost'", unknown.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BatchesShowAndList_GiveWhatABatchsRunsCostAndEarned_FromTheLedger_AsTheAdminApiDoes()
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "acme", "--name", "Acme", "--country", "SG");
+        await _cli.RunAsync("tenants", "add", "--id", "globex", "--name", "Globex", "--country", "SG");
+        await using (var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout())
+        {
+            await store.AddBatchAsync(new BatchJob("batch_1", BatchApi.OpenAI, "acme", "key_1", "/v1/chat/completions", BatchStates.InProgress, T0, T0.AddDays(1)),
+                [new BatchItem(0, "c-0", Encoding.UTF8.GetBytes("{}"))], CancellationToken.None).WithTimeout();
+            await store.AppendLedgerAsync(
+            [
+                LedgerSamples.Entry("req_1", T0, cost: 0.1m) with { BatchId = "batch_1", Revenue = 0.075m },
+                LedgerSamples.Entry("req_2", T0, cost: 0.2m) with { BatchId = "batch_1", Revenue = 0.15m },
+                LedgerSamples.Entry("req_live", T0, cost: 9m) with { Revenue = 9m },
+            ], CancellationToken.None).WithTimeout();
+        }
+
+        var json = await _cli.RunAsync("batches", "show", "batch_1", "--tenant", "acme", "--json");
+        var table = await _cli.RunAsync("batches", "show", "batch_1", "--tenant", "acme");
+        var csv = await _cli.RunAsync("batches", "list", "--tenant", "acme", "--csv");
+        var otherTenant = await _cli.RunAsync("batches", "show", "batch_1", "--tenant", "globex");
+
+        Assert.Equal(0, json.ExitCode);
+        var ledger = JsonDocument.Parse(json.Out).RootElement.GetProperty("ledger");
+        Assert.Equal((2, "0.3", "0.225", "-0.075"), (ledger.GetProperty("requests").GetInt32(), ledger.GetProperty("cost").GetString(),
+            ledger.GetProperty("revenue").GetString(), ledger.GetProperty("margin").GetString()));
+        Assert.Contains("revenue", table.Out, StringComparison.Ordinal);
+        Assert.Contains("0.225", table.Out, StringComparison.Ordinal);
+        var lines = csv.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        // A negative margin keeps its sign: a number, not text a spreadsheet could take for a formula.
+        Assert.EndsWith(",0.3,0.225,-0.075", lines[1], StringComparison.Ordinal);
+        Assert.Equal(1, otherTenant.ExitCode);
+        Assert.Contains("no batch 'batch_1'", otherTenant.Error, StringComparison.Ordinal);
     }
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Corridor.Core.Admission;
-using Corridor.Core.Batches;
 using Corridor.Core.Audit;
 using Corridor.Core.Reports;
 using Corridor.Core.Screening;
@@ -169,16 +168,33 @@ internal static class AdminApi
             return Results.Json(KeyView.From((await store.GetKeyAsync(id, ct))!), AdminJson.Default.KeyView);
         });
 
-        // A tenant's batches through either API, newest first (docs/batches.md). To stop one, suspend or revoke the key it
-        // runs as: its remaining requests are refused as live ones would be.
-        group.MapGet("/tenants/{id}/batches", async (string id, int? limit, ICorridorStore store, CancellationToken ct) =>
+        // A tenant's batches through either API, newest first, each with what its runs cost and earned (docs/batches.md). To
+        // stop one, suspend or revoke the key it runs as: its remaining requests are refused as live ones would be.
+        group.MapGet("/tenants/{id}/batches", async (string id, int? limit, string? format, ICorridorStore store, CancellationToken ct) =>
         {
+            if (FormatProblem(format) is { } problem)
+            {
+                return problem;
+            }
             if (await store.GetTenantAsync(id, ct) is null)
             {
                 return Problem(StatusCodes.Status404NotFound, $"No tenant '{id}'.");
             }
-            var batches = await TenantBatches.ListAsync(store, id, Math.Clamp(limit ?? 100, 1, 1000), ct);
-            return Results.Json(batches.Select(BatchView.From).ToList(), AdminJson.Default.ListBatchView);
+            var report = await store.BatchesAsync(id, Math.Clamp(limit ?? 100, 1, 1000), ct);
+            return Report(format, report.WriteJson, report.ToCsv);
+        });
+
+        group.MapGet("/tenants/{id}/batches/{batchId}", async (string id, string batchId, string? format, ICorridorStore store, CancellationToken ct) =>
+        {
+            if (FormatProblem(format) is { } problem)
+            {
+                return problem;
+            }
+            if (await store.BatchAsync(id, batchId, ct) is not { } batch)
+            {
+                return Problem(StatusCodes.Status404NotFound, $"No batch '{batchId}' of tenant '{id}'.");
+            }
+            return Report(format, batch.WriteJson, () => new BatchReport([batch]).ToCsv());
         });
 
         MapLimits(group, "/tenants/{id}/limits", LimitScope.Tenant);
@@ -535,14 +551,6 @@ internal sealed record KeyView(string Id, string Tenant, string Prefix, string? 
 
 internal sealed record IssuedKeyView(string Secret, KeyView Key);
 
-/// <summary>A batch as the operator sees it: whose, through which API and key, where it is, and its requests by state.</summary>
-internal sealed record BatchView(string Id, string Api, string Tenant, string Key, string Endpoint, string State, string? Ending,
-    DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? EndedAt, long Total, long Pending, long Succeeded, long Errored, long Canceled, long Expired)
-{
-    public static BatchView From(BatchJob b) => new(b.Id, b.Api == BatchApi.OpenAI ? "openai" : "anthropic", b.TenantId, b.KeyId, b.Endpoint, b.State, b.Ending,
-        b.CreatedAt, b.ExpiresAt, b.EndedAt, b.Counts.Total, b.Counts.Pending, b.Counts.Succeeded, b.Counts.Errored, b.Counts.Canceled, b.Counts.Expired);
-}
-
 /// <summary>A tenant's usage of a model; of its input tokens, those the prompt cache served and took, named as in <c>/v1/usage</c>.</summary>
 internal sealed record UsageView(string Tenant, string Model, long Requests, long InputTokens, long InputCachedTokens, long InputCacheWriteTokens, long OutputTokens, string Cost)
 {
@@ -601,5 +609,4 @@ internal sealed record AdminErrorBody(string Message);
 [JsonSerializable(typeof(SubjectLimitsView))]
 [JsonSerializable(typeof(List<BudgetUsageView>))]
 [JsonSerializable(typeof(ShadowStatus))]
-[JsonSerializable(typeof(List<BatchView>))]
 internal sealed partial class AdminJson : JsonSerializerContext;

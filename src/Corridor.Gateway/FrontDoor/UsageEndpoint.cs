@@ -9,8 +9,9 @@ using Microsoft.AspNetCore.Http;
 namespace Corridor.Gateway.FrontDoor;
 
 /// <summary>
-/// <c>GET /v1/usage?from=&amp;to=</c>: the calling key's own tenant's billable requests and tokens per model, from the
-/// ledger, so a customer can reconcile without asking the operator. Of the input tokens, those the vendor's prompt cache
+/// <c>GET /v1/usage?from=&amp;to=&amp;batch=</c>: the calling key's own tenant's billable requests and tokens per model, from
+/// the ledger, so a customer can reconcile without asking the operator; of one of its batches alone when <c>batch</c> names
+/// one. Of the input tokens, those the vendor's prompt cache
 /// served and took are billed at prices of their own, so they are shown too: <c>input_cached_tokens</c>, as OpenAI's usage
 /// API names them (within <c>input_tokens</c>, as there), and <c>input_cache_write_tokens</c> in the same style. The tenant
 /// is the key's, never a parameter: no key can name another tenant. Money is left out on purpose: the ledger's cost is
@@ -49,12 +50,15 @@ internal sealed class UsageEndpoint(Authenticator authenticator, Admitter admitt
             return;
         }
         var tenant = call.Caller!.Tenant.Id;
-        IReadOnlyList<UsageTotal> totals;
+        var batch = context.Request.Query["batch"].ToString() is { Length: > 0 } named ? named : null;
+        IReadOnlyList<UsageTotal>? totals;
         try
         {
             // Off the socket's event thread (GatewayHost.PreferInlineSocketCompletions): the store's calls may block.
             await Task.Yield();
-            totals = await store.GetUsageTotalsAsync(from, to, tenant, context.RequestAborted);
+            totals = batch is null
+                ? await store.GetUsageTotalsAsync(from, to, tenant, context.RequestAborted)
+                : await BatchTotalsAsync(tenant, batch, from, to, context.RequestAborted);
         }
         catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
         {
@@ -68,6 +72,12 @@ internal sealed class UsageEndpoint(Authenticator authenticator, Admitter admitt
             // Nothing was reserved: this gives nothing back and charges nothing, and clears the admission.
             admitter.Settle(call);
         }
+        if (totals is null)
+        {
+            // Another tenant's batch is not found either, as in the batch APIs.
+            await RequestPipeline.WriteErrorAsync(context, dialect, new GatewayError(ErrorKind.NotFound, $"No batch with id '{batch}'.", "not_found", "batch"), call.RequestId);
+            return;
+        }
         context.Response.ContentType = "application/json";
         using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
         {
@@ -76,6 +86,10 @@ internal sealed class UsageEndpoint(Authenticator authenticator, Admitter admitt
             json.WriteString("tenant", tenant);
             WriteDate(json, "from", from);
             WriteDate(json, "to", to);
+            if (batch is not null)
+            {
+                json.WriteString("batch", batch);
+            }
             json.WriteStartArray("data");
             foreach (var total in totals)
             {
@@ -92,6 +106,26 @@ internal sealed class UsageEndpoint(Authenticator authenticator, Admitter admitt
             json.WriteEndObject();
         }
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The billable totals per model of one of the tenant's batches (<c>?batch=</c>), read through the ledger's index of
+    /// batch rows; null when the tenant has no such batch.
+    /// </summary>
+    private async Task<IReadOnlyList<UsageTotal>?> BatchTotalsAsync(string tenant, string batchId, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
+    {
+        if (await store.GetBatchAsync(tenant, batchId, cancellationToken) is null)
+        {
+            return null;
+        }
+        var usage = await store.GetBatchUsageAsync(tenant, [batchId], from, to, cancellationToken);
+        return
+        [
+            .. usage.Where(u => u.Totals.Billable > 0).Select(u => new UsageTotal(tenant, u.Model, u.Totals.Billable, u.Totals.InputTokens, u.Totals.OutputTokens, u.Totals.Cost)
+            {
+                CacheReadTokens = u.Totals.CacheReadTokens, CacheWriteTokens = u.Totals.CacheWriteTokens,
+            }),
+        ];
     }
 
     private static void WriteDate(Utf8JsonWriter json, string name, DateTimeOffset? date)

@@ -1,24 +1,31 @@
 using System.CommandLine;
 using Corridor.Cli.Output;
-using Corridor.Core.Batches;
-using Corridor.Storage;
+using Corridor.Core.Reports;
+using Corridor.Storage.Reports;
 
 namespace Corridor.Cli.Commands;
 
-/// <summary><c>corridor batches list --tenant ID</c>: a tenant's batches of both APIs (docs/batches.md).</summary>
+/// <summary>
+/// <c>corridor batches list|show --tenant ID</c>: a tenant's batches of both APIs, with their requests by state and what
+/// their runs cost and earned in the ledger (docs/batches.md); the admin API's documents with <c>--json</c> or <c>--csv</c>.
+/// </summary>
 internal static class BatchCommands
 {
     public static Command Create(CliContext context) => new("batches", "Tenants' batches (OpenAI Batch API, Anthropic Message Batches)")
     {
         List(context),
+        Show(context),
     };
 
     private static Command List(CliContext context)
     {
-        var tenant = new Option<string>("--tenant") { Description = "The tenant whose batches to list", Required = true };
+        var tenant = Tenant("The tenant whose batches to list");
         var limit = new Option<int>("--limit") { Description = "At most this many, newest first (1-1000)", DefaultValueFactory = _ => 100 };
-        var json = new Option<bool>("--json") { Description = "One JSON array" };
-        var command = new Command("list", "List a tenant's batches, newest first, with their requests by state") { tenant, limit, json };
+        var (json, csv) = Formats("One JSON array");
+        var command = new Command("list", "List a tenant's batches, newest first, with their requests by state and their cost and revenue")
+        {
+            tenant, limit, json, csv,
+        };
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
             var tenantId = parseResult.GetRequiredValue(tenant);
@@ -27,44 +34,28 @@ internal static class BatchCommands
             {
                 throw new CliUserException("--limit must be 1 to 1000.");
             }
+            var format = Format(parseResult, json, csv);
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
-            if (await store.GetTenantAsync(tenantId, cancellationToken) is null)
+            await KnownTenantAsync(store, tenantId, cancellationToken);
+            var report = await store.BatchesAsync(tenantId, most, cancellationToken);
+            if (format is not null)
             {
-                throw new CliUserException($"unknown tenant '{tenantId}'. See: corridor tenants list");
-            }
-            var batches = await TenantBatches.ListAsync(store, tenantId, most, cancellationToken);
-            if (parseResult.GetValue(json))
-            {
-                CliFormat.WriteJsonArray(context.Out, batches, static (w, b) =>
-                {
-                    w.WriteString("id", b.Id);
-                    w.WriteString("api", Api(b));
-                    w.WriteString("key", b.KeyId);
-                    w.WriteString("endpoint", b.Endpoint);
-                    w.WriteString("state", b.State);
-                    w.WriteString("ending", b.Ending);
-                    w.WriteString("created_at", CliFormat.JsonTime(b.CreatedAt));
-                    CliFormat.WriteTimeOrNull(w, "ended_at", b.EndedAt);
-                    w.WriteNumber("total", b.Counts.Total);
-                    w.WriteNumber("pending", b.Counts.Pending);
-                    w.WriteNumber("succeeded", b.Counts.Succeeded);
-                    w.WriteNumber("errored", b.Counts.Errored);
-                    w.WriteNumber("canceled", b.Counts.Canceled);
-                    w.WriteNumber("expired", b.Counts.Expired);
-                });
+                await ReportCommands.WriteAsync(context, format, report.WriteJson, report.ToCsv);
                 return 0;
             }
-            if (batches.Count == 0)
+            if (report.Rows.Count == 0)
             {
                 context.Out.WriteLine($"Tenant {tenantId} has no batches.");
                 return 0;
             }
             var table = new TextTable(new("ID"), new("API"), new("KEY"), new("ENDPOINT"), new("STATE"), new("CREATED"), new("ENDED"),
-                new("TOTAL"), new("PENDING"), new("SUCCEEDED"), new("ERRORED"), new("CANCELED"), new("EXPIRED"));
-            foreach (var b in batches)
+                new("TOTAL", true), new("PENDING", true), new("SUCCEEDED", true), new("ERRORED", true), new("CANCELED", true), new("EXPIRED", true),
+                new("COST", true), new("REVENUE", true));
+            foreach (var (b, l) in report.Rows)
             {
-                table.Add(b.Id, Api(b), b.KeyId, b.Endpoint, b.Ending ?? b.State, CliFormat.Time(b.CreatedAt), CliFormat.Time(b.EndedAt),
-                    Count(b.Counts.Total), Count(b.Counts.Pending), Count(b.Counts.Succeeded), Count(b.Counts.Errored), Count(b.Counts.Canceled), Count(b.Counts.Expired));
+                table.Add(b.Id, BatchReportRow.Api(b), b.KeyId, b.Endpoint, b.Ending ?? b.State, CliFormat.Time(b.CreatedAt), CliFormat.Time(b.EndedAt),
+                    CliFormat.Count(b.Counts.Total), CliFormat.Count(b.Counts.Pending), CliFormat.Count(b.Counts.Succeeded), CliFormat.Count(b.Counts.Errored),
+                    CliFormat.Count(b.Counts.Canceled), CliFormat.Count(b.Counts.Expired), CliFormat.Money(l.Cost), CliFormat.Money(l.Revenue));
             }
             table.WriteTo(context.Out);
             return 0;
@@ -72,7 +63,60 @@ internal static class BatchCommands
         return command;
     }
 
-    private static string Api(BatchJob batch) => batch.Api == BatchApi.OpenAI ? "openai" : "anthropic";
+    private static Command Show(CliContext context)
+    {
+        var id = new Argument<string>("id") { Description = "The batch's id (batch_... or msgbatch_...)" };
+        var tenant = Tenant("The tenant whose batch it is");
+        var (json, csv) = Formats("One JSON object");
+        var command = new Command("show", "Show a batch: its requests by state, and its runs in the ledger (requests, tokens, cost, revenue at the batch price)")
+        {
+            id, tenant, json, csv,
+        };
+        context.SetAction(command, async (parseResult, cancellationToken) =>
+        {
+            var tenantId = parseResult.GetRequiredValue(tenant);
+            var batchId = parseResult.GetRequiredValue(id);
+            var format = Format(parseResult, json, csv);
+            await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            await KnownTenantAsync(store, tenantId, cancellationToken);
+            var row = await store.BatchAsync(tenantId, batchId, cancellationToken)
+                ?? throw new CliUserException($"tenant '{tenantId}' has no batch '{batchId}'. See: corridor batches list --tenant {tenantId}");
+            if (format is not null)
+            {
+                await ReportCommands.WriteAsync(context, format, row.WriteJson, () => new BatchReport([row]).ToCsv());
+                return 0;
+            }
+            var table = new TextTable(new("FIELD"), new("VALUE"));
+            foreach (var (name, value, _) in row.Fields())
+            {
+                table.Add(name, CliFormat.OrNone(value));
+            }
+            table.WriteTo(context.Out);
+            return 0;
+        });
+        return command;
+    }
 
-    private static string Count(long n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private static Option<string> Tenant(string description) => new("--tenant") { Description = description, Required = true };
+
+    private static (Option<bool> Json, Option<bool> Csv) Formats(string json) =>
+        (new("--json") { Description = json + ", as the admin API answers" }, new("--csv") { Description = "CSV, one line a batch, as the admin API's format=csv" });
+
+    /// <summary><c>json</c>, <c>csv</c>, or null for a table.</summary>
+    private static string? Format(ParseResult parseResult, Option<bool> json, Option<bool> csv) =>
+        (parseResult.GetValue(json), parseResult.GetValue(csv)) switch
+        {
+            (true, true) => throw new CliUserException("--json and --csv cannot be used together."),
+            (true, false) => "json",
+            (false, true) => "csv",
+            _ => null,
+        };
+
+    private static async Task KnownTenantAsync(Storage.ICorridorStore store, string tenantId, CancellationToken cancellationToken)
+    {
+        if (await store.GetTenantAsync(tenantId, cancellationToken) is null)
+        {
+            throw new CliUserException($"unknown tenant '{tenantId}'. See: corridor tenants list");
+        }
+    }
 }

@@ -108,7 +108,8 @@ internal static class ReportCommands
         return format;
     }
 
-    private static async Task WriteAsync(CliContext context, string? format, Action<Stream> writeJson, Func<string> toCsv)
+    /// <summary>A report as JSON or, with <c>csv</c>, as CSV (the admin API's documents).</summary>
+    internal static async Task WriteAsync(CliContext context, string? format, Action<Stream> writeJson, Func<string> toCsv)
     {
         if (format == "csv")
         {

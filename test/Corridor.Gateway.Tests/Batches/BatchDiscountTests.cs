@@ -19,7 +19,10 @@ public sealed class BatchDiscountTests
     /// The test catalog billing claude-sonnet-4 at a sell price of its own and batches at half (<c>pricing.batchDiscount</c>),
     /// and gpt-4.1's deployment at a markup whose own discount of 0 wins over the default.
     /// </summary>
-    private static string Yaml(Uri simulator) => TestCatalog.Yaml(simulator)
+    private static string Yaml(Uri simulator) => Discounted(TestCatalog.Yaml(simulator));
+
+    /// <summary><paramref name="catalog"/> with those prices (see <see cref="Yaml"/>).</summary>
+    internal static string Discounted(string catalog) => catalog
         .Replace("contextWindow: 200000, maxOutputTokens: 1024 }", "contextWindow: 200000, maxOutputTokens: 1024, sell: { input: 4.50, output: 22.50 } }", StringComparison.Ordinal)
         .Replace("price: { input: 2.00, output: 8.00, cacheRead: 0.50 } }", "price: { input: 2.00, output: 8.00, cacheRead: 0.50 }, sell: { markup: 0.5, batchDiscount: 0 } }", StringComparison.Ordinal)
         + "\npricing:\n  batchDiscount: 0.5\n";

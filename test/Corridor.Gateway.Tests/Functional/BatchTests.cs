@@ -14,13 +14,16 @@ using OpenAI.Files;
 
 namespace Corridor.Gateway.Tests.Functional;
 
-/// <summary>The admin-API gateway running two of a batch's requests at a time, taking uploads of up to 64 KiB.</summary>
+/// <summary>
+/// The admin-API gateway running two of a batch's requests at a time, taking uploads of up to 64 KiB, billing batches at
+/// the batch price of <see cref="Batches.BatchDiscountTests"/>.
+/// </summary>
 public class BatchGatewayFixture : AdminGatewayFixture
 {
     public const int MaxFileBytes = 65536;
 
     protected override string Yaml(Uri simulator, string tokenEnv) =>
-        base.Yaml(simulator, tokenEnv) + $"\nbatches:\n  concurrency: 2\n  maxFileBytes: {MaxFileBytes}\n";
+        Batches.BatchDiscountTests.Discounted(base.Yaml(simulator, tokenEnv)) + $"\nbatches:\n  concurrency: 2\n  maxFileBytes: {MaxFileBytes}\n";
 }
 
 /// <summary><see cref="BatchGatewayFixture"/> with its store in a PostgreSQL database of its own.</summary>
