@@ -182,17 +182,22 @@ public interface ICorridorStore : IAsyncDisposable
     /// <summary>Stores a file with its content.</summary>
     Task AddFileAsync(StoredFile file, CancellationToken cancellationToken) => throw new NotSupportedException("this store does not keep files");
 
-    /// <summary>The tenant's file, with its content when <paramref name="withContent"/>; null when the tenant has no such file.</summary>
-    Task<StoredFile?> GetFileAsync(string tenantId, string fileId, bool withContent, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// The tenant's file, with its content when <paramref name="withContent"/>; null when the tenant has no such file, or it
+    /// had expired by <paramref name="now"/>.
+    /// </summary>
+    Task<StoredFile?> GetFileAsync(string tenantId, string fileId, bool withContent, DateTimeOffset now, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep files");
 
     /// <summary>
     /// A page of the tenant's files, without their content, newest first (oldest first when <paramref name="ascending"/>;
     /// files made at the same moment in the order of their ids): at most <paramref name="limit"/>, only those of
     /// <paramref name="purpose"/> when it is given, and only those past <paramref name="after"/> (a file id) in that order
-    /// when it is given. Null when <paramref name="after"/> is not one of the tenant's files.
+    /// when it is given; none that had expired by <paramref name="now"/>. Null when <paramref name="after"/> is not one of the
+    /// tenant's files (or had expired).
     /// </summary>
-    Task<IReadOnlyList<StoredFile>?> ListFilesAsync(string tenantId, string? purpose, string? after, bool ascending, int limit, CancellationToken cancellationToken) =>
+    Task<IReadOnlyList<StoredFile>?> ListFilesAsync(string tenantId, string? purpose, string? after, bool ascending, int limit, DateTimeOffset now,
+        CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep files");
 
     /// <summary>Deletes the tenant's file; false when it has no such file.</summary>
@@ -201,9 +206,20 @@ public interface ICorridorStore : IAsyncDisposable
 
     /// <summary>
     /// The bytes the tenant keeps for batches: its files (uploads and results) and its message batches' requests and answers
-    /// (each request's body and its answer's, as stored), so that a tenant can be held to a share of the store's disk.
+    /// (each request's body and its answer's, as stored), so that a tenant can be held to a share of the store's disk. What
+    /// had expired by <paramref name="now"/> (files, and message batches past <see cref="BatchJob.ArchivesAt"/>) does not
+    /// count, whether or not <see cref="RemoveExpiredBatchDataAsync"/> has removed it yet.
     /// </summary>
-    Task<long> GetStoredBatchBytesAsync(string tenantId, CancellationToken cancellationToken) =>
+    Task<long> GetStoredBatchBytesAsync(string tenantId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep files");
+
+    /// <summary>
+    /// Removes what had expired by <paramref name="now"/>: every file past its <see cref="StoredFile.ExpiresAt"/>, and the
+    /// stored requests and answers (bodies) of every ended batch past its <see cref="BatchJob.ArchivesAt"/>, the batch and
+    /// its requests' states and tokens kept. Safe to run on several gateways at once: each removal is one idempotent
+    /// statement. Returns how many files and batches it removed or emptied.
+    /// </summary>
+    Task<ExpiredBatchData> RemoveExpiredBatchDataAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep files");
 
     /// <summary>Stores a new batch and its requests, together.</summary>
@@ -285,6 +301,9 @@ public interface ICorridorStore : IAsyncDisposable
     /// </summary>
     ILeaseBook? LeaseBook => null;
 }
+
+/// <summary>What <see cref="ICorridorStore.RemoveExpiredBatchDataAsync"/> removed: files deleted, batches emptied of their bodies.</summary>
+public sealed record ExpiredBatchData(int Files, int Batches);
 
 /// <summary>Which audit records to find: by subject and action (both optional), the newest <see cref="Limit"/>.</summary>
 public sealed record AuditQuery(string? Subject = null, string? Action = null, int Limit = 50);

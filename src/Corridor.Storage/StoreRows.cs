@@ -34,12 +34,18 @@ internal abstract class StoreRows
     internal static readonly string LedgerColumnList = string.Join(", ", LedgerColumns);
 
     /// <summary>A file's columns but its content; <see cref="File"/> reads these positions.</summary>
-    internal const string FileColumns = "id, tenant_id, purpose, filename, bytes, created_at";
+    internal const string FileColumns = "id, tenant_id, purpose, filename, bytes, created_at, expires_at";
+
+    /// <summary>Where <see cref="FileColumns"/> is followed by the content, when a file is read with it.</summary>
+    internal const int FileContentColumn = 7;
 
     /// <summary>A batch's columns; <see cref="Batch"/> reads these positions (its counts are read from its requests).</summary>
     internal const string BatchColumns =
         "id, api, tenant_id, key_id, endpoint, state, created_at, expires_at, input_file_id, completion_window, metadata, user_agent, " +
-        "ending, cancelling_at, ended_at, output_file_id, error_file_id, client_ip, model";
+        "ending, cancelling_at, ended_at, output_file_id, error_file_id, client_ip, model, output_expires_after, archives_at";
+
+    /// <summary>How many columns <see cref="BatchColumns"/> names: what a query adds after them starts here.</summary>
+    internal const int BatchColumnCount = 21;
 
     /// <summary>A batch request's columns; <see cref="BatchItem"/> reads these positions.</summary>
     internal const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at, started_at, input_tokens, cached_tokens, output_tokens, reasoning_tokens";
@@ -288,7 +294,7 @@ internal abstract class StoreRows
     internal static string BatchApiName(BatchApi api) => api == BatchApi.OpenAI ? "openai" : "anthropic";
 
     internal StoredFile File(DbDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), GetTime(r, 5));
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), GetTime(r, 5)) { ExpiresAt = GetTimeOrNull(r, 6) };
 
     internal BatchJob Batch(DbDataReader r) => new(
         r.GetString(0),
@@ -311,6 +317,8 @@ internal abstract class StoreRows
         ErrorFileId = GetStringOrNull(r, 16),
         ClientIp = GetStringOrNull(r, 17),
         Model = GetStringOrNull(r, 18),
+        OutputExpiresAfter = r.IsDBNull(19) ? null : TimeSpan.FromSeconds(r.GetInt64(19)),
+        ArchivesAt = GetTimeOrNull(r, 20),
     };
 
     internal BatchItem BatchItem(DbDataReader r) => new(r.GetInt32(0), r.GetString(1), (byte[])r.GetValue(2))

@@ -59,8 +59,11 @@ public static class BatchDocuments
         json.WriteEndObject();
     }
 
-    /// <summary>Anthropic's message batch; <paramref name="resultsUrl"/> is given once it has ended.</summary>
-    public static void WriteMessageBatch(Utf8JsonWriter json, BatchJob batch, string? resultsUrl)
+    /// <summary>
+    /// Anthropic's message batch as it is at <paramref name="now"/>; <paramref name="resultsUrl"/> is given once it has ended.
+    /// Past its retention it is <c>archived_at</c> then: its results are no longer available (the URL answers so).
+    /// </summary>
+    public static void WriteMessageBatch(Utf8JsonWriter json, BatchJob batch, string? resultsUrl, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(batch);
@@ -84,7 +87,7 @@ public static class BatchDocuments
         TimeOrNull(json, "ended_at", batch.EndedAt);
         json.WriteString("created_at", batch.CreatedAt.UtcDateTime);
         json.WriteString("expires_at", batch.ExpiresAt.UtcDateTime);
-        json.WriteNull("archived_at");
+        TimeOrNull(json, "archived_at", batch.IsArchived(now) ? batch.ArchivesAt : null);
         TimeOrNull(json, "cancel_initiated_at", batch.CancellingAt);
         json.WriteString("results_url", batch.IsEnded ? resultsUrl : null);
         json.WriteEndObject();
@@ -99,7 +102,7 @@ public static class BatchDocuments
         json.WriteString("object", "file");
         json.WriteNumber("bytes", file.Bytes);
         json.WriteNumber("created_at", file.CreatedAt.ToUnixTimeSeconds());
-        json.WriteNull("expires_at");
+        UnixOrNull(json, "expires_at", file.ExpiresAt);
         json.WriteString("filename", file.FileName);
         json.WriteString("purpose", file.Purpose);
         json.WriteString("status", "processed");

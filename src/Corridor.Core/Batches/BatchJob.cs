@@ -98,6 +98,19 @@ public sealed record BatchJob(
     /// <summary>The file of failed, cancelled and expired requests, once ended, when there were any (OpenAI).</summary>
     public string? ErrorFileId { get; init; }
 
+    /// <summary>
+    /// How long after they are written its result files are kept (OpenAI's <c>output_expires_after</c>, else the operator's
+    /// file retention when it was made); null for Anthropic, and for a batch made before files expired.
+    /// </summary>
+    public TimeSpan? OutputExpiresAfter { get; init; }
+
+    /// <summary>
+    /// When its stored requests and answers are removed (the batch itself is kept): Anthropic's results are no longer
+    /// available from then (its <c>archived_at</c>); an OpenAI batch's results are in its files, which expire on their own.
+    /// Null for a batch made before batches were archived: it keeps them.
+    /// </summary>
+    public DateTimeOffset? ArchivesAt { get; init; }
+
     /// <summary>Its requests by state, as stored when it was read.</summary>
     public BatchCounts Counts { get; init; } = BatchCounts.None;
 
@@ -105,6 +118,9 @@ public sealed record BatchJob(
     public BatchTokens Tokens { get; init; } = BatchTokens.None;
 
     public bool IsEnded => State == BatchStates.Ended;
+
+    /// <summary>Whether, at <paramref name="now"/>, it has ended and its stored requests and answers are gone (or due to go).</summary>
+    public bool IsArchived(DateTimeOffset now) => IsEnded && ArchivesAt is { } at && now >= at;
 }
 
 /// <summary>A batch's requests by state.</summary>
@@ -183,6 +199,12 @@ public sealed record BatchItem(int Position, string CustomId, byte[] Body)
 /// </summary>
 public sealed record StoredFile(string Id, string TenantId, string Purpose, string FileName, long Bytes, DateTimeOffset CreatedAt)
 {
+    /// <summary>
+    /// When it expires (OpenAI's <c>expires_at</c>): from then it is not found, and its bytes are removed. Null: it never
+    /// expires (a file stored before files expired).
+    /// </summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
     /// <summary>The bytes, when read with them; null in lists.</summary>
     public byte[]? Content { get; init; }
 }

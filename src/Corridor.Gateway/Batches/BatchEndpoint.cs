@@ -147,9 +147,9 @@ internal sealed class BatchEndpoint(Authenticator authenticator, Admitter admitt
     /// <paramref name="adding"/> more bytes; null when it fits. Two uploads checked at once can both fit and together pass
     /// the bound by at most one upload.
     /// </summary>
-    public static async Task<GatewayError?> OverStorageAsync(ICorridorStore store, BatchOptions options, string tenantId, long adding, CancellationToken cancellationToken)
+    public static async Task<GatewayError?> OverStorageAsync(ICorridorStore store, BatchOptions options, TimeProvider time, string tenantId, long adding, CancellationToken cancellationToken)
     {
-        var stored = await store.GetStoredBatchBytesAsync(tenantId, cancellationToken);
+        var stored = await store.GetStoredBatchBytesAsync(tenantId, time.GetUtcNow(), cancellationToken);
         return stored + adding <= options.MaxTenantBytes
             ? null
             : GatewayError.Invalid(

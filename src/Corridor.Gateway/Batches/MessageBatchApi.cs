@@ -31,7 +31,7 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
         {
             return refused;
         }
-        if (await BatchEndpoint.OverStorageAsync(store, options, call.Caller!.Tenant.Id, items.Sum(i => (long)i.Body.Length), context.RequestAborted) is { } full)
+        if (await BatchEndpoint.OverStorageAsync(store, options, time, call.Caller!.Tenant.Id, items.Sum(i => (long)i.Body.Length), context.RequestAborted) is { } full)
         {
             return full;
         }
@@ -68,7 +68,7 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
             json.WriteStartArray("data");
             foreach (var batch in page)
             {
-                BatchDocuments.WriteMessageBatch(json, batch, ResultsUrl(context, batch.Id));
+                BatchDocuments.WriteMessageBatch(json, batch, ResultsUrl(context, batch.Id), time.GetUtcNow());
             }
             json.WriteEndArray();
             json.WriteBoolean("has_more", batches.Count > limit);
@@ -140,8 +140,8 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
     private async Task<BatchJob?> FindAsync(HttpContext context, string tenant) =>
         await store.GetBatchAsync(tenant, BatchEndpoint.Id(context), context.RequestAborted) is { Api: BatchApi.Anthropic } batch ? batch : null;
 
-    private static Task<GatewayError?> Write(HttpContext context, BatchJob batch) =>
-        BatchEndpoint.JsonAsync(context, json => BatchDocuments.WriteMessageBatch(json, batch, ResultsUrl(context, batch.Id)));
+    private Task<GatewayError?> Write(HttpContext context, BatchJob batch) =>
+        BatchEndpoint.JsonAsync(context, json => BatchDocuments.WriteMessageBatch(json, batch, ResultsUrl(context, batch.Id), time.GetUtcNow()));
 
     private static string ResultsUrl(HttpContext context, string id) =>
         $"{context.Request.Scheme}://{context.Request.Host}/v1/messages/batches/{id}/results";

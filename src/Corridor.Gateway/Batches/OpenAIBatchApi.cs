@@ -52,7 +52,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         {
             return GatewayError.Invalid("The form has no 'file'.", "file");
         }
-        if (await BatchEndpoint.OverStorageAsync(store, options, call.Caller!.Tenant.Id, upload.Length, context.RequestAborted) is { } full)
+        if (await BatchEndpoint.OverStorageAsync(store, options, time, call.Caller!.Tenant.Id, upload.Length, context.RequestAborted) is { } full)
         {
             return full;
         }
@@ -85,7 +85,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         }
         var purpose = query["purpose"] is { Count: > 0 } purposes ? purposes[0] : null;
         var after = query["after"] is { Count: > 0 } cursor ? cursor[0] : null;
-        var files = await store.ListFilesAsync(call.Caller!.Tenant.Id, purpose, after, order == "asc", limit + 1, context.RequestAborted);
+        var files = await store.ListFilesAsync(call.Caller!.Tenant.Id, purpose, after, order == "asc", limit + 1, time.GetUtcNow(), context.RequestAborted);
         if (files is null)
         {
             return GatewayError.Invalid($"No such File object: {after} ('after' must be the id of one of your files).", "after");
@@ -94,13 +94,13 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
     });
 
     public Task GetFileAsync(HttpContext context) => endpoint.ServeAsync(context, Dialect.OpenAI, async call =>
-        await store.GetFileAsync(call.Caller!.Tenant.Id, BatchEndpoint.Id(context), withContent: false, context.RequestAborted) is { } file
+        await store.GetFileAsync(call.Caller!.Tenant.Id, BatchEndpoint.Id(context), withContent: false, time.GetUtcNow(), context.RequestAborted) is { } file
             ? await BatchEndpoint.JsonAsync(context, json => BatchDocuments.WriteFile(json, file))
             : FileNotFound(context));
 
     public Task GetFileContentAsync(HttpContext context) => endpoint.ServeAsync(context, Dialect.OpenAI, async call =>
     {
-        if (await store.GetFileAsync(call.Caller!.Tenant.Id, BatchEndpoint.Id(context), withContent: true, context.RequestAborted) is not { Content: { } content })
+        if (await store.GetFileAsync(call.Caller!.Tenant.Id, BatchEndpoint.Id(context), withContent: true, time.GetUtcNow(), context.RequestAborted) is not { Content: { } content })
         {
             return FileNotFound(context);
         }
@@ -174,7 +174,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
             return GatewayError.Invalid("'completion_window' must be \"24h\".", "completion_window");
         }
         var tenant = call.Caller!.Tenant.Id;
-        if (await store.GetFileAsync(tenant, inputFileId, withContent: true, context.RequestAborted) is not { Content: { } content } file)
+        if (await store.GetFileAsync(tenant, inputFileId, withContent: true, time.GetUtcNow(), context.RequestAborted) is not { Content: { } content } file)
         {
             return new GatewayError(ErrorKind.NotFound, $"No such File object: {inputFileId}", "file_not_found", "input_file_id");
         }

@@ -495,6 +495,19 @@ internal static class PostgresMigrations
             -- partition (and every later one); building it reads the ledger once, holding its writers meanwhile.
             CREATE INDEX ix_ledger_batch_id ON ledger (batch_id) WHERE batch_id IS NOT NULL;
             """),
+        new(23, "files and batch results that expire", """
+            -- SQLite migration 19 (docs/batches.md, "Retention"). When a file expires: from then it is not found, and the
+            -- retention sweep deletes it; null for files stored before, which never expire.
+            ALTER TABLE files ADD COLUMN expires_at timestamptz;
+            CREATE INDEX ix_files_expires ON files (expires_at) WHERE expires_at IS NOT NULL;
+            -- How long an OpenAI batch's result files are kept once written (output_expires_after, in seconds); when an ended
+            -- batch's stored requests and answers are removed (Anthropic's results then archived), and when the sweep did.
+            -- Null on batches made before: they keep theirs.
+            ALTER TABLE batches ADD COLUMN output_expires_after bigint;
+            ALTER TABLE batches ADD COLUMN archives_at timestamptz;
+            ALTER TABLE batches ADD COLUMN archived_at timestamptz;
+            CREATE INDEX ix_batches_archive ON batches (archives_at) WHERE archived_at IS NULL AND archives_at IS NOT NULL;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -70,50 +70,54 @@ internal sealed partial class PostgresStore
 
     private static void AddFileCommand(NpgsqlCommand command, StoredFile file)
     {
-        command.CommandText = $"INSERT INTO files ({FileColumns}, content) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        command.CommandText = $"INSERT INTO files ({FileColumns}, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         command.Parameters.AddWithValue(file.Id);
         command.Parameters.AddWithValue(file.TenantId);
         command.Parameters.AddWithValue(file.Purpose);
         command.Parameters.AddWithValue(file.FileName);
         command.Parameters.AddWithValue(file.Bytes);
         command.Parameters.AddWithValue(PostgresValues.ToUtc(file.CreatedAt));
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(file.ExpiresAt) });
         command.Parameters.AddWithValue(file.Content ?? []);
     }
 
-    public async Task<StoredFile?> GetFileAsync(string tenantId, string fileId, bool withContent, CancellationToken cancellationToken)
+    public async Task<StoredFile?> GetFileAsync(string tenantId, string fileId, bool withContent, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var files = await QueryAsync(
-            $"SELECT {FileColumns}{(withContent ? ", content" : "")} FROM files WHERE id = $1 AND tenant_id = $2",
-            r => withContent ? PostgresValues.Rows.File(r) with { Content = r.GetFieldValue<byte[]>(6) } : PostgresValues.Rows.File(r),
+            $"SELECT {FileColumns}{(withContent ? ", content" : "")} FROM files WHERE id = $1 AND tenant_id = $2 AND {NotExpired("$3")}",
+            r => withContent ? PostgresValues.Rows.File(r) with { Content = r.GetFieldValue<byte[]>(StoreRows.FileContentColumn) } : PostgresValues.Rows.File(r),
             cancellationToken,
             fileId,
-            tenantId);
+            tenantId,
+            PostgresValues.ToUtc(now));
         return files.Count == 0 ? null : files[0];
     }
 
-    public async Task<IReadOnlyList<StoredFile>?> ListFilesAsync(string tenantId, string? purpose, string? after, bool ascending, int limit,
+    public async Task<IReadOnlyList<StoredFile>?> ListFilesAsync(string tenantId, string? purpose, string? after, bool ascending, int limit, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         var (order, beyond) = StoreRows.FilePageOrder(ascending);
         var past = "";
-        List<object> parameters = [tenantId, Text(purpose), limit];
+        List<object> parameters = [tenantId, Text(purpose), limit, PostgresValues.ToUtc(now)];
         if (after is not null)
         {
             // The cursor's place, read first: a cursor that is not the tenant's file is refused, not taken for an empty page.
-            var cursor = await QueryAsync("SELECT created_at FROM files WHERE id = $1 AND tenant_id = $2", r => r.GetFieldValue<DateTime>(0), cancellationToken, after, tenantId);
+            var cursor = await QueryAsync(
+                $"SELECT created_at FROM files WHERE id = $1 AND tenant_id = $2 AND {NotExpired("$3")}", r => r.GetFieldValue<DateTime>(0), cancellationToken, after, tenantId,
+                PostgresValues.ToUtc(now));
             if (cursor.Count == 0)
             {
                 return null;
             }
 
             parameters.AddRange([cursor[0], after]);
-            past = $"AND (created_at, id COLLATE \"C\") {beyond} ($4, $5::text COLLATE \"C\")";
+            past = $"AND (created_at, id COLLATE \"C\") {beyond} ($5, $6::text COLLATE \"C\")";
         }
 
         return await QueryAsync(
             $"""
             SELECT {FileColumns} FROM files
-            WHERE tenant_id = $1 AND ($2::text IS NULL OR purpose = $2) {past}
+            WHERE tenant_id = $1 AND ($2::text IS NULL OR purpose = $2) AND {NotExpired("$4")} {past}
             ORDER BY created_at {order}, id COLLATE "C" {order}
             LIMIT $3
             """,
@@ -130,17 +134,64 @@ internal sealed partial class PostgresStore
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
-    public async Task<long> GetStoredBatchBytesAsync(string tenantId, CancellationToken cancellationToken)
+    public async Task<long> GetStoredBatchBytesAsync(string tenantId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         // OpenAI batches' requests are in their input files (counted there), so only message batches' are summed.
-        await using var command = _dataSource.CreateCommand("""
-            SELECT ((SELECT coalesce(sum(bytes), 0) FROM files WHERE tenant_id = $1)
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT ((SELECT coalesce(sum(bytes), 0) FROM files WHERE tenant_id = $1 AND {NotExpired("$3")})
                  + (SELECT coalesce(sum(octet_length(i.body) + coalesce(octet_length(i.response), 0)), 0)
-                    FROM batches b JOIN batch_items i ON i.batch_id = b.id WHERE b.tenant_id = $1 AND b.api = $2))::bigint
+                    FROM batches b JOIN batch_items i ON i.batch_id = b.id
+                    WHERE b.tenant_id = $1 AND b.api = $2 AND (b.archives_at IS NULL OR b.archives_at > $3 OR b.state <> 'ended')))::bigint
             """);
         command.Parameters.AddWithValue(tenantId);
         command.Parameters.AddWithValue(StoreRows.BatchApiName(BatchApi.Anthropic));
+        command.Parameters.AddWithValue(PostgresValues.ToUtc(now));
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The condition that keeps a file not expired by the time in <paramref name="now"/> (a parameter).</summary>
+    private static string NotExpired(string now) => $"(expires_at IS NULL OR expires_at > {now})";
+
+    // The sweep's steps, each one statement that decides alone, so gateways sweeping at once neither wait on each other nor
+    // remove anything twice: rows another sweep has locked are passed over (it removes them), and a row gone is gone.
+    // Expired files, a hundred at a time.
+    private const string RemoveExpiredFilesSql = """
+        WITH gone AS (
+            DELETE FROM files WHERE id IN (SELECT id FROM files WHERE expires_at <= $1 LIMIT 100 FOR UPDATE SKIP LOCKED) RETURNING 1)
+        SELECT count(*) FROM gone
+        """;
+
+    // Ended batches past archives_at, a few at a time: marked archived and their requests' bodies and answers emptied together.
+    private const string ArchiveBatchesSql = """
+        WITH archived AS (
+            UPDATE batches SET archived_at = $1
+            WHERE id IN (
+                SELECT id FROM batches WHERE archives_at <= $1 AND archived_at IS NULL AND state = 'ended' LIMIT 10 FOR UPDATE SKIP LOCKED)
+            RETURNING id),
+        emptied AS (UPDATE batch_items SET body = ''::bytea, response = NULL WHERE batch_id IN (SELECT id FROM archived))
+        SELECT count(*) FROM archived
+        """;
+
+    public async Task<ExpiredBatchData> RemoveExpiredBatchDataAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var removed = new int[2];
+        foreach (var (sql, i) in new[] { (RemoveExpiredFilesSql, 0), (ArchiveBatchesSql, 1) })
+        {
+            while (true)
+            {
+                await using var command = _dataSource.CreateCommand(sql);
+                command.Parameters.AddWithValue(PostgresValues.ToUtc(now));
+                var step = (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
+                if (step == 0)
+                {
+                    break;
+                }
+
+                removed[i] += step;
+            }
+        }
+
+        return new ExpiredBatchData(removed[0], removed[1]);
     }
 
     /// <summary>The batch, then its requests with binary COPY (up to 100,000 of them), in one transaction.</summary>
@@ -151,7 +202,7 @@ internal sealed partial class PostgresStore
         return InTransactionAsync(async (connection, transaction) =>
         {
             await using (var command = new NpgsqlCommand(
-                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14)",
+                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14, $15, $16)",
                 connection,
                 transaction))
             {
@@ -169,6 +220,8 @@ internal sealed partial class PostgresStore
                 command.Parameters.Add(Text(batch.UserAgent));
                 command.Parameters.Add(Text(batch.ClientIp));
                 command.Parameters.Add(Text(batch.Model));
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = batch.OutputExpiresAfter is { } after ? (long)after.TotalSeconds : DBNull.Value });
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(batch.ArchivesAt) });
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -413,16 +466,17 @@ internal sealed partial class PostgresStore
     {
         var counts = BatchCounts.None;
         var tokens = BatchTokens.None;
-        if (!r.IsDBNull(19))
+        const int C = StoreRows.BatchColumnCount;
+        if (!r.IsDBNull(C))
         {
-            var states = r.GetFieldValue<string[]>(19);
-            var numbers = r.GetFieldValue<long[]>(20);
+            var states = r.GetFieldValue<string[]>(C);
+            var numbers = r.GetFieldValue<long[]>(C + 1);
             for (var i = 0; i < states.Length; i++)
             {
                 counts = counts.Add(states[i], numbers[i]);
             }
             // Sums of bigint are numeric.
-            tokens = new BatchTokens((long)r.GetDecimal(21), (long)r.GetDecimal(22), (long)r.GetDecimal(23), (long)r.GetDecimal(24));
+            tokens = new BatchTokens((long)r.GetDecimal(C + 2), (long)r.GetDecimal(C + 3), (long)r.GetDecimal(C + 4), (long)r.GetDecimal(C + 5));
         }
 
         return PostgresValues.Rows.Batch(r) with { Counts = counts, Tokens = tokens };

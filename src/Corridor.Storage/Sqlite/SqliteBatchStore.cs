@@ -20,44 +20,47 @@ internal sealed partial class SqliteStore
 
     private static void AddFileCommand(SqliteCommand command, StoredFile file)
     {
-        command.CommandText = $"INSERT INTO files ({StoreRows.FileColumns}, content) VALUES ($id, $tenant_id, $purpose, $filename, $bytes, $created_at, $content)";
+        command.CommandText = $"INSERT INTO files ({StoreRows.FileColumns}, content) VALUES ($id, $tenant_id, $purpose, $filename, $bytes, $created_at, $expires_at, $content)";
         command.Parameters.AddWithValue("$id", file.Id);
         command.Parameters.AddWithValue("$tenant_id", file.TenantId);
         command.Parameters.AddWithValue("$purpose", file.Purpose);
         command.Parameters.AddWithValue("$filename", file.FileName);
         command.Parameters.AddWithValue("$bytes", file.Bytes);
         command.Parameters.AddWithValue("$created_at", ToUnixMs(file.CreatedAt));
+        command.Parameters.AddWithValue("$expires_at", OrNull(file.ExpiresAt));
         command.Parameters.AddWithValue("$content", file.Content ?? []);
     }
 
-    public async Task<StoredFile?> GetFileAsync(string tenantId, string fileId, bool withContent, CancellationToken cancellationToken)
+    public async Task<StoredFile?> GetFileAsync(string tenantId, string fileId, bool withContent, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {StoreRows.FileColumns}{(withContent ? ", content" : "")} FROM files WHERE id = $id AND tenant_id = $tenant_id";
+        command.CommandText = $"SELECT {StoreRows.FileColumns}{(withContent ? ", content" : "")} FROM files WHERE id = $id AND tenant_id = $tenant_id AND {NotExpired}";
         command.Parameters.AddWithValue("$id", fileId);
         command.Parameters.AddWithValue("$tenant_id", tenantId);
+        command.Parameters.AddWithValue("$now", ToUnixMs(now));
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
             return null;
         }
         var file = Rows.File(reader);
-        return withContent ? file with { Content = (byte[])reader.GetValue(6) } : file;
+        return withContent ? file with { Content = (byte[])reader.GetValue(StoreRows.FileContentColumn) } : file;
     }
 
-    public async Task<IReadOnlyList<StoredFile>?> ListFilesAsync(string tenantId, string? purpose, string? after, bool ascending, int limit,
+    public async Task<IReadOnlyList<StoredFile>?> ListFilesAsync(string tenantId, string? purpose, string? after, bool ascending, int limit, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.Parameters.AddWithValue("$tenant_id", tenantId);
+        command.Parameters.AddWithValue("$now", ToUnixMs(now));
         var (order, beyond) = StoreRows.FilePageOrder(ascending);
         var past = "";
         if (after is not null)
         {
             // The cursor's place, read first: a cursor that is not the tenant's file is refused, not taken for an empty page.
-            command.CommandText = "SELECT created_at FROM files WHERE id = $after AND tenant_id = $tenant_id";
+            command.CommandText = $"SELECT created_at FROM files WHERE id = $after AND tenant_id = $tenant_id AND {NotExpired}";
             command.Parameters.AddWithValue("$after", after);
             if (await command.ExecuteScalarAsync(cancellationToken) is not long afterCreatedAt)
             {
@@ -68,7 +71,7 @@ internal sealed partial class SqliteStore
         }
         command.CommandText = $"""
             SELECT {StoreRows.FileColumns} FROM files
-            WHERE tenant_id = $tenant_id AND ($purpose IS NULL OR purpose = $purpose) {past}
+            WHERE tenant_id = $tenant_id AND ($purpose IS NULL OR purpose = $purpose) AND {NotExpired} {past}
             ORDER BY created_at {order}, id {order}
             LIMIT $limit
             """;
@@ -87,20 +90,85 @@ internal sealed partial class SqliteStore
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
-    public async Task<long> GetStoredBatchBytesAsync(string tenantId, CancellationToken cancellationToken)
+    public async Task<long> GetStoredBatchBytesAsync(string tenantId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
         // OpenAI batches' requests are in their input files (counted there), so only message batches' are summed.
-        command.CommandText = """
-            SELECT (SELECT coalesce(sum(bytes), 0) FROM files WHERE tenant_id = $tenant_id)
+        command.CommandText = $"""
+            SELECT (SELECT coalesce(sum(bytes), 0) FROM files WHERE tenant_id = $tenant_id AND {NotExpired})
                  + (SELECT coalesce(sum(length(i.body) + coalesce(length(i.response), 0)), 0)
-                    FROM batches b JOIN batch_items i ON i.batch_id = b.id WHERE b.tenant_id = $tenant_id AND b.api = $api)
+                    FROM batches b JOIN batch_items i ON i.batch_id = b.id
+                    WHERE b.tenant_id = $tenant_id AND b.api = $api AND {StillKept})
             """;
         command.Parameters.AddWithValue("$tenant_id", tenantId);
+        command.Parameters.AddWithValue("$now", ToUnixMs(now));
         command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(BatchApi.Anthropic));
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The condition that keeps a file not expired by <c>$now</c>.</summary>
+    private const string NotExpired = "(expires_at IS NULL OR expires_at > $now)";
+
+    public async Task<ExpiredBatchData> RemoveExpiredBatchDataAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        // A read first (the two partial indexes, nothing locked): the sweep runs on every gateway, and a write transaction
+        // each time would take the file's write lock from the ledger for nothing.
+        using (var look = connection.CreateCommand())
+        {
+            look.CommandText = $"""
+                SELECT EXISTS (SELECT 1 FROM files WHERE expires_at <= $now)
+                    OR EXISTS (SELECT 1 FROM batches WHERE archives_at <= $now AND archived_at IS NULL AND {ArchivableBatch})
+                """;
+            look.Parameters.AddWithValue("$now", ToUnixMs(now));
+            if ((long)(await look.ExecuteScalarAsync(cancellationToken))! == 0)
+            {
+                return new ExpiredBatchData(0, 0);
+            }
+        }
+        // A few at a time, each its own transaction, so the write lock is never held long.
+        int files = 0, batches = 0, removed;
+        do
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"DELETE FROM files WHERE id IN (SELECT id FROM files WHERE expires_at <= $now LIMIT {FilesPerStep})";
+            command.Parameters.AddWithValue("$now", ToUnixMs(now));
+            files += removed = await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        while (removed == FilesPerStep);
+        while (true)
+        {
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = $"""
+                UPDATE batches SET archived_at = $now
+                WHERE id = (SELECT id FROM batches WHERE archives_at <= $now AND archived_at IS NULL AND {ArchivableBatch} LIMIT 1)
+                RETURNING id
+                """;
+            command.Parameters.AddWithValue("$now", ToUnixMs(now));
+            if (await command.ExecuteScalarAsync(cancellationToken) is not string batchId)
+            {
+                break;
+            }
+            command.CommandText = "UPDATE batch_items SET body = X'', response = NULL WHERE batch_id = $id";
+            command.Parameters.AddWithValue("$id", batchId);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            transaction.Commit();
+            batches++;
+        }
+        return new ExpiredBatchData(files, batches);
+    }
+
+    /// <summary>How many expired files one statement of the sweep deletes.</summary>
+    private const int FilesPerStep = 100;
+
+    /// <summary>A batch whose stored requests and answers may go once it is past <c>archives_at</c>: one that has ended.</summary>
+    private const string ArchivableBatch = "state = 'ended'";
+
+    /// <summary>The condition on a batch <c>b</c> whose stored requests and answers are still kept at <c>$now</c>.</summary>
+    private const string StillKept = "(b.archives_at IS NULL OR b.archives_at > $now OR b.state <> 'ended')";
 
     public async Task AddBatchAsync(BatchJob batch, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
     {
@@ -114,7 +182,7 @@ internal sealed partial class SqliteStore
             command.CommandText = $"""
                 INSERT INTO batches ({StoreRows.BatchColumns})
                 VALUES ($id, $api, $tenant_id, $key_id, $endpoint, $state, $created_at, $expires_at, $input_file_id, $completion_window,
-                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL, $client_ip, $model)
+                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL, $client_ip, $model, $output_expires_after, $archives_at)
                 """;
             command.Parameters.AddWithValue("$id", batch.Id);
             command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(batch.Api));
@@ -130,6 +198,8 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$user_agent", OrNull(batch.UserAgent));
             command.Parameters.AddWithValue("$client_ip", OrNull(batch.ClientIp));
             command.Parameters.AddWithValue("$model", OrNull(batch.Model));
+            command.Parameters.AddWithValue("$output_expires_after", batch.OutputExpiresAfter is { } after ? (long)after.TotalSeconds : DBNull.Value);
+            command.Parameters.AddWithValue("$archives_at", OrNull(batch.ArchivesAt));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         using (var insert = connection.CreateCommand())

@@ -127,10 +127,79 @@ public sealed class BatchDocumentsTests
             openai.GetProperty("metadata").GetProperty("job").GetString()));
         Assert.Equal(T0.AddHours(24).ToUnixTimeSeconds(), openai.GetProperty("expired_at").GetInt64());
 
-        var anthropic = Write(json => BatchDocuments.WriteMessageBatch(json, batch with { Api = BatchApi.Anthropic, State = BatchStates.Cancelling, Ending = null, EndedAt = null }, "http://x/results"));
+        var anthropic = Write(json => BatchDocuments.WriteMessageBatch(json, batch with { Api = BatchApi.Anthropic, State = BatchStates.Cancelling, Ending = null, EndedAt = null }, "http://x/results", T0));
         Assert.Equal(("canceling", 3L, 2L), (anthropic.GetProperty("processing_status").GetString(),
             anthropic.GetProperty("request_counts").GetProperty("succeeded").GetInt64(), anthropic.GetProperty("request_counts").GetProperty("expired").GetInt64()));
         Assert.Equal(JsonValueKind.Null, anthropic.GetProperty("results_url").ValueKind);
+    }
+
+    [Fact]
+    public void AFile_ShowsWhenItExpires_OrNullWhenItNeverDoes()
+    {
+        var file = new StoredFile("file-1", "acme", "batch", "in.jsonl", 10, T0);
+
+        Assert.Equal(JsonValueKind.Null, Write(json => BatchDocuments.WriteFile(json, file)).GetProperty("expires_at").ValueKind);
+        Assert.Equal(T0.AddHours(2).ToUnixTimeSeconds(),
+            Write(json => BatchDocuments.WriteFile(json, file with { ExpiresAt = T0.AddHours(2) })).GetProperty("expires_at").GetInt64());
+    }
+
+    [Fact]
+    public void AMessageBatchPastItsRetention_IsArchivedThen()
+    {
+        var batch = new BatchJob("msgbatch_1", BatchApi.Anthropic, "acme", "key", "/v1/messages", BatchStates.Ended, T0, T0.AddHours(24))
+        {
+            Ending = BatchEndings.Completed,
+            EndedAt = T0.AddHours(1),
+            ArchivesAt = T0.AddDays(29),
+        };
+
+        string? ArchivedAt(BatchJob b, DateTimeOffset now) =>
+            Write(json => BatchDocuments.WriteMessageBatch(json, b, "http://x/results", now)).GetProperty("archived_at").GetString();
+
+        Assert.Null(ArchivedAt(batch, T0.AddDays(29).AddSeconds(-1)));
+        Assert.Equal(T0.AddDays(29), DateTimeOffset.Parse(ArchivedAt(batch, T0.AddDays(29))!, System.Globalization.CultureInfo.InvariantCulture));
+        // A batch that has not ended is not archived, whatever the time.
+        Assert.Null(ArchivedAt(batch with { State = BatchStates.InProgress, Ending = null, EndedAt = null }, T0.AddDays(40)));
+        // Made before batches were archived: never.
+        Assert.Null(ArchivedAt(batch with { ArchivesAt = null }, T0.AddDays(400)));
+    }
+
+    [Theory]
+    [InlineData("created_at", "3600", 3600)]
+    [InlineData("created_at", "2592000", 2592000)]
+    [InlineData("created_at", "3599", null)]
+    [InlineData("created_at", "2592001", null)]
+    [InlineData("created_at", "-3600", null)]
+    [InlineData("created_at", "3600.5", null)]
+    [InlineData("created_at", null, null)]
+    [InlineData("last_active_at", "3600", null)]
+    [InlineData(null, "3600", null)]
+    public void AnExpiryPolicy_IsAnchoredAtCreation_OneHourTo30Days(string? anchor, string? seconds, int? expected)
+    {
+        var (after, error) = FileExpiry.Read(anchor, seconds, "expires_after", TimeSpan.FromDays(30));
+
+        Assert.Equal(expected is { } s ? TimeSpan.FromSeconds(s) : null, after);
+        Assert.Equal(expected is null, error is not null);
+        if (error is not null)
+        {
+            Assert.StartsWith(anchor == "created_at" ? "'expires_after.seconds'" : "'expires_after.anchor'", error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void AnExpiryPolicy_IsAtMostTheOperatorsRetention_AndAnObjectWithANumber()
+    {
+        Assert.Contains("from 3600 to 604800", FileExpiry.Read("created_at", "604801", "expires_after", TimeSpan.FromDays(7)).Error, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromDays(7), FileExpiry.Read("created_at", "604800", "expires_after", TimeSpan.FromDays(7)).After);
+        // An operator keeping files longer than OpenAI does still lets a client ask for no more than OpenAI allows.
+        Assert.NotNull(FileExpiry.Read("created_at", "2592001", "expires_after", TimeSpan.FromDays(90)).Error);
+
+        static (TimeSpan? After, string? Error) Read(string json) =>
+            FileExpiry.Read(JsonDocument.Parse(json).RootElement, "output_expires_after", TimeSpan.FromDays(30));
+
+        Assert.Equal(TimeSpan.FromHours(2), Read("""{"anchor":"created_at","seconds":7200}""").After);
+        Assert.StartsWith("'output_expires_after.seconds'", Read("""{"anchor":"created_at","seconds":"7200"}""").Error, StringComparison.Ordinal);
+        Assert.StartsWith("'output_expires_after' must be an object", Read("7200").Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,6 +25,8 @@ public abstract class BatchStoreContractTests : StoreContract
             Metadata = """{"job":"nightly"}""",
             UserAgent = "OpenAI/.NET",
             ClientIp = "203.0.113.7",
+            OutputExpiresAfter = TimeSpan.FromDays(30),
+            ArchivesAt = T0.AddDays(29),
         };
 
     private static BatchItem[] Items(int count) =>
@@ -36,17 +38,17 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.AddFileAsync(File("file-1", "acme", "{\"a\":1}\n"), None).WithTimeout();
         await Store.AddFileAsync(File("file-2", "acme", "{}\n", second: 1), None).WithTimeout();
 
-        var read = await Store.GetFileAsync("acme", "file-1", withContent: true, None).WithTimeout();
+        var read = await Store.GetFileAsync("acme", "file-1", withContent: true, T0, None).WithTimeout();
         Assert.Equal("{\"a\":1}\n", Encoding.UTF8.GetString(read!.Content!));
-        Assert.Equal(File("file-1", "acme", "{\"a\":1}\n") with { Content = null }, (await Store.GetFileAsync("acme", "file-1", withContent: false, None).WithTimeout())!);
-        Assert.Null(await Store.GetFileAsync("other", "file-1", withContent: true, None).WithTimeout());
-        Assert.Equal(["file-2", "file-1"], (await Store.ListFilesAsync("acme", null, null, false, 10, None).WithTimeout())!.Select(f => f.Id));
-        Assert.Empty((await Store.ListFilesAsync("other", null, null, false, 10, None).WithTimeout())!);
+        Assert.Equal(File("file-1", "acme", "{\"a\":1}\n") with { Content = null }, (await Store.GetFileAsync("acme", "file-1", withContent: false, T0, None).WithTimeout())!);
+        Assert.Null(await Store.GetFileAsync("other", "file-1", withContent: true, T0, None).WithTimeout());
+        Assert.Equal(["file-2", "file-1"], (await Store.ListFilesAsync("acme", null, null, false, 10, T0, None).WithTimeout())!.Select(f => f.Id));
+        Assert.Empty((await Store.ListFilesAsync("other", null, null, false, 10, T0, None).WithTimeout())!);
 
         Assert.False(await Store.DeleteFileAsync("other", "file-1", None).WithTimeout());
         Assert.True(await Store.DeleteFileAsync("acme", "file-1", None).WithTimeout());
         Assert.False(await Store.DeleteFileAsync("acme", "file-1", None).WithTimeout());
-        Assert.Null(await Store.GetFileAsync("acme", "file-1", withContent: false, None).WithTimeout());
+        Assert.Null(await Store.GetFileAsync("acme", "file-1", withContent: false, T0, None).WithTimeout());
     }
 
     [Fact]
@@ -60,7 +62,7 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.AddFileAsync(File("file-e", "other", "{}\n", second: 4), None).WithTimeout();
 
         async Task<IEnumerable<string>?> ListAsync(string? purpose, string? after, bool ascending, int limit = 20) =>
-            (await Store.ListFilesAsync("acme", purpose, after, ascending, limit, None).WithTimeout())?.Select(f => f.Id);
+            (await Store.ListFilesAsync("acme", purpose, after, ascending, limit, T0, None).WithTimeout())?.Select(f => f.Id);
 
         Assert.Equal(["file-d", "file-c", "file-b", "file-a"], await ListAsync(null, null, ascending: false));
         Assert.Equal(["file-a", "file-b", "file-c", "file-d"], await ListAsync(null, null, ascending: true));
@@ -78,7 +80,7 @@ public abstract class BatchStoreContractTests : StoreContract
         // A cursor that is not one of the tenant's files is no place in its list.
         Assert.Null(await ListAsync(null, "file-e", ascending: false));
         Assert.Null(await ListAsync(null, "no-such-file", ascending: true));
-        Assert.Equal(["file-e"], (await Store.ListFilesAsync("other", null, null, false, 20, None).WithTimeout())!.Select(f => f.Id));
+        Assert.Equal(["file-e"], (await Store.ListFilesAsync("other", null, null, false, 20, T0, None).WithTimeout())!.Select(f => f.Id));
     }
 
     [Fact]
@@ -113,7 +115,10 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Empty(await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_c", 20, None).WithTimeout());
         Assert.Equal(["batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_c", "batch_a", 20, None).WithTimeout()).Select(b => b.Id));
         // Without the optional fields (no file, model, metadata, agent or address), counted all the same.
-        var bare = Batch("batch_f", second: 6) with { InputFileId = null, CompletionWindow = null, Model = null, Metadata = null, UserAgent = null, ClientIp = null };
+        var bare = Batch("batch_f", second: 6) with
+        {
+            InputFileId = null, CompletionWindow = null, Model = null, Metadata = null, UserAgent = null, ClientIp = null, OutputExpiresAfter = null, ArchivesAt = null,
+        };
         await Store.AddBatchAsync(bare, Items(2), None).WithTimeout();
         Assert.Equal(bare with { Counts = new BatchCounts(2, 0, 0, 0, 0) }, await Store.GetBatchAsync("acme", "batch_f", None).WithTimeout());
     }
@@ -150,8 +155,101 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.AddBatchAsync(Batch("batch_1"), Items(3), None).WithTimeout();
         await Store.SaveBatchItemAsync("msgbatch_1", new BatchItem(1, "req-1", []) { State = BatchItemStates.Succeeded, Status = 200, Response = "{\"ok\":true}"u8.ToArray() }, None).WithTimeout();
 
-        Assert.Equal((100 + 50 + (3 * 7) + 11, 1000L, 0L), (await Store.GetStoredBatchBytesAsync("acme", None).WithTimeout(),
-            await Store.GetStoredBatchBytesAsync("other", None).WithTimeout(), await Store.GetStoredBatchBytesAsync("nobody", None).WithTimeout()));
+        Assert.Equal((100 + 50 + (3 * 7) + 11, 1000L, 0L), (await Store.GetStoredBatchBytesAsync("acme", T0, None).WithTimeout(),
+            await Store.GetStoredBatchBytesAsync("other", T0, None).WithTimeout(), await Store.GetStoredBatchBytesAsync("nobody", T0, None).WithTimeout()));
+    }
+
+    [Fact]
+    public async Task AnExpiredFile_IsNeitherFoundNorListedNorCounted_AndItsBytesAreRemovedOnce()
+    {
+        var expires = T0.AddHours(1);
+        await Store.AddFileAsync(File("file-1", "acme", new string('a', 100)) with { ExpiresAt = expires }, None).WithTimeout();
+        // Stored before files expired: never.
+        await Store.AddFileAsync(File("file-2", "acme", new string('b', 50), second: 1), None).WithTimeout();
+        await Store.AddFileAsync(File("file-3", "acme", new string('c', 20), second: 2) with { ExpiresAt = T0.AddHours(2) }, None).WithTimeout();
+        await Store.AddFileAsync(File("file-4", "other", new string('d', 10)) with { ExpiresAt = expires }, None).WithTimeout();
+        var before = expires.AddMilliseconds(-1);
+
+        async Task<IEnumerable<string>?> ListAsync(DateTimeOffset now, string? after = null) =>
+            (await Store.ListFilesAsync("acme", null, after, false, 20, now, None).WithTimeout())?.Select(f => f.Id);
+
+        Assert.Equal(expires, (await Store.GetFileAsync("acme", "file-1", withContent: false, before, None).WithTimeout())!.ExpiresAt);
+        Assert.Null((await Store.GetFileAsync("acme", "file-2", withContent: true, before, None).WithTimeout())!.ExpiresAt);
+        Assert.Equal(["file-3", "file-2", "file-1"], await ListAsync(before));
+        Assert.Equal(170, await Store.GetStoredBatchBytesAsync("acme", before, None).WithTimeout());
+
+        // From the moment it expires, before any sweep: not found, not listed, no place to page from, not counted.
+        Assert.Null(await Store.GetFileAsync("acme", "file-1", withContent: true, expires, None).WithTimeout());
+        Assert.Null(await Store.GetFileAsync("acme", "file-1", withContent: false, expires, None).WithTimeout());
+        Assert.Equal(["file-3", "file-2"], await ListAsync(expires));
+        Assert.Null(await ListAsync(expires, after: "file-1"));
+        Assert.Equal(70, await Store.GetStoredBatchBytesAsync("acme", expires, None).WithTimeout());
+        Assert.Equal(0, await Store.GetStoredBatchBytesAsync("other", expires, None).WithTimeout());
+
+        Assert.Equal(new ExpiredBatchData(0, 0), await Store.RemoveExpiredBatchDataAsync(before, None).WithTimeout());
+        Assert.Equal(new ExpiredBatchData(2, 0), await Store.RemoveExpiredBatchDataAsync(expires, None).WithTimeout());
+        Assert.Equal(new ExpiredBatchData(0, 0), await Store.RemoveExpiredBatchDataAsync(expires, None).WithTimeout());
+        // Gone from the store, not only hidden: read as of before it expired, it is not there.
+        Assert.Null(await Store.GetFileAsync("acme", "file-1", withContent: false, before, None).WithTimeout());
+        Assert.Null(await Store.GetFileAsync("other", "file-4", withContent: false, before, None).WithTimeout());
+        Assert.Equal(["file-3", "file-2"], await ListAsync(before));
+        Assert.Equal(new ExpiredBatchData(1, 0), await Store.RemoveExpiredBatchDataAsync(T0.AddDays(365), None).WithTimeout());
+        Assert.Equal(["file-2"], await ListAsync(T0.AddDays(365)));
+    }
+
+    [Fact]
+    public async Task AnEndedBatchPastItsRetention_KeepsItsCountsAndTokens_ButNotItsRequestsAndAnswers()
+    {
+        var archives = T0.AddDays(29);
+        await Store.AddBatchAsync(Batch("msgbatch_1", api: BatchApi.Anthropic), Items(3), None).WithTimeout();
+        await Store.SaveBatchItemAsync("msgbatch_1", new BatchItem(1, "req-1", []) { State = BatchItemStates.Succeeded, Status = 200, RequestId = "req_x",
+            Response = "{\"ok\":true}"u8.ToArray(), Tokens = new BatchTokens(10, 0, 5, 0) }, None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_1", BatchEndings.Expired, BatchItemStates.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_2", second: 1), Items(2), None).WithTimeout();
+        await Store.EndBatchAsync("batch_2", BatchEndings.Expired, BatchItemStates.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        // Still running at its retention (a completion window longer than it): kept until it ends.
+        await Store.AddBatchAsync(Batch("msgbatch_3", api: BatchApi.Anthropic, second: 2), Items(1), None).WithTimeout();
+        // Made before batches were archived: kept.
+        await Store.AddBatchAsync(Batch("msgbatch_4", api: BatchApi.Anthropic, second: 3) with { ArchivesAt = null }, Items(1), None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_4", BatchEndings.Expired, BatchItemStates.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        var counted = await Store.GetBatchAsync("acme", "msgbatch_1", None).WithTimeout();
+
+        Assert.Equal(5 * 7 + 11, await Store.GetStoredBatchBytesAsync("acme", archives.AddMilliseconds(-1), None).WithTimeout());
+        // Past its retention its requests and answers count no more, swept or not; the running one's still do.
+        Assert.Equal(2 * 7, await Store.GetStoredBatchBytesAsync("acme", archives, None).WithTimeout());
+
+        Assert.Equal(new ExpiredBatchData(0, 0), await Store.RemoveExpiredBatchDataAsync(archives.AddMilliseconds(-1), None).WithTimeout());
+        Assert.Equal(new ExpiredBatchData(0, 2), await Store.RemoveExpiredBatchDataAsync(archives, None).WithTimeout());
+        Assert.Equal(new ExpiredBatchData(0, 0), await Store.RemoveExpiredBatchDataAsync(archives, None).WithTimeout());
+
+        Assert.Equal(counted, await Store.GetBatchAsync("acme", "msgbatch_1", None).WithTimeout());
+        var items = await Store.ReadBatchItemsAsync("msgbatch_1", None).ToListWithTimeoutAsync();
+        Assert.Equal([BatchItemStates.Expired, BatchItemStates.Succeeded, BatchItemStates.Expired], items.Select(i => i.State));
+        Assert.All(items, i => Assert.Equal((0, (byte[]?)null), (i.Body.Length, i.Response)));
+        Assert.Equal((200, "req_x"), (items[1].Status, items[1].RequestId));
+        Assert.All(await Store.ReadBatchItemsAsync("batch_2", None).ToListWithTimeoutAsync(), i => Assert.Empty(i.Body));
+        Assert.Equal("{\"n\":0}", Encoding.UTF8.GetString((await Store.ReadBatchItemsAsync("msgbatch_3", None).ToListWithTimeoutAsync())[0].Body));
+        Assert.Equal("{\"n\":0}", Encoding.UTF8.GetString((await Store.ReadBatchItemsAsync("msgbatch_4", None).ToListWithTimeoutAsync())[0].Body));
+        Assert.Equal(2 * 7, await Store.GetStoredBatchBytesAsync("acme", archives.AddMilliseconds(-1), None).WithTimeout());
+
+        // The one still running is emptied once it has ended.
+        await Store.EndBatchAsync("msgbatch_3", BatchEndings.Completed, BatchItemStates.Expired, archives.AddDays(1), null, null, [], None).WithTimeout();
+        Assert.Equal(new ExpiredBatchData(0, 1), await Store.RemoveExpiredBatchDataAsync(archives.AddDays(1), None).WithTimeout());
+    }
+
+    [Fact]
+    public async Task GatewaysSweepingAtOnce_RemoveEachExpiredFileOnce()
+    {
+        for (var i = 0; i < 250; i++)
+        {
+            await Store.AddFileAsync(File($"file-{i:D3}", "acme", "{}\n", second: i) with { ExpiresAt = T0.AddHours(1) }, None).WithTimeout();
+        }
+        await using var other = await Backend.OpenAsync();
+
+        var swept = await Task.WhenAll(Store.RemoveExpiredBatchDataAsync(T0.AddHours(1), None), other.RemoveExpiredBatchDataAsync(T0.AddHours(1), None)).WithTimeout();
+
+        Assert.Equal(250, swept.Sum(s => s.Files));
+        Assert.Empty((await Store.ListFilesAsync("acme", null, null, true, 10, T0, None).WithTimeout())!);
     }
 
     [Fact]
@@ -190,7 +288,7 @@ public abstract class BatchStoreContractTests : StoreContract
         var ended = await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout();
         Assert.Equal((BatchStates.Ended, BatchEndings.Cancelled, T0.AddHours(1), "file-out", (string?)null, new BatchCounts(0, 1, 0, 2, 0)),
             (ended!.State, ended.Ending, ended.EndedAt, ended.OutputFileId, ended.ErrorFileId, ended.Counts));
-        Assert.Equal("{\"custom_id\":\"req-0\"}\n", Encoding.UTF8.GetString((await Store.GetFileAsync("acme", "file-out", true, None).WithTimeout())!.Content!));
+        Assert.Equal("{\"custom_id\":\"req-0\"}\n", Encoding.UTF8.GetString((await Store.GetFileAsync("acme", "file-out", true, T0, None).WithTimeout())!.Content!));
         Assert.Empty(await Store.ReadPendingBatchItemsAsync("batch_1", -1, 10, None).WithTimeout());
     }
 
