@@ -126,8 +126,10 @@ public static class GatewayHost
     /// Starts the gateway on <paramref name="urls"/> (or the configured ones) and returns once it listens.
     /// With <paramref name="configFiles"/> (<see cref="ConfigLoadResult.Files"/> of the load that gave
     /// <paramref name="config"/>), those files are watched and the configuration reloaded when one of them changes.
+    /// <paramref name="time"/> is the gateway's clock (the system's unless a test gives a fake one).
     /// </summary>
-    public static async Task<RunningGateway> StartAsync(CorridorConfig config, string? urls, CancellationToken cancellationToken, IReadOnlyList<ConfigFile>? configFiles = null)
+    public static async Task<RunningGateway> StartAsync(CorridorConfig config, string? urls, CancellationToken cancellationToken, IReadOnlyList<ConfigFile>? configFiles = null,
+        TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var active = ActiveConfig.TryCreate(config, Environment.GetEnvironmentVariable, DateTimeOffset.UtcNow, out var errors)
@@ -163,7 +165,7 @@ public static class GatewayHost
         // Graceful shutdown (docs/shutdown.md): the server stops accepting and gives requests in flight this long to finish;
         // then the hosted services stop in reverse order, the ledger and audit writers last, each writing what it holds.
         services.Configure<HostOptions>(host => host.ShutdownTimeout = config.Server.EffectiveShutdownTimeout);
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(time ?? TimeProvider.System);
         services.AddSingleton(store);
         services.AddSingleton(config.Server);
         services.AddSingleton<Admin.OperatorTokens>();
@@ -208,6 +210,7 @@ public static class GatewayHost
         services.AddSingleton(config.Batches);
         services.AddSingleton<Batches.BatchRunner>();
         services.AddHostedService(sp => sp.GetRequiredService<Batches.BatchRunner>());
+        services.AddHostedService<Batches.BatchRetentionSweep>();
         services.AddSingleton<Batches.BatchEndpoint>();
         services.AddSingleton<Batches.OpenAIBatchApi>();
         services.AddSingleton<Batches.MessageBatchApi>();

@@ -44,8 +44,15 @@ public sealed class LiveGateway : IAsyncDisposable
 
     public ICorridorStore Store => (ICorridorStore)Gateway.Services.GetService(typeof(ICorridorStore))!;
 
-    /// <summary>Starts the stack with <see cref="TestCatalog"/> (or the YAML <paramref name="catalogYaml"/> builds from the simulator's address).</summary>
-    public static async Task<LiveGateway> StartAsync(Func<Uri, string>? catalogYaml = null, SimulatorOptions? simulatorOptions = null)
+    /// <summary>The gateway's clock when the test gave one.</summary>
+    private TimeProvider? _time;
+
+    /// <summary>
+    /// Starts the stack with <see cref="TestCatalog"/> (or the YAML <paramref name="catalogYaml"/> builds from the simulator's
+    /// address), the gateway on <paramref name="time"/> when given (a <see cref="FakeClock"/>: what the gateway waits for on
+    /// its clock then waits for the test to move it).
+    /// </summary>
+    public static async Task<LiveGateway> StartAsync(Func<Uri, string>? catalogYaml = null, SimulatorOptions? simulatorOptions = null, TimeProvider? time = null)
     {
         using var cts = new CancellationTokenSource(Timeout);
         var simulator = await SimulatorHost.StartAsync("http://127.0.0.1:0", simulatorOptions ?? new SimulatorOptions { TokenInterval = TimeSpan.Zero }, cts.Token);
@@ -60,8 +67,8 @@ public sealed class LiveGateway : IAsyncDisposable
                 throw new InvalidOperationException("test catalog invalid: " + string.Join("; ", loaded.Errors));
             }
             var config = loaded.Config!;
-            gateway = await GatewayHost.StartAsync(config, "http://127.0.0.1:0", cts.Token);
-            var stack = new LiveGateway(simulator, gateway, directory, config);
+            gateway = await GatewayHost.StartAsync(config, "http://127.0.0.1:0", cts.Token, time: time);
+            var stack = new LiveGateway(simulator, gateway, directory, config) { _time = time };
             stack.Secret = await stack.AddTenantWithKeyAsync("acme", "SG");
             return stack;
         }
@@ -82,7 +89,7 @@ public sealed class LiveGateway : IAsyncDisposable
     {
         using var cts = new CancellationTokenSource(Timeout);
         await Gateway.DisposeAsync();
-        Gateway = await GatewayHost.StartAsync(Config, "http://127.0.0.1:0", cts.Token);
+        Gateway = await GatewayHost.StartAsync(Config, "http://127.0.0.1:0", cts.Token, time: _time);
     }
 
     /// <summary>Adds a tenant through the store (as the CLI does) and returns a new key's secret, usable at once.</summary>
@@ -110,6 +117,8 @@ public sealed class LiveGateway : IAsyncDisposable
             {
                 return;
             }
+            // On a fake clock the gateway looks at its store again only when the clock has moved that far.
+            (_time as FakeClock)?.Advance(TimeSpan.FromMilliseconds(500));
             await Task.Delay(50, cancellationToken);
         }
     }

@@ -14,6 +14,14 @@ namespace Corridor.Gateway.Batches;
 /// The share (above 0, at most 1) of each requests- and tokens-per-minute limit of a tenant and key that a batch's request
 /// may fill, live and batch use of the window counted together; live requests keep the rest (docs/limits-and-budgets.md).
 /// </param>
+/// <param name="FileRetention">
+/// How long a file (an upload, a batch's results) is kept when its client does not say (OpenAI's <c>expires_after</c>,
+/// <c>output_expires_after</c>), and the longest it may ask for: OpenAI's 30 days for files of batches.
+/// </param>
+/// <param name="ResultsRetention">
+/// How long after a batch is made its stored requests and answers are kept: Anthropic's 29 days for its results (the batch
+/// itself is kept; its results are no longer available). An OpenAI batch's results are in its files, which expire on their own.
+/// </param>
 public sealed record BatchOptions(
     int Concurrency = 4,
     int Parallel = 4,
@@ -21,11 +29,20 @@ public sealed record BatchOptions(
     long MaxFileBytes = 100L * 1024 * 1024,
     TimeSpan? CompletionWindow = null,
     long MaxTenantBytes = 10L * 1024 * 1024 * 1024,
-    double LimitShare = 0.5)
+    double LimitShare = 0.5,
+    TimeSpan? FileRetention = null,
+    TimeSpan? ResultsRetention = null)
 {
     public static readonly BatchOptions Default = new();
 
+    /// <summary>The longest retention that may be configured, of files and of results: ten years.</summary>
+    private static readonly TimeSpan LongestRetention = TimeSpan.FromDays(3650);
+
     public TimeSpan EffectiveCompletionWindow => CompletionWindow ?? TimeSpan.FromHours(24);
+
+    public TimeSpan EffectiveFileRetention => FileRetention ?? TimeSpan.FromDays(30);
+
+    public TimeSpan EffectiveResultsRetention => ResultsRetention ?? TimeSpan.FromDays(29);
 
     public IEnumerable<string> Validate()
     {
@@ -52,6 +69,18 @@ public sealed record BatchOptions(
         if (EffectiveCompletionWindow <= TimeSpan.Zero)
         {
             yield return "batches.completionWindowSeconds must be positive";
+        }
+        if (EffectiveFileRetention < TimeSpan.FromDays(1) || EffectiveFileRetention > LongestRetention)
+        {
+            yield return "batches.fileRetentionDays must be 1 to 3650";
+        }
+        if (EffectiveResultsRetention < TimeSpan.FromDays(1) || EffectiveResultsRetention > LongestRetention)
+        {
+            yield return "batches.resultsRetentionDays must be 1 to 3650";
+        }
+        else if (EffectiveResultsRetention <= EffectiveCompletionWindow)
+        {
+            yield return "batches.resultsRetentionDays must be longer than batches.completionWindowSeconds (results are kept after a batch has ended)";
         }
         if (LimitShare is not (> 0 and <= 1))
         {

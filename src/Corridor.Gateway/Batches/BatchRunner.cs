@@ -376,12 +376,14 @@ internal sealed partial class BatchRunner(
             var (output, errors) = results.Finish();
             // An output file even when empty, as OpenAI gives one for a batch that completed.
             output ??= [];
+            // Kept as the batch's output_expires_after says (the operator's file retention when it said nothing, or was made before).
+            var expiresAt = now + (batch.OutputExpiresAfter ?? options.EffectiveFileRetention);
             outputId = NewFileId(now);
-            files.Add(new StoredFile(outputId, batch.TenantId, "batch_output", $"{batch.Id}_output.jsonl", output.Length, now) { Content = output });
+            files.Add(new StoredFile(outputId, batch.TenantId, "batch_output", $"{batch.Id}_output.jsonl", output.Length, now) { ExpiresAt = expiresAt, Content = output });
             if (errors is not null)
             {
                 errorId = NewFileId(now);
-                files.Add(new StoredFile(errorId, batch.TenantId, "batch_output", $"{batch.Id}_error.jsonl", errors.Length, now) { Content = errors });
+                files.Add(new StoredFile(errorId, batch.TenantId, "batch_output", $"{batch.Id}_error.jsonl", errors.Length, now) { ExpiresAt = expiresAt, Content = errors });
             }
         }
         if (await store.EndBatchAsync(batch.Id, ending, notRun, now, outputId, errorId, files, stoppingToken))

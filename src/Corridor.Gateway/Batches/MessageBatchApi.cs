@@ -41,6 +41,7 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
             Model = input.Model,
             UserAgent = OpenAIBatchApi.UserAgent(context),
             ClientIp = context.Connection.RemoteIpAddress?.ToString(),
+            ArchivesAt = now + options.EffectiveResultsRetention,
             Counts = new BatchCounts(items.Count, 0, 0, 0, 0),
         };
         await store.AddBatchAsync(batch, items, context.RequestAborted);
@@ -121,6 +122,14 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
         if (!batch.IsEnded)
         {
             return GatewayError.Invalid($"Batch {batch.Id} has not ended yet: its results can be read once its processing_status is \"ended\".");
+        }
+        if (batch.IsArchived(time.GetUtcNow()))
+        {
+            // The batch is still served (archived_at says since when); its results, as Anthropic's after 29 days, are not.
+            return new GatewayError(ErrorKind.NotFound,
+                $"The results of message batch {batch.Id} are no longer available: they were kept until {batch.ArchivesAt!.Value.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} "
+                + $"({(batch.ArchivesAt.Value - batch.CreatedAt).TotalDays:0.##} days after the batch was created).",
+                "not_found_error");
         }
         // One JSON object a line, in the batch's order, written as the store reads them.
         context.Response.ContentType = "application/x-jsonl";

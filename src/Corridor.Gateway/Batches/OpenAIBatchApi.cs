@@ -52,6 +52,17 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         {
             return GatewayError.Invalid("The form has no 'file'.", "file");
         }
+        var expiresAfter = options.EffectiveFileRetention;
+        if (form.ContainsKey("expires_after") || form.ContainsKey("expires_after[anchor]") || form.ContainsKey("expires_after[seconds]"))
+        {
+            // As OpenAI's SDKs send an object in a form: a field for each of its properties.
+            var (after, error) = FileExpiry.Read(Field(form, "expires_after[anchor]"), Field(form, "expires_after[seconds]"), "expires_after", options.EffectiveFileRetention);
+            if (after is null)
+            {
+                return GatewayError.Invalid(error!, "expires_after");
+            }
+            expiresAfter = after.Value;
+        }
         if (await BatchEndpoint.OverStorageAsync(store, options, time, call.Caller!.Tenant.Id, upload.Length, context.RequestAborted) is { } full)
         {
             return full;
@@ -62,7 +73,11 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
             await read.ReadExactlyAsync(content, context.RequestAborted);
         }
         var now = BatchEndpoint.Now(time);
-        var file = new StoredFile(BatchRunner.NewFileId(now), call.Caller!.Tenant.Id, purpose, FileName(upload.FileName), content.Length, now) { Content = content };
+        var file = new StoredFile(BatchRunner.NewFileId(now), call.Caller!.Tenant.Id, purpose, FileName(upload.FileName), content.Length, now)
+        {
+            ExpiresAt = now + expiresAfter,
+            Content = content,
+        };
         await store.AddFileAsync(file, context.RequestAborted);
         return await BatchEndpoint.JsonAsync(context, json => BatchDocuments.WriteFile(json, file));
     }, admit: true);
@@ -136,6 +151,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         }
         string? inputFileId, batchEndpoint, window;
         string? metadata = null;
+        var outputExpiresAfter = options.EffectiveFileRetention;
         try
         {
             using var document = JsonDocument.Parse(body);
@@ -154,6 +170,15 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
                     return GatewayError.Invalid(error, "metadata");
                 }
                 metadata = meta.GetRawText();
+            }
+            if (root.TryGetProperty("output_expires_after", out var policy) && policy.ValueKind != JsonValueKind.Null)
+            {
+                var (after, error) = FileExpiry.Read(policy, "output_expires_after", options.EffectiveFileRetention);
+                if (after is null)
+                {
+                    return GatewayError.Invalid(error!, "output_expires_after");
+                }
+                outputExpiresAfter = after.Value;
             }
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
@@ -201,6 +226,9 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
             Metadata = metadata,
             UserAgent = UserAgent(context),
             ClientIp = context.Connection.RemoteIpAddress?.ToString(),
+            OutputExpiresAfter = outputExpiresAfter,
+            // Its requests and answers are kept beside its files only to run it and write them: gone as Anthropic's are.
+            ArchivesAt = now + options.EffectiveResultsRetention,
             Counts = new BatchCounts(items.Count, 0, 0, 0, 0),
         };
         await store.AddBatchAsync(batch, items, context.RequestAborted);
@@ -274,6 +302,8 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
 
     internal static string? UserAgent(HttpContext context) =>
         context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent[..Math.Min(agent.Length, 256)] : null;
+
+    private static string? Field(IFormCollection form, string name) => form.TryGetValue(name, out var value) ? value.ToString() : null;
 
     private static string? String(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -286,7 +286,9 @@ public static class ConfigLoader
                 MaxFileBytes: Long(batches, "maxFileBytes") ?? Batches.BatchOptions.Default.MaxFileBytes,
                 CompletionWindow: Seconds(batches, "completionWindowSeconds"),
                 MaxTenantBytes: Long(batches, "maxTenantBytes") ?? Batches.BatchOptions.Default.MaxTenantBytes,
-                LimitShare: Double(batches, "limitShare") ?? Batches.BatchOptions.Default.LimitShare);
+                LimitShare: Double(batches, "limitShare") ?? Batches.BatchOptions.Default.LimitShare,
+                FileRetention: Days(batches, "fileRetentionDays"),
+                ResultsRetention: Days(batches, "resultsRetentionDays"));
             Errors.AddRange(batchOptions.Validate());
 
             var catalog = new CatalogConfig(
@@ -580,5 +582,9 @@ public static class ConfigLoader
 
         private TimeSpan? Seconds(IConfigurationSection s, string key) =>
             Long(s, key) is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
+
+        /// <summary>A count of days; one past any a validator allows stays out of range rather than past what a TimeSpan holds.</summary>
+        private TimeSpan? Days(IConfigurationSection s, string key) =>
+            Long(s, key) is { } days ? TimeSpan.FromDays(Math.Clamp(days, -1, 1_000_000)) : null;
     }
 }

@@ -824,6 +824,11 @@ public sealed class PricingAndShadowConfigTests
     [InlineData("batches: { maxTenantBytes: 100 }", "batches.maxTenantBytes must be 1024 to 1099511627776")]
     [InlineData("batches: { maxTenantBytes: 2000000000000 }", "batches.maxTenantBytes must be 1024 to 1099511627776")]
     [InlineData("batches: { maxTenantByte: 5000 }", "did you mean maxTenantBytes?")]
+    [InlineData("batches: { fileRetentionDays: 0 }", "batches.fileRetentionDays must be 1 to 3650")]
+    [InlineData("batches: { fileRetentionDays: 99999999999999 }", "batches.fileRetentionDays must be 1 to 3650")]
+    [InlineData("batches: { resultsRetentionDays: 3651 }", "batches.resultsRetentionDays must be 1 to 3650")]
+    [InlineData("batches: { resultsRetentionDays: 1, completionWindowSeconds: 172800 }", "batches.resultsRetentionDays must be longer than batches.completionWindowSeconds")]
+    [InlineData("batches: { fileRetention: 30 }", "did you mean fileRetentionDays?")]
     public void BadBatchStorageLimits_StopStart_WithAClearError(string batches, string error)
     {
         var result = ConfigLoader.Parse(Minimal + "\n" + batches + "\n", "/srv/corridor");
@@ -831,6 +836,16 @@ public sealed class PricingAndShadowConfigTests
         Assert.False(result.Succeeded);
         Assert.Contains(result.Errors, e => e.Contains(error, StringComparison.Ordinal));
         Assert.Equal(10L << 30, ConfigLoader.Parse(Minimal, "/srv/corridor").Config!.Batches.MaxTenantBytes);
+    }
+
+    [Fact]
+    public void BatchFilesAndResults_AreKeptAsOpenAIAndAnthropicKeepThem_UnlessTheOperatorSays()
+    {
+        var defaults = ConfigLoader.Parse(Minimal, "/srv/corridor").Config!.Batches;
+        Assert.Equal((TimeSpan.FromDays(30), TimeSpan.FromDays(29)), (defaults.EffectiveFileRetention, defaults.EffectiveResultsRetention));
+
+        var set = ConfigLoader.Parse(Minimal + "\nbatches: { fileRetentionDays: 7, resultsRetentionDays: 90 }\n", "/srv/corridor").Config!.Batches;
+        Assert.Equal((TimeSpan.FromDays(7), TimeSpan.FromDays(90)), (set.EffectiveFileRetention, set.EffectiveResultsRetention));
     }
 
     [Fact]
