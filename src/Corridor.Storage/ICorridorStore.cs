@@ -234,9 +234,10 @@ public interface ICorridorStore : IAsyncDisposable
     /// The tenant's batches made through <paramref name="api"/>, newest first, with their counts: at most
     /// <paramref name="limit"/>, those made before <paramref name="after"/> (a batch id) when it is given, and after
     /// <paramref name="before"/> when it is given; then the page is the one just newer than <paramref name="before"/>
-    /// (Anthropic's <c>before_id</c>): its newest batch is the one farthest from it.
+    /// (Anthropic's <c>before_id</c>): its newest batch is the one farthest from it. Null when <paramref name="after"/> or
+    /// <paramref name="before"/> is not one of the tenant's batches made through <paramref name="api"/>.
     /// </summary>
-    Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken) =>
+    Task<IReadOnlyList<BatchJob>?> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");
 
     /// <summary>

@@ -61,6 +61,13 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
         var after = context.Request.Query["after_id"] is { Count: > 0 } afterId ? afterId[0] : null;
         var before = context.Request.Query["before_id"] is { Count: > 0 } beforeId ? beforeId[0] : null;
         var batches = await store.ListBatchesAsync(call.Caller!.Tenant.Id, BatchApi.Anthropic, after, before, limit + 1, context.RequestAborted);
+        if (batches is null)
+        {
+            var (name, id) = after is not null && await store.GetBatchAsync(call.Caller.Tenant.Id, after, context.RequestAborted) is not { Api: BatchApi.Anthropic }
+                ? ("after_id", after)
+                : ("before_id", before);
+            return GatewayError.Invalid($"{name}: No message batch with id '{id}' ({name} must be the id of one of your message batches).", name);
+        }
         // One more than the page is read to tell has_more: past the page's end, or past its start when it is before an id.
         var page = (before is null ? batches.Take(limit) : batches.Skip(Math.Max(0, batches.Count - limit))).ToList();
         return await BatchEndpoint.JsonAsync(context, json =>

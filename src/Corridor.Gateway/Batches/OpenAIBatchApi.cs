@@ -266,6 +266,10 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         }
         var after = context.Request.Query["after"] is { Count: > 0 } cursor ? cursor[0] : null;
         var batches = await store.ListBatchesAsync(call.Caller!.Tenant.Id, BatchApi.OpenAI, after, null, limit + 1, context.RequestAborted);
+        if (batches is null)
+        {
+            return GatewayError.Invalid($"No batch found with id '{after}' ('after' must be the id of one of your batches).", "after");
+        }
         return await WriteListAsync(context, batches, limit, b => b.Id, BatchDocuments.WriteOpenAIBatch);
     });
 

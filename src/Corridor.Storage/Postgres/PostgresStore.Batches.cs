@@ -251,29 +251,43 @@ internal sealed partial class PostgresStore
         return batches.Count == 0 ? null : batches[0];
     }
 
-    public async Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<BatchJob>?> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken)
     {
+        List<object> parameters = [tenantId, StoreRows.BatchApiName(api), limit];
+        var past = "";
+        // The cursors' places, read first: a cursor that is not the tenant's batch of this API is refused, not taken for an
+        // empty page.
+        foreach (var (cursor, beyond) in new[] { (after, "<"), (before, ">") })
+        {
+            if (cursor is null)
+            {
+                continue;
+            }
+
+            var place = await QueryAsync("SELECT created_at FROM batches WHERE id = $1 AND tenant_id = $2 AND api = $3",
+                r => r.GetFieldValue<DateTime>(0), cancellationToken, cursor, tenantId, StoreRows.BatchApiName(api));
+            if (place.Count == 0)
+            {
+                return null;
+            }
+
+            parameters.AddRange([place[0], cursor]);
+            past += $" AND (created_at, id COLLATE \"C\") {beyond} (${parameters.Count - 1}, ${parameters.Count}::text COLLATE \"C\")";
+        }
+
         // Newest first; "after" a batch means older than it, "before" newer (OpenAI's and Anthropic's cursors page that
         // way). A page before a batch is the one nearest to it, so it is read oldest first and turned round.
         var order = StoreRows.BatchPageOrder(before);
         var batches = await QueryAsync(
             $"""
             {SelectBatches}
-            WHERE tenant_id = $1 AND api = $2
-              AND ($3::text IS NULL
-                   OR (created_at, id COLLATE "C") < (SELECT created_at, id COLLATE "C" FROM batches WHERE id = $3 AND tenant_id = $1))
-              AND ($5::text IS NULL
-                   OR (created_at, id COLLATE "C") > (SELECT created_at, id COLLATE "C" FROM batches WHERE id = $5 AND tenant_id = $1))
+            WHERE tenant_id = $1 AND api = $2{past}
             ORDER BY created_at {order}, id COLLATE "C" {order}
-            LIMIT $4
+            LIMIT $3
             """,
             ReadBatch,
             cancellationToken,
-            tenantId,
-            StoreRows.BatchApiName(api),
-            Text(after),
-            limit,
-            Text(before));
+            [.. parameters]);
         return before is null ? batches : batches.Reverse().ToList();
     }
 

@@ -268,27 +268,44 @@ internal sealed partial class SqliteStore
         return batch with { Counts = counts, Tokens = tokens };
     }
 
-    public async Task<IReadOnlyList<BatchJob>> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<BatchJob>?> ListBatchesAsync(string tenantId, BatchApi api, string? after, string? before, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         List<BatchJob> batches;
         using (var command = connection.CreateCommand())
         {
+            command.Parameters.AddWithValue("$tenant_id", tenantId);
+            command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(api));
+            // The cursors' places, read first: a cursor that is not the tenant's batch of this API is refused, not taken for
+            // an empty page.
+            var past = "";
+            foreach (var (cursor, name, beyond) in new[] { (after, "after", "<"), (before, "before", ">") })
+            {
+                if (cursor is null)
+                {
+                    continue;
+                }
+                command.CommandText = "SELECT created_at FROM batches WHERE id = $cursor AND tenant_id = $tenant_id AND api = $api";
+                command.Parameters.AddWithValue("$cursor", cursor);
+                var createdAt = await command.ExecuteScalarAsync(cancellationToken);
+                command.Parameters.RemoveAt("$cursor");
+                if (createdAt is not long at)
+                {
+                    return null;
+                }
+                command.Parameters.AddWithValue($"${name}", cursor);
+                command.Parameters.AddWithValue($"${name}_created_at", at);
+                past += $" AND (created_at, id) {beyond} (${name}_created_at, ${name})";
+            }
             // Newest first; "after" a batch means older than it, "before" newer (OpenAI's and Anthropic's cursors page that
             // way). A page before a batch is the one nearest to it, so it is read oldest first and turned round.
             var order = StoreRows.BatchPageOrder(before);
             command.CommandText = $"""
                 SELECT {StoreRows.BatchColumns} FROM batches
-                WHERE tenant_id = $tenant_id AND api = $api
-                  AND ($after IS NULL OR (created_at, id) < (SELECT created_at, id FROM batches WHERE id = $after AND tenant_id = $tenant_id))
-                  AND ($before IS NULL OR (created_at, id) > (SELECT created_at, id FROM batches WHERE id = $before AND tenant_id = $tenant_id))
+                WHERE tenant_id = $tenant_id AND api = $api{past}
                 ORDER BY created_at {order}, id {order}
                 LIMIT $limit
                 """;
-            command.Parameters.AddWithValue("$tenant_id", tenantId);
-            command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(api));
-            command.Parameters.AddWithValue("$after", OrNull(after));
-            command.Parameters.AddWithValue("$before", OrNull(before));
             command.Parameters.AddWithValue("$limit", limit);
             batches = await ReadAllAsync(command, Rows.Batch, cancellationToken);
         }

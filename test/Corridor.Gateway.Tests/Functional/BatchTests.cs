@@ -361,6 +361,64 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         Assert.Equal(("invalid_request_error", param), (error.GetProperty("type").GetString(), error.GetProperty("param").GetString()));
     }
 
+    [Theory]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=101", "limit")]
+    [InlineData("after=batch_no_such_batch", "after")]
+    [InlineData("after=OTHER", "after")]
+    [InlineData("after=MESSAGES", "after")]
+    public async Task AListOfBatches_WithABadParameter_IsRefusedInOpenAIsDialect_NamingIt(string query, string param)
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-list-bad", "SG").WithTimeout();
+        var otherSecret = await Live.AddTenantWithKeyAsync("batch-list-other", "SG").WithTimeout();
+        var other = await CreateOpenAIBatchAsync(otherSecret, (await UploadAsync(otherSecret, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi")))).Id);
+        await CreateOpenAIBatchAsync(secret, (await UploadAsync(secret, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi")))).Id);
+        var messages = await Live.Anthropic(secret).Messages.Batches.Create(new BatchCreateParams
+        {
+            Requests = [new Request { CustomID = "x", Params = new Params { Model = "claude-sonnet-4", MaxTokens = 10, Messages = [new UserMessageParam { Content = "Hi" }] } }],
+        }).WithTimeout();
+        using var http = Live.Http(secret);
+
+        using var response = await http.GetAsync("/v1/batches?" + query.Replace("OTHER", other.GetProperty("id").GetString(), StringComparison.Ordinal)
+            .Replace("MESSAGES", messages.ID, StringComparison.Ordinal)).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("error");
+        Assert.Equal(("invalid_request_error", param), (error.GetProperty("type").GetString(), error.GetProperty("param").GetString()));
+    }
+
+    [Theory]
+    [InlineData("after_id")]
+    [InlineData("before_id")]
+    public async Task AListOfMessageBatches_PastAnIdThatIsNotOneOfTheTenantsMessageBatches_IsRefusedInAnthropicsDialect(string cursor)
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-list-bad-anthropic", "SG").WithTimeout();
+        var otherSecret = await Live.AddTenantWithKeyAsync("batch-list-other-anthropic", "SG").WithTimeout();
+        static BatchCreateParams One() => new()
+        {
+            Requests = [new Request { CustomID = "x", Params = new Params { Model = "claude-sonnet-4", MaxTokens = 10, Messages = [new UserMessageParam { Content = "Hi" }] } }],
+        };
+        var own = await Live.Anthropic(secret).Messages.Batches.Create(One()).WithTimeout();
+        var others = await Live.Anthropic(otherSecret).Messages.Batches.Create(One()).WithTimeout();
+        var openai = await CreateOpenAIBatchAsync(secret, (await UploadAsync(secret, JsonLines(ChatLine("q-1", "gpt-4.1", "Hi")))).Id);
+        using var http = Live.Http(secret);
+        http.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+
+        foreach (var id in new[] { "msgbatch_no_such_batch", others.ID, openai.GetProperty("id").GetString()! })
+        {
+            using var response = await http.GetAsync($"/v1/messages/batches?{cursor}={id}").WithTimeout();
+
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>().WithTimeout();
+            Assert.Equal("invalid_request_error", body.GetProperty("error").GetProperty("type").GetString());
+            Assert.Contains($"{cursor}: ", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.Contains(id, body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        // The tenant's own message batch is a place in its list.
+        using var page = await http.GetAsync($"/v1/messages/batches?{cursor}={own.ID}").WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+    }
+
     [Fact]
     public async Task TheOperator_ListsATenantsBatchesOfBothApis_WithTheirCounts()
     {

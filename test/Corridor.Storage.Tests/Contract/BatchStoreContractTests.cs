@@ -104,16 +104,16 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.AddBatchAsync(Batch("msgbatch_d", api: BatchApi.Anthropic, second: 4), Items(1), None).WithTimeout();
         await Store.AddBatchAsync(Batch("batch_e", tenant: "other", second: 5), Items(1), None).WithTimeout();
 
-        Assert.Equal(["batch_c", "batch_b", "batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 20, None).WithTimeout()).Select(b => b.Id));
-        Assert.Equal(["batch_c", "batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 2, None).WithTimeout()).Select(b => b.Id));
-        Assert.Equal(["batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_b", null, 20, None).WithTimeout()).Select(b => b.Id));
-        Assert.Equal(["msgbatch_d"], (await Store.ListBatchesAsync("acme", BatchApi.Anthropic, null, null, 20, None).WithTimeout()).Select(b => b.Id));
-        Assert.Equal(1, (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 20, None).WithTimeout())[0].Counts.Pending);
+        Assert.Equal(["batch_c", "batch_b", "batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 20, None).WithTimeout())!.Select(b => b.Id));
+        Assert.Equal(["batch_c", "batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 2, None).WithTimeout())!.Select(b => b.Id));
+        Assert.Equal(["batch_a"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_b", null, 20, None).WithTimeout())!.Select(b => b.Id));
+        Assert.Equal(["msgbatch_d"], (await Store.ListBatchesAsync("acme", BatchApi.Anthropic, null, null, 20, None).WithTimeout())!.Select(b => b.Id));
+        Assert.Equal(1, (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 20, None).WithTimeout())![0].Counts.Pending);
         // Before an id: the page just newer than it, still newest first.
-        Assert.Equal(["batch_c", "batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_a", 20, None).WithTimeout()).Select(b => b.Id));
-        Assert.Equal(["batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_a", 1, None).WithTimeout()).Select(b => b.Id));
-        Assert.Empty(await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_c", 20, None).WithTimeout());
-        Assert.Equal(["batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_c", "batch_a", 20, None).WithTimeout()).Select(b => b.Id));
+        Assert.Equal(["batch_c", "batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_a", 20, None).WithTimeout())!.Select(b => b.Id));
+        Assert.Equal(["batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_a", 1, None).WithTimeout())!.Select(b => b.Id));
+        Assert.Empty((await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_c", 20, None).WithTimeout())!);
+        Assert.Equal(["batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_c", "batch_a", 20, None).WithTimeout())!.Select(b => b.Id));
         // Without the optional fields (no file, model, metadata, agent or address), counted all the same.
         var bare = Batch("batch_f", second: 6) with
         {
@@ -121,6 +121,26 @@ public abstract class BatchStoreContractTests : StoreContract
         };
         await Store.AddBatchAsync(bare, Items(2), None).WithTimeout();
         Assert.Equal(bare with { Counts = new BatchCounts(2, 0, 0, 0, 0) }, await Store.GetBatchAsync("acme", "batch_f", None).WithTimeout());
+    }
+
+    [Fact]
+    public async Task ACursorThatIsNotOneOfTheTenantsBatchesOfTheApi_IsNoPlaceInItsList()
+    {
+        await Store.AddBatchAsync(Batch("batch_a", second: 1), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("msgbatch_b", api: BatchApi.Anthropic, second: 2), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_c", tenant: "other", second: 3), Items(1), None).WithTimeout();
+
+        // Not a batch at all, another tenant's, or one of the other API's: refused (null), not taken for an empty page.
+        foreach (var cursor in new[] { "batch_no_such_batch", "batch_c", "msgbatch_b" })
+        {
+            Assert.Null(await Store.ListBatchesAsync("acme", BatchApi.OpenAI, cursor, null, 20, None).WithTimeout());
+            Assert.Null(await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, cursor, 20, None).WithTimeout());
+        }
+        Assert.Null(await Store.ListBatchesAsync("acme", BatchApi.Anthropic, "batch_a", null, 20, None).WithTimeout());
+        Assert.Null(await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_a", "batch_no_such_batch", 20, None).WithTimeout());
+        // The tenant's own batch of the API is a place, even at the end of the list.
+        Assert.Empty((await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_a", null, 20, None).WithTimeout())!);
+        Assert.Empty((await Store.ListBatchesAsync("acme", BatchApi.Anthropic, null, "msgbatch_b", 20, None).WithTimeout())!);
     }
 
     [Fact]
@@ -135,7 +155,7 @@ public abstract class BatchStoreContractTests : StoreContract
 
         var read = (await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout())!;
         Assert.Equal((new BatchCounts(2, 1, 0, 0, 0), new BatchTokens(120, 64, 30, 12)), (read.Counts, read.Tokens));
-        Assert.Equal(new BatchTokens(120, 64, 30, 12), (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 10, None).WithTimeout()).Single().Tokens);
+        Assert.Equal(new BatchTokens(120, 64, 30, 12), (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 10, None).WithTimeout())!.Single().Tokens);
         Assert.Equal(new BatchTokens(120, 64, 30, 12), (await Store.ReadBatchItemsAsync("batch_1", None).ToListWithTimeoutAsync())[1].Tokens);
         var item = (await Store.ReadBatchItemsAsync("batch_1", None).ToListWithTimeoutAsync())[1];
         Assert.Equal((BatchItemStates.Succeeded, 200, "req_x", "{\"ok\":true}", T0.AddMinutes(1), "{\"n\":1}"),
