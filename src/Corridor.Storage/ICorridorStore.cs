@@ -259,6 +259,15 @@ public interface ICorridorStore : IAsyncDisposable
     Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");
 
+    /// <summary>
+    /// As <see cref="ClaimBatchAsync"/>, but only a batch due to end without running any more: its cancel asked
+    /// (<see cref="BatchStates.Cancelling"/>) or its completion window over (its <see cref="BatchJob.ExpiresAt"/> at or before
+    /// <paramref name="now"/>), so that it ends though every worker is busy with other batches. A batch a live claim holds
+    /// is left to its holder, which ends it itself.
+    /// </summary>
+    Task<BatchJob?> ClaimBatchToEndAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
     /// <summary>Gives up <paramref name="owner"/>'s claim on a batch (a gateway stopping), so another gateway may take it at once.</summary>
     Task ReleaseBatchAsync(string batchId, string owner, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");

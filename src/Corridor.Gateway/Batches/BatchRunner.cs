@@ -47,49 +47,88 @@ internal sealed partial class BatchRunner(
     /// <summary>This gateway's claimant name: each of its workers claims as this, a slash and its number.</summary>
     private readonly string _gateway = $"gw_{Environment.ProcessId}_{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())[..12]}";
     private readonly SemaphoreSlim _wake = new(0, options.Parallel);
+    private readonly SemaphoreSlim _wakeSweep = new(0, 1);
 
-    /// <summary>A batch was made here: look for work now rather than at the next poll.</summary>
+    /// <summary>A batch was made or cancelled here: look for work (and for batches to end) now rather than at the next poll.</summary>
     public void Wake()
     {
-        try
+        foreach (var wake in (ReadOnlySpan<SemaphoreSlim>)[_wake, _wakeSweep])
         {
-            if (_wake.CurrentCount == 0)
+            try
             {
-                _wake.Release();
+                if (wake.CurrentCount == 0)
+                {
+                    wake.Release();
+                }
             }
-        }
-        catch (SemaphoreFullException)
-        {
+            catch (SemaphoreFullException)
+            {
+            }
         }
     }
 
     /// <summary>
     /// <see cref="BatchOptions.Parallel"/> workers, each claiming and running one batch at a time under a name of its own, so
-    /// one tenant's long batch does not hold every other tenant's back.
+    /// one tenant's long batch does not hold every other tenant's back; and the sweep, which ends the batches due to end
+    /// (cancelled, or past their completion window) that no live worker holds, though every worker is busy.
     /// </summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, options.Parallel).Select(i => Task.Run(() => WorkAsync($"{_gateway}/{i}", stoppingToken), CancellationToken.None)));
+        Task.WhenAll(Enumerable.Range(0, options.Parallel)
+            .Select(i => Task.Run(() => LoopAsync($"{_gateway}/{i}", _wake, WorkOnceAsync, stoppingToken), CancellationToken.None))
+            .Append(Task.Run(() => LoopAsync($"{_gateway}/sweep", _wakeSweep, SweepOnceAsync, stoppingToken), CancellationToken.None)));
 
-    private async Task WorkAsync(string owner, CancellationToken stoppingToken)
+    /// <summary>Claims the oldest batch no one holds and runs it; false when there is none.</summary>
+    private async Task<bool> WorkOnceAsync(string owner, CancellationToken stoppingToken)
+    {
+        var now = time.GetUtcNow();
+        if (await store.ClaimBatchAsync(owner, now, now + ClaimFor, stoppingToken) is not { } batch)
+        {
+            return false;
+        }
+        await HoldingAsync(batch, owner, () => RunAsync(batch, owner, stoppingToken), stoppingToken);
+        return true;
+    }
+
+    /// <summary>
+    /// Claims the oldest batch due to end that no live worker holds and ends it (a worker holding one ends it itself, within
+    /// a second); false when there is none. The claim keeps two gateways sweeping at once from ending one batch together.
+    /// </summary>
+    private async Task<bool> SweepOnceAsync(string owner, CancellationToken stoppingToken)
+    {
+        var now = time.GetUtcNow();
+        if (await store.ClaimBatchToEndAsync(owner, now, now + ClaimFor, stoppingToken) is not { } batch)
+        {
+            return false;
+        }
+        await HoldingAsync(batch, owner, () => EndIfDueAsync(batch, stoppingToken), stoppingToken);
+        return true;
+    }
+
+    /// <summary>Does <paramref name="work"/> on a batch claimed; the claim is given up if the gateway stops meanwhile.</summary>
+    private async Task HoldingAsync(BatchJob batch, string owner, Func<Task> work, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await work();
+        }
+        finally
+        {
+            if (stoppingToken.IsCancellationRequested)
+            {
+                await ReleaseAsync(batch, owner);
+            }
+        }
+    }
+
+    /// <summary>Does <paramref name="once"/> as <paramref name="owner"/> until the gateway stops: again at once after work, else after a poll or a wake.</summary>
+    private async Task LoopAsync(string owner, SemaphoreSlim wake, Func<string, CancellationToken, Task<bool>> once, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var now = time.GetUtcNow();
-                if (await store.ClaimBatchAsync(owner, now, now + ClaimFor, stoppingToken) is { } batch)
+                if (await once(owner, stoppingToken))
                 {
-                    try
-                    {
-                        await RunAsync(batch, owner, stoppingToken);
-                    }
-                    finally
-                    {
-                        if (stoppingToken.IsCancellationRequested)
-                        {
-                            await ReleaseAsync(batch, owner);
-                        }
-                    }
                     continue;
                 }
             }
@@ -109,7 +148,7 @@ internal sealed partial class BatchRunner(
             }
             try
             {
-                await _wake.WaitAsync(IdlePoll, stoppingToken);
+                await wake.WaitAsync(IdlePoll, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -138,15 +177,8 @@ internal sealed partial class BatchRunner(
         var after = -1;
         while (true)
         {
-            var now = time.GetUtcNow();
-            if (batch.State == BatchStates.Cancelling)
+            if (await EndIfDueAsync(batch, stoppingToken))
             {
-                await EndAsync(batch, BatchEndings.Cancelled, BatchItemStates.Canceled, stoppingToken);
-                return;
-            }
-            if (now >= batch.ExpiresAt)
-            {
-                await EndAsync(batch, BatchEndings.Expired, BatchItemStates.Expired, stoppingToken);
                 return;
             }
             var items = await store.ReadPendingBatchItemsAsync(batch.Id, after, options.Concurrency * 4, stoppingToken);
@@ -183,7 +215,7 @@ internal sealed partial class BatchRunner(
                 }
             }
             after = items[^1].Position;
-            now = time.GetUtcNow();
+            var now = time.GetUtcNow();
             // Renewing the claim reads the batch again: a cancel asked meanwhile is seen here, between groups of requests.
             if (await store.ClaimBatchAsync(owner, now, now + ClaimFor, stoppingToken) is not { } renewed || renewed.Id != batch.Id)
             {
@@ -359,6 +391,22 @@ internal sealed partial class BatchRunner(
             : BatchTokens.None;
         return new Answer(status, answer.ToArray(), outcome, call?.ErrorCode,
             TimeSpan.FromTicks(Math.Clamp(retryAfter.Ticks, TimeSpan.FromSeconds(1).Ticks, LongestRetryWait.Ticks)), tokens);
+    }
+
+    /// <summary>Ends a batch that is not to run any more: cancelled, or past its completion window. False when it is to run.</summary>
+    private async Task<bool> EndIfDueAsync(BatchJob batch, CancellationToken stoppingToken)
+    {
+        if (batch.State == BatchStates.Cancelling)
+        {
+            await EndAsync(batch, BatchEndings.Cancelled, BatchItemStates.Canceled, stoppingToken);
+            return true;
+        }
+        if (time.GetUtcNow() >= batch.ExpiresAt)
+        {
+            await EndAsync(batch, BatchEndings.Expired, BatchItemStates.Expired, stoppingToken);
+            return true;
+        }
+        return false;
     }
 
     private async Task EndAsync(BatchJob batch, string ending, string notRun, CancellationToken stoppingToken)

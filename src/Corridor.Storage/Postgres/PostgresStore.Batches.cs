@@ -41,10 +41,15 @@ internal sealed partial class PostgresStore
     // claiming at this moment (locked), so two claims never take the same one. The lock is taken in the subquery, and a row
     // changed since this statement's snapshot is checked again against its condition, so a batch another claim just took
     // is not free any more.
-    private static readonly string[] ClaimSql =
+    private static readonly string[] ClaimSql = ClaimsOf("");
+
+    // The claim of a batch due to end without running (ClaimBatchToEndAsync): cancelled, or its completion window over.
+    private static readonly string[] ClaimToEndSql = ClaimsOf("AND (state = 'cancelling' OR expires_at <= $2)");
+
+    private static string[] ClaimsOf(string due) =>
     [
-        Claim("owner = $1", "FOR UPDATE"),
-        Claim("(owner IS NULL OR owner_until < $2)", "FOR UPDATE SKIP LOCKED"),
+        Claim($"owner = $1 {due}", "FOR UPDATE"),
+        Claim($"(owner IS NULL OR owner_until < $2) {due}", "FOR UPDATE SKIP LOCKED"),
     ];
 
     private static string Claim(string holder, string locking) => $"""
@@ -332,10 +337,16 @@ internal sealed partial class PostgresStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
+    public Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+        ClaimAsync(ClaimSql, owner, now, until, cancellationToken);
+
+    public Task<BatchJob?> ClaimBatchToEndAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+        ClaimAsync(ClaimToEndSql, owner, now, until, cancellationToken);
+
+    private async Task<BatchJob?> ClaimAsync(string[] claims, string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        foreach (var sql in ClaimSql)
+        foreach (var sql in claims)
         {
             await using var command = new NpgsqlCommand(sql, connection);
             command.Parameters.AddWithValue(owner);

@@ -356,13 +356,20 @@ internal sealed partial class SqliteStore
         return deleted;
     }
 
-    public async Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
+    public Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+        ClaimAsync(owner, now, until, "", cancellationToken);
+
+    public Task<BatchJob?> ClaimBatchToEndAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+        ClaimAsync(owner, now, until, "AND (state = 'cancelling' OR expires_at <= $now)", cancellationToken);
+
+    /// <summary>A claim (<see cref="ClaimBatchAsync"/>) of a batch that also meets <paramref name="due"/>.</summary>
+    private async Task<BatchJob?> ClaimAsync(string owner, DateTimeOffset now, DateTimeOffset until, string due, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         // Its own batch first (renewing the claim), else the oldest free one.
-        const string Candidate = """
+        var candidate = $"""
             SELECT id FROM batches
-            WHERE state <> 'ended' AND (owner IS NULL OR owner = $owner OR owner_until < $now)
+            WHERE state <> 'ended' AND (owner IS NULL OR owner = $owner OR owner_until < $now) {due}
             ORDER BY owner = $owner DESC, created_at, id
             LIMIT 1
             """;
@@ -370,7 +377,7 @@ internal sealed partial class SqliteStore
         {
             // A read first (the open batches' index, nothing locked): an idle gateway polls, and a write transaction each
             // time would take the file's write lock from the ledger for nothing.
-            look.CommandText = Candidate;
+            look.CommandText = candidate;
             look.Parameters.AddWithValue("$owner", owner);
             look.Parameters.AddWithValue("$now", ToUnixMs(now));
             if (await look.ExecuteScalarAsync(cancellationToken) is null)
@@ -385,7 +392,7 @@ internal sealed partial class SqliteStore
             command.Transaction = transaction;
             command.CommandText = $"""
                 UPDATE batches SET owner = $owner, owner_until = $until
-                WHERE id = ({Candidate})
+                WHERE id = ({candidate})
                 RETURNING id
                 """;
             command.Parameters.AddWithValue("$owner", owner);

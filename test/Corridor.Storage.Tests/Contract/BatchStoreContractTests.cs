@@ -395,4 +395,40 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Equal(["b1", "b1"], (await Store.GetBatchUsageAsync("acme", ["b1", "b2"], null, T0.AddSeconds(4), None).WithTimeout()).Select(u => u.BatchId));
         Assert.Empty(await Store.GetBatchUsageAsync("acme", [], null, null, None).WithTimeout());
     }
+
+    [Fact]
+    public async Task AClaimToEnd_TakesOnlyACancelledOrExpiredBatch_ThatNoLiveClaimHolds_OneClaimantAtATime()
+    {
+        var now = T0.AddHours(1);
+        await Store.AddBatchAsync(Batch("batch_running", second: 1), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_held", second: 2), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_cancelled", second: 3), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("msgbatch_expired", api: BatchApi.Anthropic, second: 4) with { ExpiresAt = now }, Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_later", second: 5) with { ExpiresAt = now.AddSeconds(1) }, Items(1), None).WithTimeout();
+        // A worker runs batch_held (the oldest free one after batch_running, which another worker holds) when its cancel is asked.
+        Assert.Equal("batch_running", (await Store.ClaimBatchAsync("gw-a/0", now, now.AddSeconds(60), None).WithTimeout())!.Id);
+        Assert.Equal("batch_held", (await Store.ClaimBatchAsync("gw-a/1", now, now.AddSeconds(60), None).WithTimeout())!.Id);
+        await Store.CancelBatchAsync("acme", "batch_held", now, None).WithTimeout();
+        await Store.CancelBatchAsync("acme", "batch_cancelled", now, None).WithTimeout();
+
+        // The oldest batch due to end that no live claim holds; a second claimant at the same moment takes the next one.
+        var first = await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), None).WithTimeout();
+        Assert.Equal(("batch_cancelled", BatchStates.Cancelling), (first!.Id, first.State));
+        var second = await Store.ClaimBatchToEndAsync("gw-b/sweep", now, now.AddSeconds(60), None).WithTimeout();
+        Assert.Equal(("msgbatch_expired", BatchStates.InProgress, new BatchCounts(1, 0, 0, 0, 0)), (second!.Id, second.State, second.Counts));
+        Assert.Null(await Store.ClaimBatchToEndAsync("gw-c/sweep", now, now.AddSeconds(60), None).WithTimeout());
+        // Neither is a worker's to run meanwhile.
+        Assert.Equal("batch_later", (await Store.ClaimBatchAsync("gw-c/0", now, now.AddSeconds(60), None).WithTimeout())!.Id);
+        Assert.Null(await Store.ClaimBatchAsync("gw-c/1", now, now.AddSeconds(60), None).WithTimeout());
+
+        // Ended, they are no one's to claim; a batch's window runs out at its expires_at; a claim that lapsed holds nothing.
+        await Store.EndBatchAsync("batch_cancelled", BatchEndings.Cancelled, BatchItemStates.Canceled, now, null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_expired", BatchEndings.Expired, BatchItemStates.Expired, now, null, null, [], None).WithTimeout();
+        Assert.Null(await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), None).WithTimeout());
+        Assert.Equal("batch_held", (await Store.ClaimBatchToEndAsync("gw-a/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout())!.Id);
+        Assert.Equal("batch_later", (await Store.ClaimBatchToEndAsync("gw-b/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout())!.Id);
+        Assert.Null(await Store.ClaimBatchToEndAsync("gw-c/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout());
+        // batch_running, neither cancelled nor expired, is left to the workers.
+        Assert.Equal(BatchStates.InProgress, (await Store.GetBatchAsync("acme", "batch_running", None).WithTimeout())!.State);
+    }
 }
