@@ -284,11 +284,12 @@ public interface ICorridorStore : IAsyncDisposable
         throw new NotSupportedException("this store does not keep batches");
 
     /// <summary>
-    /// Ends a batch: its pending requests take <paramref name="pendingState"/> (canceled or expired; none are pending when
-    /// it completed), <paramref name="files"/> (its results) are stored, and the batch is ended with <paramref name="ending"/>,
-    /// the files' ids and <paramref name="at"/>, all together. False, changing nothing, when it had already ended.
+    /// Ends a batch: its pending requests end as <paramref name="notRun"/> says (canceled, expired, or errored with one
+    /// refusal; none are pending when it completed), <paramref name="files"/> (its results) are stored, and the batch is
+    /// ended with <paramref name="ending"/>, the files' ids and <paramref name="at"/>, all together. False, changing nothing,
+    /// when it had already ended.
     /// </summary>
-    Task<bool> EndBatchAsync(string batchId, string ending, string pendingState, DateTimeOffset at, string? outputFileId, string? errorFileId,
+    Task<bool> EndBatchAsync(string batchId, string ending, BatchNotRun notRun, DateTimeOffset at, string? outputFileId, string? errorFileId,
         IReadOnlyList<StoredFile> files, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");
 

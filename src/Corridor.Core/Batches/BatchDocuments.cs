@@ -112,10 +112,10 @@ public static class BatchDocuments
 
     /// <summary>
     /// OpenAI's result files of an ended batch: the output file has a line for each request answered with a 2xx, the
-    /// error file one for each other request (answered with an error, or not run: cancelled or expired, named by
-    /// <paramref name="notRun"/>), in the batch's order. A file with no line is null.
+    /// error file one for each other request (answered with an error, or not run: as <paramref name="notRun"/> ends it),
+    /// in the batch's order. A file with no line is null.
     /// </summary>
-    public static (byte[]? Output, byte[]? Errors) OpenAIResults(IEnumerable<BatchItem> items, string notRun)
+    public static (byte[]? Output, byte[]? Errors) OpenAIResults(IEnumerable<BatchItem> items, BatchNotRun notRun)
     {
         ArgumentNullException.ThrowIfNull(items);
         var files = new OpenAIResultFiles(notRun);
@@ -130,18 +130,19 @@ public static class BatchDocuments
     /// <see cref="OpenAIResults"/> written as the requests are read, one at a time, so only the files' bytes are held, not
     /// every request's body and answer at once.
     /// </summary>
-    public sealed class OpenAIResultFiles(string notRun)
+    public sealed class OpenAIResultFiles(BatchNotRun notRun)
     {
         private readonly ArrayBufferWriter<byte> _output = new();
         private readonly ArrayBufferWriter<byte> _errors = new();
 
         public void Add(BatchItem item)
         {
-            ArgumentNullException.ThrowIfNull(item);
+            ArgumentNullException.ThrowIfNull(notRun);
+            item = notRun.Apply(item);
             var target = item.State == BatchItemStates.Succeeded ? _output : _errors;
             using (var json = new Utf8JsonWriter(target))
             {
-                WriteOpenAIResult(json, item, notRun);
+                WriteOpenAIResult(json, item);
             }
             target.Write("\n"u8);
         }
@@ -150,7 +151,11 @@ public static class BatchDocuments
             (_output.WrittenCount == 0 ? null : _output.WrittenSpan.ToArray(), _errors.WrittenCount == 0 ? null : _errors.WrittenSpan.ToArray());
     }
 
-    private static void WriteOpenAIResult(Utf8JsonWriter json, BatchItem item, string notRun)
+    /// <summary>
+    /// One line: the answer (a request not run but refused for the whole batch has the refusal, and no request id), or, for a
+    /// request neither answered nor refused, why it was not run.
+    /// </summary>
+    private static void WriteOpenAIResult(Utf8JsonWriter json, BatchItem item)
     {
         json.WriteStartObject();
         json.WriteString("id", "batch_req_" + (item.RequestId is { Length: > 4 } id ? id[4..] : item.Position.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -166,11 +171,11 @@ public static class BatchDocuments
         }
         else
         {
-            var state = item.State == BatchItemStates.Pending ? notRun : item.State;
+            var expired = item.State == BatchItemStates.Expired;
             json.WriteNull("response");
             json.WriteStartObject("error");
-            json.WriteString("code", state == BatchItemStates.Expired ? "batch_expired" : "batch_cancelled");
-            json.WriteString("message", state == BatchItemStates.Expired
+            json.WriteString("code", expired ? "batch_expired" : "batch_cancelled");
+            json.WriteString("message", expired
                 ? "This request could not be executed before the completion window expired."
                 : "This request was not executed because the batch was cancelled.");
             json.WriteEndObject();

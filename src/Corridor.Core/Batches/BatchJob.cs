@@ -42,6 +42,25 @@ public static class BatchItemStates
 }
 
 /// <summary>
+/// What a batch's requests not run become when it ends: <see cref="State"/> (canceled when it was cancelled, expired past its
+/// completion window), or errored when its key was revoked or suspended, each with the one refusal they would all have had
+/// (<see cref="Status"/> and <see cref="Response"/>, the error in the batch's dialect) instead of a run and a ledger row each.
+/// </summary>
+public sealed record BatchNotRun(string State, int? Status = null, byte[]? Response = null)
+{
+    public static readonly BatchNotRun Canceled = new(BatchItemStates.Canceled);
+
+    public static readonly BatchNotRun Expired = new(BatchItemStates.Expired);
+
+    /// <summary><paramref name="item"/> as the batch's end leaves it: as this says when it is pending, else as it is.</summary>
+    public BatchItem Apply(BatchItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return item.State == BatchItemStates.Pending ? item with { State = State, Status = Status, Response = Response } : item;
+    }
+}
+
+/// <summary>
 /// A batch of requests that Corridor runs in the background through the same pipeline as a live request of its key
 /// (authentication, enforcement, policy, limits and budgets, routing, metering, the ledger and the monitor), and whose
 /// results its owner reads later (docs/batches.md).

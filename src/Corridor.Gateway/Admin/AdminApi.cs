@@ -169,7 +169,8 @@ internal static class AdminApi
         });
 
         // A tenant's batches through either API, newest first, each with what its runs cost and earned (docs/batches.md). To
-        // stop one, suspend or revoke the key it runs as: its remaining requests are refused as live ones would be.
+        // stop one, suspend or revoke the key it runs as: the batch ends, its remaining requests errored with the refusal a
+        // live request would get.
         group.MapGet("/tenants/{id}/batches", async (string id, int? limit, string? format, ICorridorStore store, CancellationToken ct) =>
         {
             if (FormatProblem(format) is { } problem)

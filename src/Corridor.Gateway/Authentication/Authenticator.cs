@@ -8,6 +8,9 @@ namespace Corridor.Gateway.Authentication;
 /// <summary>Finds the caller's key in the headers either dialect uses: <c>Authorization: Bearer</c> or <c>x-api-key</c>.</summary>
 internal sealed class Authenticator(KeyCache keys)
 {
+    /// <summary>The refusal of a revoked key's request; also what a batch of it ends with (docs/batches.md).</summary>
+    public static readonly GatewayError Revoked = new(ErrorKind.Authentication, "This API key has been revoked.", "invalid_api_key");
+
     public GatewayError? Authenticate(HttpContext context, CorridorRequestFeature call)
     {
         if (keys.IsPastGrace)
@@ -36,7 +39,7 @@ internal sealed class Authenticator(KeyCache keys)
             AuthenticationResult.Authenticated => null,
             AuthenticationResult.Missing => new GatewayError(ErrorKind.Authentication,
                 "No API key was provided. Send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'.", "missing_api_key"),
-            AuthenticationResult.Revoked => new GatewayError(ErrorKind.Authentication, "This API key has been revoked.", "invalid_api_key"),
+            AuthenticationResult.Revoked => Revoked,
             _ => new GatewayError(ErrorKind.Authentication, "Incorrect API key provided.", "invalid_api_key"),
         };
     }

@@ -2,7 +2,9 @@ using System.Buffers.Binary;
 using Corridor.Core.Batches;
 using Corridor.Core.Metering;
 using Corridor.Core.Tenants;
+using Corridor.Gateway.Authentication;
 using Corridor.Gateway.FrontDoor;
+using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Pipeline;
 using Corridor.Storage;
 using Microsoft.AspNetCore.Http;
@@ -19,10 +21,14 @@ namespace Corridor.Gateway.Batches;
 /// as it comes. A request refused by a rate limit (429, not a hard budget) waits as its <c>Retry-After</c> says and runs
 /// again, so a batch keeps within its key's limits instead of failing; admission holds a batch's requests to
 /// <see cref="BatchOptions.LimitShare"/> of each rate limit, so the wait is the batch's and live requests keep the rest. Cancelled, the batch stops taking requests; past its
-/// completion window, its remaining requests expire; ended, its results are written (OpenAI's output and error files).
+/// completion window, its remaining requests expire (a sweep ends such batches that no worker holds); its key revoked or
+/// suspended, its remaining requests end errored with that refusal, unrun; ended, its results are written (OpenAI's output
+/// and error files).
 /// </summary>
 internal sealed partial class BatchRunner(
     RequestPipeline pipeline,
+    KeyCache keys,
+    MonitorService monitor,
     ICorridorStore store,
     BatchOptions options,
     TimeProvider time,
@@ -181,6 +187,13 @@ internal sealed partial class BatchRunner(
             {
                 return;
             }
+            if (Refusal(batch, key) is { } refusal)
+            {
+                // Its key revoked or suspended: every request left would be refused alike, so none is run (and recorded);
+                // each ends errored with that one refusal.
+                await EndAsync(batch, BatchEndings.Completed, RefusedAll(batch, refusal), stoppingToken);
+                return;
+            }
             var items = await store.ReadPendingBatchItemsAsync(batch.Id, after, options.Concurrency * 4, stoppingToken);
             if (items.Count == 0)
             {
@@ -193,12 +206,12 @@ internal sealed partial class BatchRunner(
                         continue;
                     }
                 }
-                await EndAsync(batch, BatchEndings.Completed, BatchItemStates.Expired, stoppingToken);
+                await EndAsync(batch, BatchEndings.Completed, BatchNotRun.Expired, stoppingToken);
                 return;
             }
             using (var group = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
             {
-                var watch = WatchAsync(batch, owner, group);
+                var watch = WatchAsync(batch, key, owner, group);
                 try
                 {
                     await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = group.Token },
@@ -206,7 +219,7 @@ internal sealed partial class BatchRunner(
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
-                    // Cancelled or expired while the group ran: the requests not started stay pending and are ended below.
+                    // Cancelled, expired or refused while the group ran: the requests not started stay pending and are ended above.
                 }
                 finally
                 {
@@ -227,10 +240,11 @@ internal sealed partial class BatchRunner(
     }
 
     /// <summary>
-    /// While a group of requests runs: once a second, whether the batch was cancelled or has expired (then the group stops
-    /// starting requests and stops waiting out rate limits; those running finish), and the claim renewed as it goes.
+    /// While a group of requests runs: once a second, whether the batch was cancelled, has expired or its key was revoked or
+    /// suspended (then the group stops starting requests and stops waiting out rate limits; those running finish), and the
+    /// claim renewed as it goes.
     /// </summary>
-    private async Task WatchAsync(BatchJob batch, string owner, CancellationTokenSource group)
+    private async Task WatchAsync(BatchJob batch, ApiKey? key, string owner, CancellationTokenSource group)
     {
         var renewed = time.GetTimestamp();
         while (!group.IsCancellationRequested)
@@ -240,7 +254,7 @@ internal sealed partial class BatchRunner(
                 await Task.Delay(WatchInterval, time, group.Token);
                 var now = time.GetUtcNow();
                 var current = await store.GetBatchAsync(batch.TenantId, batch.Id, group.Token);
-                if (current is not { State: BatchStates.InProgress } || now >= batch.ExpiresAt)
+                if (current is not { State: BatchStates.InProgress } || now >= batch.ExpiresAt || Refusal(batch, key) is not null)
                 {
                     await group.CancelAsync();
                     return;
@@ -273,6 +287,11 @@ internal sealed partial class BatchRunner(
         var startedAt = item.StartedAt;
         while (true)
         {
+            if (Refusal(batch, key) is not null)
+            {
+                // Not run: it stays pending and ends with the batch, errored with the refusal.
+                return;
+            }
             if (startedAt is null)
             {
                 // Stored before the run: a run after a crash is recorded under this run's id and time (BatchItem.StartedAt).
@@ -353,11 +372,33 @@ internal sealed partial class BatchRunner(
 
     private readonly record struct Answer(int Status, byte[] Body, RequestOutcome Outcome, string? ErrorCode, TimeSpan RetryAfter, BatchTokens Tokens);
 
+    /// <summary>
+    /// What refuses every request of the batch alike, as the pipeline would refuse each: its key revoked, or its key or
+    /// tenant suspended (by the monitor or an operator). Null while its requests may run (a key the cache does not hold, on
+    /// a replica that has not loaded it yet, is left to the pipeline, request by request).
+    /// </summary>
+    private GatewayError? Refusal(BatchJob batch, ApiKey? key) =>
+        key is not null && keys.Current(key) is { Key.IsRevoked: true } ? Authenticator.Revoked
+        : Enforcement.IsSuspended(monitor, batch.TenantId, batch.KeyId) ? Enforcement.Suspended
+        : null;
+
+    /// <summary>The batch's requests not run, ended errored with <paramref name="refusal"/>, in the batch's dialect, under no request id.</summary>
+    private static BatchNotRun RefusedAll(BatchJob batch, GatewayError refusal)
+    {
+        var body = new System.Buffers.ArrayBufferWriter<byte>();
+        ErrorWriter.WriteBody(body, DialectOf(batch), refusal, requestId: null);
+        return new BatchNotRun(BatchItemStates.Errored, refusal.Status, body.WrittenSpan.ToArray());
+    }
+
+    private static Operation OperationOf(BatchJob batch) => OperationPaths.Served(batch.Endpoint) ?? Operation.ChatCompletions;
+
+    private static Dialect DialectOf(BatchJob batch) => OperationOf(batch) == Operation.Messages ? Dialect.Anthropic : Dialect.OpenAI;
+
     /// <summary>One request of the batch through the pipeline, on a context of Corridor's own, as the batch's key.</summary>
     private async Task<Answer> CallAsync(BatchJob batch, ApiKey? key, byte[] body, string requestId, DateTimeOffset receivedAt, CancellationToken stoppingToken)
     {
-        var operation = OperationPaths.Served(batch.Endpoint) ?? Operation.ChatCompletions;
-        var dialect = operation == Operation.Messages ? Dialect.Anthropic : Dialect.OpenAI;
+        var operation = OperationOf(batch);
+        var dialect = DialectOf(batch);
         var context = new DefaultHttpContext();
         context.Features.Set(new InProcessCaller(key, requestId, receivedAt, batch.Id));
         var request = context.Request;
@@ -398,18 +439,18 @@ internal sealed partial class BatchRunner(
     {
         if (batch.State == BatchStates.Cancelling)
         {
-            await EndAsync(batch, BatchEndings.Cancelled, BatchItemStates.Canceled, stoppingToken);
+            await EndAsync(batch, BatchEndings.Cancelled, BatchNotRun.Canceled, stoppingToken);
             return true;
         }
         if (time.GetUtcNow() >= batch.ExpiresAt)
         {
-            await EndAsync(batch, BatchEndings.Expired, BatchItemStates.Expired, stoppingToken);
+            await EndAsync(batch, BatchEndings.Expired, BatchNotRun.Expired, stoppingToken);
             return true;
         }
         return false;
     }
 
-    private async Task EndAsync(BatchJob batch, string ending, string notRun, CancellationToken stoppingToken)
+    private async Task EndAsync(BatchJob batch, string ending, BatchNotRun notRun, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
         string? outputId = null, errorId = null;

@@ -24,6 +24,11 @@ internal static class Enforcement
 {
     public const string SuspendedCode = "account_suspended";
 
+    /// <summary>The refusal of a suspended key's or tenant's request; also what a batch of it ends with (docs/batches.md).</summary>
+    public static readonly GatewayError Suspended = new(ErrorKind.PermissionDenied,
+        "This account is suspended pending a review of its usage under the model providers' terms. Contact your account manager.",
+        SuspendedCode);
+
     /// <summary>Whether the key or its tenant is suspended now (by the monitor or an operator): its requests are refused, and its mirrors skipped.</summary>
     public static bool IsSuspended(MonitorService monitor, string tenantId, string keyId) =>
         monitor.Enabled && monitor.Monitor.GetEnforcement(tenantId, keyId).Level == EnforcementLevel.Suspend;
@@ -40,9 +45,7 @@ internal static class Enforcement
         {
             case EnforcementLevel.Suspend:
                 call.Enforcement = new RequestEnforcement(decision.Level, decision.Source, 0, false);
-                return new GatewayError(ErrorKind.PermissionDenied,
-                    "This account is suspended pending a review of its usage under the model providers' terms. Contact your account manager.",
-                    SuspendedCode);
+                return Suspended;
             case EnforcementLevel.Throttle when call.Operation is not (Operation.Embeddings or Operation.CountTokens):
                 var throttle = call.Config.Config.Monitor.Throttle;
                 var request = call.Request!;

@@ -399,9 +399,10 @@ internal sealed partial class PostgresStore
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
-    public Task<bool> EndBatchAsync(string batchId, string ending, string pendingState, DateTimeOffset at, string? outputFileId, string? errorFileId,
+    public Task<bool> EndBatchAsync(string batchId, string ending, BatchNotRun notRun, DateTimeOffset at, string? outputFileId, string? errorFileId,
         IReadOnlyList<StoredFile> files, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(notRun);
         ArgumentNullException.ThrowIfNull(files);
         return InTransactionAsync(async (connection, transaction) =>
         {
@@ -422,11 +423,14 @@ internal sealed partial class PostgresStore
                 }
             }
 
-            await using (var command = new NpgsqlCommand("UPDATE batch_items SET state = $2, ended_at = $3 WHERE batch_id = $1 AND state = 'pending'", connection, transaction))
+            await using (var command = new NpgsqlCommand(
+                "UPDATE batch_items SET state = $2, ended_at = $3, status = $4, response = $5 WHERE batch_id = $1 AND state = 'pending'", connection, transaction))
             {
                 command.Parameters.AddWithValue(batchId);
-                command.Parameters.AddWithValue(pendingState);
+                command.Parameters.AddWithValue(notRun.State);
                 command.Parameters.AddWithValue(PostgresValues.ToUtc(at));
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = notRun.Status is { } status ? status : DBNull.Value });
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = notRun.Response is { } response ? response : DBNull.Value });
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 

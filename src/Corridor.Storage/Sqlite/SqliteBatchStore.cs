@@ -457,9 +457,10 @@ internal sealed partial class SqliteStore
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
-    public async Task<bool> EndBatchAsync(string batchId, string ending, string pendingState, DateTimeOffset at, string? outputFileId, string? errorFileId,
+    public async Task<bool> EndBatchAsync(string batchId, string ending, BatchNotRun notRun, DateTimeOffset at, string? outputFileId, string? errorFileId,
         IReadOnlyList<StoredFile> files, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(notRun);
         ArgumentNullException.ThrowIfNull(files);
         await using var connection = await OpenAsync(cancellationToken);
         using var transaction = connection.BeginTransaction();
@@ -484,9 +485,14 @@ internal sealed partial class SqliteStore
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            command.CommandText = "UPDATE batch_items SET state = $state, ended_at = $at WHERE batch_id = $id AND state = 'pending'";
+            command.CommandText = """
+                UPDATE batch_items SET state = $state, status = $status, response = $response, ended_at = $at
+                WHERE batch_id = $id AND state = 'pending'
+                """;
             command.Parameters.AddWithValue("$id", batchId);
-            command.Parameters.AddWithValue("$state", pendingState);
+            command.Parameters.AddWithValue("$state", notRun.State);
+            command.Parameters.AddWithValue("$status", notRun.Status is { } status ? status : DBNull.Value);
+            command.Parameters.AddWithValue("$response", notRun.Response is { } response ? response : DBNull.Value);
             command.Parameters.AddWithValue("$at", ToUnixMs(at));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }

@@ -99,7 +99,7 @@ public sealed class BatchDocumentsTests
         var (output, errors) = BatchDocuments.OpenAIResults(
             [Item(0, BatchItemStates.Succeeded, 200, """{"object":"chat.completion"}"""), Item(1, BatchItemStates.Errored, 404, """{"error":{"code":"model_not_found"}}"""),
              Item(2, BatchItemStates.Pending), Item(3, BatchItemStates.Expired)],
-            notRun: BatchItemStates.Canceled);
+            notRun: BatchNotRun.Canceled);
 
         Assert.Equal("""{"id":"batch_req_00000000000000000000000000000000","custom_id":"c-0","response":{"status_code":200,"request_id":"req_00000000000000000000000000000000","body":{"object":"chat.completion"}},"error":null}""" + "\n",
             Encoding.UTF8.GetString(output!));
@@ -108,6 +108,18 @@ public sealed class BatchDocumentsTests
         Assert.Contains("\"status_code\":404", lines[0], StringComparison.Ordinal);
         Assert.Contains("\"code\":\"batch_cancelled\"", lines[1], StringComparison.Ordinal);
         Assert.Contains("\"code\":\"batch_expired\"", lines[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OpenAIsErrorFile_GivesRequestsNotRunTheRefusalForTheWholeBatch_WithoutARequestId()
+    {
+        var refusal = new BatchNotRun(BatchItemStates.Errored, 401, Encoding.UTF8.GetBytes("""{"error":{"code":"invalid_api_key"}}"""));
+
+        var (output, errors) = BatchDocuments.OpenAIResults([Item(0, BatchItemStates.Succeeded, 200, "{}"), Item(1, BatchItemStates.Pending)], refusal);
+
+        Assert.NotNull(output);
+        Assert.Equal("""{"id":"batch_req_1","custom_id":"c-1","response":{"status_code":401,"request_id":null,"body":{"error":{"code":"invalid_api_key"}}},"error":null}""" + "\n",
+            Encoding.UTF8.GetString(errors!));
     }
 
     [Fact]

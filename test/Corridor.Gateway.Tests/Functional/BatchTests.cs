@@ -579,6 +579,99 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         Assert.Equal(completed, rows.Count(r => r.Billable));
         Assert.All(rows, r => Assert.EndsWith(" corridor-batch", r.UserAgent, StringComparison.Ordinal));
     }
+    /// <summary>
+    /// A tenant with a key whose batch waits out the tenant's rate limit (four
+    /// requests a minute: after the upload and the creation, one of the batch's, then a wait), and a second key to read it with.
+    /// </summary>
+    private async Task<(string KeyId, string Secret, string Reader)> TenantWaitingOnItsRateLimitAsync(string tenant)
+    {
+        var secret = await Live.AddTenantWithKeyAsync(tenant, "SG").WithTimeout();
+        var keyId = (await Live.Store.ListKeysAsync(tenant, CancellationToken.None).WithTimeout()).Single().Id;
+        var reader = await Live.AddTenantWithKeyAsync(tenant, "SG").WithTimeout();
+        using var admin = fixture.Admin();
+        using var set = await admin.PatchAsJsonAsync($"/admin/tenants/{tenant}/limits", new { rpm = 4 }).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        return (keyId, secret, reader);
+    }
+
+    [Fact]
+    public async Task ABatchWhoseKeyIsRevoked_EndsAtOnce_TheRestErroredWithTheRevocation_WithoutALedgerRowEach()
+    {
+        var (keyId, secret, reader) = await TenantWaitingOnItsRateLimitAsync("batch-revoked");
+        var input = await UploadAsync(secret, JsonLines(Enumerable.Range(1, 6).Select(i => ChatLine($"q-{i}", "gpt-4.1", $"Question {i}")).ToArray()));
+        var batchId = (await CreateOpenAIBatchAsync(secret, input.Id)).GetProperty("id").GetString()!;
+        await Live.LedgerRowAsync(r => r.TenantId == "batch-revoked" && r.Outcome == RequestOutcome.RateLimited).WithTimeout();
+
+        using (var admin = fixture.Admin())
+        {
+            using var revoked = await admin.PostAsync($"/admin/keys/{keyId}/revoke", null).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        }
+
+        // It ends without waiting out the rate limit, as completed: every request has its result, the rest the refusal.
+        var ended = await WaitForOpenAIBatchAsync(reader, batchId);
+        Assert.Equal("completed", ended.GetProperty("status").GetString());
+        var counts = ended.GetProperty("request_counts");
+        var completed = counts.GetProperty("completed").GetInt32();
+        Assert.InRange(completed, 0, 5);
+        Assert.Equal((6, 6 - completed), (counts.GetProperty("total").GetInt32(), counts.GetProperty("failed").GetInt32()));
+        var errors = Lines((await Live.OpenAI(reader).GetOpenAIFileClient().DownloadFileAsync(ended.GetProperty("error_file_id").GetString()!).WithTimeout()).Value);
+        Assert.Equal(6 - completed, errors.Count);
+        foreach (var line in errors)
+        {
+            var response = line.GetProperty("response");
+            Assert.Equal((401, "invalid_api_key", JsonValueKind.Null), (response.GetProperty("status_code").GetInt32(),
+                response.GetProperty("body").GetProperty("error").GetProperty("code").GetString(), response.GetProperty("request_id").ValueKind));
+            Assert.Contains("revoked", response.GetProperty("body").GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        // Not run: no request was refused for the key one by one.
+        var rows = (await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Where(r => r.TenantId == "batch-revoked").ToList();
+        Assert.DoesNotContain(rows, r => r.Outcome == RequestOutcome.Unauthorized);
+        Assert.Equal(completed, rows.Count(r => r.Billable));
+    }
+
+    [Fact]
+    public async Task AMessageBatchWhoseKeyIsSuspended_EndsAtOnce_TheRestErroredWithTheSuspension_WithoutALedgerRowEach()
+    {
+        var (keyId, secret, reader) = await TenantWaitingOnItsRateLimitAsync("batch-suspended");
+        var created = await Live.Anthropic(secret).Messages.Batches.Create(new BatchCreateParams
+        {
+            Requests = [.. Enumerable.Range(1, 6).Select(i => new Request
+            {
+                CustomID = $"a-{i}",
+                Params = new Params { Model = "claude-sonnet-4", MaxTokens = 10, Messages = [new UserMessageParam { Content = $"Question {i}" }] },
+            })],
+        }).WithTimeout();
+        await Live.LedgerRowAsync(r => r.TenantId == "batch-suspended" && r.Outcome == RequestOutcome.RateLimited).WithTimeout();
+
+        using (var admin = fixture.Admin())
+        {
+            using var pinned = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{keyId}", level = "suspend", note = "harvest confirmed" }).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
+        }
+
+        var client = Live.Anthropic(reader);
+        var batch = created;
+        await TestTimeouts.UntilAsync(async () => (batch = await client.Messages.Batches.Retrieve(created.ID)).ProcessingStatus.Raw() == "ended");
+        var succeeded = batch.RequestCounts.Succeeded;
+        Assert.InRange(succeeded, 1, 5);
+        Assert.Equal((6 - succeeded, 0L, 0L), (batch.RequestCounts.Errored, batch.RequestCounts.Canceled, batch.RequestCounts.Processing));
+        using var http = Live.Http(reader);
+        http.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+        var results = Lines(BinaryData.FromString(await http.GetStringAsync($"/v1/messages/batches/{created.ID}/results").WithTimeout()));
+        var errored = results.Select(r => r.GetProperty("result")).Where(r => r.GetProperty("type").GetString() == "errored").ToList();
+        Assert.Equal(6 - succeeded, errored.Count);
+        foreach (var result in errored)
+        {
+            var error = result.GetProperty("error").GetProperty("error");
+            Assert.Equal("permission_error", error.GetProperty("type").GetString());
+            Assert.Contains("suspended", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        var rows = (await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Where(r => r.TenantId == "batch-suspended").ToList();
+        Assert.DoesNotContain(rows, r => r.ErrorCode == Corridor.Gateway.Monitoring.Enforcement.SuspendedCode);
+        Assert.Equal(succeeded, rows.Count(r => r.Billable));
+    }
+
     [Fact]
     public async Task ABatch_WaitingOnItsShareOfTheKeysRateLimit_LeavesTheKeysLiveRequestsServed()
     {

@@ -302,8 +302,8 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.SaveBatchItemAsync("batch_1", new BatchItem(0, "req-0", []) { State = BatchItemStates.Succeeded, Status = 200, Response = "{}"u8.ToArray() }, None).WithTimeout();
         var output = File("file-out", "acme", "{\"custom_id\":\"req-0\"}\n") with { Purpose = "batch_output" };
 
-        Assert.True(await Store.EndBatchAsync("batch_1", BatchEndings.Cancelled, BatchItemStates.Canceled, T0.AddHours(1), "file-out", null, [output], None).WithTimeout());
-        Assert.False(await Store.EndBatchAsync("batch_1", BatchEndings.Expired, BatchItemStates.Expired, T0.AddHours(2), null, null, [], None).WithTimeout());
+        Assert.True(await Store.EndBatchAsync("batch_1", BatchEndings.Cancelled, BatchNotRun.Canceled, T0.AddHours(1), "file-out", null, [output], None).WithTimeout());
+        Assert.False(await Store.EndBatchAsync("batch_1", BatchEndings.Expired, BatchNotRun.Expired, T0.AddHours(2), null, null, [], None).WithTimeout());
 
         var ended = await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout();
         Assert.Equal((BatchStates.Ended, BatchEndings.Cancelled, T0.AddHours(1), "file-out", (string?)null, new BatchCounts(0, 1, 0, 2, 0)),
@@ -313,12 +313,28 @@ public abstract class BatchStoreContractTests : StoreContract
     }
 
     [Fact]
+    public async Task Ending_WithARefusalForTheWholeBatch_GivesItToEveryPendingRequest_AndLeavesTheAnsweredAsTheyAre()
+    {
+        await Store.AddBatchAsync(Batch("msgbatch_1", api: BatchApi.Anthropic), Items(3), None).WithTimeout();
+        await Store.SaveBatchItemAsync("msgbatch_1", new BatchItem(0, "req-0", []) { State = BatchItemStates.Succeeded, Status = 200, RequestId = "req_a", Response = "{}"u8.ToArray() }, None).WithTimeout();
+        var refusal = new BatchNotRun(BatchItemStates.Errored, 401, """{"type":"error","error":{"type":"authentication_error","message":"revoked"}}"""u8.ToArray());
+
+        Assert.True(await Store.EndBatchAsync("msgbatch_1", BatchEndings.Completed, refusal, T0.AddHours(1), null, null, [], None).WithTimeout());
+
+        var items = await Store.ReadBatchItemsAsync("msgbatch_1", None).ToListWithTimeoutAsync();
+        Assert.Equal((BatchItemStates.Succeeded, 200, "{}", "req_a"), (items[0].State, items[0].Status, Encoding.UTF8.GetString(items[0].Response!), items[0].RequestId));
+        Assert.All(items.Skip(1), i => Assert.Equal((BatchItemStates.Errored, 401, Encoding.UTF8.GetString(refusal.Response!), (string?)null, T0.AddHours(1)),
+            (i.State, i.Status, Encoding.UTF8.GetString(i.Response!), i.RequestId, i.EndedAt)));
+        Assert.Equal(new BatchCounts(0, 1, 2, 0, 0), (await Store.GetBatchAsync("acme", "msgbatch_1", None).WithTimeout())!.Counts);
+    }
+
+    [Fact]
     public async Task OnlyAnEndedBatch_IsDeleted_WithItsRequests()
     {
         await Store.AddBatchAsync(Batch("batch_1"), Items(2), None).WithTimeout();
 
         Assert.False(await Store.DeleteBatchAsync("acme", "batch_1", None).WithTimeout());
-        await Store.EndBatchAsync("batch_1", BatchEndings.Expired, BatchItemStates.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("batch_1", BatchEndings.Expired, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
         Assert.False(await Store.DeleteBatchAsync("other", "batch_1", None).WithTimeout());
         Assert.True(await Store.DeleteBatchAsync("acme", "batch_1", None).WithTimeout());
 
@@ -347,7 +363,7 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.ReleaseBatchAsync("batch_new", "gw-c", None).WithTimeout();
         Assert.Equal("batch_new", (await Store.ClaimBatchAsync("gw-b", now.AddSeconds(32), now.AddSeconds(62), None).WithTimeout())!.Id);
 
-        await Store.EndBatchAsync("batch_old", BatchEndings.Completed, BatchItemStates.Expired, now, null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("batch_old", BatchEndings.Completed, BatchNotRun.Expired, now, null, null, [], None).WithTimeout();
         Assert.Null(await Store.ClaimBatchAsync("gw-a", now.AddSeconds(50), now.AddSeconds(80), None).WithTimeout());
     }
 
@@ -422,8 +438,8 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Null(await Store.ClaimBatchAsync("gw-c/1", now, now.AddSeconds(60), None).WithTimeout());
 
         // Ended, they are no one's to claim; a batch's window runs out at its expires_at; a claim that lapsed holds nothing.
-        await Store.EndBatchAsync("batch_cancelled", BatchEndings.Cancelled, BatchItemStates.Canceled, now, null, null, [], None).WithTimeout();
-        await Store.EndBatchAsync("msgbatch_expired", BatchEndings.Expired, BatchItemStates.Expired, now, null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("batch_cancelled", BatchEndings.Cancelled, BatchNotRun.Canceled, now, null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_expired", BatchEndings.Expired, BatchNotRun.Expired, now, null, null, [], None).WithTimeout();
         Assert.Null(await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), None).WithTimeout());
         Assert.Equal("batch_held", (await Store.ClaimBatchToEndAsync("gw-a/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout())!.Id);
         Assert.Equal("batch_later", (await Store.ClaimBatchToEndAsync("gw-b/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout())!.Id);
