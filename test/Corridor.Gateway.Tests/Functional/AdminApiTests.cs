@@ -12,17 +12,27 @@ namespace Corridor.Gateway.Tests.Functional;
 /// <summary>
 /// A gateway with the admin API on: its token sits in an environment variable of this fixture's own (named in the
 /// catalog's <c>server.adminTokenEnv</c>), set before the gateway starts and cleared after, so no other test sees it.
+/// Its store is SQLite, or a PostgreSQL database of the fixture's own when a subclass says so (<see cref="OnPostgres"/>).
 /// </summary>
 public class AdminGatewayFixture : LiveGatewayFixture
 {
     private readonly string _tokenEnv = "CORRIDOR_FUNCTIONAL_ADMIN_TOKEN_" + Guid.NewGuid().ToString("N");
+    private FixtureDatabase? _database;
 
     public string AdminToken { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
 
-    protected override Task<LiveGateway> StartAsync()
+    /// <summary>Whether the store is a PostgreSQL database made for this fixture (before the gateway starts; dropped after it stops).</summary>
+    protected virtual bool OnPostgres => false;
+
+    protected override async Task<LiveGateway> StartAsync()
     {
         Environment.SetEnvironmentVariable(_tokenEnv, AdminToken);
-        return LiveGateway.StartAsync(simulator => Yaml(simulator, _tokenEnv));
+        if (OnPostgres)
+        {
+            _database = new FixtureDatabase();
+            await _database.CreateAsync();
+        }
+        return await LiveGateway.StartAsync(simulator => Yaml(simulator, _tokenEnv) + (_database?.StorageYaml ?? ""));
     }
 
     /// <summary>The gateway's configuration, with the admin token read from <paramref name="tokenEnv"/>.</summary>
@@ -32,6 +42,10 @@ public class AdminGatewayFixture : LiveGatewayFixture
     {
         await base.DisposeAsync();
         Environment.SetEnvironmentVariable(_tokenEnv, null);
+        if (_database is not null)
+        {
+            await _database.DropAsync();
+        }
     }
 
     /// <summary>An HTTP client for <c>/admin</c>, with the admin token unless told otherwise.</summary>

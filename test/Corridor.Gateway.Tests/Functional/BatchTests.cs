@@ -29,21 +29,7 @@ public class BatchGatewayFixture : AdminGatewayFixture
 /// <summary><see cref="BatchGatewayFixture"/> with its store in a PostgreSQL database of its own.</summary>
 public sealed class PostgresBatchGatewayFixture : BatchGatewayFixture
 {
-    private readonly FixtureDatabase _database = new();
-
-    protected override async Task<LiveGateway> StartAsync()
-    {
-        await _database.CreateAsync();
-        return await base.StartAsync();
-    }
-
-    protected override string Yaml(Uri simulator, string tokenEnv) => base.Yaml(simulator, tokenEnv) + _database.StorageYaml;
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _database.DropAsync();
-    }
+    protected override bool OnPostgres => true;
 }
 
 /// <summary>The batch tests on the embedded store.</summary>

@@ -131,19 +131,5 @@ public sealed class FleetRefusalHeadersTests(FleetAdmissionGatewayFixture fixtur
 /// <summary><see cref="AdmissionGatewayFixture"/> with its store in a PostgreSQL database of its own, so admission uses the fleet's counters.</summary>
 public sealed class FleetAdmissionGatewayFixture : AdmissionGatewayFixture
 {
-    private readonly FixtureDatabase _database = new();
-
-    protected override async Task<LiveGateway> StartAsync()
-    {
-        await _database.CreateAsync();
-        return await base.StartAsync();
-    }
-
-    protected override string Yaml(Uri simulator, string tokenEnv) => base.Yaml(simulator, tokenEnv) + _database.StorageYaml;
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _database.DropAsync();
-    }
+    protected override bool OnPostgres => true;
 }
