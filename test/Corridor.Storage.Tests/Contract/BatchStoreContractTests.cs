@@ -224,14 +224,14 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.AddBatchAsync(Batch("msgbatch_1", api: BatchApi.Anthropic), Items(3), None).WithTimeout();
         await Store.SaveBatchItemAsync("msgbatch_1", new BatchItem(1, "req-1", []) { State = BatchItemStates.Succeeded, Status = 200, RequestId = "req_x",
             Response = "{\"ok\":true}"u8.ToArray(), Tokens = new BatchTokens(10, 0, 5, 0) }, None).WithTimeout();
-        await Store.EndBatchAsync("msgbatch_1", BatchEndings.Expired, BatchItemStates.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_1", BatchEndings.Expired, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
         await Store.AddBatchAsync(Batch("batch_2", second: 1), Items(2), None).WithTimeout();
-        await Store.EndBatchAsync("batch_2", BatchEndings.Expired, BatchItemStates.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("batch_2", BatchEndings.Expired, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
         // Still running at its retention (a completion window longer than it): kept until it ends.
         await Store.AddBatchAsync(Batch("msgbatch_3", api: BatchApi.Anthropic, second: 2), Items(1), None).WithTimeout();
         // Made before batches were archived: kept.
         await Store.AddBatchAsync(Batch("msgbatch_4", api: BatchApi.Anthropic, second: 3) with { ArchivesAt = null }, Items(1), None).WithTimeout();
-        await Store.EndBatchAsync("msgbatch_4", BatchEndings.Expired, BatchItemStates.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_4", BatchEndings.Expired, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
         var counted = await Store.GetBatchAsync("acme", "msgbatch_1", None).WithTimeout();
 
         Assert.Equal(5 * 7 + 11, await Store.GetStoredBatchBytesAsync("acme", archives.AddMilliseconds(-1), None).WithTimeout());
@@ -253,7 +253,7 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Equal(2 * 7, await Store.GetStoredBatchBytesAsync("acme", archives.AddMilliseconds(-1), None).WithTimeout());
 
         // The one still running is emptied once it has ended.
-        await Store.EndBatchAsync("msgbatch_3", BatchEndings.Completed, BatchItemStates.Expired, archives.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_3", BatchEndings.Completed, BatchNotRun.Expired, archives.AddDays(1), null, null, [], None).WithTimeout();
         Assert.Equal(new ExpiredBatchData(0, 1), await Store.RemoveExpiredBatchDataAsync(archives.AddDays(1), None).WithTimeout());
     }
 
