@@ -60,6 +60,14 @@ public interface ICorridorStore : IAsyncDisposable
     /// <summary>Records last use, coalesced by the caller (at most one write per key per interval).</summary>
     Task TouchKeysAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> lastUsed, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The gateway's secret named <paramref name="name"/> (<see cref="GatewaySecrets"/>): <see cref="GatewaySecrets.Bytes"/>
+    /// random bytes that the first call on this database makes, whichever process makes it, and that every later call, of
+    /// any process and after any restart, reads. Two first calls at once get the same secret: each inserts its own only if
+    /// none is there, then reads what is.
+    /// </summary>
+    Task<byte[]> GetSecretAsync(string name, CancellationToken cancellationToken);
+
     /// <summary>Every tenant's and key's own limits (those without a row have none of their own).</summary>
     Task<IReadOnlyList<SubjectLimits>> ListLimitsAsync(CancellationToken cancellationToken);
 

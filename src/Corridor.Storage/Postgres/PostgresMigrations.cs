@@ -508,6 +508,16 @@ internal static class PostgresMigrations
             ALTER TABLE batches ADD COLUMN archived_at timestamptz;
             CREATE INDEX ix_batches_archive ON batches (archives_at) WHERE archived_at IS NULL AND archives_at IS NOT NULL;
             """),
+        new(24, "the gateway's own secrets", """
+            -- SQLite migration 20. Secrets the gateways make for themselves, by name (GatewaySecrets): the reasoning key when the
+            -- operator sets none (docs/translation.md), made by the first replica to start and read by every one after. Nothing
+            -- but a gateway's start reads this table: no export, report, evidence bundle or admin API (docs/security.md).
+            CREATE TABLE gateway_secrets (
+                name       text        NOT NULL PRIMARY KEY,
+                value      bytea       NOT NULL,
+                created_at timestamptz NOT NULL
+            );
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

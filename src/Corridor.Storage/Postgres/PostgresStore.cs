@@ -531,6 +531,25 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         }, cancellationToken);
     }
 
+    public async Task<byte[]> GetSecretAsync(string name, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        // Two statements, each its own transaction: a replica whose insert met another's, not yet committed, waits for that
+        // commit and inserts nothing; its read then starts after that commit (read committed), so it sees the other's secret.
+        // One statement (an insert and a read in a WITH) would read from before the other's commit and find nothing.
+        await using (var insert = _dataSource.CreateCommand("INSERT INTO gateway_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING"))
+        {
+            insert.Parameters.AddWithValue(name);
+            insert.Parameters.AddWithValue(GatewaySecrets.Make());
+            insert.Parameters.AddWithValue(_timeProvider.GetUtcNow());
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var select = _dataSource.CreateCommand("SELECT value FROM gateway_secrets WHERE name = $1");
+        select.Parameters.AddWithValue(name);
+        return (byte[])(await select.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopListeningAsync(ListenerStopWait);

@@ -366,6 +366,16 @@ internal static class SqliteMigrations
             ALTER TABLE batches ADD COLUMN archived_at INTEGER;
             CREATE INDEX ix_batches_archive ON batches (archives_at) WHERE archived_at IS NULL AND archives_at IS NOT NULL;
             """),
+        new(20, "the gateway's own secrets", """
+            -- Secrets the gateways make for themselves, by name (GatewaySecrets): the reasoning key when the operator sets none
+            -- (docs/translation.md), made by the first gateway to start and read by every one after. Nothing but the gateway's
+            -- start reads this table: no export, report, evidence bundle or admin API (docs/security.md).
+            CREATE TABLE gateway_secrets (
+                name       TEXT    NOT NULL PRIMARY KEY,
+                value      BLOB    NOT NULL,
+                created_at INTEGER NOT NULL
+            ) STRICT;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -808,6 +808,34 @@ internal sealed partial class SqliteStore : ICorridorStore
         transaction.Commit();
     }
 
+    public async Task<byte[]> GetSecretAsync(string name, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var insert = connection.CreateCommand())
+        {
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO gateway_secrets (name, value, created_at) VALUES ($name, $value, $at) ON CONFLICT (name) DO NOTHING";
+            insert.Parameters.AddWithValue("$name", name);
+            insert.Parameters.AddWithValue("$value", GatewaySecrets.Make());
+            insert.Parameters.AddWithValue("$at", SqliteValues.ToUnixMs(_timeProvider.GetUtcNow()));
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        byte[] value;
+        using (var select = connection.CreateCommand())
+        {
+            select.Transaction = transaction;
+            select.CommandText = "SELECT value FROM gateway_secrets WHERE name = $name";
+            select.Parameters.AddWithValue("$name", name);
+            value = (byte[])(await select.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        transaction.Commit();
+        return value;
+    }
+
     public async ValueTask DisposeAsync()
     {
         LedgerJournal? last;

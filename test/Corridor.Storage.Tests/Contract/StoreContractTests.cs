@@ -434,5 +434,32 @@ public abstract class StoreContractTests : StoreContract
         Assert.Equal([skipped, compared], await Store.ReadShadowResultsAsync(T0, T0.AddSeconds(3), None).ToListWithTimeoutAsync());
     }
 
+    [Fact]
+    public async Task AGatewaySecret_IsMadeOnce_WhenTwoGatewaysAskForItAtOnce()
+    {
+        await using var other = await Backend.OpenAsync();
+
+        // Two gateways starting together on an empty database (SQLite migration 19, PostgreSQL migration 23).
+        var both = await Task.WhenAll(
+            Store.GetSecretAsync(GatewaySecrets.ReasoningKey, None),
+            other.GetSecretAsync(GatewaySecrets.ReasoningKey, None)).WithTimeout();
+
+        Assert.Equal(GatewaySecrets.Bytes, both[0].Length);
+        Assert.Equal(both[0], both[1]);
+        Assert.Contains(both[0], b => b != 0);
+    }
+
+    [Fact]
+    public async Task AGatewaySecret_IsTheSame_ForAStoreOpenedLater()
+    {
+        var first = await Store.GetSecretAsync(GatewaySecrets.ReasoningKey, None).WithTimeout();
+
+        // A gateway restarted, or another started later: a store of its own opened on the same database.
+        await using var later = await Backend.OpenAsync();
+
+        Assert.Equal(first, await later.GetSecretAsync(GatewaySecrets.ReasoningKey, None).WithTimeout());
+        Assert.NotEqual(first, await later.GetSecretAsync("another secret", None).WithTimeout());
+    }
+
     private static Tenant Tenant(string id) => new(id, id + " Ltd.", "SG", T0);
 }
