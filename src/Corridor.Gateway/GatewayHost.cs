@@ -63,11 +63,6 @@ public static class GatewayHost
             {
                 await Console.Error.WriteLineAsync($"corridor: warning: {notice}");
             }
-            if (!gateway.Services.GetRequiredService<ReasoningSeal>().Configured)
-            {
-                await Console.Error.WriteLineAsync($"corridor: warning: {loaded.Config!.Server.ReasoningKeyEnv} is not set: the reasoning this gateway gives Anthropic clients "
-                    + "comes back to it only until it stops, and never to another gateway; set it to the same key on every gateway (docs/translation.md)");
-            }
             try
             {
                 await WithdrawLedgerNoticeAsync(store, cancellationToken);
@@ -135,10 +130,14 @@ public static class GatewayHost
         var active = ActiveConfig.TryCreate(config, Environment.GetEnvironmentVariable, DateTimeOffset.UtcNow, out var errors)
             ?? throw new GatewayStartException(errors);
 
-        var seal = ReasoningSeal.FromEnvironment(config.Server.ReasoningKeyEnv, Environment.GetEnvironmentVariable, out var keyError)
-            ?? throw new GatewayStartException([keyError!]);
+        var seal = ReasoningSeal.FromEnvironment(config.Server.ReasoningKeyEnv, Environment.GetEnvironmentVariable, out var keyError);
+        if (keyError is not null)
+        {
+            throw new GatewayStartException([keyError]);
+        }
 
         var store = await CorridorStores.OpenAsync(config.Storage, cancellationToken);
+        seal ??= await StoredReasoningSealAsync(store, config.Server.ReasoningKeyEnv, cancellationToken);
         // Corridor's configuration is corridor.yaml, read above. The host's own appsettings.json sources would watch the
         // working directory recursively for changes, and ./data/corridor.db lives there by default: every ledger write
         // would wake a file-system watcher in the gateway. Nothing is read from those files, so nothing is watched.
@@ -232,6 +231,31 @@ public static class GatewayHost
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RunningGateway(app, store, new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// The seal of the reasoning key the store keeps, made by the first gateway on it (docs/translation.md): without it no
+    /// gateway starts, since one with a key of its own would refuse the blocks every other gateway gives out.
+    /// </summary>
+    private static async Task<ReasoningSeal> StoredReasoningSealAsync(ICorridorStore store, string keyEnv, CancellationToken cancellationToken)
+    {
+        string reason;
+        try
+        {
+            var key = await store.GetSecretAsync(GatewaySecrets.ReasoningKey, cancellationToken);
+            if (ReasoningSeal.FromStoredKey(key) is { } seal)
+            {
+                return seal;
+            }
+            reason = $"the key it keeps has {key.Length} bytes, not {GatewaySecrets.Bytes} (delete the row '{GatewaySecrets.ReasoningKey}' of gateway_secrets for a new one)";
+        }
+        catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
+        {
+            reason = e.Message;
+        }
+        await store.DisposeAsync();
+        throw new GatewayStartException([$"server.reasoningKeyEnv: {keyEnv} is not set and the store could not give the reasoning key: {reason}; "
+            + $"set {keyEnv} to keep the key outside the store (docs/translation.md)"]);
     }
 
     /// <summary>Kestrel's limits on clients, set explicitly (docs/faults.md, "Hostile clients").</summary>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Corridor.Storage;
 
 namespace Corridor.Gateway.Translation;
 
@@ -9,8 +10,9 @@ namespace Corridor.Gateway.Translation;
 /// (docs/translation.md): a <c>thinking</c> block's <c>signature</c> (an HMAC-SHA256 of the text) or a
 /// <c>redacted_thinking</c> block's <c>data</c> (the text sealed with AES-GCM), each beginning with <see cref="Prefix"/>,
 /// which no signature or data of Anthropic's (base64) contains. Both keys are derived (HKDF-SHA256) from the gateway's
-/// reasoning key, the same on every gateway of a fleet and across restarts (<c>server.reasoningKeyEnv</c>); neither the
-/// key nor anything derived from it is ever written out.
+/// reasoning key, the same on every gateway of a fleet and across restarts: the operator's (<c>server.reasoningKeyEnv</c>)
+/// when set, else the one the store keeps (<see cref="GatewaySecrets.ReasoningKey"/>); neither the key nor anything derived
+/// from it is ever written out.
 /// </summary>
 internal sealed class ReasoningSeal
 {
@@ -26,29 +28,33 @@ internal sealed class ReasoningSeal
     private readonly byte[] _signingKey;
     private readonly byte[] _sealingKey;
 
-    private ReasoningSeal(ReadOnlySpan<byte> secret, bool configured)
+    private ReasoningSeal(ReadOnlySpan<byte> secret)
     {
         _signingKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret.ToArray(), 32, salt: [], info: "corridor thinking signature"u8.ToArray());
         _sealingKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret.ToArray(), 32, salt: [], info: "corridor redacted thinking"u8.ToArray());
-        Configured = configured;
     }
-
-    /// <summary>Whether the key came from the operator (false: made for this process, gone when it stops).</summary>
-    public bool Configured { get; }
 
     /// <summary>A seal from the operator's key (at least <see cref="MinimumKeyLength"/> characters).</summary>
     public static ReasoningSeal FromKey(string key)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
-        return new ReasoningSeal(Encoding.UTF8.GetBytes(key), configured: true);
+        return new ReasoningSeal(Encoding.UTF8.GetBytes(key));
     }
 
-    /// <summary>A seal with a random key of this process only.</summary>
-    public static ReasoningSeal ForThisProcess() => new(RandomNumberGenerator.GetBytes(32), configured: false);
+    /// <summary>
+    /// A seal from the key the store keeps (<see cref="GatewaySecrets.ReasoningKey"/>, <see cref="GatewaySecrets.Bytes"/>
+    /// random bytes); null when it is shorter, as only someone altering the store would make it.
+    /// </summary>
+    public static ReasoningSeal? FromStoredKey(byte[] key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return key.Length >= GatewaySecrets.Bytes ? new ReasoningSeal(key) : null;
+    }
 
     /// <summary>
-    /// The seal of the key in the environment variable <paramref name="keyEnv"/> names, or one for this process when it is
-    /// unset or blank; null with <paramref name="error"/> when the key is too short to be one.
+    /// The seal of the key in the environment variable <paramref name="keyEnv"/> names; null when it is unset or blank (the
+    /// gateway then uses the key the store keeps: <see cref="FromStoredKey"/>), and null with <paramref name="error"/> when the
+    /// key is too short to be one.
     /// </summary>
     public static ReasoningSeal? FromEnvironment(string keyEnv, Func<string, string?> environment, out string? error)
     {
@@ -57,7 +63,7 @@ internal sealed class ReasoningSeal
         var key = environment(keyEnv);
         if (string.IsNullOrWhiteSpace(key))
         {
-            return ForThisProcess();
+            return null;
         }
         if (key.Length < MinimumKeyLength)
         {

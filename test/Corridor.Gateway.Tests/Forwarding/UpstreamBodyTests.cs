@@ -59,7 +59,7 @@ public sealed class UpstreamBodyTests
     [InlineData(false, true, false)] // Claude, which refuses a signature it did not make
     public void AnAnthropicClientsReasoningBlock_GoesBackOnlyToAnUpstreamThatTakesReasoningContent(bool toOpenAIKind, bool leaveOutReasoning, bool reasoningContent)
     {
-        var seal = ReasoningSeal.ForThisProcess();
+        var seal = ReasoningSeal.FromKey("a-reasoning-key-of-at-least-32-characters");
         using var request = RequestParserTests.Request($$"""
             {"model":"deepseek-reasoner","max_tokens":100,"messages":[{"role":"user","content":"Hi"},
              {"role":"assistant","content":[{"type":"thinking","thinking":"Greet.","signature":"{{seal.Sign("Greet.")}}"},{"type":"text","text":"Hello"}]},

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Anthropic;
 using Anthropic.Models.Messages;
 using Corridor.Core.Metering;
+using Corridor.Gateway.Translation;
 using Corridor.Testing;
 using OpenAI.Chat;
 
@@ -376,9 +377,46 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
         await using var live = await LiveGateway.StartAsync(WithReasonerAndKey(key.Name));
 
         // The loop's next step reaches the gateway after a restart: a gateway with the same key, as another of a fleet is.
+        var (first, second) = await RunToolLoopAsync(live, thinking: true, streamed: false, between: live.RestartGatewayAsync);
+
+        Assert.Equal("end_turn", second.StopReason?.Raw());
+        // The operator's key, not the one the store keeps, signed the block.
+        Assert.True(first.Content[0].TryPickThinking(out var thinking));
+        Assert.True(ReasoningSeal.FromKey(key.Token).Verifies(thinking.Thinking, thinking.Signature));
+    }
+
+    [Fact]
+    public async Task TheReasoningKey_ReadsTheBlocksABeforeRestartGaveOut_WhenTheStoreKeepsIt()
+    {
+        // No key from the operator: the variable the configuration names is one no test sets.
+        await using var live = await LiveGateway.StartAsync(WithReasonerAndKey("CORRIDOR_TEST_UNSET_" + Guid.NewGuid().ToString("N")));
+
+        // The loop's next step reaches the gateway after a restart on the same SQLite file, which holds the key.
         var (_, second) = await RunToolLoopAsync(live, thinking: true, streamed: false, between: live.RestartGatewayAsync);
 
         Assert.Equal("end_turn", second.StopReason?.Raw());
+    }
+
+    [Fact]
+    public async Task AGateway_DoesNotStart_WhenTheStoresReasoningKeyWasCutShort_AndSaysWhatToDo()
+    {
+        var keyEnv = "CORRIDOR_TEST_UNSET_" + Guid.NewGuid().ToString("N");
+        await using var live = await LiveGateway.StartAsync(WithReasonerAndKey(keyEnv));
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={live.Config.Storage.SqlitePath};Pooling=False"))
+        {
+            // Someone with the file shortens the key to 16 bytes.
+            await connection.OpenAsync().WithTimeout();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE gateway_secrets SET value = substr(value, 1, 16) WHERE name = 'reasoning-key'";
+            Assert.Equal(1, await command.ExecuteNonQueryAsync().WithTimeout());
+        }
+
+        // Another gateway starting on the same file: with a key of its own it would refuse every other gateway's blocks.
+        var error = await Assert.ThrowsAsync<GatewayStartException>(() => GatewayHost.StartAsync(live.Config, "http://127.0.0.1:0", CancellationToken.None)).WithTimeout();
+
+        var message = Assert.Single(error.Errors);
+        Assert.Contains($"{keyEnv} is not set", message, StringComparison.Ordinal);
+        Assert.Contains("16 bytes", message, StringComparison.Ordinal);
     }
 
     private static ChatTool WeatherFunction() => ChatTool.CreateFunctionTool("get_weather", "The current weather in a city.", BinaryData.FromString(

@@ -1,6 +1,8 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Corridor.Gateway.Translation;
+using Corridor.Storage;
 
 namespace Corridor.Gateway.Tests.Translation;
 
@@ -193,19 +195,32 @@ public sealed class ReasoningBlocksTests
 
         var one = ReasoningSeal.FromEnvironment("KEY", name => environment.GetValueOrDefault(name), out var noError);
         var another = ReasoningSeal.FromEnvironment("KEY", name => environment.GetValueOrDefault(name), out _);
-        var unset = ReasoningSeal.FromEnvironment("UNSET", name => environment.GetValueOrDefault(name), out _);
+        var unset = ReasoningSeal.FromEnvironment("UNSET", name => environment.GetValueOrDefault(name), out var unsetError);
         var tooShort = ReasoningSeal.FromEnvironment("SHORT", name => environment.GetValueOrDefault(name), out var error);
 
         Assert.Null(noError);
-        Assert.True(one!.Configured);
-        Assert.True(another!.Verifies(Reasoning, one.Sign(Reasoning)));
+        Assert.True(another!.Verifies(Reasoning, one!.Sign(Reasoning)));
         Assert.Equal(Reasoning, another.Open(one.Seal(Reasoning)));
-        // Without one, each gateway makes its own, which no other reads.
-        Assert.False(unset!.Configured);
-        Assert.False(unset.Verifies(Reasoning, one.Sign(Reasoning)));
-        Assert.Null(unset.Open(one.Seal(Reasoning)));
+        // Without one, the gateway takes the key the store keeps (FromStoredKey).
+        Assert.Null(unset);
+        Assert.Null(unsetError);
         Assert.Null(tooShort);
         Assert.Contains("SHORT", error, StringComparison.Ordinal);
         Assert.DoesNotContain("too-short", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheStoredKey_ReadsTheBlocksOfEveryGatewayOnTheStore_AndNoOthers()
+    {
+        var stored = RandomNumberGenerator.GetBytes(GatewaySecrets.Bytes);
+        var one = ReasoningSeal.FromStoredKey(stored)!;
+        var another = ReasoningSeal.FromStoredKey([.. stored])!;
+
+        Assert.True(another.Verifies(Reasoning, one.Sign(Reasoning)));
+        Assert.Equal(Reasoning, another.Open(one.Seal(Reasoning)));
+        Assert.False(Seal.Verifies(Reasoning, one.Sign(Reasoning)));
+        Assert.Null(Seal.Open(one.Seal(Reasoning)));
+        // A row someone cut short is no key.
+        Assert.Null(ReasoningSeal.FromStoredKey(stored[..16]));
     }
 }
