@@ -208,8 +208,11 @@ public interface ICorridorStore : IAsyncDisposable
         CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep files");
 
-    /// <summary>Deletes the tenant's file; false when it has no such file.</summary>
-    Task<bool> DeleteFileAsync(string tenantId, string fileId, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Deletes the tenant's file; false when it has no such file, or it had expired by <paramref name="now"/> (gone for the
+    /// tenant as for <see cref="GetFileAsync"/>: <see cref="RemoveExpiredBatchDataAsync"/> removes it).
+    /// </summary>
+    Task<bool> DeleteFileAsync(string tenantId, string fileId, DateTimeOffset now, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep files");
 
     /// <summary>

@@ -128,7 +128,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
     public Task DeleteFileAsync(HttpContext context) => endpoint.ServeAsync(context, Dialect.OpenAI, async call =>
     {
         var id = BatchEndpoint.Id(context);
-        if (!await store.DeleteFileAsync(call.Caller!.Tenant.Id, id, context.RequestAborted))
+        if (!await store.DeleteFileAsync(call.Caller!.Tenant.Id, id, time.GetUtcNow(), context.RequestAborted))
         {
             return FileNotFound(context);
         }

@@ -131,11 +131,12 @@ internal sealed partial class PostgresStore
             [.. parameters]);
     }
 
-    public async Task<bool> DeleteFileAsync(string tenantId, string fileId, CancellationToken cancellationToken)
+    public async Task<bool> DeleteFileAsync(string tenantId, string fileId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand("DELETE FROM files WHERE id = $1 AND tenant_id = $2");
+        await using var command = _dataSource.CreateCommand($"DELETE FROM files WHERE id = $1 AND tenant_id = $2 AND {NotExpired("$3")}");
         command.Parameters.AddWithValue(fileId);
         command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(PostgresValues.ToUtc(now));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 

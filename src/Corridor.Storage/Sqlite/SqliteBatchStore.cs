@@ -80,13 +80,14 @@ internal sealed partial class SqliteStore
         return await ReadAllAsync(command, Rows.File, cancellationToken);
     }
 
-    public async Task<bool> DeleteFileAsync(string tenantId, string fileId, CancellationToken cancellationToken)
+    public async Task<bool> DeleteFileAsync(string tenantId, string fileId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM files WHERE id = $id AND tenant_id = $tenant_id";
+        command.CommandText = $"DELETE FROM files WHERE id = $id AND tenant_id = $tenant_id AND {NotExpired}";
         command.Parameters.AddWithValue("$id", fileId);
         command.Parameters.AddWithValue("$tenant_id", tenantId);
+        command.Parameters.AddWithValue("$now", ToUnixMs(now));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 

@@ -90,6 +90,12 @@ public sealed class BatchRetentionTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
             Assert.Equal("file_not_found", (await ReadAsync(gone)).GetProperty("error").GetProperty("code").GetString());
         }
+        // Nor can it be deleted, as a file that never existed: the sweep removes it.
+        using (var delete = await http.DeleteAsync($"/v1/files/{id}").WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.NotFound, delete.StatusCode);
+            Assert.Equal("file_not_found", (await ReadAsync(delete)).GetProperty("error").GetProperty("code").GetString());
+        }
         using (var list = await http.GetAsync("/v1/files").WithTimeout())
         {
             Assert.Equal(0, (await ReadAsync(list)).GetProperty("data").GetArrayLength());

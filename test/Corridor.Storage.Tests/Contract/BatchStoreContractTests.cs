@@ -45,9 +45,9 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Equal(["file-2", "file-1"], (await Store.ListFilesAsync("acme", null, null, false, 10, T0, None).WithTimeout())!.Select(f => f.Id));
         Assert.Empty((await Store.ListFilesAsync("other", null, null, false, 10, T0, None).WithTimeout())!);
 
-        Assert.False(await Store.DeleteFileAsync("other", "file-1", None).WithTimeout());
-        Assert.True(await Store.DeleteFileAsync("acme", "file-1", None).WithTimeout());
-        Assert.False(await Store.DeleteFileAsync("acme", "file-1", None).WithTimeout());
+        Assert.False(await Store.DeleteFileAsync("other", "file-1", T0, None).WithTimeout());
+        Assert.True(await Store.DeleteFileAsync("acme", "file-1", T0, None).WithTimeout());
+        Assert.False(await Store.DeleteFileAsync("acme", "file-1", T0, None).WithTimeout());
         Assert.Null(await Store.GetFileAsync("acme", "file-1", withContent: false, T0, None).WithTimeout());
     }
 
@@ -204,6 +204,7 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Equal(["file-3", "file-2"], await ListAsync(expires));
         Assert.Null(await ListAsync(expires, after: "file-1"));
         Assert.Equal(70, await Store.GetStoredBatchBytesAsync("acme", expires, None).WithTimeout());
+        Assert.False(await Store.DeleteFileAsync("acme", "file-1", expires, None).WithTimeout());
         Assert.Equal(0, await Store.GetStoredBatchBytesAsync("other", expires, None).WithTimeout());
 
         Assert.Equal(new ExpiredBatchData(0, 0), await Store.RemoveExpiredBatchDataAsync(before, None).WithTimeout());
