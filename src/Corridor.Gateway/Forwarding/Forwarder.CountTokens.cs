@@ -4,7 +4,6 @@ using Corridor.Core.Metering;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Metering;
 using Corridor.Gateway.Pipeline;
-using Corridor.Gateway.Translation;
 using Microsoft.AspNetCore.Http;
 
 namespace Corridor.Gateway.Forwarding;
@@ -38,7 +37,7 @@ internal sealed partial class Forwarder
             var request = call.RequestFor(deployment)!;
             if (!target.CountsTokens)
             {
-                if (await CountLocallyAsync(context, call, deployment, request) is not { } untranslatable)
+                if (await CountLocallyAsync(context, call, deployment, target, request) is not { } untranslatable)
                 {
                     return null;
                 }
@@ -113,12 +112,15 @@ internal sealed partial class Forwarder
     }
 
     /// <summary>
-    /// The prompt as <paramref name="deployment"/> (OpenAI-kind) would be sent it, counted by Corridor's tokenizer; null once
-    /// the count is held, or the error when the request cannot be translated for this deployment.
+    /// The prompt as <paramref name="deployment"/> (OpenAI-kind) would be sent it, counted by Corridor's tokenizer (with the
+    /// reasoning of Corridor's blocks as its <c>reasoning_content</c> when <paramref name="target"/> takes it, as a message's
+    /// body has it); null once the count is held, or the error when the request cannot be translated for this deployment.
     /// </summary>
-    private static async ValueTask<GatewayError?> CountLocallyAsync(HttpContext context, CorridorRequestFeature call, DeploymentEntry deployment, ClientRequest request)
+    private async ValueTask<GatewayError?> CountLocallyAsync(HttpContext context, CorridorRequestFeature call, DeploymentEntry deployment, UpstreamTarget target,
+        ClientRequest request)
     {
-        var translated = MessagesToChat.TranslateRequest(request.Body.Span, deployment.UpstreamModel);
+        var translated = UpstreamBody.Create(request, TranslationDirection.MessagesToChat, deployment.UpstreamModel, defaultMaxTokens: 0, openAIUpstreamStream: false,
+            leaveOutReasoning: UpstreamBody.LeavesOutReasoning(Operation.Messages, target), seal: seal);
         if (translated.Body is not { } chat)
         {
             return GatewayError.Invalid(translated.Error!, translated.ErrorParam);

@@ -300,15 +300,29 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
         }
         var first = streamed ? await client.Messages.CreateStreaming(ask).Aggregate().WithTimeout() : await client.Messages.Create(ask).WithTimeout();
         Assert.Equal("tool_use", first.StopReason?.Raw());
+        if (between is not null)
+        {
+            await between();
+        }
+        var second = await live.Anthropic().Messages.Create(ask with { Messages = NextStep(question, first, withReasoning: true) }).WithTimeout();
+        return (first, second);
+    }
+
+    /// <summary>
+    /// A tool loop's next step as an agent sends it: the question, the answer's blocks as it got them (its reasoning block
+    /// too when <paramref name="withReasoning"/>) and the tool's result.
+    /// </summary>
+    private static List<MessageParam> NextStep(MessageParam question, Message first, bool withReasoning)
+    {
         Assert.True(first.Content.Single(c => c.TryPickToolUse(out _)).TryPickToolUse(out var call));
         var sentBack = new List<ContentBlockParam>();
         foreach (var block in first.Content)
         {
-            if (block.TryPickThinking(out var thought))
+            if (block.TryPickThinking(out var thought) && withReasoning)
             {
                 sentBack.Add(new ThinkingBlockParam { Thinking = thought.Thinking, Signature = thought.Signature });
             }
-            else if (block.TryPickRedactedThinking(out var redacted))
+            else if (block.TryPickRedactedThinking(out var redacted) && withReasoning)
             {
                 sentBack.Add(new RedactedThinkingBlockParam { Data = redacted.Data });
             }
@@ -317,20 +331,43 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
                 sentBack.Add(new ToolUseBlockParam { ID = use.ID, Name = use.Name, Input = use.Input });
             }
         }
-        if (between is not null)
+        return
+        [
+            question,
+            new AssistantMessageParam { Content = sentBack },
+            new UserMessageParam { Content = new List<ContentBlockParam> { new ToolResultBlockParam(call.ID) { Content = """{"city":"Singapore","temperature":31}""" } } },
+        ];
+    }
+
+    [Fact]
+    public async Task ATokenCount_OnDeepSeek_CountsTheReasoningTheLoopsNextStepSendsBack_AsThatStepIsSentIt()
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithReasoner(TestCatalog.Yaml(simulator)));
+        var client = live.Anthropic();
+        var question = new UserMessageParam { Content = "What is the weather in Singapore?" };
+        var first = await client.Messages.Create(AnthropicDialectTests.Ask("deepseek-reasoner", question) with
         {
-            await between();
-        }
-        var second = await live.Anthropic().Messages.Create(ask with
-        {
-            Messages =
-            [
-                question,
-                new AssistantMessageParam { Content = sentBack },
-                new UserMessageParam { Content = new List<ContentBlockParam> { new ToolResultBlockParam(call.ID) { Content = """{"city":"Singapore","temperature":31}""" } } },
-            ],
+            MaxTokens = 4096,
+            Tools = [AnthropicDialectTests.WeatherTool()],
         }).WithTimeout();
-        return (first, second);
+
+        // Counted here (an OpenAI-kind deployment has no count endpoint), as the step would be sent: with its reasoning_content.
+        var withReasoning = await client.Messages.CountTokens(new MessageCountTokensParams
+        {
+            Model = "deepseek-reasoner",
+            Messages = NextStep(question, first, withReasoning: true),
+            Tools = [AnthropicDialectTests.WeatherTool()],
+        }).WithTimeout();
+        var withoutReasoning = await client.Messages.CountTokens(new MessageCountTokensParams
+        {
+            Model = "deepseek-reasoner",
+            Messages = NextStep(question, first, withReasoning: false),
+            Tools = [AnthropicDialectTests.WeatherTool()],
+        }).WithTimeout();
+
+        Assert.True(first.Content[0].TryPickRedactedThinking(out _));
+        Assert.True(withReasoning.InputTokens > withoutReasoning.InputTokens,
+            $"the reasoning sent back counted nothing: {withReasoning.InputTokens} tokens with it, {withoutReasoning.InputTokens} without");
     }
 
     [Theory]
