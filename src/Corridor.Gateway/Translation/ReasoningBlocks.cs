@@ -64,9 +64,11 @@ internal readonly record struct ReasoningBlocks(ReasoningSeal Seal, bool Shown)
     /// <summary>
     /// The Anthropic request without the blocks Corridor made, for an Anthropic upstream (an alias's fallback, or a client
     /// that took its history from a DeepSeek model to a Claude one), which refuses a signature it did not make. Claude
-    /// thinking with tools wants the last assistant turn to begin with its own signed thinking block, which that turn then
-    /// lacks: when the request's last assistant turn held one of Corridor's, it goes without <c>thinking</c>, as a chat
-    /// client's tool loop does (the next question thinks again). Every other property as it was.
+    /// thinking with tools wants the assistant turn a request continues (a tool loop: every assistant message since the
+    /// last user message that returns no tool result) to begin with its own signed thinking block, and in one thinking mode
+    /// throughout: when that turn held one of Corridor's, the request goes without <c>thinking</c>, as a chat client's tool
+    /// loop does, at every step of the loop (the next question begins a turn of its own and thinks again). Every other
+    /// property as it was.
     /// </summary>
     public static TranslationResult WithoutCorridors(ReadOnlySpan<byte> messagesRequest)
     {
@@ -74,17 +76,17 @@ internal readonly record struct ReasoningBlocks(ReasoningSeal Seal, bool Shown)
         return Json.Translate(messagesRequest, "request body", root =>
         {
             var messages = root.TryGet("messages", out var m) && m.ValueKind == JsonValueKind.Array ? m.EnumerateArray().ToList() : [];
-            var lastAssistant = -1;
-            var index = 0;
-            foreach (var message in messages)
+            var turnLosesThinking = false;
+            for (var i = messages.Count - 1; i >= 0; i--)
             {
-                if (message.ValueKind == JsonValueKind.Object && message.StringOrNull("role") == "assistant")
+                var role = messages[i].ValueKind == JsonValueKind.Object ? messages[i].StringOrNull("role") : null;
+                if (role == "user" && !Blocks(messages[i]).Any(block => block.StringOrNull("type") == "tool_result"))
                 {
-                    lastAssistant = index;
+                    // The question the turn answers: what comes before it is turns of their own.
+                    break;
                 }
-                index++;
+                turnLosesThinking |= role == "assistant" && Blocks(messages[i]).Any(IsCorridors);
             }
-            var lastTurnLosesThinking = lastAssistant >= 0 && Blocks(messages[lastAssistant]).Any(IsCorridors);
             var writer = Json.StartBody(out var buffer, sizeHint);
             using (writer)
             {
@@ -97,7 +99,7 @@ internal readonly record struct ReasoningBlocks(ReasoningSeal Seal, bool Shown)
                 writer.WriteStartObject();
                 foreach (var property in root.EnumerateObject())
                 {
-                    if (property.NameEquals("thinking") && lastTurnLosesThinking)
+                    if (property.NameEquals("thinking") && turnLosesThinking)
                     {
                         continue;
                     }

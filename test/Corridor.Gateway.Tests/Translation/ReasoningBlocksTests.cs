@@ -188,6 +188,45 @@ public sealed class ReasoningBlocksTests
         TranslationAssert.Body(claudes, ReasoningBlocks.WithoutCorridors(Encoding.UTF8.GetBytes(claudes)));
     }
 
+    /// <summary>The question, DeepSeek's first step (Corridor's thinking block, a call) and its result, then <paramref name="more"/>.</summary>
+    private static string Loop(string more) => $$$"""
+        {"model":"claude-sonnet-4","max_tokens":4096,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[
+          {"role":"user","content":"What is the weather in Oslo and Bergen?"},
+          {"role":"assistant","content":[{"type":"thinking","thinking":"{{{Reasoning}}}","signature":"{{{Seal.Sign(Reasoning)}}}"},{"type":"tool_use","id":"call_A","name":"get_weather","input":{"city":"Oslo"}}]},
+          {"role":"user","content":[{"type":"tool_result","tool_use_id":"call_A","content":"4 degrees"}]}{{{more}}}]}
+        """;
+
+    public static TheoryData<string, string, bool> LaterSteps => new()
+    {
+        // The loop's next step on Claude (an alias's fallback): its last assistant turn is Claude's own, made without thinking,
+        // but the loop is one assistant turn, which Claude wants in one thinking mode: it must begin with a thinking block.
+        { "the loop's step after Claude's call", """
+            ,{"role":"assistant","content":[{"type":"tool_use","id":"call_B","name":"get_weather","input":{"city":"Bergen"}}]},
+             {"role":"user","content":[{"type":"tool_result","tool_use_id":"call_B","content":"6 degrees"}]}
+            """, false },
+        // A new question after the loop's answer: a turn of its own, which thinks again.
+        { "a new question after the loop's answer", """
+            ,{"role":"assistant","content":[{"type":"text","text":"4 and 6 degrees."}]},
+             {"role":"user","content":"And in Tromsø?"}
+            """, true },
+        // Also when DeepSeek gave that answer, with its reasoning in Corridor's block: the question begins a turn.
+        { "a new question after DeepSeek's answer to the loop", $$$"""
+            ,{"role":"assistant","content":[{"type":"thinking","thinking":"Both known.","signature":"{{{Seal.Sign("Both known.")}}}"},{"type":"text","text":"4 and 6 degrees."}]},
+             {"role":"user","content":"And in Tromsø?"}
+            """, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(LaterSteps))]
+    public void TowardAnAnthropicUpstream_TheWholeToolLoopThatHeldCorridorsBlockGoesWithoutThinking_AndTheNextQuestionThinks(string @case, string more, bool thinks)
+    {
+        var result = ReasoningBlocks.WithoutCorridors(Encoding.UTF8.GetBytes(Loop(more)));
+
+        using var request = JsonDocument.Parse(result.Body!);
+        Assert.True(thinks == request.RootElement.TryGetProperty("thinking", out _), @case);
+        Assert.DoesNotContain(ReasoningSeal.Prefix, Encoding.UTF8.GetString(result.Body!), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TheKey_IsTheOperatorsWhereSet_SoEveryGatewayWithItReadsTheOthersBlocks()
     {
