@@ -46,8 +46,10 @@ internal sealed class UpstreamTarget
             _chat = new Uri($"{baseUrl}/chat/completions");
             _embeddings = new Uri($"{baseUrl}/embeddings");
         }
-        // OpenAI's own API (and Azure's) has no place for reasoning in a message, and its models return none as text.
-        TakesReasoningContent = kind == VendorKind.OpenAI && !string.Equals(_chat.Host, OpenAIHost, StringComparison.OrdinalIgnoreCase);
+        // OpenAI's own API (and Azure's) has no place for reasoning in a message, and its models return none as text: at
+        // api.openai.com, or a region's host of it (eu.api.openai.com, for data residency).
+        TakesReasoningContent = kind == VendorKind.OpenAI && !string.Equals(_chat.Host, OpenAIHost, StringComparison.OrdinalIgnoreCase)
+            && !_chat.Host.EndsWith("." + OpenAIHost, StringComparison.OrdinalIgnoreCase);
         AnthropicVersion = deployment.Vendor.ApiVersion ?? "2023-06-01";
         Endpoint = UpstreamEndpoint.Of(_chat);
         _chatHead = Head(_chat);

@@ -54,6 +54,9 @@ public sealed class UpstreamClientTests : IAsyncDisposable
     [InlineData("https://api.deepseek.com/v1", "openai", true)]
     [InlineData("http://127.0.0.1:8000/v1", "openai", true)]
     [InlineData("https://API.openai.com/v1", "openai", false)]
+    [InlineData("https://eu.api.openai.com/v1", "openai", false)]
+    [InlineData("https://us.api.openai.com/v1", "openai", false)]
+    [InlineData("https://api.openai.com.example.net/v1", "openai", true)]
     [InlineData("https://my-resource.openai.azure.com", "azure-openai", false)]
     [InlineData("https://api.anthropic.com/v1", "anthropic", false)]
     public void OnlyAnOpenAIKindUpstreamOtherThanOpenAIItself_TakesReasoningContentBack(string baseUrl, string kind, bool takes)
