@@ -217,6 +217,11 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         {
             return refused;
         }
+        // The batch keeps a copy of its requests beside the file (so it runs whatever becomes of the file): counted as any.
+        if (await BatchEndpoint.OverStorageAsync(store, options, time, tenant, items.Sum(i => (long)i.Body.Length), context.RequestAborted) is { } full)
+        {
+            return full;
+        }
         var batch = new BatchJob(RequestPipeline.NewId("batch_", now), BatchApi.OpenAI, tenant, call.Caller.Key.Id, batchEndpoint, BatchStates.InProgress,
             now, now + options.EffectiveCompletionWindow)
         {

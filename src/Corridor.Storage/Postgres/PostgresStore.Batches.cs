@@ -142,15 +142,15 @@ internal sealed partial class PostgresStore
 
     public async Task<long> GetStoredBatchBytesAsync(string tenantId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        // OpenAI batches' requests are in their input files (counted there), so only message batches' are summed.
+        // Every batch keeps a copy of its requests, and their answers, until its retention ends (an OpenAI batch's beside its
+        // input and result files, which count as files): all of it is stored, so all of it is counted.
         await using var command = _dataSource.CreateCommand($"""
-            SELECT ((SELECT coalesce(sum(bytes), 0) FROM files WHERE tenant_id = $1 AND {NotExpired("$3")})
+            SELECT ((SELECT coalesce(sum(bytes), 0) FROM files WHERE tenant_id = $1 AND {NotExpired("$2")})
                  + (SELECT coalesce(sum(octet_length(i.body) + coalesce(octet_length(i.response), 0)), 0)
                     FROM batches b JOIN batch_items i ON i.batch_id = b.id
-                    WHERE b.tenant_id = $1 AND b.api = $2 AND (b.archives_at IS NULL OR b.archives_at > $3 OR b.state <> 'ended')))::bigint
+                    WHERE b.tenant_id = $1 AND (b.archives_at IS NULL OR b.archives_at > $2 OR b.state <> 'ended')))::bigint
             """);
         command.Parameters.AddWithValue(tenantId);
-        command.Parameters.AddWithValue(StoreRows.BatchApiName(BatchApi.Anthropic));
         command.Parameters.AddWithValue(PostgresValues.ToUtc(now));
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }

@@ -95,16 +95,16 @@ internal sealed partial class SqliteStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        // OpenAI batches' requests are in their input files (counted there), so only message batches' are summed.
+        // Every batch keeps a copy of its requests, and their answers, until its retention ends (an OpenAI batch's beside its
+        // input and result files, which count as files): all of it is stored, so all of it is counted.
         command.CommandText = $"""
             SELECT (SELECT coalesce(sum(bytes), 0) FROM files WHERE tenant_id = $tenant_id AND {NotExpired})
                  + (SELECT coalesce(sum(length(i.body) + coalesce(length(i.response), 0)), 0)
                     FROM batches b JOIN batch_items i ON i.batch_id = b.id
-                    WHERE b.tenant_id = $tenant_id AND b.api = $api AND {StillKept})
+                    WHERE b.tenant_id = $tenant_id AND {StillKept})
             """;
         command.Parameters.AddWithValue("$tenant_id", tenantId);
         command.Parameters.AddWithValue("$now", ToUnixMs(now));
-        command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(BatchApi.Anthropic));
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 

@@ -7,8 +7,8 @@ using Corridor.Testing;
 namespace Corridor.Gateway.Tests.Functional;
 
 /// <summary>
-/// A tenant held to <c>batches.maxTenantBytes</c> of stored batch data (docs/batches.md): an upload or a message batch that
-/// would pass it is refused in the client's dialect, nothing stored, and fits again once the tenant deletes what it no
+/// A tenant held to <c>batches.maxTenantBytes</c> of stored batch data (docs/batches.md): an upload, a batch or a message
+/// batch that would pass it is refused in the client's dialect, nothing stored, and fits again once the tenant deletes what it no
 /// longer needs. Another tenant's data does not count against it.
 /// </summary>
 public sealed class BatchStorageLimitTests : IAsyncLifetime
@@ -67,6 +67,32 @@ public sealed class BatchStorageLimitTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         }
+    }
+
+    /// <summary>
+    /// An OpenAI batch keeps its own copy of its requests beside its input file, so that copy counts: a second batch of one
+    /// file, past the bound, is refused (before, nothing of a batch counted, and batches of one file could be made without end).
+    /// </summary>
+    [Fact]
+    public async Task AnOpenAIBatch_CountsItsCopyOfTheRequests_SoASecondBatchOfOneFilePastTheLimitIsRefused()
+    {
+        using var http = _live.Http();
+        using var upload = await UploadAsync(http, 2500);
+        Assert.Equal(HttpStatusCode.OK, upload.StatusCode);
+        var fileId = (await upload.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("id").GetString();
+        var create = new { input_file_id = fileId, endpoint = "/v1/chat/completions", completion_window = "24h" };
+
+        using (var first = await http.PostAsJsonAsync("/v1/batches", create).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+        using var second = await http.PostAsJsonAsync("/v1/batches", create).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, second.StatusCode);
+        var error = (await second.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("error");
+        Assert.Equal("storage_limit_exceeded", error.GetProperty("code").GetString());
+        using var batches = await http.GetAsync("/v1/batches").WithTimeout();
+        Assert.Single((await batches.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("data").EnumerateArray());
     }
 
     private static async Task<HttpResponseMessage> UploadAsync(HttpClient http, int bytes)

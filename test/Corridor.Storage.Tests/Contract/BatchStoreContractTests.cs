@@ -165,17 +165,17 @@ public abstract class BatchStoreContractTests : StoreContract
     }
 
     [Fact]
-    public async Task ATenantsStoredBatchBytes_AreItsFiles_AndItsMessageBatchesRequestsAndAnswers()
+    public async Task ATenantsStoredBatchBytes_AreItsFiles_AndEveryBatchsCopyOfItsRequestsAndAnswers()
     {
         await Store.AddFileAsync(File("file-1", "acme", new string('a', 100)), None).WithTimeout();
         await Store.AddFileAsync(File("file-2", "acme", new string('b', 50), second: 1), None).WithTimeout();
         await Store.AddFileAsync(File("file-3", "other", new string('c', 1000)), None).WithTimeout();
-        // Items(3) has the bodies {"n":0}, {"n":1}, {"n":2}: 7 bytes each. An OpenAI batch's are in its input file already.
+        // Items(3) has the bodies {"n":0}, {"n":1}, {"n":2}: 7 bytes each, kept by either API's batch beside any file.
         await Store.AddBatchAsync(Batch("msgbatch_1", api: BatchApi.Anthropic), Items(3), None).WithTimeout();
         await Store.AddBatchAsync(Batch("batch_1"), Items(3), None).WithTimeout();
         await Store.SaveBatchItemAsync("msgbatch_1", new BatchItem(1, "req-1", []) { State = BatchItemStates.Succeeded, Status = 200, Response = "{\"ok\":true}"u8.ToArray() }, None).WithTimeout();
 
-        Assert.Equal((100 + 50 + (3 * 7) + 11, 1000L, 0L), (await Store.GetStoredBatchBytesAsync("acme", T0, None).WithTimeout(),
+        Assert.Equal((100 + 50 + (3 * 7) + 11 + (3 * 7), 1000L, 0L), (await Store.GetStoredBatchBytesAsync("acme", T0, None).WithTimeout(),
             await Store.GetStoredBatchBytesAsync("other", T0, None).WithTimeout(), await Store.GetStoredBatchBytesAsync("nobody", T0, None).WithTimeout()));
     }
 
@@ -235,7 +235,7 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.EndBatchAsync("msgbatch_4", BatchEndings.Expired, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
         var counted = await Store.GetBatchAsync("acme", "msgbatch_1", None).WithTimeout();
 
-        Assert.Equal(5 * 7 + 11, await Store.GetStoredBatchBytesAsync("acme", archives.AddMilliseconds(-1), None).WithTimeout());
+        Assert.Equal(7 * 7 + 11, await Store.GetStoredBatchBytesAsync("acme", archives.AddMilliseconds(-1), None).WithTimeout());
         // Past its retention its requests and answers count no more, swept or not; the running one's still do.
         Assert.Equal(2 * 7, await Store.GetStoredBatchBytesAsync("acme", archives, None).WithTimeout());
 
