@@ -101,10 +101,28 @@ internal sealed class ServeProcess : IAsyncDisposable
         await kill.WaitForExitAsync().WithTimeout();
     }
 
-    /// <summary>Waits for the process to end on its own; returns its exit code.</summary>
+    /// <summary>
+    /// How long a stop may take before the test calls it a hang: the gateway's own shutdown deadline (30 s unless a test sets
+    /// <c>server.shutdownTimeoutSeconds</c>), which a stop on a loaded machine may use up, and <see cref="TestTimeouts.Default"/>
+    /// beyond it. Waiting only the latter raced a stop that took its deadline (a clean clone's full run, 2026-12-05).
+    /// </summary>
+    private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(30) + TestTimeouts.Default;
+
+    /// <summary>
+    /// Waits for the process to end on its own; returns its exit code. A process that does not end in time is killed, and
+    /// the failure carries what it printed (where it hung is the question the next reader has).
+    /// </summary>
     public async Task<int> WaitForExitAsync()
     {
-        await _process.WaitForExitAsync().WithTimeout();
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(StopWait);
+        }
+        catch (TimeoutException e)
+        {
+            _process.Kill();
+            throw new TimeoutException($"corridor serve did not exit within {StopWait.TotalSeconds:0} s; it printed:\n{Output}", e);
+        }
         return _process.ExitCode;
     }
 
