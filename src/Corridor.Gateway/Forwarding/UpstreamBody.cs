@@ -40,9 +40,12 @@ internal static class UpstreamBody
         {
             TranslationDirection.ChatToMessages => ChatToMessages.TranslateRequest(request.Body.Span, upstreamModel, defaultMaxTokens),
             TranslationDirection.MessagesToChat => MessagesToChat.TranslateRequest(request.Body.Span, upstreamModel, leaveOutReasoning ? null : seal),
-            _ when seal is not null && ReasoningBlocks.MayCarry(request.Body.Span) => Rewritten(request, upstreamModel, openAIUpstreamStream, ReasoningBlocks.WithoutCorridors),
+            // An Anthropic client's request to an Anthropic upstream: only Corridor's blocks to take out; its body is no chat request.
+            _ when seal is not null => ReasoningBlocks.MayCarry(request.Body.Span)
+                ? Rewritten(request, upstreamModel, openAIUpstreamStream, ReasoningBlocks.WithoutCorridors)
+                : Spliced(request, upstreamModel, openAIUpstreamStream),
             _ when leaveOutReasoning && ResponsesToChat.CarriesReasoning(request.Body.Span) => Rewritten(request, upstreamModel, openAIUpstreamStream, ResponsesToChat.WithoutReasoning),
-            _ => new TranslationResult(Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage), null),
+            _ => Spliced(request, upstreamModel, openAIUpstreamStream),
         };
     }
 
@@ -52,6 +55,9 @@ internal static class UpstreamBody
 
     /// <summary>The key that reads reasoning Corridor gave a client of <paramref name="operation"/>: an Anthropic client's only.</summary>
     public static ReasoningSeal? SealFor(Operation operation, ReasoningSeal seal) => operation == Operation.Messages ? seal : null;
+
+    private static TranslationResult Spliced(ClientRequest request, string upstreamModel, bool openAIUpstreamStream) =>
+        new(Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage), null);
 
     private delegate TranslationResult Rewrite(ReadOnlySpan<byte> body);
 
