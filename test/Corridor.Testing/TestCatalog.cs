@@ -14,8 +14,8 @@ public static class TestCatalog
     /// least thinking budget (1024) below its max_tokens.
     /// </summary>
     public static string WithRoomToThink(string yaml) => yaml.Replace(
-        "{ id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools], contextWindow: 200000, maxOutputTokens: 1024 }",
-        "{ id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools, reasoning], contextWindow: 200000, maxOutputTokens: 8192 }", StringComparison.Ordinal);
+        "{ id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools, vision, reasoning], contextWindow: 200000, maxOutputTokens: 1024 }",
+        "{ id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools, vision, reasoning], contextWindow: 200000, maxOutputTokens: 8192 }", StringComparison.Ordinal);
 
     /// <summary>
     /// The catalog <paramref name="yaml"/> with DeepSeek's reasoning model, <c>deepseek-reasoner</c> (an OpenAI-kind vendor), which
@@ -65,9 +65,9 @@ public static class TestCatalog
               - { id: azure, kind: azure-openai, baseUrl: "{{sim}}", apiVersion: "2024-10-21" }
               - { id: anthropic, kind: anthropic, baseUrl: "{{sim}}/v1" }
             models:
-              - { id: gpt-4.1, vendor: openai, capabilities: [chat, tools], contextWindow: 1047576 }
-              - { id: gpt-4.1-azure, vendor: openai, capabilities: [chat, tools], contextWindow: 1047576 }
-              - { id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools], contextWindow: 200000, maxOutputTokens: 1024 }
+              - { id: gpt-4.1, vendor: openai, capabilities: [chat, tools, vision, reasoning], contextWindow: 1047576 }
+              - { id: gpt-4.1-azure, vendor: openai, capabilities: [chat, tools, vision], contextWindow: 1047576 }
+              - { id: claude-sonnet-4, vendor: anthropic, capabilities: [chat, tools, vision, reasoning], contextWindow: 200000, maxOutputTokens: 1024 }
               - { id: text-embedding-3-small, vendor: openai, capabilities: [embeddings], contextWindow: 8191 }
               - { id: flaky, vendor: openai, capabilities: [chat], contextWindow: 8192 }
               - { id: throttled, vendor: openai, capabilities: [chat], contextWindow: 8192 }

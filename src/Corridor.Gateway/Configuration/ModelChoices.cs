@@ -40,48 +40,52 @@ internal sealed class ModelChoices
     public bool TryGet(string name, out ModelChoice choice) => _byName.TryGetValue(name, out choice!);
 }
 
-/// <summary>The models one name resolves to, and those of them that can serve each kind of request.</summary>
+/// <summary>
+/// The models one name resolves to, and those of them that can serve a request needing some capabilities: chat or
+/// embeddings, and what the request itself asks for (tools, images and documents, reasoning). The sets for chat and for
+/// embeddings are made with the choice; one for a request asking for more is made the first time it is asked for.
+/// </summary>
 internal sealed class ModelChoice
 {
-    private readonly IReadOnlyList<ModelEntry> _chat;
-    private readonly IReadOnlyList<ModelEntry> _embeddings;
-    private readonly IReadOnlyList<DeploymentEntry> _chatDeployments;
-    private readonly IReadOnlyList<DeploymentEntry> _embeddingsDeployments;
-    private readonly int _chatOutputBound;
-    private readonly int _embeddingsOutputBound;
+    private readonly IReadOnlyList<ModelEntry> _models;
+
+    // Indexed by the capabilities' flags (all five fit in 32); filled as asked, a race making the same set twice.
+    private readonly CapableModels?[] _capable = new CapableModels?[1 << 5];
 
     public ModelChoice(IReadOnlyList<ModelEntry> models)
     {
-        _chat = Capable(models, ModelCapabilities.Chat);
-        _embeddings = Capable(models, ModelCapabilities.Embeddings);
-        _chatOutputBound = OutputBound(_chat);
-        _embeddingsOutputBound = OutputBound(_embeddings);
-        _chatDeployments = DeploymentsOf(_chat);
-        _embeddingsDeployments = DeploymentsOf(_embeddings);
+        _models = models;
+        For(ModelCapabilities.Chat);
+        For(ModelCapabilities.Embeddings);
     }
 
-    /// <summary>The models that have <paramref name="needs"/> (chat or embeddings), in order; empty when none has.</summary>
-    public IReadOnlyList<ModelEntry> Capable(ModelCapabilities needs) => needs == ModelCapabilities.Embeddings ? _embeddings : _chat;
-
-    /// <summary>
-    /// The most output tokens any of the models with <paramref name="needs"/> can produce: its <c>maxOutputTokens</c>, else
-    /// its context window.
-    /// </summary>
-    public int OutputBound(ModelCapabilities needs) => needs == ModelCapabilities.Embeddings ? _embeddingsOutputBound : _chatOutputBound;
-
-    /// <summary>Every deployment of the models with <paramref name="needs"/>, model by model in order: the route when no policy narrows it.</summary>
-    public IReadOnlyList<DeploymentEntry> Deployments(ModelCapabilities needs) => needs == ModelCapabilities.Embeddings ? _embeddingsDeployments : _chatDeployments;
-
-    // One model needs no list of its own: the catalog's is read-only.
-    private static IReadOnlyList<DeploymentEntry> DeploymentsOf(IReadOnlyList<ModelEntry> models) =>
-        models.Count == 1 ? models[0].Deployments : [.. models.SelectMany(m => m.Deployments)];
-
-    private static ModelEntry[] Capable(IReadOnlyList<ModelEntry> models, ModelCapabilities needs) =>
-        [.. models.Where(m => m.Config.Capabilities.HasFlag(needs))];
-
-    private static int OutputBound(IReadOnlyList<ModelEntry> models) =>
-        models.Count == 0 ? 0 : models.Max(m => OutputBound(m.Config));
+    /// <summary>The models that have every one of <paramref name="needs"/>, in order, with their deployments and output bound.</summary>
+    public CapableModels For(ModelCapabilities needs)
+    {
+        var index = (int)needs & (_capable.Length - 1);
+        return _capable[index] ??= new CapableModels([.. _models.Where(m => (m.Config.Capabilities & needs) == needs)]);
+    }
 
     /// <summary>The most output tokens <paramref name="model"/> can produce: its <c>maxOutputTokens</c>, else its context window.</summary>
     public static int OutputBound(ModelConfig model) => model.DefaultMaxOutputTokens ?? model.ContextWindow;
+}
+
+/// <summary>The models of a choice that can serve one kind of request, in order; empty when none can.</summary>
+internal sealed class CapableModels
+{
+    public CapableModels(IReadOnlyList<ModelEntry> models)
+    {
+        Models = models;
+        OutputBound = models.Count == 0 ? 0 : models.Max(m => ModelChoice.OutputBound(m.Config));
+        // One model needs no list of its own: the catalog's is read-only.
+        Deployments = models.Count == 1 ? models[0].Deployments : [.. models.SelectMany(m => m.Deployments)];
+    }
+
+    public IReadOnlyList<ModelEntry> Models { get; }
+
+    /// <summary>The most output tokens any of the models can produce: its <c>maxOutputTokens</c>, else its context window.</summary>
+    public int OutputBound { get; }
+
+    /// <summary>Every deployment of the models, model by model in order: the route when no policy narrows it.</summary>
+    public IReadOnlyList<DeploymentEntry> Deployments { get; }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 
 namespace Corridor.Gateway.FrontDoor;
@@ -43,6 +44,16 @@ internal sealed class ClientRequest : IDisposable
 
     public int? MaxTokens { get; set; }
 
+    /// <summary>
+    /// What the request asks of a model beyond chatting: <see cref="ModelCapabilities.Tools"/> (tools to call),
+    /// <see cref="ModelCapabilities.Vision"/> (an image or a document to read), <see cref="ModelCapabilities.Reasoning"/>
+    /// (<see cref="Reasoning"/>). Only models that have them serve it (docs/forwarding.md).
+    /// </summary>
+    public ModelCapabilities Needs => (Reasoning ? ModelCapabilities.Reasoning : ModelCapabilities.None) | ContentNeeds;
+
+    /// <summary>The part of <see cref="Needs"/> the body's fields ask for: tools, images and documents.</summary>
+    public ModelCapabilities ContentNeeds { get; set; }
+
     /// <summary>The request this one was rewritten from (restrictions, throttling), kept for the monitor; null for the client's own.</summary>
     public ClientRequest? RewrittenFrom { get; init; }
 
@@ -67,6 +78,7 @@ internal sealed class ClientRequest : IDisposable
             Logprobs = Logprobs,
             Reasoning = Reasoning,
             MaxTokens = MaxTokens,
+            ContentNeeds = ContentNeeds,
         };
     }
 

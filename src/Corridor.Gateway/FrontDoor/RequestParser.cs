@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Corridor.Core.Catalog;
 
 namespace Corridor.Gateway.FrontDoor;
 
@@ -85,13 +86,35 @@ internal static class RequestParser
                 {
                     return GatewayError.Invalid("'messages' must be an array.", "messages");
                 }
-                reader.Skip();
+                if (VisualContent.Find(ref reader))
+                {
+                    request.ContentNeeds |= ModelCapabilities.Vision;
+                }
             }
             else if (field == Field.Input)
             {
                 if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.StartArray))
                 {
                     return GatewayError.Invalid("'input' must be a string or an array.", "input");
+                }
+                reader.Skip();
+            }
+            else if (field is Field.Tools or Field.Functions)
+            {
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+                var tools = field == Field.Tools ? "tools" : "functions";
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    return GatewayError.Invalid($"'{tools}' must be an array.", tools);
+                }
+                var first = reader;
+                first.Read();
+                if (first.TokenType != JsonTokenType.EndArray)
+                {
+                    request.ContentNeeds |= ModelCapabilities.Tools;
                 }
                 reader.Skip();
             }
@@ -282,6 +305,10 @@ internal static class RequestParser
 
         /// <summary>vLLM's (and other OpenAI-compatible servers') arguments to the chat template: thinking is one of them.</summary>
         ChatTemplateKwargs,
+
+        /// <summary>Tools the model may call (both dialects); <see cref="Functions"/> is OpenAI's older name for them.</summary>
+        Tools,
+        Functions,
     }
 
     /// <summary>
@@ -295,10 +322,12 @@ internal static class RequestParser
         1 when name[0] == (byte)'n' => Field.N,
         5 when name.SequenceEqual("model"u8) => Field.Model,
         5 when name.SequenceEqual("input"u8) => Field.Input,
+        5 when name.SequenceEqual("tools"u8) => Field.Tools,
         6 when name.SequenceEqual("stream"u8) => Field.Stream,
         8 when name.SequenceEqual("messages"u8) => Field.Messages,
         8 when name.SequenceEqual("logprobs"u8) => Field.Logprobs,
         8 when name.SequenceEqual("thinking"u8) => Field.Thinking,
+        9 when name.SequenceEqual("functions"u8) => Field.Functions,
         10 when name.SequenceEqual("max_tokens"u8) => Field.MaxTokens,
         12 when name.SequenceEqual("top_logprobs"u8) => Field.TopLogprobs,
         14 when name.SequenceEqual("stream_options"u8) => Field.StreamOptions,

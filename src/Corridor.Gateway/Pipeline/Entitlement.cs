@@ -13,7 +13,8 @@ namespace Corridor.Gateway.Pipeline;
 /// decision and restrictions (the first allowed model's to begin with; see <see cref="CorridorRequestFeature.ServeWith"/>).
 /// A refusal is a 403 in the client's dialect with the reason code and the decision id.
 /// Without a policy every tenant may use every model, except a denied party (pending review or confirmed), which is
-/// refused with <c>denied_party</c> whatever the policy says. Either way, models are narrowed by what they can do.
+/// refused with <c>denied_party</c> whatever the policy says. Either way, models are narrowed first by what they can do: chat or embeddings, and what the
+/// request asks for (<see cref="ClientRequest.Needs"/>).
 /// </summary>
 internal static class Entitlement
 {
@@ -25,23 +26,30 @@ internal static class Entitlement
         {
             return new GatewayError(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or you do not have access to it.", "model_not_found", "model");
         }
-        var needs = call.Operation == Operation.Embeddings ? ModelCapabilities.Embeddings : ModelCapabilities.Chat;
-        var models = choice.Capable(needs);
-        if (models.Count == 0)
+        var kind = call.Operation == Operation.Embeddings ? ModelCapabilities.Embeddings : ModelCapabilities.Chat;
+        if (choice.For(kind).Models.Count == 0)
         {
             return GatewayError.Invalid(
                 call.Operation == Operation.Embeddings ? $"The model '{request.Model}' does not produce embeddings." : $"The model '{request.Model}' is not a chat model.",
                 "model");
         }
+        // A count asks for no output, so not for reasoning either.
+        var asks = call.Operation == Operation.CountTokens ? request.Needs & ~ModelCapabilities.Reasoning : request.Needs;
+        var capable = choice.For(kind | asks);
+        if (capable.Models.Count == 0)
+        {
+            return Incapable(choice, kind, asks, request.Model, call.Dialect, call.Operation);
+        }
+        var models = capable.Models;
         call.Model = models[0];
-        if (OutputTooLarge(request, choice.OutputBound(needs), call.Dialect, call.Operation) is { } tooLarge)
+        if (OutputTooLarge(request, capable.OutputBound, call.Dialect, call.Operation) is { } tooLarge)
         {
             return tooLarge;
         }
         if (call.Config.Policy is null)
         {
             var unpoliced = Decide(call.Config, DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id, new RequestFeatures(models[0].Id), now),
-                choice.Deployments(needs));
+                capable.Deployments);
             if (!unpoliced.Allowed)
             {
                 return Refused(unpoliced.ReasonCode, decisionId: null);
@@ -100,6 +108,41 @@ internal static class Entitlement
         }
         return null;
     }
+
+    /// <summary>
+    /// A request asking for what no model of its name can do is refused as the vendors refuse it (a 400 naming the field),
+    /// rather than sent to a model that would refuse it or, worse, quietly ignore it. Each capability is named alone when
+    /// no model has it; an alias whose models each lack one of two capabilities the request needs together is named for both.
+    /// </summary>
+    private static GatewayError Incapable(ModelChoice choice, ModelCapabilities kind, ModelCapabilities asks, string model, Dialect dialect, Operation operation)
+    {
+        foreach (var one in (ReadOnlySpan<ModelCapabilities>)[ModelCapabilities.Vision, ModelCapabilities.Tools, ModelCapabilities.Reasoning])
+        {
+            if ((asks & one) != 0 && choice.For(kind | one).Models.Count == 0)
+            {
+                return Lacks(one, model, dialect, operation);
+            }
+        }
+        return GatewayError.Invalid($"No model of '{model}' can serve this request: none has all of {Describe(asks)}.", "model") with { Code = "unsupported_value" };
+    }
+
+    private static GatewayError Lacks(ModelCapabilities capability, string model, Dialect dialect, Operation operation) => capability switch
+    {
+        ModelCapabilities.Vision => GatewayError.Invalid($"The model '{model}' does not accept images or documents.",
+            operation == Operation.Responses ? "input" : "messages") with { Code = "unsupported_value" },
+        ModelCapabilities.Tools => GatewayError.Invalid($"The model '{model}' does not support tools.", "tools") with { Code = "unsupported_parameter" },
+        _ => dialect == Dialect.Anthropic
+            ? GatewayError.Invalid($"The model '{model}' does not support thinking.", "thinking") with { Code = "unsupported_parameter" }
+            : GatewayError.Invalid($"The model '{model}' does not support reasoning.",
+                operation == Operation.Responses ? "reasoning.effort" : "reasoning_effort") with { Code = "unsupported_parameter" },
+    };
+
+    private static string Describe(ModelCapabilities asks) => string.Join(", ", new[]
+    {
+        (asks & ModelCapabilities.Vision) != 0 ? "images or documents" : null,
+        (asks & ModelCapabilities.Tools) != 0 ? "tools" : null,
+        (asks & ModelCapabilities.Reasoning) != 0 ? "reasoning" : null,
+    }.OfType<string>());
 
     /// <summary>
     /// A <c>max_tokens</c> no model of the request can produce is refused, as both vendors do, in the client's dialect and

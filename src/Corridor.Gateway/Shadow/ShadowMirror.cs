@@ -187,6 +187,12 @@ internal sealed partial class ShadowMirror(
             return Skip("max_tokens_too_large");
         }
 
+        // A request the candidate cannot do (tools, images or documents, reasoning it lacks) would only measure its refusal.
+        if ((candidate.Config.Capabilities & job.Request.Needs) != job.Request.Needs)
+        {
+            return Skip("not_capable");
+        }
+
         // Entitle as a request for the candidate sent now would be: the key and its tenant as the gateway knows them now
         // (revoked, or screened as a denied party, since the primary was served), decided as the live path decides
         // (Entitlement.Decide, with a policy or without), served only from the deployments the decision allows.

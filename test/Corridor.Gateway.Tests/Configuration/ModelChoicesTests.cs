@@ -30,25 +30,41 @@ public sealed class ModelChoicesTests
     public void AModelsId_IsThatModel_AndWinsOverAnAliasOfTheSameName()
     {
         Assert.True(Choices.TryGet("gpt-4.1", out var gpt));
-        Assert.Equal(["gpt-4.1"], gpt.Capable(ModelCapabilities.Chat).Select(m => m.Id));
-        Assert.Same(Catalog.Models.Single(m => m.Id == "gpt-4.1").Deployments, gpt.Deployments(ModelCapabilities.Chat));
-        Assert.Equal(32_768, gpt.OutputBound(ModelCapabilities.Chat));
-        Assert.Empty(gpt.Capable(ModelCapabilities.Embeddings));
+        Assert.Equal(["gpt-4.1"], gpt.For(ModelCapabilities.Chat).Models.Select(m => m.Id));
+        Assert.Same(Catalog.Models.Single(m => m.Id == "gpt-4.1").Deployments, gpt.For(ModelCapabilities.Chat).Deployments);
+        Assert.Equal(32_768, gpt.For(ModelCapabilities.Chat).OutputBound);
+        Assert.Empty(gpt.For(ModelCapabilities.Embeddings).Models);
 
         Assert.True(Choices.TryGet("embed", out var embed));
-        Assert.Equal(["embed"], embed.Capable(ModelCapabilities.Embeddings).Select(m => m.Id));
-        Assert.Empty(embed.Capable(ModelCapabilities.Chat));
+        Assert.Equal(["embed"], embed.For(ModelCapabilities.Embeddings).Models.Select(m => m.Id));
+        Assert.Empty(embed.For(ModelCapabilities.Chat).Models);
     }
 
     [Fact]
     public void AnAlias_IsItsCatalogModelsInOrder_NarrowedByWhatTheRequestNeeds()
     {
         Assert.True(Choices.TryGet("chat-default", out var alias));
-        Assert.Equal(["gpt-4.1", "deepseek-v4"], alias.Capable(ModelCapabilities.Chat).Select(m => m.Id));
-        Assert.Equal(["gpt-sg", "gpt-jp", "ds-sg"], alias.Deployments(ModelCapabilities.Chat).Select(d => d.Id));
-        Assert.Equal(128_000, alias.OutputBound(ModelCapabilities.Chat));
-        Assert.Equal(["embed"], alias.Capable(ModelCapabilities.Embeddings).Select(m => m.Id));
-        Assert.Equal(["embed-us"], alias.Deployments(ModelCapabilities.Embeddings).Select(d => d.Id));
+        Assert.Equal(["gpt-4.1", "deepseek-v4"], alias.For(ModelCapabilities.Chat).Models.Select(m => m.Id));
+        Assert.Equal(["gpt-sg", "gpt-jp", "ds-sg"], alias.For(ModelCapabilities.Chat).Deployments.Select(d => d.Id));
+        Assert.Equal(128_000, alias.For(ModelCapabilities.Chat).OutputBound);
+        Assert.Equal(["embed"], alias.For(ModelCapabilities.Embeddings).Models.Select(m => m.Id));
+        Assert.Equal(["embed-us"], alias.For(ModelCapabilities.Embeddings).Deployments.Select(d => d.Id));
+    }
+
+    [Fact]
+    public void WhatARequestAsksFor_NarrowsTheModels_AndTheirDeploymentsAndOutputBound()
+    {
+        Assert.True(Choices.TryGet("chat-default", out var alias));
+        var tools = alias.For(ModelCapabilities.Chat | ModelCapabilities.Tools);
+        Assert.Equal(["gpt-4.1"], tools.Models.Select(m => m.Id));
+        Assert.Equal(["gpt-sg", "gpt-jp"], tools.Deployments.Select(d => d.Id));
+        Assert.Equal(32_768, tools.OutputBound);
+        Assert.Same(tools, alias.For(ModelCapabilities.Chat | ModelCapabilities.Tools));
+
+        var images = alias.For(ModelCapabilities.Chat | ModelCapabilities.Tools | ModelCapabilities.Vision);
+        Assert.Empty(images.Models);
+        Assert.Empty(images.Deployments);
+        Assert.Equal(0, images.OutputBound);
     }
 
     [Fact]

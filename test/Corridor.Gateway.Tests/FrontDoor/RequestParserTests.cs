@@ -82,6 +82,61 @@ public sealed class RequestParserTests
     }
 
     [Theory]
+    // OpenAI chat: an image or a file part of a message.
+    [InlineData("""[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]""", true)]
+    [InlineData("""[{"role":"user","content":[{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0=","filename":"a.pdf"}}]}]""", true)]
+    [InlineData("""[{"role":"user","content":[{"t\u0079pe":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]""", true)]
+    // Anthropic: an image or a document block, and an image a tool returned.
+    [InlineData("""[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]}]""", true)]
+    [InlineData("""[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]""", true)]
+    [InlineData("""[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0K"}}]}]}]""", true)]
+    // Not visual: text about images, a tool's input shaped like an image block, an image inside a part's other fields.
+    [InlineData("""[{"role":"user","content":"the \"image\" and the \"type\":\"image_url\""}]""", false)]
+    [InlineData("""[{"role":"user","content":[{"type":"text","text":"image"}]}]""", false)]
+    [InlineData("""[{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"draw","input":{"content":[{"type":"image"}],"type":"image"}}]}]""", false)]
+    [InlineData("""[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"ok","content":[{"type":"image"}]}]}]}]""", false)]
+    [InlineData("""[{"role":"user","content":[{"type":"text","text":"hi","metadata":{"type":"image"}}]}]""", false)]
+    [InlineData("""[{"role":"user","name":"image","content":"hi"},{"role":"tool","tool_call_id":"c","content":[{"type":"text","text":"image_url"}]}]""", false)]
+    [InlineData("""[{"role":"user","content":[{"\udfff":"image","type":"text","text":"\udfff"}]}]""", false)]
+    [InlineData("""[]""", false)]
+    public void ImagesAndDocuments_InTheConversation_NeedAModelThatSees(string messages, bool sees)
+    {
+        using var request = Request("""{"model":"m","max_tokens":64,"messages":""" + messages + "}");
+
+        Assert.Null(RequestParser.Parse(request, Operation.Messages));
+        Assert.Equal(sees, request.Needs.HasFlag(Corridor.Core.Catalog.ModelCapabilities.Vision));
+        Assert.False(request.Needs.HasFlag(Corridor.Core.Catalog.ModelCapabilities.Tools));
+    }
+
+    [Theory]
+    [InlineData(""","tools":[{"type":"function","function":{"name":"f","parameters":{}}}]""", true)]
+    [InlineData(""","tools":[{"name":"f","input_schema":{"type":"object"}}]""", true)]
+    [InlineData(""","functions":[{"name":"f","parameters":{}}]""", true)]
+    [InlineData(""","tools":[]""", false)]
+    [InlineData(""","tools":null""", false)]
+    [InlineData(""","metadata":{"tools":[{"name":"f"}]}""", false)]
+    [InlineData("", false)]
+    public void Tools_NeedAModelThatCallsThem_WhenThereIsOne(string fields, bool calls)
+    {
+        using var request = Request("""{"model":"m","max_tokens":64,"messages":[{"role":"user","content":"hi"}]""" + fields + "}");
+
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+        Assert.Equal(calls, request.Needs.HasFlag(Corridor.Core.Catalog.ModelCapabilities.Tools));
+        Assert.Equal(calls, request.Copy().Needs.HasFlag(Corridor.Core.Catalog.ModelCapabilities.Tools));
+    }
+
+    [Theory]
+    [InlineData(""","tools":{"name":"f"}""", "tools")]
+    [InlineData(",\"functions\":\"f\"", "functions")]
+    [InlineData(""","tools":[],"tools":[{"name":"f"}]""", "tools")]
+    public void Tools_OfTheWrongTypeOrRepeated_AreAClientError_NamingTheParameter(string fields, string param)
+    {
+        using var request = Request("""{"model":"m","messages":[{"role":"user","content":"hi"}]""" + fields + "}");
+
+        Assert.Equal(param, RequestParser.Parse(request, Operation.ChatCompletions)?.Param);
+    }
+
+    [Theory]
     [InlineData(""","reasoning_effort":3""", "reasoning_effort", "'reasoning_effort' must be a string.")]
     [InlineData(""","reasoning_effort":{"effort":"high"}""", "reasoning_effort", "'reasoning_effort' must be a string.")]
     [InlineData(",\"reasoning_effort\":\"low\",\"reasoning_effort\":\"high\"", "reasoning_effort", "'reasoning_effort' appears more than once in the request body.")]

@@ -28,7 +28,9 @@ public sealed class ShadowGatewayFixture : AdminGatewayFixture
                 + "  - { id: refused-primary, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
                 + "  - { id: refused-candidate, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
                 + "  - { id: long-primary, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n"
-                + "  - { id: short-candidate, vendor: openai, capabilities: [chat], contextWindow: 8192, maxOutputTokens: 100 }\n", StringComparison.Ordinal)
+                + "  - { id: short-candidate, vendor: openai, capabilities: [chat], contextWindow: 8192, maxOutputTokens: 100 }\n"
+                + "  - { id: seeing-primary, vendor: openai, capabilities: [chat, vision], contextWindow: 8192 }\n"
+                + "  - { id: blind-candidate, vendor: openai, capabilities: [chat], contextWindow: 8192 }\n", StringComparison.Ordinal)
             + $$"""
 
               - { id: slow-sg, model: slow, region: sg, endpoint: "{{sim}}/x/latency=4000/v1", price: { input: 0.5, output: 1 } }
@@ -38,6 +40,8 @@ public sealed class ShadowGatewayFixture : AdminGatewayFixture
               - { id: refused-candidate-sg, model: refused-candidate, region: sg, endpoint: "{{sim}}/x/status=401/v1", price: { input: 1, output: 1 } }
               - { id: long-primary-sg, model: long-primary, region: sg, price: { input: 1, output: 1 } }
               - { id: short-candidate-sg, model: short-candidate, region: sg, price: { input: 1, output: 1 } }
+              - { id: seeing-primary-sg, model: seeing-primary, region: sg, price: { input: 1, output: 1 } }
+              - { id: blind-candidate-sg, model: blind-candidate, region: sg, price: { input: 1, output: 1 } }
             pricing:
               markup: 0.5
             shadow:
@@ -50,6 +54,7 @@ public sealed class ShadowGatewayFixture : AdminGatewayFixture
                 mirror-primary: { candidate: mirror-candidate, share: 1 }
                 refused-primary: { candidate: refused-candidate, share: 1 }
                 long-primary: { candidate: short-candidate, share: 1 }
+                seeing-primary: { candidate: blind-candidate, share: 1 }
             """ + PolicyGatewayFixture.Policy + """
 
                 - id: mirror-primary
@@ -264,6 +269,24 @@ public sealed class ShadowTests(ShadowGatewayFixture fixture) : IClassFixture<Sh
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.BadRequest), (served.StatusCode, direct.StatusCode));
         // Before, the candidate's upstream was called with a max_tokens its model cannot produce (the simulator served it).
         Assert.Equal((servedId, ShadowOutcome.Skipped, "max_tokens_too_large"), (result.PrimaryRequestId, result.Outcome, result.Reason));
+    }
+
+    [Fact]
+    public async Task AMirrorOfARequestTheCandidateCannotDo_IsSkipped_AsARequestToItIsRefused()
+    {
+        var verified = await fixture.TenantAsync("shadow-blind", VettingTier.Verified);
+        var look = new UserChatMessage(ChatMessageContentPart.CreateTextPart("What is this?"),
+            ChatMessageContentPart.CreateImagePart(new Uri("https://example.com/cat.png")));
+
+        var served = await Live.OpenAI(verified).GetChatClient("seeing-primary").CompleteChatAsync([look]).WithTimeout();
+        Assert.True(served.GetRawResponse().Headers.TryGetValue("x-corridor-request-id", out var servedId));
+        var direct = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() =>
+            Live.OpenAI(verified).GetChatClient("blind-candidate").CompleteChatAsync([look])).WithTimeout();
+        var result = Assert.Single(await fixture.ShadowResultsAsync("seeing-primary", 1));
+
+        Assert.Equal(400, direct.Status);
+        // Before, the candidate was sent the image and its answer compared, a comparison of a model that cannot see.
+        Assert.Equal((servedId, ShadowOutcome.Skipped, "not_capable"), (result.PrimaryRequestId, result.Outcome, result.Reason));
     }
 
     [Fact]

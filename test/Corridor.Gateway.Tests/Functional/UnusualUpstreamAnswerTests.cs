@@ -284,7 +284,7 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
             .Replace("models:\n", $$"""
                 models:
                   - { id: odd-claude, vendor: anthropic, capabilities: [chat], contextWindow: 8192 }
-                  - { id: odd-openai, vendor: openai, capabilities: [chat], contextWindow: 8192 }
+                  - { id: odd-openai, vendor: openai, capabilities: [chat, tools], contextWindow: 8192 }
                   - { id: probe, vendor: openai, capabilities: [chat], contextWindow: 8192 }
                   - { id: mirrored-to-claude, vendor: openai, capabilities: [chat], contextWindow: 8192 }
                   - { id: mirrored-to-openai, vendor: openai, capabilities: [chat], contextWindow: 8192 }
