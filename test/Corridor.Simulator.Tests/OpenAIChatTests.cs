@@ -156,6 +156,25 @@ public sealed class OpenAIChatTests
     }
 
     [Fact]
+    public async Task AReasoningModel_WithItsThinkingSwitchedOff_AnswersWithoutReasoning_AndWantsNoneBack_AsDeepSeeksDoes()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        const string Off = ""","thinking":{"type":"disabled"}""";
+
+        var whole = (await sim.PostAsync("/v1/chat/completions", Bodies.OpenAIChat("Why is the sky blue?", Off, "deepseek-reasoner"))).Json;
+        var loop = await sim.PostAsync("/v1/chat/completions", """
+            {"model":"deepseek-reasoner","thinking":{"type":"disabled"},"messages":[
+              {"role":"user","content":"Weather in Oslo?"},
+              {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},
+              {"role":"tool","tool_call_id":"call_1","content":"sunny"}]}
+            """);
+
+        Assert.False(whole.GetProperty("choices")[0].GetProperty("message").TryGetProperty("reasoning_content", out _));
+        Assert.Equal(0, whole.GetProperty("usage").GetProperty("completion_tokens_details").GetProperty("reasoning_tokens").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, loop.Status);
+    }
+
+    [Fact]
     public async Task AReasoningModel_ReasonsBeforeItsToolCall_AndWantsThatReasoningBackInTheLoop_AsDeepSeeksThinkingModeDoes()
     {
         await using var sim = await SimulatorFixture.StartAsync();

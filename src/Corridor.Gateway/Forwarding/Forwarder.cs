@@ -54,7 +54,8 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             var body = UpstreamBody.Create(candidate, direction, deployment.UpstreamModel,
                 call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
                 openAIUpstreamStream: candidate.Stream && target.Dialect == Dialect.OpenAI,
-                leaveOutReasoning: UpstreamBody.LeavesOutReasoning(call.Operation, target), seal: UpstreamBody.SealFor(call.Operation, seal));
+                leaveOutReasoning: UpstreamBody.LeavesOutReasoning(call.Operation, target), seal: UpstreamBody.SealFor(call.Operation, seal),
+                thinkingSwitch: target.TakesThinkingSwitch);
             if (body.Error is { } translationError)
             {
                 // This deployment cannot express the request; another vendor's might.

@@ -32,14 +32,16 @@ internal static class UpstreamBody
     /// (<see cref="UpstreamTarget.TakesReasoningContent"/>); an Anthropic-kind one's translation leaves it out anyway.
     /// <paramref name="seal"/> (an Anthropic client's request only): the key that reads the reasoning blocks Corridor gave
     /// the client, which go to an OpenAI-kind upstream as <c>reasoning_content</c> and to an Anthropic one not at all.
+    /// <paramref name="thinkingSwitch"/>: the upstream reads an Anthropic client's <c>thinking</c> as its own switch
+    /// (<see cref="UpstreamTarget.TakesThinkingSwitch"/>).
     /// </summary>
     public static TranslationResult Create(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
-        bool leaveOutReasoning = false, ReasoningSeal? seal = null)
+        bool leaveOutReasoning = false, ReasoningSeal? seal = null, bool thinkingSwitch = false)
     {
         return direction switch
         {
             TranslationDirection.ChatToMessages => ChatToMessages.TranslateRequest(request.Body.Span, upstreamModel, defaultMaxTokens),
-            TranslationDirection.MessagesToChat => MessagesToChat.TranslateRequest(request.Body.Span, upstreamModel, leaveOutReasoning ? null : seal),
+            TranslationDirection.MessagesToChat => MessagesToChat.TranslateRequest(request.Body.Span, upstreamModel, leaveOutReasoning ? null : seal, thinkingSwitch),
             // An Anthropic client's request to an Anthropic upstream: only Corridor's blocks to take out; its body is no chat request.
             _ when seal is not null => ReasoningBlocks.MayCarry(request.Body.Span)
                 ? Rewritten(request, upstreamModel, openAIUpstreamStream, ReasoningBlocks.WithoutCorridors)

@@ -50,6 +50,7 @@ internal sealed class UpstreamTarget
         // api.openai.com, or a region's host of it (eu.api.openai.com, for data residency).
         TakesReasoningContent = kind == VendorKind.OpenAI && !string.Equals(_chat.Host, OpenAIHost, StringComparison.OrdinalIgnoreCase)
             && !_chat.Host.EndsWith("." + OpenAIHost, StringComparison.OrdinalIgnoreCase);
+        TakesThinkingSwitch = TakesReasoningContent && deployment.Model.Capabilities.HasFlag(ModelCapabilities.Reasoning);
         AnthropicVersion = deployment.Vendor.ApiVersion ?? "2023-06-01";
         Endpoint = UpstreamEndpoint.Of(_chat);
         _chatHead = Head(_chat);
@@ -69,6 +70,13 @@ internal sealed class UpstreamTarget
     /// vendor other than OpenAI itself (DeepSeek, which wants it back within a tool loop; vLLM and other servers).
     /// </summary>
     public bool TakesReasoningContent { get; }
+
+    /// <summary>
+    /// Whether an Anthropic client's <c>thinking</c> switch goes to the upstream as DeepSeek's thinking mode reads it
+    /// (<c>{"thinking":{"type":"enabled|disabled"}}</c>): an upstream that <see cref="TakesReasoningContent"/> serving a model
+    /// the catalog says reasons. A model without <c>reasoning</c> gets no such field, which a strict server could refuse.
+    /// </summary>
+    public bool TakesThinkingSwitch { get; }
 
     private const string OpenAIHost = "api.openai.com";
 

@@ -247,7 +247,8 @@ internal sealed partial class ShadowMirror(
         var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
             config.Config.Admission.DefaultOutputTokens(deployment.Model),
             openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI,
-            leaveOutReasoning: UpstreamBody.LeavesOutReasoning(job.Operation, target), seal: seal is null ? null : UpstreamBody.SealFor(job.Operation, seal));
+            leaveOutReasoning: UpstreamBody.LeavesOutReasoning(job.Operation, target), seal: seal is null ? null : UpstreamBody.SealFor(job.Operation, seal),
+            thinkingSwitch: target.TakesThinkingSwitch);
         if (body.Error is not null)
         {
             return Skip("untranslatable");

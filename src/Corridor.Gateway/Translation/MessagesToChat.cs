@@ -5,8 +5,8 @@ namespace Corridor.Gateway.Translation;
 
 /// <summary>
 /// The client speaks Anthropic Messages, the upstream is OpenAI-kind (OpenAI, Azure OpenAI, DeepSeek, local
-/// servers). Fields the upstream has no counterpart for (<c>top_k</c>, <c>thinking</c>, <c>cache_control</c>, …)
-/// are dropped; content it cannot take (documents, server tools, images inside tool results) is refused. The model's
+/// servers). Fields the upstream has no counterpart for (<c>top_k</c>, <c>cache_control</c>, …; <c>thinking</c>, but for
+/// DeepSeek's switch) are dropped; content it cannot take (documents, server tools, images inside tool results) is refused. The model's
 /// reasoning (DeepSeek's <c>reasoning_content</c>) reaches the client in a block Corridor signs or seals
 /// (<see cref="ReasoningSeal"/>), and comes back from it as the assistant message's <c>reasoning_content</c>.
 /// </summary>
@@ -16,14 +16,17 @@ internal static class MessagesToChat
     /// Anthropic request → chat request. With <paramref name="seal"/>, the reasoning of a thinking or redacted thinking
     /// block Corridor made with that key becomes its assistant message's <c>reasoning_content</c> (without, for an upstream
     /// that takes none back, it is left out as every other such block is).
+    /// <paramref name="thinkingSwitch"/>: the upstream turns its thinking on and off by a <c>thinking</c> object of Anthropic's
+    /// shape (DeepSeek's thinking mode, <see cref="Forwarding.UpstreamTarget.TakesThinkingSwitch"/>), so the client's own
+    /// switch goes to it; otherwise <c>thinking</c> has no counterpart and is dropped.
     /// </summary>
-    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> messagesRequest, string upstreamModel, ReasoningSeal? seal = null)
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> messagesRequest, string upstreamModel, ReasoningSeal? seal = null, bool thinkingSwitch = false)
     {
         var sizeHint = messagesRequest.Length;
-        return Json.Translate(messagesRequest, "request body", root => TranslateRequest(root, upstreamModel, seal, sizeHint));
+        return Json.Translate(messagesRequest, "request body", root => TranslateRequest(root, upstreamModel, seal, thinkingSwitch, sizeHint));
     }
 
-    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, ReasoningSeal? seal, int sizeHint)
+    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, ReasoningSeal? seal, bool thinkingSwitch, int sizeHint)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -35,6 +38,10 @@ internal static class MessagesToChat
             writer.WriteStartObject();
             writer.WriteString("model", upstreamModel);
             var problem = WriteMessages(root, seal, writer) ?? WriteTools(root, writer) ?? WriteSampling(root, writer);
+            if (thinkingSwitch)
+            {
+                WriteThinkingSwitch(root, writer);
+            }
             if (problem is { } p)
             {
                 return TranslationResult.Fail(p);
@@ -506,6 +513,23 @@ internal static class MessagesToChat
         writer.WriteEndObject();
         writer.WriteEndObject();
         return null;
+    }
+
+    /// <summary>
+    /// The client's <c>thinking</c> as the switch DeepSeek reads: <c>disabled</c> stays so (its thinking mode is on by
+    /// default, so an Anthropic client that turns it off would otherwise pay for reasoning it refused), any other type
+    /// (<c>enabled</c>, <c>adaptive</c>) is <c>enabled</c>. No <c>thinking</c>: nothing is sent, and the model does as it
+    /// does by default, as at DeepSeek's own Anthropic endpoint. The front door has checked its shape (RequestParser).
+    /// </summary>
+    private static void WriteThinkingSwitch(JsonElement root, Utf8JsonWriter writer)
+    {
+        if (!root.TryGet("thinking", out var thinking) || thinking.ValueKind != JsonValueKind.Object || thinking.StringOrNull("type") is not { } type)
+        {
+            return;
+        }
+        writer.WriteStartObject("thinking");
+        writer.WriteString("type", type == "disabled" ? "disabled" : "enabled");
+        writer.WriteEndObject();
     }
 
     private static Problem? WriteSampling(JsonElement root, Utf8JsonWriter writer)

@@ -75,14 +75,16 @@ internal sealed class SimulatorEndpoints
             _state.CountReasoningPassedBack();
         }
 
-        if (dialect != Dialect.Anthropic && request.CallWithoutReasoning && CompletionPlan.WantsReasoningBack(model))
+        // A reasoning model on the OpenAI endpoints reasons unless its thinking is switched off (DeepSeek's thinking mode).
+        var reasons = dialect == Dialect.Anthropic ? request.Thinking : CompletionPlan.Reasons(model) && !request.ThinkingDisabled;
+        if (dialect != Dialect.Anthropic && reasons && request.CallWithoutReasoning && CompletionPlan.WantsReasoningBack(model))
         {
             await ErrorResponses.WriteAsync(context, dialect, StatusCodes.Status400BadRequest, CompletionPlan.ReasoningNotPassedBack);
             return;
         }
 
         var plan = CompletionPlan.Create(request, model, _state.Options.Seed, admission.Sequence, _state.Time.GetUtcNow().ToUnixTimeSeconds(), format.Ids,
-            _state.PromptCache.Use(model, request, dialect), reasons: dialect == Dialect.Anthropic ? request.Thinking : CompletionPlan.Reasons(model),
+            _state.PromptCache.Use(model, request, dialect), reasons: reasons,
             callsReason: dialect != Dialect.Anthropic);
         if (!request.Stream)
         {

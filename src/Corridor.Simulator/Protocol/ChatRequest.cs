@@ -44,6 +44,12 @@ internal sealed class ChatRequest
     /// <summary>Anthropic's <c>thinking</c> is <c>enabled</c> (or <c>adaptive</c>): the answer begins with a thinking block.</summary>
     public bool Thinking { get; set; }
 
+    /// <summary>
+    /// <c>thinking</c> is <c>disabled</c>: on the OpenAI endpoints a reasoning model answers without reasoning, as DeepSeek's
+    /// does with its thinking mode switched off (on by default), and wants no reasoning back.
+    /// </summary>
+    public bool ThinkingDisabled { get; set; }
+
     /// <summary>Its <c>budget_tokens</c>, which Anthropic checks.</summary>
     public int? ThinkingBudget { get; set; }
 

@@ -44,7 +44,8 @@ internal static class ChatRequestReader
                     continue;
                 }
 
-                if (dialect == Dialect.Anthropic ? IsOpenAIOnly(property) : property is "system" or "thinking")
+                // thinking is read on the OpenAI endpoints too: DeepSeek's thinking mode is switched by it.
+                if (dialect == Dialect.Anthropic ? IsOpenAIOnly(property) : property is "system")
                 {
                     reader.Skip();
                 }
@@ -135,7 +136,10 @@ internal static class ChatRequestReader
         }
     }
 
-    /// <summary>Anthropic's <c>{"type":"enabled","budget_tokens":N}</c>, <c>{"type":"adaptive"}</c> or <c>{"type":"disabled"}</c>.</summary>
+    /// <summary>
+    /// Anthropic's <c>{"type":"enabled","budget_tokens":N}</c>, <c>{"type":"adaptive"}</c> or <c>{"type":"disabled"}</c>, which
+    /// DeepSeek's OpenAI endpoint reads as its thinking mode's switch too.
+    /// </summary>
     private static void ReadThinking(ref Utf8JsonReader reader, ChatRequest request)
     {
         Expect(ref reader, JsonTokenType.StartObject);
@@ -159,6 +163,7 @@ internal static class ChatRequestReader
         }
 
         request.Thinking = type is "enabled" or "adaptive";
+        request.ThinkingDisabled = type == "disabled";
     }
 
     private static bool IsOpenAIOnly(string property) =>

@@ -340,6 +340,37 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task AnAnthropicClient_SwitchingThinkingOff_OnDeepSeek_GetsNoReasoning_PaysForNone_AndItsToolLoopNeedsNoneBack()
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithReasoner(TestCatalog.Yaml(simulator)));
+        var log = new ResponseLog();
+        var client = live.Anthropic(log: log);
+        var question = new UserMessageParam { Content = "What is the weather in Singapore?" };
+        var ask = AnthropicDialectTests.Ask("deepseek-reasoner", question) with
+        {
+            MaxTokens = 4096,
+            Tools = [AnthropicDialectTests.WeatherTool()],
+            Thinking = new ThinkingConfigDisabled(),
+        };
+
+        var first = await client.Messages.Create(ask).WithTimeout();
+        var firstRow = await live.LedgerRowAsync(log.Last.RequestId!);
+        var streamed = await client.Messages.CreateStreaming(ask).Aggregate().WithTimeout();
+        var second = await client.Messages.Create(ask with { Messages = NextStep(question, first, withReasoning: true) }).WithTimeout();
+        var defaulted = await client.Messages.Create(ask with { Thinking = null }).WithTimeout();
+
+        // Before, thinking was dropped on the way to DeepSeek, whose thinking mode is on by default: the client that switched it
+        // off got a redacted_thinking block and paid for the reasoning in it.
+        Assert.DoesNotContain(first.Content, c => c.TryPickThinking(out _) || c.TryPickRedactedThinking(out _));
+        Assert.DoesNotContain(streamed.Content, c => c.TryPickThinking(out _) || c.TryPickRedactedThinking(out _));
+        Assert.Equal("tool_use", first.StopReason?.Raw());
+        Assert.Equal(first.Usage.OutputTokens, firstRow.OutputTokens);
+        Assert.True(first.Usage.OutputTokens < defaulted.Usage.OutputTokens, $"{first.Usage.OutputTokens} output tokens without thinking, {defaulted.Usage.OutputTokens} with");
+        Assert.Equal("end_turn", second.StopReason?.Raw());
+        Assert.True(defaulted.Content[0].TryPickRedactedThinking(out _));
+    }
+
+    [Fact]
     public async Task ATokenCount_OnDeepSeek_CountsTheReasoningTheLoopsNextStepSendsBack_AsThatStepIsSentIt()
     {
         await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithReasoner(TestCatalog.Yaml(simulator)));

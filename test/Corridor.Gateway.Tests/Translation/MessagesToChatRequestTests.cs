@@ -168,6 +168,21 @@ public sealed class MessagesToChatRequestTests
         TranslationAssert.Body(expectedChatRequest, result);
     }
 
+    [Theory]
+    [InlineData(""","thinking":{"type":"disabled"}""", true, ""","thinking":{"type":"disabled"}""")]
+    [InlineData(""","thinking":{"type":"enabled","budget_tokens":2048}""", true, ""","thinking":{"type":"enabled"}""")]
+    [InlineData(""","thinking":{"type":"adaptive"}""", true, ""","thinking":{"type":"enabled"}""")]
+    [InlineData("", true, "")]
+    [InlineData(""","thinking":{"type":"disabled"}""", false, "")]
+    [InlineData(""","thinking":{"type":"enabled","budget_tokens":2048}""", false, "")]
+    public void Thinking_GoesAsTheUpstreamsSwitch_OnlyToOneThatReadsIt(string thinking, bool thinkingSwitch, string expected)
+    {
+        var result = MessagesToChat.TranslateRequest(Encoding.UTF8.GetBytes(
+            """{"max_tokens":4096,"messages":[{"role":"user","content":"Hi"}]""" + thinking + "}"), Model, thinkingSwitch: thinkingSwitch);
+
+        TranslationAssert.Body("""{"model":"gpt-4.1-up","messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":4096""" + expected + "}", result);
+    }
+
     /// <summary>(request, expected error param, part of the expected message).</summary>
     public static TheoryData<string, string?, string> Errors => new()
     {
