@@ -301,6 +301,13 @@ internal static class ChatToMessages
                     }
                     blocks.Add(new ImageBlock(image));
                     break;
+                case "file":
+                    if (Documents.FromChatFile(part.Element, $"{part.Param}.file", out var document) is { } fileProblem)
+                    {
+                        return fileProblem;
+                    }
+                    blocks.Add(new DocumentBlock(document));
+                    break;
                 default:
                     return Problem.Unsupported($"{part.Param}.type", $"Content part type '{part.Type}'");
             }
@@ -801,6 +808,11 @@ internal static class ChatToMessages
     private sealed record ImageBlock(ImageRef Image) : Block
     {
         public override void Write(Utf8JsonWriter writer) => Image.WriteAnthropicBlock(writer);
+    }
+
+    private sealed record DocumentBlock(Document Document) : Block
+    {
+        public override void Write(Utf8JsonWriter writer) => Document.WriteAnthropicBlock(writer);
     }
 
     private sealed record ToolUseBlock(string Id, string Name, string InputJson) : Block

@@ -8,30 +8,23 @@ namespace Corridor.Gateway.Translation;
 /// </summary>
 internal readonly record struct ImageRef(string? MediaType, string DataOrUrl)
 {
-    private const string DataPrefix = "data:";
-    private const string Base64Marker = ";base64";
-
     public bool IsInline => MediaType is not null;
 
     /// <summary>Reads an OpenAI image URL: a base64 data URL or an http(s) URL.</summary>
     public static Problem? FromUrl(string url, string param, out ImageRef image)
     {
         image = default;
-        if (url.StartsWith(DataPrefix, StringComparison.OrdinalIgnoreCase))
+        if (DataUrl.IsDataUrl(url))
         {
-            var comma = url.IndexOf(',', StringComparison.Ordinal);
-            var meta = comma < 0 ? string.Empty : url[DataPrefix.Length..comma];
-            if (!meta.EndsWith(Base64Marker, StringComparison.OrdinalIgnoreCase))
+            if (!DataUrl.TryRead(url, out var mediaType, out var data))
             {
                 return new Problem($"'{param}' must be a base64 data URL (data:<media type>;base64,<data>) or an http(s) URL.", param);
             }
-            // Parameters such as ";charset=…" may sit between the media type and ";base64".
-            var mediaType = meta[..^Base64Marker.Length].Split(';')[0];
             if (mediaType.Length == 0)
             {
                 return new Problem($"'{param}' must name the image's media type.", param);
             }
-            image = new ImageRef(mediaType, url[(comma + 1)..]);
+            image = new ImageRef(mediaType, data);
             return null;
         }
         if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp))
@@ -80,7 +73,7 @@ internal readonly record struct ImageRef(string? MediaType, string DataOrUrl)
     }
 
     /// <summary>The OpenAI spelling: a data URL for inline data.</summary>
-    public string ToUrl() => IsInline ? $"{DataPrefix}{MediaType}{Base64Marker},{DataOrUrl}" : DataOrUrl;
+    public string ToUrl() => IsInline ? DataUrl.Write(MediaType!, DataOrUrl) : DataOrUrl;
 
     /// <summary>Writes an Anthropic image block.</summary>
     public void WriteAnthropicBlock(Utf8JsonWriter writer)

@@ -40,6 +40,21 @@ public sealed class ChatToMessagesRequestTests
             """
         },
         {
+            "a PDF file part becomes a base64 document block titled with its filename, a plain-text one a text document",
+            """
+            {"messages":[{"role":"user","content":[
+              {"type":"text","text":"Summarise both."},
+              {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0xLjQK","filename":"report.pdf"}},
+              {"type":"file","file":{"file_data":"data:text/plain;charset=utf-8;base64,Q2Fmw6kgbWVudQ=="}}]}]}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"messages":[{"role":"user","content":[
+              {"type":"text","text":"Summarise both."},
+              {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0xLjQK"},"title":"report.pdf"},
+              {"type":"document","source":{"type":"text","media_type":"text/plain","data":"Caf\u00e9 menu"}}]}]}
+            """
+        },
+        {
             "tool calls become tool_use blocks and tool messages merge into one user turn",
             """
             {"messages":[
@@ -293,6 +308,14 @@ public sealed class ChatToMessagesRequestTests
         { """{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"ftp://x/y.png"}}]}]}""", "messages[0].content[0].image_url.url", "data URL or an http(s) URL" },
         { """{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png,abc"}}]}]}""", "messages[0].content[0].image_url.url", "base64 data URL" },
         { """{"messages":[{"role":"system","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}""", "messages[0].content[0].type", "'image_url' here is not supported" },
+        { """{"messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-abc123"}}]}]}""", "messages[0].content[0].file.file_id", "'file_data'" },
+        { """{"messages":[{"role":"user","content":[{"type":"file","file":{"filename":"a.pdf"}}]}]}""", "messages[0].content[0].file.file_data", "is required" },
+        { """{"messages":[{"role":"user","content":[{"type":"file","file":"JVBERi0="}]}]}""", "messages[0].content[0].file", "must be an object" },
+        { """{"messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"JVBERi0xLjQK","filename":"a.pdf"}}]}]}""", "messages[0].content[0].file.file_data", "base64 data URL" },
+        { """{"messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"data:text/csv;base64,YSxiCg==","filename":"a.csv"}}]}]}""", "messages[0].content[0].file.file_data", "'text/csv'" },
+        { """{"messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"data:text/plain;base64,/w==","filename":"a.txt"}}]}]}""", "messages[0].content[0].file.file_data", "UTF-8" },
+        { """{"messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"data:text/plain;base64,%%%","filename":"a.txt"}}]}]}""", "messages[0].content[0].file.file_data", "base64" },
+        { """{"messages":[{"role":"system","content":[{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0="}}]}]}""", "messages[0].content[0].type", "'file' here is not supported" },
         { """{"messages":[{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f"}}]}]}""", "messages[0].tool_calls[0].id", "is required" },
         { """{"messages":[{"role":"tool","content":"x"}]}""", "messages[0].tool_call_id", "is required" },
         { """{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"custom","custom":{"name":"x"}}]}""", "tools[0].type", "'custom' is not supported" },
