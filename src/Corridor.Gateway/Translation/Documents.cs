@@ -30,6 +30,45 @@ internal sealed record Document(bool IsPdf, string Data, string? Title)
         }
         writer.WriteEndObject();
     }
+
+    /// <summary>
+    /// Writes an OpenAI chat <c>file</c> part (a PDF's): OpenAI requires a <c>filename</c> beside <c>file_data</c>, so it is
+    /// the title (with <c>.pdf</c> added when it does not end so), else <c>document.pdf</c>.
+    /// </summary>
+    public void WriteOpenAIPart(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "file");
+        writer.WriteStartObject("file");
+        writer.WriteString("filename", Title is not { Length: > 0 } title ? "document.pdf"
+            : title.EndsWith(".pdf", StringComparison.OrdinalIgnoreCase) ? title : title + ".pdf");
+        writer.WriteString("file_data", DataUrl.Write(PdfMediaType, Data));
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+}
+
+/// <summary>One part of an OpenAI chat user message: text, an image, or a PDF file.</summary>
+internal readonly record struct ChatPart(string? Text, ImageRef Image = default, Document? File = null)
+{
+    public void Write(Utf8JsonWriter writer)
+    {
+        if (File is { } file)
+        {
+            file.WriteOpenAIPart(writer);
+        }
+        else if (Text is null)
+        {
+            Image.WriteOpenAIPart(writer);
+        }
+        else
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", "text");
+            writer.WriteString("text", Text);
+            writer.WriteEndObject();
+        }
+    }
 }
 
 /// <summary>Reads documents from one dialect's content and writes them in the other's.</summary>
@@ -80,6 +119,140 @@ internal static class Documents
         document = new Document(IsPdf: false, text, filename);
         return null;
     }
+
+    /// <summary>
+    /// Reads an Anthropic <c>document</c> block (<paramref name="param"/> names it) into the chat parts that say it: a
+    /// <c>base64</c> PDF a <c>file</c> part (its <c>context</c> a text part before it), a <c>text</c> source a text part, a
+    /// <c>content</c> source its text and image parts; the <c>title</c> and <c>context</c> of the last two head them
+    /// (<see cref="Heading"/>). A <c>url</c> source would make Corridor fetch an address the client chose, and a <c>file</c>
+    /// source names a file uploaded to Anthropic: both are refused, and so are <c>citations</c>, which an OpenAI-kind
+    /// model cannot give.
+    /// </summary>
+    public static Problem? FromAnthropicBlock(JsonElement block, string param, List<ChatPart> parts)
+    {
+        if (block.TryGet("citations", out var citations) && citations.ValueKind == JsonValueKind.Object
+            && citations.TryGet("enabled", out var enabled) && enabled.ValueKind == JsonValueKind.True)
+        {
+            return new Problem($"'{param}.citations' is not supported for this model: its upstream cannot cite passages of a document.", $"{param}.citations");
+        }
+        if (block.OptionalString("title", $"{param}.title", out var title) is { } titleProblem)
+        {
+            return titleProblem;
+        }
+        if (block.OptionalString("context", $"{param}.context", out var context) is { } contextProblem)
+        {
+            return contextProblem;
+        }
+        var sourceParam = $"{param}.source";
+        if (!block.TryGet("source", out var source) || source.ValueKind != JsonValueKind.Object)
+        {
+            return Problem.WrongType(sourceParam, "an object");
+        }
+        if (source.RequiredString("type", $"{sourceParam}.type", out var type) is { } typeProblem)
+        {
+            return typeProblem;
+        }
+        var heading = Heading(title, context);
+        switch (type)
+        {
+            case "base64":
+            {
+                if (source.RequiredString("media_type", $"{sourceParam}.media_type", out var mediaType) is { } p1)
+                {
+                    return p1;
+                }
+                if (!mediaType.Equals(Document.PdfMediaType, StringComparison.OrdinalIgnoreCase))
+                {
+                    return new Problem($"A base64 document of media type '{mediaType}' is not supported: send a PDF ({Document.PdfMediaType}), or text in a 'text' source.", $"{sourceParam}.media_type");
+                }
+                if (source.RequiredString("data", $"{sourceParam}.data", out var data) is { } p2)
+                {
+                    return p2;
+                }
+                if (context is { Length: > 0 })
+                {
+                    parts.Add(new ChatPart(Heading(null, context)));
+                }
+                parts.Add(new ChatPart(null, File: new Document(IsPdf: true, data, title)));
+                return null;
+            }
+            case "text":
+            {
+                if (source.RequiredString("data", $"{sourceParam}.data", out var text) is { } p3)
+                {
+                    return p3;
+                }
+                parts.Add(new ChatPart(heading is null ? text : $"{heading}\n\n{text}"));
+                return null;
+            }
+            case "content":
+                return FromContentSource(source, sourceParam, heading, parts);
+            case "url":
+                return new Problem("A document given by URL is not supported for this model: Corridor does not fetch addresses for clients. Send its content in a 'base64' or 'text' source.", $"{sourceParam}.type");
+            case "file":
+                return new Problem("A document given by file id is not supported for this model: the id names a file uploaded to Anthropic, which its upstream cannot read. Send its content in a 'base64' or 'text' source.", $"{sourceParam}.type");
+            default:
+                return Problem.Unsupported($"{sourceParam}.type", $"Document source type '{type}'");
+        }
+    }
+
+    /// <summary>A <c>content</c> source: a string, or text and image blocks.</summary>
+    private static Problem? FromContentSource(JsonElement source, string param, string? heading, List<ChatPart> parts)
+    {
+        if (!source.TryGet("content", out var content))
+        {
+            return Problem.Missing($"{param}.content");
+        }
+        if (MessageContent.Read(content, $"{param}.content", "block", out var text, out var blocks) is { } problem)
+        {
+            return problem;
+        }
+        if (heading is not null)
+        {
+            parts.Add(new ChatPart(heading));
+        }
+        if (text is not null)
+        {
+            parts.Add(new ChatPart(text));
+            return null;
+        }
+        foreach (var block in blocks)
+        {
+            switch (block.Type)
+            {
+                case "text":
+                    if (block.Element.RequiredString("text", $"{block.Param}.text", out var blockText) is { } textProblem)
+                    {
+                        return textProblem;
+                    }
+                    parts.Add(new ChatPart(blockText));
+                    break;
+                case "image":
+                    block.Element.TryGet("source", out var imageSource);
+                    if (ImageRef.FromAnthropicSource(imageSource, $"{block.Param}.source", out var image) is { } imageProblem)
+                    {
+                        return imageProblem;
+                    }
+                    parts.Add(new ChatPart(null, image));
+                    break;
+                default:
+                    return Problem.Unsupported($"{block.Param}.type", $"Content block type '{block.Type}' here");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// What a document's <c>title</c> and <c>context</c> become in a chat prompt, which has no place for them: a line
+    /// <c>Document title: …</c> and a line <c>Document context: …</c> before its text; null when it has neither.
+    /// </summary>
+    private static string? Heading(string? title, string? context) => (title is { Length: > 0 }, context is { Length: > 0 }) switch
+    {
+        (true, true) => $"Document title: {title}\nDocument context: {context}",
+        (true, false) => $"Document title: {title}",
+        (false, true) => $"Document context: {context}",
+        _ => null,
+    };
 
     /// <summary>The UTF-8 text base64 <paramref name="data"/> holds (a leading byte order mark left out); null when it is not base64 of UTF-8.</summary>
     private static string? DecodeText(string data)

@@ -6,8 +6,9 @@ namespace Corridor.Gateway.Translation;
 /// <summary>
 /// The client speaks Anthropic Messages, the upstream is OpenAI-kind (OpenAI, Azure OpenAI, DeepSeek, local
 /// servers). Fields the upstream has no counterpart for (<c>top_k</c>, <c>cache_control</c>, …; <c>thinking</c>, but for
-/// DeepSeek's switch) are dropped; content it cannot take (documents, server tools, images inside tool results) is refused. The model's
-/// reasoning (DeepSeek's <c>reasoning_content</c>) reaches the client in a block Corridor signs or seals
+/// DeepSeek's switch) are dropped; content it cannot take (documents by URL or file id, citations, server tools, images
+/// and documents inside tool results) is refused. The model's reasoning (DeepSeek's <c>reasoning_content</c>) reaches the
+/// client in a block Corridor signs or seals
 /// (<see cref="ReasoningSeal"/>), and comes back from it as the assistant message's <c>reasoning_content</c>.
 /// </summary>
 internal static class MessagesToChat
@@ -210,7 +211,7 @@ internal static class MessagesToChat
         {
             return shapeProblem;
         }
-        var parts = new List<(string? Text, ImageRef Image)>();
+        var parts = new List<ChatPart>();
         foreach (var block in blocks)
         {
             Problem? problem = null;
@@ -218,12 +219,15 @@ internal static class MessagesToChat
             {
                 case "text":
                     problem = block.Element.RequiredString("text", $"{block.Param}.text", out var blockText);
-                    parts.Add((blockText, default));
+                    parts.Add(new ChatPart(blockText));
                     break;
                 case "image":
                     block.Element.TryGet("source", out var source);
                     problem = ImageRef.FromAnthropicSource(source, $"{block.Param}.source", out var image);
-                    parts.Add((null, image));
+                    parts.Add(new ChatPart(null, image));
+                    break;
+                case "document":
+                    problem = Documents.FromAnthropicBlock(block.Element, block.Param, parts);
                     break;
                 case "tool_result":
                     problem = WriteToolMessage(block.Element, block.Param, writer);
@@ -237,7 +241,7 @@ internal static class MessagesToChat
                 return problem;
             }
         }
-        if (parts is [(string single, _)])
+        if (parts is [{ Text: { } single }])
         {
             WriteTextMessage(writer, "user", single);
         }
@@ -246,17 +250,9 @@ internal static class MessagesToChat
             writer.WriteStartObject();
             writer.WriteString("role", "user");
             writer.WriteStartArray("content");
-            foreach (var (partText, image) in parts)
+            foreach (var part in parts)
             {
-                if (partText is null)
-                {
-                    image.WriteOpenAIPart(writer);
-                    continue;
-                }
-                writer.WriteStartObject();
-                writer.WriteString("type", "text");
-                writer.WriteString("text", partText);
-                writer.WriteEndObject();
+                part.Write(writer);
             }
             writer.WriteEndArray();
             writer.WriteEndObject();

@@ -48,6 +48,60 @@ public sealed class MessagesToChatRequestTests
             """
         },
         {
+            "a base64 PDF document becomes a file part named after its title, its context a text part before it; a PDF without a title is document.pdf",
+            """
+            {"max_tokens":10,"messages":[{"role":"user","content":[
+              {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0xLjQK"},"title":"Q3 report","context":"The board pack.",
+               "citations":{"enabled":false},"cache_control":{"type":"ephemeral"}},
+              {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="},"title":"scan.PDF"},
+              {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="}},
+              {"type":"text","text":"Compare them."}]}]}
+            """,
+            """
+            {"model":"gpt-4.1-up","messages":[{"role":"user","content":[
+              {"type":"text","text":"Document context: The board pack."},
+              {"type":"file","file":{"filename":"Q3 report.pdf","file_data":"data:application/pdf;base64,JVBERi0xLjQK"}},
+              {"type":"file","file":{"filename":"scan.PDF","file_data":"data:application/pdf;base64,JVBERi0="}},
+              {"type":"file","file":{"filename":"document.pdf","file_data":"data:application/pdf;base64,JVBERi0="}},
+              {"type":"text","text":"Compare them."}]}],
+             "max_completion_tokens":10}
+            """
+        },
+        {
+            "a plain-text document becomes a text part headed by its title and context; alone, it is the message's text",
+            """
+            {"max_tokens":10,"messages":[
+              {"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"Line one.\nLine two."},"title":"Notes","context":"From the wiki."}]},
+              {"role":"assistant","content":"Read."},
+              {"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"Untitled."}},{"type":"text","text":"And this?"}]}]}
+            """,
+            """
+            {"model":"gpt-4.1-up","messages":[
+              {"role":"user","content":"Document title: Notes\nDocument context: From the wiki.\n\nLine one.\nLine two."},
+              {"role":"assistant","content":"Read."},
+              {"role":"user","content":[{"type":"text","text":"Untitled."},{"type":"text","text":"And this?"}]}],
+             "max_completion_tokens":10}
+            """
+        },
+        {
+            "a content document becomes its text and image parts, headed by its title",
+            """
+            {"max_tokens":10,"messages":[{"role":"user","content":[
+              {"type":"document","title":"Slides","source":{"type":"content","content":[
+                {"type":"text","text":"Slide one."},
+                {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]}},
+              {"type":"document","source":{"type":"content","content":"Just text."}}]}]}
+            """,
+            """
+            {"model":"gpt-4.1-up","messages":[{"role":"user","content":[
+              {"type":"text","text":"Document title: Slides"},
+              {"type":"text","text":"Slide one."},
+              {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}},
+              {"type":"text","text":"Just text."}]}],
+             "max_completion_tokens":10}
+            """
+        },
+        {
             "tool_use blocks become tool_calls and tool_result blocks become tool messages before the user text",
             """
             {"max_tokens":10,"messages":[
@@ -194,7 +248,15 @@ public sealed class MessagesToChatRequestTests
         { """{"max_tokens":10,"messages":[{"role":"user"}]}""", "messages[0].content", "is required" },
         { """{"max_tokens":10,"messages":[{"role":"user","content":7}]}""", "messages[0].content", "must be a string or an array" },
         { """{"max_tokens":10,"messages":[{"role":"user","content":[{"text":"no type"}]}]}""", "messages[0].content[0]", "with a 'type'" },
-        { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="}}]}]}""", "messages[0].content[0].type", "'document' is not supported" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://example.com/a.pdf"}}]}]}""", "messages[0].content[0].source.type", "does not fetch" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"file","file_id":"file_011"}}]}]}""", "messages[0].content[0].source.type", "file id" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]}]}""", "messages[0].content[0].source.media_type", "'image/png'" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf"}}]}]}""", "messages[0].content[0].source.data", "is required" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"},"citations":{"enabled":true}}]}]}""", "messages[0].content[0].citations", "citations" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"content","content":[{"type":"document","source":{"type":"text","data":"x"}}]}}]}]}""", "messages[0].content[0].source.content[0].type", "'document' here is not supported" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"document"}]}]}""", "messages[0].content[0].source", "must be an object" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="},"title":7}]}]}""", "messages[0].content[0].title", "must be a string" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]}]}""", "messages[0].content[0].content[0].type", "'document' here is not supported" },
         { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"file_1"}}]}]}""", "messages[0].content[0].source.type", "'file' is not supported" },
         { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"image"}]}]}""", "messages[0].content[0].source", "must be an object" },
         { """{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{"type":"url","url":"https://x/y.png"}}]}]}]}""", "messages[0].content[0].content[0].type", "'image' here is not supported" },
