@@ -549,14 +549,24 @@ internal static partial class ResponsesToChat
                 writer.WriteEndObject();
                 return null;
             case "input_file":
+                // Served as a chat file part: by its content only. A file id would name a file Corridor does not keep (its
+                // files hold batch input only), and a URL one it would fetch for the client.
                 if (element.TryGet("file_url", out _))
                 {
-                    return new Problem("A file must be given by its 'file_data' or 'file_id': chat models do not fetch files by URL.", $"{part.Param}.file_url");
+                    return new Problem("A file must be given by its 'file_data': Corridor does not fetch files by URL.", $"{part.Param}.file_url");
+                }
+                if (element.TryGet("file_id", out _))
+                {
+                    return new Problem("A file must be given by its 'file_data': Corridor does not keep files.", $"{part.Param}.file_id");
+                }
+                if (!element.TryGet("file_data", out _))
+                {
+                    return Problem.Missing($"{part.Param}.file_data");
                 }
                 writer.WriteStartObject();
                 writer.WriteString("type", "file");
                 writer.WriteStartObject("file");
-                foreach (var name in (ReadOnlySpan<string>)["file_data", "file_id", "filename"])
+                foreach (var name in (ReadOnlySpan<string>)["file_data", "filename"])
                 {
                     if (element.TryGet(name, out var value))
                     {

@@ -49,6 +49,22 @@ public sealed class ResponsesToChatTests
     }
 
     [Fact]
+    public void AnInputFile_IsAChatFilePart_WithItsDataAndFilename()
+    {
+        var result = Request("""
+            {"model":"gpt-4.1","input":[{"role":"user","content":[
+               {"type":"input_file","filename":"report.pdf","file_data":"data:application/pdf;base64,JVBERi0xLjQK"},
+               {"type":"input_text","text":"Summarise it."}]}]}
+            """);
+
+        TranslationAssert.Body("""
+            {"model":"gpt-4.1","messages":[{"role":"user","content":[
+               {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0xLjQK","filename":"report.pdf"}},
+               {"type":"text","text":"Summarise it."}]}]}
+            """, result);
+    }
+
+    [Fact]
     public void AReasoningItemsText_IsTheReasoningContentOfTheAssistantTurnItBegins_AndReasoningNoTurnFollowsIsLeftOut()
     {
         // A stateless tool loop sends back each response's output items: reasoning, then the answer and its calls.
@@ -163,6 +179,9 @@ public sealed class ResponsesToChatTests
     [InlineData("""{"model":"m","input":42}""", "input", "must be a string or an array")]
     [InlineData("""{"model":"m","input":[{"role":"robot","content":"x"}]}""", "input[0].role", "must be 'user'")]
     [InlineData("""{"model":"m","input":[{"role":"user","content":[{"type":"input_image","file_id":"file-1"}]}]}""", "input[0].content[0].image_url", "does not keep files")]
+    [InlineData("""{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]}""", "input[0].content[0].file_id", "does not keep files")]
+    [InlineData("""{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_url":"https://example.com/a.pdf"}]}]}""", "input[0].content[0].file_url", "does not fetch")]
+    [InlineData("""{"model":"m","input":[{"role":"user","content":[{"type":"input_file","filename":"a.pdf"}]}]}""", "input[0].content[0].file_data", "is required")]
     [InlineData("""{"model":"m","input":[{"role":"user","content":[{"type":"input_audio"}]}]}""", "input[0].content[0].type", "'input_audio' is not supported")]
     [InlineData("""{"model":"m","input":[{"type":"function_call","name":"f","arguments":"{}"}]}""", "input[0].call_id", "'input[0].call_id' is required")]
     [InlineData("""{"model":"m","input":"x","max_output_tokens":0}""", "max_output_tokens", "positive integer")]
