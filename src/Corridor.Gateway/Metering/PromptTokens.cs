@@ -7,14 +7,13 @@ namespace Corridor.Gateway.Metering;
 /// counts them: each message costs three tokens plus its text (role, content, name, a tool call's name and arguments), and
 /// the answer's priming three more; each tool, the tokens of its definition. For a deployment that cannot count tokens itself
 /// (OpenAI-kind upstreams have no such endpoint). Exact for plain text on GPT-4o and GPT-4.1 (one user message "Hello" is
-/// 8, as OpenAI reports it); an estimate otherwise: tool definitions are counted as their JSON, and an image as 85 tokens,
-/// OpenAI's base cost for one, whatever its size.
+/// 8, as OpenAI reports it); an estimate otherwise: tool definitions are counted as their JSON, and an image or a file (a
+/// document) as the media it is (<see cref="MediaTokens"/>), not as its base64.
 /// </summary>
 internal static class PromptTokens
 {
     private const int PerMessage = 3;
     private const int Priming = 3;
-    private const int PerImage = 85;
 
     /// <summary>The prompt tokens of <paramref name="chatRequest"/>, a chat completions body (as the translation writes it).</summary>
     public static long CountChat(ReadOnlySpan<byte> chatRequest)
@@ -53,7 +52,8 @@ internal static class PromptTokens
         return tokens;
     }
 
-    /// <summary>The tokens of the text of one message, walked to its end: every string but a part's type and an image's address.</summary>
+    /// <summary>The tokens of the text of one message, walked to its end: every string but a part's type and an image's address; a
+    /// file's data as the document it is.</summary>
     private static long CountText(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -64,16 +64,21 @@ internal static class PromptTokens
         var depth = reader.CurrentDepth;
         long tokens = 0;
         var counts = true;
+        var isFile = false;
         while (reader.Read() && reader.CurrentDepth > depth)
         {
             switch (reader.TokenType)
             {
                 case JsonTokenType.PropertyName:
                     counts = !(reader.ValueTextEquals("type"u8) || reader.ValueTextEquals("url"u8) || reader.ValueTextEquals("detail"u8));
+                    isFile = reader.ValueTextEquals("file_data"u8);
                     if (reader.ValueTextEquals("image_url"u8))
                     {
-                        tokens += PerImage;
+                        tokens += MediaTokens.PerImage;
                     }
+                    break;
+                case JsonTokenType.String when isFile && !reader.ValueIsEscaped && MediaTokens.OfDataUrl(reader.ValueSpan) is { } fileTokens:
+                    tokens += fileTokens;
                     break;
                 case JsonTokenType.String when counts:
                     tokens += TokenCounter.Count(reader.GetString()!);

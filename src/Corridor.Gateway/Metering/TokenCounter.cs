@@ -7,8 +7,8 @@ namespace Corridor.Gateway.Metering;
 /// Counts tokens where an upstream did not (a stream cut before its usage arrived): OpenAI's o200k_base encoding
 /// (GPT-4o, GPT-4.1), from Microsoft.ML.Tokenizers. Exact for those models; for other vendors' models an estimate, which
 /// is why such ledger rows are marked estimated. The vocabulary loads on first use (or at <see cref="WarmUp"/>).
-/// Very large bodies (base64 images) are estimated at four bytes a token instead: their real count depends on the image,
-/// not its encoding, and tokenizing megabytes would hold the request's end for long. Counting never throws: should the
+/// Very large texts are estimated at four bytes a token instead: tokenizing megabytes would hold the request's end for
+/// long (a prompt's images and documents are counted as what they are before, <see cref="MediaTokens"/>). Counting never throws: should the
 /// tokenizer fail (its vocabulary not loading, say), the same four bytes a token stand in, so metering always settles.
 /// </summary>
 internal static class TokenCounter
@@ -57,9 +57,6 @@ internal static class TokenCounter
         }
         return sample.IsEmpty ? (utf8.Length + 3) / 4 : (long)Math.Round((double)CountUtf8(sample) * utf8.Length / sample.Length);
     }
-
-    /// <summary>How many of <paramref name="utf8Bytes"/> bytes <see cref="CountUtf8"/> gives the tokenizer.</summary>
-    public static int TokenizedBytes(int utf8Bytes) => utf8Bytes > MaxTokenizedBytes ? 0 : utf8Bytes;
 
     /// <summary>The tokens of UTF-8 text; above <paramref name="maxTokenizedBytes"/> estimated at four bytes a token instead.</summary>
     public static long CountUtf8(ReadOnlySpan<byte> utf8, int maxTokenizedBytes = MaxTokenizedBytes) =>

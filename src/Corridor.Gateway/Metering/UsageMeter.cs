@@ -125,7 +125,7 @@ internal sealed class UsageMeter(int retainChars)
 
     /// <summary>
     /// Ensures token counts exist: when the upstream reported none, estimates both with a tokenizer
-    /// (<see cref="TokenCounter"/>); when its output count is only provisional (a stream cut before its final usage),
+    /// (<see cref="TokenCounter"/>; the prompt's images and documents as what they are, <see cref="MediaTokens"/>); when its output count is only provisional (a stream cut before its final usage),
     /// estimates the output from what was sent, never below what the upstream counted. Output is never estimated above
     /// <paramref name="maxOutputTokens"/>, the most the upstream could have produced. Returns whether anything was estimated.
     /// </summary>
@@ -138,7 +138,7 @@ internal sealed class UsageMeter(int retainChars)
         var estimatedOutput = Math.Min(EstimateOutput(), maxOutputTokens);
         if (!Reported)
         {
-            InputTokens = TokenCounter.CountUtf8(requestBody);
+            InputTokens = MediaTokens.EstimatePrompt(requestBody);
             OutputTokens = estimatedOutput;
             return true;
         }
@@ -151,11 +151,11 @@ internal sealed class UsageMeter(int retainChars)
     }
 
     /// <summary>
-    /// How much text <see cref="EstimateIfMissing"/> would give the tokenizer now, in bytes or characters: none when the
-    /// upstream's usage is final. Lets the caller move a large estimate off a thread that must not wait.
+    /// How much text <see cref="EstimateIfMissing"/> would read now, in bytes or characters (the whole request body, which
+    /// it walks for its media before it tokenizes the rest): none when the upstream's usage is final. Lets the caller move a large estimate off a thread that must not wait.
     /// </summary>
     public int EstimateSize(int requestBodyBytes) =>
-        Reported && !OutputProvisional ? 0 : (Reported ? 0 : TokenCounter.TokenizedBytes(requestBodyBytes)) + (_text?.Length ?? 0);
+        Reported && !OutputProvisional ? 0 : (Reported ? 0 : requestBodyBytes) + (_text?.Length ?? 0);
 
     /// <summary>
     /// The tokens of the output seen: the retained text counted by the tokenizer and scaled up to all the characters

@@ -1,0 +1,85 @@
+using System.Text;
+using Corridor.Gateway.Metering;
+using Corridor.Testing;
+
+namespace Corridor.Gateway.Tests.Metering;
+
+/// <summary>
+/// A prompt's documents and images are estimated as what they are, not as their base64: a PDF 1,500 tokens a page, plain
+/// text its text, an image 85 tokens; both in Corridor's token count (a translated chat prompt) and in the estimate of a
+/// prompt whose usage the upstream never reported (either dialect's body).
+/// </summary>
+public sealed class MediaTokensTests
+{
+    private static readonly string ThreePages = Convert.ToBase64String(TestPdf.Make("One.", "Two.", "Three."));
+
+    private static string ChatWithFile(string fileData) =>
+        $$$"""{"model":"gpt-4.1","messages":[{"role":"user","content":[{"type":"text","text":"Summarise this report."},{"type":"file","file":{"filename":"report.pdf","file_data":"{{{fileData}}}"}}]}]}""";
+
+    [Fact]
+    public void ATokenCount_CountsAPdfFilePart_At1500TokensForEachOfItsPages()
+    {
+        var withPdf = PromptTokens.CountChat(Encoding.UTF8.GetBytes(ChatWithFile("data:application/pdf;base64," + ThreePages)));
+        var without = PromptTokens.CountChat(Encoding.UTF8.GetBytes(ChatWithFile("")));
+
+        Assert.Equal(without + 3 * MediaTokens.PerPdfPage, withPdf);
+    }
+
+    [Fact]
+    public void ATokenCount_CountsAPlainTextFilePart_AsItsText()
+    {
+        const string Text = "The quarterly figures rose by four per cent, led by the northern region.";
+        var withText = PromptTokens.CountChat(Encoding.UTF8.GetBytes(ChatWithFile("data:text/plain;base64," + Convert.ToBase64String(Encoding.UTF8.GetBytes(Text)))));
+        var without = PromptTokens.CountChat(Encoding.UTF8.GetBytes(ChatWithFile("")));
+
+        Assert.Equal(without + TokenCounter.Count(Text), withText);
+    }
+
+    [Fact]
+    public void APdfWhosePageObjectsCannotBeSeen_CountsAPagePer50KiB()
+    {
+        // Page objects packed in compressed object streams: nothing in the bytes says "/Type /Page".
+        var packed = new byte[120 * 1024];
+        new Random(7).NextBytes(packed);
+        "%PDF-1.7\n"u8.CopyTo(packed);
+
+        Assert.Equal(3 * MediaTokens.PerPdfPage, MediaTokens.OfBase64(Encoding.ASCII.GetBytes(Convert.ToBase64String(packed)), "application/pdf"));
+    }
+
+    [Theory]
+    [InlineData("<< /Type /Page /Parent 2 0 R >>", 1)]
+    [InlineData("<</Type/Page/Parent 2 0 R>><</Type\n/Page>>", 2)]
+    [InlineData("<< /Type /Pages /Count 2 >> << /Subtype /Type1 >> << /Type /PageLabel >>", 0)]
+    public void PdfPages_AreItsPageObjects_NotThePageTreesNodes(string pdf, int pages) =>
+        Assert.Equal(pages, MediaTokens.PdfPages(Encoding.ASCII.GetBytes(pdf)));
+
+    [Fact]
+    public void AnUnreportedPrompt_WithAnAnthropicPdfDocumentAndImage_IsEstimatedAsThem_NotAsTheirBase64()
+    {
+        var image = Convert.ToBase64String(new byte[30_000]);
+        string Body(string pdf, string png) =>
+            $$$"""{"model":"gpt-4.1","max_tokens":100,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"{{{pdf}}}"},"title":"Report"},{"type":"image","source":{"data":"{{{png}}}","media_type":"image/png","type":"base64"}},{"type":"text","text":"Summarise it."}]}]}""";
+        var meter = new UsageMeter(0);
+
+        Assert.True(meter.EstimateIfMissing(Encoding.UTF8.GetBytes(Body(ThreePages, image))));
+
+        Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(Body("", ""))) + 3 * MediaTokens.PerPdfPage + MediaTokens.PerImage, meter.InputTokens);
+    }
+
+    [Fact]
+    public void AnUnreportedPrompt_WithAChatFile_IsEstimatedAsItsPages_AndItsPlainTextDocumentsAsText()
+    {
+        // A base64 data URL, its slashes escaped as some JSON writers escape them.
+        var escaped = ChatWithFile("data:application/pdf;base64," + ThreePages).Replace("/", "\\/", StringComparison.Ordinal);
+        const string TextDocument = """{"model":"gpt-4.1","max_tokens":100,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"Plain text is read as it is."}}]}]}""";
+        var file = new UsageMeter(0);
+        var text = new UsageMeter(0);
+
+        file.EstimateIfMissing(Encoding.UTF8.GetBytes(escaped));
+        text.EstimateIfMissing(Encoding.UTF8.GetBytes(TextDocument));
+
+        var withoutFile = ChatWithFile("").Replace("/", "\\/", StringComparison.Ordinal);
+        Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(withoutFile)) + 3 * MediaTokens.PerPdfPage, file.InputTokens);
+        Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(TextDocument)), text.InputTokens);
+    }
+}
