@@ -108,6 +108,27 @@ public sealed class GenerationTests
     }
 
     [Fact]
+    public void Reader_CountsADocumentsNameButNotItsBase64_InEitherDialect()
+    {
+        const string Pdf = "JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSPj4Kc3RyZWFtCng=";
+        var chat = $$$"""
+            {"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"12345678"},
+              {"type":"file","file":{"filename":"a.pdf","file_data":"data:application/pdf;base64,{{{Pdf}}}"}}]}]}
+            """;
+        var messages = $$$"""
+            {"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"12345678"},
+              {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"{{{Pdf}}}"},"title":"a.pdf"}]}]}
+            """;
+
+        Assert.True(ChatRequestReader.TryRead(Encoding.UTF8.GetBytes(chat), Dialect.OpenAI, out var openAI, out _));
+        Assert.True(ChatRequestReader.TryRead(Encoding.UTF8.GetBytes(messages), Dialect.Anthropic, out var anthropic, out _));
+
+        // 3 priming + 4 for the message + (8 + 5 characters) / 4.
+        Assert.Equal(3 + 4 + 4, openAI.PromptTokens);
+        Assert.Equal(openAI.PromptTokens, anthropic.PromptTokens);
+    }
+
+    [Fact]
     public void Reader_HashesUnescapedText_SoEscapingDoesNotChangeTheAnswer()
     {
         Assert.True(ChatRequestReader.TryRead("""{"model":"m","messages":[{"role":"user","content":"A\u00e9"}]}"""u8, Dialect.OpenAI, out var escaped, out _));

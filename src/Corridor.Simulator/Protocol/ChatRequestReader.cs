@@ -296,7 +296,8 @@ internal static class ChatRequestReader
 
     /// <summary>
     /// Walks one value (a message, a content array, a string) to its end, counting and hashing the
-    /// text a model would read; ids, types, names and binary data do not count.
+    /// text a model would read; ids, types, names and binary data (an image's or a document's base64: Anthropic's
+    /// <c>data</c>, OpenAI's <c>url</c> and <c>file_data</c>) do not count.
     /// </summary>
     private static MessageText ReadText(ref Utf8JsonReader reader)
     {
@@ -389,7 +390,7 @@ internal static class ChatRequestReader
         reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("name"u8) || reader.ValueTextEquals("tool_call_id"u8)
         || reader.ValueTextEquals("tool_use_id"u8) || reader.ValueTextEquals("url"u8) || reader.ValueTextEquals("data"u8)
         || reader.ValueTextEquals("media_type"u8) || reader.ValueTextEquals("detail"u8) || reader.ValueTextEquals("signature"u8)
-        || reader.ValueTextEquals("file_id"u8) || reader.ValueTextEquals("format"u8);
+        || reader.ValueTextEquals("file_id"u8) || reader.ValueTextEquals("file_data"u8) || reader.ValueTextEquals("format"u8);
 
     private static MessageRole ReadRole(ref Utf8JsonReader reader) =>
         reader.TokenType != JsonTokenType.String ? MessageRole.Other
