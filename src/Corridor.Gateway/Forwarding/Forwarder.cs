@@ -58,8 +58,10 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 thinkingSwitch: target.TakesThinkingSwitch);
             if (body.Error is { } translationError)
             {
-                // This deployment cannot express the request; another vendor's might.
-                lastError = GatewayError.Invalid(translationError, body.ErrorParam);
+                // This deployment cannot express the request; another vendor's might. A Responses client is told the
+                // parameter it sent, not the one of the chat request made of it.
+                lastError = GatewayError.Invalid(translationError,
+                    call.Responses is not null && body.ErrorParam is { } param ? ResponsesToChat.ResponsesParam(param) : body.ErrorParam);
                 continue;
             }
             if (attempts++ > 0 && !routes.RetryBudget.TryRetry(time.GetUtcNow()))

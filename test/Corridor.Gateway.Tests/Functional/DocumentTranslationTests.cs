@@ -132,6 +132,27 @@ public sealed class DocumentTranslationTests(RelayedGatewayFixture fixture) : IC
     }
 
     [Fact]
+    public async Task AResponsesClientsInputFileAClaudeModelCannotRead_IsA400NamingTheResponsesParameter()
+    {
+#pragma warning disable OPENAI001 // the SDK marks its Responses client experimental
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Live.OpenAI().GetResponsesClient().CreateResponseAsync(
+            new OpenAI.Responses.CreateResponseOptions("claude-sonnet-4",
+            [
+                OpenAI.Responses.ResponseItem.CreateUserMessageItem(
+                [
+                    OpenAI.Responses.ResponseContentPart.CreateInputFilePart(BinaryData.FromString("a,b\n1,2\n"), "text/csv", "table.csv"),
+                ]),
+            ]))).WithTimeout();
+#pragma warning restore OPENAI001
+
+        Assert.Equal(400, refused.Status);
+        using var body = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
+        // The client sent no 'messages': the chat request the gateway made of its input did.
+        Assert.Equal("input", body.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.Contains("'text/csv'", body.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AFileById_OrADocumentByUrl_IsA400NamingIt_AndNothingReachesTheUpstream()
     {
         var sentBefore = fixture.Relay.SentBodies().Count;
