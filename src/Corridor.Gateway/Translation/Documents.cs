@@ -51,6 +51,21 @@ internal sealed record Document(bool IsPdf, string Data, string? Title)
 /// <summary>One part of an OpenAI chat user message: text, an image, or a PDF file.</summary>
 internal readonly record struct ChatPart(string? Text, ImageRef Image = default, Document? File = null)
 {
+    /// <summary>An Anthropic <c>text</c> or <c>image</c> block as the chat part that says the same.</summary>
+    public static Problem? FromAnthropicBlock(ContentPart block, out ChatPart part)
+    {
+        if (block.Type == "text")
+        {
+            var textProblem = block.Element.RequiredString("text", $"{block.Param}.text", out var text);
+            part = new ChatPart(text);
+            return textProblem;
+        }
+        block.Element.TryGet("source", out var source);
+        var imageProblem = ImageRef.FromAnthropicSource(source, $"{block.Param}.source", out var image);
+        part = new ChatPart(null, image);
+        return imageProblem;
+    }
+
     public void Write(Utf8JsonWriter writer)
     {
         if (File is { } file)
@@ -203,9 +218,9 @@ internal static class Documents
         {
             return Problem.Missing($"{param}.content");
         }
-        if (MessageContent.Read(content, $"{param}.content", "block", out var text, out var blocks) is { } problem)
+        if (MessageContent.Read(content, $"{param}.content", "block", out var text, out var blocks) is { } shapeProblem)
         {
-            return problem;
+            return shapeProblem;
         }
         if (heading is not null)
         {
@@ -218,26 +233,15 @@ internal static class Documents
         }
         foreach (var block in blocks)
         {
-            switch (block.Type)
+            if (block.Type is not ("text" or "image"))
             {
-                case "text":
-                    if (block.Element.RequiredString("text", $"{block.Param}.text", out var blockText) is { } textProblem)
-                    {
-                        return textProblem;
-                    }
-                    parts.Add(new ChatPart(blockText));
-                    break;
-                case "image":
-                    block.Element.TryGet("source", out var imageSource);
-                    if (ImageRef.FromAnthropicSource(imageSource, $"{block.Param}.source", out var image) is { } imageProblem)
-                    {
-                        return imageProblem;
-                    }
-                    parts.Add(new ChatPart(null, image));
-                    break;
-                default:
-                    return Problem.Unsupported($"{block.Param}.type", $"Content block type '{block.Type}' here");
+                return Problem.Unsupported($"{block.Param}.type", $"Content block type '{block.Type}' here");
             }
+            if (ChatPart.FromAnthropicBlock(block, out var part) is { } problem)
+            {
+                return problem;
+            }
+            parts.Add(part);
         }
         return null;
     }

@@ -217,14 +217,9 @@ internal static class MessagesToChat
             Problem? problem = null;
             switch (block.Type)
             {
-                case "text":
-                    problem = block.Element.RequiredString("text", $"{block.Param}.text", out var blockText);
-                    parts.Add(new ChatPart(blockText));
-                    break;
-                case "image":
-                    block.Element.TryGet("source", out var source);
-                    problem = ImageRef.FromAnthropicSource(source, $"{block.Param}.source", out var image);
-                    parts.Add(new ChatPart(null, image));
+                case "text" or "image":
+                    problem = ChatPart.FromAnthropicBlock(block, out var part);
+                    parts.Add(part);
                     break;
                 case "document":
                     problem = Documents.FromAnthropicBlock(block.Element, block.Param, parts);
