@@ -67,8 +67,8 @@ internal readonly record struct ReasoningBlocks(ReasoningSeal Seal, bool Shown)
     /// thinking with tools wants the assistant turn a request continues (a tool loop: every assistant message since the
     /// last user message that returns no tool result) to begin with its own signed thinking block, and in one thinking mode
     /// throughout: when that turn held one of Corridor's, the request goes without <c>thinking</c>, as a chat client's tool
-    /// loop does, at every step of the loop (the next question begins a turn of its own and thinks again). Every other
-    /// property as it was.
+    /// loop does, at every step of the loop (the next question begins a turn of its own and thinks again). A message that
+    /// held nothing but Corridor's blocks is left out whole. Every other property as it was.
     /// </summary>
     public static TranslationResult WithoutCorridors(ReadOnlySpan<byte> messagesRequest)
     {
@@ -116,6 +116,12 @@ internal readonly record struct ReasoningBlocks(ReasoningSeal Seal, bool Shown)
                             message.WriteTo(writer);
                             continue;
                         }
+                        if (OnlyCorridors(message))
+                        {
+                            // A turn that was reasoning alone (an answer cut while it reasoned) would be sent empty, which
+                            // Anthropic refuses; left out, the turns around it are joined as Anthropic joins consecutive ones.
+                            continue;
+                        }
                         writer.WriteStartObject();
                         foreach (var field in message.EnumerateObject())
                         {
@@ -143,6 +149,10 @@ internal readonly record struct ReasoningBlocks(ReasoningSeal Seal, bool Shown)
             }
         });
     }
+
+    /// <summary>Whether every element of a message's content array is a block Corridor made.</summary>
+    private static bool OnlyCorridors(JsonElement message) =>
+        message.TryGet("content", out var content) && content.EnumerateArray().All(block => block.ValueKind == JsonValueKind.Object && IsCorridors(block));
 
     /// <summary>A message's content blocks (none for string content or a message that is not an object).</summary>
     private static IEnumerable<JsonElement> Blocks(JsonElement message) =>

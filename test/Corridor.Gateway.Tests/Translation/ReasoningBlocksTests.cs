@@ -188,6 +188,28 @@ public sealed class ReasoningBlocksTests
         TranslationAssert.Body(claudes, ReasoningBlocks.WithoutCorridors(Encoding.UTF8.GetBytes(claudes)));
     }
 
+    [Fact]
+    public void TowardAnAnthropicUpstream_AnAssistantTurnOfOnlyCorridorsBlock_IsLeftOutWhole_NotSentEmpty()
+    {
+        // DeepSeek's answer cut by max_tokens while it still reasoned: the turn is its reasoning alone. Anthropic refuses a
+        // message with empty content ("all messages must have non-empty content except for the optional final assistant
+        // message"), and joins the two user turns around the one left out.
+        var body = $$"""
+            {"model":"claude-sonnet-4","max_tokens":1000,"messages":[
+              {"role":"user","content":"Plan the trip."},
+              {"role":"assistant","content":[{"type":"redacted_thinking","data":"{{Seal.Seal(Reasoning)}}"}]},
+              {"role":"user","content":"Go on, briefly."}]}
+            """;
+
+        var result = ReasoningBlocks.WithoutCorridors(Encoding.UTF8.GetBytes(body));
+
+        TranslationAssert.Body("""
+            {"model":"claude-sonnet-4","max_tokens":1000,"messages":[
+              {"role":"user","content":"Plan the trip."},
+              {"role":"user","content":"Go on, briefly."}]}
+            """, result);
+    }
+
     /// <summary>The question, DeepSeek's first step (Corridor's thinking block, a call) and its result, then <paramref name="more"/>.</summary>
     private static string Loop(string more) => $$$"""
         {"model":"claude-sonnet-4","max_tokens":4096,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[
