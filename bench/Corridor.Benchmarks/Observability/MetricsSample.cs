@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Observability;
@@ -32,10 +33,11 @@ internal static class MetricsSample
         var config = ActiveConfig.TryCreate(loaded.Config!, _ => null, DateTimeOffset.UtcNow, out _)!;
         var store = new SampleStore();
         // The ledger writer's and the monitor's store is never reached: nothing here writes a row or restores the monitor.
+        var state = new GatewayState(config);
         var metrics = new GatewayMetrics(meterFactory,
             new LedgerWriter(null!, new LedgerOptions(), TimeProvider.System, NullLogger<LedgerWriter>.Instance),
             store.Store,
-            new MonitorService(null!, new GatewayState(config), TimeProvider.System, NullLogger<MonitorService>.Instance), TimeProvider.System);
+            new MonitorService(null!, state, TimeProvider.System, NullLogger<MonitorService>.Instance), new RouteTable(state, TimeProvider.System), TimeProvider.System);
         config.Catalog.TryGetModel("gpt-4.1", out var model);
         var call = new CorridorRequestFeature(config, "req_1", Dialect.OpenAI, Operation.ChatCompletions, DateTimeOffset.UtcNow, TimeProvider.System.GetTimestamp(), 0)
         {

@@ -80,6 +80,19 @@ public sealed class DeploymentHealth(int failureThreshold, TimeSpan openFor)
         }
     }
 
+    /// <summary>What an operator is shown of this deployment at <paramref name="now"/> (<c>GET /admin/deployments</c>, metrics).</summary>
+    public DeploymentCondition Condition(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            var state = _consecutiveFailures < _failureThreshold ? BreakerState.Closed
+                : now < _openUntil ? BreakerState.Open
+                : BreakerState.HalfOpen;
+            return new DeploymentCondition(state, _consecutiveFailures, state == BreakerState.Open ? _openUntil : null, state == BreakerState.HalfOpen && _probing,
+                double.IsNaN(_latencyMs) ? null : _latencyMs, double.IsNaN(_latencyMs) ? null : _latencyAt);
+        }
+    }
+
     public bool IsOpen(DateTimeOffset now)
     {
         lock (_gate)
@@ -237,4 +250,27 @@ public readonly struct BreakerAttempt(DeploymentHealth? health, long generation,
             health?.EndProbe(generation);
         }
     }
+}
+
+/// <summary>
+/// A circuit breaker's state: <see cref="Closed"/> (requests go through), <see cref="Open"/> (skipped until its time is up),
+/// <see cref="HalfOpen"/> (its time is up: the next request probes it, or a probe is in flight).
+/// </summary>
+public enum BreakerState
+{
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+/// <summary>
+/// One deployment as observed: its breaker's state, the failures in a row it has counted, until when it is open, whether a
+/// half-open breaker's probe is in flight, and the decayed latency in milliseconds (null before the first success) with when
+/// it was last measured.
+/// </summary>
+public readonly record struct DeploymentCondition(
+    BreakerState State, int ConsecutiveFailures, DateTimeOffset? OpenUntil, bool Probing, double? LatencyMs, DateTimeOffset? MeasuredAt)
+{
+    /// <summary>A deployment no request has gone to yet.</summary>
+    public static DeploymentCondition Unobserved => new(BreakerState.Closed, 0, null, false, null, null);
 }

@@ -3,11 +3,14 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Corridor.Core.Admission;
 using Corridor.Core.Audit;
+using Corridor.Core.Catalog;
 using Corridor.Core.Reports;
+using Corridor.Core.Routing;
 using Corridor.Core.Screening;
 using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
+using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.Shadow;
 using Corridor.Storage;
 using Corridor.Storage.Reports;
@@ -252,6 +255,10 @@ internal static class AdminApi
         });
 
         group.MapGet("/shadow/status", (ShadowMirror mirror) => Results.Json(mirror.Status, AdminJson.Default.ShadowStatus));
+
+        // What routing has observed of each deployment: which breakers are open, and how fast each answers.
+        group.MapGet("/deployments", (RouteTable routes) =>
+            Results.Json(routes.Conditions().Select(c => DeploymentView.From(c.Deployment, c.Condition)).ToList(), AdminJson.Default.ListDeploymentView));
     }
 
     /// <summary><c>?by=tenant|vendor|model|region|country&amp;period=day|month|quarter&amp;from&amp;to&amp;top=10&amp;format=json|csv</c>.</summary>
@@ -592,6 +599,36 @@ internal sealed record BudgetUsageView(
     private static string Amount(decimal amount) => amount.ToString("G29", CultureInfo.InvariantCulture);
 }
 
+/// <summary>
+/// A deployment of the active catalog as routing sees it: its breaker (<c>closed</c>, <c>open</c> until <c>open_until</c>,
+/// <c>half_open</c>: the next request probes it, or <c>probing</c> one does), the failures in a row it has counted, and the
+/// decayed latency to its answers' headers (null before the first success) with when it was last measured.
+/// </summary>
+internal sealed record DeploymentView(
+    string Id,
+    string Model,
+    string Vendor,
+    string Region,
+    int Priority,
+    string Breaker,
+    int ConsecutiveFailures,
+    DateTimeOffset? OpenUntil,
+    bool Probing,
+    double? LatencyMs,
+    DateTimeOffset? MeasuredAt)
+{
+    public static DeploymentView From(DeploymentEntry d, DeploymentCondition c) => new(
+        d.Id, d.Model.Id, d.Vendor.Id, d.Region, d.Config.Priority, BreakerName(c.State), c.ConsecutiveFailures, c.OpenUntil, c.Probing,
+        c.LatencyMs is { } ms ? Math.Round(ms, 3) : null, c.MeasuredAt);
+
+    public static string BreakerName(BreakerState state) => state switch
+    {
+        BreakerState.Open => "open",
+        BreakerState.HalfOpen => "half_open",
+        _ => "closed",
+    };
+}
+
 internal sealed record AdminError(AdminErrorBody Error);
 
 internal sealed record AdminErrorBody(string Message);
@@ -610,4 +647,5 @@ internal sealed record AdminErrorBody(string Message);
 [JsonSerializable(typeof(SubjectLimitsView))]
 [JsonSerializable(typeof(List<BudgetUsageView>))]
 [JsonSerializable(typeof(ShadowStatus))]
+[JsonSerializable(typeof(List<DeploymentView>))]
 internal sealed partial class AdminJson : JsonSerializerContext;

@@ -33,6 +33,19 @@ internal sealed class RouteTable(GatewayState state, TimeProvider time)
         return _health.GetOrAdd(deployment.Id, static (_, r) => new DeploymentHealth(r.BreakerFailureThreshold, r.EffectiveBreakerOpenFor), routing);
     }
 
+    /// <summary>Every deployment of the active catalog with what has been observed of it (unobserved: closed, not measured).</summary>
+    public IEnumerable<(DeploymentEntry Deployment, DeploymentCondition Condition)> Conditions()
+    {
+        var now = time.GetUtcNow();
+        foreach (var model in state.Active.Catalog.Models)
+        {
+            foreach (var deployment in model.Deployments)
+            {
+                yield return (deployment, _health.TryGetValue(deployment.Id, out var health) ? health.Condition(now) : DeploymentCondition.Unobserved);
+            }
+        }
+    }
+
     public IReadOnlyList<DeploymentEntry> Order(IReadOnlyList<DeploymentEntry> allowed, RoutingConfig current)
     {
         var now = time.GetUtcNow();

@@ -3,6 +3,8 @@ using System.Diagnostics.Metrics;
 using Corridor.Core.Catalog;
 using Corridor.Core.Metering;
 using Corridor.Core.Policy;
+using Corridor.Core.Routing;
+using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Pipeline;
@@ -43,7 +45,7 @@ internal sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Counter<long> _decisions;
 
-    public GatewayMetrics(IMeterFactory meterFactory, LedgerWriter ledger, ICorridorStore store, MonitorService monitor, TimeProvider time)
+    public GatewayMetrics(IMeterFactory meterFactory, LedgerWriter ledger, ICorridorStore store, MonitorService monitor, RouteTable routes, TimeProvider time)
     {
         _time = time;
         _meter = meterFactory.Create(MeterName);
@@ -73,6 +75,10 @@ internal sealed class GatewayMetrics : IDisposable
             "Keys, tenants and clusters at each distillation-monitor level (corridor.monitor.level), pinned or automatic.");
         _meter.CreateObservableCounter("corridor.monitor.dropped", () => monitor.Pump.Dropped, "{observation}",
             "Observations the monitor dropped because its queue was full.");
+        _meter.CreateObservableGauge("corridor.deployment.breaker", () => Breakers(routes), "{deployment}",
+            "1 for each deployment's present circuit-breaker state (corridor.breaker.state: closed, open, half_open), 0 for the others.");
+        _meter.CreateObservableGauge("corridor.deployment.latency", () => Latencies(routes), "s",
+            "Each deployment's decayed latency to its answers' headers, as lowest-latency routing sees it; absent before its first success.");
     }
 
     public Meter Meter => _meter;
@@ -151,6 +157,32 @@ internal sealed class GatewayMetrics : IDisposable
     private static readonly EnforcementLevel[] ReportedLevels = [EnforcementLevel.Watch, EnforcementLevel.Flag, EnforcementLevel.Throttle, EnforcementLevel.Suspend];
 
     /// <summary>Every level, zeros included, so a level that empties shows 0 rather than its last count.</summary>
+    private static readonly BreakerState[] BreakerStates = Enum.GetValues<BreakerState>();
+
+    private static IEnumerable<Measurement<long>> Breakers(RouteTable routes)
+    {
+        foreach (var (deployment, condition) in routes.Conditions())
+        {
+            foreach (var state in BreakerStates)
+            {
+                yield return new Measurement<long>(condition.State == state ? 1 : 0,
+                    new KeyValuePair<string, object?>("corridor.deployment", deployment.Id),
+                    new KeyValuePair<string, object?>("corridor.breaker.state", Admin.DeploymentView.BreakerName(state)));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<double>> Latencies(RouteTable routes)
+    {
+        foreach (var (deployment, condition) in routes.Conditions())
+        {
+            if (condition.LatencyMs is { } ms)
+            {
+                yield return new Measurement<double>(ms / 1000, new KeyValuePair<string, object?>("corridor.deployment", deployment.Id));
+            }
+        }
+    }
+
     private static Measurement<long>[] MonitorLevels(MonitorService monitor)
     {
         var counts = new long[ReportedLevels.Length + 1];

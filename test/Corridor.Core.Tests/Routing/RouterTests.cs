@@ -137,6 +137,24 @@ public sealed class RouterTests
     }
 
     [Fact]
+    public void TheCondition_FollowsTheBreaker_ClosedOpenHalfOpenProbingClosed()
+    {
+        var health = new DeploymentHealth(2, TimeSpan.FromSeconds(30));
+        Assert.Equal(DeploymentCondition.Unobserved, health.Condition(Now));
+
+        health.RecordFailure(Now);
+        Assert.Equal((BreakerState.Closed, 1), (health.Condition(Now).State, health.Condition(Now).ConsecutiveFailures));
+        health.RecordFailure(Now);
+        Assert.Equal(new DeploymentCondition(BreakerState.Open, 2, Now.AddSeconds(30), false, null, null), health.Condition(Now.AddSeconds(29)));
+        Assert.Equal(new DeploymentCondition(BreakerState.HalfOpen, 2, null, false, null, null), health.Condition(Now.AddSeconds(30)));
+        Assert.True(health.TryEnter(Now.AddSeconds(31), out var probe));
+        Assert.True(health.Condition(Now.AddSeconds(31)).Probing);
+
+        health.RecordSuccess(probe, TimeSpan.FromMilliseconds(40), Now.AddSeconds(32));
+        Assert.Equal(new DeploymentCondition(BreakerState.Closed, 0, null, false, 40, Now.AddSeconds(32)), health.Condition(Now.AddSeconds(33)));
+    }
+
+    [Fact]
     public void AProbeThatLearntNothing_IsGivenBack_SoTheNextRequestProbes()
     {
         var health = new DeploymentHealth(1, TimeSpan.FromSeconds(30));
