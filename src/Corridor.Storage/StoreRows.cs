@@ -17,7 +17,7 @@ internal abstract class StoreRows
     internal const string TenantColumns =
         "id, legal_name, country, created_at, controlling_country, entity_type, tier, verification_expires_at, use_case, denied_party";
 
-    internal const string KeyColumns = "id, tenant_id, prefix, hash, created_at, last_used_at, revoked_at, name";
+    internal const string KeyColumns = "id, tenant_id, prefix, hash, created_at, last_used_at, revoked_at, name, expires_at";
 
     internal const string AuditColumns = "sequence, time, actor, action, subject, details, previous_hash, hash";
 
@@ -224,7 +224,8 @@ internal abstract class StoreRows
         CreatedAt: GetTime(r, 4),
         LastUsedAt: GetTimeOrNull(r, 5),
         RevokedAt: GetTimeOrNull(r, 6),
-        Name: GetStringOrNull(r, 7));
+        Name: GetStringOrNull(r, 7),
+        ExpiresAt: GetTimeOrNull(r, 8));
 
     internal AuditRecord Audit(DbDataReader r) => new(
         Sequence: r.GetInt64(0),

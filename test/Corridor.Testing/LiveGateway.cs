@@ -93,14 +93,14 @@ public sealed class LiveGateway : IAsyncDisposable
     }
 
     /// <summary>Adds a tenant through the store (as the CLI does) and returns a new key's secret, usable at once.</summary>
-    public async Task<string> AddTenantWithKeyAsync(string tenantId, string country)
+    public async Task<string> AddTenantWithKeyAsync(string tenantId, string country, DateTimeOffset? keyExpiresAt = null)
     {
         using var cts = new CancellationTokenSource(Timeout);
         if (await Store.GetTenantAsync(tenantId, cts.Token) is null)
         {
             await Store.AddTenantAsync(new Tenant(tenantId, tenantId + " Ltd.", country, DateTimeOffset.UtcNow), cts.Token);
         }
-        var issued = ApiKeys.Create(tenantId, DateTimeOffset.UtcNow);
+        var issued = ApiKeys.Create(tenantId, DateTimeOffset.UtcNow, expiresAt: keyExpiresAt);
         await Store.AddKeyAsync(issued.Key, cts.Token);
         await WaitForKeyAsync(issued.Secret, cts.Token);
         return issued.Secret;

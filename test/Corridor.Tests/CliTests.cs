@@ -101,6 +101,27 @@ public sealed partial class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task KeysIssue_WithAnExpiry_KeepsIt_AndRefusesOneThatIsNotLater()
+    {
+        await AddTenantAsync("acme");
+        var before = DateTimeOffset.UtcNow;
+
+        var issued = await _cli.RunAsync("keys", "issue", "--tenant", "acme", "--expires", "90d", "--json");
+        var past = await _cli.RunAsync("keys", "issue", "--tenant", "acme", "--expires", "2020-01-01");
+        var garbled = await _cli.RunAsync("keys", "issue", "--tenant", "acme", "--expires", "soon");
+
+        using var doc = JsonDocument.Parse(issued.Out);
+        var expires = doc.RootElement.GetProperty("expires_at").GetDateTimeOffset();
+        Assert.InRange(expires, before.AddDays(90).AddSeconds(-1), DateTimeOffset.UtcNow.AddDays(90));
+        Assert.Equal(expires, Assert.Single(await ListKeysAsync()).ExpiresAt);
+        Assert.Equal(1, past.ExitCode);
+        Assert.Contains("expires_at must be later than now", past.Error, StringComparison.Ordinal);
+        Assert.Equal(1, garbled.ExitCode);
+        Assert.Contains("--expires: 'soon'", garbled.Error, StringComparison.Ordinal);
+        Assert.Single(await ListKeysAsync());
+    }
+
+    [Fact]
     public async Task KeysIssue_ForAnUnknownTenant_Exits1WithAClearMessage()
     {
         var result = await _cli.RunAsync("keys", "issue", "--tenant", "ghost");

@@ -31,12 +31,31 @@ public static class ApiKeys
     private const int MaxStackBytes = 1024;
 
     /// <summary>Creates a new key for <paramref name="tenantId"/>; the caller stores <see cref="IssuedApiKey.Key"/> and shows the secret once.</summary>
-    public static IssuedApiKey Create(string tenantId, DateTimeOffset createdAt, string? name = null)
+    public static IssuedApiKey Create(string tenantId, DateTimeOffset createdAt, string? name = null, DateTimeOffset? expiresAt = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
         var secret = NewSecret();
-        var key = new ApiKey(NewKeyId(), tenantId, VisiblePrefix(secret), Hash(secret), createdAt, Name: name);
+        var key = new ApiKey(NewKeyId(), tenantId, VisiblePrefix(secret), Hash(secret), createdAt, Name: name, ExpiresAt: expiresAt);
         return new IssuedApiKey(secret, key);
+    }
+
+    /// <summary>
+    /// When a key issued at <paramref name="now"/> expires, from a command line's <c>--expires</c>: a number of days or hours
+    /// (<c>90d</c>, <c>12h</c>) from now, or a date or instant in ISO 8601 (<c>2027-03-01</c> is the start of that day, UTC).
+    /// </summary>
+    public static bool TryParseExpiry(string text, DateTimeOffset now, out DateTimeOffset expiresAt)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        expiresAt = default;
+        var trimmed = text.Trim();
+        if (trimmed.Length >= 2 && trimmed[^1] is 'd' or 'h'
+            && int.TryParse(trimmed.AsSpan(0, trimmed.Length - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+            && count is > 0 and <= 36_500)
+        {
+            expiresAt = trimmed[^1] == 'd' ? now.AddDays(count) : now.AddHours(count);
+            return true;
+        }
+        return TenantEdit.TryParseTime(trimmed, out expiresAt);
     }
 
     /// <summary><c>sk-cor-</c> and 40 base62 characters drawn uniformly from <see cref="RandomNumberGenerator"/>.</summary>

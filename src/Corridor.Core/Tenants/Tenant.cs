@@ -73,7 +73,11 @@ public sealed record ApiKey(
     DateTimeOffset CreatedAt,
     DateTimeOffset? LastUsedAt = null,
     DateTimeOffset? RevokedAt = null,
-    string? Name = null)
+    string? Name = null,
+    DateTimeOffset? ExpiresAt = null)
 {
     public bool IsRevoked => RevokedAt is not null;
+
+    /// <summary>Whether the key has stopped working by itself at <paramref name="now"/>: it was issued to expire, and it has.</summary>
+    public bool HasExpired(DateTimeOffset now) => ExpiresAt is { } expires && now >= expires;
 }

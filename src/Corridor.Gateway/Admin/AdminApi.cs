@@ -151,11 +151,11 @@ internal static class AdminApi
             var input = await ReadAsync(request, AdminJson.Default.NewKey, ct);
             if (input?.Tenant is null)
             {
-                return Problem(StatusCodes.Status400BadRequest, "Send a JSON object: {\"tenant\", \"name\"}.");
+                return Problem(StatusCodes.Status400BadRequest, "Send a JSON object: {\"tenant\", \"name\", \"expires_at\"}.");
             }
             return await ChangeAsync(async () =>
             {
-                var issued = await AdminChanges.IssueKeyAsync(store, input.Tenant, input.Name, AuditActors.AdminApi, time.GetUtcNow(), ct);
+                var issued = await AdminChanges.IssueKeyAsync(store, input.Tenant, input.Name, AuditActors.AdminApi, time.GetUtcNow(), ct, input.ExpiresAt);
                 await keys.RefreshAsync(force: true, ct);
                 return Results.Json(new IssuedKeyView(issued.Secret, KeyView.From(issued.Key)), AdminJson.Default.IssuedKeyView, statusCode: StatusCodes.Status201Created);
             });
@@ -516,7 +516,8 @@ internal sealed record ScreeningMatchView(string ListedName, string MatchedName,
         new(m.Entry.Name, m.MatchedName, m.Entry.Country, m.Entry.Program, m.NameScore, TenantScreening.CountryEffectName(m.Country), m.Score);
 }
 
-internal sealed record NewKey(string? Tenant, string? Name);
+/// <summary>A key to issue: its tenant, an optional label, and optionally when it stops working by itself.</summary>
+internal sealed record NewKey(string? Tenant, string? Name, DateTimeOffset? ExpiresAt = null);
 
 internal sealed record TenantView(
     string Id,
@@ -552,9 +553,10 @@ internal sealed record TenantView(
         From(outcome.Tenant, now) with { ScreeningMatch = outcome.Flagged is { } m ? ScreeningMatchView.From(m) : null };
 }
 
-internal sealed record KeyView(string Id, string Tenant, string Prefix, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt)
+internal sealed record KeyView(string Id, string Tenant, string Prefix, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt,
+    DateTimeOffset? ExpiresAt)
 {
-    public static KeyView From(ApiKey k) => new(k.Id, k.TenantId, k.Prefix, k.Name, k.CreatedAt, k.LastUsedAt, k.RevokedAt);
+    public static KeyView From(ApiKey k) => new(k.Id, k.TenantId, k.Prefix, k.Name, k.CreatedAt, k.LastUsedAt, k.RevokedAt, k.ExpiresAt);
 }
 
 internal sealed record IssuedKeyView(string Secret, KeyView Key);

@@ -1,3 +1,4 @@
+using Corridor.Core.Tenants;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
 using Microsoft.AspNetCore.Connections.Features;
@@ -10,6 +11,15 @@ internal sealed class Authenticator(KeyCache keys)
 {
     /// <summary>The refusal of a revoked key's request; also what a batch of it ends with (docs/batches.md).</summary>
     public static readonly GatewayError Revoked = new(ErrorKind.Authentication, "This API key has been revoked.", "invalid_api_key");
+
+    /// <summary>The refusal of a request of a key past its <c>expires_at</c>; also what a batch of it ends with.</summary>
+    public static readonly GatewayError Expired = new(ErrorKind.Authentication, "This API key has expired.", "invalid_api_key");
+
+    /// <summary>
+    /// What refuses <paramref name="key"/>'s work done later on a request's behalf (a batch's requests, a shadow mirror) at
+    /// <paramref name="now"/>: revoked or expired since; null while it may be used.
+    /// </summary>
+    public static GatewayError? Refusal(ApiKey key, DateTimeOffset now) => key.IsRevoked ? Revoked : key.HasExpired(now) ? Expired : null;
 
     public GatewayError? Authenticate(HttpContext context, CorridorRequestFeature call)
     {
@@ -26,7 +36,10 @@ internal sealed class Authenticator(KeyCache keys)
         {
             // A request Corridor makes on a key's behalf: the key as the cache holds it now, so a revocation stops it too.
             key = inProcess.Key is { } own ? keys.Current(own) : null;
-            result = key is null ? AuthenticationResult.Unknown : key.Key.IsRevoked ? AuthenticationResult.Revoked : AuthenticationResult.Authenticated;
+            result = key is null ? AuthenticationResult.Unknown
+                : key.Key.IsRevoked ? AuthenticationResult.Revoked
+                : key.Key.HasExpired(call.ReceivedAt) ? AuthenticationResult.Expired
+                : AuthenticationResult.Authenticated;
             key = result == AuthenticationResult.Authenticated ? key : null;
         }
         else
@@ -40,6 +53,7 @@ internal sealed class Authenticator(KeyCache keys)
             AuthenticationResult.Missing => new GatewayError(ErrorKind.Authentication,
                 "No API key was provided. Send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'.", "missing_api_key"),
             AuthenticationResult.Revoked => Revoked,
+            AuthenticationResult.Expired => Expired,
             _ => new GatewayError(ErrorKind.Authentication, "Incorrect API key provided.", "invalid_api_key"),
         };
     }

@@ -50,6 +50,9 @@ internal enum AuthenticationResult
     Missing,
     Unknown,
     Revoked,
+
+    /// <summary>The key was issued to stop working at a time (<see cref="Corridor.Core.Tenants.ApiKey.ExpiresAt"/>), now past.</summary>
+    Expired,
 }
 
 /// <summary>
@@ -106,11 +109,15 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
         {
             return AuthenticationResult.Revoked;
         }
+        var now = time.GetUtcNow();
+        if (found.Key.HasExpired(now))
+        {
+            return AuthenticationResult.Expired;
+        }
         key = found;
         // Stamped at most once a second per key: the store keeps last use to the second's worth of interest, and
         // overwriting on every request allocated a dictionary node and took the key's bucket lock each time, the
         // same lock for every concurrent request of one busy key.
-        var now = time.GetUtcNow();
         if (!_lastUsed.TryGetValue(found.Key.Id, out var stamped) || now - stamped >= LastUsedResolution)
         {
             _lastUsed[found.Key.Id] = now;

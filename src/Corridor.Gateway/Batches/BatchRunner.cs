@@ -373,14 +373,13 @@ internal sealed partial class BatchRunner(
     private readonly record struct Answer(int Status, byte[] Body, RequestOutcome Outcome, string? ErrorCode, TimeSpan RetryAfter, BatchTokens Tokens);
 
     /// <summary>
-    /// What refuses every request of the batch alike, as the pipeline would refuse each: its key revoked, or its key or
-    /// tenant suspended (by the monitor or an operator). Null while its requests may run (a key the cache does not hold, on
-    /// a replica that has not loaded it yet, is left to the pipeline, request by request).
+    /// What refuses every request of the batch alike, as the pipeline would refuse each: its key revoked or expired, or its
+    /// key or tenant suspended (by the monitor or an operator). Null while its requests may run (a key the cache does not
+    /// hold, on a replica that has not loaded it yet, is left to the pipeline, request by request).
     /// </summary>
     private GatewayError? Refusal(BatchJob batch, ApiKey? key) =>
-        key is not null && keys.Current(key) is { Key.IsRevoked: true } ? Authenticator.Revoked
-        : Enforcement.IsSuspended(monitor, batch.TenantId, batch.KeyId) ? Enforcement.Suspended
-        : null;
+        (key is not null && keys.Current(key) is { } current ? Authenticator.Refusal(current.Key, time.GetUtcNow()) : null)
+        ?? (Enforcement.IsSuspended(monitor, batch.TenantId, batch.KeyId) ? Enforcement.Suspended : null);
 
     /// <summary>The batch's requests not run, ended errored with <paramref name="refusal"/>, in the batch's dialect, under no request id.</summary>
     private static BatchNotRun RefusedAll(BatchJob batch, GatewayError refusal)

@@ -196,7 +196,7 @@ internal sealed partial class ShadowMirror(
         // Entitle as a request for the candidate sent now would be: the key and its tenant as the gateway knows them now
         // (revoked, or screened as a denied party, since the primary was served), decided as the live path decides
         // (Entitlement.Decide, with a policy or without), served only from the deployments the decision allows.
-        if (keys.Current(job.Caller.Key) is not { Key.IsRevoked: false } caller)
+        if (keys.Current(job.Caller.Key) is not { } caller || Authenticator.Refusal(caller.Key, now) is not null)
         {
             return Skip("invalid_api_key");
         }

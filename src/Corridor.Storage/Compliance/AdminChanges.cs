@@ -128,16 +128,27 @@ public static class AdminChanges
     }
 
     /// <summary>Issues a key for an existing tenant; records <c>key.issue</c> (never the secret or its hash).</summary>
-    public static async Task<IssuedApiKey> IssueKeyAsync(ICorridorStore store, string tenantId, string? name, string actor, DateTimeOffset now, CancellationToken cancellationToken)
+    public static async Task<IssuedApiKey> IssueKeyAsync(ICorridorStore store, string tenantId, string? name, string actor, DateTimeOffset now, CancellationToken cancellationToken,
+        DateTimeOffset? expiresAt = null)
     {
         ArgumentNullException.ThrowIfNull(store);
+        if (expiresAt is { } expires && expires <= now)
+        {
+            throw new AdminChangeException(AdminChangeError.Invalid, "expires_at must be later than now: a key issued expired would never work.");
+        }
         await RequireTenantAsync(store, tenantId, cancellationToken);
-        var issued = ApiKeys.Create(tenantId, now, string.IsNullOrWhiteSpace(name) ? null : name.Trim());
+        // Kept to the millisecond, as the stores keep times.
+        var issued = ApiKeys.Create(tenantId, now, string.IsNullOrWhiteSpace(name) ? null : name.Trim(),
+            expiresAt is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds()) : null);
         var entry = new AuditEntry(now, actor, AuditActions.KeyIssue, issued.Key.Id, AuditDetails.Write(json =>
         {
             json.WriteString("tenant", tenantId);
             json.WriteString("prefix", issued.Key.Prefix);
             json.WriteString("name", issued.Key.Name);
+            if (issued.Key.ExpiresAt is { } at)
+            {
+                json.WriteString("expires_at", at);
+            }
         }));
         await store.AddKeyAsync(issued.Key, [entry], cancellationToken);
         return issued;

@@ -518,6 +518,10 @@ internal static class PostgresMigrations
                 created_at timestamptz NOT NULL
             );
             """),
+        new(25, "keys that expire", """
+            -- SQLite migration 21. When a key stops working by itself, or NULL for never: set when it is issued.
+            ALTER TABLE api_keys ADD COLUMN expires_at timestamptz;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

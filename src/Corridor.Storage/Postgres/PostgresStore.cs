@@ -126,7 +126,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         return InTransactionAsync(async (connection, transaction) =>
         {
             await using var command = new NpgsqlCommand(
-                $"INSERT INTO api_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", connection, transaction);
+                $"INSERT INTO api_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", connection, transaction);
             command.Parameters.AddWithValue(key.Id);
             command.Parameters.AddWithValue(key.TenantId);
             command.Parameters.AddWithValue(key.Prefix);
@@ -135,6 +135,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(key.LastUsedAt) });
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(key.RevokedAt) });
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = PostgresValues.OrNull(key.Name) });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(key.ExpiresAt) });
             try
             {
                 await command.ExecuteNonQueryAsync(cancellationToken);

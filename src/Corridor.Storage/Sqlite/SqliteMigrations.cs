@@ -376,6 +376,10 @@ internal static class SqliteMigrations
                 created_at INTEGER NOT NULL
             ) STRICT;
             """),
+        new(21, "keys that expire", """
+            -- When a key stops working by itself (Unix ms), or NULL for never: set when it is issued.
+            ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

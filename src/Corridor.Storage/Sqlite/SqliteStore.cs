@@ -262,7 +262,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            command.CommandText = $"INSERT INTO api_keys ({KeyColumns}) VALUES ($id, $tenant_id, $prefix, $hash, $created_at, $last_used_at, $revoked_at, $name)";
+            command.CommandText = $"INSERT INTO api_keys ({KeyColumns}) VALUES ($id, $tenant_id, $prefix, $hash, $created_at, $last_used_at, $revoked_at, $name, $expires_at)";
             command.Parameters.AddWithValue("$id", key.Id);
             command.Parameters.AddWithValue("$tenant_id", key.TenantId);
             command.Parameters.AddWithValue("$prefix", key.Prefix);
@@ -271,6 +271,7 @@ internal sealed partial class SqliteStore : ICorridorStore
             command.Parameters.AddWithValue("$last_used_at", SqliteValues.OrNull(key.LastUsedAt));
             command.Parameters.AddWithValue("$revoked_at", SqliteValues.OrNull(key.RevokedAt));
             command.Parameters.AddWithValue("$name", SqliteValues.OrNull(key.Name));
+            command.Parameters.AddWithValue("$expires_at", SqliteValues.OrNull(key.ExpiresAt));
             try
             {
                 await command.ExecuteNonQueryAsync(cancellationToken);

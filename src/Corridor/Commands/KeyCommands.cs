@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Corridor.Core.Tenants;
 using Corridor.Cli.Output;
 using Corridor.Storage;
 using Corridor.Storage.Compliance;
@@ -40,14 +41,26 @@ internal static class KeyCommands
     {
         var tenant = new Option<string>("--tenant") { Description = "Tenant the key belongs to", Required = true, HelpName = "ID" };
         var name = new Option<string?>("--name") { Description = "A label for the key (ci, production, ...)", HelpName = "NAME" };
+        var expires = new Option<string?>("--expires")
+        {
+            Description = "When the key stops working by itself: days or hours from now (90d, 12h), or a date or instant (2027-03-01 = the start of that day, UTC)",
+            HelpName = "WHEN",
+        };
         var json = GlobalOptions.Json();
-        var command = new Command("issue", "Issue a key; its secret is shown once") { tenant, name, json };
+        var command = new Command("issue", "Issue a key; its secret is shown once") { tenant, name, expires, json };
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
             var tenantId = parseResult.GetRequiredValue(tenant);
+            var now = context.Time.GetUtcNow();
+            DateTimeOffset? expiresAt = null;
+            if (parseResult.GetValue(expires) is { } when)
+            {
+                expiresAt = ApiKeys.TryParseExpiry(when, now, out var parsed) ? parsed
+                    : throw new CliUserException($"--expires: '{when}' is neither days or hours from now (90d, 12h) nor a date or instant (2027-03-01).");
+            }
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
             await RequireTenantAsync(store, tenantId, cancellationToken);
-            var issued = await AdminChanges.IssueKeyAsync(store, tenantId, parseResult.GetValue(name), context.Actor, context.Time.GetUtcNow(), cancellationToken);
+            var issued = await AdminChanges.IssueKeyAsync(store, tenantId, parseResult.GetValue(name), context.Actor, now, cancellationToken, expiresAt);
 
             if (parseResult.GetValue(json))
             {
@@ -59,6 +72,7 @@ internal static class KeyCommands
                     w.WriteString("prefix", issued.Key.Prefix);
                     w.WriteString("name", issued.Key.Name);
                     w.WriteString("secret", issued.Secret);
+                    CliFormat.WriteTimeOrNull(w, "expires_at", issued.Key.ExpiresAt);
                     w.WriteEndObject();
                 });
                 return 0;
@@ -70,6 +84,10 @@ internal static class KeyCommands
             output.WriteLine($"  secret  {issued.Secret}");
             output.WriteLine($"  id      {issued.Key.Id}");
             output.WriteLine($"  prefix  {issued.Key.Prefix}");
+            if (issued.Key.ExpiresAt is { } at)
+            {
+                output.WriteLine($"  expires {CliFormat.Time(at)}");
+            }
             output.WriteLine();
             output.WriteLine("Copy the secret now: it cannot be shown again. Corridor keeps only its hash.");
             return 0;
@@ -103,6 +121,7 @@ internal static class KeyCommands
                     w.WriteString("created_at", CliFormat.JsonTime(k.CreatedAt));
                     CliFormat.WriteTimeOrNull(w, "last_used_at", k.LastUsedAt);
                     CliFormat.WriteTimeOrNull(w, "revoked_at", k.RevokedAt);
+                    CliFormat.WriteTimeOrNull(w, "expires_at", k.ExpiresAt);
                 });
                 return 0;
             }
@@ -113,10 +132,10 @@ internal static class KeyCommands
                 return 0;
             }
 
-            var table = new TextTable(new("ID"), new("TENANT"), new("PREFIX"), new("NAME"), new("CREATED"), new("LAST USED"), new("REVOKED"));
+            var table = new TextTable(new("ID"), new("TENANT"), new("PREFIX"), new("NAME"), new("CREATED"), new("LAST USED"), new("REVOKED"), new("EXPIRES"));
             foreach (var k in keys)
             {
-                table.Add(k.Id, k.TenantId, k.Prefix, CliFormat.OrNone(k.Name), CliFormat.Time(k.CreatedAt), CliFormat.Time(k.LastUsedAt), CliFormat.Time(k.RevokedAt));
+                table.Add(k.Id, k.TenantId, k.Prefix, CliFormat.OrNone(k.Name), CliFormat.Time(k.CreatedAt), CliFormat.Time(k.LastUsedAt), CliFormat.Time(k.RevokedAt), CliFormat.Time(k.ExpiresAt));
             }
 
             table.WriteTo(context.Out);

@@ -128,4 +128,40 @@ public sealed class ApiKeysTests
         Assert.Equal(ApiKeys.SecretLength, ApiKeys.SecretPrefix.Length + ApiKeys.SecretRandomLength);
         Assert.StartsWith(ApiKeys.KeyIdPrefix, ApiKeys.NewKeyId(), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("90d", "2026-04-01T00:00:00+00:00")]
+    [InlineData(" 12h ", "2026-01-01T12:00:00+00:00")]
+    [InlineData("2027-03-01", "2027-03-01T00:00:00+00:00")]
+    [InlineData("2027-03-01T09:00:00+08:00", "2027-03-01T01:00:00+00:00")]
+    public void AnExpiry_IsDaysOrHoursFromNow_OrADateOrInstant(string text, string expected)
+    {
+        var now = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.True(ApiKeys.TryParseExpiry(text, now, out var expires));
+
+        Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), expires);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("d")]
+    [InlineData("0d")]
+    [InlineData("-5d")]
+    [InlineData("90m")]
+    [InlineData("03/01/2027")]
+    [InlineData("soon")]
+    public void AnExpiry_OfAnyOtherShape_IsNotRead(string text) =>
+        Assert.False(ApiKeys.TryParseExpiry(text, DateTimeOffset.UnixEpoch, out _));
+
+    [Fact]
+    public void AKey_HasExpired_FromItsExpiryOn_AndAKeyWithoutOneNever()
+    {
+        var now = DateTimeOffset.UnixEpoch.AddYears(56);
+        var expiring = ApiKeys.Create("acme", now, expiresAt: now.AddHours(1)).Key;
+
+        Assert.False(expiring.HasExpired(now.AddMinutes(59)));
+        Assert.True(expiring.HasExpired(now.AddHours(1)));
+        Assert.False(ApiKeys.Create("acme", now).Key.HasExpired(DateTimeOffset.MaxValue));
+    }
 }

@@ -299,6 +299,28 @@ public sealed class AdminApiTests(AdminGatewayFixture fixture) : IClassFixture<A
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
+    [Fact]
+    public async Task AKeyIssuedToExpire_ShowsItsExpiry_AndOneIssuedAlreadyExpiredIsRefused()
+    {
+        using var admin = fixture.Admin();
+        await CreateTenantAsync(admin, "expiring-admin");
+        var expires = DateTimeOffset.UtcNow.AddDays(30);
+
+        using var issued = await admin.PostAsJsonAsync("/admin/keys", new { tenant = "expiring-admin", expires_at = expires }).WithTimeout();
+        using var past = await admin.PostAsJsonAsync("/admin/keys", new { tenant = "expiring-admin", expires_at = DateTimeOffset.UtcNow.AddMinutes(-1) }).WithTimeout();
+        using var listed = await JsonAsync(await admin.GetAsync("/admin/keys?tenant=expiring-admin").WithTimeout());
+
+        Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
+        using var body = await JsonAsync(issued);
+        var key = body.RootElement.GetProperty("key");
+        Assert.Equal(expires.ToUnixTimeMilliseconds(), key.GetProperty("expires_at").GetDateTimeOffset().ToUnixTimeMilliseconds());
+        Assert.Equal(HttpStatusCode.BadRequest, past.StatusCode);
+        Assert.Contains("expires_at must be later than now", await past.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(key.GetProperty("id").GetString(), Assert.Single(listed.RootElement.EnumerateArray()).GetProperty("id").GetString());
+        using var works = await Live.Http(body.RootElement.GetProperty("secret").GetString()).GetAsync("/v1/models").WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, works.StatusCode);
+    }
+
     private static async Task CreateTenantAsync(HttpClient admin, string id)
     {
         using var response = await admin.PostAsJsonAsync("/admin/tenants", new { id, legal_name = id + " Ltd.", country = "SG" }).WithTimeout();

@@ -46,7 +46,7 @@ public abstract class StoreContractTests : StoreContract
     {
         await Store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
         await Store.AddTenantAsync(Tenant("zeta"), None).WithTimeout();
-        var first = ApiKeys.Create("acme", T0, "ci").Key;
+        var first = ApiKeys.Create("acme", T0, "ci", expiresAt: T0.AddDays(90)).Key;
         var second = ApiKeys.Create("acme", T0.AddSeconds(1)).Key;
         var other = ApiKeys.Create("zeta", T0).Key;
         foreach (var key in new[] { second, other, first })
@@ -55,6 +55,8 @@ public abstract class StoreContractTests : StoreContract
         }
 
         Assert.Equal(first, await Store.GetKeyAsync(first.Id, None).WithTimeout());
+        Assert.Equal(T0.AddDays(90), (await Store.GetKeyAsync(first.Id, None).WithTimeout())!.ExpiresAt);
+        Assert.Null((await Store.GetKeyAsync(second.Id, None).WithTimeout())!.ExpiresAt);
         Assert.Null(await Store.GetKeyAsync("key_ffffffffffffffff", None).WithTimeout());
         Assert.Equal([first, second], await Store.ListKeysAsync("acme", None).WithTimeout());
         Assert.Equal([first, second, other], await Store.ListKeysAsync(null, None).WithTimeout());

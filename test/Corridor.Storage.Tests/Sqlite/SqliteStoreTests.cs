@@ -167,6 +167,7 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         await ExecuteAsync("DROP TABLE usage_daily");
         await ExecuteAsync("DROP TABLE files; DROP TABLE batches; DROP TABLE batch_items");
         await ExecuteAsync("DROP TABLE gateway_secrets");
+        await ExecuteAsync("ALTER TABLE api_keys DROP COLUMN expires_at");
         await ExecuteAsync("ALTER TABLE enforcement DROP COLUMN members");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN revenue");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN shadow_of");
