@@ -382,7 +382,7 @@ internal static class RequestParser
     /// the upstream would read one of them and Corridor perhaps the other (<c>disabled</c>, then <c>enabled</c>, which most
     /// parsers keep), as for a repeated top-level field.
     /// </summary>
-    private static GatewayError? ReadThinking(Utf8JsonReader reader, out bool asks)
+    internal static GatewayError? ReadThinking(Utf8JsonReader reader, out bool asks)
     {
         asks = false;
         var depth = reader.CurrentDepth;

@@ -9,7 +9,7 @@ namespace Corridor.Gateway.FrontDoor;
 /// <summary>
 /// Applies a Decision's restrictions to the request before it is forwarded: caps <c>max_tokens</c> and
 /// <c>max_completion_tokens</c> (adding <c>max_tokens</c> when the client sent neither), lowers <c>n</c>, and removes
-/// <c>logprobs</c>/<c>top_logprobs</c> and <c>reasoning_effort</c>/<c>thinking</c> (and the thinking switches of
+/// <c>logprobs</c>/<c>top_logprobs</c> and <c>reasoning_effort</c>/<c>thinking</c> (a <c>thinking</c> that turns it off kept; and the thinking switches of
 /// <c>chat_template_kwargs</c>, keeping its other arguments). Only restricted requests pay for the rewrite. Serves policy restrictions and the
 /// monitor's <c>throttle</c> alike.
 /// The body's top-level properties are copied as the client wrote them, except those restricted: nothing else is
@@ -44,6 +44,7 @@ internal static class RequestRestrictions
             var field = RequestParser.FieldOf(name);
             reader.Read();
             var valueStart = (int)reader.TokenStartIndex;
+            var valueReader = reader;
             reader.Skip();
             var property = body[nameStart..(int)reader.BytesConsumed];
             var replacement = field switch
@@ -53,7 +54,7 @@ internal static class RequestRestrictions
                 _ => null,
             };
             if ((restrictions.StripLogprobs && field is RequestParser.Field.Logprobs or RequestParser.Field.TopLogprobs)
-                || (restrictions.StripReasoning && field is RequestParser.Field.ReasoningEffort or RequestParser.Field.Thinking))
+                || (restrictions.StripReasoning && (field == RequestParser.Field.ReasoningEffort || (field == RequestParser.Field.Thinking && AsksToThink(valueReader)))))
             {
                 continue;
             }
@@ -93,6 +94,13 @@ internal static class RequestRestrictions
         Debug.Assert(reparsed is null, "A restricted body the front door accepted is accepted again.");
         return restricted;
     }
+
+    /// <summary>
+    /// Whether a <c>thinking</c> value asks to think. One that switches thinking off stays when reasoning is stripped, as in
+    /// <c>chat_template_kwargs</c>: an upstream that reads it as its switch (DeepSeek) thinks by default without it.
+    /// </summary>
+    private static bool AsksToThink(Utf8JsonReader value) =>
+        value.TokenType != JsonTokenType.StartObject || RequestParser.ReadThinking(value, out var asks) is not null || asks;
 
     /// <summary>
     /// Copies a <c>chat_template_kwargs</c> object without the switches that turn thinking on, each other argument as

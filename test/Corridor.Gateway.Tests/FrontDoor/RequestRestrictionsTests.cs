@@ -116,6 +116,18 @@ public sealed class RequestRestrictionsTests
     }
 
     [Fact]
+    public void ThinkingTurnedOff_IsKept_WhenReasoningAskedElsewhereIsStripped()
+    {
+        // DeepSeek reads an Anthropic client's thinking as its switch, and thinks by default: removing "disabled" would turn it on.
+        var (_, text, restricted) = Restrict("""{"model":"a","reasoning_effort":"high","thinking":{"type":"disabled"},"messages":[]}""",
+            new(StripReasoning: true));
+        using var dispose = restricted;
+
+        Assert.Equal("""{"model":"a","thinking":{"type":"disabled"},"messages":[]}""", text);
+        Assert.False(restricted.Reasoning);
+    }
+
+    [Fact]
     public void EverythingElse_IsCopiedAsWritten_DeepNestingAndRepeatedNamesIncluded()
     {
         var deep = new string('[', 100) + new string(']', 100);
