@@ -35,7 +35,7 @@ internal static class MediaTokens
             var size = decoded.IsEmpty ? base64.Length / 4 * 3 : decoded.Length;
             return (isPdf, isText) switch
             {
-                (true, _) => PerPdfPage * (PdfPages(decoded) is > 0 and var pages ? pages : Math.Max(1, (size + BytesPerUnseenPage - 1) / BytesPerUnseenPage)),
+                (true, _) => (long)PerPdfPage * (PdfPages(decoded) is > 0 and var pages ? pages : Math.Max(1, (size + BytesPerUnseenPage - 1) / BytesPerUnseenPage)),
                 (_, true) when !decoded.IsEmpty => TokenCounter.CountUtf8(decoded),
                 _ => (size + 3) / 4,
             };

@@ -46,6 +46,16 @@ public sealed class MediaTokensTests
         Assert.Equal(3 * MediaTokens.PerPdfPage, MediaTokens.OfBase64(Encoding.ASCII.GetBytes(Convert.ToBase64String(packed)), "application/pdf"));
     }
 
+    [Fact]
+    public void APdfOfMillionsOfPageObjects_IsEstimatedAtAllOfThem_NotANegativeCount()
+    {
+        // 1.5 million pages of 1,500 tokens overflow an int: within a 32 MiB body limit, as Anthropic's own.
+        const int Pages = 1_500_000;
+        var pdf = Encoding.ASCII.GetBytes(new StringBuilder("%PDF-1.7\n").Insert(9, "<</Type/Page>>", Pages).ToString());
+
+        Assert.Equal((long)Pages * MediaTokens.PerPdfPage, MediaTokens.OfBase64(Encoding.ASCII.GetBytes(Convert.ToBase64String(pdf)), "application/pdf"));
+    }
+
     [Theory]
     [InlineData("<< /Type /Page /Parent 2 0 R >>", 1)]
     [InlineData("<</Type/Page/Parent 2 0 R>><</Type\n/Page>>", 2)]
