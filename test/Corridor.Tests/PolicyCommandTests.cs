@@ -97,6 +97,27 @@ public sealed class PolicyCommandTests
     }
 
     [Fact]
+    public async Task Diff_DecidesAnAliasRow_OnlyForTheModelsThatCanServeIt()
+    {
+        var root = Root();
+        using var cli = new CliRunner();
+        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "acme", "--name", "Acme Pte. Ltd.", "--country", "SG", "--tier", "verified")).ExitCode);
+        // An image: of chat-default's models only gpt-4.1 has vision, so the gateway never decides deepseek-v4 for it.
+        await RecordAsync(cli, Corridor.Testing.Storage.LedgerSamples.Entry("r-image", DateTimeOffset.UtcNow, model: "chat-default") with
+        {
+            RequestBody = Corridor.Core.Metering.Utf8Text.From("""{"model":"chat-default","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}"""),
+        });
+
+        // The proposal stops offering OpenAI's models to anyone: the gateway would refuse this request, not serve it from DeepSeek.
+        var result = await DiffWithProposalAsync(cli, root, example => example
+            .Replace("  - id: openai\n", "  - id: openai\n    effective: { until: 2025-01-01 }\n", StringComparison.Ordinal));
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("-> gpt-4.1: deny model_not_entitled", result.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("deepseek-v4", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Diff_ListsChangedRestrictions_AndReadsTheRequestAsTheGatewayDoes()
     {
         var root = Root();

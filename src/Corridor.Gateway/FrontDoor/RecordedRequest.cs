@@ -1,4 +1,5 @@
 using System.Buffers;
+using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 
 namespace Corridor.Gateway.FrontDoor;
@@ -13,12 +14,24 @@ public static class RecordedRequest
     /// The features <paramref name="body"/> asks of <paramref name="model"/>, as the front door reads a request to
     /// <paramref name="endpoint"/> (a Responses row keeps the chat request it became); none for a body it would refuse.
     /// </summary>
-    public static RequestFeatures FeaturesOf(ReadOnlySpan<byte> body, string model, string endpoint)
+    public static RequestFeatures FeaturesOf(ReadOnlySpan<byte> body, string model, string endpoint) => FeaturesOf(body, model, endpoint, out _);
+
+    /// <summary>
+    /// The features, and in <paramref name="needs"/> the capabilities beyond chat a model must have to serve the request
+    /// (<see cref="ClientRequest.Needs"/>; reasoning not for a token count), which narrow an alias to its models that can.
+    /// </summary>
+    public static RequestFeatures FeaturesOf(ReadOnlySpan<byte> body, string model, string endpoint, out ModelCapabilities needs)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(body.Length);
         body.CopyTo(buffer);
         using var request = new ClientRequest(buffer, body.Length);
         var operation = endpoint == Operation.Messages.Endpoint() ? Operation.Messages : Operation.ChatCompletions;
-        return RequestParser.Parse(request, operation) is null ? request.Features(model) : new RequestFeatures(model);
+        if (RequestParser.Parse(request, operation) is not null)
+        {
+            needs = ModelCapabilities.None;
+            return new RequestFeatures(model);
+        }
+        needs = endpoint == Operation.CountTokens.Endpoint() ? request.Needs & ~ModelCapabilities.Reasoning : request.Needs;
+        return request.Features(model);
     }
 }

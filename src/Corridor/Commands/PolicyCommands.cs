@@ -81,9 +81,9 @@ internal static class PolicyCommands
             foreach (var entry in recent)
             {
                 var tenant = tenants[entry.TenantId!];
-                var features = Features(entry);
-                var wasText = before.Describe(tenant, entry, features);
-                var nowText = after.Describe(tenant, entry, features);
+                var features = Features(entry, out var needs);
+                var wasText = before.Describe(tenant, entry, features, needs);
+                var nowText = after.Describe(tenant, entry, features, needs);
                 if (wasText != nowText)
                 {
                     changed++;
@@ -136,9 +136,13 @@ internal static class PolicyCommands
     }
 
     /// <summary>What the recorded request asked for, read by the front door's parser (as the gateway decided on it).</summary>
-    private static RequestFeatures Features(Core.Metering.LedgerEntry entry) => entry.RequestBody is { } body
-        ? RecordedRequest.FeaturesOf(body.Memory.Span, entry.Model, entry.Endpoint)
-        : new RequestFeatures(entry.Model);
+    private static RequestFeatures Features(Core.Metering.LedgerEntry entry, out ModelCapabilities needs)
+    {
+        needs = ModelCapabilities.None;
+        return entry.RequestBody is { } body
+            ? RecordedRequest.FeaturesOf(body.Memory.Span, entry.Model, entry.Endpoint, out needs)
+            : new RequestFeatures(entry.Model);
+    }
 
     private static string Describe(Decision decision)
     {
@@ -168,9 +172,10 @@ internal static class PolicyCommands
     {
         /// <summary>
         /// The decision the gateway would reach for the request: its model's, or for an alias (the name a row keeps) each of the
-        /// alias's models' that can serve the endpoint, in order, since the gateway serves each of them under its own decision.
+        /// alias's models' that can serve the endpoint and what the request <paramref name="needs"/> (tools, images, reasoning),
+        /// in order, since the gateway serves each of them under its own decision and never decides the others.
         /// </summary>
-        public string Describe(Core.Tenants.Tenant tenant, Core.Metering.LedgerEntry entry, RequestFeatures features)
+        public string Describe(Core.Tenants.Tenant tenant, Core.Metering.LedgerEntry entry, RequestFeatures features, ModelCapabilities needs)
         {
             string DecideFor(string model)
             {
@@ -183,7 +188,7 @@ internal static class PolicyCommands
             {
                 return DecideFor(entry.Model);
             }
-            var needs = entry.Endpoint == "/v1/embeddings" ? ModelCapabilities.Embeddings : ModelCapabilities.Chat;
+            needs |= entry.Endpoint == "/v1/embeddings" ? ModelCapabilities.Embeddings : ModelCapabilities.Chat;
             var models = ids.Where(id => Catalog.TryGetModel(id, out var model) && model.Config.Capabilities.HasFlag(needs)).ToList();
             return models.Count == 0 ? DecideFor(entry.Model) : string.Join("; ", models.Select(m => $"{m}: {DecideFor(m)}"));
         }
