@@ -22,7 +22,8 @@ public sealed class CapabilityTests(CapabilityTests.Fixture fixture) : IClassFix
 
     /// <summary>
     /// The test catalog with <c>text-only</c> (chat and nothing else) on the OpenAI-kind vendor, and the alias
-    /// <c>sees-last</c>: <c>text-only</c> first, then gpt-4.1 (chat, tools, vision, reasoning).
+    /// <c>sees-last</c>: <c>text-only</c> first, then gpt-4.1 (chat, tools, vision, reasoning); <c>thinks-last</c>: <c>text-only</c>,
+    /// then claude-sonnet-4.
     /// </summary>
     public sealed class Fixture : LiveGatewayFixture
     {
@@ -34,6 +35,7 @@ public sealed class CapabilityTests(CapabilityTests.Fixture fixture) : IClassFix
             routing:
               aliases:
                 sees-last: [text-only, gpt-4.1]
+                thinks-last: [text-only, claude-sonnet-4]
             """);
     }
 
@@ -165,6 +167,30 @@ public sealed class CapabilityTests(CapabilityTests.Fixture fixture) : IClassFix
 
         Assert.Equal(HttpStatusCode.BadRequest, image.StatusCode);
         Assert.True(thinking.InputTokens > 0);
+    }
+
+    [Fact]
+    public async Task ATokenCount_AskingForThinking_IsCountedWhereTheMessageWouldBeServed_AnAliasSkippingAModelThatDoesNotReason()
+    {
+        // The message itself goes to claude-sonnet-4 (claude-us, us-east), the alias's first model that reasons: its count is
+        // that model's, not text-only's (counted by Corridor, region none), whose prompt and tokenizer are not the ones served.
+        const string Thinking = """{"model":"thinks-last","thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":"think hard"}]}""";
+        const string Plain = """{"model":"thinks-last","messages":[{"role":"user","content":"hi"}]}""";
+
+        var thinking = await CountAsync(Thinking);
+        var plain = await CountAsync(Plain);
+
+        Assert.Equal((HttpStatusCode.OK, "us-east"), thinking);
+        Assert.Equal((HttpStatusCode.OK, "none"), plain);
+    }
+
+    private async Task<(HttpStatusCode Status, string? Region)> CountAsync(string body)
+    {
+        using var http = Live.Http();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages/count_tokens") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        using var response = await http.SendAsync(request).WithTimeout();
+        return (response.StatusCode, response.Headers.TryGetValues("x-corridor-region", out var region) ? region.Single() : null);
     }
 
     private static UserChatMessage LookAt() =>
