@@ -118,6 +118,26 @@ public sealed class PolicyCommandTests
     }
 
     [Fact]
+    public async Task Diff_DecidesAnAliasCountCarryingThinking_ForItsModelsThatReason()
+    {
+        var root = Root();
+        using var cli = new CliRunner();
+        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "acme", "--name", "Acme Pte. Ltd.", "--country", "SG", "--tier", "verified")).ExitCode);
+        // Of chat-default's models only deepseek-v4 reasons: the gateway counts this prompt there, and never decides gpt-4.1.
+        await RecordAsync(cli, Corridor.Testing.Storage.LedgerSamples.Entry("r-count", DateTimeOffset.UtcNow, model: "chat-default") with
+        {
+            Endpoint = Corridor.Core.Metering.LedgerEntry.TokenCountEndpoint,
+            RequestBody = Corridor.Core.Metering.Utf8Text.From("""{"model":"chat-default","thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"hi"}]}"""),
+        });
+
+        var result = await DiffWithProposalAsync(cli, root, example => example
+            .Replace("  - id: openai\n", "  - id: openai\n    effective: { until: 2025-01-01 }\n", StringComparison.Ordinal));
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("0 of 1 recent requests would be decided differently", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Diff_ListsChangedRestrictions_AndReadsTheRequestAsTheGatewayDoes()
     {
         var root = Root();

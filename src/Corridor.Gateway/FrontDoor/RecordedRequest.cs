@@ -18,7 +18,7 @@ public static class RecordedRequest
 
     /// <summary>
     /// The features, and in <paramref name="needs"/> the capabilities beyond chat a model must have to serve the request
-    /// (<see cref="ClientRequest.Needs"/>; reasoning not for a token count), which narrow an alias to its models that can.
+    /// (<see cref="ClientRequest.Needs"/>), which narrow an alias to its models that can.
     /// </summary>
     public static RequestFeatures FeaturesOf(ReadOnlySpan<byte> body, string model, string endpoint, out ModelCapabilities needs)
     {
@@ -31,7 +31,7 @@ public static class RecordedRequest
             needs = ModelCapabilities.None;
             return new RequestFeatures(model);
         }
-        needs = endpoint == Operation.CountTokens.Endpoint() ? request.Needs & ~ModelCapabilities.Reasoning : request.Needs;
+        needs = request.Needs;
         return request.Features(model);
     }
 }

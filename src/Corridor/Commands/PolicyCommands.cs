@@ -189,9 +189,17 @@ internal static class PolicyCommands
                 return DecideFor(entry.Model);
             }
             needs |= entry.Endpoint == "/v1/embeddings" ? ModelCapabilities.Embeddings : ModelCapabilities.Chat;
-            var models = ids.Where(id => Catalog.TryGetModel(id, out var model) && model.Config.Capabilities.HasFlag(needs)).ToList();
+            var models = Capable(ids, needs);
+            if (models.Count == 0 && entry.Endpoint == Core.Metering.LedgerEntry.TokenCountEndpoint)
+            {
+                // A count is not refused for reasoning no model of the alias has (Entitlement).
+                models = Capable(ids, needs & ~ModelCapabilities.Reasoning);
+            }
             return models.Count == 0 ? DecideFor(entry.Model) : string.Join("; ", models.Select(m => $"{m}: {DecideFor(m)}"));
         }
+
+        private List<string> Capable(IReadOnlyList<string> ids, ModelCapabilities needs) =>
+            ids.Where(id => Catalog.TryGetModel(id, out var model) && model.Config.Capabilities.HasFlag(needs)).ToList();
     }
 
     private static LoadedPolicy LoadPolicy(string configPath)
