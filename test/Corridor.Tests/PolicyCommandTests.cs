@@ -99,18 +99,10 @@ public sealed class PolicyCommandTests
     [Fact]
     public async Task Diff_DecidesAnAliasRow_OnlyForTheModelsThatCanServeIt()
     {
-        var root = Root();
-        using var cli = new CliRunner();
-        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "acme", "--name", "Acme Pte. Ltd.", "--country", "SG", "--tier", "verified")).ExitCode);
-        // An image: of chat-default's models only gpt-4.1 has vision, so the gateway never decides deepseek-v4 for it.
-        await RecordAsync(cli, Corridor.Testing.Storage.LedgerSamples.Entry("r-image", DateTimeOffset.UtcNow, model: "chat-default") with
-        {
-            RequestBody = Corridor.Core.Metering.Utf8Text.From("""{"model":"chat-default","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}"""),
-        });
-
-        // The proposal stops offering OpenAI's models to anyone: the gateway would refuse this request, not serve it from DeepSeek.
-        var result = await DiffWithProposalAsync(cli, root, example => example
-            .Replace("  - id: openai\n", "  - id: openai\n    effective: { until: 2025-01-01 }\n", StringComparison.Ordinal));
+        // An image: of chat-default's models only gpt-4.1 has vision, so the gateway never decides deepseek-v4 for it, and
+        // without OpenAI's models would refuse the request, not serve it from DeepSeek.
+        var result = await DiffAliasRowWithoutOpenAIAsync("r-image", "/v1/chat/completions",
+            """{"model":"chat-default","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}""");
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("-> gpt-4.1: deny model_not_entitled", result.Out, StringComparison.Ordinal);
@@ -120,21 +112,26 @@ public sealed class PolicyCommandTests
     [Fact]
     public async Task Diff_DecidesAnAliasCountCarryingThinking_ForItsModelsThatReason()
     {
-        var root = Root();
-        using var cli = new CliRunner();
-        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "acme", "--name", "Acme Pte. Ltd.", "--country", "SG", "--tier", "verified")).ExitCode);
         // Of chat-default's models only deepseek-v4 reasons: the gateway counts this prompt there, and never decides gpt-4.1.
-        await RecordAsync(cli, Corridor.Testing.Storage.LedgerSamples.Entry("r-count", DateTimeOffset.UtcNow, model: "chat-default") with
-        {
-            Endpoint = Corridor.Core.Metering.LedgerEntry.TokenCountEndpoint,
-            RequestBody = Corridor.Core.Metering.Utf8Text.From("""{"model":"chat-default","thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"hi"}]}"""),
-        });
-
-        var result = await DiffWithProposalAsync(cli, root, example => example
-            .Replace("  - id: openai\n", "  - id: openai\n    effective: { until: 2025-01-01 }\n", StringComparison.Ordinal));
+        var result = await DiffAliasRowWithoutOpenAIAsync("r-count", Corridor.Core.Metering.LedgerEntry.TokenCountEndpoint,
+            """{"model":"chat-default","thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("0 of 1 recent requests would be decided differently", result.Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>`policy diff` of one verified tenant's request to chat-default, recorded with its body, against a proposal without OpenAI's models.</summary>
+    private static async Task<CliResult> DiffAliasRowWithoutOpenAIAsync(string id, string endpoint, string body)
+    {
+        using var cli = new CliRunner();
+        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "acme", "--name", "Acme Pte. Ltd.", "--country", "SG", "--tier", "verified")).ExitCode);
+        await RecordAsync(cli, Corridor.Testing.Storage.LedgerSamples.Entry(id, DateTimeOffset.UtcNow, model: "chat-default") with
+        {
+            Endpoint = endpoint,
+            RequestBody = Corridor.Core.Metering.Utf8Text.From(body),
+        });
+        return await DiffWithProposalAsync(cli, Root(), example => example
+            .Replace("  - id: openai\n", "  - id: openai\n    effective: { until: 2025-01-01 }\n", StringComparison.Ordinal));
     }
 
     [Fact]
