@@ -4,9 +4,10 @@ namespace Corridor.Gateway.FrontDoor;
 
 /// <summary>
 /// Whether a conversation gives the model an image or a document to read, which only a model with the <c>vision</c>
-/// capability can (docs/forwarding.md). Read from the structure, not from the text: a content part of a message whose
-/// <c>type</c> is an image or a document — OpenAI's <c>image_url</c> and <c>file</c>, Anthropic's <c>image</c> and
-/// <c>document</c> — or one inside an Anthropic <c>tool_result</c>'s content. A tool's input, a text that talks about
+/// capability can (docs/configuration.md). Read from the structure, not from the text: a content part of a message whose
+/// <c>type</c> is an image or a document — OpenAI's <c>image_url</c> and <c>file</c>, vLLM's <c>video_url</c>, Anthropic's
+/// <c>image</c> and <c>document</c> — or one inside an Anthropic <c>tool_result</c>'s content; a document of text alone
+/// is not visual. A tool's input, a text that talks about
 /// images, or any other field is not looked into. The Responses API's parts are read after their translation to chat.
 /// </summary>
 internal static class VisualContent
@@ -59,39 +60,122 @@ internal static class VisualContent
                 reader.Skip();
                 continue;
             }
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (Is(ref reader, "type"u8))
-                {
-                    reader.Read();
-                    found |= reader.TokenType == JsonTokenType.String && IsVisual(ref reader);
-                    reader.Skip();
-                }
-                else if (!nested && Is(ref reader, "content"u8))
-                {
-                    // A tool result's own content (Anthropic), one level down and no further.
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.StartArray)
-                    {
-                        found |= InParts(ref reader, nested: true);
-                    }
-                    else
-                    {
-                        reader.Skip();
-                    }
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
-                }
-            }
+            found |= InPart(ref reader, nested);
         }
         return found;
     }
 
-    private static bool IsVisual(ref Utf8JsonReader reader) =>
-        Is(ref reader, "image_url"u8) || Is(ref reader, "image"u8) || Is(ref reader, "file"u8) || Is(ref reader, "document"u8);
+    /// <summary>
+    /// One content part, read to its end: visual when it is an image (or a video), or a document that is not text alone. A
+    /// document of text — Anthropic's <c>text</c> source, a <c>content</c> source without images, an OpenAI file whose data
+    /// is <c>text/plain</c> — reaches the model as text (docs/translation.md), which a model that cannot see reads.
+    /// </summary>
+    private static bool InPart(ref Utf8JsonReader reader, bool nested)
+    {
+        var image = false;
+        var document = false;
+        var textOnly = false;
+        var found = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (Is(ref reader, "type"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    image |= Is(ref reader, "image_url"u8) || Is(ref reader, "image"u8) || Is(ref reader, "video_url"u8);
+                    document |= Is(ref reader, "file"u8) || Is(ref reader, "document"u8);
+                }
+                reader.Skip();
+            }
+            else if (!nested && Is(ref reader, "content"u8))
+            {
+                // A tool result's own content (Anthropic), one level down and no further.
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    found |= InParts(ref reader, nested: true);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else if (Is(ref reader, "source"u8))
+            {
+                reader.Read();
+                (textOnly, var seen) = reader.TokenType == JsonTokenType.StartObject ? InDocumentSource(ref reader) : (false, false);
+                found |= seen;
+                reader.Skip();
+            }
+            else if (Is(ref reader, "file"u8))
+            {
+                reader.Read();
+                textOnly = reader.TokenType == JsonTokenType.StartObject && IsPlainTextFile(ref reader);
+                reader.Skip();
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        return found || image || (document && !textOnly);
+    }
+
+    /// <summary>An Anthropic document's <c>source</c>: whether it is text alone, and whether a <c>content</c> source holds an image.</summary>
+    private static (bool TextOnly, bool Visual) InDocumentSource(ref Utf8JsonReader reader)
+    {
+        var textOnly = false;
+        var visual = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (Is(ref reader, "type"u8))
+            {
+                reader.Read();
+                textOnly = reader.TokenType == JsonTokenType.String && (Is(ref reader, "text"u8) || Is(ref reader, "content"u8));
+                reader.Skip();
+            }
+            else if (Is(ref reader, "content"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    visual |= InParts(ref reader, nested: true);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        return (textOnly, visual);
+    }
+
+    /// <summary>An OpenAI <c>file</c> object whose <c>file_data</c> is a <c>text/plain</c> data URL.</summary>
+    private static bool IsPlainTextFile(ref Utf8JsonReader reader)
+    {
+        var plain = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isData = Is(ref reader, "file_data"u8);
+            reader.Read();
+            if (isData && reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped)
+            {
+                var value = reader.ValueSpan;
+                plain = value.Length >= PlainText.Length && System.Text.Ascii.EqualsIgnoreCase(value[..PlainText.Length], PlainText);
+            }
+            reader.Skip();
+        }
+        return plain;
+    }
+
+    private static ReadOnlySpan<byte> PlainText => "data:text/plain"u8;
 
     /// <summary>
     /// Whether the name or string the reader is at is <paramref name="text"/>, escapes decoded; false for escapes that

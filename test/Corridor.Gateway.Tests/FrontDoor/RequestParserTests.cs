@@ -88,7 +88,6 @@ public sealed class RequestParserTests
     [InlineData("""[{"role":"user","content":[{"t\u0079pe":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]""", true)]
     // Anthropic: an image or a document block, and an image a tool returned.
     [InlineData("""[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]}]""", true)]
-    [InlineData("""[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]""", true)]
     [InlineData("""[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0K"}}]}]}]""", true)]
     // Not visual: text about images, a tool's input shaped like an image block, an image inside a part's other fields.
     [InlineData("""[{"role":"user","content":"the \"image\" and the \"type\":\"image_url\""}]""", false)]
@@ -98,6 +97,14 @@ public sealed class RequestParserTests
     [InlineData("""[{"role":"user","content":[{"type":"text","text":"hi","metadata":{"type":"image"}}]}]""", false)]
     [InlineData("""[{"role":"user","name":"image","content":"hi"},{"role":"tool","tool_call_id":"c","content":[{"type":"text","text":"image_url"}]}]""", false)]
     [InlineData("""[{"role":"user","content":[{"\udfff":"image","type":"text","text":"\udfff"}]}]""", false)]
+    // A document of text alone reaches the model as text; a PDF, an image inside a content source, a video do not.
+    [InlineData("""[{"role":"user","content":[{"source":{"data":"x","type":"text","media_type":"text/plain"},"type":"document"}]}]""", false)]
+    [InlineData("""[{"role":"user","content":[{"type":"document","source":{"type":"content","content":[{"type":"text","text":"x"}]}}]}]""", false)]
+    [InlineData("""[{"role":"user","content":[{"type":"document","source":{"type":"content","content":[{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]}}]}]""", true)]
+    [InlineData("""[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="}}]}]""", true)]
+    [InlineData("""[{"role":"user","content":[{"type":"file","file":{"filename":"a.txt","file_data":"data:text/plain;base64,aGk="}}]}]""", false)]
+    [InlineData("""[{"role":"user","content":[{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0="}}]}]""", true)]
+    [InlineData("""[{"role":"user","content":[{"type":"video_url","video_url":{"url":"https://example.com/a.mp4"}}]}]""", true)]
     [InlineData("""[]""", false)]
     public void ImagesAndDocuments_InTheConversation_NeedAModelThatSees(string messages, bool sees)
     {
