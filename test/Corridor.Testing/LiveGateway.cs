@@ -48,6 +48,17 @@ public sealed class LiveGateway : IAsyncDisposable
     private TimeProvider? _time;
 
     /// <summary>
+    /// A stack on a fake clock that starts now (so the keys and tenants the stack makes with the wall clock are not from the
+    /// future), with the test catalog and <paramref name="moreYaml"/> (sections of its own). The store's grace is years: a
+    /// clock moved by hours would otherwise look like a store out of reach for that long.
+    /// </summary>
+    public static Task<LiveGateway> StartOnFakeClockAsync(out FakeClock clock, string moreYaml = "")
+    {
+        clock = new FakeClock(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        return StartAsync(simulator => TestCatalog.Yaml(simulator) + "\n\nstorage:\n  unavailableGraceSeconds: 315360000\n" + moreYaml, time: clock);
+    }
+
+    /// <summary>
     /// Starts the stack with <see cref="TestCatalog"/> (or the YAML <paramref name="catalogYaml"/> builds from the simulator's
     /// address), the gateway on <paramref name="time"/> when given (a <see cref="FakeClock"/>: what the gateway waits for on
     /// its clock then waits for the test to move it).

@@ -20,22 +20,16 @@ public sealed class BatchRetentionTests : IAsyncLifetime
 {
     private static readonly CancellationToken None = CancellationToken.None;
 
-    // Starts now, so the keys and tenants the stack makes with the wall clock are not from the future.
-    private readonly FakeClock _clock = new(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+    private FakeClock _clock = null!;
     private LiveGateway _live = null!;
 
-    public async Task InitializeAsync() =>
-        // A fake clock moved by hours would otherwise look like a store out of reach for that long.
-        _live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + """
-
-            storage:
-              unavailableGraceSeconds: 315360000
-            batches:
-              maxFileBytes: 4096
-              maxTenantBytes: 6000
-              limitShare: 1
-              resultsRetentionDays: 2
-            """, time: _clock);
+    public async Task InitializeAsync() => _live = await LiveGateway.StartOnFakeClockAsync(out _clock, """
+        batches:
+          maxFileBytes: 4096
+          maxTenantBytes: 6000
+          limitShare: 1
+          resultsRetentionDays: 2
+        """);
 
     public async Task DisposeAsync() => await _live.DisposeAsync();
 

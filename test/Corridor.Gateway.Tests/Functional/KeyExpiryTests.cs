@@ -13,16 +13,10 @@ namespace Corridor.Gateway.Tests.Functional;
 /// </summary>
 public sealed class KeyExpiryTests : IAsyncLifetime
 {
-    private readonly FakeClock _clock = new(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+    private FakeClock _clock = null!;
     private LiveGateway _live = null!;
 
-    public async Task InitializeAsync() =>
-        // A fake clock moved by hours would otherwise look like a store out of reach for that long.
-        _live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator) + """
-
-            storage:
-              unavailableGraceSeconds: 315360000
-            """, time: _clock);
+    public async Task InitializeAsync() => _live = await LiveGateway.StartOnFakeClockAsync(out _clock);
 
     public async Task DisposeAsync() => await _live.DisposeAsync();
 
