@@ -189,8 +189,7 @@ internal static class RequestParser
                 {
                     return GatewayError.Invalid("'reasoning_effort' must be a string.", "reasoning_effort");
                 }
-                // none and minimal ask for (next to) no reasoning; every other effort, known or not, asks for some.
-                request.Reasoning |= !(reader.ValueTextEquals("none"u8) || reader.ValueTextEquals("minimal"u8));
+                request.Reasoning |= EffortAsksToReason(in reader);
             }
             else if (field == Field.Thinking)
             {
@@ -443,6 +442,13 @@ internal static class RequestParser
         }
         return null;
     }
+
+    /// <summary>
+    /// Whether the <c>reasoning_effort</c> string the reader is at asks to reason: <c>none</c> and <c>minimal</c> ask for (next
+    /// to) no reasoning; every other effort, known or not, asks for some.
+    /// </summary>
+    internal static bool EffortAsksToReason(in Utf8JsonReader reader) =>
+        !(reader.ValueTextEquals("none"u8) || reader.ValueTextEquals("minimal"u8));
 
     /// <summary>Which of the chat template's thinking switches a name is: 1 <c>enable_thinking</c>, 2 <c>thinking</c>, 0 neither.</summary>
     internal static int ThinkingSwitchOf(ReadOnlySpan<byte> name) =>

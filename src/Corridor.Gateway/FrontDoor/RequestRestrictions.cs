@@ -9,7 +9,8 @@ namespace Corridor.Gateway.FrontDoor;
 /// <summary>
 /// Applies a Decision's restrictions to the request before it is forwarded: caps <c>max_tokens</c> and
 /// <c>max_completion_tokens</c> (adding <c>max_tokens</c> when the client sent neither), lowers <c>n</c>, and removes
-/// <c>logprobs</c>/<c>top_logprobs</c> and <c>reasoning_effort</c>/<c>thinking</c> (a <c>thinking</c> that turns it off kept; and the thinking switches of
+/// <c>logprobs</c>/<c>top_logprobs</c> and <c>reasoning_effort</c>/<c>thinking</c> (a <c>thinking</c> that turns it off, or an effort of
+/// <c>none</c> or <c>minimal</c>, kept; and the thinking switches of
 /// <c>chat_template_kwargs</c>, keeping its other arguments). Only restricted requests pay for the rewrite. Serves policy restrictions and the
 /// monitor's <c>throttle</c> alike.
 /// The body's top-level properties are copied as the client wrote them, except those restricted: nothing else is
@@ -54,7 +55,8 @@ internal static class RequestRestrictions
                 _ => null,
             };
             if ((restrictions.StripLogprobs && field is RequestParser.Field.Logprobs or RequestParser.Field.TopLogprobs)
-                || (restrictions.StripReasoning && (field == RequestParser.Field.ReasoningEffort || (field == RequestParser.Field.Thinking && AsksToThink(valueReader)))))
+                || (restrictions.StripReasoning && ((field == RequestParser.Field.ReasoningEffort && AsksToReason(valueReader))
+                    || (field == RequestParser.Field.Thinking && AsksToThink(valueReader)))))
             {
                 continue;
             }
@@ -94,6 +96,13 @@ internal static class RequestRestrictions
         Debug.Assert(reparsed is null, "A restricted body the front door accepted is accepted again.");
         return restricted;
     }
+
+    /// <summary>
+    /// Whether a <c>reasoning_effort</c> value asks to reason. <c>none</c> and <c>minimal</c> stay when reasoning is stripped:
+    /// without them an OpenAI reasoning model reasons at its default effort.
+    /// </summary>
+    private static bool AsksToReason(Utf8JsonReader value) =>
+        value.TokenType != JsonTokenType.String || RequestParser.EffortAsksToReason(in value);
 
     /// <summary>
     /// Whether a <c>thinking</c> value asks to think. One that switches thinking off stays when reasoning is stripped, as in

@@ -127,6 +127,19 @@ public sealed class RequestRestrictionsTests
         Assert.False(restricted.Reasoning);
     }
 
+    [Theory]
+    [InlineData("none")]
+    [InlineData("minimal")]
+    public void AReasoningEffortOfNoneOrMinimal_IsKept_WhenReasoningIsStripped(string effort)
+    {
+        // OpenAI's reasoning models reason at their default effort (medium) without it: removing "none" would ask for more.
+        var (_, text, restricted) = Restrict($$"""{"model":"a","reasoning_effort":"{{effort}}","messages":[]}""", new(StripReasoning: true));
+        using var dispose = restricted;
+
+        Assert.Equal($$"""{"model":"a","reasoning_effort":"{{effort}}","messages":[]}""", text);
+        Assert.False(restricted.Reasoning);
+    }
+
     [Fact]
     public void EverythingElse_IsCopiedAsWritten_DeepNestingAndRepeatedNamesIncluded()
     {
