@@ -40,11 +40,11 @@ public sealed class ChatToMessagesRequestTests
             """
         },
         {
-            "a PDF file part becomes a base64 document block titled with its filename, a plain-text one a text document",
+            "a PDF file part becomes a base64 document block titled with its filename (a null file_id, as SDKs that write nulls send, is none), a plain-text one a text document",
             """
             {"messages":[{"role":"user","content":[
               {"type":"text","text":"Summarise both."},
-              {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0xLjQK","filename":"report.pdf"}},
+              {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0xLjQK","filename":"report.pdf","file_id":null}},
               {"type":"file","file":{"file_data":"data:text/plain;charset=utf-8;base64,Q2Fmw6kgbWVudQ=="}}]}]}
             """,
             """

@@ -53,7 +53,7 @@ public sealed class ResponsesToChatTests
     {
         var result = Request("""
             {"model":"gpt-4.1","input":[{"role":"user","content":[
-               {"type":"input_file","filename":"report.pdf","file_data":"data:application/pdf;base64,JVBERi0xLjQK"},
+               {"type":"input_file","filename":"report.pdf","file_data":"data:application/pdf;base64,JVBERi0xLjQK","file_id":null,"file_url":null},
                {"type":"input_text","text":"Summarise it."}]}]}
             """);
 
