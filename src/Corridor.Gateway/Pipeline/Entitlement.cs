@@ -33,18 +33,11 @@ internal static class Entitlement
                 call.Operation == Operation.Embeddings ? $"The model '{request.Model}' does not produce embeddings." : $"The model '{request.Model}' is not a chat model.",
                 "model");
         }
-        // A count asks for no output, so it is not refused for reasoning; but it counts the prompt of the model the message
-        // itself would go to, an alias's first that reasons when the message asks it to, when one does.
-        var asks = request.Needs;
-        var capable = choice.For(kind | asks);
-        if (capable.Models.Count == 0 && call.Operation == Operation.CountTokens && (asks & ModelCapabilities.Reasoning) != 0)
-        {
-            asks &= ~ModelCapabilities.Reasoning;
-            capable = choice.For(kind | asks);
-        }
+        var needs = ModelNeeds.Of(kind, request.Needs, call.Operation == Operation.CountTokens, choice, static (c, n) => c.For(n).Models.Count > 0);
+        var capable = choice.For(needs);
         if (capable.Models.Count == 0)
         {
-            return Incapable(choice, kind, asks, request.Model, call.Dialect, call.Operation);
+            return Incapable(choice, kind, needs & ~kind, request.Model, call.Dialect, call.Operation);
         }
         var models = capable.Models;
         call.Model = models[0];

@@ -188,13 +188,10 @@ internal static class PolicyCommands
             {
                 return DecideFor(entry.Model);
             }
-            needs |= entry.Endpoint == "/v1/embeddings" ? ModelCapabilities.Embeddings : ModelCapabilities.Chat;
+            var kind = entry.Endpoint == "/v1/embeddings" ? ModelCapabilities.Embeddings : ModelCapabilities.Chat;
+            needs = ModelNeeds.Of(kind, needs, entry.Endpoint == Core.Metering.LedgerEntry.TokenCountEndpoint, (this, ids),
+                static (s, n) => s.Item1.Capable(s.ids, n).Count > 0);
             var models = Capable(ids, needs);
-            if (models.Count == 0 && entry.Endpoint == Core.Metering.LedgerEntry.TokenCountEndpoint)
-            {
-                // A count is not refused for reasoning no model of the alias has (Entitlement).
-                models = Capable(ids, needs & ~ModelCapabilities.Reasoning);
-            }
             return models.Count == 0 ? DecideFor(entry.Model) : string.Join("; ", models.Select(m => $"{m}: {DecideFor(m)}"));
         }
 
