@@ -57,6 +57,13 @@ public interface ICorridorStore : IAsyncDisposable
 
     /// <summary>As <see cref="RevokeKeyAsync(string, DateTimeOffset, CancellationToken)"/>; <paramref name="audit"/> is appended only when this call revoked the key.</summary>
     Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sets when an unrevoked key stops working by itself (<paramref name="expiresAt"/> null: never) and appends
+    /// <paramref name="audit"/>, together. Returns false, appending nothing, when no such key exists or it is revoked.
+    /// </summary>
+    Task<bool> SetKeyExpiryAsync(string keyId, DateTimeOffset? expiresAt, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
     /// <summary>Records last use, coalesced by the caller (at most one write per key per interval).</summary>
     Task TouchKeysAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> lastUsed, CancellationToken cancellationToken);
 

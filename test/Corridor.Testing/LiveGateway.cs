@@ -52,10 +52,10 @@ public sealed class LiveGateway : IAsyncDisposable
     /// future), with the test catalog and <paramref name="moreYaml"/> (sections of its own). The store's grace is years: a
     /// clock moved by hours would otherwise look like a store out of reach for that long.
     /// </summary>
-    public static Task<LiveGateway> StartOnFakeClockAsync(out FakeClock clock, string moreYaml = "")
+    public static Task<LiveGateway> StartOnFakeClockAsync(out FakeClock clock, string moreYaml = "", string? adminTokenEnv = null)
     {
         clock = new FakeClock(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
-        return StartAsync(simulator => TestCatalog.Yaml(simulator) + "\n\nstorage:\n  unavailableGraceSeconds: 315360000\n" + moreYaml, time: clock);
+        return StartAsync(simulator => TestCatalog.Yaml(simulator, adminTokenEnv) + "\n\nstorage:\n  unavailableGraceSeconds: 315360000\n" + moreYaml, time: clock);
     }
 
     /// <summary>

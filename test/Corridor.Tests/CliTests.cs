@@ -122,6 +122,45 @@ public sealed partial class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task KeysUpdate_WithAnExpiry_ChangesOrRemovesIt_AndRefusesWhatItCannotDo()
+    {
+        await AddTenantAsync("acme");
+        var issued = await _cli.RunAsync("keys", "issue", "--tenant", "acme", "--expires", "1d", "--json");
+        string keyId;
+        using (var doc = JsonDocument.Parse(issued.Out))
+        {
+            keyId = doc.RootElement.GetProperty("id").GetString()!;
+        }
+
+        var later = await _cli.RunAsync("keys", "update", keyId, "--expires", "2099-01-01");
+        var laterKey = Assert.Single(await ListKeysAsync());
+        var never = await _cli.RunAsync("keys", "update", keyId, "--expires", "never", "--rpm", "60");
+        var neverKey = Assert.Single(await ListKeysAsync());
+        var past = await _cli.RunAsync("keys", "update", keyId, "--expires", "2020-01-01");
+        var nothing = await _cli.RunAsync("keys", "update", keyId);
+        var unknown = await _cli.RunAsync("keys", "update", "key_ffffffffffffffff", "--expires", "30d");
+        await _cli.RunAsync("keys", "revoke", keyId);
+        var revoked = await _cli.RunAsync("keys", "update", keyId, "--expires", "30d");
+
+        Assert.Equal(0, later.ExitCode);
+        Assert.Contains("now expires at 2099-01-01", later.Out, StringComparison.Ordinal);
+        Assert.Equal(new DateTimeOffset(2099, 1, 1, 0, 0, 0, TimeSpan.Zero), laterKey.ExpiresAt);
+        Assert.Equal(0, never.ExitCode);
+        Assert.Contains("now never expires", never.Out, StringComparison.Ordinal);
+        Assert.Contains("rpm", never.Out, StringComparison.Ordinal);
+        Assert.Null(neverKey.ExpiresAt);
+        Assert.Equal(1, past.ExitCode);
+        Assert.Contains("expires_at must be later than now", past.Error, StringComparison.Ordinal);
+        Assert.Equal(1, nothing.ExitCode);
+        Assert.Contains("nothing to change: pass --expires", nothing.Error, StringComparison.Ordinal);
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("no key with id 'key_ffffffffffffffff'", unknown.Error, StringComparison.Ordinal);
+        Assert.Equal(1, revoked.ExitCode);
+        Assert.Contains("is revoked", revoked.Error, StringComparison.Ordinal);
+        Assert.Null(Assert.Single(await ListKeysAsync()).ExpiresAt);
+    }
+
+    [Fact]
     public async Task KeysIssue_ForAnUnknownTenant_Exits1WithAClearMessage()
     {
         var result = await _cli.RunAsync("keys", "issue", "--tenant", "ghost");

@@ -35,6 +35,7 @@ public static class AuditActions
     public const string TenantUpdate = "tenant.update";
     public const string KeyIssue = "key.issue";
     public const string KeyRevoke = "key.revoke";
+    public const string KeyExpiry = "key.expiry";
     public const string LimitsUpdate = "limits.update";
     public const string DeniedPartyFlag = "denied_party.flag";
     public const string DeniedPartyReview = "denied_party.review";

@@ -171,6 +171,37 @@ internal static class AdminApi
             return Results.Json(KeyView.From((await store.GetKeyAsync(id, ct))!), AdminJson.Default.KeyView);
         });
 
+        // A key's expiry, changed: {"expires_at": an instant or date, or days or hours from now (90d, 12h)}, or null for never.
+        group.MapPatch("/keys/{id}", async (string id, HttpRequest request, ICorridorStore store, KeyCache keys, TimeProvider time, CancellationToken ct) =>
+        {
+            var (edit, error) = await ReadPatchAsync(request, KeyFields,
+                "Send a JSON object: {\"expires_at\": an instant, a date, or days or hours from now (90d, 12h); null for never}.",
+                numbers: false, _ => null, field => new[] { field("expires_at") }, ct);
+            if (edit is not [{ } when])
+            {
+                return Problem(StatusCodes.Status400BadRequest, error ?? "Send a JSON object: {\"expires_at\": ...}; nothing else of a key changes (limits: PATCH /admin/keys/{id}/limits).");
+            }
+            var now = time.GetUtcNow();
+            DateTimeOffset? expiresAt = null;
+            if (when != TenantEdit.ClearKeyword)
+            {
+                if (!ApiKeys.TryParseExpiry(when, now, out var parsed))
+                {
+                    return Problem(StatusCodes.Status400BadRequest, $"expires_at: '{when}' is neither an instant or date (2027-03-01T00:00:00Z) nor days or hours from now (90d, 12h).");
+                }
+                expiresAt = parsed;
+            }
+            return await ChangeAsync(async () =>
+            {
+                if (await AdminChanges.SetKeyExpiryAsync(store, id, expiresAt, AuditActors.AdminApi, now, ct) is not { } changed)
+                {
+                    return Problem(StatusCodes.Status404NotFound, $"No key '{id}'.");
+                }
+                await keys.RefreshAsync(force: true, ct);
+                return Results.Json(KeyView.From(changed), AdminJson.Default.KeyView);
+            });
+        });
+
         // A tenant's batches through either API, newest first, each with what its runs cost and earned (docs/batches.md). To
         // stop one, suspend or revoke the key it runs as: the batch ends, its remaining requests errored with the refusal a
         // live request would get.
@@ -407,6 +438,8 @@ internal static class AdminApi
                 UseCase = field("use_case"),
             },
             ct);
+
+    private static readonly string[] KeyFields = ["expires_at"];
 
     private static readonly string[] LimitFields =
         ["rpm", "tpm", "concurrent_streams", "daily_soft_budget", "daily_budget", "monthly_soft_budget", "monthly_budget"];

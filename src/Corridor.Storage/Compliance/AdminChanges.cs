@@ -226,6 +226,48 @@ public static class AdminChanges
     }
 
     /// <summary>
+    /// Changes when an unrevoked key stops working by itself (<paramref name="expiresAt"/> null: never); records
+    /// <c>key.expiry</c> with the time before and after. Returns null when no key has that id; throws
+    /// <see cref="AdminChangeException"/> for a revoked key or a time not later than now (to stop a key now, revoke it).
+    /// </summary>
+    public static async Task<ApiKey?> SetKeyExpiryAsync(ICorridorStore store, string keyId, DateTimeOffset? expiresAt, string actor, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (expiresAt is { } expires && expires <= now)
+        {
+            throw new AdminChangeException(AdminChangeError.Invalid, "expires_at must be later than now: to stop a key now, revoke it.");
+        }
+        var key = await store.GetKeyAsync(keyId, cancellationToken);
+        if (key is null)
+        {
+            return null;
+        }
+        // Kept to the millisecond, as the stores keep times.
+        var after = key with { ExpiresAt = expiresAt is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds()) : null };
+        var entry = new AuditEntry(now, actor, AuditActions.KeyExpiry, keyId, AuditDetails.Write(json =>
+        {
+            json.WriteString("tenant", key.TenantId);
+            WriteTimeOrNull(json, "expires_at_before", key.ExpiresAt);
+            WriteTimeOrNull(json, "expires_at", after.ExpiresAt);
+        }));
+        return key.RevokedAt is null && await store.SetKeyExpiryAsync(keyId, after.ExpiresAt, [entry], cancellationToken)
+            ? after
+            : throw new AdminChangeException(AdminChangeError.Invalid, $"Key '{keyId}' is revoked: a revoked key stays revoked, whatever its expiry.");
+    }
+
+    private static void WriteTimeOrNull(System.Text.Json.Utf8JsonWriter json, string name, DateTimeOffset? time)
+    {
+        if (time is { } at)
+        {
+            json.WriteString(name, at);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    /// <summary>
     /// Replaces the denied-party list with what <paramref name="read"/> holds, and screens every clear tenant against it;
     /// records <c>screening.import</c> (file, SHA-256, counts) and a <c>denied_party.flag</c> per tenant it flags.
     /// </summary>

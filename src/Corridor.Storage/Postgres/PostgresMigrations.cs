@@ -522,6 +522,12 @@ internal static class PostgresMigrations
             -- SQLite migration 21. When a key stops working by itself, or NULL for never: set when it is issued.
             ALTER TABLE api_keys ADD COLUMN expires_at timestamptz;
             """),
+        new(26, "a key's expiry changes reach every cache", """
+            -- SQLite migration 22. A key's expiry can be changed after issue: the caches reload on it as on a revocation.
+            DROP TRIGGER api_keys_update_revision ON api_keys;
+            CREATE TRIGGER api_keys_update_revision AFTER UPDATE OF id, tenant_id, prefix, hash, name, created_at, revoked_at, expires_at ON api_keys
+                FOR EACH ROW EXECUTE FUNCTION corridor_bump_revision();
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -164,6 +164,27 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         ? QueryAsync($"SELECT {KeyColumns} FROM api_keys ORDER BY tenant_id COLLATE \"C\", created_at, id COLLATE \"C\"", null, PostgresValues.Rows.Key, cancellationToken)
         : QueryAsync($"SELECT {KeyColumns} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id COLLATE \"C\"", tenantId, PostgresValues.Rows.Key, cancellationToken);
 
+    public Task<bool> SetKeyExpiryAsync(string keyId, DateTimeOffset? expiresAt, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(audit);
+        return InTransactionAsync(async (connection, transaction) =>
+        {
+            await using (var command = new NpgsqlCommand("UPDATE api_keys SET expires_at = $2 WHERE id = $1 AND revoked_at IS NULL", connection, transaction))
+            {
+                command.Parameters.AddWithValue(keyId);
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(expiresAt) });
+                if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    return false;
+                }
+            }
+
+            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+            return true;
+        }, cancellationToken);
+    }
+
     public Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);

@@ -380,6 +380,12 @@ internal static class SqliteMigrations
             -- When a key stops working by itself (Unix ms), or NULL for never: set when it is issued.
             ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
             """),
+        new(22, "a key's expiry changes reach every cache", """
+            -- A key's expiry can be changed after issue: the caches reload on it as on a revocation.
+            DROP TRIGGER api_keys_update_revision;
+            CREATE TRIGGER api_keys_update_revision AFTER UPDATE OF id, tenant_id, prefix, hash, name, created_at, revoked_at, expires_at ON api_keys
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

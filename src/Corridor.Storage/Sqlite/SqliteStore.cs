@@ -297,6 +297,29 @@ internal sealed partial class SqliteStore : ICorridorStore
         ? QueryAsync($"SELECT {KeyColumns} FROM api_keys ORDER BY tenant_id, created_at, id", null, null, SqliteValues.Rows.Key, cancellationToken)
         : QueryAsync($"SELECT {KeyColumns} FROM api_keys WHERE tenant_id = $tenant_id ORDER BY created_at, id", "$tenant_id", tenantId, SqliteValues.Rows.Key, cancellationToken);
 
+    public async Task<bool> SetKeyExpiryAsync(string keyId, DateTimeOffset? expiresAt, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(audit);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE api_keys SET expires_at = $expires_at WHERE id = $id AND revoked_at IS NULL";
+            command.Parameters.AddWithValue("$id", keyId);
+            command.Parameters.AddWithValue("$expires_at", SqliteValues.OrNull(expiresAt));
+            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
+        }
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
+        return true;
+    }
+
     public async Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);

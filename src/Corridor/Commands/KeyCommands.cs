@@ -20,44 +20,57 @@ internal static class KeyCommands
     private static Command Update(CliContext context)
     {
         var id = new Argument<string>("ID") { Description = "Id of the key (key_...)" };
+        var expires = ExpiresOption("When the key stops working by itself, as for issue; 'never' removes its expiry");
         var limitOptions = new LimitOptions();
-        var command = new Command("update", "Change a key's own limits and budgets (the tenant's apply as well)") { id };
+        var command = new Command("update", "Change a key's expiry, or its own limits and budgets (the tenant's apply as well)") { id, expires };
         limitOptions.AddTo(command);
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
+            var keyId = parseResult.GetRequiredValue(id);
             var limits = limitOptions.Read(parseResult);
-            if (limits.IsEmpty)
+            var when = parseResult.GetValue(expires);
+            if (limits.IsEmpty && when is null)
             {
-                throw new CliUserException("nothing to change: pass " + LimitOptions.Names + ".");
+                throw new CliUserException("nothing to change: pass --expires, " + LimitOptions.Names + ".");
             }
+            var now = context.Time.GetUtcNow();
+            DateTimeOffset? expiresAt = when is null || when.Trim().Equals("never", StringComparison.OrdinalIgnoreCase) ? null : ReadExpiry(when, now);
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
-            await LimitOptions.ApplyAsync(context, store, Core.Admission.LimitScope.Key, parseResult.GetRequiredValue(id), limits, cancellationToken);
+            if (when is not null)
+            {
+                var changed = await AdminChanges.SetKeyExpiryAsync(store, keyId, expiresAt, context.Actor, now, cancellationToken)
+                    ?? throw new CliUserException($"no key with id '{keyId}'. See: corridor keys list");
+                context.Out.WriteLine(changed.ExpiresAt is { } at
+                    ? $"Key {keyId} of tenant {changed.TenantId} now expires at {CliFormat.Time(at)}."
+                    : $"Key {keyId} of tenant {changed.TenantId} now never expires.");
+            }
+            if (!limits.IsEmpty)
+            {
+                await LimitOptions.ApplyAsync(context, store, Core.Admission.LimitScope.Key, keyId, limits, cancellationToken);
+            }
             return 0;
         });
         return command;
     }
 
+    private static Option<string?> ExpiresOption(string description) => new("--expires") { Description = description, HelpName = "WHEN" };
+
+    private static DateTimeOffset ReadExpiry(string when, DateTimeOffset now) => ApiKeys.TryParseExpiry(when, now, out var parsed)
+        ? parsed
+        : throw new CliUserException($"--expires: '{when}' is neither days or hours from now (90d, 12h) nor a date or instant (2027-03-01).");
+
     private static Command Issue(CliContext context)
     {
         var tenant = new Option<string>("--tenant") { Description = "Tenant the key belongs to", Required = true, HelpName = "ID" };
         var name = new Option<string?>("--name") { Description = "A label for the key (ci, production, ...)", HelpName = "NAME" };
-        var expires = new Option<string?>("--expires")
-        {
-            Description = "When the key stops working by itself: days or hours from now (90d, 12h), or a date or instant (2027-03-01 = the start of that day, UTC)",
-            HelpName = "WHEN",
-        };
+        var expires = ExpiresOption("When the key stops working by itself: days or hours from now (90d, 12h), or a date or instant (2027-03-01 = the start of that day, UTC)");
         var json = GlobalOptions.Json();
         var command = new Command("issue", "Issue a key; its secret is shown once") { tenant, name, expires, json };
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
             var tenantId = parseResult.GetRequiredValue(tenant);
             var now = context.Time.GetUtcNow();
-            DateTimeOffset? expiresAt = null;
-            if (parseResult.GetValue(expires) is { } when)
-            {
-                expiresAt = ApiKeys.TryParseExpiry(when, now, out var parsed) ? parsed
-                    : throw new CliUserException($"--expires: '{when}' is neither days or hours from now (90d, 12h) nor a date or instant (2027-03-01).");
-            }
+            DateTimeOffset? expiresAt = parseResult.GetValue(expires) is { } when ? ReadExpiry(when, now) : null;
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
             await RequireTenantAsync(store, tenantId, cancellationToken);
             var issued = await AdminChanges.IssueKeyAsync(store, tenantId, parseResult.GetValue(name), context.Actor, now, cancellationToken, expiresAt);

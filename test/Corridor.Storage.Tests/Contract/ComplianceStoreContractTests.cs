@@ -89,6 +89,23 @@ public abstract class ComplianceStoreContractTests : StoreContract
     }
 
     [Fact]
+    public async Task SetKeyExpiry_AppendsItsRecordOnlyWhenItChangesAKey()
+    {
+        await Store.AddTenantAsync(FullTenant("acme"), None).WithTimeout();
+        var key = ApiKeys.Create("acme", T0).Key;
+        await Store.AddKeyAsync(key, [Entry(AuditActions.KeyIssue, key.Id)], None).WithTimeout();
+
+        Assert.True(await Store.SetKeyExpiryAsync(key.Id, T0.AddDays(1), [Entry(AuditActions.KeyExpiry, key.Id, 1)], None).WithTimeout());
+        Assert.False(await Store.SetKeyExpiryAsync("key_ffffffffffffffff", T0.AddDays(1), [Entry(AuditActions.KeyExpiry, "key_ffffffffffffffff", 2)], None).WithTimeout());
+        await Store.RevokeKeyAsync(key.Id, T0.AddHours(1), [Entry(AuditActions.KeyRevoke, key.Id, 3)], None).WithTimeout();
+        Assert.False(await Store.SetKeyExpiryAsync(key.Id, null, [Entry(AuditActions.KeyExpiry, key.Id, 4)], None).WithTimeout());
+
+        var records = await Store.ReadAuditAsync(1, None).ToListWithTimeoutAsync();
+        Assert.Equal([AuditActions.KeyIssue, AuditActions.KeyExpiry, AuditActions.KeyRevoke], records.Select(r => r.Action));
+        Assert.Equal(T0.AddDays(1), (await Store.GetKeyAsync(key.Id, None).WithTimeout())!.ExpiresAt);
+    }
+
+    [Fact]
     public async Task AppendAudit_ChainsFromOne_AndReadsFromASequence()
     {
         var first = await Store.AppendAuditAsync([Entry("a", "s", 1), Entry("b", "s", 2)], None).WithTimeout();

@@ -105,6 +105,34 @@ public abstract class StoreContractTests : StoreContract
         Assert.Equal(revision, await Store.GetRevisionAsync(None).WithTimeout());
     }
 
+    /// <summary>An expiry changed after issue moves the revision, so every gateway's key cache reloads and applies it.</summary>
+    [Fact]
+    public async Task SetKeyExpiry_ChangesOrRemovesAnUnrevokedKeysExpiry_MovesTheRevision_AndLeavesARevokedKeyAlone()
+    {
+        await Store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
+        var key = ApiKeys.Create("acme", T0, expiresAt: T0.AddDays(1)).Key;
+        var revoked = ApiKeys.Create("acme", T0).Key;
+        await Store.AddKeyAsync(key, None).WithTimeout();
+        await Store.AddKeyAsync(revoked, None).WithTimeout();
+        await Store.RevokeKeyAsync(revoked.Id, T0, None).WithTimeout();
+        var revision = await Store.GetRevisionAsync(None).WithTimeout();
+
+        Assert.True(await Store.SetKeyExpiryAsync(key.Id, T0.AddDays(30), [], None).WithTimeout());
+        Assert.Equal(T0.AddDays(30), (await Store.GetKeyAsync(key.Id, None).WithTimeout())!.ExpiresAt);
+        var afterChange = await Store.GetRevisionAsync(None).WithTimeout();
+        Assert.True(afterChange > revision);
+
+        Assert.True(await Store.SetKeyExpiryAsync(key.Id, null, [], None).WithTimeout());
+        Assert.Null((await Store.GetKeyAsync(key.Id, None).WithTimeout())!.ExpiresAt);
+        Assert.True(await Store.GetRevisionAsync(None).WithTimeout() > afterChange);
+
+        var beforeRefusals = await Store.GetRevisionAsync(None).WithTimeout();
+        Assert.False(await Store.SetKeyExpiryAsync(revoked.Id, T0.AddDays(30), [], None).WithTimeout());
+        Assert.False(await Store.SetKeyExpiryAsync("key_ffffffffffffffff", T0.AddDays(30), [], None).WithTimeout());
+        Assert.Null((await Store.GetKeyAsync(revoked.Id, None).WithTimeout())!.ExpiresAt);
+        Assert.Equal(beforeRefusals, await Store.GetRevisionAsync(None).WithTimeout());
+    }
+
     [Fact]
     public async Task TouchKeys_KeepsTheLatestUse_AndLeavesTheRevisionAlone()
     {
