@@ -6,8 +6,8 @@ namespace Corridor.Gateway.FrontDoor;
 /// Whether a conversation gives the model an image or a document to read, which only a model with the <c>vision</c>
 /// capability can (docs/configuration.md). Read from the structure, not from the text: a content part of a message whose
 /// <c>type</c> is an image or a document — OpenAI's <c>image_url</c> and <c>file</c>, vLLM's <c>video_url</c>, Anthropic's
-/// <c>image</c> and <c>document</c> — or one inside an Anthropic <c>tool_result</c>'s content; a document of text alone
-/// is not visual. A tool's input, a text that talks about
+/// <c>image</c> and <c>document</c> — or one inside an Anthropic <c>tool_result</c>'s content; an Anthropic document of
+/// text alone is not visual. A tool's input, a text that talks about
 /// images, or any other field is not looked into. The Responses API's parts are read after their translation to chat.
 /// </summary>
 internal static class VisualContent
@@ -67,8 +67,9 @@ internal static class VisualContent
 
     /// <summary>
     /// One content part, read to its end: visual when it is an image (or a video), or a document that is not text alone. A
-    /// document of text — Anthropic's <c>text</c> source, a <c>content</c> source without images, an OpenAI file whose data
-    /// is <c>text/plain</c> — reaches the model as text (docs/translation.md), which a model that cannot see reads.
+    /// document of text — Anthropic's <c>text</c> source, a <c>content</c> source without images — reaches an OpenAI-kind
+    /// model as text (docs/translation.md), which a model that cannot see reads. An OpenAI <c>file</c> part is visual
+    /// whatever its data: toward an OpenAI-kind model it is sent as the part it is, which a text-only API refuses.
     /// </summary>
     private static bool InPart(ref Utf8JsonReader reader, bool nested)
     {
@@ -106,12 +107,6 @@ internal static class VisualContent
                 reader.Read();
                 (textOnly, var seen) = reader.TokenType == JsonTokenType.StartObject ? InDocumentSource(ref reader) : (false, false);
                 found |= seen;
-                reader.Skip();
-            }
-            else if (Is(ref reader, "file"u8))
-            {
-                reader.Read();
-                textOnly = reader.TokenType == JsonTokenType.StartObject && IsPlainTextFile(ref reader);
                 reader.Skip();
             }
             else
@@ -156,26 +151,6 @@ internal static class VisualContent
         }
         return (textOnly, visual);
     }
-
-    /// <summary>An OpenAI <c>file</c> object whose <c>file_data</c> is a <c>text/plain</c> data URL.</summary>
-    private static bool IsPlainTextFile(ref Utf8JsonReader reader)
-    {
-        var plain = false;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var isData = Is(ref reader, "file_data"u8);
-            reader.Read();
-            if (isData && reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped)
-            {
-                var value = reader.ValueSpan;
-                plain = value.Length >= PlainText.Length && System.Text.Ascii.EqualsIgnoreCase(value[..PlainText.Length], PlainText);
-            }
-            reader.Skip();
-        }
-        return plain;
-    }
-
-    private static ReadOnlySpan<byte> PlainText => "data:text/plain"u8;
 
     /// <summary>
     /// Whether the name or string the reader is at is <paramref name="text"/>, escapes decoded; false for escapes that

@@ -97,12 +97,13 @@ public sealed class RequestParserTests
     [InlineData("""[{"role":"user","content":[{"type":"text","text":"hi","metadata":{"type":"image"}}]}]""", false)]
     [InlineData("""[{"role":"user","name":"image","content":"hi"},{"role":"tool","tool_call_id":"c","content":[{"type":"text","text":"image_url"}]}]""", false)]
     [InlineData("""[{"role":"user","content":[{"\udfff":"image","type":"text","text":"\udfff"}]}]""", false)]
-    // A document of text alone reaches the model as text; a PDF, an image inside a content source, a video do not.
+    // An Anthropic document of text alone reaches the model as text; a PDF, an image inside a content source, a video do not.
     [InlineData("""[{"role":"user","content":[{"source":{"data":"x","type":"text","media_type":"text/plain"},"type":"document"}]}]""", false)]
     [InlineData("""[{"role":"user","content":[{"type":"document","source":{"type":"content","content":[{"type":"text","text":"x"}]}}]}]""", false)]
     [InlineData("""[{"role":"user","content":[{"type":"document","source":{"type":"content","content":[{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]}}]}]""", true)]
     [InlineData("""[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="}}]}]""", true)]
-    [InlineData("""[{"role":"user","content":[{"type":"file","file":{"filename":"a.txt","file_data":"data:text/plain;base64,aGk="}}]}]""", false)]
+    // An OpenAI file part of text goes to an OpenAI-kind upstream as a file part, which a text-only API refuses.
+    [InlineData("""[{"role":"user","content":[{"type":"file","file":{"filename":"a.txt","file_data":"data:text/plain;base64,aGk="}}]}]""", true)]
     [InlineData("""[{"role":"user","content":[{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0="}}]}]""", true)]
     [InlineData("""[{"role":"user","content":[{"type":"video_url","video_url":{"url":"https://example.com/a.mp4"}}]}]""", true)]
     [InlineData("""[]""", false)]

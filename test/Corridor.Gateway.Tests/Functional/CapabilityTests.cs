@@ -90,6 +90,33 @@ public sealed class CapabilityTests(CapabilityTests.Fixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task APlainTextDocument_ReachesATextOnlyModel_OnlyWhereTheTranslationMakesItText()
+    {
+        // An Anthropic text document reaches an OpenAI-kind model as a text part, which text-only reads; an OpenAI chat
+        // client's text/plain file part goes to an OpenAI-kind upstream as the file part it is, which a text-only API (DeepSeek
+        // takes text parts alone) refuses: the alias serves it from gpt-4.1.
+        var log = new ResponseLog();
+#pragma warning disable OPENAI001 // the SDK marks file parts experimental; clients sending documents use them
+        await Live.OpenAI(log: log).GetChatClient("sees-last").CompleteChatAsync([new UserChatMessage(
+            ChatMessageContentPart.CreateTextPart("Summarise the minutes."),
+            ChatMessageContentPart.CreateFilePart(BinaryData.FromString("Minutes: the board met."), "text/plain", "minutes.txt"))]).WithTimeout();
+#pragma warning restore OPENAI001
+        var file = await Live.LedgerRowAsync(log.Last.RequestId!);
+        await Live.Anthropic(log: log).Messages.Create(AnthropicDialectTests.Ask("sees-last", new UserMessageParam
+        {
+            Content = new List<ContentBlockParam>
+            {
+                new TextBlockParam { Text = "Summarise the minutes." },
+                new DocumentBlockParam { Source = new PlainTextSource { Data = "Minutes: the board met." } },
+            },
+        })).WithTimeout();
+        var document = await Live.LedgerRowAsync(log.Last.RequestId!);
+
+        Assert.Equal("gpt-4.1-sg", file.DeploymentId);
+        Assert.Equal("text-only-jp", document.DeploymentId);
+    }
+
+    [Fact]
     public async Task Tools_ToAModelWithoutThem_AreA400NamingTools_InEachDialect_AndAnAliasSkipsIt()
     {
         var log = new ResponseLog();
