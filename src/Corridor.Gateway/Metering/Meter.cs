@@ -52,7 +52,7 @@ internal static class Meter
         var usage = call.Usage;
         var request = call.Request;
         call.Estimated = usage.EstimateIfMissing(request is null ? default : request.Body.Span,
-            OutputCap(request, call.Operation, deployment.Model, call.Config.Config.Admission));
+            OutputCap(request, call.Operation, deployment.Model, call.Config.Config.Admission), InputCap(deployment.Model));
         var billed = usage.Billed;
         call.Cost = PriceBook.Cost(deployment.Config, billed);
         var catalog = call.Config.Config.Catalog;
@@ -60,6 +60,9 @@ internal static class Meter
             ? PriceBook.BatchRevenue(deployment.Config, deployment.Model, catalog.DefaultMarkup, catalog.DefaultBatchDiscount, billed)
             : PriceBook.Revenue(deployment.Config, deployment.Model, catalog.DefaultMarkup, billed);
     }
+
+    /// <summary>The longest prompt the upstream could have taken: what an estimate of one never exceeds (its context window).</summary>
+    public static long InputCap(ModelConfig model) => model.ContextWindow;
 
     /// <summary>The most output the upstream could have produced for <paramref name="request"/>: what an estimate never exceeds.</summary>
     public static long OutputCap(ClientRequest? request, Operation operation, ModelConfig model, AdmissionOptions admission) =>

@@ -127,9 +127,11 @@ internal sealed class UsageMeter(int retainChars)
     /// Ensures token counts exist: when the upstream reported none, estimates both with a tokenizer
     /// (<see cref="TokenCounter"/>; the prompt's images and documents as what they are, <see cref="MediaTokens"/>); when its output count is only provisional (a stream cut before its final usage),
     /// estimates the output from what was sent, never below what the upstream counted. Output is never estimated above
-    /// <paramref name="maxOutputTokens"/>, the most the upstream could have produced. Returns whether anything was estimated.
+    /// <paramref name="maxOutputTokens"/>, the most the upstream could have produced, nor the prompt above
+    /// <paramref name="maxInputTokens"/>, the model's context window: an upstream that served the prompt took no longer one,
+    /// whatever the estimate of its media (a PDF's pages, an audio clip's base64) says. Returns whether anything was estimated.
     /// </summary>
-    public bool EstimateIfMissing(ReadOnlySpan<byte> requestBody, long maxOutputTokens = long.MaxValue)
+    public bool EstimateIfMissing(ReadOnlySpan<byte> requestBody, long maxOutputTokens = long.MaxValue, long maxInputTokens = long.MaxValue)
     {
         if (Reported && !OutputProvisional)
         {
@@ -138,7 +140,7 @@ internal sealed class UsageMeter(int retainChars)
         var estimatedOutput = Math.Min(EstimateOutput(), maxOutputTokens);
         if (!Reported)
         {
-            InputTokens = MediaTokens.EstimatePrompt(requestBody);
+            InputTokens = Math.Min(MediaTokens.EstimatePrompt(requestBody), maxInputTokens);
             OutputTokens = estimatedOutput;
             return true;
         }

@@ -272,7 +272,8 @@ internal sealed partial class ShadowMirror(
         // nothing (docs/faults.md).
         var served = error is null;
         var charged = served || (streamed && status is >= 200 and < 300);
-        var estimated = charged && usage.EstimateIfMissing(request.Body.Span, Meter.OutputCap(request, job.Operation, candidate.Config, config.Config.Admission));
+        var estimated = charged && usage.EstimateIfMissing(request.Body.Span, Meter.OutputCap(request, job.Operation, candidate.Config, config.Config.Admission),
+            Meter.InputCap(candidate.Config));
         var cost = charged ? PriceBook.Cost(deployment.Config, usage.Billed) : 0m;
         _ = ledger.Enqueue(new LedgerEntry(
             requestId,

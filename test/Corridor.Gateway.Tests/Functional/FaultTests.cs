@@ -178,6 +178,23 @@ public sealed class FaultTests(LiveGatewayFixture fixture) : IClassFixture<LiveG
     }
 
     [Fact]
+    public async Task CutStream_OfAPromptEstimatedAboveTheModelsContextWindow_IsBilledAtMostTheWindow()
+    {
+        // cut-stream's window is 8,192 tokens: the upstream accepted the prompt, so it was no longer than that, however long
+        // Corridor's estimate of it (here its text, as a PDF's pages or an audio clip's base64 can be) comes out.
+        var log = new ResponseLog();
+        var prompt = string.Concat(Enumerable.Repeat("word ", 12_000));
+
+        await Live.OpenAI(log: log).GetChatClient("cut-stream")
+            .CompleteChatStreamingAsync([new UserChatMessage(prompt)], null, default).ToListWithTimeoutAsync();
+
+        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.True(row.Estimated);
+        Assert.Equal(8192, row.InputTokens);
+        LedgerAssert.Billed(Live, row, "cut-sg", row.InputTokens, row.OutputTokens);
+    }
+
+    [Fact]
     public async Task CutStream_EndsTheRawOpenAIStreamWithAnErrorEvent_AndNoDone()
     {
         using var http = Live.Http();
