@@ -153,9 +153,20 @@ internal static class AdminApi
             {
                 return Problem(StatusCodes.Status400BadRequest, "Send a JSON object: {\"tenant\", \"name\", \"expires_at\"}.");
             }
+            var now = time.GetUtcNow();
+            DateTimeOffset? expiresAt = null;
+            if (input.ExpiresAt is { } when)
+            {
+                // As the command line's --expires: a time without an offset is UTC, whatever this server's zone.
+                if (!ApiKeys.TryParseExpiry(when, now, out var parsed))
+                {
+                    return Problem(StatusCodes.Status400BadRequest, ExpiryProblem(when));
+                }
+                expiresAt = parsed;
+            }
             return await ChangeAsync(async () =>
             {
-                var issued = await AdminChanges.IssueKeyAsync(store, input.Tenant, input.Name, AuditActors.AdminApi, time.GetUtcNow(), ct, input.ExpiresAt);
+                var issued = await AdminChanges.IssueKeyAsync(store, input.Tenant, input.Name, AuditActors.AdminApi, now, ct, expiresAt);
                 await keys.RefreshAsync(force: true, ct);
                 return Results.Json(new IssuedKeyView(issued.Secret, KeyView.From(issued.Key)), AdminJson.Default.IssuedKeyView, statusCode: StatusCodes.Status201Created);
             });
@@ -187,7 +198,7 @@ internal static class AdminApi
             {
                 if (!ApiKeys.TryParseExpiry(when, now, out var parsed))
                 {
-                    return Problem(StatusCodes.Status400BadRequest, $"expires_at: '{when}' is neither an instant or date (2027-03-01T00:00:00Z) nor days or hours from now (90d, 12h).");
+                    return Problem(StatusCodes.Status400BadRequest, ExpiryProblem(when));
                 }
                 expiresAt = parsed;
             }
@@ -441,6 +452,9 @@ internal static class AdminApi
 
     private static readonly string[] KeyFields = ["expires_at"];
 
+    private static string ExpiryProblem(string when) =>
+        $"expires_at: '{when}' is neither an instant or date (2027-03-01T00:00:00Z; UTC without an offset) nor days or hours from now (90d, 12h).";
+
     private static readonly string[] LimitFields =
         ["rpm", "tpm", "concurrent_streams", "daily_soft_budget", "daily_budget", "monthly_soft_budget", "monthly_budget"];
 
@@ -550,7 +564,7 @@ internal sealed record ScreeningMatchView(string ListedName, string MatchedName,
 }
 
 /// <summary>A key to issue: its tenant, an optional label, and optionally when it stops working by itself.</summary>
-internal sealed record NewKey(string? Tenant, string? Name, DateTimeOffset? ExpiresAt = null);
+internal sealed record NewKey(string? Tenant, string? Name, string? ExpiresAt = null);
 
 internal sealed record TenantView(
     string Id,

@@ -308,6 +308,8 @@ public sealed class AdminApiTests(AdminGatewayFixture fixture) : IClassFixture<A
 
         using var issued = await admin.PostAsJsonAsync("/admin/keys", new { tenant = "expiring-admin", expires_at = expires }).WithTimeout();
         using var past = await admin.PostAsJsonAsync("/admin/keys", new { tenant = "expiring-admin", expires_at = DateTimeOffset.UtcNow.AddMinutes(-1) }).WithTimeout();
+        using var garbled = await admin.PostAsJsonAsync("/admin/keys", new { tenant = "expiring-admin", expires_at = "soon" }).WithTimeout();
+        using var aDate = await admin.PostAsJsonAsync("/admin/keys", new { tenant = "expiring-admin", expires_at = "2099-03-01" }).WithTimeout();
         using var listed = await JsonAsync(await admin.GetAsync("/admin/keys?tenant=expiring-admin").WithTimeout());
 
         Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
@@ -316,7 +318,16 @@ public sealed class AdminApiTests(AdminGatewayFixture fixture) : IClassFixture<A
         Assert.Equal(expires.ToUnixTimeMilliseconds(), key.GetProperty("expires_at").GetDateTimeOffset().ToUnixTimeMilliseconds());
         Assert.Equal(HttpStatusCode.BadRequest, past.StatusCode);
         Assert.Contains("expires_at must be later than now", await past.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(key.GetProperty("id").GetString(), Assert.Single(listed.RootElement.EnumerateArray()).GetProperty("id").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, garbled.StatusCode);
+        Assert.Contains("expires_at: 'soon'", (await garbled.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Created, aDate.StatusCode);
+        using (var dated = await JsonAsync(aDate))
+        {
+            // The start of that day in UTC, as the command line reads it, whatever the server's zone.
+            Assert.Equal(new DateTimeOffset(2099, 3, 1, 0, 0, 0, TimeSpan.Zero), dated.RootElement.GetProperty("key").GetProperty("expires_at").GetDateTimeOffset());
+        }
+        Assert.Equal(2, listed.RootElement.GetArrayLength());
+        Assert.Contains(key.GetProperty("id").GetString(), listed.RootElement.EnumerateArray().Select(k => k.GetProperty("id").GetString()));
         using var works = await Live.Http(body.RootElement.GetProperty("secret").GetString()).GetAsync("/v1/models").WithTimeout();
         Assert.Equal(HttpStatusCode.OK, works.StatusCode);
     }
