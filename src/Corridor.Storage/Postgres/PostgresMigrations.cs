@@ -5,14 +5,35 @@ namespace Corridor.Storage.Postgres;
 /// <summary>
 /// The PostgreSQL schema, as numbered steps recorded in <c>schema_migrations</c>, mirroring <see cref="Sqlite.SqliteMigrations"/>
 /// step for step where the two share a meaning. Each step runs once, in its own transaction (PostgreSQL's DDL is
-/// transactional), so a step that fails leaves the schema as it was before it. Steps are only ever appended, never edited.
-/// Replicas starting together queue on an advisory lock; the second finds the steps recorded and applies nothing.
+/// transactional), so a step that fails leaves the schema as it was before it; except a step that builds an index on a
+/// large, live table (<see cref="ConcurrentIndex"/>), which is built concurrently, outside any transaction, and taken up
+/// again where it stopped. Steps are only ever appended, never edited. Replicas starting together queue on an advisory
+/// lock; the second finds the steps recorded and applies nothing.
 /// </summary>
 internal static class PostgresMigrations
 {
-    internal sealed record Migration(int Version, string Name, string Sql);
+    internal sealed record Migration(int Version, string Name, string Sql)
+    {
+        /// <summary>A step that builds one index concurrently and does nothing else (its <see cref="Sql"/> is empty).</summary>
+        public Migration(int version, string name, ConcurrentIndex index)
+            : this(version, name, "") => Index = index;
 
-    // pg_advisory_xact_lock keys: arbitrary constants, unique within Corridor ("corridor" in ASCII, then a number).
+        public ConcurrentIndex? Index { get; }
+    }
+
+    /// <summary>
+    /// An index built with <c>CREATE INDEX CONCURRENTLY</c>, so the table's writers (every replica's ledger writer, say) go on
+    /// while it reads the table. On a partitioned table, which PostgreSQL cannot index concurrently, each partition's index is
+    /// built concurrently, then the index made on the parent alone (<c>ON ONLY</c>, invalid) and each partition's attached;
+    /// the parent's index is valid once every partition's is attached, and a partition made later gets its own as it is made.
+    /// </summary>
+    /// <param name="Name">The index, as a plain CREATE INDEX would name it.</param>
+    /// <param name="Table">The table it is on.</param>
+    /// <param name="Definition">What follows <c>ON table</c>: the columns, and a <c>WHERE</c> for a partial index.</param>
+    internal sealed record ConcurrentIndex(string Name, string Table, string Definition);
+
+    // Advisory lock keys: arbitrary constants, unique within Corridor ("corridor" in ASCII, then a number). The migration
+    // lock is a session's (PostgresMigrations.ApplyAsync), the audit lock a transaction's.: arbitrary constants, unique within Corridor ("corridor" in ASCII, then a number).
     internal const long MigrationLock = 0x636F727269646F01;
     internal const long AuditLock = 0x636F727269646F02;
 
@@ -489,12 +510,11 @@ internal static class PostgresMigrations
             -- "model", docs/batches.md); null when they name several, or one names none, and for batches made before.
             ALTER TABLE batches ADD COLUMN model text;
             """),
-        new(22, "the ledger's rows of batches", """
-            -- SQLite migration 18. A batch's ledger rows found by its id (what a batch cost, docs/batches.md). Partial: a live
-            -- request's row has a null batch_id, so it is not in the index and its insert pays nothing for it. Made on every
-            -- partition (and every later one); building it reads the ledger once, holding its writers meanwhile.
-            CREATE INDEX ix_ledger_batch_id ON ledger (batch_id) WHERE batch_id IS NOT NULL;
-            """),
+        // SQLite migration 18. A batch's ledger rows found by its id (what a batch cost, docs/batches.md). Partial: a live
+        // request's row has a null batch_id, so it is not in the index and its insert pays nothing for it. On every partition
+        // (and every later one). Built concurrently (ConcurrentIndex): it reads the whole ledger, and its writers go on meanwhile.
+        // It was a plain CREATE INDEX in a transaction until the runner could build concurrently; the index it leaves is the same.
+        new(22, "the ledger's rows of batches", new ConcurrentIndex("ix_ledger_batch_id", "ledger", "(batch_id) WHERE batch_id IS NOT NULL")),
         new(23, "files and batch results that expire", """
             -- SQLite migration 19 (docs/batches.md, "Retention"). When a file expires: from then it is not found, and the
             -- retention sweep deletes it; null for files stored before, which never expire.
@@ -532,9 +552,22 @@ internal static class PostgresMigrations
 
     internal static int LatestVersion => All[^1].Version;
 
+    /// <summary>How often a process waits again for the migration lock another one holds.</summary>
+    private static readonly TimeSpan LockPoll = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How many passes over a concurrent index's partitions a step makes before it gives up (a pass lost to a deadlock, say).</summary>
+    private const int ConcurrentPasses = 8;
+
     /// <summary>
     /// Applies the steps of <paramref name="migrations"/> not yet recorded; returns how many it applied. A step that fails is
-    /// rolled back whole and reported as <see cref="StoreError.MigrationFailed"/> with the database's reason.
+    /// rolled back whole and reported as <see cref="StoreError.MigrationFailed"/> with the database's reason; a concurrent
+    /// index that fails keeps what it built (valid partitions' indexes) and is taken up at the next start.
+    /// <para>
+    /// The whole run holds the migration lock, a session advisory lock taken with <c>pg_try_advisory_lock</c>: a process
+    /// that does not get it waits outside any statement and tries again. Waiting inside <c>pg_advisory_lock</c> would hold a
+    /// snapshot, and a concurrent index build waits for every transaction with an older snapshot to end: the build would wait
+    /// for the waiter and the waiter for the build (a deadlock PostgreSQL ends by cancelling one).
+    /// </para>
     /// </summary>
     internal static async Task<int> ApplyAsync(
         NpgsqlDataSource dataSource,
@@ -543,74 +576,280 @@ internal static class PostgresMigrations
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        await LockAsync(connection, cancellationToken);
+        try
         {
-            await ExecuteAsync(connection, transaction, $"""
-                SELECT pg_advisory_xact_lock({MigrationLock});
+            await ExecuteAsync(connection, null, """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version    integer     NOT NULL PRIMARY KEY,
                     name       text        NOT NULL,
                     applied_at timestamptz NOT NULL
                 );
                 """, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-        }
 
-        var latest = migrations[^1].Version;
-        var applied = 0;
-        foreach (var migration in migrations)
-        {
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLock})", cancellationToken);
-            var newest = await GetNewestVersionAsync(connection, transaction, cancellationToken);
-            if (newest > latest)
+            var latest = migrations[^1].Version;
+            var applied = 0;
+            foreach (var migration in migrations)
             {
-                throw new CorridorStoreException(
-                    StoreError.SchemaTooNew,
-                    $"The database is at schema version {newest}, newer than this Corridor knows ({latest}). Upgrade Corridor.");
+                var newest = await GetNewestVersionAsync(connection, cancellationToken);
+                if (newest > latest)
+                {
+                    throw new CorridorStoreException(
+                        StoreError.SchemaTooNew,
+                        $"The database is at schema version {newest}, newer than this Corridor knows ({latest}). Upgrade Corridor.");
+                }
+
+                if (newest >= migration.Version)
+                {
+                    continue;
+                }
+
+                if (migration.Index is { } index)
+                {
+                    // Outside any transaction (CREATE INDEX CONCURRENTLY cannot run in one); the step is recorded below only
+                    // once the index is valid.
+                    await FailingAsMigrationAsync(migration, newest, () => BuildConcurrentlyAsync(connection, index, cancellationToken));
+                }
+
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                if (migration.Index is null)
+                {
+                    // Failing, the transaction is rolled back as it is disposed: nothing of the step stays.
+                    await FailingAsMigrationAsync(migration, newest, () => ExecuteAsync(connection, transaction, migration.Sql, cancellationToken));
+                }
+
+                await using (var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", connection, transaction))
+                {
+                    record.Parameters.AddWithValue(migration.Version);
+                    record.Parameters.AddWithValue(migration.Name);
+                    record.Parameters.AddWithValue(timeProvider.GetUtcNow());
+                    await record.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+                applied++;
             }
 
-            if (newest >= migration.Version)
+            return applied;
+        }
+        finally
+        {
+            await UnlockAsync(connection);
+        }
+    }
+
+    /// <summary>Runs a step's work; a refusal from PostgreSQL becomes <see cref="StoreError.MigrationFailed"/>, saying where the schema stays.</summary>
+    private static async Task FailingAsMigrationAsync(Migration migration, int newest, Func<Task> work)
+    {
+        try
+        {
+            await work();
+        }
+        catch (PostgresException ex)
+        {
+            var outcome = migration.Index is null
+                ? $"failed and was rolled back; the schema is unchanged at version {newest}"
+                : $"failed; the schema stays at version {newest}, and the index's build is taken up where it stopped at the next start";
+            throw new CorridorStoreException(
+                StoreError.MigrationFailed,
+                $"Schema migration {migration.Version} ({migration.Name}) {outcome}. "
+                + $"PostgreSQL said: {ex.SqlState}: {ex.MessageText}{(ex.Position > 0 ? $" (at character {ex.Position})" : "")}",
+                ex);
+        }
+    }
+
+    /// <summary>
+    /// Takes the migration lock for this session, trying again every <see cref="LockPoll"/> while another process holds it.
+    /// Real time, not the store's clock: a test's clock that never moves must not keep a start waiting for ever.
+    /// </summary>
+    private static async Task LockAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await using (var command = new NpgsqlCommand($"SELECT pg_try_advisory_lock({MigrationLock})", connection))
             {
-                continue;
+                if ((bool)(await command.ExecuteScalarAsync(cancellationToken))!)
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(LockPoll, TimeProvider.System, cancellationToken);
+        }
+    }
+
+    private static async Task UnlockAsync(NpgsqlConnection connection)
+    {
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            // The connection broke: the lock went with its session.
+            return;
+        }
+
+        try
+        {
+            await ExecuteAsync(connection, null, $"SELECT pg_advisory_unlock({MigrationLock})", CancellationToken.None);
+        }
+        catch (NpgsqlException)
+        {
+            // The connection broke: the lock went with its session.
+        }
+    }
+
+    /// <summary>
+    /// Builds <paramref name="index"/> concurrently, taking up a build that was cut short: an index left invalid by a build
+    /// that failed or was interrupted is dropped (concurrently) and built again, a partition's index built but not attached
+    /// is attached. Returns once the index is valid.
+    /// </summary>
+    private static async Task BuildConcurrentlyAsync(NpgsqlConnection connection, ConcurrentIndex index, CancellationToken cancellationToken)
+    {
+        var name = Quote(index.Name);
+        for (var pass = 0; pass < ConcurrentPasses; pass++)
+        {
+            var valid = await IsValidAsync(connection, name, cancellationToken);
+            if (valid == true)
+            {
+                return;
             }
 
             try
             {
-                await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
+                await BuildPassAsync(connection, index, name, valid, cancellationToken);
             }
-            catch (PostgresException ex)
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DeadlockDetected)
             {
-                await transaction.RollbackAsync(CancellationToken.None);
-                throw new CorridorStoreException(
-                    StoreError.MigrationFailed,
-                    $"Schema migration {migration.Version} ({migration.Name}) failed and was rolled back; the schema is unchanged at version {newest}. "
-                    + $"PostgreSQL said: {ex.SqlState}: {ex.MessageText}{(ex.Position > 0 ? $" (at character {ex.Position})" : "")}",
-                    ex);
+                // A process of an earlier Corridor waiting for the migration lock inside a transaction, which a build waits
+                // for in turn: PostgreSQL cancelled one of the two. The next pass takes the build up where it stopped.
             }
-
-            await using (var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", connection, transaction))
-            {
-                record.Parameters.AddWithValue(migration.Version);
-                record.Parameters.AddWithValue(migration.Name);
-                record.Parameters.AddWithValue(timeProvider.GetUtcNow());
-                await record.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-            applied++;
         }
 
-        return applied;
+        if (await IsValidAsync(connection, name, cancellationToken) != true)
+        {
+            throw new CorridorStoreException(StoreError.MigrationFailed,
+                $"The index {index.Name} on {index.Table} was not valid after {ConcurrentPasses} passes; it is taken up again at the next start.");
+        }
     }
 
-    private static async Task<int> GetNewestVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    /// <summary>One pass of <see cref="BuildConcurrentlyAsync"/>: the index is missing (<paramref name="valid"/> null) or invalid.</summary>
+    private static async Task BuildPassAsync(NpgsqlConnection connection, ConcurrentIndex index, string name, bool? valid, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", connection, transaction);
-        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+        if (!await ScalarAsync<bool>(connection, "SELECT relkind = 'p' FROM pg_class WHERE oid = $1::regclass", cancellationToken, index.Table))
+        {
+            if (valid == false)
+            {
+                // Left invalid by a build that failed or was cut short: it is written to but reads nothing. Built again.
+                await ExecuteLongAsync(connection, $"DROP INDEX CONCURRENTLY IF EXISTS {name}", cancellationToken);
+            }
+            await ExecuteLongAsync(connection, $"CREATE INDEX CONCURRENTLY {name} ON {index.Table} {index.Definition}", cancellationToken);
+            return;
+        }
+
+        // The partitions without an index attached to this one (every partition while there is none): each is built first,
+        // concurrently, and only then the parent's index made and the partitions' attached, which lock the table a moment
+        // each (until the writes under way end) and read nothing.
+        var lacking = await QueryPartitionsLackingAsync(connection, index, cancellationToken);
+        if (lacking.Count == 0)
+        {
+            // A table without partitions has nothing to read: made plainly, its later partitions get it as they are made. One
+            // invalid with nothing to attach was made ON ONLY a table whose partitions have all gone since: made again.
+            await ExecuteAsync(connection, null, valid is null
+                ? $"CREATE INDEX {name} ON {index.Table} {index.Definition}"
+                : $"DROP INDEX {name}; CREATE INDEX {name} ON {index.Table} {index.Definition}", cancellationToken);
+            return;
+        }
+
+        var children = new List<string>();
+        foreach (var (partition, qualified) in lacking)
+        {
+            var child = Quote(ChildName(index.Name, partition));
+            var built = await IsValidAsync(connection, child, cancellationToken);
+            if (built == false)
+            {
+                await ExecuteLongAsync(connection, $"DROP INDEX CONCURRENTLY IF EXISTS {child}", cancellationToken);
+            }
+            if (built != true)
+            {
+                await ExecuteLongAsync(connection, $"CREATE INDEX CONCURRENTLY {child} ON {qualified} {index.Definition}", cancellationToken);
+            }
+            children.Add(child);
+        }
+
+        if (valid is null)
+        {
+            await ExecuteAsync(connection, null, $"CREATE INDEX IF NOT EXISTS {name} ON ONLY {index.Table} {index.Definition}", cancellationToken);
+        }
+        foreach (var child in children)
+        {
+            await ExecuteAsync(connection, null, $"ALTER INDEX {name} ATTACH PARTITION {child}", cancellationToken);
+        }
     }
 
-    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    /// <summary>Whether the index is valid; null when there is none of that name.</summary>
+    private static async Task<bool?> IsValidAsync(NpgsqlConnection connection, string quotedName, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", connection);
+        command.Parameters.AddWithValue(quotedName);
+        return await command.ExecuteScalarAsync(cancellationToken) is bool valid ? valid : null;
+    }
+
+    private static async Task<List<(string Name, string Qualified)>> QueryPartitionsLackingAsync(
+        NpgsqlConnection connection, ConcurrentIndex index, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT c.relname, c.oid::regclass::text
+            FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+            WHERE i.inhparent = $1::regclass
+              AND NOT EXISTS (
+                  SELECT 1 FROM pg_index AS x JOIN pg_inherits AS xi ON xi.inhrelid = x.indexrelid
+                  WHERE x.indrelid = c.oid AND xi.inhparent = to_regclass($2))
+            ORDER BY c.relname
+            """, connection);
+        command.Parameters.AddWithValue(index.Table);
+        command.Parameters.AddWithValue(Quote(index.Name));
+        var partitions = new List<(string, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            partitions.Add((reader.GetString(0), reader.GetString(1)));
+        }
+        return partitions;
+    }
+
+    /// <summary>
+    /// A partition's index: the partition's name and the index's, so a build cut short is found again by its name; a name
+    /// past PostgreSQL's 63 bytes takes a digest of the partition's instead.
+    /// </summary>
+    internal static string ChildName(string index, string partition)
+    {
+        var name = $"{partition}_{index}";
+        return System.Text.Encoding.UTF8.GetByteCount(name) <= 63
+            ? name
+            : $"{index}_{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(partition)))[..16]}";
+    }
+
+    private static string Quote(string identifier) => $"\"{identifier.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+
+    /// <summary>A statement that reads a whole table (or waits for its writers): not held to Npgsql's 30 s command timeout.</summary>
+    private static async Task ExecuteLongAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.AddWithValue(parameter);
+        }
+        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static Task<int> GetNewestVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        ScalarAsync<int>(connection, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", cancellationToken);
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(sql, connection, transaction);
         await command.ExecuteNonQueryAsync(cancellationToken);

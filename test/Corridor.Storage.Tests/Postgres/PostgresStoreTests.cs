@@ -213,6 +213,144 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.Equal(0L, await _database.ScalarAsync("SELECT count(*) FROM information_schema.columns WHERE table_name = 'tenants' AND column_name = 'half_done'"));
     }
 
+    /// <summary>
+    /// Migration 22 indexes the whole ledger. Built in a transaction (as it was), it waited for the ledger's writes under way
+    /// and held every new one until it was done: an outage for a fleet with a large ledger. Built concurrently, a partition at
+    /// a time, a writer goes on while the build waits (here, for a write left open) and while it reads.
+    /// </summary>
+    [Fact]
+    public async Task TheLedgerIndexMigration_BuildsConcurrently_AndALedgerWriterIsNotHeldMeanwhile()
+    {
+        await MigrateBeforeTheLedgerIndexAsync();
+        await using var open = await OpenWriteAsync("open-1");
+        await using var first = new PostgresStore(_database.ConnectionString);
+        await using var second = new PostgresStore(_database.ConnectionString);
+        // Two replicas starting at once.
+        var migrating = Task.WhenAll(first.MigrateAsync(None), second.MigrateAsync(None));
+
+        var (_, building) = await IndexBuildWaitingAsync();
+        Assert.Contains("CREATE INDEX CONCURRENTLY", building, StringComparison.Ordinal);
+        await InsertLedgerRowAsync("while-building", "batch_2");
+        Assert.False(migrating.IsCompleted);
+
+        await open.CommitAsync().WithTimeout();
+        await open.Connection!.DisposeAsync();
+        await migrating.WithTimeout();
+
+        await AssertTheLedgerIndexIsBuiltOnceAsync(rows: 4);
+    }
+
+    /// <summary>
+    /// A build cut short (its connection killed, here; a crash or a stop alike) leaves an invalid index behind, written to and
+    /// never read, and the step unrecorded: the next start drops it, builds it again and records the step once.
+    /// </summary>
+    [Fact]
+    public async Task AnIndexBuildCutShort_IsDroppedAndBuiltAgain_AtTheNextStart()
+    {
+        await MigrateBeforeTheLedgerIndexAsync();
+        await using (var open = await OpenWriteAsync("open-1"))
+        {
+            await using var cutShort = new PostgresStore(_database.ConnectionString);
+            var migrating = cutShort.MigrateAsync(None);
+            var (pid, _) = await IndexBuildWaitingAsync();
+            await _database.ExecuteAsync($"SELECT pg_terminate_backend({pid})");
+
+            var error = await Assert.ThrowsAsync<CorridorStoreException>(() => migrating).WithTimeout();
+            Assert.Equal(StoreError.MigrationFailed, error.Error);
+            Assert.Contains("taken up where it stopped", error.Message, StringComparison.Ordinal);
+            await open.CommitAsync().WithTimeout();
+            await open.Connection!.DisposeAsync();
+        }
+
+        Assert.Equal(21, await _database.ScalarAsync("SELECT max(version) FROM schema_migrations"));
+        Assert.Equal(1L, await _database.ScalarAsync("SELECT count(*) FROM pg_index WHERE NOT indisvalid"));
+
+        await using var first = new PostgresStore(_database.ConnectionString);
+        await using var second = new PostgresStore(_database.ConnectionString);
+        await Task.WhenAll(first.MigrateAsync(None), second.MigrateAsync(None)).WithTimeout();
+
+        await AssertTheLedgerIndexIsBuiltOnceAsync(rows: 3);
+    }
+
+    private async Task MigrateBeforeTheLedgerIndexAsync()
+    {
+        await using (var before = new PostgresStore(_database.ConnectionString, [.. PostgresMigrations.All.Where(m => m.Version < 22)]))
+        {
+            await before.MigrateAsync(None).WithTimeout();
+        }
+        await InsertLedgerRowAsync("live-1", null);
+        await InsertLedgerRowAsync("batch-1", "batch_1");
+    }
+
+    /// <summary>A ledger write under way: a transaction that has inserted a row and is left open until committed.</summary>
+    private async Task<NpgsqlTransaction> OpenWriteAsync(string requestId)
+    {
+        var connection = new NpgsqlConnection(_database.ConnectionString + ";Pooling=false");
+        await connection.OpenAsync().WithTimeout();
+        var transaction = await connection.BeginTransactionAsync().WithTimeout();
+        await using var insert = new NpgsqlCommand(InsertLedgerRowSql, connection, transaction);
+        insert.Parameters.AddWithValue(requestId);
+        insert.Parameters.Add(new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        await insert.ExecuteNonQueryAsync().WithTimeout();
+        return transaction;
+    }
+
+    private const string InsertLedgerRowSql = """
+        INSERT INTO ledger (request_id, time, model, endpoint, status, outcome, input_tokens, output_tokens, cost, estimated, latency_ms, billable, batch_id)
+        VALUES ($1, now(), 'gpt-4.1', '/v1/chat/completions', 200, 'Success', 1, 1, 0, false, 1, true, $2)
+        """;
+
+    private async Task InsertLedgerRowAsync(string requestId, string? batchId)
+    {
+        await using var connection = new NpgsqlConnection(_database.ConnectionString + ";Pooling=false");
+        await connection.OpenAsync().WithTimeout();
+        await using var insert = new NpgsqlCommand(InsertLedgerRowSql, connection);
+        insert.Parameters.AddWithValue(requestId);
+        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)batchId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        await insert.ExecuteNonQueryAsync().WithTimeout();
+    }
+
+    /// <summary>The backend building the ledger's batch index once it waits on a lock (for the write left open), and its statement.</summary>
+    private async Task<(int Pid, string Query)> IndexBuildWaitingAsync()
+    {
+        (int, string)? found = null;
+        await TestTimeouts.UntilAsync(async () =>
+        {
+            await using var connection = new NpgsqlConnection(_database.ConnectionString + ";Pooling=false");
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("""
+                SELECT pid, query FROM pg_stat_activity
+                WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock' AND query LIKE '%ix_ledger_batch_id%'
+                """, connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            if (await reader.ReadAsync())
+            {
+                found = (reader.GetInt32(0), reader.GetString(1));
+            }
+            return found is not null;
+        });
+        return found!.Value;
+    }
+
+    private async Task AssertTheLedgerIndexIsBuiltOnceAsync(long rows)
+    {
+        Assert.Equal(1L, await _database.ScalarAsync("SELECT count(*) FROM schema_migrations WHERE version = 22"));
+        Assert.Equal(PostgresMigrations.LatestVersion, await _database.ScalarAsync("SELECT max(version) FROM schema_migrations"));
+        Assert.Equal(true, await _database.ScalarAsync("SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_ledger_batch_id'::regclass"));
+        Assert.Equal(0L, await _database.ScalarAsync("SELECT count(*) FROM pg_index WHERE NOT indisvalid"));
+        // Every partition's index is the parent's, partial as it is.
+        Assert.Equal(0L, await _database.ScalarAsync("""
+            SELECT count(*) FROM pg_inherits AS p
+            WHERE p.inhparent = 'ledger'::regclass AND NOT EXISTS (
+                SELECT 1 FROM pg_index AS x JOIN pg_inherits AS xi ON xi.inhrelid = x.indexrelid
+                WHERE x.indrelid = p.inhrelid AND xi.inhparent = 'ix_ledger_batch_id'::regclass AND x.indisvalid)
+            """));
+        Assert.EndsWith("(batch_id) WHERE (batch_id IS NOT NULL)",
+            (string)(await _database.ScalarAsync("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_ledger_batch_id'"))!, StringComparison.Ordinal);
+        Assert.Equal(rows, await _database.ScalarAsync("SELECT count(*) FROM ledger"));
+        Assert.Equal(rows - 2, await _database.ScalarAsync("SELECT count(*) FROM ledger WHERE batch_id IS NOT NULL"));
+    }
+
     [Fact]
     public async Task LeasesFromTwoReplicasAtOnce_NeverTakeMoreThanTheLimit()
     {
