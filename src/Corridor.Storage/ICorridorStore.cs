@@ -272,7 +272,8 @@ public interface ICorridorStore : IAsyncDisposable
     /// <summary>
     /// Takes the oldest batch not ended that no gateway holds (or whose holder's claim ran out before <paramref name="now"/>,
     /// or that <paramref name="owner"/> holds) for <paramref name="owner"/> until <paramref name="until"/>; null when there is
-    /// none. Called again by the holder, it renews the claim on the same batch.
+    /// none. Called again by the holder, it renews the claim on the same batch. A store shared by several gateways
+    /// (PostgreSQL) measures the claim, <c>until − now</c>, and its running out by its own clock, not the callers'.
     /// </summary>
     Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");

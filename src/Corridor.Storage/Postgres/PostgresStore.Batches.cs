@@ -43,18 +43,22 @@ internal sealed partial class PostgresStore
     // is not free any more.
     private static readonly string[] ClaimSql = ClaimsOf("");
 
-    // The claim of a batch due to end without running (ClaimBatchToEndAsync): cancelled, or its completion window over.
-    private static readonly string[] ClaimToEndSql = ClaimsOf("AND (state = 'cancelling' OR expires_at <= $2)");
+    // The claim of a batch due to end without running (ClaimBatchToEndAsync): cancelled, or its completion window over (by
+    // the gateway's clock, as the window was set from it when the batch was made).
+    private static readonly string[] ClaimToEndSql = ClaimsOf("AND (state = 'cancelling' OR expires_at <= $3)");
 
+    // How long a claim holds ($2, an interval) is measured by the database's clock, as the lease book's expiry is: one clock
+    // for every replica, so a replica whose clock runs ahead does not take a live holder's batch over early, nor one whose
+    // clock runs behind hold a dead one's too long.
     private static string[] ClaimsOf(string due) =>
     [
         Claim($"owner = $1 {due}", "FOR UPDATE"),
-        Claim($"(owner IS NULL OR owner_until < $2) {due}", "FOR UPDATE SKIP LOCKED"),
+        Claim($"(owner IS NULL OR owner_until < now()) {due}", "FOR UPDATE SKIP LOCKED"),
     ];
 
     private static string Claim(string holder, string locking) => $"""
         WITH claimed AS (
-            UPDATE batches SET owner = $1, owner_until = $3
+            UPDATE batches SET owner = $1, owner_until = now() + $2
             WHERE id = (
                 SELECT id FROM batches
                 WHERE state <> 'ended' AND {holder}
@@ -338,6 +342,7 @@ internal sealed partial class PostgresStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>Holds the claim for <c>until − now</c> by the database's clock (<see cref="ClaimsOf"/>).</summary>
     public Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
         ClaimAsync(ClaimSql, owner, now, until, cancellationToken);
 
@@ -351,8 +356,8 @@ internal sealed partial class PostgresStore
         {
             await using var command = new NpgsqlCommand(sql, connection);
             command.Parameters.AddWithValue(owner);
+            command.Parameters.AddWithValue(until - now);
             command.Parameters.AddWithValue(PostgresValues.ToUtc(now));
-            command.Parameters.AddWithValue(PostgresValues.ToUtc(until));
             if (await ReadBatchAsync(command, cancellationToken) is { } batch)
             {
                 return batch;

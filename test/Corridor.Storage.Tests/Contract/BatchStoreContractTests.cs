@@ -356,6 +356,7 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Equal("batch_old", (await Store.ClaimBatchAsync("gw-a", now.AddSeconds(10), now.AddSeconds(40), None).WithTimeout())!.Id);
 
         // gw-b stopped renewing: its claim lapses and another gateway takes the batch over.
+        await Backend.ExecuteAsync(Backend.LapseClaimsSql("gw-b"));
         Assert.Equal("batch_new", (await Store.ClaimBatchAsync("gw-c", now.AddSeconds(31), now.AddSeconds(61), None).WithTimeout())!.Id);
 
         // gw-c stops and gives its batch up: gw-b takes it at once, before the claim would have run out.
@@ -442,6 +443,8 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.EndBatchAsync("batch_cancelled", BatchEndings.Cancelled, BatchNotRun.Canceled, now, null, null, [], None).WithTimeout();
         await Store.EndBatchAsync("msgbatch_expired", BatchEndings.Expired, BatchNotRun.Expired, now, null, null, [], None).WithTimeout();
         Assert.Null(await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), None).WithTimeout());
+        await Backend.ExecuteAsync(Backend.LapseClaimsSql("gw-a/1"));
+        await Backend.ExecuteAsync(Backend.LapseClaimsSql("gw-c/0"));
         Assert.Equal("batch_held", (await Store.ClaimBatchToEndAsync("gw-a/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout())!.Id);
         Assert.Equal("batch_later", (await Store.ClaimBatchToEndAsync("gw-b/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout())!.Id);
         Assert.Null(await Store.ClaimBatchToEndAsync("gw-c/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout());

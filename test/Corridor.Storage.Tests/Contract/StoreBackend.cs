@@ -22,6 +22,12 @@ public abstract class StoreBackend : IAsyncDisposable
     /// <summary>SQL that removes the audit log's append-only triggers, as someone with full access to the database could.</summary>
     public abstract string DropAuditGuardsSql { get; }
 
+    /// <summary>
+    /// SQL that makes <paramref name="owner"/>'s claims on batches run out, as the claims of a gateway that stopped renewing
+    /// them do: past by any caller's clock (SQLite) or by the database's (PostgreSQL, which measures claims by its own).
+    /// </summary>
+    public abstract string LapseClaimsSql(string owner);
+
     public abstract ValueTask DisposeAsync();
 
     public static Task<StoreBackend> SqliteAsync() => Task.FromResult<StoreBackend>(new SqliteBackend());
@@ -35,6 +41,8 @@ public abstract class StoreBackend : IAsyncDisposable
         public string Path => _folder.File("data/corridor.db");
 
         public override string DropAuditGuardsSql => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;";
+
+        public override string LapseClaimsSql(string owner) => $"UPDATE batches SET owner_until = 0 WHERE owner = '{owner}'";
 
         public override async Task<ICorridorStore> OpenAsync() => await CorridorStores.OpenAsync(new StorageOptions(Path), CancellationToken.None).WithTimeout();
 
@@ -60,6 +68,8 @@ public abstract class StoreBackend : IAsyncDisposable
     {
         public override string DropAuditGuardsSql =>
             "DROP TRIGGER audit_log_no_update ON audit_log; DROP TRIGGER audit_log_no_delete ON audit_log;";
+
+        public override string LapseClaimsSql(string owner) => $"UPDATE batches SET owner_until = now() - interval '1 second' WHERE owner = '{owner}'";
 
         public override async Task<ICorridorStore> OpenAsync() =>
             await CorridorStores.OpenAsync(new StorageOptions(PostgresConnectionString: database.ConnectionString), CancellationToken.None).WithTimeout();

@@ -670,6 +670,39 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.Equal("gw-a gw-b", await _database.ScalarAsync("SELECT string_agg(owner, ' ' ORDER BY owner) FROM batches"));
     }
 
+    /// <summary>
+    /// Claims on batches are measured by the database's clock, as the lease book's expiry is, not by the claiming gateways'
+    /// clocks: before, a replica whose clock ran two minutes ahead took a live holder's batch over (its claim looked run out),
+    /// and one whose clock ran behind left a dead holder's batch alone for those two minutes more.
+    /// </summary>
+    [Fact]
+    public async Task ABatchClaim_RunsOutByTheDatabasesClock_NotByAClaimingReplicasClock()
+    {
+        await using var store = await OpenAsync();
+        var batch = new BatchJob("batch_1", BatchApi.OpenAI, "acme", "key_1", "/v1/chat/completions", BatchStates.InProgress, T0, T0.AddDays(3650));
+        await store.AddBatchAsync(batch, [new BatchItem(0, "req-0", "{}"u8.ToArray())], None).WithTimeout();
+        // Three replicas' fake clocks: the holder's reads as the database's, one runs two minutes ahead, one two behind.
+        var holder = new FakeClock(new DateTimeOffset((DateTime)(await _database.ScalarAsync("SELECT now()"))!, TimeSpan.Zero));
+        var ahead = new FakeClock(holder.GetUtcNow().AddMinutes(2));
+        var behind = new FakeClock(holder.GetUtcNow().AddMinutes(-2));
+
+        Assert.Equal("batch_1", (await ClaimAsync("gw-a/0", holder))?.Id);
+        Assert.Null(await ClaimAsync("gw-b/0", ahead));
+        // Its cancel asked, it is still the live holder's to end, not the sweep's of the replica ahead.
+        await store.CancelBatchAsync("acme", "batch_1", holder.GetUtcNow(), None).WithTimeout();
+        Assert.Null(await store.ClaimBatchToEndAsync("gw-b/sweep", ahead.GetUtcNow(), ahead.GetUtcNow().AddSeconds(60), None).WithTimeout());
+        Assert.Equal("gw-a/0", await _database.ScalarAsync("SELECT owner FROM batches"));
+
+        // The holder died: its claim runs out by the database's clock, and the replica behind sweeps the batch at once.
+        await _database.ExecuteAsync("UPDATE batches SET owner_until = now() - interval '1 second'");
+        Assert.Equal("batch_1", (await store.ClaimBatchToEndAsync("gw-c/sweep", behind.GetUtcNow(), behind.GetUtcNow().AddSeconds(60), None).WithTimeout())?.Id);
+        // Held for the minute asked, by the database's clock.
+        Assert.Equal(true, await _database.ScalarAsync("SELECT owner_until BETWEEN now() + interval '59 seconds' AND now() + interval '61 seconds' FROM batches"));
+
+        Task<BatchJob?> ClaimAsync(string owner, TimeProvider clock) =>
+            store.ClaimBatchAsync(owner, clock.GetUtcNow(), clock.GetUtcNow().AddSeconds(60), None).WithTimeout();
+    }
+
     [Fact]
     public async Task AChangeThroughOneStore_WakesAWaiterOnAnother_AtOnce()
     {
