@@ -18,6 +18,7 @@ internal static class UpstreamBody
 {
     private static readonly byte[] IncludeUsageValue = "{\"include_usage\":true}"u8.ToArray();
     private static readonly byte[] IncludeUsageProperty = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();
+    private static readonly byte[] ThinkingOffProperty = "\"thinking\":{\"type\":\"disabled\"},"u8.ToArray();
 
     public static TranslationDirection Direction(Dialect client, Dialect upstream) => (client, upstream) switch
     {
@@ -38,16 +39,17 @@ internal static class UpstreamBody
     public static TranslationResult Create(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
         bool leaveOutReasoning = false, ReasoningSeal? seal = null, bool thinkingSwitch = false)
     {
+        var thinkingOff = thinkingSwitch && request.TurnsThinkingOff;
         return direction switch
         {
             TranslationDirection.ChatToMessages => ChatToMessages.TranslateRequest(request.Body.Span, upstreamModel, defaultMaxTokens),
-            TranslationDirection.MessagesToChat => MessagesToChat.TranslateRequest(request.Body.Span, upstreamModel, leaveOutReasoning ? null : seal, thinkingSwitch),
+            TranslationDirection.MessagesToChat => MessagesToChat.TranslateRequest(request.Body.Span, upstreamModel, leaveOutReasoning ? null : seal, thinkingSwitch, thinkingOff),
             // An Anthropic client's request to an Anthropic upstream: only Corridor's blocks to take out; its body is no chat request.
             _ when seal is not null => ReasoningBlocks.MayCarry(request.Body.Span)
-                ? Rewritten(request, upstreamModel, openAIUpstreamStream, ReasoningBlocks.WithoutCorridors)
-                : Spliced(request, upstreamModel, openAIUpstreamStream),
-            _ when leaveOutReasoning && ResponsesToChat.CarriesReasoning(request.Body.Span) => Rewritten(request, upstreamModel, openAIUpstreamStream, ResponsesToChat.WithoutReasoning),
-            _ => Spliced(request, upstreamModel, openAIUpstreamStream),
+                ? Rewritten(request, upstreamModel, openAIUpstreamStream, false, ReasoningBlocks.WithoutCorridors)
+                : Spliced(request, upstreamModel, openAIUpstreamStream, false),
+            _ when leaveOutReasoning && ResponsesToChat.CarriesReasoning(request.Body.Span) => Rewritten(request, upstreamModel, openAIUpstreamStream, thinkingOff, ResponsesToChat.WithoutReasoning),
+            _ => Spliced(request, upstreamModel, openAIUpstreamStream, thinkingOff),
         };
     }
 
@@ -58,15 +60,15 @@ internal static class UpstreamBody
     /// <summary>The key that reads reasoning Corridor gave a client of <paramref name="operation"/>: an Anthropic client's only.</summary>
     public static ReasoningSeal? SealFor(Operation operation, ReasoningSeal seal) => operation == Operation.Messages ? seal : null;
 
-    private static TranslationResult Spliced(ClientRequest request, string upstreamModel, bool openAIUpstreamStream) =>
-        new(Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage), null);
+    private static TranslationResult Spliced(ClientRequest request, string upstreamModel, bool openAIUpstreamStream, bool thinkingOff) =>
+        new(Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage, thinkingOff), null);
 
     private delegate TranslationResult Rewrite(ReadOnlySpan<byte> body);
 
     /// <summary>The spliced body (or the client's) rewritten by <paramref name="rewrite"/>.</summary>
-    private static TranslationResult Rewritten(ClientRequest request, string upstreamModel, bool openAIUpstreamStream, Rewrite rewrite)
+    private static TranslationResult Rewritten(ClientRequest request, string upstreamModel, bool openAIUpstreamStream, bool thinkingOff, Rewrite rewrite)
     {
-        var spliced = Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage);
+        var spliced = Splice(request, upstreamModel, openAIUpstreamStream && !request.IncludeUsage, thinkingOff);
         return rewrite(spliced is null ? request.Body.Span : spliced);
     }
 
@@ -76,13 +78,14 @@ internal static class UpstreamBody
 
     /// <summary>
     /// Renames the model when the upstream knows it by another name and, for OpenAI streams whose client did not ask
-    /// for usage, asks for it anyway so the request can be metered (the gateway drops that chunk on the way back).
+    /// for usage, asks for it anyway so the request can be metered (the gateway drops that chunk on the way back);
+    /// <paramref name="thinkingOff"/>: adds <c>thinking: disabled</c> (<see cref="ClientRequest.TurnsThinkingOff"/>).
     /// Returns null when the body goes through untouched.
     /// </summary>
-    private static byte[]? Splice(ClientRequest request, string upstreamModel, bool forceUsage)
+    private static byte[]? Splice(ClientRequest request, string upstreamModel, bool forceUsage, bool thinkingOff)
     {
         var renames = !string.Equals(request.Model, upstreamModel, StringComparison.Ordinal);
-        if (!renames && !forceUsage)
+        if (!renames && !forceUsage && !thinkingOff)
         {
             return null;
         }
@@ -107,6 +110,12 @@ internal static class UpstreamBody
                 edits.Add((open, open, IncludeUsageProperty));
             }
         }
+        if (thinkingOff)
+        {
+            var open = body.IndexOf((byte)'{') + 1;
+            edits.Add((open, open, ThinkingOffProperty));
+        }
+        // Two insertions after the opening brace may come in either order: each ends with its own comma.
         edits.Sort((a, b) => a.Start.CompareTo(b.Start));
         var position = 0;
         foreach (var (start, end, replacement) in edits)

@@ -54,6 +54,14 @@ internal sealed class ClientRequest : IDisposable
     /// <summary>The part of <see cref="Needs"/> the body's fields ask for: tools, images and documents.</summary>
     public ModelCapabilities ContentNeeds { get; set; }
 
+    /// <summary>
+    /// The reasoning the client asked for was stripped (a policy's <c>strip</c>, the monitor's throttle) and nothing in the body
+    /// switches it off: an upstream that thinks by default and reads the thinking switch
+    /// (<see cref="Forwarding.UpstreamTarget.TakesThinkingSwitch"/>, DeepSeek) is sent <c>thinking: disabled</c>, so the
+    /// request is served, and billed, without the reasoning it was refused.
+    /// </summary>
+    public bool TurnsThinkingOff { get; init; }
+
     /// <summary>The request this one was rewritten from (restrictions, throttling), kept for the monitor; null for the client's own.</summary>
     public ClientRequest? RewrittenFrom { get; init; }
 

@@ -11,7 +11,8 @@ namespace Corridor.Gateway.FrontDoor;
 /// <c>max_completion_tokens</c> (adding <c>max_tokens</c> when the client sent neither), lowers <c>n</c>, and removes
 /// <c>logprobs</c>/<c>top_logprobs</c> and <c>reasoning_effort</c>/<c>thinking</c> (a <c>thinking</c> that turns it off, or an effort of
 /// <c>none</c> or <c>minimal</c>, kept; and the thinking switches of
-/// <c>chat_template_kwargs</c>, keeping its other arguments). Only restricted requests pay for the rewrite. Serves policy restrictions and the
+/// <c>chat_template_kwargs</c>, keeping its other arguments; where the upstream takes the thinking switch, it is then
+/// turned off, <see cref="ClientRequest.TurnsThinkingOff"/>). Only restricted requests pay for the rewrite. Serves policy restrictions and the
 /// monitor's <c>throttle</c> alike.
 /// The body's top-level properties are copied as the client wrote them, except those restricted: nothing else is
 /// parsed or re-encoded, so any body the front door accepted (however deep, whatever its other names) can be rewritten.
@@ -31,6 +32,7 @@ internal static class RequestRestrictions
         var cap = restrictions.MaxTokens is { } max && (request.MaxTokens is null || request.MaxTokens > max) ? max : (int?)null;
         var n = restrictions.N is { } fewer && request.N > fewer ? fewer : (int?)null;
         var capped = false;
+        var thinkingKept = false;
         var first = true;
         Span<byte> unescaped = stackalloc byte[RequestParser.MaxEscapedName];
 
@@ -65,6 +67,7 @@ internal static class RequestRestrictions
                 output.Write(","u8);
             }
             first = false;
+            thinkingKept |= field == RequestParser.Field.Thinking;
             if (restrictions.StripReasoning && field == RequestParser.Field.ChatTemplateKwargs && reader.TokenType == JsonTokenType.EndObject)
             {
                 output.Write(property[..(valueStart - nameStart)]);
@@ -91,7 +94,7 @@ internal static class RequestRestrictions
         var buffer = ArrayPool<byte>.Shared.Rent(output.WrittenCount);
         output.WrittenSpan.CopyTo(buffer);
         // The client's own request stays with the rewritten one (and is returned to the pool with it): the monitor observes what was asked.
-        var restricted = new ClientRequest(buffer, output.WrittenCount) { RewrittenFrom = request };
+        var restricted = new ClientRequest(buffer, output.WrittenCount) { RewrittenFrom = request, TurnsThinkingOff = restrictions.StripReasoning && !thinkingKept };
         var reparsed = RequestParser.Parse(restricted, operation);
         Debug.Assert(reparsed is null, "A restricted body the front door accepted is accepted again.");
         return restricted;

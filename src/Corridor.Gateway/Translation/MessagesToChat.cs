@@ -21,13 +21,14 @@ internal static class MessagesToChat
     /// shape (DeepSeek's thinking mode, <see cref="Forwarding.UpstreamTarget.TakesThinkingSwitch"/>), so the client's own
     /// switch goes to it; otherwise <c>thinking</c> has no counterpart and is dropped.
     /// </summary>
-    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> messagesRequest, string upstreamModel, ReasoningSeal? seal = null, bool thinkingSwitch = false)
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> messagesRequest, string upstreamModel, ReasoningSeal? seal = null, bool thinkingSwitch = false,
+        bool thinkingOff = false)
     {
         var sizeHint = messagesRequest.Length;
-        return Json.Translate(messagesRequest, "request body", root => TranslateRequest(root, upstreamModel, seal, thinkingSwitch, sizeHint));
+        return Json.Translate(messagesRequest, "request body", root => TranslateRequest(root, upstreamModel, seal, thinkingSwitch, thinkingOff, sizeHint));
     }
 
-    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, ReasoningSeal? seal, bool thinkingSwitch, int sizeHint)
+    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, ReasoningSeal? seal, bool thinkingSwitch, bool thinkingOff, int sizeHint)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -41,7 +42,7 @@ internal static class MessagesToChat
             var problem = WriteMessages(root, seal, writer) ?? WriteTools(root, writer) ?? WriteSampling(root, writer);
             if (thinkingSwitch)
             {
-                WriteThinkingSwitch(root, writer);
+                WriteThinkingSwitch(root, writer, thinkingOff);
             }
             if (problem is { } p)
             {
@@ -510,16 +511,22 @@ internal static class MessagesToChat
     /// The client's <c>thinking</c> as the switch DeepSeek reads: <c>disabled</c> stays so (its thinking mode is on by
     /// default, so an Anthropic client that turns it off would otherwise pay for reasoning it refused), any other type
     /// (<c>enabled</c>, <c>adaptive</c>) is <c>enabled</c>. No <c>thinking</c>: nothing is sent, and the model does as it
-    /// does by default, as at DeepSeek's own Anthropic endpoint. The front door has checked its shape (RequestParser).
+    /// does by default, as at DeepSeek's own Anthropic endpoint, unless <paramref name="thinkingOff"/> (the thinking the client
+    /// asked for was stripped): <c>disabled</c>. The front door has checked its shape (RequestParser).
     /// </summary>
-    private static void WriteThinkingSwitch(JsonElement root, Utf8JsonWriter writer)
+    private static void WriteThinkingSwitch(JsonElement root, Utf8JsonWriter writer, bool thinkingOff)
     {
-        if (!root.TryGet("thinking", out var thinking) || thinking.ValueKind != JsonValueKind.Object || thinking.StringOrNull("type") is not { } type)
+        string? type = null;
+        if (root.TryGet("thinking", out var thinking) && thinking.ValueKind == JsonValueKind.Object)
+        {
+            type = thinking.StringOrNull("type");
+        }
+        if (type is null && !thinkingOff)
         {
             return;
         }
         writer.WriteStartObject("thinking");
-        writer.WriteString("type", type == "disabled" ? "disabled" : "enabled");
+        writer.WriteString("type", type is null or "disabled" ? "disabled" : "enabled");
         writer.WriteEndObject();
     }
 

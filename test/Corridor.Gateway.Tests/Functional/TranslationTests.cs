@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Anthropic;
 using Anthropic.Models.Messages;
@@ -368,6 +369,57 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
         Assert.True(first.Usage.OutputTokens < defaulted.Usage.OutputTokens, $"{first.Usage.OutputTokens} output tokens without thinking, {defaulted.Usage.OutputTokens} with");
         Assert.Equal("end_turn", second.StopReason?.Raw());
         Assert.True(defaulted.Content[0].TryPickRedactedThinking(out _));
+    }
+
+    /// <summary>
+    /// Where a policy strips reasoning, a client that asked a DeepSeek-like model to think is served without thinking: the
+    /// switch is sent turned off (DeepSeek thinks by default, so removing the client's request for it left it thinking, and the
+    /// tenant got, and paid for, the reasoning the rule refused). Each dialect, each way it asks.
+    /// </summary>
+    [Fact]
+    public async Task WhereAPolicyStripsReasoning_ADeepSeekLikeModel_IsToldNotToThink_InEachDialect()
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithReasoner(TestCatalog.Yaml(simulator)) + """
+
+            policy:
+              version: "strip-deepseek"
+              rules:
+                - id: everyone
+                  allow_jurisdictions: ["*"]
+                - id: no-reasoning-on-deepseek
+                  match: { models: [deepseek-reasoner] }
+                  features: { reasoning: strip }
+            """);
+        var question = new UserMessageParam { Content = "What is the weather in Singapore?" };
+        var ask = AnthropicDialectTests.Ask("deepseek-reasoner", question) with { MaxTokens = 4096, Thinking = new ThinkingConfigEnabled { BudgetTokens = 2048 } };
+        using var http = live.Http();
+
+        var anthropic = await live.Anthropic().Messages.Create(ask).WithTimeout();
+        var streamed = await live.Anthropic().Messages.CreateStreaming(ask).Aggregate().WithTimeout();
+        using var chat = await http.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "deepseek-reasoner",
+            reasoning_effort = "high",
+            messages = new[] { new { role = "user", content = "Reason it through." } },
+        }).WithTimeout();
+        using var unasked = await http.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "deepseek-reasoner",
+            messages = new[] { new { role = "user", content = "Reason it through." } },
+        }).WithTimeout();
+
+        Assert.DoesNotContain(anthropic.Content, c => c.TryPickThinking(out _) || c.TryPickRedactedThinking(out _));
+        Assert.DoesNotContain(streamed.Content, c => c.TryPickThinking(out _) || c.TryPickRedactedThinking(out _));
+        Assert.Equal(System.Net.HttpStatusCode.OK, chat.StatusCode);
+        using (var answer = JsonDocument.Parse(await chat.Content.ReadAsStringAsync()))
+        {
+            Assert.False(answer.RootElement.GetProperty("choices")[0].GetProperty("message").TryGetProperty("reasoning_content", out _));
+        }
+        // A request that did not ask is not restricted: the model does as it does by default (docs/policy.md).
+        using (var answer = JsonDocument.Parse(await unasked.Content.ReadAsStringAsync()))
+        {
+            Assert.True(answer.RootElement.GetProperty("choices")[0].GetProperty("message").TryGetProperty("reasoning_content", out _));
+        }
     }
 
     [Fact]

@@ -237,6 +237,19 @@ public sealed class MessagesToChatRequestTests
         TranslationAssert.Body("""{"model":"gpt-4.1-up","messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":4096""" + expected + "}", result);
     }
 
+    /// <summary>A request whose thinking a policy stripped: the switch goes turned off, to an upstream that reads it only.</summary>
+    [Theory]
+    [InlineData("", true, ""","thinking":{"type":"disabled"}""")]
+    [InlineData(""","thinking":{"type":"disabled"}""", true, ""","thinking":{"type":"disabled"}""")]
+    [InlineData("", false, "")]
+    public void AStrippedRequest_TurnsTheUpstreamsThinkingOff_WhereItReadsTheSwitch(string thinking, bool thinkingSwitch, string expected)
+    {
+        var result = MessagesToChat.TranslateRequest(Encoding.UTF8.GetBytes(
+            """{"max_tokens":4096,"messages":[{"role":"user","content":"Hi"}]""" + thinking + "}"), Model, thinkingSwitch: thinkingSwitch, thinkingOff: thinkingSwitch);
+
+        TranslationAssert.Body("""{"model":"gpt-4.1-up","messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":4096""" + expected + "}", result);
+    }
+
     /// <summary>(request, expected error param, part of the expected message).</summary>
     public static TheoryData<string, string?, string> Errors => new()
     {
