@@ -29,6 +29,15 @@ public interface ICorridorStore : IAsyncDisposable
     /// </summary>
     ValueTask<long> GetRevisionAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Writes a consistent copy of the whole store to <paramref name="path"/>, a file that must not exist yet, while
+    /// gateways keep serving and writing (SQLite's <c>VACUUM INTO</c>: one read transaction, writers not held), then reads
+    /// the copy back and checks it (<see cref="StoreBackup"/>). The copy holds what was committed when it began; ledger rows
+    /// still in a running gateway's journal (milliseconds' worth) are not in it. A PostgreSQL store is backed up with
+    /// PostgreSQL's own tools: <see cref="NotSupportedException"/>.
+    /// </summary>
+    Task<StoreBackup> BackupAsync(string path, CancellationToken cancellationToken);
+
     /// <summary>Throws <see cref="CorridorStoreException"/> (<see cref="StoreError.Duplicate"/>) when the id is taken.</summary>
     Task AddTenantAsync(Tenant tenant, CancellationToken cancellationToken) => AddTenantAsync(tenant, [], cancellationToken);
 

@@ -46,6 +46,7 @@ internal static class Cli
         root.Add(BatchCommands.Create(context));
         root.Add(ScreeningCommands.Create(context));
         root.Add(AuditCommands.Create(context));
+        root.Add(BackupCommand.Create(context));
         root.Add(UsageCommand.Create(context));
         root.Add(ExportCommand.Create(context));
         root.Add(ReportCommands.Create(context));

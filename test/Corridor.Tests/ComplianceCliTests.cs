@@ -316,6 +316,51 @@ public sealed class ComplianceCliTests : IDisposable
         Assert.Contains("the log ends at 1", truncated.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A backup is a new file holding the whole store, read back and checked: the same audit head as the store's, usable as a
+    /// store of its own; it never overwrites a file, and the copy of a store whose audit log was tampered with says so and
+    /// exits 1.
+    /// </summary>
+    [Fact]
+    public async Task Backup_WritesACheckedCopy_WithTheStoresAuditHead_NeverOverAFile_AndReportsATamperedLog()
+    {
+        foreach (var id in new[] { "a", "b", "c" })
+        {
+            await _cli.RunAsync("tenants", "add", "--id", id, "--name", id.ToUpperInvariant() + " Ltd", "--country", "SG");
+        }
+        var head = (await _cli.RunAsync("audit", "verify")).Out.Split('\n').Single(l => l.StartsWith("Head: ", StringComparison.Ordinal))[6..].Trim();
+        var copy = _cli.File("backup.db");
+
+        var backedUp = await _cli.RunAsync("backup", copy, "--json");
+        var again = await _cli.RunAsync("backup", copy);
+        var fromCopy = await CliRunner.RunRawAsync("tenants", "list", "--json", "--db", copy);
+        await ExecuteAsync("""
+            DROP TRIGGER audit_log_no_update;
+            UPDATE audit_log SET details = replace(details, 'B Ltd', 'Bee Ltd') WHERE sequence = 2;
+            """);
+        var tampered = await _cli.RunAsync("backup", _cli.File("tampered.db"));
+
+        Assert.Equal(0, backedUp.ExitCode);
+        using (var doc = JsonDocument.Parse(backedUp.Out))
+        {
+            Assert.Equal(System.IO.Path.GetFullPath(copy), doc.RootElement.GetProperty("path").GetString());
+            Assert.Equal("ok", doc.RootElement.GetProperty("integrity").GetString());
+            Assert.Equal(head, doc.RootElement.GetProperty("audit_head").GetString());
+            Assert.Equal(3, doc.RootElement.GetProperty("audit_records").GetInt64());
+            Assert.True(doc.RootElement.GetProperty("sound").GetBoolean());
+            Assert.Equal(new FileInfo(copy).Length, doc.RootElement.GetProperty("bytes").GetInt64());
+        }
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("exists: a backup is written to a new file, never over one", again.Error, StringComparison.Ordinal);
+        Assert.Equal(0, fromCopy.ExitCode);
+        using (var tenants = JsonDocument.Parse(fromCopy.Out))
+        {
+            Assert.Equal(["a", "b", "c"], tenants.RootElement.EnumerateArray().Select(t => t.GetProperty("id").GetString()));
+        }
+        Assert.Equal(1, tampered.ExitCode);
+        Assert.Contains("the copy's audit log is broken at record 2", tampered.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AuditList_FiltersByAction_AndLimits()
     {

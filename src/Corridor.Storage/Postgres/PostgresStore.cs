@@ -154,6 +154,10 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         }, cancellationToken);
     }
 
+    public Task<StoreBackup> BackupAsync(string path, CancellationToken cancellationToken) =>
+        throw new NotSupportedException(
+            "a PostgreSQL store is backed up with PostgreSQL's own tools: pg_dump for a copy, or a base backup with WAL archiving for a point in time (docs/postgresql.md).");
+
     public Task<ApiKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);

@@ -689,6 +689,61 @@ internal sealed partial class SqliteStore : ICorridorStore
         return records;
     }
 
+    public async Task<StoreBackup> BackupAsync(string path, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var target = System.IO.Path.GetFullPath(path);
+        if (File.Exists(target) || Directory.Exists(target))
+        {
+            throw new IOException($"'{target}' exists: a backup is written to a new file, never over one.");
+        }
+        if (string.Equals(target, Path, StringComparison.Ordinal))
+        {
+            throw new IOException("a backup cannot be written over the database it copies.");
+        }
+        await using (var connection = await OpenAsync(cancellationToken))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "VACUUM INTO $target";
+            command.Parameters.AddWithValue("$target", target);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return await ReadBackAsync(target, cancellationToken);
+    }
+
+    /// <summary>Reads a backup through a read-only connection of its own: nothing is written beside it (no journal, no WAL).</summary>
+    private static async Task<StoreBackup> ReadBackAsync(string target, CancellationToken cancellationToken)
+    {
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = target, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+        await using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        string integrity;
+        using (var check = connection.CreateCommand())
+        {
+            check.CommandText = "PRAGMA integrity_check";
+            integrity = (string)(await check.ExecuteScalarAsync(cancellationToken))!;
+        }
+        var version = await ScalarAsync(connection, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", cancellationToken);
+        var ledgerRows = await ScalarAsync(connection, "SELECT COUNT(*) FROM ledger", cancellationToken);
+        var verifier = new AuditVerifier();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"SELECT {SqliteAudit.Columns} FROM audit_log ORDER BY sequence";
+            using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken) && verifier.Add(SqliteValues.Rows.Audit(reader)))
+            {
+            }
+        }
+        return new StoreBackup(target, new FileInfo(target).Length, integrity, version, ledgerRows, verifier.Complete());
+    }
+
+    private static async Task<long> ScalarAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public async IAsyncEnumerable<AuditRecord> ReadAuditAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

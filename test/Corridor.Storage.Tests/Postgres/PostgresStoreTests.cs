@@ -78,6 +78,17 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     /// Keyed tenant first, as SQLite's; every tenant's days keep an index of their own.
     /// </summary>
     [Fact]
+    public async Task Backup_IsLeftToPostgresOwnTools_WithAMessageNamingThem()
+    {
+        await using var store = await OpenAsync();
+
+        var refused = await Assert.ThrowsAsync<NotSupportedException>(() => store.BackupAsync("/tmp/never-written.db", None)).WithTimeout();
+
+        Assert.Contains("pg_dump", refused.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists("/tmp/never-written.db"));
+    }
+
+    [Fact]
     public async Task DailyUsage_IsKeyedByTenantFirst_WithAnIndexOnTheDayForEveryTenantsDays()
     {
         await using var store = await OpenAsync();

@@ -232,6 +232,57 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         Assert.Equal(rows + 1, (await store.ReadLedgerAsync(null, null, None).ToListWithTimeoutAsync()).Count);
     }
 
+    /// <summary>
+    /// A backup taken while another store (a gateway) keeps writing ledger rows: the writer is not held, the copy reads back
+    /// whole and holds every row committed before it began (and none twice); nothing is written beside the copy.
+    /// </summary>
+    [Fact]
+    public async Task Backup_WhileAnotherStoreWritesLedgerRows_IsAWholeCopy_OfAtLeastWhatWasCommittedBeforeIt()
+    {
+        await using var writer = await CorridorStores.OpenAsync(new StorageOptions(DbPath), None).WithTimeout();
+        await writer.AppendLedgerAsync(Enumerable.Range(0, 500).Select(i => LedgerSamples.Entry($"before-{i:D4}", T0.AddMilliseconds(i))).ToList(), None).WithTimeout();
+        using var stop = new CancellationTokenSource();
+        var during = 0;
+        var writing = Task.Factory.StartNew(
+            () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    writer.AppendLedgerAsync([LedgerSamples.Entry($"during-{during:D6}", T0.AddSeconds(1).AddMilliseconds(during))], None).GetAwaiter().GetResult();
+                    during++;
+                }
+            },
+            None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        await TestTimeouts.UntilAsync(() => Task.FromResult(Volatile.Read(ref during) > 10));
+
+        var copy = _folder.File("backups/corridor-copy.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+        var backup = await _store.BackupAsync(copy, None).WithTimeout();
+        var afterBackup = Volatile.Read(ref during);
+        await TestTimeouts.UntilAsync(() => Task.FromResult(Volatile.Read(ref during) > afterBackup + 10));
+        await stop.CancelAsync();
+        await writing.WaitAsync(TestTimeouts.Default);
+
+        Assert.True(backup.IsSound, $"{backup.Integrity}; {backup.Audit.Problem}");
+        Assert.Equal(SqliteMigrations.LatestVersion, backup.SchemaVersion);
+        Assert.InRange(backup.LedgerRows, 500 + 10, 500 + during);
+        await using (var connection = new SqliteConnection($"Data Source={copy};Mode=ReadOnly;Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*), COUNT(DISTINCT request_id), SUM(request_id LIKE 'before-%') FROM ledger";
+            using var reader = command.ExecuteReader();
+            reader.Read();
+            Assert.Equal(backup.LedgerRows, reader.GetInt64(0));
+            Assert.Equal(backup.LedgerRows, reader.GetInt64(1));
+            Assert.Equal(500, reader.GetInt64(2));
+        }
+        Assert.Equal(["corridor-copy.db"], Directory.GetFileSystemEntries(Path.GetDirectoryName(copy)!).Select(Path.GetFileName));
+        await Assert.ThrowsAsync<IOException>(() => _store.BackupAsync(copy, None)).WithTimeout();
+    }
+
     [Fact]
     public async Task DailyUsage_IsTheLedgersBillableSums_PerDayTenantAndModel_ThroughTheJournalAndStraightIntoSqlite()
     {

@@ -1,0 +1,74 @@
+using System.CommandLine;
+using Corridor.Cli.Output;
+using Corridor.Storage;
+
+namespace Corridor.Cli.Commands;
+
+/// <summary>
+/// <c>corridor backup FILE</c>: a consistent copy of the embedded store taken while gateways serve, read back and checked
+/// (SQLite's integrity check, the audit chain), with the audit head to note down (docs/operations.md, "Backups").
+/// </summary>
+internal static class BackupCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var file = new Argument<string>("FILE") { Description = "The new file to write the copy to (never overwritten)" };
+        var json = GlobalOptions.Json();
+        var command = new Command("backup", "Copy the SQLite store to a new file while the gateway serves, and check the copy") { file, json };
+        context.SetAction(command, async (parseResult, cancellationToken) =>
+        {
+            await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            StoreBackup backup;
+            try
+            {
+                backup = await store.BackupAsync(parseResult.GetRequiredValue(file), cancellationToken);
+            }
+            catch (Exception e) when (e is NotSupportedException or IOException)
+            {
+                throw new CliUserException(e.Message);
+            }
+
+            if (parseResult.GetValue(json))
+            {
+                CliFormat.WriteJson(context.Out, w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("path", backup.Path);
+                    w.WriteNumber("bytes", backup.Bytes);
+                    w.WriteString("integrity", backup.Integrity);
+                    w.WriteNumber("schema_version", backup.SchemaVersion);
+                    w.WriteNumber("ledger_rows", backup.LedgerRows);
+                    w.WriteNumber("audit_records", backup.Audit.Checked);
+                    w.WriteString("audit_head", backup.Audit.Last is { } head ? $"{head.Sequence}:{head.Hash}" : null);
+                    w.WriteString("audit_problem", backup.Audit.Problem?.Message);
+                    w.WriteBoolean("sound", backup.IsSound);
+                    w.WriteEndObject();
+                });
+                return backup.IsSound ? 0 : 1;
+            }
+
+            var output = backup.IsSound ? context.Out : context.Error;
+            output.WriteLine($"Backed up the store to {backup.Path}: {CliFormat.Count(backup.Bytes)} bytes, schema version {backup.SchemaVersion}, "
+                + $"ledger rows {CliFormat.Count(backup.LedgerRows)}, audit records {CliFormat.Count(backup.Audit.Checked)}.");
+            if (backup.Integrity != "ok")
+            {
+                context.Error.WriteLine($"error: the copy fails SQLite's integrity check: {backup.Integrity}. Keep the store as it is and look at its disk.");
+            }
+            if (backup.Audit.Problem is { } problem)
+            {
+                context.Error.WriteLine($"error: the copy's audit log is broken at record {problem.Sequence}: {problem.Message}. Run 'corridor audit verify' on the store itself.");
+            }
+            if (!backup.IsSound)
+            {
+                return 1;
+            }
+            if (backup.Audit.Last is { } last)
+            {
+                context.Out.WriteLine($"Audit head: {last.Sequence}:{last.Hash}");
+            }
+            context.Out.WriteLine("The copy read back whole. To restore it: stop the gateway, put the copy in the database's place (remove the old file's -wal and -shm), start.");
+            return 0;
+        });
+        return command;
+    }
+}
