@@ -154,15 +154,9 @@ internal static class AdminApi
                 return Problem(StatusCodes.Status400BadRequest, "Send a JSON object: {\"tenant\", \"name\", \"expires_at\"}.");
             }
             var now = time.GetUtcNow();
-            DateTimeOffset? expiresAt = null;
-            if (input.ExpiresAt is { } when)
+            if (ReadExpiry(input.ExpiresAt, now, out var expiresAt) is { } badExpiry)
             {
-                // As the command line's --expires: a time without an offset is UTC, whatever this server's zone.
-                if (!ApiKeys.TryParseExpiry(when, now, out var parsed))
-                {
-                    return Problem(StatusCodes.Status400BadRequest, ExpiryProblem(when));
-                }
-                expiresAt = parsed;
+                return badExpiry;
             }
             return await ChangeAsync(async () =>
             {
@@ -193,14 +187,9 @@ internal static class AdminApi
                 return Problem(StatusCodes.Status400BadRequest, error ?? "Send a JSON object: {\"expires_at\": ...}; nothing else of a key changes (limits: PATCH /admin/keys/{id}/limits).");
             }
             var now = time.GetUtcNow();
-            DateTimeOffset? expiresAt = null;
-            if (when != TenantEdit.ClearKeyword)
+            if (ReadExpiry(when, now, out var expiresAt) is { } badExpiry)
             {
-                if (!ApiKeys.TryParseExpiry(when, now, out var parsed))
-                {
-                    return Problem(StatusCodes.Status400BadRequest, ExpiryProblem(when));
-                }
-                expiresAt = parsed;
+                return badExpiry;
             }
             return await ChangeAsync(async () =>
             {
@@ -452,8 +441,25 @@ internal static class AdminApi
 
     private static readonly string[] KeyFields = ["expires_at"];
 
-    private static string ExpiryProblem(string when) =>
-        $"expires_at: '{when}' is neither an instant or date (2027-03-01T00:00:00Z; UTC without an offset) nor days or hours from now (90d, 12h).";
+    /// <summary>
+    /// A key's <c>expires_at</c> read as the command line's <c>--expires</c> reads it: a time without an offset is UTC,
+    /// whatever this server's zone; days or hours from now (90d, 12h). Absent or null: none. A 400 for anything else.
+    /// </summary>
+    private static IResult? ReadExpiry(string? when, DateTimeOffset now, out DateTimeOffset? expiresAt)
+    {
+        expiresAt = null;
+        if (when is null || when == TenantEdit.ClearKeyword)
+        {
+            return null;
+        }
+        if (!ApiKeys.TryParseExpiry(when, now, out var parsed))
+        {
+            return Problem(StatusCodes.Status400BadRequest,
+                $"expires_at: '{when}' is neither an instant or date (2027-03-01T00:00:00Z; UTC without an offset) nor days or hours from now (90d, 12h).");
+        }
+        expiresAt = parsed;
+        return null;
+    }
 
     private static readonly string[] LimitFields =
         ["rpm", "tpm", "concurrent_streams", "daily_soft_budget", "daily_budget", "monthly_soft_budget", "monthly_budget"];
