@@ -33,7 +33,7 @@ internal static class PostgresMigrations
     internal sealed record ConcurrentIndex(string Name, string Table, string Definition);
 
     // Advisory lock keys: arbitrary constants, unique within Corridor ("corridor" in ASCII, then a number). The migration
-    // lock is a session's (PostgresMigrations.ApplyAsync), the audit lock a transaction's.: arbitrary constants, unique within Corridor ("corridor" in ASCII, then a number).
+    // lock is a session's (PostgresMigrations.ApplyAsync), the audit lock a transaction's.
     internal const long MigrationLock = 0x636F727269646F01;
     internal const long AuditLock = 0x636F727269646F02;
 
