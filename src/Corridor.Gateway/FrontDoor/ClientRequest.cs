@@ -87,6 +87,7 @@ internal sealed class ClientRequest : IDisposable
             Reasoning = Reasoning,
             MaxTokens = MaxTokens,
             ContentNeeds = ContentNeeds,
+            TurnsThinkingOff = TurnsThinkingOff,
         };
     }
 
