@@ -289,11 +289,20 @@ public interface ICorridorStore : IAsyncDisposable
 
     /// <summary>
     /// As <see cref="ClaimBatchAsync"/>, but only a batch due to end without running any more: its cancel asked
-    /// (<see cref="BatchStates.Cancelling"/>) or its completion window over (its <see cref="BatchJob.ExpiresAt"/> at or before
-    /// <paramref name="now"/>), so that it ends though every worker is busy with other batches. A batch a live claim holds
-    /// is left to its holder, which ends it itself.
+    /// (<see cref="BatchStates.Cancelling"/>), its completion window over (its <see cref="BatchJob.ExpiresAt"/> at or before
+    /// <paramref name="now"/>), or its key one of <paramref name="refusedKeyIds"/> (revoked, expired, or it or its tenant
+    /// suspended, as the caller knows them), so that it ends though every worker is busy with other batches. A batch a live
+    /// claim holds is left to its holder, which ends it itself.
     /// </summary>
-    Task<BatchJob?> ClaimBatchToEndAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+    Task<BatchJob?> ClaimBatchToEndAsync(string owner, DateTimeOffset now, DateTimeOffset until, IReadOnlyCollection<string> refusedKeyIds,
+        CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep batches");
+
+    /// <summary>
+    /// The keys (each with its tenant, once) that batches not ended run as: those a gateway checks for a refusal that ends
+    /// their batches (<see cref="ClaimBatchToEndAsync"/>).
+    /// </summary>
+    Task<IReadOnlyList<(string TenantId, string KeyId)>> ListOpenBatchKeysAsync(CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");
 
     /// <summary>Gives up <paramref name="owner"/>'s claim on a batch (a gateway stopping), so another gateway may take it at once.</summary>
@@ -314,10 +323,10 @@ public interface ICorridorStore : IAsyncDisposable
     /// <summary>
     /// Ends a batch: its pending requests end as <paramref name="notRun"/> says (canceled, expired, or errored with one
     /// refusal; none are pending when it completed), <paramref name="files"/> (its results) are stored, and the batch is
-    /// ended with <paramref name="ending"/>, the files' ids and <paramref name="at"/>, all together. False, changing nothing,
-    /// when it had already ended.
+    /// ended with <paramref name="ending"/> (and <paramref name="failure"/> when it <see cref="BatchEndings.Failed"/>), the
+    /// files' ids and <paramref name="at"/>, all together. False, changing nothing, when it had already ended.
     /// </summary>
-    Task<bool> EndBatchAsync(string batchId, string ending, BatchNotRun notRun, DateTimeOffset at, string? outputFileId, string? errorFileId,
+    Task<bool> EndBatchAsync(string batchId, string ending, BatchFailure? failure, BatchNotRun notRun, DateTimeOffset at, string? outputFileId, string? errorFileId,
         IReadOnlyList<StoredFile> files, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");
 

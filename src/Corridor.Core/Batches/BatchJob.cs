@@ -29,7 +29,16 @@ public static class BatchEndings
 
     /// <summary>Its completion window ran out: the requests not yet run were not run.</summary>
     public const string Expired = "expired";
+
+    /// <summary>
+    /// It could not run at all: its key was refused (revoked, expired, or it or its tenant suspended) before any of its requests
+    /// was answered, so none was run; <see cref="BatchJob.Failure"/> says why (OpenAI's <c>failed</c>, with the batch's errors).
+    /// </summary>
+    public const string Failed = "failed";
 }
+
+/// <summary>Why a batch failed as a whole (<see cref="BatchEndings.Failed"/>): the refusal's code and message, as a live request of its key would get them.</summary>
+public sealed record BatchFailure(string Code, string Message);
 
 /// <summary>Where one request of a batch is: pending until run, then one of the four results, Anthropic's names.</summary>
 public static class BatchItemStates
@@ -106,6 +115,9 @@ public sealed record BatchJob(
 
     /// <summary>One of <see cref="BatchEndings"/> once <see cref="State"/> is <see cref="BatchStates.Ended"/>.</summary>
     public string? Ending { get; init; }
+
+    /// <summary>Why it failed, once it ended <see cref="BatchEndings.Failed"/>; null otherwise.</summary>
+    public BatchFailure? Failure { get; init; }
 
     public DateTimeOffset? CancellingAt { get; init; }
 

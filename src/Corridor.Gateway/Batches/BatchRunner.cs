@@ -102,7 +102,7 @@ internal sealed partial class BatchRunner(
     private async Task<bool> SweepOnceAsync(string owner, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
-        if (await store.ClaimBatchToEndAsync(owner, now, now + ClaimFor, stoppingToken) is not { } batch)
+        if (await store.ClaimBatchToEndAsync(owner, now, now + ClaimFor, [], stoppingToken) is not { } batch)
         {
             return false;
         }
@@ -474,7 +474,7 @@ internal sealed partial class BatchRunner(
                 files.Add(new StoredFile(errorId, batch.TenantId, "batch_output", $"{batch.Id}_error.jsonl", errors.Length, now) { ExpiresAt = expiresAt, Content = errors });
             }
         }
-        if (await store.EndBatchAsync(batch.Id, ending, notRun, now, outputId, errorId, files, stoppingToken))
+        if (await store.EndBatchAsync(batch.Id, ending, null, notRun, now, outputId, errorId, files, stoppingToken))
         {
             LogBatchEnded(batch.Id, batch.TenantId, ending);
         }

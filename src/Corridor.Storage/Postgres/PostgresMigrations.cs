@@ -548,6 +548,13 @@ internal static class PostgresMigrations
             CREATE TRIGGER api_keys_update_revision AFTER UPDATE OF id, tenant_id, prefix, hash, name, created_at, revoked_at, expires_at ON api_keys
                 FOR EACH ROW EXECUTE FUNCTION corridor_bump_revision();
             """),
+        new(27, "why a batch failed", """
+            -- SQLite migration 23. A batch that ended 'failed' (docs/batches.md, "Key revoked or suspended"): its key was
+            -- refused before any of its requests was answered; the refusal's code and message (OpenAI's batch "errors"). Null
+            -- on every other batch. Adding a column without a default changes no row: the table is not rewritten.
+            ALTER TABLE batches ADD COLUMN failure_code text;
+            ALTER TABLE batches ADD COLUMN failure_message text;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -43,9 +43,11 @@ internal sealed partial class PostgresStore
     // is not free any more.
     private static readonly string[] ClaimSql = ClaimsOf("");
 
-    // The claim of a batch due to end without running (ClaimBatchToEndAsync): cancelled, or its completion window over (by
-    // the gateway's clock, as the window was set from it when the batch was made).
-    private static readonly string[] ClaimToEndSql = ClaimsOf("AND (state = 'cancelling' OR expires_at <= $3)");
+    // The claim of a batch due to end without running (ClaimBatchToEndAsync): cancelled, its completion window over (by
+    // the gateway's clock, as the window was set from it when the batch was made), or its key refused ($4, the keys the
+    // claiming gateway knows to be refused). Two replicas sweeping at once never take the same batch: the claim's lock
+    // decides, as between workers.
+    private static readonly string[] ClaimToEndSql = ClaimsOf("AND (state = 'cancelling' OR expires_at <= $3 OR key_id = ANY($4))");
 
     // How long a claim holds ($2, an interval) is measured by the database's clock, as the lease book's expiry is: one clock
     // for every replica, so a replica whose clock runs ahead does not take a live holder's batch over early, nor one whose
@@ -212,7 +214,7 @@ internal sealed partial class PostgresStore
         return InTransactionAsync(async (connection, transaction) =>
         {
             await using (var command = new NpgsqlCommand(
-                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14, $15, $16)",
+                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14, $15, $16, NULL, NULL)",
                 connection,
                 transaction))
             {
@@ -346,10 +348,15 @@ internal sealed partial class PostgresStore
     public Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
         ClaimAsync(ClaimSql, owner, now, until, cancellationToken);
 
-    public Task<BatchJob?> ClaimBatchToEndAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
-        ClaimAsync(ClaimToEndSql, owner, now, until, cancellationToken);
+    public Task<BatchJob?> ClaimBatchToEndAsync(string owner, DateTimeOffset now, DateTimeOffset until, IReadOnlyCollection<string> refusedKeyIds,
+        CancellationToken cancellationToken) =>
+        ClaimAsync(ClaimToEndSql, owner, now, until, cancellationToken, [.. refusedKeyIds]);
 
-    private async Task<BatchJob?> ClaimAsync(string[] claims, string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<(string TenantId, string KeyId)>> ListOpenBatchKeysAsync(CancellationToken cancellationToken) =>
+        QueryAsync("SELECT DISTINCT tenant_id, key_id FROM batches WHERE state <> 'ended'", r => (r.GetString(0), r.GetString(1)), cancellationToken);
+
+    private async Task<BatchJob?> ClaimAsync(string[] claims, string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken,
+        string[]? refusedKeyIds = null)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         foreach (var sql in claims)
@@ -358,6 +365,10 @@ internal sealed partial class PostgresStore
             command.Parameters.AddWithValue(owner);
             command.Parameters.AddWithValue(until - now);
             command.Parameters.AddWithValue(PostgresValues.ToUtc(now));
+            if (refusedKeyIds is not null)
+            {
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = refusedKeyIds });
+            }
             if (await ReadBatchAsync(command, cancellationToken) is { } batch)
             {
                 return batch;
@@ -405,7 +416,7 @@ internal sealed partial class PostgresStore
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
-    public Task<bool> EndBatchAsync(string batchId, string ending, BatchNotRun notRun, DateTimeOffset at, string? outputFileId, string? errorFileId,
+    public Task<bool> EndBatchAsync(string batchId, string ending, BatchFailure? failure, BatchNotRun notRun, DateTimeOffset at, string? outputFileId, string? errorFileId,
         IReadOnlyList<StoredFile> files, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notRun);
@@ -414,7 +425,8 @@ internal sealed partial class PostgresStore
         {
             // The batch's row first: a second gateway ending it at the same moment waits here, then finds it ended and changes nothing.
             await using (var command = new NpgsqlCommand("""
-                UPDATE batches SET state = 'ended', ending = $2, ended_at = $3, output_file_id = $4, error_file_id = $5, owner = NULL, owner_until = NULL
+                UPDATE batches SET state = 'ended', ending = $2, ended_at = $3, output_file_id = $4, error_file_id = $5, failure_code = $6, failure_message = $7,
+                    owner = NULL, owner_until = NULL
                 WHERE id = $1 AND state <> 'ended'
                 """, connection, transaction))
             {
@@ -423,6 +435,8 @@ internal sealed partial class PostgresStore
                 command.Parameters.AddWithValue(PostgresValues.ToUtc(at));
                 command.Parameters.Add(Text(outputFileId));
                 command.Parameters.Add(Text(errorFileId));
+                command.Parameters.Add(Text(failure?.Code));
+                command.Parameters.Add(Text(failure?.Message));
                 if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
                 {
                     return false;

@@ -183,7 +183,7 @@ internal sealed partial class SqliteStore
             command.CommandText = $"""
                 INSERT INTO batches ({StoreRows.BatchColumns})
                 VALUES ($id, $api, $tenant_id, $key_id, $endpoint, $state, $created_at, $expires_at, $input_file_id, $completion_window,
-                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL, $client_ip, $model, $output_expires_after, $archives_at)
+                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL, $client_ip, $model, $output_expires_after, $archives_at, NULL, NULL)
                 """;
             command.Parameters.AddWithValue("$id", batch.Id);
             command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(batch.Api));
@@ -360,11 +360,23 @@ internal sealed partial class SqliteStore
     public Task<BatchJob?> ClaimBatchAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
         ClaimAsync(owner, now, until, "", cancellationToken);
 
-    public Task<BatchJob?> ClaimBatchToEndAsync(string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
-        ClaimAsync(owner, now, until, "AND (state = 'cancelling' OR expires_at <= $now)", cancellationToken);
+    /// <summary>The refused keys are one JSON array parameter, so the statement is the same whatever their number.</summary>
+    public Task<BatchJob?> ClaimBatchToEndAsync(string owner, DateTimeOffset now, DateTimeOffset until, IReadOnlyCollection<string> refusedKeyIds,
+        CancellationToken cancellationToken) =>
+        ClaimAsync(owner, now, until, "AND (state = 'cancelling' OR expires_at <= $now OR key_id IN (SELECT value FROM json_each($refused)))", cancellationToken,
+            JsonArray(refusedKeyIds));
 
-    /// <summary>A claim (<see cref="ClaimBatchAsync"/>) of a batch that also meets <paramref name="due"/>.</summary>
-    private async Task<BatchJob?> ClaimAsync(string owner, DateTimeOffset now, DateTimeOffset until, string due, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<(string TenantId, string KeyId)>> ListOpenBatchKeysAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        // The open batches' index: ended batches, however many, are not read.
+        command.CommandText = "SELECT DISTINCT tenant_id, key_id FROM batches INDEXED BY ix_batches_open WHERE state <> 'ended'";
+        return await ReadAllAsync(command, r => (r.GetString(0), r.GetString(1)), cancellationToken);
+    }
+
+    /// <summary>A claim (<see cref="ClaimBatchAsync"/>) of a batch that also meets <paramref name="due"/> (with <c>$refused</c>, when given).</summary>
+    private async Task<BatchJob?> ClaimAsync(string owner, DateTimeOffset now, DateTimeOffset until, string due, CancellationToken cancellationToken, string? refused = null)
     {
         await using var connection = await OpenAsync(cancellationToken);
         // Its own batch first (renewing the claim), else the oldest free one.
@@ -381,6 +393,7 @@ internal sealed partial class SqliteStore
             look.CommandText = candidate;
             look.Parameters.AddWithValue("$owner", owner);
             look.Parameters.AddWithValue("$now", ToUnixMs(now));
+            AddRefused(look, refused);
             if (await look.ExecuteScalarAsync(cancellationToken) is null)
             {
                 return null;
@@ -399,11 +412,37 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$owner", owner);
             command.Parameters.AddWithValue("$now", ToUnixMs(now));
             command.Parameters.AddWithValue("$until", ToUnixMs(until));
+            AddRefused(command, refused);
             batchId = (string?)await command.ExecuteScalarAsync(cancellationToken);
         }
         var batch = batchId is null ? null : await GetBatchAsync(connection, transaction, "id = $id", batchId, null, cancellationToken);
         transaction.Commit();
         return batch;
+    }
+
+    /// <summary><paramref name="values"/> as a JSON array of strings, for <c>json_each</c>.</summary>
+    private static string JsonArray(IReadOnlyCollection<string> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var value in values)
+            {
+                json.WriteStringValue(value);
+            }
+            json.WriteEndArray();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void AddRefused(SqliteCommand command, string? refused)
+    {
+        if (refused is not null)
+        {
+            command.Parameters.AddWithValue("$refused", refused);
+        }
     }
 
     public async Task ReleaseBatchAsync(string batchId, string owner, CancellationToken cancellationToken)
@@ -458,7 +497,7 @@ internal sealed partial class SqliteStore
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
-    public async Task<bool> EndBatchAsync(string batchId, string ending, BatchNotRun notRun, DateTimeOffset at, string? outputFileId, string? errorFileId,
+    public async Task<bool> EndBatchAsync(string batchId, string ending, BatchFailure? failure, BatchNotRun notRun, DateTimeOffset at, string? outputFileId, string? errorFileId,
         IReadOnlyList<StoredFile> files, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notRun);
@@ -470,11 +509,13 @@ internal sealed partial class SqliteStore
             command.Transaction = transaction;
             command.CommandText = """
                 UPDATE batches SET state = 'ended', ending = $ending, ended_at = $at, output_file_id = $output_file_id, error_file_id = $error_file_id,
-                    owner = NULL, owner_until = NULL
+                    failure_code = $failure_code, failure_message = $failure_message, owner = NULL, owner_until = NULL
                 WHERE id = $id AND state <> 'ended'
                 """;
             command.Parameters.AddWithValue("$id", batchId);
             command.Parameters.AddWithValue("$ending", ending);
+            command.Parameters.AddWithValue("$failure_code", OrNull(failure?.Code));
+            command.Parameters.AddWithValue("$failure_message", OrNull(failure?.Message));
             command.Parameters.AddWithValue("$at", ToUnixMs(at));
             command.Parameters.AddWithValue("$output_file_id", OrNull(outputFileId));
             command.Parameters.AddWithValue("$error_file_id", OrNull(errorFileId));

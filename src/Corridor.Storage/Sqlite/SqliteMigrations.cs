@@ -386,6 +386,12 @@ internal static class SqliteMigrations
             CREATE TRIGGER api_keys_update_revision AFTER UPDATE OF id, tenant_id, prefix, hash, name, created_at, revoked_at, expires_at ON api_keys
             BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
             """),
+        new(23, "why a batch failed", """
+            -- A batch that ended 'failed' (docs/batches.md, "Key revoked or suspended"): its key was refused before any of its
+            -- requests was answered; the refusal's code and message (OpenAI's batch "errors"). Null on every other batch.
+            ALTER TABLE batches ADD COLUMN failure_code TEXT;
+            ALTER TABLE batches ADD COLUMN failure_message TEXT;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -225,14 +225,14 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.AddBatchAsync(Batch("msgbatch_1", api: BatchApi.Anthropic), Items(3), None).WithTimeout();
         await Store.SaveBatchItemAsync("msgbatch_1", new BatchItem(1, "req-1", []) { State = BatchItemStates.Succeeded, Status = 200, RequestId = "req_x",
             Response = "{\"ok\":true}"u8.ToArray(), Tokens = new BatchTokens(10, 0, 5, 0) }, None).WithTimeout();
-        await Store.EndBatchAsync("msgbatch_1", BatchEndings.Expired, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_1", BatchEndings.Expired, null, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
         await Store.AddBatchAsync(Batch("batch_2", second: 1), Items(2), None).WithTimeout();
-        await Store.EndBatchAsync("batch_2", BatchEndings.Expired, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("batch_2", BatchEndings.Expired, null, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
         // Still running at its retention (a completion window longer than it): kept until it ends.
         await Store.AddBatchAsync(Batch("msgbatch_3", api: BatchApi.Anthropic, second: 2), Items(1), None).WithTimeout();
         // Made before batches were archived: kept.
         await Store.AddBatchAsync(Batch("msgbatch_4", api: BatchApi.Anthropic, second: 3) with { ArchivesAt = null }, Items(1), None).WithTimeout();
-        await Store.EndBatchAsync("msgbatch_4", BatchEndings.Expired, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_4", BatchEndings.Expired, null, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
         var counted = await Store.GetBatchAsync("acme", "msgbatch_1", None).WithTimeout();
 
         Assert.Equal(7 * 7 + 11, await Store.GetStoredBatchBytesAsync("acme", archives.AddMilliseconds(-1), None).WithTimeout());
@@ -254,7 +254,7 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Equal(2 * 7, await Store.GetStoredBatchBytesAsync("acme", archives.AddMilliseconds(-1), None).WithTimeout());
 
         // The one still running is emptied once it has ended.
-        await Store.EndBatchAsync("msgbatch_3", BatchEndings.Completed, BatchNotRun.Expired, archives.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_3", BatchEndings.Completed, null, BatchNotRun.Expired, archives.AddDays(1), null, null, [], None).WithTimeout();
         Assert.Equal(new ExpiredBatchData(0, 1), await Store.RemoveExpiredBatchDataAsync(archives.AddDays(1), None).WithTimeout());
     }
 
@@ -303,8 +303,8 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.SaveBatchItemAsync("batch_1", new BatchItem(0, "req-0", []) { State = BatchItemStates.Succeeded, Status = 200, Response = "{}"u8.ToArray() }, None).WithTimeout();
         var output = File("file-out", "acme", "{\"custom_id\":\"req-0\"}\n") with { Purpose = "batch_output" };
 
-        Assert.True(await Store.EndBatchAsync("batch_1", BatchEndings.Cancelled, BatchNotRun.Canceled, T0.AddHours(1), "file-out", null, [output], None).WithTimeout());
-        Assert.False(await Store.EndBatchAsync("batch_1", BatchEndings.Expired, BatchNotRun.Expired, T0.AddHours(2), null, null, [], None).WithTimeout());
+        Assert.True(await Store.EndBatchAsync("batch_1", BatchEndings.Cancelled, null, BatchNotRun.Canceled, T0.AddHours(1), "file-out", null, [output], None).WithTimeout());
+        Assert.False(await Store.EndBatchAsync("batch_1", BatchEndings.Expired, null, BatchNotRun.Expired, T0.AddHours(2), null, null, [], None).WithTimeout());
 
         var ended = await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout();
         Assert.Equal((BatchStates.Ended, BatchEndings.Cancelled, T0.AddHours(1), "file-out", (string?)null, new BatchCounts(0, 1, 0, 2, 0)),
@@ -320,7 +320,7 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.SaveBatchItemAsync("msgbatch_1", new BatchItem(0, "req-0", []) { State = BatchItemStates.Succeeded, Status = 200, RequestId = "req_a", Response = "{}"u8.ToArray() }, None).WithTimeout();
         var refusal = new BatchNotRun(BatchItemStates.Errored, 401, """{"type":"error","error":{"type":"authentication_error","message":"revoked"}}"""u8.ToArray());
 
-        Assert.True(await Store.EndBatchAsync("msgbatch_1", BatchEndings.Completed, refusal, T0.AddHours(1), null, null, [], None).WithTimeout());
+        Assert.True(await Store.EndBatchAsync("msgbatch_1", BatchEndings.Completed, null, refusal, T0.AddHours(1), null, null, [], None).WithTimeout());
 
         var items = await Store.ReadBatchItemsAsync("msgbatch_1", None).ToListWithTimeoutAsync();
         Assert.Equal((BatchItemStates.Succeeded, 200, "{}", "req_a"), (items[0].State, items[0].Status, Encoding.UTF8.GetString(items[0].Response!), items[0].RequestId));
@@ -335,7 +335,7 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.AddBatchAsync(Batch("batch_1"), Items(2), None).WithTimeout();
 
         Assert.False(await Store.DeleteBatchAsync("acme", "batch_1", None).WithTimeout());
-        await Store.EndBatchAsync("batch_1", BatchEndings.Expired, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("batch_1", BatchEndings.Expired, null, BatchNotRun.Expired, T0.AddDays(1), null, null, [], None).WithTimeout();
         Assert.False(await Store.DeleteBatchAsync("other", "batch_1", None).WithTimeout());
         Assert.True(await Store.DeleteBatchAsync("acme", "batch_1", None).WithTimeout());
 
@@ -365,7 +365,7 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.ReleaseBatchAsync("batch_new", "gw-c", None).WithTimeout();
         Assert.Equal("batch_new", (await Store.ClaimBatchAsync("gw-b", now.AddSeconds(32), now.AddSeconds(62), None).WithTimeout())!.Id);
 
-        await Store.EndBatchAsync("batch_old", BatchEndings.Completed, BatchNotRun.Expired, now, null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("batch_old", BatchEndings.Completed, null, BatchNotRun.Expired, now, null, null, [], None).WithTimeout();
         Assert.Null(await Store.ClaimBatchAsync("gw-a", now.AddSeconds(50), now.AddSeconds(80), None).WithTimeout());
     }
 
@@ -430,25 +430,82 @@ public abstract class BatchStoreContractTests : StoreContract
         await Store.CancelBatchAsync("acme", "batch_cancelled", now, None).WithTimeout();
 
         // The oldest batch due to end that no live claim holds; a second claimant at the same moment takes the next one.
-        var first = await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), None).WithTimeout();
+        var first = await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), [], None).WithTimeout();
         Assert.Equal(("batch_cancelled", BatchStates.Cancelling), (first!.Id, first.State));
-        var second = await Store.ClaimBatchToEndAsync("gw-b/sweep", now, now.AddSeconds(60), None).WithTimeout();
+        var second = await Store.ClaimBatchToEndAsync("gw-b/sweep", now, now.AddSeconds(60), [], None).WithTimeout();
         Assert.Equal(("msgbatch_expired", BatchStates.InProgress, new BatchCounts(1, 0, 0, 0, 0)), (second!.Id, second.State, second.Counts));
-        Assert.Null(await Store.ClaimBatchToEndAsync("gw-c/sweep", now, now.AddSeconds(60), None).WithTimeout());
+        Assert.Null(await Store.ClaimBatchToEndAsync("gw-c/sweep", now, now.AddSeconds(60), [], None).WithTimeout());
         // Neither is a worker's to run meanwhile.
         Assert.Equal("batch_later", (await Store.ClaimBatchAsync("gw-c/0", now, now.AddSeconds(60), None).WithTimeout())!.Id);
         Assert.Null(await Store.ClaimBatchAsync("gw-c/1", now, now.AddSeconds(60), None).WithTimeout());
 
         // Ended, they are no one's to claim; a batch's window runs out at its expires_at; a claim that lapsed holds nothing.
-        await Store.EndBatchAsync("batch_cancelled", BatchEndings.Cancelled, BatchNotRun.Canceled, now, null, null, [], None).WithTimeout();
-        await Store.EndBatchAsync("msgbatch_expired", BatchEndings.Expired, BatchNotRun.Expired, now, null, null, [], None).WithTimeout();
-        Assert.Null(await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), None).WithTimeout());
+        await Store.EndBatchAsync("batch_cancelled", BatchEndings.Cancelled, null, BatchNotRun.Canceled, now, null, null, [], None).WithTimeout();
+        await Store.EndBatchAsync("msgbatch_expired", BatchEndings.Expired, null, BatchNotRun.Expired, now, null, null, [], None).WithTimeout();
+        Assert.Null(await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), [], None).WithTimeout());
         await Backend.ExecuteAsync(Backend.LapseClaimsSql("gw-a/1"));
         await Backend.ExecuteAsync(Backend.LapseClaimsSql("gw-c/0"));
-        Assert.Equal("batch_held", (await Store.ClaimBatchToEndAsync("gw-a/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout())!.Id);
-        Assert.Equal("batch_later", (await Store.ClaimBatchToEndAsync("gw-b/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout())!.Id);
-        Assert.Null(await Store.ClaimBatchToEndAsync("gw-c/sweep", now.AddSeconds(61), now.AddSeconds(121), None).WithTimeout());
+        Assert.Equal("batch_held", (await Store.ClaimBatchToEndAsync("gw-a/sweep", now.AddSeconds(61), now.AddSeconds(121), [], None).WithTimeout())!.Id);
+        Assert.Equal("batch_later", (await Store.ClaimBatchToEndAsync("gw-b/sweep", now.AddSeconds(61), now.AddSeconds(121), [], None).WithTimeout())!.Id);
+        Assert.Null(await Store.ClaimBatchToEndAsync("gw-c/sweep", now.AddSeconds(61), now.AddSeconds(121), [], None).WithTimeout());
         // batch_running, neither cancelled nor expired, is left to the workers.
         Assert.Equal(BatchStates.InProgress, (await Store.GetBatchAsync("acme", "batch_running", None).WithTimeout())!.State);
+    }
+
+    [Fact]
+    public async Task Ending_AsFailed_KeepsWhyWithTheBatch_AndGivesTheRefusalToEveryPendingRequest()
+    {
+        await Store.AddBatchAsync(Batch("batch_1"), Items(2), None).WithTimeout();
+        var refusal = new BatchNotRun(BatchItemStates.Errored, 401, """{"error":{"code":"invalid_api_key","message":"This API key has been revoked."}}"""u8.ToArray());
+        var failure = new BatchFailure("invalid_api_key", "This API key has been revoked.");
+
+        Assert.True(await Store.EndBatchAsync("batch_1", BatchEndings.Failed, failure, refusal, T0.AddHours(1), null, null, [], None).WithTimeout());
+        Assert.False(await Store.EndBatchAsync("batch_1", BatchEndings.Expired, null, BatchNotRun.Expired, T0.AddHours(2), null, null, [], None).WithTimeout());
+
+        var ended = await Store.GetBatchAsync("acme", "batch_1", None).WithTimeout();
+        Assert.Equal((BatchStates.Ended, BatchEndings.Failed, failure, T0.AddHours(1), (string?)null, new BatchCounts(0, 0, 2, 0, 0)),
+            (ended!.State, ended.Ending, ended.Failure, ended.EndedAt, ended.OutputFileId, ended.Counts));
+        Assert.All(await Store.ReadBatchItemsAsync("batch_1", None).ToListWithTimeoutAsync(), i => Assert.Equal((BatchItemStates.Errored, 401), (i.State, i.Status)));
+        // Listed with it too; a batch ended otherwise has none.
+        Assert.Equal(failure, Assert.Single((await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, null, 10, None).WithTimeout())!).Failure);
+    }
+
+    /// <summary>
+    /// The sweep's view of a refusal (docs/batches.md, "Key revoked or suspended"): the keys open batches run as, each once, and
+    /// a claim to end that takes a batch of a key the caller names as refused, only when no live claim holds it, and only
+    /// one claimant each: two gateways sweeping at once never end one batch together.
+    /// </summary>
+    [Fact]
+    public async Task AClaimToEnd_TakesABatchOfARefusedKey_ThatNoLiveClaimHolds_OneClaimantAtATime()
+    {
+        var now = T0.AddHours(1);
+        await Store.AddBatchAsync(Batch("batch_held", second: 1) with { KeyId = "key_refused" }, Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_free", second: 2) with { KeyId = "key_refused" }, Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("msgbatch_free", api: BatchApi.Anthropic, second: 3) with { KeyId = "key_refused" }, Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_other", second: 4), Items(1), None).WithTimeout();
+        await Store.AddBatchAsync(Batch("batch_ended", tenant: "other", second: 5) with { KeyId = "key_gone" }, Items(1), None).WithTimeout();
+        await Store.EndBatchAsync("batch_ended", BatchEndings.Completed, null, BatchNotRun.Expired, now, null, null, [], None).WithTimeout();
+
+        Assert.Equal([("acme", "key_1"), ("acme", "key_refused")], (await Store.ListOpenBatchKeysAsync(None).WithTimeout()).Order());
+        Assert.Equal("batch_held", (await Store.ClaimBatchAsync("gw-a/0", now, now.AddSeconds(60), None).WithTimeout())!.Id);
+        // Nothing refused, nothing cancelled or expired: nothing to end.
+        Assert.Null(await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), [], None).WithTimeout());
+        Assert.Null(await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), ["key_gone", "key_unknown"], None).WithTimeout());
+
+        var first = await Store.ClaimBatchToEndAsync("gw-a/sweep", now, now.AddSeconds(60), ["key_refused"], None).WithTimeout();
+        Assert.Equal(("batch_free", new BatchCounts(1, 0, 0, 0, 0)), (first!.Id, first.Counts));
+        Assert.Equal("msgbatch_free", (await Store.ClaimBatchToEndAsync("gw-b/sweep", now, now.AddSeconds(60), ["key_refused"], None).WithTimeout())!.Id);
+        Assert.Null(await Store.ClaimBatchToEndAsync("gw-c/sweep", now, now.AddSeconds(60), ["key_refused"], None).WithTimeout());
+        // The other key's batch is left to the workers.
+        Assert.Equal("batch_other", (await Store.ClaimBatchAsync("gw-c/0", now, now.AddSeconds(60), None).WithTimeout())!.Id);
+
+        // The held one once its holder's claim lapsed (a gateway that died).
+        await Backend.ExecuteAsync(Backend.LapseClaimsSql("gw-a/0"));
+        Assert.Equal("batch_held", (await Store.ClaimBatchToEndAsync("gw-c/sweep", now.AddSeconds(61), now.AddSeconds(121), ["key_refused"], None).WithTimeout())!.Id);
+        foreach (var id in new[] { "batch_held", "batch_free", "msgbatch_free", "batch_other" })
+        {
+            await Store.EndBatchAsync(id, BatchEndings.Completed, null, BatchNotRun.Expired, now, null, null, [], None).WithTimeout();
+        }
+        Assert.Empty(await Store.ListOpenBatchKeysAsync(None).WithTimeout());
     }
 }

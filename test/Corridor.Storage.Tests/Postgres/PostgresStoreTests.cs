@@ -638,10 +638,13 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     /// Two gateways claiming at the same moment never take the same batch. A gate (a trigger on batches that waits for an
     /// advisory lock this test holds) keeps each claim inside its UPDATE, after it has chosen its batch, until both have
     /// chosen: so the second always chooses while the first holds its choice uncommitted. Without the claim's row lock
-    /// (FOR UPDATE SKIP LOCKED), both chose the oldest batch and both were given it.
+    /// (FOR UPDATE SKIP LOCKED), both chose the oldest batch and both were given it. The same holds of two sweeps claiming
+    /// batches to end (those of a refused key, here) at once: a batch is ended by one of them.
     /// </summary>
-    [Fact]
-    public async Task TwoGatewaysClaimingAtOnce_NeverTakeTheSameBatch()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TwoGatewaysClaimingAtOnce_NeverTakeTheSameBatch(bool toEnd)
     {
         await using var one = await OpenAsync();
         await using var two = await OpenAsync();
@@ -663,11 +666,9 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         }
 
         var now = T0.AddMinutes(1);
-        var claims = new[]
-        {
-            Task.Run(() => one.ClaimBatchAsync("gw-a", now, now.AddSeconds(30), None)),
-            Task.Run(() => two.ClaimBatchAsync("gw-b", now, now.AddSeconds(30), None)),
-        };
+        var claims = new[] { (one, "gw-a"), (two, "gw-b") }.Select(c => Task.Run(() => toEnd
+            ? c.Item1.ClaimBatchToEndAsync(c.Item2, now, now.AddSeconds(30), ["key_1"], None)
+            : c.Item1.ClaimBatchAsync(c.Item2, now, now.AddSeconds(30), None))).ToArray();
         // Both have chosen and wait: at the gate, or (without the row lock) for the other's uncommitted change of the same batch.
         await TestTimeouts.UntilAsync(async () =>
             (long)(await _database.ScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))! == 2);
@@ -701,12 +702,12 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.Null(await ClaimAsync("gw-b/0", ahead));
         // Its cancel asked, it is still the live holder's to end, not the sweep's of the replica ahead.
         await store.CancelBatchAsync("acme", "batch_1", holder.GetUtcNow(), None).WithTimeout();
-        Assert.Null(await store.ClaimBatchToEndAsync("gw-b/sweep", ahead.GetUtcNow(), ahead.GetUtcNow().AddSeconds(60), None).WithTimeout());
+        Assert.Null(await store.ClaimBatchToEndAsync("gw-b/sweep", ahead.GetUtcNow(), ahead.GetUtcNow().AddSeconds(60), [], None).WithTimeout());
         Assert.Equal("gw-a/0", await _database.ScalarAsync("SELECT owner FROM batches"));
 
         // The holder died: its claim runs out by the database's clock, and the replica behind sweeps the batch at once.
         await _database.ExecuteAsync("UPDATE batches SET owner_until = now() - interval '1 second'");
-        Assert.Equal("batch_1", (await store.ClaimBatchToEndAsync("gw-c/sweep", behind.GetUtcNow(), behind.GetUtcNow().AddSeconds(60), None).WithTimeout())?.Id);
+        Assert.Equal("batch_1", (await store.ClaimBatchToEndAsync("gw-c/sweep", behind.GetUtcNow(), behind.GetUtcNow().AddSeconds(60), [], None).WithTimeout())?.Id);
         // Held for the minute asked, by the database's clock.
         Assert.Equal(true, await _database.ScalarAsync("SELECT owner_until BETWEEN now() + interval '59 seconds' AND now() + interval '61 seconds' FROM batches"));
 
