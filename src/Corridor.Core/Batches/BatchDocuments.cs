@@ -10,7 +10,7 @@ namespace Corridor.Core.Batches;
 /// </summary>
 public static class BatchDocuments
 {
-    /// <summary>OpenAI's status: <c>in_progress</c>, <c>cancelling</c>, or how it ended (<c>completed</c>, <c>cancelled</c>, <c>expired</c>).</summary>
+    /// <summary>OpenAI's status: <c>in_progress</c>, <c>cancelling</c>, or how it ended (<c>completed</c>, <c>cancelled</c>, <c>expired</c>, <c>failed</c>).</summary>
     public static string OpenAIStatus(BatchJob batch) => batch.State switch
     {
         BatchStates.InProgress => "in_progress",
@@ -31,7 +31,7 @@ public static class BatchDocuments
             // OpenAI's model is optional: a batch whose requests name several models (Corridor allows it) gives none.
             json.WriteString("model", model);
         }
-        json.WriteNull("errors");
+        WriteOpenAIErrors(json, batch.Failure);
         json.WriteString("input_file_id", batch.InputFileId);
         json.WriteString("completion_window", batch.CompletionWindow ?? "24h");
         json.WriteString("status", OpenAIStatus(batch));
@@ -43,7 +43,7 @@ public static class BatchDocuments
         json.WriteNumber("expires_at", batch.ExpiresAt.ToUnixTimeSeconds());
         UnixOrNull(json, "finalizing_at", batch.Ending == BatchEndings.Completed ? batch.EndedAt : null);
         UnixOrNull(json, "completed_at", batch.Ending == BatchEndings.Completed ? batch.EndedAt : null);
-        json.WriteNull("failed_at");
+        UnixOrNull(json, "failed_at", batch.Ending == BatchEndings.Failed ? batch.EndedAt : null);
         UnixOrNull(json, "expired_at", batch.Ending == BatchEndings.Expired ? batch.EndedAt : null);
         UnixOrNull(json, "cancelling_at", batch.CancellingAt);
         UnixOrNull(json, "cancelled_at", batch.Ending == BatchEndings.Cancelled ? batch.EndedAt : null);
@@ -56,6 +56,30 @@ public static class BatchDocuments
         RawOrNull(json, "metadata", batch.Metadata);
         var tokens = batch.Tokens;
         ResponseUsageJson.Write(json, tokens.Input, tokens.Cached, tokens.Output, tokens.Reasoning);
+        json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// OpenAI's <c>errors</c> of a batch: null, or for a batch that failed, a list of its one error (no <c>param</c> or
+    /// <c>line</c>: it is the batch's key that was refused, not a line of its input).
+    /// </summary>
+    private static void WriteOpenAIErrors(Utf8JsonWriter json, BatchFailure? failure)
+    {
+        if (failure is null)
+        {
+            json.WriteNull("errors");
+            return;
+        }
+        json.WriteStartObject("errors");
+        json.WriteString("object", "list");
+        json.WriteStartArray("data");
+        json.WriteStartObject();
+        json.WriteString("code", failure.Code);
+        json.WriteString("message", failure.Message);
+        json.WriteNull("param");
+        json.WriteNull("line");
+        json.WriteEndObject();
+        json.WriteEndArray();
         json.WriteEndObject();
     }
 

@@ -131,6 +131,9 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
     /// </summary>
     public AuthenticatedKey? Current(ApiKey key) => _snapshot.Keys.GetValueOrDefault(key.Hash);
 
+    /// <summary>The key with id <paramref name="keyId"/> as the cache holds it now (<see cref="Current(ApiKey)"/>); null when it holds none.</summary>
+    public AuthenticatedKey? Current(string keyId) => _snapshot.ById.GetValueOrDefault(keyId);
+
     /// <summary>Reloads when the store's revision moved since the last load (or always, when forced).</summary>
     public async Task RefreshAsync(bool force, CancellationToken cancellationToken)
     {
@@ -196,6 +199,7 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
             Revision = revision;
             Keys = keys;
             ByHash = keys.GetAlternateLookup<ReadOnlySpan<char>>();
+            ById = keys.Values.ToFrozenDictionary(k => k.Key.Id, StringComparer.Ordinal);
         }
 
         public long Revision { get; }
@@ -203,6 +207,9 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
         public FrozenDictionary<string, AuthenticatedKey> Keys { get; }
 
         public FrozenDictionary<string, AuthenticatedKey>.AlternateLookup<ReadOnlySpan<char>> ByHash { get; }
+
+        /// <summary>The same keys by id, for work done on a key's behalf that names it by id (a batch).</summary>
+        public FrozenDictionary<string, AuthenticatedKey> ById { get; }
     }
 }
 

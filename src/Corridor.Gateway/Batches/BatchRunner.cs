@@ -21,9 +21,9 @@ namespace Corridor.Gateway.Batches;
 /// as it comes. A request refused by a rate limit (429, not a hard budget) waits as its <c>Retry-After</c> says and runs
 /// again, so a batch keeps within its key's limits instead of failing; admission holds a batch's requests to
 /// <see cref="BatchOptions.LimitShare"/> of each rate limit, so the wait is the batch's and live requests keep the rest. Cancelled, the batch stops taking requests; past its
-/// completion window, its remaining requests expire (a sweep ends such batches that no worker holds); its key revoked or
-/// suspended, its remaining requests end errored with that refusal, unrun; ended, its results are written (OpenAI's output
-/// and error files).
+/// completion window, its remaining requests expire; its key revoked, expired or suspended (or its tenant suspended), its
+/// remaining requests end errored with that refusal, unrun, and the batch fails when none had been answered; a sweep ends
+/// such batches that no worker holds; ended, its results are written (OpenAI's output and error files).
 /// </summary>
 internal sealed partial class BatchRunner(
     RequestPipeline pipeline,
@@ -76,7 +76,7 @@ internal sealed partial class BatchRunner(
     /// <summary>
     /// <see cref="BatchOptions.Parallel"/> workers, each claiming and running one batch at a time under a name of its own, so
     /// one tenant's long batch does not hold every other tenant's back; and the sweep, which ends the batches due to end
-    /// (cancelled, or past their completion window) that no live worker holds, though every worker is busy.
+    /// (cancelled, past their completion window, or their key refused) that no live worker holds, though every worker is busy.
     /// </summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, options.Parallel)
@@ -97,16 +97,32 @@ internal sealed partial class BatchRunner(
 
     /// <summary>
     /// Claims the oldest batch due to end that no live worker holds and ends it (a worker holding one ends it itself, within
-    /// a second); false when there is none. The claim keeps two gateways sweeping at once from ending one batch together.
+    /// a second); false when there is none. Due to end: cancelled, past its completion window, or run as a key this gateway
+    /// knows to be refused (the key cache's revoked and expired keys, the monitor's suspended keys and tenants). The claim
+    /// keeps two gateways sweeping at once from ending one batch together.
     /// </summary>
     private async Task<bool> SweepOnceAsync(string owner, CancellationToken stoppingToken)
     {
+        var refused = new List<string>();
+        foreach (var (tenantId, keyId) in await store.ListOpenBatchKeysAsync(stoppingToken))
+        {
+            if (Refusal(tenantId, keyId) is not null)
+            {
+                refused.Add(keyId);
+            }
+        }
         var now = time.GetUtcNow();
-        if (await store.ClaimBatchToEndAsync(owner, now, now + ClaimFor, [], stoppingToken) is not { } batch)
+        if (await store.ClaimBatchToEndAsync(owner, now, now + ClaimFor, refused, stoppingToken) is not { } batch)
         {
             return false;
         }
-        await HoldingAsync(batch, owner, () => EndIfDueAsync(batch, stoppingToken), stoppingToken);
+        var ended = false;
+        await HoldingAsync(batch, owner, async () => ended = await EndIfDueAsync(batch, stoppingToken), stoppingToken);
+        if (!ended && !stoppingToken.IsCancellationRequested)
+        {
+            // Its key's refusal was lifted meanwhile (a suspension unpinned): a worker may take it at once.
+            await ReleaseAsync(batch, owner);
+        }
         return true;
     }
 
@@ -187,13 +203,6 @@ internal sealed partial class BatchRunner(
             {
                 return;
             }
-            if (Refusal(batch, key) is { } refusal)
-            {
-                // Its key revoked or suspended: every request left would be refused alike, so none is run (and recorded);
-                // each ends errored with that one refusal.
-                await EndAsync(batch, BatchEndings.Completed, RefusedAll(batch, refusal), stoppingToken);
-                return;
-            }
             var items = await store.ReadPendingBatchItemsAsync(batch.Id, after, options.Concurrency * 4, stoppingToken);
             if (items.Count == 0)
             {
@@ -206,12 +215,12 @@ internal sealed partial class BatchRunner(
                         continue;
                     }
                 }
-                await EndAsync(batch, BatchEndings.Completed, BatchNotRun.Expired, stoppingToken);
+                await EndAsync(batch, BatchEndings.Completed, null, BatchNotRun.Expired, stoppingToken);
                 return;
             }
             using (var group = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
             {
-                var watch = WatchAsync(batch, key, owner, group);
+                var watch = WatchAsync(batch, owner, group);
                 try
                 {
                     await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = group.Token },
@@ -244,7 +253,7 @@ internal sealed partial class BatchRunner(
     /// suspended (then the group stops starting requests and stops waiting out rate limits; those running finish), and the
     /// claim renewed as it goes.
     /// </summary>
-    private async Task WatchAsync(BatchJob batch, ApiKey? key, string owner, CancellationTokenSource group)
+    private async Task WatchAsync(BatchJob batch, string owner, CancellationTokenSource group)
     {
         var renewed = time.GetTimestamp();
         while (!group.IsCancellationRequested)
@@ -254,7 +263,7 @@ internal sealed partial class BatchRunner(
                 await Task.Delay(WatchInterval, time, group.Token);
                 var now = time.GetUtcNow();
                 var current = await store.GetBatchAsync(batch.TenantId, batch.Id, group.Token);
-                if (current is not { State: BatchStates.InProgress } || now >= batch.ExpiresAt || Refusal(batch, key) is not null)
+                if (current is not { State: BatchStates.InProgress } || now >= batch.ExpiresAt || Refusal(batch.TenantId, batch.KeyId) is not null)
                 {
                     await group.CancelAsync();
                     return;
@@ -287,7 +296,7 @@ internal sealed partial class BatchRunner(
         var startedAt = item.StartedAt;
         while (true)
         {
-            if (Refusal(batch, key) is not null)
+            if (Refusal(batch.TenantId, batch.KeyId) is not null)
             {
                 // Not run: it stays pending and ends with the batch, errored with the refusal.
                 return;
@@ -373,13 +382,14 @@ internal sealed partial class BatchRunner(
     private readonly record struct Answer(int Status, byte[] Body, RequestOutcome Outcome, string? ErrorCode, TimeSpan RetryAfter, BatchTokens Tokens);
 
     /// <summary>
-    /// What refuses every request of the batch alike, as the pipeline would refuse each: its key revoked or expired, or its
-    /// key or tenant suspended (by the monitor or an operator). Null while its requests may run (a key the cache does not
-    /// hold, on a replica that has not loaded it yet, is left to the pipeline, request by request).
+    /// What refuses every request of a batch of <paramref name="keyId"/> (of <paramref name="tenantId"/>) alike, as the
+    /// pipeline would refuse each: the key revoked or expired, or the key or its tenant suspended (by the monitor or an
+    /// operator). Null while its requests may run (a key the cache does not hold, on a replica that has not loaded it yet, is
+    /// left to the pipeline, request by request).
     /// </summary>
-    private GatewayError? Refusal(BatchJob batch, ApiKey? key) =>
-        (key is not null && keys.Current(key) is { } current ? Authenticator.Refusal(current.Key, time.GetUtcNow()) : null)
-        ?? (Enforcement.IsSuspended(monitor, batch.TenantId, batch.KeyId) ? Enforcement.Suspended : null);
+    private GatewayError? Refusal(string tenantId, string keyId) =>
+        (keys.Current(keyId) is { } current ? Authenticator.Refusal(current.Key, time.GetUtcNow()) : null)
+        ?? (Enforcement.IsSuspended(monitor, tenantId, keyId) ? Enforcement.Suspended : null);
 
     /// <summary>The batch's requests not run, ended errored with <paramref name="refusal"/>, in the batch's dialect, under no request id.</summary>
     private static BatchNotRun RefusedAll(BatchJob batch, GatewayError refusal)
@@ -433,28 +443,41 @@ internal sealed partial class BatchRunner(
             TimeSpan.FromTicks(Math.Clamp(retryAfter.Ticks, TimeSpan.FromSeconds(1).Ticks, LongestRetryWait.Ticks)), tokens);
     }
 
-    /// <summary>Ends a batch that is not to run any more: cancelled, or past its completion window. False when it is to run.</summary>
+    /// <summary>
+    /// Ends a batch that is not to run any more: cancelled, past its completion window, or its key refused. False when it is
+    /// to run. <paramref name="batch"/> is as its claim read it, with its counts: no request of it runs meanwhile.
+    /// </summary>
     private async Task<bool> EndIfDueAsync(BatchJob batch, CancellationToken stoppingToken)
     {
         if (batch.State == BatchStates.Cancelling)
         {
-            await EndAsync(batch, BatchEndings.Cancelled, BatchNotRun.Canceled, stoppingToken);
+            await EndAsync(batch, BatchEndings.Cancelled, null, BatchNotRun.Canceled, stoppingToken);
             return true;
         }
         if (time.GetUtcNow() >= batch.ExpiresAt)
         {
-            await EndAsync(batch, BatchEndings.Expired, BatchNotRun.Expired, stoppingToken);
+            await EndAsync(batch, BatchEndings.Expired, null, BatchNotRun.Expired, stoppingToken);
+            return true;
+        }
+        if (Refusal(batch.TenantId, batch.KeyId) is { } refusal)
+        {
+            // Every request left would be refused alike, so none is run (and recorded): each ends errored with that one
+            // refusal. A batch none of whose requests was answered could not run at all: it failed, as OpenAI fails one, with
+            // the refusal as its error; one that had answers completed with them.
+            var failure = batch.Counts.Succeeded + batch.Counts.Errored == 0 ? new BatchFailure(refusal.Code ?? BatchEndings.Failed, refusal.Message) : null;
+            await EndAsync(batch, failure is null ? BatchEndings.Completed : BatchEndings.Failed, failure, RefusedAll(batch, refusal), stoppingToken);
             return true;
         }
         return false;
     }
 
-    private async Task EndAsync(BatchJob batch, string ending, BatchNotRun notRun, CancellationToken stoppingToken)
+    private async Task EndAsync(BatchJob batch, string ending, BatchFailure? failure, BatchNotRun notRun, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
         string? outputId = null, errorId = null;
         var files = new List<StoredFile>();
-        if (batch.Api == BatchApi.OpenAI)
+        // A batch that failed has no result files, as OpenAI's has none: its errors say why.
+        if (batch.Api == BatchApi.OpenAI && failure is null)
         {
             var results = new BatchDocuments.OpenAIResultFiles(notRun);
             await foreach (var item in store.ReadBatchItemsAsync(batch.Id, stoppingToken))
@@ -474,7 +497,7 @@ internal sealed partial class BatchRunner(
                 files.Add(new StoredFile(errorId, batch.TenantId, "batch_output", $"{batch.Id}_error.jsonl", errors.Length, now) { ExpiresAt = expiresAt, Content = errors });
             }
         }
-        if (await store.EndBatchAsync(batch.Id, ending, null, notRun, now, outputId, errorId, files, stoppingToken))
+        if (await store.EndBatchAsync(batch.Id, ending, failure, notRun, now, outputId, errorId, files, stoppingToken))
         {
             LogBatchEnded(batch.Id, batch.TenantId, ending);
         }

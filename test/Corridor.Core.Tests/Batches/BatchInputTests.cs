@@ -146,6 +146,29 @@ public sealed class BatchDocumentsTests
     }
 
     [Fact]
+    public void AFailedBatch_IsWrittenAsOpenAIFailsOne_WithItsOneError_AndAnEndedMessageBatch()
+    {
+        var batch = new BatchJob("batch_1", BatchApi.OpenAI, "acme", "key", "/v1/chat/completions", BatchStates.Ended, T0, T0.AddHours(24))
+        {
+            Ending = BatchEndings.Failed,
+            EndedAt = T0.AddMinutes(5),
+            Failure = new BatchFailure("invalid_api_key", "This API key has been revoked."),
+            Counts = new BatchCounts(0, 0, 2, 0, 0),
+        };
+
+        var openai = Write(json => BatchDocuments.WriteOpenAIBatch(json, batch));
+        Assert.Equal(("failed", T0.AddMinutes(5).ToUnixTimeSeconds(), JsonValueKind.Null, JsonValueKind.Null),
+            (openai.GetProperty("status").GetString(), openai.GetProperty("failed_at").GetInt64(), openai.GetProperty("completed_at").ValueKind, openai.GetProperty("expired_at").ValueKind));
+        Assert.Equal("""{"object":"list","data":[{"code":"invalid_api_key","message":"This API key has been revoked.","param":null,"line":null}]}""",
+            openai.GetProperty("errors").GetRawText());
+        // Any other batch has none.
+        Assert.Equal(JsonValueKind.Null, Write(json => BatchDocuments.WriteOpenAIBatch(json, batch with { Ending = BatchEndings.Completed, Failure = null })).GetProperty("errors").ValueKind);
+
+        var anthropic = Write(json => BatchDocuments.WriteMessageBatch(json, batch with { Api = BatchApi.Anthropic }, "http://x/results", T0));
+        Assert.Equal(("ended", 2L), (anthropic.GetProperty("processing_status").GetString(), anthropic.GetProperty("request_counts").GetProperty("errored").GetInt64()));
+    }
+
+    [Fact]
     public void AFile_ShowsWhenItExpires_OrNullWhenItNeverDoes()
     {
         var file = new StoredFile("file-1", "acme", "batch", "in.jsonl", 10, T0);

@@ -32,8 +32,11 @@ public class AdminGatewayFixture : LiveGatewayFixture
             _database = new FixtureDatabase();
             await _database.CreateAsync();
         }
-        return await LiveGateway.StartAsync(simulator => Yaml(simulator, _tokenEnv) + (_database?.StorageYaml ?? ""));
+        return await LiveGateway.StartAsync(simulator => Yaml(simulator, _tokenEnv) + (_database?.StorageYaml ?? ""), time: Time);
     }
+
+    /// <summary>The gateway's clock: the system's, unless a fixture runs it on a fake one.</summary>
+    protected virtual TimeProvider? Time => null;
 
     /// <summary>The gateway's configuration, with the admin token read from <paramref name="tokenEnv"/>.</summary>
     protected virtual string Yaml(Uri simulator, string tokenEnv) => TestCatalog.Yaml(simulator, tokenEnv);

@@ -1,3 +1,5 @@
+using System.ClientModel;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -8,6 +10,8 @@ using Corridor.Gateway.Pipeline;
 using Corridor.Testing;
 using Corridor.Testing.Storage;
 using OpenAI.Files;
+
+#pragma warning disable OPENAI001 // the SDK marks its Batch client experimental
 
 namespace Corridor.Gateway.Tests.Functional;
 
@@ -56,6 +60,20 @@ public sealed class PostgresOneWorkerBatchGatewayFixture : OneWorkerBatchGateway
     protected override bool OnPostgres => true;
 }
 
+/// <summary>
+/// <see cref="OneWorkerBatchGatewayFixture"/> on a fake clock that starts now, so a key's expiry comes when a test moves the
+/// clock (the held batch's rate limit waits for the clock too, so it holds the worker the longer). The store's grace is
+/// years, as <see cref="LiveGateway.StartOnFakeClockAsync"/> sets it: a clock moved by an hour is not a store away that long.
+/// </summary>
+public sealed class FakeClockOneWorkerBatchGatewayFixture : OneWorkerBatchGatewayFixture
+{
+    public FakeClock Clock { get; } = new(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+
+    protected override TimeProvider Time => Clock;
+
+    protected override string Yaml(Uri simulator, string tokenEnv) => base.Yaml(simulator, tokenEnv) + "\nstorage:\n  unavailableGraceSeconds: 315360000\n";
+}
+
 public sealed class BatchEndingTests(OneWorkerBatchGatewayFixture fixture)
     : BatchEndingContract<OneWorkerBatchGatewayFixture>(fixture), IClassFixture<OneWorkerBatchGatewayFixture>;
 
@@ -64,9 +82,10 @@ public sealed class PostgresBatchEndingTests(PostgresOneWorkerBatchGatewayFixtur
     : BatchEndingContract<PostgresOneWorkerBatchGatewayFixture>(fixture), IClassFixture<PostgresOneWorkerBatchGatewayFixture>;
 
 /// <summary>
-/// A batch cancelled, or past its completion window, ends without a worker to claim it (docs/batches.md, "How a batch runs"):
-/// every gateway's runner sweeps such batches that no live worker holds, so its owner is never left with a batch that says
-/// <c>cancelling</c> or <c>in_progress</c> for as long as other batches keep the workers busy.
+/// A batch cancelled, past its completion window, or whose key is revoked, expired or suspended (or its tenant suspended)
+/// ends without a worker to claim it (docs/batches.md, "How a batch runs"): every gateway's runner sweeps such batches that
+/// no live worker holds, so its owner is never left with a batch that says <c>cancelling</c> or <c>in_progress</c> for as
+/// long as other batches keep the workers busy.
 /// </summary>
 public abstract class BatchEndingContract<TFixture>(TFixture fixture)
     where TFixture : OneWorkerBatchGatewayFixture
@@ -183,5 +202,152 @@ public abstract class BatchEndingContract<TFixture>(TFixture fixture)
         var result = Assert.Single(await Live.Anthropic(secret).Messages.Batches.ResultsStreaming(anthropic.Id).ToListWithTimeoutAsync());
         Assert.True(result.Result.TryPickExpired(out _));
         await AssertNothingRunAsync("batch-expired-unclaimed");
+    }
+
+    /// <summary>A tenant with two keys: the one its batches run as (its id and secret), and another to read them with.</summary>
+    private async Task<(string KeyId, string Secret, string Reader)> TenantWithTwoKeysAsync(string tenant)
+    {
+        var secret = await Live.AddTenantWithKeyAsync(tenant, "SG").WithTimeout();
+        var keyId = (await Live.Store.ListKeysAsync(tenant, CancellationToken.None).WithTimeout()).Single().Id;
+        return (keyId, secret, await Live.AddTenantWithKeyAsync(tenant, "SG").WithTimeout());
+    }
+
+    [Fact]
+    public async Task AnOpenAIBatchWhoseKeyIsRevoked_ThatNoWorkerHolds_FailsAtOnce_NamingTheRevocation_WithNothingRun()
+    {
+        await fixture.HoldTheWorkerAsync().WithTimeout();
+        var (keyId, secret, reader) = await TenantWithTwoKeysAsync("batch-key-revoked-unclaimed");
+        var id = await FailedBatches.CreateOpenAIBatchAsync(Live, secret, 3);
+
+        using (var admin = fixture.Admin())
+        {
+            using var revoked = await admin.PostAsync($"/admin/keys/{keyId}/revoke", null).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        }
+
+        using var http = Live.Http(reader);
+        await FailedBatches.AssertFailedAsync(Live, reader, await OpenAIBatchOnceAsync(http, id, "failed"), 3, "invalid_api_key", "This API key has been revoked.");
+        await AssertNothingRunAsync("batch-key-revoked-unclaimed");
+    }
+
+    [Fact]
+    public async Task AMessageBatchWhoseKeyIsSuspended_ThatNoWorkerHolds_EndsAtOnce_EveryRequestErroredWithTheSuspension()
+    {
+        await fixture.HoldTheWorkerAsync().WithTimeout();
+        var (keyId, secret, reader) = await TenantWithTwoKeysAsync("batch-suspended-unclaimed");
+        var created = await Live.Anthropic(secret).Messages.Batches.Create(Asks(2)).WithTimeout();
+
+        using (var admin = fixture.Admin())
+        {
+            using var pinned = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{keyId}", level = "suspend", note = "harvest confirmed" }).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
+        }
+
+        var ended = await MessageBatchOnceEndedAsync(reader, created.ID);
+        Assert.NotNull(ended.EndedAt);
+        Assert.Equal((2L, 0L, 0L, 0L), (ended.RequestCounts.Errored, ended.RequestCounts.Processing, ended.RequestCounts.Succeeded, ended.RequestCounts.Canceled));
+        var results = await Live.Anthropic(reader).Messages.Batches.ResultsStreaming(created.ID).ToListWithTimeoutAsync();
+        Assert.Equal(["a-1", "a-2"], results.Select(r => r.CustomID));
+        foreach (var result in results)
+        {
+            Assert.True(result.Result.TryPickErrored(out var errored));
+            Assert.True(errored.Error.Error.TryPickPermissionError(out var permission));
+            Assert.Contains("suspended", permission.Message, StringComparison.Ordinal);
+        }
+        await AssertNothingRunAsync("batch-suspended-unclaimed");
+    }
+
+    [Fact]
+    public async Task ABatchWhoseTenantIsSuspended_ThatNoWorkerHolds_EndsAtOnce_AndStaysEndedWhenTheSuspensionIsLifted()
+    {
+        await fixture.HoldTheWorkerAsync().WithTimeout();
+        const string Tenant = "batch-tenant-suspended-unclaimed";
+        var secret = await Live.AddTenantWithKeyAsync(Tenant, "SG").WithTimeout();
+        var openai = await FailedBatches.CreateOpenAIBatchAsync(Live, secret, 2);
+        var anthropic = (await Live.Anthropic(secret).Messages.Batches.Create(Asks(2)).WithTimeout()).ID;
+
+        using var admin = fixture.Admin();
+        using (var pinned = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"tenant:{Tenant}", level = "suspend" }).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
+        }
+        // Its keys are refused while it is suspended, so the store is read meanwhile.
+        await TestTimeouts.UntilAsync(async () =>
+            (await Live.Store.GetBatchAsync(Tenant, openai, CancellationToken.None))!.IsEnded && (await Live.Store.GetBatchAsync(Tenant, anthropic, CancellationToken.None))!.IsEnded);
+        using (var unpinned = await admin.PostAsJsonAsync("/admin/enforcement/unpin", new { subject = $"tenant:{Tenant}" }).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, unpinned.StatusCode);
+        }
+
+        using var http = Live.Http(secret);
+        await FailedBatches.AssertFailedAsync(Live, secret, await OpenAIBatchOnceAsync(http, openai, "failed"), 2, "account_suspended", Corridor.Gateway.Monitoring.Enforcement.Suspended.Message);
+        var ended = await MessageBatchOnceEndedAsync(secret, anthropic);
+        Assert.Equal((2L, 0L), (ended.RequestCounts.Errored, ended.RequestCounts.Succeeded));
+        await AssertNothingRunAsync(Tenant);
+    }
+}
+
+/// <summary>What an OpenAI batch that could not run looks like (docs/batches.md, "Key revoked or suspended").</summary>
+internal static class FailedBatches
+{
+    /// <summary>An OpenAI batch of <paramref name="count"/> requests made with the official SDK, as <paramref name="secret"/>'s; its id.</summary>
+    public static async Task<string> CreateOpenAIBatchAsync(LiveGateway live, string secret, int count)
+    {
+        var input = (await live.OpenAI(secret).GetOpenAIFileClient().UploadFileAsync(BinaryData.FromString(OneWorkerBatchGatewayFixture.ChatLines(count)), "requests.jsonl",
+            FileUploadPurpose.Batch).WithTimeout()).Value;
+        var content = BinaryContent.Create(BinaryData.FromObjectAsJson(new { input_file_id = input.Id, endpoint = "/v1/chat/completions", completion_window = "24h" }));
+        var operation = await live.OpenAI(secret).GetBatchClient().CreateBatchAsync(content, waitUntilCompleted: false).WithTimeout();
+        return JsonDocument.Parse(operation.GetRawResponse().Content).RootElement.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>
+    /// As OpenAI fails a batch that cannot run: <c>failed</c> at a time, its one error (code and message, no param or line)
+    /// in the batch's <c>errors</c> list, no output or error file, every request counted failed; and the SDK's operation
+    /// sees it ended.
+    /// </summary>
+    public static async Task AssertFailedAsync(LiveGateway live, string reader, JsonElement failed, int requests, string code, string message)
+    {
+        Assert.Equal("failed", failed.GetProperty("status").GetString());
+        Assert.Equal("list", failed.GetProperty("errors").GetProperty("object").GetString());
+        var error = Assert.Single(failed.GetProperty("errors").GetProperty("data").EnumerateArray());
+        Assert.Equal((code, message, JsonValueKind.Null, JsonValueKind.Null),
+            (error.GetProperty("code").GetString(), error.GetProperty("message").GetString(), error.GetProperty("param").ValueKind, error.GetProperty("line").ValueKind));
+        Assert.NotEqual(JsonValueKind.Null, failed.GetProperty("failed_at").ValueKind);
+        Assert.Equal((JsonValueKind.Null, JsonValueKind.Null, JsonValueKind.Null, JsonValueKind.Null),
+            (failed.GetProperty("completed_at").ValueKind, failed.GetProperty("finalizing_at").ValueKind, failed.GetProperty("output_file_id").ValueKind,
+                failed.GetProperty("error_file_id").ValueKind));
+        var counts = failed.GetProperty("request_counts");
+        Assert.Equal((requests, 0, requests), (counts.GetProperty("total").GetInt32(), counts.GetProperty("completed").GetInt32(), counts.GetProperty("failed").GetInt32()));
+        var operation = await global::OpenAI.Batch.CreateBatchOperation.RehydrateAsync(live.OpenAI(reader).GetBatchClient(), failed.GetProperty("id").GetString()!).WithTimeout();
+        Assert.True(operation.HasCompleted);
+    }
+}
+
+/// <summary>A batch whose key expires while every worker is busy fails at once, on the gateway's (fake) clock.</summary>
+public sealed class BatchKeyExpiryTests(FakeClockOneWorkerBatchGatewayFixture fixture) : IClassFixture<FakeClockOneWorkerBatchGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    [Fact]
+    public async Task AnOpenAIBatchWhoseKeyExpires_ThatNoWorkerHolds_FailsAtOnce_NamingTheExpiry_WithNothingRun()
+    {
+        await fixture.HoldTheWorkerAsync().WithTimeout();
+        const string Tenant = "batch-key-expires-unclaimed";
+        var secret = await Live.AddTenantWithKeyAsync(Tenant, "SG", keyExpiresAt: fixture.Clock.GetUtcNow().AddMinutes(2)).WithTimeout();
+        var reader = await Live.AddTenantWithKeyAsync(Tenant, "SG").WithTimeout();
+        var id = await FailedBatches.CreateOpenAIBatchAsync(Live, secret, 2);
+
+        // Minutes, not hours: the held batch's requests run a minute apart on this clock, and it must go on holding the worker.
+        fixture.Clock.Advance(TimeSpan.FromMinutes(2));
+
+        using var http = Live.Http(reader);
+        JsonElement batch = default;
+        await TestTimeouts.UntilAsync(async () => (batch = await http.GetFromJsonAsync<JsonElement>($"/v1/batches/{id}")).GetProperty("status").GetString() != "in_progress");
+        await FailedBatches.AssertFailedAsync(Live, reader, batch, 2, "invalid_api_key", "This API key has expired.");
+        // Ended by the sweep: the only worker still runs the batch that holds it.
+        var held = Assert.Single((await Live.Store.ListBatchesAsync("batch-holds-the-worker", BatchApi.OpenAI, null, null, 10, CancellationToken.None).WithTimeout())!);
+        Assert.Equal(BatchStates.InProgress, held.State);
+        await Live.Gateway.FlushLedgerAsync(CancellationToken.None).WithTimeout();
+        Assert.DoesNotContain(await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync(), r => r.TenantId == Tenant);
     }
 }

@@ -566,41 +566,47 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         Assert.All(rows, r => Assert.EndsWith(" corridor-batch", r.UserAgent, StringComparison.Ordinal));
     }
     /// <summary>
-    /// A tenant with a key whose batch waits out the tenant's rate limit (four
-    /// requests a minute: after the upload and the creation, one of the batch's, then a wait), and a second key to read it with.
+    /// A tenant with a key whose batch waits out the tenant's rate limit (<paramref name="rpm"/> requests a minute, four by
+    /// default: the batch's share is half, so after an OpenAI upload and creation none of the batch's, after an Anthropic
+    /// creation one; six: one of an OpenAI batch's), and a second key to read it with.
     /// </summary>
-    private async Task<(string KeyId, string Secret, string Reader)> TenantWaitingOnItsRateLimitAsync(string tenant)
+    private async Task<(string KeyId, string Secret, string Reader)> TenantWaitingOnItsRateLimitAsync(string tenant, int rpm = 4)
     {
         var secret = await Live.AddTenantWithKeyAsync(tenant, "SG").WithTimeout();
         var keyId = (await Live.Store.ListKeysAsync(tenant, CancellationToken.None).WithTimeout()).Single().Id;
         var reader = await Live.AddTenantWithKeyAsync(tenant, "SG").WithTimeout();
         using var admin = fixture.Admin();
-        using var set = await admin.PatchAsJsonAsync($"/admin/tenants/{tenant}/limits", new { rpm = 4 }).WithTimeout();
+        using var set = await admin.PatchAsJsonAsync($"/admin/tenants/{tenant}/limits", new { rpm }).WithTimeout();
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
         return (keyId, secret, reader);
     }
 
-    [Fact]
-    public async Task ABatchWhoseKeyIsRevoked_EndsAtOnce_TheRestErroredWithTheRevocation_WithoutALedgerRowEach()
+    private async Task RevokeAsync(string keyId)
     {
-        var (keyId, secret, reader) = await TenantWaitingOnItsRateLimitAsync("batch-revoked");
+        using var admin = fixture.Admin();
+        using var revoked = await admin.PostAsync($"/admin/keys/{keyId}/revoke", null).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+    }
+
+    [Fact]
+    public async Task ABatchWhoseKeyIsRevoked_AfterSomeAnswers_EndsAtOnce_TheRestErroredWithTheRevocation_WithoutALedgerRowEach()
+    {
+        var (keyId, secret, reader) = await TenantWaitingOnItsRateLimitAsync("batch-revoked", rpm: 6);
         var input = await UploadAsync(secret, JsonLines(Enumerable.Range(1, 6).Select(i => ChatLine($"q-{i}", "gpt-4.1", $"Question {i}")).ToArray()));
         var batchId = (await CreateOpenAIBatchAsync(secret, input.Id)).GetProperty("id").GetString()!;
+        await Live.LedgerRowAsync(r => r.TenantId == "batch-revoked" && r.Billable && r.BatchId == batchId).WithTimeout();
         await Live.LedgerRowAsync(r => r.TenantId == "batch-revoked" && r.Outcome == RequestOutcome.RateLimited).WithTimeout();
 
-        using (var admin = fixture.Admin())
-        {
-            using var revoked = await admin.PostAsync($"/admin/keys/{keyId}/revoke", null).WithTimeout();
-            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
-        }
+        await RevokeAsync(keyId);
 
         // It ends without waiting out the rate limit, as completed: every request has its result, the rest the refusal.
         var ended = await WaitForOpenAIBatchAsync(reader, batchId);
-        Assert.Equal("completed", ended.GetProperty("status").GetString());
+        Assert.Equal(("completed", JsonValueKind.Null), (ended.GetProperty("status").GetString(), ended.GetProperty("errors").ValueKind));
         var counts = ended.GetProperty("request_counts");
         var completed = counts.GetProperty("completed").GetInt32();
-        Assert.InRange(completed, 0, 5);
+        Assert.InRange(completed, 1, 5);
         Assert.Equal((6, 6 - completed), (counts.GetProperty("total").GetInt32(), counts.GetProperty("failed").GetInt32()));
+        Assert.Equal(completed, Lines((await Live.OpenAI(reader).GetOpenAIFileClient().DownloadFileAsync(ended.GetProperty("output_file_id").GetString()!).WithTimeout()).Value).Count);
         var errors = Lines((await Live.OpenAI(reader).GetOpenAIFileClient().DownloadFileAsync(ended.GetProperty("error_file_id").GetString()!).WithTimeout()).Value);
         Assert.Equal(6 - completed, errors.Count);
         foreach (var line in errors)
@@ -614,6 +620,25 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
         var rows = (await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Where(r => r.TenantId == "batch-revoked").ToList();
         Assert.DoesNotContain(rows, r => r.Outcome == RequestOutcome.Unauthorized);
         Assert.Equal(completed, rows.Count(r => r.Billable));
+    }
+
+    /// <summary>
+    /// The worker running the batch sees the revocation while every request of it waits out the rate limit: none was answered,
+    /// so the batch could not run at all, and fails as OpenAI fails one, with nothing billed.
+    /// </summary>
+    [Fact]
+    public async Task ABatchWhoseKeyIsRevoked_BeforeAnyAnswer_FailsAtOnce_NamingTheRevocation_WithNothingBilled()
+    {
+        var (keyId, secret, reader) = await TenantWaitingOnItsRateLimitAsync("batch-revoked-unanswered");
+        var input = await UploadAsync(secret, JsonLines(Enumerable.Range(1, 6).Select(i => ChatLine($"q-{i}", "gpt-4.1", $"Question {i}")).ToArray()));
+        var batchId = (await CreateOpenAIBatchAsync(secret, input.Id)).GetProperty("id").GetString()!;
+        await Live.LedgerRowAsync(r => r.TenantId == "batch-revoked-unanswered" && r.Outcome == RequestOutcome.RateLimited).WithTimeout();
+
+        await RevokeAsync(keyId);
+
+        await FailedBatches.AssertFailedAsync(Live, reader, await WaitForOpenAIBatchAsync(reader, batchId), 6, "invalid_api_key", "This API key has been revoked.");
+        var rows = (await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync()).Where(r => r.TenantId == "batch-revoked-unanswered").ToList();
+        Assert.DoesNotContain(rows, r => r.Billable || r.Outcome == RequestOutcome.Unauthorized);
     }
 
     [Fact]
