@@ -47,24 +47,8 @@ internal static class MediaTokens
     }
 
     /// <summary>The tokens of a base64 data URL's content; null when <paramref name="url"/> is not one.</summary>
-    public static long? OfDataUrl(ReadOnlySpan<byte> url)
-    {
-        if (!url.StartsWith("data:"u8) || url.IndexOf((byte)',') is var comma && comma < 0)
-        {
-            return null;
-        }
-        var meta = url[5..comma];
-        if (!meta.EndsWith(";base64"u8))
-        {
-            return null;
-        }
-        var mediaType = meta[..^7];
-        var semicolon = mediaType.IndexOf((byte)';');
-        Span<char> chars = stackalloc char[64];
-        var type = semicolon < 0 ? mediaType : mediaType[..semicolon];
-        var length = System.Text.Encoding.ASCII.GetChars(type[..Math.Min(type.Length, chars.Length)], chars);
-        return OfBase64(url[(comma + 1)..], chars[..length]);
-    }
+    public static long? OfDataUrl(ReadOnlySpan<byte> url) =>
+        Translation.DataUrl.TryRead(url, out var mediaType, out var data) ? OfBase64(data, mediaType) : null;
 
     /// <summary>
     /// The page objects of a PDF: each <c>/Type /Page</c> (not <c>/Pages</c>, the page tree's nodes) in its bytes; those in
@@ -166,7 +150,7 @@ internal static class MediaTokens
                             _ => current with { Start = start, End = end },
                         };
                     }
-                    else if (reader.ValueSpan.StartsWith("data:"u8) && OfDataUrl(Unescaped(body[start..end])) is { } tokens)
+                    else if (reader.ValueSpan.Length >= 5 && System.Text.Ascii.EqualsIgnoreCase(reader.ValueSpan[..5], "data:"u8) && OfDataUrl(Unescaped(body[start..end])) is { } tokens)
                     {
                         (media ??= []).Add((start, end, tokens));
                     }

@@ -92,4 +92,17 @@ public sealed class MediaTokensTests
         Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(withoutFile)) + 3 * MediaTokens.PerPdfPage, file.InputTokens);
         Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(TextDocument)), text.InputTokens);
     }
+    [Theory]
+    [InlineData("data:application/pdf;BASE64,")]
+    [InlineData("DATA:application/pdf;base64,")]
+    [InlineData("Data:Application/PDF;charset=binary;Base64,")]
+    public void AnUnreportedPrompt_WithADataUrlSpelledInAnyCase_IsEstimatedAsItsPages_AsTheTranslationReadsIt(string prefix)
+    {
+        // DataUrl.TryRead, which the translation reads a file part with, takes "data:" and ";base64" in any case.
+        var meter = new UsageMeter(0);
+
+        meter.EstimateIfMissing(Encoding.UTF8.GetBytes(ChatWithFile(prefix + ThreePages)));
+
+        Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(ChatWithFile(""))) + 3 * MediaTokens.PerPdfPage, meter.InputTokens);
+    }
 }
