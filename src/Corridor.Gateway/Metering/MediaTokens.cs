@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text.Json;
+using Corridor.Gateway.FrontDoor;
 
 namespace Corridor.Gateway.Metering;
 
@@ -46,9 +47,12 @@ internal static class MediaTokens
         }
     }
 
-    /// <summary>The tokens of a base64 data URL's content; null when <paramref name="url"/> is not one.</summary>
-    public static long? OfDataUrl(ReadOnlySpan<byte> url) =>
-        Translation.DataUrl.TryRead(url, out var mediaType, out var data) ? OfBase64(data, mediaType) : null;
+    /// <summary>
+    /// The tokens of a part's inline media (<see cref="MessagePart.TryGetInline"/>: a base64 data URL, the data of a base64
+    /// source) as the media its type says; null when it has none.
+    /// </summary>
+    public static long? OfInline(scoped in MessagePart part) =>
+        part.TryGetInline(out var base64, out var mediaType, out _) ? OfBase64(base64, mediaType) : null;
 
     /// <summary>
     /// The page objects of a PDF: each <c>/Type /Page</c> (not <c>/Pages</c>, the page tree's nodes) in its bytes; those in
@@ -74,9 +78,10 @@ internal static class MediaTokens
 
     /// <summary>
     /// An estimate of the prompt tokens of a request body of either dialect: its JSON tokenized as text (as
-    /// <see cref="TokenCounter.CountUtf8"/> counts it), but each inline image or document, a base64 data URL (OpenAI's) or
-    /// the <c>data</c> of a <c>base64</c> source (Anthropic's), counted as the media it is (<see cref="OfBase64"/>) instead
-    /// of as its base64. A body that is not JSON is counted as text.
+    /// <see cref="TokenCounter.CountUtf8"/> counts it), but the inline media of its messages' parts (<see cref="MessageParts"/>),
+    /// a base64 data URL (OpenAI's) or the <c>data</c> of a <c>base64</c> source (Anthropic's), counted as the media it is
+    /// (<see cref="OfBase64"/>) instead of as its base64. A data URL elsewhere (in a message's text, a tool's input) is text
+    /// the model reads, and counted so. A body that is not JSON is counted as text.
     /// </summary>
     public static long EstimatePrompt(ReadOnlySpan<byte> body)
     {
@@ -107,88 +112,59 @@ internal static class MediaTokens
         return tokens + TokenCounter.CountUtf8(rest.WrittenSpan);
     }
 
-    /// <summary>The inline media of a JSON body, in order: each string's bytes (quotes included) and its tokens; null when it has none.</summary>
+    /// <summary>The inline media of a JSON body's messages, in order: each string's bytes (quotes included) and its tokens; null when it has none.</summary>
     private static List<(int Start, int End, long Tokens)>? FindMedia(ReadOnlySpan<byte> body)
     {
-        List<(int Start, int End, long Tokens)>? media = null;
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = FrontDoor.RequestParser.MaxDepth });
-        // Per open object: whether it is a base64 source ("type": "base64"), its media type, and where its "data" is.
-        var sources = new List<(bool Base64, string? MediaType, int Start, int End)>();
-        var property = Property.Other;
-        while (reader.Read())
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = RequestParser.MaxDepth });
+        var finder = new Finder();
+        if (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
         {
-            switch (reader.TokenType)
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                case JsonTokenType.StartObject:
-                    sources.Add((false, null, -1, -1));
-                    property = Property.Other;
-                    break;
-                case JsonTokenType.EndObject:
-                    var source = sources[^1];
-                    sources.RemoveAt(sources.Count - 1);
-                    if (source is { Base64: true, MediaType: { } type, Start: >= 0 })
-                    {
-                        (media ??= []).Add((source.Start, source.End, OfBase64(Unescaped(body[source.Start..source.End]), type)));
-                    }
-                    break;
-                case JsonTokenType.PropertyName:
-                    property = reader.ValueTextEquals("type"u8) ? Property.Type
-                        : reader.ValueTextEquals("media_type"u8) ? Property.MediaType
-                        : reader.ValueTextEquals("data"u8) ? Property.Data
-                        : Property.Other;
-                    break;
-                case JsonTokenType.String:
-                    var start = (int)reader.TokenStartIndex;
-                    var end = (int)reader.BytesConsumed;
-                    if (sources.Count > 0 && property != Property.Other)
-                    {
-                        var current = sources[^1];
-                        sources[^1] = property switch
-                        {
-                            Property.Type => current with { Base64 = reader.ValueTextEquals("base64"u8) },
-                            Property.MediaType => current with { MediaType = reader.GetString() },
-                            _ => current with { Start = start, End = end },
-                        };
-                    }
-                    else if (reader.ValueSpan.Length >= 5 && System.Text.Ascii.EqualsIgnoreCase(reader.ValueSpan[..5], "data:"u8) && OfDataUrl(Unescaped(body[start..end])) is { } tokens)
-                    {
-                        (media ??= []).Add((start, end, tokens));
-                    }
-                    property = Property.Other;
-                    break;
-                default:
-                    property = Property.Other;
-                    break;
+                var isMessages = reader.ValueTextEquals("messages"u8);
+                reader.Read();
+                if (isMessages && reader.TokenType == JsonTokenType.StartArray)
+                {
+                    MessageParts.Walk(ref reader, ref finder);
+                }
+                else
+                {
+                    reader.Skip();
+                }
             }
         }
-        if (media is not null)
+        else
         {
-            media.Sort((a, b) => a.Start.CompareTo(b.Start));
+            reader.Skip();
         }
-        return media;
+        // To its end: a body that is not JSON after all is counted as text.
+        while (reader.Read())
+        {
+        }
+        finder.Media?.Sort((a, b) => a.Start.CompareTo(b.Start));
+        return finder.Media;
     }
 
-    /// <summary>
-    /// The value of one JSON string token (quotes included): its bytes as they are, or unescaped when it has escapes (JSON
-    /// writers may write base64's <c>/</c> as <c>\/</c>).
-    /// </summary>
-    private static ReadOnlySpan<byte> Unescaped(ReadOnlySpan<byte> token)
+    private struct Finder : IMessagePartVisitor
     {
-        var reader = new Utf8JsonReader(token);
-        reader.Read();
-        if (!reader.ValueIsEscaped)
-        {
-            return token[1..^1];
-        }
-        var value = new byte[reader.ValueSpan.Length];
-        return value.AsSpan(0, reader.CopyString(value));
-    }
+        public static bool ReadsText => false;
 
-    private enum Property
-    {
-        Other,
-        Type,
-        MediaType,
-        Data,
+        public List<(int Start, int End, long Tokens)>? Media { get; private set; }
+
+        public readonly void Message()
+        {
+        }
+
+        public readonly void Text(ref Utf8JsonReader text)
+        {
+        }
+
+        public void Part(ref MessagePart part)
+        {
+            if (part.TryGetInline(out var base64, out var mediaType, out var token))
+            {
+                (Media ??= []).Add((token.Start.Value, token.End.Value, OfBase64(base64, mediaType)));
+            }
+        }
     }
 }

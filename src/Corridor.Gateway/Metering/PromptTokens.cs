@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Corridor.Gateway.FrontDoor;
 
 namespace Corridor.Gateway.Metering;
 
@@ -18,7 +19,7 @@ internal static class PromptTokens
     /// <summary>The prompt tokens of <paramref name="chatRequest"/>, a chat completions body (as the translation writes it).</summary>
     public static long CountChat(ReadOnlySpan<byte> chatRequest)
     {
-        var reader = new Utf8JsonReader(chatRequest, new JsonReaderOptions { MaxDepth = FrontDoor.RequestParser.MaxDepth });
+        var reader = new Utf8JsonReader(chatRequest, new JsonReaderOptions { MaxDepth = RequestParser.MaxDepth });
         reader.Read();
         long tokens = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -31,60 +32,38 @@ internal static class PromptTokens
                 reader.Skip();
                 continue;
             }
-            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-            {
-                if (isMessages)
-                {
-                    tokens += PerMessage + CountText(ref reader);
-                }
-                else
-                {
-                    var start = (int)reader.TokenStartIndex;
-                    reader.Skip();
-                    tokens += TokenCounter.CountUtf8(chatRequest[start..(int)reader.BytesConsumed]);
-                }
-            }
             if (isMessages)
             {
-                tokens += Priming;
+                var counter = new Counter();
+                MessageParts.Walk(ref reader, ref counter);
+                tokens += counter.Tokens + Priming;
+                continue;
+            }
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                tokens += TokenCounter.CountUtf8(chatRequest[start..(int)reader.BytesConsumed]);
             }
         }
         return tokens;
     }
 
-    /// <summary>The tokens of the text of one message, walked to its end: every string but a part's type and an image's address; a
-    /// file's data as the document it is.</summary>
-    private static long CountText(ref Utf8JsonReader reader)
+    /// <summary>
+    /// The tokens of messages: three each, their text (<see cref="MessageParts"/>: every string but a part's type, an
+    /// address, an image's detail), an image's 85 whatever its data, and a file's data as the document it is.
+    /// </summary>
+    private struct Counter : IMessagePartVisitor
     {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            reader.Skip();
-            return 0;
-        }
-        var depth = reader.CurrentDepth;
-        long tokens = 0;
-        var counts = true;
-        var isFile = false;
-        while (reader.Read() && reader.CurrentDepth > depth)
-        {
-            switch (reader.TokenType)
-            {
-                case JsonTokenType.PropertyName:
-                    counts = !(reader.ValueTextEquals("type"u8) || reader.ValueTextEquals("url"u8) || reader.ValueTextEquals("detail"u8));
-                    isFile = reader.ValueTextEquals("file_data"u8);
-                    if (reader.ValueTextEquals("image_url"u8))
-                    {
-                        tokens += MediaTokens.PerImage;
-                    }
-                    break;
-                case JsonTokenType.String when isFile && !reader.ValueIsEscaped && MediaTokens.OfDataUrl(reader.ValueSpan) is { } fileTokens:
-                    tokens += fileTokens;
-                    break;
-                case JsonTokenType.String when counts:
-                    tokens += TokenCounter.Count(reader.GetString()!);
-                    break;
-            }
-        }
-        return tokens;
+        public static bool ReadsText => true;
+
+        public long Tokens { get; private set; }
+
+        public void Message() => Tokens += PerMessage;
+
+        public void Text(ref Utf8JsonReader text) => Tokens += TokenCounter.Count(text.GetString()!);
+
+        public void Part(ref MessagePart part) =>
+            Tokens += part.Kind == PartKind.Image ? MediaTokens.PerImage : MediaTokens.OfInline(in part) ?? 0;
     }
 }

@@ -105,4 +105,35 @@ public sealed class MediaTokensTests
 
         Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(ChatWithFile(""))) + 3 * MediaTokens.PerPdfPage, meter.InputTokens);
     }
+    [Fact]
+    public void AnUnreportedPrompt_WhoseTextHoldsADataUrl_OrWhoseToolInputHoldsABase64Source_IsEstimatedAsThatText()
+    {
+        // Media is where a message's content says it is: a data URL pasted into a text, or a tool's input shaped like a
+        // document source, reaches the model as text and is read as text.
+        var pdf = "data:application/pdf;base64," + ThreePages;
+        var inText = $$$"""{"model":"gpt-4.1","messages":[{"role":"user","content":[{"type":"text","text":"{{{pdf}}}"}]},{"role":"user","content":"{{{pdf}}}"}]}""";
+        var inToolInput = $$$$"""{"model":"claude-sonnet-4","max_tokens":100,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"store","input":{"file":{"type":"base64","media_type":"application/pdf","data":"{{{{ThreePages}}}}"}}}]}]}""";
+        var text = new UsageMeter(0);
+        var toolInput = new UsageMeter(0);
+
+        text.EstimateIfMissing(Encoding.UTF8.GetBytes(inText));
+        toolInput.EstimateIfMissing(Encoding.UTF8.GetBytes(inToolInput));
+
+        Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(inText)), text.InputTokens);
+        Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(inToolInput)), toolInput.InputTokens);
+    }
+
+    [Fact]
+    public void AnUnreportedPrompt_WithAFileOfAMediaTypeNotKnownHere_CountsATokenPerFourBytesOfIt()
+    {
+        // A file part is media whatever its type: the upstream gets a file, not text. Of a type not estimated otherwise,
+        // a token per four bytes (docs/token-counts.md).
+        var zip = new byte[4000];
+        new Random(3).NextBytes(zip);
+        var meter = new UsageMeter(0);
+
+        meter.EstimateIfMissing(Encoding.UTF8.GetBytes(ChatWithFile("data:application/zip;base64," + Convert.ToBase64String(zip))));
+
+        Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(ChatWithFile(""))) + 1000, meter.InputTokens);
+    }
 }
