@@ -60,8 +60,10 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             {
                 // This deployment cannot express the request; another vendor's might. A Responses client is told the
                 // parameter it sent, not the one of the chat request made of it.
-                lastError = GatewayError.Invalid(translationError,
-                    call.Responses is not null && body.ErrorParam is { } param ? ResponsesToChat.ResponsesParam(param) : body.ErrorParam);
+                var (message, param) = call.Responses is not null
+                    ? ResponsesToChat.ForResponsesClient(translationError, body.ErrorParam)
+                    : (translationError, body.ErrorParam);
+                lastError = GatewayError.Invalid(message, param);
                 continue;
             }
             if (attempts++ > 0 && !routes.RetryBudget.TryRetry(time.GetUtcNow()))

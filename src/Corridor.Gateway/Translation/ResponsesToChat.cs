@@ -343,6 +343,20 @@ internal static partial class ResponsesToChat
     }
 
     /// <summary>
+    /// A translation's refusal (<paramref name="message"/>, about chat parameter <paramref name="param"/>) as a Responses
+    /// client is told it: the parameter it sent (<see cref="ResponsesParam"/>), in the <c>param</c> field and where the
+    /// message quotes the chat parameter alike.
+    /// </summary>
+    public static (string Message, string? Param) ForResponsesClient(string message, string? param)
+    {
+        if (param is null || ResponsesParam(param) is var renamed && renamed == param)
+        {
+            return (message, param);
+        }
+        return (message.Replace($"'{param}'", $"'{renamed}'", StringComparison.Ordinal), renamed);
+    }
+
+    /// <summary>
     /// The Responses parameter a chat parameter (as an error names it) was translated from: the token cap, the messages
     /// (<c>input</c>, with <c>instructions</c> among them: a message's index is not the input item's), the response format
     /// and verbosity (<c>text.…</c>), the reasoning effort, logprobs (<c>include</c>), a function tool's fields (the tools

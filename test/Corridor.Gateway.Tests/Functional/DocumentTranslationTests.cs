@@ -153,6 +153,29 @@ public sealed class DocumentTranslationTests(RelayedGatewayFixture fixture) : IC
     }
 
     [Fact]
+    public async Task AResponsesClientsInputFileTheTranslationRefuses_IsA400WhoseMessageNamesTheResponsesParameterToo()
+    {
+        // Bytes that are not UTF-8, sent as plain text: the chat request made of the input names them
+        // 'messages[0].content[0].file.file_data', which this client never sent.
+#pragma warning disable OPENAI001 // the SDK marks its Responses client experimental
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Live.OpenAI().GetResponsesClient().CreateResponseAsync(
+            new OpenAI.Responses.CreateResponseOptions("claude-sonnet-4",
+            [
+                OpenAI.Responses.ResponseItem.CreateUserMessageItem(
+                [
+                    OpenAI.Responses.ResponseContentPart.CreateInputFilePart(BinaryData.FromBytes([0xFF, 0xFE, 0xFD]), "text/plain", "notes.txt"),
+                ]),
+            ]))).WithTimeout();
+#pragma warning restore OPENAI001
+
+        Assert.Equal(400, refused.Status);
+        using var body = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
+        var error = body.RootElement.GetProperty("error");
+        Assert.Equal("input", error.GetProperty("param").GetString());
+        Assert.Equal("'input' must hold valid base64 of UTF-8 text for a text/plain file.", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task AFileById_OrADocumentByUrl_IsA400NamingIt_AndNothingReachesTheUpstream()
     {
         var sentBefore = fixture.Relay.SentBodies().Count;
