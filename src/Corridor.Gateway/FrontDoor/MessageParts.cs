@@ -76,10 +76,10 @@ internal ref struct MessagePart
 
     internal void SawSource(bool textOnly) => IsTextDocument = textOnly;
 
-    internal void SawBase64(scoped in Utf8JsonReader data, scoped in Utf8JsonReader mediaType)
+    internal void SawBase64(JsonString data, JsonString mediaType)
     {
-        _sourceData = new JsonString(in data);
-        _sourceMediaType = new JsonString(in mediaType);
+        _sourceData = data;
+        _sourceMediaType = mediaType;
     }
 }
 
@@ -153,6 +153,19 @@ internal interface IMessagePartVisitor
 /// </summary>
 internal static class MessageParts
 {
+    private enum Field
+    {
+        Other,
+        Type,
+        Content,
+        Source,
+        Media,
+        Address,
+        Data,
+        MediaType,
+        Detail,
+    }
+
     /// <summary>Reads the <c>messages</c> array the reader is at to its end, telling <paramref name="visitor"/> what it finds.</summary>
     public static void Walk<TVisitor>(ref Utf8JsonReader reader, ref TVisitor visitor)
         where TVisitor : struct, IMessagePartVisitor
@@ -178,7 +191,7 @@ internal static class MessageParts
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var isContent = Is(ref reader, "content"u8);
-            var isText = TVisitor.ReadsText && !isContent && IsText(ref reader);
+            var isText = isContent || TVisitor.ReadsText && IsText(FieldOf(ref reader));
             reader.Read();
             if (isContent && reader.TokenType == JsonTokenType.StartArray)
             {
@@ -186,7 +199,7 @@ internal static class MessageParts
             }
             else
             {
-                Strings(ref reader, ref visitor, isContent || isText);
+                Strings(ref reader, ref visitor, isText);
             }
         }
     }
@@ -215,68 +228,51 @@ internal static class MessageParts
         var part = default(MessagePart);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (Is(ref reader, "type"u8))
+            var field = FieldOf(ref reader);
+            reader.Read();
+            var isString = reader.TokenType == JsonTokenType.String;
+            switch (field)
             {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
-                {
+                case Field.Type when isString:
                     part.Saw(KindOf(ref reader));
-                }
-                else
-                {
-                    Strings(ref reader, ref visitor, text: false);
-                }
-            }
-            else if (!nested && Is(ref reader, "content"u8))
-            {
+                    break;
                 // A tool result's own content (Anthropic), one level down and no further.
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartArray)
-                {
-                    InParts(ref reader, ref visitor, nested: true);
-                }
-                else
-                {
-                    Strings(ref reader, ref visitor, text: true);
-                }
-            }
-            else if (Is(ref reader, "source"u8))
-            {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject)
-                {
+                case Field.Content when !nested:
+                    InContent(ref reader, ref visitor);
+                    break;
+                case Field.Source when reader.TokenType == JsonTokenType.StartObject:
                     InSource(ref reader, ref visitor, ref part);
-                }
-                else
-                {
+                    break;
+                case Field.Source:
                     part.SawSource(textOnly: false);
                     Strings(ref reader, ref visitor, text: true);
-                }
-            }
-            else if (Is(ref reader, "image_url"u8) || Is(ref reader, "video_url"u8) || Is(ref reader, "file"u8))
-            {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject)
-                {
+                    break;
+                case Field.Media when reader.TokenType == JsonTokenType.StartObject:
                     InMedia(ref reader, ref visitor, ref part);
-                }
-                else if (reader.TokenType == JsonTokenType.String)
-                {
+                    break;
+                case Field.Media when isString:
                     part.SawAddress(in reader);
-                }
-                else
-                {
-                    Strings(ref reader, ref visitor, text: true);
-                }
-            }
-            else
-            {
-                var isText = TVisitor.ReadsText && IsText(ref reader);
-                reader.Read();
-                Strings(ref reader, ref visitor, isText);
+                    break;
+                default:
+                    Strings(ref reader, ref visitor, IsText(field));
+                    break;
             }
         }
         visitor.Part(ref part);
+    }
+
+    /// <summary>A tool result's or a content source's <c>content</c>: parts of their own, or a string of text.</summary>
+    private static void InContent<TVisitor>(ref Utf8JsonReader reader, ref TVisitor visitor)
+        where TVisitor : struct, IMessagePartVisitor
+    {
+        if (reader.TokenType == JsonTokenType.StartArray)
+        {
+            InParts(ref reader, ref visitor, nested: true);
+        }
+        else
+        {
+            Strings(ref reader, ref visitor, text: true);
+        }
     }
 
     /// <summary>An OpenAI part's <c>image_url</c>, <c>video_url</c> or <c>file</c> object: its address or data URL, and its text (a file's name).</summary>
@@ -285,16 +281,15 @@ internal static class MessageParts
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var isAddress = Is(ref reader, "url"u8) || Is(ref reader, "file_data"u8);
-            var isText = TVisitor.ReadsText && !isAddress && IsText(ref reader);
+            var field = FieldOf(ref reader);
             reader.Read();
-            if (isAddress && reader.TokenType == JsonTokenType.String)
+            if (field == Field.Address && reader.TokenType == JsonTokenType.String)
             {
                 part.SawAddress(in reader);
             }
             else
             {
-                Strings(ref reader, ref visitor, isText);
+                Strings(ref reader, ref visitor, IsText(field));
             }
         }
     }
@@ -309,80 +304,41 @@ internal static class MessageParts
         var textOnly = false;
         var base64 = false;
         Utf8JsonReader data = default;
-        Utf8JsonReader mediaType = default;
-        var hasData = false;
-        var hasMediaType = false;
+        JsonString mediaType = default;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (Is(ref reader, "type"u8))
+            var field = FieldOf(ref reader);
+            reader.Read();
+            var isString = reader.TokenType == JsonTokenType.String;
+            switch (field)
             {
-                reader.Read();
-                var isString = reader.TokenType == JsonTokenType.String;
-                textOnly = isString && (Is(ref reader, "text"u8) || Is(ref reader, "content"u8));
-                base64 = isString && Is(ref reader, "base64"u8);
-                Strings(ref reader, ref visitor, text: false);
-            }
-            else if (Is(ref reader, "data"u8))
-            {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
-                {
+                case Field.Type:
+                    textOnly = isString && (Is(ref reader, "text"u8) || Is(ref reader, "content"u8));
+                    base64 = isString && Is(ref reader, "base64"u8);
+                    Strings(ref reader, ref visitor, text: false);
+                    break;
+                case Field.Data when isString:
                     data = reader;
-                    hasData = true;
-                }
-                else
-                {
-                    Strings(ref reader, ref visitor, text: true);
-                }
-            }
-            else if (Is(ref reader, "media_type"u8))
-            {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
-                {
-                    mediaType = reader;
-                    hasMediaType = true;
-                }
-                else
-                {
-                    Strings(ref reader, ref visitor, text: false);
-                }
-            }
-            else if (Is(ref reader, "url"u8))
-            {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
-                {
+                    break;
+                case Field.MediaType when isString:
+                    mediaType = new JsonString(in reader);
+                    break;
+                case Field.Address when isString:
                     part.SawAddress(in reader);
-                }
-                else
-                {
-                    Strings(ref reader, ref visitor, text: false);
-                }
-            }
-            else if (Is(ref reader, "content"u8))
-            {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartArray)
-                {
-                    InParts(ref reader, ref visitor, nested: true);
-                }
-                else
-                {
-                    Strings(ref reader, ref visitor, text: true);
-                }
-            }
-            else
-            {
-                var isText = TVisitor.ReadsText && IsText(ref reader);
-                reader.Read();
-                Strings(ref reader, ref visitor, isText);
+                    break;
+                case Field.Content:
+                    InContent(ref reader, ref visitor);
+                    break;
+                default:
+                    Strings(ref reader, ref visitor, IsText(field));
+                    break;
             }
         }
         part.SawSource(textOnly);
-        if (base64 && hasData && hasMediaType)
+        var hasData = data.TokenType == JsonTokenType.String;
+        if (base64 && hasData && mediaType.IsPresent)
         {
-            part.SawBase64(in data, in mediaType);
+            part.SawBase64(new JsonString(in data), mediaType);
         }
         else if (hasData && TVisitor.ReadsText)
         {
@@ -407,7 +363,7 @@ internal static class MessageParts
             case JsonTokenType.StartObject:
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var isText = IsText(ref reader);
+                    var isText = IsText(FieldOf(ref reader));
                     reader.Read();
                     Strings(ref reader, ref visitor, isText);
                 }
@@ -430,9 +386,25 @@ internal static class MessageParts
         : Is(ref reader, "input_audio"u8) ? PartKind.Audio
         : PartKind.Other;
 
-    /// <summary>Whether the value of the property the reader is at is text to the model: all but a <c>type</c>, a <c>url</c> and an image's <c>detail</c>.</summary>
-    private static bool IsText(ref Utf8JsonReader reader) =>
-        !(Is(ref reader, "type"u8) || Is(ref reader, "url"u8) || Is(ref reader, "detail"u8));
+    /// <summary>The field of a message, a part or a source whose name the reader is at, as far as the shapes tell them apart.</summary>
+    private static Field FieldOf(ref Utf8JsonReader reader) =>
+        Is(ref reader, "type"u8) ? Field.Type
+        // A text part's text, the commonest name after its type, is known for what it is at once.
+        : Is(ref reader, "text"u8) ? Field.Other
+        : Is(ref reader, "content"u8) ? Field.Content
+        : Is(ref reader, "source"u8) ? Field.Source
+        : Is(ref reader, "image_url"u8) || Is(ref reader, "video_url"u8) || Is(ref reader, "file"u8) ? Field.Media
+        : Is(ref reader, "url"u8) || Is(ref reader, "file_data"u8) ? Field.Address
+        : Is(ref reader, "data"u8) ? Field.Data
+        : Is(ref reader, "media_type"u8) ? Field.MediaType
+        : Is(ref reader, "detail"u8) ? Field.Detail
+        : Field.Other;
+
+    /// <summary>
+    /// Whether a field's strings, where nothing else says what they are, are text to the model: all but a <c>type</c>, an
+    /// address (<c>url</c>; a file's data when it is not a data URL) and an image's <c>detail</c>.
+    /// </summary>
+    private static bool IsText(Field field) => field is not (Field.Type or Field.Address or Field.Detail);
 
     /// <summary>
     /// Whether the name or string the reader is at is <paramref name="text"/>, escapes decoded; false for escapes that
