@@ -134,22 +134,11 @@ public sealed class DocumentTranslationTests(RelayedGatewayFixture fixture) : IC
     [Fact]
     public async Task AResponsesClientsInputFileAClaudeModelCannotRead_IsA400NamingTheResponsesParameter()
     {
-#pragma warning disable OPENAI001 // the SDK marks its Responses client experimental
-        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Live.OpenAI().GetResponsesClient().CreateResponseAsync(
-            new OpenAI.Responses.CreateResponseOptions("claude-sonnet-4",
-            [
-                OpenAI.Responses.ResponseItem.CreateUserMessageItem(
-                [
-                    OpenAI.Responses.ResponseContentPart.CreateInputFilePart(BinaryData.FromString("a,b\n1,2\n"), "text/csv", "table.csv"),
-                ]),
-            ]))).WithTimeout();
-#pragma warning restore OPENAI001
+        var (param, message) = await RefusedResponsesFileAsync(BinaryData.FromString("a,b\n1,2\n"), "text/csv", "table.csv");
 
-        Assert.Equal(400, refused.Status);
-        using var body = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
         // The client sent no 'messages': the chat request the gateway made of its input did.
-        Assert.Equal("input", body.RootElement.GetProperty("error").GetProperty("param").GetString());
-        Assert.Contains("'text/csv'", body.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("input", param);
+        Assert.Contains("'text/csv'", message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -157,22 +146,27 @@ public sealed class DocumentTranslationTests(RelayedGatewayFixture fixture) : IC
     {
         // Bytes that are not UTF-8, sent as plain text: the chat request made of the input names them
         // 'messages[0].content[0].file.file_data', which this client never sent.
+        var (param, message) = await RefusedResponsesFileAsync(BinaryData.FromBytes([0xFF, 0xFE, 0xFD]), "text/plain", "notes.txt");
+
+        Assert.Equal("input", param);
+        Assert.Equal("'input' must hold valid base64 of UTF-8 text for a text/plain file.", message);
+    }
+
+    /// <summary>The <c>param</c> and <c>message</c> of the 400 the OpenAI SDK's Responses client gets for one input file to a Claude model.</summary>
+    private async Task<(string? Param, string? Message)> RefusedResponsesFileAsync(BinaryData file, string mediaType, string filename)
+    {
 #pragma warning disable OPENAI001 // the SDK marks its Responses client experimental
         var refused = await Assert.ThrowsAsync<ClientResultException>(() => Live.OpenAI().GetResponsesClient().CreateResponseAsync(
             new OpenAI.Responses.CreateResponseOptions("claude-sonnet-4",
             [
-                OpenAI.Responses.ResponseItem.CreateUserMessageItem(
-                [
-                    OpenAI.Responses.ResponseContentPart.CreateInputFilePart(BinaryData.FromBytes([0xFF, 0xFE, 0xFD]), "text/plain", "notes.txt"),
-                ]),
+                OpenAI.Responses.ResponseItem.CreateUserMessageItem([OpenAI.Responses.ResponseContentPart.CreateInputFilePart(file, mediaType, filename)]),
             ]))).WithTimeout();
 #pragma warning restore OPENAI001
 
         Assert.Equal(400, refused.Status);
         using var body = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
         var error = body.RootElement.GetProperty("error");
-        Assert.Equal("input", error.GetProperty("param").GetString());
-        Assert.Equal("'input' must hold valid base64 of UTF-8 text for a text/plain file.", error.GetProperty("message").GetString());
+        return (error.GetProperty("param").GetString(), error.GetProperty("message").GetString());
     }
 
     [Fact]
