@@ -444,7 +444,8 @@ internal static class SqliteMigrations
         return applied;
     }
 
-    private static async Task<long> GetNewestVersionAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    /// <summary>The newest schema version recorded in the file (0 for none); <paramref name="transaction"/> may be null.</summary>
+    internal static async Task<long> GetNewestVersionAsync(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;

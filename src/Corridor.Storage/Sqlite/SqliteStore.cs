@@ -723,8 +723,13 @@ internal sealed partial class SqliteStore : ICorridorStore
             check.CommandText = "PRAGMA integrity_check";
             integrity = (string)(await check.ExecuteScalarAsync(cancellationToken))!;
         }
-        var version = await ScalarAsync(connection, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", cancellationToken);
-        var ledgerRows = await ScalarAsync(connection, "SELECT COUNT(*) FROM ledger", cancellationToken);
+        var version = await SqliteMigrations.GetNewestVersionAsync(connection, null, cancellationToken);
+        long ledgerRows;
+        using (var count = connection.CreateCommand())
+        {
+            count.CommandText = "SELECT COUNT(*) FROM ledger";
+            ledgerRows = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        }
         var verifier = new AuditVerifier();
         using (var command = connection.CreateCommand())
         {
@@ -735,13 +740,6 @@ internal sealed partial class SqliteStore : ICorridorStore
             }
         }
         return new StoreBackup(target, new FileInfo(target).Length, integrity, version, ledgerRows, verifier.Complete());
-    }
-
-    private static async Task<long> ScalarAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async IAsyncEnumerable<AuditRecord> ReadAuditAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
