@@ -58,7 +58,7 @@ public class DecisionBenchmarks
     /// <summary>What the gateway does for every decided request after its response: the traced decision and its audit entry.</summary>
     [Benchmark]
     public Corridor.Core.Audit.AuditEntry AuditEntry_TypicalTenant() =>
-        DecisionAudit.Entry("dec_1", "req_1", _typical, _policy.Decide(in _typical, trace: true), GeneratedPolicy.Now);
+        new DecisionToAudit("dec_1", "req_1", _typical, _policy).ToEntry();
 }
 
 /// <summary>

@@ -9,6 +9,28 @@ public sealed record DeploymentEntry(DeploymentConfig Config, ModelConfig Model,
     public string Region => Config.Region;
     public string BaseUrl => (Config.Endpoint ?? Vendor.BaseUrl).TrimEnd('/');
     public string UpstreamModel => Config.UpstreamModel ?? Model.Id;
+
+    /// <summary>
+    /// Whether the upstream is an OpenAI-compatible server other than OpenAI's own API (DeepSeek, vLLM and other servers):
+    /// it takes an assistant message's reasoning back as <c>reasoning_content</c>, and, for a model that reasons, reads
+    /// DeepSeek's thinking switch (<c>{"thinking":{"type":"enabled|disabled"}}</c>).
+    /// </summary>
+    public bool IsOpenAICompatibleServer => IsOpenAICompatibleServerAt(Vendor.Kind, BaseUrl);
+
+    /// <summary>Whether Corridor can switch this deployment's thinking on and off: <see cref="IsOpenAICompatibleServer"/> serving a model declared <c>reasoning</c>.</summary>
+    public bool ReadsThinkingSwitch => IsOpenAICompatibleServer && Model.Capabilities.HasFlag(ModelCapabilities.Reasoning);
+
+    /// <summary>
+    /// Whether a vendor of <paramref name="kind"/> at <paramref name="baseUrl"/> is an OpenAI-compatible server other than
+    /// OpenAI's own API, which has no place for reasoning in a message and returns none as text: not at api.openai.com, nor a
+    /// region's host of it (eu.api.openai.com, for data residency); Azure's is OpenAI's.
+    /// </summary>
+    public static bool IsOpenAICompatibleServerAt(VendorKind kind, string baseUrl) =>
+        kind == VendorKind.OpenAI && Uri.TryCreate(baseUrl, UriKind.Absolute, out var url)
+        && !string.Equals(url.Host, OpenAIHost, StringComparison.OrdinalIgnoreCase)
+        && !url.Host.EndsWith("." + OpenAIHost, StringComparison.OrdinalIgnoreCase);
+
+    private const string OpenAIHost = "api.openai.com";
 }
 
 /// <summary>A model with its deployments in the order they are tried.</summary>

@@ -32,6 +32,14 @@ public sealed record ModelConfig(
 {
     /// <summary>What tenants are billed for this model on any of its deployments, unless a deployment sets its own.</summary>
     public SellPrice? Sell { get; init; }
+
+    /// <summary>
+    /// The model reasons unless a request turns its thinking off (DeepSeek's thinking mode, on by default): a request that
+    /// does not turn it off is decided as one asking for reasoning (<see cref="Policy.RequestFeatures.ReasonsOn"/>).
+    /// Only a model declared <see cref="ModelCapabilities.Reasoning"/> whose every deployment reads the thinking switch
+    /// (<see cref="DeploymentEntry.ReadsThinkingSwitch"/>) may say so: elsewhere Corridor could not turn it off.
+    /// </summary>
+    public bool ReasoningByDefault { get; init; }
 }
 
 /// <summary>

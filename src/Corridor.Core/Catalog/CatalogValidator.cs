@@ -77,6 +77,10 @@ public static partial class CatalogValidator
             {
                 errors.Add($"{at} ({model.Id}): maxOutputTokens must be positive");
             }
+            if (model.ReasoningByDefault && (model.Capabilities & (ModelCapabilities.Chat | ModelCapabilities.Reasoning)) != (ModelCapabilities.Chat | ModelCapabilities.Reasoning))
+            {
+                errors.Add($"{at} ({model.Id}): reasoningByDefault needs the capabilities chat and reasoning");
+            }
             CheckSell(model.Sell, $"{at} ({model.Id}).sell", errors);
         }
 
@@ -112,6 +116,14 @@ public static partial class CatalogValidator
                 {
                     errors.Add($"{at} ({deployment.Id}): vendor '{via}' of kind anthropic serves no embeddings");
                 }
+            }
+            if (model is { ReasoningByDefault: true } && (deployment.Via is { } other ? vendors.GetValueOrDefault(other) : vendors.GetValueOrDefault(model.Vendor ?? "")) is { } serving
+                && !DeploymentEntry.IsOpenAICompatibleServerAt(serving.Kind, deployment.Endpoint ?? serving.BaseUrl))
+            {
+                // Corridor turns such a model's thinking off with DeepSeek's switch; an upstream that does not read it would reason anyway.
+                errors.Add($"{at} ({deployment.Id}): model '{model.Id}' reasons by default, and Corridor can turn its thinking off only at an "
+                    + "OpenAI-compatible server other than OpenAI's own API (an openai-kind vendor elsewhere than api.openai.com, such as DeepSeek), "
+                    + $"which reads the switch thinking: {{type: disabled}}; vendor '{serving.Id}' is not one");
             }
             if (string.IsNullOrEmpty(deployment.Region) || !RegionPattern().IsMatch(deployment.Region))
             {

@@ -93,7 +93,7 @@ public sealed class CompiledPolicy
         var models = new List<ModelEntry>();
         foreach (var plan in _plansById)
         {
-            var input = new DecisionInput(tenant, null, new RequestFeatures(plan.Model.Id), time);
+            var input = new DecisionInput(tenant, null, RequestFeatures.Plain(plan.Model.Id), time);
             if (Decide(in input).Allowed)
             {
                 models.Add(plan.Model);
@@ -173,7 +173,7 @@ public sealed class CompiledPolicy
             stripLogprobs = true;
         }
         var stripReasoning = false;
-        if (request.Reasoning && set.Reasoning != StripRule.Allow)
+        if (request.ReasonsOn(plan.Model.Config) && set.Reasoning != StripRule.Allow)
         {
             if (set.Reasoning == StripRule.Deny)
             {
@@ -206,6 +206,13 @@ public sealed class CompiledPolicy
         }
         return new Decision(DecisionReason.Allowed, Version, deployments, new Restrictions(maxTokens, newN, stripLogprobs, stripReasoning));
     }
+
+    /// <summary>
+    /// Whether <paramref name="request"/> reasons on the model it names (<see cref="RequestFeatures.ReasonsOn"/>), as its
+    /// decision judged it; what it asked for when the model is not in the policy's catalog.
+    /// </summary>
+    public bool Reasons(in RequestFeatures request) =>
+        request.Model is not null && _plans.TryGetValue(request.Model, out var plan) ? request.ReasonsOn(plan.Model.Config) : request.Reasoning;
 
     private Decision Deny(DecisionReason reason, int rule = -1, PolicyFeature feature = PolicyFeature.None) =>
         new(reason, Version, feature: feature, ruleId: rule >= 0 ? _rules[rule].Id : null);
@@ -260,14 +267,14 @@ public sealed class CompiledPolicy
                     var mask = country >= 0 && controlling >= 0 ? rule.RegionsFor(country) & rule.RegionsFor(controlling) : 0UL;
                     regions = [.. _regionNames.Where((_, i) => (mask & (1UL << i)) != 0)];
                 }
-                outcome |= FeatureOutcome(rule.Features, request);
+                outcome |= FeatureOutcome(rule.Features, request, request.ReasonsOn(plan.Model.Config));
             }
             trace.Add(new RuleTraceEntry(rule.Index, rule.Id, outcome, regions));
         }
         return trace;
     }
 
-    private static RuleOutcome FeatureOutcome(FeatureRules features, RequestFeatures request)
+    private static RuleOutcome FeatureOutcome(FeatureRules features, RequestFeatures request, bool reasons)
     {
         var outcome = RuleOutcome.None;
         if (request.Stream && features.Stream == AllowRule.Deny || request.Batch && features.Batch == AllowRule.Deny)
@@ -275,7 +282,7 @@ public sealed class CompiledPolicy
             outcome |= RuleOutcome.FeatureRefused;
         }
         outcome |= StripOutcome(request.Logprobs, features.Logprobs);
-        outcome |= StripOutcome(request.Reasoning, features.Reasoning);
+        outcome |= StripOutcome(reasons, features.Reasoning);
         if (features.MaxN is { } maxN && (request.N ?? 1) > maxN.Limit)
         {
             outcome |= maxN.Mode == LimitMode.Refuse ? RuleOutcome.FeatureRefused : RuleOutcome.RequestRewritten;

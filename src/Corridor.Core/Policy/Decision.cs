@@ -220,10 +220,30 @@ public readonly record struct DecisionTenant(
 /// <see cref="N"/> and <see cref="MaxTokens"/> are null when not given (<c>max_completion_tokens</c> counts as max_tokens);
 /// <see cref="Reasoning"/> is true when it asks the model to reason (<c>reasoning_effort</c> above <c>minimal</c>, or
 /// <c>thinking</c> other than <c>disabled</c>); <see cref="Batch"/> is true for a request of a batch, which the gateway runs
-/// in the background for its key (docs/batches.md).
+/// in the background for its key (docs/batches.md); <see cref="ThinkingOff"/> is true when it turns thinking off
+/// (<c>thinking</c> <c>disabled</c>, or a <c>reasoning_effort</c> of <c>none</c> that Corridor sends as that switch), which a
+/// model that reasons by default needs not to reason (<see cref="ReasonsOn"/>).
 /// </summary>
 public readonly record struct RequestFeatures(string Model, bool Stream = false, bool Logprobs = false, int? N = null, int? MaxTokens = null, bool Reasoning = false,
-    bool Batch = false);
+    bool Batch = false, bool ThinkingOff = false)
+{
+    /// <summary>
+    /// Whether the request, served by <paramref name="model"/>, reasons: when it asks (<see cref="Reasoning"/>), and, for a
+    /// model that reasons by default (<see cref="ModelConfig.ReasoningByDefault"/>), unless it turns thinking off. What a
+    /// policy's <c>reasoning</c> rule and the monitor's throttle judge.
+    /// </summary>
+    public bool ReasonsOn(ModelConfig model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.ReasoningByDefault ? !ThinkingOff : Reasoning;
+    }
+
+    /// <summary>
+    /// A request for <paramref name="model"/> asking for no feature, reasoning a model does by default included: whether a
+    /// tenant may use the model at all (<c>/v1/models</c>, a batch's model, a token count, which asks for no output).
+    /// </summary>
+    public static RequestFeatures Plain(string model) => new(model, ThinkingOff: true);
+}
 
 /// <summary>Everything a decision depends on besides the compiled policy and catalog.</summary>
 public readonly record struct DecisionInput(DecisionTenant Tenant, string? KeyId, RequestFeatures Request, DateTimeOffset Time)

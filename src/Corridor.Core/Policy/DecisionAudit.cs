@@ -17,14 +17,19 @@ public sealed record DecisionToAudit(string DecisionId, string RequestId, Decisi
     public AuditEntry ToEntry()
     {
         var input = Input;
-        return DecisionAudit.Entry(DecisionId, RequestId, input, Policy.Decide(in input, trace: true), Time);
+        return DecisionAudit.Entry(DecisionId, RequestId, input, Policy.Decide(in input, trace: true), Time, Policy.Reasons(input.Request));
     }
 }
 
 /// <summary>The audit record of one decision: its input, outcome, the serving options it allowed and the rule trace.</summary>
 public static class DecisionAudit
 {
-    public static AuditEntry Entry(string decisionId, string requestId, DecisionInput input, Decision decision, DateTimeOffset time)
+    /// <summary>
+    /// The record. <paramref name="reasons"/>: whether the request reasons on its model, which the decision judged
+    /// (<see cref="RequestFeatures.ReasonsOn"/>: what it asked for, or, on a model that reasons by default, that it did not
+    /// turn thinking off).
+    /// </summary>
+    public static AuditEntry Entry(string decisionId, string requestId, DecisionInput input, Decision decision, DateTimeOffset time, bool reasons)
     {
         var request = input.Request;
         var tenant = input.Tenant;
@@ -42,7 +47,11 @@ public static class DecisionAudit
             json.WriteString("model", request.Model);
             json.WriteBoolean("stream", request.Stream);
             json.WriteBoolean("logprobs", request.Logprobs);
-            json.WriteBoolean("reasoning", request.Reasoning);
+            json.WriteBoolean("reasoning", reasons);
+            if (request.ThinkingOff)
+            {
+                json.WriteBoolean("thinking_off", true);
+            }
             if (request.Batch)
             {
                 json.WriteBoolean("batch", true);

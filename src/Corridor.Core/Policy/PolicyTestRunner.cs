@@ -62,7 +62,7 @@ public static class PolicyTestFile
     private static readonly string[] FileKeys = ["at", "cases"];
     private static readonly string[] CaseKeys = ["name", "at", "tenant", "request", "expect"];
     private static readonly string[] TenantKeys = ["id", "country", "controlling_country", "entity_type", "tier", "verification_expires", "denied_party"];
-    private static readonly string[] RequestKeys = ["model", "stream", "logprobs", "reasoning", "batch", "n", "max_tokens"];
+    private static readonly string[] RequestKeys = ["model", "stream", "logprobs", "reasoning", "thinking_off", "batch", "n", "max_tokens"];
     private static readonly string[] ExpectKeys =
         ["outcome", "reason", "rule", "feature", "first_region", "regions", "deployments", "restrictions", "max_tokens", "n", "strip_logprobs", "strip_reasoning"];
 
@@ -212,7 +212,8 @@ public static class PolicyTestFile
                 Child(mapping, "n") is { } n ? Integer(n, Join(path, "n")) : null,
                 Child(mapping, "max_tokens") is { } maxTokens ? Integer(maxTokens, Join(path, "max_tokens")) : null,
                 Bool(mapping, path, "reasoning") ?? false,
-                Bool(mapping, path, "batch") ?? false);
+                Bool(mapping, path, "batch") ?? false,
+                Bool(mapping, path, "thinking_off") ?? false);
             return model is null ? null : request;
         }
 

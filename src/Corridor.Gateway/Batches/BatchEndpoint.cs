@@ -131,7 +131,7 @@ internal sealed class BatchEndpoint(Authenticator authenticator, Admitter admitt
             {
                 continue;
             }
-            var decision = policy.Decide(DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id, new RequestFeatures(entry.Id, Batch: true), now));
+            var decision = policy.Decide(DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id, RequestFeatures.Plain(entry.Id) with { Batch = true }, now));
             if (decision.Feature == PolicyFeature.Batch)
             {
                 return new GatewayError(ErrorKind.PermissionDenied,

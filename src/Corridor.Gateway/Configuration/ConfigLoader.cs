@@ -499,6 +499,7 @@ public static class ConfigLoader
                 Int(s, "maxOutputTokens"))
             {
                 Sell = Sell(s),
+                ReasoningByDefault = Bool(s, "reasoningByDefault") ?? false,
             };
 
             ModelCapabilities Unknown(IConfigurationSection item)

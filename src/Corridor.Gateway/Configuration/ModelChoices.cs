@@ -55,9 +55,13 @@ internal sealed class ModelChoice
     public ModelChoice(IReadOnlyList<ModelEntry> models)
     {
         _models = models;
+        ReasonsByDefault = models.Any(m => m.Config.ReasoningByDefault);
         For(ModelCapabilities.Chat);
         For(ModelCapabilities.Embeddings);
     }
+
+    /// <summary>Whether a model of the choice reasons unless a request turns its thinking off (<see cref="ModelConfig.ReasoningByDefault"/>).</summary>
+    public bool ReasonsByDefault { get; }
 
     /// <summary>The models that have every one of <paramref name="needs"/>, in order, with their deployments and output bound.</summary>
     public CapableModels For(ModelCapabilities needs)

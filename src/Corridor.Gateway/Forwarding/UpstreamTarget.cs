@@ -46,11 +46,8 @@ internal sealed class UpstreamTarget
             _chat = new Uri($"{baseUrl}/chat/completions");
             _embeddings = new Uri($"{baseUrl}/embeddings");
         }
-        // OpenAI's own API (and Azure's) has no place for reasoning in a message, and its models return none as text: at
-        // api.openai.com, or a region's host of it (eu.api.openai.com, for data residency).
-        TakesReasoningContent = kind == VendorKind.OpenAI && !string.Equals(_chat.Host, OpenAIHost, StringComparison.OrdinalIgnoreCase)
-            && !_chat.Host.EndsWith("." + OpenAIHost, StringComparison.OrdinalIgnoreCase);
-        TakesThinkingSwitch = TakesReasoningContent && deployment.Model.Capabilities.HasFlag(ModelCapabilities.Reasoning);
+        TakesReasoningContent = deployment.IsOpenAICompatibleServer;
+        TakesThinkingSwitch = deployment.ReadsThinkingSwitch;
         AnthropicVersion = deployment.Vendor.ApiVersion ?? "2023-06-01";
         Endpoint = UpstreamEndpoint.Of(_chat);
         _chatHead = Head(_chat);
@@ -67,18 +64,18 @@ internal sealed class UpstreamTarget
 
     /// <summary>
     /// Whether the upstream takes an assistant message's reasoning back as <c>reasoning_content</c>: an <c>openai</c>-kind
-    /// vendor other than OpenAI itself (DeepSeek, which wants it back within a tool loop; vLLM and other servers).
+    /// vendor other than OpenAI itself (DeepSeek, which wants it back within a tool loop; vLLM and other servers;
+    /// <see cref="DeploymentEntry.IsOpenAICompatibleServer"/>).
     /// </summary>
     public bool TakesReasoningContent { get; }
 
     /// <summary>
     /// Whether an Anthropic client's <c>thinking</c> switch goes to the upstream as DeepSeek's thinking mode reads it
     /// (<c>{"thinking":{"type":"enabled|disabled"}}</c>): an upstream that <see cref="TakesReasoningContent"/> serving a model
-    /// the catalog says reasons. A model without <c>reasoning</c> gets no such field, which a strict server could refuse.
+    /// the catalog says reasons (<see cref="DeploymentEntry.ReadsThinkingSwitch"/>). A model without <c>reasoning</c> gets no
+    /// such field, which a strict server could refuse.
     /// </summary>
     public bool TakesThinkingSwitch { get; }
-
-    private const string OpenAIHost = "api.openai.com";
 
     /// <summary>Where this deployment's connections go.</summary>
     public UpstreamEndpoint Endpoint { get; }

@@ -54,13 +54,17 @@ internal sealed class ClientRequest : IDisposable
     /// <summary>The part of <see cref="Needs"/> the body's fields ask for: tools, images and documents.</summary>
     public ModelCapabilities ContentNeeds { get; set; }
 
+    /// <summary>The body switches thinking off: a <c>thinking</c> of type <c>disabled</c> (docs/policy.md).</summary>
+    public bool ThinkingOff { get; set; }
+
     /// <summary>
-    /// The reasoning the client asked for was stripped (a policy's <c>strip</c>, the monitor's throttle) and nothing in the body
-    /// switches it off: an upstream that thinks by default and reads the thinking switch
+    /// Nothing in the body switches thinking off, and Corridor does: the reasoning the client asked for (or that its model does
+    /// by default) was stripped (a policy's <c>strip</c>, the monitor's throttle), or the client asked for a
+    /// <c>reasoning_effort</c> of <c>none</c>. An upstream that thinks by default and reads the thinking switch
     /// (<see cref="Forwarding.UpstreamTarget.TakesThinkingSwitch"/>, DeepSeek) is sent <c>thinking: disabled</c>, so the
-    /// request is served, and billed, without the reasoning it was refused.
+    /// request is served, and billed, without the reasoning it was refused or did not want.
     /// </summary>
-    public bool TurnsThinkingOff { get; init; }
+    public bool TurnsThinkingOff { get; set; }
 
     /// <summary>The request this one was rewritten from (restrictions, throttling), kept for the monitor; null for the client's own.</summary>
     public ClientRequest? RewrittenFrom { get; init; }
@@ -68,7 +72,7 @@ internal sealed class ClientRequest : IDisposable
     /// <summary>The body as the client sent it, before any rewrite.</summary>
     public ClientRequest Original => RewrittenFrom?.Original ?? this;
     /// <summary>What policy decides on for this request to <paramref name="model"/>.</summary>
-    public RequestFeatures Features(string model) => new(model, Stream, Logprobs, N, MaxTokens, Reasoning);
+    public RequestFeatures Features(string model) => new(model, Stream, Logprobs, N, MaxTokens, Reasoning, ThinkingOff: ThinkingOff || TurnsThinkingOff);
 
     /// <summary>A copy in a pooled buffer of its own, for work that outlives this request (shadow evaluation).</summary>
     public ClientRequest Copy()
@@ -87,6 +91,7 @@ internal sealed class ClientRequest : IDisposable
             Reasoning = Reasoning,
             MaxTokens = MaxTokens,
             ContentNeeds = ContentNeeds,
+            ThinkingOff = ThinkingOff,
             TurnsThinkingOff = TurnsThinkingOff,
         };
     }

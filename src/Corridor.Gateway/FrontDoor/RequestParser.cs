@@ -44,6 +44,8 @@ internal static class RequestParser
         var seen = 0;
         int? maxTokens = null;
         int? maxCompletionTokens = null;
+        var effortNone = false;
+        var thinkingSent = false;
         Span<byte> unescaped = stackalloc byte[MaxEscapedName];
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -190,9 +192,12 @@ internal static class RequestParser
                     return GatewayError.Invalid("'reasoning_effort' must be a string.", "reasoning_effort");
                 }
                 request.Reasoning |= EffortAsksToReason(in reader);
+                effortNone = reader.ValueTextEquals("none"u8);
             }
             else if (field == Field.Thinking)
             {
+                // Even a null one: the body then has the name Corridor would otherwise add (below).
+                thinkingSent = true;
                 if (reader.TokenType == JsonTokenType.Null)
                 {
                     continue;
@@ -208,6 +213,7 @@ internal static class RequestParser
                     return thinkingError;
                 }
                 request.Reasoning |= asks;
+                request.ThinkingOff = !asks;
             }
             else if (field == Field.ChatTemplateKwargs)
             {
@@ -264,6 +270,8 @@ internal static class RequestParser
             return GatewayError.Invalid("'max_tokens' and 'max_completion_tokens' differ; send one of them.", "max_completion_tokens");
         }
         request.MaxTokens = maxCompletionTokens ?? maxTokens;
+        // An effort of none asks for no reasoning; DeepSeek's chat API knows no such effort and thinks unless switched off.
+        request.TurnsThinkingOff |= effortNone && !thinkingSent;
         var sawModel = Saw(seen, Field.Model);
         var sawMessages = Saw(seen, Field.Messages);
         var sawInput = Saw(seen, Field.Input);

@@ -94,7 +94,8 @@ internal static class RequestRestrictions
         var buffer = ArrayPool<byte>.Shared.Rent(output.WrittenCount);
         output.WrittenSpan.CopyTo(buffer);
         // The client's own request stays with the rewritten one (and is returned to the pool with it): the monitor observes what was asked.
-        var restricted = new ClientRequest(buffer, output.WrittenCount) { RewrittenFrom = request, TurnsThinkingOff = restrictions.StripReasoning && !thinkingKept };
+        // Thinking turned off by an earlier rewrite (the throttle's, before a policy's) stays off.
+        var restricted = new ClientRequest(buffer, output.WrittenCount) { RewrittenFrom = request, TurnsThinkingOff = (restrictions.StripReasoning || request.TurnsThinkingOff) && !thinkingKept };
         var reparsed = RequestParser.Parse(restricted, operation);
         Debug.Assert(reparsed is null, "A restricted body the front door accepted is accepted again.");
         return restricted;

@@ -1,4 +1,5 @@
 using Corridor.Core.Policy;
+using Corridor.Gateway.Configuration;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
 using Corridor.Monitor.Scoring;
@@ -33,6 +34,13 @@ internal static class Enforcement
     public static bool IsSuspended(MonitorService monitor, string tenantId, string keyId) =>
         monitor.Enabled && monitor.Monitor.GetEnforcement(tenantId, keyId).Level == EnforcementLevel.Suspend;
 
+    /// <summary>
+    /// Whether the request would reason, decided before its model is (an alias may name several): it asks to, or a model of its
+    /// name reasons by default and the request does not turn thinking off (<see cref="RequestFeatures.ReasonsOn"/>).
+    /// </summary>
+    private static bool Reasons(ClientRequest request, ActiveConfig config) =>
+        request.Reasoning || (!request.ThinkingOff && !request.TurnsThinkingOff && config.Models.TryGet(request.Model, out var choice) && choice.ReasonsByDefault);
+
     public static GatewayError? Enforce(CorridorRequestFeature call, MonitorService monitor)
     {
         if (!monitor.Enabled || call.Caller is not { } caller)
@@ -53,7 +61,7 @@ internal static class Enforcement
                     throttle.MaxTokens,
                     request.N > throttle.MaxN ? throttle.MaxN : null,
                     throttle.StripLogprobs && request.Logprobs,
-                    throttle.StripReasoning && request.Reasoning);
+                    throttle.StripReasoning && Reasons(request, call.Config));
                 if (restrictions.MaxTokens is { } cap && request.MaxTokens is { } asked && asked <= cap)
                 {
                     restrictions = restrictions with { MaxTokens = null };

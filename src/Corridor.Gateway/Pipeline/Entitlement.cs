@@ -70,8 +70,9 @@ internal static class Entitlement
         {
             var model = models[i];
             // A count asks for no output: it is decided as a message to the model that asks for no output feature (reasoning
-            // a policy refuses included), so it tells the size of the prompt whatever the body says of the answer.
-            var features = call.Operation == Operation.CountTokens ? new RequestFeatures(model.Id) : asked.Features(model.Id) with { Batch = call.Batch };
+            // a policy refuses included, and reasoning the model does by default), so it tells the size of the prompt whatever
+            // the body says of the answer.
+            var features = call.Operation == Operation.CountTokens ? RequestFeatures.Plain(model.Id) : asked.Features(model.Id) with { Batch = call.Batch };
             var input = DecisionInput.For(call.Caller!.Tenant, call.Caller.Key.Id, features, now);
             var decision = Decide(call.Config, in input, model.Deployments);
             if (decision.Allowed)

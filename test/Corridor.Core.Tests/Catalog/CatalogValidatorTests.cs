@@ -53,6 +53,31 @@ public sealed class CatalogValidatorTests
     }
 
     [Fact]
+    public void ReasoningByDefault_NeedsTheReasoningCapability_AndEveryDeploymentWhereCorridorCanTurnThinkingOff()
+    {
+        var deepSeek = new VendorConfig("deepseek", VendorKind.OpenAI, "https://api.deepseek.com/v1");
+        var thinker = new ModelConfig("deepseek-v4", "deepseek", ModelCapabilities.Chat | ModelCapabilities.Reasoning, 128_000) { ReasoningByDefault = true };
+        CatalogConfig With(ModelConfig model, params DeploymentConfig[] deployments) => Valid() with
+        {
+            Vendors = [.. Valid().Vendors, deepSeek],
+            Models = [.. Valid().Models, model],
+            Deployments = [.. Valid().Deployments, .. deployments],
+        };
+
+        Assert.Empty(CatalogValidator.Validate(With(thinker, new DeploymentConfig("ds-sg", "deepseek-v4", "sg", 1m, 1m))));
+        Assert.Contains(CatalogValidator.Validate(With(thinker with { Capabilities = ModelCapabilities.Chat }, new DeploymentConfig("ds-sg", "deepseek-v4", "sg", 1m, 1m))),
+            e => e.Contains("(deepseek-v4): reasoningByDefault needs the capabilities chat and reasoning", StringComparison.Ordinal));
+        // OpenAI's own API and an Anthropic-kind one do not read DeepSeek's switch: Corridor could not turn the thinking off there.
+        var errors = CatalogValidator.Validate(With(thinker,
+            new DeploymentConfig("ds-sg", "deepseek-v4", "sg", 1m, 1m),
+            new DeploymentConfig("ds-openai", "deepseek-v4", "us-east", 1m, 1m, Endpoint: "https://eu.api.openai.com/v1"),
+            new DeploymentConfig("ds-anthropic", "deepseek-v4", "us-east", 1m, 1m, Via: "anthropic")));
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("deployments[4] (ds-openai): model 'deepseek-v4' reasons by default", StringComparison.Ordinal) && e.Contains("vendor 'deepseek'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("deployments[5] (ds-anthropic):", StringComparison.Ordinal) && e.Contains("vendor 'anthropic' is not one", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Embeddings_OnAnthropicVendor_IsRejected()
     {
         var catalog = Valid() with

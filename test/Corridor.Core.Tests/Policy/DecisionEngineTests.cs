@@ -1,3 +1,4 @@
+using Corridor.Core.Catalog;
 using Corridor.Core.Policy;
 using Corridor.Core.Tenants;
 using static Corridor.Core.Tests.Policy.PolicyFixtures;
@@ -486,6 +487,61 @@ public sealed class DecisionEngineTests
         Assert.Equal(new Restrictions(StripReasoning: true), policy.Decide(Tenant(), request with { Model = "gpt-4.1-mini" }).Restrictions);
     }
 
+    /// <summary>The fixture catalog with deepseek-v4 declared a reasoning model that reasons unless told not to (DeepSeek's thinking mode).</summary>
+    private static Corridor.Core.Catalog.Catalog ReasoningByDefaultCatalog()
+    {
+        var config = PolicyFixtures.CatalogConfig with
+        {
+            Models = [.. PolicyFixtures.CatalogConfig.Models.Select(m => m.Id == "deepseek-v4"
+                ? m with { Capabilities = ModelCapabilities.Chat | ModelCapabilities.Reasoning } with { ReasoningByDefault = true }
+                : m)],
+        };
+        var catalog = Corridor.Core.Catalog.Catalog.TryCreate(config, out var errors);
+        Assert.True(catalog is not null, string.Join("\n", errors));
+        return catalog;
+    }
+
+    private static CompiledPolicy CompileOn(Corridor.Core.Catalog.Catalog catalog, params PolicyRule[] rules)
+    {
+        var policy = CompiledPolicy.TryCreate(new PolicyConfig("test-1", [], rules), catalog, out var errors);
+        Assert.True(policy is not null, string.Join("\n", errors));
+        return policy;
+    }
+
+    [Fact]
+    public void AModelThatReasonsByDefault_IsDecidedAsReasoning_UnlessTheRequestTurnsThinkingOff()
+    {
+        var catalog = ReasoningByDefaultCatalog();
+        var deny = CompileOn(catalog, GrantAll(), new PolicyRule("no-reasoning") { Match = new RuleMatch(Models: ["deepseek-v4"]), Features = new FeatureRules(Reasoning: StripRule.Deny) });
+        var strip = CompileOn(catalog, GrantAll() with { Features = new FeatureRules(Reasoning: StripRule.Strip) });
+        var unasked = new RequestFeatures("deepseek-v4");
+        var off = unasked with { ThinkingOff = true };
+
+        // Asking nothing, the model reasons, so the rule refusing reasoning refuses it (before, it was served, reasoning and all).
+        var input = Input(unasked);
+        var refused = deny.Decide(in input, trace: true);
+        Assert.Equal(DecisionReason.FeatureRestricted, refused.Reason);
+        Assert.Equal(PolicyFeature.Reasoning, refused.Feature);
+        Assert.Equal("no-reasoning", refused.RuleId);
+        Assert.Equal([RuleOutcome.Granted, RuleOutcome.FeatureRefused], refused.Trace.Select(t => t.Outcome));
+        Assert.Equal(DecisionReason.Allowed, deny.Decide(Tenant(), off).Reason);
+        Assert.Equal(new Restrictions(StripReasoning: true), strip.Decide(Tenant(), unasked).Restrictions);
+        Assert.True(strip.Decide(Tenant(), off).Restrictions.IsNone);
+        // Another model is decided on what the request asks, as before, switch or not.
+        Assert.Equal(DecisionReason.Allowed, deny.Decide(Tenant(), new RequestFeatures("gpt-4.1")).Reason);
+        Assert.True(strip.Decide(Tenant(), new RequestFeatures("gpt-4.1", Reasoning: true, ThinkingOff: true)).Restrictions.StripReasoning);
+        // A tenant may still use the model with thinking off: it is listed.
+        Assert.Contains(deny.EntitledModels(Tenant(), Now), m => m.Id == "deepseek-v4");
+        // The audit record says the request reasons, which the refusal is about, and not what it asked.
+        using var details = System.Text.Json.JsonDocument.Parse(new DecisionToAudit("dec_1", "req_1", Input(unasked), deny).ToEntry().Details);
+        Assert.True(details.RootElement.GetProperty("reasoning").GetBoolean());
+        using var offDetails = System.Text.Json.JsonDocument.Parse(new DecisionToAudit("dec_2", "req_2", Input(off), deny).ToEntry().Details);
+        Assert.False(offDetails.RootElement.GetProperty("reasoning").GetBoolean());
+        Assert.True(offDetails.RootElement.GetProperty("thinking_off").GetBoolean());
+
+        static DecisionInput Input(RequestFeatures request) => new(Tenant(), "key-1", request, Now);
+    }
+
     // --- Features ----------------------------------------------------------------------------------
 
     public static TheoryData<FeatureRules, RequestFeatures, DecisionReason, PolicyFeature, Restrictions> FeatureCases() => new()
@@ -708,7 +764,7 @@ public sealed class DecisionEngineTests
 
         var entry = new DecisionToAudit("dec_1", "req_1", input, policy).ToEntry();
 
-        Assert.Equal(DecisionAudit.Entry("dec_1", "req_1", input, policy.Decide(in input, trace: true), Now), entry);
+        Assert.Equal(DecisionAudit.Entry("dec_1", "req_1", input, policy.Decide(in input, trace: true), Now, policy.Reasons(input.Request)), entry);
         Assert.Equal(Now, entry.Time);
         Assert.Equal("dec_1", entry.Subject);
         using var details = System.Text.Json.JsonDocument.Parse(entry.Details);

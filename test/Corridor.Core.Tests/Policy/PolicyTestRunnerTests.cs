@@ -40,6 +40,27 @@ public sealed class PolicyTestRunnerTests
     }
 
     [Fact]
+    public void ACase_MayTurnThinkingOff_AsARequestToAModelThatReasonsByDefault_Does()
+    {
+        var file = PolicyTestFile.Parse("""
+            at: 2025-07-01
+            cases:
+              - name: thinking off
+                tenant: { country: US }
+                request: { model: deepseek-v4, thinking_off: true }
+                expect: { outcome: allow }
+              - name: thinking as the model does
+                tenant: { country: US }
+                request: { model: deepseek-v4 }
+                expect: { outcome: allow }
+            """, "t.yaml");
+
+        Assert.Empty(file.Errors);
+        Assert.True(file.Cases[0].Request.ThinkingOff);
+        Assert.False(file.Cases[1].Request.ThinkingOff);
+    }
+
+    [Fact]
     public void Run_ReturnsEveryMismatch()
     {
         var file = PolicyTestFile.Parse("""

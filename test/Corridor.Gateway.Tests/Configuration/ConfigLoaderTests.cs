@@ -538,6 +538,8 @@ public sealed class ConfigLoaderTests
         var result = ConfigLoader.Load(path);
 
         Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        // DeepSeek's thinking mode is on unless a request switches it off.
+        Assert.Equal(["deepseek-v4"], result.Config!.Catalog.Models.Where(m => m.ReasoningByDefault).Select(m => m.Id));
     }
 
     private static string RepositoryRoot()

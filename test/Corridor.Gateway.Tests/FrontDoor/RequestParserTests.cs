@@ -82,6 +82,26 @@ public sealed class RequestParserTests
     }
 
     [Theory]
+    [InlineData(""","thinking":{"type":"disabled"}""", true, false)]
+    [InlineData(",\"reasoning_effort\":\"none\"", true, true)]
+    [InlineData(",\"reasoning_effort\":\"n\\u006fne\"", true, true)]
+    [InlineData(""","reasoning_effort":"none","thinking":{"type":"disabled"}""", true, false)]
+    [InlineData(""","reasoning_effort":"none","thinking":{"type":"enabled"}""", false, false)]
+    [InlineData(""","reasoning_effort":"none","thinking":null""", false, false)]
+    [InlineData(",\"reasoning_effort\":\"minimal\"", false, false)]
+    [InlineData(""","thinking":{"type":"enabled"}""", false, false)]
+    [InlineData(""","chat_template_kwargs":{"enable_thinking":false}""", false, false)]
+    [InlineData("", false, false)]
+    public void ThinkingDisabled_OrAnEffortOfNone_TurnsThinkingOff_TheEffortBySendingTheSwitch(string fields, bool off, bool corridorSendsTheSwitch)
+    {
+        using var request = Request("""{"model":"m","max_tokens":4096,"messages":[{"role":"user","content":"hi"}]""" + fields + "}");
+
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+        Assert.Equal(off, request.Features("m").ThinkingOff);
+        Assert.Equal(corridorSendsTheSwitch, request.TurnsThinkingOff);
+    }
+
+    [Theory]
     // OpenAI chat: an image or a file part of a message.
     [InlineData("""[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]""", true)]
     [InlineData("""[{"role":"user","content":[{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0=","filename":"a.pdf"}}]}]""", true)]

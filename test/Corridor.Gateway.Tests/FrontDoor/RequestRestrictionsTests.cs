@@ -39,6 +39,18 @@ public sealed class RequestRestrictionsTests
     }
 
     [Fact]
+    public void ThinkingTurnedOff_ByOneRewrite_StaysOff_ThroughTheNext()
+    {
+        // The monitor's throttle strips reasoning; a policy then caps max_tokens on the throttled request.
+        var (_, _, throttled) = Restrict("""{"model":"a","messages":[],"reasoning_effort":"high"}""", new(StripReasoning: true));
+        using var capped = RequestRestrictions.Apply(throttled, new(MaxTokens: 50), Operation.ChatCompletions);
+
+        Assert.True(throttled.TurnsThinkingOff);
+        Assert.True(capped.TurnsThinkingOff);
+        Assert.True(capped.Features("a").ThinkingOff);
+    }
+
+    [Fact]
     public void TheCap_LowersEveryMaxTokensField_AndIsAddedWhenThereIsNone()
     {
         var (both, _, bothRequest) = Restrict("""{"model":"a","messages":[],"max_tokens":1000,"max_completion_tokens":1000}""", new(MaxTokens: 50));
