@@ -168,14 +168,10 @@ internal sealed partial class BatchRunner(
             {
                 LogBatchRunFailed(e);
             }
-            try
-            {
-                await wake.WaitAsync(IdlePoll, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            // The poll is on the gateway's clock, as every wait of the runner.
+            using var poll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            await Task.WhenAny(wake.WaitAsync(poll.Token), Task.Delay(IdlePoll, time, poll.Token));
+            await poll.CancelAsync();
         }
     }
 
