@@ -73,6 +73,12 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
     public int Count => _snapshot.Keys.Count;
 
     /// <summary>
+    /// Raised after a reload that found a key refused (revoked, or expired) that the cache held usable before, or did not
+    /// hold: work done later on its behalf (a batch) can stop at once rather than at its next look. Handlers must be quick.
+    /// </summary>
+    public event Action? KeysRefused;
+
+    /// <summary>
     /// True once the store has not answered a refresh for longer than the grace period (<see cref="StorageOptions.UnavailableGrace"/>):
     /// the cached keys may then be stale (a revocation unseen), so the gateway refuses requests instead of serving from them.
     /// </summary>
@@ -161,13 +167,32 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
                     };
                 }
             }
+            var previous = _snapshot;
             _snapshot = new Snapshot(revision, byHash.ToFrozenDictionary(StringComparer.Ordinal));
             Interlocked.Exchange(ref _reachedAtTicks, time.GetUtcNow().UtcTicks);
+            if (KeysRefused is { } refused && RefusesMore(previous, _snapshot, time.GetUtcNow()))
+            {
+                refused();
+            }
         }
         finally
         {
             _reloadGate.Release();
         }
+    }
+
+    /// <summary>Whether <paramref name="next"/> refuses a key that <paramref name="previous"/> did not (usable there, or not held).</summary>
+    private static bool RefusesMore(Snapshot previous, Snapshot next, DateTimeOffset now)
+    {
+        foreach (var (id, key) in next.ById)
+        {
+            if (Authenticator.Refusal(key.Key, now) is not null
+                && (!previous.ById.TryGetValue(id, out var before) || Authenticator.Refusal(before.Key, now) is null))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Writes last-used times gathered since the previous call.</summary>

@@ -58,18 +58,24 @@ internal sealed partial class BatchRunner(
     /// <summary>A batch was made or cancelled here: look for work (and for batches to end) now rather than at the next poll.</summary>
     public void Wake()
     {
-        foreach (var wake in (ReadOnlySpan<SemaphoreSlim>)[_wake, _wakeSweep])
+        Release(_wake);
+        Release(_wakeSweep);
+    }
+
+    /// <summary>A key was refused or suspended (the key cache or the monitor learnt it): look for batches to end now.</summary>
+    private void WakeSweep() => Release(_wakeSweep);
+
+    private static void Release(SemaphoreSlim wake)
+    {
+        try
         {
-            try
+            if (wake.CurrentCount == 0)
             {
-                if (wake.CurrentCount == 0)
-                {
-                    wake.Release();
-                }
+                wake.Release();
             }
-            catch (SemaphoreFullException)
-            {
-            }
+        }
+        catch (SemaphoreFullException)
+        {
         }
     }
 
@@ -77,11 +83,26 @@ internal sealed partial class BatchRunner(
     /// <see cref="BatchOptions.Parallel"/> workers, each claiming and running one batch at a time under a name of its own, so
     /// one tenant's long batch does not hold every other tenant's back; and the sweep, which ends the batches due to end
     /// (cancelled, past their completion window, or their key refused) that no live worker holds, though every worker is busy.
+    /// The sweep runs at once when the key cache learns of a key refused or the monitor of a suspension, so a batch no worker
+    /// holds ends when this gateway knows, not at the next poll; the poll remains for what no one announces (a completion
+    /// window or a key's expiry passing).
     /// </summary>
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, options.Parallel)
-            .Select(i => Task.Run(() => LoopAsync($"{_gateway}/{i}", _wake, WorkOnceAsync, stoppingToken), CancellationToken.None))
-            .Append(Task.Run(() => LoopAsync($"{_gateway}/sweep", _wakeSweep, SweepOnceAsync, stoppingToken), CancellationToken.None)));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        keys.KeysRefused += WakeSweep;
+        monitor.Suspended += WakeSweep;
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, options.Parallel)
+                .Select(i => Task.Run(() => LoopAsync($"{_gateway}/{i}", _wake, WorkOnceAsync, stoppingToken), CancellationToken.None))
+                .Append(Task.Run(() => LoopAsync($"{_gateway}/sweep", _wakeSweep, SweepOnceAsync, stoppingToken), CancellationToken.None)));
+        }
+        finally
+        {
+            keys.KeysRefused -= WakeSweep;
+            monitor.Suspended -= WakeSweep;
+        }
+    }
 
     /// <summary>Claims the oldest batch no one holds and runs it; false when there is none.</summary>
     private async Task<bool> WorkOnceAsync(string owner, CancellationToken stoppingToken)

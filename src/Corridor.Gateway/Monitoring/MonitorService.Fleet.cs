@@ -139,6 +139,7 @@ internal sealed partial class MonitorService
             {
                 // Replicas' batches interleave by arrival at the database; the monitor's cadence evidence wants event time.
                 taken = await _lease.TakeAsync(FleetBatch, cancellationToken);
+                var suspensions = Volatile.Read(ref _suspensions);
                 foreach (var observation in taken.OrderBy(o => o.At))
                 {
                     if (FeatureCodec.TryDecode(observation.Features, out var features))
@@ -151,6 +152,8 @@ internal sealed partial class MonitorService
                         Interlocked.Increment(ref _failures);
                     }
                 }
+
+                AnnounceSuspensions(suspensions);
             }
             while (taken.Count == FleetBatch && !cancellationToken.IsCancellationRequested);
         }
@@ -213,6 +216,11 @@ internal sealed partial class MonitorService
                     && Monitor.Restore(subject, level, record.UpdatedAt, MembersOf(record)))
                 {
                     _followed[subject] = (level, members);
+                    if (level == EnforcementLevel.Suspend)
+                    {
+                        // Not published to the sink (Restore): counted here, and announced once the pins are read too (SyncPins).
+                        Interlocked.Increment(ref _suspensions);
+                    }
                 }
             }
 

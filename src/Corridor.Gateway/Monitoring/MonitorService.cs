@@ -54,6 +54,9 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     private bool _pinsBeyondRoom;
     private long _failures;
 
+    // Suspensions made here so far (of keys, tenants and clusters), counted as the monitor makes them: see AnnounceSuspensions.
+    private int _suspensions;
+
     public MonitorService(ICorridorStore store, GatewayState state, TimeProvider time, ILogger<MonitorService> logger, StopDeadline? stop = null)
         : this(store, state, time, logger, pendingLevelChanges: 16_384, stop: stop)
     {
@@ -75,14 +78,42 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         _settings = state.Active.Config.Monitor;
         Monitor = new DistillationMonitor(_settings.Scoring, this);
         _fleet = _settings.Enabled ? fleet ?? FleetObservations.For(store) : null;
-        Pump = _fleet is null ? new ObservationPump(Monitor, time: time) : new ObservationPump(Ship, time: time);
+        Pump = _fleet is null ? new ObservationPump(ObserveHere, time: time) : new ObservationPump(Ship, time: time);
     }
+
+    /// <summary>
+    /// Raised once a key, a tenant or a cluster is suspended here (by the scores, a pin made here or read from the store, or, on
+    /// a replica that follows the fleet's, a level read from the store), when the suspension is in force: work done on a key's
+    /// behalf (a batch) can stop at once rather than at its next look. Handlers must be quick.
+    /// </summary>
+    public event Action? Suspended;
 
     public DistillationMonitor Monitor { get; }
 
     public ObservationPump Pump { get; }
 
     public bool Enabled => _settings.Enabled;
+
+    private void ObserveHere(in RequestFeatures features)
+    {
+        var suspensions = Volatile.Read(ref _suspensions);
+        Monitor.Observe(features);
+        AnnounceSuspensions(suspensions);
+    }
+
+    /// <summary>
+    /// Raises <see cref="Suspended"/> when a suspension was made since <paramref name="before"/> (the count read before a call
+    /// of the monitor that may make one), once that call has returned: not from the sink, since a cluster's level reaches its
+    /// members only after the sink hears of its change (<see cref="DistillationMonitor"/> publishes cluster levels last). A
+    /// suspension made by another thread meanwhile is announced by that thread too, after its own call.
+    /// </summary>
+    private void AnnounceSuspensions(int before)
+    {
+        if (Volatile.Read(ref _suspensions) != before)
+        {
+            Suspended?.Invoke();
+        }
+    }
 
     /// <summary>Failures in the gateway's monitoring (observation, background work, the monitor itself).</summary>
     public long Failures => Interlocked.Read(ref _failures) + Monitor.Stats.Failures;
@@ -178,6 +209,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
     /// </summary>
     public void ApplyPin(SubjectRef subject, EnforcementLevel? level, string actor, string? note, DateTimeOffset at, EnforcementRecord? stored = null)
     {
+        var suspensions = Volatile.Read(ref _suspensions);
         lock (_appliedPins)
         {
             _appliedAt[subject] = _time.GetTimestamp();
@@ -193,6 +225,8 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
                 Monitor.Unpin(subject, actor, note, at);
             }
         }
+
+        AnnounceSuspensions(suspensions);
     }
 
     /// <summary>
@@ -210,7 +244,9 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
         // In a fleet, only the replica that scores the fleet's traffic moves levels; the others follow the store.
         if (Scores)
         {
+            var suspensions = Volatile.Read(ref _suspensions);
             Monitor.Tick(_time.GetUtcNow());
+            AnnounceSuspensions(suspensions);
         }
 
         await Guard("tick", () => InTurnAsync(_tickGate, StoreRoundAsync, StoreDeadline.Timeout, cancellationToken));
@@ -252,6 +288,11 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
     void IMonitorSink.LevelChanged(LevelChange change)
     {
+        if (change.To == EnforcementLevel.Suspend)
+        {
+            Interlocked.Increment(ref _suspensions);
+        }
+
         // Pins are stored and audited by whoever made them; the monitor's own changes are recorded here (in a fleet, only
         // by the replica that scores it).
         if (change.Cause == LevelChangeCause.Automatic && Scores && _levelChanges.Add(change) && !_merging)
@@ -418,6 +459,7 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
     private void SyncPins(IReadOnlyList<EnforcementRecord> stored, long readAt)
     {
+        var suspensions = Volatile.Read(ref _suspensions);
         if (!Scores)
         {
             FollowLevels(stored);
@@ -481,6 +523,8 @@ internal sealed partial class MonitorService : BackgroundService, IMonitorSink
 
             _pinsBeyondRoom = beyondRoom;
         }
+
+        AnnounceSuspensions(suspensions);
     }
 
     /// <summary>Adds score points to active cases' timelines, applies example retention, and notes which callers' examples are wanted.</summary>

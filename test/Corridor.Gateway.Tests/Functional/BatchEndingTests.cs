@@ -204,19 +204,11 @@ public abstract class BatchEndingContract<TFixture>(TFixture fixture)
         await AssertNothingRunAsync("batch-expired-unclaimed");
     }
 
-    /// <summary>A tenant with two keys: the one its batches run as (its id and secret), and another to read them with.</summary>
-    private async Task<(string KeyId, string Secret, string Reader)> TenantWithTwoKeysAsync(string tenant)
-    {
-        var secret = await Live.AddTenantWithKeyAsync(tenant, "SG").WithTimeout();
-        var keyId = (await Live.Store.ListKeysAsync(tenant, CancellationToken.None).WithTimeout()).Single().Id;
-        return (keyId, secret, await Live.AddTenantWithKeyAsync(tenant, "SG").WithTimeout());
-    }
-
     [Fact]
     public async Task AnOpenAIBatchWhoseKeyIsRevoked_ThatNoWorkerHolds_FailsAtOnce_NamingTheRevocation_WithNothingRun()
     {
         await fixture.HoldTheWorkerAsync().WithTimeout();
-        var (keyId, secret, reader) = await TenantWithTwoKeysAsync("batch-key-revoked-unclaimed");
+        var (keyId, secret, reader) = await FailedBatches.TenantWithTwoKeysAsync(Live, "batch-key-revoked-unclaimed");
         var id = await FailedBatches.CreateOpenAIBatchAsync(Live, secret, 3);
 
         using (var admin = fixture.Admin())
@@ -234,7 +226,7 @@ public abstract class BatchEndingContract<TFixture>(TFixture fixture)
     public async Task AMessageBatchWhoseKeyIsSuspended_ThatNoWorkerHolds_EndsAtOnce_EveryRequestErroredWithTheSuspension()
     {
         await fixture.HoldTheWorkerAsync().WithTimeout();
-        var (keyId, secret, reader) = await TenantWithTwoKeysAsync("batch-suspended-unclaimed");
+        var (keyId, secret, reader) = await FailedBatches.TenantWithTwoKeysAsync(Live, "batch-suspended-unclaimed");
         var created = await Live.Anthropic(secret).Messages.Batches.Create(Asks(2)).WithTimeout();
 
         using (var admin = fixture.Admin())
@@ -290,6 +282,14 @@ public abstract class BatchEndingContract<TFixture>(TFixture fixture)
 /// <summary>What an OpenAI batch that could not run looks like (docs/batches.md, "Key revoked or suspended").</summary>
 internal static class FailedBatches
 {
+    /// <summary>A tenant with two keys: the one its batches run as (its id and secret), and another to read them with.</summary>
+    public static async Task<(string KeyId, string Secret, string Reader)> TenantWithTwoKeysAsync(LiveGateway live, string tenant)
+    {
+        var secret = await live.AddTenantWithKeyAsync(tenant, "SG").WithTimeout();
+        var keyId = (await live.Store.ListKeysAsync(tenant, CancellationToken.None).WithTimeout()).Single().Id;
+        return (keyId, secret, await live.AddTenantWithKeyAsync(tenant, "SG").WithTimeout());
+    }
+
     /// <summary>An OpenAI batch of <paramref name="count"/> requests made with the official SDK, as <paramref name="secret"/>'s; its id.</summary>
     public static async Task<string> CreateOpenAIBatchAsync(LiveGateway live, string secret, int count)
     {
@@ -349,5 +349,101 @@ public sealed class BatchKeyExpiryTests(FakeClockOneWorkerBatchGatewayFixture fi
         Assert.Equal(BatchStates.InProgress, held.State);
         await Live.Gateway.FlushLedgerAsync(CancellationToken.None).WithTimeout();
         Assert.DoesNotContain(await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync(), r => r.TenantId == Tenant);
+    }
+}
+
+/// <summary>
+/// A batch that no worker holds ends as soon as the gateway learns that its key was revoked or suspended (docs/batches.md,
+/// "Neither waits for a worker"): what the key cache or the monitor learns wakes the sweep. The fake clock moves no further
+/// than a reload of the key cache or of the pins needs, never as far as the sweep's own poll
+/// (<see cref="Corridor.Gateway.Batches.BatchRunner.IdlePoll"/>), so only that wake can end the batch. SQLite only:
+/// with PostgreSQL a request under a rate limit waits for the fleet's allowance on the gateway's clock (Admitter), so on a
+/// clock that does not move the batch that holds the worker is never made.
+/// </summary>
+public sealed class BatchSweepWakeTests(FakeClockOneWorkerBatchGatewayFixture fixture) : IClassFixture<FakeClockOneWorkerBatchGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    /// <summary>The OpenAI batch, read with <paramref name="reader"/>, once it is no longer in progress.</summary>
+    private async Task<JsonElement> EndedAsync(string reader, string id)
+    {
+        using var http = Live.Http(reader);
+        JsonElement batch = default;
+        await TestTimeouts.UntilAsync(async () => (batch = await http.GetFromJsonAsync<JsonElement>($"/v1/batches/{id}")).GetProperty("status").GetString() != "in_progress");
+        return batch;
+    }
+
+    /// <summary>What a test then checks: nothing of the tenant was run, and the only worker still runs the batch that holds it.</summary>
+    private async Task AssertEndedBySweepAsync(string tenant)
+    {
+        var held = Assert.Single((await Live.Store.ListBatchesAsync("batch-holds-the-worker", BatchApi.OpenAI, null, null, 10, CancellationToken.None).WithTimeout())!);
+        Assert.Equal(BatchStates.InProgress, held.State);
+        await Live.Gateway.FlushLedgerAsync(CancellationToken.None).WithTimeout();
+        Assert.DoesNotContain(await Live.Store.ReadLedgerAsync(null, null, CancellationToken.None).ToListWithTimeoutAsync(), r => r.TenantId == tenant);
+    }
+
+    [Fact]
+    public async Task ABatchWhoseKeyIsRevokedThroughTheAdminApi_Fails_WithoutWaitingForTheSweepsPoll()
+    {
+        await fixture.HoldTheWorkerAsync().WithTimeout();
+        const string Tenant = "wake-revoked";
+        var (keyId, secret, reader) = await FailedBatches.TenantWithTwoKeysAsync(Live, Tenant);
+        var id = await FailedBatches.CreateOpenAIBatchAsync(Live, secret, 2);
+
+        using (var admin = fixture.Admin())
+        {
+            using var revoked = await admin.PostAsync($"/admin/keys/{keyId}/revoke", null).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        }
+
+        await FailedBatches.AssertFailedAsync(Live, reader, await EndedAsync(reader, id), 2, "invalid_api_key", "This API key has been revoked.");
+        await AssertEndedBySweepAsync(Tenant);
+    }
+
+    [Fact]
+    public async Task ABatchWhoseKeyIsSuspendedThroughTheAdminApi_Fails_WithoutWaitingForTheSweepsPoll()
+    {
+        await fixture.HoldTheWorkerAsync().WithTimeout();
+        const string Tenant = "wake-suspended";
+        var (keyId, secret, reader) = await FailedBatches.TenantWithTwoKeysAsync(Live, Tenant);
+        var id = await FailedBatches.CreateOpenAIBatchAsync(Live, secret, 2);
+
+        using (var admin = fixture.Admin())
+        {
+            using var pinned = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{keyId}", level = "suspend" }).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
+        }
+
+        await FailedBatches.AssertFailedAsync(Live, reader, await EndedAsync(reader, id), 2, "account_suspended", Corridor.Gateway.Monitoring.Enforcement.Suspended.Message);
+        await AssertEndedBySweepAsync(Tenant);
+    }
+
+    /// <summary>
+    /// A revocation and a suspension made outside this gateway (the command line, another replica: in the store) end the batch
+    /// once the key cache and the monitor have read them (with SQLite at their next poll of the store, for which the clock
+    /// moves on <see cref="Corridor.Gateway.Authentication.StoreSync.RefreshInterval"/>, a quarter of the sweep's poll).
+    /// </summary>
+    [Fact]
+    public async Task BatchesWhoseKeysAreRevokedOrSuspendedInTheStore_Fail_OnceThisGatewayReadsIt_WithoutWaitingForTheSweepsPoll()
+    {
+        Assert.True(Corridor.Gateway.Authentication.StoreSync.RefreshInterval < Corridor.Gateway.Batches.BatchRunner.IdlePoll);
+        await fixture.HoldTheWorkerAsync().WithTimeout();
+        const string Revoked = "wake-revoked-elsewhere", Suspended = "wake-suspended-elsewhere";
+        var (revokedKey, revokedSecret, revokedReader) = await FailedBatches.TenantWithTwoKeysAsync(Live, Revoked);
+        var (suspendedKey, suspendedSecret, suspendedReader) = await FailedBatches.TenantWithTwoKeysAsync(Live, Suspended);
+        var revokedBatch = await FailedBatches.CreateOpenAIBatchAsync(Live, revokedSecret, 2);
+        var suspendedBatch = await FailedBatches.CreateOpenAIBatchAsync(Live, suspendedSecret, 2);
+
+        var now = fixture.Clock.GetUtcNow();
+        Assert.True(await Live.Store.RevokeKeyAsync(revokedKey, now, CancellationToken.None).WithTimeout());
+        await Live.Store.SetEnforcementAsync(new Corridor.Storage.Monitoring.EnforcementUpdate($"key:{suspendedKey}", Suspended, Pin: true, "suspend", now, "cli", null), [],
+            CancellationToken.None).WithTimeout();
+        fixture.Clock.Advance(Corridor.Gateway.Authentication.StoreSync.RefreshInterval);
+
+        await FailedBatches.AssertFailedAsync(Live, revokedReader, await EndedAsync(revokedReader, revokedBatch), 2, "invalid_api_key", "This API key has been revoked.");
+        await FailedBatches.AssertFailedAsync(Live, suspendedReader, await EndedAsync(suspendedReader, suspendedBatch), 2, "account_suspended",
+            Corridor.Gateway.Monitoring.Enforcement.Suspended.Message);
+        await AssertEndedBySweepAsync(Revoked);
+        await AssertEndedBySweepAsync(Suspended);
     }
 }
