@@ -378,3 +378,65 @@ public sealed class ShadowTests(ShadowGatewayFixture fixture) : IClassFixture<Sh
     private static decimal Money(JsonElement element, string name) =>
         decimal.Parse(element.GetProperty(name).GetString()!, System.Globalization.CultureInfo.InvariantCulture);
 }
+
+/// <summary>
+/// A mirror is sent the client's request as enforcement left it (docs/shadow.md): a copy of it (<c>ClientRequest.Copy</c>)
+/// that keeps what the rewrite decided, the thinking switch included.
+/// </summary>
+public sealed class ShadowThinkingTests
+{
+    /// <summary>
+    /// A throttled caller's reasoning is stripped; a DeepSeek-like model thinks unless told not to, so the gateway tells it
+    /// not to (<c>"thinking":{"type":"disabled"}</c>, docs/policy.md). A candidate of that kind (an OpenAI-kind model declared
+    /// <c>reasoning</c>, at a host other than OpenAI's) mirrored that request is told so too, though its own decision
+    /// restricts nothing: else it would reason, at the operator's cost, where the primary was refused to.
+    /// </summary>
+    [Fact]
+    public async Task AThrottledRequestsMirror_ToADeepSeekLikeCandidate_IsToldNotToThink_AsThePrimaryIs()
+    {
+        using var adminToken = new TokenVariable();
+        TcpRelay? started = null;
+        await using var live = await LiveGateway.StartAsync(simulator =>
+        {
+            started = TcpRelay.Start(simulator);
+            var relayed = $"endpoint: \"{started.Address.ToString().TrimEnd('/')}/v1\", ";
+            return TestCatalog.WithReasoningModel(TestCatalog.WithReasoner(TestCatalog.Yaml(simulator, adminToken.Name)), "candidate-reasoner")
+                .Replace("{ id: candidate-reasoner-sg, model: candidate-reasoner, region: sg, ", "{ id: candidate-reasoner-sg, model: candidate-reasoner, region: sg, " + relayed,
+                    StringComparison.Ordinal)
+                + MonitorGatewayFixture.Monitor + """
+
+                shadow:
+                  models:
+                    deepseek-reasoner: { candidate: candidate-reasoner, share: 1 }
+                """;
+        }).WithTimeout();
+        await using var relay = started!;
+        var secret = await live.AddTenantWithKeyAsync("throttled-shadowed", "SG").WithTimeout();
+        var keyId = (await live.Store.ListKeysAsync("throttled-shadowed", CancellationToken.None).WithTimeout())[0].Id;
+        using (var admin = adminToken.Client(live.BaseAddress))
+        {
+            using var pinned = await admin.PostAsJsonAsync("/admin/enforcement/pin", new { subject = $"key:{keyId}", level = "throttle" }).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
+        }
+
+        using var http = live.Http(secret);
+        using var answered = await http.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "deepseek-reasoner",
+            reasoning_effort = "high",
+            messages = new[] { new { role = "user", content = "Reason it through." } },
+        }).WithTimeout();
+        await TestTimeouts.UntilAsync(() => Task.FromResult(relay.SentBodies().Count > 0));
+
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        using (var primary = JsonDocument.Parse(await answered.Content.ReadAsStringAsync()))
+        {
+            Assert.False(primary.RootElement.GetProperty("choices")[0].GetProperty("message").TryGetProperty("reasoning_content", out _));
+        }
+        var sent = Assert.Single(relay.SentBodies());
+        var candidate = JsonDocument.Parse(sent).RootElement;
+        Assert.Equal("candidate-reasoner", candidate.GetProperty("model").GetString());
+        Assert.False(candidate.TryGetProperty("reasoning_effort", out _), sent);
+        Assert.Equal("disabled", candidate.GetProperty("thinking").GetProperty("type").GetString());
+    }
+}
