@@ -28,4 +28,21 @@ public static class CorridorStores
             throw;
         }
     }
+
+    /// <summary>
+    /// Puts the backup at <paramref name="backupPath"/> (one <see cref="ICorridorStore.BackupAsync"/> wrote) in the place of the
+    /// SQLite store <paramref name="options"/> selects, which nothing may have open, keeping the store it replaces beside it
+    /// and recording the restore in the restored store's audit log as <paramref name="actor"/> (docs/operations.md,
+    /// "Restoring"). A backup that fails the checks a backup's copy gets is not restored (<see cref="StoreRestore.Restored"/>
+    /// false); one that is not a Corridor store, or of a newer schema, throws <see cref="InvalidDataException"/>; a store in
+    /// use, <see cref="IOException"/>. A PostgreSQL store is restored with PostgreSQL's own tools: <see cref="NotSupportedException"/>.
+    /// </summary>
+    public static Task<StoreRestore> RestoreAsync(StorageOptions options, string backupPath, string actor, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(backupPath);
+        return string.IsNullOrWhiteSpace(options.PostgresConnectionString)
+            ? SqliteRestore.RestoreAsync(options.SqlitePath, backupPath, actor, time, cancellationToken)
+            : throw new NotSupportedException(PostgresStore.RestoreRefusal);
+    }
 }

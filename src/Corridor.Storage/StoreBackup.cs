@@ -3,7 +3,8 @@ using Corridor.Core.Audit;
 namespace Corridor.Storage;
 
 /// <summary>
-/// A copy of the whole store written by <see cref="ICorridorStore.BackupAsync"/>, and what was found reading it back:
+/// A copy of the whole store written by <see cref="ICorridorStore.BackupAsync"/> (or one given to
+/// <see cref="CorridorStores.RestoreAsync"/>, checked the same way before it is restored), and what was found reading it back:
 /// SQLite's integrity check of the copy (<see cref="Integrity"/> is <c>ok</c> when sound), its schema version, the ledger
 /// rows and audit records it holds, and the audit chain verified from its first record (<see cref="Audit"/>; its
 /// <c>Last</c> is the head to note down, as <c>corridor audit verify</c> prints it).

@@ -47,6 +47,7 @@ internal static class Cli
         root.Add(ScreeningCommands.Create(context));
         root.Add(AuditCommands.Create(context));
         root.Add(BackupCommand.Create(context));
+        root.Add(RestoreCommand.Create(context));
         root.Add(UsageCommand.Create(context));
         root.Add(ExportCommand.Create(context));
         root.Add(ReportCommands.Create(context));

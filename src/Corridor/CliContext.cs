@@ -115,7 +115,8 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
         }
     }
 
-    private StorageOptions ResolveStorage(ParseResult parseResult)
+    /// <summary>The store <c>--db</c> or the storage section of <c>--config</c> selects, without opening it.</summary>
+    public StorageOptions ResolveStorage(ParseResult parseResult)
     {
         var db = parseResult.GetValue(DbOption);
         if (db is not null)

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using Corridor.Core.Audit;
 using Corridor.Core.Tenants;
 using Corridor.Storage;
 using Corridor.Testing;
@@ -18,6 +20,9 @@ public sealed class ComplianceCliTests : IDisposable
         Kestrel Avionics LLC,,XX,EXPORT-CONTROL
         China Mobile Communications Group Co. Ltd.,China Mobile,CN,INVESTMENT-BAN
         """;
+
+    // https://sqlite.org/rescode.html#readonly_dbmoved
+    private const int SqliteReadonlyDbMoved = 1032;
 
     private readonly CliRunner _cli = new();
 
@@ -361,6 +366,200 @@ public sealed class ComplianceCliTests : IDisposable
         Assert.Contains("the copy's audit log is broken at record 2", tampered.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A restore puts the backup in the store's place: what was written after the backup is gone from the store, and kept
+    /// in the replaced store beside it (a store of its own); the restore is the restored log's newest record, chained after
+    /// the backup's head, which still verifies.
+    /// </summary>
+    [Fact]
+    public async Task Restore_PutsTheBackupInPlace_KeepsTheReplacedStoreAside_AndIsAudited()
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "a", "--name", "A Ltd", "--country", "SG");
+        await _cli.RunAsync("tenants", "add", "--id", "b", "--name", "B Ltd", "--country", "SG");
+        var backup = _cli.File("backup.db");
+        string backupHead;
+        using (var backedUp = JsonDocument.Parse((await _cli.RunAsync("backup", backup, "--json")).Out))
+        {
+            backupHead = backedUp.RootElement.GetProperty("audit_head").GetString()!;
+        }
+        await _cli.RunAsync("tenants", "add", "--id", "c", "--name", "C Ltd", "--country", "SG");
+        var replacedHead = (await _cli.RunAsync("audit", "verify")).Out.Split('\n').Single(l => l.StartsWith("Head: ", StringComparison.Ordinal))[6..].Trim();
+
+        var restored = await _cli.RunAsync("restore", backup, "--json");
+
+        Assert.Equal(0, restored.ExitCode);
+        using var doc = JsonDocument.Parse(restored.Out);
+        var root = doc.RootElement;
+        Assert.True(root.GetProperty("restored").GetBoolean());
+        Assert.Equal(backupHead, root.GetProperty("backup").GetProperty("audit_head").GetString());
+        Assert.Equal(replacedHead, root.GetProperty("replaced_audit_head").GetString());
+        var replaced = root.GetProperty("replaced").GetString()!;
+        Assert.StartsWith(_cli.DbPath + ".before-restore-", replaced, StringComparison.Ordinal);
+        Assert.Equal(["a", "b"], await TenantIdsAsync("--db", _cli.DbPath));
+        Assert.Equal(["a", "b", "c"], await TenantIdsAsync("--db", replaced));
+
+        var verified = await _cli.RunAsync("audit", "verify", "--expect", backupHead);
+        Assert.Equal(0, verified.ExitCode);
+        Assert.Contains($"Head: {root.GetProperty("audit_head").GetString()}", verified.Out, StringComparison.Ordinal);
+        var record = await AuditAsync(AuditActions.StoreRestore);
+        Assert.Equal(long.Parse(backupHead.Split(':')[0], CultureInfo.InvariantCulture) + 1, record.GetProperty("sequence").GetInt64());
+        Assert.Equal(System.IO.Path.GetFullPath(backup), record.GetProperty("details").GetProperty("from").GetString());
+        Assert.Equal(replaced, record.GetProperty("details").GetProperty("replaced").GetString());
+        Assert.Equal(replacedHead, record.GetProperty("details").GetProperty("replaced_audit_head").GetString());
+        Assert.DoesNotContain(Directory.EnumerateFiles(System.IO.Path.GetDirectoryName(_cli.DbPath)!), f => f.Contains(".restoring-", StringComparison.Ordinal));
+    }
+
+    /// <summary>A backup that fails a check, a file that is not a Corridor store and one of a newer schema are refused, and the store is left as it was.</summary>
+    [Fact]
+    public async Task Restore_RefusesATamperedForeignOrNewerFile_LeavingTheStoreAsItWas()
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "a", "--name", "A Ltd", "--country", "SG");
+        var backup = _cli.File("backup.db");
+        Assert.Equal(0, (await _cli.RunAsync("backup", backup)).ExitCode);
+        var tampered = _cli.File("tampered.db");
+        File.Copy(backup, tampered);
+        await ExecuteAsync(tampered, """
+            DROP TRIGGER audit_log_no_update;
+            UPDATE audit_log SET details = replace(details, 'A Ltd', 'Aye Ltd') WHERE sequence = 1;
+            """);
+        var newer = _cli.File("newer.db");
+        File.Copy(backup, newer);
+        await ExecuteAsync(newer, "INSERT INTO schema_migrations (version, name, applied_at) SELECT MAX(version) + 1, 'from a later Corridor', 0 FROM schema_migrations");
+        var foreign = _cli.File("foreign.db");
+        await ExecuteAsync(foreign, "CREATE TABLE notes (body TEXT)");
+        var text = _cli.File("notes.txt");
+        await File.WriteAllTextAsync(text, "not a database, not even close; long enough to be more than a header would be.\n").WithTimeout();
+
+        var fromTampered = await _cli.RunAsync("restore", tampered);
+        var fromNewer = await _cli.RunAsync("restore", newer);
+        var fromForeign = await _cli.RunAsync("restore", foreign);
+        var fromText = await _cli.RunAsync("restore", text);
+
+        Assert.Equal(1, fromTampered.ExitCode);
+        Assert.Contains("error: the backup's audit log is broken at record 1", fromTampered.Error, StringComparison.Ordinal);
+        Assert.Equal(1, fromNewer.ExitCode);
+        Assert.Contains("newer than this Corridor knows", fromNewer.Error, StringComparison.Ordinal);
+        Assert.Equal(1, fromForeign.ExitCode);
+        Assert.Contains("is a SQLite database but not a Corridor store", fromForeign.Error, StringComparison.Ordinal);
+        Assert.Equal(1, fromText.ExitCode);
+        Assert.Contains("cannot be read as a SQLite database", fromText.Error, StringComparison.Ordinal);
+        Assert.Equal(["a"], await TenantIdsAsync("--db", _cli.DbPath));
+        Assert.Equal(0, (await _cli.RunAsync("audit", "verify")).ExitCode);
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(System.IO.Path.GetDirectoryName(_cli.DbPath)!),
+            f => f.Contains(".before-restore-", StringComparison.Ordinal) || f.Contains(".restoring-", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// While a store has the file open (a gateway's, in another process than the restore: it owns the ledger journal even
+    /// with no SQLite connection open) or any SQLite connection does (the sqlite3 shell), the restore refuses and changes
+    /// nothing; once they are closed it goes ahead.
+    /// </summary>
+    [Fact]
+    public async Task Restore_RefusesWhileAStoreOrAConnectionHasTheFileOpen()
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "a", "--name", "A Ltd", "--country", "SG");
+        var backup = _cli.File("backup.db");
+        Assert.Equal(0, (await _cli.RunAsync("backup", backup)).ExitCode);
+        await _cli.RunAsync("tenants", "add", "--id", "b", "--name", "B Ltd", "--country", "SG");
+
+        CliResult whileStoreOpen;
+        await using (var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout())
+        {
+            Assert.NotNull(await store.GetTenantAsync("b", CancellationToken.None).WithTimeout());
+            // A gateway idle for a while, its pooled connections closed: it still owns the ledger journal.
+            SqliteConnection.ClearAllPools();
+            whileStoreOpen = await CliRunner.RunProcessAsync("restore", backup, "--db", _cli.DbPath);
+        }
+        CliResult whileConnectionOpen;
+        await using (var connection = new SqliteConnection($"Data Source={_cli.DbPath};Pooling=False"))
+        {
+            await connection.OpenAsync().WithTimeout();
+            using var read = connection.CreateCommand();
+            read.CommandText = "SELECT COUNT(*) FROM tenants";
+            Assert.Equal(2L, await read.ExecuteScalarAsync().WithTimeout());
+            whileConnectionOpen = await _cli.RunAsync("restore", backup);
+            Assert.Equal(2L, await read.ExecuteScalarAsync().WithTimeout());
+        }
+        var tenantsBetween = await TenantIdsAsync("--db", _cli.DbPath);
+        var afterwards = await _cli.RunAsync("restore", backup);
+
+        Assert.Equal(1, whileStoreOpen.ExitCode);
+        Assert.Contains($"error: the store {_cli.DbPath} is open (its ledger journal {_cli.DbPath}-ledger is held)", whileStoreOpen.Error, StringComparison.Ordinal);
+        Assert.Equal(1, whileConnectionOpen.ExitCode);
+        Assert.Contains($"error: the store {_cli.DbPath} is open (SQLite could not lock it)", whileConnectionOpen.Error, StringComparison.Ordinal);
+        Assert.Equal(["a", "b"], tenantsBetween);
+        Assert.Equal(0, afterwards.ExitCode);
+        Assert.Equal(["a"], await TenantIdsAsync("--db", _cli.DbPath));
+    }
+
+    /// <summary>
+    /// A process that opened the file before the restore and first uses it after (a gateway starting meanwhile) holds the
+    /// replaced store, out of WAL mode and moved: SQLite refuses it any write (SQLITE_READONLY_DBMOVED) rather than let it
+    /// make a WAL named after the restored store's file.
+    /// </summary>
+    [Fact]
+    public async Task Restore_LeavesAConnectionOpenedBeforeIt_UnableToWrite_AndTheRestoredStoreWhole()
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "a", "--name", "A Ltd", "--country", "SG");
+        var backup = _cli.File("backup.db");
+        Assert.Equal(0, (await _cli.RunAsync("backup", backup)).ExitCode);
+        await using var early = new SqliteConnection($"Data Source={_cli.DbPath};Pooling=False");
+        await early.OpenAsync().WithTimeout();
+
+        var restored = await _cli.RunAsync("restore", backup);
+        using var toWal = early.CreateCommand();
+        toWal.CommandText = "PRAGMA journal_mode = WAL";
+        var intoWal = await Assert.ThrowsAsync<SqliteException>(() => toWal.ExecuteScalarAsync()).WithTimeout();
+        using var insert = early.CreateCommand();
+        insert.CommandText = "INSERT INTO tenants (id, legal_name, country, created_at) VALUES ('late', 'Late Ltd', 'SG', 0)";
+        var write = await Assert.ThrowsAsync<SqliteException>(() => insert.ExecuteNonQueryAsync()).WithTimeout();
+
+        Assert.Equal(0, restored.ExitCode);
+        Assert.Equal(SqliteReadonlyDbMoved, intoWal.SqliteExtendedErrorCode);
+        Assert.Equal(SqliteReadonlyDbMoved, write.SqliteExtendedErrorCode);
+        Assert.False(File.Exists(_cli.DbPath + "-wal"));
+        Assert.Equal(["a"], await TenantIdsAsync("--db", _cli.DbPath));
+        Assert.Equal(0, (await _cli.RunAsync("audit", "verify")).ExitCode);
+    }
+
+    /// <summary>A store SQLite cannot read at all (what a restore is often for) is moved aside as it was, its WAL with it.</summary>
+    [Fact]
+    public async Task Restore_OverAStoreSqliteCannotRead_MovesItAsideAsItWas()
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "a", "--name", "A Ltd", "--country", "SG");
+        var backup = _cli.File("backup.db");
+        Assert.Equal(0, (await _cli.RunAsync("backup", backup)).ExitCode);
+        var damage = new byte[64 * 1024];
+        new Random(7).NextBytes(damage);
+        await File.WriteAllBytesAsync(_cli.DbPath, damage).WithTimeout();
+        await File.WriteAllTextAsync(_cli.DbPath + "-wal", "the damaged store's WAL").WithTimeout();
+
+        var restored = await _cli.RunAsync("restore", backup, "--json");
+
+        Assert.Equal(0, restored.ExitCode);
+        using var doc = JsonDocument.Parse(restored.Out);
+        var replaced = doc.RootElement.GetProperty("replaced").GetString()!;
+        Assert.NotNull(doc.RootElement.GetProperty("replaced_problem").GetString());
+        Assert.Equal(damage, await File.ReadAllBytesAsync(replaced).WithTimeout());
+        Assert.Equal("the damaged store's WAL", await File.ReadAllTextAsync(replaced + "-wal").WithTimeout());
+        Assert.False(File.Exists(_cli.DbPath + "-wal"));
+        Assert.Equal(["a"], await TenantIdsAsync("--db", _cli.DbPath));
+        Assert.Equal(0, (await _cli.RunAsync("audit", "verify")).ExitCode);
+    }
+
+    /// <summary>PostgreSQL is restored with its own tools; the command names them and touches nothing (no server is needed to refuse).</summary>
+    [Fact]
+    public async Task Restore_OfAPostgresStore_IsRefused_NamingPostgresOwnTools()
+    {
+        var backup = _cli.File("backup.db");
+        await File.WriteAllTextAsync(backup, "unused").WithTimeout();
+
+        var refused = await CliRunner.RunRawAsync("restore", backup, "--db", "Host=127.0.0.1;Port=1;Database=corridor;Username=corridor");
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("error: a PostgreSQL store is restored with PostgreSQL's own tools: pg_restore", refused.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AuditList_FiltersByAction_AndLimits()
     {
@@ -397,9 +596,19 @@ public sealed class ComplianceCliTests : IDisposable
         return (await store.GetTenantAsync(id, CancellationToken.None).WithTimeout())!;
     }
 
-    private async Task ExecuteAsync(string sql)
+    private Task ExecuteAsync(string sql) => ExecuteAsync(_cli.DbPath, sql);
+
+    private static async Task<string[]> TenantIdsAsync(params string[] db)
     {
-        await using var connection = new SqliteConnection($"Data Source={_cli.DbPath};Pooling=False");
+        var listed = await CliRunner.RunRawAsync(["tenants", "list", "--json", .. db]);
+        Assert.Equal(0, listed.ExitCode);
+        using var tenants = JsonDocument.Parse(listed.Out);
+        return [.. tenants.RootElement.EnumerateArray().Select(t => t.GetProperty("id").GetString()!)];
+    }
+
+    private static async Task ExecuteAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         await connection.OpenAsync().WithTimeout();
         using var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -47,6 +47,7 @@ public static class AuditActions
     public const string MonitorUnpin = "monitor.unpin";
     public const string CaseOpen = "case.open";
     public const string CaseDecision = "case.decision";
+    public const string StoreRestore = "store.restore";
 }
 
 /// <summary>Who acted.</summary>

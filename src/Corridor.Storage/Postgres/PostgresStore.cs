@@ -158,6 +158,10 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         throw new NotSupportedException(
             "a PostgreSQL store is backed up with PostgreSQL's own tools: pg_dump for a copy, or a base backup with WAL archiving for a point in time (docs/postgresql.md).");
 
+    /// <summary>Why <c>corridor restore</c> refuses a PostgreSQL store (<see cref="CorridorStores.RestoreAsync"/>).</summary>
+    internal const string RestoreRefusal =
+        "a PostgreSQL store is restored with PostgreSQL's own tools: pg_restore (or psql) for a pg_dump copy, or a base backup and its archived WAL for a point in time (docs/postgresql.md).";
+
     public Task<ApiKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);

@@ -83,13 +83,7 @@ internal sealed class LedgerJournal : IAsyncDisposable
     public static LedgerJournal? TryOpen(string folder, bool flushToDisk, Action<IReadOnlyList<LedgerEntry>> ingest, TimeSpan interval, Action<string>? warn = null)
     {
         Directory.CreateDirectory(folder);
-        FileStream lockFile;
-        try
-        {
-            // FileShare.None is an exclusive advisory lock (flock) on Unix, released by the kernel when the process dies.
-            lockFile = new FileStream(Path.Combine(folder, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException)
+        if (TryLock(folder) is not { } lockFile)
         {
             return null;
         }
@@ -110,6 +104,23 @@ internal sealed class LedgerJournal : IAsyncDisposable
         // a thread-pool thread (and the responses queued behind it) as long.
         journal._loop = Task.Factory.StartNew(() => journal.Run(journal._stopping.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return journal;
+    }
+
+    /// <summary>
+    /// The lock its owner holds on the journal in <paramref name="folder"/> (which exists), or null when a store (in this
+    /// process or another) holds it: taken by <see cref="TryOpen"/>, and by <c>corridor restore</c> to know no store owns it.
+    /// </summary>
+    internal static FileStream? TryLock(string folder)
+    {
+        try
+        {
+            // FileShare.None is an exclusive advisory lock (flock) on Unix, released by the kernel when the process dies.
+            return new FileStream(Path.Combine(folder, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static void WarnOnStandardError(string message) => Console.Error.WriteLine($"corridor: warning: {message}");

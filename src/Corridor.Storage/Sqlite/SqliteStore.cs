@@ -24,6 +24,8 @@ internal sealed partial class SqliteStore : ICorridorStore
     // SQLite result codes (https://sqlite.org/rescode.html).
     private const int SqliteConstraint = 19;
     private const int SqliteConstraintForeignKey = 787;
+    private const int SqliteCorrupt = 11;
+    private const int SqliteNotADatabase = 26;
 
     private const string TenantColumns = StoreRows.TenantColumns;
     private const string KeyColumns = StoreRows.KeyColumns;
@@ -708,38 +710,68 @@ internal sealed partial class SqliteStore : ICorridorStore
             command.Parameters.AddWithValue("$target", target);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
-        return await ReadBackAsync(target, cancellationToken);
+        return await CheckCopyAsync(target, cancellationToken);
     }
 
-    /// <summary>Reads a backup through a read-only connection of its own: nothing is written beside it (no journal, no WAL).</summary>
-    private static async Task<StoreBackup> ReadBackAsync(string target, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a copy of the store (one <see cref="BackupAsync"/> wrote, or one <c>corridor restore</c> is given) through a
+    /// read-only connection of its own, so nothing is written beside it (no journal, no WAL), and checks it: SQLite's
+    /// integrity check and the audit chain from its first record. A file that is not a SQLite database, or one without
+    /// Corridor's tables, throws <see cref="InvalidDataException"/>.
+    /// </summary>
+    internal static async Task<StoreBackup> CheckCopyAsync(string target, CancellationToken cancellationToken)
     {
         var connectionString = new SqliteConnectionStringBuilder { DataSource = target, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
         await using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        string integrity;
-        using (var check = connection.CreateCommand())
+        try
         {
-            check.CommandText = "PRAGMA integrity_check";
-            integrity = (string)(await check.ExecuteScalarAsync(cancellationToken))!;
-        }
-        var version = await SqliteMigrations.GetNewestVersionAsync(connection, null, cancellationToken);
-        long ledgerRows;
-        using (var count = connection.CreateCommand())
-        {
-            count.CommandText = "SELECT COUNT(*) FROM ledger";
-            ledgerRows = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
-        }
-        var verifier = new AuditVerifier();
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = $"SELECT {SqliteAudit.Columns} FROM audit_log ORDER BY sequence";
-            using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken) && verifier.Add(SqliteValues.Rows.Audit(reader)))
+            connection.Open();
+            await RequireCorridorTablesAsync(connection, target, cancellationToken);
+            string integrity;
+            using (var check = connection.CreateCommand())
             {
+                check.CommandText = "PRAGMA integrity_check";
+                integrity = (string)(await check.ExecuteScalarAsync(cancellationToken))!;
             }
+            var version = await SqliteMigrations.GetNewestVersionAsync(connection, null, cancellationToken);
+            long ledgerRows;
+            using (var count = connection.CreateCommand())
+            {
+                count.CommandText = "SELECT COUNT(*) FROM ledger";
+                ledgerRows = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+            }
+            var verifier = new AuditVerifier();
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = $"SELECT {SqliteAudit.Columns} FROM audit_log ORDER BY sequence";
+                using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken) && verifier.Add(SqliteValues.Rows.Audit(reader)))
+                {
+                }
+            }
+            return new StoreBackup(target, new FileInfo(target).Length, integrity, version, ledgerRows, verifier.Complete());
         }
-        return new StoreBackup(target, new FileInfo(target).Length, integrity, version, ledgerRows, verifier.Complete());
+        catch (SqliteException e) when (e.SqliteErrorCode is SqliteNotADatabase or SqliteCorrupt)
+        {
+            throw new InvalidDataException($"'{target}' cannot be read as a SQLite database: {e.Message}", e);
+        }
+    }
+
+    private static async Task RequireCorridorTablesAsync(SqliteConnection connection, string target, CancellationToken cancellationToken)
+    {
+        string[] required = ["schema_migrations", "ledger", "audit_log"];
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_schema WHERE type = 'table'";
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(reader.GetString(0));
+        }
+        if (required.Where(t => !found.Contains(t)).ToList() is { Count: > 0 } missing)
+        {
+            throw new InvalidDataException($"'{target}' is a SQLite database but not a Corridor store: it has no {string.Join(", ", missing)} table.");
+        }
     }
 
     public async IAsyncEnumerable<AuditRecord> ReadAuditAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)

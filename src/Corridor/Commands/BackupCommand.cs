@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using Corridor.Cli.Output;
 using Corridor.Storage;
 
@@ -33,31 +34,17 @@ internal static class BackupCommand
                 CliFormat.WriteJson(context.Out, w =>
                 {
                     w.WriteStartObject();
-                    w.WriteString("path", backup.Path);
-                    w.WriteNumber("bytes", backup.Bytes);
-                    w.WriteString("integrity", backup.Integrity);
-                    w.WriteNumber("schema_version", backup.SchemaVersion);
-                    w.WriteNumber("ledger_rows", backup.LedgerRows);
-                    w.WriteNumber("audit_records", backup.Audit.Checked);
-                    w.WriteString("audit_head", backup.Audit.Last is { } head ? $"{head.Sequence}:{head.Hash}" : null);
-                    w.WriteString("audit_problem", backup.Audit.Problem?.Message);
-                    w.WriteBoolean("sound", backup.IsSound);
+                    WriteCheck(w, backup);
                     w.WriteEndObject();
                 });
                 return backup.IsSound ? 0 : 1;
             }
 
             var output = backup.IsSound ? context.Out : context.Error;
-            output.WriteLine($"Backed up the store to {backup.Path}: {CliFormat.Count(backup.Bytes)} bytes, schema version {backup.SchemaVersion}, "
-                + $"ledger rows {CliFormat.Count(backup.LedgerRows)}, audit records {CliFormat.Count(backup.Audit.Checked)}.");
-            if (backup.Integrity != "ok")
-            {
-                context.Error.WriteLine($"error: the copy fails SQLite's integrity check: {backup.Integrity}. Keep the store as it is and look at its disk.");
-            }
-            if (backup.Audit.Problem is { } problem)
-            {
-                context.Error.WriteLine($"error: the copy's audit log is broken at record {problem.Sequence}: {problem.Message}. Run 'corridor audit verify' on the store itself.");
-            }
+            output.WriteLine($"Backed up the store to {backup.Path}: {Summary(backup)}.");
+            WriteProblems(context, backup, "the copy",
+                integrityAdvice: "Keep the store as it is and look at its disk.",
+                auditAdvice: "Run 'corridor audit verify' on the store itself.");
             if (!backup.IsSound)
             {
                 return 1;
@@ -66,9 +53,41 @@ internal static class BackupCommand
             {
                 context.Out.WriteLine($"Audit head: {last.Sequence}:{last.Hash}");
             }
-            context.Out.WriteLine("The copy read back whole. To restore it: stop the gateway, put the copy in the database's place (remove the old file's -wal and -shm), start.");
+            context.Out.WriteLine("The copy read back whole. To restore it: stop the gateway, then 'corridor restore FILE'.");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>What was found reading a copy of the store (a backup written, or one to restore), as JSON properties.</summary>
+    internal static void WriteCheck(Utf8JsonWriter w, StoreBackup backup)
+    {
+        w.WriteString("path", backup.Path);
+        w.WriteNumber("bytes", backup.Bytes);
+        w.WriteString("integrity", backup.Integrity);
+        w.WriteNumber("schema_version", backup.SchemaVersion);
+        w.WriteNumber("ledger_rows", backup.LedgerRows);
+        w.WriteNumber("audit_records", backup.Audit.Checked);
+        w.WriteString("audit_head", backup.Audit.Last is { } head ? $"{head.Sequence}:{head.Hash}" : null);
+        w.WriteString("audit_problem", backup.Audit.Problem?.Message);
+        w.WriteBoolean("sound", backup.IsSound);
+    }
+
+    /// <summary>The size and contents of a checked copy, for one line of text.</summary>
+    internal static string Summary(StoreBackup backup) =>
+        $"{CliFormat.Count(backup.Bytes)} bytes, schema version {backup.SchemaVersion}, "
+        + $"ledger rows {CliFormat.Count(backup.LedgerRows)}, audit records {CliFormat.Count(backup.Audit.Checked)}";
+
+    /// <summary>Each check <paramref name="what"/> failed, on an <c>error:</c> line of its own with what to do.</summary>
+    internal static void WriteProblems(CliContext context, StoreBackup backup, string what, string integrityAdvice, string auditAdvice)
+    {
+        if (backup.Integrity != "ok")
+        {
+            context.Error.WriteLine($"error: {what} fails SQLite's integrity check: {backup.Integrity}. {integrityAdvice}");
+        }
+        if (backup.Audit.Problem is { } problem)
+        {
+            context.Error.WriteLine($"error: {what}'s audit log is broken at record {problem.Sequence}: {problem.Message}. {auditAdvice}");
+        }
     }
 }
