@@ -6,16 +6,26 @@ using Corridor.Gateway.FrontDoor;
 namespace Corridor.Gateway.Metering;
 
 /// <summary>
-/// Estimates of what the inline media of a prompt (images and documents, as base64) cost a model, whose base64 is not
-/// text it reads: an image 85 tokens, OpenAI's base cost for one, whatever its size; a PDF 1,500 tokens a page (vendors
-/// read each page as its text and an image of it: Anthropic says 1,500 to 3,000 a page), its pages the page objects in its
+/// Estimates of what the media of a prompt cost a model, whose base64 or address is not text it reads: an image 85 tokens,
+/// OpenAI's base cost for one, whatever its size or source (inline or by address); a PDF 1,500 tokens a page (vendors read
+/// each page as its text and an image of it: Anthropic says 1,500 to 3,000 a page), its pages the page objects in its
 /// uncompressed bytes, or, when it has none there (its objects packed in compressed streams), one page per 50 KiB of file,
-/// at least one; plain text its text; anything else a token per four bytes of file.
+/// at least one; plain text its text; a video nothing (<see cref="PerVideo"/>); anything else a token per four bytes of
+/// file.
 /// </summary>
 internal static class MediaTokens
 {
     public const int PerImage = 85;
     public const int PerPdfPage = 1500;
+
+    /// <summary>
+    /// A video (vLLM's <c>video_url</c>) is counted as nothing, on purpose: its cost is the frames the server samples of it (vLLM
+    /// takes 32 by default, whatever its length, and its operator may set another number or a rate) times what the served
+    /// model makes of a frame (a number of its own, by the frame's size), none of which Corridor knows, and no vendor of
+    /// Corridor's kinds bills video. The upstream's usage (which vLLM reports) is what bills it.
+    /// </summary>
+    public const int PerVideo = 0;
+
     private const int BytesPerUnseenPage = 50 * 1024;
 
     /// <summary>The tokens of base64 <paramref name="base64"/> of <paramref name="mediaType"/>.</summary>
@@ -48,11 +58,24 @@ internal static class MediaTokens
     }
 
     /// <summary>
-    /// The tokens of a part's inline media (<see cref="MessagePart.TryGetInline"/>: a base64 data URL, the data of a base64
-    /// source) as the media its type says; null when it has none.
+    /// The tokens of a part's media, the one figure Corridor's count (<see cref="PromptTokens"/>) and the estimate of an
+    /// unreported prompt (<see cref="EstimatePrompt"/>) both use: an image <see cref="PerImage"/> and a video
+    /// <see cref="PerVideo"/> whatever their source, and any other part's inline media (<see cref="MessagePart.TryGetInline"/>:
+    /// a base64 data URL, the data of a base64 source) as the media its type says; null when the part has
+    /// no media (text, a text document, a file by address). <paramref name="media"/> is the JSON string that holds the media
+    /// in the body, read as media rather than text (its data, or its address), an empty range when there is none.
     /// </summary>
-    public static long? OfInline(scoped in MessagePart part) =>
-        part.TryGetInline(out var base64, out var mediaType, out _) ? OfBase64(base64, mediaType) : null;
+    public static long? Of(scoped in MessagePart part, out Range media)
+    {
+        var inline = part.TryGetInline(out var base64, out var mediaType, out media);
+        return part.Kind switch
+        {
+            PartKind.Image => PerImage,
+            PartKind.Video => PerVideo,
+            _ when inline => OfBase64(base64, mediaType),
+            _ => null,
+        };
+    }
 
     /// <summary>
     /// The page objects of a PDF: each <c>/Type /Page</c> (not <c>/Pages</c>, the page tree's nodes) in its bytes; those in
@@ -78,10 +101,10 @@ internal static class MediaTokens
 
     /// <summary>
     /// An estimate of the prompt tokens of a request body of either dialect: its JSON tokenized as text (as
-    /// <see cref="TokenCounter.CountUtf8"/> counts it), but the inline media of its messages' parts (<see cref="MessageParts"/>),
-    /// a base64 data URL (OpenAI's) or the <c>data</c> of a <c>base64</c> source (Anthropic's), counted as the media it is
-    /// (<see cref="OfBase64"/>) instead of as its base64. A data URL elsewhere (in a message's text, a tool's input) is text
-    /// the model reads, and counted so. A body that is not JSON is counted as text.
+    /// <see cref="TokenCounter.CountUtf8"/> counts it), but the media of its messages' parts (<see cref="MessageParts"/>): an
+    /// image or a video (inline or by address), a base64 data URL (OpenAI's) or the <c>data</c> of a <c>base64</c> source
+    /// (Anthropic's), counted as the media it is (<see cref="Of"/>) instead of as the text of its base64 or address. A data URL elsewhere (in a message's text, a tool's input) is text the model reads, and counted so. A body
+    /// that is not JSON is counted as text.
     /// </summary>
     public static long EstimatePrompt(ReadOnlySpan<byte> body)
     {
@@ -103,16 +126,20 @@ internal static class MediaTokens
         var position = 0;
         foreach (var (start, end, count) in media)
         {
-            rest.Write(body[position..start]);
-            rest.Write("\"\""u8);
-            position = end;
             tokens += count;
+            // Media with no string of its own (an image part without an address) leaves the text as it is.
+            if (end > start)
+            {
+                rest.Write(body[position..start]);
+                rest.Write("\"\""u8);
+                position = end;
+            }
         }
         rest.Write(body[position..]);
         return tokens + TokenCounter.CountUtf8(rest.WrittenSpan);
     }
 
-    /// <summary>The inline media of a JSON body's messages, in order: each string's bytes (quotes included) and its tokens; null when it has none.</summary>
+    /// <summary>The media of a JSON body's messages, in order: each string's bytes (quotes included) and its tokens; null when it has none.</summary>
     private static List<(int Start, int End, long Tokens)>? FindMedia(ReadOnlySpan<byte> body)
     {
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = RequestParser.MaxDepth });
@@ -161,9 +188,9 @@ internal static class MediaTokens
 
         public void Part(ref MessagePart part)
         {
-            if (part.TryGetInline(out var base64, out var mediaType, out var token))
+            if (Of(in part, out var media) is { } tokens)
             {
-                (Media ??= []).Add((token.Start.Value, token.End.Value, OfBase64(base64, mediaType)));
+                (Media ??= []).Add((media.Start.Value, media.End.Value, tokens));
             }
         }
     }

@@ -8,8 +8,8 @@ namespace Corridor.Gateway.Metering;
 /// counts them: each message costs three tokens plus its text (role, content, name, a tool call's name and arguments), and
 /// the answer's priming three more; each tool, the tokens of its definition. For a deployment that cannot count tokens itself
 /// (OpenAI-kind upstreams have no such endpoint). Exact for plain text on GPT-4o and GPT-4.1 (one user message "Hello" is
-/// 8, as OpenAI reports it); an estimate otherwise: tool definitions are counted as their JSON, and an image or a file (a
-/// document) as the media it is (<see cref="MediaTokens"/>), not as its base64.
+/// 8, as OpenAI reports it); an estimate otherwise: tool definitions are counted as their JSON, and an image, a file (a
+/// document) or a video as the media it is (<see cref="MediaTokens"/>), not as its base64.
 /// </summary>
 internal static class PromptTokens
 {
@@ -51,7 +51,7 @@ internal static class PromptTokens
 
     /// <summary>
     /// The tokens of messages: three each, their text (<see cref="MessageParts"/>: every string but a part's type, an
-    /// address, an image's detail), an image's 85 whatever its data, and a file's data as the document it is.
+    /// address, an image's detail, a part's media), and each part's media as <see cref="MediaTokens.Of"/> counts it.
     /// </summary>
     private struct Counter : IMessagePartVisitor
     {
@@ -63,7 +63,6 @@ internal static class PromptTokens
 
         public void Text(ref Utf8JsonReader text) => Tokens += TokenCounter.Count(text.GetString()!);
 
-        public void Part(ref MessagePart part) =>
-            Tokens += part.Kind == PartKind.Image ? MediaTokens.PerImage : MediaTokens.OfInline(in part) ?? 0;
+        public void Part(ref MessagePart part) => Tokens += MediaTokens.Of(in part, out _) ?? 0;
     }
 }

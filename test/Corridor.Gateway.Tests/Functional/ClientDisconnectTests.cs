@@ -1,3 +1,4 @@
+using System.Text;
 using Corridor.Core.Metering;
 using Corridor.Simulator;
 using Corridor.Testing;
@@ -107,6 +108,62 @@ public sealed class ClientDisconnectTests(SlowStreamGatewayFixture fixture) : IC
         Assert.True(row.Estimated);
         Assert.InRange(row.OutputTokens, 1, whole.Usage.OutputTokens - 1);
         await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task APromptsImageAndVideoByAddress_AreEstimatedAtTheirOwnFigures_WhateverTheLengthOfTheirAddresses()
+    {
+        // The upstream reads an image or a video at its address, not the address as text: the estimate of a prompt whose
+        // usage never came (its client left) counts the image at 85 tokens and the video at none (docs/token-counts.md), as
+        // a token count does, so two prompts that differ only in their addresses' lengths are estimated alike.
+        static string Parts(string image, string video) =>
+            $$$"""{"type":"image_url","image_url":{"url":"{{{image}}}"}},{"type":"video_url","video_url":{"url":"{{{video}}}"}}""";
+        var shortAddresses = await EstimatedPromptTokensAsync(Parts("https://example.com/a.png", "https://example.com/a.mp4"));
+        var longAddresses = await EstimatedPromptTokensAsync(Parts(
+            "https://images.example.com/" + string.Concat(Enumerable.Repeat("catalogue/spring/product-4471/", 20)) + "front.png",
+            "https://videos.example.com/" + string.Concat(Enumerable.Repeat("warehouse/camera-7/2024-05-01/", 20)) + "clip.mp4"));
+
+        Assert.Equal(shortAddresses, longAddresses);
+    }
+
+    /// <summary>
+    /// The prompt tokens the ledger estimated for a stream to gpt-4.1 of a text and <paramref name="parts"/> (content parts'
+    /// JSON), whose client left after its first event, before any usage came.
+    /// </summary>
+    private async Task<long> EstimatedPromptTokensAsync(string parts)
+    {
+        var body = $$$"""{"model":"gpt-4.1","stream":true,"messages":[{"role":"user","content":[{"type":"text","text":"{{{LongAnswerPrompt}}}"},{{{parts}}}]}]}""";
+        var closedBefore = fixture.Relay.ClosedByCaller;
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        string requestId;
+        // The client (its connections closed with it) is gone before the test waits for the gateway to see it leave.
+        using (var http = Live.Http())
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+            Assert.True(response.IsSuccessStatusCode, $"status {(int)response.StatusCode}");
+            requestId = response.Headers.GetValues("x-corridor-request-id").Single();
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            {
+                while (await reader.ReadLineAsync(cancel.Token) is { } line)
+                {
+                    if (line.StartsWith("data:", StringComparison.Ordinal))
+                    {
+                        await cancel.CancelAsync();
+                    }
+                }
+            });
+        }
+
+        Assert.False(timeout.IsCancellationRequested, "the stream was cancelled by the timeout, not by the test");
+        await fixture.Relay.WaitForClosedByCallerAsync(closedBefore);
+        var row = await Live.LedgerRowAsync(requestId);
+        Assert.Equal(RequestOutcome.ClientDisconnected, row.Outcome);
+        Assert.True(row.Estimated);
+        return row.InputTokens;
     }
 
     private async Task AssertStillServingAsync()

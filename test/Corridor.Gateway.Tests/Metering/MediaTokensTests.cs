@@ -136,4 +136,40 @@ public sealed class MediaTokensTests
 
         Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(ChatWithFile(""))) + 1000, meter.InputTokens);
     }
+
+    [Theory]
+    [InlineData("""{"type":"image_url","image_url":{"url":"{0}","detail":"low"}}""")]
+    [InlineData("""{"type":"image","source":{"type":"url","url":"{0}"}}""")]
+    public void AnImageByAddress_Is85Tokens_InTheEstimateAsInTheCount_NotItsAddressesText(string part)
+    {
+        byte[] Body(string url) => Encoding.UTF8.GetBytes(
+            """{"model":"gpt-4.1","max_tokens":100,"messages":[{"role":"user","content":[{"type":"text","text":"Describe it."},""" + part.Replace("{0}", url, StringComparison.Ordinal) + "]}]}");
+        const string Url = "https://images.example.com/catalogue/2024/spring/product-4471-front-view-large.png";
+        var meter = new UsageMeter(0);
+
+        meter.EstimateIfMissing(Body(Url));
+
+        Assert.Equal(PromptTokens.CountChat(Body("")), PromptTokens.CountChat(Body(Url)));
+        Assert.Equal(TokenCounter.CountUtf8(Body("")) + MediaTokens.PerImage, meter.InputTokens);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AVideo_CountsNoTokens_InTheCountAndTheEstimate_NeitherItsAddressNorItsData(bool inline)
+    {
+        // What a video costs is the frames the server samples of it times what the served model makes of a frame, neither
+        // known here (docs/token-counts.md): it is counted as nothing, not as the text of its address or its base64.
+        var clip = new byte[30_000];
+        new Random(9).NextBytes(clip);
+        var url = inline ? "data:video/mp4;base64," + Convert.ToBase64String(clip) : "https://videos.example.com/warehouse/camera-7/2024-05-01T10-00.mp4";
+        byte[] Body(string address) => Encoding.UTF8.GetBytes(
+            $$$"""{"model":"qwen2.5-vl","messages":[{"role":"user","content":[{"type":"text","text":"What happens?"},{"type":"video_url","video_url":{"url":"{{{address}}}"}}]}]}""");
+        var meter = new UsageMeter(0);
+
+        meter.EstimateIfMissing(Body(url));
+
+        Assert.Equal(PromptTokens.CountChat(Body("")), PromptTokens.CountChat(Body(url)));
+        Assert.Equal(TokenCounter.CountUtf8(Body("")), meter.InputTokens);
+    }
 }
