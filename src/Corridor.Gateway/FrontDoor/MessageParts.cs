@@ -16,7 +16,7 @@ internal enum PartKind
     /// <summary>Anthropic's <c>tool_result</c>, whose <c>content</c> holds parts of their own.</summary>
     ToolResult,
 
-    /// <summary>OpenAI's <c>input_audio</c>: its base64 <c>data</c> is read as text (not estimated as media).</summary>
+    /// <summary>OpenAI's <c>input_audio</c> (its base64 in <c>input_audio.data</c>, its <c>format</c> beside it).</summary>
     Audio,
 
     /// <summary>OpenAI's <c>file</c> (its data URL in <c>file.file_data</c>), Anthropic's <c>document</c> (its <c>source</c>).</summary>
@@ -38,6 +38,7 @@ internal ref struct MessagePart
     private JsonString _address;
     private JsonString _sourceData;
     private JsonString _sourceMediaType;
+    private bool _audio;
 
     public PartKind Kind { get; private set; }
 
@@ -48,15 +49,16 @@ internal ref struct MessagePart
     public bool IsTextDocument { get; private set; }
 
     /// <summary>
-    /// The part's inline media: the base64 and media type of a <c>base64</c> source (Anthropic's), or of a base64 data URL
-    /// where an address or a file's data is (OpenAI's, <see cref="DataUrl"/>), with the JSON string (quotes included) that
-    /// holds it in the body; false when it has none (an http(s) address, a text document).
+    /// The part's inline media: the base64 and media type of a <c>base64</c> source (Anthropic's), of an audio part's data
+    /// (<c>audio/</c> and its <c>format</c>), or of a base64 data URL where an address or a file's data is (OpenAI's,
+    /// <see cref="DataUrl"/>), with the JSON string (quotes included) that holds it in the body; false when it has none (an
+    /// http(s) address, a text document), <paramref name="token"/> then its address's string (an empty range when it has none).
     /// </summary>
     public readonly bool TryGetInline(out ReadOnlySpan<byte> base64, out string mediaType, out Range token)
     {
         if (_sourceData.IsPresent && _sourceData.TryGetValue(out base64) && _sourceMediaType.TryGetValue(out var type))
         {
-            mediaType = Encoding.UTF8.GetString(type);
+            mediaType = _audio ? "audio/" + Encoding.UTF8.GetString(type) : Encoding.UTF8.GetString(type);
             token = _sourceData.Token;
             return true;
         }
@@ -80,6 +82,12 @@ internal ref struct MessagePart
     {
         _sourceData = data;
         _sourceMediaType = mediaType;
+    }
+
+    internal void SawAudio(JsonString data, JsonString format)
+    {
+        SawBase64(data, format);
+        _audio = true;
     }
 }
 
@@ -146,10 +154,11 @@ internal interface IMessagePartVisitor
 /// (<c>image_url</c>, <c>image</c>), a video (<c>video_url</c>), audio (<c>input_audio</c>), a document (<c>file</c>,
 /// <c>document</c>: of base64, text or content), a tool result (<c>tool_result</c>) with the parts of its own content one
 /// level down, and the parts of a document's <c>content</c> source. What is a part is read from the structure: a part's
-/// <c>type</c>, its <c>content</c>, <c>source</c>, <c>image_url</c>, <c>video_url</c> and <c>file</c>; a tool's input, a
-/// text that talks of images, or any other field is only text. The text of a message is every string in it but a
-/// <c>type</c>, an image's <c>detail</c>, an address (<c>url</c>) and a part's media (a file's data, a base64 source's
-/// data and media type). One forward pass of <see cref="Utf8JsonReader"/>, allocating nothing for text.
+/// <c>type</c>, its <c>content</c>, <c>source</c>, <c>image_url</c>, <c>video_url</c>, <c>file</c> and <c>input_audio</c>;
+/// a tool's input, a text that talks of images, or any other field is only text. The text of a message is every string in
+/// it but a <c>type</c>, an image's <c>detail</c>, an address (<c>url</c>) and a part's media (a file's data, a base64
+/// source's data and media type, an audio's data and format). One forward pass of <see cref="Utf8JsonReader"/>, allocating
+/// nothing for text.
 /// </summary>
 internal static class MessageParts
 {
@@ -160,6 +169,7 @@ internal static class MessageParts
         Content,
         Source,
         Media,
+        Audio,
         Address,
         Data,
         MediaType,
@@ -253,6 +263,9 @@ internal static class MessageParts
                 case Field.Media when isString:
                     part.SawAddress(in reader);
                     break;
+                case Field.Audio when reader.TokenType == JsonTokenType.StartObject:
+                    InAudio(ref reader, ref visitor, ref part);
+                    break;
                 default:
                     Strings(ref reader, ref visitor, IsText(field));
                     break;
@@ -291,6 +304,36 @@ internal static class MessageParts
             {
                 Strings(ref reader, ref visitor, IsText(field));
             }
+        }
+    }
+
+    /// <summary>An OpenAI part's <c>input_audio</c> object: its base64 <c>data</c> and its <c>format</c> (<c>wav</c>, <c>mp3</c>), media, not text.</summary>
+    private static void InAudio<TVisitor>(ref Utf8JsonReader reader, ref TVisitor visitor, ref MessagePart part)
+        where TVisitor : struct, IMessagePartVisitor
+    {
+        JsonString data = default;
+        JsonString format = default;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var field = FieldOf(ref reader);
+            var isFormat = field == Field.Other && Is(ref reader, "format"u8);
+            reader.Read();
+            if (field == Field.Data && reader.TokenType == JsonTokenType.String)
+            {
+                data = new JsonString(in reader);
+            }
+            else if (isFormat && reader.TokenType == JsonTokenType.String)
+            {
+                format = new JsonString(in reader);
+            }
+            else
+            {
+                Strings(ref reader, ref visitor, IsText(field));
+            }
+        }
+        if (data.IsPresent)
+        {
+            part.SawAudio(data, format);
         }
     }
 
@@ -394,6 +437,7 @@ internal static class MessageParts
         : Is(ref reader, "content"u8) ? Field.Content
         : Is(ref reader, "source"u8) ? Field.Source
         : Is(ref reader, "image_url"u8) || Is(ref reader, "video_url"u8) || Is(ref reader, "file"u8) ? Field.Media
+        : Is(ref reader, "input_audio"u8) ? Field.Audio
         : Is(ref reader, "url"u8) || Is(ref reader, "file_data"u8) ? Field.Address
         : Is(ref reader, "data"u8) ? Field.Data
         : Is(ref reader, "media_type"u8) ? Field.MediaType

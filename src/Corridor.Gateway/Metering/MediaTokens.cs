@@ -10,8 +10,8 @@ namespace Corridor.Gateway.Metering;
 /// OpenAI's base cost for one, whatever its size or source (inline or by address); a PDF 1,500 tokens a page (vendors read
 /// each page as its text and an image of it: Anthropic says 1,500 to 3,000 a page), its pages the page objects in its
 /// uncompressed bytes, or, when it has none there (its objects packed in compressed streams), one page per 50 KiB of file,
-/// at least one; plain text its text; a video nothing (<see cref="PerVideo"/>); anything else a token per four bytes of
-/// file.
+/// at least one; plain text its text; audio by its duration (<see cref="AudioTokens"/>); a video nothing
+/// (<see cref="PerVideo"/>); anything else a token per four bytes of file.
 /// </summary>
 internal static class MediaTokens
 {
@@ -37,6 +37,7 @@ internal static class MediaTokens
         }
         var isPdf = mediaType.Equals("application/pdf", StringComparison.OrdinalIgnoreCase);
         var isText = mediaType.StartsWith("text/", StringComparison.OrdinalIgnoreCase);
+        var isAudio = mediaType.StartsWith("audio/", StringComparison.OrdinalIgnoreCase);
         var rented = ArrayPool<byte>.Shared.Rent(Base64.GetMaxDecodedFromUtf8Length(base64.Length) + 1);
         try
         {
@@ -44,10 +45,11 @@ internal static class MediaTokens
                 ? rented.AsSpan(0, written)
                 : default;
             var size = decoded.IsEmpty ? base64.Length / 4 * 3 : decoded.Length;
-            return (isPdf, isText) switch
+            return (isPdf, isText, isAudio) switch
             {
-                (true, _) => (long)PerPdfPage * (PdfPages(decoded) is > 0 and var pages ? pages : Math.Max(1, (size + BytesPerUnseenPage - 1) / BytesPerUnseenPage)),
-                (_, true) when !decoded.IsEmpty => TokenCounter.CountUtf8(decoded),
+                (true, _, _) => (long)PerPdfPage * (PdfPages(decoded) is > 0 and var pages ? pages : Math.Max(1, (size + BytesPerUnseenPage - 1) / BytesPerUnseenPage)),
+                (_, true, _) when !decoded.IsEmpty => TokenCounter.CountUtf8(decoded),
+                (_, _, true) => AudioTokens.Of(decoded, size),
                 _ => (size + 3) / 4,
             };
         }
@@ -61,7 +63,7 @@ internal static class MediaTokens
     /// The tokens of a part's media, the one figure Corridor's count (<see cref="PromptTokens"/>) and the estimate of an
     /// unreported prompt (<see cref="EstimatePrompt"/>) both use: an image <see cref="PerImage"/> and a video
     /// <see cref="PerVideo"/> whatever their source, and any other part's inline media (<see cref="MessagePart.TryGetInline"/>:
-    /// a base64 data URL, the data of a base64 source) as the media its type says; null when the part has
+    /// a base64 data URL, the data of a base64 source, an audio's data) as the media its type says; null when the part has
     /// no media (text, a text document, a file by address). <paramref name="media"/> is the JSON string that holds the media
     /// in the body, read as media rather than text (its data, or its address), an empty range when there is none.
     /// </summary>
@@ -102,8 +104,9 @@ internal static class MediaTokens
     /// <summary>
     /// An estimate of the prompt tokens of a request body of either dialect: its JSON tokenized as text (as
     /// <see cref="TokenCounter.CountUtf8"/> counts it), but the media of its messages' parts (<see cref="MessageParts"/>): an
-    /// image or a video (inline or by address), a base64 data URL (OpenAI's) or the <c>data</c> of a <c>base64</c> source
-    /// (Anthropic's), counted as the media it is (<see cref="Of"/>) instead of as the text of its base64 or address. A data URL elsewhere (in a message's text, a tool's input) is text the model reads, and counted so. A body
+    /// image or a video (inline or by address), a base64 data URL (OpenAI's), the <c>data</c> of a <c>base64</c> source
+    /// (Anthropic's) or of an audio part, counted as the media it is (<see cref="Of"/>) instead of as the text of its base64
+    /// or address. A data URL elsewhere (in a message's text, a tool's input) is text the model reads, and counted so. A body
     /// that is not JSON is counted as text.
     /// </summary>
     public static long EstimatePrompt(ReadOnlySpan<byte> body)

@@ -9,7 +9,7 @@ namespace Corridor.Gateway.Metering;
 /// the answer's priming three more; each tool, the tokens of its definition. For a deployment that cannot count tokens itself
 /// (OpenAI-kind upstreams have no such endpoint). Exact for plain text on GPT-4o and GPT-4.1 (one user message "Hello" is
 /// 8, as OpenAI reports it); an estimate otherwise: tool definitions are counted as their JSON, and an image, a file (a
-/// document) or a video as the media it is (<see cref="MediaTokens"/>), not as its base64.
+/// document), audio or a video as the media it is (<see cref="MediaTokens"/>), not as its base64.
 /// </summary>
 internal static class PromptTokens
 {

@@ -126,6 +126,19 @@ public sealed class ClientDisconnectTests(SlowStreamGatewayFixture fixture) : IC
         Assert.Equal(shortAddresses, longAddresses);
     }
 
+    [Fact]
+    public async Task APromptsAudio_IsEstimatedAtItsDuration_NotItsBase64()
+    {
+        // OpenAI counts a user's audio at a token per 100 ms: a second more of it is 10 tokens more, not the thousands of
+        // tokens its base64 would make as text.
+        static string Part(double seconds) =>
+            $$$"""{"type":"input_audio","input_audio":{"data":"{{{Convert.ToBase64String(TestAudio.Wav(seconds))}}}","format":"wav"}}""";
+        var oneSecond = await EstimatedPromptTokensAsync(Part(1));
+        var twoSeconds = await EstimatedPromptTokensAsync(Part(2));
+
+        Assert.Equal(10, twoSeconds - oneSecond);
+    }
+
     /// <summary>
     /// The prompt tokens the ledger estimated for a stream to gpt-4.1 of a text and <paramref name="parts"/> (content parts'
     /// JSON), whose client left after its first event, before any usage came.

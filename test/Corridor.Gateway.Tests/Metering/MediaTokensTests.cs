@@ -137,6 +137,48 @@ public sealed class MediaTokensTests
         Assert.Equal(TokenCounter.CountUtf8(Encoding.UTF8.GetBytes(ChatWithFile(""))) + 1000, meter.InputTokens);
     }
 
+    private static byte[] ChatWithAudio(string data, string format = "wav") => Encoding.UTF8.GetBytes(
+        $$$"""{"model":"gpt-4o-audio-preview","messages":[{"role":"user","content":[{"type":"text","text":"What is said here?"},{"type":"input_audio","input_audio":{"data":"{{{data}}}","format":"{{{format}}}"}}]}]}""");
+
+    [Fact]
+    public void AWavAudioPart_CountsTenTokensASecond_OfTheDurationItsHeaderGives_NotItsBase64()
+    {
+        // 3 s at 16,000 bytes a second (8 kHz, 16-bit mono): 30 tokens, as OpenAI counts a user's audio (a token per 100 ms).
+        var wav = Convert.ToBase64String(TestAudio.Wav(3));
+        var meter = new UsageMeter(0);
+
+        meter.EstimateIfMissing(ChatWithAudio(wav));
+
+        Assert.Equal(PromptTokens.CountChat(ChatWithAudio("")) + 30, PromptTokens.CountChat(ChatWithAudio(wav)));
+        Assert.Equal(TokenCounter.CountUtf8(ChatWithAudio("")) + 30, meter.InputTokens);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    public void AnMp3AudioPart_CountsTenTokensASecond_AtItsFirstFramesBitrate_AfterItsTag(int tagBytes)
+    {
+        // 2.5 s at 64 kbit/s: 25 tokens, whether an ID3v2 tag comes first or not.
+        var mp3 = Convert.ToBase64String(TestAudio.Mp3At64Kbps(2.5, tagBytes));
+        var meter = new UsageMeter(0);
+
+        meter.EstimateIfMissing(ChatWithAudio(mp3, "mp3"));
+
+        Assert.Equal(PromptTokens.CountChat(ChatWithAudio("", "mp3")) + 25, PromptTokens.CountChat(ChatWithAudio(mp3, "mp3")));
+        Assert.Equal(TokenCounter.CountUtf8(ChatWithAudio("", "mp3")) + 25, meter.InputTokens);
+    }
+
+    [Fact]
+    public void AudioWhoseHeaderSaysNothing_CountsTenTokensASecond_At128KilobitsASecond()
+    {
+        // 32,000 bytes of an unknown encoding at 16,000 bytes a second: 2 s, 20 tokens.
+        var unknown = new byte[32_000];
+        new Random(5).NextBytes(unknown);
+        unknown[0] = 0;
+
+        Assert.Equal(20, MediaTokens.OfBase64(Encoding.ASCII.GetBytes(Convert.ToBase64String(unknown)), "audio/flac"));
+    }
+
     [Theory]
     [InlineData("""{"type":"image_url","image_url":{"url":"{0}","detail":"low"}}""")]
     [InlineData("""{"type":"image","source":{"type":"url","url":"{0}"}}""")]
