@@ -60,8 +60,8 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             {
                 // This deployment cannot express the request; another vendor's might. A Responses client is told the
                 // parameter it sent, not the one of the chat request made of it.
-                var (message, param) = call.Responses is not null
-                    ? ResponsesToChat.ForResponsesClient(translationError, body.ErrorParam)
+                var (message, param) = call.Responses is { } responses
+                    ? ResponsesToChat.ForResponsesClient(translationError, body.ErrorParam, responses.Sources)
                     : (translationError, body.ErrorParam);
                 lastError = GatewayError.Invalid(message, param);
                 continue;
@@ -209,7 +209,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             context.Response.StatusCode = call.Status;
             context.Response.ContentType = "application/json";
             // A Responses client never sent the chat parameter the error names: it is told the one it sent.
-            call.Held.Write(call.Responses is not null && ResponsesToChat.TranslateError(shown.Span) is { } renamed ? renamed : shown.Span);
+            call.Held.Write(call.Responses is { } responses && ResponsesToChat.TranslateError(shown.Span, responses.Sources) is { } renamed ? renamed : shown.Span);
             return (null, learned);
         }
         var message = shown is null ? null : UpstreamErrorMessage(shown.Span);

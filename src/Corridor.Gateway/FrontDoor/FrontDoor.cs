@@ -90,7 +90,7 @@ internal sealed class FrontDoor(ServerOptions server)
         {
             return GatewayError.Invalid("The request body is not valid UTF-8.");
         }
-        var chat = ResponsesToChat.TranslateRequest(sent.Body.Span, out var echo);
+        var chat = ResponsesToChat.TranslateRequest(sent.Body.Span, out var echo, out var sources);
         if (chat.Body is not { } body)
         {
             return GatewayError.Invalid(chat.Error!, chat.ErrorParam);
@@ -99,7 +99,7 @@ internal sealed class FrontDoor(ServerOptions server)
         body.CopyTo(buffer, 0);
         sent.Dispose();
         call.Request = new ClientRequest(buffer, body.Length);
-        call.Responses = ResponsesContext.For(call.RequestId, call.ReceivedAt, echo);
+        call.Responses = ResponsesContext.For(call.RequestId, call.ReceivedAt, echo, sources);
         return RequestParser.Parse(call.Request, Operation.Responses);
     }
 

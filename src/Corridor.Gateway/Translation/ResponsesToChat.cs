@@ -11,11 +11,15 @@ internal readonly record struct PolicyParameters(int? MaxTokens, bool Reasoning,
 
 /// <summary>
 /// What a Responses API answer needs of its request: its ids, its creation time and the request's parameters that the
-/// answer echoes (<c>instructions</c>, <c>tools</c>, <c>text</c>, …), given as the JSON object of those the client sent.
+/// answer echoes (<c>instructions</c>, <c>tools</c>, <c>text</c>, …), given as the JSON object of those the client sent; and
+/// what each message of the chat request was made of (<see cref="MessageSource"/>), to name a parameter as the client sent it.
 /// </summary>
-internal sealed class ResponsesContext(string responseId, long createdAt, byte[] echo)
+internal sealed class ResponsesContext(string responseId, long createdAt, byte[] echo, MessageSource[]? sources = null)
 {
     public string ResponseId { get; } = responseId;
+
+    /// <summary>What each message of the chat request was made of, in its order (none known: an empty array).</summary>
+    public MessageSource[] Sources { get; } = sources ?? [];
 
     public long CreatedAt { get; } = createdAt;
 
@@ -45,8 +49,8 @@ internal sealed class ResponsesContext(string responseId, long createdAt, byte[]
     private PolicyParameters? _forwarded;
 
     /// <summary><c>resp_</c> and the request id's hex digits; the output items' ids carry the same digits.</summary>
-    public static ResponsesContext For(string requestId, DateTimeOffset receivedAt, byte[] echo) =>
-        new("resp_" + Digits(requestId), receivedAt.ToUnixTimeSeconds(), echo);
+    public static ResponsesContext For(string requestId, DateTimeOffset receivedAt, byte[] echo, MessageSource[]? sources = null) =>
+        new("resp_" + Digits(requestId), receivedAt.ToUnixTimeSeconds(), echo, sources);
 
     private static string Digits(string requestId) => requestId.StartsWith("req_", StringComparison.Ordinal) ? requestId[4..] : requestId;
 
@@ -104,17 +108,22 @@ internal static partial class ResponsesToChat
         ("prompt", "Stored prompts are not supported: send 'instructions' and 'input'."),
     ];
 
-    /// <summary>Responses request → chat completions request (the model's name kept); <paramref name="echo"/> gets the parameters the answer echoes.</summary>
-    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> responsesRequest, out byte[] echo)
+    /// <summary>
+    /// Responses request → chat completions request (the model's name kept); <paramref name="echo"/> gets the parameters the
+    /// answer echoes, <paramref name="sources"/> what each message of the chat request was made of.
+    /// </summary>
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> responsesRequest, out byte[] echo, out MessageSource[] sources)
     {
         var sizeHint = responsesRequest.Length;
         byte[] echoed = [];
-        var result = Json.Translate(responsesRequest, "request body", root => TranslateRequest(root, sizeHint, out echoed));
+        var made = new List<MessageSource>();
+        var result = Json.Translate(responsesRequest, "request body", root => TranslateRequest(root, sizeHint, made, out echoed));
         echo = echoed;
+        sources = [.. made];
         return result;
     }
 
-    private static TranslationResult TranslateRequest(JsonElement root, int sizeHint, out byte[] echo)
+    private static TranslationResult TranslateRequest(JsonElement root, int sizeHint, List<MessageSource> sources, out byte[] echo)
     {
         echo = [];
         if (root.ValueKind != JsonValueKind.Object)
@@ -141,7 +150,7 @@ internal static partial class ResponsesToChat
                 writer.WritePropertyName("model");
                 model.WriteTo(writer);
             }
-            var problem = WriteMessages(root, writer) ?? WriteTools(root, writer) ?? WriteOptions(root, writer);
+            var problem = WriteMessages(root, writer, sources) ?? WriteTools(root, writer) ?? WriteOptions(root, writer);
             if (problem is { } p)
             {
                 return TranslationResult.Fail(p);
@@ -292,10 +301,11 @@ internal static partial class ResponsesToChat
 
     /// <summary>
     /// An upstream's error, relayed to a Responses client: its <c>param</c>, which names the chat completion's parameter,
-    /// names the Responses parameter it came from where that is unambiguous (<see cref="ResponsesParam"/>); the message is
-    /// the upstream's. Null when there is nothing to rename (the body is relayed as it came).
+    /// names the Responses parameter it came from where that is unambiguous (<see cref="ResponsesParam"/>, with what the
+    /// request's messages were made of, <paramref name="sources"/>); the message is the upstream's. Null when there is
+    /// nothing to rename (the body is relayed as it came).
     /// </summary>
-    public static byte[]? TranslateError(ReadOnlySpan<byte> error)
+    public static byte[]? TranslateError(ReadOnlySpan<byte> error, ReadOnlySpan<MessageSource> sources = default)
     {
         if (!Json.TryParse(error, out var document))
         {
@@ -305,7 +315,7 @@ internal static partial class ResponsesToChat
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGet("error", out var body) || body.ValueKind != JsonValueKind.Object
-                || body.StringOrNull("param") is not { } param || ResponsesParam(param) is var renamed && renamed == param)
+                || body.StringOrNull("param") is not { } param || ResponsesParam(param, sources) is var renamed && renamed == param)
             {
                 return null;
             }
@@ -344,12 +354,12 @@ internal static partial class ResponsesToChat
 
     /// <summary>
     /// A translation's refusal (<paramref name="message"/>, about chat parameter <paramref name="param"/>) as a Responses
-    /// client is told it: the parameter it sent (<see cref="ResponsesParam"/>), in the <c>param</c> field and where the
-    /// message quotes the chat parameter alike.
+    /// client is told it: the parameter it sent (<see cref="ResponsesParam"/>, with what the request's messages were made of,
+    /// <paramref name="sources"/>), in the <c>param</c> field and where the message quotes the chat parameter alike.
     /// </summary>
-    public static (string Message, string? Param) ForResponsesClient(string message, string? param)
+    public static (string Message, string? Param) ForResponsesClient(string message, string? param, ReadOnlySpan<MessageSource> sources = default)
     {
-        if (param is null || ResponsesParam(param) is var renamed && renamed == param)
+        if (param is null || ResponsesParam(param, sources) is var renamed && renamed == param)
         {
             return (message, param);
         }
@@ -358,18 +368,21 @@ internal static partial class ResponsesToChat
 
     /// <summary>
     /// The Responses parameter a chat parameter (as an error names it) was translated from: the token cap, the messages
-    /// (<c>input</c>, with <c>instructions</c> among them: a message's index is not the input item's), the response format
-    /// and verbosity (<c>text.…</c>), the reasoning effort, logprobs (<c>include</c>), a function tool's fields (the tools
-    /// keep their order) and the chosen function; any other name, the same in both APIs or Corridor's own, as it is.
+    /// (<c>input</c>; a message <c>messages[i]…</c> the input item it was made of and the same field of it,
+    /// <see cref="MessageSource.Name"/>, as <paramref name="sources"/> tell, since a message's index is not the input item's:
+    /// <c>instructions</c> are a message, an answer and its calls one; <c>input</c> when they do not tell), the response
+    /// format and verbosity (<c>text.…</c>), the reasoning effort, logprobs (<c>include</c>), a function tool's fields (the
+    /// tools keep their order) and the chosen function; any other name, the same in both APIs or Corridor's own, as it is.
     /// </summary>
-    internal static string ResponsesParam(string param)
+    internal static string ResponsesParam(string param, ReadOnlySpan<MessageSource> sources = default)
     {
         const string Format = "response_format.json_schema.";
         return param switch
         {
             "max_tokens" or "max_completion_tokens" => "max_output_tokens",
             "messages" => "input",
-            _ when param.StartsWith("messages[", StringComparison.Ordinal) || param.StartsWith("messages.", StringComparison.Ordinal) => "input",
+            _ when param.StartsWith("messages[", StringComparison.Ordinal) => InputParam(param, sources),
+            _ when param.StartsWith("messages.", StringComparison.Ordinal) => "input",
             "response_format" or "response_format.json_schema" => "text.format",
             _ when param.StartsWith(Format, StringComparison.Ordinal) => "text.format." + param[Format.Length..],
             _ when param.StartsWith("response_format.", StringComparison.Ordinal) => "text.format." + param["response_format.".Length..],
@@ -380,6 +393,17 @@ internal static partial class ResponsesToChat
             _ when FunctionToolField(param) is { } tool => tool,
             _ => param,
         };
+    }
+
+    /// <summary><c>messages[i]…</c> → what message i was made of (<see cref="MessageSource.Name"/>); <c>input</c> when <paramref name="sources"/> do not tell.</summary>
+    private static string InputParam(string param, ReadOnlySpan<MessageSource> sources)
+    {
+        const int Index = 9; // "messages[".Length
+        var close = param.IndexOf(']', Index);
+        return close > Index && int.TryParse(param.AsSpan(Index, close - Index), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i)
+            && i < sources.Length
+            ? sources[i].Name(param.AsSpan(close + 1))
+            : "input";
     }
 
     /// <summary><c>tools[i].function</c> and its fields → <c>tools[i]</c> and its fields (a Responses function tool is flat).</summary>
@@ -395,7 +419,7 @@ internal static partial class ResponsesToChat
         return rest.Length == 0 || rest[0] == '.' ? param[..(at + 1)] + rest : null;
     }
 
-    private static Problem? WriteMessages(JsonElement root, Utf8JsonWriter writer)
+    private static Problem? WriteMessages(JsonElement root, Utf8JsonWriter writer, List<MessageSource> sources)
     {
         if (root.OptionalString("instructions", "instructions", out var instructions) is { } instructionsProblem)
         {
@@ -409,10 +433,12 @@ internal static partial class ResponsesToChat
         if (!string.IsNullOrEmpty(instructions))
         {
             WriteTextMessage(writer, "system", instructions);
+            sources.Add(new MessageSource(MessageSourceKind.Instructions));
         }
         if (input.ValueKind == JsonValueKind.String)
         {
             WriteTextMessage(writer, "user", input.GetString()!);
+            sources.Add(new MessageSource(MessageSourceKind.InputText));
             writer.WriteEndArray();
             return null;
         }
@@ -424,11 +450,12 @@ internal static partial class ResponsesToChat
         {
             return new Problem("'input' must not be empty.", "input");
         }
-        var assistant = new PendingAssistant();
+        var assistant = new PendingAssistant(sources);
         var index = 0;
         foreach (var item in input.EnumerateArray())
         {
-            var param = $"input[{index++}]";
+            var at = index++;
+            var param = $"input[{at}]";
             if (item.ValueKind != JsonValueKind.Object)
             {
                 return Problem.WrongType(param, "an input item object");
@@ -441,9 +468,9 @@ internal static partial class ResponsesToChat
             type ??= item.TryGet("role", out _) ? "message" : null;
             var problem = type switch
             {
-                "message" => WriteMessage(item, param, writer, assistant),
+                "message" => WriteMessage(item, param, writer, assistant, sources, at),
                 "function_call" => assistant.AddCall(item, param),
-                "function_call_output" => assistant.Flush(writer) ?? WriteToolResult(item, param, writer),
+                "function_call_output" => assistant.Flush(writer) ?? WriteToolResult(item, param, writer, sources, at),
                 // The model's reasoning in an earlier turn, given as text: the reasoning_content of the assistant turn it
                 // precedes (DeepSeek wants it back within a tool loop); an encrypted or summarized one has no chat counterpart.
                 "reasoning" => assistant.AddReasoning(item, writer),
@@ -472,7 +499,7 @@ internal static partial class ResponsesToChat
         writer.WriteEndObject();
     }
 
-    private static Problem? WriteMessage(JsonElement item, string param, Utf8JsonWriter writer, PendingAssistant assistant)
+    private static Problem? WriteMessage(JsonElement item, string param, Utf8JsonWriter writer, PendingAssistant assistant, List<MessageSource> sources, int at)
     {
         if (item.RequiredString("role", $"{param}.role", out var role) is { } roleProblem)
         {
@@ -500,6 +527,7 @@ internal static partial class ResponsesToChat
         {
             return flushProblem;
         }
+        sources.Add(new MessageSource(MessageSourceKind.Message, at));
         writer.WriteStartObject();
         writer.WriteString("role", role);
         if (content.ValueKind == JsonValueKind.String)
@@ -628,7 +656,7 @@ internal static partial class ResponsesToChat
         return null;
     }
 
-    private static Problem? WriteToolResult(JsonElement item, string param, Utf8JsonWriter writer)
+    private static Problem? WriteToolResult(JsonElement item, string param, Utf8JsonWriter writer, List<MessageSource> sources, int at)
     {
         if (item.RequiredString("call_id", $"{param}.call_id", out var callId) is { } idProblem)
         {
@@ -664,6 +692,7 @@ internal static partial class ResponsesToChat
             }
             result = string.Concat(texts);
         }
+        sources.Add(new MessageSource(MessageSourceKind.Output, at));
         writer.WriteStartObject();
         writer.WriteString("role", "tool");
         writer.WriteString("tool_call_id", callId);
@@ -677,7 +706,7 @@ internal static partial class ResponsesToChat
     /// one message, the Responses API as a <c>reasoning</c> item, an <c>output_text</c> message item and <c>function_call</c>
     /// items, in that order. Reasoning that no assistant item follows belongs to no turn, and is left out.
     /// </summary>
-    private sealed class PendingAssistant
+    private sealed class PendingAssistant(List<MessageSource> sources)
     {
         private readonly List<(string Id, string Name, string Arguments)> _calls = [];
         private string? _text;
@@ -752,6 +781,7 @@ internal static partial class ResponsesToChat
                 return;
             }
             MessagesToChat.WriteAssistantMessage(writer, _text ?? string.Empty, _calls, _reasoning);
+            sources.Add(new MessageSource(MessageSourceKind.Turn));
             _open = false;
             _text = null;
             _reasoning = null;

@@ -136,8 +136,9 @@ public sealed class DocumentTranslationTests(RelayedGatewayFixture fixture) : IC
     {
         var (param, message) = await RefusedResponsesFileAsync(BinaryData.FromString("a,b\n1,2\n"), "text/csv", "table.csv");
 
-        // The client sent no 'messages': the chat request the gateway made of its input did.
-        Assert.Equal("input", param);
+        // The client sent no 'messages': the chat request the gateway made of its input did (its instructions the first
+        // message). The client is told the input item and the field of it, as OpenAI names them.
+        Assert.Equal("input[0].content[0].file_data", param);
         Assert.Contains("'text/csv'", message, StringComparison.Ordinal);
     }
 
@@ -145,11 +146,11 @@ public sealed class DocumentTranslationTests(RelayedGatewayFixture fixture) : IC
     public async Task AResponsesClientsInputFileTheTranslationRefuses_IsA400WhoseMessageNamesTheResponsesParameterToo()
     {
         // Bytes that are not UTF-8, sent as plain text: the chat request made of the input names them
-        // 'messages[0].content[0].file.file_data', which this client never sent.
+        // 'messages[1].content[0].file.file_data', which this client never sent.
         var (param, message) = await RefusedResponsesFileAsync(BinaryData.FromBytes([0xFF, 0xFE, 0xFD]), "text/plain", "notes.txt");
 
-        Assert.Equal("input", param);
-        Assert.Equal("'input' must hold valid base64 of UTF-8 text for a text/plain file.", message);
+        Assert.Equal("input[0].content[0].file_data", param);
+        Assert.Equal("'input[0].content[0].file_data' must hold valid base64 of UTF-8 text for a text/plain file.", message);
     }
 
     /// <summary>The <c>param</c> and <c>message</c> of the 400 the OpenAI SDK's Responses client gets for one input file to a Claude model.</summary>
@@ -160,7 +161,8 @@ public sealed class DocumentTranslationTests(RelayedGatewayFixture fixture) : IC
             new OpenAI.Responses.CreateResponseOptions("claude-sonnet-4",
             [
                 OpenAI.Responses.ResponseItem.CreateUserMessageItem([OpenAI.Responses.ResponseContentPart.CreateInputFilePart(file, mediaType, filename)]),
-            ]))).WithTimeout();
+            ])
+            { Instructions = "Be brief." })).WithTimeout();
 #pragma warning restore OPENAI001
 
         Assert.Equal(400, refused.Status);

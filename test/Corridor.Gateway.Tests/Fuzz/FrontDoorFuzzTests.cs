@@ -99,7 +99,7 @@ public sealed class FrontDoorFuzzTests
         {
             AssertJsonOrError(ChatToMessages.TranslateRequest(input, "upstream-model", 4096));
             AssertJsonOrError(MessagesToChat.TranslateRequest(input, "upstream-model"));
-            AssertJsonOrError(ResponsesToChat.TranslateRequest(input, out _));
+            AssertJsonOrError(ResponsesToChat.TranslateRequest(input, out _, out _));
         });
     }
 

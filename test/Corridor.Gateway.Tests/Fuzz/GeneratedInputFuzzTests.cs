@@ -38,7 +38,7 @@ public sealed class GeneratedInputFuzzTests
             FrontDoorFuzzTests.AssertJsonOrError(ChatToMessages.TranslateRequest(openAI, "upstream-model", 4096));
             FrontDoorFuzzTests.AssertJsonOrError(MessagesToChat.TranslateRequest(anthropic, "upstream-model"));
             var responses = Maybe(random, generator.ResponsesRequest());
-            FrontDoorFuzzTests.AssertJsonOrError(ResponsesToChat.TranslateRequest(responses, out _));
+            FrontDoorFuzzTests.AssertJsonOrError(ResponsesToChat.TranslateRequest(responses, out _, out _));
             return Describe(openAI) + "\n" + Describe(anthropic) + "\n" + Describe(responses);
         });
     }

@@ -10,7 +10,7 @@ public sealed class ResponsesToChatTests
 {
     private static readonly ResponsesContext Context = new("resp_00ab", 1_700_000_000, "{}"u8.ToArray());
 
-    private static TranslationResult Request(string json) => ResponsesToChat.TranslateRequest(Encoding.UTF8.GetBytes(json), out _);
+    private static TranslationResult Request(string json) => ResponsesToChat.TranslateRequest(Encoding.UTF8.GetBytes(json), out _, out _);
 
     [Fact]
     public void AConversation_WithInstructionsImagesFunctionCallsAndOptions_BecomesTheChatRequestThatSaysTheSame()
@@ -117,7 +117,7 @@ public sealed class ResponsesToChatTests
     public void AutomaticTruncation_IsServedAsDisabled_AndEchoedAsApplied()
     {
         // Corridor drops no input items: an input that fits is served as OpenAI serves it, and the answer says what was applied.
-        var result = ResponsesToChat.TranslateRequest("""{"model":"m","input":"Hi","truncation":"auto"}"""u8, out var echo);
+        var result = ResponsesToChat.TranslateRequest("""{"model":"m","input":"Hi","truncation":"auto"}"""u8, out var echo, out _);
 
         TranslationAssert.Body("""{"model":"m","messages":[{"role":"user","content":"Hi"}]}""", result);
         Assert.Equal("\"disabled\"", Encoding.UTF8.GetString(ResponsesToChat.ReadEcho(echo).Single(e => e.Name == "truncation").Value));
@@ -126,7 +126,7 @@ public sealed class ResponsesToChatTests
     [Fact]
     public void TextInput_IsTheUsersMessage_AndTheEchoKeepsWhatTheAnswerRepeats()
     {
-        var result = ResponsesToChat.TranslateRequest("""{"model":"m","input":"Hi","instructions":"Be kind.","tools":[],"stream":false,"store":true,"max_tool_calls":3,"truncation":"disabled"}"""u8, out var echo);
+        var result = ResponsesToChat.TranslateRequest("""{"model":"m","input":"Hi","instructions":"Be kind.","tools":[],"stream":false,"store":true,"max_tool_calls":3,"truncation":"disabled"}"""u8, out var echo, out _);
 
         TranslationAssert.Body("""{"model":"m","messages":[{"role":"system","content":"Be kind."},{"role":"user","content":"Hi"}],"stream":false}""", result);
         TranslationAssert.JsonEqual("""{"instructions":"Be kind.","max_tool_calls":3,"tools":[],"truncation":"disabled"}""", Encoding.UTF8.GetString(echo));
@@ -254,6 +254,43 @@ public sealed class ResponsesToChatTests
     }
 
     [Theory]
+    [InlineData("messages[0]", "instructions")]
+    [InlineData("messages[1].content", "input[0].content")]
+    [InlineData("messages[2].tool_calls[0].function.arguments", "input")]
+    [InlineData("messages[3].content", "input[3].output")]
+    [InlineData("messages[4]", "input[4]")]
+    [InlineData("messages[4].role", "input[4].role")]
+    [InlineData("messages[4].content[0].text", "input[4].content[0].text")]
+    [InlineData("messages[4].content[1].image_url.url", "input[4].content[1].image_url")]
+    [InlineData("messages[4].content[1].image_url.detail", "input[4].content[1].detail")]
+    [InlineData("messages[4].content[2].file.file_data", "input[4].content[2].file_data")]
+    [InlineData("messages[4].content[2].file", "input[4].content[2]")]
+    [InlineData("messages[5].content", "input")]
+    [InlineData("messages.x", "input")]
+    public void AParamOfAChatMessage_NamesTheInputItemItWasMadeOf_AsOpenAINamesIt(string chatParam, string responsesParam)
+    {
+        // Instructions are the first message, an answer and its call one message: message i is not input item i.
+        var result = ResponsesToChat.TranslateRequest("""
+            {"model":"m","instructions":"Be brief.","input":[
+               {"role":"user","content":"Where is parcel 4471?"},
+               {"type":"message","role":"assistant","content":[{"type":"output_text","text":"Looking."}]},
+               {"type":"function_call","call_id":"c1","name":"track","arguments":"{}"},
+               {"type":"function_call_output","call_id":"c1","output":"Oslo"},
+               {"role":"user","content":[{"type":"input_text","text":"And this?"},{"type":"input_image","image_url":"https://example.com/p.png","detail":"low"},
+                 {"type":"input_file","filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="}]}]}
+            """u8, out _, out var sources);
+        Assert.NotNull(result.Body);
+        var error = $$$"""{"error":{"message":"Invalid '{{{chatParam}}}'.","type":"invalid_request_error","param":"{{{chatParam}}}","code":"invalid_value"}}""";
+
+        var (message, param) = ResponsesToChat.ForResponsesClient($"'{chatParam}' is not supported for this model.", chatParam, sources);
+        var relayed = ResponsesToChat.TranslateError(Encoding.UTF8.GetBytes(error), sources);
+
+        Assert.Equal(responsesParam, param);
+        Assert.Equal($"'{responsesParam}' is not supported for this model.", message);
+        Assert.Equal(responsesParam, JsonDocument.Parse(relayed!).RootElement.GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Theory]
     [InlineData("""{"error":{"message":"No param.","type":"invalid_request_error","param":null}}""")]
     [InlineData("""{"error":"just a string"}""")]
     [InlineData("""{"detail":"Not Found"}""")]
@@ -283,7 +320,7 @@ public sealed class ResponsesToChatTests
         // must read it too, once for the answer and again when policy changed what was forwarded.
         var deep = string.Concat(Enumerable.Repeat("{\"a\":", 100)) + "1" + new string('}', 100);
         var result = ResponsesToChat.TranslateRequest(Encoding.UTF8.GetBytes(
-            $$"""{"model":"m","input":"Hi","reasoning":{"effort":"high","x":{{deep}}},"tools":[{"type":"function","name":"f","parameters":{{deep}}}]}"""), out var echo);
+            $$"""{"model":"m","input":"Hi","reasoning":{"effort":"high","x":{{deep}}},"tools":[{"type":"function","name":"f","parameters":{{deep}}}]}"""), out var echo, out _);
         Assert.NotNull(result.Body);
 
         var context = ResponsesContext.For("00ab", DateTimeOffset.UnixEpoch, echo);
