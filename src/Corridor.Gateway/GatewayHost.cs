@@ -130,14 +130,14 @@ public static class GatewayHost
         var active = ActiveConfig.TryCreate(config, Environment.GetEnvironmentVariable, DateTimeOffset.UtcNow, out var errors)
             ?? throw new GatewayStartException(errors);
 
-        var seal = ReasoningSeal.FromEnvironment(config.Server.ReasoningKeyEnv, Environment.GetEnvironmentVariable, out var keyError);
+        var seal = ReasoningSeal.FromEnvironment(config.Server.ReasoningKeyEnv, config.Server.ReasoningPreviousKeyEnv, Environment.GetEnvironmentVariable, out var keyError);
         if (keyError is not null)
         {
             throw new GatewayStartException([keyError]);
         }
 
         var store = await CorridorStores.OpenAsync(config.Storage, cancellationToken);
-        seal ??= await StoredReasoningSealAsync(store, config.Server.ReasoningKeyEnv, cancellationToken);
+        seal ??= await StoredReasoningSealAsync(store, config.Server.ReasoningKeyEnv, time ?? TimeProvider.System, cancellationToken);
         // Corridor's configuration is corridor.yaml, read above. The host's own appsettings.json sources would watch the
         // working directory recursively for changes, and ./data/corridor.db lives there by default: every ledger write
         // would wake a file-system watcher in the gateway. Nothing is read from those files, so nothing is watched.
@@ -234,20 +234,24 @@ public static class GatewayHost
     }
 
     /// <summary>
-    /// The seal of the reasoning key the store keeps, made by the first gateway on it (docs/translation.md): without it no
-    /// gateway starts, since one with a key of its own would refuse the blocks every other gateway gives out.
+    /// The seal of the reasoning key the store keeps, made by the first gateway on it (docs/translation.md), with the key its
+    /// last rotation replaced: without it no gateway starts, since one with a key of its own would refuse the blocks every
+    /// other gateway gives out. Running, the gateway takes up the store's rotations (StoreSync).
     /// </summary>
-    private static async Task<ReasoningSeal> StoredReasoningSealAsync(ICorridorStore store, string keyEnv, CancellationToken cancellationToken)
+    private static async Task<ReasoningSeal> StoredReasoningSealAsync(ICorridorStore store, string keyEnv, TimeProvider time, CancellationToken cancellationToken)
     {
         string reason;
         try
         {
-            var key = await store.GetSecretAsync(GatewaySecrets.ReasoningKey, cancellationToken);
-            if (ReasoningSeal.FromStoredKey(key) is { } seal)
+            // The revision first: a rotation committed after it moves it, and the running gateway reads the keys again.
+            var revision = await store.GetRevisionAsync(cancellationToken);
+            var secret = await store.GetSecretAsync(GatewaySecrets.ReasoningKey, cancellationToken);
+            if (ReasoningSeal.FromStoredKey(secret, time, revision) is { } seal)
             {
                 return seal;
             }
-            reason = $"the key it keeps has {key.Length} bytes, not {GatewaySecrets.Bytes} (delete the row '{GatewaySecrets.ReasoningKey}' of gateway_secrets for a new one)";
+            var (which, length) = secret.Value.Length < GatewaySecrets.Bytes ? ("key", secret.Value.Length) : ("previous key", secret.Previous!.Length);
+            reason = $"the {which} it keeps has {length} bytes, not {GatewaySecrets.Bytes} (delete the row '{GatewaySecrets.ReasoningKey}' of gateway_secrets for a new one)";
         }
         catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
         {

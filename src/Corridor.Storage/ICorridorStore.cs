@@ -80,9 +80,17 @@ public interface ICorridorStore : IAsyncDisposable
     /// The gateway's secret named <paramref name="name"/> (<see cref="GatewaySecrets"/>): <see cref="GatewaySecrets.Bytes"/>
     /// random bytes that the first call on this database makes, whichever process makes it, and that every later call, of
     /// any process and after any restart, reads. Two first calls at once get the same secret: each inserts its own only if
-    /// none is there, then reads what is.
+    /// none is there, then reads what is. With it, the value it replaced at its last rotation (<see cref="RotateSecretAsync"/>).
     /// </summary>
-    Task<byte[]> GetSecretAsync(string name, CancellationToken cancellationToken);
+    Task<GatewaySecret> GetSecretAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces the secret named <paramref name="name"/> with new random bytes and keeps the value it had as the previous one
+    /// (the one before that is gone), at <paramref name="at"/>, and appends <paramref name="audit"/>, together. Moves the
+    /// revision, so running gateways take it up (<see cref="GetRevisionAsync"/>). Returns false, appending nothing, when the
+    /// store keeps no secret of that name (no gateway has asked for it).
+    /// </summary>
+    Task<bool> RotateSecretAsync(string name, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
 
     /// <summary>Every tenant's and key's own limits (those without a row have none of their own).</summary>
     Task<IReadOnlyList<SubjectLimits>> ListLimitsAsync(CancellationToken cancellationToken);

@@ -48,6 +48,7 @@ public static class AuditActions
     public const string CaseOpen = "case.open";
     public const string CaseDecision = "case.decision";
     public const string StoreRestore = "store.restore";
+    public const string ReasoningKeyRotate = "reasoning_key.rotate";
 }
 
 /// <summary>Who acted.</summary>

@@ -72,6 +72,9 @@ internal sealed class KeyCache(ICorridorStore store, TimeProvider time, StorageO
 
     public int Count => _snapshot.Keys.Count;
 
+    /// <summary>The store's revision the cache last loaded at: what else follows the store's changes compares against it (StoreSync).</summary>
+    public long Revision => _snapshot.Revision;
+
     /// <summary>
     /// Raised after a reload that found a key refused (revoked, or expired) that the cache held usable before, or did not
     /// hold: work done later on its behalf (a batch) can stop at once rather than at its next look. Handlers must be quick.

@@ -1,4 +1,5 @@
 using Corridor.Gateway.Recording;
+using Corridor.Gateway.Translation;
 using Corridor.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,8 +13,13 @@ namespace Corridor.Gateway.Authentication;
 /// Each refresh and each write of last-used times waits for the store at most <see cref="StoreDeadline.Timeout"/>: a database
 /// that stops answering then fails a refresh in seconds (the grace period counts on from the last one that answered), the
 /// next refresh after it answers again comes within that bound, and a stop does not wait on it for the driver's timeouts.
+/// <para>
+/// The reasoning key the store keeps follows the same way: a rotation moves the revision, and when the cache reloaded at a
+/// revision the seal has not, the seal takes up the store's keys (<see cref="ReasoningSeal.TakeUp"/>), without a restart.
+/// </para>
 /// </summary>
-internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, TimeProvider time, ILogger<StoreSync> logger, StopDeadline? stop = null)
+internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, TimeProvider time, ILogger<StoreSync> logger, StopDeadline? stop = null,
+    ReasoningSeal? seal = null)
     : BackgroundService
 {
     internal static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(500);
@@ -43,6 +49,17 @@ internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, Tim
             try
             {
                 await StoreDeadline.RunAsync(token => keys.RefreshAsync(force: false, token), time, stoppingToken);
+                if (seal is { FromStore: true } && keys.Revision != seal.StoreRevision)
+                {
+                    // The cache read the revision before the keys are read here, so a rotation committed after it moves it
+                    // again and is read at the next refresh.
+                    var revision = keys.Revision;
+                    var secret = await StoreDeadline.RunAsync(token => store.GetSecretAsync(GatewaySecrets.ReasoningKey, token), time, stoppingToken);
+                    if (!seal.TakeUp(secret, revision))
+                    {
+                        LogReasoningKeyUnusable();
+                    }
+                }
                 if (time.GetUtcNow() >= lastUsedDue)
                 {
                     lastUsedDue = time.GetUtcNow() + LastUsedInterval;
@@ -72,6 +89,9 @@ internal sealed partial class StoreSync(KeyCache keys, ICorridorStore store, Tim
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Writing the keys' last-used times at shutdown failed; they are not kept")]
     private partial void LogLastUsedNotWritten(Exception exception);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "The reasoning key the store keeps now is not one (cut short); signing and sealing with the keys held until then")]
+    private partial void LogReasoningKeyUnusable();
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Refreshing keys from the store failed; serving from the cached keys")]
     private partial void LogSyncFailed(Exception exception);

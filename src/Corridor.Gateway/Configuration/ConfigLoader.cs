@@ -203,6 +203,7 @@ public static class ConfigLoader
             {
                 MetricsTokenEnv = server["metricsTokenEnv"] ?? defaults.MetricsTokenEnv,
                 ReasoningKeyEnv = server["reasoningKeyEnv"] ?? defaults.ReasoningKeyEnv,
+                ReasoningPreviousKeyEnv = server["reasoningPreviousKeyEnv"] ?? defaults.ReasoningPreviousKeyEnv,
                 Clients = new ClientLimits(
                     MaxRequestHeaderBytes: Int(server, "maxRequestHeaderBytes") ?? ClientLimits.Default.MaxRequestHeaderBytes,
                     MaxRequestHeaderCount: Int(server, "maxRequestHeaderCount") ?? ClientLimits.Default.MaxRequestHeaderCount,

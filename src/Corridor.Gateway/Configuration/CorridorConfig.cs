@@ -54,9 +54,15 @@ public sealed record ServerOptions(
     /// <summary>
     /// The environment variable holding the key Corridor signs and seals the reasoning it gives Anthropic clients with
     /// (docs/translation.md): the same on every gateway of a fleet, so a tool loop's next step may reach any of them and
-    /// a restart; unset, each gateway makes one of its own at start.
+    /// a restart; unset, the gateways use the key the store keeps.
     /// </summary>
     public string ReasoningKeyEnv { get; init; } = "CORRIDOR_REASONING_KEY";
+
+    /// <summary>
+    /// The environment variable holding the reasoning key <see cref="ReasoningKeyEnv"/>'s replaced, still accepted for the
+    /// blocks it made but never used to make one (docs/operations.md, "Rotating the reasoning key").
+    /// </summary>
+    public string ReasoningPreviousKeyEnv { get; init; } = "CORRIDOR_REASONING_PREVIOUS_KEY";
     /// <summary>
     /// The longest <see cref="ShutdownTimeout"/>: <c>corridor serve</c> ends regardless a few minutes after the signal
     /// (the command line's grace, Cli.ShutdownGrace), and the ledger and audit flush must fit in after the drain.

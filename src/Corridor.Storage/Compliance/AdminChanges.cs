@@ -333,6 +333,22 @@ public static class AdminChanges
         return new ImportOutcome(read, flagged);
     }
 
+    /// <summary>
+    /// Rotates the reasoning key the store keeps (<see cref="GatewaySecrets.ReasoningKey"/>): a new key, the old kept as the
+    /// previous one (accepted, never used to sign or seal), the one before it dropped; records <c>reasoning_key.rotate</c>
+    /// with when gateways begin to seal with the new key (<see cref="GatewaySecrets.SealingDelay"/>), never a key. Returns
+    /// that time, or null (recording nothing) when the store keeps no reasoning key: no gateway has started on it without
+    /// the key from the environment.
+    /// </summary>
+    public static async Task<DateTimeOffset?> RotateReasoningKeyAsync(ICorridorStore store, string actor, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var sealsFrom = now + GatewaySecrets.SealingDelay;
+        var entry = new AuditEntry(now, actor, AuditActions.ReasoningKeyRotate, GatewaySecrets.ReasoningKey, AuditDetails.Write(json =>
+            json.WriteString("seals_from", sealsFrom)));
+        return await store.RotateSecretAsync(GatewaySecrets.ReasoningKey, now, [entry], cancellationToken) ? sealsFrom : null;
+    }
+
     /// <summary>Sets the screening threshold; records <c>screening.threshold</c> with the old and new value.</summary>
     public static async Task<double> SetThresholdAsync(ICorridorStore store, double threshold, string actor, DateTimeOffset now, CancellationToken cancellationToken)
     {

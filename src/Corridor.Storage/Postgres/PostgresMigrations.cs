@@ -555,6 +555,15 @@ internal static class PostgresMigrations
             ALTER TABLE batches ADD COLUMN failure_code text;
             ALTER TABLE batches ADD COLUMN failure_message text;
             """),
+        new(28, "the reasoning key's rotation", """
+            -- SQLite migration 24. corridor secrets rotate-reasoning-key (docs/operations.md): the secret it replaced, still
+            -- accepted for opening and verifying, and when; null until a first rotation. Any change to a secret moves the
+            -- revision and notifies, so every replica takes it up at once, without a restart.
+            ALTER TABLE gateway_secrets ADD COLUMN previous_value bytea;
+            ALTER TABLE gateway_secrets ADD COLUMN rotated_at timestamptz;
+            CREATE TRIGGER gateway_secrets_revision AFTER INSERT OR UPDATE OR DELETE ON gateway_secrets
+                FOR EACH ROW EXECUTE FUNCTION corridor_bump_revision();
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

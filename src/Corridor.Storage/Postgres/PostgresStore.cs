@@ -561,9 +561,15 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         }, cancellationToken);
     }
 
-    public async Task<byte[]> GetSecretAsync(string name, CancellationToken cancellationToken)
+    public async Task<GatewaySecret> GetSecretAsync(string name, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        // Read first: every call but a database's first finds it (replicas read it again whenever the revision moves).
+        if (await ReadSecretAsync(name, cancellationToken) is { } kept)
+        {
+            return kept;
+        }
+
         // Two statements, each its own transaction: a replica whose insert met another's, not yet committed, waits for that
         // commit and inserts nothing; its read then starts after that commit (read committed), so it sees the other's secret.
         // One statement (an insert and a read in a WITH) would read from before the other's commit and find nothing.
@@ -575,9 +581,47 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using var select = _dataSource.CreateCommand("SELECT value FROM gateway_secrets WHERE name = $1");
+        return (await ReadSecretAsync(name, cancellationToken))!;
+    }
+
+    public Task<bool> RotateSecretAsync(string name, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(audit);
+        return InTransactionAsync(async (connection, transaction) =>
+        {
+            // The right-hand sides read the row as it was: the value replaced becomes the previous one. Two rotations at
+            // once: the second waits for the first's row lock, then replaces the value the first wrote.
+            await using (var update = new NpgsqlCommand(
+                "UPDATE gateway_secrets SET previous_value = value, value = $2, rotated_at = $3 WHERE name = $1", connection, transaction))
+            {
+                update.Parameters.AddWithValue(name);
+                update.Parameters.AddWithValue(GatewaySecrets.Make());
+                update.Parameters.AddWithValue(at);
+                if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    return false;
+                }
+            }
+
+            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+            return true;
+        }, cancellationToken);
+    }
+
+    private async Task<GatewaySecret?> ReadSecretAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var select = _dataSource.CreateCommand("SELECT value, previous_value, rotated_at FROM gateway_secrets WHERE name = $1");
         select.Parameters.AddWithValue(name);
-        return (byte[])(await select.ExecuteScalarAsync(cancellationToken))!;
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new GatewaySecret(
+            (byte[])reader.GetValue(0),
+            reader.IsDBNull(1) ? null : (byte[])reader.GetValue(1),
+            reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2));
     }
 
     public async ValueTask DisposeAsync()

@@ -392,6 +392,19 @@ internal static class SqliteMigrations
             ALTER TABLE batches ADD COLUMN failure_code TEXT;
             ALTER TABLE batches ADD COLUMN failure_message TEXT;
             """),
+        new(24, "the reasoning key's rotation", """
+            -- corridor secrets rotate-reasoning-key (docs/operations.md): the secret it replaced, still accepted for opening and
+            -- verifying, and when (Unix ms); null until a first rotation. Any change to a secret moves the revision, so every
+            -- running gateway takes it up at its next revision check, without a restart.
+            ALTER TABLE gateway_secrets ADD COLUMN previous_value BLOB;
+            ALTER TABLE gateway_secrets ADD COLUMN rotated_at INTEGER;
+            CREATE TRIGGER gateway_secrets_insert_revision AFTER INSERT ON gateway_secrets
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            CREATE TRIGGER gateway_secrets_update_revision AFTER UPDATE ON gateway_secrets
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            CREATE TRIGGER gateway_secrets_delete_revision AFTER DELETE ON gateway_secrets
+            BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

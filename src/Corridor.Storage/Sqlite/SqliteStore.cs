@@ -917,10 +917,17 @@ internal sealed partial class SqliteStore : ICorridorStore
         transaction.Commit();
     }
 
-    public async Task<byte[]> GetSecretAsync(string name, CancellationToken cancellationToken)
+    public async Task<GatewaySecret> GetSecretAsync(string name, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         await using var connection = await OpenAsync(cancellationToken);
+        // Read first: every call but a database's first finds it, and a read takes no write lock (gateways read it again
+        // whenever the revision moves).
+        if (await ReadSecretAsync(connection, null, name, cancellationToken) is { } kept)
+        {
+            return kept;
+        }
+
         using var transaction = connection.BeginTransaction();
         using (var insert = connection.CreateCommand())
         {
@@ -932,17 +939,51 @@ internal sealed partial class SqliteStore : ICorridorStore
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        byte[] value;
-        using (var select = connection.CreateCommand())
+        var secret = (await ReadSecretAsync(connection, transaction, name, cancellationToken))!;
+        transaction.Commit();
+        return secret;
+    }
+
+    public async Task<bool> RotateSecretAsync(string name, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(audit);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        using (var update = connection.CreateCommand())
         {
-            select.Transaction = transaction;
-            select.CommandText = "SELECT value FROM gateway_secrets WHERE name = $name";
-            select.Parameters.AddWithValue("$name", name);
-            value = (byte[])(await select.ExecuteScalarAsync(cancellationToken))!;
+            update.Transaction = transaction;
+            // The right-hand sides read the row as it was: the value replaced becomes the previous one.
+            update.CommandText = "UPDATE gateway_secrets SET previous_value = value, value = $value, rotated_at = $at WHERE name = $name";
+            update.Parameters.AddWithValue("$name", name);
+            update.Parameters.AddWithValue("$value", GatewaySecrets.Make());
+            update.Parameters.AddWithValue("$at", SqliteValues.ToUnixMs(at));
+            if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
         }
 
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
         transaction.Commit();
-        return value;
+        return true;
+    }
+
+    private static async Task<GatewaySecret?> ReadSecretAsync(SqliteConnection connection, SqliteTransaction? transaction, string name, CancellationToken cancellationToken)
+    {
+        using var select = connection.CreateCommand();
+        select.Transaction = transaction;
+        select.CommandText = "SELECT value, previous_value, rotated_at FROM gateway_secrets WHERE name = $name";
+        select.Parameters.AddWithValue("$name", name);
+        using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new GatewaySecret(
+            (byte[])reader.GetValue(0),
+            reader.IsDBNull(1) ? null : (byte[])reader.GetValue(1),
+            reader.IsDBNull(2) ? null : SqliteValues.FromUnixMs(reader.GetInt64(2)));
     }
 
     public async ValueTask DisposeAsync()

@@ -2,6 +2,7 @@ using Corridor.Core.Tenants;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Recording;
 using Corridor.Gateway.Tests.Recording;
+using Corridor.Gateway.Translation;
 using Corridor.Storage;
 using Corridor.Testing;
 using Corridor.Testing.Storage;
@@ -68,6 +69,38 @@ public sealed class StoreSyncTests : SqliteStoreTestBase
         await TestTimeouts.UntilAsync(() => Task.FromResult(keys.Authenticate(issued.Secret, out _) == AuthenticationResult.Revoked));
         await sync.StopAsync(CancellationToken.None).WithTimeout();
     }
+
+    /// <summary>
+    /// With PostgreSQL, a rotation through another replica (or the command line) is taken up on the store's notification:
+    /// the clock never moves here, so the poll never runs and only the notification can bring it.
+    /// </summary>
+    [Fact]
+    [Trait(TestPostgres.Trait, TestPostgres.Value)]
+    public async Task AReasoningKeyRotatedThroughAnotherReplica_IsTakenUpOnTheNotification_WithoutWaitingForThePoll()
+    {
+        await using var database = await TestPostgres.CreateDatabaseAsync().WithTimeout();
+        var shared = new StorageOptions(PostgresConnectionString: database.ConnectionString);
+        await using var replica = await CorridorStores.OpenAsync(shared, CancellationToken.None).WithTimeout();
+        await using var other = await CorridorStores.OpenAsync(shared, CancellationToken.None).WithTimeout();
+        var clock = new FakeClock();
+        // As a gateway starts: the revision, then the key (made here, by the first to ask, beforehand).
+        await replica.GetSecretAsync(GatewaySecrets.ReasoningKey, CancellationToken.None).WithTimeout();
+        var revision = await replica.GetRevisionAsync(CancellationToken.None).WithTimeout();
+        var seal = ReasoningSeal.FromStoredKey(await replica.GetSecretAsync(GatewaySecrets.ReasoningKey, CancellationToken.None).WithTimeout(), clock, revision)!;
+        using var keys = new KeyCache(replica, clock);
+        await keys.RefreshAsync(force: true, CancellationToken.None).WithTimeout();
+        using var sync = new StoreSync(keys, replica, clock, NullLogger<StoreSync>.Instance, seal: seal);
+        await sync.StartAsync(CancellationToken.None).WithTimeout();
+
+        Assert.True(await other.RotateSecretAsync(GatewaySecrets.ReasoningKey, clock.GetUtcNow(), [], CancellationToken.None).WithTimeout());
+        var sealedWithTheNewKey = NewKeySeal(await other.GetSecretAsync(GatewaySecrets.ReasoningKey, CancellationToken.None).WithTimeout()).Seal("reasoning");
+
+        await TestTimeouts.UntilAsync(() => Task.FromResult(seal.Open(sealedWithTheNewKey) is not null));
+        await sync.StopAsync(CancellationToken.None).WithTimeout();
+    }
+
+    /// <summary>A seal of the secret's current key alone.</summary>
+    private static ReasoningSeal NewKeySeal(GatewaySecret secret) => ReasoningSeal.FromStoredKey(new GatewaySecret(secret.Value), TimeProvider.System)!;
 
     /// <summary>
     /// Past the grace period requests are refused (fail closed); once the store answers again, the next refresh ends that

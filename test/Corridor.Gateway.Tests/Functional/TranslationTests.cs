@@ -4,6 +4,8 @@ using Anthropic;
 using Anthropic.Models.Messages;
 using Corridor.Core.Metering;
 using Corridor.Gateway.Translation;
+using Corridor.Storage;
+using Corridor.Storage.Compliance;
 using Corridor.Testing;
 using OpenAI.Chat;
 
@@ -313,7 +315,7 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
     /// A tool loop's next step as an agent sends it: the question, the answer's blocks as it got them (its reasoning block
     /// too when <paramref name="withReasoning"/>) and the tool's result.
     /// </summary>
-    private static List<MessageParam> NextStep(MessageParam question, Message first, bool withReasoning)
+    private static List<MessageParam> NextStep(MessageParam question, Message first, bool withReasoning, (ReasoningSeal From, ReasoningSeal To)? remade = null)
     {
         Assert.True(first.Content.Single(c => c.TryPickToolUse(out _)).TryPickToolUse(out var call));
         var sentBack = new List<ContentBlockParam>();
@@ -321,11 +323,11 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
         {
             if (block.TryPickThinking(out var thought) && withReasoning)
             {
-                sentBack.Add(new ThinkingBlockParam { Thinking = thought.Thinking, Signature = thought.Signature });
+                sentBack.Add(new ThinkingBlockParam { Thinking = thought.Thinking, Signature = remade?.To.Sign(thought.Thinking) ?? thought.Signature });
             }
             else if (block.TryPickRedactedThinking(out var redacted) && withReasoning)
             {
-                sentBack.Add(new RedactedThinkingBlockParam { Data = redacted.Data });
+                sentBack.Add(new RedactedThinkingBlockParam { Data = remade is var (from, to) ? to.Seal(from.Open(redacted.Data)!) : redacted.Data });
             }
             else if (block.TryPickToolUse(out var use))
             {
@@ -538,6 +540,121 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
         Assert.Contains($"{keyEnv} is not set", message, StringComparison.Ordinal);
         Assert.Contains("16 bytes", message, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// <c>corridor secrets rotate-reasoning-key</c> under a running gateway (on a fake clock), a signed and a sealed block
+    /// each: a block made before the rotation still goes back in its loop after it; the gateway takes the rotation up without a
+    /// restart, accepting the new key at once while still making blocks with the old one until
+    /// <see cref="GatewaySecrets.SealingDelay"/> after the rotation (so a replica that has not taken it up yet reads them), then
+    /// with the new key; after a second rotation a block of the first key, two rotations old, is left out as a foreign one,
+    /// and DeepSeek (the simulator) refuses the step without its reasoning.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ABlockMadeBeforeARotation_GoesOnInItsLoopAfterIt_ARunningGatewayTakesTheRotationUp_AndTwoRotationsLaterItIsForeign(bool thinking)
+    {
+        var clock = new FakeClock(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        // No key from the operator; the store's grace is years, as the clock moves by a minute at once.
+        await using var live = await LiveGateway.StartAsync(simulator => WithReasonerAndKey("CORRIDOR_TEST_UNSET_" + Guid.NewGuid().ToString("N"))(simulator)
+            + "\n\nstorage:\n  unavailableGraceSeconds: 315360000\n", time: clock);
+        var client = live.Anthropic();
+        var question = new UserMessageParam { Content = "What is the weather in Singapore?" };
+        var ask = AnthropicDialectTests.Ask("deepseek-reasoner", question) with { MaxTokens = 4096, Tools = [AnthropicDialectTests.WeatherTool()] };
+        if (thinking)
+        {
+            ask = ask with { Thinking = new ThinkingConfigEnabled { BudgetTokens = 2048 } };
+        }
+        Task<Message> Step(Message first, (ReasoningSeal, ReasoningSeal)? remade = null) =>
+            client.Messages.Create(ask with { Messages = NextStep(question, first, withReasoning: true, remade) }).WithTimeout();
+        async Task<ReasoningSeal> RotateAsync()
+        {
+            Assert.NotNull(await AdminChanges.RotateReasoningKeyAsync(live.Store, "cli:test", clock.GetUtcNow(), CancellationToken.None).WithTimeout());
+            return StoredKeyAlone((await live.Store.GetSecretAsync(GatewaySecrets.ReasoningKey, CancellationToken.None).WithTimeout()).Value);
+        }
+        async Task TakenUpAsync(Message first, ReasoningSeal from, ReasoningSeal to) => await TestTimeouts.UntilAsync(async () =>
+        {
+            // The gateway looks at its store when its clock has moved a poll's worth; it then accepts a block of the new key.
+            clock.Advance(TimeSpan.FromMilliseconds(500));
+            try
+            {
+                return (await Step(first, (from, to))).StopReason?.Raw() == "end_turn";
+            }
+            catch (Anthropic.Exceptions.AnthropicBadRequestException)
+            {
+                return false;
+            }
+        });
+        var k0 = StoredKeyAlone((await live.Store.GetSecretAsync(GatewaySecrets.ReasoningKey, CancellationToken.None).WithTimeout()).Value);
+        var before = await client.Messages.Create(ask).WithTimeout();
+
+        var rotatedAt = clock.GetUtcNow();
+        var k1 = await RotateAsync();
+        await TakenUpAsync(before, k0, k1);
+        var inTheDelay = await client.Messages.Create(ask).WithTimeout();
+        var tookUpWithin = clock.GetUtcNow() - rotatedAt;
+        clock.Advance(GatewaySecrets.SealingDelay);
+        var after = await client.Messages.Create(ask).WithTimeout();
+        var beforeGoesOn = await Step(before);
+
+        Assert.True(MadeWith(before, k0));
+        Assert.True(tookUpWithin < GatewaySecrets.SealingDelay, $"taken up {tookUpWithin} after the rotation");
+        Assert.True(MadeWith(inTheDelay, k0));
+        Assert.False(MadeWith(inTheDelay, k1));
+        Assert.True(MadeWith(after, k1));
+        Assert.False(MadeWith(after, k0));
+        Assert.Equal("end_turn", beforeGoesOn.StopReason?.Raw());
+
+        var k2 = await RotateAsync();
+        await TakenUpAsync(before, k0, k2);
+        var passedBack = await live.SimulatorReasoningPassedBackAsync().WithTimeout();
+
+        await Assert.ThrowsAsync<Anthropic.Exceptions.AnthropicBadRequestException>(() => Step(before)).WithTimeout();
+        Assert.Equal(passedBack, await live.SimulatorReasoningPassedBackAsync().WithTimeout());
+        Assert.Equal("end_turn", (await Step(after)).StopReason?.Raw());
+    }
+
+    /// <summary>
+    /// The operator's rotation of a key from the environment (docs/operations.md): the gateway restarted with the new key in
+    /// <c>server.reasoningKeyEnv</c>'s variable and the old one in <c>server.reasoningPreviousKeyEnv</c>'s takes a loop's block
+    /// the old key made, and makes new blocks with the new key only.
+    /// </summary>
+    [Fact]
+    public async Task TheOperatorsRotation_TheOldKeyInThePreviousVariable_KeepsTheLoopsInFlight()
+    {
+        using var key = new TokenVariable();
+        var previousEnv = "CORRIDOR_TEST_PREVIOUS_" + Guid.NewGuid().ToString("N");
+        var newKey = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        await using var live = await LiveGateway.StartAsync(simulator => WithReasonerAndKey(key.Name)(simulator)
+            .Replace("server:\n", $"server:\n  reasoningPreviousKeyEnv: {previousEnv}\n", StringComparison.Ordinal));
+        try
+        {
+            var (first, second) = await RunToolLoopAsync(live, thinking: true, streamed: false, between: () =>
+            {
+                Environment.SetEnvironmentVariable(previousEnv, key.Token);
+                Environment.SetEnvironmentVariable(key.Name, newKey);
+                return live.RestartGatewayAsync();
+            });
+            var (after, _) = await RunToolLoopAsync(live, thinking: true, streamed: false);
+
+            Assert.True(MadeWith(first, ReasoningSeal.FromKey(key.Token)));
+            Assert.Equal("end_turn", second.StopReason?.Raw());
+            Assert.True(MadeWith(after, ReasoningSeal.FromKey(newKey)));
+            Assert.False(MadeWith(after, ReasoningSeal.FromKey(key.Token)));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(previousEnv, null);
+        }
+    }
+
+    /// <summary>A seal of the store's key <paramref name="value"/> alone, to tell which key made a block.</summary>
+    private static ReasoningSeal StoredKeyAlone(byte[] value) => ReasoningSeal.FromStoredKey(new GatewaySecret(value), TimeProvider.System)!;
+
+    /// <summary>Whether <paramref name="answer"/>'s reasoning block was made with <paramref name="seal"/>'s key.</summary>
+    private static bool MadeWith(Message answer, ReasoningSeal seal) =>
+        answer.Content[0].TryPickThinking(out var thought) ? seal.Verifies(thought.Thinking, thought.Signature)
+        : answer.Content[0].TryPickRedactedThinking(out var redacted) && seal.Open(redacted.Data) is not null;
 
     private static ChatTool WeatherFunction() => ChatTool.CreateFunctionTool("get_weather", "The current weather in a city.", BinaryData.FromString(
         """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""));

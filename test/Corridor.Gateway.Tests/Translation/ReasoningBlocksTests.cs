@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Corridor.Gateway.Translation;
 using Corridor.Storage;
+using Corridor.Testing;
 
 namespace Corridor.Gateway.Tests.Translation;
 
@@ -254,10 +255,10 @@ public sealed class ReasoningBlocksTests
     {
         var environment = new Dictionary<string, string?> { ["KEY"] = Key, ["SHORT"] = "too-short" };
 
-        var one = ReasoningSeal.FromEnvironment("KEY", name => environment.GetValueOrDefault(name), out var noError);
-        var another = ReasoningSeal.FromEnvironment("KEY", name => environment.GetValueOrDefault(name), out _);
-        var unset = ReasoningSeal.FromEnvironment("UNSET", name => environment.GetValueOrDefault(name), out var unsetError);
-        var tooShort = ReasoningSeal.FromEnvironment("SHORT", name => environment.GetValueOrDefault(name), out var error);
+        var one = ReasoningSeal.FromEnvironment("KEY", "UNSET_PREVIOUS", name => environment.GetValueOrDefault(name), out var noError);
+        var another = ReasoningSeal.FromEnvironment("KEY", "UNSET_PREVIOUS", name => environment.GetValueOrDefault(name), out _);
+        var unset = ReasoningSeal.FromEnvironment("UNSET", "UNSET_PREVIOUS", name => environment.GetValueOrDefault(name), out var unsetError);
+        var tooShort = ReasoningSeal.FromEnvironment("SHORT", "UNSET_PREVIOUS", name => environment.GetValueOrDefault(name), out var error);
 
         Assert.Null(noError);
         Assert.True(another!.Verifies(Reasoning, one!.Sign(Reasoning)));
@@ -270,18 +271,100 @@ public sealed class ReasoningBlocksTests
         Assert.DoesNotContain("too-short", error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The operator's rotation (docs/operations.md): the new key in the key variable, the old one in the previous variable.
+    /// The new key alone signs and seals; what the old one made still verifies and opens; the key before it does not. A
+    /// previous key too short, or set without a key, stops the start, naming the variables and never a value.
+    /// </summary>
+    [Fact]
+    public void TheOperatorsPreviousKey_IsAcceptedButNeverUsed_AndTheOneBeforeItIsNot()
+    {
+        const string NewKey = "the-new-reasoning-key-of-at-least-32-characters";
+        const string Older = "the-oldest-reasoning-key-of-at-least-32-characters";
+        var environment = new Dictionary<string, string?> { ["KEY"] = NewKey, ["PREVIOUS"] = Key, ["SHORT"] = "too-short" };
+        string? Read(string name) => environment.GetValueOrDefault(name);
+
+        var rotated = ReasoningSeal.FromEnvironment("KEY", "PREVIOUS", Read, out var noError)!;
+        ReasoningSeal.FromEnvironment("KEY", "SHORT", Read, out var shortError);
+        ReasoningSeal.FromEnvironment("UNSET", "PREVIOUS", Read, out var aloneError);
+
+        Assert.Null(noError);
+        // Before the rotation (Seal: Key alone), and two rotations back.
+        Assert.True(rotated.Verifies(Reasoning, Seal.Sign(Reasoning)));
+        Assert.Equal(Reasoning, rotated.Open(Seal.Seal(Reasoning)));
+        Assert.False(rotated.Verifies(Reasoning, ReasoningSeal.FromKey(Older).Sign(Reasoning)));
+        Assert.Null(rotated.Open(ReasoningSeal.FromKey(Older).Seal(Reasoning)));
+        // Made with the new key only: a gateway with only the old key does not read it, one with only the new key does.
+        Assert.False(Seal.Verifies(Reasoning, rotated.Sign(Reasoning)));
+        Assert.Null(Seal.Open(rotated.Seal(Reasoning)));
+        Assert.True(ReasoningSeal.FromKey(NewKey).Verifies(Reasoning, rotated.Sign(Reasoning)));
+        Assert.Equal(Reasoning, ReasoningSeal.FromKey(NewKey).Open(rotated.Seal(Reasoning)));
+        Assert.Contains("SHORT", shortError, StringComparison.Ordinal);
+        Assert.Contains("reasoningPreviousKeyEnv", shortError, StringComparison.Ordinal);
+        Assert.DoesNotContain("too-short", shortError, StringComparison.Ordinal);
+        Assert.Contains("PREVIOUS is set but UNSET is not", aloneError, StringComparison.Ordinal);
+        Assert.DoesNotContain(Key, aloneError, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TheStoredKey_ReadsTheBlocksOfEveryGatewayOnTheStore_AndNoOthers()
     {
         var stored = RandomNumberGenerator.GetBytes(GatewaySecrets.Bytes);
-        var one = ReasoningSeal.FromStoredKey(stored)!;
-        var another = ReasoningSeal.FromStoredKey([.. stored])!;
+        var one = ReasoningSeal.FromStoredKey(new GatewaySecret(stored), TimeProvider.System)!;
+        var another = ReasoningSeal.FromStoredKey(new GatewaySecret([.. stored]), TimeProvider.System)!;
 
         Assert.True(another.Verifies(Reasoning, one.Sign(Reasoning)));
         Assert.Equal(Reasoning, another.Open(one.Seal(Reasoning)));
         Assert.False(Seal.Verifies(Reasoning, one.Sign(Reasoning)));
         Assert.Null(Seal.Open(one.Seal(Reasoning)));
-        // A row someone cut short is no key.
-        Assert.Null(ReasoningSeal.FromStoredKey(stored[..16]));
+        // A row someone cut short is no key, nor is one whose previous key was cut short.
+        Assert.Null(ReasoningSeal.FromStoredKey(new GatewaySecret(stored[..16]), TimeProvider.System));
+        Assert.Null(ReasoningSeal.FromStoredKey(new GatewaySecret(stored, stored[..16], DateTimeOffset.UnixEpoch), TimeProvider.System));
+    }
+
+    /// <summary>
+    /// A gateway taking up the store's rotation accepts the new key at once but signs and seals with the one it replaced
+    /// until <see cref="GatewaySecrets.SealingDelay"/> after the rotation, so a replica that has not taken it up yet reads
+    /// everything it makes; then with the new key only. A second rotation drops the first key; a cut-short row is not taken up.
+    /// </summary>
+    [Fact]
+    public void ARotationTakenUp_AcceptsTheNewKeyAtOnce_AndSealsWithItOnlyAfterTheDelay_WhileTheKeyBeforeIsAcceptedUntilTheNextRotation()
+    {
+        var clock = new FakeClock();
+        var k0 = RandomNumberGenerator.GetBytes(GatewaySecrets.Bytes);
+        var k1 = RandomNumberGenerator.GetBytes(GatewaySecrets.Bytes);
+        var k2 = RandomNumberGenerator.GetBytes(GatewaySecrets.Bytes);
+        var seal = ReasoningSeal.FromStoredKey(new GatewaySecret(k0), clock)!;
+        var notYet = ReasoningSeal.FromStoredKey(new GatewaySecret(k0), clock)!;
+        var onlyK1 = ReasoningSeal.FromStoredKey(new GatewaySecret(k1), clock)!;
+        var before = seal.Seal(Reasoning);
+        var signedBefore = seal.Sign(Reasoning);
+
+        Assert.True(seal.TakeUp(new GatewaySecret(k1, k0, clock.GetUtcNow()), 1));
+        var inTheDelay = seal.Seal(Reasoning);
+        var signedInTheDelay = seal.Sign(Reasoning);
+        clock.Advance(GatewaySecrets.SealingDelay);
+        var after = seal.Seal(Reasoning);
+        var signedAfter = seal.Sign(Reasoning);
+
+        Assert.Equal(Reasoning, seal.Open(before));
+        Assert.True(seal.Verifies(Reasoning, signedBefore));
+        Assert.Equal(Reasoning, seal.Open(onlyK1.Seal(Reasoning)));
+        // In the delay: still the old key's, which a replica not yet rotated reads.
+        Assert.Equal(Reasoning, notYet.Open(inTheDelay));
+        Assert.True(notYet.Verifies(Reasoning, signedInTheDelay));
+        // After it: the new key's alone.
+        Assert.Null(notYet.Open(after));
+        Assert.False(notYet.Verifies(Reasoning, signedAfter));
+        Assert.Equal(Reasoning, onlyK1.Open(after));
+        Assert.True(onlyK1.Verifies(Reasoning, signedAfter));
+
+        Assert.False(seal.TakeUp(new GatewaySecret(k2[..16], k1, clock.GetUtcNow()), 2));
+        Assert.Equal(Reasoning, seal.Open(before));
+        Assert.True(seal.TakeUp(new GatewaySecret(k2, k1, clock.GetUtcNow()), 3));
+        Assert.Null(seal.Open(before));
+        Assert.False(seal.Verifies(Reasoning, signedBefore));
+        Assert.Equal(Reasoning, seal.Open(after));
+        Assert.True(seal.Verifies(Reasoning, signedAfter));
     }
 }

@@ -1,4 +1,5 @@
 using Corridor.Core.Admission;
+using Corridor.Core.Audit;
 using Corridor.Core.Metering;
 using Corridor.Core.Reports;
 using Corridor.Core.Shadow;
@@ -474,9 +475,48 @@ public abstract class StoreContractTests : StoreContract
             Store.GetSecretAsync(GatewaySecrets.ReasoningKey, None),
             other.GetSecretAsync(GatewaySecrets.ReasoningKey, None)).WithTimeout();
 
-        Assert.Equal(GatewaySecrets.Bytes, both[0].Length);
-        Assert.Equal(both[0], both[1]);
-        Assert.Contains(both[0], b => b != 0);
+        Assert.Equal(GatewaySecrets.Bytes, both[0].Value.Length);
+        Assert.Equal(both[0].Value, both[1].Value);
+        Assert.Contains(both[0].Value, b => b != 0);
+        Assert.Null(both[0].Previous);
+        Assert.Null(both[0].RotatedAt);
+    }
+
+    /// <summary>
+    /// <c>corridor secrets rotate-reasoning-key</c>'s store side (SQLite migration 24, PostgreSQL migration 28): a new value,
+    /// the replaced one kept as the previous and the one before it gone, with the audit record in the same transaction; the
+    /// revision moves, so running gateways take it up. Nothing to rotate before a gateway made the secret.
+    /// </summary>
+    [Fact]
+    public async Task RotatingAGatewaySecret_KeepsTheReplacedOneAsPrevious_DropsTheOneBefore_MovesTheRevision_AndIsAudited()
+    {
+        var name = GatewaySecrets.ReasoningKey;
+        AuditEntry Entry(DateTimeOffset at) => new(at, "cli:test", AuditActions.ReasoningKeyRotate, name, "{}");
+
+        Assert.False(await Store.RotateSecretAsync(name, T0, [Entry(T0)], None).WithTimeout());
+        Assert.Empty(await Store.ReadAuditAsync(1, None).ToListWithTimeoutAsync());
+
+        var first = await Store.GetSecretAsync(name, None).WithTimeout();
+        var revision = await Store.GetRevisionAsync(None);
+        Assert.True(await Store.RotateSecretAsync(name, T0.AddMinutes(1), [Entry(T0.AddMinutes(1))], None).WithTimeout());
+        // Read through another store on the same database: what a replica, or the gateway after a restart, reads.
+        await using var other = await Backend.OpenAsync();
+        var second = await other.GetSecretAsync(name, None).WithTimeout();
+        var movedTo = await Store.GetRevisionAsync(None);
+        Assert.True(await other.RotateSecretAsync(name, T0.AddMinutes(2), [Entry(T0.AddMinutes(2))], None).WithTimeout());
+        var third = await Store.GetSecretAsync(name, None).WithTimeout();
+
+        Assert.True(movedTo > revision, $"the revision stayed at {revision}");
+        Assert.Equal(GatewaySecrets.Bytes, second.Value.Length);
+        Assert.NotEqual(first.Value, second.Value);
+        Assert.Equal(first.Value, second.Previous);
+        Assert.Equal(T0.AddMinutes(1), second.RotatedAt);
+        Assert.Equal(second.Value, third.Previous);
+        Assert.NotEqual(first.Value, third.Value);
+        Assert.Equal(T0.AddMinutes(2), third.RotatedAt);
+        Assert.True(await Store.GetRevisionAsync(None) > movedTo);
+        var audit = await Store.ReadAuditAsync(1, None).ToListWithTimeoutAsync();
+        Assert.Equal([AuditActions.ReasoningKeyRotate, AuditActions.ReasoningKeyRotate], audit.Select(r => r.Action));
     }
 
     [Fact]
@@ -487,8 +527,8 @@ public abstract class StoreContractTests : StoreContract
         // A gateway restarted, or another started later: a store of its own opened on the same database.
         await using var later = await Backend.OpenAsync();
 
-        Assert.Equal(first, await later.GetSecretAsync(GatewaySecrets.ReasoningKey, None).WithTimeout());
-        Assert.NotEqual(first, await later.GetSecretAsync("another secret", None).WithTimeout());
+        Assert.Equal(first.Value, (await later.GetSecretAsync(GatewaySecrets.ReasoningKey, None).WithTimeout()).Value);
+        Assert.NotEqual(first.Value, (await later.GetSecretAsync("another secret", None).WithTimeout()).Value);
     }
 
     private static Tenant Tenant(string id) => new(id, id + " Ltd.", "SG", T0);
