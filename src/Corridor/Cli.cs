@@ -33,7 +33,7 @@ internal static class Cli
 
     internal static RootCommand BuildRoot(CliContext context)
     {
-        var root = new RootCommand("Corridor: a self-hosted AI gateway. Serve it, run the upstream simulator, manage tenants and keys, screen for denied parties, test and explain policy, verify the audit log, read usage and reports, export traffic, replay it through the distillation monitor, review its cases and pin enforcement levels.")
+        var root = new RootCommand("Corridor: a self-hosted AI gateway. Serve it, run the upstream simulator, manage tenants and keys, screen for denied parties, rotate the reasoning key, test and explain policy, verify the audit log, read usage and reports, export traffic, replay it through the distillation monitor, review its cases and pin enforcement levels.")
         {
             context.ConfigOption,
             context.DbOption,
@@ -45,6 +45,7 @@ internal static class Cli
         root.Add(KeyCommands.Create(context));
         root.Add(BatchCommands.Create(context));
         root.Add(ScreeningCommands.Create(context));
+        root.Add(SecretCommands.Create(context));
         root.Add(AuditCommands.Create(context));
         root.Add(BackupCommand.Create(context));
         root.Add(RestoreCommand.Create(context));

@@ -137,6 +137,18 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
                 : postgres;
         }
 
+        return LoadConfig(parseResult).Storage;
+    }
+
+    /// <summary>
+    /// The server section of <c>--config</c> (which environment variables the gateways read their secrets from); with
+    /// <c>--db</c>, whose commands read no config file, the defaults.
+    /// </summary>
+    public ServerOptions ResolveServer(ParseResult parseResult) =>
+        parseResult.GetValue(DbOption) is null ? LoadConfig(parseResult).Server : new ServerOptions();
+
+    private CorridorConfig LoadConfig(ParseResult parseResult)
+    {
         var configPath = parseResult.GetRequiredValue(ConfigOption);
         if (!File.Exists(configPath))
         {
@@ -149,7 +161,7 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TimeProvid
             throw new CliUserException($"'{configPath}' is not a valid configuration:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", loaded.Errors)}");
         }
 
-        return loaded.Config!.Storage;
+        return loaded.Config!;
     }
 
     private int Fail(string message)
