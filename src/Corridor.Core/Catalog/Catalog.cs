@@ -17,8 +17,11 @@ public sealed record DeploymentEntry(DeploymentConfig Config, ModelConfig Model,
     /// </summary>
     public bool IsOpenAICompatibleServer => IsOpenAICompatibleServerAt(Vendor.Kind, BaseUrl);
 
-    /// <summary>Whether Corridor can switch this deployment's thinking on and off: <see cref="IsOpenAICompatibleServer"/> serving a model declared <c>reasoning</c>.</summary>
-    public bool ReadsThinkingSwitch => IsOpenAICompatibleServer && Model.Capabilities.HasFlag(ModelCapabilities.Reasoning);
+    /// <summary>
+    /// Whether Corridor can switch this deployment's thinking on and off: <see cref="IsOpenAICompatibleServer"/> serving a model
+    /// declared <c>reasoning</c>, unless its vendor says it takes no switch (<see cref="VendorConfig.ThinkingSwitch"/>).
+    /// </summary>
+    public bool ReadsThinkingSwitch => IsOpenAICompatibleServer && Vendor.ThinkingSwitch != false && Model.Capabilities.HasFlag(ModelCapabilities.Reasoning);
 
     /// <summary>
     /// Whether a vendor of <paramref name="kind"/> at <paramref name="baseUrl"/> is an OpenAI-compatible server other than

@@ -20,7 +20,16 @@ public enum ModelCapabilities
 }
 
 /// <summary>A maker of models and the API it speaks. <paramref name="BaseUrl"/> includes the version path (<c>https://api.openai.com/v1</c>).</summary>
-public sealed record VendorConfig(string Id, VendorKind Kind, string BaseUrl, string? ApiVersion = null);
+public sealed record VendorConfig(string Id, VendorKind Kind, string BaseUrl, string? ApiVersion = null)
+{
+    /// <summary>
+    /// Whether Corridor sends its reasoning models DeepSeek's thinking switch (<c>{"thinking":{"type":"enabled|disabled"}}</c>):
+    /// null (the default) where the vendor is an OpenAI-compatible server other than OpenAI's own API
+    /// (<see cref="DeploymentEntry.IsOpenAICompatibleServer"/>); false for a strict server that refuses a field it does not
+    /// know. Only such a server may say true.
+    /// </summary>
+    public bool? ThinkingSwitch { get; init; }
+}
 
 public sealed record ModelConfig(
     string Id,

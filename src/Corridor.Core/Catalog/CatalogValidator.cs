@@ -41,6 +41,10 @@ public static partial class CatalogValidator
             {
                 errors.Add($"{at} ({vendor.Id}): kind azure-openai needs an apiVersion");
             }
+            if (vendor.ThinkingSwitch == true && IsHttpUrl(vendor.BaseUrl) && !DeploymentEntry.IsOpenAICompatibleServerAt(vendor.Kind, vendor.BaseUrl))
+            {
+                errors.Add($"{at} ({vendor.Id}): thinkingSwitch applies only to an OpenAI-compatible server other than OpenAI's own API (kind openai, elsewhere than api.openai.com)");
+            }
         }
 
         var models = new Dictionary<string, ModelConfig>(StringComparer.Ordinal);
@@ -118,12 +122,12 @@ public static partial class CatalogValidator
                 }
             }
             if (model is { ReasoningByDefault: true } && (deployment.Via is { } other ? vendors.GetValueOrDefault(other) : vendors.GetValueOrDefault(model.Vendor ?? "")) is { } serving
-                && !DeploymentEntry.IsOpenAICompatibleServerAt(serving.Kind, deployment.Endpoint ?? serving.BaseUrl))
+                && (!DeploymentEntry.IsOpenAICompatibleServerAt(serving.Kind, deployment.Endpoint ?? serving.BaseUrl) || serving.ThinkingSwitch == false))
             {
                 // Corridor turns such a model's thinking off with DeepSeek's switch; an upstream that does not read it would reason anyway.
                 errors.Add($"{at} ({deployment.Id}): model '{model.Id}' reasons by default, and Corridor can turn its thinking off only at an "
                     + "OpenAI-compatible server other than OpenAI's own API (an openai-kind vendor elsewhere than api.openai.com, such as DeepSeek), "
-                    + $"which reads the switch thinking: {{type: disabled}}; vendor '{serving.Id}' is not one");
+                    + $"which reads the switch thinking: {{type: disabled}}; vendor '{serving.Id}' is not one, or says thinkingSwitch: false");
             }
             if (string.IsNullOrEmpty(deployment.Region) || !RegionPattern().IsMatch(deployment.Region))
             {

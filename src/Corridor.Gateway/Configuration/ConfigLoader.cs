@@ -473,7 +473,7 @@ public static class ConfigLoader
                 case "anthropic": kind = VendorKind.Anthropic; break;
                 default: Errors.Add($"{s.Path}.kind: '{kindText}' is not one of openai, azure-openai, anthropic"); break;
             }
-            return new VendorConfig(s["id"] ?? "", kind, s["baseUrl"] ?? "", s["apiVersion"]);
+            return new VendorConfig(s["id"] ?? "", kind, s["baseUrl"] ?? "", s["apiVersion"]) { ThinkingSwitch = Bool(s, "thinkingSwitch") };
         }
 
         private ModelConfig ReadModel(IConfigurationSection s)

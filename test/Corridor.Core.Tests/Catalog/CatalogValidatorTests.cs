@@ -78,6 +78,29 @@ public sealed class CatalogValidatorTests
     }
 
     [Fact]
+    public void ThinkingSwitch_IsOnlyForAnOpenAICompatibleServer_AndOffItLeavesNoWayToTurnADefaultReasonerOff()
+    {
+        var strict = new VendorConfig("strict", VendorKind.OpenAI, "https://api.strict.example/v1") { ThinkingSwitch = false };
+        var thinker = new ModelConfig("thinker", "strict", ModelCapabilities.Chat | ModelCapabilities.Reasoning, 128_000) { ReasoningByDefault = true };
+        var catalog = Valid() with
+        {
+            Vendors = [OpenAI with { ThinkingSwitch = true }, Anthropic with { ThinkingSwitch = false }, strict],
+            Models = [.. Valid().Models, thinker],
+            Deployments = [.. Valid().Deployments, new DeploymentConfig("thinker-sg", "thinker", "sg", 1m, 1m)],
+        };
+
+        var errors = CatalogValidator.Validate(catalog);
+
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("vendors[0] (openai): thinkingSwitch applies only to", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("deployments[3] (thinker-sg): model 'thinker' reasons by default", StringComparison.Ordinal) && e.Contains("thinkingSwitch: false", StringComparison.Ordinal));
+        var entry = Corridor.Core.Catalog.Catalog.TryCreate(catalog with { Vendors = [OpenAI, Anthropic, strict], Models = [.. Valid().Models, thinker with { ReasoningByDefault = false }] }, out _)!;
+        Assert.True(entry.TryGetModel("thinker", out var model));
+        Assert.False(model.Deployments[0].ReadsThinkingSwitch);
+        Assert.True(model.Deployments[0].IsOpenAICompatibleServer);
+    }
+
+    [Fact]
     public void Embeddings_OnAnthropicVendor_IsRejected()
     {
         var catalog = Valid() with

@@ -374,6 +374,37 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
     }
 
     /// <summary>
+    /// A vendor that says it takes no thinking switch (a strict OpenAI-compatible server, which refuses a field it does not
+    /// know) is sent none: neither an Anthropic client's <c>thinking</c> nor the switch Corridor adds for an effort of none.
+    /// The simulator's reasoner, not told, thinks.
+    /// </summary>
+    [Fact]
+    public async Task AVendorSayingItTakesNoThinkingSwitch_IsSentNone()
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.WithReasoner(TestCatalog.Yaml(simulator))
+            .Replace("{ id: openai, kind: openai, baseUrl: ", "{ id: openai, kind: openai, thinkingSwitch: false, baseUrl: ", StringComparison.Ordinal));
+        var ask = AnthropicDialectTests.Ask("deepseek-reasoner", new UserMessageParam { Content = "What is the weather in Singapore?" }) with
+        {
+            MaxTokens = 4096,
+            Thinking = new ThinkingConfigDisabled(),
+        };
+        using var http = live.Http();
+
+        var message = await live.Anthropic().Messages.Create(ask).WithTimeout();
+        using var chat = await http.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "deepseek-reasoner",
+            reasoning_effort = "none",
+            messages = new[] { new { role = "user", content = "Reason it through." } },
+        }).WithTimeout();
+
+        Assert.True(message.Content[0].TryPickRedactedThinking(out _));
+        Assert.Equal(System.Net.HttpStatusCode.OK, chat.StatusCode);
+        using var answer = JsonDocument.Parse(await chat.Content.ReadAsStringAsync());
+        Assert.True(answer.RootElement.GetProperty("choices")[0].GetProperty("message").TryGetProperty("reasoning_content", out _));
+    }
+
+    /// <summary>
     /// Where a policy strips reasoning, a client that asked a DeepSeek-like model to think is served without thinking: the
     /// switch is sent turned off (DeepSeek thinks by default, so removing the client's request for it left it thinking, and the
     /// tenant got, and paid for, the reasoning the rule refused). Each dialect, each way it asks.
