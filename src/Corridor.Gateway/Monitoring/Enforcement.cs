@@ -38,8 +38,11 @@ internal static class Enforcement
     /// Whether the request would reason, decided before its model is (an alias may name several): it asks to, or a model of its
     /// name reasons by default and the request does not turn thinking off (<see cref="RequestFeatures.ReasonsOn"/>).
     /// </summary>
-    private static bool Reasons(ClientRequest request, ActiveConfig config) =>
-        request.Reasoning || (!request.ThinkingOff && !request.TurnsThinkingOff && config.Models.TryGet(request.Model, out var choice) && choice.ReasonsByDefault);
+    private static bool Reasons(ClientRequest request, ActiveConfig config)
+    {
+        var features = request.Features(request.Model);
+        return features.Reasoning || (!features.ThinkingOff && config.Models.TryGet(request.Model, out var choice) && choice.ReasonsByDefault);
+    }
 
     public static GatewayError? Enforce(CorridorRequestFeature call, MonitorService monitor)
     {
