@@ -22,8 +22,7 @@ internal sealed partial class PostgresStore
     public Task<bool> SetLimitsAsync(SubjectLimits limits, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        ArgumentNullException.ThrowIfNull(audit);
-        return InTransactionAsync(async (connection, transaction) =>
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
             var owner = limits.Scope == LimitScope.Tenant ? "SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)" : "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1)";
             await using (var exists = new NpgsqlCommand(owner, connection, transaction))
@@ -63,7 +62,6 @@ internal sealed partial class PostgresStore
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
             return true;
         }, cancellationToken);
     }

@@ -17,8 +17,7 @@ internal sealed partial class PostgresStore
     public Task SetEnforcementAsync(EnforcementUpdate update, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(update);
-        ArgumentNullException.ThrowIfNull(audit);
-        return InTransactionAsync(async (connection, transaction) =>
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
             // Only the part being changed is written: the gateway's automatic levels and an operator's pin never overwrite each other.
             // The actor and note are the pin's while there is one (who pinned it, and why), not those of a later automatic change;
@@ -59,7 +58,6 @@ internal sealed partial class PostgresStore
                 await empty.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
             return true;
         }, cancellationToken);
     }
@@ -89,8 +87,7 @@ internal sealed partial class PostgresStore
     public Task<bool> SaveCaseAsync(CaseRecord record, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        ArgumentNullException.ThrowIfNull(audit);
-        return InTransactionAsync(async (connection, transaction) =>
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
             // Version 1 is a new case; any other version replaces the one before it. Either way, a concurrent writer who got
             // there first makes this write change no row, and the caller reads again (CaseBook).
@@ -118,7 +115,6 @@ internal sealed partial class PostgresStore
                 }
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
             return true;
         }, cancellationToken);
     }

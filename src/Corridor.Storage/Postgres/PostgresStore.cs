@@ -67,8 +67,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
     public Task AddTenantAsync(Tenant tenant, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(audit);
-        return InTransactionAsync(async (connection, transaction) =>
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
             await using var command = new NpgsqlCommand(
                 $"INSERT INTO tenants ({TenantColumns}) VALUES ($1, $2, $3, $10, $4, $5, $6, $7, $8, $9)", connection, transaction);
@@ -83,7 +82,6 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
                 throw new CorridorStoreException(StoreError.Duplicate, $"A tenant with id '{tenant.Id}' already exists.", ex);
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
             return true;
         }, cancellationToken);
     }
@@ -91,8 +89,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
     public Task<bool> UpdateTenantAsync(Tenant tenant, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(audit);
-        return InTransactionAsync(async (connection, transaction) =>
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
             await using var command = new NpgsqlCommand("""
                 UPDATE tenants SET legal_name = $2, country = $3, controlling_country = $4, entity_type = $5, tier = $6,
@@ -105,7 +102,6 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
                 return false;
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
             return true;
         }, cancellationToken);
     }
@@ -122,8 +118,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
     public Task AddKeyAsync(ApiKey key, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(audit);
-        return InTransactionAsync(async (connection, transaction) =>
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
             await using var command = new NpgsqlCommand(
                 $"INSERT INTO api_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", connection, transaction);
@@ -149,7 +144,6 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
                 throw new CorridorStoreException(StoreError.Duplicate, $"A key with id '{key.Id}' or the same secret already exists.", ex);
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
             return true;
         }, cancellationToken);
     }
@@ -175,8 +169,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
     public Task<bool> SetKeyExpiryAsync(string keyId, DateTimeOffset? expiresAt, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);
-        ArgumentNullException.ThrowIfNull(audit);
-        return InTransactionAsync(async (connection, transaction) =>
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
             await using (var command = new NpgsqlCommand("UPDATE api_keys SET expires_at = $2 WHERE id = $1 AND revoked_at IS NULL", connection, transaction))
             {
@@ -188,33 +181,34 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
                 }
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
             return true;
         }, cancellationToken);
     }
 
-    public Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    public async Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);
-        ArgumentNullException.ThrowIfNull(audit);
-        return InTransactionAsync(async (connection, transaction) =>
+        var revokedBefore = false;
+        var revoked = await AuditedAsync(audit, async (connection, transaction) =>
         {
             // Only an unrevoked key changes, so the first revocation time stands and the revision moves once.
             await using (var command = new NpgsqlCommand("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", connection, transaction))
             {
                 command.Parameters.AddWithValue(keyId);
                 command.Parameters.AddWithValue(PostgresValues.ToUtc(at));
-                if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+                if (await command.ExecuteNonQueryAsync(cancellationToken) > 0)
                 {
-                    await using var exists = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1)", connection, transaction);
-                    exists.Parameters.AddWithValue(keyId);
-                    return (bool)(await exists.ExecuteScalarAsync(cancellationToken))!;
+                    return true;
                 }
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-            return true;
+            // A key revoked before is not revoked again, nor audited again; it is still a key that is revoked.
+            await using var exists = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1)", connection, transaction);
+            exists.Parameters.AddWithValue(keyId);
+            revokedBefore = (bool)(await exists.ExecuteScalarAsync(cancellationToken))!;
+            return false;
         }, cancellationToken);
+        return revoked || revokedBefore;
     }
 
     public async Task TouchKeysAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> lastUsed, CancellationToken cancellationToken)
@@ -487,8 +481,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         ArgumentNullException.ThrowIfNull(entries);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(flagged);
-        ArgumentNullException.ThrowIfNull(audit);
-        return InTransactionAsync(async (connection, transaction) =>
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
             await using (var clear = new NpgsqlCommand("DELETE FROM denied_parties", connection, transaction))
             {
@@ -535,20 +528,18 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
                 await update.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
             return true;
         }, cancellationToken);
     }
 
     public Task SetScreeningThresholdAsync(double threshold, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(audit);
         if (!DeniedPartyScreener.IsValidThreshold(threshold))
         {
             throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "The threshold must be above 0 and at most 1.");
         }
 
-        return InTransactionAsync(async (connection, transaction) =>
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
             await using (var command = new NpgsqlCommand("UPDATE screening SET threshold = $1 WHERE id = 1", connection, transaction))
             {
@@ -556,7 +547,6 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
             return true;
         }, cancellationToken);
     }
@@ -587,8 +577,7 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
     public Task<bool> RotateSecretAsync(string name, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(audit);
-        return InTransactionAsync(async (connection, transaction) =>
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
             // The right-hand sides read the row as it was: the value replaced becomes the previous one. Two rotations at
             // once: the second waits for the first's row lock, then replaces the value the first wrote.
@@ -604,7 +593,6 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
                 }
             }
 
-            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
             return true;
         }, cancellationToken);
     }
@@ -628,6 +616,25 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
     {
         await StopListeningAsync(ListenerStopWait);
         await _dataSource.DisposeAsync();
+    }
+
+    /// <summary>
+    /// A change and its audit records in one transaction: <paramref name="change"/> runs its statements and says whether
+    /// there was anything to change. Only then are the records appended; both commit together.
+    /// </summary>
+    private Task<bool> AuditedAsync(IReadOnlyList<AuditEntry> audit, Func<NpgsqlConnection, NpgsqlTransaction, Task<bool>> change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        return InTransactionAsync(async (connection, transaction) =>
+        {
+            if (!await change(connection, transaction))
+            {
+                return false;
+            }
+
+            await PostgresAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+            return true;
+        }, cancellationToken);
     }
 
     /// <summary>Runs <paramref name="work"/> in a read-committed transaction and commits it unless it throws.</summary>

@@ -21,12 +21,8 @@ internal sealed partial class SqliteStore
     public async Task SetEnforcementAsync(EnforcementUpdate update, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(update);
-        ArgumentNullException.ThrowIfNull(audit);
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using (var command = connection.CreateCommand())
+        await AuditedAsync(audit, async (connection, transaction) =>
         {
-            command.Transaction = transaction;
             // Only the part being changed is written: the gateway's automatic levels and an operator's pin never overwrite each other.
             // The actor and note are the pin's while there is one (who pinned it, and why), not those of a later automatic change;
             // so are a cluster's members (those the pin holds, as audited with it).
@@ -38,7 +34,7 @@ internal sealed partial class SqliteStore
                   note = CASE WHEN pinned_level IS NULL THEN excluded.note ELSE note END,
                   members = CASE WHEN pinned_level IS NULL THEN coalesce(excluded.members, members) ELSE members END
                   """;
-            command.CommandText = $"""
+            using var command = Command(connection, transaction, $"""
                 INSERT INTO enforcement (subject, tenant_id, {column}, updated_at, actor, note, members)
                 VALUES ($subject, $tenant_id, $level, $at, $actor, $note, $members)
                 ON CONFLICT (subject) DO UPDATE SET
@@ -46,7 +42,7 @@ internal sealed partial class SqliteStore
                     {column} = excluded.{column},
                     updated_at = excluded.updated_at, {byline};
                 DELETE FROM enforcement WHERE subject = $subject AND automatic_level = 'none' AND pinned_level IS NULL;
-                """;
+                """);
             command.Parameters.AddWithValue("$subject", update.Subject);
             command.Parameters.AddWithValue("$tenant_id", OrNull(update.TenantId));
             command.Parameters.AddWithValue("$level", update.Pin ? OrNull(update.Level) : update.Level ?? "none");
@@ -55,10 +51,8 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$note", OrNull(update.Note));
             command.Parameters.AddWithValue("$members", OrNull(update.Members));
             await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
+            return true;
+        }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<CaseRecord>> ListCasesAsync(string? status, string? subject, CancellationToken cancellationToken)
@@ -85,21 +79,17 @@ internal sealed partial class SqliteStore
     public Task<CaseRecord?> GetCaseAsync(string caseId, CancellationToken cancellationToken) =>
         QueryByIdAsync($"SELECT {CaseColumns} FROM cases WHERE id = $id", caseId, ReadCase, cancellationToken);
 
-    public async Task<bool> SaveCaseAsync(CaseRecord record, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    public Task<bool> SaveCaseAsync(CaseRecord record, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        ArgumentNullException.ThrowIfNull(audit);
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using (var command = connection.CreateCommand())
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
-            command.Transaction = transaction;
-            command.CommandText = record.Version == 1
+            using var command = Command(connection, transaction, record.Version == 1
                 ? $"INSERT OR IGNORE INTO cases ({CaseColumns}) VALUES ($id, $subject, $tenant_id, $status, $opened_at, $updated_at, $version, $document)"
                 : """
                   UPDATE cases SET status = $status, tenant_id = $tenant_id, updated_at = $updated_at, version = $version, document = $document
                   WHERE id = $id AND version = $version - 1
-                  """;
+                  """);
             command.Parameters.AddWithValue("$id", record.Id);
             command.Parameters.AddWithValue("$subject", record.Subject);
             command.Parameters.AddWithValue("$tenant_id", OrNull(record.TenantId));
@@ -108,15 +98,8 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$updated_at", ToUnixMs(record.UpdatedAt));
             command.Parameters.AddWithValue("$version", record.Version);
             command.Parameters.AddWithValue("$document", record.Document);
-            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                return false;
-            }
-        }
-
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
-        return true;
+            return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        }, cancellationToken);
     }
 
     private static CaseRecord ReadCase(System.Data.Common.DbDataReader r) => new(

@@ -196,16 +196,12 @@ internal sealed partial class SqliteStore : ICorridorStore
     public async Task AddTenantAsync(Tenant tenant, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(audit);
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using (var command = connection.CreateCommand())
+        await AuditedAsync(audit, async (connection, transaction) =>
         {
-            command.Transaction = transaction;
-            command.CommandText = $"""
+            using var command = Command(connection, transaction, $"""
                 INSERT INTO tenants ({TenantColumns})
                 VALUES ($id, $legal_name, $country, $created_at, $controlling_country, $entity_type, $tier, $verification_expires_at, $use_case, $denied_party)
-                """;
+                """);
             BindTenant(command, tenant);
             command.Parameters.AddWithValue("$created_at", SqliteValues.ToUnixMs(tenant.CreatedAt));
             try
@@ -216,37 +212,25 @@ internal sealed partial class SqliteStore : ICorridorStore
             {
                 throw new CorridorStoreException(StoreError.Duplicate, $"A tenant with id '{tenant.Id}' already exists.", ex);
             }
-        }
 
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
+            return true;
+        }, cancellationToken);
     }
 
-    public async Task<bool> UpdateTenantAsync(Tenant tenant, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    public Task<bool> UpdateTenantAsync(Tenant tenant, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(audit);
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using (var command = connection.CreateCommand())
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
-            command.Transaction = transaction;
-            command.CommandText = """
+            using var command = Command(connection, transaction, """
                 UPDATE tenants SET legal_name = $legal_name, country = $country, controlling_country = $controlling_country,
                     entity_type = $entity_type, tier = $tier, verification_expires_at = $verification_expires_at,
                     use_case = $use_case, denied_party = $denied_party
                 WHERE id = $id
-                """;
+                """);
             BindTenant(command, tenant);
-            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                return false;
-            }
-        }
-
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
-        return true;
+            return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        }, cancellationToken);
     }
 
     public Task<Tenant?> GetTenantAsync(string tenantId, CancellationToken cancellationToken) =>
@@ -258,13 +242,10 @@ internal sealed partial class SqliteStore : ICorridorStore
     public async Task AddKeyAsync(ApiKey key, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(audit);
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using (var command = connection.CreateCommand())
+        await AuditedAsync(audit, async (connection, transaction) =>
         {
-            command.Transaction = transaction;
-            command.CommandText = $"INSERT INTO api_keys ({KeyColumns}) VALUES ($id, $tenant_id, $prefix, $hash, $created_at, $last_used_at, $revoked_at, $name, $expires_at)";
+            using var command = Command(connection, transaction,
+                $"INSERT INTO api_keys ({KeyColumns}) VALUES ($id, $tenant_id, $prefix, $hash, $created_at, $last_used_at, $revoked_at, $name, $expires_at)");
             command.Parameters.AddWithValue("$id", key.Id);
             command.Parameters.AddWithValue("$tenant_id", key.TenantId);
             command.Parameters.AddWithValue("$prefix", key.Prefix);
@@ -286,10 +267,9 @@ internal sealed partial class SqliteStore : ICorridorStore
             {
                 throw new CorridorStoreException(StoreError.Duplicate, $"A key with id '{key.Id}' or the same secret already exists.", ex);
             }
-        }
 
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
+            return true;
+        }, cancellationToken);
     }
 
     public Task<ApiKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken) =>
@@ -299,58 +279,38 @@ internal sealed partial class SqliteStore : ICorridorStore
         ? QueryAsync($"SELECT {KeyColumns} FROM api_keys ORDER BY tenant_id, created_at, id", null, null, SqliteValues.Rows.Key, cancellationToken)
         : QueryAsync($"SELECT {KeyColumns} FROM api_keys WHERE tenant_id = $tenant_id ORDER BY created_at, id", "$tenant_id", tenantId, SqliteValues.Rows.Key, cancellationToken);
 
-    public async Task<bool> SetKeyExpiryAsync(string keyId, DateTimeOffset? expiresAt, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    public Task<bool> SetKeyExpiryAsync(string keyId, DateTimeOffset? expiresAt, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);
-        ArgumentNullException.ThrowIfNull(audit);
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using (var command = connection.CreateCommand())
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
-            command.Transaction = transaction;
-            command.CommandText = "UPDATE api_keys SET expires_at = $expires_at WHERE id = $id AND revoked_at IS NULL";
+            using var command = Command(connection, transaction, "UPDATE api_keys SET expires_at = $expires_at WHERE id = $id AND revoked_at IS NULL");
             command.Parameters.AddWithValue("$id", keyId);
             command.Parameters.AddWithValue("$expires_at", SqliteValues.OrNull(expiresAt));
-            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                return false;
-            }
-        }
-
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
-        return true;
+            return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        }, cancellationToken);
     }
 
     public async Task<bool> RevokeKeyAsync(string keyId, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);
-        ArgumentNullException.ThrowIfNull(audit);
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        int revoked;
-        using (var command = connection.CreateCommand())
+        var revokedBefore = false;
+        var revoked = await AuditedAsync(audit, async (connection, transaction) =>
         {
-            command.Transaction = transaction;
             // Only an unrevoked key changes, so the first revocation time stands and the revision moves once.
-            command.CommandText = "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND revoked_at IS NULL";
+            using var command = Command(connection, transaction, "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND revoked_at IS NULL");
             command.Parameters.AddWithValue("$id", keyId);
             command.Parameters.AddWithValue("$at", SqliteValues.ToUnixMs(at));
-            revoked = await command.ExecuteNonQueryAsync(cancellationToken);
-        }
+            if (await command.ExecuteNonQueryAsync(cancellationToken) > 0)
+            {
+                return true;
+            }
 
-        if (revoked == 0)
-        {
-            using var exists = connection.CreateCommand();
-            exists.Transaction = transaction;
-            exists.CommandText = "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $id)";
-            exists.Parameters.AddWithValue("$id", keyId);
-            return (long)(await exists.ExecuteScalarAsync(cancellationToken))! == 1;
-        }
-
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
-        return true;
+            // A key revoked before is not revoked again, nor audited again; it is still a key that is revoked.
+            revokedBefore = await ExistsAsync(connection, transaction, "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $id)", keyId, cancellationToken);
+            return false;
+        }, cancellationToken);
+        return revoked || revokedBefore;
     }
 
     public Task TouchKeysAsync(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> lastUsed, CancellationToken cancellationToken) =>
@@ -372,28 +332,20 @@ internal sealed partial class SqliteStore : ICorridorStore
     public Task<IReadOnlyList<SubjectLimits>> ListLimitsAsync(CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {LimitsColumns} FROM limits ORDER BY scope, id", null, null, ReadLimits, cancellationToken);
 
-    public async Task<bool> SetLimitsAsync(SubjectLimits limits, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    public Task<bool> SetLimitsAsync(SubjectLimits limits, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        ArgumentNullException.ThrowIfNull(audit);
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using (var exists = connection.CreateCommand())
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
-            exists.Transaction = transaction;
-            exists.CommandText = limits.Scope == LimitScope.Tenant
+            var subject = limits.Scope == LimitScope.Tenant
                 ? "SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $id)"
                 : "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $id)";
-            exists.Parameters.AddWithValue("$id", limits.Id);
-            if ((long)(await exists.ExecuteScalarAsync(cancellationToken))! != 1)
+            if (!await ExistsAsync(connection, transaction, subject, limits.Id, cancellationToken))
             {
                 return false;
             }
-        }
 
-        using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
+            using var command = Command(connection, transaction, "");
             var l = limits.Limits;
             command.Parameters.AddWithValue("$scope", ScopeName(limits.Scope));
             command.Parameters.AddWithValue("$id", limits.Id);
@@ -416,11 +368,8 @@ internal sealed partial class SqliteStore : ICorridorStore
                 command.Parameters.AddWithValue("$monthly", Money(l.MonthlyHardBudget));
             }
             await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
-        return true;
+            return true;
+        }, cancellationToken);
 
         static object Money(decimal? value) => value is { } amount ? amount.ToString(CultureInfo.InvariantCulture) : DBNull.Value;
     }
@@ -840,20 +789,15 @@ internal sealed partial class SqliteStore : ICorridorStore
         ArgumentNullException.ThrowIfNull(entries);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(flagged);
-        ArgumentNullException.ThrowIfNull(audit);
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using (var clear = connection.CreateCommand())
+        await AuditedAsync(audit, async (connection, transaction) =>
         {
-            clear.Transaction = transaction;
-            clear.CommandText = "DELETE FROM denied_parties";
-            await clear.ExecuteNonQueryAsync(cancellationToken);
-        }
+            using (var clear = Command(connection, transaction, "DELETE FROM denied_parties"))
+            {
+                await clear.ExecuteNonQueryAsync(cancellationToken);
+            }
 
-        using (var insert = connection.CreateCommand())
-        {
-            insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO denied_parties (position, name, aliases, country, program) VALUES ($position, $name, $aliases, $country, $program)";
+            using var insert = Command(connection, transaction,
+                "INSERT INTO denied_parties (position, name, aliases, country, program) VALUES ($position, $name, $aliases, $country, $program)");
             var position = insert.Parameters.Add("$position", SqliteType.Integer);
             var name = insert.Parameters.Add("$name", SqliteType.Text);
             var aliases = insert.Parameters.Add("$aliases", SqliteType.Text);
@@ -869,30 +813,25 @@ internal sealed partial class SqliteStore : ICorridorStore
                 program.Value = entries[i].Program;
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
-        }
 
-        using (var settings = connection.CreateCommand())
-        {
-            settings.Transaction = transaction;
-            settings.CommandText = "UPDATE screening SET list_file = $file, list_sha256 = $sha256, list_imported_at = $at WHERE id = 1";
-            settings.Parameters.AddWithValue("$file", source.FileName);
-            settings.Parameters.AddWithValue("$sha256", source.Sha256);
-            settings.Parameters.AddWithValue("$at", SqliteValues.ToUnixMs(source.ImportedAt));
-            await settings.ExecuteNonQueryAsync(cancellationToken);
-        }
+            using (var settings = Command(connection, transaction, "UPDATE screening SET list_file = $file, list_sha256 = $sha256, list_imported_at = $at WHERE id = 1"))
+            {
+                settings.Parameters.AddWithValue("$file", source.FileName);
+                settings.Parameters.AddWithValue("$sha256", source.Sha256);
+                settings.Parameters.AddWithValue("$at", SqliteValues.ToUnixMs(source.ImportedAt));
+                await settings.ExecuteNonQueryAsync(cancellationToken);
+            }
 
-        foreach (var tenant in flagged)
-        {
-            using var update = connection.CreateCommand();
-            update.Transaction = transaction;
-            update.CommandText = "UPDATE tenants SET denied_party = $denied_party WHERE id = $id";
-            update.Parameters.AddWithValue("$id", tenant.Id);
-            update.Parameters.AddWithValue("$denied_party", TenantNames.Name(tenant.DeniedParty));
-            await update.ExecuteNonQueryAsync(cancellationToken);
-        }
+            foreach (var tenant in flagged)
+            {
+                using var update = Command(connection, transaction, "UPDATE tenants SET denied_party = $denied_party WHERE id = $id");
+                update.Parameters.AddWithValue("$id", tenant.Id);
+                update.Parameters.AddWithValue("$denied_party", TenantNames.Name(tenant.DeniedParty));
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
 
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
+            return true;
+        }, cancellationToken);
     }
 
     public async Task SetScreeningThresholdAsync(double threshold, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
@@ -903,18 +842,13 @@ internal sealed partial class SqliteStore : ICorridorStore
             throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "The threshold must be above 0 and at most 1.");
         }
 
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using (var command = connection.CreateCommand())
+        await AuditedAsync(audit, async (connection, transaction) =>
         {
-            command.Transaction = transaction;
-            command.CommandText = "UPDATE screening SET threshold = $threshold WHERE id = 1";
+            using var command = Command(connection, transaction, "UPDATE screening SET threshold = $threshold WHERE id = 1");
             command.Parameters.AddWithValue("$threshold", threshold);
             await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
+            return true;
+        }, cancellationToken);
     }
 
     public async Task<GatewaySecret> GetSecretAsync(string name, CancellationToken cancellationToken)
@@ -944,29 +878,19 @@ internal sealed partial class SqliteStore : ICorridorStore
         return secret;
     }
 
-    public async Task<bool> RotateSecretAsync(string name, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    public Task<bool> RotateSecretAsync(string name, DateTimeOffset at, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(audit);
-        await using var connection = await OpenAsync(cancellationToken);
-        using var transaction = connection.BeginTransaction();
-        using (var update = connection.CreateCommand())
+        return AuditedAsync(audit, async (connection, transaction) =>
         {
-            update.Transaction = transaction;
             // The right-hand sides read the row as it was: the value replaced becomes the previous one.
-            update.CommandText = "UPDATE gateway_secrets SET previous_value = value, value = $value, rotated_at = $at WHERE name = $name";
+            using var update = Command(connection, transaction,
+                "UPDATE gateway_secrets SET previous_value = value, value = $value, rotated_at = $at WHERE name = $name");
             update.Parameters.AddWithValue("$name", name);
             update.Parameters.AddWithValue("$value", GatewaySecrets.Make());
             update.Parameters.AddWithValue("$at", SqliteValues.ToUnixMs(at));
-            if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                return false;
-            }
-        }
-
-        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
-        transaction.Commit();
-        return true;
+            return await update.ExecuteNonQueryAsync(cancellationToken) > 0;
+        }, cancellationToken);
     }
 
     private static async Task<GatewaySecret?> ReadSecretAsync(SqliteConnection connection, SqliteTransaction? transaction, string name, CancellationToken cancellationToken)
@@ -1113,6 +1037,41 @@ internal sealed partial class SqliteStore : ICorridorStore
         }
 
         transaction.Commit();
+    }
+
+    /// <summary>
+    /// A change and its audit records in one transaction: <paramref name="change"/> runs its statements and says whether
+    /// there was anything to change. Only then are the records appended and both committed; otherwise nothing is written
+    /// and the answer is false.
+    /// </summary>
+    private async Task<bool> AuditedAsync(IReadOnlyList<AuditEntry> audit, Func<SqliteConnection, SqliteTransaction, Task<bool>> change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
+        if (!await change(connection, transaction))
+        {
+            return false;
+        }
+
+        await SqliteAudit.AppendAsync(connection, transaction, audit, cancellationToken);
+        transaction.Commit();
+        return true;
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static async Task<bool> ExistsAsync(SqliteConnection connection, SqliteTransaction transaction, string sql, string id, CancellationToken cancellationToken)
+    {
+        using var exists = Command(connection, transaction, sql);
+        exists.Parameters.AddWithValue("$id", id);
+        return (long)(await exists.ExecuteScalarAsync(cancellationToken))! == 1;
     }
 
     private async Task<T?> QueryByIdAsync<T>(string sql, string id, Func<System.Data.Common.DbDataReader, T> read, CancellationToken cancellationToken)
