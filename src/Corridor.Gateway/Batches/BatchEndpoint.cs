@@ -27,7 +27,7 @@ internal sealed class BatchEndpoint(Authenticator authenticator, Admitter admitt
     public async Task ServeAsync(HttpContext context, Dialect dialect, Func<CorridorRequestFeature, Task<GatewayError?>> serve, bool admit = false)
     {
         var call = new CorridorRequestFeature(state.Active, RequestPipeline.NewRequestId(time.GetUtcNow()), dialect, Operation.Models, time.GetUtcNow(), time.GetTimestamp(), 0);
-        context.Response.Headers["x-corridor-request-id"] = call.RequestId;
+        RequestPipeline.WriteRequestId(context.Response, call.RequestId);
         var error = authenticator.Authenticate(context, call) ?? Enforcement.Enforce(call, monitor);
         if (error is null && admit)
         {

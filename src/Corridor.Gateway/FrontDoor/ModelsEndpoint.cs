@@ -75,7 +75,7 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, GatewayState s
         var dialect = ClientDialect.Of(context.Request);
         var now = time.GetUtcNow();
         var call = new CorridorRequestFeature(state.Active, RequestPipeline.NewRequestId(now), dialect, Operation.Models, now, time.GetTimestamp(), 0);
-        context.Response.Headers["x-corridor-request-id"] = call.RequestId;
+        RequestPipeline.WriteRequestId(context.Response, call.RequestId);
         context.Response.Headers["x-corridor-region"] = "none";
         if (authenticator.Authenticate(context, call) is { } error)
         {

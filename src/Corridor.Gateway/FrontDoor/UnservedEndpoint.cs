@@ -19,7 +19,7 @@ internal sealed class UnservedEndpoint(EndpointDataSource endpoints, TimeProvide
     {
         var request = context.Request;
         var path = request.Path.Value ?? "/";
-        context.Response.Headers["x-corridor-request-id"] = RequestPipeline.NewRequestId(time.GetUtcNow());
+        RequestPipeline.WriteRequestId(context.Response, RequestPipeline.NewRequestId(time.GetUtcNow()));
         context.Response.Headers["x-corridor-region"] = "none";
         var methods = MethodsFor(path);
         GatewayError error;

@@ -24,7 +24,7 @@ internal sealed class UsageEndpoint(Authenticator authenticator, Admitter admitt
     {
         var dialect = ClientDialect.Of(context.Request);
         var call = new CorridorRequestFeature(state.Active, RequestPipeline.NewRequestId(time.GetUtcNow()), dialect, Operation.Models, time.GetUtcNow(), time.GetTimestamp(), 0);
-        context.Response.Headers["x-corridor-request-id"] = call.RequestId;
+        RequestPipeline.WriteRequestId(context.Response, call.RequestId);
         if (authenticator.Authenticate(context, call) is { } error)
         {
             await RequestPipeline.WriteErrorAsync(context, dialect, error, call.RequestId);

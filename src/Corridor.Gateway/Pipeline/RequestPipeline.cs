@@ -56,7 +56,7 @@ internal sealed class RequestPipeline(
             ShadowMirror.RetainChars(ledger, active));
         call.InProcess = inProcess;
         context.Features.Set(call);
-        context.Response.Headers["x-corridor-request-id"] = call.RequestId;
+        WriteRequestId(context.Response, call.RequestId);
         context.Response.Headers["x-corridor-region"] = "none";
         Task<bool> durable;
         try
@@ -166,6 +166,20 @@ internal sealed class RequestPipeline(
             response.Headers.RetryAfter = retryAfter;
         }
         ErrorWriter.WriteBody(body, dialect, error, requestId);
+    }
+
+    /// <summary>
+    /// The request's id in Corridor's header and in the two the vendors' SDKs read: <c>x-request-id</c> (OpenAI's; the
+    /// OpenAI SDKs' <c>_request_id</c> and an error's <c>request_id</c>) and <c>request-id</c> (Anthropic's; the Anthropic
+    /// SDKs' <c>_request_id</c>). Applications log those and quote them to support, so they must be the id the ledger
+    /// and the logs know.
+    /// </summary>
+    internal static void WriteRequestId(HttpResponse response, string requestId)
+    {
+        var headers = response.Headers;
+        headers["x-corridor-request-id"] = requestId;
+        headers["x-request-id"] = requestId;
+        headers["request-id"] = requestId;
     }
 
     /// <summary><c>req_</c> and a version 7 UUID (time-ordered) in 32 hex digits (<see cref="NewId"/>).</summary>

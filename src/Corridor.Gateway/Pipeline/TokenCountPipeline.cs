@@ -37,7 +37,7 @@ internal sealed class TokenCountPipeline(
         var call = new CorridorRequestFeature(state.Active, RequestPipeline.NewRequestId(receivedAt), Dialect.Anthropic, Operation.CountTokens,
             receivedAt, time.GetTimestamp(), retainChars: 0);
         context.Features.Set(call);
-        context.Response.Headers["x-corridor-request-id"] = call.RequestId;
+        RequestPipeline.WriteRequestId(context.Response, call.RequestId);
         context.Response.Headers["x-corridor-region"] = "none";
         try
         {

@@ -35,6 +35,23 @@ public sealed class AnthropicDialectTests(LiveGatewayFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task EveryAnswer_CarriesItsRequestId_AsRequestId_WhereTheAnthropicSdksReadIt()
+    {
+        // The Anthropic SDKs expose the request-id header as a message's _request_id (Python, TypeScript) and an error's.
+        var log = new ResponseLog();
+        await Live.Anthropic(log: log).Messages.Create(Ask("claude-sonnet-4", "Hello.")).WithTimeout();
+        await Live.Anthropic(log: log).Messages.Create(Ask("gpt-4.1", "Hello.")).WithTimeout();
+        await Assert.ThrowsAnyAsync<Exception>(() => Live.Anthropic("sk-cor-not-a-key", log).Messages.Create(Ask("claude-sonnet-4", "Hello.")).WithTimeout());
+
+        Assert.Equal([200, 200, 401], log.Responses.Select(r => r.Status));
+        Assert.All(log.Responses, response =>
+        {
+            Assert.StartsWith("req_", response.RequestId, StringComparison.Ordinal);
+            Assert.Equal(response.RequestId, response.Header("request-id"));
+        });
+    }
+
+    [Fact]
     public async Task MessagesStream_RunsFromMessageStartToMessageStop_WithTheWholeAnswersTextAndUsage()
     {
         const string Prompt = "Stream a short answer, please.";

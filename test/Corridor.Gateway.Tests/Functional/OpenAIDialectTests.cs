@@ -1,3 +1,4 @@
+using System.ClientModel;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -235,6 +236,30 @@ public sealed class OpenAIDialectTests(LiveGatewayFixture fixture) : IClassFixtu
         Assert.Equal(Live.Config.Catalog.Models.Select(m => m.Id).Order(StringComparer.Ordinal), models.Select(m => m.Id).Order(StringComparer.Ordinal));
         Assert.Equal("openai", models.Single(m => m.Id == "gpt-4.1").OwnedBy);
         Assert.Equal("anthropic", models.Single(m => m.Id == "claude-sonnet-4").OwnedBy);
+    }
+
+    [Fact]
+    public async Task EveryAnswer_CarriesItsRequestId_AsXRequestId_WhereTheOpenAISdksReadIt()
+    {
+        // The OpenAI SDKs expose x-request-id as a response's _request_id (Python, Node) and an error's request_id:
+        // what applications log and quote to support. It must be the id the ledger and the logs know.
+        var log = new ResponseLog();
+        var client = Live.OpenAI(log: log);
+        await client.GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("Hello.")], null, default).WithTimeout();
+        await client.GetChatClient("claude-sonnet-4").CompleteChatAsync([new UserChatMessage("Hello.")], null, default).WithTimeout();
+        await client.GetChatClient("gpt-4.1").CompleteChatStreamingAsync([new UserChatMessage("Hello.")], null, default).ToListWithTimeoutAsync();
+        await client.GetOpenAIModelClient().GetModelsAsync().WithTimeout();
+        await Assert.ThrowsAsync<ClientResultException>(() => client.GetChatClient("no-such-model").CompleteChatAsync([new UserChatMessage("Hello.")], null, default).WithTimeout());
+        await Assert.ThrowsAsync<ClientResultException>(() =>
+            Live.OpenAI("sk-cor-not-a-key", log).GetChatClient("gpt-4.1").CompleteChatAsync([new UserChatMessage("Hello.")], null, default).WithTimeout());
+
+        Assert.Equal([200, 200, 200, 200, 404, 401], log.Responses.Select(r => r.Status));
+        Assert.All(log.Responses, response =>
+        {
+            Assert.StartsWith("req_", response.RequestId, StringComparison.Ordinal);
+            Assert.Equal(response.RequestId, response.Header("x-request-id"));
+        });
+        Assert.Equal(6, log.Responses.Select(r => r.RequestId).Distinct().Count());
     }
 
     [Fact]
