@@ -190,12 +190,16 @@ internal sealed partial class Admitter(IAdmissionCounters counters, TimeProvider
                     + "Ask the operator to raise the budget, or wait for the next period.", "insufficient_quota")
                 {
                     StatusOverride = call.Dialect == Dialect.Anthropic ? StatusCodes.Status402PaymentRequired : null,
+                    NotRetryable = true,
                 };
             case AdmissionVerdict.TokensAboveLimit:
                 call.Outcome = Core.Metering.RequestOutcome.RateLimited;
                 return new GatewayError(ErrorKind.RateLimited,
                     $"Request too large: tokens per minute (TPM) of {who}: limit {result.Tokens.Limit}{ofIt}, requested {tokens} (the prompt and max_tokens). "
-                    + "Send a shorter prompt or a lower max_tokens.", "rate_limit_exceeded", "max_tokens");
+                    + "Send a shorter prompt or a lower max_tokens.", "rate_limit_exceeded", "max_tokens")
+                {
+                    NotRetryable = true,
+                };
             case AdmissionVerdict.ConcurrentStreamsExceeded:
                 call.Outcome = Core.Metering.RequestOutcome.RateLimited;
                 return new GatewayError(ErrorKind.RateLimited,

@@ -23,6 +23,13 @@ internal sealed record GatewayError(ErrorKind Kind, string Message, string? Code
     /// <summary>Set when an upstream said how long to wait.</summary>
     public string? RetryAfter { get; init; }
 
+    /// <summary>
+    /// Set when asking again cannot succeed until something else changes (a spent budget, a request larger than a whole
+    /// minute's tokens): the answer says <c>x-should-retry: false</c>, which the OpenAI and Anthropic SDKs obey instead
+    /// of retrying every 429 twice.
+    /// </summary>
+    public bool NotRetryable { get; init; }
+
     /// <summary>An upstream's own status, kept when it is more precise than the kind's default.</summary>
     public int? StatusOverride { get; init; }
 

@@ -165,6 +165,10 @@ internal sealed class RequestPipeline(
         {
             response.Headers.RetryAfter = retryAfter;
         }
+        if (error.NotRetryable)
+        {
+            response.Headers["x-should-retry"] = "false";
+        }
         ErrorWriter.WriteBody(body, dialect, error, requestId);
     }
 

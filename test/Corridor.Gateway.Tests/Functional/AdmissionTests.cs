@@ -123,6 +123,8 @@ public sealed class AdmissionTests(AdmissionGatewayFixture fixture) : IClassFixt
 
         Assert.Equal(429, refused.Status);
         Assert.Null(refused.GetRawResponse()!.Headers.Header("retry-after"));
+        // The OpenAI and Anthropic SDKs retry every 429 unless told not to: waiting would not help this one.
+        Assert.Equal("false", refused.GetRawResponse()!.Headers.Header("x-should-retry"));
         Assert.Equal("40", refused.GetRawResponse()!.Headers.Header("x-ratelimit-limit-tokens"));
         Assert.Matches("limit 40, requested [0-9]+ \\(the prompt and max_tokens\\)", refused.GetRawResponse()!.Content.ToString());
     }

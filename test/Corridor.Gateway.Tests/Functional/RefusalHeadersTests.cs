@@ -13,7 +13,7 @@ namespace Corridor.Gateway.Tests.Functional;
 /// Every refusal by admission tells the client where its rate limits stand, as the requests- and tokens-per-minute
 /// refusals do (docs/limits-and-budgets.md, "Headers"): a stream refused for want of a slot is a 429 with
 /// <c>Retry-After: 1</c> and the dialect's rate-limit headers; a spent hard budget carries the rate-limit headers and no
-/// <c>Retry-After</c> (waiting seconds does not help). Run against both admission counters: this process's own
+/// <c>Retry-After</c> and says <c>x-should-retry: false</c> (waiting seconds does not help). Run against both admission counters: this process's own
 /// (<see cref="LocalRefusalHeadersTests"/>) and the fleet's, leased from PostgreSQL (<see cref="FleetRefusalHeadersTests"/>).
 /// </summary>
 public abstract class RefusalHeadersTests(AdmissionGatewayFixture fixture)
@@ -86,6 +86,8 @@ public abstract class RefusalHeadersTests(AdmissionGatewayFixture fixture)
         Assert.Contains("insufficient_quota", openAI.Message, StringComparison.Ordinal);
         var headers = openAI.GetRawResponse()!.Headers;
         Assert.Null(headers.Header("retry-after"));
+        // The SDKs retry a 429 unless told not to (x-should-retry), and a spent budget is not back in seconds.
+        Assert.Equal("false", headers.Header("x-should-retry"));
         Assert.Equal("100", headers.Header("x-ratelimit-limit-requests"));
         Assert.Equal("100", headers.Header("x-ratelimit-remaining-requests"));
         Assert.NotNull(headers.Header("x-ratelimit-reset-requests"));
@@ -95,6 +97,7 @@ public abstract class RefusalHeadersTests(AdmissionGatewayFixture fixture)
         var anthropic = log.Last;
         Assert.Equal(402, anthropic.Status);
         Assert.Null(anthropic.Header("retry-after"));
+        Assert.Equal("false", anthropic.Header("x-should-retry"));
         Assert.Equal("100", anthropic.Header("anthropic-ratelimit-requests-limit"));
         Assert.Equal("100", anthropic.Header("anthropic-ratelimit-requests-remaining"));
         Assert.Equal("1000000", anthropic.Header("anthropic-ratelimit-tokens-limit"));
