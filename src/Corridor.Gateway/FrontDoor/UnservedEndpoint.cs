@@ -30,7 +30,8 @@ internal sealed class UnservedEndpoint(EndpointDataSource endpoints, TimeProvide
         }
         else if (methods.Count == 0)
         {
-            error = new GatewayError(ErrorKind.NotFound, $"Invalid URL ({request.Method} {path}): Corridor serves POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/embeddings, GET /v1/models and GET /v1/usage.", "unknown_url");
+            error = new GatewayError(ErrorKind.NotFound, $"Invalid URL ({request.Method} {path}): Corridor serves POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/embeddings, GET /v1/models, GET /v1/usage, "
+                + "and the batch APIs: /v1/files and /v1/batches (OpenAI), /v1/messages/batches (Anthropic).", "unknown_url");
         }
         else
         {

@@ -24,6 +24,11 @@ public sealed class UnservedRequestTests(LiveGatewayFixture fixture) : IClassFix
         Assert.Contains("POST /v1/images/generations", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("POST /v1/responses", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("POST /v1/messages/count_tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // The batch APIs are served too: a message that leaves them out tells a developer to look elsewhere.
+        Assert.Contains("/v1/files", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("/v1/batches", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("/v1/messages/batches", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(refused.GetRawResponse()!.Headers.Header("x-corridor-request-id"), refused.GetRawResponse()!.Headers.Header("x-request-id"));
         Assert.True(refused.GetRawResponse()!.Headers.TryGetValue("x-corridor-request-id", out _));
     }
 
