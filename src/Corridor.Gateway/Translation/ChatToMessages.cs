@@ -622,11 +622,21 @@ internal static class ChatToMessages
             writer.WriteString("model", upstreamModel);
             writer.WriteNumber("max_tokens", request.MaxTokens);
             var system = string.Join("\n\n", request.System.Where(text => text.Length > 0));
-            if (system.Length > 0)
+            // OpenAI's API answers a conversation of system (or developer) messages alone, following them; Anthropic's
+            // refuses one without a message. Such a conversation goes as one user turn holding the system text.
+            var systemAlone = request.Turns.Count == 0 && system.Length > 0;
+            if (system.Length > 0 && !systemAlone)
             {
                 writer.WriteString("system", system);
             }
             writer.WriteStartArray("messages");
+            if (systemAlone)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("role", "user");
+                writer.WriteString("content", system);
+                writer.WriteEndObject();
+            }
             foreach (var turn in request.Turns)
             {
                 WriteTurn(writer, turn);

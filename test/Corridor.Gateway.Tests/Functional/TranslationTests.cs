@@ -79,6 +79,23 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task OpenAIClient_ConversationOfASystemMessageAlone_IsAnsweredByAnAnthropicModel_AsOpenAIModelsAnswerIt()
+    {
+        // OpenAI's API answers a conversation with no user message; Anthropic's refuses one with no message at all.
+        const string Instruction = "Write a one-line greeting for the functional tests.";
+        var native = await Live.Anthropic().Messages.Create(AnthropicDialectTests.Ask("claude-sonnet-4", Instruction)).WithTimeout();
+        var openAI = await Live.OpenAI().GetChatClient("gpt-4.1").CompleteChatAsync([new SystemChatMessage(Instruction)], null, default).WithTimeout();
+
+        var result = await Live.OpenAI().GetChatClient("claude-sonnet-4").CompleteChatAsync([new SystemChatMessage(Instruction)], null, default).WithTimeout();
+
+        Assert.False(string.IsNullOrWhiteSpace(Assert.Single(openAI.Value.Content).Text));
+        Assert.Equal(AnthropicDialectTests.Text(native), Assert.Single(result.Value.Content).Text);
+        Assert.Equal(native.Usage.InputTokens, result.Value.Usage.InputTokenCount);
+        var row = await Live.LedgerRowAsync(result.GetRawResponse().Headers.Header("x-corridor-request-id")!);
+        Assert.Equal(RequestOutcome.Success, row.Outcome);
+    }
+
+    [Fact]
     public async Task OpenAIClient_StreamsFromAnAnthropicModel_AsChatCompletionChunksEndingWithUsage()
     {
         const string Prompt = "Stream me from Claude.";

@@ -25,6 +25,19 @@ public sealed class ChatToMessagesRequestTests
             """
         },
         {
+            "a conversation of system messages alone is sent as one user turn (Anthropic needs a message; OpenAI models answer it)",
+            """
+            {"model":"gpt-4.1","messages":[
+              {"role":"system","content":"Classify the sentiment of: I love it."},
+              {"role":"developer","content":"Answer in one word."}],
+             "response_format":{"type":"json_object"}}
+            """,
+            """
+            {"model":"claude-sonnet-4-up","max_tokens":1024,
+             "messages":[{"role":"user","content":"Classify the sentiment of: I love it.\n\nAnswer in one word.\n\nRespond with a single valid JSON object only, with no text, explanation or code fences before or after it."}]}
+            """
+        },
+        {
             "user text and image parts become text and image blocks",
             """
             {"messages":[{"role":"user","content":[
