@@ -213,6 +213,11 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             return (null, learned);
         }
         var message = shown is null ? null : UpstreamErrorMessage(shown.Span);
+        if (message is not null
+            && ContextLengthErrors.Translate(call.Dialect, target.Dialect, call.Responses is not null, message, shown!.Span, call.Status) is { } tooLong)
+        {
+            return (tooLong, learned);
+        }
         return (new GatewayError(ErrorKind.InvalidRequest, message ?? $"The upstream rejected the request (status {call.Status}).", "upstream_rejected")
         {
             StatusOverride = call.Status,

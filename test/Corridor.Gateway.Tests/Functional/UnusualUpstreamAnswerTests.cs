@@ -33,6 +33,10 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
     private const string ErrorWithContent = """{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":50,"output_tokens":70}}""";
     /// <summary>OpenAI's 400 for a token cap above what the model produces, naming the chat parameter.</summary>
     private const string CapExceeded = """{"error":{"message":"Invalid 'max_completion_tokens': integer above maximum value. Expected a value <= 4096, but got 6000 instead.","type":"invalid_request_error","param":"max_completion_tokens","code":"integer_above_max_value"}}""";
+    /// <summary>Anthropic's 400 for a prompt over the model's context window.</summary>
+    private const string AnthropicPromptTooLong = """{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 225007 tokens > 200000 maximum"}}""";
+    /// <summary>OpenAI's 400 for a prompt over the model's context window.</summary>
+    private const string OpenAIContextTooLong = """{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}""";
     private const string LoneSurrogateError = """{"type":"error","error":{"type":"invalid_request_error","message":"bad \ud800 input"}}""";
     private const string Completion = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"probe","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
 
@@ -274,6 +278,9 @@ public sealed class UnusualUpstreamFixture : LiveGatewayFixture
                 EventStream(NoContentStream.ReplaceLineEndings("\n")),
             _ when request.Contains("not-a-message", StringComparison.Ordinal) => Json("200 OK", NotAMessage),
             _ when request.Contains("an-error-with-content", StringComparison.Ordinal) => Json("200 OK", ErrorWithContent),
+            _ when request.Contains("prompt-too-long", StringComparison.Ordinal) && request.Contains("/chat/completions", StringComparison.Ordinal) =>
+                Json("400 Bad Request", OpenAIContextTooLong),
+            _ when request.Contains("prompt-too-long", StringComparison.Ordinal) => Json("400 Bad Request", AnthropicPromptTooLong),
             _ when request.Contains("lone-surrogate", StringComparison.Ordinal) => Json("400 Bad Request", LoneSurrogateError),
             _ when request.Contains("above-the-vendors-cap", StringComparison.Ordinal) => Json("400 Bad Request", CapExceeded),
             _ when request.Contains("control-character", StringComparison.Ordinal) => Json("429 Too Many Requests", "{}", "Retry-After: 5\u0001\r\n"),
@@ -430,6 +437,41 @@ public sealed class UnusualUpstreamAnswerTests(UnusualUpstreamFixture fixture) :
 
         AssertBothCalls(message);
         await AssertBilledAndMarkedAsync(log.Last.RequestId!);
+    }
+
+    [Fact]
+    public async Task AClaudePromptOverItsContextWindow_IsContextLengthExceeded_ToAnOpenAIClient_AsOpenAIsOwnModelsSayIt()
+    {
+        // Applications and frameworks trim history or move to a larger model on OpenAI's code context_length_exceeded
+        // (or its message's "maximum context length"); Anthropic says "prompt is too long" with no code.
+        var refused = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() =>
+            Live.OpenAI().GetChatClient("odd-claude").CompleteChatAsync([new UserChatMessage("prompt-too-long")], null, default).WithTimeout());
+
+        Assert.Equal(400, refused.Status);
+        using var body = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
+        var error = body.RootElement.GetProperty("error");
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
+        Assert.Equal("messages", error.GetProperty("param").GetString());
+        Assert.Equal("This model's maximum context length is 200000 tokens. However, your messages resulted in 225007 tokens. "
+            + "Please reduce the length of the messages. (prompt is too long: 225007 tokens > 200000 maximum)", error.GetProperty("message").GetString());
+        var row = await Live.LedgerRowAsync(refused.GetRawResponse()!.Headers.Header("x-corridor-request-id")!);
+        Assert.Equal((RequestOutcome.ClientError, 400), (row.Outcome, row.Status));
+        LedgerAssert.NotBilled(row);
+    }
+
+    [Fact]
+    public async Task AnOpenAIPromptOverItsContextWindow_IsPromptTooLong_ToAnAnthropicClient_AsAnthropicsOwnModelsSayIt()
+    {
+        var error = await Assert.ThrowsAnyAsync<AnthropicApiException>(() =>
+            Live.Anthropic().Messages.Create(AnthropicDialectTests.Ask("odd-openai", "prompt-too-long"))).WithTimeout();
+
+        Assert.Equal(400, (int)error.StatusCode);
+        using var body = JsonDocument.Parse(error.ResponseBody);
+        Assert.Equal("invalid_request_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+        Assert.Equal("prompt is too long: 130512 tokens > 128000 maximum (This model's maximum context length is 128000 tokens. "
+            + "However, your messages resulted in 130512 tokens. Please reduce the length of the messages.)",
+            body.RootElement.GetProperty("error").GetProperty("message").GetString());
     }
 
     [Fact]
