@@ -161,20 +161,24 @@ internal sealed class UsageMeter(int retainChars)
 
     /// <summary>
     /// The tokens of the output seen: the retained text counted by the tokenizer and scaled up to all the characters
-    /// seen when only part was retained; about four characters a token when nothing was retained.
+    /// seen when only part was retained, about four characters a token when nothing was retained; and the reasoning
+    /// returned as text (thinking deltas, <c>reasoning_content</c>) at four bytes a token, as <see cref="ReasoningTokens"/>
+    /// estimates it. The vendor bills reasoning as output, and a client that leaves once the thinking has reached it
+    /// (or a stream cut there) must not get it for nothing.
     /// </summary>
     private long EstimateOutput()
     {
+        var reasoning = (_reasoningBytes + 3) / 4;
         if (OutputChars == 0)
         {
-            return 0;
+            return reasoning;
         }
         if (_text is not { Length: > 0 } text)
         {
-            return (OutputChars + 3) / 4;
+            return reasoning + ((OutputChars + 3) / 4);
         }
         var counted = TokenCounter.Count(text.ToString());
-        return OutputChars <= text.Length ? counted : (long)Math.Ceiling((double)counted * OutputChars / text.Length);
+        return reasoning + (OutputChars <= text.Length ? counted : (long)Math.Ceiling((double)counted * OutputChars / text.Length));
     }
 
     /// <summary>

@@ -217,6 +217,32 @@ public sealed class UsageMeterTests
     }
 
     [Fact]
+    public void AStreamCutAfterItsReasoning_EstimatesTheReasoningItSent_AsOutput()
+    {
+        // A client that leaves as the answer's text begins has been sent the model's thinking, which the vendor bills as
+        // output: the estimate counts it, as it counts the text and a tool call's arguments.
+        const string Thinking = "ABCDEFGHIJKLMNOPQRSTABCDEFGHIJKLMNOPQRSTABCDEFGHIJKLMNOPQRSTABCDEFGHIJKLMNOPQRST"; // 80 bytes
+        var anthropic = new UsageMeter(100);
+        Scan(anthropic, """{"type":"message_start","message":{"id":"msg_1","content":[],"usage":{"input_tokens":20,"output_tokens":1}}}""");
+        Scan(anthropic, """{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}""");
+        Scan(anthropic, $$$"""{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"{{{Thinking}}}"}}""");
+        Scan(anthropic, """{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Twelve chars"}}""");
+
+        Assert.True(anthropic.EstimateIfMissing(new byte[400]));
+        // "Twelve chars" is 3 tokens in o200k_base; the thinking is estimated at four bytes a token, as ReasoningTokens is.
+        Assert.Equal(3 + 20, anthropic.OutputTokens);
+        Assert.Equal(20, anthropic.ReasoningTokens);
+
+        // DeepSeek's reasoning_content, streamed before the content, with no usage yet.
+        var deepSeek = new UsageMeter(100);
+        Scan(deepSeek, $$$"""{"choices":[{"index":0,"delta":{"reasoning_content":"{{{Thinking}}}","content":null}}]}""");
+        Scan(deepSeek, """{"choices":[{"index":0,"delta":{"content":"Twelve chars"}}]}""");
+
+        Assert.True(deepSeek.EstimateIfMissing("""{"model":"deepseek-reasoner","messages":[{"role":"user","content":"Say hello to the world"}]}"""u8));
+        Assert.Equal(3 + 20, deepSeek.OutputTokens);
+    }
+
+    [Fact]
     public void AnthropicStream_Complete_IsNotEstimated()
     {
         var meter = new UsageMeter(100);
