@@ -57,7 +57,7 @@ internal sealed partial class Forwarder
             UpstreamResponse response;
             try
             {
-                response = await client.SendAsync(target, Operation.CountTokens, UpstreamBody.Bytes(body, request), server.EffectiveStreamIdleTimeout, aborted);
+                response = await client.SendAsync(target, Operation.CountTokens, UpstreamBody.Bytes(body, request), UpstreamHeaders(target, call), server.EffectiveStreamIdleTimeout, aborted);
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {

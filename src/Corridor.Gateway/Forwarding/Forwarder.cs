@@ -80,7 +80,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             UpstreamResponse response;
             try
             {
-                response = await client.SendAsync(target, operation, UpstreamBody.Bytes(body, request), server.EffectiveStreamIdleTimeout, aborted);
+                response = await client.SendAsync(target, operation, UpstreamBody.Bytes(body, request), UpstreamHeaders(target, call), server.EffectiveStreamIdleTimeout, aborted);
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
@@ -585,6 +585,13 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         }
         return null;
     }
+
+    /// <summary>
+    /// The header lines of the client's own that <paramref name="target"/> is sent: an Anthropic client's betas, to an
+    /// Anthropic-kind upstream only (an OpenAI-kind one gets a translated body, which uses none).
+    /// </summary>
+    private static ReadOnlyMemory<byte> UpstreamHeaders(UpstreamTarget target, CorridorRequestFeature call) =>
+        target.Dialect == Dialect.Anthropic && call.AnthropicBeta is { } betas ? betas : default;
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{RequestId}: retry budget exhausted; not falling back to {Deployment}")]
     private partial void LogRetryBudgetExhausted(string requestId, string deployment);

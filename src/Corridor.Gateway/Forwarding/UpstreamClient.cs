@@ -86,7 +86,14 @@ internal sealed class UpstreamClient : IDisposable
     /// the request included): past it the connection is shut and an <see cref="OperationCanceledException"/> thrown. A
     /// request whose time ran out before it could be written (a slow connection or handshake) is not written.
     /// </summary>
-    public async Task<UpstreamResponse> SendAsync(UpstreamTarget target, Operation operation, ReadOnlyMemory<byte> body, TimeSpan headersTimeout, CancellationToken cancellationToken)
+    public Task<UpstreamResponse> SendAsync(UpstreamTarget target, Operation operation, ReadOnlyMemory<byte> body, TimeSpan headersTimeout, CancellationToken cancellationToken) =>
+        SendAsync(target, operation, body, default, headersTimeout, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="SendAsync(UpstreamTarget, Operation, ReadOnlyMemory{byte}, TimeSpan, CancellationToken)"/>, with
+    /// <paramref name="headers"/> (whole header lines, each ending in CRLF, checked by their maker) after the target's own.
+    /// </summary>
+    public async Task<UpstreamResponse> SendAsync(UpstreamTarget target, Operation operation, ReadOnlyMemory<byte> body, ReadOnlyMemory<byte> headers, TimeSpan headersTimeout, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var pool = _pools.GetOrAdd(target.Endpoint, static _ => new UpstreamPool());
@@ -124,7 +131,7 @@ internal sealed class UpstreamClient : IDisposable
             var sent = false;
             try
             {
-                await connection.WriteRequestAsync(head, body, cancellationToken);
+                await connection.WriteRequestAsync(head, headers, body, cancellationToken);
                 sent = true;
                 var response = await connection.ReadResponseHeadAsync(cancellationToken);
                 if (!connection.HeadersCameInTime())
@@ -403,28 +410,32 @@ internal sealed class UpstreamConnection(Socket socket, Stream stream, Action<Up
         }
     }
 
-    public async ValueTask WriteRequestAsync(ReadOnlyMemory<byte> head, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    public async ValueTask WriteRequestAsync(ReadOnlyMemory<byte> head, ReadOnlyMemory<byte> headers, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         _start = _end = 0;
-        // The head ends with "Content-Length: "; the length and the blank line follow.
+        // The head ends with "Content-Length: "; the length, its line's end, the request's own header lines and the blank
+        // line follow.
         Span<byte> length = stackalloc byte[24];
         Utf8Formatter.TryFormat(body.Length, length, out var lengthBytes);
-        "\r\n\r\n"u8.CopyTo(length[lengthBytes..]);
-        lengthBytes += 4;
-        var total = head.Length + lengthBytes + body.Length;
-        var request = ArrayPool<byte>.Shared.Rent(Math.Min(total, OneWriteMaxBytes));
+        "\r\n"u8.CopyTo(length[lengthBytes..]);
+        lengthBytes += 2;
+        var headLength = head.Length + lengthBytes + headers.Length + 2;
+        var total = headLength + body.Length;
+        var request = ArrayPool<byte>.Shared.Rent(Math.Min(total, Math.Max(headLength, OneWriteMaxBytes)));
         try
         {
             head.Span.CopyTo(request);
             length[..lengthBytes].CopyTo(request.AsSpan(head.Length));
+            headers.Span.CopyTo(request.AsSpan(head.Length + lengthBytes));
+            "\r\n"u8.CopyTo(request.AsSpan(headLength - 2));
             if (total <= OneWriteMaxBytes)
             {
-                body.Span.CopyTo(request.AsSpan(head.Length + lengthBytes));
+                body.Span.CopyTo(request.AsSpan(headLength));
                 await stream.WriteAsync(request.AsMemory(0, total), cancellationToken);
             }
             else
             {
-                await stream.WriteAsync(request.AsMemory(0, head.Length + lengthBytes), cancellationToken);
+                await stream.WriteAsync(request.AsMemory(0, headLength), cancellationToken);
                 await stream.WriteAsync(body, cancellationToken);
             }
         }

@@ -11,6 +11,14 @@ internal sealed class FrontDoor(ServerOptions server)
 {
     public async ValueTask<GatewayError?> ReadAsync(HttpContext context, CorridorRequestFeature call)
     {
+        if (call.Dialect == Dialect.Anthropic && call.InProcess is null)
+        {
+            if (AnthropicBetas.Read(context.Request, out var betas) is { } invalid)
+            {
+                return invalid;
+            }
+            call.AnthropicBeta = betas;
+        }
         var limit = server.MaxRequestBodyBytes;
         var declared = context.Request.ContentLength;
         if (declared > limit)

@@ -38,6 +38,12 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     /// <summary>Set by the front door once the body parsed.</summary>
     public ClientRequest? Request { get; set; }
 
+    /// <summary>
+    /// Set by the front door for an Anthropic client that sent <c>anthropic-beta</c>: the header line an Anthropic-kind
+    /// upstream is sent (<see cref="AnthropicBetas"/>); null otherwise.
+    /// </summary>
+    public byte[]? AnthropicBeta { get; set; }
+
     /// <summary>Set by the front door for a Responses API request: what its answer needs of it (ids, echoed parameters).</summary>
     public ResponsesContext? Responses { get; set; }
 

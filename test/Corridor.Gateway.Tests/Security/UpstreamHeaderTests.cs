@@ -138,6 +138,99 @@ public sealed class UpstreamHeaderTests(CredentialedUpstreamFixture fixture) : I
     }
 
     /// <summary>
+    /// An Anthropic client's <c>anthropic-beta</c> names features its body may use (Claude Code sends
+    /// <c>context_management</c> with <c>context-management-2025-06-27</c>); Anthropic refuses such a body without the header
+    /// ("context_management: Extra inputs are not permitted"). So the list goes to an Anthropic-kind upstream, messages
+    /// (whole and streamed) and token counts alike, every header the client sent joined into one, and to no other kind.
+    /// </summary>
+    [Theory]
+    [InlineData("/v1/messages", false)]
+    [InlineData("/v1/messages", true)]
+    [InlineData("/v1/messages/count_tokens", false)]
+    public async Task AnAnthropicClientsBetas_GoToAnAnthropicUpstream(string path, bool stream)
+    {
+        var before = fixture.Relay.Sent.Length;
+        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new StringContent(path == "/v1/messages"
+                ? $$"""{"model":"claude-sonnet-4","max_tokens":32,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}"""
+                : """{"model":"claude-sonnet-4","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", Live.Secret);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        request.Headers.TryAddWithoutValidation("anthropic-beta", "context-management-2025-06-27, interleaved-thinking-2025-05-14");
+        request.Headers.TryAddWithoutValidation("anthropic-beta", "fine-grained-tool-streaming-2025-05-14");
+
+        using var response = await http.SendAsync(request).WithTimeout();
+        await response.Content.ReadAsStringAsync().WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = fixture.Relay.Sent[before..];
+        Assert.Contains("\r\nanthropic-beta: context-management-2025-06-27,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14\r\n", sent, StringComparison.Ordinal);
+        Assert.Single(sent.Split("\r\n"), line => line.StartsWith("anthropic-beta", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Theory]
+    [InlineData("/v1/messages", "gpt-4.1")]
+    [InlineData("/v1/chat/completions", "claude-sonnet-4")]
+    public async Task BetasGoNowhereElse_NotToAnOpenAIUpstream_NorFromAnOpenAIClient(string path, string model)
+    {
+        var before = fixture.Relay.Sent.Length;
+        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new StringContent(path == "/v1/messages"
+                ? $$"""{"model":"{{model}}","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}"""
+                : $$"""{"model":"{{model}}","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", Live.Secret);
+        if (path == "/v1/messages")
+        {
+            request.Headers.Add("anthropic-version", "2023-06-01");
+        }
+        request.Headers.TryAddWithoutValidation("anthropic-beta", "context-management-2025-06-27");
+
+        using var response = await http.SendAsync(request).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = fixture.Relay.Sent[before..];
+        Assert.NotEmpty(sent);
+        Assert.DoesNotContain("anthropic-beta", sent, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("context-management", sent, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Only names of betas go upstream: a value that is anything else (a header's syntax, a space inside a name, a
+    /// character outside letters, digits, '.', '_' and '-') is refused, naming the header, and nothing is sent.
+    /// </summary>
+    [Theory]
+    [InlineData("context-management-2025-06-27; x-api-key=other")]
+    [InlineData("a b")]
+    [InlineData("beta/1")]
+    [InlineData("x:y")]
+    public async Task ABetaThatIsNoName_IsRefused_AndNothingGoesUpstream(string beta)
+    {
+        var before = fixture.Relay.Sent.Length;
+        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+        {
+            Content = new StringContent("""{"model":"claude-sonnet-4","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", Live.Secret);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+
+        using var response = await http.SendAsync(request).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("invalid_request_error", error.RootElement.GetProperty("error").GetProperty("type").GetString());
+        Assert.Contains("anthropic-beta", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, fixture.Relay.Sent.Length);
+    }
+
+    /// <summary>
     /// A model name is looked up in the catalog as written, and the upstream's path (Azure's deployment in it) comes from
     /// the catalog: a name with path, query, fragment, escape or line-break characters is an unknown model, and nothing is
     /// sent upstream.
