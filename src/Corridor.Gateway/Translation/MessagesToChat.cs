@@ -39,7 +39,7 @@ internal static class MessagesToChat
         {
             writer.WriteStartObject();
             writer.WriteString("model", upstreamModel);
-            var problem = WriteMessages(root, seal, writer) ?? WriteTools(root, writer) ?? WriteSampling(root, writer);
+            var problem = WriteMessages(root, seal, writer) ?? WriteTools(root, writer) ?? WriteSampling(root, writer) ?? WriteOutputFormat(root, writer);
             if (thinkingSwitch)
             {
                 WriteThinkingSwitch(root, writer, thinkingOff);
@@ -528,6 +528,56 @@ internal static class MessagesToChat
         writer.WriteStartObject("thinking");
         writer.WriteString("type", type is null or "disabled" ? "disabled" : "enabled");
         writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Structured outputs: <c>output_config.format</c> (or the beta's top-level <c>output_format</c>), a JSON schema the answer
+    /// must follow, is OpenAI's <c>response_format</c> of type <c>json_schema</c>, strict, since Anthropic constrains the answer
+    /// to the schema and a client reads it as such (the SDKs' <c>parse</c>): dropped, the model would answer in free text. An
+    /// upstream that takes no such format, or not this schema, refuses it, and its 400 reaches the client.
+    /// <c>output_config.effort</c> has no counterpart a chat model of every kind reads, and is dropped.
+    /// </summary>
+    private static Problem? WriteOutputFormat(JsonElement root, Utf8JsonWriter writer)
+    {
+        var param = "output_format";
+        var format = root.TryGet("output_format", out var legacy) ? legacy : default;
+        if (root.TryGet("output_config", out var config) && config.ValueKind != JsonValueKind.Null)
+        {
+            if (config.ValueKind != JsonValueKind.Object)
+            {
+                return Problem.WrongType("output_config", "an object");
+            }
+            if (config.TryGet("format", out var configured) && configured.ValueKind != JsonValueKind.Null)
+            {
+                (format, param) = (configured, "output_config.format");
+            }
+        }
+        if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (format.ValueKind != JsonValueKind.Object)
+        {
+            return Problem.WrongType(param, "an object");
+        }
+        if (format.StringOrNull("type") != "json_schema")
+        {
+            return Problem.WrongType($"{param}.type", "'json_schema'");
+        }
+        if (!format.TryGet("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
+        {
+            return Problem.WrongType($"{param}.schema", "a JSON schema object");
+        }
+        writer.WriteStartObject("response_format");
+        writer.WriteString("type", "json_schema");
+        writer.WriteStartObject("json_schema");
+        writer.WriteString("name", "output");
+        writer.WriteBoolean("strict", true);
+        writer.WritePropertyName("schema");
+        schema.WriteTo(writer);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        return null;
     }
 
     private static Problem? WriteSampling(JsonElement root, Utf8JsonWriter writer)

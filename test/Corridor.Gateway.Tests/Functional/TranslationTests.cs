@@ -190,6 +190,45 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
         LedgerAssert.Billed(Live, row, "gpt-4.1-sg", message.Usage.InputTokens, message.Usage.OutputTokens);
     }
 
+    /// <summary>
+    /// Structured outputs: an Anthropic client's <c>output_config.format</c> constrains the answer to its JSON schema (the
+    /// SDKs' <c>parse</c> reads the text as that JSON). On an OpenAI-kind model it is the upstream's json_schema response
+    /// format, whole and streamed; dropped, the answer would be free text.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnthropicClient_AskingAnOpenAIModelForStructuredOutput_GetsJsonOfItsSchema(bool streamed)
+    {
+        var ask = AnthropicDialectTests.Ask("gpt-4.1", "What is two plus two? Answer with the number.") with
+        {
+            OutputConfig = new OutputConfig
+            {
+                Format = new JsonOutputFormat
+                {
+                    Schema = new Dictionary<string, JsonElement>
+                    {
+                        ["type"] = JsonSerializer.SerializeToElement("object"),
+                        ["properties"] = JsonSerializer.SerializeToElement(new { answer = new { type = "integer" }, unit = new { type = "string" } }),
+                        ["required"] = JsonSerializer.SerializeToElement(new[] { "answer", "unit" }),
+                        ["additionalProperties"] = JsonSerializer.SerializeToElement(false),
+                    },
+                },
+            },
+        };
+        var client = Live.Anthropic();
+
+        var text = streamed
+            ? string.Concat((await client.Messages.CreateStreaming(ask).ToListWithTimeoutAsync())
+                .Select(e => e.TryPickContentBlockDelta(out var delta) && delta.Delta.TryPickText(out var piece) ? piece.Text : ""))
+            : AnthropicDialectTests.Text(await client.Messages.Create(ask).WithTimeout());
+
+        using var answer = JsonDocument.Parse(text);
+        Assert.Equal(JsonValueKind.Number, answer.RootElement.GetProperty("answer").ValueKind);
+        Assert.Equal(JsonValueKind.String, answer.RootElement.GetProperty("unit").ValueKind);
+        Assert.Equal(2, answer.RootElement.EnumerateObject().Count());
+    }
+
     [Fact]
     public async Task AnthropicClient_StreamsFromAnOpenAIModel_AsMessageEventsFromStartToStop()
     {

@@ -198,6 +198,38 @@ public sealed class MessagesToChatRequestTests
             """
         },
         {
+            "a structured output format (output_config.format) is a strict json_schema response format",
+            """
+            {"max_tokens":10,"messages":[{"role":"user","content":"2+2?"}],
+             "output_config":{"effort":"low","format":{"type":"json_schema","schema":{"type":"object","properties":{"answer":{"type":"number"}},"required":["answer"],"additionalProperties":false}}}}
+            """,
+            """
+            {"model":"gpt-4.1-up","messages":[{"role":"user","content":"2+2?"}],"max_completion_tokens":10,
+             "response_format":{"type":"json_schema","json_schema":{"name":"output","strict":true,
+               "schema":{"type":"object","properties":{"answer":{"type":"number"}},"required":["answer"],"additionalProperties":false}}}}
+            """
+        },
+        {
+            "the structured outputs beta's output_format is one too; an output_config without a format adds nothing",
+            """
+            {"max_tokens":10,"messages":[{"role":"user","content":"2+2?"}],
+             "output_format":{"type":"json_schema","schema":{"type":"object"}}}
+            """,
+            """
+            {"model":"gpt-4.1-up","messages":[{"role":"user","content":"2+2?"}],"max_completion_tokens":10,
+             "response_format":{"type":"json_schema","json_schema":{"name":"output","strict":true,"schema":{"type":"object"}}}}
+            """
+        },
+        {
+            "an output_config with only an effort adds nothing",
+            """
+            {"max_tokens":10,"messages":[{"role":"user","content":"2+2?"}],"output_config":{"effort":"high","format":null}}
+            """,
+            """
+            {"model":"gpt-4.1-up","messages":[{"role":"user","content":"2+2?"}],"max_completion_tokens":10}
+            """
+        },
+        {
             "sampling options map, streaming asks for usage and unknown fields are dropped",
             """
             {"model":"claude-sonnet-4","max_tokens":200,"messages":[{"role":"user","content":"hi"}],
@@ -286,6 +318,10 @@ public sealed class MessagesToChatRequestTests
         { """{"max_tokens":"10","messages":[{"role":"user","content":"hi"}]}""", "max_tokens", "must be an integer" },
         { """{"max_tokens":10,"messages":[{"role":"user","content":"hi"}],"stop_sequences":"END"}""", "stop_sequences", "array of strings" },
         { """{"max_tokens":10,"messages":[{"role":"user","content":"hi"}],"metadata":{"user_id":5}}""", "metadata.user_id", "must be a string" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":"hi"}],"output_config":{"format":{"type":"regex","pattern":"a+"}}}""", "output_config.format.type", "'json_schema'" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":"hi"}],"output_config":{"format":{"type":"json_schema"}}}""", "output_config.format.schema", "JSON schema object" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":"hi"}],"output_config":"json"}""", "output_config", "must be an object" },
+        { """{"max_tokens":10,"messages":[{"role":"user","content":"hi"}],"output_format":{"type":"json_schema","schema":[]}}""", "output_format.schema", "JSON schema object" },
     };
 
     [Theory]
