@@ -49,7 +49,15 @@ internal sealed class ClientRequest : IDisposable
     /// <see cref="ModelCapabilities.Vision"/> (an image or a document to read), <see cref="ModelCapabilities.Reasoning"/>
     /// (<see cref="Reasoning"/>). Only models that have them serve it (docs/forwarding.md).
     /// </summary>
-    public ModelCapabilities Needs => (Reasoning ? ModelCapabilities.Reasoning : ModelCapabilities.None) | ContentNeeds;
+    public ModelCapabilities Needs => (Reasoning && !ReasoningOptional ? ModelCapabilities.Reasoning : ModelCapabilities.None) | ContentNeeds;
+
+    /// <summary>
+    /// The only reasoning asked for is Anthropic's adaptive thinking (<c>thinking: {"type":"adaptive"}</c>): the model
+    /// thinks when it judges it useful, which a model that cannot reason satisfies by not thinking, so it needs no
+    /// <see cref="ModelCapabilities.Reasoning"/> (policy still counts it as asking to reason). Claude Code sends it on every
+    /// request, whatever the model it is pointed at.
+    /// </summary>
+    public bool ReasoningOptional { get; set; }
 
     /// <summary>The part of <see cref="Needs"/> the body's fields ask for: tools, images and documents.</summary>
     public ModelCapabilities ContentNeeds { get; set; }
@@ -89,6 +97,7 @@ internal sealed class ClientRequest : IDisposable
             N = N,
             Logprobs = Logprobs,
             Reasoning = Reasoning,
+            ReasoningOptional = ReasoningOptional,
             MaxTokens = MaxTokens,
             ContentNeeds = ContentNeeds,
             ThinkingOff = ThinkingOff,

@@ -46,6 +46,8 @@ internal static class RequestParser
         int? maxCompletionTokens = null;
         var effortNone = false;
         var thinkingSent = false;
+        var adaptiveThinking = false;
+        var otherReasoning = false;
         Span<byte> unescaped = stackalloc byte[MaxEscapedName];
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -191,7 +193,9 @@ internal static class RequestParser
                 {
                     return GatewayError.Invalid("'reasoning_effort' must be a string.", "reasoning_effort");
                 }
-                request.Reasoning |= EffortAsksToReason(in reader);
+                var effortAsks = EffortAsksToReason(in reader);
+                request.Reasoning |= effortAsks;
+                otherReasoning |= effortAsks;
                 effortNone = reader.ValueTextEquals("none"u8);
             }
             else if (field == Field.Thinking)
@@ -208,12 +212,13 @@ internal static class RequestParser
                 }
                 var copy = reader;
                 reader.Skip();
-                if (ReadThinking(copy, out var asks) is { } thinkingError)
+                if (ReadThinking(copy, out var asks, out var adaptive) is { } thinkingError)
                 {
                     return thinkingError;
                 }
                 request.Reasoning |= asks;
                 request.ThinkingOff = !asks;
+                adaptiveThinking = adaptive;
             }
             else if (field == Field.ChatTemplateKwargs)
             {
@@ -232,6 +237,7 @@ internal static class RequestParser
                     return templateError;
                 }
                 request.Reasoning |= asks;
+                otherReasoning |= asks;
             }
             else if (field is Field.MaxTokens or Field.MaxCompletionTokens)
             {
@@ -272,6 +278,7 @@ internal static class RequestParser
         request.MaxTokens = maxCompletionTokens ?? maxTokens;
         // An effort of none asks for no reasoning; DeepSeek's chat API knows no such effort and thinks unless switched off.
         request.TurnsThinkingOff |= effortNone && !thinkingSent;
+        request.ReasoningOptional = adaptiveThinking && !otherReasoning;
         var sawModel = Saw(seen, Field.Model);
         var sawMessages = Saw(seen, Field.Messages);
         var sawInput = Saw(seen, Field.Input);
@@ -389,9 +396,13 @@ internal static class RequestParser
     /// the upstream would read one of them and Corridor perhaps the other (<c>disabled</c>, then <c>enabled</c>, which most
     /// parsers keep), as for a repeated top-level field.
     /// </summary>
-    internal static GatewayError? ReadThinking(Utf8JsonReader reader, out bool asks)
+    internal static GatewayError? ReadThinking(Utf8JsonReader reader, out bool asks) => ReadThinking(reader, out asks, out _);
+
+    /// <summary>As <see cref="ReadThinking(Utf8JsonReader, out bool)"/>; <paramref name="adaptive"/>: its type is <c>adaptive</c>.</summary>
+    internal static GatewayError? ReadThinking(Utf8JsonReader reader, out bool asks, out bool adaptive)
     {
         asks = false;
+        adaptive = false;
         var depth = reader.CurrentDepth;
         var types = 0;
         while (reader.Read() && reader.CurrentDepth > depth)
@@ -408,6 +419,7 @@ internal static class RequestParser
                     return NoThinkingType;
                 }
                 asks = !reader.ValueTextEquals("disabled"u8);
+                adaptive = reader.ValueTextEquals("adaptive"u8);
             }
         }
         return types == 0 ? NoThinkingType : null;

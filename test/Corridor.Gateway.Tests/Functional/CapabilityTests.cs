@@ -158,6 +158,29 @@ public sealed class CapabilityTests(CapabilityTests.Fixture fixture) : IClassFix
         Assert.NotEmpty(AnthropicDialectTests.Text(disabled));
     }
 
+    /// <summary>
+    /// Adaptive thinking lets the model think when it judges it useful; a model that cannot reason satisfies it by not
+    /// thinking, so it is served, not refused. Claude Code sends <c>thinking: {"type":"adaptive"}</c> on every request to
+    /// whatever model it is pointed at, and would otherwise be refused on every turn. Thinking with a budget still needs a
+    /// model that reasons (above).
+    /// </summary>
+    [Fact]
+    public async Task AdaptiveThinking_AskedOfAModelThatDoesNotReason_IsServedWithoutThinking()
+    {
+        var log = new ResponseLog();
+
+        var message = await Live.Anthropic(log: log).Messages.Create(
+            AnthropicDialectTests.Ask("text-only", "think if you must") with { Thinking = new ThinkingConfigAdaptive() }).WithTimeout();
+        var streamed = await Live.Anthropic(log: log).Messages.CreateStreaming(
+            AnthropicDialectTests.Ask("text-only", "think if you must") with { Thinking = new ThinkingConfigAdaptive() }).ToListWithTimeoutAsync();
+
+        Assert.Equal("end_turn", message.StopReason?.Raw());
+        Assert.NotEmpty(AnthropicDialectTests.Text(message));
+        Assert.DoesNotContain(message.Content, c => c.TryPickThinking(out _) || c.TryPickRedactedThinking(out _));
+        Assert.True(streamed[^1].TryPickStop(out _));
+        Assert.All(log.Responses, r => Assert.Equal((200, "jp-east"), (r.Status, r.Region)));
+    }
+
     [Fact]
     public async Task AResponsesRequest_IsRefusedNamingItsOwnFields()
     {
