@@ -140,6 +140,20 @@ public sealed class AnthropicMessagesTests
         Assert.Equal(outputTokens, events.Single(e => e.GetProperty("type").GetString() == "message_delta").GetProperty("usage").GetProperty("output_tokens").GetInt32());
     }
 
+    [Fact]
+    public async Task WithAdaptiveThinking_WhichHasNoBudget_TheAnswerThinksAsWithThinkingEnabled()
+    {
+        // Adaptive thinking has no budget_tokens (Claude Code sends {"type":"adaptive"} on every request): it is served,
+        // with the thinking block an enabled budget gets.
+        await using var sim = await SimulatorFixture.StartAsync();
+
+        var adaptive = await sim.PostMessagesAsync(Bodies.AnthropicMessage("Why is the sky blue?", ""","thinking":{"type":"adaptive"}""", maxTokens: 4096));
+        var enabled = (await sim.PostMessagesAsync(Bodies.AnthropicMessage("Why is the sky blue?", ""","thinking":{"type":"enabled","budget_tokens":1024}""", maxTokens: 4096))).Json;
+
+        Assert.Equal(HttpStatusCode.OK, adaptive.Status);
+        Assert.Equal(enabled.GetProperty("content").GetRawText(), adaptive.Json.GetProperty("content").GetRawText());
+    }
+
     [Theory]
     [InlineData(""","thinking":{"type":"enabled","budget_tokens":1000}""", 4096, "thinking.enabled.budget_tokens")]
     [InlineData(""","thinking":{"type":"enabled","budget_tokens":4096}""", 4096, "max_tokens")]

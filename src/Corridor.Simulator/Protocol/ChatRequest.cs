@@ -50,6 +50,9 @@ internal sealed class ChatRequest
     /// </summary>
     public bool ThinkingDisabled { get; set; }
 
+    /// <summary>Anthropic's <c>thinking</c> was <c>{"type":"adaptive"}</c>, which has no <see cref="ThinkingBudget"/>.</summary>
+    public bool ThinkingAdaptive { get; set; }
+
     /// <summary>Its <c>budget_tokens</c>, which Anthropic checks.</summary>
     public int? ThinkingBudget { get; set; }
 

@@ -163,6 +163,7 @@ internal static class ChatRequestReader
         }
 
         request.Thinking = type is "enabled" or "adaptive";
+        request.ThinkingAdaptive = type == "adaptive";
         request.ThinkingDisabled = type == "disabled";
     }
 
@@ -186,7 +187,8 @@ internal static class ChatRequestReader
             return new("max_tokens: Field required", "max_tokens");
         }
 
-        if (dialect == Dialect.Anthropic && request.Thinking && !countOnly && ThinkingProblem(request) is { Message: not null } thinking)
+        // Adaptive thinking has no budget: the model decides how much to think.
+        if (dialect == Dialect.Anthropic && request.Thinking && !request.ThinkingAdaptive && !countOnly && ThinkingProblem(request) is { Message: not null } thinking)
         {
             return thinking;
         }
