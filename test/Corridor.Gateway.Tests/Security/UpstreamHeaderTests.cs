@@ -150,22 +150,13 @@ public sealed class UpstreamHeaderTests(CredentialedUpstreamFixture fixture) : I
     public async Task AnAnthropicClientsBetas_GoToAnAnthropicUpstream(string path, bool stream)
     {
         var before = fixture.Relay.Sent.Length;
-        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
-        using var request = new HttpRequestMessage(HttpMethod.Post, path)
-        {
-            Content = new StringContent(path == "/v1/messages"
-                ? $$"""{"model":"claude-sonnet-4","max_tokens":32,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}"""
-                : """{"model":"claude-sonnet-4","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("x-api-key", Live.Secret);
-        request.Headers.Add("anthropic-version", "2023-06-01");
-        request.Headers.TryAddWithoutValidation("anthropic-beta", "context-management-2025-06-27, interleaved-thinking-2025-05-14");
-        request.Headers.TryAddWithoutValidation("anthropic-beta", "fine-grained-tool-streaming-2025-05-14");
 
-        using var response = await http.SendAsync(request).WithTimeout();
-        await response.Content.ReadAsStringAsync().WithTimeout();
+        var (status, _) = await SendWithBetasAsync(path, path == "/v1/messages"
+            ? $$"""{"model":"claude-sonnet-4","max_tokens":32,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}"""
+            : """{"model":"claude-sonnet-4","messages":[{"role":"user","content":"hi"}]}""",
+            "context-management-2025-06-27, interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, status);
         var sent = fixture.Relay.Sent[before..];
         Assert.Contains("\r\nanthropic-beta: context-management-2025-06-27,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14\r\n", sent, StringComparison.Ordinal);
         Assert.Single(sent.Split("\r\n"), line => line.StartsWith("anthropic-beta", StringComparison.OrdinalIgnoreCase));
@@ -177,23 +168,12 @@ public sealed class UpstreamHeaderTests(CredentialedUpstreamFixture fixture) : I
     public async Task BetasGoNowhereElse_NotToAnOpenAIUpstream_NorFromAnOpenAIClient(string path, string model)
     {
         var before = fixture.Relay.Sent.Length;
-        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
-        using var request = new HttpRequestMessage(HttpMethod.Post, path)
-        {
-            Content = new StringContent(path == "/v1/messages"
-                ? $$"""{"model":"{{model}}","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}"""
-                : $$"""{"model":"{{model}}","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("x-api-key", Live.Secret);
-        if (path == "/v1/messages")
-        {
-            request.Headers.Add("anthropic-version", "2023-06-01");
-        }
-        request.Headers.TryAddWithoutValidation("anthropic-beta", "context-management-2025-06-27");
 
-        using var response = await http.SendAsync(request).WithTimeout();
+        var (status, _) = await SendWithBetasAsync(path, path == "/v1/messages"
+            ? $$"""{"model":"{{model}}","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}"""
+            : $$"""{"model":"{{model}}","messages":[{"role":"user","content":"hi"}]}""", "context-management-2025-06-27");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, status);
         var sent = fixture.Relay.Sent[before..];
         Assert.NotEmpty(sent);
         Assert.DoesNotContain("anthropic-beta", sent, StringComparison.OrdinalIgnoreCase);
@@ -212,22 +192,35 @@ public sealed class UpstreamHeaderTests(CredentialedUpstreamFixture fixture) : I
     public async Task ABetaThatIsNoName_IsRefused_AndNothingGoesUpstream(string beta)
     {
         var before = fixture.Relay.Sent.Length;
-        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
-        {
-            Content = new StringContent("""{"model":"claude-sonnet-4","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("x-api-key", Live.Secret);
-        request.Headers.Add("anthropic-version", "2023-06-01");
-        request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
 
-        using var response = await http.SendAsync(request).WithTimeout();
+        var (status, body) = await SendWithBetasAsync("/v1/messages", """{"model":"claude-sonnet-4","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}""", beta);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        using var error = JsonDocument.Parse(body);
         Assert.Equal("invalid_request_error", error.RootElement.GetProperty("error").GetProperty("type").GetString());
         Assert.Contains("anthropic-beta", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(before, fixture.Relay.Sent.Length);
+    }
+
+    /// <summary>
+    /// POSTs <paramref name="body"/> to <paramref name="path"/> with the tenant's key in x-api-key, <c>anthropic-version</c>
+    /// on the Anthropic paths, and one <c>anthropic-beta</c> header per item of <paramref name="betas"/>; the status and body.
+    /// </summary>
+    private async Task<(HttpStatusCode Status, string Body)> SendWithBetasAsync(string path, string body, params string[] betas)
+    {
+        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("x-api-key", Live.Secret);
+        if (path.StartsWith("/v1/messages", StringComparison.Ordinal))
+        {
+            request.Headers.Add("anthropic-version", "2023-06-01");
+        }
+        foreach (var beta in betas)
+        {
+            request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+        }
+        using var response = await http.SendAsync(request).WithTimeout();
+        return (response.StatusCode, await response.Content.ReadAsStringAsync().WithTimeout());
     }
 
     /// <summary>
