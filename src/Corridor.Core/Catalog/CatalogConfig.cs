@@ -29,6 +29,31 @@ public sealed record VendorConfig(string Id, VendorKind Kind, string BaseUrl, st
     /// know. Only such a server may say true.
     /// </summary>
     public bool? ThinkingSwitch { get; init; }
+
+    /// <summary>
+    /// The <c>anthropic-beta</c> names an Anthropic client's request may pass to this vendor's deployments (an
+    /// <c>anthropic</c>-kind vendor only); a beta not listed is left out of the request. None by default: a beta can change
+    /// what the vendor charges, reach out of its service or keep data there, which the price book, policy and tenant
+    /// isolation do not cover, so the operator enables each.
+    /// </summary>
+    public IReadOnlyList<string> Betas { get; init; } = [];
+
+    /// <summary>Whether <paramref name="name"/> is a beta's name: letters, digits, '.', '_' and '-' only.</summary>
+    public static bool IsBetaName(ReadOnlySpan<char> name)
+    {
+        if (name.IsEmpty)
+        {
+            return false;
+        }
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 }
 
 public sealed record ModelConfig(

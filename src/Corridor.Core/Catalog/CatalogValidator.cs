@@ -45,6 +45,14 @@ public static partial class CatalogValidator
             {
                 errors.Add($"{at} ({vendor.Id}): thinkingSwitch applies only to an OpenAI-compatible server other than OpenAI's own API (kind openai, elsewhere than api.openai.com)");
             }
+            if (vendor.Betas.Count > 0 && vendor.Kind != VendorKind.Anthropic)
+            {
+                errors.Add($"{at} ({vendor.Id}): betas are anthropic-beta names, for a vendor of kind anthropic only");
+            }
+            foreach (var beta in vendor.Betas.Where(beta => !VendorConfig.IsBetaName(beta)))
+            {
+                errors.Add($"{at} ({vendor.Id}): betas: '{beta}' is not a beta's name (letters, digits, '.', '_' and '-')");
+            }
         }
 
         var models = new Dictionary<string, ModelConfig>(StringComparer.Ordinal);

@@ -473,7 +473,11 @@ public static class ConfigLoader
                 case "anthropic": kind = VendorKind.Anthropic; break;
                 default: Errors.Add($"{s.Path}.kind: '{kindText}' is not one of openai, azure-openai, anthropic"); break;
             }
-            return new VendorConfig(s["id"] ?? "", kind, s["baseUrl"] ?? "", s["apiVersion"]) { ThinkingSwitch = Bool(s, "thinkingSwitch") };
+            return new VendorConfig(s["id"] ?? "", kind, s["baseUrl"] ?? "", s["apiVersion"])
+            {
+                ThinkingSwitch = Bool(s, "thinkingSwitch"),
+                Betas = [.. s.GetSection("betas").GetChildren().Select(item => item.Value ?? "")],
+            };
         }
 
         private ModelConfig ReadModel(IConfigurationSection s)

@@ -587,11 +587,11 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
     }
 
     /// <summary>
-    /// The header lines of the client's own that <paramref name="target"/> is sent: an Anthropic client's betas, to an
-    /// Anthropic-kind upstream only (an OpenAI-kind one gets a translated body, which uses none).
+    /// The header lines of the client's own that <paramref name="target"/> is sent: an Anthropic client's betas that the
+    /// target's vendor enables, to an Anthropic-kind upstream only (an OpenAI-kind one gets a translated body, which uses none).
     /// </summary>
     private static ReadOnlyMemory<byte> UpstreamHeaders(UpstreamTarget target, CorridorRequestFeature call) =>
-        target.Dialect == Dialect.Anthropic && call.AnthropicBeta is { } betas ? betas : default;
+        target.Dialect == Dialect.Anthropic && call.AnthropicBetas is { } names && AnthropicBetas.Line(names, target.Betas) is { } line ? line : default;
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{RequestId}: retry budget exhausted; not falling back to {Deployment}")]
     private partial void LogRetryBudgetExhausted(string requestId, string deployment);

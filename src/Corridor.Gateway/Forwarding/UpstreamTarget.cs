@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 using Corridor.Core.Catalog;
@@ -49,6 +50,7 @@ internal sealed class UpstreamTarget
         TakesReasoningContent = deployment.IsOpenAICompatibleServer;
         TakesThinkingSwitch = deployment.ReadsThinkingSwitch;
         AnthropicVersion = deployment.Vendor.ApiVersion ?? "2023-06-01";
+        Betas = deployment.Vendor.Betas.ToFrozenSet(StringComparer.Ordinal);
         Endpoint = UpstreamEndpoint.Of(_chat);
         _chatHead = Head(_chat);
         _embeddingsHead = Head(_embeddings);
@@ -61,6 +63,9 @@ internal sealed class UpstreamTarget
     public Dialect Dialect { get; }
 
     public string AnthropicVersion { get; }
+
+    /// <summary>The <c>anthropic-beta</c> names a client may pass to this deployment (<see cref="VendorConfig.Betas"/>).</summary>
+    public FrozenSet<string> Betas { get; }
 
     /// <summary>
     /// Whether the upstream takes an assistant message's reasoning back as <c>reasoning_content</c>: an <c>openai</c>-kind

@@ -17,7 +17,7 @@ internal sealed class FrontDoor(ServerOptions server)
             {
                 return invalid;
             }
-            call.AnthropicBeta = betas;
+            call.AnthropicBetas = betas;
         }
         var limit = server.MaxRequestBodyBytes;
         var declared = context.Request.ContentLength;

@@ -39,10 +39,10 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     public ClientRequest? Request { get; set; }
 
     /// <summary>
-    /// Set by the front door for an Anthropic client that sent <c>anthropic-beta</c>: the header line an Anthropic-kind
-    /// upstream is sent (<see cref="AnthropicBetas"/>); null otherwise.
+    /// Set by the front door for an Anthropic client that sent <c>anthropic-beta</c>: the names of its betas, of which an
+    /// Anthropic-kind upstream is sent those its vendor enables (<see cref="AnthropicBetas"/>); null otherwise.
     /// </summary>
-    public byte[]? AnthropicBeta { get; set; }
+    public string[]? AnthropicBetas { get; set; }
 
     /// <summary>Set by the front door for a Responses API request: what its answer needs of it (ids, echoed parameters).</summary>
     public ResponsesContext? Responses { get; set; }

@@ -101,6 +101,26 @@ public sealed class CatalogValidatorTests
     }
 
     [Fact]
+    public void Betas_AreNamesOfAnthropicBetas_OnAnAnthropicVendorOnly()
+    {
+        var catalog = Valid() with
+        {
+            Vendors = [OpenAI with { Betas = ["context-management-2025-06-27"] }, Anthropic with { Betas = ["interleaved-thinking-2025-05-14", "a b", ""] }],
+        };
+
+        var errors = CatalogValidator.Validate(catalog);
+
+        Assert.Equal(
+            [
+                "vendors[0] (openai): betas are anthropic-beta names, for a vendor of kind anthropic only",
+                "vendors[1] (anthropic): betas: 'a b' is not a beta's name (letters, digits, '.', '_' and '-')",
+                "vendors[1] (anthropic): betas: '' is not a beta's name (letters, digits, '.', '_' and '-')",
+            ],
+            errors);
+        Assert.Empty(CatalogValidator.Validate(Valid() with { Vendors = [OpenAI, Anthropic with { Betas = ["interleaved-thinking-2025-05-14"] }] }));
+    }
+
+    [Fact]
     public void Embeddings_OnAnthropicVendor_IsRejected()
     {
         var catalog = Valid() with

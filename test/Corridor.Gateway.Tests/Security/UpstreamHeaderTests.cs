@@ -40,7 +40,7 @@ public sealed class CredentialedUpstreamFixture : LiveGatewayFixture
                     vendors:
                       - { id: openai, kind: openai, baseUrl: "{{sim}}/v1" }
                       - { id: azure, kind: azure-openai, baseUrl: "{{sim}}", apiVersion: "2024-10-21" }
-                      - { id: anthropic, kind: anthropic, baseUrl: "{{sim}}/v1" }
+                      - { id: anthropic, kind: anthropic, baseUrl: "{{sim}}/v1", betas: [context-management-2025-06-27, interleaved-thinking-2025-05-14, fine-grained-tool-streaming-2025-05-14] }
                     models:
                       - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1047576 }
                       - { id: gpt-4.1-azure, vendor: openai, capabilities: [chat], contextWindow: 1047576 }
@@ -160,6 +160,26 @@ public sealed class UpstreamHeaderTests(CredentialedUpstreamFixture fixture) : I
         var sent = fixture.Relay.Sent[before..];
         Assert.Contains("\r\nanthropic-beta: context-management-2025-06-27,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14\r\n", sent, StringComparison.Ordinal);
         Assert.Single(sent.Split("\r\n"), line => line.StartsWith("anthropic-beta", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
+    /// Only the betas the operator enabled on the vendor (<c>vendors[].betas</c>) go upstream: a beta can change what
+    /// Anthropic charges (a longer context's price), reach out of Anthropic's service (its MCP connector) or keep data
+    /// there (its Files API), none of which the price book, policy or the tenant's isolation covers. The others are left
+    /// out; the request is served without them.
+    /// </summary>
+    [Theory]
+    [InlineData("context-1m-2025-08-07, context-management-2025-06-27, mcp-client-2025-04-04", "context-management-2025-06-27")]
+    [InlineData("context-1m-2025-08-07,files-api-2025-04-14", null)]
+    public async Task OnlyTheBetasEnabledOnTheVendor_GoUpstream(string asked, string? sent)
+    {
+        var before = fixture.Relay.Sent.Length;
+
+        var (status, _) = await SendWithBetasAsync("/v1/messages", """{"model":"claude-sonnet-4","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}""", asked);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var lines = fixture.Relay.Sent[before..].Split("\r\n");
+        Assert.Equal(sent is null ? [] : [$"anthropic-beta: {sent}"], lines.Where(line => line.StartsWith("anthropic-beta", StringComparison.OrdinalIgnoreCase)));
     }
 
     [Theory]
