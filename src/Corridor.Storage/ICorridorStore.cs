@@ -7,6 +7,7 @@ using Corridor.Core.Screening;
 using Corridor.Core.Shadow;
 using Corridor.Core.Tenants;
 using Corridor.Storage.Monitoring;
+using Corridor.Storage.Responses;
 
 namespace Corridor.Storage;
 
@@ -350,6 +351,29 @@ public interface ICorridorStore : IAsyncDisposable
     Task<IReadOnlyList<BatchUsage>> GetBatchUsageAsync(string tenantId, IReadOnlyCollection<string> batchIds, DateTimeOffset? from, DateTimeOffset? to,
         CancellationToken cancellationToken) =>
         throw new NotSupportedException("this store does not keep batches");
+
+    // Stored Responses API answers (docs/responses.md, "Stored responses"). Every read and change names the tenant: a response
+    // of another tenant is not found, nor one that had expired by the time given. The defaults throw so a store without
+    // them still builds.
+
+    /// <summary>Keeps a response (its id is new: made from its request's).</summary>
+    Task AddResponseAsync(StoredResponse response, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep responses");
+
+    /// <summary>The tenant's response; null when the tenant has none of that id, or it had expired by <paramref name="now"/>.</summary>
+    Task<StoredResponse?> GetResponseAsync(string tenantId, string responseId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep responses");
+
+    /// <summary>Deletes the tenant's response; false when it has none of that id, or it had expired by <paramref name="now"/>.</summary>
+    Task<bool> DeleteResponseAsync(string tenantId, string responseId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep responses");
+
+    /// <summary>
+    /// Removes every response past its <see cref="StoredResponse.ExpiresAt"/> by <paramref name="now"/>, a few at a time;
+    /// safe to run on several gateways at once. Returns how many it removed.
+    /// </summary>
+    Task<int> RemoveExpiredResponsesAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep responses");
 
     /// <summary>
     /// The fleet's shared book of rate and budget allowances, for a store that several gateways share (PostgreSQL);

@@ -294,6 +294,21 @@ internal abstract class StoreRows
     /// <summary>How <paramref name="api"/> is kept in <c>batches.api</c>.</summary>
     internal static string BatchApiName(BatchApi api) => api == BatchApi.OpenAI ? "openai" : "anthropic";
 
+    /// <summary>A stored response's columns; <see cref="Response"/> reads these positions.</summary>
+    internal const string ResponseColumns =
+        "id, tenant_id, key_id, model, status, created_at, expires_at, instructions, input_items, output_items, input_tokens, output_tokens, body";
+
+    internal Responses.StoredResponse Response(DbDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), GetTime(r, 5), GetTime(r, 6))
+        {
+            Instructions = r.IsDBNull(7) ? null : r.GetString(7),
+            InputItems = r.GetString(8),
+            OutputItems = r.GetString(9),
+            InputTokens = r.GetInt64(10),
+            OutputTokens = r.GetInt64(11),
+            Body = r.GetString(12),
+        };
+
     internal StoredFile File(DbDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), GetTime(r, 5)) { ExpiresAt = GetTimeOrNull(r, 6) };
 

@@ -564,6 +564,29 @@ internal static class PostgresMigrations
             CREATE TRIGGER gateway_secrets_revision AFTER INSERT OR UPDATE OR DELETE ON gateway_secrets
                 FOR EACH ROW EXECUTE FUNCTION corridor_bump_revision();
             """),
+        new(29, "stored responses", """
+            -- SQLite migration 25. Responses API answers kept for their tenant (docs/responses.md, "Stored responses"): read
+            -- back by id, listed by their input items, continued by previous_response_id; only by their tenant, and not from
+            -- expires_at, when the retention sweep removes them. input_items is the whole input the model saw (the continued
+            -- response's items resolved), output_items the answer's, body the response object as answered: JSON kept as text,
+            -- as written (jsonb would reorder its keys).
+            CREATE TABLE responses (
+                id            text        NOT NULL PRIMARY KEY,
+                tenant_id     text        NOT NULL,
+                key_id        text        NOT NULL,
+                model         text        NOT NULL,
+                status        text        NOT NULL,
+                created_at    timestamptz NOT NULL,
+                expires_at    timestamptz NOT NULL,
+                instructions  text,
+                input_items   text        NOT NULL,
+                output_items  text        NOT NULL,
+                input_tokens  bigint      NOT NULL,
+                output_tokens bigint      NOT NULL,
+                body          text        NOT NULL
+            );
+            CREATE INDEX ix_responses_expires ON responses (expires_at);
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -405,6 +405,28 @@ internal static class SqliteMigrations
             CREATE TRIGGER gateway_secrets_delete_revision AFTER DELETE ON gateway_secrets
             BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
             """),
+        new(25, "stored responses", """
+            -- Responses API answers kept for their tenant (docs/responses.md, "Stored responses"): read back by id, listed by
+            -- their input items, continued by previous_response_id; only by their tenant, and not from expires_at (Unix ms),
+            -- when the retention sweep removes them. input_items is the whole input the model saw (the continued response's
+            -- items resolved), output_items the answer's, body the response object as answered: JSON text, kept as written.
+            CREATE TABLE responses (
+                id            TEXT    NOT NULL PRIMARY KEY,
+                tenant_id     TEXT    NOT NULL,
+                key_id        TEXT    NOT NULL,
+                model         TEXT    NOT NULL,
+                status        TEXT    NOT NULL,
+                created_at    INTEGER NOT NULL,
+                expires_at    INTEGER NOT NULL,
+                instructions  TEXT,
+                input_items   TEXT    NOT NULL,
+                output_items  TEXT    NOT NULL,
+                input_tokens  INTEGER NOT NULL,
+                output_tokens INTEGER NOT NULL,
+                body          TEXT    NOT NULL
+            ) STRICT;
+            CREATE INDEX ix_responses_expires ON responses (expires_at);
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

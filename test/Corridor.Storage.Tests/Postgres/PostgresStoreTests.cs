@@ -34,6 +34,12 @@ public sealed class PostgresBatchStoreContractTests : BatchStoreContractTests
     protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.PostgresAsync();
 }
 
+[Trait(TestPostgres.Trait, TestPostgres.Value)]
+public sealed class PostgresResponseStoreContractTests : ResponseStoreContractTests
+{
+    protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.PostgresAsync();
+}
+
 /// <summary>What only the PostgreSQL store has: its migrations, monthly ledger partitions, and several writers at once.</summary>
 [Trait(TestPostgres.Trait, TestPostgres.Value)]
 public sealed class PostgresStoreTests : IAsyncLifetime

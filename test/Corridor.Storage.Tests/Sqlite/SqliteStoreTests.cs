@@ -28,6 +28,11 @@ public sealed class SqliteBatchStoreContractTests : BatchStoreContractTests
     protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.SqliteAsync();
 }
 
+public sealed class SqliteResponseStoreContractTests : ResponseStoreContractTests
+{
+    protected override Task<StoreBackend> CreateBackendAsync() => StoreBackend.SqliteAsync();
+}
+
 /// <summary>What only the SQLite file has: its folder, WAL mode, and its migrations.</summary>
 public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
 {
@@ -167,6 +172,7 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         await ExecuteAsync("DROP TABLE usage_daily");
         await ExecuteAsync("DROP TABLE files; DROP TABLE batches; DROP TABLE batch_items");
         await ExecuteAsync("DROP TABLE gateway_secrets");
+        await ExecuteAsync("DROP TABLE responses");
         await ExecuteAsync("ALTER TABLE api_keys DROP COLUMN expires_at");
         await ExecuteAsync("ALTER TABLE enforcement DROP COLUMN members");
         await ExecuteAsync("ALTER TABLE ledger DROP COLUMN revenue");
