@@ -213,6 +213,9 @@ public static class GatewayHost
         services.AddSingleton<Batches.BatchEndpoint>();
         services.AddSingleton<Batches.OpenAIBatchApi>();
         services.AddSingleton<Batches.MessageBatchApi>();
+        services.AddSingleton(config.Responses);
+        services.AddSingleton<StoredResponses.ResponseKeeper>();
+        services.AddSingleton<StoredResponses.ResponsesApi>();
         services.AddSingleton<RequestsInFlight>();
         services.AddSingleton<RequestPipeline>();
         services.AddSingleton<TokenCountPipeline>();
@@ -280,6 +283,10 @@ public static class GatewayHost
         app.MapPost("/v1/messages", context => pipeline.InvokeAsync(context, Dialect.Anthropic, Operation.Messages));
         app.MapPost("/v1/messages/count_tokens", app.Services.GetRequiredService<TokenCountPipeline>().InvokeAsync);
         app.MapPost("/v1/responses", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.Responses));
+        var stored = app.Services.GetRequiredService<StoredResponses.ResponsesApi>();
+        app.MapGet("/v1/responses/{id}", stored.GetAsync);
+        app.MapDelete("/v1/responses/{id}", stored.DeleteAsync);
+        app.MapGet("/v1/responses/{id}/input_items", stored.ListInputItemsAsync);
         app.MapPost("/v1/embeddings", context => pipeline.InvokeAsync(context, Dialect.OpenAI, Operation.Embeddings));
         var models = app.Services.GetRequiredService<ModelsEndpoint>();
         app.MapGet("/v1/models", models.ListAsync);

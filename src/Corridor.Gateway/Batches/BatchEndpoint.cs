@@ -24,7 +24,8 @@ internal sealed class BatchEndpoint(Authenticator authenticator, Admitter admitt
     /// Only what makes work (an upload, a new batch: <paramref name="admit"/>) is held to the key's requests per minute:
     /// a batch's own requests spend that rate, and its owner must still be able to follow and cancel it.
     /// </summary>
-    public async Task ServeAsync(HttpContext context, Dialect dialect, Func<CorridorRequestFeature, Task<GatewayError?>> serve, bool admit = false)
+    /// <paramref name="what"/> names what cannot be read when the store is away (batches, or stored responses).
+    public async Task ServeAsync(HttpContext context, Dialect dialect, Func<CorridorRequestFeature, Task<GatewayError?>> serve, bool admit = false, string what = "Batches")
     {
         var call = new CorridorRequestFeature(state.Active, RequestPipeline.NewRequestId(time.GetUtcNow()), dialect, Operation.Models, time.GetUtcNow(), time.GetTimestamp(), 0);
         RequestPipeline.WriteRequestId(context.Response, call.RequestId);
@@ -43,7 +44,7 @@ internal sealed class BatchEndpoint(Authenticator authenticator, Admitter admitt
             }
             catch (Exception e) when (CorridorStoreException.IsStoreFailure(e))
             {
-                error = new GatewayError(ErrorKind.Unavailable, "Batches cannot be read or changed now: Corridor cannot reach its store. Retry later.", "store_unavailable")
+                error = new GatewayError(ErrorKind.Unavailable, $"{what} cannot be read or changed now: Corridor cannot reach its store. Retry later.", "store_unavailable")
                 {
                     RetryAfter = "5",
                 };

@@ -6,8 +6,8 @@ namespace Corridor.Gateway.Batches;
 
 /// <summary>
 /// Removes from the store what batches no longer keep (docs/batches.md, "Retention"): files past their <c>expires_at</c>
-/// and the stored requests and answers of ended batches past their retention, at start and then every
-/// <see cref="Interval"/>. Expiry itself does not wait for it: from the moment a file expires it is not found and not
+/// and the stored requests and answers of ended batches past their retention; and stored Responses API answers past theirs
+/// (docs/responses.md, "Stored responses"); at start and then every <see cref="Interval"/>. Expiry itself does not wait for it: from the moment a file expires it is not found and not
 /// counted toward <c>batches.maxTenantBytes</c>; the sweep gives the disk back. Every gateway sweeps; with PostgreSQL
 /// several may sweep at once, each removal being one statement that removes a row once.
 /// </summary>
@@ -26,6 +26,10 @@ internal sealed partial class BatchRetentionSweep(ICorridorStore store, TimeProv
                 if (removed.Files > 0 || removed.Batches > 0)
                 {
                     LogSwept(removed.Files, removed.Batches);
+                }
+                if (await store.RemoveExpiredResponsesAsync(time.GetUtcNow(), stoppingToken) is > 0 and var responses)
+                {
+                    LogResponsesSwept(responses);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -55,6 +59,9 @@ internal sealed partial class BatchRetentionSweep(ICorridorStore store, TimeProv
 
     [LoggerMessage(EventId = 4211, Level = LogLevel.Information, Message = "Batch retention: removed {Files} expired files and the requests and answers of {Batches} batches")]
     private partial void LogSwept(int files, int batches);
+
+    [LoggerMessage(EventId = 4213, Level = LogLevel.Information, Message = "Response retention: removed {Responses} expired stored responses")]
+    private partial void LogResponsesSwept(int responses);
 
     [LoggerMessage(EventId = 4212, Level = LogLevel.Warning, Message = "Batch retention: sweeping the store failed; trying again at the next sweep")]
     private partial void LogSweepFailed(Exception exception);

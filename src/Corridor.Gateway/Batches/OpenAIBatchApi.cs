@@ -282,7 +282,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
     /// OpenAI's list object: the first <paramref name="limit"/> of <paramref name="rows"/> (read one more than the page, to
     /// tell <c>has_more</c>), and the ids of the page's first and last.
     /// </summary>
-    private static Task<GatewayError?> WriteListAsync<T>(HttpContext context, IReadOnlyList<T> rows, int limit, Func<T, string> id, Action<Utf8JsonWriter, T> write)
+    internal static Task<GatewayError?> WriteListAsync<T>(HttpContext context, IReadOnlyList<T> rows, int limit, Func<T, string> id, Action<Utf8JsonWriter, T> write)
     {
         var page = rows.Take(limit).ToList();
         return BatchEndpoint.JsonAsync(context, json =>

@@ -292,6 +292,9 @@ public static class ConfigLoader
                 ResultsRetention: Days(batches, "resultsRetentionDays"));
             Errors.AddRange(batchOptions.Validate());
 
+            var responsesOptions = new StoredResponses.ResponsesOptions(Retention: Days(root.GetSection("responses"), "retentionDays"));
+            Errors.AddRange(responsesOptions.Validate());
+
             var catalog = new CatalogConfig(
                 Items(root.GetSection("vendors"), ReadVendor),
                 Items(root.GetSection("models"), ReadModel),
@@ -308,6 +311,7 @@ public static class ConfigLoader
                 Monitor = MonitorSection.Read(root.GetSection("monitor"), Errors),
                 Observability = ReadObservability(root.GetSection("observability")),
                 Batches = batchOptions,
+                Responses = responsesOptions,
             };
         }
 

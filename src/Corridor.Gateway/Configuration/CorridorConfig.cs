@@ -32,6 +32,9 @@ public sealed record CorridorConfig(
 
     /// <summary>The <c>batches:</c> section: how batches run and how large they and their files may be.</summary>
     public Batches.BatchOptions Batches { get; init; } = Gateway.Batches.BatchOptions.Default;
+
+    /// <summary>The <c>responses:</c> section: how long stored Responses API answers are kept.</summary>
+    public StoredResponses.ResponsesOptions Responses { get; init; } = StoredResponses.ResponsesOptions.Default;
 }
 
 public sealed record ServerOptions(

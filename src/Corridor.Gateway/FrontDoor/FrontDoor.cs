@@ -90,6 +90,8 @@ internal sealed class FrontDoor(ServerOptions server)
     /// <summary>
     /// A Responses API request becomes the chat completion every later step reads, checks, bills and records (the monitor,
     /// policy and the ledger see a chat request, as for <c>/v1/chat/completions</c>); what its answer must echo is kept.
+    /// A request that continues a stored response keeps its body, which <see cref="Continue"/> serves again with that
+    /// response's items once its caller is known.
     /// </summary>
     private static GatewayError? ReadResponsesRequest(CorridorRequestFeature call)
     {
@@ -98,16 +100,51 @@ internal sealed class FrontDoor(ServerOptions server)
         {
             return GatewayError.Invalid("The request body is not valid UTF-8.");
         }
-        var chat = ResponsesToChat.TranslateRequest(sent.Body.Span, out var echo, out var sources);
+        var chat = ResponsesToChat.TranslateRequest(sent.Body.Span, out var echo, out var sources, out var keeping);
         if (chat.Body is not { } body)
         {
             return GatewayError.Invalid(chat.Error!, chat.ErrorParam);
         }
+        var responses = ResponsesContext.For(call.RequestId, call.ReceivedAt, echo, sources);
+        responses.Store = keeping.Store;
+        responses.PreviousResponseId = keeping.PreviousResponseId;
+        responses.Input = keeping.Input;
+        if (keeping.PreviousResponseId is not null)
+        {
+            responses.Continuing = sent.Body.ToArray();
+        }
+        return Served(call, body, responses);
+    }
+
+    /// <summary>
+    /// Serves a Responses request that continues a stored response with that response's items (<paramref name="earlier"/>,
+    /// a JSON array) before its own <c>input</c>: the chat completion is made again of the whole, which every later step
+    /// reads; what the client sent (its own input, <c>store</c>, the id it continues) stays as it was read.
+    /// </summary>
+    public static GatewayError? Continue(CorridorRequestFeature call, string earlier)
+    {
+        var sent = call.Responses!;
+        var chat = ResponsesToChat.TranslateRequest(StoredResponses.ResponseItems.Continued(sent.Continuing, earlier), out var echo, out var sources);
+        if (chat.Body is not { } body)
+        {
+            return GatewayError.Invalid(chat.Error!, chat.ErrorParam);
+        }
+        var responses = ResponsesContext.For(call.RequestId, call.ReceivedAt, echo, sources);
+        responses.Store = sent.Store;
+        responses.PreviousResponseId = sent.PreviousResponseId;
+        responses.Input = sent.Input;
+        responses.Earlier = earlier;
+        return Served(call, body, responses);
+    }
+
+    /// <summary>The chat completion <paramref name="body"/> made of a Responses request becomes the request every later step reads.</summary>
+    private static GatewayError? Served(CorridorRequestFeature call, byte[] body, ResponsesContext responses)
+    {
         var buffer = ArrayPool<byte>.Shared.Rent(body.Length);
         body.CopyTo(buffer, 0);
-        sent.Dispose();
+        call.Request!.Dispose();
         call.Request = new ClientRequest(buffer, body.Length);
-        call.Responses = ResponsesContext.For(call.RequestId, call.ReceivedAt, echo, sources);
+        call.Responses = responses;
         return RequestParser.Parse(call.Request, Operation.Responses);
     }
 

@@ -7,7 +7,7 @@ namespace Corridor.Gateway.FrontDoor;
 
 /// <summary>
 /// A request under <c>/v1</c> that no endpoint serves, answered in the client's dialect as its vendor would: 404 for a
-/// path Corridor does not serve (<c>GET /v1/responses/{id}</c>, say), 405 with <c>Allow</c> for a served path asked with
+/// path Corridor does not serve (<c>POST /v1/responses/{id}/cancel</c>, say), 405 with <c>Allow</c> for a served path asked with
 /// another method. Without it the client's SDK got a bare status with no body to read. The served paths and their
 /// methods are read from the endpoints mapped, so this never disagrees with them.
 /// </summary>
@@ -25,8 +25,9 @@ internal sealed class UnservedEndpoint(EndpointDataSource endpoints, TimeProvide
         GatewayError error;
         if (methods.Count == 0 && path.StartsWith("/v1/responses/", StringComparison.OrdinalIgnoreCase))
         {
-            // Retrieving, cancelling or deleting a response, or listing its input items: OpenAI's answer for a response it did not store.
-            error = new GatewayError(ErrorKind.NotFound, "Response not found: Corridor does not keep responses (every response is created with 'store': false).", "response_not_found");
+            // Cancelling a response (only a background one can be), or another path under a response: OpenAI's answer for a
+            // response it does not have. Corridor makes no background responses.
+            error = new GatewayError(ErrorKind.NotFound, $"Response not found: Corridor serves GET and DELETE /v1/responses/{{id}} and GET /v1/responses/{{id}}/input_items, and makes no background responses to cancel ({request.Method} {path}).", "response_not_found");
         }
         else if (methods.Count == 0)
         {

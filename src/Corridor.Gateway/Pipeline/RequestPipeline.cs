@@ -10,6 +10,7 @@ using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Observability;
 using Corridor.Gateway.Recording;
 using Corridor.Gateway.Shadow;
+using Corridor.Gateway.StoredResponses;
 using Microsoft.AspNetCore.Http;
 
 namespace Corridor.Gateway.Pipeline;
@@ -27,6 +28,7 @@ internal sealed class RequestPipeline(
     Recorder recorder,
     MonitorService monitor,
     ShadowMirror shadow,
+    ResponseKeeper responses,
     GatewayMetrics metrics,
     RequestsInFlight inFlight,
     GatewayState state,
@@ -59,6 +61,7 @@ internal sealed class RequestPipeline(
         WriteRequestId(context.Response, call.RequestId);
         context.Response.Headers["x-corridor-region"] = "none";
         Task<bool> durable;
+        Task kept;
         try
         {
             // 1. Front door: the client's dialect into one request model, the original body kept.
@@ -66,6 +69,9 @@ internal sealed class RequestPipeline(
 
             // 2. Authenticate the key (in-memory cache backed by the store).
             error ??= authenticator.Authenticate(context, call);
+
+            // 2b. A Responses request that continues a stored response of the caller's tenant: that response's items first.
+            error ??= await responses.ContinueAsync(context, call);
 
             // 3. Enforcement by the monitor and operators: suspend refuses, throttle strips harvest-friendly features and lowers limits.
             error ??= Enforcement.Enforce(call, monitor);
@@ -102,6 +108,8 @@ internal sealed class RequestPipeline(
             // 9. Record: the ledger row, group-committed in batches (written by this request itself when no other is in
             // flight); the monitor's observation, queued for its background loop.
             durable = recorder.Record(context, call, lightLoad: inFlight.Count <= 1);
+            // A Responses answer to keep (store: true or left out), written meanwhile.
+            kept = responses.KeepAsync(call);
             monitor.Observe(context, call);
             metrics.Record(call, call.Status != 0 ? call.Status : context.Response.StatusCode);
 
@@ -111,12 +119,14 @@ internal sealed class RequestPipeline(
         }
 
         // 11. Release the response's final bytes (a whole body, an error, a stream's last event) once its ledger row is
-        // durable: a client that received a complete answer can count on its row surviving a crash (docs/durability.md).
-        await ReleaseAsync(context, call, durable);
+        // durable: a client that received a complete answer can count on its row surviving a crash (docs/durability.md);
+        // and once a Responses answer is kept, so that a client that has it can continue it at once.
+        await ReleaseAsync(context, call, durable, kept);
     }
 
-    private async Task ReleaseAsync(HttpContext context, CorridorRequestFeature call, Task<bool> durable)
+    private async Task ReleaseAsync(HttpContext context, CorridorRequestFeature call, Task<bool> durable, Task kept)
     {
+        await kept;
         if (!call.Held.IsEmpty && !durable.IsCompleted && !context.RequestAborted.IsCancellationRequested)
         {
             var waitedFrom = time.GetTimestamp();

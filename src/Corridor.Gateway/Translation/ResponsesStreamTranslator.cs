@@ -197,8 +197,11 @@ internal sealed class ResponsesStreamTranslator(ResponsesContext context, string
         EnsureStarted(output);
         var status = ResponseStatus.From(_finishReason);
         CloseOpen(output, status);
-        WriteLifecycle(output, status.Status == "incomplete" ? "response.incomplete"u8 : "response.completed"u8, status,
-            new ResponseUsage(Counts, _reasoningTokens));
+        // Written once, and kept as written when the response is to be stored.
+        var writer = Begin(output, status.Status == "incomplete" ? "response.incomplete"u8 : "response.completed"u8);
+        writer.WritePropertyName("response");
+        writer.WriteRawValue(ResponsesToChat.ResponseObject(context, clientModel, status, _items, new ResponseUsage(Counts, _reasoningTokens)), skipInputValidation: true);
+        End(writer);
         Completed = true;
     }
 

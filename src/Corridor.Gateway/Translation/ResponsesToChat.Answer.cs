@@ -225,8 +225,29 @@ internal static partial class ResponsesToChat
         using (writer)
         {
             WriteResponse(writer, context, clientModel, status, items, usage);
-            return Json.Finish(writer, buffer);
+            var answer = Json.Finish(writer, buffer);
+            if (context.Store)
+            {
+                context.Answered = answer.Body;
+            }
+            return answer;
         }
+    }
+
+    /// <summary>The response object alone (a stream's last event carries it), kept in <paramref name="context"/> when it is to be stored.</summary>
+    internal static byte[] ResponseObject(ResponsesContext context, string clientModel, ResponseStatus status, IReadOnlyList<ResponseOutputItem> output, ResponseUsage? usage)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, Json.WriterOptions))
+        {
+            WriteResponse(writer, context, clientModel, status, output, usage);
+        }
+        var response = buffer.WrittenSpan.ToArray();
+        if (context.Store && status.Status is "completed" or "incomplete")
+        {
+            context.Answered = response;
+        }
+        return response;
     }
 
     /// <summary>
@@ -277,9 +298,9 @@ internal static partial class ResponsesToChat
             item.Write(writer);
         }
         writer.WriteEndArray();
-        writer.WriteNull("previous_response_id");
-        // Corridor keeps no responses, whatever the client asked.
-        writer.WriteBoolean("store", false);
+        writer.WriteString("previous_response_id", context.PreviousResponseId);
+        // Whether it is kept: unless the client said store: false (docs/responses.md, "Stored responses").
+        writer.WriteBoolean("store", context.Store);
         foreach (var (name, value) in context.Echoed)
         {
             writer.WritePropertyName(name);

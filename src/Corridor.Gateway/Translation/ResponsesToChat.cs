@@ -48,6 +48,27 @@ internal sealed class ResponsesContext(string responseId, long createdAt, byte[]
 
     private PolicyParameters? _forwarded;
 
+    /// <summary>Whether the answer is kept (<c>store</c> true or left out, OpenAI's default), and its echo says so.</summary>
+    public bool Store { get; set; }
+
+    /// <summary>The stored response this one continues (<c>previous_response_id</c>), echoed; null when none.</summary>
+    public string? PreviousResponseId { get; set; }
+
+    /// <summary>The request's own <c>input</c>, as sent (JSON): what a kept response lists among its input items, after <see cref="Earlier"/>.</summary>
+    public byte[] Input { get; set; } = [];
+
+    /// <summary>The continued response's input and output items (a JSON array), placed before <see cref="Input"/>; null when none.</summary>
+    public string? Earlier { get; set; }
+
+    /// <summary>The client's body of a request that continues a stored response, made again with that response's items once read.</summary>
+    public byte[] Continuing { get; set; } = [];
+
+    /// <summary>
+    /// The response object as answered, once it ended <c>completed</c> or <c>incomplete</c> (whole, or the stream's last event's),
+    /// when it is to be kept (<see cref="Store"/>); null before, and for an answer that failed.
+    /// </summary>
+    public byte[]? Answered { get; set; }
+
     /// <summary><c>resp_</c> and the request id's hex digits; the output items' ids carry the same digits.</summary>
     public static ResponsesContext For(string requestId, DateTimeOffset receivedAt, byte[] echo, MessageSource[]? sources = null) =>
         new("resp_" + Digits(requestId), receivedAt.ToUnixTimeSeconds(), echo, sources);
@@ -62,6 +83,15 @@ internal sealed class ResponsesContext(string responseId, long createdAt, byte[]
 
     /// <summary>The <c>call_id</c> of a function call whose upstream gave none: unique in the conversation, which sends it back.</summary>
     public string CallId(int outputIndex) => $"call_{ResponseId[5..]}_{outputIndex}";
+}
+
+/// <summary>
+/// What a Responses request says of keeping its answer (<c>store</c>, true when left out, as OpenAI's default) and of the
+/// stored response it continues (<c>previous_response_id</c>), with its <c>input</c> as sent (JSON).
+/// </summary>
+internal sealed record ResponseKeeping(bool Store, string? PreviousResponseId, byte[] Input)
+{
+    public static readonly ResponseKeeping None = new(false, null, []);
 }
 
 /// <summary>
@@ -98,12 +128,11 @@ internal static partial class ResponsesToChat
         ("user", "null"),
     ];
 
-    private const string NotKept = "Corridor does not keep responses or conversations: send the whole conversation in 'input'.";
+    private const string NotKept = "Corridor keeps responses, not conversations: continue a response with 'previous_response_id', or send the whole conversation in 'input'.";
 
     /// <summary>Parameters that need what Corridor does not keep, and what Corridor says of them.</summary>
     private static readonly (string Name, string Message)[] Refused =
     [
-        ("previous_response_id", "'previous_response_id' is not supported. " + NotKept),
         ("conversation", "'conversation' is not supported. " + NotKept),
         ("prompt", "Stored prompts are not supported: send 'instructions' and 'input'."),
     ];
@@ -112,20 +141,27 @@ internal static partial class ResponsesToChat
     /// Responses request → chat completions request (the model's name kept); <paramref name="echo"/> gets the parameters the
     /// answer echoes, <paramref name="sources"/> what each message of the chat request was made of.
     /// </summary>
-    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> responsesRequest, out byte[] echo, out MessageSource[] sources)
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> responsesRequest, out byte[] echo, out MessageSource[] sources) =>
+        TranslateRequest(responsesRequest, out echo, out sources, out _);
+
+    /// <summary>As above; <paramref name="keeping"/> gets what the request says of keeping its answer and continuing another.</summary>
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> responsesRequest, out byte[] echo, out MessageSource[] sources, out ResponseKeeping keeping)
     {
         var sizeHint = responsesRequest.Length;
         byte[] echoed = [];
+        var kept = ResponseKeeping.None;
         var made = new List<MessageSource>();
-        var result = Json.Translate(responsesRequest, "request body", root => TranslateRequest(root, sizeHint, made, out echoed));
+        var result = Json.Translate(responsesRequest, "request body", root => TranslateRequest(root, sizeHint, made, out echoed, out kept));
         echo = echoed;
         sources = [.. made];
+        keeping = kept;
         return result;
     }
 
-    private static TranslationResult TranslateRequest(JsonElement root, int sizeHint, List<MessageSource> sources, out byte[] echo)
+    private static TranslationResult TranslateRequest(JsonElement root, int sizeHint, List<MessageSource> sources, out byte[] echo, out ResponseKeeping keeping)
     {
         echo = [];
+        keeping = ResponseKeeping.None;
         if (root.ValueKind != JsonValueKind.Object)
         {
             return TranslationResult.Fail(new Problem("The request body must be a JSON object."));
@@ -136,6 +172,10 @@ internal static partial class ResponsesToChat
             {
                 return TranslationResult.Fail(new Problem(message, name));
             }
+        }
+        if (ReadKeeping(root, out keeping) is { } keepingProblem)
+        {
+            return TranslationResult.Fail(keepingProblem);
         }
         if (root.TryGet("background", out var background) && background.ValueKind == JsonValueKind.True)
         {
@@ -159,6 +199,23 @@ internal static partial class ResponsesToChat
             echo = Echo(root);
             return Json.Finish(writer, buffer);
         }
+    }
+
+    /// <summary><c>store</c> (a boolean, true when left out) and <c>previous_response_id</c> (a string), and the <c>input</c> as sent.</summary>
+    private static Problem? ReadKeeping(JsonElement root, out ResponseKeeping keeping)
+    {
+        keeping = ResponseKeeping.None;
+        if (root.OptionalBool("store", "store", out var store) is { } storeProblem)
+        {
+            return storeProblem;
+        }
+        if (root.OptionalString("previous_response_id", "previous_response_id", out var previous) is { } previousProblem)
+        {
+            return previousProblem;
+        }
+        var input = root.TryGet("input", out var given) ? System.Text.Encoding.UTF8.GetBytes(given.GetRawText()) : [];
+        keeping = new ResponseKeeping(store ?? true, string.IsNullOrEmpty(previous) ? null : previous, input);
+        return null;
     }
 
     /// <summary>
@@ -474,7 +531,7 @@ internal static partial class ResponsesToChat
                 // The model's reasoning in an earlier turn, given as text: the reasoning_content of the assistant turn it
                 // precedes (DeepSeek wants it back within a tool loop); an encrypted or summarized one has no chat counterpart.
                 "reasoning" => assistant.AddReasoning(item, writer),
-                "item_reference" => new Problem("Item references are not supported. " + NotKept, $"{param}.type"),
+                "item_reference" => new Problem("Item references are not supported: send the item itself, or continue its response with 'previous_response_id'.", $"{param}.type"),
                 null => Problem.Missing($"{param}.type"),
                 _ => new Problem($"Input item type '{type}' is not supported: Corridor serves messages, function calls and their outputs.", $"{param}.type"),
             };

@@ -370,18 +370,17 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task WhatNeedsAStoredResponse_IsRefusedWith400_NamingTheParameter_AndNotBilled()
+    public async Task AConversation_IsRefusedWith400_NamingTheParameter_AndNotBilled()
     {
-        var log = new ResponseLog();
-        var options = new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("And then?")]) { PreviousResponseId = "resp_abc" };
+        using var http = Live.Http();
 
-        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Responses(log).CreateResponseAsync(options).WithTimeout());
+        using var refused = await http.PostAsync("/v1/responses", new StringContent("""{"model":"gpt-4.1","input":"And then?","conversation":"conv_1"}""", Encoding.UTF8, "application/json")).WithTimeout();
 
-        Assert.Equal(400, refused.Status);
-        using var error = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
-        Assert.Equal("previous_response_id", error.RootElement.GetProperty("error").GetProperty("param").GetString());
-        Assert.Contains("does not keep responses", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
-        var row = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        using var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Equal("conversation", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.Contains("keeps responses, not conversations", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var row = await Live.LedgerRowAsync(refused.Headers.GetValues("x-corridor-request-id").Single());
         Assert.Equal(("/v1/responses", RequestOutcome.ClientError, false, 0m), (row.Endpoint, row.Outcome, row.Billable, row.Cost));
     }
 
@@ -422,12 +421,19 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task RetrievingAResponse_Is404_AsCorridorKeepsNone()
+    public async Task RetrievingAResponseNeverKept_Is404_ResponseNotFound_AndCancellingOneToo()
     {
         var refused = await Assert.ThrowsAsync<ClientResultException>(() => Responses().GetResponseAsync("resp_abc").WithTimeout());
+        using var http = Live.Http();
+        using var cancel = await http.PostAsync("/v1/responses/resp_abc/cancel", null).WithTimeout();
 
         Assert.Equal(404, refused.Status);
-        Assert.Contains("does not keep responses", refused.Message, StringComparison.Ordinal);
+        using var error = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
+        Assert.Equal(("response_not_found", "Response with id 'resp_abc' not found."),
+            (error.RootElement.GetProperty("error").GetProperty("code").GetString(), error.RootElement.GetProperty("error").GetProperty("message").GetString()));
+        // Only a background response can be cancelled, and Corridor makes none.
+        Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
+        Assert.Contains("response_not_found", await cancel.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -166,8 +166,9 @@ public sealed class ResponsesToChatTests
     }
 
     [Theory]
-    [InlineData("""{"model":"m","input":"x","previous_response_id":"resp_1"}""", "previous_response_id", "does not keep responses")]
-    [InlineData("""{"model":"m","input":"x","conversation":"conv_1"}""", "conversation", "does not keep responses")]
+    [InlineData("""{"model":"m","input":"x","previous_response_id":5}""", "previous_response_id", "must be a string")]
+    [InlineData("""{"model":"m","input":"x","store":"yes"}""", "store", "a boolean")]
+    [InlineData("""{"model":"m","input":"x","conversation":"conv_1"}""", "conversation", "keeps responses, not conversations")]
     [InlineData("""{"model":"m","input":"x","prompt":{"id":"pmpt_1"}}""", "prompt", "Stored prompts")]
     [InlineData("""{"model":"m","input":"x","background":true}""", "background", "Background responses")]
     [InlineData("""{"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}""", "input[0].type", "Item references")]
