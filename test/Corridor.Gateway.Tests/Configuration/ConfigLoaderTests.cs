@@ -850,6 +850,25 @@ public sealed class PricingAndShadowConfigTests
         Assert.Equal((TimeSpan.FromDays(7), TimeSpan.FromDays(90)), (set.EffectiveFileRetention, set.EffectiveResultsRetention));
     }
 
+    [Theory]
+    [InlineData("responses: { retentionDays: 0 }", "responses.retentionDays must be 1 to 3650")]
+    [InlineData("responses: { retentionDays: 3651 }", "responses.retentionDays must be 1 to 3650")]
+    [InlineData("responses: { retention: 7 }", "did you mean retentionDays?")]
+    public void ABadResponseRetention_StopsStart_WithAClearError(string responses, string error)
+    {
+        var result = ConfigLoader.Parse(Minimal + "\n" + responses + "\n", "/srv/corridor");
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Errors, e => e.Contains(error, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void StoredResponses_AreKept30Days_AsOpenAIKeepsThem_UnlessTheOperatorSays()
+    {
+        Assert.Equal(TimeSpan.FromDays(30), ConfigLoader.Parse(Minimal, "/srv/corridor").Config!.Responses.EffectiveRetention);
+        Assert.Equal(TimeSpan.FromDays(7), ConfigLoader.Parse(Minimal + "\nresponses: { retentionDays: 7 }\n", "/srv/corridor").Config!.Responses.EffectiveRetention);
+    }
+
     [Fact]
     public void ASellPricesBatchDiscountAboveOne_StopsStart_NamingTheDeployment()
     {

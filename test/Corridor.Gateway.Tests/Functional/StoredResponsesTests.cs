@@ -174,3 +174,40 @@ public sealed class StoredResponsesTests(RelayedGatewayFixture fixture) : IClass
         Assert.Equal(("/v1/responses", RequestOutcome.ClientError, false, 0m), (row.Endpoint, row.Outcome, row.Billable, row.Cost));
     }
 }
+
+/// <summary>A stored response is kept for <c>responses.retentionDays</c> of the gateway's clock, then not found, and swept.</summary>
+public sealed class StoredResponseRetentionTests : IAsyncLifetime
+{
+    private FakeClock _clock = null!;
+    private LiveGateway _live = null!;
+
+    public async Task InitializeAsync() => _live = await LiveGateway.StartOnFakeClockAsync(out _clock, """
+        responses:
+          retentionDays: 2
+        """);
+
+    public async Task DisposeAsync() => await _live.DisposeAsync();
+
+    [Fact]
+    public async Task AStoredResponse_IsFoundUntilItsRetentionEnds_ThenNotFoundNorContinued_AndTheSweepRemovesIt()
+    {
+        var client = _live.OpenAI().GetResponsesClient();
+        var created = (await client.CreateResponseAsync(new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("Where is parcel 4471?")])).WithTimeout()).Value;
+        var createdAt = created.CreatedAt;
+
+        _clock.Advance(createdAt + TimeSpan.FromDays(2) - TimeSpan.FromSeconds(1) - _clock.GetUtcNow());
+        Assert.Equal(created.Id, (await client.GetResponseAsync(created.Id).WithTimeout()).Value.Id);
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() => client.GetResponseAsync(created.Id).WithTimeout())).Status);
+        var next = new CreateResponseOptions("gpt-4.1", [ResponseItem.CreateUserMessageItem("And then?")]) { PreviousResponseId = created.Id };
+        Assert.Equal(400, (await Assert.ThrowsAsync<ClientResultException>(() => client.CreateResponseAsync(next).WithTimeout())).Status);
+
+        // The sweep (every few minutes of the gateway's clock) deletes it: read as of when it was made, it is not there.
+        await TestTimeouts.UntilAsync(async () =>
+        {
+            _clock.Advance(Corridor.Gateway.Batches.BatchRetentionSweep.Interval);
+            return await _live.Store.GetResponseAsync("acme", created.Id, createdAt, CancellationToken.None) is null;
+        });
+    }
+}
