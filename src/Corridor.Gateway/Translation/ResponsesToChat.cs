@@ -97,12 +97,13 @@ internal sealed record ResponseKeeping(bool Store, string? PreviousResponseId, b
 /// <summary>
 /// The client speaks OpenAI's Responses API (<c>POST /v1/responses</c>); Corridor serves it as a chat completion, over
 /// any deployment (an Anthropic-kind one through <see cref="ChatToMessages"/> as well), and answers in the Responses
-/// shape. Corridor keeps no responses: what needs a stored response or conversation (<c>previous_response_id</c>,
-/// <c>conversation</c>, <c>background</c>, stored prompts, item references) and the vendor-hosted tools (web search, file
-/// search, code interpreter, …) are refused with a 400 that says so; function tools, images, files, structured output,
-/// reasoning effort and logprobs are carried. Parameters with no chat counterpart that change nothing Corridor serves
-/// (<c>store</c>, <c>metadata</c>, <c>truncation</c> <c>disabled</c>, <c>max_tool_calls</c>, <c>include</c> values other
-/// than logprobs) are echoed, not sent; <c>truncation: "auto"</c> is served as <c>disabled</c> and echoed so.
+/// shape. Corridor keeps responses (<c>store</c>, <c>previous_response_id</c>: <see cref="StoredResponses.ResponseKeeper"/>),
+/// not conversations: what needs a conversation, background work, a stored prompt or an item reference, and the
+/// vendor-hosted tools (web search, file search, code interpreter, …) are refused with a 400 that says so; function tools,
+/// images, files, structured output, reasoning effort and logprobs are carried. Parameters with no chat counterpart that
+/// change nothing Corridor serves (<c>metadata</c>, <c>truncation</c> <c>disabled</c>, <c>max_tool_calls</c>,
+/// <c>include</c> values other than logprobs) are echoed, not sent; <c>truncation: "auto"</c> is served as <c>disabled</c>
+/// and echoed so.
 /// </summary>
 internal static partial class ResponsesToChat
 {
