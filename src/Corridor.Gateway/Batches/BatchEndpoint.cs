@@ -77,6 +77,16 @@ internal sealed class BatchEndpoint(Authenticator authenticator, Admitter admitt
         return null;
     }
 
+    /// <summary>OpenAI's answer to a deletion: <c>{"id", "object", "deleted": true}</c>.</summary>
+    public static Task<GatewayError?> DeletedAsync(HttpContext context, string id, string objectName) => JsonAsync(context, json =>
+    {
+        json.WriteStartObject();
+        json.WriteString("id", id);
+        json.WriteString("object", objectName);
+        json.WriteBoolean("deleted", true);
+        json.WriteEndObject();
+    });
+
     /// <summary>
     /// Now to the millisecond, as the store keeps times: a batch or file answered when it is made shows the times a later read
     /// shows.

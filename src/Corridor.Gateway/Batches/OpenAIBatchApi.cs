@@ -132,14 +132,7 @@ internal sealed class OpenAIBatchApi(BatchEndpoint endpoint, BatchRunner runner,
         {
             return FileNotFound(context);
         }
-        return await BatchEndpoint.JsonAsync(context, json =>
-        {
-            json.WriteStartObject();
-            json.WriteString("id", id);
-            json.WriteString("object", "file");
-            json.WriteBoolean("deleted", true);
-            json.WriteEndObject();
-        });
+        return await BatchEndpoint.DeletedAsync(context, id, "file");
     });
 
     public Task CreateBatchAsync(HttpContext context) => endpoint.ServeAsync(context, Dialect.OpenAI, async call =>

@@ -96,24 +96,9 @@ internal sealed class FrontDoor(ServerOptions server)
     private static GatewayError? ReadResponsesRequest(CorridorRequestFeature call)
     {
         var sent = call.Request!;
-        if (!System.Text.Unicode.Utf8.IsValid(sent.Body.Span))
-        {
-            return GatewayError.Invalid("The request body is not valid UTF-8.");
-        }
-        var chat = ResponsesToChat.TranslateRequest(sent.Body.Span, out var echo, out var sources, out var keeping);
-        if (chat.Body is not { } body)
-        {
-            return GatewayError.Invalid(chat.Error!, chat.ErrorParam);
-        }
-        var responses = ResponsesContext.For(call.RequestId, call.ReceivedAt, echo, sources);
-        responses.Store = keeping.Store;
-        responses.PreviousResponseId = keeping.PreviousResponseId;
-        responses.Input = keeping.Input;
-        if (keeping.PreviousResponseId is not null)
-        {
-            responses.Continuing = sent.Body.ToArray();
-        }
-        return Served(call, body, responses);
+        return System.Text.Unicode.Utf8.IsValid(sent.Body.Span)
+            ? TranslateResponses(call, sent.Body.Span)
+            : GatewayError.Invalid("The request body is not valid UTF-8.");
     }
 
     /// <summary>
@@ -124,17 +109,32 @@ internal sealed class FrontDoor(ServerOptions server)
     public static GatewayError? Continue(CorridorRequestFeature call, string earlier)
     {
         var sent = call.Responses!;
-        var chat = ResponsesToChat.TranslateRequest(StoredResponses.ResponseItems.Continued(sent.Continuing, earlier), out var echo, out var sources);
-        if (chat.Body is not { } body)
+        return TranslateResponses(call, StoredResponses.ResponseItems.Continued(sent.Continuing, earlier),
+            new ResponseKeeping(sent.Store, sent.PreviousResponseId, sent.Input), earlier);
+    }
+
+    /// <summary>
+    /// The Responses request <paramref name="body"/> into the chat completion every later step reads, and the context its
+    /// answer needs; a continued request (<paramref name="continued"/>, <paramref name="earlier"/>) keeps what its client sent.
+    /// </summary>
+    private static GatewayError? TranslateResponses(CorridorRequestFeature call, ReadOnlySpan<byte> body, ResponseKeeping? continued = null, string? earlier = null)
+    {
+        var chat = ResponsesToChat.TranslateRequest(body, out var echo, out var sources, out var keeping);
+        if (chat.Body is not { } translated)
         {
             return GatewayError.Invalid(chat.Error!, chat.ErrorParam);
         }
         var responses = ResponsesContext.For(call.RequestId, call.ReceivedAt, echo, sources);
-        responses.Store = sent.Store;
-        responses.PreviousResponseId = sent.PreviousResponseId;
-        responses.Input = sent.Input;
+        keeping = continued ?? keeping;
+        responses.Store = keeping.Store;
+        responses.PreviousResponseId = keeping.PreviousResponseId;
+        responses.Input = keeping.Input;
         responses.Earlier = earlier;
-        return Served(call, body, responses);
+        if (continued is null && keeping.PreviousResponseId is not null)
+        {
+            responses.Continuing = body.ToArray();
+        }
+        return Served(call, translated, responses);
     }
 
     /// <summary>The chat completion <paramref name="body"/> made of a Responses request becomes the request every later step reads.</summary>

@@ -36,14 +36,7 @@ internal sealed class ResponsesApi(BatchEndpoint endpoint, ICorridorStore store,
         {
             return NotFound(context);
         }
-        return await BatchEndpoint.JsonAsync(context, json =>
-        {
-            json.WriteStartObject();
-            json.WriteString("id", id);
-            json.WriteString("object", "response");
-            json.WriteBoolean("deleted", true);
-            json.WriteEndObject();
-        });
+        return await BatchEndpoint.DeletedAsync(context, id, "response");
     }, what: What);
 
     public Task ListInputItemsAsync(HttpContext context) => endpoint.ServeAsync(context, Dialect.OpenAI, async call =>
