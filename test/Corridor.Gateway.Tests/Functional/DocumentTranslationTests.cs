@@ -9,19 +9,47 @@ using OpenAI.Chat;
 
 namespace Corridor.Gateway.Tests.Functional;
 
-/// <summary>The gateway with gpt-4.1 and claude-sonnet-4 served through a relay that keeps what the simulator received.</summary>
-public sealed class RelayedGatewayFixture : LiveGatewayFixture
+/// <summary>
+/// The gateway with gpt-4.1 and claude-sonnet-4 served through a relay that keeps what the simulator received; its store
+/// SQLite, or a PostgreSQL database of the fixture's own when a subclass says so (<see cref="OnPostgres"/>).
+/// </summary>
+public class RelayedGatewayFixture : LiveGatewayFixture
 {
     private TcpRelay? _relay;
+    private FixtureDatabase? _database;
 
     public TcpRelay Relay => _relay ?? throw new InvalidOperationException("the relay has not started");
 
-    protected override Task<LiveGateway> StartAsync() =>
-        LiveGateway.StartAsync(simulator =>
+    protected virtual bool OnPostgres => false;
+
+    protected override async Task<LiveGateway> StartAsync()
+    {
+        if (OnPostgres)
+        {
+            _database = new FixtureDatabase();
+            await _database.CreateAsync();
+        }
+        return await LiveGateway.StartAsync(simulator =>
         {
             _relay = Own(TcpRelay.Start(simulator));
-            return TestCatalog.ThroughRelay(TestCatalog.Yaml(simulator), _relay);
+            return TestCatalog.ThroughRelay(TestCatalog.Yaml(simulator), _relay) + (_database?.StorageYaml ?? "");
         });
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DropAsync();
+        }
+    }
+}
+
+/// <summary><see cref="RelayedGatewayFixture"/> with its store in a PostgreSQL database of its own.</summary>
+public sealed class PostgresRelayedGatewayFixture : RelayedGatewayFixture
+{
+    protected override bool OnPostgres => true;
 }
 
 /// <summary>

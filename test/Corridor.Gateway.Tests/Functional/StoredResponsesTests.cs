@@ -4,16 +4,26 @@ using System.ClientModel;
 using System.Text.Json;
 using Corridor.Core.Metering;
 using Corridor.Testing;
+using Corridor.Testing.Storage;
 using OpenAI.Responses;
 
 namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>The stored responses' tests on the embedded store.</summary>
+public sealed class StoredResponsesTests(RelayedGatewayFixture fixture) : StoredResponsesContract<RelayedGatewayFixture>(fixture), IClassFixture<RelayedGatewayFixture>;
+
+/// <summary>The stored responses' tests on PostgreSQL.</summary>
+[Trait(TestPostgres.Trait, TestPostgres.Value)]
+public sealed class PostgresStoredResponsesTests(PostgresRelayedGatewayFixture fixture)
+    : StoredResponsesContract<PostgresRelayedGatewayFixture>(fixture), IClassFixture<PostgresRelayedGatewayFixture>;
 
 /// <summary>
 /// Stored responses (docs/responses.md, "Stored responses"), through the OpenAI SDK's Responses client: a response is kept
 /// unless the client says <c>store: false</c>, is read back and deleted by id, lists its input items, and is continued by
 /// <c>previous_response_id</c>, whose items reach the upstream before the new input; only by its own tenant.
 /// </summary>
-public sealed class StoredResponsesTests(RelayedGatewayFixture fixture) : IClassFixture<RelayedGatewayFixture>
+public abstract class StoredResponsesContract<TFixture>(TFixture fixture)
+    where TFixture : RelayedGatewayFixture
 {
     private LiveGateway Live => fixture.Live;
 
@@ -37,13 +47,14 @@ public sealed class StoredResponsesTests(RelayedGatewayFixture fixture) : IClass
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task ASecondTurn_WithPreviousResponseId_SendsTheFirstTurnsItemsUpstream_BeforeItsInput_WithoutItsInstructions(bool streamed)
+    [InlineData(false, "gpt-4.1", "gpt-4.1-sg")]
+    [InlineData(true, "gpt-4.1", "gpt-4.1-sg")]
+    [InlineData(true, "claude-sonnet-4", "claude-us")]
+    public async Task ASecondTurn_WithPreviousResponseId_SendsTheFirstTurnsItemsUpstream_BeforeItsInput_WithoutItsInstructions(bool streamed, string model, string deployment)
     {
         var client = Responses();
         var log = new ResponseLog();
-        var first = Ask("Where is parcel 4471?");
+        var first = Ask("Where is parcel 4471?", model);
         first.Instructions = "You answer shipping questions.";
         ResponseResult answered;
         if (streamed)
@@ -57,7 +68,7 @@ public sealed class StoredResponsesTests(RelayedGatewayFixture fixture) : IClass
             answered = (await client.CreateResponseAsync(first).WithTimeout()).Value;
         }
 
-        var next = Ask("And parcel 4472?");
+        var next = Ask("And parcel 4472?", model);
         next.PreviousResponseId = answered.Id;
         ResponseResult? second = null;
         var upstream = await fixture.Relay.BodySentByAsync(async () => second = (await Responses(log: log).CreateResponseAsync(next).WithTimeout()).Value);
@@ -69,10 +80,10 @@ public sealed class StoredResponsesTests(RelayedGatewayFixture fixture) : IClass
         // Billed as any request: the longer prompt is the upstream's usage.
         var row = await Live.LedgerRowAsync(log.Last.RequestId!);
         Assert.Equal(("/v1/responses", RequestOutcome.Success, true), (row.Endpoint, row.Outcome, row.Billable));
-        LedgerAssert.Billed(Live, row, "gpt-4.1-sg", second.Usage.InputTokenCount, second.Usage.OutputTokenCount);
+        LedgerAssert.Billed(Live, row, deployment, second.Usage.InputTokenCount, second.Usage.OutputTokenCount);
 
         // A third turn on the second reads the whole chain from the second alone.
-        var third = Ask("Thanks.");
+        var third = Ask("Thanks.", model);
         third.PreviousResponseId = second.Id;
         var upstreamThird = await fixture.Relay.BodySentByAsync(async () => await client.CreateResponseAsync(third).WithTimeout());
         Assert.Equal(["user", "assistant", "user", "assistant", "user"], Messages(upstreamThird).Select(m => m.Role));
