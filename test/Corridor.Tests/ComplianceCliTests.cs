@@ -409,6 +409,117 @@ public sealed class ComplianceCliTests : IDisposable
         Assert.DoesNotContain(Directory.EnumerateFiles(System.IO.Path.GetDirectoryName(_cli.DbPath)!), f => f.Contains(".restoring-", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A backup an older Corridor made (a store at schema 3, the first with an audit log; at 11, before the daily usage
+    /// totals, the cache tokens, batches, expiring keys and the gateway's secrets; at 19, before the secrets and expiring
+    /// keys) is restored and migrated to this build's schema on the way: its tenant,
+    /// key and ledger are there, the usage it reports is read from the daily totals the migration filled from its ledger,
+    /// its key is unrevoked and never expires, and its audit chain verifies, with the backup's head and with the restore after it.
+    /// The backup file itself is left at its old schema.
+    /// </summary>
+    [Theory]
+    [InlineData(3)]
+    [InlineData(11)]
+    [InlineData(19)]
+    public async Task Restore_OfABackupAtAnOlderSchema_MigratesIt_KeepingItsDataAndItsAuditChain(int oldSchema)
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "today", "--name", "Today Ltd", "--country", "SG");
+        var backup = _cli.File("old-backup.db");
+        var secret = ApiKeys.NewSecret();
+        AuditRecord backupHead;
+        await using (var old = new SqliteConnection($"Data Source={backup};Pooling=False"))
+        {
+            await old.OpenAsync().WithTimeout();
+            // Written at schema 3, then migrated to the old schema, as a store that old Corridor kept had been: rows of
+            // each version's writers would have had what those migrations filled in (revenue, the daily totals).
+            Assert.Equal(3, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, 3, CancellationToken.None).WithTimeout());
+            var transaction = old.BeginTransaction();
+            using (var insert = old.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                // Two billable rows on two days, and a refused one.
+                insert.CommandText = """
+                    INSERT INTO tenants (id, legal_name, country, created_at, tier) VALUES ('acme', 'Acme Ltd', 'SG', 1780000000000, 'established');
+                    INSERT INTO api_keys (id, tenant_id, prefix, hash, name, created_at) VALUES ('key_0000000000000001', 'acme', $prefix, $hash, 'old', 1780000000000);
+                    INSERT INTO ledger (request_id, time, tenant_id, key_id, model, endpoint, deployment_id, region, status, outcome,
+                        input_tokens, output_tokens, cost, estimated, latency_ms, billable)
+                    VALUES
+                        ('req_1', 1781049600000, 'acme', 'key_0000000000000001', 'gpt-4.1', '/v1/chat/completions', 'gpt-4.1-sg', 'sg', 200, 'Success', 100, 20, '0.00036', 0, 40, 1),
+                        ('req_2', 1781136000000, 'acme', 'key_0000000000000001', 'gpt-4.1', '/v1/chat/completions', 'gpt-4.1-sg', 'sg', 200, 'Success', 300, 10, '0.00068', 0, 40, 1),
+                        ('req_3', 1781136000001, 'acme', 'key_0000000000000001', 'gpt-4.1', '/v1/chat/completions', NULL, 'none', 403, 'Denied', 0, 0, '0', 0, 1, 0);
+                    """;
+                insert.Parameters.AddWithValue("$prefix", secret[..12]);
+                insert.Parameters.AddWithValue("$hash", ApiKeys.Hash(secret));
+                await insert.ExecuteNonQueryAsync().WithTimeout();
+            }
+            var time = DateTimeOffset.FromUnixTimeMilliseconds(1780000000000);
+            var records = await Corridor.Storage.Sqlite.SqliteAudit.AppendAsync(old, transaction,
+            [
+                new AuditEntry(time, "cli:old", AuditActions.TenantCreate, "acme", "{\"legal_name\":\"Acme Ltd\"}"),
+                new AuditEntry(time, "cli:old", AuditActions.KeyIssue, "key_0000000000000001", "{\"tenant\":\"acme\"}"),
+            ], CancellationToken.None).WithTimeout();
+            transaction.Commit();
+            transaction.Dispose();
+            backupHead = records[^1];
+            Assert.Equal(oldSchema - 3, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, oldSchema, CancellationToken.None).WithTimeout());
+        }
+        var anchor = $"{backupHead.Sequence}:{backupHead.Hash}";
+
+        var restored = await _cli.RunAsync("restore", backup, "--json");
+
+        Assert.Equal(0, restored.ExitCode);
+        using var doc = JsonDocument.Parse(restored.Out);
+        var root = doc.RootElement;
+        Assert.True(root.GetProperty("restored").GetBoolean());
+        Assert.Equal(oldSchema, root.GetProperty("backup").GetProperty("schema_version").GetInt64());
+        Assert.Equal(anchor, root.GetProperty("backup").GetProperty("audit_head").GetString());
+        Assert.Equal(Corridor.Storage.Sqlite.SqliteMigrations.LatestVersion, root.GetProperty("schema_version").GetInt64());
+        Assert.Equal(Corridor.Storage.Sqlite.SqliteMigrations.LatestVersion, await SchemaVersionAsync(_cli.DbPath));
+        Assert.Equal(oldSchema, await SchemaVersionAsync(backup));
+
+        Assert.Equal(["acme"], await TenantIdsAsync("--db", _cli.DbPath));
+        var tenant = await GetTenantAsync("acme");
+        Assert.Equal("Acme Ltd", tenant.LegalName);
+        var keys = await _cli.RunAsync("keys", "list", "--tenant", "acme", "--json");
+        Assert.Equal(0, keys.ExitCode);
+        Assert.Contains("key_0000000000000001", keys.Out, StringComparison.Ordinal);
+        var usage = await _cli.RunAsync("usage", "--from", "2026-06-01", "--to", "2026-07-01", "--json");
+        Assert.Equal(0, usage.ExitCode);
+        using (var totals = JsonDocument.Parse(usage.Out))
+        {
+            var row = Assert.Single(totals.RootElement.EnumerateArray());
+            Assert.Equal("acme", row.GetProperty("tenant").GetString());
+            Assert.Equal(2, row.GetProperty("requests").GetInt64());
+            Assert.Equal(400, row.GetProperty("input_tokens").GetInt64());
+            Assert.Equal(30, row.GetProperty("output_tokens").GetInt64());
+            Assert.Equal(0.00104m, row.GetProperty("cost").GetDecimal());
+        }
+        // Rows written before sell prices (schema 8) are billed at cost.
+        var revenue = await _cli.RunAsync("report", "revenue", "--from", "2026-06-01", "--to", "2026-07-01", "--format", "json");
+        Assert.Equal(0, revenue.ExitCode);
+        using (var report = JsonDocument.Parse(revenue.Out))
+        {
+            var june = report.RootElement.GetProperty("totals").EnumerateArray().Single(t => t.GetProperty("period").GetString() == "2026-06");
+            Assert.Equal(0.00104m, decimal.Parse(june.GetProperty("revenue").GetString()!, CultureInfo.InvariantCulture));
+            Assert.Equal(0.00104m, decimal.Parse(june.GetProperty("spend").GetString()!, CultureInfo.InvariantCulture));
+        }
+        await using (var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout())
+        {
+            var key = await store.GetKeyAsync("key_0000000000000001", CancellationToken.None).WithTimeout();
+            Assert.NotNull(key);
+            Assert.Equal(ApiKeys.Hash(secret), key.Hash);
+            Assert.Null(key.ExpiresAt);
+            Assert.False(key.IsRevoked);
+        }
+
+        var verified = await _cli.RunAsync("audit", "verify", "--expect", anchor);
+        Assert.Equal(0, verified.ExitCode);
+        Assert.Contains($"Head: {root.GetProperty("audit_head").GetString()}", verified.Out, StringComparison.Ordinal);
+        var record = await AuditAsync(AuditActions.StoreRestore);
+        Assert.Equal(backupHead.Sequence + 1, record.GetProperty("sequence").GetInt64());
+        Assert.Equal(oldSchema, record.GetProperty("details").GetProperty("from_schema_version").GetInt64());
+    }
+
     /// <summary>A backup that fails a check, a file that is not a Corridor store and one of a newer schema are refused, and the store is left as it was.</summary>
     [Fact]
     public async Task Restore_RefusesATamperedForeignOrNewerFile_LeavingTheStoreAsItWas()
@@ -597,6 +708,15 @@ public sealed class ComplianceCliTests : IDisposable
     }
 
     private Task ExecuteAsync(string sql) => ExecuteAsync(_cli.DbPath, sql);
+
+    private static async Task<long> SchemaVersionAsync(string path)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync().WithTimeout();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT MAX(version) FROM schema_migrations";
+        return (long)(await command.ExecuteScalarAsync().WithTimeout())!;
+    }
 
     private static async Task<string[]> TenantIdsAsync(params string[] db)
     {

@@ -432,7 +432,14 @@ internal static class SqliteMigrations
     internal static int LatestVersion => All[^1].Version;
 
     /// <summary>Applies the steps not yet recorded; returns how many it applied.</summary>
-    internal static async Task<int> ApplyAsync(SqliteConnection connection, TimeProvider timeProvider, CancellationToken cancellationToken)
+    internal static Task<int> ApplyAsync(SqliteConnection connection, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        ApplyAsync(connection, timeProvider, LatestVersion, cancellationToken);
+
+    /// <summary>
+    /// Applies the steps not yet recorded up to <paramref name="upTo"/> (a store as an older Corridor left it, for tests of
+    /// what a newer one does with it); returns how many it applied.
+    /// </summary>
+    internal static async Task<int> ApplyAsync(SqliteConnection connection, TimeProvider timeProvider, int upTo, CancellationToken cancellationToken)
     {
         await ExecuteAsync(connection, null, """
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -455,7 +462,7 @@ internal static class SqliteMigrations
                     $"The database is at schema version {newest}, newer than this Corridor knows ({LatestVersion}). Upgrade Corridor.");
             }
 
-            if (newest >= migration.Version)
+            if (newest >= migration.Version || migration.Version > upTo)
             {
                 continue;
             }
