@@ -475,6 +475,44 @@ public sealed partial class CliTests : IDisposable
         AssertNoStackTrace(unknown);
     }
 
+    /// <summary>
+    /// An update that changes a profile field or an expiry and limits together changes nothing when any of it is refused,
+    /// and lists every problem, profile and limits alike: exit 1 must mean nothing changed, not that half of it did.
+    /// </summary>
+    [Fact]
+    public async Task TenantsAndKeysUpdate_WithOneBadValue_ChangeNothing_AndListEveryProblem()
+    {
+        await AddTenantAsync("acme");
+        await _cli.RunAsync("keys", "issue", "--tenant", "acme", "--expires", "30d");
+        var key = Assert.Single(await ListKeysAsync());
+
+        var badTier = await _cli.RunAsync("tenants", "update", "acme", "--rpm", "700", "--tier", "gold");
+        var badBoth = await _cli.RunAsync("tenants", "update", "acme", "--rpm", "0", "--tier", "gold", "--country", "XYZ");
+        var badRpm = await _cli.RunAsync("tenants", "update", "acme", "--tier", "basic", "--rpm", "0");
+        var badKeyRpm = await _cli.RunAsync("keys", "update", key.Id, "--expires", "never", "--rpm", "0");
+        var pastExpiry = await _cli.RunAsync("keys", "update", key.Id, "--expires", "2020-01-01", "--rpm", "60");
+
+        Assert.Equal(1, badTier.ExitCode);
+        Assert.Contains("tier 'gold' is not one of", badTier.Error, StringComparison.Ordinal);
+        Assert.Equal(1, badBoth.ExitCode);
+        Assert.Contains("rpm '0' is not a whole number", badBoth.Error, StringComparison.Ordinal);
+        Assert.Contains("tier 'gold' is not one of", badBoth.Error, StringComparison.Ordinal);
+        Assert.Contains("'XYZ' is not an ISO 3166-1 alpha-2 country code", badBoth.Error, StringComparison.Ordinal);
+        Assert.Equal(1, badRpm.ExitCode);
+        Assert.Equal(1, badKeyRpm.ExitCode);
+        Assert.Contains("rpm '0' is not a whole number", badKeyRpm.Error, StringComparison.Ordinal);
+        Assert.Equal(1, pastExpiry.ExitCode);
+        Assert.Contains("expires_at must be later than now", pastExpiry.Error, StringComparison.Ordinal);
+        Assert.All([badTier, badBoth, badRpm, badKeyRpm, pastExpiry], r => Assert.Equal(string.Empty, r.Out));
+        await using var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout();
+        Assert.Empty(await store.ListLimitsAsync(CancellationToken.None).WithTimeout());
+        Assert.Equal(VettingTier.Unverified, (await store.GetTenantAsync("acme", CancellationToken.None).WithTimeout())!.Tier);
+        Assert.NotNull((await store.GetKeyAsync(key.Id, CancellationToken.None).WithTimeout())!.ExpiresAt);
+        Assert.Empty(await store.SearchAuditAsync(new AuditQuery(Action: "limits.update"), CancellationToken.None).WithTimeout());
+        Assert.Empty(await store.SearchAuditAsync(new AuditQuery(Action: "tenant.update"), CancellationToken.None).WithTimeout());
+        Assert.Empty(await store.SearchAuditAsync(new AuditQuery(Action: "key.expiry"), CancellationToken.None).WithTimeout());
+    }
+
     private async Task AddTenantAsync(string id)
     {
         var result = await _cli.RunAsync("tenants", "add", "--id", id, "--name", id + " Ltd.", "--country", "SG");

@@ -225,6 +225,9 @@ public static class AdminChanges
         return await store.RevokeKeyAsync(keyId, now, [entry], cancellationToken) ? key : null;
     }
 
+    /// <summary>Why a key's expiry is refused when it is not later than now.</summary>
+    public const string ExpiryNotLaterThanNow = "expires_at must be later than now: to stop a key now, revoke it.";
+
     /// <summary>
     /// Changes when an unrevoked key stops working by itself (<paramref name="expiresAt"/> null: never); records
     /// <c>key.expiry</c> with the time before and after. Returns null when no key has that id; throws
@@ -235,7 +238,7 @@ public static class AdminChanges
         ArgumentNullException.ThrowIfNull(store);
         if (expiresAt is { } expires && expires <= now)
         {
-            throw new AdminChangeException(AdminChangeError.Invalid, "expires_at must be later than now: to stop a key now, revoke it.");
+            throw new AdminChangeException(AdminChangeError.Invalid, ExpiryNotLaterThanNow);
         }
         var key = await store.GetKeyAsync(keyId, cancellationToken);
         if (key is null)

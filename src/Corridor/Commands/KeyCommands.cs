@@ -36,6 +36,17 @@ internal static class KeyCommands
             var now = context.Time.GetUtcNow();
             DateTimeOffset? expiresAt = when is null || when.Trim().Equals("never", StringComparison.OrdinalIgnoreCase) ? null : ReadExpiry(when, now);
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            // Every problem of the expiry and the limits first: nothing is changed unless all of it can be.
+            var errors = new List<string>();
+            if (expiresAt is { } expiry && expiry <= now)
+            {
+                errors.Add(AdminChanges.ExpiryNotLaterThanNow);
+            }
+            await LimitOptions.CheckAsync(store, Core.Admission.LimitScope.Key, keyId, limits, errors, cancellationToken);
+            if (errors.Count > 0)
+            {
+                throw CliUserException.FromErrors(errors);
+            }
             if (when is not null)
             {
                 var changed = await AdminChanges.SetKeyExpiryAsync(store, keyId, expiresAt, context.Actor, now, cancellationToken)

@@ -58,6 +58,18 @@ internal sealed class LimitOptions
         MonthlySoftBudget = parseResult.GetValue(MonthlySoftBudget),
     };
 
+    /// <summary>
+    /// Adds to <paramref name="errors"/> what is wrong with <paramref name="edit"/> of the subject's own limits, so that a
+    /// command changing more than limits refuses all of it, with every problem listed, before it changes any of it.
+    /// </summary>
+    public static async Task CheckAsync(ICorridorStore store, LimitScope scope, string id, LimitsEdit edit, List<string> errors, CancellationToken cancellationToken)
+    {
+        if (!edit.IsEmpty)
+        {
+            edit.ApplyTo(await AdminChanges.GetLimitsAsync(store, scope, id, cancellationToken), errors);
+        }
+    }
+
     /// <summary>Stores the edit and prints what changed.</summary>
     public static async Task ApplyAsync(CliContext context, ICorridorStore store, LimitScope scope, string id, LimitsEdit edit, CancellationToken cancellationToken)
     {

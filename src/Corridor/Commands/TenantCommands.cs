@@ -117,6 +117,19 @@ internal static class TenantCommands
             }
 
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            // Every problem of the profile and the limits first: nothing is changed unless all of it can be.
+            var errors = new List<string>();
+            if (!edit.IsEmpty)
+            {
+                var current = await store.GetTenantAsync(tenantId, cancellationToken)
+                    ?? throw new CliUserException($"unknown tenant '{tenantId}'. See: corridor tenants list");
+                edit.ApplyTo(current, errors);
+            }
+            await LimitOptions.CheckAsync(store, LimitScope.Tenant, tenantId, limits, errors, cancellationToken);
+            if (errors.Count > 0)
+            {
+                throw CliUserException.FromErrors(errors);
+            }
             if (!limits.IsEmpty)
             {
                 await LimitOptions.ApplyAsync(context, store, LimitScope.Tenant, tenantId, limits, cancellationToken);
