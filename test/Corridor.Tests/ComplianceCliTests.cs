@@ -492,7 +492,7 @@ public sealed class ComplianceCliTests : IDisposable
             Assert.Equal(2, row.GetProperty("requests").GetInt64());
             Assert.Equal(400, row.GetProperty("input_tokens").GetInt64());
             Assert.Equal(30, row.GetProperty("output_tokens").GetInt64());
-            Assert.Equal(0.00104m, row.GetProperty("cost").GetDecimal());
+            Assert.Equal(0.00104m, decimal.Parse(row.GetProperty("cost").GetString()!, CultureInfo.InvariantCulture));
         }
         // Rows written before sell prices (schema 8) are billed at cost.
         var revenue = await _cli.RunAsync("report", "revenue", "--from", "2026-06-01", "--to", "2026-07-01", "--format", "json");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Corridor.Cli.Output;
 using Corridor.Storage;
 
@@ -32,7 +33,7 @@ internal static class UsageCommand
                     w.WriteNumber("input_cached_tokens", t.CacheReadTokens);
                     w.WriteNumber("input_cache_write_tokens", t.CacheWriteTokens);
                     w.WriteNumber("output_tokens", t.OutputTokens);
-                    w.WriteNumber("cost", t.Cost);
+                    w.WriteString("cost", t.Cost.ToString(CultureInfo.InvariantCulture));
                 });
                 return 0;
             }
