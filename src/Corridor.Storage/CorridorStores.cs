@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using Corridor.Core.Audit;
 using Corridor.Storage.Postgres;
 using Corridor.Storage.Sqlite;
 
@@ -26,6 +28,30 @@ public static class CorridorStores
         {
             await store.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The audit log from its first record, for verifying it, with nothing migrated or written: a SQLite file (the store, or
+    /// a backup of it, of any schema with an audit log) through a read-only connection, with nothing created beside it;
+    /// PostgreSQL through its store. A SQLite file that is not there throws <see cref="FileNotFoundException"/>, one that is
+    /// not a Corridor store <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static async IAsyncEnumerable<AuditRecord> ReadAuditAsync(StorageOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.PostgresConnectionString))
+        {
+            await foreach (var record in SqliteStore.ReadAuditReadOnlyAsync(options.SqlitePath, cancellationToken))
+            {
+                yield return record;
+            }
+            yield break;
+        }
+        await using var store = await OpenAsync(options, cancellationToken);
+        await foreach (var record in store.ReadAuditAsync(1, cancellationToken))
+        {
+            yield return record;
         }
     }
 

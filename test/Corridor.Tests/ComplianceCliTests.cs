@@ -288,6 +288,7 @@ public sealed class ComplianceCliTests : IDisposable
     [Fact]
     public async Task AuditVerify_OnAnEmptyLog_SaysSo()
     {
+        Assert.Equal(0, (await _cli.RunAsync("tenants", "list")).ExitCode);
         var result = await _cli.RunAsync("audit", "verify");
 
         Assert.Equal(0, result.ExitCode);
@@ -367,6 +368,46 @@ public sealed class ComplianceCliTests : IDisposable
     }
 
     /// <summary>
+    /// Verifying a backup's audit log against the head noted down when it was taken (docs/operations.md, "Backups") reads
+    /// the copy and writes nothing: not into it (no migration of an older Corridor's backup, no WAL mode), not beside it
+    /// (no -wal, -shm, -journal, no ledger journal folder). A file that is not there is an error, not a new empty store.
+    /// </summary>
+    [Fact]
+    public async Task AuditVerify_OfABackup_ReadsItWithoutWritingIntoOrBesideIt_EvenAtAnOlderSchema()
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "a", "--name", "A Ltd", "--country", "SG");
+        var copy = _cli.File("backup.db");
+        string head;
+        using (var backedUp = JsonDocument.Parse((await _cli.RunAsync("backup", copy, "--json")).Out))
+        {
+            head = backedUp.RootElement.GetProperty("audit_head").GetString()!;
+        }
+        var old = _cli.File("old-backup.db");
+        var (_, oldHead) = await WriteOldStoreAsync(old, 11);
+        var copyBytes = await File.ReadAllBytesAsync(copy).WithTimeout();
+        var oldBytes = await File.ReadAllBytesAsync(old).WithTimeout();
+
+        var verified = await CliRunner.RunRawAsync("audit", "verify", "--expect", head, "--db", copy);
+        var verifiedOld = await CliRunner.RunRawAsync("audit", "verify", "--expect", $"{oldHead.Sequence}:{oldHead.Hash}", "--db", old);
+        var missing = await CliRunner.RunRawAsync("audit", "verify", "--db", _cli.File("no-such-backup.db"));
+
+        Assert.Equal(0, verified.ExitCode);
+        Assert.Contains($"Head: {head}", verified.Out, StringComparison.Ordinal);
+        Assert.Equal(0, verifiedOld.ExitCode);
+        Assert.Contains("The audit log is intact: 2 records", verifiedOld.Out, StringComparison.Ordinal);
+        Assert.Equal(copyBytes, await File.ReadAllBytesAsync(copy).WithTimeout());
+        Assert.Equal(oldBytes, await File.ReadAllBytesAsync(old).WithTimeout());
+        foreach (var file in new[] { copy, old })
+        {
+            Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(System.IO.Path.GetDirectoryName(file)!),
+                f => f.StartsWith(file, StringComparison.Ordinal) && f != file);
+        }
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("no-such-backup.db", missing.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_cli.File("no-such-backup.db")));
+    }
+
+    /// <summary>
     /// A restore puts the backup in the store's place: what was written after the backup is gone from the store, and kept
     /// in the replaced store beside it (a store of its own); the restore is the restored log's newest record, chained after
     /// the backup's head, which still verifies.
@@ -425,44 +466,7 @@ public sealed class ComplianceCliTests : IDisposable
     {
         await _cli.RunAsync("tenants", "add", "--id", "today", "--name", "Today Ltd", "--country", "SG");
         var backup = _cli.File("old-backup.db");
-        var secret = ApiKeys.NewSecret();
-        AuditRecord backupHead;
-        await using (var old = new SqliteConnection($"Data Source={backup};Pooling=False"))
-        {
-            await old.OpenAsync().WithTimeout();
-            // Written at schema 3, then migrated to the old schema, as a store that old Corridor kept had been: rows of
-            // each version's writers would have had what those migrations filled in (revenue, the daily totals).
-            Assert.Equal(3, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, 3, CancellationToken.None).WithTimeout());
-            var transaction = old.BeginTransaction();
-            using (var insert = old.CreateCommand())
-            {
-                insert.Transaction = transaction;
-                // Two billable rows on two days, and a refused one.
-                insert.CommandText = """
-                    INSERT INTO tenants (id, legal_name, country, created_at, tier) VALUES ('acme', 'Acme Ltd', 'SG', 1780000000000, 'established');
-                    INSERT INTO api_keys (id, tenant_id, prefix, hash, name, created_at) VALUES ('key_0000000000000001', 'acme', $prefix, $hash, 'old', 1780000000000);
-                    INSERT INTO ledger (request_id, time, tenant_id, key_id, model, endpoint, deployment_id, region, status, outcome,
-                        input_tokens, output_tokens, cost, estimated, latency_ms, billable)
-                    VALUES
-                        ('req_1', 1781049600000, 'acme', 'key_0000000000000001', 'gpt-4.1', '/v1/chat/completions', 'gpt-4.1-sg', 'sg', 200, 'Success', 100, 20, '0.00036', 0, 40, 1),
-                        ('req_2', 1781136000000, 'acme', 'key_0000000000000001', 'gpt-4.1', '/v1/chat/completions', 'gpt-4.1-sg', 'sg', 200, 'Success', 300, 10, '0.00068', 0, 40, 1),
-                        ('req_3', 1781136000001, 'acme', 'key_0000000000000001', 'gpt-4.1', '/v1/chat/completions', NULL, 'none', 403, 'Denied', 0, 0, '0', 0, 1, 0);
-                    """;
-                insert.Parameters.AddWithValue("$prefix", secret[..12]);
-                insert.Parameters.AddWithValue("$hash", ApiKeys.Hash(secret));
-                await insert.ExecuteNonQueryAsync().WithTimeout();
-            }
-            var time = DateTimeOffset.FromUnixTimeMilliseconds(1780000000000);
-            var records = await Corridor.Storage.Sqlite.SqliteAudit.AppendAsync(old, transaction,
-            [
-                new AuditEntry(time, "cli:old", AuditActions.TenantCreate, "acme", "{\"legal_name\":\"Acme Ltd\"}"),
-                new AuditEntry(time, "cli:old", AuditActions.KeyIssue, "key_0000000000000001", "{\"tenant\":\"acme\"}"),
-            ], CancellationToken.None).WithTimeout();
-            transaction.Commit();
-            transaction.Dispose();
-            backupHead = records[^1];
-            Assert.Equal(oldSchema - 3, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, oldSchema, CancellationToken.None).WithTimeout());
-        }
+        var (secret, backupHead) = await WriteOldStoreAsync(backup, oldSchema);
         var anchor = $"{backupHead.Sequence}:{backupHead.Hash}";
 
         var restored = await _cli.RunAsync("restore", backup, "--json");
@@ -705,6 +709,53 @@ public sealed class ComplianceCliTests : IDisposable
     {
         await using var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout();
         return (await store.GetTenantAsync(id, CancellationToken.None).WithTimeout())!;
+    }
+
+    /// <summary>
+    /// A store as an older Corridor at <paramref name="oldSchema"/> (3 or later) left it: written at schema 3 (a tenant, a
+    /// key, three ledger rows, two audit records), then migrated to the old schema, as a store that old Corridor kept had
+    /// been, so the rows have what those migrations filled in (revenue, the daily totals). Returns the key's secret and the
+    /// audit head.
+    /// </summary>
+    private static async Task<(string Secret, AuditRecord Head)> WriteOldStoreAsync(string path, int oldSchema)
+    {
+        var secret = ApiKeys.NewSecret();
+        AuditRecord head;
+        await using (var old = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await old.OpenAsync().WithTimeout();
+            Assert.Equal(3, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, 3, CancellationToken.None).WithTimeout());
+            var transaction = old.BeginTransaction();
+            using (var insert = old.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                // Two billable rows on two days, and a refused one.
+                insert.CommandText = """
+                    INSERT INTO tenants (id, legal_name, country, created_at, tier) VALUES ('acme', 'Acme Ltd', 'SG', 1780000000000, 'established');
+                    INSERT INTO api_keys (id, tenant_id, prefix, hash, name, created_at) VALUES ('key_0000000000000001', 'acme', $prefix, $hash, 'old', 1780000000000);
+                    INSERT INTO ledger (request_id, time, tenant_id, key_id, model, endpoint, deployment_id, region, status, outcome,
+                        input_tokens, output_tokens, cost, estimated, latency_ms, billable)
+                    VALUES
+                        ('req_1', 1781049600000, 'acme', 'key_0000000000000001', 'gpt-4.1', '/v1/chat/completions', 'gpt-4.1-sg', 'sg', 200, 'Success', 100, 20, '0.00036', 0, 40, 1),
+                        ('req_2', 1781136000000, 'acme', 'key_0000000000000001', 'gpt-4.1', '/v1/chat/completions', 'gpt-4.1-sg', 'sg', 200, 'Success', 300, 10, '0.00068', 0, 40, 1),
+                        ('req_3', 1781136000001, 'acme', 'key_0000000000000001', 'gpt-4.1', '/v1/chat/completions', NULL, 'none', 403, 'Denied', 0, 0, '0', 0, 1, 0);
+                    """;
+                insert.Parameters.AddWithValue("$prefix", secret[..12]);
+                insert.Parameters.AddWithValue("$hash", ApiKeys.Hash(secret));
+                await insert.ExecuteNonQueryAsync().WithTimeout();
+            }
+            var time = DateTimeOffset.FromUnixTimeMilliseconds(1780000000000);
+            var records = await Corridor.Storage.Sqlite.SqliteAudit.AppendAsync(old, transaction,
+            [
+                new AuditEntry(time, "cli:old", AuditActions.TenantCreate, "acme", "{\"legal_name\":\"Acme Ltd\"}"),
+                new AuditEntry(time, "cli:old", AuditActions.KeyIssue, "key_0000000000000001", "{\"tenant\":\"acme\"}"),
+            ], CancellationToken.None).WithTimeout();
+            transaction.Commit();
+            transaction.Dispose();
+            head = records[^1];
+            Assert.Equal(oldSchema - 3, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, oldSchema, CancellationToken.None).WithTimeout());
+        }
+        return (secret, head);
     }
 
     private Task ExecuteAsync(string sql) => ExecuteAsync(_cli.DbPath, sql);

@@ -690,12 +690,11 @@ internal sealed partial class SqliteStore : ICorridorStore
                 ledgerRows = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
             }
             var verifier = new AuditVerifier();
-            using (var command = connection.CreateCommand())
+            await foreach (var record in ReadAuditAsync(connection, cancellationToken))
             {
-                command.CommandText = $"SELECT {SqliteAudit.Columns} FROM audit_log ORDER BY sequence";
-                using var reader = await command.ExecuteReaderAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken) && verifier.Add(SqliteValues.Rows.Audit(reader)))
+                if (!verifier.Add(record))
                 {
+                    break;
                 }
             }
             return new StoreBackup(target, new FileInfo(target).Length, integrity, version, ledgerRows, verifier.Complete());
@@ -703,6 +702,47 @@ internal sealed partial class SqliteStore : ICorridorStore
         catch (SqliteException e) when (e.SqliteErrorCode is SqliteNotADatabase or SqliteCorrupt)
         {
             throw new InvalidDataException($"'{target}' cannot be read as a SQLite database: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The audit log of the store file at <paramref name="path"/> from its first record, through a read-only connection of its
+    /// own, as <see cref="CheckCopyAsync"/> reads a copy: the file is not migrated and nothing is written into it or beside it
+    /// (a backup verified against the head noted down when it was taken stays the file it was). A file that is not there
+    /// throws <see cref="FileNotFoundException"/>; one that is not a Corridor store, <see cref="InvalidDataException"/>.
+    /// </summary>
+    internal static async IAsyncEnumerable<AuditRecord> ReadAuditReadOnlyAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new FileNotFoundException($"there is no store at '{full}'.", full);
+        }
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = full, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+        await using var connection = new SqliteConnection(connectionString);
+        try
+        {
+            connection.Open();
+            await RequireCorridorTablesAsync(connection, full, cancellationToken);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is SqliteNotADatabase or SqliteCorrupt)
+        {
+            throw new InvalidDataException($"'{full}' cannot be read as a SQLite database: {e.Message}", e);
+        }
+        await foreach (var record in ReadAuditAsync(connection, cancellationToken))
+        {
+            yield return record;
+        }
+    }
+
+    private static async IAsyncEnumerable<AuditRecord> ReadAuditAsync(SqliteConnection connection, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {SqliteAudit.Columns} FROM audit_log ORDER BY sequence";
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return SqliteValues.Rows.Audit(reader);
         }
     }
 

@@ -44,9 +44,10 @@ internal static class AuditCommands
                 anchors.Add(anchor!);
             }
 
-            await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
+            // Read without opening the store as a gateway does: a SQLite file (a backup above all) is not migrated, nor
+            // written into or beside.
             var verifier = new AuditVerifier(anchors);
-            await foreach (var record in store.ReadAuditAsync(1, cancellationToken))
+            await foreach (var record in CorridorStores.ReadAuditAsync(context.ResolveStorage(parseResult), cancellationToken))
             {
                 if (!verifier.Add(record))
                 {
