@@ -96,6 +96,22 @@ public sealed class PolicyCommandTests
         Assert.Contains("2 of 3 recent requests would be decided differently (2025-07-01.1 -> 2025-08-01.1)", result.Out, StringComparison.Ordinal);
     }
 
+    /// <summary>A limit below 1 replays nothing: refused, rather than reporting "0 of 0" as if no request would change.</summary>
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-5")]
+    public async Task Diff_WithALimitBelowOne_IsRefused(string limit)
+    {
+        var config = Path.Combine(Root(), "corridor.yaml");
+        using var cli = new CliRunner();
+
+        var result = await cli.RunAsync("policy", "diff", config, config, "--limit", limit);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--limit must be at least 1", result.Error, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, result.Out);
+    }
+
     [Fact]
     public async Task Diff_DecidesAnAliasRow_OnlyForTheModelsThatCanServeIt()
     {

@@ -57,10 +57,15 @@ internal static class PolicyCommands
     {
         var oldConfig = new Argument<string>("OLD") { Description = "The corridor.yaml in force" };
         var newConfig = new Argument<string>("NEW") { Description = "The proposed corridor.yaml" };
-        var limit = new Option<int>("--limit") { Description = "How many of the most recent requests to replay", DefaultValueFactory = _ => 1000 };
+        var limit = new Option<int>("--limit") { Description = "How many of the most recent requests to replay", DefaultValueFactory = _ => 1000, HelpName = "N" };
         var command = new Command("diff", "List what would change for recent requests under a new policy") { oldConfig, newConfig, limit };
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
+            var count = parseResult.GetValue(limit);
+            if (count < 1)
+            {
+                throw new CliUserException("--limit must be at least 1.");
+            }
             var before = LoadPolicy(parseResult.GetRequiredValue(oldConfig));
             var after = LoadPolicy(parseResult.GetRequiredValue(newConfig));
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
@@ -71,7 +76,7 @@ internal static class PolicyCommands
                 if (entry.TenantId is not null && tenants.ContainsKey(entry.TenantId) && entry.Status != 401)
                 {
                     recent.Enqueue(entry);
-                    if (recent.Count > parseResult.GetValue(limit))
+                    if (recent.Count > count)
                     {
                         recent.Dequeue();
                     }
