@@ -367,6 +367,20 @@ public sealed class ComplianceCliTests : IDisposable
         Assert.Contains("the copy's audit log is broken at record 2", tampered.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>A backup into a folder that is not there is refused naming the folder, not with SQLite's "unable to open database".</summary>
+    [Fact]
+    public async Task Backup_IntoAFolderThatIsNotThere_SaysWhichFolder()
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "a", "--name", "A Ltd", "--country", "SG");
+        var folder = _cli.File("no-such-folder");
+
+        var result = await _cli.RunAsync("backup", System.IO.Path.Combine(folder, "copy.db"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"error: the folder '{folder}' does not exist", result.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(folder));
+    }
+
     /// <summary>
     /// Verifying a backup's audit log against the head noted down when it was taken (docs/operations.md, "Backups") reads
     /// the copy and writes nothing: not into it (no migration of an older Corridor's backup, no WAL mode), not beside it

@@ -652,6 +652,10 @@ internal sealed partial class SqliteStore : ICorridorStore
         {
             throw new IOException("a backup cannot be written over the database it copies.");
         }
+        if (System.IO.Path.GetDirectoryName(target) is { } folder && !Directory.Exists(folder))
+        {
+            throw new IOException($"the folder '{folder}' does not exist: create it, or name a file in another one.");
+        }
         await using (var connection = await OpenAsync(cancellationToken))
         {
             using var command = connection.CreateCommand();
