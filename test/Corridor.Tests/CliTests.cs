@@ -438,6 +438,7 @@ public sealed partial class CliTests : IDisposable
         var removed = await _cli.RunAsync("tenants", "update", "acme", "--daily-soft-budget", "none");
         var same = await _cli.RunAsync("keys", "update", key.Id, "--tpm", "100000");
         var shown = await _cli.RunAsync("tenants", "show", "acme");
+        var shownJson = await _cli.RunAsync("tenants", "show", "acme", "--json");
 
         Assert.Equal(0, tenant.ExitCode);
         Assert.Contains("Updated the limits of tenant acme:", tenant.Out, StringComparison.Ordinal);
@@ -448,6 +449,16 @@ public sealed partial class CliTests : IDisposable
         Assert.Contains("already has those limits; nothing changed", same.Out, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^rpm\s+600$", shown.Out);
         Assert.Matches(@"(?m)^daily_budget\s+250$", shown.Out);
+        // The JSON has them too, as the admin API's limits (counts as numbers, money as decimal strings, null: none).
+        using (var doc = JsonDocument.Parse(shownJson.Out))
+        {
+            var own = doc.RootElement.GetProperty("limits");
+            Assert.Equal(600, own.GetProperty("rpm").GetInt32());
+            Assert.Equal(JsonValueKind.Null, own.GetProperty("tpm").ValueKind);
+            Assert.Equal("250", own.GetProperty("daily_budget").GetString());
+            Assert.Equal(JsonValueKind.Null, own.GetProperty("daily_soft_budget").ValueKind);
+            Assert.Equal(JsonValueKind.Null, own.GetProperty("monthly_budget").ValueKind);
+        }
         await using var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout();
         var audit = await store.SearchAuditAsync(new AuditQuery(Action: "limits.update"), CancellationToken.None).WithTimeout();
         Assert.Equal(["acme", key.Id, "acme"], audit.Select(a => a.Subject));

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
 using Corridor.Cli.Output;
 using Corridor.Core.Admission;
 using Corridor.Storage;
@@ -86,6 +88,35 @@ internal sealed class LimitOptions
         {
             context.Out.WriteLine($"  {change.Name}: {CliFormat.OrNone(change.From)} -> {CliFormat.OrNone(change.To)}");
         }
+    }
+
+    /// <summary>A tenant's or key's own limits as one JSON object, as the admin API's <c>own</c>: counts as numbers, money as decimal strings, null for none.</summary>
+    public static void WriteJson(Utf8JsonWriter json, Limits limits)
+    {
+        json.WriteStartObject();
+        WriteNumberOrNull(json, "rpm", limits.RequestsPerMinute);
+        WriteNumberOrNull(json, "tpm", limits.TokensPerMinute);
+        WriteNumberOrNull(json, "concurrent_streams", limits.ConcurrentStreams);
+        WriteMoneyOrNull(json, "daily_soft_budget", limits.DailySoftBudget);
+        WriteMoneyOrNull(json, "daily_budget", limits.DailyHardBudget);
+        WriteMoneyOrNull(json, "monthly_soft_budget", limits.MonthlySoftBudget);
+        WriteMoneyOrNull(json, "monthly_budget", limits.MonthlyHardBudget);
+        json.WriteEndObject();
+
+        static void WriteNumberOrNull(Utf8JsonWriter json, string name, long? value)
+        {
+            if (value is { } v)
+            {
+                json.WriteNumber(name, v);
+            }
+            else
+            {
+                json.WriteNull(name);
+            }
+        }
+
+        static void WriteMoneyOrNull(Utf8JsonWriter json, string name, decimal? value) =>
+            json.WriteString(name, value?.ToString(CultureInfo.InvariantCulture));
     }
 
     /// <summary>Adds a tenant's or key's own limits to a show table.</summary>

@@ -170,12 +170,15 @@ internal static class TenantCommands
             var tenant = await store.GetTenantAsync(tenantId, cancellationToken)
                 ?? throw new CliUserException($"unknown tenant '{tenantId}'. See: corridor tenants list");
             var now = context.Time.GetUtcNow();
+            var limits = await AdminChanges.GetLimitsAsync(store, LimitScope.Tenant, tenantId, cancellationToken);
             if (parseResult.GetValue(json))
             {
                 CliFormat.WriteJson(context.Out, w =>
                 {
                     w.WriteStartObject();
                     WriteTenantJson(w, tenant, now);
+                    w.WritePropertyName("limits");
+                    LimitOptions.WriteJson(w, limits);
                     w.WriteEndObject();
                 });
                 return 0;
@@ -190,7 +193,7 @@ internal static class TenantCommands
 
             table.Add("effective_tier", TenantNames.Name(tenant.EffectiveTier(now)) + (tenant.EffectiveTier(now) != tenant.Tier ? " (verification lapsed)" : string.Empty));
             table.Add("created_at", CliFormat.JsonTime(tenant.CreatedAt));
-            LimitOptions.AddRows(table, await AdminChanges.GetLimitsAsync(store, LimitScope.Tenant, tenantId, cancellationToken));
+            LimitOptions.AddRows(table, limits);
             table.WriteTo(context.Out);
             return 0;
         });
