@@ -20,7 +20,7 @@ internal static class BatchCommands
     private static Command List(CliContext context)
     {
         var tenant = Tenant("The tenant whose batches to list");
-        var limit = new Option<int>("--limit") { Description = "At most this many, newest first (1-1000)", DefaultValueFactory = _ => 100 };
+        var limit = new Option<int>("--limit") { Description = "At most this many, newest first (1-1000)", DefaultValueFactory = _ => 100, HelpName = "N" };
         var (json, csv) = Formats("One JSON array");
         var command = new Command("list", "List a tenant's batches, newest first, with their requests by state and their cost and revenue")
         {
@@ -65,7 +65,7 @@ internal static class BatchCommands
 
     private static Command Show(CliContext context)
     {
-        var id = new Argument<string>("id") { Description = "The batch's id (batch_... or msgbatch_...)" };
+        var id = new Argument<string>("ID") { Description = "The batch's id (batch_... or msgbatch_...)" };
         var tenant = Tenant("The tenant whose batch it is");
         var (json, csv) = Formats("One JSON object");
         var command = new Command("show", "Show a batch: its requests by state, and its runs in the ledger (requests, tokens, cost, revenue at the batch price)")
@@ -97,7 +97,7 @@ internal static class BatchCommands
         return command;
     }
 
-    private static Option<string> Tenant(string description) => new("--tenant") { Description = description, Required = true };
+    private static Option<string> Tenant(string description) => new("--tenant") { Description = description, Required = true, HelpName = "ID" };
 
     private static (Option<bool> Json, Option<bool> Csv) Formats(string json) =>
         (new("--json") { Description = json + ", as the admin API answers" }, new("--csv") { Description = "CSV, one line a batch, as the admin API's format=csv" });

@@ -22,7 +22,7 @@ internal static class ReportCommands
     /// <summary><c>corridor report residency --tenant T</c>: what a customer's auditor checks — usage by vendor × serving region × model, and denials by reason.</summary>
     private static Command Residency(CliContext context)
     {
-        var tenant = new Option<string>("--tenant") { Description = "The tenant to report on", Required = true };
+        var tenant = new Option<string>("--tenant") { Description = "The tenant to report on", Required = true, HelpName = "ID" };
         var from = GlobalOptions.From();
         var to = GlobalOptions.To();
         var format = Format();
@@ -53,7 +53,7 @@ internal static class ReportCommands
         by.AcceptOnlyFromAmong("tenant", "vendor", "model", "region", "country");
         var period = new Option<string>("--period") { Description = "Calendar periods in UTC: day, month or quarter", DefaultValueFactory = _ => "month" };
         period.AcceptOnlyFromAmong("day", "month", "quarter");
-        var top = new Option<int>("--top") { Description = "How many top customers to list", DefaultValueFactory = _ => 10 };
+        var top = new Option<int>("--top") { Description = "How many top customers to list (0 to 1000)", DefaultValueFactory = _ => 10, HelpName = "N" };
         var from = GlobalOptions.From();
         var to = GlobalOptions.To();
         var format = Format();
