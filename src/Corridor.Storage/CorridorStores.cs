@@ -32,6 +32,12 @@ public static class CorridorStores
     }
 
     /// <summary>
+    /// Why a PostgreSQL store is not backed up by <see cref="ICorridorStore.BackupAsync"/>, naming PostgreSQL's own tools:
+    /// for refusing before connecting to it.
+    /// </summary>
+    public const string PostgresBackupRefusal = PostgresStore.BackupRefusal;
+
+    /// <summary>
     /// The audit log from its first record, for verifying it, with nothing migrated or written: a SQLite file (the store, or
     /// a backup of it, of any schema with an audit log) through a read-only connection, with nothing created beside it;
     /// PostgreSQL through its store. A SQLite file that is not there throws <see cref="FileNotFoundException"/>, one that is

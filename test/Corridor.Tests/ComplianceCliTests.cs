@@ -676,6 +676,17 @@ public sealed class ComplianceCliTests : IDisposable
         Assert.Equal(0, (await _cli.RunAsync("audit", "verify")).ExitCode);
     }
 
+    /// <summary>PostgreSQL is backed up with its own tools; the command names them without connecting (no server is needed to refuse).</summary>
+    [Fact]
+    public async Task Backup_OfAPostgresStore_IsRefused_NamingPostgresOwnTools_WithoutConnecting()
+    {
+        var refused = await CliRunner.RunRawAsync("backup", _cli.File("copy.db"), "--db", "Host=127.0.0.1;Port=1;Database=corridor;Username=corridor");
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("error: a PostgreSQL store is backed up with PostgreSQL's own tools: pg_dump", refused.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_cli.File("copy.db")));
+    }
+
     /// <summary>PostgreSQL is restored with its own tools; the command names them and touches nothing (no server is needed to refuse).</summary>
     [Fact]
     public async Task Restore_OfAPostgresStore_IsRefused_NamingPostgresOwnTools()

@@ -148,9 +148,11 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         }, cancellationToken);
     }
 
-    public Task<StoreBackup> BackupAsync(string path, CancellationToken cancellationToken) =>
-        throw new NotSupportedException(
-            "a PostgreSQL store is backed up with PostgreSQL's own tools: pg_dump for a copy, or a base backup with WAL archiving for a point in time (docs/postgresql.md).");
+    public Task<StoreBackup> BackupAsync(string path, CancellationToken cancellationToken) => throw new NotSupportedException(BackupRefusal);
+
+    /// <summary>Why <c>corridor backup</c> refuses a PostgreSQL store (<see cref="CorridorStores.PostgresBackupRefusal"/>).</summary>
+    internal const string BackupRefusal =
+        "a PostgreSQL store is backed up with PostgreSQL's own tools: pg_dump for a copy, or a base backup with WAL archiving for a point in time (docs/postgresql.md).";
 
     /// <summary>Why <c>corridor restore</c> refuses a PostgreSQL store (<see cref="CorridorStores.RestoreAsync"/>).</summary>
     internal const string RestoreRefusal =

@@ -18,6 +18,11 @@ internal static class BackupCommand
         var command = new Command("backup", "Copy the SQLite store to a new file while the gateway serves, and check the copy") { file, json };
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
+            // Refused before the store is opened (and migrated): no server is needed to say so.
+            if (!string.IsNullOrWhiteSpace(context.ResolveStorage(parseResult).PostgresConnectionString))
+            {
+                throw new CliUserException(CorridorStores.PostgresBackupRefusal);
+            }
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
             StoreBackup backup;
             try
