@@ -440,12 +440,8 @@ public sealed class ComplianceCliTests : IDisposable
         await _cli.RunAsync("tenants", "add", "--id", "c", "--name", "C Ltd", "--country", "SG");
         var replacedHead = (await _cli.RunAsync("audit", "verify")).Out.Split('\n').Single(l => l.StartsWith("Head: ", StringComparison.Ordinal))[6..].Trim();
 
-        var restored = await _cli.RunAsync("restore", backup, "--json");
+        var root = await RestoreAsync(backup);
 
-        Assert.Equal(0, restored.ExitCode);
-        using var doc = JsonDocument.Parse(restored.Out);
-        var root = doc.RootElement;
-        Assert.True(root.GetProperty("restored").GetBoolean());
         Assert.Equal(backupHead, root.GetProperty("backup").GetProperty("audit_head").GetString());
         Assert.Equal(replacedHead, root.GetProperty("replaced_audit_head").GetString());
         var replaced = root.GetProperty("replaced").GetString()!;
@@ -483,12 +479,8 @@ public sealed class ComplianceCliTests : IDisposable
         var (secret, backupHead) = await WriteOldStoreAsync(backup, oldSchema);
         var anchor = $"{backupHead.Sequence}:{backupHead.Hash}";
 
-        var restored = await _cli.RunAsync("restore", backup, "--json");
+        var root = await RestoreAsync(backup);
 
-        Assert.Equal(0, restored.ExitCode);
-        using var doc = JsonDocument.Parse(restored.Out);
-        var root = doc.RootElement;
-        Assert.True(root.GetProperty("restored").GetBoolean());
         Assert.Equal(oldSchema, root.GetProperty("backup").GetProperty("schema_version").GetInt64());
         Assert.Equal(anchor, root.GetProperty("backup").GetProperty("audit_head").GetString());
         Assert.Equal(Corridor.Storage.Sqlite.SqliteMigrations.LatestVersion, root.GetProperty("schema_version").GetInt64());
@@ -781,6 +773,16 @@ public sealed class ComplianceCliTests : IDisposable
             Assert.Equal(oldSchema - 3, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, oldSchema, CancellationToken.None).WithTimeout());
         }
         return (secret, head);
+    }
+
+    /// <summary>Restores <paramref name="backup"/> over the store with <c>--json</c>, which must succeed; its document.</summary>
+    private async Task<JsonElement> RestoreAsync(string backup)
+    {
+        var restored = await _cli.RunAsync("restore", backup, "--json");
+        Assert.Equal(0, restored.ExitCode);
+        using var doc = JsonDocument.Parse(restored.Out);
+        Assert.True(doc.RootElement.GetProperty("restored").GetBoolean());
+        return doc.RootElement.Clone();
     }
 
     private Task ExecuteAsync(string sql) => ExecuteAsync(_cli.DbPath, sql);
