@@ -263,7 +263,11 @@ internal static class AdminApi
             {
                 return problem;
             }
-            if (string.IsNullOrEmpty(tenant) || await store.GetTenantAsync(tenant, ct) is null)
+            if (string.IsNullOrEmpty(tenant))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "tenant is required: /admin/reports/residency?tenant=ID.");
+            }
+            if (await store.GetTenantAsync(tenant, ct) is null)
             {
                 return Problem(StatusCodes.Status404NotFound, $"No tenant '{tenant}'.");
             }

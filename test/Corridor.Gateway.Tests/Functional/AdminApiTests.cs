@@ -228,6 +228,8 @@ public sealed class AdminApiTests(AdminGatewayFixture fixture) : IClassFixture<A
     [InlineData("/admin/reports/spend?from=01.06.2026")]
     [InlineData("/admin/reports/spend?format=xml")]
     [InlineData("/admin/reports/residency?tenant=acme&format=pdf")]
+    [InlineData("/admin/reports/residency")]
+    [InlineData("/admin/reports/residency?tenant=")]
     public async Task Reports_RefuseQueriesTheyCannotAnswer_WithA400(string query)
     {
         // What the command line refuses (non-ISO dates, an empty period, an unknown format, a period past the calendar's
