@@ -571,6 +571,32 @@ public sealed class ComplianceCliTests : IDisposable
     }
 
     /// <summary>
+    /// A backup whose migration to this Corridor's schema fails (here: it says it is at 23 but already has 24's column) is
+    /// refused saying which migration failed and that nothing was changed; the store and the folder are as they were.
+    /// </summary>
+    [Fact]
+    public async Task Restore_OfABackupThatCannotBeMigrated_SaysWhichMigration_AndChangesNothing()
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "a", "--name", "A Ltd", "--country", "SG");
+        var backup = _cli.File("backup.db");
+        Assert.Equal(0, (await _cli.RunAsync("backup", backup)).ExitCode);
+        await ExecuteAsync(backup, "DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)");
+        await _cli.RunAsync("tenants", "add", "--id", "b", "--name", "B Ltd", "--country", "SG");
+
+        var refused = await _cli.RunAsync("restore", backup);
+
+        Assert.Equal(1, refused.ExitCode);
+        var latest = Corridor.Storage.Sqlite.SqliteMigrations.LatestVersion;
+        Assert.Contains($"error: the backup '{backup}' could not be migrated to this Corridor's schema: Schema migration {latest} (", refused.Error, StringComparison.Ordinal);
+        Assert.Contains($"the schema is unchanged at version {latest - 1}", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("SQLite said: ", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("Nothing was changed", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(["a", "b"], await TenantIdsAsync("--db", _cli.DbPath));
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(System.IO.Path.GetDirectoryName(_cli.DbPath)!),
+            f => f.Contains(".before-restore-", StringComparison.Ordinal) || f.Contains(".restoring-", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// While a store has the file open (a gateway's, in another process than the restore: it owns the ledger journal even
     /// with no SQLite connection open) or any SQLite connection does (the sqlite3 shell), the restore refuses and changes
     /// nothing; once they are closed it goes ahead.

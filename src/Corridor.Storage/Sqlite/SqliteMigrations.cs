@@ -467,8 +467,20 @@ internal static class SqliteMigrations
                 continue;
             }
 
-            await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
-            migration.Backfill?.Invoke(connection, transaction);
+            try
+            {
+                await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
+                migration.Backfill?.Invoke(connection, transaction);
+            }
+            catch (SqliteException ex)
+            {
+                // The step's transaction is rolled back as it is disposed: said as PostgreSQL's migrations say it.
+                throw new CorridorStoreException(
+                    StoreError.MigrationFailed,
+                    $"Schema migration {migration.Version} ({migration.Name}) failed and was rolled back; the schema is unchanged at version {newest}. "
+                    + $"SQLite said: {ex.Message}",
+                    ex);
+            }
             using (var record = connection.CreateCommand())
             {
                 record.Transaction = transaction;

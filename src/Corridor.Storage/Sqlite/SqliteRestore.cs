@@ -242,7 +242,15 @@ internal static class SqliteRestore
             connection.Open();
             // One file while it is prepared; the next start puts it in WAL mode, as it does any file.
             await ExecuteAsync(connection, "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL", cancellationToken);
-            await SqliteMigrations.ApplyAsync(connection, time, cancellationToken);
+            try
+            {
+                await SqliteMigrations.ApplyAsync(connection, time, cancellationToken);
+            }
+            catch (CorridorStoreException ex) when (ex.Error == StoreError.MigrationFailed)
+            {
+                throw new InvalidDataException(
+                    $"the backup '{source}' could not be migrated to this Corridor's schema: {ex.Message} Nothing was changed.", ex);
+            }
             using (var transaction = connection.BeginTransaction())
             {
                 record = (await SqliteAudit.AppendAsync(connection, transaction, [entry], cancellationToken))[0];

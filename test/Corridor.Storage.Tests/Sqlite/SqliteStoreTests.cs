@@ -87,6 +87,28 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
         Assert.Contains("999", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A step SQLite refuses is reported as PostgreSQL's are: which migration, rolled back, the version the schema stays at.</summary>
+    [Fact]
+    public async Task AMigrationSqliteRefuses_IsMigrationFailed_NamingTheStep_TheSchemaUnchanged()
+    {
+        var path = _folder.File("refused.db");
+        var latest = SqliteMigrations.All[^1];
+        await using (var connection = await CreateFileAtVersionAsync(path, latest.Version))
+        {
+            // Says it is a step behind, but has that step's tables and columns already: the step cannot run again.
+            using var command = connection.CreateCommand();
+            command.CommandText = $"DELETE FROM schema_migrations WHERE version = {latest.Version}";
+            await command.ExecuteNonQueryAsync().WithTimeout();
+        }
+
+        var error = await Assert.ThrowsAsync<CorridorStoreException>(() => CorridorStores.OpenAsync(new StorageOptions(path), None)).WithTimeout();
+
+        Assert.Equal(StoreError.MigrationFailed, error.Error);
+        Assert.Contains($"Schema migration {latest.Version} ({latest.Name}) failed and was rolled back", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"unchanged at version {latest.Version - 1}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("SQLite said: ", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Migration2_OnADatabaseCreatedByMigration1_KeepsTenantsWithProfileDefaults()
     {
