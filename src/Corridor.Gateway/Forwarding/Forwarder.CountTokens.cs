@@ -82,7 +82,7 @@ internal sealed partial class Forwarder
                 if (IsRetriable(response.Status))
                 {
                     LogUpstreamFailed(call.RequestId, deployment.Id, $"status {response.Status} to a token count");
-                    lastError = UpstreamStatusError(response, model);
+                    lastError = UpstreamStatusError(response, model, Dialect.Anthropic);
                     continue;
                 }
                 context.Response.Headers["x-corridor-region"] = deployment.Region;

@@ -109,7 +109,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 {
                     LogUpstreamFailed(call.RequestId, deployment.Id, $"status {status}");
                     health.RecordFailure(attempt, time.GetUtcNow());
-                    lastError = UpstreamStatusError(response, request.Model);
+                    lastError = UpstreamStatusError(response, request.Model, call.Dialect);
                     continue;
                 }
                 // Lowest latency orders by the time to the headers; the breaker learns of the deployment only once its answer
@@ -166,7 +166,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         status >= 500 || status is StatusCodes.Status429TooManyRequests or StatusCodes.Status401Unauthorized
             or StatusCodes.Status403Forbidden or StatusCodes.Status404NotFound or StatusCodes.Status408RequestTimeout;
 
-    private static GatewayError UpstreamStatusError(UpstreamResponse response, string model)
+    private static GatewayError UpstreamStatusError(UpstreamResponse response, string model, Dialect client)
     {
         if (response.Status == StatusCodes.Status429TooManyRequests)
         {
@@ -175,8 +175,21 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 RetryAfter = response.RetryAfter,
             };
         }
+        if (response.Status is StatusCodes.Status503ServiceUnavailable or AnthropicOverloaded)
+        {
+            // No capacity now (OpenAI's and DeepSeek's 503, Anthropic's 529): said as the client's vendor says it, Anthropic's
+            // 529 overloaded_error (on which Claude Code moves to its fallback model) or a 503; both SDKs retry either.
+            return new GatewayError(ErrorKind.Unavailable, $"The upstream for model '{model}' is overloaded (status {response.Status}); retry later.", StreamErrors.UpstreamOverloadedCode)
+            {
+                RetryAfter = response.RetryAfter,
+                StatusOverride = client == Dialect.Anthropic ? AnthropicOverloaded : null,
+            };
+        }
         return new GatewayError(ErrorKind.UpstreamFailed, $"The upstream for model '{model}' failed (status {response.Status}).", "upstream_error");
     }
+
+    /// <summary>Anthropic's status for <c>overloaded_error</c>.</summary>
+    private const int AnthropicOverloaded = 529;
 
     /// <summary>
     /// A 4xx from the upstream is the client's mistake: relay it, in the client's dialect. Returns the error to answer with
@@ -268,7 +281,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             // overloaded_error, a Responses client a 503; both SDKs retry. No answer reached the client, so nothing is billed
             // (docs/faults.md); a stream cut the same way is billed, as any stream that began.
             call.Outcome = RequestOutcome.UpstreamError;
-            return new GatewayError(ErrorKind.Unavailable, clientBody.Error!, clientBody.Anomaly) { StatusOverride = call.Dialect == Dialect.Anthropic ? 529 : null };
+            return new GatewayError(ErrorKind.Unavailable, clientBody.Error!, clientBody.Anomaly) { StatusOverride = call.Dialect == Dialect.Anthropic ? AnthropicOverloaded : null };
         }
         if (clientBody.Error is { } error)
         {

@@ -38,9 +38,11 @@ public sealed class UpstreamFaultGatewayFixture : LiveGatewayFixture
         var sim = simulator.ToString().TrimEnd('/');
         var hole = blackhole.ToString().TrimEnd('/');
         var relayed = relay.ToString().TrimEnd('/');
-        string[] models = ["all-429", "blackholed", "blackholed-only", "silent", "reset-early", "reset-body", "stalled-body", "truncated", "slow-whole"];
+        string[] models = ["all-429", "all-overloaded", "blackholed", "blackholed-only", "silent", "reset-early", "reset-body", "stalled-body", "truncated", "slow-whole"];
         var deployments = $$"""
               - { id: all-429-sg, model: all-429, region: sg, endpoint: "{{sim}}/x/rate429=1/v1", price: { input: 1, output: 1 } }
+              - { id: all-overloaded-sg, model: all-overloaded, region: sg, priority: 1, endpoint: "{{sim}}/x/status=503/v1", price: { input: 1, output: 1 } }
+              - { id: all-overloaded-jp, model: all-overloaded, region: jp-east, priority: 2, endpoint: "{{sim}}/x/status=529/v1", price: { input: 1, output: 1 } }
               - { id: blackholed-sg, model: blackholed, region: sg, priority: 1, endpoint: "{{hole}}/v1", price: { input: 1, output: 1 } }
               - { id: blackholed-jp, model: blackholed, region: jp-east, priority: 2, price: { input: 1, output: 2 } }
               - { id: blackholed-only-sg, model: blackholed-only, region: sg, endpoint: "{{hole}}/v1", price: { input: 1, output: 1 } }
@@ -111,6 +113,37 @@ public sealed class UpstreamFaultTests(UpstreamFaultGatewayFixture fixture) : IC
         using var body = JsonDocument.Parse(error.ResponseBody);
         Assert.Equal("rate_limit_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
         LedgerAssert.NotBilled(await Live.LedgerRowAsync(log.Last.RequestId!));
+    }
+
+    /// <summary>
+    /// Every deployment answered that it has no capacity now (OpenAI's and DeepSeek's 503, Anthropic's 529): the client
+    /// is told so in its dialect, Anthropic's 529 <c>overloaded_error</c> (which the SDKs retry and Claude Code answers by
+    /// moving to its fallback model) and OpenAI's 503, rather than a 502 that says the upstream broke.
+    /// </summary>
+    [Fact]
+    public async Task OverloadedEverywhere_Is529OverloadedError_ToAnAnthropicClient_And503_ToAnOpenAIOne_NotBilled()
+    {
+        var log = new ResponseLog();
+
+        var error = await Assert.ThrowsAnyAsync<AnthropicApiException>(() =>
+            Live.Anthropic(log: log).Messages.Create(AnthropicDialectTests.Ask("all-overloaded", "Hello, crowd.")).WithTimeout());
+
+        Assert.Equal(529, (int)error.StatusCode);
+        using (var body = JsonDocument.Parse(error.ResponseBody))
+        {
+            Assert.Equal("overloaded_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+        }
+        var anthropicRow = await Live.LedgerRowAsync(log.Last.RequestId!);
+        Assert.Equal(RequestOutcome.UpstreamError, anthropicRow.Outcome);
+        Assert.Equal("upstream_overloaded", anthropicRow.ErrorCode);
+        LedgerAssert.NotBilled(anthropicRow);
+
+        using var response = await PostAsync("/v1/chat/completions", OpenAIBody("all-overloaded"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var openAI = await ErrorAsync(response);
+        Assert.Equal("upstream_overloaded", openAI.GetProperty("code").GetString());
+        LedgerAssert.NotBilled(await RowAsync(response));
     }
 
     [Fact]
@@ -322,7 +355,7 @@ public sealed class UpstreamFaultTests(UpstreamFaultGatewayFixture fixture) : IC
         var error = await Assert.ThrowsAsync<ClientResultException>(() =>
             live.OpenAI().GetChatClient("fenced").CompleteChatAsync([new UserChatMessage("Hello, fence.")], null, default).WithTimeout());
 
-        Assert.Equal(502, error.Status);
+        Assert.Equal(503, error.Status);
         var requests = await live.SimulatorRequestsAsync();
         Assert.Equal(1, Count(requests, "/x/status=503/v1/chat/completions"));
         Assert.Equal(0, Count(requests, "/x/latency=1/v1/chat/completions"));
