@@ -138,8 +138,8 @@ internal sealed class ReadKeys
     }
 
     /// <summary>
-    /// A known key beside <paramref name="key"/> (under <paramref name="parent"/>) within a few edits of it; else, for a
-    /// setting in the wrong section, the shortest known path elsewhere (outside lists) ending in <paramref name="key"/>;
+    /// A known key beside <paramref name="key"/> (under <paramref name="parent"/>) within a few edits of it, or else
+    /// beginning with it (a unit left off); else, for a setting in the wrong section, the shortest known path elsewhere (outside lists) ending in <paramref name="key"/>;
     /// else null.
     /// </summary>
     private (string Path, bool Sibling)? Suggest(string parent, string key)
@@ -161,6 +161,11 @@ internal sealed class ReadKeys
                 (closest, closestDistance) = (sibling, distance);
             }
         }
+        // A key written without its unit ('retention' for 'retentionDays', 'timeout' for 'timeoutSeconds') is far in edits
+        // from the name it begins: the shortest such sibling.
+        closest ??= key.Length >= 4
+            ? siblings.Where(s => Key(s).StartsWith(key, StringComparison.OrdinalIgnoreCase)).OrderBy(s => Key(s).Length).FirstOrDefault()
+            : null;
         if (closest is not null)
         {
             return (closest, true);
