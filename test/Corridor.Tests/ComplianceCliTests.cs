@@ -566,8 +566,7 @@ public sealed class ComplianceCliTests : IDisposable
         Assert.Contains("cannot be read as a SQLite database", fromText.Error, StringComparison.Ordinal);
         Assert.Equal(["a"], await TenantIdsAsync("--db", _cli.DbPath));
         Assert.Equal(0, (await _cli.RunAsync("audit", "verify")).ExitCode);
-        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(System.IO.Path.GetDirectoryName(_cli.DbPath)!),
-            f => f.Contains(".before-restore-", StringComparison.Ordinal) || f.Contains(".restoring-", StringComparison.Ordinal));
+        AssertNothingLeftBesideTheStore();
     }
 
     /// <summary>
@@ -592,8 +591,7 @@ public sealed class ComplianceCliTests : IDisposable
         Assert.Contains("SQLite said: ", refused.Error, StringComparison.Ordinal);
         Assert.Contains("Nothing was changed", refused.Error, StringComparison.Ordinal);
         Assert.Equal(["a", "b"], await TenantIdsAsync("--db", _cli.DbPath));
-        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(System.IO.Path.GetDirectoryName(_cli.DbPath)!),
-            f => f.Contains(".before-restore-", StringComparison.Ordinal) || f.Contains(".restoring-", StringComparison.Ordinal));
+        AssertNothingLeftBesideTheStore();
     }
 
     /// <summary>
@@ -734,6 +732,11 @@ public sealed class ComplianceCliTests : IDisposable
         Assert.Equal(["b", "c"], doc.RootElement.EnumerateArray().Select(r => r.GetProperty("subject").GetString()));
         Assert.Equal(1, (await _cli.RunAsync("audit", "list", "--limit", "0")).ExitCode);
     }
+
+    /// <summary>A refused restore leaves no store moved aside and no copy being prepared beside the store.</summary>
+    private void AssertNothingLeftBesideTheStore() =>
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(System.IO.Path.GetDirectoryName(_cli.DbPath)!),
+            f => f.Contains(".before-restore-", StringComparison.Ordinal) || f.Contains(".restoring-", StringComparison.Ordinal));
 
     private async Task<CliResult> ImportAsync()
     {
