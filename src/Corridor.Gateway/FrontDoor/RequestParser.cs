@@ -356,7 +356,7 @@ internal static class RequestParser
     /// <c>model</c>, to the upstream as to Corridor). False for escapes that decode to no text (a lone surrogate). A name
     /// too long to be one of <see cref="Field"/>'s is given as written.
     /// </summary>
-    internal static bool TryName(in Utf8JsonReader reader, Span<byte> buffer, out ReadOnlySpan<byte> name)
+    internal static bool TryName(scoped in Utf8JsonReader reader, Span<byte> buffer, out ReadOnlySpan<byte> name)
     {
         name = reader.ValueSpan;
         if (!reader.ValueIsEscaped || name.Length > buffer.Length)

@@ -37,19 +37,13 @@ internal static class RequestRestrictions
         Span<byte> unescaped = stackalloc byte[RequestParser.MaxEscapedName];
 
         // The front door has accepted this body: one object, within the depth limit, its names valid text.
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = RequestParser.MaxDepth });
-        reader.Read();
+        var properties = new ObjectProperties(body, unescaped);
         output.Write("{"u8);
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (properties.MoveNext())
         {
-            var nameStart = (int)reader.TokenStartIndex;
-            RequestParser.TryName(in reader, unescaped, out var name);
-            var field = RequestParser.FieldOf(name);
-            reader.Read();
-            var valueStart = (int)reader.TokenStartIndex;
-            var valueReader = reader;
-            reader.Skip();
-            var property = body[nameStart..(int)reader.BytesConsumed];
+            var field = RequestParser.FieldOf(properties.Name);
+            var valueReader = properties.Value;
+            var property = body[properties.Start..properties.End];
             var replacement = field switch
             {
                 RequestParser.Field.MaxTokens or RequestParser.Field.MaxCompletionTokens when cap is not null => cap,
@@ -68,14 +62,14 @@ internal static class RequestRestrictions
             }
             first = false;
             thinkingKept |= field == RequestParser.Field.Thinking;
-            if (restrictions.StripReasoning && field == RequestParser.Field.ChatTemplateKwargs && reader.TokenType == JsonTokenType.EndObject)
+            if (restrictions.StripReasoning && field == RequestParser.Field.ChatTemplateKwargs && valueReader.TokenType == JsonTokenType.StartObject)
             {
-                output.Write(property[..(valueStart - nameStart)]);
-                WriteWithoutThinking(output, body[valueStart..(int)reader.BytesConsumed]);
+                output.Write(property[..(properties.ValueStart - properties.Start)]);
+                WriteWithoutThinking(output, body[properties.ValueStart..properties.End]);
             }
             else if (replacement is { } value)
             {
-                output.Write(property[..(valueStart - nameStart)]);
+                output.Write(property[..(properties.ValueStart - properties.Start)]);
                 WriteNumber(output, value);
                 capped |= field is RequestParser.Field.MaxTokens or RequestParser.Field.MaxCompletionTokens;
             }
@@ -121,20 +115,13 @@ internal static class RequestRestrictions
     /// </summary>
     private static void WriteWithoutThinking(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> kwargs)
     {
-        var reader = new Utf8JsonReader(kwargs, new JsonReaderOptions { MaxDepth = RequestParser.MaxDepth });
         Span<byte> unescaped = stackalloc byte[RequestParser.MaxEscapedName];
-        reader.Read();
+        var properties = new ObjectProperties(kwargs, unescaped);
         output.Write("{"u8);
         var first = true;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (properties.MoveNext())
         {
-            var nameStart = (int)reader.TokenStartIndex;
-            RequestParser.TryName(in reader, unescaped, out var name);
-            var thinkingSwitch = RequestParser.ThinkingSwitchOf(name) != 0;
-            reader.Read();
-            var asks = thinkingSwitch && RequestParser.AsksToThink(reader.TokenType);
-            reader.Skip();
-            if (asks)
+            if (RequestParser.ThinkingSwitchOf(properties.Name) != 0 && RequestParser.AsksToThink(properties.Value.TokenType))
             {
                 continue;
             }
@@ -143,7 +130,7 @@ internal static class RequestRestrictions
                 output.Write(","u8);
             }
             first = false;
-            output.Write(kwargs[nameStart..(int)reader.BytesConsumed]);
+            output.Write(kwargs[properties.Start..properties.End]);
         }
         output.Write("}"u8);
     }
