@@ -137,6 +137,21 @@ public sealed record DeploymentConfig(
     /// </summary>
     public decimal? CacheWriteOneHourPricePerMillion { get; init; }
 
+    /// <summary>
+    /// The vendor's service tier every request to this deployment is sent with (<c>service_tier</c>): for an OpenAI or Azure
+    /// OpenAI vendor <c>auto</c>, <c>default</c>, <c>flex</c> or <c>priority</c>; for an Anthropic one <c>auto</c> or
+    /// <c>standard_only</c>. Null: none is sent, and the vendor's account default applies. A client's own is never sent:
+    /// a tier changes what the vendor charges, which this deployment's price states (docs/forwarding.md).
+    /// </summary>
+    public string? ServiceTier { get; init; }
+
+    /// <summary>
+    /// Where an Anthropic vendor runs this deployment's inference (<c>inference_geo</c>: <c>us</c>, <c>global</c>), sent with
+    /// every request to it. Null: none is sent, and the vendor's workspace default applies. A client's own is never sent: where
+    /// a request is served is the deployment's region, which policy decides (docs/forwarding.md).
+    /// </summary>
+    public string? InferenceGeo { get; init; }
+
     /// <summary>The highest price a prompt token can cost on this deployment: what a reservation counts every prompt token at.</summary>
     public decimal DearestInputPricePerMillion => Math.Max(
         Math.Max(InputPricePerMillion, CacheReadPricePerMillion ?? 0m),

@@ -160,6 +160,8 @@ public static partial class CatalogValidator
             {
                 errors.Add($"{at} ({deployment.Id}): a price per million tokens must be at most {MaxPricePerMillion:0}");
             }
+            var servedBy = deployment.Via is { } by ? vendors.GetValueOrDefault(by) : model is null ? null : vendors.GetValueOrDefault(model.Vendor ?? "");
+            CheckTerms(deployment, servedBy, $"{at} ({deployment.Id})", errors);
             CheckSell(deployment.Sell, $"{at} ({deployment.Id}).sell", errors);
         }
 
@@ -184,6 +186,42 @@ public static partial class CatalogValidator
         }
         return errors;
     }
+
+    /// <summary>The service tiers each kind of vendor takes in <c>service_tier</c>.</summary>
+    private static string[] ServiceTiers(VendorKind kind) => kind == VendorKind.Anthropic
+        ? ["auto", "standard_only"]
+        : ["auto", "default", "flex", "priority"];
+
+    /// <summary>A deployment's <see cref="DeploymentConfig.ServiceTier"/> and <see cref="DeploymentConfig.InferenceGeo"/>, against the vendor that serves it.</summary>
+    private static void CheckTerms(DeploymentConfig deployment, VendorConfig? vendor, string at, List<string> errors)
+    {
+        if (vendor is null)
+        {
+            return;
+        }
+        if (deployment.ServiceTier is { } tier && !ServiceTiers(vendor.Kind).Contains(tier, StringComparer.Ordinal))
+        {
+            errors.Add($"{at}: serviceTier '{tier}' is not one vendor '{vendor.Id}' of kind {KindName(vendor.Kind)} takes ({string.Join(", ", ServiceTiers(vendor.Kind))})");
+        }
+        if (deployment.InferenceGeo is { } geo)
+        {
+            if (vendor.Kind != VendorKind.Anthropic)
+            {
+                errors.Add($"{at}: inferenceGeo is Anthropic's inference_geo, for a deployment served by a vendor of kind anthropic only");
+            }
+            else if (!GeoPattern().IsMatch(geo))
+            {
+                errors.Add($"{at}: inferenceGeo '{geo}' is not a geography such as us or global");
+            }
+        }
+    }
+
+    private static string KindName(VendorKind kind) => kind switch
+    {
+        VendorKind.AzureOpenAI => "azure-openai",
+        VendorKind.Anthropic => "anthropic",
+        _ => "openai",
+    };
 
     private static void CheckSell(SellPrice? sell, string at, List<string> errors)
     {
@@ -243,4 +281,7 @@ public static partial class CatalogValidator
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex EnvNamePattern();
+
+    [GeneratedRegex("^[a-z][a-z0-9_-]*$")]
+    private static partial Regex GeoPattern();
 }

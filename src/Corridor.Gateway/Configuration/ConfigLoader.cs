@@ -534,6 +534,8 @@ public static class ConfigLoader
             CacheReadPricePerMillion = Decimal(s, "price:cacheRead"),
             CacheWritePricePerMillion = Decimal(s, "price:cacheWrite"),
             CacheWriteOneHourPricePerMillion = Decimal(s, "price:cacheWrite1h"),
+            ServiceTier = s["serviceTier"],
+            InferenceGeo = s["inferenceGeo"],
         };
 
         private decimal Missing(IConfigurationSection s, string name)

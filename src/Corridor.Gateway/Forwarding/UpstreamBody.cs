@@ -34,10 +34,21 @@ internal static class UpstreamBody
     /// <paramref name="seal"/> (an Anthropic client's request only): the key that reads the reasoning blocks Corridor gave
     /// the client, which go to an OpenAI-kind upstream as <c>reasoning_content</c> and to an Anthropic one not at all.
     /// <paramref name="thinkingSwitch"/>: the upstream reads an Anthropic client's <c>thinking</c> as its own switch
-    /// (<see cref="UpstreamTarget.TakesThinkingSwitch"/>).
+    /// (<see cref="UpstreamTarget.TakesThinkingSwitch"/>). <paramref name="terms"/>: the deployment's service tier and
+    /// inference geography, in place of any the client sent (<see cref="UpstreamTerms"/>; null: the client's taken out, none put in).
     /// </summary>
     public static TranslationResult Create(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
-        bool leaveOutReasoning = false, ReasoningSeal? seal = null, bool thinkingSwitch = false)
+        bool leaveOutReasoning = false, ReasoningSeal? seal = null, bool thinkingSwitch = false, UpstreamTerms? terms = null)
+    {
+        terms ??= UpstreamTerms.None;
+        var result = Translate(request, direction, upstreamModel, defaultMaxTokens, openAIUpstreamStream, leaveOutReasoning, seal, thinkingSwitch);
+        return result.Error is null && terms.Rewrites(request.SetsTerms)
+            ? TranslationResult.Ok(terms.Apply(Bytes(result, request).Span), result.Anomaly)
+            : result;
+    }
+
+    private static TranslationResult Translate(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
+        bool leaveOutReasoning, ReasoningSeal? seal, bool thinkingSwitch)
     {
         var thinkingOff = thinkingSwitch && request.TurnsThinkingOff;
         return direction switch

@@ -51,6 +51,7 @@ internal sealed class UpstreamTarget
         TakesThinkingSwitch = deployment.ReadsThinkingSwitch;
         AnthropicVersion = deployment.Vendor.ApiVersion ?? "2023-06-01";
         Betas = deployment.Vendor.Betas.ToFrozenSet(StringComparer.Ordinal);
+        Terms = UpstreamTerms.Of(deployment.Config);
         Endpoint = UpstreamEndpoint.Of(_chat);
         _chatHead = Head(_chat);
         _embeddingsHead = Head(_embeddings);
@@ -66,6 +67,9 @@ internal sealed class UpstreamTarget
 
     /// <summary>The <c>anthropic-beta</c> names a client may pass to this deployment (<see cref="VendorConfig.Betas"/>).</summary>
     public FrozenSet<string> Betas { get; }
+
+    /// <summary>The service tier and inference geography every request to this deployment goes with (<see cref="UpstreamTerms"/>).</summary>
+    public UpstreamTerms Terms { get; }
 
     /// <summary>
     /// Whether the upstream takes an assistant message's reasoning back as <c>reasoning_content</c>: an <c>openai</c>-kind

@@ -74,6 +74,13 @@ internal sealed class ClientRequest : IDisposable
     /// </summary>
     public bool TurnsThinkingOff { get; set; }
 
+    /// <summary>
+    /// The body carries a field that sets the terms an upstream serves it on (<c>service_tier</c>, <c>inference_geo</c>,
+    /// <c>speed</c>): what the vendor charges, or where it runs the inference. They are the deployment's to set, so the
+    /// client's are taken out on the way (<see cref="Forwarding.UpstreamTerms"/>).
+    /// </summary>
+    public bool SetsTerms { get; set; }
+
     /// <summary>The request this one was rewritten from (restrictions, throttling), kept for the monitor; null for the client's own.</summary>
     public ClientRequest? RewrittenFrom { get; init; }
 
@@ -102,6 +109,7 @@ internal sealed class ClientRequest : IDisposable
             ContentNeeds = ContentNeeds,
             ThinkingOff = ThinkingOff,
             TurnsThinkingOff = TurnsThinkingOff,
+            SetsTerms = SetsTerms,
         };
     }
 

@@ -239,6 +239,12 @@ internal static class RequestParser
                 request.Reasoning |= asks;
                 otherReasoning |= asks;
             }
+            else if (field is Field.ServiceTier or Field.InferenceGeo or Field.Speed)
+            {
+                // Terms the operator sets per deployment; the client's are taken out on the way (UpstreamTerms).
+                request.SetsTerms = true;
+                reader.Skip();
+            }
             else if (field is Field.MaxTokens or Field.MaxCompletionTokens)
             {
                 if (reader.TokenType == JsonTokenType.Null)
@@ -323,6 +329,15 @@ internal static class RequestParser
         /// <summary>Tools the model may call (both dialects); <see cref="Functions"/> is OpenAI's older name for them.</summary>
         Tools,
         Functions,
+
+        /// <summary>The vendor's service tier (both dialects): what it charges for the request.</summary>
+        ServiceTier,
+
+        /// <summary>Where Anthropic runs the inference (<c>us</c>, <c>global</c>).</summary>
+        InferenceGeo,
+
+        /// <summary>Anthropic's fast mode (<c>speed: "fast"</c>), billed at a multiple of the standard price.</summary>
+        Speed,
     }
 
     /// <summary>
@@ -337,6 +352,7 @@ internal static class RequestParser
         5 when name.SequenceEqual("model"u8) => Field.Model,
         5 when name.SequenceEqual("input"u8) => Field.Input,
         5 when name.SequenceEqual("tools"u8) => Field.Tools,
+        5 when name.SequenceEqual("speed"u8) => Field.Speed,
         6 when name.SequenceEqual("stream"u8) => Field.Stream,
         8 when name.SequenceEqual("messages"u8) => Field.Messages,
         8 when name.SequenceEqual("logprobs"u8) => Field.Logprobs,
@@ -344,6 +360,8 @@ internal static class RequestParser
         9 when name.SequenceEqual("functions"u8) => Field.Functions,
         10 when name.SequenceEqual("max_tokens"u8) => Field.MaxTokens,
         12 when name.SequenceEqual("top_logprobs"u8) => Field.TopLogprobs,
+        12 when name.SequenceEqual("service_tier"u8) => Field.ServiceTier,
+        13 when name.SequenceEqual("inference_geo"u8) => Field.InferenceGeo,
         14 when name.SequenceEqual("stream_options"u8) => Field.StreamOptions,
         16 when name.SequenceEqual("reasoning_effort"u8) => Field.ReasoningEffort,
         20 when name.SequenceEqual("chat_template_kwargs"u8) => Field.ChatTemplateKwargs,

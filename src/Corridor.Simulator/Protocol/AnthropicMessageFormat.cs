@@ -257,6 +257,7 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         writer.WriteEndObject();
         writer.WriteNumber("output_tokens"u8, outputTokens);
         writer.WriteString("service_tier"u8, "standard"u8);
+        writer.WriteString("inference_geo"u8, plan.Request.InferenceGeo ?? "global");
         writer.WriteEndObject();
     }
 

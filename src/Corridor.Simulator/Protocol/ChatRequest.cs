@@ -41,6 +41,15 @@ internal sealed class ChatRequest
 
     public int? MaxTokens { get; set; }
 
+    /// <summary>
+    /// The <c>service_tier</c> asked for: OpenAI serves <c>flex</c> and <c>priority</c> as asked and says which in its answer;
+    /// anything else is its <c>default</c>.
+    /// </summary>
+    public string? ServiceTier { get; set; }
+
+    /// <summary>Anthropic's <c>inference_geo</c>: where the inference runs (<c>global</c> when not given), said in the answer's usage.</summary>
+    public string? InferenceGeo { get; set; }
+
     /// <summary>Anthropic's <c>thinking</c> is <c>enabled</c> (or <c>adaptive</c>): the answer begins with a thinking block.</summary>
     public bool Thinking { get; set; }
 

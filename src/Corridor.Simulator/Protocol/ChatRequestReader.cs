@@ -130,6 +130,12 @@ internal static class ChatRequestReader
             case "thinking":
                 ReadThinking(ref reader, request);
                 break;
+            case "service_tier":
+                request.ServiceTier = reader.GetString();
+                break;
+            case "inference_geo":
+                request.InferenceGeo = reader.GetString();
+                break;
             default:
                 reader.Skip();
                 break;

@@ -216,7 +216,7 @@ internal sealed class OpenAIChatFormat : IChatFormat
         writer.WriteString("object"u8, objectType);
         writer.WriteNumber("created"u8, plan.Created);
         writer.WriteString("model"u8, plan.Model);
-        writer.WriteString("service_tier"u8, "default"u8);
+        writer.WriteString("service_tier"u8, plan.Request.ServiceTier is "flex" or "priority" ? plan.Request.ServiceTier : "default");
         writer.WriteString("system_fingerprint"u8, SystemFingerprint);
     }
 

@@ -121,6 +121,35 @@ public sealed class CatalogValidatorTests
     }
 
     [Fact]
+    public void ServiceTiers_AreTheServingVendorsOwn_AndInferenceGeo_AnAnthropicGeography()
+    {
+        var azure = new VendorConfig("azure", VendorKind.AzureOpenAI, "https://x.openai.azure.com", "2024-10-21");
+        var catalog = Valid() with
+        {
+            Vendors = [OpenAI, Anthropic, azure],
+            Deployments =
+            [
+                new DeploymentConfig("gpt-sg", "gpt-4.1", "sg", 2m, 8m) { ServiceTier = "flex" },
+                new DeploymentConfig("gpt-jp", "gpt-4.1", "jp-east", 2m, 8m) { ServiceTier = "standard_only", InferenceGeo = "us" },
+                new DeploymentConfig("gpt-eu", "gpt-4.1", "eu-west", 2m, 8m, Via: "azure") { ServiceTier = "priority" },
+                new DeploymentConfig("claude-us", "claude-sonnet-4", "us-east", 3m, 15m) { ServiceTier = "standard_only", InferenceGeo = "us" },
+                new DeploymentConfig("claude-any", "claude-sonnet-4", "us-east", 3m, 15m) { ServiceTier = "flex", InferenceGeo = "US East" },
+            ],
+        };
+
+        var errors = CatalogValidator.Validate(catalog);
+
+        Assert.Equal(
+            [
+                "deployments[1] (gpt-jp): serviceTier 'standard_only' is not one vendor 'openai' of kind openai takes (auto, default, flex, priority)",
+                "deployments[1] (gpt-jp): inferenceGeo is Anthropic's inference_geo, for a deployment served by a vendor of kind anthropic only",
+                "deployments[4] (claude-any): serviceTier 'flex' is not one vendor 'anthropic' of kind anthropic takes (auto, standard_only)",
+                "deployments[4] (claude-any): inferenceGeo 'US East' is not a geography such as us or global",
+            ],
+            errors);
+    }
+
+    [Fact]
     public void Embeddings_OnAnthropicVendor_IsRejected()
     {
         var catalog = Valid() with

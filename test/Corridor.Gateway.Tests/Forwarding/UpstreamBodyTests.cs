@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Corridor.Core.Catalog;
 using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Tests.FrontDoor;
@@ -72,6 +73,79 @@ public sealed class UpstreamBodyTests
         var text = System.Text.Encoding.UTF8.GetString(body.Span);
         Assert.Equal(reasoningContent, text.Contains("\"reasoning_content\":\"Greet.\"", StringComparison.Ordinal));
         Assert.DoesNotContain(ReasoningSeal.Prefix, text, StringComparison.Ordinal);
+    }
+
+    private static UpstreamTerms Terms(string? serviceTier = null, string? inferenceGeo = null) =>
+        UpstreamTerms.Of(new DeploymentConfig("d", "m", "us-east", 1m, 1m) { ServiceTier = serviceTier, InferenceGeo = inferenceGeo });
+
+    /// <summary>
+    /// A client's service tier, inference geography and fast mode change what the vendor charges or where it serves: they
+    /// are taken out, however the name is written (an escaped name is the same name to the upstream), wherever the property
+    /// stands, and every other property goes as written.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"service_tier":"priority","model":"gpt-4.1","messages":[{"role":"user","content":"service_tier"}],"temperature":0.5}""")]
+    [InlineData("""{"model":"gpt-4.1","messages":[{"role":"user","content":"service_tier"}],"temperature":0.5,"service_tier":"flex"}""")]
+    [InlineData("""{ "model" : "gpt-4.1", "service\u005ftier" : "priority", "messages":[{"role":"user","content":"service_tier"}], "temperature":0.5 , "speed":"fast", "inference_geo":"us" }""")]
+    public void AClientsTerms_AreTakenOut_EveryOtherPropertyKept(string json)
+    {
+        using var request = RequestParserTests.Request(json);
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+
+        var bytes = UpstreamBody.Create(request, TranslationDirection.None, "gpt-4.1", 1024, false, terms: Terms()).Body!;
+
+        var body = JsonDocument.Parse(bytes).RootElement;
+        Assert.Equal(["model", "messages", "temperature"], body.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("service_tier", body.GetProperty("messages")[0].GetProperty("content").GetString());
+        Assert.Equal(0.5, body.GetProperty("temperature").GetDouble());
+    }
+
+    [Theory]
+    [InlineData("""{"model":"claude-sonnet-4","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("""{"model":"claude-sonnet-4","max_tokens":10,"inference_geo":"global","service_tier":"auto","speed":"fast","messages":[{"role":"user","content":"hi"}]}""")]
+    public void TheDeploymentsTerms_GoInstead_OnceEach(string json)
+    {
+        using var request = RequestParserTests.Request(json);
+        Assert.Null(RequestParser.Parse(request, Operation.Messages));
+
+        var bytes = UpstreamBody.Create(request, TranslationDirection.None, "claude-sonnet-4-20250514", 1024, false,
+            terms: Terms(serviceTier: "standard_only", inferenceGeo: "us")).Body!;
+
+        var body = JsonDocument.Parse(bytes).RootElement;
+        Assert.Equal(["service_tier", "inference_geo", "model", "max_tokens", "messages"], body.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("standard_only", body.GetProperty("service_tier").GetString());
+        Assert.Equal("us", body.GetProperty("inference_geo").GetString());
+        Assert.Equal("claude-sonnet-4-20250514", body.GetProperty("model").GetString());
+    }
+
+    /// <summary>A translated request carries the deployment's terms too: a chat client's request to a Claude deployment, an Anthropic client's to an OpenAI one.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ATranslatedRequest_CarriesTheDeploymentsTerms_NotTheClients(bool chatToMessages)
+    {
+        using var request = RequestParserTests.Request(chatToMessages
+            ? """{"model":"claude-sonnet-4","service_tier":"priority","messages":[{"role":"user","content":"hi"}]}"""
+            : """{"model":"gpt-4.1","max_tokens":10,"service_tier":"auto","inference_geo":"us","speed":"fast","messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Null(RequestParser.Parse(request, chatToMessages ? Operation.ChatCompletions : Operation.Messages));
+
+        var bytes = UpstreamBody.Create(request, chatToMessages ? TranslationDirection.ChatToMessages : TranslationDirection.MessagesToChat, "upstream", 1024, false,
+            terms: chatToMessages ? Terms(inferenceGeo: "us") : Terms(serviceTier: "flex")).Body!;
+
+        var body = JsonDocument.Parse(bytes).RootElement;
+        Assert.Equal(chatToMessages ? "us" : null, body.TryGetProperty("inference_geo", out var geo) ? geo.GetString() : null);
+        Assert.Equal(chatToMessages ? null : "flex", body.TryGetProperty("service_tier", out var tier) ? tier.GetString() : null);
+        Assert.False(body.TryGetProperty("speed", out _));
+        Assert.Equal("upstream", body.GetProperty("model").GetString());
+    }
+
+    [Fact]
+    public void ABodyWithoutTerms_ToADeploymentWithout_GoesUntouched()
+    {
+        using var request = RequestParserTests.Request("""{"model":"gpt-4.1","messages":[],"metadata":{"service_tier":"flex"}}""");
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+
+        Assert.Null(UpstreamBody.Create(request, TranslationDirection.None, "gpt-4.1", 1024, false, terms: Terms()).Body);
     }
 }
 

@@ -1,0 +1,162 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Anthropic.Models.Messages;
+using Corridor.Simulator;
+using Corridor.Testing;
+
+namespace Corridor.Gateway.Tests.Functional;
+
+/// <summary>
+/// A gateway reaching the simulator through a <see cref="TcpRelay"/> that keeps the bytes it sends: an OpenAI model on a
+/// deployment that sets the flex service tier and one that sets none, a Claude model on a deployment that sets US-only
+/// inference and the standard tier and one that sets neither.
+/// </summary>
+public sealed class TermsFixture : LiveGatewayFixture
+{
+    private TcpRelay? _relay;
+
+    public TcpRelay Relay => _relay ?? throw new InvalidOperationException("the relay has not started");
+
+    protected override Task<LiveGateway> StartAsync() => LiveGateway.StartAsync(
+        simulator =>
+        {
+            _relay = TcpRelay.Start(simulator);
+            var sim = _relay.Address.ToString().TrimEnd('/');
+            return $$"""
+                vendors:
+                  - { id: openai, kind: openai, baseUrl: "{{sim}}/v1" }
+                  - { id: anthropic, kind: anthropic, baseUrl: "{{sim}}/v1" }
+                models:
+                  - { id: gpt-flex, vendor: openai, capabilities: [chat], contextWindow: 1047576 }
+                  - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1047576 }
+                  - { id: claude-us, vendor: anthropic, capabilities: [chat], contextWindow: 200000, maxOutputTokens: 1024 }
+                  - { id: claude-sonnet-4, vendor: anthropic, capabilities: [chat], contextWindow: 200000, maxOutputTokens: 1024 }
+                deployments:
+                  - { id: gpt-flex-sg, model: gpt-flex, region: sg, serviceTier: flex, price: { input: 1, output: 4 } }
+                  - { id: gpt-4.1-sg, model: gpt-4.1, region: sg, price: { input: 2, output: 8 } }
+                  - { id: claude-us-east, model: claude-us, region: us-east, inferenceGeo: us, serviceTier: standard_only, price: { input: 3.3, output: 16.5 } }
+                  - { id: claude-global, model: claude-sonnet-4, region: us-east, price: { input: 3, output: 15 } }
+                """;
+        },
+        new SimulatorOptions { TokenInterval = TimeSpan.Zero });
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_relay is not null)
+        {
+            await _relay.DisposeAsync().AsTask().WithTimeout();
+        }
+    }
+}
+
+/// <summary>
+/// A request's service tier (OpenAI's <c>flex</c> and <c>priority</c>, Anthropic's <c>auto</c>, which spends Priority Tier
+/// capacity), its inference geography (Anthropic's <c>inference_geo</c>) and Anthropic's fast mode (<c>speed</c>) change what
+/// the vendor charges and where it serves. The deployment's price and region say those, so the deployment sets them and the
+/// client's never reach the upstream, in either dialect, across the translation, whole or streamed (docs/forwarding.md).
+/// </summary>
+public sealed class UpstreamTermsTests(TermsFixture fixture) : IClassFixture<TermsFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnAnthropicClientsGeographyTierAndSpeed_GiveWayToTheDeployments(bool stream)
+    {
+        var ask = AnthropicDialectTests.Ask("claude-us", "Where do you run?") with
+        {
+            InferenceGeo = "global",
+            ServiceTier = ServiceTier.Auto,
+            Speed = Speed.Fast,
+        };
+        var before = fixture.Relay.Sent.Length;
+
+        string? geo;
+        if (stream)
+        {
+            var events = await Live.Anthropic().Messages.CreateStreaming(ask).ToListWithTimeoutAsync();
+            Assert.True(events[0].TryPickStart(out var start));
+            geo = start.Message.Usage.InferenceGeo;
+        }
+        else
+        {
+            geo = (await Live.Anthropic().Messages.Create(ask).WithTimeout()).Usage.InferenceGeo;
+        }
+
+        Assert.Equal("us", geo);
+        var body = SentBody(before);
+        Assert.Equal("us", body.GetProperty("inference_geo").GetString());
+        Assert.Equal("standard_only", body.GetProperty("service_tier").GetString());
+        Assert.False(body.TryGetProperty("speed", out _));
+    }
+
+    [Fact]
+    public async Task OnADeploymentThatSetsNone_TheClientsAreTakenOut_AndTheVendorsDefaultsApply()
+    {
+        var ask = AnthropicDialectTests.Ask("claude-sonnet-4", "Where do you run?") with { InferenceGeo = "us", ServiceTier = ServiceTier.Auto };
+        var before = fixture.Relay.Sent.Length;
+
+        var message = await Live.Anthropic().Messages.Create(ask).WithTimeout();
+
+        Assert.Equal("global", message.Usage.InferenceGeo);
+        var body = SentBody(before);
+        Assert.False(body.TryGetProperty("inference_geo", out _));
+        Assert.False(body.TryGetProperty("service_tier", out _));
+    }
+
+    /// <summary>OpenAI's answer says the tier it served at: the deployment's, whatever the client asked.</summary>
+    [Theory]
+    [InlineData("gpt-flex", "priority", "flex")]
+    [InlineData("gpt-4.1", "flex", "default")]
+    [InlineData("gpt-4.1", "priority", "default")]
+    public async Task AnOpenAIClientsServiceTier_GivesWayToTheDeployments(string model, string asked, string served)
+    {
+        var before = fixture.Relay.Sent.Length;
+
+        var (status, answer) = await PostAsync("/v1/chat/completions",
+            $$"""{"model":"{{model}}","service_tier":"{{asked}}","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(served, answer.GetProperty("service_tier").GetString());
+        var body = SentBody(before);
+        Assert.Equal(served == "default" ? null : served, body.TryGetProperty("service_tier", out var tier) ? tier.GetString() : null);
+    }
+
+    /// <summary>Across the translation: an OpenAI client on the Claude deployment, and a Responses client, carry the deployment's terms only.</summary>
+    [Theory]
+    [InlineData("/v1/chat/completions", """{"model":"claude-us","service_tier":"priority","messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("/v1/responses", """{"model":"claude-us","service_tier":"priority","input":"hi"}""")]
+    public async Task AnOpenAIClient_OnTheClaudeDeployment_IsServedInItsGeography(string path, string json)
+    {
+        var before = fixture.Relay.Sent.Length;
+
+        var (status, _) = await PostAsync(path, json);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var body = SentBody(before);
+        Assert.Equal("us", body.GetProperty("inference_geo").GetString());
+        Assert.Equal("standard_only", body.GetProperty("service_tier").GetString());
+    }
+
+    private async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string json)
+    {
+        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        request.Headers.Add("Authorization", "Bearer " + Live.Secret);
+        using var response = await http.SendAsync(request).WithTimeout();
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    /// <summary>The JSON body of the one request the relay carried since <paramref name="before"/>.</summary>
+    private JsonElement SentBody(int before)
+    {
+        var sent = fixture.Relay.Sent[before..];
+        var head = sent.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(head > 0, sent);
+        return JsonDocument.Parse(sent[(head + 4)..]).RootElement.Clone();
+    }
+}
