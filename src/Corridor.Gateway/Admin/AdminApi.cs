@@ -674,11 +674,13 @@ internal sealed record DeploymentView(
     DateTimeOffset? OpenUntil,
     bool Probing,
     double? LatencyMs,
-    DateTimeOffset? MeasuredAt)
+    DateTimeOffset? MeasuredAt,
+    string? ServiceTier,
+    string? InferenceGeo)
 {
     public static DeploymentView From(DeploymentEntry d, DeploymentCondition c) => new(
         d.Id, d.Model.Id, d.Vendor.Id, d.Region, d.Config.Priority, BreakerName(c.State), c.ConsecutiveFailures, c.OpenUntil, c.Probing,
-        c.LatencyMs is { } ms ? Math.Round(ms, 3) : null, c.MeasuredAt);
+        c.LatencyMs is { } ms ? Math.Round(ms, 3) : null, c.MeasuredAt, d.Config.ServiceTier, d.Config.InferenceGeo);
 
     public static string BreakerName(BreakerState state) => state switch
     {

@@ -14,16 +14,23 @@ namespace Corridor.Gateway.Tests.Functional;
 /// </summary>
 public sealed class TermsFixture : LiveGatewayFixture
 {
+    private readonly string _tokenEnv = "CORRIDOR_TEST_ADMIN_" + Guid.NewGuid().ToString("N");
     private TcpRelay? _relay;
+
+    public string AdminToken { get; } = "admin-" + Guid.NewGuid().ToString("N");
 
     public TcpRelay Relay => _relay ?? throw new InvalidOperationException("the relay has not started");
 
-    protected override Task<LiveGateway> StartAsync() => LiveGateway.StartAsync(
-        simulator =>
+    protected override Task<LiveGateway> StartAsync()
+    {
+        Environment.SetEnvironmentVariable(_tokenEnv, AdminToken);
+        return LiveGateway.StartAsync(simulator =>
         {
             _relay = TcpRelay.Start(simulator);
             var sim = _relay.Address.ToString().TrimEnd('/');
             return $$"""
+                server:
+                  adminTokenEnv: {{_tokenEnv}}
                 vendors:
                   - { id: openai, kind: openai, baseUrl: "{{sim}}/v1" }
                   - { id: anthropic, kind: anthropic, baseUrl: "{{sim}}/v1" }
@@ -40,10 +47,12 @@ public sealed class TermsFixture : LiveGatewayFixture
                 """;
         },
         new SimulatorOptions { TokenInterval = TimeSpan.Zero });
+    }
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
+        Environment.SetEnvironmentVariable(_tokenEnv, null);
         if (_relay is not null)
         {
             await _relay.DisposeAsync().AsTask().WithTimeout();
@@ -139,6 +148,23 @@ public sealed class UpstreamTermsTests(TermsFixture fixture) : IClassFixture<Ter
         var body = SentBody(before);
         Assert.Equal("us", body.GetProperty("inference_geo").GetString());
         Assert.Equal("standard_only", body.GetProperty("service_tier").GetString());
+    }
+
+    /// <summary>The operator sees each deployment's terms beside its region (<c>GET /admin/deployments</c>).</summary>
+    [Fact]
+    public async Task TheAdminApi_ShowsEachDeploymentsTerms()
+    {
+        using var admin = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", fixture.AdminToken);
+
+        using var listed = JsonDocument.Parse(await admin.GetStringAsync("/admin/deployments").WithTimeout());
+
+        var terms = listed.RootElement.EnumerateArray().ToDictionary(
+            d => d.GetProperty("id").GetString()!,
+            d => (d.GetProperty("service_tier").GetString(), d.GetProperty("inference_geo").GetString()));
+        Assert.Equal(("flex", null), terms["gpt-flex-sg"]);
+        Assert.Equal(("standard_only", "us"), terms["claude-us-east"]);
+        Assert.Equal((null, null), terms["claude-global"]);
     }
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string json)
