@@ -73,7 +73,7 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
         _database = await TestPostgres.CreateDatabaseAsync();
         _simulator = await SimulatorHost.StartAsync("http://127.0.0.1:0", new SimulatorOptions { TokenInterval = TimeSpan.Zero }, CancellationToken.None).WithTimeout();
         var config = _folder.File("corridor.yaml");
-        _config = TestCatalog.Yaml(_simulator.BaseAddress, AdminTokenVariable) + Policy + Monitor + $"""
+        _config = TestCatalog.WithReasoner(TestCatalog.Yaml(_simulator.BaseAddress, AdminTokenVariable)) + Policy + Monitor + $"""
 
             storage:
               postgres: "{_database.ConnectionString}"
@@ -500,6 +500,78 @@ public sealed class TwoReplicaTests : IAsyncLifetime, IDisposable
         };
         FeatureExtractor.Extract(metadata, body, out var features);
         return features;
+    }
+
+    /// <summary>
+    /// The reasoning key is the fleet's, and so is its rotation (docs/operations.md, "Rotating the reasoning key"). An
+    /// Anthropic client's tool loop on DeepSeek's thinking mode (the simulator's deepseek-reasoner, which refuses a loop's
+    /// next step without its reasoning back) begun on A goes on through B, which opens A's sealed block; after the command
+    /// line rotates the key in the shared database, a loop begun before goes on through either replica, and so does one
+    /// begun after; two rotations later the first block is foreign on both, and its loop is refused.
+    /// </summary>
+    [Fact]
+    public async Task AToolLoopOnDeepSeek_BegunOnOneReplica_GoesOnOnTheOther_AcrossARotationOfTheReasoningKey()
+    {
+        using var adminA = Admin(_a);
+        var (secret, _) = await IssueKeyAsync(adminA);
+        using var onA = Client(_a, secret);
+        using var onB = Client(_b, secret);
+        await WaitForAsync("the key issued on A to work on B", async () => (await onB.GetAsync("/v1/models")).StatusCode == HttpStatusCode.OK);
+
+        var before = await FirstStepAsync(onA);
+        Assert.Equal(HttpStatusCode.OK, await NextStepAsync(onB, before));
+
+        var rotated = await CliRunner.RunRawAsync("secrets", "rotate-reasoning-key", "--db", _database.ConnectionString);
+        Assert.True(rotated.ExitCode == 0, rotated.Out + rotated.Error);
+        var after = await FirstStepAsync(onB);
+
+        Assert.Equal(HttpStatusCode.OK, await NextStepAsync(onB, before));
+        Assert.Equal(HttpStatusCode.OK, await NextStepAsync(onA, before));
+        Assert.Equal(HttpStatusCode.OK, await NextStepAsync(onA, after));
+
+        for (var i = 0; i < 2; i++)
+        {
+            var again = await CliRunner.RunRawAsync("secrets", "rotate-reasoning-key", "--db", _database.ConnectionString);
+            Assert.True(again.ExitCode == 0, again.Out + again.Error);
+        }
+        await WaitForAsync("A to take up two more rotations", async () => await NextStepAsync(onA, before) == HttpStatusCode.BadRequest);
+        await WaitForAsync("B to take up two more rotations", async () => await NextStepAsync(onB, before) == HttpStatusCode.BadRequest);
+    }
+
+    private const string WeatherQuestion = """{"role":"user","content":"What is the weather in Singapore?"}""";
+
+    private const string WeatherTool = """[{"name":"get_weather","description":"The current weather in a city.","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]""";
+
+    /// <summary>An Anthropic client's question with a tool, to deepseek-reasoner: the answer's content (its reasoning sealed in a block, then the call).</summary>
+    private static async Task<JsonElement> FirstStepAsync(HttpClient http)
+    {
+        var (status, answer) = await MessagesAsync(http, $$"""{"model":"deepseek-reasoner","max_tokens":4096,"tools":{{WeatherTool}},"messages":[{{WeatherQuestion}}]}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("tool_use", answer.GetProperty("stop_reason").GetString());
+        var content = answer.GetProperty("content");
+        Assert.Equal("redacted_thinking", content[0].GetProperty("type").GetString());
+        return content.Clone();
+    }
+
+    /// <summary>The loop's next step: the answer sent back with the tool's result. DeepSeek refuses it (a 400) without its reasoning.</summary>
+    private static async Task<HttpStatusCode> NextStepAsync(HttpClient http, JsonElement first)
+    {
+        var call = first.EnumerateArray().Single(block => block.GetProperty("type").GetString() == "tool_use");
+        var (status, answer) = await MessagesAsync(http, $$"""
+            {"model":"deepseek-reasoner","max_tokens":4096,"tools":{{WeatherTool}},"messages":[{{WeatherQuestion}},
+             {"role":"assistant","content":{{first.GetRawText()}}},
+             {"role":"user","content":[{"type":"tool_result","tool_use_id":{{JsonSerializer.Serialize(call.GetProperty("id").GetString())}},"content":"31 degrees and humid"}]}]}
+            """);
+        Assert.True(status != HttpStatusCode.OK || answer.GetProperty("stop_reason").GetString() == "end_turn", answer.GetRawText());
+        return status;
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Answer)> MessagesAsync(HttpClient http, string json)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        using var response = await http.SendAsync(request).WithTimeout();
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync().WithTimeout()).RootElement.Clone());
     }
 
     /// <summary>Adds a tenant (tier basic; <c>fleet</c> unless told) and issues it a key, through <paramref name="admin"/>.</summary>
