@@ -19,6 +19,25 @@ public enum ModelCapabilities
     Reasoning = 16,
 }
 
+/// <summary>
+/// What a vendor is told of the end user a request is for: OpenAI's <c>safety_identifier</c> (<c>user</c> on Azure and
+/// other OpenAI-compatible servers), Anthropic's <c>metadata.user_id</c>, which the vendors' abuse monitoring reads.
+/// </summary>
+public enum EndUserId
+{
+    /// <summary>The client's own, as it sent it (or none).</summary>
+    Client,
+
+    /// <summary>The tenant's id, in place of the client's: the vendor can tell the platform's customers apart, and no customer can pass for another.</summary>
+    Tenant,
+
+    /// <summary>The tenant's id and the key's (<c>tenant/key</c>), in place of the client's.</summary>
+    Key,
+
+    /// <summary>None: the client's is taken out, and nothing is sent.</summary>
+    None,
+}
+
 /// <summary>A maker of models and the API it speaks. <paramref name="BaseUrl"/> includes the version path (<c>https://api.openai.com/v1</c>).</summary>
 public sealed record VendorConfig(string Id, VendorKind Kind, string BaseUrl, string? ApiVersion = null)
 {
@@ -37,6 +56,9 @@ public sealed record VendorConfig(string Id, VendorKind Kind, string BaseUrl, st
     /// isolation do not cover, so the operator enables each.
     /// </summary>
     public IReadOnlyList<string> Betas { get; init; } = [];
+
+    /// <summary>What this vendor is told of the end user each request is for (<see cref="Corridor.Core.Catalog.EndUserId"/>); the client's own by default.</summary>
+    public EndUserId EndUserId { get; init; }
 
     /// <summary>Whether <paramref name="name"/> is a beta's name: letters, digits, '.', '_' and '-' only.</summary>
     public static bool IsBetaName(ReadOnlySpan<char> name)

@@ -481,7 +481,21 @@ public static class ConfigLoader
             {
                 ThinkingSwitch = Bool(s, "thinkingSwitch"),
                 Betas = [.. s.GetSection("betas").GetChildren().Select(item => item.Value ?? "")],
+                EndUserId = s["endUserId"] switch
+                {
+                    null or "client" => EndUserId.Client,
+                    "tenant" => EndUserId.Tenant,
+                    "key" => EndUserId.Key,
+                    "none" => EndUserId.None,
+                    var other => UnknownEndUserId(s, other),
+                },
             };
+        }
+
+        private EndUserId UnknownEndUserId(IConfigurationSection s, string value)
+        {
+            Errors.Add($"{s.Path}.endUserId: '{value}' is not one of client, tenant, key, none");
+            return EndUserId.Client;
         }
 
         private ModelConfig ReadModel(IConfigurationSection s)

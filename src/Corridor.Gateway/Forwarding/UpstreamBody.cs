@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Corridor.Gateway.Authentication;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Translation;
 
@@ -35,15 +36,16 @@ internal static class UpstreamBody
     /// the client, which go to an OpenAI-kind upstream as <c>reasoning_content</c> and to an Anthropic one not at all.
     /// <paramref name="thinkingSwitch"/>: the upstream reads an Anthropic client's <c>thinking</c> as its own switch
     /// (<see cref="UpstreamTarget.TakesThinkingSwitch"/>). <paramref name="terms"/>: the deployment's service tier and
-    /// inference geography, in place of any the client sent (<see cref="UpstreamTerms"/>; null: the client's taken out, none put in).
+    /// inference geography, in place of any the client sent (<see cref="UpstreamTerms"/>; null: the client's taken out, none put in),
+    /// and <paramref name="caller"/>'s tenant as the end user where the vendor is told it.
     /// </summary>
     public static TranslationResult Create(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
-        bool leaveOutReasoning = false, ReasoningSeal? seal = null, bool thinkingSwitch = false, UpstreamTerms? terms = null)
+        bool leaveOutReasoning = false, ReasoningSeal? seal = null, bool thinkingSwitch = false, UpstreamTerms? terms = null, AuthenticatedKey? caller = null)
     {
         terms ??= UpstreamTerms.None;
         var result = Translate(request, direction, upstreamModel, defaultMaxTokens, openAIUpstreamStream, leaveOutReasoning, seal, thinkingSwitch);
         return result.Error is null && terms.Rewrites(request.SetsTerms)
-            ? TranslationResult.Ok(terms.Apply(Bytes(result, request).Span), result.Anomaly)
+            ? TranslationResult.Ok(terms.Apply(Bytes(result, request).Span, caller), result.Anomaly)
             : result;
     }
 

@@ -51,7 +51,7 @@ internal sealed class UpstreamTarget
         TakesThinkingSwitch = deployment.ReadsThinkingSwitch;
         AnthropicVersion = deployment.Vendor.ApiVersion ?? "2023-06-01";
         Betas = deployment.Vendor.Betas.ToFrozenSet(StringComparer.Ordinal);
-        Terms = UpstreamTerms.Of(deployment.Config);
+        Terms = UpstreamTerms.Of(deployment);
         Endpoint = UpstreamEndpoint.Of(_chat);
         _chatHead = Head(_chat);
         _embeddingsHead = Head(_embeddings);

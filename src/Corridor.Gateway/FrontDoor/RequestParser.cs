@@ -338,6 +338,15 @@ internal static class RequestParser
 
         /// <summary>Anthropic's fast mode (<c>speed: "fast"</c>), billed at a multiple of the standard price.</summary>
         Speed,
+
+        /// <summary>
+        /// Who the request is for, as the vendors' abuse monitoring reads it: OpenAI's <c>user</c> (its older name) and
+        /// <c>safety_identifier</c>; Anthropic's <c>metadata</c> (<c>user_id</c>). A vendor may be told the tenant's instead
+        /// (<see cref="Corridor.Core.Catalog.EndUserId"/>).
+        /// </summary>
+        User,
+        SafetyIdentifier,
+        Metadata,
     }
 
     /// <summary>
@@ -349,6 +358,7 @@ internal static class RequestParser
     internal static Field FieldOf(ReadOnlySpan<byte> name) => name.Length switch
     {
         1 when name[0] == (byte)'n' => Field.N,
+        4 when name.SequenceEqual("user"u8) => Field.User,
         5 when name.SequenceEqual("model"u8) => Field.Model,
         5 when name.SequenceEqual("input"u8) => Field.Input,
         5 when name.SequenceEqual("tools"u8) => Field.Tools,
@@ -357,6 +367,7 @@ internal static class RequestParser
         8 when name.SequenceEqual("messages"u8) => Field.Messages,
         8 when name.SequenceEqual("logprobs"u8) => Field.Logprobs,
         8 when name.SequenceEqual("thinking"u8) => Field.Thinking,
+        8 when name.SequenceEqual("metadata"u8) => Field.Metadata,
         9 when name.SequenceEqual("functions"u8) => Field.Functions,
         10 when name.SequenceEqual("max_tokens"u8) => Field.MaxTokens,
         12 when name.SequenceEqual("top_logprobs"u8) => Field.TopLogprobs,
@@ -364,6 +375,7 @@ internal static class RequestParser
         13 when name.SequenceEqual("inference_geo"u8) => Field.InferenceGeo,
         14 when name.SequenceEqual("stream_options"u8) => Field.StreamOptions,
         16 when name.SequenceEqual("reasoning_effort"u8) => Field.ReasoningEffort,
+        17 when name.SequenceEqual("safety_identifier"u8) => Field.SafetyIdentifier,
         20 when name.SequenceEqual("chat_template_kwargs"u8) => Field.ChatTemplateKwargs,
         21 when name.SequenceEqual("max_completion_tokens"u8) => Field.MaxCompletionTokens,
         _ => Field.Other,

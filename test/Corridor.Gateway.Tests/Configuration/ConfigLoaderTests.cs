@@ -91,6 +91,20 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void EndUserId_AndTheDeploymentsTerms_AreRead_AndAnUnknownEndUserIdIsNamed()
+    {
+        var good = ConfigLoader.Parse(Minimal
+            .Replace("kind: openai", "kind: openai, endUserId: tenant", StringComparison.Ordinal)
+            .Replace("region: sg", "region: sg\n    serviceTier: flex", StringComparison.Ordinal), "/srv");
+        var bad = ConfigLoader.Parse(Minimal.Replace("kind: openai", "kind: openai, endUserId: customer", StringComparison.Ordinal), "/srv");
+
+        Assert.True(good.Succeeded, string.Join("; ", good.Errors));
+        Assert.Equal(EndUserId.Tenant, good.Config!.Catalog.Vendors[0].EndUserId);
+        Assert.Equal("flex", good.Config.Catalog.Deployments[0].ServiceTier);
+        Assert.Contains("vendors:0.endUserId: 'customer' is not one of client, tenant, key, none", bad.Errors);
+    }
+
+    [Fact]
     public void BadClientLimits_AreAllListed()
     {
         var result = ConfigLoader.Parse("""

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Corridor.Core.Catalog;
+using Corridor.Core.Tenants;
+using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Forwarding;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Tests.FrontDoor;
@@ -75,8 +77,63 @@ public sealed class UpstreamBodyTests
         Assert.DoesNotContain(ReasoningSeal.Prefix, text, StringComparison.Ordinal);
     }
 
-    private static UpstreamTerms Terms(string? serviceTier = null, string? inferenceGeo = null) =>
-        UpstreamTerms.Of(new DeploymentConfig("d", "m", "us-east", 1m, 1m) { ServiceTier = serviceTier, InferenceGeo = inferenceGeo });
+    private static readonly VendorConfig OpenAIItself = new("openai", VendorKind.OpenAI, "https://api.openai.com/v1");
+
+    private static UpstreamTerms Terms(string? serviceTier = null, string? inferenceGeo = null, VendorConfig? vendor = null)
+    {
+        vendor ??= OpenAIItself;
+        return UpstreamTerms.Of(new DeploymentEntry(
+            new DeploymentConfig("d", "m", "us-east", 1m, 1m) { ServiceTier = serviceTier, InferenceGeo = inferenceGeo },
+            new ModelConfig("m", vendor.Id, ModelCapabilities.Chat, 100_000),
+            vendor));
+    }
+
+    private static readonly AuthenticatedKey Acme = new(
+        new ApiKey("key_1", "acme", "sk-cor-abc", "hash", DateTimeOffset.UnixEpoch),
+        new Tenant("acme", "Acme Ltd.", "SG", DateTimeOffset.UnixEpoch));
+
+    /// <summary>
+    /// A vendor told the tenant (<c>endUserId: tenant</c>, or <c>key</c>) gets it where it reads the end user, and never the
+    /// client's own (which could name another customer): Anthropic's <c>metadata.user_id</c>, OpenAI's
+    /// <c>safety_identifier</c>, another OpenAI-kind server's <c>user</c>. OpenAI's own <c>metadata</c> (tags of a stored
+    /// completion) is no end user's and stays. <c>none</c> takes the client's out and sends nothing.
+    /// </summary>
+    [Theory]
+    [InlineData("anthropic", EndUserId.Tenant, """{"model":"m","max_tokens":5,"metadata":{"user_id":"globex"},"messages":[]}""", """{"metadata":{"user_id":"acme"},"model":"m","max_tokens":5,"messages":[]}""")]
+    [InlineData("openai", EndUserId.Key, """{"model":"m","user":"globex","safety_identifier":"globex","metadata":{"run":"7"},"messages":[]}""", """{"safety_identifier":"acme/key_1","model":"m","metadata":{"run":"7"},"messages":[]}""")]
+    [InlineData("deepseek", EndUserId.Tenant, """{"model":"m","messages":[],"user":"globex"}""", """{"user":"acme","model":"m","messages":[]}""")]
+    [InlineData("openai", EndUserId.None, """{"model":"m","safety_identifier":"globex","messages":[]}""", """{"model":"m","messages":[]}""")]
+    [InlineData("openai", EndUserId.Client, """{"model":"m","safety_identifier":"globex","messages":[]}""", null)]
+    public void TheEndUser_IsTheVendorsSetting_NotTheClientsWord(string vendor, EndUserId endUser, string json, string? sent)
+    {
+        var config = vendor switch
+        {
+            "anthropic" => new VendorConfig("anthropic", VendorKind.Anthropic, "https://api.anthropic.com/v1"),
+            "deepseek" => new VendorConfig("deepseek", VendorKind.OpenAI, "https://api.deepseek.com/v1"),
+            _ => OpenAIItself,
+        } with { EndUserId = endUser };
+        using var request = RequestParserTests.Request(json);
+        Assert.Null(RequestParser.Parse(request, vendor == "anthropic" ? Operation.Messages : Operation.ChatCompletions));
+
+        var body = UpstreamBody.Create(request, TranslationDirection.None, "m", 1024, false, terms: Terms(vendor: config), caller: Acme).Body;
+
+        Assert.Equal(sent, body is null ? null : System.Text.Encoding.UTF8.GetString(body));
+    }
+
+    /// <summary>An OpenAI client's <c>user</c> to a Claude deployment told the tenant: the translation's <c>metadata.user_id</c> is the tenant's.</summary>
+    [Fact]
+    public void ATranslatedRequest_TellsTheVendorTheTenant_NotTheClientsUser()
+    {
+        using var request = RequestParserTests.Request("""{"model":"claude","user":"globex","messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Null(RequestParser.Parse(request, Operation.ChatCompletions));
+        var anthropic = new VendorConfig("anthropic", VendorKind.Anthropic, "https://api.anthropic.com/v1") { EndUserId = EndUserId.Tenant };
+
+        var bytes = UpstreamBody.Create(request, TranslationDirection.ChatToMessages, "claude", 1024, false, terms: Terms(vendor: anthropic), caller: Acme).Body!;
+
+        var body = JsonDocument.Parse(bytes).RootElement;
+        Assert.Equal("acme", body.GetProperty("metadata").GetProperty("user_id").GetString());
+        Assert.Single(body.EnumerateObject(), p => p.Name == "metadata");
+    }
 
     /// <summary>
     /// A client's service tier, inference geography and fast mode change what the vendor charges or where it serves: they

@@ -34,16 +34,22 @@ public sealed class TermsFixture : LiveGatewayFixture
                 vendors:
                   - { id: openai, kind: openai, baseUrl: "{{sim}}/v1" }
                   - { id: anthropic, kind: anthropic, baseUrl: "{{sim}}/v1" }
+                  - { id: anthropic-told, kind: anthropic, baseUrl: "{{sim}}/v1", endUserId: tenant }
+                  - { id: openai-told, kind: openai, baseUrl: "{{sim}}/v1", endUserId: key }
                 models:
                   - { id: gpt-flex, vendor: openai, capabilities: [chat], contextWindow: 1047576 }
                   - { id: gpt-4.1, vendor: openai, capabilities: [chat], contextWindow: 1047576 }
                   - { id: claude-us, vendor: anthropic, capabilities: [chat], contextWindow: 200000, maxOutputTokens: 1024 }
                   - { id: claude-sonnet-4, vendor: anthropic, capabilities: [chat], contextWindow: 200000, maxOutputTokens: 1024 }
+                  - { id: claude-told, vendor: anthropic-told, capabilities: [chat], contextWindow: 200000, maxOutputTokens: 1024 }
+                  - { id: gpt-told, vendor: openai-told, capabilities: [chat], contextWindow: 1047576 }
                 deployments:
                   - { id: gpt-flex-sg, model: gpt-flex, region: sg, serviceTier: flex, price: { input: 1, output: 4 } }
                   - { id: gpt-4.1-sg, model: gpt-4.1, region: sg, price: { input: 2, output: 8 } }
                   - { id: claude-us-east, model: claude-us, region: us-east, inferenceGeo: us, serviceTier: standard_only, price: { input: 3.3, output: 16.5 } }
                   - { id: claude-global, model: claude-sonnet-4, region: us-east, price: { input: 3, output: 15 } }
+                  - { id: claude-told-us, model: claude-told, region: us-east, price: { input: 3, output: 15 } }
+                  - { id: gpt-told-sg, model: gpt-told, region: sg, price: { input: 2, output: 8 } }
                 """;
         },
         new SimulatorOptions { TokenInterval = TimeSpan.Zero });
@@ -148,6 +154,52 @@ public sealed class UpstreamTermsTests(TermsFixture fixture) : IClassFixture<Ter
         var body = SentBody(before);
         Assert.Equal("us", body.GetProperty("inference_geo").GetString());
         Assert.Equal("standard_only", body.GetProperty("service_tier").GetString());
+    }
+
+    /// <summary>
+    /// A vendor told the tenant (<c>endUserId</c>) reads it where its abuse monitoring does, and never the client's own end
+    /// user, which could name another customer: the Anthropic .NET SDK's <c>metadata.user_id</c>, whole and streamed; an
+    /// OpenAI client's <c>user</c> and <c>safety_identifier</c>, on a vendor told the tenant and key.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AVendorToldTheTenant_ReadsIt_NotTheClientsEndUser(bool stream)
+    {
+        var ask = AnthropicDialectTests.Ask("claude-told", "Who am I?") with { Metadata = new Metadata { UserID = "globex-user-7" } };
+        var before = fixture.Relay.Sent.Length;
+
+        if (stream)
+        {
+            await Live.Anthropic().Messages.CreateStreaming(ask).ToListWithTimeoutAsync();
+        }
+        else
+        {
+            await Live.Anthropic().Messages.Create(ask).WithTimeout();
+        }
+
+        Assert.Equal("""{"user_id":"acme"}""", SentBody(before).GetProperty("metadata").GetRawText());
+        Assert.DoesNotContain("globex", fixture.Relay.Sent[before..], StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// An OpenAI-kind server other than OpenAI's own (the simulator here, as DeepSeek or vLLM) reads the end user in
+    /// <c>user</c> (OpenAI's own in <c>safety_identifier</c>: UpstreamBodyTests); the client's, in either field, is not sent.
+    /// </summary>
+    [Fact]
+    public async Task AnOpenAIKindVendorToldTheKey_ReadsItAsItsUser_NotTheClients()
+    {
+        var keys = await Live.Store.ListKeysAsync("acme", CancellationToken.None).WithTimeout();
+        var before = fixture.Relay.Sent.Length;
+
+        var (status, _) = await PostAsync("/v1/chat/completions",
+            """{"model":"gpt-told","user":"globex-user-7","safety_identifier":"globex-user-7","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var body = SentBody(before);
+        Assert.Contains(body.GetProperty("user").GetString(), keys.Select(key => $"acme/{key.Id}"));
+        Assert.False(body.TryGetProperty("safety_identifier", out _));
+        Assert.DoesNotContain("globex", fixture.Relay.Sent[before..], StringComparison.Ordinal);
     }
 
     /// <summary>The operator sees each deployment's terms beside its region (<c>GET /admin/deployments</c>).</summary>
