@@ -10,7 +10,8 @@ namespace Corridor.Core.Admission;
 /// tokenizer: this runs on every request), its output tokens at worst (<c>max_tokens</c> times <c>n</c>, or the model's
 /// default cap), and the cost of both at the most expensive deployment the request may be routed to, every prompt token
 /// at that deployment's dearest input price (a cache write may cost more than fresh input), so neither a fallback nor
-/// the vendor's prompt cache ever costs more than was reserved.
+/// the vendor's prompt cache ever costs more than was reserved; at a deployment's long-context tier when the prompt's
+/// estimate exceeds its threshold.
 /// </summary>
 public static class Reservation
 {
@@ -42,19 +43,12 @@ public static class Reservation
             return 0m;
         }
         // Compared by the cost's numerator (the price book divides every cost by the same million), divided once.
-        var dearest = deployments[0].Config;
-        var worst = (inputTokens * dearest.DearestInputPricePerMillion) + (outputTokens * dearest.OutputPricePerMillion);
+        var worst = PriceBook.WorstCostTimesMillion(deployments[0].Config, inputTokens, outputTokens);
         for (var i = 1; i < deployments.Count; i++)
         {
-            var config = deployments[i].Config;
-            var cost = (inputTokens * config.DearestInputPricePerMillion) + (outputTokens * config.OutputPricePerMillion);
-            if (cost > worst)
-            {
-                worst = cost;
-                dearest = config;
-            }
+            worst = Math.Max(worst, PriceBook.WorstCostTimesMillion(deployments[i].Config, inputTokens, outputTokens));
         }
-        return PriceBook.WorstCost(dearest, inputTokens, outputTokens);
+        return worst / PriceBook.TokensPerPriceUnit;
     }
 
     /// <summary>Tokens as the tokens-per-minute limit counts them: each direction times its weight, rounded up.</summary>

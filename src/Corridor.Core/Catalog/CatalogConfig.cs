@@ -120,6 +120,39 @@ public sealed record SellPrice(decimal? InputPerMillion = null, decimal? OutputP
     /// the model's, else the catalog's (<see cref="CatalogConfig.DefaultBatchDiscount"/>).
     /// </summary>
     public decimal? BatchDiscount { get; init; }
+
+    /// <summary>
+    /// The sell prices of a request whose prompt exceeds <see cref="LongContextPrice.Above"/> tokens (the whole request at
+    /// them); null bills every request at the prices above. Only with prices: a markup follows the vendor's tier already.
+    /// </summary>
+    public LongContextPrice? LongContext { get; init; }
+}
+
+/// <summary>
+/// A vendor's long-context tier: a request whose prompt (every prompt token, those read from and written to the prompt
+/// cache included, as Anthropic counts it) exceeds <paramref name="Above"/> tokens is priced at these prices, every token
+/// of it, not only those above the threshold (Anthropic's Claude Sonnet 4 and 4.5 beyond 200,000 tokens with the 1M-token
+/// context window, Google's Gemini 2.5 Pro). A cache price left out is the tier's input price, as in the prices it
+/// replaces; the catalog requires each one those prices set.
+/// </summary>
+public sealed record LongContextPrice(long Above, decimal InputPerMillion, decimal OutputPerMillion)
+{
+    /// <summary>The price of a prompt token read from the cache in the tier; the tier's input price when null.</summary>
+    public decimal? CacheReadPerMillion { get; init; }
+
+    /// <summary>The price of a prompt token written to the cache in the tier; the tier's input price when null.</summary>
+    public decimal? CacheWritePerMillion { get; init; }
+
+    /// <summary>The price of a prompt token written to Anthropic's one-hour cache in the tier; <see cref="CacheWritePerMillion"/> when null.</summary>
+    public decimal? CacheWriteOneHourPerMillion { get; init; }
+
+    /// <summary>Whether a request of <paramref name="inputTokens"/> prompt tokens is priced at this tier.</summary>
+    public bool Applies(long inputTokens) => inputTokens > Above;
+
+    /// <summary>The highest price a prompt token can cost in the tier.</summary>
+    public decimal DearestInputPerMillion => Math.Max(
+        Math.Max(InputPerMillion, CacheReadPerMillion ?? 0m),
+        Math.Max(CacheWritePerMillion ?? 0m, CacheWriteOneHourPerMillion ?? 0m));
 }
 
 /// <summary>
@@ -174,7 +207,16 @@ public sealed record DeploymentConfig(
     /// </summary>
     public string? InferenceGeo { get; init; }
 
-    /// <summary>The highest price a prompt token can cost on this deployment: what a reservation counts every prompt token at.</summary>
+    /// <summary>
+    /// The vendor's long-context tier (<c>price.longContext</c>): the prices of a request whose prompt exceeds its threshold,
+    /// the whole request at them; null where the vendor has none.
+    /// </summary>
+    public LongContextPrice? LongContext { get; init; }
+
+    /// <summary>
+    /// The highest price a prompt token can cost on this deployment at its ordinary prices: what a reservation counts every
+    /// prompt token at (the long-context tier's dearest too, for a prompt estimated above its threshold).
+    /// </summary>
     public decimal DearestInputPricePerMillion => Math.Max(
         Math.Max(InputPricePerMillion, CacheReadPricePerMillion ?? 0m),
         Math.Max(CacheWritePricePerMillion ?? 0m, CacheWriteOneHourPricePerMillion ?? 0m));

@@ -162,6 +162,11 @@ public static partial class CatalogValidator
             }
             var servedBy = deployment.Via is { } by ? vendors.GetValueOrDefault(by) : model is null ? null : vendors.GetValueOrDefault(model.Vendor ?? "");
             CheckTerms(deployment, servedBy, $"{at} ({deployment.Id})", errors);
+            if (deployment.LongContext is { } tier)
+            {
+                CheckLongContext(tier, deployment.CacheReadPricePerMillion, deployment.CacheWritePricePerMillion, deployment.CacheWriteOneHourPricePerMillion,
+                    $"{at} ({deployment.Id}).price.longContext", errors);
+            }
             CheckSell(deployment.Sell, $"{at} ({deployment.Id}).sell", errors);
         }
 
@@ -260,6 +265,47 @@ public static partial class CatalogValidator
         if (sell.BatchDiscount is < 0 or > 1)
         {
             errors.Add($"{at}.batchDiscount must be between 0 and 1 (0.5 bills a batch's requests half)");
+        }
+        if (sell.LongContext is { } tier)
+        {
+            if (!hasPrices)
+            {
+                errors.Add($"{at}.longContext: goes with input and output prices; a markup applies to the vendor's long-context prices already");
+            }
+            CheckLongContext(tier, sell.CacheReadPerMillion, sell.CacheWritePerMillion, sell.CacheWriteOneHourPerMillion, $"{at}.longContext", errors);
+        }
+    }
+
+    /// <summary>
+    /// A long-context tier: a positive threshold, prices within bounds, and a cache price wherever the prices it replaces
+    /// set one (left out, the tier would bill the cache's tokens at its input price: a cache read at ten times its price).
+    /// </summary>
+    private static void CheckLongContext(LongContextPrice tier, decimal? cacheRead, decimal? cacheWrite, decimal? cacheWriteOneHour, string at, List<string> errors)
+    {
+        if (tier.Above <= 0)
+        {
+            errors.Add($"{at}.above must be a positive number of prompt tokens");
+        }
+        if (tier.InputPerMillion < 0 || tier.OutputPerMillion < 0
+            || tier.CacheReadPerMillion < 0 || tier.CacheWritePerMillion < 0 || tier.CacheWriteOneHourPerMillion < 0)
+        {
+            errors.Add($"{at}: prices must not be negative");
+        }
+        else if (tier.InputPerMillion > MaxPricePerMillion || tier.OutputPerMillion > MaxPricePerMillion
+            || tier.CacheReadPerMillion > MaxPricePerMillion || tier.CacheWritePerMillion > MaxPricePerMillion
+            || tier.CacheWriteOneHourPerMillion > MaxPricePerMillion)
+        {
+            errors.Add($"{at}: a price per million tokens must be at most {MaxPricePerMillion:0}");
+        }
+        string[] missing =
+        [
+            .. cacheRead is not null && tier.CacheReadPerMillion is null ? ["cacheRead"] : Array.Empty<string>(),
+            .. cacheWrite is not null && tier.CacheWritePerMillion is null ? ["cacheWrite"] : Array.Empty<string>(),
+            .. cacheWriteOneHour is not null && tier.CacheWriteOneHourPerMillion is null ? ["cacheWrite1h"] : Array.Empty<string>(),
+        ];
+        if (missing.Length > 0)
+        {
+            errors.Add($"{at}: give {string.Join(", ", missing)} as the prices it replaces do (left out, each would be the tier's input price)");
         }
     }
 

@@ -7,12 +7,13 @@ namespace Corridor.Core.Pricing;
 /// billed for it (the sell price), in exact decimal arithmetic. The sell price is the deployment's, else the model's,
 /// else the catalog's default markup on cost (<c>pricing.markup</c>, 0 by default: the tenant pays the cost).
 /// Prompt tokens read from or written to the vendor's prompt cache are priced at the cache's prices where the catalog
-/// sets them, else as fresh input. A request of a batch is billed its live price less the batch discount in force
+/// sets them, else as fresh input. A request whose prompt exceeds the threshold of a long-context tier
+/// (<see cref="LongContextPrice"/>, the vendor's or the sell price's) is priced wholly at the tier. A request of a batch is billed its live price less the batch discount in force
 /// (<see cref="BatchRevenue"/>); it costs what a live one does, since Corridor runs it against the vendor's real-time API.
 /// </summary>
 public static class PriceBook
 {
-    private const decimal TokensPerPriceUnit = 1_000_000m;
+    internal const decimal TokensPerPriceUnit = 1_000_000m;
 
     public static decimal Cost(DeploymentConfig deployment, long inputTokens, long outputTokens) =>
         Cost(deployment, new BilledTokens(inputTokens, outputTokens));
@@ -20,6 +21,10 @@ public static class PriceBook
     public static decimal Cost(DeploymentConfig deployment, BilledTokens tokens)
     {
         ArgumentNullException.ThrowIfNull(deployment);
+        if (deployment.LongContext is { } tier && tier.Applies(tokens.Input))
+        {
+            return Price(tokens, tier);
+        }
         var input = deployment.InputPricePerMillion;
         var write = deployment.CacheWritePricePerMillion ?? input;
         return Price(tokens, input, deployment.OutputPricePerMillion,
@@ -36,6 +41,10 @@ public static class PriceBook
         var sell = deployment.Sell ?? model.Sell;
         if (sell is { InputPerMillion: { } input, OutputPerMillion: { } output })
         {
+            if (sell.LongContext is { } tier && tier.Applies(tokens.Input))
+            {
+                return Price(tokens, tier);
+            }
             var write = sell.CacheWritePerMillion ?? input;
             return Price(tokens, input, output, sell.CacheReadPerMillion ?? input, write, sell.CacheWriteOneHourPerMillion ?? write);
         }
@@ -59,10 +68,31 @@ public static class PriceBook
     }
 
     /// <summary>The most <paramref name="inputTokens"/> and <paramref name="outputTokens"/> can cost on <paramref name="deployment"/>, whatever the prompt cache does.</summary>
-    public static decimal WorstCost(DeploymentConfig deployment, long inputTokens, long outputTokens)
+    public static decimal WorstCost(DeploymentConfig deployment, long inputTokens, long outputTokens) =>
+        WorstCostTimesMillion(deployment, inputTokens, outputTokens) / TokensPerPriceUnit;
+
+    /// <summary>
+    /// <see cref="WorstCost"/> before the division by a million every cost shares: every prompt token at the dearest input
+    /// price, the long-context tier's too when <paramref name="inputTokens"/> exceeds its threshold (the whole request is
+    /// then priced at the tier, whichever of the two prices is higher).
+    /// </summary>
+    public static decimal WorstCostTimesMillion(DeploymentConfig deployment, long inputTokens, long outputTokens)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        return ((inputTokens * deployment.DearestInputPricePerMillion) + (outputTokens * deployment.OutputPricePerMillion)) / TokensPerPriceUnit;
+        var input = deployment.DearestInputPricePerMillion;
+        var output = deployment.OutputPricePerMillion;
+        if (deployment.LongContext is { } tier && tier.Applies(inputTokens))
+        {
+            input = Math.Max(input, tier.DearestInputPerMillion);
+            output = Math.Max(output, tier.OutputPerMillion);
+        }
+        return (inputTokens * input) + (outputTokens * output);
+    }
+
+    private static decimal Price(BilledTokens tokens, LongContextPrice tier)
+    {
+        var write = tier.CacheWritePerMillion ?? tier.InputPerMillion;
+        return Price(tokens, tier.InputPerMillion, tier.OutputPerMillion, tier.CacheReadPerMillion ?? tier.InputPerMillion, write, tier.CacheWriteOneHourPerMillion ?? write);
     }
 
     private static decimal Price(BilledTokens tokens, decimal input, decimal output, decimal cacheRead, decimal cacheWrite, decimal cacheWriteOneHour) =>

@@ -413,8 +413,39 @@ public static class ConfigLoader
                     CacheWritePerMillion = Decimal(sell, "cacheWrite"),
                     CacheWriteOneHourPerMillion = Decimal(sell, "cacheWrite1h"),
                     BatchDiscount = Decimal(sell, "batchDiscount"),
+                    LongContext = LongContext(sell),
                 }
                 : null;
+        }
+
+        /// <summary>
+        /// <c>longContext: { above, input, output }</c> (threshold in prompt tokens, prices per million tokens, the cache's
+        /// optional) under a <c>price</c> or <c>sell</c>; null when absent.
+        /// </summary>
+        private LongContextPrice? LongContext(IConfigurationSection prices)
+        {
+            var tier = prices.GetSection("longContext");
+            if (!tier.Exists())
+            {
+                return null;
+            }
+            // A threshold missing or not a number has failed the load already: the placeholder passes the validator, so the
+            // mistake is named once.
+            return new LongContextPrice(
+                tier["above"] is null ? MissingThreshold(tier) : Long(tier, "above") ?? long.MaxValue,
+                Decimal(tier, "input") ?? Missing(tier, "input"),
+                Decimal(tier, "output") ?? Missing(tier, "output"))
+            {
+                CacheReadPerMillion = Decimal(tier, "cacheRead"),
+                CacheWritePerMillion = Decimal(tier, "cacheWrite"),
+                CacheWriteOneHourPerMillion = Decimal(tier, "cacheWrite1h"),
+            };
+        }
+
+        private long MissingThreshold(IConfigurationSection tier)
+        {
+            Errors.Add($"{tier.Path}.above: the threshold in prompt tokens is required (a request whose prompt exceeds it is priced at the tier)");
+            return long.MaxValue;
         }
 
         private RoutingConfig ReadRouting(IConfigurationSection s)
@@ -550,6 +581,7 @@ public static class ConfigLoader
             CacheWriteOneHourPricePerMillion = Decimal(s, "price:cacheWrite1h"),
             ServiceTier = s["serviceTier"],
             InferenceGeo = s["inferenceGeo"],
+            LongContext = LongContext(s.GetSection("price")),
         };
 
         private decimal Missing(IConfigurationSection s, string name)

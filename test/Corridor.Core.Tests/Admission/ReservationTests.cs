@@ -74,6 +74,28 @@ public sealed class ReservationTests
     }
 
     [Fact]
+    public void WorstCaseCost_IsAtTheLongContextTier_WhenThePromptsEstimateExceedsItsThreshold()
+    {
+        var model = new ModelConfig("m", "v", ModelCapabilities.Chat, 1_000_000);
+        var vendor = new VendorConfig("v", VendorKind.Anthropic, "http://127.0.0.1:1", null);
+        var claude = new DeploymentConfig("claude", "m", "us-east", 3m, 15m)
+        {
+            CacheWritePricePerMillion = 3.75m,
+            LongContext = new LongContextPrice(200_000, 6m, 22.5m) { CacheWritePerMillion = 7.5m },
+        };
+        var other = new DeploymentConfig("other", "m", "sg", 5m, 20m);
+
+        // At the threshold, the ordinary prices (every prompt token a cache write at worst).
+        Assert.Equal((200_000 * 3.75m + 1000 * 15m) / 1_000_000m, Reservation.WorstCaseCost([new(claude, model, vendor)], 200_000, 1000));
+        // Above it, the tier's: the whole request.
+        Assert.Equal((200_001 * 7.5m + 1000 * 22.5m) / 1_000_000m, Reservation.WorstCaseCost([new(claude, model, vendor)], 200_001, 1000));
+        Assert.True(PriceBook.Cost(claude, new BilledTokens(200_001, 1000, CacheWrite: 200_001)) <= Reservation.WorstCaseCost([new(claude, model, vendor)], 200_001, 1000));
+        // The dearest deployment is chosen with its tier: below the threshold "other" is dearer, above it claude.
+        Assert.Equal((200_000 * 5m + 1000 * 20m) / 1_000_000m, Reservation.WorstCaseCost([new(claude, model, vendor), new(other, model, vendor)], 200_000, 1000));
+        Assert.Equal((300_000 * 7.5m + 1000 * 22.5m) / 1_000_000m, Reservation.WorstCaseCost([new(other, model, vendor), new(claude, model, vendor)], 300_000, 1000));
+    }
+
+    [Fact]
     public void WeightedTokens_WeighsEachDirectionAndRoundsUp()
     {
         Assert.Equal(1100, Reservation.WeightedTokens(1000, 100, 1, 1));

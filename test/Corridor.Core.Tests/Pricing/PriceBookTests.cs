@@ -131,6 +131,98 @@ public sealed class PriceBookTests
         Assert.Equal(most * 1_001m, PriceBook.BatchRevenue(dearest, model, 0m, 0m, new BilledTokens(most, most)));
     }
 
+    /// <summary>Claude Sonnet 4's prices, and above 200,000 prompt tokens (the 1M-token context window) its long-context tier.</summary>
+    private static readonly DeploymentConfig SonnetWithLongContext = new("c", "m", "us-east", 3m, 15m)
+    {
+        CacheReadPricePerMillion = 0.3m,
+        CacheWritePricePerMillion = 3.75m,
+        CacheWriteOneHourPricePerMillion = 6m,
+        LongContext = new LongContextPrice(200_000, 6m, 22.5m) { CacheReadPerMillion = 0.6m, CacheWritePerMillion = 7.5m, CacheWriteOneHourPerMillion = 12m },
+    };
+
+    [Fact]
+    public void ARequestWhosePromptExceedsTheLongContextThreshold_IsPricedWhollyAtTheTier_CacheTokensCounted()
+    {
+        // Exactly 200,000 prompt tokens: the ordinary prices.
+        Assert.Equal((200_000 * 3m + 1000 * 15m) / 1_000_000m, PriceBook.Cost(SonnetWithLongContext, new BilledTokens(200_000, 1000)));
+        // One more: every token at the tier, not only those above the threshold.
+        Assert.Equal((200_001 * 6m + 1000 * 22.5m) / 1_000_000m, PriceBook.Cost(SonnetWithLongContext, new BilledTokens(200_001, 1000)));
+
+        // The threshold counts the cache's reads and writes with fresh input: 1,000 fresh, 150,000 read, 50,000 written,
+        // 20,000 of them to the one-hour cache, is 201,000 prompt tokens, each kind at its tier price.
+        var cached = new BilledTokens(201_000, 500, CacheRead: 150_000, CacheWrite: 50_000, CacheWriteOneHour: 20_000);
+        Assert.Equal((1000 * 6m + 150_000 * 0.6m + 30_000 * 7.5m + 20_000 * 12m + 500 * 22.5m) / 1_000_000m, PriceBook.Cost(SonnetWithLongContext, cached));
+        Assert.Equal(0.57225m, PriceBook.Cost(SonnetWithLongContext, cached));
+        // The same request below the threshold: the ordinary cache prices.
+        var below = new BilledTokens(199_000, 500, CacheRead: 150_000, CacheWrite: 48_000, CacheWriteOneHour: 20_000);
+        Assert.Equal((1000 * 3m + 150_000 * 0.3m + 28_000 * 3.75m + 20_000 * 6m + 500 * 15m) / 1_000_000m, PriceBook.Cost(SonnetWithLongContext, below));
+
+        // A tier without cache prices prices the cache's tokens at its input price, as the ordinary prices do.
+        var plain = new DeploymentConfig("p", "m", "sg", 1.25m, 10m) { LongContext = new LongContextPrice(200_000, 2.5m, 15m) };
+        Assert.Equal((300_000 * 2.5m + 100 * 15m) / 1_000_000m, PriceBook.Cost(plain, new BilledTokens(300_000, 100, CacheRead: 100_000)));
+    }
+
+    [Fact]
+    public void Revenue_FollowsTheTier_AMarkupOnTheTiersCost_SellPricesAtTheirOwnTier_ABatchDiscountOnEither()
+    {
+        var model = new ModelConfig("m", "v", ModelCapabilities.Chat, 1_000_000);
+        var tokens = new BilledTokens(250_000, 1000, CacheRead: 100_000);
+        var cost = (150_000 * 6m + 100_000 * 0.6m + 1000 * 22.5m) / 1_000_000m;
+        Assert.Equal(cost, PriceBook.Cost(SonnetWithLongContext, tokens));
+
+        // A markup is on the tier's cost.
+        Assert.Equal(cost * 1.2m, PriceBook.Revenue(SonnetWithLongContext, model, 0.2m, tokens));
+        // Sell prices with a tier of their own: the whole request at it, past its own threshold.
+        var sold = SonnetWithLongContext with
+        {
+            Sell = new SellPrice(4m, 20m)
+            {
+                CacheReadPerMillion = 0.4m,
+                LongContext = new LongContextPrice(200_000, 8m, 30m) { CacheReadPerMillion = 0.8m },
+            },
+        };
+        Assert.Equal((150_000 * 8m + 100_000 * 0.8m + 1000 * 30m) / 1_000_000m, PriceBook.Revenue(sold, model, 0m, tokens));
+        Assert.Equal((150_000 * 8m + 100_000 * 0.8m + 1000 * 30m) / 1_000_000m * 0.5m, PriceBook.BatchRevenue(sold, model, 0m, 0.5m, tokens));
+        Assert.Equal((100_000 * 4m + 100_000 * 0.4m + 1000 * 20m) / 1_000_000m, PriceBook.Revenue(sold, model, 0m, new BilledTokens(200_000, 1000, CacheRead: 100_000)));
+        // Sell prices without a tier bill every request at them.
+        var flat = SonnetWithLongContext with { Sell = new SellPrice(4m, 20m) { CacheReadPerMillion = 0.4m } };
+        Assert.Equal((150_000 * 4m + 100_000 * 0.4m + 1000 * 20m) / 1_000_000m, PriceBook.Revenue(flat, model, 0m, tokens));
+    }
+
+    [Fact]
+    public void LongContextPrices_AreValidated_EveryMistakeNamed()
+    {
+        var catalog = new CatalogConfig(
+            [new VendorConfig("v", VendorKind.Anthropic, "https://example.com/v1")],
+            [new ModelConfig("m", "v", ModelCapabilities.Chat, 1_000_000) { Sell = new SellPrice(Markup: 0.1m) { LongContext = new LongContextPrice(200_000, 1m, 1m) } }],
+            [
+                new DeploymentConfig("d1", "m", "sg", 1m, 1m) { LongContext = new LongContextPrice(0, -1m, 1_000_001m) },
+                new DeploymentConfig("d2", "m", "sg", 3m, 15m)
+                {
+                    CacheReadPricePerMillion = 0.3m,
+                    CacheWritePricePerMillion = 3.75m,
+                    CacheWriteOneHourPricePerMillion = 6m,
+                    LongContext = new LongContextPrice(200_000, 6m, 22.5m),
+                },
+                new DeploymentConfig("d3", "m", "sg", 1m, 1m) { Sell = new SellPrice(1m, 1m) { LongContext = new LongContextPrice(-5, 2m, 2m) { CacheReadPerMillion = -1m } } },
+                SonnetWithLongContext with { Id = "d4", Region = "sg", Sell = new SellPrice(4m, 20m) { LongContext = new LongContextPrice(200_000, 8m, 30m) } },
+                new DeploymentConfig("d5", "m", "sg", 1m, 1m) { LongContext = new LongContextPrice(128_000, 2m, 2m) },
+            ]);
+
+        var errors = CatalogValidator.Validate(catalog);
+
+        Assert.Contains("models[0] (m).sell.longContext: goes with input and output prices; a markup applies to the vendor's long-context prices already", errors);
+        Assert.Contains("deployments[0] (d1).price.longContext.above must be a positive number of prompt tokens", errors);
+        Assert.Contains("deployments[0] (d1).price.longContext: prices must not be negative", errors);
+        Assert.Contains("deployments[1] (d2).price.longContext: give cacheRead, cacheWrite, cacheWrite1h as the prices it replaces do (left out, each would be the tier's input price)", errors);
+        Assert.Contains("deployments[2] (d3).sell.longContext.above must be a positive number of prompt tokens", errors);
+        Assert.Contains("deployments[2] (d3).sell.longContext: prices must not be negative", errors);
+        Assert.DoesNotContain(errors, e => e.Contains("(d4)", StringComparison.Ordinal) || e.Contains("(d5)", StringComparison.Ordinal));
+        Assert.Equal(6, errors.Count);
+        Assert.Contains("deployments[0] (d1).price.longContext: a price per million tokens must be at most 1000000",
+            CatalogValidator.Validate(catalog with { Deployments = [new DeploymentConfig("d1", "m", "sg", 1m, 1m) { LongContext = new LongContextPrice(1, 1m, 1_000_001m) }] }));
+    }
+
     [Fact]
     public void BatchDiscounts_OutsideZeroToOne_AreRefused_EachNamed()
     {

@@ -803,6 +803,38 @@ public sealed class PricingAndShadowConfigTests
     }
 
     [Fact]
+    public void LongContextPrices_AreRead_ForTheVendorsPriceAndTheSellPrice_AndTheirMistakesStopStart()
+    {
+        var yaml = Minimal + """
+
+              - id: claude-us
+                model: gpt-4.1
+                region: us-east
+                price: { input: 3, output: 15, cacheRead: 0.3, longContext: { above: 200000, input: 6, output: 22.50, cacheRead: 0.6 } }
+                sell: { input: 4, output: 20, longContext: { above: 200000, input: 8, output: 30 } }
+            """;
+
+        var result = ConfigLoader.Parse(yaml, "/srv/corridor");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var deployment = result.Config!.Catalog.Deployments.Single(d => d.Id == "claude-us");
+        Assert.Equal(new LongContextPrice(200_000, 6m, 22.5m) { CacheReadPerMillion = 0.6m }, deployment.LongContext);
+        Assert.Equal(new LongContextPrice(200_000, 8m, 30m), deployment.Sell!.LongContext);
+        Assert.Null(result.Config.Catalog.Deployments.Single(d => d.Id == "gpt-sg").LongContext);
+
+        var bad = ConfigLoader.Parse(yaml.Replace("longContext: { above: 200000, input: 6, output: 22.50, cacheRead: 0.6 }", "longContext: { abov: 200000, input: 6 }", StringComparison.Ordinal)
+            .Replace("longContext: { above: 200000, input: 8, output: 30 }", "longContext: { above: lots, input: 8, output: 30 }", StringComparison.Ordinal), "/srv/corridor");
+
+        Assert.False(bad.Succeeded);
+        Assert.Contains(bad.Errors, e => e.Contains("1:price:longContext.above: the threshold in prompt tokens is required", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.Contains("1:price:longContext.output: a price per million tokens is required", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.Contains("price.longContext.abov (line", StringComparison.Ordinal) && e.EndsWith("did you mean above?", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.Contains("longContext.above: 'lots' is not a whole number", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.Contains("(claude-us).price.longContext: give cacheRead as the prices it replaces do", StringComparison.Ordinal));
+        Assert.Equal(5, bad.Errors.Count);
+    }
+
+    [Fact]
     public void BatchDiscounts_AreRead_ForTheCatalogAndEachSellPrice()
     {
         var yaml = Minimal.Replace("contextWindow: 1047576 }", "contextWindow: 1047576, sell: { input: 3, output: 12, batchDiscount: 0.5 } }", StringComparison.Ordinal)
