@@ -29,6 +29,28 @@ public sealed class AnthropicMessagesTests
     }
 
     [Fact]
+    public async Task ARequestOfferingWebSearchOrWebFetch_IsAnsweredInText_AndItsUsageCountsOneUseOfEach_WholeAndStreamed()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        const string ServerTools = ""","tools":[{"type":"web_search_20250305","name":"web_search","max_uses":5},{"type":"web_fetch_20250910","name":"web_fetch"}]""";
+
+        var whole = await sim.PostMessagesAsync(Bodies.AnthropicMessage("What happened today?", ServerTools));
+        var stream = await sim.StreamAsync("/v1/messages", Bodies.AnthropicMessage("What happened today?", ServerTools + ""","stream":true"""), ("anthropic-version", "2023-06-01"));
+        var searchOnly = await sim.PostMessagesAsync(Bodies.AnthropicMessage("What happened today?", ""","tools":[{"type":"web_search_20250305","name":"web_search"}]"""));
+        var plain = await sim.PostMessagesAsync(Bodies.AnthropicMessage("What happened today?"));
+
+        Assert.Equal(HttpStatusCode.OK, whole.Status);
+        Assert.Equal("text", Assert.Single(whole.Json.GetProperty("content").EnumerateArray()).GetProperty("type").GetString());
+        var used = whole.Json.GetProperty("usage").GetProperty("server_tool_use");
+        Assert.Equal((1, 1), (used.GetProperty("web_search_requests").GetInt32(), used.GetProperty("web_fetch_requests").GetInt32()));
+        var delta = stream.Events.Single(e => e.Name == "message_delta").Json.GetProperty("usage").GetProperty("server_tool_use");
+        Assert.Equal((1, 1), (delta.GetProperty("web_search_requests").GetInt32(), delta.GetProperty("web_fetch_requests").GetInt32()));
+        var searched = searchOnly.Json.GetProperty("usage").GetProperty("server_tool_use");
+        Assert.Equal((1, 0), (searched.GetProperty("web_search_requests").GetInt32(), searched.GetProperty("web_fetch_requests").GetInt32()));
+        Assert.False(plain.Json.GetProperty("usage").TryGetProperty("server_tool_use", out _));
+    }
+
+    [Fact]
     public async Task SameRequest_GetsSameAnswer()
     {
         await using var sim = await SimulatorFixture.StartAsync();

@@ -126,6 +126,12 @@ public sealed record SellPrice(decimal? InputPerMillion = null, decimal? OutputP
     /// them); null bills every request at the prices above. Only with prices: a markup follows the vendor's tier already.
     /// </summary>
     public LongContextPrice? LongContext { get; init; }
+
+    /// <summary>
+    /// The price of 1,000 of the vendor's web searches (Anthropic's <c>web_search</c> server tool); where null, the serving
+    /// deployment's <see cref="DeploymentConfig.WebSearchPricePerThousand"/>: a search is never sold below its cost. Only with prices.
+    /// </summary>
+    public decimal? WebSearchPerThousand { get; init; }
 }
 
 /// <summary>
@@ -212,6 +218,12 @@ public sealed record DeploymentConfig(
     /// the whole request at them; null where the vendor has none.
     /// </summary>
     public LongContextPrice? LongContext { get; init; }
+
+    /// <summary>
+    /// The vendor's price of 1,000 web searches (<c>price.webSearch</c>; Anthropic's <c>web_search</c> server tool, 10.00
+    /// per 1,000), beside the tokens; null where the vendor charges none.
+    /// </summary>
+    public decimal? WebSearchPricePerThousand { get; init; }
 
     /// <summary>
     /// The highest price a prompt token can cost on this deployment at its ordinary prices: what a reservation counts every

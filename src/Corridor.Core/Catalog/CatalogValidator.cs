@@ -150,13 +150,14 @@ public static partial class CatalogValidator
                 errors.Add($"{at} ({deployment.Id}): credentialEnv '{deployment.CredentialEnv}' is not an environment variable name (the secret itself never goes in the file)");
             }
             if (deployment.InputPricePerMillion < 0 || deployment.OutputPricePerMillion < 0
-                || deployment.CacheReadPricePerMillion < 0 || deployment.CacheWritePricePerMillion < 0 || deployment.CacheWriteOneHourPricePerMillion < 0)
+                || deployment.CacheReadPricePerMillion < 0 || deployment.CacheWritePricePerMillion < 0 || deployment.CacheWriteOneHourPricePerMillion < 0
+                || deployment.WebSearchPricePerThousand < 0)
             {
                 errors.Add($"{at} ({deployment.Id}): prices must not be negative");
             }
             else if (deployment.InputPricePerMillion > MaxPricePerMillion || deployment.OutputPricePerMillion > MaxPricePerMillion
                 || deployment.CacheReadPricePerMillion > MaxPricePerMillion || deployment.CacheWritePricePerMillion > MaxPricePerMillion
-                || deployment.CacheWriteOneHourPricePerMillion > MaxPricePerMillion)
+                || deployment.CacheWriteOneHourPricePerMillion > MaxPricePerMillion || deployment.WebSearchPricePerThousand > MaxPricePerMillion)
             {
                 errors.Add($"{at} ({deployment.Id}): a price per million tokens must be at most {MaxPricePerMillion:0}");
             }
@@ -252,15 +253,19 @@ public static partial class CatalogValidator
             errors.Add($"{at}: cache prices go with input and output prices; a markup applies to the vendor's cache prices already");
         }
         if (sell.InputPerMillion < 0 || sell.OutputPerMillion < 0 || sell.Markup < 0
-            || sell.CacheReadPerMillion < 0 || sell.CacheWritePerMillion < 0 || sell.CacheWriteOneHourPerMillion < 0)
+            || sell.CacheReadPerMillion < 0 || sell.CacheWritePerMillion < 0 || sell.CacheWriteOneHourPerMillion < 0 || sell.WebSearchPerThousand < 0)
         {
             errors.Add($"{at}: must not be negative");
         }
         else if (sell.InputPerMillion > MaxPricePerMillion || sell.OutputPerMillion > MaxPricePerMillion || sell.Markup > MaxMarkup
             || sell.CacheReadPerMillion > MaxPricePerMillion || sell.CacheWritePerMillion > MaxPricePerMillion
-            || sell.CacheWriteOneHourPerMillion > MaxPricePerMillion)
+            || sell.CacheWriteOneHourPerMillion > MaxPricePerMillion || sell.WebSearchPerThousand > MaxPricePerMillion)
         {
             errors.Add($"{at}: prices must be at most {MaxPricePerMillion:0} per million tokens, a markup at most {MaxMarkup:0}");
+        }
+        if (!hasPrices && sell.Markup is not null && sell.WebSearchPerThousand is not null)
+        {
+            errors.Add($"{at}: webSearch goes with input and output prices; a markup applies to the vendor's webSearch already");
         }
         if (sell.BatchDiscount is < 0 or > 1)
         {

@@ -8,12 +8,16 @@ namespace Corridor.Core.Pricing;
 /// else the catalog's default markup on cost (<c>pricing.markup</c>, 0 by default: the tenant pays the cost).
 /// Prompt tokens read from or written to the vendor's prompt cache are priced at the cache's prices where the catalog
 /// sets them, else as fresh input. A request whose prompt exceeds the threshold of a long-context tier
-/// (<see cref="LongContextPrice"/>, the vendor's or the sell price's) is priced wholly at the tier. A request of a batch is billed its live price less the batch discount in force
+/// (<see cref="LongContextPrice"/>, the vendor's or the sell price's) is priced wholly at the tier. The vendor's web searches
+/// are priced per thousand beside the tokens. A request of a batch is billed its live price less the batch discount in force
 /// (<see cref="BatchRevenue"/>); it costs what a live one does, since Corridor runs it against the vendor's real-time API.
 /// </summary>
 public static class PriceBook
 {
     internal const decimal TokensPerPriceUnit = 1_000_000m;
+
+    /// <summary>Per-use prices (web searches) are per thousand uses, as the vendors quote them ("$10 per 1,000 searches").</summary>
+    private const decimal UsesPerPriceUnit = 1_000m;
 
     public static decimal Cost(DeploymentConfig deployment, long inputTokens, long outputTokens) =>
         Cost(deployment, new BilledTokens(inputTokens, outputTokens));
@@ -21,14 +25,15 @@ public static class PriceBook
     public static decimal Cost(DeploymentConfig deployment, BilledTokens tokens)
     {
         ArgumentNullException.ThrowIfNull(deployment);
+        var searches = Searches(tokens, deployment.WebSearchPricePerThousand);
         if (deployment.LongContext is { } tier && tier.Applies(tokens.Input))
         {
-            return Price(tokens, tier);
+            return Price(tokens, tier) + searches;
         }
         var input = deployment.InputPricePerMillion;
         var write = deployment.CacheWritePricePerMillion ?? input;
         return Price(tokens, input, deployment.OutputPricePerMillion,
-            deployment.CacheReadPricePerMillion ?? input, write, deployment.CacheWriteOneHourPricePerMillion ?? write);
+            deployment.CacheReadPricePerMillion ?? input, write, deployment.CacheWriteOneHourPricePerMillion ?? write) + searches;
     }
 
     public static decimal Revenue(DeploymentConfig deployment, ModelConfig model, decimal defaultMarkup, long inputTokens, long outputTokens) =>
@@ -41,12 +46,14 @@ public static class PriceBook
         var sell = deployment.Sell ?? model.Sell;
         if (sell is { InputPerMillion: { } input, OutputPerMillion: { } output })
         {
+            // A search the sell price does not price is billed at what it cost.
+            var searches = Searches(tokens, sell.WebSearchPerThousand ?? deployment.WebSearchPricePerThousand);
             if (sell.LongContext is { } tier && tier.Applies(tokens.Input))
             {
-                return Price(tokens, tier);
+                return Price(tokens, tier) + searches;
             }
             var write = sell.CacheWritePerMillion ?? input;
-            return Price(tokens, input, output, sell.CacheReadPerMillion ?? input, write, sell.CacheWriteOneHourPerMillion ?? write);
+            return Price(tokens, input, output, sell.CacheReadPerMillion ?? input, write, sell.CacheWriteOneHourPerMillion ?? write) + searches;
         }
         var markup = sell?.Markup ?? defaultMarkup;
         return Cost(deployment, tokens) * (1m + markup);
@@ -88,6 +95,10 @@ public static class PriceBook
         }
         return (inputTokens * input) + (outputTokens * output);
     }
+
+    /// <summary>The vendor's web searches at <paramref name="pricePerThousand"/> (nothing where none is set).</summary>
+    private static decimal Searches(BilledTokens tokens, decimal? pricePerThousand) =>
+        tokens.WebSearches > 0 && pricePerThousand is { } price ? tokens.WebSearches * price / UsesPerPriceUnit : 0m;
 
     private static decimal Price(BilledTokens tokens, LongContextPrice tier)
     {

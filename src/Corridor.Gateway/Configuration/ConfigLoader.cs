@@ -414,6 +414,7 @@ public static class ConfigLoader
                     CacheWriteOneHourPerMillion = Decimal(sell, "cacheWrite1h"),
                     BatchDiscount = Decimal(sell, "batchDiscount"),
                     LongContext = LongContext(sell),
+                    WebSearchPerThousand = Decimal(sell, "webSearch"),
                 }
                 : null;
         }
@@ -582,6 +583,7 @@ public static class ConfigLoader
             ServiceTier = s["serviceTier"],
             InferenceGeo = s["inferenceGeo"],
             LongContext = LongContext(s.GetSection("price")),
+            WebSearchPricePerThousand = Decimal(s, "price:webSearch"),
         };
 
         private decimal Missing(IConfigurationSection s, string name)

@@ -12,7 +12,7 @@ namespace Corridor.Gateway.Metering;
 /// read from or written to the vendor's prompt cache are counted apart too (<see cref="CacheReadTokens"/>,
 /// <see cref="CacheWriteTokens"/>), and in <see cref="InputTokens"/> either way: Anthropic reports them beside
 /// <c>input_tokens</c>, OpenAI inside <c>prompt_tokens</c> (<c>prompt_tokens_details.cached_tokens</c>, DeepSeek's
-/// <c>prompt_cache_hit_tokens</c>).
+/// <c>prompt_cache_hit_tokens</c>). Anthropic's server tools' uses (<c>usage.server_tool_use</c>) are counted too.
 /// Text is kept up to a retention cap; its full length feeds the estimate used when an upstream never reports usage,
 /// or reports only the provisional output count of Anthropic's <c>message_start</c> before its stream is cut.
 /// </summary>
@@ -38,6 +38,12 @@ internal sealed class UsageMeter(int retainChars)
     /// <summary>Of <see cref="CacheWriteTokens"/>, those written to Anthropic's one-hour cache (<c>cache_creation.ephemeral_1h_input_tokens</c>).</summary>
     public long CacheWriteOneHourTokens { get; private set; }
 
+    /// <summary>Web searches the vendor ran for the request (Anthropic's <c>usage.server_tool_use.web_search_requests</c>), billed per use.</summary>
+    public long WebSearchRequests { get; private set; }
+
+    /// <summary>Web fetches the vendor ran for the request (Anthropic's <c>usage.server_tool_use.web_fetch_requests</c>); only their tokens are billed.</summary>
+    public long WebFetchRequests { get; private set; }
+
     /// <summary>
     /// Of <see cref="OutputTokens"/>, those the model spent reasoning: the upstream's count (OpenAI's and DeepSeek's
     /// <c>completion_tokens_details.reasoning_tokens</c>) when it reports one, otherwise estimated at four bytes a token
@@ -53,7 +59,7 @@ internal sealed class UsageMeter(int retainChars)
     private long _reasoningBytes;
 
     /// <summary>The tokens to bill, in the price book's terms.</summary>
-    public BilledTokens Billed => new(InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens);
+    public BilledTokens Billed => new(InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens, WebSearchRequests);
 
     /// <summary>Whether the upstream reported usage at all.</summary>
     public bool Reported { get; private set; }
@@ -104,6 +110,7 @@ internal sealed class UsageMeter(int retainChars)
         var (cacheRead, cacheWrite, cacheWriteOneHour) = (CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens);
         var (text, arguments, toolNames) = (_text?.Length ?? 0, _arguments?.Length ?? 0, _toolNames?.Count ?? 0);
         var (reportedReasoning, reasoningBytes) = (_reportedReasoningTokens, _reasoningBytes);
+        var (webSearches, webFetches) = (WebSearchRequests, WebFetchRequests);
         try
         {
             if (Scan(json, requireObject: true))
@@ -117,6 +124,7 @@ internal sealed class UsageMeter(int retainChars)
         (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars) = (input, output, reported, provisional, finishReason, outputChars);
         (CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens) = (cacheRead, cacheWrite, cacheWriteOneHour);
         (_reportedReasoningTokens, _reasoningBytes) = (reportedReasoning, reasoningBytes);
+        (WebSearchRequests, WebFetchRequests) = (webSearches, webFetches);
         _text?.Truncate(text);
         _arguments?.Truncate(arguments);
         _toolNames?.RemoveRange(toolNames, _toolNames.Count - toolNames);
@@ -276,6 +284,21 @@ internal sealed class UsageMeter(int retainChars)
                     }
                     break;
                 case JsonTokenType.Number when inUsageAt >= 0 && depth == inUsageAt + 2 && depth - 1 < MaxDepth
+                    && currentProperty is UsageField.WebSearchRequests or UsageField.WebFetchRequests && parents[depth - 1] == UsageField.ServerToolUse:
+                    // Cumulative, as a stream's output count is: the last count stands.
+                    if (reader.TryGetInt64(out var uses) && uses is >= 0 and <= int.MaxValue)
+                    {
+                        if (currentProperty == UsageField.WebSearchRequests)
+                        {
+                            WebSearchRequests = uses;
+                        }
+                        else
+                        {
+                            WebFetchRequests = uses;
+                        }
+                    }
+                    break;
+                case JsonTokenType.Number when inUsageAt >= 0 && depth == inUsageAt + 2 && depth - 1 < MaxDepth
                     && currentProperty == UsageField.ReasoningTokens && parents[depth - 1] == UsageField.OutputDetails:
                     if (reader.TryGetInt64(out var reasoning) && reasoning is >= 0 and <= int.MaxValue)
                     {
@@ -414,6 +437,9 @@ internal sealed class UsageMeter(int retainChars)
         14 when name.SequenceEqual("cache_creation"u8) => UsageField.CacheCreation,
         25 when name.SequenceEqual("ephemeral_1h_input_tokens"u8) => UsageField.OneHourCacheWrite,
         21 when name.SequenceEqual("prompt_tokens_details"u8) => UsageField.PromptDetails,
+        15 when name.SequenceEqual("server_tool_use"u8) => UsageField.ServerToolUse,
+        19 when name.SequenceEqual("web_search_requests"u8) => UsageField.WebSearchRequests,
+        18 when name.SequenceEqual("web_fetch_requests"u8) => UsageField.WebFetchRequests,
         23 when name.SequenceEqual("cache_read_input_tokens"u8) => UsageField.CacheReadInput,
         23 when name.SequenceEqual("prompt_cache_hit_tokens"u8) => UsageField.CacheHitPrompt,
         MaxNameBytes when name.SequenceEqual("cache_creation_input_tokens"u8) => UsageField.CacheWriteInput,
@@ -464,6 +490,15 @@ internal sealed class UsageMeter(int retainChars)
 
         /// <summary><c>reasoning_tokens</c> within <see cref="OutputDetails"/>: part of the output.</summary>
         ReasoningTokens,
+
+        /// <summary>Anthropic's <c>server_tool_use</c>: the uses of its server tools, by tool.</summary>
+        ServerToolUse,
+
+        /// <summary><c>web_search_requests</c> within <see cref="ServerToolUse"/>.</summary>
+        WebSearchRequests,
+
+        /// <summary><c>web_fetch_requests</c> within <see cref="ServerToolUse"/>.</summary>
+        WebFetchRequests,
     }
 
     /// <summary>The cache counts of one <c>usage</c> object, however its vendor spells them.</summary>

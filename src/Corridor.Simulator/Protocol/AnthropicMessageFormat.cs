@@ -39,7 +39,7 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         writer.WriteEndArray();
         writer.WriteString("stop_reason"u8, StopReason(choice.Finish));
         writer.WriteNull("stop_sequence"u8);
-        WriteUsage(writer, plan, plan.CompletionTokens);
+        WriteUsage(writer, plan, plan.CompletionTokens, final: true);
         writer.WriteEndObject();
     }
 
@@ -55,7 +55,7 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         writer.WriteNull("stop_reason"u8);
         writer.WriteNull("stop_sequence"u8);
         // As the real API does: output so far is one token.
-        WriteUsage(writer, plan, 1);
+        WriteUsage(writer, plan, 1, final: false);
         writer.WriteEndObject();
         writer.WriteEndObject();
         session.EndEvent();
@@ -195,6 +195,7 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         writer.WriteEndObject();
         writer.WriteStartObject("usage"u8);
         writer.WriteNumber("output_tokens"u8, plan.CompletionTokens);
+        WriteServerToolUse(writer, plan);
         writer.WriteEndObject();
         writer.WriteEndObject();
         session.EndEvent();
@@ -245,7 +246,7 @@ internal sealed class AnthropicMessageFormat : IChatFormat
     }
 
     /// <summary>Anthropic's usage: <c>input_tokens</c> counts only the prompt neither read from nor written to the cache.</summary>
-    private static void WriteUsage(Utf8JsonWriter writer, CompletionPlan plan, int outputTokens)
+    private static void WriteUsage(Utf8JsonWriter writer, CompletionPlan plan, int outputTokens, bool final)
     {
         writer.WriteStartObject("usage"u8);
         writer.WriteNumber("input_tokens"u8, plan.PromptTokens - plan.Cache.Read - plan.Cache.Write);
@@ -258,6 +259,24 @@ internal sealed class AnthropicMessageFormat : IChatFormat
         writer.WriteNumber("output_tokens"u8, outputTokens);
         writer.WriteString("service_tier"u8, "standard"u8);
         writer.WriteString("inference_geo"u8, plan.Request.InferenceGeo ?? "global");
+        // A stream counts its server tools' uses in message_delta, once they have run.
+        if (final)
+        {
+            WriteServerToolUse(writer, plan);
+        }
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Anthropic's <c>server_tool_use</c>, when the request offered a server tool: the uses of each, billed per use.</summary>
+    private static void WriteServerToolUse(Utf8JsonWriter writer, CompletionPlan plan)
+    {
+        if (plan.Request.WebSearches == 0 && plan.Request.WebFetches == 0)
+        {
+            return;
+        }
+        writer.WriteStartObject("server_tool_use"u8);
+        writer.WriteNumber("web_search_requests"u8, plan.Request.WebSearches);
+        writer.WriteNumber("web_fetch_requests"u8, plan.Request.WebFetches);
         writer.WriteEndObject();
     }
 

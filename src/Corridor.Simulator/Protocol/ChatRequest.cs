@@ -77,6 +77,12 @@ internal sealed class ChatRequest
 
     public List<ToolDefinition> Tools { get; } = [];
 
+    /// <summary>Anthropic's web search server tool (<c>web_search_…</c>) was offered: the answer used it this many times.</summary>
+    public int WebSearches { get; set; }
+
+    /// <summary>Anthropic's web fetch server tool (<c>web_fetch_…</c>) was offered: the answer used it this many times.</summary>
+    public int WebFetches { get; set; }
+
     public ToolChoiceMode ToolChoice { get; set; }
 
     public string? ToolChoiceName { get; set; }

@@ -501,7 +501,16 @@ internal static class ChatRequestReader
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             var tool = ReadNamed(ref reader);
-            if (tool.Name is not null)
+            // Anthropic's server tools run in its service, not in the application: the model answers in text, having used each once.
+            if (tool.TypeName?.StartsWith("web_search_", StringComparison.Ordinal) == true)
+            {
+                request.WebSearches = 1;
+            }
+            else if (tool.TypeName?.StartsWith("web_fetch_", StringComparison.Ordinal) == true)
+            {
+                request.WebFetches = 1;
+            }
+            else if (tool.Name is not null)
             {
                 request.Tools.Add(new ToolDefinition(tool.Name, tool.Schema));
             }
@@ -545,6 +554,7 @@ internal static class ChatRequestReader
             {
                 reader.Read();
                 named.Type = ParseToolChoice(ref reader);
+                named.TypeName = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
             }
             else if (reader.ValueTextEquals("name"u8))
             {
@@ -573,6 +583,7 @@ internal static class ChatRequestReader
     private struct Named
     {
         public ToolChoiceMode Type;
+        public string? TypeName;
         public string? Name;
         public SchemaNode? Schema;
     }

@@ -224,6 +224,51 @@ public sealed class PriceBookTests
     }
 
     [Fact]
+    public void WebSearches_ArePricedPerThousand_SoldAtTheSellPricesOwn_ElseAtCost_AMarkupOnThem()
+    {
+        var model = new ModelConfig("m", "v", ModelCapabilities.Chat, 200_000);
+        // Anthropic: 10.00 per 1,000 web searches.
+        var claude = new DeploymentConfig("c", "m", "us-east", 3m, 15m) { WebSearchPricePerThousand = 10m };
+        var tokens = new BilledTokens(1000, 100, WebSearches: 3);
+
+        Assert.Equal((1000 * 3m + 100 * 15m) / 1_000_000m + 3 * 10m / 1000m, PriceBook.Cost(claude, tokens));
+        Assert.Equal(0.0345m, PriceBook.Cost(claude, tokens));
+        // Without a price of its own a web search costs nothing beyond its tokens.
+        Assert.Equal(0.0045m, PriceBook.Cost(claude with { WebSearchPricePerThousand = null }, tokens));
+        // Above the long-context threshold too, a search costs the same.
+        var tiered = claude with { LongContext = new LongContextPrice(500, 6m, 22.5m) };
+        Assert.Equal((1000 * 6m + 100 * 22.5m) / 1_000_000m + 0.03m, PriceBook.Cost(tiered, tokens));
+
+        // A markup is on the searches too; sell prices bill their own webSearch, else the vendor's (never less than cost).
+        Assert.Equal(0.0345m * 1.2m, PriceBook.Revenue(claude, model, 0.2m, tokens));
+        Assert.Equal((1000 * 4m + 100 * 20m) / 1_000_000m + 3 * 12.5m / 1000m, PriceBook.Revenue(claude with { Sell = new SellPrice(4m, 20m) { WebSearchPerThousand = 12.5m } }, model, 0m, tokens));
+        Assert.Equal((1000 * 4m + 100 * 20m) / 1_000_000m + 0.03m, PriceBook.Revenue(claude with { Sell = new SellPrice(4m, 20m) }, model, 0m, tokens));
+        Assert.Equal(((1000 * 4m + 100 * 20m) / 1_000_000m + 0.03m) * 0.5m, PriceBook.BatchRevenue(claude with { Sell = new SellPrice(4m, 20m) }, model, 0m, 0.5m, tokens));
+    }
+
+    [Fact]
+    public void WebSearchPrices_AreValidated()
+    {
+        var catalog = new CatalogConfig(
+            [new VendorConfig("v", VendorKind.Anthropic, "https://example.com/v1")],
+            [new ModelConfig("m", "v", ModelCapabilities.Chat, 1000) { Sell = new SellPrice(Markup: 0.1m) { WebSearchPerThousand = 10m } }],
+            [
+                new DeploymentConfig("d1", "m", "sg", 1m, 1m) { WebSearchPricePerThousand = -10m },
+                new DeploymentConfig("d2", "m", "sg", 1m, 1m) { WebSearchPricePerThousand = 1_000_001m },
+                new DeploymentConfig("d3", "m", "sg", 1m, 1m) { Sell = new SellPrice(1m, 1m) { WebSearchPerThousand = -1m } },
+                new DeploymentConfig("d4", "m", "sg", 1m, 1m) { WebSearchPricePerThousand = 10m, Sell = new SellPrice(1m, 1m) { WebSearchPerThousand = 12m } },
+            ]);
+
+        var errors = CatalogValidator.Validate(catalog);
+
+        Assert.Contains("models[0] (m).sell: webSearch goes with input and output prices; a markup applies to the vendor's webSearch already", errors);
+        Assert.Contains("deployments[0] (d1): prices must not be negative", errors);
+        Assert.Contains(errors, e => e.StartsWith("deployments[1] (d2): a price per million tokens must be at most", StringComparison.Ordinal));
+        Assert.Contains("deployments[2] (d3).sell: must not be negative", errors);
+        Assert.DoesNotContain(errors, e => e.Contains("(d4)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void BatchDiscounts_OutsideZeroToOne_AreRefused_EachNamed()
     {
         var catalog = new CatalogConfig(

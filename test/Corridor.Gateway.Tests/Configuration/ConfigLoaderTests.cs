@@ -835,6 +835,23 @@ public sealed class PricingAndShadowConfigTests
     }
 
     [Fact]
+    public void WebSearchPrices_AreRead_ForTheVendorsPriceAndTheSellPrice()
+    {
+        var yaml = Minimal + """
+
+              - { id: claude-us, model: gpt-4.1, region: us-east, price: { input: 3, output: 15, webSearch: 10.00 }, sell: { input: 4, output: 20, webSearch: 12.5 } }
+            """;
+
+        var result = ConfigLoader.Parse(yaml, "/srv/corridor");
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var deployment = result.Config!.Catalog.Deployments.Single(d => d.Id == "claude-us");
+        Assert.Equal(10m, deployment.WebSearchPricePerThousand);
+        Assert.Equal(12.5m, deployment.Sell!.WebSearchPerThousand);
+        Assert.Null(result.Config.Catalog.Deployments.Single(d => d.Id == "gpt-sg").WebSearchPricePerThousand);
+    }
+
+    [Fact]
     public void BatchDiscounts_AreRead_ForTheCatalogAndEachSellPrice()
     {
         var yaml = Minimal.Replace("contextWindow: 1047576 }", "contextWindow: 1047576, sell: { input: 3, output: 12, batchDiscount: 0.5 } }", StringComparison.Ordinal)

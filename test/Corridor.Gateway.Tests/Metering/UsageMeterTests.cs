@@ -74,6 +74,27 @@ public sealed class UsageMeterTests
     }
 
     [Fact]
+    public void AnthropicsServerToolUses_AreCounted_WholeAndStreamed_TheLastCountStanding()
+    {
+        var whole = new UsageMeter(100);
+        Scan(whole, """{"type":"message","content":[{"type":"server_tool_use","id":"s","name":"web_search","input":{"query":"web_search_requests"}}],"usage":{"input_tokens":10,"output_tokens":3,"server_tool_use":{"web_search_requests":2,"web_fetch_requests":1}}}""");
+        Assert.Equal((2L, 1L), (whole.WebSearchRequests, whole.WebFetchRequests));
+        Assert.Equal(2, whole.Billed.WebSearches);
+
+        // Streamed: message_delta's usage is cumulative, as its output count is.
+        var streamed = new UsageMeter(100);
+        Scan(streamed, """{"type":"message_start","message":{"id":"m","usage":{"input_tokens":10,"output_tokens":1}}}""");
+        Scan(streamed, """{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":40,"server_tool_use":{"web_search_requests":1}}}""");
+        Scan(streamed, """{"type":"message_delta","delta":{},"usage":{"output_tokens":41,"server_tool_use":{"web_search_requests":3}}}""");
+        Assert.Equal((3L, 0L, 41L), (streamed.WebSearchRequests, streamed.WebFetchRequests, streamed.OutputTokens));
+
+        // Counts no request can have, or outside server_tool_use, are not counted.
+        var odd = new UsageMeter(100);
+        Scan(odd, """{"usage":{"input_tokens":1,"output_tokens":1,"web_search_requests":5,"server_tool_use":{"web_search_requests":-1}}}""");
+        Assert.Equal(0, odd.WebSearchRequests);
+    }
+
+    [Fact]
     public void AWholeResponseThatIsNotValid_LeavesTheCacheCountsAsTheyWere()
     {
         var meter = new UsageMeter(100);

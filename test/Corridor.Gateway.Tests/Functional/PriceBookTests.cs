@@ -13,13 +13,13 @@ namespace Corridor.Gateway.Tests.Functional;
 /// The test catalog with long-context tiers at a threshold of 1,000 prompt tokens, so the simulator's answers to
 /// <see cref="PromptCacheTests.Instructions"/> (about 1,500 tokens) cross it: claude-us at 6.00 / 22.50 (cache reads 0.60,
 /// writes 7.50, one-hour writes 12.00) beyond it, Anthropic's prices beyond 200,000 tokens; gpt-4.1-sg at 4.00 / 12.00 beyond
-/// it, and sold at 3.00 / 12.00, or 6.00 / 24.00 beyond it.
+/// it, and sold at 3.00 / 12.00, or 6.00 / 24.00 beyond it. claude-us's web searches cost 10.00 per 1,000, as Anthropic's do.
 /// </summary>
-public sealed class LongContextGatewayFixture : AdminGatewayFixture
+public sealed class PriceBookGatewayFixture : AdminGatewayFixture
 {
     protected override string Yaml(Uri simulator, string tokenEnv) => base.Yaml(simulator, tokenEnv)
         .Replace("price: { input: 3.00, output: 15.00, cacheRead: 0.30, cacheWrite: 3.75, cacheWrite1h: 6.00 }",
-            "price: { input: 3.00, output: 15.00, cacheRead: 0.30, cacheWrite: 3.75, cacheWrite1h: 6.00, "
+            "price: { input: 3.00, output: 15.00, cacheRead: 0.30, cacheWrite: 3.75, cacheWrite1h: 6.00, webSearch: 10.00, "
             + "longContext: { above: 1000, input: 6.00, output: 22.50, cacheRead: 0.60, cacheWrite: 7.50, cacheWrite1h: 12.00 } }", StringComparison.Ordinal)
         .Replace("price: { input: 2.00, output: 8.00, cacheRead: 0.50 } }",
             "price: { input: 2.00, output: 8.00, cacheRead: 0.50, longContext: { above: 1000, input: 4.00, output: 12.00, cacheRead: 1.00 } }, "
@@ -31,7 +31,7 @@ public sealed class LongContextGatewayFixture : AdminGatewayFixture
 /// the prompt cache's reads and writes counted toward the threshold; a hard budget reserves at the tier for a prompt whose
 /// estimate exceeds it.
 /// </summary>
-public sealed class LongContextPriceTests(LongContextGatewayFixture fixture) : IClassFixture<LongContextGatewayFixture>
+public sealed class LongContextPriceTests(PriceBookGatewayFixture fixture) : IClassFixture<PriceBookGatewayFixture>
 {
     private LiveGateway Live => fixture.Live;
 
@@ -140,5 +140,43 @@ public sealed class LongContextPriceTests(LongContextGatewayFixture fixture) : I
             Assert.Equal("billing_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
         }
         Assert.Equal(RequestOutcome.OverBudget, (await Live.LedgerRowAsync(log.Last.RequestId!)).Outcome);
+    }
+}
+
+/// <summary>
+/// The web searches Anthropic's server tool ran for a request (<c>usage.server_tool_use.web_search_requests</c>) are billed
+/// at the deployment's <c>price.webSearch</c> per 1,000, whole and streamed: the simulator runs one search for a request
+/// that offers the tool.
+/// </summary>
+public sealed class WebSearchPriceTests(PriceBookGatewayFixture fixture) : IClassFixture<PriceBookGatewayFixture>
+{
+    private LiveGateway Live => fixture.Live;
+
+    private static MessageCreateParams Ask(string question) => new()
+    {
+        Model = "claude-sonnet-4",
+        MaxTokens = 64,
+        Tools = [new WebSearchTool20250305 { MaxUses = 3 }],
+        Messages = [new UserMessageParam { Content = question }],
+    };
+
+    [Fact]
+    public async Task AnAnthropicClientsWebSearches_AreBilledPerUse_BesideTheTokens_WholeAndStreamed()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("web-search", "JP").WithTimeout();
+        var client = Live.Anthropic(secret);
+
+        var whole = await client.Messages.Create(Ask("What happened today?")).WithTimeout();
+        var events = await client.Messages.CreateStreaming(Ask("And yesterday?")).ToListWithTimeoutAsync();
+        Assert.True(events[0].TryPickStart(out var start));
+        Assert.True(events.Single(e => e.TryPickDelta(out _)).TryPickDelta(out var final));
+
+        Assert.Equal(1, whole.Usage.ServerToolUse!.WebSearchRequests);
+        Assert.Equal(1, final.Usage.ServerToolUse!.WebSearchRequests);
+        var wholeRow = await Live.LedgerRowAsync(r => r.TenantId == "web-search" && r.InputTokens == whole.Usage.InputTokens && r.OutputTokens == whole.Usage.OutputTokens);
+        Assert.Equal((whole.Usage.InputTokens * 3.00m + whole.Usage.OutputTokens * 15.00m) / 1_000_000m + 0.01m, wholeRow.Cost);
+        Assert.Equal(wholeRow.Cost, wholeRow.Revenue);
+        var streamedRow = await Live.LedgerRowAsync(r => r.TenantId == "web-search" && r.InputTokens == start.Message.Usage.InputTokens && r.OutputTokens == final.Usage.OutputTokens);
+        Assert.Equal((start.Message.Usage.InputTokens * 3.00m + final.Usage.OutputTokens * 15.00m) / 1_000_000m + 0.01m, streamedRow.Cost);
     }
 }
