@@ -59,7 +59,19 @@ internal static class Meter
         call.Revenue = call.Batch
             ? PriceBook.BatchRevenue(deployment.Config, deployment.Model, catalog.DefaultMarkup, catalog.DefaultBatchDiscount, billed)
             : PriceBook.Revenue(deployment.Config, deployment.Model, catalog.DefaultMarkup, billed);
+        if (InferenceGeoDiffers(deployment.Config, usage))
+        {
+            // Served where the deployment's region does not say: the vendor's own word, kept on the row as evidence.
+            call.ErrorCode ??= InferenceGeoMismatch;
+        }
     }
+
+    /// <summary>The ledger's code for an answer whose vendor says it ran the inference elsewhere than the deployment set (<see cref="DeploymentConfig.InferenceGeo"/>).</summary>
+    public const string InferenceGeoMismatch = "inference_geo_mismatch";
+
+    /// <summary>Whether the vendor says it ran the inference elsewhere than <paramref name="deployment"/> set; an answer that does not say is not judged.</summary>
+    public static bool InferenceGeoDiffers(DeploymentConfig deployment, UsageMeter usage) =>
+        deployment.InferenceGeo is { } set && usage.InferenceGeo is { } ran && !string.Equals(set, ran, StringComparison.Ordinal);
 
     /// <summary>The longest prompt the upstream could have taken: what an estimate of one never exceeds (its context window).</summary>
     public static long InputCap(ModelConfig model) => model.ContextWindow;

@@ -44,6 +44,9 @@ internal sealed class UsageMeter(int retainChars)
     /// <summary>Web fetches the vendor ran for the request (Anthropic's <c>usage.server_tool_use.web_fetch_requests</c>); only their tokens are billed.</summary>
     public long WebFetchRequests { get; private set; }
 
+    /// <summary>Where the vendor says it ran the inference (Anthropic's <c>usage.inference_geo</c>: <c>us</c>, <c>global</c>); null when it did not say.</summary>
+    public string? InferenceGeo { get; private set; }
+
     /// <summary>
     /// Of <see cref="OutputTokens"/>, those the model spent reasoning: the upstream's count (OpenAI's and DeepSeek's
     /// <c>completion_tokens_details.reasoning_tokens</c>) when it reports one, otherwise estimated at four bytes a token
@@ -110,7 +113,7 @@ internal sealed class UsageMeter(int retainChars)
         var (cacheRead, cacheWrite, cacheWriteOneHour) = (CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens);
         var (text, arguments, toolNames) = (_text?.Length ?? 0, _arguments?.Length ?? 0, _toolNames?.Count ?? 0);
         var (reportedReasoning, reasoningBytes) = (_reportedReasoningTokens, _reasoningBytes);
-        var (webSearches, webFetches) = (WebSearchRequests, WebFetchRequests);
+        var (webSearches, webFetches, inferenceGeo) = (WebSearchRequests, WebFetchRequests, InferenceGeo);
         try
         {
             if (Scan(json, requireObject: true))
@@ -124,7 +127,7 @@ internal sealed class UsageMeter(int retainChars)
         (InputTokens, OutputTokens, Reported, OutputProvisional, FinishReason, OutputChars) = (input, output, reported, provisional, finishReason, outputChars);
         (CacheReadTokens, CacheWriteTokens, CacheWriteOneHourTokens) = (cacheRead, cacheWrite, cacheWriteOneHour);
         (_reportedReasoningTokens, _reasoningBytes) = (reportedReasoning, reasoningBytes);
-        (WebSearchRequests, WebFetchRequests) = (webSearches, webFetches);
+        (WebSearchRequests, WebFetchRequests, InferenceGeo) = (webSearches, webFetches, inferenceGeo);
         _text?.Truncate(text);
         _arguments?.Truncate(arguments);
         _toolNames?.RemoveRange(toolNames, _toolNames.Count - toolNames);
@@ -325,6 +328,9 @@ internal sealed class UsageMeter(int retainChars)
                         case UsageField.Name when retainChars > 0:
                             (_toolNames ??= []).Add(reader.GetString()!);
                             break;
+                        case UsageField.InferenceGeo when inUsageAt >= 0 && depth == inUsageAt + 1:
+                            InferenceGeo = reader.ValueTextEquals("global"u8) ? "global" : reader.ValueTextEquals("us"u8) ? "us" : reader.GetString();
+                            break;
                     }
                     break;
             }
@@ -432,6 +438,7 @@ internal sealed class UsageMeter(int retainChars)
         13 when name.SequenceEqual("prompt_tokens"u8) => UsageField.InputTokens,
         13 when name.SequenceEqual("output_tokens"u8) => UsageField.OutputTokens,
         13 when name.SequenceEqual("finish_reason"u8) => UsageField.FinishReason,
+        13 when name.SequenceEqual("inference_geo"u8) => UsageField.InferenceGeo,
         17 when name.SequenceEqual("completion_tokens"u8) => UsageField.OutputTokens,
         13 when name.SequenceEqual("cached_tokens"u8) => UsageField.CachedTokens,
         14 when name.SequenceEqual("cache_creation"u8) => UsageField.CacheCreation,
@@ -499,6 +506,9 @@ internal sealed class UsageMeter(int retainChars)
 
         /// <summary><c>web_fetch_requests</c> within <see cref="ServerToolUse"/>.</summary>
         WebFetchRequests,
+
+        /// <summary>Anthropic's <c>usage.inference_geo</c>: where the inference ran.</summary>
+        InferenceGeo,
     }
 
     /// <summary>The cache counts of one <c>usage</c> object, however its vendor spells them.</summary>

@@ -24,6 +24,13 @@ public sealed class TermsFixture : LiveGatewayFixture
     protected override Task<LiveGateway> StartAsync()
     {
         Environment.SetEnvironmentVariable(_tokenEnv, AdminToken);
+        // An Anthropic-compatible upstream that runs the inference wherever it likes, and says so.
+        var elsewhere = Own(new ScriptedUpstream());
+        elsewhere.AnswerRequests(_ => UnusualUpstreamFixture.Json("200 OK", """
+            {"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"Hello."}],
+             "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":3,"service_tier":"standard","inference_geo":"global"}}
+            """));
+        var elsewhereUrl = elsewhere.BaseUrl.ToString().TrimEnd('/');
         return LiveGateway.StartAsync(simulator =>
         {
             _relay = TcpRelay.Start(simulator);
@@ -43,6 +50,7 @@ public sealed class TermsFixture : LiveGatewayFixture
                   - { id: claude-sonnet-4, vendor: anthropic, capabilities: [chat], contextWindow: 200000, maxOutputTokens: 1024 }
                   - { id: claude-told, vendor: anthropic-told, capabilities: [chat], contextWindow: 200000, maxOutputTokens: 1024 }
                   - { id: gpt-told, vendor: openai-told, capabilities: [chat], contextWindow: 1047576 }
+                  - { id: claude-elsewhere, vendor: anthropic, capabilities: [chat], contextWindow: 200000, maxOutputTokens: 1024 }
                 deployments:
                   - { id: gpt-flex-sg, model: gpt-flex, region: sg, serviceTier: flex, price: { input: 1, output: 4 } }
                   - { id: gpt-4.1-sg, model: gpt-4.1, region: sg, price: { input: 2, output: 8 } }
@@ -50,6 +58,7 @@ public sealed class TermsFixture : LiveGatewayFixture
                   - { id: claude-global, model: claude-sonnet-4, region: us-east, price: { input: 3, output: 15 } }
                   - { id: claude-told-us, model: claude-told, region: us-east, price: { input: 3, output: 15 } }
                   - { id: gpt-told-sg, model: gpt-told, region: sg, price: { input: 2, output: 8 } }
+                  - { id: claude-elsewhere-us, model: claude-elsewhere, region: us-east, inferenceGeo: us, endpoint: "{{elsewhereUrl}}/v1", price: { input: 3.3, output: 16.5 } }
                 """;
         },
         new SimulatorOptions { TokenInterval = TimeSpan.Zero });
@@ -154,6 +163,31 @@ public sealed class UpstreamTermsTests(TermsFixture fixture) : IClassFixture<Ter
         var body = SentBody(before);
         Assert.Equal("us", body.GetProperty("inference_geo").GetString());
         Assert.Equal("standard_only", body.GetProperty("service_tier").GetString());
+    }
+
+    /// <summary>
+    /// The vendor's own word on where it ran the inference (Anthropic's <c>usage.inference_geo</c>) is checked against the
+    /// deployment's <c>inferenceGeo</c>: an answer from elsewhere is served and billed as any, and its ledger row says
+    /// <c>inference_geo_mismatch</c>, the evidence an operator (or a regulator) needs; one from where it was sent says nothing.
+    /// </summary>
+    [Theory]
+    [InlineData("claude-elsewhere", "inference_geo_mismatch")]
+    [InlineData("claude-us", null)]
+    public async Task AnAnswerFromAnotherGeography_IsServed_AndItsRowSaysSo(string model, string? code)
+    {
+        using var http = Live.Http();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await http.SendAsync(request).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var row = await Live.LedgerRowAsync(response.Headers.GetValues("x-corridor-request-id").Single());
+        Assert.Equal((Corridor.Core.Metering.RequestOutcome.Success, code), (row.Outcome, row.ErrorCode));
+        Assert.True(row.Cost > 0);
     }
 
     /// <summary>

@@ -95,6 +95,22 @@ public sealed class UsageMeterTests
     }
 
     [Fact]
+    public void WhereTheVendorRanTheInference_IsReadFromItsUsage_AndNowhereElse()
+    {
+        var whole = new UsageMeter(100);
+        Scan(whole, """{"type":"message","content":[{"type":"tool_use","id":"t","name":"f","input":{"inference_geo":"eu"}}],"usage":{"input_tokens":10,"output_tokens":3,"inference_geo":"us"}}""");
+        Assert.Equal("us", whole.InferenceGeo);
+
+        var streamed = new UsageMeter(100);
+        Scan(streamed, """{"type":"message_start","message":{"id":"m","usage":{"input_tokens":10,"output_tokens":1,"inference_geo":"global"}}}""");
+        Assert.Equal("global", streamed.InferenceGeo);
+
+        var silent = new UsageMeter(100);
+        Scan(silent, """{"inference_geo":"us","usage":{"input_tokens":1,"output_tokens":1}}""");
+        Assert.Null(silent.InferenceGeo);
+    }
+
+    [Fact]
     public void AWholeResponseThatIsNotValid_LeavesTheCacheCountsAsTheyWere()
     {
         var meter = new UsageMeter(100);
