@@ -42,10 +42,10 @@ internal abstract class StoreRows
     /// <summary>A batch's columns; <see cref="Batch"/> reads these positions (its counts are read from its requests).</summary>
     internal const string BatchColumns =
         "id, api, tenant_id, key_id, endpoint, state, created_at, expires_at, input_file_id, completion_window, metadata, user_agent, " +
-        "ending, cancelling_at, ended_at, output_file_id, error_file_id, client_ip, model, output_expires_after, archives_at, failure_code, failure_message";
+        "ending, cancelling_at, ended_at, output_file_id, error_file_id, client_ip, model, output_expires_after, archives_at, failure_code, failure_message, betas";
 
     /// <summary>How many columns <see cref="BatchColumns"/> names: what a query adds after them starts here.</summary>
-    internal const int BatchColumnCount = 23;
+    internal const int BatchColumnCount = 24;
 
     /// <summary>A batch request's columns; <see cref="BatchItem"/> reads these positions.</summary>
     internal const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at, started_at, input_tokens, cached_tokens, output_tokens, reasoning_tokens";
@@ -336,6 +336,7 @@ internal abstract class StoreRows
         OutputExpiresAfter = r.IsDBNull(19) ? null : TimeSpan.FromSeconds(r.GetInt64(19)),
         ArchivesAt = GetTimeOrNull(r, 20),
         Failure = r.IsDBNull(21) ? null : new BatchFailure(r.GetString(21), GetStringOrNull(r, 22) ?? ""),
+        Betas = GetStringOrNull(r, 23),
     };
 
     internal BatchItem BatchItem(DbDataReader r) => new(r.GetInt32(0), r.GetString(1), (byte[])r.GetValue(2))

@@ -113,6 +113,12 @@ public sealed record BatchJob(
     /// <inheritdoc cref="UserAgent"/>
     public string? ClientIp { get; init; }
 
+    /// <summary>
+    /// The <c>anthropic-beta</c> names the creating request sent (a message batch's), comma-separated, checked as a live
+    /// request's are; each of the batch's requests goes upstream with those its vendor enables, as it would live. Null when none.
+    /// </summary>
+    public string? Betas { get; init; }
+
     /// <summary>One of <see cref="BatchEndings"/> once <see cref="State"/> is <see cref="BatchStates.Ended"/>.</summary>
     public string? Ending { get; init; }
 

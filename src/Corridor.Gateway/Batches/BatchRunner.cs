@@ -426,7 +426,10 @@ internal sealed partial class BatchRunner(
         var operation = OperationOf(batch);
         var dialect = DialectOf(batch);
         var context = new DefaultHttpContext();
-        context.Features.Set(new InProcessCaller(key, requestId, receivedAt, batch.Id));
+        context.Features.Set(new InProcessCaller(key, requestId, receivedAt, batch.Id)
+        {
+            AnthropicBetas = dialect == Dialect.Anthropic && batch.Betas is { } betas ? betas.Split(',') : null,
+        });
         var request = context.Request;
         request.Method = HttpMethods.Post;
         request.Scheme = "http";

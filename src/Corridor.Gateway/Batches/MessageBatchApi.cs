@@ -16,6 +16,12 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
 {
     public Task CreateAsync(HttpContext context) => endpoint.ServeAsync(context, Dialect.Anthropic, async call =>
     {
+        // The betas go with each of the batch's requests, as Anthropic applies a batch's to its requests; checked now, as a
+        // live request's are, and filtered by the serving vendor's allowlist when each request runs.
+        if (AnthropicBetas.Read(context.Request, out var betas) is { } invalidBetas)
+        {
+            return invalidBetas;
+        }
         var body = await BatchEndpoint.ReadBodyAsync(context, options.MaxFileBytes);
         if (body is null)
         {
@@ -43,6 +49,7 @@ internal sealed class MessageBatchApi(BatchEndpoint endpoint, BatchRunner runner
             ClientIp = context.Connection.RemoteIpAddress?.ToString(),
             ArchivesAt = now + options.EffectiveResultsRetention,
             Counts = new BatchCounts(items.Count, 0, 0, 0, 0),
+            Betas = betas is null ? null : string.Join(',', betas),
         };
         await store.AddBatchAsync(batch, items, context.RequestAborted);
         runner.Wake();

@@ -11,13 +11,21 @@ internal sealed class FrontDoor(ServerOptions server)
 {
     public async ValueTask<GatewayError?> ReadAsync(HttpContext context, CorridorRequestFeature call)
     {
-        if (call.Dialect == Dialect.Anthropic && call.InProcess is null)
+        if (call.Dialect == Dialect.Anthropic)
         {
-            if (AnthropicBetas.Read(context.Request, out var betas) is { } invalid)
+            // A request Corridor makes itself (a batch's) carries the betas its client sent when it made the batch, read then.
+            if (call.InProcess is { } inProcess)
+            {
+                call.AnthropicBetas = inProcess.AnthropicBetas;
+            }
+            else if (AnthropicBetas.Read(context.Request, out var betas) is { } invalid)
             {
                 return invalid;
             }
-            call.AnthropicBetas = betas;
+            else
+            {
+                call.AnthropicBetas = betas;
+            }
         }
         var limit = server.MaxRequestBodyBytes;
         var declared = context.Request.ContentLength;

@@ -10,4 +10,11 @@ namespace Corridor.Gateway.Pipeline;
 /// at instead of now (a batch request run again after a crash is recorded as its first run was, so the ledger keeps one).
 /// <see cref="BatchId"/>: the batch the request is one of (policy can refuse batches, <c>features: batch: deny</c>).
 /// </summary>
-internal sealed record InProcessCaller(ApiKey? Key, string RequestId, DateTimeOffset? ReceivedAt = null, string? BatchId = null);
+internal sealed record InProcessCaller(ApiKey? Key, string RequestId, DateTimeOffset? ReceivedAt = null, string? BatchId = null)
+{
+    /// <summary>
+    /// The <c>anthropic-beta</c> names the request is made with (those a message batch was made with), in place of the
+    /// header a client's request would carry: an Anthropic-kind upstream is sent those its vendor enables. Null when none.
+    /// </summary>
+    public string[]? AnthropicBetas { get; init; }
+}

@@ -587,6 +587,12 @@ internal static class PostgresMigrations
             );
             CREATE INDEX ix_responses_expires ON responses (expires_at);
             """),
+        new(30, "a message batch's betas", """
+            -- SQLite migration 26. The anthropic-beta names a message batch was made with (docs/batches.md), comma-separated:
+            -- each of its requests goes upstream with those its vendor enables, as a live request would. Null on every batch
+            -- made without. Adding a column without a default changes no row: the table is not rewritten.
+            ALTER TABLE batches ADD COLUMN betas text;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

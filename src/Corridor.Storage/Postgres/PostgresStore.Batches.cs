@@ -214,7 +214,7 @@ internal sealed partial class PostgresStore
         return InTransactionAsync(async (connection, transaction) =>
         {
             await using (var command = new NpgsqlCommand(
-                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14, $15, $16, NULL, NULL)",
+                $"INSERT INTO batches ({BatchColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14, $15, $16, NULL, NULL, $17)",
                 connection,
                 transaction))
             {
@@ -234,6 +234,7 @@ internal sealed partial class PostgresStore
                 command.Parameters.Add(Text(batch.Model));
                 command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = batch.OutputExpiresAfter is { } after ? (long)after.TotalSeconds : DBNull.Value });
                 command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = PostgresValues.OrNull(batch.ArchivesAt) });
+                command.Parameters.Add(Text(batch.Betas));
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 

@@ -183,7 +183,7 @@ internal sealed partial class SqliteStore
             command.CommandText = $"""
                 INSERT INTO batches ({StoreRows.BatchColumns})
                 VALUES ($id, $api, $tenant_id, $key_id, $endpoint, $state, $created_at, $expires_at, $input_file_id, $completion_window,
-                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL, $client_ip, $model, $output_expires_after, $archives_at, NULL, NULL)
+                        $metadata, $user_agent, NULL, NULL, NULL, NULL, NULL, $client_ip, $model, $output_expires_after, $archives_at, NULL, NULL, $betas)
                 """;
             command.Parameters.AddWithValue("$id", batch.Id);
             command.Parameters.AddWithValue("$api", StoreRows.BatchApiName(batch.Api));
@@ -201,6 +201,7 @@ internal sealed partial class SqliteStore
             command.Parameters.AddWithValue("$model", OrNull(batch.Model));
             command.Parameters.AddWithValue("$output_expires_after", batch.OutputExpiresAfter is { } after ? (long)after.TotalSeconds : DBNull.Value);
             command.Parameters.AddWithValue("$archives_at", OrNull(batch.ArchivesAt));
+            command.Parameters.AddWithValue("$betas", OrNull(batch.Betas));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         using (var insert = connection.CreateCommand())

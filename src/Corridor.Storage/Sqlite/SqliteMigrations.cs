@@ -427,6 +427,11 @@ internal static class SqliteMigrations
             ) STRICT;
             CREATE INDEX ix_responses_expires ON responses (expires_at);
             """),
+        new(26, "a message batch's betas", """
+            -- The anthropic-beta names a message batch was made with (docs/batches.md), comma-separated: each of its requests
+            -- goes upstream with those its vendor enables, as a live request would. Null on every batch made without.
+            ALTER TABLE batches ADD COLUMN betas TEXT;
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -182,6 +182,41 @@ public sealed class UpstreamHeaderTests(CredentialedUpstreamFixture fixture) : I
         Assert.Equal(sent is null ? [] : [$"anthropic-beta: {sent}"], lines.Where(line => line.StartsWith("anthropic-beta", StringComparison.OrdinalIgnoreCase)));
     }
 
+    /// <summary>
+    /// A message batch's <c>anthropic-beta</c> header, sent when it is made, is kept with the batch and goes with each of its
+    /// requests to an Anthropic upstream, as a live request's would: only the betas enabled on the vendor. A value that is no
+    /// list of names is refused on create, and no batch is made.
+    /// </summary>
+    [Fact]
+    public async Task AMessageBatchsBetas_GoWithEachOfItsRequests_OnlyThoseEnabledOnTheVendor()
+    {
+        var before = fixture.Relay.Sent.Length;
+        const string Batch = """{"requests":[{"custom_id":"a","params":{"model":"claude-sonnet-4","max_tokens":16,"messages":[{"role":"user","content":"one"}]}},"""
+            + """{"custom_id":"b","params":{"model":"claude-sonnet-4","max_tokens":16,"messages":[{"role":"user","content":"two"}]}}]}""";
+
+        var (refused, _) = await SendWithBetasAsync("/v1/messages/batches", Batch, "a b");
+        var (status, body) = await SendWithBetasAsync("/v1/messages/batches", Batch, "message-batches-2024-09-24, context-management-2025-06-27", "context-1m-2025-08-07");
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused);
+        Assert.Equal(HttpStatusCode.OK, status);
+        using var created = JsonDocument.Parse(body);
+        var id = created.RootElement.GetProperty("id").GetString()!;
+        using var http = new HttpClient { BaseAddress = Live.BaseAddress, Timeout = TestTimeouts.Default };
+        http.DefaultRequestHeaders.Add("x-api-key", Live.Secret);
+        http.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+        var succeeded = 0;
+        await TestTimeouts.UntilAsync(async () =>
+        {
+            using var batch = JsonDocument.Parse(await http.GetStringAsync($"/v1/messages/batches/{id}").WithTimeout());
+            succeeded = batch.RootElement.GetProperty("request_counts").GetProperty("succeeded").GetInt32();
+            return batch.RootElement.GetProperty("processing_status").GetString() == "ended";
+        });
+        Assert.Equal(2, succeeded);
+        var lines = fixture.Relay.Sent[before..].Split("\r\n");
+        Assert.Equal(["anthropic-beta: context-management-2025-06-27", "anthropic-beta: context-management-2025-06-27"],
+            lines.Where(line => line.StartsWith("anthropic-beta", StringComparison.OrdinalIgnoreCase)));
+    }
+
     [Theory]
     [InlineData("/v1/messages", "gpt-4.1")]
     [InlineData("/v1/chat/completions", "claude-sonnet-4")]

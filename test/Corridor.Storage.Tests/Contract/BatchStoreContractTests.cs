@@ -25,6 +25,7 @@ public abstract class BatchStoreContractTests : StoreContract
             Metadata = """{"job":"nightly"}""",
             UserAgent = "OpenAI/.NET",
             ClientIp = "203.0.113.7",
+            Betas = "context-management-2025-06-27,interleaved-thinking-2025-05-14",
             OutputExpiresAfter = TimeSpan.FromDays(30),
             ArchivesAt = T0.AddDays(29),
         };
@@ -114,10 +115,10 @@ public abstract class BatchStoreContractTests : StoreContract
         Assert.Equal(["batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_a", 1, None).WithTimeout())!.Select(b => b.Id));
         Assert.Empty((await Store.ListBatchesAsync("acme", BatchApi.OpenAI, null, "batch_c", 20, None).WithTimeout())!);
         Assert.Equal(["batch_b"], (await Store.ListBatchesAsync("acme", BatchApi.OpenAI, "batch_c", "batch_a", 20, None).WithTimeout())!.Select(b => b.Id));
-        // Without the optional fields (no file, model, metadata, agent or address), counted all the same.
+        // Without the optional fields (no file, model, metadata, agent, address or betas), counted all the same.
         var bare = Batch("batch_f", second: 6) with
         {
-            InputFileId = null, CompletionWindow = null, Model = null, Metadata = null, UserAgent = null, ClientIp = null, OutputExpiresAfter = null, ArchivesAt = null,
+            InputFileId = null, CompletionWindow = null, Model = null, Metadata = null, UserAgent = null, ClientIp = null, Betas = null, OutputExpiresAfter = null, ArchivesAt = null,
         };
         await Store.AddBatchAsync(bare, Items(2), None).WithTimeout();
         Assert.Equal(bare with { Counts = new BatchCounts(2, 0, 0, 0, 0) }, await Store.GetBatchAsync("acme", "batch_f", None).WithTimeout());
