@@ -247,28 +247,6 @@ public sealed class PriceBookTests
     }
 
     [Fact]
-    public void WebSearchPrices_AreValidated()
-    {
-        var catalog = new CatalogConfig(
-            [new VendorConfig("v", VendorKind.Anthropic, "https://example.com/v1")],
-            [new ModelConfig("m", "v", ModelCapabilities.Chat, 1000) { Sell = new SellPrice(Markup: 0.1m) { WebSearchPerThousand = 10m } }],
-            [
-                new DeploymentConfig("d1", "m", "sg", 1m, 1m) { WebSearchPricePerThousand = -10m },
-                new DeploymentConfig("d2", "m", "sg", 1m, 1m) { WebSearchPricePerThousand = 1_000_001m },
-                new DeploymentConfig("d3", "m", "sg", 1m, 1m) { Sell = new SellPrice(1m, 1m) { WebSearchPerThousand = -1m } },
-                new DeploymentConfig("d4", "m", "sg", 1m, 1m) { WebSearchPricePerThousand = 10m, Sell = new SellPrice(1m, 1m) { WebSearchPerThousand = 12m } },
-            ]);
-
-        var errors = CatalogValidator.Validate(catalog);
-
-        Assert.Contains("models[0] (m).sell: webSearch goes with input and output prices; a markup applies to the vendor's webSearch already", errors);
-        Assert.Contains("deployments[0] (d1): prices must not be negative", errors);
-        Assert.Contains(errors, e => e.StartsWith("deployments[1] (d2): a price per million tokens must be at most", StringComparison.Ordinal));
-        Assert.Contains("deployments[2] (d3).sell: must not be negative", errors);
-        Assert.DoesNotContain(errors, e => e.Contains("(d4)", StringComparison.Ordinal));
-    }
-
-    [Fact]
     public void BatchDiscounts_OutsideZeroToOne_AreRefused_EachNamed()
     {
         var catalog = new CatalogConfig(
@@ -296,16 +274,23 @@ public sealed class PriceBookTests
     }
 
     [Fact]
-    public void CachePrices_AreValidated()
+    public void CacheAndWebSearchPrices_AreValidated()
     {
         var catalog = new CatalogConfig(
             [new VendorConfig("v", VendorKind.OpenAI, "https://example.com/v1")],
-            [new ModelConfig("m", "v", ModelCapabilities.Chat, 1000) { Sell = new SellPrice(Markup: 0.1m) { CacheReadPerMillion = 0.1m } }],
+            [
+                new ModelConfig("m", "v", ModelCapabilities.Chat, 1000) { Sell = new SellPrice(Markup: 0.1m) { CacheReadPerMillion = 0.1m } },
+                new ModelConfig("w", "v", ModelCapabilities.Chat, 1000) { Sell = new SellPrice(Markup: 0.1m) { WebSearchPerThousand = 10m } },
+            ],
             [
                 new DeploymentConfig("d1", "m", "sg", 1m, 1m) { CacheReadPricePerMillion = -0.1m },
                 new DeploymentConfig("d2", "m", "sg", 1m, 1m) { CacheWritePricePerMillion = 1_000_001m },
                 new DeploymentConfig("d3", "m", "sg", 1m, 1m) { Sell = new SellPrice(1m, 1m) { CacheWritePerMillion = -1m } },
                 new DeploymentConfig("d4", "m", "sg", 1m, 1m) { CacheReadPricePerMillion = 0.1m, CacheWritePricePerMillion = 1.25m },
+                new DeploymentConfig("w1", "w", "sg", 1m, 1m) { WebSearchPricePerThousand = -10m },
+                new DeploymentConfig("w2", "w", "sg", 1m, 1m) { WebSearchPricePerThousand = 1_000_001m },
+                new DeploymentConfig("w3", "w", "sg", 1m, 1m) { Sell = new SellPrice(1m, 1m) { WebSearchPerThousand = -1m } },
+                new DeploymentConfig("w4", "w", "sg", 1m, 1m) { WebSearchPricePerThousand = 10m, Sell = new SellPrice(1m, 1m) { WebSearchPerThousand = 12m } },
             ]);
 
         var errors = CatalogValidator.Validate(catalog);
@@ -315,6 +300,13 @@ public sealed class PriceBookTests
         Assert.Contains(errors, e => e.Contains("deployments[1] (d2): a price per million tokens must be at most", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("deployments[2] (d3).sell: must not be negative", StringComparison.Ordinal));
         Assert.DoesNotContain(errors, e => e.Contains("(d4)", StringComparison.Ordinal));
+
+        // Web searches: a price per 1,000, bounded as the others; a sell price's only with prices (a markup applies already).
+        Assert.Contains("models[1] (w).sell: webSearch goes with input and output prices; a markup applies to the vendor's webSearch already", errors);
+        Assert.Contains("deployments[4] (w1): prices must not be negative", errors);
+        Assert.Contains(errors, e => e.StartsWith("deployments[5] (w2): a price per million tokens must be at most", StringComparison.Ordinal));
+        Assert.Contains("deployments[6] (w3).sell: must not be negative", errors);
+        Assert.DoesNotContain(errors, e => e.Contains("(w4)", StringComparison.Ordinal));
     }
 
     [Fact]
