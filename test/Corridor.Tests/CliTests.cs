@@ -332,6 +332,25 @@ public sealed partial class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Export_RefusesToWriteOverAFile_UnlessForced()
+    {
+        var path = _cli.File("june.jsonl");
+        await File.WriteAllTextAsync(path, "kept\n").WithTimeout();
+        await AppendLedgerAsync(LedgerSamples.Entry("r-1", LedgerSamples.Start));
+
+        var refused = await _cli.RunAsync("export", "--out", path);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"error: '{path}' exists; pass --force to write over it.", refused.Error, StringComparison.Ordinal);
+        Assert.Equal("kept\n", await File.ReadAllTextAsync(path).WithTimeout());
+
+        var forced = await _cli.RunAsync("export", "--out", path, "--force");
+
+        Assert.Equal(0, forced.ExitCode);
+        Assert.Equal("r-1", JsonDocument.Parse(Assert.Single(await ReadLinesAsync(path))).RootElement.GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task Export_NamesTheBatchOfABatchsRequest_AndReplayReadsItAsOne()
     {
         var path = _cli.File("batches.jsonl");

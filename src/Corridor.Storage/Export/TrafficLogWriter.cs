@@ -69,8 +69,10 @@ public sealed class TrafficLogWriter : IAsyncDisposable
     /// <summary>
     /// Writes <paramref name="entries"/> to <paramref name="path"/> (gzip when it ends in <c>.gz</c>). The file appears
     /// only when the export completes: it is written beside the target first, so a failed export leaves no partial log.
+    /// Unless <paramref name="overwrite"/>, a file that appeared at <paramref name="path"/> meanwhile is kept and the
+    /// export fails (<see cref="IOException"/>).
     /// </summary>
-    public static async Task<TrafficLogExportResult> ExportAsync(IAsyncEnumerable<LedgerEntry> entries, string path, CancellationToken cancellationToken)
+    public static async Task<TrafficLogExportResult> ExportAsync(IAsyncEnumerable<LedgerEntry> entries, string path, bool overwrite, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -93,7 +95,7 @@ public sealed class TrafficLogWriter : IAsyncDisposable
                 result = new TrafficLogExportResult(writer.Written, writer.Skipped, writer.Shadow, writer.TokenCounts);
             }
 
-            File.Move(temporary, target, overwrite: true);
+            File.Move(temporary, target, overwrite);
             return result;
         }
         catch

@@ -215,7 +215,7 @@ public sealed class TrafficLogWriterTests : IDisposable
         var path = _folder.File(name);
         var entries = Enumerable.Range(0, 2000).Select(i => LedgerSamples.Entry($"r-{i}", LedgerSamples.Start.AddSeconds(i))).ToAsyncEnumerable();
 
-        var result = await TrafficLogWriter.ExportAsync(entries, path, CancellationToken.None).WithTimeout();
+        var result = await TrafficLogWriter.ExportAsync(entries, path, overwrite: false, CancellationToken.None).WithTimeout();
 
         Assert.Equal(new TrafficLogExportResult(2000, 0, 0), result);
         var bytes = await File.ReadAllBytesAsync(path).WithTimeout();
@@ -234,7 +234,7 @@ public sealed class TrafficLogWriterTests : IDisposable
         var path = _folder.File("broken.jsonl");
 
         await Assert.ThrowsAsync<InvalidOperationException>(
-            () => TrafficLogWriter.ExportAsync(Failing(), path, CancellationToken.None)).WithTimeout();
+            () => TrafficLogWriter.ExportAsync(Failing(), path, overwrite: false, CancellationToken.None)).WithTimeout();
 
         Assert.False(File.Exists(path));
         Assert.False(File.Exists(path + ".partial"));
@@ -244,6 +244,28 @@ public sealed class TrafficLogWriterTests : IDisposable
             yield return LedgerSamples.Entry("r-1");
             await Task.Yield();
             throw new InvalidOperationException("store went away");
+        }
+    }
+
+    [Fact]
+    public async Task ExportAsync_KeepsAFileThatAppearedWhileExporting_UnlessToOverwrite()
+    {
+        var path = _folder.File("june.jsonl");
+
+        await Assert.ThrowsAsync<IOException>(
+            () => TrafficLogWriter.ExportAsync(WritingTheTarget(), path, overwrite: false, CancellationToken.None)).WithTimeout();
+
+        Assert.Equal("someone else's", await File.ReadAllTextAsync(path).WithTimeout());
+        Assert.False(File.Exists(path + ".partial"));
+
+        await TrafficLogWriter.ExportAsync(WritingTheTarget(), path, overwrite: true, CancellationToken.None).WithTimeout();
+
+        Assert.Single(ReadLines(await File.ReadAllBytesAsync(path).WithTimeout()));
+
+        async IAsyncEnumerable<LedgerEntry> WritingTheTarget()
+        {
+            await File.WriteAllTextAsync(path, "someone else's").WithTimeout();
+            yield return LedgerSamples.Entry("r-1");
         }
     }
 
