@@ -144,6 +144,12 @@ public sealed record BatchReportRow(BatchJob Batch, BatchLedgerTotals Ledger)
 /// </summary>
 public sealed record BatchReport(IReadOnlyList<BatchReportRow> Rows)
 {
+    /// <summary>The most batches one list answers (<c>corridor batches list --limit</c>, the admin API's <c>limit</c>).</summary>
+    public const int MaxListed = 1000;
+
+    /// <summary>How many batches a list answers when not told.</summary>
+    public const int DefaultListed = 100;
+
     /// <summary>Each batch of <paramref name="batches"/>, in that order, with the sums of <paramref name="usage"/> over its models.</summary>
     public static BatchReport Build(IReadOnlyList<BatchJob> batches, IEnumerable<BatchUsage> usage)
     {

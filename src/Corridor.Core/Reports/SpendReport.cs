@@ -56,6 +56,12 @@ public sealed record SpendReport(
     IReadOnlyList<SpendRow> Rows,
     IReadOnlyList<CustomerShare> TopCustomers)
 {
+    /// <summary>The most top customers a report lists (<c>--top</c>, the admin API's <c>top</c>).</summary>
+    public const int MaxTopCustomers = 1000;
+
+    /// <summary>How many top customers a report lists when not told.</summary>
+    public const int DefaultTopCustomers = 10;
+
     public const string ShadowKey = "(shadow)";
     public const string UnknownKey = "unknown";
 

@@ -205,9 +205,9 @@ internal static class AdminApi
         // A tenant's batches through either API, newest first, each with what its runs cost and earned (docs/batches.md). To
         // stop one, suspend or revoke the key it runs as: the batch ends, its remaining requests errored with the refusal a
         // live request would get.
-        group.MapGet("/tenants/{id}/batches", async (string id, int? limit, string? format, ICorridorStore store, CancellationToken ct) =>
+        group.MapGet("/tenants/{id}/batches", async (string id, string? limit, string? format, ICorridorStore store, CancellationToken ct) =>
         {
-            if (FormatProblem(format) is { } problem)
+            if ((CountProblem(limit, "limit", 1, BatchReport.MaxListed, BatchReport.DefaultListed, out var most) ?? FormatProblem(format)) is { } problem)
             {
                 return problem;
             }
@@ -215,7 +215,7 @@ internal static class AdminApi
             {
                 return Problem(StatusCodes.Status404NotFound, $"No tenant '{id}'.");
             }
-            var report = await store.BatchesAsync(id, Math.Clamp(limit ?? 100, 1, 1000), ct);
+            var report = await store.BatchesAsync(id, most, ct);
             return Report(format, report.WriteJson, report.ToCsv);
         });
 
@@ -312,10 +312,9 @@ internal static class AdminApi
         {
             return Problem(StatusCodes.Status400BadRequest, "period must be one of day, month, quarter.");
         }
-        var top = 10;
-        if (query["top"].ToString() is { Length: > 0 } topText && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top > 1000))
+        if (CountProblem(query["top"], "top", 0, SpendReport.MaxTopCustomers, SpendReport.DefaultTopCustomers, out var top) is { } topProblem)
         {
-            return Problem(StatusCodes.Status400BadRequest, "top must be a whole number from 0 to 1000.");
+            return topProblem;
         }
         if (SpendReport.RangeError(from, to, period) is { } rangeError)
         {
@@ -405,6 +404,23 @@ internal static class AdminApi
     }
 
     /// <summary>Null for <c>json</c>, <c>csv</c> or none (JSON); otherwise the 400 to answer.</summary>
+    /// <summary>
+    /// Reads how many of a list to answer (<c>limit</c>, <c>top</c>) from the query: left out or empty, <paramref name="fallback"/>;
+    /// anything but a whole number from <paramref name="min"/> to <paramref name="max"/> is a 400 naming the range, as the
+    /// command line's option refuses it, never clamped into range (a limit of 0 answered with one row says nothing of the mistake).
+    /// </summary>
+    internal static IResult? CountProblem(string? text, string name, int min, int max, int fallback, out int value)
+    {
+        value = fallback;
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max
+            ? null
+            : Problem(StatusCodes.Status400BadRequest, $"{name} must be a whole number from {min} to {max}.");
+    }
+
     private static IResult? FormatProblem(string? format) =>
         string.IsNullOrEmpty(format) || format is "json" or "csv" ? null : Problem(StatusCodes.Status400BadRequest, "format must be json or csv.");
 

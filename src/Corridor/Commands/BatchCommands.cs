@@ -20,7 +20,12 @@ internal static class BatchCommands
     private static Command List(CliContext context)
     {
         var tenant = Tenant("The tenant whose batches to list");
-        var limit = new Option<int>("--limit") { Description = "At most this many, newest first (1-1000)", DefaultValueFactory = _ => 100, HelpName = "N" };
+        var limit = new Option<int>("--limit")
+        {
+            Description = $"At most this many, newest first (1-{BatchReport.MaxListed})",
+            DefaultValueFactory = _ => BatchReport.DefaultListed,
+            HelpName = "N",
+        };
         var (json, csv) = Formats("One JSON array");
         var command = new Command("list", "List a tenant's batches, newest first, with their requests by state and their cost and revenue")
         {
@@ -30,9 +35,9 @@ internal static class BatchCommands
         {
             var tenantId = parseResult.GetRequiredValue(tenant);
             var most = parseResult.GetValue(limit);
-            if (most is < 1 or > 1000)
+            if (most is < 1 or > BatchReport.MaxListed)
             {
-                throw new CliUserException("--limit must be 1 to 1000.");
+                throw new CliUserException($"--limit must be 1 to {BatchReport.MaxListed}.");
             }
             var format = Format(parseResult, json, csv);
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);

@@ -53,7 +53,12 @@ internal static class ReportCommands
         by.AcceptOnlyFromAmong("tenant", "vendor", "model", "region", "country");
         var period = new Option<string>("--period") { Description = "Calendar periods in UTC: day, month or quarter", DefaultValueFactory = _ => "month" };
         period.AcceptOnlyFromAmong("day", "month", "quarter");
-        var top = new Option<int>("--top") { Description = "How many top customers to list (0 to 1000)", DefaultValueFactory = _ => 10, HelpName = "N" };
+        var top = new Option<int>("--top")
+        {
+            Description = $"How many top customers to list (0 to {SpendReport.MaxTopCustomers})",
+            DefaultValueFactory = _ => SpendReport.DefaultTopCustomers,
+            HelpName = "N",
+        };
         var from = GlobalOptions.From();
         var to = GlobalOptions.To();
         var format = Format();
@@ -64,9 +69,9 @@ internal static class ReportCommands
             // Both were checked against their lists by the parser.
             _ = SpendReport.TryParseDimension(parseResult.GetValue(by), out var dimension);
             _ = ReportPeriods.TryParse(parseResult.GetValue(period), out var periods);
-            if (parseResult.GetValue(top) is < 0 or > 1000)
+            if (parseResult.GetValue(top) is < 0 or > SpendReport.MaxTopCustomers)
             {
-                throw new CliUserException("--top must be from 0 to 1000.");
+                throw new CliUserException($"--top must be from 0 to {SpendReport.MaxTopCustomers}.");
             }
             if (SpendReport.RangeError(range.From, range.To, periods) is { } rangeError)
             {

@@ -243,6 +243,40 @@ public sealed class AdminApiTests(AdminGatewayFixture fixture) : IClassFixture<A
         Assert.False(string.IsNullOrEmpty(error.RootElement.GetProperty("error").GetProperty("message").GetString()));
     }
 
+
+    [Theory]
+    [InlineData("/admin/tenants/limits-acme/batches?limit=0", "limit must be a whole number from 1 to 1000.")]
+    [InlineData("/admin/tenants/limits-acme/batches?limit=1001", "limit must be a whole number from 1 to 1000.")]
+    [InlineData("/admin/tenants/limits-acme/batches?limit=-1", "limit must be a whole number from 1 to 1000.")]
+    [InlineData("/admin/tenants/limits-acme/batches?limit=ten", "limit must be a whole number from 1 to 1000.")]
+    [InlineData("/admin/reports/spend?top=1001", "top must be a whole number from 0 to 1000.")]
+    [InlineData("/admin/reports/revenue?top=2.5", "top must be a whole number from 0 to 1000.")]
+    public async Task ListLimits_OutOfTheCommandLinesRange_AreA400_NotClamped(string query, string message)
+    {
+        // corridor batches list --limit 0 is refused (1 to 1000), so the admin API does not answer it with one batch.
+        await Live.AddTenantWithKeyAsync("limits-acme", "SG").WithTimeout();
+        using var admin = fixture.Admin();
+
+        using var response = await admin.GetAsync(query).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = await JsonAsync(response);
+        Assert.Equal(message, error.RootElement.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("1000")]
+    [InlineData("")]
+    public async Task ListLimits_WithinTheRange_OrLeftOut_AreAnswered(string limit)
+    {
+        await Live.AddTenantWithKeyAsync("limits-initech", "SG").WithTimeout();
+        using var admin = fixture.Admin();
+
+        using var response = await admin.GetAsync($"/admin/tenants/limits-initech/batches?limit={limit}").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
     [Fact]
     public async Task CreatingTheSameTenantAtOnce_Creates_ItOnce_AndTheRestAre409()
     {
