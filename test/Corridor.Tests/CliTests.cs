@@ -424,6 +424,19 @@ public sealed partial class CliTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--db", "corridor.db")]
+    [InlineData("--config", "corridor.yaml")]
+    public async Task Simulate_WithAStoreOption_Exits1BeforeStarting(string option, string value)
+    {
+        // The simulator reads no store and no config: an option it would ignore is refused, as serve refuses --db.
+        var result = await CliRunner.RunRawAsync("simulate", "--urls", "http://127.0.0.1:0", option, _cli.File(value));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"error: simulate reads no store and no config file; {option} applies to the store commands", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_cli.File(value)));
+    }
+
+    [Theory]
     [InlineData("--error-rate", "1.5")]
     [InlineData("--disconnect-rate", "-0.1")]
     [InlineData("--latency-ms", "-1")]

@@ -55,6 +55,17 @@ internal static class HostCommands
         };
         context.SetAction(command, (parseResult, cancellationToken) =>
         {
+            // --db and --config are the root's, so every command takes them; the simulator reads neither, and ignoring them
+            // would let an operator believe it used that store or that config.
+            if (parseResult.GetValue(context.DbOption) is not null)
+            {
+                throw new CliUserException("simulate reads no store and no config file; --db applies to the store commands only.");
+            }
+            if (parseResult.GetResult(context.ConfigOption) is { Implicit: false })
+            {
+                throw new CliUserException("simulate reads no store and no config file; --config applies to the store commands and serve only.");
+            }
+
             var arguments = new SimulateArguments(
                 parseResult.GetValue(latency),
                 parseResult.GetValue(errorRate),
