@@ -115,7 +115,9 @@ public sealed partial class CliTests : IDisposable
         Assert.InRange(expires, before.AddDays(90).AddSeconds(-1), DateTimeOffset.UtcNow.AddDays(90));
         Assert.Equal(expires, Assert.Single(await ListKeysAsync()).ExpiresAt);
         Assert.Equal(1, past.ExitCode);
-        Assert.Contains("expires_at must be later than now", past.Error, StringComparison.Ordinal);
+        // In the operator's words: the option typed, not the admin API's field.
+        Assert.Contains("error: --expires must be later than now: a key issued expired would never work.", past.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("expires_at", past.Error, StringComparison.Ordinal);
         Assert.Equal(1, garbled.ExitCode);
         Assert.Contains("--expires: 'soon'", garbled.Error, StringComparison.Ordinal);
         Assert.Single(await ListKeysAsync());
@@ -150,7 +152,8 @@ public sealed partial class CliTests : IDisposable
         Assert.Contains("rpm", never.Out, StringComparison.Ordinal);
         Assert.Null(neverKey.ExpiresAt);
         Assert.Equal(1, past.ExitCode);
-        Assert.Contains("expires_at must be later than now", past.Error, StringComparison.Ordinal);
+        Assert.Contains("error: --expires must be later than now: to stop a key now, revoke it (corridor keys revoke ID).", past.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("expires_at", past.Error, StringComparison.Ordinal);
         Assert.Equal(1, nothing.ExitCode);
         Assert.Contains("nothing to change: pass --expires", nothing.Error, StringComparison.Ordinal);
         Assert.Equal(1, unknown.ExitCode);
@@ -545,7 +548,7 @@ public sealed partial class CliTests : IDisposable
         Assert.Equal(1, badKeyRpm.ExitCode);
         Assert.Contains("rpm '0' is not a whole number", badKeyRpm.Error, StringComparison.Ordinal);
         Assert.Equal(1, pastExpiry.ExitCode);
-        Assert.Contains("expires_at must be later than now", pastExpiry.Error, StringComparison.Ordinal);
+        Assert.Contains("--expires must be later than now", pastExpiry.Error, StringComparison.Ordinal);
         Assert.All([badTier, badBoth, badRpm, badKeyRpm, pastExpiry], r => Assert.Equal(string.Empty, r.Out));
         await using var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout();
         Assert.Empty(await store.ListLimitsAsync(CancellationToken.None).WithTimeout());

@@ -134,7 +134,7 @@ public static class AdminChanges
         ArgumentNullException.ThrowIfNull(store);
         if (expiresAt is { } expires && expires <= now)
         {
-            throw new AdminChangeException(AdminChangeError.Invalid, "expires_at must be later than now: a key issued expired would never work.");
+            throw new AdminChangeException(AdminChangeError.Invalid, IssuedExpired(ExpiryField));
         }
         await RequireTenantAsync(store, tenantId, cancellationToken);
         // Kept to the millisecond, as the stores keep times.
@@ -225,8 +225,14 @@ public static class AdminChanges
         return await store.RevokeKeyAsync(keyId, now, [entry], cancellationToken) ? key : null;
     }
 
-    /// <summary>Why a key's expiry is refused when it is not later than now.</summary>
-    public const string ExpiryNotLaterThanNow = "expires_at must be later than now: to stop a key now, revoke it.";
+    /// <summary>A key's expiry as the admin API names it; the command line says <c>--expires</c>, the option its operator typed.</summary>
+    public const string ExpiryField = "expires_at";
+
+    /// <summary>Why a key's new expiry is refused when it is not later than now, <paramref name="field"/> named as its caller set it.</summary>
+    public static string ExpiryNotLaterThanNow(string field, string revoke = "revoke it") => $"{field} must be later than now: to stop a key now, {revoke}.";
+
+    /// <summary>Why a key is not issued with an expiry not later than now, <paramref name="field"/> named as its caller set it.</summary>
+    public static string IssuedExpired(string field) => $"{field} must be later than now: a key issued expired would never work.";
 
     /// <summary>
     /// Changes when an unrevoked key stops working by itself (<paramref name="expiresAt"/> null: never); records
@@ -238,7 +244,7 @@ public static class AdminChanges
         ArgumentNullException.ThrowIfNull(store);
         if (expiresAt is { } expires && expires <= now)
         {
-            throw new AdminChangeException(AdminChangeError.Invalid, ExpiryNotLaterThanNow);
+            throw new AdminChangeException(AdminChangeError.Invalid, ExpiryNotLaterThanNow(ExpiryField));
         }
         var key = await store.GetKeyAsync(keyId, cancellationToken);
         if (key is null)

@@ -40,7 +40,7 @@ internal static class KeyCommands
             var errors = new List<string>();
             if (expiresAt is { } expiry && expiry <= now)
             {
-                errors.Add(AdminChanges.ExpiryNotLaterThanNow);
+                errors.Add(AdminChanges.ExpiryNotLaterThanNow(ExpiresName, "revoke it (corridor keys revoke ID)"));
             }
             await LimitOptions.CheckAsync(store, Core.Admission.LimitScope.Key, keyId, limits, errors, cancellationToken);
             if (errors.Count > 0)
@@ -64,7 +64,9 @@ internal static class KeyCommands
         return command;
     }
 
-    private static Option<string?> ExpiresOption(string description) => new("--expires") { Description = description, HelpName = "WHEN" };
+    private const string ExpiresName = "--expires";
+
+    private static Option<string?> ExpiresOption(string description) => new(ExpiresName) { Description = description, HelpName = "WHEN" };
 
     private static DateTimeOffset ReadExpiry(string when, DateTimeOffset now) => ApiKeys.TryParseExpiry(when, now, out var parsed)
         ? parsed
@@ -82,6 +84,11 @@ internal static class KeyCommands
             var tenantId = parseResult.GetRequiredValue(tenant);
             var now = context.Time.GetUtcNow();
             DateTimeOffset? expiresAt = parseResult.GetValue(expires) is { } when ? ReadExpiry(when, now) : null;
+            if (expiresAt <= now)
+            {
+                // Said here, in the option's name; AdminChanges refuses it too, in the admin API's (expires_at).
+                throw new CliUserException(AdminChanges.IssuedExpired(ExpiresName));
+            }
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
             await RequireTenantAsync(store, tenantId, cancellationToken);
             var issued = await AdminChanges.IssueKeyAsync(store, tenantId, parseResult.GetValue(name), context.Actor, now, cancellationToken, expiresAt);
