@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using Corridor.Cli.Commands;
 
 namespace Corridor.Cli;
@@ -28,7 +30,39 @@ internal static class Cli
             ProcessTerminationTimeout = handleTermination ? ShutdownGrace : null,
         };
 
-        return BuildRoot(context).Parse(args).InvokeAsync(configuration, cancellationToken);
+        var parseResult = BuildRoot(context).Parse(args);
+        // A group named without its subcommand (corridor, corridor tenants) keeps System.CommandLine's answer: the error
+        // and the group's help, which lists what it holds.
+        if (parseResult.Action is ParseErrorAction && parseResult.CommandResult.Command.Action is not null)
+        {
+            return Task.FromResult(ReportParseErrors(parseResult, stderr));
+        }
+
+        return parseResult.InvokeAsync(configuration, cancellationToken);
+    }
+
+    /// <summary>
+    /// A command line that does not parse (a bad date, a word where a number goes, an unknown option) is answered as every
+    /// other mistake is: <c>error: ...</c> on stderr, exit 1. System.CommandLine's own answer printed the command's whole
+    /// help with the error, which buried the one line that mattered; the help is a <c>--help</c> away, and that is said
+    /// when a word was not understood at all.
+    /// </summary>
+    private static int ReportParseErrors(ParseResult parseResult, TextWriter stderr)
+    {
+        foreach (var error in parseResult.Errors)
+        {
+            stderr.WriteLine($"error: {error.Message}");
+        }
+        if (parseResult.UnmatchedTokens.Count > 0)
+        {
+            var names = new List<string>();
+            for (var result = parseResult.CommandResult; result.Parent is CommandResult parent; result = parent)
+            {
+                names.Insert(0, result.Command.Name);
+            }
+            stderr.WriteLine($"See: corridor {string.Join(' ', [.. names, "--help"])}");
+        }
+        return 1;
     }
 
     internal static RootCommand BuildRoot(CliContext context)

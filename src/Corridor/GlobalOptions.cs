@@ -61,7 +61,8 @@ internal static class GlobalOptions
             return value;
         }
 
-        result.AddError($"'{text}' is not a date: use 2026-06-01 or 2026-06-01T08:00:00Z.");
+        var option = result.Parent is OptionResult parent ? parent.Option.Name + ": " : string.Empty;
+        result.AddError($"{option}'{text}' is not a date: use 2026-06-01 or 2026-06-01T08:00:00Z.");
         return null;
     }
 }

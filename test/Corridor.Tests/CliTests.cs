@@ -451,6 +451,47 @@ public sealed partial class CliTests : IDisposable
         Assert.Contains(option, result.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--from", "2026-13-01", "usage")]
+    [InlineData("--to", "2026-02-30", "export", "--out", "traffic.jsonl")]
+    [InlineData("--from", "soon", "report", "spend")]
+    [InlineData("--to", "2026-13-01", "report", "residency", "--tenant", "acme")]
+    [InlineData("--from", "06/01/2026", "report", "shadow")]
+    public async Task ABadDate_IsOneErrorLine_NamingTheOption_WithoutTheHelp(string option, string value, params string[] command)
+    {
+        var result = await _cli.RunAsync([.. command, option, value]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"error: {option}: '{value}' is not a date: use 2026-06-01 or 2026-06-01T08:00:00Z.{Environment.NewLine}", result.Error);
+        Assert.Equal(string.Empty, result.Out);
+    }
+
+    [Fact]
+    public async Task AValueOfTheWrongType_OrAnUnknownOption_IsAnErrorLine_WithoutTheHelp()
+    {
+        var number = await _cli.RunAsync("batches", "list", "--tenant", "acme", "--limit", "ten");
+        var unknown = await _cli.RunAsync("tenants", "list", "--bogus");
+
+        Assert.Equal((1, 1), (number.ExitCode, unknown.ExitCode));
+        Assert.Equal(string.Empty, number.Out + unknown.Out);
+        Assert.StartsWith("error: ", number.Error, StringComparison.Ordinal);
+        Assert.Contains("--limit", number.Error, StringComparison.Ordinal);
+        Assert.Single(number.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        // What was not understood, and where to look.
+        Assert.Equal($"error: Unrecognized command or argument '--bogus'.{Environment.NewLine}See: corridor tenants list --help{Environment.NewLine}", unknown.Error);
+    }
+
+    [Fact]
+    public async Task Help_IsStillPrinted_WhenAsked()
+    {
+        var help = await _cli.RunAsync("usage", "--help");
+        var helpWithABadDate = await _cli.RunAsync("usage", "--from", "2026-13-01", "--help");
+
+        Assert.Equal((0, string.Empty), (help.ExitCode, help.Error));
+        Assert.Contains("--from <DATE>", help.Out, StringComparison.Ordinal);
+        Assert.Contains("--from <DATE>", helpWithABadDate.Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task MissingRequiredOption_Exits1()
     {
