@@ -11,6 +11,12 @@ namespace Corridor.Storage;
 /// </summary>
 public sealed record StoreBackup(string Path, long Bytes, string Integrity, long SchemaVersion, long LedgerRows, AuditVerification Audit)
 {
+    /// <summary>The schema version that began the audit log; a store at an earlier one has none (<see cref="PredatesAuditLog"/>).</summary>
+    public const int AuditLogSchemaVersion = Sqlite.SqliteMigrations.AuditLogVersion;
+
+    /// <summary>Whether the copy is a store an early Corridor kept, from before the audit log: there is no chain to check.</summary>
+    public bool PredatesAuditLog => SchemaVersion < AuditLogSchemaVersion;
+
     /// <summary>Whether the copy read back whole: an intact file and an unbroken audit chain.</summary>
     public bool IsSound => Integrity == "ok" && Audit.IsValid;
 }

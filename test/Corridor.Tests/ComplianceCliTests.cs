@@ -530,6 +530,44 @@ public sealed class ComplianceCliTests : IDisposable
         Assert.Equal(oldSchema, record.GetProperty("details").GetProperty("from_schema_version").GetInt64());
     }
 
+    /// <summary>
+    /// A store an early Corridor kept (schema 2: tenants, keys and the ledger, before the audit log began at 3) is a Corridor
+    /// store, not a foreign file: restore says what it is and restores it, migrated, its restore the first record of the
+    /// restored store's audit log; audit verify given it says it has no audit log to verify, and why.
+    /// </summary>
+    [Fact]
+    public async Task Restore_OfAStoreFromBeforeTheAuditLog_SaysWhatItIs_AndMigratesIt()
+    {
+        await _cli.RunAsync("tenants", "add", "--id", "today", "--name", "Today Ltd", "--country", "SG");
+        var backup = _cli.File("early-backup.db");
+        var (secret, none) = await WriteOldStoreRowsAsync(backup, 2);
+        Assert.Null(none);
+
+        var restored = await _cli.RunAsync("restore", backup);
+        var verifiedBackup = await CliRunner.RunRawAsync("audit", "verify", "--db", backup);
+
+        Assert.True(restored.ExitCode == 0, restored.Error);
+        Assert.Contains("schema version 2, ledger rows 3, audit records 0", restored.Out, StringComparison.Ordinal);
+        Assert.Contains("from before the audit log (schema version 2; the log begins at 3)", restored.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("not a Corridor store", restored.Out + restored.Error, StringComparison.Ordinal);
+        Assert.Equal(Corridor.Storage.Sqlite.SqliteMigrations.LatestVersion, await SchemaVersionAsync(_cli.DbPath));
+        Assert.Equal(2, await SchemaVersionAsync(backup));
+        Assert.Equal(["acme"], await TenantIdsAsync("--db", _cli.DbPath));
+        await using (var store = await CorridorStores.OpenAsync(new StorageOptions(_cli.DbPath), CancellationToken.None).WithTimeout())
+        {
+            Assert.Equal(ApiKeys.Hash(secret), (await store.GetKeyAsync("key_0000000000000001", CancellationToken.None).WithTimeout())?.Hash);
+        }
+        Assert.Equal(0, (await _cli.RunAsync("audit", "verify")).ExitCode);
+        var record = await AuditAsync(AuditActions.StoreRestore);
+        Assert.Equal(1, record.GetProperty("sequence").GetInt64());
+        Assert.Equal(2, record.GetProperty("details").GetProperty("from_schema_version").GetInt64());
+        Assert.Equal(JsonValueKind.Null, record.GetProperty("details").GetProperty("from_audit_head").ValueKind);
+
+        Assert.Equal(1, verifiedBackup.ExitCode);
+        Assert.Contains("is a Corridor store at schema version 2, from before the audit log (schema version 3): it has no audit log to verify.",
+            verifiedBackup.Error, StringComparison.Ordinal);
+    }
+
     /// <summary>A backup that fails a check, a file that is not a Corridor store and one of a newer schema are refused, and the store is left as it was.</summary>
     [Fact]
     public async Task Restore_RefusesATamperedForeignOrNewerFile_LeavingTheStoreAsItWas()
@@ -765,12 +803,24 @@ public sealed class ComplianceCliTests : IDisposable
     /// </summary>
     private static async Task<(string Secret, AuditRecord Head)> WriteOldStoreAsync(string path, int oldSchema)
     {
+        Assert.True(oldSchema >= 3);
+        var (secret, head) = await WriteOldStoreRowsAsync(path, oldSchema);
+        return (secret, head!);
+    }
+
+    /// <summary>
+    /// As <see cref="WriteOldStoreAsync"/>, and for a schema before the audit log (1 or 2) the same tenant, key and ledger
+    /// rows written at that schema, with no audit records (the head null).
+    /// </summary>
+    private static async Task<(string Secret, AuditRecord? Head)> WriteOldStoreRowsAsync(string path, int oldSchema)
+    {
         var secret = ApiKeys.NewSecret();
-        AuditRecord head;
+        var written = Math.Min(oldSchema, 3);
+        AuditRecord? head = null;
         await using (var old = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
             await old.OpenAsync().WithTimeout();
-            Assert.Equal(3, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, 3, CancellationToken.None).WithTimeout());
+            Assert.Equal(written, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, written, CancellationToken.None).WithTimeout());
             var transaction = old.BeginTransaction();
             using (var insert = old.CreateCommand())
             {
@@ -790,16 +840,19 @@ public sealed class ComplianceCliTests : IDisposable
                 insert.Parameters.AddWithValue("$hash", ApiKeys.Hash(secret));
                 await insert.ExecuteNonQueryAsync().WithTimeout();
             }
-            var time = DateTimeOffset.FromUnixTimeMilliseconds(1780000000000);
-            var records = await Corridor.Storage.Sqlite.SqliteAudit.AppendAsync(old, transaction,
-            [
-                new AuditEntry(time, "cli:old", AuditActions.TenantCreate, "acme", "{\"legal_name\":\"Acme Ltd\"}"),
-                new AuditEntry(time, "cli:old", AuditActions.KeyIssue, "key_0000000000000001", "{\"tenant\":\"acme\"}"),
-            ], CancellationToken.None).WithTimeout();
+            if (written == 3)
+            {
+                var time = DateTimeOffset.FromUnixTimeMilliseconds(1780000000000);
+                var records = await Corridor.Storage.Sqlite.SqliteAudit.AppendAsync(old, transaction,
+                [
+                    new AuditEntry(time, "cli:old", AuditActions.TenantCreate, "acme", "{\"legal_name\":\"Acme Ltd\"}"),
+                    new AuditEntry(time, "cli:old", AuditActions.KeyIssue, "key_0000000000000001", "{\"tenant\":\"acme\"}"),
+                ], CancellationToken.None).WithTimeout();
+                head = records[^1];
+            }
             transaction.Commit();
             transaction.Dispose();
-            head = records[^1];
-            Assert.Equal(oldSchema - 3, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, oldSchema, CancellationToken.None).WithTimeout());
+            Assert.Equal(oldSchema - written, await Corridor.Storage.Sqlite.SqliteMigrations.ApplyAsync(old, TimeProvider.System, oldSchema, CancellationToken.None).WithTimeout());
         }
         return (secret, head);
     }

@@ -436,6 +436,9 @@ internal static class SqliteMigrations
 
     internal static int LatestVersion => All[^1].Version;
 
+    /// <summary>The step that began the audit log: a store at an earlier version (an early Corridor's) has none.</summary>
+    internal const int AuditLogVersion = 3;
+
     /// <summary>Applies the steps not yet recorded; returns how many it applied.</summary>
     internal static Task<int> ApplyAsync(SqliteConnection connection, TimeProvider timeProvider, CancellationToken cancellationToken) =>
         ApplyAsync(connection, timeProvider, LatestVersion, cancellationToken);

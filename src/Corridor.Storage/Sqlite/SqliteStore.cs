@@ -679,7 +679,7 @@ internal sealed partial class SqliteStore : ICorridorStore
         try
         {
             connection.Open();
-            await RequireCorridorTablesAsync(connection, target, cancellationToken);
+            var hasAuditLog = await RequireCorridorTablesAsync(connection, target, cancellationToken);
             string integrity;
             using (var check = connection.CreateCommand())
             {
@@ -694,7 +694,8 @@ internal sealed partial class SqliteStore : ICorridorStore
                 ledgerRows = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
             }
             var verifier = new AuditVerifier();
-            await foreach (var record in ReadAuditAsync(connection, cancellationToken))
+            // A store from before the audit log has no chain to check: an empty one, intact.
+            await foreach (var record in hasAuditLog ? ReadAuditAsync(connection, cancellationToken) : AsyncEnumerable.Empty<AuditRecord>())
             {
                 if (!verifier.Add(record))
                 {
@@ -727,7 +728,12 @@ internal sealed partial class SqliteStore : ICorridorStore
         try
         {
             connection.Open();
-            await RequireCorridorTablesAsync(connection, full, cancellationToken);
+            if (!await RequireCorridorTablesAsync(connection, full, cancellationToken))
+            {
+                throw new InvalidDataException(
+                    $"'{full}' is a Corridor store at schema version {await SqliteMigrations.GetNewestVersionAsync(connection, null, cancellationToken)}, "
+                    + $"from before the audit log (schema version {SqliteMigrations.AuditLogVersion}): it has no audit log to verify.");
+            }
         }
         catch (SqliteException e) when (e.SqliteErrorCode is SqliteNotADatabase or SqliteCorrupt)
         {
@@ -750,21 +756,34 @@ internal sealed partial class SqliteStore : ICorridorStore
         }
     }
 
-    private static async Task RequireCorridorTablesAsync(SqliteConnection connection, string target, CancellationToken cancellationToken)
+    /// <summary>
+    /// Throws <see cref="InvalidDataException"/> unless the database has Corridor's tables; returns whether it has the audit
+    /// log, which a store an early Corridor kept (recorded in <c>schema_migrations</c> at a version before
+    /// <see cref="SqliteMigrations.AuditLogVersion"/>) does not: that is a Corridor store still, which migrations bring up to date.
+    /// </summary>
+    private static async Task<bool> RequireCorridorTablesAsync(SqliteConnection connection, string target, CancellationToken cancellationToken)
     {
         string[] required = ["schema_migrations", "ledger", "audit_log"];
         var found = new HashSet<string>(StringComparer.Ordinal);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name FROM sqlite_schema WHERE type = 'table'";
-        using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        using (var command = connection.CreateCommand())
         {
-            found.Add(reader.GetString(0));
+            command.CommandText = "SELECT name FROM sqlite_schema WHERE type = 'table'";
+            using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                found.Add(reader.GetString(0));
+            }
         }
-        if (required.Where(t => !found.Contains(t)).ToList() is { Count: > 0 } missing)
+        var missing = required.Where(t => !found.Contains(t)).ToList();
+        if (missing is ["audit_log"] && await SqliteMigrations.GetNewestVersionAsync(connection, null, cancellationToken) < SqliteMigrations.AuditLogVersion)
+        {
+            return false;
+        }
+        if (missing.Count > 0)
         {
             throw new InvalidDataException($"'{target}' is a SQLite database but not a Corridor store: it has no {string.Join(", ", missing)} table.");
         }
+        return true;
     }
 
     public async IAsyncEnumerable<AuditRecord> ReadAuditAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)

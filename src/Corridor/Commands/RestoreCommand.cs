@@ -56,6 +56,11 @@ internal static class RestoreCommand
             var backup = restore.Backup;
             var output = restore.Restored ? context.Out : context.Error;
             output.WriteLine($"Checked the backup {backup.Path}: {BackupCommand.Summary(backup)}.");
+            if (backup.PredatesAuditLog)
+            {
+                output.WriteLine($"It is a Corridor store from before the audit log (schema version {backup.SchemaVersion}; the log begins at "
+                    + $"{StoreBackup.AuditLogSchemaVersion}): there is no chain to check, and the restore's record begins the restored store's log.");
+            }
             BackupCommand.WriteProblems(context, backup, "the backup",
                 integrityAdvice: "It was not restored; restore another backup.",
                 auditAdvice: "It was not restored; restore another backup.");
