@@ -138,6 +138,13 @@ public interface ICorridorStore : IAsyncDisposable
     int LedgerJournalSetAsideFiles => 0;
     /// <summary>Streams rows with <paramref name="from"/> &lt;= time &lt; <paramref name="to"/> (either bound optional), oldest first.</summary>
     IAsyncEnumerable<LedgerEntry> ReadLedgerAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
+    /// <summary>
+    /// The newest <paramref name="count"/> rows of requests made with a key of a tenant the store knows (not refused as
+    /// unauthenticated, 401), oldest first (<c>corridor policy diff</c> decides them again). Read newest first through the
+    /// ledger's time index and stopped at <paramref name="count"/>: it costs the rows it returns and those it passes over
+    /// among them, not the ledger.
+    /// </summary>
+    Task<IReadOnlyList<LedgerEntry>> ReadRecentTenantRequestsAsync(int count, CancellationToken cancellationToken);
     /// <summary>Appends shadow evaluation results in one transaction; a result whose request id is already stored is ignored.</summary>
     Task AppendShadowResultsAsync(IReadOnlyList<ShadowResult> results, CancellationToken cancellationToken);
 

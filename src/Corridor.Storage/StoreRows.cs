@@ -50,6 +50,9 @@ internal abstract class StoreRows
     /// <summary>A batch request's columns; <see cref="BatchItem"/> reads these positions.</summary>
     internal const string BatchItemColumns = "position, custom_id, body, state, status, request_id, response, attempt, ended_at, started_at, input_tokens, cached_tokens, output_tokens, reasoning_tokens";
 
+    /// <summary>The rows <see cref="ICorridorStore.ReadRecentTenantRequestsAsync"/> returns: a known tenant's, not a 401.</summary>
+    internal const string RecentTenantRequests = " WHERE tenant_id IN (SELECT id FROM tenants) AND status <> 401";
+
     /// <summary>The parameter marker of this database (<c>$</c> or <c>@</c>).</summary>
     protected abstract string ParameterPrefix { get; }
 

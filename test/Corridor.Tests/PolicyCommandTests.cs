@@ -96,6 +96,34 @@ public sealed class PolicyCommandTests
         Assert.Contains("2 of 3 recent requests would be decided differently (2025-07-01.1 -> 2025-08-01.1)", result.Out, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The diff reads the newest rows it decides again, not the ledger: a row far older than the --limit newest (here one
+    /// the store cannot read back, standing for the years of ledger a diff has no use for) is never read.
+    /// </summary>
+    [Fact]
+    public async Task Diff_ReadsOnlyTheRecentRequestsItDecides_NotTheWholeLedger()
+    {
+        var config = Path.Combine(Root(), "corridor.yaml");
+        using var cli = new CliRunner();
+        Assert.Equal(0, (await cli.RunAsync("tenants", "add", "--id", "acme", "--name", "Acme Pte. Ltd.", "--country", "SG", "--tier", "verified")).ExitCode);
+        await RecordAsync(cli,
+            Corridor.Testing.Storage.LedgerSamples.Entry("r-old", DateTimeOffset.UtcNow.AddYears(-2), model: "gpt-4.1"),
+            Corridor.Testing.Storage.LedgerSamples.Entry("r-1", DateTimeOffset.UtcNow.AddMinutes(-2), model: "gpt-4.1"),
+            Corridor.Testing.Storage.LedgerSamples.Entry("r-2", DateTimeOffset.UtcNow.AddMinutes(-1), model: "deepseek-v4"));
+        await using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={cli.DbPath};Pooling=False"))
+        {
+            await db.OpenAsync().WithTimeout();
+            using var damage = db.CreateCommand();
+            damage.CommandText = "UPDATE ledger SET outcome = 'not an outcome' WHERE request_id = 'r-old'";
+            Assert.Equal(1, await damage.ExecuteNonQueryAsync().WithTimeout());
+        }
+
+        var result = await cli.RunAsync("policy", "diff", config, config, "--limit", "2");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("0 of 2 recent requests would be decided differently", result.Out, StringComparison.Ordinal);
+    }
+
     /// <summary>A limit below 1 replays nothing: refused, rather than reporting "0 of 0" as if no request would change.</summary>
     [Theory]
     [InlineData("0")]

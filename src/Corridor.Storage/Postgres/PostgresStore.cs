@@ -343,6 +343,26 @@ internal sealed partial class PostgresStore : ICorridorStore, IStoreChangeNotifi
         }
     }
 
+    public async Task<IReadOnlyList<LedgerEntry>> ReadRecentTenantRequestsAsync(int count, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand { Connection = connection };
+        // Newest first (the primary key's time leads; seq breaks ties, as ReadLedgerAsync's order), stopped at the count.
+        command.CommandText = PostgresLedger.SelectSql + StoreRows.RecentTenantRequests + " ORDER BY time DESC, seq DESC LIMIT @count";
+        command.Parameters.AddWithValue("count", count);
+        var rows = new List<LedgerEntry>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(PostgresValues.Rows.Ledger(reader));
+            }
+        }
+        rows.Reverse();
+        return rows;
+    }
+
     /// <summary>
     /// Whole UTC days come from the daily totals; only the part days at either end of the range are summed from the ledger
     /// (<see cref="UsageDays"/>; and only their partitions are read). numeric sums exactly.

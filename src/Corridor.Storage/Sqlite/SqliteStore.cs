@@ -527,6 +527,34 @@ internal sealed partial class SqliteStore : ICorridorStore
         }
     }
 
+    /// <summary>
+    /// Newest first down the time index (rowid breaking ties, as <see cref="ReadLedgerAsync"/>'s order), stopped at
+    /// <c>$count</c>. The index is named: left to itself the planner takes the <c>(tenant_id, time)</c> index for the tenant
+    /// condition, then sorts every row it found.
+    /// </summary>
+    internal static readonly string RecentTenantRequestsSql =
+        LedgerRows.SelectSql + " INDEXED BY ix_ledger_time" + StoreRows.RecentTenantRequests + " ORDER BY time DESC, rowid DESC LIMIT $count";
+
+    public async Task<IReadOnlyList<LedgerEntry>> ReadRecentTenantRequestsAsync(int count, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        await CatchUpLedgerAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = RecentTenantRequestsSql;
+        command.Parameters.AddWithValue("$count", count);
+        var rows = new List<LedgerEntry>();
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(SqliteValues.Rows.Ledger(reader));
+            }
+        }
+        rows.Reverse();
+        return rows;
+    }
+
     public Task AppendShadowResultsAsync(IReadOnlyList<ShadowResult> results, CancellationToken cancellationToken) =>
         ExecuteBatchAsync(results, ShadowRows.InsertSql, ShadowRows.AddParameters, ShadowRows.Bind, cancellationToken);
 

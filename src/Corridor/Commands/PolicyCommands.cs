@@ -70,22 +70,17 @@ internal static class PolicyCommands
             var after = LoadPolicy(parseResult.GetRequiredValue(newConfig));
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
             var tenants = (await store.ListTenantsAsync(cancellationToken)).ToDictionary(t => t.Id, StringComparer.Ordinal);
-            var recent = new Queue<Core.Metering.LedgerEntry>();
-            await foreach (var entry in store.ReadLedgerAsync(null, null, cancellationToken))
-            {
-                if (entry.TenantId is not null && tenants.ContainsKey(entry.TenantId) && entry.Status != 401)
-                {
-                    recent.Enqueue(entry);
-                    if (recent.Count > count)
-                    {
-                        recent.Dequeue();
-                    }
-                }
-            }
-            var changed = 0;
+            // Only the newest --limit requests of known tenants are read, not the ledger they end.
+            var recent = await store.ReadRecentTenantRequestsAsync(count, cancellationToken);
+            var (changed, decided) = (0, 0);
             foreach (var entry in recent)
             {
-                var tenant = tenants[entry.TenantId!];
+                // A tenant added since its list was read has no profile here: its request is passed over.
+                if (!tenants.TryGetValue(entry.TenantId!, out var tenant))
+                {
+                    continue;
+                }
+                decided++;
                 var features = Features(entry, out var needs);
                 var wasText = before.Describe(tenant, entry, features, needs);
                 var nowText = after.Describe(tenant, entry, features, needs);
@@ -95,7 +90,7 @@ internal static class PolicyCommands
                     context.Out.WriteLine($"{entry.RequestId} {entry.Time:yyyy-MM-dd'T'HH:mm:ss'Z'} {entry.TenantId} {entry.Model}: {wasText} -> {nowText}");
                 }
             }
-            context.Out.WriteLine($"{changed} of {recent.Count} recent requests would be decided differently ({before.Policy.Version} -> {after.Policy.Version}).");
+            context.Out.WriteLine($"{changed} of {decided} recent requests would be decided differently ({before.Policy.Version} -> {after.Policy.Version}).");
             return 0;
         });
         return command;

@@ -203,6 +203,33 @@ public abstract class StoreContractTests : StoreContract
     }
 
     [Fact]
+    public async Task ReadRecentTenantRequests_IsTheNewestOfKnownTenantsKeys_OldestFirst()
+    {
+        await Store.AddTenantAsync(Tenant("acme"), None).WithTimeout();
+        await Store.AddTenantAsync(Tenant("zeta"), None).WithTimeout();
+        var rows = Enumerable.Range(0, 50).Select(i => LedgerSamples.Entry($"r-{i:00}", T0.AddSeconds(i), tenantId: i % 2 == 0 ? "acme" : "zeta")).ToList();
+        // Among the newest: a request no tenant made, one of a tenant no longer known, one refused its key (401), and two
+        // of the same millisecond (arrival order keeps them).
+        rows.AddRange(
+        [
+            LedgerSamples.Entry("r-no-tenant", T0.AddSeconds(60), tenantId: null, keyId: null, billable: false),
+            LedgerSamples.Entry("r-gone", T0.AddSeconds(61), tenantId: "gone"),
+            LedgerSamples.Entry("r-401", T0.AddSeconds(62)) with { Status = 401, Outcome = RequestOutcome.Unauthorized },
+            LedgerSamples.Entry("r-b", T0.AddSeconds(63)),
+            LedgerSamples.Entry("r-a", T0.AddSeconds(63), tenantId: "zeta"),
+        ]);
+        await Store.AppendLedgerAsync(rows, None).WithTimeout();
+
+        var recent = await Store.ReadRecentTenantRequestsAsync(4, None).WithTimeout();
+        var all = await Store.ReadRecentTenantRequestsAsync(1000, None).WithTimeout();
+
+        Assert.Equal(["r-48", "r-49", "r-b", "r-a"], recent.Select(r => r.RequestId));
+        Assert.Equal(rows[49], recent[1]);
+        Assert.Equal(52, all.Count);
+        Assert.Equal("r-00", all[0].RequestId);
+    }
+
+    [Fact]
     public async Task AppendLedger_IgnoresRequestIdsAlreadyStored()
     {
         var batch = Enumerable.Range(0, 300).Select(i => LedgerSamples.Entry($"r-{i}", T0.AddSeconds(i))).ToList();

@@ -185,6 +185,28 @@ public sealed class SqliteStoreTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task RecentTenantRequests_AreReadDownTheTimeIndex_NotSortedFromEveryRow()
+    {
+        // policy diff's read: what it costs is the rows it returns, which a sort of every known tenant's row would not be.
+        await using var connection = new SqliteConnection($"Data Source={DbPath};Pooling=False");
+        await connection.OpenAsync().WithTimeout();
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + SqliteStore.RecentTenantRequestsSql;
+        command.Parameters.AddWithValue("$count", 1000);
+        var plan = new List<string>();
+        using (var reader = await command.ExecuteReaderAsync().WithTimeout())
+        {
+            while (await reader.ReadAsync().WithTimeout())
+            {
+                plan.Add(reader.GetString(3));
+            }
+        }
+
+        Assert.Contains("SCAN ledger USING INDEX ix_ledger_time", plan);
+        Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task RevenueMigration_BillsEarlierRowsAtCost()
     {
         // Back to version 7: the steps after it are undone and run again.
