@@ -1,6 +1,7 @@
 using System.Buffers;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Pipeline;
+using Corridor.Gateway.StoredResponses;
 using Corridor.Gateway.Translation;
 using Microsoft.AspNetCore.Http;
 
@@ -98,59 +99,58 @@ internal sealed class FrontDoor(ServerOptions server)
     /// <summary>
     /// A Responses API request becomes the chat completion every later step reads, checks, bills and records (the monitor,
     /// policy and the ledger see a chat request, as for <c>/v1/chat/completions</c>); what its answer must echo is kept.
-    /// A request that continues a stored response keeps its body, which <see cref="Continue"/> serves again with that
-    /// response's items once its caller is known.
+    /// A request that continues a stored response is only checked here: it is translated once, with that response's items,
+    /// when its caller is known (<see cref="Continue"/>, the pipeline's step 2b).
     /// </summary>
     private static GatewayError? ReadResponsesRequest(CorridorRequestFeature call)
     {
         var sent = call.Request!;
-        return System.Text.Unicode.Utf8.IsValid(sent.Body.Span)
-            ? TranslateResponses(call, sent.Body.Span)
-            : GatewayError.Invalid("The request body is not valid UTF-8.");
+        if (!System.Text.Unicode.Utf8.IsValid(sent.Body.Span))
+        {
+            return GatewayError.Invalid("The request body is not valid UTF-8.");
+        }
+        if (ResponsesToChat.TranslateUnlessContinuing(sent.Body.Span, out var echo, out var sources, out var keeping) is { } chat)
+        {
+            return Served(call, chat, echo, sources, keeping);
+        }
+        call.Continued = new ContinuedRequest(sent, keeping.PreviousResponseId!);
+        call.Request = null;
+        return null;
     }
 
     /// <summary>
-    /// Serves a Responses request that continues a stored response with that response's items (<paramref name="earlier"/>,
-    /// a JSON array) before its own <c>input</c>: the chat completion is made again of the whole, which every later step
-    /// reads; what the client sent (its own input, <c>store</c>, the id it continues) stays as it was read.
+    /// Serves a Responses request that continues a stored response (<see cref="CorridorRequestFeature.Continued"/>) with that
+    /// response's items before its own <c>input</c> (<paramref name="earlier"/>: JSON arrays, its input items, then its output
+    /// items): the one translation of the request into the chat completion every later step reads.
     /// </summary>
-    public static GatewayError? Continue(CorridorRequestFeature call, string earlier)
+    public static GatewayError? Continue(CorridorRequestFeature call, string[] earlier)
     {
-        var sent = call.Responses!;
-        return TranslateResponses(call, StoredResponses.ResponseItems.Continued(sent.Continuing, earlier),
-            new ResponseKeeping(sent.Store, sent.PreviousResponseId, sent.Input), earlier);
+        var continued = call.Continued!;
+        call.Continued = null;
+        using var sent = continued.Sent;
+        var chat = ResponsesToChat.TranslateRequest(sent.Body.Span, earlier, out var echo, out var sources, out var keeping);
+        return Served(call, chat, echo, sources, keeping, earlier);
     }
 
     /// <summary>
-    /// The Responses request <paramref name="body"/> into the chat completion every later step reads, and the context its
-    /// answer needs; a continued request (<paramref name="continued"/>, <paramref name="earlier"/>) keeps what its client sent.
+    /// The chat completion <paramref name="chat"/> made of a Responses request becomes the request every later step reads (the
+    /// client's body, <see cref="CorridorRequestFeature.Request"/>, returned), with the context its answer needs; a translation
+    /// that failed is a 400, the client's body left as it came.
     /// </summary>
-    private static GatewayError? TranslateResponses(CorridorRequestFeature call, ReadOnlySpan<byte> body, ResponseKeeping? continued = null, string? earlier = null)
+    private static GatewayError? Served(CorridorRequestFeature call, TranslationResult chat, byte[] echo, MessageSource[] sources, ResponseKeeping keeping, string[]? earlier = null)
     {
-        var chat = ResponsesToChat.TranslateRequest(body, out var echo, out var sources, out var keeping);
-        if (chat.Body is not { } translated)
+        if (chat.Body is not { } body)
         {
             return GatewayError.Invalid(chat.Error!, chat.ErrorParam);
         }
         var responses = ResponsesContext.For(call.RequestId, call.ReceivedAt, echo, sources);
-        keeping = continued ?? keeping;
         responses.Store = keeping.Store;
         responses.PreviousResponseId = keeping.PreviousResponseId;
         responses.Input = keeping.Input;
         responses.Earlier = earlier;
-        if (continued is null && keeping.PreviousResponseId is not null)
-        {
-            responses.Continuing = body.ToArray();
-        }
-        return Served(call, translated, responses);
-    }
-
-    /// <summary>The chat completion <paramref name="body"/> made of a Responses request becomes the request every later step reads.</summary>
-    private static GatewayError? Served(CorridorRequestFeature call, byte[] body, ResponsesContext responses)
-    {
         var buffer = ArrayPool<byte>.Shared.Rent(body.Length);
         body.CopyTo(buffer, 0);
-        call.Request!.Dispose();
+        call.Request?.Dispose();
         call.Request = new ClientRequest(buffer, body.Length);
         call.Responses = responses;
         return RequestParser.Parse(call.Request, Operation.Responses);

@@ -44,6 +44,13 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     /// </summary>
     public string[]? AnthropicBetas { get; set; }
 
+    /// <summary>
+    /// Set by the front door for a Responses API request that continues a stored response: its body as sent, translated once
+    /// that response's items are read (the pipeline's step 2b, <see cref="StoredResponses.ResponseKeeper.ContinueAsync"/>);
+    /// <see cref="Request"/> is null until then. Null otherwise.
+    /// </summary>
+    public StoredResponses.ContinuedRequest? Continued { get; set; }
+
     /// <summary>Set by the front door for a Responses API request: what its answer needs of it (ids, echoed parameters).</summary>
     public ResponsesContext? Responses { get; set; }
 
@@ -124,6 +131,7 @@ internal sealed class CorridorRequestFeature(ActiveConfig config, string request
     public void DisposeRequests()
     {
         Request?.Dispose();
+        Continued?.Sent.Dispose();
         foreach (var entitlement in Entitlements)
         {
             entitlement.Request.Dispose();

@@ -70,7 +70,8 @@ internal sealed class RequestPipeline(
             // 2. Authenticate the key (in-memory cache backed by the store).
             error ??= authenticator.Authenticate(context, call);
 
-            // 2b. A Responses request that continues a stored response of the caller's tenant: that response's items first.
+            // 2b. A Responses request that continues a stored response of the caller's tenant, which the front door left
+            // untranslated: read that response, then translate the request into its chat completion with its items first.
             error ??= await responses.ContinueAsync(context, call);
 
             // 3. Enforcement by the monitor and operators: suspend refuses, throttle strips harvest-friendly features and lowers limits.

@@ -2,73 +2,22 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Corridor.Gateway.Translation;
-using Corridor.Storage.Responses;
 
 namespace Corridor.Gateway.StoredResponses;
 
 /// <summary>
-/// The input items of stored responses, as JSON: what a kept response lists (<c>…/input_items</c>), and what a request that
-/// continues it (<c>previous_response_id</c>) is served with before its own <c>input</c>.
+/// The input items of stored responses, as JSON: what a kept response lists (<c>…/input_items</c>), those of the response
+/// it continued (<c>previous_response_id</c>) first.
 /// </summary>
 internal static class ResponseItems
 {
     /// <summary>Items nest as deeply as the front door accepted them.</summary>
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = Json.MaxDepth };
 
-    /// <summary>The items a response continuing <paramref name="previous"/> is served with first: its input, then its output.</summary>
-    public static string Earlier(StoredResponse previous) => Join([previous.InputItems, previous.OutputItems]);
-
     /// <summary>
-    /// The Responses request <paramref name="body"/> as it is served when it continues a stored response: its <c>input</c> is
-    /// <paramref name="earlier"/>'s items, then its own (a string as one user message), and <c>previous_response_id</c> is left
-    /// out; every other property as sent (its <c>instructions</c> are its own: the continued response's are not carried).
-    /// </summary>
-    public static byte[] Continued(ReadOnlySpan<byte> body, string earlier)
-    {
-        using var request = JsonDocument.Parse(body.ToArray(), Options);
-        var buffer = new ArrayBufferWriter<byte>(body.Length + earlier.Length + 64);
-        using (var writer = new Utf8JsonWriter(buffer, Json.WriterOptions))
-        {
-            writer.WriteStartObject();
-            foreach (var property in request.RootElement.EnumerateObject())
-            {
-                if (property.NameEquals("previous_response_id"))
-                {
-                    continue;
-                }
-                if (!property.NameEquals("input"))
-                {
-                    property.WriteTo(writer);
-                    continue;
-                }
-                writer.WriteStartArray("input");
-                WriteElements(writer, earlier);
-                if (property.Value.ValueKind == JsonValueKind.String)
-                {
-                    writer.WriteStartObject();
-                    writer.WriteString("role", "user");
-                    writer.WritePropertyName("content");
-                    property.Value.WriteTo(writer);
-                    writer.WriteEndObject();
-                }
-                else
-                {
-                    foreach (var item in property.Value.EnumerateArray())
-                    {
-                        item.WriteTo(writer);
-                    }
-                }
-                writer.WriteEndArray();
-            }
-            writer.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    /// <summary>
-    /// The input items a kept response lists, a JSON array: the continued response's (<see cref="ResponsesContext.Earlier"/>),
-    /// then the request's own <c>input</c> as items OpenAI lists: each with an <c>id</c> (one made of the response's when it
-    /// came without), a <c>type</c>, and a message's text as content parts.
+    /// The input items a kept response lists, a JSON array: the continued response's (<see cref="ResponsesContext.Earlier"/>,
+    /// joined as they were read, not parsed again), then the request's own <c>input</c> as items OpenAI lists: each with an
+    /// <c>id</c> (one made of the response's when it came without), a <c>type</c>, and a message's text as content parts.
     /// </summary>
     public static string Stored(ResponsesContext responses)
     {
@@ -77,10 +26,6 @@ internal static class ResponseItems
         using (var writer = new Utf8JsonWriter(buffer, Json.WriterOptions))
         {
             writer.WriteStartArray();
-            if (responses.Earlier is { } earlier)
-            {
-                WriteElements(writer, earlier);
-            }
             var digits = responses.ResponseId["resp_".Length..];
             if (input.RootElement.ValueKind == JsonValueKind.String)
             {
@@ -96,7 +41,31 @@ internal static class ResponseItems
             }
             writer.WriteEndArray();
         }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        var own = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return responses.Earlier is { Length: > 0 } earlier ? Join([.. earlier, own]) : own;
+    }
+
+    /// <summary>
+    /// JSON arrays joined into one, in order, as text: their elements between their brackets, comma-separated. Each is an
+    /// array as written or as the store gave it back (the translation of the request parsed the earlier ones once).
+    /// </summary>
+    internal static string Join(ReadOnlySpan<string> arrays)
+    {
+        var joined = new StringBuilder("[");
+        foreach (var array in arrays)
+        {
+            var elements = array.AsSpan().Trim()[1..^1].Trim();
+            if (elements.IsEmpty)
+            {
+                continue;
+            }
+            if (joined.Length > 1)
+            {
+                joined.Append(',');
+            }
+            joined.Append(elements);
+        }
+        return joined.Append(']').ToString();
     }
 
     /// <summary>One input item as listed: its properties as sent, an id and type added where it had none, a message's text as a part.</summary>
@@ -155,30 +124,4 @@ internal static class ResponseItems
         "reasoning" => "rs",
         _ => "item",
     };
-
-    /// <summary>JSON arrays joined into one, in order.</summary>
-    private static string Join(IEnumerable<string> arrays)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, Json.WriterOptions))
-        {
-            writer.WriteStartArray();
-            foreach (var array in arrays)
-            {
-                WriteElements(writer, array);
-            }
-            writer.WriteEndArray();
-        }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    /// <summary>Writes the elements of the JSON array <paramref name="array"/>, in order.</summary>
-    private static void WriteElements(Utf8JsonWriter writer, string array)
-    {
-        using var items = JsonDocument.Parse(array, Options);
-        foreach (var item in items.RootElement.EnumerateArray())
-        {
-            item.WriteTo(writer);
-        }
-    }
 }

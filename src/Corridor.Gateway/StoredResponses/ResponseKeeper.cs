@@ -22,13 +22,14 @@ internal sealed partial class ResponseKeeper(ICorridorStore store, ResponsesOpti
     private static readonly TimeSpan KeepTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// For a request that names a <c>previous_response_id</c>: reads that response of the caller's tenant and serves the
-    /// request with its input and output items first (<see cref="FrontDoor.FrontDoor.Continue"/>). One of another tenant,
+    /// For a request that names a <c>previous_response_id</c> (<see cref="CorridorRequestFeature.Continued"/>): reads that
+    /// response of the caller's tenant and translates the request with its input and output items first
+    /// (<see cref="FrontDoor.FrontDoor.Continue"/>). One of another tenant,
     /// expired, deleted or never kept is OpenAI's 400; a store that is away, a 503.
     /// </summary>
     public async ValueTask<GatewayError?> ContinueAsync(HttpContext context, CorridorRequestFeature call)
     {
-        if (call.Responses is not { PreviousResponseId: { } previousId })
+        if (call.Continued is not { PreviousResponseId: var previousId })
         {
             return null;
         }
@@ -48,7 +49,7 @@ internal sealed partial class ResponseKeeper(ICorridorStore store, ResponsesOpti
         }
         return previous is null
             ? new GatewayError(ErrorKind.InvalidRequest, $"Previous response with id '{previousId}' not found.", "previous_response_not_found", "previous_response_id")
-            : FrontDoor.FrontDoor.Continue(call, ResponseItems.Earlier(previous));
+            : FrontDoor.FrontDoor.Continue(call, [previous.InputItems, previous.OutputItems]);
     }
 
     /// <summary>

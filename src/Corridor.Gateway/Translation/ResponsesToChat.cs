@@ -57,11 +57,11 @@ internal sealed class ResponsesContext(string responseId, long createdAt, byte[]
     /// <summary>The request's own <c>input</c>, as sent (JSON): what a kept response lists among its input items, after <see cref="Earlier"/>.</summary>
     public byte[] Input { get; set; } = [];
 
-    /// <summary>The continued response's input and output items (a JSON array), placed before <see cref="Input"/>; null when none.</summary>
-    public string? Earlier { get; set; }
-
-    /// <summary>The client's body of a request that continues a stored response, made again with that response's items once read.</summary>
-    public byte[] Continuing { get; set; } = [];
+    /// <summary>
+    /// The continued response's items (JSON arrays: its input items, then its output items), served before <see cref="Input"/>
+    /// and listed before it when this one is kept; null when none.
+    /// </summary>
+    public string[]? Earlier { get; set; }
 
     /// <summary>
     /// The response object as answered, once it ended <c>completed</c> or <c>incomplete</c> (whole, or the stream's last event's),
@@ -146,20 +146,75 @@ internal static partial class ResponsesToChat
         TranslateRequest(responsesRequest, out echo, out sources, out _);
 
     /// <summary>As above; <paramref name="keeping"/> gets what the request says of keeping its answer and continuing another.</summary>
-    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> responsesRequest, out byte[] echo, out MessageSource[] sources, out ResponseKeeping keeping)
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> responsesRequest, out byte[] echo, out MessageSource[] sources, out ResponseKeeping keeping) =>
+        TranslateRequest(responsesRequest, [], out echo, out sources, out keeping);
+
+    /// <summary>
+    /// As above, for a request that continues a stored response: <paramref name="earlier"/> are that response's items (JSON
+    /// arrays: its input items, then its output items), served before the request's own <c>input</c> (a string as one user
+    /// message), each array parsed once. A message's source counts them first, as they were served (an upstream's error names
+    /// <c>input[k]</c> so); a refusal of one of the request's own items names it as its client sent it.
+    /// </summary>
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> responsesRequest, ReadOnlySpan<string> earlier, out byte[] echo, out MessageSource[] sources, out ResponseKeeping keeping)
+    {
+        var documents = new List<JsonDocument>(earlier.Length);
+        try
+        {
+            var items = new List<JsonElement>();
+            foreach (var array in earlier)
+            {
+                if (!Json.TryParse(System.Text.Encoding.UTF8.GetBytes(array), out var document) || document.RootElement.ValueKind != JsonValueKind.Array)
+                {
+                    document?.Dispose();
+                    echo = [];
+                    sources = [];
+                    keeping = ResponseKeeping.None;
+                    return TranslationResult.Fail(new Problem("The previous response's items cannot be read.", "previous_response_id"));
+                }
+                documents.Add(document);
+                items.AddRange(document.RootElement.EnumerateArray());
+            }
+            return Translate(responsesRequest, items, continuedLater: false, out echo, out sources, out keeping);
+        }
+        finally
+        {
+            foreach (var document in documents)
+            {
+                document.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The front door's reading of a Responses request: translated as <see cref="TranslateRequest(ReadOnlySpan{byte}, out byte[], out MessageSource[], out ResponseKeeping)"/>,
+    /// unless it continues a stored response (<paramref name="keeping"/> names it): that one is translated once, with that
+    /// response's items, when its caller is known and they are read (the pipeline's step 2b); here it is only checked for
+    /// what is refused whatever it continues (<c>conversation</c>, <c>prompt</c>, <c>background</c>, a <c>store</c> or
+    /// <c>previous_response_id</c> of the wrong type). Null for such a request that passed those checks.
+    /// </summary>
+    public static TranslationResult? TranslateUnlessContinuing(ReadOnlySpan<byte> responsesRequest, out byte[] echo, out MessageSource[] sources, out ResponseKeeping keeping)
+    {
+        var result = Translate(responsesRequest, [], continuedLater: true, out echo, out sources, out keeping);
+        return result.Succeeded || result.Error is not null ? result : null;
+    }
+
+    private static TranslationResult Translate(ReadOnlySpan<byte> responsesRequest, List<JsonElement> earlier, bool continuedLater, out byte[] echo, out MessageSource[] sources, out ResponseKeeping keeping)
     {
         var sizeHint = responsesRequest.Length;
         byte[] echoed = [];
         var kept = ResponseKeeping.None;
         var made = new List<MessageSource>();
-        var result = Json.Translate(responsesRequest, "request body", root => TranslateRequest(root, sizeHint, made, out echoed, out kept));
+        var result = Json.Translate(responsesRequest, "request body", root => TranslateRequest(root, sizeHint, earlier, continuedLater, made, out echoed, out kept));
         echo = echoed;
         sources = [.. made];
         keeping = kept;
         return result;
     }
 
-    private static TranslationResult TranslateRequest(JsonElement root, int sizeHint, List<MessageSource> sources, out byte[] echo, out ResponseKeeping keeping)
+    /// <summary>What the translation gives a request it leaves for later (<see cref="TranslateUnlessContinuing"/>): neither a body nor an error.</summary>
+    private static readonly TranslationResult Later = new(null, null);
+
+    private static TranslationResult TranslateRequest(JsonElement root, int sizeHint, List<JsonElement> earlier, bool continuedLater, List<MessageSource> sources, out byte[] echo, out ResponseKeeping keeping)
     {
         echo = [];
         keeping = ResponseKeeping.None;
@@ -182,6 +237,10 @@ internal static partial class ResponsesToChat
         {
             return TranslationResult.Fail(new Problem("Background responses are not supported: Corridor does not keep responses.", "background"));
         }
+        if (continuedLater && keeping.PreviousResponseId is not null)
+        {
+            return Later;
+        }
         var writer = Json.StartBody(out var buffer, sizeHint);
         using (writer)
         {
@@ -191,7 +250,7 @@ internal static partial class ResponsesToChat
                 writer.WritePropertyName("model");
                 model.WriteTo(writer);
             }
-            var problem = WriteMessages(root, writer, sources) ?? WriteTools(root, writer) ?? WriteOptions(root, writer);
+            var problem = WriteMessages(root, earlier, writer, sources) ?? WriteTools(root, writer) ?? WriteOptions(root, writer);
             if (problem is { } p)
             {
                 return TranslationResult.Fail(p);
@@ -477,7 +536,12 @@ internal static partial class ResponsesToChat
         return rest.Length == 0 || rest[0] == '.' ? param[..(at + 1)] + rest : null;
     }
 
-    private static Problem? WriteMessages(JsonElement root, Utf8JsonWriter writer, List<MessageSource> sources)
+    /// <summary>
+    /// The messages: the <c>instructions</c>, then the <paramref name="earlier"/> items of a continued response, then the
+    /// <c>input</c>'s. An item's source counts the earlier items first (as served); a problem with one of the request's own
+    /// items names it as sent (<c>input[k]</c> of its own <c>input</c>).
+    /// </summary>
+    private static Problem? WriteMessages(JsonElement root, List<JsonElement> earlier, Utf8JsonWriter writer, List<MessageSource> sources)
     {
         if (root.OptionalString("instructions", "instructions", out var instructions) is { } instructionsProblem)
         {
@@ -487,58 +551,55 @@ internal static partial class ResponsesToChat
         {
             return Problem.Missing("input");
         }
+        if (input.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+        {
+            return Problem.WrongType("input", "a string or an array of input items");
+        }
+        if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() == 0)
+        {
+            return new Problem("'input' must not be empty.", "input");
+        }
         writer.WriteStartArray("messages");
         if (!string.IsNullOrEmpty(instructions))
         {
             WriteTextMessage(writer, "system", instructions);
             sources.Add(new MessageSource(MessageSourceKind.Instructions));
         }
-        if (input.ValueKind == JsonValueKind.String)
+        if (input.ValueKind == JsonValueKind.String && earlier.Count == 0)
         {
             WriteTextMessage(writer, "user", input.GetString()!);
             sources.Add(new MessageSource(MessageSourceKind.InputText));
             writer.WriteEndArray();
             return null;
         }
-        if (input.ValueKind != JsonValueKind.Array)
-        {
-            return Problem.WrongType("input", "a string or an array of input items");
-        }
-        if (input.GetArrayLength() == 0)
-        {
-            return new Problem("'input' must not be empty.", "input");
-        }
         var assistant = new PendingAssistant(sources);
-        var index = 0;
-        foreach (var item in input.EnumerateArray())
+        for (var i = 0; i < earlier.Count; i++)
         {
-            var at = index++;
-            var param = $"input[{at}]";
-            if (item.ValueKind != JsonValueKind.Object)
+            if (WriteItem(earlier[i], $"input[{i}]", i, writer, assistant, sources) is { } earlierProblem)
             {
-                return Problem.WrongType(param, "an input item object");
+                return earlierProblem;
             }
-            if (item.OptionalString("type", $"{param}.type", out var type) is { } typeProblem)
+        }
+        if (input.ValueKind == JsonValueKind.String)
+        {
+            // After a continued response's items, one more: a user message.
+            if (assistant.Flush(writer) is { } flushProblem)
             {
-                return typeProblem;
+                return flushProblem;
             }
-            // A message may leave out its type (EasyInputMessage).
-            type ??= item.TryGet("role", out _) ? "message" : null;
-            var problem = type switch
+            sources.Add(new MessageSource(MessageSourceKind.Message, earlier.Count));
+            WriteTextMessage(writer, "user", input.GetString()!);
+        }
+        else
+        {
+            var index = 0;
+            foreach (var item in input.EnumerateArray())
             {
-                "message" => WriteMessage(item, param, writer, assistant, sources, at),
-                "function_call" => assistant.AddCall(item, param),
-                "function_call_output" => assistant.Flush(writer) ?? WriteToolResult(item, param, writer, sources, at),
-                // The model's reasoning in an earlier turn, given as text: the reasoning_content of the assistant turn it
-                // precedes (DeepSeek wants it back within a tool loop); an encrypted or summarized one has no chat counterpart.
-                "reasoning" => assistant.AddReasoning(item, writer),
-                "item_reference" => new Problem("Item references are not supported: send the item itself, or continue its response with 'previous_response_id'.", $"{param}.type"),
-                null => Problem.Missing($"{param}.type"),
-                _ => new Problem($"Input item type '{type}' is not supported: Corridor serves messages, function calls and their outputs.", $"{param}.type"),
-            };
-            if (problem is not null)
-            {
-                return problem;
+                var at = index++;
+                if (WriteItem(item, $"input[{at}]", earlier.Count + at, writer, assistant, sources) is { } problem)
+                {
+                    return problem;
+                }
             }
         }
         if (assistant.Flush(writer) is { } last)
@@ -547,6 +608,33 @@ internal static partial class ResponsesToChat
         }
         writer.WriteEndArray();
         return null;
+    }
+
+    /// <summary>One input item (<paramref name="param"/>, the <paramref name="at"/>th served) into the messages.</summary>
+    private static Problem? WriteItem(JsonElement item, string param, int at, Utf8JsonWriter writer, PendingAssistant assistant, List<MessageSource> sources)
+    {
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            return Problem.WrongType(param, "an input item object");
+        }
+        if (item.OptionalString("type", $"{param}.type", out var type) is { } typeProblem)
+        {
+            return typeProblem;
+        }
+        // A message may leave out its type (EasyInputMessage).
+        type ??= item.TryGet("role", out _) ? "message" : null;
+        return type switch
+        {
+            "message" => WriteMessage(item, param, writer, assistant, sources, at),
+            "function_call" => assistant.AddCall(item, param),
+            "function_call_output" => assistant.Flush(writer) ?? WriteToolResult(item, param, writer, sources, at),
+            // The model's reasoning in an earlier turn, given as text: the reasoning_content of the assistant turn it
+            // precedes (DeepSeek wants it back within a tool loop); an encrypted or summarized one has no chat counterpart.
+            "reasoning" => assistant.AddReasoning(item, writer),
+            "item_reference" => new Problem("Item references are not supported: send the item itself, or continue its response with 'previous_response_id'.", $"{param}.type"),
+            null => Problem.Missing($"{param}.type"),
+            _ => new Problem($"Input item type '{type}' is not supported: Corridor serves messages, function calls and their outputs.", $"{param}.type"),
+        };
     }
 
     private static void WriteTextMessage(Utf8JsonWriter writer, string role, string text)

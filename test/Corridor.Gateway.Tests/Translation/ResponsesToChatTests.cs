@@ -196,6 +196,49 @@ public sealed class ResponsesToChatTests
         TranslationAssert.Error(Request(body), param, messagePart);
 
     [Fact]
+    public void ARequestThatContinuesAStoredResponse_IsLeftForLater_ByTheFrontDoor_ButWhatIsRefusedAnywayIsRefused()
+    {
+        var later = ResponsesToChat.TranslateUnlessContinuing("""{"model":"m","input":"x","previous_response_id":"resp_1","store":false}"""u8, out _, out _, out var keeping);
+        var refused = ResponsesToChat.TranslateUnlessContinuing("""{"model":"m","input":"x","previous_response_id":"resp_1","background":true}"""u8, out _, out _, out _);
+        var served = ResponsesToChat.TranslateUnlessContinuing("""{"model":"m","input":"x"}"""u8, out _, out _, out _);
+
+        Assert.Null(later);
+        Assert.Equal(("resp_1", false), (keeping.PreviousResponseId, keeping.Store));
+        TranslationAssert.Error(refused!.Value, "background", "Background responses");
+        TranslationAssert.Body("""{"model":"m","messages":[{"role":"user","content":"x"}]}""", served!.Value);
+    }
+
+    [Fact]
+    public void AContinuedRequest_IsServedTheEarlierItemsFirst_ItsOwnStringInputAsAUserMessageAfterThem()
+    {
+        string[] earlier = ["""[{"id":"msg_1_in0","type":"message","role":"user","content":[{"type":"input_text","text":"Where is parcel 4471?"}]}]""",
+            """[{"id":"msg_1_0","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"In Oslo.","annotations":[]}]}]"""];
+
+        var result = ResponsesToChat.TranslateRequest("""{"model":"m","instructions":"Be brief.","input":"And 4472?","previous_response_id":"resp_1"}"""u8,
+            earlier, out _, out var sources, out var keeping);
+
+        TranslationAssert.Body("""
+            {"model":"m","messages":[{"role":"system","content":"Be brief."},
+              {"role":"user","content":[{"type":"text","text":"Where is parcel 4471?"}]},
+              {"role":"assistant","content":"In Oslo."},{"role":"user","content":"And 4472?"}]}
+            """, result);
+        // As served: the instructions, then input[0] (the earlier input), input[1] (its answer), input[2] (the request's own).
+        Assert.Equal("input[2].content", ResponsesToChat.ResponsesParam("messages[3].content", sources));
+        Assert.Equal("resp_1", keeping.PreviousResponseId);
+    }
+
+    [Fact]
+    public void AContinuedRequestsOwnItem_IsNamedAsItsClientSentIt_WhenRefused()
+    {
+        string[] earlier = ["""[{"type":"message","role":"user","content":"Hi"}]""", """[]"""];
+
+        var result = ResponsesToChat.TranslateRequest("""{"model":"m","input":[{"role":"user","content":"x"},{"role":"robot","content":"x"}]}"""u8,
+            earlier, out _, out _, out _);
+
+        TranslationAssert.Error(result, "input[1].role", "must be 'user'");
+    }
+
+    [Fact]
     public void AnAnswer_BecomesAResponse_WithItsTextItsCallsAndItsUsage_AndEchoesTheRequest()
     {
         var context = new ResponsesContext("resp_00ab", 1_700_000_000, """{"instructions":"Be brief.","max_output_tokens":300,"tools":[{"type":"function","name":"get_weather"}]}"""u8.ToArray());
