@@ -8,6 +8,7 @@ using Corridor.Gateway.Monitoring;
 using Corridor.Gateway.Observability;
 using Corridor.Gateway.Pipeline;
 using Corridor.Gateway.Recording;
+using Corridor.Gateway.StoredResponses;
 using Corridor.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -37,7 +38,8 @@ internal static class MetricsSample
         var metrics = new GatewayMetrics(meterFactory,
             new LedgerWriter(null!, new LedgerOptions(), TimeProvider.System, NullLogger<LedgerWriter>.Instance),
             store.Store,
-            new MonitorService(null!, state, TimeProvider.System, NullLogger<MonitorService>.Instance), new RouteTable(state, TimeProvider.System), TimeProvider.System);
+            new MonitorService(null!, state, TimeProvider.System, NullLogger<MonitorService>.Instance), new RouteTable(state, TimeProvider.System),
+            new ResponseKeeper(store.Store, ResponsesOptions.Default, TimeProvider.System, NullLogger<ResponseKeeper>.Instance), TimeProvider.System);
         config.Catalog.TryGetModel("gpt-4.1", out var model);
         var call = new CorridorRequestFeature(config, "req_1", Dialect.OpenAI, Operation.ChatCompletions, DateTimeOffset.UtcNow, TimeProvider.System.GetTimestamp(), 0)
         {

@@ -45,7 +45,8 @@ internal sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Counter<long> _decisions;
 
-    public GatewayMetrics(IMeterFactory meterFactory, LedgerWriter ledger, ICorridorStore store, MonitorService monitor, RouteTable routes, TimeProvider time)
+    public GatewayMetrics(IMeterFactory meterFactory, LedgerWriter ledger, ICorridorStore store, MonitorService monitor, RouteTable routes,
+        StoredResponses.ResponseKeeper responses, TimeProvider time)
     {
         _time = time;
         _meter = meterFactory.Create(MeterName);
@@ -71,6 +72,8 @@ internal sealed class GatewayMetrics : IDisposable
             "Ledger rows durable in the embedded store's journal and not yet in its database file; 0 for PostgreSQL.");
         _meter.CreateObservableCounter("corridor.ledger.spool.set_aside", () => ledger.SpoolSetAside, "{file}",
             "Ledger spool files set aside because they could not be read; their rows are not in the ledger.");
+        _meter.CreateObservableCounter("corridor.responses.not_kept", () => NotKept(responses), "{response}",
+            "Responses API answers to keep (store true) that were served but not kept, by reason (corridor.reason): store_failed.");
         _meter.CreateObservableGauge("corridor.monitor.subjects", () => MonitorLevels(monitor), "{subject}",
             "Keys, tenants and clusters at each distillation-monitor level (corridor.monitor.level), pinned or automatic.");
         _meter.CreateObservableCounter("corridor.monitor.dropped", () => monitor.Pump.Dropped, "{observation}",
@@ -182,6 +185,11 @@ internal sealed class GatewayMetrics : IDisposable
             }
         }
     }
+
+    private static Measurement<long>[] NotKept(StoredResponses.ResponseKeeper responses) =>
+    [
+        new(responses.NotKeptStoreFailed, new KeyValuePair<string, object?>("corridor.reason", "store_failed")),
+    ];
 
     private static Measurement<long>[] MonitorLevels(MonitorService monitor)
     {

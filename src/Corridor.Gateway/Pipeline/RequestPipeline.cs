@@ -61,7 +61,7 @@ internal sealed class RequestPipeline(
         WriteRequestId(context.Response, call.RequestId);
         context.Response.Headers["x-corridor-region"] = "none";
         Task<bool> durable;
-        Task kept;
+        Task<bool> kept;
         try
         {
             // 1. Front door: the client's dialect into one request model, the original body kept.
@@ -125,9 +125,13 @@ internal sealed class RequestPipeline(
         await ReleaseAsync(context, call, durable, kept);
     }
 
-    private async Task ReleaseAsync(HttpContext context, CorridorRequestFeature call, Task<bool> durable, Task kept)
+    private async Task ReleaseAsync(HttpContext context, CorridorRequestFeature call, Task<bool> durable, Task<bool> kept)
     {
-        await kept;
+        if (!await kept)
+        {
+            // A Responses answer the store would not take: what is still held of it says store: false.
+            ResponseKeeper.SayNotKept(context.Response, call.Held);
+        }
         if (!call.Held.IsEmpty && !durable.IsCompleted && !context.RequestAborted.IsCancellationRequested)
         {
             var waitedFrom = time.GetTimestamp();
