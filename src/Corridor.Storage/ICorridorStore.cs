@@ -376,6 +376,14 @@ public interface ICorridorStore : IAsyncDisposable
         throw new NotSupportedException("this store does not keep responses");
 
     /// <summary>
+    /// The <see cref="StoredResponse.Bytes"/> of the tenant's responses not expired by <paramref name="now"/>: what
+    /// <c>responses.maxTenantBytes</c> bounds. Read through the index of the tenant's responses (SQLite migration 27,
+    /// PostgreSQL migration 31), never their text.
+    /// </summary>
+    Task<long> GetStoredResponseBytesAsync(string tenantId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this store does not keep responses");
+
+    /// <summary>
     /// Removes every response past its <see cref="StoredResponse.ExpiresAt"/> by <paramref name="now"/>, a few at a time;
     /// safe to run on several gateways at once. Returns how many it removed.
     /// </summary>

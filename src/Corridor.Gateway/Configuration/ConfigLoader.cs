@@ -292,7 +292,10 @@ public static class ConfigLoader
                 ResultsRetention: Days(batches, "resultsRetentionDays"));
             Errors.AddRange(batchOptions.Validate());
 
-            var responsesOptions = new StoredResponses.ResponsesOptions(Retention: Days(root.GetSection("responses"), "retentionDays"));
+            var responses = root.GetSection("responses");
+            var responsesOptions = new StoredResponses.ResponsesOptions(
+                Retention: Days(responses, "retentionDays"),
+                MaxTenantBytes: Long(responses, "maxTenantBytes") ?? StoredResponses.ResponsesOptions.Default.MaxTenantBytes);
             Errors.AddRange(responsesOptions.Validate());
 
             var catalog = new CatalogConfig(

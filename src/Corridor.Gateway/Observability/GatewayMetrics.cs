@@ -73,7 +73,7 @@ internal sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableCounter("corridor.ledger.spool.set_aside", () => ledger.SpoolSetAside, "{file}",
             "Ledger spool files set aside because they could not be read; their rows are not in the ledger.");
         _meter.CreateObservableCounter("corridor.responses.not_kept", () => NotKept(responses), "{response}",
-            "Responses API answers to keep (store true) that were served but not kept, by reason (corridor.reason): store_failed.");
+            "Responses API answers to keep (store true) that were served but not kept, by reason (corridor.reason): store_failed, tenant_bytes.");
         _meter.CreateObservableGauge("corridor.monitor.subjects", () => MonitorLevels(monitor), "{subject}",
             "Keys, tenants and clusters at each distillation-monitor level (corridor.monitor.level), pinned or automatic.");
         _meter.CreateObservableCounter("corridor.monitor.dropped", () => monitor.Pump.Dropped, "{observation}",
@@ -189,6 +189,7 @@ internal sealed class GatewayMetrics : IDisposable
     private static Measurement<long>[] NotKept(StoredResponses.ResponseKeeper responses) =>
     [
         new(responses.NotKeptStoreFailed, new KeyValuePair<string, object?>("corridor.reason", "store_failed")),
+        new(responses.NotKeptTenantBytes, new KeyValuePair<string, object?>("corridor.reason", "tenant_bytes")),
     ];
 
     private static Measurement<long>[] MonitorLevels(MonitorService monitor)

@@ -74,6 +74,13 @@ internal sealed class RequestPipeline(
             // untranslated: read that response, then translate the request into its chat completion with its items first.
             error ??= await responses.ContinueAsync(context, call);
 
+            // 2c. A Responses answer to keep whose tenant's stored responses are past responses.maxTenantBytes is served but
+            // not kept, and says store: false.
+            if (error is null)
+            {
+                responses.Limit(call);
+            }
+
             // 3. Enforcement by the monitor and operators: suspend refuses, throttle strips harvest-friendly features and lowers limits.
             error ??= Enforcement.Enforce(call, monitor);
 

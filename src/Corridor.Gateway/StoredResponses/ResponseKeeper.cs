@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Corridor.Gateway.FrontDoor;
 using Corridor.Gateway.Pipeline;
@@ -52,10 +53,100 @@ internal sealed partial class ResponseKeeper(ICorridorStore store, ResponsesOpti
             : FrontDoor.FrontDoor.Continue(call, [previous.InputItems, previous.OutputItems]);
     }
 
+    /// <summary>How long a tenant's stored bytes read from the store count before they are read again (in the background).</summary>
+    internal static readonly TimeSpan TenantBytesInterval = TimeSpan.FromSeconds(30);
+
     /// <summary>Responses answered but not kept because the store would not take them (<see cref="KeepAsync"/>): failed or timed out.</summary>
     public long NotKeptStoreFailed => Interlocked.Read(ref _notKeptStoreFailed);
 
+    /// <summary>Responses answered but not kept because their tenant's stored responses were past <c>responses.maxTenantBytes</c> (<see cref="Limit"/>).</summary>
+    public long NotKeptTenantBytes => Interlocked.Read(ref _notKeptTenantBytes);
+
     private long _notKeptStoreFailed;
+    private long _notKeptTenantBytes;
+
+    /// <summary>Each tenant's stored bytes as this gateway knows them; one entry per tenant that asked to keep a response.</summary>
+    private readonly ConcurrentDictionary<string, TenantBytes> _tenants = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A Responses answer to keep is not kept when its caller's tenant's stored responses are past
+    /// <see cref="ResponsesOptions.MaxTenantBytes"/>: it is served all the same, and says <c>store: false</c> from its first
+    /// byte (docs/responses.md). Never waits for the store: the tenant's bytes are those read from it at most
+    /// <see cref="TenantBytesInterval"/> ago (read again in the background) plus what this gateway kept since; none read yet,
+    /// none counted. So the bound can be passed by what is kept meanwhile (the first responses, another gateway's), as
+    /// <c>batches.maxTenantBytes</c> can by uploads checked at once.
+    /// </summary>
+    public void Limit(CorridorRequestFeature call)
+    {
+        if (call.Responses is not { Store: true } responses || call.Caller is not { } caller)
+        {
+            return;
+        }
+        var tenantId = caller.Tenant.Id;
+        var tenant = _tenants.GetOrAdd(tenantId, static _ => new TenantBytes());
+        if (tenant.Due(time))
+        {
+            RefreshInBackground(tenantId, tenant);
+        }
+        var bytes = tenant.Total;
+        if (bytes < options.MaxTenantBytes)
+        {
+            return;
+        }
+        responses.Store = false;
+        Interlocked.Increment(ref _notKeptTenantBytes);
+        LogOverTenantBytes(responses.ResponseId, tenantId, bytes, options.MaxTenantBytes);
+    }
+
+    /// <summary>Reads the tenant's stored bytes from the store, off the request's path; a store away leaves the last count, read again at the next interval.</summary>
+    private void RefreshInBackground(string tenantId, TenantBytes tenant)
+    {
+        var addedBefore = Interlocked.Read(ref tenant.Added);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(KeepTimeout, time);
+                var stored = await store.GetStoredResponseBytesAsync(tenantId, time.GetUtcNow(), timeout.Token);
+                // What this gateway kept while the store was read may be counted twice until the next read: never too little.
+                Interlocked.Exchange(ref tenant.Stored, stored);
+                Interlocked.Add(ref tenant.Added, -addedBefore);
+            }
+            catch (Exception)
+            {
+                // The store away (its writes then fail too, and say so), or without stored responses: the last count stands.
+            }
+            finally
+            {
+                Volatile.Write(ref tenant.Refreshing, 0);
+            }
+        });
+    }
+
+    /// <summary>A tenant's stored bytes: as last read from the store, plus what this gateway kept since.</summary>
+    private sealed class TenantBytes
+    {
+        public long Stored;
+        public long Added;
+        public int Refreshing;
+        private long _readAt;
+        private bool _read;
+
+        public long Total => Interlocked.Read(ref Stored) + Interlocked.Read(ref Added);
+
+        /// <summary>Whether to read the store again (never read, or longer ago than the interval), claiming the read when so.</summary>
+        public bool Due(TimeProvider time)
+        {
+            if ((Volatile.Read(ref _read) && time.GetElapsedTime(Interlocked.Read(ref _readAt)) < TenantBytesInterval)
+                || Interlocked.Exchange(ref Refreshing, 1) == 1)
+            {
+                return false;
+            }
+            Interlocked.Exchange(ref _readAt, time.GetTimestamp());
+            Volatile.Write(ref _read, true);
+            return true;
+        }
+    }
 
     /// <summary>
     /// Keeps the request's answer when it is a Responses answer to be stored that ended <c>completed</c> or
@@ -74,7 +165,12 @@ internal sealed partial class ResponseKeeper(ICorridorStore store, ResponsesOpti
             try
             {
                 using var timeout = new CancellationTokenSource(KeepTimeout, time);
-                await store.AddResponseAsync(Stored(responses, answered, caller.Tenant.Id, caller.Key.Id), timeout.Token);
+                var row = Stored(responses, answered, caller.Tenant.Id, caller.Key.Id);
+                await store.AddResponseAsync(row, timeout.Token);
+                if (_tenants.TryGetValue(row.TenantId, out var tenant))
+                {
+                    Interlocked.Add(ref tenant.Added, row.Bytes);
+                }
                 return true;
             }
             catch (Exception e)
@@ -200,6 +296,10 @@ internal sealed partial class ResponseKeeper(ICorridorStore store, ResponsesOpti
             Body = System.Text.Encoding.UTF8.GetString(answered),
         };
     }
+
+    [LoggerMessage(EventId = 4302, Level = LogLevel.Warning,
+        Message = "Stored responses: response {ResponseId} was answered but not kept: tenant {TenantId} keeps {StoredBytes} bytes of responses, past responses.maxTenantBytes ({MaxTenantBytes})")]
+    private partial void LogOverTenantBytes(string responseId, string tenantId, long storedBytes, long maxTenantBytes);
 
     [LoggerMessage(EventId = 4301, Level = LogLevel.Warning, Message = "Stored responses: response {ResponseId} was answered but could not be kept")]
     private partial void LogNotKept(string responseId, Exception exception);

@@ -593,6 +593,14 @@ internal static class PostgresMigrations
             -- made without. Adding a column without a default changes no row: the table is not rewritten.
             ALTER TABLE batches ADD COLUMN betas text;
             """),
+        new(31, "stored responses' bytes", """
+            -- SQLite migration 27. What each kept response holds, in UTF-8 bytes (its instructions, items and response
+            -- object), summed per tenant through the index alone for responses.maxTenantBytes (docs/responses.md).
+            ALTER TABLE responses ADD COLUMN bytes bigint NOT NULL DEFAULT 0;
+            UPDATE responses SET bytes = coalesce(octet_length(instructions), 0) + octet_length(input_items)
+                + octet_length(output_items) + octet_length(body);
+            CREATE INDEX ix_responses_tenant ON responses (tenant_id, expires_at) INCLUDE (bytes);
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

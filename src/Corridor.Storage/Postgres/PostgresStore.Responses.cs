@@ -21,7 +21,7 @@ internal sealed partial class PostgresStore
     {
         ArgumentNullException.ThrowIfNull(response);
         await using var command = _dataSource.CreateCommand(
-            $"INSERT INTO responses ({StoreRows.ResponseColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
+            $"INSERT INTO responses ({StoreRows.ResponseColumns}, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)");
         command.Parameters.AddWithValue(response.Id);
         command.Parameters.AddWithValue(response.TenantId);
         command.Parameters.AddWithValue(response.KeyId);
@@ -35,7 +35,16 @@ internal sealed partial class PostgresStore
         command.Parameters.AddWithValue(response.InputTokens);
         command.Parameters.AddWithValue(response.OutputTokens);
         command.Parameters.AddWithValue(response.Body);
+        command.Parameters.AddWithValue(response.Bytes);
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<long> GetStoredResponseBytesAsync(string tenantId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT coalesce(sum(bytes), 0)::bigint FROM responses WHERE tenant_id = $1 AND expires_at > $2");
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(PostgresValues.ToUtc(now));
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public async Task<StoredResponse?> GetResponseAsync(string tenantId, string responseId, DateTimeOffset now, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Corridor.Storage.Responses;
 
 /// <summary>
@@ -32,4 +34,11 @@ public sealed record StoredResponse(string Id, string TenantId, string KeyId, st
 
     /// <summary>The response object as it was answered (whole, or the stream's last event's), a JSON object.</summary>
     public string Body { get; init; } = "{}";
+
+    /// <summary>
+    /// What it keeps, in UTF-8 bytes: its instructions, its items and its response object. Its tenant's sum, while kept, is
+    /// what <c>responses.maxTenantBytes</c> bounds.
+    /// </summary>
+    public long Bytes => Encoding.UTF8.GetByteCount(Instructions ?? "") + Encoding.UTF8.GetByteCount(InputItems)
+        + Encoding.UTF8.GetByteCount(OutputItems) + Encoding.UTF8.GetByteCount(Body);
 }

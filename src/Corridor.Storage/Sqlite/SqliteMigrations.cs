@@ -432,6 +432,14 @@ internal static class SqliteMigrations
             -- goes upstream with those its vendor enables, as a live request would. Null on every batch made without.
             ALTER TABLE batches ADD COLUMN betas TEXT;
             """),
+        new(27, "stored responses' bytes", """
+            -- What each kept response holds, in UTF-8 bytes (its instructions, items and response object), summed per tenant
+            -- through the index alone for responses.maxTenantBytes (docs/responses.md, "Stored responses").
+            ALTER TABLE responses ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+            UPDATE responses SET bytes = coalesce(length(CAST(instructions AS BLOB)), 0) + length(CAST(input_items AS BLOB))
+                + length(CAST(output_items AS BLOB)) + length(CAST(body AS BLOB));
+            CREATE INDEX ix_responses_tenant ON responses (tenant_id, expires_at, bytes);
+            """),
     ];
 
     internal static int LatestVersion => All[^1].Version;

@@ -19,8 +19,8 @@ internal sealed partial class SqliteStore
         await using var connection = await OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = $"""
-            INSERT INTO responses ({StoreRows.ResponseColumns})
-            VALUES ($id, $tenant_id, $key_id, $model, $status, $created_at, $expires_at, $instructions, $input_items, $output_items, $input_tokens, $output_tokens, $body)
+            INSERT INTO responses ({StoreRows.ResponseColumns}, bytes)
+            VALUES ($id, $tenant_id, $key_id, $model, $status, $created_at, $expires_at, $instructions, $input_items, $output_items, $input_tokens, $output_tokens, $body, $bytes)
             """;
         command.Parameters.AddWithValue("$id", response.Id);
         command.Parameters.AddWithValue("$tenant_id", response.TenantId);
@@ -35,7 +35,18 @@ internal sealed partial class SqliteStore
         command.Parameters.AddWithValue("$input_tokens", response.InputTokens);
         command.Parameters.AddWithValue("$output_tokens", response.OutputTokens);
         command.Parameters.AddWithValue("$body", response.Body);
+        command.Parameters.AddWithValue("$bytes", response.Bytes);
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<long> GetStoredResponseBytesAsync(string tenantId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT coalesce(sum(bytes), 0) FROM responses WHERE tenant_id = $tenant_id AND {ResponseNotExpired}";
+        command.Parameters.AddWithValue("$tenant_id", tenantId);
+        command.Parameters.AddWithValue("$now", ToUnixMs(now));
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public async Task<StoredResponse?> GetResponseAsync(string tenantId, string responseId, DateTimeOffset now, CancellationToken cancellationToken)

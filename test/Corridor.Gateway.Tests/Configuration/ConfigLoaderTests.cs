@@ -917,6 +917,7 @@ public sealed class PricingAndShadowConfigTests
     [InlineData("responses: { retentionDays: 0 }", "responses.retentionDays must be 1 to 3650")]
     [InlineData("responses: { retentionDays: 3651 }", "responses.retentionDays must be 1 to 3650")]
     [InlineData("responses: { retention: 7 }", "did you mean retentionDays?")]
+    [InlineData("responses: { maxTenantBytes: 1000 }", "responses.maxTenantBytes must be 1024 to 1099511627776")]
     public void ABadResponseRetention_StopsStart_WithAClearError(string responses, string error)
     {
         var result = ConfigLoader.Parse(Minimal + "\n" + responses + "\n", "/srv/corridor");
@@ -930,6 +931,8 @@ public sealed class PricingAndShadowConfigTests
     {
         Assert.Equal(TimeSpan.FromDays(30), ConfigLoader.Parse(Minimal, "/srv/corridor").Config!.Responses.EffectiveRetention);
         Assert.Equal(TimeSpan.FromDays(7), ConfigLoader.Parse(Minimal + "\nresponses: { retentionDays: 7 }\n", "/srv/corridor").Config!.Responses.EffectiveRetention);
+        Assert.Equal(10L << 30, ConfigLoader.Parse(Minimal, "/srv/corridor").Config!.Responses.MaxTenantBytes);
+        Assert.Equal(1L << 20, ConfigLoader.Parse(Minimal + "\nresponses: { maxTenantBytes: 1048576 }\n", "/srv/corridor").Config!.Responses.MaxTenantBytes);
     }
 
     [Fact]

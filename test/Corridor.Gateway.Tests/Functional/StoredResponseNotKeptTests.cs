@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Corridor.Gateway.Tests.Observability;
@@ -54,5 +55,37 @@ public sealed class StoredResponseNotKeptTests
         Assert.NotEmpty(whole.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString()!);
         var after = await MetricsScrape.ScrapeAsync(scraper);
         Assert.Equal(2, MetricsScrape.Delta(before, after, NotKept("store_failed")));
+    }
+
+    [Fact]
+    public async Task ATenantPastItsStoredBytes_IsServed_ButNotKept_AndSaysSo_WhileAnotherTenantsAreKept()
+    {
+        using var adminToken = new TokenVariable();
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator, adminToken.Name) + """
+
+            responses:
+              maxTenantBytes: 1024
+            """).WithTimeout();
+        using var scraper = adminToken.Client(live.BaseAddress);
+        var before = await MetricsScrape.ScrapeAsync(scraper);
+        using var http = live.Http();
+
+        // The first fits (none kept yet) and takes the tenant past 1024 bytes; the next are served, not kept.
+        var first = await CreateAsync(http, streamed: false);
+        var whole = await CreateAsync(http, streamed: false, "And parcel 4472?");
+        var streamed = await CreateAsync(http, streamed: true, "And parcel 4473?");
+        using var other = live.Http(await live.AddTenantWithKeyAsync("globex", "SG"));
+        var others = await CreateAsync(other, streamed: false);
+
+        Assert.True(first.GetProperty("store").GetBoolean());
+        Assert.Equal((false, false), (whole.GetProperty("store").GetBoolean(), streamed.GetProperty("store").GetBoolean()));
+        Assert.Equal("completed", whole.GetProperty("status").GetString());
+        Assert.True(others.GetProperty("store").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"/v1/responses/{first.GetProperty("id").GetString()}").WithTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/v1/responses/{whole.GetProperty("id").GetString()}").WithTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/v1/responses/{streamed.GetProperty("id").GetString()}").WithTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await other.GetAsync($"/v1/responses/{others.GetProperty("id").GetString()}").WithTimeout()).StatusCode);
+        var after = await MetricsScrape.ScrapeAsync(scraper);
+        Assert.Equal(2, MetricsScrape.Delta(before, after, NotKept("tenant_bytes")));
     }
 }

@@ -45,6 +45,24 @@ public abstract class ResponseStoreContractTests : StoreContract
     }
 
     [Fact]
+    public async Task ATenantsStoredBytes_AreThoseOfItsResponsesNotExpiredNorDeleted()
+    {
+        var first = Response("resp_1", day: 0);
+        var second = Response("resp_2", day: 5) with { InputItems = """[{"type":"message","role":"user","content":"Grüße, 包裹"}]""" };
+        await Store.AddResponseAsync(first, None).WithTimeout();
+        await Store.AddResponseAsync(second, None).WithTimeout();
+        await Store.AddResponseAsync(Response("resp_3", tenant: "other"), None).WithTimeout();
+
+        // In UTF-8 bytes: the instructions, the items and the response object.
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(second.Instructions + second.InputItems + second.OutputItems + second.Body), second.Bytes);
+        Assert.Equal(first.Bytes + second.Bytes, await Store.GetStoredResponseBytesAsync("acme", T0, None).WithTimeout());
+        Assert.Equal(second.Bytes, await Store.GetStoredResponseBytesAsync("acme", T0.AddDays(30), None).WithTimeout());
+        Assert.True(await Store.DeleteResponseAsync("acme", "resp_2", T0, None).WithTimeout());
+        Assert.Equal(first.Bytes, await Store.GetStoredResponseBytesAsync("acme", T0, None).WithTimeout());
+        Assert.Equal(0, await Store.GetStoredResponseBytesAsync("nobody", T0, None).WithTimeout());
+    }
+
+    [Fact]
     public async Task AnExpiredResponse_IsNotFound_NorDeleted_AndTheSweepRemovesIt()
     {
         await Store.AddResponseAsync(Response("resp_old", day: 0), None).WithTimeout();
