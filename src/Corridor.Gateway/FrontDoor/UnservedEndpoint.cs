@@ -13,6 +13,16 @@ namespace Corridor.Gateway.FrontDoor;
 /// </summary>
 internal sealed class UnservedEndpoint(EndpointDataSource endpoints, TimeProvider time)
 {
+    /// <summary>
+    /// OpenAI's endpoints Corridor does not serve whose path a served one's pattern takes (<c>/v1/responses/{id}</c>), and
+    /// what each does: answered as not served, not as a method the path is not served for (405) or a response not found.
+    /// </summary>
+    private static readonly (string Method, string Path, string What)[] NotServed =
+    [
+        ("POST", "/v1/responses/input_tokens", "Counting a Responses request's input tokens"),
+        ("POST", "/v1/responses/compact", "Compacting a Responses conversation"),
+    ];
+
     private IReadOnlyList<(RoutePattern Pattern, IReadOnlyList<string> Methods)>? _served;
 
     public Task InvokeAsync(HttpContext context)
@@ -23,7 +33,12 @@ internal sealed class UnservedEndpoint(EndpointDataSource endpoints, TimeProvide
         context.Response.Headers["x-corridor-region"] = "none";
         var methods = MethodsFor(path);
         GatewayError error;
-        if (methods.Count == 0 && path.StartsWith("/v1/responses/", StringComparison.OrdinalIgnoreCase))
+        if (NotServedEndpoint(request.Method, path) is { } what)
+        {
+            error = new GatewayError(ErrorKind.NotFound, $"{what} ({request.Method} {path}) is not served by Corridor. "
+                + "A response's usage.input_tokens counts the input it was served.", "endpoint_not_served");
+        }
+        else if (methods.Count == 0 && path.StartsWith("/v1/responses/", StringComparison.OrdinalIgnoreCase))
         {
             // Cancelling a response (only a background one can be), or another path under a response: OpenAI's answer for a
             // response it does not have. Corridor makes no background responses.
@@ -41,6 +56,18 @@ internal sealed class UnservedEndpoint(EndpointDataSource endpoints, TimeProvide
             error = new GatewayError(ErrorKind.InvalidRequest, $"Invalid method for URL ({request.Method} {path}): it is served for {allowed}.", "method_not_allowed") { StatusOverride = 405 };
         }
         return RequestPipeline.WriteErrorAsync(context, ClientDialect.Of(request), error, requestId: null);
+    }
+
+    private static string? NotServedEndpoint(string method, string path)
+    {
+        foreach (var endpoint in NotServed)
+        {
+            if (endpoint.Method.Equals(method, StringComparison.OrdinalIgnoreCase) && endpoint.Path.Equals(path.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
+            {
+                return endpoint.What;
+            }
+        }
+        return null;
     }
 
     private List<string> MethodsFor(string path)

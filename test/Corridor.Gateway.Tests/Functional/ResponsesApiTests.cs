@@ -437,6 +437,20 @@ public sealed class ResponsesApiTests(LiveGatewayFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task CountingAResponsesRequestsInputTokens_IsA404_ThatSaysItIsNotServed_NotThatAResponseIsNotFound()
+    {
+        var body = System.ClientModel.BinaryContent.Create(BinaryData.FromString("""{"model":"gpt-4.1","input":"Where is parcel 4471?"}"""));
+
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Responses().GetInputTokenCountAsync(body, "application/json").WithTimeout());
+
+        Assert.Equal(404, refused.Status);
+        using var error = JsonDocument.Parse(refused.GetRawResponse()!.Content.ToString());
+        var fields = error.RootElement.GetProperty("error");
+        Assert.Equal(("invalid_request_error", "endpoint_not_served"), (fields.GetProperty("type").GetString(), fields.GetProperty("code").GetString()));
+        Assert.StartsWith("Counting a Responses request's input tokens (POST /v1/responses/input_tokens) is not served by Corridor", fields.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnUnknownModel_Is404_InOpenAIsShape()
     {
         var refused = await Assert.ThrowsAsync<ClientResultException>(
