@@ -149,6 +149,38 @@ public abstract class BatchContract<TFixture>(TFixture fixture)
     }
 
     [Fact]
+    public async Task AResponsesBatchsAnswers_AreKeptAsAClientsAre_UnlessTheLineSaysStoreFalse_ForTheBatchsTenantOnly()
+    {
+        var secret = await Live.AddTenantWithKeyAsync("batch-responses", "SG").WithTimeout();
+        static string Line(string customId, object body) => JsonSerializer.Serialize(new { custom_id = customId, method = "POST", url = "/v1/responses", body });
+        var input = await UploadAsync(secret, JsonLines(
+            Line("kept", new { model = "gpt-4.1", input = "Where is parcel 4471?" }),
+            Line("not-kept", new { model = "gpt-4.1", input = "And parcel 4472?", store = false })));
+
+        var ended = await WaitForOpenAIBatchAsync(secret, (await CreateOpenAIBatchAsync(secret, input.Id, "/v1/responses")).GetProperty("id").GetString()!);
+
+        Assert.Equal("completed", ended.GetProperty("status").GetString());
+        var output = Lines((await Live.OpenAI(secret).GetOpenAIFileClient().DownloadFileAsync(ended.GetProperty("output_file_id").GetString()!).WithTimeout()).Value)
+            .ToDictionary(l => l.GetProperty("custom_id").GetString()!, l => l.GetProperty("response").GetProperty("body"));
+        Assert.Equal((true, false), (output["kept"].GetProperty("store").GetBoolean(), output["not-kept"].GetProperty("store").GetBoolean()));
+        using var http = Live.Http(secret);
+        using (var kept = await http.GetAsync($"/v1/responses/{output["kept"].GetProperty("id").GetString()}").WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, kept.StatusCode);
+            Assert.Equal(output["kept"].GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString(),
+                (await kept.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+        }
+        using (var notKept = await http.GetAsync($"/v1/responses/{output["not-kept"].GetProperty("id").GetString()}").WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.NotFound, notKept.StatusCode);
+        }
+        // The batch's tenant's, as any of its responses: another tenant does not find it.
+        using var other = Live.Http(await Live.AddTenantWithKeyAsync("batch-responses-other", "SG").WithTimeout());
+        using var elsewhere = await other.GetAsync($"/v1/responses/{output["kept"].GetProperty("id").GetString()}").WithTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, elsewhere.StatusCode);
+    }
+
+    [Fact]
     public async Task AnAnthropicBatch_RunsItsRequests_AndItsResultsAreReadAsAnthropicsResultLines()
     {
         var secret = await Live.AddTenantWithKeyAsync("batch-anthropic", "JP").WithTimeout();
