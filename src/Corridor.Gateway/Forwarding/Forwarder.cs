@@ -478,12 +478,17 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         }
         else if (translator is not null && (result == SseReadResult.Ended || translator.Failed))
         {
-            // The translator closes the client's stream itself, with an error event when the upstream's was cut.
+            // The translator closes the client's stream itself, or ends it with the error of an event it could not read.
             translator.OnEnd(sink);
             if (!translator.Completed)
             {
                 call.Outcome = RequestOutcome.UpstreamError;
-                call.ErrorCode = translator.FailureCode ?? (malformed ? StreamErrors.InvalidResponseCode : "upstream_stream_broken");
+                call.ErrorCode = translator.FailureCode ?? (malformed ? StreamErrors.InvalidResponseCode : StreamBroken);
+                if (!translator.Failed)
+                {
+                    // Cut before its answer was complete: the error an untranslated stream cut short ends with, below.
+                    WriteStreamError(sink, call, translator, StreamBrokenError(call.ErrorCode));
+                }
             }
         }
         else if (malformed)
@@ -496,9 +501,8 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         else if (result != SseReadResult.Ended || !sawEnd)
         {
             call.Outcome = result == SseReadResult.IdleTimeout ? RequestOutcome.Timeout : RequestOutcome.UpstreamError;
-            call.ErrorCode = result == SseReadResult.IdleTimeout ? "upstream_timeout" : "upstream_stream_broken";
-            WriteStreamError(sink, call, translator,
-                new GatewayError(ErrorKind.UpstreamFailed, "The upstream stream ended before it was complete.", call.ErrorCode));
+            call.ErrorCode = result == SseReadResult.IdleTimeout ? "upstream_timeout" : StreamBroken;
+            WriteStreamError(sink, call, translator, StreamBrokenError(call.ErrorCode));
         }
         call.ErrorCode ??= translator?.Anomaly;
         var upstreamOutcome = call.Outcome;
@@ -512,6 +516,12 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
         }
         return upstreamOutcome;
     }
+
+    private const string StreamBroken = "upstream_stream_broken";
+
+    /// <summary>A stream that ended (or fell idle) before its answer was complete, whatever the client's dialect and the upstream's.</summary>
+    private static GatewayError StreamBrokenError(string code) =>
+        new(ErrorKind.UpstreamFailed, "The upstream stream ended before it was complete.", code);
 
     /// <summary>
     /// Ends a stream with an error Corridor found itself (not one a translator read from the upstream): the client's

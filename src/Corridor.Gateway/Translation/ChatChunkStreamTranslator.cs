@@ -43,9 +43,7 @@ internal abstract class ChatChunkStreamTranslator : StreamTranslator
         if (FinishSeen)
         {
             Finish(output);
-            return;
         }
-        base.OnEndedEarly(output);
     }
 
     /// <summary>

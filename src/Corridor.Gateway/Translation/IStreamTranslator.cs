@@ -12,7 +12,11 @@ internal interface IStreamTranslator
     /// </summary>
     void OnEvent(string? eventName, ReadOnlySpan<byte> data, IBufferWriter<byte> output);
 
-    /// <summary>Called once when the upstream stream ended; writes any closing events the client's dialect needs (that were not written yet).</summary>
+    /// <summary>
+    /// Called once when the upstream stream ended; writes any closing events the client's dialect needs (that were not written
+    /// yet). A stream that ended before its answer was complete is left neither <see cref="Completed"/> nor
+    /// <see cref="Failed"/>: the caller ends it with its error event, as it ends an untranslated one.
+    /// </summary>
     void OnEnd(IBufferWriter<byte> output);
 
     /// <summary>Usage reported by the upstream so far (zeros until seen).</summary>

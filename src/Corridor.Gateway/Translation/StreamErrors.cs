@@ -11,7 +11,6 @@ namespace Corridor.Gateway.Translation;
 internal static class StreamErrors
 {
     public const string MalformedEvent = "The upstream sent an event that could not be read.";
-    public const string EndedEarly = "The upstream stream ended before the response was complete.";
 
     /// <summary>The ledger's code for a stream that carried an event Corridor could not read (not JSON, or text that decodes to none).</summary>
     public const string InvalidResponseCode = "upstream_invalid_response";

@@ -5,8 +5,8 @@ namespace Corridor.Gateway.Translation;
 
 /// <summary>
 /// What both stream directions share: each upstream event is one JSON value (or OpenAI's <c>[DONE]</c>); an
-/// unreadable event, an upstream error or a stream cut before its final event becomes an error event in the
-/// client's dialect, after which nothing more is written.
+/// unreadable event or an upstream error becomes an error event in the client's dialect, after which nothing more is
+/// written. A stream cut before its final event is left for the caller to end (<see cref="OnEndedEarly"/>).
 /// </summary>
 internal abstract class StreamTranslator : IStreamTranslator
 {
@@ -86,8 +86,14 @@ internal abstract class StreamTranslator : IStreamTranslator
     {
     }
 
-    /// <summary>The stream ended before its final event: clients must not take it for a complete answer.</summary>
-    protected virtual void OnEndedEarly(IBufferWriter<byte> output) => Fail(output, "api_error", StreamErrors.EndedEarly);
+    /// <summary>
+    /// The stream ended before its final event. A translator that can still close the answer (its finish came, its end
+    /// marker did not) does; otherwise it writes nothing, and the caller ends the client's stream with the error it writes
+    /// for any stream cut short, translated or not (<c>upstream_stream_broken</c>, the same in each dialect).
+    /// </summary>
+    protected virtual void OnEndedEarly(IBufferWriter<byte> output)
+    {
+    }
 
     /// <summary>
     /// The upstream's own error event ends the stream: it reaches the client in its dialect, with the upstream's type and

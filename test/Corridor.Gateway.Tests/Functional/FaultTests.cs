@@ -194,14 +194,17 @@ public sealed class FaultTests(LiveGatewayFixture fixture) : IClassFixture<LiveG
         LedgerAssert.Billed(Live, row, "cut-sg", row.InputTokens, row.OutputTokens);
     }
 
-    [Fact]
-    public async Task CutStream_EndsTheRawOpenAIStreamWithAnErrorEvent_AndNoDone()
+    [Theory]
+    [InlineData("cut-stream")]
+    [InlineData("cut-stream-claude")]
+    public async Task CutStream_EndsTheRawOpenAIStreamWithAnErrorEvent_AndNoDone(string model)
     {
+        // The same error whether the stream was translated (an Anthropic upstream's) or not.
         using var http = Live.Http();
         using var timeout = new CancellationTokenSource(TestTimeouts.Default);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
-            Content = new StringContent("""{"model":"cut-stream","stream":true,"messages":[{"role":"user","content":"Hello, cut."}]}""", System.Text.Encoding.UTF8, "application/json"),
+            Content = new StringContent($$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"Hello, cut."}]}""", System.Text.Encoding.UTF8, "application/json"),
         };
 
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
@@ -213,6 +216,33 @@ public sealed class FaultTests(LiveGatewayFixture fixture) : IClassFixture<LiveG
         Assert.Equal("api_error", error.GetProperty("type").GetString());
         Assert.Equal("upstream_stream_broken", error.GetProperty("code").GetString());
         Assert.Equal("The upstream stream ended before it was complete.", error.GetProperty("message").GetString());
+    }
+
+    [Theory]
+    [InlineData("cut-stream-claude")]
+    [InlineData("cut-stream")]
+    public async Task CutStream_EndsTheRawAnthropicStreamWithAnErrorEvent_ItsRequestId_AndNoMessageStop(string model)
+    {
+        // The same error whether the stream was translated (an OpenAI-kind upstream's) or not.
+        using var http = Live.Http();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Hello, cut."}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        var events = await ServerSentEvents.ReadAllAsync(response, timeout.Token);
+
+        Assert.DoesNotContain(events, e => e.Name == "message_stop");
+        Assert.Equal("error", events[^1].Name);
+        using var last = JsonDocument.Parse(events[^1].Data);
+        Assert.Equal("error", last.RootElement.GetProperty("type").GetString());
+        var error = last.RootElement.GetProperty("error");
+        Assert.Equal("api_error", error.GetProperty("type").GetString());
+        Assert.Equal("The upstream stream ended before it was complete.", error.GetProperty("message").GetString());
+        Assert.Equal(response.Headers.GetValues("x-corridor-request-id").Single(), last.RootElement.GetProperty("request_id").GetString());
     }
 
     [Theory]

@@ -262,7 +262,7 @@ public sealed class ChatToMessagesStreamTests
     }
 
     [Fact]
-    public void StreamCutBeforeMessageStop_EndsWithErrorChunk()
+    public void StreamCutBeforeMessageStop_IsLeftOpenForTheCallersError_NeitherCompletedNorFailed()
     {
         var translator = Create(includeUsage: false);
 
@@ -279,9 +279,11 @@ public sealed class ChatToMessagesStreamTests
         [
             Chunk("""{"role":"assistant","content":""}""", usageNull: false),
             Chunk("""{"content":"Hi"}""", usageNull: false),
-            (null, """{"error":{"message":"The upstream stream ended before the response was complete.","type":"api_error","param":null,"code":null}}"""),
         ], output);
+        // The forwarder ends it with the error any stream cut short ends with (FaultTests.CutStream_EndsTheRaw…).
         Assert.False(translator.Completed);
+        Assert.False(translator.Failed);
+        Assert.Null(translator.FailureCode);
     }
 
     [Fact]

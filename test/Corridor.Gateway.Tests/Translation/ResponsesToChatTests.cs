@@ -596,10 +596,6 @@ public sealed class ResponsesToChatTests
         data: {"error":{"message":"The server had an error.","type":"server_error"}}
 
         """, "server_error", "The server had an error.", "upstream_stream_error")]
-    [InlineData("""
-        data: {"choices":[{"index":0,"delta":{"content":"Once"},"finish_reason":null}]}
-
-        """, "api_error", "The upstream stream ended before the response was complete.", null)]
     public void AStreamThatFails_EndsWithAnErrorEvent_AndResponseFailed(string sse, string code, string message, string? failureCode)
     {
         var translator = ResponsesToChat.CreateStreamTranslator(Context, "m");
@@ -616,6 +612,27 @@ public sealed class ResponsesToChatTests
         Assert.True(translator.Failed);
         Assert.False(translator.Completed);
         Assert.Equal(failureCode, translator.FailureCode);
+    }
+
+    [Fact]
+    public void AStreamCut_IsLeftOpenForTheForwardersError_WhichEndsItWithResponseFailed()
+    {
+        var translator = ResponsesToChat.CreateStreamTranslator(Context, "m");
+        var output = new ArrayBufferWriter<byte>();
+        translator.OnEvent(null, """{"choices":[{"index":0,"delta":{"content":"Once"},"finish_reason":null}]}"""u8, output);
+        var written = output.WrittenCount;
+
+        translator.OnEnd(output);
+
+        Assert.Equal(written, output.WrittenCount);
+        Assert.False(translator.Failed);
+        Assert.False(translator.Completed);
+        translator.Fail(output, "api_error", "The upstream stream ended before it was complete.", "upstream_stream_broken");
+        var events = Parse(Encoding.UTF8.GetString(output.WrittenSpan));
+        Assert.Equal(["error", "response.failed"], events[^2..].Select(e => e.Name));
+        var cut = Assert.Single(events[^1].Data.GetProperty("response").GetProperty("output").EnumerateArray());
+        Assert.Equal(("incomplete", "Once"), (cut.GetProperty("status").GetString(), cut.GetProperty("content")[0].GetProperty("text").GetString()));
+        Assert.Equal("upstream_stream_broken", translator.FailureCode);
     }
 
     [Fact]
