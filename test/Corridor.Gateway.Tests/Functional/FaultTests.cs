@@ -246,6 +246,31 @@ public sealed class FaultTests(LiveGatewayFixture fixture) : IClassFixture<LiveG
     }
 
     [Theory]
+    [InlineData("cut-stream")]
+    [InlineData("cut-stream-claude")]
+    public async Task CutStream_EndsTheRawResponsesStreamWithResponseFailed_AndTheRowSaysTheStreamBroke(string model)
+    {
+        // An Anthropic upstream's stream is translated twice (into chat chunks, then Responses events): the same error.
+        using var http = Live.Http();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","stream":true,"store":false,"input":"Hello, cut."}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        var events = await ServerSentEvents.ReadAllAsync(response, timeout.Token);
+
+        Assert.Equal(["error", "response.failed"], events[^2..].Select(e => e.Name));
+        using (var error = JsonDocument.Parse(events[^2].Data))
+        {
+            Assert.Equal("The upstream stream ended before it was complete.", error.RootElement.GetProperty("message").GetString());
+        }
+        var row = await Live.LedgerRowAsync(response.Headers.GetValues("x-corridor-request-id").Single());
+        Assert.Equal((RequestOutcome.UpstreamError, "upstream_stream_broken"), (row.Outcome, row.ErrorCode));
+    }
+
+    [Theory]
     [InlineData("cut-stream-claude", "cut-claude-us")]
     [InlineData("cut-stream", "cut-sg")]
     public async Task CutStream_RaisesAnSseErrorInTheAnthropicClient_AndTheLedgerMarksItEstimated(string model, string deployment)
