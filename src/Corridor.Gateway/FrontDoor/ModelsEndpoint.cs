@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Corridor.Core.Catalog;
 using Corridor.Gateway.Authentication;
 using Corridor.Gateway.Configuration;
 using Corridor.Gateway.Pipeline;
@@ -21,7 +22,12 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, GatewayState s
         {
             return;
         }
-        var models = Entitled(call).ToList();
+        if (!ModelsPage.TryRead(context.Request.Query, call.Dialect, out var page, out var refused))
+        {
+            await RequestPipeline.WriteErrorAsync(context, call.Dialect, refused, call.RequestId);
+            return;
+        }
+        var models = page.Of(Listed(call), out var hasMore);
         using (var json = StartAnswer(context))
         {
             json.WriteStartObject();
@@ -35,9 +41,10 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, GatewayState s
                 WriteModel(json, call.Dialect, model);
             }
             json.WriteEndArray();
-            if (call.Dialect == Dialect.Anthropic)
+            // Anthropic's list is always a page; OpenAI's is one when the client asked for one (its cursor lists' fields).
+            if (call.Dialect == Dialect.Anthropic || page.Paged)
             {
-                json.WriteBoolean("has_more", false);
+                json.WriteBoolean("has_more", hasMore);
                 WriteIdOrNull(json, "first_id", models.Count > 0 ? models[0].Id : null);
                 WriteIdOrNull(json, "last_id", models.Count > 0 ? models[^1].Id : null);
             }
@@ -54,7 +61,7 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, GatewayState s
         }
         // A model id holding a slash reaches the route escaped by some clients.
         var id = (context.Request.RouteValues["id"] as string ?? "").Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
-        var found = Entitled(call).Where(m => m.Id == id).Take(1).ToList();
+        var found = Listed(call).Where(m => m.Id == id).Take(1).ToList();
         if (found.Count == 0)
         {
             await RequestPipeline.WriteErrorAsync(context, call.Dialect,
@@ -85,10 +92,19 @@ internal sealed class ModelsEndpoint(Authenticator authenticator, GatewayState s
         return call;
     }
 
-    /// <summary>The entitled models with their vendors, then the aliases that lead to at least one of them.</summary>
-    private static IEnumerable<(string Id, string Owner)> Entitled(CorridorRequestFeature call) =>
-        Entitlement.EntitledModels(call, call.ReceivedAt).Select(m => (m.Id, Owner: m.Vendor.Id))
-            .Concat(Entitlement.EntitledAliases(call, call.ReceivedAt).Select(alias => (Id: alias, Owner: "corridor")));
+    /// <summary>
+    /// The entitled models with their vendors, and the aliases that lead to at least one of them, by id. An Anthropic client
+    /// (one that sends <c>anthropic-version</c>) calls models through <c>/v1/messages</c> only: it is listed the chat models.
+    /// </summary>
+    private static List<(string Id, string Owner)> Listed(CorridorRequestFeature call)
+    {
+        var models = Entitlement.EntitledModels(call, call.ReceivedAt)
+            .Where(m => call.Dialect == Dialect.OpenAI || m.Config.Capabilities.HasFlag(ModelCapabilities.Chat))
+            .ToList();
+        return [.. models.Select(m => (m.Id, Owner: m.Vendor.Id))
+            .Concat(Entitlement.AliasesOf(call, models).Select(alias => (Id: alias, Owner: "corridor")))
+            .OrderBy(m => m.Id, StringComparer.Ordinal)];
+    }
 
     private static Utf8JsonWriter StartAnswer(HttpContext context)
     {

@@ -182,10 +182,10 @@ internal static class Entitlement
         : Decision.WithoutPolicy(DecisionTenant.From(call.Caller!.Tenant, now), []).Allowed ? call.Config.Catalog.Models
         : [];
 
-    /// <summary>The aliases with at least one model the caller may use, for <c>/v1/models</c>.</summary>
-    public static IEnumerable<string> EntitledAliases(CorridorRequestFeature call, DateTimeOffset now)
+    /// <summary>The aliases that lead to at least one of the <paramref name="models"/> (those the caller may use), for <c>/v1/models</c>.</summary>
+    public static IEnumerable<string> AliasesOf(CorridorRequestFeature call, IEnumerable<ModelEntry> models)
     {
-        var entitled = EntitledModels(call, now).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        var entitled = models.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
         return call.Config.Config.Routing.Aliases
             .Where(a => a.Value.Any(entitled.Contains))
             .Select(a => a.Key)

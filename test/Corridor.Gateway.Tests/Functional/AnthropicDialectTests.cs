@@ -1,5 +1,8 @@
 using System.Text.Json;
+using Anthropic;
+using Anthropic.Exceptions;
 using Anthropic.Models.Messages;
+using Anthropic.Models.Models;
 using Corridor.Core.Metering;
 using Corridor.Testing;
 
@@ -137,13 +140,83 @@ public sealed class AnthropicDialectTests(LiveGatewayFixture fixture) : IClassFi
     }
 
     [Fact]
-    public async Task Models_ListsEveryModelOfTheCatalog_InTheAnthropicShape()
+    public async Task Models_ListsTheModelsItCanCallThroughMessages_InTheAnthropicShape_NotTheEmbeddingModels()
     {
         var page = await Live.Anthropic().Models.List().WithTimeout();
 
-        Assert.Equal(Live.Config.Catalog.Models.Select(m => m.Id).Order(StringComparer.Ordinal), page.Items.Select(m => m.ID).Order(StringComparer.Ordinal));
+        Assert.Equal(ChatModels(), page.Items.Select(m => m.ID));
+        Assert.DoesNotContain(page.Items, m => m.ID == "text-embedding-3-small");
         Assert.False(page.HasNext());
         Assert.All(page.Items, m => Assert.Equal("model", m.Type.GetString()));
+        var error = await Assert.ThrowsAsync<AnthropicNotFoundException>(() => Live.Anthropic().Models.Retrieve("text-embedding-3-small").WithTimeout());
+        Assert.Equal(404, (int)error.StatusCode);
+        Assert.Equal("claude-sonnet-4", (await Live.Anthropic().Models.Retrieve("claude-sonnet-4").WithTimeout()).ID);
+    }
+
+    [Fact]
+    public async Task Models_PageAsTheAnthropicSdkPagesThem_AfterAndBeforeAnId()
+    {
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        var client = Live.Anthropic();
+        var chat = ChatModels();
+
+        var first = await client.Models.List(new ModelListParams { Limit = 4 }).WithTimeout();
+        var all = new List<string>();
+        await foreach (var model in first.Paginate(timeout.Token))
+        {
+            all.Add(model.ID);
+        }
+        var before = await client.Models.List(new ModelListParams { BeforeID = chat[^1], Limit = 3 }).WithTimeout();
+        var earliest = await client.Models.List(new ModelListParams { BeforeID = chat[2], Limit = 3 }).WithTimeout();
+
+        Assert.Equal(chat[..4], first.Items.Select(m => m.ID));
+        Assert.True(first.HasNext());
+        Assert.Equal(chat, all);
+        Assert.Equal(chat[^4..^1], before.Items.Select(m => m.ID));
+        Assert.True(before.HasNext());
+        Assert.Equal(chat[..2], earliest.Items.Select(m => m.ID));
+        Assert.False(earliest.HasNext());
+    }
+
+    [Fact]
+    public async Task Models_AnswerAnthropicsPageShape_AndRefuseALimitOutOfRange()
+    {
+        using var http = Live.Http();
+        var chat = ChatModels();
+
+        using var page = await ModelsPageAsync(http, $"?limit=2&after_id={chat[0]}");
+        using var last = await ModelsPageAsync(http, $"?after_id={chat[^2]}");
+        using var none = await ModelsPageAsync(http, $"?after_id={chat[^1]}");
+
+        Assert.Equal(chat[1..3], page.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()!));
+        Assert.Equal((true, chat[1], chat[2]), (page.RootElement.GetProperty("has_more").GetBoolean(),
+            page.RootElement.GetProperty("first_id").GetString(), page.RootElement.GetProperty("last_id").GetString()));
+        Assert.Equal((false, chat[^1], chat[^1]), (last.RootElement.GetProperty("has_more").GetBoolean(),
+            last.RootElement.GetProperty("first_id").GetString(), last.RootElement.GetProperty("last_id").GetString()));
+        Assert.Equal((0, false, JsonValueKind.Null), (none.RootElement.GetProperty("data").GetArrayLength(),
+            none.RootElement.GetProperty("has_more").GetBoolean(), none.RootElement.GetProperty("first_id").ValueKind));
+        foreach (var query in new[] { "?limit=0", "?limit=1001", "?limit=many" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models" + query);
+            request.Headers.Add("anthropic-version", "2023-06-01");
+            using var response = await http.SendAsync(request).WithTimeout();
+            Assert.Equal(400, (int)response.StatusCode);
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal("invalid_request_error", body.RootElement.GetProperty("error").GetProperty("type").GetString());
+        }
+    }
+
+    /// <summary>The test catalog's chat models (those an Anthropic client can call through /v1/messages), ordered by id.</summary>
+    private string[] ChatModels() => [.. Live.Config.Catalog.Models
+        .Where(m => m.Capabilities.HasFlag(Core.Catalog.ModelCapabilities.Chat)).Select(m => m.Id).Order(StringComparer.Ordinal)];
+
+    private static async Task<JsonDocument> ModelsPageAsync(HttpClient http, string query)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models" + query);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        using var response = await http.SendAsync(request).WithTimeout();
+        Assert.Equal(200, (int)response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync());
     }
 
     internal static MessageCreateParams Ask(string model, string prompt) => Ask(model, new UserMessageParam { Content = prompt });

@@ -239,6 +239,27 @@ public sealed class OpenAIDialectTests(LiveGatewayFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Models_TakeALimit_AndPageAfterAnId_InOpenAIsCursorListShape()
+    {
+        using var http = Live.Http();
+        var all = Live.Config.Catalog.Models.Select(m => m.Id).Order(StringComparer.Ordinal).ToArray();
+
+        using var first = JsonDocument.Parse(await http.GetStringAsync("/v1/models?limit=2").WithTimeout());
+        using var next = JsonDocument.Parse(await http.GetStringAsync($"/v1/models?limit=100&after={all[1]}").WithTimeout());
+        using var refused = await http.GetAsync("/v1/models?limit=0").WithTimeout();
+
+        Assert.Equal("list", first.RootElement.GetProperty("object").GetString());
+        Assert.Equal(all[..2], first.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()!));
+        Assert.Equal((true, all[0], all[1]), (first.RootElement.GetProperty("has_more").GetBoolean(),
+            first.RootElement.GetProperty("first_id").GetString(), first.RootElement.GetProperty("last_id").GetString()));
+        Assert.Equal(all[2..], next.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()!));
+        Assert.False(next.RootElement.GetProperty("has_more").GetBoolean());
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        using var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Equal("limit", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
     public async Task EveryAnswer_CarriesItsRequestId_AsXRequestId_WhereTheOpenAISdksReadIt()
     {
         // The OpenAI SDKs expose x-request-id as a response's _request_id (Python, Node) and an error's request_id:
