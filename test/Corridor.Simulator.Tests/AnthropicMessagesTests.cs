@@ -51,6 +51,28 @@ public sealed class AnthropicMessagesTests
     }
 
     [Fact]
+    public async Task OutputConfigFormat_AnswersJsonOfTheSchema_WholeAndStreamed()
+    {
+        await using var sim = await SimulatorFixture.StartAsync();
+        const string Format = """
+            ,"output_config":{"format":{"type":"json_schema","schema":{"type":"object",
+            "properties":{"name":{"type":"string"},"age":{"type":"integer"}},"required":["name","age"],"additionalProperties":false}}}
+            """;
+
+        var whole = await sim.PostMessagesAsync(Bodies.AnthropicMessage(extra: Format));
+        var stream = await sim.StreamAsync("/v1/messages", Bodies.AnthropicMessage(extra: Format + ""","stream":true"""), ("anthropic-version", "2023-06-01"));
+
+        var text = Text(whole)!;
+        using var answer = JsonDocument.Parse(text);
+        Assert.Equal(JsonValueKind.String, answer.RootElement.GetProperty("name").ValueKind);
+        Assert.Equal(JsonValueKind.Number, answer.RootElement.GetProperty("age").ValueKind);
+        Assert.Equal(2, answer.RootElement.EnumerateObject().Count());
+        var streamed = string.Concat(stream.Events.Where(e => e.Name == "content_block_delta")
+            .Select(e => e.Json.GetProperty("delta").GetProperty("text").GetString()));
+        Assert.Equal(text, streamed);
+    }
+
+    [Fact]
     public async Task SameRequest_GetsSameAnswer()
     {
         await using var sim = await SimulatorFixture.StartAsync();

@@ -60,6 +60,14 @@ public sealed record VendorConfig(string Id, VendorKind Kind, string BaseUrl, st
     /// <summary>What this vendor is told of the end user each request is for (<see cref="Corridor.Core.Catalog.EndUserId"/>); the client's own by default.</summary>
     public EndUserId EndUserId { get; init; }
 
+    /// <summary>
+    /// Whether this <c>anthropic</c>-kind vendor's models take Anthropic's structured outputs, <c>output_config.format</c>
+    /// (generally available on Anthropic's API, without a beta, for its recent models): an OpenAI client's
+    /// <c>response_format</c> json_schema then goes as that, constrained decoding, instead of an instruction in the system
+    /// prompt. Off by default: a model or an Anthropic-compatible server that does not take it refuses the request.
+    /// </summary>
+    public bool StructuredOutputs { get; init; }
+
     /// <summary>Whether <paramref name="name"/> is a beta's name: letters, digits, '.', '_' and '-' only.</summary>
     public static bool IsBetaName(ReadOnlySpan<char> name)
     {

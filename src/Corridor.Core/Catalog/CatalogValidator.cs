@@ -45,6 +45,10 @@ public static partial class CatalogValidator
             {
                 errors.Add($"{at} ({vendor.Id}): thinkingSwitch applies only to an OpenAI-compatible server other than OpenAI's own API (kind openai, elsewhere than api.openai.com)");
             }
+            if (vendor.StructuredOutputs && vendor.Kind != VendorKind.Anthropic)
+            {
+                errors.Add($"{at} ({vendor.Id}): structuredOutputs is Anthropic's output_config.format, for a vendor of kind anthropic only");
+            }
             if (vendor.Betas.Count > 0 && vendor.Kind != VendorKind.Anthropic)
             {
                 errors.Add($"{at} ({vendor.Id}): betas are anthropic-beta names, for a vendor of kind anthropic only");

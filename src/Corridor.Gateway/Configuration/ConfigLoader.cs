@@ -524,6 +524,7 @@ public static class ConfigLoader
                     "none" => EndUserId.None,
                     var other => UnknownEndUserId(s, other),
                 },
+                StructuredOutputs = Bool(s, "structuredOutputs") ?? false,
             };
         }
 

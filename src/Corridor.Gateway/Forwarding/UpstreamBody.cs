@@ -35,27 +35,29 @@ internal static class UpstreamBody
     /// <paramref name="seal"/> (an Anthropic client's request only): the key that reads the reasoning blocks Corridor gave
     /// the client, which go to an OpenAI-kind upstream as <c>reasoning_content</c> and to an Anthropic one not at all.
     /// <paramref name="thinkingSwitch"/>: the upstream reads an Anthropic client's <c>thinking</c> as its own switch
-    /// (<see cref="UpstreamTarget.TakesThinkingSwitch"/>). <paramref name="terms"/>: the deployment's service tier and
+    /// (<see cref="UpstreamTarget.TakesThinkingSwitch"/>). <paramref name="structuredOutputs"/>: the (Anthropic-kind) upstream
+    /// takes <c>output_config.format</c> (<see cref="Core.Catalog.VendorConfig.StructuredOutputs"/>). <paramref name="terms"/>: the deployment's service tier and
     /// inference geography, in place of any the client sent (<see cref="UpstreamTerms"/>; null: the client's taken out, none put in),
     /// and <paramref name="caller"/>'s tenant as the end user where the vendor is told it.
     /// </summary>
     public static TranslationResult Create(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
-        bool leaveOutReasoning = false, ReasoningSeal? seal = null, bool thinkingSwitch = false, UpstreamTerms? terms = null, AuthenticatedKey? caller = null)
+        bool leaveOutReasoning = false, ReasoningSeal? seal = null, bool thinkingSwitch = false, bool structuredOutputs = false, UpstreamTerms? terms = null,
+        AuthenticatedKey? caller = null)
     {
         terms ??= UpstreamTerms.None;
-        var result = Translate(request, direction, upstreamModel, defaultMaxTokens, openAIUpstreamStream, leaveOutReasoning, seal, thinkingSwitch);
+        var result = Translate(request, direction, upstreamModel, defaultMaxTokens, openAIUpstreamStream, leaveOutReasoning, seal, thinkingSwitch, structuredOutputs);
         return result.Error is null && terms.Rewrites(request.SetsTerms)
             ? TranslationResult.Ok(terms.Apply(Bytes(result, request).Span, caller), result.Anomaly)
             : result;
     }
 
     private static TranslationResult Translate(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
-        bool leaveOutReasoning, ReasoningSeal? seal, bool thinkingSwitch)
+        bool leaveOutReasoning, ReasoningSeal? seal, bool thinkingSwitch, bool structuredOutputs)
     {
         var thinkingOff = thinkingSwitch && request.TurnsThinkingOff;
         return direction switch
         {
-            TranslationDirection.ChatToMessages => ChatToMessages.TranslateRequest(request.Body.Span, upstreamModel, defaultMaxTokens),
+            TranslationDirection.ChatToMessages => ChatToMessages.TranslateRequest(request.Body.Span, upstreamModel, defaultMaxTokens, structuredOutputs),
             TranslationDirection.MessagesToChat => MessagesToChat.TranslateRequest(request.Body.Span, upstreamModel, leaveOutReasoning ? null : seal, thinkingSwitch, thinkingOff),
             // An Anthropic client's request to an Anthropic upstream: only Corridor's blocks to take out; its body is no chat request.
             _ when seal is not null => ReasoningBlocks.MayCarry(request.Body.Span)

@@ -13,19 +13,23 @@ internal static class ChatToMessages
     private const string JsonObjectInstruction =
         "Respond with a single valid JSON object only, with no text, explanation or code fences before or after it.";
 
-    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> chatRequest, string upstreamModel, int defaultMaxTokens)
+    /// <summary>
+    /// Chat request → Anthropic Messages request. <paramref name="structuredOutputs"/>: the upstream takes Anthropic's
+    /// structured outputs (<c>output_config.format</c>), which a json_schema <c>response_format</c> becomes.
+    /// </summary>
+    public static TranslationResult TranslateRequest(ReadOnlySpan<byte> chatRequest, string upstreamModel, int defaultMaxTokens, bool structuredOutputs = false)
     {
         var sizeHint = chatRequest.Length;
-        return Json.Translate(chatRequest, "request body", root => TranslateRequest(root, upstreamModel, defaultMaxTokens, sizeHint));
+        return Json.Translate(chatRequest, "request body", root => TranslateRequest(root, upstreamModel, defaultMaxTokens, structuredOutputs, sizeHint));
     }
 
-    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, int defaultMaxTokens, int sizeHint)
+    private static TranslationResult TranslateRequest(JsonElement root, string upstreamModel, int defaultMaxTokens, bool structuredOutputs, int sizeHint)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
             return TranslationResult.Fail(new Problem("The request body must be a JSON object."));
         }
-        var request = new MessagesRequest();
+        var request = new MessagesRequest { StructuredOutputs = structuredOutputs };
         return ReadRequest(root, defaultMaxTokens, request) is { } problem
             ? TranslationResult.Fail(problem)
             : WriteRequest(request, upstreamModel, sizeHint);
@@ -582,7 +586,8 @@ internal static class ChatToMessages
 
     /// <summary>
     /// The Messages API has no JSON mode, so a JSON response format becomes a system instruction. That makes
-    /// JSON very likely but does not enforce it the way OpenAI's constrained decoding does.
+    /// JSON very likely but does not enforce it the way OpenAI's constrained decoding does. A JSON schema, to an upstream
+    /// that takes Anthropic's structured outputs, is <c>output_config.format</c> instead: constrained decoding, as OpenAI's.
     /// </summary>
     private static Problem? ReadResponseFormat(JsonElement root, MessagesRequest request)
     {
@@ -605,6 +610,11 @@ internal static class ChatToMessages
                 if (!format.TryGet("json_schema", out var jsonSchema) || !jsonSchema.TryGet("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
                 {
                     return Problem.WrongType("response_format.json_schema.schema", "a JSON schema object");
+                }
+                if (request.StructuredOutputs)
+                {
+                    request.OutputSchema = schema;
+                    return null;
                 }
                 request.System.Add($"{JsonObjectInstruction} The object must conform to this JSON schema: {Json.ToCompactString(schema)}");
                 return null;
@@ -656,6 +666,16 @@ internal static class ChatToMessages
                 writer.WriteStartObject("thinking");
                 writer.WriteString("type", "enabled");
                 writer.WriteNumber("budget_tokens", budget);
+                writer.WriteEndObject();
+            }
+            if (request.OutputSchema is { } outputSchema)
+            {
+                writer.WriteStartObject("output_config");
+                writer.WriteStartObject("format");
+                writer.WriteString("type", "json_schema");
+                writer.WritePropertyName("schema");
+                outputSchema.WriteTo(writer);
+                writer.WriteEndObject();
                 writer.WriteEndObject();
             }
             if (request.Temperature is { } temperature)
@@ -774,6 +794,10 @@ internal static class ChatToMessages
         public JsonElement? Thinking { get; set; }
         /// <summary>The thinking budget <c>reasoning_effort</c> asks for.</summary>
         public long? ThinkingBudget { get; set; }
+        /// <summary>Whether the upstream takes Anthropic's structured outputs (<c>output_config.format</c>).</summary>
+        public bool StructuredOutputs { get; init; }
+        /// <summary>The json_schema <c>response_format</c>'s schema, sent as <c>output_config.format</c>.</summary>
+        public JsonElement? OutputSchema { get; set; }
 
         /// <summary>Anthropic wants user and assistant turns to alternate: consecutive same-role messages merge into one turn.</summary>
         public void AddTurn(string role, List<Block> blocks)

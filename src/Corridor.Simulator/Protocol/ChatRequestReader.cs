@@ -45,7 +45,7 @@ internal static class ChatRequestReader
                 }
 
                 // thinking is read on the OpenAI endpoints too: DeepSeek's thinking mode is switched by it.
-                if (dialect == Dialect.Anthropic ? IsOpenAIOnly(property) : property is "system")
+                if (dialect == Dialect.Anthropic ? IsOpenAIOnly(property) : property is "system" or "output_config")
                 {
                     reader.Skip();
                 }
@@ -120,6 +120,9 @@ internal static class ChatRequestReader
                 break;
             case "response_format":
                 ReadResponseFormat(ref reader, request);
+                break;
+            case "output_config":
+                ReadOutputConfig(ref reader, request);
                 break;
             case "tools":
                 ReadTools(ref reader, request);
@@ -490,6 +493,43 @@ internal static class ChatRequestReader
             {
                 reader.Read();
                 reader.Skip();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Anthropic's structured outputs, <c>{"format":{"type":"json_schema","schema":{…}}}</c>: answered as OpenAI's json_schema
+    /// response format is, with JSON of the schema. Its other members (<c>effort</c>) are read past.
+    /// </summary>
+    private static void ReadOutputConfig(ref Utf8JsonReader reader, ChatRequest request)
+    {
+        Expect(ref reader, JsonTokenType.StartObject);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isFormat = reader.ValueTextEquals("format"u8);
+            reader.Read();
+            if (!isFormat || reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    reader.Read();
+                    request.ResponseFormat = reader.ValueTextEquals("json_schema"u8) ? ResponseFormatKind.JsonSchema : ResponseFormatKind.Text;
+                }
+                else if (reader.ValueTextEquals("schema"u8))
+                {
+                    reader.Read();
+                    request.ResponseSchema = SchemaNode.Read(ref reader);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
             }
         }
     }

@@ -150,6 +150,15 @@ public sealed class CatalogValidatorTests
     }
 
     [Fact]
+    public void StructuredOutputs_AreAnthropicsOutputConfigFormat_OnAnAnthropicVendorOnly()
+    {
+        var errors = CatalogValidator.Validate(Valid() with { Vendors = [OpenAI with { StructuredOutputs = true }, Anthropic] });
+
+        Assert.Equal(["vendors[0] (openai): structuredOutputs is Anthropic's output_config.format, for a vendor of kind anthropic only"], errors);
+        Assert.Empty(CatalogValidator.Validate(Valid() with { Vendors = [OpenAI, Anthropic with { StructuredOutputs = true }] }));
+    }
+
+    [Fact]
     public void Embeddings_OnAnthropicVendor_IsRejected()
     {
         var catalog = Valid() with

@@ -229,6 +229,38 @@ public sealed class TranslationTests(LiveGatewayFixture fixture) : IClassFixture
         Assert.Equal(2, answer.RootElement.EnumerateObject().Count());
     }
 
+    /// <summary>
+    /// The reverse: an OpenAI client's <c>response_format</c> json_schema (what the SDKs' structured-output helpers send) on a
+    /// Claude model of a vendor that takes Anthropic's structured outputs (<c>structuredOutputs: true</c>) goes as
+    /// <c>output_config.format</c>, Anthropic's constrained decoding, which the simulator honours; an instruction in the system
+    /// prompt it would ignore, answering text.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task OpenAIClient_AskingAClaudeModelForStructuredOutput_GetsJsonOfItsSchema_WhereItsVendorTakesStructuredOutputs(bool streamed)
+    {
+        await using var live = await LiveGateway.StartAsync(simulator => TestCatalog.Yaml(simulator).Replace(
+            "{ id: anthropic, kind: anthropic, baseUrl: ", "{ id: anthropic, kind: anthropic, structuredOutputs: true, baseUrl: ", StringComparison.Ordinal));
+        var options = new ChatCompletionOptions
+        {
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("sum", BinaryData.FromString("""
+                {"type":"object","properties":{"answer":{"type":"integer"},"unit":{"type":"string"}},"required":["answer","unit"],"additionalProperties":false}
+                """), jsonSchemaIsStrict: true),
+        };
+        var chat = live.OpenAI().GetChatClient("claude-sonnet-4");
+        ChatMessage[] prompt = [new UserChatMessage("What is two plus two? Answer with the number.")];
+
+        var text = streamed
+            ? string.Concat((await chat.CompleteChatStreamingAsync(prompt, options, default).ToListWithTimeoutAsync()).SelectMany(u => u.ContentUpdate).Select(p => p.Text))
+            : (await chat.CompleteChatAsync(prompt, options, default).WithTimeout()).Value.Content[0].Text;
+
+        using var answer = JsonDocument.Parse(text);
+        Assert.Equal(JsonValueKind.Number, answer.RootElement.GetProperty("answer").ValueKind);
+        Assert.Equal(JsonValueKind.String, answer.RootElement.GetProperty("unit").ValueKind);
+        Assert.Equal(2, answer.RootElement.EnumerateObject().Count());
+    }
+
     [Fact]
     public async Task AnthropicClient_StreamsFromAnOpenAIModel_AsMessageEventsFromStartToStop()
     {

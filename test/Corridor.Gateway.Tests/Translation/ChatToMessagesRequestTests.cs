@@ -299,6 +299,31 @@ public sealed class ChatToMessagesRequestTests
         TranslationAssert.Body(expectedMessagesRequest, result);
     }
 
+    [Fact]
+    public void AJsonSchemaResponseFormat_IsOutputConfigFormat_ToAnUpstreamThatTakesStructuredOutputs_AndJsonObjectStaysAnInstruction()
+    {
+        var schema = ChatToMessages.TranslateRequest("""
+            {"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}],
+             "response_format":{"type":"json_schema","json_schema":{"name":"p","strict":true,
+               "schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}}}}
+            """u8, Model, DefaultMaxTokens, structuredOutputs: true);
+        var jsonObject = ChatToMessages.TranslateRequest("""
+            {"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}
+            """u8, Model, DefaultMaxTokens, structuredOutputs: true);
+
+        TranslationAssert.Body("""
+            {"model":"claude-sonnet-4-up","max_tokens":1024,"system":"Be brief.","messages":[{"role":"user","content":"hi"}],
+             "output_config":{"format":{"type":"json_schema",
+               "schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}}}}
+            """, schema);
+        // Anthropic has no plain JSON mode: json_object is the instruction, as to any Claude model.
+        TranslationAssert.Body("""
+            {"model":"claude-sonnet-4-up","max_tokens":1024,
+             "system":"Respond with a single valid JSON object only, with no text, explanation or code fences before or after it.",
+             "messages":[{"role":"user","content":"hi"}]}
+            """, jsonObject);
+    }
+
     /// <summary>(request, expected error param, part of the expected message).</summary>
     public static TheoryData<string, string?, string> Errors => new()
     {
