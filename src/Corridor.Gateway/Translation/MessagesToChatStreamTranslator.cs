@@ -40,6 +40,8 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
     private int _nextBlock;
     private bool _started;
     private bool _usageSeen;
+    /// <summary>The characters of the answer's text, reasoning and tool arguments: its output's estimate when the upstream reports no usage.</summary>
+    private long _outputChars;
     private bool _interrupted;
 
     public MessagesToChatStreamTranslator(string clientModel, string responseId, long estimatedInputTokens = 0, ReasoningBlocks? reasoning = null)
@@ -82,6 +84,7 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
                 {
                     OpenBlock(output, BlockKind.Text);
                 }
+                _outputChars += text.Length;
                 WriteDelta(output, _openBlock, "text_delta", "text", text);
             }
             if (delta.TryGet("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
@@ -112,6 +115,7 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
             OpenBlock(output, kind);
         }
         _reasoningText.Append(thought);
+        _outputChars += thought.Length;
         if (kind == BlockKind.Thinking)
         {
             WriteDelta(output, _openBlock, "thinking_delta", "thinking", thought);
@@ -133,6 +137,7 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
         if (block == _openBlock && function.StringOrNull("arguments") is { Length: > 0 } fragment)
         {
             _arguments.Append(fragment);
+            _outputChars += fragment.Length;
         }
     }
 
@@ -274,7 +279,10 @@ internal sealed class MessagesToChatStreamTranslator : ChatChunkStreamTranslator
         writer.WriteString("stop_reason", _stopReason ?? "end_turn");
         writer.WriteNull("stop_sequence");
         writer.WriteEndObject();
-        Counts.WriteAnthropic(writer);
+        // The Anthropic SDKs take these over message_start's. Without the upstream's usage (a server that ignores
+        // stream_options), zeros would say the answer cost nothing: the start's prompt estimate stays, and the output is
+        // estimated at four characters a token (the ledger bills its own estimate then, by its tokenizer, near this).
+        (_usageSeen ? Counts : new UsageCounts(_estimatedInputTokens, 0, 0, (_outputChars + 3) / 4)).WriteAnthropic(writer);
         writer.WriteEndObject();
         Sse.End();
 

@@ -138,6 +138,28 @@ public sealed class MessagesToChatStreamTests
     }
 
     [Fact]
+    public void MessageDelta_KeepsTheEstimates_WhenTheUpstreamReportedNoUsage_NotZeros()
+    {
+        // A server that ignores stream_options.include_usage: the Anthropic SDKs take message_delta's counts over the
+        // start's, so zeros there would say the answer cost nothing; the ledger bills an estimate.
+        var translator = MessagesToChat.CreateStreamTranslator("claude-sonnet-4", "msg_abc", estimatedInputTokens: 130);
+
+        var output = TranslationAssert.Feed(translator, """
+            data: {"choices":[{"index":0,"delta":{"content":"Sixteen characters, four tokens."},"finish_reason":null}]}
+
+            data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+            data: [DONE]
+
+            """);
+
+        TranslationAssert.JsonEqual(
+            """{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":130,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":8}}""",
+            TranslationAssert.ParseSse(output).Single(e => e.Event == "message_delta").Data);
+        Assert.Equal(default, translator.Usage);
+    }
+
+    [Fact]
     public void MessageStart_SaysTheUpstreamsPromptCount_WhenItsFirstChunkHasIt()
     {
         var translator = MessagesToChat.CreateStreamTranslator("claude-sonnet-4", "msg_abc", estimatedInputTokens: 130);
@@ -261,7 +283,8 @@ public sealed class MessagesToChatStreamTests
             ("content_block_start", """{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"""),
             TextDelta(1, "\"Done.\""),
             BlockStop(1),
-            ("message_delta", """{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0}}"""),
+            // No usage from the upstream: seven characters of output, estimated at four a token.
+            ("message_delta", """{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":2}}"""),
             ("message_stop", """{"type":"message_stop"}"""),
         ], output);
     }
