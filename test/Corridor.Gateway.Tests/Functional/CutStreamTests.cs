@@ -19,15 +19,7 @@ public sealed class CutStreamTests(LiveGatewayFixture fixture) : IClassFixture<L
     public async Task CutStream_EndsTheRawOpenAIStreamWithAnErrorEvent_AndNoDone(string model)
     {
         // The same error whether the stream was translated (an Anthropic upstream's) or not.
-        using var http = Live.Http();
-        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-        {
-            Content = new StringContent($$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"Hello, cut."}]}""", System.Text.Encoding.UTF8, "application/json"),
-        };
-
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        var events = await ServerSentEvents.ReadAllAsync(response, timeout.Token);
+        var (events, _) = await StreamAsync("/v1/chat/completions", $$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"Hello, cut."}]}""");
 
         Assert.DoesNotContain(events, e => e.Data == "[DONE]");
         using var last = JsonDocument.Parse(events[^1].Data);
@@ -43,22 +35,14 @@ public sealed class CutStreamTests(LiveGatewayFixture fixture) : IClassFixture<L
     public async Task CutStream_EndsTheRawResponsesStreamWithResponseFailed_AndTheRowSaysTheStreamBroke(string model)
     {
         // An Anthropic upstream's stream is translated twice (into chat chunks, then Responses events): the same error.
-        using var http = Live.Http();
-        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
-        {
-            Content = new StringContent($$"""{"model":"{{model}}","stream":true,"store":false,"input":"Hello, cut."}""", System.Text.Encoding.UTF8, "application/json"),
-        };
-
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        var events = await ServerSentEvents.ReadAllAsync(response, timeout.Token);
+        var (events, requestId) = await StreamAsync("/v1/responses", $$"""{"model":"{{model}}","stream":true,"store":false,"input":"Hello, cut."}""");
 
         Assert.Equal(["error", "response.failed"], events[^2..].Select(e => e.Name));
         using (var error = JsonDocument.Parse(events[^2].Data))
         {
             Assert.Equal("The upstream stream ended before it was complete.", error.RootElement.GetProperty("message").GetString());
         }
-        var row = await Live.LedgerRowAsync(response.Headers.GetValues("x-corridor-request-id").Single());
+        var row = await Live.LedgerRowAsync(requestId);
         Assert.Equal((RequestOutcome.UpstreamError, "upstream_stream_broken"), (row.Outcome, row.ErrorCode));
     }
 
@@ -68,16 +52,8 @@ public sealed class CutStreamTests(LiveGatewayFixture fixture) : IClassFixture<L
     public async Task CutStream_EndsTheRawAnthropicStreamWithAnErrorEvent_ItsRequestId_AndNoMessageStop(string model)
     {
         // The same error whether the stream was translated (an OpenAI-kind upstream's) or not.
-        using var http = Live.Http();
-        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
-        {
-            Content = new StringContent($$"""{"model":"{{model}}","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Hello, cut."}]}""", System.Text.Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("anthropic-version", "2023-06-01");
-
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        var events = await ServerSentEvents.ReadAllAsync(response, timeout.Token);
+        var (events, requestId) = await StreamAsync("/v1/messages",
+            $$"""{"model":"{{model}}","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Hello, cut."}]}""");
 
         Assert.DoesNotContain(events, e => e.Name == "message_stop");
         Assert.Equal("error", events[^1].Name);
@@ -86,6 +62,20 @@ public sealed class CutStreamTests(LiveGatewayFixture fixture) : IClassFixture<L
         var error = last.RootElement.GetProperty("error");
         Assert.Equal("api_error", error.GetProperty("type").GetString());
         Assert.Equal("The upstream stream ended before it was complete.", error.GetProperty("message").GetString());
-        Assert.Equal(response.Headers.GetValues("x-corridor-request-id").Single(), last.RootElement.GetProperty("request_id").GetString());
+        Assert.Equal(requestId, last.RootElement.GetProperty("request_id").GetString());
+    }
+
+    /// <summary>Posts a streamed request (an Anthropic client's to <c>/v1/messages</c>) and reads every event, with the answer's request id.</summary>
+    private async Task<(List<ServerSentEvent> Events, string RequestId)> StreamAsync(string path, string body)
+    {
+        using var http = Live.Http();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        if (path == "/v1/messages")
+        {
+            request.Headers.Add("anthropic-version", "2023-06-01");
+        }
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        return (await ServerSentEvents.ReadAllAsync(response, timeout.Token), response.Headers.GetValues("x-corridor-request-id").Single());
     }
 }
