@@ -406,7 +406,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                     break;
                 case UpstreamStreamEventKind.Malformed:
                     // An event that is not JSON ends the stream: relayed as is, it would break the client's SDK, so an error
-                    // event (a translator's, or written below) takes its place as the stream's held last event.
+                    // event (written below, the same translated or not) takes its place as the stream's held last event.
                     malformed = true;
                     break;
                 case UpstreamStreamEventKind.UpstreamError when !sawEnd:
@@ -425,13 +425,14 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                     "The upstream reported an error.", upstreamError));
                 return;
             }
+            if (malformed)
+            {
+                // Not translated either: its error event, the same translated or not, is written below.
+                return;
+            }
             if (translator is not null)
             {
                 translator.OnEvent(sse.Name.IsEmpty ? null : Encoding.UTF8.GetString(sse.Name), sse.Data, sink);
-                return;
-            }
-            if (malformed)
-            {
                 return;
             }
             if (dropUsageChunk && !sse.IsDone && IsUsageOnlyChunk(sse.Data))
@@ -476,6 +477,13 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             call.Outcome = RequestOutcome.UpstreamError;
             call.ErrorCode = upstreamError;
         }
+        else if (malformed && translator?.Completed != true)
+        {
+            call.Outcome = RequestOutcome.UpstreamError;
+            call.ErrorCode = StreamErrors.InvalidResponseCode;
+            WriteStreamError(sink, call, translator,
+                new GatewayError(ErrorKind.UpstreamFailed, "The upstream sent an event that is not JSON.", call.ErrorCode));
+        }
         else if (translator is not null && (result == SseReadResult.Ended || translator.Failed))
         {
             // The translator closes the client's stream itself, or ends it with the error of an event it could not read.
@@ -483,20 +491,13 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             if (!translator.Completed)
             {
                 call.Outcome = RequestOutcome.UpstreamError;
-                call.ErrorCode = translator.FailureCode ?? (malformed ? StreamErrors.InvalidResponseCode : StreamBroken);
+                call.ErrorCode = translator.FailureCode ?? StreamBroken;
                 if (!translator.Failed)
                 {
                     // Cut before its answer was complete: the error an untranslated stream cut short ends with, below.
                     WriteStreamError(sink, call, translator, StreamBrokenError(call.ErrorCode));
                 }
             }
-        }
-        else if (malformed)
-        {
-            call.Outcome = RequestOutcome.UpstreamError;
-            call.ErrorCode = StreamErrors.InvalidResponseCode;
-            WriteStreamError(sink, call, translator,
-                new GatewayError(ErrorKind.UpstreamFailed, "The upstream sent an event that is not JSON.", call.ErrorCode));
         }
         else if (result != SseReadResult.Ended || !sawEnd)
         {

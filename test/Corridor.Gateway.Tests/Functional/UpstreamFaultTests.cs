@@ -289,11 +289,14 @@ public sealed class UpstreamFaultTests(UpstreamFaultGatewayFixture fixture) : IC
         LedgerAssert.Billed(Live, row, deployment, row.InputTokens, row.OutputTokens);
     }
 
-    [Fact]
-    public async Task MalformedSse_EndsTheStreamWithAnErrorEvent_InsteadOfRelayingIt()
+    [Theory]
+    [InlineData("garbage", "garbage-sg")]
+    [InlineData("garbage-claude", "garbage-claude-us")]
+    public async Task MalformedSse_EndsTheStreamWithAnErrorEvent_InsteadOfRelayingIt(string model, string deployment)
     {
+        // The same error whether the stream was translated (an Anthropic upstream's) or not.
         using var timeout = new CancellationTokenSource(TestTimeouts.Default);
-        using var response = await PostAsync("/v1/chat/completions", OpenAIBody("garbage", stream: true));
+        using var response = await PostAsync("/v1/chat/completions", OpenAIBody(model, stream: true));
         var events = await ServerSentEvents.ReadAllAsync(response, timeout.Token);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -301,6 +304,7 @@ public sealed class UpstreamFaultTests(UpstreamFaultGatewayFixture fixture) : IC
         using (var error = JsonDocument.Parse(only.Data))
         {
             Assert.Equal("upstream_invalid_response", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+            Assert.Equal("The upstream sent an event that is not JSON.", error.RootElement.GetProperty("error").GetProperty("message").GetString());
         }
         var row = await RowAsync(response);
         Assert.Equal(RequestOutcome.UpstreamError, row.Outcome);
@@ -308,7 +312,7 @@ public sealed class UpstreamFaultTests(UpstreamFaultGatewayFixture fixture) : IC
         // A stream that began is billed for what it carried, estimated: the prompt, and no output.
         Assert.True(row.Estimated);
         Assert.Equal(0, row.OutputTokens);
-        LedgerAssert.Billed(Live, row, "garbage-sg", row.InputTokens, 0);
+        LedgerAssert.Billed(Live, row, deployment, row.InputTokens, 0);
     }
 
     [Theory]
@@ -327,8 +331,9 @@ public sealed class UpstreamFaultTests(UpstreamFaultGatewayFixture fixture) : IC
         });
 
         Assert.Contains("api_error", error.Message, StringComparison.Ordinal);
+        Assert.Contains("The upstream sent an event that is not JSON.", error.Message, StringComparison.Ordinal);
         var row = await Live.LedgerRowAsync(log.Last.RequestId!);
-        Assert.Equal(RequestOutcome.UpstreamError, row.Outcome);
+        Assert.Equal((RequestOutcome.UpstreamError, "upstream_invalid_response"), (row.Outcome, row.ErrorCode));
     }
 
     [Fact]
