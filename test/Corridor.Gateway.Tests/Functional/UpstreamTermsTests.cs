@@ -33,7 +33,7 @@ public sealed class TermsFixture : LiveGatewayFixture
         var elsewhereUrl = elsewhere.BaseUrl.ToString().TrimEnd('/');
         return LiveGateway.StartAsync(simulator =>
         {
-            _relay = TcpRelay.Start(simulator);
+            _relay = Own(TcpRelay.Start(simulator));
             var sim = _relay.Address.ToString().TrimEnd('/');
             return $$"""
                 server:
@@ -68,10 +68,6 @@ public sealed class TermsFixture : LiveGatewayFixture
     {
         await base.DisposeAsync();
         Environment.SetEnvironmentVariable(_tokenEnv, null);
-        if (_relay is not null)
-        {
-            await _relay.DisposeAsync().AsTask().WithTimeout();
-        }
     }
 }
 

@@ -34,7 +34,7 @@ public sealed class CredentialedUpstreamFixture : LiveGatewayFixture
         return LiveGateway.StartAsync(
             simulator =>
             {
-                _relay = TcpRelay.Start(simulator);
+                _relay = Own(TcpRelay.Start(simulator));
                 var sim = _relay.Address.ToString().TrimEnd('/');
                 return $$"""
                     vendors:
@@ -76,10 +76,6 @@ public sealed class CredentialedUpstreamFixture : LiveGatewayFixture
     {
         await base.DisposeAsync();
         Environment.SetEnvironmentVariable(_credentialEnv, null);
-        if (_relay is not null)
-        {
-            await _relay.DisposeAsync().AsTask().WithTimeout();
-        }
     }
 }
 
