@@ -55,7 +55,7 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
                 call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
                 openAIUpstreamStream: candidate.Stream && target.Dialect == Dialect.OpenAI,
                 leaveOutReasoning: UpstreamBody.LeavesOutReasoning(call.Operation, target), seal: UpstreamBody.SealFor(call.Operation, seal),
-                thinkingSwitch: target.TakesThinkingSwitch, structuredOutputs: deployment.Vendor.StructuredOutputs, terms: target.Terms, caller: call.Caller);
+                thinkingSwitch: target.TakesThinkingSwitch, structuredOutputs: deployment.Vendor.StructuredOutputs, terms: target.Terms, caller: call.Caller, operation: call.Operation);
             if (body.Error is { } translationError)
             {
                 // This deployment cannot express the request; another vendor's might. A Responses client is told the

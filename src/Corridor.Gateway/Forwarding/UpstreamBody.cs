@@ -38,16 +38,17 @@ internal static class UpstreamBody
     /// (<see cref="UpstreamTarget.TakesThinkingSwitch"/>). <paramref name="structuredOutputs"/>: the (Anthropic-kind) upstream
     /// takes <c>output_config.format</c> (<see cref="Core.Catalog.VendorConfig.StructuredOutputs"/>). <paramref name="terms"/>: the deployment's service tier and
     /// inference geography, in place of any the client sent (<see cref="UpstreamTerms"/>; null: the client's taken out, none put in),
-    /// and <paramref name="caller"/>'s tenant as the end user where the vendor is told it.
+    /// and <paramref name="caller"/>'s tenant as the end user where the vendor is told it, in the field a request of
+    /// <paramref name="operation"/> has for it.
     /// </summary>
     public static TranslationResult Create(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
         bool leaveOutReasoning = false, ReasoningSeal? seal = null, bool thinkingSwitch = false, bool structuredOutputs = false, UpstreamTerms? terms = null,
-        AuthenticatedKey? caller = null)
+        AuthenticatedKey? caller = null, Operation operation = Operation.ChatCompletions)
     {
         terms ??= UpstreamTerms.None;
         var result = Translate(request, direction, upstreamModel, defaultMaxTokens, openAIUpstreamStream, leaveOutReasoning, seal, thinkingSwitch, structuredOutputs);
         return result.Error is null && terms.Rewrites(request.SetsTerms)
-            ? TranslationResult.Ok(terms.Apply(Bytes(result, request).Span, caller), result.Anomaly)
+            ? TranslationResult.Ok(terms.Apply(Bytes(result, request).Span, caller, operation), result.Anomaly)
             : result;
     }
 

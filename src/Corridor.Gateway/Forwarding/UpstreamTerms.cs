@@ -75,9 +75,10 @@ internal sealed class UpstreamTerms
     /// <paramref name="body"/> (a JSON object the front door accepted, or one Corridor made of it) without any
     /// <c>service_tier</c>, <c>inference_geo</c> or <c>speed</c>, its names read as every parser reads them, and with this
     /// deployment's terms first; where the vendor is told the tenant, without the client's end-user id and with
-    /// <paramref name="caller"/>'s (a request of no caller, none); every other property as it was written.
+    /// <paramref name="caller"/>'s (a request of no caller, none), where a request of <paramref name="operation"/> reads it; every
+    /// other property as it was written.
     /// </summary>
-    public byte[] Apply(ReadOnlySpan<byte> body, AuthenticatedKey? caller)
+    public byte[] Apply(ReadOnlySpan<byte> body, AuthenticatedKey? caller, Operation operation)
     {
         var output = new ArrayBufferWriter<byte>(body.Length + _properties.Length + 64);
         output.Write("{"u8);
@@ -91,10 +92,11 @@ internal sealed class UpstreamTerms
             }
             first = false;
             var value = JsonSerializer.Serialize(endUser);
+            // OpenAI's embeddings take the end user as user only.
             output.Write(Encoding.UTF8.GetBytes(_field switch
             {
                 EndUserField.Metadata => $"\"metadata\":{{\"user_id\":{value}}}",
-                EndUserField.SafetyIdentifier => $"\"safety_identifier\":{value}",
+                EndUserField.SafetyIdentifier when operation != Operation.Embeddings => $"\"safety_identifier\":{value}",
                 _ => $"\"user\":{value}",
             }));
         }

@@ -248,7 +248,7 @@ internal sealed partial class ShadowMirror(
             config.Config.Admission.DefaultOutputTokens(deployment.Model),
             openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI,
             leaveOutReasoning: UpstreamBody.LeavesOutReasoning(job.Operation, target), seal: seal is null ? null : UpstreamBody.SealFor(job.Operation, seal),
-            thinkingSwitch: target.TakesThinkingSwitch, structuredOutputs: deployment.Vendor.StructuredOutputs, terms: target.Terms, caller: job.Caller);
+            thinkingSwitch: target.TakesThinkingSwitch, structuredOutputs: deployment.Vendor.StructuredOutputs, terms: target.Terms, caller: job.Caller, operation: job.Operation);
         if (body.Error is not null)
         {
             return Skip("untranslatable");

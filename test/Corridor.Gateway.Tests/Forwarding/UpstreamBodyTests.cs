@@ -120,6 +120,19 @@ public sealed class UpstreamBodyTests
         Assert.Equal(sent, body is null ? null : System.Text.Encoding.UTF8.GetString(body));
     }
 
+    /// <summary>OpenAI's embeddings have no <c>safety_identifier</c>: the end user goes as their <c>user</c>.</summary>
+    [Fact]
+    public void AnEmbeddingsRequest_ToOpenAIItself_TellsTheEndUserAsItsUser()
+    {
+        using var request = RequestParserTests.Request("""{"model":"m","input":"hello","user":"globex"}""");
+        Assert.Null(RequestParser.Parse(request, Operation.Embeddings));
+
+        var body = UpstreamBody.Create(request, TranslationDirection.None, "m", 0, false,
+            terms: Terms(vendor: OpenAIItself with { EndUserId = EndUserId.Tenant }), caller: Acme, operation: Operation.Embeddings).Body!;
+
+        Assert.Equal("""{"user":"acme","model":"m","input":"hello"}""", System.Text.Encoding.UTF8.GetString(body));
+    }
+
     /// <summary>An OpenAI client's <c>user</c> to a Claude deployment told the tenant: the translation's <c>metadata.user_id</c> is the tenant's.</summary>
     [Fact]
     public void ATranslatedRequest_TellsTheVendorTheTenant_NotTheClientsUser()
