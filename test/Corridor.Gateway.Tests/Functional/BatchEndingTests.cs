@@ -342,7 +342,18 @@ public sealed class BatchKeyExpiryTests(FakeClockOneWorkerBatchGatewayFixture fi
 
         using var http = Live.Http(reader);
         JsonElement batch = default;
-        await TestTimeouts.UntilAsync(async () => (batch = await http.GetFromJsonAsync<JsonElement>($"/v1/batches/{id}")).GetProperty("status").GetString() != "in_progress");
+        // The runner's sweep waits its poll on this clock: one that was running when the clock moved (the batch's creation
+        // wakes it) waits from the time after the move, so the clock goes on a poll at a time while the test waits, never
+        // by more than 40 s in all (the held batch's next request is a minute away).
+        var polls = 0;
+        await TestTimeouts.UntilAsync(async () =>
+        {
+            if (++polls % 10 == 0 && polls <= 200)
+            {
+                fixture.Clock.Advance(Corridor.Gateway.Batches.BatchRunner.IdlePoll);
+            }
+            return (batch = await http.GetFromJsonAsync<JsonElement>($"/v1/batches/{id}")).GetProperty("status").GetString() != "in_progress";
+        });
         await FailedBatches.AssertFailedAsync(Live, reader, batch, 2, "invalid_api_key", "This API key has expired.");
         // Ended by the sweep: the only worker still runs the batch that holds it.
         var held = Assert.Single((await Live.Store.ListBatchesAsync("batch-holds-the-worker", BatchApi.OpenAI, null, null, 10, CancellationToken.None).WithTimeout())!);
