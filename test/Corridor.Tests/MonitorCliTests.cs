@@ -65,6 +65,11 @@ public sealed partial class MonitorCliTests : IDisposable
 
         var path = _cli.File("bundle.json");
         Assert.Equal(0, (await _cli.RunAsync("cases", "export", file.Id, "--out", path)).ExitCode);
+        // A second export under the same name is refused, the first bundle kept, unless --force.
+        var again = await _cli.RunAsync("cases", "export", file.Id, "--out", path);
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains($"'{path}' exists; pass --force to write over it.", again.Error, StringComparison.Ordinal);
+        Assert.Equal(0, (await _cli.RunAsync("cases", "export", file.Id, "--out", path, "--force")).ExitCode);
         using var bundle = JsonDocument.Parse(await File.ReadAllTextAsync(path));
         var root = bundle.RootElement;
         Assert.Equal("corridor-evidence-v1", root.GetProperty("format").GetString());

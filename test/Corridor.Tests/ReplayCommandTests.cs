@@ -26,6 +26,28 @@ public sealed class ReplayCommandTests
         Assert.Equal(2, json.RootElement.GetProperty("skipped_lines").GetInt32());
     }
 
+    /// <summary>A report already at <c>--out</c> is kept unless <c>--force</c>, as <c>corridor export</c> and <c>corridor backup</c> keep theirs.</summary>
+    [Fact]
+    public async Task Replay_RefusesToWriteOverAReport_UnlessForced()
+    {
+        using var dir = new TempDirectory();
+        var log = Path.Combine(dir.Path, "traffic.jsonl");
+        var report = Path.Combine(dir.Path, "report.json");
+        await File.WriteAllTextAsync(log, "");
+        await File.WriteAllTextAsync(report, "kept");
+
+        var refused = await CliRunner.RunRawAsync("replay", log, "--out", report);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"'{report}' exists; pass --force to write over it.", refused.Error, StringComparison.Ordinal);
+        Assert.Equal("kept", await File.ReadAllTextAsync(report));
+
+        var forced = await CliRunner.RunRawAsync("replay", log, "--out", report, "--force");
+
+        Assert.Equal(0, forced.ExitCode);
+        Assert.Equal(1, JsonDocument.Parse(await File.ReadAllBytesAsync(report)).RootElement.GetProperty("v").GetInt32());
+    }
+
     [Fact]
     public async Task Replay_OfAMissingLog_IsAnError()
     {

@@ -11,7 +11,7 @@ internal static class ExportCommand
         var output = new Option<string>("--out") { Description = "File to write (JSON Lines; gzip when it ends in .gz)", Required = true, HelpName = "FILE" };
         var from = GlobalOptions.From();
         var to = GlobalOptions.To();
-        var force = new Option<bool>("--force") { Description = "Write over the file --out names if it exists (refused otherwise)" };
+        var force = OutputFile.Force();
         var command = new Command("export", "Export the ledger as traffic log v1") { output, from, to, force };
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
@@ -22,12 +22,7 @@ internal static class ExportCommand
             }
 
             var overwrite = parseResult.GetValue(force);
-            if (!overwrite && (File.Exists(path) || Directory.Exists(path)))
-            {
-                // As corridor backup refuses to write over a file; an export is often named after its period, and a second
-                // run for another period under the same name would otherwise replace the first without a word.
-                throw new CliUserException($"'{path}' exists; pass --force to write over it.");
-            }
+            OutputFile.Check(path, overwrite);
 
             var period = GlobalOptions.Period(parseResult, from, to);
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);

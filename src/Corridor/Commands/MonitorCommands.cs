@@ -151,11 +151,14 @@ internal static class MonitorCommands
     {
         var id = new Argument<string>("CASE_ID") { Description = "The case (case_...)" };
         var output = new Option<string>("--out") { Description = "The evidence bundle to write (JSON)", Required = true, HelpName = "FILE" };
-        var command = new Command("export", "Write a case's evidence bundle (corridor-evidence-v1): the case, its signals and its audit records with hashes") { id, output };
+        var force = OutputFile.Force();
+        var command = new Command("export", "Write a case's evidence bundle (corridor-evidence-v1): the case, its signals and its audit records with hashes") { id, output, force };
         context.SetAction(command, async (parseResult, cancellationToken) =>
         {
             var caseId = parseResult.GetRequiredValue(id);
             var path = parseResult.GetRequiredValue(output);
+            var overwrite = parseResult.GetValue(force);
+            OutputFile.Check(path, overwrite);
             await using var store = await context.OpenStoreAsync(parseResult, cancellationToken);
             using var buffer = new MemoryStream();
             if (!await EvidenceBundle.WriteAsync(store, caseId, context.Actor, context.Time.GetUtcNow(), buffer, cancellationToken))
@@ -163,7 +166,12 @@ internal static class MonitorCommands
                 throw new CliUserException($"no case '{caseId}'. See: corridor cases list");
             }
 
-            await File.WriteAllBytesAsync(path, buffer.ToArray(), cancellationToken);
+            await using (var file = OutputFile.Create(path, overwrite))
+            {
+                buffer.Position = 0;
+                await buffer.CopyToAsync(file, cancellationToken);
+            }
+
             context.Out.WriteLine($"Wrote the evidence bundle of {caseId} to {path}.");
             return 0;
         });

@@ -16,10 +16,12 @@ internal static class ReplayCommand
     {
         var log = new Argument<string>("LOG") { Description = "Traffic log v1 (.jsonl, or gzip: .jsonl.gz)" };
         var output = new Option<string>("--out") { Description = "Detector report v1 to write (JSON)", Required = true, HelpName = "REPORT" };
+        var force = OutputFile.Force();
         var command = new Command("replay", "Replay a traffic log through the distillation monitor (with the monitor settings of --config when the file exists), with the log's timestamps as its clock, and write a detector report")
         {
             log,
             output,
+            force,
         };
         context.SetAction(command, (parseResult, cancellationToken) =>
         {
@@ -34,6 +36,9 @@ internal static class ReplayCommand
             {
                 throw new CliUserException($"traffic log '{logPath}' not found.");
             }
+
+            var overwrite = parseResult.GetValue(force);
+            OutputFile.Check(reportPath, overwrite);
 
             var monitor = new DistillationMonitor(MonitorOptionsFrom(parseResult.GetRequiredValue(context.ConfigOption)));
             var shown = 0;
@@ -55,7 +60,7 @@ internal static class ReplayCommand
             }
 
             var snapshot = monitor.Snapshot();
-            using (var file = new FileStream(reportPath, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var file = OutputFile.Create(reportPath, overwrite))
             {
                 DetectorReportWriter.Write(file, snapshot, result.Requests, result.SkippedLines);
             }
