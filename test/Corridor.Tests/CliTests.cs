@@ -548,12 +548,16 @@ public sealed partial class CliTests : IDisposable
         await AddTenantAsync("acme");
 
         var bad = await _cli.RunAsync("tenants", "update", "acme", "--rpm", "0", "--monthly-budget", "ten");
+        var softAbove = await _cli.RunAsync("tenants", "update", "acme", "--daily-budget", "100", "--daily-soft-budget", "200");
         var unknown = await _cli.RunAsync("keys", "update", "key_0000000000000000", "--rpm", "5");
         var nothing = await _cli.RunAsync("keys", "update", "key_0000000000000000");
 
         Assert.Equal(1, bad.ExitCode);
-        Assert.Contains("rpm '0' is not a whole number", bad.Error, StringComparison.Ordinal);
-        Assert.Contains("monthly budget 'ten' is not an amount", bad.Error, StringComparison.Ordinal);
+        // Each named as the operator typed it.
+        Assert.Contains("--rpm '0' is not a whole number", bad.Error, StringComparison.Ordinal);
+        Assert.Contains("--monthly-budget 'ten' is not an amount", bad.Error, StringComparison.Ordinal);
+        Assert.Equal(1, softAbove.ExitCode);
+        Assert.Contains("the --daily-soft-budget (200) is above the --daily-budget (100).", softAbove.Error, StringComparison.Ordinal);
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("unknown key 'key_0000000000000000'", unknown.Error, StringComparison.Ordinal);
         Assert.Equal(1, nothing.ExitCode);

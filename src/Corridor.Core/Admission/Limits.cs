@@ -104,29 +104,33 @@ public sealed record LimitsEdit
         RequestsPerMinute is null && TokensPerMinute is null && ConcurrentStreams is null && DailySoftBudget is null
         && DailyHardBudget is null && MonthlySoftBudget is null && MonthlyHardBudget is null;
 
-    /// <summary><paramref name="current"/> with these fields applied; every problem goes to <paramref name="errors"/>.</summary>
-    public Limits? ApplyTo(Limits current, ICollection<string> errors)
+    /// <summary>
+    /// <paramref name="current"/> with these fields applied; every problem goes to <paramref name="errors"/>, each field named
+    /// as <paramref name="nameOf"/> says the caller's user wrote it (<c>rpm</c>, <c>daily budget</c>, … when null).
+    /// </summary>
+    public Limits? ApplyTo(Limits current, ICollection<string> errors, Func<string, string>? nameOf = null)
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(errors);
+        nameOf ??= static name => name;
         var before = errors.Count;
         var limits = current with
         {
-            RequestsPerMinute = (int?)Count(RequestsPerMinute, current.RequestsPerMinute, "rpm", int.MaxValue, errors),
-            TokensPerMinute = Count(TokensPerMinute, current.TokensPerMinute, "tpm", long.MaxValue / 1_000_000, errors),
-            ConcurrentStreams = (int?)Count(ConcurrentStreams, current.ConcurrentStreams, "concurrent streams", int.MaxValue, errors),
-            DailySoftBudget = Money(DailySoftBudget, current.DailySoftBudget, "daily soft budget", errors),
-            DailyHardBudget = Money(DailyHardBudget, current.DailyHardBudget, "daily budget", errors),
-            MonthlySoftBudget = Money(MonthlySoftBudget, current.MonthlySoftBudget, "monthly soft budget", errors),
-            MonthlyHardBudget = Money(MonthlyHardBudget, current.MonthlyHardBudget, "monthly budget", errors),
+            RequestsPerMinute = (int?)Count(RequestsPerMinute, current.RequestsPerMinute, nameOf("rpm"), int.MaxValue, errors),
+            TokensPerMinute = Count(TokensPerMinute, current.TokensPerMinute, nameOf("tpm"), long.MaxValue / 1_000_000, errors),
+            ConcurrentStreams = (int?)Count(ConcurrentStreams, current.ConcurrentStreams, nameOf("concurrent streams"), int.MaxValue, errors),
+            DailySoftBudget = Money(DailySoftBudget, current.DailySoftBudget, nameOf("daily soft budget"), errors),
+            DailyHardBudget = Money(DailyHardBudget, current.DailyHardBudget, nameOf("daily budget"), errors),
+            MonthlySoftBudget = Money(MonthlySoftBudget, current.MonthlySoftBudget, nameOf("monthly soft budget"), errors),
+            MonthlyHardBudget = Money(MonthlyHardBudget, current.MonthlyHardBudget, nameOf("monthly budget"), errors),
         };
         if (limits.DailySoftBudget > limits.DailyHardBudget)
         {
-            errors.Add($"the daily soft budget ({limits.DailySoftBudget}) is above the daily budget ({limits.DailyHardBudget}).");
+            errors.Add($"the {nameOf("daily soft budget")} ({limits.DailySoftBudget}) is above the {nameOf("daily budget")} ({limits.DailyHardBudget}).");
         }
         if (limits.MonthlySoftBudget > limits.MonthlyHardBudget)
         {
-            errors.Add($"the monthly soft budget ({limits.MonthlySoftBudget}) is above the monthly budget ({limits.MonthlyHardBudget}).");
+            errors.Add($"the {nameOf("monthly soft budget")} ({limits.MonthlySoftBudget}) is above the {nameOf("monthly budget")} ({limits.MonthlyHardBudget}).");
         }
         return errors.Count > before ? null : limits;
     }

@@ -68,9 +68,12 @@ internal sealed class LimitOptions
     {
         if (!edit.IsEmpty)
         {
-            edit.ApplyTo(await AdminChanges.GetLimitsAsync(store, scope, id, cancellationToken), errors);
+            edit.ApplyTo(await AdminChanges.GetLimitsAsync(store, scope, id, cancellationToken), errors, Flag);
         }
     }
+
+    /// <summary>A limit's option as the operator typed it: <c>daily soft budget</c> is <c>--daily-soft-budget</c>.</summary>
+    private static string Flag(string name) => "--" + name.Replace(' ', '-');
 
     /// <summary>Stores the edit and prints what changed.</summary>
     public static async Task ApplyAsync(CliContext context, ICorridorStore store, LimitScope scope, string id, LimitsEdit edit, CancellationToken cancellationToken)
