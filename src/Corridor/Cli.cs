@@ -6,7 +6,7 @@ using Corridor.Cli.Commands;
 namespace Corridor.Cli;
 
 /// <summary>The <c>corridor</c> command line: one tree of subcommands, invoked from <c>Main</c> or in-process by tests.</summary>
-internal static class Cli
+internal static partial class Cli
 {
     // After Ctrl+C or SIGTERM the running command gets this long to finish before the process ends regardless. The gateway
     // lets requests in flight finish (server.shutdownTimeoutSeconds, at most 300) and then flushes its ledger and audit
@@ -51,7 +51,7 @@ internal static class Cli
     {
         foreach (var error in parseResult.Errors)
         {
-            stderr.WriteLine($"error: {error.Message}");
+            stderr.WriteLine($"error: {InOperatorsWords(error.Message)}");
         }
         if (parseResult.UnmatchedTokens.Count > 0)
         {
@@ -64,6 +64,21 @@ internal static class Cli
         }
         return 1;
     }
+
+    /// <summary>
+    /// System.CommandLine names the .NET type a value did not parse as (<c>as expected type 'System.Int32'</c>); the operator
+    /// is told what to write instead (<c>: expected a whole number</c>).
+    /// </summary>
+    internal static string InOperatorsWords(string message) => ExpectedType().Replace(message, match => match.Groups[1].Value switch
+    {
+        "System.Int32" or "System.Int64" => ": expected a whole number.",
+        "System.Decimal" or "System.Double" => ": expected a number.",
+        "System.Boolean" => ": expected true or false.",
+        _ => match.Value,
+    });
+
+    [System.Text.RegularExpressions.GeneratedRegex(@" as expected type '([A-Za-z0-9.]+)'\.?")]
+    private static partial System.Text.RegularExpressions.Regex ExpectedType();
 
     internal static RootCommand BuildRoot(CliContext context)
     {

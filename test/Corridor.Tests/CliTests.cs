@@ -476,6 +476,9 @@ public sealed partial class CliTests : IDisposable
         Assert.Equal(string.Empty, number.Out + unknown.Out);
         Assert.StartsWith("error: ", number.Error, StringComparison.Ordinal);
         Assert.Contains("--limit", number.Error, StringComparison.Ordinal);
+        // What to write instead, not the .NET type the value did not parse as.
+        Assert.Contains(": expected a whole number.", number.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", number.Error, StringComparison.Ordinal);
         Assert.Single(number.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
         // What was not understood, and where to look.
         Assert.Equal($"error: Unrecognized command or argument '--bogus'.{Environment.NewLine}See: corridor tenants list --help{Environment.NewLine}", unknown.Error);
