@@ -26,7 +26,9 @@ public abstract class RefusalHeadersTests(AdmissionGatewayFixture fixture)
     public async Task OverConcurrentStreams_Is429WithRetryAfter_AndTheRateLimitHeaders_InEachDialect()
     {
         var secret = await Live.AddTenantWithKeyAsync("one-slot", "SG");
-        await SetTenantLimitsAsync("one-slot", new { concurrent_streams = 1, rpm = 100, tpm = 1_000_000 });
+        // 10 a minute: the window refills one request every 6 s, so the remaining count the refusal reports is the requests
+        // made (at 100 a minute it refilled one in 0.6 s, and a slow machine saw 100 left).
+        await SetTenantLimitsAsync("one-slot", new { concurrent_streams = 1, rpm = 10, tpm = 1_000_000 });
         var log = new ResponseLog();
 
         // The sleepy upstream answers after the gateway's idle timeout (5 s): the first stream holds the slot until then.
@@ -55,8 +57,8 @@ public abstract class RefusalHeadersTests(AdmissionGatewayFixture fixture)
         Assert.Contains("concurrent_streams_exceeded", openAI.Message, StringComparison.Ordinal);
         var headers = openAI.GetRawResponse()!.Headers;
         Assert.Equal("1", headers.Header("retry-after"));
-        Assert.Equal("100", headers.Header("x-ratelimit-limit-requests"));
-        Assert.InRange(long.Parse(headers.Header("x-ratelimit-remaining-requests")!), 98, 99);
+        Assert.Equal("10", headers.Header("x-ratelimit-limit-requests"));
+        Assert.InRange(long.Parse(headers.Header("x-ratelimit-remaining-requests")!), 8, 9);
         Assert.Matches("^[0-9.]+m?s$", headers.Header("x-ratelimit-reset-requests"));
         Assert.Equal("1000000", headers.Header("x-ratelimit-limit-tokens"));
         Assert.NotNull(headers.Header("x-ratelimit-remaining-tokens"));
@@ -65,7 +67,7 @@ public abstract class RefusalHeadersTests(AdmissionGatewayFixture fixture)
         var anthropic = log.Last;
         Assert.Equal(429, anthropic.Status);
         Assert.Equal("1", anthropic.Header("retry-after"));
-        Assert.Equal("100", anthropic.Header("anthropic-ratelimit-requests-limit"));
+        Assert.Equal("10", anthropic.Header("anthropic-ratelimit-requests-limit"));
         Assert.NotNull(anthropic.Header("anthropic-ratelimit-requests-remaining"));
         Assert.True(DateTimeOffset.TryParse(anthropic.Header("anthropic-ratelimit-requests-reset"), out _));
         Assert.Equal("1000000", anthropic.Header("anthropic-ratelimit-tokens-limit"));
