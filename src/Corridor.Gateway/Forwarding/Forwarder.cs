@@ -51,11 +51,8 @@ internal sealed partial class Forwarder(UpstreamClient client, RouteTable routes
             // retry budget, and leaves the request's deployment and decision as they were.
             var candidate = call.RequestFor(deployment)!;
             var direction = UpstreamBody.Direction(call.Dialect, target.Dialect);
-            var body = UpstreamBody.Create(candidate, direction, deployment.UpstreamModel,
-                call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
-                openAIUpstreamStream: candidate.Stream && target.Dialect == Dialect.OpenAI,
-                leaveOutReasoning: UpstreamBody.LeavesOutReasoning(call.Operation, target), seal: UpstreamBody.SealFor(call.Operation, seal),
-                thinkingSwitch: target.TakesThinkingSwitch, structuredOutputs: deployment.Vendor.StructuredOutputs, terms: target.Terms, caller: call.Caller, operation: call.Operation);
+            var body = UpstreamBody.For(candidate, direction, target, call.Config.Config.Admission.DefaultOutputTokens(deployment.Model),
+                call.Operation, seal, call.Caller);
             if (body.Error is { } translationError)
             {
                 // This deployment cannot express the request; another vendor's might. A Responses client is told the

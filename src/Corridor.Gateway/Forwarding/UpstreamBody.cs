@@ -52,6 +52,20 @@ internal static class UpstreamBody
             : result;
     }
 
+    /// <summary>
+    /// The body <paramref name="target"/> is sent for <paramref name="request"/>, a request of <paramref name="operation"/>:
+    /// <see cref="Create"/> with every choice that is the target's own (its model's name, its dialect's stream usage, whether
+    /// it takes reasoning back, its thinking switch, structured outputs and terms). The forwarder's and shadow evaluation's one
+    /// way to build it.
+    /// </summary>
+    public static TranslationResult For(ClientRequest request, TranslationDirection direction, UpstreamTarget target, int defaultMaxTokens,
+        Operation operation, ReasoningSeal? seal, AuthenticatedKey? caller) =>
+        Create(request, direction, target.Deployment.UpstreamModel, defaultMaxTokens,
+            openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI,
+            leaveOutReasoning: LeavesOutReasoning(operation, target), seal: seal is null ? null : SealFor(operation, seal),
+            thinkingSwitch: target.TakesThinkingSwitch, structuredOutputs: target.Deployment.Vendor.StructuredOutputs, terms: target.Terms,
+            caller: caller, operation: operation);
+
     private static TranslationResult Translate(ClientRequest request, TranslationDirection direction, string upstreamModel, int defaultMaxTokens, bool openAIUpstreamStream,
         bool leaveOutReasoning, ReasoningSeal? seal, bool thinkingSwitch, bool structuredOutputs)
     {

@@ -244,11 +244,8 @@ internal sealed partial class ShadowMirror(
         // Forward, once.
         var target = config.Upstreams[deployment];
         var direction = UpstreamBody.Direction(job.Dialect, target.Dialect);
-        var body = UpstreamBody.Create(request, direction, deployment.UpstreamModel,
-            config.Config.Admission.DefaultOutputTokens(deployment.Model),
-            openAIUpstreamStream: request.Stream && target.Dialect == Dialect.OpenAI,
-            leaveOutReasoning: UpstreamBody.LeavesOutReasoning(job.Operation, target), seal: seal is null ? null : UpstreamBody.SealFor(job.Operation, seal),
-            thinkingSwitch: target.TakesThinkingSwitch, structuredOutputs: deployment.Vendor.StructuredOutputs, terms: target.Terms, caller: job.Caller, operation: job.Operation);
+        var body = UpstreamBody.For(request, direction, target, config.Config.Admission.DefaultOutputTokens(deployment.Model),
+            job.Operation, seal, job.Caller);
         if (body.Error is not null)
         {
             return Skip("untranslatable");
