@@ -30,10 +30,8 @@ public static class PriceBook
         {
             return Price(tokens, tier) + searches;
         }
-        var input = deployment.InputPricePerMillion;
-        var write = deployment.CacheWritePricePerMillion ?? input;
-        return Price(tokens, input, deployment.OutputPricePerMillion,
-            deployment.CacheReadPricePerMillion ?? input, write, deployment.CacheWriteOneHourPricePerMillion ?? write) + searches;
+        return Price(tokens, deployment.InputPricePerMillion, deployment.OutputPricePerMillion,
+            deployment.CacheReadPricePerMillion, deployment.CacheWritePricePerMillion, deployment.CacheWriteOneHourPricePerMillion) + searches;
     }
 
     public static decimal Revenue(DeploymentConfig deployment, ModelConfig model, decimal defaultMarkup, long inputTokens, long outputTokens) =>
@@ -52,8 +50,7 @@ public static class PriceBook
             {
                 return Price(tokens, tier) + searches;
             }
-            var write = sell.CacheWritePerMillion ?? input;
-            return Price(tokens, input, output, sell.CacheReadPerMillion ?? input, write, sell.CacheWriteOneHourPerMillion ?? write) + searches;
+            return Price(tokens, input, output, sell.CacheReadPerMillion, sell.CacheWritePerMillion, sell.CacheWriteOneHourPerMillion) + searches;
         }
         var markup = sell?.Markup ?? defaultMarkup;
         return Cost(deployment, tokens) * (1m + markup);
@@ -100,14 +97,18 @@ public static class PriceBook
     private static decimal Searches(BilledTokens tokens, decimal? pricePerThousand) =>
         tokens.WebSearches > 0 && pricePerThousand is { } price ? tokens.WebSearches * price / UsesPerPriceUnit : 0m;
 
-    private static decimal Price(BilledTokens tokens, LongContextPrice tier)
-    {
-        var write = tier.CacheWritePerMillion ?? tier.InputPerMillion;
-        return Price(tokens, tier.InputPerMillion, tier.OutputPerMillion, tier.CacheReadPerMillion ?? tier.InputPerMillion, write, tier.CacheWriteOneHourPerMillion ?? write);
-    }
+    private static decimal Price(BilledTokens tokens, LongContextPrice tier) =>
+        Price(tokens, tier.InputPerMillion, tier.OutputPerMillion, tier.CacheReadPerMillion, tier.CacheWritePerMillion, tier.CacheWriteOneHourPerMillion);
 
-    private static decimal Price(BilledTokens tokens, decimal input, decimal output, decimal cacheRead, decimal cacheWrite, decimal cacheWriteOneHour) =>
-        ((tokens.FreshInput * input) + (tokens.CacheRead * cacheRead) + (tokens.CacheWriteFiveMinutes * cacheWrite)
-            + (tokens.CacheWriteOneHour * cacheWriteOneHour) + (tokens.Output * output))
-        / TokensPerPriceUnit;
+    /// <summary>
+    /// The tokens at one set of prices, however the price book names them (a deployment's, a sell price's, a long-context
+    /// tier's): a cache read or write without a price of its own is fresh input, a one-hour write without one a write.
+    /// </summary>
+    private static decimal Price(BilledTokens tokens, decimal input, decimal output, decimal? cacheRead, decimal? cacheWrite, decimal? cacheWriteOneHour)
+    {
+        var write = cacheWrite ?? input;
+        return ((tokens.FreshInput * input) + (tokens.CacheRead * (cacheRead ?? input)) + (tokens.CacheWriteFiveMinutes * write)
+            + (tokens.CacheWriteOneHour * (cacheWriteOneHour ?? write)) + (tokens.Output * output))
+            / TokensPerPriceUnit;
+    }
 }
